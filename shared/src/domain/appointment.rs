@@ -1,0 +1,351 @@
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::{AppointmentId, BusinessId, Interval, Minutes, Occupancy, ServiceId, ValidationError};
+
+/// Where a booking came from: the phone agent, a member of staff, or an API client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingSource {
+    Ai,
+    Manual,
+    Api,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Booked,
+    Cancelled,
+}
+
+/// Whether the business's external calendar reflects the appointment's current version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// The business has no calendar connected; nothing to sync.
+    NotConnected,
+    /// A change waits for the sync worker.
+    Pending,
+    Synced,
+    Failed,
+}
+
+impl SyncStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotConnected => "not_connected",
+            Self::Pending => "pending",
+            Self::Synced => "synced",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Why the last sync attempt failed: a stable code for programs and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncFailure {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub status: SyncStatus,
+    pub error: Option<SyncFailure>,
+    pub updated_at: Timestamp,
+}
+
+impl SyncState {
+    /// The state of a freshly written version: pending when a calendar will receive it, else not connected.
+    pub fn after_change(calendar_connected: bool, now: Timestamp) -> Self {
+        let status = if calendar_connected {
+            SyncStatus::Pending
+        } else {
+            SyncStatus::NotConnected
+        };
+        Self {
+            status,
+            error: None,
+            updated_at: now,
+        }
+    }
+}
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                let trimmed = value.trim();
+                let length = trimmed.chars().count();
+                if !($min..=$max).contains(&length) {
+                    return Err(ValidationError::new($field, format!("must be {} to {} characters", $min, $max)));
+                }
+                Ok(Self(trimmed.to_owned()))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// The customer's name as given on the call; required.
+    CustomerName,
+    "customer.name",
+    1,
+    200
+);
+bounded_text!(
+    /// Free text about the appointment.
+    Notes,
+    "notes",
+    0,
+    4000
+);
+
+impl fmt::Debug for CustomerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CustomerName").field(&self.0).finish()
+    }
+}
+
+impl fmt::Debug for Notes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Notes").field(&self.0).finish()
+    }
+}
+
+/// A customer's phone number, normalised to `+` and digits (E.164 style, 7 to 15 digits). Its `Debug` hides all but
+/// the last two digits so it cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let invalid = || {
+            ValidationError::new(
+                "customer.phone",
+                "must be a phone number in international form, e.g. +14155550123",
+            )
+        };
+        let trimmed = value.trim();
+        let digits_part = trimmed.strip_prefix('+').ok_or_else(invalid)?;
+        let mut digits = String::with_capacity(digits_part.len() + 1);
+        digits.push('+');
+        for character in digits_part.chars() {
+            match character {
+                '0'..='9' => digits.push(character),
+                ' ' | '-' | '(' | ')' | '.' => {}
+                _ => return Err(invalid()),
+            }
+        }
+        let count = digits.len() - 1;
+        if !(7..=15).contains(&count) || digits.as_bytes().get(1) == Some(&b'0') {
+            return Err(invalid());
+        }
+        Ok(Self(digits))
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(value: PhoneNumber) -> Self {
+        value.0
+    }
+}
+
+impl AsRef<str> for PhoneNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tail: String = self
+            .0
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        write!(f, "PhoneNumber(***{tail})")
+    }
+}
+
+/// An email address, checked for the shape `local@domain.tld` only: deliverability is not ours to judge.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl TryFrom<String> for EmailAddress {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let invalid = || {
+            ValidationError::new(
+                "customer.email",
+                "must be an email address such as ana@example.com",
+            )
+        };
+        let trimmed = value.trim();
+        if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(value: EmailAddress) -> Self {
+        value.0
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EmailAddress([redacted])")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: CustomerName,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
+}
+
+/// An appointment as stored. Buffers are copied from the service when booked, so changing a service later never
+/// silently moves the time an existing appointment blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub business_id: BusinessId,
+    pub service_id: ServiceId,
+    pub time: Interval,
+    /// The business-local date of `time.start`; max-per-day counts by it.
+    pub local_date: Date,
+    pub buffer_before: Minutes,
+    pub buffer_after: Minutes,
+    pub customer: Customer,
+    pub notes: Option<Notes>,
+    pub source: BookingSource,
+    pub status: AppointmentStatus,
+    /// 1 when booked, bumped on every change; writes are conditional on it.
+    pub version: u64,
+    pub sync: SyncState,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Appointment {
+    /// `[start − buffer_before, end + buffer_after)`: the time no other live appointment of the business may touch.
+    pub fn occupied(&self) -> Interval {
+        self.time.widened(
+            self.buffer_before.as_duration(),
+            self.buffer_after.as_duration(),
+        )
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status == AppointmentStatus::Booked
+    }
+
+    pub fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            appointment_id: self.id,
+            service_id: self.service_id,
+            occupied: self.occupied(),
+            local_date: self.local_date,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_normalised_and_validated() {
+        let phone = PhoneNumber::try_from("+1 (415) 555-0123".to_owned()).map(String::from);
+        assert_eq!(phone.ok().as_deref(), Some("+14155550123"));
+        assert!(PhoneNumber::try_from("4155550123".to_owned()).is_err());
+        assert!(PhoneNumber::try_from("+1 415 CALL ME".to_owned()).is_err());
+        assert!(PhoneNumber::try_from("+123".to_owned()).is_err());
+        assert!(PhoneNumber::try_from("+0123456789".to_owned()).is_err());
+    }
+
+    #[test]
+    fn phone_debug_hides_the_number() {
+        let phone =
+            PhoneNumber::try_from("+14155550123".to_owned()).unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{phone:?}");
+        assert!(!shown.contains("415555"));
+        assert!(shown.ends_with("23)"));
+    }
+
+    #[test]
+    fn emails_need_a_plausible_shape() {
+        assert!(EmailAddress::try_from("ana@example.com".to_owned()).is_ok());
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana @example.com",
+            "ana@.com",
+            "ana@example..com",
+        ] {
+            assert!(
+                EmailAddress::try_from(bad.to_owned()).is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn customer_name_is_required() {
+        assert!(CustomerName::try_from("  ".to_owned()).is_err());
+        assert!(Notes::try_from(String::new()).is_ok());
+    }
+}

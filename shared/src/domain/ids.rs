@@ -1,0 +1,95 @@
+//! Identifiers. Each is a UUID behind its own type so a service id can never be passed where an appointment id is
+//! expected; v7 UUIDs sort by creation time, which keeps store keys roughly ordered.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ValidationError;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(value: Uuid) -> Self {
+                Self(value)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ValidationError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(text)
+                    .map(Self)
+                    .map_err(|_| ValidationError::new($field, "must be a UUID"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+uuid_id!(
+    /// A business (tenant). Every other record belongs to exactly one.
+    BusinessId,
+    "business_id"
+);
+uuid_id!(
+    /// A bookable service of a business.
+    ServiceId,
+    "service_id"
+);
+uuid_id!(
+    /// An appointment.
+    AppointmentId,
+    "appointment_id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_its_own_display() {
+        let id = AppointmentId::generate();
+        assert_eq!(id.to_string().parse::<AppointmentId>().ok(), Some(id));
+    }
+
+    #[test]
+    fn rejects_non_uuid_text_naming_the_field() {
+        let error = "abc".parse::<ServiceId>().err();
+        assert_eq!(error.map(|e| e.field), Some("service_id"));
+    }
+}

@@ -1,0 +1,40 @@
+//! The domain: businesses, services, appointments and the rules that bind them. Pure: no I/O, no clock; time is
+//! always passed in.
+
+mod appointment;
+mod business;
+mod ids;
+mod interval;
+mod occupancy;
+mod service;
+
+pub use appointment::{
+    Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
+    PhoneNumber, SyncFailure, SyncState, SyncStatus,
+};
+pub use business::{ApiKey, ApiKeyHash, Business, BusinessName, BusinessTimeZone};
+pub use ids::{AppointmentId, BusinessId, ServiceId};
+pub use interval::{Interval, merge_intervals};
+pub use occupancy::{BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts};
+pub use service::{
+    DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
+    MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceName, ServiceSettings,
+    WeeklyHours,
+};
+
+/// Input that breaks a domain rule, naming the offending field so the API can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

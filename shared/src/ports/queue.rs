@@ -1,0 +1,69 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AppointmentId, BusinessId};
+
+/// Work for the sync worker. Jobs name state, not operations: the worker reads the appointment's current state and
+/// makes the calendar match it, so a duplicate or reordered job is harmless.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    SyncAppointment {
+        business_id: BusinessId,
+        appointment_id: AppointmentId,
+        version: u64,
+    },
+}
+
+/// Proof of receipt, needed to acknowledge or postpone a received job.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Receipt(pub String);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedJob {
+    pub job: Job,
+    pub receipt: Receipt,
+    /// 1 on the first delivery, counting every delivery since (SQS's ApproximateReceiveCount).
+    pub attempt: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("unknown or expired receipt")]
+    UnknownReceipt,
+    #[error("job could not be encoded or decoded")]
+    Codec(#[source] serde_json::Error),
+    #[error("queue backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A job queue with SQS semantics: at-least-once delivery, a delay before a job first becomes visible, a visibility
+/// timeout after each receive, and a dead-letter queue that takes a job once it has been received
+/// `max_receive_count` times without being acknowledged.
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Makes `job` receivable after `delay` (at most 15 minutes, as SQS allows).
+    async fn enqueue(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
+
+    /// Up to `max` visible jobs (at most 10), waiting up to `wait` for the first. Each received job stays invisible
+    /// for the queue's visibility timeout unless acknowledged or postponed.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedJob>, QueueError>;
+
+    /// Removes a received job for good.
+    async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;
+
+    /// Makes a received job visible again after `delay` (backoff for a retry); counts as a failed attempt.
+    async fn retry_later(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError>;
+
+    /// Up to `max` jobs from the dead-letter queue, with the same visibility rules.
+    async fn receive_dead_letters(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError>;
+
+    /// Removes a received dead letter for good.
+    async fn ack_dead_letter(&self, receipt: &Receipt) -> Result<(), QueueError>;
+}

@@ -1,0 +1,262 @@
+use std::fmt;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    ApiKeyHash, Appointment, AppointmentId, AppointmentStatus, BookingConflict, Business,
+    BusinessId, Interval, Occupancy, Service, ServiceId, SyncState, SyncStatus, ValidationError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists,
+    /// The record changed since it was read; re-read and decide again.
+    #[error("the record was changed by someone else")]
+    VersionMismatch,
+    #[error(transparent)]
+    Conflict(#[from] BookingConflict),
+    /// The idempotency key of a booking was recorded by another request first.
+    #[error("idempotency key already used")]
+    IdempotencyKeyTaken,
+    #[error("store backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdempotencyKey(String);
+
+impl TryFrom<String> for IdempotencyKey {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ValidationError::new(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(key: IdempotencyKey) -> Self {
+        key.0
+    }
+}
+
+impl AsRef<str> for IdempotencyKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a booking request with an idempotency key produced, so a repeat gets the very same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub business_id: BusinessId,
+    pub key: IdempotencyKey,
+    /// Hash of the request body; the same key with another body is refused.
+    pub request_fingerprint: String,
+    pub appointment_id: AppointmentId,
+    pub response_status: u16,
+    pub response_body: String,
+    pub created_at: Timestamp,
+    /// After this the record may be forgotten (DynamoDB TTL); adapters treat an expired record as absent.
+    pub expires_at: Timestamp,
+}
+
+/// A new appointment with what the store needs to enforce the booking rules in the same atomic write.
+#[derive(Clone, Copy, Debug)]
+pub struct NewBooking<'a> {
+    pub appointment: &'a Appointment,
+    pub max_per_day: Option<u32>,
+    /// Written in the same transaction as the appointment, so a key never points at a booking that did not happen.
+    pub idempotency: Option<&'a IdempotencyRecord>,
+}
+
+/// The next state of an existing appointment (reschedule, edit, cancel). `appointment.version` must be
+/// `expected_version + 1`.
+#[derive(Clone, Copy, Debug)]
+pub struct AppointmentChange<'a> {
+    pub appointment: &'a Appointment,
+    pub expected_version: u64,
+    pub max_per_day: Option<u32>,
+}
+
+/// Where a listing resumes: strictly after this `(start, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PageCursor {
+    pub start: Timestamp,
+    pub id: AppointmentId,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppointmentQuery {
+    pub business_id: BusinessId,
+    /// Only appointments whose start lies in this interval.
+    pub starts_within: Option<Interval>,
+    pub status: Option<AppointmentStatus>,
+    pub sync_status: Option<SyncStatus>,
+    pub after: Option<PageCursor>,
+    /// At most this many items (1 to 500).
+    pub limit: u32,
+}
+
+/// Items ordered by `(start, id)`. A page may be shorter than the limit even when more follow (DynamoDB filters
+/// after it reads); following `next` until it is `None` yields every match exactly once.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<PageCursor>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarProvider {
+    Google,
+    Microsoft,
+}
+
+impl fmt::Display for CalendarProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Google => "google",
+            Self::Microsoft => "microsoft",
+        })
+    }
+}
+
+/// A business's link to its external calendar. Tokens are not here: they live in the `SecretStore`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarConnection {
+    pub business_id: BusinessId,
+    pub provider: CalendarProvider,
+    pub account: String,
+    /// The calendar chosen for sync; nothing is synced until one is chosen.
+    pub calendar_id: Option<String>,
+    pub connected_at: Timestamp,
+}
+
+impl CalendarConnection {
+    /// True once appointments have somewhere to go.
+    pub fn syncs_appointments(&self) -> bool {
+        self.calendar_id.is_some()
+    }
+}
+
+/// The busy time one external event contributes (several intervals for an expanded recurring event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusyEvent {
+    pub business_id: BusinessId,
+    pub calendar_id: String,
+    pub event_id: String,
+    pub intervals: Vec<Interval>,
+}
+
+/// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
+/// [`crate::domain::check_booking_conflicts`] in the same atomic step as the write, so two concurrent callers can
+/// never both succeed in taking overlapping time or the last place of a day.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Fails with `AlreadyExists` if the id or the key hash is taken.
+    async fn create_business(
+        &self,
+        business: &Business,
+        api_key: &ApiKeyHash,
+    ) -> Result<(), StoreError>;
+    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError>;
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError>;
+
+    /// Fails with `AlreadyExists` if the id is taken.
+    async fn create_service(&self, service: &Service) -> Result<(), StoreError>;
+    /// Replaces the service if its stored version is `expected_version`, else `VersionMismatch` (`NotFound` if absent).
+    async fn update_service(
+        &self,
+        service: &Service,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+    async fn get_service(
+        &self,
+        business_id: BusinessId,
+        id: ServiceId,
+    ) -> Result<Option<Service>, StoreError>;
+    /// All services of the business, ordered by id.
+    async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError>;
+
+    /// Stores a new live appointment if it conflicts with no live appointment of the business (`Conflict`) and the
+    /// idempotency key, if any, is unused (`IdempotencyKeyTaken`); all or nothing.
+    async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError>;
+    /// Replaces an appointment if its stored version is `expected_version` (`VersionMismatch`, or `NotFound`). When
+    /// the new state is live it is checked against every other live appointment as in `create_appointment`; a
+    /// cancelled one frees its time at once.
+    async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError>;
+    async fn get_appointment(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>, StoreError>;
+    async fn list_appointments(
+        &self,
+        query: &AppointmentQuery,
+    ) -> Result<Page<Appointment>, StoreError>;
+    /// Occupancy of every live appointment of the business whose start lies in `starts_within`.
+    async fn live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+    ) -> Result<Vec<Occupancy>, StoreError>;
+    /// Sets the sync state if the appointment is still at `version`; `Ok(false)` when it has moved on, so a late
+    /// result never overwrites a newer change.
+    async fn update_sync_state(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+        version: u64,
+        sync: &SyncState,
+    ) -> Result<bool, StoreError>;
+
+    /// The unexpired record for the key, if any.
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    async fn get_calendar_connection(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarConnection>, StoreError>;
+    /// Creates or replaces the business's connection.
+    async fn put_calendar_connection(
+        &self,
+        connection: &CalendarConnection,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces everything stored for `(business, calendar, event)` with the event's intervals.
+    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError>;
+    /// Removing an event that is not stored succeeds.
+    async fn delete_busy_event(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<(), StoreError>;
+    /// Every busy interval of the business that overlaps `range`, in no particular order.
+    async fn busy_intervals_overlapping(
+        &self,
+        business_id: BusinessId,
+        range: Interval,
+    ) -> Result<Vec<Interval>, StoreError>;
+}
