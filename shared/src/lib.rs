@@ -1,2 +1,3 @@
+pub mod availability;
 pub mod domain;
 pub mod ports;

@@ -1,0 +1,365 @@
+//! The availability engine: which start times a service can be booked at. Pure: no I/O and no clock; "now" is an
+//! argument, so the same inputs always give the same answer.
+//!
+//! # Rules
+//!
+//! - The occupied interval of an appointment is `[start − buffer_before, end + buffer_after)`. A candidate slot's
+//!   occupied interval uses the service's buffers.
+//! - A slot `[start, start + duration)` is offered only if:
+//!   - it lies inside the service's hours for that local date (a date override wins over weekly hours);
+//!   - its occupied interval overlaps no live appointment's occupied interval and no external busy interval;
+//!   - the service's count of live appointments (occupancies with the same `service_id`) on that local date is
+//!     below `max_per_day` (`None` is unlimited);
+//!   - `start ≥ now + minimum_notice`;
+//!   - `start ≤ now + horizon`, where the horizon is `booking_horizon_days × 24 h` of absolute time.
+//! - Slot starts step by the slot interval from the start of each hours range, in local wall time: `range.start`,
+//!   `range.start + interval`, …
+//!
+//! # Time zones and daylight saving time
+//!
+//! - An hours range `R` on local date `D` covers exactly the instants whose local wall time in the business's zone
+//!   is on date `D` with `R.start ≤ time < R.end` (an end of `None` is the end of the day).
+//! - A slot lies inside the hours iff every instant of `[start, start + duration)` is covered by one single range of
+//!   that date. So a slot may run across a spring-forward gap inside its range (01:30 EST + 60 min ends at
+//!   03:30 EDT in a 01:00–04:00 range), and across the repeated hour of a fall-back fold.
+//! - A grid time that does not exist (it falls in a spring-forward gap) is never offered.
+//! - A grid time that occurs twice (it falls in a fall-back fold) is resolved to the earlier instant, its first
+//!   occurrence, as RFC 5545 and jiff's "compatible" disambiguation do for folds. The later occurrence is never
+//!   offered as that grid point.
+//! - The local date of a slot is the date of the wall time of its start; max-per-day counts by it.
+//!
+//! Range times are read to the second (the API writes them as `HH:MM`); a sub-second part would round inward, so a
+//! slot never starts before its range opens or ends after it closes.
+//!
+//! # Cost
+//!
+//! Blocked time (appointments' occupied intervals and busy intervals) is merged once into sorted disjoint intervals
+//! and swept with one moving pointer, appointments are counted per local date once, and the zone's offsets are read
+//! once per query: turning a grid time into an instant is a subtraction, with no time-zone lookup per slot.
+
+mod grid;
+
+#[cfg(test)]
+mod tests;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::domain::{Interval, Occupancy, Service, merge_intervals};
+use grid::{Grid, ZoneOffsets, ceil_second, floor_second, wall_midnight};
+
+/// How far either side of the requested time [`nearest_slots`] looks.
+pub const NEAREST_SEARCH_DAYS: i64 = 14;
+
+/// Everything the engine needs to answer for one service.
+#[derive(Clone, Copy, Debug)]
+pub struct AvailabilityInput<'a> {
+    pub service: &'a Service,
+    /// The business's zone; opening hours are local wall time in it.
+    pub zone: &'a TimeZone,
+    pub now: Timestamp,
+    /// Live appointments of the business (any service) near the window: every one whose occupied interval may
+    /// overlap a slot in question, and every one of this service on the local dates in question.
+    pub occupancies: &'a [Occupancy],
+    /// External calendar busy intervals near the window, unsorted and possibly overlapping.
+    pub busy: &'a [Interval],
+}
+
+/// The start times a booking may have right now, both ends inclusive. Empty (`earliest > latest`) when the minimum
+/// notice reaches past the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookingWindow {
+    pub earliest: Timestamp,
+    pub latest: Timestamp,
+}
+
+impl BookingWindow {
+    pub fn contains(&self, start: Timestamp) -> bool {
+        self.earliest <= start && start <= self.latest
+    }
+}
+
+/// `[now + minimum_notice, now + booking_horizon_days × 24 h]`.
+pub fn booking_window(service: &Service, now: Timestamp) -> BookingWindow {
+    let notice = service.settings.minimum_notice.as_duration();
+    let horizon = SignedDuration::from_hours(i64::from(service.settings.booking_horizon_days) * 24);
+    BookingWindow {
+        earliest: now.checked_add(notice).unwrap_or(Timestamp::MAX),
+        latest: now.checked_add(horizon).unwrap_or(Timestamp::MAX),
+    }
+}
+
+/// Why a start time cannot be booked; [`check_slot`] reports the first that applies, in declaration order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum Unavailability {
+    #[error("the time is not one of the service's start times within its opening hours")]
+    OutsideHours,
+    #[error("the time is sooner than the service's minimum notice allows")]
+    TooSoon,
+    #[error("the time is further ahead than the service can be booked")]
+    TooFar,
+    #[error("the service is fully booked on that day")]
+    DailyLimitReached,
+    #[error("the time overlaps another appointment")]
+    Taken,
+    #[error("the business's calendar is busy at that time")]
+    CalendarBusy,
+}
+
+impl Unavailability {
+    /// A stable code for programs (API responses, the phone agent's tools).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::OutsideHours => "outside_hours",
+            Self::TooSoon => "too_soon",
+            Self::TooFar => "too_far",
+            Self::DailyLimitReached => "daily_limit",
+            Self::Taken => "taken",
+            Self::CalendarBusy => "calendar_busy",
+        }
+    }
+}
+
+/// Slots whose start lies in `window`, sorted by start.
+pub fn available_slots(input: &AvailabilityInput, window: Interval) -> Vec<Interval> {
+    let settings = &input.service.settings;
+    let bookable = booking_window(input.service, input.now);
+    // Whole-second bounds on the start: grid starts are whole seconds, so these are exact.
+    let from = ceil_second(window.start()).max(ceil_second(bookable.earliest));
+    let until = ceil_second(window.end()).min(floor_second(bookable.latest).saturating_add(1));
+    if from >= until {
+        return Vec::new();
+    }
+    let (Some(first), Some(last)) = (
+        local_date_of_second(input.zone, from),
+        local_date_of_second(input.zone, until - 1),
+    ) else {
+        return Vec::new();
+    };
+    // A fold can put an instant on the local date before the one its neighbours have, never further.
+    let first = first.yesterday().unwrap_or(first);
+    let last = last.tomorrow().unwrap_or(last);
+
+    let mut counts = DailyCounts::new(input, first, last);
+    let mut grid = Grid::new(
+        input.service,
+        ZoneOffsets::for_dates(input.zone, first, last),
+    );
+    let mut starts = Vec::new();
+    let mut date = first;
+    let mut midnight = wall_midnight(first);
+    loop {
+        if !counts.is_full(date, settings.max_per_day) {
+            grid.starts_on(date, midnight, from, until, |start| starts.push(start));
+        }
+        match date.tomorrow() {
+            Ok(next) if next <= last => date = next,
+            _ => break,
+        }
+        midnight += 86_400;
+    }
+    // Ranges of a day need not be listed in order, and a fold can reorder grid times.
+    starts.sort_unstable();
+
+    let before = settings.buffer_before.as_duration().as_secs();
+    let duration = settings.duration.as_duration().as_secs();
+    let after = settings.buffer_after.as_duration().as_secs();
+    let blocked = blocked_seconds(input, from - before, until + duration + after);
+    let mut next_block = 0;
+    let mut slots = Vec::with_capacity(starts.len());
+    for start in starts {
+        let occupied_start = start - before;
+        let occupied_end = start + duration + after;
+        while blocked
+            .get(next_block)
+            .is_some_and(|&(_, end)| end <= occupied_start)
+        {
+            next_block += 1;
+        }
+        if blocked
+            .get(next_block)
+            .is_some_and(|&(block_start, _)| block_start < occupied_end)
+        {
+            continue;
+        }
+        if let Some(slot) = slot_at(start, duration) {
+            slots.push(slot);
+        }
+    }
+    slots
+}
+
+/// The slot starting at `start` if it can be booked, else the first reason it cannot (in the order of
+/// [`Unavailability`]'s variants). Agrees with [`available_slots`] for every window containing `start`.
+pub fn check_slot(input: &AvailabilityInput, start: Timestamp) -> Result<Interval, Unavailability> {
+    let settings = &input.service.settings;
+    let date = input.zone.to_datetime(start).date();
+    if start.subsec_nanosecond() != 0 || !is_grid_start(input, date, start.as_second()) {
+        return Err(Unavailability::OutsideHours);
+    }
+    let bookable = booking_window(input.service, input.now);
+    if start < bookable.earliest {
+        return Err(Unavailability::TooSoon);
+    }
+    if start > bookable.latest {
+        return Err(Unavailability::TooFar);
+    }
+    if let Some(limit) = settings.max_per_day {
+        let booked = input
+            .occupancies
+            .iter()
+            .filter(|o| o.service_id == input.service.id && o.local_date == date)
+            .count();
+        if booked >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return Err(Unavailability::DailyLimitReached);
+        }
+    }
+    let slot = slot_at(start.as_second(), settings.duration.as_duration().as_secs())
+        .ok_or(Unavailability::OutsideHours)?;
+    let occupied = slot.widened(
+        settings.buffer_before.as_duration(),
+        settings.buffer_after.as_duration(),
+    );
+    if input
+        .occupancies
+        .iter()
+        .any(|o| o.occupied.overlaps(&occupied))
+    {
+        return Err(Unavailability::Taken);
+    }
+    if input.busy.iter().any(|b| b.overlaps(&occupied)) {
+        return Err(Unavailability::CalendarBusy);
+    }
+    Ok(slot)
+}
+
+/// The `count` available slots whose starts are closest to `around` (on either side; the earlier wins a tie),
+/// sorted by start. Looks no further than [`NEAREST_SEARCH_DAYS`] either side, and so may return fewer.
+pub fn nearest_slots(input: &AvailabilityInput, around: Timestamp, count: usize) -> Vec<Interval> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let bookable = booking_window(input.service, input.now);
+    // Widen step by step: a nearby answer is the common case and costs a few days of grid, not four weeks.
+    for days in [1, 2, 4, 8, NEAREST_SEARCH_DAYS] {
+        let radius = SignedDuration::from_hours(days * 24);
+        let from = around.checked_sub(radius).unwrap_or(Timestamp::MIN);
+        let through = around.checked_add(radius).unwrap_or(Timestamp::MAX);
+        // Inclusive at both ends, so every slot left outside is strictly further away than every slot inside.
+        let until = through
+            .checked_add(SignedDuration::from_nanos(1))
+            .unwrap_or(Timestamp::MAX);
+        let Ok(window) = Interval::new(from, until) else {
+            return Vec::new();
+        };
+        let slots = available_slots(input, window);
+        let covers_everything = from <= bookable.earliest && bookable.latest <= through;
+        if slots.len() >= count || covers_everything || days == NEAREST_SEARCH_DAYS {
+            return closest(slots, around, count);
+        }
+    }
+    Vec::new()
+}
+
+fn closest(slots: Vec<Interval>, around: Timestamp, count: usize) -> Vec<Interval> {
+    let split = slots.partition_point(|slot| slot.start() < around);
+    let (mut low, mut high) = (split, split);
+    while high - low < count {
+        let take_earlier = match (
+            low.checked_sub(1).and_then(|i| slots.get(i)),
+            slots.get(high),
+        ) {
+            (Some(earlier), Some(later)) => {
+                around.duration_since(earlier.start()) <= later.start().duration_since(around)
+            }
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_earlier {
+            low -= 1;
+        } else {
+            high += 1;
+        }
+    }
+    slots.into_iter().skip(low).take(high - low).collect()
+}
+
+fn is_grid_start(input: &AvailabilityInput, date: Date, start: i64) -> bool {
+    let mut grid = Grid::new(
+        input.service,
+        ZoneOffsets::for_dates(input.zone, date, date),
+    );
+    let mut found = false;
+    grid.starts_on(date, wall_midnight(date), start, start + 1, |_| {
+        found = true
+    });
+    found
+}
+
+fn local_date_of_second(zone: &TimeZone, second: i64) -> Option<Date> {
+    Timestamp::from_second(second)
+        .ok()
+        .map(|t| zone.to_datetime(t).date())
+}
+
+fn slot_at(start: i64, duration: i64) -> Option<Interval> {
+    let start = Timestamp::from_second(start).ok()?;
+    Interval::starting_at(start, SignedDuration::from_secs(duration))
+}
+
+/// The merged blocked time reaching into `[from, until)`, as whole seconds rounded outward. Slot occupied intervals
+/// have whole-second ends, so overlap with the rounded intervals is overlap with the exact ones.
+fn blocked_seconds(input: &AvailabilityInput, from: i64, until: i64) -> Vec<(i64, i64)> {
+    let relevant = |interval: &Interval| {
+        ceil_second(interval.end()) > from && floor_second(interval.start()) < until
+    };
+    let blocked = input
+        .occupancies
+        .iter()
+        .map(|o| o.occupied)
+        .chain(input.busy.iter().copied())
+        .filter(relevant)
+        .collect();
+    merge_intervals(blocked)
+        .into_iter()
+        .map(|interval| (floor_second(interval.start()), ceil_second(interval.end())))
+        .collect()
+}
+
+/// Live appointments of the service per local date, counted once and read by dates in increasing order.
+struct DailyCounts {
+    dates: Vec<Date>,
+    next: usize,
+}
+
+impl DailyCounts {
+    fn new(input: &AvailabilityInput, first: Date, last: Date) -> Self {
+        let mut dates: Vec<Date> = input
+            .occupancies
+            .iter()
+            .filter(|o| {
+                o.service_id == input.service.id && first <= o.local_date && o.local_date <= last
+            })
+            .map(|o| o.local_date)
+            .collect();
+        dates.sort_unstable();
+        Self { dates, next: 0 }
+    }
+
+    /// Must be asked about dates in increasing order.
+    fn is_full(&mut self, date: Date, limit: Option<u32>) -> bool {
+        while self.dates.get(self.next).is_some_and(|&d| d < date) {
+            self.next += 1;
+        }
+        let Some(limit) = limit else {
+            return false;
+        };
+        let booked = self.dates[self.next..]
+            .iter()
+            .take_while(|&&d| d == date)
+            .count();
+        booked >= usize::try_from(limit).unwrap_or(usize::MAX)
+    }
+}
