@@ -124,27 +124,40 @@ fn parse_wall_time(text: &str) -> Result<Time, ValidationError> {
     Time::new(hour, minute, 0, 0).map_err(|_| invalid())
 }
 
+impl LocalTimeRange {
+    /// Parses "HH:MM" wall times; the end may be "24:00".
+    pub fn parse(start: &str, end: &str) -> Result<Self, ValidationError> {
+        let start = parse_wall_time(start)?;
+        let end = if end == "24:00" {
+            None
+        } else {
+            Some(parse_wall_time(end)?)
+        };
+        Self::new(start, end)
+    }
+
+    /// The range as written: ("HH:MM", "HH:MM" or "24:00").
+    pub fn to_wall_times(&self) -> (String, String) {
+        let format = |time: Time| format!("{:02}:{:02}", time.hour(), time.minute());
+        (
+            format(self.start),
+            self.end.map_or_else(|| "24:00".to_owned(), format),
+        )
+    }
+}
+
 impl TryFrom<RawTimeRange> for LocalTimeRange {
     type Error = ValidationError;
 
     fn try_from(raw: RawTimeRange) -> Result<Self, Self::Error> {
-        let start = parse_wall_time(&raw.start)?;
-        let end = if raw.end == "24:00" {
-            None
-        } else {
-            Some(parse_wall_time(&raw.end)?)
-        };
-        Self::new(start, end)
+        Self::parse(&raw.start, &raw.end)
     }
 }
 
 impl From<LocalTimeRange> for RawTimeRange {
     fn from(range: LocalTimeRange) -> Self {
-        let format = |time: Time| format!("{:02}:{:02}", time.hour(), time.minute());
-        Self {
-            start: format(range.start),
-            end: range.end.map_or_else(|| "24:00".to_owned(), format),
-        }
+        let (start, end) = range.to_wall_times();
+        Self { start, end }
     }
 }
 

@@ -1,0 +1,228 @@
+//! `/v1/appointments`: booking, reading, rescheduling and cancelling.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::{self, App, AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking};
+use crate::domain::{AppointmentId, Interval};
+use crate::ports::{AppointmentQuery, IdempotencyKey, PageCursor};
+
+use super::dto::{
+    AppointmentListParams, AppointmentPage, AppointmentPatchBody, AppointmentView, BookingBody,
+    parse_window_bound,
+};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
+use super::problem::ApiError;
+use super::responses::{BookingErrors, CommonErrors, NotFoundError};
+
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+const REPLAYED_HEADER: &str = "idempotent-replayed";
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 200;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(book_appointment, list_appointments))
+        .routes(routes!(get_appointment, edit_appointment))
+        .routes(routes!(cancel_appointment))
+}
+
+fn idempotency_from(
+    headers: &HeaderMap,
+    body: &BookingBody,
+) -> Result<Option<IdempotentBooking>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| ApiError::InvalidParameter {
+        field: "Idempotency-Key",
+        message: "must be visible ASCII".to_owned(),
+    })?;
+    let key = IdempotencyKey::try_from(text.to_owned())?;
+    // The parsed body re-serialised, so formatting and key order of the JSON do not make a retry look different.
+    let canonical =
+        serde_json::to_vec(body).map_err(|error| ApiError::InvalidBody(error.to_string()))?;
+    Ok(Some(IdempotentBooking {
+        key,
+        request_fingerprint: hex::encode(Sha256::digest(&canonical)),
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/appointments", tag = "appointments", request_body = BookingBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body give the same response")),
+    responses((status = 201, description = "Booked", body = AppointmentView), CommonErrors, BookingErrors))]
+#[tracing::instrument(skip_all, fields(service_id = %body.service_id))]
+async fn book_appointment(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BookingBody>,
+) -> Result<Response, ApiError> {
+    let idempotency = idempotency_from(&headers, &body)?;
+    let request = BookingRequest::try_from(body)?;
+    let zone = &business.time_zone;
+    let render = |appointment: &_| {
+        serde_json::to_string(&AppointmentView::new(appointment, zone)).unwrap_or_default()
+    };
+    let outcome = app::book_appointment(&app, &business, request, idempotency, render)
+        .await
+        .map_err(ApiError::in_zone(zone.zone()))?;
+    Ok(match outcome {
+        BookingOutcome::Created(appointment) => {
+            let location = format!("/v1/appointments/{}", appointment.id);
+            let mut response = (
+                StatusCode::CREATED,
+                Json(AppointmentView::new(&appointment, zone)),
+            )
+                .into_response();
+            if let Ok(location) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        BookingOutcome::Replayed { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+            let mut response = (status, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+            response
+        }
+    })
+}
+
+#[utoipa::path(get, path = "/v1/appointments/{appointment_id}", tag = "appointments",
+    params(("appointment_id" = AppointmentId, Path, description = "Appointment id")),
+    responses((status = 200, description = "The appointment", body = AppointmentView), CommonErrors, NotFoundError))]
+#[tracing::instrument(skip_all, fields(%appointment_id))]
+async fn get_appointment(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(appointment_id): ApiPath<AppointmentId>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    let appointment = app::get_appointment(&app, &business, appointment_id).await?;
+    Ok(Json(AppointmentView::new(
+        &appointment,
+        &business.time_zone,
+    )))
+}
+
+fn encode_cursor(cursor: &PageCursor) -> String {
+    format!("{}.{}", cursor.start.as_nanosecond(), cursor.id)
+}
+
+fn decode_cursor(text: &str) -> Result<PageCursor, ApiError> {
+    let invalid = || ApiError::InvalidParameter {
+        field: "cursor",
+        message: "is not a cursor this API issued".to_owned(),
+    };
+    let (nanos, id) = text.split_once('.').ok_or_else(invalid)?;
+    let start = nanos
+        .parse::<i128>()
+        .ok()
+        .and_then(|nanos| Timestamp::from_nanosecond(nanos).ok())
+        .ok_or_else(invalid)?;
+    let id = id.parse::<AppointmentId>().map_err(|_| invalid())?;
+    Ok(PageCursor { start, id })
+}
+
+#[utoipa::path(get, path = "/v1/appointments", tag = "appointments", params(AppointmentListParams),
+    responses((status = 200, description = "A page of appointments ordered by start", body = AppointmentPage), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn list_appointments(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiQuery(params): ApiQuery<AppointmentListParams>,
+) -> Result<Json<AppointmentPage>, ApiError> {
+    let zone = business.time_zone.zone();
+    let from = params
+        .from
+        .as_deref()
+        .map(|text| parse_window_bound("from", text, zone, false))
+        .transpose()?;
+    let to = params
+        .to
+        .as_deref()
+        .map(|text| parse_window_bound("to", text, zone, true))
+        .transpose()?;
+    let starts_within = match (from, to) {
+        (None, None) => None,
+        (from, to) => Some(
+            Interval::new(from.unwrap_or(Timestamp::MIN), to.unwrap_or(Timestamp::MAX)).map_err(
+                |_| ApiError::InvalidParameter {
+                    field: "to",
+                    message: "must be after from".to_owned(),
+                },
+            )?,
+        ),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::InvalidParameter {
+            field: "limit",
+            message: format!("must be 1 to {MAX_PAGE_SIZE}"),
+        });
+    }
+    let query = AppointmentQuery {
+        business_id: business.id,
+        starts_within,
+        status: params.status,
+        sync_status: params.sync_status,
+        after: params.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit,
+    };
+    let page = app::list_appointments(&app, &query).await?;
+    Ok(Json(AppointmentPage {
+        items: page
+            .items
+            .iter()
+            .map(|appointment| AppointmentView::new(appointment, &business.time_zone))
+            .collect(),
+        next_cursor: page.next.as_ref().map(encode_cursor),
+    }))
+}
+
+#[utoipa::path(patch, path = "/v1/appointments/{appointment_id}", tag = "appointments", request_body = AppointmentPatchBody,
+    params(("appointment_id" = AppointmentId, Path, description = "Appointment id")),
+    responses((status = 200, description = "The appointment after the change", body = AppointmentView), CommonErrors, BookingErrors))]
+#[tracing::instrument(skip_all, fields(%appointment_id))]
+async fn edit_appointment(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(appointment_id): ApiPath<AppointmentId>,
+    ApiJson(body): ApiJson<AppointmentPatchBody>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    let edit = AppointmentEdit::try_from(body)?;
+    let appointment = app::edit_appointment(&app, &business, appointment_id, &edit)
+        .await
+        .map_err(ApiError::in_zone(business.time_zone.zone()))?;
+    Ok(Json(AppointmentView::new(
+        &appointment,
+        &business.time_zone,
+    )))
+}
+
+#[utoipa::path(post, path = "/v1/appointments/{appointment_id}/cancel", tag = "appointments",
+    params(("appointment_id" = AppointmentId, Path, description = "Appointment id")),
+    responses((status = 200, description = "The cancelled appointment; cancelling twice is harmless", body = AppointmentView), CommonErrors, NotFoundError))]
+#[tracing::instrument(skip_all, fields(%appointment_id))]
+async fn cancel_appointment(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(appointment_id): ApiPath<AppointmentId>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    let appointment = app::cancel_appointment(&app, &business, appointment_id).await?;
+    Ok(Json(AppointmentView::new(
+        &appointment,
+        &business.time_zone,
+    )))
+}

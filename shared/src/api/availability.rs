@@ -1,0 +1,90 @@
+//! `/v1/availability`: what is free, and whether one time can be booked — what a phone agent asks mid-call.
+
+use axum::Json;
+use axum::extract::State;
+use jiff::SignedDuration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::{self, App};
+use crate::domain::Interval;
+
+use super::dto::{
+    AvailabilityParams, AvailabilityView, SlotCheckBody, SlotCheckView, SlotView, local_rfc3339,
+    parse_instant, parse_window_bound,
+};
+use super::extract::{ApiJson, ApiQuery, Tenant};
+use super::problem::ApiError;
+use super::responses::{BookingErrors, CommonErrors};
+
+const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(get_availability))
+        .routes(routes!(check_slot))
+}
+
+#[utoipa::path(get, path = "/v1/availability", tag = "availability", params(AvailabilityParams),
+    responses((status = 200, description = "Free slots in the window", body = AvailabilityView), CommonErrors, BookingErrors))]
+#[tracing::instrument(skip_all, fields(service_id = %params.service_id))]
+async fn get_availability(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiQuery(params): ApiQuery<AvailabilityParams>,
+) -> Result<Json<AvailabilityView>, ApiError> {
+    let zone = business.time_zone.zone();
+    let from = match params.from.as_deref() {
+        Some(text) => parse_window_bound("from", text, zone, false)?,
+        None => app.clock.now(),
+    };
+    let to = match params.to.as_deref() {
+        Some(text) => parse_window_bound("to", text, zone, true)?,
+        None => from.checked_add(DEFAULT_WINDOW).unwrap_or(from),
+    };
+    let window = Interval::new(from, to).map_err(|_| ApiError::InvalidParameter {
+        field: "to",
+        message: "must be after from".to_owned(),
+    })?;
+    let answer = app::find_availability(&app, &business, params.service_id, window).await?;
+    Ok(Json(AvailabilityView {
+        service_id: answer.service.id,
+        time_zone: business.time_zone.name().to_owned(),
+        from: local_rfc3339(window.start(), zone),
+        to: local_rfc3339(window.end(), zone),
+        clipped: answer.clipped(),
+        searched_from: answer.searched.map(|(first, _)| local_rfc3339(first, zone)),
+        searched_to: answer.searched.map(|(_, last)| local_rfc3339(last, zone)),
+        slots: SlotView::all(&answer.slots, zone),
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/availability/check", tag = "availability", request_body = SlotCheckBody,
+    responses((status = 200, description = "Whether the time can be booked, why not, and the nearest alternatives", body = SlotCheckView), CommonErrors, BookingErrors))]
+#[tracing::instrument(skip_all, fields(service_id = %body.service_id))]
+async fn check_slot(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiJson(body): ApiJson<SlotCheckBody>,
+) -> Result<Json<SlotCheckView>, ApiError> {
+    let start = parse_instant("start", &body.start)?;
+    let check = app::check_availability(&app, &business, body.service_id, start).await?;
+    let zone = business.time_zone.zone();
+    let (slot, reason, message) = match &check.verdict {
+        Ok(slot) => (Some(SlotView::new(slot, zone)), None, None),
+        Err(reason) => (
+            None,
+            Some(reason.code().to_owned()),
+            Some(reason.to_string()),
+        ),
+    };
+    Ok(Json(SlotCheckView {
+        available: check.verdict.is_ok(),
+        service_id: check.service.id,
+        time_zone: business.time_zone.name().to_owned(),
+        slot,
+        reason,
+        message,
+        alternatives: SlotView::all(&check.alternatives, zone),
+    }))
+}

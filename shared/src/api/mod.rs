@@ -1,0 +1,151 @@
+//! The HTTP API: one router per area, each a thin layer over `crate::app`. A Lambda function serves one area; the
+//! local server serves them all. The OpenAPI 3.1 document is generated from the handlers' annotations.
+
+mod appointments;
+mod availability;
+pub mod dto;
+mod extract;
+pub mod problem;
+mod responses;
+mod services;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, Response};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::{App, AppError};
+use problem::ApiError;
+
+/// Request bodies are small JSON documents; anything larger is a mistake or an attack.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A group of routes deployed together (one Lambda function each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    Services,
+    Availability,
+    Appointments,
+}
+
+impl Area {
+    pub const ALL: [Area; 3] = [Area::Services, Area::Availability, Area::Appointments];
+
+    fn routes(self) -> OpenApiRouter<App> {
+        match self {
+            Area::Services => services::routes(),
+            Area::Availability => availability::routes(),
+            Area::Appointments => appointments::routes(),
+        }
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("API key")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Booking and calendar sync API", description = "Availability, booking and calendar sync for small businesses."),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+    tags(
+        (name = "services", description = "What a business offers, with hours and booking rules"),
+        (name = "availability", description = "Free slots and single-time checks"),
+        (name = "appointments", description = "Booking, rescheduling, cancelling"),
+    )
+)]
+struct ApiDoc;
+
+fn area_router(areas: &[Area]) -> OpenApiRouter<App> {
+    areas.iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()),
+        |router, area| router.merge(area.routes()),
+    )
+}
+
+/// The OpenAPI document of the whole API, whichever areas one process serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    area_router(&Area::ALL).split_for_parts().1
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    ApiError::App(AppError::Internal("handler panicked".into())).into_response()
+}
+
+fn request_span(request: &Request<Body>) -> Span {
+    // The path only: query strings may carry customer data.
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+        business_id = tracing::field::Empty,
+    )
+}
+
+fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "response"
+    );
+}
+
+/// The routes of `areas` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for
+/// unknown routes and panics.
+pub fn router(app: App, areas: &[Area]) -> Router {
+    let (routes, _) = area_router(areas).split_for_parts();
+    let document = openapi();
+    routes
+        .route("/openapi.json", get(move || async move { Json(document) }))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_response),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(app)
+}

@@ -1,0 +1,216 @@
+//! RFC 9457 problem details: the one place where every refusal becomes an HTTP response with a stable `code`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppError;
+
+use super::dto::SlotView;
+
+/// An RFC 9457 problem. `code` is stable and meant for programs; `title` and `detail` are for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type; `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    /// The request field at fault, for validation problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why a time cannot be booked: outside_hours, too_soon, too_far, daily_limit, taken or calendar_busy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The nearest bookable slots, for a refused time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<SlotView>>,
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Every way a request can fail at the HTTP edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// An `AppError::SlotUnavailable` with its alternatives already formatted in the business's zone.
+    #[error("the time is not available: {reason}")]
+    SlotUnavailable {
+        reason: String,
+        detail: String,
+        alternatives: Vec<SlotView>,
+    },
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{field}: {message}")]
+    InvalidParameter {
+        field: &'static str,
+        message: String,
+    },
+    #[error("expected a body with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("a valid API key is required: send Authorization: Bearer <key>")]
+    Unauthorized,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::App(error) => match error {
+                AppError::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
+                AppError::WindowTooLong { .. } => (StatusCode::BAD_REQUEST, "window_too_long"),
+                AppError::NotFound("service") => (StatusCode::NOT_FOUND, "service_not_found"),
+                AppError::NotFound("appointment") => {
+                    (StatusCode::NOT_FOUND, "appointment_not_found")
+                }
+                AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
+                AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
+                AppError::VersionConflict => (StatusCode::CONFLICT, "version_conflict"),
+                AppError::AppointmentCancelled => (StatusCode::CONFLICT, "appointment_cancelled"),
+                AppError::IdempotencyKeyReused => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+                }
+                AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            },
+            Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            Self::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
+            Self::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        }
+    }
+
+    fn to_problem(&self) -> Problem {
+        let (status, code) = self.status_and_code();
+        let mut problem = Problem {
+            problem_type: format!("/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: code.to_owned(),
+            field: None,
+            reason: None,
+            alternatives: None,
+        };
+        match self {
+            Self::App(AppError::Validation(error)) => problem.field = Some(error.field.to_owned()),
+            Self::InvalidParameter { field, .. } => problem.field = Some((*field).to_owned()),
+            Self::SlotUnavailable {
+                reason,
+                detail,
+                alternatives,
+            } => {
+                problem.reason = Some(reason.clone());
+                problem.detail = detail.clone();
+                problem.alternatives = Some(alternatives.clone());
+            }
+            Self::App(AppError::Internal(source)) => {
+                // The cause goes to the log only; the client learns nothing about our internals.
+                tracing::error!(error = %source, cause = ?source.source(), "request failed");
+                problem.detail = "internal error".to_owned();
+            }
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.to_problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(error) => Self::InvalidBody(error.body_text()),
+            JsonRejection::JsonSyntaxError(error) => Self::MalformedJson(error.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::BytesRejection(error)
+                if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Self::PayloadTooLarge
+            }
+            other => Self::MalformedJson(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidQuery(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::InvalidPath(rejection.body_text())
+    }
+}
+
+impl From<crate::domain::ValidationError> for ApiError {
+    fn from(error: crate::domain::ValidationError) -> Self {
+        Self::App(AppError::Validation(error))
+    }
+}
+
+impl ApiError {
+    /// Maps a use-case error, formatting times of a refused slot in the business's zone.
+    pub fn in_zone(zone: &jiff::tz::TimeZone) -> impl Fn(AppError) -> ApiError + '_ {
+        move |error| match error {
+            AppError::SlotUnavailable {
+                requested,
+                reason,
+                alternatives,
+            } => ApiError::SlotUnavailable {
+                reason: reason.code().to_owned(),
+                detail: format!(
+                    "{} is not available: {reason}",
+                    super::dto::local_rfc3339(requested, zone)
+                ),
+                alternatives: SlotView::all(&alternatives, zone),
+            },
+            other => ApiError::App(other),
+        }
+    }
+}

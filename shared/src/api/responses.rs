@@ -1,0 +1,65 @@
+//! Error responses shared by the routes' OpenAPI descriptions. The bodies themselves are built by `ApiError`.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, PartialSchema};
+
+use super::problem::{PROBLEM_CONTENT_TYPE, Problem};
+
+fn problem_responses(entries: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    entries
+        .iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Problem::schema()))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(PROBLEM_CONTENT_TYPE, content);
+            (status.to_string(), RefOr::T(response.build()))
+        })
+        .collect()
+}
+
+/// What any authenticated route may answer besides success.
+pub struct CommonErrors;
+
+impl IntoResponses for CommonErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (400, "Invalid input"),
+            (401, "Missing or unknown API key"),
+            (413, "Body too large"),
+            (415, "Body is not JSON"),
+            (500, "Internal error"),
+        ])
+    }
+}
+
+pub struct NotFoundError;
+
+impl IntoResponses for NotFoundError {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[(404, "No such record for this business")])
+    }
+}
+
+/// Refusals of booking, rescheduling and availability requests.
+pub struct BookingErrors;
+
+impl IntoResponses for BookingErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (404, "No such record for this business"),
+            (
+                409,
+                "Slot unavailable (with reason and alternatives), a concurrent change, or a cancelled appointment",
+            ),
+            (
+                422,
+                "Service inactive, or Idempotency-Key reused with another request",
+            ),
+        ])
+    }
+}

@@ -1,0 +1,96 @@
+//! `/v1/services`: what a business offers, with its hours and booking rules.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::{self, App, ServiceChanges};
+use crate::domain::{ServiceId, ServiceSettings};
+
+use super::dto::{ServiceCreateBody, ServiceList, ServicePatchBody, ServiceView};
+use super::extract::{ApiJson, ApiPath, Tenant};
+use super::problem::ApiError;
+use super::responses::{CommonErrors, NotFoundError};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_service, list_services))
+        .routes(routes!(get_service, update_service))
+        .routes(routes!(deactivate_service))
+}
+
+#[utoipa::path(post, path = "/v1/services", tag = "services", request_body = ServiceCreateBody,
+    responses((status = 201, description = "Created", body = ServiceView), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn create_service(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiJson(body): ApiJson<ServiceCreateBody>,
+) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
+    let settings = ServiceSettings::try_from(body)?;
+    let service = app::create_service(&app, &business, settings).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ServiceView::new(&service, business.time_zone.zone())),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/services", tag = "services",
+    responses((status = 200, description = "All services of the business", body = ServiceList), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn list_services(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+) -> Result<Json<ServiceList>, ApiError> {
+    let services = app::list_services(&app, &business).await?;
+    let zone = business.time_zone.zone();
+    Ok(Json(ServiceList {
+        items: services
+            .iter()
+            .map(|service| ServiceView::new(service, zone))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/services/{service_id}", tag = "services",
+    params(("service_id" = ServiceId, Path, description = "Service id")),
+    responses((status = 200, description = "The service", body = ServiceView), CommonErrors, NotFoundError))]
+#[tracing::instrument(skip_all, fields(%service_id))]
+async fn get_service(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(service_id): ApiPath<ServiceId>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let service = app::get_service(&app, &business, service_id).await?;
+    Ok(Json(ServiceView::new(&service, business.time_zone.zone())))
+}
+
+#[utoipa::path(patch, path = "/v1/services/{service_id}", tag = "services", request_body = ServicePatchBody,
+    params(("service_id" = ServiceId, Path, description = "Service id")),
+    responses((status = 200, description = "The updated service", body = ServiceView), CommonErrors, NotFoundError))]
+#[tracing::instrument(skip_all, fields(%service_id))]
+async fn update_service(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(service_id): ApiPath<ServiceId>,
+    ApiJson(body): ApiJson<ServicePatchBody>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let changes = ServiceChanges::try_from(body)?;
+    let service = app::update_service(&app, &business, service_id, &changes).await?;
+    Ok(Json(ServiceView::new(&service, business.time_zone.zone())))
+}
+
+#[utoipa::path(post, path = "/v1/services/{service_id}/deactivate", tag = "services",
+    params(("service_id" = ServiceId, Path, description = "Service id")),
+    responses((status = 200, description = "The service, no longer bookable", body = ServiceView), CommonErrors, NotFoundError))]
+#[tracing::instrument(skip_all, fields(%service_id))]
+async fn deactivate_service(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(service_id): ApiPath<ServiceId>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let service = app::deactivate_service(&app, &business, service_id).await?;
+    Ok(Json(ServiceView::new(&service, business.time_zone.zone())))
+}

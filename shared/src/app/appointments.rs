@@ -1,0 +1,382 @@
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::availability::{self, Unavailability};
+use crate::domain::{
+    Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource, Business,
+    Customer, Interval, Notes, Service, ServiceId, SyncState, SyncStatus, ValidationError,
+};
+use crate::ports::{
+    AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, Job, NewBooking, Page,
+    StoreError,
+};
+
+use super::availability::{BookedTime, alternatives_near, ensure_bookable};
+use super::{App, AppError};
+
+/// How long a booking's idempotency record is kept: long enough for any client retry loop.
+const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
+/// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
+const MAX_EDIT_ATTEMPTS: usize = 3;
+
+#[derive(Clone, Debug)]
+pub struct BookingRequest {
+    pub service_id: ServiceId,
+    pub start: Timestamp,
+    pub customer: Customer,
+    pub notes: Option<Notes>,
+    pub source: BookingSource,
+}
+
+/// An `Idempotency-Key` with a fingerprint of the request it came with.
+#[derive(Clone, Debug)]
+pub struct IdempotentBooking {
+    pub key: IdempotencyKey,
+    pub request_fingerprint: String,
+}
+
+#[derive(Debug)]
+pub enum BookingOutcome {
+    Created(Box<Appointment>),
+    /// The same key and request were seen before: the response given then, unchanged.
+    Replayed {
+        status: u16,
+        body: String,
+    },
+}
+
+fn slot_unavailable(
+    requested: Timestamp,
+    reason: Unavailability,
+    alternatives: Vec<Interval>,
+) -> AppError {
+    AppError::SlotUnavailable {
+        requested,
+        reason,
+        alternatives,
+    }
+}
+
+fn reason_for(conflict: &BookingConflict) -> Unavailability {
+    match conflict {
+        BookingConflict::Overlap { .. } => Unavailability::Taken,
+        BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
+    }
+}
+
+async fn replay_or_refuse(
+    app: &App,
+    business: &Business,
+    idempotency: &IdempotentBooking,
+) -> Result<Option<BookingOutcome>, AppError> {
+    let now = app.clock.now();
+    match app
+        .store
+        .get_idempotency_record(business.id, &idempotency.key, now)
+        .await?
+    {
+        Some(record) if record.request_fingerprint == idempotency.request_fingerprint => {
+            Ok(Some(BookingOutcome::Replayed {
+                status: record.response_status,
+                body: record.response_body,
+            }))
+        }
+        Some(_) => Err(AppError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
+}
+
+/// Checks the slot against the rules with fresh data, then writes it with the store enforcing the concurrency-
+/// sensitive rules atomically; a lost race comes back as `SlotUnavailable` with alternatives.
+///
+/// With an idempotency key, a request that finds the key already used by the same request replays that response,
+/// also when it lost a race to it (concurrent retries of one request).
+pub async fn book_appointment(
+    app: &App,
+    business: &Business,
+    request: BookingRequest,
+    idempotency: Option<IdempotentBooking>,
+    render_response: impl Fn(&Appointment) -> String,
+) -> Result<BookingOutcome, AppError> {
+    let Some(idempotency) = idempotency else {
+        return book_once(app, business, request, None, render_response).await;
+    };
+    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
+        return Ok(replay);
+    }
+    match book_once(app, business, request, Some(&idempotency), render_response).await {
+        Err(error @ (AppError::SlotUnavailable { .. } | AppError::VersionConflict)) => {
+            Ok(replay_or_refuse(app, business, &idempotency)
+                .await?
+                .ok_or(error)?)
+        }
+        outcome => outcome,
+    }
+}
+
+async fn book_once(
+    app: &App,
+    business: &Business,
+    request: BookingRequest,
+    idempotency: Option<&IdempotentBooking>,
+    render_response: impl Fn(&Appointment) -> String,
+) -> Result<BookingOutcome, AppError> {
+    let (service, connection) =
+        tokio::try_join!(ensure_bookable(app, business, request.service_id), async {
+            app.store
+                .get_calendar_connection(business.id)
+                .await
+                .map_err(AppError::from)
+        },)?;
+    let now = app.clock.now();
+    let slot = verify_slot(app, business, &service, request.start, None, now).await?;
+    let appointment = Appointment {
+        id: AppointmentId::generate(),
+        business_id: business.id,
+        service_id: service.id,
+        time: slot,
+        local_date: slot
+            .start()
+            .to_zoned_datetime(business.time_zone.zone().clone())
+            .date(),
+        buffer_before: service.settings.buffer_before,
+        buffer_after: service.settings.buffer_after,
+        customer: request.customer,
+        notes: request.notes,
+        source: request.source,
+        status: AppointmentStatus::Booked,
+        version: 1,
+        sync: SyncState::after_change(connection.is_some_and(|c| c.syncs_appointments()), now),
+        created_at: now,
+        updated_at: now,
+    };
+    let record = idempotency.map(|idempotency| IdempotencyRecord {
+        business_id: business.id,
+        key: idempotency.key.clone(),
+        request_fingerprint: idempotency.request_fingerprint.clone(),
+        appointment_id: appointment.id,
+        response_status: 201,
+        response_body: render_response(&appointment),
+        created_at: now,
+        expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
+    });
+    let booking = NewBooking {
+        appointment: &appointment,
+        max_per_day: service.settings.max_per_day,
+        idempotency: record.as_ref(),
+    };
+    match app.store.create_appointment(booking).await {
+        Ok(()) => {
+            enqueue_sync(app, &appointment).await;
+            Ok(BookingOutcome::Created(Box::new(appointment)))
+        }
+        Err(StoreError::Conflict(conflict)) => {
+            tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
+            let alternatives =
+                alternatives_near(app, business, &service, request.start, None).await?;
+            Err(slot_unavailable(
+                request.start,
+                reason_for(&conflict),
+                alternatives,
+            ))
+        }
+        // The caller replays the response of whoever took the key.
+        Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The slot starting at `start` if every rule allows it now, else the reason with alternatives.
+async fn verify_slot(
+    app: &App,
+    business: &Business,
+    service: &Service,
+    start: Timestamp,
+    rescheduling: Option<AppointmentId>,
+    now: Timestamp,
+) -> Result<Interval, AppError> {
+    let point = Interval::starting_at(start, service.settings.duration.as_duration())
+        .ok_or_else(|| ValidationError::new("start", "is out of range"))?;
+    let mut booked = BookedTime::around(app, business, point).await?;
+    if let Some(id) = rescheduling {
+        booked = booked.without(id);
+    }
+    match availability::check_slot(&booked.input(service, business, now), start) {
+        Ok(slot) => Ok(slot),
+        Err(reason) => {
+            let alternatives =
+                alternatives_near(app, business, service, start, rescheduling).await?;
+            Err(slot_unavailable(start, reason, alternatives))
+        }
+    }
+}
+
+/// Hands a pending change to the sync worker. A failed enqueue is not the caller's problem: the appointment stays
+/// `pending` and the scheduled sweep re-enqueues it.
+async fn enqueue_sync(app: &App, appointment: &Appointment) {
+    if appointment.sync.status != SyncStatus::Pending {
+        return;
+    }
+    let job = Job::SyncAppointment {
+        business_id: appointment.business_id,
+        appointment_id: appointment.id,
+        version: appointment.version,
+    };
+    if let Err(error) = app.queue.enqueue(&job, Duration::ZERO).await {
+        tracing::warn!(appointment_id = %appointment.id, error = %error, "sync job not enqueued; the sweep will retry");
+    }
+}
+
+pub async fn get_appointment(
+    app: &App,
+    business: &Business,
+    id: AppointmentId,
+) -> Result<Appointment, AppError> {
+    app.store
+        .get_appointment(business.id, id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))
+}
+
+pub async fn list_appointments(
+    app: &App,
+    query: &AppointmentQuery,
+) -> Result<Page<Appointment>, AppError> {
+    Ok(app.store.list_appointments(query).await?)
+}
+
+/// A change to an appointment; absent fields stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct AppointmentEdit {
+    pub start: Option<Timestamp>,
+    pub customer: Option<Customer>,
+    pub notes: Option<Option<Notes>>,
+    /// When given, the edit applies only to this version; otherwise concurrent edits are merged.
+    pub expected_version: Option<u64>,
+}
+
+/// Reschedules and/or edits an appointment. Moving it re-checks every rule as a new booking would, except that the
+/// appointment does not conflict with itself.
+pub async fn edit_appointment(
+    app: &App,
+    business: &Business,
+    id: AppointmentId,
+    edit: &AppointmentEdit,
+) -> Result<Appointment, AppError> {
+    for _ in 0..MAX_EDIT_ATTEMPTS {
+        let current = get_appointment(app, business, id).await?;
+        if !current.is_live() {
+            return Err(AppError::AppointmentCancelled);
+        }
+        if edit
+            .expected_version
+            .is_some_and(|expected| expected != current.version)
+        {
+            return Err(AppError::VersionConflict);
+        }
+        let now = app.clock.now();
+        let mut next = current.clone();
+        let mut max_per_day = None;
+        let moving = edit.start.filter(|start| *start != current.time.start());
+        let service = match moving {
+            Some(start) => {
+                let service = ensure_bookable(app, business, current.service_id).await?;
+                let slot =
+                    verify_slot(app, business, &service, start, Some(current.id), now).await?;
+                next.time = slot;
+                next.local_date = slot
+                    .start()
+                    .to_zoned_datetime(business.time_zone.zone().clone())
+                    .date();
+                next.buffer_before = service.settings.buffer_before;
+                next.buffer_after = service.settings.buffer_after;
+                max_per_day = service.settings.max_per_day;
+                Some(service)
+            }
+            None => None,
+        };
+        if let Some(customer) = &edit.customer {
+            next.customer = customer.clone();
+        }
+        if let Some(notes) = &edit.notes {
+            next.notes = notes.clone();
+        }
+        if next == current {
+            return Ok(current);
+        }
+        let connected = app
+            .store
+            .get_calendar_connection(business.id)
+            .await?
+            .is_some_and(|c| c.syncs_appointments());
+        next.version = current.version + 1;
+        next.sync = SyncState::after_change(connected, now);
+        next.updated_at = now;
+        let change = AppointmentChange {
+            appointment: &next,
+            expected_version: current.version,
+            max_per_day,
+        };
+        match app.store.update_appointment(change).await {
+            Ok(()) => {
+                enqueue_sync(app, &next).await;
+                return Ok(next);
+            }
+            Err(StoreError::VersionMismatch) if edit.expected_version.is_none() => continue,
+            Err(StoreError::Conflict(conflict)) => {
+                let start = next.time.start();
+                let alternatives = match &service {
+                    Some(service) => {
+                        alternatives_near(app, business, service, start, Some(id)).await?
+                    }
+                    None => Vec::new(),
+                };
+                return Err(slot_unavailable(start, reason_for(&conflict), alternatives));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::VersionConflict)
+}
+
+/// Cancels an appointment, freeing its time at once. Cancelling a cancelled appointment changes nothing.
+pub async fn cancel_appointment(
+    app: &App,
+    business: &Business,
+    id: AppointmentId,
+) -> Result<Appointment, AppError> {
+    for _ in 0..MAX_EDIT_ATTEMPTS {
+        let current = get_appointment(app, business, id).await?;
+        if !current.is_live() {
+            return Ok(current);
+        }
+        let connected = app
+            .store
+            .get_calendar_connection(business.id)
+            .await?
+            .is_some_and(|c| c.syncs_appointments());
+        let now = app.clock.now();
+        let next = Appointment {
+            status: AppointmentStatus::Cancelled,
+            version: current.version + 1,
+            sync: SyncState::after_change(connected, now),
+            updated_at: now,
+            ..current.clone()
+        };
+        let change = AppointmentChange {
+            appointment: &next,
+            expected_version: current.version,
+            max_per_day: None,
+        };
+        match app.store.update_appointment(change).await {
+            Ok(()) => {
+                enqueue_sync(app, &next).await;
+                return Ok(next);
+            }
+            Err(StoreError::VersionMismatch) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::VersionConflict)
+}

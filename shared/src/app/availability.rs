@@ -1,0 +1,213 @@
+use jiff::{SignedDuration, Timestamp};
+
+use crate::availability::{self, AvailabilityInput, Unavailability};
+use crate::domain::{
+    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId,
+    ValidationError,
+};
+
+use super::{App, AppError, get_service};
+
+/// The longest window one availability request may ask for; longer ones are refused rather than silently cut.
+pub const MAX_WINDOW_DAYS: i64 = 93;
+/// How many alternatives a refused time comes with: enough for a phone agent to offer a choice.
+pub const ALTERNATIVES: usize = 3;
+/// How far from a refused time alternatives are looked for.
+const ALTERNATIVES_REACH: SignedDuration = SignedDuration::from_hours(14 * 24);
+/// A local date lasts at most 25 hours (a DST fall-back day), so this margin always reaches the start of the local
+/// date of any slot in the window, which the daily limit counts over.
+const LOCAL_DAY_MARGIN: SignedDuration = SignedDuration::from_hours(26);
+
+#[derive(Debug)]
+pub struct AvailabilityAnswer {
+    pub service: Service,
+    pub requested: Interval,
+    /// The part of the requested window in which booking is allowed now, as the first and last start time that
+    /// may be booked (both inclusive); `None` when none of it is.
+    pub searched: Option<(Timestamp, Timestamp)>,
+    pub slots: Vec<Interval>,
+}
+
+impl AvailabilityAnswer {
+    /// True when the booking window (minimum notice, horizon) cut the requested window.
+    pub fn clipped(&self) -> bool {
+        self.searched.is_none_or(|(first, last)| {
+            first != self.requested.start() || last != self.requested.end()
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct SlotCheck {
+    pub service: Service,
+    pub requested: Timestamp,
+    pub verdict: Result<Interval, Unavailability>,
+    pub alternatives: Vec<Interval>,
+}
+
+/// What the engine needs besides the service: the business's live appointments and external busy time near `around`.
+pub(super) struct BookedTime {
+    pub occupancies: Vec<Occupancy>,
+    pub busy: Vec<Interval>,
+}
+
+impl BookedTime {
+    /// Reads both in parallel: the two queries are the whole I/O cost of an availability answer.
+    pub(super) async fn around(
+        app: &App,
+        business: &Business,
+        around: Interval,
+    ) -> Result<Self, AppError> {
+        let reach = MAX_OCCUPIED_SPAN + LOCAL_DAY_MARGIN;
+        let widened = around.widened(reach, reach);
+        let (occupancies, busy) = tokio::try_join!(
+            app.store.live_occupancies(business.id, widened),
+            app.store.busy_intervals_overlapping(business.id, widened),
+        )?;
+        Ok(Self { occupancies, busy })
+    }
+
+    pub(super) fn without(mut self, appointment: AppointmentId) -> Self {
+        self.occupancies
+            .retain(|occupancy| occupancy.appointment_id != appointment);
+        self
+    }
+
+    pub(super) fn input<'a>(
+        &'a self,
+        service: &'a Service,
+        business: &'a Business,
+        now: Timestamp,
+    ) -> AvailabilityInput<'a> {
+        AvailabilityInput {
+            service,
+            zone: business.time_zone.zone(),
+            now,
+            occupancies: &self.occupancies,
+            busy: &self.busy,
+        }
+    }
+}
+
+/// A window of at most [`MAX_WINDOW_DAYS`].
+pub fn checked_window(window: Interval) -> Result<Interval, AppError> {
+    if window.length() > SignedDuration::from_hours(MAX_WINDOW_DAYS * 24) {
+        return Err(AppError::WindowTooLong {
+            max_days: MAX_WINDOW_DAYS,
+        });
+    }
+    Ok(window)
+}
+
+async fn bookable_service(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+) -> Result<Service, AppError> {
+    let service = get_service(app, business, service_id).await?;
+    if !service.active {
+        return Err(AppError::ServiceInactive);
+    }
+    Ok(service)
+}
+
+/// Free slots of a service whose start lies in `window`, clipped to what may be booked now.
+pub async fn find_availability(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+    window: Interval,
+) -> Result<AvailabilityAnswer, AppError> {
+    let window = checked_window(window)?;
+    let service = bookable_service(app, business, service_id).await?;
+    let now = app.clock.now();
+    let bookable = availability::booking_window(&service, now);
+    // The horizon itself is a valid start, so the half-open search interval reaches one tick past it.
+    let search = Interval::new(
+        window.start().max(bookable.earliest),
+        window.end().min(
+            bookable
+                .latest
+                .checked_add(SignedDuration::from_nanos(1))
+                .unwrap_or(Timestamp::MAX),
+        ),
+    )
+    .ok();
+    let slots = match search {
+        Some(search) => {
+            let booked = BookedTime::around(app, business, search).await?;
+            availability::available_slots(&booked.input(&service, business, now), search)
+        }
+        None => Vec::new(),
+    };
+    let searched = search.map(|search| (search.start(), window.end().min(bookable.latest)));
+    Ok(AvailabilityAnswer {
+        service,
+        requested: window,
+        searched,
+        slots,
+    })
+}
+
+/// Whether `start` can be booked now, why not, and the nearest alternatives if not.
+pub async fn check_availability(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+    start: Timestamp,
+) -> Result<SlotCheck, AppError> {
+    let service = bookable_service(app, business, service_id).await?;
+    let now = app.clock.now();
+    let booked = BookedTime::around(app, business, instant(start)?).await?;
+    let verdict = availability::check_slot(&booked.input(&service, business, now), start);
+    let alternatives = match verdict {
+        Ok(_) => Vec::new(),
+        Err(_) => alternatives_near(app, business, &service, start, None).await?,
+    };
+    Ok(SlotCheck {
+        service,
+        requested: start,
+        verdict,
+        alternatives,
+    })
+}
+
+fn instant(at: Timestamp) -> Result<Interval, AppError> {
+    Interval::starting_at(at, SignedDuration::from_nanos(1))
+        .ok_or_else(|| AppError::Validation(ValidationError::new("start", "is out of range")))
+}
+
+/// The bookable slots nearest to `start`. A time before the minimum notice or past the horizon is moved to the
+/// nearest edge of the booking window first, so "too far" still comes with the latest times that can be booked.
+pub(super) async fn alternatives_near(
+    app: &App,
+    business: &Business,
+    service: &Service,
+    start: Timestamp,
+    excluding: Option<AppointmentId>,
+) -> Result<Vec<Interval>, AppError> {
+    let now = app.clock.now();
+    let bookable = availability::booking_window(service, now);
+    if bookable.earliest > bookable.latest {
+        return Ok(Vec::new());
+    }
+    let around = start.clamp(bookable.earliest, bookable.latest);
+    let reach = instant(around)?.widened(ALTERNATIVES_REACH, ALTERNATIVES_REACH);
+    let mut booked = BookedTime::around(app, business, reach).await?;
+    if let Some(id) = excluding {
+        booked = booked.without(id);
+    }
+    Ok(availability::nearest_slots(
+        &booked.input(service, business, now),
+        around,
+        ALTERNATIVES,
+    ))
+}
+
+pub(super) async fn ensure_bookable(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+) -> Result<Service, AppError> {
+    bookable_service(app, business, service_id).await
+}

@@ -1,0 +1,42 @@
+use jiff::Timestamp;
+
+use crate::availability::Unavailability;
+use crate::domain::{Interval, ValidationError};
+use crate::ports::StoreError;
+
+/// Everything a use case can refuse, each with one meaning; the HTTP layer maps these once to problem responses.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("a window may span at most {max_days} days")]
+    WindowTooLong { max_days: i64 },
+    #[error("the service is not active")]
+    ServiceInactive,
+    #[error("the time is not available: {reason}")]
+    SlotUnavailable {
+        requested: Timestamp,
+        reason: Unavailability,
+        alternatives: Vec<Interval>,
+    },
+    #[error("the appointment was changed concurrently; read it again")]
+    VersionConflict,
+    #[error("the appointment is cancelled")]
+    AppointmentCancelled,
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("record"),
+            StoreError::VersionMismatch => Self::VersionConflict,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Use cases: what the product does, written against the ports only. HTTP handlers, Lambda functions and the local
+//! server call these; none of them holds business logic of its own.
+
+mod appointments;
+mod availability;
+mod businesses;
+mod error;
+mod services;
+
+use std::sync::Arc;
+
+pub use appointments::{
+    AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
+    cancel_appointment, edit_appointment, get_appointment, list_appointments,
+};
+pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_availability};
+pub use businesses::{NewBusinessCredentials, create_business};
+pub use error::AppError;
+pub use services::{
+    ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
+};
+
+use crate::ports::{Clock, JobQueue, Store};
+
+/// The adapters a running instance works with, built once per process and shared by every request.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,141 @@
+use crate::domain::{
+    Business, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings, WeeklyHours,
+};
+use crate::ports::StoreError;
+
+use super::{App, AppError};
+
+const MAX_UPDATE_ATTEMPTS: usize = 3;
+
+pub async fn create_service(
+    app: &App,
+    business: &Business,
+    settings: ServiceSettings,
+) -> Result<Service, AppError> {
+    let now = app.clock.now();
+    let service = Service {
+        id: ServiceId::generate(),
+        business_id: business.id,
+        settings: settings.validated()?,
+        active: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    app.store.create_service(&service).await?;
+    Ok(service)
+}
+
+pub async fn get_service(
+    app: &App,
+    business: &Business,
+    id: ServiceId,
+) -> Result<Service, AppError> {
+    app.store
+        .get_service(business.id, id)
+        .await?
+        .ok_or(AppError::NotFound("service"))
+}
+
+pub async fn list_services(app: &App, business: &Business) -> Result<Vec<Service>, AppError> {
+    Ok(app.store.list_services(business.id).await?)
+}
+
+/// A partial update: absent fields keep their value. `Some(None)` clears an optional setting.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceChanges {
+    pub name: Option<ServiceName>,
+    pub duration: Option<Minutes>,
+    pub slot_interval: Option<Minutes>,
+    pub weekly_hours: Option<WeeklyHours>,
+    pub date_overrides: Option<Vec<DateOverride>>,
+    pub buffer_before: Option<Minutes>,
+    pub buffer_after: Option<Minutes>,
+    pub max_per_day: Option<Option<u32>>,
+    pub minimum_notice: Option<Minutes>,
+    pub booking_horizon_days: Option<u32>,
+    pub active: Option<bool>,
+}
+
+impl ServiceChanges {
+    fn apply_to(&self, service: &Service) -> Result<(ServiceSettings, bool), AppError> {
+        let mut settings = service.settings.clone();
+        if let Some(name) = &self.name {
+            settings.name = name.clone();
+        }
+        if let Some(duration) = self.duration {
+            settings.duration = duration;
+        }
+        if let Some(interval) = self.slot_interval {
+            settings.slot_interval = interval;
+        }
+        if let Some(hours) = &self.weekly_hours {
+            settings.weekly_hours = hours.clone();
+        }
+        if let Some(overrides) = &self.date_overrides {
+            settings.date_overrides = overrides.clone();
+        }
+        if let Some(buffer) = self.buffer_before {
+            settings.buffer_before = buffer;
+        }
+        if let Some(buffer) = self.buffer_after {
+            settings.buffer_after = buffer;
+        }
+        if let Some(limit) = self.max_per_day {
+            settings.max_per_day = limit;
+        }
+        if let Some(notice) = self.minimum_notice {
+            settings.minimum_notice = notice;
+        }
+        if let Some(horizon) = self.booking_horizon_days {
+            settings.booking_horizon_days = horizon;
+        }
+        Ok((settings.validated()?, self.active.unwrap_or(service.active)))
+    }
+}
+
+/// Applies `changes` to the current version, retrying on a concurrent update so two edits of different fields
+/// both land.
+pub async fn update_service(
+    app: &App,
+    business: &Business,
+    id: ServiceId,
+    changes: &ServiceChanges,
+) -> Result<Service, AppError> {
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let current = get_service(app, business, id).await?;
+        let (settings, active) = changes.apply_to(&current)?;
+        let updated = Service {
+            settings,
+            active,
+            version: current.version + 1,
+            updated_at: app.clock.now(),
+            ..current
+        };
+        match app.store.update_service(&updated, current.version).await {
+            Ok(()) => return Ok(updated),
+            Err(StoreError::VersionMismatch) => continue,
+            Err(StoreError::NotFound) => return Err(AppError::NotFound("service")),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::VersionConflict)
+}
+
+/// Stops new bookings for the service; existing appointments stay as they are.
+pub async fn deactivate_service(
+    app: &App,
+    business: &Business,
+    id: ServiceId,
+) -> Result<Service, AppError> {
+    update_service(
+        app,
+        business,
+        id,
+        &ServiceChanges {
+            active: Some(false),
+            ..ServiceChanges::default()
+        },
+    )
+    .await
+}
