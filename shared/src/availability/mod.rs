@@ -40,6 +40,8 @@
 mod grid;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use jiff::civil::Date;
