@@ -76,12 +76,6 @@ pub struct BookingWindow {
     pub latest: Timestamp,
 }
 
-impl BookingWindow {
-    pub fn contains(&self, start: Timestamp) -> bool {
-        self.earliest <= start && start <= self.latest
-    }
-}
-
 /// `[now + minimum_notice, now + booking_horizon_days × 24 h]`.
 pub fn booking_window(service: &Service, now: Timestamp) -> BookingWindow {
     let notice = service.settings.minimum_notice.as_duration();
