@@ -1,1 +1,123 @@
-fn main() {}
+//! The availability engine on a busy business: 60 days of slots (across a DST change) against 500 appointments and
+//! 2,000 external busy intervals. Data is pseudo-random from a fixed seed so runs compare.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jiff::civil::{Time, date};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use shared::availability::{AvailabilityInput, available_slots};
+use shared::domain::{
+    AppointmentId, BusinessId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId,
+    ServiceName, ServiceSettings, WeeklyHours,
+};
+
+/// Knuth's MMIX LCG: enough spread for test data without another dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: u64) -> i64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        i64::try_from((self.0 >> 33) % bound).unwrap_or(0)
+    }
+}
+
+fn range(start: i8, end: i8) -> LocalTimeRange {
+    let at = |hour| Time::new(hour, 0, 0, 0).unwrap_or_else(|e| panic!("{e}"));
+    LocalTimeRange::new(at(start), Some(at(end))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn service() -> Service {
+    let day = vec![range(9, 12), range(13, 18)];
+    let settings = ServiceSettings {
+        name: ServiceName::try_from("Haircut".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+        duration: Minutes::new(30),
+        slot_interval: Minutes::new(15),
+        weekly_hours: WeeklyHours {
+            monday: day.clone(),
+            tuesday: day.clone(),
+            wednesday: day.clone(),
+            thursday: day.clone(),
+            friday: day.clone(),
+            saturday: day,
+            sunday: vec![],
+        },
+        date_overrides: vec![],
+        buffer_before: Minutes::new(5),
+        buffer_after: Minutes::new(10),
+        max_per_day: Some(20),
+        minimum_notice: Minutes::new(60),
+        booking_horizon_days: 90,
+    };
+    Service {
+        id: ServiceId::generate(),
+        business_id: BusinessId::generate(),
+        settings: settings.validated().unwrap_or_else(|e| panic!("{e}")),
+        active: true,
+        version: 1,
+        created_at: Timestamp::UNIX_EPOCH,
+        updated_at: Timestamp::UNIX_EPOCH,
+    }
+}
+
+fn minutes_after(start: Timestamp, minutes: i64) -> Timestamp {
+    start
+        .checked_add(SignedDuration::from_mins(minutes))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn availability(c: &mut Criterion) {
+    let zone = TimeZone::get("America/New_York").unwrap_or_else(|e| panic!("{e}"));
+    let service = service();
+    let other_service = ServiceId::generate();
+    let start = zone
+        .to_timestamp(date(2026, 3, 1).at(0, 0, 0, 0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let days = 60;
+    let window = Interval::new(start, minutes_after(start, days * 24 * 60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut random = Lcg(42);
+    let occupancies: Vec<Occupancy> = (0..500)
+        .map(|_| {
+            let begins = minutes_after(start, random.below(60 * 24 * 4) * 15);
+            let occupied = Interval::new(minutes_after(begins, -5), minutes_after(begins, 40))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let service_id = if random.below(3) == 0 {
+                service.id
+            } else {
+                other_service
+            };
+            Occupancy {
+                appointment_id: AppointmentId::generate(),
+                service_id,
+                occupied,
+                local_date: zone.to_datetime(begins).date(),
+            }
+        })
+        .collect();
+    let busy: Vec<Interval> = (0..2_000)
+        .map(|_| {
+            let begins = minutes_after(start, random.below(60 * 24 * 60));
+            Interval::new(begins, minutes_after(begins, 15 + random.below(105)))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let input = AvailabilityInput {
+        service: &service,
+        zone: &zone,
+        now: minutes_after(start, -24 * 60),
+        occupancies: &occupancies,
+        busy: &busy,
+    };
+    c.bench_function(
+        "available_slots 60 days, 500 appointments, 2000 busy",
+        |b| b.iter(|| available_slots(black_box(&input), black_box(window))),
+    );
+}
+
+criterion_group!(benches, availability);
+criterion_main!(benches);

@@ -57,6 +57,7 @@ impl ZoneOffsets {
     pub(super) fn for_dates(zone: &jiff::tz::TimeZone, first: Date, last: Date) -> Self {
         let from = wall_midnight(first) - OFFSET_MARGIN;
         let to = wall_midnight(last) + SECONDS_PER_DAY + OFFSET_MARGIN;
+        let from = from.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
         let from = Timestamp::from_second(from).unwrap_or(Timestamp::MIN);
         let initial = i64::from(zone.to_offset(from).seconds());
         let mut starts = vec![i64::MIN];

@@ -40,13 +40,15 @@
 mod grid;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::domain::{Interval, Occupancy, Service, merge_intervals};
+use crate::domain::{Interval, Occupancy, Service};
 use grid::{Grid, ZoneOffsets, ceil_second, floor_second, wall_midnight};
 
 /// How far either side of the requested time [`nearest_slots`] looks.
@@ -72,12 +74,6 @@ pub struct AvailabilityInput<'a> {
 pub struct BookingWindow {
     pub earliest: Timestamp,
     pub latest: Timestamp,
-}
-
-impl BookingWindow {
-    pub fn contains(&self, start: Timestamp) -> bool {
-        self.earliest <= start && start <= self.latest
-    }
 }
 
 /// `[now + minimum_notice, now + booking_horizon_days × 24 h]`.
@@ -309,23 +305,27 @@ fn slot_at(start: i64, duration: i64) -> Option<Interval> {
     Interval::starting_at(start, SignedDuration::from_secs(duration))
 }
 
-/// The merged blocked time reaching into `[from, until)`, as whole seconds rounded outward. Slot occupied intervals
-/// have whole-second ends, so overlap with the rounded intervals is overlap with the exact ones.
+/// The blocked time reaching into `[from, until)` as sorted, disjoint whole-second intervals, rounded outward:
+/// slot occupied intervals have whole-second ends, so overlap with a rounded interval is overlap with the exact
+/// one. Sorting plain integers rather than timestamps takes a third off a busy query.
 fn blocked_seconds(input: &AvailabilityInput, from: i64, until: i64) -> Vec<(i64, i64)> {
-    let relevant = |interval: &Interval| {
-        ceil_second(interval.end()) > from && floor_second(interval.start()) < until
-    };
-    let blocked = input
+    let mut blocked: Vec<(i64, i64)> = input
         .occupancies
         .iter()
-        .map(|o| o.occupied)
-        .chain(input.busy.iter().copied())
-        .filter(relevant)
-        .collect();
-    merge_intervals(blocked)
-        .into_iter()
+        .map(|o| &o.occupied)
+        .chain(input.busy)
         .map(|interval| (floor_second(interval.start()), ceil_second(interval.end())))
-        .collect()
+        .filter(|&(start, end)| end > from && start < until)
+        .collect();
+    blocked.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(blocked.len());
+    for (start, end) in blocked {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
 }
 
 /// Live appointments of the service per local date, counted once and read by dates in increasing order.

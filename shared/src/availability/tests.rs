@@ -161,6 +161,25 @@ fn starts_step_by_the_interval_from_each_range_start() {
 }
 
 #[test]
+fn sub_second_range_times_round_inward() {
+    let time = |text: &str| {
+        text.parse::<jiff::civil::Time>()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let odd = LocalTimeRange::new(time("09:00:00.5"), Some(time("10:00:59.5")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let case = Case::new(service(&[odd], |_| {}), "UTC");
+    assert_eq!(
+        case.starts(span("2026-06-01T00:00:00Z", "2026-06-02T00:00:00Z")),
+        [
+            instant("2026-06-01T09:00:01Z"),
+            instant("2026-06-01T09:15:01Z"),
+            instant("2026-06-01T09:30:01Z"),
+        ]
+    );
+}
+
+#[test]
 fn a_slot_must_fit_in_one_range_even_when_ranges_touch() {
     let case = Case::new(
         service(&[range("09:00", "10:00"), range("10:00", "11:00")], |s| {

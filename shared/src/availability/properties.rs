@@ -1,0 +1,408 @@
+//! The engine against a naive reference that follows the rules word for word: it walks every minute of a slot
+//! through the time zone and scans every appointment and busy interval. Windows sit around the real DST changes
+//! of 2026–2027 of zones with whole-hour, half-hour, midnight and 45-minute shifts.
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::{
+    AppointmentId, BusinessId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName,
+    ServiceSettings, WeeklyHours,
+};
+
+const ZONES: [&str; 6] = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+];
+const DAY_MINUTES: i64 = 24 * 60;
+
+fn instant(second: i64) -> Timestamp {
+    Timestamp::from_second(second).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn plus_minutes(t: Timestamp, minutes: i64) -> Timestamp {
+    t.checked_add(SignedDuration::from_mins(minutes))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn span(start: Timestamp, minutes: i64) -> Interval {
+    Interval::new(start, plus_minutes(start, minutes)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The zone's transitions in 2026–2027, or (for a zone without DST) the New York ones as plain anchors.
+fn anchors(zone: &TimeZone) -> Vec<Timestamp> {
+    let from = instant(1_767_225_600); // 2026-01-01T00:00:00Z
+    let until = instant(1_830_297_600); // 2028-01-01T00:00:00Z
+    let found: Vec<Timestamp> = zone
+        .following(from)
+        .map(|t| t.timestamp())
+        .take_while(|&t| t < until)
+        .collect();
+    if found.is_empty() {
+        vec![instant(1_772_953_200), instant(1_793_512_800)]
+    } else {
+        found
+    }
+}
+
+#[derive(Debug)]
+struct Scenario {
+    service: Service,
+    zone: TimeZone,
+    now: Timestamp,
+    occupancies: Vec<Occupancy>,
+    busy: Vec<Interval>,
+    window: Interval,
+}
+
+impl Scenario {
+    fn input(&self) -> AvailabilityInput<'_> {
+        AvailabilityInput {
+            service: &self.service,
+            zone: &self.zone,
+            now: self.now,
+            occupancies: &self.occupancies,
+            busy: &self.busy,
+        }
+    }
+}
+
+fn wall_time(minute: u16) -> Time {
+    Time::new(
+        i8::try_from(minute / 60).unwrap_or(0),
+        i8::try_from(minute % 60).unwrap_or(0),
+        0,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn hours_range(start: u16, end: u16) -> LocalTimeRange {
+    let end = (end < 1440).then(|| wall_time(end));
+    LocalTimeRange::new(wall_time(start), end).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Opening ranges of a day. Cut points in minutes of the day become either pairs (gaps between ranges) or every
+/// consecutive two (ranges that touch); a third of days get one early range, where DST changes happen, or the
+/// whole day, where Santiago's midnight changes happen.
+fn day_hours() -> impl Strategy<Value = Vec<LocalTimeRange>> {
+    let cut = prop_oneof![3 => (0u16..=96).prop_map(|q| q * 15), 1 => 0u16..=1440];
+    let cuts =
+        (prop::collection::vec(cut, 0..=5), any::<bool>()).prop_map(|(mut cuts, touching)| {
+            cuts.sort_unstable();
+            cuts.dedup();
+            let pairs: Vec<(u16, u16)> = if touching {
+                cuts.windows(2).map(|w| (w[0], w[1])).collect()
+            } else {
+                cuts.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+            };
+            pairs
+                .into_iter()
+                .map(|(start, end)| hours_range(start, end))
+                .collect()
+        });
+    let night = (
+        prop::sample::select(vec![0u16, 60, 90, 120]),
+        prop::sample::select(vec![180u16, 240, 300, 1440]),
+    )
+        .prop_map(|(start, end)| vec![hours_range(start, end)]);
+    prop_oneof![2 => cuts, 1 => night]
+}
+
+/// Minutes that are mostly on a 15-minute grid, so that intervals often touch slots exactly.
+fn minutes(range: std::ops::Range<i64>) -> impl Strategy<Value = i64> {
+    let quarters = (range.start + 14).div_euclid(15)..range.end.div_euclid(15);
+    prop_oneof![3 => quarters.prop_map(|q| q * 15), 1 => range]
+}
+
+prop_compose! {
+    fn settings()(
+        duration in prop_oneof![2 => prop::sample::select(vec![15u32, 30, 45, 60, 90, 120]), 1 => 1u32..=300],
+        slot_interval in prop_oneof![2 => prop::sample::select(vec![15u32, 30, 60]), 1 => 5u32..=120],
+        buffer_before in prop_oneof![Just(0u32), prop::sample::select(vec![5u32, 10, 15, 30]), 0u32..=60],
+        buffer_after in prop_oneof![Just(0u32), prop::sample::select(vec![5u32, 10, 15, 30]), 0u32..=60],
+        max_per_day in prop::option::of(1u32..=3),
+        minimum_notice in prop_oneof![Just(0u32), 0u32..=2 * 24 * 60],
+        booking_horizon_days in 1u32..=4,
+        week in prop::collection::vec(day_hours(), 7),
+    ) -> ServiceSettings {
+        let day = |index: usize| week.get(index).cloned().unwrap_or_default();
+        ServiceSettings {
+            name: ServiceName::try_from("Service".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+            duration: Minutes::new(duration),
+            slot_interval: Minutes::new(slot_interval),
+            weekly_hours: WeeklyHours {
+                monday: day(0),
+                tuesday: day(1),
+                wednesday: day(2),
+                thursday: day(3),
+                friday: day(4),
+                saturday: day(5),
+                sunday: day(6),
+            },
+            date_overrides: vec![],
+            buffer_before: Minutes::new(buffer_before),
+            buffer_after: Minutes::new(buffer_after),
+            max_per_day,
+            minimum_notice: Minutes::new(minimum_notice),
+            booking_horizon_days,
+        }
+    }
+}
+
+/// A generated appointment: `(minutes from the window start, length, of this service?, (buffer before, after))`.
+type Booked = (i64, i64, bool, (i64, i64));
+
+prop_compose! {
+    fn scenario()(
+        zone_index in 0..ZONES.len(),
+        anchor_index in 0usize..8,
+        window_offset in -2 * DAY_MINUTES..DAY_MINUTES,
+        window_length in 60i64..=3 * DAY_MINUTES,
+        window_seconds in prop_oneof![3 => Just(0i64), 1 => Just(1i64), 1 => Just(59i64), 1 => 1i64..60],
+        now_offset in -3 * DAY_MINUTES..2 * DAY_MINUTES,
+        now_nanos in prop_oneof![3 => Just(0i64), 1 => 1i64..1_000_000_000],
+        mut settings in settings(),
+        overrides in prop::collection::vec((-2i64..=3, day_hours()), 0..=2),
+        booked in prop::collection::vec(
+            (minutes(-DAY_MINUTES..4 * DAY_MINUTES), minutes(5..241), any::<bool>(), (minutes(0..31), minutes(0..31))),
+            0..=12,
+        ),
+        busy in prop::collection::vec((minutes(-DAY_MINUTES..4 * DAY_MINUTES), minutes(1..241)), 0..=8),
+    ) -> Scenario {
+        let name = ZONES.get(zone_index).copied().unwrap_or("UTC");
+        let zone = TimeZone::get(name).unwrap_or_else(|e| panic!("{e}"));
+        let anchors = anchors(&zone);
+        let anchor = anchors.get(anchor_index % anchors.len()).copied().unwrap_or(Timestamp::UNIX_EPOCH);
+        let start = plus_minutes(anchor, window_offset)
+            .checked_add(SignedDuration::from_secs(window_seconds))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let window = span(start, window_length);
+        let anchor_date = zone.to_datetime(anchor).date();
+        settings.date_overrides = overrides
+            .into_iter()
+            .map(|(days, hours)| DateOverride {
+                date: anchor_date.checked_add(SignedDuration::from_hours(days * 24)).unwrap_or(anchor_date),
+                hours,
+            })
+            .collect();
+        settings.date_overrides.sort_by_key(|o| o.date);
+        settings.date_overrides.dedup_by_key(|o| o.date);
+        let service = Service {
+            id: ServiceId::generate(),
+            business_id: BusinessId::generate(),
+            settings: settings.validated().unwrap_or_else(|e| panic!("{e}")),
+            active: true,
+            version: 1,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        let other_service = ServiceId::generate();
+        let occupancies = booked
+            .into_iter()
+            .map(|(offset, length, own, (before, after)): Booked| {
+                let begins = plus_minutes(start, offset);
+                Occupancy {
+                    appointment_id: AppointmentId::generate(),
+                    service_id: if own { service.id } else { other_service },
+                    occupied: span(plus_minutes(begins, -before), length + before + after),
+                    local_date: zone.to_datetime(begins).date(),
+                }
+            })
+            .collect();
+        let busy = busy
+            .into_iter()
+            .map(|(offset, length)| span(plus_minutes(start, offset), length))
+            .collect();
+        let now = plus_minutes(start, now_offset)
+            .checked_add(SignedDuration::from_nanos(now_nanos))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Scenario { service, zone, now, occupancies, busy, window }
+    }
+}
+
+fn minute_of_day(time: Time) -> Option<i64> {
+    (time.second() == 0 && time.subsec_nanosecond() == 0)
+        .then(|| i64::from(time.hour()) * 60 + i64::from(time.minute()))
+}
+
+fn range_minutes(range: &LocalTimeRange) -> (i64, i64) {
+    let start = minute_of_day(range.start()).unwrap_or_else(|| panic!("{range:?}"));
+    let end = range.end().map_or(DAY_MINUTES, |end| {
+        minute_of_day(end).unwrap_or_else(|| panic!("{range:?}"))
+    });
+    (start, end)
+}
+
+fn covers(range: &LocalTimeRange, wall: DateTime, date: Date) -> bool {
+    let (start, end) = range_minutes(range);
+    wall.date() == date && minute_of_day(wall.time()).is_some_and(|m| start <= m && m < end)
+}
+
+/// The rules, checked one by one in the order of precedence, the slowest way that is obviously right.
+fn reference(input: &AvailabilityInput, start: Timestamp) -> Result<Interval, Unavailability> {
+    let settings = &input.service.settings;
+    let duration = i64::from(settings.duration.get());
+    let wall = input.zone.to_datetime(start);
+    let date = wall.date();
+    let on_grid = |range: &&LocalTimeRange| {
+        let (range_start, _) = range_minutes(range);
+        let first_occurrence =
+            input.zone.to_ambiguous_timestamp(wall).earlier().ok() == Some(start);
+        let step = i64::from(settings.slot_interval.get());
+        let grid_time = minute_of_day(wall.time())
+            .is_some_and(|m| m >= range_start && (m - range_start) % step == 0);
+        grid_time && first_occurrence && start.subsec_nanosecond() == 0
+    };
+    let inside = input
+        .service
+        .hours_on(date)
+        .iter()
+        .filter(on_grid)
+        .any(|range| {
+            (0..duration).all(|minute| {
+                covers(
+                    range,
+                    input.zone.to_datetime(plus_minutes(start, minute)),
+                    date,
+                )
+            })
+        });
+    if !inside {
+        return Err(Unavailability::OutsideHours);
+    }
+    let notice = SignedDuration::from_mins(i64::from(settings.minimum_notice.get()));
+    if start < input.now.checked_add(notice).unwrap_or(Timestamp::MAX) {
+        return Err(Unavailability::TooSoon);
+    }
+    let horizon = SignedDuration::from_hours(24 * i64::from(settings.booking_horizon_days));
+    if start > input.now.checked_add(horizon).unwrap_or(Timestamp::MAX) {
+        return Err(Unavailability::TooFar);
+    }
+    let same_day = input
+        .occupancies
+        .iter()
+        .filter(|o| o.service_id == input.service.id && o.local_date == date)
+        .count();
+    if settings
+        .max_per_day
+        .is_some_and(|limit| same_day >= usize::try_from(limit).unwrap_or(usize::MAX))
+    {
+        return Err(Unavailability::DailyLimitReached);
+    }
+    let occupied_start = plus_minutes(start, -i64::from(settings.buffer_before.get()));
+    let occupied_end = plus_minutes(start, duration + i64::from(settings.buffer_after.get()));
+    let hits = |other: &Interval| other.start() < occupied_end && occupied_start < other.end();
+    if input.occupancies.iter().any(|o| hits(&o.occupied)) {
+        return Err(Unavailability::Taken);
+    }
+    if input.busy.iter().any(hits) {
+        return Err(Unavailability::CalendarBusy);
+    }
+    Ok(span(start, duration))
+}
+
+/// Every grid point whose start lies in the window, from jiff's own disambiguation: a missing wall time has no
+/// instant, a repeated one its earlier instant.
+fn grid_candidates(input: &AvailabilityInput, window: Interval) -> Vec<Timestamp> {
+    let step = i64::from(input.service.settings.slot_interval.get());
+    let first = input.zone.to_datetime(window.start()).date();
+    let last = input.zone.to_datetime(window.end()).date();
+    let mut date = first.yesterday().unwrap_or(first);
+    let mut candidates = Vec::new();
+    while date <= last.tomorrow().unwrap_or(last) {
+        for range in input.service.hours_on(date) {
+            let (start, end) = range_minutes(range);
+            for minute in (start..end).step_by(usize::try_from(step).unwrap_or(1)) {
+                let time = Time::midnight()
+                    .checked_add(SignedDuration::from_mins(minute))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let ambiguous = input.zone.to_ambiguous_timestamp(date.to_datetime(time));
+                if matches!(ambiguous.offset(), AmbiguousOffset::Gap { .. }) {
+                    continue;
+                }
+                let at = ambiguous.earlier().unwrap_or_else(|e| panic!("{e}"));
+                if window.start() <= at && at < window.end() {
+                    candidates.push(at);
+                }
+            }
+        }
+        date = date.tomorrow().unwrap_or_else(|e| panic!("{e}"));
+    }
+    candidates
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn every_offered_slot_satisfies_every_rule(case in scenario()) {
+        let input = case.input();
+        for slot in available_slots(&input, case.window) {
+            prop_assert!(case.window.start() <= slot.start() && slot.start() < case.window.end());
+            prop_assert_eq!(reference(&input, slot.start()), Ok(slot));
+        }
+    }
+
+    #[test]
+    fn every_grid_start_satisfying_every_rule_is_offered(case in scenario()) {
+        let input = case.input();
+        let offered = available_slots(&input, case.window);
+        for start in grid_candidates(&input, case.window) {
+            if let Ok(slot) = reference(&input, start) {
+                prop_assert!(offered.contains(&slot), "{slot:?} missing from {offered:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn check_slot_agrees_with_the_rules_and_the_offered_slots(
+        case in scenario(),
+        probes in prop::collection::vec(0i64..3 * DAY_MINUTES, 0..=20),
+    ) {
+        let input = case.input();
+        let offered = available_slots(&input, case.window);
+        let in_window = |t: &Timestamp| case.window.start() <= *t && *t < case.window.end();
+        let probes = probes.into_iter().map(|minute| plus_minutes(case.window.start(), minute));
+        for start in grid_candidates(&input, case.window).into_iter().chain(probes).filter(in_window) {
+            let checked = check_slot(&input, start);
+            prop_assert_eq!(checked, reference(&input, start));
+            prop_assert_eq!(checked.is_ok(), offered.iter().any(|slot| slot.start() == start));
+        }
+    }
+
+    #[test]
+    fn offered_slots_are_sorted_distinct_and_last_the_duration(case in scenario()) {
+        let duration = case.service.settings.duration.as_duration();
+        let offered = available_slots(&case.input(), case.window);
+        prop_assert!(offered.windows(2).all(|pair| pair[0].start() < pair[1].start()));
+        prop_assert!(offered.iter().all(|slot| slot.length() == duration));
+    }
+
+    #[test]
+    fn nearest_slots_are_the_closest_offered_within_reach(
+        case in scenario(),
+        around_minute in -DAY_MINUTES..3 * DAY_MINUTES,
+        count in 0usize..6,
+    ) {
+        let input = case.input();
+        let around = plus_minutes(case.window.start(), around_minute);
+        let reach = SignedDuration::from_hours(NEAREST_SEARCH_DAYS * 24);
+        let from = around.checked_sub(reach).unwrap_or_else(|e| panic!("{e}"));
+        let through = around.checked_add(reach).unwrap_or_else(|e| panic!("{e}"));
+        let within = Interval::new(from, through.checked_add(SignedDuration::from_nanos(1)).unwrap_or(through))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut expected = available_slots(&input, within);
+        expected.sort_by_key(|slot| (around.duration_since(slot.start()).abs(), slot.start()));
+        expected.truncate(count);
+        expected.sort_by_key(Interval::start);
+        prop_assert_eq!(nearest_slots(&input, around, count), expected);
+    }
+}
