@@ -1,6 +1,7 @@
 //! The booking and calendar-sync library: domain, availability engine, use cases, ports with their local adapters,
 //! and the HTTP routers. Lambda functions and the local server are thin binaries over it.
 
+pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod availability;

@@ -1,1 +1,12 @@
+//! HTTP tests through a spawned server, one module per area.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod appointments;
+mod auth;
+mod availability;
+mod concurrency;
+mod errors;
+mod idempotency;
+mod openapi;
+mod services;

@@ -1,1 +1,203 @@
+//! Test support: a real server on a free loopback port over a fresh embedded store, with a clock the test controls.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+
+use jiff::Timestamp;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use shared::adapters::{EmbeddedStore, InProcessQueue};
+use shared::api::{self, Area};
+use shared::app::{self, App};
+use shared::ports::{Clock, ManualClock, QueueSettings, Store};
+use tempfile::TempDir;
+
+static TRACING: Once = Once::new();
+
+/// Logs only when `TEST_LOG` is set, so a failing test can be rerun with the server's view.
+fn init_tracing() {
+    TRACING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .init();
+        }
+    });
+}
+
+/// Monday 2026-11-30 08:00 in New York: the default "now" of every test.
+pub const DEFAULT_NOW: &str = "2026-11-30T08:00:00-05:00";
+pub const ZONE: &str = "America/New_York";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: Client,
+    pub api_key: String,
+    pub business_id: String,
+    pub clock: ManualClock,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<InProcessQueue>,
+    pub app: App,
+    _data: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    init_tracing();
+    let data = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
+    let clock = ManualClock::new(DEFAULT_NOW.parse::<Timestamp>().unwrap());
+    let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
+    let app = App {
+        store: store.clone(),
+        queue: queue.clone(),
+        clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
+    };
+    let created = app::create_business(store.as_ref(), &clock, "Test Clinic".into(), ZONE.into())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = api::router(app.clone(), &Area::ALL);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestApp {
+        address,
+        client: Client::new(),
+        api_key: created.api_key.expose().to_owned(),
+        business_id: created.business.id.to_string(),
+        clock,
+        store,
+        queue,
+        app,
+        _data: data,
+    }
+}
+
+impl TestApp {
+    pub fn clock_now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// A second business on the same server, with its own key.
+    pub async fn other_business_key(&self) -> String {
+        let created = app::create_business(
+            self.store.as_ref(),
+            &self.clock,
+            "Other".into(),
+            "Europe/Berlin".into(),
+        )
+        .await
+        .unwrap();
+        created.api_key.expose().to_owned()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_as(&self.api_key, path).await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.post_as(&self.api_key, path, body).await
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.patch_as(&self.api_key, path, body).await
+    }
+
+    pub async fn patch_as(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a service (Mon–Fri 09:00–17:00 unless `overrides` say otherwise) and returns its id.
+    pub async fn create_service(&self, overrides: Value) -> String {
+        let mut body = weekday_service();
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
+            for (key, value) in extra {
+                body.insert(key.clone(), value.clone());
+            }
+        }
+        let response = self.post("/v1/services", &body).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "service creation failed: {}",
+            response.text().await.unwrap()
+        );
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn book(&self, service_id: &str, start: &str) -> Response {
+        self.post("/v1/appointments", &booking(service_id, start))
+            .await
+    }
+}
+
+pub fn weekday_service() -> Value {
+    let day = json!([{ "start": "09:00", "end": "17:00" }]);
+    json!({
+        "name": "Consultation",
+        "duration_minutes": 30,
+        "weekly_hours": {
+            "monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day
+        }
+    })
+}
+
+pub fn booking(service_id: &str, start: &str) -> Value {
+    json!({
+        "service_id": service_id,
+        "start": start,
+        "customer": { "name": "Ana Silva", "phone": "+14155550123", "email": "ana@example.com" },
+        "notes": "first visit",
+        "source": "ai"
+    })
+}
+
+/// Reads a problem response, checking its media type and its `code`.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "unexpected problem: {body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().unwrap().ends_with(code));
+    body
+}

@@ -1,1 +1,96 @@
-fn main() {}
+//! The whole product in one process on the embedded store: every router, the in-process queue, local secrets.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shared::adapters::{EmbeddedStore, InProcessQueue};
+use shared::api::{self, Area};
+use shared::app::{self, App};
+use shared::ports::{QueueSettings, SystemClock};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(about = "Booking and calendar-sync API on a local embedded store")]
+struct Cli {
+    /// Where the data lives; created if missing.
+    #[arg(long, global = true, env = "DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates a business and prints its id and new API key as one JSON object.
+    CreateBusiness {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    let store = Arc::new(
+        EmbeddedStore::open(&cli.data_dir.join("store.redb")).context("opening the store")?,
+    );
+    let app = App {
+        store,
+        queue: Arc::new(InProcessQueue::new(QueueSettings::default())),
+        clock: Arc::new(SystemClock),
+    };
+    match cli.command {
+        Some(Command::CreateBusiness { name, time_zone }) => {
+            let created =
+                app::create_business(app.store.as_ref(), app.clock.as_ref(), name, time_zone)
+                    .await?;
+            demo::print_json(&demo::credentials_json(&created))
+        }
+        None => serve(app, &cli.data_dir, cli.listen).await,
+    }
+}
+
+async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
+    let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{address}"), "listening");
+    demo::print_json(&serde_json::json!({
+        "url": format!("http://{address}"),
+        "openapi": format!("http://{address}/openapi.json"),
+        "demo_business_id": demo_key.business_id,
+        "demo_api_key": demo_key.api_key,
+    }))?;
+    axum::serve(listener, api::router(app, &Area::ALL))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::warn!(%error, "cannot listen for Ctrl-C; stop the process another way");
+        std::future::pending::<()>().await;
+    }
+}

@@ -6,6 +6,7 @@ mod availability;
 mod businesses;
 mod error;
 mod services;
+mod sync_maintenance;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use error::AppError;
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
+pub use sync_maintenance::{STALE_PENDING_AFTER, give_up_sync, requeue_stale_pending};
 
 use crate::ports::{Clock, JobQueue, Store};
 

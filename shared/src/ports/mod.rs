@@ -7,7 +7,7 @@ mod secrets;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use queue::{Job, JobQueue, QueueError, Receipt, ReceivedJob};
+pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
     AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarProvider,

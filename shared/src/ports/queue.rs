@@ -17,6 +17,23 @@ pub enum Job {
     },
 }
 
+/// How a queue redelivers: SQS's visibility timeout and its redrive policy's `maxReceiveCount`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub visibility_timeout: Duration,
+    pub max_receive_count: u32,
+}
+
+impl Default for QueueSettings {
+    /// As the SAM template configures the sync queue.
+    fn default() -> Self {
+        Self {
+            visibility_timeout: Duration::from_secs(60),
+            max_receive_count: 8,
+        }
+    }
+}
+
 /// Proof of receipt, needed to acknowledge or postpone a received job.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Receipt(pub String);

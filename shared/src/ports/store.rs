@@ -226,6 +226,15 @@ pub trait Store: Send + Sync + 'static {
         sync: &SyncState,
     ) -> Result<bool, StoreError>;
 
+    /// Appointments of every business whose sync status is `status` and whose sync state was last updated before
+    /// `updated_before`, oldest first, at most `limit`: the work of the scheduled sweep, found without a scan.
+    async fn appointments_by_sync_status(
+        &self,
+        status: SyncStatus,
+        updated_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Appointment>, StoreError>;
+
     /// The unexpired record for the key, if any.
     async fn get_idempotency_record(
         &self,

@@ -1,0 +1,69 @@
+//! The demo business a first start creates, so a new user can try the API at once.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use shared::app::{self, App, NewBusinessCredentials};
+
+const DEMO_KEY_FILE: &str = "demo-business.json";
+
+/// The demo business's id and key. Kept in clear in the data directory on purpose: it is a local, throwaway
+/// business, and printing it on every start spares a new user from reading old logs. Real businesses' keys are
+/// printed once and stored hashed only.
+#[derive(Serialize, Deserialize)]
+pub struct DemoKey {
+    pub business_id: String,
+    pub api_key: String,
+}
+
+pub fn credentials_json(created: &NewBusinessCredentials) -> serde_json::Value {
+    serde_json::json!({
+        "business_id": created.business.id,
+        "name": created.business.name.as_ref(),
+        "time_zone": created.business.time_zone.name(),
+        "api_key": created.api_key.expose(),
+    })
+}
+
+pub async fn ensure_demo_business(app: &App, data_dir: &Path) -> anyhow::Result<DemoKey> {
+    let path = data_dir.join(DEMO_KEY_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()));
+    }
+    let created = app::create_business(
+        app.store.as_ref(),
+        app.clock.as_ref(),
+        "Demo Salon".into(),
+        "America/New_York".into(),
+    )
+    .await?;
+    let demo = DemoKey {
+        business_id: created.business.id.to_string(),
+        api_key: created.api_key.expose().to_owned(),
+    };
+    write_private(&path, &serde_json::to_vec_pretty(&demo)?)?;
+    tracing::info!(business_id = %created.business.id, "created the demo business");
+    Ok(demo)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents)?;
+    Ok(())
+}
+
+/// Machine-readable output on stdout, so scripts can read it without parsing logs.
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh checkout: installs what it needs into .tools/ (git-ignored), then checks
+# formatting and lints, runs every Rust test (the AWS adapters against DynamoDB Local and moto, started by the
+# tests on free loopback ports), lints the SAM template and fuzzes the HTTP API with schemathesis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-tools.sh
+export PATH="$PWD/.tools/venv/bin:$PATH"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo test --workspace --all-features --locked
+scripts/lint-infra.sh
+scripts/schemathesis.sh

@@ -1,0 +1,847 @@
+//! `Store` on redb: one file, ACID transactions, survives restarts.
+//!
+//! redb runs one write transaction at a time, so a booking that reads the neighbouring appointments, checks the
+//! rules and writes in one transaction is atomic with respect to every other booking.
+//!
+//! Tables (all keys are byte strings that sort in the order range scans need; ids are the 16 UUID bytes, instants
+//! are nanoseconds since the epoch as a sign-flipped big-endian i128):
+//! - `businesses`: business → Business JSON; `api_keys`: key hash → business.
+//! - `services`: business ‖ service → Service JSON.
+//! - `appointments`: business ‖ start ‖ appointment → Appointment JSON, so a business's appointments in a time
+//!   range are one scan; `appointment_starts`: business ‖ appointment → start, to find one by id.
+//! - `sync_queue`: status ‖ sync updated_at ‖ business ‖ appointment → (), for the cross-business sweep.
+//! - `idempotency`: business ‖ key → IdempotencyRecord JSON.
+//! - `calendar_connections`: business → CalendarConnection JSON.
+//! - `busy_events`: business ‖ calendar ‖ 0 ‖ event → its intervals (JSON), to replace or delete one event;
+//!   `busy_by_end`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → (), so the intervals ending after an instant
+//!   are one scan.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{
+    ApiKeyHash, Appointment, AppointmentId, Business, BusinessId, Interval, MAX_OCCUPIED_SPAN,
+    Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
+};
+use crate::ports::{
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
+    IdempotencyRecord, NewBooking, Page, PageCursor, Store, StoreError,
+};
+
+type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+const BUSINESSES: Table = TableDefinition::new("businesses");
+const API_KEYS: Table = TableDefinition::new("api_keys");
+const SERVICES: Table = TableDefinition::new("services");
+const APPOINTMENTS: Table = TableDefinition::new("appointments");
+const APPOINTMENT_STARTS: Table = TableDefinition::new("appointment_starts");
+const SYNC_QUEUE: Table = TableDefinition::new("sync_queue");
+const IDEMPOTENCY: Table = TableDefinition::new("idempotency");
+const CALENDAR_CONNECTIONS: Table = TableDefinition::new("calendar_connections");
+const BUSY_EVENTS: Table = TableDefinition::new("busy_events");
+const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
+
+const ALL_TABLES: [Table; 10] = [
+    BUSINESSES,
+    API_KEYS,
+    SERVICES,
+    APPOINTMENTS,
+    APPOINTMENT_STARTS,
+    SYNC_QUEUE,
+    IDEMPOTENCY,
+    CALENDAR_CONNECTIONS,
+    BUSY_EVENTS,
+    BUSY_BY_END,
+];
+
+/// How far around a candidate a booking looks: every appointment whose occupied interval can overlap it
+/// ([`MAX_OCCUPIED_SPAN`]) and every appointment on its local date (a local date lasts at most 25 hours).
+const CONFLICT_SCAN_MARGIN: SignedDuration = SignedDuration::from_hours(48);
+const _: () = assert!(MAX_OCCUPIED_SPAN.as_secs() <= CONFLICT_SCAN_MARGIN.as_secs());
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn backend(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(Box::new(error.into()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|error| StoreError::Backend(Box::new(error)))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Backend(Box::new(error)))
+}
+
+fn instant_key(instant: Timestamp) -> [u8; 16] {
+    // Flipping the sign bit makes the big-endian bytes of an i128 sort like the numbers.
+    ((instant.as_nanosecond() as u128) ^ (1 << 127)).to_be_bytes()
+}
+
+fn instant_from_key(bytes: &[u8]) -> Result<Timestamp, StoreError> {
+    let raw: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend("corrupt instant key".into()))?;
+    let nanos = (u128::from_be_bytes(raw) ^ (1 << 127)) as i128;
+    Timestamp::from_nanosecond(nanos).map_err(|error| StoreError::Backend(Box::new(error)))
+}
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn appointment_key(business: BusinessId, start: Timestamp, id: AppointmentId) -> Vec<u8> {
+    key(&[
+        business.as_uuid().as_bytes(),
+        &instant_key(start),
+        id.as_uuid().as_bytes(),
+    ])
+}
+
+fn sync_status_byte(status: SyncStatus) -> u8 {
+    match status {
+        SyncStatus::NotConnected => 0,
+        SyncStatus::Pending => 1,
+        SyncStatus::Synced => 2,
+        SyncStatus::Failed => 3,
+    }
+}
+
+fn sync_key(appointment: &Appointment) -> Vec<u8> {
+    key(&[
+        &[sync_status_byte(appointment.sync.status)],
+        &instant_key(appointment.sync.updated_at),
+        appointment.business_id.as_uuid().as_bytes(),
+        appointment.id.as_uuid().as_bytes(),
+    ])
+}
+
+fn event_key(business: BusinessId, calendar_id: &str, event_id: &str) -> Vec<u8> {
+    key(&[
+        business.as_uuid().as_bytes(),
+        calendar_id.as_bytes(),
+        &[0],
+        event_id.as_bytes(),
+    ])
+}
+
+fn busy_key(
+    business: BusinessId,
+    interval: &Interval,
+    calendar_id: &str,
+    event_id: &str,
+) -> Vec<u8> {
+    key(&[
+        business.as_uuid().as_bytes(),
+        &instant_key(interval.end()),
+        &instant_key(interval.start()),
+        calendar_id.as_bytes(),
+        &[0],
+        event_id.as_bytes(),
+    ])
+}
+
+/// The first key after every key that starts with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
+fn read_json<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    match table.get(key).map_err(backend)? {
+        Some(value) => Ok(Some(decode(value.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Live appointments of `business` starting in `[from, until)`, read inside the caller's transaction.
+fn live_between(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    business: BusinessId,
+    from: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<Appointment>, StoreError> {
+    let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
+    let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
+    let mut live = Vec::new();
+    for entry in table
+        .range(start.as_slice()..end.as_slice())
+        .map_err(backend)?
+    {
+        let (_, value) = entry.map_err(backend)?;
+        let appointment: Appointment = decode(value.value())?;
+        if appointment.is_live() {
+            live.push(appointment);
+        }
+    }
+    Ok(live)
+}
+
+/// Enforces the booking rules for `candidate` against the live appointments stored in the same transaction.
+fn check_conflicts(
+    txn: &WriteTransaction,
+    candidate: &Appointment,
+    max_per_day: Option<u32>,
+) -> Result<(), StoreError> {
+    let table = txn.open_table(APPOINTMENTS).map_err(backend)?;
+    let window = candidate
+        .occupied()
+        .widened(CONFLICT_SCAN_MARGIN, CONFLICT_SCAN_MARGIN);
+    let neighbours: Vec<Occupancy> =
+        live_between(&table, candidate.business_id, window.start(), window.end())?
+            .iter()
+            .map(Appointment::occupancy)
+            .collect();
+    check_booking_conflicts(&candidate.occupancy(), &neighbours, max_per_day)?;
+    Ok(())
+}
+
+fn write_appointment(txn: &WriteTransaction, appointment: &Appointment) -> Result<(), StoreError> {
+    let business = appointment.business_id.as_uuid();
+    txn.open_table(APPOINTMENTS)
+        .map_err(backend)?
+        .insert(
+            appointment_key(
+                appointment.business_id,
+                appointment.time.start(),
+                appointment.id,
+            )
+            .as_slice(),
+            encode(appointment)?.as_slice(),
+        )
+        .map_err(backend)?;
+    txn.open_table(APPOINTMENT_STARTS)
+        .map_err(backend)?
+        .insert(
+            key(&[business.as_bytes(), appointment.id.as_uuid().as_bytes()]).as_slice(),
+            instant_key(appointment.time.start()).as_slice(),
+        )
+        .map_err(backend)?;
+    txn.open_table(SYNC_QUEUE)
+        .map_err(backend)?
+        .insert(sync_key(appointment).as_slice(), [].as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn remove_appointment(txn: &WriteTransaction, appointment: &Appointment) -> Result<(), StoreError> {
+    txn.open_table(APPOINTMENTS)
+        .map_err(backend)?
+        .remove(
+            appointment_key(
+                appointment.business_id,
+                appointment.time.start(),
+                appointment.id,
+            )
+            .as_slice(),
+        )
+        .map_err(backend)?;
+    txn.open_table(SYNC_QUEUE)
+        .map_err(backend)?
+        .remove(sync_key(appointment).as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn stored_appointment(
+    appointments: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    starts: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    business: BusinessId,
+    id: AppointmentId,
+) -> Result<Option<Appointment>, StoreError> {
+    let start = match starts
+        .get(key(&[business.as_uuid().as_bytes(), id.as_uuid().as_bytes()]).as_slice())
+        .map_err(backend)?
+    {
+        Some(start) => instant_from_key(start.value())?,
+        None => return Ok(None),
+    };
+    read_json(appointments, &appointment_key(business, start, id))
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(backend)?;
+        let txn = db.begin_write().map_err(backend)?;
+        for table in ALL_TABLES {
+            txn.open_table(table).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking redb work off the async runtime.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|error| StoreError::Backend(Box::new(error)))?
+    }
+
+    async fn get_json<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: Table,
+        key: Vec<u8>,
+    ) -> Result<Option<T>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(table).map_err(backend)?;
+            read_json(&table, &key)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_business(
+        &self,
+        business: &Business,
+        api_key: &ApiKeyHash,
+    ) -> Result<(), StoreError> {
+        let business = business.clone();
+        let api_key = api_key.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut businesses = txn.open_table(BUSINESSES).map_err(backend)?;
+                let mut keys = txn.open_table(API_KEYS).map_err(backend)?;
+                let id = business.id.as_uuid();
+                if businesses
+                    .get(id.as_bytes().as_slice())
+                    .map_err(backend)?
+                    .is_some()
+                    || keys
+                        .get(api_key.as_str().as_bytes())
+                        .map_err(backend)?
+                        .is_some()
+                {
+                    return Err(StoreError::AlreadyExists);
+                }
+                businesses
+                    .insert(id.as_bytes().as_slice(), encode(&business)?.as_slice())
+                    .map_err(backend)?;
+                keys.insert(api_key.as_str().as_bytes(), id.as_bytes().as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
+        self.get_json(BUSINESSES, id.as_uuid().as_bytes().to_vec())
+            .await
+    }
+
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError> {
+        let api_key = api_key.clone();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let keys = txn.open_table(API_KEYS).map_err(backend)?;
+            let Some(business) = keys.get(api_key.as_str().as_bytes()).map_err(backend)? else {
+                return Ok(None);
+            };
+            read_json(
+                &txn.open_table(BUSINESSES).map_err(backend)?,
+                business.value(),
+            )
+        })
+        .await
+    }
+
+    async fn create_service(&self, service: &Service) -> Result<(), StoreError> {
+        let service = service.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut services = txn.open_table(SERVICES).map_err(backend)?;
+                let key = key(&[
+                    service.business_id.as_uuid().as_bytes(),
+                    service.id.as_uuid().as_bytes(),
+                ]);
+                if services.get(key.as_slice()).map_err(backend)?.is_some() {
+                    return Err(StoreError::AlreadyExists);
+                }
+                services
+                    .insert(key.as_slice(), encode(&service)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_service(
+        &self,
+        service: &Service,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let service = service.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut services = txn.open_table(SERVICES).map_err(backend)?;
+                let key = key(&[
+                    service.business_id.as_uuid().as_bytes(),
+                    service.id.as_uuid().as_bytes(),
+                ]);
+                let current: Service = read_json(&services, &key)?.ok_or(StoreError::NotFound)?;
+                if current.version != expected_version {
+                    return Err(StoreError::VersionMismatch);
+                }
+                services
+                    .insert(key.as_slice(), encode(&service)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_service(
+        &self,
+        business_id: BusinessId,
+        id: ServiceId,
+    ) -> Result<Option<Service>, StoreError> {
+        self.get_json(
+            SERVICES,
+            key(&[business_id.as_uuid().as_bytes(), id.as_uuid().as_bytes()]),
+        )
+        .await
+    }
+
+    async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let services = txn.open_table(SERVICES).map_err(backend)?;
+            let prefix = business_id.as_uuid().as_bytes().to_vec();
+            let end = prefix_end(&prefix);
+            let mut listed = Vec::new();
+            for entry in services
+                .range(prefix.as_slice()..end.as_slice())
+                .map_err(backend)?
+            {
+                let (_, value) = entry.map_err(backend)?;
+                listed.push(decode(value.value())?);
+            }
+            Ok(listed)
+        })
+        .await
+    }
+
+    async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment.clone();
+        let max_per_day = booking.max_per_day;
+        let idempotency = booking.idempotency.cloned();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            if let Some(record) = &idempotency {
+                let mut records = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+                let key = key(&[
+                    record.business_id.as_uuid().as_bytes(),
+                    record.key.as_ref().as_bytes(),
+                ]);
+                let existing: Option<IdempotencyRecord> = read_json(&records, &key)?;
+                if existing.is_some_and(|existing| existing.expires_at > record.created_at) {
+                    return Err(StoreError::IdempotencyKeyTaken);
+                }
+                records
+                    .insert(key.as_slice(), encode(record)?.as_slice())
+                    .map_err(backend)?;
+            }
+            let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+            let id_key = key(&[
+                appointment.business_id.as_uuid().as_bytes(),
+                appointment.id.as_uuid().as_bytes(),
+            ]);
+            if starts.get(id_key.as_slice()).map_err(backend)?.is_some() {
+                return Err(StoreError::AlreadyExists);
+            }
+            drop(starts);
+            check_conflicts(&txn, &appointment, max_per_day)?;
+            write_appointment(&txn, &appointment)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
+        let appointment = change.appointment.clone();
+        let expected_version = change.expected_version;
+        let max_per_day = change.max_per_day;
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let current = {
+                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+                let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+                stored_appointment(
+                    &appointments,
+                    &starts,
+                    appointment.business_id,
+                    appointment.id,
+                )?
+                .ok_or(StoreError::NotFound)?
+            };
+            if current.version != expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            if appointment.is_live() {
+                check_conflicts(&txn, &appointment, max_per_day)?;
+            }
+            remove_appointment(&txn, &current)?;
+            write_appointment(&txn, &appointment)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_appointment(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+            let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+            stored_appointment(&appointments, &starts, business_id, id)
+        })
+        .await
+    }
+
+    async fn list_appointments(
+        &self,
+        query: &AppointmentQuery,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let query = query.clone();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+            let business = query.business_id.as_uuid();
+            let mut start = match query.starts_within {
+                Some(range) => key(&[business.as_bytes(), &instant_key(range.start())]),
+                None => business.as_bytes().to_vec(),
+            };
+            if let Some(after) = query.after {
+                // Just past the cursor's own key: the next page starts strictly after it.
+                let mut resume = appointment_key(query.business_id, after.start, after.id);
+                resume.push(0);
+                start = start.max(resume);
+            }
+            let end = match query.starts_within {
+                Some(range) => key(&[business.as_bytes(), &instant_key(range.end())]),
+                None => prefix_end(business.as_bytes()),
+            };
+            let limit = usize::try_from(query.limit.clamp(1, 500)).unwrap_or(500);
+            let mut items: Vec<Appointment> = Vec::new();
+            let mut more = false;
+            if start < end {
+                for entry in appointments
+                    .range(start.as_slice()..end.as_slice())
+                    .map_err(backend)?
+                {
+                    let (_, value) = entry.map_err(backend)?;
+                    let appointment: Appointment = decode(value.value())?;
+                    let matches = query
+                        .status
+                        .is_none_or(|status| appointment.status == status)
+                        && query
+                            .sync_status
+                            .is_none_or(|status| appointment.sync.status == status);
+                    if !matches {
+                        continue;
+                    }
+                    if items.len() == limit {
+                        more = true;
+                        break;
+                    }
+                    items.push(appointment);
+                }
+            }
+            let next = if more {
+                items.last().map(|last| PageCursor {
+                    start: last.time.start(),
+                    id: last.id,
+                })
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+    ) -> Result<Vec<Occupancy>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+            Ok(live_between(
+                &appointments,
+                business_id,
+                starts_within.start(),
+                starts_within.end(),
+            )?
+            .iter()
+            .map(Appointment::occupancy)
+            .collect())
+        })
+        .await
+    }
+
+    async fn update_sync_state(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+        version: u64,
+        sync: &SyncState,
+    ) -> Result<bool, StoreError> {
+        let sync = sync.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let current = {
+                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+                let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+                stored_appointment(&appointments, &starts, business_id, id)?
+                    .ok_or(StoreError::NotFound)?
+            };
+            if current.version != version {
+                return Ok(false);
+            }
+            let updated = Appointment {
+                sync,
+                ..current.clone()
+            };
+            remove_appointment(&txn, &current)?;
+            write_appointment(&txn, &updated)?;
+            txn.commit().map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn appointments_by_sync_status(
+        &self,
+        status: SyncStatus,
+        updated_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Appointment>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let index = txn.open_table(SYNC_QUEUE).map_err(backend)?;
+            let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+            let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+            let start = vec![sync_status_byte(status)];
+            let end = key(&[&[sync_status_byte(status)], &instant_key(updated_before)]);
+            let mut found = Vec::new();
+            for entry in index
+                .range(start.as_slice()..end.as_slice())
+                .map_err(backend)?
+            {
+                if found.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+                    break;
+                }
+                let (key, _) = entry.map_err(backend)?;
+                let ids = key
+                    .value()
+                    .get(17..49)
+                    .ok_or_else(|| StoreError::Backend("corrupt sync key".into()))?;
+                let (business, appointment) = ids.split_at(16);
+                let business = uuid::Uuid::from_slice(business)
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                let appointment = uuid::Uuid::from_slice(appointment)
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                if let Some(appointment) =
+                    stored_appointment(&appointments, &starts, business.into(), appointment.into())?
+                {
+                    found.push(appointment);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key_text: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let record: Option<IdempotencyRecord> = self
+            .get_json(
+                IDEMPOTENCY,
+                key(&[
+                    business_id.as_uuid().as_bytes(),
+                    key_text.as_ref().as_bytes(),
+                ]),
+            )
+            .await?;
+        Ok(record.filter(|record| record.expires_at > now))
+    }
+
+    async fn get_calendar_connection(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarConnection>, StoreError> {
+        self.get_json(
+            CALENDAR_CONNECTIONS,
+            business_id.as_uuid().as_bytes().to_vec(),
+        )
+        .await
+    }
+
+    async fn put_calendar_connection(
+        &self,
+        connection: &CalendarConnection,
+    ) -> Result<(), StoreError> {
+        let connection = connection.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(CALENDAR_CONNECTIONS)
+                .map_err(backend)?
+                .insert(
+                    connection.business_id.as_uuid().as_bytes().as_slice(),
+                    encode(&connection)?.as_slice(),
+                )
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            remove_busy_event(&txn, event.business_id, &event.calendar_id, &event.event_id)?;
+            {
+                let mut events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
+                let mut by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
+                let key = event_key(event.business_id, &event.calendar_id, &event.event_id);
+                events
+                    .insert(key.as_slice(), encode(&event.intervals)?.as_slice())
+                    .map_err(backend)?;
+                for interval in &event.intervals {
+                    let index = busy_key(
+                        event.business_id,
+                        interval,
+                        &event.calendar_id,
+                        &event.event_id,
+                    );
+                    by_end
+                        .insert(index.as_slice(), [].as_slice())
+                        .map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_busy_event(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        let calendar_id = calendar_id.to_owned();
+        let event_id = event_id.to_owned();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            remove_busy_event(&txn, business_id, &calendar_id, &event_id)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn busy_intervals_overlapping(
+        &self,
+        business_id: BusinessId,
+        range: Interval,
+    ) -> Result<Vec<Interval>, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
+            let business = business_id.as_uuid();
+            // Intervals ending after the range starts, read in end order; those starting before it ends overlap.
+            let start = key(&[
+                business.as_bytes(),
+                &instant_key(range.start()),
+                &[u8::MAX; 17],
+            ]);
+            let end = prefix_end(business.as_bytes());
+            let mut overlapping = Vec::new();
+            for entry in by_end
+                .range(start.as_slice()..end.as_slice())
+                .map_err(backend)?
+            {
+                let (key, _) = entry.map_err(backend)?;
+                let bytes = key.value();
+                let end_at = instant_from_key(bytes.get(16..32).unwrap_or_default())?;
+                let start_at = instant_from_key(bytes.get(32..48).unwrap_or_default())?;
+                if start_at < range.end() && end_at > range.start() {
+                    overlapping.push(Interval::new(start_at, end_at)?);
+                }
+            }
+            Ok(overlapping)
+        })
+        .await
+    }
+}
+
+fn remove_busy_event(
+    txn: &WriteTransaction,
+    business_id: BusinessId,
+    calendar_id: &str,
+    event_id: &str,
+) -> Result<(), StoreError> {
+    let mut events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
+    let key = event_key(business_id, calendar_id, event_id);
+    let previous: Option<Vec<Interval>> = match events.remove(key.as_slice()).map_err(backend)? {
+        Some(value) => Some(decode(value.value())?),
+        None => None,
+    };
+    let mut by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
+    for interval in previous.unwrap_or_default() {
+        by_end
+            .remove(busy_key(business_id, &interval, calendar_id, event_id).as_slice())
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+impl From<crate::domain::ValidationError> for StoreError {
+    fn from(error: crate::domain::ValidationError) -> Self {
+        StoreError::Backend(Box::new(error))
+    }
+}

@@ -1,0 +1,91 @@
+//! Keeping sync honest when messages are lost or exhausted: the scheduled sweep re-enqueues changes whose job went
+//! missing, and the dead-letter handler turns an exhausted job into a visible `failed` status.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use crate::domain::{SyncFailure, SyncState, SyncStatus};
+use crate::ports::Job;
+
+use super::{App, AppError};
+
+/// A change still pending after this long has most likely lost its job (an enqueue that failed after the write).
+pub const STALE_PENDING_AFTER: SignedDuration = SignedDuration::from_mins(5);
+/// How many stale appointments one sweep re-enqueues; the next sweep takes the rest.
+pub const SWEEP_BATCH: u32 = 200;
+
+/// Re-enqueues a sync job for every appointment pending longer than [`STALE_PENDING_AFTER`]. Jobs are state-based,
+/// so re-enqueueing one whose original job is merely slow is harmless. Returns how many were enqueued.
+pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
+    let cutoff = app
+        .clock
+        .now()
+        .checked_sub(STALE_PENDING_AFTER)
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
+    let stale = app
+        .store
+        .appointments_by_sync_status(SyncStatus::Pending, cutoff, SWEEP_BATCH)
+        .await?;
+    let mut enqueued = 0;
+    for appointment in &stale {
+        let job = Job::SyncAppointment {
+            business_id: appointment.business_id,
+            appointment_id: appointment.id,
+            version: appointment.version,
+        };
+        match app.queue.enqueue(&job, Duration::ZERO).await {
+            Ok(()) => enqueued += 1,
+            Err(error) => {
+                tracing::warn!(appointment_id = %appointment.id, %error, "re-enqueue failed; next sweep retries")
+            }
+        }
+    }
+    if enqueued > 0 {
+        tracing::info!(enqueued, "re-enqueued stale pending appointments");
+    }
+    Ok(enqueued)
+}
+
+/// Marks the appointment's sync `failed` once the queue has given up on `job`, keeping the last error the worker
+/// recorded. Does nothing when the appointment has moved on to a newer version (its own job carries it) or is no
+/// longer pending.
+pub async fn give_up_sync(app: &App, job: &Job, attempts: u32) -> Result<(), AppError> {
+    let Job::SyncAppointment {
+        business_id,
+        appointment_id,
+        version,
+    } = job;
+    let Some(appointment) = app
+        .store
+        .get_appointment(*business_id, *appointment_id)
+        .await?
+    else {
+        return Ok(());
+    };
+    if appointment.version != *version || appointment.sync.status != SyncStatus::Pending {
+        return Ok(());
+    }
+    let last_error = appointment.sync.error.as_ref().map_or_else(
+        || "no error was recorded".to_owned(),
+        |error| format!("{} ({})", error.message, error.code),
+    );
+    let failed = SyncState {
+        status: SyncStatus::Failed,
+        error: Some(SyncFailure {
+            code: "sync_gave_up".to_owned(),
+            message: format!(
+                "Calendar sync gave up after {attempts} attempts; last error: {last_error}"
+            ),
+        }),
+        updated_at: app.clock.now(),
+    };
+    let applied = app
+        .store
+        .update_sync_state(*business_id, *appointment_id, *version, &failed)
+        .await?;
+    if applied {
+        tracing::warn!(%appointment_id, version, attempts, "calendar sync marked failed after the queue gave up");
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+use integration_tests::{assert_problem, booking, spawn_app};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn every_route_requires_a_valid_key() {
+    let app = spawn_app().await;
+    let id = "0190a5c4-0000-7000-8000-000000000000";
+    let routes = [
+        ("GET", "/v1/services".to_owned()),
+        ("POST", "/v1/services".to_owned()),
+        ("GET", format!("/v1/services/{id}")),
+        ("PATCH", format!("/v1/services/{id}")),
+        ("POST", format!("/v1/services/{id}/deactivate")),
+        ("GET", format!("/v1/availability?service_id={id}")),
+        ("POST", "/v1/availability/check".to_owned()),
+        ("GET", "/v1/appointments".to_owned()),
+        ("POST", "/v1/appointments".to_owned()),
+        ("GET", format!("/v1/appointments/{id}")),
+        ("PATCH", format!("/v1/appointments/{id}")),
+        ("POST", format!("/v1/appointments/{id}/cancel")),
+    ];
+    for (method, path) in &routes {
+        for key in [None, Some("bk_not-a-real-key"), Some("")] {
+            let mut request = app
+                .client
+                .request(method.parse().unwrap(), app.url(path))
+                .json(&json!({}));
+            if let Some(key) = key {
+                request = request.bearer_auth(key);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap()),
+                Some("Bearer")
+            );
+            assert_problem(response, 401, "unauthorized").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_business_can_never_see_or_change_anothers_data() {
+    let app = spawn_app().await;
+    let service = app.create_service(json!({})).await;
+    let booked: Value = app
+        .book(&service, "2026-12-01T10:00:00-05:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let appointment = booked["id"].as_str().unwrap().to_owned();
+    let intruder = app.other_business_key().await;
+
+    let reads = [
+        format!("/v1/services/{service}"),
+        format!("/v1/appointments/{appointment}"),
+        format!("/v1/availability?service_id={service}&from=2026-12-01&to=2026-12-01"),
+    ];
+    for path in &reads {
+        let response = app.get_as(&intruder, path).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let services: Value = app
+        .get_as(&intruder, "/v1/services")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(services["items"], json!([]));
+    let appointments: Value = app
+        .get_as(&intruder, "/v1/appointments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(appointments["items"], json!([]));
+
+    let writes = [
+        app.patch_as(
+            &intruder,
+            &format!("/v1/services/{service}"),
+            &json!({ "name": "Hijacked" }),
+        )
+        .await,
+        app.post_as(
+            &intruder,
+            &format!("/v1/services/{service}/deactivate"),
+            &json!({}),
+        )
+        .await,
+        app.patch_as(
+            &intruder,
+            &format!("/v1/appointments/{appointment}"),
+            &json!({ "notes": "x" }),
+        )
+        .await,
+        app.post_as(
+            &intruder,
+            &format!("/v1/appointments/{appointment}/cancel"),
+            &json!({}),
+        )
+        .await,
+        app.post_as(
+            &intruder,
+            "/v1/appointments",
+            &booking(&service, "2026-12-01T11:00:00-05:00"),
+        )
+        .await,
+        app.post_as(
+            &intruder,
+            "/v1/availability/check",
+            &json!({ "service_id": service, "start": "2026-12-01T11:00:00-05:00" }),
+        )
+        .await,
+    ];
+    for response in writes {
+        assert_eq!(response.status(), 404);
+    }
+
+    let service_now: Value = app
+        .get(&format!("/v1/services/{service}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(service_now["name"], "Consultation");
+    assert_eq!(service_now["active"], true);
+    let appointment_now: Value = app
+        .get(&format!("/v1/appointments/{appointment}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(appointment_now, booked);
+}
