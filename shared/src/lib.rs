@@ -5,5 +5,7 @@ pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod availability;
+#[cfg(feature = "contract-tests")]
+pub mod contract;
 pub mod domain;
 pub mod ports;

@@ -845,3 +845,53 @@ impl From<crate::domain::ValidationError> for StoreError {
         StoreError::Backend(Box::new(error))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::{ApiKey, BusinessName, BusinessTimeZone};
+
+    #[tokio::test]
+    async fn data_survives_a_restart() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.redb");
+        let business = Business {
+            id: BusinessId::generate(),
+            name: BusinessName::try_from("Kept".to_owned()).unwrap(),
+            time_zone: BusinessTimeZone::try_from("Europe/Paris".to_owned()).unwrap(),
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        let key = ApiKey::generate();
+        {
+            let store = EmbeddedStore::open(&path).unwrap();
+            store.create_business(&business, &key.hash()).await.unwrap();
+        }
+        let reopened = EmbeddedStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.business_by_api_key(&key.hash()).await.unwrap(),
+            Some(business)
+        );
+    }
+
+    #[test]
+    fn instant_keys_sort_like_instants() {
+        let instants: Vec<Timestamp> = [
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2027-03-01T09:00:00.5Z",
+        ]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+        let keys: Vec<[u8; 16]> = instants
+            .iter()
+            .map(|instant| instant_key(*instant))
+            .collect();
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+        for (instant, key) in instants.iter().zip(&keys) {
+            assert_eq!(instant_from_key(key).unwrap(), *instant);
+        }
+    }
+}

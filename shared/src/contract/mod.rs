@@ -1,0 +1,102 @@
+//! Contract suites: one per port, run unchanged against every adapter of that port (the local ones here, the AWS
+//! ones in `shared-aws`). Behaviour that differs between adapters fails one of them.
+//!
+//! An adapter's test file is a few lines:
+//!
+//! ```text
+//! async fn store() -> (std::sync::Arc<dyn shared::ports::Store>, impl Send) { /* fresh, empty store + guard */ }
+//! shared::store_contract_tests!(store);
+//! ```
+//!
+//! The factory returns the adapter and a guard that keeps its resources (a temp dir, a table) alive for the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod queue;
+pub mod secrets;
+pub mod store;
+
+/// One `#[tokio::test]` per store contract, each on a fresh store from `$factory`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:path) => {
+        $crate::store_contract_tests!(@each $factory,
+            businesses_are_created_once_and_found_by_key,
+            services_are_created_listed_and_updated_by_version,
+            appointments_are_created_once_and_read_back,
+            overlapping_live_appointments_conflict_across_services,
+            touching_appointments_do_not_conflict,
+            buffers_are_part_of_the_occupied_time,
+            businesses_never_conflict_with_each_other,
+            cancelling_frees_the_time_at_once,
+            rescheduling_is_checked_against_others_but_not_itself,
+            the_daily_limit_counts_one_service_on_one_local_date,
+            an_idempotency_record_is_written_with_its_booking_only,
+            an_expired_idempotency_record_is_absent_and_reusable,
+            listing_filters_orders_and_paginates_exactly_once,
+            live_occupancies_are_the_live_appointments_starting_in_range,
+            sync_state_changes_only_at_the_matching_version,
+            appointments_are_found_by_sync_status_across_businesses,
+            calendar_connections_are_stored_and_replaced,
+            busy_events_are_replaced_deleted_and_found_by_overlap,
+            fifty_concurrent_bookings_of_one_slot_make_one,
+            concurrent_bookings_never_exceed_the_daily_limit,
+            concurrent_reschedules_into_one_slot_move_one,
+        );
+    };
+    (@each $factory:path, $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (store, _guard) = $factory().await;
+                $crate::contract::store::$name(store).await;
+            }
+        )+
+    };
+}
+
+/// One `#[tokio::test]` per queue contract; `$factory` takes the [`crate::ports::QueueSettings`] to create the
+/// queue with.
+#[macro_export]
+macro_rules! queue_contract_tests {
+    ($factory:path) => {
+        $crate::queue_contract_tests!(@each $factory,
+            jobs_are_received_and_acknowledged,
+            a_delayed_job_stays_invisible_until_its_delay_passes,
+            an_unacknowledged_job_is_redelivered_with_its_attempt_counted,
+            retry_later_redelivers_after_the_delay,
+            a_job_received_too_often_moves_to_the_dead_letter_queue,
+            a_receive_returns_at_most_ten_jobs,
+            acknowledging_twice_is_harmless,
+        );
+    };
+    (@each $factory:path, $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::contract::queue::$name(|settings| $factory(settings)).await;
+            }
+        )+
+    };
+}
+
+/// One `#[tokio::test]` per secret store contract.
+#[macro_export]
+macro_rules! secret_store_contract_tests {
+    ($factory:path) => {
+        $crate::secret_store_contract_tests!(@each $factory,
+            secrets_are_put_read_replaced_and_deleted,
+            missing_secrets_are_absent_and_deleting_them_is_fine,
+            names_that_differ_only_in_punctuation_stay_apart,
+        );
+    };
+    (@each $factory:path, $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (secrets, _guard) = $factory().await;
+                $crate::contract::secrets::$name(secrets).await;
+            }
+        )+
+    };
+}

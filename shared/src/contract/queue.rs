@@ -1,0 +1,210 @@
+//! What every `JobQueue` must do. Timings use whole seconds because SQS counts delays and visibility in seconds.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::domain::{AppointmentId, BusinessId};
+use crate::ports::{Job, JobQueue, QueueSettings};
+
+fn job(version: u64) -> Job {
+    Job::SyncAppointment {
+        business_id: BusinessId::generate(),
+        appointment_id: AppointmentId::generate(),
+        version,
+    }
+}
+
+fn version_of(job: &Job) -> u64 {
+    match job {
+        Job::SyncAppointment { version, .. } => *version,
+    }
+}
+
+const SHORT_VISIBILITY: QueueSettings = QueueSettings {
+    visibility_timeout: Duration::from_secs(1),
+    max_receive_count: 3,
+};
+const LONG_VISIBILITY: QueueSettings = QueueSettings {
+    visibility_timeout: Duration::from_secs(30),
+    max_receive_count: 3,
+};
+const NO_WAIT: Duration = Duration::ZERO;
+const WAIT: Duration = Duration::from_secs(5);
+
+pub async fn jobs_are_received_and_acknowledged<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    queue.enqueue(&job(1), Duration::ZERO).await.unwrap();
+    let received = queue.receive(10, WAIT).await.unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(version_of(&received[0].job), 1);
+    assert_eq!(received[0].attempt, 1);
+    queue.ack(&received[0].receipt).await.unwrap();
+    assert!(
+        queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_delayed_job_stays_invisible_until_its_delay_passes<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    let enqueued_at = Instant::now();
+    queue
+        .enqueue(&job(1), Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(
+        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
+        "visible before its delay"
+    );
+    let mut received = Vec::new();
+    while received.is_empty() && enqueued_at.elapsed() < Duration::from_secs(10) {
+        received = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(received.len(), 1);
+    assert!(
+        enqueued_at.elapsed() >= Duration::from_millis(1900),
+        "received after {:?}",
+        enqueued_at.elapsed()
+    );
+}
+
+pub async fn an_unacknowledged_job_is_redelivered_with_its_attempt_counted<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(SHORT_VISIBILITY).await;
+    queue.enqueue(&job(7), Duration::ZERO).await.unwrap();
+    let first = queue.receive(10, WAIT).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
+        "invisible while being worked on"
+    );
+    let mut second = Vec::new();
+    let started = Instant::now();
+    while second.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        second = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(second.len(), 1, "redelivered after the visibility timeout");
+    assert_eq!(version_of(&second[0].job), 7);
+    assert_eq!(second[0].attempt, 2);
+    queue.ack(&second[0].receipt).await.unwrap();
+}
+
+pub async fn retry_later_redelivers_after_the_delay<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    queue.enqueue(&job(1), Duration::ZERO).await.unwrap();
+    let first = queue.receive(10, WAIT).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let postponed_at = Instant::now();
+    queue
+        .retry_later(&first[0].receipt, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(
+        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
+        "visible before the retry delay"
+    );
+    let mut again = Vec::new();
+    while again.is_empty() && postponed_at.elapsed() < Duration::from_secs(10) {
+        again = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(again.len(), 1);
+    assert!(postponed_at.elapsed() >= Duration::from_millis(1900));
+    assert_eq!(again[0].attempt, 2);
+}
+
+pub async fn a_job_received_too_often_moves_to_the_dead_letter_queue<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let settings = QueueSettings {
+        visibility_timeout: Duration::from_secs(30),
+        max_receive_count: 2,
+    };
+    let (queue, _guard) = make(settings).await;
+    queue.enqueue(&job(9), Duration::ZERO).await.unwrap();
+    for attempt in 1..=2 {
+        let received = queue.receive(10, WAIT).await.unwrap();
+        assert_eq!(received.len(), 1, "delivery {attempt}");
+        assert_eq!(received[0].attempt, attempt);
+        queue
+            .retry_later(&received[0].receipt, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    assert!(
+        queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "gone from the main queue"
+    );
+    let mut dead = Vec::new();
+    let started = Instant::now();
+    while dead.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        dead = queue
+            .receive_dead_letters(10, Duration::from_secs(1))
+            .await
+            .unwrap();
+    }
+    assert_eq!(dead.len(), 1);
+    assert_eq!(version_of(&dead[0].job), 9);
+    queue.ack_dead_letter(&dead[0].receipt).await.unwrap();
+}
+
+pub async fn a_receive_returns_at_most_ten_jobs<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    for version in 0..12 {
+        queue.enqueue(&job(version), Duration::ZERO).await.unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    let started = Instant::now();
+    while seen.len() < 12 && started.elapsed() < Duration::from_secs(15) {
+        let batch = queue.receive(25, Duration::from_secs(1)).await.unwrap();
+        assert!(batch.len() <= 10, "a batch of {}", batch.len());
+        for received in batch {
+            seen.insert(version_of(&received.job));
+            queue.ack(&received.receipt).await.unwrap();
+        }
+    }
+    assert_eq!(seen, (0..12).collect());
+}
+
+pub async fn acknowledging_twice_is_harmless<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    queue.enqueue(&job(1), Duration::ZERO).await.unwrap();
+    let received = queue.receive(10, WAIT).await.unwrap();
+    queue.ack(&received[0].receipt).await.unwrap();
+    queue.ack(&received[0].receipt).await.unwrap();
+}

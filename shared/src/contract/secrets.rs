@@ -1,0 +1,68 @@
+//! What every `SecretStore` must do.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::ports::{SecretName, SecretStore};
+
+fn name(text: &str) -> SecretName {
+    SecretName::new(text).unwrap()
+}
+
+async fn read(secrets: &dyn SecretStore, secret: &SecretName) -> Option<String> {
+    secrets
+        .get(secret)
+        .await
+        .unwrap()
+        .map(|value| value.expose_secret().to_owned())
+}
+
+pub async fn secrets_are_put_read_replaced_and_deleted(secrets: Arc<dyn SecretStore>) {
+    let secret = name("calendar/google/business-1");
+    secrets
+        .put(&secret, &SecretString::from("refresh-token-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(secrets.as_ref(), &secret).await.as_deref(),
+        Some("refresh-token-1")
+    );
+    secrets
+        .put(&secret, &SecretString::from("refresh-token-2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(secrets.as_ref(), &secret).await.as_deref(),
+        Some("refresh-token-2")
+    );
+    secrets.delete(&secret).await.unwrap();
+    assert_eq!(read(secrets.as_ref(), &secret).await, None);
+}
+
+pub async fn missing_secrets_are_absent_and_deleting_them_is_fine(secrets: Arc<dyn SecretStore>) {
+    let secret = name("never-written");
+    assert_eq!(read(secrets.as_ref(), &secret).await, None);
+    secrets.delete(&secret).await.unwrap();
+}
+
+pub async fn names_that_differ_only_in_punctuation_stay_apart(secrets: Arc<dyn SecretStore>) {
+    let slash = name("a/b");
+    let underscore = name("a_b");
+    secrets
+        .put(&slash, &SecretString::from("slash"))
+        .await
+        .unwrap();
+    secrets
+        .put(&underscore, &SecretString::from("underscore"))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(secrets.as_ref(), &slash).await.as_deref(),
+        Some("slash")
+    );
+    assert_eq!(
+        read(secrets.as_ref(), &underscore).await.as_deref(),
+        Some("underscore")
+    );
+}

@@ -1,0 +1,39 @@
+//! The port contracts, run against the local adapters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use shared::ports::{JobQueue, QueueSettings, SecretStore, Store};
+use tempfile::TempDir;
+
+async fn embedded_store() -> (Arc<dyn Store>, TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
+    (Arc::new(store), directory)
+}
+
+async fn in_process_queue(settings: QueueSettings) -> (Arc<dyn JobQueue>, ()) {
+    (Arc::new(InProcessQueue::new(settings)), ())
+}
+
+async fn file_secrets() -> (Arc<dyn SecretStore>, TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    (
+        Arc::new(FileSecretStore::open(directory.path()).unwrap()),
+        directory,
+    )
+}
+
+mod embedded_store {
+    shared::store_contract_tests!(super::embedded_store);
+}
+
+mod in_process_queue {
+    shared::queue_contract_tests!(super::in_process_queue);
+}
+
+mod file_secrets {
+    shared::secret_store_contract_tests!(super::file_secrets);
+}
