@@ -221,9 +221,10 @@ pub struct ServiceCreateBody {
     #[schema(maximum = 240)]
     pub buffer_after_minutes: u32,
     /// Live appointments per local date; unlimited when omitted.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_per_day: Option<u32>,
     #[serde(default)]
+    #[schema(maximum = 129600)]
     pub minimum_notice_minutes: u32,
     /// How many days ahead booking is allowed; 60 when omitted.
     #[serde(default = "default_horizon_days")]
@@ -269,8 +270,9 @@ pub struct ServicePatchBody {
     #[schema(maximum = 240)]
     pub buffer_after_minutes: Option<u32>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<u32>, minimum = 1)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub max_per_day: Option<Option<u32>>,
+    #[schema(maximum = 129600)]
     pub minimum_notice_minutes: Option<u32>,
     #[schema(minimum = 1, maximum = 366)]
     pub booking_horizon_days: Option<u32>,

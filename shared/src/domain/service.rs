@@ -12,6 +12,8 @@ pub const MAX_DURATION_MINUTES: u32 = 12 * 60;
 pub const MAX_BUFFER_MINUTES: u32 = 4 * 60;
 pub const MAX_BOOKING_HORIZON_DAYS: u32 = 366;
 const MAX_NOTICE_MINUTES: u32 = 90 * 24 * 60;
+/// No small business books a service more often than this in a day; a larger number is a typo.
+const MAX_PER_DAY_LIMIT: u32 = 1000;
 const MAX_RANGES_PER_DAY: usize = 12;
 const MAX_DATE_OVERRIDES: usize = 500;
 
@@ -288,10 +290,13 @@ impl ServiceSettings {
                 ));
             }
         }
-        if self.max_per_day == Some(0) {
+        if self
+            .max_per_day
+            .is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT)
+        {
             return Err(ValidationError::new(
                 "max_per_day",
-                "must be at least 1, or omitted for no limit",
+                format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
             ));
         }
         if self.minimum_notice.get() > MAX_NOTICE_MINUTES {
