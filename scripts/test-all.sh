@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs what it needs into .tools/ (git-ignored), then checks
-# formatting and lints, runs every Rust test (the AWS adapters against DynamoDB Local and moto, started by the
-# tests on free loopback ports), lints the SAM template and fuzzes the HTTP API with schemathesis.
+# formatting and lints, runs every Rust test (unit, property, contract and HTTP tests) and fuzzes the HTTP API
+# with schemathesis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-tools.sh
