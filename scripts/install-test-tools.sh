@@ -6,6 +6,8 @@ mkdir -p .tools
 if [ ! -x .tools/venv/bin/python ]; then
   python3 -m venv .tools/venv
 fi
-if ! .tools/venv/bin/python -c 'import schemathesis' 2>/dev/null; then
-  .tools/venv/bin/pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
-fi
+pip_install() {
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "$@"
+}
+[ -x .tools/venv/bin/schemathesis ] || pip_install 'schemathesis>=4,<5'
+[ -x .tools/venv/bin/cfn-lint ] || pip_install cfn-lint

@@ -9,4 +9,5 @@ export PATH="$PWD/.tools/venv/bin:$PATH"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --all-features --locked
+scripts/lint-infra.sh
 scripts/schemathesis.sh
