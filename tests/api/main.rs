@@ -8,5 +8,6 @@ mod availability;
 mod concurrency;
 mod errors;
 mod idempotency;
+mod maintenance;
 mod openapi;
 mod services;

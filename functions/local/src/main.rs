@@ -1,5 +1,6 @@
 //! The whole product in one process on the embedded store: every router, the in-process queue, local secrets.
 
+mod background;
 mod demo;
 
 use std::net::SocketAddr;
@@ -71,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
+    background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

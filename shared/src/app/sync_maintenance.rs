@@ -50,7 +50,7 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
 /// Marks the appointment's sync `failed` once the queue has given up on `job`, keeping the last error the worker
 /// recorded. Does nothing when the appointment has moved on to a newer version (its own job carries it) or is no
 /// longer pending.
-pub async fn give_up_sync(app: &App, job: &Job, attempts: u32) -> Result<(), AppError> {
+pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
     let Job::SyncAppointment {
         business_id,
         appointment_id,
@@ -75,7 +75,7 @@ pub async fn give_up_sync(app: &App, job: &Job, attempts: u32) -> Result<(), App
         error: Some(SyncFailure {
             code: "sync_gave_up".to_owned(),
             message: format!(
-                "Calendar sync gave up after {attempts} attempts; last error: {last_error}"
+                "Calendar sync gave up after repeated attempts; last error: {last_error}"
             ),
         }),
         updated_at: app.clock.now(),
@@ -85,7 +85,7 @@ pub async fn give_up_sync(app: &App, job: &Job, attempts: u32) -> Result<(), App
         .update_sync_state(*business_id, *appointment_id, *version, &failed)
         .await?;
     if applied {
-        tracing::warn!(%appointment_id, version, attempts, "calendar sync marked failed after the queue gave up");
+        tracing::warn!(%appointment_id, version, "calendar sync marked failed after the queue gave up");
     }
     Ok(())
 }

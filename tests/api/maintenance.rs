@@ -1,0 +1,129 @@
+use std::time::Duration;
+
+use integration_tests::spawn_app;
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use shared::app;
+use shared::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
+use shared::ports::{CalendarConnection, CalendarProvider, Job, JobQueue};
+
+async fn connect_calendar(app: &integration_tests::TestApp) {
+    app.store
+        .put_calendar_connection(&CalendarConnection {
+            business_id: app.business_id.parse().unwrap(),
+            provider: CalendarProvider::Microsoft,
+            account: "front-desk@example.com".into(),
+            calendar_id: Some("calendar-1".into()),
+            connected_at: app.clock_now(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
+    let app = spawn_app().await;
+    connect_calendar(&app).await;
+    let service = app.create_service(json!({})).await;
+    let booked: Value = app
+        .book(&service, "2026-12-01T10:00:00-05:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lost = app
+        .queue
+        .receive(10, Duration::from_millis(100))
+        .await
+        .unwrap();
+    app.queue.ack(&lost[0].receipt).await.unwrap();
+
+    assert_eq!(
+        app::requeue_stale_pending(&app.app).await.unwrap(),
+        0,
+        "too recent to be stale"
+    );
+    app.clock.advance(SignedDuration::from_mins(6));
+    assert_eq!(app::requeue_stale_pending(&app.app).await.unwrap(), 1);
+    let again = app
+        .queue
+        .receive(10, Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let Job::SyncAppointment {
+        appointment_id,
+        version,
+        ..
+    } = &again[0].job;
+    assert_eq!(appointment_id.to_string(), booked["id"].as_str().unwrap());
+    assert_eq!(*version, 1);
+}
+
+#[tokio::test]
+async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
+    let app = spawn_app().await;
+    connect_calendar(&app).await;
+    let service = app.create_service(json!({})).await;
+    let booked: Value = app
+        .book(&service, "2026-12-01T10:00:00-05:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let business_id = app.business_id.parse().unwrap();
+    let appointment_id: AppointmentId = booked["id"].as_str().unwrap().parse().unwrap();
+    let last_attempt = SyncState {
+        status: SyncStatus::Pending,
+        error: Some(SyncFailure {
+            code: "rate_limited".into(),
+            message: "Google answered 429".into(),
+        }),
+        updated_at: app.clock_now(),
+    };
+    app.store
+        .update_sync_state(business_id, appointment_id, 1, &last_attempt)
+        .await
+        .unwrap();
+
+    let stale_job = Job::SyncAppointment {
+        business_id,
+        appointment_id,
+        version: 0,
+    };
+    app::give_up_sync(&app.app, &stale_job).await.unwrap();
+    let unchanged: Value = app
+        .get(&format!("/v1/appointments/{appointment_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged["sync"]["status"], "pending",
+        "an older version's job changes nothing"
+    );
+
+    let job = Job::SyncAppointment {
+        business_id,
+        appointment_id,
+        version: 1,
+    };
+    app::give_up_sync(&app.app, &job).await.unwrap();
+    let failed: Value = app
+        .get(&format!("/v1/appointments/{appointment_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed["sync"]["status"], "failed");
+    assert_eq!(failed["sync"]["error"]["code"], "sync_gave_up");
+    let message = failed["sync"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Google answered 429"), "{message}");
+    let listed: Value = app
+        .get("/v1/appointments?sync_status=failed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}
