@@ -1,5 +1,6 @@
 //! Load generator for `GET /v1/availability` against a running server: seeds a service and appointments through
 //! the API, then keeps `--concurrency` clients busy for `--seconds` and prints latency percentiles as JSON.
+//! With `--seed-only` it seeds, prints the service id and stops, so a leaner client (wrk) can drive the load.
 //!
 //! `scripts/load-availability.sh` starts a release build of the local server and runs this against it.
 
@@ -27,6 +28,9 @@ struct Args {
     /// Appointments booked before the run, spread over the horizon.
     #[arg(long, default_value_t = 300)]
     appointments: usize,
+    /// Seed, print the service id on stdout and stop.
+    #[arg(long)]
+    seed_only: bool,
 }
 
 async fn seed(client: &reqwest::Client, args: &Args) -> anyhow::Result<String> {
@@ -82,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
     let service_id = seed(&client, &args).await?;
+    if args.seed_only {
+        use std::io::Write;
+        writeln!(std::io::stdout().lock(), "{service_id}")?;
+        return Ok(());
+    }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let workers = (0..args.concurrency).map(|worker| {
         let client = client.clone();

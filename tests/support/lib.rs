@@ -51,11 +51,11 @@ pub async fn spawn_app() -> TestApp {
         Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
     let clock = ManualClock::new(DEFAULT_NOW.parse::<Timestamp>().unwrap());
     let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
-    let app = App {
-        store: store.clone(),
-        queue: queue.clone(),
-        clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
-    };
+    let app = App::new(
+        store.clone(),
+        queue.clone(),
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+    );
     let created = app::create_business(store.as_ref(), &clock, "Test Clinic".into(), ZONE.into())
         .await
         .unwrap();

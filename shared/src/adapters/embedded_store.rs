@@ -300,17 +300,25 @@ impl EmbeddedStore {
             .map_err(|error| StoreError::Backend(Box::new(error)))?
     }
 
-    async fn get_json<T: DeserializeOwned + Send + 'static>(
+    /// Runs a read on the calling thread: redb reads are lock-free snapshots that take microseconds, far less than
+    /// a hop to the blocking pool and back. Writes, which wait for the single writer and fsync, use [`Self::run`].
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        work(&self.db)
+    }
+
+    fn get_json<T: DeserializeOwned>(
         &self,
         table: Table,
         key: Vec<u8>,
     ) -> Result<Option<T>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(table).map_err(backend)?;
             read_json(&table, &key)
         })
-        .await
     }
 }
 
@@ -353,7 +361,6 @@ impl Store for EmbeddedStore {
 
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
         self.get_json(BUSINESSES, id.as_uuid().as_bytes().to_vec())
-            .await
     }
 
     async fn business_by_api_key(
@@ -361,7 +368,7 @@ impl Store for EmbeddedStore {
         api_key: &ApiKeyHash,
     ) -> Result<Option<Business>, StoreError> {
         let api_key = api_key.clone();
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let keys = txn.open_table(API_KEYS).map_err(backend)?;
             let Some(business) = keys.get(api_key.as_str().as_bytes()).map_err(backend)? else {
@@ -372,7 +379,6 @@ impl Store for EmbeddedStore {
                 business.value(),
             )
         })
-        .await
     }
 
     async fn create_service(&self, service: &Service) -> Result<(), StoreError> {
@@ -433,11 +439,10 @@ impl Store for EmbeddedStore {
             SERVICES,
             key(&[business_id.as_uuid().as_bytes(), id.as_uuid().as_bytes()]),
         )
-        .await
     }
 
     async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let services = txn.open_table(SERVICES).map_err(backend)?;
             let prefix = business_id.as_uuid().as_bytes().to_vec();
@@ -452,7 +457,6 @@ impl Store for EmbeddedStore {
             }
             Ok(listed)
         })
-        .await
     }
 
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
@@ -526,13 +530,12 @@ impl Store for EmbeddedStore {
         business_id: BusinessId,
         id: AppointmentId,
     ) -> Result<Option<Appointment>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
             let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
             stored_appointment(&appointments, &starts, business_id, id)
         })
-        .await
     }
 
     async fn list_appointments(
@@ -540,7 +543,7 @@ impl Store for EmbeddedStore {
         query: &AppointmentQuery,
     ) -> Result<Page<Appointment>, StoreError> {
         let query = query.clone();
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
             let business = query.business_id.as_uuid();
@@ -594,7 +597,6 @@ impl Store for EmbeddedStore {
             };
             Ok(Page { items, next })
         })
-        .await
     }
 
     async fn live_occupancies(
@@ -602,7 +604,7 @@ impl Store for EmbeddedStore {
         business_id: BusinessId,
         starts_within: Interval,
     ) -> Result<Vec<Occupancy>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
             Ok(live_between(
@@ -615,7 +617,6 @@ impl Store for EmbeddedStore {
             .map(Appointment::occupancy)
             .collect())
         })
-        .await
     }
 
     async fn update_sync_state(
@@ -655,7 +656,7 @@ impl Store for EmbeddedStore {
         updated_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<Appointment>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let index = txn.open_table(SYNC_QUEUE).map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
@@ -688,7 +689,6 @@ impl Store for EmbeddedStore {
             }
             Ok(found)
         })
-        .await
     }
 
     async fn get_idempotency_record(
@@ -697,15 +697,13 @@ impl Store for EmbeddedStore {
         key_text: &IdempotencyKey,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let record: Option<IdempotencyRecord> = self
-            .get_json(
-                IDEMPOTENCY,
-                key(&[
-                    business_id.as_uuid().as_bytes(),
-                    key_text.as_ref().as_bytes(),
-                ]),
-            )
-            .await?;
+        let record: Option<IdempotencyRecord> = self.get_json(
+            IDEMPOTENCY,
+            key(&[
+                business_id.as_uuid().as_bytes(),
+                key_text.as_ref().as_bytes(),
+            ]),
+        )?;
         Ok(record.filter(|record| record.expires_at > now))
     }
 
@@ -717,7 +715,6 @@ impl Store for EmbeddedStore {
             CALENDAR_CONNECTIONS,
             business_id.as_uuid().as_bytes().to_vec(),
         )
-        .await
     }
 
     async fn put_calendar_connection(
@@ -789,7 +786,7 @@ impl Store for EmbeddedStore {
         business_id: BusinessId,
         range: Interval,
     ) -> Result<Vec<Interval>, StoreError> {
-        self.run(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
             let business = business_id.as_uuid();
@@ -815,7 +812,6 @@ impl Store for EmbeddedStore {
             }
             Ok(overlapping)
         })
-        .await
     }
 }
 

@@ -74,10 +74,9 @@ impl FromRequestParts<App> for Tenant {
             .filter(|key| !key.is_empty())
             .ok_or(ApiError::Unauthorized)?;
         let business = app
-            .store
-            .business_by_api_key(&ApiKeyHash::of(presented))
-            .await
-            .map_err(|error| ApiError::App(error.into()))?
+            .tenants
+            .business_for(app.store.as_ref(), &ApiKeyHash::of(presented))
+            .await?
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("business_id", tracing::field::display(business.id));
         Ok(Self(business))

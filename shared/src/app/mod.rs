@@ -7,6 +7,7 @@ mod businesses;
 mod error;
 mod services;
 mod sync_maintenance;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
 pub use sync_maintenance::{STALE_PENDING_AFTER, give_up_sync, requeue_stale_pending};
+pub use tenants::TenantCache;
 
 use crate::ports::{Clock, JobQueue, Store};
 
@@ -30,4 +32,16 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
+    pub tenants: Arc<TenantCache>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            queue,
+            clock,
+            tenants: Arc::default(),
+        }
+    }
 }
