@@ -11,3 +11,9 @@ pip_install() {
 }
 [ -x .tools/venv/bin/schemathesis ] || pip_install 'schemathesis>=4,<5'
 [ -x .tools/venv/bin/cfn-lint ] || pip_install cfn-lint
+# DynamoDB Local, AWS's own emulator, as the amplify-dynamodb-simulator package ships it (run with java).
+if [ ! -f .tools/dynamodb-local/package/emulator/DynamoDBLocal.jar ]; then
+  mkdir -p .tools/dynamodb-local
+  (cd .tools/dynamodb-local && npm pack --silent amplify-dynamodb-simulator@2.9.30 >/dev/null \
+    && tar xzf amplify-dynamodb-simulator-2.9.30.tgz && rm amplify-dynamodb-simulator-2.9.30.tgz)
+fi

@@ -9,6 +9,8 @@
 //! ```
 //!
 //! The factory returns the adapter and a guard that keeps its resources (a temp dir, a table) alive for the test.
+//! Adapters that need an emulator add `available = path::to::async_fn_returning_bool`: when it answers false (the
+//! emulator is not installed and this is not CI) the tests return early, after the function has said why.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +22,10 @@ pub mod store;
 #[macro_export]
 macro_rules! store_contract_tests {
     ($factory:path) => {
-        $crate::store_contract_tests!(@each $factory,
+        $crate::store_contract_tests!($factory, available = $crate::contract::always_available);
+    };
+    ($factory:path, available = $available:path) => {
+        $crate::store_contract_tests!(@each $factory, $available,
             businesses_are_created_once_and_found_by_key,
             services_are_created_listed_and_updated_by_version,
             appointments_are_created_once_and_read_back,
@@ -44,10 +49,13 @@ macro_rules! store_contract_tests {
             concurrent_reschedules_into_one_slot_move_one,
         );
     };
-    (@each $factory:path, $($name:ident),+ $(,)?) => {
+    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
+                if !$available().await {
+                    return;
+                }
                 let (store, _guard) = $factory().await;
                 $crate::contract::store::$name(store).await;
             }
@@ -60,7 +68,10 @@ macro_rules! store_contract_tests {
 #[macro_export]
 macro_rules! queue_contract_tests {
     ($factory:path) => {
-        $crate::queue_contract_tests!(@each $factory,
+        $crate::queue_contract_tests!($factory, available = $crate::contract::always_available);
+    };
+    ($factory:path, available = $available:path) => {
+        $crate::queue_contract_tests!(@each $factory, $available,
             jobs_are_received_and_acknowledged,
             a_delayed_job_stays_invisible_until_its_delay_passes,
             an_unacknowledged_job_is_redelivered_with_its_attempt_counted,
@@ -70,10 +81,13 @@ macro_rules! queue_contract_tests {
             acknowledging_twice_is_harmless,
         );
     };
-    (@each $factory:path, $($name:ident),+ $(,)?) => {
+    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
+                if !$available().await {
+                    return;
+                }
                 $crate::contract::queue::$name(|settings| $factory(settings)).await;
             }
         )+
@@ -84,19 +98,30 @@ macro_rules! queue_contract_tests {
 #[macro_export]
 macro_rules! secret_store_contract_tests {
     ($factory:path) => {
-        $crate::secret_store_contract_tests!(@each $factory,
+        $crate::secret_store_contract_tests!($factory, available = $crate::contract::always_available);
+    };
+    ($factory:path, available = $available:path) => {
+        $crate::secret_store_contract_tests!(@each $factory, $available,
             secrets_are_put_read_replaced_and_deleted,
             missing_secrets_are_absent_and_deleting_them_is_fine,
             names_that_differ_only_in_punctuation_stay_apart,
         );
     };
-    (@each $factory:path, $($name:ident),+ $(,)?) => {
+    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
+                if !$available().await {
+                    return;
+                }
                 let (secrets, _guard) = $factory().await;
                 $crate::contract::secrets::$name(secrets).await;
             }
         )+
     };
+}
+
+/// The default precondition: local adapters are always there.
+pub async fn always_available() -> bool {
+    true
 }

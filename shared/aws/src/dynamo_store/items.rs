@@ -1,0 +1,293 @@
+//! Item shapes and keys of the single table (see DESIGN.md beside this file). Items go through serde_dynamo; keys
+//! are built here and nowhere else.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use shared::domain::{
+    Appointment, AppointmentId, Business, BusinessId, Interval, Occupancy, Service, ServiceId,
+    SyncStatus,
+};
+use shared::ports::{BusyEvent, CalendarConnection, IdempotencyRecord, PageCursor};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI2: &str = "GSI2";
+
+/// An instant as a fixed-width decimal string, so that string order is time order: nanoseconds since the epoch,
+/// shifted by 10^21 to be positive over jiff's whole range (±3.2 × 10^20 ns).
+pub fn instant_key(instant: Timestamp) -> String {
+    format!(
+        "{:022}",
+        instant.as_nanosecond() + 1_000_000_000_000_000_000_000
+    )
+}
+
+pub fn business_pk(business: BusinessId) -> String {
+    format!("BUSINESS#{business}")
+}
+
+pub const BUSINESS_SK: &str = "BUSINESS";
+
+pub fn api_key_pk(hash: &str) -> String {
+    format!("APIKEY#{hash}")
+}
+
+pub const API_KEY_SK: &str = "APIKEY";
+
+pub fn service_sk(service: ServiceId) -> String {
+    format!("SERVICE#{service}")
+}
+
+pub const SERVICE_PREFIX: &str = "SERVICE#";
+
+pub fn appointment_sk(appointment: AppointmentId) -> String {
+    format!("APPOINTMENT#{appointment}")
+}
+
+pub fn appointments_gsi1_pk(business: BusinessId) -> String {
+    format!("BUSINESS#{business}#APPOINTMENTS")
+}
+
+pub fn appointment_gsi1_sk(start: Timestamp, id: AppointmentId) -> String {
+    format!("{}#{id}", instant_key(start))
+}
+
+/// The smallest listing key after the cursor's own. Every key is `instant#uuid` of fixed width, so no other key
+/// extends the cursor's, and a space sorts below every character a key can continue with.
+pub fn gsi1_sk_after(cursor: &PageCursor) -> String {
+    format!("{} ", appointment_gsi1_sk(cursor.start, cursor.id))
+}
+
+pub fn sync_gsi2_pk(status: SyncStatus) -> String {
+    format!("SYNC#{}", status.as_str())
+}
+
+pub fn sync_gsi2_sk(appointment: &Appointment) -> String {
+    format!(
+        "{}#{}#{}",
+        instant_key(appointment.sync.updated_at),
+        appointment.business_id,
+        appointment.id
+    )
+}
+
+/// One ledger per business and UTC date: the occupancy of every live appointment whose occupied interval touches
+/// that date.
+pub fn ledger_sk(day: Date) -> String {
+    format!("LEDGER#{day}")
+}
+
+pub fn day_count_sk(service: ServiceId, local_date: Date) -> String {
+    format!("DAYCOUNT#{service}#{local_date}")
+}
+
+pub fn idempotency_sk(key: &str) -> String {
+    format!("IDEMPOTENCY#{key}")
+}
+
+pub const CALENDAR_SK: &str = "CALENDAR";
+
+/// The calendar id's length comes first so that no `(calendar, event)` pair can spell another's key.
+pub fn busy_event_sk(calendar_id: &str, event_id: &str) -> String {
+    format!("BUSY#{}#{calendar_id}#{event_id}", calendar_id.len())
+}
+
+pub fn busy_gsi1_pk(business: BusinessId) -> String {
+    format!("BUSINESS#{business}#BUSY")
+}
+
+/// Busy events are indexed by their latest end, so "everything still busy after t" is one range of the index.
+pub fn busy_gsi1_sk(latest_end: Timestamp, event_sk: &str) -> String {
+    format!("{}#{event_sk}", instant_key(latest_end))
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct BusinessItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub business: Business,
+}
+
+/// The API key's own item carries the business, so authenticating a request is one read.
+#[derive(Serialize, Deserialize)]
+pub struct ApiKeyItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub business: Business,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ServiceItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// Top-level copy of `service.version` for condition expressions.
+    pub version: u64,
+    pub service: Service,
+}
+
+impl ServiceItem {
+    pub fn new(service: &Service) -> Self {
+        Self {
+            pk: business_pk(service.business_id),
+            sk: service_sk(service.id),
+            version: service.version,
+            service: service.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AppointmentItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// Top-level copy of `appointment.version` for condition expressions.
+    pub version: u64,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+    #[serde(rename = "GSI2PK")]
+    pub gsi2_pk: String,
+    #[serde(rename = "GSI2SK")]
+    pub gsi2_sk: String,
+    pub appointment: Appointment,
+}
+
+impl AppointmentItem {
+    pub fn new(appointment: &Appointment) -> Self {
+        Self {
+            pk: business_pk(appointment.business_id),
+            sk: appointment_sk(appointment.id),
+            version: appointment.version,
+            gsi1_pk: appointments_gsi1_pk(appointment.business_id),
+            gsi1_sk: appointment_gsi1_sk(appointment.time.start(), appointment.id),
+            gsi2_pk: sync_gsi2_pk(appointment.sync.status),
+            gsi2_sk: sync_gsi2_sk(appointment),
+            appointment: appointment.clone(),
+        }
+    }
+}
+
+/// What a ledger keeps of one live appointment: its occupancy and its start (for "starting in range" reads).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub service: ServiceId,
+    pub start: Timestamp,
+    pub occupied: Interval,
+    pub local_date: Date,
+}
+
+impl LedgerEntry {
+    pub fn of(appointment: &Appointment) -> Self {
+        Self {
+            service: appointment.service_id,
+            start: appointment.time.start(),
+            occupied: appointment.occupied(),
+            local_date: appointment.local_date,
+        }
+    }
+
+    pub fn occupancy(&self, appointment_id: AppointmentId) -> Occupancy {
+        Occupancy {
+            appointment_id,
+            service_id: self.service,
+            occupied: self.occupied,
+            local_date: self.local_date,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LedgerItem {
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub version: u64,
+    /// Keyed by appointment id, so adding or removing one entry is a single-path update.
+    #[serde(default)]
+    pub entries: HashMap<AppointmentId, LedgerEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// DynamoDB's TTL attribute: the item disappears some time after this.
+    pub expires_at_epoch: i64,
+    /// The exact expiry, for the condition that lets an expired key be reused before TTL removes it.
+    pub expires_at_nanos: i64,
+    pub record: IdempotencyRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct CalendarConnectionItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub connection: CalendarConnection,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct BusyEventItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+    pub event: BusyEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    #[test]
+    fn instant_keys_sort_like_instants() {
+        let instants = [
+            Timestamp::MIN,
+            Timestamp::from_second(-1).unwrap_or(Timestamp::MIN),
+            Timestamp::UNIX_EPOCH,
+            Timestamp::UNIX_EPOCH + SignedDuration::from_nanos(1),
+            Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::MAX),
+            Timestamp::MAX,
+        ];
+        let keys: Vec<String> = instants.iter().copied().map(instant_key).collect();
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "{keys:?}");
+        assert!(keys.iter().all(|key| key.len() == 22), "{keys:?}");
+    }
+
+    #[test]
+    fn the_key_after_a_cursor_is_above_it_and_below_every_later_key() {
+        let start = Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::MIN);
+        let first = AppointmentId::generate();
+        let second = AppointmentId::generate();
+        let cursor = PageCursor { start, id: first };
+        let after = gsi1_sk_after(&cursor);
+        assert!(appointment_gsi1_sk(start, first) < after);
+        assert!(after < appointment_gsi1_sk(start, second));
+        assert!(after < appointment_gsi1_sk(start + SignedDuration::from_nanos(1), first));
+    }
+
+    #[test]
+    fn busy_event_keys_cannot_collide_through_the_separator() {
+        assert_ne!(busy_event_sk("a#b", "c"), busy_event_sk("a", "b#c"));
+    }
+}

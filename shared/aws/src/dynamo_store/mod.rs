@@ -1,0 +1,1057 @@
+//! `Store` on one DynamoDB table. The design (keys, indexes, item shapes, and why bookings go through per-day
+//! ledgers) is in DESIGN.md beside this file.
+
+mod items;
+mod schema;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::domain::{
+    ApiKeyHash, Appointment, AppointmentId, BookingConflict, Business, BusinessId, Interval,
+    Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
+};
+use shared::ports::{
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
+    IdempotencyRecord, NewBooking, Page, PageCursor, Store, StoreError,
+};
+
+use items::*;
+pub use schema::create_table;
+
+/// How often a booking re-reads and retries when another booking of the same days committed first. Each retry
+/// follows a commit of someone else, so progress is guaranteed; the cap only bounds a pathological storm.
+const MAX_BOOKING_ATTEMPTS: u32 = 64;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt item: {what}").into())
+}
+
+fn to_item(value: &impl Serialize) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(value).map_err(backend)
+}
+
+fn to_value(value: &impl Serialize) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(backend)
+}
+
+fn from_item<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(backend)
+}
+
+fn string(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([(PK.to_owned(), string(pk)), (SK.to_owned(), string(sk))])
+}
+
+fn nanos(instant: Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(instant.as_nanosecond()).map_err(|_| corrupt("instant out of range"))
+}
+
+/// The UTC dates an interval touches (its end is exclusive).
+fn utc_days(interval: &Interval) -> Vec<Date> {
+    let first = interval.start().to_zoned_datetime(TimeZone::UTC).date();
+    let last = (interval.end() - SignedDuration::from_nanos(1))
+        .to_zoned_datetime(TimeZone::UTC)
+        .date();
+    let mut days = vec![first];
+    let mut day = first;
+    while day < last {
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+        days.push(day);
+    }
+    days
+}
+
+/// Why a transaction was cancelled, item by item, in the order the items were sent.
+enum WriteOutcome {
+    Committed,
+    Cancelled(Vec<CancelReason>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CancelReason {
+    Passed,
+    ConditionFailed,
+    /// Another transaction held the item; trying again is right.
+    Contended,
+}
+
+impl WriteOutcome {
+    fn failed(&self, index: usize) -> bool {
+        matches!(self, Self::Cancelled(reasons) if reasons.get(index) == Some(&CancelReason::ConditionFailed))
+    }
+
+    fn contended(&self) -> bool {
+        matches!(self, Self::Cancelled(reasons) if reasons.contains(&CancelReason::Contended))
+    }
+}
+
+/// A ledger as read: absent, or at a version. Writing an entry is conditional on exactly this.
+#[derive(Clone, Copy)]
+enum LedgerVersion {
+    Absent,
+    At(u64),
+}
+
+/// The items of a booking transaction, with the positions the cancellation reasons are checked at.
+struct BookingWrite {
+    items: Vec<TransactWriteItem>,
+    ledger_positions: Vec<usize>,
+    day_count_position: Option<usize>,
+    idempotency_position: Option<usize>,
+}
+
+impl DynamoStore {
+    /// `table` must have the schema of `infra/template.yaml` (see [`create_table`]).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item.map(from_item).transpose()
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<WriteOutcome, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(WriteOutcome::Committed),
+            Err(SdkError::ServiceError(failure)) => match failure.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let reasons = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|reason| match reason.code() {
+                            Some("ConditionalCheckFailed") => CancelReason::ConditionFailed,
+                            Some("None") | None => CancelReason::Passed,
+                            Some(_) => CancelReason::Contended,
+                        })
+                        .collect();
+                    Ok(WriteOutcome::Cancelled(reasons))
+                }
+                // Conflicts with a transaction in flight on the same items are reported this way too.
+                TransactWriteItemsError::TransactionInProgressException(_) => {
+                    Ok(WriteOutcome::Cancelled(vec![CancelReason::Contended]))
+                }
+                _ => Err(backend(SdkError::ServiceError(failure))),
+            },
+            Err(other) => Err(backend(other)),
+        }
+    }
+
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query.
+    async fn read_ledgers(
+        &self,
+        business: BusinessId,
+        days: &[Date],
+    ) -> Result<HashMap<Date, (LedgerVersion, Vec<Occupancy>)>, StoreError> {
+        let mut ledgers: HashMap<Date, (LedgerVersion, Vec<Occupancy>)> = days
+            .iter()
+            .map(|day| (*day, (LedgerVersion::Absent, Vec::new())))
+            .collect();
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            return Ok(ledgers);
+        };
+        for item in self.query_ledgers(business, *first, *last).await? {
+            let day: Date = item
+                .sk
+                .strip_prefix("LEDGER#")
+                .and_then(|day| day.parse().ok())
+                .ok_or_else(|| corrupt("ledger key"))?;
+            let occupancies = item
+                .entries
+                .iter()
+                .map(|(id, entry)| entry.occupancy(*id))
+                .collect();
+            ledgers.insert(day, (LedgerVersion::At(item.version), occupancies));
+        }
+        Ok(ledgers)
+    }
+
+    async fn query_ledgers(
+        &self,
+        business: BusinessId,
+        first: Date,
+        last: Date,
+    ) -> Result<Vec<LedgerItem>, StoreError> {
+        let mut ledgers = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", string(business_pk(business)))
+                .expression_attribute_values(":first", string(ledger_sk(first)))
+                .expression_attribute_values(":last", string(ledger_sk(last)))
+                .projection_expression("SK, version, entries")
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                ledgers.push(from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
+                _ => return Ok(ledgers),
+            }
+        }
+    }
+
+    /// Adds the appointment's entry to a ledger, on condition that the ledger is still as it was read: any booking
+    /// committed since on that day makes this transaction fail and re-check.
+    fn ledger_add(
+        &self,
+        appointment: &Appointment,
+        day: Date,
+        version: LedgerVersion,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let entry = LedgerEntry::of(appointment);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                ledger_sk(day),
+            )))
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#entries", "entries")
+            .expression_attribute_values(":one", number(1));
+        let update = match version {
+            LedgerVersion::Absent => update
+                .update_expression("SET #entries = :entries, #version = :one")
+                .condition_expression("attribute_not_exists(PK)")
+                .expression_attribute_values(
+                    ":entries",
+                    to_value(&HashMap::from([(appointment.id, entry)]))?,
+                ),
+            LedgerVersion::At(read) => update
+                .update_expression("SET #entries.#id = :entry, #version = #version + :one")
+                .condition_expression("#version = :read")
+                .expression_attribute_names("#id", appointment.id.to_string())
+                .expression_attribute_values(":entry", to_value(&entry)?)
+                .expression_attribute_values(":read", number(read)),
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    /// Removing needs no read: it only frees time, so it cannot break a rule whatever committed meanwhile.
+    fn ledger_remove(
+        &self,
+        appointment: &Appointment,
+        day: Date,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                ledger_sk(day),
+            )))
+            .update_expression("REMOVE #entries.#id SET #version = #version + :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#entries", "entries")
+            .expression_attribute_names("#id", appointment.id.to_string())
+            .expression_attribute_values(":one", number(1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Counts a live appointment on its service's local date; with a limit, only while the count is below it.
+    fn day_count_add(
+        &self,
+        appointment: &Appointment,
+        limit: Option<u32>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                day_count_sk(appointment.service_id, appointment.local_date),
+            )))
+            .update_expression("ADD booked :one")
+            .expression_attribute_values(":one", number(1));
+        let update = match limit {
+            Some(limit) => update
+                .condition_expression("attribute_not_exists(booked) OR booked < :limit")
+                .expression_attribute_values(":limit", number(limit)),
+            None => update,
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    fn day_count_remove(&self, appointment: &Appointment) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                day_count_sk(appointment.service_id, appointment.local_date),
+            )))
+            .update_expression("ADD booked :minus_one")
+            .expression_attribute_values(":minus_one", number(-1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Reads the ledgers the candidate's occupied time touches and checks it against them. Returns how each ledger
+    /// was read, for the conditional writes.
+    async fn check_overlaps(
+        &self,
+        candidate: &Appointment,
+    ) -> Result<Vec<(Date, LedgerVersion)>, StoreError> {
+        let days = utc_days(&candidate.occupied());
+        let ledgers = self.read_ledgers(candidate.business_id, &days).await?;
+        // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
+        check_booking_conflicts(
+            &candidate.occupancy(),
+            ledgers.values().flat_map(|(_, occupancies)| occupancies),
+            None,
+        )?;
+        Ok(days
+            .into_iter()
+            .map(|day| {
+                let version = ledgers
+                    .get(&day)
+                    .map_or(LedgerVersion::Absent, |(version, _)| *version);
+                (day, version)
+            })
+            .collect())
+    }
+
+    /// The write that makes `next` the stored state of an appointment that was `previous` (None for a new one).
+    fn booking_write(
+        &self,
+        previous: Option<&Appointment>,
+        next: &Appointment,
+        read_ledgers: &[(Date, LedgerVersion)],
+        max_per_day: Option<u32>,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<BookingWrite, StoreError> {
+        let item = to_item(&AppointmentItem::new(next))?;
+        let mut items = vec![match previous {
+            None => self.put(item, Some("attribute_not_exists(PK)"))?,
+            Some(previous) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("version = :expected")
+                    .expression_attribute_values(":expected", number(previous.version))
+                    .build()
+                    .map_err(backend)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+        }];
+
+        let mut ledger_positions = Vec::new();
+        for (day, version) in read_ledgers {
+            ledger_positions.push(items.len());
+            items.push(self.ledger_add(next, *day, *version)?);
+        }
+        let live_previous = previous.filter(|previous| previous.is_live());
+        if let Some(previous) = live_previous {
+            let kept: BTreeSet<Date> = read_ledgers.iter().map(|(day, _)| *day).collect();
+            for day in utc_days(&previous.occupied()) {
+                if !kept.contains(&day) {
+                    items.push(self.ledger_remove(previous, day)?);
+                }
+            }
+        }
+
+        let counted_on =
+            |appointment: &Appointment| (appointment.service_id, appointment.local_date);
+        let mut day_count_position = None;
+        match (live_previous, next.is_live()) {
+            (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
+            (previous, next_live) => {
+                if let Some(previous) = previous {
+                    items.push(self.day_count_remove(previous)?);
+                }
+                if next_live {
+                    day_count_position = Some(items.len());
+                    items.push(self.day_count_add(next, max_per_day)?);
+                }
+            }
+        }
+
+        let idempotency_position = match idempotency {
+            Some(record) => {
+                let item = IdempotencyItem {
+                    pk: business_pk(record.business_id),
+                    sk: idempotency_sk(record.key.as_ref()),
+                    expires_at_epoch: record.expires_at.as_second(),
+                    expires_at_nanos: nanos(record.expires_at)?,
+                    record: record.clone(),
+                };
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&item)?))
+                    .condition_expression("attribute_not_exists(PK) OR expires_at_nanos <= :now")
+                    .expression_attribute_values(":now", number(nanos(record.created_at)?))
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        Ok(BookingWrite {
+            items,
+            ledger_positions,
+            day_count_position,
+            idempotency_position,
+        })
+    }
+
+    async fn get_appointment_item(
+        &self,
+        business: BusinessId,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>, StoreError> {
+        Ok(self
+            .get::<AppointmentItem>(business_pk(business), appointment_sk(id))
+            .await?
+            .map(|item| item.appointment))
+    }
+
+    async fn query_index<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: String,
+        sort_condition: &str,
+        values: Vec<(&str, String)>,
+        limit: Option<u32>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let pk_name = format!("{index}PK");
+            let sk_name = format!("{index}SK");
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(format!("#pk = :pk AND {sort_condition}"))
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", string(partition.clone()))
+                .set_exclusive_start_key(start_key)
+                .set_limit(limit.map(|limit| limit.saturating_sub(found.len() as u32) as i32));
+            for (name, value) in &values {
+                query = query.expression_attribute_values(*name, string(value.clone()));
+            }
+            let output = query.send().await.map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            let full = limit.is_some_and(|limit| found.len() >= limit as usize);
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() && !full => start_key = Some(next),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_business(
+        &self,
+        business: &Business,
+        api_key: &ApiKeyHash,
+    ) -> Result<(), StoreError> {
+        let business_item = BusinessItem {
+            pk: business_pk(business.id),
+            sk: BUSINESS_SK.to_owned(),
+            business: business.clone(),
+        };
+        let key_item = ApiKeyItem {
+            pk: api_key_pk(api_key.as_str()),
+            sk: API_KEY_SK.to_owned(),
+            business: business.clone(),
+        };
+        let condition = Some("attribute_not_exists(PK)");
+        let outcome = self
+            .transact(vec![
+                self.put(to_item(&business_item)?, condition)?,
+                self.put(to_item(&key_item)?, condition)?,
+            ])
+            .await?;
+        match outcome {
+            WriteOutcome::Committed => Ok(()),
+            outcome if outcome.failed(0) || outcome.failed(1) => Err(StoreError::AlreadyExists),
+            _ => Err(StoreError::Backend(
+                "creating the business was cancelled".into(),
+            )),
+        }
+    }
+
+    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
+        Ok(self
+            .get::<BusinessItem>(business_pk(id), BUSINESS_SK.to_owned())
+            .await?
+            .map(|item| item.business))
+    }
+
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError> {
+        Ok(self
+            .get::<ApiKeyItem>(api_key_pk(api_key.as_str()), API_KEY_SK.to_owned())
+            .await?
+            .map(|item| item.business))
+    }
+
+    async fn create_service(&self, service: &Service) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&ServiceItem::new(service))?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn update_service(
+        &self,
+        service: &Service,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&ServiceItem::new(service))?))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", number(expected_version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                match self.get_service(service.business_id, service.id).await? {
+                    Some(_) => Err(StoreError::VersionMismatch),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn get_service(
+        &self,
+        business_id: BusinessId,
+        id: ServiceId,
+    ) -> Result<Option<Service>, StoreError> {
+        Ok(self
+            .get::<ServiceItem>(business_pk(business_id), service_sk(id))
+            .await?
+            .map(|item| item.service))
+    }
+
+    async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
+        let mut services = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", string(business_pk(business_id)))
+                .expression_attribute_values(":prefix", string(SERVICE_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                services.push(from_item::<ServiceItem>(item)?.service);
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
+                _ => return Ok(services),
+            }
+        }
+    }
+
+    async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment;
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            let ledgers = self.check_overlaps(appointment).await?;
+            let write = self.booking_write(
+                None,
+                appointment,
+                &ledgers,
+                booking.max_per_day,
+                booking.idempotency,
+            )?;
+            let outcome = self.transact(write.items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if write
+                .idempotency_position
+                .is_some_and(|at| outcome.failed(at))
+            {
+                return Err(StoreError::IdempotencyKeyTaken);
+            }
+            if write.ledger_positions.iter().any(|at| outcome.failed(*at)) || outcome.contended() {
+                back_off(attempt).await;
+                continue;
+            }
+            if write
+                .day_count_position
+                .is_some_and(|at| outcome.failed(at))
+            {
+                return Err(daily_limit(appointment, booking.max_per_day));
+            }
+            return Err(StoreError::Backend(
+                "booking transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "booking gave up under contention".into(),
+        ))
+    }
+
+    async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
+        let next = change.appointment;
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            let current = self
+                .get_appointment_item(next.business_id, next.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if current.version != change.expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            let ledgers = if next.is_live() {
+                self.check_overlaps(next).await?
+            } else {
+                Vec::new()
+            };
+            let write =
+                self.booking_write(Some(&current), next, &ledgers, change.max_per_day, None)?;
+            let outcome = self.transact(write.items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            // A changed appointment, a booking on the same days, or a contended item: read again and decide.
+            if outcome.failed(0)
+                || write.ledger_positions.iter().any(|at| outcome.failed(*at))
+                || outcome.contended()
+            {
+                back_off(attempt).await;
+                continue;
+            }
+            if write
+                .day_count_position
+                .is_some_and(|at| outcome.failed(at))
+            {
+                return Err(daily_limit(next, change.max_per_day));
+            }
+            return Err(StoreError::Backend(
+                "change transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "change gave up under contention".into(),
+        ))
+    }
+
+    async fn get_appointment(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>, StoreError> {
+        self.get_appointment_item(business_id, id).await
+    }
+
+    async fn list_appointments(
+        &self,
+        query: &AppointmentQuery,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let mut low = query
+            .starts_within
+            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
+        if let Some(after) = &query.after {
+            low = low.max(gsi1_sk_after(after));
+        }
+        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
+        let high = query
+            .starts_within
+            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
+        if low > high {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+
+        let mut filters = Vec::new();
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), "GSI1PK".to_owned()),
+            ("#sk".to_owned(), "GSI1SK".to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (
+                ":pk".to_owned(),
+                string(appointments_gsi1_pk(query.business_id)),
+            ),
+            (":low".to_owned(), string(low)),
+            (":high".to_owned(), string(high)),
+        ]);
+        if query.status.is_some() || query.sync_status.is_some() {
+            names.insert("#appointment".to_owned(), "appointment".to_owned());
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
+        if let Some(status) = query.status {
+            filters.push("#appointment.#status = :status");
+            values.insert(":status".to_owned(), to_value(&status)?);
+        }
+        if let Some(sync_status) = query.sync_status {
+            names.insert("#sync".to_owned(), "sync".to_owned());
+            filters.push("#appointment.#sync.#status = :sync_status");
+            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
+        }
+
+        let limit = query.limit.clamp(1, 500) as usize;
+        let mut items: Vec<Appointment> = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                // DynamoDB limits what it reads before filtering, so asking for what is missing never overshoots.
+                .limit((limit - items.len()) as i32)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item::<AppointmentItem>(item)?.appointment);
+            }
+            let more = output.last_evaluated_key.filter(|key| !key.is_empty());
+            match more {
+                Some(key) if items.len() < limit => start_key = Some(key),
+                Some(_) => {
+                    let next = items.last().map(|last| PageCursor {
+                        start: last.time.start(),
+                        id: last.id,
+                    });
+                    return Ok(Page { items, next });
+                }
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+
+    async fn live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+    ) -> Result<Vec<Occupancy>, StoreError> {
+        let days = utc_days(&starts_within);
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut found: HashMap<AppointmentId, LedgerEntry> = HashMap::new();
+        for ledger in self.query_ledgers(business_id, *first, *last).await? {
+            for (id, entry) in ledger.entries {
+                if starts_within.start() <= entry.start && entry.start < starts_within.end() {
+                    found.insert(id, entry);
+                }
+            }
+        }
+        let mut occupancies: Vec<(Timestamp, Occupancy)> = found
+            .into_iter()
+            .map(|(id, entry)| (entry.start, entry.occupancy(id)))
+            .collect();
+        occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
+        Ok(occupancies
+            .into_iter()
+            .map(|(_, occupancy)| occupancy)
+            .collect())
+    }
+
+    async fn update_sync_state(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+        version: u64,
+        sync: &SyncState,
+    ) -> Result<bool, StoreError> {
+        let sort_key = format!("{}#{business_id}#{id}", instant_key(sync.updated_at));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), appointment_sk(id))))
+            .update_expression("SET #appointment.#sync = :sync, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk")
+            .condition_expression("version = :version")
+            .expression_attribute_names("#appointment", "appointment")
+            .expression_attribute_names("#sync", "sync")
+            .expression_attribute_values(":sync", to_value(sync)?)
+            .expression_attribute_values(":gsi2pk", string(sync_gsi2_pk(sync.status)))
+            .expression_attribute_values(":gsi2sk", string(sort_key))
+            .expression_attribute_values(":version", number(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                match self.get_appointment_item(business_id, id).await? {
+                    Some(_) => Ok(false),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn appointments_by_sync_status(
+        &self,
+        status: SyncStatus,
+        updated_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Appointment>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items: Vec<AppointmentItem> = self
+            .query_index(
+                GSI2,
+                sync_gsi2_pk(status),
+                "#sk < :before",
+                vec![(":before", instant_key(updated_before))],
+                Some(limit),
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.appointment).collect())
+    }
+
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self
+            .get::<IdempotencyItem>(business_pk(business_id), idempotency_sk(key.as_ref()))
+            .await?
+            .map(|item| item.record)
+            .filter(|record| record.expires_at > now))
+    }
+
+    async fn get_calendar_connection(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarConnection>, StoreError> {
+        Ok(self
+            .get::<CalendarConnectionItem>(business_pk(business_id), CALENDAR_SK.to_owned())
+            .await?
+            .map(|item| item.connection))
+    }
+
+    async fn put_calendar_connection(
+        &self,
+        connection: &CalendarConnection,
+    ) -> Result<(), StoreError> {
+        let item = CalendarConnectionItem {
+            pk: business_pk(connection.business_id),
+            sk: CALENDAR_SK.to_owned(),
+            connection: connection.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
+        let Some(latest_end) = event.intervals.iter().map(Interval::end).max() else {
+            // An event that blocks nothing is stored as no event at all.
+            return self
+                .delete_busy_event(event.business_id, &event.calendar_id, &event.event_id)
+                .await;
+        };
+        let sk = busy_event_sk(&event.calendar_id, &event.event_id);
+        let item = BusyEventItem {
+            pk: business_pk(event.business_id),
+            gsi1_pk: busy_gsi1_pk(event.business_id),
+            gsi1_sk: busy_gsi1_sk(latest_end, &sk),
+            sk,
+            event: event.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_busy_event(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(business_id),
+                busy_event_sk(calendar_id, event_id),
+            )))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn busy_intervals_overlapping(
+        &self,
+        business_id: BusinessId,
+        range: Interval,
+    ) -> Result<Vec<Interval>, StoreError> {
+        let items: Vec<BusyEventItem> = self
+            .query_index(
+                GSI1,
+                busy_gsi1_pk(business_id),
+                "#sk > :after",
+                vec![(":after", instant_key(range.start()))],
+                None,
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .flat_map(|item| item.event.intervals)
+            .filter(|interval| interval.overlaps(&range))
+            .collect())
+    }
+}
+
+fn daily_limit(appointment: &Appointment, limit: Option<u32>) -> StoreError {
+    StoreError::Conflict(BookingConflict::DailyLimitReached {
+        date: appointment.local_date,
+        limit: limit.unwrap_or(0),
+    })
+}
+
+/// Jittered backoff so that bookings racing for the same days do not collide again in lockstep.
+async fn back_off(attempt: u32) {
+    let ceiling_ms = 5u64 << attempt.min(5);
+    let wait = rand::rng().random_range(0..=ceiling_ms);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}

@@ -1,0 +1,106 @@
+//! Real AWS emulators for tests, started on free loopback ports: DynamoDB Local (AWS's own) and moto's server.
+//! `scripts/install-test-tools.sh` installs both into `.tools/`. One emulator process serves a whole test binary;
+//! tests keep apart by creating their own tables and queues.
+//!
+//! When one is missing, tests skip with a message, except under `CI=true`, where a missing emulator is an error.
+
+pub mod dynamodb_local;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use std::process::{Child, Command};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("{0} is not installed (run scripts/install-test-tools.sh)")]
+    Missing(String),
+    #[error("{what} did not start: {detail}")]
+    DidNotStart { what: &'static str, detail: String },
+}
+
+/// `Ok(None)` for a missing emulator outside CI (the caller skips); an error under `CI=true`.
+pub fn missing_unless_ci<T>(what: String) -> Result<Option<T>, EmulatorError> {
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        Err(EmulatorError::Missing(what))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The workspace's `.tools/` folder, where the test tools are installed.
+pub fn tools_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools"))
+}
+
+pub fn free_port() -> Result<u16, EmulatorError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| EmulatorError::DidNotStart {
+            what: "port search",
+            detail: error.to_string(),
+        })
+}
+
+/// Starts `program args…` under a small shell watchdog that stops it when this test process exits: emulators live
+/// in statics shared by a test binary's tests, and statics are never dropped. It is a std process, not a tokio one,
+/// because each test has its own runtime and the first one ends long before the emulator should.
+pub fn spawn_tied_to_this_process(
+    what: &'static str,
+    program: &str,
+    args: &[String],
+) -> Result<Child, EmulatorError> {
+    let quoted: Vec<String> = std::iter::once(program.to_owned())
+        .chain(args.iter().cloned())
+        .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+        .collect();
+    let script = format!(
+        "{} & child=$!; trap 'kill $child 2>/dev/null' EXIT INT TERM; \
+         while kill -0 {} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done",
+        quoted.join(" "),
+        std::process::id()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|error| EmulatorError::DidNotStart {
+            what,
+            detail: error.to_string(),
+        })
+}
+
+/// Waits until something accepts connections on the port.
+pub async fn wait_for_port(what: &'static str, port: u16) -> Result<(), EmulatorError> {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(EmulatorError::DidNotStart {
+        what,
+        detail: format!("nothing listened on port {port} within 30 s"),
+    })
+}
+
+/// SDK configuration for an emulator: fixed region, dummy credentials, the emulator's endpoint.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
