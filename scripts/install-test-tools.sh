@@ -17,3 +17,5 @@ if [ ! -f .tools/dynamodb-local/package/emulator/DynamoDBLocal.jar ]; then
   (cd .tools/dynamodb-local && npm pack --silent amplify-dynamodb-simulator@2.9.30 >/dev/null \
     && tar xzf amplify-dynamodb-simulator-2.9.30.tgz && rm amplify-dynamodb-simulator-2.9.30.tgz)
 fi
+# moto's server emulates SQS (with redrive to a dead-letter queue) and Secrets Manager.
+[ -x .tools/venv/bin/moto_server ] || pip_install 'moto[server]'

@@ -8,4 +8,5 @@ pub mod availability;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 pub mod domain;
+pub mod metrics;
 pub mod ports;

@@ -7,6 +7,7 @@ use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource, Business,
     Customer, Interval, Notes, Service, ServiceId, SyncState, SyncStatus, ValidationError,
 };
+use crate::metrics;
 use crate::ports::{
     AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, Job, NewBooking, Page,
     StoreError,
@@ -58,11 +59,15 @@ fn slot_unavailable(
     }
 }
 
+/// The reason a phone agent is told, counted as a metric on the way: refusals at write time are races lost or days
+/// filled between an availability answer and the booking, worth watching.
 fn reason_for(conflict: &BookingConflict) -> Unavailability {
-    match conflict {
+    let reason = match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
         BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
-    }
+    };
+    metrics::booking_conflict(reason.code());
+    reason
 }
 
 async fn replay_or_refuse(

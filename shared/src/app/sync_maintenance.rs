@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 use crate::domain::{SyncFailure, SyncState, SyncStatus};
+use crate::metrics;
 use crate::ports::Job;
 
 use super::{App, AppError};
@@ -85,6 +86,7 @@ pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
         .update_sync_state(*business_id, *appointment_id, *version, &failed)
         .await?;
     if applied {
+        metrics::sync_outcome("gave_up");
         tracing::warn!(%appointment_id, version, "calendar sync marked failed after the queue gave up");
     }
     Ok(())

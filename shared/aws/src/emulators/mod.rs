@@ -5,6 +5,7 @@
 //! When one is missing, tests skip with a message, except under `CI=true`, where a missing emulator is an error.
 
 pub mod dynamodb_local;
+pub mod moto;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,0 +1,91 @@
+//! What a Lambda instance reads from its environment, once, and the adapters it builds from it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::app::App;
+use shared::ports::SystemClock;
+
+use crate::dynamo_store::DynamoStore;
+use crate::secrets_manager_store::SecretsManagerSecretStore;
+use crate::sqs_job_queue::SqsJobQueue;
+
+/// Tokens are read on every sync; a short cache saves a Secrets Manager call per job without keeping a rotated
+/// token around for long.
+const SECRET_CACHE_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingSetting(&'static str);
+
+/// Names of the resources the SAM template creates. Endpoints are not here: the SDK reads `AWS_ENDPOINT_URL` (and
+/// per-service overrides) itself, which is how tests point functions at DynamoDB Local and moto.
+#[derive(Clone, Debug)]
+pub struct AwsSettings {
+    pub table_name: String,
+    pub sync_queue_url: String,
+    pub sync_dead_letter_queue_url: String,
+    /// Secrets are named `<prefix>/<name>`; the IAM policies grant exactly that prefix.
+    pub secret_prefix: String,
+}
+
+fn required(name: &'static str) -> Result<String, MissingSetting> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .ok_or(MissingSetting(name))
+}
+
+impl AwsSettings {
+    pub fn from_env() -> Result<Self, MissingSetting> {
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            sync_queue_url: required("SYNC_QUEUE_URL")?,
+            sync_dead_letter_queue_url: required("SYNC_DEAD_LETTER_QUEUE_URL")?,
+            secret_prefix: required("SECRET_PREFIX")?,
+        })
+    }
+}
+
+/// The adapters of one process, built once and shared by every invocation.
+#[derive(Clone)]
+pub struct AwsAdapters {
+    pub store: Arc<DynamoStore>,
+    pub queue: Arc<SqsJobQueue>,
+    pub secrets: Arc<SecretsManagerSecretStore>,
+}
+
+impl AwsAdapters {
+    pub async fn from_env() -> Result<Self, MissingSetting> {
+        let settings = AwsSettings::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(&sdk, &settings))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
+        Self {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                settings.table_name.clone(),
+            )),
+            queue: Arc::new(SqsJobQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                settings.sync_queue_url.clone(),
+                settings.sync_dead_letter_queue_url.clone(),
+            )),
+            secrets: Arc::new(SecretsManagerSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                format!("{}/", settings.secret_prefix.trim_end_matches('/')),
+                SECRET_CACHE_TTL,
+            )),
+        }
+    }
+
+    pub fn app(&self) -> App {
+        App::new(
+            self.store.clone(),
+            self.queue.clone(),
+            Arc::new(SystemClock),
+        )
+    }
+}

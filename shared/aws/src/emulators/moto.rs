@@ -1,0 +1,130 @@
+//! moto's server, for SQS (with a real redrive to a dead-letter queue) and Secrets Manager.
+
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shared::ports::QueueSettings;
+use tokio::sync::OnceCell;
+
+use super::{
+    EmulatorError, free_port, missing_unless_ci, sdk_config, spawn_tied_to_this_process, tools_dir,
+    wait_for_port,
+};
+
+/// Holds the endpoint, not clients, for the reason given on `DynamoDbLocal`.
+pub struct Moto {
+    endpoint: String,
+    _process: Child,
+}
+
+static SHARED: OnceCell<Option<Moto>> = OnceCell::const_new();
+static NAMES: AtomicU32 = AtomicU32::new(0);
+
+/// `MOTO_SERVER`, else the install script's virtualenv.
+fn moto_server() -> PathBuf {
+    std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_dir().join("venv/bin/moto_server"))
+}
+
+fn setup_failed(what: &'static str) -> impl Fn(String) -> EmulatorError {
+    move |detail| EmulatorError::DidNotStart { what, detail }
+}
+
+impl Moto {
+    /// The test binary's moto server, started on first use; `None` when it is not installed and not in CI.
+    pub async fn shared() -> Result<Option<&'static Moto>, EmulatorError> {
+        SHARED
+            .get_or_try_init(Self::start)
+            .await
+            .map(Option::as_ref)
+    }
+
+    async fn start() -> Result<Option<Moto>, EmulatorError> {
+        let program = moto_server();
+        if !program.is_file() {
+            return missing_unless_ci(format!("moto ({})", program.display()));
+        }
+        let port = free_port()?;
+        let process = spawn_tied_to_this_process(
+            "moto",
+            &program.display().to_string(),
+            &[
+                "-H".to_owned(),
+                "127.0.0.1".to_owned(),
+                "-p".to_owned(),
+                port.to_string(),
+            ],
+        )?;
+        wait_for_port("moto", port).await?;
+        Ok(Some(Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        }))
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A name no other test of this process uses.
+    pub fn unique_name(prefix: &str) -> String {
+        format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            NAMES.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// A new sync queue and its dead-letter queue, configured as the SAM template configures them (visibility
+    /// timeout, redrive after `max_receive_count` receives). Returns their URLs.
+    pub async fn create_sync_queues(
+        &self,
+        settings: QueueSettings,
+    ) -> Result<(String, String), EmulatorError> {
+        let client = aws_sdk_sqs::Client::new(&sdk_config(&self.endpoint).await);
+        let failed = setup_failed("SQS queues");
+        let name = Self::unique_name("sync");
+        let dead = client
+            .create_queue()
+            .queue_name(format!("{name}-dead"))
+            .send()
+            .await
+            .map_err(|error| failed(format!("{error:?}")))?;
+        let dead_url = dead.queue_url.unwrap_or_default();
+        let dead_arn = client
+            .get_queue_attributes()
+            .queue_url(&dead_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|error| failed(format!("{error:?}")))?
+            .attributes
+            .and_then(|attributes| {
+                attributes
+                    .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .ok_or_else(|| failed("no ARN for the dead-letter queue".to_owned()))?;
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dead_arn,
+            "maxReceiveCount": settings.max_receive_count.to_string(),
+        });
+        let main = client
+            .create_queue()
+            .queue_name(name)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                settings.visibility_timeout.as_secs().to_string(),
+            )
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                redrive.to_string(),
+            )
+            .send()
+            .await
+            .map_err(|error| failed(format!("{error:?}")))?;
+        Ok((main.queue_url.unwrap_or_default(), dead_url))
+    }
+}

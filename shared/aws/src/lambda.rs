@@ -1,0 +1,177 @@
+//! What every Lambda function shares: JSON logs with the invocation's request id, business metrics as CloudWatch
+//! embedded-metric-format lines, and the SQS and schedule handlers.
+
+use std::io::Write;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures::StreamExt;
+use serde::Serialize;
+use shared::app::{self, App};
+use shared::metrics;
+use shared::ports::Job;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+/// CloudWatch namespace of the business metrics.
+const METRICS_NAMESPACE: &str = "BookingBackend";
+/// How many records of one SQS batch are handled at once.
+const BATCH_CONCURRENCY: usize = 10;
+
+/// JSON logs (one object per line, the runtime's `requestId` in its span) and embedded-metric lines. `RUST_LOG`
+/// filters, `info` by default.
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_ansi(false)
+        .with_filter(filter_fn(|metadata| metadata.target() != metrics::TARGET));
+    // `try_init`: a test may have installed a subscriber already, and logging is not worth failing over.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(logs)
+        .with(EmbeddedMetrics)
+        .try_init();
+}
+
+/// Turns `shared::metrics` events into CloudWatch embedded-metric-format lines on stdout, which Lambda ships to
+/// CloudWatch Logs, where they become metrics without an API call.
+struct EmbeddedMetrics;
+
+#[derive(Default)]
+struct MetricFields {
+    name: Option<String>,
+    value: u64,
+    dimensions: Vec<(String, String)>,
+}
+
+impl Visit for MetricFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "metric" => self.name = Some(value.to_owned()),
+            "message" => {}
+            name => self.dimensions.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "value" {
+            self.value = value;
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() != "message" {
+            self.record_str(field, &format!("{value:?}"));
+        }
+    }
+}
+
+impl MetricFields {
+    fn to_emf(&self, timestamp_ms: i64) -> Option<serde_json::Value> {
+        let name = self.name.as_ref()?;
+        let mut line = serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": METRICS_NAMESPACE,
+                    "Dimensions": [self.dimensions.iter().map(|(key, _)| key).collect::<Vec<_>>()],
+                    "Metrics": [{"Name": name, "Unit": "Count"}],
+                }],
+            },
+        });
+        let fields = line.as_object_mut()?;
+        for (key, value) in &self.dimensions {
+            fields.insert(key.clone(), value.clone().into());
+        }
+        fields.insert(name.clone(), self.value.into());
+        Some(line)
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for EmbeddedMetrics {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != metrics::TARGET {
+            return;
+        }
+        let mut fields = MetricFields::default();
+        event.record(&mut fields);
+        if let Some(line) = fields.to_emf(jiff::Timestamp::now().as_millisecond()) {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+        }
+    }
+}
+
+/// Handles each record of an SQS batch and reports the ones that failed, so only those are delivered again.
+pub async fn handle_sqs_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(Job) -> Fut,
+    Fut: Future<Output = Result<(), app::AppError>>,
+{
+    let failures = futures::stream::iter(event.records)
+        .map(|record| {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let job = record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<Job>);
+            let handled = match job {
+                Some(Ok(job)) => Some(handle(job)),
+                other => {
+                    // A body that is not a job never will be: dropping it is better than redelivering it for days.
+                    tracing::error!(%message_id, decodable = other.is_some(), "dropping an SQS message that is not a job");
+                    None
+                }
+            };
+            async move {
+                match handled {
+                    Some(handled) => handled.await.err().map(|error| {
+                        tracing::warn!(%message_id, %error, "job failed; SQS delivers it again");
+                        message_id
+                    }),
+                    None => None,
+                }
+            }
+        })
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .filter_map(|failed| async move { failed })
+        .collect::<Vec<String>>()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|item_identifier| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            failure
+        })
+        .collect();
+    response
+}
+
+/// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed`.
+pub async fn handle_dead_letters(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    handle_sqs_batch(
+        event,
+        |job| async move { app::give_up_sync(app, &job).await },
+    )
+    .await
+}
+
+#[derive(Debug, Serialize)]
+pub struct MaintenanceReport {
+    pub requeued_stale_pending: usize,
+}
+
+/// The scheduled function's run: re-enqueue syncs whose job went missing.
+pub async fn run_maintenance(app: &App) -> Result<MaintenanceReport, app::AppError> {
+    Ok(MaintenanceReport {
+        requeued_stale_pending: app::requeue_stale_pending(app).await?,
+    })
+}

@@ -1,0 +1,55 @@
+//! The queue and secret store contracts, unchanged, against moto's SQS and Secrets Manager.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::ports::{JobQueue, QueueSettings, SecretStore};
+use shared_aws::emulators::moto::Moto;
+use shared_aws::emulators::sdk_config;
+use shared_aws::secrets_manager_store::SecretsManagerSecretStore;
+use shared_aws::sqs_job_queue::SqsJobQueue;
+
+async fn moto_running() -> bool {
+    match Moto::shared().await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            eprintln!("skipped: moto is not installed (scripts/install-test-tools.sh)");
+            false
+        }
+        Err(error) => panic!("{error}"),
+    }
+}
+
+async fn sqs_queue(settings: QueueSettings) -> (Arc<dyn JobQueue>, ()) {
+    let moto = Moto::shared().await.unwrap().unwrap();
+    let (queue_url, dead_letter_url) = moto.create_sync_queues(settings).await.unwrap();
+    let client = aws_sdk_sqs::Client::new(&sdk_config(moto.endpoint()).await);
+    (
+        Arc::new(SqsJobQueue::new(client, queue_url, dead_letter_url)),
+        (),
+    )
+}
+
+async fn secrets_manager() -> (Arc<dyn SecretStore>, ()) {
+    let moto = Moto::shared().await.unwrap().unwrap();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk_config(moto.endpoint()).await);
+    let prefix = format!("{}/", Moto::unique_name("calendar"));
+    (
+        Arc::new(SecretsManagerSecretStore::new(
+            client,
+            prefix,
+            Duration::from_secs(60),
+        )),
+        (),
+    )
+}
+
+mod sqs_job_queue {
+    shared::queue_contract_tests!(super::sqs_queue, available = super::moto_running);
+}
+
+mod secrets_manager {
+    shared::secret_store_contract_tests!(super::secrets_manager, available = super::moto_running);
+}
