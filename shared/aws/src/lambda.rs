@@ -20,15 +20,16 @@ const METRICS_NAMESPACE: &str = "BookingBackend";
 /// How many records of one SQS batch are handled at once.
 const BATCH_CONCURRENCY: usize = 10;
 
-/// JSON logs (one object per line, the runtime's `requestId` in its span) and embedded-metric lines. `RUST_LOG`
+/// JSON logs (one object per line, with the runtime's `requestId`) and embedded-metric lines. `RUST_LOG`
 /// filters, `info` by default.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
+        // The span list carries the runtime's `requestId` span as well as the router's own request span.
+        .with_current_span(false)
+        .with_span_list(true)
         .with_ansi(false)
         .with_filter(filter_fn(|metadata| metadata.target() != metrics::TARGET));
     // `try_init`: a test may have installed a subscriber already, and logging is not worth failing over.

@@ -47,11 +47,14 @@ pub enum BookingOutcome {
     },
 }
 
+/// Every refused booking or reschedule passes here and is counted: a rising rate of `taken` means callers are
+/// offered times that are gone by the time they book.
 fn slot_unavailable(
     requested: Timestamp,
     reason: Unavailability,
     alternatives: Vec<Interval>,
 ) -> AppError {
+    metrics::booking_conflict(reason.code());
     AppError::SlotUnavailable {
         requested,
         reason,
@@ -59,15 +62,11 @@ fn slot_unavailable(
     }
 }
 
-/// The reason a phone agent is told, counted as a metric on the way: refusals at write time are races lost or days
-/// filled between an availability answer and the booking, worth watching.
 fn reason_for(conflict: &BookingConflict) -> Unavailability {
-    let reason = match conflict {
+    match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
         BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
-    };
-    metrics::booking_conflict(reason.code());
-    reason
+    }
 }
 
 async fn replay_or_refuse(

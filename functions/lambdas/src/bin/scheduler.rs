@@ -1,0 +1,17 @@
+//! The scheduler function, run by EventBridge Scheduler every few minutes: re-enqueues syncs whose job went missing.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shared_aws::config::AwsAdapters;
+use shared_aws::lambda::{MaintenanceReport, init_tracing, run_maintenance};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let app = AwsAdapters::from_env().await?.app();
+    // The schedule's payload carries nothing the run needs.
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move { Ok::<MaintenanceReport, Error>(run_maintenance(&app).await?) }
+    }))
+    .await
+}

@@ -1,0 +1,474 @@
+//! Each function binary, end to end: started as Lambda starts it, fed event JSON as AWS sends it (API Gateway HTTP
+//! API v2, SQS, EventBridge Scheduler), against DynamoDB Local and moto.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use shared::app::{self, App, BookingOutcome, BookingRequest};
+use shared::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
+use shared::ports::{CalendarConnection, CalendarProvider, Job, ManualClock, Store};
+use shared_aws::config::{AwsAdapters, AwsSettings};
+use shared_aws::emulators::sdk_config;
+use support::{Deployment, Function, deploy, http_event, http_response, sqs_event};
+
+const SERVICES: &str = env!("CARGO_BIN_EXE_services-api");
+const AVAILABILITY: &str = env!("CARGO_BIN_EXE_availability-api");
+const APPOINTMENTS: &str = env!("CARGO_BIN_EXE_appointments-api");
+const DEAD_LETTERS: &str = env!("CARGO_BIN_EXE_dead-letter-handler");
+const SCHEDULER: &str = env!("CARGO_BIN_EXE_scheduler");
+
+fn open_every_day() -> String {
+    let day = json!([{ "start": "00:00", "end": "24:00" }]);
+    json!({
+        "name": "Consultation",
+        "duration_minutes": 30,
+        "weekly_hours": {
+            "monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day,
+            "saturday": day, "sunday": day
+        }
+    })
+    .to_string()
+}
+
+async fn create_service(deployment: &Deployment) -> String {
+    let services = Function::start(SERVICES, deployment).await;
+    let created = services
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/services",
+            "/v1/services",
+            "",
+            Some(&deployment.api_key),
+            Some(&open_every_day()),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&created);
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// The adapters the functions use, built in the test's own process, with a clock of the test's choosing.
+async fn test_app(deployment: &Deployment, now: Timestamp) -> App {
+    let settings = AwsSettings {
+        table_name: deployment.table.clone(),
+        sync_queue_url: deployment.queue_url.clone(),
+        sync_dead_letter_queue_url: deployment.dead_letter_queue_url.clone(),
+        secret_prefix: "booking/calendar".to_owned(),
+    };
+    let dynamodb = sdk_config(&deployment.dynamodb_endpoint).await;
+    let moto = sdk_config(&deployment.moto_endpoint).await;
+    let adapters = AwsAdapters::new(&dynamodb, &settings);
+    let queue = AwsAdapters::new(&moto, &settings).queue;
+    App::new(adapters.store, queue, Arc::new(ManualClock::new(now)))
+}
+
+#[tokio::test]
+async fn services_function_creates_reads_and_refuses_bad_requests() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let services = Function::start(SERVICES, &deployment).await;
+    let key = Some(deployment.api_key.as_str());
+
+    let created = services
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/services",
+            "/v1/services",
+            "",
+            key,
+            Some(&open_every_day()),
+        ))
+        .await
+        .unwrap();
+    let (status, headers, service) = http_response(&created);
+    assert_eq!(status, 201, "{service}");
+    assert_eq!(headers["content-type"], "application/json");
+    let id = service["id"].as_str().unwrap();
+    let path = format!("/v1/services/{id}");
+
+    let read = services
+        .invoke(http_event(
+            "GET",
+            "ANY /v1/services/{proxy+}",
+            &path,
+            "",
+            key,
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&read);
+    assert_eq!((status, &body["name"]), (200, &json!("Consultation")));
+
+    let malformed = services
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/services",
+            "/v1/services",
+            "",
+            key,
+            Some("{\"name\": "),
+        ))
+        .await
+        .unwrap();
+    let (status, headers, problem) = http_response(&malformed);
+    assert_eq!((status, &problem["code"]), (400, &json!("malformed_json")));
+    assert_eq!(headers["content-type"], "application/problem+json");
+
+    let anonymous = services
+        .invoke(http_event(
+            "GET",
+            "ANY /v1/services/{proxy+}",
+            &path,
+            "",
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, problem) = http_response(&anonymous);
+    assert_eq!((status, &problem["code"]), (401, &json!("unauthorized")));
+
+    let logs = services.output().await;
+    assert!(
+        logs.iter().any(|line| line.contains("\"requestId\"")),
+        "log lines carry the invocation's request id: {logs:?}"
+    );
+    assert!(
+        logs.iter().all(|line| !line.contains(&deployment.api_key)),
+        "an API key was logged"
+    );
+}
+
+#[tokio::test]
+async fn availability_function_answers_from_dynamodb() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let service_id = create_service(&deployment).await;
+    let availability = Function::start(AVAILABILITY, &deployment).await;
+    let key = Some(deployment.api_key.as_str());
+    let from = Timestamp::now() + SignedDuration::from_hours(24);
+    let to = from + SignedDuration::from_hours(24);
+    let query = format!("service_id={service_id}&from={from}&to={to}");
+
+    let answered = availability
+        .invoke(http_event(
+            "GET",
+            "ANY /v1/availability",
+            "/v1/availability",
+            &query,
+            key,
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&answered);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["time_zone"], "America/New_York");
+    let slots = body["slots"].as_array().unwrap();
+    assert!(slots.len() >= 40, "a whole open day has many slots: {body}");
+
+    let check = json!({ "service_id": service_id, "start": slots[0]["start"] }).to_string();
+    let checked = availability
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/availability/{proxy+}",
+            "/v1/availability/check",
+            "",
+            key,
+            Some(&check),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&checked);
+    assert_eq!((status, &body["available"]), (200, &json!(true)), "{body}");
+}
+
+#[tokio::test]
+async fn appointments_function_books_once_and_counts_the_conflict() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let service_id = create_service(&deployment).await;
+    let appointments = Function::start(APPOINTMENTS, &deployment).await;
+    let key = Some(deployment.api_key.as_str());
+    let start = (Timestamp::now() + SignedDuration::from_hours(48))
+        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+        .unwrap();
+    let booking = json!({
+        "service_id": service_id,
+        "start": start.to_string(),
+        "customer": { "name": "Ana Silva", "phone": "+14155550123" },
+        "source": "api"
+    })
+    .to_string();
+    let book = || {
+        http_event(
+            "POST",
+            "ANY /v1/appointments",
+            "/v1/appointments",
+            "",
+            key,
+            Some(&booking),
+        )
+    };
+
+    let (status, _, created) = http_response(&appointments.invoke(book()).await.unwrap());
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["sync"]["status"], "not_connected");
+    let (status, _, refused) = http_response(&appointments.invoke(book()).await.unwrap());
+    assert_eq!(
+        (status, &refused["code"]),
+        (409, &json!("slot_unavailable")),
+        "{refused}"
+    );
+
+    let path = format!("/v1/appointments/{}", created["id"].as_str().unwrap());
+    let read = appointments
+        .invoke(http_event(
+            "GET",
+            "ANY /v1/appointments/{proxy+}",
+            &path,
+            "",
+            key,
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&read);
+    assert_eq!(
+        (status, &body["customer"]["phone"]),
+        (200, &json!("+14155550123"))
+    );
+
+    let document = appointments
+        .invoke(http_event(
+            "GET",
+            "GET /openapi.json",
+            "/openapi.json",
+            "",
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, openapi) = http_response(&document);
+    assert_eq!((status, &openapi["openapi"]), (200, &json!("3.1.0")));
+
+    let output = appointments.output().await;
+    let metric: Value = output
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line.get("_aws").is_some() && line.get("BookingConflict").is_some())
+        .unwrap_or_else(|| panic!("no BookingConflict metric in {output:?}"));
+    assert_eq!(metric["BookingConflict"], 1);
+    assert_eq!(metric["reason"], "taken");
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+        "BookingConflict"
+    );
+    assert!(
+        output.iter().all(|line| !line.contains("4155550123")),
+        "a customer phone number was logged: {output:?}"
+    );
+}
+
+/// Books an appointment whose calendar sync is pending, as it is while a calendar is connected, `age` ago, for a
+/// time `hours_ahead` after that.
+async fn pending_appointment(
+    deployment: &Deployment,
+    age: SignedDuration,
+    hours_ahead: i64,
+) -> (BusinessId, AppointmentId, u64) {
+    let business_id: BusinessId = deployment.business_id.parse().unwrap();
+    let store: &dyn Store = &deployment.store;
+    store
+        .put_calendar_connection(&CalendarConnection {
+            business_id,
+            provider: CalendarProvider::Google,
+            account: "frontdesk@example.com".to_owned(),
+            calendar_id: Some("primary".to_owned()),
+            connected_at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    let service_id = create_service(deployment).await;
+    let now = Timestamp::now() - age;
+    let app = test_app(deployment, now).await;
+    let business = store.get_business(business_id).await.unwrap().unwrap();
+    let start = (now + SignedDuration::from_hours(hours_ahead))
+        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+        .unwrap();
+    let request = BookingRequest {
+        service_id: service_id.parse().unwrap(),
+        start,
+        customer: Customer {
+            name: "Ana Silva".to_owned().try_into().unwrap(),
+            phone: None,
+            email: None,
+        },
+        notes: None,
+        source: BookingSource::Manual,
+    };
+    let outcome = app::book_appointment(&app, &business, request, None, |_| String::new())
+        .await
+        .unwrap();
+    let BookingOutcome::Created(appointment) = outcome else {
+        panic!("a booking without a key is never a replay")
+    };
+    assert_eq!(appointment.sync.status, SyncStatus::Pending);
+    (business_id, appointment.id, appointment.version)
+}
+
+#[tokio::test]
+async fn dead_letter_handler_marks_failed_and_reports_only_the_broken_record() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let (business_id, appointment_id, version) =
+        pending_appointment(&deployment, SignedDuration::ZERO, 30).await;
+    let exhausted = Job::SyncAppointment {
+        business_id,
+        appointment_id,
+        version,
+    };
+
+    // An appointment item that cannot be read: handling its job fails, and only its record is retried.
+    let corrupt_id = AppointmentId::generate();
+    dynamodb_put_corrupt_appointment(&deployment, business_id, corrupt_id).await;
+    let unreadable = Job::SyncAppointment {
+        business_id,
+        appointment_id: corrupt_id,
+        version: 1,
+    };
+
+    let (event, message_ids) = sqs_event(&[
+        serde_json::to_string(&exhausted).unwrap(),
+        "not a job".to_owned(),
+        serde_json::to_string(&unreadable).unwrap(),
+    ]);
+    let handler = Function::start(DEAD_LETTERS, &deployment).await;
+    let response = handler.invoke(event).await.unwrap();
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": message_ids[2] }] }),
+        "only the record that can succeed later is reported"
+    );
+
+    let stored = deployment
+        .store
+        .get_appointment(business_id, appointment_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.sync.status, SyncStatus::Failed);
+    let error = stored.sync.error.unwrap();
+    assert_eq!(error.code, "sync_gave_up");
+    let metric = handler
+        .output()
+        .await
+        .into_iter()
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|line| line.get("SyncOutcome").is_some());
+    assert_eq!(
+        metric.map(|line| line["outcome"].clone()),
+        Some(json!("gave_up"))
+    );
+}
+
+async fn dynamodb_put_corrupt_appointment(
+    deployment: &Deployment,
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+) {
+    let item = HashMap::from([
+        (
+            "PK".to_owned(),
+            AttributeValue::S(format!("BUSINESS#{business_id}")),
+        ),
+        (
+            "SK".to_owned(),
+            AttributeValue::S(format!("APPOINTMENT#{appointment_id}")),
+        ),
+        ("version".to_owned(), AttributeValue::N("1".to_owned())),
+        (
+            "appointment".to_owned(),
+            AttributeValue::S("garbage".to_owned()),
+        ),
+    ]);
+    support::dynamodb_client(deployment)
+        .await
+        .put_item()
+        .table_name(&deployment.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn scheduler_requeues_syncs_left_pending() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let (_, stale_id, _) =
+        pending_appointment(&deployment, SignedDuration::from_mins(10), 30).await;
+    let (_, fresh_id, _) = pending_appointment(&deployment, SignedDuration::ZERO, 40).await;
+    // Drain the jobs the bookings enqueued themselves, so that what follows is the scheduler's doing.
+    let sqs = support::sqs_client(&deployment).await;
+    drain(&sqs, &deployment.queue_url).await;
+
+    let scheduler = Function::start(SCHEDULER, &deployment).await;
+    let event: Value = serde_json::from_str(include_str!("events/scheduled-event.json")).unwrap();
+    let report = scheduler.invoke(event).await.unwrap();
+    assert_eq!(report, json!({ "requeued_stale_pending": 1 }));
+
+    let requeued: Vec<Job> = drain(&sqs, &deployment.queue_url)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect();
+    let ids: Vec<AppointmentId> = requeued
+        .iter()
+        .map(|Job::SyncAppointment { appointment_id, .. }| *appointment_id)
+        .collect();
+    assert_eq!(ids, vec![stale_id], "only the stale one, not {fresh_id}");
+}
+
+/// Receives and deletes every visible message, returning their bodies.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            bodies.push(message.body.unwrap_or_default());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! A deployment of the functions on loopback: DynamoDB Local for the table, moto for the queues and secrets, and a
+//! Lambda Runtime API per function process.
+
+#![allow(dead_code)]
+
+pub mod runtime_api;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use shared::app;
+use shared::ports::{QueueSettings, SystemClock};
+use shared_aws::dynamo_store::DynamoStore;
+use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
+use shared_aws::emulators::moto::Moto;
+use shared_aws::emulators::sdk_config;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use runtime_api::RuntimeApi;
+
+pub struct Deployment {
+    pub dynamodb_endpoint: String,
+    pub moto_endpoint: String,
+    pub table: String,
+    pub store: DynamoStore,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub business_id: String,
+    pub api_key: String,
+}
+
+/// `None` (after saying why) when an emulator is not installed and this is not CI.
+pub async fn deploy() -> Option<Deployment> {
+    let (dynamodb, moto) = match (DynamoDbLocal::shared().await, Moto::shared().await) {
+        (Ok(Some(dynamodb)), Ok(Some(moto))) => (dynamodb, moto),
+        (Err(error), _) | (_, Err(error)) => panic!("{error}"),
+        _ => {
+            eprintln!(
+                "skipped: DynamoDB Local or moto is not installed (scripts/install-test-tools.sh)"
+            );
+            return None;
+        }
+    };
+    let (store, table) = dynamodb.fresh_store().await.unwrap();
+    let (queue_url, dead_letter_queue_url) = moto
+        .create_sync_queues(QueueSettings::default())
+        .await
+        .unwrap();
+    let created = app::create_business(
+        &store,
+        &SystemClock,
+        "Harbour Physio".to_owned(),
+        "America/New_York".to_owned(),
+    )
+    .await
+    .unwrap();
+    Some(Deployment {
+        dynamodb_endpoint: dynamodb.endpoint().to_owned(),
+        moto_endpoint: moto.endpoint().to_owned(),
+        table,
+        store,
+        queue_url,
+        dead_letter_queue_url,
+        business_id: created.business.id.to_string(),
+        api_key: created.api_key.expose().to_owned(),
+    })
+}
+
+/// One function process, as Lambda runs it: the binary, its environment, a Runtime API to poll.
+pub struct Function {
+    runtime: RuntimeApi,
+    process: Child,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Function {
+    pub async fn start(binary: &str, deployment: &Deployment) -> Function {
+        let runtime = RuntimeApi::start().await;
+        let mut process = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime.address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "under-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/under-test")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/24/[$LATEST]0123456789abcdef",
+            )
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &deployment.dynamodb_endpoint)
+            .env("AWS_ENDPOINT_URL_SQS", &deployment.moto_endpoint)
+            .env(
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                &deployment.moto_endpoint,
+            )
+            .env("TABLE_NAME", &deployment.table)
+            .env("SYNC_QUEUE_URL", &deployment.queue_url)
+            .env(
+                "SYNC_DEAD_LETTER_QUEUE_URL",
+                &deployment.dead_letter_queue_url,
+            )
+            .env("SECRET_PREFIX", "booking/calendar")
+            .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(process.stdout.take().unwrap())
+                as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(process.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    output.lock().unwrap().push(line);
+                }
+            });
+        }
+        Function {
+            runtime,
+            process,
+            output,
+        }
+    }
+
+    pub async fn invoke(&self, event: Value) -> Result<Value, Value> {
+        self.runtime.invoke(event).await
+    }
+
+    /// Every line the function wrote so far, stdout and stderr.
+    pub async fn output(&self) -> Vec<String> {
+        // Lines travel through a pipe and a reader task; give them a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self.output.lock().unwrap().clone()
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) request event, as AWS sends it, for `method path?query`.
+pub fn http_event(
+    method: &str,
+    route: &str,
+    path: &str,
+    query: &str,
+    api_key: Option<&str>,
+    body: Option<&str>,
+) -> Value {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../events/apigw-v2-http-request.json")).unwrap();
+    event["routeKey"] = json!(route);
+    event["requestContext"]["routeKey"] = json!(route);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["rawQueryString"] = json!(query);
+    if !query.is_empty() {
+        let parameters: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.to_owned(), json!(value)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
+    if let Some(proxy) = route
+        .contains("{proxy+}")
+        .then(|| path.splitn(4, '/').nth(3))
+        .flatten()
+    {
+        event["pathParameters"] = json!({ "proxy": proxy });
+    }
+    if let Some(key) = api_key {
+        event["headers"]["authorization"] = json!(format!("Bearer {key}"));
+    }
+    if let Some(body) = body {
+        event["headers"]["content-type"] = json!("application/json");
+        event["headers"]["content-length"] = json!(body.len().to_string());
+        event["body"] = json!(body);
+    }
+    event
+}
+
+/// The status and JSON body of an HTTP API response event.
+pub fn http_response(response: &Value) -> (u16, Value, Value) {
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let body = response["body"].as_str().unwrap_or("");
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap()
+    };
+    (status, response["headers"].clone(), body)
+}
+
+/// An SQS event whose records carry `bodies`, each with a message id of its own.
+pub fn sqs_event(bodies: &[String]) -> (Value, Vec<String>) {
+    let template: Value = serde_json::from_str(include_str!("../events/sqs-event.json")).unwrap();
+    let mut ids = Vec::new();
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|body| {
+            let mut record = template["Records"][0].clone();
+            let id = uuid::Uuid::new_v4().to_string();
+            record["messageId"] = json!(id);
+            record["body"] = json!(body);
+            ids.push(id);
+            record
+        })
+        .collect();
+    (json!({ "Records": records }), ids)
+}
+
+pub async fn sqs_client(deployment: &Deployment) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config(&deployment.moto_endpoint).await)
+}
+
+pub async fn dynamodb_client(deployment: &Deployment) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(&deployment.dynamodb_endpoint).await)
+}
