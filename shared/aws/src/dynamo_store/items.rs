@@ -254,6 +254,17 @@ pub struct BusyEventItem {
     pub event: BusyEvent,
 }
 
+/// A busy event read for availability, projected to its intervals.
+#[derive(Deserialize)]
+pub struct BusyIntervalsOnly {
+    pub event: BusyIntervals,
+}
+
+#[derive(Deserialize)]
+pub struct BusyIntervals {
+    pub intervals: Vec<Interval>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

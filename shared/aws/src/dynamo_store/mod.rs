@@ -494,6 +494,7 @@ impl DynamoStore {
         sort_condition: &str,
         values: Vec<(&str, String)>,
         limit: Option<u32>,
+        projection: Option<(&str, &[(&str, &str)])>,
     ) -> Result<Vec<T>, StoreError> {
         let mut found = Vec::new();
         let mut start_key = None;
@@ -513,6 +514,12 @@ impl DynamoStore {
                 .set_limit(limit.map(|limit| limit.saturating_sub(found.len() as u32) as i32));
             for (name, value) in &values {
                 query = query.expression_attribute_values(*name, string(value.clone()));
+            }
+            if let Some((expression, names)) = projection {
+                query = query.projection_expression(expression);
+                for (placeholder, name) in names {
+                    query = query.expression_attribute_names(*placeholder, *name);
+                }
             }
             let output = query.send().await.map_err(backend)?;
             for item in output.items.unwrap_or_default() {
@@ -929,6 +936,7 @@ impl Store for DynamoStore {
                 "#sk < :before",
                 vec![(":before", instant_key(updated_before))],
                 Some(limit),
+                None,
             )
             .await?;
         Ok(items.into_iter().map(|item| item.appointment).collect())
@@ -1025,13 +1033,18 @@ impl Store for DynamoStore {
         business_id: BusinessId,
         range: Interval,
     ) -> Result<Vec<Interval>, StoreError> {
-        let items: Vec<BusyEventItem> = self
+        // Only the intervals travel: availability reads this on every call.
+        let items: Vec<BusyIntervalsOnly> = self
             .query_index(
                 GSI1,
                 busy_gsi1_pk(business_id),
                 "#sk > :after",
                 vec![(":after", instant_key(range.start()))],
                 None,
+                Some((
+                    "#event.#intervals",
+                    &[("#event", "event"), ("#intervals", "intervals")],
+                )),
             )
             .await?;
         Ok(items
