@@ -42,8 +42,8 @@ impl SqsJobQueue {
         }
     }
 
-    /// Enqueues many jobs with SendMessageBatch, ten to a request; fails if any entry was refused.
-    pub async fn enqueue_batch(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
+    /// SendMessageBatch, ten to a request; fails if any entry was refused.
+    async fn send_batches(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
         for chunk in jobs.chunks(MAX_BATCH) {
             let mut request = self.client.send_message_batch().queue_url(&self.queue_url);
             for (index, job) in chunk.iter().enumerate() {
@@ -146,6 +146,10 @@ impl JobQueue for SqsJobQueue {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn enqueue_many(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
+        self.send_batches(jobs, delay).await
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedJob>, QueueError> {

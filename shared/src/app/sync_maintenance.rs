@@ -28,24 +28,26 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
         .store
         .appointments_by_sync_status(SyncStatus::Pending, cutoff, SWEEP_BATCH)
         .await?;
-    let mut enqueued = 0;
-    for appointment in &stale {
-        let job = Job::SyncAppointment {
+    let jobs: Vec<Job> = stale
+        .iter()
+        .map(|appointment| Job::SyncAppointment {
             business_id: appointment.business_id,
             appointment_id: appointment.id,
             version: appointment.version,
-        };
-        match app.queue.enqueue(&job, Duration::ZERO).await {
-            Ok(()) => enqueued += 1,
-            Err(error) => {
-                tracing::warn!(appointment_id = %appointment.id, %error, "re-enqueue failed; next sweep retries")
-            }
-        }
+        })
+        .collect();
+    // Failing the whole sweep is right: nothing was marked, so the next sweep finds the same appointments.
+    app.queue
+        .enqueue_many(&jobs, Duration::ZERO)
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    if !jobs.is_empty() {
+        tracing::info!(
+            enqueued = jobs.len(),
+            "re-enqueued stale pending appointments"
+        );
     }
-    if enqueued > 0 {
-        tracing::info!(enqueued, "re-enqueued stale pending appointments");
-    }
-    Ok(enqueued)
+    Ok(jobs.len())
 }
 
 /// Marks the appointment's sync `failed` once the queue has given up on `job`, keeping the last error the worker

@@ -79,6 +79,7 @@ macro_rules! queue_contract_tests {
             a_job_received_too_often_moves_to_the_dead_letter_queue,
             a_receive_returns_at_most_ten_jobs,
             acknowledging_twice_is_harmless,
+            many_jobs_are_enqueued_at_once,
         );
     };
     (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {

@@ -208,3 +208,22 @@ where
     queue.ack(&received[0].receipt).await.unwrap();
     queue.ack(&received[0].receipt).await.unwrap();
 }
+
+pub async fn many_jobs_are_enqueued_at_once<F, Fut, G>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = (Arc<dyn JobQueue>, G)>,
+{
+    let (queue, _guard) = make(LONG_VISIBILITY).await;
+    let jobs: Vec<Job> = (1..=23).map(job).collect();
+    queue.enqueue_many(&jobs, Duration::ZERO).await.unwrap();
+    let mut versions = BTreeSet::new();
+    let started = Instant::now();
+    while versions.len() < jobs.len() && started.elapsed() < Duration::from_secs(20) {
+        for received in queue.receive(10, Duration::from_secs(1)).await.unwrap() {
+            versions.insert(version_of(&received.job));
+            queue.ack(&received.receipt).await.unwrap();
+        }
+    }
+    assert_eq!(versions, (1..=23).collect::<BTreeSet<u64>>());
+}

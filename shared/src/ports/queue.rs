@@ -64,6 +64,14 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Makes `job` receivable after `delay` (at most 15 minutes, as SQS allows).
     async fn enqueue(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
 
+    /// Enqueues every job, as few requests as the backend allows (SQS: ten a batch). All of them, or an error.
+    async fn enqueue_many(&self, jobs: &[Job], delay: Duration) -> Result<(), QueueError> {
+        for job in jobs {
+            self.enqueue(job, delay).await?;
+        }
+        Ok(())
+    }
+
     /// Up to `max` visible jobs (at most 10), waiting up to `wait` for the first. Each received job stays invisible
     /// for the queue's visibility timeout unless acknowledged or postponed.
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedJob>, QueueError>;
