@@ -14,6 +14,9 @@ use shared::app::{self, App};
 use shared::ports::{Clock, ManualClock, QueueSettings, Store};
 use tempfile::TempDir;
 
+#[path = "../emulators/mod.rs"]
+pub mod emulators;
+
 static TRACING: Once = Once::new();
 
 /// Logs only when `TEST_LOG` is set, so a failing test can be rerun with the server's view.
