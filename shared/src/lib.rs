@@ -10,3 +10,4 @@ pub mod contract;
 pub mod domain;
 pub mod metrics;
 pub mod ports;
+pub mod providers;

@@ -265,13 +265,13 @@ async fn listing_filters_and_paginates_in_start_order() {
 
 #[tokio::test]
 async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
-    use shared::ports::{CalendarConnection, CalendarProvider, Job, JobQueue};
+    use shared::ports::{CalendarConnection, Job, JobQueue, ProviderKind};
     let app = spawn_app().await;
     let id = app.create_service(json!({})).await;
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id: app.business_id.parse().unwrap(),
-            provider: CalendarProvider::Google,
+            provider: ProviderKind::Google,
             account: "clinic@example.com".into(),
             calendar_id: Some("primary".into()),
             connected_at: app.clock_now(),

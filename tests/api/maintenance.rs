@@ -5,13 +5,13 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use shared::app;
 use shared::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
-use shared::ports::{CalendarConnection, CalendarProvider, Job, JobQueue};
+use shared::ports::{CalendarConnection, Job, JobQueue, ProviderKind};
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id: app.business_id.parse().unwrap(),
-            provider: CalendarProvider::Microsoft,
+            provider: ProviderKind::Microsoft,
             account: "front-desk@example.com".into(),
             calendar_id: Some("calendar-1".into()),
             connected_at: app.clock_now(),

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use shared::app::{self, App, BookingOutcome, BookingRequest};
 use shared::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
-use shared::ports::{CalendarConnection, CalendarProvider, Job, ManualClock, Store};
+use shared::ports::{CalendarConnection, Job, ManualClock, ProviderKind, Store};
 use shared_aws::config::{AwsAdapters, AwsSettings};
 use shared_aws::emulators::sdk_config;
 use support::{Deployment, Function, deploy, http_event, http_response, sqs_event};
@@ -295,7 +295,7 @@ async fn pending_appointment(
     store
         .put_calendar_connection(&CalendarConnection {
             business_id,
-            provider: CalendarProvider::Google,
+            provider: ProviderKind::Google,
             account: "frontdesk@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),
             connected_at: Timestamp::now(),

@@ -13,8 +13,8 @@ use crate::domain::{
     WeeklyHours,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarProvider,
-    IdempotencyKey, IdempotencyRecord, NewBooking, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
+    IdempotencyRecord, NewBooking, ProviderKind, Store, StoreError,
 };
 
 /// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
@@ -800,7 +800,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     );
     let google = CalendarConnection {
         business_id: business.id,
-        provider: CalendarProvider::Google,
+        provider: ProviderKind::Google,
         account: "clinic@example.com".into(),
         calendar_id: None,
         connected_at: base(),

@@ -1,15 +1,17 @@
 //! Ports: the small traits behind which all I/O sits. Each has a production adapter and a local one, and one
 //! contract suite (`crate::contract`, feature `contract-tests`) that every adapter must pass.
 
+mod calendar;
 mod clock;
 mod queue;
 mod secrets;
 mod store;
 
+pub use calendar::{CalendarEvent, CalendarProvider, ProviderError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarProvider,
-    IdempotencyKey, IdempotencyRecord, NewBooking, Page, PageCursor, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
+    IdempotencyRecord, NewBooking, Page, PageCursor, ProviderKind, Store, StoreError,
 };

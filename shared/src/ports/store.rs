@@ -120,12 +120,12 @@ pub struct Page<T> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum CalendarProvider {
+pub enum ProviderKind {
     Google,
     Microsoft,
 }
 
-impl fmt::Display for CalendarProvider {
+impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Google => "google",
@@ -138,7 +138,7 @@ impl fmt::Display for CalendarProvider {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarConnection {
     pub business_id: BusinessId,
-    pub provider: CalendarProvider,
+    pub provider: ProviderKind,
     pub account: String,
     /// The calendar chosen for sync; nothing is synced until one is chosen.
     pub calendar_id: Option<String>,

@@ -1,0 +1,235 @@
+//! Google Calendar v3 events, for outbound sync. Every event we create gets an id derived from the appointment id
+//! (base32hex, which Google accepts for client-chosen ids), so creating it twice answers 409 and becomes an update:
+//! a lost response can never leave two events.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{path_segment, retry_after};
+use crate::domain::AppointmentId;
+use crate::ports::{CalendarEvent, CalendarProvider, ProviderError};
+
+/// The private extended property that marks an event as ours, so inbound sync can skip it.
+pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
+
+pub struct GoogleCalendar {
+    http: reqwest::Client,
+    /// e.g. `https://www.googleapis.com/calendar/v3/`; configurable so tests and demos can use an emulator.
+    api_base: String,
+}
+
+/// The event id of an appointment: its 16 UUID bytes in base32hex (`0-9a-v`), 26 characters.
+pub fn event_id(appointment: AppointmentId) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    let bytes = appointment.as_uuid().as_u128();
+    (0..26)
+        .map(|index| {
+            // 128 bits in 5-bit groups from the top; the last group is the 3 remaining bits, shifted up.
+            let shift = 128_i32 - 5 * (index + 1);
+            let group = if shift >= 0 {
+                (bytes >> shift) & 0x1f
+            } else {
+                (bytes << -shift) & 0x1f
+            };
+            char::from(ALPHABET[group as usize])
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventTime {
+    date_time: String,
+    time_zone: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    summary: &'a str,
+    description: &'a str,
+    start: EventTime,
+    end: EventTime,
+    /// A patch of an event that was deleted (Google keeps it as `cancelled`) brings it back.
+    status: &'static str,
+    transparency: &'static str,
+    extended_properties: Value,
+}
+
+fn event_time(instant: jiff::Timestamp, zone: &str) -> Result<EventTime, ProviderError> {
+    let tz = TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string()))?;
+    Ok(EventTime {
+        date_time: instant
+            .to_zoned_datetime(tz)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        time_zone: zone.to_owned(),
+    })
+}
+
+impl GoogleCalendar {
+    pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
+        let mut api_base = api_base.into();
+        if !api_base.ends_with('/') {
+            api_base.push('/');
+        }
+        Self { http, api_base }
+    }
+
+    fn events_url(&self, calendar_id: &str) -> String {
+        format!(
+            "{}calendars/{}/events",
+            self.api_base,
+            path_segment(calendar_id)
+        )
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &SecretString,
+    ) -> Result<reqwest::Response, ProviderError> {
+        request
+            .bearer_auth(token.expose_secret())
+            .query(&[("sendUpdates", "none")])
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|error| ProviderError::Transient(error.without_url().to_string()))
+    }
+}
+
+/// Sorts a refused response into what sync does next.
+async fn refusal(response: reqwest::Response) -> ProviderError {
+    let status = response.status();
+    let wait = retry_after(response.headers());
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or("no message")
+        .to_owned();
+    let rate_limit_reason = body["error"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|error| {
+            matches!(
+                error["reason"].as_str(),
+                Some("rateLimitExceeded" | "userRateLimitExceeded")
+            )
+        });
+    match status {
+        StatusCode::UNAUTHORIZED => ProviderError::Unauthorized,
+        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after: wait },
+        StatusCode::FORBIDDEN if rate_limit_reason => {
+            ProviderError::RateLimited { retry_after: wait }
+        }
+        StatusCode::NOT_FOUND => ProviderError::CalendarNotFound,
+        status if status.is_server_error() => {
+            ProviderError::Transient(format!("Google answered {status}: {message}"))
+        }
+        status => ProviderError::Rejected(format!("Google answered {status}: {message}")),
+    }
+}
+
+#[async_trait]
+impl CalendarProvider for GoogleCalendar {
+    async fn put_event(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        event: &CalendarEvent,
+    ) -> Result<String, ProviderError> {
+        let id = event_id(event.appointment_id);
+        let mut body = EventBody {
+            id: Some(&id),
+            summary: &event.summary,
+            description: &event.description,
+            start: event_time(event.start, &event.time_zone)?,
+            end: event_time(event.end, &event.time_zone)?,
+            status: "confirmed",
+            transparency: "opaque",
+            extended_properties: serde_json::json!({
+                "private": { APPOINTMENT_PROPERTY: event.appointment_id.to_string() }
+            }),
+        };
+        let created = self
+            .send(
+                self.http.post(self.events_url(calendar_id)).json(&body),
+                access_token,
+            )
+            .await?;
+        if created.status().is_success() {
+            return Ok(id);
+        }
+        if created.status() != StatusCode::CONFLICT {
+            return Err(refusal(created).await);
+        }
+        // The event exists (created by an earlier attempt whose answer was lost, or synced before): update it.
+        body.id = None;
+        let url = format!("{}/{}", self.events_url(calendar_id), id);
+        let patched = self
+            .send(self.http.patch(url).json(&body), access_token)
+            .await?;
+        if patched.status().is_success() {
+            Ok(id)
+        } else {
+            Err(refusal(patched).await)
+        }
+    }
+
+    async fn remove_event(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        appointment_id: AppointmentId,
+    ) -> Result<(), ProviderError> {
+        let url = format!(
+            "{}/{}",
+            self.events_url(calendar_id),
+            event_id(appointment_id)
+        );
+        let response = self.send(self.http.delete(url), access_token).await?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            // Already gone: the goal is reached.
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+            _ => Err(refusal(response).await),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_26_base32hex_characters_and_distinct() {
+        let first = AppointmentId::generate();
+        let second = AppointmentId::generate();
+        let id = event_id(first);
+        assert_eq!(id.len(), 26);
+        assert!(
+            id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'v')),
+            "{id}"
+        );
+        assert_eq!(id, event_id(first));
+        assert_ne!(id, event_id(second));
+    }
+
+    #[test]
+    fn event_ids_encode_every_bit() {
+        let all_ones = AppointmentId::from(uuid::Uuid::from_u128(u128::MAX));
+        assert_eq!(event_id(all_ones), "vvvvvvvvvvvvvvvvvvvvvvvvvo");
+        let zero = AppointmentId::from(uuid::Uuid::from_u128(0));
+        assert_eq!(event_id(zero), "00000000000000000000000000");
+    }
+}
