@@ -15,6 +15,7 @@
 //! - `busy_events`: business ‖ calendar ‖ 0 ‖ event → its intervals (JSON), to replace or delete one event;
 //!   `busy_by_end`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → (), so the intervals ending after an instant
 //!   are one scan.
+//! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,8 +31,9 @@ use crate::domain::{
     Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
-    IdempotencyRecord, NewBooking, Page, PageCursor, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
+    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
+    Store, StoreError,
 };
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -46,8 +48,10 @@ const IDEMPOTENCY: Table = TableDefinition::new("idempotency");
 const CALENDAR_CONNECTIONS: Table = TableDefinition::new("calendar_connections");
 const BUSY_EVENTS: Table = TableDefinition::new("busy_events");
 const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
+const LEASES: Table = TableDefinition::new("leases");
+const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 
-const ALL_TABLES: [Table; 10] = [
+const ALL_TABLES: [Table; 12] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -58,7 +62,15 @@ const ALL_TABLES: [Table; 10] = [
     CALENDAR_CONNECTIONS,
     BUSY_EVENTS,
     BUSY_BY_END,
+    LEASES,
+    OAUTH_ATTEMPTS,
 ];
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Lease {
+    holder: String,
+    until: Timestamp,
+}
 
 /// How far around a candidate a booking looks: every appointment whose occupied interval can overlap it
 /// ([`MAX_OCCUPIED_SPAN`]) and every appointment on its local date (a local date lasts at most 25 hours).
@@ -732,6 +744,151 @@ impl Store for EmbeddedStore {
                 )
                 .map_err(backend)?;
             txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_connection_health(
+        &self,
+        business_id: BusinessId,
+        provider: ProviderKind,
+        health: &ConnectionHealth,
+        synced_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let health = health.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut connections = txn.open_table(CALENDAR_CONNECTIONS).map_err(backend)?;
+                let key = *business_id.as_uuid().as_bytes();
+                let key = key.as_slice();
+                let current: Option<CalendarConnection> = connections
+                    .get(key)
+                    .map_err(backend)?
+                    .map(|stored| decode(stored.value()))
+                    .transpose()?;
+                let Some(mut connection) = current.filter(|c| c.provider == provider) else {
+                    return Ok(false);
+                };
+                connection.health = health;
+                if synced_at.is_some() {
+                    connection.last_synced_at = synced_at;
+                }
+                connections
+                    .insert(key, encode(&connection)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(CALENDAR_CONNECTIONS)
+                .map_err(backend)?
+                .remove(business_id.as_uuid().as_bytes().as_slice())
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut leases = txn.open_table(LEASES).map_err(backend)?;
+                let current: Option<Lease> = leases
+                    .get(name.as_bytes())
+                    .map_err(backend)?
+                    .map(|held| decode(held.value()))
+                    .transpose()?;
+                if current.is_some_and(|lease| lease.until >= now && lease.holder != holder) {
+                    return Ok(false);
+                }
+                leases
+                    .insert(
+                        name.as_bytes(),
+                        encode(&Lease { holder, until })?.as_slice(),
+                    )
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut leases = txn.open_table(LEASES).map_err(backend)?;
+                let held_by_caller = leases
+                    .get(name.as_bytes())
+                    .map_err(backend)?
+                    .map(|held| decode::<Lease>(held.value()))
+                    .transpose()?
+                    .is_some_and(|lease| lease.holder == holder);
+                if held_by_caller {
+                    leases.remove(name.as_bytes()).map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError> {
+        let attempt = attempt.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut attempts = txn.open_table(OAUTH_ATTEMPTS).map_err(backend)?;
+                if attempts
+                    .get(attempt.nonce.as_bytes())
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    return Err(StoreError::AlreadyExists);
+                }
+                attempts
+                    .insert(attempt.nonce.as_bytes(), encode(&attempt)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn take_oauth_attempt(
+        &self,
+        nonce: &str,
+        now: Timestamp,
+    ) -> Result<Option<OAuthAttempt>, StoreError> {
+        let nonce = nonce.to_owned();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let taken: Option<OAuthAttempt> = txn
+                .open_table(OAUTH_ATTEMPTS)
+                .map_err(backend)?
+                .remove(nonce.as_bytes())
+                .map_err(backend)?
+                .map(|removed| decode(removed.value()))
+                .transpose()?;
+            txn.commit().map_err(backend)?;
+            Ok(taken.filter(|attempt| attempt.expires_at > now))
         })
         .await
     }

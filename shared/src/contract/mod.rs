@@ -43,6 +43,8 @@ macro_rules! store_contract_tests {
             sync_state_changes_only_at_the_matching_version,
             appointments_are_found_by_sync_status_across_businesses,
             calendar_connections_are_stored_and_replaced,
+            a_lease_has_one_holder_until_it_ends_or_is_released,
+            an_oauth_attempt_is_taken_once_and_not_after_it_expires,
             busy_events_are_replaced_deleted_and_found_by_overlap,
             fifty_concurrent_bookings_of_one_slot_make_one,
             concurrent_bookings_never_exceed_the_daily_limit,

@@ -13,8 +13,8 @@ use crate::domain::{
     WeeklyHours,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
-    IdempotencyRecord, NewBooking, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
+    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, ProviderKind, Store, StoreError,
 };
 
 /// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
@@ -87,6 +87,8 @@ fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
             status: SyncStatus::NotConnected,
             error: None,
             updated_at: base(),
+            external_event_id: None,
+            automatic_retries: 0,
         },
         created_at: base(),
         updated_at: base(),
@@ -601,8 +603,11 @@ pub async fn listing_filters_orders_and_paginates_exactly_once(store: Arc<dyn St
         error: Some(SyncFailure {
             code: "provider_error".into(),
             message: "boom".into(),
+            retryable: false,
         }),
         updated_at: base(),
+        external_event_id: None,
+        automatic_retries: 0,
     };
     assert!(
         store
@@ -694,6 +699,8 @@ pub async fn sync_state_changes_only_at_the_matching_version(store: Arc<dyn Stor
         status: SyncStatus::Synced,
         error: None,
         updated_at: at(1),
+        external_event_id: Some("event-1".into()),
+        automatic_retries: 2,
     };
     assert!(
         !store
@@ -732,6 +739,8 @@ pub async fn appointments_are_found_by_sync_status_across_businesses(store: Arc<
         status: SyncStatus::Pending,
         error: None,
         updated_at: at(minutes),
+        external_event_id: None,
+        automatic_retries: 0,
     };
     let old = appointment(&first_service, 0, 30);
     let older = appointment(&second_service, 0, 30);
@@ -756,6 +765,8 @@ pub async fn appointments_are_found_by_sync_status_across_businesses(store: Arc<
         status: SyncStatus::Synced,
         error: None,
         updated_at: at(-30),
+        external_event_id: None,
+        automatic_retries: 0,
     };
     store
         .update_sync_state(second_business.id, synced.id, 1, &done)
@@ -804,6 +815,8 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         account: "clinic@example.com".into(),
         calendar_id: None,
         connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
     };
     store.put_calendar_connection(&google).await.unwrap();
     assert_eq!(
@@ -812,12 +825,185 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     );
     let chosen = CalendarConnection {
         calendar_id: Some("primary".into()),
+        health: ConnectionHealth::ReauthRequired {
+            reason: "revoked".into(),
+        },
+        last_synced_at: Some(at(3)),
         ..google
     };
     store.put_calendar_connection(&chosen).await.unwrap();
     assert_eq!(
         store.get_calendar_connection(business.id).await.unwrap(),
-        Some(chosen)
+        Some(chosen.clone())
+    );
+    assert!(
+        !store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Microsoft,
+                &ConnectionHealth::Connected,
+                Some(at(4))
+            )
+            .await
+            .unwrap(),
+        "a report about another provider's connection changes nothing"
+    );
+    assert!(
+        store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Google,
+                &ConnectionHealth::Connected,
+                Some(at(5))
+            )
+            .await
+            .unwrap()
+    );
+    let error = ConnectionHealth::Error {
+        message: "Google answered 503".into(),
+    };
+    assert!(
+        store
+            .update_connection_health(business.id, ProviderKind::Google, &error, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        Some(CalendarConnection {
+            health: error,
+            last_synced_at: Some(at(5)),
+            ..chosen.clone()
+        }),
+        "only health and the last sync time change; a report without a time keeps the old one"
+    );
+    store.delete_calendar_connection(business.id).await.unwrap();
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Google,
+                &ConnectionHealth::Connected,
+                Some(at(6))
+            )
+            .await
+            .unwrap(),
+        "a late report never brings a disconnected calendar back"
+    );
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        None
+    );
+    store.delete_calendar_connection(business.id).await.unwrap();
+}
+
+pub async fn a_lease_has_one_holder_until_it_ends_or_is_released(store: Arc<dyn Store>) {
+    let name = format!("refresh-{}", uuid::Uuid::new_v4());
+    assert!(
+        store
+            .try_acquire_lease(&name, "a", at(1), at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_acquire_lease(&name, "b", at(1), at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_acquire_lease(&name, "a", at(2), at(0))
+            .await
+            .unwrap(),
+        "the holder may extend its own lease"
+    );
+    store.release_lease(&name, "b").await.unwrap();
+    assert!(
+        !store
+            .try_acquire_lease(&name, "b", at(2), at(1))
+            .await
+            .unwrap(),
+        "another's release changes nothing"
+    );
+    assert!(
+        store
+            .try_acquire_lease(&name, "b", at(5), at(3))
+            .await
+            .unwrap(),
+        "an ended lease is free"
+    );
+    store.release_lease(&name, "b").await.unwrap();
+    assert!(
+        store
+            .try_acquire_lease(&name, "c", at(5), at(3))
+            .await
+            .unwrap()
+    );
+
+    let contested = format!("refresh-{}", uuid::Uuid::new_v4());
+    let attempts = (0..20).map(|holder| {
+        let store = store.clone();
+        let contested = contested.clone();
+        tokio::spawn(async move {
+            store
+                .try_acquire_lease(&contested, &holder.to_string(), at(1), at(0))
+                .await
+                .unwrap()
+        })
+    });
+    let winners = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|won| *won.as_ref().unwrap())
+        .count();
+    assert_eq!(winners, 1);
+}
+
+pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let attempt = |nonce: &str, expires_at| OAuthAttempt {
+        nonce: nonce.to_owned(),
+        business_id: business.id,
+        provider: ProviderKind::Microsoft,
+        pkce_verifier: "verifier".into(),
+        expires_at,
+    };
+    let nonce = uuid::Uuid::new_v4().to_string();
+    let fresh = attempt(&nonce, at(10));
+    store.put_oauth_attempt(&fresh).await.unwrap();
+    assert!(matches!(
+        store.put_oauth_attempt(&fresh).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let takers = (0..8).map(|_| {
+        let store = store.clone();
+        let nonce = nonce.clone();
+        tokio::spawn(async move { store.take_oauth_attempt(&nonce, at(0)).await.unwrap() })
+    });
+    let taken: Vec<_> = futures::future::join_all(takers)
+        .await
+        .into_iter()
+        .filter_map(|taken| taken.unwrap())
+        .collect();
+    assert_eq!(taken, vec![fresh]);
+
+    let late = uuid::Uuid::new_v4().to_string();
+    store
+        .put_oauth_attempt(&attempt(&late, at(10)))
+        .await
+        .unwrap();
+    assert_eq!(store.take_oauth_attempt(&late, at(11)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_oauth_attempt("never-issued", at(0))
+            .await
+            .unwrap(),
+        None
     );
 }
 

@@ -134,6 +134,18 @@ impl fmt::Display for ProviderKind {
     }
 }
 
+/// Whether a connection can do its work, and if not, what the business has to do about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionHealth {
+    #[default]
+    Connected,
+    /// The provider no longer accepts our grant (revoked, expired, password changed): connect again.
+    ReauthRequired { reason: String },
+    /// The last calls failed for another reason; sync keeps retrying.
+    Error { message: String },
+}
+
 /// A business's link to its external calendar. Tokens are not here: they live in the `SecretStore`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarConnection {
@@ -143,6 +155,23 @@ pub struct CalendarConnection {
     /// The calendar chosen for sync; nothing is synced until one is chosen.
     pub calendar_id: Option<String>,
     pub connected_at: Timestamp,
+    #[serde(default)]
+    pub health: ConnectionHealth,
+    /// When an event was last written to or removed from the calendar successfully.
+    #[serde(default)]
+    pub last_synced_at: Option<Timestamp>,
+}
+
+/// A started OAuth authorization, kept until its callback consumes it (once) or it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthAttempt {
+    /// Random, unguessable; the signed `state` carries it.
+    pub nonce: String,
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    /// The PKCE code verifier; never leaves the server.
+    pub pkce_verifier: String,
+    pub expires_at: Timestamp,
 }
 
 impl CalendarConnection {
@@ -252,6 +281,40 @@ pub trait Store: Send + Sync + 'static {
         &self,
         connection: &CalendarConnection,
     ) -> Result<(), StoreError>;
+
+    /// Records how the connection is doing (and, when given, when it last synced) if the business is still
+    /// connected to `provider`; `Ok(false)` otherwise. Only these fields change, so a worker's report can never
+    /// undo a disconnect or a calendar choice made meanwhile.
+    async fn update_connection_health(
+        &self,
+        business_id: BusinessId,
+        provider: ProviderKind,
+        health: &ConnectionHealth,
+        synced_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError>;
+    /// Removes the business's connection; removing none succeeds.
+    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError>;
+
+    /// Takes the named lease for `holder` until `until` if nobody holds it or the holder's lease ended before `now`;
+    /// `Ok(false)` when someone else holds it. Used so that one worker refreshes a token while the others wait.
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Ends `holder`'s lease early; releasing a lease held by someone else (or nobody) changes nothing.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Fails with `AlreadyExists` if the nonce is taken.
+    async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError>;
+    /// Removes and returns the attempt: a second call with the same nonce, or one after it expired, gets `None`.
+    async fn take_oauth_attempt(
+        &self,
+        nonce: &str,
+        now: Timestamp,
+    ) -> Result<Option<OAuthAttempt>, StoreError>;
 
     /// Replaces everything stored for `(business, calendar, event)` with the event's intervals.
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError>;

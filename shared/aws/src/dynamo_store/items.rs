@@ -91,6 +91,17 @@ pub fn idempotency_sk(key: &str) -> String {
 
 pub const CALENDAR_SK: &str = "CALENDAR";
 
+/// Leases and OAuth attempts are not a business's items; each lives in its own partition.
+pub fn lease_pk(name: &str) -> String {
+    format!("LEASE#{name}")
+}
+
+pub fn oauth_attempt_pk(nonce: &str) -> String {
+    format!("OAUTH#{nonce}")
+}
+
+pub const SINGLETON_SK: &str = "-";
+
 /// The calendar id's length comes first so that no `(calendar, event)` pair can spell another's key.
 pub fn busy_event_sk(calendar_id: &str, event_id: &str) -> String {
     format!("BUSY#{}#{calendar_id}#{event_id}", calendar_id.len())
@@ -239,6 +250,28 @@ pub struct CalendarConnectionItem {
     #[serde(rename = "SK")]
     pub sk: String,
     pub connection: CalendarConnection,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LeaseItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub holder: String,
+    pub until_nanos: i64,
+    /// DynamoDB's TTL attribute, so ended leases do not pile up.
+    pub expires_at_epoch: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OAuthAttemptItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub expires_at_epoch: i64,
+    pub attempt: shared::ports::OAuthAttempt,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -23,8 +23,9 @@ use shared::domain::{
     Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
 };
 use shared::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
-    IdempotencyRecord, NewBooking, Page, PageCursor, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
+    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
+    Store, StoreError,
 };
 
 use items::*;
@@ -982,6 +983,177 @@ impl Store for DynamoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn update_connection_health(
+        &self,
+        business_id: BusinessId,
+        provider: ProviderKind,
+        health: &ConnectionHealth,
+        synced_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
+            .condition_expression("#connection.provider = :provider")
+            .expression_attribute_names("#connection", "connection")
+            .expression_attribute_values(":provider", to_value(&provider)?)
+            .expression_attribute_values(":health", to_value(health)?);
+        update = match synced_at {
+            Some(synced_at) => update
+                .update_expression(
+                    "SET #connection.health = :health, #connection.last_synced_at = :synced",
+                )
+                .expression_attribute_values(":synced", to_value(&synced_at)?),
+            None => update.update_expression("SET #connection.health = :health"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let item = LeaseItem {
+            pk: lease_pk(name),
+            sk: SINGLETON_SK.to_owned(),
+            holder: holder.to_owned(),
+            until_nanos: nanos(until)?,
+            expires_at_epoch: until.as_second() + 3600,
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR until_nanos < :now OR holder = :holder",
+            )
+            .expression_attribute_values(":now", number(nanos(now)?))
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(lease_pk(name), SINGLETON_SK.to_owned())))
+            .condition_expression("holder = :holder")
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError> {
+        let item = OAuthAttemptItem {
+            pk: oauth_attempt_pk(&attempt.nonce),
+            sk: SINGLETON_SK.to_owned(),
+            expires_at_epoch: attempt.expires_at.as_second(),
+            attempt: attempt.clone(),
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn take_oauth_attempt(
+        &self,
+        nonce: &str,
+        now: Timestamp,
+    ) -> Result<Option<OAuthAttempt>, StoreError> {
+        // Concurrent unconditional deletes may each return the old item; the condition lets exactly one win.
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(oauth_attempt_pk(nonce), SINGLETON_SK.to_owned())))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(backend(error)),
+        };
+        let Some(attributes) = output.attributes else {
+            return Ok(None);
+        };
+        let item: OAuthAttemptItem = from_item(attributes)?;
+        Ok(Some(item.attempt).filter(|attempt| attempt.expires_at > now))
     }
 
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
