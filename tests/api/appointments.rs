@@ -265,7 +265,7 @@ async fn listing_filters_and_paginates_in_start_order() {
 
 #[tokio::test]
 async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
-    use shared::ports::{CalendarConnection, Job, JobQueue, ProviderKind};
+    use shared::ports::{CalendarConnection, ConnectionHealth, Job, JobQueue, ProviderKind};
     let app = spawn_app().await;
     let id = app.create_service(json!({})).await;
     app.store
@@ -275,6 +275,8 @@ async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
             account: "clinic@example.com".into(),
             calendar_id: Some("primary".into()),
             connected_at: app.clock_now(),
+            health: ConnectionHealth::Connected,
+            last_synced_at: None,
         })
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use shared::app;
 use shared::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
-use shared::ports::{CalendarConnection, Job, JobQueue, ProviderKind};
+use shared::ports::{CalendarConnection, ConnectionHealth, Job, JobQueue, ProviderKind};
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store
@@ -15,6 +15,8 @@ async fn connect_calendar(app: &integration_tests::TestApp) {
             account: "front-desk@example.com".into(),
             calendar_id: Some("calendar-1".into()),
             connected_at: app.clock_now(),
+            health: ConnectionHealth::Connected,
+            last_synced_at: None,
         })
         .await
         .unwrap();
@@ -78,8 +80,11 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
         error: Some(SyncFailure {
             code: "rate_limited".into(),
             message: "Google answered 429".into(),
+            retryable: false,
         }),
         updated_at: app.clock_now(),
+        external_event_id: None,
+        automatic_retries: 0,
     };
     app.store
         .update_sync_state(business_id, appointment_id, 1, &last_attempt)

@@ -1,3 +1,5 @@
 //! Provider emulators for Google Calendar and Microsoft Graph, and the spec checks they run on every request.
 
+pub mod faults;
+pub mod microsoft;
 pub mod spec;

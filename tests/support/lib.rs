@@ -48,6 +48,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|app, _, _| app).await
+}
+
+/// A test server whose app `configure` completes, given the app, the server's base URL and its data directory (e.g. to add
+/// calendar integrations, whose OAuth redirect URI is that URL).
+pub async fn spawn_app_with(
+    configure: impl FnOnce(App, String, &std::path::Path) -> App,
+) -> TestApp {
     init_tracing();
     let data = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
@@ -64,6 +72,7 @@ pub async fn spawn_app() -> TestApp {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let app = configure(app, format!("http://{address}"), data.path());
     let router = api::router(app.clone(), &Area::ALL);
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestApp {

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use shared::app::{self, App, BookingOutcome, BookingRequest};
 use shared::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
-use shared::ports::{CalendarConnection, Job, ManualClock, ProviderKind, Store};
+use shared::ports::{CalendarConnection, ConnectionHealth, Job, ManualClock, ProviderKind, Store};
 use shared_aws::config::{AwsAdapters, AwsSettings};
 use shared_aws::emulators::sdk_config;
 use support::{Deployment, Function, deploy, http_event, http_response, sqs_event};
@@ -299,6 +299,8 @@ async fn pending_appointment(
             account: "frontdesk@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),
             connected_at: Timestamp::now(),
+            health: ConnectionHealth::Connected,
+            last_synced_at: None,
         })
         .await
         .unwrap();
@@ -431,7 +433,10 @@ async fn scheduler_requeues_syncs_left_pending() {
     let scheduler = Function::start(SCHEDULER, &deployment).await;
     let event: Value = serde_json::from_str(include_str!("events/scheduled-event.json")).unwrap();
     let report = scheduler.invoke(event).await.unwrap();
-    assert_eq!(report, json!({ "requeued_stale_pending": 1 }));
+    assert_eq!(
+        report,
+        json!({ "requeued_stale_pending": 1, "retried_failed": 0 })
+    );
 
     let requeued: Vec<Job> = drain(&sqs, &deployment.queue_url)
         .await

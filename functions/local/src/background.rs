@@ -1,16 +1,58 @@
-//! What EventBridge and the dead-letter queue's event source do on AWS, done by loops in the local process.
+//! What SQS's Lambda event sources and EventBridge do on AWS, done by loops in the local process: the sync worker,
+//! the dead-letter handler and the scheduled sweep.
 
 use std::time::Duration;
 
-use shared::app::{self, App};
+use futures::StreamExt;
+use shared::app::{self, App, SyncOutcome};
+use shared::ports::ReceivedJob;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const DEAD_LETTER_WAIT: Duration = Duration::from_secs(20);
+const JOB_WAIT: Duration = Duration::from_secs(20);
+/// Jobs worked on at once, as a Lambda batch would be.
+const SYNC_CONCURRENCY: usize = 10;
+/// After an unexpected error (the store failed), the job comes back after this long.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(10);
 
-/// Starts the scheduled sweep and the dead-letter handler; they run until the process ends.
+/// Starts the sync worker, the scheduled sweep and the dead-letter handler; they run until the process ends.
 pub fn spawn(app: &App) {
+    tokio::spawn(sync_forever(app.clone()));
     tokio::spawn(sweep_forever(app.clone()));
     tokio::spawn(handle_dead_letters_forever(app.clone()));
+}
+
+async fn sync_forever(app: App) {
+    loop {
+        let received = match app.queue.receive(SYNC_CONCURRENCY, JOB_WAIT).await {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::warn!(%error, "receiving sync jobs failed");
+                tokio::time::sleep(JOB_WAIT).await;
+                continue;
+            }
+        };
+        futures::stream::iter(received)
+            .for_each_concurrent(SYNC_CONCURRENCY, |received| sync_one(&app, received))
+            .await;
+    }
+}
+
+async fn sync_one(app: &App, received: ReceivedJob) {
+    let settled = match app::run_sync_job(app, &received.job, received.attempt).await {
+        Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await,
+        Ok(SyncOutcome::RetryAfter(delay)) => app.queue.retry_later(&received.receipt, delay).await,
+        Err(error) => {
+            tracing::warn!(%error, "sync job failed; it will be delivered again");
+            app.queue
+                .retry_later(&received.receipt, RETRY_AFTER_ERROR)
+                .await
+        }
+    };
+    if let Err(error) = settled {
+        // The visibility timeout brings the job back; jobs are state-based, so running it twice is harmless.
+        tracing::warn!(%error, "sync job not settled with the queue");
+    }
 }
 
 async fn sweep_forever(app: App) {
@@ -19,6 +61,9 @@ async fn sweep_forever(app: App) {
         ticks.tick().await;
         if let Err(error) = app::requeue_stale_pending(&app).await {
             tracing::warn!(%error, "stale-pending sweep failed; retrying at the next tick");
+        }
+        if let Err(error) = app::retry_failed_automatically(&app).await {
+            tracing::warn!(%error, "automatic sync retries failed; retrying at the next tick");
         }
     }
 }

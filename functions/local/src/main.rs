@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use shared::adapters::{EmbeddedStore, InProcessQueue};
+use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use shared::api::{self, Area};
-use shared::app::{self, App};
+use shared::app::integrations::random_state_key;
+use shared::app::{self, App, Integrations};
 use shared::ports::{QueueSettings, SystemClock};
 use tracing_subscriber::EnvFilter;
 
@@ -58,11 +59,21 @@ async fn main() -> anyhow::Result<()> {
     let store = Arc::new(
         EmbeddedStore::open(&cli.data_dir.join("store.redb")).context("opening the store")?,
     );
+    let secrets = Arc::new(
+        FileSecretStore::open(&cli.data_dir.join("secrets")).context("opening the secret store")?,
+    );
+    // A state only has to outlive one authorization, so a key per process run is enough here.
+    let state_key = std::env::var("OAUTH_STATE_KEY")
+        .map(secrecy::SecretString::from)
+        .unwrap_or_else(|_| random_state_key());
+    let integrations =
+        Integrations::from_env(secrets, state_key, &format!("http://{}", cli.listen));
     let app = App::new(
         store,
         Arc::new(InProcessQueue::new(QueueSettings::default())),
         Arc::new(SystemClock),
-    );
+    )
+    .with_integrations(integrations);
     match cli.command {
         Some(Command::CreateBusiness { name, time_zone }) => {
             let created =

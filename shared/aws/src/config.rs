@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::app::App;
+use shared::app::integrations::random_state_key;
+use shared::app::{App, Integrations};
 use shared::ports::SystemClock;
 
 use crate::dynamo_store::DynamoStore;
@@ -29,7 +30,7 @@ pub struct AwsSettings {
     pub secret_prefix: String,
 }
 
-fn required(name: &'static str) -> Result<String, MissingSetting> {
+pub fn required(name: &'static str) -> Result<String, MissingSetting> {
     std::env::var(name)
         .ok()
         .filter(|value| !value.is_empty())
@@ -81,11 +82,19 @@ impl AwsAdapters {
         }
     }
 
+    /// The app with the calendar providers configured in the environment (see [`Integrations::from_env`]).
+    /// `OAUTH_STATE_KEY` must be shared by every instance that starts or finishes a connection; functions that do
+    /// neither get a throwaway key.
     pub fn app(&self) -> App {
+        let state_key = std::env::var("OAUTH_STATE_KEY")
+            .ok()
+            .filter(|key| !key.is_empty())
+            .map_or_else(random_state_key, secrecy::SecretString::from);
         App::new(
             self.store.clone(),
             self.queue.clone(),
             Arc::new(SystemClock),
         )
+        .with_integrations(Integrations::from_env(self.secrets.clone(), state_key, ""))
     }
 }

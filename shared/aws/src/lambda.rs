@@ -6,9 +6,9 @@ use std::io::Write;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::StreamExt;
 use serde::Serialize;
-use shared::app::{self, App};
+use shared::app::{self, App, SyncOutcome};
 use shared::metrics;
-use shared::ports::Job;
+use shared::ports::{Job, Receipt};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -144,6 +144,10 @@ where
         .filter_map(|failed| async move { failed })
         .collect::<Vec<String>>()
         .await;
+    batch_response(failures)
+}
+
+fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()
@@ -165,14 +169,54 @@ pub async fn handle_dead_letters(app: &App, event: SqsEvent) -> SqsBatchResponse
     .await
 }
 
+/// The sync worker: runs each job of the batch; a job to retry is given back to SQS with its backoff as the
+/// message's new visibility timeout and reported as a batch item failure, so only it is delivered again.
+pub async fn handle_sync_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let failures = futures::stream::iter(event.records)
+        .map(|record| async move {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let Some(Ok(job)) = record.body.as_deref().map(serde_json::from_str::<Job>) else {
+                tracing::error!(%message_id, "dropping an SQS message that is not a job");
+                return None;
+            };
+            let attempt = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(1);
+            let delay = match app::run_sync_job(app, &job, attempt).await {
+                Ok(SyncOutcome::Done) => return None,
+                Ok(SyncOutcome::RetryAfter(delay)) => Some(delay),
+                Err(error) => {
+                    tracing::warn!(%message_id, %error, "sync job failed; SQS delivers it again");
+                    None
+                }
+            };
+            if let (Some(delay), Some(receipt)) = (delay, record.receipt_handle.clone()) {
+                if let Err(error) = app.queue.retry_later(&Receipt(receipt), delay).await {
+                    // Without the new timeout the queue's own visibility timeout applies: a retry, just sooner.
+                    tracing::warn!(%message_id, %error, "backoff not applied");
+                }
+            }
+            Some(message_id)
+        })
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .filter_map(|failed| async move { failed })
+        .collect::<Vec<String>>()
+        .await;
+    batch_response(failures)
+}
+
 #[derive(Debug, Serialize)]
 pub struct MaintenanceReport {
     pub requeued_stale_pending: usize,
+    pub retried_failed: usize,
 }
 
-/// The scheduled function's run: re-enqueue syncs whose job went missing.
+/// The scheduled function's run: re-enqueue syncs whose job went missing, and retry failures that may have passed.
 pub async fn run_maintenance(app: &App) -> Result<MaintenanceReport, app::AppError> {
     Ok(MaintenanceReport {
         requeued_stale_pending: app::requeue_stale_pending(app).await?,
+        retried_failed: app::retry_failed_automatically(app).await?,
     })
 }

@@ -15,7 +15,7 @@ use crate::ports::{AppointmentQuery, IdempotencyKey, PageCursor};
 
 use super::dto::{
     AppointmentListParams, AppointmentPage, AppointmentPatchBody, AppointmentView, BookingBody,
-    parse_window_bound,
+    RetryView, parse_window_bound,
 };
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
@@ -31,6 +31,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(book_appointment, list_appointments))
         .routes(routes!(get_appointment, edit_appointment))
         .routes(routes!(cancel_appointment))
+        .routes(routes!(retry_appointment_sync))
+        .routes(routes!(retry_all_failed_syncs))
 }
 
 fn idempotency_from(
@@ -225,4 +227,29 @@ async fn cancel_appointment(
         &appointment,
         &business.time_zone,
     )))
+}
+
+#[utoipa::path(post, path = "/v1/appointments/{appointment_id}/sync/retry", tag = "appointments",
+    params(("appointment_id" = AppointmentId, Path, description = "Appointment id")),
+    responses((status = 202, description = "Queued for calendar sync", body = RetryView), CommonErrors, NotFoundError,
+        (status = 409, description = "No calendar is connected", body = super::problem::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(%appointment_id))]
+async fn retry_appointment_sync(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(appointment_id): ApiPath<AppointmentId>,
+) -> Result<(StatusCode, Json<RetryView>), ApiError> {
+    let queued = app::retry_sync(&app, &business, appointment_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(RetryView::from(queued))))
+}
+
+#[utoipa::path(post, path = "/v1/appointments/sync/retry", tag = "appointments",
+    responses((status = 202, description = "Every appointment whose sync failed, queued again", body = RetryView), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn retry_all_failed_syncs(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+) -> Result<(StatusCode, Json<RetryView>), ApiError> {
+    let queued = app::requeue_failed(&app, business.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(RetryView::from(queued))))
 }

@@ -533,9 +533,28 @@ pub struct CustomerView {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SyncView {
     pub status: SyncStatus,
+    /// Why the last attempt failed; kept while a retry is pending, cleared once synced.
     pub error: Option<SyncFailure>,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// The calendar event's id at the provider, once written.
+    pub external_event_id: Option<String>,
+}
+
+impl From<Vec<crate::domain::AppointmentId>> for RetryView {
+    fn from(appointment_ids: Vec<crate::domain::AppointmentId>) -> Self {
+        Self {
+            queued: appointment_ids.len(),
+            appointment_ids,
+        }
+    }
+}
+
+/// What a retry request queued.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RetryView {
+    pub queued: usize,
+    pub appointment_ids: Vec<crate::domain::AppointmentId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -592,6 +611,7 @@ impl AppointmentView {
                 status: appointment.sync.status,
                 error: appointment.sync.error.clone(),
                 updated_at: local_rfc3339(appointment.sync.updated_at, tz),
+                external_event_id: appointment.sync.external_event_id.clone(),
             },
             created_at: local_rfc3339(appointment.created_at, tz),
             updated_at: local_rfc3339(appointment.updated_at, tz),

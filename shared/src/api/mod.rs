@@ -5,6 +5,7 @@ mod appointments;
 mod availability;
 pub mod dto;
 mod extract;
+mod integrations;
 pub mod problem;
 mod responses;
 mod services;
@@ -37,16 +38,23 @@ pub enum Area {
     Services,
     Availability,
     Appointments,
+    Integrations,
 }
 
 impl Area {
-    pub const ALL: [Area; 3] = [Area::Services, Area::Availability, Area::Appointments];
+    pub const ALL: [Area; 4] = [
+        Area::Services,
+        Area::Availability,
+        Area::Appointments,
+        Area::Integrations,
+    ];
 
     fn routes(self) -> OpenApiRouter<App> {
         match self {
             Area::Services => services::routes(),
             Area::Availability => availability::routes(),
             Area::Appointments => appointments::routes(),
+            Area::Integrations => integrations::routes(),
         }
     }
 }
@@ -76,7 +84,8 @@ impl Modify for BearerAuth {
     tags(
         (name = "services", description = "What a business offers, with hours and booking rules"),
         (name = "availability", description = "Free slots and single-time checks"),
-        (name = "appointments", description = "Booking, rescheduling, cancelling"),
+        (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
+        (name = "integrations", description = "Connecting a Google or Outlook calendar"),
     )
 )]
 struct ApiDoc;

@@ -88,6 +88,22 @@ impl ApiError {
                 AppError::IdempotencyKeyReused => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
                 }
+                AppError::ProviderNotConfigured(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured")
+                }
+                AppError::CalendarNotConnected => (StatusCode::CONFLICT, "calendar_not_connected"),
+                AppError::OAuthStateInvalid => (StatusCode::BAD_REQUEST, "oauth_state_invalid"),
+                AppError::OAuthDenied(_) => (StatusCode::BAD_REQUEST, "oauth_denied"),
+                AppError::CalendarNotFound(_) => (StatusCode::NOT_FOUND, "calendar_not_found"),
+                AppError::CalendarNotWritable(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "calendar_not_writable")
+                }
+                AppError::CalendarAlreadySelected => {
+                    (StatusCode::CONFLICT, "calendar_already_selected")
+                }
+                AppError::ProviderUnavailable(_) => {
+                    (StatusCode::BAD_GATEWAY, "provider_unavailable")
+                }
                 AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

@@ -315,7 +315,7 @@ pub async fn edit_appointment(
             .await?
             .is_some_and(|c| c.syncs_appointments());
         next.version = current.version + 1;
-        next.sync = SyncState::after_change(connected, now);
+        next.sync = current.sync.after_next_change(connected, now);
         next.updated_at = now;
         let change = AppointmentChange {
             appointment: &next,
@@ -364,7 +364,7 @@ pub async fn cancel_appointment(
         let next = Appointment {
             status: AppointmentStatus::Cancelled,
             version: current.version + 1,
-            sync: SyncState::after_change(connected, now),
+            sync: current.sync.after_next_change(connected, now),
             updated_at: now,
             ..current.clone()
         };

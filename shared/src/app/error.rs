@@ -27,6 +27,22 @@ pub enum AppError {
     AppointmentCancelled,
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    #[error("{0} calendars are not configured on this server")]
+    ProviderNotConfigured(crate::ports::ProviderKind),
+    #[error("no calendar is connected")]
+    CalendarNotConnected,
+    #[error("the authorization link is invalid, expired or already used; start connecting again")]
+    OAuthStateInvalid,
+    #[error("the calendar provider did not grant access: {0}")]
+    OAuthDenied(String),
+    #[error("the calendar {0:?} is not one of the account's calendars")]
+    CalendarNotFound(String),
+    #[error("the calendar {0:?} is read-only for this account")]
+    CalendarNotWritable(String),
+    #[error("a calendar is already selected; disconnect first to sync with another")]
+    CalendarAlreadySelected,
+    #[error("the calendar provider is unavailable: {0}")]
+    ProviderUnavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -4,7 +4,10 @@
 mod appointments;
 mod availability;
 mod businesses;
+mod calendar_sync;
+mod calendar_tokens;
 mod error;
+pub mod integrations;
 mod services;
 mod sync_maintenance;
 mod tenants;
@@ -17,7 +20,12 @@ pub use appointments::{
 };
 pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_availability};
 pub use businesses::{NewBusinessCredentials, create_business};
+pub use calendar_sync::{
+    MAX_AUTOMATIC_RETRIES, SyncOutcome, queue_upcoming, requeue_failed, retry_failed_automatically,
+    retry_sync, run_sync_job,
+};
 pub use error::AppError;
+pub use integrations::Integrations;
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
@@ -33,6 +41,8 @@ pub struct App {
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
     pub tenants: Arc<TenantCache>,
+    /// Calendar providers and token storage; without them, connecting is refused and sync jobs fail visibly.
+    pub integrations: Option<Arc<Integrations>>,
 }
 
 impl App {
@@ -42,6 +52,12 @@ impl App {
             queue,
             clock,
             tenants: Arc::default(),
+            integrations: None,
         }
+    }
+
+    pub fn with_integrations(mut self, integrations: Integrations) -> Self {
+        self.integrations = Some(Arc::new(integrations));
+        self
     }
 }

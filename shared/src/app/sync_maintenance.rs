@@ -80,8 +80,10 @@ pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
             message: format!(
                 "Calendar sync gave up after repeated attempts; last error: {last_error}"
             ),
+            retryable: true,
         }),
         updated_at: app.clock.now(),
+        ..appointment.sync.clone()
     };
     let applied = app
         .store

@@ -50,6 +50,9 @@ impl SyncStatus {
 pub struct SyncFailure {
     pub code: String,
     pub message: String,
+    /// Whether the cause may go away by itself (rate limit, outage), so the scheduled sweep retries it.
+    #[serde(default)]
+    pub retryable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +60,12 @@ pub struct SyncState {
     pub status: SyncStatus,
     pub error: Option<SyncFailure>,
     pub updated_at: Timestamp,
+    /// The provider's id of the appointment's event, once it has one.
+    #[serde(default)]
+    pub external_event_id: Option<String>,
+    /// How many times the scheduled sweep has retried this version after a retryable failure.
+    #[serde(default)]
+    pub automatic_retries: u32,
 }
 
 impl SyncState {
@@ -71,6 +80,19 @@ impl SyncState {
             status,
             error: None,
             updated_at: now,
+            external_event_id: None,
+            automatic_retries: 0,
+        }
+    }
+}
+
+impl SyncState {
+    /// The state of the next version of an appointment: as [`Self::after_change`], keeping the event id the
+    /// calendar already knows so the worker updates that event instead of looking it up.
+    pub fn after_next_change(&self, calendar_connected: bool, now: Timestamp) -> Self {
+        Self {
+            external_event_id: self.external_event_id.clone(),
+            ..Self::after_change(calendar_connected, now)
         }
     }
 }

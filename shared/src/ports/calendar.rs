@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use secrecy::SecretString;
 
 use crate::domain::AppointmentId;
+use crate::ports::ProviderKind;
 
 /// What an appointment looks like on the business's calendar. The provider decides the event's id from
 /// `appointment_id`, so the same appointment always maps to the same event.
@@ -17,6 +18,19 @@ pub struct CalendarEvent {
     pub end: Timestamp,
     /// IANA zone the event is shown in.
     pub time_zone: String,
+}
+
+/// A calendar of the connected account, as offered for selection.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CalendarSummary {
+    pub id: String,
+    pub name: String,
+    /// The account's main calendar; its owner names the account.
+    pub primary: bool,
+    /// Whether we may create events in it; only writable calendars can be selected.
+    pub writable: bool,
+    /// The e-mail address of the calendar's owner, where the provider tells it.
+    pub owner: Option<String>,
 }
 
 /// Why a provider call failed, sorted by what the caller should do about it.
@@ -53,12 +67,22 @@ impl ProviderError {
 /// details, or make it not exist. Both are idempotent, so a retried or duplicated job is harmless.
 #[async_trait]
 pub trait CalendarProvider: Send + Sync + 'static {
-    /// Creates the appointment's event or brings it up to date; returns the provider's event id.
+    fn kind(&self) -> ProviderKind;
+
+    /// Every calendar of the account, the primary one included.
+    async fn list_calendars(
+        &self,
+        access_token: &SecretString,
+    ) -> Result<Vec<CalendarSummary>, ProviderError>;
+
+    /// Creates the appointment's event or brings it up to date; returns the provider's event id. `known_event_id` is
+    /// the id an earlier sync returned, if any: a hint that saves a lookup, never trusted to still exist.
     async fn put_event(
         &self,
         access_token: &SecretString,
         calendar_id: &str,
         event: &CalendarEvent,
+        known_event_id: Option<&str>,
     ) -> Result<String, ProviderError>;
 
     /// Removes the appointment's event; an event that is already gone is success.
@@ -67,5 +91,6 @@ pub trait CalendarProvider: Send + Sync + 'static {
         access_token: &SecretString,
         calendar_id: &str,
         appointment_id: AppointmentId,
+        known_event_id: Option<&str>,
     ) -> Result<(), ProviderError>;
 }

@@ -7,11 +7,12 @@ mod queue;
 mod secrets;
 mod store;
 
-pub use calendar::{CalendarEvent, CalendarProvider, ProviderError};
+pub use calendar::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, IdempotencyKey,
-    IdempotencyRecord, NewBooking, Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
+    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
+    Store, StoreError,
 };

@@ -2,23 +2,22 @@
 //! (base32hex, which Google accepts for client-chosen ids), so creating it twice answers 409 and becomes an update:
 //! a lost response can never leave two events.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{path_segment, retry_after};
 use crate::domain::AppointmentId;
-use crate::ports::{CalendarEvent, CalendarProvider, ProviderError};
+use crate::ports::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderError, ProviderKind};
 
 /// The private extended property that marks an event as ours, so inbound sync can skip it.
 pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
 
 pub struct GoogleCalendar {
+    /// Carries the request timeout (see [`super::http_client`]).
     http: reqwest::Client,
     /// e.g. `https://www.googleapis.com/calendar/v3/`; configurable so tests and demos can use an emulator.
     api_base: String,
@@ -40,6 +39,27 @@ pub fn event_id(appointment: AppointmentId) -> String {
             char::from(ALPHABET[group as usize])
         })
         .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CalendarListPage {
+    #[serde(default)]
+    items: Vec<CalendarListEntry>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CalendarListEntry {
+    id: String,
+    #[serde(default)]
+    summary: String,
+    summary_override: Option<String>,
+    #[serde(default)]
+    primary: bool,
+    #[serde(default)]
+    access_role: String,
 }
 
 #[derive(Serialize)]
@@ -100,7 +120,6 @@ impl GoogleCalendar {
         request
             .bearer_auth(token.expose_secret())
             .query(&[("sendUpdates", "none")])
-            .timeout(Duration::from_secs(10))
             .send()
             .await
             .map_err(|error| ProviderError::Transient(error.without_url().to_string()))
@@ -142,11 +161,53 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
 
 #[async_trait]
 impl CalendarProvider for GoogleCalendar {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Google
+    }
+
+    async fn list_calendars(
+        &self,
+        access_token: &SecretString,
+    ) -> Result<Vec<CalendarSummary>, ProviderError> {
+        let mut calendars = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut request = self
+                .http
+                .get(format!("{}users/me/calendarList", self.api_base))
+                .query(&[("maxResults", "250")]);
+            if let Some(token) = &page_token {
+                request = request.query(&[("pageToken", token)]);
+            }
+            let response = self.send(request, access_token).await?;
+            if !response.status().is_success() {
+                return Err(refusal(response).await);
+            }
+            let page: CalendarListPage = response
+                .json()
+                .await
+                .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+            calendars.extend(page.items.into_iter().map(|entry| CalendarSummary {
+                // A primary calendar's id is its owner's e-mail address.
+                owner: entry.primary.then(|| entry.id.clone()),
+                writable: matches!(entry.access_role.as_str(), "owner" | "writer"),
+                primary: entry.primary,
+                name: entry.summary_override.unwrap_or(entry.summary),
+                id: entry.id,
+            }));
+            match page.next_page_token {
+                Some(next) => page_token = Some(next),
+                None => return Ok(calendars),
+            }
+        }
+    }
+
     async fn put_event(
         &self,
         access_token: &SecretString,
         calendar_id: &str,
         event: &CalendarEvent,
+        _known_event_id: Option<&str>,
     ) -> Result<String, ProviderError> {
         let id = event_id(event.appointment_id);
         let mut body = EventBody {
@@ -191,6 +252,7 @@ impl CalendarProvider for GoogleCalendar {
         access_token: &SecretString,
         calendar_id: &str,
         appointment_id: AppointmentId,
+        _known_event_id: Option<&str>,
     ) -> Result<(), ProviderError> {
         let url = format!(
             "{}/{}",
@@ -228,7 +290,8 @@ mod tests {
     #[test]
     fn event_ids_encode_every_bit() {
         let all_ones = AppointmentId::from(uuid::Uuid::from_u128(u128::MAX));
-        assert_eq!(event_id(all_ones), "vvvvvvvvvvvvvvvvvvvvvvvvvo");
+        // 128 bits fill 25 full characters; the last carries 3 bits padded with zeros (0b11100 = 's').
+        assert_eq!(event_id(all_ones), "vvvvvvvvvvvvvvvvvvvvvvvvvs");
         let zero = AppointmentId::from(uuid::Uuid::from_u128(0));
         assert_eq!(event_id(zero), "00000000000000000000000000");
     }

@@ -2,6 +2,17 @@
 //! the provider emulators.
 
 pub mod google;
+pub mod microsoft;
+pub mod oauth;
+
+/// The HTTP client provider calls share: a call that hangs longer than `timeout` counts as a transient failure.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .unwrap_or_default()
+}
 
 use std::time::Duration;
 

@@ -1,0 +1,17 @@
+//! The sync-worker function: each SQS job makes the business's calendar match one appointment.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shared_aws::config::AwsAdapters;
+use shared_aws::lambda::{handle_sync_batch, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let app = AwsAdapters::from_env().await?.app();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let app = app.clone();
+        async move { Ok::<SqsBatchResponse, Error>(handle_sync_batch(&app, event.payload).await) }
+    }))
+    .await
+}

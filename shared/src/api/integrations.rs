@@ -1,0 +1,211 @@
+//! `/v1/integrations`: connecting a Google or Outlook calendar, choosing the calendar, health, disconnecting.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::App;
+use crate::app::integrations::{self, CallbackParameters};
+use crate::domain::BusinessId;
+use crate::ports::{CalendarConnection, CalendarSummary, ConnectionHealth, ProviderKind};
+
+use super::dto::local_rfc3339;
+use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
+use super::problem::ApiError;
+use super::responses::CommonErrors;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_connections))
+        .routes(routes!(start_connect))
+        .routes(routes!(finish_connect))
+        .routes(routes!(list_calendars))
+        .routes(routes!(select_calendar))
+        .routes(routes!(disconnect))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AuthorizationView {
+    /// Send the business's browser here; the provider sends it back to the callback.
+    pub authorization_url: String,
+}
+
+/// Unknown parameters are ignored: providers add their own (`scope`, `session_state`, `iss`, …).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConnectedView {
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    pub account: String,
+    pub calendars: Vec<CalendarSummary>,
+    /// Kept from an earlier connection of the same account; otherwise choose one with `PUT .../calendar`.
+    pub selected_calendar_id: Option<String>,
+    /// Failed appointments queued again now that the connection works.
+    pub requeued: usize,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConnectionView {
+    pub provider: ProviderKind,
+    pub account: String,
+    pub calendar_id: Option<String>,
+    pub health: ConnectionHealth,
+    #[schema(format = DateTime)]
+    pub connected_at: String,
+    #[schema(format = DateTime)]
+    pub last_synced_at: Option<String>,
+}
+
+impl ConnectionView {
+    fn new(connection: &CalendarConnection, zone: &jiff::tz::TimeZone) -> Self {
+        Self {
+            provider: connection.provider,
+            account: connection.account.clone(),
+            calendar_id: connection.calendar_id.clone(),
+            health: connection.health.clone(),
+            connected_at: local_rfc3339(connection.connected_at, zone),
+            last_synced_at: connection.last_synced_at.map(|at| local_rfc3339(at, zone)),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConnectionsView {
+    /// At most one: a business syncs with one calendar.
+    pub connections: Vec<ConnectionView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarChoice {
+    pub calendar_id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarSelectedView {
+    pub connection: ConnectionView,
+    /// Upcoming appointments queued for the chosen calendar.
+    pub queued: usize,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarsView {
+    pub calendars: Vec<CalendarSummary>,
+}
+
+#[utoipa::path(get, path = "/v1/integrations", tag = "integrations",
+    responses((status = 200, description = "The business's calendar connection and its health", body = ConnectionsView), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn list_connections(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+) -> Result<Json<ConnectionsView>, ApiError> {
+    let connection = integrations::get_connection(&app, &business).await?;
+    Ok(Json(ConnectionsView {
+        connections: connection
+            .iter()
+            .map(|connection| ConnectionView::new(connection, business.time_zone.zone()))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/integrations/{provider}/connect", tag = "integrations",
+    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    responses((status = 200, description = "Where to authorize", body = AuthorizationView), CommonErrors))]
+#[tracing::instrument(skip_all, fields(%provider))]
+async fn start_connect(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(provider): ApiPath<ProviderKind>,
+) -> Result<Json<AuthorizationView>, ApiError> {
+    let authorization_url = integrations::start_connect(&app, &business, provider).await?;
+    Ok(Json(AuthorizationView { authorization_url }))
+}
+
+/// The provider's redirect lands here, in the business's browser, so it carries no API key: the signed,
+/// single-use `state` names the business instead.
+#[utoipa::path(get, path = "/v1/integrations/{provider}/callback", tag = "integrations", security(()),
+    params(("provider" = ProviderKind, Path, description = "google or microsoft"), CallbackQuery),
+    responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView), CommonErrors))]
+#[tracing::instrument(skip_all, fields(%provider))]
+async fn finish_connect(
+    State(app): State<App>,
+    ApiPath(provider): ApiPath<ProviderKind>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> Result<Json<ConnectedView>, ApiError> {
+    let connected = integrations::finish_connect(
+        &app,
+        provider,
+        CallbackParameters {
+            code: query.code,
+            state: query.state,
+            error: query.error,
+            error_description: query.error_description,
+        },
+    )
+    .await?;
+    Ok(Json(ConnectedView {
+        business_id: connected.business_id,
+        provider: connected.provider,
+        account: connected.account,
+        calendars: connected.calendars,
+        selected_calendar_id: connected.selected_calendar_id,
+        requeued: connected.requeued,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/integrations/{provider}/calendars", tag = "integrations",
+    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    responses((status = 200, description = "The connected account's calendars", body = CalendarsView), CommonErrors))]
+#[tracing::instrument(skip_all, fields(%provider))]
+async fn list_calendars(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(provider): ApiPath<ProviderKind>,
+) -> Result<Json<CalendarsView>, ApiError> {
+    let calendars = integrations::list_calendars(&app, &business, provider).await?;
+    Ok(Json(CalendarsView { calendars }))
+}
+
+#[utoipa::path(put, path = "/v1/integrations/{provider}/calendar", tag = "integrations", request_body = CalendarChoice,
+    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    responses((status = 200, description = "Appointments now sync to this calendar", body = CalendarSelectedView), CommonErrors))]
+#[tracing::instrument(skip_all, fields(%provider))]
+async fn select_calendar(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(provider): ApiPath<ProviderKind>,
+    ApiJson(choice): ApiJson<CalendarChoice>,
+) -> Result<Json<CalendarSelectedView>, ApiError> {
+    let (connection, queued) =
+        integrations::select_calendar(&app, &business, provider, &choice.calendar_id).await?;
+    Ok(Json(CalendarSelectedView {
+        connection: ConnectionView::new(&connection, business.time_zone.zone()),
+        queued,
+    }))
+}
+
+#[utoipa::path(delete, path = "/v1/integrations/{provider}", tag = "integrations",
+    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    responses((status = 204, description = "Disconnected; tokens deleted and revoked where the provider allows"), CommonErrors))]
+#[tracing::instrument(skip_all, fields(%provider))]
+async fn disconnect(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiPath(provider): ApiPath<ProviderKind>,
+) -> Result<StatusCode, ApiError> {
+    integrations::disconnect(&app, &business, provider).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,263 @@
+//! OAuth tokens of calendar connections: stored in the `SecretStore`, refreshed ahead of expiry, and refreshed once
+//! even when many workers need a token at the same moment (a lease in the store decides who refreshes; the others
+//! wait for the new token). Microsoft rotates refresh tokens, so the newest one is always stored.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::integrations::{Integrations, ProviderSetup};
+use super::{App, AppError};
+use crate::domain::BusinessId;
+use crate::ports::{ConnectionHealth, ProviderKind, SecretName};
+use crate::providers::oauth::{OAuthError, TokenGrant};
+
+/// Refresh this long before the provider's expiry, so a token never expires in the middle of a call.
+const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+/// Longer than a refresh takes; if the refreshing worker dies, another takes over after this.
+const REFRESH_LEASE: SignedDuration = SignedDuration::from_secs(30);
+/// How long a worker that lost the lease waits for the winner's token before giving the job back to the queue.
+const WAIT_FOR_REFRESH: Duration = Duration::from_secs(5);
+const POLL_REFRESH: Duration = Duration::from_millis(100);
+
+/// What a calendar connection's secret holds.
+#[derive(Serialize, Deserialize)]
+struct StoredGrant {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Timestamp,
+}
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The grant is revoked or expired; the connection is marked `reauth_required`.
+    #[error("{0}")]
+    ReauthRequired(String),
+    #[error("{0}")]
+    Transient(String),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+pub fn secret_name(
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<SecretName, AppError> {
+    SecretName::new(format!("calendar/{business_id}/{provider}"))
+        .map_err(|error| AppError::Internal(Box::new(error)))
+}
+
+/// Stores a grant; a refresh that did not rotate the refresh token keeps `previous_refresh_token`.
+pub async fn store_grant(
+    integrations: &Integrations,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    grant: &TokenGrant,
+    previous_refresh_token: Option<&str>,
+) -> Result<(), AppError> {
+    let stored = StoredGrant {
+        access_token: grant.access_token.expose_secret().to_owned(),
+        refresh_token: grant
+            .refresh_token
+            .as_ref()
+            .map(|token| token.expose_secret().to_owned())
+            .or_else(|| previous_refresh_token.map(str::to_owned)),
+        expires_at: grant.expires_at,
+    };
+    let value =
+        serde_json::to_string(&stored).map_err(|error| AppError::Internal(Box::new(error)))?;
+    integrations
+        .secrets
+        .put(
+            &secret_name(business_id, provider)?,
+            &SecretString::from(value),
+        )
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))
+}
+
+async fn read_grant(
+    integrations: &Integrations,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<Option<StoredGrant>, AppError> {
+    let Some(secret) = integrations
+        .secrets
+        .get(&secret_name(business_id, provider)?)
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(secret.expose_secret())
+        .map(Some)
+        .map_err(|error| AppError::Internal(Box::new(error)))
+}
+
+/// The refresh token of a stored grant, for revocation on disconnect.
+pub async fn stored_refresh_token(
+    integrations: &Integrations,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<Option<SecretString>, AppError> {
+    Ok(read_grant(integrations, business_id, provider)
+        .await?
+        .and_then(|grant| grant.refresh_token)
+        .map(SecretString::from))
+}
+
+/// A usable access token for the business's connection. With `force_refresh` the stored one is not trusted even
+/// if it looks fresh (the provider just refused it).
+pub async fn access_token(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    business_id: BusinessId,
+    force_refresh: bool,
+) -> Result<SecretString, TokenError> {
+    let provider = setup.calendar.kind();
+    let refused_token = {
+        let Some(grant) = read_grant(integrations, business_id, provider).await? else {
+            return Err(reauth(app, business_id, provider, "no stored authorization").await);
+        };
+        if !force_refresh && is_fresh(&grant, app.clock.now()) {
+            return Ok(SecretString::from(grant.access_token));
+        }
+        grant.access_token
+    };
+    let lease = format!("token-refresh/{business_id}/{provider}");
+    let holder = uuid::Uuid::new_v4().to_string();
+    let now = app.clock.now();
+    let until = now
+        .checked_add(REFRESH_LEASE)
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    if !app
+        .store
+        .try_acquire_lease(&lease, &holder, until, now)
+        .await
+        .map_err(AppError::from)?
+    {
+        return wait_for_refresh(app, integrations, business_id, provider, &refused_token).await;
+    }
+    let refreshed = refresh(app, integrations, setup, business_id, &refused_token).await;
+    if let Err(error) = app.store.release_lease(&lease, &holder).await {
+        // The lease ends by itself; the next refresh merely waits for it.
+        tracing::warn!(%error, "token refresh lease not released");
+    }
+    refreshed
+}
+
+fn is_fresh(grant: &StoredGrant, now: Timestamp) -> bool {
+    now.checked_add(REFRESH_AHEAD)
+        .is_ok_and(|soon| grant.expires_at > soon)
+}
+
+async fn refresh(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    business_id: BusinessId,
+    refused_token: &str,
+) -> Result<SecretString, TokenError> {
+    let provider = setup.calendar.kind();
+    // Someone may have refreshed between our read and our lease.
+    let Some(grant) = read_grant(integrations, business_id, provider).await? else {
+        return Err(reauth(app, business_id, provider, "no stored authorization").await);
+    };
+    if grant.access_token != refused_token && is_fresh(&grant, app.clock.now()) {
+        return Ok(SecretString::from(grant.access_token));
+    }
+    let Some(refresh_token) = grant.refresh_token.as_deref() else {
+        return Err(reauth(
+            app,
+            business_id,
+            provider,
+            "the provider issued no refresh token",
+        )
+        .await);
+    };
+    match setup
+        .oauth
+        .refresh(
+            &SecretString::from(refresh_token.to_owned()),
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(fresh) => {
+            store_grant(
+                integrations,
+                business_id,
+                provider,
+                &fresh,
+                Some(refresh_token),
+            )
+            .await?;
+            tracing::info!(%business_id, %provider, "access token refreshed");
+            Ok(fresh.access_token)
+        }
+        Err(OAuthError::InvalidGrant(reason)) => Err(reauth(
+            app,
+            business_id,
+            provider,
+            &format!("the provider revoked or expired our access ({reason})"),
+        )
+        .await),
+        Err(OAuthError::Transient(reason)) => Err(TokenError::Transient(format!(
+            "refreshing the access token failed: {reason}"
+        ))),
+        Err(OAuthError::Rejected(reason)) => Err(reauth(
+            app,
+            business_id,
+            provider,
+            &format!("the provider refused to refresh our access ({reason})"),
+        )
+        .await),
+    }
+}
+
+async fn wait_for_refresh(
+    app: &App,
+    integrations: &Integrations,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    refused_token: &str,
+) -> Result<SecretString, TokenError> {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_REFRESH;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(POLL_REFRESH).await;
+        let grant = read_grant(integrations, business_id, provider).await?;
+        if let Some(grant) = grant
+            .filter(|grant| grant.access_token != refused_token && is_fresh(grant, app.clock.now()))
+        {
+            return Ok(SecretString::from(grant.access_token));
+        }
+    }
+    Err(TokenError::Transient(
+        "another worker is refreshing the access token".to_owned(),
+    ))
+}
+
+/// Marks the connection `reauth_required` and says why.
+async fn reauth(
+    app: &App,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    reason: &str,
+) -> TokenError {
+    let health = ConnectionHealth::ReauthRequired {
+        reason: reason.to_owned(),
+    };
+    if let Err(error) = app
+        .store
+        .update_connection_health(business_id, provider, &health, None)
+        .await
+    {
+        return TokenError::App(error.into());
+    }
+    tracing::warn!(%business_id, %provider, "calendar connection needs to be authorized again");
+    TokenError::ReauthRequired(reason.to_owned())
+}

@@ -1,0 +1,580 @@
+//! Connecting a business's Google or Outlook calendar: the OAuth authorization code flow with PKCE, the choice of
+//! one calendar, the connection's health, and disconnecting.
+//!
+//! The `state` of an authorization is `nonce.mac`: the nonce names a stored attempt (business, provider, PKCE
+//! verifier, expiry) that the callback consumes once; the MAC (HMAC-SHA256 under the server's state key, over the
+//! nonce, business, provider and expiry) lets a forged or altered state be refused before any lookup.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use jiff::SignedDuration;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+use super::calendar_sync::requeue_failed;
+use super::calendar_tokens::{self, TokenError};
+use super::{App, AppError};
+use crate::domain::{Business, BusinessId};
+use crate::ports::{
+    CalendarConnection, CalendarProvider, CalendarSummary, ConnectionHealth, OAuthAttempt,
+    ProviderError, ProviderKind, SecretStore, StoreError,
+};
+use crate::providers::http_client;
+use crate::providers::oauth::{OAuthClient, OAuthError, OAuthSettings};
+
+/// How long a business has to finish authorizing at the provider.
+const ATTEMPT_LIFETIME: SignedDuration = SignedDuration::from_mins(10);
+
+/// One provider, ready to use: its OAuth client and its calendar API client.
+pub struct ProviderSetup {
+    pub oauth: OAuthClient,
+    pub calendar: Arc<dyn CalendarProvider>,
+}
+
+/// Everything calendar integration needs beyond the core ports. Absent providers are refused with
+/// `provider_not_configured`.
+pub struct Integrations {
+    pub secrets: Arc<dyn SecretStore>,
+    google: Option<ProviderSetup>,
+    microsoft: Option<ProviderSetup>,
+    state_key: SecretString,
+    /// Our API's public URL; providers send browsers back to `{public_base_url}/v1/integrations/{provider}/callback`.
+    public_base_url: String,
+}
+
+impl Integrations {
+    pub fn new(
+        secrets: Arc<dyn SecretStore>,
+        state_key: SecretString,
+        public_base_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            secrets,
+            google: None,
+            microsoft: None,
+            state_key,
+            public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn with_provider(mut self, setup: ProviderSetup) -> Self {
+        match setup.calendar.kind() {
+            ProviderKind::Google => self.google = Some(setup),
+            ProviderKind::Microsoft => self.microsoft = Some(setup),
+        }
+        self
+    }
+
+    pub fn provider(&self, kind: ProviderKind) -> Result<&ProviderSetup, AppError> {
+        match kind {
+            ProviderKind::Google => self.google.as_ref(),
+            ProviderKind::Microsoft => self.microsoft.as_ref(),
+        }
+        .ok_or(AppError::ProviderNotConfigured(kind))
+    }
+
+    pub fn redirect_uri(&self, kind: ProviderKind) -> String {
+        format!("{}/v1/integrations/{kind}/callback", self.public_base_url)
+    }
+
+    fn mac(&self, attempt: &OAuthAttempt) -> Result<Hmac<Sha256>, AppError> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.state_key.expose_secret().as_bytes())
+            .map_err(|error| AppError::Internal(Box::new(error)))?;
+        mac.update(
+            format!(
+                "{}|{}|{}|{}",
+                attempt.nonce,
+                attempt.business_id,
+                attempt.provider,
+                attempt.expires_at.as_second()
+            )
+            .as_bytes(),
+        );
+        Ok(mac)
+    }
+
+    fn sign(&self, attempt: &OAuthAttempt) -> Result<String, AppError> {
+        let tag = self.mac(attempt)?.finalize().into_bytes();
+        Ok(format!("{}.{}", attempt.nonce, URL_SAFE_NO_PAD.encode(tag)))
+    }
+
+    /// Constant-time check of the state's MAC against the attempt it names.
+    fn verify(&self, attempt: &OAuthAttempt, tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        self.mac(attempt)
+            .is_ok_and(|mac| mac.verify_slice(&tag).is_ok())
+    }
+}
+
+/// Where the provider endpoints are; the defaults are the real providers, each overridable for tests and demos.
+pub struct ProviderEndpoints {
+    pub api_base: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+}
+
+impl ProviderEndpoints {
+    pub fn google() -> Self {
+        Self {
+            api_base: "https://www.googleapis.com/calendar/v3/".into(),
+            authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            token_url: "https://oauth2.googleapis.com/token".into(),
+            revoke_url: Some("https://oauth2.googleapis.com/revoke".into()),
+        }
+    }
+
+    pub fn microsoft() -> Self {
+        Self {
+            api_base: "https://graph.microsoft.com/v1.0/".into(),
+            authorize_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into(),
+            token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token".into(),
+            revoke_url: None,
+        }
+    }
+}
+
+/// The scopes and authorization parameters each provider needs for sync.
+pub fn oauth_settings(
+    kind: ProviderKind,
+    client_id: String,
+    client_secret: SecretString,
+    endpoints: &ProviderEndpoints,
+) -> OAuthSettings {
+    let (scopes, extra): (&[&str], &[(&str, &str)]) = match kind {
+        ProviderKind::Google => (
+            &[
+                "https://www.googleapis.com/auth/calendar.events",
+                "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+                "https://www.googleapis.com/auth/calendar.freebusy",
+            ],
+            // Offline access with consent, so that Google issues a refresh token every time.
+            &[("access_type", "offline"), ("prompt", "consent")],
+        ),
+        ProviderKind::Microsoft => (&["offline_access", "Calendars.ReadWrite"], &[]),
+    };
+    OAuthSettings {
+        client_id,
+        client_secret,
+        authorize_url: endpoints.authorize_url.clone(),
+        token_url: endpoints.token_url.clone(),
+        revoke_url: endpoints.revoke_url.clone(),
+        scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+        extra_authorize_params: extra
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+    }
+}
+
+/// A provider built from its client credentials and endpoints.
+pub fn provider_setup(
+    kind: ProviderKind,
+    client_id: String,
+    client_secret: SecretString,
+    endpoints: &ProviderEndpoints,
+    timeout: std::time::Duration,
+) -> ProviderSetup {
+    let http = http_client(timeout);
+    let calendar: Arc<dyn CalendarProvider> = match kind {
+        ProviderKind::Google => Arc::new(crate::providers::google::GoogleCalendar::new(
+            http.clone(),
+            endpoints.api_base.clone(),
+        )),
+        ProviderKind::Microsoft => Arc::new(crate::providers::microsoft::OutlookCalendar::new(
+            http.clone(),
+            endpoints.api_base.clone(),
+        )),
+    };
+    ProviderSetup {
+        oauth: OAuthClient::new(
+            oauth_settings(kind, client_id, client_secret, endpoints),
+            http,
+        ),
+        calendar,
+    }
+}
+
+impl Integrations {
+    /// From the environment: `PUBLIC_BASE_URL`, `OAUTH_STATE_KEY`, and per provider `GOOGLE_CLIENT_ID`,
+    /// `GOOGLE_CLIENT_SECRET` (`MICROSOFT_…` likewise), with optional endpoint overrides `GOOGLE_API_BASE`,
+    /// `GOOGLE_AUTHORIZE_URL`, `GOOGLE_TOKEN_URL`, `GOOGLE_REVOKE_URL`, `MICROSOFT_API_BASE`,
+    /// `MICROSOFT_AUTHORIZE_URL`, `MICROSOFT_TOKEN_URL`. A provider without a client id is not configured.
+    pub fn from_env(
+        secrets: Arc<dyn SecretStore>,
+        state_key: SecretString,
+        default_public_base_url: &str,
+    ) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let public_base_url =
+            var("PUBLIC_BASE_URL").unwrap_or_else(|| default_public_base_url.to_owned());
+        let mut integrations = Self::new(secrets, state_key, public_base_url);
+        for kind in [ProviderKind::Google, ProviderKind::Microsoft] {
+            let prefix = kind.to_string().to_uppercase();
+            let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
+                continue;
+            };
+            let client_secret =
+                SecretString::from(var(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default());
+            let defaults = match kind {
+                ProviderKind::Google => ProviderEndpoints::google(),
+                ProviderKind::Microsoft => ProviderEndpoints::microsoft(),
+            };
+            let endpoints = ProviderEndpoints {
+                api_base: var(&format!("{prefix}_API_BASE")).unwrap_or(defaults.api_base),
+                authorize_url: var(&format!("{prefix}_AUTHORIZE_URL"))
+                    .unwrap_or(defaults.authorize_url),
+                token_url: var(&format!("{prefix}_TOKEN_URL")).unwrap_or(defaults.token_url),
+                revoke_url: var(&format!("{prefix}_REVOKE_URL")).or(defaults.revoke_url),
+            };
+            integrations = integrations.with_provider(provider_setup(
+                kind,
+                client_id,
+                client_secret,
+                &endpoints,
+                std::time::Duration::from_secs(10),
+            ));
+        }
+        integrations
+    }
+}
+
+fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppError> {
+    app.integrations
+        .as_deref()
+        .ok_or(AppError::ProviderNotConfigured(provider))
+}
+
+/// Starts connecting: the URL to send the business's browser to.
+pub async fn start_connect(
+    app: &App,
+    business: &Business,
+    provider: ProviderKind,
+) -> Result<String, AppError> {
+    let integrations = integrations(app, provider)?;
+    let setup = integrations.provider(provider)?;
+    let mut nonce = [0_u8; 32];
+    rand::rng().fill_bytes(&mut nonce);
+    let mut attempt = OAuthAttempt {
+        nonce: URL_SAFE_NO_PAD.encode(nonce),
+        business_id: business.id,
+        provider,
+        pkce_verifier: String::new(),
+        expires_at: app
+            .clock
+            .now()
+            .checked_add(ATTEMPT_LIFETIME)
+            .map_err(|error| AppError::Internal(Box::new(error)))?,
+    };
+    let state = integrations.sign(&attempt)?;
+    let (url, verifier) = setup
+        .oauth
+        .authorization_url(&integrations.redirect_uri(provider), &state)
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    attempt.pkce_verifier = verifier.expose_secret().to_owned();
+    app.store.put_oauth_attempt(&attempt).await?;
+    Ok(url)
+}
+
+/// What the provider's redirect brought back.
+pub struct CallbackParameters {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    /// Set when the business declined or the provider refused (`access_denied`, …).
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// The account just connected and its calendars, to choose one from.
+pub struct ConnectedAccount {
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    pub account: String,
+    pub calendars: Vec<CalendarSummary>,
+    /// The calendar kept from an earlier connection of the same account, if still there.
+    pub selected_calendar_id: Option<String>,
+    /// Failed appointments queued again because the connection works again.
+    pub requeued: usize,
+}
+
+/// Finishes connecting: checks the state, exchanges the code, stores the tokens and records the connection.
+pub async fn finish_connect(
+    app: &App,
+    provider: ProviderKind,
+    callback: CallbackParameters,
+) -> Result<ConnectedAccount, AppError> {
+    let integrations = integrations(app, provider)?;
+    let setup = integrations.provider(provider)?;
+    let state = callback
+        .state
+        .as_deref()
+        .ok_or(AppError::OAuthStateInvalid)?;
+    let (nonce, tag) = state.split_once('.').ok_or(AppError::OAuthStateInvalid)?;
+    let attempt = app
+        .store
+        .take_oauth_attempt(nonce, app.clock.now())
+        .await?
+        .filter(|attempt| attempt.provider == provider && integrations.verify(attempt, tag))
+        .ok_or(AppError::OAuthStateInvalid)?;
+    if let Some(error) = callback.error {
+        let description = callback.error_description.unwrap_or_default();
+        return Err(AppError::OAuthDenied(
+            format!("{error} {description}").trim().to_owned(),
+        ));
+    }
+    let code = callback
+        .code
+        .ok_or_else(|| AppError::OAuthDenied("the provider sent no authorization code".into()))?;
+    let grant = setup
+        .oauth
+        .exchange_code(
+            &integrations.redirect_uri(provider),
+            &code,
+            &SecretString::from(attempt.pkce_verifier.clone()),
+            app.clock.now(),
+        )
+        .await
+        .map_err(|error| match error {
+            OAuthError::Transient(reason) => AppError::ProviderUnavailable(reason),
+            OAuthError::InvalidGrant(reason) | OAuthError::Rejected(reason) => {
+                AppError::OAuthDenied(reason)
+            }
+        })?;
+    let calendars = setup
+        .calendar
+        .list_calendars(&grant.access_token)
+        .await
+        .map_err(provider_unavailable)?;
+    let account = calendars
+        .iter()
+        .find(|calendar| calendar.primary)
+        .and_then(|calendar| calendar.owner.clone())
+        .unwrap_or_else(|| "unknown account".to_owned());
+
+    let business_id = attempt.business_id;
+    let previous = app.store.get_calendar_connection(business_id).await?;
+    if let Some(previous) = previous.as_ref().filter(|p| p.provider != provider) {
+        // One calendar per business: connecting another provider replaces the old connection.
+        forget_grant(integrations, business_id, previous.provider).await?;
+    }
+    calendar_tokens::store_grant(integrations, business_id, provider, &grant, None).await?;
+    let kept_calendar = previous
+        .as_ref()
+        .filter(|p| p.provider == provider && p.account == account)
+        .and_then(|p| p.calendar_id.clone())
+        .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
+    let connection = CalendarConnection {
+        business_id,
+        provider,
+        account: account.clone(),
+        calendar_id: kept_calendar.clone(),
+        connected_at: app.clock.now(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: previous
+            .as_ref()
+            .filter(|p| p.provider == provider)
+            .and_then(|p| p.last_synced_at),
+    };
+    app.store.put_calendar_connection(&connection).await?;
+    // Appointments that failed while the grant was broken can go through now.
+    let requeued = if kept_calendar.is_some() {
+        requeue_failed(app, business_id).await?.len()
+    } else {
+        0
+    };
+    tracing::info!(%business_id, %provider, requeued, "calendar connected");
+    Ok(ConnectedAccount {
+        business_id,
+        provider,
+        account,
+        calendars,
+        selected_calendar_id: kept_calendar,
+        requeued,
+    })
+}
+
+fn provider_unavailable(error: ProviderError) -> AppError {
+    AppError::ProviderUnavailable(error.to_string())
+}
+
+/// The connection of `business` to `provider`, or `calendar_not_connected`.
+async fn connection_to(
+    app: &App,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<CalendarConnection, AppError> {
+    app.store
+        .get_calendar_connection(business_id)
+        .await?
+        .filter(|connection| connection.provider == provider)
+        .ok_or(AppError::CalendarNotConnected)
+}
+
+/// The connected account's calendars, fresh from the provider.
+pub async fn list_calendars(
+    app: &App,
+    business: &Business,
+    provider: ProviderKind,
+) -> Result<Vec<CalendarSummary>, AppError> {
+    let integrations = integrations(app, provider)?;
+    let setup = integrations.provider(provider)?;
+    connection_to(app, business.id, provider).await?;
+    let token = calendar_tokens::access_token(app, integrations, setup, business.id, false)
+        .await
+        .map_err(token_problem)?;
+    setup
+        .calendar
+        .list_calendars(&token)
+        .await
+        .map_err(provider_unavailable)
+}
+
+fn token_problem(error: TokenError) -> AppError {
+    match error {
+        TokenError::ReauthRequired(reason) => {
+            AppError::OAuthDenied(format!("connect the calendar again: {reason}"))
+        }
+        TokenError::Transient(reason) => AppError::ProviderUnavailable(reason),
+        TokenError::App(error) => error,
+    }
+}
+
+/// Chooses the calendar appointments are synced to, and queues every upcoming appointment for it.
+pub async fn select_calendar(
+    app: &App,
+    business: &Business,
+    provider: ProviderKind,
+    calendar_id: &str,
+) -> Result<(CalendarConnection, usize), AppError> {
+    let connection = connection_to(app, business.id, provider).await?;
+    match connection.calendar_id.as_deref() {
+        Some(current) if current == calendar_id => return Ok((connection, 0)),
+        // Moving to another calendar would strand the events already in this one.
+        Some(_) => return Err(AppError::CalendarAlreadySelected),
+        None => {}
+    }
+    let calendars = list_calendars(app, business, provider).await?;
+    let calendar = calendars
+        .iter()
+        .find(|calendar| calendar.id == calendar_id)
+        .ok_or_else(|| AppError::CalendarNotFound(calendar_id.to_owned()))?;
+    if !calendar.writable {
+        return Err(AppError::CalendarNotWritable(calendar_id.to_owned()));
+    }
+    let selected = CalendarConnection {
+        calendar_id: Some(calendar_id.to_owned()),
+        ..connection
+    };
+    app.store.put_calendar_connection(&selected).await?;
+    let queued = super::calendar_sync::queue_upcoming(app, business.id).await?;
+    Ok((selected, queued))
+}
+
+/// The business's connection, if any.
+pub async fn get_connection(
+    app: &App,
+    business: &Business,
+) -> Result<Option<CalendarConnection>, AppError> {
+    Ok(app.store.get_calendar_connection(business.id).await?)
+}
+
+/// Disconnects: revokes the grant where the provider allows it, deletes the tokens and the connection. Events
+/// already written stay in the calendar (they are the business's record of its appointments).
+pub async fn disconnect(
+    app: &App,
+    business: &Business,
+    provider: ProviderKind,
+) -> Result<(), AppError> {
+    let integrations = integrations(app, provider)?;
+    connection_to(app, business.id, provider).await?;
+    forget_grant(integrations, business.id, provider).await?;
+    match app.store.delete_calendar_connection(business.id).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn forget_grant(
+    integrations: &Integrations,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<(), AppError> {
+    if let Ok(setup) = integrations.provider(provider) {
+        if let Some(refresh_token) =
+            calendar_tokens::stored_refresh_token(integrations, business_id, provider).await?
+        {
+            // Revocation is a courtesy: deleting our copy is what disconnects.
+            if let Err(error) = setup.oauth.revoke(&refresh_token).await {
+                tracing::warn!(%business_id, %provider, %error, "revoking the grant failed");
+            }
+        }
+    }
+    integrations
+        .secrets
+        .delete(&calendar_tokens::secret_name(business_id, provider)?)
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))
+}
+
+/// A random state key for a single process (the local server); Lambda functions share one from configuration.
+pub fn random_state_key() -> SecretString {
+    let mut key = [0_u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    SecretString::from(URL_SAFE_NO_PAD.encode(key))
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::adapters::FileSecretStore;
+    use jiff::Timestamp;
+
+    fn integrations(key: &str) -> Integrations {
+        let dir = std::env::temp_dir().join(format!("state-test-{}", uuid::Uuid::new_v4()));
+        Integrations::new(
+            Arc::new(FileSecretStore::open(&dir).expect("secret store")),
+            SecretString::from(key.to_owned()),
+            "http://localhost",
+        )
+    }
+
+    fn attempt() -> OAuthAttempt {
+        OAuthAttempt {
+            nonce: "nonce".into(),
+            business_id: BusinessId::generate(),
+            provider: ProviderKind::Google,
+            pkce_verifier: "verifier".into(),
+            expires_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_state_verifies_only_for_its_own_attempt_and_key() {
+        let signer = integrations("key one");
+        let attempt = attempt();
+        let state = signer.sign(&attempt).expect("signed");
+        let (nonce, tag) = state.split_once('.').expect("two parts");
+        assert_eq!(nonce, attempt.nonce);
+        assert!(signer.verify(&attempt, tag));
+        assert!(!integrations("key two").verify(&attempt, tag));
+        let other_business = OAuthAttempt {
+            business_id: BusinessId::generate(),
+            ..attempt.clone()
+        };
+        assert!(!signer.verify(&other_business, tag));
+        let other_provider = OAuthAttempt {
+            provider: ProviderKind::Microsoft,
+            ..attempt.clone()
+        };
+        assert!(!signer.verify(&other_provider, tag));
+        assert!(!signer.verify(&attempt, "not base64!"));
+        assert!(!signer.verify(&attempt, &tag[1..]));
+    }
+}

@@ -1,0 +1,5 @@
+//! Calendar provider clients against the provider emulators.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod microsoft;

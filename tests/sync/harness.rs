@@ -1,0 +1,224 @@
+//! A server with calendar integrations pointed at a provider emulator, connected through the real OAuth flow, and a
+//! worker loop that runs queued sync jobs the way the SQS consumer does (minus the waiting: a job to retry is made
+//! visible again at once, so a test runs every attempt without sleeping through backoffs).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integration_tests::emulators::faults::Faults;
+use integration_tests::{TestApp, spawn_app_with};
+use jiff::Timestamp;
+use reqwest::redirect::Policy;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::adapters::FileSecretStore;
+use shared::app::integrations::{ProviderEndpoints, provider_setup};
+use shared::app::{self, Integrations, SyncOutcome};
+use shared::ports::{Job, JobQueue, ProviderKind};
+
+/// What the tests need from a provider emulator.
+pub trait Emulated: Send + Sync + Sized + 'static {
+    const KIND: ProviderKind;
+    fn start() -> impl Future<Output = Self> + Send;
+    fn endpoints(&self) -> ProviderEndpoints;
+    fn credentials(&self) -> (&'static str, &'static str);
+    fn faults(&self) -> &Faults;
+    /// The calendar the business chooses to sync with.
+    fn sync_calendar(&self) -> String;
+    /// Live events of a calendar, in the provider's own JSON.
+    fn raw_events(&self, calendar_id: &str) -> Vec<Value>;
+    fn parse(&self, raw: &Value) -> SyncedEvent;
+    fn violations(&self) -> Vec<String>;
+    fn token_refresh_count(&self) -> usize;
+    fn revoke_grants(&self);
+    fn expire_access_tokens(&self);
+}
+
+/// An event as the business sees it in its calendar, whichever provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncedEvent {
+    pub appointment_id: String,
+    pub title: String,
+    pub description: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub time_zone: String,
+}
+
+pub struct SyncHarness<E: Emulated> {
+    pub app: TestApp,
+    pub emulator: Arc<E>,
+    pub service_id: String,
+}
+
+impl<E: Emulated> SyncHarness<E> {
+    /// A business with one service, its calendar connected and chosen.
+    pub async fn connected() -> Self {
+        let harness = Self::unconnected().await;
+        let connected = harness.connect().await;
+        assert_eq!(
+            connected["account"].as_str().map(str::is_empty),
+            Some(false)
+        );
+        harness.select_calendar().await;
+        harness
+    }
+
+    pub async fn unconnected() -> Self {
+        let emulator = Arc::new(E::start().await);
+        let for_app = emulator.clone();
+        let app = spawn_app_with(move |app, base_url, data_dir| {
+            let (client_id, client_secret) = for_app.credentials();
+            let secrets = Arc::new(FileSecretStore::open(&data_dir.join("secrets")).unwrap());
+            let integrations = Integrations::new(
+                secrets,
+                SecretString::from("test state key".to_owned()),
+                base_url,
+            )
+            .with_provider(provider_setup(
+                E::KIND,
+                client_id.to_owned(),
+                SecretString::from(client_secret.to_owned()),
+                &for_app.endpoints(),
+                Duration::from_millis(500),
+            ));
+            app.with_integrations(integrations)
+        })
+        .await;
+        let service_id = app.create_service(json!({})).await;
+        Self {
+            app,
+            emulator,
+            service_id,
+        }
+    }
+
+    /// The whole browser dance: our connect URL, the provider's consent (auto-granted by the emulator), and its
+    /// redirect to our callback. Returns the callback's answer.
+    pub async fn connect(&self) -> Value {
+        let response = self
+            .app
+            .get(&format!("/v1/integrations/{}/connect", E::KIND))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let authorization_url = body["authorization_url"].as_str().unwrap().to_owned();
+        let browser = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let consent = browser.get(&authorization_url).send().await.unwrap();
+        assert_eq!(consent.status(), 302, "{}", consent.text().await.unwrap());
+        let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            callback.starts_with(&self.app.url("/v1/integrations/")),
+            "{callback}"
+        );
+        let landed = browser.get(&callback).send().await.unwrap();
+        let status = landed.status();
+        let body: Value = landed.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn select_calendar(&self) -> Value {
+        let response = self
+            .app
+            .client
+            .put(
+                self.app
+                    .url(&format!("/v1/integrations/{}/calendar", E::KIND)),
+            )
+            .bearer_auth(&self.app.api_key)
+            .json(&json!({ "calendar_id": self.emulator.sync_calendar() }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Books at a New York wall time on the default test day and returns the appointment's id.
+    pub async fn book(&self, start: &str) -> String {
+        let response = self.app.book(&self.service_id, start).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn appointment(&self, id: &str) -> Value {
+        self.app
+            .get(&format!("/v1/appointments/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Runs sync jobs until none is left, dead letters included. Returns how many deliveries ran.
+    pub async fn run_jobs(&self) -> usize {
+        run_jobs(&self.app).await
+    }
+
+    pub fn events(&self) -> Vec<SyncedEvent> {
+        let calendar = self.emulator.sync_calendar();
+        let mut events: Vec<_> = self
+            .emulator
+            .raw_events(&calendar)
+            .iter()
+            .map(|raw| self.emulator.parse(raw))
+            .collect();
+        events.sort_by(|a, b| a.appointment_id.cmp(&b.appointment_id));
+        events
+    }
+
+    pub fn assert_no_violations(&self) {
+        let violations = self.emulator.violations();
+        assert!(violations.is_empty(), "spec violations: {violations:#?}");
+    }
+}
+
+/// Runs every queued sync job (and dead letter) until the queue is empty.
+pub async fn run_jobs(app: &TestApp) -> usize {
+    let mut deliveries = 0;
+    loop {
+        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
+        let dead = app
+            .queue
+            .receive_dead_letters(10, Duration::ZERO)
+            .await
+            .unwrap();
+        if received.is_empty() && dead.is_empty() {
+            return deliveries;
+        }
+        deliveries += received.len();
+        let runs = received.into_iter().map(|received| async move {
+            match app::run_sync_job(&app.app, &received.job, received.attempt).await {
+                Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await.unwrap(),
+                Ok(SyncOutcome::RetryAfter(_)) | Err(_) => app
+                    .queue
+                    .retry_later(&received.receipt, Duration::ZERO)
+                    .await
+                    .unwrap(),
+            }
+        });
+        futures::future::join_all(runs).await;
+        for letter in dead {
+            app::give_up_sync(&app.app, &letter.job).await.unwrap();
+            app.queue.ack_dead_letter(&letter.receipt).await.unwrap();
+        }
+    }
+}
+
+/// Delivers a job for the appointment's current version once more, as SQS may.
+pub async fn redeliver(app: &TestApp, appointment: &Value) {
+    let job = Job::SyncAppointment {
+        business_id: app.business_id.parse().unwrap(),
+        appointment_id: appointment["id"].as_str().unwrap().parse().unwrap(),
+        version: appointment["version"].as_u64().unwrap(),
+    };
+    app.queue.enqueue(&job, Duration::ZERO).await.unwrap();
+}
