@@ -301,20 +301,6 @@ pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>() {
     harness.assert_no_violations();
 }
 
-/// One `#[tokio::test]` per scenario and provider.
-macro_rules! for_providers {
-    ($($scenario:ident),+ $(,)?) => {
-        mod microsoft_graph {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $scenario() {
-                    super::$scenario::<integration_tests::emulators::microsoft::GraphEmulator>().await;
-                }
-            )+
-        }
-    };
-}
-
 for_providers!(
     booking_creates_one_event_with_the_right_details,
     rescheduling_moves_the_same_event_and_edits_update_it,

@@ -181,36 +181,48 @@ impl<E: Emulated> SyncHarness<E> {
     }
 }
 
-/// Runs every queued sync job (and dead letter) until the queue is empty.
+/// Runs every queued sync job (and dead letter) until the queue is empty. Returns how many deliveries ran.
 pub async fn run_jobs(app: &TestApp) -> usize {
     let mut deliveries = 0;
     loop {
-        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
-        let dead = app
-            .queue
-            .receive_dead_letters(10, Duration::ZERO)
-            .await
-            .unwrap();
-        if received.is_empty() && dead.is_empty() {
+        let ran = run_some_jobs(app, 10).await;
+        if ran == 0 {
             return deliveries;
         }
-        deliveries += received.len();
-        let runs = received.into_iter().map(|received| async move {
-            match app::run_sync_job(&app.app, &received.job, received.attempt).await {
-                Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await.unwrap(),
-                Ok(SyncOutcome::RetryAfter(_)) | Err(_) => app
-                    .queue
-                    .retry_later(&received.receipt, Duration::ZERO)
-                    .await
-                    .unwrap(),
-            }
-        });
-        futures::future::join_all(runs).await;
-        for letter in dead {
-            app::give_up_sync(&app.app, &letter.job).await.unwrap();
-            app.queue.ack_dead_letter(&letter.receipt).await.unwrap();
-        }
+        deliveries += ran;
     }
+}
+
+/// One round of the worker: up to `max` visible jobs (at most 10) and the dead letters. A job to retry is made
+/// visible again at once; the attempt still counts, so the queue dead-letters it as SQS would.
+pub async fn run_some_jobs(app: &TestApp, max: usize) -> usize {
+    let received = app
+        .queue
+        .receive(max.min(10), Duration::ZERO)
+        .await
+        .unwrap();
+    let dead = app
+        .queue
+        .receive_dead_letters(10, Duration::ZERO)
+        .await
+        .unwrap();
+    let ran = received.len() + dead.len();
+    let runs = received.into_iter().map(|received| async move {
+        match app::run_sync_job(&app.app, &received.job, received.attempt).await {
+            Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await.unwrap(),
+            Ok(SyncOutcome::RetryAfter(_)) | Err(_) => app
+                .queue
+                .retry_later(&received.receipt, Duration::ZERO)
+                .await
+                .unwrap(),
+        }
+    });
+    futures::future::join_all(runs).await;
+    for letter in dead {
+        app::give_up_sync(&app.app, &letter.job).await.unwrap();
+        app.queue.ack_dead_letter(&letter.receipt).await.unwrap();
+    }
+    ran
 }
 
 /// Delivers a job for the appointment's current version once more, as SQS may.

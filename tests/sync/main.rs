@@ -2,6 +2,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// One `#[tokio::test]` per scenario and provider.
+macro_rules! for_providers {
+    ($($scenario:ident),+ $(,)?) => {
+        mod microsoft_graph {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario::<integration_tests::emulators::microsoft::GraphEmulator>().await;
+                }
+            )+
+        }
+    };
+}
+
+mod faults;
 mod flows;
 mod harness;
 mod microsoft;
