@@ -5,6 +5,14 @@
 /// One `#[tokio::test]` per scenario and provider.
 macro_rules! for_providers {
     ($($scenario:ident),+ $(,)?) => {
+        mod google_calendar {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario::<integration_tests::emulators::google::GoogleEmulator>().await;
+                }
+            )+
+        }
         mod microsoft_graph {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -18,5 +26,6 @@ macro_rules! for_providers {
 
 mod faults;
 mod flows;
+mod google;
 mod harness;
 mod microsoft;

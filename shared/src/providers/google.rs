@@ -16,6 +16,9 @@ use crate::ports::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderErr
 /// The private extended property that marks an event as ours, so inbound sync can skip it.
 pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
 
+/// Our events have no attendees, but a write must never e-mail anyone.
+const NO_INVITATIONS: &[(&str, &str)] = &[("sendUpdates", "none")];
+
 pub struct GoogleCalendar {
     /// Carries the request timeout (see [`super::http_client`]).
     http: reqwest::Client,
@@ -119,7 +122,6 @@ impl GoogleCalendar {
     ) -> Result<reqwest::Response, ProviderError> {
         request
             .bearer_auth(token.expose_secret())
-            .query(&[("sendUpdates", "none")])
             .send()
             .await
             .map_err(|error| ProviderError::Transient(error.without_url().to_string()))
@@ -224,7 +226,10 @@ impl CalendarProvider for GoogleCalendar {
         };
         let created = self
             .send(
-                self.http.post(self.events_url(calendar_id)).json(&body),
+                self.http
+                    .post(self.events_url(calendar_id))
+                    .query(NO_INVITATIONS)
+                    .json(&body),
                 access_token,
             )
             .await?;
@@ -238,7 +243,10 @@ impl CalendarProvider for GoogleCalendar {
         body.id = None;
         let url = format!("{}/{}", self.events_url(calendar_id), id);
         let patched = self
-            .send(self.http.patch(url).json(&body), access_token)
+            .send(
+                self.http.patch(url).query(NO_INVITATIONS).json(&body),
+                access_token,
+            )
             .await?;
         if patched.status().is_success() {
             Ok(id)
@@ -259,7 +267,9 @@ impl CalendarProvider for GoogleCalendar {
             self.events_url(calendar_id),
             event_id(appointment_id)
         );
-        let response = self.send(self.http.delete(url), access_token).await?;
+        let response = self
+            .send(self.http.delete(url).query(NO_INVITATIONS), access_token)
+            .await?;
         match response.status() {
             status if status.is_success() => Ok(()),
             // Already gone: the goal is reached.
