@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use shared::app;
 use shared::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
-use shared::ports::{CalendarConnection, ConnectionHealth, Job, JobQueue, ProviderKind};
+use shared::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store

@@ -269,11 +269,7 @@ async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -
             let bytes = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
-            let query: Vec<(String, String)> = parts
-                .uri
-                .query()
-                .map(url_pairs)
-                .unwrap_or_default();
+            let query: Vec<(String, String)> = parts.uri.query().map(url_pairs).unwrap_or_default();
             let body_json: Option<Value> = if bytes.is_empty() {
                 None
             } else {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, InProcessQueue};
 use shared::api::{self, Area};
 use shared::app::{self, App};
-use shared::ports::{Clock, ManualClock, QueueSettings, Store};
+use shared::ports::{Clock, JobQueue, ManualClock, QueueSettings, Store};
 use tempfile::TempDir;
 
 #[path = "../emulators/mod.rs"]
@@ -42,7 +42,7 @@ pub struct TestApp {
     pub business_id: String,
     pub clock: ManualClock,
     pub store: Arc<dyn Store>,
-    pub queue: Arc<InProcessQueue>,
+    pub queue: Arc<dyn JobQueue>,
     pub app: App,
     _data: TempDir,
 }
@@ -56,12 +56,23 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(
     configure: impl FnOnce(App, String, &std::path::Path) -> App,
 ) -> TestApp {
-    init_tracing();
     let data = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
-    let clock = ManualClock::new(DEFAULT_NOW.parse::<Timestamp>().unwrap());
     let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
+    spawn_app_on(store, queue, data, configure).await
+}
+
+/// A test server over the given store and queue (e.g. DynamoDB Local and moto's SQS); `data` is its scratch
+/// directory, kept as long as the server.
+pub async fn spawn_app_on(
+    store: Arc<dyn Store>,
+    queue: Arc<dyn JobQueue>,
+    data: TempDir,
+    configure: impl FnOnce(App, String, &std::path::Path) -> App,
+) -> TestApp {
+    init_tracing();
+    let clock = ManualClock::new(DEFAULT_NOW.parse::<Timestamp>().unwrap());
     let app = App::new(
         store.clone(),
         queue.clone(),

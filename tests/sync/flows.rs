@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::harness::{Emulated, SyncHarness, redeliver};
+use crate::harness::{Backend, Emulated, SyncHarness, redeliver};
 
 const TEN: &str = "2026-12-01T10:00:00-05:00";
 const ELEVEN: &str = "2026-12-01T11:00:00-05:00";
@@ -21,8 +21,8 @@ async fn assert_synced<E: Emulated>(harness: &SyncHarness<E>, id: &str) -> Value
     appointment
 }
 
-pub async fn booking_creates_one_event_with_the_right_details<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn booking_creates_one_event_with_the_right_details<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     let id = harness.book(TEN).await;
     assert_eq!(harness.appointment(&id).await["sync"]["status"], "pending");
     harness.run_jobs().await;
@@ -52,8 +52,8 @@ pub async fn booking_creates_one_event_with_the_right_details<E: Emulated>() {
     harness.assert_no_violations();
 }
 
-pub async fn rescheduling_moves_the_same_event_and_edits_update_it<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn rescheduling_moves_the_same_event_and_edits_update_it<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     let id = harness.book(TEN).await;
     harness.run_jobs().await;
     let first = assert_synced(&harness, &id).await;
@@ -89,8 +89,8 @@ pub async fn rescheduling_moves_the_same_event_and_edits_update_it<E: Emulated>(
     harness.assert_no_violations();
 }
 
-pub async fn cancelling_removes_the_event<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn cancelling_removes_the_event<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     let kept = harness.book(TEN).await;
     let cancelled = harness.book(ELEVEN).await;
     harness.run_jobs().await;
@@ -109,8 +109,8 @@ pub async fn cancelling_removes_the_event<E: Emulated>() {
     harness.assert_no_violations();
 }
 
-pub async fn duplicate_and_stale_jobs_change_nothing<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn duplicate_and_stale_jobs_change_nothing<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     let id = harness.book(TEN).await;
     let booked = harness.appointment(&id).await;
     harness.run_jobs().await;
@@ -132,8 +132,10 @@ pub async fn duplicate_and_stale_jobs_change_nothing<E: Emulated>() {
     harness.assert_no_violations();
 }
 
-pub async fn appointments_booked_before_a_calendar_is_chosen_go_to_it<E: Emulated>() {
-    let harness = SyncHarness::<E>::unconnected().await;
+pub async fn appointments_booked_before_a_calendar_is_chosen_go_to_it<E: Emulated>(
+    backend: Backend,
+) {
+    let harness = SyncHarness::<E>::unconnected(backend).await;
     let early = harness.book(TEN).await;
     assert_eq!(
         harness.appointment(&early).await["sync"]["status"],
@@ -163,8 +165,10 @@ pub async fn appointments_booked_before_a_calendar_is_chosen_go_to_it<E: Emulate
     harness.assert_no_violations();
 }
 
-pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<E: Emulated>(
+    backend: Backend,
+) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     harness.emulator.revoke_grants();
     harness.emulator.expire_access_tokens();
     let first = harness.book(TEN).await;
@@ -215,8 +219,8 @@ pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<
     harness.assert_no_violations();
 }
 
-pub async fn expired_tokens_are_refreshed_once_for_many_jobs<E: Emulated>() {
-    let harness = SyncHarness::<E>::connected().await;
+pub async fn expired_tokens_are_refreshed_once_for_many_jobs<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
     let refreshes_before = harness.emulator.token_refresh_count();
     // Two hours on, the stored access token has expired: every job needs a fresh one at the same moment.
     harness.app.clock.set(
@@ -244,9 +248,9 @@ pub async fn expired_tokens_are_refreshed_once_for_many_jobs<E: Emulated>() {
     harness.assert_no_violations();
 }
 
-pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>() {
+pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>(backend: Backend) {
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
-    let harness = SyncHarness::<E>::connected().await;
+    let harness = SyncHarness::<E>::connected(backend).await;
     // A refusal that is not transient fails at once: the first two writes.
     harness.emulator.faults().add(FaultRule {
         matcher: Matcher::any().path("events"),
@@ -302,12 +306,13 @@ pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>() {
 }
 
 for_providers!(
-    booking_creates_one_event_with_the_right_details,
+    local: [],
+    aws: [booking_creates_one_event_with_the_right_details,
     rescheduling_moves_the_same_event_and_edits_update_it,
     cancelling_removes_the_event,
     duplicate_and_stale_jobs_change_nothing,
     appointments_booked_before_a_calendar_is_chosen_go_to_it,
     a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers,
     expired_tokens_are_refreshed_once_for_many_jobs,
-    retrying_one_or_all_requeues_what_failed,
+    retrying_one_or_all_requeues_what_failed,],
 );

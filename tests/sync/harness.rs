@@ -6,15 +6,45 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_tests::emulators::faults::Faults;
-use integration_tests::{TestApp, spawn_app_with};
+use integration_tests::{TestApp, spawn_app_on};
 use jiff::Timestamp;
 use reqwest::redirect::Policy;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::FileSecretStore;
+use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use shared::app::integrations::{ProviderEndpoints, provider_setup};
-use shared::app::{self, Integrations, SyncOutcome};
-use shared::ports::{Job, JobQueue, ProviderKind};
+use shared::app::{self, App, Integrations, SyncOutcome};
+use shared::ports::{Job, ProviderKind, QueueSettings, SecretStore};
+use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
+use shared_aws::emulators::moto::Moto;
+use shared_aws::emulators::sdk_config;
+use shared_aws::secrets_manager_store::SecretsManagerSecretStore;
+use shared_aws::sqs_job_queue::SqsJobQueue;
+
+/// Where the product's state lives in a test: the local adapters, or DynamoDB Local with moto's SQS and Secrets
+/// Manager (the AWS adapters).
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Local,
+    Aws,
+}
+
+impl Backend {
+    /// Whether DynamoDB Local and moto can run; without them (and not in CI) AWS scenarios are skipped, in CI they fail.
+    pub async fn aws_available() -> bool {
+        match (DynamoDbLocal::shared().await, Moto::shared().await) {
+            (Ok(Some(_)), Ok(Some(_))) => true,
+            (Err(error), _) => panic!("{error}"),
+            (_, Err(error)) => panic!("{error}"),
+            _ => {
+                eprintln!(
+                    "skipped: DynamoDB Local or moto is not installed (scripts/install-test-tools.sh)"
+                );
+                false
+            }
+        }
+    }
+}
 
 /// What the tests need from a provider emulator.
 pub trait Emulated: Send + Sync + Sized + 'static {
@@ -53,8 +83,8 @@ pub struct SyncHarness<E: Emulated> {
 
 impl<E: Emulated> SyncHarness<E> {
     /// A business with one service, its calendar connected and chosen.
-    pub async fn connected() -> Self {
-        let harness = Self::unconnected().await;
+    pub async fn connected(backend: Backend) -> Self {
+        let harness = Self::unconnected(backend).await;
         let connected = harness.connect().await;
         assert_eq!(
             connected["account"].as_str().map(str::is_empty),
@@ -64,27 +94,61 @@ impl<E: Emulated> SyncHarness<E> {
         harness
     }
 
-    pub async fn unconnected() -> Self {
+    pub async fn unconnected(backend: Backend) -> Self {
         let emulator = Arc::new(E::start().await);
         let for_app = emulator.clone();
-        let app = spawn_app_with(move |app, base_url, data_dir| {
-            let (client_id, client_secret) = for_app.credentials();
-            let secrets = Arc::new(FileSecretStore::open(&data_dir.join("secrets")).unwrap());
-            let integrations = Integrations::new(
-                secrets,
-                SecretString::from("test state key".to_owned()),
-                base_url,
-            )
-            .with_provider(provider_setup(
-                E::KIND,
-                client_id.to_owned(),
-                SecretString::from(client_secret.to_owned()),
-                &for_app.endpoints(),
-                Duration::from_millis(500),
-            ));
-            app.with_integrations(integrations)
-        })
-        .await;
+        let configure = move |secrets: Arc<dyn SecretStore>| {
+            move |app: App, base_url: String, _: &std::path::Path| {
+                let (client_id, client_secret) = for_app.credentials();
+                let integrations = Integrations::new(
+                    secrets,
+                    SecretString::from("test state key".to_owned()),
+                    base_url,
+                )
+                .with_provider(provider_setup(
+                    E::KIND,
+                    client_id.to_owned(),
+                    SecretString::from(client_secret.to_owned()),
+                    &for_app.endpoints(),
+                    Duration::from_millis(500),
+                ));
+                app.with_integrations(integrations)
+            }
+        };
+        let app = match backend {
+            Backend::Local => {
+                let data = tempfile::tempdir().unwrap();
+                let secrets =
+                    Arc::new(FileSecretStore::open(&data.path().join("secrets")).unwrap());
+                let store = Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
+                let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
+                spawn_app_on(store, queue, data, configure(secrets)).await
+            }
+            Backend::Aws => {
+                let dynamodb = DynamoDbLocal::shared().await.unwrap().unwrap();
+                let moto = Moto::shared().await.unwrap().unwrap();
+                let (store, _) = dynamodb.fresh_store().await.unwrap();
+                let (queue_url, dead_letter_url) = moto
+                    .create_sync_queues(QueueSettings::default())
+                    .await
+                    .unwrap();
+                let sdk = sdk_config(moto.endpoint()).await;
+                let queue =
+                    SqsJobQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dead_letter_url);
+                let secrets = SecretsManagerSecretStore::new(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    format!("{}/", Moto::unique_name("calendar")),
+                    Duration::from_secs(60),
+                );
+                spawn_app_on(
+                    Arc::new(store),
+                    Arc::new(queue),
+                    tempfile::tempdir().unwrap(),
+                    configure(Arc::new(secrets)),
+                )
+                .await
+            }
+        };
         let service_id = app.create_service(json!({})).await;
         Self {
             app,
