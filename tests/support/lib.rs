@@ -183,6 +183,48 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Connects a calendar the way a business does: our connect URL, the provider's consent page (granted at once
+    /// by the emulator), its redirect to our callback. Returns the callback's answer.
+    pub async fn connect_calendar(&self, provider: &str) -> Value {
+        let response = self
+            .get(&format!("/v1/integrations/{provider}/connect"))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let authorization_url = body["authorization_url"].as_str().unwrap().to_owned();
+        let browser = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let consent = browser.get(&authorization_url).send().await.unwrap();
+        assert_eq!(consent.status(), 302, "{}", consent.text().await.unwrap());
+        let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            callback.starts_with(&self.url("/v1/integrations/")),
+            "{callback}"
+        );
+        let landed = browser.get(&callback).send().await.unwrap();
+        let status = landed.status();
+        let body: Value = landed.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn select_calendar(&self, provider: &str, calendar_id: &str) -> Value {
+        let response = self
+            .client
+            .put(self.url(&format!("/v1/integrations/{provider}/calendar")))
+            .bearer_auth(&self.api_key)
+            .json(&json!({ "calendar_id": calendar_id }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub async fn book(&self, service_id: &str, start: &str) -> Response {
         self.post("/v1/appointments", &booking(service_id, start))
             .await

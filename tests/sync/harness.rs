@@ -8,7 +8,6 @@ use std::time::Duration;
 use integration_tests::emulators::faults::Faults;
 use integration_tests::{TestApp, spawn_app_on};
 use jiff::Timestamp;
-use reqwest::redirect::Policy;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
@@ -157,51 +156,14 @@ impl<E: Emulated> SyncHarness<E> {
         }
     }
 
-    /// The whole browser dance: our connect URL, the provider's consent (auto-granted by the emulator), and its
-    /// redirect to our callback. Returns the callback's answer.
     pub async fn connect(&self) -> Value {
-        let response = self
-            .app
-            .get(&format!("/v1/integrations/{}/connect", E::KIND))
-            .await;
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        let authorization_url = body["authorization_url"].as_str().unwrap().to_owned();
-        let browser = reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap();
-        let consent = browser.get(&authorization_url).send().await.unwrap();
-        assert_eq!(consent.status(), 302, "{}", consent.text().await.unwrap());
-        let callback = consent.headers()["location"].to_str().unwrap().to_owned();
-        assert!(
-            callback.starts_with(&self.app.url("/v1/integrations/")),
-            "{callback}"
-        );
-        let landed = browser.get(&callback).send().await.unwrap();
-        let status = landed.status();
-        let body: Value = landed.json().await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        body
+        self.app.connect_calendar(&E::KIND.to_string()).await
     }
 
     pub async fn select_calendar(&self) -> Value {
-        let response = self
-            .app
-            .client
-            .put(
-                self.app
-                    .url(&format!("/v1/integrations/{}/calendar", E::KIND)),
-            )
-            .bearer_auth(&self.app.api_key)
-            .json(&json!({ "calendar_id": self.emulator.sync_calendar() }))
-            .send()
+        self.app
+            .select_calendar(&E::KIND.to_string(), &self.emulator.sync_calendar())
             .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        body
     }
 
     /// Books at a New York wall time on the default test day and returns the appointment's id.

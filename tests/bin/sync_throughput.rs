@@ -1,0 +1,165 @@
+//! Sync throughput: appointments booked through the API, then their sync jobs run through the worker (ten at a time,
+//! as a Lambda batch or the local server's worker loop) against a provider emulator. Prints jobs per second and the
+//! per-job latency percentiles as JSON, per provider.
+//!
+//! `cargo run --release -p integration-tests --bin sync-throughput -- --appointments 1000`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures::StreamExt;
+use integration_tests::emulators::google::{self, GoogleEmulator};
+use integration_tests::emulators::microsoft::{self, GraphEmulator};
+use integration_tests::spawn_app_with;
+use secrecy::SecretString;
+use serde_json::json;
+use shared::adapters::FileSecretStore;
+use shared::app::integrations::{ProviderEndpoints, provider_setup};
+use shared::app::{self, Integrations, SyncOutcome};
+use shared::ports::ProviderKind;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 1000)]
+    appointments: usize,
+    /// Jobs worked on at once.
+    #[arg(long, default_value_t = 10)]
+    concurrency: usize,
+}
+
+struct Target {
+    kind: ProviderKind,
+    endpoints: ProviderEndpoints,
+    client_id: &'static str,
+    client_secret: &'static str,
+    calendar: String,
+}
+
+async fn measure(target: Target, args: &Args) -> serde_json::Value {
+    let endpoints = target.endpoints;
+    let (client_id, client_secret) = (target.client_id, target.client_secret);
+    let app = spawn_app_with(move |app, base_url, data_dir| {
+        let secrets = Arc::new(FileSecretStore::open(&data_dir.join("secrets")).unwrap());
+        app.with_integrations(
+            Integrations::new(secrets, SecretString::from("bench".to_owned()), base_url)
+                .with_provider(provider_setup(
+                    target.kind,
+                    client_id.to_owned(),
+                    SecretString::from(client_secret.to_owned()),
+                    &endpoints,
+                    Duration::from_secs(10),
+                )),
+        )
+    })
+    .await;
+    let provider = target.kind.to_string();
+    app.connect_calendar(&provider).await;
+    app.select_calendar(&provider, &target.calendar).await;
+    let day = json!([{ "start": "00:00", "end": "23:50" }]);
+    let service = app
+        .create_service(json!({
+            "duration_minutes": 10,
+            "slot_interval_minutes": 10,
+            "booking_horizon_days": 365,
+            "weekly_hours": {
+                "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                "friday": day, "saturday": day, "sunday": day
+            }
+        }))
+        .await;
+    let first = "2026-12-01T00:00:00-05:00"
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    for index in 0..args.appointments {
+        let start = first
+            // A hundred ten-minute slots a day, well inside the day's hours.
+            .checked_add(jiff::SignedDuration::from_mins(
+                (index / 100) as i64 * 24 * 60 + (index % 100) as i64 * 10,
+            ))
+            .unwrap()
+            .to_zoned_datetime(jiff::tz::TimeZone::get("America/New_York").unwrap())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string();
+        let response = app.book(&service, &start).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(args.appointments);
+    loop {
+        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
+        if received.is_empty() {
+            break;
+        }
+        let timed: Vec<Duration> = futures::stream::iter(received)
+            .map(|received| {
+                let app = &app;
+                async move {
+                    let began = Instant::now();
+                    let outcome = app::run_sync_job(&app.app, &received.job, received.attempt)
+                        .await
+                        .unwrap();
+                    assert_eq!(outcome, SyncOutcome::Done);
+                    app.queue.ack(&received.receipt).await.unwrap();
+                    began.elapsed()
+                }
+            })
+            .buffer_unordered(args.concurrency)
+            .collect()
+            .await;
+        latencies.extend(timed);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index].as_secs_f64() * 1000.0
+    };
+    json!({
+        "provider": provider,
+        "jobs": latencies.len(),
+        "seconds": elapsed.as_secs_f64(),
+        "jobs_per_second": latencies.len() as f64 / elapsed.as_secs_f64(),
+        "job_p50_ms": percentile(0.50),
+        "job_p99_ms": percentile(0.99),
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let google = GoogleEmulator::start().await;
+    let graph = GraphEmulator::start().await;
+    let targets = [
+        Target {
+            kind: ProviderKind::Google,
+            endpoints: ProviderEndpoints {
+                api_base: google.api_base(),
+                authorize_url: google.authorize_url(),
+                token_url: google.token_url(),
+                revoke_url: Some(google.revoke_url()),
+            },
+            client_id: google::CLIENT_ID,
+            client_secret: google::CLIENT_SECRET,
+            calendar: google::TEAM_CALENDAR.to_owned(),
+        },
+        Target {
+            kind: ProviderKind::Microsoft,
+            endpoints: ProviderEndpoints {
+                api_base: graph.api_base(),
+                authorize_url: graph.authorize_url(),
+                token_url: graph.token_url(),
+                revoke_url: None,
+            },
+            client_id: microsoft::CLIENT_ID,
+            client_secret: microsoft::CLIENT_SECRET,
+            calendar: graph.calendar_id("Team"),
+        },
+    ];
+    for target in targets {
+        println!("{}", measure(target, &args).await);
+    }
+}
