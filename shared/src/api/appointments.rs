@@ -19,7 +19,7 @@ use super::dto::{
 };
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
-use super::responses::{BookingErrors, CommonErrors, NotFoundError};
+use super::responses::{BookingErrors, CommonErrors, NotFoundError, RetryErrors};
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -231,8 +231,7 @@ async fn cancel_appointment(
 
 #[utoipa::path(post, path = "/v1/appointments/{appointment_id}/sync/retry", tag = "appointments",
     params(("appointment_id" = AppointmentId, Path, description = "Appointment id")),
-    responses((status = 202, description = "Queued for calendar sync", body = RetryView), CommonErrors, NotFoundError,
-        (status = 409, description = "No calendar is connected", body = super::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Queued for calendar sync", body = RetryView), CommonErrors, RetryErrors))]
 #[tracing::instrument(skip_all, fields(%appointment_id))]
 async fn retry_appointment_sync(
     State(app): State<App>,

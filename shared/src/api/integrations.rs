@@ -16,7 +16,7 @@ use crate::ports::{CalendarConnection, CalendarSummary, ConnectionHealth, Provid
 use super::dto::local_rfc3339;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
-use super::responses::CommonErrors;
+use super::responses::{CommonErrors, IntegrationErrors};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -106,7 +106,7 @@ pub struct CalendarsView {
 }
 
 #[utoipa::path(get, path = "/v1/integrations", tag = "integrations",
-    responses((status = 200, description = "The business's calendar connection and its health", body = ConnectionsView), CommonErrors))]
+    responses((status = 200, description = "The business's calendar connection and its health", body = ConnectionsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all)]
 async fn list_connections(
     State(app): State<App>,
@@ -123,7 +123,7 @@ async fn list_connections(
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/connect", tag = "integrations",
     params(("provider" = ProviderKind, Path, description = "google or microsoft")),
-    responses((status = 200, description = "Where to authorize", body = AuthorizationView), CommonErrors))]
+    responses((status = 200, description = "Where to authorize", body = AuthorizationView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn start_connect(
     State(app): State<App>,
@@ -138,7 +138,7 @@ async fn start_connect(
 /// single-use `state` names the business instead.
 #[utoipa::path(get, path = "/v1/integrations/{provider}/callback", tag = "integrations", security(()),
     params(("provider" = ProviderKind, Path, description = "google or microsoft"), CallbackQuery),
-    responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView), CommonErrors))]
+    responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn finish_connect(
     State(app): State<App>,
@@ -168,7 +168,7 @@ async fn finish_connect(
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/calendars", tag = "integrations",
     params(("provider" = ProviderKind, Path, description = "google or microsoft")),
-    responses((status = 200, description = "The connected account's calendars", body = CalendarsView), CommonErrors))]
+    responses((status = 200, description = "The connected account's calendars", body = CalendarsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn list_calendars(
     State(app): State<App>,
@@ -181,7 +181,7 @@ async fn list_calendars(
 
 #[utoipa::path(put, path = "/v1/integrations/{provider}/calendar", tag = "integrations", request_body = CalendarChoice,
     params(("provider" = ProviderKind, Path, description = "google or microsoft")),
-    responses((status = 200, description = "Appointments now sync to this calendar", body = CalendarSelectedView), CommonErrors))]
+    responses((status = 200, description = "Appointments now sync to this calendar", body = CalendarSelectedView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn select_calendar(
     State(app): State<App>,
@@ -199,7 +199,7 @@ async fn select_calendar(
 
 #[utoipa::path(delete, path = "/v1/integrations/{provider}", tag = "integrations",
     params(("provider" = ProviderKind, Path, description = "google or microsoft")),
-    responses((status = 204, description = "Disconnected; tokens deleted and revoked where the provider allows"), CommonErrors))]
+    responses((status = 204, description = "Disconnected; tokens deleted and revoked where the provider allows"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn disconnect(
     State(app): State<App>,

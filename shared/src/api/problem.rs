@@ -88,8 +88,9 @@ impl ApiError {
                 AppError::IdempotencyKeyReused => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
                 }
+                // The server's configuration, not a failure: nothing the caller retries will change it.
                 AppError::ProviderNotConfigured(_) => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured")
+                    (StatusCode::UNPROCESSABLE_ENTITY, "provider_not_configured")
                 }
                 AppError::CalendarNotConnected => (StatusCode::CONFLICT, "calendar_not_connected"),
                 AppError::OAuthStateInvalid => (StatusCode::BAD_REQUEST, "oauth_state_invalid"),

@@ -63,3 +63,35 @@ impl IntoResponses for BookingErrors {
         ])
     }
 }
+
+/// Refusals of the calendar integration routes.
+pub struct IntegrationErrors;
+
+impl IntoResponses for IntegrationErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (404, "The calendar is not one of the account's calendars"),
+            (
+                409,
+                "No calendar connected for this provider, or another calendar already selected",
+            ),
+            (
+                422,
+                "The provider is not configured on this server, or the calendar is read-only",
+            ),
+            (502, "The calendar provider is unavailable or refused"),
+        ])
+    }
+}
+
+/// Refusals of the sync retry routes.
+pub struct RetryErrors;
+
+impl IntoResponses for RetryErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (404, "No such appointment for this business"),
+            (409, "No calendar is connected"),
+        ])
+    }
+}
