@@ -18,6 +18,13 @@ async fn every_route_requires_a_valid_key() {
         ("GET", format!("/v1/appointments/{id}")),
         ("PATCH", format!("/v1/appointments/{id}")),
         ("POST", format!("/v1/appointments/{id}/cancel")),
+        ("POST", format!("/v1/appointments/{id}/sync/retry")),
+        ("POST", "/v1/appointments/sync/retry".to_owned()),
+        ("GET", "/v1/integrations".to_owned()),
+        ("GET", "/v1/integrations/google/connect".to_owned()),
+        ("GET", "/v1/integrations/microsoft/calendars".to_owned()),
+        ("PUT", "/v1/integrations/google/calendar".to_owned()),
+        ("DELETE", "/v1/integrations/microsoft".to_owned()),
     ];
     for (method, path) in &routes {
         for key in [None, Some("bk_not-a-real-key"), Some("")] {

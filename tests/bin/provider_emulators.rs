@@ -19,7 +19,10 @@ async fn main() {
         ("GOOGLE_TOKEN_URL", google.token_url()),
         ("GOOGLE_REVOKE_URL", google.revoke_url()),
         ("MICROSOFT_CLIENT_ID", microsoft::CLIENT_ID.to_owned()),
-        ("MICROSOFT_CLIENT_SECRET", microsoft::CLIENT_SECRET.to_owned()),
+        (
+            "MICROSOFT_CLIENT_SECRET",
+            microsoft::CLIENT_SECRET.to_owned(),
+        ),
         ("MICROSOFT_API_BASE", graph.api_base()),
         ("MICROSOFT_AUTHORIZE_URL", graph.authorize_url()),
         ("MICROSOFT_TOKEN_URL", graph.token_url()),

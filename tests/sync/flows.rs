@@ -305,8 +305,84 @@ pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>(backend: Back
     harness.assert_no_violations();
 }
 
+pub async fn forged_replayed_and_foreign_callbacks_are_refused<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::unconnected(backend).await;
+    let callback = |query: &str| {
+        harness
+            .app
+            .url(&format!("/v1/integrations/{}/callback?{query}", E::KIND))
+    };
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for query in ["code=x", "code=x&state=nonsense", "code=x&state=abc.def"] {
+        let response = browser.get(callback(query)).send().await.unwrap();
+        integration_tests::assert_problem(response, 400, "oauth_state_invalid").await;
+    }
+    // A genuine state whose signature was altered, and then the genuine one used twice.
+    let start: Value = harness
+        .app
+        .get(&format!("/v1/integrations/{}/connect", E::KIND))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let consent = browser
+        .get(start["authorization_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_owned();
+    let url = reqwest::Url::parse(&location).unwrap();
+    let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let state = &pairs["state"];
+    let tampered = format!("{}x", state);
+    let response = browser
+        .get(callback(&format!(
+            "code={}&state={tampered}",
+            pairs["code"]
+        )))
+        .send()
+        .await
+        .unwrap();
+    integration_tests::assert_problem(response, 400, "oauth_state_invalid").await;
+    // The tampered attempt used the nonce up: a state is single-use even when the first use fails.
+    let response = browser.get(&location).send().await.unwrap();
+    integration_tests::assert_problem(response, 400, "oauth_state_invalid").await;
+    let connections: Value = harness
+        .app
+        .get("/v1/integrations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(connections["connections"], json!([]));
+
+    // A business that declines at the provider gets a readable refusal, and nothing is connected.
+    let start: Value = harness
+        .app
+        .get(&format!("/v1/integrations/{}/connect", E::KIND))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = reqwest::Url::parse(start["authorization_url"].as_str().unwrap()).unwrap();
+    let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let declined = format!(
+        "error=access_denied&error_description=The+user+declined&state={}",
+        pairs["state"]
+    );
+    let response = browser.get(callback(&declined)).send().await.unwrap();
+    let problem = integration_tests::assert_problem(response, 400, "oauth_denied").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("declined"),
+        "{problem}"
+    );
+}
+
 for_providers!(
-    local: [],
+    local: [forged_replayed_and_foreign_callbacks_are_refused,],
     aws: [booking_creates_one_event_with_the_right_details,
     rescheduling_moves_the_same_event_and_edits_update_it,
     cancelling_removes_the_event,
