@@ -477,3 +477,181 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
         }
     }
 }
+
+const SYNC_WORKER: &str = env!("CARGO_BIN_EXE_sync-worker");
+
+/// The sync job a booking put on the real queue, as the SQS event source would deliver it (receipt handle and
+/// receive count included).
+async fn delivered_job(deployment: &Deployment) -> Value {
+    let sqs = support::sqs_client(deployment).await;
+    let received = sqs
+        .receive_message()
+        .queue_url(&deployment.queue_url)
+        .max_number_of_messages(1)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages()[0];
+    let (mut event, _) = sqs_event(&[message.body().unwrap().to_owned()]);
+    let record = &mut event["Records"][0];
+    record["messageId"] = json!(message.message_id().unwrap());
+    record["receiptHandle"] = json!(message.receipt_handle().unwrap());
+    record["attributes"]["ApproximateReceiveCount"] = json!("1");
+    event
+}
+
+#[tokio::test]
+async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff() {
+    use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
+    use integration_tests::emulators::google::{self, GoogleEmulator};
+    use shared::app::integrations::{self, CallbackParameters, ProviderEndpoints};
+
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let google = GoogleEmulator::start().await;
+    let endpoints = ProviderEndpoints {
+        api_base: google.api_base(),
+        authorize_url: google.authorize_url(),
+        token_url: google.token_url(),
+        revoke_url: Some(google.revoke_url()),
+    };
+    let environment = [
+        ("GOOGLE_CLIENT_ID", google::CLIENT_ID.to_owned()),
+        ("GOOGLE_CLIENT_SECRET", google::CLIENT_SECRET.to_owned()),
+        ("GOOGLE_API_BASE", endpoints.api_base.clone()),
+        ("GOOGLE_TOKEN_URL", endpoints.token_url.clone()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value));
+
+    // Connect in the test's process through the same table and Secrets Manager the function uses.
+    let settings = AwsSettings {
+        table_name: deployment.table.clone(),
+        sync_queue_url: deployment.queue_url.clone(),
+        sync_dead_letter_queue_url: deployment.dead_letter_queue_url.clone(),
+        secret_prefix: "booking/calendar".to_owned(),
+    };
+    let secrets = AwsAdapters::new(&sdk_config(&deployment.moto_endpoint).await, &settings).secrets;
+    let app = test_app(&deployment, Timestamp::now())
+        .await
+        .with_integrations(
+            shared::app::Integrations::new(
+                secrets,
+                secrecy::SecretString::from("state key of this test".to_owned()),
+                "https://api.example.test",
+            )
+            .with_provider(integrations::provider_setup(
+                ProviderKind::Google,
+                google::CLIENT_ID.to_owned(),
+                secrecy::SecretString::from(google::CLIENT_SECRET.to_owned()),
+                &endpoints,
+                std::time::Duration::from_secs(5),
+            )),
+        );
+    let business_id: BusinessId = deployment.business_id.parse().unwrap();
+    let business = app.store.get_business(business_id).await.unwrap().unwrap();
+    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google)
+        .await
+        .unwrap();
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&authorization)
+        .send()
+        .await
+        .unwrap();
+    let redirect = reqwest::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    let parameters: HashMap<String, String> = redirect.query_pairs().into_owned().collect();
+    integrations::finish_connect(
+        &app,
+        ProviderKind::Google,
+        CallbackParameters {
+            code: parameters.get("code").cloned(),
+            state: parameters.get("state").cloned(),
+            error: None,
+            error_description: None,
+        },
+    )
+    .await
+    .unwrap();
+    integrations::select_calendar(&app, &business, ProviderKind::Google, google::TEAM_CALENDAR)
+        .await
+        .unwrap();
+
+    let service_id = create_service(&deployment).await;
+    let start = (Timestamp::now() + SignedDuration::from_hours(30))
+        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+        .unwrap();
+    let request = BookingRequest {
+        service_id: service_id.parse().unwrap(),
+        start,
+        customer: Customer {
+            name: "Ana Silva".to_owned().try_into().unwrap(),
+            phone: None,
+            email: None,
+        },
+        notes: None,
+        source: BookingSource::Ai,
+    };
+    let BookingOutcome::Created(appointment) =
+        app::book_appointment(&app, &business, request, None, |_| String::new())
+            .await
+            .unwrap()
+    else {
+        panic!("a booking without a key is never a replay")
+    };
+    let event = delivered_job(&deployment).await;
+    let message_id = event["Records"][0]["messageId"].clone();
+
+    // First delivery: Google is down; the record is reported failed and the appointment says why.
+    google.faults().add(FaultRule {
+        matcher: Matcher::any().path("events"),
+        when: When::Before,
+        fault: Fault::Unavailable,
+        times: 1,
+    });
+    let worker = Function::start_with(SYNC_WORKER, &deployment, &environment).await;
+    let response = worker.invoke(event.clone()).await.unwrap();
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": message_id }] })
+    );
+    let pending = deployment
+        .store
+        .get_appointment(business_id, appointment.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.sync.status, SyncStatus::Pending);
+    assert_eq!(pending.sync.error.unwrap().code, "provider_unavailable");
+    assert!(
+        !worker
+            .output()
+            .await
+            .iter()
+            .any(|line| line.contains("backoff not applied")),
+        "the backoff went to SQS as the message's visibility timeout"
+    );
+
+    // Redelivered: the event is written and the appointment is synced.
+    let response = worker.invoke(event).await.unwrap();
+    assert_eq!(response, json!({ "batchItemFailures": [] }));
+    let synced = deployment
+        .store
+        .get_appointment(business_id, appointment.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(synced.sync.status, SyncStatus::Synced);
+    let events = google.events(google::TEAM_CALENDAR);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["start"]["dateTime"]
+            .as_str()
+            .map(|t| t.parse::<Timestamp>().unwrap()),
+        Some(start)
+    );
+    assert!(google.violations().is_empty(), "{:#?}", google.violations());
+}

@@ -77,6 +77,15 @@ pub struct Function {
 
 impl Function {
     pub async fn start(binary: &str, deployment: &Deployment) -> Function {
+        Self::start_with(binary, deployment, &[]).await
+    }
+
+    /// Starts the function with `extra` variables added to the deployment's environment.
+    pub async fn start_with(
+        binary: &str,
+        deployment: &Deployment,
+        extra: &[(String, String)],
+    ) -> Function {
         let runtime = RuntimeApi::start().await;
         let mut process = Command::new(binary)
             .env_clear()
@@ -108,6 +117,7 @@ impl Function {
             .env("SECRET_PREFIX", "booking/calendar")
             .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")
             .env("RUST_LOG", "info")
+            .envs(extra.iter().cloned())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
