@@ -305,6 +305,46 @@ pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>(backend: Back
     harness.assert_no_violations();
 }
 
+pub async fn disconnecting_revokes_forgets_and_stops_syncing<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
+    let synced = harness.book(TEN).await;
+    harness.run_jobs().await;
+    let response = harness
+        .app
+        .client
+        .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
+        .bearer_auth(&harness.app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let expected_revocations = usize::from(E::KIND == shared::ports::ProviderKind::Google);
+    assert_eq!(harness.emulator.revocation_count(), expected_revocations);
+    let connections: Value = harness
+        .app
+        .get("/v1/integrations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(connections["connections"], json!([]));
+    let retry = harness
+        .app
+        .post(&format!("/v1/appointments/{synced}/sync/retry"), &json!({}))
+        .await;
+    integration_tests::assert_problem(retry, 409, "calendar_not_connected").await;
+
+    let later = harness.book(ELEVEN).await;
+    assert_eq!(
+        harness.appointment(&later).await["sync"]["status"],
+        "not_connected"
+    );
+    harness.run_jobs().await;
+    // The event written while connected stays: it is the business's record of the appointment.
+    assert_eq!(harness.events().len(), 1);
+    harness.assert_no_violations();
+}
+
 pub async fn forged_replayed_and_foreign_callbacks_are_refused<E: Emulated>(backend: Backend) {
     let harness = SyncHarness::<E>::unconnected(backend).await;
     let callback = |query: &str| {
@@ -383,7 +423,9 @@ pub async fn forged_replayed_and_foreign_callbacks_are_refused<E: Emulated>(back
 
 for_providers!(
     local: [forged_replayed_and_foreign_callbacks_are_refused,],
-    aws: [booking_creates_one_event_with_the_right_details,
+    // Disconnecting touches the secret store and the connection item: run it on both backends.
+    aws: [disconnecting_revokes_forgets_and_stops_syncing,
+    booking_creates_one_event_with_the_right_details,
     rescheduling_moves_the_same_event_and_edits_update_it,
     cancelling_removes_the_event,
     duplicate_and_stale_jobs_change_nothing,

@@ -66,6 +66,10 @@ impl Emulated for GoogleEmulator {
         GoogleEmulator::token_refresh_count(self)
     }
 
+    fn revocation_count(&self) -> usize {
+        self.request_count("revoke")
+    }
+
     fn revoke_grants(&self) {
         GoogleEmulator::revoke_grants(self)
     }

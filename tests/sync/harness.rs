@@ -59,6 +59,8 @@ pub trait Emulated: Send + Sync + Sized + 'static {
     fn parse(&self, raw: &Value) -> SyncedEvent;
     fn violations(&self) -> Vec<String>;
     fn token_refresh_count(&self) -> usize;
+    /// Revocation requests received (Microsoft offers none to applications: always 0).
+    fn revocation_count(&self) -> usize;
     fn revoke_grants(&self);
     fn expire_access_tokens(&self);
 }

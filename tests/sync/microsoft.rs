@@ -93,6 +93,10 @@ impl Emulated for GraphEmulator {
         GraphEmulator::token_refresh_count(self)
     }
 
+    fn revocation_count(&self) -> usize {
+        0
+    }
+
     fn revoke_grants(&self) {
         GraphEmulator::revoke_grants(self)
     }
