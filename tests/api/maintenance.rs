@@ -132,3 +132,51 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
         .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
+    use shared::app::{Integrations, SyncOutcome};
+    let app = integration_tests::spawn_app_with(|app, base_url, data_dir| {
+        let secrets = std::sync::Arc::new(
+            shared::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap(),
+        );
+        app.with_integrations(Integrations::new(
+            secrets,
+            secrecy::SecretString::from("key".to_owned()),
+            base_url,
+        ))
+    })
+    .await;
+    connect_calendar(&app).await;
+    let service = app.create_service(json!({})).await;
+    let booked: Value = app
+        .book(&service, "2026-12-01T10:00:00-05:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let job = app
+        .queue
+        .receive(1, std::time::Duration::ZERO)
+        .await
+        .unwrap()
+        .remove(0);
+    let outcome = shared::app::run_sync_job(&app.app, &job.job, job.attempt)
+        .await
+        .unwrap();
+    assert_eq!(outcome, SyncOutcome::Done, "retrying cannot help");
+    let appointment: Value = app
+        .get(&format!(
+            "/v1/appointments/{}",
+            booked["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(appointment["sync"]["status"], "failed");
+    assert_eq!(
+        appointment["sync"]["error"]["code"],
+        "provider_not_configured"
+    );
+}

@@ -125,6 +125,8 @@ async fn sync_under_lease(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
 enum SyncError {
     Provider(ProviderError),
     Token(TokenError),
+    /// The connection's provider is not configured on this server (its credentials were removed).
+    NotConfigured(crate::ports::ProviderKind),
 }
 
 async fn write_to_calendar(
@@ -135,7 +137,7 @@ async fn write_to_calendar(
 ) -> Result<Option<String>, SyncError> {
     let setup = integrations
         .provider(connection.provider)
-        .map_err(|error| SyncError::Token(TokenError::App(error)))?;
+        .map_err(|_| SyncError::NotConfigured(connection.provider))?;
     let calendar_id = connection.calendar_id.as_deref().unwrap_or_default();
     let event = if appointment.is_live() {
         Some(
@@ -263,6 +265,15 @@ async fn conclude(
             return Ok(SyncOutcome::Done);
         }
         Err(SyncError::Token(TokenError::App(error))) => return Err(error),
+        Err(SyncError::NotConfigured(kind)) => (
+            SyncStatus::Failed,
+            failure(
+                "provider_not_configured",
+                &format!("{kind} calendars are not configured on this server."),
+                false,
+            ),
+            None,
+        ),
         Err(SyncError::Token(TokenError::ReauthRequired(reason))) => (
             SyncStatus::Failed,
             failure(
