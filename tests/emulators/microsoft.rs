@@ -4,6 +4,13 @@
 //! `transactionId` making a repeated create answer the existing event, real deletion, read-only calendars, rotating
 //! refresh tokens and PKCE. Every request body and every event or calendar it answers with is checked against Graph's
 //! published types, and anything malformed is recorded as a violation for the test to assert on.
+//!
+//! Inbound sync works as with Graph: `calendarView/delta` answers the events of a window (occurrences and exceptions
+//! of series expanded, never series masters), pages by `@odata.nextLink` and ends with an `@odata.deltaLink` that
+//! later returns only what changed (`@removed` for what was deleted, cancelled or moved out of the window), 410
+//! `syncStateNotFound` once invalidated. `subscriptions` validate their endpoints first (the `validationToken`
+//! handshake), then change notifications and lifecycle notifications are posted to them by a background task. Tests
+//! act as the user through `add_event`, `update_event` and `delete_event`, which count as changes like API writes do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Helpers fail with the finished error response; its size is of no concern in a test server.
@@ -12,6 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -23,11 +31,12 @@ use axum::routing::get;
 use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-use jiff::Timestamp;
-use jiff::civil::DateTime;
+use jiff::civil::{Date, DateTime, Weekday};
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use super::faults::{Fault, Faults, When, reset_connection};
 use super::spec::GraphTypes;
@@ -43,6 +52,16 @@ const TOKEN_LIFETIME_SECS: u64 = 3599;
 /// `@odata.nextLink`.
 const CALENDAR_PAGE_SIZE: usize = 2;
 const GRAPH_SCOPE_PREFIX: &str = "https://graph.microsoft.com/";
+/// The directory the account belongs to, as change notifications name it.
+pub const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// Delta pages hold this many events unless `Prefer: odata.maxpagesize=N` asks otherwise.
+const DELTA_PAGE_SIZE: usize = 3;
+/// Occurrences expanded from one series at most (an endless series stops here).
+const MAX_OCCURRENCES: usize = 1000;
+/// Graph's longest subscription to Outlook events: 10,080 minutes (under seven days).
+const MAX_SUBSCRIPTION_MINUTES: i64 = 10_080;
+/// How long the validation handshake and each notification wait for the receiver's answer.
+const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Properties Graph sets itself; a request that sends them is wrong.
 const READ_ONLY_EVENT_PROPERTIES: &[&str] = &[
     "id",
@@ -67,6 +86,7 @@ pub struct GraphEmulator {
     address: SocketAddr,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
+    postman: tokio::task::JoinHandle<()>,
 }
 
 struct Shared {
@@ -74,7 +94,75 @@ struct Shared {
     types: GraphTypes,
     /// `http://127.0.0.1:PORT/`
     origin: String,
+    /// Notifications waiting for the background task that posts them, in order.
+    outbox: mpsc::UnboundedSender<Delivery>,
+    /// For the validation handshake.
+    http: reqwest::Client,
     data: Mutex<Data>,
+}
+
+/// A notification to post: `label` is the change type or the lifecycle event.
+struct Delivery {
+    subscription_id: String,
+    label: String,
+    url: String,
+    body: Value,
+}
+
+#[derive(Clone)]
+struct Subscription {
+    id: String,
+    /// The id of the calendar whose events it watches.
+    calendar: String,
+    resource: String,
+    change_type: String,
+    notification_url: String,
+    lifecycle_url: Option<String>,
+    client_state: Option<String>,
+    expiration: Timestamp,
+}
+
+impl Subscription {
+    fn live(&self) -> bool {
+        self.expiration > Timestamp::now()
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "resource": self.resource,
+            "applicationId": CLIENT_ID,
+            "changeType": self.change_type,
+            "clientState": self.client_state,
+            "notificationUrl": self.notification_url,
+            "notificationQueryOptions": null,
+            "lifecycleNotificationUrl": self.lifecycle_url,
+            "expirationDateTime": graph_timestamp(self.expiration),
+            "creatorId": USER_ID,
+            "includeResourceData": false,
+            "latestSupportedTlsVersion": "v1_2",
+            "encryptionCertificate": null,
+            "encryptionCertificateId": null,
+            "notificationUrlAppId": null,
+        })
+    }
+}
+
+/// What a delta token stands for: the window, the change number it was issued at and the events the client has.
+#[derive(Clone)]
+struct DeltaState {
+    calendar: usize,
+    start: Timestamp,
+    end: Timestamp,
+    seq: u64,
+    known: HashSet<String>,
+}
+
+/// A delta answer being paged: its items (stored form, or `@removed` entries) and the state its deltaLink gives.
+struct DeltaPages {
+    items: Vec<Value>,
+    offset: usize,
+    then: DeltaState,
 }
 
 struct Data {
@@ -90,6 +178,16 @@ struct Data {
     token_refreshes: usize,
     search_lag: bool,
     sequence: u64,
+    /// The last change number handed out, across calendars.
+    change_seq: u64,
+    /// `$deltatoken` → state; invalidating empties it.
+    delta_states: HashMap<String, DeltaState>,
+    /// `$skiptoken` → the rest of a delta answer.
+    delta_pages: HashMap<String, DeltaPages>,
+    subscriptions: Vec<Subscription>,
+    drop_notifications: usize,
+    /// `(subscription id, change type or lifecycle event, HTTP status our receiver answered, 0 for none)`.
+    notifications: Vec<(String, String, u16)>,
 }
 
 struct Calendar {
@@ -99,6 +197,8 @@ struct Calendar {
     can_edit: bool,
     change_key: String,
     events: Vec<Value>,
+    /// Event id → the change number of its last change.
+    changes: HashMap<String, u64>,
 }
 
 struct CodeGrant {
@@ -121,11 +221,18 @@ impl GraphEmulator {
             can_edit,
             change_key: random_key(),
             events: Vec::new(),
+            changes: HashMap::new(),
         };
+        let (outbox, inbox) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             faults: Faults::default(),
             types: GraphTypes::load(),
             origin: format!("http://{address}/"),
+            outbox,
+            http: reqwest::Client::builder()
+                .timeout(RECEIVER_TIMEOUT)
+                .build()
+                .unwrap(),
             data: Mutex::new(Data {
                 calendars: vec![
                     calendar("Calendar", true, true),
@@ -141,8 +248,15 @@ impl GraphEmulator {
                 token_refreshes: 0,
                 search_lag: false,
                 sequence: 0,
+                change_seq: 0,
+                delta_states: HashMap::new(),
+                delta_pages: HashMap::new(),
+                subscriptions: Vec::new(),
+                drop_notifications: 0,
+                notifications: Vec::new(),
             }),
         });
+        let postman = tokio::spawn(deliver(shared.clone(), inbox));
         let router = Router::new()
             .route("/common/oauth2/v2.0/authorize", get(authorize))
             .route("/common/oauth2/v2.0/token", axum::routing::post(token))
@@ -161,6 +275,20 @@ impl GraphEmulator {
                 "/v1.0/me/events/{event}",
                 get(get_event).patch(patch_event).delete(delete_event),
             )
+            .route(
+                "/v1.0/me/calendars/{calendar}/calendarView/delta",
+                get(calendar_view_delta),
+            )
+            .route(
+                "/v1.0/subscriptions",
+                get(list_subscriptions).post(create_subscription),
+            )
+            .route(
+                "/v1.0/subscriptions/{subscription}",
+                get(get_subscription)
+                    .patch(renew_subscription)
+                    .delete(delete_subscription),
+            )
             .fallback(unknown_endpoint)
             .method_not_allowed_fallback(unknown_endpoint)
             .layer(middleware::from_fn_with_state(shared.clone(), gate))
@@ -172,6 +300,7 @@ impl GraphEmulator {
             address,
             shared,
             server,
+            postman,
         }
     }
 
@@ -215,7 +344,8 @@ impl GraphEmulator {
     }
 
     /// Requests that arrived with this label: `calendars.list`, `events.list`, `events.create`, `events.get`,
-    /// `events.update`, `events.delete`, `authorize` or `token`.
+    /// `events.update`, `events.delete`, `calendarView.delta`, `subscriptions.create`, `subscriptions.list`,
+    /// `subscriptions.get`, `subscriptions.update`, `subscriptions.delete`, `authorize` or `token`.
     pub fn request_count(&self, label: &str) -> usize {
         self.shared.lock().requests.get(label).copied().unwrap_or(0)
     }
@@ -251,6 +381,7 @@ impl GraphEmulator {
 impl Drop for GraphEmulator {
     fn drop(&mut self) {
         self.server.abort();
+        self.postman.abort();
     }
 }
 
@@ -377,6 +508,15 @@ fn label(method: &Method, path: &str) -> &'static str {
         (_, ["common", "oauth2", "v2.0", "authorize"]) => "authorize",
         (_, ["common", "oauth2", "v2.0", "token"]) => "token",
         ("GET", ["v1.0", "me", "calendars"]) => "calendars.list",
+        ("GET", ["v1.0", "me", "calendars", _, "calendarView", "delta"]) => "calendarView.delta",
+        ("POST", ["v1.0", "subscriptions"]) => "subscriptions.create",
+        ("GET", ["v1.0", "subscriptions"]) => "subscriptions.list",
+        (method, ["v1.0", "subscriptions", _]) => match method {
+            "GET" => "subscriptions.get",
+            "PATCH" => "subscriptions.update",
+            "DELETE" => "subscriptions.delete",
+            _ => "unknown",
+        },
         ("GET", ["v1.0", "me", "calendars", _, "events"]) => "events.list",
         ("POST", ["v1.0", "me", "calendars", _, "events"]) => "events.create",
         (method, ["v1.0", "me", "calendars", _, "events", _] | ["v1.0", "me", "events", _]) => {
@@ -1338,7 +1478,7 @@ async fn create_event(
         Err(response) => return response,
     };
     let zone = preferred_zone(&headers);
-    let event = {
+    let (event, deliveries) = {
         let mut data = shared.lock();
         let calendar = match data
             .calendar_index(&calendar_id)
@@ -1353,19 +1493,21 @@ async fn create_event(
             .and_then(|transaction| data.transactions.get(transaction))
             .and_then(|event_id| data.locate(None, event_id).ok());
         match repeated {
-            Some((c, e)) => data.calendars[c].events[e].clone(),
+            Some((c, e)) => (data.calendars[c].events[e].clone(), Vec::new()),
             None => {
                 data.sequence += 1;
                 let event = new_event(fields, data.sequence, calendar);
                 let id = event["id"].as_str().unwrap_or_default().to_owned();
                 if let Some(transaction) = event["transactionId"].as_str() {
-                    data.transactions.insert(transaction.to_owned(), id);
+                    data.transactions.insert(transaction.to_owned(), id.clone());
                 }
                 data.calendars[calendar].events.push(event.clone());
-                event
+                let deliveries = data.touch(calendar, &id, "created");
+                (event, deliveries)
             }
         }
     };
+    shared.post(deliveries);
     respond_with_event(
         &shared,
         StatusCode::CREATED,
@@ -1434,6 +1576,9 @@ fn new_event(mut fields: Map<String, Value>, sequence: u64, calendar: usize) -> 
         unreachable!("a JSON object literal")
     };
     event.append(&mut fields);
+    if event.get("recurrence").is_some_and(Value::is_object) {
+        event.insert("type".into(), json!("seriesMaster"));
+    }
     Value::Object(event)
 }
 
@@ -1541,51 +1686,24 @@ fn update_event(
         Err(response) => return response,
     };
     let zone = preferred_zone(headers);
-    let (updated, calendar_id) = {
+    let (updated, calendar_id, deliveries) = {
         let mut data = shared.lock();
         let (c, e) = match data
-            .locate(calendar, event_id)
+            .materialize(calendar, event_id)
             .and_then(|(c, e)| editable(&data, c).map(|()| (c, e)))
         {
             Ok(found) => found,
             Err(response) => return response,
         };
-        let event = &mut data.calendars[c].events[e];
-        for (name, value) in changes {
-            match name.as_str() {
-                // Graph adds or replaces the properties sent and keeps the others.
-                "singleValueExtendedProperties" => {
-                    let mut merged = event[&name].as_array().cloned().unwrap_or_default();
-                    for property in value.as_array().into_iter().flatten() {
-                        let id = property["id"].as_str().unwrap_or_default();
-                        merged.retain(|p| {
-                            !p["id"]
-                                .as_str()
-                                .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
-                        });
-                        merged.push(property.clone());
-                    }
-                    event[&name] = Value::Array(merged);
-                }
-                "start" | "end" => {
-                    let original = if name == "start" {
-                        "originalStartTimeZone"
-                    } else {
-                        "originalEndTimeZone"
-                    };
-                    event[original] = value["timeZone"].clone();
-                    event[&name] = value;
-                }
-                _ => event[&name] = value,
-            }
-        }
-        if let Some(content) = event["body"]["content"].as_str() {
-            event["bodyPreview"] = json!(content.chars().take(255).collect::<String>());
-        }
-        event["lastModifiedDateTime"] = json!(timestamp_now());
-        event["changeKey"] = json!(random_key());
-        (event.clone(), data.calendars[c].id.clone())
+        merge_event(&mut data.calendars[c].events[e], changes);
+        let deliveries = data.touch(c, event_id, "updated");
+        (
+            data.calendars[c].events[e].clone(),
+            data.calendars[c].id.clone(),
+            deliveries,
+        )
     };
+    shared.post(deliveries);
     respond_with_event(
         shared,
         StatusCode::OK,
@@ -1594,6 +1712,43 @@ fn update_event(
         &None,
         zone.as_deref(),
     )
+}
+
+/// Graph's PATCH: the properties sent replace those stored, extended properties are merged by id.
+fn merge_event(event: &mut Value, changes: Map<String, Value>) {
+    for (name, value) in changes {
+        match name.as_str() {
+            // Graph adds or replaces the properties sent and keeps the others.
+            "singleValueExtendedProperties" => {
+                let mut merged = event[&name].as_array().cloned().unwrap_or_default();
+                for property in value.as_array().into_iter().flatten() {
+                    let id = property["id"].as_str().unwrap_or_default();
+                    merged.retain(|p| {
+                        !p["id"]
+                            .as_str()
+                            .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
+                    });
+                    merged.push(property.clone());
+                }
+                event[&name] = Value::Array(merged);
+            }
+            "start" | "end" => {
+                let original = if name == "start" {
+                    "originalStartTimeZone"
+                } else {
+                    "originalEndTimeZone"
+                };
+                event[original] = value["timeZone"].clone();
+                event[&name] = value;
+            }
+            _ => event[&name] = value,
+        }
+    }
+    if let Some(content) = event["body"]["content"].as_str() {
+        event["bodyPreview"] = json!(content.chars().take(255).collect::<String>());
+    }
+    event["lastModifiedDateTime"] = json!(timestamp_now());
+    event["changeKey"] = json!(random_key());
 }
 
 async fn delete_calendar_event(
@@ -1610,16 +1765,947 @@ async fn delete_event(State(shared): State<Arc<Shared>>, Path(event): Path<Strin
 fn remove_event(shared: &Shared, calendar: Option<&str>, event_id: &str) -> Response {
     let mut data = shared.lock();
     let (c, e) = match data
-        .locate(calendar, event_id)
+        .materialize(calendar, event_id)
         .and_then(|(c, e)| editable(&data, c).map(|()| (c, e)))
     {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let removed = data.calendars[c].events.remove(e);
-    data.transactions
-        .retain(|_, id| removed["id"] != id.as_str());
+    let deliveries = data.delete_at(c, e);
+    drop(data);
+    shared.post(deliveries);
     StatusCode::NO_CONTENT.into_response()
+}
+
+// ---- inbound sync: series, delta, subscriptions ----------------------------------------------------------------
+
+impl GraphEmulator {
+    /// The user creates an event in Outlook; returns its id. A series has `recurrence` (a `PatternedRecurrence`,
+    /// daily or weekly, its range `numbered`, `endDate` or `noEnd`).
+    pub fn add_event(&self, calendar_id: &str, event: Value) -> String {
+        let mut fields = user_fields(&self.shared, "add_event", event);
+        let mut data = self.shared.lock();
+        let c = data
+            .calendar_index(calendar_id)
+            .ok()
+            .expect("a known calendar");
+        data.sequence += 1;
+        fields.retain(|_, value| !value.is_null());
+        let event = new_event(fields, data.sequence, c);
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        data.calendars[c].events.push(event);
+        let deliveries = data.touch(c, &id, "created");
+        drop(data);
+        self.shared.post(deliveries);
+        id
+    }
+
+    /// The user edits an event: `patch` replaces the properties it names. On an occurrence of a series, that
+    /// occurrence becomes an exception.
+    pub fn update_event(&self, calendar_id: &str, event_id: &str, patch: Value) {
+        let changes = user_fields(&self.shared, "update_event", patch);
+        let mut data = self.shared.lock();
+        let (c, e) = data
+            .materialize(Some(calendar_id), event_id)
+            .ok()
+            .unwrap_or_else(|| panic!("update_event: no event {event_id}"));
+        merge_event(&mut data.calendars[c].events[e], changes);
+        let deliveries = data.touch(c, event_id, "updated");
+        drop(data);
+        self.shared.post(deliveries);
+    }
+
+    /// The user deletes an event (a series with its exceptions); on an occurrence, only that occurrence.
+    pub fn delete_event(&self, calendar_id: &str, event_id: &str) {
+        let mut data = self.shared.lock();
+        let (c, e) = data
+            .materialize(Some(calendar_id), event_id)
+            .ok()
+            .unwrap_or_else(|| panic!("delete_event: no event {event_id}"));
+        let deliveries = data.delete_at(c, e);
+        drop(data);
+        self.shared.post(deliveries);
+    }
+
+    /// Every delta and skip token issued so far stops working: 410 `syncStateNotFound`.
+    pub fn invalidate_delta_tokens(&self) {
+        let mut data = self.shared.lock();
+        data.delta_states.clear();
+        data.delta_pages.clear();
+    }
+
+    /// The next `n` notifications (change or lifecycle) are lost: never sent, not recorded.
+    pub fn drop_notifications(&self, n: usize) {
+        self.shared.lock().drop_notifications += n;
+    }
+
+    /// Live (unexpired) subscriptions, as Graph answers them.
+    pub fn subscriptions(&self) -> Vec<Value> {
+        let data = self.shared.lock();
+        data.subscriptions
+            .iter()
+            .filter(|s| s.live())
+            .map(Subscription::json)
+            .collect()
+    }
+
+    /// Notifications posted so far, in order: `(subscription id, change type or lifecycle event, HTTP status of the
+    /// answer)`, the status 0 when none came (refused, reset, or more than ten seconds).
+    pub fn notifications(&self) -> Vec<(String, String, u16)> {
+        self.shared.lock().notifications.clone()
+    }
+
+    /// Every subscription reaches its expiration: nothing more is sent, renewing or deleting it finds nothing.
+    pub fn expire_subscriptions(&self) {
+        let past = Timestamp::now() - SignedDuration::from_secs(1);
+        for subscription in &mut self.shared.lock().subscriptions {
+            subscription.expiration = subscription.expiration.min(past);
+        }
+    }
+
+    /// Posts a lifecycle notification (`reauthorizationRequired`, `missed`, `subscriptionRemoved`) to the
+    /// subscription's `lifecycleNotificationUrl`; nothing when it has none.
+    pub fn send_lifecycle(&self, subscription_id: &str, event: &str) {
+        let subscription = {
+            let data = self.shared.lock();
+            data.subscriptions
+                .iter()
+                .find(|s| s.id == subscription_id)
+                .cloned()
+        };
+        let subscription =
+            subscription.unwrap_or_else(|| panic!("no subscription {subscription_id}"));
+        self.shared
+            .post(lifecycle(&subscription, event).into_iter().collect());
+    }
+
+    /// Graph removes the subscription on its own and says so with `subscriptionRemoved`.
+    pub fn remove_subscription(&self, id: &str) {
+        let removed = {
+            let mut data = self.shared.lock();
+            let index = data.subscriptions.iter().position(|s| s.id == id);
+            index.map(|index| data.subscriptions.remove(index))
+        };
+        let removed = removed.unwrap_or_else(|| panic!("no subscription {id}"));
+        self.shared.post(
+            lifecycle(&removed, "subscriptionRemoved")
+                .into_iter()
+                .collect(),
+        );
+    }
+}
+
+/// An event or patch a test writes as the user: of Graph's types, times normalized.
+fn user_fields(shared: &Shared, at: &str, value: Value) -> Map<String, Value> {
+    let problems = shared.types.check("Event", &value);
+    assert!(problems.is_empty(), "{at}: {problems:?}");
+    let mut fields = value.as_object().cloned().expect("an event object");
+    for edge in ["start", "end"] {
+        if let Some(time) = fields.get(edge) {
+            let normalized = normalized_time(time).unwrap_or_else(|p| panic!("{at}.{edge}: {p}"));
+            fields.insert(edge.to_owned(), normalized);
+        }
+    }
+    fields
+}
+
+fn lifecycle(subscription: &Subscription, event: &str) -> Option<Delivery> {
+    Some(Delivery {
+        subscription_id: subscription.id.clone(),
+        label: event.to_owned(),
+        url: subscription.lifecycle_url.clone()?,
+        body: json!({
+            "value": [{
+                "subscriptionId": subscription.id,
+                "subscriptionExpirationDateTime": graph_timestamp(subscription.expiration),
+                "clientState": subscription.client_state,
+                "tenantId": TENANT_ID,
+                "lifecycleEvent": event,
+            }]
+        }),
+    })
+}
+
+impl Shared {
+    /// Queues notifications for the background task, less those to be lost, each checked against Graph's types.
+    fn post(&self, deliveries: Vec<Delivery>) {
+        let mut deliveries = deliveries;
+        {
+            let mut data = self.lock();
+            let lost = data.drop_notifications.min(deliveries.len());
+            data.drop_notifications -= lost;
+            deliveries.drain(..lost);
+        }
+        for delivery in deliveries {
+            self.check(
+                "ChangeNotificationCollection",
+                "notification",
+                &delivery.body,
+            );
+            // The receiving task ends only with the emulator.
+            let _ = self.outbox.send(delivery);
+        }
+    }
+}
+
+/// Posts notifications one after another, in the order they were made, and records the answers.
+async fn deliver(shared: Arc<Shared>, mut inbox: mpsc::UnboundedReceiver<Delivery>) {
+    while let Some(delivery) = inbox.recv().await {
+        let status = match shared
+            .http
+            .post(&delivery.url)
+            .json(&delivery.body)
+            .send()
+            .await
+        {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        };
+        shared
+            .lock()
+            .notifications
+            .push((delivery.subscription_id, delivery.label, status));
+    }
+}
+
+impl Data {
+    /// Records a change to an event of calendar `c`; returns the notifications of the subscriptions watching it.
+    fn touch(&mut self, c: usize, event_id: &str, change_type: &str) -> Vec<Delivery> {
+        self.change_seq += 1;
+        let calendar = &mut self.calendars[c];
+        calendar
+            .changes
+            .insert(event_id.to_owned(), self.change_seq);
+        let calendar_id = calendar.id.clone();
+        let resource = format!("Users/{USER_ID}/Events/{event_id}");
+        self.subscriptions
+            .iter()
+            .filter(|s| {
+                s.live()
+                    && s.calendar == calendar_id
+                    && s.change_type.split(',').any(|t| t.trim() == change_type)
+            })
+            .map(|s| Delivery {
+                subscription_id: s.id.clone(),
+                label: change_type.to_owned(),
+                url: s.notification_url.clone(),
+                body: json!({
+                    "value": [{
+                        "subscriptionId": s.id,
+                        "subscriptionExpirationDateTime": graph_timestamp(s.expiration),
+                        "changeType": change_type,
+                        "resource": resource,
+                        "resourceData": {
+                            "@odata.type": "#Microsoft.Graph.Event",
+                            "@odata.id": resource,
+                            "id": event_id,
+                        },
+                        "clientState": s.client_state,
+                        "tenantId": TENANT_ID,
+                    }]
+                }),
+            })
+            .collect()
+    }
+
+    /// Like `locate`, but an occurrence of a series (which is not stored) is first stored as an exception. A
+    /// cancelled occurrence is not found.
+    fn materialize(
+        &mut self,
+        calendar: Option<&str>,
+        event_id: &str,
+    ) -> Result<(usize, usize), Response> {
+        match self.locate(calendar, event_id) {
+            Ok((c, e)) => {
+                let event = &self.calendars[c].events[e];
+                if event["type"] == "exception" && event["isCancelled"] == true {
+                    return Err(not_found());
+                }
+                Ok((c, e))
+            }
+            Err(response) if response.status() != StatusCode::NOT_FOUND => Err(response),
+            Err(missing) => {
+                let Some((master_id, _)) = event_id.rsplit_once("_occ_") else {
+                    return Err(missing);
+                };
+                let Ok((c, m)) = self.locate(calendar, master_id) else {
+                    return Err(missing);
+                };
+                let occurrence = occurrences(&self.calendars[c].events[m])
+                    .into_iter()
+                    .find(|o| o.event["id"] == event_id);
+                let Some(occurrence) = occurrence else {
+                    return Err(missing);
+                };
+                let mut exception = occurrence.event;
+                exception["type"] = json!("exception");
+                self.calendars[c].events.push(exception);
+                Ok((c, self.calendars[c].events.len() - 1))
+            }
+        }
+    }
+
+    /// Deletes the event at `(c, e)`: an exception stays, cancelled, so its occurrence does not come back; a series
+    /// goes with its exceptions.
+    fn delete_at(&mut self, c: usize, e: usize) -> Vec<Delivery> {
+        let events = &mut self.calendars[c].events;
+        let id = events[e]["id"].as_str().unwrap_or_default().to_owned();
+        if events[e]["type"] == "exception" {
+            events[e]["isCancelled"] = json!(true);
+            events[e]["lastModifiedDateTime"] = json!(timestamp_now());
+        } else {
+            events.remove(e);
+            events.retain(|event| event["seriesMasterId"] != id.as_str());
+            self.transactions.retain(|_, event| *event != id);
+        }
+        self.touch(c, &id, "deleted")
+    }
+}
+
+/// An occurrence of a series, as Graph would store it, with its times.
+struct Occurrence {
+    event: Value,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+/// The instant a stored `dateTimeTimeZone` stands for.
+fn stored_instant(time: &Value) -> Option<Timestamp> {
+    let wall: DateTime = time["dateTime"].as_str()?.parse().ok()?;
+    zone_of(time["timeZone"].as_str()?)?
+        .to_ambiguous_timestamp(wall)
+        .compatible()
+        .ok()
+}
+
+fn graph_weekday(name: &str) -> Option<Weekday> {
+    Some(match name {
+        "sunday" => Weekday::Sunday,
+        "monday" => Weekday::Monday,
+        "tuesday" => Weekday::Tuesday,
+        "wednesday" => Weekday::Wednesday,
+        "thursday" => Weekday::Thursday,
+        "friday" => Weekday::Friday,
+        "saturday" => Weekday::Saturday,
+        _ => return None,
+    })
+}
+
+/// The occurrences of a series master (daily or weekly patterns; other patterns have none here).
+fn occurrences(master: &Value) -> Vec<Occurrence> {
+    let pattern = &master["recurrence"]["pattern"];
+    let range = &master["recurrence"]["range"];
+    let weekly = match pattern["type"].as_str() {
+        Some("daily") => false,
+        Some("weekly") => true,
+        _ => return Vec::new(),
+    };
+    let master_id = master["id"].as_str().unwrap_or_default();
+    let (Some(zone_name), Some(wall)) = (
+        master["start"]["timeZone"].as_str(),
+        master["start"]["dateTime"]
+            .as_str()
+            .and_then(|t| t.parse::<DateTime>().ok()),
+    ) else {
+        return Vec::new();
+    };
+    let (Some(zone), Some(first), Some(last)) = (
+        zone_of(zone_name),
+        stored_instant(&master["start"]),
+        stored_instant(&master["end"]),
+    ) else {
+        return Vec::new();
+    };
+    let length = last.duration_since(first);
+    let start_date = range["startDate"]
+        .as_str()
+        .and_then(|d| d.parse::<Date>().ok())
+        .unwrap_or(wall.date());
+    let end_date = match range["type"].as_str() {
+        Some("endDate") => range["endDate"]
+            .as_str()
+            .and_then(|d| d.parse::<Date>().ok()),
+        _ => None,
+    };
+    let limit = match range["type"].as_str() {
+        Some("numbered") => range["numberOfOccurrences"]
+            .as_u64()
+            .map_or(MAX_OCCURRENCES, |n| n as usize)
+            .min(MAX_OCCURRENCES),
+        _ => MAX_OCCURRENCES,
+    };
+    let weekdays: Vec<Weekday> = pattern["daysOfWeek"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().and_then(graph_weekday))
+        .collect();
+    let week_start = pattern["firstDayOfWeek"]
+        .as_str()
+        .and_then(graph_weekday)
+        .unwrap_or(Weekday::Sunday);
+    let dates = super::google::recurring_dates(
+        start_date,
+        weekly,
+        pattern["interval"].as_i64().unwrap_or(1),
+        &weekdays,
+        week_start,
+        limit,
+    );
+    let end_zone = master["end"]["timeZone"].as_str().unwrap_or(zone_name);
+    let mut found = Vec::new();
+    for date in dates {
+        if end_date.is_some_and(|end| date > end) {
+            break;
+        }
+        let Ok(start) = zone
+            .to_ambiguous_timestamp(date.to_datetime(wall.time()))
+            .compatible()
+        else {
+            continue;
+        };
+        let end = start.checked_add(length).unwrap_or(start);
+        let local = |instant: Timestamp, name: &str| {
+            let wall = zone_of(name).map_or_else(
+                || instant.to_zoned_datetime(TimeZone::UTC).datetime(),
+                |tz| instant.to_zoned_datetime(tz).datetime(),
+            );
+            json!({ "dateTime": graph_date_time(wall), "timeZone": name })
+        };
+        let mut event = master.clone();
+        event["id"] = json!(format!("{master_id}_occ_{}", date.strftime("%Y%m%d")));
+        event["type"] = json!("occurrence");
+        event["seriesMasterId"] = json!(master_id);
+        event["recurrence"] = Value::Null;
+        event["originalStart"] = json!(start.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+        event["start"] = local(start, zone_name);
+        event["end"] = local(end, end_zone);
+        found.push(Occurrence { event, start, end });
+    }
+    found
+}
+
+/// The calendar's events in a window as calendarView shows them, each with the change number it was last changed
+/// at: single events, and occurrences and exceptions of series (never masters, never cancelled occurrences).
+fn view(calendar: &Calendar, start: Timestamp, end: Timestamp) -> Vec<(Value, u64)> {
+    let version = |id: &str| calendar.changes.get(id).copied().unwrap_or(0);
+    let overlaps = |s: Timestamp, e: Timestamp| s < end && (e > start || (e == s && s >= start));
+    let exceptions: HashMap<&str, &Value> = calendar
+        .events
+        .iter()
+        .filter(|event| event["type"] == "exception")
+        .filter_map(|event| Some((event["id"].as_str()?, event)))
+        .collect();
+    let mut items = Vec::new();
+    for event in &calendar.events {
+        let id = event["id"].as_str().unwrap_or_default();
+        match event["type"].as_str() {
+            Some("exception") => {}
+            Some("seriesMaster") => {
+                for occurrence in occurrences(event) {
+                    let occurrence_id = occurrence.event["id"].as_str().unwrap_or_default();
+                    let (shown, s, e, v) = match exceptions.get(occurrence_id) {
+                        Some(exception) if exception["isCancelled"] == true => continue,
+                        Some(exception) => {
+                            let s = stored_instant(&exception["start"]).unwrap_or(occurrence.start);
+                            let e = stored_instant(&exception["end"]).unwrap_or(s);
+                            let v = version(id).max(version(occurrence_id));
+                            ((*exception).clone(), s, e, v)
+                        }
+                        None => (
+                            occurrence.event.clone(),
+                            occurrence.start,
+                            occurrence.end,
+                            version(id),
+                        ),
+                    };
+                    if overlaps(s, e) {
+                        items.push((shown, v));
+                    }
+                }
+            }
+            _ => {
+                if event["isCancelled"] == true {
+                    continue;
+                }
+                let (Some(s), Some(e)) = (
+                    stored_instant(&event["start"]),
+                    stored_instant(&event["end"]),
+                ) else {
+                    continue;
+                };
+                if overlaps(s, e) {
+                    items.push((event.clone(), version(id)));
+                }
+            }
+        }
+    }
+    items
+}
+
+fn graph_timestamp(instant: Timestamp) -> String {
+    instant.strftime("%Y-%m-%dT%H:%M:%S%.7fZ").to_string()
+}
+
+fn sync_state_gone() -> Response {
+    graph_error(
+        StatusCode::GONE,
+        "syncStateNotFound",
+        "The sync state generation is not found. Restart the synchronization without a delta token.",
+    )
+}
+
+/// `startDateTime`/`endDateTime`: an ISO 8601 instant, UTC when it has no offset.
+fn window_edge(text: &str) -> Option<Timestamp> {
+    text.parse::<Timestamp>().ok().or_else(|| {
+        text.parse::<DateTime>()
+            .ok()?
+            .to_zoned_datetime(TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    })
+}
+
+/// `Prefer: odata.maxpagesize=N`.
+fn max_page_size(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize=")?.parse().ok())
+        .filter(|n| *n > 0)
+}
+
+async fn calendar_view_delta(
+    State(shared): State<Arc<Shared>>,
+    Path(calendar_id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some((name, _)) = query.iter().find(|(n, _)| {
+        n.starts_with('$')
+            && !["$skiptoken", "$deltatoken", "$select"].contains(&n.to_ascii_lowercase().as_str())
+    }) {
+        return shared.bad_request(
+            "BadRequest",
+            format!("calendarView.delta: query option '{name}' is not supported."),
+        );
+    }
+    let select: Option<Vec<String>> =
+        param("$select").map(|s| s.split(',').map(|n| n.trim().to_owned()).collect());
+    let zone = preferred_zone(&headers);
+    let page_size = max_page_size(&headers);
+    let mut data = shared.lock();
+    let c = match data.calendar_index(&calendar_id) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    // Skip tokens stay valid after use, so a page can be fetched again after a failure.
+    let pages = if let Some(token) = param("$skiptoken") {
+        match data.delta_pages.get(token) {
+            Some(pages) => DeltaPages {
+                items: pages.items.clone(),
+                offset: pages.offset,
+                then: pages.then.clone(),
+            },
+            None => return sync_state_gone(),
+        }
+    } else {
+        let state = if let Some(token) = param("$deltatoken") {
+            match data.delta_states.get(token) {
+                Some(state) => state.clone(),
+                None => return sync_state_gone(),
+            }
+        } else {
+            let (Some(start), Some(end)) = (
+                param("startDateTime").and_then(window_edge),
+                param("endDateTime").and_then(window_edge),
+            ) else {
+                drop(data);
+                return shared.bad_request(
+                    "ErrorInvalidParameter",
+                    "calendarView.delta: This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.".to_owned(),
+                );
+            };
+            DeltaState {
+                calendar: c,
+                start,
+                end,
+                seq: 0,
+                known: HashSet::new(),
+            }
+        };
+        let current = view(&data.calendars[state.calendar], state.start, state.end);
+        let ids: HashSet<String> = current
+            .iter()
+            .filter_map(|(event, _)| event["id"].as_str().map(str::to_owned))
+            .collect();
+        let mut items: Vec<Value> = current
+            .into_iter()
+            .filter(|(event, version)| {
+                *version > state.seq
+                    || !event["id"]
+                        .as_str()
+                        .is_some_and(|id| state.known.contains(id))
+            })
+            .map(|(event, _)| event)
+            .collect();
+        let mut gone: Vec<&String> = state.known.difference(&ids).collect();
+        gone.sort();
+        items.extend(
+            gone.into_iter()
+                .map(|id| json!({ "@removed": { "reason": "deleted" }, "id": id })),
+        );
+        let then = DeltaState {
+            seq: data.change_seq,
+            known: ids,
+            ..state
+        };
+        DeltaPages {
+            items,
+            offset: 0,
+            then,
+        }
+    };
+    let size = page_size.unwrap_or(DELTA_PAGE_SIZE).min(1000);
+    let end = (pages.offset + size).min(pages.items.len());
+    let page: Vec<Value> = pages.items[pages.offset..end].to_vec();
+    let calendar = data.calendars[pages.then.calendar].id.clone();
+    let link_base = format!(
+        "{}me/calendars/{calendar}/calendarView/delta",
+        shared.graph_base()
+    );
+    let link = if end < pages.items.len() {
+        let token = random_token();
+        data.delta_pages.insert(
+            token.clone(),
+            DeltaPages {
+                items: pages.items,
+                offset: end,
+                then: pages.then,
+            },
+        );
+        ("@odata.nextLink", format!("{link_base}?$skiptoken={token}"))
+    } else {
+        let token = random_token();
+        data.delta_states.insert(token.clone(), pages.then);
+        (
+            "@odata.deltaLink",
+            format!("{link_base}?$deltatoken={token}"),
+        )
+    };
+    drop(data);
+    let value: Vec<Value> = page
+        .iter()
+        .map(|item| {
+            if item.get("@removed").is_some() {
+                return item.clone();
+            }
+            let mut event = render_event(item, &select, None, zone.as_deref());
+            event["@odata.type"] = json!("#microsoft.graph.event");
+            shared.check("Event", "calendarView.delta answer", &event);
+            event
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": format!("{}$metadata#Collection(event)", shared.graph_base()),
+        "value": value,
+    });
+    body[link.0] = json!(link.1);
+    let mut response = Json(body).into_response();
+    applied(&mut response, zone.as_deref());
+    if let Some(size) = page_size {
+        let applied = format!("odata.maxpagesize={size}");
+        let value = match response.headers().get("preference-applied") {
+            Some(zone) => format!("{}, {applied}", zone.to_str().unwrap_or_default()),
+            None => applied,
+        };
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert("preference-applied", value);
+        }
+    }
+    response
+}
+
+/// `me/calendars/{id}/events` (with or without a leading slash), or `me/events` for the default calendar.
+fn subscribed_calendar(data: &Data, resource: &str) -> Option<String> {
+    let resource = resource.trim_start_matches('/');
+    if resource.eq_ignore_ascii_case("me/events") {
+        return data
+            .calendars
+            .iter()
+            .find(|c| c.is_default)
+            .map(|c| c.id.clone());
+    }
+    let id = resource
+        .strip_prefix("me/calendars/")?
+        .strip_suffix("/events")?;
+    data.calendars
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.id.clone())
+}
+
+/// Checks a requested expiration: in the future and at most Graph's maximum for events away.
+fn expiration(shared: &Shared, value: &Value) -> Result<Timestamp, Response> {
+    let Some(instant) = value.as_str().and_then(|t| t.parse::<Timestamp>().ok()) else {
+        return Err(shared.bad_request(
+            "InvalidRequest",
+            format!("expirationDateTime {value} is not a date-time"),
+        ));
+    };
+    let now = Timestamp::now();
+    if instant <= now {
+        return Err(shared.bad_request(
+            "InvalidRequest",
+            "Subscription expiration must be in the future.".to_owned(),
+        ));
+    }
+    if instant > now + SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES) {
+        return Err(shared.bad_request(
+            "InvalidRequest",
+            format!(
+                "Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future."
+            ),
+        ));
+    }
+    Ok(instant)
+}
+
+/// Graph's validation handshake: a POST with `validationToken` in the query, answered within ten seconds by 200,
+/// `text/plain` and the token itself.
+async fn handshake(shared: &Shared, url: &str) -> Result<(), String> {
+    let token = format!(
+        "Validation: Testing client application reachability for subscription Request-Id: {}",
+        uuid::Uuid::new_v4()
+    );
+    let mut target = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    target
+        .query_pairs_mut()
+        .append_pair("validationToken", &token);
+    let response = shared
+        .http
+        .post(target)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CONTENT_LENGTH, "0")
+        .send()
+        .await
+        .map_err(|e| format!("{url}: no answer to the validation request: {e}"))?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().await.unwrap_or_default();
+    if status != StatusCode::OK {
+        Err(format!(
+            "{url} answered the validation request with {status}"
+        ))
+    } else if !content_type.starts_with("text/plain") {
+        Err(format!(
+            "{url} answered the validation request as {content_type:?}, not text/plain"
+        ))
+    } else if body != token {
+        Err(format!(
+            "{url} answered {body:?} instead of the validationToken {token:?}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn subscription_not_found() -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        "The object was not found.",
+    )
+}
+
+fn subscription_answer(
+    shared: &Shared,
+    status: StatusCode,
+    subscription: &Subscription,
+) -> Response {
+    let mut body = subscription.json();
+    body["@odata.context"] = json!(format!(
+        "{}$metadata#subscriptions/$entity",
+        shared.graph_base()
+    ));
+    shared.check("Subscription", "subscription answer", &body);
+    (status, Json(body)).into_response()
+}
+
+fn subscription_body(shared: &Shared, at: &str, body: &Bytes) -> Result<Value, Response> {
+    let parsed: Value = serde_json::from_slice(body).map_err(|error| {
+        shared.bad_request("BadRequest", format!("{at}: the body is not JSON: {error}"))
+    })?;
+    if !parsed.is_object() {
+        return Err(shared.bad_request("BadRequest", format!("{at}: the body is not an object")));
+    }
+    let problems = shared.types.check("Subscription", &parsed);
+    if !problems.is_empty() {
+        return Err(shared.bad_request(
+            "BadRequest",
+            format!("{at} request: {}", problems.join("; ")),
+        ));
+    }
+    Ok(parsed)
+}
+
+async fn create_subscription(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = match subscription_body(&shared, "subscriptions.create", &body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let text = |name: &str| body[name].as_str().filter(|v| !v.is_empty());
+    for required in [
+        "changeType",
+        "notificationUrl",
+        "resource",
+        "expirationDateTime",
+    ] {
+        if text(required).is_none() {
+            return shared.bad_request(
+                "InvalidRequest",
+                format!("subscriptions.create: {required} is required."),
+            );
+        }
+    }
+    let change_type = text("changeType").unwrap_or_default();
+    if !change_type
+        .split(',')
+        .all(|t| matches!(t.trim(), "created" | "updated" | "deleted"))
+    {
+        return shared.bad_request(
+            "InvalidRequest",
+            format!("subscriptions.create: changeType {change_type:?} is not created, updated or deleted."),
+        );
+    }
+    let resource = text("resource").unwrap_or_default();
+    let Some(calendar) = subscribed_calendar(&shared.lock(), resource) else {
+        return shared.bad_request(
+            "InvalidRequest",
+            format!("subscriptions.create: resource {resource:?} is not a calendar's events."),
+        );
+    };
+    let expires = match expiration(&shared, &body["expirationDateTime"]) {
+        Ok(expires) => expires,
+        Err(response) => return response,
+    };
+    let notification_url = text("notificationUrl").unwrap_or_default().to_owned();
+    let lifecycle_url = text("lifecycleNotificationUrl").map(str::to_owned);
+    for url in std::iter::once(&notification_url).chain(lifecycle_url.as_ref()) {
+        if let Err(problem) = handshake(&shared, url).await {
+            shared.violation(format!("subscriptions.create: {problem}"));
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+            );
+        }
+    }
+    let subscription = Subscription {
+        id: uuid::Uuid::new_v4().to_string(),
+        calendar,
+        resource: resource.to_owned(),
+        change_type: change_type.to_owned(),
+        notification_url,
+        lifecycle_url,
+        client_state: text("clientState").map(str::to_owned),
+        expiration: expires,
+    };
+    shared.lock().subscriptions.push(subscription.clone());
+    subscription_answer(&shared, StatusCode::CREATED, &subscription)
+}
+
+async fn list_subscriptions(State(shared): State<Arc<Shared>>) -> Response {
+    let value: Vec<Value> = {
+        let data = shared.lock();
+        data.subscriptions
+            .iter()
+            .filter(|s| s.live())
+            .map(Subscription::json)
+            .collect()
+    };
+    Json(json!({
+        "@odata.context": format!("{}$metadata#subscriptions", shared.graph_base()),
+        "value": value,
+    }))
+    .into_response()
+}
+
+async fn get_subscription(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let found = {
+        let data = shared.lock();
+        data.subscriptions
+            .iter()
+            .find(|s| s.id == id && s.live())
+            .cloned()
+    };
+    match found {
+        Some(subscription) => subscription_answer(&shared, StatusCode::OK, &subscription),
+        None => subscription_not_found(),
+    }
+}
+
+async fn renew_subscription(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match subscription_body(&shared, "subscriptions.update", &body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if !shared
+        .lock()
+        .subscriptions
+        .iter()
+        .any(|s| s.id == id && s.live())
+    {
+        return subscription_not_found();
+    }
+    let expires = match expiration(&shared, &body["expirationDateTime"]) {
+        Ok(expires) => expires,
+        Err(response) => return response,
+    };
+    let renewed = {
+        let mut data = shared.lock();
+        let Some(subscription) = data.subscriptions.iter_mut().find(|s| s.id == id) else {
+            return subscription_not_found();
+        };
+        subscription.expiration = expires;
+        subscription.clone()
+    };
+    subscription_answer(&shared, StatusCode::OK, &renewed)
+}
+
+async fn delete_subscription(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut data = shared.lock();
+    match data
+        .subscriptions
+        .iter()
+        .position(|s| s.id == id && s.live())
+    {
+        Some(index) => {
+            data.subscriptions.remove(index);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => subscription_not_found(),
+    }
 }
 
 // ---- ids and times ---------------------------------------------------------------------------------------------

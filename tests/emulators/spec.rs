@@ -280,9 +280,31 @@ fn check_scalar(at: &str, schema: &Value, value: &Value, problems: &mut Vec<Stri
 }
 
 /// What Google enforces beyond the schema: client-chosen event ids use base32hex (`a`–`v`, `0`–`9`), 5 to 1024
-/// characters; an event's start and end are both timed or both all-day.
+/// characters; an event's start and end are both timed or both all-day. An instance of a recurring event has
+/// Google's own id, `{recurringEventId}_{original start}` (`_20261201T150000Z`, or `_20261201` all day).
 fn check_google_event_rules(event: &Value, problems: &mut Vec<String>) {
-    if let Some(id) = event["id"].as_str() {
+    let instance_id = event["recurringEventId"].as_str().and_then(|master| {
+        let stamp = event["id"]
+            .as_str()?
+            .strip_prefix(master)?
+            .strip_prefix('_')?;
+        let utc = stamp.len() == 16
+            && stamp.as_bytes()[8] == b'T'
+            && stamp.ends_with('Z')
+            && stamp[..8]
+                .bytes()
+                .chain(stamp[9..15].bytes())
+                .all(|b| b.is_ascii_digit());
+        let date = stamp.len() == 8 && stamp.bytes().all(|b| b.is_ascii_digit());
+        if !(utc || date) {
+            problems.push(format!(
+                "Event.id: {:?} is not {master}_ and an original start",
+                event["id"]
+            ));
+        }
+        Some(master)
+    });
+    if let Some(id) = instance_id.or_else(|| event["id"].as_str()) {
         let base32hex = id.bytes().all(|b| matches!(b, b'a'..=b'v' | b'0'..=b'9'));
         if !(5..=1024).contains(&id.len()) || !base32hex {
             problems.push(format!(
@@ -389,7 +411,18 @@ impl GraphTypes {
                     }
                     return;
                 }
-                if self.document["types"].get(kind).is_some() {
+                if let Some(declared) = self.document["types"].get(kind) {
+                    // A type declared without properties (`ResourceData`) is an open type: anything goes.
+                    if declared["properties"]
+                        .as_object()
+                        .is_some_and(|p| p.is_empty())
+                        && declared["extends"].is_null()
+                    {
+                        if !value.is_object() {
+                            problems.push(format!("{at}: expected a {kind} object, got {value}"));
+                        }
+                        return;
+                    }
                     return self.check_object(at, kind, value, problems);
                 }
                 // A type the extract does not describe (e.g. Attachment): nothing to check against.

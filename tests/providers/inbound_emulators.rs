@@ -1,0 +1,1058 @@
+//! The emulators' inbound sync, driven with plain HTTP as a client would: Google's `events.list` with paging, sync
+//! tokens and recurring instances, push channels; Graph's `calendarView/delta` and change-notification
+//! subscriptions with their validation handshake and lifecycle notifications. Receivers are tiny axum servers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use integration_tests::emulators::google::{ACCOUNT, GoogleEmulator, TEAM_CALENDAR};
+use integration_tests::emulators::microsoft::{GraphEmulator, TENANT_ID};
+use serde_json::{Value, json};
+
+// ---- helpers ----------------------------------------------------------------------------------------------------
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+struct Seen {
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    body: Bytes,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A webhook endpoint: records every request; answers Graph's validation requests by echoing the token (when
+/// `echo`) and anything else with 202.
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    echo: bool,
+}
+
+async fn receive(
+    State(state): State<ReceiverState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = query.get("validationToken").cloned();
+    state.seen.lock().unwrap().push(Seen {
+        headers,
+        query,
+        body,
+    });
+    match token {
+        Some(token) if state.echo => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            token,
+        )
+            .into_response(),
+        Some(_) => (StatusCode::OK, "ok").into_response(),
+        None => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
+async fn receiver(echo: bool) -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let router = Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(ReceiverState {
+            seen: seen.clone(),
+            echo,
+        });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Receiver { url, seen, server }
+}
+
+impl Receiver {
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits (briefly) until `count` requests have arrived.
+    async fn wait_for(&self, count: usize) -> Vec<Seen> {
+        eventually(|| self.seen().len() >= count).await;
+        self.seen()
+    }
+}
+
+/// Polls `condition` every few milliseconds for up to five seconds.
+async fn eventually(condition: impl Fn() -> bool) {
+    for _ in 0..250 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting");
+}
+
+/// Long enough for a delivery that should not happen to have happened.
+async fn quiet() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path_or_url: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        self.send(self.http.get(self.url(path_or_url)).query(query))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.patch(self.url(path)).json(&body)).await
+    }
+
+    async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.bearer_auth(&self.token).send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+// ---- Google -----------------------------------------------------------------------------------------------------
+
+async fn google() -> (GoogleEmulator, Api) {
+    let google = GoogleEmulator::start().await;
+    let (token, _) = google.issue_tokens();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: google.api_base(),
+        token,
+    };
+    (google, api)
+}
+
+fn google_event(summary: &str, start: &str, end: &str) -> Value {
+    json!({
+        "summary": summary,
+        "start": { "dateTime": start, "timeZone": "Europe/London" },
+        "end": { "dateTime": end, "timeZone": "Europe/London" },
+    })
+}
+
+/// Every page of a listing: the items, the number of pages and the sync token of the last page.
+async fn google_listing(api: &Api, query: &[(&str, &str)]) -> (Vec<Value>, usize, String) {
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let mut page_token: Option<String> = None;
+    loop {
+        let mut query = query.to_vec();
+        if let Some(token) = &page_token {
+            query.push(("pageToken", token));
+        }
+        let (status, page) = api.get("calendars/primary/events", &query).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["kind"], "calendar#events");
+        pages += 1;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["nextPageToken"].as_str() {
+            Some(next) => {
+                assert!(page.get("nextSyncToken").is_none(), "{page}");
+                assert!(page["items"].as_array().unwrap().len() <= 3);
+                page_token = Some(next.to_owned());
+            }
+            None => {
+                return (
+                    items,
+                    pages,
+                    page["nextSyncToken"].as_str().unwrap().to_owned(),
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn google_full_listing_pages_and_a_sync_token_returns_only_the_changes() {
+    let (google, api) = google().await;
+    let mut added = Vec::new();
+    for day in 1..=4 {
+        added.push(google.add_event(
+            ACCOUNT,
+            google_event(
+                &format!("Dentist {day}"),
+                &format!("2026-12-0{day}T09:00:00Z"),
+                &format!("2026-12-0{day}T10:00:00Z"),
+            ),
+        ));
+    }
+    // Our own outbound write is an event like any other.
+    let ours = json!({
+        "id": "ours00001",
+        "summary": "Consultation",
+        "start": { "dateTime": "2026-12-05T09:00:00Z" },
+        "end": { "dateTime": "2026-12-05T09:30:00Z" },
+    });
+    assert_eq!(api.post("calendars/primary/events", ours).await.0, 200);
+
+    let (items, pages, sync_token) = google_listing(&api, &[("singleEvents", "true")]).await;
+    assert_eq!(items.len(), 5);
+    assert_eq!(pages, 2);
+    assert!(items.iter().all(|i| i["status"] == "confirmed"));
+    let (_, first) = api
+        .get("calendars/primary/events", &[("singleEvents", "true")])
+        .await;
+    assert_eq!(first["timeZone"], "Europe/London");
+    assert!(first["updated"].is_string());
+
+    // A window keeps what overlaps it.
+    let (windowed, _, _) = google_listing(
+        &api,
+        &[
+            ("singleEvents", "true"),
+            ("timeMin", "2026-12-02T09:30:00Z"),
+            ("timeMax", "2026-12-04T09:00:00Z"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&windowed), ids(&[items[1].clone(), items[2].clone()]));
+
+    let new = google.add_event(
+        ACCOUNT,
+        google_event("New", "2026-12-06T09:00:00Z", "2026-12-06T10:00:00Z"),
+    );
+    google.update_event(
+        ACCOUNT,
+        &added[0],
+        json!({ "start": { "dateTime": "2026-12-01T14:00:00Z" }, "end": { "dateTime": "2026-12-01T15:00:00Z" } }),
+    );
+    google.delete_event(ACCOUNT, &added[1]);
+    let (status, _) = api
+        .patch(
+            "calendars/primary/events/ours00001",
+            json!({ "summary": "Consultation (moved)" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (changes, _, next_token) = google_listing(
+        &api,
+        &[("singleEvents", "true"), ("syncToken", &sync_token)],
+    )
+    .await;
+    let by_id: HashMap<&str, &Value> = changes
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c))
+        .collect();
+    assert_eq!(changes.len(), 4, "{changes:#?}");
+    assert_eq!(by_id[new.as_str()]["summary"], "New");
+    assert_eq!(
+        by_id[added[0].as_str()]["start"]["dateTime"],
+        "2026-12-01T14:00:00Z"
+    );
+    assert_eq!(by_id[added[1].as_str()]["status"], "cancelled");
+    assert_eq!(by_id["ours00001"]["summary"], "Consultation (moved)");
+
+    // Deleted events stay out of full listings unless asked for.
+    let (full, _, _) = google_listing(&api, &[("singleEvents", "true")]).await;
+    assert_eq!(full.len(), 5);
+    let (with_deleted, _, _) =
+        google_listing(&api, &[("singleEvents", "true"), ("showDeleted", "true")]).await;
+    assert_eq!(with_deleted.len(), 6);
+
+    let (nothing, pages, _) = google_listing(
+        &api,
+        &[("singleEvents", "true"), ("syncToken", &next_token)],
+    )
+    .await;
+    assert!(nothing.is_empty());
+    assert_eq!(pages, 1);
+    assert_eq!(google.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn google_recurring_events_expand_into_instances_with_exceptions_and_cancellations() {
+    let (google, api) = google().await;
+    let mut weekly = google_event(
+        "Team standup",
+        "2026-12-01T10:00:00Z",
+        "2026-12-01T10:30:00Z",
+    );
+    weekly["recurrence"] = json!(["RRULE:FREQ=WEEKLY;COUNT=4"]);
+    let master = google.add_event(ACCOUNT, weekly);
+    let mut daily = google_event("Pills", "2027-01-01T08:00:00Z", "2027-01-01T08:05:00Z");
+    daily["recurrence"] = json!(["RRULE:FREQ=DAILY;INTERVAL=2;UNTIL=20270107T235959Z"]);
+    google.add_event(ACCOUNT, daily);
+
+    let (items, _, sync_token) =
+        google_listing(&api, &[("singleEvents", "true"), ("orderBy", "startTime")]).await;
+    // Four weekly instances, then the 1st, 3rd, 5th and 7th of January.
+    assert_eq!(items.len(), 8, "{items:#?}");
+    let instance = |n: usize| items[n]["id"].as_str().unwrap().to_owned();
+    assert_eq!(instance(0), format!("{master}_20261201T100000Z"));
+    assert_eq!(instance(3), format!("{master}_20261222T100000Z"));
+    assert_eq!(items[1]["recurringEventId"], master.as_str());
+    assert_eq!(items[1]["start"]["dateTime"], "2026-12-08T10:00:00+00:00");
+    assert_eq!(
+        items[1]["originalStartTime"]["dateTime"],
+        "2026-12-08T10:00:00+00:00"
+    );
+    assert!(items[1].get("recurrence").is_none());
+
+    // The user moves the second standup and cancels the third.
+    google.update_event(
+        ACCOUNT,
+        &instance(1),
+        json!({
+            "start": { "dateTime": "2026-12-08T11:00:00Z", "timeZone": "Europe/London" },
+            "end": { "dateTime": "2026-12-08T11:30:00Z", "timeZone": "Europe/London" },
+        }),
+    );
+    google.delete_event(ACCOUNT, &instance(2));
+
+    let (now, _, _) = google_listing(
+        &api,
+        &[
+            ("singleEvents", "true"),
+            ("timeMin", "2026-12-01T00:00:00Z"),
+            ("timeMax", "2026-12-31T00:00:00Z"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&now), vec![instance(0), instance(1), instance(3)]);
+    let moved = now
+        .iter()
+        .find(|i| i["id"] == instance(1).as_str())
+        .unwrap();
+    assert_eq!(moved["start"]["dateTime"], "2026-12-08T11:00:00Z");
+    assert_eq!(
+        moved["originalStartTime"]["dateTime"],
+        "2026-12-08T10:00:00+00:00"
+    );
+
+    let (changes, _, _) = google_listing(
+        &api,
+        &[("singleEvents", "true"), ("syncToken", &sync_token)],
+    )
+    .await;
+    assert_eq!(ids(&changes), vec![instance(1), instance(2)]);
+    let cancelled = changes
+        .iter()
+        .find(|c| c["id"] == instance(2).as_str())
+        .unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["recurringEventId"], master.as_str());
+    assert_eq!(google.violations(), Vec::<String>::new());
+
+    // Our client always asks for instances; a listing of masters is a finding.
+    let (status, _) = api.get("calendars/primary/events", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        google
+            .violations()
+            .iter()
+            .any(|v| v.contains("singleEvents")),
+        "{:?}",
+        google.violations()
+    );
+}
+
+#[tokio::test]
+async fn google_refuses_filters_with_a_sync_token_and_an_invalidated_token_is_gone() {
+    let (google, api) = google().await;
+    google.add_event(
+        TEAM_CALENDAR,
+        google_event("x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z"),
+    );
+    let (_, first) = api
+        .get(
+            &format!("calendars/{TEAM_CALENDAR}/events"),
+            &[("singleEvents", "true")],
+        )
+        .await;
+    assert_eq!(first["timeZone"], "America/New_York");
+    let token = first["nextSyncToken"].as_str().unwrap().to_owned();
+    google.set_time_zone(TEAM_CALENDAR, "Asia/Tokyo");
+    let (status, again) = api
+        .get(
+            &format!("calendars/{TEAM_CALENDAR}/events"),
+            &[("singleEvents", "true"), ("syncToken", &token)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["timeZone"], "Asia/Tokyo");
+    assert_eq!(google.violations(), Vec::<String>::new());
+
+    google.invalidate_sync_tokens();
+    let (status, gone) = api
+        .get(
+            &format!("calendars/{TEAM_CALENDAR}/events"),
+            &[("singleEvents", "true"), ("syncToken", &token)],
+        )
+        .await;
+    assert_eq!(status, 410);
+    assert_eq!(gone["error"]["code"], 410);
+    assert_eq!(gone["error"]["errors"][0]["reason"], "fullSyncRequired");
+    assert_eq!(
+        gone["error"]["message"],
+        "Sync token is no longer valid, a full sync is required."
+    );
+    assert_eq!(google.violations(), Vec::<String>::new());
+
+    let (status, _) = api
+        .get(
+            &format!("calendars/{TEAM_CALENDAR}/events"),
+            &[
+                ("singleEvents", "true"),
+                ("syncToken", &token),
+                ("timeMin", "2026-12-01T00:00:00Z"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let violations = google.violations();
+    assert_eq!(violations.len(), 1);
+    assert!(violations[0].contains("timeMin"), "{violations:?}");
+}
+
+#[tokio::test]
+async fn google_watch_sends_sync_then_exists_with_channel_headers() {
+    let (google, api) = google().await;
+    let hook = receiver(true).await;
+    let (status, channel) = api
+        .post(
+            "calendars/primary/events/watch",
+            json!({ "id": "channel-1", "type": "web_hook", "address": hook.url, "token": "tenant=42" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{channel}");
+    assert_eq!(channel["kind"], "api#channel");
+    assert_eq!(channel["id"], "channel-1");
+    assert_eq!(channel["token"], "tenant=42");
+    let resource_id = channel["resourceId"].as_str().unwrap().to_owned();
+    let expiration: i64 = channel["expiration"].as_str().unwrap().parse().unwrap();
+    let week = jiff::Timestamp::now().as_millisecond() + 7 * 24 * 3600 * 1000;
+    assert!((expiration - week).abs() < 60_000);
+
+    let sync = hook.wait_for(1).await.remove(0);
+    assert_eq!(sync.header("x-goog-resource-state"), Some("sync"));
+    assert_eq!(sync.header("x-goog-channel-id"), Some("channel-1"));
+    assert_eq!(sync.header("x-goog-channel-token"), Some("tenant=42"));
+    assert_eq!(sync.header("x-goog-message-number"), Some("1"));
+    assert_eq!(
+        sync.header("x-goog-resource-id"),
+        Some(resource_id.as_str())
+    );
+    assert!(
+        sync.header("x-goog-resource-uri")
+            .unwrap()
+            .contains("/events")
+    );
+    assert!(
+        sync.header("x-goog-channel-expiration")
+            .unwrap()
+            .ends_with(" GMT")
+    );
+    assert!(sync.body.is_empty());
+
+    google.add_event(
+        ACCOUNT,
+        google_event("x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z"),
+    );
+    let outbound = json!({
+        "summary": "ours",
+        "start": { "dateTime": "2026-12-02T09:00:00Z" },
+        "end": { "dateTime": "2026-12-02T09:30:00Z" },
+    });
+    assert_eq!(api.post("calendars/primary/events", outbound).await.0, 200);
+    let seen = hook.wait_for(3).await;
+    assert_eq!(seen[1].header("x-goog-resource-state"), Some("exists"));
+    assert_eq!(seen[1].header("x-goog-message-number"), Some("2"));
+    assert_eq!(seen[2].header("x-goog-message-number"), Some("3"));
+    eventually(|| google.notifications().len() == 3).await;
+    assert_eq!(
+        google.notifications(),
+        vec![
+            ("channel-1".to_owned(), "sync".to_owned(), 202),
+            ("channel-1".to_owned(), "exists".to_owned(), 202),
+            ("channel-1".to_owned(), "exists".to_owned(), 202),
+        ]
+    );
+    // Another calendar's changes are not this channel's business.
+    google.add_event(
+        TEAM_CALENDAR,
+        google_event("y", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z"),
+    );
+
+    // A lost notification, then one that arrives: the message numbers show the gap.
+    google.drop_notifications(1);
+    google.add_event(
+        ACCOUNT,
+        google_event("z", "2026-12-03T09:00:00Z", "2026-12-03T10:00:00Z"),
+    );
+    google.add_event(
+        ACCOUNT,
+        google_event("w", "2026-12-04T09:00:00Z", "2026-12-04T10:00:00Z"),
+    );
+    let seen = hook.wait_for(4).await;
+    assert_eq!(seen[3].header("x-goog-message-number"), Some("5"));
+
+    let (status, _) = api
+        .post(
+            "calendars/primary/events/watch",
+            json!({ "id": "channel-1", "type": "web_hook", "address": hook.url }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(google.violations().len(), 1);
+
+    google.expire_channels();
+    assert!(google.channels().is_empty());
+    google.add_event(
+        ACCOUNT,
+        google_event("v", "2026-12-05T09:00:00Z", "2026-12-05T10:00:00Z"),
+    );
+    quiet().await;
+    assert_eq!(hook.seen().len(), 4);
+}
+
+#[tokio::test]
+async fn google_channels_stop_ends_deliveries() {
+    let (google, api) = google().await;
+    let hook = receiver(true).await;
+    let (_, channel) = api
+        .post(
+            &format!("calendars/{TEAM_CALENDAR}/events/watch"),
+            json!({ "id": "channel-2", "type": "web_hook", "address": hook.url, "expiration": "1" }),
+        )
+        .await;
+    // An expiration in the past is as good as none: Google takes it, and the channel never fires.
+    assert_eq!(channel["expiration"], "1");
+    assert!(google.channels().is_empty());
+    let (status, channel) = api
+        .post(
+            &format!("calendars/{TEAM_CALENDAR}/events/watch"),
+            json!({ "id": "channel-3", "type": "web_hook", "address": hook.url }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let seen = hook.wait_for(1).await;
+    assert_eq!(seen[0].header("x-goog-channel-id"), Some("channel-3"));
+    assert!(seen[0].header("x-goog-channel-token").is_none());
+    assert_eq!(google.channels().len(), 1);
+
+    let (status, _) = api
+        .post(
+            "channels/stop",
+            json!({ "id": "channel-3", "resourceId": "not-it" }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .post(
+            "channels/stop",
+            json!({ "id": "channel-3", "resourceId": channel["resourceId"] }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(google.channels().is_empty());
+    google.add_event(
+        TEAM_CALENDAR,
+        google_event("x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z"),
+    );
+    quiet().await;
+    assert_eq!(hook.seen().len(), 1);
+    let (status, _) = api
+        .post(
+            "channels/stop",
+            json!({ "id": "channel-3", "resourceId": channel["resourceId"] }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(google.violations(), Vec::<String>::new());
+    assert_eq!(google.request_count("calendar.channels.stop"), 3);
+}
+
+// ---- Microsoft Graph --------------------------------------------------------------------------------------------
+
+async fn graph() -> (GraphEmulator, Api, String) {
+    let graph = GraphEmulator::start().await;
+    let (token, _) = graph.issue_tokens();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: graph.api_base(),
+        token,
+    };
+    let calendar = graph.calendar_id("Calendar");
+    (graph, api, calendar)
+}
+
+fn graph_event(subject: &str, start: &str, end: &str) -> Value {
+    json!({
+        "subject": subject,
+        "start": { "dateTime": start, "timeZone": "UTC" },
+        "end": { "dateTime": end, "timeZone": "UTC" },
+    })
+}
+
+const WINDOW: &[(&str, &str)] = &[
+    ("startDateTime", "2026-12-01T00:00:00Z"),
+    ("endDateTime", "2027-01-01T00:00:00Z"),
+];
+
+/// Every page of a delta round: the items, the number of pages and the deltaLink.
+async fn graph_delta(
+    api: &Api,
+    first: &str,
+    query: &[(&str, &str)],
+) -> (Vec<Value>, usize, String) {
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let (mut url, mut query) = (first.to_owned(), query.to_vec());
+    loop {
+        let (status, page) = api.get(&url, &query).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        items.extend(page["value"].as_array().unwrap().iter().cloned());
+        if let Some(next) = page["@odata.nextLink"].as_str() {
+            assert!(next.contains("$skiptoken="), "{next}");
+            assert!(page["value"].as_array().unwrap().len() <= 3);
+            (url, query) = (next.to_owned(), Vec::new());
+        } else {
+            let delta = page["@odata.deltaLink"].as_str().unwrap().to_owned();
+            assert!(delta.starts_with(&api.base) && delta.contains("$deltatoken="));
+            return (items, pages, delta);
+        }
+    }
+}
+
+#[tokio::test]
+async fn graph_delta_lists_the_window_then_only_the_changes() {
+    let (graph, api, calendar) = graph().await;
+    let delta = format!("me/calendars/{calendar}/calendarView/delta");
+    let mut added = Vec::new();
+    for day in 1..=4 {
+        added.push(graph.add_event(
+            &calendar,
+            graph_event(
+                &format!("Dentist {day}"),
+                &format!("2026-12-0{day}T09:00:00"),
+                &format!("2026-12-0{day}T10:00:00"),
+            ),
+        ));
+    }
+    graph.add_event(
+        &calendar,
+        graph_event("Next year", "2027-03-01T09:00:00", "2027-03-01T10:00:00"),
+    );
+    let (status, ours) = api
+        .post(
+            &format!("me/calendars/{calendar}/events"),
+            json!({
+                "subject": "Consultation",
+                "start": { "dateTime": "2026-12-05T09:00:00", "timeZone": "America/New_York" },
+                "end": { "dateTime": "2026-12-05T09:30:00", "timeZone": "America/New_York" },
+                "transactionId": "ours-1",
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let ours = ours["id"].as_str().unwrap().to_owned();
+
+    let (items, pages, delta_link) = graph_delta(&api, &delta, WINDOW).await;
+    assert_eq!(items.len(), 5, "{items:#?}");
+    assert_eq!(pages, 2);
+    let consultation = items.iter().find(|i| i["id"] == ours.as_str()).unwrap();
+    assert_eq!(
+        consultation["start"],
+        json!({ "dateTime": "2026-12-05T14:00:00.0000000", "timeZone": "UTC" })
+    );
+    assert_eq!(consultation["transactionId"], "ours-1");
+    assert_eq!(consultation["type"], "singleInstance");
+    assert_eq!(consultation["showAs"], "busy");
+    assert_eq!(consultation["isCancelled"], false);
+
+    graph.update_event(
+        &calendar,
+        &added[0],
+        json!({ "subject": "Dentist (moved)" }),
+    );
+    graph.delete_event(&calendar, &added[1]);
+    graph.update_event(
+        &calendar,
+        &added[2],
+        json!({
+            "start": { "dateTime": "2027-02-01T09:00:00", "timeZone": "UTC" },
+            "end": { "dateTime": "2027-02-01T10:00:00", "timeZone": "UTC" },
+        }),
+    );
+    let new = graph.add_event(
+        &calendar,
+        graph_event("New", "2026-12-06T09:00:00", "2026-12-06T10:00:00"),
+    );
+    let (status, _) = api
+        .delete(&format!("me/calendars/{calendar}/events/{ours}"))
+        .await;
+    assert_eq!(status, 204);
+
+    let (changes, _, next_link) = graph_delta(&api, &delta_link, &[]).await;
+    assert_eq!(
+        ids(&changes),
+        ids(&[
+            json!({ "id": added[0] }),
+            json!({ "id": added[1] }),
+            json!({ "id": added[2] }),
+            json!({ "id": new }),
+            json!({ "id": ours }),
+        ])
+    );
+    let by_id: HashMap<&str, &Value> = changes
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c))
+        .collect();
+    assert_eq!(by_id[added[0].as_str()]["subject"], "Dentist (moved)");
+    for removed in [&added[1], &added[2], &ours] {
+        assert_eq!(
+            by_id[removed.as_str()]["@removed"],
+            json!({ "reason": "deleted" })
+        );
+    }
+    assert_eq!(by_id[new.as_str()]["subject"], "New");
+
+    let (nothing, pages, _) = graph_delta(&api, &next_link, &[]).await;
+    assert!(nothing.is_empty());
+    assert_eq!(pages, 1);
+    assert_eq!(graph.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn graph_delta_expands_series_with_exceptions_and_cancelled_occurrences() {
+    let (graph, api, calendar) = graph().await;
+    let delta = format!("me/calendars/{calendar}/calendarView/delta");
+    let mut weekly = graph_event("Standup", "2026-12-01T10:00:00", "2026-12-01T10:30:00");
+    weekly["start"]["timeZone"] = json!("Europe/London");
+    weekly["end"]["timeZone"] = json!("Europe/London");
+    weekly["recurrence"] = json!({
+        "pattern": { "type": "weekly", "interval": 1, "daysOfWeek": ["tuesday", "thursday"] },
+        "range": { "type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 4 },
+    });
+    let master = graph.add_event(&calendar, weekly);
+
+    let http = reqwest::Client::new();
+    let first = http
+        .get(format!("{}{delta}", api.base))
+        .query(WINDOW)
+        .bearer_auth(&api.token)
+        .header(
+            "Prefer",
+            "outlook.timezone=\"America/New_York\", odata.maxpagesize=10",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let applied = first.headers()["preference-applied"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(applied.contains("maxpagesize=10"), "{applied}");
+    let first: Value = first.json().await.unwrap();
+    let items = first["value"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{items:#?}");
+    assert!(items.iter().all(|i| i["type"] == "occurrence"));
+    assert!(items.iter().all(|i| i["seriesMasterId"] == master.as_str()));
+    assert!(items.iter().all(|i| i["id"] != master.as_str()));
+    assert_eq!(
+        items[1]["start"],
+        json!({ "dateTime": "2026-12-03T05:00:00.0000000", "timeZone": "America/New_York" })
+    );
+    let delta_link = first["@odata.deltaLink"].as_str().unwrap().to_owned();
+    let occurrence = |n: usize| items[n]["id"].as_str().unwrap().to_owned();
+
+    graph.update_event(
+        &calendar,
+        &occurrence(1),
+        json!({ "subject": "Standup (demo)" }),
+    );
+    graph.delete_event(&calendar, &occurrence(2));
+    let (changes, _, _) = graph_delta(&api, &delta_link, &[]).await;
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    let exception = changes
+        .iter()
+        .find(|c| c["id"] == occurrence(1).as_str())
+        .unwrap();
+    assert_eq!(exception["type"], "exception");
+    assert_eq!(exception["subject"], "Standup (demo)");
+    let cancelled = changes
+        .iter()
+        .find(|c| c["id"] == occurrence(2).as_str())
+        .unwrap();
+    assert_eq!(cancelled["@removed"]["reason"], "deleted");
+
+    let (all, _, _) = graph_delta(&api, &delta, WINDOW).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(graph.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn graph_delta_needs_a_window_and_forgets_invalidated_tokens() {
+    let (graph, api, calendar) = graph().await;
+    let delta = format!("me/calendars/{calendar}/calendarView/delta");
+    graph.add_event(
+        &calendar,
+        graph_event("x", "2026-12-01T09:00:00", "2026-12-01T10:00:00"),
+    );
+    let (_, _, delta_link) = graph_delta(&api, &delta, WINDOW).await;
+    graph.invalidate_delta_tokens();
+    let (status, gone) = api.get(&delta_link, &[]).await;
+    assert_eq!(status, 410);
+    assert_eq!(gone["error"]["code"], "syncStateNotFound");
+    assert_eq!(graph.violations(), Vec::<String>::new());
+
+    let (status, _) = api.get(&delta, &[]).await;
+    assert_eq!(status, 400);
+    assert_eq!(graph.violations().len(), 1);
+}
+
+async fn subscribe(
+    api: &Api,
+    calendar: &str,
+    hook: &Receiver,
+    lifecycle: Option<&Receiver>,
+) -> (u16, Value) {
+    let expiration = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
+    let mut body = json!({
+        "changeType": "created,updated,deleted",
+        "notificationUrl": format!("{}?tenant=7", hook.url),
+        "resource": format!("/me/calendars/{calendar}/events"),
+        "expirationDateTime": expiration,
+        "clientState": "secret-state",
+    });
+    if let Some(lifecycle) = lifecycle {
+        body["lifecycleNotificationUrl"] = json!(lifecycle.url);
+    }
+    api.post("subscriptions", body).await
+}
+
+#[tokio::test]
+async fn graph_subscriptions_validate_the_endpoint_then_notify_with_client_state() {
+    let (graph, api, calendar) = graph().await;
+    let deaf = receiver(false).await;
+    let (status, refused) = subscribe(&api, &calendar, &deaf, None).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Subscription validation request failed")
+    );
+    assert_eq!(graph.violations().len(), 1);
+    assert!(graph.subscriptions().is_empty());
+
+    let hook = receiver(true).await;
+    let (status, subscription) = subscribe(&api, &calendar, &hook, None).await;
+    assert_eq!(status, 201, "{subscription}");
+    let id = subscription["id"].as_str().unwrap().to_owned();
+    assert_eq!(subscription["clientState"], "secret-state");
+    let validation = hook.seen().remove(0);
+    assert_eq!(validation.query["tenant"], "7");
+    assert!(
+        validation.query["validationToken"].starts_with("Validation: "),
+        "{validation:?}"
+    );
+    assert!(validation.body.is_empty());
+    assert_eq!(graph.subscriptions().len(), 1);
+
+    let event = graph.add_event(
+        &calendar,
+        graph_event("x", "2026-12-01T09:00:00", "2026-12-01T10:00:00"),
+    );
+    // A calendar nobody subscribed to.
+    graph.add_event(
+        &graph.calendar_id("Team"),
+        graph_event("y", "2026-12-01T09:00:00", "2026-12-01T10:00:00"),
+    );
+    graph.update_event(&calendar, &event, json!({ "subject": "x2" }));
+    let (status, _) = api
+        .delete(&format!("me/calendars/{calendar}/events/{event}"))
+        .await;
+    assert_eq!(status, 204);
+    let seen = hook.wait_for(4).await;
+    let changes: Vec<Value> = seen[1..]
+        .iter()
+        .map(|s| s.json()["value"][0].clone())
+        .collect();
+    let types: Vec<&str> = changes
+        .iter()
+        .map(|c| c["changeType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["created", "updated", "deleted"]);
+    for change in &changes {
+        assert_eq!(change["subscriptionId"], id.as_str());
+        assert_eq!(change["clientState"], "secret-state");
+        assert_eq!(change["tenantId"], TENANT_ID);
+        assert_eq!(change["resourceData"]["id"], event.as_str());
+        assert_eq!(
+            change["resourceData"]["@odata.type"],
+            "#Microsoft.Graph.Event"
+        );
+    }
+    eventually(|| graph.notifications().len() == 3).await;
+    assert_eq!(
+        graph.notifications()[0],
+        (id.clone(), "created".to_owned(), 202)
+    );
+    assert_eq!(graph.violations().len(), 1);
+
+    graph.drop_notifications(1);
+    graph.add_event(
+        &calendar,
+        graph_event("lost", "2026-12-02T09:00:00", "2026-12-02T10:00:00"),
+    );
+    graph.expire_subscriptions();
+    assert!(graph.subscriptions().is_empty());
+    graph.add_event(
+        &calendar,
+        graph_event("unheard", "2026-12-03T09:00:00", "2026-12-03T10:00:00"),
+    );
+    quiet().await;
+    assert_eq!(hook.seen().len(), 4);
+}
+
+#[tokio::test]
+async fn graph_lifecycle_notifications_renewal_and_deletion() {
+    let (graph, api, calendar) = graph().await;
+    let hook = receiver(true).await;
+    let lifecycle = receiver(true).await;
+    let (status, subscription) = subscribe(&api, &calendar, &hook, Some(&lifecycle)).await;
+    assert_eq!(status, 201, "{subscription}");
+    let id = subscription["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        lifecycle.seen().len(),
+        1,
+        "the lifecycle URL is validated too"
+    );
+
+    graph.send_lifecycle(&id, "reauthorizationRequired");
+    let notice = lifecycle.wait_for(2).await[1].json();
+    assert_eq!(
+        notice["value"][0]["lifecycleEvent"],
+        "reauthorizationRequired"
+    );
+    assert_eq!(notice["value"][0]["subscriptionId"], id.as_str());
+    assert_eq!(notice["value"][0]["clientState"], "secret-state");
+
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(100)).to_string();
+    let (status, renewed) = api
+        .patch(
+            &format!("subscriptions/{id}"),
+            json!({ "expirationDateTime": later }),
+        )
+        .await;
+    assert_eq!(status, 200, "{renewed}");
+    let renewed_until: jiff::Timestamp = renewed["expirationDateTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(renewed_until > jiff::Timestamp::now() + jiff::SignedDuration::from_hours(99));
+    assert_eq!(graph.violations(), Vec::<String>::new());
+
+    let too_late = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 8)).to_string();
+    let (status, _) = api
+        .patch(
+            &format!("subscriptions/{id}"),
+            json!({ "expirationDateTime": too_late }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(graph.violations().len(), 1);
+
+    let (status, _) = api.delete(&format!("subscriptions/{id}")).await;
+    assert_eq!(status, 204);
+    let (status, _) = api.delete(&format!("subscriptions/{id}")).await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .patch(
+            &format!("subscriptions/{id}"),
+            json!({ "expirationDateTime": later }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    graph.add_event(
+        &calendar,
+        graph_event("x", "2026-12-01T09:00:00", "2026-12-01T10:00:00"),
+    );
+
+    let (_, second) = subscribe(&api, &calendar, &hook, Some(&lifecycle)).await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    graph.remove_subscription(&second);
+    let removed = lifecycle.wait_for(4).await[3].json();
+    assert_eq!(removed["value"][0]["lifecycleEvent"], "subscriptionRemoved");
+    assert!(graph.subscriptions().is_empty());
+    quiet().await;
+    // Two validations of the notification URL, and no change notifications.
+    assert_eq!(hook.seen().len(), 2);
+    eventually(|| graph.notifications().len() == 2).await;
+    assert_eq!(
+        graph.notifications(),
+        vec![
+            (id, "reauthorizationRequired".to_owned(), 202),
+            (second, "subscriptionRemoved".to_owned(), 202),
+        ]
+    );
+    assert_eq!(graph.violations().len(), 1);
+}
