@@ -319,6 +319,7 @@ async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
                 assert_eq!(appointment_id.to_string(), booked["id"].as_str().unwrap());
                 *version
             }
+            other => panic!("an appointment job, not {other:?}"),
         })
         .collect();
     assert_eq!(versions, vec![1, 2, 3], "one job per version, in order");

@@ -57,7 +57,10 @@ async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
         appointment_id,
         version,
         ..
-    } = &again[0].job;
+    } = &again[0].job
+    else {
+        panic!("an appointment job, not {:?}", again[0].job);
+    };
     assert_eq!(appointment_id.to_string(), booked["id"].as_str().unwrap());
     assert_eq!(*version, 1);
 }

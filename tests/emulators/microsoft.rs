@@ -1787,8 +1787,7 @@ impl GraphEmulator {
         let mut data = self.shared.lock();
         let c = data
             .calendar_index(calendar_id)
-            .ok()
-            .expect("a known calendar");
+            .unwrap_or_else(|_| panic!("a known calendar"));
         data.sequence += 1;
         fields.retain(|_, value| !value.is_null());
         let event = new_event(fields, data.sequence, c);

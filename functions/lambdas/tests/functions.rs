@@ -445,7 +445,10 @@ async fn scheduler_requeues_syncs_left_pending() {
         .collect();
     let ids: Vec<AppointmentId> = requeued
         .iter()
-        .map(|Job::SyncAppointment { appointment_id, .. }| *appointment_id)
+        .filter_map(|job| match job {
+            Job::SyncAppointment { appointment_id, .. } => Some(*appointment_id),
+            Job::SyncCalendar { .. } => None,
+        })
         .collect();
     assert_eq!(ids, vec![stale_id], "only the stale one, not {fresh_id}");
 }

@@ -65,6 +65,9 @@ async fn sweep_forever(app: App) {
         if let Err(error) = app::retry_failed_automatically(&app).await {
             tracing::warn!(%error, "automatic sync retries failed; retrying at the next tick");
         }
+        if let Err(error) = app::sync_stale_calendars(&app).await {
+            tracing::warn!(%error, "calendar safety-net sync failed; retrying at the next tick");
+        }
     }
 }
 

@@ -211,12 +211,16 @@ pub async fn handle_sync_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
 pub struct MaintenanceReport {
     pub requeued_stale_pending: usize,
     pub retried_failed: usize,
+    /// Calendars whose busy time is stale or whose push channel needs renewing.
+    pub calendars_queued: usize,
 }
 
-/// The scheduled function's run: re-enqueue syncs whose job went missing, and retry failures that may have passed.
+/// The scheduled function's run: re-enqueue syncs whose job went missing, retry failures that may have passed, and
+/// sync calendars whose notifications may have been lost or whose channels need renewing.
 pub async fn run_maintenance(app: &App) -> Result<MaintenanceReport, app::AppError> {
     Ok(MaintenanceReport {
         requeued_stale_pending: app::requeue_stale_pending(app).await?,
         retried_failed: app::retry_failed_automatically(app).await?,
+        calendars_queued: app::sync_stale_calendars(app).await?,
     })
 }

@@ -16,6 +16,7 @@
 //!   `busy_by_end`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → (), so the intervals ending after an instant
 //!   are one scan.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
+//! - `calendar_watches`: business → CalendarWatch JSON.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,9 +32,9 @@ use crate::domain::{
     Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
-    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
-    Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
+    PageCursor, ProviderKind, Store, StoreError,
 };
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -50,8 +51,9 @@ const BUSY_EVENTS: Table = TableDefinition::new("busy_events");
 const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
+const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
 
-const ALL_TABLES: [Table; 12] = [
+const ALL_TABLES: [Table; 13] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -64,6 +66,7 @@ const ALL_TABLES: [Table; 12] = [
     BUSY_BY_END,
     LEASES,
     OAUTH_ATTEMPTS,
+    CALENDAR_WATCHES,
 ];
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -968,6 +971,108 @@ impl Store for EmbeddedStore {
                 }
             }
             Ok(overlapping)
+        })
+    }
+    async fn busy_event_ids(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = key(&[
+            business_id.as_uuid().as_bytes(),
+            calendar_id.as_bytes(),
+            &[0],
+        ]);
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
+            let end = prefix_end(&prefix);
+            let mut ids = Vec::new();
+            for entry in events
+                .range(prefix.as_slice()..end.as_slice())
+                .map_err(backend)?
+            {
+                let (stored, _) = entry.map_err(backend)?;
+                let id = stored.value().get(prefix.len()..).unwrap_or_default();
+                ids.push(
+                    String::from_utf8(id.to_vec())
+                        .map_err(|error| StoreError::Backend(Box::new(error)))?,
+                );
+            }
+            Ok(ids)
+        })
+    }
+
+    async fn get_calendar_watch(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarWatch>, StoreError> {
+        self.get_json(CALENDAR_WATCHES, business_id.as_uuid().as_bytes().to_vec())
+    }
+
+    async fn put_calendar_watch(
+        &self,
+        watch: &CalendarWatch,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let watch = watch.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
+                let key = *watch.business_id.as_uuid().as_bytes();
+                let stored: Option<CalendarWatch> = read_json(&watches, &key)?;
+                match (stored.map(|stored| stored.version), expected_version) {
+                    (None, None) => {}
+                    (Some(_), None) => return Err(StoreError::AlreadyExists),
+                    (None, Some(_)) => return Err(StoreError::NotFound),
+                    (Some(stored), Some(expected)) if stored != expected => {
+                        return Err(StoreError::VersionMismatch);
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+                watches
+                    .insert(key.as_slice(), encode(&watch)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(CALENDAR_WATCHES)
+                .map_err(backend)?
+                .remove(business_id.as_uuid().as_bytes().as_slice())
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn calendar_watches(
+        &self,
+        after: Option<BusinessId>,
+        limit: u32,
+    ) -> Result<Vec<CalendarWatch>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
+            let entries = match after {
+                Some(after) => {
+                    let start = prefix_end(after.as_uuid().as_bytes());
+                    watches.range(start.as_slice()..).map_err(backend)?
+                }
+                None => watches.iter().map_err(backend)?,
+            };
+            let mut found = Vec::new();
+            for entry in entries.take(limit as usize) {
+                let (_, value) = entry.map_err(backend)?;
+                found.push(decode(value.value())?);
+            }
+            Ok(found)
         })
     }
 }

@@ -11,7 +11,9 @@ use utoipa_axum::routes;
 use crate::app::App;
 use crate::app::integrations::{self, CallbackParameters};
 use crate::domain::BusinessId;
-use crate::ports::{CalendarConnection, CalendarSummary, ConnectionHealth, ProviderKind};
+use crate::ports::{
+    CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
+};
 
 use super::dto::local_rfc3339;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
@@ -66,11 +68,29 @@ pub struct ConnectionView {
     pub connected_at: String,
     #[schema(format = DateTime)]
     pub last_synced_at: Option<String>,
+    /// When the calendar's events were last read into busy time (every change notification and at least every
+    /// 15 minutes).
+    #[schema(format = DateTime)]
+    pub busy_times_synced_at: Option<String>,
+    /// When the provider's change notifications end unless renewed (they are renewed a day ahead); absent when none
+    /// are set up yet.
+    #[schema(format = DateTime)]
+    pub notifications_expire_at: Option<String>,
 }
 
 impl ConnectionView {
-    fn new(connection: &CalendarConnection, zone: &jiff::tz::TimeZone) -> Self {
+    fn new(
+        connection: &CalendarConnection,
+        watch: Option<&CalendarWatch>,
+        zone: &jiff::tz::TimeZone,
+    ) -> Self {
         Self {
+            busy_times_synced_at: watch
+                .and_then(|watch| watch.synced_at)
+                .map(|at| local_rfc3339(at, zone)),
+            notifications_expire_at: watch
+                .and_then(|watch| watch.channel.as_ref())
+                .map(|channel| local_rfc3339(channel.expires_at, zone)),
             provider: connection.provider,
             account: connection.account.clone(),
             calendar_id: connection.calendar_id.clone(),
@@ -116,7 +136,9 @@ async fn list_connections(
     Ok(Json(ConnectionsView {
         connections: connection
             .iter()
-            .map(|connection| ConnectionView::new(connection, business.time_zone.zone()))
+            .map(|(connection, watch)| {
+                ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
+            })
             .collect(),
     }))
 }
@@ -192,7 +214,7 @@ async fn select_calendar(
     let (connection, queued) =
         integrations::select_calendar(&app, &business, provider, &choice.calendar_id).await?;
     Ok(Json(CalendarSelectedView {
-        connection: ConnectionView::new(&connection, business.time_zone.zone()),
+        connection: ConnectionView::new(&connection, None, business.time_zone.zone()),
         queued,
     }))
 }

@@ -9,6 +9,7 @@ mod integrations;
 pub mod problem;
 mod responses;
 mod services;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -39,14 +40,16 @@ pub enum Area {
     Availability,
     Appointments,
     Integrations,
+    Webhooks,
 }
 
 impl Area {
-    pub const ALL: [Area; 4] = [
+    pub const ALL: [Area; 5] = [
         Area::Services,
         Area::Availability,
         Area::Appointments,
         Area::Integrations,
+        Area::Webhooks,
     ];
 
     fn routes(self) -> OpenApiRouter<App> {
@@ -55,6 +58,7 @@ impl Area {
             Area::Availability => availability::routes(),
             Area::Appointments => appointments::routes(),
             Area::Integrations => integrations::routes(),
+            Area::Webhooks => webhooks::routes(),
         }
     }
 }
@@ -86,6 +90,7 @@ impl Modify for BearerAuth {
         (name = "availability", description = "Free slots and single-time checks"),
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
         (name = "integrations", description = "Connecting a Google or Outlook calendar"),
+        (name = "webhooks", description = "Push notifications from the calendar providers"),
     )
 )]
 struct ApiDoc;

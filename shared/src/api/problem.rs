@@ -105,6 +105,8 @@ impl ApiError {
                 AppError::ProviderUnavailable(_) => {
                     (StatusCode::BAD_GATEWAY, "provider_unavailable")
                 }
+                // One answer for every mismatch, so a caller learns nothing about which channels exist.
+                AppError::WebhookRejected => (StatusCode::FORBIDDEN, "webhook_rejected"),
                 AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

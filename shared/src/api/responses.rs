@@ -84,6 +84,23 @@ impl IntoResponses for IntegrationErrors {
     }
 }
 
+/// Refusals of the provider webhooks.
+pub struct WebhookErrors;
+
+impl IntoResponses for WebhookErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (400, "Not a notification of this provider"),
+            (
+                403,
+                "The notification matches no live channel and its secret",
+            ),
+            (413, "Body too large"),
+            (500, "Internal error"),
+        ])
+    }
+}
+
 /// Refusals of the sync retry routes.
 pub struct RetryErrors;
 

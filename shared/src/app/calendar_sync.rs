@@ -48,11 +48,16 @@ pub enum SyncOutcome {
 /// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
 /// an `Err`: the queue delivers the job again.
 pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutcome, AppError> {
-    let Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        ..
-    } = job;
+    let (business_id, appointment_id, version) = match job {
+        Job::SyncAppointment {
+            business_id,
+            appointment_id,
+            version,
+        } => (*business_id, *appointment_id, *version),
+        Job::SyncCalendar { business_id } => {
+            return super::inbound_sync::run_calendar_sync(app, *business_id, attempt).await;
+        }
+    };
     let lease = format!("sync/{appointment_id}");
     let holder = uuid::Uuid::new_v4().to_string();
     let now = app.clock.now();
@@ -66,32 +71,33 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
     {
         return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
     }
-    let outcome = sync_under_lease(app, job, attempt).await;
+    let outcome = sync_under_lease(app, business_id, appointment_id, version, attempt).await;
     if let Err(error) = app.store.release_lease(&lease, &holder).await {
         tracing::warn!(%business_id, %appointment_id, %error, "sync lease not released; it ends by itself");
     }
     outcome
 }
 
-async fn sync_under_lease(app: &App, job: &Job, attempt: u32) -> Result<SyncOutcome, AppError> {
-    let Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        version,
-    } = job;
+async fn sync_under_lease(
+    app: &App,
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+    version: u64,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
     let Some(appointment) = app
         .store
-        .get_appointment(*business_id, *appointment_id)
+        .get_appointment(business_id, appointment_id)
         .await?
     else {
         return Ok(SyncOutcome::Done);
     };
-    if appointment.version != *version || appointment.sync.status != SyncStatus::Pending {
+    if appointment.version != version || appointment.sync.status != SyncStatus::Pending {
         return Ok(SyncOutcome::Done);
     }
     let connection = app
         .store
-        .get_calendar_connection(*business_id)
+        .get_calendar_connection(business_id)
         .await?
         .filter(CalendarConnection::syncs_appointments);
     let (Some(connection), Some(integrations)) = (connection, app.integrations.as_deref()) else {
@@ -333,6 +339,12 @@ async fn conclude(
             failure("provider_error", &reason, false),
             None,
         ),
+        // Event writes carry no cursor; a provider that answers so is refusing the request.
+        Err(SyncError::Provider(error @ ProviderError::CursorExpired)) => (
+            SyncStatus::Failed,
+            failure("provider_error", &error.to_string(), false),
+            None,
+        ),
     };
     let state = SyncState {
         status,
@@ -370,7 +382,7 @@ async fn record(app: &App, appointment: &Appointment, state: &SyncState) -> Resu
 }
 
 /// Exponential backoff with jitter, never shorter than the provider's `Retry-After`.
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+pub(super) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     let exponential = FIRST_BACKOFF
         .saturating_mul(1_u32 << attempt.saturating_sub(1).min(16))
         .min(MAX_BACKOFF);
@@ -380,7 +392,7 @@ fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
 }
 
 /// Somewhere between half and all of `delay`, so retries of many jobs spread out.
-fn jittered(delay: Duration) -> Duration {
+pub(super) fn jittered(delay: Duration) -> Duration {
     let half = delay / 2;
     half + delay.mul_f64(rand::rng().random_range(0.0..0.5))
 }

@@ -43,6 +43,9 @@ pub enum AppError {
     CalendarAlreadySelected,
     #[error("the calendar provider is unavailable: {0}")]
     ProviderUnavailable(String),
+    /// A webhook call that does not match a live push channel and its secret.
+    #[error("the notification does not match a live subscription")]
+    WebhookRejected,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -20,8 +20,8 @@ use super::calendar_tokens::{self, TokenError};
 use super::{App, AppError};
 use crate::domain::{Business, BusinessId};
 use crate::ports::{
-    CalendarConnection, CalendarProvider, CalendarSummary, ConnectionHealth, OAuthAttempt,
-    ProviderError, ProviderKind, SecretStore, StoreError,
+    CalendarConnection, CalendarProvider, CalendarSummary, CalendarWatch, ConnectionHealth,
+    OAuthAttempt, ProviderError, ProviderKind, SecretStore, StoreError,
 };
 use crate::providers::http_client;
 use crate::providers::oauth::{OAuthClient, OAuthError, OAuthSettings};
@@ -75,6 +75,15 @@ impl Integrations {
             ProviderKind::Microsoft => self.microsoft.as_ref(),
         }
         .ok_or(AppError::ProviderNotConfigured(kind))
+    }
+
+    /// Where the provider sends push notifications for inbound sync.
+    pub fn webhook_url(&self, kind: ProviderKind) -> String {
+        let path = match kind {
+            ProviderKind::Google => super::inbound_sync::GOOGLE_WEBHOOK_PATH,
+            ProviderKind::Microsoft => super::inbound_sync::MICROSOFT_WEBHOOK_PATH,
+        };
+        format!("{}{path}", self.public_base_url)
     }
 
     pub fn redirect_uri(&self, kind: ProviderKind) -> String {
@@ -445,7 +454,8 @@ fn token_problem(error: TokenError) -> AppError {
     }
 }
 
-/// Chooses the calendar appointments are synced to, and queues every upcoming appointment for it.
+/// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
+/// its busy time.
 pub async fn select_calendar(
     app: &App,
     business: &Business,
@@ -472,20 +482,32 @@ pub async fn select_calendar(
         ..connection
     };
     app.store.put_calendar_connection(&selected).await?;
+    super::inbound_sync::start_watching(app, business.id, provider, calendar_id).await?;
     let queued = super::calendar_sync::queue_upcoming(app, business.id).await?;
     Ok((selected, queued))
 }
 
-/// The business's connection, if any.
+/// The business's connection, if any, with how its calendar's busy time is followed once one is selected.
 pub async fn get_connection(
     app: &App,
     business: &Business,
-) -> Result<Option<CalendarConnection>, AppError> {
-    Ok(app.store.get_calendar_connection(business.id).await?)
+) -> Result<Option<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
+    let (connection, watch) = tokio::try_join!(
+        app.store.get_calendar_connection(business.id),
+        app.store.get_calendar_watch(business.id)
+    )?;
+    Ok(connection.map(|connection| {
+        let watch = watch.filter(|watch| {
+            watch.provider == connection.provider
+                && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
+        });
+        (connection, watch)
+    }))
 }
 
-/// Disconnects: revokes the grant where the provider allows it, deletes the tokens and the connection. Events
-/// already written stay in the calendar (they are the business's record of its appointments).
+/// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider
+/// allows it, deletes the tokens and the connection. Events already written stay in the calendar (they are the
+/// business's record of its appointments).
 pub async fn disconnect(
     app: &App,
     business: &Business,
@@ -493,6 +515,7 @@ pub async fn disconnect(
 ) -> Result<(), AppError> {
     let integrations = integrations(app, provider)?;
     connection_to(app, business.id, provider).await?;
+    super::inbound_sync::stop_watching(app, integrations, business.id).await?;
     forget_grant(integrations, business.id, provider).await?;
     match app.store.delete_calendar_connection(business.id).await {
         Ok(()) | Err(StoreError::NotFound) => Ok(()),

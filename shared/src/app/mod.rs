@@ -7,6 +7,7 @@ mod businesses;
 mod calendar_sync;
 mod calendar_tokens;
 mod error;
+mod inbound_sync;
 pub mod integrations;
 mod services;
 mod sync_maintenance;
@@ -25,6 +26,11 @@ pub use calendar_sync::{
     retry_sync, run_sync_job,
 };
 pub use error::AppError;
+pub use inbound_sync::{
+    FULL_SYNC_EVERY, GOOGLE_WEBHOOK_PATH, GoogleNotification, GraphNotification,
+    MICROSOFT_WEBHOOK_PATH, RENEW_BEFORE, SAFETY_NET_AFTER, accept_google_notification,
+    accept_graph_notifications, sync_stale_calendars,
+};
 pub use integrations::Integrations;
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,

@@ -54,11 +54,18 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
 /// recorded. Does nothing when the appointment has moved on to a newer version (its own job carries it) or is no
 /// longer pending.
 pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
-    let Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        version,
-    } = job;
+    let (business_id, appointment_id, version) = match job {
+        Job::SyncAppointment {
+            business_id,
+            appointment_id,
+            version,
+        } => (business_id, appointment_id, version),
+        // The scheduled safety-net sync runs the calendar again; the connection's health already tells the failure.
+        Job::SyncCalendar { business_id } => {
+            tracing::warn!(%business_id, "the queue gave up on a calendar sync; the scheduled sync will run it");
+            return Ok(());
+        }
+    };
     let Some(appointment) = app
         .store
         .get_appointment(*business_id, *appointment_id)

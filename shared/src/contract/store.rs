@@ -13,8 +13,9 @@ use crate::domain::{
     WeeklyHours,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
-    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, ProviderKind,
+    PushChannel, Store, StoreError,
 };
 
 /// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
@@ -1178,4 +1179,119 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
         .map(|occupancy| occupancy.appointment_id)
         .collect();
     assert_eq!(all.len(), 6, "every appointment is still live exactly once");
+}
+
+pub async fn busy_event_ids_are_listed_per_calendar(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let span = Interval::new(at(0), at(30)).unwrap();
+    for (calendar, event) in [
+        ("primary", "a"),
+        ("primary", "b#1"),
+        ("primary-2", "c"),
+        ("prim", "d"),
+    ] {
+        store
+            .put_busy_event(&BusyEvent {
+                business_id: business.id,
+                calendar_id: calendar.into(),
+                event_id: event.into(),
+                intervals: vec![span],
+            })
+            .await
+            .unwrap();
+    }
+    let mut ids = store.busy_event_ids(business.id, "primary").await.unwrap();
+    ids.sort();
+    assert_eq!(ids, vec!["a".to_owned(), "b#1".to_owned()]);
+    assert!(
+        store
+            .busy_event_ids(BusinessId::generate(), "primary")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
+    CalendarWatch {
+        business_id,
+        provider: ProviderKind::Google,
+        calendar_id: "primary".into(),
+        cursor: Some(format!("token-{version}")),
+        time_zone: Some("Europe/Berlin".into()),
+        channel: Some(PushChannel {
+            id: format!("{business_id}_channel"),
+            resource_id: Some("resource".into()),
+            expires_at: at(7 * 24 * 60),
+        }),
+        secret_hash: "00ff".into(),
+        full_sync_at: Some(at(0)),
+        synced_at: Some(at(version as i64)),
+        version,
+    }
+}
+
+pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<dyn Store>) {
+    let business = BusinessId::generate();
+    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+    assert!(matches!(
+        store.put_calendar_watch(&watch(business, 2), Some(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .put_calendar_watch(&watch(business, 1), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_calendar_watch(&watch(business, 1), None).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    store
+        .put_calendar_watch(&watch(business, 2), Some(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.put_calendar_watch(&watch(business, 2), Some(1)).await,
+            Err(StoreError::VersionMismatch)
+        ),
+        "a second writer that read version 1 loses"
+    );
+    assert_eq!(
+        store.get_calendar_watch(business).await.unwrap(),
+        Some(watch(business, 2))
+    );
+
+    // Many writers racing from the same version: exactly one wins.
+    let results = futures::future::join_all((0..10).map(|_| {
+        let store = store.clone();
+        async move { store.put_calendar_watch(&watch(business, 3), Some(2)).await }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
+
+    store.delete_calendar_watch(business).await.unwrap();
+    store.delete_calendar_watch(business).await.unwrap();
+    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+}
+
+pub async fn calendar_watches_are_walked_in_pages_by_business(store: Arc<dyn Store>) {
+    let mut businesses: Vec<BusinessId> = (0..7).map(|_| BusinessId::generate()).collect();
+    for business in &businesses {
+        store
+            .put_calendar_watch(&watch(*business, 1), None)
+            .await
+            .unwrap();
+    }
+    businesses.sort();
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.calendar_watches(after, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = Some(last.business_id);
+        walked.extend(page.iter().map(|watch| watch.business_id));
+    }
+    assert_eq!(walked, businesses);
 }

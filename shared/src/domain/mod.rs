@@ -3,6 +3,7 @@
 
 mod appointment;
 mod business;
+mod external_event;
 mod ids;
 mod interval;
 mod occupancy;
@@ -13,6 +14,7 @@ pub use appointment::{
     PhoneNumber, SyncFailure, SyncState, SyncStatus,
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessName, BusinessTimeZone};
+pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};
 pub use ids::{AppointmentId, BusinessId, ServiceId};
 pub use interval::{Interval, merge_intervals};
 pub use occupancy::{BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts};

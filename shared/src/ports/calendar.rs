@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::SecretString;
 
-use crate::domain::AppointmentId;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AppointmentId, ExternalEventChange, Interval};
 use crate::ports::ProviderKind;
 
 /// What an appointment looks like on the business's calendar. The provider decides the event's id from
@@ -51,6 +53,10 @@ pub enum ProviderError {
     /// Anything else the provider refused; retrying the same request will not help.
     #[error("the provider refused the request: {0}")]
     Rejected(String),
+    /// The change cursor is no longer valid (Google's 410 for a sync token, Graph's for a delta link): only a full
+    /// sync can continue.
+    #[error("the provider no longer knows the sync cursor; a full sync is needed")]
+    CursorExpired,
 }
 
 impl ProviderError {
@@ -61,6 +67,46 @@ impl ProviderError {
             Self::Transient(_) | Self::RateLimited { .. } | Self::Unauthorized
         )
     }
+}
+
+/// Where a sync starts: from nothing (every event in `window`) or from the cursor an earlier sync returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangesSince<'a> {
+    Start { window: Interval },
+    Cursor(&'a str),
+}
+
+/// Everything that changed since the starting point, all pages read, and where the next sync continues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarChanges {
+    /// After a start from nothing, every event of the window (deleted ones may be listed as removed).
+    pub changes: Vec<ExternalEventChange>,
+    /// Google's `nextSyncToken`, Graph's `@odata.deltaLink`.
+    pub cursor: String,
+    /// The calendar's own zone when the provider tells it; all-day events are read in it.
+    pub time_zone: Option<String>,
+}
+
+/// What a new push channel should deliver, and where.
+#[derive(Clone, Copy, Debug)]
+pub struct PushRequest<'a> {
+    /// Our id for the channel where the provider lets us choose one (Google); Graph chooses its own.
+    pub channel_id: &'a str,
+    /// Our webhook URL for change notifications (and for Graph's lifecycle notifications).
+    pub address: &'a str,
+    /// Echoed by the provider in every notification (Google's channel token, Graph's clientState).
+    pub secret: &'a SecretString,
+    /// When the channel should end; the provider may end it sooner.
+    pub expires_at: Timestamp,
+}
+
+/// A live push channel (Google) or subscription (Graph) on one calendar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushChannel {
+    pub id: String,
+    /// Google's `resourceId`, needed to stop the channel.
+    pub resource_id: Option<String>,
+    pub expires_at: Timestamp,
 }
 
 /// One calendar provider's event API, reduced to what sync needs: make the appointment's event exist with these
@@ -92,5 +138,38 @@ pub trait CalendarProvider: Send + Sync + 'static {
         calendar_id: &str,
         appointment_id: AppointmentId,
         known_event_id: Option<&str>,
+    ) -> Result<(), ProviderError>;
+
+    /// The events of the calendar that changed since `since`, every page read. `CursorExpired` when the cursor is
+    /// no longer valid.
+    async fn changes(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        since: ChangesSince<'_>,
+    ) -> Result<CalendarChanges, ProviderError>;
+
+    /// Asks the provider to notify `request.address` of every change to the calendar's events.
+    async fn open_push_channel(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        request: &PushRequest<'_>,
+    ) -> Result<PushChannel, ProviderError>;
+
+    /// Extends the channel to `expires_at`. `Ok(None)` when the provider cannot extend channels (Google): the caller
+    /// opens a new one and closes the old.
+    async fn renew_push_channel(
+        &self,
+        access_token: &SecretString,
+        channel: &PushChannel,
+        expires_at: Timestamp,
+    ) -> Result<Option<PushChannel>, ProviderError>;
+
+    /// Stops the channel; one that is already gone is success.
+    async fn close_push_channel(
+        &self,
+        access_token: &SecretString,
+        channel: &PushChannel,
     ) -> Result<(), ProviderError>;
 }

@@ -7,12 +7,15 @@ mod queue;
 mod secrets;
 mod store;
 
-pub use calendar::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderError};
+pub use calendar::{
+    CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
+    PushChannel, PushRequest,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
-    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
-    Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
+    PageCursor, ProviderKind, Store, StoreError,
 };

@@ -15,6 +15,8 @@ pub enum Job {
         appointment_id: AppointmentId,
         version: u64,
     },
+    /// Bring the busy-time cache of the business's selected calendar up to date (a push notification arrived).
+    SyncCalendar { business_id: BusinessId },
 }
 
 /// How a queue redelivers: SQS's visibility timeout and its redrive policy's `maxReceiveCount`.

@@ -8,6 +8,7 @@ use crate::domain::{
     ApiKeyHash, Appointment, AppointmentId, AppointmentStatus, BookingConflict, Business,
     BusinessId, Interval, Occupancy, Service, ServiceId, SyncState, SyncStatus, ValidationError,
 };
+use crate::ports::PushChannel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -190,6 +191,28 @@ pub struct BusyEvent {
     pub intervals: Vec<Interval>,
 }
 
+/// How we follow a business's selected calendar: where its next incremental sync starts and the push channel that
+/// tells us when to run it. Versioned, so two syncs racing on notifications for the same calendar cannot both
+/// advance the cursor: the loser re-reads and runs again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarWatch {
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    pub calendar_id: String,
+    /// Google's sync token or Graph's delta link; `None` until the first full sync has finished.
+    pub cursor: Option<String>,
+    /// The calendar's zone as the provider last reported it.
+    pub time_zone: Option<String>,
+    pub channel: Option<PushChannel>,
+    /// SHA-256 (hex) of the secret the provider echoes in notifications; the secret itself is not kept.
+    pub secret_hash: String,
+    /// When a full sync last finished; the busy window only moves forward with a full sync.
+    pub full_sync_at: Option<Timestamp>,
+    /// When a sync (full or incremental) last finished.
+    pub synced_at: Option<Timestamp>,
+    pub version: u64,
+}
+
 /// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
 /// [`crate::domain::check_booking_conflicts`] in the same atomic step as the write, so two concurrent callers can
 /// never both succeed in taking overlapping time or the last place of a day.
@@ -331,4 +354,32 @@ pub trait Store: Send + Sync + 'static {
         business_id: BusinessId,
         range: Interval,
     ) -> Result<Vec<Interval>, StoreError>;
+
+    /// Every event id stored for the business's calendar, so a full sync can drop those that no longer exist.
+    async fn busy_event_ids(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
+    async fn get_calendar_watch(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarWatch>, StoreError>;
+    /// Writes the watch if the stored one is at `expected_version` (`None`: none may be stored, else
+    /// `AlreadyExists`); otherwise `VersionMismatch` (or `NotFound` when none is stored).
+    async fn put_calendar_watch(
+        &self,
+        watch: &CalendarWatch,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError>;
+    /// Removing none succeeds.
+    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError>;
+    /// Watches of every business ordered by business id, strictly after `after`, at most `limit`: the scheduled
+    /// renewal and safety-net sync walk them all.
+    async fn calendar_watches(
+        &self,
+        after: Option<BusinessId>,
+        limit: u32,
+    ) -> Result<Vec<CalendarWatch>, StoreError>;
 }

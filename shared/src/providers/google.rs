@@ -1,6 +1,7 @@
-//! Google Calendar v3 events, for outbound sync. Every event we create gets an id derived from the appointment id
+//! Google Calendar v3 events. Outbound: every event we create gets an id derived from the appointment id
 //! (base32hex, which Google accepts for client-chosen ids), so creating it twice answers 409 and becomes an update:
-//! a lost response can never leave two events.
+//! a lost response can never leave two events. Inbound: `events.list` with `singleEvents` (Google expands recurring
+//! series, exceptions and cancelled instances included) and sync tokens, and `events.watch` push channels.
 
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
@@ -10,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{path_segment, retry_after};
-use crate::domain::AppointmentId;
-use crate::ports::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderError, ProviderKind};
+use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
+use crate::ports::{
+    CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
+    ProviderKind, PushChannel, PushRequest,
+};
 
 /// The private extended property that marks an event as ours, so inbound sync can skip it.
 pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
@@ -128,6 +132,49 @@ impl GoogleCalendar {
     }
 }
 
+/// One page of `events.list`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventsPage {
+    #[serde(default)]
+    items: Vec<Value>,
+    next_page_token: Option<String>,
+    next_sync_token: Option<String>,
+    time_zone: Option<String>,
+}
+
+/// Reads one event of a listing; `None` for an item that is not a readable event (it is skipped, not fatal: one
+/// odd event must not stop the whole calendar from syncing).
+pub fn event_change(item: &Value) -> Option<ExternalEventChange> {
+    let id = item["id"].as_str()?.to_owned();
+    if item["status"] == "cancelled" {
+        return Some(ExternalEventChange::Removed { id });
+    }
+    let timing = match (item["start"]["date"].as_str(), item["end"]["date"].as_str()) {
+        (Some(start), Some(end)) => EventTiming::AllDay {
+            start: start.parse().ok()?,
+            end: end.parse().ok()?,
+        },
+        _ => EventTiming::Timed {
+            start: item["start"]["dateTime"].as_str()?.parse().ok()?,
+            end: item["end"]["dateTime"].as_str()?.parse().ok()?,
+        },
+    };
+    let declined = item["attendees"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|attendee| attendee["self"] == true && attendee["responseStatus"] == "declined");
+    let event = ExternalEvent {
+        timing,
+        cancelled: false,
+        shown_as_free: item["transparency"] == "transparent",
+        declined,
+        ours: item["extendedProperties"]["private"][APPOINTMENT_PROPERTY].is_string(),
+    };
+    Some(ExternalEventChange::Changed { id, event })
+}
+
 /// Sorts a refused response into what sync does next.
 async fn refusal(response: reqwest::Response) -> ProviderError {
     let status = response.status();
@@ -154,6 +201,7 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
             ProviderError::RateLimited { retry_after: wait }
         }
         StatusCode::NOT_FOUND => ProviderError::CalendarNotFound,
+        StatusCode::GONE => ProviderError::CursorExpired,
         status if status.is_server_error() => {
             ProviderError::Transient(format!("Google answered {status}: {message}"))
         }
@@ -277,6 +325,132 @@ impl CalendarProvider for GoogleCalendar {
             _ => Err(refusal(response).await),
         }
     }
+    async fn changes(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        since: ChangesSince<'_>,
+    ) -> Result<CalendarChanges, ProviderError> {
+        // Google refuses time bounds together with a sync token; the token remembers the first request's.
+        let mut query: Vec<(&str, String)> = vec![
+            ("singleEvents", "true".to_owned()),
+            ("maxResults", "250".to_owned()),
+        ];
+        match since {
+            ChangesSince::Start { window } => {
+                query.push(("timeMin", window.start().to_string()));
+                query.push(("showDeleted", "false".to_owned()));
+            }
+            ChangesSince::Cursor(token) => query.push(("syncToken", token.to_owned())),
+        }
+        let mut changes = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut request = self.http.get(self.events_url(calendar_id)).query(&query);
+            if let Some(token) = &page_token {
+                request = request.query(&[("pageToken", token)]);
+            }
+            let response = self.send(request, access_token).await?;
+            if !response.status().is_success() {
+                return Err(refusal(response).await);
+            }
+            let page: EventsPage = response
+                .json()
+                .await
+                .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+            changes.extend(page.items.iter().filter_map(event_change));
+            match (page.next_page_token, page.next_sync_token) {
+                (Some(next), _) => page_token = Some(next),
+                (None, Some(cursor)) => {
+                    return Ok(CalendarChanges {
+                        changes,
+                        cursor,
+                        time_zone: page.time_zone,
+                    });
+                }
+                (None, None) => {
+                    return Err(ProviderError::Transient(
+                        "Google ended a listing without a sync token".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn open_push_channel(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        request: &PushRequest<'_>,
+    ) -> Result<PushChannel, ProviderError> {
+        let body = serde_json::json!({
+            "id": request.channel_id,
+            "type": "web_hook",
+            "address": request.address,
+            "token": request.secret.expose_secret(),
+            "expiration": request.expires_at.as_millisecond().to_string(),
+        });
+        let response = self
+            .send(
+                self.http
+                    .post(format!("{}/watch", self.events_url(calendar_id)))
+                    .json(&body),
+                access_token,
+            )
+            .await?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        let channel: Value = response
+            .json()
+            .await
+            .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+        let expires_at = channel["expiration"]
+            .as_str()
+            .and_then(|millis| millis.parse::<i64>().ok())
+            .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok())
+            .unwrap_or(request.expires_at);
+        Ok(PushChannel {
+            id: channel["id"]
+                .as_str()
+                .unwrap_or(request.channel_id)
+                .to_owned(),
+            resource_id: channel["resourceId"].as_str().map(str::to_owned),
+            expires_at,
+        })
+    }
+
+    async fn renew_push_channel(
+        &self,
+        _access_token: &SecretString,
+        _channel: &PushChannel,
+        _expires_at: jiff::Timestamp,
+    ) -> Result<Option<PushChannel>, ProviderError> {
+        // Google channels cannot be extended: a new one replaces the old.
+        Ok(None)
+    }
+
+    async fn close_push_channel(
+        &self,
+        access_token: &SecretString,
+        channel: &PushChannel,
+    ) -> Result<(), ProviderError> {
+        let body = serde_json::json!({ "id": channel.id, "resourceId": channel.resource_id });
+        let response = self
+            .send(
+                self.http
+                    .post(format!("{}channels/stop", self.api_base))
+                    .json(&body),
+                access_token,
+            )
+            .await?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            // Expired or stopped already.
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(refusal(response).await),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -304,5 +478,61 @@ mod tests {
         assert_eq!(event_id(all_ones), "vvvvvvvvvvvvvvvvvvvvvvvvvs");
         let zero = AppointmentId::from(uuid::Uuid::from_u128(0));
         assert_eq!(event_id(zero), "00000000000000000000000000");
+    }
+
+    fn change(item: Value) -> Option<ExternalEventChange> {
+        event_change(&item)
+    }
+
+    #[test]
+    fn cancelled_items_are_removals_and_timed_items_carry_their_instants() {
+        assert_eq!(
+            change(serde_json::json!({"id": "x", "status": "cancelled"})),
+            Some(ExternalEventChange::Removed { id: "x".into() })
+        );
+        let Some(ExternalEventChange::Changed { event, .. }) = change(serde_json::json!({
+            "id": "y", "status": "tentative",
+            "start": {"dateTime": "2026-06-01T10:00:00+02:00"},
+            "end": {"dateTime": "2026-06-01T11:00:00+02:00"},
+        })) else {
+            panic!("a timed event is a change");
+        };
+        assert_eq!(
+            event.timing,
+            EventTiming::Timed {
+                start: "2026-06-01T08:00:00Z"
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}")),
+                end: "2026-06-01T09:00:00Z"
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            }
+        );
+        assert!(!event.shown_as_free && !event.declined && !event.ours);
+    }
+
+    #[test]
+    fn free_declined_all_day_and_own_events_are_recognised() {
+        let Some(ExternalEventChange::Changed { event, .. }) = change(serde_json::json!({
+            "id": "z",
+            "start": {"date": "2026-06-01"}, "end": {"date": "2026-06-03"},
+            "transparency": "transparent",
+            "attendees": [{"email": "a@example.com", "self": true, "responseStatus": "declined"}],
+            "extendedProperties": {"private": {APPOINTMENT_PROPERTY: "00000000-0000-0000-0000-000000000001"}},
+        })) else {
+            panic!("an all-day event is a change");
+        };
+        assert_eq!(
+            event.timing,
+            EventTiming::AllDay {
+                start: jiff::civil::date(2026, 6, 1),
+                end: jiff::civil::date(2026, 6, 3)
+            }
+        );
+        assert!(event.shown_as_free && event.declined && event.ours);
+        assert_eq!(
+            change(serde_json::json!({"id": "broken", "start": {}})),
+            None
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Microsoft Graph v1.0 calendar events, for outbound sync. Graph chooses event ids itself, so a lost create response
+//! Microsoft Graph v1.0 calendar events. Inbound sync reads `calendarView/delta` (occurrences of recurring series
+//! expanded by Graph) and subscribes to change notifications; outbound is the rest of this module. Graph chooses event ids itself, so a lost create response
 //! cannot be detected by id as with Google. Two defences take its place: every event carries a single-value extended
 //! property holding the appointment id, looked up before anything is created, and every create carries a
 //! `transactionId` derived from the appointment id, which makes Graph answer a repeated create with the event it
@@ -14,8 +15,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{path_segment, retry_after};
-use crate::domain::AppointmentId;
-use crate::ports::{CalendarEvent, CalendarProvider, CalendarSummary, ProviderError, ProviderKind};
+use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
+use crate::ports::{
+    CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
+    ProviderKind, PushChannel, PushRequest,
+};
 
 /// The single-value extended property (a named MAPI string property in our own property set) that holds the
 /// appointment id: it finds an event again without trusting a stored event id, and marks the event as ours so inbound
@@ -30,19 +34,77 @@ pub struct OutlookCalendar {
     api_base: String,
 }
 
-/// The `transactionId` of an appointment's event: a UUID (version 8, from a SHA-256 of the appointment id) so that
-/// every attempt to create the same event names the same transaction.
+/// The first bytes of every `transactionId` we give an event, so inbound sync recognises our events in a delta
+/// listing, which does not carry extended properties.
+const TRANSACTION_MARK: [u8; 4] = [0xb0, 0x0c, 0x1d, 0x5a];
+
+/// The `transactionId` of an appointment's event: a UUID (version 8: our mark, then a SHA-256 of the appointment id)
+/// so that every attempt to create the same event names the same transaction.
 pub fn transaction_id(appointment: AppointmentId) -> String {
     let digest = Sha256::new()
         .chain_update(b"booking calendar event ")
         .chain_update(appointment.as_uuid().as_bytes())
         .finalize();
     let mut bytes = [0_u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
+    bytes[..4].copy_from_slice(&TRANSACTION_MARK);
+    bytes[4..].copy_from_slice(&digest[..12]);
     uuid::Builder::from_custom_bytes(bytes)
         .into_uuid()
         .hyphenated()
         .to_string()
+}
+
+/// Whether a `transactionId` is one of ours.
+pub fn is_our_transaction_id(text: &str) -> bool {
+    uuid::Uuid::parse_str(text).is_ok_and(|id| id.as_bytes()[..4] == TRANSACTION_MARK)
+}
+
+/// Reads one item of a delta listing; `None` for an item that is not a readable event (skipped, so one odd event
+/// cannot stop a calendar from syncing). Times are asked for in UTC (`Prefer: outlook.timezone`).
+pub fn event_change(item: &Value) -> Option<ExternalEventChange> {
+    let id = item["id"].as_str()?.to_owned();
+    if !item["@removed"].is_null() || item["isCancelled"] == true {
+        return Some(ExternalEventChange::Removed { id });
+    }
+    if item["type"] == "seriesMaster" {
+        return None;
+    }
+    let start = item["start"]["dateTime"].as_str()?;
+    let end = item["end"]["dateTime"].as_str()?;
+    let timing = if item["isAllDay"] == true {
+        EventTiming::AllDay {
+            start: start.get(..10)?.parse().ok()?,
+            end: end.get(..10)?.parse().ok()?,
+        }
+    } else {
+        EventTiming::Timed {
+            start: graph_instant(start, item["start"]["timeZone"].as_str()?)?,
+            end: graph_instant(end, item["end"]["timeZone"].as_str()?)?,
+        }
+    };
+    let ours = item["transactionId"]
+        .as_str()
+        .is_some_and(is_our_transaction_id)
+        || item["singleValueExtendedProperties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|property| property["id"] == APPOINTMENT_PROPERTY_ID);
+    let event = ExternalEvent {
+        timing,
+        cancelled: false,
+        shown_as_free: item["showAs"] == "free",
+        declined: item["responseStatus"]["response"] == "declined",
+        ours,
+    };
+    Some(ExternalEventChange::Changed { id, event })
+}
+
+/// A Graph `dateTime` (local, no offset, up to seven fractional digits) in `zone` as an instant.
+fn graph_instant(date_time: &str, zone: &str) -> Option<Timestamp> {
+    let civil: jiff::civil::DateTime = date_time.parse().ok()?;
+    let zone = TimeZone::get(zone).ok()?;
+    zone.to_ambiguous_timestamp(civil).compatible().ok()
 }
 
 /// The OData `$filter` that finds the events carrying this appointment's property.
@@ -285,6 +347,7 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
         StatusCode::UNAUTHORIZED => ProviderError::Unauthorized,
         StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after: wait },
         StatusCode::NOT_FOUND => ProviderError::CalendarNotFound,
+        StatusCode::GONE => ProviderError::CursorExpired,
         // Graph answers an id it cannot even parse this way rather than with 404.
         StatusCode::BAD_REQUEST if code == "ErrorInvalidIdMalformed" => {
             ProviderError::CalendarNotFound
@@ -394,6 +457,168 @@ impl CalendarProvider for OutlookCalendar {
         }
         Ok(())
     }
+    async fn changes(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        since: ChangesSince<'_>,
+    ) -> Result<CalendarChanges, ProviderError> {
+        let mut next = match since {
+            ChangesSince::Start { window } => {
+                let mut url = reqwest::Url::parse(&format!(
+                    "{}me/calendars/{}/calendarView/delta",
+                    self.api_base,
+                    path_segment(calendar_id)
+                ))
+                .map_err(|error| ProviderError::Rejected(error.to_string()))?;
+                url.query_pairs_mut()
+                    .append_pair("startDateTime", &window.start().to_string())
+                    .append_pair("endDateTime", &window.end().to_string());
+                url.to_string()
+            }
+            ChangesSince::Cursor(delta_link) => delta_link.to_owned(),
+        };
+        let mut changes = Vec::new();
+        loop {
+            // Links come from the provider's answers; the bearer token only ever goes to the configured API.
+            if !next.starts_with(&self.api_base) {
+                return Err(ProviderError::Rejected(
+                    "a delta link points outside the Graph API".to_owned(),
+                ));
+            }
+            let request = self
+                .http
+                .get(&next)
+                .header("Prefer", "odata.maxpagesize=100")
+                .header("Prefer", "outlook.timezone=\"UTC\"");
+            let response = self.send(request, access_token).await?;
+            if !response.status().is_success() {
+                return Err(refusal(response).await);
+            }
+            let page: Value = response.json().await.map_err(transport)?;
+            changes.extend(
+                page["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(event_change),
+            );
+            if let Some(link) = page["@odata.nextLink"].as_str() {
+                next = link.to_owned();
+            } else if let Some(link) = page["@odata.deltaLink"].as_str() {
+                return Ok(CalendarChanges {
+                    changes,
+                    cursor: link.to_owned(),
+                    time_zone: None,
+                });
+            } else {
+                return Err(ProviderError::Transient(
+                    "Graph ended a delta listing without a delta link".to_owned(),
+                ));
+            }
+        }
+    }
+
+    async fn open_push_channel(
+        &self,
+        access_token: &SecretString,
+        calendar_id: &str,
+        request: &PushRequest<'_>,
+    ) -> Result<PushChannel, ProviderError> {
+        let body = serde_json::json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": request.address,
+            "lifecycleNotificationUrl": request.address,
+            "resource": format!("me/calendars/{calendar_id}/events"),
+            "expirationDateTime": request.expires_at.to_string(),
+            "clientState": request.secret.expose_secret(),
+        });
+        let response = self
+            .send(
+                self.http
+                    .post(format!("{}subscriptions", self.api_base))
+                    .json(&body),
+                access_token,
+            )
+            .await?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        subscription(response, request.expires_at).await
+    }
+
+    async fn renew_push_channel(
+        &self,
+        access_token: &SecretString,
+        channel: &PushChannel,
+        expires_at: Timestamp,
+    ) -> Result<Option<PushChannel>, ProviderError> {
+        let response = self
+            .send(
+                self.http
+                    .patch(format!(
+                        "{}subscriptions/{}",
+                        self.api_base,
+                        path_segment(&channel.id)
+                    ))
+                    .json(&serde_json::json!({ "expirationDateTime": expires_at.to_string() })),
+                access_token,
+            )
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            // Graph removed it: only a new subscription can take its place.
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        subscription(response, expires_at).await.map(Some)
+    }
+
+    async fn close_push_channel(
+        &self,
+        access_token: &SecretString,
+        channel: &PushChannel,
+    ) -> Result<(), ProviderError> {
+        let response = self
+            .send(
+                self.http.delete(format!(
+                    "{}subscriptions/{}",
+                    self.api_base,
+                    path_segment(&channel.id)
+                )),
+                access_token,
+            )
+            .await?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(refusal(response).await),
+        }
+    }
+}
+
+/// A subscription as Graph answered it; Graph may shorten the expiry it was asked for.
+async fn subscription(
+    response: reqwest::Response,
+    asked_expiry: Timestamp,
+) -> Result<PushChannel, ProviderError> {
+    let body: Value = response.json().await.map_err(transport)?;
+    let id = body["id"]
+        .as_str()
+        .ok_or_else(|| {
+            ProviderError::Transient("Graph answered a subscription without an id".into())
+        })?
+        .to_owned();
+    let expires_at = body["expirationDateTime"]
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(asked_expiry);
+    Ok(PushChannel {
+        id,
+        resource_id: None,
+        expires_at,
+    })
 }
 
 #[cfg(test)]
@@ -503,6 +728,58 @@ mod tests {
                     { "id": APPOINTMENT_PROPERTY_ID, "value": "00000000-0000-0000-0000-000000000007" }
                 ]
             })
+        );
+    }
+
+    #[test]
+    fn our_transaction_ids_are_recognised_and_others_are_not() {
+        assert!(is_our_transaction_id(&transaction_id(
+            AppointmentId::generate()
+        )));
+        assert!(!is_our_transaction_id(&uuid::Uuid::new_v4().to_string()));
+        assert!(!is_our_transaction_id("not a uuid"));
+    }
+
+    #[test]
+    fn delta_items_become_changes() {
+        let removed = serde_json::json!({"@removed": {"reason": "deleted"}, "id": "gone"});
+        assert_eq!(
+            event_change(&removed),
+            Some(ExternalEventChange::Removed { id: "gone".into() })
+        );
+        let item = serde_json::json!({
+            "id": "e1", "type": "exception", "showAs": "tentative", "isAllDay": false,
+            "start": {"dateTime": "2026-06-01T08:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-06-01T09:30:00.0000000", "timeZone": "UTC"},
+            "responseStatus": {"response": "declined"},
+            "transactionId": transaction_id(AppointmentId::generate()),
+        });
+        let Some(ExternalEventChange::Changed { event, .. }) = event_change(&item) else {
+            panic!("a timed item is a change");
+        };
+        assert_eq!(
+            event.timing,
+            EventTiming::Timed {
+                start: instant("2026-06-01T08:00:00Z"),
+                end: instant("2026-06-01T09:30:00Z"),
+            }
+        );
+        assert!(event.declined && event.ours && !event.shown_as_free);
+        let all_day = serde_json::json!({
+            "id": "e2", "isAllDay": true, "showAs": "free",
+            "start": {"dateTime": "2026-06-01T00:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-06-02T00:00:00.0000000", "timeZone": "UTC"},
+        });
+        let Some(ExternalEventChange::Changed { event, .. }) = event_change(&all_day) else {
+            panic!("an all-day item is a change");
+        };
+        assert!(event.shown_as_free);
+        assert_eq!(
+            event.timing,
+            EventTiming::AllDay {
+                start: jiff::civil::date(2026, 6, 1),
+                end: jiff::civil::date(2026, 6, 2)
+            }
         );
     }
 }

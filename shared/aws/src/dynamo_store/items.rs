@@ -10,7 +10,7 @@ use shared::domain::{
     Appointment, AppointmentId, Business, BusinessId, Interval, Occupancy, Service, ServiceId,
     SyncStatus,
 };
-use shared::ports::{BusyEvent, CalendarConnection, IdempotencyRecord, PageCursor};
+use shared::ports::{BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -106,6 +106,11 @@ pub const SINGLETON_SK: &str = "-";
 pub fn busy_event_sk(calendar_id: &str, event_id: &str) -> String {
     format!("BUSY#{}#{calendar_id}#{event_id}", calendar_id.len())
 }
+
+pub const WATCH_SK: &str = "WATCH";
+
+/// Every business's watch in one index partition, ordered by business, for the scheduled renewal walk.
+pub const WATCHES_GSI1_PK: &str = "WATCHES";
 
 pub fn busy_gsi1_pk(business: BusinessId) -> String {
     format!("BUSINESS#{business}#BUSY")
@@ -250,6 +255,32 @@ pub struct CalendarConnectionItem {
     #[serde(rename = "SK")]
     pub sk: String,
     pub connection: CalendarConnection,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct CalendarWatchItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+    /// Top level, for the condition of a versioned write.
+    pub version: u64,
+    pub watch: CalendarWatch,
+}
+
+/// A busy event's item read for its id only.
+#[derive(Deserialize)]
+pub struct BusyEventIdOnly {
+    pub event: BusyEventId,
+}
+
+#[derive(Deserialize)]
+pub struct BusyEventId {
+    pub event_id: String,
 }
 
 #[derive(Serialize, Deserialize)]

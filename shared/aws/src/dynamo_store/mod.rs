@@ -23,9 +23,9 @@ use shared::domain::{
     Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
 };
 use shared::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth,
-    IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page, PageCursor, ProviderKind,
-    Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
+    PageCursor, ProviderKind, Store, StoreError,
 };
 
 use items::*;
@@ -1224,6 +1224,128 @@ impl Store for DynamoStore {
             .flat_map(|item| item.event.intervals)
             .filter(|interval| interval.overlaps(&range))
             .collect())
+    }
+    async fn busy_event_ids(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = busy_event_sk(calendar_id, "");
+        let mut ids = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#event", "event")
+                .expression_attribute_names("#id", "event_id")
+                .expression_attribute_values(":pk", string(business_pk(business_id)))
+                .expression_attribute_values(":prefix", string(prefix.clone()))
+                .projection_expression("#event.#id")
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                ids.push(from_item::<BusyEventIdOnly>(item)?.event.event_id);
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn get_calendar_watch(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarWatch>, StoreError> {
+        Ok(self
+            .get::<CalendarWatchItem>(business_pk(business_id), WATCH_SK.to_owned())
+            .await?
+            .map(|item| item.watch))
+    }
+
+    async fn put_calendar_watch(
+        &self,
+        watch: &CalendarWatch,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let item = CalendarWatchItem {
+            pk: business_pk(watch.business_id),
+            sk: WATCH_SK.to_owned(),
+            gsi1_pk: WATCHES_GSI1_PK.to_owned(),
+            gsi1_sk: watch.business_id.to_string(),
+            version: watch.version,
+            watch: watch.clone(),
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?));
+        let put = match expected_version {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK),
+            Some(expected) => put
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", number(expected)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                match (
+                    expected_version,
+                    self.get_calendar_watch(watch.business_id).await?,
+                ) {
+                    (None, _) => Err(StoreError::AlreadyExists),
+                    (Some(_), None) => Err(StoreError::NotFound),
+                    (Some(_), Some(_)) => Err(StoreError::VersionMismatch),
+                }
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), WATCH_SK.to_owned())))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn calendar_watches(
+        &self,
+        after: Option<BusinessId>,
+        limit: u32,
+    ) -> Result<Vec<CalendarWatch>, StoreError> {
+        // A space sorts below every character of a business id.
+        let after = after.map_or_else(|| " ".to_owned(), |after| after.to_string());
+        let items: Vec<CalendarWatchItem> = self
+            .query_index(
+                GSI1,
+                WATCHES_GSI1_PK.to_owned(),
+                "#sk > :after",
+                vec![(":after", after)],
+                Some(limit),
+                None,
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.watch).collect())
     }
 }
 

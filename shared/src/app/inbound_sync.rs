@@ -1,0 +1,792 @@
+//! Inbound sync: the busy-time cache of a business's selected calendar follows what the calendar holds.
+//!
+//! Everything goes through one idempotent job per business, [`run_calendar_sync`]: it brings the cache up to date
+//! from the stored cursor (a full sync when there is none, when the provider forgot it, or once a day so the
+//! window moves forward), then makes sure a push channel is open and not about to expire. Push notifications,
+//! calendar selection and the scheduled safety net only enqueue that job, so a webhook answers in milliseconds and
+//! a lost notification costs at most the safety-net period.
+//!
+//! Jobs of one business never interleave (a lease in the store), and the cursor is written conditionally on the
+//! version the job read: a job that lost a race runs again rather than overwriting a newer cursor. Applying the same
+//! changes twice is harmless, because the cache is keyed by event.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use jiff::{SignedDuration, Timestamp};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::calendar_sync::{SyncOutcome, backoff, jittered};
+use super::calendar_tokens::{self, TokenError};
+use super::integrations::{Integrations, ProviderSetup};
+use super::{App, AppError};
+use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
+use crate::ports::{
+    BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, ProviderError,
+    ProviderKind, PushChannel, PushRequest, StoreError,
+};
+
+/// Evaluates `$call` (which uses `$token`) with the connection's access token, refreshing the token once if the
+/// provider refuses one that looked fresh. A macro rather than a function taking an async closure: the futures of
+/// such closures are not provably `Send` for the HTTP handlers that run this.
+macro_rules! with_token {
+    ($app:expr, $integrations:expr, $setup:expr, $business_id:expr, |$token:ident| $call:expr) => {
+        async {
+            let $token =
+                calendar_tokens::access_token($app, $integrations, $setup, $business_id, false)
+                    .await
+                    .map_err(InboundError::Token)?;
+            let $token = &$token;
+            match $call.await {
+                Err(ProviderError::Unauthorized) => {
+                    let $token = calendar_tokens::access_token(
+                        $app,
+                        $integrations,
+                        $setup,
+                        $business_id,
+                        true,
+                    )
+                    .await
+                    .map_err(InboundError::Token)?;
+                    let $token = &$token;
+                    $call.await.map_err(InboundError::Provider)
+                }
+                other => other.map_err(InboundError::Provider),
+            }
+        }
+    };
+}
+
+pub const GOOGLE_WEBHOOK_PATH: &str = "/v1/webhooks/google";
+pub const MICROSOFT_WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
+
+/// Longer than a sync can take: a token refresh, a few pages and a channel call, each bounded by the HTTP timeout.
+const CALENDAR_LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// When another sync of the same calendar is running, run again after about this long: it may have read the
+/// calendar before the change that enqueued this job.
+const BUSY_RETRY: Duration = Duration::from_millis(500);
+/// Events that started up to this long ago are kept; an event in progress still blocks.
+const PAST_MARGIN: SignedDuration = SignedDuration::from_hours(24);
+/// Kept beyond the longest booking horizon, so a service's horizon can grow a little without a resync.
+const HORIZON_MARGIN_DAYS: i64 = 14;
+/// The horizon used when a business has no services yet.
+const DEFAULT_HORIZON_DAYS: i64 = 60;
+/// A full sync moves the window forward; incremental syncs only report changes inside the first window.
+pub const FULL_SYNC_EVERY: SignedDuration = SignedDuration::from_hours(24);
+/// A calendar not synced for this long is synced by the scheduled function, whatever the notifications did.
+pub const SAFETY_NET_AFTER: SignedDuration = SignedDuration::from_mins(15);
+/// Channels are renewed once they expire within this.
+pub const RENEW_BEFORE: SignedDuration = SignedDuration::from_hours(24);
+/// Google channels may last longer, but a week keeps an abandoned one from lingering.
+const GOOGLE_CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
+const MICROSOFT_SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
+/// Cache writes of one sync in flight at once.
+const APPLY_CONCURRENCY: usize = 16;
+/// Watches read per page by the scheduled walk.
+const WATCH_PAGE: u32 = 100;
+
+/// Starts following the newly selected calendar: records the watch and enqueues its first (full) sync.
+pub async fn start_watching(
+    app: &App,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    calendar_id: &str,
+) -> Result<(), AppError> {
+    let watch = CalendarWatch {
+        business_id,
+        provider,
+        calendar_id: calendar_id.to_owned(),
+        cursor: None,
+        time_zone: None,
+        channel: None,
+        secret_hash: String::new(),
+        full_sync_at: None,
+        synced_at: None,
+        version: 1,
+    };
+    // A watch left by an earlier selection (a disconnect that failed half-way) is replaced.
+    app.store.delete_calendar_watch(business_id).await?;
+    match app.store.put_calendar_watch(&watch, None).await {
+        Ok(()) | Err(StoreError::AlreadyExists) => {}
+        Err(error) => return Err(error.into()),
+    }
+    enqueue(app, business_id).await
+}
+
+/// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
+/// forgets the watch and the cached busy time. Called while the grant still works.
+pub async fn stop_watching(
+    app: &App,
+    integrations: &Integrations,
+    business_id: BusinessId,
+) -> Result<(), AppError> {
+    let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+        return Ok(());
+    };
+    if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
+        let closed = with_token!(app, integrations, setup, business_id, |token| setup
+            .calendar
+            .close_push_channel(token, channel))
+        .await;
+        if let Err(error) = closed {
+            tracing::warn!(%business_id, provider = %watch.provider, %error, "push channel not closed; it expires by itself");
+        }
+    }
+    app.store.delete_calendar_watch(business_id).await?;
+    for event_id in app
+        .store
+        .busy_event_ids(business_id, &watch.calendar_id)
+        .await?
+    {
+        app.store
+            .delete_busy_event(business_id, &watch.calendar_id, &event_id)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn enqueue(app: &App, business_id: BusinessId) -> Result<(), AppError> {
+    app.queue
+        .enqueue(&Job::SyncCalendar { business_id }, Duration::ZERO)
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))
+}
+
+/// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
+pub async fn run_calendar_sync(
+    app: &App,
+    business_id: BusinessId,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
+    let lease = format!("calendar-sync/{business_id}");
+    let holder = uuid::Uuid::new_v4().to_string();
+    let now = app.clock.now();
+    let until = now
+        .checked_add(CALENDAR_LEASE)
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    if !app
+        .store
+        .try_acquire_lease(&lease, &holder, until, now)
+        .await?
+    {
+        return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
+    }
+    let outcome = sync_under_lease(app, business_id, attempt).await;
+    if let Err(error) = app.store.release_lease(&lease, &holder).await {
+        tracing::warn!(%business_id, %error, "calendar sync lease not released; it ends by itself");
+    }
+    outcome
+}
+
+/// Why a sync did not finish.
+#[derive(Debug, thiserror::Error)]
+enum InboundError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<StoreError> for InboundError {
+    fn from(error: StoreError) -> Self {
+        Self::App(error.into())
+    }
+}
+
+async fn sync_under_lease(
+    app: &App,
+    business_id: BusinessId,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
+    let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+        return Ok(SyncOutcome::Done);
+    };
+    let connection = app.store.get_calendar_connection(business_id).await?;
+    let still_selected = connection.as_ref().is_some_and(|connection| {
+        connection.provider == watch.provider
+            && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
+    });
+    let (Some(business), true, Some(integrations)) = (
+        app.store.get_business(business_id).await?,
+        still_selected,
+        app.integrations.as_deref(),
+    ) else {
+        return Ok(SyncOutcome::Done);
+    };
+    let Ok(setup) = integrations.provider(watch.provider) else {
+        tracing::warn!(%business_id, provider = %watch.provider, "calendar sync skipped: provider not configured");
+        return Ok(SyncOutcome::Done);
+    };
+    let provider = watch.provider;
+    let mut next = match refresh_busy_time(app, integrations, setup, &business, &watch).await {
+        Ok(next) => next,
+        Err(error) => return fail(app, business_id, provider, error, attempt).await,
+    };
+    let channel_problem = match keep_channel_open(app, integrations, setup, &mut next).await {
+        Ok(()) => None,
+        Err(InboundError::App(error)) => return Err(error),
+        Err(error) => Some(error.to_string()),
+    };
+    next.version = watch.version + 1;
+    match app
+        .store
+        .put_calendar_watch(&next, Some(watch.version))
+        .await
+    {
+        Ok(()) => {}
+        // Someone changed the watch meanwhile (a lifecycle notification, another sync after our lease ended): this
+        // run's cursor may be stale, so run again from theirs.
+        Err(StoreError::VersionMismatch) => {
+            close_unrecorded_channel(app, integrations, setup, &watch, &next).await;
+            return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
+        }
+        // Disconnected meanwhile.
+        Err(StoreError::NotFound) => {
+            close_unrecorded_channel(app, integrations, setup, &watch, &next).await;
+            return Ok(SyncOutcome::Done);
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let health = match channel_problem {
+        None => ConnectionHealth::Connected,
+        Some(problem) => ConnectionHealth::Error {
+            message: format!(
+                "Busy times are synced, but change notifications could not be set up ({problem}); changes are \
+                 picked up every {} minutes until they are.",
+                SAFETY_NET_AFTER.as_mins()
+            ),
+        },
+    };
+    app.store
+        .update_connection_health(business_id, provider, &health, None)
+        .await?;
+    Ok(SyncOutcome::Done)
+}
+
+/// Records a failed sync on the connection and decides whether the queue should try again.
+async fn fail(
+    app: &App,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    error: InboundError,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
+    let (message, retry) = match error {
+        InboundError::App(error) | InboundError::Token(TokenError::App(error)) => {
+            return Err(error);
+        }
+        // The token module has marked the connection; nothing syncs until the business reconnects.
+        InboundError::Token(TokenError::ReauthRequired(_)) => return Ok(SyncOutcome::Done),
+        InboundError::Token(TokenError::Transient(reason)) => {
+            (reason, Some(backoff(attempt, None)))
+        }
+        InboundError::Provider(ProviderError::RateLimited { retry_after }) => (
+            "the provider asked us to slow down".to_owned(),
+            Some(backoff(attempt, retry_after)),
+        ),
+        InboundError::Provider(
+            error @ (ProviderError::Transient(_) | ProviderError::Unauthorized),
+        ) => (error.to_string(), Some(backoff(attempt, None))),
+        InboundError::Provider(ProviderError::CalendarNotFound) => (
+            "the selected calendar no longer exists or is no longer shared with this account"
+                .to_owned(),
+            None,
+        ),
+        InboundError::Provider(
+            error @ (ProviderError::Rejected(_) | ProviderError::CursorExpired),
+        ) => (error.to_string(), None),
+    };
+    tracing::warn!(%business_id, %provider, %message, "calendar busy-time sync failed");
+    let health = ConnectionHealth::Error {
+        message: format!("Busy times could not be read from the calendar: {message}"),
+    };
+    app.store
+        .update_connection_health(business_id, provider, &health, None)
+        .await?;
+    Ok(retry.map_or(SyncOutcome::Done, SyncOutcome::RetryAfter))
+}
+
+/// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
+async fn busy_window(app: &App, business: &Business, now: Timestamp) -> Result<Interval, AppError> {
+    let services = app.store.list_services(business.id).await?;
+    let horizon_days = services
+        .iter()
+        .filter(|service| service.active)
+        .map(|service| i64::from(service.settings.booking_horizon_days))
+        .max()
+        .unwrap_or(DEFAULT_HORIZON_DAYS)
+        + HORIZON_MARGIN_DAYS;
+    let start = now
+        .checked_sub(PAST_MARGIN)
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    let end = now
+        .checked_add(SignedDuration::from_hours(horizon_days * 24))
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    Ok(Interval::new(start, end)?)
+}
+
+/// Reads the calendar's changes and applies them to the cache; returns the watch with its new cursor.
+async fn refresh_busy_time(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    business: &Business,
+    watch: &CalendarWatch,
+) -> Result<CalendarWatch, InboundError> {
+    let now = app.clock.now();
+    let window = busy_window(app, business, now).await?;
+    let full_sync_due = watch
+        .full_sync_at
+        .is_none_or(|at| now.duration_since(at) >= FULL_SYNC_EVERY);
+    let incremental = match (&watch.cursor, full_sync_due) {
+        (Some(cursor), false) => {
+            let read = with_token!(app, integrations, setup, business.id, |token| setup
+                .calendar
+                .changes(token, &watch.calendar_id, ChangesSince::Cursor(cursor)))
+            .await;
+            match read {
+                Ok(changes) => Some(changes),
+                Err(InboundError::Provider(ProviderError::CursorExpired)) => {
+                    tracing::info!(business_id = %business.id, "sync cursor expired; running a full sync");
+                    None
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        _ => None,
+    };
+    let full = incremental.is_none();
+    let changes = match incremental {
+        Some(changes) => changes,
+        None => {
+            with_token!(app, integrations, setup, business.id, |token| setup
+                .calendar
+                .changes(token, &watch.calendar_id, ChangesSince::Start { window }))
+            .await?
+        }
+    };
+    let zone_name = changes
+        .time_zone
+        .clone()
+        .or_else(|| watch.time_zone.clone());
+    apply(
+        app,
+        business,
+        watch,
+        &changes,
+        zone_name.as_deref(),
+        window,
+        full,
+    )
+    .await?;
+    let synced_at = app.clock.now();
+    Ok(CalendarWatch {
+        cursor: Some(changes.cursor),
+        time_zone: zone_name,
+        full_sync_at: if full {
+            Some(synced_at)
+        } else {
+            watch.full_sync_at
+        },
+        synced_at: Some(synced_at),
+        ..watch.clone()
+    })
+}
+
+/// Writes each changed event's busy time (or its absence) to the cache. After a full listing, events the cache
+/// holds that the listing no longer has are removed too.
+async fn apply(
+    app: &App,
+    business: &Business,
+    watch: &CalendarWatch,
+    changes: &CalendarChanges,
+    zone_name: Option<&str>,
+    window: Interval,
+    full: bool,
+) -> Result<(), InboundError> {
+    // All-day events block the calendar's own dates; the business's zone stands in when the provider does not say.
+    let zone = zone_name
+        .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+        .unwrap_or_else(|| business.time_zone.zone().clone());
+    let stored: HashSet<String> = if full {
+        app.store
+            .busy_event_ids(business.id, &watch.calendar_id)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let mut writes = Vec::new();
+    for change in &changes.changes {
+        let busy = match change {
+            ExternalEventChange::Changed { event, .. } => busy_time(event, &zone, window),
+            ExternalEventChange::Removed { .. } => None,
+        };
+        let id = change.id().to_owned();
+        // A full listing names every event; one that blocks nothing and is not cached needs no write.
+        if busy.is_some() || !full || stored.contains(&id) {
+            writes.push((id, busy));
+        }
+    }
+    if full {
+        let listed: HashSet<&str> = changes
+            .changes
+            .iter()
+            .map(ExternalEventChange::id)
+            .collect();
+        writes.extend(
+            stored
+                .iter()
+                .filter(|id| !listed.contains(id.as_str()))
+                .map(|id| (id.clone(), None)),
+        );
+    }
+    futures::stream::iter(writes)
+        .map(|(event_id, busy)| async move {
+            match busy {
+                Some(interval) => {
+                    app.store
+                        .put_busy_event(&BusyEvent {
+                            business_id: business.id,
+                            calendar_id: watch.calendar_id.clone(),
+                            event_id,
+                            intervals: vec![interval],
+                        })
+                        .await
+                }
+                None => {
+                    app.store
+                        .delete_busy_event(business.id, &watch.calendar_id, &event_id)
+                        .await
+                }
+            }
+        })
+        .buffer_unordered(APPLY_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// A fresh random secret, URL-safe.
+fn random_secret() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time: a notification's secret must not be guessable a byte at a time from our response times.
+fn secret_matches(presented: &str, stored_hash: &str) -> bool {
+    let presented = secret_hash(presented);
+    !stored_hash.is_empty() && bool::from(presented.as_bytes().ct_eq(stored_hash.as_bytes()))
+}
+
+/// Opens a push channel if there is none, renews it if it expires soon; updates `watch` with the result.
+async fn keep_channel_open(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    watch: &mut CalendarWatch,
+) -> Result<(), InboundError> {
+    let now = app.clock.now();
+    let lifetime = match watch.provider {
+        ProviderKind::Google => GOOGLE_CHANNEL_LIFETIME,
+        ProviderKind::Microsoft => MICROSOFT_SUBSCRIPTION_LIFETIME,
+    };
+    let expires_at = now
+        .checked_add(lifetime)
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    let current = watch.channel.clone();
+    if let Some(channel) = &current {
+        if channel.expires_at.duration_since(now) > RENEW_BEFORE {
+            return Ok(());
+        }
+        let renewed = with_token!(app, integrations, setup, watch.business_id, |token| setup
+            .calendar
+            .renew_push_channel(token, channel, expires_at))
+        .await?;
+        if let Some(renewed) = renewed {
+            watch.channel = Some(renewed);
+            return Ok(());
+        }
+    }
+    let address = integrations.webhook_url(watch.provider);
+    let (channel_id, secret) = match watch.provider {
+        ProviderKind::Google => (
+            format!("{}_{}", watch.business_id, &random_secret()[..20]),
+            random_secret(),
+        ),
+        // Graph names the subscription itself; the business rides in the client state instead.
+        ProviderKind::Microsoft => (
+            String::new(),
+            format!("{}.{}", watch.business_id, random_secret()),
+        ),
+    };
+    let secret = SecretString::from(secret);
+    let request = PushRequest {
+        channel_id: &channel_id,
+        address: &address,
+        secret: &secret,
+        expires_at,
+    };
+    let opened = with_token!(app, integrations, setup, watch.business_id, |token| setup
+        .calendar
+        .open_push_channel(token, &watch.calendar_id, &request))
+    .await?;
+    watch.channel = Some(opened);
+    watch.secret_hash = secret_hash(secret.expose_secret());
+    if let Some(old) = current {
+        // The new channel is open; the old one would only send duplicates until it expires.
+        let closed = with_token!(app, integrations, setup, watch.business_id, |token| setup
+            .calendar
+            .close_push_channel(token, &old))
+        .await;
+        if let Err(error) = closed {
+            tracing::warn!(business_id = %watch.business_id, %error, "old push channel not closed; it expires by itself");
+        }
+    }
+    Ok(())
+}
+
+/// A channel this run opened but could not record would only send notifications we reject: close it.
+async fn close_unrecorded_channel(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    before: &CalendarWatch,
+    after: &CalendarWatch,
+) {
+    let Some(opened) = after.channel.as_ref().filter(|channel| {
+        before
+            .channel
+            .as_ref()
+            .is_none_or(|old| old.id != channel.id)
+    }) else {
+        return;
+    };
+    let closed = with_token!(app, integrations, setup, after.business_id, |token| setup
+        .calendar
+        .close_push_channel(token, opened))
+    .await;
+    if let Err(error) = closed {
+        tracing::warn!(business_id = %after.business_id, %error, "unrecorded push channel not closed; it expires by itself");
+    }
+}
+
+/// A Google push notification's headers.
+#[derive(Clone, Debug)]
+pub struct GoogleNotification {
+    pub channel_id: String,
+    pub token: Option<String>,
+    pub resource_id: Option<String>,
+    /// `sync` when the channel opens, then `exists` (or `not_exists`) on changes.
+    pub resource_state: String,
+}
+
+/// Checks a Google notification against the channel we opened and enqueues a sync when it reports a change.
+/// Anything that does not match a live channel and its secret is refused and changes nothing.
+pub async fn accept_google_notification(
+    app: &App,
+    notification: &GoogleNotification,
+) -> Result<(), AppError> {
+    let business_id = notification
+        .channel_id
+        .split_once('_')
+        .and_then(|(business, _)| business.parse::<BusinessId>().ok())
+        .ok_or(AppError::WebhookRejected)?;
+    let watch = app
+        .store
+        .get_calendar_watch(business_id)
+        .await?
+        .filter(|watch| watch.provider == ProviderKind::Google)
+        .ok_or(AppError::WebhookRejected)?;
+    let channel = watch.channel.as_ref().ok_or(AppError::WebhookRejected)?;
+    let same_resource = match (&channel.resource_id, &notification.resource_id) {
+        (Some(ours), Some(theirs)) => ours == theirs,
+        _ => true,
+    };
+    let authentic = channel.id == notification.channel_id
+        && same_resource
+        && notification
+            .token
+            .as_deref()
+            .is_some_and(|token| secret_matches(token, &watch.secret_hash));
+    if !authentic {
+        return Err(AppError::WebhookRejected);
+    }
+    match notification.resource_state.as_str() {
+        "sync" => Ok(()),
+        _ => enqueue(app, business_id).await,
+    }
+}
+
+/// One item of a Graph notification collection: a change notification or, with `lifecycle_event`, a lifecycle
+/// notification.
+#[derive(Clone, Debug)]
+pub struct GraphNotification {
+    pub subscription_id: String,
+    pub client_state: Option<String>,
+    pub lifecycle_event: Option<String>,
+}
+
+/// Checks each Graph notification against our subscription and its client state; acts on the authentic ones
+/// (a sync for changes and `missed`, a renewal for `reauthorizationRequired`, a new subscription for
+/// `subscriptionRemoved`). Refused when none is authentic.
+pub async fn accept_graph_notifications(
+    app: &App,
+    notifications: &[GraphNotification],
+) -> Result<(), AppError> {
+    let mut to_sync = HashSet::new();
+    for notification in notifications {
+        let Some(business_id) = notification
+            .client_state
+            .as_deref()
+            .and_then(|state| state.split_once('.'))
+            .and_then(|(business, _)| business.parse::<BusinessId>().ok())
+        else {
+            continue;
+        };
+        let Some(watch) = app
+            .store
+            .get_calendar_watch(business_id)
+            .await?
+            .filter(|watch| watch.provider == ProviderKind::Microsoft)
+        else {
+            continue;
+        };
+        let authentic = watch
+            .channel
+            .as_ref()
+            .is_some_and(|channel| channel.id == notification.subscription_id)
+            && notification
+                .client_state
+                .as_deref()
+                .is_some_and(|state| secret_matches(state, &watch.secret_hash));
+        if !authentic {
+            continue;
+        }
+        match notification.lifecycle_event.as_deref() {
+            Some("reauthorizationRequired") => {
+                mark_channel(app, business_id, ChannelMark::RenewNow).await?;
+            }
+            Some("subscriptionRemoved") => {
+                mark_channel(app, business_id, ChannelMark::Gone).await?;
+            }
+            _ => {}
+        }
+        to_sync.insert(business_id);
+    }
+    if to_sync.is_empty() && !notifications.is_empty() {
+        return Err(AppError::WebhookRejected);
+    }
+    for business_id in to_sync {
+        enqueue(app, business_id).await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum ChannelMark {
+    /// The provider wants the subscription renewed (reauthorized) now.
+    RenewNow,
+    /// The provider removed the subscription: the next sync opens a new one.
+    Gone,
+}
+
+/// Records what a lifecycle notification said about the channel, so the sync it enqueues acts on it.
+async fn mark_channel(
+    app: &App,
+    business_id: BusinessId,
+    mark: ChannelMark,
+) -> Result<(), AppError> {
+    for _ in 0..5 {
+        let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+            return Ok(());
+        };
+        let channel = match mark {
+            ChannelMark::RenewNow => watch.channel.clone().map(|channel| PushChannel {
+                expires_at: app.clock.now(),
+                ..channel
+            }),
+            ChannelMark::Gone => None,
+        };
+        let marked = CalendarWatch {
+            channel,
+            version: watch.version + 1,
+            ..watch.clone()
+        };
+        match app
+            .store
+            .put_calendar_watch(&marked, Some(watch.version))
+            .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => return Ok(()),
+            Err(StoreError::VersionMismatch) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // A sync keeps winning the race; the sync we enqueue renews an expiring channel anyway.
+    Ok(())
+}
+
+/// The scheduled safety net: enqueues a sync for every calendar not synced for [`SAFETY_NET_AFTER`], whose full
+/// sync is due, or whose push channel is missing or expires within [`RENEW_BEFORE`]. Returns how many it enqueued.
+pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
+    let now = app.clock.now();
+    let older_than = |at: Option<Timestamp>, period: SignedDuration| {
+        at.is_none_or(|at| now.duration_since(at) >= period)
+    };
+    let mut enqueued = 0;
+    let mut after = None;
+    loop {
+        let page = app.store.calendar_watches(after, WATCH_PAGE).await?;
+        let Some(last) = page.last() else {
+            return Ok(enqueued);
+        };
+        after = Some(last.business_id);
+        let jobs: Vec<Job> = page
+            .iter()
+            .filter(|watch| {
+                older_than(watch.synced_at, SAFETY_NET_AFTER)
+                    || older_than(watch.full_sync_at, FULL_SYNC_EVERY)
+                    || watch.channel.as_ref().is_none_or(|channel| {
+                        channel.expires_at.duration_since(now) <= RENEW_BEFORE
+                    })
+            })
+            .map(|watch| Job::SyncCalendar {
+                business_id: watch.business_id,
+            })
+            .collect();
+        app.queue
+            .enqueue_many(&jobs, Duration::ZERO)
+            .await
+            .map_err(|error| AppError::Internal(Box::new(error)))?;
+        enqueued += jobs.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_matches_only_itself_and_never_an_empty_hash() {
+        let secret = random_secret();
+        let hash = secret_hash(&secret);
+        assert!(secret_matches(&secret, &hash));
+        assert!(!secret_matches(&random_secret(), &hash));
+        assert!(!secret_matches("", ""));
+        assert!(!secret_matches(&secret, ""));
+    }
+}
