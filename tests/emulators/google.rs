@@ -101,11 +101,13 @@ struct Channel {
     resource_uri: String,
     messages: u64,
     stopped: bool,
+    /// The emulator's clock skew when the channel opened (see `GoogleEmulator::set_now`).
+    skew_ms: i64,
 }
 
 impl Channel {
     fn live(&self) -> bool {
-        !self.stopped && self.expiration_ms > Timestamp::now().as_millisecond()
+        !self.stopped && self.expiration_ms > Timestamp::now().as_millisecond() + self.skew_ms
     }
 
     fn json(&self) -> Value {
@@ -162,6 +164,8 @@ struct CodeGrant {
 }
 
 struct Data {
+    /// How far the emulator's clock is ahead of the real one, so that expiries agree with a test's manual clock.
+    skew_ms: i64,
     calendars: Vec<Calendar>,
     codes: HashMap<String, CodeGrant>,
     access_tokens: HashSet<String>,
@@ -262,6 +266,7 @@ impl GoogleEmulator {
             api_base: format!("http://{address}/calendar/v3/"),
             outbox,
             data: Mutex::new(Data {
+                skew_ms: 0,
                 calendars: vec![
                     calendar(ACCOUNT, ACCOUNT, "owner", true, "Europe/London"),
                     calendar(TEAM_CALENDAR, "Team", "writer", false, "America/New_York"),
@@ -472,9 +477,15 @@ impl GoogleEmulator {
         self.shared.lock().notifications.clone()
     }
 
+    /// Sets the emulator's clock to `now` (it runs on from there), so that the expiries it grants and checks agree
+    /// with the manual clock of the app under test.
+    pub fn set_now(&self, now: Timestamp) {
+        self.shared.lock().skew_ms = now.as_millisecond() - Timestamp::now().as_millisecond();
+    }
+
     /// Every channel reaches its expiration: nothing more is sent on it.
     pub fn expire_channels(&self) {
-        let now = Timestamp::now().as_millisecond();
+        let now = Timestamp::now().as_millisecond() + self.shared.lock().skew_ms;
         for channel in &mut self.shared.lock().channels {
             channel.expiration_ms = channel.expiration_ms.min(now - 1);
         }
@@ -1760,7 +1771,7 @@ async fn watch_events(
     let Some(address) = text("address").filter(|a| reqwest::Url::parse(a).is_ok()) else {
         return bad("channel address must be a URL");
     };
-    let now = Timestamp::now().as_millisecond();
+    let now = Timestamp::now().as_millisecond() + shared.lock().skew_ms;
     let ttl_ms = body["params"]["ttl"]
         .as_str()
         .and_then(|ttl| ttl.parse::<i64>().ok())
@@ -1792,6 +1803,7 @@ async fn watch_events(
     }
     let calendar = data.calendars[c].id;
     let mut channel = Channel {
+        skew_ms: data.skew_ms,
         id: id.to_owned(),
         calendar,
         address: address.to_owned(),

@@ -120,11 +120,13 @@ struct Subscription {
     lifecycle_url: Option<String>,
     client_state: Option<String>,
     expiration: Timestamp,
+    /// The emulator's clock skew when the subscription was made (see `GraphEmulator::set_now`).
+    skew: SignedDuration,
 }
 
 impl Subscription {
     fn live(&self) -> bool {
-        self.expiration > Timestamp::now()
+        self.expiration > Timestamp::now() + self.skew
     }
 
     fn json(&self) -> Value {
@@ -166,6 +168,8 @@ struct DeltaPages {
 }
 
 struct Data {
+    /// How far the emulator's clock is ahead of the real one, so that expiries agree with a test's manual clock.
+    skew: SignedDuration,
     calendars: Vec<Calendar>,
     /// `transactionId` → the id of the event its create made.
     transactions: HashMap<String, String>,
@@ -234,6 +238,7 @@ impl GraphEmulator {
                 .build()
                 .unwrap(),
             data: Mutex::new(Data {
+                skew: SignedDuration::ZERO,
                 calendars: vec![
                     calendar("Calendar", true, true),
                     calendar("Team", false, true),
@@ -1854,9 +1859,15 @@ impl GraphEmulator {
         self.shared.lock().notifications.clone()
     }
 
+    /// Sets the emulator's clock to `now` (it runs on from there), so that the expiries it grants and checks agree
+    /// with the manual clock of the app under test.
+    pub fn set_now(&self, now: Timestamp) {
+        self.shared.lock().skew = now.duration_since(Timestamp::now());
+    }
+
     /// Every subscription reaches its expiration: nothing more is sent, renewing or deleting it finds nothing.
     pub fn expire_subscriptions(&self) {
-        let past = Timestamp::now() - SignedDuration::from_secs(1);
+        let past = Timestamp::now() + self.shared.lock().skew - SignedDuration::from_secs(1);
         for subscription in &mut self.shared.lock().subscriptions {
             subscription.expiration = subscription.expiration.min(past);
         }
@@ -2460,7 +2471,7 @@ fn expiration(shared: &Shared, value: &Value) -> Result<Timestamp, Response> {
             format!("expirationDateTime {value} is not a date-time"),
         ));
     };
-    let now = Timestamp::now();
+    let now = Timestamp::now() + shared.lock().skew;
     if instant <= now {
         return Err(shared.bad_request(
             "InvalidRequest",
@@ -2614,6 +2625,7 @@ async fn create_subscription(State(shared): State<Arc<Shared>>, body: Bytes) -> 
         }
     }
     let subscription = Subscription {
+        skew: shared.lock().skew,
         id: uuid::Uuid::new_v4().to_string(),
         calendar,
         resource: resource.to_owned(),

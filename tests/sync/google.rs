@@ -2,12 +2,22 @@
 
 use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::google::{self, GoogleEmulator};
-use serde_json::Value;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
 use shared::app::integrations::ProviderEndpoints;
 use shared::ports::ProviderKind;
 use shared::providers::google::APPOINTMENT_PROPERTY;
 
-use crate::harness::{Emulated, SyncedEvent};
+use crate::harness::{Emulated, Kind, SyncedEvent};
+
+const ZONE: &str = "America/New_York";
+
+fn google_time(instant: Timestamp) -> Value {
+    let local = instant.to_zoned_datetime(TimeZone::get(ZONE).unwrap());
+    json!({ "dateTime": local.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(), "timeZone": ZONE })
+}
 
 impl Emulated for GoogleEmulator {
     const KIND: ProviderKind = ProviderKind::Google;
@@ -76,5 +86,97 @@ impl Emulated for GoogleEmulator {
 
     fn expire_access_tokens(&self) {
         GoogleEmulator::expire_access_tokens(self)
+    }
+
+    fn set_now(&self, now: Timestamp) {
+        GoogleEmulator::set_now(self, now)
+    }
+
+    fn add_timed(&self, calendar_id: &str, start: Timestamp, end: Timestamp, kind: Kind) -> String {
+        let mut event = json!({
+            "summary": "Dentist",
+            "start": google_time(start),
+            "end": google_time(end),
+        });
+        match kind {
+            Kind::Busy => {}
+            Kind::Tentative => event["status"] = json!("tentative"),
+            Kind::Free => event["transparency"] = json!("transparent"),
+            Kind::Declined => {
+                event["attendees"] = json!([
+                    { "email": "boss@example.com", "organizer": true, "responseStatus": "accepted" },
+                    { "email": calendar_id, "self": true, "responseStatus": "declined" },
+                ])
+            }
+        }
+        self.add_event(calendar_id, event)
+    }
+
+    fn add_all_day(&self, calendar_id: &str, first: Date, end: Date, busy: bool) -> String {
+        self.add_event(
+            calendar_id,
+            json!({
+                "summary": "Away",
+                "start": { "date": first.to_string() },
+                "end": { "date": end.to_string() },
+                "transparency": if busy { "opaque" } else { "transparent" },
+            }),
+        )
+    }
+
+    fn add_daily_series(
+        &self,
+        calendar_id: &str,
+        start: Timestamp,
+        end: Timestamp,
+        count: u32,
+    ) -> Vec<String> {
+        let series = self.add_event(
+            calendar_id,
+            json!({
+                "summary": "Standup",
+                "start": google_time(start),
+                "end": google_time(end),
+                "recurrence": [format!("RRULE:FREQ=DAILY;COUNT={count}")],
+            }),
+        );
+        (0..count)
+            .map(|day| {
+                let instance = start
+                    .to_zoned_datetime(TimeZone::get(ZONE).unwrap())
+                    .checked_add(jiff::Span::new().days(i64::from(day)))
+                    .unwrap()
+                    .timestamp();
+                format!("{series}_{}", instance.strftime("%Y%m%dT%H%M%SZ"))
+            })
+            .collect()
+    }
+
+    fn move_event(&self, calendar_id: &str, event_id: &str, start: Timestamp, end: Timestamp) {
+        self.update_event(
+            calendar_id,
+            event_id,
+            json!({ "start": google_time(start), "end": google_time(end) }),
+        )
+    }
+
+    fn delete_event(&self, calendar_id: &str, event_id: &str) {
+        GoogleEmulator::delete_event(self, calendar_id, event_id)
+    }
+
+    fn notifications(&self) -> Vec<(String, String, u16)> {
+        GoogleEmulator::notifications(self)
+    }
+
+    fn drop_notifications(&self, count: usize) {
+        GoogleEmulator::drop_notifications(self, count)
+    }
+
+    fn invalidate_cursors(&self) {
+        self.invalidate_sync_tokens()
+    }
+
+    fn channels(&self) -> Vec<Value> {
+        GoogleEmulator::channels(self)
     }
 }

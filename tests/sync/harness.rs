@@ -8,6 +8,7 @@ use std::time::Duration;
 use integration_tests::emulators::faults::Faults;
 use integration_tests::{TestApp, spawn_app_on};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
@@ -63,6 +64,39 @@ pub trait Emulated: Send + Sync + Sized + 'static {
     fn revocation_count(&self) -> usize;
     fn revoke_grants(&self);
     fn expire_access_tokens(&self);
+
+    /// Aligns the emulator's clock with the app's, so the expiries it grants and checks agree with ours.
+    fn set_now(&self, now: Timestamp);
+    /// The business puts a timed event in its calendar (in New York time); returns its id.
+    fn add_timed(&self, calendar_id: &str, start: Timestamp, end: Timestamp, kind: Kind) -> String;
+    /// An all-day event from `first` to `end` (exclusive), marked busy or free.
+    fn add_all_day(&self, calendar_id: &str, first: Date, end: Date, busy: bool) -> String;
+    /// A daily series of `count` events at New York wall times; returns the instances' ids in order.
+    fn add_daily_series(
+        &self,
+        calendar_id: &str,
+        start: Timestamp,
+        end: Timestamp,
+        count: u32,
+    ) -> Vec<String>;
+    fn move_event(&self, calendar_id: &str, event_id: &str, start: Timestamp, end: Timestamp);
+    fn delete_event(&self, calendar_id: &str, event_id: &str);
+    /// Push notifications delivered: (channel or subscription, state or change, status our server answered).
+    fn notifications(&self) -> Vec<(String, String, u16)>;
+    fn drop_notifications(&self, count: usize);
+    /// The provider forgets every sync cursor (Google's 410 for a sync token, Graph's for a delta link).
+    fn invalidate_cursors(&self);
+    /// Live push channels (Google) or subscriptions (Graph), in the provider's JSON.
+    fn channels(&self) -> Vec<Value>;
+}
+
+/// How an event the business made itself is marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Busy,
+    Tentative,
+    Free,
+    Declined,
 }
 
 /// An event as the business sees it in its calendar, whichever provider.
@@ -92,6 +126,8 @@ impl<E: Emulated> SyncHarness<E> {
             Some(false)
         );
         harness.select_calendar().await;
+        // The calendar's first busy-time sync, so each test starts from a calendar being watched.
+        harness.run_jobs().await;
         harness
     }
 
@@ -150,6 +186,7 @@ impl<E: Emulated> SyncHarness<E> {
                 .await
             }
         };
+        emulator.set_now(app.clock_now());
         let service_id = app.create_service(json!({})).await;
         Self {
             app,
@@ -201,6 +238,49 @@ impl<E: Emulated> SyncHarness<E> {
             .collect();
         events.sort_by(|a, b| a.appointment_id.cmp(&b.appointment_id));
         events
+    }
+
+    /// Waits until the emulator has delivered at least `count` notifications, each answered.
+    pub async fn await_notifications(&self, count: usize) {
+        for _ in 0..500 {
+            let delivered = self.emulator.notifications();
+            if delivered.len() >= count && delivered.iter().all(|(_, _, status)| *status != 0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "expected {count} notifications, got {:?}",
+            self.emulator.notifications()
+        );
+    }
+
+    /// Makes a change in the calendar and lets its notification run the sync it triggers.
+    pub async fn change_and_sync(&self, change: impl FnOnce(&E)) {
+        let before = self.emulator.notifications().len();
+        change(&self.emulator);
+        self.await_notifications(before + 1).await;
+        self.run_jobs().await;
+    }
+
+    /// Start times offered for the test service on `date` (New York), as `HH:MM`.
+    pub async fn free_times(&self, date: &str) -> Vec<String> {
+        let body: Value = self
+            .app
+            .get(&format!(
+                "/v1/availability?service_id={}&from={date}&to={date}",
+                self.service_id
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["slots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|slot| slot["start"].as_str().unwrap()[11..16].to_owned())
+            .collect()
     }
 
     pub fn assert_no_violations(&self) {

@@ -41,4 +41,5 @@ mod faults;
 mod flows;
 mod google;
 mod harness;
+mod inbound;
 mod microsoft;

@@ -3,14 +3,26 @@
 use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::app::integrations::ProviderEndpoints;
 use shared::ports::ProviderKind;
 use shared::providers::microsoft::APPOINTMENT_PROPERTY_ID;
 
-use crate::harness::{Emulated, SyncedEvent};
+use crate::harness::{Emulated, Kind, SyncedEvent};
+
+const ZONE: &str = "America/New_York";
+
+fn graph_time(instant: Timestamp) -> Value {
+    let local = instant.to_zoned_datetime(TimeZone::get(ZONE).unwrap());
+    json!({ "dateTime": local.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": ZONE })
+}
+
+fn graph_midnight(date: Date) -> Value {
+    json!({ "dateTime": format!("{date}T00:00:00"), "timeZone": ZONE })
+}
 
 /// Graph's `dateTimeTimeZone`: a wall time and the zone it is read in.
 fn instant(time: &Value) -> Timestamp {
@@ -103,5 +115,102 @@ impl Emulated for GraphEmulator {
 
     fn expire_access_tokens(&self) {
         GraphEmulator::expire_access_tokens(self)
+    }
+
+    fn set_now(&self, now: Timestamp) {
+        GraphEmulator::set_now(self, now)
+    }
+
+    fn add_timed(&self, calendar_id: &str, start: Timestamp, end: Timestamp, kind: Kind) -> String {
+        let mut event = json!({
+            "subject": "Dentist",
+            "start": graph_time(start),
+            "end": graph_time(end),
+        });
+        match kind {
+            Kind::Busy => {}
+            Kind::Tentative => event["showAs"] = json!("tentative"),
+            Kind::Free => event["showAs"] = json!("free"),
+            Kind::Declined => {
+                event["responseStatus"] =
+                    json!({ "response": "declined", "time": "2026-11-29T10:00:00Z" })
+            }
+        }
+        self.add_event(calendar_id, event)
+    }
+
+    fn add_all_day(&self, calendar_id: &str, first: Date, end: Date, busy: bool) -> String {
+        self.add_event(
+            calendar_id,
+            json!({
+                "subject": "Away",
+                "isAllDay": true,
+                "start": graph_midnight(first),
+                "end": graph_midnight(end),
+                "showAs": if busy { "busy" } else { "free" },
+            }),
+        )
+    }
+
+    fn add_daily_series(
+        &self,
+        calendar_id: &str,
+        start: Timestamp,
+        end: Timestamp,
+        count: u32,
+    ) -> Vec<String> {
+        let first = start.to_zoned_datetime(TimeZone::get(ZONE).unwrap()).date();
+        let series = self.add_event(
+            calendar_id,
+            json!({
+                "subject": "Standup",
+                "start": graph_time(start),
+                "end": graph_time(end),
+                "recurrence": {
+                    "pattern": { "type": "daily", "interval": 1 },
+                    "range": {
+                        "type": "numbered",
+                        "startDate": first.to_string(),
+                        "numberOfOccurrences": count,
+                    },
+                },
+            }),
+        );
+        (0..count)
+            .map(|day| {
+                let date = first
+                    .checked_add(jiff::Span::new().days(i64::from(day)))
+                    .unwrap();
+                format!("{series}_occ_{}", date.strftime("%Y%m%d"))
+            })
+            .collect()
+    }
+
+    fn move_event(&self, calendar_id: &str, event_id: &str, start: Timestamp, end: Timestamp) {
+        self.update_event(
+            calendar_id,
+            event_id,
+            json!({ "start": graph_time(start), "end": graph_time(end) }),
+        )
+    }
+
+    fn delete_event(&self, calendar_id: &str, event_id: &str) {
+        GraphEmulator::delete_event(self, calendar_id, event_id)
+    }
+
+    fn notifications(&self) -> Vec<(String, String, u16)> {
+        GraphEmulator::notifications(self)
+    }
+
+    fn drop_notifications(&self, count: usize) {
+        GraphEmulator::drop_notifications(self, count)
+    }
+
+    fn invalidate_cursors(&self) {
+        self.invalidate_delta_tokens()
+    }
+
+    fn channels(&self) -> Vec<Value> {
+        self.subscriptions()
     }
 }
