@@ -117,7 +117,306 @@ pub async fn events_added_moved_and_deleted_change_availability<E: Emulated>(bac
     harness.assert_no_violations();
 }
 
+fn on(day: &str, time: &str) -> Timestamp {
+    at(&format!("{day}T{time}:00-05:00"))
+}
+
+pub async fn what_blocks_follows_the_events_kind_and_the_owners_answer<E: Emulated>(
+    backend: Backend,
+) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    let tuesday = "2026-12-01";
+    let series_start = on("2026-12-07", "15:00");
+    let mut instances = Vec::new();
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on(tuesday, "09:00"),
+                on(tuesday, "09:30"),
+                Kind::Tentative,
+            );
+            emulator.add_timed(
+                &calendar,
+                on(tuesday, "11:00"),
+                on(tuesday, "12:00"),
+                Kind::Free,
+            );
+            emulator.add_timed(
+                &calendar,
+                on(tuesday, "13:00"),
+                on(tuesday, "14:00"),
+                Kind::Declined,
+            );
+            emulator.add_all_day(&calendar, date(2026, 12, 2), date(2026, 12, 3), true);
+            emulator.add_all_day(&calendar, date(2026, 12, 3), date(2026, 12, 4), false);
+            instances =
+                emulator.add_daily_series(&calendar, series_start, on("2026-12-07", "16:00"), 3);
+        })
+        .await;
+    // The Tuesday 8th instance moves to the morning; the Wednesday 9th one is cancelled.
+    harness
+        .change_and_sync(|emulator| {
+            emulator.move_event(
+                &calendar,
+                &instances[1],
+                on("2026-12-08", "09:00"),
+                on("2026-12-08", "10:00"),
+            )
+        })
+        .await;
+    harness
+        .change_and_sync(|emulator| emulator.delete_event(&calendar, &instances[2]))
+        .await;
+    // More notifications may still arrive for the batch above; each only runs a sync that finds nothing new.
+    harness.run_jobs().await;
+
+    assert_offered(
+        &harness.free_times(tuesday).await,
+        &["09:30", "11:00", "11:30", "13:00", "13:30"],
+        &["09:00", "09:15"],
+    );
+    assert_eq!(
+        harness.free_times("2026-12-02").await,
+        Vec::<String>::new(),
+        "busy all day"
+    );
+    assert_eq!(
+        harness.free_times("2026-12-03").await.len(),
+        31,
+        "free all day"
+    );
+    assert_offered(
+        &harness.free_times("2026-12-07").await,
+        &["14:30", "16:00"],
+        &["15:00", "15:30"],
+    );
+    assert_offered(
+        &harness.free_times("2026-12-08").await,
+        &["10:00", "15:00"],
+        &["09:00", "09:30"],
+    );
+    assert_offered(
+        &harness.free_times("2026-12-09").await,
+        &["15:00", "15:30"],
+        &[],
+    );
+    harness.assert_no_violations();
+}
+
+pub async fn our_own_events_never_block_the_appointments_they_show<E: Emulated>(backend: Backend) {
+    let harness = watching::<E>(backend).await;
+    let before = harness.emulator.notifications().len();
+    let id = harness.book("2026-12-01T10:00:00-05:00").await;
+    // The appointment's event is written, and its notification makes the calendar sync read it back.
+    harness.run_jobs().await;
+    harness.await_notifications(before + 1).await;
+    harness.run_jobs().await;
+    assert_eq!(harness.events().len(), 1);
+
+    // Moving by a quarter hour overlaps the appointment's own event: only the appointment may count.
+    let moved = harness
+        .app
+        .patch(
+            &format!("/v1/appointments/{id}"),
+            &json!({ "start": "2026-12-01T10:15:00-05:00", "expected_version": 1 }),
+        )
+        .await;
+    let status = moved.status();
+    let body: Value = moved.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let before = harness.emulator.notifications().len();
+    harness.run_jobs().await;
+    harness.await_notifications(before + 1).await;
+    harness.run_jobs().await;
+    let business = harness.app.business_id.parse().unwrap();
+    let cached = harness
+        .app
+        .store
+        .busy_intervals_overlapping(
+            business,
+            shared::domain::Interval::new(on("2026-12-01", "00:00"), on("2026-12-02", "00:00"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cached, vec![], "our events are not busy time");
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["09:45", "10:45"],
+        &["10:00", "10:15", "10:30"],
+    );
+    harness.assert_no_violations();
+}
+
+pub async fn an_expired_cursor_forces_a_full_resync_that_ends_right<E: Emulated>(backend: Backend) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    let mut first = String::new();
+    harness
+        .change_and_sync(|emulator| {
+            first = emulator.add_timed(
+                &calendar,
+                on_tuesday("10:00"),
+                on_tuesday("11:00"),
+                Kind::Busy,
+            )
+        })
+        .await;
+    harness.emulator.invalidate_cursors();
+    harness
+        .change_and_sync(|emulator| {
+            emulator.delete_event(&calendar, &first);
+        })
+        .await;
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on_tuesday("14:00"),
+                on_tuesday("15:00"),
+                Kind::Busy,
+            );
+        })
+        .await;
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["10:00", "10:30"],
+        &["14:00", "14:30"],
+    );
+    harness.assert_no_violations();
+}
+
+pub async fn a_lost_notification_is_healed_by_the_scheduled_sync<E: Emulated>(backend: Backend) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    harness.emulator.drop_notifications(1);
+    harness.emulator.add_timed(
+        &calendar,
+        on_tuesday("10:00"),
+        on_tuesday("11:00"),
+        Kind::Busy,
+    );
+    assert_eq!(harness.run_jobs().await, 0, "nothing told us");
+    assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
+    assert_eq!(
+        shared::app::sync_stale_calendars(&harness.app.app)
+            .await
+            .unwrap(),
+        0,
+        "synced moments ago"
+    );
+
+    harness.app.clock.advance(shared::app::SAFETY_NET_AFTER);
+    assert_eq!(
+        shared::app::sync_stale_calendars(&harness.app.app)
+            .await
+            .unwrap(),
+        1
+    );
+    harness.run_jobs().await;
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["09:30", "11:00"],
+        &["10:00", "10:30"],
+    );
+    harness.assert_no_violations();
+}
+
+pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E: Emulated>(
+    backend: Backend,
+) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on_tuesday("10:00"),
+                on_tuesday("11:00"),
+                Kind::Busy,
+            );
+        })
+        .await;
+    let old = harness.emulator.channels()[0].clone();
+
+    // Six and a half days on, the channel has less than a day left.
+    harness
+        .app
+        .clock
+        .advance(jiff::SignedDuration::from_hours(6 * 24 + 12));
+    harness.emulator.set_now(harness.app.clock_now());
+    assert_eq!(
+        shared::app::sync_stale_calendars(&harness.app.app)
+            .await
+            .unwrap(),
+        1
+    );
+    harness.run_jobs().await;
+    let channels = harness.emulator.channels();
+    assert_eq!(
+        channels.len(),
+        1,
+        "the old channel is closed: {channels:#?}"
+    );
+    let renewed = &channels[0];
+    let expiry = |channel: &Value| {
+        channel["expiration"]
+            .as_str()
+            .and_then(|millis| millis.parse::<i64>().ok())
+            .map(|millis| Timestamp::from_millisecond(millis).unwrap())
+            .or_else(|| {
+                channel["expirationDateTime"]
+                    .as_str()
+                    .map(|text| text.parse().unwrap())
+            })
+            .unwrap()
+    };
+    assert!(
+        expiry(renewed).duration_since(harness.app.clock_now()) > shared::app::RENEW_BEFORE,
+        "renewed: {renewed}, was {old}"
+    );
+    // Still heard: a change on the renewed channel arrives and is applied.
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on("2026-12-08", "10:00"),
+                on("2026-12-08", "11:00"),
+                Kind::Busy,
+            );
+        })
+        .await;
+    assert_offered(
+        &harness.free_times("2026-12-08").await,
+        &["11:00"],
+        &["10:00"],
+    );
+
+    let response = harness
+        .app
+        .client
+        .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
+        .bearer_auth(&harness.app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        harness.emulator.channels(),
+        Vec::<Value>::new(),
+        "closed on disconnect"
+    );
+    assert_offered(&harness.free_times("2026-12-08").await, &["10:00"], &[]);
+    harness.assert_no_violations();
+}
+
 for_providers!(
-    local: [],
-    aws: [events_added_moved_and_deleted_change_availability,],
+    local: [what_blocks_follows_the_events_kind_and_the_owners_answer,
+    our_own_events_never_block_the_appointments_they_show,
+    channels_are_renewed_before_they_expire_and_closed_on_disconnect,],
+    aws: [events_added_moved_and_deleted_change_availability,
+    an_expired_cursor_forces_a_full_resync_that_ends_right,
+    a_lost_notification_is_healed_by_the_scheduled_sync,],
 );
