@@ -1,0 +1,268 @@
+//! Inbound freshness: how long after a change in the business's calendar `POST /v1/availability/check` reflects it,
+//! end to end through the provider emulator's push notification, our webhook, the queue, the worker's incremental
+//! sync and the busy-time cache, on the local server's adapters (embedded store, in-process queue, a worker loop
+//! waiting on the queue as the local server's does). Each round adds an event over a free slot and waits until the
+//! slot is busy, then deletes it and waits until it is free again. Prints percentiles as JSON, per provider.
+//!
+//! `cargo run --release -p integration-tests --bin inbound-freshness -- --changes 200`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures::StreamExt;
+use integration_tests::emulators::google::{self, GoogleEmulator};
+use integration_tests::emulators::microsoft::{self, GraphEmulator};
+use integration_tests::{TestApp, spawn_app_with};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::adapters::FileSecretStore;
+use shared::app::integrations::{ProviderEndpoints, provider_setup};
+use shared::app::{self, Integrations, SyncOutcome};
+use shared::ports::ProviderKind;
+
+#[derive(Parser)]
+struct Args {
+    /// Changes per provider (each one add and one delete).
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+}
+
+const ZONE: &str = "America/New_York";
+
+/// A calendar the benchmark can change, whichever provider.
+trait Calendar: Send + Sync {
+    fn add(&self, start: Timestamp, end: Timestamp) -> String;
+    fn delete(&self, id: &str);
+}
+
+struct Google {
+    emulator: GoogleEmulator,
+}
+
+impl Calendar for Google {
+    fn add(&self, start: Timestamp, end: Timestamp) -> String {
+        let time =
+            |instant: Timestamp| json!({ "dateTime": instant.to_string(), "timeZone": ZONE });
+        self.emulator.add_event(
+            google::TEAM_CALENDAR,
+            json!({ "summary": "Busy", "start": time(start), "end": time(end) }),
+        )
+    }
+
+    fn delete(&self, id: &str) {
+        self.emulator.delete_event(google::TEAM_CALENDAR, id);
+    }
+}
+
+struct Graph {
+    emulator: GraphEmulator,
+    calendar: String,
+}
+
+impl Calendar for Graph {
+    fn add(&self, start: Timestamp, end: Timestamp) -> String {
+        let time = |instant: Timestamp| {
+            let wall = instant.to_zoned_datetime(TimeZone::UTC).datetime();
+            json!({ "dateTime": wall.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC" })
+        };
+        self.emulator.add_event(
+            &self.calendar,
+            json!({ "subject": "Busy", "start": time(start), "end": time(end) }),
+        )
+    }
+
+    fn delete(&self, id: &str) {
+        self.emulator.delete_event(&self.calendar, id);
+    }
+}
+
+/// The local server's worker: waits on the queue and runs every job as it arrives.
+async fn work_forever(app: shared::app::App) {
+    loop {
+        let received = app.queue.receive(10, Duration::from_secs(1)).await.unwrap();
+        futures::stream::iter(received)
+            .for_each_concurrent(10, |received| {
+                let app = &app;
+                async move {
+                    match app::run_sync_job(app, &received.job, received.attempt).await {
+                        Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await.unwrap(),
+                        Ok(SyncOutcome::RetryAfter(delay)) => app
+                            .queue
+                            .retry_later(&received.receipt, delay)
+                            .await
+                            .unwrap(),
+                        Err(error) => panic!("sync job failed: {error}"),
+                    }
+                }
+            })
+            .await;
+    }
+}
+
+async fn available(app: &TestApp, service: &str, start: Timestamp) -> bool {
+    let check: Value = app
+        .post(
+            "/v1/availability/check",
+            &json!({ "service_id": service, "start": start.to_string() }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    check["available"].as_bool().unwrap()
+}
+
+/// How long until the slot's availability becomes `wanted`.
+async fn until(
+    app: &TestApp,
+    service: &str,
+    start: Timestamp,
+    wanted: bool,
+    since: Instant,
+) -> Duration {
+    loop {
+        if available(app, service, start).await == wanted {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "no change after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn measure(
+    kind: ProviderKind,
+    endpoints: ProviderEndpoints,
+    credentials: (&'static str, &'static str),
+    calendar_id: String,
+    calendar: &dyn Calendar,
+    set_now: impl Fn(Timestamp),
+    args: &Args,
+) -> Value {
+    let app = spawn_app_with(move |app, base_url, data_dir| {
+        let secrets = Arc::new(FileSecretStore::open(&data_dir.join("secrets")).unwrap());
+        app.with_integrations(
+            Integrations::new(secrets, SecretString::from("bench".to_owned()), base_url)
+                .with_provider(provider_setup(
+                    kind,
+                    credentials.0.to_owned(),
+                    SecretString::from(credentials.1.to_owned()),
+                    &endpoints,
+                    Duration::from_secs(10),
+                )),
+        )
+    })
+    .await;
+    set_now(app.clock_now());
+    let day = json!([{ "start": "00:00", "end": "23:50" }]);
+    let service = app
+        .create_service(json!({
+            "duration_minutes": 10,
+            "slot_interval_minutes": 10,
+            "booking_horizon_days": 60,
+            "weekly_hours": {
+                "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                "friday": day, "saturday": day, "sunday": day
+            }
+        }))
+        .await;
+    let provider = kind.to_string();
+    app.connect_calendar(&provider).await;
+    app.select_calendar(&provider, &calendar_id).await;
+    let worker = tokio::spawn(work_forever(app.app.clone()));
+
+    let first = "2026-12-01T09:00:00-05:00".parse::<Timestamp>().unwrap();
+    // The first full sync and the push channel are in place once the channel is open.
+    until(&app, &service, first, true, Instant::now()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut busy = Vec::with_capacity(args.changes);
+    let mut freed = Vec::with_capacity(args.changes);
+    for index in 0..args.changes {
+        let start = first
+            .checked_add(jiff::SignedDuration::from_mins(
+                (index / 40) as i64 * 24 * 60 + (index % 40) as i64 * 10,
+            ))
+            .unwrap();
+        let end = start
+            .checked_add(jiff::SignedDuration::from_mins(10))
+            .unwrap();
+        let began = Instant::now();
+        let id = calendar.add(start, end);
+        busy.push(until(&app, &service, start, false, began).await);
+        let began = Instant::now();
+        calendar.delete(&id);
+        freed.push(until(&app, &service, start, true, began).await);
+    }
+    worker.abort();
+    let summary = |mut latencies: Vec<Duration>| {
+        latencies.sort();
+        let percentile = |p: f64| {
+            let index =
+                ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[index].as_secs_f64() * 1000.0
+        };
+        json!({ "p50_ms": percentile(0.50), "p99_ms": percentile(0.99), "max_ms": percentile(1.0) })
+    };
+    json!({
+        "provider": provider,
+        "changes": args.changes,
+        "added_to_busy": summary(busy),
+        "deleted_to_free": summary(freed),
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let google = Google {
+        emulator: GoogleEmulator::start().await,
+    };
+    let endpoints = ProviderEndpoints {
+        api_base: google.emulator.api_base(),
+        authorize_url: google.emulator.authorize_url(),
+        token_url: google.emulator.token_url(),
+        revoke_url: Some(google.emulator.revoke_url()),
+    };
+    let result = measure(
+        ProviderKind::Google,
+        endpoints,
+        (google::CLIENT_ID, google::CLIENT_SECRET),
+        google::TEAM_CALENDAR.to_owned(),
+        &google,
+        |now| google.emulator.set_now(now),
+        &args,
+    )
+    .await;
+    println!("{result}");
+
+    let emulator = GraphEmulator::start().await;
+    let graph = Graph {
+        calendar: emulator.calendar_id("Team"),
+        emulator,
+    };
+    let endpoints = ProviderEndpoints {
+        api_base: graph.emulator.api_base(),
+        authorize_url: graph.emulator.authorize_url(),
+        token_url: graph.emulator.token_url(),
+        revoke_url: None,
+    };
+    let result = measure(
+        ProviderKind::Microsoft,
+        endpoints,
+        (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET),
+        graph.calendar.clone(),
+        &graph,
+        |now| graph.emulator.set_now(now),
+        &args,
+    )
+    .await;
+    println!("{result}");
+}
