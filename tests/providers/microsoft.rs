@@ -656,3 +656,60 @@ async fn an_injected_invalid_grant_answers_like_microsoft() {
     assert_eq!(graph.token_refresh_count(), 0);
     assert_eq!(graph.violations(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_delta_link_outside_the_api_never_receives_the_token() {
+    let setup = setup().await;
+    let window = shared::domain::Interval::new(
+        "2026-12-01T00:00:00Z".parse().unwrap(),
+        "2027-01-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    let first = setup
+        .client
+        .changes(
+            &setup.token,
+            &setup.calendar,
+            shared::ports::ChangesSince::Start { window },
+        )
+        .await
+        .unwrap();
+    assert!(
+        first.cursor.starts_with(&setup.graph.api_base()),
+        "{}",
+        first.cursor
+    );
+    let foreign = "https://collector.example.test/v1.0/me/calendarView/delta?$deltatoken=x";
+    let refused = setup
+        .client
+        .changes(
+            &setup.token,
+            &setup.calendar,
+            shared::ports::ChangesSince::Cursor(foreign),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ProviderError::Rejected(_))),
+        "{refused:?}"
+    );
+
+    // An expired delta link is the provider telling us to start over.
+    setup.graph.invalidate_delta_tokens();
+    let expired = setup
+        .client
+        .changes(
+            &setup.token,
+            &setup.calendar,
+            shared::ports::ChangesSince::Cursor(&first.cursor),
+        )
+        .await;
+    assert!(
+        matches!(expired, Err(ProviderError::CursorExpired)),
+        "{expired:?}"
+    );
+    assert!(
+        setup.graph.violations().is_empty(),
+        "{:#?}",
+        setup.graph.violations()
+    );
+}

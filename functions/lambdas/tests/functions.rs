@@ -23,6 +23,7 @@ const AVAILABILITY: &str = env!("CARGO_BIN_EXE_availability-api");
 const APPOINTMENTS: &str = env!("CARGO_BIN_EXE_appointments-api");
 const DEAD_LETTERS: &str = env!("CARGO_BIN_EXE_dead-letter-handler");
 const SCHEDULER: &str = env!("CARGO_BIN_EXE_scheduler");
+const WEBHOOKS: &str = env!("CARGO_BIN_EXE_webhooks-api");
 
 fn open_every_day() -> String {
     let day = json!([{ "start": "00:00", "end": "24:00" }]);
@@ -435,7 +436,7 @@ async fn scheduler_requeues_syncs_left_pending() {
     let report = scheduler.invoke(event).await.unwrap();
     assert_eq!(
         report,
-        json!({ "requeued_stale_pending": 1, "retried_failed": 0 })
+        json!({ "requeued_stale_pending": 1, "retried_failed": 0, "calendars_queued": 0 })
     );
 
     let requeued: Vec<Job> = drain(&sqs, &deployment.queue_url)
@@ -525,6 +526,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         ("GOOGLE_CLIENT_SECRET", google::CLIENT_SECRET.to_owned()),
         ("GOOGLE_API_BASE", endpoints.api_base.clone()),
         ("GOOGLE_TOKEN_URL", endpoints.token_url.clone()),
+        ("PUBLIC_BASE_URL", "https://api.example.test".to_owned()),
     ]
     .map(|(name, value)| (name.to_owned(), value));
 
@@ -583,6 +585,25 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         .await
         .unwrap();
 
+    // Choosing the calendar queued its first busy-time sync: the worker reads the calendar and opens a channel.
+    let worker = Function::start_with(SYNC_WORKER, &deployment, &environment).await;
+    let calendar_job = delivered_job(&deployment).await;
+    let body = calendar_job["Records"][0]["body"].as_str().unwrap();
+    assert!(body.contains("sync_calendar"), "{body}");
+    let response = worker.invoke(calendar_job).await.unwrap();
+    assert_eq!(response, json!({ "batchItemFailures": [] }));
+    assert_eq!(google.channels().len(), 1, "a push channel is open");
+    let watch = deployment
+        .store
+        .get_calendar_watch(business_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        watch.cursor.is_some() && watch.synced_at.is_some(),
+        "{watch:?}"
+    );
+
     let service_id = create_service(&deployment).await;
     let start = (Timestamp::now() + SignedDuration::from_hours(30))
         .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
@@ -615,7 +636,6 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         fault: Fault::Unavailable,
         times: 1,
     });
-    let worker = Function::start_with(SYNC_WORKER, &deployment, &environment).await;
     let response = worker.invoke(event.clone()).await.unwrap();
     assert_eq!(
         response,
@@ -657,4 +677,112 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         Some(start)
     );
     assert!(google.violations().is_empty(), "{:#?}", google.violations());
+}
+
+#[tokio::test]
+async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_genuine_notifications()
+ {
+    use sha2::Digest;
+    use shared::ports::{CalendarWatch, PushChannel};
+
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let business_id: BusinessId = deployment.business_id.parse().unwrap();
+    let client_state = format!("{business_id}.a-secret-only-graph-and-we-know");
+    let now = Timestamp::now();
+    let watch = CalendarWatch {
+        business_id,
+        provider: ProviderKind::Microsoft,
+        calendar_id: "team-calendar".into(),
+        cursor: Some("https://graph.example.test/delta".into()),
+        time_zone: None,
+        channel: Some(PushChannel {
+            id: "subscription-1".into(),
+            resource_id: None,
+            expires_at: now + SignedDuration::from_hours(72),
+        }),
+        secret_hash: hex::encode(sha2::Sha256::digest(client_state.as_bytes())),
+        full_sync_at: Some(now),
+        synced_at: Some(now),
+        version: 1,
+    };
+    deployment
+        .store
+        .put_calendar_watch(&watch, None)
+        .await
+        .unwrap();
+    let sqs = support::sqs_client(&deployment).await;
+    drain(&sqs, &deployment.queue_url).await;
+    let webhooks = Function::start(WEBHOOKS, &deployment).await;
+    let notify = |body: &Value| {
+        http_event(
+            "POST",
+            "POST /v1/webhooks/{proxy+}",
+            "/v1/webhooks/microsoft",
+            "",
+            None,
+            Some(&body.to_string()),
+        )
+    };
+    let notification = |state: &str| {
+        json!({ "value": [{
+            "subscriptionId": "subscription-1",
+            "clientState": state,
+            "changeType": "updated",
+            "resource": "Users/u/Events/e",
+        }] })
+    };
+
+    let handshake = webhooks
+        .invoke(http_event(
+            "POST",
+            "POST /v1/webhooks/{proxy+}",
+            "/v1/webhooks/microsoft",
+            "validationToken=token-from-graph",
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(handshake["statusCode"], 200, "{handshake}");
+    assert_eq!(handshake["body"], "token-from-graph");
+    assert!(
+        handshake["headers"]["content-type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+
+    let forged = webhooks
+        .invoke(notify(&notification(&format!("{business_id}.guessed"))))
+        .await
+        .unwrap();
+    let (status, _, problem) = http_response(&forged);
+    assert_eq!(
+        (status, &problem["code"]),
+        (403, &json!("webhook_rejected"))
+    );
+    assert!(
+        drain(&sqs, &deployment.queue_url).await.is_empty(),
+        "a forgery queues nothing"
+    );
+
+    let genuine = webhooks
+        .invoke(notify(&notification(&client_state)))
+        .await
+        .unwrap();
+    assert_eq!(genuine["statusCode"], 202, "{genuine}");
+    let queued: Vec<Job> = drain(&sqs, &deployment.queue_url)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(queued, vec![Job::SyncCalendar { business_id }]);
+    let logs = webhooks.output().await;
+    assert!(
+        logs.iter()
+            .all(|line| !line.contains("a-secret-only-graph-and-we-know")),
+        "a client state was logged"
+    );
 }
