@@ -415,7 +415,8 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
 for_providers!(
     local: [what_blocks_follows_the_events_kind_and_the_owners_answer,
     our_own_events_never_block_the_appointments_they_show,
-    channels_are_renewed_before_they_expire_and_closed_on_disconnect,],
+    channels_are_renewed_before_they_expire_and_closed_on_disconnect,
+    reconnecting_after_a_revoked_grant_catches_up_at_once,],
     aws: [events_added_moved_and_deleted_change_availability,
     concurrent_syncs_of_one_calendar_end_in_the_right_state,
     an_expired_cursor_forces_a_full_resync_that_ends_right,
@@ -753,4 +754,44 @@ mod webhooks {
         );
         harness.assert_no_violations();
     }
+}
+
+pub async fn reconnecting_after_a_revoked_grant_catches_up_at_once<E: Emulated>(backend: Backend) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    // The owner revokes our access, then adds an event: its sync finds the grant gone.
+    harness.emulator.revoke_grants();
+    harness.emulator.expire_access_tokens();
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on_tuesday("10:00"),
+                on_tuesday("11:00"),
+                Kind::Busy,
+            );
+        })
+        .await;
+    let integrations: Value = harness
+        .app
+        .get("/v1/integrations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        integrations["connections"][0]["health"]["state"], "reauth_required",
+        "{integrations}"
+    );
+    assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
+
+    let reconnected = harness.connect().await;
+    assert_eq!(reconnected["selected_calendar_id"], json!(calendar));
+    harness.run_jobs().await;
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["11:00"],
+        &["10:00", "10:30"],
+    );
+    harness.assert_no_violations();
 }

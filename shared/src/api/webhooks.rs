@@ -88,7 +88,7 @@ pub struct GraphNotificationItem {
 
 /// Change and lifecycle notifications, and the validation handshake when a subscription is created.
 #[utoipa::path(post, path = "/v1/webhooks/microsoft", tag = "webhooks", security(()), params(GraphQuery),
-    request_body(content = GraphNotificationCollection, description = "Absent in the validation handshake"),
+    request_body(content = Option<GraphNotificationCollection>, description = "Absent in the validation handshake"),
     responses(
         (status = 200, description = "Validation handshake: the token, as text/plain", content_type = "text/plain", body = String),
         (status = 202, description = "Accepted; a sync is queued"),
@@ -100,6 +100,11 @@ async fn microsoft_notification(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if let Some(token) = query.validation_token {
+        if !body.is_empty() {
+            return Err(ApiError::InvalidBody(
+                "a validation handshake carries no body".to_owned(),
+            ));
+        }
         let mut response = token.into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,

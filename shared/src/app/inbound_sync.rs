@@ -118,6 +118,25 @@ pub async fn start_watching(
     enqueue(app, business_id).await
 }
 
+/// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
+pub async fn resume_watching(
+    app: &App,
+    business_id: BusinessId,
+    provider: ProviderKind,
+    calendar_id: &str,
+) -> Result<(), AppError> {
+    let watched = app
+        .store
+        .get_calendar_watch(business_id)
+        .await?
+        .is_some_and(|watch| watch.provider == provider && watch.calendar_id == calendar_id);
+    if watched {
+        enqueue(app, business_id).await
+    } else {
+        start_watching(app, business_id, provider, calendar_id).await
+    }
+}
+
 /// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
 /// forgets the watch and the cached busy time. Called while the grant still works.
 pub async fn stop_watching(

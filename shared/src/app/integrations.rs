@@ -368,16 +368,20 @@ pub async fn finish_connect(
 
     let business_id = attempt.business_id;
     let previous = app.store.get_calendar_connection(business_id).await?;
-    if let Some(previous) = previous.as_ref().filter(|p| p.provider != provider) {
-        // One calendar per business: connecting another provider replaces the old connection.
-        forget_grant(integrations, business_id, previous.provider).await?;
-    }
-    calendar_tokens::store_grant(integrations, business_id, provider, &grant, None).await?;
     let kept_calendar = previous
         .as_ref()
         .filter(|p| p.provider == provider && p.account == account)
         .and_then(|p| p.calendar_id.clone())
         .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
+    if kept_calendar.is_none() {
+        // The busy time of a calendar no longer synced must stop blocking; closing its channel needs the old grant.
+        super::inbound_sync::stop_watching(app, integrations, business_id).await?;
+    }
+    if let Some(previous) = previous.as_ref().filter(|p| p.provider != provider) {
+        // One calendar per business: connecting another provider replaces the old connection.
+        forget_grant(integrations, business_id, previous.provider).await?;
+    }
+    calendar_tokens::store_grant(integrations, business_id, provider, &grant, None).await?;
     let connection = CalendarConnection {
         business_id,
         provider,
@@ -391,11 +395,13 @@ pub async fn finish_connect(
             .and_then(|p| p.last_synced_at),
     };
     app.store.put_calendar_connection(&connection).await?;
-    // Appointments that failed while the grant was broken can go through now.
-    let requeued = if kept_calendar.is_some() {
-        requeue_failed(app, business_id).await?.len()
-    } else {
-        0
+    // Appointments that failed while the grant was broken can go through now, and busy time catches up at once.
+    let requeued = match &kept_calendar {
+        Some(calendar_id) => {
+            super::inbound_sync::resume_watching(app, business_id, provider, calendar_id).await?;
+            requeue_failed(app, business_id).await?.len()
+        }
+        None => 0,
     };
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
     Ok(ConnectedAccount {
