@@ -179,4 +179,8 @@ impl Emulated for GoogleEmulator {
     fn channels(&self) -> Vec<Value> {
         GoogleEmulator::channels(self)
     }
+
+    fn change_listings(&self) -> usize {
+        self.request_count("calendar.events.list")
+    }
 }

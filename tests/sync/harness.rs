@@ -88,6 +88,8 @@ pub trait Emulated: Send + Sync + Sized + 'static {
     fn invalidate_cursors(&self);
     /// Live push channels (Google) or subscriptions (Graph), in the provider's JSON.
     fn channels(&self) -> Vec<Value>;
+    /// Requests for the calendar's changes (`events.list`, `calendarView/delta`), pages included.
+    fn change_listings(&self) -> usize;
 }
 
 /// How an event the business made itself is marked.

@@ -416,7 +416,8 @@ for_providers!(
     local: [what_blocks_follows_the_events_kind_and_the_owners_answer,
     our_own_events_never_block_the_appointments_they_show,
     channels_are_renewed_before_they_expire_and_closed_on_disconnect,
-    reconnecting_after_a_revoked_grant_catches_up_at_once,],
+    reconnecting_after_a_revoked_grant_catches_up_at_once,
+    a_burst_of_notifications_costs_one_sync,],
     aws: [events_added_moved_and_deleted_change_availability,
     concurrent_syncs_of_one_calendar_end_in_the_right_state,
     an_expired_cursor_forces_a_full_resync_that_ends_right,
@@ -446,6 +447,7 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
             .enqueue(
                 &shared::ports::Job::SyncCalendar {
                     business_id: business,
+                    requested_at: None,
                 },
                 std::time::Duration::ZERO,
             )
@@ -792,6 +794,52 @@ pub async fn reconnecting_after_a_revoked_grant_catches_up_at_once<E: Emulated>(
         &harness.free_times("2026-12-01").await,
         &["11:00"],
         &["10:00", "10:30"],
+    );
+    harness.assert_no_violations();
+}
+
+pub async fn a_burst_of_notifications_costs_one_sync<E: Emulated>(backend: Backend) {
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    let before = harness.emulator.notifications().len();
+    for hour in 9..17 {
+        let start = on("2026-12-04", &format!("{hour:02}:00"));
+        let end = on("2026-12-04", &format!("{hour:02}:30"));
+        harness
+            .emulator
+            .add_timed(&calendar, start, end, Kind::Busy);
+    }
+    harness.await_notifications(before + 8).await;
+    // The worker gets to the jobs a little later, as it would under load.
+    harness
+        .app
+        .clock
+        .advance(jiff::SignedDuration::from_secs(2));
+    let business = harness.app.business_id.parse().unwrap();
+    let version = |harness: &SyncHarness<E>| {
+        let store = harness.app.store.clone();
+        async move {
+            store
+                .get_calendar_watch(business)
+                .await
+                .unwrap()
+                .unwrap()
+                .version
+        }
+    };
+    let (versions, listings) = (version(&harness).await, harness.emulator.change_listings());
+    assert!(harness.run_jobs().await >= 8, "one job per notification");
+    assert_eq!(
+        version(&harness).await - versions,
+        1,
+        "the first sync saw every change; the others had nothing left to do"
+    );
+    // One sync's pages: three for Google (its emulator pages by three), one for Graph.
+    assert!(harness.emulator.change_listings() - listings <= 3);
+    assert_offered(
+        &harness.free_times("2026-12-04").await,
+        &["09:30", "16:30"],
+        &["09:00", "12:00", "16:00"],
     );
     harness.assert_no_violations();
 }

@@ -213,4 +213,8 @@ impl Emulated for GraphEmulator {
     fn channels(&self) -> Vec<Value> {
         self.subscriptions()
     }
+
+    fn change_listings(&self) -> usize {
+        self.request_count("calendarView.delta")
+    }
 }

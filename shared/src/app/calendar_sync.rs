@@ -54,8 +54,17 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
             appointment_id,
             version,
         } => (*business_id, *appointment_id, *version),
-        Job::SyncCalendar { business_id } => {
-            return super::inbound_sync::run_calendar_sync(app, *business_id, attempt).await;
+        Job::SyncCalendar {
+            business_id,
+            requested_at,
+        } => {
+            return super::inbound_sync::run_calendar_sync(
+                app,
+                *business_id,
+                *requested_at,
+                attempt,
+            )
+            .await;
         }
     };
     let lease = format!("sync/{appointment_id}");

@@ -85,6 +85,8 @@ pub const RENEW_BEFORE: SignedDuration = SignedDuration::from_hours(24);
 const GOOGLE_CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
 /// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
 const MICROSOFT_SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
+/// How much later than a notification a sync must have begun for the notification to count as seen.
+const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// Cache writes of one sync in flight at once.
 const APPLY_CONCURRENCY: usize = 16;
 /// Watches read per page by the scheduled walk.
@@ -107,6 +109,7 @@ pub async fn start_watching(
         secret_hash: String::new(),
         full_sync_at: None,
         synced_at: None,
+        sync_started_at: None,
         version: 1,
     };
     // A watch left by an earlier selection (a disconnect that failed half-way) is replaced.
@@ -115,7 +118,7 @@ pub async fn start_watching(
         Ok(()) | Err(StoreError::AlreadyExists) => {}
         Err(error) => return Err(error.into()),
     }
-    enqueue(app, business_id).await
+    enqueue(app, business_id, false).await
 }
 
 /// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
@@ -131,7 +134,7 @@ pub async fn resume_watching(
         .await?
         .is_some_and(|watch| watch.provider == provider && watch.calendar_id == calendar_id);
     if watched {
-        enqueue(app, business_id).await
+        enqueue(app, business_id, false).await
     } else {
         start_watching(app, business_id, provider, calendar_id).await
     }
@@ -169,9 +172,14 @@ pub async fn stop_watching(
     Ok(())
 }
 
-async fn enqueue(app: &App, business_id: BusinessId) -> Result<(), AppError> {
+/// Enqueues a sync of the business's calendar; `notified` when a push notification asked for it.
+async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(), AppError> {
+    let job = Job::SyncCalendar {
+        business_id,
+        requested_at: notified.then(|| app.clock.now()),
+    };
     app.queue
-        .enqueue(&Job::SyncCalendar { business_id }, Duration::ZERO)
+        .enqueue(&job, Duration::ZERO)
         .await
         .map_err(|error| AppError::Internal(Box::new(error)))
 }
@@ -180,6 +188,7 @@ async fn enqueue(app: &App, business_id: BusinessId) -> Result<(), AppError> {
 pub async fn run_calendar_sync(
     app: &App,
     business_id: BusinessId,
+    requested_at: Option<Timestamp>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
     let lease = format!("calendar-sync/{business_id}");
@@ -195,7 +204,7 @@ pub async fn run_calendar_sync(
     {
         return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
     }
-    let outcome = sync_under_lease(app, business_id, attempt).await;
+    let outcome = sync_under_lease(app, business_id, requested_at, attempt).await;
     if let Err(error) = app.store.release_lease(&lease, &holder).await {
         tracing::warn!(%business_id, %error, "calendar sync lease not released; it ends by itself");
     }
@@ -222,11 +231,19 @@ impl From<StoreError> for InboundError {
 async fn sync_under_lease(
     app: &App,
     business_id: BusinessId,
+    requested_at: Option<Timestamp>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
     let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
         return Ok(SyncOutcome::Done);
     };
+    if let (Some(requested_at), Some(started_at)) = (requested_at, watch.sync_started_at) {
+        // A burst of notifications costs one sync, not one each: a sync that began reading after this one was
+        // asked for (with a margin for clocks of different machines) has already seen its change.
+        if started_at.duration_since(requested_at) > COALESCE_MARGIN {
+            return Ok(SyncOutcome::Done);
+        }
+    }
     let connection = app.store.get_calendar_connection(business_id).await?;
     let still_selected = connection.as_ref().is_some_and(|connection| {
         connection.provider == watch.provider
@@ -361,6 +378,7 @@ async fn refresh_busy_time(
 ) -> Result<CalendarWatch, InboundError> {
     let now = app.clock.now();
     let window = busy_window(app, business, now).await?;
+    let started_at = now;
     let full_sync_due = watch
         .full_sync_at
         .is_none_or(|at| now.duration_since(at) >= FULL_SYNC_EVERY);
@@ -415,6 +433,7 @@ async fn refresh_busy_time(
             watch.full_sync_at
         },
         synced_at: Some(synced_at),
+        sync_started_at: Some(started_at),
         ..watch.clone()
     })
 }
@@ -646,7 +665,7 @@ pub async fn accept_google_notification(
     }
     match notification.resource_state.as_str() {
         "sync" => Ok(()),
-        _ => enqueue(app, business_id).await,
+        _ => enqueue(app, business_id, true).await,
     }
 }
 
@@ -710,7 +729,7 @@ pub async fn accept_graph_notifications(
         return Err(AppError::WebhookRejected);
     }
     for business_id in to_sync {
-        enqueue(app, business_id).await?;
+        enqueue(app, business_id, true).await?;
     }
     Ok(())
 }
@@ -785,6 +804,7 @@ pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
             })
             .map(|watch| Job::SyncCalendar {
                 business_id: watch.business_id,
+                requested_at: None,
             })
             .collect();
         app.queue

@@ -61,7 +61,7 @@ pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
             version,
         } => (business_id, appointment_id, version),
         // The scheduled safety-net sync runs the calendar again; the connection's health already tells the failure.
-        Job::SyncCalendar { business_id } => {
+        Job::SyncCalendar { business_id, .. } => {
             tracing::warn!(%business_id, "the queue gave up on a calendar sync; the scheduled sync will run it");
             return Ok(());
         }

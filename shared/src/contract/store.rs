@@ -1227,6 +1227,7 @@ fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
         secret_hash: "00ff".into(),
         full_sync_at: Some(at(0)),
         synced_at: Some(at(version as i64)),
+        sync_started_at: Some(at(version as i64 - 1)),
         version,
     }
 }

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AppointmentId, BusinessId};
@@ -15,8 +16,14 @@ pub enum Job {
         appointment_id: AppointmentId,
         version: u64,
     },
-    /// Bring the busy-time cache of the business's selected calendar up to date (a push notification arrived).
-    SyncCalendar { business_id: BusinessId },
+    /// Bring the busy-time cache of the business's selected calendar up to date.
+    SyncCalendar {
+        business_id: BusinessId,
+        /// When a push notification asked for it: a sync that started reading well after this has already seen the
+        /// change, so the job is done. `None` (selection, the safety net) always syncs.
+        #[serde(default)]
+        requested_at: Option<Timestamp>,
+    },
 }
 
 /// How a queue redelivers: SQS's visibility timeout and its redrive policy's `maxReceiveCount`.

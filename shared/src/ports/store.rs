@@ -210,6 +210,9 @@ pub struct CalendarWatch {
     pub full_sync_at: Option<Timestamp>,
     /// When a sync (full or incremental) last finished.
     pub synced_at: Option<Timestamp>,
+    /// When the last successful sync began reading the calendar: every change before it is in the cache.
+    #[serde(default)]
+    pub sync_started_at: Option<Timestamp>,
     pub version: u64,
 }
 
