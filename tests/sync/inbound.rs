@@ -666,6 +666,13 @@ mod webhooks {
             1,
             "a replay only runs one more sync"
         );
+
+        // Graph batches: a thousand notifications (well over the API's usual body limit) queue one sync.
+        let item = notification(id, Some(state))["value"][0].clone();
+        let batch = json!({ "value": vec![item; 1000] });
+        assert!(batch.to_string().len() > 128 * 1024);
+        assert_eq!(post_graph(&harness, &batch).await, 202);
+        assert_eq!(harness.run_jobs().await, 1);
         harness.assert_no_violations();
     }
 

@@ -3,6 +3,7 @@
 //! the providers get their answer in milliseconds.
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,10 +18,14 @@ use super::extract::ApiQuery;
 use super::problem::ApiError;
 use super::responses::WebhookErrors;
 
+/// Graph batches notifications; a few hundred fit in this, far more than a small business's calendar produces.
+const MAX_NOTIFICATION_BYTES: usize = 1024 * 1024;
+
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(google_notification))
         .routes(routes!(microsoft_notification))
+        .layer(DefaultBodyLimit::max(MAX_NOTIFICATION_BYTES))
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -10,7 +10,7 @@
 //! version the job read: a job that lost a race runs again rather than overwriting a newer cursor. Applying the same
 //! changes twice is harmless, because the cache is keyed by event.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -686,6 +686,8 @@ pub async fn accept_graph_notifications(
     notifications: &[GraphNotification],
 ) -> Result<(), AppError> {
     let mut to_sync = HashSet::new();
+    // A batch usually names one subscription many times: read each watch once.
+    let mut watches: HashMap<BusinessId, Option<CalendarWatch>> = HashMap::new();
     for notification in notifications {
         let Some(business_id) = notification
             .client_state
@@ -695,12 +697,19 @@ pub async fn accept_graph_notifications(
         else {
             continue;
         };
-        let Some(watch) = app
-            .store
-            .get_calendar_watch(business_id)
-            .await?
-            .filter(|watch| watch.provider == ProviderKind::Microsoft)
-        else {
+        let watch = match watches.get(&business_id) {
+            Some(watch) => watch.clone(),
+            None => {
+                let watch = app
+                    .store
+                    .get_calendar_watch(business_id)
+                    .await?
+                    .filter(|watch| watch.provider == ProviderKind::Microsoft);
+                watches.insert(business_id, watch.clone());
+                watch
+            }
+        };
+        let Some(watch) = watch else {
             continue;
         };
         let authentic = watch
