@@ -419,6 +419,7 @@ for_providers!(
     reconnecting_after_a_revoked_grant_catches_up_at_once,
     a_burst_of_notifications_costs_one_sync,],
     aws: [events_added_moved_and_deleted_change_availability,
+    random_changes_lost_notifications_and_faults_converge_to_the_calendar,
     concurrent_syncs_of_one_calendar_end_in_the_right_state,
     an_expired_cursor_forces_a_full_resync_that_ends_right,
     a_lost_notification_is_healed_by_the_scheduled_sync,],
@@ -848,5 +849,160 @@ pub async fn a_burst_of_notifications_costs_one_sync<E: Emulated>(backend: Backe
         &["09:30", "16:30"],
         &["09:00", "12:00", "16:00"],
     );
+    harness.assert_no_violations();
+}
+
+/// xorshift64: reproducible with `SYNC_SEED`.
+struct Random(u64);
+
+impl Random {
+    /// Small seeds (1, 2, …) scrambled first (splitmix64), or xorshift starts with long runs of tiny numbers.
+    fn seeded(seed: u64) -> Self {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Self((z ^ (z >> 31)) | 1)
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+}
+
+/// Random changes to the calendar, lost notifications, provider faults, forgotten cursors, redelivered jobs and
+/// a clock that moves on; once the safety net has run, the cache holds exactly the busy time of the events the
+/// calendar has, by the test's own model of what it made.
+pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calendar<E: Emulated>(
+    backend: Backend,
+) {
+    use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
+
+    let seed = std::env::var("SYNC_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0x1b0_0d5e_u64);
+    let mut random = Random::seeded(seed);
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    let business: shared::domain::BusinessId = harness.app.business_id.parse().unwrap();
+    let kinds = [Kind::Busy, Kind::Tentative, Kind::Free, Kind::Declined];
+    let span = |random: &mut Random| {
+        let day = 1 + random.below(3);
+        let start = on(
+            &format!("2026-12-{day:02}"),
+            &format!("{:02}:{:02}", 8 + random.below(9), 15 * random.below(4)),
+        );
+        let end = start
+            .checked_add(jiff::SignedDuration::from_mins(
+                15 * (1 + random.below(8)) as i64,
+            ))
+            .unwrap();
+        (start, end)
+    };
+    // Event id → its span and kind, as the calendar holds them.
+    let mut model: std::collections::BTreeMap<String, (Timestamp, Timestamp, Kind)> =
+        std::collections::BTreeMap::new();
+    for _ in 0..80 {
+        match random.below(12) {
+            0..=2 => {
+                let (start, end) = span(&mut random);
+                let kind = kinds[random.below(kinds.len())];
+                let id = harness.emulator.add_timed(&calendar, start, end, kind);
+                model.insert(id, (start, end, kind));
+            }
+            3 | 4 if !model.is_empty() => {
+                let id = model.keys().nth(random.below(model.len())).unwrap().clone();
+                let (start, end) = span(&mut random);
+                harness.emulator.move_event(&calendar, &id, start, end);
+                let kind = model[&id].2;
+                model.insert(id, (start, end, kind));
+            }
+            5 if !model.is_empty() => {
+                let id = model.keys().nth(random.below(model.len())).unwrap().clone();
+                harness.emulator.delete_event(&calendar, &id);
+                model.remove(&id);
+            }
+            6 => harness.emulator.drop_notifications(1 + random.below(2)),
+            7 => {
+                let fault = [
+                    Fault::ServerError,
+                    Fault::Unavailable,
+                    Fault::TooManyRequests {
+                        retry_after_secs: 1,
+                    },
+                    Fault::ConnectionReset,
+                ][random.below(4)]
+                .clone();
+                harness.emulator.faults().add(FaultRule {
+                    matcher: Matcher::any(),
+                    when: if random.below(2) == 0 {
+                        When::Before
+                    } else {
+                        When::After
+                    },
+                    fault,
+                    times: 1 + random.below(2) as u32,
+                });
+            }
+            8 => harness.emulator.invalidate_cursors(),
+            9 => {
+                let job = shared::ports::Job::SyncCalendar {
+                    business_id: business,
+                    requested_at: Some(harness.app.clock_now()),
+                };
+                harness
+                    .app
+                    .queue
+                    .enqueue(&job, std::time::Duration::ZERO)
+                    .await
+                    .unwrap();
+            }
+            10 => harness
+                .app
+                .clock
+                .advance(jiff::SignedDuration::from_secs(2)),
+            _ => {
+                crate::harness::run_some_jobs(&harness.app, 1 + random.below(6)).await;
+            }
+        }
+    }
+    // Heal: no more faults, every notification answered and every job run, then the safety net.
+    harness.emulator.faults().clear();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    harness.run_jobs().await;
+    harness.app.clock.advance(shared::app::SAFETY_NET_AFTER);
+    shared::app::sync_stale_calendars(&harness.app.app)
+        .await
+        .unwrap();
+    harness.run_jobs().await;
+
+    let mut expected: Vec<(Timestamp, Timestamp)> = model
+        .values()
+        .filter(|(_, _, kind)| matches!(kind, Kind::Busy | Kind::Tentative))
+        .map(|(start, end, _)| (*start, *end))
+        .collect();
+    expected.sort();
+    let mut cached: Vec<(Timestamp, Timestamp)> = harness
+        .app
+        .store
+        .busy_intervals_overlapping(
+            business,
+            shared::domain::Interval::new(on("2026-11-30", "00:00"), on("2026-12-05", "00:00"))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|interval| (interval.start(), interval.end()))
+        .collect();
+    cached.sort();
+    assert!(
+        model.len() >= 5,
+        "seed {seed} made too little to mean anything"
+    );
+    assert_eq!(cached, expected, "seed {seed}");
     harness.assert_no_violations();
 }
