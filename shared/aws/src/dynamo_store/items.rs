@@ -116,9 +116,11 @@ pub fn busy_gsi1_pk(business: BusinessId) -> String {
     format!("BUSINESS#{business}#BUSY")
 }
 
-/// Busy events are indexed by their latest end, so "everything still busy after t" is one range of the index.
-pub fn busy_gsi1_sk(latest_end: Timestamp, event_sk: &str) -> String {
-    format!("{}#{event_sk}", instant_key(latest_end))
+/// Busy events are indexed by their earliest start, so "everything that started before t" is one range of the index.
+/// The cache only holds events from a day or so ago onwards (each full sync drops the rest), so for the near-term
+/// windows a live call asks about, that range is the few days up to the window's end, not the whole horizon.
+pub fn busy_gsi1_sk(earliest_start: Timestamp, event_sk: &str) -> String {
+    format!("{}#{event_sk}", instant_key(earliest_start))
 }
 
 #[derive(Serialize, Deserialize)]

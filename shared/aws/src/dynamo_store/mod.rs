@@ -1157,7 +1157,7 @@ impl Store for DynamoStore {
     }
 
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
-        let Some(latest_end) = event.intervals.iter().map(Interval::end).max() else {
+        let Some(earliest_start) = event.intervals.iter().map(Interval::start).min() else {
             // An event that blocks nothing is stored as no event at all.
             return self
                 .delete_busy_event(event.business_id, &event.calendar_id, &event.event_id)
@@ -1167,7 +1167,7 @@ impl Store for DynamoStore {
         let item = BusyEventItem {
             pk: business_pk(event.business_id),
             gsi1_pk: busy_gsi1_pk(event.business_id),
-            gsi1_sk: busy_gsi1_sk(latest_end, &sk),
+            gsi1_sk: busy_gsi1_sk(earliest_start, &sk),
             sk,
             event: event.clone(),
         };
@@ -1210,8 +1210,9 @@ impl Store for DynamoStore {
             .query_index(
                 GSI1,
                 busy_gsi1_pk(business_id),
-                "#sk > :after",
-                vec![(":after", instant_key(range.start()))],
+                // Keys are `start#…`: every event starting before the range ends sorts below its bare instant.
+                "#sk < :before",
+                vec![(":before", instant_key(range.end()))],
                 None,
                 Some((
                     "#event.#intervals",
