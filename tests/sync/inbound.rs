@@ -417,7 +417,8 @@ for_providers!(
     our_own_events_never_block_the_appointments_they_show,
     channels_are_renewed_before_they_expire_and_closed_on_disconnect,
     reconnecting_after_a_revoked_grant_catches_up_at_once,
-    a_burst_of_notifications_costs_one_sync,],
+    a_burst_of_notifications_costs_one_sync,
+    a_failing_calendar_read_shows_on_the_connection_until_it_works_again,],
     aws: [events_added_moved_and_deleted_change_availability,
     random_changes_lost_notifications_and_faults_converge_to_the_calendar,
     concurrent_syncs_of_one_calendar_end_in_the_right_state,
@@ -1004,5 +1005,66 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
         "seed {seed} made too little to mean anything"
     );
     assert_eq!(cached, expected, "seed {seed}");
+    harness.assert_no_violations();
+}
+
+pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_again<E: Emulated>(
+    backend: Backend,
+) {
+    use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
+
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    harness.emulator.faults().add(FaultRule {
+        matcher: Matcher::method("GET"),
+        when: When::Before,
+        fault: Fault::Unavailable,
+        times: 2,
+    });
+    let before = harness.emulator.notifications().len();
+    harness.emulator.add_timed(
+        &calendar,
+        on_tuesday("10:00"),
+        on_tuesday("11:00"),
+        Kind::Busy,
+    );
+    harness.await_notifications(before + 1).await;
+    crate::harness::run_some_jobs(&harness.app, 1).await;
+    let health = |body: Value| body["connections"][0]["health"].clone();
+    let failing = health(
+        harness
+            .app
+            .get("/v1/integrations")
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(failing["state"], "error", "{failing}");
+    assert!(
+        failing["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Busy times could not be read from the calendar"),
+        "{failing}"
+    );
+
+    // The queue retries with backoff; once the provider answers, the change arrives and the health clears.
+    harness.run_jobs().await;
+    let healed = health(
+        harness
+            .app
+            .get("/v1/integrations")
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(healed["state"], "connected", "{healed}");
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["11:00"],
+        &["10:00"],
+    );
     harness.assert_no_violations();
 }
