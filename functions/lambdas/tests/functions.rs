@@ -703,6 +703,7 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
             expires_at: now + SignedDuration::from_hours(72),
         }),
         secret_hash: hex::encode(sha2::Sha256::digest(client_state.as_bytes())),
+        opening: None,
         full_sync_at: Some(now),
         synced_at: Some(now),
         sync_started_at: Some(now),

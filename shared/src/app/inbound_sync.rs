@@ -26,8 +26,8 @@ use super::integrations::{Integrations, ProviderSetup};
 use super::{App, AppError};
 use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
-    BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, ProviderError,
-    ProviderKind, PushChannel, PushRequest, StoreError,
+    BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
+    ProviderError, ProviderKind, PushChannel, PushRequest, StoreError,
 };
 
 /// Evaluates `$call` (which uses `$token`) with the connection's access token, refreshing the token once if the
@@ -107,6 +107,7 @@ pub async fn start_watching(
         time_zone: None,
         channel: None,
         secret_hash: String::new(),
+        opening: None,
         full_sync_at: None,
         synced_at: None,
         sync_started_at: None,
@@ -261,34 +262,47 @@ async fn sync_under_lease(
         return Ok(SyncOutcome::Done);
     };
     let provider = watch.provider;
-    let mut next = match refresh_busy_time(app, integrations, setup, &business, &watch).await {
-        Ok(next) => next,
-        Err(error) => return fail(app, business_id, provider, error, attempt).await,
-    };
+    // The channel first, then the read: a change made after the read starts is notified on an open channel, and
+    // one made before it is in the read, so nothing falls between the two.
+    let mut next = watch.clone();
     let channel_problem = match keep_channel_open(app, integrations, setup, &mut next).await {
         Ok(()) => None,
+        Err(InboundError::App(AppError::VersionConflict)) => {
+            return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
+        }
+        Err(InboundError::App(AppError::NotFound(_))) => return Ok(SyncOutcome::Done),
         Err(InboundError::App(error)) => return Err(error),
         Err(error) => Some(error.to_string()),
     };
-    next.version = watch.version + 1;
+    let expected_version = next.version;
+    let (mut recorded, failure) =
+        match refresh_busy_time(app, integrations, setup, &business, &next).await {
+            Ok(refreshed) => (refreshed, None),
+            // The channel is kept even when the read failed.
+            Err(error) => (next, Some(error)),
+        };
+    recorded.version = expected_version + 1;
     match app
         .store
-        .put_calendar_watch(&next, Some(watch.version))
+        .put_calendar_watch(&recorded, Some(expected_version))
         .await
     {
         Ok(()) => {}
         // Someone changed the watch meanwhile (a lifecycle notification, another sync after our lease ended): this
         // run's cursor may be stale, so run again from theirs.
         Err(StoreError::VersionMismatch) => {
-            close_unrecorded_channel(app, integrations, setup, &watch, &next).await;
+            close_unrecorded_channel(app, integrations, setup, &watch, &recorded).await;
             return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
         }
         // Disconnected meanwhile.
         Err(StoreError::NotFound) => {
-            close_unrecorded_channel(app, integrations, setup, &watch, &next).await;
+            close_unrecorded_channel(app, integrations, setup, &watch, &recorded).await;
             return Ok(SyncOutcome::Done);
         }
         Err(error) => return Err(error.into()),
+    }
+    if let Some(error) = failure {
+        return fail(app, business_id, provider, error, attempt).await;
     }
     let health = match channel_problem {
         None => ConnectionHealth::Connected,
@@ -530,7 +544,9 @@ fn secret_matches(presented: &str, stored_hash: &str) -> bool {
     !stored_hash.is_empty() && bool::from(presented.as_bytes().ct_eq(stored_hash.as_bytes()))
 }
 
-/// Opens a push channel if there is none, renews it if it expires soon; updates `watch` with the result.
+/// Opens a push channel if there is none, renews it if it expires soon; updates `watch` with the result. A new
+/// channel is announced in the store (its id and secret) before the provider is asked, so the notifications it
+/// sends before answering are accepted; `watch.version` is then the announced one.
 async fn keep_channel_open(
     app: &App,
     integrations: &Integrations,
@@ -572,6 +588,19 @@ async fn keep_channel_open(
         ),
     };
     let secret = SecretString::from(secret);
+    let opening = OpeningChannel {
+        id: (watch.provider == ProviderKind::Google).then(|| channel_id.clone()),
+        secret_hash: secret_hash(secret.expose_secret()),
+    };
+    let announced = CalendarWatch {
+        opening: Some(opening.clone()),
+        version: watch.version + 1,
+        ..watch.clone()
+    };
+    app.store
+        .put_calendar_watch(&announced, Some(watch.version))
+        .await?;
+    *watch = announced;
     let request = PushRequest {
         channel_id: &channel_id,
         address: &address,
@@ -583,7 +612,8 @@ async fn keep_channel_open(
         .open_push_channel(token, &watch.calendar_id, &request))
     .await?;
     watch.channel = Some(opened);
-    watch.secret_hash = secret_hash(secret.expose_secret());
+    watch.secret_hash = opening.secret_hash;
+    watch.opening = None;
     if let Some(old) = current {
         // The new channel is open; the old one would only send duplicates until it expires.
         let closed = with_token!(app, integrations, setup, watch.business_id, |token| setup
@@ -649,17 +679,21 @@ pub async fn accept_google_notification(
         .await?
         .filter(|watch| watch.provider == ProviderKind::Google)
         .ok_or(AppError::WebhookRejected)?;
-    let channel = watch.channel.as_ref().ok_or(AppError::WebhookRejected)?;
-    let same_resource = match (&channel.resource_id, &notification.resource_id) {
-        (Some(ours), Some(theirs)) => ours == theirs,
-        _ => true,
-    };
-    let authentic = channel.id == notification.channel_id
-        && same_resource
-        && notification
-            .token
-            .as_deref()
-            .is_some_and(|token| secret_matches(token, &watch.secret_hash));
+    let token = notification.token.as_deref().unwrap_or_default();
+    let live = watch.channel.as_ref().is_some_and(|channel| {
+        let same_resource = match (&channel.resource_id, &notification.resource_id) {
+            (Some(ours), Some(theirs)) => ours == theirs,
+            _ => true,
+        };
+        channel.id == notification.channel_id
+            && same_resource
+            && secret_matches(token, &watch.secret_hash)
+    });
+    let opening = watch.opening.as_ref().is_some_and(|opening| {
+        opening.id.as_deref() == Some(notification.channel_id.as_str())
+            && secret_matches(token, &opening.secret_hash)
+    });
+    let authentic = live || opening;
     if !authentic {
         return Err(AppError::WebhookRejected);
     }
@@ -712,14 +746,18 @@ pub async fn accept_graph_notifications(
         let Some(watch) = watch else {
             continue;
         };
-        let authentic = watch
+        let state = notification.client_state.as_deref().unwrap_or_default();
+        let live = watch
             .channel
             .as_ref()
             .is_some_and(|channel| channel.id == notification.subscription_id)
-            && notification
-                .client_state
-                .as_deref()
-                .is_some_and(|state| secret_matches(state, &watch.secret_hash));
+            && secret_matches(state, &watch.secret_hash);
+        // Graph names the subscription only in its answer; until then its secret alone identifies it.
+        let opening = watch
+            .opening
+            .as_ref()
+            .is_some_and(|opening| secret_matches(state, &opening.secret_hash));
+        let authentic = live || opening;
         if !authentic {
             continue;
         }

@@ -1225,6 +1225,7 @@ fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
             expires_at: at(7 * 24 * 60),
         }),
         secret_hash: "00ff".into(),
+        opening: None,
         full_sync_at: Some(at(0)),
         synced_at: Some(at(version as i64)),
         sync_started_at: Some(at(version as i64 - 1)),

@@ -16,6 +16,6 @@ pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
     AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
-    PageCursor, ProviderKind, Store, StoreError,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, OpeningChannel,
+    Page, PageCursor, ProviderKind, Store, StoreError,
 };

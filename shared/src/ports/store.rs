@@ -206,6 +206,10 @@ pub struct CalendarWatch {
     pub channel: Option<PushChannel>,
     /// SHA-256 (hex) of the secret the provider echoes in notifications; the secret itself is not kept.
     pub secret_hash: String,
+    /// A channel being opened. It is recorded before the provider is asked, because the provider may notify before
+    /// its answer arrives (Google sends `sync` at once), and a notification refused then would be lost.
+    #[serde(default)]
+    pub opening: Option<OpeningChannel>,
     /// When a full sync last finished; the busy window only moves forward with a full sync.
     pub full_sync_at: Option<Timestamp>,
     /// When a sync (full or incremental) last finished.
@@ -214,6 +218,14 @@ pub struct CalendarWatch {
     #[serde(default)]
     pub sync_started_at: Option<Timestamp>,
     pub version: u64,
+}
+
+/// A push channel between our request to open it and the provider's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningChannel {
+    /// Our id for it, where the provider lets us choose one (Google); Graph names its subscriptions itself.
+    pub id: Option<String>,
+    pub secret_hash: String,
 }
 
 /// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
