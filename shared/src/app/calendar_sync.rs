@@ -67,22 +67,40 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
             .await;
         }
     };
-    let lease = format!("sync/{appointment_id}");
+    with_lease(
+        app,
+        &format!("sync/{appointment_id}"),
+        APPOINTMENT_LEASE,
+        BUSY_RETRY,
+        sync_under_lease(app, business_id, appointment_id, version, attempt),
+    )
+    .await
+}
+
+/// Runs `work` while holding the named lease, so jobs of one subject never interleave; when someone else holds it,
+/// the job comes back after about `busy_retry`.
+pub(super) async fn with_lease(
+    app: &App,
+    name: &str,
+    lifetime: SignedDuration,
+    busy_retry: Duration,
+    work: impl Future<Output = Result<SyncOutcome, AppError>>,
+) -> Result<SyncOutcome, AppError> {
     let holder = uuid::Uuid::new_v4().to_string();
     let now = app.clock.now();
     let until = now
-        .checked_add(APPOINTMENT_LEASE)
+        .checked_add(lifetime)
         .map_err(|error| AppError::Internal(Box::new(error)))?;
     if !app
         .store
-        .try_acquire_lease(&lease, &holder, until, now)
+        .try_acquire_lease(name, &holder, until, now)
         .await?
     {
-        return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
+        return Ok(SyncOutcome::RetryAfter(jittered(busy_retry)));
     }
-    let outcome = sync_under_lease(app, business_id, appointment_id, version, attempt).await;
-    if let Err(error) = app.store.release_lease(&lease, &holder).await {
-        tracing::warn!(%business_id, %appointment_id, %error, "sync lease not released; it ends by itself");
+    let outcome = work.await;
+    if let Err(error) = app.store.release_lease(name, &holder).await {
+        tracing::warn!(lease = name, %error, "lease not released; it ends by itself");
     }
     outcome
 }

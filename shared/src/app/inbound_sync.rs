@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::calendar_sync::{SyncOutcome, backoff, jittered};
+use super::calendar_sync::{SyncOutcome, backoff, jittered, with_lease};
 use super::calendar_tokens::{self, TokenError};
 use super::integrations::{Integrations, ProviderSetup};
 use super::{App, AppError};
@@ -192,24 +192,14 @@ pub async fn run_calendar_sync(
     requested_at: Option<Timestamp>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
-    let lease = format!("calendar-sync/{business_id}");
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = app.clock.now();
-    let until = now
-        .checked_add(CALENDAR_LEASE)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
-    if !app
-        .store
-        .try_acquire_lease(&lease, &holder, until, now)
-        .await?
-    {
-        return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
-    }
-    let outcome = sync_under_lease(app, business_id, requested_at, attempt).await;
-    if let Err(error) = app.store.release_lease(&lease, &holder).await {
-        tracing::warn!(%business_id, %error, "calendar sync lease not released; it ends by itself");
-    }
-    outcome
+    with_lease(
+        app,
+        &format!("calendar-sync/{business_id}"),
+        CALENDAR_LEASE,
+        BUSY_RETRY,
+        sync_under_lease(app, business_id, requested_at, attempt),
+    )
+    .await
 }
 
 /// Why a sync did not finish.
