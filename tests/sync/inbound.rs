@@ -425,7 +425,8 @@ for_providers!(
     channels_are_renewed_before_they_expire_and_closed_on_disconnect,
     reconnecting_after_a_revoked_grant_catches_up_at_once,
     a_burst_of_notifications_costs_one_sync,
-    a_failing_calendar_read_shows_on_the_connection_until_it_works_again,],
+    a_failing_calendar_read_shows_on_the_connection_until_it_works_again,
+    disconnecting_during_a_sync_leaves_no_busy_time_behind,],
     aws: [events_added_moved_and_deleted_change_availability,
     random_changes_lost_notifications_and_faults_converge_to_the_calendar,
     concurrent_syncs_of_one_calendar_end_in_the_right_state,
@@ -1074,4 +1075,68 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
         &["10:00"],
     );
     harness.assert_no_violations();
+}
+
+pub async fn disconnecting_during_a_sync_leaves_no_busy_time_behind<E: Emulated>(backend: Backend) {
+    use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
+
+    let harness = watching::<E>(backend).await;
+    let calendar = harness.emulator.sync_calendar();
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_timed(
+                &calendar,
+                on_tuesday("10:00"),
+                on_tuesday("11:00"),
+                Kind::Busy,
+            );
+        })
+        .await;
+    let before = harness.emulator.notifications().len();
+    harness.emulator.add_timed(
+        &calendar,
+        on_tuesday("14:00"),
+        on_tuesday("15:00"),
+        Kind::Busy,
+    );
+    harness.await_notifications(before + 1).await;
+    // The sync's read of the calendar is slow; the business disconnects while it is under way.
+    harness.emulator.faults().add(FaultRule {
+        matcher: Matcher::method("GET"),
+        when: When::After,
+        fault: Fault::Delay(std::time::Duration::from_millis(300)),
+        times: 1,
+    });
+    let disconnect = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        harness
+            .app
+            .client
+            .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
+            .bearer_auth(&harness.app.api_key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let (_, status) = tokio::join!(harness.run_jobs(), disconnect);
+    assert_eq!(status, 204);
+    harness.run_jobs().await;
+    let business = harness.app.business_id.parse().unwrap();
+    let cached = harness
+        .app
+        .store
+        .busy_intervals_overlapping(
+            business,
+            shared::domain::Interval::new(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cached, vec![], "no busy time outlives the connection");
+    assert_offered(
+        &harness.free_times("2026-12-01").await,
+        &["10:00", "14:00"],
+        &[],
+    );
 }

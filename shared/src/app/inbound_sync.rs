@@ -161,13 +161,17 @@ pub async fn stop_watching(
         }
     }
     app.store.delete_calendar_watch(business_id).await?;
-    for event_id in app
-        .store
-        .busy_event_ids(business_id, &watch.calendar_id)
-        .await?
-    {
+    forget_busy_time(app, business_id, &watch.calendar_id).await
+}
+
+async fn forget_busy_time(
+    app: &App,
+    business_id: BusinessId,
+    calendar_id: &str,
+) -> Result<(), AppError> {
+    for event_id in app.store.busy_event_ids(business_id, calendar_id).await? {
         app.store
-            .delete_busy_event(business_id, &watch.calendar_id, &event_id)
+            .delete_busy_event(business_id, calendar_id, &event_id)
             .await?;
     }
     Ok(())
@@ -284,9 +288,10 @@ async fn sync_under_lease(
             close_unrecorded_channel(app, integrations, setup, &watch, &recorded).await;
             return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
         }
-        // Disconnected meanwhile.
+        // Disconnected meanwhile: what this run wrote to the cache must not outlive the watch.
         Err(StoreError::NotFound) => {
             close_unrecorded_channel(app, integrations, setup, &watch, &recorded).await;
+            forget_busy_time(app, business_id, &watch.calendar_id).await?;
             return Ok(SyncOutcome::Done);
         }
         Err(error) => return Err(error.into()),
