@@ -1,10 +1,10 @@
 //! Inbound sync: the busy-time cache of a business's selected calendar follows what the calendar holds.
 //!
-//! Everything goes through one idempotent job per business, [`run_calendar_sync`]: it brings the cache up to date
-//! from the stored cursor (a full sync when there is none, when the provider forgot it, or once a day so the
-//! window moves forward), then makes sure a push channel is open and not about to expire. Push notifications,
-//! calendar selection and the scheduled safety net only enqueue that job, so a webhook answers in milliseconds and
-//! a lost notification costs at most the safety-net period.
+//! Everything goes through one idempotent job per business, [`run_calendar_sync`]: it first makes sure a push
+//! channel is open and not about to expire, then brings the cache up to date from the stored cursor (a full sync
+//! when there is none, when the provider forgot it, or once a day so the window moves forward). Push
+//! notifications, calendar selection and the scheduled safety net only enqueue that job, so a webhook answers in
+//! milliseconds and a lost notification costs at most the safety-net period.
 //!
 //! Jobs of one business never interleave (a lease in the store), and the cursor is written conditionally on the
 //! version the job read: a job that lost a race runs again rather than overwriting a newer cursor. Applying the same
@@ -239,16 +239,17 @@ async fn sync_under_lease(
             return Ok(SyncOutcome::Done);
         }
     }
-    let connection = app.store.get_calendar_connection(business_id).await?;
+    let (connection, business) = tokio::try_join!(
+        app.store.get_calendar_connection(business_id),
+        app.store.get_business(business_id)
+    )?;
     let still_selected = connection.as_ref().is_some_and(|connection| {
         connection.provider == watch.provider
             && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
     });
-    let (Some(business), true, Some(integrations)) = (
-        app.store.get_business(business_id).await?,
-        still_selected,
-        app.integrations.as_deref(),
-    ) else {
+    let (Some(business), true, Some(integrations)) =
+        (business, still_selected, app.integrations.as_deref())
+    else {
         return Ok(SyncOutcome::Done);
     };
     let Ok(setup) = integrations.provider(watch.provider) else {
@@ -522,7 +523,7 @@ async fn apply(
     Ok(())
 }
 
-/// A fresh random secret, URL-safe.
+/// A fresh random secret: 64 hex digits, safe in a header, a channel id and a client state.
 fn random_secret() -> String {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);

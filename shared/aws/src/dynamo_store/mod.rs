@@ -192,6 +192,18 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes an item unconditionally; deleting one that is not there succeeds.
+    async fn delete(&self, pk: String, sk: String) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn put(
         &self,
         item: HashMap<String, AttributeValue>,
@@ -1023,14 +1035,8 @@ impl Store for DynamoStore {
     }
 
     async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
-            .send()
+        self.delete(business_pk(business_id), CALENDAR_SK.to_owned())
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn try_acquire_lease(
@@ -1187,17 +1193,11 @@ impl Store for DynamoStore {
         calendar_id: &str,
         event_id: &str,
     ) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(business_id),
-                busy_event_sk(calendar_id, event_id),
-            )))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.delete(
+            business_pk(business_id),
+            busy_event_sk(calendar_id, event_id),
+        )
+        .await
     }
 
     async fn busy_intervals_overlapping(
@@ -1319,14 +1319,8 @@ impl Store for DynamoStore {
     }
 
     async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), WATCH_SK.to_owned())))
-            .send()
+        self.delete(business_pk(business_id), WATCH_SK.to_owned())
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn calendar_watches(
