@@ -309,15 +309,7 @@ pub async fn disconnecting_revokes_forgets_and_stops_syncing<E: Emulated>(backen
     let harness = SyncHarness::<E>::connected(backend).await;
     let synced = harness.book(TEN).await;
     harness.run_jobs().await;
-    let response = harness
-        .app
-        .client
-        .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
-        .bearer_auth(&harness.app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(harness.disconnect().await, 204);
     let expected_revocations = usize::from(E::KIND == shared::ports::ProviderKind::Google);
     assert_eq!(harness.emulator.revocation_count(), expected_revocations);
     let connections: Value = harness

@@ -265,6 +265,42 @@ impl<E: Emulated> SyncHarness<E> {
         self.run_jobs().await;
     }
 
+    /// The business's calendar connection as `GET /v1/integrations` shows it.
+    pub async fn connection(&self) -> Value {
+        let integrations: Value = self.app.get("/v1/integrations").await.json().await.unwrap();
+        integrations["connections"][0].clone()
+    }
+
+    /// Disconnects the calendar through the API; returns the status.
+    pub async fn disconnect(&self) -> u16 {
+        self.app
+            .client
+            .delete(self.app.url(&format!("/v1/integrations/{}", E::KIND)))
+            .bearer_auth(&self.app.api_key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// The busy time the store holds for the business within `[from, to)`, sorted.
+    pub async fn cached_busy(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+        let business = self.app.business_id.parse().unwrap();
+        let range = shared::domain::Interval::new(from, to).unwrap();
+        let mut cached: Vec<_> = self
+            .app
+            .store
+            .busy_intervals_overlapping(business, range)
+            .await
+            .unwrap()
+            .iter()
+            .map(|interval| (interval.start(), interval.end()))
+            .collect();
+        cached.sort();
+        cached
+    }
+
     /// Start times offered for the test service on `date` (New York), as `HH:MM`.
     pub async fn free_times(&self, date: &str) -> Vec<String> {
         let body: Value = self

@@ -22,14 +22,7 @@ async fn watching<E: Emulated>(backend: Backend) -> SyncHarness<E> {
     harness.run_jobs().await;
     let channels = harness.emulator.channels();
     assert_eq!(channels.len(), 1, "one push channel: {channels:#?}");
-    let integrations: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let connection = &integrations["connections"][0];
+    let connection = &harness.connection().await;
     assert_eq!(connection["health"]["state"], "connected", "{connection}");
     assert!(
         connection["busy_times_synced_at"].is_string(),
@@ -237,17 +230,9 @@ pub async fn our_own_events_never_block_the_appointments_they_show<E: Emulated>(
     harness.run_jobs().await;
     harness.await_notifications(before + 1).await;
     harness.run_jobs().await;
-    let business = harness.app.business_id.parse().unwrap();
     let cached = harness
-        .app
-        .store
-        .busy_intervals_overlapping(
-            business,
-            shared::domain::Interval::new(on("2026-12-01", "00:00"), on("2026-12-02", "00:00"))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        .cached_busy(on("2026-12-01", "00:00"), on("2026-12-02", "00:00"))
+        .await;
     assert_eq!(cached, vec![], "our events are not busy time");
     assert_offered(
         &harness.free_times("2026-12-01").await,
@@ -401,15 +386,7 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         &["10:00"],
     );
 
-    let response = harness
-        .app
-        .client
-        .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
-        .bearer_auth(&harness.app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(harness.disconnect().await, 204);
     assert_eq!(
         harness.emulator.channels(),
         Vec::<Value>::new(),
@@ -485,6 +462,30 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
         &harness.free_times("2026-12-04").await,
         &["10:30"],
         &["09:30"],
+    );
+    harness.assert_no_violations();
+}
+
+/// Google tells the calendar's own zone with every listing: an all-day event blocks that zone's dates, not the
+/// business's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_day_events_block_the_dates_of_the_calendars_own_zone() {
+    use integration_tests::emulators::google::GoogleEmulator;
+
+    let harness = watching::<GoogleEmulator>(Backend::Local).await;
+    let calendar = harness.emulator.sync_calendar();
+    harness.emulator.set_time_zone(&calendar, "Europe/London");
+    harness
+        .change_and_sync(|emulator| {
+            emulator.add_all_day(&calendar, date(2026, 12, 2), date(2026, 12, 3), true);
+        })
+        .await;
+    // London midnight to midnight, which is 19:00 to 19:00 in the business's New York.
+    assert_eq!(
+        harness
+            .cached_busy(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
+            .await,
+        vec![(at("2026-12-02T00:00:00Z"), at("2026-12-03T00:00:00Z"))]
     );
     harness.assert_no_violations();
 }
@@ -791,16 +792,10 @@ pub async fn reconnecting_after_a_revoked_grant_catches_up_at_once<E: Emulated>(
             );
         })
         .await;
-    let integrations: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connection = harness.connection().await;
     assert_eq!(
-        integrations["connections"][0]["health"]["state"], "reauth_required",
-        "{integrations}"
+        connection["health"]["state"], "reauth_required",
+        "{connection}"
     );
     assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
 
@@ -994,20 +989,9 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
         .map(|(start, end, _)| (*start, *end))
         .collect();
     expected.sort();
-    let mut cached: Vec<(Timestamp, Timestamp)> = harness
-        .app
-        .store
-        .busy_intervals_overlapping(
-            business,
-            shared::domain::Interval::new(on("2026-11-30", "00:00"), on("2026-12-05", "00:00"))
-                .unwrap(),
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|interval| (interval.start(), interval.end()))
-        .collect();
-    cached.sort();
+    let cached = harness
+        .cached_busy(on("2026-11-30", "00:00"), on("2026-12-05", "00:00"))
+        .await;
     assert!(
         model.len() >= 5,
         "seed {seed} made too little to mean anything"
@@ -1038,16 +1022,7 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
     );
     harness.await_notifications(before + 1).await;
     crate::harness::run_some_jobs(&harness.app, 1).await;
-    let health = |body: Value| body["connections"][0]["health"].clone();
-    let failing = health(
-        harness
-            .app
-            .get("/v1/integrations")
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
+    let failing = harness.connection().await["health"].clone();
     assert_eq!(failing["state"], "error", "{failing}");
     assert!(
         failing["message"]
@@ -1059,15 +1034,7 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
 
     // The queue retries with backoff; once the provider answers, the change arrives and the health clears.
     harness.run_jobs().await;
-    let healed = health(
-        harness
-            .app
-            .get("/v1/integrations")
-            .await
-            .json()
-            .await
-            .unwrap(),
-    );
+    let healed = harness.connection().await["health"].clone();
     assert_eq!(healed["state"], "connected", "{healed}");
     assert_offered(
         &harness.free_times("2026-12-01").await,
@@ -1109,30 +1076,14 @@ pub async fn disconnecting_during_a_sync_leaves_no_busy_time_behind<E: Emulated>
     });
     let disconnect = async {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        harness
-            .app
-            .client
-            .delete(harness.app.url(&format!("/v1/integrations/{}", E::KIND)))
-            .bearer_auth(&harness.app.api_key)
-            .send()
-            .await
-            .unwrap()
-            .status()
+        harness.disconnect().await
     };
     let (_, status) = tokio::join!(harness.run_jobs(), disconnect);
     assert_eq!(status, 204);
     harness.run_jobs().await;
-    let business = harness.app.business_id.parse().unwrap();
     let cached = harness
-        .app
-        .store
-        .busy_intervals_overlapping(
-            business,
-            shared::domain::Interval::new(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        .cached_busy(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
+        .await;
     assert_eq!(cached, vec![], "no busy time outlives the connection");
     assert_offered(
         &harness.free_times("2026-12-01").await,
