@@ -8,21 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::StreamExt;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
-use integration_tests::{TestApp, spawn_app_with};
+use integration_tests::{TestApp, spawn_app_with_provider};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::FileSecretStore;
-use shared::app::integrations::{ProviderEndpoints, provider_setup};
-use shared::app::{self, Integrations, SyncOutcome};
+use shared::app::integrations::ProviderEndpoints;
+use shared::app::{self, SyncOutcome};
 use shared::ports::ProviderKind;
 
 #[derive(Parser)]
@@ -146,20 +143,7 @@ async fn measure(
     set_now: impl Fn(Timestamp),
     args: &Args,
 ) -> Value {
-    let app = spawn_app_with(move |app, base_url, data_dir| {
-        let secrets = Arc::new(FileSecretStore::open(&data_dir.join("secrets")).unwrap());
-        app.with_integrations(
-            Integrations::new(secrets, SecretString::from("bench".to_owned()), base_url)
-                .with_provider(provider_setup(
-                    kind,
-                    credentials.0.to_owned(),
-                    SecretString::from(credentials.1.to_owned()),
-                    &endpoints,
-                    Duration::from_secs(10),
-                )),
-        )
-    })
-    .await;
+    let app = spawn_app_with_provider(kind, endpoints, credentials.0, credentials.1).await;
     set_now(app.clock_now());
     let day = json!([{ "start": "00:00", "end": "23:50" }]);
     let service = app

@@ -63,6 +63,36 @@ pub async fn spawn_app_with(
     spawn_app_on(store, queue, data, configure).await
 }
 
+/// A test server on the local adapters whose calendar integration has one provider, at `endpoints` (an emulator),
+/// its tokens kept in the scratch directory.
+pub async fn spawn_app_with_provider(
+    kind: shared::ports::ProviderKind,
+    endpoints: shared::app::integrations::ProviderEndpoints,
+    client_id: &'static str,
+    client_secret: &'static str,
+) -> TestApp {
+    use secrecy::SecretString;
+    spawn_app_with(move |app, base_url, data_dir| {
+        let secrets =
+            Arc::new(shared::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap());
+        app.with_integrations(
+            app::Integrations::new(
+                secrets,
+                SecretString::from("test state key".to_owned()),
+                base_url,
+            )
+            .with_provider(app::integrations::provider_setup(
+                kind,
+                client_id.to_owned(),
+                SecretString::from(client_secret.to_owned()),
+                &endpoints,
+                std::time::Duration::from_secs(10),
+            )),
+        )
+    })
+    .await
+}
+
 /// A test server over the given store and queue (e.g. DynamoDB Local and moto's SQS); `data` is its scratch
 /// directory, kept as long as the server.
 pub async fn spawn_app_on(
