@@ -76,8 +76,15 @@ async fn measure(target: Target, args: &Args) -> serde_json::Value {
     }
 
     let started = Instant::now();
+    let clock_at_start = app.clock_now();
     let mut latencies = Vec::with_capacity(args.appointments);
     loop {
+        // The app's clock follows real time here, as in production, so notification bursts coalesce as they would.
+        app.clock.set(
+            clock_at_start
+                .checked_add(jiff::SignedDuration::try_from(started.elapsed()).unwrap())
+                .unwrap(),
+        );
         let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
         if received.is_empty() {
             break;
@@ -101,9 +108,9 @@ async fn measure(target: Target, args: &Args) -> serde_json::Value {
                             app.queue.ack(&received.receipt).await.unwrap();
                             None
                         }
-                        (Job::SyncCalendar { .. }, SyncOutcome::RetryAfter(_)) => {
+                        (Job::SyncCalendar { .. }, SyncOutcome::RetryAfter(delay)) => {
                             app.queue
-                                .retry_later(&received.receipt, Duration::ZERO)
+                                .retry_later(&received.receipt, delay)
                                 .await
                                 .unwrap();
                             None
