@@ -5,8 +5,10 @@
 mod appointments;
 mod auth;
 mod availability;
+mod callers;
 mod concurrency;
 mod errors;
+mod holds;
 mod idempotency;
 mod maintenance;
 mod openapi;

@@ -87,6 +87,11 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
+    // Appointments stored before the phone index existed become findable by phone; a no-op once done.
+    let indexed = app::index_existing_phone_numbers(&app).await?;
+    if indexed > 0 {
+        tracing::info!(indexed, "indexed the phone numbers of existing appointments");
+    }
     background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -5,6 +5,7 @@ mod appointments;
 mod availability;
 pub mod dto;
 mod extract;
+mod holds;
 mod integrations;
 pub mod problem;
 mod responses;
@@ -89,6 +90,8 @@ impl Modify for BearerAuth {
         (name = "services", description = "What a business offers, with hours and booking rules"),
         (name = "availability", description = "Free slots and single-time checks"),
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
+        (name = "holds", description = "Keeping a time while the caller decides"),
+        (name = "settings", description = "The business's own settings: phone country, hold length"),
         (name = "integrations", description = "Connecting a Google or Outlook calendar"),
         (name = "webhooks", description = "Push notifications from the calendar providers"),
     )

@@ -80,11 +80,14 @@ impl ApiError {
                 AppError::NotFound("appointment") => {
                     (StatusCode::NOT_FOUND, "appointment_not_found")
                 }
+                AppError::NotFound("hold") => (StatusCode::NOT_FOUND, "hold_not_found"),
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
                 AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
                 AppError::VersionConflict => (StatusCode::CONFLICT, "version_conflict"),
                 AppError::AppointmentCancelled => (StatusCode::CONFLICT, "appointment_cancelled"),
+                AppError::HoldExpired => (StatusCode::CONFLICT, "hold_expired"),
+                AppError::HoldAlreadyConverted => (StatusCode::CONFLICT, "hold_already_converted"),
                 AppError::IdempotencyKeyReused => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
                 }
