@@ -7,6 +7,7 @@ mod auth;
 mod availability;
 mod callers;
 mod concurrency;
+mod edge;
 mod errors;
 mod holds;
 mod idempotency;

@@ -11,6 +11,8 @@ mod occupancy;
 mod phone;
 mod service;
 mod settings;
+mod text;
+mod time_text;
 
 pub use appointment::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
@@ -29,6 +31,10 @@ pub use service::{
     WeeklyHours,
 };
 pub use settings::{BusinessSettings, CountryCode};
+pub use text::{LineBreaks, checked_text};
+pub use time_text::{
+    DATE_FORM, INSTANT_FORM, WALL_TIME_FORM, parse_instant, parse_local_date, parse_wall_time,
+};
 
 /// Input that breaks a domain rule, naming the offending field so the API can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
