@@ -65,7 +65,12 @@ async fn national_numbers_are_stored_in_e164_using_the_business_country() {
     .await;
     assert_eq!(booked["customer"]["phone"], "+14155550123");
     // The number is found however the caller's platform writes it.
-    for written in ["+14155550123", "+1 415-555-0123", "415.555.0123", "tel:+1-415-555-0123"] {
+    for written in [
+        "+14155550123",
+        "+1 415-555-0123",
+        "415.555.0123",
+        "tel:+1-415-555-0123",
+    ] {
         let page = list(&app, &key, &format!("phone={}", query(written))).await;
         assert_eq!(page["items"].as_array().unwrap().len(), 1, "{written}");
         assert_eq!(page["items"][0]["id"], booked["id"]);
@@ -163,18 +168,36 @@ async fn a_callers_appointments_come_upcoming_first_then_past_with_cancelled_one
     ] {
         ids.push(book_for(&app, &key, &service, start, caller).await["id"].clone());
     }
-    book_for(&app, &key, &service, "2026-12-01T11:00:00-05:00", "+14155550124").await;
+    book_for(
+        &app,
+        &key,
+        &service,
+        "2026-12-01T11:00:00-05:00",
+        "+14155550124",
+    )
+    .await;
     let other = app.other_business_key().await;
     let other_service = {
         let response = app
-            .post_as(&other, "/v1/services", &integration_tests::weekday_service())
+            .post_as(
+                &other,
+                "/v1/services",
+                &integration_tests::weekday_service(),
+            )
             .await;
         response.json::<Value>().await.unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned()
     };
-    book_for(&app, &other, &other_service, "2026-12-01T10:00:00+01:00", caller).await;
+    book_for(
+        &app,
+        &other,
+        &other_service,
+        "2026-12-01T10:00:00+01:00",
+        caller,
+    )
+    .await;
     let cancelled = app
         .post(
             &format!("/v1/appointments/{}/cancel", ids[1].as_str().unwrap()),
@@ -233,5 +256,5 @@ async fn a_callers_appointments_come_upcoming_first_then_past_with_cancelled_one
     let bad_cursor = app
         .get("/v1/appointments?phone=%2B14155550123&cursor=x.1.2")
         .await;
-    assert_problem(bad_cursor, 400, "validation_failed").await;
+    assert_problem(bad_cursor, 422, "validation_failed").await;
 }

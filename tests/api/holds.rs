@@ -55,7 +55,10 @@ async fn a_hold_keeps_the_time_from_everyone_else_for_five_minutes() {
     assert_eq!(body["expires_at"], "2026-11-30T08:05:00-05:00");
     assert_eq!(body["active"], true);
     assert_eq!(body["service_id"], service.as_str());
-    assert_eq!(app.get(&location).await.json::<Value>().await.unwrap(), body);
+    assert_eq!(
+        app.get(&location).await.json::<Value>().await.unwrap(),
+        body
+    );
 
     // A booking, a check, the availability list and another hold all see it, buffer included.
     let refused = assert_problem(app.book(&service, TEN).await, 409, "slot_unavailable").await;
@@ -106,7 +109,10 @@ async fn a_hold_is_booked_exactly_once_and_becomes_the_appointment() {
     let response = app.post("/v1/appointments", &from_hold(hold_id)).await;
     assert_eq!(response.status(), 201);
     let appointment: Value = response.json().await.unwrap();
-    assert_eq!(appointment["id"], hold_id, "the appointment keeps the hold's id");
+    assert_eq!(
+        appointment["id"], hold_id,
+        "the appointment keeps the hold's id"
+    );
     assert_eq!(appointment["start"], TEN);
     assert_eq!(appointment["service_id"], service.as_str());
     assert_eq!(appointment["customer"]["phone"], "+14155550123");
@@ -208,11 +214,13 @@ async fn the_held_time_is_refused_when_the_calendar_became_busy_meanwhile() {
             business_id: app.business_id.parse().unwrap(),
             calendar_id: "primary".into(),
             event_id: "dentist".into(),
-            intervals: vec![shared::domain::Interval::new(
-                "2026-12-01T15:15:00Z".parse().unwrap(),
-                "2026-12-01T15:45:00Z".parse().unwrap(),
-            )
-            .unwrap()],
+            intervals: vec![
+                shared::domain::Interval::new(
+                    "2026-12-01T15:15:00Z".parse().unwrap(),
+                    "2026-12-01T15:45:00Z".parse().unwrap(),
+                )
+                .unwrap(),
+            ],
         })
         .await
         .unwrap();
@@ -248,7 +256,9 @@ async fn the_hold_length_is_a_business_setting_of_1_to_15_minutes() {
     let service = app.create_service(json!({})).await;
     let defaults: Value = app.get("/v1/settings").await.json().await.unwrap();
     assert_eq!(defaults["hold_minutes"], 5);
-    let changed = app.patch("/v1/settings", &json!({ "hold_minutes": 15 })).await;
+    let changed = app
+        .patch("/v1/settings", &json!({ "hold_minutes": 15 }))
+        .await;
     assert_eq!(changed.status(), 200);
     assert_eq!(changed.json::<Value>().await.unwrap()["hold_minutes"], 15);
     let hold = held(&app, &service, TEN).await;
@@ -319,7 +329,11 @@ async fn another_business_can_neither_see_nor_book_nor_release_a_hold() {
     let path = format!("/v1/holds/{}", hold["id"].as_str().unwrap());
     assert_problem(app.get_as(&other, &path).await, 404, "hold_not_found").await;
     let converting = app
-        .post_as(&other, "/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
+        .post_as(
+            &other,
+            "/v1/appointments",
+            &from_hold(hold["id"].as_str().unwrap()),
+        )
         .await;
     assert_problem(converting, 404, "hold_not_found").await;
     let releasing = app
@@ -340,6 +354,14 @@ async fn twenty_callers_holding_one_time_at_once_get_one_hold() {
     let attempts = (0..20).map(|_| hold(&app, &service, TEN));
     let responses = futures::future::join_all(attempts).await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
 }

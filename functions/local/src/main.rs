@@ -93,7 +93,10 @@ async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyh
     // Appointments stored before the phone index existed become findable by phone; a no-op once done.
     let indexed = app::index_existing_phone_numbers(&app).await?;
     if indexed > 0 {
-        tracing::info!(indexed, "indexed the phone numbers of existing appointments");
+        tracing::info!(
+            indexed,
+            "indexed the phone numbers of existing appointments"
+        );
     }
     background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)

@@ -34,13 +34,13 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{
     ApiKeyHash, Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId,
-    Interval, MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, Service, ServiceId, SyncState,
-    SyncStatus, check_booking_conflicts,
+    Interval, MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
+    check_booking_conflicts,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    CallerQuery, ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking,
-    NewHold, OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
 };
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -165,7 +165,11 @@ fn hold_expiry_key(hold: &Hold) -> Vec<u8> {
 
 /// Every index key of one caller's appointments starts with this.
 fn phone_prefix(business: BusinessId, phone: &PhoneNumber) -> Vec<u8> {
-    key(&[business.as_uuid().as_bytes(), phone.as_ref().as_bytes(), &[0]])
+    key(&[
+        business.as_uuid().as_bytes(),
+        phone.as_ref().as_bytes(),
+        &[0],
+    ])
 }
 
 fn phone_key(appointment: &Appointment) -> Option<Vec<u8>> {
@@ -1619,6 +1623,83 @@ mod tests {
             reopened.business_by_api_key(&key.hash()).await.unwrap(),
             Some(business)
         );
+    }
+
+    #[tokio::test]
+    async fn appointments_stored_before_the_phone_index_are_indexed_once() {
+        use crate::domain::{
+            AppointmentStatus, BookingSource, Customer, CustomerName, Minutes, SyncState,
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
+        let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap();
+        let phone = PhoneNumber::try_from("+14155550123".to_owned()).unwrap();
+        let appointment = Appointment {
+            id: AppointmentId::generate(),
+            business_id: BusinessId::generate(),
+            service_id: ServiceId::generate(),
+            time: Interval::new(start, start + SignedDuration::from_mins(30)).unwrap(),
+            local_date: start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+            buffer_before: Minutes::new(0),
+            buffer_after: Minutes::new(0),
+            customer: Customer {
+                name: CustomerName::try_from("Ana".to_owned()).unwrap(),
+                phone: Some(phone.clone()),
+                email: None,
+            },
+            notes: None,
+            source: BookingSource::Api,
+            status: AppointmentStatus::Booked,
+            version: 1,
+            sync: SyncState::after_change(false, start),
+            created_at: start,
+            updated_at: start,
+        };
+        store
+            .create_appointment(NewBooking {
+                appointment: &appointment,
+                max_per_day: None,
+                idempotency: None,
+            })
+            .await
+            .unwrap();
+        // As a store written before the index existed: the appointment without its index entry or the marker.
+        {
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(PHONE_INDEX)
+                .unwrap()
+                .remove(phone_key(&appointment).unwrap().as_slice())
+                .unwrap();
+            txn.open_table(MIGRATIONS)
+                .unwrap()
+                .remove(PHONE_INDEX_MIGRATION)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let query = CallerQuery {
+            business_id: appointment.business_id,
+            phone,
+            starts_within: None,
+            status: None,
+            sync_status: None,
+            order: ListOrder::Ascending,
+            after: None,
+            limit: 10,
+        };
+        assert!(
+            store
+                .appointments_by_phone(&query)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 1);
+        assert_eq!(
+            store.appointments_by_phone(&query).await.unwrap().items,
+            vec![appointment]
+        );
+        assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
     }
 
     #[test]

@@ -70,8 +70,7 @@ async fn book_appointment(
     ApiJson(body): ApiJson<BookingBody>,
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency_from(&headers, &body)?;
-    let country =
-        app::phone_country_for(&app, &business, body.customer.phone.as_deref()).await?;
+    let country = app::phone_country_for(&app, &business, body.customer.phone.as_deref()).await?;
     let input = body.into_input(country)?;
     let zone = &business.time_zone;
     let render = |appointment: &_| {

@@ -3,11 +3,11 @@
 
 use jiff::Timestamp;
 
-use crate::domain::{
-    AppointmentStatus, Business, BusinessSettings, CountryCode, HoldMinutes, Interval,
-    PhoneNumber, SyncStatus, normalize_phone,
-};
 use crate::domain::Appointment;
+use crate::domain::{
+    AppointmentStatus, Business, BusinessSettings, CountryCode, HoldMinutes, Interval, PhoneNumber,
+    SyncStatus, normalize_phone,
+};
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
 
 use super::{App, AppError};

@@ -136,7 +136,11 @@ async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestam
         Ok(_) => {}
         Err(error) => return error.into(),
     }
-    match app.store.get_appointment(business.id, id.appointment_id()).await {
+    match app
+        .store
+        .get_appointment(business.id, id.appointment_id())
+        .await
+    {
         Ok(Some(_)) => AppError::HoldAlreadyConverted,
         Ok(None) => AppError::NotFound("hold"),
         Err(error) => error.into(),

@@ -1140,7 +1140,11 @@ pub async fn concurrent_bookings_never_exceed_the_daily_limit(store: Arc<dyn Sto
         "{results:?}"
     );
     let live = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(24 * 60)).unwrap(), base())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(-60), at(24 * 60)).unwrap(),
+            base(),
+        )
         .await
         .unwrap();
     assert_eq!(live.len(), 3);
@@ -1170,12 +1174,20 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
         "{results:?}"
     );
     let at_target = store
-        .live_occupancies(business.id, Interval::new(at(600), at(601)).unwrap(), base())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(600), at(601)).unwrap(),
+            base(),
+        )
         .await
         .unwrap();
     assert_eq!(at_target.len(), 1);
     let all: BTreeSet<AppointmentId> = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(24 * 60)).unwrap(), base())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(-60), at(24 * 60)).unwrap(),
+            base(),
+        )
         .await
         .unwrap()
         .iter()

@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn a_hold_is_dead_from_its_expiry_on() {
-        let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let start: Timestamp = "2027-03-01T09:00:00Z"
+            .parse()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
         let hold = Hold {
             id: HoldId::generate(),
             business_id: BusinessId::generate(),

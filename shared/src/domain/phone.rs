@@ -26,10 +26,11 @@ pub fn normalize_phone(
         };
         ValidationError::new(field, hint)
     };
+    // Control characters are refused wherever they are, as in all free text at the edge.
     let trimmed = text.trim();
     if trimmed.is_empty()
         || trimmed.chars().count() > MAX_INPUT_CHARS
-        || trimmed.chars().any(char::is_control)
+        || text.chars().any(char::is_control)
     {
         return Err(invalid());
     }

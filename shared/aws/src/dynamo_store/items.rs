@@ -212,8 +212,7 @@ impl AppointmentItem {
         let phone = appointment.customer.phone.as_ref();
         Self {
             gsi3_pk: phone.map(|phone| phone_gsi3_pk(appointment.business_id, phone)),
-            gsi3_sk: phone
-                .map(|_| appointment_gsi1_sk(appointment.time.start(), appointment.id)),
+            gsi3_sk: phone.map(|_| appointment_gsi1_sk(appointment.time.start(), appointment.id)),
             pk: business_pk(appointment.business_id),
             sk: appointment_sk(appointment.id),
             version: appointment.version,

@@ -27,9 +27,9 @@ use shared::domain::{
     check_booking_conflicts,
 };
 use shared::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    CallerQuery, ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking,
-    NewHold, OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
 };
 
 use items::*;
@@ -923,7 +923,9 @@ impl Store for DynamoStore {
             }
             // Someone booked or held on the same days, or took a place of the day: read again and decide.
             if write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write.day_count_position.is_some_and(|at| outcome.failed(at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
                 || outcome.contended()
             {
                 back_off(attempt).await;
@@ -968,7 +970,9 @@ impl Store for DynamoStore {
             // again and decide.
             if outcome.failed(0)
                 || write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write.day_count_position.is_some_and(|at| outcome.failed(at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
                 || outcome.contended()
             {
                 back_off(attempt).await;
@@ -1467,10 +1471,7 @@ impl Store for DynamoStore {
     }
 
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
-        let marker = key(
-            migration_pk(PHONE_INDEX_MIGRATION),
-            SINGLETON_SK.to_owned(),
-        );
+        let marker = key(migration_pk(PHONE_INDEX_MIGRATION), SINGLETON_SK.to_owned());
         let done = self
             .client
             .get_item()
@@ -1531,7 +1532,8 @@ impl Store for DynamoStore {
                     Err(error)
                         if error
                             .as_service_error()
-                            .is_some_and(|error| error.is_conditional_check_failed_exception()) => {}
+                            .is_some_and(|error| error.is_conditional_check_failed_exception()) => {
+                    }
                     Err(error) => return Err(backend(error)),
                 }
             }

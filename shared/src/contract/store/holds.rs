@@ -8,11 +8,11 @@ use crate::domain::{
     Appointment, AppointmentStatus, BookingConflict, BusinessSettings, CountryCode, Customer,
     CustomerName, Hold, HoldId, HoldMinutes, Interval, Minutes, PhoneNumber, Service, SyncStatus,
 };
-use crate::ports::{CallerQuery, ListOrder, NewBooking, NewHold, Page, PageCursor, Store, StoreError};
-
-use super::{
-    appointment, at, base, book, business, cancelled, change, moved, with_service,
+use crate::ports::{
+    CallerQuery, ListOrder, NewBooking, NewHold, Page, PageCursor, Store, StoreError,
 };
+
+use super::{appointment, at, base, book, business, cancelled, change, moved, with_service};
 
 /// A hold of `service` from `from` to `to` minutes after the base, made at the base, alive for 5 minutes.
 fn hold(service: &Service, from: i64, to: i64) -> Hold {
@@ -99,7 +99,10 @@ pub async fn a_hold_blocks_its_time_for_bookings_and_other_holds(store: Arc<dyn 
         Some(held.clone())
     );
     assert_eq!(
-        place(store.as_ref(), &held, None).await.err().map(|e| e.to_string()),
+        place(store.as_ref(), &held, None)
+            .await
+            .err()
+            .map(|e| e.to_string()),
         Some(StoreError::AlreadyExists.to_string())
     );
 
@@ -107,7 +110,9 @@ pub async fn a_hold_blocks_its_time_for_bookings_and_other_holds(store: Arc<dyn 
     let other_service = super::service(&business);
     store.create_service(&other_service).await.unwrap();
     let inside_buffer = booked_at(&other_service, 100, 130, at(1));
-    assert!(is_overlap(&book(store.as_ref(), &inside_buffer, None).await));
+    assert!(is_overlap(
+        &book(store.as_ref(), &inside_buffer, None).await
+    ));
     assert!(is_overlap(
         &place(store.as_ref(), &hold(&service, 75, 105), None).await
     ));
@@ -118,9 +123,13 @@ pub async fn a_hold_blocks_its_time_for_bookings_and_other_holds(store: Arc<dyn 
     onto.updated_at = at(1);
     assert!(is_overlap(&change(store.as_ref(), &onto, None).await));
     // After the buffer is free.
-    book(store.as_ref(), &booked_at(&other_service, 105, 135, at(1)), None)
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&other_service, 105, 135, at(1)),
+        None,
+    )
+    .await
+    .unwrap();
 
     let occupied = store
         .live_occupancies(business.id, Interval::new(at(50), at(70)).unwrap(), at(1))
@@ -135,15 +144,25 @@ pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn 
     place(store.as_ref(), &hold(&service, 60, 90), Some(2))
         .await
         .unwrap();
-    book(store.as_ref(), &booked_at(&service, 120, 150, at(1)), Some(2))
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&service, 120, 150, at(1)),
+        Some(2),
+    )
+    .await
+    .unwrap();
     // Full while the hold lives: for bookings and for holds.
     assert!(matches!(
-        book(store.as_ref(), &booked_at(&service, 180, 210, at(1)), Some(2)).await,
-        Err(StoreError::Conflict(
-            BookingConflict::DailyLimitReached { limit: 2, .. }
-        ))
+        book(
+            store.as_ref(),
+            &booked_at(&service, 180, 210, at(1)),
+            Some(2)
+        )
+        .await,
+        Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
+            limit: 2,
+            ..
+        }))
     ));
     let mut late_hold = hold(&service, 240, 270);
     late_hold.created_at = at(1);
@@ -155,9 +174,13 @@ pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn 
         ))
     ));
     // Once it expired (at 5), its place is free again, without any cleanup.
-    book(store.as_ref(), &booked_at(&service, 180, 210, at(5)), Some(2))
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&service, 180, 210, at(5)),
+        Some(2),
+    )
+    .await
+    .unwrap();
 }
 
 pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn Store>) {
@@ -188,11 +211,20 @@ pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn St
         .await
         .unwrap();
     assert_eq!(occupied, vec![appointment.occupancy()]);
-    book(store.as_ref(), &booked_at(&service, 120, 150, at(3)), Some(2))
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&service, 120, 150, at(3)),
+        Some(2),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        book(store.as_ref(), &booked_at(&service, 180, 210, at(3)), Some(2)).await,
+        book(
+            store.as_ref(),
+            &booked_at(&service, 180, 210, at(3)),
+            Some(2)
+        )
+        .await,
         Err(StoreError::Conflict(
             BookingConflict::DailyLimitReached { .. }
         ))
@@ -221,7 +253,11 @@ pub async fn concurrent_conversions_of_one_hold_make_one_appointment(store: Arc<
         .into_iter()
         .map(|joined| joined.unwrap())
         .collect();
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     for result in results.iter().filter_map(|r| r.as_ref().err()) {
         assert!(
             matches!(result, StoreError::AlreadyExists | StoreError::NotFound),
@@ -261,11 +297,13 @@ pub async fn an_expired_hold_blocks_nothing_without_any_cleanup(store: Arc<dyn S
         1
     );
     // At its expiry it is gone from every rule: availability, holds, bookings, the daily limit.
-    assert!(store
-        .live_occupancies(business.id, window, at(5))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        store
+            .live_occupancies(business.id, window, at(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         convert(store.as_ref(), &from_hold(&held, at(5))).await,
         Err(StoreError::NotFound)
@@ -275,9 +313,13 @@ pub async fn an_expired_hold_blocks_nothing_without_any_cleanup(store: Arc<dyn S
     next_hold.expires_at = at(10);
     place(store.as_ref(), &next_hold, Some(1)).await.unwrap();
     // The second hold took the day's only place; once it expires a booking gets the time.
-    book(store.as_ref(), &booked_at(&service, 60, 90, at(10)), Some(1))
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&service, 60, 90, at(10)),
+        Some(1),
+    )
+    .await
+    .unwrap();
     // The expired hold is still readable until tidied, so a caller can be told it expired.
     if let Some(stored) = store.get_hold(business.id, held.id).await.unwrap() {
         assert!(!stored.is_alive_at(at(5)));
@@ -321,7 +363,10 @@ pub async fn fifty_concurrent_holds_of_one_time_make_one(store: Arc<dyn Store>) 
         .into_iter()
         .map(|joined| joined.unwrap())
         .collect();
-    let winners: Vec<HoldId> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let winners: Vec<HoldId> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
     for error in results.iter().filter_map(|r| r.as_ref().err()) {
         assert!(
@@ -359,11 +404,7 @@ pub async fn a_hold_racing_a_booking_lets_exactly_one_win(store: Arc<dyn Store>)
         );
         assert!(is_overlap(if held.is_ok() { &booked } else { &held }));
         let occupied = store
-            .live_occupancies(
-                business.id,
-                Interval::new(at(from), at(to)).unwrap(),
-                at(1),
-            )
+            .live_occupancies(business.id, Interval::new(at(from), at(to)).unwrap(), at(1))
             .await
             .unwrap();
         assert_eq!(occupied.len(), 1, "round {round}");
@@ -436,9 +477,13 @@ pub async fn a_callers_appointments_are_found_by_phone_and_only_in_their_busines
     )
     .await
     .unwrap();
-    book(store.as_ref(), &calling_from(&service, 600, "+14155550124"), None)
-        .await
-        .unwrap();
+    book(
+        store.as_ref(),
+        &calling_from(&service, 600, "+14155550124"),
+        None,
+    )
+    .await
+    .unwrap();
     book(store.as_ref(), &appointment(&service, 700, 730), None)
         .await
         .unwrap();
@@ -468,7 +513,10 @@ pub async fn a_callers_appointments_are_found_by_phone_and_only_in_their_busines
     // The other filters apply.
     let mut query = caller_query(&service, CALLER, ListOrder::Ascending, None, 50);
     query.status = Some(AppointmentStatus::Cancelled);
-    assert_eq!(all_pages(store.as_ref(), query).await, vec![mine[3].clone()]);
+    assert_eq!(
+        all_pages(store.as_ref(), query).await,
+        vec![mine[3].clone()]
+    );
     let mut query = caller_query(&service, CALLER, ListOrder::Descending, None, 50);
     query.starts_within = Some(Interval::new(at(60), at(180)).unwrap());
     query.sync_status = Some(SyncStatus::NotConnected);
@@ -476,12 +524,14 @@ pub async fn a_callers_appointments_are_found_by_phone_and_only_in_their_busines
         all_pages(store.as_ref(), query).await,
         vec![mine[2].clone(), mine[1].clone()]
     );
-    assert!(all_pages(
-        store.as_ref(),
-        caller_query(&service, "+14155550199", ListOrder::Ascending, None, 50)
-    )
-    .await
-    .is_empty());
+    assert!(
+        all_pages(
+            store.as_ref(),
+            caller_query(&service, "+14155550199", ListOrder::Ascending, None, 50)
+        )
+        .await
+        .is_empty()
+    );
 }
 
 pub async fn the_phone_index_follows_changes_of_number_and_time(store: Arc<dyn Store>) {
@@ -492,7 +542,11 @@ pub async fn the_phone_index_follows_changes_of_number_and_time(store: Arc<dyn S
     next.customer.phone = Some(phone("+442079460018"));
     change(store.as_ref(), &next, None).await.unwrap();
     let query = |number| caller_query(&service, number, ListOrder::Ascending, None, 50);
-    assert!(all_pages(store.as_ref(), query("+14155550123")).await.is_empty());
+    assert!(
+        all_pages(store.as_ref(), query("+14155550123"))
+            .await
+            .is_empty()
+    );
     assert_eq!(
         all_pages(store.as_ref(), query("+442079460018")).await,
         vec![next.clone()]
@@ -502,11 +556,19 @@ pub async fn the_phone_index_follows_changes_of_number_and_time(store: Arc<dyn S
     without.version += 1;
     without.customer.phone = None;
     change(store.as_ref(), &without, None).await.unwrap();
-    assert!(all_pages(store.as_ref(), query("+442079460018")).await.is_empty());
+    assert!(
+        all_pages(store.as_ref(), query("+442079460018"))
+            .await
+            .is_empty()
+    );
     // Indexing existing appointments is idempotent and keeps what the index has.
     store.index_existing_phone_numbers().await.unwrap();
     assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
-    assert!(all_pages(store.as_ref(), query("+442079460018")).await.is_empty());
+    assert!(
+        all_pages(store.as_ref(), query("+442079460018"))
+            .await
+            .is_empty()
+    );
 }
 
 pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
