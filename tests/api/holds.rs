@@ -365,3 +365,53 @@ async fn twenty_callers_holding_one_time_at_once_get_one_hold() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
+    use shared::ports::{CalendarConnection, Job, ProviderKind};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    app.store
+        .put_calendar_connection(&CalendarConnection {
+            business_id: app.business_id.parse().unwrap(),
+            provider: ProviderKind::Google,
+            account: "owner@example.com".into(),
+            calendar_id: Some("primary".into()),
+            connected_at: app.clock_now(),
+            health: Default::default(),
+            last_synced_at: None,
+        })
+        .await
+        .unwrap();
+    let service = app.create_service(json!({})).await;
+    let hold = held(&app, &service, TEN).await;
+    assert!(
+        app.queue
+            .receive(10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a hold queued a calendar sync"
+    );
+    let booked: Value = app
+        .post("/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(booked["sync"]["status"], "pending");
+    let jobs: Vec<Job> = app
+        .queue
+        .receive(10, Duration::ZERO)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|received| received.job)
+        .collect();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert!(matches!(
+        &jobs[0],
+        Job::SyncAppointment { appointment_id, .. } if appointment_id.to_string() == booked["id"]
+    ));
+}

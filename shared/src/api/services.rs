@@ -14,7 +14,7 @@ use super::dto::{
 };
 use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
-use super::responses::{CommonErrors, NotFoundError, ValidationErrors};
+use super::responses::{CommonErrors, NotFoundError};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -36,8 +36,7 @@ async fn get_settings(
 }
 
 #[utoipa::path(patch, path = "/v1/settings", tag = "settings", request_body = SettingsPatchBody,
-    responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors,
-        ValidationErrors))]
+    responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn update_settings(
     State(app): State<App>,
