@@ -270,6 +270,8 @@ async fn the_hold_length_is_a_business_setting_of_1_to_15_minutes() {
         let problem = assert_problem(refused, 422, "validation_failed").await;
         assert_eq!(problem["field"], "hold_minutes");
     }
+    let array = app.patch("/v1/settings", &json!([null, null])).await;
+    assert_problem(array, 400, "invalid_body").await;
     let reset: Value = app
         .patch("/v1/settings", &json!({ "hold_minutes": null }))
         .await

@@ -41,8 +41,11 @@ async fn get_settings(
 async fn update_settings(
     State(app): State<App>,
     Tenant(business): Tenant,
-    ApiJson(body): ApiJson<SettingsPatchBody>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<SettingsView>, ApiError> {
+    // Read as an object first: serde would also fill a struct of optional fields from an array (`[null, null]`).
+    let body: SettingsPatchBody = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|error| ApiError::InvalidBody(error.to_string()))?;
     let changes = SettingsChanges::try_from(body)?;
     let settings = app::update_business_settings(&app, &business, &changes).await?;
     Ok(Json(SettingsView::new(&settings, &business.time_zone)))
