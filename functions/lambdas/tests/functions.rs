@@ -556,7 +556,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();
-    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google)
+    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google, false)
         .await
         .unwrap();
     let consent = reqwest::Client::builder()

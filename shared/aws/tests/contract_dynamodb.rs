@@ -30,3 +30,10 @@ mod dynamo_store {
         available = super::dynamodb_local_running
     );
 }
+
+mod dynamo_account_store {
+    shared::account_store_contract_tests!(
+        super::dynamo_store,
+        available = super::dynamodb_local_running
+    );
+}

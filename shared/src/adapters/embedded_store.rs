@@ -17,6 +17,11 @@
 //!   are one scan.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
 //! - `calendar_watches`: business → CalendarWatch JSON.
+//! - The dashboard's records (`accounts.rs`): `staff`: email → StaffMember JSON; `staff_by_business`: business ‖
+//!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ window →
+//!   count and expiry; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
+
+mod accounts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,8 +57,14 @@ const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
+const STAFF: Table = TableDefinition::new("staff");
+const STAFF_BY_BUSINESS: Table = TableDefinition::new("staff_by_business");
+const PASSWORD_LINKS: Table = TableDefinition::new("password_links");
+const SESSIONS: Table = TableDefinition::new("sessions");
+const SIGN_IN_FAILURES: Table = TableDefinition::new("sign_in_failures");
+const API_KEY_RECORDS: Table = TableDefinition::new("api_key_records");
 
-const ALL_TABLES: [Table; 13] = [
+const ALL_TABLES: [Table; 19] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -67,6 +78,12 @@ const ALL_TABLES: [Table; 13] = [
     LEASES,
     OAUTH_ATTEMPTS,
     CALENDAR_WATCHES,
+    STAFF,
+    STAFF_BY_BUSINESS,
+    PASSWORD_LINKS,
+    SESSIONS,
+    SIGN_IN_FAILURES,
+    API_KEY_RECORDS,
 ];
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -369,6 +386,10 @@ impl Store for EmbeddedStore {
                 keys.insert(api_key.as_str().as_bytes(), id.as_bytes().as_slice())
                     .map_err(backend)?;
             }
+            accounts::write_api_key_record(
+                &txn,
+                &crate::ports::first_api_key_record(&business, &api_key),
+            )?;
             txn.commit().map_err(backend)
         })
         .await

@@ -8,7 +8,7 @@ use crate::domain::{
     ApiKeyHash, Appointment, AppointmentId, AppointmentStatus, BookingConflict, Business,
     BusinessId, Interval, Occupancy, Service, ServiceId, SyncState, SyncStatus, ValidationError,
 };
-use crate::ports::PushChannel;
+use crate::ports::{AccountStore, PushChannel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -173,6 +173,9 @@ pub struct OAuthAttempt {
     /// The PKCE code verifier; never leaves the server.
     pub pkce_verifier: String,
     pub expires_at: Timestamp,
+    /// Started from the dashboard, whose browser goes back to its calendar picker rather than getting JSON.
+    #[serde(default)]
+    pub from_dashboard: bool,
 }
 
 impl CalendarConnection {
@@ -230,10 +233,12 @@ pub struct OpeningChannel {
 
 /// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
 /// [`crate::domain::check_booking_conflicts`] in the same atomic step as the write, so two concurrent callers can
-/// never both succeed in taking overlapping time or the last place of a day.
+/// never both succeed in taking overlapping time or the last place of a day. The dashboard's records are the
+/// [`AccountStore`] part of it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Fails with `AlreadyExists` if the id or the key hash is taken.
+pub trait Store: AccountStore + Send + Sync + 'static {
+    /// Fails with `AlreadyExists` if the id or the key hash is taken. The key is listed as the business's first key
+    /// ([`crate::ports::first_api_key_record`]).
     async fn create_business(
         &self,
         business: &Business,
