@@ -247,6 +247,12 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for OpenForm<T> {
         let token_ok = expected
             .is_some_and(|expected| !expected.is_empty() && equal(expected, &presented.csrf));
         if !origin_allowed(dashboard, &parts.headers) || !token_ok {
+            tracing::warn!(
+                origin_ok = origin_allowed(dashboard, &parts.headers),
+                token_ok,
+                cookie_present = expected.is_some(),
+                "form refused: wrong origin or form token"
+            );
             return Err(Refusal::Page(PageError::Forbidden));
         }
         Ok(Self {

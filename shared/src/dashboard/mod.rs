@@ -192,14 +192,15 @@ pub fn router(app: App, settings: DashboardSettings) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(CatchPanicLayer::custom(panic_page))
-        // Pages hold customer data and tokens: never cached, never framed, never leaked through a Referer.
+        // Pages hold customer data and tokens: never cached, never framed, never leaked through a Referer to another
+        // site. (`no-referrer` would also make browsers send `Origin: null` with our own forms.)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
