@@ -288,7 +288,8 @@ impl<'a> Owner<'a> {
         self.browser.type_into("#phone", "+1 415 555 0123").await;
         self.browser.click("main form.stack button.primary").await;
         self.expect_text("Booked.").await;
-        self.browser.current_url().await
+        let url = self.browser.current_url().await;
+        url.split('?').next().unwrap().to_owned()
     }
 }
 

@@ -54,11 +54,11 @@ fn health(connection: &CalendarConnection) -> Markup {
         ConnectionHealth::Connected => html! { span class="badge ok" { "Connected" } },
         ConnectionHealth::ReauthRequired { reason } => html! {
             span class="badge bad" { "Reconnect needed" }
-            p class="reason" { (reason) }
+            p class="reason" { (super::layout::sentence(reason)) " Reconnect to fix it." }
         },
         ConnectionHealth::Error { message } => html! {
             span class="badge warn" { "Error" }
-            p class="reason" { (message) " We keep retrying." }
+            p class="reason" { (super::layout::sentence(message)) " We keep retrying." }
         },
     }
 }

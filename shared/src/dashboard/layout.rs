@@ -68,6 +68,14 @@ pub async fn count_failed(app: &App, business: &Business) -> Result<usize, AppEr
     }
 }
 
+/// A provider's reason as a sentence: capitalised.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 /// Who is looking, for the shell.
 pub struct Viewer<'a> {
     pub business: &'a Business,
@@ -97,7 +105,7 @@ fn banner(banner: &Banner) -> Markup {
             div class="banner bad" role="alert" {
                 p {
                     strong { (provider_name(*provider)) " needs reconnecting." }
-                    " " (reason) " Until then, appointments are not written to your calendar."
+                    " " (sentence(reason)) " Until then, appointments are not written to your calendar."
                 }
                 a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (provider_name(*provider)) }
             }
