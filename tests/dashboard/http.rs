@@ -450,3 +450,63 @@ async fn the_stylesheet_is_served_under_its_content_hash_for_a_year() {
         .await;
     assert_eq!(stale.status(), 404);
 }
+
+#[tokio::test]
+async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_form_kept() {
+    let app = spawn_app().await;
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+    let service = app.create_service(serde_json::json!({})).await;
+    let page = format!("/dashboard/book?service={service}&date=2026-12-01");
+    let form = owner.page(&page).await;
+    assert!(
+        form.contains("value=\"2026-12-01T10:00:00-05:00\""),
+        "10:00 is offered"
+    );
+    // Someone else (the phone agent) takes 10:00 while the owner types.
+    assert_eq!(
+        app.book(&service, "2026-12-01T10:00:00-05:00")
+            .await
+            .status(),
+        201
+    );
+    let refused = owner
+        .submit(
+            &page,
+            "/dashboard/book",
+            &[
+                ("service", &service),
+                ("date", "2026-12-01"),
+                ("start", "2026-12-01T10:00:00-05:00"),
+                ("name", "Walk-in Customer"),
+                ("phone", "+14155550199"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("That time was just taken"), "{body}");
+    assert!(
+        body.contains("Tue 1 Dec, 10:00 EST is not available"),
+        "{body}"
+    );
+    assert!(
+        body.contains("value=\"2026-12-01T09:30:00-05:00\"")
+            && body.contains("value=\"2026-12-01T10:30:00-05:00\""),
+        "the nearest times are offered"
+    );
+    assert!(
+        body.contains("value=\"Walk-in Customer\"") && body.contains("value=\"+14155550199\""),
+        "what was typed is kept"
+    );
+    let listed: Value = app
+        .get("/v1/appointments?from=2026-12-01&to=2026-12-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        1,
+        "nothing more was booked"
+    );
+}

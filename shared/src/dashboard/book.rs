@@ -57,7 +57,7 @@ pub fn slot_choices(slots: &[Interval], zone: &TimeZone, day: &str) -> Markup {
             p class="empty" { "No free times on " (day) ". Try another day." }
         } @else {
             fieldset class="slots" {
-                legend { "Free times" }
+                legend { "Free times, " (day) }
                 @for (index, slot) in slots.iter().enumerate() {
                     @let id = format!("slot-{index}");
                     span class="slot" {
