@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod availability;
 mod concurrency;
+mod edge;
 mod errors;
 mod idempotency;
 mod maintenance;

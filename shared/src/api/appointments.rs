@@ -77,29 +77,38 @@ async fn book_appointment(
         .map_err(ApiError::in_zone(zone.zone()))?;
     Ok(match outcome {
         BookingOutcome::Created(appointment) => {
-            let location = format!("/v1/appointments/{}", appointment.id);
-            let mut response = (
-                StatusCode::CREATED,
-                Json(AppointmentView::new(&appointment, zone)),
-            )
-                .into_response();
-            if let Ok(location) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
+            let body = serde_json::to_string(&AppointmentView::new(&appointment, zone))
+                .map_err(|error| ApiError::App(app::AppError::Internal(error.into())))?;
+            booked_response(StatusCode::CREATED, body, appointment.id)
         }
-        BookingOutcome::Replayed { status, body } => {
+        BookingOutcome::Replayed {
+            appointment_id,
+            status,
+            body,
+        } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
-            let mut response = (status, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+            let mut response = booked_response(status, body, appointment_id);
+            response
+                .headers_mut()
+                .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
             response
         }
     })
+}
+
+/// The answer to a booking, built the same way the first time and on every idempotent replay, so a retry sees the
+/// same status, body and headers (`Location`, `Content-Type`), plus only `Idempotent-Replayed`.
+fn booked_response(status: StatusCode, body: String, appointment_id: AppointmentId) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/appointments/{appointment_id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    response
 }
 
 #[utoipa::path(get, path = "/v1/appointments/{appointment_id}", tag = "appointments",

@@ -3,45 +3,22 @@
 //! business's zone with its offset.
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, DEFAULT_SLOT_INTERVAL,
-    DateOverride, EmailAddress, Interval, LocalTimeRange, Minutes, Notes, PhoneNumber, Service,
-    ServiceId, ServiceName, ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours,
+    DateOverride, EmailAddress, INSTANT_FORM, Interval, LocalTimeRange, Minutes, Notes,
+    PhoneNumber, Service, ServiceId, ServiceName, ServiceSettings, SyncFailure, SyncStatus,
+    ValidationError, WeeklyHours, parse_instant, parse_local_date,
 };
-
-/// Instants outside these years are typos, not bookings.
-const EARLIEST_YEAR: i16 = 2000;
-const LATEST_YEAR: i16 = 2200;
 
 /// An instant as RFC 3339 with the offset `zone` has at that instant, e.g. `2026-12-01T09:00:00-05:00`.
 pub fn local_rfc3339(instant: Timestamp, zone: &TimeZone) -> String {
     instant
         .display_with_offset(zone.to_offset(instant))
         .to_string()
-}
-
-/// Parses an RFC 3339 date-time with an explicit offset (`Z` or `±hh:mm`).
-pub fn parse_instant(field: &'static str, text: &str) -> Result<Timestamp, ValidationError> {
-    let invalid = || {
-        ValidationError::new(
-            field,
-            "must be an RFC 3339 date-time with offset, e.g. 2026-12-01T09:00:00-05:00",
-        )
-    };
-    let instant: Timestamp = text.parse().map_err(|_| invalid())?;
-    let year = instant.to_zoned_datetime(TimeZone::UTC).year();
-    if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
-        return Err(ValidationError::new(
-            field,
-            format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
-        ));
-    }
-    Ok(instant)
 }
 
 /// A window bound: an RFC 3339 date-time, or a local date in the business's zone (a `to` date includes that day).
@@ -51,19 +28,10 @@ pub fn parse_window_bound(
     zone: &TimeZone,
     inclusive_end: bool,
 ) -> Result<Timestamp, ValidationError> {
-    if text.len() == 10 {
-        let date: Date = text.parse().map_err(|_| {
-            ValidationError::new(
-                field,
-                "must be a date as YYYY-MM-DD or an RFC 3339 date-time",
-            )
+    if !text.contains(['T', 't']) {
+        let date = parse_local_date(field, text).map_err(|error| {
+            ValidationError::new(field, format!("{} or {INSTANT_FORM}", error.message))
         })?;
-        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year()) {
-            return Err(ValidationError::new(
-                field,
-                format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
-            ));
-        }
         let day = if inclusive_end {
             date.tomorrow()
                 .map_err(|_| ValidationError::new(field, "is out of range"))?
@@ -181,12 +149,7 @@ fn date_overrides(bodies: &[DateOverrideBody]) -> Result<Vec<DateOverride>, Vali
     bodies
         .iter()
         .map(|body| {
-            let date = body.date.parse::<Date>().map_err(|_| {
-                ValidationError::new(
-                    "date_overrides",
-                    format!("{:?} is not a date as YYYY-MM-DD", body.date),
-                )
-            })?;
+            let date = parse_local_date("date_overrides", &body.date)?;
             Ok(DateOverride {
                 date,
                 hours: ranges(&body.hours)?,

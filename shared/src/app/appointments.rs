@@ -42,6 +42,7 @@ pub enum BookingOutcome {
     Created(Box<Appointment>),
     /// The same key and request were seen before: the response given then, unchanged.
     Replayed {
+        appointment_id: AppointmentId,
         status: u16,
         body: String,
     },
@@ -82,6 +83,7 @@ async fn replay_or_refuse(
     {
         Some(record) if record.request_fingerprint == idempotency.request_fingerprint => {
             Ok(Some(BookingOutcome::Replayed {
+                appointment_id: record.appointment_id,
                 status: record.response_status,
                 body: record.response_body,
             }))

@@ -480,7 +480,7 @@ async fn reschedule(
         form,
     }: SignedForm<RescheduleFields>,
 ) -> PageResult {
-    let start = crate::api::dto::parse_instant("start", &form.start).map_err(AppError::from)?;
+    let start = crate::domain::parse_instant("start", &form.start).map_err(AppError::from)?;
     let edit = AppointmentEdit {
         start: Some(start),
         ..AppointmentEdit::default()

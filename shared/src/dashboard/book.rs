@@ -251,7 +251,7 @@ async fn book(
     let phone: Option<PhoneNumber> = optional(&form.phone, "phone", &mut errors);
     let email: Option<EmailAddress> = optional(&form.email, "email", &mut errors);
     let notes: Option<Notes> = optional(&form.notes, "notes", &mut errors);
-    let start = match crate::api::dto::parse_instant("start", &form.start) {
+    let start = match crate::domain::parse_instant("start", &form.start) {
         Ok(start) => Some(start),
         Err(_) => {
             errors.push(("start", "Time: choose one of the free times".to_owned()));

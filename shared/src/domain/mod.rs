@@ -8,6 +8,8 @@ mod ids;
 mod interval;
 mod occupancy;
 mod service;
+mod text;
+mod time_text;
 
 pub use appointment::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
@@ -22,6 +24,10 @@ pub use service::{
     DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
     MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceName, ServiceSettings,
     WeeklyHours,
+};
+pub use text::{LineBreaks, checked_text};
+pub use time_text::{
+    DATE_FORM, INSTANT_FORM, WALL_TIME_FORM, parse_instant, parse_local_date, parse_wall_time,
 };
 
 /// Input that breaks a domain rule, naming the offending field so the API can point at it.
