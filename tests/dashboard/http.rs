@@ -510,3 +510,60 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
         "nothing more was booked"
     );
 }
+
+#[tokio::test]
+async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_the_reason() {
+    use integration_tests::emulators::google::{self, GoogleEmulator};
+    let emulator = GoogleEmulator::start().await;
+    let endpoints = shared::app::integrations::ProviderEndpoints {
+        api_base: emulator.api_base(),
+        authorize_url: emulator.authorize_url(),
+        token_url: emulator.token_url(),
+        revoke_url: Some(emulator.revoke_url()),
+    };
+    let app = integration_tests::spawn_app_with_provider(
+        shared::ports::ProviderKind::Google,
+        endpoints,
+        google::CLIENT_ID,
+        google::CLIENT_SECRET,
+    )
+    .await;
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+    let started = owner
+        .submit(
+            "/dashboard/integrations",
+            "/dashboard/integrations/google/connect",
+            &[],
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let authorization = location(&started);
+    assert!(
+        authorization.starts_with(&emulator.authorize_url()),
+        "{authorization}"
+    );
+    let state = authorization
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("state="))
+        .unwrap()
+        .to_owned();
+    // The owner clicks "Cancel" at Google, which sends the browser back with an error instead of a code.
+    let declined = owner
+        .get(&format!(
+            "/v1/integrations/google/callback?error=access_denied&state={state}"
+        ))
+        .await;
+    assert_eq!(declined.status(), StatusCode::SEE_OTHER);
+    let back = location(&declined);
+    assert_eq!(back, "/dashboard/integrations?failed=google&why=denied");
+    let page = owner.page(&back).await;
+    assert!(page.contains("access was not granted"), "{page}");
+    assert!(page.contains("Connect Google Calendar"));
+    assert!(
+        app.store
+            .get_calendar_connection(app.business_id.parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

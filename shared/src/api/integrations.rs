@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::app::integrations::{self, CallbackParameters};
+use crate::app::{App, AppError};
 use crate::domain::BusinessId;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
@@ -179,7 +179,16 @@ async fn finish_connect(
             error_description: query.error_description,
         },
     )
-    .await?;
+    .await;
+    let connected = match connected {
+        Err(AppError::DashboardConnectFailed { provider, why }) => {
+            return Ok(Redirect::to(&format!(
+                "/dashboard/integrations?failed={provider}&why={why}"
+            ))
+            .into_response());
+        }
+        other => other?,
+    };
     if connected.from_dashboard {
         return Ok(
             Redirect::to(&format!("/dashboard/integrations/{provider}/calendar")).into_response(),

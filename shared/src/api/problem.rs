@@ -125,6 +125,9 @@ impl ApiError {
                     (StatusCode::TOO_MANY_REQUESTS, "sign_in_throttled")
                 }
                 AppError::PasswordLinkInvalid => (StatusCode::BAD_REQUEST, "password_link_invalid"),
+                AppError::DashboardConnectFailed { .. } => {
+                    (StatusCode::BAD_REQUEST, "oauth_denied")
+                }
                 AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

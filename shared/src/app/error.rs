@@ -53,6 +53,12 @@ pub enum AppError {
     SignInThrottled { retry_at: Timestamp },
     #[error("the link is invalid, expired or already used; ask for a new one")]
     PasswordLinkInvalid,
+    /// Connecting from the dashboard did not finish; `why` is `denied`, `unavailable` or `failed`.
+    #[error("connecting {provider} did not finish ({why})")]
+    DashboardConnectFailed {
+        provider: crate::ports::ProviderKind,
+        why: &'static str,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -336,6 +336,30 @@ pub async fn finish_connect(
         .await?
         .filter(|attempt| attempt.provider == provider && integrations.verify(attempt, tag))
         .ok_or(AppError::OAuthStateInvalid)?;
+    let from_dashboard = attempt.from_dashboard;
+    match complete_connect(app, integrations, setup, provider, attempt, callback).await {
+        // The dashboard's browser goes back to its page, which says what happened in words.
+        Err(error) if from_dashboard => Err(AppError::DashboardConnectFailed {
+            provider,
+            why: match error {
+                AppError::OAuthDenied(_) => "denied",
+                AppError::ProviderUnavailable(_) => "unavailable",
+                _ => "failed",
+            },
+        }),
+        outcome => outcome,
+    }
+}
+
+/// The part of [`finish_connect`] after the attempt was found: the provider's answer, the tokens, the connection.
+async fn complete_connect(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    provider: ProviderKind,
+    attempt: OAuthAttempt,
+    callback: CallbackParameters,
+) -> Result<ConnectedAccount, AppError> {
     if let Some(error) = callback.error {
         let description = callback.error_description.unwrap_or_default();
         return Err(AppError::OAuthDenied(

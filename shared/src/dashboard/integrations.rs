@@ -36,6 +36,22 @@ pub fn routes() -> Router<Dashboard> {
 #[derive(Deserialize, Default)]
 struct Notice {
     notice: Option<String>,
+    /// Set by the OAuth callback when connecting from here did not finish.
+    failed: Option<ProviderKind>,
+    why: Option<String>,
+}
+
+fn failure_text(provider: ProviderKind, why: Option<&str>) -> String {
+    let name = provider_name(provider);
+    match why {
+        Some("denied") => format!(
+            "Connecting {name} did not finish: access was not granted. Nothing changed; connect again and allow access to your calendar."
+        ),
+        Some("unavailable") => format!(
+            "Connecting {name} did not finish: the provider could not be reached. Nothing changed; try again in a moment."
+        ),
+        _ => format!("Connecting {name} did not finish. Nothing changed; try again."),
+    }
 }
 
 fn notice_text(code: Option<&str>) -> Option<String> {
@@ -158,6 +174,15 @@ async fn integrations_page(
                 }
             }
         }
+    };
+    let failure = notice
+        .failed
+        .map(|provider| failure_text(provider, notice.why.as_deref()));
+    let body = html! {
+        @if let Some(failure) = &failure {
+            div class="error-summary" role="alert" { p { (failure) } }
+        }
+        (body)
     };
     let notice = notice_text(notice.notice.as_deref());
     Ok(page(
