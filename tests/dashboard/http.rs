@@ -567,3 +567,44 @@ async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_th
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_appointment_can_be_moved_into_time_it_overlaps_itself() {
+    let app = spawn_app().await;
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+    let service = app
+        .create_service(serde_json::json!({ "duration_minutes": 60 }))
+        .await;
+    let booked: Value = app
+        .book(&service, "2026-12-01T10:00:00-05:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = booked["id"].as_str().unwrap();
+    let detail = format!("/dashboard/appointments/{id}");
+    let page = owner.page(&detail).await;
+    assert!(
+        page.contains("value=\"2026-12-01T10:30:00-05:00\""),
+        "half an hour later overlaps only itself, so it is offered"
+    );
+    assert!(
+        !page.contains("value=\"2026-12-01T10:00:00-05:00\""),
+        "where it already is is not"
+    );
+    let moved = owner
+        .submit(
+            &detail,
+            &format!("{detail}/reschedule"),
+            &[("start", "2026-12-01T10:30:00-05:00")],
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let after: Value = app
+        .get(&format!("/v1/appointments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["start"], "2026-12-01T10:30:00-05:00");
+}

@@ -19,7 +19,10 @@ pub use appointments::{
     AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
     cancel_appointment, edit_appointment, get_appointment, list_appointments,
 };
-pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_availability};
+pub use availability::{
+    AvailabilityAnswer, SlotCheck, check_availability, find_availability,
+    find_availability_for_move,
+};
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{
     MAX_AUTOMATIC_RETRIES, SyncOutcome, queue_upcoming, requeue_failed, retry_failed_automatically,

@@ -373,7 +373,17 @@ async fn detail_body(
     let live = appointment.is_live();
     let date = date_text.parse::<Date>().unwrap_or(appointment.local_date);
     let times = if live {
-        free_times(dashboard, business, appointment.service_id, date).await?
+        let mut times = free_times(
+            dashboard,
+            business,
+            appointment.service_id,
+            date,
+            Some(appointment.id),
+        )
+        .await?;
+        // Its own time is where it already is.
+        times.retain(|slot| slot.start() != appointment.time.start());
+        times
     } else {
         Vec::new()
     };

@@ -17,20 +17,22 @@ use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, BookingOutcome, BookingRequest};
 use crate::domain::{
-    BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes, PhoneNumber,
-    ServiceId, ValidationError,
+    AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
+    PhoneNumber, ServiceId, ValidationError,
 };
 
 pub fn routes() -> Router<Dashboard> {
     Router::new().route("/book", get(book_page).post(book))
 }
 
-/// The free slots of a service on a local date, as the engine gives them to anyone booking now.
+/// The free slots of a service on a local date, as the engine gives them to anyone booking now; with `moving`,
+/// that appointment's own time does not block (the times it can be moved to).
 pub async fn free_times(
     dashboard: &Dashboard,
     business: &Business,
     service_id: ServiceId,
     date: Date,
+    moving: Option<AppointmentId>,
 ) -> Result<Vec<Interval>, PageError> {
     let zone = business.time_zone.zone();
     let (Ok(start), Ok(end)) = (
@@ -43,7 +45,13 @@ pub async fn free_times(
     let Ok(window) = Interval::new(start.timestamp(), end.timestamp()) else {
         return Ok(Vec::new());
     };
-    match app::find_availability(&dashboard.app, business, service_id, window).await {
+    let answer = match moving {
+        Some(id) => {
+            app::find_availability_for_move(&dashboard.app, business, service_id, window, id).await
+        }
+        None => app::find_availability(&dashboard.app, business, service_id, window).await,
+    };
+    match answer {
         Ok(answer) => Ok(answer.slots),
         Err(AppError::ServiceInactive) => Ok(Vec::new()),
         Err(other) => Err(other.into()),
@@ -123,7 +131,7 @@ async fn render(
         .or_else(|| services.first().map(|service| service.id));
     let times = match (&refused, chosen) {
         (Some(refused), _) => refused.alternatives.clone(),
-        (None, Some(service)) => free_times(dashboard, business, service, date).await?,
+        (None, Some(service)) => free_times(dashboard, business, service, date, None).await?,
         (None, None) => Vec::new(),
     };
     let input_class = |field: &str| super::layout::has_error(errors, field).then_some("invalid");

@@ -600,7 +600,7 @@ async fn week_preview(
     for _ in 0..7 {
         days.push((
             date,
-            free_times(dashboard, &signed.business, service.id, date).await?,
+            free_times(dashboard, &signed.business, service.id, date, None).await?,
         ));
         date = date
             .tomorrow()
