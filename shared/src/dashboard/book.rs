@@ -18,7 +18,7 @@ use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, BookingOutcome, BookingRequest};
 use crate::domain::{
     AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
-    PhoneNumber, ServiceId, ValidationError,
+    ServiceId, ValidationError,
 };
 
 pub fn routes() -> Router<Dashboard> {
@@ -180,7 +180,7 @@ async fn render(
                         input id="name" name="name" required autocomplete="off" value=(fields.name) class=[input_class("name")];
                     }
                     div class="field" {
-                        label for="phone" { "Phone (optional, international form: +14155550123)" }
+                        label for="phone" { "Phone (optional; a national number is read in the business's country)" }
                         (field_error(errors, "phone"))
                         input id="phone" name="phone" type="tel" autocomplete="off" value=(fields.phone) class=[input_class("phone")];
                     }
@@ -256,7 +256,19 @@ async fn book(
             None
         }
     };
-    let phone: Option<PhoneNumber> = optional(&form.phone, "phone", &mut errors);
+    // The same normalization as the API and the agent: a national number is read in the business's country.
+    let phone = if form.phone.trim().is_empty() {
+        None
+    } else {
+        match app::normalize_customer_phone(&dashboard.app, &business, "phone", &form.phone).await {
+            Ok(phone) => Some(phone),
+            Err(AppError::Validation(error)) => {
+                errors.push(("phone", format!("Phone: {}", error.message)));
+                None
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
     let email: Option<EmailAddress> = optional(&form.email, "email", &mut errors);
     let notes: Option<Notes> = optional(&form.notes, "notes", &mut errors);
     let start = match crate::domain::parse_instant("start", &form.start) {
