@@ -37,7 +37,7 @@ impl SpokenLocale {
     }
 }
 
-fn weekday_name(weekday: Weekday) -> &'static str {
+pub fn weekday_name(weekday: Weekday) -> &'static str {
     match weekday {
         Weekday::Monday => "Monday",
         Weekday::Tuesday => "Tuesday",
@@ -224,6 +224,8 @@ pub fn times_of_day(locale: SpokenLocale, instants: &[Timestamp], zone: &TimeZon
         if let Some(marker) = repeated_hour_marker(locale, *instant, zone) {
             let said = format!("{} ({marker})", time_of_day(locale, time));
             groups.push((None, vec![said]));
+        } else if period == Period::Midnight {
+            groups.push((None, vec!["midnight (the start of the day)".to_owned()]));
         } else if period.is_word() {
             groups.push((None, vec![period.suffix().to_owned()]));
         } else {
@@ -244,6 +246,39 @@ pub fn times_of_day(locale: SpokenLocale, instants: &[Timestamp], zone: &TimeZon
         [] => String::new(),
         [only] => only.clone(),
         [init @ .., last] => format!("{}, or {last}", init.join(", ")),
+    }
+}
+
+/// Instants grouped by local day, each day said once: "Tuesday the 8th of December at 11 or 11:30 in the morning;
+/// or Wednesday the 9th of December at 9 in the morning". `instants` are in the order to say them.
+pub fn by_day(
+    locale: SpokenLocale,
+    instants: &[Timestamp],
+    zone: &TimeZone,
+    today: Date,
+) -> String {
+    let mut days: Vec<(Date, Vec<Timestamp>)> = Vec::new();
+    for instant in instants {
+        let day = instant.to_zoned_datetime(zone.clone()).date();
+        match days.last_mut() {
+            Some((last, times)) if *last == day => times.push(*instant),
+            _ => days.push((day, vec![*instant])),
+        }
+    }
+    let phrases: Vec<String> = days
+        .iter()
+        .map(|(day, times)| {
+            format!(
+                "{} at {}",
+                date(locale, *day, today),
+                times_of_day(locale, times, zone)
+            )
+        })
+        .collect();
+    match phrases.as_slice() {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{}; or {last}", init.join("; ")),
     }
 }
 
@@ -276,7 +311,12 @@ mod tests {
         );
         let new_york = at("America/New_York", "2026-12-08T10:30");
         assert_eq!(
-            instant(SpokenLocale::EnUs, new_york, &zone("America/New_York"), TODAY),
+            instant(
+                SpokenLocale::EnUs,
+                new_york,
+                &zone("America/New_York"),
+                TODAY
+            ),
             "Tuesday, December 8 at 10:30 AM"
         );
     }
@@ -504,6 +544,26 @@ mod tests {
             times_of_day(SpokenLocale::EnUs, &times, &new_york),
             "1 AM (daylight time), 1:30 AM (daylight time), 1:30 AM (standard time), or 3 AM"
         );
+    }
+
+    #[test]
+    fn times_are_said_once_per_day_and_midnight_as_the_start_of_its_day() {
+        let london = zone("Europe/London");
+        let times: Vec<Timestamp> = ["2026-12-08T11:00", "2026-12-08T11:30", "2026-12-09T09:00"]
+            .iter()
+            .map(|wall| at("Europe/London", wall))
+            .collect();
+        assert_eq!(
+            by_day(SpokenLocale::EnGb, &times, &london, TODAY),
+            "Tuesday the 8th of December at 11 or 11:30 in the morning; or Wednesday the 9th of December at 9 in \
+             the morning"
+        );
+        let midnight = [at("Europe/London", "2026-12-09T00:00")];
+        assert_eq!(
+            by_day(SpokenLocale::EnGb, &midnight, &london, TODAY),
+            "Wednesday the 9th of December at midnight (the start of the day)"
+        );
+        assert_eq!(by_day(SpokenLocale::EnGb, &[], &london, TODAY), "");
     }
 
     #[test]
