@@ -612,11 +612,22 @@ async fn find_available_times(
         }
     }
     let window_note = found.clipped().then(|| match found.searched {
-        Some((from, until)) => format!(
-            "Only times from {} until {} can be booked now.",
-            local.spoken(from),
-            local.spoken(until)
-        ),
+        Some((from, until)) => {
+            let mut notes = Vec::new();
+            if from > window.start() {
+                notes.push(format!(
+                    "The earliest time that can be booked is {}.",
+                    local.spoken(from)
+                ));
+            }
+            if until < window.end() {
+                notes.push(format!(
+                    "Bookings are taken only up to {}.",
+                    local.spoken(until)
+                ));
+            }
+            notes.join(" ")
+        }
         None => format!(
             "None of these dates can be booked now: {} can be booked from {} until {}.",
             service.settings.name.as_ref(),
@@ -624,7 +635,6 @@ async fn find_available_times(
             local.spoken(bookable.latest)
         ),
     });
-
     let name = service.settings.name.as_ref();
     let dates = if first == last {
         format!("on {}", local.spoken_date(first))
@@ -652,7 +662,7 @@ async fn find_available_times(
         }
         text
     } else {
-        let mut text = format!("{name} is free {}.", local.by_day(&picked));
+        let mut text = format!("{name} is free on {}.", local.by_day(&picked));
         let more = matching.len() - picked.len();
         if more > 0 {
             text.push_str(&format!(
