@@ -345,7 +345,7 @@ async fn invalid_customer_details_are_refused_and_nothing_is_booked() {
         body["customer"] = customer;
         let problem = assert_problem(
             app.post("/v1/appointments", &body).await,
-            400,
+            422,
             "validation_failed",
         )
         .await;

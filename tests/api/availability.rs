@@ -257,7 +257,7 @@ async fn absurd_and_reversed_windows_are_refused() {
             "/v1/availability?service_id={id}&from=2026-12-05&to=2026-12-01"
         ))
         .await;
-    assert_problem(reversed, 400, "validation_failed").await;
+    assert_problem(reversed, 422, "validation_failed").await;
     let too_long = app
         .get(&format!(
             "/v1/availability?service_id={id}&from=2026-12-01&to=2027-12-01"
@@ -267,17 +267,17 @@ async fn absurd_and_reversed_windows_are_refused() {
     let bad_time = app
         .get(&format!("/v1/availability?service_id={id}&from=yesterday"))
         .await;
-    assert_problem(bad_time, 400, "validation_failed").await;
+    assert_problem(bad_time, 422, "validation_failed").await;
     let no_offset = app
         .get(&format!(
             "/v1/availability?service_id={id}&from=2026-12-01T09:00:00"
         ))
         .await;
-    assert_problem(no_offset, 400, "validation_failed").await;
+    assert_problem(no_offset, 422, "validation_failed").await;
     let far_year = app
         .get(&format!("/v1/availability?service_id={id}&from=9999-01-01"))
         .await;
-    assert_problem(far_year, 400, "validation_failed").await;
+    assert_problem(far_year, 422, "validation_failed").await;
     let missing_service = app.get("/v1/availability?from=2026-12-01").await;
     assert_problem(missing_service, 400, "invalid_query").await;
 }

@@ -69,7 +69,7 @@ async fn bad_ids_and_times_are_client_errors() {
         "2026-13-01T10:00:00Z",
         "1900-01-01T10:00:00Z",
     ] {
-        let problem = assert_problem(app.book(&id, start).await, 400, "validation_failed").await;
+        let problem = assert_problem(app.book(&id, start).await, 422, "validation_failed").await;
         assert_eq!(problem["field"], "start");
     }
     let unknown_service = app
@@ -85,13 +85,13 @@ async fn bad_ids_and_times_are_client_errors() {
     assert_problem(missing, 404, "appointment_not_found").await;
     assert_problem(
         app.get("/v1/appointments?limit=0").await,
-        400,
+        422,
         "validation_failed",
     )
     .await;
     assert_problem(
         app.get("/v1/appointments?cursor=garbage").await,
-        400,
+        422,
         "validation_failed",
     )
     .await;

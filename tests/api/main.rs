@@ -5,8 +5,11 @@
 mod appointments;
 mod auth;
 mod availability;
+mod callers;
 mod concurrency;
+mod edge;
 mod errors;
+mod holds;
 mod idempotency;
 mod maintenance;
 mod openapi;

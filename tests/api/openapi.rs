@@ -23,6 +23,9 @@ async fn the_document_is_openapi_3_1_and_describes_every_route() {
         ("/v1/appointments", &["get", "post"]),
         ("/v1/appointments/{appointment_id}", &["get", "patch"]),
         ("/v1/appointments/{appointment_id}/cancel", &["post"]),
+        ("/v1/holds", &["post"]),
+        ("/v1/holds/{hold_id}", &["get", "delete"]),
+        ("/v1/settings", &["get", "patch"]),
     ] {
         for method in methods {
             assert!(

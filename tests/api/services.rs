@@ -102,7 +102,7 @@ async fn invalid_service_settings_are_refused_with_the_field() {
     ];
     for (body, field) in cases {
         let response = app.post("/v1/services", &body).await;
-        let problem = assert_problem(response, 400, "validation_failed").await;
+        let problem = assert_problem(response, 422, "validation_failed").await;
         assert_eq!(problem["field"], field, "for {body}");
     }
     let listed: Value = app.get("/v1/services").await.json().await.unwrap();

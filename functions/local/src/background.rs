@@ -68,6 +68,9 @@ async fn sweep_forever(app: App) {
         if let Err(error) = app::sync_stale_calendars(&app).await {
             tracing::warn!(%error, "calendar safety-net sync failed; retrying at the next tick");
         }
+        if let Err(error) = app::remove_expired_holds(&app).await {
+            tracing::warn!(%error, "removing expired holds failed; retrying at the next tick");
+        }
     }
 }
 

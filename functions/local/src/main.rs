@@ -3,6 +3,7 @@
 mod background;
 mod demo;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only help a person at a terminal; in a log file they are noise around every field.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     std::fs::create_dir_all(&cli.data_dir)
         .with_context(|| format!("creating {}", cli.data_dir.display()))?;
@@ -87,6 +90,14 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
+    // Appointments stored before the phone index existed become findable by phone; a no-op once done.
+    let indexed = app::index_existing_phone_numbers(&app).await?;
+    if indexed > 0 {
+        tracing::info!(
+            indexed,
+            "indexed the phone numbers of existing appointments"
+        );
+    }
     background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

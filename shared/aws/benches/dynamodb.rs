@@ -1,9 +1,14 @@
 //! What availability and booking cost on DynamoDB: requests per call (counted by an SDK interceptor) and latency
 //! percentiles, through the same axum router the Lambda functions run, against DynamoDB Local on this machine.
 //!
-//! Seeds one business with a service open six days a week, 300 appointments and 500 busy events over 60 days.
+//! Seeds one business with a service open six days a week, 300 appointments and 500 busy events over 60 days; then
+//! runs the holds-and-callers scenario (hold + book from the hold, a phone lookup among 10,000 appointments) that
+//! the embedded-store bench runs too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+#[path = "../../benches/support/holds_and_callers.rs"]
+mod holds_and_callers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,7 +218,7 @@ async fn main() {
                     .unwrap();
             } else {
                 store
-                    .live_occupancies(business_id, sixty_days)
+                    .live_occupancies(business_id, sixty_days, now)
                     .await
                     .unwrap();
             }
@@ -243,5 +248,6 @@ async fn main() {
             requests.load(Ordering::Relaxed),
         );
     }
-    let _ = bench.requests;
+    let counter = bench.requests.clone();
+    holds_and_callers::run(store, move || Some(counter.load(Ordering::Relaxed))).await;
 }

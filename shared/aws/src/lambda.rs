@@ -213,14 +213,18 @@ pub struct MaintenanceReport {
     pub retried_failed: usize,
     /// Calendars whose busy time is stale or whose push channel needs renewing.
     pub calendars_queued: usize,
+    /// Appointments stored before the phone index existed, indexed by this run (0 once the back-fill is done).
+    pub phone_numbers_indexed: u64,
 }
 
 /// The scheduled function's run: re-enqueue syncs whose job went missing, retry failures that may have passed, and
-/// sync calendars whose notifications may have been lost or whose channels need renewing.
+/// sync calendars whose notifications may have been lost or whose channels need renewing; back-fill the phone index
+/// once. Expired holds need no sweep here: DynamoDB's TTL removes them, and they block nothing meanwhile.
 pub async fn run_maintenance(app: &App) -> Result<MaintenanceReport, app::AppError> {
     Ok(MaintenanceReport {
         requeued_stale_pending: app::requeue_stale_pending(app).await?,
         retried_failed: app::retry_failed_automatically(app).await?,
         calendars_queued: app::sync_stale_calendars(app).await?,
+        phone_numbers_indexed: app::index_existing_phone_numbers(app).await?,
     })
 }

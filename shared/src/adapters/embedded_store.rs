@@ -17,6 +17,11 @@
 //!   are one scan.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
 //! - `calendar_watches`: business → CalendarWatch JSON.
+//! - `holds`: business ‖ start ‖ hold → Hold JSON, read beside `appointments` by every booking rule check;
+//!   `hold_starts`: business ‖ hold → start; `hold_expiries`: expires_at ‖ business ‖ hold → (), for the sweep.
+//! - `phone_index`: business ‖ E.164 number ‖ 0 ‖ start ‖ appointment → (), one caller's appointments in start order
+//!   (no key byte of a number is 0, so one number's keys never run into another's).
+//! - `business_settings`: business → BusinessSettings JSON; `migrations`: name → () once a data migration finished.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,13 +33,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{
-    ApiKeyHash, Appointment, AppointmentId, Business, BusinessId, Interval, MAX_OCCUPIED_SPAN,
-    Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
+    ApiKeyHash, Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId,
+    Interval, MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
+    check_booking_conflicts,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
-    PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
 };
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -52,8 +58,17 @@ const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
+const HOLDS: Table = TableDefinition::new("holds");
+const HOLD_STARTS: Table = TableDefinition::new("hold_starts");
+const HOLD_EXPIRIES: Table = TableDefinition::new("hold_expiries");
+const PHONE_INDEX: Table = TableDefinition::new("phone_index");
+const BUSINESS_SETTINGS: Table = TableDefinition::new("business_settings");
+const MIGRATIONS: Table = TableDefinition::new("migrations");
 
-const ALL_TABLES: [Table; 13] = [
+/// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
+const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
+
+const ALL_TABLES: [Table; 19] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -67,6 +82,12 @@ const ALL_TABLES: [Table; 13] = [
     LEASES,
     OAUTH_ATTEMPTS,
     CALENDAR_WATCHES,
+    HOLDS,
+    HOLD_STARTS,
+    HOLD_EXPIRIES,
+    PHONE_INDEX,
+    BUSINESS_SETTINGS,
+    MIGRATIONS,
 ];
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -120,6 +141,44 @@ fn appointment_key(business: BusinessId, start: Timestamp, id: AppointmentId) ->
         &instant_key(start),
         id.as_uuid().as_bytes(),
     ])
+}
+
+fn hold_key(hold: &Hold) -> Vec<u8> {
+    key(&[
+        hold.business_id.as_uuid().as_bytes(),
+        &instant_key(hold.time.start()),
+        hold.id.as_uuid().as_bytes(),
+    ])
+}
+
+fn hold_id_key(business: BusinessId, id: HoldId) -> Vec<u8> {
+    key(&[business.as_uuid().as_bytes(), id.as_uuid().as_bytes()])
+}
+
+fn hold_expiry_key(hold: &Hold) -> Vec<u8> {
+    key(&[
+        &instant_key(hold.expires_at),
+        hold.business_id.as_uuid().as_bytes(),
+        hold.id.as_uuid().as_bytes(),
+    ])
+}
+
+/// Every index key of one caller's appointments starts with this.
+fn phone_prefix(business: BusinessId, phone: &PhoneNumber) -> Vec<u8> {
+    key(&[
+        business.as_uuid().as_bytes(),
+        phone.as_ref().as_bytes(),
+        &[0],
+    ])
+}
+
+fn phone_key(appointment: &Appointment) -> Option<Vec<u8>> {
+    let phone = appointment.customer.phone.as_ref()?;
+    Some(key(&[
+        &phone_prefix(appointment.business_id, phone),
+        &instant_key(appointment.time.start()),
+        appointment.id.as_uuid().as_bytes(),
+    ]))
 }
 
 fn sync_status_byte(status: SyncStatus) -> u8 {
@@ -210,22 +269,156 @@ fn live_between(
     Ok(live)
 }
 
-/// Enforces the booking rules for `candidate` against the live appointments stored in the same transaction.
+/// Holds of `business` starting in `[from, until)` and alive at `now`, read inside the caller's transaction.
+fn holds_between(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    business: BusinessId,
+    from: Timestamp,
+    until: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<Hold>, StoreError> {
+    let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
+    let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
+    let mut alive = Vec::new();
+    for entry in table
+        .range(start.as_slice()..end.as_slice())
+        .map_err(backend)?
+    {
+        let (_, value) = entry.map_err(backend)?;
+        let hold: Hold = decode(value.value())?;
+        if hold.is_alive_at(now) {
+            alive.push(hold);
+        }
+    }
+    Ok(alive)
+}
+
+/// Occupancy of the live appointments and of the holds alive at `now` starting in `[from, until)`.
+fn occupancies_between(
+    appointments: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    holds: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    business: BusinessId,
+    from: Timestamp,
+    until: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<Occupancy>, StoreError> {
+    let mut occupancies: Vec<Occupancy> = live_between(appointments, business, from, until)?
+        .iter()
+        .map(Appointment::occupancy)
+        .collect();
+    occupancies.extend(
+        holds_between(holds, business, from, until, now)?
+            .iter()
+            .map(Hold::occupancy),
+    );
+    Ok(occupancies)
+}
+
+/// Enforces the booking rules for `candidate` against the live appointments and the holds alive at `now` stored
+/// in the same transaction.
 fn check_conflicts(
     txn: &WriteTransaction,
-    candidate: &Appointment,
+    business: BusinessId,
+    candidate: &Occupancy,
     max_per_day: Option<u32>,
+    now: Timestamp,
 ) -> Result<(), StoreError> {
-    let table = txn.open_table(APPOINTMENTS).map_err(backend)?;
+    let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+    let holds = txn.open_table(HOLDS).map_err(backend)?;
     let window = candidate
-        .occupied()
+        .occupied
         .widened(CONFLICT_SCAN_MARGIN, CONFLICT_SCAN_MARGIN);
-    let neighbours: Vec<Occupancy> =
-        live_between(&table, candidate.business_id, window.start(), window.end())?
-            .iter()
-            .map(Appointment::occupancy)
-            .collect();
-    check_booking_conflicts(&candidate.occupancy(), &neighbours, max_per_day)?;
+    let neighbours = occupancies_between(
+        &appointments,
+        &holds,
+        business,
+        window.start(),
+        window.end(),
+        now,
+    )?;
+    check_booking_conflicts(candidate, &neighbours, max_per_day)?;
+    Ok(())
+}
+
+/// Records the booking's idempotency key unless an unexpired record holds it.
+fn write_idempotency(txn: &WriteTransaction, record: &IdempotencyRecord) -> Result<(), StoreError> {
+    let mut records = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+    let key = key(&[
+        record.business_id.as_uuid().as_bytes(),
+        record.key.as_ref().as_bytes(),
+    ]);
+    let existing: Option<IdempotencyRecord> = read_json(&records, &key)?;
+    if existing.is_some_and(|existing| existing.expires_at > record.created_at) {
+        return Err(StoreError::IdempotencyKeyTaken);
+    }
+    records
+        .insert(key.as_slice(), encode(record)?.as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn appointment_exists(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    id: AppointmentId,
+) -> Result<bool, StoreError> {
+    let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
+    let id_key = key(&[business.as_uuid().as_bytes(), id.as_uuid().as_bytes()]);
+    Ok(starts.get(id_key.as_slice()).map_err(backend)?.is_some())
+}
+
+fn stored_hold(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    id: HoldId,
+) -> Result<Option<Hold>, StoreError> {
+    let starts = txn.open_table(HOLD_STARTS).map_err(backend)?;
+    let Some(start) = starts
+        .get(hold_id_key(business, id).as_slice())
+        .map_err(backend)?
+    else {
+        return Ok(None);
+    };
+    let key = key(&[
+        business.as_uuid().as_bytes(),
+        start.value(),
+        id.as_uuid().as_bytes(),
+    ]);
+    read_json(&txn.open_table(HOLDS).map_err(backend)?, &key)
+}
+
+fn write_hold(txn: &WriteTransaction, hold: &Hold) -> Result<(), StoreError> {
+    txn.open_table(HOLDS)
+        .map_err(backend)?
+        .insert(hold_key(hold).as_slice(), encode(hold)?.as_slice())
+        .map_err(backend)?;
+    txn.open_table(HOLD_STARTS)
+        .map_err(backend)?
+        .insert(
+            hold_id_key(hold.business_id, hold.id).as_slice(),
+            instant_key(hold.time.start()).as_slice(),
+        )
+        .map_err(backend)?;
+    txn.open_table(HOLD_EXPIRIES)
+        .map_err(backend)?
+        .insert(hold_expiry_key(hold).as_slice(), [].as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn remove_hold(txn: &WriteTransaction, hold: &Hold) -> Result<(), StoreError> {
+    txn.open_table(HOLDS)
+        .map_err(backend)?
+        .remove(hold_key(hold).as_slice())
+        .map_err(backend)?;
+    txn.open_table(HOLD_STARTS)
+        .map_err(backend)?
+        .remove(hold_id_key(hold.business_id, hold.id).as_slice())
+        .map_err(backend)?;
+    txn.open_table(HOLD_EXPIRIES)
+        .map_err(backend)?
+        .remove(hold_expiry_key(hold).as_slice())
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -254,6 +447,12 @@ fn write_appointment(txn: &WriteTransaction, appointment: &Appointment) -> Resul
         .map_err(backend)?
         .insert(sync_key(appointment).as_slice(), [].as_slice())
         .map_err(backend)?;
+    if let Some(phone_key) = phone_key(appointment) {
+        txn.open_table(PHONE_INDEX)
+            .map_err(backend)?
+            .insert(phone_key.as_slice(), [].as_slice())
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -273,6 +472,12 @@ fn remove_appointment(txn: &WriteTransaction, appointment: &Appointment) -> Resu
         .map_err(backend)?
         .remove(sync_key(appointment).as_slice())
         .map_err(backend)?;
+    if let Some(phone_key) = phone_key(appointment) {
+        txn.open_table(PHONE_INDEX)
+            .map_err(backend)?
+            .remove(phone_key.as_slice())
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -481,29 +686,18 @@ impl Store for EmbeddedStore {
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             if let Some(record) = &idempotency {
-                let mut records = txn.open_table(IDEMPOTENCY).map_err(backend)?;
-                let key = key(&[
-                    record.business_id.as_uuid().as_bytes(),
-                    record.key.as_ref().as_bytes(),
-                ]);
-                let existing: Option<IdempotencyRecord> = read_json(&records, &key)?;
-                if existing.is_some_and(|existing| existing.expires_at > record.created_at) {
-                    return Err(StoreError::IdempotencyKeyTaken);
-                }
-                records
-                    .insert(key.as_slice(), encode(record)?.as_slice())
-                    .map_err(backend)?;
+                write_idempotency(&txn, record)?;
             }
-            let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
-            let id_key = key(&[
-                appointment.business_id.as_uuid().as_bytes(),
-                appointment.id.as_uuid().as_bytes(),
-            ]);
-            if starts.get(id_key.as_slice()).map_err(backend)?.is_some() {
+            if appointment_exists(&txn, appointment.business_id, appointment.id)? {
                 return Err(StoreError::AlreadyExists);
             }
-            drop(starts);
-            check_conflicts(&txn, &appointment, max_per_day)?;
+            check_conflicts(
+                &txn,
+                appointment.business_id,
+                &appointment.occupancy(),
+                max_per_day,
+                appointment.updated_at,
+            )?;
             write_appointment(&txn, &appointment)?;
             txn.commit().map_err(backend)
         })
@@ -531,7 +725,13 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::VersionMismatch);
             }
             if appointment.is_live() {
-                check_conflicts(&txn, &appointment, max_per_day)?;
+                check_conflicts(
+                    &txn,
+                    appointment.business_id,
+                    &appointment.occupancy(),
+                    max_per_day,
+                    appointment.updated_at,
+                )?;
             }
             remove_appointment(&txn, &current)?;
             write_appointment(&txn, &appointment)?;
@@ -618,19 +818,20 @@ impl Store for EmbeddedStore {
         &self,
         business_id: BusinessId,
         starts_within: Interval,
+        now: Timestamp,
     ) -> Result<Vec<Occupancy>, StoreError> {
         self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
-            Ok(live_between(
+            let holds = txn.open_table(HOLDS).map_err(backend)?;
+            occupancies_between(
                 &appointments,
+                &holds,
                 business_id,
                 starts_within.start(),
                 starts_within.end(),
-            )?
-            .iter()
-            .map(Appointment::occupancy)
-            .collect())
+                now,
+            )
         })
     }
 
@@ -704,6 +905,297 @@ impl Store for EmbeddedStore {
             }
             Ok(found)
         })
+    }
+
+    async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
+        let hold = new.hold.clone();
+        let max_per_day = new.max_per_day;
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            if stored_hold(&txn, hold.business_id, hold.id)?.is_some()
+                || appointment_exists(&txn, hold.business_id, hold.id.appointment_id())?
+            {
+                return Err(StoreError::AlreadyExists);
+            }
+            check_conflicts(
+                &txn,
+                hold.business_id,
+                &hold.occupancy(),
+                max_per_day,
+                hold.created_at,
+            )?;
+            write_hold(&txn, &hold)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_hold(
+        &self,
+        business_id: BusinessId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let starts = txn.open_table(HOLD_STARTS).map_err(backend)?;
+            let Some(start) = starts
+                .get(hold_id_key(business_id, id).as_slice())
+                .map_err(backend)?
+            else {
+                return Ok(None);
+            };
+            let key = key(&[
+                business_id.as_uuid().as_bytes(),
+                start.value(),
+                id.as_uuid().as_bytes(),
+            ]);
+            read_json(&txn.open_table(HOLDS).map_err(backend)?, &key)
+        })
+    }
+
+    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let Some(hold) = stored_hold(&txn, business_id, id)? else {
+                return Ok(false);
+            };
+            remove_hold(&txn, &hold)?;
+            txn.commit().map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment.clone();
+        let idempotency = booking.idempotency.cloned();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            if let Some(record) = &idempotency {
+                write_idempotency(&txn, record)?;
+            }
+            if appointment_exists(&txn, appointment.business_id, appointment.id)? {
+                return Err(StoreError::AlreadyExists);
+            }
+            let hold_id = HoldId::from(appointment.id.as_uuid());
+            let hold = stored_hold(&txn, appointment.business_id, hold_id)?
+                .filter(|hold| hold.is_alive_at(appointment.created_at))
+                .ok_or(StoreError::NotFound)?;
+            remove_hold(&txn, &hold)?;
+            // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
+            check_conflicts(
+                &txn,
+                appointment.business_id,
+                &appointment.occupancy(),
+                None,
+                appointment.created_at,
+            )?;
+            write_appointment(&txn, &appointment)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn remove_expired_holds(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let expired: Vec<(BusinessId, HoldId)> = {
+                let expiries = txn.open_table(HOLD_EXPIRIES).map_err(backend)?;
+                // Expiry keys start with the instant: every hold expired by `now` sorts before `now`'s key ‖ 0xFF….
+                let end = key(&[&instant_key(now), &[u8::MAX; 33]]);
+                let mut found = Vec::new();
+                for entry in expiries
+                    .range(..end.as_slice())
+                    .map_err(backend)?
+                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                {
+                    let (stored, _) = entry.map_err(backend)?;
+                    let ids = stored
+                        .value()
+                        .get(16..48)
+                        .ok_or_else(|| StoreError::Backend("corrupt hold expiry key".into()))?;
+                    let (business, hold) = ids.split_at(16);
+                    let business = uuid::Uuid::from_slice(business)
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    let hold = uuid::Uuid::from_slice(hold)
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    found.push((business.into(), hold.into()));
+                }
+                found
+            };
+            let mut removed = 0;
+            for (business, id) in expired {
+                if let Some(hold) = stored_hold(&txn, business, id)? {
+                    remove_hold(&txn, &hold)?;
+                    removed += 1;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn appointments_by_phone(
+        &self,
+        query: &CallerQuery,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let query = query.clone();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let index = txn.open_table(PHONE_INDEX).map_err(backend)?;
+            let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+            let prefix = phone_prefix(query.business_id, &query.phone);
+            let mut low = match query.starts_within {
+                Some(range) => key(&[&prefix, &instant_key(range.start())]),
+                None => prefix.clone(),
+            };
+            let mut high = match query.starts_within {
+                Some(range) => key(&[&prefix, &instant_key(range.end())]),
+                None => prefix_end(&prefix),
+            };
+            if let Some(after) = query.after {
+                let cursor = key(&[
+                    &prefix,
+                    &instant_key(after.start),
+                    after.id.as_uuid().as_bytes(),
+                ]);
+                match query.order {
+                    ListOrder::Ascending => {
+                        let mut resume = cursor;
+                        resume.push(0);
+                        low = low.max(resume);
+                    }
+                    ListOrder::Descending => high = high.min(cursor),
+                }
+            }
+            let limit = usize::try_from(query.limit.clamp(1, 500)).unwrap_or(500);
+            let mut items: Vec<Appointment> = Vec::new();
+            let mut more = false;
+            if low < high {
+                let range = index
+                    .range(low.as_slice()..high.as_slice())
+                    .map_err(backend)?;
+                let entries: Box<dyn Iterator<Item = _>> = match query.order {
+                    ListOrder::Ascending => Box::new(range),
+                    ListOrder::Descending => Box::new(range.rev()),
+                };
+                for entry in entries {
+                    let (stored, _) = entry.map_err(backend)?;
+                    let tail = stored
+                        .value()
+                        .get(prefix.len()..)
+                        .filter(|tail| tail.len() == 32)
+                        .ok_or_else(|| StoreError::Backend("corrupt phone index key".into()))?;
+                    let (start, id) = tail.split_at(16);
+                    let id = AppointmentId::from(
+                        uuid::Uuid::from_slice(id).map_err(|e| StoreError::Backend(Box::new(e)))?,
+                    );
+                    let Some(appointment) = read_json::<Appointment>(
+                        &appointments,
+                        &appointment_key(query.business_id, instant_from_key(start)?, id),
+                    )?
+                    else {
+                        continue;
+                    };
+                    let matches = query
+                        .status
+                        .is_none_or(|status| appointment.status == status)
+                        && query
+                            .sync_status
+                            .is_none_or(|status| appointment.sync.status == status);
+                    if !matches {
+                        continue;
+                    }
+                    if items.len() == limit {
+                        more = true;
+                        break;
+                    }
+                    items.push(appointment);
+                }
+            }
+            let next = if more {
+                items.last().map(|last| PageCursor {
+                    start: last.time.start(),
+                    id: last.id,
+                })
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+    }
+
+    async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
+        let done = self.read(|db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let migrations = txn.open_table(MIGRATIONS).map_err(backend)?;
+            Ok(migrations
+                .get(PHONE_INDEX_MIGRATION)
+                .map_err(backend)?
+                .is_some())
+        })?;
+        if done {
+            return Ok(0);
+        }
+        self.run(|db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let mut indexed = 0;
+            {
+                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
+                let mut index = txn.open_table(PHONE_INDEX).map_err(backend)?;
+                for entry in appointments.iter().map_err(backend)? {
+                    let (_, value) = entry.map_err(backend)?;
+                    let appointment: Appointment = decode(value.value())?;
+                    if let Some(phone_key) = phone_key(&appointment) {
+                        // Inserting a key that is already there changes nothing, so a rerun is harmless.
+                        if index
+                            .insert(phone_key.as_slice(), [].as_slice())
+                            .map_err(backend)?
+                            .is_none()
+                        {
+                            indexed += 1;
+                        }
+                    }
+                }
+                txn.open_table(MIGRATIONS)
+                    .map_err(backend)?
+                    .insert(PHONE_INDEX_MIGRATION, [].as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(indexed)
+        })
+        .await
+    }
+
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError> {
+        Ok(self
+            .get_json(BUSINESS_SETTINGS, business_id.as_uuid().as_bytes().to_vec())?
+            .unwrap_or_default())
+    }
+
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError> {
+        let settings = settings.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(BUSINESS_SETTINGS)
+                .map_err(backend)?
+                .insert(
+                    business_id.as_uuid().as_bytes().as_slice(),
+                    encode(&settings)?.as_slice(),
+                )
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
     }
 
     async fn get_idempotency_record(
@@ -1131,6 +1623,83 @@ mod tests {
             reopened.business_by_api_key(&key.hash()).await.unwrap(),
             Some(business)
         );
+    }
+
+    #[tokio::test]
+    async fn appointments_stored_before_the_phone_index_are_indexed_once() {
+        use crate::domain::{
+            AppointmentStatus, BookingSource, Customer, CustomerName, Minutes, SyncState,
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
+        let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap();
+        let phone = PhoneNumber::try_from("+14155550123".to_owned()).unwrap();
+        let appointment = Appointment {
+            id: AppointmentId::generate(),
+            business_id: BusinessId::generate(),
+            service_id: ServiceId::generate(),
+            time: Interval::new(start, start + SignedDuration::from_mins(30)).unwrap(),
+            local_date: start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+            buffer_before: Minutes::new(0),
+            buffer_after: Minutes::new(0),
+            customer: Customer {
+                name: CustomerName::try_from("Ana".to_owned()).unwrap(),
+                phone: Some(phone.clone()),
+                email: None,
+            },
+            notes: None,
+            source: BookingSource::Api,
+            status: AppointmentStatus::Booked,
+            version: 1,
+            sync: SyncState::after_change(false, start),
+            created_at: start,
+            updated_at: start,
+        };
+        store
+            .create_appointment(NewBooking {
+                appointment: &appointment,
+                max_per_day: None,
+                idempotency: None,
+            })
+            .await
+            .unwrap();
+        // As a store written before the index existed: the appointment without its index entry or the marker.
+        {
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(PHONE_INDEX)
+                .unwrap()
+                .remove(phone_key(&appointment).unwrap().as_slice())
+                .unwrap();
+            txn.open_table(MIGRATIONS)
+                .unwrap()
+                .remove(PHONE_INDEX_MIGRATION)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let query = CallerQuery {
+            business_id: appointment.business_id,
+            phone,
+            starts_within: None,
+            status: None,
+            sync_status: None,
+            order: ListOrder::Ascending,
+            after: None,
+            limit: 10,
+        };
+        assert!(
+            store
+                .appointments_by_phone(&query)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 1);
+        assert_eq!(
+            store.appointments_by_phone(&query).await.unwrap().items,
+            vec![appointment]
+        );
+        assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
     }
 
     #[test]

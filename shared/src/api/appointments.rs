@@ -9,13 +9,15 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{self, App, AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking};
+use crate::app::{
+    self, App, BookingOutcome, CallerCursor, CallerListing, CallerPhase, IdempotentBooking,
+};
 use crate::domain::{AppointmentId, Interval};
 use crate::ports::{AppointmentQuery, IdempotencyKey, PageCursor};
 
 use super::dto::{
     AppointmentListParams, AppointmentPage, AppointmentPatchBody, AppointmentView, BookingBody,
-    RetryView, parse_window_bound,
+    BookingInput, RetryView, parse_window_bound,
 };
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
@@ -33,6 +35,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(cancel_appointment))
         .routes(routes!(retry_appointment_sync))
         .routes(routes!(retry_all_failed_syncs))
+        .merge(super::holds::routes())
 }
 
 fn idempotency_from(
@@ -59,7 +62,7 @@ fn idempotency_from(
 #[utoipa::path(post, path = "/v1/appointments", tag = "appointments", request_body = BookingBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body give the same response")),
     responses((status = 201, description = "Booked", body = AppointmentView), CommonErrors, BookingErrors))]
-#[tracing::instrument(skip_all, fields(service_id = %body.service_id))]
+#[tracing::instrument(skip_all, fields(service_id = ?body.service_id, hold_id = ?body.hold_id))]
 async fn book_appointment(
     State(app): State<App>,
     Tenant(business): Tenant,
@@ -67,39 +70,55 @@ async fn book_appointment(
     ApiJson(body): ApiJson<BookingBody>,
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency_from(&headers, &body)?;
-    let request = BookingRequest::try_from(body)?;
+    let country = app::phone_country_for(&app, &business, body.customer.phone.as_deref()).await?;
+    let input = body.into_input(country)?;
     let zone = &business.time_zone;
     let render = |appointment: &_| {
         serde_json::to_string(&AppointmentView::new(appointment, zone)).unwrap_or_default()
     };
-    let outcome = app::book_appointment(&app, &business, request, idempotency, render)
-        .await
-        .map_err(ApiError::in_zone(zone.zone()))?;
+    let outcome = match input {
+        BookingInput::Slot(request) => {
+            app::book_appointment(&app, &business, request, idempotency, render).await
+        }
+        BookingInput::Held(request) => {
+            app::book_held_appointment(&app, &business, request, idempotency, render).await
+        }
+    }
+    .map_err(ApiError::in_zone(zone.zone()))?;
     Ok(match outcome {
         BookingOutcome::Created(appointment) => {
-            let location = format!("/v1/appointments/{}", appointment.id);
-            let mut response = (
-                StatusCode::CREATED,
-                Json(AppointmentView::new(&appointment, zone)),
-            )
-                .into_response();
-            if let Ok(location) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
+            let body = serde_json::to_string(&AppointmentView::new(&appointment, zone))
+                .map_err(|error| ApiError::App(app::AppError::Internal(error.into())))?;
+            booked_response(StatusCode::CREATED, body, appointment.id)
         }
-        BookingOutcome::Replayed { status, body } => {
+        BookingOutcome::Replayed {
+            appointment_id,
+            status,
+            body,
+        } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
-            let mut response = (status, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+            let mut response = booked_response(status, body, appointment_id);
+            response
+                .headers_mut()
+                .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
             response
         }
     })
+}
+
+/// The answer to a booking, built the same way the first time and on every idempotent replay, so a retry sees the
+/// same status, body and headers (`Location`, `Content-Type`), plus only `Idempotent-Replayed`.
+fn booked_response(status: StatusCode, body: String, appointment_id: AppointmentId) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/appointments/{appointment_id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    response
 }
 
 #[utoipa::path(get, path = "/v1/appointments/{appointment_id}", tag = "appointments",
@@ -120,6 +139,40 @@ async fn get_appointment(
 
 fn encode_cursor(cursor: &PageCursor) -> String {
     format!("{}.{}", cursor.start.as_nanosecond(), cursor.id)
+}
+
+/// A caller's list runs in two phases (upcoming, then past), so its cursor names the phase: `u.…` or `p.…`, and
+/// a bare `p` starts the past.
+fn encode_caller_cursor(cursor: &CallerCursor) -> String {
+    let phase = match cursor.phase {
+        CallerPhase::Upcoming => "u",
+        CallerPhase::Past => "p",
+    };
+    match &cursor.after {
+        Some(after) => format!("{phase}.{}", encode_cursor(after)),
+        None => phase.to_owned(),
+    }
+}
+
+fn decode_caller_cursor(text: &str) -> Result<CallerCursor, ApiError> {
+    let (phase, rest) = match text.split_once('.') {
+        Some((phase, rest)) => (phase, Some(rest)),
+        None => (text, None),
+    };
+    let phase = match phase {
+        "u" => CallerPhase::Upcoming,
+        "p" => CallerPhase::Past,
+        _ => {
+            return Err(ApiError::InvalidParameter {
+                field: "cursor",
+                message: "is not a cursor this API issued".to_owned(),
+            });
+        }
+    };
+    Ok(CallerCursor {
+        phase,
+        after: rest.map(decode_cursor).transpose()?,
+    })
 }
 
 fn decode_cursor(text: &str) -> Result<PageCursor, ApiError> {
@@ -174,6 +227,29 @@ async fn list_appointments(
             message: format!("must be 1 to {MAX_PAGE_SIZE}"),
         });
     }
+    if let Some(phone) = params.phone.as_deref() {
+        let listing = CallerListing {
+            phone: app::normalize_customer_phone(&app, &business, "phone", phone).await?,
+            starts_within,
+            status: params.status,
+            sync_status: params.sync_status,
+            cursor: params
+                .cursor
+                .as_deref()
+                .map(decode_caller_cursor)
+                .transpose()?,
+            limit,
+        };
+        let page = app::caller_appointments(&app, &business, &listing).await?;
+        return Ok(Json(AppointmentPage {
+            items: page
+                .items
+                .iter()
+                .map(|appointment| AppointmentView::new(appointment, &business.time_zone))
+                .collect(),
+            next_cursor: page.next.as_ref().map(encode_caller_cursor),
+        }));
+    }
     let query = AppointmentQuery {
         business_id: business.id,
         starts_within,
@@ -203,7 +279,12 @@ async fn edit_appointment(
     ApiPath(appointment_id): ApiPath<AppointmentId>,
     ApiJson(body): ApiJson<AppointmentPatchBody>,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    let edit = AppointmentEdit::try_from(body)?;
+    let phone = body
+        .customer
+        .as_ref()
+        .and_then(|customer| customer.phone.as_deref());
+    let country = app::phone_country_for(&app, &business, phone).await?;
+    let edit = body.into_edit(country)?;
     let appointment = app::edit_appointment(&app, &business, appointment_id, &edit)
         .await
         .map_err(ApiError::in_zone(business.time_zone.zone()))?;

@@ -7,11 +7,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::{self, App};
-use crate::domain::Interval;
+use crate::domain::{Interval, parse_instant};
 
 use super::dto::{
     AvailabilityParams, AvailabilityView, SlotCheckBody, SlotCheckView, SlotView, local_rfc3339,
-    parse_instant, parse_window_bound,
+    parse_window_bound,
 };
 use super::extract::{ApiJson, ApiQuery, Tenant};
 use super::problem::ApiError;

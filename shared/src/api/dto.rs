@@ -3,45 +3,23 @@
 //! business's zone with its offset.
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, DEFAULT_SLOT_INTERVAL,
-    DateOverride, EmailAddress, Interval, LocalTimeRange, Minutes, Notes, PhoneNumber, Service,
+    DateOverride, EmailAddress, INSTANT_FORM, Interval, LocalTimeRange, Minutes, Notes, Service,
     ServiceId, ServiceName, ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours,
+    parse_instant, parse_local_date,
 };
-
-/// Instants outside these years are typos, not bookings.
-const EARLIEST_YEAR: i16 = 2000;
-const LATEST_YEAR: i16 = 2200;
+use crate::domain::{CountryCode, HoldId, normalize_phone};
 
 /// An instant as RFC 3339 with the offset `zone` has at that instant, e.g. `2026-12-01T09:00:00-05:00`.
 pub fn local_rfc3339(instant: Timestamp, zone: &TimeZone) -> String {
     instant
         .display_with_offset(zone.to_offset(instant))
         .to_string()
-}
-
-/// Parses an RFC 3339 date-time with an explicit offset (`Z` or `±hh:mm`).
-pub fn parse_instant(field: &'static str, text: &str) -> Result<Timestamp, ValidationError> {
-    let invalid = || {
-        ValidationError::new(
-            field,
-            "must be an RFC 3339 date-time with offset, e.g. 2026-12-01T09:00:00-05:00",
-        )
-    };
-    let instant: Timestamp = text.parse().map_err(|_| invalid())?;
-    let year = instant.to_zoned_datetime(TimeZone::UTC).year();
-    if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
-        return Err(ValidationError::new(
-            field,
-            format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
-        ));
-    }
-    Ok(instant)
 }
 
 /// A window bound: an RFC 3339 date-time, or a local date in the business's zone (a `to` date includes that day).
@@ -51,19 +29,10 @@ pub fn parse_window_bound(
     zone: &TimeZone,
     inclusive_end: bool,
 ) -> Result<Timestamp, ValidationError> {
-    if text.len() == 10 {
-        let date: Date = text.parse().map_err(|_| {
-            ValidationError::new(
-                field,
-                "must be a date as YYYY-MM-DD or an RFC 3339 date-time",
-            )
+    if !text.contains(['T', 't']) {
+        let date = parse_local_date(field, text).map_err(|error| {
+            ValidationError::new(field, format!("{} or {INSTANT_FORM}", error.message))
         })?;
-        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year()) {
-            return Err(ValidationError::new(
-                field,
-                format!("must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}"),
-            ));
-        }
         let day = if inclusive_end {
             date.tomorrow()
                 .map_err(|_| ValidationError::new(field, "is out of range"))?
@@ -181,12 +150,7 @@ fn date_overrides(bodies: &[DateOverrideBody]) -> Result<Vec<DateOverride>, Vali
     bodies
         .iter()
         .map(|body| {
-            let date = body.date.parse::<Date>().map_err(|_| {
-                ValidationError::new(
-                    "date_overrides",
-                    format!("{:?} is not a date as YYYY-MM-DD", body.date),
-                )
-            })?;
+            let date = parse_local_date("date_overrides", &body.date)?;
             Ok(DateOverride {
                 date,
                 hours: ranges(&body.hours)?,
@@ -443,49 +407,88 @@ pub struct SlotCheckView {
 pub struct CustomerBody {
     #[schema(example = "Ana Silva")]
     pub name: String,
-    /// International form, e.g. +14155550123.
+    /// International (+14155550123) or national in the business's country ((415) 555-0123 for a US business);
+    /// stored and answered in E.164.
     #[schema(example = "+14155550123")]
     pub phone: Option<String>,
     #[schema(example = "ana@example.com")]
     pub email: Option<String>,
 }
 
-impl TryFrom<CustomerBody> for Customer {
-    type Error = ValidationError;
-
-    fn try_from(body: CustomerBody) -> Result<Self, Self::Error> {
-        Ok(Self {
-            name: CustomerName::try_from(body.name)?,
-            phone: body.phone.map(PhoneNumber::try_from).transpose()?,
-            email: body.email.map(EmailAddress::try_from).transpose()?,
+impl CustomerBody {
+    /// The customer, with the phone number in E.164 (national numbers read in `country`).
+    pub fn into_customer(self, country: Option<CountryCode>) -> Result<Customer, ValidationError> {
+        Ok(Customer {
+            name: CustomerName::try_from(self.name)?,
+            phone: self
+                .phone
+                .map(|phone| normalize_phone("customer.phone", &phone, country))
+                .transpose()?,
+            email: self.email.map(EmailAddress::try_from).transpose()?,
         })
     }
 }
 
-/// A booking. Send an `Idempotency-Key` header to make retries safe.
+/// A booking: of `service_id` at `start`, or of the time a hold keeps (`hold_id`, without `service_id` and
+/// `start`). Send an `Idempotency-Key` header to make retries safe.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingBody {
-    pub service_id: ServiceId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<ServiceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime, example = "2026-12-01T09:00:00-05:00")]
-    pub start: String,
+    pub start: Option<String>,
+    /// Books the held time; the hold becomes the appointment (same id) exactly once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<HoldId>,
     pub customer: CustomerBody,
     pub notes: Option<String>,
     /// Who booked: the phone agent (ai), staff (manual) or an API client (api, the default).
     pub source: Option<BookingSource>,
 }
 
-impl TryFrom<BookingBody> for crate::app::BookingRequest {
-    type Error = ValidationError;
+/// What a booking body asks for.
+#[derive(Clone, Debug)]
+pub enum BookingInput {
+    Slot(crate::app::BookingRequest),
+    Held(crate::app::HeldBooking),
+}
 
-    fn try_from(body: BookingBody) -> Result<Self, Self::Error> {
-        Ok(Self {
-            service_id: body.service_id,
-            start: parse_instant("start", &body.start)?,
-            customer: Customer::try_from(body.customer)?,
-            notes: body.notes.map(Notes::try_from).transpose()?,
-            source: body.source.unwrap_or(BookingSource::Api),
-        })
+impl BookingBody {
+    pub fn into_input(self, country: Option<CountryCode>) -> Result<BookingInput, ValidationError> {
+        let customer = self.customer.into_customer(country)?;
+        let notes = self.notes.map(Notes::try_from).transpose()?;
+        let source = self.source.unwrap_or(BookingSource::Api);
+        match (self.hold_id, self.service_id, self.start) {
+            (Some(hold_id), None, None) => Ok(BookingInput::Held(crate::app::HeldBooking {
+                hold_id,
+                customer,
+                notes,
+                source,
+            })),
+            (Some(_), _, _) => Err(ValidationError::new(
+                "hold_id",
+                "books the held time: leave out service_id and start",
+            )),
+            (None, Some(service_id), Some(start)) => {
+                Ok(BookingInput::Slot(crate::app::BookingRequest {
+                    service_id,
+                    start: parse_instant("start", &start)?,
+                    customer,
+                    notes,
+                    source,
+                }))
+            }
+            (None, None, _) => Err(ValidationError::new(
+                "service_id",
+                "is required unless hold_id is given",
+            )),
+            (None, Some(_), None) => Err(ValidationError::new(
+                "start",
+                "is required unless hold_id is given",
+            )),
+        }
     }
 }
 
@@ -503,17 +506,23 @@ pub struct AppointmentPatchBody {
     pub expected_version: Option<u64>,
 }
 
-impl TryFrom<AppointmentPatchBody> for crate::app::AppointmentEdit {
-    type Error = ValidationError;
-
-    fn try_from(body: AppointmentPatchBody) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl AppointmentPatchBody {
+    /// The edit, with a new phone number in E.164 (national numbers read in `country`).
+    pub fn into_edit(
+        self,
+        country: Option<CountryCode>,
+    ) -> Result<crate::app::AppointmentEdit, ValidationError> {
+        let body = self;
+        Ok(crate::app::AppointmentEdit {
             start: body
                 .start
                 .as_deref()
                 .map(|start| parse_instant("start", start))
                 .transpose()?,
-            customer: body.customer.map(Customer::try_from).transpose()?,
+            customer: body
+                .customer
+                .map(|customer| customer.into_customer(country))
+                .transpose()?,
             notes: body
                 .notes
                 .map(|notes| notes.map(Notes::try_from).transpose())
@@ -634,6 +643,11 @@ pub struct AppointmentListParams {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Only this caller's appointments (any status unless `status` says), found through the phone index; national
+    /// numbers are read in the business's country. Upcoming ones come first, soonest first, then past ones, latest
+    /// first.
+    #[param(example = "+14155550123")]
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -641,4 +655,121 @@ pub struct AppointmentPage {
     pub items: Vec<AppointmentView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A time to hold while the caller decides.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    pub service_id: ServiceId,
+    #[schema(format = DateTime, example = "2026-12-01T09:00:00-05:00")]
+    pub start: String,
+}
+
+impl TryFrom<HoldBody> for crate::app::HoldRequest {
+    type Error = ValidationError;
+
+    fn try_from(body: HoldBody) -> Result<Self, Self::Error> {
+        Ok(Self {
+            service_id: body.service_id,
+            start: parse_instant("start", &body.start)?,
+        })
+    }
+}
+
+/// A held time: nobody else can book it until `expires_at`, and `POST /v1/appointments` with `hold_id` books it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldView {
+    pub id: HoldId,
+    pub service_id: ServiceId,
+    pub slot: SlotView,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// False once `expires_at` has passed: the time is free again.
+    pub active: bool,
+    pub time_zone: String,
+}
+
+impl HoldView {
+    pub fn new(
+        hold: &crate::domain::Hold,
+        zone: &crate::domain::BusinessTimeZone,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: hold.id,
+            service_id: hold.service_id,
+            slot: SlotView::new(&hold.time, zone.zone()),
+            expires_at: local_rfc3339(hold.expires_at, zone.zone()),
+            active: hold.is_alive_at(now),
+            time_zone: zone.name().to_owned(),
+        }
+    }
+}
+
+/// The business's settings as in force, and whether each was chosen or is the default.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsView {
+    /// The country national phone numbers are read in (ISO 3166 alpha-2); absent when neither chosen nor known
+    /// from the time zone, and then only international numbers are accepted.
+    #[schema(example = "US")]
+    pub country: Option<String>,
+    /// `chosen`, `time_zone` (taken from the business's zone) or `none`.
+    pub country_source: String,
+    /// How long a hold keeps its time, 1 to 15 minutes (5 unless chosen).
+    pub hold_minutes: u32,
+    pub time_zone: String,
+}
+
+impl SettingsView {
+    pub fn new(
+        settings: &crate::domain::BusinessSettings,
+        zone: &crate::domain::BusinessTimeZone,
+    ) -> Self {
+        let country = settings.phone_country(zone);
+        let country_source = match (settings.country, country) {
+            (Some(_), _) => "chosen",
+            (None, Some(_)) => "time_zone",
+            (None, None) => "none",
+        };
+        Self {
+            country: country.map(String::from),
+            country_source: country_source.to_owned(),
+            hold_minutes: settings.hold_minutes().get(),
+            time_zone: zone.name().to_owned(),
+        }
+    }
+}
+
+/// A change of settings; absent fields stay, `null` returns a field to its default.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatchBody {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "US")]
+    pub country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 15)]
+    pub hold_minutes: Option<Option<u32>>,
+}
+
+impl TryFrom<SettingsPatchBody> for crate::app::SettingsChanges {
+    type Error = ValidationError;
+
+    fn try_from(body: SettingsPatchBody) -> Result<Self, Self::Error> {
+        Ok(Self {
+            country: body
+                .country
+                .map(|country| country.map(CountryCode::try_from).transpose())
+                .transpose()?,
+            hold_minutes: body
+                .hold_minutes
+                .map(|minutes| {
+                    minutes
+                        .map(crate::domain::HoldMinutes::try_from)
+                        .transpose()
+                })
+                .transpose()?,
+        })
+    }
 }

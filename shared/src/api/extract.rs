@@ -1,9 +1,10 @@
 //! Extractors whose rejections are problem responses, and the API-key authentication of every route.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
@@ -24,6 +25,30 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let Json(value) = Json::<T>::from_request(request, state).await?;
         Ok(Self(value))
+    }
+}
+
+/// A raw body within the route's size limit; an oversized or unreadable body is a problem response, not the
+/// framework's plain-text one.
+pub struct ApiBytes(pub Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::UnreadableBody(rejection.body_text())
+                }
+            })
     }
 }
 
@@ -57,6 +82,14 @@ where
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive (RFC 9110 §11.1), so
+/// `bearer` and `BEARER` work too, and one or more spaces may separate it from the token.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The business whose API key authorised the request. Every handler takes one and scopes every read and write by
 /// its id, so one business's key can never reach another's data.
 pub struct Tenant(pub Business);
@@ -69,9 +102,7 @@ impl FromRequestParts<App> for Tenant {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
+            .and_then(bearer_token)
             .ok_or(ApiError::Unauthorized)?;
         let business = app
             .tenants
@@ -80,5 +111,32 @@ impl FromRequestParts<App> for Tenant {
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("business_id", tracing::field::display(business.id));
         Ok(Self(business))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in [
+            "Bearer bk_1",
+            "bearer bk_1",
+            "BEARER bk_1",
+            "bEaReR   bk_1 ",
+        ] {
+            assert_eq!(bearer_token(header), Some("bk_1"), "{header}");
+        }
+        for header in [
+            "Bearer",
+            "Bearer ",
+            "Basic bk_1",
+            "Bearerbk_1",
+            "Token bk_1",
+            "",
+        ] {
+            assert_eq!(bearer_token(header), None, "{header}");
+        }
     }
 }

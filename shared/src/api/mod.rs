@@ -6,6 +6,7 @@ mod appointments;
 mod availability;
 pub mod dto;
 mod extract;
+mod holds;
 mod integrations;
 pub mod problem;
 mod responses;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, Response};
+use axum::http::{Request, Response, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -94,6 +95,8 @@ impl Modify for BearerAuth {
         (name = "services", description = "What a business offers, with hours and booking rules"),
         (name = "availability", description = "Free slots and single-time checks"),
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
+        (name = "holds", description = "Keeping a time while the caller decides"),
+        (name = "settings", description = "The business's own settings: phone country, hold length"),
         (name = "integrations", description = "Connecting a Google or Outlook calendar"),
         (name = "webhooks", description = "Push notifications from the calendar providers"),
     )
@@ -118,6 +121,23 @@ async fn route_not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// Whatever the framework or a layer answers on its own for a refused request (an extractor we do not wrap, a
+/// limit enforced below the handlers) becomes a problem document too, so a client parses one error format on every
+/// route. Refusals we write ourselves are problem documents already and pass unchanged, as would any deliberate
+/// non-plain-text error body.
+async fn problem_for_bare_refusals(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let is_plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|content_type| content_type.starts_with("text/plain"));
+    if (status.is_client_error() || status.is_server_error()) && is_plain {
+        return ApiError::Refused(status).into_response();
+    }
+    response
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
@@ -161,6 +181,7 @@ pub fn router(app: App, areas: &[Area]) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(problem_for_bare_refusals))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

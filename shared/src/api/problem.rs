@@ -58,6 +58,12 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
+    /// A header the route needs is missing or unreadable (e.g. a provider notification without its channel).
+    #[error("{field}: {message}")]
+    InvalidHeader {
+        field: &'static str,
+        message: String,
+    },
     #[error("expected a body with Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("the request body is too large")]
@@ -68,23 +74,33 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// The body could not be read (cut off, or not valid for the route).
+    #[error("the request body could not be read: {0}")]
+    UnreadableBody(String),
+    /// A refusal the framework or a layer wrote on its own, re-issued as a problem so that every error a client
+    /// sees has one format.
+    #[error("the request was refused: {}", .0.canonical_reason().unwrap_or("error"))]
+    Refused(StatusCode),
 }
 
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::App(error) => match error {
-                AppError::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
+                AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
                 AppError::WindowTooLong { .. } => (StatusCode::BAD_REQUEST, "window_too_long"),
                 AppError::NotFound("service") => (StatusCode::NOT_FOUND, "service_not_found"),
                 AppError::NotFound("appointment") => {
                     (StatusCode::NOT_FOUND, "appointment_not_found")
                 }
+                AppError::NotFound("hold") => (StatusCode::NOT_FOUND, "hold_not_found"),
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
                 AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
                 AppError::VersionConflict => (StatusCode::CONFLICT, "version_conflict"),
                 AppError::AppointmentCancelled => (StatusCode::CONFLICT, "appointment_cancelled"),
+                AppError::HoldExpired => (StatusCode::CONFLICT, "hold_expired"),
+                AppError::HoldAlreadyConverted => (StatusCode::CONFLICT, "hold_already_converted"),
                 AppError::IdempotencyKeyReused => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
                 }
@@ -114,7 +130,10 @@ impl ApiError {
             Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
-            Self::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::InvalidParameter { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            }
+            Self::InvalidHeader { .. } => (StatusCode::BAD_REQUEST, "invalid_header"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -122,6 +141,8 @@ impl ApiError {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::UnreadableBody(_) => (StatusCode::BAD_REQUEST, "unreadable_body"),
+            Self::Refused(status) => (*status, refusal_code(*status)),
         }
     }
 
@@ -139,7 +160,9 @@ impl ApiError {
         };
         match self {
             Self::App(AppError::Validation(error)) => problem.field = Some(error.field.to_owned()),
-            Self::InvalidParameter { field, .. } => problem.field = Some((*field).to_owned()),
+            Self::InvalidParameter { field, .. } | Self::InvalidHeader { field, .. } => {
+                problem.field = Some((*field).to_owned())
+            }
             Self::SlotUnavailable {
                 reason,
                 detail,
@@ -157,6 +180,21 @@ impl ApiError {
             _ => {}
         }
         problem
+    }
+}
+
+/// Stable codes for refusals that reach us only as a status.
+fn refusal_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "route_not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        status if status.is_server_error() => "internal_error",
+        _ => "bad_request",
     }
 }
 

@@ -28,10 +28,17 @@ pub struct CommonErrors;
 impl IntoResponses for CommonErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         problem_responses(&[
-            (400, "Invalid input"),
+            (
+                400,
+                "Unreadable input: malformed JSON, unknown fields, wrong types",
+            ),
             (401, "Missing or unknown API key"),
             (413, "Body too large"),
             (415, "Body is not JSON"),
+            (
+                422,
+                "A field breaks a rule; `field` names it and `detail` shows the accepted form",
+            ),
             (500, "Internal error"),
         ])
     }
@@ -110,5 +117,14 @@ impl IntoResponses for RetryErrors {
             (404, "No such appointment for this business"),
             (409, "No calendar is connected"),
         ])
+    }
+}
+
+/// Input that is well-formed but breaks a rule, naming the field.
+pub struct ValidationErrors;
+
+impl IntoResponses for ValidationErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[(422, "A field breaks a rule; `field` names it")])
     }
 }

@@ -6,19 +6,47 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{self, App, ServiceChanges};
+use crate::app::{self, App, ServiceChanges, SettingsChanges};
 use crate::domain::{ServiceId, ServiceSettings};
 
-use super::dto::{ServiceCreateBody, ServiceList, ServicePatchBody, ServiceView};
+use super::dto::{
+    ServiceCreateBody, ServiceList, ServicePatchBody, ServiceView, SettingsPatchBody, SettingsView,
+};
 use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
-use super::responses::{CommonErrors, NotFoundError};
+use super::responses::{CommonErrors, NotFoundError, ValidationErrors};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create_service, list_services))
         .routes(routes!(get_service, update_service))
         .routes(routes!(deactivate_service))
+        .routes(routes!(get_settings, update_settings))
+}
+
+#[utoipa::path(get, path = "/v1/settings", tag = "settings",
+    responses((status = 200, description = "The settings in force", body = SettingsView), CommonErrors))]
+#[tracing::instrument(skip_all)]
+async fn get_settings(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+) -> Result<Json<SettingsView>, ApiError> {
+    let settings = app::get_business_settings(&app, &business).await?;
+    Ok(Json(SettingsView::new(&settings, &business.time_zone)))
+}
+
+#[utoipa::path(patch, path = "/v1/settings", tag = "settings", request_body = SettingsPatchBody,
+    responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors,
+        ValidationErrors))]
+#[tracing::instrument(skip_all)]
+async fn update_settings(
+    State(app): State<App>,
+    Tenant(business): Tenant,
+    ApiJson(body): ApiJson<SettingsPatchBody>,
+) -> Result<Json<SettingsView>, ApiError> {
+    let changes = SettingsChanges::try_from(body)?;
+    let settings = app::update_business_settings(&app, &business, &changes).await?;
+    Ok(Json(SettingsView::new(&settings, &business.time_zone)))
 }
 
 #[utoipa::path(post, path = "/v1/services", tag = "services", request_body = ServiceCreateBody,

@@ -2,7 +2,6 @@
 //! the channel we opened and its secret (constant-time) before anything happens, and then only enqueues a sync, so
 //! the providers get their answer in milliseconds.
 
-use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::app::{self, App, GoogleNotification, GraphNotification};
 
-use super::extract::ApiQuery;
+use super::extract::{ApiBytes, ApiQuery};
 use super::problem::ApiError;
 use super::responses::WebhookErrors;
 
@@ -53,7 +52,7 @@ async fn google_notification(
         header_text(&headers, "x-goog-channel-id"),
         header_text(&headers, "x-goog-resource-state"),
     ) else {
-        return Err(ApiError::InvalidParameter {
+        return Err(ApiError::InvalidHeader {
             field: "X-Goog-Channel-ID",
             message: "a Google notification names its channel and resource state".to_owned(),
         });
@@ -102,7 +101,7 @@ pub struct GraphNotificationItem {
 async fn microsoft_notification(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<GraphQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     if let Some(token) = query.validation_token {
         if !body.is_empty() {

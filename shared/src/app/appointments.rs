@@ -17,7 +17,7 @@ use super::availability::{BookedTime, alternatives_near, ensure_bookable};
 use super::{App, AppError};
 
 /// How long a booking's idempotency record is kept: long enough for any client retry loop.
-const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
+pub(super) const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 /// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
 const MAX_EDIT_ATTEMPTS: usize = 3;
 
@@ -42,6 +42,7 @@ pub enum BookingOutcome {
     Created(Box<Appointment>),
     /// The same key and request were seen before: the response given then, unchanged.
     Replayed {
+        appointment_id: AppointmentId,
         status: u16,
         body: String,
     },
@@ -49,7 +50,7 @@ pub enum BookingOutcome {
 
 /// Every refused booking or reschedule passes here and is counted: a rising rate of `taken` means callers are
 /// offered times that are gone by the time they book.
-fn slot_unavailable(
+pub(super) fn slot_unavailable(
     requested: Timestamp,
     reason: Unavailability,
     alternatives: Vec<Interval>,
@@ -62,14 +63,14 @@ fn slot_unavailable(
     }
 }
 
-fn reason_for(conflict: &BookingConflict) -> Unavailability {
+pub(super) fn reason_for(conflict: &BookingConflict) -> Unavailability {
     match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
         BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
     }
 }
 
-async fn replay_or_refuse(
+pub(super) async fn replay_or_refuse(
     app: &App,
     business: &Business,
     idempotency: &IdempotentBooking,
@@ -82,6 +83,7 @@ async fn replay_or_refuse(
     {
         Some(record) if record.request_fingerprint == idempotency.request_fingerprint => {
             Ok(Some(BookingOutcome::Replayed {
+                appointment_id: record.appointment_id,
                 status: record.response_status,
                 body: record.response_body,
             }))
@@ -192,7 +194,7 @@ async fn book_once(
 }
 
 /// The slot starting at `start` if every rule allows it now, else the reason with alternatives.
-async fn verify_slot(
+pub(super) async fn verify_slot(
     app: &App,
     business: &Business,
     service: &Service,
@@ -218,7 +220,7 @@ async fn verify_slot(
 
 /// Hands a pending change to the sync worker. A failed enqueue is not the caller's problem: the appointment stays
 /// `pending` and the scheduled sweep re-enqueues it.
-async fn enqueue_sync(app: &App, appointment: &Appointment) {
+pub(super) async fn enqueue_sync(app: &App, appointment: &Appointment) {
     if appointment.sync.status != SyncStatus::Pending {
         return;
     }

@@ -60,8 +60,10 @@ impl BookedTime {
     ) -> Result<Self, AppError> {
         let reach = MAX_OCCUPIED_SPAN + LOCAL_DAY_MARGIN;
         let widened = around.widened(reach, reach);
+        // Holds count while alive now; the store judges the same at the moment of the write.
         let (occupancies, busy) = tokio::try_join!(
-            app.store.live_occupancies(business.id, widened),
+            app.store
+                .live_occupancies(business.id, widened, app.clock.now()),
             app.store.busy_intervals_overlapping(business.id, widened),
         )?;
         Ok(Self { occupancies, busy })

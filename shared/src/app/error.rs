@@ -25,6 +25,10 @@ pub enum AppError {
     VersionConflict,
     #[error("the appointment is cancelled")]
     AppointmentCancelled,
+    #[error("the hold has expired; hold the time again")]
+    HoldExpired,
+    #[error("the hold was already booked")]
+    HoldAlreadyConverted,
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("{0} calendars are not configured on this server")]

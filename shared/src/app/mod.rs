@@ -6,7 +6,9 @@ mod availability;
 mod businesses;
 mod calendar_sync;
 mod calendar_tokens;
+mod callers;
 mod error;
+mod holds;
 mod inbound_sync;
 pub mod integrations;
 mod services;
@@ -25,7 +27,16 @@ pub use calendar_sync::{
     MAX_AUTOMATIC_RETRIES, SyncOutcome, queue_upcoming, requeue_failed, retry_failed_automatically,
     retry_sync, run_sync_job,
 };
+pub use callers::{
+    CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
+    get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
+    phone_country_for, update_business_settings,
+};
 pub use error::AppError;
+pub use holds::{
+    HeldBooking, HoldRequest, book_held_appointment, create_hold, get_hold, release_hold,
+    remove_expired_holds,
+};
 pub use inbound_sync::{
     FULL_SYNC_EVERY, GOOGLE_WEBHOOK_PATH, GoogleNotification, GraphNotification,
     MICROSOFT_WEBHOOK_PATH, RENEW_BEFORE, SAFETY_NET_AFTER, accept_google_notification,

@@ -52,6 +52,18 @@ macro_rules! store_contract_tests {
             fifty_concurrent_bookings_of_one_slot_make_one,
             concurrent_bookings_never_exceed_the_daily_limit,
             concurrent_reschedules_into_one_slot_move_one,
+            a_hold_blocks_its_time_for_bookings_and_other_holds,
+            a_hold_counts_toward_the_daily_limit_while_it_lives,
+            a_hold_converts_into_its_appointment_exactly_once,
+            concurrent_conversions_of_one_hold_make_one_appointment,
+            a_released_hold_frees_its_time_and_cannot_be_converted,
+            an_expired_hold_blocks_nothing_without_any_cleanup,
+            removing_expired_holds_keeps_the_live_ones,
+            fifty_concurrent_holds_of_one_time_make_one,
+            a_hold_racing_a_booking_lets_exactly_one_win,
+            a_callers_appointments_are_found_by_phone_and_only_in_their_business,
+            the_phone_index_follows_changes_of_number_and_time,
+            business_settings_default_and_are_replaced,
         );
     };
     (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {

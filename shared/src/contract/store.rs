@@ -18,6 +18,9 @@ use crate::ports::{
     PushChannel, Store, StoreError,
 };
 
+mod holds;
+pub use holds::*;
+
 /// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
 fn base() -> Timestamp {
     "2027-03-01T09:00:00Z".parse().unwrap()
@@ -686,7 +689,7 @@ pub async fn live_occupancies_are_the_live_appointments_starting_in_range(store:
         .unwrap();
 
     let found = store
-        .live_occupancies(business.id, Interval::new(at(-30), at(60)).unwrap())
+        .live_occupancies(business.id, Interval::new(at(-30), at(60)).unwrap(), base())
         .await
         .unwrap();
     assert_eq!(found, vec![inside.occupancy()]);
@@ -1112,7 +1115,7 @@ pub async fn fifty_concurrent_bookings_of_one_slot_make_one(store: Arc<dyn Store
         }
     }
     let live = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(60)).unwrap())
+        .live_occupancies(business.id, Interval::new(at(-60), at(60)).unwrap(), base())
         .await
         .unwrap();
     assert_eq!(live.len(), 1);
@@ -1137,7 +1140,11 @@ pub async fn concurrent_bookings_never_exceed_the_daily_limit(store: Arc<dyn Sto
         "{results:?}"
     );
     let live = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(24 * 60)).unwrap())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(-60), at(24 * 60)).unwrap(),
+            base(),
+        )
         .await
         .unwrap();
     assert_eq!(live.len(), 3);
@@ -1167,12 +1174,20 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
         "{results:?}"
     );
     let at_target = store
-        .live_occupancies(business.id, Interval::new(at(600), at(601)).unwrap())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(600), at(601)).unwrap(),
+            base(),
+        )
         .await
         .unwrap();
     assert_eq!(at_target.len(), 1);
     let all: BTreeSet<AppointmentId> = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(24 * 60)).unwrap())
+        .live_occupancies(
+            business.id,
+            Interval::new(at(-60), at(24 * 60)).unwrap(),
+            base(),
+        )
         .await
         .unwrap()
         .iter()

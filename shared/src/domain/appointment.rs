@@ -4,7 +4,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{AppointmentId, BusinessId, Interval, Minutes, Occupancy, ServiceId, ValidationError};
+use super::{
+    AppointmentId, BusinessId, Interval, LineBreaks, Minutes, Occupancy, ServiceId,
+    ValidationError, checked_text,
+};
 
 /// Where a booking came from: the phone agent, a member of staff, or an API client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -98,7 +101,7 @@ impl SyncState {
 }
 
 macro_rules! bounded_text {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr, $line_breaks:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -108,12 +111,7 @@ macro_rules! bounded_text {
             type Error = ValidationError;
 
             fn try_from(value: String) -> Result<Self, Self::Error> {
-                let trimmed = value.trim();
-                let length = trimmed.chars().count();
-                if !($min..=$max).contains(&length) {
-                    return Err(ValidationError::new($field, format!("must be {} to {} characters", $min, $max)));
-                }
-                Ok(Self(trimmed.to_owned()))
+                checked_text($field, &value, $min, $max, $line_breaks).map(Self)
             }
         }
 
@@ -136,14 +134,16 @@ bounded_text!(
     CustomerName,
     "customer.name",
     1,
-    200
+    200,
+    LineBreaks::Refused
 );
 bounded_text!(
     /// Free text about the appointment.
     Notes,
     "notes",
     0,
-    4000
+    4000,
+    LineBreaks::Allowed
 );
 
 impl fmt::Debug for CustomerName {

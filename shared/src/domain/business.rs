@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BusinessId, ValidationError};
+use super::{BusinessId, LineBreaks, ValidationError, checked_text};
 
 /// A business: the tenant. Everything else is scoped by its id; its zone turns local opening hours into instants.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,17 +26,7 @@ impl TryFrom<String> for BusinessName {
     type Error = ValidationError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let trimmed = value.trim();
-        if trimmed.is_empty()
-            || trimmed.chars().count() > 200
-            || trimmed.chars().any(char::is_control)
-        {
-            return Err(ValidationError::new(
-                "name",
-                "must be 1 to 200 printable characters",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
+        checked_text("name", &value, 1, 200, LineBreaks::Refused).map(Self)
     }
 }
 

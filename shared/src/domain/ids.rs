@@ -76,6 +76,19 @@ uuid_id!(
     AppointmentId,
     "appointment_id"
 );
+uuid_id!(
+    /// A hold on a time. The appointment a hold becomes takes the same UUID, so the hold and its appointment never
+    /// count twice and a second conversion finds the appointment already there.
+    HoldId,
+    "hold_id"
+);
+
+impl HoldId {
+    /// The id of the appointment this hold becomes.
+    pub fn appointment_id(&self) -> AppointmentId {
+        AppointmentId::from(self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

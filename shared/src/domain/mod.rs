@@ -4,10 +4,15 @@
 mod appointment;
 mod business;
 mod external_event;
+mod hold;
 mod ids;
 mod interval;
 mod occupancy;
+mod phone;
 mod service;
+mod settings;
+mod text;
+mod time_text;
 
 pub use appointment::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
@@ -15,13 +20,20 @@ pub use appointment::{
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessName, BusinessTimeZone};
 pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};
-pub use ids::{AppointmentId, BusinessId, ServiceId};
+pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
+pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId};
 pub use interval::{Interval, merge_intervals};
 pub use occupancy::{BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts};
+pub use phone::normalize_phone;
 pub use service::{
     DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
     MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceName, ServiceSettings,
     WeeklyHours,
+};
+pub use settings::{BusinessSettings, CountryCode};
+pub use text::{LineBreaks, checked_text};
+pub use time_text::{
+    DATE_FORM, INSTANT_FORM, WALL_TIME_FORM, parse_instant, parse_local_date, parse_wall_time,
 };
 
 /// Input that breaks a domain rule, naming the offending field so the API can point at it.

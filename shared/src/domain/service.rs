@@ -4,7 +4,7 @@ use jiff::SignedDuration;
 use jiff::civil::{Date, Time, Weekday};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, ServiceId, ValidationError};
+use super::{BusinessId, LineBreaks, ServiceId, ValidationError, checked_text, time_text};
 
 /// The longest a service may last. Together with [`MAX_BUFFER_MINUTES`] it bounds how far an appointment's occupied
 /// interval can reach, which lets stores look up conflicts in a bounded key range.
@@ -44,17 +44,7 @@ impl TryFrom<String> for ServiceName {
     type Error = ValidationError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let trimmed = value.trim();
-        if trimmed.is_empty()
-            || trimmed.chars().count() > 200
-            || trimmed.chars().any(char::is_control)
-        {
-            return Err(ValidationError::new(
-                "name",
-                "must be 1 to 200 printable characters",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
+        checked_text("name", &value, 1, 200, LineBreaks::Refused).map(Self)
     }
 }
 
@@ -115,15 +105,7 @@ impl LocalTimeRange {
 }
 
 fn parse_wall_time(text: &str) -> Result<Time, ValidationError> {
-    let invalid =
-        || ValidationError::new("hours", format!("{text:?} is not a time of day as HH:MM"));
-    let (hour, minute) = text.split_once(':').ok_or_else(invalid)?;
-    if hour.len() != 2 || minute.len() != 2 {
-        return Err(invalid());
-    }
-    let hour: i8 = hour.parse().map_err(|_| invalid())?;
-    let minute: i8 = minute.parse().map_err(|_| invalid())?;
-    Time::new(hour, minute, 0, 0).map_err(|_| invalid())
+    time_text::parse_wall_time("hours", text)
 }
 
 impl LocalTimeRange {

@@ -19,3 +19,4 @@ pub use store::{
     ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, OpeningChannel,
     Page, PageCursor, ProviderKind, Store, StoreError,
 };
+pub use store::{CallerQuery, ListOrder, NewHold};

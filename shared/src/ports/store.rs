@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     ApiKeyHash, Appointment, AppointmentId, AppointmentStatus, BookingConflict, Business,
-    BusinessId, Interval, Occupancy, Service, ServiceId, SyncState, SyncStatus, ValidationError,
+    BusinessId, BusinessSettings, Hold, HoldId, Interval, Occupancy, PhoneNumber, Service,
+    ServiceId, SyncState, SyncStatus, ValidationError,
 };
 use crate::ports::PushChannel;
 
@@ -90,6 +91,39 @@ pub struct AppointmentChange<'a> {
     pub appointment: &'a Appointment,
     pub expected_version: u64,
     pub max_per_day: Option<u32>,
+}
+
+/// A new hold with what the store needs to enforce the booking rules in the same atomic write. The hold is checked
+/// against live appointments and against the holds alive at its `created_at`.
+#[derive(Clone, Copy, Debug)]
+pub struct NewHold<'a> {
+    pub hold: &'a Hold,
+    pub max_per_day: Option<u32>,
+}
+
+/// Which way a listing runs through time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Earliest start first.
+    #[default]
+    Ascending,
+    /// Latest start first.
+    Descending,
+}
+
+/// One caller's appointments, through the phone index: `(start, id)` in `order`, resuming strictly after `after` in
+/// that order.
+#[derive(Clone, Debug)]
+pub struct CallerQuery {
+    pub business_id: BusinessId,
+    pub phone: PhoneNumber,
+    pub starts_within: Option<Interval>,
+    pub status: Option<AppointmentStatus>,
+    pub sync_status: Option<SyncStatus>,
+    pub order: ListOrder,
+    pub after: Option<PageCursor>,
+    /// At most this many items (1 to 500).
+    pub limit: u32,
 }
 
 /// Where a listing resumes: strictly after this `(start, id)`.
@@ -231,6 +265,10 @@ pub struct OpeningChannel {
 /// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
 /// [`crate::domain::check_booking_conflicts`] in the same atomic step as the write, so two concurrent callers can
 /// never both succeed in taking overlapping time or the last place of a day.
+///
+/// Holds take part in those rules like live appointments while they are alive. Expiry is judged at the instant of
+/// the write (a hold's `created_at`, an appointment's `updated_at`: the "now" of the use case) or at the `now` a read
+/// is given, never by whether a cleanup has run; [`Store::remove_expired_holds`] only tidies.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Fails with `AlreadyExists` if the id or the key hash is taken.
@@ -277,11 +315,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         query: &AppointmentQuery,
     ) -> Result<Page<Appointment>, StoreError>;
-    /// Occupancy of every live appointment of the business whose start lies in `starts_within`.
+    /// Occupancy of every live appointment of the business whose start lies in `starts_within`, and of every hold
+    /// starting there that is alive at `now`.
     async fn live_occupancies(
         &self,
         business_id: BusinessId,
         starts_within: Interval,
+        now: Timestamp,
     ) -> Result<Vec<Occupancy>, StoreError>;
     /// Sets the sync state if the appointment is still at `version`; `Ok(false)` when it has moved on, so a late
     /// result never overwrites a newer change.
@@ -301,6 +341,47 @@ pub trait Store: Send + Sync + 'static {
         updated_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<Appointment>, StoreError>;
+
+    /// Stores a hold if it conflicts with no live appointment and no live hold of the business (`Conflict`) and
+    /// its id is unused by a hold or an appointment (`AlreadyExists`); all or nothing.
+    async fn create_hold(&self, hold: NewHold<'_>) -> Result<(), StoreError>;
+    /// The hold as stored, possibly expired (until a cleanup removes it), so a caller can tell "expired" from "gone".
+    async fn get_hold(
+        &self,
+        business_id: BusinessId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError>;
+    /// Removes the hold and frees its time; `Ok(false)` when none was stored.
+    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError>;
+    /// Turns a hold into the booking's appointment in one atomic write: the appointment's id must be the hold's
+    /// ([`HoldId::appointment_id`]), and it keeps the hold's time, buffers, service and date. `AlreadyExists` when
+    /// that appointment exists (the hold was converted before); `NotFound` when no hold alive at the appointment's
+    /// `created_at` is stored; `IdempotencyKeyTaken` as for `create_appointment`. The daily limit is not re-checked:
+    /// the hold already counted.
+    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError>;
+    /// Deletes up to `limit` holds of any business that expired at or before `now`; how many it deleted. Only
+    /// tidies: an expired hold blocks nothing whether or not this has run.
+    async fn remove_expired_holds(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError>;
+
+    /// One caller's appointments (any status), through an index keyed by business and number: never a scan.
+    async fn appointments_by_phone(
+        &self,
+        query: &CallerQuery,
+    ) -> Result<Page<Appointment>, StoreError>;
+    /// Indexes the phone numbers of appointments stored before the phone index existed. Idempotent; once it has
+    /// finished it records so, and later calls cost one read. Answers how many appointments it indexed now.
+    async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError>;
+
+    /// The business's settings; defaults when it never changed any.
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError>;
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError>;
 
     /// The unexpired record for the key, if any.
     async fn get_idempotency_record(

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use shared::domain::{
-    Appointment, AppointmentId, Business, BusinessId, Interval, Occupancy, Service, ServiceId,
-    SyncStatus,
+    Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
+    Occupancy, PhoneNumber, Service, ServiceId, SyncStatus,
 };
 use shared::ports::{BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor};
 
@@ -16,6 +16,7 @@ pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI2: &str = "GSI2";
+pub const GSI3: &str = "GSI3";
 
 /// An instant as a fixed-width decimal string, so that string order is time order: nanoseconds since the epoch,
 /// shifted by 10^21 to be positive over jiff's whole range (±3.2 × 10^20 ns).
@@ -61,6 +62,24 @@ pub fn appointment_gsi1_sk(start: Timestamp, id: AppointmentId) -> String {
 pub fn gsi1_sk_after(cursor: &PageCursor) -> String {
     format!("{} ", appointment_gsi1_sk(cursor.start, cursor.id))
 }
+
+/// One caller of one business: the partition of the phone index (GSI3), sorted like GSI1 by `start#id`.
+pub fn phone_gsi3_pk(business: BusinessId, phone: &PhoneNumber) -> String {
+    format!("BUSINESS#{business}#PHONE#{}", phone.as_ref())
+}
+
+pub fn hold_sk(hold: HoldId) -> String {
+    format!("HOLD#{hold}")
+}
+
+pub const SETTINGS_SK: &str = "SETTINGS";
+
+/// Data migrations record that they finished here, so a start after them costs one read.
+pub fn migration_pk(name: &str) -> String {
+    format!("MIGRATION#{name}")
+}
+
+pub const PHONE_INDEX_MIGRATION: &str = "phone_index";
 
 pub fn sync_gsi2_pk(status: SyncStatus) -> String {
     format!("SYNC#{}", status.as_str())
@@ -180,12 +199,20 @@ pub struct AppointmentItem {
     pub gsi2_pk: String,
     #[serde(rename = "GSI2SK")]
     pub gsi2_sk: String,
+    /// The phone index; only appointments with a customer phone are in it.
+    #[serde(rename = "GSI3PK", skip_serializing_if = "Option::is_none")]
+    pub gsi3_pk: Option<String>,
+    #[serde(rename = "GSI3SK", skip_serializing_if = "Option::is_none")]
+    pub gsi3_sk: Option<String>,
     pub appointment: Appointment,
 }
 
 impl AppointmentItem {
     pub fn new(appointment: &Appointment) -> Self {
+        let phone = appointment.customer.phone.as_ref();
         Self {
+            gsi3_pk: phone.map(|phone| phone_gsi3_pk(appointment.business_id, phone)),
+            gsi3_sk: phone.map(|_| appointment_gsi1_sk(appointment.time.start(), appointment.id)),
             pk: business_pk(appointment.business_id),
             sk: appointment_sk(appointment.id),
             version: appointment.version,
@@ -198,13 +225,16 @@ impl AppointmentItem {
     }
 }
 
-/// What a ledger keeps of one live appointment: its occupancy and its start (for "starting in range" reads).
+/// What a ledger keeps of one live appointment or hold: its occupancy and its start (for "starting in range" reads),
+/// and for a hold when it stops counting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub service: ServiceId,
     pub start: Timestamp,
     pub occupied: Interval,
     pub local_date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<Timestamp>,
 }
 
 impl LedgerEntry {
@@ -214,7 +244,23 @@ impl LedgerEntry {
             start: appointment.time.start(),
             occupied: appointment.occupied(),
             local_date: appointment.local_date,
+            hold_expires_at: None,
         }
+    }
+
+    pub fn of_hold(hold: &Hold) -> Self {
+        Self {
+            service: hold.service_id,
+            start: hold.time.start(),
+            occupied: hold.occupied(),
+            local_date: hold.local_date,
+            hold_expires_at: Some(hold.expires_at),
+        }
+    }
+
+    /// An appointment's entry always counts; a hold's until it expires.
+    pub fn counts_at(&self, now: Timestamp) -> bool {
+        self.hold_expires_at.is_none_or(|expires| now < expires)
     }
 
     pub fn occupancy(&self, appointment_id: AppointmentId) -> Occupancy {
@@ -235,6 +281,52 @@ pub struct LedgerItem {
     /// Keyed by appointment id, so adding or removing one entry is a single-path update.
     #[serde(default)]
     pub entries: HashMap<AppointmentId, LedgerEntry>,
+}
+
+/// A service's live appointments on one local date (`booked`, an exact counter) and its holds there (hold id →
+/// expiry in nanoseconds), which count only until they expire. `version` changes with every write that adds to
+/// either, so a write checked against the daily limit can be conditional on exactly what it read.
+#[derive(Debug, Default, Deserialize)]
+pub struct DayCountItem {
+    #[serde(default)]
+    pub booked: i64,
+    #[serde(default)]
+    pub version: Option<u64>,
+    #[serde(default)]
+    pub holds: HashMap<String, i64>,
+}
+
+impl DayCountItem {
+    /// What counts toward the limit at `now_nanos`, leaving out `excluding` (a hold becoming its appointment).
+    pub fn live(&self, now_nanos: i64, excluding: Option<&str>) -> i64 {
+        let holds = self
+            .holds
+            .iter()
+            .filter(|(id, expires)| **expires > now_nanos && Some(id.as_str()) != excluding)
+            .count();
+        self.booked + i64::try_from(holds).unwrap_or(i64::MAX)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct HoldItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// DynamoDB's TTL attribute: TTL tidies expired holds away; reads and conditions use `expires_at_nanos`.
+    pub expires_at_epoch: i64,
+    pub expires_at_nanos: i64,
+    pub hold: Hold,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct BusinessSettingsItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub settings: BusinessSettings,
 }
 
 #[derive(Serialize, Deserialize)]

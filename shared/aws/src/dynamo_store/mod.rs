@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -19,13 +22,14 @@ use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::domain::{
-    ApiKeyHash, Appointment, AppointmentId, BookingConflict, Business, BusinessId, Interval,
-    Occupancy, Service, ServiceId, SyncState, SyncStatus, check_booking_conflicts,
+    ApiKeyHash, Appointment, AppointmentId, BookingConflict, Business, BusinessId,
+    BusinessSettings, Hold, HoldId, Interval, Occupancy, Service, ServiceId, SyncState, SyncStatus,
+    check_booking_conflicts,
 };
 use shared::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, Page,
-    PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
+    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
 };
 
 use items::*;
@@ -126,12 +130,32 @@ enum LedgerVersion {
     At(u64),
 }
 
+/// One ledger as a booking read it: its version, the occupancies that count now, and the entries of holds that
+/// have expired (a write to the ledger removes them, tidying as it goes).
+struct LedgerRead {
+    version: LedgerVersion,
+    occupancies: Vec<Occupancy>,
+    expired: Vec<AppointmentId>,
+}
+
+/// A ledger the write adds an entry to, conditional on the version read.
+struct LedgerTouch {
+    day: Date,
+    version: LedgerVersion,
+    expired: Vec<AppointmentId>,
+}
+
 /// The items of a booking transaction, with the positions the cancellation reasons are checked at.
 struct BookingWrite {
     items: Vec<TransactWriteItem>,
     ledger_positions: Vec<usize>,
     day_count_position: Option<usize>,
     idempotency_position: Option<usize>,
+}
+
+/// A day count as read for a write checked against the daily limit.
+struct DayCountRead {
+    item: DayCountItem,
 }
 
 impl DynamoStore {
@@ -218,15 +242,23 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query.
+    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive at `now`.
     async fn read_ledgers(
         &self,
         business: BusinessId,
         days: &[Date],
-    ) -> Result<HashMap<Date, (LedgerVersion, Vec<Occupancy>)>, StoreError> {
-        let mut ledgers: HashMap<Date, (LedgerVersion, Vec<Occupancy>)> = days
+        now: Timestamp,
+    ) -> Result<HashMap<Date, LedgerRead>, StoreError> {
+        let mut ledgers: HashMap<Date, LedgerRead> = days
             .iter()
-            .map(|day| (*day, (LedgerVersion::Absent, Vec::new())))
+            .map(|day| {
+                let absent = LedgerRead {
+                    version: LedgerVersion::Absent,
+                    occupancies: Vec::new(),
+                    expired: Vec::new(),
+                };
+                (*day, absent)
+            })
             .collect();
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Ok(ledgers);
@@ -237,12 +269,19 @@ impl DynamoStore {
                 .strip_prefix("LEDGER#")
                 .and_then(|day| day.parse().ok())
                 .ok_or_else(|| corrupt("ledger key"))?;
-            let occupancies = item
-                .entries
-                .iter()
-                .map(|(id, entry)| entry.occupancy(*id))
-                .collect();
-            ledgers.insert(day, (LedgerVersion::At(item.version), occupancies));
+            let mut read = LedgerRead {
+                version: LedgerVersion::At(item.version),
+                occupancies: Vec::new(),
+                expired: Vec::new(),
+            };
+            for (id, entry) in &item.entries {
+                if entry.counts_at(now) {
+                    read.occupancies.push(entry.occupancy(*id));
+                } else {
+                    read.expired.push(*id);
+                }
+            }
+            ledgers.insert(day, read);
         }
         Ok(ledgers)
     }
@@ -280,38 +319,50 @@ impl DynamoStore {
         }
     }
 
-    /// Adds the appointment's entry to a ledger, on condition that the ledger is still as it was read: any booking
-    /// committed since on that day makes this transaction fail and re-check.
+    /// Adds an entry (an appointment's or a hold's) to a ledger, on condition that the ledger is still as it was read:
+    /// any booking committed since on that day makes this transaction fail and re-check. Expired holds' entries seen
+    /// in the read are removed on the way.
     fn ledger_add(
         &self,
-        appointment: &Appointment,
-        day: Date,
-        version: LedgerVersion,
+        business: BusinessId,
+        id: AppointmentId,
+        entry: &LedgerEntry,
+        touch: &LedgerTouch,
     ) -> Result<TransactWriteItem, StoreError> {
-        let entry = LedgerEntry::of(appointment);
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                ledger_sk(day),
-            )))
+            .set_key(Some(key(business_pk(business), ledger_sk(touch.day))))
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_values(":one", number(1));
-        let update = match version {
+        let update = match touch.version {
             LedgerVersion::Absent => update
                 .update_expression("SET #entries = :entries, #version = :one")
                 .condition_expression("attribute_not_exists(PK)")
                 .expression_attribute_values(
                     ":entries",
-                    to_value(&HashMap::from([(appointment.id, entry)]))?,
+                    to_value(&HashMap::from([(id, entry.clone())]))?,
                 ),
-            LedgerVersion::At(read) => update
-                .update_expression("SET #entries.#id = :entry, #version = #version + :one")
-                .condition_expression("#version = :read")
-                .expression_attribute_names("#id", appointment.id.to_string())
-                .expression_attribute_values(":entry", to_value(&entry)?)
-                .expression_attribute_values(":read", number(read)),
+            LedgerVersion::At(read) => {
+                let mut update = update
+                    .condition_expression("#version = :read")
+                    .expression_attribute_names("#id", id.to_string())
+                    .expression_attribute_values(":entry", to_value(entry)?)
+                    .expression_attribute_values(":read", number(read));
+                let mut removals = Vec::new();
+                for (n, expired) in touch.expired.iter().filter(|e| **e != id).enumerate() {
+                    let name = format!("#expired{n}");
+                    removals.push(format!("#entries.{name}"));
+                    update = update.expression_attribute_names(name, expired.to_string());
+                }
+                let mut expression =
+                    "SET #entries.#id = :entry, #version = #version + :one".to_owned();
+                if !removals.is_empty() {
+                    expression.push_str(" REMOVE ");
+                    expression.push_str(&removals.join(", "));
+                }
+                update.update_expression(expression)
+            }
         };
         Ok(TransactWriteItem::builder()
             .update(update.build().map_err(backend)?)
@@ -321,31 +372,54 @@ impl DynamoStore {
     /// Removing needs no read: it only frees time, so it cannot break a rule whatever committed meanwhile.
     fn ledger_remove(
         &self,
-        appointment: &Appointment,
+        business: BusinessId,
+        id: AppointmentId,
         day: Date,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                ledger_sk(day),
-            )))
+            .set_key(Some(key(business_pk(business), ledger_sk(day))))
             .update_expression("REMOVE #entries.#id SET #version = #version + :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
-            .expression_attribute_names("#id", appointment.id.to_string())
+            .expression_attribute_names("#id", id.to_string())
             .expression_attribute_values(":one", number(1))
             .build()
             .map_err(backend)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Counts a live appointment on its service's local date; with a limit, only while the count is below it.
+    async fn read_day_count(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+    ) -> Result<DayCountRead, StoreError> {
+        let item: Option<DayCountItem> = self
+            .get(business_pk(business), day_count_sk(service, local_date))
+            .await?;
+        Ok(DayCountRead {
+            item: item.unwrap_or_default(),
+        })
+    }
+
+    /// The condition that the day count is still at the version `read` saw.
+    fn day_count_unchanged(update: UpdateBuilder, read: &DayCountRead) -> UpdateBuilder {
+        match read.item.version {
+            Some(version) => update
+                .condition_expression("#version = :read")
+                .expression_attribute_values(":read", number(version)),
+            None => update.condition_expression("attribute_not_exists(#version)"),
+        }
+    }
+
+    /// Counts a live appointment on its service's local date. A write checked against a limit is conditional on
+    /// the count being as read, so two writers can never both take the last place.
     fn day_count_add(
         &self,
         appointment: &Appointment,
-        limit: Option<u32>,
+        read: Option<&DayCountRead>,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -353,12 +427,11 @@ impl DynamoStore {
                 business_pk(appointment.business_id),
                 day_count_sk(appointment.service_id, appointment.local_date),
             )))
-            .update_expression("ADD booked :one")
+            .update_expression("ADD booked :one, #version :one")
+            .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", number(1));
-        let update = match limit {
-            Some(limit) => update
-                .condition_expression("attribute_not_exists(booked) OR booked < :limit")
-                .expression_attribute_values(":limit", number(limit)),
+        let update = match read {
+            Some(read) => Self::day_count_unchanged(update, read),
             None => update,
         };
         Ok(TransactWriteItem::builder()
@@ -380,29 +453,154 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Reads the ledgers the candidate's occupied time touches and checks it against them. Returns how each ledger
-    /// was read, for the conditional writes.
+    /// Adds a hold to its day count, writing the whole map of live holds (expired ones drop out) on condition that
+    /// the count is as read.
+    fn day_count_add_hold(
+        &self,
+        hold: &Hold,
+        read: &DayCountRead,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let now = nanos(hold.created_at)?;
+        let mut holds: HashMap<String, i64> = read
+            .item
+            .holds
+            .iter()
+            .filter(|(_, expires)| **expires > now)
+            .map(|(id, expires)| (id.clone(), *expires))
+            .collect();
+        holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(hold.business_id),
+                day_count_sk(hold.service_id, hold.local_date),
+            )))
+            .update_expression("SET #holds = :holds ADD #version :one")
+            .expression_attribute_names("#holds", "holds")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":holds", to_value(&holds)?)
+            .expression_attribute_values(":one", number(1));
+        let update = Self::day_count_unchanged(update, read);
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    /// Takes a hold out of its day count; when it becomes its appointment, the appointment is counted instead.
+    /// The version moves, so a concurrent writer that read the hold cannot write it back.
+    fn day_count_remove_hold(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+        hold: HoldId,
+        converted: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let expression = if converted {
+            "REMOVE #holds.#hold ADD booked :one, #version :one"
+        } else {
+            "REMOVE #holds.#hold ADD #version :one"
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(business),
+                day_count_sk(service, local_date),
+            )))
+            .update_expression(expression)
+            .expression_attribute_names("#holds", "holds")
+            .expression_attribute_names("#hold", hold.to_string())
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", number(1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
+    fn check_daily_limit(
+        read: &DayCountRead,
+        limit: Option<u32>,
+        local_date: Date,
+        now: Timestamp,
+        excluding: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        if read.item.live(nanos(now)?, excluding) >= i64::from(limit) {
+            return Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
+                date: local_date,
+                limit,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Reads the ledgers the candidate's occupied time touches and checks it against them (holds alive at `now`
+    /// included). Returns how each ledger was read, for the conditional writes.
     async fn check_overlaps(
         &self,
-        candidate: &Appointment,
-    ) -> Result<Vec<(Date, LedgerVersion)>, StoreError> {
-        let days = utc_days(&candidate.occupied());
-        let ledgers = self.read_ledgers(candidate.business_id, &days).await?;
+        business: BusinessId,
+        candidate: &Occupancy,
+        now: Timestamp,
+    ) -> Result<Vec<LedgerTouch>, StoreError> {
+        let days = utc_days(&candidate.occupied);
+        let mut ledgers = self.read_ledgers(business, &days, now).await?;
         // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
         check_booking_conflicts(
-            &candidate.occupancy(),
-            ledgers.values().flat_map(|(_, occupancies)| occupancies),
+            candidate,
+            ledgers.values().flat_map(|read| &read.occupancies),
             None,
         )?;
         Ok(days
             .into_iter()
-            .map(|day| {
-                let version = ledgers
-                    .get(&day)
-                    .map_or(LedgerVersion::Absent, |(version, _)| *version);
-                (day, version)
+            .map(|day| match ledgers.remove(&day) {
+                Some(read) => LedgerTouch {
+                    day,
+                    version: read.version,
+                    expired: read.expired,
+                },
+                None => LedgerTouch {
+                    day,
+                    version: LedgerVersion::Absent,
+                    expired: Vec::new(),
+                },
             })
             .collect())
+    }
+
+    /// The ledgers and, when a limit applies, the day count a write of `candidate` must be conditional on, read at
+    /// once; the rules are checked on what was read.
+    async fn read_for_write(
+        &self,
+        business: BusinessId,
+        candidate: &Occupancy,
+        count_with_limit: Option<u32>,
+        now: Timestamp,
+    ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
+        let count = async {
+            match count_with_limit {
+                Some(_) => self
+                    .read_day_count(business, candidate.service_id, candidate.local_date)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (ledgers, count) =
+            tokio::try_join!(self.check_overlaps(business, candidate, now), count)?;
+        if let Some(count) = &count {
+            let excluding = candidate.appointment_id.to_string();
+            Self::check_daily_limit(
+                count,
+                count_with_limit,
+                candidate.local_date,
+                now,
+                Some(&excluding),
+            )?;
+        }
+        Ok((ledgers, count))
     }
 
     /// The write that makes `next` the stored state of an appointment that was `previous` (None for a new one).
@@ -410,8 +608,8 @@ impl DynamoStore {
         &self,
         previous: Option<&Appointment>,
         next: &Appointment,
-        read_ledgers: &[(Date, LedgerVersion)],
-        max_per_day: Option<u32>,
+        read_ledgers: &[LedgerTouch],
+        day_count: Option<&DayCountRead>,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<BookingWrite, StoreError> {
         let item = to_item(&AppointmentItem::new(next))?;
@@ -429,17 +627,18 @@ impl DynamoStore {
             }
         }];
 
+        let entry = LedgerEntry::of(next);
         let mut ledger_positions = Vec::new();
-        for (day, version) in read_ledgers {
+        for touch in read_ledgers {
             ledger_positions.push(items.len());
-            items.push(self.ledger_add(next, *day, *version)?);
+            items.push(self.ledger_add(next.business_id, next.id, &entry, touch)?);
         }
         let live_previous = previous.filter(|previous| previous.is_live());
         if let Some(previous) = live_previous {
-            let kept: BTreeSet<Date> = read_ledgers.iter().map(|(day, _)| *day).collect();
+            let kept: BTreeSet<Date> = read_ledgers.iter().map(|touch| touch.day).collect();
             for day in utc_days(&previous.occupied()) {
                 if !kept.contains(&day) {
-                    items.push(self.ledger_remove(previous, day)?);
+                    items.push(self.ledger_remove(previous.business_id, previous.id, day)?);
                 }
             }
         }
@@ -455,28 +654,14 @@ impl DynamoStore {
                 }
                 if next_live {
                     day_count_position = Some(items.len());
-                    items.push(self.day_count_add(next, max_per_day)?);
+                    items.push(self.day_count_add(next, day_count)?);
                 }
             }
         }
 
         let idempotency_position = match idempotency {
             Some(record) => {
-                let item = IdempotencyItem {
-                    pk: business_pk(record.business_id),
-                    sk: idempotency_sk(record.key.as_ref()),
-                    expires_at_epoch: record.expires_at.as_second(),
-                    expires_at_nanos: nanos(record.expires_at)?,
-                    record: record.clone(),
-                };
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&item)?))
-                    .condition_expression("attribute_not_exists(PK) OR expires_at_nanos <= :now")
-                    .expression_attribute_values(":now", number(nanos(record.created_at)?))
-                    .build()
-                    .map_err(backend)?;
-                items.push(TransactWriteItem::builder().put(put).build());
+                items.push(self.idempotency_put(record)?);
                 Some(items.len() - 1)
             }
             None => None,
@@ -487,6 +672,24 @@ impl DynamoStore {
             day_count_position,
             idempotency_position,
         })
+    }
+
+    fn idempotency_put(&self, record: &IdempotencyRecord) -> Result<TransactWriteItem, StoreError> {
+        let item = IdempotencyItem {
+            pk: business_pk(record.business_id),
+            sk: idempotency_sk(record.key.as_ref()),
+            expires_at_epoch: record.expires_at.as_second(),
+            expires_at_nanos: nanos(record.expires_at)?,
+            record: record.clone(),
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK) OR expires_at_nanos <= :now")
+            .expression_attribute_values(":now", number(nanos(record.created_at)?))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     async fn get_appointment_item(
@@ -688,13 +891,21 @@ impl Store for DynamoStore {
 
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment;
+        let now = appointment.updated_at;
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
-            let ledgers = self.check_overlaps(appointment).await?;
+            let (ledgers, day_count) = self
+                .read_for_write(
+                    appointment.business_id,
+                    &appointment.occupancy(),
+                    booking.max_per_day,
+                    now,
+                )
+                .await?;
             let write = self.booking_write(
                 None,
                 appointment,
                 &ledgers,
-                booking.max_per_day,
+                day_count.as_ref(),
                 booking.idempotency,
             )?;
             let outcome = self.transact(write.items).await?;
@@ -710,15 +921,15 @@ impl Store for DynamoStore {
             {
                 return Err(StoreError::IdempotencyKeyTaken);
             }
-            if write.ledger_positions.iter().any(|at| outcome.failed(*at)) || outcome.contended() {
+            // Someone booked or held on the same days, or took a place of the day: read again and decide.
+            if write.ledger_positions.iter().any(|at| outcome.failed(*at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
+                || outcome.contended()
+            {
                 back_off(attempt).await;
                 continue;
-            }
-            if write
-                .day_count_position
-                .is_some_and(|at| outcome.failed(at))
-            {
-                return Err(daily_limit(appointment, booking.max_per_day));
             }
             return Err(StoreError::Backend(
                 "booking transaction cancelled for no known reason".into(),
@@ -731,6 +942,7 @@ impl Store for DynamoStore {
 
     async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
         let next = change.appointment;
+        let now = next.updated_at;
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
             let current = self
                 .get_appointment_item(next.business_id, next.id)
@@ -739,30 +951,32 @@ impl Store for DynamoStore {
             if current.version != change.expected_version {
                 return Err(StoreError::VersionMismatch);
             }
-            let ledgers = if next.is_live() {
-                self.check_overlaps(next).await?
+            let counted_again = current.is_live()
+                && (current.service_id, current.local_date) == (next.service_id, next.local_date);
+            let limit = change.max_per_day.filter(|_| !counted_again);
+            let (ledgers, day_count) = if next.is_live() {
+                self.read_for_write(next.business_id, &next.occupancy(), limit, now)
+                    .await?
             } else {
-                Vec::new()
+                (Vec::new(), None)
             };
             let write =
-                self.booking_write(Some(&current), next, &ledgers, change.max_per_day, None)?;
+                self.booking_write(Some(&current), next, &ledgers, day_count.as_ref(), None)?;
             let outcome = self.transact(write.items).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
-            // A changed appointment, a booking on the same days, or a contended item: read again and decide.
+            // A changed appointment, a booking on the same days or the same day count, or a contended item: read
+            // again and decide.
             if outcome.failed(0)
                 || write.ledger_positions.iter().any(|at| outcome.failed(*at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
                 || outcome.contended()
             {
                 back_off(attempt).await;
                 continue;
-            }
-            if write
-                .day_count_position
-                .is_some_and(|at| outcome.failed(at))
-            {
-                return Err(daily_limit(next, change.max_per_day));
             }
             return Err(StoreError::Backend(
                 "change transaction cancelled for no known reason".into(),
@@ -870,6 +1084,7 @@ impl Store for DynamoStore {
         &self,
         business_id: BusinessId,
         starts_within: Interval,
+        now: Timestamp,
     ) -> Result<Vec<Occupancy>, StoreError> {
         let days = utc_days(&starts_within);
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
@@ -878,7 +1093,10 @@ impl Store for DynamoStore {
         let mut found: HashMap<AppointmentId, LedgerEntry> = HashMap::new();
         for ledger in self.query_ledgers(business_id, *first, *last).await? {
             for (id, entry) in ledger.entries {
-                if starts_within.start() <= entry.start && entry.start < starts_within.end() {
+                if starts_within.start() <= entry.start
+                    && entry.start < starts_within.end()
+                    && entry.counts_at(now)
+                {
                     found.insert(id, entry);
                 }
             }
@@ -953,6 +1171,416 @@ impl Store for DynamoStore {
             )
             .await?;
         Ok(items.into_iter().map(|item| item.appointment).collect())
+    }
+
+    async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
+        let hold = new.hold;
+        let occupancy = hold.occupancy();
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            // A hold always writes its day count (the map of live holds), so it reads it even without a limit.
+            let (ledgers, day_count) = tokio::try_join!(
+                self.check_overlaps(hold.business_id, &occupancy, hold.created_at),
+                self.read_day_count(hold.business_id, hold.service_id, hold.local_date),
+            )?;
+            Self::check_daily_limit(
+                &day_count,
+                new.max_per_day,
+                hold.local_date,
+                hold.created_at,
+                None,
+            )?;
+            let item = HoldItem {
+                pk: business_pk(hold.business_id),
+                sk: hold_sk(hold.id),
+                expires_at_epoch: hold.expires_at.as_second(),
+                expires_at_nanos: nanos(hold.expires_at)?,
+                hold: hold.clone(),
+            };
+            let appointment_absent = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    business_pk(hold.business_id),
+                    appointment_sk(hold.id.appointment_id()),
+                )))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(backend)?;
+            let mut items = vec![
+                self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
+                TransactWriteItem::builder()
+                    .condition_check(appointment_absent)
+                    .build(),
+            ];
+            let entry = LedgerEntry::of_hold(hold);
+            let mut ledger_positions = Vec::new();
+            for touch in &ledgers {
+                ledger_positions.push(items.len());
+                items.push(self.ledger_add(
+                    hold.business_id,
+                    occupancy.appointment_id,
+                    &entry,
+                    touch,
+                )?);
+            }
+            let day_count_position = items.len();
+            items.push(self.day_count_add_hold(hold, &day_count)?);
+            let outcome = self.transact(items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) || outcome.failed(1) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if ledger_positions.iter().any(|at| outcome.failed(*at))
+                || outcome.failed(day_count_position)
+                || outcome.contended()
+            {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "hold transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend("hold gave up under contention".into()))
+    }
+
+    async fn get_hold(
+        &self,
+        business_id: BusinessId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError> {
+        Ok(self
+            .get::<HoldItem>(business_pk(business_id), hold_sk(id))
+            .await?
+            .map(|item| item.hold))
+    }
+
+    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
+        let Some(hold) = self.get_hold(business_id, id).await? else {
+            return Ok(false);
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), hold_sk(id))))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(backend)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        for day in utc_days(&hold.occupied()) {
+            items.push(self.ledger_remove(business_id, id.appointment_id(), day)?);
+        }
+        items.push(self.day_count_remove_hold(
+            business_id,
+            hold.service_id,
+            hold.local_date,
+            id,
+            false,
+        )?);
+        match self.transact(items).await? {
+            WriteOutcome::Committed => Ok(true),
+            // Released or converted by someone else meanwhile.
+            outcome if outcome.failed(0) => Ok(false),
+            _ => Err(StoreError::Backend(
+                "releasing the hold was cancelled".into(),
+            )),
+        }
+    }
+
+    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment;
+        let hold_id = HoldId::from(appointment.id.as_uuid());
+        // No ledger read: the appointment's entry replaces the hold's, which occupies exactly the same time, so the
+        // write is conditional only on that entry still being there.
+        let mut items = vec![self.put(
+            to_item(&AppointmentItem::new(appointment))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                hold_sk(hold_id),
+            )))
+            .condition_expression("attribute_exists(PK) AND expires_at_nanos > :now")
+            .expression_attribute_values(":now", number(nanos(appointment.created_at)?))
+            .build()
+            .map_err(backend)?;
+        items.push(TransactWriteItem::builder().delete(delete).build());
+        let entry = LedgerEntry::of(appointment);
+        let mut ledger_positions = Vec::new();
+        for day in utc_days(&appointment.occupied()) {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    business_pk(appointment.business_id),
+                    ledger_sk(day),
+                )))
+                .update_expression("SET #entries.#id = :entry, #version = #version + :one")
+                .condition_expression("attribute_exists(#entries.#id)")
+                .expression_attribute_names("#entries", "entries")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#id", appointment.id.to_string())
+                .expression_attribute_values(":entry", to_value(&entry)?)
+                .expression_attribute_values(":one", number(1))
+                .build()
+                .map_err(backend)?;
+            ledger_positions.push(items.len());
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        items.push(self.day_count_remove_hold(
+            appointment.business_id,
+            appointment.service_id,
+            appointment.local_date,
+            hold_id,
+            true,
+        )?);
+        let idempotency_position = match booking.idempotency {
+            Some(record) => {
+                items.push(self.idempotency_put(record)?);
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            let outcome = self.transact(items.clone()).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if idempotency_position.is_some_and(|at| outcome.failed(at)) {
+                return Err(StoreError::IdempotencyKeyTaken);
+            }
+            if outcome.failed(1) || ledger_positions.iter().any(|at| outcome.failed(*at)) {
+                return Err(StoreError::NotFound);
+            }
+            if outcome.contended() {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "converting the hold was cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "converting the hold gave up under contention".into(),
+        ))
+    }
+
+    async fn remove_expired_holds(&self, _now: Timestamp, _limit: u32) -> Result<u32, StoreError> {
+        // DynamoDB's TTL deletes expired hold items (`expires_at_epoch`), and every write to a ledger drops the
+        // expired holds' entries it read; reads already ignore them. There is nothing for a sweep to do.
+        Ok(0)
+    }
+
+    async fn appointments_by_phone(
+        &self,
+        query: &CallerQuery,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let mut low = query
+            .starts_within
+            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
+        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
+        let mut high = query
+            .starts_within
+            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
+        if let Some(after) = &query.after {
+            match query.order {
+                ListOrder::Ascending => low = low.max(gsi1_sk_after(after)),
+                // BETWEEN is inclusive: the cursor's own item comes back first and is skipped below.
+                ListOrder::Descending => {
+                    high = high.min(appointment_gsi1_sk(after.start, after.id))
+                }
+            }
+        }
+        if low > high {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let mut filters = Vec::new();
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), "GSI3PK".to_owned()),
+            ("#sk".to_owned(), "GSI3SK".to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (
+                ":pk".to_owned(),
+                string(phone_gsi3_pk(query.business_id, &query.phone)),
+            ),
+            (":low".to_owned(), string(low)),
+            (":high".to_owned(), string(high)),
+        ]);
+        if query.status.is_some() || query.sync_status.is_some() {
+            names.insert("#appointment".to_owned(), "appointment".to_owned());
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
+        if let Some(status) = query.status {
+            filters.push("#appointment.#status = :status");
+            values.insert(":status".to_owned(), to_value(&status)?);
+        }
+        if let Some(sync_status) = query.sync_status {
+            names.insert("#sync".to_owned(), "sync".to_owned());
+            filters.push("#appointment.#sync.#status = :sync_status");
+            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
+        }
+        let limit = query.limit.clamp(1, 500) as usize;
+        let mut items: Vec<Appointment> = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI3)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(query.order == ListOrder::Ascending)
+                // One more than is missing: the cursor's own item may come first on a descending page.
+                .limit((limit - items.len() + 1) as i32)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let appointment = from_item::<AppointmentItem>(item)?.appointment;
+                let is_cursor = query.after.is_some_and(|after| {
+                    after.start == appointment.time.start() && after.id == appointment.id
+                });
+                if !is_cursor && items.len() < limit {
+                    items.push(appointment);
+                } else if !is_cursor {
+                    // A match beyond this page: there is a next one.
+                    let next = items.last().map(|last| PageCursor {
+                        start: last.time.start(),
+                        id: last.id,
+                    });
+                    return Ok(Page { items, next });
+                }
+            }
+            match output.last_evaluated_key.filter(|key| !key.is_empty()) {
+                Some(key) => start_key = Some(key),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+
+    async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
+        let marker = key(migration_pk(PHONE_INDEX_MIGRATION), SINGLETON_SK.to_owned());
+        let done = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(marker.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item
+            .is_some();
+        if done {
+            return Ok(0);
+        }
+        // A one-time migration, so a Scan is right here (requests never scan): it finds appointments with a phone
+        // that carry no index key yet.
+        let mut indexed = 0;
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
+                     AND attribute_not_exists(GSI3PK)",
+                )
+                .expression_attribute_names("#appointment", "appointment")
+                .expression_attribute_names("#customer", "customer")
+                .expression_attribute_names("#phone", "phone")
+                .expression_attribute_values(":appointment", string("APPOINTMENT#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let stored: AppointmentItem = from_item(item)?;
+                let fresh = AppointmentItem::new(&stored.appointment);
+                let (Some(gsi3_pk), Some(gsi3_sk)) = (fresh.gsi3_pk, fresh.gsi3_sk) else {
+                    continue;
+                };
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(stored.pk, stored.sk)))
+                    .update_expression("SET GSI3PK = :pk, GSI3SK = :sk")
+                    .condition_expression("version = :version")
+                    .expression_attribute_values(":pk", string(gsi3_pk))
+                    .expression_attribute_values(":sk", string(gsi3_sk))
+                    .expression_attribute_values(":version", number(stored.version))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => indexed += 1,
+                    // Changed meanwhile: the change wrote the whole item, index keys included.
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|error| error.is_conditional_check_failed_exception()) => {
+                    }
+                    Err(error) => return Err(backend(error)),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
+                _ => break,
+            }
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(marker))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(indexed)
+    }
+
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError> {
+        Ok(self
+            .get::<BusinessSettingsItem>(business_pk(business_id), SETTINGS_SK.to_owned())
+            .await?
+            .map(|item| item.settings)
+            .unwrap_or_default())
+    }
+
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError> {
+        let item = BusinessSettingsItem {
+            pk: business_pk(business_id),
+            sk: SETTINGS_SK.to_owned(),
+            settings: settings.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn get_idempotency_record(
@@ -1342,13 +1970,6 @@ impl Store for DynamoStore {
             .await?;
         Ok(items.into_iter().map(|item| item.watch).collect())
     }
-}
-
-fn daily_limit(appointment: &Appointment, limit: Option<u32>) -> StoreError {
-    StoreError::Conflict(BookingConflict::DailyLimitReached {
-        date: appointment.local_date,
-        limit: limit.unwrap_or(0),
-    })
 }
 
 /// Jittered backoff so that bookings racing for the same days do not collide again in lockstep.

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 use shared::ports::StoreError;
 
 use super::backend;
-use super::items::{GSI1, GSI2, PK, SK};
+use super::items::{GSI1, GSI2, GSI3, PK, SK};
 
 fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
@@ -40,7 +40,7 @@ fn index(name: &str) -> Result<GlobalSecondaryIndex, StoreError> {
         .map_err(backend)
 }
 
-/// Creates the table (on-demand, with both indexes) and waits until it is active.
+/// Creates the table (on-demand, with its three indexes) and waits until it is active.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -49,8 +49,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(SK, KeyType::Range)?)
         .global_secondary_indexes(index(GSI1)?)
-        .global_secondary_indexes(index(GSI2)?);
-    for name in [PK, SK, "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
+        .global_secondary_indexes(index(GSI2)?)
+        .global_secondary_indexes(index(GSI3)?);
+    for name in [
+        PK, SK, "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+    ] {
         request = request.attribute_definitions(string_attribute(name)?);
     }
     request.send().await.map_err(backend)?;

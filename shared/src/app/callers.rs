@@ -1,0 +1,199 @@
+//! Callers: phone numbers normalized the way the business's callers write them, and a caller's appointments found
+//! by the number they call from.
+
+use jiff::Timestamp;
+
+use crate::domain::Appointment;
+use crate::domain::{
+    AppointmentStatus, Business, BusinessSettings, CountryCode, HoldMinutes, Interval, PhoneNumber,
+    SyncStatus, normalize_phone,
+};
+use crate::ports::{CallerQuery, ListOrder, PageCursor};
+
+use super::{App, AppError};
+
+/// The country national numbers are read in, when `text` is one: an international number (`+…`) needs none, so
+/// reading the settings is skipped for it.
+pub async fn phone_country_for(
+    app: &App,
+    business: &Business,
+    text: Option<&str>,
+) -> Result<Option<CountryCode>, AppError> {
+    match text {
+        Some(text) if !text.trim_start().starts_with('+') => Ok(app
+            .store
+            .get_business_settings(business.id)
+            .await?
+            .phone_country(&business.time_zone)),
+        _ => Ok(None),
+    }
+}
+
+/// `text` as the E.164 number it means for this business (national numbers in its country), or a validation
+/// error naming `field`. The agent interface and the REST API normalize through here or [`phone_country_for`].
+pub async fn normalize_customer_phone(
+    app: &App,
+    business: &Business,
+    field: &'static str,
+    text: &str,
+) -> Result<PhoneNumber, AppError> {
+    let country = phone_country_for(app, business, Some(text)).await?;
+    Ok(normalize_phone(field, text, country)?)
+}
+
+/// The two parts of a caller's list: upcoming appointments soonest first, then past ones latest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallerPhase {
+    Upcoming,
+    Past,
+}
+
+/// Where a caller's list resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallerCursor {
+    pub phase: CallerPhase,
+    /// Strictly after this in the phase's order; `None` starts the phase.
+    pub after: Option<PageCursor>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallerListing {
+    pub phone: PhoneNumber,
+    pub starts_within: Option<Interval>,
+    pub status: Option<AppointmentStatus>,
+    pub sync_status: Option<SyncStatus>,
+    pub cursor: Option<CallerCursor>,
+    /// 1 to 500.
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallerPage {
+    pub items: Vec<Appointment>,
+    pub next: Option<CallerCursor>,
+}
+
+fn intersect(range: Option<Interval>, from: Timestamp, until: Timestamp) -> Option<Interval> {
+    let (start, end) = match range {
+        Some(range) => (range.start().max(from), range.end().min(until)),
+        None => (from, until),
+    };
+    Interval::new(start, end).ok()
+}
+
+/// A caller's appointments of every status (cancelled ones too, with their status), through the phone index:
+/// those starting from now on first, soonest first, then earlier ones, latest first; the other filters apply to
+/// both parts.
+pub async fn caller_appointments(
+    app: &App,
+    business: &Business,
+    listing: &CallerListing,
+) -> Result<CallerPage, AppError> {
+    let now = app.clock.now();
+    let limit = listing.limit.clamp(1, 500);
+    let cursor = listing.cursor.unwrap_or(CallerCursor {
+        phase: CallerPhase::Upcoming,
+        after: None,
+    });
+    let query = |starts_within, order, after, limit| CallerQuery {
+        business_id: business.id,
+        phone: listing.phone.clone(),
+        starts_within,
+        status: listing.status,
+        sync_status: listing.sync_status,
+        order,
+        after,
+        limit,
+    };
+    let mut items = Vec::new();
+    if cursor.phase == CallerPhase::Upcoming {
+        if let Some(upcoming) = intersect(listing.starts_within, now, Timestamp::MAX) {
+            let page = app
+                .store
+                .appointments_by_phone(&query(
+                    Some(upcoming),
+                    ListOrder::Ascending,
+                    cursor.after,
+                    limit,
+                ))
+                .await?;
+            if let Some(next) = page.next {
+                return Ok(CallerPage {
+                    items: page.items,
+                    next: Some(CallerCursor {
+                        phase: CallerPhase::Upcoming,
+                        after: Some(next),
+                    }),
+                });
+            }
+            items = page.items;
+        }
+    }
+    let after = match cursor.phase {
+        CallerPhase::Upcoming => None,
+        CallerPhase::Past => cursor.after,
+    };
+    let remaining = limit.saturating_sub(u32::try_from(items.len()).unwrap_or(limit));
+    let Some(past) = intersect(listing.starts_within, Timestamp::MIN, now) else {
+        return Ok(CallerPage { items, next: None });
+    };
+    if remaining == 0 {
+        return Ok(CallerPage {
+            items,
+            next: Some(CallerCursor {
+                phase: CallerPhase::Past,
+                after: None,
+            }),
+        });
+    }
+    let page = app
+        .store
+        .appointments_by_phone(&query(Some(past), ListOrder::Descending, after, remaining))
+        .await?;
+    items.extend(page.items);
+    Ok(CallerPage {
+        items,
+        next: page.next.map(|next| CallerCursor {
+            phase: CallerPhase::Past,
+            after: Some(next),
+        }),
+    })
+}
+
+/// Indexes the phone numbers of appointments stored before the phone index existed; idempotent and cheap once
+/// done, so every start may call it.
+pub async fn index_existing_phone_numbers(app: &App) -> Result<u64, AppError> {
+    Ok(app.store.index_existing_phone_numbers().await?)
+}
+
+/// A change to the business's settings; absent fields stay, `Some(None)` returns a field to its default.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsChanges {
+    pub country: Option<Option<CountryCode>>,
+    pub hold_minutes: Option<Option<HoldMinutes>>,
+}
+
+pub async fn get_business_settings(
+    app: &App,
+    business: &Business,
+) -> Result<BusinessSettings, AppError> {
+    Ok(app.store.get_business_settings(business.id).await?)
+}
+
+pub async fn update_business_settings(
+    app: &App,
+    business: &Business,
+    changes: &SettingsChanges,
+) -> Result<BusinessSettings, AppError> {
+    let mut settings = app.store.get_business_settings(business.id).await?;
+    if let Some(country) = changes.country {
+        settings.country = country;
+    }
+    if let Some(hold_minutes) = changes.hold_minutes {
+        settings.hold_minutes = hold_minutes;
+    }
+    app.store
+        .put_business_settings(business.id, &settings)
+        .await?;
+    Ok(settings)
+}

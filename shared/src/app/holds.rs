@@ -1,0 +1,245 @@
+//! Holds: a time kept for a caller while they decide, then booked from the hold exactly once. The store enforces
+//! holds in the same atomic writes as bookings, so a hold and a booking (or two holds) can never both take a time.
+
+use jiff::Timestamp;
+
+use crate::availability::Unavailability;
+use crate::domain::{
+    Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
+    ServiceId, SyncState,
+};
+use crate::ports::{IdempotencyRecord, NewBooking, NewHold, StoreError};
+
+use super::appointments::{
+    IDEMPOTENCY_RETENTION, enqueue_sync, reason_for, replay_or_refuse, slot_unavailable,
+    verify_slot,
+};
+use super::availability::{alternatives_near, ensure_bookable};
+use super::{App, AppError, BookingOutcome, IdempotentBooking};
+
+#[derive(Clone, Debug)]
+pub struct HoldRequest {
+    pub service_id: ServiceId,
+    pub start: Timestamp,
+}
+
+/// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
+/// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
+pub async fn create_hold(
+    app: &App,
+    business: &Business,
+    request: HoldRequest,
+) -> Result<Hold, AppError> {
+    let (service, settings) =
+        tokio::try_join!(ensure_bookable(app, business, request.service_id), async {
+            app.store
+                .get_business_settings(business.id)
+                .await
+                .map_err(AppError::from)
+        })?;
+    let now = app.clock.now();
+    let slot = verify_slot(app, business, &service, request.start, None, now).await?;
+    let hold = Hold {
+        id: HoldId::generate(),
+        business_id: business.id,
+        service_id: service.id,
+        time: slot,
+        local_date: slot
+            .start()
+            .to_zoned_datetime(business.time_zone.zone().clone())
+            .date(),
+        buffer_before: service.settings.buffer_before,
+        buffer_after: service.settings.buffer_after,
+        created_at: now,
+        expires_at: now
+            .checked_add(settings.hold_minutes().as_duration())
+            .unwrap_or(now),
+    };
+    let new = NewHold {
+        hold: &hold,
+        max_per_day: service.settings.max_per_day,
+    };
+    match app.store.create_hold(new).await {
+        Ok(()) => Ok(hold),
+        Err(StoreError::Conflict(conflict)) => {
+            tracing::info!(service_id = %service.id, reason = %conflict, "hold lost to a concurrent booking or hold");
+            let alternatives =
+                alternatives_near(app, business, &service, request.start, None).await?;
+            Err(slot_unavailable(
+                request.start,
+                reason_for(&conflict),
+                alternatives,
+            ))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The hold, if the business has it: alive, or expired and not yet tidied away.
+pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold, AppError> {
+    app.store
+        .get_hold(business.id, id)
+        .await?
+        .ok_or(AppError::NotFound("hold"))
+}
+
+/// Frees the held time at once. Releasing a hold that is gone (released, converted, tidied after expiry) is
+/// `NotFound`, so a caller learns that it no longer held anything.
+pub async fn release_hold(app: &App, business: &Business, id: HoldId) -> Result<(), AppError> {
+    if app.store.release_hold(business.id, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("hold"))
+    }
+}
+
+/// Who the held time is for.
+#[derive(Clone, Debug)]
+pub struct HeldBooking {
+    pub hold_id: HoldId,
+    pub customer: Customer,
+    pub notes: Option<Notes>,
+    pub source: BookingSource,
+}
+
+/// Books the held time: the hold becomes the appointment (with the hold's id) in one atomic write, exactly once.
+/// The time is kept as held even if hours, notice or limits changed since; only the business's calendar can still
+/// refuse it (`calendar_busy`), because a meeting put there meanwhile is a real conflict. With an idempotency key a
+/// retry gets the first answer again.
+pub async fn book_held_appointment(
+    app: &App,
+    business: &Business,
+    request: HeldBooking,
+    idempotency: Option<IdempotentBooking>,
+    render_response: impl Fn(&Appointment) -> String,
+) -> Result<BookingOutcome, AppError> {
+    let Some(idempotency) = idempotency else {
+        return convert_once(app, business, request, None, render_response).await;
+    };
+    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
+        return Ok(replay);
+    }
+    match convert_once(app, business, request, Some(&idempotency), render_response).await {
+        Err(error @ (AppError::HoldAlreadyConverted | AppError::VersionConflict)) => {
+            Ok(replay_or_refuse(app, business, &idempotency)
+                .await?
+                .ok_or(error)?)
+        }
+        outcome => outcome,
+    }
+}
+
+/// Why a hold cannot be converted: converted already, expired, or never (or no longer) there.
+async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestamp) -> AppError {
+    match app.store.get_hold(business.id, id).await {
+        Ok(Some(hold)) if !hold.is_alive_at(now) => return AppError::HoldExpired,
+        Ok(_) => {}
+        Err(error) => return error.into(),
+    }
+    match app
+        .store
+        .get_appointment(business.id, id.appointment_id())
+        .await
+    {
+        Ok(Some(_)) => AppError::HoldAlreadyConverted,
+        Ok(None) => AppError::NotFound("hold"),
+        Err(error) => error.into(),
+    }
+}
+
+async fn convert_once(
+    app: &App,
+    business: &Business,
+    request: HeldBooking,
+    idempotency: Option<&IdempotentBooking>,
+    render_response: impl Fn(&Appointment) -> String,
+) -> Result<BookingOutcome, AppError> {
+    let now = app.clock.now();
+    let (hold, connection) = tokio::try_join!(
+        async {
+            app.store
+                .get_hold(business.id, request.hold_id)
+                .await
+                .map_err(AppError::from)
+        },
+        async {
+            app.store
+                .get_calendar_connection(business.id)
+                .await
+                .map_err(AppError::from)
+        },
+    )?;
+    let Some(hold) = hold.filter(|hold| hold.is_alive_at(now)) else {
+        return Err(unusable_hold(app, business, request.hold_id, now).await);
+    };
+    let busy = app
+        .store
+        .busy_intervals_overlapping(business.id, hold.occupied())
+        .await?;
+    if !busy.is_empty() {
+        let service = ensure_bookable(app, business, hold.service_id).await;
+        let alternatives = match service {
+            Ok(service) => {
+                alternatives_near(app, business, &service, hold.time.start(), None).await?
+            }
+            Err(_) => Vec::new(),
+        };
+        return Err(slot_unavailable(
+            hold.time.start(),
+            Unavailability::CalendarBusy,
+            alternatives,
+        ));
+    }
+    let appointment = Appointment {
+        id: hold.id.appointment_id(),
+        business_id: business.id,
+        service_id: hold.service_id,
+        time: hold.time,
+        local_date: hold.local_date,
+        buffer_before: hold.buffer_before,
+        buffer_after: hold.buffer_after,
+        customer: request.customer,
+        notes: request.notes,
+        source: request.source,
+        status: AppointmentStatus::Booked,
+        version: 1,
+        sync: SyncState::after_change(connection.is_some_and(|c| c.syncs_appointments()), now),
+        created_at: now,
+        updated_at: now,
+    };
+    let record = idempotency.map(|idempotency| IdempotencyRecord {
+        business_id: business.id,
+        key: idempotency.key.clone(),
+        request_fingerprint: idempotency.request_fingerprint.clone(),
+        appointment_id: appointment.id,
+        response_status: 201,
+        response_body: render_response(&appointment),
+        created_at: now,
+        expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
+    });
+    let booking = NewBooking {
+        appointment: &appointment,
+        max_per_day: None,
+        idempotency: record.as_ref(),
+    };
+    match app.store.convert_hold(booking).await {
+        Ok(()) => {
+            enqueue_sync(app, &appointment).await;
+            Ok(BookingOutcome::Created(Box::new(appointment)))
+        }
+        Err(StoreError::AlreadyExists) => Err(AppError::HoldAlreadyConverted),
+        Err(StoreError::NotFound) => Err(unusable_hold(app, business, hold.id, now).await),
+        // The caller replays the response of whoever took the key.
+        Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Deletes holds that expired by now; only tidies, since expired holds already block nothing.
+pub async fn remove_expired_holds(app: &App) -> Result<u32, AppError> {
+    const PER_RUN: u32 = 1_000;
+    Ok(app
+        .store
+        .remove_expired_holds(app.clock.now(), PER_RUN)
+        .await?)
+}

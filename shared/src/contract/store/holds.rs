@@ -1,0 +1,597 @@
+//! What every `Store` must do with holds and the phone index.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::domain::{
+    Appointment, AppointmentStatus, BookingConflict, BusinessSettings, CountryCode, Customer,
+    CustomerName, Hold, HoldId, HoldMinutes, Interval, Minutes, PhoneNumber, Service, SyncStatus,
+};
+use crate::ports::{
+    CallerQuery, ListOrder, NewBooking, NewHold, Page, PageCursor, Store, StoreError,
+};
+
+use super::{appointment, at, base, book, business, cancelled, change, moved, with_service};
+
+/// A hold of `service` from `from` to `to` minutes after the base, made at the base, alive for 5 minutes.
+fn hold(service: &Service, from: i64, to: i64) -> Hold {
+    let time = Interval::new(at(from), at(to)).unwrap();
+    Hold {
+        id: HoldId::generate(),
+        business_id: service.business_id,
+        service_id: service.id,
+        time,
+        local_date: time
+            .start()
+            .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+            .date(),
+        buffer_before: Minutes::new(0),
+        buffer_after: Minutes::new(0),
+        created_at: base(),
+        expires_at: at(5),
+    }
+}
+
+async fn place(store: &dyn Store, hold: &Hold, max_per_day: Option<u32>) -> Result<(), StoreError> {
+    store.create_hold(NewHold { hold, max_per_day }).await
+}
+
+/// The appointment a hold becomes, booked at `now`.
+fn from_hold(hold: &Hold, now: Timestamp) -> Appointment {
+    let mut booked = appointment_like(hold);
+    booked.created_at = now;
+    booked.updated_at = now;
+    booked
+}
+
+fn appointment_like(hold: &Hold) -> Appointment {
+    Appointment {
+        id: hold.id.appointment_id(),
+        business_id: hold.business_id,
+        service_id: hold.service_id,
+        time: hold.time,
+        local_date: hold.local_date,
+        buffer_before: hold.buffer_before,
+        buffer_after: hold.buffer_after,
+        ..placeholder_appointment()
+    }
+}
+
+fn placeholder_appointment() -> Appointment {
+    let business = business();
+    let service = super::service(&business);
+    appointment(&service, 0, 30)
+}
+
+async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), StoreError> {
+    store
+        .convert_hold(NewBooking {
+            appointment,
+            max_per_day: None,
+            idempotency: None,
+        })
+        .await
+}
+
+/// An appointment of `service` booked at `now` (so holds are judged alive at `now`).
+fn booked_at(service: &Service, from: i64, to: i64, now: Timestamp) -> Appointment {
+    let mut booked = appointment(service, from, to);
+    booked.created_at = now;
+    booked.updated_at = now;
+    booked
+}
+
+fn is_overlap(result: &Result<(), StoreError>) -> bool {
+    matches!(
+        result,
+        Err(StoreError::Conflict(BookingConflict::Overlap { .. }))
+    )
+}
+
+pub async fn a_hold_blocks_its_time_for_bookings_and_other_holds(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let mut held = hold(&service, 60, 90);
+    held.buffer_after = Minutes::new(15);
+    place(store.as_ref(), &held, None).await.unwrap();
+    assert_eq!(
+        store.get_hold(business.id, held.id).await.unwrap(),
+        Some(held.clone())
+    );
+    assert_eq!(
+        place(store.as_ref(), &held, None)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        Some(StoreError::AlreadyExists.to_string())
+    );
+
+    // Bookings and holds of any service, inside the buffer too, are refused while it lives.
+    let other_service = super::service(&business);
+    store.create_service(&other_service).await.unwrap();
+    let inside_buffer = booked_at(&other_service, 100, 130, at(1));
+    assert!(is_overlap(
+        &book(store.as_ref(), &inside_buffer, None).await
+    ));
+    assert!(is_overlap(
+        &place(store.as_ref(), &hold(&service, 75, 105), None).await
+    ));
+    // Rescheduling onto it is refused as well.
+    let elsewhere = booked_at(&service, 0, 30, at(1));
+    book(store.as_ref(), &elsewhere, None).await.unwrap();
+    let mut onto = moved(&elsewhere, 70, 100);
+    onto.updated_at = at(1);
+    assert!(is_overlap(&change(store.as_ref(), &onto, None).await));
+    // After the buffer is free.
+    book(
+        store.as_ref(),
+        &booked_at(&other_service, 105, 135, at(1)),
+        None,
+    )
+    .await
+    .unwrap();
+
+    let occupied = store
+        .live_occupancies(business.id, Interval::new(at(50), at(70)).unwrap(), at(1))
+        .await
+        .unwrap();
+    assert_eq!(occupied.len(), 1);
+    assert_eq!(occupied[0], held.occupancy());
+}
+
+pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn Store>) {
+    let (_, service) = with_service(store.as_ref()).await;
+    place(store.as_ref(), &hold(&service, 60, 90), Some(2))
+        .await
+        .unwrap();
+    book(
+        store.as_ref(),
+        &booked_at(&service, 120, 150, at(1)),
+        Some(2),
+    )
+    .await
+    .unwrap();
+    // Full while the hold lives: for bookings and for holds.
+    assert!(matches!(
+        book(
+            store.as_ref(),
+            &booked_at(&service, 180, 210, at(1)),
+            Some(2)
+        )
+        .await,
+        Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
+            limit: 2,
+            ..
+        }))
+    ));
+    let mut late_hold = hold(&service, 240, 270);
+    late_hold.created_at = at(1);
+    late_hold.expires_at = at(6);
+    assert!(matches!(
+        place(store.as_ref(), &late_hold, Some(2)).await,
+        Err(StoreError::Conflict(
+            BookingConflict::DailyLimitReached { .. }
+        ))
+    ));
+    // Once it expired (at 5), its place is free again, without any cleanup.
+    book(
+        store.as_ref(),
+        &booked_at(&service, 180, 210, at(5)),
+        Some(2),
+    )
+    .await
+    .unwrap();
+}
+
+pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let held = hold(&service, 60, 90);
+    place(store.as_ref(), &held, Some(2)).await.unwrap();
+    let appointment = from_hold(&held, at(2));
+    convert(store.as_ref(), &appointment).await.unwrap();
+
+    assert_eq!(
+        store
+            .get_appointment(business.id, held.id.appointment_id())
+            .await
+            .unwrap(),
+        Some(appointment.clone())
+    );
+    assert_eq!(store.get_hold(business.id, held.id).await.unwrap(), None);
+    assert!(matches!(
+        convert(store.as_ref(), &from_hold(&held, at(3))).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // The time stays taken, by the appointment now, and counts once toward the limit: one more place is left.
+    assert!(is_overlap(
+        &book(store.as_ref(), &booked_at(&service, 60, 90, at(3)), None).await
+    ));
+    let occupied = store
+        .live_occupancies(business.id, Interval::new(at(0), at(120)).unwrap(), at(3))
+        .await
+        .unwrap();
+    assert_eq!(occupied, vec![appointment.occupancy()]);
+    book(
+        store.as_ref(),
+        &booked_at(&service, 120, 150, at(3)),
+        Some(2),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        book(
+            store.as_ref(),
+            &booked_at(&service, 180, 210, at(3)),
+            Some(2)
+        )
+        .await,
+        Err(StoreError::Conflict(
+            BookingConflict::DailyLimitReached { .. }
+        ))
+    ));
+    // Cancelling the converted appointment frees its time like any other.
+    let mut cancelled_now = cancelled(&appointment);
+    cancelled_now.updated_at = at(4);
+    change(store.as_ref(), &cancelled_now, None).await.unwrap();
+    book(store.as_ref(), &booked_at(&service, 60, 90, at(4)), None)
+        .await
+        .unwrap();
+}
+
+pub async fn concurrent_conversions_of_one_hold_make_one_appointment(store: Arc<dyn Store>) {
+    let (_, service) = with_service(store.as_ref()).await;
+    let held = hold(&service, 60, 90);
+    place(store.as_ref(), &held, None).await.unwrap();
+    let attempts = (0..10).map(|n| {
+        let store = store.clone();
+        let mut appointment = from_hold(&held, at(1));
+        appointment.customer.name = CustomerName::try_from(format!("Caller {n}")).unwrap();
+        tokio::spawn(async move { convert(store.as_ref(), &appointment).await })
+    });
+    let results: Vec<Result<(), StoreError>> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for result in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(result, StoreError::AlreadyExists | StoreError::NotFound),
+            "{result:?}"
+        );
+    }
+}
+
+pub async fn a_released_hold_frees_its_time_and_cannot_be_converted(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let held = hold(&service, 60, 90);
+    place(store.as_ref(), &held, Some(1)).await.unwrap();
+    assert!(store.release_hold(business.id, held.id).await.unwrap());
+    assert!(!store.release_hold(business.id, held.id).await.unwrap());
+    assert_eq!(store.get_hold(business.id, held.id).await.unwrap(), None);
+    assert!(matches!(
+        convert(store.as_ref(), &from_hold(&held, at(1))).await,
+        Err(StoreError::NotFound)
+    ));
+    // Its time and its place of the day are free at once.
+    book(store.as_ref(), &booked_at(&service, 60, 90, at(1)), Some(1))
+        .await
+        .unwrap();
+}
+
+pub async fn an_expired_hold_blocks_nothing_without_any_cleanup(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let held = hold(&service, 60, 90);
+    place(store.as_ref(), &held, Some(1)).await.unwrap();
+    let window = Interval::new(at(0), at(120)).unwrap();
+    assert_eq!(
+        store
+            .live_occupancies(business.id, window, at(5) - SignedDuration::from_nanos(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // At its expiry it is gone from every rule: availability, holds, bookings, the daily limit.
+    assert!(
+        store
+            .live_occupancies(business.id, window, at(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        convert(store.as_ref(), &from_hold(&held, at(5))).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut next_hold = hold(&service, 60, 90);
+    next_hold.created_at = at(5);
+    next_hold.expires_at = at(10);
+    place(store.as_ref(), &next_hold, Some(1)).await.unwrap();
+    // The second hold took the day's only place; once it expires a booking gets the time.
+    book(
+        store.as_ref(),
+        &booked_at(&service, 60, 90, at(10)),
+        Some(1),
+    )
+    .await
+    .unwrap();
+    // The expired hold is still readable until tidied, so a caller can be told it expired.
+    if let Some(stored) = store.get_hold(business.id, held.id).await.unwrap() {
+        assert!(!stored.is_alive_at(at(5)));
+    }
+}
+
+pub async fn removing_expired_holds_keeps_the_live_ones(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let expired = hold(&service, 60, 90);
+    let mut live = hold(&service, 120, 150);
+    live.expires_at = at(60);
+    place(store.as_ref(), &expired, None).await.unwrap();
+    place(store.as_ref(), &live, None).await.unwrap();
+    let removed = store.remove_expired_holds(at(10), 100).await.unwrap();
+    assert!(removed <= 1);
+    if removed == 1 {
+        assert_eq!(store.get_hold(business.id, expired.id).await.unwrap(), None);
+    }
+    assert_eq!(
+        store.get_hold(business.id, live.id).await.unwrap(),
+        Some(live.clone())
+    );
+    assert!(is_overlap(
+        &book(store.as_ref(), &booked_at(&service, 120, 150, at(10)), None).await
+    ));
+}
+
+pub async fn fifty_concurrent_holds_of_one_time_make_one(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let attempts = (0..50).map(|_| {
+        let store = store.clone();
+        let candidate = hold(&service, 0, 30);
+        tokio::spawn(async move {
+            place(store.as_ref(), &candidate, None)
+                .await
+                .map(|()| candidate.id)
+        })
+    });
+    let results: Vec<Result<HoldId, StoreError>> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect();
+    let winners: Vec<HoldId> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for error in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(error, StoreError::Conflict(BookingConflict::Overlap { .. })),
+            "{error:?}"
+        );
+    }
+    let occupied = store
+        .live_occupancies(business.id, Interval::new(at(-60), at(60)).unwrap(), at(1))
+        .await
+        .unwrap();
+    assert_eq!(occupied.len(), 1);
+    assert_eq!(occupied[0].appointment_id, winners[0].appointment_id());
+}
+
+pub async fn a_hold_racing_a_booking_lets_exactly_one_win(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    for round in 0..10 {
+        let (from, to) = (round * 60, round * 60 + 30);
+        let candidate_hold = hold(&service, from, to);
+        let candidate_booking = booked_at(&service, from, to, at(1));
+        let (held, booked) = tokio::join!(
+            {
+                let store = store.clone();
+                async move { place(store.as_ref(), &candidate_hold, None).await }
+            },
+            {
+                let store = store.clone();
+                async move { book(store.as_ref(), &candidate_booking, None).await }
+            }
+        );
+        assert!(
+            held.is_ok() != booked.is_ok(),
+            "round {round}: hold {held:?}, booking {booked:?}"
+        );
+        assert!(is_overlap(if held.is_ok() { &booked } else { &held }));
+        let occupied = store
+            .live_occupancies(business.id, Interval::new(at(from), at(to)).unwrap(), at(1))
+            .await
+            .unwrap();
+        assert_eq!(occupied.len(), 1, "round {round}");
+    }
+}
+
+fn phone(text: &str) -> PhoneNumber {
+    PhoneNumber::try_from(text.to_owned()).unwrap()
+}
+
+fn calling_from(service: &Service, from: i64, number: &str) -> Appointment {
+    let mut booked = appointment(service, from, from + 30);
+    booked.customer = Customer {
+        name: CustomerName::try_from("Caller".to_owned()).unwrap(),
+        phone: Some(phone(number)),
+        email: None,
+    };
+    booked
+}
+
+fn caller_query(
+    service: &Service,
+    number: &str,
+    order: ListOrder,
+    after: Option<PageCursor>,
+    limit: u32,
+) -> CallerQuery {
+    CallerQuery {
+        business_id: service.business_id,
+        phone: phone(number),
+        starts_within: None,
+        status: None,
+        sync_status: None,
+        order,
+        after,
+        limit,
+    }
+}
+
+/// Every item of every page, following the cursor.
+async fn all_pages(store: &dyn Store, mut query: CallerQuery) -> Vec<Appointment> {
+    let mut found = Vec::new();
+    loop {
+        let Page { items, next } = store.appointments_by_phone(&query).await.unwrap();
+        found.extend(items);
+        match next {
+            Some(next) => query.after = Some(next),
+            None => return found,
+        }
+    }
+}
+
+pub async fn a_callers_appointments_are_found_by_phone_and_only_in_their_business(
+    store: Arc<dyn Store>,
+) {
+    const CALLER: &str = "+14155550123";
+    let (_, service) = with_service(store.as_ref()).await;
+    let (_, other_business_service) = with_service(store.as_ref()).await;
+    let mut mine = Vec::new();
+    for slot in 0..7 {
+        let booked = calling_from(&service, slot * 60, CALLER);
+        book(store.as_ref(), &booked, None).await.unwrap();
+        mine.push(booked);
+    }
+    // Same number in another business, another number here, and no number at all: never returned.
+    book(
+        store.as_ref(),
+        &calling_from(&other_business_service, 0, CALLER),
+        None,
+    )
+    .await
+    .unwrap();
+    book(
+        store.as_ref(),
+        &calling_from(&service, 600, "+14155550124"),
+        None,
+    )
+    .await
+    .unwrap();
+    book(store.as_ref(), &appointment(&service, 700, 730), None)
+        .await
+        .unwrap();
+    // A cancelled appointment stays listed, with its status.
+    let cancelled_one = cancelled(&mine[3]);
+    change(store.as_ref(), &cancelled_one, None).await.unwrap();
+    mine[3] = cancelled_one;
+
+    for limit in [1, 3, 50] {
+        let ascending = all_pages(
+            store.as_ref(),
+            caller_query(&service, CALLER, ListOrder::Ascending, None, limit),
+        )
+        .await;
+        assert_eq!(ascending, mine, "limit {limit}");
+        let descending = all_pages(
+            store.as_ref(),
+            caller_query(&service, CALLER, ListOrder::Descending, None, limit),
+        )
+        .await;
+        let mut reversed = mine.clone();
+        reversed.reverse();
+        assert_eq!(descending, reversed, "limit {limit}");
+    }
+    assert_eq!(mine[3].status, AppointmentStatus::Cancelled);
+
+    // The other filters apply.
+    let mut query = caller_query(&service, CALLER, ListOrder::Ascending, None, 50);
+    query.status = Some(AppointmentStatus::Cancelled);
+    assert_eq!(
+        all_pages(store.as_ref(), query).await,
+        vec![mine[3].clone()]
+    );
+    let mut query = caller_query(&service, CALLER, ListOrder::Descending, None, 50);
+    query.starts_within = Some(Interval::new(at(60), at(180)).unwrap());
+    query.sync_status = Some(SyncStatus::NotConnected);
+    assert_eq!(
+        all_pages(store.as_ref(), query).await,
+        vec![mine[2].clone(), mine[1].clone()]
+    );
+    assert!(
+        all_pages(
+            store.as_ref(),
+            caller_query(&service, "+14155550199", ListOrder::Ascending, None, 50)
+        )
+        .await
+        .is_empty()
+    );
+}
+
+pub async fn the_phone_index_follows_changes_of_number_and_time(store: Arc<dyn Store>) {
+    let (_, service) = with_service(store.as_ref()).await;
+    let booked = calling_from(&service, 0, "+14155550123");
+    book(store.as_ref(), &booked, None).await.unwrap();
+    let mut next = moved(&booked, 120, 150);
+    next.customer.phone = Some(phone("+442079460018"));
+    change(store.as_ref(), &next, None).await.unwrap();
+    let query = |number| caller_query(&service, number, ListOrder::Ascending, None, 50);
+    assert!(
+        all_pages(store.as_ref(), query("+14155550123"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        all_pages(store.as_ref(), query("+442079460018")).await,
+        vec![next.clone()]
+    );
+    // Taking the number away takes the appointment out of the index.
+    let mut without = next.clone();
+    without.version += 1;
+    without.customer.phone = None;
+    change(store.as_ref(), &without, None).await.unwrap();
+    assert!(
+        all_pages(store.as_ref(), query("+442079460018"))
+            .await
+            .is_empty()
+    );
+    // Indexing existing appointments is idempotent and keeps what the index has.
+    store.index_existing_phone_numbers().await.unwrap();
+    assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
+    assert!(
+        all_pages(store.as_ref(), query("+442079460018"))
+            .await
+            .is_empty()
+    );
+}
+
+pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store.get_business_settings(business.id).await.unwrap(),
+        BusinessSettings::default()
+    );
+    let chosen = BusinessSettings {
+        country: Some(CountryCode::try_from("US".to_owned()).unwrap()),
+        hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
+    };
+    store
+        .put_business_settings(business.id, &chosen)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_business_settings(business.id).await.unwrap(),
+        chosen
+    );
+    let (other, _) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store.get_business_settings(other.id).await.unwrap(),
+        BusinessSettings::default()
+    );
+}
