@@ -105,7 +105,7 @@ async fn lists_and_calls_every_tool(era: &'static str) {
     let tools = listed["tools"]
         .as_array()
         .unwrap_or_else(|| panic!("no tools listed: {listed}"));
-    assert_eq!(tools.len(), 6, "{listed}");
+    assert_eq!(tools.len(), 8, "{listed}");
     for tool in tools {
         assert!(tool["annotations"]["readOnlyHint"].is_boolean(), "{tool}");
         assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
@@ -127,15 +127,29 @@ async fn lists_and_calls_every_tool(era: &'static str) {
         )
         .await;
     assert_eq!(checked["available"], true);
+    let held = inspector
+        .call(
+            "hold_time",
+            json!({ "service_id": service_id, "start": times[0]["start"] }),
+        )
+        .await;
+    assert_eq!(held["held"], true);
     let booked = inspector
         .call(
             "book_appointment",
-            json!({ "service_id": service_id, "start": times[0]["start"], "customer_name": "Ana Silva",
+            json!({ "hold_id": held["hold_id"], "customer_name": "Ana Silva",
                     "customer_phone": "+14155550123" }),
         )
         .await;
     assert_eq!(booked["booked"], true);
-    let id = booked["appointment"]["appointment_id"].clone();
+    let found = inspector
+        .call(
+            "find_caller_appointments",
+            json!({ "phone": "+14155550123" }),
+        )
+        .await;
+    let id = found["appointments"][0]["appointment_id"].clone();
+    assert_eq!(id, booked["appointment"]["appointment_id"]);
     let moved = inspector
         .call(
             "reschedule_appointment",

@@ -22,7 +22,9 @@ async fn whole_call(app: TestApp) {
             "get_business_context",
             "find_available_times",
             "check_time",
+            "hold_time",
             "book_appointment",
+            "find_caller_appointments",
             "reschedule_appointment",
             "cancel_appointment"
         ]
@@ -93,11 +95,47 @@ async fn whole_call(app: TestApp) {
         "Tuesday, December 1 at 2:15 PM is free for Consultation."
     );
 
+    // The caller hesitates: the time is held for them.
+    let held = answer(
+        &client,
+        "hold_time",
+        json!({ "service_id": service_id, "start": chosen }),
+    )
+    .await;
+    assert_eq!(held["held"], true);
+    assert_eq!(held["expires_at"], "2026-11-30T08:05:00-05:00");
+    assert_eq!(
+        held["summary"],
+        "Tuesday, December 1 at 2:15 PM is held for Consultation for 5 minutes, until 8:05 AM, while the caller \
+         decides; book it with the hold_id."
+    );
+    let hold_id = held["hold_id"].as_str().unwrap().to_owned();
+    // Meanwhile another agent and the front desk try for the same time.
+    let rival = answer(
+        &client,
+        "hold_time",
+        json!({ "service_id": service_id, "start": chosen }),
+    )
+    .await;
+    assert_eq!(
+        (&rival["held"], &rival["reason"]),
+        (&json!(false), &json!("taken"))
+    );
+    assert!(
+        rival["summary"].as_str().unwrap().starts_with(
+            "Tuesday, December 1 at 2:15 PM was just taken. The nearest free times are Tuesday"
+        ),
+        "{rival}"
+    );
+    assert_eq!(app.book(&service_id, &chosen).await.status(), 409);
+
+    // A strict-mode model sends every argument, the held time's too; the caller gives a national number.
     let booking = json!({
+        "hold_id": hold_id,
         "service_id": service_id,
         "start": chosen,
         "customer_name": "Ana Silva",
-        "customer_phone": "+1 (415) 555-0123",
+        "customer_phone": "(415) 555-0123",
         "notes": "first visit",
         "idempotency_key": "call-1-booking",
     });
@@ -123,10 +161,21 @@ async fn whole_call(app: TestApp) {
     assert_eq!(stored["customer"]["phone"], "+14155550123");
     assert_eq!(stored["customer"]["email"], Value::Null);
 
-    // The platform retries: the same key and details book nothing new.
+    // The platform retries: the same key and details book nothing new; so does booking the hold again.
     let again = answer(&client, "book_appointment", booking).await;
     assert_eq!(again["repeated"], true);
     assert_eq!(again["appointment"]["appointment_id"], appointment_id);
+    let converted_twice = answer(
+        &client,
+        "book_appointment",
+        json!({ "hold_id": hold_id, "customer_name": "Ana Silva", "customer_phone": "+14155550123" }),
+    )
+    .await;
+    assert_eq!(converted_twice["repeated"], true);
+    assert_eq!(
+        converted_twice["appointment"]["appointment_id"],
+        appointment_id
+    );
 
     // Another caller wants the same time a moment later.
     let late = answer(
@@ -143,10 +192,36 @@ async fn whole_call(app: TestApp) {
         "That time was just taken. The nearest free times are Tuesday, December 1 at 1:30, 1:45 or 2:45 PM."
     );
 
+    // The caller rings back to move it: found by the number they call from.
+    let found = answer(
+        &client,
+        "find_caller_appointments",
+        json!({ "phone": "+14155550123" }),
+    )
+    .await;
+    assert_eq!(found["phone"], "+14155550123");
+    assert_eq!(found["appointments"][0]["appointment_id"], appointment_id);
+    assert_eq!(found["appointments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        found["summary"],
+        "There is one upcoming appointment for this number: Consultation for Ana Silva on Tuesday, December 1 \
+         at 2:15 PM."
+    );
+    let stranger = answer(
+        &client,
+        "find_caller_appointments",
+        json!({ "phone": "+14155550999" }),
+    )
+    .await;
+    assert_eq!(
+        stranger["summary"],
+        "There are no upcoming appointments for this phone number."
+    );
+
     let moved = answer(
         &client,
         "reschedule_appointment",
-        json!({ "appointment_id": appointment_id, "start": times[3]["start"] }),
+        json!({ "appointment_id": found["appointments"][0]["appointment_id"], "start": times[3]["start"] }),
     )
     .await;
     assert_eq!(moved["rescheduled"], true);
@@ -233,8 +308,11 @@ async fn tools_are_listed_with_annotations_and_output_schemas_at_the_newest_prot
     for tool in client.list_all_tools().await.unwrap() {
         let annotations = tool.annotations.clone().unwrap();
         let (read_only, destructive) = match tool.name.as_ref() {
-            "get_business_context" | "find_available_times" | "check_time" => (true, false),
-            "book_appointment" => (false, false),
+            "get_business_context"
+            | "find_available_times"
+            | "check_time"
+            | "find_caller_appointments" => (true, false),
+            "book_appointment" | "hold_time" => (false, false),
             "reschedule_appointment" | "cancel_appointment" => (false, true),
             other => panic!("unexpected tool {other}"),
         };
@@ -245,7 +323,13 @@ async fn tools_are_listed_with_annotations_and_output_schemas_at_the_newest_prot
             "{}",
             tool.name
         );
-        assert_eq!(annotations.idempotent_hint, Some(true), "{}", tool.name);
+        let idempotent = tool.name != "hold_time";
+        assert_eq!(
+            annotations.idempotent_hint,
+            Some(idempotent),
+            "{}",
+            tool.name
+        );
         assert_eq!(annotations.open_world_hint, Some(false), "{}", tool.name);
         assert_eq!(tool.input_schema["additionalProperties"], false);
         let output = tool.output_schema.clone().unwrap();
@@ -518,7 +602,7 @@ async fn an_older_client_is_served_without_a_session() {
     .json()
     .await
     .unwrap();
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 6);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 8);
     let called: Value = post(
         json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
                 "params": { "name": "get_business_context", "arguments": {} } }),
@@ -533,4 +617,65 @@ async fn an_older_client_is_served_without_a_session() {
     assert_eq!(called["result"]["structuredContent"]["today"], "2026-11-30");
     let text = called["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("Test Clinic. It is now Monday"), "{text}");
+}
+
+#[tokio::test]
+async fn fifty_agents_holding_one_time_at_once_get_one_hold_and_alternatives() {
+    let app = spawn_app().await;
+    let service_id = app.create_service(json!({})).await;
+    let client = client(&app).await;
+    let attempts = (0..50).map(|_| {
+        let arguments = json!({ "service_id": service_id, "start": "2026-12-01T10:00" });
+        let client = &client;
+        async move { answer(client, "hold_time", arguments).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    assert_eq!(answers.iter().filter(|a| a["held"] == true).count(), 1);
+    for refused in answers.iter().filter(|a| a["held"] == false) {
+        assert_eq!(refused["reason"], "taken");
+        assert!(!refused["alternatives"].as_array().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_expired_hold_blocks_nothing_and_cannot_be_booked() {
+    let app = spawn_app().await;
+    let service_id = app.create_service(json!({})).await;
+    let client = client(&app).await;
+    let held = answer(
+        &client,
+        "hold_time",
+        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
+    )
+    .await;
+    let blocked = answer(
+        &client,
+        "check_time",
+        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
+    )
+    .await;
+    assert_eq!(blocked["available"], false, "a live hold blocks the time");
+    app.clock.advance(jiff::SignedDuration::from_mins(6));
+    let free = answer(
+        &client,
+        "check_time",
+        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
+    )
+    .await;
+    assert_eq!(
+        free["available"], true,
+        "an expired hold blocks nothing, swept or not"
+    );
+    let too_late = tool_error(
+        &client,
+        "book_appointment",
+        json!({ "hold_id": held["hold_id"], "customer_name": "Ana", "customer_phone": "+14155550123" }),
+    )
+    .await;
+    assert!(
+        too_late.starts_with("The hold on that time ran out"),
+        "{too_late}"
+    );
+    let no_phone = tool_error(&client, "find_caller_appointments", json!({})).await;
+    assert!(no_phone.contains("phone"), "{no_phone}");
 }

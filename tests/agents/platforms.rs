@@ -299,7 +299,7 @@ async fn the_openai_listing_is_strict_function_calling_json() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let tools: Vec<Value> = response.json().await.unwrap();
-    assert_eq!(tools.len(), 6);
+    assert_eq!(tools.len(), 8);
     for tool in &tools {
         assert_eq!(tool["type"], "function");
         let function = &tool["function"];

@@ -844,7 +844,7 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
             .starts_with("application/json")
     );
     assert!(headers.get("mcp-session-id").is_none());
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 6);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 8);
 
     // A second invocation, as another Lambda instance would get it, needs nothing from the first.
     let start = (Timestamp::now() + SignedDuration::from_hours(48))

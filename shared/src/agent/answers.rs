@@ -108,6 +108,24 @@ pub struct TimeCheck {
     pub warning: Option<String>,
 }
 
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HoldAnswer {
+    /// What to tell the caller, in the business's local time.
+    pub summary: String,
+    pub held: bool,
+    /// Pass to book_appointment to book exactly this time; set when held.
+    pub hold_id: Option<String>,
+    pub service: ServiceView,
+    /// The time held, or asked for when it could not be held.
+    pub time: TimeView,
+    /// Until when the time is held, RFC 3339 with the local offset; set when held.
+    pub expires_at: Option<String>,
+    /// Why it cannot be held: outside_hours, too_soon, too_far, daily_limit, taken or calendar_busy.
+    pub reason: Option<String>,
+    /// The nearest free times, when it cannot be held.
+    pub alternatives: Vec<TimeView>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatusView {
@@ -158,4 +176,16 @@ pub struct CancelAnswer {
     /// False when it had been cancelled before this call.
     pub newly_cancelled: bool,
     pub appointment: AppointmentView,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CallerAppointments {
+    /// What to tell the caller, in the business's local time.
+    pub summary: String,
+    /// The number searched, in international form.
+    pub phone: String,
+    /// The caller's upcoming booked appointments, soonest first.
+    pub appointments: Vec<AppointmentView>,
+    /// True when the caller has more upcoming appointments than listed.
+    pub more: bool,
 }

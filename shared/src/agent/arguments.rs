@@ -70,7 +70,7 @@ pub struct CheckTime {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BookAppointment {
+pub struct HoldTime {
     /// The service's id, from get_business_context.
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub service_id: String,
@@ -78,16 +78,39 @@ pub struct BookAppointment {
     /// find_available_times gives it.
     #[schemars(regex(pattern = START_PATTERN))]
     pub start: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookAppointment {
+    /// The hold_id from hold_time: books exactly the held time. Give it, or service_id and start.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub hold_id: Option<String>,
+    /// The service's id, from get_business_context, when booking without a hold.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub service_id: Option<String>,
+    /// The start time when booking without a hold: a local date-time in the business's zone (2026-12-08T10:30) or
+    /// RFC 3339 with offset, as find_available_times gives it.
+    #[schemars(regex(pattern = START_PATTERN))]
+    pub start: Option<String>,
     /// The caller's name as they gave it.
     pub customer_name: String,
-    /// The caller's phone number in international form (+14155550123). Leave out to use the number the caller is
-    /// calling from.
+    /// The caller's phone number, international (+14155550123) or as the caller says it in the business's country.
+    /// Leave out to use the number the caller is calling from.
     pub customer_phone: Option<String>,
     /// Anything the caller wants the business to know.
     pub notes: Option<String>,
     /// A key unique to this booking (for example the call id). Calling again with the same key and details books
     /// nothing new and gives the same answer.
     pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindCallerAppointments {
+    /// The caller's phone number, international (+14155550123) or as the caller says it in the business's country.
+    /// Leave out to use the number the caller is calling from.
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

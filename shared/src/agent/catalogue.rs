@@ -6,11 +6,12 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value};
 
 use super::answers::{
-    AvailableTimes, BookingAnswer, BusinessContext, CancelAnswer, RescheduleAnswer, TimeCheck,
+    AvailableTimes, BookingAnswer, BusinessContext, CallerAppointments, CancelAnswer, HoldAnswer,
+    RescheduleAnswer, TimeCheck,
 };
 use super::arguments::{
-    BookAppointment, CancelAppointment, CheckTime, FindAvailableTimes, NoArguments,
-    RescheduleAppointment,
+    BookAppointment, CancelAppointment, CheckTime, FindAvailableTimes, FindCallerAppointments,
+    HoldTime, NoArguments, RescheduleAppointment,
 };
 
 /// What calling a tool does to the business's data.
@@ -29,17 +30,21 @@ pub enum ToolName {
     GetBusinessContext,
     FindAvailableTimes,
     CheckTime,
+    HoldTime,
     BookAppointment,
+    FindCallerAppointments,
     RescheduleAppointment,
     CancelAppointment,
 }
 
 impl ToolName {
-    pub const ALL: [ToolName; 6] = [
+    pub const ALL: [ToolName; 8] = [
         ToolName::GetBusinessContext,
         ToolName::FindAvailableTimes,
         ToolName::CheckTime,
+        ToolName::HoldTime,
         ToolName::BookAppointment,
+        ToolName::FindCallerAppointments,
         ToolName::RescheduleAppointment,
         ToolName::CancelAppointment,
     ];
@@ -49,7 +54,9 @@ impl ToolName {
             Self::GetBusinessContext => "get_business_context",
             Self::FindAvailableTimes => "find_available_times",
             Self::CheckTime => "check_time",
+            Self::HoldTime => "hold_time",
             Self::BookAppointment => "book_appointment",
+            Self::FindCallerAppointments => "find_caller_appointments",
             Self::RescheduleAppointment => "reschedule_appointment",
             Self::CancelAppointment => "cancel_appointment",
         }
@@ -202,16 +209,38 @@ pub fn tool(name: ToolName) -> ToolSpec {
              themselves. start is a local date-time in the business's zone (2026-12-08T10:30) or RFC 3339 with \
              offset as find_available_times gives it.",
         ),
+        ToolName::HoldTime => spec::<HoldTime, HoldAnswer>(
+            name,
+            "Hold a time",
+            Effect::Writes,
+            false,
+            "Holds a start time of a service for a few minutes (5 unless the business chose otherwise) while the \
+             caller decides, so no other caller and no one at the front desk can take it meanwhile. Use it as \
+             soon as the caller picks a time, then book it with book_appointment and the hold_id. The answer says \
+             until when it is held; if the time cannot be held it says why and offers the nearest free times. A \
+             hold that is not booked simply runs out.",
+        ),
         ToolName::BookAppointment => spec::<BookAppointment, BookingAnswer>(
             name,
             "Book an appointment",
             Effect::Writes,
             true,
-            "Books the caller in: service_id and start, the caller's name and phone number. customer_phone is in \
-             international form (+14155550123); leave it out to use the number the caller is calling from. No \
-             email is needed. Confirm the service, day, time and name with the caller first. If the time was \
+            "Books the caller in: either the hold_id from hold_time (books exactly the held time), or service_id \
+             and start; plus the caller's name and phone number. customer_phone may be international \
+             (+14155550123) or as the caller says it; leave it out to use the number the caller is calling from. \
+             No email is needed. Confirm the service, day, time and name with the caller first. If the time was \
              taken meanwhile, the answer says so and offers the nearest free times: offer those. Safe to retry: \
              the same idempotency_key (or the same call and tool call on a voice platform) never books twice.",
+        ),
+        ToolName::FindCallerAppointments => spec::<FindCallerAppointments, CallerAppointments>(
+            name,
+            "Find the caller's appointments",
+            Effect::Reads,
+            true,
+            "Finds the caller's upcoming appointments by phone number, soonest first: leave phone out to use the \
+             number the caller is calling from. Each comes with its appointment_id, service, local time and \
+             spoken form: use the id to reschedule or cancel. Use it when a caller wants to move, cancel or check \
+             an appointment, instead of asking them for an id.",
         ),
         ToolName::RescheduleAppointment => spec::<RescheduleAppointment, RescheduleAnswer>(
             name,
@@ -296,6 +325,7 @@ mod tests {
         }
         let book = tool(ToolName::BookAppointment);
         for name in [
+            "hold_id",
             "service_id",
             "start",
             "customer_name",

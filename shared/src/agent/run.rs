@@ -12,18 +12,20 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::app::{
-    self, App, AppError, AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking,
+    self, App, AppError, AppointmentEdit, BookingOutcome, BookingRequest, CallerListing,
+    HeldBooking, HoldRequest, IdempotentBooking,
 };
 use crate::availability::{self, Unavailability};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
-    Interval, Notes, PhoneNumber, Service, ServiceId,
+    HoldId, Interval, Notes, PhoneNumber, Service, ServiceId,
 };
 use crate::ports::IdempotencyKey;
 
 use super::answers::{
     AppointmentStatusView, AppointmentView, AvailableTimes, BookingAnswer, BusinessContext,
-    CancelAnswer, DayTimes, RescheduleAnswer, ServiceView, TimeCheck, TimeView,
+    CallerAppointments, CancelAnswer, DayTimes, HoldAnswer, RescheduleAnswer, ServiceView,
+    TimeCheck, TimeView,
 };
 use super::arguments::{self, PartOfDay};
 use super::catalogue::ToolName;
@@ -42,6 +44,8 @@ const EVENING_STARTS: Time = Time::constant(17, 0, 0, 0);
 /// Instants outside these years are typos, not bookings (as in the REST API).
 const EARLIEST_YEAR: i16 = 2000;
 const LATEST_YEAR: i16 = 2200;
+/// A caller's upcoming appointments listed at once; a caller with more is told there are more.
+const CALLER_APPOINTMENTS: u32 = 10;
 
 /// What the platform knows about the call beyond the model's arguments.
 #[derive(Clone, Debug, Default)]
@@ -103,8 +107,17 @@ fn failure(error: AppError) -> ToolFailure {
              ids",
         ),
         AppError::NotFound("appointment") => invalid(
-            "appointment_id: no such appointment at this business; use the id the booking or the caller's \
-             appointments gave",
+            "appointment_id: no such appointment at this business; use the id the booking or \
+             find_caller_appointments gave",
+        ),
+        AppError::NotFound("hold") => invalid(
+            "hold_id: no such hold at this business; hold the time with hold_time first, or book with service_id \
+             and start",
+        ),
+        AppError::HoldExpired => ToolFailure::Refused(
+            "The hold on that time ran out before the booking. Hold the time again with hold_time (it may still \
+             be free), then book it."
+                .to_owned(),
         ),
         AppError::WindowTooLong { max_days } => invalid(format!(
             "the dates may span at most {max_days} days; search a shorter range"
@@ -352,8 +365,12 @@ pub async fn call_tool(
             find_available_times(app, business, &local, parse_arguments(arguments)?).await
         }
         ToolName::CheckTime => check_time(app, business, &local, parse_arguments(arguments)?).await,
+        ToolName::HoldTime => hold(app, business, &local, parse_arguments(arguments)?).await,
         ToolName::BookAppointment => {
             book(app, business, &local, parse_arguments(arguments)?, context).await
+        }
+        ToolName::FindCallerAppointments => {
+            caller(app, business, &local, parse_arguments(arguments)?, context).await
         }
         ToolName::RescheduleAppointment => {
             reschedule(app, business, &local, parse_arguments(arguments)?).await
@@ -764,15 +781,15 @@ async fn check_time(
     structured(&summary, &answer)
 }
 
-/// What identifies a booking request for idempotency: the same key with other details is refused.
-fn booking_fingerprint(request: &BookingRequest) -> String {
+/// What identifies a booking request for idempotency (what to book and for whom): the same key with other details
+/// is refused.
+fn booking_fingerprint(target: Value, customer: &Customer, notes: Option<&Notes>) -> String {
     let canonical = json!({
         "tool": "book_appointment",
-        "service_id": request.service_id.to_string(),
-        "start": request.start.to_string(),
-        "customer_name": request.customer.name.as_ref(),
-        "customer_phone": request.customer.phone.as_ref().map(AsRef::<str>::as_ref),
-        "notes": request.notes.as_ref().map(AsRef::<str>::as_ref),
+        "target": target,
+        "customer_name": customer.name.as_ref(),
+        "customer_phone": customer.phone.as_ref().map(AsRef::<str>::as_ref),
+        "notes": notes.map(AsRef::<str>::as_ref),
     });
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -780,7 +797,9 @@ fn booking_fingerprint(request: &BookingRequest) -> String {
 fn idempotency(
     args_key: Option<&str>,
     context: &CallContext,
-    request: &BookingRequest,
+    customer: &Customer,
+    notes: Option<&Notes>,
+    target: Value,
 ) -> Result<Option<IdempotentBooking>, ToolFailure> {
     // The model's own keys get a prefix of their own, so they never collide with a REST client's keys.
     let key = match (&context.idempotency_key, args_key) {
@@ -793,11 +812,39 @@ fn idempotency(
     })?;
     Ok(Some(IdempotentBooking {
         key,
-        request_fingerprint: booking_fingerprint(request),
+        request_fingerprint: booking_fingerprint(target, customer, notes),
     }))
 }
 
-fn customer(
+/// The caller's number: the model's, or the platform's when the model left it out; normalized for the business's
+/// country (a national number is read as its callers dial it).
+async fn caller_phone(
+    app: &App,
+    business: &Business,
+    field: &'static str,
+    given: Option<String>,
+    context: &CallContext,
+) -> Result<PhoneNumber, ToolFailure> {
+    let phone = given
+        .or_else(|| context.caller_phone.clone())
+        .ok_or_else(|| {
+            invalid(format!(
+                "{field}: no caller number came with this call; ask the caller for their phone number"
+            ))
+        })?;
+    app::normalize_customer_phone(app, business, field, &phone)
+        .await
+        .map_err(|error| match error {
+            AppError::Validation(_) => invalid(format!(
+                "{field}: not a phone number; give it in international form, e.g. +14155550123"
+            )),
+            other => failure(other),
+        })
+}
+
+async fn customer(
+    app: &App,
+    business: &Business,
     name: String,
     phone: Option<String>,
     context: &CallContext,
@@ -805,20 +852,41 @@ fn customer(
     let name = CustomerName::try_from(name).map_err(|_| {
         invalid("customer_name: ask the caller for their name (1 to 200 characters)")
     })?;
-    let phone = phone.or_else(|| context.caller_phone.clone()).ok_or_else(|| {
-        invalid(
-            "customer_phone: no caller number came with this call; ask the caller for a phone number to reach \
-             them",
-        )
-    })?;
-    let phone = PhoneNumber::try_from(phone).map_err(|_| {
-        invalid("customer_phone: must be a phone number in international form, e.g. +14155550123")
-    })?;
+    let phone = caller_phone(app, business, "customer_phone", phone, context).await?;
     Ok(Customer {
         name,
         phone: Some(phone),
         email: None,
     })
+}
+
+/// What the model asked to book: a held time, or a service at a start.
+enum Booking {
+    Held(HoldId),
+    Direct {
+        service_id: ServiceId,
+        start: Timestamp,
+    },
+}
+
+fn booking_target(
+    local: &Local,
+    args: &arguments::BookAppointment,
+) -> Result<Booking, ToolFailure> {
+    match (&args.hold_id, &args.service_id, &args.start) {
+        // A hold names its time; a strict-mode model may repeat the service and start, which the hold settles.
+        (Some(hold_id), _, _) => hold_id
+            .parse()
+            .map(Booking::Held)
+            .map_err(|_| invalid("hold_id: must be the hold_id hold_time gave (a UUID)")),
+        (None, Some(service_id), Some(start)) => Ok(Booking::Direct {
+            service_id: parse_service_id(service_id)?,
+            start: local.parse_start(start)?,
+        }),
+        (None, _, _) => Err(invalid(
+            "give hold_id from hold_time, or service_id and start",
+        )),
+    }
 }
 
 async fn book(
@@ -828,32 +896,61 @@ async fn book(
     args: arguments::BookAppointment,
     context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
-    let service_id = parse_service_id(&args.service_id)?;
-    let start = local.parse_start(&args.start)?;
-    let customer = customer(args.customer_name, args.customer_phone, context)?;
+    let target = booking_target(local, &args)?;
+    let customer = customer(
+        app,
+        business,
+        args.customer_name,
+        args.customer_phone,
+        context,
+    )
+    .await?;
     let notes = args
         .notes
         .map(Notes::try_from)
         .transpose()
         .map_err(|_| invalid("notes: at most 4000 characters"))?;
-    let request = BookingRequest {
-        service_id,
-        start,
-        customer,
-        notes,
-        source: BookingSource::Ai,
-    };
-    let idempotency = idempotency(args.idempotency_key.as_deref(), context, &request)?;
     let render =
         |appointment: &Appointment| json!({ "appointment_id": appointment.id }).to_string();
-    let (outcome, service) = tokio::join!(
-        app::book_appointment(app, business, request, idempotency, render),
-        app::get_service(app, business, service_id)
-    );
+    let key = args.idempotency_key.as_deref();
+    let outcome = match target {
+        Booking::Direct { service_id, start } => {
+            let target =
+                json!({ "service_id": service_id.to_string(), "start": start.to_string() });
+            let idempotency = idempotency(key, context, &customer, notes.as_ref(), target)?;
+            let request = BookingRequest {
+                service_id,
+                start,
+                customer,
+                notes,
+                source: BookingSource::Ai,
+            };
+            app::book_appointment(app, business, request, idempotency, render).await
+        }
+        Booking::Held(hold_id) => {
+            let target = json!({ "hold_id": hold_id.to_string() });
+            let idempotency = idempotency(key, context, &customer, notes.as_ref(), target)?;
+            let request = HeldBooking {
+                hold_id,
+                customer,
+                notes,
+                source: BookingSource::Ai,
+            };
+            match app::book_held_appointment(app, business, request, idempotency, render).await {
+                // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
+                Err(AppError::HoldAlreadyConverted) => {
+                    let appointment = app::get_appointment(app, business, hold_id.appointment_id())
+                        .await
+                        .map_err(failure)?;
+                    return booked(app, business, local, &appointment, true).await;
+                }
+                outcome => outcome,
+            }
+        }
+    };
     match outcome {
         Ok(BookingOutcome::Created(appointment)) => {
-            let service = service.map_err(failure)?;
-            booked(local, &appointment, &service, false)
+            booked(app, business, local, &appointment, false).await
         }
         Ok(BookingOutcome::Replayed { body, .. }) => {
             let id = serde_json::from_str::<Value>(&body)
@@ -868,22 +965,30 @@ async fn book(
             let appointment = app::get_appointment(app, business, id)
                 .await
                 .map_err(failure)?;
-            let service = service.map_err(failure)?;
-            booked(local, &appointment, &service, true)
+            booked(app, business, local, &appointment, true).await
         }
         Err(AppError::SlotUnavailable {
             requested,
             reason,
             alternatives,
         }) => {
-            let service = service.map_err(failure)?;
-            let opening = match reason {
-                Unavailability::Taken => "That time was just taken.".to_owned(),
-                other => format!(
-                    "{} cannot be booked: {}.",
-                    local.spoken(requested),
-                    reason_words(other, &service)
+            let opening = match (reason, &args.service_id) {
+                (Unavailability::Taken, _) => "That time was just taken.".to_owned(),
+                (Unavailability::CalendarBusy, _) => format!(
+                    "{} cannot be booked: the business has just put something else in its calendar then.",
+                    local.spoken(requested)
                 ),
+                (other, Some(service_id)) => {
+                    let service = app::get_service(app, business, parse_service_id(service_id)?)
+                        .await
+                        .map_err(failure)?;
+                    format!(
+                        "{} cannot be booked: {}.",
+                        local.spoken(requested),
+                        reason_words(other, &service)
+                    )
+                }
+                (_, None) => format!("{} cannot be booked.", local.spoken(requested)),
             };
             let summary = format!("{opening}{}", alternatives_sentence(local, &alternatives));
             let answer = BookingAnswer {
@@ -900,12 +1005,16 @@ async fn book(
     }
 }
 
-fn booked(
-    local: &Local,
+async fn booked(
+    app: &App,
+    business: &Business,
+    local: &Local<'_>,
     appointment: &Appointment,
-    service: &Service,
     repeated: bool,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let service = app::get_service(app, business, appointment.service_id)
+        .await
+        .map_err(failure)?;
     let summary = format!(
         "{} is booked for {} on {}.",
         service.settings.name.as_ref(),
@@ -915,10 +1024,137 @@ fn booked(
     let answer = BookingAnswer {
         summary: summary.clone(),
         booked: true,
-        appointment: Some(appointment_view(local, appointment, service)),
+        appointment: Some(appointment_view(local, appointment, &service)),
         repeated,
         reason: None,
         alternatives: Vec::new(),
+    };
+    structured(&summary, &answer)
+}
+
+async fn hold(
+    app: &App,
+    business: &Business,
+    local: &Local<'_>,
+    args: arguments::HoldTime,
+) -> Result<ToolAnswer, ToolFailure> {
+    let service_id = parse_service_id(&args.service_id)?;
+    let start = local.parse_start(&args.start)?;
+    let (held, service) = tokio::join!(
+        app::create_hold(app, business, HoldRequest { service_id, start }),
+        app::get_service(app, business, service_id)
+    );
+    let service = service.map_err(failure)?;
+    match held {
+        Ok(hold) => {
+            let minutes = hold.expires_at.duration_since(local.now).as_mins().max(1);
+            let until = spoken::time_of_day(local.locale, local.wall_time_of(hold.expires_at));
+            let summary = format!(
+                "{} is held for {} for {minutes} minutes, until {until}, while the caller decides; book it with \
+                 the hold_id.",
+                local.spoken(hold.time.start()),
+                service.settings.name.as_ref()
+            );
+            let answer = HoldAnswer {
+                summary: summary.clone(),
+                held: true,
+                hold_id: Some(hold.id.to_string()),
+                service: service_view(&service),
+                time: local.time(&hold.time),
+                expires_at: Some(local.rfc3339(hold.expires_at)),
+                reason: None,
+                alternatives: Vec::new(),
+            };
+            structured(&summary, &answer)
+        }
+        Err(AppError::SlotUnavailable {
+            requested,
+            reason,
+            alternatives,
+        }) => {
+            let opening = match reason {
+                Unavailability::Taken => format!("{} was just taken.", local.spoken(requested)),
+                other => format!(
+                    "{} cannot be held: {}.",
+                    local.spoken(requested),
+                    reason_words(other, &service)
+                ),
+            };
+            let summary = format!("{opening}{}", alternatives_sentence(local, &alternatives));
+            let time = Interval::starting_at(requested, service.settings.duration.as_duration())
+                .ok_or_else(|| invalid("start: is out of range"))?;
+            let answer = HoldAnswer {
+                summary: summary.clone(),
+                held: false,
+                hold_id: None,
+                service: service_view(&service),
+                time: local.time(&time),
+                expires_at: None,
+                reason: Some(reason.code().to_owned()),
+                alternatives: local.times(&alternatives),
+            };
+            structured(&summary, &answer)
+        }
+        Err(error) => Err(failure(error)),
+    }
+}
+
+async fn caller(
+    app: &App,
+    business: &Business,
+    local: &Local<'_>,
+    args: arguments::FindCallerAppointments,
+    context: &CallContext,
+) -> Result<ToolAnswer, ToolFailure> {
+    let phone = caller_phone(app, business, "phone", args.phone, context).await?;
+    let upcoming = Interval::new(local.now, Timestamp::MAX)
+        .map_err(|_| invalid("phone: the clock is out of range"))?;
+    let listing = CallerListing {
+        phone: phone.clone(),
+        starts_within: Some(upcoming),
+        status: Some(AppointmentStatus::Booked),
+        sync_status: None,
+        cursor: None,
+        limit: CALLER_APPOINTMENTS,
+    };
+    let (page, services) = tokio::try_join!(
+        app::caller_appointments(app, business, &listing),
+        app::list_services(app, business)
+    )
+    .map_err(failure)?;
+    let mut appointments = Vec::with_capacity(page.items.len());
+    let mut said = Vec::with_capacity(page.items.len());
+    for appointment in &page.items {
+        let Some(service) = services
+            .iter()
+            .find(|service| service.id == appointment.service_id)
+        else {
+            continue;
+        };
+        said.push(format!(
+            "{} for {} on {}",
+            service.settings.name.as_ref(),
+            appointment.customer.name.as_ref(),
+            local.spoken(appointment.time.start())
+        ));
+        appointments.push(appointment_view(local, appointment, service));
+    }
+    let more = page.next.is_some();
+    let summary = match said.as_slice() {
+        [] => "There are no upcoming appointments for this phone number.".to_owned(),
+        [only] => format!("There is one upcoming appointment for this number: {only}."),
+        items => format!(
+            "There are {} upcoming appointments for this number: {}{}.",
+            items.len(),
+            items.join("; "),
+            if more { "; and more after those" } else { "" }
+        ),
+    };
+    let answer = CallerAppointments {
+        summary: summary.clone(),
+        phone: phone.as_ref().to_owned(),
+        appointments,
+        more,
     };
     structured(&summary, &answer)
 }
