@@ -160,6 +160,14 @@ async fn vapi_books_the_caller_s_number_once_however_often_the_platform_retries(
         items[0]["customer"]["phone"], "+14155550199",
         "the call's customer number"
     );
+
+    // The same caller rings again: found by the number they call from.
+    let lookup = vapi_message(VAPI_SERVER_EVENTS, "find_caller_appointments", json!({}));
+    let found = result_json(&vapi(&app, key, &lookup).await[0]);
+    assert_eq!(
+        found["appointments"][0]["appointment_id"],
+        first["appointment"]["appointment_id"]
+    );
 }
 
 #[tokio::test]
@@ -267,6 +275,22 @@ async fn retell_s_documented_request_is_answered_and_books_the_caller_once() {
         items[0]["customer"]["phone"], "+12137771234",
         "the inbound call's from_number"
     );
+    let found = retell(
+        &app,
+        key,
+        &retell_request("find_caller_appointments", json!({})),
+    )
+    .await;
+    assert_eq!(
+        found["appointments"][0]["appointment_id"],
+        booked["appointment"]["appointment_id"]
+    );
+    // On an outbound call the caller is the number Retell rang.
+    let mut outbound = retell_request("find_caller_appointments", json!({}));
+    outbound["call"]["direction"] = json!("outbound");
+    let nobody = retell(&app, key, &outbound).await;
+    assert_eq!(nobody["phone"], "+12137771235");
+    assert_eq!(nobody["appointments"], json!([]));
 
     let wrong = retell(
         &app,
