@@ -13,8 +13,10 @@
 //! - `idempotency`: business ‖ key → IdempotencyRecord JSON.
 //! - `calendar_connections`: business → CalendarConnection JSON.
 //! - `busy_events`: business ‖ calendar ‖ 0 ‖ event → its intervals (JSON), to replace or delete one event;
-//!   `busy_by_end`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → (), so the intervals ending after an instant
-//!   are one scan.
+//!   `busy_by_start`: business ‖ start ‖ end ‖ calendar ‖ 0 ‖ event → () for every interval of at most
+//!   [`SHORT_BUSY_SPAN`], and `busy_long`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → () for the rare longer
+//!   ones (a week away), so the busy time of a window is one scan of the starts from a day before it to its end,
+//!   plus the few long intervals still running: its cost follows the window, not the business's whole future.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
 //! - `calendar_watches`: business → CalendarWatch JSON.
 //! - `holds`: business ‖ start ‖ hold → Hold JSON, read beside `appointments` by every booking rule check;
@@ -54,7 +56,13 @@ const SYNC_QUEUE: Table = TableDefinition::new("sync_queue");
 const IDEMPOTENCY: Table = TableDefinition::new("idempotency");
 const CALENDAR_CONNECTIONS: Table = TableDefinition::new("calendar_connections");
 const BUSY_EVENTS: Table = TableDefinition::new("busy_events");
-const BUSY_BY_END: Table = TableDefinition::new("busy_by_end");
+const BUSY_BY_START: Table = TableDefinition::new("busy_by_start");
+const BUSY_LONG: Table = TableDefinition::new("busy_long");
+/// The index that earlier versions kept (every interval by end); rebuilt into the two above on open.
+const BUSY_BY_END_BEFORE: Table = TableDefinition::new("busy_by_end");
+/// Busy intervals up to this long (any single local day, all-day events of a 25-hour DST day included) are indexed
+/// by start.
+const SHORT_BUSY_SPAN: SignedDuration = SignedDuration::from_hours(26);
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
@@ -68,7 +76,7 @@ const MIGRATIONS: Table = TableDefinition::new("migrations");
 /// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
 const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
 
-const ALL_TABLES: [Table; 19] = [
+const ALL_TABLES: [Table; 20] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -78,7 +86,8 @@ const ALL_TABLES: [Table; 19] = [
     IDEMPOTENCY,
     CALENDAR_CONNECTIONS,
     BUSY_EVENTS,
-    BUSY_BY_END,
+    BUSY_BY_START,
+    BUSY_LONG,
     LEASES,
     OAUTH_ATTEMPTS,
     CALENDAR_WATCHES,
@@ -208,20 +217,97 @@ fn event_key(business: BusinessId, calendar_id: &str, event_id: &str) -> Vec<u8>
     ])
 }
 
-fn busy_key(
+fn is_long_busy(interval: &Interval) -> bool {
+    interval.end().duration_since(interval.start()) > SHORT_BUSY_SPAN
+}
+
+/// The interval's key in the index it belongs to (`busy_by_start` or `busy_long`).
+fn busy_index_key(
     business: BusinessId,
     interval: &Interval,
     calendar_id: &str,
     event_id: &str,
-) -> Vec<u8> {
-    key(&[
+) -> (Table, Vec<u8>) {
+    let (table, first, second) = if is_long_busy(interval) {
+        (BUSY_LONG, interval.end(), interval.start())
+    } else {
+        (BUSY_BY_START, interval.start(), interval.end())
+    };
+    let key = key(&[
         business.as_uuid().as_bytes(),
-        &instant_key(interval.end()),
-        &instant_key(interval.start()),
+        &instant_key(first),
+        &instant_key(second),
         calendar_id.as_bytes(),
         &[0],
         event_id.as_bytes(),
-    ])
+    ]);
+    (table, key)
+}
+
+/// The two instants after the business id of a busy index key, in key order.
+fn busy_key_instants(key: &[u8]) -> Result<(Timestamp, Timestamp), StoreError> {
+    Ok((
+        instant_from_key(key.get(16..32).unwrap_or_default())?,
+        instant_from_key(key.get(32..48).unwrap_or_default())?,
+    ))
+}
+
+fn index_busy_intervals(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    calendar_id: &str,
+    event_id: &str,
+    intervals: &[Interval],
+) -> Result<(), StoreError> {
+    for interval in intervals {
+        let (table, index) = busy_index_key(business, interval, calendar_id, event_id);
+        txn.open_table(table)
+            .map_err(backend)?
+            .insert(index.as_slice(), [].as_slice())
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Stores written before busy time was indexed by start keep it in `busy_by_end`; the events themselves are the
+/// truth, so the new indexes are rebuilt from them and the old one dropped, in one transaction. Idempotent: once
+/// the old table is gone this does nothing.
+fn rebuild_busy_indexes_if_old(txn: &WriteTransaction) -> Result<(), StoreError> {
+    if !txn.delete_table(BUSY_BY_END_BEFORE).map_err(backend)? {
+        return Ok(());
+    }
+    let mut stored = Vec::new();
+    for entry in txn
+        .open_table(BUSY_EVENTS)
+        .map_err(backend)?
+        .iter()
+        .map_err(backend)?
+    {
+        let (key, value) = entry.map_err(backend)?;
+        let key = key.value();
+        let (business, rest) = key
+            .split_at_checked(16)
+            .ok_or_else(|| corrupt("busy event key"))?;
+        let separator = rest
+            .iter()
+            .position(|&byte| byte == 0)
+            .ok_or_else(|| corrupt("busy event key"))?;
+        let business = uuid::Uuid::from_slice(business).map_err(|_| corrupt("busy event key"))?;
+        let calendar =
+            String::from_utf8(rest[..separator].to_vec()).map_err(|_| corrupt("busy event key"))?;
+        let event = String::from_utf8(rest[separator + 1..].to_vec())
+            .map_err(|_| corrupt("busy event key"))?;
+        let intervals: Vec<Interval> = decode(value.value())?;
+        stored.push((BusinessId::from(business), calendar, event, intervals));
+    }
+    for (business, calendar, event, intervals) in stored {
+        index_busy_intervals(txn, business, &calendar, &event, &intervals)?;
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt {what}").into())
 }
 
 /// The first key after every key that starts with `prefix`.
@@ -505,6 +591,7 @@ impl EmbeddedStore {
         for table in ALL_TABLES {
             txn.open_table(table).map_err(backend)?;
         }
+        rebuild_busy_indexes_if_old(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -1393,25 +1480,18 @@ impl Store for EmbeddedStore {
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             remove_busy_event(&txn, event.business_id, &event.calendar_id, &event.event_id)?;
-            {
-                let mut events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
-                let mut by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
-                let key = event_key(event.business_id, &event.calendar_id, &event.event_id);
-                events
-                    .insert(key.as_slice(), encode(&event.intervals)?.as_slice())
-                    .map_err(backend)?;
-                for interval in &event.intervals {
-                    let index = busy_key(
-                        event.business_id,
-                        interval,
-                        &event.calendar_id,
-                        &event.event_id,
-                    );
-                    by_end
-                        .insert(index.as_slice(), [].as_slice())
-                        .map_err(backend)?;
-                }
-            }
+            let key = event_key(event.business_id, &event.calendar_id, &event.event_id);
+            txn.open_table(BUSY_EVENTS)
+                .map_err(backend)?
+                .insert(key.as_slice(), encode(&event.intervals)?.as_slice())
+                .map_err(backend)?;
+            index_busy_intervals(
+                &txn,
+                event.business_id,
+                &event.calendar_id,
+                &event.event_id,
+                &event.intervals,
+            )?;
             txn.commit().map_err(backend)
         })
         .await
@@ -1440,25 +1520,38 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<Interval>, StoreError> {
         self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
-            let by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
-            let business = business_id.as_uuid();
-            // Intervals ending after the range starts, read in end order; those starting before it ends overlap.
-            let start = key(&[
-                business.as_bytes(),
-                &instant_key(range.start()),
-                &[u8::MAX; 17],
-            ]);
-            let end = prefix_end(business.as_bytes());
+            let business_uuid = business_id.as_uuid();
+            let business = business_uuid.as_bytes();
             let mut overlapping = Vec::new();
-            for entry in by_end
-                .range(start.as_slice()..end.as_slice())
+            // Short intervals overlapping the range start at most SHORT_BUSY_SPAN before it and before its end.
+            let earliest_start = range
+                .start()
+                .checked_sub(SHORT_BUSY_SPAN)
+                .unwrap_or(Timestamp::MIN);
+            let from = key(&[business, &instant_key(earliest_start)]);
+            let until = key(&[business, &instant_key(range.end())]);
+            let short = txn.open_table(BUSY_BY_START).map_err(backend)?;
+            for entry in short
+                .range(from.as_slice()..until.as_slice())
                 .map_err(backend)?
             {
                 let (key, _) = entry.map_err(backend)?;
-                let bytes = key.value();
-                let end_at = instant_from_key(bytes.get(16..32).unwrap_or_default())?;
-                let start_at = instant_from_key(bytes.get(32..48).unwrap_or_default())?;
-                if start_at < range.end() && end_at > range.start() {
+                let (start_at, end_at) = busy_key_instants(key.value())?;
+                if end_at > range.start() {
+                    overlapping.push(Interval::new(start_at, end_at)?);
+                }
+            }
+            // Long intervals ending after the range starts, in end order; those starting before its end overlap.
+            let from = key(&[business, &instant_key(range.start()), &[u8::MAX; 17]]);
+            let until = prefix_end(business);
+            let long = txn.open_table(BUSY_LONG).map_err(backend)?;
+            for entry in long
+                .range(from.as_slice()..until.as_slice())
+                .map_err(backend)?
+            {
+                let (key, _) = entry.map_err(backend)?;
+                let (end_at, start_at) = busy_key_instants(key.value())?;
+                if start_at < range.end() {
                     overlapping.push(Interval::new(start_at, end_at)?);
                 }
             }
@@ -1581,10 +1674,11 @@ fn remove_busy_event(
         Some(value) => Some(decode(value.value())?),
         None => None,
     };
-    let mut by_end = txn.open_table(BUSY_BY_END).map_err(backend)?;
     for interval in previous.unwrap_or_default() {
-        by_end
-            .remove(busy_key(business_id, &interval, calendar_id, event_id).as_slice())
+        let (table, index) = busy_index_key(business_id, &interval, calendar_id, event_id);
+        txn.open_table(table)
+            .map_err(backend)?
+            .remove(index.as_slice())
             .map_err(backend)?;
     }
     Ok(())
@@ -1720,5 +1814,71 @@ mod tests {
         for (instant, key) in instants.iter().zip(&keys) {
             assert_eq!(instant_from_key(key).unwrap(), *instant);
         }
+    }
+
+    #[tokio::test]
+    async fn busy_time_indexed_by_an_earlier_version_is_reindexed_on_open() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.redb");
+        let business = BusinessId::generate();
+        let hour = |h: i64| Timestamp::from_second(1_800_000_000 + h * 3_600).unwrap();
+        let short = Interval::new(hour(0), hour(1)).unwrap();
+        let long = Interval::new(hour(-100), hour(100)).unwrap();
+        {
+            // The layout of the earlier version: events, and every interval indexed by end.
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut events = txn.open_table(BUSY_EVENTS).unwrap();
+                let mut by_end = txn.open_table(BUSY_BY_END_BEFORE).unwrap();
+                for (event, interval) in [("dentist", short), ("away", long)] {
+                    let key = event_key(business, "primary", event);
+                    events
+                        .insert(key.as_slice(), encode(&vec![interval]).unwrap().as_slice())
+                        .unwrap();
+                    let old = key_of_parts(business, interval.end(), interval.start(), event);
+                    by_end.insert(old.as_slice(), [].as_slice()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        }
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(&path).unwrap();
+            let mut found = store
+                .busy_intervals_overlapping(business, Interval::new(hour(0), hour(2)).unwrap())
+                .await
+                .unwrap();
+            found.sort();
+            assert_eq!(found, vec![long, short]);
+            store
+                .delete_busy_event(business, "primary", "away")
+                .await
+                .unwrap();
+            store
+                .put_busy_event(&BusyEvent {
+                    business_id: business,
+                    calendar_id: "primary".into(),
+                    event_id: "away".into(),
+                    intervals: vec![long],
+                })
+                .await
+                .unwrap();
+        }
+    }
+
+    fn key_of_parts(
+        business: BusinessId,
+        first: Timestamp,
+        second: Timestamp,
+        event: &str,
+    ) -> Vec<u8> {
+        key(&[
+            business.as_uuid().as_bytes(),
+            &instant_key(first),
+            &instant_key(second),
+            b"primary",
+            &[0],
+            event.as_bytes(),
+        ])
     }
 }

@@ -340,7 +340,15 @@ mod tests {
         }
         assert_eq!(
             book.input_schema["required"],
-            serde_json::json!(["service_id", "start", "customer_name"])
+            serde_json::json!(["customer_name"])
+        );
+        assert!(book.input_schema["properties"].get("hold_id").is_some());
+        let caller = tool(ToolName::FindCallerAppointments);
+        assert!(caller.input_schema["properties"].get("phone").is_some());
+        let hold = tool(ToolName::HoldTime);
+        assert_eq!(
+            hold.input_schema["required"],
+            serde_json::json!(["service_id", "start"])
         );
     }
 

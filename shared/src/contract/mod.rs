@@ -46,6 +46,7 @@ macro_rules! store_contract_tests {
             a_lease_has_one_holder_until_it_ends_or_is_released,
             an_oauth_attempt_is_taken_once_and_not_after_it_expires,
             busy_events_are_replaced_deleted_and_found_by_overlap,
+            busy_intervals_of_every_length_are_found_by_overlap,
             busy_event_ids_are_listed_per_calendar,
             a_calendar_watch_advances_only_from_the_version_it_read,
             calendar_watches_are_walked_in_pages_by_business,

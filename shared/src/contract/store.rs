@@ -1196,6 +1196,77 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
     assert_eq!(all.len(), 6, "every appointment is still live exactly once");
 }
 
+/// Adapters may index short and long busy intervals apart (the embedded store does); every length must be found,
+/// including those that start well before the window.
+pub async fn busy_intervals_of_every_length_are_found_by_overlap(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let hours = |h: i64| h * 60;
+    let span = |from, to| Interval::new(at(from), at(to)).unwrap();
+    let window = span(hours(100), hours(101));
+    let cases = [
+        (
+            "all-day on a 25-hour day",
+            span(hours(76) - 1, hours(101)),
+            true,
+        ),
+        ("exactly 26 hours", span(hours(75), hours(101)), true),
+        (
+            "just over 26 hours",
+            span(hours(75) - 1, hours(100) + 1),
+            true,
+        ),
+        ("a month away", span(-hours(500), hours(600)), true),
+        (
+            "ends as the window starts",
+            span(hours(50), hours(100)),
+            false,
+        ),
+        (
+            "starts as the window ends",
+            span(hours(101), hours(200)),
+            false,
+        ),
+        ("long, long ago", span(-hours(900), hours(99)), false),
+    ];
+    for (id, interval, _) in &cases {
+        store
+            .put_busy_event(&BusyEvent {
+                business_id: business.id,
+                calendar_id: "primary".into(),
+                event_id: (*id).into(),
+                intervals: vec![*interval],
+            })
+            .await
+            .unwrap();
+    }
+    let mut found = store
+        .busy_intervals_overlapping(business.id, window)
+        .await
+        .unwrap();
+    found.sort();
+    let mut expected: Vec<Interval> = cases
+        .iter()
+        .filter(|(_, _, overlaps)| *overlaps)
+        .map(|(_, interval, _)| *interval)
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    for (id, _, _) in &cases {
+        store
+            .delete_busy_event(business.id, "primary", id)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .busy_intervals_overlapping(business.id, window)
+            .await
+            .unwrap()
+            .is_empty(),
+        "deleting removes every index entry"
+    );
+}
+
 pub async fn busy_event_ids_are_listed_per_calendar(store: Arc<dyn Store>) {
     let (business, _) = with_service(store.as_ref()).await;
     let span = Interval::new(at(0), at(30)).unwrap();
