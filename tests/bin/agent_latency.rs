@@ -179,4 +179,41 @@ async fn main() {
         samples.push(elapsed);
     }
     report(options.store, "cancel_appointment", samples);
+
+    // The cancelled times are free again: each is held, then booked from its hold, as a caller who hesitates.
+    let (mut holds, mut held_bookings, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, start) in booking_starts.iter().enumerate() {
+        let arguments = json!({ "service_id": service_id, "start": start });
+        let (held_in, held) = timed(&client, "hold_time", arguments).await;
+        assert_eq!(held["held"], true, "{held}");
+        let arguments = json!({
+            "hold_id": held["hold_id"], "customer_name": format!("Caller {index}"),
+            "customer_phone": format!("+1415556{:04}", index % 10_000),
+        });
+        let (booked_in, booked) = timed(&client, "book_appointment", arguments).await;
+        assert_eq!(booked["booked"], true, "{booked}");
+        holds.push(held_in);
+        held_bookings.push(booked_in);
+        pairs.push(held_in + booked_in);
+    }
+    report(options.store, "hold_time", holds);
+    report(
+        options.store,
+        "book_appointment (from a hold)",
+        held_bookings,
+    );
+    report(options.store, "hold_time + book_appointment", pairs);
+
+    let mut samples = Vec::with_capacity(calls);
+    for index in 0..calls {
+        let arguments = json!({ "phone": format!("+1415556{:04}", index % 10_000) });
+        let (elapsed, found) = timed(&client, "find_caller_appointments", arguments).await;
+        assert_eq!(
+            found["appointments"].as_array().map(Vec::len),
+            Some(1),
+            "{found}"
+        );
+        samples.push(elapsed);
+    }
+    report(options.store, "find_caller_appointments", samples);
 }
