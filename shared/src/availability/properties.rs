@@ -406,3 +406,22 @@ proptest! {
         prop_assert_eq!(nearest_slots(&input, around, count), expected);
     }
 }
+
+proptest! {
+    /// The radix sort orders by start exactly as a comparison sort would, whatever the span of the starts
+    /// (a few seconds, sixty days, or the whole range of i64).
+    #[test]
+    fn radix_sorting_orders_blocked_time_by_start(
+        intervals in prop::collection::vec((any::<i64>(), any::<i64>()), 0..400),
+        narrow in prop::collection::vec((0_i64..5_184_000, 0_i64..900), 0..400),
+    ) {
+        for mut case in [intervals, narrow] {
+            let mut expected = case.clone();
+            expected.sort_unstable();
+            sort_by_start(&mut case);
+            prop_assert!(case.windows(2).all(|pair| pair[0].0 <= pair[1].0));
+            case.sort_unstable();
+            prop_assert_eq!(case, expected);
+        }
+    }
+}
