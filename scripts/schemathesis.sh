@@ -28,10 +28,11 @@ slots = json.load(urllib.request.urlopen(urllib.request.Request(
     f"{server['url']}/v1/availability?service_id={service['id']}",
     headers={"Authorization": "Bearer " + server["demo_api_key"]})))["slots"]
 appointment = call("POST", "/v1/appointments", {"service_id": service["id"], "start": slots[-1]["start"],
-    "customer": {"name": "Fuzz"}})
+    "customer": {"name": "Fuzz", "phone": "+14155550123"}})
+hold = call("POST", "/v1/holds", {"service_id": service["id"], "start": slots[-3]["start"]})
 with open(f"{data}/schemathesis.toml", "w") as config:
     config.write(f'[parameters]\n"path.service_id" = "{service["id"]}"\n"query.service_id" = "{service["id"]}"\n'
-                 f'"path.appointment_id" = "{appointment["id"]}"\n')
+                 f'"path.appointment_id" = "{appointment["id"]}"\n"path.hold_id" = "{hold["id"]}"\n')
 PY
 url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$data/server.json")
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo_api_key"])' "$data/server.json")

@@ -270,6 +270,8 @@ async fn the_hold_length_is_a_business_setting_of_1_to_15_minutes() {
         let problem = assert_problem(refused, 422, "validation_failed").await;
         assert_eq!(problem["field"], "hold_minutes");
     }
+    let array = app.patch("/v1/settings", &json!([null, null])).await;
+    assert_problem(array, 400, "invalid_body").await;
     let reset: Value = app
         .patch("/v1/settings", &json!({ "hold_minutes": null }))
         .await
@@ -364,4 +366,54 @@ async fn twenty_callers_holding_one_time_at_once_get_one_hold() {
         19,
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
+    use shared::ports::{CalendarConnection, Job, ProviderKind};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    app.store
+        .put_calendar_connection(&CalendarConnection {
+            business_id: app.business_id.parse().unwrap(),
+            provider: ProviderKind::Google,
+            account: "owner@example.com".into(),
+            calendar_id: Some("primary".into()),
+            connected_at: app.clock_now(),
+            health: Default::default(),
+            last_synced_at: None,
+        })
+        .await
+        .unwrap();
+    let service = app.create_service(json!({})).await;
+    let hold = held(&app, &service, TEN).await;
+    assert!(
+        app.queue
+            .receive(10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a hold queued a calendar sync"
+    );
+    let booked: Value = app
+        .post("/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(booked["sync"]["status"], "pending");
+    let jobs: Vec<Job> = app
+        .queue
+        .receive(10, Duration::ZERO)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|received| received.job)
+        .collect();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert!(matches!(
+        &jobs[0],
+        Job::SyncAppointment { appointment_id, .. } if appointment_id.to_string() == booked["id"]
+    ));
 }

@@ -437,7 +437,12 @@ async fn scheduler_requeues_syncs_left_pending() {
     let report = scheduler.invoke(event).await.unwrap();
     assert_eq!(
         report,
-        json!({ "requeued_stale_pending": 1, "retried_failed": 0, "calendars_queued": 0 })
+        json!({
+            "requeued_stale_pending": 1,
+            "retried_failed": 0,
+            "calendars_queued": 0,
+            "phone_numbers_indexed": 0
+        })
     );
 
     let requeued: Vec<Job> = drain(&sqs, &deployment.queue_url)

@@ -115,9 +115,10 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
     let mut together = Vec::new();
     let (mut hold_requests, mut convert_requests) = (0, 0);
     for n in 0..200_i64 {
+        // From 08:00 local on the next days, every 45 minutes (the slot grid is 15 minutes): fifteen a day.
         let start = now
-            + SignedDuration::from_hours(24 + (n / 20) * 24)
-            + SignedDuration::from_mins((n % 20) * 35);
+            + SignedDuration::from_hours(24 + (n / 15) * 24)
+            + SignedDuration::from_mins((n % 15) * 45);
         let before = requests();
         let began = Instant::now();
         let (status, hold) = client
@@ -137,7 +138,7 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
                 "/v1/appointments",
                 Some(json!({
                     "hold_id": hold["id"],
-                    "customer": { "name": "Caller", "phone": "+14155550100" },
+                    "customer": { "name": "Caller", "phone": "+12125550100" },
                     "source": "ai"
                 })),
             )

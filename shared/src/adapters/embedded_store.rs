@@ -454,11 +454,11 @@ fn appointment_exists(
 }
 
 fn stored_hold(
-    txn: &WriteTransaction,
+    starts: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    holds: &impl ReadableTable<&'static [u8], &'static [u8]>,
     business: BusinessId,
     id: HoldId,
 ) -> Result<Option<Hold>, StoreError> {
-    let starts = txn.open_table(HOLD_STARTS).map_err(backend)?;
     let Some(start) = starts
         .get(hold_id_key(business, id).as_slice())
         .map_err(backend)?
@@ -470,7 +470,21 @@ fn stored_hold(
         start.value(),
         id.as_uuid().as_bytes(),
     ]);
-    read_json(&txn.open_table(HOLDS).map_err(backend)?, &key)
+    read_json(holds, &key)
+}
+
+/// The hold as stored, read inside a write transaction.
+fn held_in(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    id: HoldId,
+) -> Result<Option<Hold>, StoreError> {
+    stored_hold(
+        &txn.open_table(HOLD_STARTS).map_err(backend)?,
+        &txn.open_table(HOLDS).map_err(backend)?,
+        business,
+        id,
+    )
 }
 
 fn write_hold(txn: &WriteTransaction, hold: &Hold) -> Result<(), StoreError> {
@@ -999,7 +1013,7 @@ impl Store for EmbeddedStore {
         let max_per_day = new.max_per_day;
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
-            if stored_hold(&txn, hold.business_id, hold.id)?.is_some()
+            if held_in(&txn, hold.business_id, hold.id)?.is_some()
                 || appointment_exists(&txn, hold.business_id, hold.id.appointment_id())?
             {
                 return Err(StoreError::AlreadyExists);
@@ -1024,26 +1038,19 @@ impl Store for EmbeddedStore {
     ) -> Result<Option<Hold>, StoreError> {
         self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
-            let starts = txn.open_table(HOLD_STARTS).map_err(backend)?;
-            let Some(start) = starts
-                .get(hold_id_key(business_id, id).as_slice())
-                .map_err(backend)?
-            else {
-                return Ok(None);
-            };
-            let key = key(&[
-                business_id.as_uuid().as_bytes(),
-                start.value(),
-                id.as_uuid().as_bytes(),
-            ]);
-            read_json(&txn.open_table(HOLDS).map_err(backend)?, &key)
+            stored_hold(
+                &txn.open_table(HOLD_STARTS).map_err(backend)?,
+                &txn.open_table(HOLDS).map_err(backend)?,
+                business_id,
+                id,
+            )
         })
     }
 
     async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
-            let Some(hold) = stored_hold(&txn, business_id, id)? else {
+            let Some(hold) = held_in(&txn, business_id, id)? else {
                 return Ok(false);
             };
             remove_hold(&txn, &hold)?;
@@ -1065,7 +1072,7 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::AlreadyExists);
             }
             let hold_id = HoldId::from(appointment.id.as_uuid());
-            let hold = stored_hold(&txn, appointment.business_id, hold_id)?
+            let hold = held_in(&txn, appointment.business_id, hold_id)?
                 .filter(|hold| hold.is_alive_at(appointment.created_at))
                 .ok_or(StoreError::NotFound)?;
             remove_hold(&txn, &hold)?;
@@ -1112,7 +1119,7 @@ impl Store for EmbeddedStore {
             };
             let mut removed = 0;
             for (business, id) in expired {
-                if let Some(hold) = stored_hold(&txn, business, id)? {
+                if let Some(hold) = held_in(&txn, business, id)? {
                     remove_hold(&txn, &hold)?;
                     removed += 1;
                 }

@@ -119,12 +119,3 @@ impl IntoResponses for RetryErrors {
         ])
     }
 }
-
-/// Input that is well-formed but breaks a rule, naming the field.
-pub struct ValidationErrors;
-
-impl IntoResponses for ValidationErrors {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        problem_responses(&[(422, "A field breaks a rule; `field` names it")])
-    }
-}

@@ -14,7 +14,7 @@ use super::dto::{
 };
 use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
-use super::responses::{CommonErrors, NotFoundError, ValidationErrors};
+use super::responses::{CommonErrors, NotFoundError};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -36,14 +36,16 @@ async fn get_settings(
 }
 
 #[utoipa::path(patch, path = "/v1/settings", tag = "settings", request_body = SettingsPatchBody,
-    responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors,
-        ValidationErrors))]
+    responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn update_settings(
     State(app): State<App>,
     Tenant(business): Tenant,
-    ApiJson(body): ApiJson<SettingsPatchBody>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<SettingsView>, ApiError> {
+    // Read as an object first: serde would also fill a struct of optional fields from an array (`[null, null]`).
+    let body: SettingsPatchBody = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|error| ApiError::InvalidBody(error.to_string()))?;
     let changes = SettingsChanges::try_from(body)?;
     let settings = app::update_business_settings(&app, &business, &changes).await?;
     Ok(Json(SettingsView::new(&settings, &business.time_zone)))
