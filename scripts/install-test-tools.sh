@@ -23,3 +23,16 @@ fi
 if [ ! -x .tools/mcp-inspector/node_modules/.bin/mcp-inspector ]; then
   npm install --silent --no-audit --no-fund --prefix .tools/mcp-inspector @modelcontextprotocol/inspector@2.12.0
 fi
+# The dashboard's browser tests: Debian's Chromium and its WebDriver (as root, when missing), and axe-core from npm.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "chromium and chromium-driver are missing; install them (apt-get install chromium chromium-driver) as root" >&2
+  fi
+fi
+if [ ! -f .tools/npm/node_modules/axe-core/axe.min.js ]; then
+  mkdir -p .tools/npm
+  npm install --silent --no-audit --no-fund --prefix .tools/npm axe-core@4.11.0 >/dev/null
+fi

@@ -8,6 +8,7 @@ pub mod app;
 pub mod availability;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
+pub mod dashboard;
 pub mod domain;
 pub mod metrics;
 pub mod ports;

@@ -30,6 +30,10 @@ mod embedded_store {
     shared::store_contract_tests!(super::embedded_store);
 }
 
+mod embedded_account_store {
+    shared::account_store_contract_tests!(super::embedded_store);
+}
+
 mod in_process_queue {
     shared::queue_contract_tests!(super::in_process_queue);
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, InProcessQueue};
 use shared::api::{self, Area};
 use shared::app::{self, App};
+use shared::dashboard::{self, DashboardSettings};
 use shared::ports::{Clock, JobQueue, ManualClock, QueueSettings, Store};
 use tempfile::TempDir;
 
@@ -113,9 +114,19 @@ pub async fn spawn_app_on(
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = configure(app, format!("http://{address}"), data.path());
-    let router = api::router(app.clone(), &Area::ALL);
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base_url = format!("http://{address}");
+    let app = configure(app, base_url.clone(), data.path());
+    let router = api::router(app.clone(), &Area::ALL).merge(dashboard::router(
+        app.clone(),
+        DashboardSettings::new(&base_url),
+    ));
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     TestApp {
         address,
         client: Client::new(),

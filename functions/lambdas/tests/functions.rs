@@ -24,6 +24,7 @@ const APPOINTMENTS: &str = env!("CARGO_BIN_EXE_appointments-api");
 const DEAD_LETTERS: &str = env!("CARGO_BIN_EXE_dead-letter-handler");
 const SCHEDULER: &str = env!("CARGO_BIN_EXE_scheduler");
 const WEBHOOKS: &str = env!("CARGO_BIN_EXE_webhooks-api");
+const DASHBOARD: &str = env!("CARGO_BIN_EXE_dashboard");
 const AGENT: &str = env!("CARGO_BIN_EXE_agent-api");
 
 fn open_every_day() -> String {
@@ -562,7 +563,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();
-    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google)
+    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google, false)
         .await
         .unwrap();
     let consent = reqwest::Client::builder()
@@ -798,6 +799,278 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
         logs.iter()
             .all(|line| !line.contains("a-secret-only-graph-and-we-know")),
         "a client state was logged"
+    );
+}
+
+/// A browser's request to the dashboard function: a form body (urlencoded) when given, the cookies it holds, and the
+/// `Origin` a browser sends with a form.
+fn dashboard_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    cookies: &str,
+    form: Option<&str>,
+) -> Value {
+    let route = if path == "/dashboard" {
+        "ANY /dashboard"
+    } else {
+        "ANY /dashboard/{proxy+}"
+    };
+    let mut event = http_event(method, route, path, query, None, form);
+    event["headers"]["accept"] = json!("text/html");
+    if form.is_some() {
+        event["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+        event["headers"]["origin"] = json!(DASHBOARD_ORIGIN);
+    }
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies.split("; ").collect::<Vec<_>>());
+    }
+    event
+}
+
+const DASHBOARD_ORIGIN: &str = "https://bookings.example.test";
+
+/// Status, the cookies set (`name=value`), the Location and the HTML of a dashboard response.
+fn dashboard_response(response: &Value) -> (u16, Vec<String>, String, String) {
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let cookies = response["cookies"]
+        .as_array()
+        .map(|cookies| {
+            cookies
+                .iter()
+                .map(|cookie| cookie.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let location = response["headers"]["location"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let body = response["body"].as_str().unwrap_or("").to_owned();
+    (status, cookies, location, body)
+}
+
+fn cookie_pair(set_cookie: &[String], name: &str) -> String {
+    let cookie = set_cookie
+        .iter()
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookie:?}"));
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+    );
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn csrf_in(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_dynamodb() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let app = test_app(&deployment, Timestamp::now()).await;
+    let business_id: BusinessId = deployment.business_id.parse().unwrap();
+    let link = app::accounts::invite_staff(
+        &app,
+        business_id,
+        "owner@harbour.test",
+        shared::ports::StaffRole::Owner,
+    )
+    .await
+    .unwrap();
+    let password = "harbour physio password";
+    app::accounts::set_password(
+        &app,
+        secrecy::ExposeSecret::expose_secret(&link.token),
+        secrecy::SecretString::from(password.to_owned()),
+    )
+    .await
+    .unwrap();
+    let dashboard = Function::start_with(
+        DASHBOARD,
+        &deployment,
+        &[
+            ("PUBLIC_BASE_URL".to_owned(), DASHBOARD_ORIGIN.to_owned()),
+            ("OAUTH_STATE_KEY".to_owned(), "k".repeat(32)),
+        ],
+    )
+    .await;
+
+    let (status, _, location, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "GET",
+                "/dashboard/appointments",
+                "",
+                "",
+                None,
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/dashboard/sign-in?next=%2Fdashboard%2Fappointments")
+    );
+
+    let (status, cookies, _, page) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event("GET", "/dashboard/sign-in", "", "", None))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let form_cookie = cookie_pair(&cookies, "__Host-form");
+    let form = format!(
+        "csrf={}&email=owner%40harbour.test&password={}&next=%2Fdashboard%2Fapi-keys",
+        csrf_in(&page),
+        password.replace(' ', "+")
+    );
+    let (status, cookies, location, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "POST",
+                "/dashboard/sign-in",
+                "",
+                &form_cookie,
+                Some(&form),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!((status, location.as_str()), (303, "/dashboard/api-keys"));
+    let session = cookie_pair(&cookies, "__Host-session");
+
+    let (status, _, _, page) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "GET",
+                "/dashboard/api-keys",
+                "",
+                &session,
+                None,
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Harbour Physio") && page.contains("First key"),
+        "{page}"
+    );
+    let csrf = csrf_in(&page);
+
+    // A key made on the page authenticates; a form without the session's token changes nothing.
+    let (status, _, _, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "POST",
+                "/dashboard/api-keys",
+                "",
+                &session,
+                Some("csrf=forged&name=Agent"),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 403);
+    let (status, _, _, page) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "POST",
+                "/dashboard/api-keys",
+                "",
+                &session,
+                Some(&format!("csrf={csrf}&name=Agent")),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200);
+    let marker = "id=\"new-key\" type=\"text\" readonly value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let key = page[start..].split('"').next().unwrap().to_owned();
+    let hash = shared::domain::ApiKeyHash::of(&key);
+    assert!(
+        deployment
+            .store
+            .business_by_api_key(&hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let records = shared::ports::AccountStore::list_api_keys(&deployment.store, business_id)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 2);
+    let agent = records
+        .iter()
+        .find(|record| record.name == "Agent")
+        .unwrap();
+    let revoke = format!("/dashboard/api-keys/{}/revoke", agent.id);
+    let (status, _, location, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "POST",
+                &revoke,
+                "",
+                &session,
+                Some(&format!("csrf={csrf}")),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/dashboard/api-keys?notice=revoked")
+    );
+    assert!(
+        deployment
+            .store
+            .business_by_api_key(&hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Signing out ends the session in DynamoDB.
+    let (status, _, _, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "POST",
+                "/dashboard/sign-out",
+                "",
+                &session,
+                Some(&format!("csrf={csrf}")),
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 303);
+    let (status, _, location, _) = dashboard_response(
+        &dashboard
+            .invoke(dashboard_event(
+                "GET",
+                "/dashboard/api-keys",
+                "",
+                &session,
+                None,
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/dashboard/sign-in"));
+    let logs = dashboard.output().await.join("\n");
+    assert!(
+        !logs.contains(password) && !logs.contains(&key),
+        "no secret in the logs"
     );
 }
 

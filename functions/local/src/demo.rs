@@ -5,7 +5,10 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use shared::app::accounts::{self, NewPasswordLink};
 use shared::app::{self, App, NewBusinessCredentials};
+use shared::domain::BusinessId;
+use shared::ports::{SignInEmail, StaffRole};
 
 const DEMO_KEY_FILE: &str = "demo-business.json";
 
@@ -46,6 +49,26 @@ pub async fn ensure_demo_business(app: &App, data_dir: &Path) -> anyhow::Result<
     write_private(&path, &serde_json::to_vec_pretty(&demo)?)?;
     tracing::info!(business_id = %created.business.id, "created the demo business");
     Ok(demo)
+}
+
+/// The demo business's owner, invited on the first start. Until the owner has set a password, every start prints a
+/// fresh single-use link (the older ones stay valid until they expire).
+pub async fn ensure_demo_owner(
+    app: &App,
+    demo: &DemoKey,
+    email: &str,
+) -> anyhow::Result<Option<NewPasswordLink>> {
+    let business_id: BusinessId = demo.business_id.parse()?;
+    let email = SignInEmail::try_from(email.to_owned())?;
+    match app.store.get_staff_member(&email).await? {
+        None => Ok(Some(
+            accounts::invite_staff(app, business_id, email.as_ref(), StaffRole::Owner).await?,
+        )),
+        Some(member) if member.password_hash.is_none() && member.business_id == business_id => Ok(
+            Some(accounts::password_link(app, &email, business_id).await?),
+        ),
+        Some(_) => Ok(None),
+    }
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

@@ -12,8 +12,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use shared::api::{self, Area};
+use shared::app::accounts;
 use shared::app::integrations::random_state_key;
 use shared::app::{self, App, Integrations};
+use shared::dashboard::{self, DashboardSettings};
+use shared::ports::StaffRole;
 use shared::ports::{QueueSettings, SystemClock};
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +35,9 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, env = "LISTEN", default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
+    /// Who signs in to the demo business's dashboard (created on the first start).
+    #[arg(long, env = "OWNER_EMAIL", default_value = "owner@demo.test")]
+    owner_email: String,
 }
 
 #[derive(Subcommand)]
@@ -43,6 +49,9 @@ enum Command {
         /// IANA time zone, e.g. Europe/Berlin.
         #[arg(long)]
         time_zone: String,
+        /// The owner, who gets a link to set a password for the dashboard.
+        #[arg(long)]
+        owner_email: Option<String>,
     },
 }
 
@@ -69,8 +78,11 @@ async fn main() -> anyhow::Result<()> {
     let state_key = std::env::var("OAUTH_STATE_KEY")
         .map(secrecy::SecretString::from)
         .unwrap_or_else(|_| random_state_key());
-    let integrations =
-        Integrations::from_env(secrets, state_key, &format!("http://{}", cli.listen));
+    let public_base_url = std::env::var("PUBLIC_BASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| format!("http://{}", cli.listen));
+    let integrations = Integrations::from_env(secrets, state_key, &public_base_url);
     let app = App::new(
         store,
         Arc::new(InProcessQueue::new(QueueSettings::default())),
@@ -78,17 +90,44 @@ async fn main() -> anyhow::Result<()> {
     )
     .with_integrations(integrations);
     match cli.command {
-        Some(Command::CreateBusiness { name, time_zone }) => {
+        Some(Command::CreateBusiness {
+            name,
+            time_zone,
+            owner_email,
+        }) => {
             let created =
                 app::create_business(app.store.as_ref(), app.clock.as_ref(), name, time_zone)
                     .await?;
-            demo::print_json(&demo::credentials_json(&created))
+            let mut printed = demo::credentials_json(&created);
+            if let Some(email) = owner_email {
+                let link =
+                    accounts::invite_staff(&app, created.business.id, &email, StaffRole::Owner)
+                        .await?;
+                printed["owner_email"] = link.email.as_ref().into();
+                printed["set_password_url"] = link.url(&public_base_url).into();
+            }
+            demo::print_json(&printed)
         }
-        None => serve(app, &cli.data_dir, cli.listen).await,
+        None => {
+            serve(
+                app,
+                &cli.data_dir,
+                cli.listen,
+                &public_base_url,
+                &cli.owner_email,
+            )
+            .await
+        }
     }
 }
 
-async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    app: App,
+    data_dir: &std::path::Path,
+    listen: SocketAddr,
+    public_base_url: &str,
+    owner_email: &str,
+) -> anyhow::Result<()> {
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
     // Appointments stored before the phone index existed become findable by phone; a no-op once done.
     let indexed = app::index_existing_phone_numbers(&app).await?;
@@ -98,21 +137,36 @@ async fn serve(app: App, data_dir: &std::path::Path, listen: SocketAddr) -> anyh
             "indexed the phone numbers of existing appointments"
         );
     }
+    let owner_link = demo::ensure_demo_owner(&app, &demo_key, owner_email).await?;
     background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
     tracing::info!(url = %format!("http://{address}"), "listening");
-    demo::print_json(&serde_json::json!({
+    let mut printed = serde_json::json!({
         "url": format!("http://{address}"),
         "openapi": format!("http://{address}/openapi.json"),
+        "dashboard": format!("{public_base_url}/dashboard"),
         "demo_business_id": demo_key.business_id,
         "demo_api_key": demo_key.api_key,
-    }))?;
-    axum::serve(listener, api::router(app, &Area::ALL))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        "owner_email": owner_email,
+    });
+    if let Some(link) = owner_link {
+        printed["set_password_url"] = link.url(public_base_url).into();
+    }
+    demo::print_json(&printed)?;
+    let router = api::router(app.clone(), &Area::ALL).merge(dashboard::router(
+        app,
+        DashboardSettings::new(public_base_url),
+    ));
+    // The peer address throttles failed dashboard sign-ins per address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -120,3 +120,10 @@ async fn appointments_stored_before_the_phone_index_are_indexed_once() {
     );
     assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
 }
+
+mod dynamo_account_store {
+    shared::account_store_contract_tests!(
+        super::dynamo_store,
+        available = super::dynamodb_local_running
+    );
+}

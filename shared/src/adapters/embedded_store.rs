@@ -24,6 +24,11 @@
 //! - `phone_index`: business ‖ E.164 number ‖ 0 ‖ start ‖ appointment → (), one caller's appointments in start order
 //!   (no key byte of a number is 0, so one number's keys never run into another's).
 //! - `business_settings`: business → BusinessSettings JSON; `migrations`: name → () once a data migration finished.
+//! - The dashboard's records (`accounts.rs`): `staff`: email → StaffMember JSON; `staff_by_business`: business ‖
+//!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ window →
+//!   count and expiry; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
+
+mod accounts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -76,7 +81,14 @@ const MIGRATIONS: Table = TableDefinition::new("migrations");
 /// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
 const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
 
-const ALL_TABLES: [Table; 20] = [
+const STAFF: Table = TableDefinition::new("staff");
+const STAFF_BY_BUSINESS: Table = TableDefinition::new("staff_by_business");
+const PASSWORD_LINKS: Table = TableDefinition::new("password_links");
+const SESSIONS: Table = TableDefinition::new("sessions");
+const SIGN_IN_FAILURES: Table = TableDefinition::new("sign_in_failures");
+const API_KEY_RECORDS: Table = TableDefinition::new("api_key_records");
+
+const ALL_TABLES: [Table; 26] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -97,6 +109,12 @@ const ALL_TABLES: [Table; 20] = [
     PHONE_INDEX,
     BUSINESS_SETTINGS,
     MIGRATIONS,
+    STAFF,
+    STAFF_BY_BUSINESS,
+    PASSWORD_LINKS,
+    SESSIONS,
+    SIGN_IN_FAILURES,
+    API_KEY_RECORDS,
 ];
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -675,6 +693,10 @@ impl Store for EmbeddedStore {
                 keys.insert(api_key.as_str().as_bytes(), id.as_bytes().as_slice())
                     .map_err(backend)?;
             }
+            accounts::write_api_key_record(
+                &txn,
+                &crate::ports::first_api_key_record(&business, &api_key),
+            )?;
             txn.commit().map_err(backend)
         })
         .await

@@ -104,10 +104,13 @@ impl FromRequestParts<App> for Tenant {
             .and_then(|value| value.to_str().ok())
             .and_then(bearer_token)
             .ok_or(ApiError::Unauthorized)?;
+        // Read on every request, not cached: a key revoked on the dashboard must stop working at once, on every
+        // instance.
         let business = app
-            .tenants
-            .business_for(app.store.as_ref(), &ApiKeyHash::of(presented))
-            .await?
+            .store
+            .business_by_api_key(&ApiKeyHash::of(presented))
+            .await
+            .map_err(crate::app::AppError::from)?
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("business_id", tracing::field::display(business.id));
         Ok(Self(business))

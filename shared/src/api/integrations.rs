@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::app::integrations::{self, CallbackParameters};
+use crate::app::{App, AppError};
 use crate::domain::BusinessId;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
@@ -152,7 +153,7 @@ async fn start_connect(
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<Json<AuthorizationView>, ApiError> {
-    let authorization_url = integrations::start_connect(&app, &business, provider).await?;
+    let authorization_url = integrations::start_connect(&app, &business, provider, false).await?;
     Ok(Json(AuthorizationView { authorization_url }))
 }
 
@@ -160,13 +161,14 @@ async fn start_connect(
 /// single-use `state` names the business instead.
 #[utoipa::path(get, path = "/v1/integrations/{provider}/callback", tag = "integrations", security(()),
     params(("provider" = ProviderKind, Path, description = "google or microsoft"), CallbackQuery),
-    responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView), CommonErrors, IntegrationErrors))]
+    responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView),
+        (status = 303, description = "Connected from the dashboard: on to its calendar picker"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn finish_connect(
     State(app): State<App>,
     ApiPath(provider): ApiPath<ProviderKind>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
-) -> Result<Json<ConnectedView>, ApiError> {
+) -> Result<Response, ApiError> {
     let connected = integrations::finish_connect(
         &app,
         provider,
@@ -177,7 +179,21 @@ async fn finish_connect(
             error_description: query.error_description,
         },
     )
-    .await?;
+    .await;
+    let connected = match connected {
+        Err(AppError::DashboardConnectFailed { provider, why }) => {
+            return Ok(Redirect::to(&format!(
+                "/dashboard/integrations?failed={provider}&why={why}"
+            ))
+            .into_response());
+        }
+        other => other?,
+    };
+    if connected.from_dashboard {
+        return Ok(
+            Redirect::to(&format!("/dashboard/integrations/{provider}/calendar")).into_response(),
+        );
+    }
     Ok(Json(ConnectedView {
         business_id: connected.business_id,
         provider: connected.provider,
@@ -185,7 +201,8 @@ async fn finish_connect(
         calendars: connected.calendars,
         selected_calendar_id: connected.selected_calendar_id,
         requeued: connected.requeued,
-    }))
+    })
+    .into_response())
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/calendars", tag = "integrations",

@@ -123,6 +123,14 @@ impl ApiError {
                 }
                 // One answer for every mismatch, so a caller learns nothing about which channels exist.
                 AppError::WebhookRejected => (StatusCode::FORBIDDEN, "webhook_rejected"),
+                AppError::SignInFailed => (StatusCode::UNAUTHORIZED, "sign_in_failed"),
+                AppError::SignInThrottled { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "sign_in_throttled")
+                }
+                AppError::PasswordLinkInvalid => (StatusCode::BAD_REQUEST, "password_link_invalid"),
+                AppError::DashboardConnectFailed { .. } => {
+                    (StatusCode::BAD_REQUEST, "oauth_denied")
+                }
                 AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

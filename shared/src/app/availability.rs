@@ -120,13 +120,37 @@ pub async fn find_availability(
     service_id: ServiceId,
     window: Interval,
 ) -> Result<AvailabilityAnswer, AppError> {
+    availability_in(app, business, service_id, window, None).await
+}
+
+/// As [`find_availability`], for moving `moving`: its own time does not block it, as when it is rescheduled.
+pub async fn find_availability_for_move(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+    window: Interval,
+    moving: AppointmentId,
+) -> Result<AvailabilityAnswer, AppError> {
+    availability_in(app, business, service_id, window, Some(moving)).await
+}
+
+async fn availability_in(
+    app: &App,
+    business: &Business,
+    service_id: ServiceId,
+    window: Interval,
+    moving: Option<AppointmentId>,
+) -> Result<AvailabilityAnswer, AppError> {
     let window = checked_window(window)?;
     // The service and the booked time around the whole requested window are read at once: one round trip to the
     // store instead of two, at the price of sometimes reading past the horizon.
-    let (service, booked) = tokio::try_join!(
+    let (service, mut booked) = tokio::try_join!(
         bookable_service(app, business, service_id),
         BookedTime::around(app, business, window),
     )?;
+    if let Some(moving) = moving {
+        booked = booked.without(moving);
+    }
     let now = app.clock.now();
     let bookable = availability::booking_window(&service, now);
     // The horizon itself is a valid start, so the half-open search interval reaches one tick past it.

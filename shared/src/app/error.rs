@@ -50,6 +50,19 @@ pub enum AppError {
     /// A webhook call that does not match a live push channel and its secret.
     #[error("the notification does not match a live subscription")]
     WebhookRejected,
+    #[error("the email or password is not right")]
+    SignInFailed,
+    /// Too many failed sign-ins for the account or the address in the current window.
+    #[error("too many failed sign-ins; try again after {retry_at}")]
+    SignInThrottled { retry_at: Timestamp },
+    #[error("the link is invalid, expired or already used; ask for a new one")]
+    PasswordLinkInvalid,
+    /// Connecting from the dashboard did not finish; `why` is `denied`, `unavailable` or `failed`.
+    #[error("connecting {provider} did not finish ({why})")]
+    DashboardConnectFailed {
+        provider: crate::ports::ProviderKind,
+        why: &'static str,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

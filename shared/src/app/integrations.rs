@@ -260,11 +260,13 @@ fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppE
         .ok_or(AppError::ProviderNotConfigured(provider))
 }
 
-/// Starts connecting: the URL to send the business's browser to.
+/// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
+/// dashboard's calendar picker when the provider is done.
 pub async fn start_connect(
     app: &App,
     business: &Business,
     provider: ProviderKind,
+    from_dashboard: bool,
 ) -> Result<String, AppError> {
     let integrations = integrations(app, provider)?;
     let setup = integrations.provider(provider)?;
@@ -275,6 +277,7 @@ pub async fn start_connect(
         business_id: business.id,
         provider,
         pkce_verifier: String::new(),
+        from_dashboard,
         expires_at: app
             .clock
             .now()
@@ -310,6 +313,8 @@ pub struct ConnectedAccount {
     pub selected_calendar_id: Option<String>,
     /// Failed appointments queued again because the connection works again.
     pub requeued: usize,
+    /// The connection was started from the dashboard.
+    pub from_dashboard: bool,
 }
 
 /// Finishes connecting: checks the state, exchanges the code, stores the tokens and records the connection.
@@ -331,6 +336,30 @@ pub async fn finish_connect(
         .await?
         .filter(|attempt| attempt.provider == provider && integrations.verify(attempt, tag))
         .ok_or(AppError::OAuthStateInvalid)?;
+    let from_dashboard = attempt.from_dashboard;
+    match complete_connect(app, integrations, setup, provider, attempt, callback).await {
+        // The dashboard's browser goes back to its page, which says what happened in words.
+        Err(error) if from_dashboard => Err(AppError::DashboardConnectFailed {
+            provider,
+            why: match error {
+                AppError::OAuthDenied(_) => "denied",
+                AppError::ProviderUnavailable(_) => "unavailable",
+                _ => "failed",
+            },
+        }),
+        outcome => outcome,
+    }
+}
+
+/// The part of [`finish_connect`] after the attempt was found: the provider's answer, the tokens, the connection.
+async fn complete_connect(
+    app: &App,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    provider: ProviderKind,
+    attempt: OAuthAttempt,
+    callback: CallbackParameters,
+) -> Result<ConnectedAccount, AppError> {
     if let Some(error) = callback.error {
         let description = callback.error_description.unwrap_or_default();
         return Err(AppError::OAuthDenied(
@@ -411,6 +440,7 @@ pub async fn finish_connect(
         calendars,
         selected_calendar_id: kept_calendar,
         requeued,
+        from_dashboard: attempt.from_dashboard,
     })
 }
 
@@ -581,6 +611,7 @@ mod tests {
             provider: ProviderKind::Google,
             pkce_verifier: "verifier".into(),
             expires_at: Timestamp::UNIX_EPOCH,
+            from_dashboard: false,
         }
     }
 

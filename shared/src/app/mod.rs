@@ -1,6 +1,7 @@
 //! Use cases: what the product does, written against the ports only. HTTP handlers, Lambda functions and the local
 //! server call these; none of them holds business logic of its own.
 
+pub mod accounts;
 mod appointments;
 mod availability;
 mod businesses;
@@ -13,7 +14,6 @@ mod inbound_sync;
 pub mod integrations;
 mod services;
 mod sync_maintenance;
-mod tenants;
 
 use std::sync::Arc;
 
@@ -21,7 +21,10 @@ pub use appointments::{
     AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
     cancel_appointment, edit_appointment, get_appointment, list_appointments,
 };
-pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_availability};
+pub use availability::{
+    AvailabilityAnswer, SlotCheck, check_availability, find_availability,
+    find_availability_for_move,
+};
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{
     MAX_AUTOMATIC_RETRIES, SyncOutcome, queue_upcoming, requeue_failed, retry_failed_automatically,
@@ -47,7 +50,6 @@ pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
 pub use sync_maintenance::{STALE_PENDING_AFTER, give_up_sync, requeue_stale_pending};
-pub use tenants::TenantCache;
 
 use crate::ports::{Clock, JobQueue, Store};
 
@@ -57,7 +59,6 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
-    pub tenants: Arc<TenantCache>,
     /// Calendar providers and token storage; without them, connecting is refused and sync jobs fail visibly.
     pub integrations: Option<Arc<Integrations>>,
 }
@@ -68,7 +69,6 @@ impl App {
             store,
             queue,
             clock,
-            tenants: Arc::default(),
             integrations: None,
         }
     }

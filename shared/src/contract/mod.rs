@@ -14,6 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod accounts;
 pub mod queue;
 pub mod secrets;
 pub mod store;
@@ -76,6 +77,37 @@ macro_rules! store_contract_tests {
                 }
                 let (store, _guard) = $factory().await;
                 $crate::contract::store::$name(store).await;
+            }
+        )+
+    };
+}
+
+/// One `#[tokio::test]` per contract of the dashboard's records ([`crate::ports::AccountStore`]), each on a fresh
+/// store from `$factory`.
+#[macro_export]
+macro_rules! account_store_contract_tests {
+    ($factory:path) => {
+        $crate::account_store_contract_tests!($factory, available = $crate::contract::always_available);
+    };
+    ($factory:path, available = $available:path) => {
+        $crate::account_store_contract_tests!(@each $factory, $available,
+            staff_are_created_once_listed_per_business_and_get_passwords,
+            a_password_link_is_taken_once_and_not_after_it_expires,
+            concurrent_takers_of_a_password_link_get_it_once,
+            sessions_are_found_until_they_expire_or_end,
+            sign_in_failures_are_counted_per_subject_and_window,
+            api_keys_are_listed_and_a_revoked_key_stops_authenticating_at_once,
+        );
+    };
+    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if !$available().await {
+                    return;
+                }
+                let (store, _guard) = $factory().await;
+                $crate::contract::accounts::$name(store).await;
             }
         )+
     };

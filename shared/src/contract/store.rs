@@ -976,6 +976,7 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
         provider: ProviderKind::Microsoft,
         pkce_verifier: "verifier".into(),
         expires_at,
+        from_dashboard: true,
     };
     let nonce = uuid::Uuid::new_v4().to_string();
     let fresh = attempt(&nonce, at(10));

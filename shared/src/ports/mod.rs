@@ -1,12 +1,17 @@
 //! Ports: the small traits behind which all I/O sits. Each has a production adapter and a local one, and one
 //! contract suite (`crate::contract`, feature `contract-tests`) that every adapter must pass.
 
+mod accounts;
 mod calendar;
 mod clock;
 mod queue;
 mod secrets;
 mod store;
 
+pub use accounts::{
+    AccountStore, ApiKeyRecord, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail,
+    StaffMember, StaffRole, first_api_key_record,
+};
 pub use calendar::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
     PushChannel, PushRequest,

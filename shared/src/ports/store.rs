@@ -9,7 +9,7 @@ use crate::domain::{
     BusinessId, BusinessSettings, Hold, HoldId, Interval, Occupancy, PhoneNumber, Service,
     ServiceId, SyncState, SyncStatus, ValidationError,
 };
-use crate::ports::PushChannel;
+use crate::ports::{AccountStore, PushChannel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -207,6 +207,9 @@ pub struct OAuthAttempt {
     /// The PKCE code verifier; never leaves the server.
     pub pkce_verifier: String,
     pub expires_at: Timestamp,
+    /// Started from the dashboard, whose browser goes back to its calendar picker rather than getting JSON.
+    #[serde(default)]
+    pub from_dashboard: bool,
 }
 
 impl CalendarConnection {
@@ -264,14 +267,16 @@ pub struct OpeningChannel {
 
 /// Domain-level persistence. Every method is atomic; the booking methods enforce the rules of
 /// [`crate::domain::check_booking_conflicts`] in the same atomic step as the write, so two concurrent callers can
-/// never both succeed in taking overlapping time or the last place of a day.
+/// never both succeed in taking overlapping time or the last place of a day. The dashboard's records are the
+/// [`AccountStore`] part of it.
 ///
 /// Holds take part in those rules like live appointments while they are alive. Expiry is judged at the instant of
 /// the write (a hold's `created_at`, an appointment's `updated_at`: the "now" of the use case) or at the `now` a read
 /// is given, never by whether a cleanup has run; [`Store::remove_expired_holds`] only tidies.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Fails with `AlreadyExists` if the id or the key hash is taken.
+pub trait Store: AccountStore + Send + Sync + 'static {
+    /// Fails with `AlreadyExists` if the id or the key hash is taken. The key is listed as the business's first key
+    /// ([`crate::ports::first_api_key_record`]).
     async fn create_business(
         &self,
         business: &Business,

@@ -1,6 +1,7 @@
 //! `Store` on one DynamoDB table. The design (keys, indexes, item shapes, and why bookings go through per-day
 //! ledgers) is in DESIGN.md beside this file.
 
+mod accounts;
 mod items;
 mod schema;
 
@@ -768,10 +769,14 @@ impl Store for DynamoStore {
             business: business.clone(),
         };
         let condition = Some("attribute_not_exists(PK)");
+        let first_key = accounts::ApiKeyRecordItem::new(&shared::ports::first_api_key_record(
+            business, api_key,
+        ));
         let outcome = self
             .transact(vec![
                 self.put(to_item(&business_item)?, condition)?,
                 self.put(to_item(&key_item)?, condition)?,
+                self.put(to_item(&first_key)?, condition)?,
             ])
             .await?;
         match outcome {

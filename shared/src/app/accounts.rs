@@ -1,0 +1,408 @@
+//! Who may use a business's dashboard: staff invited by email, passwords set from a single-use link and kept as
+//! argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
+//!
+//! Every secret that reaches a browser (a link token, a session id, an API key) is random and at least 256 bits; the
+//! store keeps only its SHA-256, so a leaked table opens no account.
+
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::{SignedDuration, Timestamp};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::{App, AppError};
+use crate::domain::{ApiKey, Business, BusinessId, ValidationError};
+use crate::ports::{
+    ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, StaffRole, StoreError,
+};
+
+/// A session lasts a working day, then the person signs in again.
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+/// Long enough for an invitation to be read after a weekend.
+pub const PASSWORD_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(72);
+/// Failed sign-ins are counted in fixed windows of this length.
+pub const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+/// Failures per account per window before that account's sign-in is refused until the window ends.
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+/// Failures per address per window: higher, since an office shares one address.
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+pub const MIN_PASSWORD_CHARS: usize = 10;
+const MAX_PASSWORD_CHARS: usize = 256;
+const MAX_KEY_NAME_CHARS: usize = 100;
+
+/// 32 random bytes, URL-safe: link tokens, session ids, CSRF tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How a presented token is looked up: its SHA-256, hex encoded.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn internal(error: impl std::fmt::Display) -> AppError {
+    AppError::Internal(error.to_string().into())
+}
+
+/// An argon2id hash (the crate's defaults: 19 MiB, 2 passes, OWASP's minimum) in PHC form, computed off the
+/// async runtime.
+async fn hash_password(password: SecretString) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0_u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(internal)?;
+        Argon2::default()
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(internal)
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// Verified against when the account does not exist, so an unknown email costs as long as a wrong password.
+static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
+    let salt = SaltString::encode_b64(&[7_u8; 16]).ok()?;
+    Argon2::default()
+        .hash_password(b"not anybody's password", &salt)
+        .ok()
+        .map(|hash| hash.to_string())
+});
+
+async fn password_matches(hash: Option<String>, password: SecretString) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let (hash, real) = match hash {
+            Some(hash) => (hash, true),
+            None => (DUMMY_HASH.clone().unwrap_or_default(), false),
+        };
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let verified = Argon2::default()
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok();
+        real && verified
+    })
+    .await
+    .map_err(internal)
+}
+
+/// A new password, checked the way NIST SP 800-63B asks: long enough, anything allowed.
+fn check_new_password(password: &str) -> Result<(), ValidationError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if length > MAX_PASSWORD_CHARS {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A link that sets a person's password; the token is shown once and never stored.
+#[derive(Debug)]
+pub struct NewPasswordLink {
+    pub email: SignInEmail,
+    pub token: SecretString,
+    pub expires_at: Timestamp,
+}
+
+impl NewPasswordLink {
+    /// The page that sets the password, under the dashboard at `public_base_url`.
+    pub fn url(&self, public_base_url: &str) -> String {
+        format!(
+            "{}/dashboard/set-password?token={}",
+            public_base_url.trim_end_matches('/'),
+            self.token.expose_secret()
+        )
+    }
+}
+
+/// Gives `email` access to the business and returns a link that sets their password. Inviting someone again who
+/// has not set a password yet issues a new link; an email that already signs in elsewhere is refused.
+pub async fn invite_staff(
+    app: &App,
+    business_id: BusinessId,
+    email: &str,
+    role: StaffRole,
+) -> Result<NewPasswordLink, AppError> {
+    let email = SignInEmail::try_from(email.to_owned())?;
+    let now = app.clock.now();
+    let member = StaffMember {
+        email: email.clone(),
+        business_id,
+        role,
+        password_hash: None,
+        invited_at: now,
+        password_set_at: None,
+    };
+    match app.store.create_staff_member(&member).await {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists) => {
+            let existing = app.store.get_staff_member(&email).await?;
+            if existing.is_none_or(|existing| existing.business_id != business_id) {
+                return Err(
+                    ValidationError::new("email", "already signs in to another business").into(),
+                );
+            }
+        }
+        Err(other) => return Err(other.into()),
+    }
+    password_link(app, &email, business_id).await
+}
+
+/// A fresh link for someone who already has access (a forgotten password, or the first start printing again).
+pub async fn password_link(
+    app: &App,
+    email: &SignInEmail,
+    business_id: BusinessId,
+) -> Result<NewPasswordLink, AppError> {
+    let token = random_token();
+    let expires_at = app
+        .clock
+        .now()
+        .checked_add(PASSWORD_LINK_LIFETIME)
+        .map_err(internal)?;
+    app.store
+        .put_password_link(&PasswordLink {
+            token_hash: token_hash(&token),
+            email: email.clone(),
+            business_id,
+            expires_at,
+        })
+        .await?;
+    Ok(NewPasswordLink {
+        email: email.clone(),
+        token: SecretString::from(token),
+        expires_at,
+    })
+}
+
+/// Sets the password of the link's owner and uses the link up. A refused password leaves the link usable.
+pub async fn set_password(
+    app: &App,
+    token: &str,
+    password: SecretString,
+) -> Result<StaffMember, AppError> {
+    check_new_password(password.expose_secret())?;
+    let hash = hash_password(password).await?;
+    let now = app.clock.now();
+    let link = app
+        .store
+        .take_password_link(&token_hash(token), now)
+        .await?
+        .ok_or(AppError::PasswordLinkInvalid)?;
+    app.store
+        .set_staff_password(&link.email, &hash, now)
+        .await?;
+    app.store
+        .get_staff_member(&link.email)
+        .await?
+        .ok_or(AppError::NotFound("staff member"))
+}
+
+/// A session just created; `cookie_value` goes to the browser and nowhere else.
+pub struct NewSession {
+    pub cookie_value: SecretString,
+    pub session: Session,
+}
+
+fn window_start(now: Timestamp) -> Timestamp {
+    let window = THROTTLE_WINDOW.as_secs();
+    Timestamp::from_second(now.as_second().div_euclid(window) * window).unwrap_or(now)
+}
+
+/// Signs in with email and password from `address`. Too many failures for the account or the address in the
+/// current window refuse every attempt until it ends, right passwords included, so guessing gains nothing.
+pub async fn sign_in(
+    app: &App,
+    email: &str,
+    password: SecretString,
+    address: &str,
+) -> Result<NewSession, AppError> {
+    let now = app.clock.now();
+    let window = window_start(now);
+    let retry_at = window.checked_add(THROTTLE_WINDOW).unwrap_or(now);
+    let email = SignInEmail::try_from(email.to_owned()).map_err(|_| AppError::SignInFailed)?;
+    let account = format!("account:{}", email.as_ref());
+    let from = format!("address:{address}");
+    let (account_failures, address_failures) = tokio::try_join!(
+        app.store.sign_in_failures(&account, window),
+        app.store.sign_in_failures(&from, window),
+    )?;
+    if account_failures >= MAX_FAILURES_PER_ACCOUNT || address_failures >= MAX_FAILURES_PER_ADDRESS
+    {
+        return Err(AppError::SignInThrottled { retry_at });
+    }
+    let member = app.store.get_staff_member(&email).await?;
+    let hash = member
+        .as_ref()
+        .and_then(|member| member.password_hash.clone());
+    let matches = password_matches(hash, password).await?;
+    let Some(member) = member.filter(|_| matches) else {
+        let forget_after = retry_at.checked_add(THROTTLE_WINDOW).unwrap_or(retry_at);
+        tokio::try_join!(
+            app.store
+                .count_sign_in_failure(&account, window, forget_after),
+            app.store.count_sign_in_failure(&from, window, forget_after),
+        )?;
+        tracing::info!("sign-in refused");
+        return Err(AppError::SignInFailed);
+    };
+    let cookie_value = random_token();
+    let session = Session {
+        id_hash: token_hash(&cookie_value),
+        business_id: member.business_id,
+        email: member.email,
+        csrf_token: random_token(),
+        created_at: now,
+        expires_at: now.checked_add(SESSION_LIFETIME).map_err(internal)?,
+    };
+    app.store.put_session(&session).await?;
+    tracing::info!(business_id = %session.business_id, "signed in");
+    Ok(NewSession {
+        cookie_value: SecretString::from(cookie_value),
+        session,
+    })
+}
+
+/// The live session a cookie names, with its business; `None` when it expired, ended or never existed.
+pub async fn current_session(
+    app: &App,
+    cookie_value: &str,
+) -> Result<Option<(Session, Business)>, AppError> {
+    let Some(session) = app
+        .store
+        .get_session(&token_hash(cookie_value), app.clock.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let business = app.store.get_business(session.business_id).await?;
+    Ok(business.map(|business| (session, business)))
+}
+
+/// Ends the session on the server, so the cookie is worthless even if kept.
+pub async fn sign_out(app: &App, session: &Session) -> Result<(), AppError> {
+    Ok(app.store.delete_session(&session.id_hash).await?)
+}
+
+pub async fn list_staff(app: &App, business: &Business) -> Result<Vec<StaffMember>, AppError> {
+    Ok(app.store.list_staff(business.id).await?)
+}
+
+/// Creates a named key for the business; the key in clear is returned once and never stored.
+pub async fn create_api_key(
+    app: &App,
+    business: &Business,
+    name: &str,
+) -> Result<(ApiKeyRecord, ApiKey), AppError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_KEY_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ValidationError::new(
+            "name",
+            format!("must be 1 to {MAX_KEY_NAME_CHARS} printable characters"),
+        )
+        .into());
+    }
+    let key = ApiKey::generate();
+    let hash = key.hash();
+    let record = ApiKeyRecord {
+        id: ApiKeyRecord::id_of(&hash),
+        business_id: business.id,
+        name: name.to_owned(),
+        hash,
+        hint: key.expose().chars().take(7).collect(),
+        created_at: app.clock.now(),
+        revoked_at: None,
+    };
+    app.store.create_api_key(&record).await?;
+    Ok((record, key))
+}
+
+pub async fn list_api_keys(app: &App, business: &Business) -> Result<Vec<ApiKeyRecord>, AppError> {
+    Ok(app.store.list_api_keys(business.id).await?)
+}
+
+/// Revokes a key of the business: the next request with it is refused.
+pub async fn revoke_api_key(
+    app: &App,
+    business: &Business,
+    key_id: &str,
+) -> Result<ApiKeyRecord, AppError> {
+    match app
+        .store
+        .revoke_api_key(business.id, key_id, app.clock.now())
+        .await
+    {
+        Ok(record) => Ok(record),
+        Err(StoreError::NotFound) => Err(AppError::NotFound("api key")),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_with_argon2id_and_verify_only_themselves() {
+        let hash = hash_password(SecretString::from("correct horse battery".to_owned()))
+            .await
+            .ok();
+        assert!(
+            hash.as_deref()
+                .is_some_and(|hash| hash.starts_with("$argon2id$"))
+        );
+        let right = password_matches(
+            hash.clone(),
+            SecretString::from("correct horse battery".to_owned()),
+        );
+        assert!(matches!(right.await, Ok(true)));
+        let wrong = password_matches(
+            hash,
+            SecretString::from("correct horse battery!".to_owned()),
+        );
+        assert!(matches!(wrong.await, Ok(false)));
+        let nobody = password_matches(
+            None,
+            SecretString::from("not anybody's password".to_owned()),
+        );
+        assert!(matches!(nobody.await, Ok(false)));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("123456789").is_err());
+        assert!(check_new_password("1234567890").is_ok());
+    }
+
+    #[test]
+    fn throttle_windows_are_fixed_and_aligned() {
+        let at = |text: &str| text.parse::<Timestamp>().ok();
+        assert_eq!(
+            at("2027-03-01T09:14:59Z").map(window_start),
+            at("2027-03-01T09:00:00Z")
+        );
+        assert_eq!(
+            at("2027-03-01T09:15:00Z").map(window_start),
+            at("2027-03-01T09:15:00Z")
+        );
+    }
+}

@@ -1,0 +1,523 @@
+//! Signing in and out, setting a password from a link, and the extractors every page uses: [`Signed`] (a live
+//! session, else a redirect to sign-in) and [`SignedForm`] (a POST of that session whose `Origin` and CSRF token are
+//! right, else 403 with nothing changed).
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::html;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use super::layout::{Banner, Viewer, bare, csrf_field};
+use super::{Dashboard, PageError, PageResult};
+use crate::app::AppError;
+use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME};
+use crate::domain::Business;
+use crate::ports::Session;
+
+const SESSION: &str = "session";
+/// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
+/// token, so another site cannot post them in the owner's browser.
+const FORM_TOKEN: &str = "form";
+
+pub fn routes() -> Router<Dashboard> {
+    Router::new()
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", axum::routing::post(sign_out))
+        .route("/set-password", get(set_password_page).post(set_password))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn set_cookie(dashboard: &Dashboard, name: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
+    let secure = if dashboard.settings.secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}",
+        dashboard.settings.cookie_name(name)
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn equal(left: &str, right: &str) -> bool {
+    bool::from(left.as_bytes().ct_eq(right.as_bytes()))
+}
+
+/// A state-changing request must come from our own pages: a browser names the page's origin, and one that says
+/// another site (or another origin) is refused.
+fn origin_allowed(dashboard: &Dashboard, headers: &HeaderMap) -> bool {
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|origin| origin == dashboard.settings.public_origin);
+    let fetch_site_ok = headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|site| site != "cross-site");
+    origin_ok && fetch_site_ok
+}
+
+/// The client's address, for throttling: the socket's peer locally; behind API Gateway the address it appended to
+/// `X-Forwarded-For` (the last entry, the only one a client cannot forge).
+fn client_address(parts: &Parts) -> String {
+    if let Some(ConnectInfo(address)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        return address.ip().to_string();
+    }
+    parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .map(|address| address.trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A signed-in person of a business, with what every page shows.
+pub struct Signed {
+    pub session: Session,
+    pub business: Business,
+    pub banner: Banner,
+}
+
+impl Signed {
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            business: &self.business,
+            email: self.session.email.as_ref(),
+            csrf: &self.session.csrf_token,
+            banner: &self.banner,
+        }
+    }
+}
+
+/// Why a page could not be shown to this request.
+pub enum Refusal {
+    SignIn(String),
+    Page(PageError),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn(next) => {
+                let target = format!(
+                    "/dashboard/sign-in?next={}",
+                    form_urlencoded_component(&next)
+                );
+                Redirect::to(&target).into_response()
+            }
+            Self::Page(error) => error.into_response(),
+        }
+    }
+}
+
+fn form_urlencoded_component(text: &str) -> String {
+    serde_urlencoded::to_string([("", text)])
+        .map(|encoded| encoded.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+async fn session_of(parts: &Parts, dashboard: &Dashboard) -> Result<(Session, Business), Refusal> {
+    // The router is nested under /dashboard; the original URI still has the prefix.
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    let next = uri
+        .path_and_query()
+        .map(|path| path.as_str().to_owned())
+        .filter(|_| parts.method == axum::http::Method::GET)
+        .unwrap_or_else(|| "/dashboard".to_owned());
+    let Some(value) = cookie(&parts.headers, &dashboard.settings.cookie_name(SESSION)) else {
+        return Err(Refusal::SignIn(next));
+    };
+    match accounts::current_session(&dashboard.app, value).await {
+        Ok(Some(found)) => {
+            tracing::Span::current().record("business_id", tracing::field::display(found.1.id));
+            Ok(found)
+        }
+        Ok(None) => Err(Refusal::SignIn(next)),
+        Err(error) => Err(Refusal::Page(error.into())),
+    }
+}
+
+impl FromRequestParts<Dashboard> for Signed {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, dashboard: &Dashboard) -> Result<Self, Refusal> {
+        let (session, business) = session_of(parts, dashboard).await?;
+        let banner = Banner::load(&dashboard.app, &business)
+            .await
+            .map_err(|error| Refusal::Page(error.into()))?;
+        Ok(Self {
+            session,
+            business,
+            banner,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The fields of a form posted by a signed-in session, after its origin and CSRF token were checked.
+pub struct SignedForm<T> {
+    pub session: Session,
+    pub business: Business,
+    pub form: T,
+}
+
+async fn form_body(request: Request) -> Result<(Parts, bytes::Bytes), Refusal> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, super::MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            Refusal::Page(PageError::App(AppError::Validation(
+                crate::domain::ValidationError::new("form", "is too large"),
+            )))
+        })?;
+    Ok((parts, bytes))
+}
+
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    serde_urlencoded::from_bytes(bytes).map_err(|error| {
+        Refusal::Page(PageError::App(AppError::Validation(
+            crate::domain::ValidationError::new("form", error.to_string()),
+        )))
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
+    type Rejection = Refusal;
+
+    async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
+        let (parts, bytes) = form_body(request).await?;
+        let (session, business) = session_of(&parts, dashboard).await?;
+        let presented: CsrfField = parse_form(&bytes)?;
+        if !origin_allowed(dashboard, &parts.headers)
+            || !equal(&presented.csrf, &session.csrf_token)
+        {
+            tracing::warn!("form refused: wrong origin or CSRF token");
+            return Err(Refusal::Page(PageError::Forbidden));
+        }
+        Ok(Self {
+            session,
+            business,
+            form: parse_form(&bytes)?,
+        })
+    }
+}
+
+/// A form posted before signing in: origin and double-submit token checked, plus the client's address.
+struct OpenForm<T> {
+    form: T,
+    address: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<Dashboard> for OpenForm<T> {
+    type Rejection = Refusal;
+
+    async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
+        let (parts, bytes) = form_body(request).await?;
+        let presented: CsrfField = parse_form(&bytes)?;
+        let expected = cookie(&parts.headers, &dashboard.settings.cookie_name(FORM_TOKEN));
+        let token_ok = expected
+            .is_some_and(|expected| !expected.is_empty() && equal(expected, &presented.csrf));
+        if !origin_allowed(dashboard, &parts.headers) || !token_ok {
+            tracing::warn!(
+                origin_ok = origin_allowed(dashboard, &parts.headers),
+                token_ok,
+                cookie_present = expected.is_some(),
+                "form refused: wrong origin or form token"
+            );
+            return Err(Refusal::Page(PageError::Forbidden));
+        }
+        Ok(Self {
+            form: parse_form(&bytes)?,
+            address: client_address(&parts),
+        })
+    }
+}
+
+/// The page's double-submit token: the browser's, or a new one set with the page.
+fn form_token(dashboard: &Dashboard, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, &dashboard.settings.cookie_name(FORM_TOKEN)) {
+        Some(existing) if existing.len() >= 32 => (existing.to_owned(), None),
+        _ => {
+            let token = accounts::random_token();
+            let header = set_cookie(dashboard, FORM_TOKEN, &token, 24 * 3600);
+            (token, Some(header))
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize, Default)]
+struct SignInQuery {
+    next: Option<String>,
+    notice: Option<String>,
+}
+
+/// Only our own pages are places to go after signing in.
+fn safe_next(next: Option<&str>) -> &str {
+    next.filter(|next| next.starts_with("/dashboard") && !next.starts_with("//"))
+        .unwrap_or("/dashboard/appointments")
+}
+
+fn sign_in_form(
+    token: &str,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> maud::Markup {
+    bare(
+        "Sign in",
+        html! {
+            @if let Some(notice) = notice {
+                div class="notice" role="status" { p { (notice) } }
+            }
+            @if let Some(error) = error {
+                div class="error-summary" role="alert" {
+                    h2 { "There is a problem" }
+                    p { (error) }
+                }
+            }
+            form method="post" action="/dashboard/sign-in" class="stack" {
+                (csrf_field(token))
+                input type="hidden" name="next" value=(next);
+                div class="field" {
+                    label for="email" { "Email" }
+                    input id="email" name="email" type="email" autocomplete="username" required value=(email);
+                }
+                div class="field" {
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                }
+                button type="submit" class="primary" { "Sign in" }
+            }
+        },
+    )
+}
+
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "password_set" => Some("Your password is set. Sign in with it now."),
+        "signed_out" => Some("You are signed out."),
+        _ => None,
+    }
+}
+
+async fn sign_in_page(
+    State(dashboard): State<Dashboard>,
+    headers: HeaderMap,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let (token, cookie) = form_token(&dashboard, &headers);
+    let next = safe_next(query.next.as_deref());
+    let page = sign_in_form(&token, next, "", None, notice_text(query.notice.as_deref()));
+    with_cookie(page.into_response(), cookie)
+}
+
+#[derive(Deserialize)]
+struct SignInFields {
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn sign_in(
+    State(dashboard): State<Dashboard>,
+    OpenForm { form, address }: OpenForm<SignInFields>,
+) -> PageResult {
+    let password = SecretString::from(form.password);
+    let next = safe_next(form.next.as_deref()).to_owned();
+    match accounts::sign_in(&dashboard.app, &form.email, password, &address).await {
+        Ok(created) => {
+            let mut response = super::see_other(&next);
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    &dashboard,
+                    SESSION,
+                    created.cookie_value.expose_secret(),
+                    SESSION_LIFETIME.as_secs(),
+                ),
+            );
+            Ok(response)
+        }
+        Err(AppError::SignInFailed) => Ok((
+            StatusCode::UNAUTHORIZED,
+            sign_in_form(
+                &form.csrf,
+                &next,
+                &form.email,
+                Some("The email or password is not right."),
+                None,
+            ),
+        )
+            .into_response()),
+        Err(AppError::SignInThrottled { retry_at }) => {
+            let minutes = (retry_at - dashboard.app.clock.now()).as_mins().max(1);
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                sign_in_form(
+                    &form.csrf,
+                    &next,
+                    &form.email,
+                    Some(&format!(
+                        "Too many failed sign-ins. For your security, try again in {minutes} minutes."
+                    )),
+                    None,
+                ),
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&(minutes * 60).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+async fn sign_out(
+    State(dashboard): State<Dashboard>,
+    SignedForm { session, .. }: SignedForm<NoFields>,
+) -> PageResult {
+    accounts::sign_out(&dashboard.app, &session).await?;
+    let mut response = super::see_other("/dashboard/sign-in?notice=signed_out");
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&dashboard, SESSION, "", 0));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct SetPasswordQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn set_password_form(csrf: &str, link_token: &str, error: Option<&str>) -> maud::Markup {
+    bare(
+        "Set your password",
+        html! {
+            @if let Some(error) = error {
+                div class="error-summary" role="alert" {
+                    h2 { "There is a problem" }
+                    p { a href="#password" { (error) } }
+                }
+            }
+            p { "Choose a password of at least " (MIN_PASSWORD_CHARS) " characters. A long phrase is easier to remember and harder to guess." }
+            form method="post" action="/dashboard/set-password" class="stack" {
+                (csrf_field(csrf))
+                input type="hidden" name="token" value=(link_token);
+                div class="field" {
+                    label for="password" { "New password" }
+                    input id="password" name="password" type="password" autocomplete="new-password" required minlength=(MIN_PASSWORD_CHARS);
+                }
+                div class="field" {
+                    label for="confirm" { "New password again" }
+                    input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength=(MIN_PASSWORD_CHARS);
+                }
+                button type="submit" class="primary" { "Set password" }
+            }
+        },
+    )
+}
+
+async fn set_password_page(
+    State(dashboard): State<Dashboard>,
+    headers: HeaderMap,
+    Query(query): Query<SetPasswordQuery>,
+) -> Response {
+    let (token, cookie) = form_token(&dashboard, &headers);
+    with_cookie(
+        set_password_form(&token, &query.token, None).into_response(),
+        cookie,
+    )
+}
+
+#[derive(Deserialize)]
+struct SetPasswordFields {
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn set_password(
+    State(dashboard): State<Dashboard>,
+    OpenForm { form, .. }: OpenForm<SetPasswordFields>,
+) -> PageResult {
+    let refuse = |status: StatusCode, message: &str| {
+        Ok((
+            status,
+            set_password_form(&form.csrf, &form.token, Some(message)),
+        )
+            .into_response())
+    };
+    if form.password != form.confirm {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The two passwords are not the same.",
+        );
+    }
+    match accounts::set_password(
+        &dashboard.app,
+        &form.token,
+        SecretString::from(form.password.clone()),
+    )
+    .await
+    {
+        Ok(_) => Ok(super::see_other("/dashboard/sign-in?notice=password_set")),
+        Err(AppError::Validation(error)) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("The password {}.", error.message),
+        ),
+        Err(AppError::PasswordLinkInvalid) => refuse(
+            StatusCode::BAD_REQUEST,
+            "This link is invalid, expired or already used. Ask the owner for a new invitation.",
+        ),
+        Err(other) => Err(other.into()),
+    }
+}

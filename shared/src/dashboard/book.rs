@@ -1,0 +1,330 @@
+//! Book manually: a service and a day, the free times the engine gives (the same as the phone agent gets), the
+//! customer; a time taken meanwhile comes back as the refusal with the nearest alternatives.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{Signed, SignedForm};
+use super::format::{self, clock_time, when};
+use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, page};
+use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::{self, AppError, BookingOutcome, BookingRequest};
+use crate::domain::{
+    AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
+    PhoneNumber, ServiceId, ValidationError,
+};
+
+pub fn routes() -> Router<Dashboard> {
+    Router::new().route("/book", get(book_page).post(book))
+}
+
+/// The free slots of a service on a local date, as the engine gives them to anyone booking now; with `moving`,
+/// that appointment's own time does not block (the times it can be moved to).
+pub async fn free_times(
+    dashboard: &Dashboard,
+    business: &Business,
+    service_id: ServiceId,
+    date: Date,
+    moving: Option<AppointmentId>,
+) -> Result<Vec<Interval>, PageError> {
+    let zone = business.time_zone.zone();
+    let (Ok(start), Ok(end)) = (
+        date.to_zoned_datetime(zone.clone()),
+        date.tomorrow()
+            .and_then(|next| next.to_zoned_datetime(zone.clone())),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Ok(window) = Interval::new(start.timestamp(), end.timestamp()) else {
+        return Ok(Vec::new());
+    };
+    let answer = match moving {
+        Some(id) => {
+            app::find_availability_for_move(&dashboard.app, business, service_id, window, id).await
+        }
+        None => app::find_availability(&dashboard.app, business, service_id, window).await,
+    };
+    match answer {
+        Ok(answer) => Ok(answer.slots),
+        Err(AppError::ServiceInactive) => Ok(Vec::new()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Radio buttons for the times (values are RFC 3339 instants), or a sentence when there are none.
+pub fn slot_choices(slots: &[Interval], zone: &TimeZone, day: &str) -> Markup {
+    html! {
+        @if slots.is_empty() {
+            p class="empty" { "No free times on " (day) ". Try another day." }
+        } @else {
+            fieldset class="slots" {
+                legend { "Free times, " (day) }
+                @for (index, slot) in slots.iter().enumerate() {
+                    @let id = format!("slot-{index}");
+                    span class="slot" {
+                        input type="radio" name="start" id=(id) value=(crate::api::dto::local_rfc3339(slot.start(), zone)) checked[index == 0];
+                        label for=(id) {
+                            @if slots.iter().all(|other| other.start().to_zoned_datetime(zone.clone()).date() == slot.start().to_zoned_datetime(zone.clone()).date()) {
+                                (clock_time(slot.start(), zone))
+                            } @else {
+                                (when(slot.start(), zone))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct BookingFields {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    notes: String,
+}
+
+struct Refused {
+    reason: String,
+    alternatives: Vec<Interval>,
+}
+
+async fn render(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    fields: &BookingFields,
+    errors: &[(&'static str, String)],
+    refused: Option<Refused>,
+) -> Result<Markup, PageError> {
+    let business = &signed.business;
+    let zone = business.time_zone.zone();
+    let services: Vec<_> = app::list_services(&dashboard.app, business)
+        .await?
+        .into_iter()
+        .filter(|service| service.active)
+        .collect();
+    let today = format::today(dashboard.app.clock.now(), zone);
+    let date = fields.date.parse::<Date>().unwrap_or(today);
+    let chosen = fields
+        .service
+        .parse::<ServiceId>()
+        .ok()
+        .filter(|id| services.iter().any(|service| service.id == *id))
+        .or_else(|| services.first().map(|service| service.id));
+    let times = match (&refused, chosen) {
+        (Some(refused), _) => refused.alternatives.clone(),
+        (None, Some(service)) => free_times(dashboard, business, service, date, None).await?,
+        (None, None) => Vec::new(),
+    };
+    let input_class = |field: &str| super::layout::has_error(errors, field).then_some("invalid");
+    Ok(html! {
+        @if services.is_empty() {
+            p { "There is no active service to book yet. " a href="/dashboard/services/new" { "Create a service" } }
+        } @else {
+            (error_summary(errors))
+            form method="get" action="/dashboard/book" class="filters" {
+                div class="field" {
+                    label for="service" { "Service" }
+                    select id="service" name="service" {
+                        @for service in &services {
+                            option value=(service.id) selected[Some(service.id) == chosen] { (service.settings.name.as_ref()) " (" (service.settings.duration.get()) " min)" }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="date" { "Day" }
+                    input type="date" id="date" name="date" value=(date.to_string());
+                }
+                button type="submit" { "Show free times" }
+            }
+            @if let Some(refused) = &refused {
+                div class="error-summary" role="alert" id="refused" {
+                    h2 { "That time was just taken" }
+                    p { (refused.reason) }
+                    @if refused.alternatives.is_empty() {
+                        p { "There are no free times near it; choose another day." }
+                    } @else {
+                        p { "Choose one of the nearest free times below; what you entered is kept." }
+                    }
+                }
+            }
+            form method="post" action="/dashboard/book" class="stack" {
+                (csrf_field(&signed.session.csrf_token))
+                @if let Some(service) = chosen { input type="hidden" name="service" value=(service); }
+                input type="hidden" name="date" value=(date.to_string());
+                (field_error(errors, "start"))
+                (slot_choices(&times, zone, &format::day(date)))
+                fieldset {
+                    legend { "Customer" }
+                    div class="field" {
+                        label for="name" { "Name" }
+                        (field_error(errors, "name"))
+                        input id="name" name="name" required autocomplete="off" value=(fields.name) class=[input_class("name")];
+                    }
+                    div class="field" {
+                        label for="phone" { "Phone (optional, international form: +14155550123)" }
+                        (field_error(errors, "phone"))
+                        input id="phone" name="phone" type="tel" autocomplete="off" value=(fields.phone) class=[input_class("phone")];
+                    }
+                    div class="field" {
+                        label for="email" { "Email (optional)" }
+                        (field_error(errors, "email"))
+                        input id="email" name="email" type="email" autocomplete="off" value=(fields.email) class=[input_class("email")];
+                    }
+                    div class="field" {
+                        label for="notes" { "Notes (optional)" }
+                        (field_error(errors, "notes"))
+                        textarea id="notes" name="notes" rows="3" class=[input_class("notes")] { (fields.notes) }
+                    }
+                }
+                @if !times.is_empty() {
+                    button type="submit" class="primary" { "Book" }
+                }
+            }
+        }
+    })
+}
+
+async fn book_page(
+    State(dashboard): State<Dashboard>,
+    signed: Signed,
+    Query(fields): Query<BookingFields>,
+) -> PageResult {
+    let body = render(&dashboard, &signed, &fields, &[], None).await?;
+    Ok(page(&signed.viewer(), Nav::Book, "Book manually", None, body).into_response())
+}
+
+fn optional<T: TryFrom<String, Error = ValidationError>>(
+    text: &str,
+    field: &'static str,
+    errors: &mut Vec<(&'static str, String)>,
+) -> Option<T> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    match T::try_from(text.to_owned()) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            errors.push((field, format!("{}: {}", field_label(field), error.message)));
+            None
+        }
+    }
+}
+
+fn field_label(field: &str) -> &str {
+    match field {
+        "name" => "Name",
+        "phone" => "Phone",
+        "email" => "Email",
+        "notes" => "Notes",
+        "start" => "Time",
+        other => other,
+    }
+}
+
+async fn book(
+    State(dashboard): State<Dashboard>,
+    SignedForm {
+        session,
+        business,
+        form,
+    }: SignedForm<BookingFields>,
+) -> PageResult {
+    let mut errors = Vec::new();
+    let name = match CustomerName::try_from(form.name.clone()) {
+        Ok(name) => Some(name),
+        Err(error) => {
+            errors.push(("name", format!("Name: {}", error.message)));
+            None
+        }
+    };
+    let phone: Option<PhoneNumber> = optional(&form.phone, "phone", &mut errors);
+    let email: Option<EmailAddress> = optional(&form.email, "email", &mut errors);
+    let notes: Option<Notes> = optional(&form.notes, "notes", &mut errors);
+    let start = match crate::domain::parse_instant("start", &form.start) {
+        Ok(start) => Some(start),
+        Err(_) => {
+            errors.push(("start", "Time: choose one of the free times".to_owned()));
+            None
+        }
+    };
+    let service_id = form.service.parse::<ServiceId>().ok();
+    let zone = business.time_zone.zone().clone();
+    let (request, refused) = match (name, start, service_id) {
+        (Some(name), Some(start), Some(service_id)) if errors.is_empty() => (
+            Some(BookingRequest {
+                service_id,
+                start,
+                customer: Customer { name, phone, email },
+                notes,
+                source: BookingSource::Manual,
+            }),
+            None,
+        ),
+        _ => (None, None::<Refused>),
+    };
+    let refused = match request {
+        Some(request) => {
+            let requested = request.start;
+            match app::book_appointment(&dashboard.app, &business, request, None, |_| String::new())
+                .await
+            {
+                Ok(BookingOutcome::Created(appointment)) => {
+                    return Ok(see_other(&format!(
+                        "/dashboard/appointments/{}?notice=booked",
+                        appointment.id
+                    )));
+                }
+                Ok(BookingOutcome::Replayed { .. }) => {
+                    return Ok(see_other("/dashboard/appointments"));
+                }
+                Err(AppError::SlotUnavailable {
+                    reason,
+                    alternatives,
+                    ..
+                }) => Some(Refused {
+                    reason: format!("{} is not available: {reason}.", when(requested, &zone)),
+                    alternatives,
+                }),
+                Err(AppError::NotFound(_)) => return Err(PageError::NotFound),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        None => refused,
+    };
+    let banner = Banner::load(&dashboard.app, &business).await?;
+    let signed = Signed {
+        session,
+        business,
+        banner,
+    };
+    let status = if refused.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let body = render(&dashboard, &signed, &form, &errors, refused).await?;
+    Ok((
+        status,
+        page(&signed.viewer(), Nav::Book, "Book manually", None, body),
+    )
+        .into_response())
+}

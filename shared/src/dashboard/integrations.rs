@@ -1,0 +1,333 @@
+//! Integrations: a card per calendar provider; Connect (the OAuth flow, back to a calendar picker), the health of a
+//! connection in words and colour, Reconnect, Disconnect with a confirmation.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{Signed, SignedForm};
+use super::format::{provider_name, when};
+use super::layout::{Nav, csrf_field, page};
+use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::AppError;
+use crate::app::integrations;
+use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
+
+pub fn routes() -> Router<Dashboard> {
+    Router::new()
+        .route("/integrations", get(integrations_page))
+        .route(
+            "/integrations/{provider}/connect",
+            axum::routing::post(connect),
+        )
+        .route(
+            "/integrations/{provider}/calendar",
+            get(calendar_picker).post(choose_calendar),
+        )
+        .route(
+            "/integrations/{provider}/disconnect",
+            get(confirm_disconnect).post(disconnect),
+        )
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
+    /// Set by the OAuth callback when connecting from here did not finish.
+    failed: Option<ProviderKind>,
+    why: Option<String>,
+}
+
+fn failure_text(provider: ProviderKind, why: Option<&str>) -> String {
+    let name = provider_name(provider);
+    match why {
+        Some("denied") => format!(
+            "Connecting {name} did not finish: access was not granted. Nothing changed; connect again and allow access to your calendar."
+        ),
+        Some("unavailable") => format!(
+            "Connecting {name} did not finish: the provider could not be reached. Nothing changed; try again in a moment."
+        ),
+        _ => format!("Connecting {name} did not finish. Nothing changed; try again."),
+    }
+}
+
+fn notice_text(code: Option<&str>) -> Option<String> {
+    match code? {
+        "disconnected" => {
+            Some("Disconnected. Events already written stay in your calendar.".to_owned())
+        }
+        "selected" => Some("Calendar chosen. Your appointments are on their way to it.".to_owned()),
+        "unchanged" => Some("That calendar is already the one in use.".to_owned()),
+        _ => None,
+    }
+}
+
+fn health(connection: &CalendarConnection) -> Markup {
+    match &connection.health {
+        ConnectionHealth::Connected => html! { span class="badge ok" { "Connected" } },
+        ConnectionHealth::ReauthRequired { reason } => html! {
+            span class="badge bad" { "Reconnect needed" }
+            p class="reason" { (super::layout::sentence(reason)) " Reconnect to fix it." }
+        },
+        ConnectionHealth::Error { message } => html! {
+            span class="badge warn" { "Error" }
+            p class="reason" { (super::layout::sentence(message)) " We keep retrying." }
+        },
+    }
+}
+
+fn connect_button(csrf: &str, provider: ProviderKind, label: &str, primary: bool) -> Markup {
+    html! {
+        form method="post" action={ "/dashboard/integrations/" (provider) "/connect" } class="inline" {
+            (csrf_field(csrf))
+            button type="submit" class=[primary.then_some("primary")] { (label) }
+        }
+    }
+}
+
+fn card(
+    csrf: &str,
+    provider: ProviderKind,
+    connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
+    zone: &jiff::tz::TimeZone,
+    configured: bool,
+) -> Markup {
+    let name = provider_name(provider);
+    let never = || "never".to_owned();
+    html! {
+        section class="card" id=(provider) aria-labelledby={ (provider) "-title" } {
+            h2 id={ (provider) "-title" } { (name) }
+            @match connection {
+                None => {
+                    p { "Not connected. Connect to write every appointment into your calendar and to keep the times of your own events free of bookings." }
+                    @if configured {
+                        (connect_button(csrf, provider, &format!("Connect {name}"), true))
+                    } @else {
+                        p class="reason" { "This server has no credentials for " (name) "; ask whoever runs it to configure them." }
+                    }
+                }
+                Some((connection, watch)) => {
+                    (health(connection))
+                    dl class="facts" {
+                        dt { "Account" } dd { (connection.account) }
+                        dt { "Calendar" } dd {
+                            @match &connection.calendar_id {
+                                Some(id) => (id),
+                                None => { "none chosen yet — " a href={ "/dashboard/integrations/" (provider) "/calendar" } { "choose one" } }
+                            }
+                        }
+                        dt { "Last write to the calendar" } dd { (connection.last_synced_at.map_or_else(never, |at| when(at, zone))) }
+                        dt { "Events last read" } dd { (watch.as_ref().and_then(|w| w.synced_at).map_or_else(never, |at| when(at, zone))) }
+                        dt { "Change notifications lapse" } dd {
+                            (watch.as_ref().and_then(|w| w.channel.as_ref()).map_or_else(|| "not set up".to_owned(), |c| format!("{} unless renewed (we renew a day ahead)", when(c.expires_at, zone))))
+                        }
+                    }
+                    div class="actions" {
+                        @let reauth = matches!(connection.health, ConnectionHealth::ReauthRequired { .. });
+                        (connect_button(csrf, provider, &format!("Reconnect {name}"), reauth))
+                        a class="button" href={ "/dashboard/integrations/" (provider) "/calendar" } { "Change calendar" }
+                        a class="button danger" href={ "/dashboard/integrations/" (provider) "/disconnect" } { "Disconnect" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn integrations_page(
+    State(dashboard): State<Dashboard>,
+    signed: Signed,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let connection = integrations::get_connection(&dashboard.app, &signed.business).await?;
+    let zone = signed.business.time_zone.zone();
+    let configured = |kind| {
+        dashboard
+            .app
+            .integrations
+            .as_ref()
+            .is_some_and(|integrations| integrations.provider(kind).is_ok())
+    };
+    let other_connected = |kind: ProviderKind| {
+        connection
+            .as_ref()
+            .is_some_and(|(connection, _)| connection.provider != kind)
+    };
+    let body = html! {
+        p { "Connect one calendar. Appointments appear in it as they are booked, moved and cancelled, and its own events block those times." }
+        div class="cards" {
+            @for kind in [ProviderKind::Google, ProviderKind::Microsoft] {
+                @let mine = connection.as_ref().filter(|(c, _)| c.provider == kind);
+                @if other_connected(kind) {
+                    section class="card" id=(kind) aria-labelledby={ (kind) "-title" } {
+                        h2 id={ (kind) "-title" } { (provider_name(kind)) }
+                        p { "Not connected. Connecting it replaces the calendar connected now." }
+                        @if configured(kind) {
+                            (connect_button(&signed.session.csrf_token, kind, &format!("Connect {}", provider_name(kind)), false))
+                        }
+                    }
+                } @else {
+                    (card(&signed.session.csrf_token, kind, mine, zone, configured(kind)))
+                }
+            }
+        }
+    };
+    let failure = notice
+        .failed
+        .map(|provider| failure_text(provider, notice.why.as_deref()));
+    let body = html! {
+        @if let Some(failure) = &failure {
+            div class="error-summary" role="alert" { p { (failure) } }
+        }
+        (body)
+    };
+    let notice = notice_text(notice.notice.as_deref());
+    Ok(page(
+        &signed.viewer(),
+        Nav::Integrations,
+        "Integrations",
+        notice.as_deref(),
+        body,
+    )
+    .into_response())
+}
+
+async fn connect(
+    State(dashboard): State<Dashboard>,
+    Path(provider): Path<ProviderKind>,
+    SignedForm { business, .. }: SignedForm<Empty>,
+) -> PageResult {
+    let url = integrations::start_connect(&dashboard.app, &business, provider, true).await?;
+    Ok(see_other(&url))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn calendar_picker(
+    State(dashboard): State<Dashboard>,
+    Path(provider): Path<ProviderKind>,
+    signed: Signed,
+) -> PageResult {
+    let name = provider_name(provider);
+    let connection = integrations::get_connection(&dashboard.app, &signed.business)
+        .await?
+        .map(|(connection, _)| connection)
+        .filter(|connection| connection.provider == provider)
+        .ok_or(PageError::NotFound)?;
+    let mut calendars =
+        integrations::list_calendars(&dashboard.app, &signed.business, provider).await?;
+    calendars
+        .sort_by_key(|calendar| (!calendar.primary, !calendar.writable, calendar.name.clone()));
+    let current = connection.calendar_id.clone();
+    let body = html! {
+        p { "Signed in to " (name) " as " strong { (connection.account) } ". Choose the calendar your appointments go to; its events will block those times." }
+        @if current.is_some() {
+            p class="reason" { "Moving to another calendar would leave the events already written behind. To change calendar, disconnect, then connect again and choose the new one." }
+        }
+        form method="post" action={ "/dashboard/integrations/" (provider) "/calendar" } class="stack" {
+            (csrf_field(&signed.session.csrf_token))
+            fieldset {
+                legend { "Calendar" }
+                @for (index, calendar) in calendars.iter().enumerate() {
+                    @let id = format!("calendar-{index}");
+                    @let checked = current.as_deref().map_or(index == 0, |current| current == calendar.id);
+                    div class="choice" {
+                        input type="radio" name="calendar_id" id=(id) value=(calendar.id) checked[checked] disabled[!calendar.writable || (current.is_some() && !checked)];
+                        label for=(id) {
+                            (calendar.name)
+                            @if calendar.primary { " (primary)" }
+                            @if !calendar.writable { " — read-only, cannot be chosen" }
+                        }
+                    }
+                }
+            }
+            @if current.is_none() {
+                button type="submit" class="primary" { "Use this calendar" }
+            }
+            " "
+            a class="button" href="/dashboard/integrations" { "Back to integrations" }
+        }
+    };
+    Ok(page(
+        &signed.viewer(),
+        Nav::Integrations,
+        &format!("Choose a {name}"),
+        None,
+        body,
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CalendarChoice {
+    #[serde(default)]
+    calendar_id: String,
+}
+
+async fn choose_calendar(
+    State(dashboard): State<Dashboard>,
+    Path(provider): Path<ProviderKind>,
+    SignedForm { business, form, .. }: SignedForm<CalendarChoice>,
+) -> PageResult {
+    match integrations::select_calendar(&dashboard.app, &business, provider, &form.calendar_id)
+        .await
+    {
+        Ok((_, _)) => Ok(see_other("/dashboard/integrations?notice=selected")),
+        Err(AppError::CalendarAlreadySelected) => {
+            Ok(see_other("/dashboard/integrations?notice=unchanged"))
+        }
+        Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn confirm_disconnect(
+    State(dashboard): State<Dashboard>,
+    Path(provider): Path<ProviderKind>,
+    signed: Signed,
+) -> PageResult {
+    let name = provider_name(provider);
+    integrations::get_connection(&dashboard.app, &signed.business)
+        .await?
+        .filter(|(connection, _)| connection.provider == provider)
+        .ok_or(PageError::NotFound)?;
+    let body = html! {
+        p { "Disconnecting " (name) ":" }
+        ul {
+            li { "stops writing appointments to it; new and changed appointments show “Not connected”;" }
+            li { "stops reading its events, so they no longer block times here;" }
+            li { "deletes our access to the account (and revokes it where the provider allows);" }
+            li { "keeps the events already written in your calendar." }
+        }
+        form method="post" action={ "/dashboard/integrations/" (provider) "/disconnect" } class="inline" {
+            (csrf_field(&signed.session.csrf_token))
+            button type="submit" class="danger" { "Disconnect " (name) }
+        }
+        " "
+        a class="button" href="/dashboard/integrations" { "Keep it connected" }
+    };
+    Ok(page(
+        &signed.viewer(),
+        Nav::Integrations,
+        &format!("Disconnect {name}?"),
+        None,
+        body,
+    )
+    .into_response())
+}
+
+async fn disconnect(
+    State(dashboard): State<Dashboard>,
+    Path(provider): Path<ProviderKind>,
+    SignedForm { business, .. }: SignedForm<Empty>,
+) -> PageResult {
+    match integrations::disconnect(&dashboard.app, &business, provider).await {
+        Ok(()) => Ok(see_other("/dashboard/integrations?notice=disconnected")),
+        Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
+        Err(other) => Err(other.into()),
+    }
+}

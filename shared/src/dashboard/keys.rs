@@ -1,0 +1,297 @@
+//! API keys (how the owner hands a key to the AI agent: create one, shown once; name it; revoke it) and staff (invite
+//! someone by email; they set their own password from a single-use link).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{Signed, SignedForm};
+use super::format::when;
+use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, page};
+use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::AppError;
+use crate::app::accounts::{self, PASSWORD_LINK_LIFETIME};
+use crate::domain::Business;
+use crate::ports::{Session, StaffRole};
+
+pub fn routes() -> Router<Dashboard> {
+    Router::new()
+        .route("/api-keys", get(keys_page).post(create_key))
+        .route("/api-keys/{id}/revoke", get(confirm_revoke).post(revoke))
+        .route("/staff", post(invite))
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
+}
+
+/// What the page shows once, right after an action: a new key or an invitation link.
+enum Shown {
+    Nothing,
+    Key { name: String, key: String },
+    Invitation { email: String, url: String },
+}
+
+async fn render(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    shown: &Shown,
+    errors: &[(&'static str, String)],
+    typed_name: &str,
+    typed_email: &str,
+) -> Result<Markup, PageError> {
+    let zone = signed.business.time_zone.zone();
+    let keys = accounts::list_api_keys(&dashboard.app, &signed.business).await?;
+    let staff = accounts::list_staff(&dashboard.app, &signed.business).await?;
+    let csrf = &signed.session.csrf_token;
+    Ok(html! {
+        (error_summary(errors))
+        @match shown {
+            Shown::Key { name, key } => {
+                div class="notice strong" role="status" {
+                    p { "Your new key " strong { (name) } ". Copy it now: it is shown only this once." }
+                    label for="new-key" { "API key" }
+                    input id="new-key" type="text" readonly value=(key) class="secret";
+                    p class="hint" { "Give it to your AI phone agent as a Bearer token. Revoke it here when it is no longer needed." }
+                }
+            }
+            Shown::Invitation { email, url } => {
+                div class="notice strong" role="status" {
+                    p { "Send this link to " strong { (email) } ". It sets their password, works once, and expires in " (PASSWORD_LINK_LIFETIME.as_hours()) " hours." }
+                    label for="invite-link" { "Invitation link" }
+                    input id="invite-link" type="text" readonly value=(url) class="secret";
+                }
+            }
+            Shown::Nothing => {}
+        }
+        section class="card" aria-labelledby="keys-title" {
+            h2 id="keys-title" { "API keys" }
+            form method="post" action="/dashboard/api-keys" class="filters" {
+                (csrf_field(csrf))
+                div class="field grow" {
+                    label for="name" { "Name of the new key" }
+                    (field_error(errors, "name"))
+                    input id="name" name="name" required value=(typed_name) placeholder="Phone agent";
+                }
+                button type="submit" class="primary" { "Create key" }
+            }
+            div class="table-wrap" {
+                table {
+                    caption class="visually-hidden" { "API keys" }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Created" } th scope="col" { "State" } th scope="col" { span class="visually-hidden" { "Actions" } } } }
+                    tbody {
+                        @for key in &keys {
+                            tr {
+                                td { (key.name) }
+                                td { code { @if key.hint.is_empty() { "bk_" } @else { (key.hint) } "…" } }
+                                td { (when(key.created_at, zone)) }
+                                td {
+                                    @match key.revoked_at {
+                                        Some(at) => span class="badge off" { "Revoked " (when(at, zone)) },
+                                        None => span class="badge ok" { "Active" },
+                                    }
+                                }
+                                td {
+                                    @if key.revoked_at.is_none() {
+                                        a class="button danger" href={ "/dashboard/api-keys/" (key.id) "/revoke" } { "Revoke" span class="visually-hidden" { " " (key.name) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section class="card" aria-labelledby="staff-title" {
+            h2 id="staff-title" { "Staff" }
+            form method="post" action="/dashboard/staff" class="filters" {
+                (csrf_field(csrf))
+                div class="field grow" {
+                    label for="email" { "Email of the person to invite" }
+                    (field_error(errors, "email"))
+                    input id="email" name="email" type="email" required value=(typed_email);
+                }
+                button type="submit" { "Invite" }
+            }
+            ul {
+                @for member in &staff {
+                    li {
+                        (member.email.as_ref())
+                        @if member.role == StaffRole::Owner { " (owner)" }
+                        @match member.password_set_at {
+                            Some(_) => span class="muted" { " — signs in" },
+                            None => span class="muted" { " — invited, has not set a password yet" },
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn keys_page(
+    State(dashboard): State<Dashboard>,
+    signed: Signed,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let body = render(&dashboard, &signed, &Shown::Nothing, &[], "", "").await?;
+    let notice = match notice.notice.as_deref() {
+        Some("revoked") => Some("Key revoked. Requests with it are refused from now on."),
+        _ => None,
+    };
+    Ok(page(
+        &signed.viewer(),
+        Nav::Keys,
+        "API keys & staff",
+        notice,
+        body,
+    )
+    .into_response())
+}
+
+/// A page that shows a secret once: answered directly (not redirected), never stored by the browser's cache.
+async fn shown_once(
+    dashboard: &Dashboard,
+    session: Session,
+    business: Business,
+    shown: Shown,
+    errors: &[(&'static str, String)],
+    typed: (&str, &str),
+) -> PageResult {
+    let banner = Banner::load(&dashboard.app, &business).await?;
+    let signed = Signed {
+        session,
+        business,
+        banner,
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let body = render(dashboard, &signed, &shown, errors, typed.0, typed.1).await?;
+    let mut response = (
+        status,
+        page(&signed.viewer(), Nav::Keys, "API keys & staff", None, body),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct KeyFields {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_key(
+    State(dashboard): State<Dashboard>,
+    SignedForm {
+        session,
+        business,
+        form,
+    }: SignedForm<KeyFields>,
+) -> PageResult {
+    match accounts::create_api_key(&dashboard.app, &business, &form.name).await {
+        Ok((record, key)) => {
+            let shown = Shown::Key {
+                name: record.name,
+                key: key.expose().to_owned(),
+            };
+            shown_once(&dashboard, session, business, shown, &[], ("", "")).await
+        }
+        Err(AppError::Validation(error)) => {
+            let errors = [("name", format!("Name: {}", error.message))];
+            shown_once(
+                &dashboard,
+                session,
+                business,
+                Shown::Nothing,
+                &errors,
+                (&form.name, ""),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn confirm_revoke(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> PageResult {
+    let key = accounts::list_api_keys(&dashboard.app, &signed.business)
+        .await?
+        .into_iter()
+        .find(|key| key.id == id && key.revoked_at.is_none())
+        .ok_or(PageError::NotFound)?;
+    let body = html! {
+        p { "Revoke " strong { (key.name) } "? Every request with it is refused from the moment you confirm, so whatever uses it (such as your phone agent) stops working until it gets a new key." }
+        form method="post" action={ "/dashboard/api-keys/" (key.id) "/revoke" } class="inline" {
+            (csrf_field(&signed.session.csrf_token))
+            button type="submit" class="danger" { "Revoke the key" }
+        }
+        " "
+        a class="button" href="/dashboard/api-keys" { "Keep it" }
+    };
+    Ok(page(&signed.viewer(), Nav::Keys, "Revoke the key?", None, body).into_response())
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn revoke(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<String>,
+    SignedForm { business, .. }: SignedForm<Empty>,
+) -> PageResult {
+    accounts::revoke_api_key(&dashboard.app, &business, &id).await?;
+    Ok(see_other("/dashboard/api-keys?notice=revoked"))
+}
+
+#[derive(Deserialize)]
+struct InviteFields {
+    #[serde(default)]
+    email: String,
+}
+
+async fn invite(
+    State(dashboard): State<Dashboard>,
+    SignedForm {
+        session,
+        business,
+        form,
+    }: SignedForm<InviteFields>,
+) -> PageResult {
+    match accounts::invite_staff(&dashboard.app, business.id, &form.email, StaffRole::Staff).await {
+        Ok(link) => {
+            let shown = Shown::Invitation {
+                email: link.email.as_ref().to_owned(),
+                url: link.url(&dashboard.settings.public_origin),
+            };
+            shown_once(&dashboard, session, business, shown, &[], ("", "")).await
+        }
+        Err(AppError::Validation(error)) => {
+            let errors = [("email", format!("Email: {}", error.message))];
+            shown_once(
+                &dashboard,
+                session,
+                business,
+                Shown::Nothing,
+                &errors,
+                ("", &form.email),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

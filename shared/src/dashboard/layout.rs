@@ -1,0 +1,229 @@
+//! The page shell every dashboard page shares: header, navigation, the banner for broken connections and failed
+//! syncs, notices, and the small form helpers.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets::stylesheet_url;
+use super::format::provider_name;
+use crate::app::{self, App, AppError};
+use crate::domain::{Business, SyncStatus};
+use crate::ports::{AppointmentQuery, ConnectionHealth, ProviderKind};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Appointments,
+    Book,
+    Services,
+    Integrations,
+    Keys,
+}
+
+const NAV: [(Nav, &str, &str); 5] = [
+    (Nav::Appointments, "/dashboard/appointments", "Appointments"),
+    (Nav::Book, "/dashboard/book", "Book manually"),
+    (Nav::Services, "/dashboard/services", "Services"),
+    (Nav::Integrations, "/dashboard/integrations", "Integrations"),
+    (Nav::Keys, "/dashboard/api-keys", "API keys & staff"),
+];
+
+/// What needs the owner's attention on every page.
+#[derive(Default)]
+pub struct Banner {
+    pub reconnect: Option<(ProviderKind, String)>,
+    pub failed_syncs: usize,
+}
+
+impl Banner {
+    pub async fn load(app: &App, business: &Business) -> Result<Self, AppError> {
+        let connection = app.store.get_calendar_connection(business.id).await?;
+        let reconnect = connection.and_then(|connection| match connection.health {
+            ConnectionHealth::ReauthRequired { reason } => Some((connection.provider, reason)),
+            _ => None,
+        });
+        Ok(Self {
+            reconnect,
+            failed_syncs: count_failed(app, business).await?,
+        })
+    }
+}
+
+/// How many of the business's appointments failed to sync.
+pub async fn count_failed(app: &App, business: &Business) -> Result<usize, AppError> {
+    let mut query = AppointmentQuery {
+        business_id: business.id,
+        starts_within: None,
+        status: None,
+        sync_status: Some(SyncStatus::Failed),
+        after: None,
+        limit: 500,
+    };
+    let mut count = 0;
+    loop {
+        let page = app::list_appointments(app, &query).await?;
+        count += page.items.len();
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(count),
+        }
+    }
+}
+
+/// A provider's reason as a sentence: capitalised.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// Who is looking, for the shell.
+pub struct Viewer<'a> {
+    pub business: &'a Business,
+    pub email: &'a str,
+    pub csrf: &'a str,
+    pub banner: &'a Banner,
+}
+
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Dashboard" }
+            link rel="stylesheet" href=(stylesheet_url());
+        }
+    }
+}
+
+fn banner(banner: &Banner) -> Markup {
+    html! {
+        @if let Some((provider, reason)) = &banner.reconnect {
+            div class="banner bad" role="alert" {
+                p {
+                    strong { (provider_name(*provider)) " needs reconnecting." }
+                    " " (sentence(reason)) " Until then, appointments are not written to your calendar."
+                }
+                a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (provider_name(*provider)) }
+            }
+        }
+        @if banner.failed_syncs > 0 {
+            div class="banner warn" role="status" {
+                p {
+                    strong { (banner.failed_syncs) @if banner.failed_syncs == 1 { " appointment" } @else { " appointments" } " failed to reach your calendar." }
+                    " If syncs keep failing, check that your calendar integration is still connected."
+                }
+                a class="button" href="/dashboard/appointments?sync=failed" { "See failed syncs" }
+                " "
+                a class="button" href="/dashboard/integrations" { "Check integrations" }
+            }
+        }
+    }
+}
+
+/// A page of the signed-in dashboard.
+pub fn page(
+    viewer: &Viewer<'_>,
+    current: Nav,
+    title: &str,
+    notice: Option<&str>,
+    body: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a class="skip" href="#main" { "Skip to content" }
+                header class="top" {
+                    div class="brand" {
+                        strong { (viewer.business.name.as_ref()) }
+                        span class="zone" { "Times in " (viewer.business.time_zone.name()) }
+                    }
+                    nav aria-label="Dashboard" {
+                        ul {
+                            @for (item, href, label) in NAV {
+                                li {
+                                    @if item == current {
+                                        a href=(href) aria-current="page" { (label) }
+                                    } @else {
+                                        a href=(href) { (label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    form method="post" action="/dashboard/sign-out" class="signout" {
+                        (csrf_field(viewer.csrf))
+                        span class="who" { (viewer.email) }
+                        button type="submit" { "Sign out" }
+                    }
+                }
+                main id="main" {
+                    (banner(viewer.banner))
+                    h1 { (title) }
+                    @if let Some(notice) = notice {
+                        div class="notice" role="status" { p { (notice) } }
+                    }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A page outside the signed-in area (sign-in, set password, errors).
+pub fn bare_page(title: &str, message: &str) -> Markup {
+    bare(
+        title,
+        html! { p { (message) } p { a href="/dashboard" { "Back to the dashboard" } } },
+    )
+}
+
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body class="narrow" {
+                main id="main" {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// The GOV.UK pattern: a summary at the top linking to each field at fault, the message again beside the field.
+pub fn error_summary(errors: &[(&'static str, String)]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="error-summary" role="alert" tabindex="-1" {
+                h2 { "There is a problem" }
+                ul {
+                    @for (field, message) in errors {
+                        li { a href={ "#" (field) } { (message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn field_error(errors: &[(&'static str, String)], field: &str) -> Markup {
+    html! {
+        @for (name, message) in errors {
+            @if *name == field {
+                p class="field-error" id={ (field) "-error" } { span class="visually-hidden" { "Error: " } (message) }
+            }
+        }
+    }
+}
+
+pub fn has_error(errors: &[(&'static str, String)], field: &str) -> bool {
+    errors.iter().any(|(name, _)| *name == field)
+}

@@ -1,0 +1,707 @@
+//! Services: the list, and one form for creating and editing with every setting. Invalid input is shown beside its
+//! field with what was typed kept; an existing service shows a week of the free times its settings give.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use jiff::civil::{Date, Weekday};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{Signed, SignedForm};
+use super::book::free_times;
+use super::format::{self, clock_time};
+use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, has_error, page};
+use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::{self, AppError, ServiceChanges};
+use crate::domain::{
+    DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, Minutes, Service, ServiceId, ServiceName,
+    ServiceSettings, WeeklyHours,
+};
+
+pub fn routes() -> Router<Dashboard> {
+    Router::new()
+        .route("/services", get(list).post(create))
+        .route("/services/new", get(new_form))
+        .route("/services/{id}", get(edit_form).post(update))
+}
+
+const DAYS: [(&str, &str); 7] = [
+    ("monday", "Monday"),
+    ("tuesday", "Tuesday"),
+    ("wednesday", "Wednesday"),
+    ("thursday", "Thursday"),
+    ("friday", "Friday"),
+    ("saturday", "Saturday"),
+    ("sunday", "Sunday"),
+];
+
+/// The form as typed: every field text, so a refused form comes back exactly as it was.
+#[derive(Deserialize, Default, Clone)]
+struct ServiceFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    slot_interval: String,
+    #[serde(default)]
+    buffer_before: String,
+    #[serde(default)]
+    buffer_after: String,
+    #[serde(default)]
+    max_per_day: String,
+    #[serde(default)]
+    minimum_notice: String,
+    #[serde(default)]
+    booking_horizon_days: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    monday: String,
+    #[serde(default)]
+    tuesday: String,
+    #[serde(default)]
+    wednesday: String,
+    #[serde(default)]
+    thursday: String,
+    #[serde(default)]
+    friday: String,
+    #[serde(default)]
+    saturday: String,
+    #[serde(default)]
+    sunday: String,
+    #[serde(default)]
+    date_overrides: String,
+}
+
+impl ServiceFields {
+    fn day(&self, day: &str) -> &str {
+        match day {
+            "monday" => &self.monday,
+            "tuesday" => &self.tuesday,
+            "wednesday" => &self.wednesday,
+            "thursday" => &self.thursday,
+            "friday" => &self.friday,
+            "saturday" => &self.saturday,
+            _ => &self.sunday,
+        }
+    }
+
+    fn defaults() -> Self {
+        let weekday = "09:00-17:00".to_owned();
+        Self {
+            duration: "30".into(),
+            slot_interval: DEFAULT_SLOT_INTERVAL.get().to_string(),
+            buffer_before: "0".into(),
+            buffer_after: "0".into(),
+            minimum_notice: "60".into(),
+            booking_horizon_days: "60".into(),
+            active: Some("on".into()),
+            monday: weekday.clone(),
+            tuesday: weekday.clone(),
+            wednesday: weekday.clone(),
+            thursday: weekday.clone(),
+            friday: weekday,
+            ..Self::default()
+        }
+    }
+
+    fn of(service: &Service) -> Self {
+        let settings = &service.settings;
+        let ranges = |ranges: &[LocalTimeRange]| {
+            ranges
+                .iter()
+                .map(|range| {
+                    let (start, end) = range.to_wall_times();
+                    format!("{start}-{end}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let hours = &settings.weekly_hours;
+        Self {
+            name: settings.name.as_ref().to_owned(),
+            duration: settings.duration.get().to_string(),
+            slot_interval: settings.slot_interval.get().to_string(),
+            buffer_before: settings.buffer_before.get().to_string(),
+            buffer_after: settings.buffer_after.get().to_string(),
+            max_per_day: settings
+                .max_per_day
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            minimum_notice: settings.minimum_notice.get().to_string(),
+            booking_horizon_days: settings.booking_horizon_days.to_string(),
+            active: service.active.then(|| "on".to_owned()),
+            monday: ranges(&hours.monday),
+            tuesday: ranges(&hours.tuesday),
+            wednesday: ranges(&hours.wednesday),
+            thursday: ranges(&hours.thursday),
+            friday: ranges(&hours.friday),
+            saturday: ranges(&hours.saturday),
+            sunday: ranges(&hours.sunday),
+            date_overrides: settings
+                .date_overrides
+                .iter()
+                .map(|o| {
+                    if o.hours.is_empty() {
+                        format!("{} closed", o.date)
+                    } else {
+                        format!("{} {}", o.date, ranges(&o.hours))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+type Errors = Vec<(&'static str, String)>;
+
+fn minutes(text: &str, field: &'static str, label: &str, errors: &mut Errors) -> Minutes {
+    match text.trim().parse::<u32>() {
+        Ok(value) => Minutes::new(value),
+        Err(_) => {
+            errors.push((field, format!("{label}: enter a whole number of minutes")));
+            Minutes::new(0)
+        }
+    }
+}
+
+/// "09:00-12:00, 13:00-17:00"; empty is closed.
+fn ranges(text: &str) -> Result<Vec<LocalTimeRange>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (start, end) = part
+                .split_once('-')
+                .ok_or_else(|| format!("{part:?} is not a range like 09:00-17:00"))?;
+            LocalTimeRange::parse(start.trim(), end.trim()).map_err(|error| error.message)
+        })
+        .collect()
+}
+
+/// A settings skeleton for checking one part (a day's ranges) with the domain's own rules.
+fn probe(hours: WeeklyHours, overrides: Vec<DateOverride>) -> Option<ServiceSettings> {
+    Some(ServiceSettings {
+        name: ServiceName::try_from("probe".to_owned()).ok()?,
+        duration: Minutes::new(30),
+        slot_interval: DEFAULT_SLOT_INTERVAL,
+        weekly_hours: hours,
+        date_overrides: overrides,
+        buffer_before: Minutes::new(0),
+        buffer_after: Minutes::new(0),
+        max_per_day: None,
+        minimum_notice: Minutes::new(0),
+        booking_horizon_days: 1,
+    })
+}
+
+fn set_day(hours: &mut WeeklyHours, day: &str, ranges: Vec<LocalTimeRange>) {
+    match day {
+        "monday" => hours.monday = ranges,
+        "tuesday" => hours.tuesday = ranges,
+        "wednesday" => hours.wednesday = ranges,
+        "thursday" => hours.thursday = ranges,
+        "friday" => hours.friday = ranges,
+        "saturday" => hours.saturday = ranges,
+        _ => hours.sunday = ranges,
+    }
+}
+
+fn field_of(day: &str) -> &'static str {
+    DAYS.iter()
+        .find(|(name, _)| *name == day)
+        .map_or("sunday", |(name, _)| name)
+}
+
+/// Every setting from the form, or every problem with it, each naming its field.
+fn parse(fields: &ServiceFields) -> Result<(ServiceSettings, bool), Errors> {
+    let mut errors = Errors::new();
+    let name = ServiceName::try_from(fields.name.clone())
+        .map_err(|error| errors.push(("name", format!("Name: {}", error.message))))
+        .ok();
+    let duration = minutes(&fields.duration, "duration", "Duration", &mut errors);
+    let slot_interval = minutes(
+        &fields.slot_interval,
+        "slot_interval",
+        "Start times every",
+        &mut errors,
+    );
+    let buffer_before = minutes(
+        &fields.buffer_before,
+        "buffer_before",
+        "Buffer before",
+        &mut errors,
+    );
+    let buffer_after = minutes(
+        &fields.buffer_after,
+        "buffer_after",
+        "Buffer after",
+        &mut errors,
+    );
+    let minimum_notice = minutes(
+        &fields.minimum_notice,
+        "minimum_notice",
+        "Minimum notice",
+        &mut errors,
+    );
+    let booking_horizon_days = fields
+        .booking_horizon_days
+        .trim()
+        .parse::<u32>()
+        .unwrap_or_else(|_| {
+            errors.push((
+                "booking_horizon_days",
+                "Booking horizon: enter a whole number of days".to_owned(),
+            ));
+            0
+        });
+    let max_per_day = match fields.max_per_day.trim() {
+        "" => None,
+        text => match text.parse::<u32>() {
+            Ok(limit) => Some(limit),
+            Err(_) => {
+                errors.push((
+                    "max_per_day",
+                    "Most per day: enter a whole number, or leave it empty for no limit".to_owned(),
+                ));
+                None
+            }
+        },
+    };
+    let mut hours = WeeklyHours::default();
+    for (day, label) in DAYS {
+        match ranges(fields.day(day)) {
+            Ok(parsed) => {
+                let mut alone = WeeklyHours::default();
+                set_day(&mut alone, day, parsed.clone());
+                if let Some(Err(error)) = probe(alone, Vec::new()).map(ServiceSettings::validated) {
+                    errors.push((field_of(day), format!("{label}: {}", error.message)));
+                }
+                set_day(&mut hours, day, parsed);
+            }
+            Err(message) => errors.push((field_of(day), format!("{label}: {message}"))),
+        }
+    }
+    let mut overrides = Vec::new();
+    for line in fields
+        .date_overrides
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+    {
+        let (date, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let Ok(date) = date.parse::<Date>() else {
+            errors.push((
+                "date_overrides",
+                format!("Date overrides: {line:?} does not start with a date like 2026-12-24"),
+            ));
+            continue;
+        };
+        let rest = rest.trim();
+        let hours = if rest.eq_ignore_ascii_case("closed") {
+            Ok(Vec::new())
+        } else {
+            ranges(rest).and_then(|hours| {
+                if hours.is_empty() {
+                    Err("give hours like 09:00-13:00 or the word closed".to_owned())
+                } else {
+                    Ok(hours)
+                }
+            })
+        };
+        match hours {
+            Ok(hours) => overrides.push(DateOverride { date, hours }),
+            Err(message) => errors.push((
+                "date_overrides",
+                format!("Date overrides, {date}: {message}"),
+            )),
+        }
+    }
+    if let Some(Err(error)) =
+        probe(WeeklyHours::default(), overrides.clone()).map(ServiceSettings::validated)
+    {
+        errors.push((
+            "date_overrides",
+            format!("Date overrides: {}", error.message),
+        ));
+    }
+    let (Some(name), true) = (name, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let settings = ServiceSettings {
+        name,
+        duration,
+        slot_interval,
+        weekly_hours: hours,
+        date_overrides: overrides,
+        buffer_before,
+        buffer_after,
+        max_per_day,
+        minimum_notice,
+        booking_horizon_days,
+    };
+    match settings.validated() {
+        Ok(settings) => Ok((settings, fields.active.is_some())),
+        Err(error) => {
+            let field = match error.field {
+                "duration_minutes" => "duration",
+                "slot_interval_minutes" => "slot_interval",
+                "buffer_before_minutes" => "buffer_before",
+                "buffer_after_minutes" => "buffer_after",
+                "minimum_notice_minutes" => "minimum_notice",
+                "booking_horizon_days" => "booking_horizon_days",
+                "max_per_day" => "max_per_day",
+                "name" => "name",
+                _ => "date_overrides",
+            };
+            let label = LABELS
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map_or("", |(_, label)| label);
+            Err(vec![(field, format!("{label}: {}", error.message))])
+        }
+    }
+}
+
+const LABELS: [(&str, &str); 8] = [
+    ("name", "Name"),
+    ("duration", "Duration"),
+    ("slot_interval", "Start times every"),
+    ("buffer_before", "Buffer before"),
+    ("buffer_after", "Buffer after"),
+    ("max_per_day", "Most per day"),
+    ("minimum_notice", "Minimum notice"),
+    ("booking_horizon_days", "Booking horizon"),
+];
+
+fn text_field(
+    fields: &Errors,
+    id: &'static str,
+    label: &str,
+    hint: &str,
+    value: &str,
+    kind: &str,
+) -> Markup {
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            @if !hint.is_empty() { span class="hint" id={ (id) "-hint" } { (hint) } }
+            (field_error(fields, id))
+            input id=(id) name=(id) type=(kind) value=(value)
+                class=[has_error(fields, id).then_some("invalid")]
+                aria-invalid=[has_error(fields, id).then_some("true")]
+                aria-describedby=[(!hint.is_empty()).then(|| format!("{id}-hint"))];
+        }
+    }
+}
+
+fn form(csrf: &str, action: &str, fields: &ServiceFields, errors: &Errors, button: &str) -> Markup {
+    html! {
+        (error_summary(errors))
+        form method="post" action=(action) class="stack" novalidate {
+            (csrf_field(csrf))
+            (text_field(errors, "name", "Name", "", &fields.name, "text"))
+            div class="grid" {
+                (text_field(errors, "duration", "Duration (minutes)", "", &fields.duration, "text"))
+                (text_field(errors, "slot_interval", "Start times every (minutes)", "Counted from the start of each opening range", &fields.slot_interval, "text"))
+                (text_field(errors, "buffer_before", "Buffer before (minutes)", "Kept free before each appointment", &fields.buffer_before, "text"))
+                (text_field(errors, "buffer_after", "Buffer after (minutes)", "Kept free after each appointment", &fields.buffer_after, "text"))
+                (text_field(errors, "max_per_day", "Most per day", "Empty for no limit", &fields.max_per_day, "text"))
+                (text_field(errors, "minimum_notice", "Minimum notice (minutes)", "How soon before its start a time can be booked", &fields.minimum_notice, "text"))
+                (text_field(errors, "booking_horizon_days", "Booking horizon (days)", "How far ahead a time can be booked", &fields.booking_horizon_days, "text"))
+            }
+            fieldset {
+                legend { "Weekly hours" }
+                p class="hint" { "One or more ranges per day, like 09:00-12:00, 13:00-17:00. Empty means closed." }
+                div class="grid" {
+                    @for (day, label) in DAYS {
+                        (text_field(errors, field_of(day), label, "", fields.day(day), "text"))
+                    }
+                }
+            }
+            div class="field" {
+                label for="date_overrides" { "Date overrides" }
+                span class="hint" id="date_overrides-hint" { "One date per line: 2026-12-24 closed, or 2026-12-31 09:00-13:00. They replace the weekly hours of that date." }
+                (field_error(errors, "date_overrides"))
+                textarea id="date_overrides" name="date_overrides" rows="4" aria-describedby="date_overrides-hint"
+                    class=[has_error(errors, "date_overrides").then_some("invalid")] { (fields.date_overrides) }
+            }
+            div class="choice" {
+                input type="checkbox" id="active" name="active" checked[fields.active.is_some()];
+                label for="active" { "Active: can be booked" }
+            }
+            button type="submit" class="primary" { (button) }
+            " "
+            a class="button" href="/dashboard/services" { "Back to services" }
+        }
+    }
+}
+
+async fn list(
+    State(dashboard): State<Dashboard>,
+    signed: Signed,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let services = app::list_services(&dashboard.app, &signed.business).await?;
+    let body = html! {
+        p { a class="button primary" href="/dashboard/services/new" { "Create a service" } }
+        @if services.is_empty() {
+            p class="empty" { "No services yet." }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    caption class="visually-hidden" { "Services" }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Duration" } th scope="col" { "Open" } th scope="col" { "State" } } }
+                    tbody {
+                        @for service in &services {
+                            tr {
+                                td { a href={ "/dashboard/services/" (service.id) } { (service.settings.name.as_ref()) } }
+                                td { (service.settings.duration.get()) " min" }
+                                td { (open_days(&service.settings.weekly_hours)) }
+                                td { @if service.active { "Active" } @else { "Inactive" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let notice = match notice.notice.as_deref() {
+        Some("created") => Some("Service created."),
+        _ => None,
+    };
+    Ok(page(&signed.viewer(), Nav::Services, "Services", notice, body).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
+}
+
+fn open_days(hours: &WeeklyHours) -> String {
+    let open: Vec<&str> = [
+        (Weekday::Monday, "Mon"),
+        (Weekday::Tuesday, "Tue"),
+        (Weekday::Wednesday, "Wed"),
+        (Weekday::Thursday, "Thu"),
+        (Weekday::Friday, "Fri"),
+        (Weekday::Saturday, "Sat"),
+        (Weekday::Sunday, "Sun"),
+    ]
+    .into_iter()
+    .filter(|(day, _)| !hours.on(*day).is_empty())
+    .map(|(_, name)| name)
+    .collect();
+    if open.is_empty() {
+        "closed every day".to_owned()
+    } else {
+        open.join(", ")
+    }
+}
+
+async fn new_form(signed: Signed) -> PageResult {
+    let body = form(
+        &signed.session.csrf_token,
+        "/dashboard/services",
+        &ServiceFields::defaults(),
+        &[].into(),
+        "Create service",
+    );
+    Ok(page(&signed.viewer(), Nav::Services, "New service", None, body).into_response())
+}
+
+/// Which form a refused submission goes back to.
+struct FormPage<'a> {
+    title: &'a str,
+    action: &'a str,
+    button: &'a str,
+}
+
+async fn refused(
+    dashboard: &Dashboard,
+    session: crate::ports::Session,
+    business: crate::domain::Business,
+    form_page: FormPage<'_>,
+    fields: &ServiceFields,
+    errors: &Errors,
+) -> PageResult {
+    let banner = Banner::load(&dashboard.app, &business).await?;
+    let signed = Signed {
+        session,
+        business,
+        banner,
+    };
+    let body = form(
+        &signed.session.csrf_token,
+        form_page.action,
+        fields,
+        errors,
+        form_page.button,
+    );
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(&signed.viewer(), Nav::Services, form_page.title, None, body),
+    )
+        .into_response())
+}
+
+async fn create(
+    State(dashboard): State<Dashboard>,
+    SignedForm {
+        session,
+        business,
+        form: fields,
+    }: SignedForm<ServiceFields>,
+) -> PageResult {
+    match parse(&fields) {
+        Ok((settings, active)) => {
+            let service = app::create_service(&dashboard.app, &business, settings).await?;
+            if !active {
+                app::deactivate_service(&dashboard.app, &business, service.id).await?;
+            }
+            Ok(see_other(&format!(
+                "/dashboard/services/{}?notice=saved",
+                service.id
+            )))
+        }
+        Err(errors) => {
+            refused(
+                &dashboard,
+                session,
+                business,
+                FormPage {
+                    title: "New service",
+                    action: "/dashboard/services",
+                    button: "Create service",
+                },
+                &fields,
+                &errors,
+            )
+            .await
+        }
+    }
+}
+
+/// The free times of the next seven days, as the engine gives them now.
+async fn week_preview(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    service: &Service,
+) -> Result<Markup, PageError> {
+    let zone = signed.business.time_zone.zone();
+    let today = format::today(dashboard.app.clock.now(), zone);
+    let mut days = Vec::new();
+    let mut date = today;
+    for _ in 0..7 {
+        days.push((
+            date,
+            free_times(dashboard, &signed.business, service.id, date, None).await?,
+        ));
+        date = date
+            .tomorrow()
+            .map_err(|error| AppError::Internal(Box::new(error)))?;
+    }
+    Ok(html! {
+        section class="card" aria-labelledby="preview-title" {
+            h2 id="preview-title" { "The next seven days" }
+            p class="hint" { "Free times these settings give now, after existing appointments and your calendar's events." }
+            @if !service.active { p class="reason" { "The service is inactive: nothing can be booked." } }
+            ul class="week" {
+                @for (date, slots) in &days {
+                    li {
+                        strong { (format::day(*date)) }
+                        @if slots.is_empty() {
+                            span class="muted" { " no free times" }
+                        } @else {
+                            " " (slots.len()) @if slots.len() == 1 { " time: " } @else { " times: " }
+                            (slots.iter().take(8).map(|slot| clock_time(slot.start(), zone)).collect::<Vec<_>>().join(", "))
+                            @if slots.len() > 8 { " …" }
+                            " "
+                            a href={ "/dashboard/book?service=" (service.id) "&date=" (date) } { "Book" }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn edit_form(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<ServiceId>,
+    signed: Signed,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let service = app::get_service(&dashboard.app, &signed.business, id).await?;
+    let preview = week_preview(&dashboard, &signed, &service).await?;
+    let fields = ServiceFields::of(&service);
+    let body = html! {
+        (preview)
+        (form(&signed.session.csrf_token, &format!("/dashboard/services/{id}"), &fields, &Vec::new(), "Save changes"))
+    };
+    let notice = match notice.notice.as_deref() {
+        Some("saved") => Some("Saved."),
+        _ => None,
+    };
+    Ok(page(
+        &signed.viewer(),
+        Nav::Services,
+        service.settings.name.as_ref(),
+        notice,
+        body,
+    )
+    .into_response())
+}
+
+async fn update(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<ServiceId>,
+    SignedForm {
+        session,
+        business,
+        form: fields,
+    }: SignedForm<ServiceFields>,
+) -> PageResult {
+    // Another business's id is not found, before anything is parsed.
+    app::get_service(&dashboard.app, &business, id).await?;
+    match parse(&fields) {
+        Ok((settings, active)) => {
+            let changes = ServiceChanges {
+                name: Some(settings.name),
+                duration: Some(settings.duration),
+                slot_interval: Some(settings.slot_interval),
+                weekly_hours: Some(settings.weekly_hours),
+                date_overrides: Some(settings.date_overrides),
+                buffer_before: Some(settings.buffer_before),
+                buffer_after: Some(settings.buffer_after),
+                max_per_day: Some(settings.max_per_day),
+                minimum_notice: Some(settings.minimum_notice),
+                booking_horizon_days: Some(settings.booking_horizon_days),
+                active: Some(active),
+            };
+            app::update_service(&dashboard.app, &business, id, &changes).await?;
+            Ok(see_other(&format!("/dashboard/services/{id}?notice=saved")))
+        }
+        Err(errors) => {
+            let action = format!("/dashboard/services/{id}");
+            refused(
+                &dashboard,
+                session,
+                business,
+                FormPage {
+                    title: "Edit service",
+                    action: &action,
+                    button: "Save changes",
+                },
+                &fields,
+                &errors,
+            )
+            .await
+        }
+    }
+}

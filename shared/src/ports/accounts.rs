@@ -1,0 +1,226 @@
+//! What the dashboard keeps: the people who sign in for a business, their sessions, the single-use links that set a
+//! password, counters of failed sign-ins, and a business's named API keys. Part of every `Store` (see
+//! [`super::Store`]), so both adapters keep it in the same database as the rest.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::{ApiKeyHash, Business, BusinessId, ValidationError};
+
+/// An email address used to sign in: trimmed and lowercased, so "Ana@Clinic.test" and "ana@clinic.test" are one
+/// account.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SignInEmail(String);
+
+impl TryFrom<String> for SignInEmail {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let normalized = value.trim().to_lowercase();
+        let valid = normalized.len() <= 254
+            && !normalized
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+            && normalized.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.contains('@')
+            });
+        if !valid {
+            return Err(ValidationError::new(
+                "email",
+                "must be an email address such as owner@example.com",
+            ));
+        }
+        Ok(Self(normalized))
+    }
+}
+
+impl From<SignInEmail> for String {
+    fn from(email: SignInEmail) -> Self {
+        email.0
+    }
+}
+
+impl AsRef<str> for SignInEmail {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SignInEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SignInEmail").field(&self.0).finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Created with the business; the same rights as staff today, named so the owner is recognisable.
+    Owner,
+    Staff,
+}
+
+/// A person who signs in to a business's dashboard. An email belongs to one business.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub email: SignInEmail,
+    pub business_id: BusinessId,
+    pub role: StaffRole,
+    /// An argon2id hash in PHC string form; `None` until the person sets a password from their link.
+    pub password_hash: Option<String>,
+    pub invited_at: Timestamp,
+    pub password_set_at: Option<Timestamp>,
+}
+
+/// A single-use link that sets a person's password. Only the SHA-256 of its random token is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLink {
+    pub token_hash: String,
+    pub email: SignInEmail,
+    pub business_id: BusinessId,
+    pub expires_at: Timestamp,
+}
+
+/// A signed-in browser. The cookie carries a random id; the store keeps only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id_hash: String,
+    pub business_id: BusinessId,
+    pub email: SignInEmail,
+    /// Every form of this session carries it; a form without it changes nothing.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    /// After this the session is gone (DynamoDB TTL); adapters treat an expired session as absent.
+    pub expires_at: Timestamp,
+}
+
+/// A business's API key as the dashboard lists it. The key itself is shown once, when made; this keeps its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// Short and stable, for the page's links: the first 16 hex digits of the key's hash.
+    pub id: String,
+    pub business_id: BusinessId,
+    pub name: String,
+    pub hash: ApiKeyHash,
+    /// The key's first characters, so the owner can tell keys apart without the key.
+    pub hint: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRecord {
+    pub fn id_of(hash: &ApiKeyHash) -> String {
+        hash.as_str().chars().take(16).collect()
+    }
+}
+
+/// The name the store gives the key a business is created with.
+pub const FIRST_API_KEY_NAME: &str = "First key";
+
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Fails with `AlreadyExists` if the email belongs to anyone already.
+    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError>;
+    async fn get_staff_member(
+        &self,
+        email: &SignInEmail,
+    ) -> Result<Option<StaffMember>, StoreError>;
+    /// Everyone who signs in for the business, ordered by email.
+    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError>;
+    /// Replaces the password hash (`NotFound` if there is no such person).
+    async fn set_staff_password(
+        &self,
+        email: &SignInEmail,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Fails with `AlreadyExists` if the token hash is taken.
+    async fn put_password_link(&self, link: &PasswordLink) -> Result<(), StoreError>;
+    /// Removes and returns the link: a second use, or one after it expired, gets `None`.
+    async fn take_password_link(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PasswordLink>, StoreError>;
+
+    /// Fails with `AlreadyExists` if the id hash is taken.
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The unexpired session, if any.
+    async fn get_session(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ending a session that does not exist succeeds.
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Counts one failed sign-in against `subject` (an account or an address) in the window starting at
+    /// `window_start`, and returns the window's count so far. The counter is forgotten after `expires_at`.
+    async fn count_sign_in_failure(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<u32, StoreError>;
+    /// Failed sign-ins against `subject` in the window starting at `window_start`.
+    async fn sign_in_failures(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+    ) -> Result<u32, StoreError>;
+
+    /// Adds a key to its business; it authenticates at once. `AlreadyExists` if the hash is taken.
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// Every key of the business, revoked ones included, ordered by creation.
+    async fn list_api_keys(&self, business_id: BusinessId)
+    -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Marks the key revoked and stops it authenticating in the same atomic step; revoking twice keeps the first
+    /// time. `NotFound` if the business has no such key.
+    async fn revoke_api_key(
+        &self,
+        business_id: BusinessId,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<ApiKeyRecord, StoreError>;
+}
+
+/// The record of the key a business is created with, as both adapters write it.
+pub fn first_api_key_record(business: &Business, hash: &ApiKeyHash) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: ApiKeyRecord::id_of(hash),
+        business_id: business.id,
+        name: FIRST_API_KEY_NAME.to_owned(),
+        hash: hash.clone(),
+        hint: String::new(),
+        created_at: business.created_at,
+        revoked_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        let email = SignInEmail::try_from("  Ana@Clinic.Test ".to_owned()).ok();
+        assert_eq!(email.as_ref().map(AsRef::as_ref), Some("ana@clinic.test"));
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@clinic.test",
+            "ana@clinic",
+            "a b@c.d",
+            "a@b@c.d",
+        ] {
+            assert!(SignInEmail::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+}

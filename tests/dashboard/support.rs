@@ -1,0 +1,166 @@
+//! A person at the dashboard without a browser: a client that keeps its cookies and does not follow redirects, so
+//! tests see every 303.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use integration_tests::TestApp;
+use reqwest::{Client, Response, StatusCode};
+use secrecy::ExposeSecret;
+use shared::app::accounts;
+use shared::domain::BusinessId;
+use shared::ports::StaffRole;
+
+pub const PASSWORD: &str = "a long enough password";
+
+pub struct Visitor<'a> {
+    pub app: &'a TestApp,
+    client: Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+    /// Sent as `Origin` with every POST, as a browser does; `None` sends none.
+    pub origin: Option<String>,
+}
+
+/// The value of the hidden `csrf` field of a page.
+pub fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a form with a csrf field") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+impl<'a> Visitor<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Mutex::default(),
+            origin: Some(format!("http://{}", app.address)),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&self, response: &Response) {
+        for header in response.headers().get_all("set-cookie") {
+            let text = header.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let mut cookies = self.cookies.lock().unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.lock().unwrap().get("__Host-session").cloned()
+    }
+
+    pub fn set_session_cookie(&self, value: &str) {
+        self.cookies
+            .lock()
+            .unwrap()
+            .insert("__Host-session".to_owned(), value.to_owned());
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        let response = self
+            .client
+            .get(self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut request = self
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap());
+        if let Some(origin) = &self.origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Posts a form of the page at `page_path` with that page's CSRF token, as the browser would.
+    pub async fn submit(&self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let token = csrf_of(&self.page(page_path).await);
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.submit(
+            "/dashboard/sign-in",
+            "/dashboard/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// Invites `email` to the business, sets the password from the link through the page, and signs in.
+pub async fn signed_in<'a>(app: &'a TestApp, business_id: &str, email: &str) -> Visitor<'a> {
+    let business_id: BusinessId = business_id.parse().unwrap();
+    let link = accounts::invite_staff(&app.app, business_id, email, StaffRole::Owner)
+        .await
+        .unwrap();
+    let visitor = Visitor::new(app);
+    let path = format!(
+        "/dashboard/set-password?token={}",
+        link.token.expose_secret()
+    );
+    let set = visitor
+        .submit(
+            &path,
+            "/dashboard/set-password",
+            &[
+                ("token", link.token.expose_secret()),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    let signed = visitor.sign_in(email, PASSWORD).await;
+    assert_eq!(
+        signed.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed.text().await.unwrap()
+    );
+    assert!(visitor.session_cookie().is_some());
+    visitor
+}
+
+pub fn location(response: &Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
