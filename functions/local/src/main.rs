@@ -129,6 +129,7 @@ async fn serve(
     owner_email: &str,
 ) -> anyhow::Result<()> {
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
+    let owner_link = demo::ensure_demo_owner(&app, &demo_key, owner_email).await?;
     // Appointments stored before the phone index existed become findable by phone; a no-op once done.
     let indexed = app::index_existing_phone_numbers(&app).await?;
     if indexed > 0 {
@@ -137,7 +138,6 @@ async fn serve(
             "indexed the phone numbers of existing appointments"
         );
     }
-    let owner_link = demo::ensure_demo_owner(&app, &demo_key, owner_email).await?;
     background::spawn(&app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -31,6 +31,13 @@ mod dynamo_store {
     );
 }
 
+mod dynamo_account_store {
+    shared::account_store_contract_tests!(
+        super::dynamo_store,
+        available = super::dynamodb_local_running
+    );
+}
+
 /// Appointments written before the phone index (GSI3) existed carry no index keys; the migration adds them once.
 #[tokio::test]
 async fn appointments_stored_before_the_phone_index_are_indexed_once() {
@@ -119,11 +126,4 @@ async fn appointments_stored_before_the_phone_index_are_indexed_once() {
         vec![appointment]
     );
     assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
-}
-
-mod dynamo_account_store {
-    shared::account_store_contract_tests!(
-        super::dynamo_store,
-        available = super::dynamodb_local_running
-    );
 }

@@ -71,6 +71,12 @@ const SHORT_BUSY_SPAN: SignedDuration = SignedDuration::from_hours(26);
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
+const STAFF: Table = TableDefinition::new("staff");
+const STAFF_BY_BUSINESS: Table = TableDefinition::new("staff_by_business");
+const PASSWORD_LINKS: Table = TableDefinition::new("password_links");
+const SESSIONS: Table = TableDefinition::new("sessions");
+const SIGN_IN_FAILURES: Table = TableDefinition::new("sign_in_failures");
+const API_KEY_RECORDS: Table = TableDefinition::new("api_key_records");
 const HOLDS: Table = TableDefinition::new("holds");
 const HOLD_STARTS: Table = TableDefinition::new("hold_starts");
 const HOLD_EXPIRIES: Table = TableDefinition::new("hold_expiries");
@@ -80,13 +86,6 @@ const MIGRATIONS: Table = TableDefinition::new("migrations");
 
 /// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
 const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
-
-const STAFF: Table = TableDefinition::new("staff");
-const STAFF_BY_BUSINESS: Table = TableDefinition::new("staff_by_business");
-const PASSWORD_LINKS: Table = TableDefinition::new("password_links");
-const SESSIONS: Table = TableDefinition::new("sessions");
-const SIGN_IN_FAILURES: Table = TableDefinition::new("sign_in_failures");
-const API_KEY_RECORDS: Table = TableDefinition::new("api_key_records");
 
 const ALL_TABLES: [Table; 26] = [
     BUSINESSES,
@@ -103,18 +102,18 @@ const ALL_TABLES: [Table; 26] = [
     LEASES,
     OAUTH_ATTEMPTS,
     CALENDAR_WATCHES,
-    HOLDS,
-    HOLD_STARTS,
-    HOLD_EXPIRIES,
-    PHONE_INDEX,
-    BUSINESS_SETTINGS,
-    MIGRATIONS,
     STAFF,
     STAFF_BY_BUSINESS,
     PASSWORD_LINKS,
     SESSIONS,
     SIGN_IN_FAILURES,
     API_KEY_RECORDS,
+    HOLDS,
+    HOLD_STARTS,
+    HOLD_EXPIRIES,
+    PHONE_INDEX,
+    BUSINESS_SETTINGS,
+    MIGRATIONS,
 ];
 
 #[derive(serde::Serialize, serde::Deserialize)]
