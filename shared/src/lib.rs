@@ -2,6 +2,7 @@
 //! and the HTTP routers. Lambda functions and the local server are thin binaries over it.
 
 pub mod adapters;
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod availability;

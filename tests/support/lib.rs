@@ -307,3 +307,70 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     assert!(body["type"].as_str().unwrap().ends_with(code));
     body
 }
+
+/// A test server over DynamoDB Local (a fresh table) and moto's SQS, the AWS adapters the Lambda functions use;
+/// `None` (after saying why) when the emulators are not installed and this is not CI.
+pub async fn spawn_app_on_aws() -> Option<TestApp> {
+    use shared_aws::config::{AwsAdapters, AwsSettings};
+    use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
+    use shared_aws::emulators::moto::Moto;
+    use shared_aws::emulators::sdk_config;
+
+    let (dynamodb, moto) = match (DynamoDbLocal::shared().await, Moto::shared().await) {
+        (Ok(Some(dynamodb)), Ok(Some(moto))) => (dynamodb, moto),
+        (Err(error), _) | (_, Err(error)) => panic!("{error}"),
+        _ => {
+            eprintln!(
+                "skipped: DynamoDB Local or moto is not installed (scripts/install-test-tools.sh)"
+            );
+            return None;
+        }
+    };
+    let (store, table) = dynamodb.fresh_store().await.unwrap();
+    let (sync_queue_url, sync_dead_letter_queue_url) = moto
+        .create_sync_queues(QueueSettings::default())
+        .await
+        .unwrap();
+    let settings = AwsSettings {
+        table_name: table,
+        sync_queue_url,
+        sync_dead_letter_queue_url,
+        secret_prefix: "booking/calendar".to_owned(),
+    };
+    let queue = AwsAdapters::new(&sdk_config(moto.endpoint()).await, &settings).queue;
+    Some(
+        spawn_app_on(
+            Arc::new(store),
+            queue,
+            tempfile::tempdir().unwrap(),
+            |app, _, _| app,
+        )
+        .await,
+    )
+}
+
+/// An MCP client of the server's `/mcp`, as an agent platform runs one: rmcp's Streamable HTTP client with the
+/// business's key, at the newest protocol version (2026-07-28, no `initialize`).
+pub async fn mcp_client(
+    base_url: &str,
+    api_key: &str,
+) -> rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig> {
+    use rmcp::model::{ClientConfig, ProtocolVersion};
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    use rmcp::{ClientLifecycleMode, ClientServiceExt};
+
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("{base_url}/mcp"))
+            .auth_header(api_key.to_owned()),
+    );
+    ClientConfig::default()
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::LATEST],
+            },
+        )
+        .await
+        .unwrap()
+}

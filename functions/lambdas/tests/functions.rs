@@ -25,6 +25,7 @@ const DEAD_LETTERS: &str = env!("CARGO_BIN_EXE_dead-letter-handler");
 const SCHEDULER: &str = env!("CARGO_BIN_EXE_scheduler");
 const WEBHOOKS: &str = env!("CARGO_BIN_EXE_webhooks-api");
 const DASHBOARD: &str = env!("CARGO_BIN_EXE_dashboard");
+const AGENT: &str = env!("CARGO_BIN_EXE_agent-api");
 
 fn open_every_day() -> String {
     let day = json!([{ "start": "00:00", "end": "24:00" }]);
@@ -1070,5 +1071,133 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     assert!(
         !logs.contains(password) && !logs.contains(&key),
         "no secret in the logs"
+    );
+}
+
+/// An MCP request as a 2026-07-28 client sends it: no session, the protocol version in a header and in `_meta`.
+fn mcp_event(deployment: &Deployment, id: u64, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": "lambda-test", "version": "1.0" },
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body =
+        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string();
+    let mut event = http_event(
+        "POST",
+        "ANY /mcp",
+        "/mcp",
+        "",
+        Some(&deployment.api_key),
+        Some(&body),
+    );
+    event["headers"]["accept"] = json!("application/json, text/event-stream");
+    event["headers"]["mcp-protocol-version"] = json!("2026-07-28");
+    event["headers"]["mcp-method"] = json!(method);
+    if let Some(name) = params.get("name") {
+        event["headers"]["mcp-name"] = name.clone();
+    }
+    event
+}
+
+#[tokio::test]
+async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let service_id = create_service(&deployment).await;
+    let agent = Function::start(AGENT, &deployment).await;
+
+    let listed = agent
+        .invoke(mcp_event(&deployment, 1, "tools/list", json!({})))
+        .await
+        .unwrap();
+    let (status, headers, body) = http_response(&listed);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers["content-type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(headers.get("mcp-session-id").is_none());
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 8);
+
+    // A second invocation, as another Lambda instance would get it, needs nothing from the first.
+    let start = (Timestamp::now() + SignedDuration::from_hours(48))
+        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+        .unwrap();
+    let booked = agent
+        .invoke(mcp_event(
+            &deployment,
+            2,
+            "tools/call",
+            json!({ "name": "book_appointment", "arguments": {
+                "service_id": service_id, "start": start.to_string(), "customer_name": "Ana Silva",
+                "customer_phone": "+14155550123" } }),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&booked);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    assert_eq!(
+        body["result"]["structuredContent"]["booked"], true,
+        "{body}"
+    );
+
+    let vapi = json!({ "message": { "type": "tool-calls", "call": { "id": "call-1" },
+        "toolCallList": [{ "id": "t1", "type": "function", "function": {
+            "name": "check_time",
+            "arguments": json!({ "service_id": service_id, "start": start.to_string() }).to_string() } }] } })
+    .to_string();
+    let checked = agent
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/agents/{proxy+}",
+            "/v1/agents/vapi",
+            "",
+            Some(&deployment.api_key),
+            Some(&vapi),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = http_response(&checked);
+    assert_eq!(status, 200, "{body}");
+    let answer: Value =
+        serde_json::from_str(body["results"][0]["result"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        answer["available"], false,
+        "the time was just booked: {answer}"
+    );
+    assert_eq!(answer["reason"], "taken");
+
+    let anonymous = agent
+        .invoke(http_event(
+            "POST",
+            "ANY /v1/agents/{proxy+}",
+            "/v1/agents/retell",
+            "",
+            None,
+            Some("{}"),
+        ))
+        .await
+        .unwrap();
+    let (status, _, problem) = http_response(&anonymous);
+    assert_eq!((status, &problem["code"]), (401, &json!("unauthorized")));
+
+    let output = agent.output().await;
+    assert!(
+        output
+            .iter()
+            .any(|line| line.contains("\"agent tool call\"")),
+        "tool calls are logged: {output:?}"
+    );
+    assert!(
+        output
+            .iter()
+            .all(|line| !line.contains("4155550123") && !line.contains(&deployment.api_key)),
+        "a phone number or key was logged: {output:?}"
     );
 }

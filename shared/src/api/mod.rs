@@ -1,6 +1,7 @@
 //! The HTTP API: one router per area, each a thin layer over `crate::app`. A Lambda function serves one area; the
 //! local server serves them all. The OpenAPI 3.1 document is generated from the handlers' annotations.
 
+mod agents;
 mod appointments;
 mod availability;
 pub mod dto;
@@ -42,15 +43,18 @@ pub enum Area {
     Appointments,
     Integrations,
     Webhooks,
+    /// The voice agent's tools: MCP, Vapi, Retell.
+    Agents,
 }
 
 impl Area {
-    pub const ALL: [Area; 5] = [
+    pub const ALL: [Area; 6] = [
         Area::Services,
         Area::Availability,
         Area::Appointments,
         Area::Integrations,
         Area::Webhooks,
+        Area::Agents,
     ];
 
     fn routes(self) -> OpenApiRouter<App> {
@@ -60,6 +64,7 @@ impl Area {
             Area::Appointments => appointments::routes(),
             Area::Integrations => integrations::routes(),
             Area::Webhooks => webhooks::routes(),
+            Area::Agents => agents::routes(),
         }
     }
 }
@@ -166,7 +171,10 @@ fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
 /// The routes of `areas` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for
 /// unknown routes and panics.
 pub fn router(app: App, areas: &[Area]) -> Router {
-    let (routes, _) = area_router(areas).split_for_parts();
+    let (mut routes, _) = area_router(areas).split_for_parts();
+    if areas.contains(&Area::Agents) {
+        routes = routes.merge(agents::mcp_routes(app.clone()));
+    }
     let document = openapi();
     routes
         .route("/openapi.json", get(move || async move { Json(document) }))
