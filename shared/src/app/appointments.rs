@@ -17,7 +17,7 @@ use super::availability::{BookedTime, alternatives_near, ensure_bookable};
 use super::{App, AppError};
 
 /// How long a booking's idempotency record is kept: long enough for any client retry loop.
-pub(super) const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
+const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 /// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
 const MAX_EDIT_ATTEMPTS: usize = 3;
 
@@ -157,16 +157,7 @@ async fn book_once(
         created_at: now,
         updated_at: now,
     };
-    let record = idempotency.map(|idempotency| IdempotencyRecord {
-        business_id: business.id,
-        key: idempotency.key.clone(),
-        request_fingerprint: idempotency.request_fingerprint.clone(),
-        appointment_id: appointment.id,
-        response_status: 201,
-        response_body: render_response(&appointment),
-        created_at: now,
-        expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
-    });
+    let record = idempotency_record(idempotency, &appointment, render_response, now);
     let booking = NewBooking {
         appointment: &appointment,
         max_per_day: service.settings.max_per_day,
@@ -191,6 +182,26 @@ async fn book_once(
         Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
         Err(other) => Err(other.into()),
     }
+}
+
+/// What a keyed booking records so that a retry replays its answer: written in the same atomic step as the
+/// appointment, by a plain booking and a hold's conversion alike.
+pub(super) fn idempotency_record(
+    idempotency: Option<&IdempotentBooking>,
+    appointment: &Appointment,
+    render_response: impl Fn(&Appointment) -> String,
+    now: Timestamp,
+) -> Option<IdempotencyRecord> {
+    idempotency.map(|idempotency| IdempotencyRecord {
+        business_id: appointment.business_id,
+        key: idempotency.key.clone(),
+        request_fingerprint: idempotency.request_fingerprint.clone(),
+        appointment_id: appointment.id,
+        response_status: 201,
+        response_body: render_response(appointment),
+        created_at: now,
+        expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
+    })
 }
 
 /// The slot starting at `start` if every rule allows it now, else the reason with alternatives.

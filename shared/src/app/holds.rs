@@ -8,11 +8,10 @@ use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
     ServiceId, SyncState,
 };
-use crate::ports::{IdempotencyRecord, NewBooking, NewHold, StoreError};
+use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    IDEMPOTENCY_RETENTION, enqueue_sync, reason_for, replay_or_refuse, slot_unavailable,
-    verify_slot,
+    enqueue_sync, idempotency_record, reason_for, replay_or_refuse, slot_unavailable, verify_slot,
 };
 use super::availability::{alternatives_near, ensure_bookable};
 use super::{App, AppError, BookingOutcome, IdempotentBooking};
@@ -207,16 +206,7 @@ async fn convert_once(
         created_at: now,
         updated_at: now,
     };
-    let record = idempotency.map(|idempotency| IdempotencyRecord {
-        business_id: business.id,
-        key: idempotency.key.clone(),
-        request_fingerprint: idempotency.request_fingerprint.clone(),
-        appointment_id: appointment.id,
-        response_status: 201,
-        response_body: render_response(&appointment),
-        created_at: now,
-        expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
-    });
+    let record = idempotency_record(idempotency, &appointment, render_response, now);
     let booking = NewBooking {
         appointment: &appointment,
         max_per_day: None,
