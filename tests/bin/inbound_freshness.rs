@@ -18,9 +18,9 @@ use integration_tests::{TestApp, spawn_app_with_provider};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::app::integrations::ProviderEndpoints;
 use shared::app::{self, SyncOutcome};
 use shared::ports::ProviderKind;
+use shared::providers::ProviderEndpoints;
 
 #[derive(Parser)]
 struct Args {

@@ -14,9 +14,9 @@ use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use integration_tests::spawn_app_with_provider;
 use serde_json::json;
-use shared::app::integrations::ProviderEndpoints;
 use shared::app::{self, SyncOutcome};
 use shared::ports::{Job, ProviderKind};
+use shared::providers::ProviderEndpoints;
 
 #[derive(Parser)]
 struct Args {

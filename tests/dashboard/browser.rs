@@ -13,9 +13,9 @@ use integration_tests::{TestApp, spawn_app_on};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::app::integrations::{ProviderEndpoints, provider_setup};
 use shared::app::{self, App, Integrations, SyncOutcome};
 use shared::ports::{ProviderKind, QueueSettings, StaffRole};
+use shared::providers::{ProviderEndpoints, provider_setup};
 
 use crate::support::PASSWORD;
 use crate::webdriver::{Browser, browser_available};
@@ -61,13 +61,16 @@ async fn server(
                 SecretString::from("test state key".to_owned()),
                 base_url,
             )
-            .with_provider(provider_setup(
-                kind,
-                credentials.0.to_owned(),
-                SecretString::from(credentials.1.to_owned()),
-                &endpoints,
-                Duration::from_millis(500),
-            )),
+            .with_provider(
+                provider_setup(
+                    kind,
+                    credentials.0.to_owned(),
+                    SecretString::from(credentials.1.to_owned()),
+                    &endpoints,
+                    Duration::from_millis(500),
+                )
+                .unwrap(),
+            ),
         )
     })
     .await

@@ -515,7 +515,7 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
 async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_the_reason() {
     use integration_tests::emulators::google::{self, GoogleEmulator};
     let emulator = GoogleEmulator::start().await;
-    let endpoints = shared::app::integrations::ProviderEndpoints {
+    let endpoints = shared::providers::ProviderEndpoints {
         api_base: emulator.api_base(),
         authorize_url: emulator.authorize_url(),
         token_url: emulator.token_url(),

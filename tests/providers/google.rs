@@ -22,7 +22,10 @@ struct Setup {
 
 async fn setup() -> Setup {
     let google = GoogleEmulator::start().await;
-    let client = GoogleCalendar::new(http_client(Duration::from_millis(400)), google.api_base());
+    let client = GoogleCalendar::new(
+        http_client(Duration::from_millis(400)).unwrap(),
+        google.api_base(),
+    );
     let (access, _) = google.issue_tokens();
     Setup {
         google,

@@ -29,7 +29,7 @@ async fn setup() -> Setup {
 
 async fn setup_with_timeout(timeout: Duration) -> Setup {
     let graph = GraphEmulator::start().await;
-    let client = OutlookCalendar::new(http_client(timeout), graph.api_base());
+    let client = OutlookCalendar::new(http_client(timeout).unwrap(), graph.api_base());
     let (access, _) = graph.issue_tokens();
     let calendar = graph.calendar_id("Calendar");
     Setup {
@@ -612,7 +612,10 @@ async fn the_token_endpoint_checks_pkce_and_rotates_refresh_tokens() {
     assert_eq!(graph.token_refresh_count(), 1);
 
     // The new access token works against Graph.
-    let client = OutlookCalendar::new(http_client(Duration::from_secs(5)), graph.api_base());
+    let client = OutlookCalendar::new(
+        http_client(Duration::from_secs(5)).unwrap(),
+        graph.api_base(),
+    );
     let access = SecretString::from(rotated["access_token"].as_str().unwrap().to_owned());
     assert_eq!(client.list_calendars(&access).await.unwrap().len(), 3);
 

@@ -68,7 +68,7 @@ pub async fn spawn_app_with(
 /// its tokens kept in the scratch directory.
 pub async fn spawn_app_with_provider(
     kind: shared::ports::ProviderKind,
-    endpoints: shared::app::integrations::ProviderEndpoints,
+    endpoints: shared::providers::ProviderEndpoints,
     client_id: &'static str,
     client_secret: &'static str,
 ) -> TestApp {
@@ -82,13 +82,16 @@ pub async fn spawn_app_with_provider(
                 SecretString::from("test state key".to_owned()),
                 base_url,
             )
-            .with_provider(app::integrations::provider_setup(
-                kind,
-                client_id.to_owned(),
-                SecretString::from(client_secret.to_owned()),
-                &endpoints,
-                std::time::Duration::from_secs(10),
-            )),
+            .with_provider(
+                shared::providers::provider_setup(
+                    kind,
+                    client_id.to_owned(),
+                    SecretString::from(client_secret.to_owned()),
+                    &endpoints,
+                    std::time::Duration::from_secs(10),
+                )
+                .unwrap(),
+            ),
         )
     })
     .await

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::app::integrations::ProviderEndpoints;
 use shared::ports::ProviderKind;
+use shared::providers::ProviderEndpoints;
 use shared::providers::google::APPOINTMENT_PROPERTY;
 
 use crate::harness::{Emulated, Kind, SyncedEvent};

@@ -12,9 +12,9 @@ use jiff::civil::Date;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::app::integrations::{ProviderEndpoints, provider_setup};
 use shared::app::{self, App, Integrations, SyncOutcome};
 use shared::ports::{Job, ProviderKind, QueueSettings, SecretStore};
+use shared::providers::{ProviderEndpoints, provider_setup};
 use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
 use shared_aws::emulators::moto::Moto;
 use shared_aws::emulators::sdk_config;
@@ -144,13 +144,16 @@ impl<E: Emulated> SyncHarness<E> {
                     SecretString::from("test state key".to_owned()),
                     base_url,
                 )
-                .with_provider(provider_setup(
-                    E::KIND,
-                    client_id.to_owned(),
-                    SecretString::from(client_secret.to_owned()),
-                    &for_app.endpoints(),
-                    Duration::from_millis(500),
-                ));
+                .with_provider(
+                    provider_setup(
+                        E::KIND,
+                        client_id.to_owned(),
+                        SecretString::from(client_secret.to_owned()),
+                        &for_app.endpoints(),
+                        Duration::from_millis(500),
+                    )
+                    .unwrap(),
+                );
                 app.with_integrations(integrations)
             }
         };

@@ -7,8 +7,8 @@ use jiff::civil::Date;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::app::integrations::ProviderEndpoints;
 use shared::ports::ProviderKind;
+use shared::providers::ProviderEndpoints;
 use shared::providers::microsoft::APPOINTMENT_PROPERTY_ID;
 
 use crate::harness::{Emulated, Kind, SyncedEvent};

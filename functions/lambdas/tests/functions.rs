@@ -516,7 +516,8 @@ async fn delivered_job(deployment: &Deployment) -> Value {
 async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff() {
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
     use integration_tests::emulators::google::{self, GoogleEmulator};
-    use shared::app::integrations::{self, CallbackParameters, ProviderEndpoints};
+    use shared::app::integrations::{self, CallbackParameters};
+    use shared::providers::ProviderEndpoints;
 
     let Some(deployment) = deploy().await else {
         return;
@@ -553,13 +554,16 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
                 secrecy::SecretString::from("state key of this test".to_owned()),
                 "https://api.example.test",
             )
-            .with_provider(integrations::provider_setup(
-                ProviderKind::Google,
-                google::CLIENT_ID.to_owned(),
-                secrecy::SecretString::from(google::CLIENT_SECRET.to_owned()),
-                &endpoints,
-                std::time::Duration::from_secs(5),
-            )),
+            .with_provider(
+                shared::providers::provider_setup(
+                    ProviderKind::Google,
+                    google::CLIENT_ID.to_owned(),
+                    secrecy::SecretString::from(google::CLIENT_SECRET.to_owned()),
+                    &endpoints,
+                    std::time::Duration::from_secs(5),
+                )
+                .unwrap(),
+            ),
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();

@@ -13,8 +13,7 @@ use clap::{Parser, Subcommand};
 use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use shared::api::{self, Area};
 use shared::app::accounts;
-use shared::app::integrations::random_state_key;
-use shared::app::{self, App, Integrations};
+use shared::app::{self, App, Integrations, random_state_key};
 use shared::dashboard::{self, DashboardSettings};
 use shared::ports::StaffRole;
 use shared::ports::{QueueSettings, SystemClock};
@@ -82,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .filter(|url| !url.is_empty())
         .unwrap_or_else(|| format!("http://{}", cli.listen));
-    let integrations = Integrations::from_env(secrets, state_key, &public_base_url);
+    let integrations = Integrations::new(secrets, state_key, public_base_url.as_str())
+        .with_providers(shared::providers::from_env().context("configuring calendar providers")?);
     let app = App::new(
         store,
         Arc::new(InProcessQueue::new(QueueSettings::default())),

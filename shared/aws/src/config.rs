@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::app::integrations::random_state_key;
-use shared::app::{App, Integrations};
-use shared::ports::SystemClock;
+use shared::app::{App, Integrations, random_state_key};
+use shared::ports::{ProviderSetup, SystemClock};
+use shared::providers::{self, ProviderConfigError};
 
 use crate::dynamo_store::DynamoStore;
 use crate::secrets_manager_store::SecretsManagerSecretStore;
@@ -18,6 +18,15 @@ const SECRET_CACHE_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {0} is not set")]
 pub struct MissingSetting(&'static str);
+
+/// Why a function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Missing(#[from] MissingSetting),
+    #[error(transparent)]
+    Providers(#[from] ProviderConfigError),
+}
 
 /// Names of the resources the SAM template creates. Endpoints are not here: the SDK reads `AWS_ENDPOINT_URL` (and
 /// per-service overrides) itself, which is how tests point functions at DynamoDB Local and moto.
@@ -54,15 +63,22 @@ pub struct AwsAdapters {
     pub store: Arc<DynamoStore>,
     pub queue: Arc<SqsJobQueue>,
     pub secrets: Arc<SecretsManagerSecretStore>,
+    /// The calendar providers configured in the environment (see [`providers::from_env`]).
+    pub providers: Vec<ProviderSetup>,
 }
 
 impl AwsAdapters {
-    pub async fn from_env() -> Result<Self, MissingSetting> {
+    pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = AwsSettings::from_env()?;
+        let providers = providers::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(&sdk, &settings))
+        Ok(Self {
+            providers,
+            ..Self::new(&sdk, &settings)
+        })
     }
 
+    /// The adapters without calendar providers.
     pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
         Self {
             store: Arc::new(DynamoStore::new(
@@ -79,10 +95,11 @@ impl AwsAdapters {
                 format!("{}/", settings.secret_prefix.trim_end_matches('/')),
                 SECRET_CACHE_TTL,
             )),
+            providers: Vec::new(),
         }
     }
 
-    /// The app with the calendar providers configured in the environment (see [`Integrations::from_env`]).
+    /// The app with the configured calendar providers; browsers come back to `PUBLIC_BASE_URL`.
     /// `OAUTH_STATE_KEY` must be shared by every instance that starts or finishes a connection; functions that do
     /// neither get a throwaway key.
     pub fn app(&self) -> App {
@@ -95,6 +112,13 @@ impl AwsAdapters {
             self.queue.clone(),
             Arc::new(SystemClock),
         )
-        .with_integrations(Integrations::from_env(self.secrets.clone(), state_key, ""))
+        .with_integrations(
+            Integrations::new(
+                self.secrets.clone(),
+                state_key,
+                std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
+            )
+            .with_providers(self.providers.iter().cloned()),
+        )
     }
 }

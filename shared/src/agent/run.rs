@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{
     self, App, AppError, AppointmentEdit, BookingOutcome, BookingRequest, CallerListing,
-    HeldBooking, HoldRequest, IdempotentBooking,
+    HeldBooking, HoldRequest, IdempotentBooking, Missing,
 };
 use crate::availability::{self, Unavailability};
 use crate::domain::{
@@ -102,15 +102,15 @@ fn invalid(detail: impl Into<String>) -> ToolFailure {
 fn failure(error: AppError) -> ToolFailure {
     match error {
         AppError::Validation(error) => invalid(error.to_string()),
-        AppError::NotFound("service") => invalid(
+        AppError::NotFound(Missing::Service) => invalid(
             "service_id: no such service at this business; call get_business_context for the services and their \
              ids",
         ),
-        AppError::NotFound("appointment") => invalid(
+        AppError::NotFound(Missing::Appointment) => invalid(
             "appointment_id: no such appointment at this business; use the id the booking or \
              find_caller_appointments gave",
         ),
-        AppError::NotFound("hold") => invalid(
+        AppError::NotFound(Missing::Hold) => invalid(
             "hold_id: no such hold at this business; hold the time with hold_time first, or book with service_id \
              and start",
         ),

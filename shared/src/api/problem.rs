@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppError;
+use crate::app::{AppError, Missing};
 
 use super::dto::SlotView;
 
@@ -89,11 +89,13 @@ impl ApiError {
             Self::App(error) => match error {
                 AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
                 AppError::WindowTooLong { .. } => (StatusCode::BAD_REQUEST, "window_too_long"),
-                AppError::NotFound("service") => (StatusCode::NOT_FOUND, "service_not_found"),
-                AppError::NotFound("appointment") => {
+                AppError::NotFound(Missing::Service) => {
+                    (StatusCode::NOT_FOUND, "service_not_found")
+                }
+                AppError::NotFound(Missing::Appointment) => {
                     (StatusCode::NOT_FOUND, "appointment_not_found")
                 }
-                AppError::NotFound("hold") => (StatusCode::NOT_FOUND, "hold_not_found"),
+                AppError::NotFound(Missing::Hold) => (StatusCode::NOT_FOUND, "hold_not_found"),
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
                 AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{self, App, GoogleNotification, GraphNotification};
+use crate::app::{self, App, PushEvent, PushNotification};
+use crate::ports::ProviderKind;
 
 use super::extract::{ApiBytes, ApiQuery};
 use super::problem::ApiError;
@@ -57,13 +58,17 @@ async fn google_notification(
             message: "a Google notification names its channel and resource state".to_owned(),
         });
     };
-    let notification = GoogleNotification {
+    let notification = PushNotification {
         channel_id,
-        token: header_text(&headers, "x-goog-channel-token"),
+        secret: header_text(&headers, "x-goog-channel-token"),
         resource_id: header_text(&headers, "x-goog-resource-id"),
-        resource_state,
+        // `sync` when the channel opens, then `exists` (or `not_exists`) on changes.
+        event: match resource_state.as_str() {
+            "sync" => PushEvent::Opened,
+            _ => PushEvent::Changed,
+        },
     };
-    app::accept_google_notification(&app, &notification).await?;
+    app::accept_notifications(&app, ProviderKind::Google, &[notification]).await?;
     Ok(StatusCode::OK)
 }
 
@@ -122,15 +127,21 @@ async fn microsoft_notification(
     }
     let collection: GraphNotificationCollection =
         serde_json::from_slice(&body).map_err(|error| ApiError::InvalidBody(error.to_string()))?;
-    let notifications: Vec<GraphNotification> = collection
+    let notifications: Vec<PushNotification> = collection
         .value
         .into_iter()
-        .map(|item| GraphNotification {
-            subscription_id: item.subscription_id,
-            client_state: item.client_state,
-            lifecycle_event: item.lifecycle_event,
+        .map(|item| PushNotification {
+            channel_id: item.subscription_id,
+            secret: item.client_state,
+            resource_id: None,
+            // `missed` and plain change notifications alike mean: read the calendar.
+            event: match item.lifecycle_event.as_deref() {
+                Some("reauthorizationRequired") => PushEvent::RenewNow,
+                Some("subscriptionRemoved") => PushEvent::Removed,
+                _ => PushEvent::Changed,
+            },
         })
         .collect();
-    app::accept_graph_notifications(&app, &notifications).await?;
+    app::accept_notifications(&app, ProviderKind::Microsoft, &notifications).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -15,7 +15,8 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::{App, AppError};
+use super::context::App;
+use super::error::{AppError, Missing};
 use crate::domain::{ApiKey, Business, BusinessId, ValidationError};
 use crate::ports::{
     ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, StaffRole, StoreError,
@@ -211,7 +212,7 @@ pub async fn set_password(
     app.store
         .get_staff_member(&link.email)
         .await?
-        .ok_or(AppError::NotFound("staff member"))
+        .ok_or(AppError::NotFound(Missing::StaffMember))
 }
 
 /// A session just created; `cookie_value` goes to the browser and nowhere else.
@@ -352,7 +353,7 @@ pub async fn revoke_api_key(
         .await
     {
         Ok(record) => Ok(record),
-        Err(StoreError::NotFound) => Err(AppError::NotFound("api key")),
+        Err(StoreError::NotFound) => Err(AppError::NotFound(Missing::ApiKey)),
         Err(other) => Err(other.into()),
     }
 }

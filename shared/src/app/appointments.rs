@@ -9,12 +9,14 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, Job, NewBooking, Page,
+    AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, NewBooking, Page,
     StoreError,
 };
 
 use super::availability::{BookedTime, alternatives_near, ensure_bookable};
-use super::{App, AppError};
+use super::context::App;
+use super::error::{AppError, Missing};
+use super::sync_core::appointment_job;
 
 /// How long a booking's idempotency record is kept: long enough for any client retry loop.
 const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
@@ -235,11 +237,7 @@ pub(super) async fn enqueue_sync(app: &App, appointment: &Appointment) {
     if appointment.sync.status != SyncStatus::Pending {
         return;
     }
-    let job = Job::SyncAppointment {
-        business_id: appointment.business_id,
-        appointment_id: appointment.id,
-        version: appointment.version,
-    };
+    let job = appointment_job(appointment);
     if let Err(error) = app.queue.enqueue(&job, Duration::ZERO).await {
         tracing::warn!(appointment_id = %appointment.id, error = %error, "sync job not enqueued; the sweep will retry");
     }
@@ -253,7 +251,7 @@ pub async fn get_appointment(
     app.store
         .get_appointment(business.id, id)
         .await?
-        .ok_or(AppError::NotFound("appointment"))
+        .ok_or(AppError::NotFound(Missing::Appointment))
 }
 
 pub async fn list_appointments(

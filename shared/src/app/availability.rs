@@ -6,7 +6,9 @@ use crate::domain::{
     ValidationError,
 };
 
-use super::{App, AppError, get_service};
+use super::context::App;
+use super::error::AppError;
+use super::services::get_service;
 
 /// The longest window one availability request may ask for; longer ones are refused rather than silently cut.
 pub const MAX_WINDOW_DAYS: i64 = 93;

@@ -1,7 +1,7 @@
 use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
 use crate::ports::{Clock, Store};
 
-use super::AppError;
+use super::error::AppError;
 
 /// A new business and the only copy of its API key in clear text.
 #[derive(Debug)]

@@ -9,26 +9,24 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use rand::Rng;
 
-use super::calendar_tokens::{self, TokenError};
-use super::integrations::Integrations;
-use super::{App, AppError};
+use super::appointments::get_appointment;
+use super::context::App;
+use super::error::{AppError, Missing};
+use super::providers::Integrations;
+use super::sync_core::{
+    Failure, SWEEP_BATCH, SyncError, SyncOutcome, appointment_job, with_fresh_token, with_lease,
+};
 use crate::domain::{
     Appointment, AppointmentId, BookingSource, BusinessId, SyncFailure, SyncState, SyncStatus,
 };
 use crate::metrics;
-use crate::ports::{
-    AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth, Job, ProviderError,
-};
+use crate::ports::{AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth};
 
 /// Longer than one job can take (a token refresh and two provider calls, each bounded by the HTTP timeout).
 const APPOINTMENT_LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// When another job of the same appointment is running, look again after about this long.
 const BUSY_RETRY: Duration = Duration::from_secs(2);
-const FIRST_BACKOFF: Duration = Duration::from_secs(2);
-/// SQS cannot delay a message longer than 15 minutes.
-const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// How often the scheduled sweep retries a version that failed for a reason that may pass.
 pub const MAX_AUTOMATIC_RETRIES: u32 = 3;
 /// A retryable failure is retried by the sweep once it is this old.
@@ -36,37 +34,15 @@ pub const AUTOMATIC_RETRY_AFTER: SignedDuration = SignedDuration::from_mins(10);
 /// Appointments queued per enqueue call when many are retried at once.
 const ENQUEUE_BATCH: usize = 100;
 
-/// What the queue should do with a job after the worker ran it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyncOutcome {
-    /// Acknowledge it: the calendar matches, the job is obsolete, or the failure is recorded for good.
-    Done,
-    /// Deliver it again after this long.
-    RetryAfter(Duration),
-}
-
-/// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
-/// an `Err`: the queue delivers the job again.
-pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutcome, AppError> {
-    let (business_id, appointment_id, version) = match job {
-        Job::SyncAppointment {
-            business_id,
-            appointment_id,
-            version,
-        } => (*business_id, *appointment_id, *version),
-        Job::SyncCalendar {
-            business_id,
-            requested_at,
-        } => {
-            return super::inbound_sync::run_calendar_sync(
-                app,
-                *business_id,
-                *requested_at,
-                attempt,
-            )
-            .await;
-        }
-    };
+/// Makes the calendar match version `version` of the appointment; `attempt` is the queue's delivery count (1 on
+/// the first), used for backoff. A store failure is an `Err`: the queue delivers the job again.
+pub async fn run_appointment_sync(
+    app: &App,
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+    version: u64,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
     with_lease(
         app,
         &format!("sync/{appointment_id}"),
@@ -75,34 +51,6 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
         sync_under_lease(app, business_id, appointment_id, version, attempt),
     )
     .await
-}
-
-/// Runs `work` while holding the named lease, so jobs of one subject never interleave; when someone else holds it,
-/// the job comes back after about `busy_retry`.
-pub(super) async fn with_lease(
-    app: &App,
-    name: &str,
-    lifetime: SignedDuration,
-    busy_retry: Duration,
-    work: impl Future<Output = Result<SyncOutcome, AppError>>,
-) -> Result<SyncOutcome, AppError> {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = app.clock.now();
-    let until = now
-        .checked_add(lifetime)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
-    if !app
-        .store
-        .try_acquire_lease(name, &holder, until, now)
-        .await?
-    {
-        return Ok(SyncOutcome::RetryAfter(jittered(busy_retry)));
-    }
-    let outcome = work.await;
-    if let Err(error) = app.store.release_lease(name, &holder).await {
-        tracing::warn!(lease = name, %error, "lease not released; it ends by itself");
-    }
-    outcome
 }
 
 async fn sync_under_lease(
@@ -129,7 +77,7 @@ async fn sync_under_lease(
         .filter(CalendarConnection::syncs_appointments);
     let (Some(connection), Some(integrations)) = (connection, app.integrations.as_deref()) else {
         let failure = match app.integrations {
-            None => Some(failure(
+            None => Some(sync_failure(
                 "provider_not_configured",
                 "Calendar sync is not configured on this server.",
                 false,
@@ -154,14 +102,6 @@ async fn sync_under_lease(
     conclude(app, &connection, &appointment, result, attempt).await
 }
 
-/// Why a sync attempt did not reach its goal.
-enum SyncError {
-    Provider(ProviderError),
-    Token(TokenError),
-    /// The connection's provider is not configured on this server (its credentials were removed).
-    NotConfigured(crate::ports::ProviderKind),
-}
-
 async fn write_to_calendar(
     app: &App,
     integrations: &Integrations,
@@ -173,55 +113,44 @@ async fn write_to_calendar(
         .map_err(|_| SyncError::NotConfigured(connection.provider))?;
     let calendar_id = connection.calendar_id.as_deref().unwrap_or_default();
     let event = if appointment.is_live() {
-        Some(
-            calendar_event(app, appointment)
-                .await
-                .map_err(|e| SyncError::Token(e.into()))?,
-        )
+        Some(calendar_event(app, appointment).await?)
     } else {
         None
     };
+    let event = event.as_ref();
     let known_event_id = appointment.sync.external_event_id.as_deref();
-    let mut force_refresh = false;
-    loop {
-        let token = calendar_tokens::access_token(
-            app,
-            integrations,
-            setup,
-            connection.business_id,
-            force_refresh,
-        )
-        .await
-        .map_err(SyncError::Token)?;
-        let written = match &event {
-            Some(event) => setup
-                .calendar
-                .put_event(&token, calendar_id, event, known_event_id)
-                .await
-                .map(Some),
-            None => setup
-                .calendar
-                .remove_event(&token, calendar_id, appointment.id, known_event_id)
-                .await
-                .map(|()| None),
-        };
-        match written {
-            // The stored token looked fresh but was refused (revoked early, clock skew): refresh once and retry.
-            Err(ProviderError::Unauthorized) if !force_refresh => force_refresh = true,
-            other => return other.map_err(SyncError::Provider),
-        }
-    }
+    with_fresh_token(
+        app,
+        integrations,
+        setup,
+        connection.business_id,
+        |token| async move {
+            match event {
+                Some(event) => setup
+                    .calendar
+                    .put_event(&token, calendar_id, event, known_event_id)
+                    .await
+                    .map(Some),
+                None => setup
+                    .calendar
+                    .remove_event(&token, calendar_id, appointment.id, known_event_id)
+                    .await
+                    .map(|()| None),
+            }
+        },
+    )
+    .await
 }
 
 /// The event an appointment shows as: customer and service in the title, the details a receptionist needs in the
 /// description, in the business's zone.
-async fn calendar_event(app: &App, appointment: &Appointment) -> Result<CalendarEvent, AppError> {
+async fn calendar_event(app: &App, appointment: &Appointment) -> Result<CalendarEvent, SyncError> {
     let (business, service) = tokio::try_join!(
         app.store.get_business(appointment.business_id),
         app.store
             .get_service(appointment.business_id, appointment.service_id)
     )?;
-    let business = business.ok_or(AppError::NotFound("business"))?;
+    let business = business.ok_or(SyncError::internal(AppError::NotFound(Missing::Business)))?;
     let service_name = service.map_or_else(
         || "Appointment".to_owned(),
         |service| service.settings.name.as_ref().to_owned(),
@@ -258,7 +187,7 @@ async fn calendar_event(app: &App, appointment: &Appointment) -> Result<Calendar
     })
 }
 
-fn failure(code: &str, message: &str, retryable: bool) -> SyncFailure {
+fn sync_failure(code: &str, message: &str, retryable: bool) -> SyncFailure {
     SyncFailure {
         code: code.to_owned(),
         message: message.to_owned(),
@@ -275,7 +204,7 @@ async fn conclude(
 ) -> Result<SyncOutcome, AppError> {
     let now = app.clock.now();
     let provider = connection.provider;
-    let (status, error, retry) = match result {
+    let failure = match result {
         Ok(event_id) => {
             let synced = SyncState {
                 status: SyncStatus::Synced,
@@ -297,50 +226,25 @@ async fn conclude(
                 .await?;
             return Ok(SyncOutcome::Done);
         }
-        Err(SyncError::Token(TokenError::App(error))) => return Err(error),
-        Err(SyncError::NotConfigured(kind)) => (
-            SyncStatus::Failed,
-            failure(
-                "provider_not_configured",
-                &format!("{kind} calendars are not configured on this server."),
-                false,
-            ),
-            None,
+        Err(error) => match Failure::of(error, attempt) {
+            Failure::Ours(error) => return Err(error),
+            failure => failure,
+        },
+    };
+    let message = match &failure {
+        Failure::Ours(error) => error.to_string(),
+        Failure::NotConfigured(kind) => {
+            format!("{kind} calendars are not configured on this server.")
+        }
+        Failure::ReauthRequired(reason) => format!(
+            "The {provider} calendar connection must be authorized again ({reason}). Reconnect the calendar; \
+             failed appointments are then queued again."
         ),
-        Err(SyncError::Token(TokenError::ReauthRequired(reason))) => (
-            SyncStatus::Failed,
-            failure(
-                "reauth_required",
-                &format!(
-                    "The {provider} calendar connection must be authorized again ({reason}). Reconnect the calendar; \
-                     failed appointments are then queued again."
-                ),
-                false,
-            ),
-            None,
-        ),
-        Err(SyncError::Token(TokenError::Transient(reason))) => (
-            SyncStatus::Pending,
-            failure("provider_unavailable", &reason, true),
-            Some(backoff(attempt, None)),
-        ),
-        Err(SyncError::Provider(ProviderError::RateLimited { retry_after })) => (
-            SyncStatus::Pending,
-            failure(
-                "rate_limited",
-                &format!("The {provider} calendar asked us to slow down; retrying."),
-                true,
-            ),
-            Some(backoff(attempt, retry_after)),
-        ),
-        Err(SyncError::Provider(
-            error @ (ProviderError::Transient(_) | ProviderError::Unauthorized),
-        )) => (
-            SyncStatus::Pending,
-            failure("provider_unavailable", &error.to_string(), true),
-            Some(backoff(attempt, None)),
-        ),
-        Err(SyncError::Provider(ProviderError::CalendarNotFound)) => {
+        Failure::RateLimited { .. } => {
+            format!("The {provider} calendar asked us to slow down; retrying.")
+        }
+        Failure::Unavailable { reason, .. } => reason.clone(),
+        Failure::CalendarNotFound => {
             let message = format!(
                 "The selected {provider} calendar no longer exists or is no longer shared with {}.",
                 connection.account
@@ -355,27 +259,20 @@ async fn conclude(
                     None,
                 )
                 .await?;
-            (
-                SyncStatus::Failed,
-                failure("calendar_not_found", &message, false),
-                None,
-            )
+            message
         }
-        Err(SyncError::Provider(ProviderError::Rejected(reason))) => (
-            SyncStatus::Failed,
-            failure("provider_error", &reason, false),
-            None,
-        ),
+        Failure::Refused(crate::ports::ProviderError::Rejected(reason)) => reason.clone(),
         // Event writes carry no cursor; a provider that answers so is refusing the request.
-        Err(SyncError::Provider(error @ ProviderError::CursorExpired)) => (
-            SyncStatus::Failed,
-            failure("provider_error", &error.to_string(), false),
-            None,
-        ),
+        Failure::Refused(error) => error.to_string(),
     };
+    let retry = failure.retry_in();
     let state = SyncState {
-        status,
-        error: Some(error),
+        status: if retry.is_some() {
+            SyncStatus::Pending
+        } else {
+            SyncStatus::Failed
+        },
+        error: Some(sync_failure(failure.code(), &message, retry.is_some())),
         updated_at: now,
         ..appointment.sync.clone()
     };
@@ -408,22 +305,6 @@ async fn record(app: &App, appointment: &Appointment, state: &SyncState) -> Resu
         .await?)
 }
 
-/// Exponential backoff with jitter, never shorter than the provider's `Retry-After`.
-pub(super) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let exponential = FIRST_BACKOFF
-        .saturating_mul(1_u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
-    jittered(exponential)
-        .max(retry_after.unwrap_or_default())
-        .min(MAX_BACKOFF)
-}
-
-/// Somewhere between half and all of `delay`, so retries of many jobs spread out.
-pub(super) fn jittered(delay: Duration) -> Duration {
-    let half = delay / 2;
-    half + delay.mul_f64(rand::rng().random_range(0.0..0.5))
-}
-
 /// Marks appointments pending again and queues them; each keeps its last error until the retry reports. Returns the
 /// ids queued (an appointment that changed meanwhile has its own job and is skipped).
 async fn queue_again(
@@ -448,11 +329,7 @@ async fn queue_again(
             };
             if record(app, appointment, &pending).await? {
                 queued.push(appointment.id);
-                jobs.push(Job::SyncAppointment {
-                    business_id: appointment.business_id,
-                    appointment_id: appointment.id,
-                    version: appointment.version,
-                });
+                jobs.push(appointment_job(appointment));
             }
         }
         // If this fails the appointments stay pending and the stale-pending sweep queues them.
@@ -531,7 +408,7 @@ pub async fn retry_sync(
     business: &crate::domain::Business,
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
-    let appointment = super::get_appointment(app, business, id).await?;
+    let appointment = get_appointment(app, business, id).await?;
     let connected = app
         .store
         .get_calendar_connection(business.id)
@@ -553,11 +430,7 @@ pub async fn retry_failed_automatically(app: &App) -> Result<usize, AppError> {
         .map_err(|error| AppError::Internal(Box::new(error)))?;
     let due: Vec<Appointment> = app
         .store
-        .appointments_by_sync_status(
-            SyncStatus::Failed,
-            cutoff,
-            super::sync_maintenance::SWEEP_BATCH,
-        )
+        .appointments_by_sync_status(SyncStatus::Failed, cutoff, SWEEP_BATCH)
         .await?
         .into_iter()
         .filter(|appointment| {
@@ -570,28 +443,4 @@ pub async fn retry_failed_automatically(app: &App) -> Result<usize, AppError> {
         })
         .collect();
     Ok(queue_again(app, due, true).await?.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_capped_and_honours_retry_after() {
-        for attempt in 1..=20 {
-            let delay = backoff(attempt, None);
-            let ceiling = FIRST_BACKOFF
-                .saturating_mul(1 << (attempt - 1).min(16))
-                .min(MAX_BACKOFF);
-            assert!(
-                delay <= ceiling && delay >= ceiling / 2,
-                "{attempt}: {delay:?}"
-            );
-        }
-        assert_eq!(
-            backoff(1, Some(Duration::from_secs(120))),
-            Duration::from_secs(120)
-        );
-        assert_eq!(backoff(1, Some(Duration::from_secs(86_400))), MAX_BACKOFF);
-    }
 }

@@ -8,11 +8,13 @@ use jiff::{SignedDuration, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::integrations::{Integrations, ProviderSetup};
-use super::{App, AppError};
+use super::context::App;
+use super::error::AppError;
+use super::providers::Integrations;
 use crate::domain::BusinessId;
-use crate::ports::{ConnectionHealth, ProviderKind, SecretName};
-use crate::providers::oauth::{OAuthError, TokenGrant};
+use crate::ports::{
+    ConnectionHealth, OAuthError, ProviderKind, ProviderSetup, SecretName, StoreError, TokenGrant,
+};
 
 /// Refresh this long before the provider's expiry, so a token never expires in the middle of a call.
 const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
@@ -38,16 +40,39 @@ pub enum TokenError {
     ReauthRequired(String),
     #[error("{0}")]
     Transient(String),
+    /// The store (the refresh lease, the connection's health) failed.
     #[error(transparent)]
-    App(#[from] AppError),
+    Store(#[from] StoreError),
+    /// The secret store failed, or a stored grant cannot be read.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl TokenError {
+    fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+/// Where a use case needs a token for the business (listing calendars), a token problem is the business's to fix.
+impl From<TokenError> for AppError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::ReauthRequired(reason) => {
+                AppError::OAuthDenied(format!("connect the calendar again: {reason}"))
+            }
+            TokenError::Transient(reason) => AppError::ProviderUnavailable(reason),
+            TokenError::Store(error) => error.into(),
+            TokenError::Internal(error) => AppError::Internal(error),
+        }
+    }
 }
 
 pub fn secret_name(
     business_id: BusinessId,
     provider: ProviderKind,
-) -> Result<SecretName, AppError> {
-    SecretName::new(format!("calendar/{business_id}/{provider}"))
-        .map_err(|error| AppError::Internal(Box::new(error)))
+) -> Result<SecretName, TokenError> {
+    SecretName::new(format!("calendar/{business_id}/{provider}")).map_err(TokenError::internal)
 }
 
 /// Stores a grant; a refresh that did not rotate the refresh token keeps `previous_refresh_token`.
@@ -57,7 +82,7 @@ pub async fn store_grant(
     provider: ProviderKind,
     grant: &TokenGrant,
     previous_refresh_token: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<(), TokenError> {
     let stored = StoredGrant {
         access_token: grant.access_token.expose_secret().to_owned(),
         refresh_token: grant
@@ -67,8 +92,7 @@ pub async fn store_grant(
             .or_else(|| previous_refresh_token.map(str::to_owned)),
         expires_at: grant.expires_at,
     };
-    let value =
-        serde_json::to_string(&stored).map_err(|error| AppError::Internal(Box::new(error)))?;
+    let value = serde_json::to_string(&stored).map_err(TokenError::internal)?;
     integrations
         .secrets
         .put(
@@ -76,25 +100,25 @@ pub async fn store_grant(
             &SecretString::from(value),
         )
         .await
-        .map_err(|error| AppError::Internal(Box::new(error)))
+        .map_err(TokenError::internal)
 }
 
 async fn read_grant(
     integrations: &Integrations,
     business_id: BusinessId,
     provider: ProviderKind,
-) -> Result<Option<StoredGrant>, AppError> {
+) -> Result<Option<StoredGrant>, TokenError> {
     let Some(secret) = integrations
         .secrets
         .get(&secret_name(business_id, provider)?)
         .await
-        .map_err(|error| AppError::Internal(Box::new(error)))?
+        .map_err(TokenError::internal)?
     else {
         return Ok(None);
     };
     serde_json::from_str(secret.expose_secret())
         .map(Some)
-        .map_err(|error| AppError::Internal(Box::new(error)))
+        .map_err(TokenError::internal)
 }
 
 /// The refresh token of a stored grant, for revocation on disconnect.
@@ -102,7 +126,7 @@ pub async fn stored_refresh_token(
     integrations: &Integrations,
     business_id: BusinessId,
     provider: ProviderKind,
-) -> Result<Option<SecretString>, AppError> {
+) -> Result<Option<SecretString>, TokenError> {
     Ok(read_grant(integrations, business_id, provider)
         .await?
         .and_then(|grant| grant.refresh_token)
@@ -111,14 +135,15 @@ pub async fn stored_refresh_token(
 
 /// A usable access token for the business's connection. With `force_refresh` the stored one is not trusted even
 /// if it looks fresh (the provider just refused it).
-pub async fn access_token(
+#[tracing::instrument(skip_all, fields(%business_id, provider = %setup.kind(), force_refresh))]
+pub(super) async fn access_token(
     app: &App,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
     force_refresh: bool,
 ) -> Result<SecretString, TokenError> {
-    let provider = setup.calendar.kind();
+    let provider = setup.kind();
     let refused_token = {
         let Some(grant) = read_grant(integrations, business_id, provider).await? else {
             return Err(reauth(app, business_id, provider, "no stored authorization").await);
@@ -133,12 +158,11 @@ pub async fn access_token(
     let now = app.clock.now();
     let until = now
         .checked_add(REFRESH_LEASE)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
+        .map_err(TokenError::internal)?;
     if !app
         .store
         .try_acquire_lease(&lease, &holder, until, now)
-        .await
-        .map_err(AppError::from)?
+        .await?
     {
         return wait_for_refresh(app, integrations, business_id, provider, &refused_token).await;
     }
@@ -162,7 +186,7 @@ async fn refresh(
     business_id: BusinessId,
     refused_token: &str,
 ) -> Result<SecretString, TokenError> {
-    let provider = setup.calendar.kind();
+    let provider = setup.kind();
     // Someone may have refreshed between our read and our lease.
     let Some(grant) = read_grant(integrations, business_id, provider).await? else {
         return Err(reauth(app, business_id, provider, "no stored authorization").await);
@@ -256,7 +280,7 @@ async fn reauth(
         .update_connection_health(business_id, provider, &health, None)
         .await
     {
-        return TokenError::App(error.into());
+        return error.into();
     }
     tracing::warn!(%business_id, %provider, "calendar connection needs to be authorized again");
     TokenError::ReauthRequired(reason.to_owned())

@@ -10,7 +10,8 @@ use crate::domain::{
 };
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
 
-use super::{App, AppError};
+use super::context::App;
+use super::error::AppError;
 
 /// The country national numbers are read in, when `text` is one: an international number (`+…`) needs none, so
 /// reading the settings is skipped for it.

@@ -4,13 +4,40 @@ use crate::availability::Unavailability;
 use crate::domain::{Interval, ValidationError};
 use crate::ports::StoreError;
 
+/// What a use case looked for and did not find; each has its own stable problem code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Service,
+    Appointment,
+    Hold,
+    Business,
+    StaffMember,
+    ApiKey,
+    /// A record the store did not find, where the use case did not say which.
+    Record,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Service => "service",
+            Self::Appointment => "appointment",
+            Self::Hold => "hold",
+            Self::Business => "business",
+            Self::StaffMember => "staff member",
+            Self::ApiKey => "api key",
+            Self::Record => "record",
+        })
+    }
+}
+
 /// Everything a use case can refuse, each with one meaning; the HTTP layer maps these once to problem responses.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Missing),
     #[error("a window may span at most {max_days} days")]
     WindowTooLong { max_days: i64 },
     #[error("the service is not active")]
@@ -70,7 +97,7 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound => Self::NotFound("record"),
+            StoreError::NotFound => Self::NotFound(Missing::Record),
             StoreError::VersionMismatch => Self::VersionConflict,
             other => Self::Internal(Box::new(other)),
         }

@@ -11,10 +11,12 @@ use crate::domain::{
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    enqueue_sync, idempotency_record, reason_for, replay_or_refuse, slot_unavailable, verify_slot,
+    BookingOutcome, IdempotentBooking, enqueue_sync, idempotency_record, reason_for,
+    replay_or_refuse, slot_unavailable, verify_slot,
 };
 use super::availability::{alternatives_near, ensure_bookable};
-use super::{App, AppError, BookingOutcome, IdempotentBooking};
+use super::context::App;
+use super::error::{AppError, Missing};
 
 #[derive(Clone, Debug)]
 pub struct HoldRequest {
@@ -79,7 +81,7 @@ pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold
     app.store
         .get_hold(business.id, id)
         .await?
-        .ok_or(AppError::NotFound("hold"))
+        .ok_or(AppError::NotFound(Missing::Hold))
 }
 
 /// Frees the held time at once. Releasing a hold that is gone (released, converted, tidied after expiry) is
@@ -88,7 +90,7 @@ pub async fn release_hold(app: &App, business: &Business, id: HoldId) -> Result<
     if app.store.release_hold(business.id, id).await? {
         Ok(())
     } else {
-        Err(AppError::NotFound("hold"))
+        Err(AppError::NotFound(Missing::Hold))
     }
 }
 
@@ -141,7 +143,7 @@ async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestam
         .await
     {
         Ok(Some(_)) => AppError::HoldAlreadyConverted,
-        Ok(None) => AppError::NotFound("hold"),
+        Ok(None) => AppError::NotFound(Missing::Hold),
         Err(error) => error.into(),
     }
 }

@@ -20,49 +20,17 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::calendar_sync::{SyncOutcome, backoff, jittered, with_lease};
-use super::calendar_tokens::{self, TokenError};
-use super::integrations::{Integrations, ProviderSetup};
-use super::{App, AppError};
+use super::context::App;
+use super::error::AppError;
+use super::providers::Integrations;
+use super::sync_core::{
+    Failure, SyncError, SyncOutcome, calendar_job, jittered, with_fresh_token, with_lease,
+};
 use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
-    ProviderError, ProviderKind, PushChannel, PushRequest, StoreError,
+    ProviderError, ProviderKind, ProviderSetup, PushChannel, PushRequest, StoreError,
 };
-
-/// Evaluates `$call` (which uses `$token`) with the connection's access token, refreshing the token once if the
-/// provider refuses one that looked fresh. A macro rather than a function taking an async closure: the futures of
-/// such closures are not provably `Send` for the HTTP handlers that run this.
-macro_rules! with_token {
-    ($app:expr, $integrations:expr, $setup:expr, $business_id:expr, |$token:ident| $call:expr) => {
-        async {
-            let $token =
-                calendar_tokens::access_token($app, $integrations, $setup, $business_id, false)
-                    .await
-                    .map_err(InboundError::Token)?;
-            let $token = &$token;
-            match $call.await {
-                Err(ProviderError::Unauthorized) => {
-                    let $token = calendar_tokens::access_token(
-                        $app,
-                        $integrations,
-                        $setup,
-                        $business_id,
-                        true,
-                    )
-                    .await
-                    .map_err(InboundError::Token)?;
-                    let $token = &$token;
-                    $call.await.map_err(InboundError::Provider)
-                }
-                other => other.map_err(InboundError::Provider),
-            }
-        }
-    };
-}
-
-pub const GOOGLE_WEBHOOK_PATH: &str = "/v1/webhooks/google";
-pub const MICROSOFT_WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
 
 /// Longer than a sync can take: a token refresh, a few pages and a channel call, each bounded by the HTTP timeout.
 const CALENDAR_LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -81,10 +49,6 @@ pub const FULL_SYNC_EVERY: SignedDuration = SignedDuration::from_hours(24);
 pub const SAFETY_NET_AFTER: SignedDuration = SignedDuration::from_mins(15);
 /// Channels are renewed once they expire within this.
 pub const RENEW_BEFORE: SignedDuration = SignedDuration::from_hours(24);
-/// Google channels may last longer, but a week keeps an abandoned one from lingering.
-const GOOGLE_CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
-/// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
-const MICROSOFT_SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
 /// How much later than a notification a sync must have begun for the notification to count as seen.
 const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// Cache writes of one sync in flight at once.
@@ -152,9 +116,9 @@ pub async fn stop_watching(
         return Ok(());
     };
     if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
-        let closed = with_token!(app, integrations, setup, business_id, |token| setup
-            .calendar
-            .close_push_channel(token, channel))
+        let closed = with_fresh_token(app, integrations, setup, business_id, |token| async move {
+            setup.calendar.close_push_channel(&token, channel).await
+        })
         .await;
         if let Err(error) = closed {
             tracing::warn!(%business_id, provider = %watch.provider, %error, "push channel not closed; it expires by itself");
@@ -179,10 +143,7 @@ async fn forget_busy_time(
 
 /// Enqueues a sync of the business's calendar; `notified` when a push notification asked for it.
 async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(), AppError> {
-    let job = Job::SyncCalendar {
-        business_id,
-        requested_at: notified.then(|| app.clock.now()),
-    };
+    let job = calendar_job(business_id, notified.then(|| app.clock.now()));
     app.queue
         .enqueue(&job, Duration::ZERO)
         .await
@@ -190,6 +151,7 @@ async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(
 }
 
 /// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
+#[tracing::instrument(skip_all, fields(%business_id, attempt))]
 pub async fn run_calendar_sync(
     app: &App,
     business_id: BusinessId,
@@ -204,23 +166,6 @@ pub async fn run_calendar_sync(
         sync_under_lease(app, business_id, requested_at, attempt),
     )
     .await
-}
-
-/// Why a sync did not finish.
-#[derive(Debug, thiserror::Error)]
-enum InboundError {
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<StoreError> for InboundError {
-    fn from(error: StoreError) -> Self {
-        Self::App(error.into())
-    }
 }
 
 async fn sync_under_lease(
@@ -262,11 +207,12 @@ async fn sync_under_lease(
     let mut next = watch.clone();
     let channel_problem = match keep_channel_open(app, integrations, setup, &mut next).await {
         Ok(()) => None,
-        Err(InboundError::App(AppError::VersionConflict)) => {
+        Err(SyncError::Store(StoreError::VersionMismatch)) => {
             return Ok(SyncOutcome::RetryAfter(jittered(BUSY_RETRY)));
         }
-        Err(InboundError::App(AppError::NotFound(_))) => return Ok(SyncOutcome::Done),
-        Err(InboundError::App(error)) => return Err(error),
+        Err(SyncError::Store(StoreError::NotFound)) => return Ok(SyncOutcome::Done),
+        Err(SyncError::Store(error)) => return Err(error.into()),
+        Err(SyncError::Internal(error)) => return Err(AppError::Internal(error)),
         Err(error) => Some(error.to_string()),
     };
     let expected_version = next.version;
@@ -321,33 +267,26 @@ async fn fail(
     app: &App,
     business_id: BusinessId,
     provider: ProviderKind,
-    error: InboundError,
+    error: SyncError,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
-    let (message, retry) = match error {
-        InboundError::App(error) | InboundError::Token(TokenError::App(error)) => {
-            return Err(error);
+    let failure = Failure::of(error, attempt);
+    let message = match &failure {
+        Failure::Ours(_) | Failure::NotConfigured(_) => {
+            return match failure {
+                Failure::Ours(error) => Err(error),
+                _ => Ok(SyncOutcome::Done),
+            };
         }
         // The token module has marked the connection; nothing syncs until the business reconnects.
-        InboundError::Token(TokenError::ReauthRequired(_)) => return Ok(SyncOutcome::Done),
-        InboundError::Token(TokenError::Transient(reason)) => {
-            (reason, Some(backoff(attempt, None)))
-        }
-        InboundError::Provider(ProviderError::RateLimited { retry_after }) => (
-            "the provider asked us to slow down".to_owned(),
-            Some(backoff(attempt, retry_after)),
-        ),
-        InboundError::Provider(
-            error @ (ProviderError::Transient(_) | ProviderError::Unauthorized),
-        ) => (error.to_string(), Some(backoff(attempt, None))),
-        InboundError::Provider(ProviderError::CalendarNotFound) => (
+        Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
+        Failure::Unavailable { reason, .. } => reason.clone(),
+        Failure::RateLimited { .. } => "the provider asked us to slow down".to_owned(),
+        Failure::CalendarNotFound => {
             "the selected calendar no longer exists or is no longer shared with this account"
-                .to_owned(),
-            None,
-        ),
-        InboundError::Provider(
-            error @ (ProviderError::Rejected(_) | ProviderError::CursorExpired),
-        ) => (error.to_string(), None),
+                .to_owned()
+        }
+        Failure::Refused(error) => error.to_string(),
     };
     tracing::warn!(%business_id, %provider, %message, "calendar busy-time sync failed");
     let health = ConnectionHealth::Error {
@@ -356,11 +295,17 @@ async fn fail(
     app.store
         .update_connection_health(business_id, provider, &health, None)
         .await?;
-    Ok(retry.map_or(SyncOutcome::Done, SyncOutcome::RetryAfter))
+    Ok(failure
+        .retry_in()
+        .map_or(SyncOutcome::Done, SyncOutcome::RetryAfter))
 }
 
 /// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
-async fn busy_window(app: &App, business: &Business, now: Timestamp) -> Result<Interval, AppError> {
+async fn busy_window(
+    app: &App,
+    business: &Business,
+    now: Timestamp,
+) -> Result<Interval, SyncError> {
     let services = app.store.list_services(business.id).await?;
     let horizon_days = services
         .iter()
@@ -369,13 +314,11 @@ async fn busy_window(app: &App, business: &Business, now: Timestamp) -> Result<I
         .max()
         .unwrap_or(DEFAULT_HORIZON_DAYS)
         + HORIZON_MARGIN_DAYS;
-    let start = now
-        .checked_sub(PAST_MARGIN)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    let start = now.checked_sub(PAST_MARGIN).map_err(SyncError::internal)?;
     let end = now
         .checked_add(SignedDuration::from_hours(horizon_days * 24))
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
-    Ok(Interval::new(start, end)?)
+        .map_err(SyncError::internal)?;
+    Interval::new(start, end).map_err(SyncError::internal)
 }
 
 /// Reads the calendar's changes and applies them to the cache; returns the watch with its new cursor.
@@ -385,7 +328,7 @@ async fn refresh_busy_time(
     setup: &ProviderSetup,
     business: &Business,
     watch: &CalendarWatch,
-) -> Result<CalendarWatch, InboundError> {
+) -> Result<CalendarWatch, SyncError> {
     let now = app.clock.now();
     let window = busy_window(app, business, now).await?;
     let started_at = now;
@@ -394,13 +337,18 @@ async fn refresh_busy_time(
         .is_none_or(|at| now.duration_since(at) >= FULL_SYNC_EVERY);
     let incremental = match (&watch.cursor, full_sync_due) {
         (Some(cursor), false) => {
-            let read = with_token!(app, integrations, setup, business.id, |token| setup
-                .calendar
-                .changes(token, &watch.calendar_id, ChangesSince::Cursor(cursor)))
-            .await;
+            let read =
+                with_fresh_token(app, integrations, setup, business.id, |token| async move {
+                    let since = ChangesSince::Cursor(cursor);
+                    setup
+                        .calendar
+                        .changes(&token, &watch.calendar_id, since)
+                        .await
+                })
+                .await;
             match read {
                 Ok(changes) => Some(changes),
-                Err(InboundError::Provider(ProviderError::CursorExpired)) => {
+                Err(SyncError::Provider(ProviderError::CursorExpired)) => {
                     tracing::info!(business_id = %business.id, "sync cursor expired; running a full sync");
                     None
                 }
@@ -413,9 +361,13 @@ async fn refresh_busy_time(
     let changes = match incremental {
         Some(changes) => changes,
         None => {
-            with_token!(app, integrations, setup, business.id, |token| setup
-                .calendar
-                .changes(token, &watch.calendar_id, ChangesSince::Start { window }))
+            with_fresh_token(app, integrations, setup, business.id, |token| async move {
+                let since = ChangesSince::Start { window };
+                setup
+                    .calendar
+                    .changes(&token, &watch.calendar_id, since)
+                    .await
+            })
             .await?
         }
     };
@@ -458,7 +410,7 @@ async fn apply(
     zone_name: Option<&str>,
     window: Interval,
     full: bool,
-) -> Result<(), InboundError> {
+) -> Result<(), SyncError> {
     // All-day events block the calendar's own dates; the business's zone stands in when the provider does not say.
     let zone = zone_name
         .and_then(|name| jiff::tz::TimeZone::get(name).ok())
@@ -548,44 +500,51 @@ async fn keep_channel_open(
     integrations: &Integrations,
     setup: &ProviderSetup,
     watch: &mut CalendarWatch,
-) -> Result<(), InboundError> {
+) -> Result<(), SyncError> {
     let now = app.clock.now();
-    let lifetime = match watch.provider {
-        ProviderKind::Google => GOOGLE_CHANNEL_LIFETIME,
-        ProviderKind::Microsoft => MICROSOFT_SUBSCRIPTION_LIFETIME,
-    };
+    let push = setup.calendar.push_settings();
     let expires_at = now
-        .checked_add(lifetime)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
+        .checked_add(push.channel_lifetime)
+        .map_err(SyncError::internal)?;
     let current = watch.channel.clone();
     if let Some(channel) = &current {
         if channel.expires_at.duration_since(now) > RENEW_BEFORE {
             return Ok(());
         }
-        let renewed = with_token!(app, integrations, setup, watch.business_id, |token| setup
-            .calendar
-            .renew_push_channel(token, channel, expires_at))
+        let renewed = with_fresh_token(
+            app,
+            integrations,
+            setup,
+            watch.business_id,
+            |token| async move {
+                setup
+                    .calendar
+                    .renew_push_channel(&token, channel, expires_at)
+                    .await
+            },
+        )
         .await?;
         if let Some(renewed) = renewed {
             watch.channel = Some(renewed);
             return Ok(());
         }
     }
-    let address = integrations.webhook_url(watch.provider);
-    let (channel_id, secret) = match watch.provider {
-        ProviderKind::Google => (
+    let address = integrations.webhook_url(setup);
+    let (channel_id, secret) = if push.we_name_channels {
+        (
             format!("{}_{}", watch.business_id, &random_secret()[..20]),
             random_secret(),
-        ),
-        // Graph names the subscription itself; the business rides in the client state instead.
-        ProviderKind::Microsoft => (
+        )
+    } else {
+        // The provider names the channel; the business rides in the secret instead.
+        (
             String::new(),
             format!("{}.{}", watch.business_id, random_secret()),
-        ),
+        )
     };
     let secret = SecretString::from(secret);
     let opening = OpeningChannel {
-        id: (watch.provider == ProviderKind::Google).then(|| channel_id.clone()),
+        id: push.we_name_channels.then(|| channel_id.clone()),
         secret_hash: secret_hash(secret.expose_secret()),
     };
     let announced = CalendarWatch {
@@ -603,18 +562,34 @@ async fn keep_channel_open(
         secret: &secret,
         expires_at,
     };
-    let opened = with_token!(app, integrations, setup, watch.business_id, |token| setup
-        .calendar
-        .open_push_channel(token, &watch.calendar_id, &request))
+    let calendar_id = watch.calendar_id.as_str();
+    let request = &request;
+    let opened = with_fresh_token(
+        app,
+        integrations,
+        setup,
+        watch.business_id,
+        |token| async move {
+            setup
+                .calendar
+                .open_push_channel(&token, calendar_id, request)
+                .await
+        },
+    )
     .await?;
     watch.channel = Some(opened);
     watch.secret_hash = opening.secret_hash;
     watch.opening = None;
     if let Some(old) = current {
         // The new channel is open; the old one would only send duplicates until it expires.
-        let closed = with_token!(app, integrations, setup, watch.business_id, |token| setup
-            .calendar
-            .close_push_channel(token, &old))
+        let old = &old;
+        let closed = with_fresh_token(
+            app,
+            integrations,
+            setup,
+            watch.business_id,
+            |token| async move { setup.calendar.close_push_channel(&token, old).await },
+        )
         .await;
         if let Err(error) = closed {
             tracing::warn!(business_id = %watch.business_id, %error, "old push channel not closed; it expires by itself");
@@ -639,43 +614,64 @@ async fn close_unrecorded_channel(
     }) else {
         return;
     };
-    let closed = with_token!(app, integrations, setup, after.business_id, |token| setup
-        .calendar
-        .close_push_channel(token, opened))
+    let closed = with_fresh_token(
+        app,
+        integrations,
+        setup,
+        after.business_id,
+        |token| async move { setup.calendar.close_push_channel(&token, opened).await },
+    )
     .await;
     if let Err(error) = closed {
         tracing::warn!(business_id = %after.business_id, %error, "unrecorded push channel not closed; it expires by itself");
     }
 }
 
-/// A Google push notification's headers.
+/// A push notification, read from the provider's own format by its webhook.
 #[derive(Clone, Debug)]
-pub struct GoogleNotification {
+pub struct PushNotification {
+    /// The channel (Google) or subscription (Graph) it names.
     pub channel_id: String,
-    pub token: Option<String>,
+    /// The secret it echoes: Google's channel token, Graph's client state.
+    pub secret: Option<String>,
+    /// The watched resource, where the provider names it (Google); checked when both sides know one.
     pub resource_id: Option<String>,
-    /// `sync` when the channel opens, then `exists` (or `not_exists`) on changes.
-    pub resource_state: String,
+    pub event: PushEvent,
 }
 
-/// Checks a Google notification against the channel we opened and enqueues a sync when it reports a change.
-/// Anything that does not match a live channel and its secret is refused and changes nothing.
-pub async fn accept_google_notification(
-    app: &App,
-    notification: &GoogleNotification,
-) -> Result<(), AppError> {
-    let business_id = notification
-        .channel_id
-        .split_once('_')
+/// What a notification says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushEvent {
+    /// The channel is open (Google's `sync`); nothing changed yet.
+    Opened,
+    /// Events changed, or may have (Graph's `missed`).
+    Changed,
+    /// The provider wants the channel renewed now (Graph's `reauthorizationRequired`).
+    RenewNow,
+    /// The provider removed the channel (Graph's `subscriptionRemoved`): the next sync opens another.
+    Removed,
+}
+
+/// The business a notification is for, from wherever our channel setup put it: our channel id when we name
+/// channels, else the secret.
+fn addressed_business(
+    notification: &PushNotification,
+    we_name_channels: bool,
+) -> Option<BusinessId> {
+    let (text, separator) = if we_name_channels {
+        (Some(notification.channel_id.as_str()), '_')
+    } else {
+        (notification.secret.as_deref(), '.')
+    };
+    text?
+        .split_once(separator)
         .and_then(|(business, _)| business.parse::<BusinessId>().ok())
-        .ok_or(AppError::WebhookRejected)?;
-    let watch = app
-        .store
-        .get_calendar_watch(business_id)
-        .await?
-        .filter(|watch| watch.provider == ProviderKind::Google)
-        .ok_or(AppError::WebhookRejected)?;
-    let token = notification.token.as_deref().unwrap_or_default();
+}
+
+/// Whether the notification comes from the watch's live channel, or from the one being opened (whose id, where
+/// the provider chooses it, is not known until it answers: its secret alone identifies it).
+fn is_authentic(watch: &CalendarWatch, notification: &PushNotification) -> bool {
+    let secret = notification.secret.as_deref().unwrap_or_default();
     let live = watch.channel.as_ref().is_some_and(|channel| {
         let same_resource = match (&channel.resource_id, &notification.resource_id) {
             (Some(ours), Some(theirs)) => ours == theirs,
@@ -683,48 +679,40 @@ pub async fn accept_google_notification(
         };
         channel.id == notification.channel_id
             && same_resource
-            && secret_matches(token, &watch.secret_hash)
+            && secret_matches(secret, &watch.secret_hash)
     });
     let opening = watch.opening.as_ref().is_some_and(|opening| {
-        opening.id.as_deref() == Some(notification.channel_id.as_str())
-            && secret_matches(token, &opening.secret_hash)
+        opening
+            .id
+            .as_deref()
+            .is_none_or(|id| id == notification.channel_id)
+            && secret_matches(secret, &opening.secret_hash)
     });
-    let authentic = live || opening;
-    if !authentic {
-        return Err(AppError::WebhookRejected);
-    }
-    match notification.resource_state.as_str() {
-        "sync" => Ok(()),
-        _ => enqueue(app, business_id, true).await,
-    }
+    live || opening
 }
 
-/// One item of a Graph notification collection: a change notification or, with `lifecycle_event`, a lifecycle
-/// notification.
-#[derive(Clone, Debug)]
-pub struct GraphNotification {
-    pub subscription_id: String,
-    pub client_state: Option<String>,
-    pub lifecycle_event: Option<String>,
-}
-
-/// Checks each Graph notification against our subscription and its client state; acts on the authentic ones
-/// (a sync for changes and `missed`, a renewal for `reauthorizationRequired`, a new subscription for
-/// `subscriptionRemoved`). Refused when none is authentic.
-pub async fn accept_graph_notifications(
+/// Checks each notification from `provider` against the channel we opened and its secret; acts on the authentic
+/// ones (a sync for changes, a renewal when the provider asks for one, a new channel when it removed ours).
+/// Refused when none is authentic; anything that does not match a live channel and its secret changes nothing.
+#[tracing::instrument(skip_all, fields(%provider, count = notifications.len()))]
+pub async fn accept_notifications(
     app: &App,
-    notifications: &[GraphNotification],
+    provider: ProviderKind,
+    notifications: &[PushNotification],
 ) -> Result<(), AppError> {
+    let setup = app
+        .integrations
+        .as_deref()
+        .ok_or(AppError::WebhookRejected)?
+        .provider(provider)
+        .map_err(|_| AppError::WebhookRejected)?;
+    let we_name_channels = setup.calendar.push_settings().we_name_channels;
+    let mut authentic_seen = false;
     let mut to_sync = HashSet::new();
-    // A batch usually names one subscription many times: read each watch once.
+    // A batch usually names one channel many times: read each watch once.
     let mut watches: HashMap<BusinessId, Option<CalendarWatch>> = HashMap::new();
     for notification in notifications {
-        let Some(business_id) = notification
-            .client_state
-            .as_deref()
-            .and_then(|state| state.split_once('.'))
-            .and_then(|(business, _)| business.parse::<BusinessId>().ok())
-        else {
+        let Some(business_id) = addressed_business(notification, we_name_channels) else {
             continue;
         };
         let watch = match watches.get(&business_id) {
@@ -734,41 +722,24 @@ pub async fn accept_graph_notifications(
                     .store
                     .get_calendar_watch(business_id)
                     .await?
-                    .filter(|watch| watch.provider == ProviderKind::Microsoft);
+                    .filter(|watch| watch.provider == provider);
                 watches.insert(business_id, watch.clone());
                 watch
             }
         };
-        let Some(watch) = watch else {
-            continue;
-        };
-        let state = notification.client_state.as_deref().unwrap_or_default();
-        let live = watch
-            .channel
-            .as_ref()
-            .is_some_and(|channel| channel.id == notification.subscription_id)
-            && secret_matches(state, &watch.secret_hash);
-        // Graph names the subscription only in its answer; until then its secret alone identifies it.
-        let opening = watch
-            .opening
-            .as_ref()
-            .is_some_and(|opening| secret_matches(state, &opening.secret_hash));
-        let authentic = live || opening;
-        if !authentic {
+        if !watch.is_some_and(|watch| is_authentic(&watch, notification)) {
             continue;
         }
-        match notification.lifecycle_event.as_deref() {
-            Some("reauthorizationRequired") => {
-                mark_channel(app, business_id, ChannelMark::RenewNow).await?;
-            }
-            Some("subscriptionRemoved") => {
-                mark_channel(app, business_id, ChannelMark::Gone).await?;
-            }
-            _ => {}
+        authentic_seen = true;
+        match notification.event {
+            PushEvent::Opened => continue,
+            PushEvent::Changed => {}
+            PushEvent::RenewNow => mark_channel(app, business_id, ChannelMark::RenewNow).await?,
+            PushEvent::Removed => mark_channel(app, business_id, ChannelMark::Gone).await?,
         }
         to_sync.insert(business_id);
     }
-    if to_sync.is_empty() && !notifications.is_empty() {
+    if !authentic_seen && !notifications.is_empty() {
         return Err(AppError::WebhookRejected);
     }
     for business_id in to_sync {
@@ -845,10 +816,7 @@ pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
                         channel.expires_at.duration_since(now) <= RENEW_BEFORE
                     })
             })
-            .map(|watch| Job::SyncCalendar {
-                business_id: watch.business_id,
-                requested_at: None,
-            })
+            .map(|watch| calendar_job(watch.business_id, None))
             .collect();
         app.queue
             .enqueue_many(&jobs, Duration::ZERO)

@@ -5,8 +5,6 @@
 //! verifier, expiry) that the callback consumes once; the MAC (HMAC-SHA256 under the server's state key, over the
 //! nonce, business, provider and expiry) lets a forged or altered state be refused before any lookup.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -15,81 +13,23 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::calendar_sync::requeue_failed;
-use super::calendar_tokens::{self, TokenError};
-use super::{App, AppError};
+use super::calendar_sync::{queue_upcoming, requeue_failed};
+use super::calendar_tokens;
+use super::context::App;
+use super::error::AppError;
+use super::inbound_sync::{resume_watching, start_watching, stop_watching};
+use super::providers::Integrations;
 use crate::domain::{Business, BusinessId};
 use crate::ports::{
-    CalendarConnection, CalendarProvider, CalendarSummary, CalendarWatch, ConnectionHealth,
-    OAuthAttempt, ProviderError, ProviderKind, SecretStore, StoreError,
+    CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, OAuthAttempt, OAuthError,
+    ProviderError, ProviderKind, ProviderSetup, StoreError,
 };
-use crate::providers::http_client;
-use crate::providers::oauth::{OAuthClient, OAuthError, OAuthSettings};
 
 /// How long a business has to finish authorizing at the provider.
 const ATTEMPT_LIFETIME: SignedDuration = SignedDuration::from_mins(10);
 
-/// One provider, ready to use: its OAuth client and its calendar API client.
-pub struct ProviderSetup {
-    pub oauth: OAuthClient,
-    pub calendar: Arc<dyn CalendarProvider>,
-}
-
-/// Everything calendar integration needs beyond the core ports. Absent providers are refused with
-/// `provider_not_configured`.
-pub struct Integrations {
-    pub secrets: Arc<dyn SecretStore>,
-    google: Option<ProviderSetup>,
-    microsoft: Option<ProviderSetup>,
-    state_key: SecretString,
-    /// Our API's public URL; providers send browsers back to `{public_base_url}/v1/integrations/{provider}/callback`.
-    public_base_url: String,
-}
-
+/// The OAuth `state` of an attempt: signed with the server's state key, checked on the way back.
 impl Integrations {
-    pub fn new(
-        secrets: Arc<dyn SecretStore>,
-        state_key: SecretString,
-        public_base_url: impl Into<String>,
-    ) -> Self {
-        Self {
-            secrets,
-            google: None,
-            microsoft: None,
-            state_key,
-            public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
-        }
-    }
-
-    pub fn with_provider(mut self, setup: ProviderSetup) -> Self {
-        match setup.calendar.kind() {
-            ProviderKind::Google => self.google = Some(setup),
-            ProviderKind::Microsoft => self.microsoft = Some(setup),
-        }
-        self
-    }
-
-    pub fn provider(&self, kind: ProviderKind) -> Result<&ProviderSetup, AppError> {
-        match kind {
-            ProviderKind::Google => self.google.as_ref(),
-            ProviderKind::Microsoft => self.microsoft.as_ref(),
-        }
-        .ok_or(AppError::ProviderNotConfigured(kind))
-    }
-
-    /// Where the provider sends push notifications for inbound sync.
-    pub fn webhook_url(&self, kind: ProviderKind) -> String {
-        let path = match kind {
-            ProviderKind::Google => super::inbound_sync::GOOGLE_WEBHOOK_PATH,
-            ProviderKind::Microsoft => super::inbound_sync::MICROSOFT_WEBHOOK_PATH,
-        };
-        format!("{}{path}", self.public_base_url)
-    }
-
-    pub fn redirect_uri(&self, kind: ProviderKind) -> String {
-        format!("{}/v1/integrations/{kind}/callback", self.public_base_url)
-    }
-
     fn mac(&self, attempt: &OAuthAttempt) -> Result<Hmac<Sha256>, AppError> {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.state_key.expose_secret().as_bytes())
             .map_err(|error| AppError::Internal(Box::new(error)))?;
@@ -121,139 +61,6 @@ impl Integrations {
     }
 }
 
-/// Where the provider endpoints are; the defaults are the real providers, each overridable for tests and demos.
-pub struct ProviderEndpoints {
-    pub api_base: String,
-    pub authorize_url: String,
-    pub token_url: String,
-    pub revoke_url: Option<String>,
-}
-
-impl ProviderEndpoints {
-    pub fn google() -> Self {
-        Self {
-            api_base: "https://www.googleapis.com/calendar/v3/".into(),
-            authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
-            token_url: "https://oauth2.googleapis.com/token".into(),
-            revoke_url: Some("https://oauth2.googleapis.com/revoke".into()),
-        }
-    }
-
-    pub fn microsoft() -> Self {
-        Self {
-            api_base: "https://graph.microsoft.com/v1.0/".into(),
-            authorize_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into(),
-            token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token".into(),
-            revoke_url: None,
-        }
-    }
-}
-
-/// The scopes and authorization parameters each provider needs for sync.
-pub fn oauth_settings(
-    kind: ProviderKind,
-    client_id: String,
-    client_secret: SecretString,
-    endpoints: &ProviderEndpoints,
-) -> OAuthSettings {
-    let (scopes, extra): (&[&str], &[(&str, &str)]) = match kind {
-        ProviderKind::Google => (
-            &[
-                "https://www.googleapis.com/auth/calendar.events",
-                "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
-                "https://www.googleapis.com/auth/calendar.freebusy",
-            ],
-            // Offline access with consent, so that Google issues a refresh token every time.
-            &[("access_type", "offline"), ("prompt", "consent")],
-        ),
-        ProviderKind::Microsoft => (&["offline_access", "Calendars.ReadWrite"], &[]),
-    };
-    OAuthSettings {
-        client_id,
-        client_secret,
-        authorize_url: endpoints.authorize_url.clone(),
-        token_url: endpoints.token_url.clone(),
-        revoke_url: endpoints.revoke_url.clone(),
-        scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
-        extra_authorize_params: extra
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect(),
-    }
-}
-
-/// A provider built from its client credentials and endpoints.
-pub fn provider_setup(
-    kind: ProviderKind,
-    client_id: String,
-    client_secret: SecretString,
-    endpoints: &ProviderEndpoints,
-    timeout: std::time::Duration,
-) -> ProviderSetup {
-    let http = http_client(timeout);
-    let calendar: Arc<dyn CalendarProvider> = match kind {
-        ProviderKind::Google => Arc::new(crate::providers::google::GoogleCalendar::new(
-            http.clone(),
-            endpoints.api_base.clone(),
-        )),
-        ProviderKind::Microsoft => Arc::new(crate::providers::microsoft::OutlookCalendar::new(
-            http.clone(),
-            endpoints.api_base.clone(),
-        )),
-    };
-    ProviderSetup {
-        oauth: OAuthClient::new(
-            oauth_settings(kind, client_id, client_secret, endpoints),
-            http,
-        ),
-        calendar,
-    }
-}
-
-impl Integrations {
-    /// From the environment: `PUBLIC_BASE_URL`, `OAUTH_STATE_KEY`, and per provider `GOOGLE_CLIENT_ID`,
-    /// `GOOGLE_CLIENT_SECRET` (`MICROSOFT_…` likewise), with optional endpoint overrides `GOOGLE_API_BASE`,
-    /// `GOOGLE_AUTHORIZE_URL`, `GOOGLE_TOKEN_URL`, `GOOGLE_REVOKE_URL`, `MICROSOFT_API_BASE`,
-    /// `MICROSOFT_AUTHORIZE_URL`, `MICROSOFT_TOKEN_URL`. A provider without a client id is not configured.
-    pub fn from_env(
-        secrets: Arc<dyn SecretStore>,
-        state_key: SecretString,
-        default_public_base_url: &str,
-    ) -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let public_base_url =
-            var("PUBLIC_BASE_URL").unwrap_or_else(|| default_public_base_url.to_owned());
-        let mut integrations = Self::new(secrets, state_key, public_base_url);
-        for kind in [ProviderKind::Google, ProviderKind::Microsoft] {
-            let prefix = kind.to_string().to_uppercase();
-            let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
-                continue;
-            };
-            let client_secret =
-                SecretString::from(var(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default());
-            let defaults = match kind {
-                ProviderKind::Google => ProviderEndpoints::google(),
-                ProviderKind::Microsoft => ProviderEndpoints::microsoft(),
-            };
-            let endpoints = ProviderEndpoints {
-                api_base: var(&format!("{prefix}_API_BASE")).unwrap_or(defaults.api_base),
-                authorize_url: var(&format!("{prefix}_AUTHORIZE_URL"))
-                    .unwrap_or(defaults.authorize_url),
-                token_url: var(&format!("{prefix}_TOKEN_URL")).unwrap_or(defaults.token_url),
-                revoke_url: var(&format!("{prefix}_REVOKE_URL")).or(defaults.revoke_url),
-            };
-            integrations = integrations.with_provider(provider_setup(
-                kind,
-                client_id,
-                client_secret,
-                &endpoints,
-                std::time::Duration::from_secs(10),
-            ));
-        }
-        integrations
-    }
-}
-
 fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppError> {
     app.integrations
         .as_deref()
@@ -262,6 +69,7 @@ fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppE
 
 /// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
 /// dashboard's calendar picker when the provider is done.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider, from_dashboard))]
 pub async fn start_connect(
     app: &App,
     business: &Business,
@@ -318,6 +126,7 @@ pub struct ConnectedAccount {
 }
 
 /// Finishes connecting: checks the state, exchanges the code, stores the tokens and records the connection.
+#[tracing::instrument(skip_all, fields(%provider))]
 pub async fn finish_connect(
     app: &App,
     provider: ProviderKind,
@@ -404,7 +213,7 @@ async fn complete_connect(
         .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
     if kept_calendar.is_none() {
         // The busy time of a calendar no longer synced must stop blocking; closing its channel needs the old grant.
-        super::inbound_sync::stop_watching(app, integrations, business_id).await?;
+        stop_watching(app, integrations, business_id).await?;
     }
     if let Some(previous) = previous.as_ref().filter(|p| p.provider != provider) {
         // One calendar per business: connecting another provider replaces the old connection.
@@ -427,7 +236,7 @@ async fn complete_connect(
     // Appointments that failed while the grant was broken can go through now, and busy time catches up at once.
     let requeued = match &kept_calendar {
         Some(calendar_id) => {
-            super::inbound_sync::resume_watching(app, business_id, provider, calendar_id).await?;
+            resume_watching(app, business_id, provider, calendar_id).await?;
             requeue_failed(app, business_id).await?.len()
         }
         None => 0,
@@ -470,24 +279,13 @@ pub async fn list_calendars(
     let integrations = integrations(app, provider)?;
     let setup = integrations.provider(provider)?;
     connection_to(app, business.id, provider).await?;
-    let token = calendar_tokens::access_token(app, integrations, setup, business.id, false)
-        .await
-        .map_err(token_problem)?;
+    // One call with the stored token: a refusal here is shown to the business rather than retried.
+    let token = calendar_tokens::access_token(app, integrations, setup, business.id, false).await?;
     setup
         .calendar
         .list_calendars(&token)
         .await
         .map_err(provider_unavailable)
-}
-
-fn token_problem(error: TokenError) -> AppError {
-    match error {
-        TokenError::ReauthRequired(reason) => {
-            AppError::OAuthDenied(format!("connect the calendar again: {reason}"))
-        }
-        TokenError::Transient(reason) => AppError::ProviderUnavailable(reason),
-        TokenError::App(error) => error,
-    }
 }
 
 /// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
@@ -518,8 +316,8 @@ pub async fn select_calendar(
         ..connection
     };
     app.store.put_calendar_connection(&selected).await?;
-    super::inbound_sync::start_watching(app, business.id, provider, calendar_id).await?;
-    let queued = super::calendar_sync::queue_upcoming(app, business.id).await?;
+    start_watching(app, business.id, provider, calendar_id).await?;
+    let queued = queue_upcoming(app, business.id).await?;
     Ok((selected, queued))
 }
 
@@ -551,7 +349,7 @@ pub async fn disconnect(
 ) -> Result<(), AppError> {
     let integrations = integrations(app, provider)?;
     connection_to(app, business.id, provider).await?;
-    super::inbound_sync::stop_watching(app, integrations, business.id).await?;
+    stop_watching(app, integrations, business.id).await?;
     forget_grant(integrations, business.id, provider).await?;
     match app.store.delete_calendar_connection(business.id).await {
         Ok(()) | Err(StoreError::NotFound) => Ok(()),
@@ -581,16 +379,11 @@ async fn forget_grant(
         .map_err(|error| AppError::Internal(Box::new(error)))
 }
 
-/// A random state key for a single process (the local server); Lambda functions share one from configuration.
-pub fn random_state_key() -> SecretString {
-    let mut key = [0_u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    SecretString::from(URL_SAFE_NO_PAD.encode(key))
-}
-
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::adapters::FileSecretStore;
     use jiff::Timestamp;

@@ -1,5 +1,11 @@
 //! Use cases: what the product does, written against the ports only. HTTP handlers, Lambda functions and the local
 //! server call these; none of them holds business logic of its own.
+//!
+//! The modules form layers, each importing only from those below it (no circles):
+//! `error`, `providers` (the registry of configured calendar providers), `context` (`App`); `calendar_tokens`;
+//! `sync_core` (what both sync directions share); the use cases (`appointments`, `holds`, … and the two sync
+//! directions, `calendar_sync` outbound and `inbound_sync` inbound); on top `sync_jobs` (where a job goes) and
+//! `integrations` (connecting a calendar). This file only declares them and re-exports their public face.
 
 pub mod accounts;
 mod appointments;
@@ -8,14 +14,16 @@ mod businesses;
 mod calendar_sync;
 mod calendar_tokens;
 mod callers;
+mod context;
 mod error;
 mod holds;
 mod inbound_sync;
 pub mod integrations;
+mod providers;
 mod services;
+mod sync_core;
+mod sync_jobs;
 mod sync_maintenance;
-
-use std::sync::Arc;
 
 pub use appointments::{
     AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
@@ -27,54 +35,27 @@ pub use availability::{
 };
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{
-    MAX_AUTOMATIC_RETRIES, SyncOutcome, queue_upcoming, requeue_failed, retry_failed_automatically,
-    retry_sync, run_sync_job,
+    MAX_AUTOMATIC_RETRIES, queue_upcoming, requeue_failed, retry_failed_automatically, retry_sync,
 };
 pub use callers::{
     CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
     get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
     phone_country_for, update_business_settings,
 };
-pub use error::AppError;
+pub use context::App;
+pub use error::{AppError, Missing};
 pub use holds::{
     HeldBooking, HoldRequest, book_held_appointment, create_hold, get_hold, release_hold,
     remove_expired_holds,
 };
 pub use inbound_sync::{
-    FULL_SYNC_EVERY, GOOGLE_WEBHOOK_PATH, GoogleNotification, GraphNotification,
-    MICROSOFT_WEBHOOK_PATH, RENEW_BEFORE, SAFETY_NET_AFTER, accept_google_notification,
-    accept_graph_notifications, sync_stale_calendars,
+    FULL_SYNC_EVERY, PushEvent, PushNotification, RENEW_BEFORE, SAFETY_NET_AFTER,
+    accept_notifications, sync_stale_calendars,
 };
-pub use integrations::Integrations;
+pub use providers::{Integrations, random_state_key};
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
-pub use sync_maintenance::{STALE_PENDING_AFTER, give_up_sync, requeue_stale_pending};
-
-use crate::ports::{Clock, JobQueue, Store};
-
-/// The adapters a running instance works with, built once per process and shared by every request.
-#[derive(Clone)]
-pub struct App {
-    pub store: Arc<dyn Store>,
-    pub queue: Arc<dyn JobQueue>,
-    pub clock: Arc<dyn Clock>,
-    /// Calendar providers and token storage; without them, connecting is refused and sync jobs fail visibly.
-    pub integrations: Option<Arc<Integrations>>,
-}
-
-impl App {
-    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            store,
-            queue,
-            clock,
-            integrations: None,
-        }
-    }
-
-    pub fn with_integrations(mut self, integrations: Integrations) -> Self {
-        self.integrations = Some(Arc::new(integrations));
-        self
-    }
-}
+pub use sync_core::SyncOutcome;
+pub use sync_jobs::{give_up_sync, run_sync_job};
+pub use sync_maintenance::{STALE_PENDING_AFTER, requeue_stale_pending};

@@ -3,7 +3,8 @@ use crate::domain::{
 };
 use crate::ports::StoreError;
 
-use super::{App, AppError};
+use super::context::App;
+use super::error::{AppError, Missing};
 
 const MAX_UPDATE_ATTEMPTS: usize = 3;
 
@@ -34,7 +35,7 @@ pub async fn get_service(
     app.store
         .get_service(business.id, id)
         .await?
-        .ok_or(AppError::NotFound("service"))
+        .ok_or(AppError::NotFound(Missing::Service))
 }
 
 pub async fn list_services(app: &App, business: &Business) -> Result<Vec<Service>, AppError> {
@@ -115,7 +116,7 @@ pub async fn update_service(
         match app.store.update_service(&updated, current.version).await {
             Ok(()) => return Ok(updated),
             Err(StoreError::VersionMismatch) => continue,
-            Err(StoreError::NotFound) => return Err(AppError::NotFound("service")),
+            Err(StoreError::NotFound) => return Err(AppError::NotFound(Missing::Service)),
             Err(other) => return Err(other.into()),
         }
     }

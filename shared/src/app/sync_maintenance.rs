@@ -5,19 +5,19 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 
-use crate::domain::{SyncFailure, SyncState, SyncStatus};
+use super::context::App;
+use super::error::AppError;
+use super::sync_core::{SWEEP_BATCH, appointment_job};
+use crate::domain::{AppointmentId, BusinessId, SyncFailure, SyncState, SyncStatus};
 use crate::metrics;
 use crate::ports::Job;
 
-use super::{App, AppError};
-
 /// A change still pending after this long has most likely lost its job (an enqueue that failed after the write).
 pub const STALE_PENDING_AFTER: SignedDuration = SignedDuration::from_mins(5);
-/// How many stale appointments one sweep re-enqueues; the next sweep takes the rest.
-pub const SWEEP_BATCH: u32 = 200;
 
 /// Re-enqueues a sync job for every appointment pending longer than [`STALE_PENDING_AFTER`]. Jobs are state-based,
 /// so re-enqueueing one whose original job is merely slow is harmless. Returns how many were enqueued.
+#[tracing::instrument(skip_all)]
 pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
     let cutoff = app
         .clock
@@ -28,14 +28,7 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
         .store
         .appointments_by_sync_status(SyncStatus::Pending, cutoff, SWEEP_BATCH)
         .await?;
-    let jobs: Vec<Job> = stale
-        .iter()
-        .map(|appointment| Job::SyncAppointment {
-            business_id: appointment.business_id,
-            appointment_id: appointment.id,
-            version: appointment.version,
-        })
-        .collect();
+    let jobs: Vec<Job> = stale.iter().map(appointment_job).collect();
     // Failing the whole sweep is right: nothing was marked, so the next sweep finds the same appointments.
     app.queue
         .enqueue_many(&jobs, Duration::ZERO)
@@ -50,30 +43,24 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
     Ok(jobs.len())
 }
 
-/// Marks the appointment's sync `failed` once the queue has given up on `job`, keeping the last error the worker
-/// recorded. Does nothing when the appointment has moved on to a newer version (its own job carries it) or is no
-/// longer pending.
-pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
-    let (business_id, appointment_id, version) = match job {
-        Job::SyncAppointment {
-            business_id,
-            appointment_id,
-            version,
-        } => (business_id, appointment_id, version),
-        // The scheduled safety-net sync runs the calendar again; the connection's health already tells the failure.
-        Job::SyncCalendar { business_id, .. } => {
-            tracing::warn!(%business_id, "the queue gave up on a calendar sync; the scheduled sync will run it");
-            return Ok(());
-        }
-    };
+/// Marks the appointment's sync `failed` once the queue has given up on its job for `version`, keeping the last
+/// error the worker recorded. Does nothing when the appointment has moved on to a newer version (its own job
+/// carries it) or is no longer pending.
+#[tracing::instrument(skip_all, fields(%business_id, %appointment_id, version))]
+pub async fn give_up_appointment_sync(
+    app: &App,
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+    version: u64,
+) -> Result<(), AppError> {
     let Some(appointment) = app
         .store
-        .get_appointment(*business_id, *appointment_id)
+        .get_appointment(business_id, appointment_id)
         .await?
     else {
         return Ok(());
     };
-    if appointment.version != *version || appointment.sync.status != SyncStatus::Pending {
+    if appointment.version != version || appointment.sync.status != SyncStatus::Pending {
         return Ok(());
     }
     let last_error = appointment.sync.error.as_ref().map_or_else(
@@ -94,7 +81,7 @@ pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
     };
     let applied = app
         .store
-        .update_sync_state(*business_id, *appointment_id, *version, &failed)
+        .update_sync_state(business_id, appointment_id, version, &failed)
         .await?;
     if applied {
         metrics::sync_outcome("gave_up");

@@ -1,13 +1,14 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AppointmentId, ExternalEventChange, Interval};
-use crate::ports::ProviderKind;
+use crate::ports::{OAuthFlow, ProviderKind};
 
 /// What an appointment looks like on the business's calendar. The provider decides the event's id from
 /// `appointment_id`, so the same appointment always maps to the same event.
@@ -109,11 +110,38 @@ pub struct PushChannel {
     pub expires_at: Timestamp,
 }
 
+/// How a provider's push channels are set up, so that the use cases need not know which provider they talk to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Our webhook for this provider's notifications, below the API's public base URL.
+    pub webhook_path: &'static str,
+    /// How long a new or renewed channel is asked to last.
+    pub channel_lifetime: SignedDuration,
+    /// Whether we choose the channel's id (Google), which then carries the business; otherwise the provider names
+    /// the channel (Graph) and the business rides in the secret it echoes.
+    pub we_name_channels: bool,
+}
+
+/// One provider, ready to use: its OAuth flow and its calendar API, built at start-up by the composition root.
+#[derive(Clone)]
+pub struct ProviderSetup {
+    pub oauth: Arc<dyn OAuthFlow>,
+    pub calendar: Arc<dyn CalendarProvider>,
+}
+
+impl ProviderSetup {
+    pub fn kind(&self) -> ProviderKind {
+        self.calendar.kind()
+    }
+}
+
 /// One calendar provider's event API, reduced to what sync needs: make the appointment's event exist with these
 /// details, or make it not exist. Both are idempotent, so a retried or duplicated job is harmless.
 #[async_trait]
 pub trait CalendarProvider: Send + Sync + 'static {
     fn kind(&self) -> ProviderKind;
+
+    fn push_settings(&self) -> PushSettings;
 
     /// Every calendar of the account, the primary one included.
     async fn list_calendars(

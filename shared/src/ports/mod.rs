@@ -4,6 +4,7 @@
 mod accounts;
 mod calendar;
 mod clock;
+mod oauth;
 mod queue;
 mod secrets;
 mod store;
@@ -14,9 +15,10 @@ pub use accounts::{
 };
 pub use calendar::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    PushChannel, PushRequest,
+    ProviderSetup, PushChannel, PushRequest, PushSettings,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{

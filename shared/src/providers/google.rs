@@ -3,19 +3,76 @@
 //! a lost response can never leave two events. Inbound: `events.list` with `singleEvents` (Google expands recurring
 //! series, exceptions and cancelled instances included) and sync tokens, and `events.watch` push channels.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{path_segment, retry_after};
+use super::oauth::{OAuthClient, OAuthSettings};
+use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, PushChannel, PushRequest,
+    ProviderKind, ProviderSetup, PushChannel, PushRequest, PushSettings,
 };
+
+/// How the composition root finds and builds Google Calendar.
+pub const MODULE: ProviderModule = ProviderModule {
+    kind: ProviderKind::Google,
+    default_endpoints,
+    setup,
+};
+
+/// Where Google's push notifications arrive (see `api::webhooks`).
+pub const WEBHOOK_PATH: &str = "/v1/webhooks/google";
+/// Google channels may last longer, but a week keeps an abandoned one from lingering.
+const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// The real Google endpoints.
+pub fn default_endpoints() -> ProviderEndpoints {
+    ProviderEndpoints {
+        api_base: "https://www.googleapis.com/calendar/v3/".into(),
+        authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+        token_url: "https://oauth2.googleapis.com/token".into(),
+        revoke_url: Some("https://oauth2.googleapis.com/revoke".into()),
+    }
+}
+
+/// The scopes sync needs, with offline access and consent, so that Google issues a refresh token every time.
+pub fn oauth_settings(
+    credentials: ProviderCredentials,
+    endpoints: &ProviderEndpoints,
+) -> OAuthSettings {
+    credentials.settings(
+        endpoints,
+        &[
+            "https://www.googleapis.com/auth/calendar.events",
+            "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+            "https://www.googleapis.com/auth/calendar.freebusy",
+        ],
+        &[("access_type", "offline"), ("prompt", "consent")],
+    )
+}
+
+/// Google Calendar and its OAuth flow over the shared HTTP client.
+pub fn setup(
+    credentials: ProviderCredentials,
+    endpoints: &ProviderEndpoints,
+    http: reqwest::Client,
+) -> ProviderSetup {
+    ProviderSetup {
+        oauth: Arc::new(OAuthClient::new(
+            oauth_settings(credentials, endpoints),
+            http.clone(),
+        )),
+        calendar: Arc::new(GoogleCalendar::new(http, endpoints.api_base.clone())),
+    }
+}
 
 /// The private extended property that marks an event as ours, so inbound sync can skip it.
 pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
@@ -213,6 +270,14 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
 impl CalendarProvider for GoogleCalendar {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Google
+    }
+
+    fn push_settings(&self) -> PushSettings {
+        PushSettings {
+            webhook_path: WEBHOOK_PATH,
+            channel_lifetime: CHANNEL_LIFETIME,
+            we_name_channels: true,
+        }
     }
 
     async fn list_calendars(

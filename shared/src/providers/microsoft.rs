@@ -5,21 +5,69 @@
 //! `transactionId` derived from the appointment id, which makes Graph answer a repeated create with the event it
 //! already made (covering a lookup that misses an event the mailbox has not indexed yet).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{path_segment, retry_after};
+use super::oauth::{OAuthClient, OAuthSettings};
+use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, PushChannel, PushRequest,
+    ProviderKind, ProviderSetup, PushChannel, PushRequest, PushSettings,
 };
+
+/// How the composition root finds and builds Outlook calendars through Microsoft Graph.
+pub const MODULE: ProviderModule = ProviderModule {
+    kind: ProviderKind::Microsoft,
+    default_endpoints,
+    setup,
+};
+
+/// Where Graph's change and lifecycle notifications arrive (see `api::webhooks`).
+pub const WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
+/// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
+const SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
+
+/// The real Microsoft identity platform and Graph endpoints.
+pub fn default_endpoints() -> ProviderEndpoints {
+    ProviderEndpoints {
+        api_base: "https://graph.microsoft.com/v1.0/".into(),
+        authorize_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into(),
+        token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token".into(),
+        revoke_url: None,
+    }
+}
+
+/// The scopes sync needs; `offline_access` makes Microsoft issue (and rotate) refresh tokens.
+pub fn oauth_settings(
+    credentials: ProviderCredentials,
+    endpoints: &ProviderEndpoints,
+) -> OAuthSettings {
+    credentials.settings(endpoints, &["offline_access", "Calendars.ReadWrite"], &[])
+}
+
+/// Outlook calendars through Graph and Microsoft's OAuth flow over the shared HTTP client.
+pub fn setup(
+    credentials: ProviderCredentials,
+    endpoints: &ProviderEndpoints,
+    http: reqwest::Client,
+) -> ProviderSetup {
+    ProviderSetup {
+        oauth: Arc::new(OAuthClient::new(
+            oauth_settings(credentials, endpoints),
+            http.clone(),
+        )),
+        calendar: Arc::new(OutlookCalendar::new(http, endpoints.api_base.clone())),
+    }
+}
 
 /// The single-value extended property (a named MAPI string property in our own property set) that holds the
 /// appointment id: it finds an event again without trusting a stored event id, and marks the event as ours so inbound
@@ -366,6 +414,14 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
 impl CalendarProvider for OutlookCalendar {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Microsoft
+    }
+
+    fn push_settings(&self) -> PushSettings {
+        PushSettings {
+            webhook_path: WEBHOOK_PATH,
+            channel_lifetime: SUBSCRIPTION_LIFETIME,
+            we_name_channels: false,
+        }
     }
 
     async fn list_calendars(

@@ -5,16 +5,147 @@ pub mod google;
 pub mod microsoft;
 pub mod oauth;
 
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::ports::{ProviderKind, ProviderSetup};
+use oauth::OAuthSettings;
+
+/// Every provider this build can connect to. Adding one is its client module and a line here.
+pub const REGISTERED: &[ProviderModule] = &[google::MODULE, microsoft::MODULE];
+
+/// What the composition root needs to know of a provider module to configure it.
+#[derive(Clone, Copy)]
+pub struct ProviderModule {
+    pub kind: ProviderKind,
+    /// The real provider's endpoints, each overridable from the environment.
+    pub default_endpoints: fn() -> ProviderEndpoints,
+    /// The provider's OAuth flow and calendar client over one shared HTTP client.
+    pub setup: fn(ProviderCredentials, &ProviderEndpoints, reqwest::Client) -> ProviderSetup,
+}
+
+/// Where the provider endpoints are; the defaults are the real providers, each overridable for tests and demos.
+#[derive(Clone, Debug)]
+pub struct ProviderEndpoints {
+    pub api_base: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+}
+
+/// Our OAuth client registration at one provider.
+#[derive(Clone, Debug)]
+pub struct ProviderCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl ProviderCredentials {
+    /// The OAuth settings of a provider that asks for `scopes` and these extra authorization parameters.
+    fn settings(
+        self,
+        endpoints: &ProviderEndpoints,
+        scopes: &[&str],
+        extra_authorize_params: &[(&str, &str)],
+    ) -> OAuthSettings {
+        OAuthSettings {
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            authorize_url: endpoints.authorize_url.clone(),
+            token_url: endpoints.token_url.clone(),
+            revoke_url: endpoints.revoke_url.clone(),
+            scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+            extra_authorize_params: extra_authorize_params
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// The HTTP client could not be built (no TLS backend, for one); the process cannot talk to any provider.
+#[derive(Debug, thiserror::Error)]
+#[error("the HTTP client for calendar providers cannot be built")]
+pub struct HttpClientError(#[source] reqwest::Error);
+
 /// The HTTP client provider calls share: a call that hangs longer than `timeout` counts as a transient failure.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// Failing to build it is an error at start-up, never a client without the timeouts.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, HttpClientError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .build()
-        .unwrap_or_default()
+        .map_err(HttpClientError)
 }
 
-use std::time::Duration;
+/// The registered module of `kind`.
+pub fn module(kind: ProviderKind) -> Option<&'static ProviderModule> {
+    REGISTERED.iter().find(|module| module.kind == kind)
+}
+
+/// A provider built from its client credentials and endpoints.
+pub fn provider_setup(
+    kind: ProviderKind,
+    client_id: String,
+    client_secret: SecretString,
+    endpoints: &ProviderEndpoints,
+    timeout: Duration,
+) -> Result<ProviderSetup, ProviderConfigError> {
+    let module = module(kind).ok_or(ProviderConfigError::NotRegistered(kind))?;
+    let credentials = ProviderCredentials {
+        client_id,
+        client_secret,
+    };
+    Ok((module.setup)(
+        credentials,
+        endpoints,
+        http_client(timeout)?,
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderConfigError {
+    #[error("no {0} provider module is registered in this build")]
+    NotRegistered(ProviderKind),
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+}
+
+/// How long one provider call may take before it counts as a transient failure.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The providers configured in the environment: per registered provider `GOOGLE_CLIENT_ID`,
+/// `GOOGLE_CLIENT_SECRET` (`MICROSOFT_…` likewise), with optional endpoint overrides `GOOGLE_API_BASE`,
+/// `GOOGLE_AUTHORIZE_URL`, `GOOGLE_TOKEN_URL`, `GOOGLE_REVOKE_URL`, `MICROSOFT_API_BASE`, … A provider without a
+/// client id is not configured. All share one HTTP client.
+pub fn from_env() -> Result<Vec<ProviderSetup>, ProviderConfigError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let http = http_client(PROVIDER_TIMEOUT)?;
+    let mut configured = Vec::new();
+    for module in REGISTERED {
+        let prefix = module.kind.to_string().to_uppercase();
+        let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
+            continue;
+        };
+        let credentials = ProviderCredentials {
+            client_id,
+            client_secret: SecretString::from(
+                var(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default(),
+            ),
+        };
+        let defaults = (module.default_endpoints)();
+        let endpoints = ProviderEndpoints {
+            api_base: var(&format!("{prefix}_API_BASE")).unwrap_or(defaults.api_base),
+            authorize_url: var(&format!("{prefix}_AUTHORIZE_URL"))
+                .unwrap_or(defaults.authorize_url),
+            token_url: var(&format!("{prefix}_TOKEN_URL")).unwrap_or(defaults.token_url),
+            revoke_url: var(&format!("{prefix}_REVOKE_URL")).or(defaults.revoke_url),
+        };
+        configured.push((module.setup)(credentials, &endpoints, http.clone()));
+    }
+    Ok(configured)
+}
 
 /// Percent-encodes one path segment (calendar ids are often e-mail addresses).
 fn path_segment(text: &str) -> String {

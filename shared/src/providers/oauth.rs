@@ -9,6 +9,8 @@ use oauth2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::ports::{OAuthError, OAuthFlow, TokenGrant};
+
 /// How to talk OAuth to one provider. URLs are configurable so tests and demos can use the emulators.
 #[derive(Clone, Debug)]
 pub struct OAuthSettings {
@@ -21,28 +23,6 @@ pub struct OAuthSettings {
     pub scopes: Vec<String>,
     /// Provider-specific authorization parameters (Google: `access_type=offline`, `prompt=consent`).
     pub extra_authorize_params: Vec<(String, String)>,
-}
-
-/// Tokens as issued or refreshed.
-#[derive(Debug)]
-pub struct TokenGrant {
-    pub access_token: SecretString,
-    /// Absent when a refresh does not rotate the refresh token (Google); Microsoft sends a new one every time.
-    pub refresh_token: Option<SecretString>,
-    pub expires_at: Timestamp,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum OAuthError {
-    /// The authorization code or refresh token is no longer accepted: the business must connect again.
-    #[error("the provider no longer accepts the grant: {0}")]
-    InvalidGrant(String),
-    /// Network trouble or a provider outage; the same request may succeed later.
-    #[error("the provider's token endpoint is unavailable: {0}")]
-    Transient(String),
-    /// Our client is misconfigured or the provider refused for another reason.
-    #[error("the provider refused the token request: {0}")]
-    Rejected(String),
 }
 
 /// When the provider does not say how long an access token lives, assume the common hour.
@@ -62,8 +42,33 @@ impl OAuthClient {
         &self.settings
     }
 
-    /// The URL to send the business's browser to, and the PKCE verifier to keep until the callback.
-    pub fn authorization_url(
+    fn token_client(
+        &self,
+    ) -> Result<
+        BasicClient<
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        OAuthError,
+    > {
+        Ok(
+            BasicClient::new(ClientId::new(self.settings.client_id.clone()))
+                .set_client_secret(ClientSecret::new(
+                    self.settings.client_secret.expose_secret().to_owned(),
+                ))
+                // Both providers document client credentials in the form body.
+                .set_auth_type(AuthType::RequestBody)
+                .set_token_uri(parse(TokenUrl::new(self.settings.token_url.clone()))?),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl OAuthFlow for OAuthClient {
+    fn authorization_url(
         &self,
         redirect_uri: &str,
         state: &str,
@@ -84,7 +89,7 @@ impl OAuthClient {
         Ok((url.to_string(), SecretString::from(verifier.into_secret())))
     }
 
-    pub async fn exchange_code(
+    async fn exchange_code(
         &self,
         redirect_uri: &str,
         code: &str,
@@ -106,7 +111,7 @@ impl OAuthClient {
         Ok(grant(&response, now))
     }
 
-    pub async fn refresh(
+    async fn refresh(
         &self,
         refresh_token: &SecretString,
         now: Timestamp,
@@ -124,7 +129,7 @@ impl OAuthClient {
 
     /// Revokes the grant where the provider allows it; `Ok` where it does not. An RFC 7009 request of our own: the
     /// oauth2 crate refuses revocation URLs that are not HTTPS, which the emulators in tests are not.
-    pub async fn revoke(&self, refresh_token: &SecretString) -> Result<(), OAuthError> {
+    async fn revoke(&self, refresh_token: &SecretString) -> Result<(), OAuthError> {
         let Some(revoke_url) = &self.settings.revoke_url else {
             return Ok(());
         };
@@ -149,29 +154,6 @@ impl OAuthClient {
                 "the revocation endpoint answered {status}"
             ))),
         }
-    }
-
-    fn token_client(
-        &self,
-    ) -> Result<
-        BasicClient<
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointSet,
-        >,
-        OAuthError,
-    > {
-        Ok(
-            BasicClient::new(ClientId::new(self.settings.client_id.clone()))
-                .set_client_secret(ClientSecret::new(
-                    self.settings.client_secret.expose_secret().to_owned(),
-                ))
-                // Both providers document client credentials in the form body.
-                .set_auth_type(AuthType::RequestBody)
-                .set_token_uri(parse(TokenUrl::new(self.settings.token_url.clone()))?),
-        )
     }
 }
 
