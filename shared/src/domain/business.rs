@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BusinessId, LineBreaks, ValidationError, checked_text};
+use super::{BusinessId, BusinessName, ValidationError};
 
 /// A business: the tenant. Everything else is scoped by its id; its zone turns local opening hours into instants.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,30 +16,6 @@ pub struct Business {
     pub name: BusinessName,
     pub time_zone: BusinessTimeZone,
     pub created_at: jiff::Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BusinessName(String);
-
-impl TryFrom<String> for BusinessName {
-    type Error = ValidationError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        checked_text("name", &value, 1, 200, LineBreaks::Refused).map(Self)
-    }
-}
-
-impl From<BusinessName> for String {
-    fn from(name: BusinessName) -> Self {
-        name.0
-    }
-}
-
-impl AsRef<str> for BusinessName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
 }
 
 /// An IANA time zone ("Europe/Berlin"), checked against the bundled tz database when built, so a stored business
@@ -172,17 +148,5 @@ mod tests {
     fn debug_output_hides_the_key() {
         let key = ApiKey::generate();
         assert!(!format!("{key:?}").contains(key.expose()));
-    }
-
-    #[test]
-    fn business_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            BusinessName::try_from("  Salon  ".to_owned())
-                .map(String::from)
-                .ok(),
-            Some("Salon".to_owned())
-        );
-        assert!(BusinessName::try_from("   ".to_owned()).is_err());
-        assert!(BusinessName::try_from("x".repeat(201)).is_err());
     }
 }

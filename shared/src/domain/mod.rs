@@ -3,6 +3,7 @@
 
 mod appointment;
 mod business;
+mod display_name;
 mod external_event;
 mod hold;
 mod ids;
@@ -18,7 +19,8 @@ pub use appointment::{
     Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
     PhoneNumber, SyncFailure, SyncState, SyncStatus,
 };
-pub use business::{ApiKey, ApiKeyHash, Business, BusinessName, BusinessTimeZone};
+pub use business::{ApiKey, ApiKeyHash, Business, BusinessTimeZone};
+pub use display_name::{BusinessName, DisplayName, ServiceName};
 pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};
 pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
 pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId};
@@ -27,8 +29,7 @@ pub use occupancy::{BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking
 pub use phone::normalize_phone;
 pub use service::{
     DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
-    MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceName, ServiceSettings,
-    WeeklyHours,
+    MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceSettings, WeeklyHours,
 };
 pub use settings::{BusinessSettings, CountryCode};
 pub use text::{LineBreaks, checked_text};

@@ -4,7 +4,7 @@ use jiff::SignedDuration;
 use jiff::civil::{Date, Time, Weekday};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, LineBreaks, ServiceId, ValidationError, checked_text, time_text};
+use super::{BusinessId, ServiceId, ServiceName, ValidationError, time_text};
 
 /// The longest a service may last. Together with [`MAX_BUFFER_MINUTES`] it bounds how far an appointment's occupied
 /// interval can reach, which lets stores look up conflicts in a bounded key range.
@@ -33,30 +33,6 @@ impl Minutes {
 
     pub fn as_duration(self) -> SignedDuration {
         SignedDuration::from_mins(i64::from(self.0))
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ServiceName(String);
-
-impl TryFrom<String> for ServiceName {
-    type Error = ValidationError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        checked_text("name", &value, 1, 200, LineBreaks::Refused).map(Self)
-    }
-}
-
-impl From<ServiceName> for String {
-    fn from(name: ServiceName) -> Self {
-        name.0
-    }
-}
-
-impl AsRef<str> for ServiceName {
-    fn as_ref(&self) -> &str {
-        &self.0
     }
 }
 
