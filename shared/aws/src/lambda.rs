@@ -9,6 +9,7 @@ use serde::Serialize;
 use shared::app::{self, App, SyncOutcome};
 use shared::metrics;
 use shared::ports::{Job, Receipt};
+use tracing::Instrument;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -118,6 +119,9 @@ where
     let failures = futures::stream::iter(event.records)
         .map(|record| {
             let message_id = record.message_id.clone().unwrap_or_default();
+            // Every line about this record, the use case's own included, carries its message id.
+            let span = record_span(&message_id);
+            let _entered = span.enter();
             let job = record
                 .body
                 .as_deref()
@@ -139,6 +143,7 @@ where
                     None => None,
                 }
             }
+            .instrument(span.clone())
         })
         .buffer_unordered(BATCH_CONCURRENCY)
         .filter_map(|failed| async move { failed })
@@ -173,38 +178,52 @@ pub async fn handle_dead_letters(app: &App, event: SqsEvent) -> SqsBatchResponse
 /// message's new visibility timeout and reported as a batch item failure, so only it is delivered again.
 pub async fn handle_sync_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let failures = futures::stream::iter(event.records)
-        .map(|record| async move {
-            let message_id = record.message_id.clone().unwrap_or_default();
-            let Some(Ok(job)) = record.body.as_deref().map(serde_json::from_str::<Job>) else {
-                tracing::error!(%message_id, "dropping an SQS message that is not a job");
-                return None;
-            };
-            let attempt = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|count| count.parse().ok())
-                .unwrap_or(1);
-            let delay = match app::run_sync_job(app, &job, attempt).await {
-                Ok(SyncOutcome::Done) => return None,
-                Ok(SyncOutcome::RetryAfter(delay)) => Some(delay),
-                Err(error) => {
-                    tracing::warn!(%message_id, %error, "sync job failed; SQS delivers it again");
-                    None
-                }
-            };
-            if let (Some(delay), Some(receipt)) = (delay, record.receipt_handle.clone()) {
-                if let Err(error) = app.queue.retry_later(&Receipt(receipt), delay).await {
-                    // Without the new timeout the queue's own visibility timeout applies: a retry, just sooner.
-                    tracing::warn!(%message_id, %error, "backoff not applied");
-                }
-            }
-            Some(message_id)
+        .map(|record| {
+            let span = record_span(record.message_id.as_deref().unwrap_or_default());
+            sync_record(app, record).instrument(span)
         })
         .buffer_unordered(BATCH_CONCURRENCY)
         .filter_map(|failed| async move { failed })
         .collect::<Vec<String>>()
         .await;
     batch_response(failures)
+}
+
+/// The span of one SQS record, as the runtime's SQS examples wrap each record.
+fn record_span(message_id: &str) -> tracing::Span {
+    tracing::info_span!("sqs_record", message_id)
+}
+
+/// Runs the job of one record; the message id when SQS should deliver it again.
+async fn sync_record(
+    app: &App,
+    record: aws_lambda_events::event::sqs::SqsMessage,
+) -> Option<String> {
+    let message_id = record.message_id.clone().unwrap_or_default();
+    let Some(Ok(job)) = record.body.as_deref().map(serde_json::from_str::<Job>) else {
+        tracing::error!(%message_id, "dropping an SQS message that is not a job");
+        return None;
+    };
+    let attempt = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1);
+    let delay = match app::run_sync_job(app, &job, attempt).await {
+        Ok(SyncOutcome::Done) => return None,
+        Ok(SyncOutcome::RetryAfter(delay)) => Some(delay),
+        Err(error) => {
+            tracing::warn!(%message_id, %error, "sync job failed; SQS delivers it again");
+            None
+        }
+    };
+    if let (Some(delay), Some(receipt)) = (delay, record.receipt_handle.clone()) {
+        if let Err(error) = app.queue.retry_later(&Receipt(receipt), delay).await {
+            // Without the new timeout the queue's own visibility timeout applies: a retry, just sooner.
+            tracing::warn!(%message_id, %error, "backoff not applied");
+        }
+    }
+    Some(message_id)
 }
 
 #[derive(Debug, Serialize)]
