@@ -325,7 +325,7 @@ async fn pending_appointment(
         notes: None,
         source: BookingSource::Manual,
     };
-    let outcome = app::book_appointment(&app, &business, request, None, |_| String::new())
+    let outcome = app::book_appointment(&app, &business, request, None)
         .await
         .unwrap();
     let BookingOutcome::Created(appointment) = outcome else {
@@ -631,7 +631,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         source: BookingSource::Ai,
     };
     let BookingOutcome::Created(appointment) =
-        app::book_appointment(&app, &business, request, None, |_| String::new())
+        app::book_appointment(&app, &business, request, None)
             .await
             .unwrap()
     else {

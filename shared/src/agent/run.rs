@@ -910,8 +910,6 @@ async fn book(
         .map(Notes::try_from)
         .transpose()
         .map_err(|_| invalid("notes: at most 4000 characters"))?;
-    let render =
-        |appointment: &Appointment| json!({ "appointment_id": appointment.id }).to_string();
     let key = args.idempotency_key.as_deref();
     let outcome = match target {
         Booking::Direct { service_id, start } => {
@@ -925,7 +923,7 @@ async fn book(
                 notes,
                 source: BookingSource::Ai,
             };
-            app::book_appointment(app, business, request, idempotency, render).await
+            app::book_appointment(app, business, request, idempotency).await
         }
         Booking::Held(hold_id) => {
             let target = json!({ "hold_id": hold_id.to_string() });
@@ -936,7 +934,7 @@ async fn book(
                 notes,
                 source: BookingSource::Ai,
             };
-            match app::book_held_appointment(app, business, request, idempotency, render).await {
+            match app::book_held_appointment(app, business, request, idempotency).await {
                 // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
                 Err(AppError::HoldAlreadyConverted) => {
                     let appointment = app::get_appointment(app, business, hold_id.appointment_id())
@@ -952,17 +950,9 @@ async fn book(
         Ok(BookingOutcome::Created(appointment)) => {
             booked(app, business, local, &appointment, false).await
         }
-        Ok(BookingOutcome::Replayed { body, .. }) => {
-            let id = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|record| record["appointment_id"].as_str().map(str::to_owned))
-                .and_then(|id| id.parse::<AppointmentId>().ok())
-                .ok_or_else(|| {
-                    invalid(
-                        "idempotency_key: this key belongs to a booking made another way; use a new key",
-                    )
-                })?;
-            let appointment = app::get_appointment(app, business, id)
+        // A repeat is told how the booking stands now, not only how it was made.
+        Ok(BookingOutcome::Replayed(first)) => {
+            let appointment = app::get_appointment(app, business, first.id)
                 .await
                 .map_err(failure)?;
             booked(app, business, local, &appointment, true).await

@@ -73,43 +73,35 @@ async fn book_appointment(
     let country = app::phone_country_for(&app, &business, body.customer.phone.as_deref()).await?;
     let input = body.into_input(country)?;
     let zone = &business.time_zone;
-    let render = |appointment: &_| {
-        serde_json::to_string(&AppointmentView::new(appointment, zone)).unwrap_or_default()
-    };
     let outcome = match input {
         BookingInput::Slot(request) => {
-            app::book_appointment(&app, &business, request, idempotency, render).await
+            app::book_appointment(&app, &business, request, idempotency).await
         }
         BookingInput::Held(request) => {
-            app::book_held_appointment(&app, &business, request, idempotency, render).await
+            app::book_held_appointment(&app, &business, request, idempotency).await
         }
     }
     .map_err(ApiError::in_zone(zone.zone()))?;
-    Ok(match outcome {
-        BookingOutcome::Created(appointment) => {
-            let body = serde_json::to_string(&AppointmentView::new(&appointment, zone))
-                .map_err(|error| ApiError::App(app::AppError::Internal(error.into())))?;
-            booked_response(StatusCode::CREATED, body, appointment.id)
-        }
-        BookingOutcome::Replayed {
-            appointment_id,
-            status,
-            body,
-        } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
-            let mut response = booked_response(status, body, appointment_id);
-            response
-                .headers_mut()
-                .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-            response
-        }
-    })
+    let (appointment, replayed) = match outcome {
+        BookingOutcome::Created(appointment) => (appointment, false),
+        BookingOutcome::Replayed(appointment) => (appointment, true),
+    };
+    let body = serde_json::to_string(&AppointmentView::new(&appointment, zone))
+        .map_err(|error| ApiError::App(app::AppError::Internal(error.into())))?;
+    let mut response = booked_response(body, appointment.id);
+    if replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
-/// The answer to a booking, built the same way the first time and on every idempotent replay, so a retry sees the
-/// same status, body and headers (`Location`, `Content-Type`), plus only `Idempotent-Replayed`.
-fn booked_response(status: StatusCode, body: String, appointment_id: AppointmentId) -> Response {
-    let mut response = (status, body).into_response();
+/// The answer to a booking, built the same way the first time and on every idempotent replay (from the appointment
+/// as it was booked), so a retry sees the same status, body and headers (`Location`, `Content-Type`), plus only
+/// `Idempotent-Replayed`.
+fn booked_response(body: String, appointment_id: AppointmentId) -> Response {
+    let mut response = (StatusCode::CREATED, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -42,12 +42,9 @@ pub struct IdempotentBooking {
 #[derive(Debug)]
 pub enum BookingOutcome {
     Created(Box<Appointment>),
-    /// The same key and request were seen before: the response given then, unchanged.
-    Replayed {
-        appointment_id: AppointmentId,
-        status: u16,
-        body: String,
-    },
+    /// The same key and request were seen before: the appointment as it was booked then, unchanged, so the
+    /// repeat is answered as the first request was.
+    Replayed(Box<Appointment>),
 }
 
 /// Every refused booking or reschedule passes here and is counted: a rising rate of `taken` means callers are
@@ -84,11 +81,16 @@ pub(super) async fn replay_or_refuse(
         .await?
     {
         Some(record) if record.request_fingerprint == idempotency.request_fingerprint => {
-            Ok(Some(BookingOutcome::Replayed {
-                appointment_id: record.appointment_id,
-                status: record.response_status,
-                body: record.response_body,
-            }))
+            let booked = match serde_json::from_str::<Appointment>(&record.booked) {
+                Ok(booked) => booked,
+                // A record from before records held the appointment: answer with its current state.
+                Err(_) => app
+                    .store
+                    .get_appointment(business.id, record.appointment_id)
+                    .await?
+                    .ok_or(AppError::NotFound(Missing::Appointment))?,
+            };
+            Ok(Some(BookingOutcome::Replayed(Box::new(booked))))
         }
         Some(_) => Err(AppError::IdempotencyKeyReused),
         None => Ok(None),
@@ -105,15 +107,14 @@ pub async fn book_appointment(
     business: &Business,
     request: BookingRequest,
     idempotency: Option<IdempotentBooking>,
-    render_response: impl Fn(&Appointment) -> String,
 ) -> Result<BookingOutcome, AppError> {
     let Some(idempotency) = idempotency else {
-        return book_once(app, business, request, None, render_response).await;
+        return book_once(app, business, request, None).await;
     };
     if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
         return Ok(replay);
     }
-    match book_once(app, business, request, Some(&idempotency), render_response).await {
+    match book_once(app, business, request, Some(&idempotency)).await {
         Err(error @ (AppError::SlotUnavailable { .. } | AppError::VersionConflict)) => {
             Ok(replay_or_refuse(app, business, &idempotency)
                 .await?
@@ -128,7 +129,6 @@ async fn book_once(
     business: &Business,
     request: BookingRequest,
     idempotency: Option<&IdempotentBooking>,
-    render_response: impl Fn(&Appointment) -> String,
 ) -> Result<BookingOutcome, AppError> {
     let (service, connection) =
         tokio::try_join!(ensure_bookable(app, business, request.service_id), async {
@@ -159,7 +159,7 @@ async fn book_once(
         created_at: now,
         updated_at: now,
     };
-    let record = idempotency_record(idempotency, &appointment, render_response, now);
+    let record = idempotency_record(idempotency, &appointment, now)?;
     let booking = NewBooking {
         appointment: &appointment,
         max_per_day: service.settings.max_per_day,
@@ -191,19 +191,21 @@ async fn book_once(
 pub(super) fn idempotency_record(
     idempotency: Option<&IdempotentBooking>,
     appointment: &Appointment,
-    render_response: impl Fn(&Appointment) -> String,
     now: Timestamp,
-) -> Option<IdempotencyRecord> {
-    idempotency.map(|idempotency| IdempotencyRecord {
+) -> Result<Option<IdempotencyRecord>, AppError> {
+    let Some(idempotency) = idempotency else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotencyRecord {
         business_id: appointment.business_id,
         key: idempotency.key.clone(),
         request_fingerprint: idempotency.request_fingerprint.clone(),
         appointment_id: appointment.id,
-        response_status: 201,
-        response_body: render_response(appointment),
+        booked: serde_json::to_string(appointment)
+            .map_err(|error| AppError::Internal(Box::new(error)))?,
         created_at: now,
         expires_at: now.checked_add(IDEMPOTENCY_RETENTION).unwrap_or(now),
-    })
+    }))
 }
 
 /// The slot starting at `start` if every rule allows it now, else the reason with alternatives.

@@ -112,15 +112,14 @@ pub async fn book_held_appointment(
     business: &Business,
     request: HeldBooking,
     idempotency: Option<IdempotentBooking>,
-    render_response: impl Fn(&Appointment) -> String,
 ) -> Result<BookingOutcome, AppError> {
     let Some(idempotency) = idempotency else {
-        return convert_once(app, business, request, None, render_response).await;
+        return convert_once(app, business, request, None).await;
     };
     if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
         return Ok(replay);
     }
-    match convert_once(app, business, request, Some(&idempotency), render_response).await {
+    match convert_once(app, business, request, Some(&idempotency)).await {
         Err(error @ (AppError::HoldAlreadyConverted | AppError::VersionConflict)) => {
             Ok(replay_or_refuse(app, business, &idempotency)
                 .await?
@@ -153,7 +152,6 @@ async fn convert_once(
     business: &Business,
     request: HeldBooking,
     idempotency: Option<&IdempotentBooking>,
-    render_response: impl Fn(&Appointment) -> String,
 ) -> Result<BookingOutcome, AppError> {
     let now = app.clock.now();
     let (hold, connection) = tokio::try_join!(
@@ -208,7 +206,7 @@ async fn convert_once(
         created_at: now,
         updated_at: now,
     };
-    let record = idempotency_record(idempotency, &appointment, render_response, now);
+    let record = idempotency_record(idempotency, &appointment, now)?;
     let booking = NewBooking {
         appointment: &appointment,
         max_per_day: None,

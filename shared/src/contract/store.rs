@@ -163,8 +163,7 @@ fn idempotency_record(
         key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
         request_fingerprint: "fingerprint".to_owned(),
         appointment_id: appointment.id,
-        response_status: 201,
-        response_body: "{}".to_owned(),
+        booked: "{}".to_owned(),
         created_at,
         expires_at: created_at
             .checked_add(SignedDuration::from_hours(24))

@@ -296,9 +296,7 @@ async fn book(
     let refused = match request {
         Some(request) => {
             let requested = request.start;
-            match app::book_appointment(&dashboard.app, &business, request, None, |_| String::new())
-                .await
-            {
+            match app::book_appointment(&dashboard.app, &business, request, None).await {
                 Ok(BookingOutcome::Created(appointment)) => {
                     return Ok(see_other(&format!(
                         "/dashboard/appointments/{}?notice=booked",

@@ -68,8 +68,10 @@ pub struct IdempotencyRecord {
     /// Hash of the request body; the same key with another body is refused.
     pub request_fingerprint: String,
     pub appointment_id: AppointmentId,
-    pub response_status: u16,
-    pub response_body: String,
+    /// The appointment as it was booked (its JSON), which every repeat is answered with. Records written before
+    /// this held the rendered response under the same name.
+    #[serde(rename = "response_body")]
+    pub booked: String,
     pub created_at: Timestamp,
     /// After this the record may be forgotten (DynamoDB TTL); adapters treat an expired record as absent.
     pub expires_at: Timestamp,
