@@ -134,6 +134,7 @@ impl NewPasswordLink {
 
 /// Gives `email` access to the business and returns a link that sets their password. Inviting someone again who
 /// has not set a password yet issues a new link; an email that already signs in elsewhere is refused.
+#[tracing::instrument(skip_all, fields(%business_id, ?role))]
 pub async fn invite_staff(
     app: &App,
     business_id: BusinessId,
@@ -193,6 +194,7 @@ pub async fn password_link(
 }
 
 /// Sets the password of the link's owner and uses the link up. A refused password leaves the link usable.
+#[tracing::instrument(skip_all)]
 pub async fn set_password(
     app: &App,
     token: &str,
@@ -228,6 +230,7 @@ fn window_start(now: Timestamp) -> Timestamp {
 
 /// Signs in with email and password from `address`. Too many failures for the account or the address in the
 /// current window refuse every attempt until it ends, right passwords included, so guessing gains nothing.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     app: &App,
     email: &str,
@@ -306,6 +309,7 @@ pub async fn list_staff(app: &App, business: &Business) -> Result<Vec<StaffMembe
 }
 
 /// Creates a named key for the business; the key in clear is returned once and never stored.
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
 pub async fn create_api_key(
     app: &App,
     business: &Business,
@@ -342,6 +346,7 @@ pub async fn list_api_keys(app: &App, business: &Business) -> Result<Vec<ApiKeyR
 }
 
 /// Revokes a key of the business: the next request with it is refused.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, key_id))]
 pub async fn revoke_api_key(
     app: &App,
     business: &Business,

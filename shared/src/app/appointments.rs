@@ -102,6 +102,7 @@ pub(super) async fn replay_or_refuse(
 ///
 /// With an idempotency key, a request that finds the key already used by the same request replays that response,
 /// also when it lost a race to it (concurrent retries of one request).
+#[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id, source = ?request.source, keyed = idempotency.is_some()))]
 pub async fn book_appointment(
     app: &App,
     business: &Business,
@@ -275,6 +276,7 @@ pub struct AppointmentEdit {
 
 /// Reschedules and/or edits an appointment. Moving it re-checks every rule as a new booking would, except that the
 /// appointment does not conflict with itself.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
 pub async fn edit_appointment(
     app: &App,
     business: &Business,
@@ -358,6 +360,7 @@ pub async fn edit_appointment(
 }
 
 /// Cancels an appointment, freeing its time at once. Cancelling a cancelled appointment changes nothing.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
 pub async fn cancel_appointment(
     app: &App,
     business: &Business,

@@ -11,6 +11,7 @@ pub struct NewBusinessCredentials {
 }
 
 /// Creates a business with a fresh API key; only the key's hash is stored.
+#[tracing::instrument(skip_all)]
 pub async fn create_business(
     store: &dyn Store,
     clock: &dyn Clock,

@@ -36,6 +36,7 @@ const ENQUEUE_BATCH: usize = 100;
 
 /// Makes the calendar match version `version` of the appointment; `attempt` is the queue's delivery count (1 on
 /// the first), used for backoff. A store failure is an `Err`: the queue delivers the job again.
+#[tracing::instrument(skip_all, fields(job = "sync_appointment", %business_id, %appointment_id, version, attempt))]
 pub async fn run_appointment_sync(
     app: &App,
     business_id: BusinessId,
@@ -357,6 +358,7 @@ async fn all_matching(
 }
 
 /// Queues every failed appointment of the business again: "retry all failed".
+#[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn requeue_failed(
     app: &App,
     business_id: BusinessId,
@@ -377,6 +379,7 @@ pub async fn requeue_failed(
 }
 
 /// After a calendar is chosen: every live appointment not yet in it (from a day ago on) goes there.
+#[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize, AppError> {
     let since = app
         .clock
@@ -403,6 +406,7 @@ pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize,
 
 /// Queues one appointment again, whatever its state (a synced one is written again, e.g. after someone deleted its
 /// event by hand).
+#[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
 pub async fn retry_sync(
     app: &App,
     business: &crate::domain::Business,
@@ -422,6 +426,7 @@ pub async fn retry_sync(
 
 /// The sweep's automatic retries: failures that may pass (rate limits, outages, an exhausted queue) are queued
 /// again after [`AUTOMATIC_RETRY_AFTER`], at most [`MAX_AUTOMATIC_RETRIES`] times per version.
+#[tracing::instrument(skip_all)]
 pub async fn retry_failed_automatically(app: &App) -> Result<usize, AppError> {
     let cutoff = app
         .clock

@@ -85,6 +85,7 @@ fn intersect(range: Option<Interval>, from: Timestamp, until: Timestamp) -> Opti
 /// A caller's appointments of every status (cancelled ones too, with their status), through the phone index:
 /// those starting from now on first, soonest first, then earlier ones, latest first; the other filters apply to
 /// both parts.
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
 pub async fn caller_appointments(
     app: &App,
     business: &Business,
@@ -163,6 +164,7 @@ pub async fn caller_appointments(
 
 /// Indexes the phone numbers of appointments stored before the phone index existed; idempotent and cheap once
 /// done, so every start may call it.
+#[tracing::instrument(skip_all)]
 pub async fn index_existing_phone_numbers(app: &App) -> Result<u64, AppError> {
     Ok(app.store.index_existing_phone_numbers().await?)
 }
@@ -181,6 +183,7 @@ pub async fn get_business_settings(
     Ok(app.store.get_business_settings(business.id).await?)
 }
 
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
 pub async fn update_business_settings(
     app: &App,
     business: &Business,

@@ -26,6 +26,7 @@ pub struct HoldRequest {
 
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
 /// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id))]
 pub async fn create_hold(
     app: &App,
     business: &Business,
@@ -86,6 +87,7 @@ pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold
 
 /// Frees the held time at once. Releasing a hold that is gone (released, converted, tidied after expiry) is
 /// `NotFound`, so a caller learns that it no longer held anything.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %id))]
 pub async fn release_hold(app: &App, business: &Business, id: HoldId) -> Result<(), AppError> {
     if app.store.release_hold(business.id, id).await? {
         Ok(())
@@ -107,6 +109,7 @@ pub struct HeldBooking {
 /// The time is kept as held even if hours, notice or limits changed since; only the business's calendar can still
 /// refuse it (`calendar_busy`), because a meeting put there meanwhile is a real conflict. With an idempotency key a
 /// retry gets the first answer again.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %request.hold_id, keyed = idempotency.is_some()))]
 pub async fn book_held_appointment(
     app: &App,
     business: &Business,
@@ -226,6 +229,7 @@ async fn convert_once(
 }
 
 /// Deletes holds that expired by now; only tidies, since expired holds already block nothing.
+#[tracing::instrument(skip_all)]
 pub async fn remove_expired_holds(app: &App) -> Result<u32, AppError> {
     const PER_RUN: u32 = 1_000;
     Ok(app

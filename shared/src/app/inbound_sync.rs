@@ -57,6 +57,7 @@ const APPLY_CONCURRENCY: usize = 16;
 const WATCH_PAGE: u32 = 100;
 
 /// Starts following the newly selected calendar: records the watch and enqueues its first (full) sync.
+#[tracing::instrument(skip_all, fields(%business_id, %provider))]
 pub async fn start_watching(
     app: &App,
     business_id: BusinessId,
@@ -87,6 +88,7 @@ pub async fn start_watching(
 }
 
 /// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
+#[tracing::instrument(skip_all, fields(%business_id, %provider))]
 pub async fn resume_watching(
     app: &App,
     business_id: BusinessId,
@@ -107,6 +109,7 @@ pub async fn resume_watching(
 
 /// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
 /// forgets the watch and the cached busy time. Called while the grant still works.
+#[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn stop_watching(
     app: &App,
     integrations: &Integrations,
@@ -151,7 +154,7 @@ async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(
 }
 
 /// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
-#[tracing::instrument(skip_all, fields(%business_id, attempt))]
+#[tracing::instrument(skip_all, fields(job = "sync_calendar", %business_id, attempt))]
 pub async fn run_calendar_sync(
     app: &App,
     business_id: BusinessId,
@@ -794,6 +797,7 @@ async fn mark_channel(
 
 /// The scheduled safety net: enqueues a sync for every calendar not synced for [`SAFETY_NET_AFTER`], whose full
 /// sync is due, or whose push channel is missing or expires within [`RENEW_BEFORE`]. Returns how many it enqueued.
+#[tracing::instrument(skip_all)]
 pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
     let now = app.clock.now();
     let older_than = |at: Option<Timestamp>, period: SignedDuration| {

@@ -271,6 +271,7 @@ async fn connection_to(
 }
 
 /// The connected account's calendars, fresh from the provider.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
 pub async fn list_calendars(
     app: &App,
     business: &Business,
@@ -290,6 +291,7 @@ pub async fn list_calendars(
 
 /// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
 /// its busy time.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
 pub async fn select_calendar(
     app: &App,
     business: &Business,
@@ -342,6 +344,7 @@ pub async fn get_connection(
 /// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider
 /// allows it, deletes the tokens and the connection. Events already written stay in the calendar (they are the
 /// business's record of its appointments).
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
 pub async fn disconnect(
     app: &App,
     business: &Business,

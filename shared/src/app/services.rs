@@ -8,6 +8,7 @@ use super::error::{AppError, Missing};
 
 const MAX_UPDATE_ATTEMPTS: usize = 3;
 
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
 pub async fn create_service(
     app: &App,
     business: &Business,
@@ -97,6 +98,7 @@ impl ServiceChanges {
 
 /// Applies `changes` to the current version, retrying on a concurrent update so two edits of different fields
 /// both land.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %id))]
 pub async fn update_service(
     app: &App,
     business: &Business,
@@ -124,6 +126,7 @@ pub async fn update_service(
 }
 
 /// Stops new bookings for the service; existing appointments stay as they are.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %id))]
 pub async fn deactivate_service(
     app: &App,
     business: &Business,
