@@ -655,20 +655,22 @@ pub enum PushEvent {
     Removed,
 }
 
-/// The business a notification is for, from wherever our channel setup put it: our channel id when we name
-/// channels, else the secret.
-fn addressed_business(
-    notification: &PushNotification,
-    we_name_channels: bool,
-) -> Option<BusinessId> {
-    let (text, separator) = if we_name_channels {
-        (Some(notification.channel_id.as_str()), '_')
-    } else {
-        (notification.secret.as_deref(), '.')
-    };
-    text?
-        .split_once(separator)
-        .and_then(|(business, _)| business.parse::<BusinessId>().ok())
+/// The businesses a notification may be for. We put the business's id in front of the channel id where we choose
+/// it (`{business}_{random}`), else in front of the secret the provider echoes (`{business}.{random}`); either
+/// reading is only a lookup key, since [`is_authentic`] then checks the secret against the stored hash.
+fn addressed_businesses(notification: &PushNotification) -> Vec<BusinessId> {
+    let from_channel = notification.channel_id.split_once('_');
+    let from_secret = notification
+        .secret
+        .as_deref()
+        .and_then(|secret| secret.split_once('.'));
+    let mut businesses: Vec<BusinessId> = [from_channel, from_secret]
+        .into_iter()
+        .flatten()
+        .filter_map(|(business, _)| business.parse().ok())
+        .collect();
+    businesses.dedup();
+    businesses
 }
 
 /// Whether the notification comes from the watch's live channel, or from the one being opened (whose id, where
@@ -703,36 +705,33 @@ pub async fn accept_notifications(
     provider: ProviderKind,
     notifications: &[PushNotification],
 ) -> Result<(), AppError> {
-    let setup = app
-        .integrations
-        .as_deref()
-        .ok_or(AppError::WebhookRejected)?
-        .provider(provider)
-        .map_err(|_| AppError::WebhookRejected)?;
-    let we_name_channels = setup.calendar.push_settings().we_name_channels;
     let mut authentic_seen = false;
     let mut to_sync = HashSet::new();
     // A batch usually names one channel many times: read each watch once.
     let mut watches: HashMap<BusinessId, Option<CalendarWatch>> = HashMap::new();
     for notification in notifications {
-        let Some(business_id) = addressed_business(notification, we_name_channels) else {
-            continue;
-        };
-        let watch = match watches.get(&business_id) {
-            Some(watch) => watch.clone(),
-            None => {
-                let watch = app
-                    .store
-                    .get_calendar_watch(business_id)
-                    .await?
-                    .filter(|watch| watch.provider == provider);
-                watches.insert(business_id, watch.clone());
-                watch
+        let mut addressed = None;
+        for business_id in addressed_businesses(notification) {
+            let watch = match watches.get(&business_id) {
+                Some(watch) => watch.clone(),
+                None => {
+                    let watch = app
+                        .store
+                        .get_calendar_watch(business_id)
+                        .await?
+                        .filter(|watch| watch.provider == provider);
+                    watches.insert(business_id, watch.clone());
+                    watch
+                }
+            };
+            if watch.is_some_and(|watch| is_authentic(&watch, notification)) {
+                addressed = Some(business_id);
+                break;
             }
-        };
-        if !watch.is_some_and(|watch| is_authentic(&watch, notification)) {
-            continue;
         }
+        let Some(business_id) = addressed else {
+            continue;
+        };
         authentic_seen = true;
         match notification.event {
             PushEvent::Opened => continue,
