@@ -21,6 +21,7 @@ use crate::metrics;
 use crate::ports::{
     AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth, Job, ProviderError,
 };
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 
 /// Longer than one job can take (a token refresh and two provider calls, each bounded by the HTTP timeout).
 const APPOINTMENT_LEASE: SignedDuration = SignedDuration::from_secs(60);
@@ -47,7 +48,13 @@ pub enum SyncOutcome {
 
 /// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
 /// an `Err`: the queue delivers the job again.
-pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutcome, AppError> {
+pub async fn run_sync_job<
+    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
+    job: &Job,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
     let (business_id, appointment_id, version) = match job {
         Job::SyncAppointment {
             business_id,
@@ -79,8 +86,8 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
 
 /// Runs `work` while holding the named lease, so jobs of one subject never interleave; when someone else holds it,
 /// the job comes back after about `busy_retry`.
-pub(super) async fn with_lease(
-    app: &App,
+pub(super) async fn with_lease<S: LeaseStore + ?Sized>(
+    app: &App<S>,
     name: &str,
     lifetime: SignedDuration,
     busy_retry: Duration,
@@ -105,8 +112,10 @@ pub(super) async fn with_lease(
     outcome
 }
 
-async fn sync_under_lease(
-    app: &App,
+async fn sync_under_lease<
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     appointment_id: AppointmentId,
     version: u64,
@@ -162,8 +171,8 @@ enum SyncError {
     NotConfigured(crate::ports::ProviderKind),
 }
 
-async fn write_to_calendar(
-    app: &App,
+async fn write_to_calendar<S: CatalogStore + ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     connection: &CalendarConnection,
     appointment: &Appointment,
@@ -215,7 +224,10 @@ async fn write_to_calendar(
 
 /// The event an appointment shows as: customer and service in the title, the details a receptionist needs in the
 /// description, in the business's zone.
-async fn calendar_event(app: &App, appointment: &Appointment) -> Result<CalendarEvent, AppError> {
+async fn calendar_event<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+) -> Result<CalendarEvent, AppError> {
     let (business, service) = tokio::try_join!(
         app.store.get_business(appointment.business_id),
         app.store
@@ -266,8 +278,8 @@ fn failure(code: &str, message: &str, retryable: bool) -> SyncFailure {
     }
 }
 
-async fn conclude(
-    app: &App,
+async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
     connection: &CalendarConnection,
     appointment: &Appointment,
     result: Result<Option<String>, SyncError>,
@@ -396,7 +408,11 @@ async fn conclude(
 }
 
 /// Writes the sync state if the appointment is still at the version synced.
-async fn record(app: &App, appointment: &Appointment, state: &SyncState) -> Result<bool, AppError> {
+async fn record<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+    state: &SyncState,
+) -> Result<bool, AppError> {
     Ok(app
         .store
         .update_sync_state(
@@ -426,8 +442,8 @@ pub(super) fn jittered(delay: Duration) -> Duration {
 
 /// Marks appointments pending again and queues them; each keeps its last error until the retry reports. Returns the
 /// ids queued (an appointment that changed meanwhile has its own job and is skipped).
-async fn queue_again(
-    app: &App,
+async fn queue_again<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     appointments: Vec<Appointment>,
     automatic: bool,
 ) -> Result<Vec<AppointmentId>, AppError> {
@@ -464,8 +480,8 @@ async fn queue_again(
 }
 
 /// Every appointment of the business matching the query, across pages.
-async fn all_matching(
-    app: &App,
+async fn all_matching<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     mut query: AppointmentQuery,
 ) -> Result<Vec<Appointment>, AppError> {
     let mut found = Vec::new();
@@ -480,8 +496,8 @@ async fn all_matching(
 }
 
 /// Queues every failed appointment of the business again: "retry all failed".
-pub async fn requeue_failed(
-    app: &App,
+pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
 ) -> Result<Vec<AppointmentId>, AppError> {
     let failed = all_matching(
@@ -500,7 +516,10 @@ pub async fn requeue_failed(
 }
 
 /// After a calendar is chosen: every live appointment not yet in it (from a day ago on) goes there.
-pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize, AppError> {
+pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+) -> Result<usize, AppError> {
     let since = app
         .clock
         .now()
@@ -526,8 +545,8 @@ pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize,
 
 /// Queues one appointment again, whatever its state (a synced one is written again, e.g. after someone deleted its
 /// event by hand).
-pub async fn retry_sync(
-    app: &App,
+pub async fn retry_sync<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &crate::domain::Business,
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
@@ -545,7 +564,9 @@ pub async fn retry_sync(
 
 /// The sweep's automatic retries: failures that may pass (rate limits, outages, an exhausted queue) are queued
 /// again after [`AUTOMATIC_RETRY_AFTER`], at most [`MAX_AUTOMATIC_RETRIES`] times per version.
-pub async fn retry_failed_automatically(app: &App) -> Result<usize, AppError> {
+pub async fn retry_failed_automatically<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let cutoff = app
         .clock
         .now()

@@ -12,6 +12,7 @@ use super::integrations::{Integrations, ProviderSetup};
 use super::{App, AppError};
 use crate::domain::BusinessId;
 use crate::ports::{ConnectionHealth, ProviderKind, SecretName};
+use crate::ports::{ConnectionStore, LeaseStore};
 use crate::providers::oauth::{OAuthError, TokenGrant};
 
 /// Refresh this long before the provider's expiry, so a token never expires in the middle of a call.
@@ -111,8 +112,8 @@ pub async fn stored_refresh_token(
 
 /// A usable access token for the business's connection. With `force_refresh` the stored one is not trusted even
 /// if it looks fresh (the provider just refused it).
-pub async fn access_token(
-    app: &App,
+pub async fn access_token<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
@@ -155,8 +156,8 @@ fn is_fresh(grant: &StoredGrant, now: Timestamp) -> bool {
         .is_ok_and(|soon| grant.expires_at > soon)
 }
 
-async fn refresh(
-    app: &App,
+async fn refresh<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
@@ -219,8 +220,8 @@ async fn refresh(
     }
 }
 
-async fn wait_for_refresh(
-    app: &App,
+async fn wait_for_refresh<S: ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     business_id: BusinessId,
     provider: ProviderKind,
@@ -242,8 +243,8 @@ async fn wait_for_refresh(
 }
 
 /// Marks the connection `reauth_required` and says why.
-async fn reauth(
-    app: &App,
+async fn reauth<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     reason: &str,

@@ -8,6 +8,7 @@ use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
     ServiceId, SyncState,
 };
+use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
@@ -24,8 +25,10 @@ pub struct HoldRequest {
 
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
 /// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
-pub async fn create_hold(
-    app: &App,
+pub async fn create_hold<
+    S: CatalogStore + BookingStore + AppointmentStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HoldRequest,
 ) -> Result<Hold, AppError> {
@@ -75,7 +78,11 @@ pub async fn create_hold(
 }
 
 /// The hold, if the business has it: alive, or expired and not yet tidied away.
-pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold, AppError> {
+pub async fn get_hold<S: BookingStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+) -> Result<Hold, AppError> {
     app.store
         .get_hold(business.id, id)
         .await?
@@ -84,7 +91,11 @@ pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold
 
 /// Frees the held time at once. Releasing a hold that is gone (released, converted, tidied after expiry) is
 /// `NotFound`, so a caller learns that it no longer held anything.
-pub async fn release_hold(app: &App, business: &Business, id: HoldId) -> Result<(), AppError> {
+pub async fn release_hold<S: BookingStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+) -> Result<(), AppError> {
     if app.store.release_hold(business.id, id).await? {
         Ok(())
     } else {
@@ -105,8 +116,10 @@ pub struct HeldBooking {
 /// The time is kept as held even if hours, notice or limits changed since; only the business's calendar can still
 /// refuse it (`calendar_busy`), because a meeting put there meanwhile is a real conflict. With an idempotency key a
 /// retry gets the first answer again.
-pub async fn book_held_appointment(
-    app: &App,
+pub async fn book_held_appointment<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HeldBooking,
     idempotency: Option<IdempotentBooking>,
@@ -129,7 +142,12 @@ pub async fn book_held_appointment(
 }
 
 /// Why a hold cannot be converted: converted already, expired, or never (or no longer) there.
-async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestamp) -> AppError {
+async fn unusable_hold<S: BookingStore + AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+    now: Timestamp,
+) -> AppError {
     match app.store.get_hold(business.id, id).await {
         Ok(Some(hold)) if !hold.is_alive_at(now) => return AppError::HoldExpired,
         Ok(_) => {}
@@ -146,8 +164,10 @@ async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestam
     }
 }
 
-async fn convert_once(
-    app: &App,
+async fn convert_once<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HeldBooking,
     idempotency: Option<&IdempotentBooking>,
@@ -226,7 +246,7 @@ async fn convert_once(
 }
 
 /// Deletes holds that expired by now; only tidies, since expired holds already block nothing.
-pub async fn remove_expired_holds(app: &App) -> Result<u32, AppError> {
+pub async fn remove_expired_holds<S: BookingStore + ?Sized>(app: &App<S>) -> Result<u32, AppError> {
     const PER_RUN: u32 = 1_000;
     Ok(app
         .store

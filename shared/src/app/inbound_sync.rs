@@ -29,6 +29,7 @@ use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
     ProviderError, ProviderKind, PushChannel, PushRequest, StoreError,
 };
+use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 
 /// Evaluates `$call` (which uses `$token`) with the connection's access token, refreshing the token once if the
 /// provider refuses one that looked fresh. A macro rather than a function taking an async closure: the futures of
@@ -93,8 +94,8 @@ const APPLY_CONCURRENCY: usize = 16;
 const WATCH_PAGE: u32 = 100;
 
 /// Starts following the newly selected calendar: records the watch and enqueues its first (full) sync.
-pub async fn start_watching(
-    app: &App,
+pub async fn start_watching<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     calendar_id: &str,
@@ -123,8 +124,8 @@ pub async fn start_watching(
 }
 
 /// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
-pub async fn resume_watching(
-    app: &App,
+pub async fn resume_watching<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     calendar_id: &str,
@@ -143,8 +144,8 @@ pub async fn resume_watching(
 
 /// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
 /// forgets the watch and the cached busy time. Called while the grant still works.
-pub async fn stop_watching(
-    app: &App,
+pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     business_id: BusinessId,
 ) -> Result<(), AppError> {
@@ -164,8 +165,8 @@ pub async fn stop_watching(
     forget_busy_time(app, business_id, &watch.calendar_id).await
 }
 
-async fn forget_busy_time(
-    app: &App,
+async fn forget_busy_time<S: BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     calendar_id: &str,
 ) -> Result<(), AppError> {
@@ -178,7 +179,11 @@ async fn forget_busy_time(
 }
 
 /// Enqueues a sync of the business's calendar; `notified` when a push notification asked for it.
-async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(), AppError> {
+async fn enqueue<S: ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    notified: bool,
+) -> Result<(), AppError> {
     let job = Job::SyncCalendar {
         business_id,
         requested_at: notified.then(|| app.clock.now()),
@@ -190,8 +195,10 @@ async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(
 }
 
 /// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
-pub async fn run_calendar_sync(
-    app: &App,
+pub async fn run_calendar_sync<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     requested_at: Option<Timestamp>,
     attempt: u32,
@@ -223,8 +230,10 @@ impl From<StoreError> for InboundError {
     }
 }
 
-async fn sync_under_lease(
-    app: &App,
+async fn sync_under_lease<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     requested_at: Option<Timestamp>,
     attempt: u32,
@@ -317,8 +326,8 @@ async fn sync_under_lease(
 }
 
 /// Records a failed sync on the connection and decides whether the queue should try again.
-async fn fail(
-    app: &App,
+async fn fail<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     error: InboundError,
@@ -360,7 +369,11 @@ async fn fail(
 }
 
 /// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
-async fn busy_window(app: &App, business: &Business, now: Timestamp) -> Result<Interval, AppError> {
+async fn busy_window<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    now: Timestamp,
+) -> Result<Interval, AppError> {
     let services = app.store.list_services(business.id).await?;
     let horizon_days = services
         .iter()
@@ -379,8 +392,10 @@ async fn busy_window(app: &App, business: &Business, now: Timestamp) -> Result<I
 }
 
 /// Reads the calendar's changes and applies them to the cache; returns the watch with its new cursor.
-async fn refresh_busy_time(
-    app: &App,
+async fn refresh_busy_time<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business: &Business,
@@ -450,8 +465,8 @@ async fn refresh_busy_time(
 
 /// Writes each changed event's busy time (or its absence) to the cache. After a full listing, events the cache
 /// holds that the listing no longer has are removed too.
-async fn apply(
-    app: &App,
+async fn apply<S: BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     watch: &CalendarWatch,
     changes: &CalendarChanges,
@@ -543,8 +558,8 @@ fn secret_matches(presented: &str, stored_hash: &str) -> bool {
 /// Opens a push channel if there is none, renews it if it expires soon; updates `watch` with the result. A new
 /// channel is announced in the store (its id and secret) before the provider is asked, so the notifications it
 /// sends before answering are accepted; `watch.version` is then the announced one.
-async fn keep_channel_open(
-    app: &App,
+async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     watch: &mut CalendarWatch,
@@ -624,8 +639,8 @@ async fn keep_channel_open(
 }
 
 /// A channel this run opened but could not record would only send notifications we reject: close it.
-async fn close_unrecorded_channel(
-    app: &App,
+async fn close_unrecorded_channel<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     before: &CalendarWatch,
@@ -660,8 +675,8 @@ pub struct GoogleNotification {
 
 /// Checks a Google notification against the channel we opened and enqueues a sync when it reports a change.
 /// Anything that does not match a live channel and its secret is refused and changes nothing.
-pub async fn accept_google_notification(
-    app: &App,
+pub async fn accept_google_notification<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     notification: &GoogleNotification,
 ) -> Result<(), AppError> {
     let business_id = notification
@@ -711,8 +726,8 @@ pub struct GraphNotification {
 /// Checks each Graph notification against our subscription and its client state; acts on the authentic ones
 /// (a sync for changes and `missed`, a renewal for `reauthorizationRequired`, a new subscription for
 /// `subscriptionRemoved`). Refused when none is authentic.
-pub async fn accept_graph_notifications(
-    app: &App,
+pub async fn accept_graph_notifications<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     notifications: &[GraphNotification],
 ) -> Result<(), AppError> {
     let mut to_sync = HashSet::new();
@@ -786,8 +801,8 @@ enum ChannelMark {
 }
 
 /// Records what a lifecycle notification said about the channel, so the sync it enqueues acts on it.
-async fn mark_channel(
-    app: &App,
+async fn mark_channel<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     mark: ChannelMark,
 ) -> Result<(), AppError> {
@@ -823,7 +838,9 @@ async fn mark_channel(
 
 /// The scheduled safety net: enqueues a sync for every calendar not synced for [`SAFETY_NET_AFTER`], whose full
 /// sync is due, or whose push channel is missing or expires within [`RENEW_BEFORE`]. Returns how many it enqueued.
-pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
+pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let now = app.clock.now();
     let older_than = |at: Option<Timestamp>, period: SignedDuration| {
         at.is_none_or(|at| now.duration_since(at) >= period)

@@ -19,6 +19,7 @@ use super::calendar_sync::requeue_failed;
 use super::calendar_tokens::{self, TokenError};
 use super::{App, AppError};
 use crate::domain::{Business, BusinessId};
+use crate::ports::{AppointmentStore, BusyTimeStore, ConnectionStore, LeaseStore};
 use crate::ports::{
     CalendarConnection, CalendarProvider, CalendarSummary, CalendarWatch, ConnectionHealth,
     OAuthAttempt, ProviderError, ProviderKind, SecretStore, StoreError,
@@ -254,7 +255,10 @@ impl Integrations {
     }
 }
 
-fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppError> {
+fn integrations<S: ?Sized>(
+    app: &App<S>,
+    provider: ProviderKind,
+) -> Result<&Integrations, AppError> {
     app.integrations
         .as_deref()
         .ok_or(AppError::ProviderNotConfigured(provider))
@@ -262,8 +266,8 @@ fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppE
 
 /// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
 /// dashboard's calendar picker when the provider is done.
-pub async fn start_connect(
-    app: &App,
+pub async fn start_connect<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
     from_dashboard: bool,
@@ -318,8 +322,10 @@ pub struct ConnectedAccount {
 }
 
 /// Finishes connecting: checks the state, exchanges the code, stores the tokens and records the connection.
-pub async fn finish_connect(
-    app: &App,
+pub async fn finish_connect<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     provider: ProviderKind,
     callback: CallbackParameters,
 ) -> Result<ConnectedAccount, AppError> {
@@ -352,8 +358,10 @@ pub async fn finish_connect(
 }
 
 /// The part of [`finish_connect`] after the attempt was found: the provider's answer, the tokens, the connection.
-async fn complete_connect(
-    app: &App,
+async fn complete_connect<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     provider: ProviderKind,
@@ -449,8 +457,8 @@ fn provider_unavailable(error: ProviderError) -> AppError {
 }
 
 /// The connection of `business` to `provider`, or `calendar_not_connected`.
-async fn connection_to(
-    app: &App,
+async fn connection_to<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
 ) -> Result<CalendarConnection, AppError> {
@@ -462,8 +470,8 @@ async fn connection_to(
 }
 
 /// The connected account's calendars, fresh from the provider.
-pub async fn list_calendars(
-    app: &App,
+pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
 ) -> Result<Vec<CalendarSummary>, AppError> {
@@ -492,8 +500,8 @@ fn token_problem(error: TokenError) -> AppError {
 
 /// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
 /// its busy time.
-pub async fn select_calendar(
-    app: &App,
+pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
     calendar_id: &str,
@@ -524,8 +532,8 @@ pub async fn select_calendar(
 }
 
 /// The business's connection, if any, with how its calendar's busy time is followed once one is selected.
-pub async fn get_connection(
-    app: &App,
+pub async fn get_connection<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
 ) -> Result<Option<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
     let (connection, watch) = tokio::try_join!(
@@ -544,8 +552,8 @@ pub async fn get_connection(
 /// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider
 /// allows it, deletes the tokens and the connection. Events already written stay in the calendar (they are the
 /// business's record of its appointments).
-pub async fn disconnect(
-    app: &App,
+pub async fn disconnect<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
 ) -> Result<(), AppError> {

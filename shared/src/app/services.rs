@@ -1,14 +1,15 @@
 use crate::domain::{
     Business, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings, WeeklyHours,
 };
+use crate::ports::CatalogStore;
 use crate::ports::StoreError;
 
 use super::{App, AppError};
 
 const MAX_UPDATE_ATTEMPTS: usize = 3;
 
-pub async fn create_service(
-    app: &App,
+pub async fn create_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     settings: ServiceSettings,
 ) -> Result<Service, AppError> {
@@ -26,8 +27,8 @@ pub async fn create_service(
     Ok(service)
 }
 
-pub async fn get_service(
-    app: &App,
+pub async fn get_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
 ) -> Result<Service, AppError> {
@@ -37,7 +38,10 @@ pub async fn get_service(
         .ok_or(AppError::NotFound("service"))
 }
 
-pub async fn list_services(app: &App, business: &Business) -> Result<Vec<Service>, AppError> {
+pub async fn list_services<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<Service>, AppError> {
     Ok(app.store.list_services(business.id).await?)
 }
 
@@ -96,8 +100,8 @@ impl ServiceChanges {
 
 /// Applies `changes` to the current version, retrying on a concurrent update so two edits of different fields
 /// both land.
-pub async fn update_service(
-    app: &App,
+pub async fn update_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
     changes: &ServiceChanges,
@@ -123,8 +127,8 @@ pub async fn update_service(
 }
 
 /// Stops new bookings for the service; existing appointments stay as they are.
-pub async fn deactivate_service(
-    app: &App,
+pub async fn deactivate_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
 ) -> Result<Service, AppError> {

@@ -7,6 +7,7 @@ use jiff::SignedDuration;
 
 use crate::domain::{SyncFailure, SyncState, SyncStatus};
 use crate::metrics;
+use crate::ports::AppointmentStore;
 use crate::ports::Job;
 
 use super::{App, AppError};
@@ -18,7 +19,9 @@ pub const SWEEP_BATCH: u32 = 200;
 
 /// Re-enqueues a sync job for every appointment pending longer than [`STALE_PENDING_AFTER`]. Jobs are state-based,
 /// so re-enqueueing one whose original job is merely slow is harmless. Returns how many were enqueued.
-pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
+pub async fn requeue_stale_pending<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let cutoff = app
         .clock
         .now()
@@ -53,7 +56,10 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
 /// Marks the appointment's sync `failed` once the queue has given up on `job`, keeping the last error the worker
 /// recorded. Does nothing when the appointment has moved on to a newer version (its own job carries it) or is no
 /// longer pending.
-pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
+pub async fn give_up_sync<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    job: &Job,
+) -> Result<(), AppError> {
     let (business_id, appointment_id, version) = match job {
         Job::SyncAppointment {
             business_id,
