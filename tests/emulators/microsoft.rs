@@ -2154,7 +2154,7 @@ fn occurrences(master: &Value) -> Vec<Occurrence> {
         .as_str()
         .and_then(graph_weekday)
         .unwrap_or(Weekday::Sunday);
-    let dates = super::google::recurring_dates(
+    let dates = super::recurrence::recurring_dates(
         start_date,
         weekly,
         pattern["interval"].as_i64().unwrap_or(1),

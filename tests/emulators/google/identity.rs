@@ -1,0 +1,180 @@
+//! Google's OAuth 2.0 endpoints: authorization with PKCE and offline access, the token endpoint (a refresh keeps
+//! the refresh token), revocation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use serde_json::json;
+
+use super::gate::oauth_error;
+use super::{CLIENT_ID, CLIENT_SECRET, GoogleEmulator, Shared};
+use crate::emulators::oauth::{BasicCredentials, CodeGrant, client_authenticated, pkce_verified};
+use crate::emulators::server::url_pairs;
+
+const EVENTS_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
+const TOKEN_LIFETIME_SECS: u64 = 3599;
+
+impl GoogleEmulator {
+    pub fn token_refresh_count(&self) -> usize {
+        self.shared.grants.refresh_count()
+    }
+
+    /// The user removes our access: refresh tokens stop working (access tokens still work until they expire).
+    pub fn revoke_grants(&self) {
+        self.shared.grants.revoke_refresh_tokens();
+    }
+
+    pub fn expire_access_tokens(&self) {
+        self.shared.grants.expire_access_tokens();
+    }
+
+    /// Tokens as if the account had just been connected: `(access, refresh)`.
+    pub fn issue_tokens(&self) -> (String, String) {
+        self.shared.grants.issue(EVENTS_SCOPE)
+    }
+}
+
+pub(super) async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let param = |name: &str| {
+        query
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let scopes: Vec<&str> = param("scope").unwrap_or_default().split(' ').collect();
+    let problem = if param("client_id") != Some(CLIENT_ID) {
+        Some("unknown client_id")
+    } else if param("response_type") != Some("code") {
+        Some("response_type must be code")
+    } else if !scopes.contains(&EVENTS_SCOPE) {
+        Some("the calendar.events scope is missing")
+    } else if param("access_type") != Some("offline") || param("prompt") != Some("consent") {
+        Some("without access_type=offline and prompt=consent no refresh token is issued")
+    } else if param("code_challenge").is_none() || param("code_challenge_method") != Some("S256") {
+        Some("PKCE with S256 is required")
+    } else if param("state").is_none() {
+        Some("state is missing")
+    } else {
+        None
+    };
+    let Some(mut target) = param("redirect_uri").and_then(|uri| reqwest::Url::parse(uri).ok())
+    else {
+        shared.violation("authorize: redirect_uri missing or not a URL".to_owned());
+        return (StatusCode::BAD_REQUEST, "Error 400: invalid_request").into_response();
+    };
+    if let Some(problem) = problem {
+        shared.violation(format!("authorize: {problem}"));
+        return (StatusCode::BAD_REQUEST, format!("Error 400: {problem}")).into_response();
+    }
+    let code = shared.grants.grant_code(CodeGrant {
+        redirect_uri: target.to_string(),
+        code_challenge: param("code_challenge").unwrap_or_default().to_owned(),
+        scope: EVENTS_SCOPE.to_owned(),
+    });
+    target
+        .query_pairs_mut()
+        .append_pair("state", param("state").unwrap_or_default())
+        .append_pair("code", &code)
+        .append_pair("scope", &scopes.join(" "));
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
+}
+
+pub(super) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let param = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    if !client_authenticated(
+        &headers,
+        &form,
+        (CLIENT_ID, CLIENT_SECRET),
+        BasicCredentials::Plain,
+    ) {
+        shared.violation("token: client authentication failed".to_owned());
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
+    }
+    let invalid_grant = || oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
+    match param("grant_type") {
+        Some("authorization_code") => {
+            let Some(grant) = param("code").and_then(|code| shared.grants.redeem(code)) else {
+                return invalid_grant();
+            };
+            let verified = pkce_verified(param("code_verifier"), &grant.code_challenge);
+            let redirect_matches = param("redirect_uri").is_some_and(|uri| {
+                reqwest::Url::parse(uri).is_ok_and(|uri| uri.to_string() == grant.redirect_uri)
+            });
+            if !verified || !redirect_matches {
+                shared.violation("token: PKCE verifier or redirect_uri does not match".to_owned());
+                return invalid_grant();
+            }
+            let (access, refresh) = shared.grants.issue(EVENTS_SCOPE);
+            let body = json!({
+                "access_token": access,
+                "expires_in": TOKEN_LIFETIME_SECS,
+                "refresh_token": refresh,
+                "scope": EVENTS_SCOPE,
+                "token_type": "Bearer",
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Some("refresh_token") => {
+            let Some(refreshed) =
+                param("refresh_token").and_then(|token| shared.grants.refresh(token))
+            else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Token has been expired or revoked.",
+                );
+            };
+            // Google keeps the refresh token: none comes back.
+            let body = json!({
+                "access_token": refreshed.access,
+                "expires_in": TOKEN_LIFETIME_SECS,
+                "scope": EVENTS_SCOPE,
+                "token_type": "Bearer",
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        other => {
+            shared.violation(format!("token: grant_type {other:?}"));
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Invalid grant_type",
+            )
+        }
+    }
+}
+
+pub(super) async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = url_pairs(&String::from_utf8_lossy(&body))
+        .into_iter()
+        .collect();
+    let Some(token) = form.get("token").or_else(|| query.get("token")) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Missing token");
+    };
+    // Revoking a grant ends all of it.
+    if shared.grants.revoke(token) {
+        StatusCode::OK.into_response()
+    } else {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "Token expired or revoked",
+        )
+    }
+}
