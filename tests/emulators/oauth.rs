@@ -17,6 +17,8 @@ pub struct TokenStyle {
     pub refresh_prefix: &'static str,
     pub code_prefix: &'static str,
     pub refresh: Refresh,
+    /// What the tokens of an account connected by the test (`issue_tokens`) grant.
+    pub connected_scope: &'static str,
 }
 
 /// What a refresh-token grant does to the refresh token.
@@ -85,6 +87,11 @@ impl Grants {
     /// A new `(access, refresh)` pair for `scope`.
     pub fn issue(&self, scope: &str) -> (String, String) {
         self.lock().issue(&self.style, scope)
+    }
+
+    /// A new pair as if the account had just been connected.
+    pub fn issue_connected(&self) -> (String, String) {
+        self.issue(self.style.connected_scope)
     }
 
     /// A new authorization code for `grant`.
@@ -157,6 +164,14 @@ impl Grants {
     pub fn expire_access_tokens(&self) {
         self.lock().access.clear();
     }
+}
+
+/// A parameter of an OAuth request; an empty one counts as not given.
+pub fn given<'a>(parameters: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    parameters
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 /// Whether `verifier` is the one `challenge` was made from (`S256`).

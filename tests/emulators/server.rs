@@ -1,6 +1,7 @@
 //! What every provider emulator does the same way around its own endpoints: it listens on a free loopback port,
 //! passes each request through a gate (counted, faults injected before and after the handler), keeps a ledger of the
-//! requests and of the violations it saw, and stops its tasks when it is dropped.
+//! requests and of the violations it saw, issues OAuth grants, posts notifications, stops its tasks when it is
+//! dropped, and offers tests the same methods to steer and inspect all of that (`core_api!`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::faults::{Fault, Faults, When};
+use super::oauth::{Grants, TokenStyle};
+use super::push::Postman;
 
 /// A bound loopback port, known before the router that will serve it is built (answers name their own address).
 pub struct Loopback {
@@ -152,3 +155,87 @@ impl Ledger {
         self.lock().violations.clone()
     }
 }
+
+/// The parts every emulator has alike, shared by its handlers.
+pub struct Core {
+    pub faults: Faults,
+    pub ledger: Ledger,
+    pub grants: Grants,
+    /// Notifications waiting for the background task that posts them, in order.
+    pub postman: Postman,
+}
+
+impl Core {
+    /// The core and the postman's background task (to be stopped with the emulator).
+    pub fn start(tokens: TokenStyle) -> (Self, JoinHandle<()>) {
+        let (postman, delivering) = Postman::start();
+        let core = Self {
+            faults: Faults::default(),
+            ledger: Ledger::default(),
+            grants: Grants::new(tokens),
+            postman,
+        };
+        (core, delivering)
+    }
+}
+
+/// The test-facing methods every emulator has alike, served by its `Core` (`self.shared.core`). They are generated
+/// as inherent methods because tests call them by path (`GraphEmulator::faults(self)`).
+macro_rules! core_api {
+    ($emulator:ty) => {
+        impl $emulator {
+            fn core(&self) -> &$crate::emulators::server::Core {
+                &self.shared.core
+            }
+
+            pub fn faults(&self) -> &$crate::emulators::faults::Faults {
+                &self.core().faults
+            }
+
+            /// Everything malformed the emulator was sent or would have answered with.
+            pub fn violations(&self) -> Vec<String> {
+                self.core().ledger.violations()
+            }
+
+            /// Requests that arrived with this label (the gate's `label` lists them).
+            pub fn request_count(&self, label: &str) -> usize {
+                self.core().ledger.requests(label)
+            }
+
+            /// Refresh-token grants answered with new tokens.
+            pub fn token_refresh_count(&self) -> usize {
+                self.core().grants.refresh_count()
+            }
+
+            /// The user withdraws consent: every refresh token stops working. Access tokens stay valid until they
+            /// expire, as with the providers' own.
+            pub fn revoke_grants(&self) {
+                self.core().grants.revoke_refresh_tokens();
+            }
+
+            pub fn expire_access_tokens(&self) {
+                self.core().grants.expire_access_tokens();
+            }
+
+            /// Tokens as if the account had just been connected: `(access, refresh)`.
+            pub fn issue_tokens(&self) -> (String, String) {
+                self.core().grants.issue_connected()
+            }
+
+            /// The next `n` notifications are lost: never sent, not recorded (Google's message numbers are used up
+            /// all the same).
+            pub fn drop_notifications(&self, n: usize) {
+                self.core().postman.lose_next(n);
+            }
+
+            /// Notifications posted so far, in order: `(channel or subscription id, Google's resource state or
+            /// Graph's change type or lifecycle event, HTTP status of the answer)`, the status 0 when none came
+            /// (refused, reset, or more than ten seconds).
+            pub fn notifications(&self) -> Vec<(String, String, u16)> {
+                self.core().postman.answered()
+            }
+        }
+    };
+}
+
+pub(crate) use core_api;

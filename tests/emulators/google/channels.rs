@@ -84,9 +84,10 @@ impl Channel {
 }
 
 impl GoogleEmulator {
-    /// The next `n` push notifications are lost: never sent, not recorded (their message numbers are used up).
-    pub fn drop_notifications(&self, n: usize) {
-        self.shared.postman.lose_next(n);
+    /// Sets the emulator's clock to `now` (it runs on from there), so that the expiries it grants and checks agree
+    /// with the manual clock of the app under test.
+    pub fn set_now(&self, now: Timestamp) {
+        self.shared.lock().skew_ms = now.as_millisecond() - Timestamp::now().as_millisecond();
     }
 
     /// Open push channels (neither stopped nor expired), as `Channel` resources.
@@ -97,12 +98,6 @@ impl GoogleEmulator {
             .filter(|channel| channel.live())
             .map(Channel::json)
             .collect()
-    }
-
-    /// Push notifications posted so far, in order: `(channel id, resource state, HTTP status of the answer)`, the
-    /// status 0 when none came (refused, reset, or more than ten seconds).
-    pub fn notifications(&self) -> Vec<(String, String, u16)> {
-        self.shared.postman.answered()
     }
 
     /// Every channel reaches its expiration: nothing more is sent on it.
@@ -194,9 +189,9 @@ pub(super) async fn watch_events(
         .into_iter()
         .collect();
     data.channels.push(channel);
-    let deliveries = shared.postman.keep(sync);
+    let deliveries = shared.core.postman.keep(sync);
     drop(data);
-    shared.postman.send(deliveries);
+    shared.core.postman.send(deliveries);
     checked(&shared, "Channel", StatusCode::OK, answer)
 }
 

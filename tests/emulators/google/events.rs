@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -301,23 +301,15 @@ fn write_event(
     Ok(event)
 }
 
-pub(super) async fn patch_event(
+/// `events.patch` (PATCH) merges the body into the event, `events.update` (PUT) replaces it.
+pub(super) async fn patch_or_update_event(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     Path((calendar_id, event_id)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
-    match write_event(&shared, &calendar_id, &event_id, &body, false, true) {
-        Ok(event) => checked(&shared, "Event", StatusCode::OK, event),
-        Err(response) => response,
-    }
-}
-
-pub(super) async fn update_event(
-    State(shared): State<Arc<Shared>>,
-    Path((calendar_id, event_id)): Path<(String, String)>,
-    Json(body): Json<Value>,
-) -> Response {
-    match write_event(&shared, &calendar_id, &event_id, &body, true, true) {
+    let replace = method == Method::PUT;
+    match write_event(&shared, &calendar_id, &event_id, &body, replace, true) {
         Ok(event) => checked(&shared, "Event", StatusCode::OK, event),
         Err(response) => response,
     }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -16,15 +17,21 @@ use crate::emulators::faults::{Fault, reset_connection};
 use crate::emulators::server::{bearer, faulted, url_pairs, with_retry_after};
 use crate::emulators::spec::GoogleRequest;
 
+/// The emulator's routes with the gate in front, and an unknown endpoint answered as a violation.
+pub(super) fn guarded(routes: Router<Arc<Shared>>, shared: &Arc<Shared>) -> Router {
+    routes
+        .fallback(unknown_endpoint)
+        .layer(middleware::from_fn_with_state(shared.clone(), gate))
+        .with_state(shared.clone())
+}
+
 /// Faults, authentication, request counting and the discovery check of every API request.
-pub(super) async fn gate(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let api_path = path.strip_prefix("/calendar/v3/").map(str::to_owned);
+    // Requests are counted by discovery method id (`calendar.events.insert`, …), or by the OAuth endpoint's last
+    // path segment (`token`, `auth`, `revoke`).
     let label = match &api_path {
         Some(api_path) => shared
             .discovery
@@ -37,11 +44,11 @@ pub(super) async fn gate(
             .unwrap_or("")
             .to_owned(),
     };
-    shared.ledger.count(label);
+    shared.core.ledger.count(label);
     let oauth = api_path.is_none();
     let admitted = admit(&shared, &method, &path, api_path, request, next);
     faulted(
-        &shared.faults,
+        &shared.core.faults,
         &method,
         &path,
         |fault| render_fault(fault, oauth),
@@ -61,7 +68,7 @@ async fn admit(
 ) -> Response {
     let request = match api_path {
         Some(api_path) => {
-            if !bearer(request.headers()).is_some_and(|token| shared.grants.accepts(token)) {
+            if !bearer(request.headers()).is_some_and(|token| shared.core.grants.accepts(token)) {
                 return render_fault(Fault::Unauthorized, false);
             }
             let (parts, body) = request.into_parts();
@@ -87,7 +94,7 @@ async fn admit(
                 body: body_json.as_ref(),
             });
             if !problems.is_empty() {
-                shared.ledger.violations_found(problems.clone());
+                shared.core.ledger.violations_found(problems.clone());
                 return google_error(StatusCode::BAD_REQUEST, "invalid", &problems.join("; "));
             }
             Request::from_parts(parts, Body::from(bytes))
@@ -121,6 +128,7 @@ pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
 /// Answers `value`, checked against the discovery document's schema.
 pub(super) fn checked(shared: &Shared, schema: &str, status: StatusCode, value: Value) -> Response {
     shared
+        .core
         .ledger
         .violations_found(shared.discovery.check_schema(schema, &value));
     (status, Json(value)).into_response()
@@ -131,56 +139,51 @@ pub(super) fn not_found() -> Response {
 }
 
 fn render_fault(fault: Fault, oauth: bool) -> Response {
-    match fault {
+    use StatusCode as S;
+    let (status, reason, message) = match fault {
         Fault::ConnectionReset => reset_connection(),
-        Fault::InvalidGrant => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Token has been expired or revoked.",
-        ),
-        Fault::ServerError if oauth => oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_failure",
-            "Internal error",
-        ),
-        Fault::ServerError => google_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "backendError",
-            "Backend Error",
-        ),
-        Fault::Unavailable => google_error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Fault::InvalidGrant => {
+            return oauth_error(
+                S::BAD_REQUEST,
+                "invalid_grant",
+                "Token has been expired or revoked.",
+            );
+        }
+        Fault::ServerError if oauth => {
+            return oauth_error(
+                S::INTERNAL_SERVER_ERROR,
+                "internal_failure",
+                "Internal error",
+            );
+        }
+        Fault::ServerError => (S::INTERNAL_SERVER_ERROR, "backendError", "Backend Error"),
+        Fault::Unavailable => (
+            S::SERVICE_UNAVAILABLE,
             "backendError",
             "The service is currently unavailable.",
         ),
-        Fault::TooManyRequests { retry_after_secs } => with_retry_after(
-            retry_after_secs,
-            google_error(
-                StatusCode::TOO_MANY_REQUESTS,
+        Fault::TooManyRequests { retry_after_secs } => {
+            let throttled = google_error(
+                S::TOO_MANY_REQUESTS,
                 "rateLimitExceeded",
                 "Rate Limit Exceeded",
-            ),
-        ),
-        Fault::RateLimitForbidden => google_error(
-            StatusCode::FORBIDDEN,
-            "rateLimitExceeded",
-            "Rate Limit Exceeded",
-        ),
-        Fault::Unauthorized => google_error(
-            StatusCode::UNAUTHORIZED,
+            );
+            return with_retry_after(retry_after_secs, throttled);
+        }
+        Fault::RateLimitForbidden => (S::FORBIDDEN, "rateLimitExceeded", "Rate Limit Exceeded"),
+        Fault::Unauthorized => (
+            S::UNAUTHORIZED,
             "authError",
             "Request had invalid authentication credentials.",
         ),
-        Fault::NotFound => not_found(),
-        Fault::Gone => google_error(StatusCode::GONE, "deleted", "Resource has been deleted"),
+        Fault::NotFound => (S::NOT_FOUND, "notFound", "Not Found"),
+        Fault::Gone => (S::GONE, "deleted", "Resource has been deleted"),
         Fault::Delay(_) => unreachable!("delays are served by waiting"),
-    }
+    };
+    google_error(status, reason, message)
 }
 
-pub(super) async fn unknown_endpoint(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-) -> Response {
+async fn unknown_endpoint(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     shared.violation(format!(
         "no such endpoint: {} {}",
         request.method(),

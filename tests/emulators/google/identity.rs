@@ -13,29 +13,25 @@ use serde_json::json;
 
 use super::gate::oauth_error;
 use super::{CLIENT_ID, CLIENT_SECRET, GoogleEmulator, Shared};
-use crate::emulators::oauth::{BasicCredentials, CodeGrant, client_authenticated, pkce_verified};
+use crate::emulators::oauth::{
+    BasicCredentials, CodeGrant, client_authenticated, given, pkce_verified,
+};
 use crate::emulators::server::url_pairs;
 
-const EVENTS_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
+pub(super) const EVENTS_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
 const TOKEN_LIFETIME_SECS: u64 = 3599;
 
 impl GoogleEmulator {
-    pub fn token_refresh_count(&self) -> usize {
-        self.shared.grants.refresh_count()
+    pub fn authorize_url(&self) -> String {
+        self.running.url("/o/oauth2/v2/auth")
     }
 
-    /// The user removes our access: refresh tokens stop working (access tokens still work until they expire).
-    pub fn revoke_grants(&self) {
-        self.shared.grants.revoke_refresh_tokens();
+    pub fn token_url(&self) -> String {
+        self.running.url("/token")
     }
 
-    pub fn expire_access_tokens(&self) {
-        self.shared.grants.expire_access_tokens();
-    }
-
-    /// Tokens as if the account had just been connected: `(access, refresh)`.
-    pub fn issue_tokens(&self) -> (String, String) {
-        self.shared.grants.issue(EVENTS_SCOPE)
+    pub fn revoke_url(&self) -> String {
+        self.running.url("/revoke")
     }
 }
 
@@ -43,12 +39,7 @@ pub(super) async fn authorize(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let param = |name: &str| {
-        query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
+    let param = |name: &str| given(&query, name);
     let scopes: Vec<&str> = param("scope").unwrap_or_default().split(' ').collect();
     let problem = if param("client_id") != Some(CLIENT_ID) {
         Some("unknown client_id")
@@ -74,7 +65,7 @@ pub(super) async fn authorize(
         shared.violation(format!("authorize: {problem}"));
         return (StatusCode::BAD_REQUEST, format!("Error 400: {problem}")).into_response();
     }
-    let code = shared.grants.grant_code(CodeGrant {
+    let code = shared.core.grants.grant_code(CodeGrant {
         redirect_uri: target.to_string(),
         code_challenge: param("code_challenge").unwrap_or_default().to_owned(),
         scope: EVENTS_SCOPE.to_owned(),
@@ -92,7 +83,7 @@ pub(super) async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let param = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let param = |name: &str| given(&form, name);
     if !client_authenticated(
         &headers,
         &form,
@@ -105,7 +96,7 @@ pub(super) async fn token(
     let invalid_grant = || oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
     match param("grant_type") {
         Some("authorization_code") => {
-            let Some(grant) = param("code").and_then(|code| shared.grants.redeem(code)) else {
+            let Some(grant) = param("code").and_then(|code| shared.core.grants.redeem(code)) else {
                 return invalid_grant();
             };
             let verified = pkce_verified(param("code_verifier"), &grant.code_challenge);
@@ -116,7 +107,7 @@ pub(super) async fn token(
                 shared.violation("token: PKCE verifier or redirect_uri does not match".to_owned());
                 return invalid_grant();
             }
-            let (access, refresh) = shared.grants.issue(EVENTS_SCOPE);
+            let (access, refresh) = shared.core.grants.issue(EVENTS_SCOPE);
             let body = json!({
                 "access_token": access,
                 "expires_in": TOKEN_LIFETIME_SECS,
@@ -128,7 +119,7 @@ pub(super) async fn token(
         }
         Some("refresh_token") => {
             let Some(refreshed) =
-                param("refresh_token").and_then(|token| shared.grants.refresh(token))
+                param("refresh_token").and_then(|token| shared.core.grants.refresh(token))
             else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -168,7 +159,7 @@ pub(super) async fn revoke(
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Missing token");
     };
     // Revoking a grant ends all of it.
-    if shared.grants.revoke(token) {
+    if shared.core.grants.revoke(token) {
         StatusCode::OK.into_response()
     } else {
         oauth_error(

@@ -309,6 +309,7 @@ pub(super) async fn list_events(
         .collect();
     for item in &items {
         shared
+            .core
             .ledger
             .violations_found(shared.discovery.check_schema("Event", item));
     }

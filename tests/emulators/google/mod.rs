@@ -31,15 +31,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::middleware;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 
 use self::channels::Channel;
-use super::faults::Faults;
-use super::oauth::{Grants, Refresh, TokenStyle};
-use super::push::{Delivery, Postman};
-use super::server::{Ledger, Loopback, Running};
+use super::oauth::{Refresh, TokenStyle};
+use super::push::Delivery;
+use super::server::{Core, Loopback, Running, core_api};
 use super::spec::GoogleDiscovery;
 
 pub const CLIENT_ID: &str = "emulated-google-client.apps.googleusercontent.com";
@@ -55,14 +53,10 @@ pub struct GoogleEmulator {
 }
 
 struct Shared {
-    faults: Faults,
-    ledger: Ledger,
-    grants: Grants,
+    core: Core,
     discovery: GoogleDiscovery,
     /// `http://127.0.0.1:PORT/calendar/v3/`
     api_base: String,
-    /// Push notifications waiting for the background task that posts them, in order.
-    postman: Postman,
     data: Mutex<Data>,
 }
 
@@ -97,14 +91,14 @@ impl Shared {
     }
 
     fn violation(&self, problem: String) {
-        self.ledger.violation(problem);
+        self.core.ledger.violation(problem);
     }
 
     /// Records a change to an event of calendar `c` and posts the `exists` messages of the channels watching it.
     fn changed(&self, mut data: MutexGuard<'_, Data>, c: usize, event_id: &str) {
-        let deliveries = self.postman.keep(data.touch(c, event_id));
+        let deliveries = self.core.postman.keep(data.touch(c, event_id));
         drop(data);
-        self.postman.send(deliveries);
+        self.core.postman.send(deliveries);
     }
 }
 
@@ -151,19 +145,17 @@ impl GoogleEmulator {
             changes: HashMap::new(),
             updated: Timestamp::now(),
         };
-        let (postman, delivering) = Postman::start();
+        let (core, delivering) = Core::start(TokenStyle {
+            access_prefix: "ya29.",
+            refresh_prefix: "1//",
+            code_prefix: "4/0A",
+            refresh: Refresh::Kept,
+            connected_scope: identity::EVENTS_SCOPE,
+        });
         let shared = Arc::new(Shared {
-            faults: Faults::default(),
-            ledger: Ledger::default(),
-            grants: Grants::new(TokenStyle {
-                access_prefix: "ya29.",
-                refresh_prefix: "1//",
-                code_prefix: "4/0A",
-                refresh: Refresh::Kept,
-            }),
+            core,
             discovery: GoogleDiscovery::load(),
             api_base: format!("http://{address}/calendar/v3/"),
-            postman,
             data: Mutex::new(Data {
                 skew_ms: 0,
                 calendars: vec![
@@ -201,14 +193,12 @@ impl GoogleEmulator {
             .route(
                 "/calendar/v3/calendars/{calendar}/events/{event}",
                 get(events::get_event)
-                    .patch(events::patch_event)
-                    .put(events::update_event)
+                    .patch(events::patch_or_update_event)
+                    .put(events::patch_or_update_event)
                     .delete(events::delete_event),
             )
-            .route("/calendar/v3/channels/stop", post(channels::stop_channel))
-            .fallback(gate::unknown_endpoint)
-            .layer(middleware::from_fn_with_state(shared.clone(), gate::gate))
-            .with_state(shared.clone());
+            .route("/calendar/v3/channels/stop", post(channels::stop_channel));
+        let router = gate::guarded(router, &shared);
         Self {
             running: loopback.serve(router, vec![delivering]),
             shared,
@@ -219,35 +209,6 @@ impl GoogleEmulator {
     pub fn api_base(&self) -> String {
         self.running.url("/calendar/v3/")
     }
-
-    pub fn authorize_url(&self) -> String {
-        self.running.url("/o/oauth2/v2/auth")
-    }
-
-    pub fn token_url(&self) -> String {
-        self.running.url("/token")
-    }
-
-    pub fn revoke_url(&self) -> String {
-        self.running.url("/revoke")
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
-    }
-
-    pub fn violations(&self) -> Vec<String> {
-        self.shared.ledger.violations()
-    }
-
-    /// Requests per discovery method id (`calendar.events.insert`, …), or `token`, `authorize`, `revoke`.
-    pub fn request_count(&self, method_id: &str) -> usize {
-        self.shared.ledger.requests(method_id)
-    }
-
-    /// Sets the emulator's clock to `now` (it runs on from there), so that the expiries it grants and checks agree
-    /// with the manual clock of the app under test.
-    pub fn set_now(&self, now: Timestamp) {
-        self.shared.lock().skew_ms = now.as_millisecond() - Timestamp::now().as_millisecond();
-    }
 }
+
+core_api!(GoogleEmulator);
