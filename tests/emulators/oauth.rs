@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// How a provider's tokens look and live.
@@ -166,12 +167,27 @@ impl Grants {
     }
 }
 
-/// A parameter of an OAuth request; an empty one counts as not given.
-pub fn given<'a>(parameters: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    parameters
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
+/// The parameters of an OAuth request, from its query or its form.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Parameters(HashMap<String, String>);
+
+impl Parameters {
+    /// A parameter as sent, empty or not.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter; an empty one counts as not given.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+}
+
+impl FromIterator<(String, String)> for Parameters {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self(pairs.into_iter().collect())
+    }
 }
 
 /// Whether `verifier` is the one `challenge` was made from (`S256`).
@@ -190,10 +206,25 @@ pub enum BasicCredentials {
     FormEncoded,
 }
 
+/// Our app as the provider has it registered.
+pub struct Client {
+    pub id: &'static str,
+    pub secret: &'static str,
+    /// How the provider reads HTTP Basic credentials.
+    pub basic: BasicCredentials,
+}
+
+impl Client {
+    /// Whether a token request authenticates as this client.
+    pub fn authenticated(&self, headers: &HeaderMap, form: &Parameters) -> bool {
+        client_authenticated(headers, form, (self.id, self.secret), self.basic)
+    }
+}
+
 /// The client secret, by HTTP Basic (`client_id:client_secret`) or in the form.
-pub fn client_authenticated(
+fn client_authenticated(
     headers: &HeaderMap,
-    form: &HashMap<String, String>,
+    form: &Parameters,
     (client_id, client_secret): (&str, &str),
     encoding: BasicCredentials,
 ) -> bool {
@@ -214,8 +245,7 @@ pub fn client_authenticated(
         return decode(id).as_deref() == Some(client_id)
             && decode(secret).as_deref() == Some(client_secret);
     }
-    form.get("client_id").map(String::as_str) == Some(client_id)
-        && form.get("client_secret").map(String::as_str) == Some(client_secret)
+    form.get("client_id") == Some(client_id) && form.get("client_secret") == Some(client_secret)
 }
 
 /// 32 random bytes, URL-safe: codes, tokens, and the providers' opaque paging and sync tokens.

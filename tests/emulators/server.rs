@@ -179,11 +179,22 @@ impl Core {
     }
 }
 
-/// The test-facing methods every emulator has alike, served by its `Core` (`self.shared.core`). They are generated
-/// as inherent methods because tests call them by path (`GraphEmulator::faults(self)`).
+/// The test-facing methods every emulator has alike, served by its `Core` (`self.shared.core`) and its running server
+/// (`self.running`, whose OAuth endpoints are at the paths given). They are generated as inherent methods because
+/// tests call them by path (`GraphEmulator::faults(self)`).
 macro_rules! core_api {
-    ($emulator:ty) => {
+    ($emulator:ty, $authorize_path:expr, $token_path:expr) => {
         impl $emulator {
+            /// The counterpart of the provider's authorization endpoint.
+            pub fn authorize_url(&self) -> String {
+                self.running.url($authorize_path)
+            }
+
+            /// The counterpart of the provider's token endpoint.
+            pub fn token_url(&self) -> String {
+                self.running.url($token_path)
+            }
+
             fn core(&self) -> &$crate::emulators::server::Core {
                 &self.shared.core
             }

@@ -1,7 +1,6 @@
 //! Google's OAuth 2.0 endpoints: authorization with PKCE and offline access, the token endpoint (a refresh keeps
 //! the refresh token), revocation.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,50 +12,58 @@ use serde_json::json;
 
 use super::gate::oauth_error;
 use super::{CLIENT_ID, CLIENT_SECRET, GoogleEmulator, Shared};
-use crate::emulators::oauth::{
-    BasicCredentials, CodeGrant, client_authenticated, given, pkce_verified,
-};
+use crate::emulators::oauth::{BasicCredentials, Client, CodeGrant, Parameters, pkce_verified};
 use crate::emulators::server::url_pairs;
 
 pub(super) const EVENTS_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
 const TOKEN_LIFETIME_SECS: u64 = 3599;
+const CLIENT: Client = Client {
+    id: CLIENT_ID,
+    secret: CLIENT_SECRET,
+    basic: BasicCredentials::Plain,
+};
+
+pub(super) const AUTHORIZE_PATH: &str = "/o/oauth2/v2/auth";
+pub(super) const TOKEN_PATH: &str = "/token";
+pub(super) const REVOKE_PATH: &str = "/revoke";
 
 impl GoogleEmulator {
-    pub fn authorize_url(&self) -> String {
-        self.running.url("/o/oauth2/v2/auth")
-    }
-
-    pub fn token_url(&self) -> String {
-        self.running.url("/token")
-    }
-
     pub fn revoke_url(&self) -> String {
-        self.running.url("/revoke")
+        self.running.url(REVOKE_PATH)
     }
 }
 
 pub(super) async fn authorize(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<Parameters>,
 ) -> Response {
-    let param = |name: &str| given(&query, name);
-    let scopes: Vec<&str> = param("scope").unwrap_or_default().split(' ').collect();
-    let problem = if param("client_id") != Some(CLIENT_ID) {
+    let scopes: Vec<&str> = params
+        .given("scope")
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
+    let problem = if params.given("client_id") != Some(CLIENT_ID) {
         Some("unknown client_id")
-    } else if param("response_type") != Some("code") {
+    } else if params.given("response_type") != Some("code") {
         Some("response_type must be code")
     } else if !scopes.contains(&EVENTS_SCOPE) {
         Some("the calendar.events scope is missing")
-    } else if param("access_type") != Some("offline") || param("prompt") != Some("consent") {
+    } else if params.given("access_type") != Some("offline")
+        || params.given("prompt") != Some("consent")
+    {
         Some("without access_type=offline and prompt=consent no refresh token is issued")
-    } else if param("code_challenge").is_none() || param("code_challenge_method") != Some("S256") {
+    } else if params.given("code_challenge").is_none()
+        || params.given("code_challenge_method") != Some("S256")
+    {
         Some("PKCE with S256 is required")
-    } else if param("state").is_none() {
+    } else if params.given("state").is_none() {
         Some("state is missing")
     } else {
         None
     };
-    let Some(mut target) = param("redirect_uri").and_then(|uri| reqwest::Url::parse(uri).ok())
+    let Some(mut target) = params
+        .given("redirect_uri")
+        .and_then(|uri| reqwest::Url::parse(uri).ok())
     else {
         shared.violation("authorize: redirect_uri missing or not a URL".to_owned());
         return (StatusCode::BAD_REQUEST, "Error 400: invalid_request").into_response();
@@ -67,12 +74,15 @@ pub(super) async fn authorize(
     }
     let code = shared.core.grants.grant_code(CodeGrant {
         redirect_uri: target.to_string(),
-        code_challenge: param("code_challenge").unwrap_or_default().to_owned(),
+        code_challenge: params
+            .given("code_challenge")
+            .unwrap_or_default()
+            .to_owned(),
         scope: EVENTS_SCOPE.to_owned(),
     });
     target
         .query_pairs_mut()
-        .append_pair("state", param("state").unwrap_or_default())
+        .append_pair("state", params.given("state").unwrap_or_default())
         .append_pair("code", &code)
         .append_pair("scope", &scopes.join(" "));
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
@@ -81,26 +91,23 @@ pub(super) async fn authorize(
 pub(super) async fn token(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    Form(params): Form<Parameters>,
 ) -> Response {
-    let param = |name: &str| given(&form, name);
-    if !client_authenticated(
-        &headers,
-        &form,
-        (CLIENT_ID, CLIENT_SECRET),
-        BasicCredentials::Plain,
-    ) {
+    if !CLIENT.authenticated(&headers, &params) {
         shared.violation("token: client authentication failed".to_owned());
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
     }
     let invalid_grant = || oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
-    match param("grant_type") {
+    match params.given("grant_type") {
         Some("authorization_code") => {
-            let Some(grant) = param("code").and_then(|code| shared.core.grants.redeem(code)) else {
+            let Some(grant) = params
+                .given("code")
+                .and_then(|code| shared.core.grants.redeem(code))
+            else {
                 return invalid_grant();
             };
-            let verified = pkce_verified(param("code_verifier"), &grant.code_challenge);
-            let redirect_matches = param("redirect_uri").is_some_and(|uri| {
+            let verified = pkce_verified(params.given("code_verifier"), &grant.code_challenge);
+            let redirect_matches = params.given("redirect_uri").is_some_and(|uri| {
                 reqwest::Url::parse(uri).is_ok_and(|uri| uri.to_string() == grant.redirect_uri)
             });
             if !verified || !redirect_matches {
@@ -118,8 +125,9 @@ pub(super) async fn token(
             (StatusCode::OK, Json(body)).into_response()
         }
         Some("refresh_token") => {
-            let Some(refreshed) =
-                param("refresh_token").and_then(|token| shared.core.grants.refresh(token))
+            let Some(refreshed) = params
+                .given("refresh_token")
+                .and_then(|token| shared.core.grants.refresh(token))
             else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -149,10 +157,10 @@ pub(super) async fn token(
 
 pub(super) async fn revoke(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Parameters>,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = url_pairs(&String::from_utf8_lossy(&body))
+    let form: Parameters = url_pairs(&String::from_utf8_lossy(&body))
         .into_iter()
         .collect();
     let Some(token) = form.get("token").or_else(|| query.get("token")) else {

@@ -11,14 +11,14 @@
 //! one (410 `fullSyncRequired`). `events.watch` opens a push channel: a `sync` message first, then `exists` on every
 //! change, posted to the channel's address by a background task; `channels.stop` closes it. Tests act as the user
 //! through `add_event`, `update_event` and `delete_event`, which count as changes like API writes do.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-// Helpers fail with the finished error response; its size is of no concern in a test server.
-#![allow(clippy::result_large_err)]
 //!
 //! One file a concern: `identity` (OAuth), `events` (the calendar list and event CRUD), `listing` (`events.list`,
 //! sync and page tokens), `recurrence` (instances of recurring events), `channels` (push notifications), `gate`
 //! (what every request passes through, and Google's error formats).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Helpers fail with the finished error response; its size is of no concern in a test server.
+#![allow(clippy::result_large_err)]
 
 mod channels;
 mod events;
@@ -175,9 +175,9 @@ impl GoogleEmulator {
             }),
         });
         let router = Router::new()
-            .route("/o/oauth2/v2/auth", get(identity::authorize))
-            .route("/token", post(identity::token))
-            .route("/revoke", post(identity::revoke))
+            .route(identity::AUTHORIZE_PATH, get(identity::authorize))
+            .route(identity::TOKEN_PATH, post(identity::token))
+            .route(identity::REVOKE_PATH, post(identity::revoke))
             .route(
                 "/calendar/v3/users/me/calendarList",
                 get(events::calendar_list),
@@ -211,4 +211,8 @@ impl GoogleEmulator {
     }
 }
 
-core_api!(GoogleEmulator);
+core_api!(
+    GoogleEmulator,
+    identity::AUTHORIZE_PATH,
+    identity::TOKEN_PATH
+);

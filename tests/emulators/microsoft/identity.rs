@@ -1,7 +1,6 @@
 //! The Microsoft identity platform's OAuth 2.0 endpoints: authorization with PKCE (errors after the redirect URI is
 //! trusted go back to the app), and the token endpoint, whose refresh grants rotate the refresh token.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
@@ -12,35 +11,32 @@ use axum::{Form, Json};
 use serde_json::json;
 
 use super::gate::{identity_error, no_store};
-use super::{CLIENT_ID, CLIENT_SECRET, GraphEmulator, Shared};
+use super::{CLIENT_ID, CLIENT_SECRET, Shared};
 use crate::emulators::oauth::{
-    BasicCredentials, CodeGrant, Refreshed, client_authenticated, given, pkce_verified,
+    BasicCredentials, Client, CodeGrant, Parameters, Refreshed, pkce_verified,
 };
 
 const TOKEN_LIFETIME_SECS: u64 = 3599;
+const CLIENT: Client = Client {
+    id: CLIENT_ID,
+    secret: CLIENT_SECRET,
+    basic: BasicCredentials::FormEncoded,
+};
 /// Scopes of Graph's resource; the bare form (`Calendars.ReadWrite`) means the same.
 const GRAPH_SCOPE_PREFIX: &str = "https://graph.microsoft.com/";
 
-impl GraphEmulator {
-    pub fn authorize_url(&self) -> String {
-        self.running.url("/common/oauth2/v2.0/authorize")
-    }
-
-    pub fn token_url(&self) -> String {
-        self.running.url("/common/oauth2/v2.0/token")
-    }
-}
+pub(super) const AUTHORIZE_PATH: &str = "/common/oauth2/v2.0/authorize";
+pub(super) const TOKEN_PATH: &str = "/common/oauth2/v2.0/token";
 
 pub(super) async fn authorize(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(params): Query<Parameters>,
 ) -> Response {
-    let param = |name: &str| given(&query, name);
     // Errors before the redirect URI is trusted are shown to the user, not sent back to the app.
-    if param("client_id") != Some(CLIENT_ID) {
+    if params.given("client_id") != Some(CLIENT_ID) {
         shared.violation(format!(
             "authorize: unknown client_id {:?}",
-            param("client_id")
+            params.given("client_id")
         ));
         return identity_error(
             StatusCode::BAD_REQUEST,
@@ -49,7 +45,7 @@ pub(super) async fn authorize(
             "Application with the given identifier was not found in the directory.",
         );
     }
-    let Some(redirect_uri) = param("redirect_uri") else {
+    let Some(redirect_uri) = params.given("redirect_uri") else {
         shared.violation("authorize: no redirect_uri".to_owned());
         return missing_parameter("redirect_uri");
     };
@@ -64,22 +60,27 @@ pub(super) async fn authorize(
             "The redirect URI specified in the request does not match the redirect URIs configured for the application.",
         );
     };
-    let scope = param("scope").unwrap_or_default();
-    let problem = if param("response_type") != Some("code") {
+    let scope = params.given("scope").unwrap_or_default();
+    let problem = if params.given("response_type") != Some("code") {
         Some(("unsupported_response_type", "response_type must be 'code'"))
     } else if !has_scope(scope, "offline_access") || !has_scope(scope, "Calendars.ReadWrite") {
         Some((
             "invalid_scope",
             "scope must include offline_access and Calendars.ReadWrite",
         ))
-    } else if param("state").is_none() {
+    } else if params.given("state").is_none() {
         Some(("invalid_request", "state is missing"))
-    } else if param("code_challenge").is_none() || param("code_challenge_method") != Some("S256") {
+    } else if params.given("code_challenge").is_none()
+        || params.given("code_challenge_method") != Some("S256")
+    {
         Some((
             "invalid_request",
             "PKCE with code_challenge_method=S256 is required",
         ))
-    } else if param("response_mode").is_some_and(|mode| mode != "query") {
+    } else if params
+        .given("response_mode")
+        .is_some_and(|mode| mode != "query")
+    {
         Some(("invalid_request", "only response_mode=query is supported"))
     } else {
         None
@@ -96,13 +97,16 @@ pub(super) async fn authorize(
             None => {
                 let code = shared.core.grants.grant_code(CodeGrant {
                     redirect_uri: redirect_uri.to_owned(),
-                    code_challenge: param("code_challenge").unwrap_or_default().to_owned(),
+                    code_challenge: params
+                        .given("code_challenge")
+                        .unwrap_or_default()
+                        .to_owned(),
                     scope: scope.to_owned(),
                 });
                 pairs.append_pair("code", &code);
             }
         }
-        if let Some(state) = param("state") {
+        if let Some(state) = params.given("state") {
             pairs.append_pair("state", state);
         }
     }
@@ -130,19 +134,13 @@ fn has_scope(scope: &str, wanted: &str) -> bool {
 pub(super) async fn token(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
+    form: Result<Form<Parameters>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
+    let Ok(Form(params)) = form else {
         shared.violation("token: the body is not application/x-www-form-urlencoded".to_owned());
         return missing_parameter("grant_type");
     };
-    let param = |name: &str| given(&form, name);
-    if !client_authenticated(
-        &headers,
-        &form,
-        (CLIENT_ID, CLIENT_SECRET),
-        BasicCredentials::FormEncoded,
-    ) {
+    if !CLIENT.authenticated(&headers, &params) {
         shared.violation("token: client authentication failed".to_owned());
         return identity_error(
             StatusCode::UNAUTHORIZED,
@@ -154,22 +152,24 @@ pub(super) async fn token(
     let invalid_grant = |description: &str| {
         identity_error(StatusCode::BAD_REQUEST, "invalid_grant", 70000, description)
     };
-    match param("grant_type") {
+    match params.given("grant_type") {
         Some("authorization_code") => {
-            let grant = param("code").and_then(|code| shared.core.grants.redeem(code));
+            let grant = params
+                .given("code")
+                .and_then(|code| shared.core.grants.redeem(code));
             let Some(grant) = grant else {
                 return invalid_grant(
                     "The provided value for the 'code' parameter is not valid. The code has expired or was already redeemed.",
                 );
             };
-            if param("redirect_uri") != Some(grant.redirect_uri.as_str()) {
+            if params.given("redirect_uri") != Some(grant.redirect_uri.as_str()) {
                 shared
                     .violation("token: redirect_uri differs from the authorize request".to_owned());
                 return invalid_grant(
                     "The redirect_uri does not match the one the code was issued to.",
                 );
             }
-            let verified = pkce_verified(param("code_verifier"), &grant.code_challenge);
+            let verified = pkce_verified(params.given("code_verifier"), &grant.code_challenge);
             if !verified {
                 shared.violation("token: code_verifier does not match code_challenge".to_owned());
                 return invalid_grant(
@@ -180,8 +180,9 @@ pub(super) async fn token(
             token_response(&grant.scope, &access, &refresh)
         }
         Some("refresh_token") => {
-            let refreshed =
-                param("refresh_token").and_then(|token| shared.core.grants.refresh(token));
+            let refreshed = params
+                .given("refresh_token")
+                .and_then(|token| shared.core.grants.refresh(token));
             // A refresh token is used up by its grant, and a new one comes back.
             let Some(Refreshed {
                 access,

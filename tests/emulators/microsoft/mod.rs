@@ -151,8 +151,8 @@ impl GraphEmulator {
             .patch(events::an_event)
             .delete(events::an_event);
         let router = Router::new()
-            .route("/common/oauth2/v2.0/authorize", get(identity::authorize))
-            .route("/common/oauth2/v2.0/token", post(identity::token))
+            .route(identity::AUTHORIZE_PATH, get(identity::authorize))
+            .route(identity::TOKEN_PATH, post(identity::token))
             .route("/v1.0/me/calendars", get(events::list_calendars))
             .route(
                 "/v1.0/me/calendars/{calendar}/events",
@@ -247,4 +247,8 @@ impl Data {
     }
 }
 
-core_api!(GraphEmulator);
+core_api!(
+    GraphEmulator,
+    identity::AUTHORIZE_PATH,
+    identity::TOKEN_PATH
+);
