@@ -170,7 +170,10 @@ fn assert_answered(case: &Case, outcome: Result<Value, Value>) {
 fn milliseconds(durations: &mut [Duration]) -> (f64, f64) {
     durations.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    (ms(durations[durations.len() / 2]), ms(durations[durations.len() - 1]))
+    (
+        ms(durations[durations.len() / 2]),
+        ms(durations[durations.len() - 1]),
+    )
 }
 
 #[tokio::main]
