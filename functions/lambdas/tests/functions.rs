@@ -13,7 +13,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use shared::app::{self, App, BookingOutcome, BookingRequest};
 use shared::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
-use shared::ports::{CalendarConnection, ConnectionHealth, Job, ManualClock, ProviderKind, Store};
+use shared::ports::{
+    ApiKeyStore, AppointmentStore, CalendarConnection, ConnectionHealth, ConnectionStore, Job,
+    ManualClock, ProviderKind, Store,
+};
 use shared_aws::config::{AwsAdapters, AwsSettings};
 use shared_aws::emulators::sdk_config;
 use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
@@ -1009,7 +1012,7 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
             .unwrap()
             .is_some()
     );
-    let records = shared::ports::AccountStore::list_api_keys(&deployment.store, business_id)
+    let records = ApiKeyStore::list_api_keys(&deployment.store, business_id)
         .await
         .unwrap();
     assert_eq!(records.len(), 2);

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use shared::app::{self, App, SyncOutcome};
 use shared::metrics;
+use shared::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 use shared::ports::{Job, Receipt};
 use tracing::Instrument;
 use tracing::field::{Field, Visit};
@@ -166,7 +167,10 @@ fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
 }
 
 /// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed`.
-pub async fn handle_dead_letters(app: &App, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     handle_sqs_batch(
         event,
         |job| async move { app::give_up_sync(app, &job).await },
@@ -176,7 +180,10 @@ pub async fn handle_dead_letters(app: &App, event: SqsEvent) -> SqsBatchResponse
 
 /// The sync worker: runs each job of the batch; a job to retry is given back to SQS with its backoff as the
 /// message's new visibility timeout and reported as a batch item failure, so only it is delivered again.
-pub async fn handle_sync_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_sync_batch<S>(app: &App<S>, event: SqsEvent) -> SqsBatchResponse
+where
+    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+{
     let failures = futures::stream::iter(event.records)
         .map(|record| {
             let span = record_span(record.message_id.as_deref().unwrap_or_default());
@@ -195,10 +202,13 @@ fn record_span(message_id: &str) -> tracing::Span {
 }
 
 /// Runs the job of one record; the message id when SQS should deliver it again.
-async fn sync_record(
-    app: &App,
+async fn sync_record<S>(
+    app: &App<S>,
     record: aws_lambda_events::event::sqs::SqsMessage,
-) -> Option<String> {
+) -> Option<String>
+where
+    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+{
     let message_id = record.message_id.clone().unwrap_or_default();
     let Some(Ok(job)) = record.body.as_deref().map(serde_json::from_str::<Job>) else {
         tracing::error!(%message_id, "dropping an SQS message that is not a job");
@@ -239,7 +249,9 @@ pub struct MaintenanceReport {
 /// The scheduled function's run: re-enqueue syncs whose job went missing, retry failures that may have passed, and
 /// sync calendars whose notifications may have been lost or whose channels need renewing; back-fill the phone index
 /// once. Expired holds need no sweep here: DynamoDB's TTL removes them, and they block nothing meanwhile.
-pub async fn run_maintenance(app: &App) -> Result<MaintenanceReport, app::AppError> {
+pub async fn run_maintenance<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
+) -> Result<MaintenanceReport, app::AppError> {
     Ok(MaintenanceReport {
         requeued_stale_pending: app::requeue_stale_pending(app).await?,
         retried_failed: app::retry_failed_automatically(app).await?,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use shared::ports::Store;
+use shared::ports::{AppointmentStore, BookingStore, Store};
 use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
 
 async fn dynamodb_local_running() -> bool {

@@ -45,9 +45,10 @@ use crate::domain::{
     check_booking_conflicts,
 };
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore,
+    CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
+    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, StoreError,
 };
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -661,7 +662,7 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
+impl CatalogStore for EmbeddedStore {
     async fn create_business(
         &self,
         business: &Business,
@@ -703,24 +704,6 @@ impl Store for EmbeddedStore {
 
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
         self.get_json(BUSINESSES, id.as_uuid().as_bytes().to_vec())
-    }
-
-    async fn business_by_api_key(
-        &self,
-        api_key: &ApiKeyHash,
-    ) -> Result<Option<Business>, StoreError> {
-        let api_key = api_key.clone();
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let keys = txn.open_table(API_KEYS).map_err(backend)?;
-            let Some(business) = keys.get(api_key.as_str().as_bytes()).map_err(backend)? else {
-                return Ok(None);
-            };
-            read_json(
-                &txn.open_table(BUSINESSES).map_err(backend)?,
-                business.value(),
-            )
-        })
     }
 
     async fn create_service(&self, service: &Service) -> Result<(), StoreError> {
@@ -801,6 +784,38 @@ impl Store for EmbeddedStore {
         })
     }
 
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError> {
+        Ok(self
+            .get_json(BUSINESS_SETTINGS, business_id.as_uuid().as_bytes().to_vec())?
+            .unwrap_or_default())
+    }
+
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError> {
+        let settings = settings.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(BUSINESS_SETTINGS)
+                .map_err(backend)?
+                .insert(
+                    business_id.as_uuid().as_bytes().as_slice(),
+                    encode(&settings)?.as_slice(),
+                )
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl BookingStore for EmbeddedStore {
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment.clone();
         let max_per_day = booking.max_per_day;
@@ -862,6 +877,147 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
+        let hold = new.hold.clone();
+        let max_per_day = new.max_per_day;
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            if held_in(&txn, hold.business_id, hold.id)?.is_some()
+                || appointment_exists(&txn, hold.business_id, hold.id.appointment_id())?
+            {
+                return Err(StoreError::AlreadyExists);
+            }
+            check_conflicts(
+                &txn,
+                hold.business_id,
+                &hold.occupancy(),
+                max_per_day,
+                hold.created_at,
+            )?;
+            write_hold(&txn, &hold)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn get_hold(
+        &self,
+        business_id: BusinessId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            stored_hold(
+                &txn.open_table(HOLD_STARTS).map_err(backend)?,
+                &txn.open_table(HOLDS).map_err(backend)?,
+                business_id,
+                id,
+            )
+        })
+    }
+
+    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let Some(hold) = held_in(&txn, business_id, id)? else {
+                return Ok(false);
+            };
+            remove_hold(&txn, &hold)?;
+            txn.commit().map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment.clone();
+        let idempotency = booking.idempotency.cloned();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            if let Some(record) = &idempotency {
+                write_idempotency(&txn, record)?;
+            }
+            if appointment_exists(&txn, appointment.business_id, appointment.id)? {
+                return Err(StoreError::AlreadyExists);
+            }
+            let hold_id = HoldId::from(appointment.id.as_uuid());
+            let hold = held_in(&txn, appointment.business_id, hold_id)?
+                .filter(|hold| hold.is_alive_at(appointment.created_at))
+                .ok_or(StoreError::NotFound)?;
+            remove_hold(&txn, &hold)?;
+            // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
+            check_conflicts(
+                &txn,
+                appointment.business_id,
+                &appointment.occupancy(),
+                None,
+                appointment.created_at,
+            )?;
+            write_appointment(&txn, &appointment)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn remove_expired_holds(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let expired: Vec<(BusinessId, HoldId)> = {
+                let expiries = txn.open_table(HOLD_EXPIRIES).map_err(backend)?;
+                // Expiry keys start with the instant: every hold expired by `now` sorts before `now`'s key ‖ 0xFF….
+                let end = key(&[&instant_key(now), &[u8::MAX; 33]]);
+                let mut found = Vec::new();
+                for entry in expiries
+                    .range(..end.as_slice())
+                    .map_err(backend)?
+                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                {
+                    let (stored, _) = entry.map_err(backend)?;
+                    let ids = stored
+                        .value()
+                        .get(16..48)
+                        .ok_or_else(|| StoreError::Backend("corrupt hold expiry key".into()))?;
+                    let (business, hold) = ids.split_at(16);
+                    let business = uuid::Uuid::from_slice(business)
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    let hold = uuid::Uuid::from_slice(hold)
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    found.push((business.into(), hold.into()));
+                }
+                found
+            };
+            let mut removed = 0;
+            for (business, id) in expired {
+                if let Some(hold) = held_in(&txn, business, id)? {
+                    remove_hold(&txn, &hold)?;
+                    removed += 1;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key_text: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let record: Option<IdempotencyRecord> = self.get_json(
+            IDEMPOTENCY,
+            key(&[
+                business_id.as_uuid().as_bytes(),
+                key_text.as_ref().as_bytes(),
+            ]),
+        )?;
+        Ok(record.filter(|record| record.expires_at > now))
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for EmbeddedStore {
     async fn get_appointment(
         &self,
         business_id: BusinessId,
@@ -1029,128 +1185,6 @@ impl Store for EmbeddedStore {
         })
     }
 
-    async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
-        let hold = new.hold.clone();
-        let max_per_day = new.max_per_day;
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            if held_in(&txn, hold.business_id, hold.id)?.is_some()
-                || appointment_exists(&txn, hold.business_id, hold.id.appointment_id())?
-            {
-                return Err(StoreError::AlreadyExists);
-            }
-            check_conflicts(
-                &txn,
-                hold.business_id,
-                &hold.occupancy(),
-                max_per_day,
-                hold.created_at,
-            )?;
-            write_hold(&txn, &hold)?;
-            txn.commit().map_err(backend)
-        })
-        .await
-    }
-
-    async fn get_hold(
-        &self,
-        business_id: BusinessId,
-        id: HoldId,
-    ) -> Result<Option<Hold>, StoreError> {
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(backend)?;
-            stored_hold(
-                &txn.open_table(HOLD_STARTS).map_err(backend)?,
-                &txn.open_table(HOLDS).map_err(backend)?,
-                business_id,
-                id,
-            )
-        })
-    }
-
-    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            let Some(hold) = held_in(&txn, business_id, id)? else {
-                return Ok(false);
-            };
-            remove_hold(&txn, &hold)?;
-            txn.commit().map_err(backend)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
-        let appointment = booking.appointment.clone();
-        let idempotency = booking.idempotency.cloned();
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            if let Some(record) = &idempotency {
-                write_idempotency(&txn, record)?;
-            }
-            if appointment_exists(&txn, appointment.business_id, appointment.id)? {
-                return Err(StoreError::AlreadyExists);
-            }
-            let hold_id = HoldId::from(appointment.id.as_uuid());
-            let hold = held_in(&txn, appointment.business_id, hold_id)?
-                .filter(|hold| hold.is_alive_at(appointment.created_at))
-                .ok_or(StoreError::NotFound)?;
-            remove_hold(&txn, &hold)?;
-            // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
-            check_conflicts(
-                &txn,
-                appointment.business_id,
-                &appointment.occupancy(),
-                None,
-                appointment.created_at,
-            )?;
-            write_appointment(&txn, &appointment)?;
-            txn.commit().map_err(backend)
-        })
-        .await
-    }
-
-    async fn remove_expired_holds(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            let expired: Vec<(BusinessId, HoldId)> = {
-                let expiries = txn.open_table(HOLD_EXPIRIES).map_err(backend)?;
-                // Expiry keys start with the instant: every hold expired by `now` sorts before `now`'s key ‖ 0xFF….
-                let end = key(&[&instant_key(now), &[u8::MAX; 33]]);
-                let mut found = Vec::new();
-                for entry in expiries
-                    .range(..end.as_slice())
-                    .map_err(backend)?
-                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                {
-                    let (stored, _) = entry.map_err(backend)?;
-                    let ids = stored
-                        .value()
-                        .get(16..48)
-                        .ok_or_else(|| StoreError::Backend("corrupt hold expiry key".into()))?;
-                    let (business, hold) = ids.split_at(16);
-                    let business = uuid::Uuid::from_slice(business)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                    let hold = uuid::Uuid::from_slice(hold)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                    found.push((business.into(), hold.into()));
-                }
-                found
-            };
-            let mut removed = 0;
-            for (business, id) in expired {
-                if let Some(hold) = held_in(&txn, business, id)? {
-                    remove_hold(&txn, &hold)?;
-                    removed += 1;
-                }
-            }
-            txn.commit().map_err(backend)?;
-            Ok(removed)
-        })
-        .await
-    }
-
     async fn appointments_by_phone(
         &self,
         query: &CallerQuery,
@@ -1283,52 +1317,10 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+}
 
-    async fn get_business_settings(
-        &self,
-        business_id: BusinessId,
-    ) -> Result<BusinessSettings, StoreError> {
-        Ok(self
-            .get_json(BUSINESS_SETTINGS, business_id.as_uuid().as_bytes().to_vec())?
-            .unwrap_or_default())
-    }
-
-    async fn put_business_settings(
-        &self,
-        business_id: BusinessId,
-        settings: &BusinessSettings,
-    ) -> Result<(), StoreError> {
-        let settings = settings.clone();
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            txn.open_table(BUSINESS_SETTINGS)
-                .map_err(backend)?
-                .insert(
-                    business_id.as_uuid().as_bytes().as_slice(),
-                    encode(&settings)?.as_slice(),
-                )
-                .map_err(backend)?;
-            txn.commit().map_err(backend)
-        })
-        .await
-    }
-
-    async fn get_idempotency_record(
-        &self,
-        business_id: BusinessId,
-        key_text: &IdempotencyKey,
-        now: Timestamp,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let record: Option<IdempotencyRecord> = self.get_json(
-            IDEMPOTENCY,
-            key(&[
-                business_id.as_uuid().as_bytes(),
-                key_text.as_ref().as_bytes(),
-            ]),
-        )?;
-        Ok(record.filter(|record| record.expires_at > now))
-    }
-
+#[async_trait]
+impl ConnectionStore for EmbeddedStore {
     async fn get_calendar_connection(
         &self,
         business_id: BusinessId,
@@ -1406,60 +1398,6 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn try_acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        until: Timestamp,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let (name, holder) = (name.to_owned(), holder.to_owned());
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            {
-                let mut leases = txn.open_table(LEASES).map_err(backend)?;
-                let current: Option<Lease> = leases
-                    .get(name.as_bytes())
-                    .map_err(backend)?
-                    .map(|held| decode(held.value()))
-                    .transpose()?;
-                if current.is_some_and(|lease| lease.until >= now && lease.holder != holder) {
-                    return Ok(false);
-                }
-                leases
-                    .insert(
-                        name.as_bytes(),
-                        encode(&Lease { holder, until })?.as_slice(),
-                    )
-                    .map_err(backend)?;
-            }
-            txn.commit().map_err(backend)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        let (name, holder) = (name.to_owned(), holder.to_owned());
-        self.run(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            {
-                let mut leases = txn.open_table(LEASES).map_err(backend)?;
-                let held_by_caller = leases
-                    .get(name.as_bytes())
-                    .map_err(backend)?
-                    .map(|held| decode::<Lease>(held.value()))
-                    .transpose()?
-                    .is_some_and(|lease| lease.holder == holder);
-                if held_by_caller {
-                    leases.remove(name.as_bytes()).map_err(backend)?;
-                }
-            }
-            txn.commit().map_err(backend)
-        })
-        .await
-    }
-
     async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError> {
         let attempt = attempt.clone();
         self.run(move |db| {
@@ -1503,6 +1441,82 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn get_calendar_watch(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarWatch>, StoreError> {
+        self.get_json(CALENDAR_WATCHES, business_id.as_uuid().as_bytes().to_vec())
+    }
+
+    async fn put_calendar_watch(
+        &self,
+        watch: &CalendarWatch,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let watch = watch.clone();
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
+                let key = *watch.business_id.as_uuid().as_bytes();
+                let stored: Option<CalendarWatch> = read_json(&watches, &key)?;
+                match (stored.map(|stored| stored.version), expected_version) {
+                    (None, None) => {}
+                    (Some(_), None) => return Err(StoreError::AlreadyExists),
+                    (None, Some(_)) => return Err(StoreError::NotFound),
+                    (Some(stored), Some(expected)) if stored != expected => {
+                        return Err(StoreError::VersionMismatch);
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+                watches
+                    .insert(key.as_slice(), encode(&watch)?.as_slice())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
+        self.run(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            txn.open_table(CALENDAR_WATCHES)
+                .map_err(backend)?
+                .remove(business_id.as_uuid().as_bytes().as_slice())
+                .map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn calendar_watches(
+        &self,
+        after: Option<BusinessId>,
+        limit: u32,
+    ) -> Result<Vec<CalendarWatch>, StoreError> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
+            let entries = match after {
+                Some(after) => {
+                    let start = prefix_end(after.as_uuid().as_bytes());
+                    watches.range(start.as_slice()..).map_err(backend)?
+                }
+                None => watches.iter().map_err(backend)?,
+            };
+            let mut found = Vec::new();
+            for entry in entries.take(limit as usize) {
+                let (_, value) = entry.map_err(backend)?;
+                found.push(decode(value.value())?);
+            }
+            Ok(found)
+        })
+    }
+}
+
+#[async_trait]
+impl BusyTimeStore for EmbeddedStore {
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
         let event = event.clone();
         self.run(move |db| {
@@ -1586,6 +1600,7 @@ impl Store for EmbeddedStore {
             Ok(overlapping)
         })
     }
+
     async fn busy_event_ids(
         &self,
         business_id: BusinessId,
@@ -1615,78 +1630,62 @@ impl Store for EmbeddedStore {
             Ok(ids)
         })
     }
+}
 
-    async fn get_calendar_watch(
+#[async_trait]
+impl LeaseStore for EmbeddedStore {
+    async fn try_acquire_lease(
         &self,
-        business_id: BusinessId,
-    ) -> Result<Option<CalendarWatch>, StoreError> {
-        self.get_json(CALENDAR_WATCHES, business_id.as_uuid().as_bytes().to_vec())
-    }
-
-    async fn put_calendar_watch(
-        &self,
-        watch: &CalendarWatch,
-        expected_version: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let watch = watch.clone();
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             {
-                let mut watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
-                let key = *watch.business_id.as_uuid().as_bytes();
-                let stored: Option<CalendarWatch> = read_json(&watches, &key)?;
-                match (stored.map(|stored| stored.version), expected_version) {
-                    (None, None) => {}
-                    (Some(_), None) => return Err(StoreError::AlreadyExists),
-                    (None, Some(_)) => return Err(StoreError::NotFound),
-                    (Some(stored), Some(expected)) if stored != expected => {
-                        return Err(StoreError::VersionMismatch);
-                    }
-                    (Some(_), Some(_)) => {}
+                let mut leases = txn.open_table(LEASES).map_err(backend)?;
+                let current: Option<Lease> = leases
+                    .get(name.as_bytes())
+                    .map_err(backend)?
+                    .map(|held| decode(held.value()))
+                    .transpose()?;
+                if current.is_some_and(|lease| lease.until >= now && lease.holder != holder) {
+                    return Ok(false);
                 }
-                watches
-                    .insert(key.as_slice(), encode(&watch)?.as_slice())
+                leases
+                    .insert(
+                        name.as_bytes(),
+                        encode(&Lease { holder, until })?.as_slice(),
+                    )
                     .map_err(backend)?;
             }
-            txn.commit().map_err(backend)
+            txn.commit().map_err(backend)?;
+            Ok(true)
         })
         .await
     }
 
-    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
         self.run(move |db| {
             let txn = db.begin_write().map_err(backend)?;
-            txn.open_table(CALENDAR_WATCHES)
-                .map_err(backend)?
-                .remove(business_id.as_uuid().as_bytes().as_slice())
-                .map_err(backend)?;
+            {
+                let mut leases = txn.open_table(LEASES).map_err(backend)?;
+                let held_by_caller = leases
+                    .get(name.as_bytes())
+                    .map_err(backend)?
+                    .map(|held| decode::<Lease>(held.value()))
+                    .transpose()?
+                    .is_some_and(|lease| lease.holder == holder);
+                if held_by_caller {
+                    leases.remove(name.as_bytes()).map_err(backend)?;
+                }
+            }
             txn.commit().map_err(backend)
         })
         .await
-    }
-
-    async fn calendar_watches(
-        &self,
-        after: Option<BusinessId>,
-        limit: u32,
-    ) -> Result<Vec<CalendarWatch>, StoreError> {
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
-            let entries = match after {
-                Some(after) => {
-                    let start = prefix_end(after.as_uuid().as_bytes());
-                    watches.range(start.as_slice()..).map_err(backend)?
-                }
-                None => watches.iter().map_err(backend)?,
-            };
-            let mut found = Vec::new();
-            for entry in entries.take(limit as usize) {
-                let (_, value) = entry.map_err(backend)?;
-                found.push(decode(value.value())?);
-            }
-            Ok(found)
-        })
     }
 }
 
@@ -1724,6 +1723,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{ApiKey, BusinessName, BusinessTimeZone};
+    use crate::ports::ApiKeyStore;
 
     #[tokio::test]
     async fn data_survives_a_restart() {

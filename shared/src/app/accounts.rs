@@ -21,6 +21,7 @@ use crate::domain::{ApiKey, Business, BusinessId, ValidationError};
 use crate::ports::{
     ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, StaffRole, StoreError,
 };
+use crate::ports::{ApiKeyStore, CatalogStore, SignInStore};
 
 /// A session lasts a working day, then the person signs in again.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
@@ -135,8 +136,8 @@ impl NewPasswordLink {
 /// Gives `email` access to the business and returns a link that sets their password. Inviting someone again who
 /// has not set a password yet issues a new link; an email that already signs in elsewhere is refused.
 #[tracing::instrument(skip_all, fields(%business_id, ?role))]
-pub async fn invite_staff(
-    app: &App,
+pub async fn invite_staff<S: SignInStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     email: &str,
     role: StaffRole,
@@ -167,8 +168,8 @@ pub async fn invite_staff(
 }
 
 /// A fresh link for someone who already has access (a forgotten password, or the first start printing again).
-pub async fn password_link(
-    app: &App,
+pub async fn password_link<S: SignInStore + ?Sized>(
+    app: &App<S>,
     email: &SignInEmail,
     business_id: BusinessId,
 ) -> Result<NewPasswordLink, AppError> {
@@ -195,8 +196,8 @@ pub async fn password_link(
 
 /// Sets the password of the link's owner and uses the link up. A refused password leaves the link usable.
 #[tracing::instrument(skip_all)]
-pub async fn set_password(
-    app: &App,
+pub async fn set_password<S: SignInStore + ?Sized>(
+    app: &App<S>,
     token: &str,
     password: SecretString,
 ) -> Result<StaffMember, AppError> {
@@ -231,8 +232,8 @@ fn window_start(now: Timestamp) -> Timestamp {
 /// Signs in with email and password from `address`. Too many failures for the account or the address in the
 /// current window refuse every attempt until it ends, right passwords included, so guessing gains nothing.
 #[tracing::instrument(skip_all)]
-pub async fn sign_in(
-    app: &App,
+pub async fn sign_in<S: SignInStore + ?Sized>(
+    app: &App<S>,
     email: &str,
     password: SecretString,
     address: &str,
@@ -284,8 +285,8 @@ pub async fn sign_in(
 }
 
 /// The live session a cookie names, with its business; `None` when it expired, ended or never existed.
-pub async fn current_session(
-    app: &App,
+pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
+    app: &App<S>,
     cookie_value: &str,
 ) -> Result<Option<(Session, Business)>, AppError> {
     let Some(session) = app
@@ -300,18 +301,24 @@ pub async fn current_session(
 }
 
 /// Ends the session on the server, so the cookie is worthless even if kept.
-pub async fn sign_out(app: &App, session: &Session) -> Result<(), AppError> {
+pub async fn sign_out<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    session: &Session,
+) -> Result<(), AppError> {
     Ok(app.store.delete_session(&session.id_hash).await?)
 }
 
-pub async fn list_staff(app: &App, business: &Business) -> Result<Vec<StaffMember>, AppError> {
+pub async fn list_staff<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<StaffMember>, AppError> {
     Ok(app.store.list_staff(business.id).await?)
 }
 
 /// Creates a named key for the business; the key in clear is returned once and never stored.
 #[tracing::instrument(skip_all, fields(business_id = %business.id))]
-pub async fn create_api_key(
-    app: &App,
+pub async fn create_api_key<S: ApiKeyStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     name: &str,
 ) -> Result<(ApiKeyRecord, ApiKey), AppError> {
@@ -341,14 +348,17 @@ pub async fn create_api_key(
     Ok((record, key))
 }
 
-pub async fn list_api_keys(app: &App, business: &Business) -> Result<Vec<ApiKeyRecord>, AppError> {
+pub async fn list_api_keys<S: ApiKeyStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<ApiKeyRecord>, AppError> {
     Ok(app.store.list_api_keys(business.id).await?)
 }
 
 /// Revokes a key of the business: the next request with it is refused.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, key_id))]
-pub async fn revoke_api_key(
-    app: &App,
+pub async fn revoke_api_key<S: ApiKeyStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     key_id: &str,
 ) -> Result<ApiKeyRecord, AppError> {

@@ -12,6 +12,7 @@ use crate::ports::{
     AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, NewBooking, Page,
     StoreError,
 };
+use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 
 use super::availability::{BookedTime, alternatives_near, ensure_bookable};
 use super::context::App;
@@ -69,8 +70,8 @@ pub(super) fn reason_for(conflict: &BookingConflict) -> Unavailability {
     }
 }
 
-pub(super) async fn replay_or_refuse(
-    app: &App,
+pub(super) async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     idempotency: &IdempotentBooking,
 ) -> Result<Option<BookingOutcome>, AppError> {
@@ -103,8 +104,10 @@ pub(super) async fn replay_or_refuse(
 /// With an idempotency key, a request that finds the key already used by the same request replays that response,
 /// also when it lost a race to it (concurrent retries of one request).
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id, source = ?request.source, keyed = idempotency.is_some()))]
-pub async fn book_appointment(
-    app: &App,
+pub async fn book_appointment<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: BookingRequest,
     idempotency: Option<IdempotentBooking>,
@@ -125,8 +128,10 @@ pub async fn book_appointment(
     }
 }
 
-async fn book_once(
-    app: &App,
+async fn book_once<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: BookingRequest,
     idempotency: Option<&IdempotentBooking>,
@@ -210,8 +215,8 @@ pub(super) fn idempotency_record(
 }
 
 /// The slot starting at `start` if every rule allows it now, else the reason with alternatives.
-pub(super) async fn verify_slot(
-    app: &App,
+pub(super) async fn verify_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service: &Service,
     start: Timestamp,
@@ -236,7 +241,7 @@ pub(super) async fn verify_slot(
 
 /// Hands a pending change to the sync worker. A failed enqueue is not the caller's problem: the appointment stays
 /// `pending` and the scheduled sweep re-enqueues it.
-pub(super) async fn enqueue_sync(app: &App, appointment: &Appointment) {
+pub(super) async fn enqueue_sync<S: ?Sized>(app: &App<S>, appointment: &Appointment) {
     if appointment.sync.status != SyncStatus::Pending {
         return;
     }
@@ -246,8 +251,8 @@ pub(super) async fn enqueue_sync(app: &App, appointment: &Appointment) {
     }
 }
 
-pub async fn get_appointment(
-    app: &App,
+pub async fn get_appointment<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: AppointmentId,
 ) -> Result<Appointment, AppError> {
@@ -257,8 +262,8 @@ pub async fn get_appointment(
         .ok_or(AppError::NotFound(Missing::Appointment))
 }
 
-pub async fn list_appointments(
-    app: &App,
+pub async fn list_appointments<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     query: &AppointmentQuery,
 ) -> Result<Page<Appointment>, AppError> {
     Ok(app.store.list_appointments(query).await?)
@@ -277,8 +282,10 @@ pub struct AppointmentEdit {
 /// Reschedules and/or edits an appointment. Moving it re-checks every rule as a new booking would, except that the
 /// appointment does not conflict with itself.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
-pub async fn edit_appointment(
-    app: &App,
+pub async fn edit_appointment<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     id: AppointmentId,
     edit: &AppointmentEdit,
@@ -361,8 +368,8 @@ pub async fn edit_appointment(
 
 /// Cancels an appointment, freeing its time at once. Cancelling a cancelled appointment changes nothing.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
-pub async fn cancel_appointment(
-    app: &App,
+pub async fn cancel_appointment<S: BookingStore + AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: AppointmentId,
 ) -> Result<Appointment, AppError> {

@@ -5,6 +5,7 @@ use crate::domain::{
     AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId,
     ValidationError,
 };
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore};
 
 use super::context::App;
 use super::error::AppError;
@@ -55,8 +56,8 @@ pub(super) struct BookedTime {
 
 impl BookedTime {
     /// Reads both in parallel: the two queries are the whole I/O cost of an availability answer.
-    pub(super) async fn around(
-        app: &App,
+    pub(super) async fn around<S: AppointmentStore + BusyTimeStore + ?Sized>(
+        app: &App<S>,
         business: &Business,
         around: Interval,
     ) -> Result<Self, AppError> {
@@ -103,8 +104,8 @@ pub fn checked_window(window: Interval) -> Result<Interval, AppError> {
     Ok(window)
 }
 
-async fn bookable_service(
-    app: &App,
+async fn bookable_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
 ) -> Result<Service, AppError> {
@@ -116,8 +117,8 @@ async fn bookable_service(
 }
 
 /// Free slots of a service whose start lies in `window`, clipped to what may be booked now.
-pub async fn find_availability(
-    app: &App,
+pub async fn find_availability<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
     window: Interval,
@@ -126,8 +127,10 @@ pub async fn find_availability(
 }
 
 /// As [`find_availability`], for moving `moving`: its own time does not block it, as when it is rescheduled.
-pub async fn find_availability_for_move(
-    app: &App,
+pub async fn find_availability_for_move<
+    S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
     window: Interval,
@@ -136,8 +139,8 @@ pub async fn find_availability_for_move(
     availability_in(app, business, service_id, window, Some(moving)).await
 }
 
-async fn availability_in(
-    app: &App,
+async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
     window: Interval,
@@ -182,8 +185,8 @@ async fn availability_in(
 }
 
 /// Whether `start` can be booked now, why not, and the nearest alternatives if not.
-pub async fn check_availability(
-    app: &App,
+pub async fn check_availability<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
     start: Timestamp,
@@ -211,8 +214,8 @@ fn instant(at: Timestamp) -> Result<Interval, AppError> {
 
 /// The bookable slots nearest to `start`. A time before the minimum notice or past the horizon is moved to the
 /// nearest edge of the booking window first, so "too far" still comes with the latest times that can be booked.
-pub(super) async fn alternatives_near(
-    app: &App,
+pub(super) async fn alternatives_near<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service: &Service,
     start: Timestamp,
@@ -236,8 +239,8 @@ pub(super) async fn alternatives_near(
     ))
 }
 
-pub(super) async fn ensure_bookable(
-    app: &App,
+pub(super) async fn ensure_bookable<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     service_id: ServiceId,
 ) -> Result<Service, AppError> {

@@ -1,5 +1,6 @@
 use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
-use crate::ports::{Clock, Store};
+use crate::ports::CatalogStore;
+use crate::ports::Clock;
 
 use super::error::AppError;
 
@@ -12,8 +13,8 @@ pub struct NewBusinessCredentials {
 
 /// Creates a business with a fresh API key; only the key's hash is stored.
 #[tracing::instrument(skip_all)]
-pub async fn create_business(
-    store: &dyn Store,
+pub async fn create_business<S: CatalogStore + ?Sized>(
+    store: &S,
     clock: &dyn Clock,
     name: String,
     time_zone: String,

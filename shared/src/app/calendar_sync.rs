@@ -22,6 +22,7 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth};
+use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore};
 
 /// Longer than one job can take (a token refresh and two provider calls, each bounded by the HTTP timeout).
 const APPOINTMENT_LEASE: SignedDuration = SignedDuration::from_secs(60);
@@ -37,8 +38,10 @@ const ENQUEUE_BATCH: usize = 100;
 /// Makes the calendar match version `version` of the appointment; `attempt` is the queue's delivery count (1 on
 /// the first), used for backoff. A store failure is an `Err`: the queue delivers the job again.
 #[tracing::instrument(skip_all, fields(job = "sync_appointment", %business_id, %appointment_id, version, attempt))]
-pub async fn run_appointment_sync(
-    app: &App,
+pub async fn run_appointment_sync<
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     appointment_id: AppointmentId,
     version: u64,
@@ -54,8 +57,10 @@ pub async fn run_appointment_sync(
     .await
 }
 
-async fn sync_under_lease(
-    app: &App,
+async fn sync_under_lease<
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     appointment_id: AppointmentId,
     version: u64,
@@ -103,8 +108,8 @@ async fn sync_under_lease(
     conclude(app, &connection, &appointment, result, attempt).await
 }
 
-async fn write_to_calendar(
-    app: &App,
+async fn write_to_calendar<S: CatalogStore + ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     connection: &CalendarConnection,
     appointment: &Appointment,
@@ -145,7 +150,10 @@ async fn write_to_calendar(
 
 /// The event an appointment shows as: customer and service in the title, the details a receptionist needs in the
 /// description, in the business's zone.
-async fn calendar_event(app: &App, appointment: &Appointment) -> Result<CalendarEvent, SyncError> {
+async fn calendar_event<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+) -> Result<CalendarEvent, SyncError> {
     let (business, service) = tokio::try_join!(
         app.store.get_business(appointment.business_id),
         app.store
@@ -196,8 +204,8 @@ fn sync_failure(code: &str, message: &str, retryable: bool) -> SyncFailure {
     }
 }
 
-async fn conclude(
-    app: &App,
+async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
     connection: &CalendarConnection,
     appointment: &Appointment,
     result: Result<Option<String>, SyncError>,
@@ -294,7 +302,11 @@ async fn conclude(
 }
 
 /// Writes the sync state if the appointment is still at the version synced.
-async fn record(app: &App, appointment: &Appointment, state: &SyncState) -> Result<bool, AppError> {
+async fn record<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+    state: &SyncState,
+) -> Result<bool, AppError> {
     Ok(app
         .store
         .update_sync_state(
@@ -308,8 +320,8 @@ async fn record(app: &App, appointment: &Appointment, state: &SyncState) -> Resu
 
 /// Marks appointments pending again and queues them; each keeps its last error until the retry reports. Returns the
 /// ids queued (an appointment that changed meanwhile has its own job and is skipped).
-async fn queue_again(
-    app: &App,
+async fn queue_again<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     appointments: Vec<Appointment>,
     automatic: bool,
 ) -> Result<Vec<AppointmentId>, AppError> {
@@ -342,8 +354,8 @@ async fn queue_again(
 }
 
 /// Every appointment of the business matching the query, across pages.
-async fn all_matching(
-    app: &App,
+async fn all_matching<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     mut query: AppointmentQuery,
 ) -> Result<Vec<Appointment>, AppError> {
     let mut found = Vec::new();
@@ -359,8 +371,8 @@ async fn all_matching(
 
 /// Queues every failed appointment of the business again: "retry all failed".
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn requeue_failed(
-    app: &App,
+pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
 ) -> Result<Vec<AppointmentId>, AppError> {
     let failed = all_matching(
@@ -380,7 +392,10 @@ pub async fn requeue_failed(
 
 /// After a calendar is chosen: every live appointment not yet in it (from a day ago on) goes there.
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize, AppError> {
+pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+) -> Result<usize, AppError> {
     let since = app
         .clock
         .now()
@@ -407,8 +422,8 @@ pub async fn queue_upcoming(app: &App, business_id: BusinessId) -> Result<usize,
 /// Queues one appointment again, whatever its state (a synced one is written again, e.g. after someone deleted its
 /// event by hand).
 #[tracing::instrument(skip_all, fields(business_id = %business.id, appointment_id = %id))]
-pub async fn retry_sync(
-    app: &App,
+pub async fn retry_sync<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &crate::domain::Business,
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
@@ -427,7 +442,9 @@ pub async fn retry_sync(
 /// The sweep's automatic retries: failures that may pass (rate limits, outages, an exhausted queue) are queued
 /// again after [`AUTOMATIC_RETRY_AFTER`], at most [`MAX_AUTOMATIC_RETRIES`] times per version.
 #[tracing::instrument(skip_all)]
-pub async fn retry_failed_automatically(app: &App) -> Result<usize, AppError> {
+pub async fn retry_failed_automatically<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let cutoff = app
         .clock
         .now()

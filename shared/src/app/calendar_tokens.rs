@@ -15,6 +15,7 @@ use crate::domain::BusinessId;
 use crate::ports::{
     ConnectionHealth, OAuthError, ProviderKind, ProviderSetup, SecretName, StoreError, TokenGrant,
 };
+use crate::ports::{ConnectionStore, LeaseStore};
 
 /// Refresh this long before the provider's expiry, so a token never expires in the middle of a call.
 const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
@@ -136,8 +137,8 @@ pub async fn stored_refresh_token(
 /// A usable access token for the business's connection. With `force_refresh` the stored one is not trusted even
 /// if it looks fresh (the provider just refused it).
 #[tracing::instrument(skip_all, fields(%business_id, provider = %setup.kind(), force_refresh))]
-pub(super) async fn access_token(
-    app: &App,
+pub async fn access_token<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
@@ -179,8 +180,8 @@ fn is_fresh(grant: &StoredGrant, now: Timestamp) -> bool {
         .is_ok_and(|soon| grant.expires_at > soon)
 }
 
-async fn refresh(
-    app: &App,
+async fn refresh<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
@@ -243,8 +244,8 @@ async fn refresh(
     }
 }
 
-async fn wait_for_refresh(
-    app: &App,
+async fn wait_for_refresh<S: ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     business_id: BusinessId,
     provider: ProviderKind,
@@ -266,8 +267,8 @@ async fn wait_for_refresh(
 }
 
 /// Marks the connection `reauth_required` and says why.
-async fn reauth(
-    app: &App,
+async fn reauth<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     reason: &str,

@@ -8,6 +8,7 @@ use crate::domain::{
     AppointmentStatus, Business, BusinessSettings, CountryCode, HoldMinutes, Interval, PhoneNumber,
     SyncStatus, normalize_phone,
 };
+use crate::ports::{AppointmentStore, CatalogStore};
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
 
 use super::context::App;
@@ -15,8 +16,8 @@ use super::error::AppError;
 
 /// The country national numbers are read in, when `text` is one: an international number (`+…`) needs none, so
 /// reading the settings is skipped for it.
-pub async fn phone_country_for(
-    app: &App,
+pub async fn phone_country_for<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     text: Option<&str>,
 ) -> Result<Option<CountryCode>, AppError> {
@@ -32,8 +33,8 @@ pub async fn phone_country_for(
 
 /// `text` as the E.164 number it means for this business (national numbers in its country), or a validation
 /// error naming `field`. The agent interface and the REST API normalize through here or [`phone_country_for`].
-pub async fn normalize_customer_phone(
-    app: &App,
+pub async fn normalize_customer_phone<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     field: &'static str,
     text: &str,
@@ -86,8 +87,8 @@ fn intersect(range: Option<Interval>, from: Timestamp, until: Timestamp) -> Opti
 /// those starting from now on first, soonest first, then earlier ones, latest first; the other filters apply to
 /// both parts.
 #[tracing::instrument(skip_all, fields(business_id = %business.id))]
-pub async fn caller_appointments(
-    app: &App,
+pub async fn caller_appointments<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     listing: &CallerListing,
 ) -> Result<CallerPage, AppError> {
@@ -165,7 +166,9 @@ pub async fn caller_appointments(
 /// Indexes the phone numbers of appointments stored before the phone index existed; idempotent and cheap once
 /// done, so every start may call it.
 #[tracing::instrument(skip_all)]
-pub async fn index_existing_phone_numbers(app: &App) -> Result<u64, AppError> {
+pub async fn index_existing_phone_numbers<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+) -> Result<u64, AppError> {
     Ok(app.store.index_existing_phone_numbers().await?)
 }
 
@@ -176,16 +179,16 @@ pub struct SettingsChanges {
     pub hold_minutes: Option<Option<HoldMinutes>>,
 }
 
-pub async fn get_business_settings(
-    app: &App,
+pub async fn get_business_settings<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
 ) -> Result<BusinessSettings, AppError> {
     Ok(app.store.get_business_settings(business.id).await?)
 }
 
 #[tracing::instrument(skip_all, fields(business_id = %business.id))]
-pub async fn update_business_settings(
-    app: &App,
+pub async fn update_business_settings<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     changes: &SettingsChanges,
 ) -> Result<BusinessSettings, AppError> {

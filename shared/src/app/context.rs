@@ -5,14 +5,26 @@ use std::sync::Arc;
 use super::providers::Integrations;
 use crate::ports::{Clock, JobQueue, Store};
 
-/// The adapters a running instance works with, built once per process and shared by every request.
-#[derive(Clone)]
-pub struct App {
-    pub store: Arc<dyn Store>,
+/// The adapters a running instance works with, built once per process and shared by every request. `S` is the store
+/// as far as the holder may use it: a use case states the roles it needs (`S: BookingStore + CatalogStore`), so its
+/// signature says which records it touches; a process that serves everything holds `dyn Store`.
+pub struct App<S: ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub queue: Arc<dyn JobQueue>,
     pub clock: Arc<dyn Clock>,
     /// Calendar providers and token storage; without them, connecting is refused and sync jobs fail visibly.
     pub integrations: Option<Arc<Integrations>>,
+}
+
+impl<S: ?Sized> Clone for App<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            integrations: self.integrations.clone(),
+        }
+    }
 }
 
 impl App {
@@ -24,7 +36,9 @@ impl App {
             integrations: None,
         }
     }
+}
 
+impl<S: ?Sized> App<S> {
     pub fn with_integrations(mut self, integrations: Integrations) -> Self {
         self.integrations = Some(Arc::new(integrations));
         self

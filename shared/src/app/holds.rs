@@ -8,6 +8,7 @@ use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
     ServiceId, SyncState,
 };
+use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
@@ -27,8 +28,10 @@ pub struct HoldRequest {
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
 /// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id))]
-pub async fn create_hold(
-    app: &App,
+pub async fn create_hold<
+    S: CatalogStore + BookingStore + AppointmentStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HoldRequest,
 ) -> Result<Hold, AppError> {
@@ -78,7 +81,11 @@ pub async fn create_hold(
 }
 
 /// The hold, if the business has it: alive, or expired and not yet tidied away.
-pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold, AppError> {
+pub async fn get_hold<S: BookingStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+) -> Result<Hold, AppError> {
     app.store
         .get_hold(business.id, id)
         .await?
@@ -88,7 +95,11 @@ pub async fn get_hold(app: &App, business: &Business, id: HoldId) -> Result<Hold
 /// Frees the held time at once. Releasing a hold that is gone (released, converted, tidied after expiry) is
 /// `NotFound`, so a caller learns that it no longer held anything.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %id))]
-pub async fn release_hold(app: &App, business: &Business, id: HoldId) -> Result<(), AppError> {
+pub async fn release_hold<S: BookingStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+) -> Result<(), AppError> {
     if app.store.release_hold(business.id, id).await? {
         Ok(())
     } else {
@@ -110,8 +121,10 @@ pub struct HeldBooking {
 /// refuse it (`calendar_busy`), because a meeting put there meanwhile is a real conflict. With an idempotency key a
 /// retry gets the first answer again.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %request.hold_id, keyed = idempotency.is_some()))]
-pub async fn book_held_appointment(
-    app: &App,
+pub async fn book_held_appointment<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HeldBooking,
     idempotency: Option<IdempotentBooking>,
@@ -133,7 +146,12 @@ pub async fn book_held_appointment(
 }
 
 /// Why a hold cannot be converted: converted already, expired, or never (or no longer) there.
-async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestamp) -> AppError {
+async fn unusable_hold<S: BookingStore + AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    id: HoldId,
+    now: Timestamp,
+) -> AppError {
     match app.store.get_hold(business.id, id).await {
         Ok(Some(hold)) if !hold.is_alive_at(now) => return AppError::HoldExpired,
         Ok(_) => {}
@@ -150,8 +168,10 @@ async fn unusable_hold(app: &App, business: &Business, id: HoldId, now: Timestam
     }
 }
 
-async fn convert_once(
-    app: &App,
+async fn convert_once<
+    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+>(
+    app: &App<S>,
     business: &Business,
     request: HeldBooking,
     idempotency: Option<&IdempotentBooking>,
@@ -230,7 +250,7 @@ async fn convert_once(
 
 /// Deletes holds that expired by now; only tidies, since expired holds already block nothing.
 #[tracing::instrument(skip_all)]
-pub async fn remove_expired_holds(app: &App) -> Result<u32, AppError> {
+pub async fn remove_expired_holds<S: BookingStore + ?Sized>(app: &App<S>) -> Result<u32, AppError> {
     const PER_RUN: u32 = 1_000;
     Ok(app
         .store

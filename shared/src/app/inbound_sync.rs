@@ -31,6 +31,7 @@ use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
     ProviderError, ProviderKind, ProviderSetup, PushChannel, PushRequest, StoreError,
 };
+use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 
 /// Longer than a sync can take: a token refresh, a few pages and a channel call, each bounded by the HTTP timeout.
 const CALENDAR_LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -58,8 +59,8 @@ const WATCH_PAGE: u32 = 100;
 
 /// Starts following the newly selected calendar: records the watch and enqueues its first (full) sync.
 #[tracing::instrument(skip_all, fields(%business_id, %provider))]
-pub async fn start_watching(
-    app: &App,
+pub async fn start_watching<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     calendar_id: &str,
@@ -89,8 +90,8 @@ pub async fn start_watching(
 
 /// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
 #[tracing::instrument(skip_all, fields(%business_id, %provider))]
-pub async fn resume_watching(
-    app: &App,
+pub async fn resume_watching<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     calendar_id: &str,
@@ -110,8 +111,8 @@ pub async fn resume_watching(
 /// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
 /// forgets the watch and the cached busy time. Called while the grant still works.
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn stop_watching(
-    app: &App,
+pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     business_id: BusinessId,
 ) -> Result<(), AppError> {
@@ -131,8 +132,8 @@ pub async fn stop_watching(
     forget_busy_time(app, business_id, &watch.calendar_id).await
 }
 
-async fn forget_busy_time(
-    app: &App,
+async fn forget_busy_time<S: BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     calendar_id: &str,
 ) -> Result<(), AppError> {
@@ -145,7 +146,11 @@ async fn forget_busy_time(
 }
 
 /// Enqueues a sync of the business's calendar; `notified` when a push notification asked for it.
-async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(), AppError> {
+async fn enqueue<S: ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    notified: bool,
+) -> Result<(), AppError> {
     let job = calendar_job(business_id, notified.then(|| app.clock.now()));
     app.queue
         .enqueue(&job, Duration::ZERO)
@@ -155,8 +160,10 @@ async fn enqueue(app: &App, business_id: BusinessId, notified: bool) -> Result<(
 
 /// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
 #[tracing::instrument(skip_all, fields(job = "sync_calendar", %business_id, attempt))]
-pub async fn run_calendar_sync(
-    app: &App,
+pub async fn run_calendar_sync<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     requested_at: Option<Timestamp>,
     attempt: u32,
@@ -171,8 +178,10 @@ pub async fn run_calendar_sync(
     .await
 }
 
-async fn sync_under_lease(
-    app: &App,
+async fn sync_under_lease<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     business_id: BusinessId,
     requested_at: Option<Timestamp>,
     attempt: u32,
@@ -266,8 +275,8 @@ async fn sync_under_lease(
 }
 
 /// Records a failed sync on the connection and decides whether the queue should try again.
-async fn fail(
-    app: &App,
+async fn fail<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
     error: SyncError,
@@ -304,8 +313,8 @@ async fn fail(
 }
 
 /// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
-async fn busy_window(
-    app: &App,
+async fn busy_window<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     now: Timestamp,
 ) -> Result<Interval, SyncError> {
@@ -325,8 +334,10 @@ async fn busy_window(
 }
 
 /// Reads the calendar's changes and applies them to the cache; returns the watch with its new cursor.
-async fn refresh_busy_time(
-    app: &App,
+async fn refresh_busy_time<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business: &Business,
@@ -405,8 +416,8 @@ async fn refresh_busy_time(
 
 /// Writes each changed event's busy time (or its absence) to the cache. After a full listing, events the cache
 /// holds that the listing no longer has are removed too.
-async fn apply(
-    app: &App,
+async fn apply<S: BusyTimeStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     watch: &CalendarWatch,
     changes: &CalendarChanges,
@@ -498,8 +509,8 @@ fn secret_matches(presented: &str, stored_hash: &str) -> bool {
 /// Opens a push channel if there is none, renews it if it expires soon; updates `watch` with the result. A new
 /// channel is announced in the store (its id and secret) before the provider is asked, so the notifications it
 /// sends before answering are accepted; `watch.version` is then the announced one.
-async fn keep_channel_open(
-    app: &App,
+async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     watch: &mut CalendarWatch,
@@ -602,8 +613,8 @@ async fn keep_channel_open(
 }
 
 /// A channel this run opened but could not record would only send notifications we reject: close it.
-async fn close_unrecorded_channel(
-    app: &App,
+async fn close_unrecorded_channel<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     before: &CalendarWatch,
@@ -700,8 +711,8 @@ fn is_authentic(watch: &CalendarWatch, notification: &PushNotification) -> bool 
 /// ones (a sync for changes, a renewal when the provider asks for one, a new channel when it removed ours).
 /// Refused when none is authentic; anything that does not match a live channel and its secret changes nothing.
 #[tracing::instrument(skip_all, fields(%provider, count = notifications.len()))]
-pub async fn accept_notifications(
-    app: &App,
+pub async fn accept_notifications<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     provider: ProviderKind,
     notifications: &[PushNotification],
 ) -> Result<(), AppError> {
@@ -759,8 +770,8 @@ enum ChannelMark {
 }
 
 /// Records what a lifecycle notification said about the channel, so the sync it enqueues acts on it.
-async fn mark_channel(
-    app: &App,
+async fn mark_channel<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     mark: ChannelMark,
 ) -> Result<(), AppError> {
@@ -797,7 +808,9 @@ async fn mark_channel(
 /// The scheduled safety net: enqueues a sync for every calendar not synced for [`SAFETY_NET_AFTER`], whose full
 /// sync is due, or whose push channel is missing or expires within [`RENEW_BEFORE`]. Returns how many it enqueued.
 #[tracing::instrument(skip_all)]
-pub async fn sync_stale_calendars(app: &App) -> Result<usize, AppError> {
+pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let now = app.clock.now();
     let older_than = |at: Option<Timestamp>, period: SignedDuration| {
         at.is_none_or(|at| now.duration_since(at) >= period)

@@ -20,6 +20,7 @@ use super::error::AppError;
 use super::inbound_sync::{resume_watching, start_watching, stop_watching};
 use super::providers::Integrations;
 use crate::domain::{Business, BusinessId};
+use crate::ports::{AppointmentStore, BusyTimeStore, ConnectionStore, LeaseStore};
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, OAuthAttempt, OAuthError,
     ProviderError, ProviderKind, ProviderSetup, StoreError,
@@ -61,7 +62,10 @@ impl Integrations {
     }
 }
 
-fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppError> {
+fn integrations<S: ?Sized>(
+    app: &App<S>,
+    provider: ProviderKind,
+) -> Result<&Integrations, AppError> {
     app.integrations
         .as_deref()
         .ok_or(AppError::ProviderNotConfigured(provider))
@@ -70,8 +74,8 @@ fn integrations(app: &App, provider: ProviderKind) -> Result<&Integrations, AppE
 /// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
 /// dashboard's calendar picker when the provider is done.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider, from_dashboard))]
-pub async fn start_connect(
-    app: &App,
+pub async fn start_connect<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
     from_dashboard: bool,
@@ -127,8 +131,10 @@ pub struct ConnectedAccount {
 
 /// Finishes connecting: checks the state, exchanges the code, stores the tokens and records the connection.
 #[tracing::instrument(skip_all, fields(%provider))]
-pub async fn finish_connect(
-    app: &App,
+pub async fn finish_connect<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     provider: ProviderKind,
     callback: CallbackParameters,
 ) -> Result<ConnectedAccount, AppError> {
@@ -161,8 +167,10 @@ pub async fn finish_connect(
 }
 
 /// The part of [`finish_connect`] after the attempt was found: the provider's answer, the tokens, the connection.
-async fn complete_connect(
-    app: &App,
+async fn complete_connect<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     provider: ProviderKind,
@@ -258,8 +266,8 @@ fn provider_unavailable(error: ProviderError) -> AppError {
 }
 
 /// The connection of `business` to `provider`, or `calendar_not_connected`.
-async fn connection_to(
-    app: &App,
+async fn connection_to<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
 ) -> Result<CalendarConnection, AppError> {
@@ -272,8 +280,8 @@ async fn connection_to(
 
 /// The connected account's calendars, fresh from the provider.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
-pub async fn list_calendars(
-    app: &App,
+pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
 ) -> Result<Vec<CalendarSummary>, AppError> {
@@ -292,8 +300,8 @@ pub async fn list_calendars(
 /// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
 /// its busy time.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
-pub async fn select_calendar(
-    app: &App,
+pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
     calendar_id: &str,
@@ -324,8 +332,8 @@ pub async fn select_calendar(
 }
 
 /// The business's connection, if any, with how its calendar's busy time is followed once one is selected.
-pub async fn get_connection(
-    app: &App,
+pub async fn get_connection<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
 ) -> Result<Option<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
     let (connection, watch) = tokio::try_join!(
@@ -345,8 +353,8 @@ pub async fn get_connection(
 /// allows it, deletes the tokens and the connection. Events already written stay in the calendar (they are the
 /// business's record of its appointments).
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
-pub async fn disconnect(
-    app: &App,
+pub async fn disconnect<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     provider: ProviderKind,
 ) -> Result<(), AppError> {

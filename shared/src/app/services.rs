@@ -1,6 +1,7 @@
 use crate::domain::{
     Business, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings, WeeklyHours,
 };
+use crate::ports::CatalogStore;
 use crate::ports::StoreError;
 
 use super::context::App;
@@ -9,8 +10,8 @@ use super::error::{AppError, Missing};
 const MAX_UPDATE_ATTEMPTS: usize = 3;
 
 #[tracing::instrument(skip_all, fields(business_id = %business.id))]
-pub async fn create_service(
-    app: &App,
+pub async fn create_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     settings: ServiceSettings,
 ) -> Result<Service, AppError> {
@@ -28,8 +29,8 @@ pub async fn create_service(
     Ok(service)
 }
 
-pub async fn get_service(
-    app: &App,
+pub async fn get_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
 ) -> Result<Service, AppError> {
@@ -39,7 +40,10 @@ pub async fn get_service(
         .ok_or(AppError::NotFound(Missing::Service))
 }
 
-pub async fn list_services(app: &App, business: &Business) -> Result<Vec<Service>, AppError> {
+pub async fn list_services<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<Service>, AppError> {
     Ok(app.store.list_services(business.id).await?)
 }
 
@@ -99,8 +103,8 @@ impl ServiceChanges {
 /// Applies `changes` to the current version, retrying on a concurrent update so two edits of different fields
 /// both land.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %id))]
-pub async fn update_service(
-    app: &App,
+pub async fn update_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
     changes: &ServiceChanges,
@@ -127,8 +131,8 @@ pub async fn update_service(
 
 /// Stops new bookings for the service; existing appointments stay as they are.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %id))]
-pub async fn deactivate_service(
-    app: &App,
+pub async fn deactivate_service<S: CatalogStore + ?Sized>(
+    app: &App<S>,
     business: &Business,
     id: ServiceId,
 ) -> Result<Service, AppError> {

@@ -13,6 +13,7 @@ use super::context::App;
 use super::error::AppError;
 use super::providers::Integrations;
 use crate::domain::{Appointment, BusinessId};
+use crate::ports::{ConnectionStore, LeaseStore};
 use crate::ports::{Job, ProviderError, ProviderKind, ProviderSetup, StoreError};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
@@ -49,8 +50,8 @@ pub fn calendar_job(business_id: BusinessId, requested_at: Option<Timestamp>) ->
 
 /// Runs `work` while holding the named lease, so jobs of one subject never interleave; when someone else holds it,
 /// the job comes back after about `busy_retry`.
-pub async fn with_lease(
-    app: &App,
+pub async fn with_lease<S: LeaseStore + ?Sized>(
+    app: &App<S>,
     name: &str,
     lifetime: SignedDuration,
     busy_retry: Duration,
@@ -78,14 +79,15 @@ pub async fn with_lease(
 /// Runs `call` with a usable access token for the business's connection; when the provider refuses a token that
 /// looked fresh (revoked early, clock skew), refreshes it once and runs `call` again. The token is handed over
 /// owned, so the call's future borrows nothing from the closure and stays `Send` for the HTTP handlers.
-pub async fn with_fresh_token<T, F, Fut>(
-    app: &App,
+pub async fn with_fresh_token<S, T, F, Fut>(
+    app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
     business_id: BusinessId,
     call: F,
 ) -> Result<T, SyncError>
 where
+    S: ConnectionStore + LeaseStore + ?Sized,
     F: Fn(SecretString) -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {

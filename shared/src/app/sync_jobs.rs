@@ -7,10 +7,17 @@ use super::inbound_sync::run_calendar_sync;
 use super::sync_core::SyncOutcome;
 use super::sync_maintenance::give_up_appointment_sync;
 use crate::ports::Job;
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 
 /// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
 /// an `Err`: the queue delivers the job again.
-pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutcome, AppError> {
+pub async fn run_sync_job<
+    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
+    job: &Job,
+    attempt: u32,
+) -> Result<SyncOutcome, AppError> {
     match *job {
         Job::SyncAppointment {
             business_id,
@@ -25,7 +32,10 @@ pub async fn run_sync_job(app: &App, job: &Job, attempt: u32) -> Result<SyncOutc
 }
 
 /// What to do once the queue has given up on `job`.
-pub async fn give_up_sync(app: &App, job: &Job) -> Result<(), AppError> {
+pub async fn give_up_sync<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    job: &Job,
+) -> Result<(), AppError> {
     match *job {
         Job::SyncAppointment {
             business_id,

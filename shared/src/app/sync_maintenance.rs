@@ -10,6 +10,7 @@ use super::error::AppError;
 use super::sync_core::{SWEEP_BATCH, appointment_job};
 use crate::domain::{AppointmentId, BusinessId, SyncFailure, SyncState, SyncStatus};
 use crate::metrics;
+use crate::ports::AppointmentStore;
 use crate::ports::Job;
 
 /// A change still pending after this long has most likely lost its job (an enqueue that failed after the write).
@@ -18,7 +19,9 @@ pub const STALE_PENDING_AFTER: SignedDuration = SignedDuration::from_mins(5);
 /// Re-enqueues a sync job for every appointment pending longer than [`STALE_PENDING_AFTER`]. Jobs are state-based,
 /// so re-enqueueing one whose original job is merely slow is harmless. Returns how many were enqueued.
 #[tracing::instrument(skip_all)]
-pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
+pub async fn requeue_stale_pending<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+) -> Result<usize, AppError> {
     let cutoff = app
         .clock
         .now()
@@ -47,8 +50,8 @@ pub async fn requeue_stale_pending(app: &App) -> Result<usize, AppError> {
 /// error the worker recorded. Does nothing when the appointment has moved on to a newer version (its own job
 /// carries it) or is no longer pending.
 #[tracing::instrument(skip_all, fields(%business_id, %appointment_id, version))]
-pub async fn give_up_appointment_sync(
-    app: &App,
+pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
     business_id: BusinessId,
     appointment_id: AppointmentId,
     version: u64,

@@ -1,5 +1,5 @@
-//! What every `Store` must do with the dashboard's records ([`crate::ports::AccountStore`]). Each function gets a
-//! fresh, empty store.
+//! What every `Store` must do with the dashboard's records ([`crate::ports::SignInStore`],
+//! [`crate::ports::ApiKeyStore`]). Each function gets a fresh, empty store.
 
 use std::sync::Arc;
 

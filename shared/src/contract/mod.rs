@@ -82,8 +82,8 @@ macro_rules! store_contract_tests {
     };
 }
 
-/// One `#[tokio::test]` per contract of the dashboard's records ([`crate::ports::AccountStore`]), each on a fresh
-/// store from `$factory`.
+/// One `#[tokio::test]` per contract of the dashboard's records ([`crate::ports::SignInStore`],
+/// [`crate::ports::ApiKeyStore`]), each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! account_store_contract_tests {
     ($factory:path) => {

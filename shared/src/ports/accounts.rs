@@ -1,6 +1,6 @@
 //! What the dashboard keeps: the people who sign in for a business, their sessions, the single-use links that set a
-//! password, counters of failed sign-ins, and a business's named API keys. Part of every `Store` (see
-//! [`super::Store`]), so both adapters keep it in the same database as the rest.
+//! password, counters of failed sign-ins ([`SignInStore`]), and a business's named API keys ([`ApiKeyStore`]). Roles
+//! of every `Store` (see [`super::Store`]), so both adapters keep them in the same database as the rest.
 
 use std::fmt;
 
@@ -122,8 +122,9 @@ impl ApiKeyRecord {
 /// The name the store gives the key a business is created with.
 pub const FIRST_API_KEY_NAME: &str = "First key";
 
+/// The people who sign in for a business, their password links, sessions and failed sign-ins.
 #[async_trait]
-pub trait AccountStore: Send + Sync + 'static {
+pub trait SignInStore: Send + Sync + 'static {
     /// Fails with `AlreadyExists` if the email belongs to anyone already.
     async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError>;
     async fn get_staff_member(
@@ -174,6 +175,16 @@ pub trait AccountStore: Send + Sync + 'static {
         subject: &str,
         window_start: Timestamp,
     ) -> Result<u32, StoreError>;
+}
+
+/// A business's API keys: how a request is authenticated, and the dashboard's list of them.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + 'static {
+    /// The business an unrevoked key belongs to.
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError>;
 
     /// Adds a key to its business; it authenticates at once. `AlreadyExists` if the hash is taken.
     async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;

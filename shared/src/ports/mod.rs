@@ -10,7 +10,7 @@ mod secrets;
 mod store;
 
 pub use accounts::{
-    AccountStore, ApiKeyRecord, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail,
+    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail, SignInStore,
     StaffMember, StaffRole, first_api_key_record,
 };
 pub use calendar::{
@@ -22,8 +22,8 @@ pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, NewBooking, OAuthAttempt, OpeningChannel,
-    Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore,
+    CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
+    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, OpeningChannel, Page, PageCursor, ProviderKind, Store, StoreError,
 };
-pub use store::{CallerQuery, ListOrder, NewHold};

@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use shared::domain::{Business, BusinessId};
+use shared::domain::{ApiKeyHash, Business, BusinessId};
 use shared::ports::{
-    AccountStore, ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, Store, StoreError,
+    ApiKeyRecord, ApiKeyStore, CatalogStore, PasswordLink, Session, SignInEmail, SignInStore,
+    StaffMember, StoreError,
 };
 
 use super::items::{API_KEY_SK, ApiKeyItem, SINGLETON_SK, api_key_pk, business_pk, instant_key};
@@ -200,7 +201,7 @@ fn api_key_lookup_item(
 }
 
 #[async_trait]
-impl AccountStore for DynamoStore {
+impl SignInStore for DynamoStore {
     async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
         self.put_new(to_item(&StaffItem::new(member))?).await
     }
@@ -339,6 +340,19 @@ impl AccountStore for DynamoStore {
             .get::<FailuresItem>(failures_pk(subject, window_start), SINGLETON_SK.to_owned())
             .await?
             .map_or(0, |item| item.count))
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for DynamoStore {
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError> {
+        Ok(self
+            .get::<ApiKeyItem>(api_key_pk(api_key.as_str()), API_KEY_SK.to_owned())
+            .await?
+            .map(|item| item.business))
     }
 
     async fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {

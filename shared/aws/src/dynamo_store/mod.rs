@@ -28,9 +28,10 @@ use shared::domain::{
     check_booking_conflicts,
 };
 use shared::ports::{
-    AppointmentChange, AppointmentQuery, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery,
-    ConnectionHealth, IdempotencyKey, IdempotencyRecord, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, Page, PageCursor, ProviderKind, Store, StoreError,
+    AppointmentChange, AppointmentQuery, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore,
+    CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
+    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
+    OAuthAttempt, Page, PageCursor, ProviderKind, StoreError,
 };
 
 use items::*;
@@ -752,7 +753,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl CatalogStore for DynamoStore {
     async fn create_business(
         &self,
         business: &Business,
@@ -791,16 +792,6 @@ impl Store for DynamoStore {
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
         Ok(self
             .get::<BusinessItem>(business_pk(id), BUSINESS_SK.to_owned())
-            .await?
-            .map(|item| item.business))
-    }
-
-    async fn business_by_api_key(
-        &self,
-        api_key: &ApiKeyHash,
-    ) -> Result<Option<Business>, StoreError> {
-        Ok(self
-            .get::<ApiKeyItem>(api_key_pk(api_key.as_str()), API_KEY_SK.to_owned())
             .await?
             .map(|item| item.business))
     }
@@ -894,6 +885,40 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError> {
+        Ok(self
+            .get::<BusinessSettingsItem>(business_pk(business_id), SETTINGS_SK.to_owned())
+            .await?
+            .map(|item| item.settings)
+            .unwrap_or_default())
+    }
+
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError> {
+        let item = BusinessSettingsItem {
+            pk: business_pk(business_id),
+            sk: SETTINGS_SK.to_owned(),
+            settings: settings.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BookingStore for DynamoStore {
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment;
         let now = appointment.updated_at;
@@ -990,192 +1015,6 @@ impl Store for DynamoStore {
         Err(StoreError::Backend(
             "change gave up under contention".into(),
         ))
-    }
-
-    async fn get_appointment(
-        &self,
-        business_id: BusinessId,
-        id: AppointmentId,
-    ) -> Result<Option<Appointment>, StoreError> {
-        self.get_appointment_item(business_id, id).await
-    }
-
-    async fn list_appointments(
-        &self,
-        query: &AppointmentQuery,
-    ) -> Result<Page<Appointment>, StoreError> {
-        let mut low = query
-            .starts_within
-            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
-        if let Some(after) = &query.after {
-            low = low.max(gsi1_sk_after(after));
-        }
-        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
-        let high = query
-            .starts_within
-            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
-        if low > high {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-
-        let mut filters = Vec::new();
-        let mut names = HashMap::from([
-            ("#pk".to_owned(), "GSI1PK".to_owned()),
-            ("#sk".to_owned(), "GSI1SK".to_owned()),
-        ]);
-        let mut values = HashMap::from([
-            (
-                ":pk".to_owned(),
-                string(appointments_gsi1_pk(query.business_id)),
-            ),
-            (":low".to_owned(), string(low)),
-            (":high".to_owned(), string(high)),
-        ]);
-        if query.status.is_some() || query.sync_status.is_some() {
-            names.insert("#appointment".to_owned(), "appointment".to_owned());
-            names.insert("#status".to_owned(), "status".to_owned());
-        }
-        if let Some(status) = query.status {
-            filters.push("#appointment.#status = :status");
-            values.insert(":status".to_owned(), to_value(&status)?);
-        }
-        if let Some(sync_status) = query.sync_status {
-            names.insert("#sync".to_owned(), "sync".to_owned());
-            filters.push("#appointment.#sync.#status = :sync_status");
-            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
-        }
-
-        let limit = query.limit.clamp(1, 500) as usize;
-        let mut items: Vec<Appointment> = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                // DynamoDB limits what it reads before filtering, so asking for what is missing never overshoots.
-                .limit((limit - items.len()) as i32)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                items.push(from_item::<AppointmentItem>(item)?.appointment);
-            }
-            let more = output.last_evaluated_key.filter(|key| !key.is_empty());
-            match more {
-                Some(key) if items.len() < limit => start_key = Some(key),
-                Some(_) => {
-                    let next = items.last().map(|last| PageCursor {
-                        start: last.time.start(),
-                        id: last.id,
-                    });
-                    return Ok(Page { items, next });
-                }
-                None => return Ok(Page { items, next: None }),
-            }
-        }
-    }
-
-    async fn live_occupancies(
-        &self,
-        business_id: BusinessId,
-        starts_within: Interval,
-        now: Timestamp,
-    ) -> Result<Vec<Occupancy>, StoreError> {
-        let days = utc_days(&starts_within);
-        let (Some(first), Some(last)) = (days.first(), days.last()) else {
-            return Ok(Vec::new());
-        };
-        let mut found: HashMap<AppointmentId, LedgerEntry> = HashMap::new();
-        for ledger in self.query_ledgers(business_id, *first, *last).await? {
-            for (id, entry) in ledger.entries {
-                if starts_within.start() <= entry.start
-                    && entry.start < starts_within.end()
-                    && entry.counts_at(now)
-                {
-                    found.insert(id, entry);
-                }
-            }
-        }
-        let mut occupancies: Vec<(Timestamp, Occupancy)> = found
-            .into_iter()
-            .map(|(id, entry)| (entry.start, entry.occupancy(id)))
-            .collect();
-        occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
-        Ok(occupancies
-            .into_iter()
-            .map(|(_, occupancy)| occupancy)
-            .collect())
-    }
-
-    async fn update_sync_state(
-        &self,
-        business_id: BusinessId,
-        id: AppointmentId,
-        version: u64,
-        sync: &SyncState,
-    ) -> Result<bool, StoreError> {
-        let sort_key = format!("{}#{business_id}#{id}", instant_key(sync.updated_at));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), appointment_sk(id))))
-            .update_expression("SET #appointment.#sync = :sync, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk")
-            .condition_expression("version = :version")
-            .expression_attribute_names("#appointment", "appointment")
-            .expression_attribute_names("#sync", "sync")
-            .expression_attribute_values(":sync", to_value(sync)?)
-            .expression_attribute_values(":gsi2pk", string(sync_gsi2_pk(sync.status)))
-            .expression_attribute_values(":gsi2sk", string(sort_key))
-            .expression_attribute_values(":version", number(version))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                match self.get_appointment_item(business_id, id).await? {
-                    Some(_) => Ok(false),
-                    None => Err(StoreError::NotFound),
-                }
-            }
-            Err(error) => Err(backend(error)),
-        }
-    }
-
-    async fn appointments_by_sync_status(
-        &self,
-        status: SyncStatus,
-        updated_before: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<Appointment>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let items: Vec<AppointmentItem> = self
-            .query_index(
-                GSI2,
-                sync_gsi2_pk(status),
-                "#sk < :before",
-                vec![(":before", instant_key(updated_before))],
-                Some(limit),
-                None,
-            )
-            .await?;
-        Ok(items.into_iter().map(|item| item.appointment).collect())
     }
 
     async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
@@ -1380,6 +1219,208 @@ impl Store for DynamoStore {
         Ok(0)
     }
 
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self
+            .get::<IdempotencyItem>(business_pk(business_id), idempotency_sk(key.as_ref()))
+            .await?
+            .map(|item| item.record)
+            .filter(|record| record.expires_at > now))
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for DynamoStore {
+    async fn get_appointment(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>, StoreError> {
+        self.get_appointment_item(business_id, id).await
+    }
+
+    async fn list_appointments(
+        &self,
+        query: &AppointmentQuery,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let mut low = query
+            .starts_within
+            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
+        if let Some(after) = &query.after {
+            low = low.max(gsi1_sk_after(after));
+        }
+        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
+        let high = query
+            .starts_within
+            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
+        if low > high {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+
+        let mut filters = Vec::new();
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), "GSI1PK".to_owned()),
+            ("#sk".to_owned(), "GSI1SK".to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (
+                ":pk".to_owned(),
+                string(appointments_gsi1_pk(query.business_id)),
+            ),
+            (":low".to_owned(), string(low)),
+            (":high".to_owned(), string(high)),
+        ]);
+        if query.status.is_some() || query.sync_status.is_some() {
+            names.insert("#appointment".to_owned(), "appointment".to_owned());
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
+        if let Some(status) = query.status {
+            filters.push("#appointment.#status = :status");
+            values.insert(":status".to_owned(), to_value(&status)?);
+        }
+        if let Some(sync_status) = query.sync_status {
+            names.insert("#sync".to_owned(), "sync".to_owned());
+            filters.push("#appointment.#sync.#status = :sync_status");
+            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
+        }
+
+        let limit = query.limit.clamp(1, 500) as usize;
+        let mut items: Vec<Appointment> = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                // DynamoDB limits what it reads before filtering, so asking for what is missing never overshoots.
+                .limit((limit - items.len()) as i32)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item::<AppointmentItem>(item)?.appointment);
+            }
+            let more = output.last_evaluated_key.filter(|key| !key.is_empty());
+            match more {
+                Some(key) if items.len() < limit => start_key = Some(key),
+                Some(_) => {
+                    let next = items.last().map(|last| PageCursor {
+                        start: last.time.start(),
+                        id: last.id,
+                    });
+                    return Ok(Page { items, next });
+                }
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+
+    async fn live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+        now: Timestamp,
+    ) -> Result<Vec<Occupancy>, StoreError> {
+        let days = utc_days(&starts_within);
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut found: HashMap<AppointmentId, LedgerEntry> = HashMap::new();
+        for ledger in self.query_ledgers(business_id, *first, *last).await? {
+            for (id, entry) in ledger.entries {
+                if starts_within.start() <= entry.start
+                    && entry.start < starts_within.end()
+                    && entry.counts_at(now)
+                {
+                    found.insert(id, entry);
+                }
+            }
+        }
+        let mut occupancies: Vec<(Timestamp, Occupancy)> = found
+            .into_iter()
+            .map(|(id, entry)| (entry.start, entry.occupancy(id)))
+            .collect();
+        occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
+        Ok(occupancies
+            .into_iter()
+            .map(|(_, occupancy)| occupancy)
+            .collect())
+    }
+
+    async fn update_sync_state(
+        &self,
+        business_id: BusinessId,
+        id: AppointmentId,
+        version: u64,
+        sync: &SyncState,
+    ) -> Result<bool, StoreError> {
+        let sort_key = format!("{}#{business_id}#{id}", instant_key(sync.updated_at));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), appointment_sk(id))))
+            .update_expression("SET #appointment.#sync = :sync, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk")
+            .condition_expression("version = :version")
+            .expression_attribute_names("#appointment", "appointment")
+            .expression_attribute_names("#sync", "sync")
+            .expression_attribute_values(":sync", to_value(sync)?)
+            .expression_attribute_values(":gsi2pk", string(sync_gsi2_pk(sync.status)))
+            .expression_attribute_values(":gsi2sk", string(sort_key))
+            .expression_attribute_values(":version", number(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                match self.get_appointment_item(business_id, id).await? {
+                    Some(_) => Ok(false),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn appointments_by_sync_status(
+        &self,
+        status: SyncStatus,
+        updated_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Appointment>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items: Vec<AppointmentItem> = self
+            .query_index(
+                GSI2,
+                sync_gsi2_pk(status),
+                "#sk < :before",
+                vec![(":before", instant_key(updated_before))],
+                Some(limit),
+                None,
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.appointment).collect())
+    }
+
     async fn appointments_by_phone(
         &self,
         query: &CallerQuery,
@@ -1556,51 +1597,10 @@ impl Store for DynamoStore {
             .map_err(backend)?;
         Ok(indexed)
     }
+}
 
-    async fn get_business_settings(
-        &self,
-        business_id: BusinessId,
-    ) -> Result<BusinessSettings, StoreError> {
-        Ok(self
-            .get::<BusinessSettingsItem>(business_pk(business_id), SETTINGS_SK.to_owned())
-            .await?
-            .map(|item| item.settings)
-            .unwrap_or_default())
-    }
-
-    async fn put_business_settings(
-        &self,
-        business_id: BusinessId,
-        settings: &BusinessSettings,
-    ) -> Result<(), StoreError> {
-        let item = BusinessSettingsItem {
-            pk: business_pk(business_id),
-            sk: SETTINGS_SK.to_owned(),
-            settings: settings.clone(),
-        };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn get_idempotency_record(
-        &self,
-        business_id: BusinessId,
-        key: &IdempotencyKey,
-        now: Timestamp,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        Ok(self
-            .get::<IdempotencyItem>(business_pk(business_id), idempotency_sk(key.as_ref()))
-            .await?
-            .map(|item| item.record)
-            .filter(|record| record.expires_at > now))
-    }
-
+#[async_trait]
+impl ConnectionStore for DynamoStore {
     async fn get_calendar_connection(
         &self,
         business_id: BusinessId,
@@ -1672,68 +1672,6 @@ impl Store for DynamoStore {
             .await
     }
 
-    async fn try_acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        until: Timestamp,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let item = LeaseItem {
-            pk: lease_pk(name),
-            sk: SINGLETON_SK.to_owned(),
-            holder: holder.to_owned(),
-            until_nanos: nanos(until)?,
-            expires_at_epoch: until.as_second() + 3600,
-        };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression(
-                "attribute_not_exists(PK) OR until_nanos < :now OR holder = :holder",
-            )
-            .expression_attribute_values(":now", number(nanos(now)?))
-            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(backend(error)),
-        }
-    }
-
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(lease_pk(name), SINGLETON_SK.to_owned())))
-            .condition_expression("holder = :holder")
-            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(backend(error)),
-        }
-    }
-
     async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError> {
         let item = OAuthAttemptItem {
             pk: oauth_attempt_pk(&attempt.nonce),
@@ -1793,105 +1731,6 @@ impl Store for DynamoStore {
         };
         let item: OAuthAttemptItem = from_item(attributes)?;
         Ok(Some(item.attempt).filter(|attempt| attempt.expires_at > now))
-    }
-
-    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
-        let Some(earliest_start) = event.intervals.iter().map(Interval::start).min() else {
-            // An event that blocks nothing is stored as no event at all.
-            return self
-                .delete_busy_event(event.business_id, &event.calendar_id, &event.event_id)
-                .await;
-        };
-        let sk = busy_event_sk(&event.calendar_id, &event.event_id);
-        let item = BusyEventItem {
-            pk: business_pk(event.business_id),
-            gsi1_pk: busy_gsi1_pk(event.business_id),
-            gsi1_sk: busy_gsi1_sk(earliest_start, &sk),
-            sk,
-            event: event.clone(),
-        };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn delete_busy_event(
-        &self,
-        business_id: BusinessId,
-        calendar_id: &str,
-        event_id: &str,
-    ) -> Result<(), StoreError> {
-        self.delete(
-            business_pk(business_id),
-            busy_event_sk(calendar_id, event_id),
-        )
-        .await
-    }
-
-    async fn busy_intervals_overlapping(
-        &self,
-        business_id: BusinessId,
-        range: Interval,
-    ) -> Result<Vec<Interval>, StoreError> {
-        // Only the intervals travel: availability reads this on every call.
-        let items: Vec<BusyIntervalsOnly> = self
-            .query_index(
-                GSI1,
-                busy_gsi1_pk(business_id),
-                // Keys are `start#…`: every event starting before the range ends sorts below its bare instant.
-                "#sk < :before",
-                vec![(":before", instant_key(range.end()))],
-                None,
-                Some((
-                    "#event.#intervals",
-                    &[("#event", "event"), ("#intervals", "intervals")],
-                )),
-            )
-            .await?;
-        Ok(items
-            .into_iter()
-            .flat_map(|item| item.event.intervals)
-            .filter(|interval| interval.overlaps(&range))
-            .collect())
-    }
-    async fn busy_event_ids(
-        &self,
-        business_id: BusinessId,
-        calendar_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        let prefix = busy_event_sk(calendar_id, "");
-        let mut ids = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#event", "event")
-                .expression_attribute_names("#id", "event_id")
-                .expression_attribute_values(":pk", string(business_pk(business_id)))
-                .expression_attribute_values(":prefix", string(prefix.clone()))
-                .projection_expression("#event.#id")
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                ids.push(from_item::<BusyEventIdOnly>(item)?.event.event_id);
-            }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(ids),
-            }
-        }
     }
 
     async fn get_calendar_watch(
@@ -1974,6 +1813,174 @@ impl Store for DynamoStore {
             )
             .await?;
         Ok(items.into_iter().map(|item| item.watch).collect())
+    }
+}
+
+#[async_trait]
+impl BusyTimeStore for DynamoStore {
+    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
+        let Some(earliest_start) = event.intervals.iter().map(Interval::start).min() else {
+            // An event that blocks nothing is stored as no event at all.
+            return self
+                .delete_busy_event(event.business_id, &event.calendar_id, &event.event_id)
+                .await;
+        };
+        let sk = busy_event_sk(&event.calendar_id, &event.event_id);
+        let item = BusyEventItem {
+            pk: business_pk(event.business_id),
+            gsi1_pk: busy_gsi1_pk(event.business_id),
+            gsi1_sk: busy_gsi1_sk(earliest_start, &sk),
+            sk,
+            event: event.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_busy_event(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        self.delete(
+            business_pk(business_id),
+            busy_event_sk(calendar_id, event_id),
+        )
+        .await
+    }
+
+    async fn busy_intervals_overlapping(
+        &self,
+        business_id: BusinessId,
+        range: Interval,
+    ) -> Result<Vec<Interval>, StoreError> {
+        // Only the intervals travel: availability reads this on every call.
+        let items: Vec<BusyIntervalsOnly> = self
+            .query_index(
+                GSI1,
+                busy_gsi1_pk(business_id),
+                // Keys are `start#…`: every event starting before the range ends sorts below its bare instant.
+                "#sk < :before",
+                vec![(":before", instant_key(range.end()))],
+                None,
+                Some((
+                    "#event.#intervals",
+                    &[("#event", "event"), ("#intervals", "intervals")],
+                )),
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .flat_map(|item| item.event.intervals)
+            .filter(|interval| interval.overlaps(&range))
+            .collect())
+    }
+
+    async fn busy_event_ids(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = busy_event_sk(calendar_id, "");
+        let mut ids = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#event", "event")
+                .expression_attribute_names("#id", "event_id")
+                .expression_attribute_values(":pk", string(business_pk(business_id)))
+                .expression_attribute_values(":prefix", string(prefix.clone()))
+                .projection_expression("#event.#id")
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                ids.push(from_item::<BusyEventIdOnly>(item)?.event.event_id);
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl LeaseStore for DynamoStore {
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let item = LeaseItem {
+            pk: lease_pk(name),
+            sk: SINGLETON_SK.to_owned(),
+            holder: holder.to_owned(),
+            until_nanos: nanos(until)?,
+            expires_at_epoch: until.as_second() + 3600,
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR until_nanos < :now OR holder = :holder",
+            )
+            .expression_attribute_values(":now", number(nanos(now)?))
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(backend(error)),
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(lease_pk(name), SINGLETON_SK.to_owned())))
+            .condition_expression("holder = :holder")
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(backend(error)),
+        }
     }
 }
 

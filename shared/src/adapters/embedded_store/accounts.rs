@@ -6,12 +6,14 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    API_KEY_RECORDS, API_KEYS, EmbeddedStore, PASSWORD_LINKS, SESSIONS, SIGN_IN_FAILURES, STAFF,
-    STAFF_BY_BUSINESS, backend, decode, encode, instant_key, key, prefix_end, read_json,
+    API_KEY_RECORDS, API_KEYS, BUSINESSES, EmbeddedStore, PASSWORD_LINKS, SESSIONS,
+    SIGN_IN_FAILURES, STAFF, STAFF_BY_BUSINESS, backend, decode, encode, instant_key, key,
+    prefix_end, read_json,
 };
-use crate::domain::BusinessId;
+use crate::domain::{ApiKeyHash, Business, BusinessId};
 use crate::ports::{
-    AccountStore, ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, StoreError,
+    ApiKeyRecord, ApiKeyStore, PasswordLink, Session, SignInEmail, SignInStore, StaffMember,
+    StoreError,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -97,7 +99,7 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl AccountStore for EmbeddedStore {
+impl SignInStore for EmbeddedStore {
     async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
         let member = member.clone();
         self.run(move |db| {
@@ -274,6 +276,27 @@ impl AccountStore for EmbeddedStore {
         let stored: Option<FailureCount> =
             self.get_json(SIGN_IN_FAILURES, failure_key(subject, window_start))?;
         Ok(stored.map_or(0, |stored| stored.count))
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for EmbeddedStore {
+    async fn business_by_api_key(
+        &self,
+        api_key: &ApiKeyHash,
+    ) -> Result<Option<Business>, StoreError> {
+        let api_key = api_key.clone();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let keys = txn.open_table(API_KEYS).map_err(backend)?;
+            let Some(business) = keys.get(api_key.as_str().as_bytes()).map_err(backend)? else {
+                return Ok(None);
+            };
+            read_json(
+                &txn.open_table(BUSINESSES).map_err(backend)?,
+                business.value(),
+            )
+        })
     }
 
     async fn create_api_key(&self, key_record: &ApiKeyRecord) -> Result<(), StoreError> {

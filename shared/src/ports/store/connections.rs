@@ -1,0 +1,178 @@
+//! A business's link to its external calendar: the connection, the OAuth attempt that makes it, and the watch that
+//! follows the selected calendar.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::BusinessId;
+use crate::ports::PushChannel;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    Google,
+    Microsoft,
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Google => "google",
+            Self::Microsoft => "microsoft",
+        })
+    }
+}
+
+/// Whether a connection can do its work, and if not, what the business has to do about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionHealth {
+    #[default]
+    Connected,
+    /// The provider no longer accepts our grant (revoked, expired, password changed): connect again.
+    ReauthRequired { reason: String },
+    /// The last calls failed for another reason; sync keeps retrying.
+    Error { message: String },
+}
+
+/// A business's link to its external calendar. Tokens are not here: they live in the `SecretStore`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarConnection {
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    pub account: String,
+    /// The calendar chosen for sync; nothing is synced until one is chosen.
+    pub calendar_id: Option<String>,
+    pub connected_at: Timestamp,
+    #[serde(default)]
+    pub health: ConnectionHealth,
+    /// When an event was last written to or removed from the calendar successfully.
+    #[serde(default)]
+    pub last_synced_at: Option<Timestamp>,
+}
+
+/// A started OAuth authorization, kept until its callback consumes it (once) or it expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthAttempt {
+    /// Random, unguessable; the signed `state` carries it.
+    pub nonce: String,
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    /// The PKCE code verifier; never leaves the server.
+    pub pkce_verifier: String,
+    pub expires_at: Timestamp,
+    /// Started from the dashboard, whose browser goes back to its calendar picker rather than getting JSON.
+    #[serde(default)]
+    pub from_dashboard: bool,
+}
+
+impl CalendarConnection {
+    /// True once appointments have somewhere to go.
+    pub fn syncs_appointments(&self) -> bool {
+        self.calendar_id.is_some()
+    }
+}
+
+/// How we follow a business's selected calendar: where its next incremental sync starts and the push channel that
+/// tells us when to run it. Versioned, so two syncs racing on notifications for the same calendar cannot both
+/// advance the cursor: the loser re-reads and runs again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarWatch {
+    pub business_id: BusinessId,
+    pub provider: ProviderKind,
+    pub calendar_id: String,
+    /// Google's sync token or Graph's delta link; `None` until the first full sync has finished.
+    pub cursor: Option<String>,
+    /// The calendar's zone as the provider last reported it.
+    pub time_zone: Option<String>,
+    pub channel: Option<PushChannel>,
+    /// SHA-256 (hex) of the secret the provider echoes in notifications; the secret itself is not kept.
+    pub secret_hash: String,
+    /// A channel being opened. It is recorded before the provider is asked, because the provider may notify before
+    /// its answer arrives (Google sends `sync` at once), and a notification refused then would be lost.
+    #[serde(default)]
+    pub opening: Option<OpeningChannel>,
+    /// When a full sync last finished; the busy window only moves forward with a full sync.
+    pub full_sync_at: Option<Timestamp>,
+    /// When a sync (full or incremental) last finished.
+    pub synced_at: Option<Timestamp>,
+    /// When the last successful sync began reading the calendar: every change before it is in the cache.
+    #[serde(default)]
+    pub sync_started_at: Option<Timestamp>,
+    pub version: u64,
+}
+
+/// A push channel between our request to open it and the provider's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningChannel {
+    /// Our id for it, where the provider lets us choose one (Google); Graph names its subscriptions itself.
+    pub id: Option<String>,
+    pub secret_hash: String,
+}
+
+/// Calendar connections, OAuth attempts and calendar watches.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync + 'static {
+    async fn get_calendar_connection(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarConnection>, StoreError>;
+
+    /// Creates or replaces the business's connection.
+    async fn put_calendar_connection(
+        &self,
+        connection: &CalendarConnection,
+    ) -> Result<(), StoreError>;
+
+    /// Records how the connection is doing (and, when given, when it last synced) if the business is still
+    /// connected to `provider`; `Ok(false)` otherwise. Only these fields change, so a worker's report can never
+    /// undo a disconnect or a calendar choice made meanwhile.
+    async fn update_connection_health(
+        &self,
+        business_id: BusinessId,
+        provider: ProviderKind,
+        health: &ConnectionHealth,
+        synced_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes the business's connection; removing none succeeds.
+    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError>;
+
+    /// Fails with `AlreadyExists` if the nonce is taken.
+    async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError>;
+
+    /// Removes and returns the attempt: a second call with the same nonce, or one after it expired, gets `None`.
+    async fn take_oauth_attempt(
+        &self,
+        nonce: &str,
+        now: Timestamp,
+    ) -> Result<Option<OAuthAttempt>, StoreError>;
+
+    async fn get_calendar_watch(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<CalendarWatch>, StoreError>;
+
+    /// Writes the watch if the stored one is at `expected_version` (`None`: none may be stored, else
+    /// `AlreadyExists`); otherwise `VersionMismatch` (or `NotFound` when none is stored).
+    async fn put_calendar_watch(
+        &self,
+        watch: &CalendarWatch,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError>;
+
+    /// Removing none succeeds.
+    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError>;
+
+    /// Watches of every business ordered by business id, strictly after `after`, at most `limit`: the scheduled
+    /// renewal and safety-net sync walk them all.
+    async fn calendar_watches(
+        &self,
+        after: Option<BusinessId>,
+        limit: u32,
+    ) -> Result<Vec<CalendarWatch>, StoreError>;
+}
