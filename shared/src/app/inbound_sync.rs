@@ -120,13 +120,7 @@ pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Si
         return Ok(());
     };
     if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
-        let closed = with_fresh_token(app, integrations, setup, business_id, |token| async move {
-            setup.calendar.close_push_channel(&token, channel).await
-        })
-        .await;
-        if let Err(error) = closed {
-            tracing::warn!(%business_id, provider = %watch.provider, %error, "push channel not closed; it expires by itself");
-        }
+        close_channel(app, integrations, setup, business_id, channel, "").await;
     }
     app.store.delete_calendar_watch(business_id).await?;
     forget_busy_time(app, business_id, &watch.calendar_id).await
@@ -596,18 +590,7 @@ async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
     watch.opening = None;
     if let Some(old) = current {
         // The new channel is open; the old one would only send duplicates until it expires.
-        let old = &old;
-        let closed = with_fresh_token(
-            app,
-            integrations,
-            setup,
-            watch.business_id,
-            |token| async move { setup.calendar.close_push_channel(&token, old).await },
-        )
-        .await;
-        if let Err(error) = closed {
-            tracing::warn!(business_id = %watch.business_id, %error, "old push channel not closed; it expires by itself");
-        }
+        close_channel(app, integrations, setup, watch.business_id, &old, "old ").await;
     }
     Ok(())
 }
@@ -628,16 +611,33 @@ async fn close_unrecorded_channel<S: ConnectionStore + LeaseStore + ?Sized>(
     }) else {
         return;
     };
-    let closed = with_fresh_token(
+    close_channel(
         app,
         integrations,
         setup,
         after.business_id,
-        |token| async move { setup.calendar.close_push_channel(&token, opened).await },
+        opened,
+        "unrecorded ",
     )
     .await;
+}
+
+/// Closes a push channel as a courtesy: one left open expires by itself, so a failure is only logged. `which`
+/// names the channel in the log line ("old ", "unrecorded ").
+async fn close_channel<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    business_id: BusinessId,
+    channel: &PushChannel,
+    which: &str,
+) {
+    let closed = with_fresh_token(app, integrations, setup, business_id, |token| async move {
+        setup.calendar.close_push_channel(&token, channel).await
+    })
+    .await;
     if let Err(error) = closed {
-        tracing::warn!(business_id = %after.business_id, %error, "unrecorded push channel not closed; it expires by itself");
+        tracing::warn!(%business_id, provider = %setup.kind(), %error, "{which}push channel not closed; it expires by itself");
     }
 }
 
