@@ -40,9 +40,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{
-    ApiKeyHash, Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId,
-    Interval, MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
-    check_booking_conflicts,
+    ApiKeyHash, Appointment, AppointmentId, BlockingFields, Business, BusinessId, BusinessSettings,
+    Hold, HoldId, Interval, MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, Service, ServiceId,
+    SyncState, SyncStatus, check_booking_conflicts,
 };
 use crate::ports::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore,
@@ -356,7 +356,7 @@ fn live_between(
     business: BusinessId,
     from: Timestamp,
     until: Timestamp,
-) -> Result<Vec<Appointment>, StoreError> {
+) -> Result<Vec<BlockingFields>, StoreError> {
     let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
     let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
     let mut live = Vec::new();
@@ -365,7 +365,7 @@ fn live_between(
         .map_err(backend)?
     {
         let (_, value) = entry.map_err(backend)?;
-        let appointment: Appointment = decode(value.value())?;
+        let appointment: BlockingFields = decode(value.value())?;
         if appointment.is_live() {
             live.push(appointment);
         }
@@ -408,7 +408,7 @@ fn occupancies_between(
 ) -> Result<Vec<Occupancy>, StoreError> {
     let mut occupancies: Vec<Occupancy> = live_between(appointments, business, from, until)?
         .iter()
-        .map(Appointment::occupancy)
+        .map(BlockingFields::occupancy)
         .collect();
     occupancies.extend(
         holds_between(holds, business, from, until, now)?

@@ -16,8 +16,8 @@ mod text;
 mod time_text;
 
 pub use appointment::{
-    Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
-    PhoneNumber, SyncFailure, SyncState, SyncStatus,
+    Appointment, AppointmentStatus, BlockingFields, BookingSource, Customer, CustomerName,
+    EmailAddress, Notes, PhoneNumber, SyncFailure, SyncState, SyncStatus,
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessTimeZone};
 pub use display_name::{BusinessName, DisplayName, ServiceName};
