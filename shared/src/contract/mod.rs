@@ -32,6 +32,7 @@ macro_rules! store_contract_tests {
             businesses_are_created_once_and_found_by_key,
             services_are_created_listed_and_updated_by_version,
             business_settings_default_and_are_replaced,
+            a_service_and_the_connection_are_read_together,
             // booking
             appointments_are_created_once_and_read_back,
             overlapping_live_appointments_conflict_across_services,
@@ -46,6 +47,7 @@ macro_rules! store_contract_tests {
             fifty_concurrent_bookings_of_one_slot_make_one,
             concurrent_bookings_never_exceed_the_daily_limit,
             concurrent_reschedules_into_one_slot_move_one,
+            a_booking_checked_against_a_stale_read_still_conflicts,
             // booking: holds
             a_hold_blocks_its_time_for_bookings_and_other_holds,
             a_hold_counts_toward_the_daily_limit_while_it_lives,

@@ -11,7 +11,7 @@ use shared::ports::{ApiKeyRecord, ApiKeyStore, CatalogStore, StoreError};
 
 use super::items::{API_KEY_SK, ApiKeyItem, api_key_pk, business_pk, instant_key};
 use super::requests::WriteOutcome;
-use super::{DynamoStore, backend, from_item, key, string, to_item};
+use super::{DynamoStore, backend, key, string, to_item};
 
 pub(super) const API_KEY_RECORD_PREFIX: &str = "APIKEYREC#";
 
@@ -142,28 +142,17 @@ impl DynamoStore {
         &self,
         business_id: BusinessId,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", string(business_pk(business_id)))
-                .expression_attribute_values(":prefix", string(API_KEY_RECORD_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                records.push(from_item::<ApiKeyRecordItem>(item)?.record);
-            }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(records),
-            }
-        }
+        let items: Vec<ApiKeyRecordItem> = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", string(business_pk(business_id)))
+                    .expression_attribute_values(":prefix", string(API_KEY_RECORD_PREFIX))
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.record).collect())
     }
 }

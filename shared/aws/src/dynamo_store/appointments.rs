@@ -8,7 +8,8 @@ use shared::domain::{
     Appointment, AppointmentId, BusinessId, Interval, Occupancy, SyncState, SyncStatus,
 };
 use shared::ports::{
-    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, Page, PageCursor, StoreError,
+    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
+    ReadMark, StoreError,
 };
 
 use super::items::{
@@ -121,30 +122,51 @@ impl AppointmentStore for DynamoStore {
         starts_within: Interval,
         now: Timestamp,
     ) -> Result<Vec<Occupancy>, StoreError> {
+        Ok(self
+            .read_live_occupancies(business_id, starts_within, now)
+            .await?
+            .occupancies)
+    }
+
+    /// One consistent Query of the ledgers of the range's dates. The ledgers as read are the read's note, so a
+    /// booking checked against them writes on condition of exactly what it saw without querying them again.
+    async fn read_live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+        now: Timestamp,
+    ) -> Result<OccupancyRead, StoreError> {
         let days = utc_days(&starts_within);
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
-            return Ok(Vec::new());
+            return Ok(OccupancyRead::default());
         };
-        let mut found: HashMap<AppointmentId, LedgerEntry> = HashMap::new();
-        for ledger in self.query_ledgers(business_id, *first, *last).await? {
-            for (id, entry) in ledger.entries {
-                if starts_within.start() <= entry.start
-                    && entry.start < starts_within.end()
-                    && entry.counts_at(now)
-                {
-                    found.insert(id, entry);
+        let snapshot = self.ledger_snapshot(business_id, *first, *last).await?;
+        let occupancies = {
+            let mut found: HashMap<AppointmentId, &LedgerEntry> = HashMap::new();
+            for ledger in snapshot.ledgers.values() {
+                for (id, entry) in &ledger.entries {
+                    if starts_within.start() <= entry.start
+                        && entry.start < starts_within.end()
+                        && entry.counts_at(now)
+                    {
+                        found.insert(*id, entry);
+                    }
                 }
             }
-        }
-        let mut occupancies: Vec<(Timestamp, Occupancy)> = found
-            .into_iter()
-            .map(|(id, entry)| (entry.start, entry.occupancy(id)))
-            .collect();
-        occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
-        Ok(occupancies
-            .into_iter()
-            .map(|(_, occupancy)| occupancy)
-            .collect())
+            let mut occupancies: Vec<(Timestamp, Occupancy)> = found
+                .into_iter()
+                .map(|(id, entry)| (entry.start, entry.occupancy(id)))
+                .collect();
+            occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
+            occupancies
+                .into_iter()
+                .map(|(_, occupancy)| occupancy)
+                .collect()
+        };
+        Ok(OccupancyRead {
+            occupancies,
+            mark: ReadMark::new(snapshot),
+        })
     }
 
     async fn update_sync_state(

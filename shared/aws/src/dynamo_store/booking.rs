@@ -13,7 +13,7 @@ use super::items::{
     AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,
     idempotency_sk, ledger_sk,
 };
-use super::ledgers::{MAX_BOOKING_ATTEMPTS, back_off, utc_days};
+use super::ledgers::{LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
 use super::requests::WriteOutcome;
 use super::{DynamoStore, backend, key, nanos, number, to_item, to_value};
 
@@ -22,13 +22,18 @@ impl BookingStore for DynamoStore {
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment;
         let now = appointment.updated_at;
+        let seen = booking
+            .checked_against
+            .and_then(|mark| mark.note::<LedgerSnapshot>());
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            // The first attempt relies on the availability check's read; a retry follows a change, so it reads.
             let (ledgers, day_count) = self
                 .read_for_write(
                     appointment.business_id,
                     &appointment.occupancy(),
                     booking.max_per_day,
                     now,
+                    seen.filter(|_| attempt == 0),
                 )
                 .await?;
             let write = self.booking_write(
@@ -85,7 +90,7 @@ impl BookingStore for DynamoStore {
                 && (current.service_id, current.local_date) == (next.service_id, next.local_date);
             let limit = change.max_per_day.filter(|_| !counted_again);
             let (ledgers, day_count) = if next.is_live() {
-                self.read_for_write(next.business_id, &next.occupancy(), limit, now)
+                self.read_for_write(next.business_id, &next.occupancy(), limit, now, None)
                     .await?
             } else {
                 (Vec::new(), None)
@@ -123,7 +128,7 @@ impl BookingStore for DynamoStore {
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
             // A hold always writes its day count (the map of live holds), so it reads it even without a limit.
             let (ledgers, day_count) = tokio::try_join!(
-                self.check_overlaps(hold.business_id, &occupancy, hold.created_at),
+                self.check_overlaps(hold.business_id, &occupancy, hold.created_at, None),
                 self.read_day_count(hold.business_id, hold.service_id, hold.local_date),
             )?;
             Self::check_daily_limit(

@@ -1,16 +1,19 @@
 //! Businesses, their services and settings.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use shared::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
-use shared::ports::{CatalogStore, StoreError};
+use shared::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
-    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, SERVICE_PREFIX,
-    SETTINGS_SK, ServiceItem, api_key_pk, business_pk, service_sk,
+    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
+    CalendarConnectionItem, SERVICE_PREFIX, SETTINGS_SK, SK, ServiceItem, api_key_pk, business_pk,
+    service_sk,
 };
+use super::ledgers::back_off;
 use super::requests::WriteOutcome;
-use super::{DynamoStore, backend, from_item, number, string, to_item};
+use super::{DynamoStore, backend, from_item, key, number, string, to_item};
 
 #[async_trait]
 impl CatalogStore for DynamoStore {
@@ -93,29 +96,18 @@ impl CatalogStore for DynamoStore {
     }
 
     async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
-        let mut services = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", string(business_pk(business_id)))
-                .expression_attribute_values(":prefix", string(SERVICE_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                services.push(from_item::<ServiceItem>(item)?.service);
-            }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(services),
-            }
-        }
+        let items: Vec<ServiceItem> = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", string(business_pk(business_id)))
+                    .expression_attribute_values(":prefix", string(SERVICE_PREFIX))
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.service).collect())
     }
 
     async fn get_business_settings(
@@ -140,5 +132,56 @@ impl CatalogStore for DynamoStore {
             settings: settings.clone(),
         };
         self.put_item(to_item(&item)?).await
+    }
+}
+
+#[async_trait]
+impl BookingReads for DynamoStore {
+    /// One consistent BatchGetItem for both items instead of two GetItems: a booking's first round trip.
+    async fn service_and_connection(
+        &self,
+        business_id: BusinessId,
+        service_id: ServiceId,
+    ) -> Result<(Option<Service>, Option<CalendarConnection>), StoreError> {
+        let mut pending = KeysAndAttributes::builder()
+            .keys(key(business_pk(business_id), service_sk(service_id)))
+            .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
+            .consistent_read(true)
+            .build()
+            .map_err(backend)?;
+        let (mut service, mut connection) = (None, None);
+        for attempt in 0.. {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(backend)?;
+            let items = output
+                .responses
+                .and_then(|mut responses| responses.remove(&self.table))
+                .unwrap_or_default();
+            for item in items {
+                match item.get(SK) {
+                    Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
+                        connection = Some(from_item::<CalendarConnectionItem>(item)?.connection);
+                    }
+                    _ => service = Some(from_item::<ServiceItem>(item)?.service),
+                }
+            }
+            // DynamoDB may leave keys unprocessed under throttling: ask for those again, after a pause.
+            match output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+            {
+                Some(rest) if !rest.keys().is_empty() => {
+                    back_off(attempt).await;
+                    pending = rest;
+                }
+                _ => break,
+            }
+        }
+        Ok((service, connection))
     }
 }

@@ -20,9 +20,7 @@ use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
     day_count_sk, idempotency_sk, ledger_sk,
 };
-use super::{
-    DynamoStore, backend, corrupt, from_item, key, nanos, number, string, to_item, to_value,
-};
+use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
 
 impl DynamoStore {
     /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive at `now`.
@@ -32,41 +30,37 @@ impl DynamoStore {
         days: &[Date],
         now: Timestamp,
     ) -> Result<HashMap<Date, LedgerRead>, StoreError> {
-        let mut ledgers: HashMap<Date, LedgerRead> = days
-            .iter()
-            .map(|day| {
-                let absent = LedgerRead {
-                    version: LedgerVersion::Absent,
-                    occupancies: Vec::new(),
-                    expired: Vec::new(),
-                };
-                (*day, absent)
-            })
-            .collect();
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
-            return Ok(ledgers);
+            return Ok(HashMap::new());
         };
-        for item in self.query_ledgers(business, *first, *last).await? {
+        Ok(self
+            .ledger_snapshot(business, *first, *last)
+            .await?
+            .reads(days, now))
+    }
+
+    /// The ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
+    pub(super) async fn ledger_snapshot(
+        &self,
+        business: BusinessId,
+        first: Date,
+        last: Date,
+    ) -> Result<LedgerSnapshot, StoreError> {
+        let mut ledgers = HashMap::new();
+        for item in self.query_ledgers(business, first, last).await? {
             let day: Date = item
                 .sk
                 .strip_prefix("LEDGER#")
                 .and_then(|day| day.parse().ok())
                 .ok_or_else(|| corrupt("ledger key"))?;
-            let mut read = LedgerRead {
-                version: LedgerVersion::At(item.version),
-                occupancies: Vec::new(),
-                expired: Vec::new(),
-            };
-            for (id, entry) in &item.entries {
-                if entry.counts_at(now) {
-                    read.occupancies.push(entry.occupancy(*id));
-                } else {
-                    read.expired.push(*id);
-                }
-            }
-            ledgers.insert(day, read);
+            ledgers.insert(day, item);
         }
-        Ok(ledgers)
+        Ok(LedgerSnapshot {
+            business,
+            first,
+            last,
+            ledgers,
+        })
     }
 
     pub(super) async fn query_ledgers(
@@ -75,11 +69,8 @@ impl DynamoStore {
         first: Date,
         last: Date,
     ) -> Result<Vec<LedgerItem>, StoreError> {
-        let mut ledgers = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
+        self.query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
@@ -87,19 +78,9 @@ impl DynamoStore {
                 .expression_attribute_values(":first", string(ledger_sk(first)))
                 .expression_attribute_values(":last", string(ledger_sk(last)))
                 .projection_expression("SK, version, entries")
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                ledgers.push(from_item(item)?);
-            }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(ledgers),
-            }
-        }
+                .consistent_read(true),
+        )
+        .await
     }
 
     /// Adds an entry (an appointment's or a hold's) to a ledger, on condition that the ledger is still as it was read:
@@ -330,9 +311,15 @@ impl DynamoStore {
         business: BusinessId,
         candidate: &Occupancy,
         now: Timestamp,
+        seen: Option<&LedgerSnapshot>,
     ) -> Result<Vec<LedgerTouch>, StoreError> {
         let days = utc_days(&candidate.occupied);
-        let mut ledgers = self.read_ledgers(business, &days, now).await?;
+        // A snapshot read moments ago for this booking saves the Query: the write is conditional on the versions it
+        // saw, so anything that changed since cancels it and the retry reads afresh.
+        let mut ledgers = match seen.filter(|snapshot| snapshot.covers(business, &days)) {
+            Some(snapshot) => snapshot.reads(&days, now),
+            None => self.read_ledgers(business, &days, now).await?,
+        };
         // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
         check_booking_conflicts(
             candidate,
@@ -364,6 +351,7 @@ impl DynamoStore {
         candidate: &Occupancy,
         count_with_limit: Option<u32>,
         now: Timestamp,
+        seen: Option<&LedgerSnapshot>,
     ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
         let count = async {
             match count_with_limit {
@@ -375,7 +363,7 @@ impl DynamoStore {
             }
         };
         let (ledgers, count) =
-            tokio::try_join!(self.check_overlaps(business, candidate, now), count)?;
+            tokio::try_join!(self.check_overlaps(business, candidate, now, seen), count)?;
         if let Some(count) = &count {
             let excluding = candidate.appointment_id.to_string();
             Self::check_daily_limit(
@@ -544,4 +532,55 @@ pub(super) async fn back_off(attempt: u32) {
     let ceiling_ms = 5u64 << attempt.min(5);
     let wait = rand::rng().random_range(0..=ceiling_ms);
     tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// The ledgers of consecutive UTC dates as one consistent Query returned them (absent dates have no item). Availability
+/// keeps it as its read's note ([`shared::ports::ReadMark`]), so a booking checked against that read makes its write
+/// conditional on it instead of querying the same ledgers again.
+pub(super) struct LedgerSnapshot {
+    business: BusinessId,
+    first: Date,
+    last: Date,
+    pub(super) ledgers: HashMap<Date, LedgerItem>,
+}
+
+impl LedgerSnapshot {
+    /// Whether it holds what a write of `business` touching `days` must be conditional on.
+    fn covers(&self, business: BusinessId, days: &[Date]) -> bool {
+        self.business == business
+            && days
+                .iter()
+                .all(|day| self.first <= *day && *day <= self.last)
+    }
+
+    /// The ledgers of `days` as read, holds counted if alive at `now`.
+    fn reads(&self, days: &[Date], now: Timestamp) -> HashMap<Date, LedgerRead> {
+        days.iter()
+            .map(|day| {
+                let read = match self.ledgers.get(day) {
+                    None => LedgerRead {
+                        version: LedgerVersion::Absent,
+                        occupancies: Vec::new(),
+                        expired: Vec::new(),
+                    },
+                    Some(item) => {
+                        let mut read = LedgerRead {
+                            version: LedgerVersion::At(item.version),
+                            occupancies: Vec::new(),
+                            expired: Vec::new(),
+                        };
+                        for (id, entry) in &item.entries {
+                            if entry.counts_at(now) {
+                                read.occupancies.push(entry.occupancy(*id));
+                            } else {
+                                read.expired.push(*id);
+                            }
+                        }
+                        read
+                    }
+                };
+                (*day, read)
+            })
+            .collect()
+    }
 }

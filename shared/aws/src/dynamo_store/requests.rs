@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use serde::de::DeserializeOwned;
@@ -132,6 +133,30 @@ impl DynamoStore {
             let full = limit.is_some_and(|limit| found.len() >= limit as usize);
             match output.last_evaluated_key {
                 Some(next) if !next.is_empty() && !full => start_key = Some(next),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Every item `query` matches, page after page.
+    pub(super) async fn query_all<T: DeserializeOwned>(
+        &self,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = query
+                .clone()
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start_key = Some(next),
                 _ => return Ok(found),
             }
         }

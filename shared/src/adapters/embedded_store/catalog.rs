@@ -9,7 +9,7 @@ use super::{
     prefix_end, read_json,
 };
 use crate::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
-use crate::ports::{CatalogStore, StoreError};
+use crate::ports::{BookingReads, CatalogStore, StoreError};
 
 #[async_trait]
 impl CatalogStore for EmbeddedStore {
@@ -149,3 +149,6 @@ impl CatalogStore for EmbeddedStore {
         .await
     }
 }
+
+/// One redb snapshot read is microseconds: the default (two reads) is as good as one.
+impl BookingReads for EmbeddedStore {}

@@ -237,6 +237,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
             appointment: &first,
             max_per_day: None,
             idempotency: Some(&record),
+            checked_against: None,
         })
         .await
         .unwrap();
@@ -255,6 +256,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
             appointment: &retry,
             max_per_day: None,
             idempotency: Some(&retry_record),
+            checked_against: None,
         })
         .await;
     assert!(
@@ -274,6 +276,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
             appointment: &clashing,
             max_per_day: None,
             idempotency: Some(&clashing_record),
+            checked_against: None,
         })
         .await;
     assert!(
@@ -308,6 +311,7 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
             appointment: &first,
             max_per_day: None,
             idempotency: Some(&record),
+            checked_against: None,
         })
         .await
         .unwrap();
@@ -330,6 +334,7 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
             appointment: &second,
             max_per_day: None,
             idempotency: Some(&reused),
+            checked_against: None,
         })
         .await
         .unwrap();
@@ -451,4 +456,51 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
         .map(|occupancy| occupancy.appointment_id)
         .collect();
     assert_eq!(all.len(), 6, "every appointment is still live exactly once");
+}
+
+/// A booking handed the read it was checked against obeys the rules all the same when that read is stale: what was
+/// booked since wins, and the store reads again rather than trusting it.
+pub async fn a_booking_checked_against_a_stale_read_still_conflicts(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    let around = Interval::new(at(-24 * 60), at(24 * 60)).unwrap();
+    let read = store
+        .read_live_occupancies(business.id, around, base())
+        .await
+        .unwrap();
+    assert!(read.occupancies.is_empty());
+    let first = appointment(&service, 0, 30);
+    book(store.as_ref(), &first, None).await.unwrap();
+    let second = appointment(&service, 15, 45);
+    let refused = store
+        .create_appointment(NewBooking {
+            appointment: &second,
+            max_per_day: None,
+            idempotency: None,
+            checked_against: Some(&read.mark),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(BookingConflict::Overlap { other })) if other == first.id),
+        "{refused:?}"
+    );
+    // A fresh read lets a free time through.
+    let read = store
+        .read_live_occupancies(business.id, around, base())
+        .await
+        .unwrap();
+    assert_eq!(read.occupancies, vec![first.occupancy()]);
+    let third = appointment(&service, 30, 60);
+    store
+        .create_appointment(NewBooking {
+            appointment: &third,
+            max_per_day: None,
+            idempotency: None,
+            checked_against: Some(&read.mark),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_appointment(business.id, third.id).await.unwrap(),
+        Some(third)
+    );
 }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use super::{business, service, with_service};
+use super::{base, business, service, with_service};
 use crate::domain::{
     ApiKey, BusinessId, BusinessName, BusinessSettings, CountryCode, HoldMinutes, Minutes,
+    ServiceId,
 };
-use crate::ports::{Store, StoreError};
+use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
 
 pub async fn businesses_are_created_once_and_found_by_key(store: Arc<dyn Store>) {
     let business = business();
@@ -117,5 +118,41 @@ pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
     assert_eq!(
         store.get_business_settings(other.id).await.unwrap(),
         BusinessSettings::default()
+    );
+}
+
+/// A booking's first read: the service and the connection together, each absent when it is.
+pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store
+            .service_and_connection(business.id, service.id)
+            .await
+            .unwrap(),
+        (Some(service.clone()), None)
+    );
+    let connection = CalendarConnection {
+        business_id: business.id,
+        provider: ProviderKind::Google,
+        account: "clinic@example.com".into(),
+        calendar_id: Some("primary".into()),
+        connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    };
+    store.put_calendar_connection(&connection).await.unwrap();
+    assert_eq!(
+        store
+            .service_and_connection(business.id, service.id)
+            .await
+            .unwrap(),
+        (Some(service), Some(connection.clone()))
+    );
+    assert_eq!(
+        store
+            .service_and_connection(business.id, ServiceId::generate())
+            .await
+            .unwrap(),
+        (None, Some(connection))
     );
 }

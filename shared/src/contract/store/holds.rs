@@ -67,6 +67,7 @@ async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), Sto
             appointment,
             max_per_day: None,
             idempotency: None,
+            checked_against: None,
         })
         .await
 }

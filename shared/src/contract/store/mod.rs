@@ -116,6 +116,7 @@ async fn book(
             appointment,
             max_per_day,
             idempotency: None,
+            checked_against: None,
         })
         .await
 }
