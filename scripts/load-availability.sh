@@ -2,6 +2,7 @@
 # Measures GET /v1/availability on a release build of the local server: seeds a service with 300 appointments,
 # then drives 50 concurrent connections for 10 s with wrk (apt-get install wrk), or with our own Rust client when
 # wrk is missing (it costs more CPU itself, so its figures are worse on a small machine).
+# Afterwards it prints the server's resident memory: now and its peak (VmHWM) over the whole run.
 # Environment: WINDOW_DAYS (default 1: "what is free on Tuesday?"), CONNECTIONS (50), SECONDS_TO_RUN (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo_api_
 if ! command -v wrk >/dev/null; then
   ./target/release/load-availability --url "$url" --key "$key" --concurrency "$connections" --seconds "$seconds" \
     --window-days "$window_days"
+  grep -E 'VmRSS|VmHWM' "/proc/$server/status"
   exit
 fi
 service=$(./target/release/load-availability --url "$url" --key "$key" --seed-only)
@@ -26,3 +28,4 @@ from=$(date -u -d 'tomorrow' +%F)
 to=$(date -u -d "tomorrow + $((window_days - 1)) days" +%F)
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $key" \
   "$url/v1/availability?service_id=$service&from=$from&to=$to"
+grep -E 'VmRSS|VmHWM' "/proc/$server/status"

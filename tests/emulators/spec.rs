@@ -22,11 +22,11 @@ pub struct GoogleRequest<'a> {
 
 impl GoogleDiscovery {
     pub fn load() -> Self {
-        let document = serde_json::from_str(include_str!(
-            "../provider-specs/google-calendar-v3-discovery.json"
-        ))
-        .unwrap_or(Value::Null);
-        Self { document }
+        Self {
+            document: document(include_str!(
+                "../provider-specs/google-calendar-v3-discovery.json"
+            )),
+        }
     }
 
     /// The method with this id, e.g. `calendar.events.insert`.
@@ -187,6 +187,11 @@ impl GoogleDiscovery {
     }
 }
 
+/// A spec document as JSON (`null` if it does not parse, so that every check then reports what it misses).
+fn document(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
 fn json_ref(schema: &str) -> Value {
     serde_json::json!({ "$ref": schema })
 }
@@ -328,11 +333,11 @@ pub struct GraphTypes {
 
 impl GraphTypes {
     pub fn load() -> Self {
-        let document = serde_json::from_str(include_str!(
-            "../provider-specs/msgraph-calendar-types.json"
-        ))
-        .unwrap_or(Value::Null);
-        Self { document }
+        Self {
+            document: document(include_str!(
+                "../provider-specs/msgraph-calendar-types.json"
+            )),
+        }
     }
 
     /// The declaration of a property, looked up through the type's `extends` chain.

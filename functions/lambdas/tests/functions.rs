@@ -19,7 +19,7 @@ use shared::ports::{
 };
 use shared_aws::config::{AwsAdapters, AwsSettings};
 use shared_aws::emulators::sdk_config;
-use support::{Deployment, Function, deploy, http_event, http_response, sqs_event};
+use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
 
 const SERVICES: &str = env!("CARGO_BIN_EXE_services-api");
 const AVAILABILITY: &str = env!("CARGO_BIN_EXE_availability-api");
@@ -1078,32 +1078,6 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
 }
 
 /// An MCP request as a 2026-07-28 client sends it: no session, the protocol version in a header and in `_meta`.
-fn mcp_event(deployment: &Deployment, id: u64, method: &str, params: Value) -> Value {
-    let mut params = params;
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": { "name": "lambda-test", "version": "1.0" },
-        "io.modelcontextprotocol/clientCapabilities": {}
-    });
-    let body =
-        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string();
-    let mut event = http_event(
-        "POST",
-        "ANY /mcp",
-        "/mcp",
-        "",
-        Some(&deployment.api_key),
-        Some(&body),
-    );
-    event["headers"]["accept"] = json!("application/json, text/event-stream");
-    event["headers"]["mcp-protocol-version"] = json!("2026-07-28");
-    event["headers"]["mcp-method"] = json!(method);
-    if let Some(name) = params.get("name") {
-        event["headers"]["mcp-name"] = name.clone();
-    }
-    event
-}
-
 #[tokio::test]
 async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
     let Some(deployment) = deploy().await else {

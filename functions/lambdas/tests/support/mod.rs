@@ -70,6 +70,8 @@ pub async fn deploy() -> Option<Deployment> {
 
 /// One function process, as Lambda runs it: the binary, its environment, a Runtime API to poll.
 pub struct Function {
+    /// Just before the process was spawned.
+    pub spawned_at: std::time::Instant,
     runtime: RuntimeApi,
     process: Child,
     output: Arc<Mutex<Vec<String>>>,
@@ -87,6 +89,7 @@ impl Function {
         extra: &[(String, String)],
     ) -> Function {
         let runtime = RuntimeApi::start().await;
+        let spawned_at = std::time::Instant::now();
         let mut process = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -138,10 +141,16 @@ impl Function {
             });
         }
         Function {
+            spawned_at,
             runtime,
             process,
             output,
         }
+    }
+
+    /// How long the process took from spawn to its first `invocation/next` request.
+    pub async fn init_duration(&self) -> std::time::Duration {
+        self.runtime.first_poll().await - self.spawned_at
     }
 
     pub async fn invoke(&self, event: Value) -> Result<Value, Value> {
@@ -195,6 +204,33 @@ pub fn http_event(
         event["headers"]["content-type"] = json!("application/json");
         event["headers"]["content-length"] = json!(body.len().to_string());
         event["body"] = json!(body);
+    }
+    event
+}
+
+/// An MCP request (stateless Streamable HTTP, as a voice platform sends it) inside an HTTP API event.
+pub fn mcp_event(deployment: &Deployment, id: u64, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": "lambda-test", "version": "1.0" },
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body =
+        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string();
+    let mut event = http_event(
+        "POST",
+        "ANY /mcp",
+        "/mcp",
+        "",
+        Some(&deployment.api_key),
+        Some(&body),
+    );
+    event["headers"]["accept"] = json!("application/json, text/event-stream");
+    event["headers"]["mcp-protocol-version"] = json!("2026-07-28");
+    event["headers"]["mcp-method"] = json!(method);
+    if let Some(name) = params.get("name") {
+        event["headers"]["mcp-name"] = name.clone();
     }
     event
 }

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,6 +22,8 @@ struct Shared {
     events: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>>,
     waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
     init_error: Arc<Mutex<Option<Value>>>,
+    /// When the function first asked for an event: the end of its init phase, as Lambda counts it.
+    first_poll: Arc<OnceLock<Instant>>,
 }
 
 pub struct RuntimeApi {
@@ -31,6 +33,7 @@ pub struct RuntimeApi {
 }
 
 async fn next(State(shared): State<Shared>) -> impl IntoResponse {
+    let _ = shared.first_poll.set(Instant::now());
     let Some((request_id, event)) = shared.events.lock().await.recv().await else {
         return (StatusCode::GONE, HeaderMap::new(), Vec::new());
     };
@@ -99,6 +102,7 @@ impl RuntimeApi {
             events: Arc::new(tokio::sync::Mutex::new(receiver)),
             waiting: Arc::default(),
             init_error: Arc::default(),
+            first_poll: Arc::default(),
         };
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -116,6 +120,16 @@ impl RuntimeApi {
             address,
             events,
             shared,
+        }
+    }
+
+    /// Waits until the function first polls for an event, and says when that was.
+    pub async fn first_poll(&self) -> Instant {
+        loop {
+            if let Some(at) = self.shared.first_poll.get() {
+                return *at;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
         }
     }
 
