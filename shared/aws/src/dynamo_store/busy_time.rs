@@ -1,7 +1,6 @@
 //! Busy time of the business's own calendar events, found by the window asked.
 
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
 use shared::domain::{BusinessId, Interval};
 use shared::ports::{BusyEvent, BusyTimeStore, StoreError};
 
@@ -49,40 +48,21 @@ impl BusyTimeStore for DynamoStore {
         business_id: BusinessId,
         range: Interval,
     ) -> Result<Vec<Interval>, StoreError> {
-        // Only the intervals travel: availability reads this on every call. Keys are `start#…`, so every event
-        // starting before the range ends sorts below its bare instant. A long window is read as concurrent Queries
-        // of consecutive stretches of starts: a Query's time grows with the items it returns, and a 60-day window
-        // returns every event in it.
-        let bounds = segment_bounds(range);
-        let segments = bounds.iter().enumerate().map(|(n, until)| {
-            let (condition, values) =
-                match n.checked_sub(1).and_then(|previous| bounds.get(previous)) {
-                    None => ("#sk < :until", vec![(":until", instant_key(*until))]),
-                    Some(from) => (
-                        "#sk BETWEEN :from AND :until",
-                        vec![
-                            (":from", instant_key(*from)),
-                            (":until", instant_key(*until)),
-                        ],
-                    ),
-                };
-            self.query_index::<BusyIntervalsOnly>(
+        // Only the intervals travel: availability reads this on every call.
+        let items: Vec<BusyIntervalsOnly> = self
+            .query_index(
                 GSI1,
                 busy_gsi1_pk(business_id),
-                condition,
-                values,
+                // Keys are `start#…`: every event starting before the range ends sorts below its bare instant.
+                "#sk < :before",
+                vec![(":before", instant_key(range.end()))],
                 None,
                 Some((
                     "#event.#intervals",
                     &[("#event", "event"), ("#intervals", "intervals")],
                 )),
             )
-        });
-        let items: Vec<BusyIntervalsOnly> = futures::future::try_join_all(segments)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
+            .await?;
         Ok(items
             .into_iter()
             .flat_map(|item| item.event.intervals)
@@ -112,22 +92,4 @@ impl BusyTimeStore for DynamoStore {
             .await?;
         Ok(items.into_iter().map(|item| item.event.event_id).collect())
     }
-}
-
-/// Windows up to this long are one Query; longer ones one Query per stretch of about this long (at most four).
-const BUSY_SEGMENT: SignedDuration = SignedDuration::from_hours(14 * 24);
-const MAX_BUSY_SEGMENTS: i64 = 4;
-
-/// The ends of the stretches of starts a busy read of `range` queries, the last being the range's end. A key equal
-/// to a bare instant never exists (keys are `start#…`), so `BETWEEN` on two bare instants reads the starts in
-/// `[from, until)`, and the stretches neither overlap nor leave gaps.
-fn segment_bounds(range: Interval) -> Vec<Timestamp> {
-    let length = range.end().duration_since(range.start());
-    let count = (length.as_secs() / BUSY_SEGMENT.as_secs() + 1).clamp(1, MAX_BUSY_SEGMENTS);
-    let step = length / count as i32;
-    let mut bounds: Vec<Timestamp> = (1..count)
-        .filter_map(|n| range.start().checked_add(step * n as i32).ok())
-        .collect();
-    bounds.push(range.end());
-    bounds
 }
