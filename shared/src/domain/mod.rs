@@ -15,8 +15,8 @@ mod text;
 mod time_text;
 
 pub use appointment::{
-    Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, EmailAddress, Notes,
-    PhoneNumber, SyncFailure, SyncState, SyncStatus,
+    Appointment, AppointmentStatus, BlockingFields, BookingSource, Customer, CustomerName,
+    EmailAddress, Notes, PhoneNumber, SyncFailure, SyncState, SyncStatus,
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessName, BusinessTimeZone};
 pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};

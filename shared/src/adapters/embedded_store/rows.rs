@@ -9,8 +9,8 @@ use super::{
     SYNC_QUEUE, backend, decode, encode, instant_from_key, instant_key, key, read_json,
 };
 use crate::domain::{
-    Appointment, AppointmentId, BusinessId, Hold, HoldId, MAX_OCCUPIED_SPAN, Occupancy,
-    PhoneNumber, SyncStatus, check_booking_conflicts,
+    Appointment, AppointmentId, BlockingFields, BusinessId, Hold, HoldId, MAX_OCCUPIED_SPAN,
+    Occupancy, PhoneNumber, SyncStatus, check_booking_conflicts,
 };
 use crate::ports::{IdempotencyRecord, StoreError};
 
@@ -93,7 +93,7 @@ fn live_between(
     business: BusinessId,
     from: Timestamp,
     until: Timestamp,
-) -> Result<Vec<Appointment>, StoreError> {
+) -> Result<Vec<BlockingFields>, StoreError> {
     let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
     let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
     let mut live = Vec::new();
@@ -102,7 +102,7 @@ fn live_between(
         .map_err(backend)?
     {
         let (_, value) = entry.map_err(backend)?;
-        let appointment: Appointment = decode(value.value())?;
+        let appointment: BlockingFields = decode(value.value())?;
         if appointment.is_live() {
             live.push(appointment);
         }
@@ -145,7 +145,7 @@ pub(super) fn occupancies_between(
 ) -> Result<Vec<Occupancy>, StoreError> {
     let mut occupancies: Vec<Occupancy> = live_between(appointments, business, from, until)?
         .iter()
-        .map(Appointment::occupancy)
+        .map(BlockingFields::occupancy)
         .collect();
     occupancies.extend(
         holds_between(holds, business, from, until, now)?
