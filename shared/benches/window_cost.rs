@@ -149,6 +149,7 @@ impl Fixture {
                     appointment: &appointment,
                     max_per_day: None,
                     idempotency: None,
+                    checked_against: None,
                 })
                 .await
                 .unwrap_or_else(|e| fail(e));

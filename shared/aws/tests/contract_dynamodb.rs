@@ -81,6 +81,7 @@ async fn appointments_stored_before_the_phone_index_are_indexed_once() {
             appointment: &appointment,
             max_per_day: None,
             idempotency: None,
+            checked_against: None,
         })
         .await
         .unwrap();

@@ -192,6 +192,7 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
                             appointment: &appointment,
                             max_per_day: None,
                             idempotency: None,
+                            checked_against: None,
                         })
                         .await
                         .unwrap();

@@ -9,12 +9,12 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, IdempotencyKey, IdempotencyRecord, NewBooking, Page,
-    StoreError,
+    AppointmentChange, AppointmentQuery, BookingReads, IdempotencyKey, IdempotencyRecord,
+    NewBooking, Page, ReadMark, StoreError,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 
-use super::availability::{BookedTime, alternatives_near, ensure_bookable};
+use super::availability::{BookedTime, alternatives_near, bookable, ensure_bookable};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::sync_core::appointment_job;
@@ -105,7 +105,7 @@ pub(super) async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized
 /// also when it lost a race to it (concurrent retries of one request).
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id, source = ?request.source, keyed = idempotency.is_some()))]
 pub async fn book_appointment<
-    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+    S: BookingReads + BookingStore + AppointmentStore + BusyTimeStore + ?Sized,
 >(
     app: &App<S>,
     business: &Business,
@@ -128,23 +128,21 @@ pub async fn book_appointment<
     }
 }
 
-async fn book_once<
-    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
->(
+async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     request: BookingRequest,
     idempotency: Option<&IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
-    let (service, connection) =
-        tokio::try_join!(ensure_bookable(app, business, request.service_id), async {
-            app.store
-                .get_calendar_connection(business.id)
-                .await
-                .map_err(AppError::from)
-        },)?;
+    // One read for both (one BatchGetItem on DynamoDB).
+    let (service, connection) = app
+        .store
+        .service_and_connection(business.id, request.service_id)
+        .await?;
+    let service = bookable(service.ok_or(AppError::NotFound(Missing::Service))?)?;
     let now = app.clock.now();
-    let slot = verify_slot(app, business, &service, request.start, None, now).await?;
+    let (slot, checked_against) =
+        checked_slot(app, business, &service, request.start, None, now).await?;
     let appointment = Appointment {
         id: AppointmentId::generate(),
         business_id: business.id,
@@ -170,6 +168,7 @@ async fn book_once<
         appointment: &appointment,
         max_per_day: service.settings.max_per_day,
         idempotency: record.as_ref(),
+        checked_against: Some(&checked_against),
     };
     match app.store.create_appointment(booking).await {
         Ok(()) => {
@@ -223,6 +222,22 @@ pub(super) async fn verify_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
     rescheduling: Option<AppointmentId>,
     now: Timestamp,
 ) -> Result<Interval, AppError> {
+    Ok(
+        checked_slot(app, business, service, start, rescheduling, now)
+            .await?
+            .0,
+    )
+}
+
+/// [`verify_slot`], with the store's note of the read it was checked against, for the write that follows.
+async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    service: &Service,
+    start: Timestamp,
+    rescheduling: Option<AppointmentId>,
+    now: Timestamp,
+) -> Result<(Interval, ReadMark), AppError> {
     let point = Interval::starting_at(start, service.settings.duration.as_duration())
         .ok_or_else(|| ValidationError::new("start", "is out of range"))?;
     let mut booked = BookedTime::around(app, business, point).await?;
@@ -230,7 +245,7 @@ pub(super) async fn verify_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
         booked = booked.without(id);
     }
     match availability::check_slot(&booked.input(service, business, now), start) {
-        Ok(slot) => Ok(slot),
+        Ok(slot) => Ok((slot, booked.mark)),
         Err(reason) => {
             let alternatives =
                 alternatives_near(app, business, service, start, rescheduling).await?;

@@ -5,7 +5,7 @@ use crate::domain::{
     AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId,
     ValidationError,
 };
-use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore};
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ReadMark};
 
 use super::context::App;
 use super::error::AppError;
@@ -52,6 +52,8 @@ pub struct SlotCheck {
 pub(super) struct BookedTime {
     pub occupancies: Vec<Occupancy>,
     pub busy: Vec<Interval>,
+    /// The store's note of the occupancies' read, handed back with a booking checked against them.
+    pub mark: ReadMark,
 }
 
 impl BookedTime {
@@ -64,12 +66,16 @@ impl BookedTime {
         let reach = MAX_OCCUPIED_SPAN + LOCAL_DAY_MARGIN;
         let widened = around.widened(reach, reach);
         // Holds count while alive now; the store judges the same at the moment of the write.
-        let (occupancies, busy) = tokio::try_join!(
+        let (read, busy) = tokio::try_join!(
             app.store
-                .live_occupancies(business.id, widened, app.clock.now()),
+                .read_live_occupancies(business.id, widened, app.clock.now()),
             app.store.busy_intervals_overlapping(business.id, widened),
         )?;
-        Ok(Self { occupancies, busy })
+        Ok(Self {
+            occupancies: read.occupancies,
+            busy,
+            mark: read.mark,
+        })
     }
 
     pub(super) fn without(mut self, appointment: AppointmentId) -> Self {
@@ -109,7 +115,11 @@ async fn bookable_service<S: CatalogStore + ?Sized>(
     business: &Business,
     service_id: ServiceId,
 ) -> Result<Service, AppError> {
-    let service = get_service(app, business, service_id).await?;
+    bookable(get_service(app, business, service_id).await?)
+}
+
+/// The service if it takes bookings.
+pub(super) fn bookable(service: Service) -> Result<Service, AppError> {
     if !service.active {
         return Err(AppError::ServiceInactive);
     }

@@ -234,6 +234,7 @@ async fn convert_once<
         appointment: &appointment,
         max_per_day: None,
         idempotency: record.as_ref(),
+        checked_against: None,
     };
     match app.store.convert_hold(booking).await {
         Ok(()) => {

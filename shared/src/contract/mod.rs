@@ -19,7 +19,8 @@ pub mod queue;
 pub mod secrets;
 pub mod store;
 
-/// One `#[tokio::test]` per store contract, each on a fresh store from `$factory`.
+/// One `#[tokio::test]` per store contract, each on a fresh store from `$factory`, grouped by the role of the store
+/// it covers (`contract/store/<role>.rs`).
 #[macro_export]
 macro_rules! store_contract_tests {
     ($factory:path) => {
@@ -27,8 +28,12 @@ macro_rules! store_contract_tests {
     };
     ($factory:path, available = $available:path) => {
         $crate::store_contract_tests!(@each $factory, $available,
+            // catalog
             businesses_are_created_once_and_found_by_key,
             services_are_created_listed_and_updated_by_version,
+            business_settings_default_and_are_replaced,
+            a_service_and_the_connection_are_read_together,
+            // booking
             appointments_are_created_once_and_read_back,
             overlapping_live_appointments_conflict_across_services,
             touching_appointments_do_not_conflict,
@@ -39,21 +44,11 @@ macro_rules! store_contract_tests {
             the_daily_limit_counts_one_service_on_one_local_date,
             an_idempotency_record_is_written_with_its_booking_only,
             an_expired_idempotency_record_is_absent_and_reusable,
-            listing_filters_orders_and_paginates_exactly_once,
-            live_occupancies_are_the_live_appointments_starting_in_range,
-            sync_state_changes_only_at_the_matching_version,
-            appointments_are_found_by_sync_status_across_businesses,
-            calendar_connections_are_stored_and_replaced,
-            a_lease_has_one_holder_until_it_ends_or_is_released,
-            an_oauth_attempt_is_taken_once_and_not_after_it_expires,
-            busy_events_are_replaced_deleted_and_found_by_overlap,
-            busy_intervals_of_every_length_are_found_by_overlap,
-            busy_event_ids_are_listed_per_calendar,
-            a_calendar_watch_advances_only_from_the_version_it_read,
-            calendar_watches_are_walked_in_pages_by_business,
             fifty_concurrent_bookings_of_one_slot_make_one,
             concurrent_bookings_never_exceed_the_daily_limit,
             concurrent_reschedules_into_one_slot_move_one,
+            a_booking_checked_against_a_stale_read_still_conflicts,
+            // booking: holds
             a_hold_blocks_its_time_for_bookings_and_other_holds,
             a_hold_counts_toward_the_daily_limit_while_it_lives,
             a_hold_converts_into_its_appointment_exactly_once,
@@ -63,9 +58,24 @@ macro_rules! store_contract_tests {
             removing_expired_holds_keeps_the_live_ones,
             fifty_concurrent_holds_of_one_time_make_one,
             a_hold_racing_a_booking_lets_exactly_one_win,
+            // appointments
+            listing_filters_orders_and_paginates_exactly_once,
+            live_occupancies_are_the_live_appointments_starting_in_range,
+            sync_state_changes_only_at_the_matching_version,
+            appointments_are_found_by_sync_status_across_businesses,
             a_callers_appointments_are_found_by_phone_and_only_in_their_business,
             the_phone_index_follows_changes_of_number_and_time,
-            business_settings_default_and_are_replaced,
+            // connections
+            calendar_connections_are_stored_and_replaced,
+            an_oauth_attempt_is_taken_once_and_not_after_it_expires,
+            a_calendar_watch_advances_only_from_the_version_it_read,
+            calendar_watches_are_walked_in_pages_by_business,
+            // busy time
+            busy_events_are_replaced_deleted_and_found_by_overlap,
+            busy_intervals_of_every_length_are_found_by_overlap,
+            busy_event_ids_are_listed_per_calendar,
+            // leases
+            a_lease_has_one_holder_until_it_ends_or_is_released,
         );
     };
     (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {

@@ -22,8 +22,9 @@ pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
-    AppointmentChange, AppointmentQuery, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore,
-    CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
+    AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
+    BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, OpeningChannel, Page, PageCursor, ProviderKind, Store, StoreError,
+    OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ProviderKind, ReadMark, Store,
+    StoreError,
 };

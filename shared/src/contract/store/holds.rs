@@ -1,18 +1,15 @@
-//! What every `Store` must do with holds and the phone index.
+//! What every store must do with holds ([`crate::ports::BookingStore`]): they block time like appointments while they
+//! live, and become their appointment once.
 
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::domain::{
-    Appointment, AppointmentStatus, BookingConflict, BusinessSettings, CountryCode, Customer,
-    CustomerName, Hold, HoldId, HoldMinutes, Interval, Minutes, PhoneNumber, Service, SyncStatus,
-};
-use crate::ports::{
-    CallerQuery, ListOrder, NewBooking, NewHold, Page, PageCursor, Store, StoreError,
-};
-
 use super::{appointment, at, base, book, business, cancelled, change, moved, with_service};
+use crate::domain::{
+    Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service,
+};
+use crate::ports::{NewBooking, NewHold, Store, StoreError};
 
 /// A hold of `service` from `from` to `to` minutes after the base, made at the base, alive for 5 minutes.
 fn hold(service: &Service, from: i64, to: i64) -> Hold {
@@ -70,6 +67,7 @@ async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), Sto
             appointment,
             max_per_day: None,
             idempotency: None,
+            checked_against: None,
         })
         .await
 }
@@ -409,189 +407,4 @@ pub async fn a_hold_racing_a_booking_lets_exactly_one_win(store: Arc<dyn Store>)
             .unwrap();
         assert_eq!(occupied.len(), 1, "round {round}");
     }
-}
-
-fn phone(text: &str) -> PhoneNumber {
-    PhoneNumber::try_from(text.to_owned()).unwrap()
-}
-
-fn calling_from(service: &Service, from: i64, number: &str) -> Appointment {
-    let mut booked = appointment(service, from, from + 30);
-    booked.customer = Customer {
-        name: CustomerName::try_from("Caller".to_owned()).unwrap(),
-        phone: Some(phone(number)),
-        email: None,
-    };
-    booked
-}
-
-fn caller_query(
-    service: &Service,
-    number: &str,
-    order: ListOrder,
-    after: Option<PageCursor>,
-    limit: u32,
-) -> CallerQuery {
-    CallerQuery {
-        business_id: service.business_id,
-        phone: phone(number),
-        starts_within: None,
-        status: None,
-        sync_status: None,
-        order,
-        after,
-        limit,
-    }
-}
-
-/// Every item of every page, following the cursor.
-async fn all_pages(store: &dyn Store, mut query: CallerQuery) -> Vec<Appointment> {
-    let mut found = Vec::new();
-    loop {
-        let Page { items, next } = store.appointments_by_phone(&query).await.unwrap();
-        found.extend(items);
-        match next {
-            Some(next) => query.after = Some(next),
-            None => return found,
-        }
-    }
-}
-
-pub async fn a_callers_appointments_are_found_by_phone_and_only_in_their_business(
-    store: Arc<dyn Store>,
-) {
-    const CALLER: &str = "+14155550123";
-    let (_, service) = with_service(store.as_ref()).await;
-    let (_, other_business_service) = with_service(store.as_ref()).await;
-    let mut mine = Vec::new();
-    for slot in 0..7 {
-        let booked = calling_from(&service, slot * 60, CALLER);
-        book(store.as_ref(), &booked, None).await.unwrap();
-        mine.push(booked);
-    }
-    // Same number in another business, another number here, and no number at all: never returned.
-    book(
-        store.as_ref(),
-        &calling_from(&other_business_service, 0, CALLER),
-        None,
-    )
-    .await
-    .unwrap();
-    book(
-        store.as_ref(),
-        &calling_from(&service, 600, "+14155550124"),
-        None,
-    )
-    .await
-    .unwrap();
-    book(store.as_ref(), &appointment(&service, 700, 730), None)
-        .await
-        .unwrap();
-    // A cancelled appointment stays listed, with its status.
-    let cancelled_one = cancelled(&mine[3]);
-    change(store.as_ref(), &cancelled_one, None).await.unwrap();
-    mine[3] = cancelled_one;
-
-    for limit in [1, 3, 50] {
-        let ascending = all_pages(
-            store.as_ref(),
-            caller_query(&service, CALLER, ListOrder::Ascending, None, limit),
-        )
-        .await;
-        assert_eq!(ascending, mine, "limit {limit}");
-        let descending = all_pages(
-            store.as_ref(),
-            caller_query(&service, CALLER, ListOrder::Descending, None, limit),
-        )
-        .await;
-        let mut reversed = mine.clone();
-        reversed.reverse();
-        assert_eq!(descending, reversed, "limit {limit}");
-    }
-    assert_eq!(mine[3].status, AppointmentStatus::Cancelled);
-
-    // The other filters apply.
-    let mut query = caller_query(&service, CALLER, ListOrder::Ascending, None, 50);
-    query.status = Some(AppointmentStatus::Cancelled);
-    assert_eq!(
-        all_pages(store.as_ref(), query).await,
-        vec![mine[3].clone()]
-    );
-    let mut query = caller_query(&service, CALLER, ListOrder::Descending, None, 50);
-    query.starts_within = Some(Interval::new(at(60), at(180)).unwrap());
-    query.sync_status = Some(SyncStatus::NotConnected);
-    assert_eq!(
-        all_pages(store.as_ref(), query).await,
-        vec![mine[2].clone(), mine[1].clone()]
-    );
-    assert!(
-        all_pages(
-            store.as_ref(),
-            caller_query(&service, "+14155550199", ListOrder::Ascending, None, 50)
-        )
-        .await
-        .is_empty()
-    );
-}
-
-pub async fn the_phone_index_follows_changes_of_number_and_time(store: Arc<dyn Store>) {
-    let (_, service) = with_service(store.as_ref()).await;
-    let booked = calling_from(&service, 0, "+14155550123");
-    book(store.as_ref(), &booked, None).await.unwrap();
-    let mut next = moved(&booked, 120, 150);
-    next.customer.phone = Some(phone("+442079460018"));
-    change(store.as_ref(), &next, None).await.unwrap();
-    let query = |number| caller_query(&service, number, ListOrder::Ascending, None, 50);
-    assert!(
-        all_pages(store.as_ref(), query("+14155550123"))
-            .await
-            .is_empty()
-    );
-    assert_eq!(
-        all_pages(store.as_ref(), query("+442079460018")).await,
-        vec![next.clone()]
-    );
-    // Taking the number away takes the appointment out of the index.
-    let mut without = next.clone();
-    without.version += 1;
-    without.customer.phone = None;
-    change(store.as_ref(), &without, None).await.unwrap();
-    assert!(
-        all_pages(store.as_ref(), query("+442079460018"))
-            .await
-            .is_empty()
-    );
-    // Indexing existing appointments is idempotent and keeps what the index has.
-    store.index_existing_phone_numbers().await.unwrap();
-    assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
-    assert!(
-        all_pages(store.as_ref(), query("+442079460018"))
-            .await
-            .is_empty()
-    );
-}
-
-pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
-    let (business, _) = with_service(store.as_ref()).await;
-    assert_eq!(
-        store.get_business_settings(business.id).await.unwrap(),
-        BusinessSettings::default()
-    );
-    let chosen = BusinessSettings {
-        country: Some(CountryCode::try_from("US".to_owned()).unwrap()),
-        hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
-    };
-    store
-        .put_business_settings(business.id, &chosen)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get_business_settings(business.id).await.unwrap(),
-        chosen
-    );
-    let (other, _) = with_service(store.as_ref()).await;
-    assert_eq!(
-        store.get_business_settings(other.id).await.unwrap(),
-        BusinessSettings::default()
-    );
 }

@@ -1,5 +1,9 @@
 //! Reading appointments (by time, by caller, by sync status) and recording how their calendar sync went.
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -46,6 +50,42 @@ pub struct CallerQuery {
     pub limit: u32,
 }
 
+/// What a consistent read of the live occupancies saw: the occupancies, and the adapter's own note of that read, which
+/// a booking checked against them hands back ([`crate::ports::NewBooking::checked_against`]) so the store can make its
+/// write conditional on that read instead of reading the same records again.
+#[derive(Clone, Debug, Default)]
+pub struct OccupancyRead {
+    pub occupancies: Vec<Occupancy>,
+    pub mark: ReadMark,
+}
+
+/// An adapter's note of what it read, opaque to everyone else. A store that finds its own note in a write may rely on
+/// it, on condition that nothing it read has changed since (and reads again when something has); any other store
+/// ignores it.
+#[derive(Clone, Default)]
+pub struct ReadMark(Option<Arc<dyn Any + Send + Sync>>);
+
+impl ReadMark {
+    pub fn new(note: impl Any + Send + Sync) -> Self {
+        Self(Some(Arc::new(note)))
+    }
+
+    /// The note, if there is one and it is a `T`.
+    pub fn note<T: Any>(&self) -> Option<&T> {
+        self.0.as_deref()?.downcast_ref()
+    }
+}
+
+impl fmt::Debug for ReadMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ReadMark(noted)"
+        } else {
+            "ReadMark(none)"
+        })
+    }
+}
+
 /// Appointments as stored, and the sync state that follows each one to the business's calendar.
 #[async_trait]
 pub trait AppointmentStore: Send + Sync + 'static {
@@ -68,6 +108,22 @@ pub trait AppointmentStore: Send + Sync + 'static {
         starts_within: Interval,
         now: Timestamp,
     ) -> Result<Vec<Occupancy>, StoreError>;
+
+    /// [`Self::live_occupancies`] with the store's note of the read, for a booking checked against it. Stores whose
+    /// writes read for themselves anyway keep the default, which notes nothing.
+    async fn read_live_occupancies(
+        &self,
+        business_id: BusinessId,
+        starts_within: Interval,
+        now: Timestamp,
+    ) -> Result<OccupancyRead, StoreError> {
+        Ok(OccupancyRead {
+            occupancies: self
+                .live_occupancies(business_id, starts_within, now)
+                .await?,
+            mark: ReadMark::default(),
+        })
+    }
 
     /// Sets the sync state if the appointment is still at `version`; `Ok(false)` when it has moved on, so a late
     /// result never overwrites a newer change.

@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
-use crate::domain::{Appointment, AppointmentId, BusinessId, Hold, HoldId, ValidationError};
+use super::{CalendarConnection, CatalogStore, ConnectionStore, ReadMark, StoreError};
+use crate::domain::{
+    Appointment, AppointmentId, BusinessId, Hold, HoldId, Service, ServiceId, ValidationError,
+};
 
 /// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,6 +65,10 @@ pub struct NewBooking<'a> {
     pub max_per_day: Option<u32>,
     /// Written in the same transaction as the appointment, so a key never points at a booking that did not happen.
     pub idempotency: Option<&'a IdempotencyRecord>,
+    /// The read of the live occupancies the booking was checked against, if the caller has one
+    /// ([`crate::ports::AppointmentStore::read_live_occupancies`]): the store may make its write conditional on it
+    /// instead of reading again. The rules are enforced all the same.
+    pub checked_against: Option<&'a ReadMark>,
 }
 
 /// The next state of an existing appointment (reschedule, edit, cancel). `appointment.version` must be
@@ -132,4 +138,20 @@ pub trait BookingStore: Send + Sync + 'static {
         key: &IdempotencyKey,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// What a booking reads before it decides: its service and the business's calendar connection, in one call so that an
+/// adapter can fetch both in one round trip (DynamoDB: one BatchGetItem). The default reads them concurrently.
+#[async_trait]
+pub trait BookingReads: CatalogStore + ConnectionStore {
+    async fn service_and_connection(
+        &self,
+        business_id: BusinessId,
+        service_id: ServiceId,
+    ) -> Result<(Option<Service>, Option<CalendarConnection>), StoreError> {
+        tokio::try_join!(
+            self.get_service(business_id, service_id),
+            self.get_calendar_connection(business_id)
+        )
+    }
 }

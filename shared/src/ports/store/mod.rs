@@ -15,9 +15,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{AppointmentId, BookingConflict};
 use crate::ports::{ApiKeyStore, SignInStore};
 
-pub use appointments::{AppointmentQuery, AppointmentStore, CallerQuery, ListOrder};
+pub use appointments::{
+    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, ReadMark,
+};
 pub use booking::{
-    AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
+    AppointmentChange, BookingReads, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking,
+    NewHold,
 };
 pub use busy_time::{BusyEvent, BusyTimeStore};
 pub use catalog::CatalogStore;
@@ -64,6 +67,7 @@ pub struct Page<T> {
 /// holds. A use case asks for the roles it needs instead.
 pub trait Store:
     CatalogStore
+    + BookingReads
     + BookingStore
     + AppointmentStore
     + ConnectionStore
@@ -76,6 +80,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: CatalogStore
+        + BookingReads
         + BookingStore
         + AppointmentStore
         + ConnectionStore

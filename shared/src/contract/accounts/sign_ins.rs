@@ -1,52 +1,10 @@
-//! What every `Store` must do with the dashboard's records ([`crate::ports::SignInStore`],
-//! [`crate::ports::ApiKeyStore`]). Each function gets a fresh, empty store.
+//! What every store must do with the people who sign in: staff, password links, sessions, failed sign-ins
+//! ([`crate::ports::SignInStore`]).
 
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
-
-use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
-use crate::ports::{
-    ApiKeyRecord, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail, StaffMember, StaffRole,
-    Store, StoreError,
-};
-
-fn base() -> Timestamp {
-    "2027-03-01T09:00:00Z".parse().unwrap()
-}
-
-fn at(minutes: i64) -> Timestamp {
-    base()
-        .checked_add(SignedDuration::from_mins(minutes))
-        .unwrap()
-}
-
-async fn new_business(store: &dyn Store) -> (Business, ApiKey) {
-    let business = Business {
-        id: BusinessId::generate(),
-        name: BusinessName::try_from("Accounts Clinic".to_owned()).unwrap(),
-        time_zone: BusinessTimeZone::try_from("Europe/Berlin".to_owned()).unwrap(),
-        created_at: base(),
-    };
-    let key = ApiKey::generate();
-    store.create_business(&business, &key.hash()).await.unwrap();
-    (business, key)
-}
-
-fn email(text: &str) -> SignInEmail {
-    SignInEmail::try_from(text.to_owned()).unwrap()
-}
-
-fn member(business: &Business, address: &str, role: StaffRole) -> StaffMember {
-    StaffMember {
-        email: email(address),
-        business_id: business.id,
-        role,
-        password_hash: None,
-        invited_at: base(),
-        password_set_at: None,
-    }
-}
+use super::{at, base, email, member, new_business};
+use crate::ports::{PasswordLink, Session, StaffRole, Store, StoreError};
 
 pub async fn staff_are_created_once_listed_per_business_and_get_passwords(store: Arc<dyn Store>) {
     let (first, _) = new_business(store.as_ref()).await;
@@ -228,86 +186,4 @@ pub async fn sign_in_failures_are_counted_per_subject_and_window(store: Arc<dyn 
         .collect();
     counts.sort_unstable();
     assert_eq!(counts, (1..=10).collect::<Vec<_>>());
-}
-
-pub async fn api_keys_are_listed_and_a_revoked_key_stops_authenticating_at_once(
-    store: Arc<dyn Store>,
-) {
-    let (business, first_key) = new_business(store.as_ref()).await;
-    let (other, other_key) = new_business(store.as_ref()).await;
-    let listed = store.list_api_keys(business.id).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].name, FIRST_API_KEY_NAME);
-    assert_eq!(listed[0].hash, first_key.hash());
-    assert_eq!(listed[0].revoked_at, None);
-
-    let agent_key = ApiKey::generate();
-    let record = ApiKeyRecord {
-        id: ApiKeyRecord::id_of(&agent_key.hash()),
-        business_id: business.id,
-        name: "Phone agent".to_owned(),
-        hash: agent_key.hash(),
-        hint: "bk_abcd".to_owned(),
-        created_at: at(10),
-        revoked_at: None,
-    };
-    store.create_api_key(&record).await.unwrap();
-    assert!(matches!(
-        store.create_api_key(&record).await,
-        Err(StoreError::AlreadyExists)
-    ));
-    assert_eq!(
-        store
-            .business_by_api_key(&agent_key.hash())
-            .await
-            .unwrap()
-            .map(|found| found.id),
-        Some(business.id)
-    );
-    let names: Vec<String> = store
-        .list_api_keys(business.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|record| record.name)
-        .collect();
-    assert_eq!(names, [FIRST_API_KEY_NAME, "Phone agent"]);
-
-    // Another business cannot revoke it, even knowing its id.
-    assert!(matches!(
-        store.revoke_api_key(other.id, &record.id, at(20)).await,
-        Err(StoreError::NotFound)
-    ));
-    let revoked = store
-        .revoke_api_key(business.id, &record.id, at(20))
-        .await
-        .unwrap();
-    assert_eq!(revoked.revoked_at, Some(at(20)));
-    assert_eq!(
-        store.business_by_api_key(&agent_key.hash()).await.unwrap(),
-        None
-    );
-    let again = store
-        .revoke_api_key(business.id, &record.id, at(30))
-        .await
-        .unwrap();
-    assert_eq!(again.revoked_at, Some(at(20)));
-    let listed = store.list_api_keys(business.id).await.unwrap();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed[1].revoked_at, Some(at(20)));
-    // The other keys keep working.
-    assert!(
-        store
-            .business_by_api_key(&first_key.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .business_by_api_key(&other_key.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
 }

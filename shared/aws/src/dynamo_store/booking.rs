@@ -1,0 +1,339 @@
+//! Bookings, reschedules, cancellations and holds, each one conditional transaction over the ledgers it touches.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
+use jiff::Timestamp;
+use shared::domain::{BusinessId, Hold, HoldId};
+use shared::ports::{
+    AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
+    StoreError,
+};
+
+use super::items::{
+    AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,
+    idempotency_sk, ledger_sk,
+};
+use super::ledgers::{LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
+use super::requests::WriteOutcome;
+use super::{DynamoStore, backend, key, nanos, number, to_item, to_value};
+
+#[async_trait]
+impl BookingStore for DynamoStore {
+    async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment;
+        let now = appointment.updated_at;
+        let seen = booking
+            .checked_against
+            .and_then(|mark| mark.note::<LedgerSnapshot>());
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            // The first attempt relies on the availability check's read; a retry follows a change, so it reads.
+            let (ledgers, day_count) = self
+                .read_for_write(
+                    appointment.business_id,
+                    &appointment.occupancy(),
+                    booking.max_per_day,
+                    now,
+                    seen.filter(|_| attempt == 0),
+                )
+                .await?;
+            let write = self.booking_write(
+                None,
+                appointment,
+                &ledgers,
+                day_count.as_ref(),
+                booking.idempotency,
+            )?;
+            let outcome = self.transact(write.items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if write
+                .idempotency_position
+                .is_some_and(|at| outcome.failed(at))
+            {
+                return Err(StoreError::IdempotencyKeyTaken);
+            }
+            // Someone booked or held on the same days, or took a place of the day: read again and decide.
+            if write.ledger_positions.iter().any(|at| outcome.failed(*at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
+                || outcome.contended()
+            {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "booking transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "booking gave up under contention".into(),
+        ))
+    }
+
+    async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
+        let next = change.appointment;
+        let now = next.updated_at;
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            let current = self
+                .get_appointment_item(next.business_id, next.id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if current.version != change.expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            let counted_again = current.is_live()
+                && (current.service_id, current.local_date) == (next.service_id, next.local_date);
+            let limit = change.max_per_day.filter(|_| !counted_again);
+            let (ledgers, day_count) = if next.is_live() {
+                self.read_for_write(next.business_id, &next.occupancy(), limit, now, None)
+                    .await?
+            } else {
+                (Vec::new(), None)
+            };
+            let write =
+                self.booking_write(Some(&current), next, &ledgers, day_count.as_ref(), None)?;
+            let outcome = self.transact(write.items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            // A changed appointment, a booking on the same days or the same day count, or a contended item: read
+            // again and decide.
+            if outcome.failed(0)
+                || write.ledger_positions.iter().any(|at| outcome.failed(*at))
+                || write
+                    .day_count_position
+                    .is_some_and(|at| outcome.failed(at))
+                || outcome.contended()
+            {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "change transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "change gave up under contention".into(),
+        ))
+    }
+
+    async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
+        let hold = new.hold;
+        let occupancy = hold.occupancy();
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            // A hold always writes its day count (the map of live holds), so it reads it even without a limit.
+            let (ledgers, day_count) = tokio::try_join!(
+                self.check_overlaps(hold.business_id, &occupancy, hold.created_at, None),
+                self.read_day_count(hold.business_id, hold.service_id, hold.local_date),
+            )?;
+            Self::check_daily_limit(
+                &day_count,
+                new.max_per_day,
+                hold.local_date,
+                hold.created_at,
+                None,
+            )?;
+            let item = HoldItem {
+                pk: business_pk(hold.business_id),
+                sk: hold_sk(hold.id),
+                expires_at_epoch: hold.expires_at.as_second(),
+                expires_at_nanos: nanos(hold.expires_at)?,
+                hold: hold.clone(),
+            };
+            let appointment_absent = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    business_pk(hold.business_id),
+                    appointment_sk(hold.id.appointment_id()),
+                )))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(backend)?;
+            let mut items = vec![
+                self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
+                TransactWriteItem::builder()
+                    .condition_check(appointment_absent)
+                    .build(),
+            ];
+            let entry = LedgerEntry::of_hold(hold);
+            let mut ledger_positions = Vec::new();
+            for touch in &ledgers {
+                ledger_positions.push(items.len());
+                items.push(self.ledger_add(
+                    hold.business_id,
+                    occupancy.appointment_id,
+                    &entry,
+                    touch,
+                )?);
+            }
+            let day_count_position = items.len();
+            items.push(self.day_count_add_hold(hold, &day_count)?);
+            let outcome = self.transact(items).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) || outcome.failed(1) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if ledger_positions.iter().any(|at| outcome.failed(*at))
+                || outcome.failed(day_count_position)
+                || outcome.contended()
+            {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "hold transaction cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend("hold gave up under contention".into()))
+    }
+
+    async fn get_hold(
+        &self,
+        business_id: BusinessId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError> {
+        Ok(self
+            .get::<HoldItem>(business_pk(business_id), hold_sk(id))
+            .await?
+            .map(|item| item.hold))
+    }
+
+    async fn release_hold(&self, business_id: BusinessId, id: HoldId) -> Result<bool, StoreError> {
+        let Some(hold) = self.get_hold(business_id, id).await? else {
+            return Ok(false);
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), hold_sk(id))))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(backend)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        for day in utc_days(&hold.occupied()) {
+            items.push(self.ledger_remove(business_id, id.appointment_id(), day)?);
+        }
+        items.push(self.day_count_remove_hold(
+            business_id,
+            hold.service_id,
+            hold.local_date,
+            id,
+            false,
+        )?);
+        match self.transact(items).await? {
+            WriteOutcome::Committed => Ok(true),
+            // Released or converted by someone else meanwhile.
+            outcome if outcome.failed(0) => Ok(false),
+            _ => Err(StoreError::Backend(
+                "releasing the hold was cancelled".into(),
+            )),
+        }
+    }
+
+    async fn convert_hold(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
+        let appointment = booking.appointment;
+        let hold_id = HoldId::from(appointment.id.as_uuid());
+        // No ledger read: the appointment's entry replaces the hold's, which occupies exactly the same time, so the
+        // write is conditional only on that entry still being there.
+        let mut items = vec![self.put(
+            to_item(&AppointmentItem::new(appointment))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                hold_sk(hold_id),
+            )))
+            .condition_expression("attribute_exists(PK) AND expires_at_nanos > :now")
+            .expression_attribute_values(":now", number(nanos(appointment.created_at)?))
+            .build()
+            .map_err(backend)?;
+        items.push(TransactWriteItem::builder().delete(delete).build());
+        let entry = LedgerEntry::of(appointment);
+        let mut ledger_positions = Vec::new();
+        for day in utc_days(&appointment.occupied()) {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    business_pk(appointment.business_id),
+                    ledger_sk(day),
+                )))
+                .update_expression("SET #entries.#id = :entry, #version = #version + :one")
+                .condition_expression("attribute_exists(#entries.#id)")
+                .expression_attribute_names("#entries", "entries")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#id", appointment.id.to_string())
+                .expression_attribute_values(":entry", to_value(&entry)?)
+                .expression_attribute_values(":one", number(1))
+                .build()
+                .map_err(backend)?;
+            ledger_positions.push(items.len());
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        items.push(self.day_count_remove_hold(
+            appointment.business_id,
+            appointment.service_id,
+            appointment.local_date,
+            hold_id,
+            true,
+        )?);
+        let idempotency_position = match booking.idempotency {
+            Some(record) => {
+                items.push(self.idempotency_put(record)?);
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        for attempt in 0..MAX_BOOKING_ATTEMPTS {
+            let outcome = self.transact(items.clone()).await?;
+            if matches!(outcome, WriteOutcome::Committed) {
+                return Ok(());
+            }
+            if outcome.failed(0) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if idempotency_position.is_some_and(|at| outcome.failed(at)) {
+                return Err(StoreError::IdempotencyKeyTaken);
+            }
+            if outcome.failed(1) || ledger_positions.iter().any(|at| outcome.failed(*at)) {
+                return Err(StoreError::NotFound);
+            }
+            if outcome.contended() {
+                back_off(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Backend(
+                "converting the hold was cancelled for no known reason".into(),
+            ));
+        }
+        Err(StoreError::Backend(
+            "converting the hold gave up under contention".into(),
+        ))
+    }
+
+    async fn remove_expired_holds(&self, _now: Timestamp, _limit: u32) -> Result<u32, StoreError> {
+        // DynamoDB's TTL deletes expired hold items (`expires_at_epoch`), and every write to a ledger drops the
+        // expired holds' entries it read; reads already ignore them. There is nothing for a sweep to do.
+        Ok(0)
+    }
+
+    async fn get_idempotency_record(
+        &self,
+        business_id: BusinessId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self
+            .get::<IdempotencyItem>(business_pk(business_id), idempotency_sk(key.as_ref()))
+            .await?
+            .map(|item| item.record)
+            .filter(|record| record.expires_at > now))
+    }
+}

@@ -1,0 +1,187 @@
+//! Businesses, their services and settings.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use shared::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
+use shared::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
+
+use super::api_keys::ApiKeyRecordItem;
+use super::items::{
+    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
+    CalendarConnectionItem, SERVICE_PREFIX, SETTINGS_SK, SK, ServiceItem, api_key_pk, business_pk,
+    service_sk,
+};
+use super::ledgers::back_off;
+use super::requests::WriteOutcome;
+use super::{DynamoStore, backend, from_item, key, number, string, to_item};
+
+#[async_trait]
+impl CatalogStore for DynamoStore {
+    async fn create_business(
+        &self,
+        business: &Business,
+        api_key: &ApiKeyHash,
+    ) -> Result<(), StoreError> {
+        let business_item = BusinessItem {
+            pk: business_pk(business.id),
+            sk: BUSINESS_SK.to_owned(),
+            business: business.clone(),
+        };
+        let key_item = ApiKeyItem {
+            pk: api_key_pk(api_key.as_str()),
+            sk: API_KEY_SK.to_owned(),
+            business: business.clone(),
+        };
+        let condition = Some("attribute_not_exists(PK)");
+        let first_key =
+            ApiKeyRecordItem::new(&shared::ports::first_api_key_record(business, api_key));
+        let outcome = self
+            .transact(vec![
+                self.put(to_item(&business_item)?, condition)?,
+                self.put(to_item(&key_item)?, condition)?,
+                self.put(to_item(&first_key)?, condition)?,
+            ])
+            .await?;
+        match outcome {
+            WriteOutcome::Committed => Ok(()),
+            outcome if outcome.failed(0) || outcome.failed(1) => Err(StoreError::AlreadyExists),
+            _ => Err(StoreError::Backend(
+                "creating the business was cancelled".into(),
+            )),
+        }
+    }
+
+    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
+        Ok(self
+            .get::<BusinessItem>(business_pk(id), BUSINESS_SK.to_owned())
+            .await?
+            .map(|item| item.business))
+    }
+
+    async fn create_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.put_new(to_item(&ServiceItem::new(service))?).await
+    }
+
+    async fn update_service(
+        &self,
+        service: &Service,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let written = self
+            .put_if(
+                to_item(&ServiceItem::new(service))?,
+                "version = :expected",
+                &[],
+                vec![(":expected", number(expected_version))],
+            )
+            .await?;
+        if written {
+            return Ok(());
+        }
+        match self.get_service(service.business_id, service.id).await? {
+            Some(_) => Err(StoreError::VersionMismatch),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn get_service(
+        &self,
+        business_id: BusinessId,
+        id: ServiceId,
+    ) -> Result<Option<Service>, StoreError> {
+        Ok(self
+            .get::<ServiceItem>(business_pk(business_id), service_sk(id))
+            .await?
+            .map(|item| item.service))
+    }
+
+    async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
+        let items: Vec<ServiceItem> = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", string(business_pk(business_id)))
+                    .expression_attribute_values(":prefix", string(SERVICE_PREFIX))
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.service).collect())
+    }
+
+    async fn get_business_settings(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<BusinessSettings, StoreError> {
+        Ok(self
+            .get::<BusinessSettingsItem>(business_pk(business_id), SETTINGS_SK.to_owned())
+            .await?
+            .map(|item| item.settings)
+            .unwrap_or_default())
+    }
+
+    async fn put_business_settings(
+        &self,
+        business_id: BusinessId,
+        settings: &BusinessSettings,
+    ) -> Result<(), StoreError> {
+        let item = BusinessSettingsItem {
+            pk: business_pk(business_id),
+            sk: SETTINGS_SK.to_owned(),
+            settings: settings.clone(),
+        };
+        self.put_item(to_item(&item)?).await
+    }
+}
+
+#[async_trait]
+impl BookingReads for DynamoStore {
+    /// One consistent BatchGetItem for both items instead of two GetItems: a booking's first round trip.
+    async fn service_and_connection(
+        &self,
+        business_id: BusinessId,
+        service_id: ServiceId,
+    ) -> Result<(Option<Service>, Option<CalendarConnection>), StoreError> {
+        let mut pending = KeysAndAttributes::builder()
+            .keys(key(business_pk(business_id), service_sk(service_id)))
+            .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
+            .consistent_read(true)
+            .build()
+            .map_err(backend)?;
+        let (mut service, mut connection) = (None, None);
+        for attempt in 0.. {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(backend)?;
+            let items = output
+                .responses
+                .and_then(|mut responses| responses.remove(&self.table))
+                .unwrap_or_default();
+            for item in items {
+                match item.get(SK) {
+                    Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
+                        connection = Some(from_item::<CalendarConnectionItem>(item)?.connection);
+                    }
+                    _ => service = Some(from_item::<ServiceItem>(item)?.service),
+                }
+            }
+            // DynamoDB may leave keys unprocessed under throttling: ask for those again, after a pause.
+            match output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+            {
+                Some(rest) if !rest.keys().is_empty() => {
+                    back_off(attempt).await;
+                    pending = rest;
+                }
+                _ => break,
+            }
+        }
+        Ok((service, connection))
+    }
+}

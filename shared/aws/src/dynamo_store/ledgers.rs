@@ -1,0 +1,586 @@
+//! The booking transaction: per-day ledgers of occupied time and per-service day counts, read once and written on
+//! condition that they are still as read, so two bookings can never both take the same time or the last place.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use shared::domain::{
+    Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
+    ServiceId, check_booking_conflicts,
+};
+use shared::ports::{IdempotencyRecord, StoreError};
+
+use super::items::{
+    AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
+    day_count_sk, idempotency_sk, ledger_sk,
+};
+use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
+
+impl DynamoStore {
+    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive at `now`.
+    pub(super) async fn read_ledgers(
+        &self,
+        business: BusinessId,
+        days: &[Date],
+        now: Timestamp,
+    ) -> Result<HashMap<Date, LedgerRead>, StoreError> {
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            return Ok(HashMap::new());
+        };
+        Ok(self
+            .ledger_snapshot(business, *first, *last)
+            .await?
+            .reads(days, now))
+    }
+
+    /// The ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
+    pub(super) async fn ledger_snapshot(
+        &self,
+        business: BusinessId,
+        first: Date,
+        last: Date,
+    ) -> Result<LedgerSnapshot, StoreError> {
+        let mut ledgers = HashMap::new();
+        for item in self.query_ledgers(business, first, last).await? {
+            let day: Date = item
+                .sk
+                .strip_prefix("LEDGER#")
+                .and_then(|day| day.parse().ok())
+                .ok_or_else(|| corrupt("ledger key"))?;
+            ledgers.insert(day, item);
+        }
+        Ok(LedgerSnapshot {
+            business,
+            first,
+            last,
+            ledgers,
+        })
+    }
+
+    pub(super) async fn query_ledgers(
+        &self,
+        business: BusinessId,
+        first: Date,
+        last: Date,
+    ) -> Result<Vec<LedgerItem>, StoreError> {
+        self.query_all(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", string(business_pk(business)))
+                .expression_attribute_values(":first", string(ledger_sk(first)))
+                .expression_attribute_values(":last", string(ledger_sk(last)))
+                .projection_expression("SK, version, entries")
+                .consistent_read(true),
+        )
+        .await
+    }
+
+    /// Adds an entry (an appointment's or a hold's) to a ledger, on condition that the ledger is still as it was read:
+    /// any booking committed since on that day makes this transaction fail and re-check. Expired holds' entries seen
+    /// in the read are removed on the way.
+    pub(super) fn ledger_add(
+        &self,
+        business: BusinessId,
+        id: AppointmentId,
+        entry: &LedgerEntry,
+        touch: &LedgerTouch,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), ledger_sk(touch.day))))
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#entries", "entries")
+            .expression_attribute_values(":one", number(1));
+        let update = match touch.version {
+            LedgerVersion::Absent => update
+                .update_expression("SET #entries = :entries, #version = :one")
+                .condition_expression("attribute_not_exists(PK)")
+                .expression_attribute_values(
+                    ":entries",
+                    to_value(&HashMap::from([(id, entry.clone())]))?,
+                ),
+            LedgerVersion::At(read) => {
+                let mut update = update
+                    .condition_expression("#version = :read")
+                    .expression_attribute_names("#id", id.to_string())
+                    .expression_attribute_values(":entry", to_value(entry)?)
+                    .expression_attribute_values(":read", number(read));
+                let mut removals = Vec::new();
+                for (n, expired) in touch.expired.iter().filter(|e| **e != id).enumerate() {
+                    let name = format!("#expired{n}");
+                    removals.push(format!("#entries.{name}"));
+                    update = update.expression_attribute_names(name, expired.to_string());
+                }
+                let mut expression =
+                    "SET #entries.#id = :entry, #version = #version + :one".to_owned();
+                if !removals.is_empty() {
+                    expression.push_str(" REMOVE ");
+                    expression.push_str(&removals.join(", "));
+                }
+                update.update_expression(expression)
+            }
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    /// Removing needs no read: it only frees time, so it cannot break a rule whatever committed meanwhile.
+    pub(super) fn ledger_remove(
+        &self,
+        business: BusinessId,
+        id: AppointmentId,
+        day: Date,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+            .update_expression("REMOVE #entries.#id SET #version = #version + :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#entries", "entries")
+            .expression_attribute_names("#id", id.to_string())
+            .expression_attribute_values(":one", number(1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub(super) async fn read_day_count(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+    ) -> Result<DayCountRead, StoreError> {
+        let item: Option<DayCountItem> = self
+            .get(business_pk(business), day_count_sk(service, local_date))
+            .await?;
+        Ok(DayCountRead {
+            item: item.unwrap_or_default(),
+        })
+    }
+
+    /// The condition that the day count is still at the version `read` saw.
+    pub(super) fn day_count_unchanged(update: UpdateBuilder, read: &DayCountRead) -> UpdateBuilder {
+        match read.item.version {
+            Some(version) => update
+                .condition_expression("#version = :read")
+                .expression_attribute_values(":read", number(version)),
+            None => update.condition_expression("attribute_not_exists(#version)"),
+        }
+    }
+
+    /// Counts a live appointment on its service's local date. A write checked against a limit is conditional on
+    /// the count being as read, so two writers can never both take the last place.
+    pub(super) fn day_count_add(
+        &self,
+        appointment: &Appointment,
+        read: Option<&DayCountRead>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                day_count_sk(appointment.service_id, appointment.local_date),
+            )))
+            .update_expression("ADD booked :one, #version :one")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", number(1));
+        let update = match read {
+            Some(read) => Self::day_count_unchanged(update, read),
+            None => update,
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    pub(super) fn day_count_remove(
+        &self,
+        appointment: &Appointment,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(appointment.business_id),
+                day_count_sk(appointment.service_id, appointment.local_date),
+            )))
+            .update_expression("ADD booked :minus_one")
+            .expression_attribute_values(":minus_one", number(-1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Adds a hold to its day count, writing the whole map of live holds (expired ones drop out) on condition that
+    /// the count is as read.
+    pub(super) fn day_count_add_hold(
+        &self,
+        hold: &Hold,
+        read: &DayCountRead,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let now = nanos(hold.created_at)?;
+        let mut holds: HashMap<String, i64> = read
+            .item
+            .holds
+            .iter()
+            .filter(|(_, expires)| **expires > now)
+            .map(|(id, expires)| (id.clone(), *expires))
+            .collect();
+        holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(hold.business_id),
+                day_count_sk(hold.service_id, hold.local_date),
+            )))
+            .update_expression("SET #holds = :holds ADD #version :one")
+            .expression_attribute_names("#holds", "holds")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":holds", to_value(&holds)?)
+            .expression_attribute_values(":one", number(1));
+        let update = Self::day_count_unchanged(update, read);
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(backend)?)
+            .build())
+    }
+
+    /// Takes a hold out of its day count; when it becomes its appointment, the appointment is counted instead.
+    /// The version moves, so a concurrent writer that read the hold cannot write it back.
+    pub(super) fn day_count_remove_hold(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+        hold: HoldId,
+        converted: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let expression = if converted {
+            "REMOVE #holds.#hold ADD booked :one, #version :one"
+        } else {
+            "REMOVE #holds.#hold ADD #version :one"
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                business_pk(business),
+                day_count_sk(service, local_date),
+            )))
+            .update_expression(expression)
+            .expression_attribute_names("#holds", "holds")
+            .expression_attribute_names("#hold", hold.to_string())
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", number(1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
+    pub(super) fn check_daily_limit(
+        read: &DayCountRead,
+        limit: Option<u32>,
+        local_date: Date,
+        now: Timestamp,
+        excluding: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        if read.item.live(nanos(now)?, excluding) >= i64::from(limit) {
+            return Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
+                date: local_date,
+                limit,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Reads the ledgers the candidate's occupied time touches and checks it against them (holds alive at `now`
+    /// included). Returns how each ledger was read, for the conditional writes.
+    pub(super) async fn check_overlaps(
+        &self,
+        business: BusinessId,
+        candidate: &Occupancy,
+        now: Timestamp,
+        seen: Option<&LedgerSnapshot>,
+    ) -> Result<Vec<LedgerTouch>, StoreError> {
+        let days = utc_days(&candidate.occupied);
+        // A snapshot read moments ago for this booking saves the Query: the write is conditional on the versions it
+        // saw, so anything that changed since cancels it and the retry reads afresh.
+        let mut ledgers = match seen.filter(|snapshot| snapshot.covers(business, &days)) {
+            Some(snapshot) => snapshot.reads(&days, now),
+            None => self.read_ledgers(business, &days, now).await?,
+        };
+        // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
+        check_booking_conflicts(
+            candidate,
+            ledgers.values().flat_map(|read| &read.occupancies),
+            None,
+        )?;
+        Ok(days
+            .into_iter()
+            .map(|day| match ledgers.remove(&day) {
+                Some(read) => LedgerTouch {
+                    day,
+                    version: read.version,
+                    expired: read.expired,
+                },
+                None => LedgerTouch {
+                    day,
+                    version: LedgerVersion::Absent,
+                    expired: Vec::new(),
+                },
+            })
+            .collect())
+    }
+
+    /// The ledgers and, when a limit applies, the day count a write of `candidate` must be conditional on, read at
+    /// once; the rules are checked on what was read.
+    pub(super) async fn read_for_write(
+        &self,
+        business: BusinessId,
+        candidate: &Occupancy,
+        count_with_limit: Option<u32>,
+        now: Timestamp,
+        seen: Option<&LedgerSnapshot>,
+    ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
+        let count = async {
+            match count_with_limit {
+                Some(_) => self
+                    .read_day_count(business, candidate.service_id, candidate.local_date)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (ledgers, count) =
+            tokio::try_join!(self.check_overlaps(business, candidate, now, seen), count)?;
+        if let Some(count) = &count {
+            let excluding = candidate.appointment_id.to_string();
+            Self::check_daily_limit(
+                count,
+                count_with_limit,
+                candidate.local_date,
+                now,
+                Some(&excluding),
+            )?;
+        }
+        Ok((ledgers, count))
+    }
+
+    /// The write that makes `next` the stored state of an appointment that was `previous` (None for a new one).
+    pub(super) fn booking_write(
+        &self,
+        previous: Option<&Appointment>,
+        next: &Appointment,
+        read_ledgers: &[LedgerTouch],
+        day_count: Option<&DayCountRead>,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<BookingWrite, StoreError> {
+        let item = to_item(&AppointmentItem::new(next))?;
+        let mut items = vec![match previous {
+            None => self.put(item, Some("attribute_not_exists(PK)"))?,
+            Some(previous) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("version = :expected")
+                    .expression_attribute_values(":expected", number(previous.version))
+                    .build()
+                    .map_err(backend)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+        }];
+
+        let entry = LedgerEntry::of(next);
+        let mut ledger_positions = Vec::new();
+        for touch in read_ledgers {
+            ledger_positions.push(items.len());
+            items.push(self.ledger_add(next.business_id, next.id, &entry, touch)?);
+        }
+        let live_previous = previous.filter(|previous| previous.is_live());
+        if let Some(previous) = live_previous {
+            let kept: BTreeSet<Date> = read_ledgers.iter().map(|touch| touch.day).collect();
+            for day in utc_days(&previous.occupied()) {
+                if !kept.contains(&day) {
+                    items.push(self.ledger_remove(previous.business_id, previous.id, day)?);
+                }
+            }
+        }
+
+        let counted_on =
+            |appointment: &Appointment| (appointment.service_id, appointment.local_date);
+        let mut day_count_position = None;
+        match (live_previous, next.is_live()) {
+            (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
+            (previous, next_live) => {
+                if let Some(previous) = previous {
+                    items.push(self.day_count_remove(previous)?);
+                }
+                if next_live {
+                    day_count_position = Some(items.len());
+                    items.push(self.day_count_add(next, day_count)?);
+                }
+            }
+        }
+
+        let idempotency_position = match idempotency {
+            Some(record) => {
+                items.push(self.idempotency_put(record)?);
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        Ok(BookingWrite {
+            items,
+            ledger_positions,
+            day_count_position,
+            idempotency_position,
+        })
+    }
+
+    pub(super) fn idempotency_put(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = IdempotencyItem {
+            pk: business_pk(record.business_id),
+            sk: idempotency_sk(record.key.as_ref()),
+            expires_at_epoch: record.expires_at.as_second(),
+            expires_at_nanos: nanos(record.expires_at)?,
+            record: record.clone(),
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK) OR expires_at_nanos <= :now")
+            .expression_attribute_values(":now", number(nanos(record.created_at)?))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+/// How often a booking re-reads and retries when another booking of the same days committed first. Each retry
+/// follows a commit of someone else, so progress is guaranteed; the cap only bounds a pathological storm.
+pub(super) const MAX_BOOKING_ATTEMPTS: u32 = 64;
+
+/// The UTC dates an interval touches (its end is exclusive).
+pub(super) fn utc_days(interval: &Interval) -> Vec<Date> {
+    let first = interval.start().to_zoned_datetime(TimeZone::UTC).date();
+    let last = (interval.end() - SignedDuration::from_nanos(1))
+        .to_zoned_datetime(TimeZone::UTC)
+        .date();
+    let mut days = vec![first];
+    let mut day = first;
+    while day < last {
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+        days.push(day);
+    }
+    days
+}
+
+/// A ledger as read: absent, or at a version. Writing an entry is conditional on exactly this.
+#[derive(Clone, Copy)]
+pub(super) enum LedgerVersion {
+    Absent,
+    At(u64),
+}
+
+/// One ledger as a booking read it: its version, the occupancies that count now, and the entries of holds that
+/// have expired (a write to the ledger removes them, tidying as it goes).
+pub(super) struct LedgerRead {
+    pub(super) version: LedgerVersion,
+    pub(super) occupancies: Vec<Occupancy>,
+    pub(super) expired: Vec<AppointmentId>,
+}
+
+/// A ledger the write adds an entry to, conditional on the version read.
+pub(super) struct LedgerTouch {
+    pub(super) day: Date,
+    pub(super) version: LedgerVersion,
+    pub(super) expired: Vec<AppointmentId>,
+}
+
+/// The items of a booking transaction, with the positions the cancellation reasons are checked at.
+pub(super) struct BookingWrite {
+    pub(super) items: Vec<TransactWriteItem>,
+    pub(super) ledger_positions: Vec<usize>,
+    pub(super) day_count_position: Option<usize>,
+    pub(super) idempotency_position: Option<usize>,
+}
+
+/// A day count as read for a write checked against the daily limit.
+pub(super) struct DayCountRead {
+    pub(super) item: DayCountItem,
+}
+
+/// Jittered backoff so that bookings racing for the same days do not collide again in lockstep.
+pub(super) async fn back_off(attempt: u32) {
+    let ceiling_ms = 5u64 << attempt.min(5);
+    let wait = rand::rng().random_range(0..=ceiling_ms);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// The ledgers of consecutive UTC dates as one consistent Query returned them (absent dates have no item). Availability
+/// keeps it as its read's note ([`shared::ports::ReadMark`]), so a booking checked against that read makes its write
+/// conditional on it instead of querying the same ledgers again.
+pub(super) struct LedgerSnapshot {
+    business: BusinessId,
+    first: Date,
+    last: Date,
+    pub(super) ledgers: HashMap<Date, LedgerItem>,
+}
+
+impl LedgerSnapshot {
+    /// Whether it holds what a write of `business` touching `days` must be conditional on.
+    fn covers(&self, business: BusinessId, days: &[Date]) -> bool {
+        self.business == business
+            && days
+                .iter()
+                .all(|day| self.first <= *day && *day <= self.last)
+    }
+
+    /// The ledgers of `days` as read, holds counted if alive at `now`.
+    fn reads(&self, days: &[Date], now: Timestamp) -> HashMap<Date, LedgerRead> {
+        days.iter()
+            .map(|day| {
+                let read = match self.ledgers.get(day) {
+                    None => LedgerRead {
+                        version: LedgerVersion::Absent,
+                        occupancies: Vec::new(),
+                        expired: Vec::new(),
+                    },
+                    Some(item) => {
+                        let mut read = LedgerRead {
+                            version: LedgerVersion::At(item.version),
+                            occupancies: Vec::new(),
+                            expired: Vec::new(),
+                        };
+                        for (id, entry) in &item.entries {
+                            if entry.counts_at(now) {
+                                read.occupancies.push(entry.occupancy(*id));
+                            } else {
+                                read.expired.push(*id);
+                            }
+                        }
+                        read
+                    }
+                };
+                (*day, read)
+            })
+            .collect()
+    }
+}

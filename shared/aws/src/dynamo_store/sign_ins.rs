@@ -1,0 +1,225 @@
+//! The people who sign in, their password links, sessions and failed sign-ins (rows in DESIGN.md beside this file).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use shared::domain::BusinessId;
+use shared::ports::{PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError};
+
+use super::items::{SINGLETON_SK, instant_key};
+use super::requests::unless_condition_failed;
+use super::{DynamoStore, backend, from_item, key, number, string, to_item};
+
+pub(super) fn staff_pk(email: &SignInEmail) -> String {
+    format!("STAFF#{}", email.as_ref())
+}
+
+pub(super) fn staff_gsi1_pk(business: BusinessId) -> String {
+    format!("BUSINESS#{business}#STAFF")
+}
+
+pub(super) fn password_link_pk(token_hash: &str) -> String {
+    format!("PASSWORDLINK#{token_hash}")
+}
+
+pub(super) fn session_pk(id_hash: &str) -> String {
+    format!("SESSION#{id_hash}")
+}
+
+pub(super) fn failures_pk(subject: &str, window_start: Timestamp) -> String {
+    format!("SIGNINFAIL#{}#{subject}", instant_key(window_start))
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct StaffItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub(super) gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub(super) gsi1_sk: String,
+    pub(super) member: StaffMember,
+}
+
+impl StaffItem {
+    pub(super) fn new(member: &StaffMember) -> Self {
+        Self {
+            pk: staff_pk(&member.email),
+            sk: SINGLETON_SK.to_owned(),
+            gsi1_pk: staff_gsi1_pk(member.business_id),
+            gsi1_sk: member.email.as_ref().to_owned(),
+            member: member.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct PasswordLinkItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) expires_at_epoch: i64,
+    pub(super) link: PasswordLink,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    /// DynamoDB's TTL attribute; reads check `session.expires_at` because TTL deletes late.
+    pub(super) expires_at_epoch: i64,
+    pub(super) session: Session,
+}
+
+#[derive(Deserialize)]
+pub(super) struct FailuresItem {
+    #[serde(default)]
+    pub(super) count: u32,
+}
+
+#[async_trait]
+impl SignInStore for DynamoStore {
+    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
+        self.put_new(to_item(&StaffItem::new(member))?).await
+    }
+
+    async fn get_staff_member(
+        &self,
+        email: &SignInEmail,
+    ) -> Result<Option<StaffMember>, StoreError> {
+        Ok(self
+            .get::<StaffItem>(staff_pk(email), SINGLETON_SK.to_owned())
+            .await?
+            .map(|item| item.member))
+    }
+
+    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
+        let items: Vec<StaffItem> = self
+            .query_index(
+                super::items::GSI1,
+                staff_gsi1_pk(business_id),
+                "#sk > :none",
+                vec![(":none", " ".to_owned())],
+                None,
+                None,
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.member).collect())
+    }
+
+    async fn set_staff_password(
+        &self,
+        email: &SignInEmail,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(staff_pk(email), SINGLETON_SK.to_owned())))
+            .update_expression("SET #member.#hash = :hash, #member.#at = :at")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#member", "member")
+            .expression_attribute_names("#hash", "password_hash")
+            .expression_attribute_names("#at", "password_set_at")
+            .expression_attribute_values(":hash", string(password_hash))
+            .expression_attribute_values(":at", string(at.to_string()))
+            .send()
+            .await;
+        unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn put_password_link(&self, link: &PasswordLink) -> Result<(), StoreError> {
+        self.put_new(to_item(&PasswordLinkItem {
+            pk: password_link_pk(&link.token_hash),
+            sk: SINGLETON_SK.to_owned(),
+            expires_at_epoch: link.expires_at.as_second(),
+            link: link.clone(),
+        })?)
+        .await
+    }
+
+    async fn take_password_link(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PasswordLink>, StoreError> {
+        let item: Option<PasswordLinkItem> = self.take(password_link_pk(token_hash)).await?;
+        Ok(item
+            .map(|item| item.link)
+            .filter(|link| link.expires_at > now))
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.put_new(to_item(&SessionItem {
+            pk: session_pk(&session.id_hash),
+            sk: SINGLETON_SK.to_owned(),
+            expires_at_epoch: session.expires_at.as_second(),
+            session: session.clone(),
+        })?)
+        .await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .get::<SessionItem>(session_pk(id_hash), SINGLETON_SK.to_owned())
+            .await?
+            .map(|item| item.session)
+            .filter(|session| session.expires_at > now))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.delete(session_pk(id_hash), SINGLETON_SK.to_owned())
+            .await
+    }
+
+    async fn count_sign_in_failure(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                failures_pk(subject, window_start),
+                SINGLETON_SK.to_owned(),
+            )))
+            .update_expression("ADD #count :one SET expires_at_epoch = :expires")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":expires", number(expires_at.as_second()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(backend)?;
+        let item: FailuresItem = from_item(output.attributes.unwrap_or_default())?;
+        Ok(item.count)
+    }
+
+    async fn sign_in_failures(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+    ) -> Result<u32, StoreError> {
+        Ok(self
+            .get::<FailuresItem>(failures_pk(subject, window_start), SINGLETON_SK.to_owned())
+            .await?
+            .map_or(0, |item| item.count))
+    }
+}

@@ -1,0 +1,246 @@
+//! Busy time of the business's own calendar events: each event's intervals, indexed by start (and the rare long ones
+//! by end) so a window's busy time is one short scan.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use redb::{ReadableTable, WriteTransaction};
+
+use super::{
+    BUSY_BY_END_BEFORE, BUSY_BY_START, BUSY_EVENTS, BUSY_LONG, EmbeddedStore, SHORT_BUSY_SPAN,
+    Table, backend, corrupt, decode, encode, instant_from_key, instant_key, key, prefix_end,
+};
+use crate::domain::{BusinessId, Interval};
+use crate::ports::{BusyEvent, BusyTimeStore, StoreError};
+
+pub(super) fn event_key(business: BusinessId, calendar_id: &str, event_id: &str) -> Vec<u8> {
+    key(&[
+        business.as_uuid().as_bytes(),
+        calendar_id.as_bytes(),
+        &[0],
+        event_id.as_bytes(),
+    ])
+}
+
+fn is_long_busy(interval: &Interval) -> bool {
+    interval.end().duration_since(interval.start()) > SHORT_BUSY_SPAN
+}
+
+/// The interval's key in the index it belongs to (`busy_by_start` or `busy_long`).
+fn busy_index_key(
+    business: BusinessId,
+    interval: &Interval,
+    calendar_id: &str,
+    event_id: &str,
+) -> (Table, Vec<u8>) {
+    let (table, first, second) = if is_long_busy(interval) {
+        (BUSY_LONG, interval.end(), interval.start())
+    } else {
+        (BUSY_BY_START, interval.start(), interval.end())
+    };
+    let key = key(&[
+        business.as_uuid().as_bytes(),
+        &instant_key(first),
+        &instant_key(second),
+        calendar_id.as_bytes(),
+        &[0],
+        event_id.as_bytes(),
+    ]);
+    (table, key)
+}
+
+/// The two instants after the business id of a busy index key, in key order.
+fn busy_key_instants(key: &[u8]) -> Result<(Timestamp, Timestamp), StoreError> {
+    Ok((
+        instant_from_key(key.get(16..32).unwrap_or_default())?,
+        instant_from_key(key.get(32..48).unwrap_or_default())?,
+    ))
+}
+
+fn index_busy_intervals(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    calendar_id: &str,
+    event_id: &str,
+    intervals: &[Interval],
+) -> Result<(), StoreError> {
+    for interval in intervals {
+        let (table, index) = busy_index_key(business, interval, calendar_id, event_id);
+        txn.open_table(table)
+            .map_err(backend)?
+            .insert(index.as_slice(), [].as_slice())
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Stores written before busy time was indexed by start keep it in `busy_by_end`; the events themselves are the
+/// truth, so the new indexes are rebuilt from them and the old one dropped, in one transaction. Idempotent: once
+/// the old table is gone this does nothing.
+pub(super) fn rebuild_busy_indexes_if_old(txn: &WriteTransaction) -> Result<(), StoreError> {
+    if !txn.delete_table(BUSY_BY_END_BEFORE).map_err(backend)? {
+        return Ok(());
+    }
+    let mut stored = Vec::new();
+    for entry in txn
+        .open_table(BUSY_EVENTS)
+        .map_err(backend)?
+        .iter()
+        .map_err(backend)?
+    {
+        let (key, value) = entry.map_err(backend)?;
+        let key = key.value();
+        let (business, rest) = key
+            .split_at_checked(16)
+            .ok_or_else(|| corrupt("busy event key"))?;
+        let separator = rest
+            .iter()
+            .position(|&byte| byte == 0)
+            .ok_or_else(|| corrupt("busy event key"))?;
+        let business = uuid::Uuid::from_slice(business).map_err(|_| corrupt("busy event key"))?;
+        let calendar =
+            String::from_utf8(rest[..separator].to_vec()).map_err(|_| corrupt("busy event key"))?;
+        let event = String::from_utf8(rest[separator + 1..].to_vec())
+            .map_err(|_| corrupt("busy event key"))?;
+        let intervals: Vec<Interval> = decode(value.value())?;
+        stored.push((BusinessId::from(business), calendar, event, intervals));
+    }
+    for (business, calendar, event, intervals) in stored {
+        index_busy_intervals(txn, business, &calendar, &event, &intervals)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BusyTimeStore for EmbeddedStore {
+    async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.write(move |txn| {
+            remove_busy_event(txn, event.business_id, &event.calendar_id, &event.event_id)?;
+            let key = event_key(event.business_id, &event.calendar_id, &event.event_id);
+            txn.open_table(BUSY_EVENTS)
+                .map_err(backend)?
+                .insert(key.as_slice(), encode(&event.intervals)?.as_slice())
+                .map_err(backend)?;
+            index_busy_intervals(
+                txn,
+                event.business_id,
+                &event.calendar_id,
+                &event.event_id,
+                &event.intervals,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_busy_event(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        let calendar_id = calendar_id.to_owned();
+        let event_id = event_id.to_owned();
+        self.write(move |txn| {
+            remove_busy_event(txn, business_id, &calendar_id, &event_id)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn busy_intervals_overlapping(
+        &self,
+        business_id: BusinessId,
+        range: Interval,
+    ) -> Result<Vec<Interval>, StoreError> {
+        self.read(move |txn| {
+            let business_uuid = business_id.as_uuid();
+            let business = business_uuid.as_bytes();
+            let mut overlapping = Vec::new();
+            // Short intervals overlapping the range start at most SHORT_BUSY_SPAN before it and before its end.
+            let earliest_start = range
+                .start()
+                .checked_sub(SHORT_BUSY_SPAN)
+                .unwrap_or(Timestamp::MIN);
+            let from = key(&[business, &instant_key(earliest_start)]);
+            let until = key(&[business, &instant_key(range.end())]);
+            let short = txn.open_table(BUSY_BY_START).map_err(backend)?;
+            for entry in short
+                .range(from.as_slice()..until.as_slice())
+                .map_err(backend)?
+            {
+                let (key, _) = entry.map_err(backend)?;
+                let (start_at, end_at) = busy_key_instants(key.value())?;
+                if end_at > range.start() {
+                    overlapping.push(Interval::new(start_at, end_at)?);
+                }
+            }
+            // Long intervals ending after the range starts, in end order; those starting before its end overlap.
+            let from = key(&[business, &instant_key(range.start()), &[u8::MAX; 17]]);
+            let until = prefix_end(business);
+            let long = txn.open_table(BUSY_LONG).map_err(backend)?;
+            for entry in long
+                .range(from.as_slice()..until.as_slice())
+                .map_err(backend)?
+            {
+                let (key, _) = entry.map_err(backend)?;
+                let (end_at, start_at) = busy_key_instants(key.value())?;
+                if start_at < range.end() {
+                    overlapping.push(Interval::new(start_at, end_at)?);
+                }
+            }
+            Ok(overlapping)
+        })
+    }
+
+    async fn busy_event_ids(
+        &self,
+        business_id: BusinessId,
+        calendar_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = key(&[
+            business_id.as_uuid().as_bytes(),
+            calendar_id.as_bytes(),
+            &[0],
+        ]);
+        self.read(move |txn| {
+            let events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
+            let end = prefix_end(&prefix);
+            let mut ids = Vec::new();
+            for entry in events
+                .range(prefix.as_slice()..end.as_slice())
+                .map_err(backend)?
+            {
+                let (stored, _) = entry.map_err(backend)?;
+                let id = stored.value().get(prefix.len()..).unwrap_or_default();
+                ids.push(
+                    String::from_utf8(id.to_vec())
+                        .map_err(|error| StoreError::Backend(Box::new(error)))?,
+                );
+            }
+            Ok(ids)
+        })
+    }
+}
+
+fn remove_busy_event(
+    txn: &WriteTransaction,
+    business_id: BusinessId,
+    calendar_id: &str,
+    event_id: &str,
+) -> Result<(), StoreError> {
+    let mut events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
+    let key = event_key(business_id, calendar_id, event_id);
+    let previous: Option<Vec<Interval>> = match events.remove(key.as_slice()).map_err(backend)? {
+        Some(value) => Some(decode(value.value())?),
+        None => None,
+    };
+    for interval in previous.unwrap_or_default() {
+        let (table, index) = busy_index_key(business_id, &interval, calendar_id, event_id);
+        txn.open_table(table)
+            .map_err(backend)?
+            .remove(index.as_slice())
+            .map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! What every store must do with businesses, services and settings ([`crate::ports::CatalogStore`]).
+
+use std::sync::Arc;
+
+use super::{base, business, service, with_service};
+use crate::domain::{
+    ApiKey, BusinessId, BusinessName, BusinessSettings, CountryCode, HoldMinutes, Minutes,
+    ServiceId,
+};
+use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
+
+pub async fn businesses_are_created_once_and_found_by_key(store: Arc<dyn Store>) {
+    let business = business();
+    let key = ApiKey::generate();
+    store.create_business(&business, &key.hash()).await.unwrap();
+    assert_eq!(
+        store.get_business(business.id).await.unwrap(),
+        Some(business.clone())
+    );
+    assert_eq!(
+        store.business_by_api_key(&key.hash()).await.unwrap(),
+        Some(business.clone())
+    );
+    assert_eq!(
+        store
+            .business_by_api_key(&ApiKey::generate().hash())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_business(BusinessId::generate()).await.unwrap(),
+        None
+    );
+
+    let same_id = store
+        .create_business(&business, &ApiKey::generate().hash())
+        .await;
+    assert!(
+        matches!(same_id, Err(StoreError::AlreadyExists)),
+        "{same_id:?}"
+    );
+    let mut other = self::business();
+    other.name = BusinessName::try_from("Other".to_owned()).unwrap();
+    let same_key = store.create_business(&other, &key.hash()).await;
+    assert!(
+        matches!(same_key, Err(StoreError::AlreadyExists)),
+        "{same_key:?}"
+    );
+    assert_eq!(
+        store.get_business(other.id).await.unwrap(),
+        None,
+        "a refused business is not half-written"
+    );
+}
+
+pub async fn services_are_created_listed_and_updated_by_version(store: Arc<dyn Store>) {
+    let (business, first) = with_service(store.as_ref()).await;
+    let second = service(&business);
+    store.create_service(&second).await.unwrap();
+    assert!(matches!(
+        store.create_service(&second).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let listed = store.list_services(business.id).await.unwrap();
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort_by_key(|service| service.id);
+    assert_eq!(listed, expected);
+    assert_eq!(
+        store.list_services(BusinessId::generate()).await.unwrap(),
+        vec![]
+    );
+
+    let mut updated = first.clone();
+    updated.settings.duration = Minutes::new(45);
+    updated.version = 2;
+    store.update_service(&updated, 1).await.unwrap();
+    assert_eq!(
+        store.get_service(business.id, first.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    let stale = store.update_service(&updated, 1).await;
+    assert!(
+        matches!(stale, Err(StoreError::VersionMismatch)),
+        "{stale:?}"
+    );
+    let missing = store.update_service(&service(&business), 1).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(
+        store
+            .get_service(BusinessId::generate(), first.id)
+            .await
+            .unwrap(),
+        None,
+        "scoped by business"
+    );
+}
+
+pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store.get_business_settings(business.id).await.unwrap(),
+        BusinessSettings::default()
+    );
+    let chosen = BusinessSettings {
+        country: Some(CountryCode::try_from("US".to_owned()).unwrap()),
+        hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
+    };
+    store
+        .put_business_settings(business.id, &chosen)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_business_settings(business.id).await.unwrap(),
+        chosen
+    );
+    let (other, _) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store.get_business_settings(other.id).await.unwrap(),
+        BusinessSettings::default()
+    );
+}
+
+/// A booking's first read: the service and the connection together, each absent when it is.
+pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store>) {
+    let (business, service) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store
+            .service_and_connection(business.id, service.id)
+            .await
+            .unwrap(),
+        (Some(service.clone()), None)
+    );
+    let connection = CalendarConnection {
+        business_id: business.id,
+        provider: ProviderKind::Google,
+        account: "clinic@example.com".into(),
+        calendar_id: Some("primary".into()),
+        connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    };
+    store.put_calendar_connection(&connection).await.unwrap();
+    assert_eq!(
+        store
+            .service_and_connection(business.id, service.id)
+            .await
+            .unwrap(),
+        (Some(service), Some(connection.clone()))
+    );
+    assert_eq!(
+        store
+            .service_and_connection(business.id, ServiceId::generate())
+            .await
+            .unwrap(),
+        (None, Some(connection))
+    );
+}

@@ -1,0 +1,239 @@
+//! What every store must do with calendar connections, OAuth attempts and calendar watches
+//! ([`crate::ports::ConnectionStore`]).
+
+use std::sync::Arc;
+
+use super::{at, base, with_service};
+use crate::domain::BusinessId;
+use crate::ports::{
+    CalendarConnection, CalendarWatch, ConnectionHealth, OAuthAttempt, ProviderKind, PushChannel,
+    Store, StoreError,
+};
+
+pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        None
+    );
+    let google = CalendarConnection {
+        business_id: business.id,
+        provider: ProviderKind::Google,
+        account: "clinic@example.com".into(),
+        calendar_id: None,
+        connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    };
+    store.put_calendar_connection(&google).await.unwrap();
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        Some(google.clone())
+    );
+    let chosen = CalendarConnection {
+        calendar_id: Some("primary".into()),
+        health: ConnectionHealth::ReauthRequired {
+            reason: "revoked".into(),
+        },
+        last_synced_at: Some(at(3)),
+        ..google
+    };
+    store.put_calendar_connection(&chosen).await.unwrap();
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        Some(chosen.clone())
+    );
+    assert!(
+        !store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Microsoft,
+                &ConnectionHealth::Connected,
+                Some(at(4))
+            )
+            .await
+            .unwrap(),
+        "a report about another provider's connection changes nothing"
+    );
+    assert!(
+        store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Google,
+                &ConnectionHealth::Connected,
+                Some(at(5))
+            )
+            .await
+            .unwrap()
+    );
+    let error = ConnectionHealth::Error {
+        message: "Google answered 503".into(),
+    };
+    assert!(
+        store
+            .update_connection_health(business.id, ProviderKind::Google, &error, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        Some(CalendarConnection {
+            health: error,
+            last_synced_at: Some(at(5)),
+            ..chosen.clone()
+        }),
+        "only health and the last sync time change; a report without a time keeps the old one"
+    );
+    store.delete_calendar_connection(business.id).await.unwrap();
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .update_connection_health(
+                business.id,
+                ProviderKind::Google,
+                &ConnectionHealth::Connected,
+                Some(at(6))
+            )
+            .await
+            .unwrap(),
+        "a late report never brings a disconnected calendar back"
+    );
+    assert_eq!(
+        store.get_calendar_connection(business.id).await.unwrap(),
+        None
+    );
+    store.delete_calendar_connection(business.id).await.unwrap();
+}
+
+pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let attempt = |nonce: &str, expires_at| OAuthAttempt {
+        nonce: nonce.to_owned(),
+        business_id: business.id,
+        provider: ProviderKind::Microsoft,
+        pkce_verifier: "verifier".into(),
+        expires_at,
+        from_dashboard: true,
+    };
+    let nonce = uuid::Uuid::new_v4().to_string();
+    let fresh = attempt(&nonce, at(10));
+    store.put_oauth_attempt(&fresh).await.unwrap();
+    assert!(matches!(
+        store.put_oauth_attempt(&fresh).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let takers = (0..8).map(|_| {
+        let store = store.clone();
+        let nonce = nonce.clone();
+        tokio::spawn(async move { store.take_oauth_attempt(&nonce, at(0)).await.unwrap() })
+    });
+    let taken: Vec<_> = futures::future::join_all(takers)
+        .await
+        .into_iter()
+        .filter_map(|taken| taken.unwrap())
+        .collect();
+    assert_eq!(taken, vec![fresh]);
+
+    let late = uuid::Uuid::new_v4().to_string();
+    store
+        .put_oauth_attempt(&attempt(&late, at(10)))
+        .await
+        .unwrap();
+    assert_eq!(store.take_oauth_attempt(&late, at(11)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_oauth_attempt("never-issued", at(0))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
+    CalendarWatch {
+        business_id,
+        provider: ProviderKind::Google,
+        calendar_id: "primary".into(),
+        cursor: Some(format!("token-{version}")),
+        time_zone: Some("Europe/Berlin".into()),
+        channel: Some(PushChannel {
+            id: format!("{business_id}_channel"),
+            resource_id: Some("resource".into()),
+            expires_at: at(7 * 24 * 60),
+        }),
+        secret_hash: "00ff".into(),
+        opening: None,
+        full_sync_at: Some(at(0)),
+        synced_at: Some(at(version as i64)),
+        sync_started_at: Some(at(version as i64 - 1)),
+        version,
+    }
+}
+
+pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<dyn Store>) {
+    let business = BusinessId::generate();
+    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+    assert!(matches!(
+        store.put_calendar_watch(&watch(business, 2), Some(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .put_calendar_watch(&watch(business, 1), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_calendar_watch(&watch(business, 1), None).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    store
+        .put_calendar_watch(&watch(business, 2), Some(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.put_calendar_watch(&watch(business, 2), Some(1)).await,
+            Err(StoreError::VersionMismatch)
+        ),
+        "a second writer that read version 1 loses"
+    );
+    assert_eq!(
+        store.get_calendar_watch(business).await.unwrap(),
+        Some(watch(business, 2))
+    );
+
+    // Many writers racing from the same version: exactly one wins.
+    let results = futures::future::join_all((0..10).map(|_| {
+        let store = store.clone();
+        async move { store.put_calendar_watch(&watch(business, 3), Some(2)).await }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
+
+    store.delete_calendar_watch(business).await.unwrap();
+    store.delete_calendar_watch(business).await.unwrap();
+    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+}
+
+pub async fn calendar_watches_are_walked_in_pages_by_business(store: Arc<dyn Store>) {
+    let mut businesses: Vec<BusinessId> = (0..7).map(|_| BusinessId::generate()).collect();
+    for business in &businesses {
+        store
+            .put_calendar_watch(&watch(*business, 1), None)
+            .await
+            .unwrap();
+    }
+    businesses.sort();
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.calendar_watches(after, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = Some(last.business_id);
+        walked.extend(page.iter().map(|watch| watch.business_id));
+    }
+    assert_eq!(walked, businesses);
+}

@@ -1,0 +1,180 @@
+//! What every `Store` must do, a file per role of the store; the fixtures they share are here. Each function gets a
+//! fresh, empty store.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::domain::{
+    ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, BusinessId,
+    BusinessName, BusinessTimeZone, Customer, CustomerName, Interval, Minutes, Service, ServiceId,
+    ServiceName, ServiceSettings, SyncState, SyncStatus, WeeklyHours,
+};
+use crate::ports::{
+    AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, Store, StoreError,
+};
+
+mod appointments;
+mod booking;
+mod busy_time;
+mod catalog;
+mod connections;
+mod holds;
+mod leases;
+
+pub use appointments::*;
+pub use booking::*;
+pub use busy_time::*;
+pub use catalog::*;
+pub use connections::*;
+pub use holds::*;
+pub use leases::*;
+
+/// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
+fn base() -> Timestamp {
+    "2027-03-01T09:00:00Z".parse().unwrap()
+}
+
+fn at(minutes: i64) -> Timestamp {
+    base()
+        .checked_add(SignedDuration::from_mins(minutes))
+        .unwrap()
+}
+
+fn business() -> Business {
+    Business {
+        id: BusinessId::generate(),
+        name: BusinessName::try_from("Contract Clinic".to_owned()).unwrap(),
+        time_zone: BusinessTimeZone::try_from("Europe/Berlin".to_owned()).unwrap(),
+        created_at: base(),
+    }
+}
+
+fn service(business: &Business) -> Service {
+    Service {
+        id: ServiceId::generate(),
+        business_id: business.id,
+        settings: ServiceSettings {
+            name: ServiceName::try_from("Checkup".to_owned()).unwrap(),
+            duration: Minutes::new(30),
+            slot_interval: Minutes::new(15),
+            weekly_hours: WeeklyHours::default(),
+            date_overrides: vec![],
+            buffer_before: Minutes::new(0),
+            buffer_after: Minutes::new(0),
+            max_per_day: None,
+            minimum_notice: Minutes::new(0),
+            booking_horizon_days: 60,
+        },
+        active: true,
+        version: 1,
+        created_at: base(),
+        updated_at: base(),
+    }
+}
+
+/// A live appointment of `service` from `from` to `to` minutes after the base, without buffers.
+fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
+    let time = Interval::new(at(from), at(to)).unwrap();
+    Appointment {
+        id: AppointmentId::generate(),
+        business_id: service.business_id,
+        service_id: service.id,
+        time,
+        local_date: time
+            .start()
+            .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+            .date(),
+        buffer_before: Minutes::new(0),
+        buffer_after: Minutes::new(0),
+        customer: Customer {
+            name: CustomerName::try_from("Ana".to_owned()).unwrap(),
+            phone: None,
+            email: None,
+        },
+        notes: None,
+        source: BookingSource::Api,
+        status: AppointmentStatus::Booked,
+        version: 1,
+        sync: SyncState {
+            status: SyncStatus::NotConnected,
+            error: None,
+            updated_at: base(),
+            external_event_id: None,
+            automatic_retries: 0,
+        },
+        created_at: base(),
+        updated_at: base(),
+    }
+}
+
+async fn book(
+    store: &dyn Store,
+    appointment: &Appointment,
+    max_per_day: Option<u32>,
+) -> Result<(), StoreError> {
+    store
+        .create_appointment(NewBooking {
+            appointment,
+            max_per_day,
+            idempotency: None,
+            checked_against: None,
+        })
+        .await
+}
+
+/// The appointment moved to `from`..`to` minutes, one version on.
+fn moved(appointment: &Appointment, from: i64, to: i64) -> Appointment {
+    let mut next = appointment.clone();
+    next.time = Interval::new(at(from), at(to)).unwrap();
+    next.version += 1;
+    next
+}
+
+fn cancelled(appointment: &Appointment) -> Appointment {
+    let mut next = appointment.clone();
+    next.status = AppointmentStatus::Cancelled;
+    next.version += 1;
+    next
+}
+
+async fn change(
+    store: &dyn Store,
+    next: &Appointment,
+    max_per_day: Option<u32>,
+) -> Result<(), StoreError> {
+    store
+        .update_appointment(AppointmentChange {
+            appointment: next,
+            expected_version: next.version - 1,
+            max_per_day,
+        })
+        .await
+}
+
+async fn with_service(store: &dyn Store) -> (Business, Service) {
+    let business = business();
+    store
+        .create_business(&business, &ApiKey::generate().hash())
+        .await
+        .unwrap();
+    let service = service(&business);
+    store.create_service(&service).await.unwrap();
+    (business, service)
+}
+
+fn idempotency_record(
+    appointment: &Appointment,
+    key: &str,
+    created_at: Timestamp,
+) -> IdempotencyRecord {
+    IdempotencyRecord {
+        business_id: appointment.business_id,
+        key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
+        request_fingerprint: "fingerprint".to_owned(),
+        appointment_id: appointment.id,
+        booked: "{}".to_owned(),
+        created_at,
+        expires_at: created_at
+            .checked_add(SignedDuration::from_hours(24))
+            .unwrap(),
+    }
+}
