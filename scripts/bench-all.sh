@@ -19,10 +19,10 @@ run() {
   "$@" > "$out/$name.txt" 2> "$out/$name.log" || { echo "$name failed; see $out/$name.log" >&2; exit 1; }
 }
 
-run engine cargo bench -p shared --bench availability -- --noplot
-run window_cost cargo bench -p shared --bench window_cost -- --noplot
-run holds cargo bench -p shared --bench holds
-run dynamodb cargo bench -p shared-aws --features emulators --bench dynamodb
+run engine cargo bench -p booking-core --bench availability -- --noplot
+run window_cost cargo bench -p booking-core --bench window_cost -- --noplot
+run holds cargo bench -p booking-core --bench holds
+run dynamodb cargo bench -p booking-aws --features emulators --bench dynamodb
 run cold_start cargo bench -p lambda-functions --bench cold_start
 for connections in 50 8 1; do
   WINDOW_DAYS=1 CONNECTIONS=$connections run "load_1_day_$connections" scripts/load-availability.sh

@@ -4,15 +4,15 @@
 
 use std::hint::black_box;
 
+use booking_core::availability::{AvailabilityInput, available_slots};
+use booking_core::domain::{
+    AppointmentId, BusinessId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId,
+    ServiceName, ServiceSettings, WeeklyHours,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::civil::{Time, date};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use shared::availability::{AvailabilityInput, available_slots};
-use shared::domain::{
-    AppointmentId, BusinessId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId,
-    ServiceName, ServiceSettings, WeeklyHours,
-};
 
 /// Knuth's MMIX LCG: enough spread for test data without another dependency.
 struct Lcg(u64);

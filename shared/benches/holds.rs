@@ -1,5 +1,5 @@
 //! Holds and caller lookup on the embedded store (redb), through the router the local server runs: hold + book
-//! from the hold, and a phone lookup among 10,000 appointments. `cargo bench -p shared --bench holds`.
+//! from the hold, and a phone lookup among 10,000 appointments. `cargo bench -p booking-core --bench holds`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -8,7 +8,7 @@ mod holds_and_callers;
 
 use std::sync::Arc;
 
-use shared::adapters::EmbeddedStore;
+use booking_core::adapters::EmbeddedStore;
 
 #[tokio::main]
 async fn main() {

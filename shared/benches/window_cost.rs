@@ -2,19 +2,19 @@
 //! question ("what is free tomorrow?") with 0, 1,000 and 10,000 future busy events, then with 1,000 and 5,000
 //! future appointments. The cost must follow the window asked, so the figures should stay flat.
 //!
-//! `cargo bench -p shared --bench window_cost`
+//! `cargo bench -p booking-core --bench window_cost`
 
 use std::sync::Arc;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use jiff::{SignedDuration, Timestamp};
-use shared::adapters::{EmbeddedStore, InProcessQueue};
-use shared::app::{self, App};
-use shared::domain::{
+use booking_core::adapters::{EmbeddedStore, InProcessQueue};
+use booking_core::app::{self, App};
+use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
     Interval, LocalTimeRange, Minutes, ServiceName, ServiceSettings, SyncState, WeeklyHours,
 };
-use shared::ports::{BusyEvent, ManualClock, NewBooking, QueueSettings, Store};
+use booking_core::ports::{BusyEvent, ManualClock, NewBooking, QueueSettings, Store};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use jiff::{SignedDuration, Timestamp};
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -38,7 +38,7 @@ fn all_week() -> WeeklyHours {
 struct Fixture {
     app: App,
     business: Business,
-    service: shared::domain::Service,
+    service: booking_core::domain::Service,
     now: Timestamp,
     busy_events: usize,
     appointments: usize,

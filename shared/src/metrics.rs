@@ -1,5 +1,5 @@
 //! Business metrics, emitted as tracing events with the target [`TARGET`]: the local server logs them like any other
-//! line, and the Lambda functions turn them into CloudWatch embedded-metric-format lines (`shared_aws::lambda`).
+//! line, and the Lambda functions turn them into CloudWatch embedded-metric-format lines (`booking_aws::lambda`).
 //! Each event has a `metric` name, a `value`, and string fields that become the metric's dimensions.
 
 /// The tracing target every metric event carries.

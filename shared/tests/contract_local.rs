@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::ports::{JobQueue, QueueSettings, SecretStore, Store};
+use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::ports::{JobQueue, QueueSettings, SecretStore, Store};
 use tempfile::TempDir;
 
 async fn embedded_store() -> (Arc<dyn Store>, TempDir) {
@@ -27,17 +27,17 @@ async fn file_secrets() -> (Arc<dyn SecretStore>, TempDir) {
 }
 
 mod embedded_store {
-    shared::store_contract_tests!(super::embedded_store);
+    booking_core::store_contract_tests!(super::embedded_store);
 }
 
 mod embedded_account_store {
-    shared::account_store_contract_tests!(super::embedded_store);
+    booking_core::account_store_contract_tests!(super::embedded_store);
 }
 
 mod in_process_queue {
-    shared::queue_contract_tests!(super::in_process_queue);
+    booking_core::queue_contract_tests!(super::in_process_queue);
 }
 
 mod file_secrets {
-    shared::secret_store_contract_tests!(super::file_secrets);
+    booking_core::secret_store_contract_tests!(super::file_secrets);
 }

@@ -1,11 +1,11 @@
 //! `/mcp` through rmcp's own client: a whole call as an agent makes it, on the embedded store and on DynamoDB Local
 //! with moto, plus what the transport promises (auth, statelessness, annotations, output schemas).
 
+use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
 use integration_tests::{TestApp, spawn_app, spawn_app_on_aws};
 use jiff::Timestamp;
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
-use shared::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
 
 use crate::{answer, client, tool_error};
 

@@ -265,7 +265,7 @@ async fn listing_filters_and_paginates_in_start_order() {
 
 #[tokio::test]
 async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
-    use shared::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
+    use booking_core::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
     let app = spawn_app().await;
     let id = app.create_service(json!({})).await;
     app.store

@@ -81,13 +81,13 @@ async fn external_busy_time_blocks_slots() {
     let app = spawn_app().await;
     let id = app.create_service(json!({})).await;
     let business_id = app.business_id.parse().unwrap();
-    let busy = shared::domain::Interval::new(
+    let busy = booking_core::domain::Interval::new(
         "2026-12-01T12:00:00-05:00".parse().unwrap(),
         "2026-12-01T13:00:00-05:00".parse().unwrap(),
     )
     .unwrap();
     app.store
-        .put_busy_event(&shared::ports::BusyEvent {
+        .put_busy_event(&booking_core::ports::BusyEvent {
             business_id,
             calendar_id: "primary".into(),
             event_id: "lunch".into(),

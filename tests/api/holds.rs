@@ -1,7 +1,7 @@
+use booking_core::ports::BusyEvent;
 use integration_tests::{TestApp, assert_problem, booking, spawn_app};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use shared::ports::BusyEvent;
 
 const TEN: &str = "2026-12-01T10:00:00-05:00";
 
@@ -215,7 +215,7 @@ async fn the_held_time_is_refused_when_the_calendar_became_busy_meanwhile() {
             calendar_id: "primary".into(),
             event_id: "dentist".into(),
             intervals: vec![
-                shared::domain::Interval::new(
+                booking_core::domain::Interval::new(
                     "2026-12-01T15:15:00Z".parse().unwrap(),
                     "2026-12-01T15:45:00Z".parse().unwrap(),
                 )
@@ -370,7 +370,7 @@ async fn twenty_callers_holding_one_time_at_once_get_one_hold() {
 
 #[tokio::test]
 async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
-    use shared::ports::{CalendarConnection, Job, ProviderKind};
+    use booking_core::ports::{CalendarConnection, Job, ProviderKind};
     use std::time::Duration;
 
     let app = spawn_app().await;

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
+use booking_core::app;
+use booking_core::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
+use booking_core::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
 use integration_tests::spawn_app;
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use shared::app;
-use shared::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
-use shared::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store
@@ -138,10 +138,10 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
 
 #[tokio::test]
 async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
-    use shared::app::{Integrations, SyncOutcome};
+    use booking_core::app::{Integrations, SyncOutcome};
     let app = integration_tests::spawn_app_with(|app, base_url, data_dir| {
         let secrets = std::sync::Arc::new(
-            shared::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap(),
+            booking_core::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap(),
         );
         app.with_integrations(Integrations::new(
             secrets,
@@ -164,7 +164,7 @@ async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
         .await
         .unwrap()
         .remove(0);
-    let outcome = shared::app::run_sync_job(&app.app, &job.job, job.attempt)
+    let outcome = booking_core::app::run_sync_job(&app.app, &job.job, job.attempt)
         .await
         .unwrap();
     assert_eq!(outcome, SyncOutcome::Done, "retrying cannot help");

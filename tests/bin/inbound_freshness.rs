@@ -10,6 +10,9 @@
 
 use std::time::{Duration, Instant};
 
+use booking_core::app::{self, SyncOutcome};
+use booking_core::ports::ProviderKind;
+use booking_core::providers::ProviderEndpoints;
 use clap::Parser;
 use futures::StreamExt;
 use integration_tests::emulators::google::{self, GoogleEmulator};
@@ -18,9 +21,6 @@ use integration_tests::{TestApp, spawn_app_with_provider};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::app::{self, SyncOutcome};
-use shared::ports::ProviderKind;
-use shared::providers::ProviderEndpoints;
 
 #[derive(Parser)]
 struct Args {
@@ -79,7 +79,7 @@ impl Calendar for Graph {
 }
 
 /// The local server's worker: waits on the queue and runs every job as it arrives.
-async fn work_forever(app: shared::app::App) {
+async fn work_forever(app: booking_core::app::App) {
     loop {
         let received = app.queue.receive(10, Duration::from_secs(1)).await.unwrap();
         futures::stream::iter(received)

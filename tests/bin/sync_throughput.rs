@@ -8,15 +8,15 @@
 
 use std::time::{Duration, Instant};
 
+use booking_core::app::{self, SyncOutcome};
+use booking_core::ports::{Job, ProviderKind};
+use booking_core::providers::ProviderEndpoints;
 use clap::Parser;
 use futures::StreamExt;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use integration_tests::spawn_app_with_provider;
 use serde_json::json;
-use shared::app::{self, SyncOutcome};
-use shared::ports::{Job, ProviderKind};
-use shared::providers::ProviderEndpoints;
 
 #[derive(Parser)]
 struct Args {

@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::app::{self, App, Integrations, SyncOutcome};
+use booking_core::ports::{ProviderKind, QueueSettings, StaffRole};
+use booking_core::providers::{ProviderEndpoints, provider_setup};
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use integration_tests::{TestApp, spawn_app_on};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::app::{self, App, Integrations, SyncOutcome};
-use shared::ports::{ProviderKind, QueueSettings, StaffRole};
-use shared::providers::{ProviderEndpoints, provider_setup};
 
 use crate::support::PASSWORD;
 use crate::webdriver::{Browser, browser_available};

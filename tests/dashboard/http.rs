@@ -1,11 +1,11 @@
 //! Sign-in, sessions, CSRF, throttling and tenant isolation over plain HTTP, each able to fail on its own.
 
+use booking_core::app;
+use booking_core::domain::{AppointmentId, BusinessId, ServiceId};
 use integration_tests::{TestApp, spawn_app};
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::app;
-use shared::domain::{AppointmentId, BusinessId, ServiceId};
 
 use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in};
 
@@ -148,7 +148,7 @@ async fn another_businesss_ids_are_not_found_on_any_page_or_form() {
     let (other_service, other_appointment) = booked(&app, &other_key).await;
     let other_business = app
         .store
-        .business_by_api_key(&shared::domain::ApiKeyHash::of(&other_key))
+        .business_by_api_key(&booking_core::domain::ApiKeyHash::of(&other_key))
         .await
         .unwrap()
         .unwrap();
@@ -337,7 +337,7 @@ async fn a_password_link_works_once_and_a_short_password_keeps_it_usable() {
         &app.app,
         business_id,
         "new@clinic.test",
-        shared::ports::StaffRole::Staff,
+        booking_core::ports::StaffRole::Staff,
     )
     .await
     .unwrap();
@@ -515,14 +515,14 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
 async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_the_reason() {
     use integration_tests::emulators::google::{self, GoogleEmulator};
     let emulator = GoogleEmulator::start().await;
-    let endpoints = shared::providers::ProviderEndpoints {
+    let endpoints = booking_core::providers::ProviderEndpoints {
         api_base: emulator.api_base(),
         authorize_url: emulator.authorize_url(),
         token_url: emulator.token_url(),
         revoke_url: Some(emulator.revoke_url()),
     };
     let app = integration_tests::spawn_app_with_provider(
-        shared::ports::ProviderKind::Google,
+        booking_core::ports::ProviderKind::Google,
         endpoints,
         google::CLIENT_ID,
         google::CLIENT_SECRET,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use booking_core::app::accounts;
+use booking_core::domain::BusinessId;
+use booking_core::ports::StaffRole;
 use integration_tests::TestApp;
 use reqwest::{Client, Response, StatusCode};
 use secrecy::ExposeSecret;
-use shared::app::accounts;
-use shared::domain::BusinessId;
-use shared::ports::StaffRole;
 
 pub const PASSWORD: &str = "a long enough password";
 

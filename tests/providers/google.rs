@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
+use booking_core::domain::AppointmentId;
+use booking_core::ports::{CalendarEvent, CalendarProvider, ProviderError};
+use booking_core::providers::google::{APPOINTMENT_PROPERTY, GoogleCalendar, event_id};
+use booking_core::providers::http_client;
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use integration_tests::emulators::google::{
     ACCOUNT, GoogleEmulator, HOLIDAYS_CALENDAR, TEAM_CALENDAR,
 };
 use secrecy::SecretString;
 use serde_json::json;
-use shared::domain::AppointmentId;
-use shared::ports::{CalendarEvent, CalendarProvider, ProviderError};
-use shared::providers::google::{APPOINTMENT_PROPERTY, GoogleCalendar, event_id};
-use shared::providers::http_client;
 
 struct Setup {
     google: GoogleEmulator,

@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use booking_core::domain::AppointmentId;
+use booking_core::ports::{CalendarEvent, CalendarProvider, ProviderError, ProviderKind};
+use booking_core::providers::http_client;
+use booking_core::providers::microsoft::{
+    APPOINTMENT_PROPERTY_ID, OutlookCalendar, transaction_id,
+};
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use integration_tests::emulators::microsoft::{ACCOUNT, CLIENT_ID, CLIENT_SECRET, GraphEmulator};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use shared::domain::AppointmentId;
-use shared::ports::{CalendarEvent, CalendarProvider, ProviderError, ProviderKind};
-use shared::providers::http_client;
-use shared::providers::microsoft::{APPOINTMENT_PROPERTY_ID, OutlookCalendar, transaction_id};
 
 struct Setup {
     graph: GraphEmulator,
@@ -663,7 +665,7 @@ async fn an_injected_invalid_grant_answers_like_microsoft() {
 #[tokio::test]
 async fn a_delta_link_outside_the_api_never_receives_the_token() {
     let setup = setup().await;
-    let window = shared::domain::Interval::new(
+    let window = booking_core::domain::Interval::new(
         "2026-12-01T00:00:00Z".parse().unwrap(),
         "2027-01-01T00:00:00Z".parse().unwrap(),
     )
@@ -673,7 +675,7 @@ async fn a_delta_link_outside_the_api_never_receives_the_token() {
         .changes(
             &setup.token,
             &setup.calendar,
-            shared::ports::ChangesSince::Start { window },
+            booking_core::ports::ChangesSince::Start { window },
         )
         .await
         .unwrap();
@@ -688,7 +690,7 @@ async fn a_delta_link_outside_the_api_never_receives_the_token() {
         .changes(
             &setup.token,
             &setup.calendar,
-            shared::ports::ChangesSince::Cursor(foreign),
+            booking_core::ports::ChangesSince::Cursor(foreign),
         )
         .await;
     assert!(
@@ -703,7 +705,7 @@ async fn a_delta_link_outside_the_api_never_receives_the_token() {
         .changes(
             &setup.token,
             &setup.calendar,
-            shared::ports::ChangesSince::Cursor(&first.cursor),
+            booking_core::ports::ChangesSince::Cursor(&first.cursor),
         )
         .await;
     assert!(

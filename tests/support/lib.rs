@@ -5,14 +5,14 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 
+use booking_core::adapters::{EmbeddedStore, InProcessQueue};
+use booking_core::api::{self, Area};
+use booking_core::app::{self, App};
+use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::ports::{Clock, JobQueue, ManualClock, QueueSettings, Store};
 use jiff::Timestamp;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
-use shared::adapters::{EmbeddedStore, InProcessQueue};
-use shared::api::{self, Area};
-use shared::app::{self, App};
-use shared::dashboard::{self, DashboardSettings};
-use shared::ports::{Clock, JobQueue, ManualClock, QueueSettings, Store};
 use tempfile::TempDir;
 
 #[path = "../emulators/mod.rs"]
@@ -67,15 +67,16 @@ pub async fn spawn_app_with(
 /// A test server on the local adapters whose calendar integration has one provider, at `endpoints` (an emulator),
 /// its tokens kept in the scratch directory.
 pub async fn spawn_app_with_provider(
-    kind: shared::ports::ProviderKind,
-    endpoints: shared::providers::ProviderEndpoints,
+    kind: booking_core::ports::ProviderKind,
+    endpoints: booking_core::providers::ProviderEndpoints,
     client_id: &'static str,
     client_secret: &'static str,
 ) -> TestApp {
     use secrecy::SecretString;
     spawn_app_with(move |app, base_url, data_dir| {
-        let secrets =
-            Arc::new(shared::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap());
+        let secrets = Arc::new(
+            booking_core::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap(),
+        );
         app.with_integrations(
             app::Integrations::new(
                 secrets,
@@ -83,7 +84,7 @@ pub async fn spawn_app_with_provider(
                 base_url,
             )
             .with_provider(
-                shared::providers::provider_setup(
+                booking_core::providers::provider_setup(
                     kind,
                     client_id.to_owned(),
                     SecretString::from(client_secret.to_owned()),
@@ -314,10 +315,10 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
 /// A test server over DynamoDB Local (a fresh table) and moto's SQS, the AWS adapters the Lambda functions use;
 /// `None` (after saying why) when the emulators are not installed and this is not CI.
 pub async fn spawn_app_on_aws() -> Option<TestApp> {
-    use shared_aws::config::{AwsAdapters, AwsSettings};
-    use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
-    use shared_aws::emulators::moto::Moto;
-    use shared_aws::emulators::sdk_config;
+    use booking_aws::config::{AwsAdapters, AwsSettings};
+    use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
+    use booking_aws::emulators::moto::Moto;
+    use booking_aws::emulators::sdk_config;
 
     let (dynamodb, moto) = match (DynamoDbLocal::shared().await, Moto::shared().await) {
         (Ok(Some(dynamodb)), Ok(Some(moto))) => (dynamodb, moto),

@@ -1,14 +1,14 @@
 //! The Google Calendar emulator as a sync test target.
 
+use booking_core::ports::ProviderKind;
+use booking_core::providers::ProviderEndpoints;
+use booking_core::providers::google::APPOINTMENT_PROPERTY;
 use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::ports::ProviderKind;
-use shared::providers::ProviderEndpoints;
-use shared::providers::google::APPOINTMENT_PROPERTY;
 
 use crate::harness::{Emulated, Kind, SyncedEvent};
 

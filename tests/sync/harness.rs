@@ -5,21 +5,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
+use booking_aws::emulators::moto::Moto;
+use booking_aws::emulators::sdk_config;
+use booking_aws::secrets_manager_store::SecretsManagerSecretStore;
+use booking_aws::sqs_job_queue::SqsJobQueue;
+use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::app::{self, App, Integrations, SyncOutcome};
+use booking_core::ports::{Job, ProviderKind, QueueSettings, SecretStore};
+use booking_core::providers::{ProviderEndpoints, provider_setup};
 use integration_tests::emulators::faults::Faults;
 use integration_tests::{TestApp, spawn_app_on};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::app::{self, App, Integrations, SyncOutcome};
-use shared::ports::{Job, ProviderKind, QueueSettings, SecretStore};
-use shared::providers::{ProviderEndpoints, provider_setup};
-use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
-use shared_aws::emulators::moto::Moto;
-use shared_aws::emulators::sdk_config;
-use shared_aws::secrets_manager_store::SecretsManagerSecretStore;
-use shared_aws::sqs_job_queue::SqsJobQueue;
 
 /// Where the product's state lives in a test: the local adapters, or DynamoDB Local with moto's SQS and Secrets
 /// Manager (the AWS adapters).
@@ -290,7 +290,7 @@ impl<E: Emulated> SyncHarness<E> {
     /// The busy time the store holds for the business within `[from, to)`, sorted.
     pub async fn cached_busy(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
         let business = self.app.business_id.parse().unwrap();
-        let range = shared::domain::Interval::new(from, to).unwrap();
+        let range = booking_core::domain::Interval::new(from, to).unwrap();
         let mut cached: Vec<_> = self
             .app
             .store

@@ -33,7 +33,7 @@ async fn watching<E: Emulated>(backend: Backend) -> SyncHarness<E> {
         "{connection}"
     );
     // Google announces a new channel at once, before our request to open it has returned: even that is accepted.
-    if E::KIND == shared::ports::ProviderKind::Google {
+    if E::KIND == booking_core::ports::ProviderKind::Google {
         harness.await_notifications(1).await;
     }
     for (_, label, status) in harness.emulator.notifications() {
@@ -293,16 +293,19 @@ pub async fn a_lost_notification_is_healed_by_the_scheduled_sync<E: Emulated>(ba
     assert_eq!(harness.run_jobs().await, 0, "nothing told us");
     assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
     assert_eq!(
-        shared::app::sync_stale_calendars(&harness.app.app)
+        booking_core::app::sync_stale_calendars(&harness.app.app)
             .await
             .unwrap(),
         0,
         "synced moments ago"
     );
 
-    harness.app.clock.advance(shared::app::SAFETY_NET_AFTER);
+    harness
+        .app
+        .clock
+        .advance(booking_core::app::SAFETY_NET_AFTER);
     assert_eq!(
-        shared::app::sync_stale_calendars(&harness.app.app)
+        booking_core::app::sync_stale_calendars(&harness.app.app)
             .await
             .unwrap(),
         1
@@ -340,7 +343,7 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         .advance(jiff::SignedDuration::from_hours(6 * 24 + 12));
     harness.emulator.set_now(harness.app.clock_now());
     assert_eq!(
-        shared::app::sync_stale_calendars(&harness.app.app)
+        booking_core::app::sync_stale_calendars(&harness.app.app)
             .await
             .unwrap(),
         1
@@ -366,7 +369,7 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
             .unwrap()
     };
     assert!(
-        expiry(renewed).duration_since(harness.app.clock_now()) > shared::app::RENEW_BEFORE,
+        expiry(renewed).duration_since(harness.app.clock_now()) > booking_core::app::RENEW_BEFORE,
         "renewed: {renewed}, was {old}"
     );
     // Still heard: a change on the renewed channel arrives and is applied.
@@ -417,7 +420,7 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
 ) {
     let harness = watching::<E>(backend).await;
     let calendar = harness.emulator.sync_calendar();
-    let business: shared::domain::BusinessId = harness.app.business_id.parse().unwrap();
+    let business: booking_core::domain::BusinessId = harness.app.business_id.parse().unwrap();
     let before = harness.emulator.notifications().len();
     for hour in 9..17 {
         let start = on("2026-12-04", &format!("{hour:02}:00"));
@@ -432,7 +435,7 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
             .app
             .queue
             .enqueue(
-                &shared::ports::Job::SyncCalendar {
+                &booking_core::ports::Job::SyncCalendar {
                     business_id: business,
                     requested_at: None,
                 },
@@ -516,7 +519,10 @@ mod webhooks {
         let id = channel["id"].as_str().unwrap();
         let token = channel["token"].as_str().unwrap();
         let resource = channel["resourceId"].as_str().unwrap();
-        let foreign = format!("{}_0123456789", shared::domain::BusinessId::generate());
+        let foreign = format!(
+            "{}_0123456789",
+            booking_core::domain::BusinessId::generate()
+        );
         let refused: [Vec<(&str, &str)>; 6] = [
             vec![
                 ("X-Goog-Channel-ID", foreign.as_str()),
@@ -652,7 +658,7 @@ mod webhooks {
         );
 
         let (business, secret) = state.split_once('.').unwrap();
-        let other_business = format!("{}.{secret}", shared::domain::BusinessId::generate());
+        let other_business = format!("{}.{secret}", booking_core::domain::BusinessId::generate());
         let forged_secret = format!("{business}.{}", "0".repeat(secret.len()));
         for body in [
             notification(id, Some(&forged_secret)),
@@ -891,7 +897,7 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
     let mut random = Random::seeded(seed);
     let harness = watching::<E>(backend).await;
     let calendar = harness.emulator.sync_calendar();
-    let business: shared::domain::BusinessId = harness.app.business_id.parse().unwrap();
+    let business: booking_core::domain::BusinessId = harness.app.business_id.parse().unwrap();
     let kinds = [Kind::Busy, Kind::Tentative, Kind::Free, Kind::Declined];
     let span = |random: &mut Random| {
         let day = 1 + random.below(3);
@@ -953,7 +959,7 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
             }
             8 => harness.emulator.invalidate_cursors(),
             9 => {
-                let job = shared::ports::Job::SyncCalendar {
+                let job = booking_core::ports::Job::SyncCalendar {
                     business_id: business,
                     requested_at: Some(harness.app.clock_now()),
                 };
@@ -977,8 +983,11 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
     harness.emulator.faults().clear();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     harness.run_jobs().await;
-    harness.app.clock.advance(shared::app::SAFETY_NET_AFTER);
-    shared::app::sync_stale_calendars(&harness.app.app)
+    harness
+        .app
+        .clock
+        .advance(booking_core::app::SAFETY_NET_AFTER);
+    booking_core::app::sync_stale_calendars(&harness.app.app)
         .await
         .unwrap();
     harness.run_jobs().await;

@@ -1,5 +1,8 @@
 //! The Microsoft Graph emulator as a sync test target.
 
+use booking_core::ports::ProviderKind;
+use booking_core::providers::ProviderEndpoints;
+use booking_core::providers::microsoft::APPOINTMENT_PROPERTY_ID;
 use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use jiff::Timestamp;
@@ -7,9 +10,6 @@ use jiff::civil::Date;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use shared::ports::ProviderKind;
-use shared::providers::ProviderEndpoints;
-use shared::providers::microsoft::APPOINTMENT_PROPERTY_ID;
 
 use crate::harness::{Emulated, Kind, SyncedEvent};
 

@@ -14,10 +14,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use booking_core::domain::{AppointmentId, BusinessId};
+use booking_core::ports::Job;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use shared::domain::{AppointmentId, BusinessId};
-use shared::ports::Job;
 use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
 
 struct Case {

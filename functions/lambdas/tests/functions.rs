@@ -9,16 +9,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
-use shared::app::{self, App, BookingOutcome, BookingRequest};
-use shared::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
-use shared::ports::{
+use booking_aws::config::{AwsAdapters, AwsSettings};
+use booking_aws::emulators::sdk_config;
+use booking_core::app::{self, App, BookingOutcome, BookingRequest};
+use booking_core::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
+use booking_core::ports::{
     ApiKeyStore, AppointmentStore, CalendarConnection, ConnectionHealth, ConnectionStore, Job,
     ManualClock, ProviderKind, Store,
 };
-use shared_aws::config::{AwsAdapters, AwsSettings};
-use shared_aws::emulators::sdk_config;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
 use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
 
 const SERVICES: &str = env!("CARGO_BIN_EXE_services-api");
@@ -517,10 +517,10 @@ async fn delivered_job(deployment: &Deployment) -> Value {
 
 #[tokio::test]
 async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff() {
+    use booking_core::app::integrations::{self, CallbackParameters};
+    use booking_core::providers::ProviderEndpoints;
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
     use integration_tests::emulators::google::{self, GoogleEmulator};
-    use shared::app::integrations::{self, CallbackParameters};
-    use shared::providers::ProviderEndpoints;
 
     let Some(deployment) = deploy().await else {
         return;
@@ -552,13 +552,13 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     let app = test_app(&deployment, Timestamp::now())
         .await
         .with_integrations(
-            shared::app::Integrations::new(
+            booking_core::app::Integrations::new(
                 secrets,
                 secrecy::SecretString::from("state key of this test".to_owned()),
                 "https://api.example.test",
             )
             .with_provider(
-                shared::providers::provider_setup(
+                booking_core::providers::provider_setup(
                     ProviderKind::Google,
                     google::CLIENT_ID.to_owned(),
                     secrecy::SecretString::from(google::CLIENT_SECRET.to_owned()),
@@ -696,8 +696,8 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
 #[tokio::test]
 async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_genuine_notifications()
  {
+    use booking_core::ports::{CalendarWatch, PushChannel};
     use sha2::Digest;
-    use shared::ports::{CalendarWatch, PushChannel};
 
     let Some(deployment) = deploy().await else {
         return;
@@ -887,7 +887,7 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
         &app,
         business_id,
         "owner@harbour.test",
-        shared::ports::StaffRole::Owner,
+        booking_core::ports::StaffRole::Owner,
     )
     .await
     .unwrap();
@@ -1003,7 +1003,7 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     let marker = "id=\"new-key\" type=\"text\" readonly value=\"";
     let start = page.find(marker).unwrap() + marker.len();
     let key = page[start..].split('"').next().unwrap().to_owned();
-    let hash = shared::domain::ApiKeyHash::of(&key);
+    let hash = booking_core::domain::ApiKeyHash::of(&key);
     assert!(
         deployment
             .store

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use booking_core::app::{self, App, SyncOutcome};
+use booking_core::ports::ReceivedJob;
 use futures::StreamExt;
-use shared::app::{self, App, SyncOutcome};
-use shared::ports::ReceivedJob;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const DEAD_LETTER_WAIT: Duration = Duration::from_secs(20);

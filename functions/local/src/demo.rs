@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use booking_core::app::accounts::{self, NewPasswordLink};
+use booking_core::app::{self, App, NewBusinessCredentials};
+use booking_core::domain::BusinessId;
+use booking_core::ports::{SignInEmail, StaffRole};
 use serde::{Deserialize, Serialize};
-use shared::app::accounts::{self, NewPasswordLink};
-use shared::app::{self, App, NewBusinessCredentials};
-use shared::domain::BusinessId;
-use shared::ports::{SignInEmail, StaffRole};
 
 const DEMO_KEY_FILE: &str = "demo-business.json";
 

@@ -9,14 +9,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::api::{self, Area};
+use booking_core::app::accounts;
+use booking_core::app::{self, App, Integrations, random_state_key};
+use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::ports::StaffRole;
+use booking_core::ports::{QueueSettings, SystemClock};
 use clap::{Parser, Subcommand};
-use shared::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use shared::api::{self, Area};
-use shared::app::accounts;
-use shared::app::{self, App, Integrations, random_state_key};
-use shared::dashboard::{self, DashboardSettings};
-use shared::ports::StaffRole;
-use shared::ports::{QueueSettings, SystemClock};
 use tracing_subscriber::EnvFilter;
 
 // Serving availability allocates many small strings; glibc's allocator spent a fifth of the CPU on them under load.
@@ -82,7 +82,9 @@ async fn main() -> anyhow::Result<()> {
         .filter(|url| !url.is_empty())
         .unwrap_or_else(|| format!("http://{}", cli.listen));
     let integrations = Integrations::new(secrets, state_key, public_base_url.as_str())
-        .with_providers(shared::providers::from_env().context("configuring calendar providers")?);
+        .with_providers(
+            booking_core::providers::from_env().context("configuring calendar providers")?,
+        );
     let app = App::new(
         store,
         Arc::new(InProcessQueue::new(QueueSettings::default())),

@@ -19,17 +19,17 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use booking_aws::dynamo_store::{DynamoStore, create_table};
+use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
+use booking_aws::emulators::sdk_config;
+use booking_core::adapters::InProcessQueue;
+use booking_core::api::{self, Area};
+use booking_core::app::{self, App};
+use booking_core::domain::{BusinessId, Interval};
+use booking_core::ports::{BusyEvent, ManualClock, QueueSettings, Store};
 use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use shared::adapters::InProcessQueue;
-use shared::api::{self, Area};
-use shared::app::{self, App};
-use shared::domain::{BusinessId, Interval};
-use shared::ports::{BusyEvent, ManualClock, QueueSettings, Store};
-use shared_aws::dynamo_store::{DynamoStore, create_table};
-use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
-use shared_aws::emulators::sdk_config;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::app::{App, Integrations, random_state_key};
-use shared::ports::{ProviderSetup, SystemClock};
-use shared::providers::{self, ProviderConfigError};
+use booking_core::app::{App, Integrations, random_state_key};
+use booking_core::ports::{ProviderSetup, SystemClock};
+use booking_core::providers::{self, ProviderConfigError};
 
 use crate::dynamo_store::DynamoStore;
 use crate::secrets_manager_store::SecretsManagerSecretStore;

@@ -4,12 +4,14 @@
 use std::io::Write;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use booking_core::app::{self, App, SyncOutcome};
+use booking_core::metrics;
+use booking_core::ports::{
+    AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore,
+};
+use booking_core::ports::{Job, Receipt};
 use futures::StreamExt;
 use serde::Serialize;
-use shared::app::{self, App, SyncOutcome};
-use shared::metrics;
-use shared::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
-use shared::ports::{Job, Receipt};
 use tracing::Instrument;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
@@ -42,7 +44,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Turns `shared::metrics` events into CloudWatch embedded-metric-format lines on stdout, which Lambda ships to
+/// Turns `booking_core::metrics` events into CloudWatch embedded-metric-format lines on stdout, which Lambda ships to
 /// CloudWatch Logs, where they become metrics without an API call.
 struct EmbeddedMetrics;
 

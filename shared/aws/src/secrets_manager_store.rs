@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
+use booking_core::ports::{SecretError, SecretName, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
-use shared::ports::{SecretError, SecretName, SecretStore};
 use tokio::sync::RwLock;
 use tokio::time::Instant;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
-use shared::ports::{Job, JobQueue, QueueError, Receipt, ReceivedJob};
+use booking_core::ports::{Job, JobQueue, QueueError, Receipt, ReceivedJob};
 
 /// SQS's limits: 10 messages a receive or batch, 20 s of long polling, 15 min of delay or visibility change.
 const MAX_BATCH: usize = 10;

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use shared::ports::{AppointmentStore, BookingStore, Store};
-use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
+use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
+use booking_core::ports::{AppointmentStore, BookingStore, Store};
 
 async fn dynamodb_local_running() -> bool {
     match DynamoDbLocal::shared().await {
@@ -25,14 +25,14 @@ async fn dynamo_store() -> (Arc<dyn Store>, ()) {
 }
 
 mod dynamo_store {
-    shared::store_contract_tests!(
+    booking_core::store_contract_tests!(
         super::dynamo_store,
         available = super::dynamodb_local_running
     );
 }
 
 mod dynamo_account_store {
-    shared::account_store_contract_tests!(
+    booking_core::account_store_contract_tests!(
         super::dynamo_store,
         available = super::dynamodb_local_running
     );
@@ -42,11 +42,11 @@ mod dynamo_account_store {
 #[tokio::test]
 async fn appointments_stored_before_the_phone_index_are_indexed_once() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use shared::domain::{
+    use booking_core::domain::{
         Appointment, AppointmentId, AppointmentStatus, BookingSource, BusinessId, Customer,
         CustomerName, Interval, Minutes, PhoneNumber, ServiceId, SyncState,
     };
-    use shared::ports::{CallerQuery, ListOrder, NewBooking};
+    use booking_core::ports::{CallerQuery, ListOrder, NewBooking};
 
     if !dynamodb_local_running().await {
         return;

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::ports::{JobQueue, QueueSettings, SecretStore};
-use shared_aws::emulators::moto::Moto;
-use shared_aws::emulators::sdk_config;
-use shared_aws::secrets_manager_store::SecretsManagerSecretStore;
-use shared_aws::sqs_job_queue::SqsJobQueue;
+use booking_aws::emulators::moto::Moto;
+use booking_aws::emulators::sdk_config;
+use booking_aws::secrets_manager_store::SecretsManagerSecretStore;
+use booking_aws::sqs_job_queue::SqsJobQueue;
+use booking_core::ports::{JobQueue, QueueSettings, SecretStore};
 
 async fn moto_running() -> bool {
     match Moto::shared().await {
@@ -47,9 +47,12 @@ async fn secrets_manager() -> (Arc<dyn SecretStore>, ()) {
 }
 
 mod sqs_job_queue {
-    shared::queue_contract_tests!(super::sqs_queue, available = super::moto_running);
+    booking_core::queue_contract_tests!(super::sqs_queue, available = super::moto_running);
 }
 
 mod secrets_manager {
-    shared::secret_store_contract_tests!(super::secrets_manager, available = super::moto_running);
+    booking_core::secret_store_contract_tests!(
+        super::secrets_manager,
+        available = super::moto_running
+    );
 }

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
-use shared::adapters::InProcessQueue;
-use shared::api::{self, Area};
-use shared::app::{self, App};
-use shared::domain::{
+use booking_core::adapters::InProcessQueue;
+use booking_core::api::{self, Area};
+use booking_core::app::{self, App};
+use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, BusinessId, Customer,
     CustomerName, Interval, Minutes, PhoneNumber, ServiceId, SyncState,
 };
-use shared::ports::{ManualClock, NewBooking, QueueSettings, Store};
+use booking_core::ports::{ManualClock, NewBooking, QueueSettings, Store};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const APPOINTMENTS_FOR_LOOKUP: usize = 10_000;

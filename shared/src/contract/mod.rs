@@ -4,8 +4,8 @@
 //! An adapter's test file is a few lines:
 //!
 //! ```text
-//! async fn store() -> (std::sync::Arc<dyn shared::ports::Store>, impl Send) { /* fresh, empty store + guard */ }
-//! shared::store_contract_tests!(store);
+//! async fn store() -> (std::sync::Arc<dyn booking_core::ports::Store>, impl Send) { /* fresh, empty store + guard */ }
+//! booking_core::store_contract_tests!(store);
 //! ```
 //!
 //! The factory returns the adapter and a guard that keeps its resources (a temp dir, a table) alive for the test.

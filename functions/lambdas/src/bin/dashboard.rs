@@ -1,12 +1,12 @@
 //! The dashboard function: the business owner's pages under /dashboard (sign-in, integrations, appointments,
 //! booking, services, API keys).
 
-use shared::dashboard::{self, DashboardSettings};
-use shared_aws::config::{AwsAdapters, required};
+use booking_aws::config::{AwsAdapters, required};
+use booking_core::dashboard::{self, DashboardSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared_aws::lambda::init_tracing();
+    booking_aws::lambda::init_tracing();
     // Connect starts an authorization whose state the integrations function verifies at the callback.
     required("OAUTH_STATE_KEY")?;
     // Forms are accepted only from this origin, and cookies are `Secure` when it is https.

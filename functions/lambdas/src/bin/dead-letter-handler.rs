@@ -1,9 +1,9 @@
 //! The dead-letter-handler function: the sync queue's dead letters mark their appointments' sync `failed`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use booking_aws::config::AwsAdapters;
+use booking_aws::lambda::{handle_dead_letters, init_tracing};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared_aws::config::AwsAdapters;
-use shared_aws::lambda::{handle_dead_letters, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,11 +1,11 @@
 //! The integrations-api function: connecting calendars (OAuth), choosing one, health, disconnecting.
 
-use shared::api::{self, Area};
-use shared_aws::config::{AwsAdapters, required};
+use booking_aws::config::{AwsAdapters, required};
+use booking_core::api::{self, Area};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared_aws::lambda::init_tracing();
+    booking_aws::lambda::init_tracing();
     // Every instance must verify the states the others signed.
     required("OAUTH_STATE_KEY")?;
     let adapters = AwsAdapters::from_env().await?;

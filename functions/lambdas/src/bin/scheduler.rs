@@ -1,8 +1,8 @@
 //! The scheduler function, run by EventBridge Scheduler every few minutes: re-enqueues syncs whose job went missing.
 
+use booking_aws::config::AwsAdapters;
+use booking_aws::lambda::{MaintenanceReport, init_tracing, run_maintenance};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared_aws::config::AwsAdapters;
-use shared_aws::lambda::{MaintenanceReport, init_tracing, run_maintenance};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,11 +1,11 @@
 //! The services-api function: the services routes, under API Gateway's HTTP API.
 
-use shared::api::{self, Area};
-use shared_aws::config::AwsAdapters;
+use booking_aws::config::AwsAdapters;
+use booking_core::api::{self, Area};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared_aws::lambda::init_tracing();
+    booking_aws::lambda::init_tracing();
     let adapters = AwsAdapters::from_env().await?;
     lambda_http::run(api::router(adapters.app(), &[Area::Services])).await
 }

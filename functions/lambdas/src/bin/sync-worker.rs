@@ -1,9 +1,9 @@
 //! The sync-worker function: each SQS job makes the business's calendar match one appointment.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use booking_aws::config::AwsAdapters;
+use booking_aws::lambda::{handle_sync_batch, init_tracing};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared_aws::config::AwsAdapters;
-use shared_aws::lambda::{handle_sync_batch, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

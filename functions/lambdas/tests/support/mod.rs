@@ -8,13 +8,13 @@ pub mod runtime_api;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use booking_aws::dynamo_store::DynamoStore;
+use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
+use booking_aws::emulators::moto::Moto;
+use booking_aws::emulators::sdk_config;
+use booking_core::app;
+use booking_core::ports::{QueueSettings, SystemClock};
 use serde_json::{Value, json};
-use shared::app;
-use shared::ports::{QueueSettings, SystemClock};
-use shared_aws::dynamo_store::DynamoStore;
-use shared_aws::emulators::dynamodb_local::DynamoDbLocal;
-use shared_aws::emulators::moto::Moto;
-use shared_aws::emulators::sdk_config;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use booking_core::domain::{ApiKeyHash, Business, BusinessId};
+use booking_core::ports::{ApiKeyRecord, ApiKeyStore, CatalogStore, StoreError};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use shared::domain::{ApiKeyHash, Business, BusinessId};
-use shared::ports::{ApiKeyRecord, ApiKeyStore, CatalogStore, StoreError};
 
 use super::items::{API_KEY_SK, ApiKeyItem, api_key_pk, business_pk, instant_key};
 use super::requests::WriteOutcome;

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
-use shared::domain::{
+use booking_core::domain::{
     Appointment, AppointmentId, BusinessId, Interval, Occupancy, SyncState, SyncStatus,
 };
-use shared::ports::{
+use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
     ReadMark, StoreError,
 };
+use jiff::Timestamp;
 
 use super::items::{
     AppointmentItem, GSI1, GSI2, GSI3, LedgerEntry, PHONE_INDEX_MIGRATION, SINGLETON_SK,

@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
-use jiff::Timestamp;
-use shared::domain::{BusinessId, Hold, HoldId};
-use shared::ports::{
+use booking_core::domain::{BusinessId, Hold, HoldId};
+use booking_core::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
     StoreError,
 };
+use jiff::Timestamp;
 
 use super::items::{
     AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,

@@ -1,8 +1,8 @@
 //! Busy time of the business's own calendar events, found by the window asked.
 
 use async_trait::async_trait;
-use shared::domain::{BusinessId, Interval};
-use shared::ports::{BusyEvent, BusyTimeStore, StoreError};
+use booking_core::domain::{BusinessId, Interval};
+use booking_core::ports::{BusyEvent, BusyTimeStore, StoreError};
 
 use super::items::{
     BusyEventIdOnly, BusyEventItem, BusyIntervalsOnly, GSI1, PK, SK, business_pk, busy_event_sk,

@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use shared::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
-use shared::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
+use booking_core::domain::{
+    ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId,
+};
+use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
@@ -33,8 +35,9 @@ impl CatalogStore for DynamoStore {
             business: business.clone(),
         };
         let condition = Some("attribute_not_exists(PK)");
-        let first_key =
-            ApiKeyRecordItem::new(&shared::ports::first_api_key_record(business, api_key));
+        let first_key = ApiKeyRecordItem::new(&booking_core::ports::first_api_key_record(
+            business, api_key,
+        ));
         let outcome = self
             .transact(vec![
                 self.put(to_item(&business_item)?, condition)?,

@@ -1,12 +1,12 @@
 //! Calendar connections, OAuth attempts and calendar watches.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
-use shared::domain::BusinessId;
-use shared::ports::{
+use booking_core::domain::BusinessId;
+use booking_core::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
     ProviderKind, StoreError,
 };
+use jiff::Timestamp;
 
 use super::items::{
     CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, GSI1, OAuthAttemptItem, PK,

@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
-use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
-use shared::domain::{
+use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
     Occupancy, PhoneNumber, Service, ServiceId, SyncStatus,
 };
-use shared::ports::{BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor};
+use booking_core::ports::{
+    BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
+};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -396,7 +398,7 @@ pub struct OAuthAttemptItem {
     #[serde(rename = "SK")]
     pub sk: String,
     pub expires_at_epoch: i64,
-    pub attempt: shared::ports::OAuthAttempt,
+    pub attempt: booking_core::ports::OAuthAttempt,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
+use booking_core::ports::{LeaseStore, StoreError};
 use jiff::Timestamp;
-use shared::ports::{LeaseStore, StoreError};
 
 use super::items::{LeaseItem, SINGLETON_SK, lease_pk};
 use super::requests::unless_condition_failed;

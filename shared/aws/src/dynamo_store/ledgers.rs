@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use booking_core::domain::{
+    Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
+    ServiceId, check_booking_conflicts,
+};
+use booking_core::ports::{IdempotencyRecord, StoreError};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
-use shared::domain::{
-    Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
-    ServiceId, check_booking_conflicts,
-};
-use shared::ports::{IdempotencyRecord, StoreError};
 
 use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
@@ -535,7 +535,7 @@ pub(super) async fn back_off(attempt: u32) {
 }
 
 /// The ledgers of consecutive UTC dates as one consistent Query returned them (absent dates have no item). Availability
-/// keeps it as its read's note ([`shared::ports::ReadMark`]), so a booking checked against that read makes its write
+/// keeps it as its read's note ([`booking_core::ports::ReadMark`]), so a booking checked against that read makes its write
 /// conditional on it instead of querying the same ledgers again.
 pub(super) struct LedgerSnapshot {
     business: BusinessId,

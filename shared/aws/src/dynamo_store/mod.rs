@@ -18,10 +18,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use booking_core::ports::StoreError;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::ports::StoreError;
 
 use items::{PK, SK};
 

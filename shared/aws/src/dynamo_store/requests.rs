@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use booking_core::ports::StoreError;
 use serde::de::DeserializeOwned;
-use shared::ports::StoreError;
 
 use super::items::SINGLETON_SK;
 use super::{DynamoStore, backend, from_item, key, string};

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
-use shared::ports::StoreError;
+use booking_core::ports::StoreError;
 
 use super::backend;
 use super::items::{GSI1, GSI2, GSI3, PK, SK};

@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
+use booking_core::domain::BusinessId;
+use booking_core::ports::{
+    PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use shared::domain::BusinessId;
-use shared::ports::{PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError};
 
 use super::items::{SINGLETON_SK, instant_key};
 use super::requests::unless_condition_failed;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use shared::ports::QueueSettings;
+use booking_core::ports::QueueSettings;
 use tokio::sync::OnceCell;
 
 use super::{
