@@ -125,10 +125,16 @@ impl RuntimeApi {
 
     /// Waits until the function first polls for an event, and says when that was.
     pub async fn first_poll(&self) -> Instant {
+        let waiting_since = Instant::now();
         loop {
             if let Some(at) = self.shared.first_poll.get() {
                 return *at;
             }
+            assert!(
+                waiting_since.elapsed() < Duration::from_secs(30),
+                "the function did not start within 30 s (init error: {:?})",
+                self.shared.init_error.lock().unwrap()
+            );
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
     }
