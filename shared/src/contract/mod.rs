@@ -1,5 +1,5 @@
 //! Contract suites: one per port, run unchanged against every adapter of that port (the local ones here, the AWS
-//! ones in `shared-aws`). Behaviour that differs between adapters fails one of them.
+//! ones in `booking-aws`). Behaviour that differs between adapters fails one of them.
 //!
 //! An adapter's test file is a few lines:
 //!
