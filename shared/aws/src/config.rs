@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking_core::app::{App, Integrations, random_state_key};
-use booking_core::ports::{ProviderSetup, SystemClock};
+use booking_core::ports::{ProviderSetup, Store, StoreView, SystemClock};
 use booking_core::providers::{self, ProviderConfigError};
 
 use crate::dynamo_store::DynamoStore;
@@ -99,10 +99,14 @@ impl AwsAdapters {
         }
     }
 
-    /// The app with the configured calendar providers; browsers come back to `PUBLIC_BASE_URL`.
+    /// The app with the configured calendar providers, holding the function's view `V` of the store (so a
+    /// function's type names the roles its IAM policy allows); browsers come back to `PUBLIC_BASE_URL`.
     /// `OAUTH_STATE_KEY` must be shared by every instance that starts or finishes a connection; functions that do
     /// neither get a throwaway key.
-    pub fn app(&self) -> App {
+    pub fn app<V: ?Sized>(&self) -> App<V>
+    where
+        dyn Store: StoreView<V>,
+    {
         let state_key = std::env::var("OAUTH_STATE_KEY")
             .ok()
             .filter(|key| !key.is_empty())
@@ -120,5 +124,6 @@ impl AwsAdapters {
             )
             .with_providers(self.providers.iter().cloned()),
         )
+        .view()
     }
 }

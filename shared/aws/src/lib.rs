@@ -5,6 +5,7 @@ pub mod config;
 pub mod dynamo_store;
 #[cfg(feature = "emulators")]
 pub mod emulators;
+pub mod iam;
 pub mod lambda;
 pub mod secrets_manager_store;
 pub mod sqs_job_queue;

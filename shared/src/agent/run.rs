@@ -20,7 +20,7 @@ use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
     HoldId, Interval, Notes, PhoneNumber, Service, ServiceId,
 };
-use crate::ports::IdempotencyKey;
+use crate::ports::{AgentApiStore, IdempotencyKey};
 
 use super::answers::{
     AppointmentStatusView, AppointmentView, AvailableTimes, BookingAnswer, BusinessContext,
@@ -31,6 +31,9 @@ use super::arguments::{self, PartOfDay};
 use super::catalogue::ToolName;
 use super::health::calendar_health;
 use super::spoken::{self, SpokenLocale};
+
+/// What the tools may touch: the agent function's view of the store.
+type AgentApp = App<dyn AgentApiStore>;
 
 /// Times returned when the model does not say how many: a handful, as a receptionist would offer.
 const DEFAULT_LIMIT: u32 = 5;
@@ -348,7 +351,7 @@ fn with_warning(mut summary: String, warning: Option<&String>) -> String {
 
 /// Runs one tool call for `business`.
 pub async fn call_tool(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     tool: ToolName,
     arguments: Value,
@@ -394,7 +397,7 @@ pub async fn call_tool(
 }
 
 async fn business_context(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
 ) -> Result<ToolAnswer, ToolFailure> {
@@ -508,7 +511,7 @@ fn spread(count: usize, limit: usize) -> Vec<usize> {
 }
 
 async fn find_available_times(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::FindAvailableTimes,
@@ -710,7 +713,7 @@ async fn find_available_times(
 
 /// The first free times after `after` that pass `filter`, within [`NEXT_AVAILABLE_DAYS`].
 async fn next_free_after(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     service_id: ServiceId,
@@ -736,7 +739,7 @@ async fn next_free_after(
 }
 
 async fn check_time(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::CheckTime,
@@ -819,7 +822,7 @@ fn idempotency(
 /// The caller's number: the model's, or the platform's when the model left it out; normalized for the business's
 /// country (a national number is read as its callers dial it).
 async fn caller_phone(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     field: &'static str,
     given: Option<String>,
@@ -843,7 +846,7 @@ async fn caller_phone(
 }
 
 async fn customer(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     name: String,
     phone: Option<String>,
@@ -890,7 +893,7 @@ fn booking_target(
 }
 
 async fn book(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::BookAppointment,
@@ -996,7 +999,7 @@ async fn book(
 }
 
 async fn booked(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     appointment: &Appointment,
@@ -1023,7 +1026,7 @@ async fn booked(
 }
 
 async fn hold(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::HoldTime,
@@ -1090,7 +1093,7 @@ async fn hold(
 }
 
 async fn caller(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::FindCallerAppointments,
@@ -1150,7 +1153,7 @@ async fn caller(
 }
 
 async fn reschedule(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::RescheduleAppointment,
@@ -1213,7 +1216,7 @@ async fn reschedule(
 }
 
 async fn cancel(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
     args: arguments::CancelAppointment,

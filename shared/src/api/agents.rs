@@ -33,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::agent::{self, CallContext, Effect, ToolAnswer, ToolName, ToolSpec};
 use crate::app::App;
 use crate::domain::Business;
+use crate::ports::AgentApiStore;
 
 use super::MAX_BODY_BYTES;
 use super::extract::Tenant;
@@ -48,8 +49,11 @@ const INSTRUCTIONS: &str = "Booking tools for one business, for an agent on a ph
     find_available_times or check_time, read their spoken forms to the caller, and book only what the caller \
     confirmed. Every time is the business's local time.";
 
+/// The state of these routes: the app with only the store roles they use.
+pub(super) type AgentApp = App<dyn AgentApiStore>;
+
 /// Vapi, Retell and the OpenAI listing; `/mcp` comes from [`mcp_routes`].
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<AgentApp> {
     OpenApiRouter::new()
         .route("/v1/agents/tools", get(openai_tools))
         .route(
@@ -113,7 +117,7 @@ fn mcp_tool(spec: &ToolSpec) -> Tool {
 /// The MCP server: stateless, one instance per request, the business taken from the request the transport hands it.
 #[derive(Clone)]
 struct McpTools {
-    app: App,
+    app: AgentApp,
     tools: Arc<Vec<Tool>>,
 }
 
@@ -189,7 +193,7 @@ impl ServerHandler for McpTools {
     }
 }
 
-async fn authenticate(State(app): State<App>, request: Request, next: Next) -> Response {
+async fn authenticate(State(app): State<AgentApp>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     match Tenant::from_request_parts(&mut parts, &app).await {
         Ok(Tenant(business)) => {
@@ -203,7 +207,7 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
 /// `/mcp`: MCP's Streamable HTTP transport without sessions and with plain JSON responses, so that any instance
 /// (a Lambda invocation included) answers any request, at every protocol version rmcp knows (the newest,
 /// 2026-07-28, negotiated per request; older clients with `initialize`).
-pub fn mcp_routes(app: App) -> Router<App> {
+pub fn mcp_routes(app: AgentApp) -> Router<AgentApp> {
     let server = McpTools {
         app: app.clone(),
         tools: Arc::new(agent::tools().iter().map(mcp_tool).collect()),
@@ -315,7 +319,7 @@ fn unknown_tool(name: &str) -> String {
 /// `POST /v1/agents/vapi`: a Vapi server message. Always HTTP 200, as Vapi ignores any other answer: each tool call
 /// gets `result` (the answer's JSON as one line) or `error` (one line the model can act on).
 async fn vapi_tool_calls(
-    State(app): State<App>,
+    State(app): State<AgentApp>,
     tenant: Result<Tenant, ApiError>,
     body: Bytes,
 ) -> Json<Value> {
@@ -374,7 +378,7 @@ async fn vapi_tool_calls(
 /// answer's JSON, which Retell hands to its model; a refusal is a 200 too, with `error`, so Retell does not retry
 /// it. A missing key is a 401.
 async fn retell_function(
-    State(app): State<App>,
+    State(app): State<AgentApp>,
     Tenant(business): Tenant,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {

@@ -13,7 +13,7 @@ use crate::app::{
     self, App, BookingOutcome, CallerCursor, CallerListing, CallerPhase, IdempotentBooking,
 };
 use crate::domain::{AppointmentId, Interval};
-use crate::ports::{AppointmentQuery, IdempotencyKey, PageCursor};
+use crate::ports::{AppointmentQuery, AppointmentsApiStore, IdempotencyKey, PageCursor};
 
 use super::dto::{
     AppointmentListParams, AppointmentPage, AppointmentPatchBody, AppointmentView, BookingBody,
@@ -28,7 +28,10 @@ const REPLAYED_HEADER: &str = "idempotent-replayed";
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 200;
 
-pub fn routes() -> OpenApiRouter<App> {
+/// The state of these routes and of the holds': the app with only the store roles they use.
+pub(super) type AppointmentsApp = App<dyn AppointmentsApiStore>;
+
+pub fn routes() -> OpenApiRouter<AppointmentsApp> {
     OpenApiRouter::new()
         .routes(routes!(book_appointment, list_appointments))
         .routes(routes!(get_appointment, edit_appointment))
@@ -64,7 +67,7 @@ fn idempotency_from(
     responses((status = 201, description = "Booked", body = AppointmentView), CommonErrors, BookingErrors))]
 #[tracing::instrument(skip_all, fields(service_id = ?body.service_id, hold_id = ?body.hold_id))]
 async fn book_appointment(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BookingBody>,
@@ -118,7 +121,7 @@ fn booked_response(body: String, appointment_id: AppointmentId) -> Response {
     responses((status = 200, description = "The appointment", body = AppointmentView), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%appointment_id))]
 async fn get_appointment(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(appointment_id): ApiPath<AppointmentId>,
 ) -> Result<Json<AppointmentView>, ApiError> {
@@ -186,7 +189,7 @@ fn decode_cursor(text: &str) -> Result<PageCursor, ApiError> {
     responses((status = 200, description = "A page of appointments ordered by start", body = AppointmentPage), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn list_appointments(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiQuery(params): ApiQuery<AppointmentListParams>,
 ) -> Result<Json<AppointmentPage>, ApiError> {
@@ -266,7 +269,7 @@ async fn list_appointments(
     responses((status = 200, description = "The appointment after the change", body = AppointmentView), CommonErrors, BookingErrors))]
 #[tracing::instrument(skip_all, fields(%appointment_id))]
 async fn edit_appointment(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(appointment_id): ApiPath<AppointmentId>,
     ApiJson(body): ApiJson<AppointmentPatchBody>,
@@ -291,7 +294,7 @@ async fn edit_appointment(
     responses((status = 200, description = "The cancelled appointment; cancelling twice is harmless", body = AppointmentView), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%appointment_id))]
 async fn cancel_appointment(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(appointment_id): ApiPath<AppointmentId>,
 ) -> Result<Json<AppointmentView>, ApiError> {
@@ -307,7 +310,7 @@ async fn cancel_appointment(
     responses((status = 202, description = "Queued for calendar sync", body = RetryView), CommonErrors, RetryErrors))]
 #[tracing::instrument(skip_all, fields(%appointment_id))]
 async fn retry_appointment_sync(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(appointment_id): ApiPath<AppointmentId>,
 ) -> Result<(StatusCode, Json<RetryView>), ApiError> {
@@ -319,7 +322,7 @@ async fn retry_appointment_sync(
     responses((status = 202, description = "Every appointment whose sync failed, queued again", body = RetryView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn retry_all_failed_syncs(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
 ) -> Result<(StatusCode, Json<RetryView>), ApiError> {
     let queued = app::requeue_failed(&app, business.id).await?;

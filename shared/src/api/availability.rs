@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 
 use crate::app::{self, App};
 use crate::domain::{Interval, parse_instant};
+use crate::ports::AvailabilityApiStore;
 
 use super::dto::{
     AvailabilityParams, AvailabilityView, SlotCheckBody, SlotCheckView, SlotView, local_rfc3339,
@@ -19,7 +20,10 @@ use super::responses::{BookingErrors, CommonErrors};
 
 const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
 
-pub fn routes() -> OpenApiRouter<App> {
+/// The state of these routes: the app with only the store roles they use.
+type AvailabilityApp = App<dyn AvailabilityApiStore>;
+
+pub fn routes() -> OpenApiRouter<AvailabilityApp> {
     OpenApiRouter::new()
         .routes(routes!(get_availability))
         .routes(routes!(check_slot))
@@ -29,7 +33,7 @@ pub fn routes() -> OpenApiRouter<App> {
     responses((status = 200, description = "Free slots in the window", body = AvailabilityView), CommonErrors, BookingErrors))]
 #[tracing::instrument(skip_all, fields(service_id = %params.service_id))]
 async fn get_availability(
-    State(app): State<App>,
+    State(app): State<AvailabilityApp>,
     Tenant(business): Tenant,
     ApiQuery(params): ApiQuery<AvailabilityParams>,
 ) -> Result<Json<AvailabilityView>, ApiError> {
@@ -63,7 +67,7 @@ async fn get_availability(
     responses((status = 200, description = "Whether the time can be booked, why not, and the nearest alternatives", body = SlotCheckView), CommonErrors, BookingErrors))]
 #[tracing::instrument(skip_all, fields(service_id = %body.service_id))]
 async fn check_slot(
-    State(app): State<App>,
+    State(app): State<AvailabilityApp>,
     Tenant(business): Tenant,
     ApiJson(body): ApiJson<SlotCheckBody>,
 ) -> Result<Json<SlotCheckView>, ApiError> {

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::domain::{ApiKeyHash, Business};
+use crate::ports::ApiKeyStore;
 
 use super::problem::ApiError;
 
@@ -94,10 +95,10 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 /// its id, so one business's key can never reach another's data.
 pub struct Tenant(pub Business);
 
-impl FromRequestParts<App> for Tenant {
+impl<S: ApiKeyStore + ?Sized> FromRequestParts<App<S>> for Tenant {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Self::Rejection> {
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -7,15 +7,16 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{self, App, HoldRequest};
+use crate::app::{self, HoldRequest};
 use crate::domain::HoldId;
 
+use super::appointments::AppointmentsApp;
 use super::dto::{HoldBody, HoldView};
 use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
 use super::responses::{BookingErrors, CommonErrors, NotFoundError};
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes() -> OpenApiRouter<AppointmentsApp> {
     OpenApiRouter::new()
         .routes(routes!(create_hold))
         .routes(routes!(get_hold, release_hold))
@@ -26,7 +27,7 @@ pub fn routes() -> OpenApiRouter<App> {
         CommonErrors, BookingErrors))]
 #[tracing::instrument(skip_all, fields(service_id = %body.service_id))]
 async fn create_hold(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiJson(body): ApiJson<HoldBody>,
 ) -> Result<Response, ApiError> {
@@ -48,7 +49,7 @@ async fn create_hold(
         CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%hold_id))]
 async fn get_hold(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(hold_id): ApiPath<HoldId>,
 ) -> Result<Json<HoldView>, ApiError> {
@@ -65,7 +66,7 @@ async fn get_hold(
     responses((status = 204, description = "Released: the time is free at once"), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%hold_id))]
 async fn release_hold(
-    State(app): State<App>,
+    State(app): State<AppointmentsApp>,
     Tenant(business): Tenant,
     ApiPath(hold_id): ApiPath<HoldId>,
 ) -> Result<StatusCode, ApiError> {

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
 use crate::domain::BusinessId;
+use crate::ports::IntegrationsApiStore;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
 };
@@ -21,7 +22,10 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
 use super::responses::{CommonErrors, IntegrationErrors};
 
-pub fn routes() -> OpenApiRouter<App> {
+/// The state of these routes: the app with only the store roles they use.
+type IntegrationsApp = App<dyn IntegrationsApiStore>;
+
+pub fn routes() -> OpenApiRouter<IntegrationsApp> {
     OpenApiRouter::new()
         .routes(routes!(list_connections))
         .routes(routes!(start_connect))
@@ -130,7 +134,7 @@ pub struct CalendarsView {
     responses((status = 200, description = "The business's calendar connection and its health", body = ConnectionsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all)]
 async fn list_connections(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
 ) -> Result<Json<ConnectionsView>, ApiError> {
     let connection = integrations::get_connection(&app, &business).await?;
@@ -149,7 +153,7 @@ async fn list_connections(
     responses((status = 200, description = "Where to authorize", body = AuthorizationView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn start_connect(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<Json<AuthorizationView>, ApiError> {
@@ -165,7 +169,7 @@ async fn start_connect(
         (status = 303, description = "Connected from the dashboard: on to its calendar picker"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn finish_connect(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     ApiPath(provider): ApiPath<ProviderKind>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
@@ -210,7 +214,7 @@ async fn finish_connect(
     responses((status = 200, description = "The connected account's calendars", body = CalendarsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn list_calendars(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<Json<CalendarsView>, ApiError> {
@@ -223,7 +227,7 @@ async fn list_calendars(
     responses((status = 200, description = "Appointments now sync to this calendar", body = CalendarSelectedView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn select_calendar(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
     ApiJson(choice): ApiJson<CalendarChoice>,
@@ -241,7 +245,7 @@ async fn select_calendar(
     responses((status = 204, description = "Disconnected; tokens deleted and revoked where the provider allows"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn disconnect(
-    State(app): State<App>,
+    State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<StatusCode, ApiError> {

@@ -30,6 +30,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::{App, AppError};
+use crate::ports::{
+    AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, IntegrationsApiStore,
+    ServicesApiStore, WebhooksApiStore,
+};
 use problem::ApiError;
 
 /// Request bodies are small JSON documents; anything larger is a mistake or an attack.
@@ -57,16 +61,44 @@ impl Area {
         Area::Agents,
     ];
 
-    fn routes(self) -> OpenApiRouter<App> {
+    /// The area's part of the OpenAPI document.
+    fn document(self) -> utoipa::openapi::OpenApi {
         match self {
-            Area::Services => services::routes(),
-            Area::Availability => availability::routes(),
-            Area::Appointments => appointments::routes(),
-            Area::Integrations => integrations::routes(),
-            Area::Webhooks => webhooks::routes(),
-            Area::Agents => agents::routes(),
+            Area::Services => services::routes().into_openapi(),
+            Area::Availability => availability::routes().into_openapi(),
+            Area::Appointments => appointments::routes().into_openapi(),
+            Area::Integrations => integrations::routes().into_openapi(),
+            Area::Webhooks => webhooks::routes().into_openapi(),
+            Area::Agents => agents::routes().into_openapi(),
         }
     }
+
+    /// The area's routes over its own view of the one store `app` holds.
+    fn routes(self, app: &App) -> Router {
+        match self {
+            Area::Services => with_app(services::routes(), app.view()),
+            Area::Availability => with_app(availability::routes(), app.view()),
+            Area::Appointments => with_app(appointments::routes(), app.view()),
+            Area::Integrations => with_app(integrations::routes(), app.view()),
+            Area::Webhooks => with_app(webhooks::routes(), app.view()),
+            Area::Agents => agent_routes(app.view()),
+        }
+    }
+}
+
+/// Routes given their state: the app with the store view their handlers take.
+fn with_app<S: ?Sized + Send + Sync + 'static>(
+    routes: OpenApiRouter<App<S>>,
+    app: App<S>,
+) -> Router {
+    routes.split_for_parts().0.with_state(app)
+}
+
+fn agent_routes(app: App<dyn AgentApiStore>) -> Router {
+    let (routes, _) = agents::routes().split_for_parts();
+    routes
+        .merge(agents::mcp_routes(app.clone()))
+        .with_state(app)
 }
 
 struct BearerAuth;
@@ -103,16 +135,14 @@ impl Modify for BearerAuth {
 )]
 struct ApiDoc;
 
-fn area_router(areas: &[Area]) -> OpenApiRouter<App> {
-    areas.iter().fold(
-        OpenApiRouter::with_openapi(ApiDoc::openapi()),
-        |router, area| router.merge(area.routes()),
-    )
-}
-
 /// The OpenAPI document of the whole API, whichever areas one process serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    area_router(&Area::ALL).split_for_parts().1
+    Area::ALL
+        .iter()
+        .fold(ApiDoc::openapi(), |mut document, area| {
+            document.merge(area.document());
+            document
+        })
 }
 
 async fn route_not_found() -> ApiError {
@@ -168,13 +198,47 @@ fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
     );
 }
 
-/// The routes of `areas` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for
-/// unknown routes and panics.
+/// The routes of `areas`, each over its own view of the one store `app` holds, plus `/openapi.json`: what a process
+/// that serves several areas (the local server, the tests) runs.
 pub fn router(app: App, areas: &[Area]) -> Router {
-    let (mut routes, _) = area_router(areas).split_for_parts();
-    if areas.contains(&Area::Agents) {
-        routes = routes.merge(agents::mcp_routes(app.clone()));
-    }
+    served(areas.iter().fold(Router::new(), |routes, area| {
+        routes.merge(area.routes(&app))
+    }))
+}
+
+/// The `services-api` function: services and settings.
+pub fn services_api(app: App<dyn ServicesApiStore>) -> Router {
+    served(with_app(services::routes(), app))
+}
+
+/// The `availability-api` function.
+pub fn availability_api(app: App<dyn AvailabilityApiStore>) -> Router {
+    served(with_app(availability::routes(), app))
+}
+
+/// The `appointments-api` function: appointments and holds.
+pub fn appointments_api(app: App<dyn AppointmentsApiStore>) -> Router {
+    served(with_app(appointments::routes(), app))
+}
+
+/// The `integrations-api` function.
+pub fn integrations_api(app: App<dyn IntegrationsApiStore>) -> Router {
+    served(with_app(integrations::routes(), app))
+}
+
+/// The `webhooks-api` function.
+pub fn webhooks_api(app: App<dyn WebhooksApiStore>) -> Router {
+    served(with_app(webhooks::routes(), app))
+}
+
+/// The `agent-api` function: MCP, Vapi and Retell.
+pub fn agent_api(app: App<dyn AgentApiStore>) -> Router {
+    served(agent_routes(app))
+}
+
+/// `routes` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for unknown routes and
+/// panics.
+fn served(routes: Router) -> Router {
     let document = openapi();
     routes
         .route("/openapi.json", get(move || async move { Json(document) }))
@@ -190,5 +254,4 @@ pub fn router(app: App, areas: &[Area]) -> Router {
                 .on_response(log_response),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(app)
 }

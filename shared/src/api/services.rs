@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 
 use crate::app::{self, App, ServiceChanges, SettingsChanges};
 use crate::domain::{ServiceId, ServiceSettings};
+use crate::ports::ServicesApiStore;
 
 use super::dto::{
     ServiceCreateBody, ServiceList, ServicePatchBody, ServiceView, SettingsPatchBody, SettingsView,
@@ -16,7 +17,10 @@ use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
 use super::responses::{CommonErrors, NotFoundError};
 
-pub fn routes() -> OpenApiRouter<App> {
+/// The state of these routes: the app with only the store roles they use.
+type ServicesApp = App<dyn ServicesApiStore>;
+
+pub fn routes() -> OpenApiRouter<ServicesApp> {
     OpenApiRouter::new()
         .routes(routes!(create_service, list_services))
         .routes(routes!(get_service, update_service))
@@ -28,7 +32,7 @@ pub fn routes() -> OpenApiRouter<App> {
     responses((status = 200, description = "The settings in force", body = SettingsView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn get_settings(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
 ) -> Result<Json<SettingsView>, ApiError> {
     let settings = app::get_business_settings(&app, &business).await?;
@@ -39,7 +43,7 @@ async fn get_settings(
     responses((status = 200, description = "The settings after the change", body = SettingsView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn update_settings(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
     ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<SettingsView>, ApiError> {
@@ -55,7 +59,7 @@ async fn update_settings(
     responses((status = 201, description = "Created", body = ServiceView), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn create_service(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
     ApiJson(body): ApiJson<ServiceCreateBody>,
 ) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
@@ -71,7 +75,7 @@ async fn create_service(
     responses((status = 200, description = "All services of the business", body = ServiceList), CommonErrors))]
 #[tracing::instrument(skip_all)]
 async fn list_services(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
 ) -> Result<Json<ServiceList>, ApiError> {
     let services = app::list_services(&app, &business).await?;
@@ -89,7 +93,7 @@ async fn list_services(
     responses((status = 200, description = "The service", body = ServiceView), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%service_id))]
 async fn get_service(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
     ApiPath(service_id): ApiPath<ServiceId>,
 ) -> Result<Json<ServiceView>, ApiError> {
@@ -102,7 +106,7 @@ async fn get_service(
     responses((status = 200, description = "The updated service", body = ServiceView), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%service_id))]
 async fn update_service(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
     ApiPath(service_id): ApiPath<ServiceId>,
     ApiJson(body): ApiJson<ServicePatchBody>,
@@ -117,7 +121,7 @@ async fn update_service(
     responses((status = 200, description = "The service, no longer bookable", body = ServiceView), CommonErrors, NotFoundError))]
 #[tracing::instrument(skip_all, fields(%service_id))]
 async fn deactivate_service(
-    State(app): State<App>,
+    State(app): State<ServicesApp>,
     Tenant(business): Tenant,
     ApiPath(service_id): ApiPath<ServiceId>,
 ) -> Result<Json<ServiceView>, ApiError> {

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::app::{self, App, PushEvent, PushNotification};
 use crate::ports::ProviderKind;
+use crate::ports::WebhooksApiStore;
 
 use super::extract::{ApiBytes, ApiQuery};
 use super::problem::ApiError;
@@ -21,7 +22,10 @@ use super::responses::WebhookErrors;
 /// Graph batches notifications; a few hundred fit in this, far more than a small business's calendar produces.
 const MAX_NOTIFICATION_BYTES: usize = 1024 * 1024;
 
-pub fn routes() -> OpenApiRouter<App> {
+/// The state of these routes: the app with only the store roles they use.
+type WebhooksApp = App<dyn WebhooksApiStore>;
+
+pub fn routes() -> OpenApiRouter<WebhooksApp> {
     OpenApiRouter::new()
         .routes(routes!(google_notification))
         .routes(routes!(microsoft_notification))
@@ -46,7 +50,7 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     responses((status = 200, description = "Accepted; a sync is queued when the calendar changed"), WebhookErrors))]
 #[tracing::instrument(skip_all)]
 async fn google_notification(
-    State(app): State<App>,
+    State(app): State<WebhooksApp>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let (Some(channel_id), Some(resource_state)) = (
@@ -104,7 +108,7 @@ pub struct GraphNotificationItem {
         WebhookErrors))]
 #[tracing::instrument(skip_all)]
 async fn microsoft_notification(
-    State(app): State<App>,
+    State(app): State<WebhooksApp>,
     ApiQuery(query): ApiQuery<GraphQuery>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::providers::Integrations;
-use crate::ports::{Clock, JobQueue, Store};
+use crate::ports::{Clock, JobQueue, Store, StoreView};
 
 /// The adapters a running instance works with, built once per process and shared by every request. `S` is the store
 /// as far as the holder may use it: a use case states the roles it needs (`S: BookingStore + CatalogStore`), so its
@@ -39,6 +39,19 @@ impl App {
 }
 
 impl<S: ?Sized> App<S> {
+    /// The same app holding only the view `V` of its store: what one area's routes or one function are given.
+    pub fn view<V: ?Sized>(&self) -> App<V>
+    where
+        S: StoreView<V>,
+    {
+        App {
+            store: self.store.clone().view(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            integrations: self.integrations.clone(),
+        }
+    }
+
     pub fn with_integrations(mut self, integrations: Integrations) -> Self {
         self.integrations = Some(Arc::new(integrations));
         self

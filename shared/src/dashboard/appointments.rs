@@ -297,14 +297,7 @@ async fn list(
             }
         }
     };
-    Ok(page(
-        &signed.viewer(),
-        Nav::Appointments,
-        "Appointments",
-        notice.as_deref(),
-        body,
-    )
-    .into_response())
+    signed.page(Nav::Appointments, "Appointments", notice.as_deref(), body)
 }
 
 #[derive(Deserialize)]
@@ -343,14 +336,7 @@ async fn detail(
         _ => None,
     };
     let body = detail_body(&dashboard, &signed, &appointment, &query.date, None).await?;
-    Ok(page(
-        &signed.viewer(),
-        Nav::Appointments,
-        "Appointment",
-        notice,
-        body,
-    )
-    .into_response())
+    signed.page(Nav::Appointments, "Appointment", notice, body)
 }
 
 /// The appointment's page; `refusal` is a reschedule the engine refused, with its alternatives.
@@ -504,12 +490,7 @@ async fn reschedule(
             alternatives,
             ..
         }) => {
-            let banner = super::layout::Banner::load(&dashboard.app, &business).await?;
-            let signed = Signed {
-                session,
-                business,
-                banner,
-            };
+            let signed = Signed::load(&dashboard.app, session, business).await?;
             let appointment = app::get_appointment(&dashboard.app, &signed.business, id).await?;
             let zone = signed.business.time_zone.zone();
             let date = start.to_zoned_datetime(zone.clone()).date().to_string();
@@ -557,14 +538,7 @@ async fn confirm_cancel(
         " "
         a class="button" href={ "/dashboard/appointments/" (id) } { "Keep it" }
     };
-    Ok(page(
-        &signed.viewer(),
-        Nav::Appointments,
-        "Cancel the appointment?",
-        None,
-        body,
-    )
-    .into_response())
+    signed.page(Nav::Appointments, "Cancel the appointment?", None, body)
 }
 
 async fn cancel(

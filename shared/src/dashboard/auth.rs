@@ -10,18 +10,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use maud::html;
+use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
-use super::layout::{Banner, Viewer, bare, csrf_field};
+use super::layout::{self, Banner, Nav, Viewer, bare, csrf_field};
 use super::{Dashboard, PageError, PageResult};
-use crate::app::AppError;
 use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME};
+use crate::app::{App, AppError};
 use crate::domain::Business;
-use crate::ports::Session;
+use crate::ports::{AppointmentStore, ConnectionStore, Session};
 
 const SESSION: &str = "session";
 /// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
@@ -100,6 +100,31 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// The signed-in session with what needs the owner's attention on every page.
+    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
+        app: &App<S>,
+        session: Session,
+        business: Business,
+    ) -> Result<Self, AppError> {
+        let banner = Banner::load(app, &business).await?;
+        Ok(Self {
+            session,
+            business,
+            banner,
+        })
+    }
+
+    /// A page of the dashboard's shell for this session, answered with 200.
+    pub fn page(
+        &self,
+        current: Nav,
+        title: &str,
+        notice: Option<&str>,
+        body: Markup,
+    ) -> PageResult {
+        Ok(layout::page(&self.viewer(), current, title, notice, body).into_response())
+    }
+
     pub fn viewer(&self) -> Viewer<'_> {
         Viewer {
             business: &self.business,
@@ -166,14 +191,9 @@ impl FromRequestParts<Dashboard> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, dashboard: &Dashboard) -> Result<Self, Refusal> {
         let (session, business) = session_of(parts, dashboard).await?;
-        let banner = Banner::load(&dashboard.app, &business)
+        Self::load(&dashboard.app, session, business)
             .await
-            .map_err(|error| Refusal::Page(error.into()))?;
-        Ok(Self {
-            session,
-            business,
-            banner,
-        })
+            .map_err(|error| Refusal::Page(error.into()))
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::format::{self, clock_time, when};
-use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, BookingOutcome, BookingRequest};
 use crate::domain::{
@@ -209,7 +209,7 @@ async fn book_page(
     Query(fields): Query<BookingFields>,
 ) -> PageResult {
     let body = render(&dashboard, &signed, &fields, &[], None).await?;
-    Ok(page(&signed.viewer(), Nav::Book, "Book manually", None, body).into_response())
+    signed.page(Nav::Book, "Book manually", None, body)
 }
 
 fn optional<T: TryFrom<String, Error = ValidationError>>(
@@ -320,12 +320,7 @@ async fn book(
         }
         None => refused,
     };
-    let banner = Banner::load(&dashboard.app, &business).await?;
-    let signed = Signed {
-        session,
-        business,
-        banner,
-    };
+    let signed = Signed::load(&dashboard.app, session, business).await?;
     let status = if refused.is_some() {
         StatusCode::CONFLICT
     } else {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::format::when;
-use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::AppError;
 use crate::app::accounts::{self, PASSWORD_LINK_LIFETIME};
@@ -144,14 +144,7 @@ async fn keys_page(
         Some("revoked") => Some("Key revoked. Requests with it are refused from now on."),
         _ => None,
     };
-    Ok(page(
-        &signed.viewer(),
-        Nav::Keys,
-        "API keys & staff",
-        notice,
-        body,
-    )
-    .into_response())
+    signed.page(Nav::Keys, "API keys & staff", notice, body)
 }
 
 /// A page that shows a secret once: answered directly (not redirected), never stored by the browser's cache.
@@ -163,12 +156,7 @@ async fn shown_once(
     errors: &[(&'static str, String)],
     typed: (&str, &str),
 ) -> PageResult {
-    let banner = Banner::load(&dashboard.app, &business).await?;
-    let signed = Signed {
-        session,
-        business,
-        banner,
-    };
+    let signed = Signed::load(&dashboard.app, session, business).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -243,7 +231,7 @@ async fn confirm_revoke(
         " "
         a class="button" href="/dashboard/api-keys" { "Keep it" }
     };
-    Ok(page(&signed.viewer(), Nav::Keys, "Revoke the key?", None, body).into_response())
+    signed.page(Nav::Keys, "Revoke the key?", None, body)
 }
 
 #[derive(Deserialize)]

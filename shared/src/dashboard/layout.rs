@@ -7,7 +7,9 @@ use super::assets::stylesheet_url;
 use super::format::provider_name;
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
-use crate::ports::{AppointmentQuery, ConnectionHealth, ProviderKind};
+use crate::ports::{
+    AppointmentQuery, AppointmentStore, ConnectionHealth, ConnectionStore, ProviderKind,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -34,7 +36,10 @@ pub struct Banner {
 }
 
 impl Banner {
-    pub async fn load(app: &App, business: &Business) -> Result<Self, AppError> {
+    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
+        app: &App<S>,
+        business: &Business,
+    ) -> Result<Self, AppError> {
         let connection = app.store.get_calendar_connection(business.id).await?;
         let reconnect = connection.and_then(|connection| match connection.health {
             ConnectionHealth::ReauthRequired { reason } => Some((connection.provider, reason)),
@@ -48,7 +53,10 @@ impl Banner {
 }
 
 /// How many of the business's appointments failed to sync.
-pub async fn count_failed(app: &App, business: &Business) -> Result<usize, AppError> {
+pub async fn count_failed<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<usize, AppError> {
     let mut query = AppointmentQuery {
         business_id: business.id,
         starts_within: None,

@@ -27,6 +27,19 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, AppError};
+use crate::ports::{DashboardStore, StoreView};
+
+/// Set on every page, whatever its handler set. (`no-referrer` would also make browsers send `Origin: null` with our
+/// own forms.)
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+    ),
+];
 
 /// Forms are small; a body past this is a mistake or an attack.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -78,7 +91,7 @@ impl DashboardSettings {
 
 #[derive(Clone)]
 pub(crate) struct Dashboard {
-    pub app: App,
+    pub app: App<dyn DashboardStore>,
     pub settings: Arc<DashboardSettings>,
 }
 
@@ -174,10 +187,14 @@ fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     PageError::App(AppError::Internal("dashboard handler panicked".into())).into_response()
 }
 
-/// The dashboard's routes, all under `/dashboard`, ready to merge with the API's router.
-pub fn router(app: App, settings: DashboardSettings) -> Router {
+/// The dashboard's routes, all under `/dashboard`, ready to merge with the API's router. `app` is the dashboard
+/// function's own (`App<dyn DashboardStore>`) or the whole store's, seen as the dashboard's view.
+pub fn router<S>(app: App<S>, settings: DashboardSettings) -> Router
+where
+    S: StoreView<dyn DashboardStore> + ?Sized,
+{
     let state = Dashboard {
-        app,
+        app: app.view(),
         settings: Arc::new(settings),
     };
     let pages = Router::new()
@@ -192,29 +209,11 @@ pub fn router(app: App, settings: DashboardSettings) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(CatchPanicLayer::custom(panic_page))
-        // Pages hold customer data and tokens: never cached, never framed, never leaked through a Referer to another
-        // site. (`no-referrer` would also make browsers send `Origin: null` with our own forms.)
+        // Pages hold customer data and tokens: never cached, and (the security headers below) never framed, never
+        // leaked through a Referer to another site.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
-            ),
         ))
         .layer(
             TraceLayer::new_for_http()
@@ -222,6 +221,14 @@ pub fn router(app: App, settings: DashboardSettings) -> Router {
                 .on_response(log_response),
         )
         .with_state(state);
+    let pages = SECURITY_HEADERS
+        .into_iter()
+        .fold(pages, |pages, (name, value)| {
+            pages.layer(SetResponseHeaderLayer::overriding(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        });
     Router::new()
         .nest("/dashboard", pages)
         .route("/dashboard/", get(home))

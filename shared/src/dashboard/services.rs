@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::auth::{Signed, SignedForm};
 use super::book::free_times;
 use super::format::{self, clock_time};
-use super::layout::{Banner, Nav, csrf_field, error_summary, field_error, has_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error, has_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, ServiceChanges};
 use crate::domain::{
@@ -475,7 +475,7 @@ async fn list(
         Some("created") => Some("Service created."),
         _ => None,
     };
-    Ok(page(&signed.viewer(), Nav::Services, "Services", notice, body).into_response())
+    signed.page(Nav::Services, "Services", notice, body)
 }
 
 #[derive(Deserialize, Default)]
@@ -512,7 +512,7 @@ async fn new_form(signed: Signed) -> PageResult {
         &[].into(),
         "Create service",
     );
-    Ok(page(&signed.viewer(), Nav::Services, "New service", None, body).into_response())
+    signed.page(Nav::Services, "New service", None, body)
 }
 
 /// Which form a refused submission goes back to.
@@ -530,12 +530,7 @@ async fn refused(
     fields: &ServiceFields,
     errors: &Errors,
 ) -> PageResult {
-    let banner = Banner::load(&dashboard.app, &business).await?;
-    let signed = Signed {
-        session,
-        business,
-        banner,
-    };
+    let signed = Signed::load(&dashboard.app, session, business).await?;
     let body = form(
         &signed.session.csrf_token,
         form_page.action,
@@ -648,14 +643,7 @@ async fn edit_form(
         Some("saved") => Some("Saved."),
         _ => None,
     };
-    Ok(page(
-        &signed.viewer(),
-        Nav::Services,
-        service.settings.name.as_ref(),
-        notice,
-        body,
-    )
-    .into_response())
+    signed.page(Nav::Services, service.settings.name.as_ref(), notice, body)
 }
 
 async fn update(

@@ -22,6 +22,11 @@ pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
+    AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
+    IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreRole, StoreView, SyncWorkerStore,
+    WebhooksApiStore,
+};
+pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,

@@ -1,11 +1,13 @@
 //! The appointments-api function: the appointments routes and /openapi.json, under API Gateway's HTTP API.
 
 use booking_aws::config::AwsAdapters;
-use booking_core::api::{self, Area};
+use booking_core::api;
+use booking_core::app::App;
+use booking_core::ports::AppointmentsApiStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     booking_aws::lambda::init_tracing();
-    let adapters = AwsAdapters::from_env().await?;
-    lambda_http::run(api::router(adapters.app(), &[Area::Appointments])).await
+    let app: App<dyn AppointmentsApiStore> = AwsAdapters::from_env().await?.app();
+    lambda_http::run(api::appointments_api(app)).await
 }

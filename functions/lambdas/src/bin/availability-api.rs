@@ -1,11 +1,13 @@
 //! The availability-api function: the availability routes, under API Gateway's HTTP API.
 
 use booking_aws::config::AwsAdapters;
-use booking_core::api::{self, Area};
+use booking_core::api;
+use booking_core::app::App;
+use booking_core::ports::AvailabilityApiStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     booking_aws::lambda::init_tracing();
-    let adapters = AwsAdapters::from_env().await?;
-    lambda_http::run(api::router(adapters.app(), &[Area::Availability])).await
+    let app: App<dyn AvailabilityApiStore> = AwsAdapters::from_env().await?.app();
+    lambda_http::run(api::availability_api(app)).await
 }

@@ -2,7 +2,9 @@
 //! booking, services, API keys).
 
 use booking_aws::config::{AwsAdapters, required};
+use booking_core::app::App;
 use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::ports::DashboardStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -11,9 +13,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     required("OAUTH_STATE_KEY")?;
     // Forms are accepted only from this origin, and cookies are `Secure` when it is https.
     let public_base_url = required("PUBLIC_BASE_URL")?;
-    let adapters = AwsAdapters::from_env().await?;
+    let app: App<dyn DashboardStore> = AwsAdapters::from_env().await?.app();
     lambda_http::run(dashboard::router(
-        adapters.app(),
+        app,
         DashboardSettings::new(&public_base_url),
     ))
     .await

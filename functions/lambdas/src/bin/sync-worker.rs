@@ -3,12 +3,13 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use booking_aws::config::AwsAdapters;
 use booking_aws::lambda::{handle_sync_batch, init_tracing};
+use booking_core::{app::App, ports::SyncWorkerStore};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = AwsAdapters::from_env().await?.app();
+    let app: App<dyn SyncWorkerStore> = AwsAdapters::from_env().await?.app();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move { Ok::<SqsBatchResponse, Error>(handle_sync_batch(&app, event.payload).await) }

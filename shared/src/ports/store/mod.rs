@@ -8,6 +8,7 @@ mod busy_time;
 mod catalog;
 mod connections;
 mod leases;
+mod views;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,11 @@ pub use connections::{
     OpeningChannel, ProviderKind,
 };
 pub use leases::LeaseStore;
+pub use views::{
+    AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
+    IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreRole, StoreView, SyncWorkerStore,
+    WebhooksApiStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,7 +70,8 @@ pub struct Page<T> {
 }
 
 /// Every role of the store: what an adapter implements and what a process that serves everything (the local server)
-/// holds. A use case asks for the roles it needs instead.
+/// holds. A use case asks for the roles it needs instead, and a function holds its view (see [`views`]); the views
+/// are supertraits so that the whole store can be handed to each as that view.
 pub trait Store:
     CatalogStore
     + BookingReads
@@ -75,6 +82,16 @@ pub trait Store:
     + LeaseStore
     + SignInStore
     + ApiKeyStore
+    + ServicesApiStore
+    + AvailabilityApiStore
+    + AppointmentsApiStore
+    + IntegrationsApiStore
+    + WebhooksApiStore
+    + AgentApiStore
+    + DashboardStore
+    + SyncWorkerStore
+    + DeadLetterStore
+    + SchedulerStore
 {
 }
 

@@ -1,0 +1,133 @@
+//! Each function's IAM policy in the SAM template allows exactly the DynamoDB actions of the store roles its type
+//! names (its view, in `booking_core::ports`), as `booking_aws::iam` maps roles to actions: no more, so a function
+//! cannot touch records its code never does, and no less, so no call is refused in production.
+
+use booking_aws::iam::{READ_ACTIONS, dynamodb_actions_of};
+use booking_core::ports::{
+    AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
+    IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreRole, SyncWorkerStore,
+    WebhooksApiStore,
+};
+
+const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+
+/// Each binary and the roles of the view its `main` builds (`src/bin/<binary>.rs`).
+fn function_roles() -> Vec<(&'static str, &'static [StoreRole])> {
+    vec![
+        ("services-api", <dyn ServicesApiStore>::ROLES),
+        ("availability-api", <dyn AvailabilityApiStore>::ROLES),
+        ("appointments-api", <dyn AppointmentsApiStore>::ROLES),
+        ("integrations-api", <dyn IntegrationsApiStore>::ROLES),
+        ("webhooks-api", <dyn WebhooksApiStore>::ROLES),
+        ("agent-api", <dyn AgentApiStore>::ROLES),
+        ("dashboard", <dyn DashboardStore>::ROLES),
+        ("sync-worker", <dyn SyncWorkerStore>::ROLES),
+        ("dead-letter-handler", <dyn DeadLetterStore>::ROLES),
+        ("scheduler", <dyn SchedulerStore>::ROLES),
+    ]
+}
+
+/// Functions granted only the reading actions of their roles: their routes call no method that writes, though
+/// their roles have some.
+const READ_ONLY: &[&str] = &["availability-api"];
+
+/// One `AWS::Serverless::Function` of the template: its binary and the text of its resource.
+struct Function<'a> {
+    binary: &'a str,
+    text: &'a str,
+}
+
+/// The template's functions. Resources are the two-space-indented keys; a function names its binary in
+/// `BuildProperties`.
+fn functions(template: &str) -> Vec<Function<'_>> {
+    let mut starts: Vec<usize> = template
+        .match_indices("\n  ")
+        .map(|(at, _)| at + 1)
+        .filter(|&at| {
+            template[at + 2..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+        })
+        .collect();
+    starts.push(template.len());
+    starts
+        .windows(2)
+        .map(|bounds| &template[bounds[0]..bounds[1]])
+        .filter(|text| text.contains("Type: AWS::Serverless::Function"))
+        .map(|text| Function {
+            binary: text
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("Binary: "))
+                .unwrap_or_else(|| panic!("a function without a binary:\n{text}")),
+            text,
+        })
+        .collect()
+}
+
+/// The DynamoDB actions a function's statements allow, sorted.
+fn allowed_dynamodb_actions(function: &Function<'_>) -> Vec<String> {
+    let mut actions: Vec<String> = function
+        .text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- dynamodb:"))
+        .map(|action| format!("dynamodb:{}", action.trim()))
+        .collect();
+    actions.sort_unstable();
+    actions
+}
+
+#[test]
+fn every_function_is_allowed_exactly_the_actions_of_its_roles() {
+    let functions = functions(TEMPLATE);
+    let roles = function_roles();
+    assert_eq!(
+        functions.len(),
+        roles.len(),
+        "every function of the template has its roles here, and only those"
+    );
+    for function in &functions {
+        let (_, function_roles) = roles
+            .iter()
+            .find(|(binary, _)| *binary == function.binary)
+            .unwrap_or_else(|| panic!("no roles known for {}", function.binary));
+        // SAM's policy templates grant whole sets (`DynamoDBCrudPolicy` includes every write, `Scan`, and more).
+        assert!(
+            !function.text.contains("- DynamoDB"),
+            "{} uses a SAM DynamoDB policy template instead of its roles' actions",
+            function.binary
+        );
+        let mut expected = dynamodb_actions_of(function_roles);
+        if READ_ONLY.contains(&function.binary) {
+            expected.retain(|action| READ_ACTIONS.contains(action));
+        }
+        assert_eq!(
+            allowed_dynamodb_actions(function),
+            expected,
+            "{} ({function_roles:?})",
+            function.binary
+        );
+        // Queries run on the indexes too.
+        assert!(
+            function.text.contains("${Table.Arn}/index/*"),
+            "{} cannot query the indexes",
+            function.binary
+        );
+    }
+}
+
+#[test]
+fn every_binary_has_a_function_in_the_template() {
+    let binaries: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/bin"))
+        .expect("src/bin is readable")
+        .filter_map(|entry| Some(entry.ok()?.path().file_stem()?.to_str()?.to_owned()))
+        .collect();
+    let functions = functions(TEMPLATE);
+    for binary in &binaries {
+        assert!(
+            functions.iter().any(|function| function.binary == binary),
+            "{binary} has no function in the template"
+        );
+    }
+    assert_eq!(binaries.len(), functions.len());
+}

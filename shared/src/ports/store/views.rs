@@ -1,0 +1,131 @@
+//! What each deployed function may touch: one trait per function, the sum of the store roles its handlers use, so a
+//! function's type names its roles, and the AWS crate derives its IAM policy from them. Each view is a supertrait of
+//! [`super::Store`], so a process that holds the whole store (the local server, the tests) hands each area its own
+//! view of that one store.
+
+use std::sync::Arc;
+
+use crate::ports::{
+    ApiKeyStore, AppointmentStore, BookingReads, BookingStore, BusyTimeStore, CatalogStore,
+    ConnectionStore, LeaseStore, SignInStore,
+};
+
+/// A role of the store, named as its trait is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StoreRole {
+    CatalogStore,
+    BookingReads,
+    BookingStore,
+    AppointmentStore,
+    ConnectionStore,
+    BusyTimeStore,
+    LeaseStore,
+    SignInStore,
+    ApiKeyStore,
+}
+
+impl StoreRole {
+    pub const ALL: [StoreRole; 9] = [
+        StoreRole::CatalogStore,
+        StoreRole::BookingReads,
+        StoreRole::BookingStore,
+        StoreRole::AppointmentStore,
+        StoreRole::ConnectionStore,
+        StoreRole::BusyTimeStore,
+        StoreRole::LeaseStore,
+        StoreRole::SignInStore,
+        StoreRole::ApiKeyStore,
+    ];
+}
+
+/// A store seen as the view `V`: any adapter (an `Arc` of it coerces), the whole store (`dyn Store`, by
+/// upcasting) and the view itself.
+pub trait StoreView<V: ?Sized> {
+    fn view(self: Arc<Self>) -> Arc<V>;
+}
+
+/// Declares a view: the trait, its blanket implementation, its [`StoreRole`]s and its [`StoreView`]s.
+macro_rules! store_view {
+    ($(#[$doc:meta])* $view:ident: $($role:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub trait $view: $($role +)+ {}
+
+        impl<T: $($role +)+ ?Sized> $view for T {}
+
+        impl dyn $view {
+            /// The roles this view is made of.
+            pub const ROLES: &'static [StoreRole] = &[$(StoreRole::$role),+];
+        }
+
+        impl<T: super::Store> StoreView<dyn $view> for T {
+            fn view(self: Arc<Self>) -> Arc<dyn $view> {
+                self
+            }
+        }
+
+        impl StoreView<dyn $view> for dyn super::Store {
+            fn view(self: Arc<Self>) -> Arc<dyn $view> {
+                self
+            }
+        }
+
+        impl StoreView<dyn $view> for dyn $view {
+            fn view(self: Arc<Self>) -> Arc<dyn $view> {
+                self
+            }
+        }
+    };
+}
+
+store_view!(
+    /// `services-api`: services and the business's settings.
+    ServicesApiStore: ApiKeyStore, CatalogStore
+);
+
+store_view!(
+    /// `availability-api`: free slots from hours, appointments and calendar busy time (its routes only read).
+    AvailabilityApiStore: ApiKeyStore, CatalogStore, AppointmentStore, BusyTimeStore
+);
+
+store_view!(
+    /// `appointments-api`: booking, holds, moving, cancelling and sync retries.
+    AppointmentsApiStore: ApiKeyStore, CatalogStore, BookingReads, BookingStore, AppointmentStore,
+        ConnectionStore, BusyTimeStore
+);
+
+store_view!(
+    /// `integrations-api`: connecting, choosing and disconnecting a calendar.
+    IntegrationsApiStore: ApiKeyStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore
+);
+
+store_view!(
+    /// `webhooks-api`: a provider's push notification, checked against its channel and queued as a sync.
+    WebhooksApiStore: ConnectionStore
+);
+
+store_view!(
+    /// `agent-api`: the voice agent's tools, which find times, hold, book, move and cancel.
+    AgentApiStore: ApiKeyStore, CatalogStore, BookingReads, BookingStore, AppointmentStore, ConnectionStore,
+        BusyTimeStore
+);
+
+store_view!(
+    /// `dashboard`: the owner's pages, which sign people in and do everything the API does.
+    DashboardStore: SignInStore, ApiKeyStore, CatalogStore, BookingReads, BookingStore, AppointmentStore,
+        ConnectionStore, BusyTimeStore, LeaseStore
+);
+
+store_view!(
+    /// `sync-worker`: makes a calendar match an appointment, and our busy time match a calendar.
+    SyncWorkerStore: CatalogStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore
+);
+
+store_view!(
+    /// `dead-letter-handler`: marks the sync of an appointment `failed`.
+    DeadLetterStore: AppointmentStore
+);
+
+store_view!(
+    /// `scheduler`: re-queues syncs that went missing and calendars whose busy time went stale.
+    SchedulerStore: AppointmentStore, ConnectionStore
+);
