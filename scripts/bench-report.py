@@ -107,7 +107,7 @@ for line in text("dynamodb").splitlines():
     if name.strip().startswith("book"):
         target, check = dynamodb_targets["book"]
         met = check(requests, p99)
-    elif "60" in name:
+    elif name.strip().startswith("availability") and "60" in name:
         target, check = dynamodb_targets["60"]
         met = check(requests, p99)
     row(f"DynamoDB Local: {name.strip()}", f"{requests:g} requests; p50 {p50:.1f} ms, p99 {p99:.1f} ms", target, met)
@@ -126,7 +126,7 @@ if window_lines:
 
 # Cold starts, each function's peak memory (what the template's MemorySize follows from) and its size.
 cold = [line for line in text("cold_start").splitlines() if line.startswith("| `")]
-peaks = []
+peaks, zips = [], []
 for line in cold:
     cells = [c.strip() for c in line.strip("|").split("|")]
     function, event, init, first, peak, sizes = cells[0], cells[1], cells[2], cells[3], cells[5], cells[6]
@@ -135,12 +135,14 @@ for line in cold:
     zipped = float(sizes.split("/")[1])
     peaks.append(float(peak))
     target = "init < 50 ms" + (", first invocation < 100 ms" if "availability" in function else "")
-    target += ", zipped < 8 MB"
-    met = init_p50 < 50 and ("availability" not in function or first_p50 < 100) and zipped < 8
+    met = init_p50 < 50 and ("availability" not in function or first_p50 < 100)
+    zips.append((function, sizes, zipped))
     row(f"cold start {function} ({event})",
-        f"init p50/max {init} ms; first invocation {first} ms; peak memory {peak} MiB; "
-        f"binary / zipped {sizes} MB", target, met)
+        f"init p50/max {init} ms; first invocation {first} ms; peak memory {peak} MiB", target, met)
 if cold:
+    row("function binaries, release build for this machine (x86-64): binary / deflated as in a zip, MB",
+        "; ".join(f"{function} {sizes}" for function, sizes, _ in zips), "zipped < 8 MB",
+        all(zipped < 8 for _, _, zipped in zips))
     row("Lambda memory: the largest peak resident memory of any function over its cold starts",
         f"{max(peaks):.1f} MiB", "every MemorySize in infra/template.yaml ≥ 4 × this", None)
 else:
