@@ -70,7 +70,7 @@ pub(super) fn reason_for(conflict: &BookingConflict) -> Unavailability {
     }
 }
 
-pub(super) async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
+async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     idempotency: &IdempotentBooking,
@@ -112,18 +112,43 @@ pub async fn book_appointment<
     request: BookingRequest,
     idempotency: Option<IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
+    let idempotency = idempotency.as_ref();
+    write_once_per_key(
+        app,
+        business,
+        idempotency,
+        |error| {
+            matches!(
+                error,
+                AppError::SlotUnavailable { .. } | AppError::VersionConflict
+            )
+        },
+        book_once(app, business, request, idempotency),
+    )
+    .await
+}
+
+/// The idempotent write both bookings share. Without a key the write simply runs. With one, a key already used by
+/// the same request replays that answer; otherwise the write runs, and if it fails with an error `lost_race` counts
+/// as losing to a concurrent retry of the same request, that retry's answer is replayed instead of the error.
+/// `write` is a future not yet polled, so it runs only when no earlier answer exists.
+pub(super) async fn write_once_per_key<S: BookingStore + AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    idempotency: Option<&IdempotentBooking>,
+    lost_race: impl Fn(&AppError) -> bool,
+    write: impl Future<Output = Result<BookingOutcome, AppError>>,
+) -> Result<BookingOutcome, AppError> {
     let Some(idempotency) = idempotency else {
-        return book_once(app, business, request, None).await;
+        return write.await;
     };
-    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
+    if let Some(replay) = replay_or_refuse(app, business, idempotency).await? {
         return Ok(replay);
     }
-    match book_once(app, business, request, Some(&idempotency)).await {
-        Err(error @ (AppError::SlotUnavailable { .. } | AppError::VersionConflict)) => {
-            Ok(replay_or_refuse(app, business, &idempotency)
-                .await?
-                .ok_or(error)?)
-        }
+    match write.await {
+        Err(error) if lost_race(&error) => Ok(replay_or_refuse(app, business, idempotency)
+            .await?
+            .ok_or(error)?),
         outcome => outcome,
     }
 }
@@ -266,6 +291,19 @@ pub(super) async fn enqueue_sync<S: ?Sized>(app: &App<S>, appointment: &Appointm
     }
 }
 
+/// Whether the business's calendar receives our appointments, read fresh for each change: a calendar connected or
+/// disconnected meanwhile decides whether this change is synced.
+pub(super) async fn calendar_takes_appointments<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<bool, AppError> {
+    Ok(app
+        .store
+        .get_calendar_connection(business.id)
+        .await?
+        .is_some_and(|connection| connection.syncs_appointments()))
+}
+
 pub async fn get_appointment<S: AppointmentStore + ?Sized>(
     app: &App<S>,
     business: &Business,
@@ -346,11 +384,7 @@ pub async fn edit_appointment<
         if next == current {
             return Ok(current);
         }
-        let connected = app
-            .store
-            .get_calendar_connection(business.id)
-            .await?
-            .is_some_and(|c| c.syncs_appointments());
+        let connected = calendar_takes_appointments(app, business).await?;
         next.version = current.version + 1;
         next.sync = current.sync.after_next_change(connected, now);
         next.updated_at = now;
@@ -393,11 +427,7 @@ pub async fn cancel_appointment<S: BookingStore + AppointmentStore + ConnectionS
         if !current.is_live() {
             return Ok(current);
         }
-        let connected = app
-            .store
-            .get_calendar_connection(business.id)
-            .await?
-            .is_some_and(|c| c.syncs_appointments());
+        let connected = calendar_takes_appointments(app, business).await?;
         let now = app.clock.now();
         let next = Appointment {
             status: AppointmentStatus::Cancelled,

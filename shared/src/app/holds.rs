@@ -13,7 +13,7 @@ use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
     BookingOutcome, IdempotentBooking, enqueue_sync, idempotency_record, reason_for,
-    replay_or_refuse, slot_unavailable, verify_slot,
+    slot_unavailable, verify_slot, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
 use super::context::App;
@@ -129,20 +129,20 @@ pub async fn book_held_appointment<
     request: HeldBooking,
     idempotency: Option<IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
-    let Some(idempotency) = idempotency else {
-        return convert_once(app, business, request, None).await;
-    };
-    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
-        return Ok(replay);
-    }
-    match convert_once(app, business, request, Some(&idempotency)).await {
-        Err(error @ (AppError::HoldAlreadyConverted | AppError::VersionConflict)) => {
-            Ok(replay_or_refuse(app, business, &idempotency)
-                .await?
-                .ok_or(error)?)
-        }
-        outcome => outcome,
-    }
+    let idempotency = idempotency.as_ref();
+    write_once_per_key(
+        app,
+        business,
+        idempotency,
+        |error| {
+            matches!(
+                error,
+                AppError::HoldAlreadyConverted | AppError::VersionConflict
+            )
+        },
+        convert_once(app, business, request, idempotency),
+    )
+    .await
 }
 
 /// Why a hold cannot be converted: converted already, expired, or never (or no longer) there.
