@@ -6,12 +6,12 @@ use jiff::Timestamp;
 use redb::ReadableTable;
 
 use super::rows::{
-    appointment_exists, check_conflicts, held_in, remove_appointment, remove_hold,
-    stored_appointment, stored_hold, write_appointment, write_hold, write_idempotency,
+    appointment_exists, appointment_in, check_conflicts, held_in, remove_appointment, remove_hold,
+    stored_hold, write_appointment, write_hold, write_idempotency,
 };
 use super::{
-    APPOINTMENT_STARTS, APPOINTMENTS, EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS,
-    IDEMPOTENCY, backend, instant_key, key,
+    EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, backend, id_pair, instant_key,
+    key,
 };
 use crate::domain::{BusinessId, Hold, HoldId};
 use crate::ports::{
@@ -50,17 +50,8 @@ impl BookingStore for EmbeddedStore {
         let expected_version = change.expected_version;
         let max_per_day = change.max_per_day;
         self.write(move |txn| {
-            let current = {
-                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
-                let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
-                stored_appointment(
-                    &appointments,
-                    &starts,
-                    appointment.business_id,
-                    appointment.id,
-                )?
-                .ok_or(StoreError::NotFound)?
-            };
+            let current = appointment_in(txn, appointment.business_id, appointment.id)?
+                .ok_or(StoreError::NotFound)?;
             if current.version != expected_version {
                 return Err(StoreError::VersionMismatch);
             }
@@ -170,15 +161,7 @@ impl BookingStore for EmbeddedStore {
                     .take(usize::try_from(limit).unwrap_or(usize::MAX))
                 {
                     let (stored, _) = entry.map_err(backend)?;
-                    let ids = stored
-                        .value()
-                        .get(16..48)
-                        .ok_or_else(|| StoreError::Backend("corrupt hold expiry key".into()))?;
-                    let (business, hold) = ids.split_at(16);
-                    let business = uuid::Uuid::from_slice(business)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                    let hold = uuid::Uuid::from_slice(hold)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    let (business, hold) = id_pair(stored.value(), 16, "hold expiry key")?;
                     found.push((business.into(), hold.into()));
                 }
                 found

@@ -153,6 +153,18 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt {what}").into())
 }
 
+/// The two ids an index key holds side by side from byte `at` (business first), as UUIDs.
+fn id_pair(
+    stored_key: &[u8],
+    at: usize,
+    what: &str,
+) -> Result<(uuid::Uuid, uuid::Uuid), StoreError> {
+    let ids = stored_key.get(at..at + 32).ok_or_else(|| corrupt(what))?;
+    let (first, second) = ids.split_at(16);
+    let uuid = |bytes| uuid::Uuid::from_slice(bytes).map_err(|e| StoreError::Backend(Box::new(e)));
+    Ok((uuid(first)?, uuid(second)?))
+}
+
 /// The first key after every key that starts with `prefix`.
 fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();

@@ -12,7 +12,7 @@ mod leases;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AppointmentId, BookingConflict};
+use crate::domain::{Appointment, AppointmentId, BookingConflict};
 use crate::ports::{ApiKeyStore, SignInStore};
 
 pub use appointments::{
@@ -61,6 +61,21 @@ pub struct PageCursor {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<PageCursor>,
+}
+
+impl Page<Appointment> {
+    /// A page of appointments in listing order; when `more_follow`, the next page resumes after its last item.
+    pub fn of_appointments(items: Vec<Appointment>, more_follow: bool) -> Self {
+        let next = if more_follow {
+            items.last().map(|last| PageCursor {
+                start: last.time.start(),
+                id: last.id,
+            })
+        } else {
+            None
+        };
+        Self { items, next }
+    }
 }
 
 /// Every role of the store: what an adapter implements and what a process that serves everything (the local server)
