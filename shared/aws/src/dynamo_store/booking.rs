@@ -13,7 +13,7 @@ use super::items::{
     AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,
     idempotency_sk, ledger_sk,
 };
-use super::ledgers::{LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
+use super::ledgers::{BookingWrite, LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
 use super::requests::WriteOutcome;
 use super::{DynamoStore, backend, key, nanos, number, to_item, to_value};
 
@@ -36,14 +36,14 @@ impl BookingStore for DynamoStore {
                     seen.filter(|_| attempt == 0),
                 )
                 .await?;
-            let write = self.booking_write(
+            let mut write = self.booking_write(
                 None,
                 appointment,
                 &ledgers,
                 day_count.as_ref(),
                 booking.idempotency,
             )?;
-            let outcome = self.transact(write.items).await?;
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
@@ -57,12 +57,7 @@ impl BookingStore for DynamoStore {
                 return Err(StoreError::IdempotencyKeyTaken);
             }
             // Someone booked or held on the same days, or took a place of the day: read again and decide.
-            if write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write
-                    .day_count_position
-                    .is_some_and(|at| outcome.failed(at))
-                || outcome.contended()
-            {
+            if write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }
@@ -95,21 +90,15 @@ impl BookingStore for DynamoStore {
             } else {
                 (Vec::new(), None)
             };
-            let write =
+            let mut write =
                 self.booking_write(Some(&current), next, &ledgers, day_count.as_ref(), None)?;
-            let outcome = self.transact(write.items).await?;
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
             // A changed appointment, a booking on the same days or the same day count, or a contended item: read
             // again and decide.
-            if outcome.failed(0)
-                || write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write
-                    .day_count_position
-                    .is_some_and(|at| outcome.failed(at))
-                || outcome.contended()
-            {
+            if outcome.failed(0) || write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }
@@ -154,36 +143,37 @@ impl BookingStore for DynamoStore {
                 .condition_expression("attribute_not_exists(PK)")
                 .build()
                 .map_err(backend)?;
-            let mut items = vec![
-                self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
-                TransactWriteItem::builder()
-                    .condition_check(appointment_absent)
-                    .build(),
-            ];
+            let mut write = BookingWrite {
+                items: vec![
+                    self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
+                    TransactWriteItem::builder()
+                        .condition_check(appointment_absent)
+                        .build(),
+                ],
+                ledger_positions: Vec::new(),
+                day_count_position: None,
+                idempotency_position: None,
+            };
             let entry = LedgerEntry::of_hold(hold);
-            let mut ledger_positions = Vec::new();
             for touch in &ledgers {
-                ledger_positions.push(items.len());
-                items.push(self.ledger_add(
+                write.ledger_positions.push(write.items.len());
+                write.items.push(self.ledger_add(
                     hold.business_id,
                     occupancy.appointment_id,
                     &entry,
                     touch,
                 )?);
             }
-            let day_count_position = items.len();
-            items.push(self.day_count_add_hold(hold, &day_count)?);
-            let outcome = self.transact(items).await?;
+            write.day_count_position = Some(write.items.len());
+            write.items.push(self.day_count_add_hold(hold, &day_count)?);
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
             if outcome.failed(0) || outcome.failed(1) {
                 return Err(StoreError::AlreadyExists);
             }
-            if ledger_positions.iter().any(|at| outcome.failed(*at))
-                || outcome.failed(day_count_position)
-                || outcome.contended()
-            {
+            if write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }

@@ -20,6 +20,7 @@ use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
     day_count_sk, idempotency_sk, ledger_sk,
 };
+use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
 
 impl DynamoStore {
@@ -128,9 +129,7 @@ impl DynamoStore {
                 update.update_expression(expression)
             }
         };
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     /// Removing needs no read: it only frees time, so it cannot break a rule whatever committed meanwhile.
@@ -148,10 +147,8 @@ impl DynamoStore {
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_names("#id", id.to_string())
-            .expression_attribute_values(":one", number(1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":one", number(1));
+        transact_update(update)
     }
 
     pub(super) async fn read_day_count(
@@ -198,9 +195,7 @@ impl DynamoStore {
             Some(read) => Self::day_count_unchanged(update, read),
             None => update,
         };
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     pub(super) fn day_count_remove(
@@ -214,10 +209,8 @@ impl DynamoStore {
                 day_count_sk(appointment.service_id, appointment.local_date),
             )))
             .update_expression("ADD booked :minus_one")
-            .expression_attribute_values(":minus_one", number(-1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":minus_one", number(-1));
+        transact_update(update)
     }
 
     /// Adds a hold to its day count, writing the whole map of live holds (expired ones drop out) on condition that
@@ -248,9 +241,7 @@ impl DynamoStore {
             .expression_attribute_values(":holds", to_value(&holds)?)
             .expression_attribute_values(":one", number(1));
         let update = Self::day_count_unchanged(update, read);
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     /// Takes a hold out of its day count; when it becomes its appointment, the appointment is counted instead.
@@ -278,10 +269,8 @@ impl DynamoStore {
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#hold", hold.to_string())
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":one", number(1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":one", number(1));
+        transact_update(update)
     }
 
     /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
@@ -520,6 +509,16 @@ pub(super) struct BookingWrite {
     pub(super) ledger_positions: Vec<usize>,
     pub(super) day_count_position: Option<usize>,
     pub(super) idempotency_position: Option<usize>,
+}
+
+impl BookingWrite {
+    /// Whether the transaction lost to a concurrent write: a booking or hold on the same days, a place of the day
+    /// taken, or an item another transaction held. Reading again and deciding again may well succeed.
+    pub(super) fn lost_race(&self, outcome: &WriteOutcome) -> bool {
+        self.ledger_positions.iter().any(|at| outcome.failed(*at))
+            || self.day_count_position.is_some_and(|at| outcome.failed(at))
+            || outcome.contended()
+    }
 }
 
 /// A day count as read for a write checked against the daily limit.

@@ -6,12 +6,20 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use booking_core::ports::StoreError;
 use serde::de::DeserializeOwned;
 
 use super::items::SINGLETON_SK;
 use super::{DynamoStore, backend, from_item, key, string};
+
+/// A transaction's update item, built; a builder missing its table or key is the backend's failure.
+pub(super) fn transact_update(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(backend)?)
+        .build())
+}
 
 impl DynamoStore {
     pub(super) async fn get<T: DeserializeOwned>(
