@@ -63,7 +63,23 @@ pub(super) fn slot_unavailable(
     }
 }
 
-pub(super) fn reason_for(conflict: &BookingConflict) -> Unavailability {
+/// The refusal of a write that lost its slot to a concurrent booking or hold, with the nearest alternatives (or why
+/// they could not be found).
+pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    service: &Service,
+    start: Timestamp,
+    conflict: &BookingConflict,
+) -> AppError {
+    match alternatives_near(app, business, service, start, None).await {
+        Ok(alternatives) => slot_unavailable(start, reason_for(conflict), alternatives),
+        // Finding alternatives failed: that failure is the answer, as it would be for any read of the booking.
+        Err(error) => error,
+    }
+}
+
+fn reason_for(conflict: &BookingConflict) -> Unavailability {
     match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
         BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
@@ -113,19 +129,16 @@ pub async fn book_appointment<
     idempotency: Option<IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
     let idempotency = idempotency.as_ref();
-    write_once_per_key(
-        app,
-        business,
-        idempotency,
-        |error| {
-            matches!(
-                error,
-                AppError::SlotUnavailable { .. } | AppError::VersionConflict
-            )
-        },
-        book_once(app, business, request, idempotency),
+    let booking = book_once(app, business, request, idempotency);
+    write_once_per_key(app, business, idempotency, lost_booking_race, booking).await
+}
+
+/// A booking that lost to a concurrent one (for the slot, or for its key) may have lost to a retry of itself.
+fn lost_booking_race(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::SlotUnavailable { .. } | AppError::VersionConflict
     )
-    .await
 }
 
 /// The idempotent write both bookings share. Without a key the write simply runs. With one, a key already used by
@@ -202,13 +215,7 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
         }
         Err(StoreError::Conflict(conflict)) => {
             tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
-            let alternatives =
-                alternatives_near(app, business, &service, request.start, None).await?;
-            Err(slot_unavailable(
-                request.start,
-                reason_for(&conflict),
-                alternatives,
-            ))
+            Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
         }
         // The caller replays the response of whoever took the key.
         Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
@@ -238,24 +245,9 @@ pub(super) fn idempotency_record(
     }))
 }
 
-/// The slot starting at `start` if every rule allows it now, else the reason with alternatives.
-pub(super) async fn verify_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-    service: &Service,
-    start: Timestamp,
-    rescheduling: Option<AppointmentId>,
-    now: Timestamp,
-) -> Result<Interval, AppError> {
-    Ok(
-        checked_slot(app, business, service, start, rescheduling, now)
-            .await?
-            .0,
-    )
-}
-
-/// [`verify_slot`], with the store's note of the read it was checked against, for the write that follows.
-async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
+/// The slot starting at `start` if every rule allows it now, else the reason with alternatives; with the store's
+/// note of the read it was checked against, for a write that follows (a hold or a move has no use for it).
+pub(super) async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     service: &Service,
@@ -361,8 +353,9 @@ pub async fn edit_appointment<
         let service = match moving {
             Some(start) => {
                 let service = ensure_bookable(app, business, current.service_id).await?;
-                let slot =
-                    verify_slot(app, business, &service, start, Some(current.id), now).await?;
+                let slot = checked_slot(app, business, &service, start, Some(current.id), now)
+                    .await?
+                    .0;
                 next.time = slot;
                 next.local_date = slot
                     .start()
