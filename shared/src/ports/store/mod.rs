@@ -78,31 +78,27 @@ impl Page<Appointment> {
     }
 }
 
-/// Every role of the store: what an adapter implements and what a process that serves everything (the local server)
-/// holds. A use case asks for the roles it needs instead.
-pub trait Store:
-    CatalogStore
-    + BookingReads
-    + BookingStore
-    + AppointmentStore
-    + ConnectionStore
-    + BusyTimeStore
-    + LeaseStore
-    + SignInStore
-    + ApiKeyStore
-{
+/// Declares [`Store`] as the sum of the roles named once, and implements it for every type that has them all, so
+/// the list of roles cannot differ between the trait and its blanket impl.
+macro_rules! store_of_roles {
+    ($(#[$doc:meta])* $($role:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub trait Store: $($role +)+ {}
+
+        impl<T> Store for T where T: $($role +)+ ?Sized {}
+    };
 }
 
-impl<T> Store for T where
-    T: CatalogStore
-        + BookingReads
-        + BookingStore
-        + AppointmentStore
-        + ConnectionStore
-        + BusyTimeStore
-        + LeaseStore
-        + SignInStore
-        + ApiKeyStore
-        + ?Sized
-{
-}
+store_of_roles!(
+    /// Every role of the store: what an adapter implements and what a process that serves everything (the local
+    /// server) holds. A use case asks for the roles it needs instead.
+    CatalogStore,
+    BookingReads,
+    BookingStore,
+    AppointmentStore,
+    ConnectionStore,
+    BusyTimeStore,
+    LeaseStore,
+    SignInStore,
+    ApiKeyStore,
+);
