@@ -6,8 +6,9 @@ use jiff::Timestamp;
 use redb::ReadableTable;
 
 use super::rows::{
-    appointment_exists, appointment_in, check_conflicts, held_in, remove_appointment, remove_hold,
-    stored_hold, write_appointment, write_hold, write_idempotency,
+    appointment_exists, appointment_in, check_appointment_conflicts, check_conflicts,
+    claim_new_appointment, held_in, remove_appointment, remove_hold, stored_hold,
+    write_appointment, write_hold,
 };
 use super::{
     EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, backend, id_pair, instant_key,
@@ -26,21 +27,9 @@ impl BookingStore for EmbeddedStore {
         let max_per_day = booking.max_per_day;
         let idempotency = booking.idempotency.cloned();
         self.write(move |txn| {
-            if let Some(record) = &idempotency {
-                write_idempotency(txn, record)?;
-            }
-            if appointment_exists(txn, appointment.business_id, appointment.id)? {
-                return Err(StoreError::AlreadyExists);
-            }
-            check_conflicts(
-                txn,
-                appointment.business_id,
-                &appointment.occupancy(),
-                max_per_day,
-                appointment.updated_at,
-            )?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            claim_new_appointment(txn, &appointment, idempotency.as_ref())?;
+            check_appointment_conflicts(txn, &appointment, max_per_day, appointment.updated_at)?;
+            write_appointment(txn, &appointment)
         })
         .await
     }
@@ -56,17 +45,15 @@ impl BookingStore for EmbeddedStore {
                 return Err(StoreError::VersionMismatch);
             }
             if appointment.is_live() {
-                check_conflicts(
+                check_appointment_conflicts(
                     txn,
-                    appointment.business_id,
-                    &appointment.occupancy(),
+                    &appointment,
                     max_per_day,
                     appointment.updated_at,
                 )?;
             }
             remove_appointment(txn, &current)?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            write_appointment(txn, &appointment)
         })
         .await
     }
@@ -87,8 +74,7 @@ impl BookingStore for EmbeddedStore {
                 max_per_day,
                 hold.created_at,
             )?;
-            write_hold(txn, &hold)?;
-            Ok(())
+            write_hold(txn, &hold)
         })
         .await
     }
@@ -123,27 +109,15 @@ impl BookingStore for EmbeddedStore {
         let appointment = booking.appointment.clone();
         let idempotency = booking.idempotency.cloned();
         self.write(move |txn| {
-            if let Some(record) = &idempotency {
-                write_idempotency(txn, record)?;
-            }
-            if appointment_exists(txn, appointment.business_id, appointment.id)? {
-                return Err(StoreError::AlreadyExists);
-            }
+            claim_new_appointment(txn, &appointment, idempotency.as_ref())?;
             let hold_id = HoldId::from(appointment.id.as_uuid());
             let hold = held_in(txn, appointment.business_id, hold_id)?
                 .filter(|hold| hold.is_alive_at(appointment.created_at))
                 .ok_or(StoreError::NotFound)?;
             remove_hold(txn, &hold)?;
             // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
-            check_conflicts(
-                txn,
-                appointment.business_id,
-                &appointment.occupancy(),
-                None,
-                appointment.created_at,
-            )?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            check_appointment_conflicts(txn, &appointment, None, appointment.created_at)?;
+            write_appointment(txn, &appointment)
         })
         .await
     }

@@ -177,6 +177,44 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![u8::MAX; prefix.len() + 1]
 }
 
+/// Every row whose key starts with `prefix`, in key order, decoded.
+fn rows_under<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    for entry in table
+        .range(prefix..prefix_end(prefix).as_slice())
+        .map_err(backend)?
+    {
+        let (_, value) = entry.map_err(backend)?;
+        rows.push(decode(value.value())?);
+    }
+    Ok(rows)
+}
+
+/// What follows `prefix` in every key that starts with it, in key order: for index tables whose keys are the data.
+fn key_tails_under(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut tails = Vec::new();
+    for entry in table
+        .range(prefix..prefix_end(prefix).as_slice())
+        .map_err(backend)?
+    {
+        let (stored, _) = entry.map_err(backend)?;
+        tails.push(
+            stored
+                .value()
+                .get(prefix.len()..)
+                .unwrap_or_default()
+                .to_vec(),
+        );
+    }
+    Ok(tails)
+}
+
 fn read_json<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     key: &[u8],

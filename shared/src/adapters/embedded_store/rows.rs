@@ -182,6 +182,38 @@ pub(super) fn check_conflicts(
     Ok(())
 }
 
+/// The first steps of every write that creates an appointment (a booking, a hold's conversion): record its
+/// idempotency key if it has one, and refuse an id that is already taken.
+pub(super) fn claim_new_appointment(
+    txn: &WriteTransaction,
+    appointment: &Appointment,
+    idempotency: Option<&IdempotencyRecord>,
+) -> Result<(), StoreError> {
+    if let Some(record) = idempotency {
+        write_idempotency(txn, record)?;
+    }
+    if appointment_exists(txn, appointment.business_id, appointment.id)? {
+        return Err(StoreError::AlreadyExists);
+    }
+    Ok(())
+}
+
+/// [`check_conflicts`] for an appointment about to be written.
+pub(super) fn check_appointment_conflicts(
+    txn: &WriteTransaction,
+    appointment: &Appointment,
+    max_per_day: Option<u32>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    check_conflicts(
+        txn,
+        appointment.business_id,
+        &appointment.occupancy(),
+        max_per_day,
+        now,
+    )
+}
+
 /// Records the booking's idempotency key unless an unexpired record holds it.
 pub(super) fn write_idempotency(
     txn: &WriteTransaction,
