@@ -1,7 +1,7 @@
 //! Bookings, reschedules, cancellations and holds, each one conditional transaction over the ledgers it touches.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
 use booking_core::domain::{BusinessId, Hold, HoldId};
 use booking_core::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
@@ -11,10 +11,13 @@ use jiff::Timestamp;
 
 use super::items::{
     AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,
-    idempotency_sk, ledger_sk,
+    idempotency_sk,
 };
-use super::ledgers::{BookingWrite, LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
-use super::requests::WriteOutcome;
+use super::ledgers::{
+    BookingWrite, LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
+    gave_up_under_contention, utc_days,
+};
+use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, key, nanos, number, to_item, to_value};
 
 #[async_trait]
@@ -61,13 +64,9 @@ impl BookingStore for DynamoStore {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "booking transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("booking transaction"));
         }
-        Err(StoreError::Backend(
-            "booking gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("booking"))
     }
 
     async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
@@ -102,13 +101,9 @@ impl BookingStore for DynamoStore {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "change transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("change transaction"));
         }
-        Err(StoreError::Backend(
-            "change gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("change"))
     }
 
     async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
@@ -177,11 +172,9 @@ impl BookingStore for DynamoStore {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "hold transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("hold transaction"));
         }
-        Err(StoreError::Backend("hold gave up under contention".into()))
+        Err(gave_up_under_contention("hold"))
     }
 
     async fn get_hold(
@@ -249,23 +242,17 @@ impl BookingStore for DynamoStore {
         let entry = LedgerEntry::of(appointment);
         let mut ledger_positions = Vec::new();
         for day in utc_days(&appointment.occupied()) {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    business_pk(appointment.business_id),
-                    ledger_sk(day),
-                )))
+            let update = self
+                .ledger_update(appointment.business_id, day)
                 .update_expression("SET #entries.#id = :entry, #version = #version + :one")
                 .condition_expression("attribute_exists(#entries.#id)")
                 .expression_attribute_names("#entries", "entries")
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_names("#id", appointment.id.to_string())
                 .expression_attribute_values(":entry", to_value(&entry)?)
-                .expression_attribute_values(":one", number(1))
-                .build()
-                .map_err(backend)?;
+                .expression_attribute_values(":one", number(1));
             ledger_positions.push(items.len());
-            items.push(TransactWriteItem::builder().update(update).build());
+            items.push(transact_update(update)?);
         }
         items.push(self.day_count_remove_hold(
             appointment.business_id,
@@ -299,13 +286,9 @@ impl BookingStore for DynamoStore {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "converting the hold was cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("hold conversion transaction"));
         }
-        Err(StoreError::Backend(
-            "converting the hold gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("hold conversion"))
     }
 
     async fn remove_expired_holds(&self, _now: Timestamp, _limit: u32) -> Result<u32, StoreError> {

@@ -71,15 +71,10 @@ impl DynamoStore {
         last: Date,
     ) -> Result<Vec<LedgerItem>, StoreError> {
         self.query_all(
-            self.client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", string(business_pk(business)))
+            self.business_query(business, "SK BETWEEN :first AND :last")
                 .expression_attribute_values(":first", string(ledger_sk(first)))
                 .expression_attribute_values(":last", string(ledger_sk(last)))
-                .projection_expression("SK, version, entries")
-                .consistent_read(true),
+                .projection_expression("SK, version, entries"),
         )
         .await
     }
@@ -94,9 +89,8 @@ impl DynamoStore {
         entry: &LedgerEntry,
         touch: &LedgerTouch,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(touch.day))))
+        let update = self
+            .ledger_update(business, touch.day)
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_values(":one", number(1));
@@ -139,9 +133,8 @@ impl DynamoStore {
         id: AppointmentId,
         day: Date,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+        let update = self
+            .ledger_update(business, day)
             .update_expression("REMOVE #entries.#id SET #version = #version + :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#version", "version")
@@ -165,6 +158,35 @@ impl DynamoStore {
         })
     }
 
+    /// An update of one ledger of the business (its UTC date `day`).
+    pub(super) fn ledger_update(&self, business: BusinessId, day: Date) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+    }
+
+    /// An update of the count of one service's appointments and holds on one local date.
+    fn day_count_update(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+    ) -> UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key(
+            business_pk(business),
+            day_count_sk(service, local_date),
+        )))
+    }
+
+    /// [`Self::day_count_update`] of the service and local date an appointment counts on.
+    fn appointment_day_count_update(&self, appointment: &Appointment) -> UpdateBuilder {
+        self.day_count_update(
+            appointment.business_id,
+            appointment.service_id,
+            appointment.local_date,
+        )
+    }
+
     /// The condition that the day count is still at the version `read` saw.
     pub(super) fn day_count_unchanged(update: UpdateBuilder, read: &DayCountRead) -> UpdateBuilder {
         match read.item.version {
@@ -182,12 +204,8 @@ impl DynamoStore {
         appointment: &Appointment,
         read: Option<&DayCountRead>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                day_count_sk(appointment.service_id, appointment.local_date),
-            )))
+        let update = self
+            .appointment_day_count_update(appointment)
             .update_expression("ADD booked :one, #version :one")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", number(1));
@@ -202,12 +220,8 @@ impl DynamoStore {
         &self,
         appointment: &Appointment,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                day_count_sk(appointment.service_id, appointment.local_date),
-            )))
+        let update = self
+            .appointment_day_count_update(appointment)
             .update_expression("ADD booked :minus_one")
             .expression_attribute_values(":minus_one", number(-1));
         transact_update(update)
@@ -229,12 +243,8 @@ impl DynamoStore {
             .map(|(id, expires)| (id.clone(), *expires))
             .collect();
         holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(hold.business_id),
-                day_count_sk(hold.service_id, hold.local_date),
-            )))
+        let update = self
+            .day_count_update(hold.business_id, hold.service_id, hold.local_date)
             .update_expression("SET #holds = :holds ADD #version :one")
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#version", "version")
@@ -259,12 +269,8 @@ impl DynamoStore {
         } else {
             "REMOVE #holds.#hold ADD #version :one"
         };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(business),
-                day_count_sk(service, local_date),
-            )))
+        let update = self
+            .day_count_update(business, service, local_date)
             .update_expression(expression)
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#hold", hold.to_string())
@@ -524,6 +530,16 @@ impl BookingWrite {
 /// A day count as read for a write checked against the daily limit.
 pub(super) struct DayCountRead {
     pub(super) item: DayCountItem,
+}
+
+/// A booking transaction cancelled for a reason that is neither a rule nor a race (the write is wrong, or DynamoDB is).
+pub(super) fn cancelled_for_no_known_reason(write: &str) -> StoreError {
+    StoreError::Backend(format!("{write} cancelled for no known reason").into())
+}
+
+/// Every attempt of a booking transaction lost a race; the caller sees a backend failure and may retry.
+pub(super) fn gave_up_under_contention(write: &str) -> StoreError {
+    StoreError::Backend(format!("{write} gave up under contention").into())
 }
 
 /// Jittered backoff so that bookings racing for the same days do not collide again in lockstep.
