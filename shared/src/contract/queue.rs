@@ -69,6 +69,14 @@ async fn first_delivery(queue: &dyn JobQueue, since: Instant) -> Vec<ReceivedJob
     received
 }
 
+/// Fails with `why` if the main queue hands out a job right now.
+async fn assert_nothing_visible(queue: &dyn JobQueue, why: &str) {
+    assert!(
+        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
+        "{why}"
+    );
+}
+
 /// [`first_delivery`] from the dead-letter queue.
 async fn first_dead_letters(queue: &dyn JobQueue, since: Instant) -> Vec<ReceivedJob> {
     let mut dead = Vec::new();
@@ -105,10 +113,7 @@ pub async fn a_delayed_job_stays_invisible_until_its_delay_passes(make: impl Que
         .enqueue(&job(1), Duration::from_secs(2))
         .await
         .unwrap();
-    assert!(
-        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
-        "visible before its delay"
-    );
+    assert_nothing_visible(queue.as_ref(), "visible before its delay").await;
     let received = first_delivery(queue.as_ref(), enqueued_at).await;
     assert_eq!(received.len(), 1);
     assert!(
@@ -125,10 +130,7 @@ pub async fn an_unacknowledged_job_is_redelivered_with_its_attempt_counted(
     queue.enqueue(&job(7), Duration::ZERO).await.unwrap();
     let first = queue.receive(10, WAIT).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(
-        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
-        "invisible while being worked on"
-    );
+    assert_nothing_visible(queue.as_ref(), "invisible while being worked on").await;
     let started = Instant::now();
     let second = first_delivery(queue.as_ref(), started).await;
     assert_eq!(second.len(), 1, "redelivered after the visibility timeout");
@@ -147,10 +149,7 @@ pub async fn retry_later_redelivers_after_the_delay(make: impl QueueFactory) {
         .retry_later(&first[0].receipt, Duration::from_secs(2))
         .await
         .unwrap();
-    assert!(
-        queue.receive(10, NO_WAIT).await.unwrap().is_empty(),
-        "visible before the retry delay"
-    );
+    assert_nothing_visible(queue.as_ref(), "visible before the retry delay").await;
     let again = first_delivery(queue.as_ref(), postponed_at).await;
     assert_eq!(again.len(), 1);
     assert!(postponed_at.elapsed() >= Duration::from_millis(1900));

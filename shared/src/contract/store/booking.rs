@@ -8,8 +8,8 @@ use jiff::SignedDuration;
 use jiff::civil::Date;
 
 use super::{
-    appointment, at, base, book, book_checked, book_keyed, cancelled, change, idempotency_record,
-    moved, service, with_service,
+    appointment, at, base, book, book_with, cancelled, change, idempotency_record, moved, service,
+    with_service,
 };
 use crate::domain::{AppointmentId, BookingConflict, BusinessId, Interval, Minutes};
 use crate::ports::{AppointmentChange, Store, StoreError};
@@ -232,7 +232,9 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
     let (business, service) = with_service(store.as_ref()).await;
     let first = appointment(&service, 0, 30);
     let record = idempotency_record(&first, "key-1", base());
-    book_keyed(store.as_ref(), &first, &record).await.unwrap();
+    book_with(store.as_ref(), &first, Some(&record), None)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .get_idempotency_record(business.id, &record.key, base())
@@ -243,7 +245,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
 
     let retry = appointment(&service, 120, 150);
     let retry_record = idempotency_record(&retry, "key-1", base());
-    let taken = book_keyed(store.as_ref(), &retry, &retry_record).await;
+    let taken = book_with(store.as_ref(), &retry, Some(&retry_record), None).await;
     assert!(
         matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
         "{taken:?}"
@@ -256,7 +258,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
 
     let clashing = appointment(&service, 15, 45);
     let clashing_record = idempotency_record(&clashing, "key-2", base());
-    let refused = book_keyed(store.as_ref(), &clashing, &clashing_record).await;
+    let refused = book_with(store.as_ref(), &clashing, Some(&clashing_record), None).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
@@ -284,7 +286,9 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
     let (business, service) = with_service(store.as_ref()).await;
     let first = appointment(&service, 0, 30);
     let record = idempotency_record(&first, "old-key", base());
-    book_keyed(store.as_ref(), &first, &record).await.unwrap();
+    book_with(store.as_ref(), &first, Some(&record), None)
+        .await
+        .unwrap();
     let later = record
         .expires_at
         .checked_add(SignedDuration::from_secs(1))
@@ -299,7 +303,9 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
 
     let second = appointment(&service, 60, 90);
     let reused = idempotency_record(&second, "old-key", later);
-    book_keyed(store.as_ref(), &second, &reused).await.unwrap();
+    book_with(store.as_ref(), &second, Some(&reused), None)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .get_idempotency_record(business.id, &reused.key, later)
@@ -433,7 +439,7 @@ pub async fn a_booking_checked_against_a_stale_read_still_conflicts(store: Arc<d
     let first = appointment(&service, 0, 30);
     book(store.as_ref(), &first, None).await.unwrap();
     let second = appointment(&service, 15, 45);
-    let refused = book_checked(store.as_ref(), &second, &read.mark).await;
+    let refused = book_with(store.as_ref(), &second, None, Some(&read.mark)).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(BookingConflict::Overlap { other })) if other == first.id),
         "{refused:?}"
@@ -445,7 +451,7 @@ pub async fn a_booking_checked_against_a_stale_read_still_conflicts(store: Arc<d
         .unwrap();
     assert_eq!(read.occupancies, vec![first.occupancy()]);
     let third = appointment(&service, 30, 60);
-    book_checked(store.as_ref(), &third, &read.mark)
+    book_with(store.as_ref(), &third, None, Some(&read.mark))
         .await
         .unwrap();
     assert_eq!(

@@ -119,34 +119,20 @@ async fn book(
         .await
 }
 
-/// Books with an idempotency record, written in the same step as the appointment.
-async fn book_keyed(
+/// Books with an idempotency record written in the same step, or on condition of what an earlier read of the live
+/// occupancies saw.
+async fn book_with(
     store: &dyn Store,
     appointment: &Appointment,
-    record: &IdempotencyRecord,
+    idempotency: Option<&IdempotencyRecord>,
+    checked_against: Option<&ReadMark>,
 ) -> Result<(), StoreError> {
     store
         .create_appointment(NewBooking {
             appointment,
             max_per_day: None,
-            idempotency: Some(record),
-            checked_against: None,
-        })
-        .await
-}
-
-/// Books on condition of what an earlier read of the live occupancies saw.
-async fn book_checked(
-    store: &dyn Store,
-    appointment: &Appointment,
-    checked_against: &ReadMark,
-) -> Result<(), StoreError> {
-    store
-        .create_appointment(NewBooking {
-            appointment,
-            max_per_day: None,
-            idempotency: None,
-            checked_against: Some(checked_against),
+            idempotency,
+            checked_against,
         })
         .await
 }
