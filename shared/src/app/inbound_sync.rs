@@ -65,20 +65,7 @@ pub async fn start_watching<S: ConnectionStore + ?Sized>(
     provider: ProviderKind,
     calendar_id: &str,
 ) -> Result<(), AppError> {
-    let watch = CalendarWatch {
-        business_id,
-        provider,
-        calendar_id: calendar_id.to_owned(),
-        cursor: None,
-        time_zone: None,
-        channel: None,
-        secret_hash: String::new(),
-        opening: None,
-        full_sync_at: None,
-        synced_at: None,
-        sync_started_at: None,
-        version: 1,
-    };
+    let watch = CalendarWatch::new(business_id, provider, calendar_id.to_owned());
     // A watch left by an earlier selection (a disconnect that failed half-way) is replaced.
     app.store.delete_calendar_watch(business_id).await?;
     match app.store.put_calendar_watch(&watch, None).await {

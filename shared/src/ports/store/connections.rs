@@ -106,6 +106,26 @@ pub struct CalendarWatch {
     pub version: u64,
 }
 
+impl CalendarWatch {
+    /// Following a newly selected calendar: nothing synced yet, no channel, version 1.
+    pub fn new(business_id: BusinessId, provider: ProviderKind, calendar_id: String) -> Self {
+        Self {
+            business_id,
+            provider,
+            calendar_id,
+            cursor: None,
+            time_zone: None,
+            channel: None,
+            secret_hash: String::new(),
+            opening: None,
+            full_sync_at: None,
+            synced_at: None,
+            sync_started_at: None,
+            version: 1,
+        }
+    }
+}
+
 /// A push channel between our request to open it and the provider's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpeningChannel {
