@@ -91,7 +91,7 @@ mod tests {
     fn connection(health: ConnectionHealth, calendar: Option<&str>) -> CalendarConnection {
         CalendarConnection {
             business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: calendar.map(str::to_owned),
             connected_at: now(),
@@ -103,7 +103,7 @@ mod tests {
     fn watch(synced_minutes_ago: Option<i64>) -> CalendarWatch {
         CalendarWatch {
             business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             calendar_id: "primary".to_owned(),
             cursor: None,
             time_zone: None,
