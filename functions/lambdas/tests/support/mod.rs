@@ -153,6 +153,24 @@ impl Function {
         self.runtime.first_poll().await - self.spawned_at
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+
+    /// The process's peak resident memory so far (`VmHWM`, in KiB), where the system reports it (Linux).
+    pub fn peak_resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub async fn invoke(&self, event: Value) -> Result<Value, Value> {
         self.runtime.invoke(event).await
     }
