@@ -91,7 +91,7 @@ mod tests {
     fn connection(health: ConnectionHealth, calendar: Option<&str>) -> CalendarConnection {
         CalendarConnection {
             business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: calendar.map(str::to_owned),
             connected_at: now(),
@@ -105,7 +105,7 @@ mod tests {
             synced_at: synced_minutes_ago.map(|minutes| now() - SignedDuration::from_mins(minutes)),
             ..CalendarWatch::new(
                 BusinessId::generate(),
-                ProviderKind::Google,
+                ProviderKind::GOOGLE,
                 "primary".to_owned(),
             )
         }

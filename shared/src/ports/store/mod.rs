@@ -26,7 +26,7 @@ pub use busy_time::{BusyEvent, BusyTimeStore};
 pub use catalog::CatalogStore;
 pub use connections::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    OpeningChannel, ProviderKind,
+    OpeningChannel,
 };
 pub use leases::LeaseStore;
 
