@@ -271,7 +271,7 @@ async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "clinic@example.com".into(),
             calendar_id: Some("primary".into()),
             connected_at: app.clock_now(),

@@ -377,7 +377,7 @@ async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "owner@example.com".into(),
             calendar_id: Some("primary".into()),
             connected_at: app.clock_now(),

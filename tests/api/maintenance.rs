@@ -11,7 +11,7 @@ async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::Microsoft,
+            provider: ProviderKind::MICROSOFT,
             account: "front-desk@example.com".into(),
             calendar_id: Some("calendar-1".into()),
             connected_at: app.clock_now(),

@@ -216,7 +216,7 @@ async fn main() {
         revoke_url: Some(google.emulator.revoke_url()),
     };
     let result = measure(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         endpoints,
         (google::CLIENT_ID, google::CLIENT_SECRET),
         google::TEAM_CALENDAR.to_owned(),
@@ -239,7 +239,7 @@ async fn main() {
         revoke_url: None,
     };
     let result = measure(
-        ProviderKind::Microsoft,
+        ProviderKind::MICROSOFT,
         endpoints,
         (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET),
         graph.calendar.clone(),

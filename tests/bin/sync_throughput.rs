@@ -146,7 +146,7 @@ async fn main() {
     let graph = GraphEmulator::start().await;
     let targets = [
         Target {
-            kind: ProviderKind::Google,
+            kind: ProviderKind::GOOGLE,
             endpoints: ProviderEndpoints {
                 api_base: google.api_base(),
                 authorize_url: google.authorize_url(),
@@ -158,7 +158,7 @@ async fn main() {
             calendar: google::TEAM_CALENDAR.to_owned(),
         },
         Target {
-            kind: ProviderKind::Microsoft,
+            kind: ProviderKind::MICROSOFT,
             endpoints: ProviderEndpoints {
                 api_base: graph.api_base(),
                 authorize_url: graph.authorize_url(),

@@ -309,7 +309,7 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
         revoke_url: Some(emulator.revoke_url()),
     };
     let app = server(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         endpoints,
         (google::CLIENT_ID, google::CLIENT_SECRET),
     )
@@ -319,7 +319,7 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
 
     owner.set_password_and_sign_in().await;
     owner
-        .connect(ProviderKind::Google, google::TEAM_CALENDAR)
+        .connect(ProviderKind::GOOGLE, google::TEAM_CALENDAR)
         .await;
     let service = owner.create_service().await;
 
@@ -463,7 +463,7 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
         revoke_url: None,
     };
     let app = server(
-        ProviderKind::Microsoft,
+        ProviderKind::MICROSOFT,
         endpoints,
         (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET),
     )
@@ -472,7 +472,7 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
     let calendar = emulator.calendar_id("Team");
     let mut owner = Owner::start(&app, "outlook").await;
     owner.set_password_and_sign_in().await;
-    owner.connect(ProviderKind::Microsoft, &calendar).await;
+    owner.connect(ProviderKind::MICROSOFT, &calendar).await;
     let service = owner.create_service().await;
     let appointment = owner.book(&service, "Ana Silva", true).await;
     owner.expect_text("Pending").await;

@@ -522,7 +522,7 @@ async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_th
         revoke_url: Some(emulator.revoke_url()),
     };
     let app = integration_tests::spawn_app_with_provider(
-        booking_core::ports::ProviderKind::Google,
+        booking_core::ports::ProviderKind::GOOGLE,
         endpoints,
         google::CLIENT_ID,
         google::CLIENT_SECRET,

@@ -20,7 +20,7 @@ fn google_time(instant: Timestamp) -> Value {
 }
 
 impl Emulated for GoogleEmulator {
-    const KIND: ProviderKind = ProviderKind::Google;
+    const KIND: ProviderKind = ProviderKind::GOOGLE;
 
     async fn start() -> Self {
         GoogleEmulator::start().await

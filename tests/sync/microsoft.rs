@@ -37,7 +37,7 @@ fn instant(time: &Value) -> Timestamp {
 }
 
 impl Emulated for GraphEmulator {
-    const KIND: ProviderKind = ProviderKind::Microsoft;
+    const KIND: ProviderKind = ProviderKind::MICROSOFT;
 
     async fn start() -> Self {
         GraphEmulator::start().await

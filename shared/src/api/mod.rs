@@ -32,7 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::{App, AppError};
 use crate::ports::{
     AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, IntegrationsApiStore,
-    ServicesApiStore, WebhooksApiStore,
+    ProviderRegistry, ServicesApiStore, WebhooksApiStore,
 };
 use problem::ApiError;
 
@@ -62,13 +62,13 @@ impl Area {
     ];
 
     /// The area's part of the OpenAPI document.
-    fn document(self) -> utoipa::openapi::OpenApi {
+    fn document(self, registry: &ProviderRegistry) -> utoipa::openapi::OpenApi {
         match self {
             Area::Services => services::routes().into_openapi(),
             Area::Availability => availability::routes().into_openapi(),
             Area::Appointments => appointments::routes().into_openapi(),
             Area::Integrations => integrations::routes().into_openapi(),
-            Area::Webhooks => webhooks::routes().into_openapi(),
+            Area::Webhooks => webhooks::routes(registry).into_openapi(),
             Area::Agents => agents::routes().into_openapi(),
         }
     }
@@ -80,7 +80,7 @@ impl Area {
             Area::Availability => with_app(availability::routes(), app.view()),
             Area::Appointments => with_app(appointments::routes(), app.view()),
             Area::Integrations => with_app(integrations::routes(), app.view()),
-            Area::Webhooks => with_app(webhooks::routes(), app.view()),
+            Area::Webhooks => with_app(webhooks::routes(&app.registry), app.view()),
             Area::Agents => agent_routes(app.view()),
         }
     }
@@ -129,20 +129,33 @@ impl Modify for BearerAuth {
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
         (name = "holds", description = "Keeping a time while the caller decides"),
         (name = "settings", description = "The business's own settings: phone country, hold length"),
-        (name = "integrations", description = "Connecting a Google or Outlook calendar"),
+        (name = "integrations", description = "Connecting the business's calendar at a provider"),
         (name = "webhooks", description = "Push notifications from the calendar providers"),
     )
 )]
 struct ApiDoc;
 
-/// The OpenAPI document of the whole API, whichever areas one process serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    Area::ALL
+/// The OpenAPI document of the whole API, whichever areas one process serves: a provider is one of the
+/// registered ones, and each has its webhook.
+pub fn openapi(registry: &ProviderRegistry) -> utoipa::openapi::OpenApi {
+    let mut document = Area::ALL
         .iter()
         .fold(ApiDoc::openapi(), |mut document, area| {
-            document.merge(area.document());
+            document.merge(area.document(registry));
             document
-        })
+        });
+    let registered = registry.iter().next().is_some();
+    if let Some(components) = document.components.as_mut().filter(|_| registered) {
+        let names = registry.iter().map(|profile| profile.kind.to_string());
+        components.schemas.insert(
+            "ProviderKind".to_owned(),
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(names))
+                .into(),
+        );
+    }
+    document
 }
 
 async fn route_not_found() -> ApiError {
@@ -201,45 +214,52 @@ fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
 /// The routes of `areas`, each over its own view of the one store `app` holds, plus `/openapi.json`: what a process
 /// that serves several areas (the local server, the tests) runs.
 pub fn router(app: App, areas: &[Area]) -> Router {
-    served(areas.iter().fold(Router::new(), |routes, area| {
+    let routes = areas.iter().fold(Router::new(), |routes, area| {
         routes.merge(area.routes(&app))
-    }))
+    });
+    served(routes, &app.registry)
 }
 
 /// The `services-api` function: services and settings.
 pub fn services_api(app: App<dyn ServicesApiStore>) -> Router {
-    served(with_app(services::routes(), app))
+    let registry = app.registry.clone();
+    served(with_app(services::routes(), app), &registry)
 }
 
 /// The `availability-api` function.
 pub fn availability_api(app: App<dyn AvailabilityApiStore>) -> Router {
-    served(with_app(availability::routes(), app))
+    let registry = app.registry.clone();
+    served(with_app(availability::routes(), app), &registry)
 }
 
 /// The `appointments-api` function: appointments and holds.
 pub fn appointments_api(app: App<dyn AppointmentsApiStore>) -> Router {
-    served(with_app(appointments::routes(), app))
+    let registry = app.registry.clone();
+    served(with_app(appointments::routes(), app), &registry)
 }
 
 /// The `integrations-api` function.
 pub fn integrations_api(app: App<dyn IntegrationsApiStore>) -> Router {
-    served(with_app(integrations::routes(), app))
+    let registry = app.registry.clone();
+    served(with_app(integrations::routes(), app), &registry)
 }
 
 /// The `webhooks-api` function.
 pub fn webhooks_api(app: App<dyn WebhooksApiStore>) -> Router {
-    served(with_app(webhooks::routes(), app))
+    let registry = app.registry.clone();
+    served(with_app(webhooks::routes(&registry), app), &registry)
 }
 
 /// The `agent-api` function: MCP, Vapi and Retell.
 pub fn agent_api(app: App<dyn AgentApiStore>) -> Router {
-    served(agent_routes(app))
+    let registry = app.registry.clone();
+    served(agent_routes(app), &registry)
 }
 
 /// `routes` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for unknown routes and
 /// panics.
-fn served(routes: Router) -> Router {
-    let document = openapi();
+fn served(routes: Router, registry: &ProviderRegistry) -> Router {
+    let document = openapi(registry);
     routes
         .route("/openapi.json", get(move || async move { Json(document) }))
         .fallback(route_not_found)
