@@ -13,6 +13,7 @@ use booking_core::ports::{
     CalendarConnection, Clock, ConnectionHealth, JobQueue, ManualClock, ProviderKind,
     QueueSettings, Store,
 };
+use booking_core::providers::ProviderEndpoints;
 use jiff::Timestamp;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -109,22 +110,20 @@ pub async fn spawn_app_with_provider(
 }
 
 /// Where our Google Calendar client finds the Google emulator.
-pub fn google_endpoints(
-    google: &emulators::google::GoogleEmulator,
-) -> booking_core::providers::ProviderEndpoints {
-    booking_core::providers::ProviderEndpoints {
-        api_base: google.api_base(),
-        authorize_url: google.authorize_url(),
+pub fn google_endpoints(google: &emulators::google::GoogleEmulator) -> ProviderEndpoints {
+    let revoke_url = Some(google.revoke_url());
+    let (api_base, authorize_url) = (google.api_base(), google.authorize_url());
+    ProviderEndpoints {
+        api_base,
+        authorize_url,
         token_url: google.token_url(),
-        revoke_url: Some(google.revoke_url()),
+        revoke_url,
     }
 }
 
 /// Where our Microsoft Graph client finds the Graph emulator (Microsoft offers applications no revocation).
-pub fn graph_endpoints(
-    graph: &emulators::microsoft::GraphEmulator,
-) -> booking_core::providers::ProviderEndpoints {
-    booking_core::providers::ProviderEndpoints {
+pub fn graph_endpoints(graph: &emulators::microsoft::GraphEmulator) -> ProviderEndpoints {
+    ProviderEndpoints {
         api_base: graph.api_base(),
         authorize_url: graph.authorize_url(),
         token_url: graph.token_url(),

@@ -2,10 +2,18 @@
 //! Runtime API with the environment AWS gives it, and we time
 //! - init: from spawn to its first `invocation/next` request (Lambda's "Init Duration");
 //! - first invocation: its first event, answered on fresh connections to DynamoDB Local and moto;
-//! - second invocation: the same event again, warm.
+//! - second invocation: the same event again, warm;
+//! - peak resident memory of the process after both (`VmHWM`), which the template's memory settings follow from;
+//! - the size of the binary, and of it zipped as Lambda's `bootstrap` would be (deflate, as cargo-lambda packs it).
 //!
 //! cargo bench -p lambda-functions --bench cold_start
 //! (`COLD_STARTS=N` sets the starts per function, 7 by default.) Prints a Markdown table.
+//!
+//! Lambda gives a function CPU in proportion to its memory setting: one vCPU at 1,769 MB, as a CFS bandwidth quota.
+//! `LAMBDA_MEMORY_MB=256` runs every function under that share of one core (a cgroup-v1 `cpu` quota over a 20 ms
+//! period, the period Lambda's throttling is seen to follow), which is how the template's memory settings are chosen:
+//! the smallest setting at which the latency targets still hold and memory has four times the measured peak.
+//! It needs a writable `/sys/fs/cgroup/cpu` (root), and fails rather than measure at full speed without it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -18,7 +26,7 @@ use booking_core::domain::{AppointmentId, BusinessId};
 use booking_core::ports::Job;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
+use support::{Deployment, Function, deploy, http_event, mcp_event, sqs_event};
 
 struct Case {
     function: &'static str,
@@ -202,24 +210,79 @@ fn milliseconds(durations: &mut [Duration]) -> (f64, f64) {
     )
 }
 
+/// Lambda's CPU share for `memory_mb`, as a cgroup every started function is moved into.
+struct CpuShare {
+    procs: std::path::PathBuf,
+}
+
+impl CpuShare {
+    const PERIOD_MICROSECONDS: u64 = 20_000;
+    const ONE_VCPU_MB: u64 = 1_769;
+
+    fn of(memory_mb: u64) -> Self {
+        let group =
+            std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu/cold-start-{memory_mb}mb"));
+        std::fs::create_dir_all(&group).unwrap_or_else(|error| {
+            panic!("LAMBDA_MEMORY_MB needs the cgroup-v1 cpu controller: {error}")
+        });
+        std::fs::write(
+            group.join("cpu.cfs_period_us"),
+            Self::PERIOD_MICROSECONDS.to_string(),
+        )
+        .unwrap();
+        let quota = Self::PERIOD_MICROSECONDS * memory_mb / Self::ONE_VCPU_MB;
+        std::fs::write(group.join("cpu.cfs_quota_us"), quota.to_string()).unwrap();
+        Self {
+            procs: group.join("cgroup.procs"),
+        }
+    }
+
+    /// Moves a just-spawned function (all its threads) under the quota; threads it starts later inherit it.
+    fn confine(&self, function: &Function) {
+        std::fs::write(&self.procs, function.pid().unwrap().to_string()).unwrap();
+    }
+}
+
+/// The binary's size and its size deflated at the best level, which is what a Lambda zip of it costs (a zip's
+/// headers add a few dozen bytes). Release binaries here are for this machine's architecture, not arm64, so the figure
+/// is close to, not equal to, the deployed zip's.
+fn sizes(binary: &str) -> (u64, u64) {
+    use std::io::Write;
+    let bytes = std::fs::read(binary).unwrap();
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&bytes).unwrap();
+    (bytes.len() as u64, encoder.finish().unwrap().len() as u64)
+}
+
 #[tokio::main]
 async fn main() {
     let starts: usize = std::env::var("COLD_STARTS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(7);
+    let cpu_share = std::env::var("LAMBDA_MEMORY_MB").ok().map(|mb| {
+        CpuShare::of(
+            mb.parse()
+                .expect("LAMBDA_MEMORY_MB is a number of megabytes"),
+        )
+    });
     let deployment = deploy()
         .await
         .expect("DynamoDB Local and moto are needed: scripts/install-test-tools.sh");
     let service = support::open_every_day("08:00", "18:00");
     let service_id = support::create_service(&deployment, &service).await;
 
+    match std::env::var("LAMBDA_MEMORY_MB") {
+        Ok(mb) => println!("CPU: the share of a {mb} MB Lambda function\n"),
+        Err(_) => println!("CPU: a whole core, as much as the machine gives\n"),
+    }
     println!(
-        "| function | first event | init p50 / max (ms) | first invocation p50 / max (ms) | warm invocation p50 (ms) |"
+        "| function | first event | init p50 / max (ms) | first invocation p50 / max (ms) | warm invocation p50 (ms) | peak memory max (MiB) | binary / zipped (MB) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for case in cases(&deployment, &service_id) {
         let (mut inits, mut firsts, mut warms) = (Vec::new(), Vec::new(), Vec::new());
+        let mut peak_kib = 0;
         for _ in 0..starts {
             let environment: Vec<(String, String)> = case
                 .environment
@@ -227,6 +290,9 @@ async fn main() {
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
                 .collect();
             let function = Function::start_with(case.binary, &deployment, &environment).await;
+            if let Some(share) = &cpu_share {
+                share.confine(&function);
+            }
             inits.push(function.init_duration().await);
             let began = Instant::now();
             assert_answered(&case, function.invoke(case.event.clone()).await);
@@ -234,13 +300,19 @@ async fn main() {
             let began = Instant::now();
             assert_answered(&case, function.invoke(case.event.clone()).await);
             warms.push(began.elapsed());
+            peak_kib = peak_kib.max(function.peak_resident_kib().unwrap_or(0));
         }
+        let (binary_bytes, zipped_bytes) = sizes(case.binary);
         let (init, init_max) = milliseconds(&mut inits);
         let (first, first_max) = milliseconds(&mut firsts);
         let (warm, _) = milliseconds(&mut warms);
         println!(
-            "| `{}` | {} | {init:.1} / {init_max:.1} | {first:.1} / {first_max:.1} | {warm:.1} |",
-            case.function, case.what
+            "| `{}` | {} | {init:.1} / {init_max:.1} | {first:.1} / {first_max:.1} | {warm:.1} | {:.1} | {:.1} / {:.1} |",
+            case.function,
+            case.what,
+            peak_kib as f64 / 1024.0,
+            binary_bytes as f64 / 1e6,
+            zipped_bytes as f64 / 1e6,
         );
     }
 }

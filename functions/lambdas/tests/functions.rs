@@ -447,7 +447,6 @@ async fn delivered_job(deployment: &Deployment) -> Value {
 #[tokio::test]
 async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff() {
     use booking_core::app::integrations::{self, CallbackParameters};
-    use booking_core::providers::ProviderEndpoints;
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
     use integration_tests::emulators::google::{self, GoogleEmulator};
 

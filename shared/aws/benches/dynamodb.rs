@@ -3,12 +3,15 @@
 //!
 //! Seeds one business with a service open six days a week, 300 appointments and 500 busy events over 60 days; then
 //! runs the holds-and-callers scenario (hold + book from the hold, a phone lookup among 10,000 appointments) that
-//! the embedded-store bench runs too.
+//! the embedded-store bench runs too; and last, what a one-day answer costs as a second business's future fills up
+//! with busy events and appointments (the embedded store's `window_cost` bench asks the same).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "../../benches/support/holds_and_callers.rs"]
 mod holds_and_callers;
+#[path = "../../benches/support/window_cost.rs"]
+mod window_cost;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -178,5 +181,29 @@ async fn main() {
         );
     }
     let counter = requests.clone();
-    holds_and_callers::run(store, move || Some(counter.load(Ordering::Relaxed))).await;
+    holds_and_callers::run(store.clone(), move || Some(counter.load(Ordering::Relaxed))).await;
+
+    let mut fixture = window_cost::Fixture::new(store).await;
+    let ask_tomorrow = async |name: String, fixture: &window_cost::Fixture| {
+        requests.store(0, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        for _ in 0..200 {
+            let began = Instant::now();
+            fixture.tomorrow().await;
+            latencies.push(began.elapsed());
+        }
+        report(&name, latencies, Some(requests.load(Ordering::Relaxed)));
+    };
+    for busy in window_cost::BUSY_EVENTS {
+        fixture.grow_busy_events(busy).await;
+        ask_tomorrow(format!("1-day, {busy} future busy events"), &fixture).await;
+    }
+    for appointments in window_cost::APPOINTMENTS {
+        fixture.grow_appointments(appointments).await;
+        ask_tomorrow(
+            format!("1-day, and {appointments} future appointments"),
+            &fixture,
+        )
+        .await;
+    }
 }

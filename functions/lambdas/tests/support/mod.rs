@@ -65,15 +65,9 @@ pub fn open_every_day(start: &str, end: &str) -> String {
 /// Creates a service through the services function, as the business's dashboard would; returns its id.
 pub async fn create_service(deployment: &Deployment, service: &str) -> String {
     let services = Function::start(env!("CARGO_BIN_EXE_services-api"), deployment).await;
-    let key = Some(deployment.api_key.as_str());
+    let (route, key) = ("ANY /v1/services", Some(deployment.api_key.as_str()));
     let (status, _, body) = services
-        .http(
-            "POST",
-            "ANY /v1/services",
-            "/v1/services",
-            key,
-            Some(service),
-        )
+        .http("POST", route, "/v1/services", key, Some(service))
         .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
@@ -162,6 +156,24 @@ impl Function {
     /// How long the process took from spawn to its first `invocation/next` request.
     pub async fn init_duration(&self) -> std::time::Duration {
         self.runtime.first_poll().await - self.spawned_at
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+
+    /// The process's peak resident memory so far (`VmHWM`, in KiB), where the system reports it (Linux).
+    pub fn peak_resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub async fn invoke(&self, event: Value) -> Result<Value, Value> {
