@@ -10,6 +10,8 @@
 
 #[path = "../../benches/support/holds_and_callers.rs"]
 mod holds_and_callers;
+#[path = "../../benches/support/seed.rs"]
+mod seed;
 #[path = "../../benches/support/window_cost.rs"]
 mod window_cost;
 
@@ -24,6 +26,7 @@ use axum::http::StatusCode;
 use booking_aws::dynamo_store::{DynamoStore, create_table};
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_aws::emulators::sdk_config;
+use booking_core as booking;
 use booking_core::domain::{BusinessId, Interval};
 use booking_core::ports::{BusyEvent, Store};
 use holds_and_callers::{Client, report};

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::seed;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use booking_core as booking;
 use booking_core::adapters::InProcessQueue;
 use booking_core::api::{self, Area};
 use booking_core::app::{self, App};
@@ -19,9 +19,6 @@ use booking_core::ports::{ManualClock, QueueSettings, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-#[path = "seed.rs"]
-mod seed;
 
 pub const APPOINTMENTS_FOR_LOOKUP: usize = 10_000;
 const CALLERS: usize = 2_000;

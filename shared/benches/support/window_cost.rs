@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use booking_core as booking;
+use super::seed;
 use booking_core::adapters::InProcessQueue;
 use booking_core::app::{self, App};
 use booking_core::domain::{
@@ -12,9 +12,6 @@ use booking_core::domain::{
 };
 use booking_core::ports::{BusyEvent, ManualClock, QueueSettings, Store};
 use jiff::{SignedDuration, Timestamp};
-
-#[path = "seed.rs"]
-mod seed;
 
 /// The sizes the business grows through, in order: busy events first, then appointments on top of them.
 pub const BUSY_EVENTS: [usize; 3] = [0, 1_000, 10_000];

@@ -9,6 +9,8 @@ use crate::domain::{
     WeeklyHours,
 };
 
+// The embedded store's tests load these fixtures too, from a module this one cannot reach.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../benches/support/seed.rs"]
 pub(super) mod seed;
 
