@@ -66,12 +66,22 @@ if not engine_rows:
 
 # The embedded store's cost as the business's future fills.
 window = criterion(text("window_cost"))
+
+
+def flat_beyond_window(cost):
+    """Growing the future beyond the window must not cost more: busy events 1,000 → 10,000 and appointments
+    1,000 → 5,000 each within 1.5 ×. (From 0 to 1,000 busy events, and from none to 1,000 appointments, events land
+    inside the window's reach too, which the answer has to read.)"""
+    pairs = [("busy events/1000", "busy events/10000"), ("appointments/1000", "appointments/5000")]
+    return all(cost[large] < 1.5 * cost[small] for small, large in
+               [(next(k for k in cost if k.endswith(a)), next(k for k in cost if k.endswith(b))) for a, b in pairs])
+
+
+FLAT = "flat as the future beyond the window grows (busy 1k → 10k, appointments 1k → 5k, each < 1.5 ×)"
 if window:
-    figures = ", ".join(f"{k.split('/', 1)[-1]}: {v:.0f} µs" for k, v in sorted(window.items()))
-    busy = [v for k, v in window.items() if "busy" in k]
-    flat = bool(busy) and max(window.values()) < 3 * min(window.values())
-    row("embedded store: a 1-day availability answer (no HTTP) as future busy events and appointments grow",
-        figures, "flat (largest < 3 × smallest)", flat)
+    figures = ", ".join(f"{k.split('/', 1)[-1]}: {v:.0f} µs" for k, v in window.items())
+    row("embedded store: a 1-day availability answer (no HTTP) as future busy events, then appointments, grow",
+        figures, FLAT, flat_beyond_window(window))
 else:
     missing("embedded store window cost", "window_cost")
 
@@ -97,7 +107,7 @@ for line in text("dynamodb").splitlines():
     if name.strip().startswith("book"):
         target, check = dynamodb_targets["book"]
         met = check(requests, p99)
-    elif "60" in name:
+    elif name.strip().startswith("availability") and "60" in name:
         target, check = dynamodb_targets["60"]
         met = check(requests, p99)
     row(f"DynamoDB Local: {name.strip()}", f"{requests:g} requests; p50 {p50:.1f} ms, p99 {p99:.1f} ms", target, met)
@@ -107,15 +117,16 @@ window_lines = [re.match(r"(1-day, .+?)\s+calls\s+\d+\s+DynamoDB requests/call\s
                          r"p90\s+[\d.]+ ms\s+p99\s+([\d.]+) ms", line) for line in text("dynamodb").splitlines()]
 window_lines = [found.groups() for found in window_lines if found]
 if window_lines:
-    p50s = [float(p50) for _, _, p50, _ in window_lines]
-    row("DynamoDB Local: a 1-day availability answer (no HTTP) as future busy events and appointments grow",
+    row("DynamoDB Local: a 1-day availability answer (no HTTP) as future busy events, then appointments, grow",
         "; ".join(f"{name.removeprefix('1-day, ')}: {float(requests):g} requests, p50 {float(p50):.1f} ms, "
                   f"p99 {float(p99):.1f} ms" for name, requests, p50, p99 in window_lines),
-        "flat (largest p50 < 2 × smallest)", max(p50s) < 2 * min(p50s))
+        FLAT + ", by p50",
+        flat_beyond_window({"{1}/{0}".format(*re.search(r"(\d+) future (busy events|appointments)", name).groups()):
+                            float(p50) for name, _, p50, _ in window_lines}))
 
 # Cold starts, each function's peak memory (what the template's MemorySize follows from) and its size.
 cold = [line for line in text("cold_start").splitlines() if line.startswith("| `")]
-peaks = []
+peaks, zips = [], []
 for line in cold:
     cells = [c.strip() for c in line.strip("|").split("|")]
     function, event, init, first, peak, sizes = cells[0], cells[1], cells[2], cells[3], cells[5], cells[6]
@@ -124,12 +135,14 @@ for line in cold:
     zipped = float(sizes.split("/")[1])
     peaks.append(float(peak))
     target = "init < 50 ms" + (", first invocation < 100 ms" if "availability" in function else "")
-    target += ", zipped < 8 MB"
-    met = init_p50 < 50 and ("availability" not in function or first_p50 < 100) and zipped < 8
+    met = init_p50 < 50 and ("availability" not in function or first_p50 < 100)
+    zips.append((function, sizes, zipped))
     row(f"cold start {function} ({event})",
-        f"init p50/max {init} ms; first invocation {first} ms; peak memory {peak} MiB; "
-        f"binary / zipped {sizes} MB", target, met)
+        f"init p50/max {init} ms; first invocation {first} ms; peak memory {peak} MiB", target, met)
 if cold:
+    row("function binaries, release build for this machine (x86-64): binary / deflated as in a zip, MB",
+        "; ".join(f"{function} {sizes}" for function, sizes, _ in zips), "zipped < 8 MB",
+        all(zipped < 8 for _, _, zipped in zips))
     row("Lambda memory: the largest peak resident memory of any function over its cold starts",
         f"{max(peaks):.1f} MiB", "every MemorySize in infra/template.yaml ≥ 4 × this", None)
 else:

@@ -399,7 +399,7 @@ async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
     app.store
         .put_calendar_connection(&CalendarConnection {
             business_id,
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),
             connected_at: Timestamp::UNIX_EPOCH,

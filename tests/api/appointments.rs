@@ -199,7 +199,7 @@ async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
     use booking_core::ports::{Job, ProviderKind};
     let (app, id) = spawn_app_with_service().await;
     app.store_calendar_connection(app.calendar_connection(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         "clinic@example.com",
         "primary",
     ))

@@ -309,7 +309,7 @@ async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
 
     let app = spawn_app().await;
     app.store_calendar_connection(app.calendar_connection(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         "owner@example.com",
         "primary",
     ))

@@ -9,7 +9,7 @@ use serde_json::json;
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
     app.store_calendar_connection(app.calendar_connection(
-        ProviderKind::Microsoft,
+        ProviderKind::MICROSOFT,
         "front-desk@example.com",
         "calendar-1",
     ))

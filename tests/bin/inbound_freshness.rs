@@ -207,7 +207,7 @@ async fn main() {
     };
     let endpoints = integration_tests::google_endpoints(&google.emulator);
     let result = measure(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         endpoints,
         (google::CLIENT_ID, google::CLIENT_SECRET),
         google::TEAM_CALENDAR.to_owned(),
@@ -225,7 +225,7 @@ async fn main() {
     };
     let endpoints = integration_tests::graph_endpoints(&graph.emulator);
     let result = measure(
-        ProviderKind::Microsoft,
+        ProviderKind::MICROSOFT,
         endpoints,
         (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET),
         graph.calendar.clone(),

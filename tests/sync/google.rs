@@ -19,7 +19,7 @@ fn google_time(instant: Timestamp) -> Value {
 }
 
 impl Emulated for GoogleEmulator {
-    const KIND: ProviderKind = ProviderKind::Google;
+    const KIND: ProviderKind = ProviderKind::GOOGLE;
 
     forward_to_emulator!(GoogleEmulator, google_time);
 

@@ -33,7 +33,7 @@ async fn watching<E: Emulated>(backend: Backend) -> (SyncHarness<E>, String) {
         "{connection}"
     );
     // Google announces a new channel at once, before our request to open it has returned: even that is accepted.
-    if E::KIND == booking_core::ports::ProviderKind::Google {
+    if E::KIND == booking_core::ports::ProviderKind::GOOGLE {
         harness.await_notifications(1).await;
     }
     for (_, label, status) in harness.emulator.notifications() {

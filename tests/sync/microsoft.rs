@@ -36,7 +36,7 @@ fn instant(time: &Value) -> Timestamp {
 }
 
 impl Emulated for GraphEmulator {
-    const KIND: ProviderKind = ProviderKind::Microsoft;
+    const KIND: ProviderKind = ProviderKind::MICROSOFT;
 
     forward_to_emulator!(GraphEmulator, graph_time);
 

@@ -230,7 +230,7 @@ async fn pending_appointment(
     store
         .put_calendar_connection(&CalendarConnection {
             business_id,
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "frontdesk@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),
             connected_at: Timestamp::now(),
@@ -482,7 +482,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
             )
             .with_provider(
                 booking_core::providers::provider_setup(
-                    ProviderKind::Google,
+                    ProviderKind::GOOGLE,
                     google::CLIENT_ID.to_owned(),
                     secrecy::SecretString::from(google::CLIENT_SECRET.to_owned()),
                     &endpoints,
@@ -493,7 +493,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();
-    let authorization = integrations::start_connect(&app, &business, ProviderKind::Google, false)
+    let authorization = integrations::start_connect(&app, &business, ProviderKind::GOOGLE, false)
         .await
         .unwrap();
     let consent = reqwest::Client::builder()
@@ -508,7 +508,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     let parameters: HashMap<String, String> = redirect.query_pairs().into_owned().collect();
     integrations::finish_connect(
         &app,
-        ProviderKind::Google,
+        ProviderKind::GOOGLE,
         CallbackParameters {
             code: parameters.get("code").cloned(),
             state: parameters.get("state").cloned(),
@@ -518,7 +518,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     )
     .await
     .unwrap();
-    integrations::select_calendar(&app, &business, ProviderKind::Google, google::TEAM_CALENDAR)
+    integrations::select_calendar(&app, &business, ProviderKind::GOOGLE, google::TEAM_CALENDAR)
         .await
         .unwrap();
 
@@ -630,7 +630,7 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
     let now = Timestamp::now();
     let watch = CalendarWatch {
         business_id,
-        provider: ProviderKind::Microsoft,
+        provider: ProviderKind::MICROSOFT,
         calendar_id: "team-calendar".into(),
         cursor: Some("https://graph.example.test/delta".into()),
         time_zone: None,

@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(InProcessQueue::new(QueueSettings::default())),
         Arc::new(SystemClock),
     )
+    .with_registry(booking_core::providers::registry())
     .with_integrations(integrations);
     match cli.command {
         Some(Command::CreateBusiness {

@@ -112,6 +112,7 @@ impl AwsAdapters {
             self.queue.clone(),
             Arc::new(SystemClock),
         )
+        .with_registry(providers::registry())
         .with_integrations(
             Integrations::new(
                 self.secrets.clone(),

@@ -56,9 +56,11 @@ pub struct FindAvailableTimes {
     pub limit: Option<u32>,
 }
 
+/// One service at one start: what check_time and hold_time both take (their schemas are published without a title,
+/// so the two tools show the very same arguments).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckTime {
+pub struct ServiceAtStart {
     /// The service's id, from get_business_context.
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub service_id: String,
@@ -68,17 +70,8 @@ pub struct CheckTime {
     pub start: String,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HoldTime {
-    /// The service's id, from get_business_context.
-    #[schemars(regex(pattern = UUID_PATTERN))]
-    pub service_id: String,
-    /// The start time: a local date-time in the business's zone (2026-12-08T10:30) or RFC 3339 with offset, as
-    /// find_available_times gives it.
-    #[schemars(regex(pattern = START_PATTERN))]
-    pub start: String,
-}
+pub type CheckTime = ServiceAtStart;
+pub type HoldTime = ServiceAtStart;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

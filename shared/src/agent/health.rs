@@ -91,7 +91,7 @@ mod tests {
     fn connection(health: ConnectionHealth, calendar: Option<&str>) -> CalendarConnection {
         CalendarConnection {
             business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: calendar.map(str::to_owned),
             connected_at: now(),
@@ -102,18 +102,12 @@ mod tests {
 
     fn watch(synced_minutes_ago: Option<i64>) -> CalendarWatch {
         CalendarWatch {
-            business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
-            calendar_id: "primary".to_owned(),
-            cursor: None,
-            time_zone: None,
-            channel: None,
-            secret_hash: String::new(),
-            opening: None,
-            full_sync_at: None,
             synced_at: synced_minutes_ago.map(|minutes| now() - SignedDuration::from_mins(minutes)),
-            sync_started_at: None,
-            version: 1,
+            ..CalendarWatch::new(
+                BusinessId::generate(),
+                ProviderKind::GOOGLE,
+                "primary".to_owned(),
+            )
         }
     }
 

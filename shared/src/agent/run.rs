@@ -20,12 +20,12 @@ use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
     HoldId, Interval, Notes, PhoneNumber, Service, ServiceId,
 };
-use crate::ports::IdempotencyKey;
+use crate::ports::{CalendarConnection, CalendarWatch, IdempotencyKey};
 
 use super::answers::{
     AppointmentStatusView, AppointmentView, AvailableTimes, BookingAnswer, BusinessContext,
-    CallerAppointments, CancelAnswer, DayTimes, HoldAnswer, RescheduleAnswer, ServiceView,
-    TimeCheck, TimeView,
+    CalendarView, CallerAppointments, CancelAnswer, DayTimes, HoldAnswer, RescheduleAnswer,
+    ServiceView, TimeCheck, TimeView,
 };
 use super::arguments::{self, PartOfDay};
 use super::catalogue::ToolName;
@@ -285,6 +285,41 @@ fn parse_appointment_id(text: &str) -> Result<AppointmentId, ToolFailure> {
         .map_err(|_| invalid("appointment_id: must be an appointment id (a UUID)"))
 }
 
+/// An optional argument, parsed when given.
+fn optional<T>(
+    text: Option<&str>,
+    field: &str,
+    parse: fn(&str, &str) -> Result<T, ToolFailure>,
+) -> Result<Option<T>, ToolFailure> {
+    text.map(|text| parse(field, text)).transpose()
+}
+
+async fn service_of(app: &App, business: &Business, id: ServiceId) -> Result<Service, ToolFailure> {
+    app::get_service(app, business, id).await.map_err(failure)
+}
+
+async fn appointment_of(
+    app: &App,
+    business: &Business,
+    id: AppointmentId,
+) -> Result<Appointment, ToolFailure> {
+    app::get_appointment(app, business, id)
+        .await
+        .map_err(failure)
+}
+
+/// The calendar's health as of now, from the business's connection and watch (if it has one).
+fn health_now(
+    connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
+    local: &Local,
+) -> (CalendarView, Option<String>) {
+    calendar_health(
+        connection.map(|(connection, _)| connection),
+        connection.and_then(|(_, watch)| watch.as_ref()),
+        local.now,
+    )
+}
+
 fn service_view(service: &Service) -> ServiceView {
     ServiceView {
         service_id: service.id.to_string(),
@@ -408,11 +443,7 @@ async fn business_context(
         .filter(|service| service.active)
         .map(service_view)
         .collect();
-    let (calendar, _) = calendar_health(
-        connection.as_ref().map(|(connection, _)| connection),
-        connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
-        local.now,
-    );
+    let (calendar, _) = health_now(connection.as_ref(), local);
     let now = local.now.to_zoned_datetime(local.zone.clone());
     let to_the_minute = local
         .now
@@ -514,21 +545,9 @@ async fn find_available_times(
     args: arguments::FindAvailableTimes,
 ) -> Result<ToolAnswer, ToolFailure> {
     let service_id = parse_service_id(&args.service_id)?;
-    let date = args
-        .date
-        .as_deref()
-        .map(|text| parse_date("date", text))
-        .transpose()?;
-    let from_date = args
-        .from_date
-        .as_deref()
-        .map(|text| parse_date("from_date", text))
-        .transpose()?;
-    let to_date = args
-        .to_date
-        .as_deref()
-        .map(|text| parse_date("to_date", text))
-        .transpose()?;
+    let date = optional(args.date.as_deref(), "date", parse_date)?;
+    let from_date = optional(args.from_date.as_deref(), "from_date", parse_date)?;
+    let to_date = optional(args.to_date.as_deref(), "to_date", parse_date)?;
     let week_after = |first: Date| {
         first
             .checked_add(SignedDuration::from_hours((DEFAULT_DAYS - 1) * 24))
@@ -550,16 +569,12 @@ async fn find_available_times(
     }
     let filter = DayFilter {
         part: args.part_of_day,
-        earliest: args
-            .earliest_time
-            .as_deref()
-            .map(|text| parse_wall_time("earliest_time", text))
-            .transpose()?,
-        latest: args
-            .latest_time
-            .as_deref()
-            .map(|text| parse_wall_time("latest_time", text))
-            .transpose()?,
+        earliest: optional(
+            args.earliest_time.as_deref(),
+            "earliest_time",
+            parse_wall_time,
+        )?,
+        latest: optional(args.latest_time.as_deref(), "latest_time", parse_wall_time)?,
     };
     if filter
         .earliest
@@ -582,11 +597,7 @@ async fn find_available_times(
         app::integrations::get_connection(app, business)
     )
     .map_err(failure)?;
-    let (_, warning) = calendar_health(
-        connection.as_ref().map(|(connection, _)| connection),
-        connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
-        local.now,
-    );
+    let (_, warning) = health_now(connection.as_ref(), local);
     let service = &found.service;
     let matching: Vec<Interval> = found
         .slots
@@ -748,11 +759,7 @@ async fn check_time(
         app::integrations::get_connection(app, business)
     )
     .map_err(failure)?;
-    let (_, warning) = calendar_health(
-        connection.as_ref().map(|(connection, _)| connection),
-        connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
-        local.now,
-    );
+    let (_, warning) = health_now(connection.as_ref(), local);
     let service = &check.service;
     let requested = match &check.verdict {
         Ok(slot) => *slot,
@@ -937,9 +944,8 @@ async fn book(
             match app::book_held_appointment(app, business, request, idempotency).await {
                 // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
                 Err(AppError::HoldAlreadyConverted) => {
-                    let appointment = app::get_appointment(app, business, hold_id.appointment_id())
-                        .await
-                        .map_err(failure)?;
+                    let appointment =
+                        appointment_of(app, business, hold_id.appointment_id()).await?;
                     return booked(app, business, local, &appointment, true).await;
                 }
                 outcome => outcome,
@@ -952,9 +958,7 @@ async fn book(
         }
         // A repeat is told how the booking stands now, not only how it was made.
         Ok(BookingOutcome::Replayed(first)) => {
-            let appointment = app::get_appointment(app, business, first.id)
-                .await
-                .map_err(failure)?;
+            let appointment = appointment_of(app, business, first.id).await?;
             booked(app, business, local, &appointment, true).await
         }
         Err(AppError::SlotUnavailable {
@@ -969,9 +973,7 @@ async fn book(
                     local.spoken(requested)
                 ),
                 (other, Some(service_id)) => {
-                    let service = app::get_service(app, business, parse_service_id(service_id)?)
-                        .await
-                        .map_err(failure)?;
+                    let service = service_of(app, business, parse_service_id(service_id)?).await?;
                     format!(
                         "{} cannot be booked: {}.",
                         local.spoken(requested),
@@ -1002,9 +1004,7 @@ async fn booked(
     appointment: &Appointment,
     repeated: bool,
 ) -> Result<ToolAnswer, ToolFailure> {
-    let service = app::get_service(app, business, appointment.service_id)
-        .await
-        .map_err(failure)?;
+    let service = service_of(app, business, appointment.service_id).await?;
     let summary = format!(
         "{} is booked for {} on {}.",
         service.settings.name.as_ref(),
@@ -1163,9 +1163,7 @@ async fn reschedule(
     };
     match app::edit_appointment(app, business, id, &edit).await {
         Ok(appointment) => {
-            let service = app::get_service(app, business, appointment.service_id)
-                .await
-                .map_err(failure)?;
+            let service = service_of(app, business, appointment.service_id).await?;
             let summary = format!(
                 "{} for {} is now on {}.",
                 service.settings.name.as_ref(),
@@ -1186,12 +1184,8 @@ async fn reschedule(
             reason,
             alternatives,
         }) => {
-            let appointment = app::get_appointment(app, business, id)
-                .await
-                .map_err(failure)?;
-            let service = app::get_service(app, business, appointment.service_id)
-                .await
-                .map_err(failure)?;
+            let appointment = appointment_of(app, business, id).await?;
+            let service = service_of(app, business, appointment.service_id).await?;
             let summary = format!(
                 "{} is not available: {}. The appointment stays on {}.{}",
                 local.spoken(requested),
@@ -1219,9 +1213,7 @@ async fn cancel(
     args: arguments::CancelAppointment,
 ) -> Result<ToolAnswer, ToolFailure> {
     let id = parse_appointment_id(&args.appointment_id)?;
-    let current = app::get_appointment(app, business, id)
-        .await
-        .map_err(failure)?;
+    let current = appointment_of(app, business, id).await?;
     let (appointment, newly_cancelled) = if current.is_live() {
         (
             app::cancel_appointment(app, business, id)
@@ -1232,9 +1224,7 @@ async fn cancel(
     } else {
         (current, false)
     };
-    let service = app::get_service(app, business, appointment.service_id)
-        .await
-        .map_err(failure)?;
+    let service = service_of(app, business, appointment.service_id).await?;
     let what = format!(
         "{} for {} on {}",
         service.settings.name.as_ref(),

@@ -1,4 +1,4 @@
-//! `/v1/integrations`: connecting a Google or Outlook calendar, choosing the calendar, health, disconnecting.
+//! `/v1/integrations`: connecting a calendar at a registered provider, choosing the calendar, health, disconnecting.
 
 use axum::Json;
 use axum::extract::State;
@@ -145,7 +145,7 @@ async fn list_connections(
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/connect", tag = "integrations",
-    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    params(("provider" = ProviderKind, Path, description = "A registered provider's name")),
     responses((status = 200, description = "Where to authorize", body = AuthorizationView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn start_connect(
@@ -160,7 +160,7 @@ async fn start_connect(
 /// The provider's redirect lands here, in the business's browser, so it carries no API key: the signed,
 /// single-use `state` names the business instead.
 #[utoipa::path(get, path = "/v1/integrations/{provider}/callback", tag = "integrations", security(()),
-    params(("provider" = ProviderKind, Path, description = "google or microsoft"), CallbackQuery),
+    params(("provider" = ProviderKind, Path, description = "A registered provider's name"), CallbackQuery),
     responses((status = 200, description = "Connected; the account's calendars to choose from", body = ConnectedView),
         (status = 303, description = "Connected from the dashboard: on to its calendar picker"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
@@ -206,7 +206,7 @@ async fn finish_connect(
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/calendars", tag = "integrations",
-    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    params(("provider" = ProviderKind, Path, description = "A registered provider's name")),
     responses((status = 200, description = "The connected account's calendars", body = CalendarsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn list_calendars(
@@ -219,7 +219,7 @@ async fn list_calendars(
 }
 
 #[utoipa::path(put, path = "/v1/integrations/{provider}/calendar", tag = "integrations", request_body = CalendarChoice,
-    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    params(("provider" = ProviderKind, Path, description = "A registered provider's name")),
     responses((status = 200, description = "Appointments now sync to this calendar", body = CalendarSelectedView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn select_calendar(
@@ -237,7 +237,7 @@ async fn select_calendar(
 }
 
 #[utoipa::path(delete, path = "/v1/integrations/{provider}", tag = "integrations",
-    params(("provider" = ProviderKind, Path, description = "google or microsoft")),
+    params(("provider" = ProviderKind, Path, description = "A registered provider's name")),
     responses((status = 204, description = "Disconnected; tokens deleted and revoked where the provider allows"), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn disconnect(

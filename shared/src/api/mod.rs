@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::{App, AppError};
+use crate::ports::ProviderRegistry;
 use problem::ApiError;
 
 /// Request bodies are small JSON documents; anything larger is a mistake or an attack.
@@ -57,13 +58,13 @@ impl Area {
         Area::Agents,
     ];
 
-    fn routes(self) -> OpenApiRouter<App> {
+    fn routes(self, registry: &ProviderRegistry) -> OpenApiRouter<App> {
         match self {
             Area::Services => services::routes(),
             Area::Availability => availability::routes(),
             Area::Appointments => appointments::routes(),
             Area::Integrations => integrations::routes(),
-            Area::Webhooks => webhooks::routes(),
+            Area::Webhooks => webhooks::routes(registry),
             Area::Agents => agents::routes(),
         }
     }
@@ -97,22 +98,35 @@ impl Modify for BearerAuth {
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
         (name = "holds", description = "Keeping a time while the caller decides"),
         (name = "settings", description = "The business's own settings: phone country, hold length"),
-        (name = "integrations", description = "Connecting a Google or Outlook calendar"),
+        (name = "integrations", description = "Connecting the business's calendar at a provider"),
         (name = "webhooks", description = "Push notifications from the calendar providers"),
     )
 )]
 struct ApiDoc;
 
-fn area_router(areas: &[Area]) -> OpenApiRouter<App> {
+fn area_router(areas: &[Area], registry: &ProviderRegistry) -> OpenApiRouter<App> {
     areas.iter().fold(
         OpenApiRouter::with_openapi(ApiDoc::openapi()),
-        |router, area| router.merge(area.routes()),
+        |router, area| router.merge(area.routes(registry)),
     )
 }
 
-/// The OpenAPI document of the whole API, whichever areas one process serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    area_router(&Area::ALL).split_for_parts().1
+/// The OpenAPI document of the whole API, whichever areas one process serves: a provider is one of the
+/// registered ones, and each has its webhook.
+pub fn openapi(registry: &ProviderRegistry) -> utoipa::openapi::OpenApi {
+    let mut document = area_router(&Area::ALL, registry).split_for_parts().1;
+    let registered = registry.iter().next().is_some();
+    if let Some(components) = document.components.as_mut().filter(|_| registered) {
+        let names = registry.iter().map(|profile| profile.kind.to_string());
+        components.schemas.insert(
+            "ProviderKind".to_owned(),
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(names))
+                .into(),
+        );
+    }
+    document
 }
 
 async fn route_not_found() -> ApiError {
@@ -171,11 +185,11 @@ fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
 /// The routes of `areas` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for
 /// unknown routes and panics.
 pub fn router(app: App, areas: &[Area]) -> Router {
-    let (mut routes, _) = area_router(areas).split_for_parts();
+    let (mut routes, _) = area_router(areas, &app.registry).split_for_parts();
     if areas.contains(&Area::Agents) {
         routes = routes.merge(agents::mcp_routes(app.clone()));
     }
-    let document = openapi();
+    let document = openapi(&app.registry);
     routes
         .route("/openapi.json", get(move || async move { Json(document) }))
         .fallback(route_not_found)

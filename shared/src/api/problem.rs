@@ -96,6 +96,9 @@ impl ApiError {
                     (StatusCode::NOT_FOUND, "appointment_not_found")
                 }
                 AppError::NotFound(Missing::Hold) => (StatusCode::NOT_FOUND, "hold_not_found"),
+                AppError::NotFound(Missing::Provider) => {
+                    (StatusCode::NOT_FOUND, "provider_not_found")
+                }
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
                 AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),

@@ -63,14 +63,30 @@ pub(super) fn slot_unavailable(
     }
 }
 
-pub(super) fn reason_for(conflict: &BookingConflict) -> Unavailability {
+/// The refusal of a write that lost its slot to a concurrent booking or hold, with the nearest alternatives (or why
+/// they could not be found).
+pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    service: &Service,
+    start: Timestamp,
+    conflict: &BookingConflict,
+) -> AppError {
+    match alternatives_near(app, business, service, start, None).await {
+        Ok(alternatives) => slot_unavailable(start, reason_for(conflict), alternatives),
+        // Finding alternatives failed: that failure is the answer, as it would be for any read of the booking.
+        Err(error) => error,
+    }
+}
+
+fn reason_for(conflict: &BookingConflict) -> Unavailability {
     match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
         BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
     }
 }
 
-pub(super) async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
+async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     idempotency: &IdempotentBooking,
@@ -112,18 +128,40 @@ pub async fn book_appointment<
     request: BookingRequest,
     idempotency: Option<IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
+    let idempotency = idempotency.as_ref();
+    let booking = book_once(app, business, request, idempotency);
+    write_once_per_key(app, business, idempotency, lost_booking_race, booking).await
+}
+
+/// A booking that lost to a concurrent one (for the slot, or for its key) may have lost to a retry of itself.
+fn lost_booking_race(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::SlotUnavailable { .. } | AppError::VersionConflict
+    )
+}
+
+/// The idempotent write both bookings share. Without a key the write simply runs. With one, a key already used by
+/// the same request replays that answer; otherwise the write runs, and if it fails with an error `lost_race` counts
+/// as losing to a concurrent retry of the same request, that retry's answer is replayed instead of the error.
+/// `write` is a future not yet polled, so it runs only when no earlier answer exists.
+pub(super) async fn write_once_per_key<S: BookingStore + AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    idempotency: Option<&IdempotentBooking>,
+    lost_race: impl Fn(&AppError) -> bool,
+    write: impl Future<Output = Result<BookingOutcome, AppError>>,
+) -> Result<BookingOutcome, AppError> {
     let Some(idempotency) = idempotency else {
-        return book_once(app, business, request, None).await;
+        return write.await;
     };
-    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
+    if let Some(replay) = replay_or_refuse(app, business, idempotency).await? {
         return Ok(replay);
     }
-    match book_once(app, business, request, Some(&idempotency)).await {
-        Err(error @ (AppError::SlotUnavailable { .. } | AppError::VersionConflict)) => {
-            Ok(replay_or_refuse(app, business, &idempotency)
-                .await?
-                .ok_or(error)?)
-        }
+    match write.await {
+        Err(error) if lost_race(&error) => Ok(replay_or_refuse(app, business, idempotency)
+            .await?
+            .ok_or(error)?),
         outcome => outcome,
     }
 }
@@ -177,13 +215,7 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
         }
         Err(StoreError::Conflict(conflict)) => {
             tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
-            let alternatives =
-                alternatives_near(app, business, &service, request.start, None).await?;
-            Err(slot_unavailable(
-                request.start,
-                reason_for(&conflict),
-                alternatives,
-            ))
+            Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
         }
         // The caller replays the response of whoever took the key.
         Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
@@ -213,24 +245,9 @@ pub(super) fn idempotency_record(
     }))
 }
 
-/// The slot starting at `start` if every rule allows it now, else the reason with alternatives.
-pub(super) async fn verify_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-    service: &Service,
-    start: Timestamp,
-    rescheduling: Option<AppointmentId>,
-    now: Timestamp,
-) -> Result<Interval, AppError> {
-    Ok(
-        checked_slot(app, business, service, start, rescheduling, now)
-            .await?
-            .0,
-    )
-}
-
-/// [`verify_slot`], with the store's note of the read it was checked against, for the write that follows.
-async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
+/// The slot starting at `start` if every rule allows it now, else the reason with alternatives; with the store's
+/// note of the read it was checked against, for a write that follows (a hold or a move has no use for it).
+pub(super) async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     service: &Service,
@@ -264,6 +281,19 @@ pub(super) async fn enqueue_sync<S: ?Sized>(app: &App<S>, appointment: &Appointm
     if let Err(error) = app.queue.enqueue(&job, Duration::ZERO).await {
         tracing::warn!(appointment_id = %appointment.id, error = %error, "sync job not enqueued; the sweep will retry");
     }
+}
+
+/// Whether the business's calendar receives our appointments, read fresh for each change: a calendar connected or
+/// disconnected meanwhile decides whether this change is synced.
+pub(super) async fn calendar_takes_appointments<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<bool, AppError> {
+    Ok(app
+        .store
+        .get_calendar_connection(business.id)
+        .await?
+        .is_some_and(|connection| connection.syncs_appointments()))
 }
 
 pub async fn get_appointment<S: AppointmentStore + ?Sized>(
@@ -323,8 +353,9 @@ pub async fn edit_appointment<
         let service = match moving {
             Some(start) => {
                 let service = ensure_bookable(app, business, current.service_id).await?;
-                let slot =
-                    verify_slot(app, business, &service, start, Some(current.id), now).await?;
+                let slot = checked_slot(app, business, &service, start, Some(current.id), now)
+                    .await?
+                    .0;
                 next.time = slot;
                 next.local_date = slot
                     .start()
@@ -346,11 +377,7 @@ pub async fn edit_appointment<
         if next == current {
             return Ok(current);
         }
-        let connected = app
-            .store
-            .get_calendar_connection(business.id)
-            .await?
-            .is_some_and(|c| c.syncs_appointments());
+        let connected = calendar_takes_appointments(app, business).await?;
         next.version = current.version + 1;
         next.sync = current.sync.after_next_change(connected, now);
         next.updated_at = now;
@@ -393,11 +420,7 @@ pub async fn cancel_appointment<S: BookingStore + AppointmentStore + ConnectionS
         if !current.is_live() {
             return Ok(current);
         }
-        let connected = app
-            .store
-            .get_calendar_connection(business.id)
-            .await?
-            .is_some_and(|c| c.syncs_appointments());
+        let connected = calendar_takes_appointments(app, business).await?;
         let now = app.clock.now();
         let next = Appointment {
             status: AppointmentStatus::Cancelled,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 
-use super::appointments::get_appointment;
+use super::appointments::{calendar_takes_appointments, get_appointment};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::providers::Integrations;
@@ -428,12 +428,7 @@ pub async fn retry_sync<S: AppointmentStore + ConnectionStore + ?Sized>(
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
     let appointment = get_appointment(app, business, id).await?;
-    let connected = app
-        .store
-        .get_calendar_connection(business.id)
-        .await?
-        .is_some_and(|connection| connection.syncs_appointments());
-    if !connected {
+    if !calendar_takes_appointments(app, business).await? {
         return Err(AppError::CalendarNotConnected);
     }
     queue_again(app, vec![appointment], false).await

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::providers::Integrations;
-use crate::ports::{Clock, JobQueue, Store};
+use crate::ports::{Clock, JobQueue, ProviderRegistry, Store};
 
 /// The adapters a running instance works with, built once per process and shared by every request. `S` is the store
 /// as far as the holder may use it: a use case states the roles it needs (`S: BookingStore + CatalogStore`), so its
@@ -14,6 +14,9 @@ pub struct App<S: ?Sized = dyn Store> {
     pub clock: Arc<dyn Clock>,
     /// Calendar providers and token storage; without them, connecting is refused and sync jobs fail visibly.
     pub integrations: Option<Arc<Integrations>>,
+    /// Every provider this build knows, configured here or not: shown on the dashboard, its webhook mounted.
+    /// The composition root passes it in; an app built without one knows no provider.
+    pub registry: ProviderRegistry,
 }
 
 impl<S: ?Sized> Clone for App<S> {
@@ -23,6 +26,7 @@ impl<S: ?Sized> Clone for App<S> {
             queue: self.queue.clone(),
             clock: self.clock.clone(),
             integrations: self.integrations.clone(),
+            registry: self.registry.clone(),
         }
     }
 }
@@ -34,11 +38,17 @@ impl App {
             queue,
             clock,
             integrations: None,
+            registry: ProviderRegistry::default(),
         }
     }
 }
 
 impl<S: ?Sized> App<S> {
+    pub fn with_registry(mut self, registry: ProviderRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
     pub fn with_integrations(mut self, integrations: Integrations) -> Self {
         self.integrations = Some(Arc::new(integrations));
         self

@@ -13,6 +13,8 @@ pub enum Missing {
     Business,
     StaffMember,
     ApiKey,
+    /// A calendar provider this build does not register.
+    Provider,
     /// A record the store did not find, where the use case did not say which.
     Record,
 }
@@ -26,6 +28,7 @@ impl std::fmt::Display for Missing {
             Self::Business => "business",
             Self::StaffMember => "staff member",
             Self::ApiKey => "api key",
+            Self::Provider => "calendar provider",
             Self::Record => "record",
         })
     }

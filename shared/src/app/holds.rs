@@ -12,8 +12,8 @@ use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, 
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, IdempotentBooking, enqueue_sync, idempotency_record, reason_for,
-    replay_or_refuse, slot_unavailable, verify_slot,
+    BookingOutcome, IdempotentBooking, checked_slot, enqueue_sync, idempotency_record,
+    slot_unavailable, taken_meanwhile, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
 use super::context::App;
@@ -43,7 +43,7 @@ pub async fn create_hold<
                 .map_err(AppError::from)
         })?;
     let now = app.clock.now();
-    let slot = verify_slot(app, business, &service, request.start, None, now).await?;
+    let (slot, _) = checked_slot(app, business, &service, request.start, None, now).await?;
     let hold = Hold {
         id: HoldId::generate(),
         business_id: business.id,
@@ -68,13 +68,7 @@ pub async fn create_hold<
         Ok(()) => Ok(hold),
         Err(StoreError::Conflict(conflict)) => {
             tracing::info!(service_id = %service.id, reason = %conflict, "hold lost to a concurrent booking or hold");
-            let alternatives =
-                alternatives_near(app, business, &service, request.start, None).await?;
-            Err(slot_unavailable(
-                request.start,
-                reason_for(&conflict),
-                alternatives,
-            ))
+            Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
         }
         Err(other) => Err(other.into()),
     }
@@ -129,20 +123,23 @@ pub async fn book_held_appointment<
     request: HeldBooking,
     idempotency: Option<IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
-    let Some(idempotency) = idempotency else {
-        return convert_once(app, business, request, None).await;
-    };
-    if let Some(replay) = replay_or_refuse(app, business, &idempotency).await? {
-        return Ok(replay);
-    }
-    match convert_once(app, business, request, Some(&idempotency)).await {
-        Err(error @ (AppError::HoldAlreadyConverted | AppError::VersionConflict)) => {
-            Ok(replay_or_refuse(app, business, &idempotency)
-                .await?
-                .ok_or(error)?)
-        }
-        outcome => outcome,
-    }
+    let conversion = convert_once(app, business, request, idempotency.as_ref());
+    write_once_per_key(
+        app,
+        business,
+        idempotency.as_ref(),
+        lost_conversion_race,
+        conversion,
+    )
+    .await
+}
+
+/// A conversion that finds the hold converted (or its key taken) may have lost to a retry of itself.
+fn lost_conversion_race(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::HoldAlreadyConverted | AppError::VersionConflict
+    )
 }
 
 /// Why a hold cannot be converted: converted already, expired, or never (or no longer) there.

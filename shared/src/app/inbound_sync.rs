@@ -29,7 +29,8 @@ use super::sync_core::{
 use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
-    ProviderError, ProviderKind, ProviderSetup, PushChannel, PushRequest, StoreError,
+    ProviderError, ProviderKind, ProviderSetup, PushChannel, PushEvent, PushNotification,
+    PushRequest, StoreError,
 };
 use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 
@@ -65,20 +66,7 @@ pub async fn start_watching<S: ConnectionStore + ?Sized>(
     provider: ProviderKind,
     calendar_id: &str,
 ) -> Result<(), AppError> {
-    let watch = CalendarWatch {
-        business_id,
-        provider,
-        calendar_id: calendar_id.to_owned(),
-        cursor: None,
-        time_zone: None,
-        channel: None,
-        secret_hash: String::new(),
-        opening: None,
-        full_sync_at: None,
-        synced_at: None,
-        sync_started_at: None,
-        version: 1,
-    };
+    let watch = CalendarWatch::new(business_id, provider, calendar_id.to_owned());
     // A watch left by an earlier selection (a disconnect that failed half-way) is replaced.
     app.store.delete_calendar_watch(business_id).await?;
     match app.store.put_calendar_watch(&watch, None).await {
@@ -639,31 +627,6 @@ async fn close_channel<S: ConnectionStore + LeaseStore + ?Sized>(
     if let Err(error) = closed {
         tracing::warn!(%business_id, provider = %setup.kind(), %error, "{which}push channel not closed; it expires by itself");
     }
-}
-
-/// A push notification, read from the provider's own format by its webhook.
-#[derive(Clone, Debug)]
-pub struct PushNotification {
-    /// The channel (Google) or subscription (Graph) it names.
-    pub channel_id: String,
-    /// The secret it echoes: Google's channel token, Graph's client state.
-    pub secret: Option<String>,
-    /// The watched resource, where the provider names it (Google); checked when both sides know one.
-    pub resource_id: Option<String>,
-    pub event: PushEvent,
-}
-
-/// What a notification says happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PushEvent {
-    /// The channel is open (Google's `sync`); nothing changed yet.
-    Opened,
-    /// Events changed, or may have (Graph's `missed`).
-    Changed,
-    /// The provider wants the channel renewed now (Graph's `reauthorizationRequired`).
-    RenewNow,
-    /// The provider removed the channel (Graph's `subscriptionRemoved`): the next sync opens another.
-    Removed,
 }
 
 /// The businesses a notification may be for. We put the business's id in front of the channel id where we choose

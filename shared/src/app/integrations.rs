@@ -1,4 +1,4 @@
-//! Connecting a business's Google or Outlook calendar: the OAuth authorization code flow with PKCE, the choice of
+//! Connecting a business's calendar at a provider: the OAuth authorization code flow with PKCE, the choice of
 //! one calendar, the connection's health, and disconnecting.
 //!
 //! The `state` of an authorization is `nonce.mac`: the nonce names a stored attempt (business, provider, PKCE
@@ -16,7 +16,7 @@ use sha2::Sha256;
 use super::calendar_sync::{queue_upcoming, requeue_failed};
 use super::calendar_tokens;
 use super::context::App;
-use super::error::AppError;
+use super::error::{AppError, Missing};
 use super::inbound_sync::{resume_watching, start_watching, stop_watching};
 use super::providers::Integrations;
 use crate::domain::{Business, BusinessId};
@@ -62,10 +62,24 @@ impl Integrations {
     }
 }
 
+/// `provider_not_found` for a name this build knows nothing of: neither registered nor configured.
+fn known<S: ?Sized>(app: &App<S>, provider: ProviderKind) -> Result<(), AppError> {
+    let configured = app
+        .integrations
+        .as_deref()
+        .is_some_and(|integrations| integrations.provider(provider).is_ok());
+    if configured || app.registry.get(provider).is_some() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(Missing::Provider))
+    }
+}
+
 fn integrations<S: ?Sized>(
     app: &App<S>,
     provider: ProviderKind,
 ) -> Result<&Integrations, AppError> {
+    known(app, provider)?;
     app.integrations
         .as_deref()
         .ok_or(AppError::ProviderNotConfigured(provider))
@@ -271,6 +285,7 @@ async fn connection_to<S: ConnectionStore + ?Sized>(
     business_id: BusinessId,
     provider: ProviderKind,
 ) -> Result<CalendarConnection, AppError> {
+    known(app, provider)?;
     app.store
         .get_calendar_connection(business_id)
         .await?
@@ -412,7 +427,7 @@ mod tests {
         OAuthAttempt {
             nonce: "nonce".into(),
             business_id: BusinessId::generate(),
-            provider: ProviderKind::Google,
+            provider: ProviderKind::GOOGLE,
             pkce_verifier: "verifier".into(),
             expires_at: Timestamp::UNIX_EPOCH,
             from_dashboard: false,
@@ -434,7 +449,7 @@ mod tests {
         };
         assert!(!signer.verify(&other_business, tag));
         let other_provider = OAuthAttempt {
-            provider: ProviderKind::Microsoft,
+            provider: ProviderKind::MICROSOFT,
             ..attempt.clone()
         };
         assert!(!signer.verify(&other_provider, tag));

@@ -57,11 +57,7 @@ impl Integrations {
 
     /// Where the provider sends push notifications for inbound sync.
     pub fn webhook_url(&self, setup: &ProviderSetup) -> String {
-        format!(
-            "{}{}",
-            self.public_base_url,
-            setup.calendar.push_settings().webhook_path
-        )
+        format!("{}{}", self.public_base_url, setup.profile.webhook.path)
     }
 
     pub fn redirect_uri(&self, kind: ProviderKind) -> String {

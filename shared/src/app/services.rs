@@ -66,37 +66,27 @@ pub struct ServiceChanges {
 impl ServiceChanges {
     fn apply_to(&self, service: &Service) -> Result<(ServiceSettings, bool), AppError> {
         let mut settings = service.settings.clone();
-        if let Some(name) = &self.name {
-            settings.name = name.clone();
-        }
-        if let Some(duration) = self.duration {
-            settings.duration = duration;
-        }
-        if let Some(interval) = self.slot_interval {
-            settings.slot_interval = interval;
-        }
-        if let Some(hours) = &self.weekly_hours {
-            settings.weekly_hours = hours.clone();
-        }
-        if let Some(overrides) = &self.date_overrides {
-            settings.date_overrides = overrides.clone();
-        }
-        if let Some(buffer) = self.buffer_before {
-            settings.buffer_before = buffer;
-        }
-        if let Some(buffer) = self.buffer_after {
-            settings.buffer_after = buffer;
-        }
-        if let Some(limit) = self.max_per_day {
-            settings.max_per_day = limit;
-        }
-        if let Some(notice) = self.minimum_notice {
-            settings.minimum_notice = notice;
-        }
-        if let Some(horizon) = self.booking_horizon_days {
-            settings.booking_horizon_days = horizon;
-        }
+        change(&mut settings.name, &self.name);
+        change(&mut settings.duration, &self.duration);
+        change(&mut settings.slot_interval, &self.slot_interval);
+        change(&mut settings.weekly_hours, &self.weekly_hours);
+        change(&mut settings.date_overrides, &self.date_overrides);
+        change(&mut settings.buffer_before, &self.buffer_before);
+        change(&mut settings.buffer_after, &self.buffer_after);
+        change(&mut settings.max_per_day, &self.max_per_day);
+        change(&mut settings.minimum_notice, &self.minimum_notice);
+        change(
+            &mut settings.booking_horizon_days,
+            &self.booking_horizon_days,
+        );
         Ok((settings.validated()?, self.active.unwrap_or(service.active)))
+    }
+}
+
+/// Overwrites `field` with the change asked for, if one was.
+fn change<T: Clone>(field: &mut T, asked: &Option<T>) {
+    if let Some(value) = asked {
+        *field = value.clone();
     }
 }
 

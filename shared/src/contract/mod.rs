@@ -19,15 +19,50 @@ pub mod queue;
 pub mod secrets;
 pub mod store;
 
+/// What every contract macro expands to: one test per contract named, which returns early when `$available` says
+/// the adapter's emulator is missing, then runs `contract::<suite>::<name>` on what `$factory` makes. A `fresh`
+/// factory makes the adapter and a guard for its resources; a `configured` one (the queue) is handed to the contract,
+/// which calls it with the settings it needs.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($suite:ident, $kind:ident, $factory:path, [], #[$test:meta], $($name:ident),+ $(,)?) => {
+        $crate::__contract_tests!(
+            $suite, $kind, $factory, [$crate::contract::always_available], #[$test], $($name),+
+        );
+    };
+    ($suite:ident, fresh, $factory:path, [$available:path], #[$test:meta], $($name:ident),+ $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                if !$available().await {
+                    return;
+                }
+                let (adapter, _guard) = $factory().await;
+                $crate::contract::$suite::$name(adapter).await;
+            }
+        )+
+    };
+    ($suite:ident, configured, $factory:path, [$available:path], #[$test:meta], $($name:ident),+ $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                if !$available().await {
+                    return;
+                }
+                $crate::contract::$suite::$name(|settings| $factory(settings)).await;
+            }
+        )+
+    };
+}
+
 /// One `#[tokio::test]` per store contract, each on a fresh store from `$factory`, grouped by the role of the store
 /// it covers (`contract/store/<role>.rs`).
 #[macro_export]
 macro_rules! store_contract_tests {
-    ($factory:path) => {
-        $crate::store_contract_tests!($factory, available = $crate::contract::always_available);
-    };
-    ($factory:path, available = $available:path) => {
-        $crate::store_contract_tests!(@each $factory, $available,
+    ($factory:path $(, available = $available:path)? $(,)?) => {
+        $crate::__contract_tests!(store, fresh, $factory, [$($available)?],
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
             // catalog
             businesses_are_created_once_and_found_by_key,
             services_are_created_listed_and_updated_by_version,
@@ -78,29 +113,15 @@ macro_rules! store_contract_tests {
             a_lease_has_one_holder_until_it_ends_or_is_released,
         );
     };
-    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                if !$available().await {
-                    return;
-                }
-                let (store, _guard) = $factory().await;
-                $crate::contract::store::$name(store).await;
-            }
-        )+
-    };
 }
 
 /// One `#[tokio::test]` per contract of the dashboard's records ([`crate::ports::SignInStore`],
 /// [`crate::ports::ApiKeyStore`]), each on a fresh store from `$factory`.
 #[macro_export]
 macro_rules! account_store_contract_tests {
-    ($factory:path) => {
-        $crate::account_store_contract_tests!($factory, available = $crate::contract::always_available);
-    };
-    ($factory:path, available = $available:path) => {
-        $crate::account_store_contract_tests!(@each $factory, $available,
+    ($factory:path $(, available = $available:path)? $(,)?) => {
+        $crate::__contract_tests!(accounts, fresh, $factory, [$($available)?],
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
             staff_are_created_once_listed_per_business_and_get_passwords,
             a_password_link_is_taken_once_and_not_after_it_expires,
             concurrent_takers_of_a_password_link_get_it_once,
@@ -109,29 +130,15 @@ macro_rules! account_store_contract_tests {
             api_keys_are_listed_and_a_revoked_key_stops_authenticating_at_once,
         );
     };
-    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                if !$available().await {
-                    return;
-                }
-                let (store, _guard) = $factory().await;
-                $crate::contract::accounts::$name(store).await;
-            }
-        )+
-    };
 }
 
 /// One `#[tokio::test]` per queue contract; `$factory` takes the [`crate::ports::QueueSettings`] to create the
 /// queue with.
 #[macro_export]
 macro_rules! queue_contract_tests {
-    ($factory:path) => {
-        $crate::queue_contract_tests!($factory, available = $crate::contract::always_available);
-    };
-    ($factory:path, available = $available:path) => {
-        $crate::queue_contract_tests!(@each $factory, $available,
+    ($factory:path $(, available = $available:path)? $(,)?) => {
+        $crate::__contract_tests!(queue, configured, $factory, [$($available)?],
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
             jobs_are_received_and_acknowledged,
             a_delayed_job_stays_invisible_until_its_delay_passes,
             an_unacknowledged_job_is_redelivered_with_its_attempt_counted,
@@ -142,44 +149,30 @@ macro_rules! queue_contract_tests {
             many_jobs_are_enqueued_at_once,
         );
     };
-    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if !$available().await {
-                    return;
-                }
-                $crate::contract::queue::$name(|settings| $factory(settings)).await;
-            }
-        )+
-    };
 }
 
 /// One `#[tokio::test]` per secret store contract.
 #[macro_export]
 macro_rules! secret_store_contract_tests {
-    ($factory:path) => {
-        $crate::secret_store_contract_tests!($factory, available = $crate::contract::always_available);
-    };
-    ($factory:path, available = $available:path) => {
-        $crate::secret_store_contract_tests!(@each $factory, $available,
+    ($factory:path $(, available = $available:path)? $(,)?) => {
+        $crate::__contract_tests!(secrets, fresh, $factory, [$($available)?],
+            #[tokio::test],
             secrets_are_put_read_replaced_and_deleted,
             missing_secrets_are_absent_and_deleting_them_is_fine,
             names_that_differ_only_in_punctuation_stay_apart,
         );
     };
-    (@each $factory:path, $available:path, $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                if !$available().await {
-                    return;
-                }
-                let (secrets, _guard) = $factory().await;
-                $crate::contract::secrets::$name(secrets).await;
-            }
-        )+
-    };
+}
+
+/// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
+fn base() -> jiff::Timestamp {
+    "2027-03-01T09:00:00Z".parse().unwrap()
+}
+
+fn at(minutes: i64) -> jiff::Timestamp {
+    base()
+        .checked_add(jiff::SignedDuration::from_mins(minutes))
+        .unwrap()
 }
 
 /// The default precondition: local adapters are always there.

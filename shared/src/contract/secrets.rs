@@ -20,22 +20,17 @@ async fn read(secrets: &dyn SecretStore, secret: &SecretName) -> Option<String> 
 
 pub async fn secrets_are_put_read_replaced_and_deleted(secrets: Arc<dyn SecretStore>) {
     let secret = name("calendar/google/business-1");
-    secrets
-        .put(&secret, &SecretString::from("refresh-token-1"))
-        .await
-        .unwrap();
-    assert_eq!(
-        read(secrets.as_ref(), &secret).await.as_deref(),
-        Some("refresh-token-1")
-    );
-    secrets
-        .put(&secret, &SecretString::from("refresh-token-2"))
-        .await
-        .unwrap();
-    assert_eq!(
-        read(secrets.as_ref(), &secret).await.as_deref(),
-        Some("refresh-token-2")
-    );
+    // Written, then replaced: each read finds the latest value.
+    for value in ["refresh-token-1", "refresh-token-2"] {
+        secrets
+            .put(&secret, &SecretString::from(value))
+            .await
+            .unwrap();
+        assert_eq!(
+            read(secrets.as_ref(), &secret).await.as_deref(),
+            Some(value)
+        );
+    }
     secrets.delete(&secret).await.unwrap();
     assert_eq!(read(secrets.as_ref(), &secret).await, None);
 }
@@ -47,22 +42,18 @@ pub async fn missing_secrets_are_absent_and_deleting_them_is_fine(secrets: Arc<d
 }
 
 pub async fn names_that_differ_only_in_punctuation_stay_apart(secrets: Arc<dyn SecretStore>) {
-    let slash = name("a/b");
-    let underscore = name("a_b");
-    secrets
-        .put(&slash, &SecretString::from("slash"))
-        .await
-        .unwrap();
-    secrets
-        .put(&underscore, &SecretString::from("underscore"))
-        .await
-        .unwrap();
-    assert_eq!(
-        read(secrets.as_ref(), &slash).await.as_deref(),
-        Some("slash")
-    );
-    assert_eq!(
-        read(secrets.as_ref(), &underscore).await.as_deref(),
-        Some("underscore")
-    );
+    let written = [(name("a/b"), "slash"), (name("a_b"), "underscore")];
+    for (secret, value) in &written {
+        secrets
+            .put(secret, &SecretString::from(*value))
+            .await
+            .unwrap();
+    }
+    // Every value is read back under its own name, none overwritten by the other.
+    for (secret, value) in &written {
+        assert_eq!(
+            read(secrets.as_ref(), secret).await.as_deref(),
+            Some(*value)
+        );
+    }
 }

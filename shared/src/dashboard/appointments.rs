@@ -413,7 +413,7 @@ async fn detail_body(
                     p class="muted" { "Code: " code { (failure.code) } }
                     @if failure.code == "reauth_required" {
                         @if let Some(connection) = &connection {
-                            p { a class="button primary" href={ "/dashboard/integrations#" (connection.provider) } { "Reconnect " (format::provider_name(connection.provider)) } }
+                            p { a class="button primary" href={ "/dashboard/integrations#" (connection.provider) } { "Reconnect " (dashboard.app.registry.display_name(connection.provider)) } }
                         }
                     }
                 }

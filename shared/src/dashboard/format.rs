@@ -5,7 +5,6 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use crate::domain::{AppointmentStatus, BookingSource, SyncFailure, SyncStatus};
-use crate::ports::ProviderKind;
 
 /// "Tue 8 Dec, 10:30 EST": the day named, the zone's abbreviation for that instant.
 pub fn when(instant: Timestamp, zone: &TimeZone) -> String {
@@ -30,13 +29,6 @@ pub fn day(date: Date) -> String {
 
 pub fn today(now: Timestamp, zone: &TimeZone) -> Date {
     now.to_zoned_datetime(zone.clone()).date()
-}
-
-pub fn provider_name(provider: ProviderKind) -> &'static str {
-    match provider {
-        ProviderKind::Google => "Google Calendar",
-        ProviderKind::Microsoft => "Outlook Calendar",
-    }
 }
 
 pub fn source(source: BookingSource) -> &'static str {

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
-use super::format::{provider_name, when};
+use super::format::when;
 use super::layout::{Nav, csrf_field, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::AppError;
@@ -41,8 +41,7 @@ struct Notice {
     why: Option<String>,
 }
 
-fn failure_text(provider: ProviderKind, why: Option<&str>) -> String {
-    let name = provider_name(provider);
+fn failure_text(name: &str, why: Option<&str>) -> String {
     match why {
         Some("denied") => format!(
             "Connecting {name} did not finish: access was not granted. Nothing changed; connect again and allow access to your calendar."
@@ -91,11 +90,11 @@ fn connect_button(csrf: &str, provider: ProviderKind, label: &str, primary: bool
 fn card(
     csrf: &str,
     provider: ProviderKind,
+    name: &str,
     connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
     zone: &jiff::tz::TimeZone,
     configured: bool,
 ) -> Markup {
-    let name = provider_name(provider);
     let never = || "never".to_owned();
     html! {
         section class="card" id=(provider) aria-labelledby={ (provider) "-title" } {
@@ -159,25 +158,27 @@ async fn integrations_page(
     let body = html! {
         p { "Connect one calendar. Appointments appear in it as they are booked, moved and cancelled, and its own events block those times." }
         div class="cards" {
-            @for kind in [ProviderKind::Google, ProviderKind::Microsoft] {
+            @for profile in dashboard.app.registry.iter() {
+                @let (kind, name) = (profile.kind, profile.display_name);
                 @let mine = connection.as_ref().filter(|(c, _)| c.provider == kind);
                 @if other_connected(kind) {
                     section class="card" id=(kind) aria-labelledby={ (kind) "-title" } {
-                        h2 id={ (kind) "-title" } { (provider_name(kind)) }
+                        h2 id={ (kind) "-title" } { (name) }
                         p { "Not connected. Connecting it replaces the calendar connected now." }
                         @if configured(kind) {
-                            (connect_button(&signed.session.csrf_token, kind, &format!("Connect {}", provider_name(kind)), false))
+                            (connect_button(&signed.session.csrf_token, kind, &format!("Connect {name}"), false))
                         }
                     }
                 } @else {
-                    (card(&signed.session.csrf_token, kind, mine, zone, configured(kind)))
+                    (card(&signed.session.csrf_token, kind, name, mine, zone, configured(kind)))
                 }
             }
         }
     };
     let failure = notice
         .failed
-        .map(|provider| failure_text(provider, notice.why.as_deref()));
+        .and_then(|provider| dashboard.app.registry.get(provider))
+        .map(|profile| failure_text(profile.display_name, notice.why.as_deref()));
     let body = html! {
         @if let Some(failure) = &failure {
             div class="error-summary" role="alert" { p { (failure) } }
@@ -212,7 +213,7 @@ async fn calendar_picker(
     Path(provider): Path<ProviderKind>,
     signed: Signed,
 ) -> PageResult {
-    let name = provider_name(provider);
+    let name = dashboard.app.registry.display_name(provider);
     let connection = integrations::get_connection(&dashboard.app, &signed.business)
         .await?
         .map(|(connection, _)| connection)
@@ -290,7 +291,7 @@ async fn confirm_disconnect(
     Path(provider): Path<ProviderKind>,
     signed: Signed,
 ) -> PageResult {
-    let name = provider_name(provider);
+    let name = dashboard.app.registry.display_name(provider);
     integrations::get_connection(&dashboard.app, &signed.business)
         .await?
         .filter(|(connection, _)| connection.provider == provider)

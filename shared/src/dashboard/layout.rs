@@ -4,7 +4,6 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
-use super::format::provider_name;
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{AppointmentQuery, ConnectionHealth, ProviderKind};
@@ -29,15 +28,27 @@ const NAV: [(Nav, &str, &str); 5] = [
 /// What needs the owner's attention on every page.
 #[derive(Default)]
 pub struct Banner {
-    pub reconnect: Option<(ProviderKind, String)>,
+    pub reconnect: Option<Reconnect>,
     pub failed_syncs: usize,
+}
+
+/// A connection the provider no longer accepts.
+pub struct Reconnect {
+    pub provider: ProviderKind,
+    /// How the owner knows the provider.
+    pub name: String,
+    pub reason: String,
 }
 
 impl Banner {
     pub async fn load(app: &App, business: &Business) -> Result<Self, AppError> {
         let connection = app.store.get_calendar_connection(business.id).await?;
         let reconnect = connection.and_then(|connection| match connection.health {
-            ConnectionHealth::ReauthRequired { reason } => Some((connection.provider, reason)),
+            ConnectionHealth::ReauthRequired { reason } => Some(Reconnect {
+                provider: connection.provider,
+                name: app.registry.display_name(connection.provider),
+                reason,
+            }),
             _ => None,
         });
         Ok(Self {
@@ -101,13 +112,13 @@ fn head(title: &str) -> Markup {
 
 fn banner(banner: &Banner) -> Markup {
     html! {
-        @if let Some((provider, reason)) = &banner.reconnect {
+        @if let Some(Reconnect { provider, name, reason }) = &banner.reconnect {
             div class="banner bad" role="alert" {
                 p {
-                    strong { (provider_name(*provider)) " needs reconnecting." }
+                    strong { (name) " needs reconnecting." }
                     " " (sentence(reason)) " Until then, appointments are not written to your calendar."
                 }
-                a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (provider_name(*provider)) }
+                a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (name) }
             }
         }
         @if banner.failed_syncs > 0 {

@@ -4,9 +4,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use super::text::string_newtype_conversions;
 use super::{
     AppointmentId, BusinessId, Interval, LineBreaks, Minutes, Occupancy, ServiceId,
-    ValidationError, checked_text,
+    ValidationError, checked_text, occupied_time,
 };
 
 /// Where a booking came from: the phone agent, a member of staff, or an API client.
@@ -115,17 +116,7 @@ macro_rules! bounded_text {
             }
         }
 
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
+        string_newtype_conversions!($name);
     };
 }
 
@@ -193,17 +184,7 @@ impl TryFrom<String> for PhoneNumber {
     }
 }
 
-impl From<PhoneNumber> for String {
-    fn from(value: PhoneNumber) -> Self {
-        value.0
-    }
-}
-
-impl AsRef<str> for PhoneNumber {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+string_newtype_conversions!(PhoneNumber);
 
 impl fmt::Debug for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -252,17 +233,7 @@ impl TryFrom<String> for EmailAddress {
     }
 }
 
-impl From<EmailAddress> for String {
-    fn from(value: EmailAddress) -> Self {
-        value.0
-    }
-}
-
-impl AsRef<str> for EmailAddress {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+string_newtype_conversions!(EmailAddress);
 
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -303,10 +274,7 @@ pub struct Appointment {
 impl Appointment {
     /// `[start − buffer_before, end + buffer_after)`: the time no other live appointment of the business may touch.
     pub fn occupied(&self) -> Interval {
-        self.time.widened(
-            self.buffer_before.as_duration(),
-            self.buffer_after.as_duration(),
-        )
+        occupied_time(self.time, self.buffer_before, self.buffer_after)
     }
 
     pub fn is_live(&self) -> bool {
@@ -347,10 +315,7 @@ impl BlockingFields {
         Occupancy {
             appointment_id: self.id,
             service_id: self.service_id,
-            occupied: self.time.widened(
-                self.buffer_before.as_duration(),
-                self.buffer_after.as_duration(),
-            ),
+            occupied: occupied_time(self.time, self.buffer_before, self.buffer_after),
             local_date: self.local_date,
         }
     }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::string_newtype_conversions;
 use super::{LineBreaks, ValidationError, checked_text};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,17 +23,7 @@ impl TryFrom<String> for DisplayName {
     }
 }
 
-impl From<DisplayName> for String {
-    fn from(name: DisplayName) -> Self {
-        name.0
-    }
-}
-
-impl AsRef<str> for DisplayName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+string_newtype_conversions!(DisplayName);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, HoldId, Interval, Minutes, Occupancy, ServiceId, ValidationError};
+use super::{
+    BusinessId, HoldId, Interval, Minutes, Occupancy, ServiceId, ValidationError, occupied_time,
+};
 
 /// How long a hold lives when the business has not chosen: long enough to take a name and a number.
 pub const DEFAULT_HOLD_MINUTES: u32 = 5;
@@ -69,10 +71,7 @@ pub struct Hold {
 
 impl Hold {
     pub fn occupied(&self) -> Interval {
-        self.time.widened(
-            self.buffer_before.as_duration(),
-            self.buffer_after.as_duration(),
-        )
+        occupied_time(self.time, self.buffer_before, self.buffer_after)
     }
 
     pub fn is_alive_at(&self, now: Timestamp) -> bool {

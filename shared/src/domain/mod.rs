@@ -25,13 +25,16 @@ pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_t
 pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
 pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId};
 pub use interval::{Interval, merge_intervals};
-pub use occupancy::{BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts};
+pub use occupancy::{
+    BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts, occupied_time,
+};
 pub use phone::normalize_phone;
 pub use service::{
     DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
     MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceSettings, WeeklyHours,
 };
 pub use settings::{BusinessSettings, CountryCode};
+pub(crate) use text::string_newtype_conversions;
 pub use text::{LineBreaks, checked_text};
 pub use time_text::{
     DATE_FORM, INSTANT_FORM, WALL_TIME_FORM, parse_instant, parse_local_date, parse_wall_time,

@@ -9,12 +9,20 @@ use jiff::SignedDuration;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{AppointmentId, Interval, MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, ServiceId};
+use super::{
+    AppointmentId, Interval, MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, ServiceId,
+};
 
 /// The longest occupied interval any appointment can have. A store looking for appointments whose occupied interval
 /// overlaps `[a, b)` need only look at those starting in `[a − MAX_OCCUPIED_SPAN, b + MAX_OCCUPIED_SPAN)`.
 pub const MAX_OCCUPIED_SPAN: SignedDuration =
     SignedDuration::from_mins((MAX_DURATION_MINUTES as i64) + 2 * (MAX_BUFFER_MINUTES as i64));
+
+/// `[start − buffer_before, end + buffer_after)`: the time an appointment at `time` (or a hold for it) keeps every
+/// other live appointment of the business out of.
+pub fn occupied_time(time: Interval, buffer_before: Minutes, buffer_after: Minutes) -> Interval {
+    time.widened(buffer_before.as_duration(), buffer_after.as_duration())
+}
 
 /// What one live appointment contributes to the booking rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,28 @@
 
 use super::ValidationError;
 
+/// The two conversions every validated string newtype (`struct Name(String)`) offers: back into the `String` it
+/// holds (what serde writes) and a `&str` view. Building one stays the type's own `TryFrom<String>`, since that is
+/// where each checks its own rule.
+macro_rules! string_newtype_conversions {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            impl From<$name> for String {
+                fn from(value: $name) -> Self {
+                    value.0
+                }
+            }
+
+            impl AsRef<str> for $name {
+                fn as_ref(&self) -> &str {
+                    &self.0
+                }
+            }
+        )+
+    };
+}
+pub(crate) use string_newtype_conversions;
+
 /// Whether a text may span lines (notes) or is one line (names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineBreaks {

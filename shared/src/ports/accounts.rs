@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::domain::string_newtype_conversions;
 use crate::domain::{ApiKeyHash, Business, BusinessId, ValidationError};
 
 /// An email address used to sign in: trimmed and lowercased, so "Ana@Clinic.test" and "ana@clinic.test" are one
@@ -39,17 +40,7 @@ impl TryFrom<String> for SignInEmail {
     }
 }
 
-impl From<SignInEmail> for String {
-    fn from(email: SignInEmail) -> Self {
-        email.0
-    }
-}
-
-impl AsRef<str> for SignInEmail {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+string_newtype_conversions!(SignInEmail);
 
 impl fmt::Debug for SignInEmail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

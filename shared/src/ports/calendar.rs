@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AppointmentId, ExternalEventChange, Interval};
-use crate::ports::{OAuthFlow, ProviderKind};
+use crate::ports::{OAuthFlow, ProviderKind, ProviderProfile};
 
 /// What an appointment looks like on the business's calendar. The provider decides the event's id from
 /// `appointment_id`, so the same appointment always maps to the same event.
@@ -113,8 +113,6 @@ pub struct PushChannel {
 /// How a provider's push channels are set up, so that the use cases need not know which provider they talk to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PushSettings {
-    /// Our webhook for this provider's notifications, below the API's public base URL.
-    pub webhook_path: &'static str,
     /// How long a new or renewed channel is asked to last.
     pub channel_lifetime: SignedDuration,
     /// Whether we choose the channel's id (Google), which then carries the business; otherwise the provider names
@@ -122,16 +120,18 @@ pub struct PushSettings {
     pub we_name_channels: bool,
 }
 
-/// One provider, ready to use: its OAuth flow and its calendar API, built at start-up by the composition root.
+/// One provider, ready to use: who it is, its OAuth flow and its calendar API, built at start-up by the composition
+/// root.
 #[derive(Clone)]
 pub struct ProviderSetup {
+    pub profile: ProviderProfile,
     pub oauth: Arc<dyn OAuthFlow>,
     pub calendar: Arc<dyn CalendarProvider>,
 }
 
 impl ProviderSetup {
     pub fn kind(&self) -> ProviderKind {
-        self.calendar.kind()
+        self.profile.kind
     }
 }
 
@@ -139,8 +139,6 @@ impl ProviderSetup {
 /// details, or make it not exist. Both are idempotent, so a retried or duplicated job is harmless.
 #[async_trait]
 pub trait CalendarProvider: Send + Sync + 'static {
-    fn kind(&self) -> ProviderKind;
-
     fn push_settings(&self) -> PushSettings;
 
     /// Every calendar of the account, the primary one included.

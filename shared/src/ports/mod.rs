@@ -5,6 +5,7 @@ mod accounts;
 mod calendar;
 mod clock;
 mod oauth;
+mod provider;
 mod queue;
 mod secrets;
 mod store;
@@ -19,12 +20,15 @@ pub use calendar::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
+pub use provider::{
+    InvalidProviderKind, ProviderKind, ProviderProfile, ProviderRegistry, ProviderWebhook,
+    PushEvent, PushNotification, WebhookCall, WebhookReading, WebhookRefusal,
+};
 pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ProviderKind, ReadMark, Store,
-    StoreError,
+    OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ReadMark, Store, StoreError,
 };

@@ -18,18 +18,76 @@ use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, ProviderSetup, PushChannel, PushRequest, PushSettings,
+    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
+    PushNotification, PushRequest, PushSettings, WebhookCall, WebhookReading, WebhookRefusal,
 };
+use utoipa::OpenApi;
 
 /// How the composition root finds and builds Google Calendar.
 pub const MODULE: ProviderModule = ProviderModule {
-    kind: ProviderKind::Google,
+    profile: PROFILE,
     default_endpoints,
     setup,
 };
 
 /// Where Google's push notifications arrive (see `api::webhooks`).
 pub const WEBHOOK_PATH: &str = "/v1/webhooks/google";
+
+/// Google Calendar as the rest of the system sees it.
+pub const PROFILE: ProviderProfile = ProviderProfile {
+    kind: ProviderKind::GOOGLE,
+    display_name: "Google Calendar",
+    webhook: ProviderWebhook {
+        path: WEBHOOK_PATH,
+        read: read_notification,
+        openapi: WebhookDoc::openapi,
+    },
+};
+
+impl ProviderKind {
+    /// Google Calendar's name in records, URLs and `GOOGLE_…` settings.
+    pub const GOOGLE: ProviderKind = ProviderKind::from_static("google");
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(read_notification))]
+struct WebhookDoc;
+
+/// Google sends an empty body; everything is in the `X-Goog-*` headers.
+#[utoipa::path(post, path = "/v1/webhooks/google", tag = "webhooks", security(()),
+    operation_id = "google_notification",
+    params(
+        ("X-Goog-Channel-ID" = String, Header, description = "The channel the notification is for"),
+        ("X-Goog-Channel-Token" = Option<String>, Header, description = "The secret given when the channel was opened"),
+        ("X-Goog-Resource-ID" = Option<String>, Header, description = "The watched resource"),
+        ("X-Goog-Resource-State" = String, Header, description = "sync, exists or not_exists"),
+    ),
+    responses((status = 200, description = "Accepted; a sync is queued when the calendar changed")))]
+fn read_notification(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookRefusal> {
+    let (Some(channel_id), Some(resource_state)) = (
+        call.header("x-goog-channel-id"),
+        call.header("x-goog-resource-state"),
+    ) else {
+        return Err(WebhookRefusal::Header {
+            field: "X-Goog-Channel-ID",
+            message: "a Google notification names its channel and resource state".to_owned(),
+        });
+    };
+    let notification = PushNotification {
+        channel_id,
+        secret: call.header("x-goog-channel-token"),
+        resource_id: call.header("x-goog-resource-id"),
+        // `sync` when the channel opens, then `exists` (or `not_exists`) on changes.
+        event: match resource_state.as_str() {
+            "sync" => PushEvent::Opened,
+            _ => PushEvent::Changed,
+        },
+    };
+    Ok(WebhookReading::Notifications {
+        notifications: vec![notification],
+        status: http::StatusCode::OK,
+    })
+}
 /// Google channels may last longer, but a week keeps an abandoned one from lingering.
 const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
 
@@ -66,6 +124,7 @@ pub fn setup(
     http: reqwest::Client,
 ) -> ProviderSetup {
     ProviderSetup {
+        profile: PROFILE,
         oauth: Arc::new(OAuthClient::new(
             oauth_settings(credentials, endpoints),
             http.clone(),
@@ -268,13 +327,8 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
 
 #[async_trait]
 impl CalendarProvider for GoogleCalendar {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Google
-    }
-
     fn push_settings(&self) -> PushSettings {
         PushSettings {
-            webhook_path: WEBHOOK_PATH,
             channel_lifetime: CHANNEL_LIFETIME,
             we_name_channels: true,
         }

@@ -21,18 +21,104 @@ use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, ProviderSetup, PushChannel, PushRequest, PushSettings,
+    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
+    PushNotification, PushRequest, PushSettings, WebhookCall, WebhookReading, WebhookRefusal,
 };
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// How the composition root finds and builds Outlook calendars through Microsoft Graph.
 pub const MODULE: ProviderModule = ProviderModule {
-    kind: ProviderKind::Microsoft,
+    profile: PROFILE,
     default_endpoints,
     setup,
 };
 
 /// Where Graph's change and lifecycle notifications arrive (see `api::webhooks`).
 pub const WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
+
+/// Outlook calendars as the rest of the system sees them.
+pub const PROFILE: ProviderProfile = ProviderProfile {
+    kind: ProviderKind::MICROSOFT,
+    display_name: "Outlook Calendar",
+    webhook: ProviderWebhook {
+        path: WEBHOOK_PATH,
+        read: read_notifications,
+        openapi: WebhookDoc::openapi,
+    },
+};
+
+impl ProviderKind {
+    /// Microsoft Graph's name in records, URLs and `MICROSOFT_…` settings.
+    pub const MICROSOFT: ProviderKind = ProviderKind::from_static("microsoft");
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(read_notifications))]
+struct WebhookDoc;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQuery {
+    /// Sent once when a subscription is created: echo it to prove the endpoint is ours.
+    pub validation_token: Option<String>,
+}
+
+/// Graph's notification collection; only what we act on is read.
+#[derive(Deserialize, ToSchema)]
+pub struct GraphNotificationCollection {
+    pub value: Vec<GraphNotificationItem>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphNotificationItem {
+    pub subscription_id: String,
+    pub client_state: Option<String>,
+    /// Present on lifecycle notifications: reauthorizationRequired, subscriptionRemoved or missed.
+    pub lifecycle_event: Option<String>,
+}
+
+/// Change and lifecycle notifications, and the validation handshake when a subscription is created.
+#[utoipa::path(post, path = "/v1/webhooks/microsoft", tag = "webhooks", security(()), params(GraphQuery),
+    operation_id = "microsoft_notification",
+    request_body(content = Option<GraphNotificationCollection>, description = "Absent in the validation handshake"),
+    responses(
+        (status = 200, description = "Validation handshake: the token, as text/plain", content_type = "text/plain", body = String),
+        (status = 202, description = "Accepted; a sync is queued")))]
+fn read_notifications(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookRefusal> {
+    let query: GraphQuery = serde_urlencoded::from_str(call.query.unwrap_or_default())
+        .map_err(|error| WebhookRefusal::Query(error.to_string()))?;
+    if let Some(token) = query.validation_token {
+        if !call.body.is_empty() {
+            return Err(WebhookRefusal::Body(
+                "a validation handshake carries no body".to_owned(),
+            ));
+        }
+        return Ok(WebhookReading::Handshake { token });
+    }
+    let collection: GraphNotificationCollection = serde_json::from_slice(call.body)
+        .map_err(|error| WebhookRefusal::Body(error.to_string()))?;
+    let notifications = collection
+        .value
+        .into_iter()
+        .map(|item| PushNotification {
+            channel_id: item.subscription_id,
+            secret: item.client_state,
+            resource_id: None,
+            // `missed` and plain change notifications alike mean: read the calendar.
+            event: match item.lifecycle_event.as_deref() {
+                Some("reauthorizationRequired") => PushEvent::RenewNow,
+                Some("subscriptionRemoved") => PushEvent::Removed,
+                _ => PushEvent::Changed,
+            },
+        })
+        .collect();
+    Ok(WebhookReading::Notifications {
+        notifications,
+        status: http::StatusCode::ACCEPTED,
+    })
+}
 /// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
 const SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
 
@@ -61,6 +147,7 @@ pub fn setup(
     http: reqwest::Client,
 ) -> ProviderSetup {
     ProviderSetup {
+        profile: PROFILE,
         oauth: Arc::new(OAuthClient::new(
             oauth_settings(credentials, endpoints),
             http.clone(),
@@ -412,13 +499,8 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
 
 #[async_trait]
 impl CalendarProvider for OutlookCalendar {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Microsoft
-    }
-
     fn push_settings(&self) -> PushSettings {
         PushSettings {
-            webhook_path: WEBHOOK_PATH,
             channel_lifetime: SUBSCRIPTION_LIFETIME,
             we_name_channels: false,
         }

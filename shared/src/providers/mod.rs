@@ -9,16 +9,23 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::ports::{ProviderKind, ProviderSetup};
+use crate::ports::{ProviderKind, ProviderProfile, ProviderRegistry, ProviderSetup};
 use oauth::OAuthSettings;
 
-/// Every provider this build can connect to. Adding one is its client module and a line here.
+/// Every provider this build can connect to. Adding one is its module (client, OAuth settings, profile with its
+/// display name and webhook) and a line here; nothing outside `providers` names a provider.
 pub const REGISTERED: &[ProviderModule] = &[google::MODULE, microsoft::MODULE];
 
-/// What the composition root needs to know of a provider module to configure it.
+/// The registered providers' profiles, for the app the composition root builds.
+pub fn registry() -> ProviderRegistry {
+    ProviderRegistry::new(REGISTERED.iter().map(|module| module.profile))
+}
+
+/// A provider module: what the composition root needs to configure it, and what the rest of the system knows of it.
 #[derive(Clone, Copy)]
 pub struct ProviderModule {
-    pub kind: ProviderKind,
+    /// Its name, display name and webhook.
+    pub profile: ProviderProfile,
     /// The real provider's endpoints, each overridable from the environment.
     pub default_endpoints: fn() -> ProviderEndpoints,
     /// The provider's OAuth flow and calendar client over one shared HTTP client.
@@ -81,7 +88,7 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, HttpClientError
 
 /// The registered module of `kind`.
 pub fn module(kind: ProviderKind) -> Option<&'static ProviderModule> {
-    REGISTERED.iter().find(|module| module.kind == kind)
+    REGISTERED.iter().find(|module| module.profile.kind == kind)
 }
 
 /// A provider built from its client credentials and endpoints.
@@ -124,7 +131,7 @@ pub fn from_env() -> Result<Vec<ProviderSetup>, ProviderConfigError> {
     let http = http_client(PROVIDER_TIMEOUT)?;
     let mut configured = Vec::new();
     for module in REGISTERED {
-        let prefix = module.kind.to_string().to_uppercase();
+        let prefix = module.profile.kind.to_string().to_uppercase();
         let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
             continue;
         };

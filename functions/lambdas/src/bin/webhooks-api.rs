@@ -1,4 +1,4 @@
-//! The webhooks-api function: push notifications from Google and Microsoft Graph, checked and turned into sync jobs.
+//! The webhooks-api function: push notifications from the registered providers, checked and turned into sync jobs.
 
 use booking_aws::config::AwsAdapters;
 use booking_core::api::{self, Area};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::items::{API_KEY_SK, ApiKeyItem, api_key_pk, business_pk, instant_key};
 use super::requests::WriteOutcome;
-use super::{DynamoStore, backend, key, string, to_item};
+use super::{DynamoStore, backend, key, to_item};
 
 pub(super) const API_KEY_RECORD_PREFIX: &str = "APIKEYREC#";
 
@@ -143,15 +143,7 @@ impl DynamoStore {
         business_id: BusinessId,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let items: Vec<ApiKeyRecordItem> = self
-            .query_all(
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", string(business_pk(business_id)))
-                    .expression_attribute_values(":prefix", string(API_KEY_RECORD_PREFIX))
-                    .consistent_read(true),
-            )
+            .business_items(business_id, API_KEY_RECORD_PREFIX)
             .await?;
         Ok(items.into_iter().map(|item| item.record).collect())
     }

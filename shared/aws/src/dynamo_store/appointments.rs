@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use booking_core::domain::{
-    Appointment, AppointmentId, BusinessId, Interval, Occupancy, SyncState, SyncStatus,
+    Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, SyncState,
+    SyncStatus,
 };
 use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
@@ -35,85 +36,17 @@ impl AppointmentStore for DynamoStore {
         &self,
         query: &AppointmentQuery,
     ) -> Result<Page<Appointment>, StoreError> {
-        let mut low = query
-            .starts_within
-            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
-        if let Some(after) = &query.after {
-            low = low.max(gsi1_sk_after(after));
-        }
-        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
-        let high = query
-            .starts_within
-            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
-        if low > high {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-
-        let mut filters = Vec::new();
-        let mut names = HashMap::from([
-            ("#pk".to_owned(), "GSI1PK".to_owned()),
-            ("#sk".to_owned(), "GSI1SK".to_owned()),
-        ]);
-        let mut values = HashMap::from([
-            (
-                ":pk".to_owned(),
-                string(appointments_gsi1_pk(query.business_id)),
-            ),
-            (":low".to_owned(), string(low)),
-            (":high".to_owned(), string(high)),
-        ]);
-        if query.status.is_some() || query.sync_status.is_some() {
-            names.insert("#appointment".to_owned(), "appointment".to_owned());
-            names.insert("#status".to_owned(), "status".to_owned());
-        }
-        if let Some(status) = query.status {
-            filters.push("#appointment.#status = :status");
-            values.insert(":status".to_owned(), to_value(&status)?);
-        }
-        if let Some(sync_status) = query.sync_status {
-            names.insert("#sync".to_owned(), "sync".to_owned());
-            filters.push("#appointment.#sync.#status = :sync_status");
-            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
-        }
-
-        let limit = query.limit.clamp(1, 500) as usize;
-        let mut items: Vec<Appointment> = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                // DynamoDB limits what it reads before filtering, so asking for what is missing never overshoots.
-                .limit((limit - items.len()) as i32)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                items.push(from_item::<AppointmentItem>(item)?.appointment);
-            }
-            let more = output.last_evaluated_key.filter(|key| !key.is_empty());
-            match more {
-                Some(key) if items.len() < limit => start_key = Some(key),
-                Some(_) => {
-                    let next = items.last().map(|last| PageCursor {
-                        start: last.time.start(),
-                        id: last.id,
-                    });
-                    return Ok(Page { items, next });
-                }
-                None => return Ok(Page { items, next: None }),
-            }
-        }
+        self.appointments_page(AppointmentRange {
+            index: GSI1,
+            partition: appointments_gsi1_pk(query.business_id),
+            starts_within: query.starts_within,
+            status: query.status,
+            sync_status: query.sync_status,
+            order: ListOrder::Ascending,
+            after: query.after,
+            limit: query.limit,
+        })
+        .await
     }
 
     async fn live_occupancies(
@@ -227,95 +160,17 @@ impl AppointmentStore for DynamoStore {
         &self,
         query: &CallerQuery,
     ) -> Result<Page<Appointment>, StoreError> {
-        let mut low = query
-            .starts_within
-            .map_or_else(|| "0".to_owned(), |range| instant_key(range.start()));
-        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
-        let mut high = query
-            .starts_within
-            .map_or_else(|| "~".to_owned(), |range| instant_key(range.end()));
-        if let Some(after) = &query.after {
-            match query.order {
-                ListOrder::Ascending => low = low.max(gsi1_sk_after(after)),
-                // BETWEEN is inclusive: the cursor's own item comes back first and is skipped below.
-                ListOrder::Descending => {
-                    high = high.min(appointment_gsi1_sk(after.start, after.id))
-                }
-            }
-        }
-        if low > high {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        let mut filters = Vec::new();
-        let mut names = HashMap::from([
-            ("#pk".to_owned(), "GSI3PK".to_owned()),
-            ("#sk".to_owned(), "GSI3SK".to_owned()),
-        ]);
-        let mut values = HashMap::from([
-            (
-                ":pk".to_owned(),
-                string(phone_gsi3_pk(query.business_id, &query.phone)),
-            ),
-            (":low".to_owned(), string(low)),
-            (":high".to_owned(), string(high)),
-        ]);
-        if query.status.is_some() || query.sync_status.is_some() {
-            names.insert("#appointment".to_owned(), "appointment".to_owned());
-            names.insert("#status".to_owned(), "status".to_owned());
-        }
-        if let Some(status) = query.status {
-            filters.push("#appointment.#status = :status");
-            values.insert(":status".to_owned(), to_value(&status)?);
-        }
-        if let Some(sync_status) = query.sync_status {
-            names.insert("#sync".to_owned(), "sync".to_owned());
-            filters.push("#appointment.#sync.#status = :sync_status");
-            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
-        }
-        let limit = query.limit.clamp(1, 500) as usize;
-        let mut items: Vec<Appointment> = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI3)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(query.order == ListOrder::Ascending)
-                // One more than is missing: the cursor's own item may come first on a descending page.
-                .limit((limit - items.len() + 1) as i32)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                let appointment = from_item::<AppointmentItem>(item)?.appointment;
-                let is_cursor = query.after.is_some_and(|after| {
-                    after.start == appointment.time.start() && after.id == appointment.id
-                });
-                if !is_cursor && items.len() < limit {
-                    items.push(appointment);
-                } else if !is_cursor {
-                    // A match beyond this page: there is a next one.
-                    let next = items.last().map(|last| PageCursor {
-                        start: last.time.start(),
-                        id: last.id,
-                    });
-                    return Ok(Page { items, next });
-                }
-            }
-            match output.last_evaluated_key.filter(|key| !key.is_empty()) {
-                Some(key) => start_key = Some(key),
-                None => return Ok(Page { items, next: None }),
-            }
-        }
+        self.appointments_page(AppointmentRange {
+            index: GSI3,
+            partition: phone_gsi3_pk(query.business_id, &query.phone),
+            starts_within: query.starts_within,
+            status: query.status,
+            sync_status: query.sync_status,
+            order: query.order,
+            after: query.after,
+            limit: query.limit,
+        })
+        .await
     }
 
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
@@ -389,7 +244,111 @@ impl AppointmentStore for DynamoStore {
     }
 }
 
+/// What both appointment listings ask of an index sorted by `start#id` (GSI1 for a business, GSI3 for a caller):
+/// one partition, the starts to cover, the status filters, the direction and where to resume.
+struct AppointmentRange {
+    index: &'static str,
+    partition: String,
+    starts_within: Option<Interval>,
+    status: Option<AppointmentStatus>,
+    sync_status: Option<SyncStatus>,
+    order: ListOrder,
+    after: Option<PageCursor>,
+    limit: u32,
+}
+
 impl DynamoStore {
+    /// One page of a listing: the sort-key range, DynamoDB's filter for the statuses, then Query pages until the
+    /// page is full or the range is read.
+    async fn appointments_page(
+        &self,
+        range: AppointmentRange,
+    ) -> Result<Page<Appointment>, StoreError> {
+        let mut low = range
+            .starts_within
+            .map_or_else(|| "0".to_owned(), |starts| instant_key(starts.start()));
+        // Keys are `instant#id`, so the bare key of the range's end sorts above every start before it.
+        let mut high = range
+            .starts_within
+            .map_or_else(|| "~".to_owned(), |starts| instant_key(starts.end()));
+        if let Some(after) = &range.after {
+            match range.order {
+                ListOrder::Ascending => low = low.max(gsi1_sk_after(after)),
+                // BETWEEN is inclusive: the cursor's own item comes back first and is skipped below.
+                ListOrder::Descending => {
+                    high = high.min(appointment_gsi1_sk(after.start, after.id))
+                }
+            }
+        }
+        if low > high {
+            return Ok(Page::of_appointments(Vec::new(), false));
+        }
+        let mut filters = Vec::new();
+        let mut names = HashMap::from([
+            ("#pk".to_owned(), format!("{}PK", range.index)),
+            ("#sk".to_owned(), format!("{}SK", range.index)),
+        ]);
+        let mut values = HashMap::from([
+            (":pk".to_owned(), string(range.partition)),
+            (":low".to_owned(), string(low)),
+            (":high".to_owned(), string(high)),
+        ]);
+        if range.status.is_some() || range.sync_status.is_some() {
+            names.insert("#appointment".to_owned(), "appointment".to_owned());
+            names.insert("#status".to_owned(), "status".to_owned());
+        }
+        if let Some(status) = range.status {
+            filters.push("#appointment.#status = :status");
+            values.insert(":status".to_owned(), to_value(&status)?);
+        }
+        if let Some(sync_status) = range.sync_status {
+            names.insert("#sync".to_owned(), "sync".to_owned());
+            filters.push("#appointment.#sync.#status = :sync_status");
+            values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
+        }
+        let limit = range.limit.clamp(1, 500) as usize;
+        let mut items: Vec<Appointment> = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(range.index)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(range.order == ListOrder::Ascending)
+                // DynamoDB limits what it reads before filtering, so asking for one more than is missing never
+                // overshoots by more than the one that tells whether a next page exists (or the cursor's own item,
+                // which may come first on a descending page).
+                .limit((limit - items.len() + 1) as i32)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let appointment = from_item::<AppointmentItem>(item)?.appointment;
+                let is_cursor = range.after.is_some_and(|after| {
+                    after.start == appointment.time.start() && after.id == appointment.id
+                });
+                if is_cursor {
+                    continue;
+                }
+                if items.len() == limit {
+                    // A match beyond this page: there is a next one.
+                    return Ok(Page::of_appointments(items, true));
+                }
+                items.push(appointment);
+            }
+            match output.last_evaluated_key.filter(|key| !key.is_empty()) {
+                Some(key) => start_key = Some(key),
+                None => return Ok(Page::of_appointments(items, false)),
+            }
+        }
+    }
+
     pub(super) async fn get_appointment_item(
         &self,
         business: BusinessId,

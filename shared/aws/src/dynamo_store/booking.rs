@@ -1,7 +1,7 @@
 //! Bookings, reschedules, cancellations and holds, each one conditional transaction over the ledgers it touches.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
 use booking_core::domain::{BusinessId, Hold, HoldId};
 use booking_core::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
@@ -11,10 +11,13 @@ use jiff::Timestamp;
 
 use super::items::{
     AppointmentItem, HoldItem, IdempotencyItem, LedgerEntry, appointment_sk, business_pk, hold_sk,
-    idempotency_sk, ledger_sk,
+    idempotency_sk,
 };
-use super::ledgers::{LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, utc_days};
-use super::requests::WriteOutcome;
+use super::ledgers::{
+    BookingWrite, LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
+    gave_up_under_contention, utc_days,
+};
+use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, key, nanos, number, to_item, to_value};
 
 #[async_trait]
@@ -36,14 +39,14 @@ impl BookingStore for DynamoStore {
                     seen.filter(|_| attempt == 0),
                 )
                 .await?;
-            let write = self.booking_write(
+            let mut write = self.booking_write(
                 None,
                 appointment,
                 &ledgers,
                 day_count.as_ref(),
                 booking.idempotency,
             )?;
-            let outcome = self.transact(write.items).await?;
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
@@ -57,22 +60,13 @@ impl BookingStore for DynamoStore {
                 return Err(StoreError::IdempotencyKeyTaken);
             }
             // Someone booked or held on the same days, or took a place of the day: read again and decide.
-            if write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write
-                    .day_count_position
-                    .is_some_and(|at| outcome.failed(at))
-                || outcome.contended()
-            {
+            if write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "booking transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("booking transaction"));
         }
-        Err(StoreError::Backend(
-            "booking gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("booking"))
     }
 
     async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
@@ -95,31 +89,21 @@ impl BookingStore for DynamoStore {
             } else {
                 (Vec::new(), None)
             };
-            let write =
+            let mut write =
                 self.booking_write(Some(&current), next, &ledgers, day_count.as_ref(), None)?;
-            let outcome = self.transact(write.items).await?;
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
             // A changed appointment, a booking on the same days or the same day count, or a contended item: read
             // again and decide.
-            if outcome.failed(0)
-                || write.ledger_positions.iter().any(|at| outcome.failed(*at))
-                || write
-                    .day_count_position
-                    .is_some_and(|at| outcome.failed(at))
-                || outcome.contended()
-            {
+            if outcome.failed(0) || write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "change transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("change transaction"));
         }
-        Err(StoreError::Backend(
-            "change gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("change"))
     }
 
     async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
@@ -154,44 +138,43 @@ impl BookingStore for DynamoStore {
                 .condition_expression("attribute_not_exists(PK)")
                 .build()
                 .map_err(backend)?;
-            let mut items = vec![
-                self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
-                TransactWriteItem::builder()
-                    .condition_check(appointment_absent)
-                    .build(),
-            ];
+            let mut write = BookingWrite {
+                items: vec![
+                    self.put(to_item(&item)?, Some("attribute_not_exists(PK)"))?,
+                    TransactWriteItem::builder()
+                        .condition_check(appointment_absent)
+                        .build(),
+                ],
+                ledger_positions: Vec::new(),
+                day_count_position: None,
+                idempotency_position: None,
+            };
             let entry = LedgerEntry::of_hold(hold);
-            let mut ledger_positions = Vec::new();
             for touch in &ledgers {
-                ledger_positions.push(items.len());
-                items.push(self.ledger_add(
+                write.ledger_positions.push(write.items.len());
+                write.items.push(self.ledger_add(
                     hold.business_id,
                     occupancy.appointment_id,
                     &entry,
                     touch,
                 )?);
             }
-            let day_count_position = items.len();
-            items.push(self.day_count_add_hold(hold, &day_count)?);
-            let outcome = self.transact(items).await?;
+            write.day_count_position = Some(write.items.len());
+            write.items.push(self.day_count_add_hold(hold, &day_count)?);
+            let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
             }
             if outcome.failed(0) || outcome.failed(1) {
                 return Err(StoreError::AlreadyExists);
             }
-            if ledger_positions.iter().any(|at| outcome.failed(*at))
-                || outcome.failed(day_count_position)
-                || outcome.contended()
-            {
+            if write.lost_race(&outcome) {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "hold transaction cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("hold transaction"));
         }
-        Err(StoreError::Backend("hold gave up under contention".into()))
+        Err(gave_up_under_contention("hold"))
     }
 
     async fn get_hold(
@@ -259,23 +242,17 @@ impl BookingStore for DynamoStore {
         let entry = LedgerEntry::of(appointment);
         let mut ledger_positions = Vec::new();
         for day in utc_days(&appointment.occupied()) {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    business_pk(appointment.business_id),
-                    ledger_sk(day),
-                )))
+            let update = self
+                .ledger_update(appointment.business_id, day)
                 .update_expression("SET #entries.#id = :entry, #version = #version + :one")
                 .condition_expression("attribute_exists(#entries.#id)")
                 .expression_attribute_names("#entries", "entries")
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_names("#id", appointment.id.to_string())
                 .expression_attribute_values(":entry", to_value(&entry)?)
-                .expression_attribute_values(":one", number(1))
-                .build()
-                .map_err(backend)?;
+                .expression_attribute_values(":one", number(1));
             ledger_positions.push(items.len());
-            items.push(TransactWriteItem::builder().update(update).build());
+            items.push(transact_update(update)?);
         }
         items.push(self.day_count_remove_hold(
             appointment.business_id,
@@ -309,13 +286,9 @@ impl BookingStore for DynamoStore {
                 back_off(attempt).await;
                 continue;
             }
-            return Err(StoreError::Backend(
-                "converting the hold was cancelled for no known reason".into(),
-            ));
+            return Err(cancelled_for_no_known_reason("hold conversion transaction"));
         }
-        Err(StoreError::Backend(
-            "converting the hold gave up under contention".into(),
-        ))
+        Err(gave_up_under_contention("hold conversion"))
     }
 
     async fn remove_expired_holds(&self, _now: Timestamp, _limit: u32) -> Result<u32, StoreError> {

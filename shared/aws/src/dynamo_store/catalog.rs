@@ -15,7 +15,7 @@ use super::items::{
 };
 use super::ledgers::back_off;
 use super::requests::WriteOutcome;
-use super::{DynamoStore, backend, from_item, key, number, string, to_item};
+use super::{DynamoStore, backend, from_item, key, number, to_item};
 
 #[async_trait]
 impl CatalogStore for DynamoStore {
@@ -99,17 +99,7 @@ impl CatalogStore for DynamoStore {
     }
 
     async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
-        let items: Vec<ServiceItem> = self
-            .query_all(
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", string(business_pk(business_id)))
-                    .expression_attribute_values(":prefix", string(SERVICE_PREFIX))
-                    .consistent_read(true),
-            )
-            .await?;
+        let items: Vec<ServiceItem> = self.business_items(business_id, SERVICE_PREFIX).await?;
         Ok(items.into_iter().map(|item| item.service).collect())
     }
 

@@ -20,6 +20,7 @@ use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
     day_count_sk, idempotency_sk, ledger_sk,
 };
+use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
 
 impl DynamoStore {
@@ -70,15 +71,10 @@ impl DynamoStore {
         last: Date,
     ) -> Result<Vec<LedgerItem>, StoreError> {
         self.query_all(
-            self.client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", string(business_pk(business)))
+            self.business_query(business, "SK BETWEEN :first AND :last")
                 .expression_attribute_values(":first", string(ledger_sk(first)))
                 .expression_attribute_values(":last", string(ledger_sk(last)))
-                .projection_expression("SK, version, entries")
-                .consistent_read(true),
+                .projection_expression("SK, version, entries"),
         )
         .await
     }
@@ -93,9 +89,8 @@ impl DynamoStore {
         entry: &LedgerEntry,
         touch: &LedgerTouch,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(touch.day))))
+        let update = self
+            .ledger_update(business, touch.day)
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_values(":one", number(1));
@@ -128,9 +123,7 @@ impl DynamoStore {
                 update.update_expression(expression)
             }
         };
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     /// Removing needs no read: it only frees time, so it cannot break a rule whatever committed meanwhile.
@@ -140,18 +133,15 @@ impl DynamoStore {
         id: AppointmentId,
         day: Date,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+        let update = self
+            .ledger_update(business, day)
             .update_expression("REMOVE #entries.#id SET #version = #version + :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_names("#id", id.to_string())
-            .expression_attribute_values(":one", number(1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":one", number(1));
+        transact_update(update)
     }
 
     pub(super) async fn read_day_count(
@@ -166,6 +156,35 @@ impl DynamoStore {
         Ok(DayCountRead {
             item: item.unwrap_or_default(),
         })
+    }
+
+    /// An update of one ledger of the business (its UTC date `day`).
+    pub(super) fn ledger_update(&self, business: BusinessId, day: Date) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+    }
+
+    /// An update of the count of one service's appointments and holds on one local date.
+    fn day_count_update(
+        &self,
+        business: BusinessId,
+        service: ServiceId,
+        local_date: Date,
+    ) -> UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key(
+            business_pk(business),
+            day_count_sk(service, local_date),
+        )))
+    }
+
+    /// [`Self::day_count_update`] of the service and local date an appointment counts on.
+    fn appointment_day_count_update(&self, appointment: &Appointment) -> UpdateBuilder {
+        self.day_count_update(
+            appointment.business_id,
+            appointment.service_id,
+            appointment.local_date,
+        )
     }
 
     /// The condition that the day count is still at the version `read` saw.
@@ -185,12 +204,8 @@ impl DynamoStore {
         appointment: &Appointment,
         read: Option<&DayCountRead>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                day_count_sk(appointment.service_id, appointment.local_date),
-            )))
+        let update = self
+            .appointment_day_count_update(appointment)
             .update_expression("ADD booked :one, #version :one")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", number(1));
@@ -198,26 +213,18 @@ impl DynamoStore {
             Some(read) => Self::day_count_unchanged(update, read),
             None => update,
         };
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     pub(super) fn day_count_remove(
         &self,
         appointment: &Appointment,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(appointment.business_id),
-                day_count_sk(appointment.service_id, appointment.local_date),
-            )))
+        let update = self
+            .appointment_day_count_update(appointment)
             .update_expression("ADD booked :minus_one")
-            .expression_attribute_values(":minus_one", number(-1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":minus_one", number(-1));
+        transact_update(update)
     }
 
     /// Adds a hold to its day count, writing the whole map of live holds (expired ones drop out) on condition that
@@ -236,21 +243,15 @@ impl DynamoStore {
             .map(|(id, expires)| (id.clone(), *expires))
             .collect();
         holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(hold.business_id),
-                day_count_sk(hold.service_id, hold.local_date),
-            )))
+        let update = self
+            .day_count_update(hold.business_id, hold.service_id, hold.local_date)
             .update_expression("SET #holds = :holds ADD #version :one")
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":holds", to_value(&holds)?)
             .expression_attribute_values(":one", number(1));
         let update = Self::day_count_unchanged(update, read);
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(backend)?)
-            .build())
+        transact_update(update)
     }
 
     /// Takes a hold out of its day count; when it becomes its appointment, the appointment is counted instead.
@@ -268,20 +269,14 @@ impl DynamoStore {
         } else {
             "REMOVE #holds.#hold ADD #version :one"
         };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(business),
-                day_count_sk(service, local_date),
-            )))
+        let update = self
+            .day_count_update(business, service, local_date)
             .update_expression(expression)
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#hold", hold.to_string())
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":one", number(1))
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":one", number(1));
+        transact_update(update)
     }
 
     /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
@@ -522,9 +517,29 @@ pub(super) struct BookingWrite {
     pub(super) idempotency_position: Option<usize>,
 }
 
+impl BookingWrite {
+    /// Whether the transaction lost to a concurrent write: a booking or hold on the same days, a place of the day
+    /// taken, or an item another transaction held. Reading again and deciding again may well succeed.
+    pub(super) fn lost_race(&self, outcome: &WriteOutcome) -> bool {
+        self.ledger_positions.iter().any(|at| outcome.failed(*at))
+            || self.day_count_position.is_some_and(|at| outcome.failed(at))
+            || outcome.contended()
+    }
+}
+
 /// A day count as read for a write checked against the daily limit.
 pub(super) struct DayCountRead {
     pub(super) item: DayCountItem,
+}
+
+/// A booking transaction cancelled for a reason that is neither a rule nor a race (the write is wrong, or DynamoDB is).
+pub(super) fn cancelled_for_no_known_reason(write: &str) -> StoreError {
+    StoreError::Backend(format!("{write} cancelled for no known reason").into())
+}
+
+/// Every attempt of a booking transaction lost a race; the caller sees a backend failure and may retry.
+pub(super) fn gave_up_under_contention(write: &str) -> StoreError {
+    StoreError::Backend(format!("{write} gave up under contention").into())
 }
 
 /// Jittered backoff so that bookings racing for the same days do not collide again in lockstep.

@@ -6,12 +6,21 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use booking_core::domain::BusinessId;
 use booking_core::ports::StoreError;
 use serde::de::DeserializeOwned;
 
-use super::items::SINGLETON_SK;
+use super::items::{SINGLETON_SK, business_pk};
 use super::{DynamoStore, backend, from_item, key, string};
+
+/// A transaction's update item, built; a builder missing its table or key is the backend's failure.
+pub(super) fn transact_update(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(backend)?)
+        .build())
+}
 
 impl DynamoStore {
     pub(super) async fn get<T: DeserializeOwned>(
@@ -136,6 +145,34 @@ impl DynamoStore {
                 _ => return Ok(found),
             }
         }
+    }
+
+    /// A consistent Query of the business's partition, its sort key narrowed by `sort_condition` (whose values the
+    /// caller adds).
+    pub(super) fn business_query(
+        &self,
+        business: BusinessId,
+        sort_condition: &str,
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(format!("PK = :pk AND {sort_condition}"))
+            .expression_attribute_values(":pk", string(business_pk(business)))
+            .consistent_read(true)
+    }
+
+    /// Every item of the business whose sort key starts with `prefix` (its services, its key records).
+    pub(super) async fn business_items<T: DeserializeOwned>(
+        &self,
+        business: BusinessId,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_all(
+            self.business_query(business, "begins_with(SK, :prefix)")
+                .expression_attribute_values(":prefix", string(prefix)),
+        )
+        .await
     }
 
     /// Every item `query` matches, page after page.

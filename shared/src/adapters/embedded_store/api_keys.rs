@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::{
-    API_KEY_RECORDS, API_KEYS, BUSINESSES, EmbeddedStore, backend, decode, encode, instant_key,
-    key, prefix_end, read_json,
+    API_KEY_RECORDS, API_KEYS, BUSINESSES, EmbeddedStore, backend, encode, instant_key, key,
+    read_json, rows_under,
 };
 use crate::domain::{ApiKeyHash, Business, BusinessId};
 use crate::ports::{ApiKeyRecord, ApiKeyStore, StoreError};
@@ -45,17 +45,7 @@ fn records_of(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     business_id: BusinessId,
 ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-    let prefix = business_id.as_uuid().as_bytes().to_vec();
-    let end = prefix_end(&prefix);
-    let mut records = Vec::new();
-    for entry in table
-        .range(prefix.as_slice()..end.as_slice())
-        .map_err(backend)?
-    {
-        let (_, value) = entry.map_err(backend)?;
-        records.push(decode(value.value())?);
-    }
-    Ok(records)
+    rows_under(table, business_id.as_uuid().as_bytes())
 }
 
 #[async_trait]
@@ -89,8 +79,7 @@ impl ApiKeyStore for EmbeddedStore {
             if taken {
                 return Err(StoreError::AlreadyExists);
             }
-            write_api_key_record(txn, &record)?;
-            Ok(())
+            write_api_key_record(txn, &record)
         })
         .await
     }

@@ -5,13 +5,13 @@ use jiff::Timestamp;
 use redb::ReadableTable;
 
 use super::rows::{
-    appointment_key, occupancies_between, phone_key, phone_prefix, remove_appointment,
-    stored_appointment, sync_status_byte, write_appointment,
+    appointment_in, appointment_key, occupancies_between, phone_key, phone_prefix,
+    remove_appointment, stored_appointment, sync_status_byte, write_appointment,
 };
 use super::{
     APPOINTMENT_STARTS, APPOINTMENTS, EmbeddedStore, HOLDS, MIGRATIONS, PHONE_INDEX,
-    PHONE_INDEX_MIGRATION, SYNC_QUEUE, backend, decode, instant_from_key, instant_key, key,
-    prefix_end, read_json,
+    PHONE_INDEX_MIGRATION, SYNC_QUEUE, backend, decode, id_pair, instant_from_key, instant_key,
+    key, prefix_end, read_json,
 };
 use crate::domain::{
     Appointment, AppointmentId, BusinessId, Interval, Occupancy, SyncState, SyncStatus,
@@ -41,56 +41,27 @@ impl AppointmentStore for EmbeddedStore {
         let query = query.clone();
         self.read(move |txn| {
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
-            let business = query.business_id.as_uuid();
-            let mut start = match query.starts_within {
-                Some(range) => key(&[business.as_bytes(), &instant_key(range.start())]),
-                None => business.as_bytes().to_vec(),
-            };
-            if let Some(after) = query.after {
-                // Just past the cursor's own key: the next page starts strictly after it.
-                let mut resume = appointment_key(query.business_id, after.start, after.id);
-                resume.push(0);
-                start = start.max(resume);
+            let (low, high) = key_range(
+                query.business_id.as_uuid().as_bytes(),
+                query.starts_within,
+                query.after,
+                ListOrder::Ascending,
+            );
+            if low >= high {
+                return Ok(Page::of_appointments(Vec::new(), false));
             }
-            let end = match query.starts_within {
-                Some(range) => key(&[business.as_bytes(), &instant_key(range.end())]),
-                None => prefix_end(business.as_bytes()),
-            };
-            let limit = usize::try_from(query.limit.clamp(1, 500)).unwrap_or(500);
-            let mut items: Vec<Appointment> = Vec::new();
-            let mut more = false;
-            if start < end {
-                for entry in appointments
-                    .range(start.as_slice()..end.as_slice())
-                    .map_err(backend)?
-                {
+            let candidates = appointments
+                .range(low.as_slice()..high.as_slice())
+                .map_err(backend)?
+                .map(|entry| {
                     let (_, value) = entry.map_err(backend)?;
-                    let appointment: Appointment = decode(value.value())?;
-                    let matches = query
-                        .status
-                        .is_none_or(|status| appointment.status == status)
-                        && query
-                            .sync_status
-                            .is_none_or(|status| appointment.sync.status == status);
-                    if !matches {
-                        continue;
-                    }
-                    if items.len() == limit {
-                        more = true;
-                        break;
-                    }
-                    items.push(appointment);
-                }
-            }
-            let next = if more {
-                items.last().map(|last| PageCursor {
-                    start: last.time.start(),
-                    id: last.id,
-                })
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+                    decode(value.value()).map(Some)
+                });
+            first_page(
+                candidates,
+                |appointment| query.admits(appointment),
+                query.limit,
+            )
         })
     }
 
@@ -123,12 +94,7 @@ impl AppointmentStore for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let sync = sync.clone();
         self.write(move |txn| {
-            let current = {
-                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
-                let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
-                stored_appointment(&appointments, &starts, business_id, id)?
-                    .ok_or(StoreError::NotFound)?
-            };
+            let current = appointment_in(txn, business_id, id)?.ok_or(StoreError::NotFound)?;
             if current.version != version {
                 return Ok(false);
             }
@@ -164,15 +130,7 @@ impl AppointmentStore for EmbeddedStore {
                     break;
                 }
                 let (key, _) = entry.map_err(backend)?;
-                let ids = key
-                    .value()
-                    .get(17..49)
-                    .ok_or_else(|| StoreError::Backend("corrupt sync key".into()))?;
-                let (business, appointment) = ids.split_at(16);
-                let business = uuid::Uuid::from_slice(business)
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                let appointment = uuid::Uuid::from_slice(appointment)
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                let (business, appointment) = id_pair(key.value(), 17, "sync key")?;
                 if let Some(appointment) =
                     stored_appointment(&appointments, &starts, business.into(), appointment.into())?
                 {
@@ -192,83 +150,39 @@ impl AppointmentStore for EmbeddedStore {
             let index = txn.open_table(PHONE_INDEX).map_err(backend)?;
             let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
             let prefix = phone_prefix(query.business_id, &query.phone);
-            let mut low = match query.starts_within {
-                Some(range) => key(&[&prefix, &instant_key(range.start())]),
-                None => prefix.clone(),
-            };
-            let mut high = match query.starts_within {
-                Some(range) => key(&[&prefix, &instant_key(range.end())]),
-                None => prefix_end(&prefix),
-            };
-            if let Some(after) = query.after {
-                let cursor = key(&[
-                    &prefix,
-                    &instant_key(after.start),
-                    after.id.as_uuid().as_bytes(),
-                ]);
-                match query.order {
-                    ListOrder::Ascending => {
-                        let mut resume = cursor;
-                        resume.push(0);
-                        low = low.max(resume);
-                    }
-                    ListOrder::Descending => high = high.min(cursor),
-                }
+            let (low, high) = key_range(&prefix, query.starts_within, query.after, query.order);
+            if low >= high {
+                return Ok(Page::of_appointments(Vec::new(), false));
             }
-            let limit = usize::try_from(query.limit.clamp(1, 500)).unwrap_or(500);
-            let mut items: Vec<Appointment> = Vec::new();
-            let mut more = false;
-            if low < high {
-                let range = index
-                    .range(low.as_slice()..high.as_slice())
-                    .map_err(backend)?;
-                let entries: Box<dyn Iterator<Item = _>> = match query.order {
-                    ListOrder::Ascending => Box::new(range),
-                    ListOrder::Descending => Box::new(range.rev()),
-                };
-                for entry in entries {
-                    let (stored, _) = entry.map_err(backend)?;
-                    let tail = stored
-                        .value()
-                        .get(prefix.len()..)
-                        .filter(|tail| tail.len() == 32)
-                        .ok_or_else(|| StoreError::Backend("corrupt phone index key".into()))?;
-                    let (start, id) = tail.split_at(16);
-                    let id = AppointmentId::from(
-                        uuid::Uuid::from_slice(id).map_err(|e| StoreError::Backend(Box::new(e)))?,
-                    );
-                    let Some(appointment) = read_json::<Appointment>(
-                        &appointments,
-                        &appointment_key(query.business_id, instant_from_key(start)?, id),
-                    )?
-                    else {
-                        continue;
-                    };
-                    let matches = query
-                        .status
-                        .is_none_or(|status| appointment.status == status)
-                        && query
-                            .sync_status
-                            .is_none_or(|status| appointment.sync.status == status);
-                    if !matches {
-                        continue;
-                    }
-                    if items.len() == limit {
-                        more = true;
-                        break;
-                    }
-                    items.push(appointment);
-                }
-            }
-            let next = if more {
-                items.last().map(|last| PageCursor {
-                    start: last.time.start(),
-                    id: last.id,
-                })
-            } else {
-                None
+            let range = index
+                .range(low.as_slice()..high.as_slice())
+                .map_err(backend)?;
+            let entries: Box<dyn Iterator<Item = _>> = match query.order {
+                ListOrder::Ascending => Box::new(range),
+                ListOrder::Descending => Box::new(range.rev()),
             };
-            Ok(Page { items, next })
+            let candidates = entries.map(|entry| {
+                let (stored, _) = entry.map_err(backend)?;
+                let tail = stored
+                    .value()
+                    .get(prefix.len()..)
+                    .filter(|tail| tail.len() == 32)
+                    .ok_or_else(|| StoreError::Backend("corrupt phone index key".into()))?;
+                let (start, id) = tail.split_at(16);
+                let id = AppointmentId::from(
+                    uuid::Uuid::from_slice(id).map_err(|e| StoreError::Backend(Box::new(e)))?,
+                );
+                // An index entry whose appointment is gone is skipped, not an error.
+                read_json::<Appointment>(
+                    &appointments,
+                    &appointment_key(query.business_id, instant_from_key(start)?, id),
+                )
+            });
+            first_page(
+                candidates,
+                |appointment| query.admits(appointment),
+                query.limit,
+            )
         })
     }
 
@@ -311,4 +225,64 @@ impl AppointmentStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// The keys under `prefix` (laid out `prefix ‖ start ‖ id`, as both the appointments table and the phone index are)
+/// whose start lies in `starts_within` (all of them without it), narrowed to those strictly after `after` in
+/// `order`. The range is empty when the first bound is not below the second.
+fn key_range(
+    prefix: &[u8],
+    starts_within: Option<Interval>,
+    after: Option<PageCursor>,
+    order: ListOrder,
+) -> (Vec<u8>, Vec<u8>) {
+    let (mut low, mut high) = match starts_within {
+        Some(range) => (
+            key(&[prefix, &instant_key(range.start())]),
+            key(&[prefix, &instant_key(range.end())]),
+        ),
+        None => (prefix.to_vec(), prefix_end(prefix)),
+    };
+    if let Some(after) = after {
+        let cursor = key(&[
+            prefix,
+            &instant_key(after.start),
+            after.id.as_uuid().as_bytes(),
+        ]);
+        match order {
+            ListOrder::Ascending => {
+                // Just past the cursor's own key: the next page starts strictly after it.
+                let mut resume = cursor;
+                resume.push(0);
+                low = low.max(resume);
+            }
+            // The range's end is exclusive, so the cursor's own key is left out.
+            ListOrder::Descending => high = high.min(cursor),
+        }
+    }
+    (low, high)
+}
+
+/// The first `limit` (1 to 500) candidates a listing admits, in the order they come, and whether another admitted
+/// one follows them. A candidate of `None` (an index entry without its record) is passed over.
+fn first_page(
+    candidates: impl Iterator<Item = Result<Option<Appointment>, StoreError>>,
+    admits: impl Fn(&Appointment) -> bool,
+    limit: u32,
+) -> Result<Page<Appointment>, StoreError> {
+    let limit = usize::try_from(limit.clamp(1, 500)).unwrap_or(500);
+    let mut items = Vec::new();
+    for candidate in candidates {
+        let Some(appointment) = candidate? else {
+            continue;
+        };
+        if !admits(&appointment) {
+            continue;
+        }
+        if items.len() == limit {
+            return Ok(Page::of_appointments(items, true));
+        }
+        items.push(appointment);
+    }
+    Ok(Page::of_appointments(items, false))
 }

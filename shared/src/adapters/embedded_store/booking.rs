@@ -6,12 +6,13 @@ use jiff::Timestamp;
 use redb::ReadableTable;
 
 use super::rows::{
-    appointment_exists, check_conflicts, held_in, remove_appointment, remove_hold,
-    stored_appointment, stored_hold, write_appointment, write_hold, write_idempotency,
+    appointment_exists, appointment_in, check_appointment_conflicts, check_conflicts,
+    claim_new_appointment, held_in, remove_appointment, remove_hold, stored_hold,
+    write_appointment, write_hold,
 };
 use super::{
-    APPOINTMENT_STARTS, APPOINTMENTS, EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS,
-    IDEMPOTENCY, backend, instant_key, key,
+    EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, backend, id_pair, instant_key,
+    key,
 };
 use crate::domain::{BusinessId, Hold, HoldId};
 use crate::ports::{
@@ -26,21 +27,9 @@ impl BookingStore for EmbeddedStore {
         let max_per_day = booking.max_per_day;
         let idempotency = booking.idempotency.cloned();
         self.write(move |txn| {
-            if let Some(record) = &idempotency {
-                write_idempotency(txn, record)?;
-            }
-            if appointment_exists(txn, appointment.business_id, appointment.id)? {
-                return Err(StoreError::AlreadyExists);
-            }
-            check_conflicts(
-                txn,
-                appointment.business_id,
-                &appointment.occupancy(),
-                max_per_day,
-                appointment.updated_at,
-            )?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            claim_new_appointment(txn, &appointment, idempotency.as_ref())?;
+            check_appointment_conflicts(txn, &appointment, max_per_day, appointment.updated_at)?;
+            write_appointment(txn, &appointment)
         })
         .await
     }
@@ -50,32 +39,21 @@ impl BookingStore for EmbeddedStore {
         let expected_version = change.expected_version;
         let max_per_day = change.max_per_day;
         self.write(move |txn| {
-            let current = {
-                let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
-                let starts = txn.open_table(APPOINTMENT_STARTS).map_err(backend)?;
-                stored_appointment(
-                    &appointments,
-                    &starts,
-                    appointment.business_id,
-                    appointment.id,
-                )?
-                .ok_or(StoreError::NotFound)?
-            };
+            let current = appointment_in(txn, appointment.business_id, appointment.id)?
+                .ok_or(StoreError::NotFound)?;
             if current.version != expected_version {
                 return Err(StoreError::VersionMismatch);
             }
             if appointment.is_live() {
-                check_conflicts(
+                check_appointment_conflicts(
                     txn,
-                    appointment.business_id,
-                    &appointment.occupancy(),
+                    &appointment,
                     max_per_day,
                     appointment.updated_at,
                 )?;
             }
             remove_appointment(txn, &current)?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            write_appointment(txn, &appointment)
         })
         .await
     }
@@ -96,8 +74,7 @@ impl BookingStore for EmbeddedStore {
                 max_per_day,
                 hold.created_at,
             )?;
-            write_hold(txn, &hold)?;
-            Ok(())
+            write_hold(txn, &hold)
         })
         .await
     }
@@ -132,27 +109,15 @@ impl BookingStore for EmbeddedStore {
         let appointment = booking.appointment.clone();
         let idempotency = booking.idempotency.cloned();
         self.write(move |txn| {
-            if let Some(record) = &idempotency {
-                write_idempotency(txn, record)?;
-            }
-            if appointment_exists(txn, appointment.business_id, appointment.id)? {
-                return Err(StoreError::AlreadyExists);
-            }
+            claim_new_appointment(txn, &appointment, idempotency.as_ref())?;
             let hold_id = HoldId::from(appointment.id.as_uuid());
             let hold = held_in(txn, appointment.business_id, hold_id)?
                 .filter(|hold| hold.is_alive_at(appointment.created_at))
                 .ok_or(StoreError::NotFound)?;
             remove_hold(txn, &hold)?;
             // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
-            check_conflicts(
-                txn,
-                appointment.business_id,
-                &appointment.occupancy(),
-                None,
-                appointment.created_at,
-            )?;
-            write_appointment(txn, &appointment)?;
-            Ok(())
+            check_appointment_conflicts(txn, &appointment, None, appointment.created_at)?;
+            write_appointment(txn, &appointment)
         })
         .await
     }
@@ -170,15 +135,7 @@ impl BookingStore for EmbeddedStore {
                     .take(usize::try_from(limit).unwrap_or(usize::MAX))
                 {
                     let (stored, _) = entry.map_err(backend)?;
-                    let ids = stored
-                        .value()
-                        .get(16..48)
-                        .ok_or_else(|| StoreError::Backend("corrupt hold expiry key".into()))?;
-                    let (business, hold) = ids.split_at(16);
-                    let business = uuid::Uuid::from_slice(business)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                    let hold = uuid::Uuid::from_slice(hold)
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    let (business, hold) = id_pair(stored.value(), 16, "hold expiry key")?;
                     found.push((business.into(), hold.into()));
                 }
                 found

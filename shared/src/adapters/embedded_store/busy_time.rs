@@ -7,7 +7,8 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::{
     BUSY_BY_END_BEFORE, BUSY_BY_START, BUSY_EVENTS, BUSY_LONG, EmbeddedStore, SHORT_BUSY_SPAN,
-    Table, backend, corrupt, decode, encode, instant_from_key, instant_key, key, prefix_end,
+    Table, backend, corrupt, decode, encode, instant_from_key, instant_key, key, key_tails_under,
+    prefix_end,
 };
 use crate::domain::{BusinessId, Interval};
 use crate::ports::{BusyEvent, BusyTimeStore, StoreError};
@@ -141,11 +142,8 @@ impl BusyTimeStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let calendar_id = calendar_id.to_owned();
         let event_id = event_id.to_owned();
-        self.write(move |txn| {
-            remove_busy_event(txn, business_id, &calendar_id, &event_id)?;
-            Ok(())
-        })
-        .await
+        self.write(move |txn| remove_busy_event(txn, business_id, &calendar_id, &event_id))
+            .await
     }
 
     async fn busy_intervals_overlapping(
@@ -205,20 +203,12 @@ impl BusyTimeStore for EmbeddedStore {
         ]);
         self.read(move |txn| {
             let events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
-            let end = prefix_end(&prefix);
-            let mut ids = Vec::new();
-            for entry in events
-                .range(prefix.as_slice()..end.as_slice())
-                .map_err(backend)?
-            {
-                let (stored, _) = entry.map_err(backend)?;
-                let id = stored.value().get(prefix.len()..).unwrap_or_default();
-                ids.push(
-                    String::from_utf8(id.to_vec())
-                        .map_err(|error| StoreError::Backend(Box::new(error)))?,
-                );
-            }
-            Ok(ids)
+            key_tails_under(&events, &prefix)?
+                .into_iter()
+                .map(|id| {
+                    String::from_utf8(id).map_err(|error| StoreError::Backend(Box::new(error)))
+                })
+                .collect()
         })
     }
 }

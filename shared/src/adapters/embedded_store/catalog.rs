@@ -5,8 +5,8 @@ use redb::ReadableTable;
 
 use super::api_keys::write_api_key_record;
 use super::{
-    API_KEYS, BUSINESS_SETTINGS, BUSINESSES, EmbeddedStore, SERVICES, backend, decode, encode, key,
-    prefix_end, read_json,
+    API_KEYS, BUSINESS_SETTINGS, BUSINESSES, EmbeddedStore, SERVICES, backend, encode, key,
+    read_json, rows_under,
 };
 use crate::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
 use crate::ports::{BookingReads, CatalogStore, StoreError};
@@ -107,17 +107,7 @@ impl CatalogStore for EmbeddedStore {
     async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
         self.read(move |txn| {
             let services = txn.open_table(SERVICES).map_err(backend)?;
-            let prefix = business_id.as_uuid().as_bytes().to_vec();
-            let end = prefix_end(&prefix);
-            let mut listed = Vec::new();
-            for entry in services
-                .range(prefix.as_slice()..end.as_slice())
-                .map_err(backend)?
-            {
-                let (_, value) = entry.map_err(backend)?;
-                listed.push(decode(value.value())?);
-            }
-            Ok(listed)
+            rows_under(&services, business_id.as_uuid().as_bytes())
         })
     }
 

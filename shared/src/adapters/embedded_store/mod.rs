@@ -153,6 +153,18 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt {what}").into())
 }
 
+/// The two ids an index key holds side by side from byte `at` (business first), as UUIDs.
+fn id_pair(
+    stored_key: &[u8],
+    at: usize,
+    what: &str,
+) -> Result<(uuid::Uuid, uuid::Uuid), StoreError> {
+    let ids = stored_key.get(at..at + 32).ok_or_else(|| corrupt(what))?;
+    let (first, second) = ids.split_at(16);
+    let uuid = |bytes| uuid::Uuid::from_slice(bytes).map_err(|e| StoreError::Backend(Box::new(e)));
+    Ok((uuid(first)?, uuid(second)?))
+}
+
 /// The first key after every key that starts with `prefix`.
 fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
@@ -163,6 +175,44 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![u8::MAX; prefix.len() + 1]
+}
+
+/// Every row whose key starts with `prefix`, in key order, decoded.
+fn rows_under<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    for entry in table
+        .range(prefix..prefix_end(prefix).as_slice())
+        .map_err(backend)?
+    {
+        let (_, value) = entry.map_err(backend)?;
+        rows.push(decode(value.value())?);
+    }
+    Ok(rows)
+}
+
+/// What follows `prefix` in every key that starts with it, in key order: for index tables whose keys are the data.
+fn key_tails_under(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut tails = Vec::new();
+    for entry in table
+        .range(prefix..prefix_end(prefix).as_slice())
+        .map_err(backend)?
+    {
+        let (stored, _) = entry.map_err(backend)?;
+        tails.push(
+            stored
+                .value()
+                .get(prefix.len()..)
+                .unwrap_or_default()
+                .to_vec(),
+        );
+    }
+    Ok(tails)
 }
 
 fn read_json<T: DeserializeOwned>(

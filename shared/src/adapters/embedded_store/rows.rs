@@ -87,30 +87,42 @@ fn sync_key(appointment: &Appointment) -> Vec<u8> {
     ])
 }
 
-/// Live appointments of `business` starting in `[from, until)`, read inside the caller's transaction.
+/// The rows of `business` starting in `[from, until)` that `keep` keeps, read inside the caller's transaction from a
+/// table keyed `business ‖ start ‖ id` (appointments and holds alike).
+fn starting_between<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    business: BusinessId,
+    from: Timestamp,
+    until: Timestamp,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, StoreError> {
+    let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
+    let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
+    let mut kept = Vec::new();
+    for entry in table
+        .range(start.as_slice()..end.as_slice())
+        .map_err(backend)?
+    {
+        let (_, value) = entry.map_err(backend)?;
+        let row: T = decode(value.value())?;
+        if keep(&row) {
+            kept.push(row);
+        }
+    }
+    Ok(kept)
+}
+
+/// Live appointments of `business` starting in `[from, until)`.
 fn live_between(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     business: BusinessId,
     from: Timestamp,
     until: Timestamp,
 ) -> Result<Vec<BlockingFields>, StoreError> {
-    let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
-    let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
-    let mut live = Vec::new();
-    for entry in table
-        .range(start.as_slice()..end.as_slice())
-        .map_err(backend)?
-    {
-        let (_, value) = entry.map_err(backend)?;
-        let appointment: BlockingFields = decode(value.value())?;
-        if appointment.is_live() {
-            live.push(appointment);
-        }
-    }
-    Ok(live)
+    starting_between(table, business, from, until, BlockingFields::is_live)
 }
 
-/// Holds of `business` starting in `[from, until)` and alive at `now`, read inside the caller's transaction.
+/// Holds of `business` starting in `[from, until)` and alive at `now`.
 fn holds_between(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     business: BusinessId,
@@ -118,20 +130,9 @@ fn holds_between(
     until: Timestamp,
     now: Timestamp,
 ) -> Result<Vec<Hold>, StoreError> {
-    let start = key(&[business.as_uuid().as_bytes(), &instant_key(from)]);
-    let end = key(&[business.as_uuid().as_bytes(), &instant_key(until)]);
-    let mut alive = Vec::new();
-    for entry in table
-        .range(start.as_slice()..end.as_slice())
-        .map_err(backend)?
-    {
-        let (_, value) = entry.map_err(backend)?;
-        let hold: Hold = decode(value.value())?;
-        if hold.is_alive_at(now) {
-            alive.push(hold);
-        }
-    }
-    Ok(alive)
+    starting_between(table, business, from, until, |hold: &Hold| {
+        hold.is_alive_at(now)
+    })
 }
 
 /// Occupancy of the live appointments and of the holds alive at `now` starting in `[from, until)`.
@@ -179,6 +180,38 @@ pub(super) fn check_conflicts(
     )?;
     check_booking_conflicts(candidate, &neighbours, max_per_day)?;
     Ok(())
+}
+
+/// The first steps of every write that creates an appointment (a booking, a hold's conversion): record its
+/// idempotency key if it has one, and refuse an id that is already taken.
+pub(super) fn claim_new_appointment(
+    txn: &WriteTransaction,
+    appointment: &Appointment,
+    idempotency: Option<&IdempotencyRecord>,
+) -> Result<(), StoreError> {
+    if let Some(record) = idempotency {
+        write_idempotency(txn, record)?;
+    }
+    if appointment_exists(txn, appointment.business_id, appointment.id)? {
+        return Err(StoreError::AlreadyExists);
+    }
+    Ok(())
+}
+
+/// [`check_conflicts`] for an appointment about to be written.
+pub(super) fn check_appointment_conflicts(
+    txn: &WriteTransaction,
+    appointment: &Appointment,
+    max_per_day: Option<u32>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    check_conflicts(
+        txn,
+        appointment.business_id,
+        &appointment.occupancy(),
+        max_per_day,
+        now,
+    )
 }
 
 /// Records the booking's idempotency key unless an unexpired record holds it.
@@ -240,6 +273,20 @@ pub(super) fn held_in(
     stored_hold(
         &txn.open_table(HOLD_STARTS).map_err(backend)?,
         &txn.open_table(HOLDS).map_err(backend)?,
+        business,
+        id,
+    )
+}
+
+/// The appointment as stored, read inside the caller's write transaction.
+pub(super) fn appointment_in(
+    txn: &WriteTransaction,
+    business: BusinessId,
+    id: AppointmentId,
+) -> Result<Option<Appointment>, StoreError> {
+    stored_appointment(
+        &txn.open_table(APPOINTMENTS).map_err(backend)?,
+        &txn.open_table(APPOINTMENT_STARTS).map_err(backend)?,
         business,
         id,
     )

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     EmbeddedStore, PASSWORD_LINKS, SESSIONS, SIGN_IN_FAILURES, STAFF, STAFF_BY_BUSINESS, backend,
-    decode, encode, instant_key, key, prefix_end, read_json,
+    decode, encode, instant_key, key, key_tails_under, read_json,
 };
 use crate::domain::BusinessId;
 use crate::ports::{PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError};
@@ -61,16 +61,9 @@ impl SignInStore for EmbeddedStore {
         self.read(move |txn| {
             let index = txn.open_table(STAFF_BY_BUSINESS).map_err(backend)?;
             let staff = txn.open_table(STAFF).map_err(backend)?;
-            let prefix = business_id.as_uuid().as_bytes().to_vec();
-            let end = prefix_end(&prefix);
             let mut members = Vec::new();
-            for entry in index
-                .range(prefix.as_slice()..end.as_slice())
-                .map_err(backend)?
-            {
-                let (stored, _) = entry.map_err(backend)?;
-                let email = stored.value().get(16..).unwrap_or_default();
-                if let Some(member) = read_json(&staff, email)? {
+            for email in key_tails_under(&index, business_id.as_uuid().as_bytes())? {
+                if let Some(member) = read_json(&staff, &email)? {
                     members.push(member);
                 }
             }

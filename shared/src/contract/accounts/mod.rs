@@ -1,7 +1,7 @@
 //! What every `Store` must do with the dashboard's records ([`crate::ports::SignInStore`],
 //! [`crate::ports::ApiKeyStore`]). Each function gets a fresh, empty store.
 
-use jiff::{SignedDuration, Timestamp};
+use super::{at, base};
 
 use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
 use crate::ports::{SignInEmail, StaffMember, StaffRole, Store};
@@ -11,16 +11,6 @@ mod sign_ins;
 
 pub use api_keys::*;
 pub use sign_ins::*;
-
-fn base() -> Timestamp {
-    "2027-03-01T09:00:00Z".parse().unwrap()
-}
-
-fn at(minutes: i64) -> Timestamp {
-    base()
-        .checked_add(SignedDuration::from_mins(minutes))
-        .unwrap()
-}
 
 async fn new_business(store: &dyn Store) -> (Business, ApiKey) {
     let business = Business {

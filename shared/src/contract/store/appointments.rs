@@ -199,31 +199,26 @@ pub async fn appointments_are_found_by_sync_status_across_businesses(store: Arc<
         .await
         .unwrap();
 
-    let stale = store
-        .appointments_by_sync_status(SyncStatus::Pending, at(0), 10)
-        .await
-        .unwrap();
-    let ids: Vec<AppointmentId> = stale.iter().map(|appointment| appointment.id).collect();
+    // What the sweep finds: pending, last updated before minute 0, at most `limit`, in the store's order.
+    let pending_before_now = async |limit: u32| -> Vec<AppointmentId> {
+        let found = store
+            .appointments_by_sync_status(SyncStatus::Pending, at(0), limit)
+            .await
+            .unwrap();
+        found.iter().map(|appointment| appointment.id).collect()
+    };
     assert_eq!(
-        ids,
+        pending_before_now(10).await,
         vec![older.id, old.id],
         "oldest first, only before the cutoff, only pending"
     );
-    let limited = store
-        .appointments_by_sync_status(SyncStatus::Pending, at(0), 1)
-        .await
-        .unwrap();
-    assert_eq!(limited.len(), 1);
+    assert_eq!(pending_before_now(1).await.len(), 1);
     store
         .update_sync_state(second_business.id, older.id, 1, &done)
         .await
         .unwrap();
-    let after = store
-        .appointments_by_sync_status(SyncStatus::Pending, at(0), 10)
-        .await
-        .unwrap();
     assert_eq!(
-        after.iter().map(|a| a.id).collect::<Vec<_>>(),
+        pending_before_now(10).await,
         vec![old.id],
         "a status change leaves the index"
     );

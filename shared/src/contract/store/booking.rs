@@ -8,11 +8,11 @@ use jiff::SignedDuration;
 use jiff::civil::Date;
 
 use super::{
-    appointment, at, base, book, cancelled, change, idempotency_record, moved, service,
+    appointment, at, base, book, book_with, cancelled, change, idempotency_record, moved, service,
     with_service,
 };
 use crate::domain::{AppointmentId, BookingConflict, BusinessId, Interval, Minutes};
-use crate::ports::{AppointmentChange, NewBooking, Store, StoreError};
+use crate::ports::{AppointmentChange, Store, StoreError};
 
 pub async fn appointments_are_created_once_and_read_back(store: Arc<dyn Store>) {
     let (business, service) = with_service(store.as_ref()).await;
@@ -232,13 +232,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
     let (business, service) = with_service(store.as_ref()).await;
     let first = appointment(&service, 0, 30);
     let record = idempotency_record(&first, "key-1", base());
-    store
-        .create_appointment(NewBooking {
-            appointment: &first,
-            max_per_day: None,
-            idempotency: Some(&record),
-            checked_against: None,
-        })
+    book_with(store.as_ref(), &first, Some(&record), None)
         .await
         .unwrap();
     assert_eq!(
@@ -251,14 +245,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
 
     let retry = appointment(&service, 120, 150);
     let retry_record = idempotency_record(&retry, "key-1", base());
-    let taken = store
-        .create_appointment(NewBooking {
-            appointment: &retry,
-            max_per_day: None,
-            idempotency: Some(&retry_record),
-            checked_against: None,
-        })
-        .await;
+    let taken = book_with(store.as_ref(), &retry, Some(&retry_record), None).await;
     assert!(
         matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
         "{taken:?}"
@@ -271,14 +258,7 @@ pub async fn an_idempotency_record_is_written_with_its_booking_only(store: Arc<d
 
     let clashing = appointment(&service, 15, 45);
     let clashing_record = idempotency_record(&clashing, "key-2", base());
-    let refused = store
-        .create_appointment(NewBooking {
-            appointment: &clashing,
-            max_per_day: None,
-            idempotency: Some(&clashing_record),
-            checked_against: None,
-        })
-        .await;
+    let refused = book_with(store.as_ref(), &clashing, Some(&clashing_record), None).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
@@ -306,13 +286,7 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
     let (business, service) = with_service(store.as_ref()).await;
     let first = appointment(&service, 0, 30);
     let record = idempotency_record(&first, "old-key", base());
-    store
-        .create_appointment(NewBooking {
-            appointment: &first,
-            max_per_day: None,
-            idempotency: Some(&record),
-            checked_against: None,
-        })
+    book_with(store.as_ref(), &first, Some(&record), None)
         .await
         .unwrap();
     let later = record
@@ -329,13 +303,7 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
 
     let second = appointment(&service, 60, 90);
     let reused = idempotency_record(&second, "old-key", later);
-    store
-        .create_appointment(NewBooking {
-            appointment: &second,
-            max_per_day: None,
-            idempotency: Some(&reused),
-            checked_against: None,
-        })
+    book_with(store.as_ref(), &second, Some(&reused), None)
         .await
         .unwrap();
     assert_eq!(
@@ -471,14 +439,7 @@ pub async fn a_booking_checked_against_a_stale_read_still_conflicts(store: Arc<d
     let first = appointment(&service, 0, 30);
     book(store.as_ref(), &first, None).await.unwrap();
     let second = appointment(&service, 15, 45);
-    let refused = store
-        .create_appointment(NewBooking {
-            appointment: &second,
-            max_per_day: None,
-            idempotency: None,
-            checked_against: Some(&read.mark),
-        })
-        .await;
+    let refused = book_with(store.as_ref(), &second, None, Some(&read.mark)).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(BookingConflict::Overlap { other })) if other == first.id),
         "{refused:?}"
@@ -490,13 +451,7 @@ pub async fn a_booking_checked_against_a_stale_read_still_conflicts(store: Arc<d
         .unwrap();
     assert_eq!(read.occupancies, vec![first.occupancy()]);
     let third = appointment(&service, 30, 60);
-    store
-        .create_appointment(NewBooking {
-            appointment: &third,
-            max_per_day: None,
-            idempotency: None,
-            checked_against: Some(&read.mark),
-        })
+    book_with(store.as_ref(), &third, None, Some(&read.mark))
         .await
         .unwrap();
     assert_eq!(

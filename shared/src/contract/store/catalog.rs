@@ -133,7 +133,7 @@ pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store
     );
     let connection = CalendarConnection {
         business_id: business.id,
-        provider: ProviderKind::Google,
+        provider: ProviderKind::GOOGLE,
         account: "clinic@example.com".into(),
         calendar_id: Some("primary".into()),
         connected_at: base(),

@@ -18,7 +18,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     );
     let google = CalendarConnection {
         business_id: business.id,
-        provider: ProviderKind::Google,
+        provider: ProviderKind::GOOGLE,
         account: "clinic@example.com".into(),
         calendar_id: None,
         connected_at: base(),
@@ -47,7 +47,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         !store
             .update_connection_health(
                 business.id,
-                ProviderKind::Microsoft,
+                ProviderKind::MICROSOFT,
                 &ConnectionHealth::Connected,
                 Some(at(4))
             )
@@ -59,7 +59,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         store
             .update_connection_health(
                 business.id,
-                ProviderKind::Google,
+                ProviderKind::GOOGLE,
                 &ConnectionHealth::Connected,
                 Some(at(5))
             )
@@ -71,7 +71,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     };
     assert!(
         store
-            .update_connection_health(business.id, ProviderKind::Google, &error, None)
+            .update_connection_health(business.id, ProviderKind::GOOGLE, &error, None)
             .await
             .unwrap()
     );
@@ -93,7 +93,7 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         !store
             .update_connection_health(
                 business.id,
-                ProviderKind::Google,
+                ProviderKind::GOOGLE,
                 &ConnectionHealth::Connected,
                 Some(at(6))
             )
@@ -113,7 +113,7 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
     let attempt = |nonce: &str, expires_at| OAuthAttempt {
         nonce: nonce.to_owned(),
         business_id: business.id,
-        provider: ProviderKind::Microsoft,
+        provider: ProviderKind::MICROSOFT,
         pkce_verifier: "verifier".into(),
         expires_at,
         from_dashboard: true,
@@ -155,7 +155,7 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
 fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
     CalendarWatch {
         business_id,
-        provider: ProviderKind::Google,
+        provider: ProviderKind::GOOGLE,
         calendar_id: "primary".into(),
         cursor: Some(format!("token-{version}")),
         time_zone: Some("Europe/Berlin".into()),

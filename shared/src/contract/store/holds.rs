@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{appointment, at, base, book, business, cancelled, change, moved, with_service};
+use super::{
+    appointment, at, base, book, business, cancelled, change, fixture_time, moved, with_service,
+};
 use crate::domain::{
     Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service,
 };
@@ -13,16 +15,13 @@ use crate::ports::{NewBooking, NewHold, Store, StoreError};
 
 /// A hold of `service` from `from` to `to` minutes after the base, made at the base, alive for 5 minutes.
 fn hold(service: &Service, from: i64, to: i64) -> Hold {
-    let time = Interval::new(at(from), at(to)).unwrap();
+    let (time, local_date) = fixture_time(from, to);
     Hold {
         id: HoldId::generate(),
         business_id: service.business_id,
         service_id: service.id,
         time,
-        local_date: time
-            .start()
-            .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
-            .date(),
+        local_date,
         buffer_before: Minutes::new(0),
         buffer_after: Minutes::new(0),
         created_at: base(),

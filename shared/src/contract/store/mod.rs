@@ -3,13 +3,15 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::{at, base};
+
 use crate::domain::{
     ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, BusinessId,
     BusinessName, BusinessTimeZone, Customer, CustomerName, Interval, Minutes, Service, ServiceId,
     ServiceName, ServiceSettings, SyncState, SyncStatus, WeeklyHours,
 };
 use crate::ports::{
-    AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, Store, StoreError,
+    AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, ReadMark, Store, StoreError,
 };
 
 mod appointments;
@@ -28,15 +30,14 @@ pub use connections::*;
 pub use holds::*;
 pub use leases::*;
 
-/// Monday 2027-03-01 09:00 UTC (10:00 in Berlin): the base of every fixture time.
-fn base() -> Timestamp {
-    "2027-03-01T09:00:00Z".parse().unwrap()
-}
-
-fn at(minutes: i64) -> Timestamp {
-    base()
-        .checked_add(SignedDuration::from_mins(minutes))
-        .unwrap()
+/// `from`..`to` minutes after the base, with the date it starts on in Berlin (the zone of every fixture business).
+fn fixture_time(from: i64, to: i64) -> (Interval, jiff::civil::Date) {
+    let time = Interval::new(at(from), at(to)).unwrap();
+    let local_date = time
+        .start()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .date();
+    (time, local_date)
 }
 
 fn business() -> Business {
@@ -73,16 +74,13 @@ fn service(business: &Business) -> Service {
 
 /// A live appointment of `service` from `from` to `to` minutes after the base, without buffers.
 fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
-    let time = Interval::new(at(from), at(to)).unwrap();
+    let (time, local_date) = fixture_time(from, to);
     Appointment {
         id: AppointmentId::generate(),
         business_id: service.business_id,
         service_id: service.id,
         time,
-        local_date: time
-            .start()
-            .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
-            .date(),
+        local_date,
         buffer_before: Minutes::new(0),
         buffer_after: Minutes::new(0),
         customer: Customer {
@@ -117,6 +115,24 @@ async fn book(
             max_per_day,
             idempotency: None,
             checked_against: None,
+        })
+        .await
+}
+
+/// Books with an idempotency record written in the same step, or on condition of what an earlier read of the live
+/// occupancies saw.
+async fn book_with(
+    store: &dyn Store,
+    appointment: &Appointment,
+    idempotency: Option<&IdempotencyRecord>,
+    checked_against: Option<&ReadMark>,
+) -> Result<(), StoreError> {
+    store
+        .create_appointment(NewBooking {
+            appointment,
+            max_per_day: None,
+            idempotency,
+            checked_against,
         })
         .await
 }

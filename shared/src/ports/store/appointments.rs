@@ -25,6 +25,23 @@ pub struct AppointmentQuery {
     pub limit: u32,
 }
 
+impl AppointmentQuery {
+    /// Whether an appointment in the range passes the listing's status filters.
+    pub fn admits(&self, appointment: &Appointment) -> bool {
+        passes_status_filters(self.status, self.sync_status, appointment)
+    }
+}
+
+/// The status filters both listings apply to what their index finds; kept in one place so the two cannot drift.
+fn passes_status_filters(
+    status: Option<AppointmentStatus>,
+    sync_status: Option<SyncStatus>,
+    appointment: &Appointment,
+) -> bool {
+    status.is_none_or(|status| appointment.status == status)
+        && sync_status.is_none_or(|status| appointment.sync.status == status)
+}
+
 /// Which way a listing runs through time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ListOrder {
@@ -48,6 +65,13 @@ pub struct CallerQuery {
     pub after: Option<PageCursor>,
     /// At most this many items (1 to 500).
     pub limit: u32,
+}
+
+impl CallerQuery {
+    /// Whether an appointment of the caller passes the listing's status filters.
+    pub fn admits(&self, appointment: &Appointment) -> bool {
+        passes_status_filters(self.status, self.sync_status, appointment)
+    }
 }
 
 /// What a consistent read of the live occupancies saw: the occupancies, and the adapter's own note of that read, which

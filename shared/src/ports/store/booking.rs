@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{CalendarConnection, CatalogStore, ConnectionStore, ReadMark, StoreError};
+use crate::domain::string_newtype_conversions;
 use crate::domain::{
     Appointment, AppointmentId, BusinessId, Hold, HoldId, Service, ServiceId, ValidationError,
 };
@@ -29,17 +30,7 @@ impl TryFrom<String> for IdempotencyKey {
     }
 }
 
-impl From<IdempotencyKey> for String {
-    fn from(key: IdempotencyKey) -> Self {
-        key.0
-    }
-}
-
-impl AsRef<str> for IdempotencyKey {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+string_newtype_conversions!(IdempotencyKey);
 
 /// What a booking request with an idempotency key produced, so a repeat gets the very same answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

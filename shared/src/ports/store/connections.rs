@@ -1,31 +1,13 @@
 //! A business's link to its external calendar: the connection, the OAuth attempt that makes it, and the watch that
 //! follows the selected calendar.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::BusinessId;
-use crate::ports::PushChannel;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    Google,
-    Microsoft,
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Google => "google",
-            Self::Microsoft => "microsoft",
-        })
-    }
-}
+use crate::ports::{ProviderKind, PushChannel};
 
 /// Whether a connection can do its work, and if not, what the business has to do about it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -104,6 +86,26 @@ pub struct CalendarWatch {
     #[serde(default)]
     pub sync_started_at: Option<Timestamp>,
     pub version: u64,
+}
+
+impl CalendarWatch {
+    /// Following a newly selected calendar: nothing synced yet, no channel, version 1.
+    pub fn new(business_id: BusinessId, provider: ProviderKind, calendar_id: String) -> Self {
+        Self {
+            business_id,
+            provider,
+            calendar_id,
+            cursor: None,
+            time_zone: None,
+            channel: None,
+            secret_hash: String::new(),
+            opening: None,
+            full_sync_at: None,
+            synced_at: None,
+            sync_started_at: None,
+            version: 1,
+        }
+    }
 }
 
 /// A push channel between our request to open it and the provider's answer.

@@ -12,7 +12,7 @@ mod leases;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AppointmentId, BookingConflict};
+use crate::domain::{Appointment, AppointmentId, BookingConflict};
 use crate::ports::{ApiKeyStore, SignInStore};
 
 pub use appointments::{
@@ -26,7 +26,7 @@ pub use busy_time::{BusyEvent, BusyTimeStore};
 pub use catalog::CatalogStore;
 pub use connections::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    OpeningChannel, ProviderKind,
+    OpeningChannel,
 };
 pub use leases::LeaseStore;
 
@@ -63,31 +63,42 @@ pub struct Page<T> {
     pub next: Option<PageCursor>,
 }
 
-/// Every role of the store: what an adapter implements and what a process that serves everything (the local server)
-/// holds. A use case asks for the roles it needs instead.
-pub trait Store:
-    CatalogStore
-    + BookingReads
-    + BookingStore
-    + AppointmentStore
-    + ConnectionStore
-    + BusyTimeStore
-    + LeaseStore
-    + SignInStore
-    + ApiKeyStore
-{
+impl Page<Appointment> {
+    /// A page of appointments in listing order; when `more_follow`, the next page resumes after its last item.
+    pub fn of_appointments(items: Vec<Appointment>, more_follow: bool) -> Self {
+        let next = if more_follow {
+            items.last().map(|last| PageCursor {
+                start: last.time.start(),
+                id: last.id,
+            })
+        } else {
+            None
+        };
+        Self { items, next }
+    }
 }
 
-impl<T> Store for T where
-    T: CatalogStore
-        + BookingReads
-        + BookingStore
-        + AppointmentStore
-        + ConnectionStore
-        + BusyTimeStore
-        + LeaseStore
-        + SignInStore
-        + ApiKeyStore
-        + ?Sized
-{
+/// Declares [`Store`] as the sum of the roles named once, and implements it for every type that has them all, so
+/// the list of roles cannot differ between the trait and its blanket impl.
+macro_rules! store_of_roles {
+    ($(#[$doc:meta])* $($role:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub trait Store: $($role +)+ {}
+
+        impl<T> Store for T where T: $($role +)+ ?Sized {}
+    };
 }
+
+store_of_roles!(
+    /// Every role of the store: what an adapter implements and what a process that serves everything (the local
+    /// server) holds. A use case asks for the roles it needs instead.
+    CatalogStore,
+    BookingReads,
+    BookingStore,
+    AppointmentStore,
+    ConnectionStore,
+    BusyTimeStore,
+    LeaseStore,
+    SignInStore,
+    ApiKeyStore,
+);
