@@ -4,15 +4,19 @@
 
 use std::hint::black_box;
 
+use booking_core as booking;
 use booking_core::availability::{AvailabilityInput, available_slots};
 use booking_core::domain::{
-    AppointmentId, BusinessId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId,
-    ServiceName, ServiceSettings, WeeklyHours,
+    AppointmentId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId, ServiceName,
+    ServiceSettings, WeeklyHours,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::civil::{Time, date};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+
+#[path = "support/seed.rs"]
+mod seed;
 
 /// Knuth's MMIX LCG: enough spread for test data without another dependency.
 struct Lcg(u64);
@@ -54,15 +58,7 @@ fn service() -> Service {
         minimum_notice: Minutes::new(60),
         booking_horizon_days: 90,
     };
-    Service {
-        id: ServiceId::generate(),
-        business_id: BusinessId::generate(),
-        settings: settings.validated().unwrap_or_else(|e| panic!("{e}")),
-        active: true,
-        version: 1,
-        created_at: Timestamp::UNIX_EPOCH,
-        updated_at: Timestamp::UNIX_EPOCH,
-    }
+    seed::new_service(settings)
 }
 
 fn minutes_after(start: Timestamp, minutes: i64) -> Timestamp {

@@ -5,9 +5,12 @@
 
 #[path = "support/holds_and_callers.rs"]
 mod holds_and_callers;
+#[path = "support/seed.rs"]
+mod seed;
 
 use std::sync::Arc;
 
+use booking_core as booking;
 use booking_core::adapters::EmbeddedStore;
 
 #[tokio::main]

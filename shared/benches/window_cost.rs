@@ -3,11 +3,14 @@
 //!
 //! `cargo bench -p booking-core --bench window_cost`
 
+#[path = "support/seed.rs"]
+mod seed;
 #[path = "support/window_cost.rs"]
 mod window_cost_fixture;
 
 use std::sync::Arc;
 
+use booking_core as booking;
 use booking_core::adapters::EmbeddedStore;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use window_cost_fixture::{APPOINTMENTS, BUSY_EVENTS, Fixture};

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use integration_tests::{TestApp, spawn_app};
+use integration_tests::{TestApp, spawn_app_with_service};
 use serde_json::{Value, json};
 
 fn inspector() -> Option<PathBuf> {
@@ -91,8 +91,7 @@ async fn lists_and_calls_every_tool(era: &'static str) {
     let Some(binary) = inspector() else {
         return;
     };
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let inspector = Inspector {
         binary,
         app: &app,
@@ -120,19 +119,10 @@ async fn lists_and_calls_every_tool(era: &'static str) {
         )
         .await;
     let times = found["days"][0]["times"].as_array().unwrap();
-    let checked = inspector
-        .call(
-            "check_time",
-            json!({ "service_id": service_id, "start": times[0]["start"] }),
-        )
-        .await;
+    let first_time = json!({ "service_id": service_id, "start": times[0]["start"] });
+    let checked = inspector.call("check_time", first_time.clone()).await;
     assert_eq!(checked["available"], true);
-    let held = inspector
-        .call(
-            "hold_time",
-            json!({ "service_id": service_id, "start": times[0]["start"] }),
-        )
-        .await;
+    let held = inspector.call("hold_time", first_time).await;
     assert_eq!(held["held"], true);
     let booked = inspector
         .call(

@@ -2,7 +2,7 @@
 //! with moto, plus what the transport promises (auth, statelessness, annotations, output schemas).
 
 use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
-use integration_tests::{TestApp, spawn_app, spawn_app_on_aws};
+use integration_tests::{TestApp, spawn_app, spawn_app_on_aws, spawn_app_with_service};
 use jiff::Timestamp;
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
@@ -150,12 +150,9 @@ async fn whole_call(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let stored: Value = app
-        .get(&format!("/v1/appointments/{appointment_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app
+        .get_json(&format!("/v1/appointments/{appointment_id}"))
+        .await;
     assert_eq!(stored["start"], chosen);
     assert_eq!(stored["source"], "ai");
     assert_eq!(stored["customer"]["phone"], "+14155550123");
@@ -229,12 +226,9 @@ async fn whole_call(app: TestApp) {
         moved["summary"],
         "Consultation for Ana Silva is now on Tuesday, December 1 at 3:15 PM."
     );
-    let stored: Value = app
-        .get(&format!("/v1/appointments/{appointment_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app
+        .get_json(&format!("/v1/appointments/{appointment_id}"))
+        .await;
     assert_eq!(stored["start"], "2026-12-01T15:15:00-05:00");
 
     let closed = answer(
@@ -268,12 +262,9 @@ async fn whole_call(app: TestApp) {
     )
     .await;
     assert_eq!(twice["newly_cancelled"], false);
-    let stored: Value = app
-        .get(&format!("/v1/appointments/{appointment_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app
+        .get_json(&format!("/v1/appointments/{appointment_id}"))
+        .await;
     assert_eq!(stored["status"], "cancelled");
     // Cancelling freed the time at once.
     let freed = answer(
@@ -346,8 +337,7 @@ async fn tools_are_listed_with_annotations_and_output_schemas_at_the_newest_prot
 
 #[tokio::test]
 async fn arguments_the_model_got_wrong_come_back_as_tool_errors_it_can_correct() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
     let unknown_field = tool_error(
         &client,
@@ -398,14 +388,13 @@ async fn arguments_the_model_got_wrong_come_back_as_tool_errors_it_can_correct()
         .call_tool(rmcp::model::CallToolRequestParams::new("book_a_table"))
         .await;
     assert!(unknown_tool.is_err(), "an unknown tool is a protocol error");
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     assert_eq!(listed["items"], json!([]), "nothing was booked");
 }
 
 #[tokio::test]
 async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let business_id = app.business_id.parse().unwrap();
     app.store
         .put_calendar_connection(&CalendarConnection {
@@ -480,8 +469,7 @@ async fn nothing_free_offers_the_next_free_times_and_a_clipped_window_says_so() 
 
 #[tokio::test]
 async fn fifty_agents_booking_one_time_at_once_get_one_booking_and_alternatives() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
     let attempts = (0..50).map(|caller| {
         let arguments = json!({
@@ -500,14 +488,13 @@ async fn fifty_agents_booking_one_time_at_once_get_one_booking_and_alternatives(
         assert_eq!(refused["reason"], "taken");
         assert!(!refused["alternatives"].as_array().unwrap().is_empty());
     }
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn the_mcp_endpoint_requires_the_business_key_and_keeps_businesses_apart() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
     for authorization in [None, Some("Bearer bk_not_a_key")] {
         let mut request = app
@@ -547,15 +534,12 @@ async fn the_mcp_endpoint_requires_the_business_key_and_keeps_businesses_apart()
     )
     .await;
     assert!(refused.contains("no such appointment"), "{refused}");
-    let stored: Value = app
-        .get(&format!(
+    let stored = app
+        .get_json(&format!(
             "/v1/appointments/{}",
             appointment_id.as_str().unwrap()
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(stored["status"], "booked");
 }
 
@@ -621,8 +605,7 @@ async fn an_older_client_is_served_without_a_session() {
 
 #[tokio::test]
 async fn fifty_agents_holding_one_time_at_once_get_one_hold_and_alternatives() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
     let attempts = (0..50).map(|_| {
         let arguments = json!({ "service_id": service_id, "start": "2026-12-01T10:00" });
@@ -639,8 +622,7 @@ async fn fifty_agents_holding_one_time_at_once_get_one_hold_and_alternatives() {
 
 #[tokio::test]
 async fn an_expired_hold_blocks_nothing_and_cannot_be_booked() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
     let held = answer(
         &client,

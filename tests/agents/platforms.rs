@@ -1,7 +1,7 @@
 //! Vapi server tools and Retell custom functions, fed the request bodies of the platforms' documentation (see
 //! fixtures/README.md), answered in the shapes those platforms document; and the OpenAI listing.
 
-use integration_tests::{TestApp, spawn_app};
+use integration_tests::{TestApp, spawn_app, spawn_app_with_service};
 use serde_json::{Value, json};
 
 const VAPI_CUSTOM_TOOLS: &str = include_str!("fixtures/vapi-custom-tools.json");
@@ -75,8 +75,7 @@ fn vapi_message(base: &str, name: &str, arguments: Value) -> Value {
 
 #[tokio::test]
 async fn vapi_s_documented_request_is_answered_in_vapi_s_shape() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let key = Some(app.api_key.as_str());
 
     // As published: a tool we do not have is an error the model can read, still with HTTP 200.
@@ -136,8 +135,7 @@ async fn vapi_s_documented_request_is_answered_in_vapi_s_shape() {
 
 #[tokio::test]
 async fn vapi_books_the_caller_s_number_once_however_often_the_platform_retries() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let key = Some(app.api_key.as_str());
     let booking = vapi_message(
         VAPI_SERVER_EVENTS,
@@ -153,7 +151,7 @@ async fn vapi_books_the_caller_s_number_once_however_often_the_platform_retries(
     let retried = result_json(&vapi(&app, key, &booking).await[0]);
     assert_eq!(retried["repeated"], true);
     assert_eq!(retried["appointment"], first["appointment"]);
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(
@@ -172,8 +170,7 @@ async fn vapi_books_the_caller_s_number_once_however_often_the_platform_retries(
 
 #[tokio::test]
 async fn vapi_without_the_key_is_refused_in_vapi_s_shape_and_changes_nothing() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let booking = vapi_message(
         VAPI_SERVER_EVENTS,
         "book_appointment",
@@ -184,7 +181,7 @@ async fn vapi_without_the_key_is_refused_in_vapi_s_shape_and_changes_nothing() {
         let error = results[0]["error"].as_str().unwrap();
         assert!(error.contains("Authorization: Bearer"), "{error}");
     }
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     assert_eq!(listed["items"], json!([]));
 
     // Other server messages and broken bodies still get a 200.
@@ -226,8 +223,7 @@ async fn retell(app: &TestApp, key: Option<&str>, request: &Value) -> Value {
 
 #[tokio::test]
 async fn retell_s_documented_request_is_answered_and_books_the_caller_once() {
-    let app = spawn_app().await;
-    let service_id = app.create_service(json!({})).await;
+    let (app, service_id) = spawn_app_with_service().await;
     let key = Some(app.api_key.as_str());
 
     let weather = retell(&app, key, &fixture(RETELL_CUSTOM_FUNCTION)).await;
@@ -268,7 +264,7 @@ async fn retell_s_documented_request_is_answered_and_books_the_caller_once() {
     // Retell retries a request that failed on its side with the same body.
     let retried = retell(&app, key, &booking).await;
     assert_eq!(retried["repeated"], true);
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(

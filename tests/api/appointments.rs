@@ -1,18 +1,14 @@
-use integration_tests::{assert_problem, booking, spawn_app};
+use integration_tests::{appointment_path, assert_problem, booking, spawn_app_with_service};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn booking_returns_the_appointment_in_the_business_zone() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     let response = app.book(&id, "2026-12-01T15:00:00Z").await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        location,
-        format!("/v1/appointments/{}", body["id"].as_str().unwrap())
-    );
+    assert_eq!(location, appointment_path(&body));
     assert_eq!(body["start"], "2026-12-01T10:00:00-05:00");
     assert_eq!(body["end"], "2026-12-01T10:30:00-05:00");
     assert_eq!(body["time_zone"], "America/New_York");
@@ -30,18 +26,14 @@ async fn booking_returns_the_appointment_in_the_business_zone() {
     );
     assert_eq!(body["sync"]["error"], Value::Null);
 
-    let read: Value = app.get(&location).await.json().await.unwrap();
+    let read = app.get_json(&location).await;
     assert_eq!(read, body);
 }
 
 #[tokio::test]
 async fn a_taken_time_is_refused_with_alternatives() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    assert_eq!(
-        app.book(&id, "2026-12-01T10:00:00-05:00").await.status(),
-        201
-    );
+    let (app, id) = spawn_app_with_service().await;
+    app.booked(&id, "2026-12-01T10:00:00-05:00").await;
     let second = app.book(&id, "2026-12-01T10:15:00-05:00").await;
     let problem = assert_problem(second, 409, "slot_unavailable").await;
     assert_eq!(problem["reason"], "taken");
@@ -56,38 +48,21 @@ async fn a_taken_time_is_refused_with_alternatives() {
 
 #[tokio::test]
 async fn a_different_service_cannot_take_overlapping_time() {
-    let app = spawn_app().await;
-    let consultation = app.create_service(json!({})).await;
+    let (app, consultation) = spawn_app_with_service().await;
     let cleaning = app
         .create_service(json!({ "name": "Cleaning", "duration_minutes": 60 }))
         .await;
-    assert_eq!(
-        app.book(&consultation, "2026-12-01T10:00:00-05:00")
-            .await
-            .status(),
-        201
-    );
+    app.booked(&consultation, "2026-12-01T10:00:00-05:00").await;
     let overlapping = app.book(&cleaning, "2026-12-01T09:45:00-05:00").await;
     assert_problem(overlapping, 409, "slot_unavailable").await;
 }
 
 #[tokio::test]
 async fn rescheduling_moves_the_appointment_and_rechecks_the_rules() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    let first: Value = app
-        .book(&id, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second: Value = app
-        .book(&id, "2026-12-01T11:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let first_url = format!("/v1/appointments/{}", first["id"].as_str().unwrap());
+    let (app, id) = spawn_app_with_service().await;
+    let first = app.booked(&id, "2026-12-01T10:00:00-05:00").await;
+    let second = app.booked(&id, "2026-12-01T11:00:00-05:00").await;
+    let first_url = appointment_path(&first);
 
     let into_taken = app
         .patch(&first_url, &json!({ "start": "2026-12-01T11:15:00-05:00" }))
@@ -121,29 +96,15 @@ async fn rescheduling_moves_the_appointment_and_rechecks_the_rules() {
 
     let freed = app.book(&id, "2026-12-01T10:00:00-05:00").await;
     assert_eq!(freed.status(), 201, "the old time is free again");
-    let unchanged: Value = app
-        .get(&format!(
-            "/v1/appointments/{}",
-            second["id"].as_str().unwrap()
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let unchanged = app.get_json(&appointment_path(&second)).await;
     assert_eq!(unchanged["version"], 1);
 }
 
 #[tokio::test]
 async fn editing_customer_details_keeps_the_time_and_bumps_the_version() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&id, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
+    let (app, id) = spawn_app_with_service().await;
+    let booked = app.booked(&id, "2026-12-01T10:00:00-05:00").await;
+    let url = appointment_path(&booked);
     let edited = app
         .patch(
             &url,
@@ -174,29 +135,13 @@ async fn editing_customer_details_keeps_the_time_and_bumps_the_version() {
 
 #[tokio::test]
 async fn cancelling_is_final_and_idempotent() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&id, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let url = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
-    let cancelled: Value = app
-        .post(&format!("{url}/cancel"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, id) = spawn_app_with_service().await;
+    let booked = app.booked(&id, "2026-12-01T10:00:00-05:00").await;
+    let url = appointment_path(&booked);
+    let cancelled = app.post_json(&format!("{url}/cancel"), &json!({})).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["version"], 2);
-    let again: Value = app
-        .post(&format!("{url}/cancel"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = app.post_json(&format!("{url}/cancel"), &json!({})).await;
     assert_eq!(again["version"], 2);
     let reschedule = app
         .patch(&url, &json!({ "start": "2026-12-01T11:00:00-05:00" }))
@@ -206,8 +151,7 @@ async fn cancelling_is_final_and_idempotent() {
 
 #[tokio::test]
 async fn listing_filters_and_paginates_in_start_order() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     let mut ids = Vec::new();
     for hour in 9..16 {
         let response = app
@@ -228,7 +172,7 @@ async fn listing_filters_and_paginates_in_start_order() {
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let page: Value = app.get(&url).await.json().await.unwrap();
+        let page = app.get_json(&url).await;
         for item in page["items"].as_array().unwrap() {
             seen.push(item["id"].as_str().unwrap().to_owned());
         }
@@ -240,67 +184,34 @@ async fn listing_filters_and_paginates_in_start_order() {
     let expected: Vec<String> = ids.iter().filter(|id| *id != cancelled).cloned().collect();
     assert_eq!(seen, expected);
 
-    let not_connected: Value = app
-        .get("/v1/appointments?sync_status=not_connected")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let not_connected = app
+        .get_json("/v1/appointments?sync_status=not_connected")
+        .await;
     assert_eq!(not_connected["items"].as_array().unwrap().len(), 7);
-    let pending: Value = app
-        .get("/v1/appointments?sync_status=pending")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pending = app.get_json("/v1/appointments?sync_status=pending").await;
     assert_eq!(pending["items"], json!([]));
-    let other_day: Value = app
-        .get("/v1/appointments?from=2026-12-02")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other_day = app.get_json("/v1/appointments?from=2026-12-02").await;
     assert_eq!(other_day["items"], json!([]));
 }
 
 #[tokio::test]
 async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
-    use booking_core::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    app.store
-        .put_calendar_connection(&CalendarConnection {
-            business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::GOOGLE,
-            account: "clinic@example.com".into(),
-            calendar_id: Some("primary".into()),
-            connected_at: app.clock_now(),
-            health: ConnectionHealth::Connected,
-            last_synced_at: None,
-        })
-        .await
-        .unwrap();
-    let booked: Value = app
-        .book(&id, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    use booking_core::ports::{Job, ProviderKind};
+    let (app, id) = spawn_app_with_service().await;
+    app.store_calendar_connection(app.calendar_connection(
+        ProviderKind::GOOGLE,
+        "clinic@example.com",
+        "primary",
+    ))
+    .await;
+    let booked = app.booked(&id, "2026-12-01T10:00:00-05:00").await;
     assert_eq!(booked["sync"]["status"], "pending");
-    let url = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
-    let moved: Value = app
-        .patch(&url, &json!({ "start": "2026-12-01T11:00:00-05:00" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let url = appointment_path(&booked);
+    let moved = app
+        .patch_json(&url, &json!({ "start": "2026-12-01T11:00:00-05:00" }))
+        .await;
     assert_eq!(moved["sync"]["status"], "pending");
-    let cancelled: Value = app
-        .post(&format!("{url}/cancel"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let cancelled = app.post_json(&format!("{url}/cancel"), &json!({})).await;
     assert_eq!(cancelled["sync"]["status"], "pending");
 
     let received = app
@@ -327,8 +238,7 @@ async fn with_a_calendar_connected_changes_are_pending_and_enqueued() {
 
 #[tokio::test]
 async fn invalid_customer_details_are_refused_and_nothing_is_booked() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     let cases = [
         (json!({ "name": "" }), "customer.name"),
         (
@@ -351,6 +261,6 @@ async fn invalid_customer_details_are_refused_and_nothing_is_booked() {
         .await;
         assert_eq!(problem["field"], field);
     }
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
+    let listed = app.get_json("/v1/appointments").await;
     assert_eq!(listed["items"], json!([]));
 }

@@ -1,5 +1,6 @@
-use integration_tests::{assert_problem, booking, spawn_app};
-use serde_json::{Value, json};
+use integration_tests::{assert_problem, booking, spawn_app, spawn_app_with_service};
+use reqwest::Method;
+use serde_json::json;
 
 #[tokio::test]
 async fn every_route_requires_a_valid_key() {
@@ -28,10 +29,7 @@ async fn every_route_requires_a_valid_key() {
     ];
     for (method, path) in &routes {
         for key in [None, Some("bk_not-a-real-key"), Some("")] {
-            let mut request = app
-                .client
-                .request(method.parse().unwrap(), app.url(path))
-                .json(&json!({}));
+            let mut request = app.anonymous(method, path).json(&json!({}));
             if let Some(key) = key {
                 request = request.bearer_auth(key);
             }
@@ -50,14 +48,8 @@ async fn every_route_requires_a_valid_key() {
 
 #[tokio::test]
 async fn one_business_can_never_see_or_change_anothers_data() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, service) = spawn_app_with_service().await;
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let appointment = booked["id"].as_str().unwrap().to_owned();
     let intruder = app.other_business_key().await;
 
@@ -70,76 +62,56 @@ async fn one_business_can_never_see_or_change_anothers_data() {
         let response = app.get_as(&intruder, path).await;
         assert_eq!(response.status(), 404, "{path}");
     }
-    let services: Value = app
-        .get_as(&intruder, "/v1/services")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let services = app.get_json_as(&intruder, "/v1/services").await;
     assert_eq!(services["items"], json!([]));
-    let appointments: Value = app
-        .get_as(&intruder, "/v1/appointments")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let appointments = app.get_json_as(&intruder, "/v1/appointments").await;
     assert_eq!(appointments["items"], json!([]));
 
+    let (patch, post) = (Method::PATCH, Method::POST);
     let writes = [
-        app.patch_as(
-            &intruder,
-            &format!("/v1/services/{service}"),
-            &json!({ "name": "Hijacked" }),
-        )
-        .await,
-        app.post_as(
-            &intruder,
-            &format!("/v1/services/{service}/deactivate"),
-            &json!({}),
-        )
-        .await,
-        app.patch_as(
-            &intruder,
-            &format!("/v1/appointments/{appointment}"),
-            &json!({ "notes": "x" }),
-        )
-        .await,
-        app.post_as(
-            &intruder,
-            &format!("/v1/appointments/{appointment}/cancel"),
-            &json!({}),
-        )
-        .await,
-        app.post_as(
-            &intruder,
-            "/v1/appointments",
-            &booking(&service, "2026-12-01T11:00:00-05:00"),
-        )
-        .await,
-        app.post_as(
-            &intruder,
-            "/v1/availability/check",
-            &json!({ "service_id": service, "start": "2026-12-01T11:00:00-05:00" }),
-        )
-        .await,
+        (
+            &patch,
+            format!("/v1/services/{service}"),
+            json!({ "name": "Hijacked" }),
+        ),
+        (
+            &post,
+            format!("/v1/services/{service}/deactivate"),
+            json!({}),
+        ),
+        (
+            &patch,
+            format!("/v1/appointments/{appointment}"),
+            json!({ "notes": "x" }),
+        ),
+        (
+            &post,
+            format!("/v1/appointments/{appointment}/cancel"),
+            json!({}),
+        ),
+        (
+            &post,
+            "/v1/appointments".to_owned(),
+            booking(&service, "2026-12-01T11:00:00-05:00"),
+        ),
+        (
+            &post,
+            "/v1/availability/check".to_owned(),
+            json!({ "service_id": service, "start": "2026-12-01T11:00:00-05:00" }),
+        ),
     ];
-    for response in writes {
-        assert_eq!(response.status(), 404);
+    for (method, path, body) in &writes {
+        let response = app
+            .send_as(&intruder, (*method).clone(), path, Some(body))
+            .await;
+        assert_eq!(response.status(), 404, "{method} {path}");
     }
 
-    let service_now: Value = app
-        .get(&format!("/v1/services/{service}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let service_now = app.get_json(&format!("/v1/services/{service}")).await;
     assert_eq!(service_now["name"], "Consultation");
     assert_eq!(service_now["active"], true);
-    let appointment_now: Value = app
-        .get(&format!("/v1/appointments/{appointment}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let appointment_now = app
+        .get_json(&format!("/v1/appointments/{appointment}"))
+        .await;
     assert_eq!(appointment_now, booked);
 }

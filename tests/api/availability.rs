@@ -1,19 +1,13 @@
-use integration_tests::{assert_problem, spawn_app};
+use integration_tests::{assert_problem, spawn_app, spawn_app_with_service, strings_at};
 use serde_json::{Value, json};
 
 fn starts(body: &Value) -> Vec<String> {
-    body["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|slot| slot["start"].as_str().unwrap().to_owned())
-        .collect()
+    strings_at(&body["slots"], "start")
 }
 
 #[tokio::test]
 async fn slots_follow_hours_and_are_shown_in_the_business_zone() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     let response = app
         .get(&format!(
             "/v1/availability?service_id={id}&from=2026-12-01&to=2026-12-01"
@@ -48,7 +42,7 @@ async fn booked_and_buffered_time_is_not_offered_and_cancelling_frees_it() {
     let appointment: Value = booked.json().await.unwrap();
 
     let url = format!("/v1/availability?service_id={id}&from=2026-12-01&to=2026-12-01");
-    let after_booking = starts(&app.get(&url).await.json().await.unwrap());
+    let after_booking = starts(&app.get_json(&url).await);
     // Occupied [10:00, 10:45): slots whose [start − 0, start + 45) touches it are gone.
     for taken in ["09:30", "09:45", "10:00", "10:15", "10:30"] {
         assert!(
@@ -69,7 +63,7 @@ async fn booked_and_buffered_time_is_not_offered_and_cancelling_frees_it() {
         )
         .await;
     assert_eq!(cancelled.status(), 200);
-    let after_cancel = starts(&app.get(&url).await.json().await.unwrap());
+    let after_cancel = starts(&app.get_json(&url).await);
     assert!(
         after_cancel.contains(&"2026-12-01T10:00:00-05:00".to_owned()),
         "cancelling frees the time at once"
@@ -78,8 +72,7 @@ async fn booked_and_buffered_time_is_not_offered_and_cancelling_frees_it() {
 
 #[tokio::test]
 async fn external_busy_time_blocks_slots() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     let business_id = app.business_id.parse().unwrap();
     let busy = booking_core::domain::Interval::new(
         "2026-12-01T12:00:00-05:00".parse().unwrap(),
@@ -95,14 +88,11 @@ async fn external_busy_time_blocks_slots() {
         })
         .await
         .unwrap();
-    let body: Value = app
-        .get(&format!(
+    let body = app
+        .get_json(&format!(
             "/v1/availability?service_id={id}&from=2026-12-01&to=2026-12-01"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let starts = starts(&body);
     assert!(!starts.contains(&"2026-12-01T12:00:00-05:00".to_owned()));
     assert!(!starts.contains(&"2026-12-01T11:45:00-05:00".to_owned()));
@@ -126,14 +116,11 @@ async fn windows_beyond_the_horizon_are_clipped_and_say_so() {
     let id = app
         .create_service(json!({ "booking_horizon_days": 7, "minimum_notice_minutes": 120 }))
         .await;
-    let body: Value = app
-        .get(&format!(
+    let body = app
+        .get_json(&format!(
             "/v1/availability?service_id={id}&from=2026-11-30&to=2026-12-31"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(body["clipped"], true);
     assert_eq!(
         body["searched_from"], "2026-11-30T10:00:00-05:00",
@@ -154,14 +141,11 @@ async fn windows_beyond_the_horizon_are_clipped_and_say_so() {
             .all(|start| start.as_str() <= "2026-12-07T08:00:00-05:00")
     );
 
-    let past: Value = app
-        .get(&format!(
+    let past = app
+        .get_json(&format!(
             "/v1/availability?service_id={id}&from=2026-01-01&to=2026-01-31"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(past["clipped"], true);
     assert_eq!(past["slots"], json!([]));
     assert_eq!(past["searched_from"], Value::Null);
@@ -175,10 +159,7 @@ async fn a_check_names_each_reason_and_offers_alternatives() {
             json!({ "max_per_day": 1, "minimum_notice_minutes": 120, "booking_horizon_days": 30 }),
         )
         .await;
-    assert_eq!(
-        app.book(&id, "2026-12-02T10:00:00-05:00").await.status(),
-        201
-    );
+    app.booked(&id, "2026-12-02T10:00:00-05:00").await;
     let cases = [
         ("2026-12-01T10:00:00-05:00", None),
         ("2026-12-01T08:00:00-05:00", Some("outside_hours")),
@@ -217,21 +198,14 @@ async fn a_check_names_each_reason_and_offers_alternatives() {
 
 #[tokio::test]
 async fn a_check_of_a_taken_time_offers_the_nearest_free_ones() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    assert_eq!(
-        app.book(&id, "2026-12-01T10:00:00-05:00").await.status(),
-        201
-    );
-    let body: Value = app
-        .post(
+    let (app, id) = spawn_app_with_service().await;
+    app.booked(&id, "2026-12-01T10:00:00-05:00").await;
+    let body = app
+        .post_json(
             "/v1/availability/check",
             &json!({ "service_id": id, "start": "2026-12-01T10:00:00-05:00" }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(body["reason"], "taken");
     let alternatives: Vec<&str> = body["alternatives"]
         .as_array()
@@ -250,34 +224,41 @@ async fn a_check_of_a_taken_time_offers_the_nearest_free_ones() {
 
 #[tokio::test]
 async fn absurd_and_reversed_windows_are_refused() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    let reversed = app
-        .get(&format!(
-            "/v1/availability?service_id={id}&from=2026-12-05&to=2026-12-01"
-        ))
-        .await;
-    assert_problem(reversed, 422, "validation_failed").await;
-    let too_long = app
-        .get(&format!(
-            "/v1/availability?service_id={id}&from=2026-12-01&to=2027-12-01"
-        ))
-        .await;
-    assert_problem(too_long, 400, "window_too_long").await;
-    let bad_time = app
-        .get(&format!("/v1/availability?service_id={id}&from=yesterday"))
-        .await;
-    assert_problem(bad_time, 422, "validation_failed").await;
-    let no_offset = app
-        .get(&format!(
-            "/v1/availability?service_id={id}&from=2026-12-01T09:00:00"
-        ))
-        .await;
-    assert_problem(no_offset, 422, "validation_failed").await;
-    let far_year = app
-        .get(&format!("/v1/availability?service_id={id}&from=9999-01-01"))
-        .await;
-    assert_problem(far_year, 422, "validation_failed").await;
-    let missing_service = app.get("/v1/availability?from=2026-12-01").await;
-    assert_problem(missing_service, 400, "invalid_query").await;
+    let (app, id) = spawn_app_with_service().await;
+    let cases = [
+        // Reversed.
+        (
+            format!("service_id={id}&from=2026-12-05&to=2026-12-01"),
+            422,
+            "validation_failed",
+        ),
+        (
+            format!("service_id={id}&from=2026-12-01&to=2027-12-01"),
+            400,
+            "window_too_long",
+        ),
+        (
+            format!("service_id={id}&from=yesterday"),
+            422,
+            "validation_failed",
+        ),
+        // No offset.
+        (
+            format!("service_id={id}&from=2026-12-01T09:00:00"),
+            422,
+            "validation_failed",
+        ),
+        (
+            format!("service_id={id}&from=9999-01-01"),
+            422,
+            "validation_failed",
+        ),
+        // No service.
+        ("from=2026-12-01".to_owned(), 400, "invalid_query"),
+    ];
+    for (query, status, code) in cases {
+        let response = app.get(&format!("/v1/availability?{query}")).await;
+        assert_eq!(response.status(), status, "{query}");
+        assert_problem(response, status, code).await;
+    }
 }

@@ -1,4 +1,7 @@
-use integration_tests::{TestApp, assert_problem, spawn_app};
+use integration_tests::{
+    TestApp, appointment_path, assert_invalid_field, assert_problem, spawn_app_with_service,
+    strings_at,
+};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
@@ -18,6 +21,20 @@ async fn book_for(app: &TestApp, key: &str, service: &str, start: &str, phone: &
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 201, "{body}");
     body
+}
+
+/// Books for a caller whose number is written as `written` and checks it was stored as `stored`.
+async fn assert_stored_as(app: &TestApp, service: &str, written: &str, stored: &str) -> Value {
+    let booked = book_for(
+        app,
+        &app.api_key,
+        service,
+        "2026-12-01T10:00:00-05:00",
+        written,
+    )
+    .await;
+    assert_eq!(booked["customer"]["phone"], stored, "{written}");
+    booked
 }
 
 fn query(phone: &str) -> String {
@@ -42,28 +59,14 @@ async fn list(app: &TestApp, key: &str, params: &str) -> Value {
 }
 
 fn starts(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["start"].as_str().unwrap().to_owned())
-        .collect()
+    strings_at(&page["items"], "start")
 }
 
 #[tokio::test]
 async fn national_numbers_are_stored_in_e164_using_the_business_country() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let key = app.api_key.clone();
-    let booked = book_for(
-        &app,
-        &key,
-        &service,
-        "2026-12-01T10:00:00-05:00",
-        "(415) 555-0123",
-    )
-    .await;
-    assert_eq!(booked["customer"]["phone"], "+14155550123");
+    let booked = assert_stored_as(&app, &service, "(415) 555-0123", "+14155550123").await;
     // The number is found however the caller's platform writes it.
     for written in [
         "+14155550123",
@@ -78,7 +81,7 @@ async fn national_numbers_are_stored_in_e164_using_the_business_country() {
     // An edit's new number is normalized the same way.
     let edited = app
         .patch(
-            &format!("/v1/appointments/{}", booked["id"].as_str().unwrap()),
+            &appointment_path(&booked),
             &json!({ "customer": { "name": "Caller", "phone": "212 555 0188" } }),
         )
         .await;
@@ -92,8 +95,7 @@ async fn national_numbers_are_stored_in_e164_using_the_business_country() {
 
 #[tokio::test]
 async fn invalid_numbers_are_refused_naming_the_field() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     for phone in ["555-0123", "+1 415 555 01", "call me", "+999 123 4567"] {
         let response = app
             .post(
@@ -117,45 +119,27 @@ async fn invalid_numbers_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn the_country_can_be_chosen_and_defaults_from_the_time_zone() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
-    let settings: Value = app.get("/v1/settings").await.json().await.unwrap();
+    let (app, service) = spawn_app_with_service().await;
+    let settings = app.get_json("/v1/settings").await;
     assert_eq!(settings["country"], "US");
     assert_eq!(settings["country_source"], "time_zone");
-    let changed: Value = app
-        .patch("/v1/settings", &json!({ "country": "gb" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let changed = app
+        .patch_json("/v1/settings", &json!({ "country": "gb" }))
+        .await;
     assert_eq!(changed["country"], "GB");
     assert_eq!(changed["country_source"], "chosen");
-    let key = app.api_key.clone();
-    let booked = book_for(
-        &app,
-        &key,
-        &service,
-        "2026-12-01T10:00:00-05:00",
-        "020 7946 0018",
-    )
-    .await;
-    assert_eq!(booked["customer"]["phone"], "+442079460018");
+    assert_stored_as(&app, &service, "020 7946 0018", "+442079460018").await;
     let refused = app.patch("/v1/settings", &json!({ "country": "XX" })).await;
-    let problem = assert_problem(refused, 422, "validation_failed").await;
-    assert_eq!(problem["field"], "country");
-    let reset: Value = app
-        .patch("/v1/settings", &json!({ "country": null }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_invalid_field(refused, "country").await;
+    let reset = app
+        .patch_json("/v1/settings", &json!({ "country": null }))
+        .await;
     assert_eq!(reset["country"], "US");
 }
 
 #[tokio::test]
 async fn a_callers_appointments_come_upcoming_first_then_past_with_cancelled_ones() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let key = app.api_key.clone();
     let caller = "+14155550123";
     let mut ids = Vec::new();

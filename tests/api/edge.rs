@@ -1,7 +1,10 @@
 //! What a careless or hostile client finds at the edge: lenient times, control characters, replays that differ,
 //! refusals that are not problem documents, and the Bearer scheme's case.
 
-use integration_tests::{TestApp, assert_problem, booking, spawn_app};
+use integration_tests::{
+    appointment_path, assert_invalid_field, assert_problem, booking, spawn_app,
+    spawn_app_with_service,
+};
 use serde_json::{Value, json};
 
 /// Instants a lenient parser would read, most of them as a different time than the caller meant.
@@ -26,21 +29,10 @@ async fn assert_field_refused(response: reqwest::Response, field: &str, form: &s
     );
 }
 
-async fn appointment_count(app: &TestApp) -> usize {
-    let listed: Value = app.get("/v1/appointments").await.json().await.unwrap();
-    listed["items"].as_array().unwrap().len()
-}
-
 #[tokio::test]
 async fn lenient_instants_are_refused_everywhere_naming_the_field() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T11:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, service) = spawn_app_with_service().await;
+    let booked = app.booked(&service, "2026-12-01T11:00:00-05:00").await;
     let appointment = booked["id"].as_str().unwrap();
     for instant in LENIENT_INSTANTS {
         let form = "YYYY-MM-DDTHH:MM:SS";
@@ -69,20 +61,16 @@ async fn lenient_instants_are_refused_everywhere_naming_the_field() {
         let listed = app.get(&format!("/v1/appointments?to={encoded}")).await;
         assert_field_refused(listed, "to", form).await;
     }
-    assert_eq!(appointment_count(&app).await, 1, "nothing was booked");
-    let unchanged: Value = app
-        .get(&format!("/v1/appointments/{appointment}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.appointment_count().await, 1, "nothing was booked");
+    let unchanged = app
+        .get_json(&format!("/v1/appointments/{appointment}"))
+        .await;
     assert_eq!(unchanged["start"], "2026-12-01T11:00:00-05:00");
 }
 
 #[tokio::test]
 async fn local_dates_are_exactly_yyyy_mm_dd() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     for date in ["2026-12-1", "20261201", "2026-02-30", "12/01/2026"] {
         let window = app
             .get(&format!("/v1/availability?service_id={service}&to={date}"))
@@ -109,8 +97,7 @@ async fn local_dates_are_exactly_yyyy_mm_dd() {
 
 #[tokio::test]
 async fn control_and_bidi_characters_are_refused_in_every_free_text_field() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let start = "2026-12-01T10:00:00-05:00";
     for character in [
         "\u{0}",
@@ -124,23 +111,11 @@ async fn control_and_bidi_characters_are_refused_in_every_free_text_field() {
     ] {
         let mut body = booking(&service, start);
         body["customer"]["name"] = json!(format!("Ana{character} Silva"));
-        let problem = assert_problem(
-            app.post("/v1/appointments", &body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(problem["field"], "customer.name");
+        assert_invalid_field(app.post("/v1/appointments", &body).await, "customer.name").await;
 
         let mut body = booking(&service, start);
         body["notes"] = json!(format!("bring{character} x-rays"));
-        let problem = assert_problem(
-            app.post("/v1/appointments", &body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(problem["field"], "notes");
+        assert_invalid_field(app.post("/v1/appointments", &body).await, "notes").await;
 
         let renamed = app
             .post(
@@ -148,10 +123,9 @@ async fn control_and_bidi_characters_are_refused_in_every_free_text_field() {
                 &json!({ "name": format!("Cut{character}"), "duration_minutes": 30 }),
             )
             .await;
-        let problem = assert_problem(renamed, 422, "validation_failed").await;
-        assert_eq!(problem["field"], "name");
+        assert_invalid_field(renamed, "name").await;
     }
-    assert_eq!(appointment_count(&app).await, 0, "nothing was stored");
+    assert_eq!(app.appointment_count().await, 0, "nothing was stored");
 
     let mut body = booking(&service, start);
     body["customer"]["name"] = json!("Ana Silva\nDROP");
@@ -182,19 +156,11 @@ async fn control_and_bidi_characters_are_refused_in_every_free_text_field() {
 
 #[tokio::test]
 async fn an_idempotent_replay_repeats_status_body_and_headers() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let body = booking(&service, "2026-12-01T10:00:00-05:00");
-    let send = || {
-        app.client
-            .post(app.url("/v1/appointments"))
-            .bearer_auth(&app.api_key)
-            .header("Idempotency-Key", "call-7")
-            .json(&body)
-            .send()
-    };
-    let first = send().await.unwrap();
-    let replay = send().await.unwrap();
+    let send = || app.post_idempotent("call-7", "/v1/appointments", body.clone());
+    let first = send().await;
+    let replay = send().await;
     assert_eq!(first.status(), 201);
     assert_eq!(replay.status(), first.status());
     for header in ["location", "content-type"] {
@@ -209,10 +175,7 @@ async fn an_idempotent_replay_repeats_status_body_and_headers() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     let location = first.headers()["location"].to_str().unwrap().to_owned();
     let first: Value = first.json().await.unwrap();
-    assert_eq!(
-        location,
-        format!("/v1/appointments/{}", first["id"].as_str().unwrap())
-    );
+    assert_eq!(location, appointment_path(&first));
     assert_eq!(replay.json::<Value>().await.unwrap(), first);
 }
 
@@ -263,62 +226,45 @@ fn operations(document: &Value, service: &str, appointment: &str) -> Vec<(String
 
 #[tokio::test]
 async fn every_refusal_on_every_route_is_a_problem_document() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T11:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, service) = spawn_app_with_service().await;
+    let booked = app.booked(&service, "2026-12-01T11:00:00-05:00").await;
     let appointment = booked["id"].as_str().unwrap().to_owned();
-    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let document = app.get_json("/openapi.json").await;
     let operations = operations(&document, &service, &appointment);
     assert!(operations.len() >= 15, "{operations:?}");
 
-    let request = |method: &str, path: &str| {
-        app.client
-            .request(method.parse().unwrap(), app.url(path))
-            .bearer_auth(&app.api_key)
-    };
     for (method, path, takes_body) in &operations {
         let what = format!("{method} {path}");
         if *takes_body {
-            let oversized = request(method, path)
-                .header("content-type", "application/json")
-                .body(vec![b' '; 2 * 1024 * 1024])
-                .send()
-                .await
-                .unwrap();
+            let oversized = app
+                .send_raw(
+                    method,
+                    path,
+                    "application/json",
+                    vec![b' '; 2 * 1024 * 1024],
+                )
+                .await;
             assert_eq!(
                 assert_is_problem(oversized, &format!("{what} oversized")).await,
                 413,
                 "{what}"
             );
-            let garbled = request(method, path)
-                .header("content-type", "application/json")
-                .body(vec![0xff, 0xfe, b'{', 0x00, 0x9f])
-                .send()
-                .await
-                .unwrap();
+            let garbled = app
+                .send_raw(
+                    method,
+                    path,
+                    "application/json",
+                    vec![0xff, 0xfe, b'{', 0x00, 0x9f],
+                )
+                .await;
             let status = assert_is_problem(garbled, &format!("{what} garbled")).await;
             assert!(status >= 400, "{what} accepted a garbled body");
-            let wrong_type = request(method, path)
-                .header("content-type", "text/csv")
-                .body("a,b\n1,2")
-                .send()
-                .await
-                .unwrap();
+            let wrong_type = app.send_raw(method, path, "text/csv", "a,b\n1,2").await;
             assert_is_problem(wrong_type, &format!("{what} text/csv")).await;
         }
-        let unauthenticated = app
-            .client
-            .request(method.parse().unwrap(), app.url(path))
-            .send()
-            .await
-            .unwrap();
+        let unauthenticated = app.anonymous(method, path).send().await.unwrap();
         assert_is_problem(unauthenticated, &format!("{what} without a key")).await;
-        let wrong_method = request("TRACE", path).send().await.unwrap();
+        let wrong_method = app.request("TRACE", path).send().await.unwrap();
         assert_eq!(
             assert_is_problem(wrong_method, &format!("TRACE {path}")).await,
             405
@@ -333,8 +279,7 @@ async fn every_refusal_on_every_route_is_a_problem_document() {
 async fn oversized_and_garbled_webhook_bodies_are_problem_documents() {
     let app = spawn_app().await;
     let post = |path: &str, body: Vec<u8>| {
-        app.client
-            .post(app.url(path))
+        app.anonymous("POST", path)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -360,8 +305,7 @@ async fn the_bearer_scheme_is_case_insensitive() {
     let app = spawn_app().await;
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
         let response = app
-            .client
-            .get(app.url("/v1/services"))
+            .anonymous("GET", "/v1/services")
             .header("authorization", format!("{scheme} {}", app.api_key))
             .send()
             .await
@@ -370,8 +314,7 @@ async fn the_bearer_scheme_is_case_insensitive() {
     }
     for header in [format!("Basic {}", app.api_key), app.api_key.clone()] {
         let response = app
-            .client
-            .get(app.url("/v1/services"))
+            .anonymous("GET", "/v1/services")
             .header("authorization", header)
             .send()
             .await

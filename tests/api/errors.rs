@@ -1,26 +1,16 @@
-use integration_tests::{assert_problem, booking, spawn_app};
+use integration_tests::{
+    assert_invalid_field, assert_problem, booking, spawn_app, spawn_app_with_service,
+};
 use serde_json::json;
 
 #[tokio::test]
 async fn malformed_and_mistyped_bodies_are_client_errors() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
-    let raw = |body: &'static str| {
-        app.client
-            .post(app.url("/v1/appointments"))
-            .bearer_auth(&app.api_key)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    assert_problem(raw("{not json").await.unwrap(), 400, "malformed_json").await;
-    assert_problem(raw("").await.unwrap(), 400, "malformed_json").await;
-    assert_problem(
-        raw(r#"{"service_id": 5}"#).await.unwrap(),
-        400,
-        "invalid_body",
-    )
-    .await;
+    let (app, id) = spawn_app_with_service().await;
+    let raw =
+        |body: &'static str| app.send_raw("POST", "/v1/appointments", "application/json", body);
+    assert_problem(raw("{not json").await, 400, "malformed_json").await;
+    assert_problem(raw("").await, 400, "malformed_json").await;
+    assert_problem(raw(r#"{"service_id": 5}"#).await, 400, "invalid_body").await;
 
     let mut unknown_field = booking(&id, "2026-12-01T10:00:00-05:00");
     unknown_field["colour"] = json!("blue");
@@ -33,14 +23,8 @@ async fn malformed_and_mistyped_bodies_are_client_errors() {
     assert!(problem["detail"].as_str().unwrap().contains("colour"));
 
     let not_json = app
-        .client
-        .post(app.url("/v1/appointments"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+        .send_raw("POST", "/v1/appointments", "text/plain", "hello")
+        .await;
     assert_problem(not_json, 415, "unsupported_media_type").await;
 
     let huge = app
@@ -54,8 +38,7 @@ async fn malformed_and_mistyped_bodies_are_client_errors() {
 
 #[tokio::test]
 async fn bad_ids_and_times_are_client_errors() {
-    let app = spawn_app().await;
-    let id = app.create_service(json!({})).await;
+    let (app, id) = spawn_app_with_service().await;
     assert_problem(
         app.get("/v1/appointments/not-a-uuid").await,
         400,
@@ -69,8 +52,7 @@ async fn bad_ids_and_times_are_client_errors() {
         "2026-13-01T10:00:00Z",
         "1900-01-01T10:00:00Z",
     ] {
-        let problem = assert_problem(app.book(&id, start).await, 422, "validation_failed").await;
-        assert_eq!(problem["field"], "start");
+        assert_invalid_field(app.book(&id, start).await, "start").await;
     }
     let unknown_service = app
         .book(
@@ -107,13 +89,7 @@ async fn bad_ids_and_times_are_client_errors() {
 async fn unknown_routes_and_methods_get_problems() {
     let app = spawn_app().await;
     assert_problem(app.get("/v1/nothing-here").await, 404, "route_not_found").await;
-    let wrong_method = app
-        .client
-        .delete(app.url("/v1/services"))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap();
+    let wrong_method = app.delete("/v1/services").await;
     assert_problem(wrong_method, 405, "method_not_allowed").await;
 }
 

@@ -1,5 +1,8 @@
 use booking_core::ports::BusyEvent;
-use integration_tests::{TestApp, assert_problem, booking, spawn_app};
+use integration_tests::{
+    TestApp, assert_invalid_field, assert_problem, assert_status_counts, booking, spawn_app,
+    spawn_app_with_service, statuses_of, strings_at,
+};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
@@ -27,15 +30,6 @@ fn from_hold(hold_id: &str) -> Value {
     })
 }
 
-async fn delete(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .delete(app.url(path))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_hold_keeps_the_time_from_everyone_else_for_five_minutes() {
     let app = spawn_app().await;
@@ -55,10 +49,7 @@ async fn a_hold_keeps_the_time_from_everyone_else_for_five_minutes() {
     assert_eq!(body["expires_at"], "2026-11-30T08:05:00-05:00");
     assert_eq!(body["active"], true);
     assert_eq!(body["service_id"], service.as_str());
-    assert_eq!(
-        app.get(&location).await.json::<Value>().await.unwrap(),
-        body
-    );
+    assert_eq!(app.get_json(&location).await, body);
 
     // A booking, a check, the availability list and another hold all see it, buffer included.
     let refused = assert_problem(app.book(&service, TEN).await, 409, "slot_unavailable").await;
@@ -71,39 +62,36 @@ async fn a_hold_keeps_the_time_from_everyone_else_for_five_minutes() {
     )
     .await;
     assert_eq!(refused["reason"], "taken");
-    let check: Value = app
-        .post(
+    let check = app
+        .post_json(
             "/v1/availability/check",
             &json!({ "service_id": service, "start": TEN }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(check["available"], false);
     assert_eq!(check["reason"], "taken");
-    let day: Value = app
-        .get(&format!(
+    let day = app
+        .get_json(&format!(
             "/v1/availability?service_id={service}&from=2026-12-01&to=2026-12-01"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let starts: Vec<&str> = day["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|slot| slot["start"].as_str().unwrap())
-        .collect();
-    assert!(!starts.contains(&TEN) && !starts.contains(&"2026-12-01T10:30:00-05:00"));
-    assert!(starts.contains(&"2026-12-01T10:45:00-05:00"), "{starts:?}");
+        .await;
+    let starts = strings_at(&day["slots"], "start");
+    assert!(
+        !starts
+            .iter()
+            .any(|start| start == TEN || start == "2026-12-01T10:30:00-05:00")
+    );
+    assert!(
+        starts
+            .iter()
+            .any(|start| start == "2026-12-01T10:45:00-05:00"),
+        "{starts:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_hold_is_booked_exactly_once_and_becomes_the_appointment() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let hold = held(&app, &service, TEN).await;
     let hold_id = hold["id"].as_str().unwrap();
     let response = app.post("/v1/appointments", &from_hold(hold_id)).await;
@@ -127,7 +115,7 @@ async fn a_hold_is_booked_exactly_once_and_becomes_the_appointment() {
     )
     .await;
     assert_problem(
-        delete(&app, &format!("/v1/holds/{hold_id}")).await,
+        app.delete(&format!("/v1/holds/{hold_id}")).await,
         404,
         "hold_not_found",
     )
@@ -138,19 +126,10 @@ async fn a_hold_is_booked_exactly_once_and_becomes_the_appointment() {
 
 #[tokio::test]
 async fn booking_a_hold_with_an_idempotency_key_replays_on_retry() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let hold = held(&app, &service, TEN).await;
-    let send = || async {
-        app.client
-            .post(app.url("/v1/appointments"))
-            .bearer_auth(&app.api_key)
-            .header("Idempotency-Key", "call-7-tool-3")
-            .json(&from_hold(hold["id"].as_str().unwrap()))
-            .send()
-            .await
-            .unwrap()
-    };
+    let body = from_hold(hold["id"].as_str().unwrap());
+    let send = || app.post_idempotent("call-7-tool-3", "/v1/appointments", body.clone());
     let first = send().await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
@@ -166,10 +145,10 @@ async fn releasing_a_hold_frees_the_time_at_once() {
     let service = app.create_service(json!({ "max_per_day": 1 })).await;
     let hold = held(&app, &service, TEN).await;
     let path = format!("/v1/holds/{}", hold["id"].as_str().unwrap());
-    let released = delete(&app, &path).await;
+    let released = app.delete(&path).await;
     assert_eq!(released.status(), 204);
-    assert_problem(delete(&app, &path).await, 404, "hold_not_found").await;
-    assert_eq!(app.book(&service, TEN).await.status(), 201);
+    assert_problem(app.delete(&path).await, 404, "hold_not_found").await;
+    app.booked(&service, TEN).await;
     let converting = app
         .post("/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
         .await;
@@ -192,22 +171,16 @@ async fn an_expired_hold_blocks_nothing_and_cannot_be_booked() {
     assert_eq!(refused["reason"], "daily_limit");
     // ...until the hold expires; no cleanup has run.
     app.clock.advance(SignedDuration::from_mins(5));
-    let read: Value = app
-        .get(&format!("/v1/holds/{hold_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = app.get_json(&format!("/v1/holds/{hold_id}")).await;
     assert_eq!(read["active"], false);
     let converting = app.post("/v1/appointments", &from_hold(hold_id)).await;
     assert_problem(converting, 409, "hold_expired").await;
-    assert_eq!(app.book(&service, TEN).await.status(), 201);
+    app.booked(&service, TEN).await;
 }
 
 #[tokio::test]
 async fn the_held_time_is_refused_when_the_calendar_became_busy_meanwhile() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let hold = held(&app, &service, TEN).await;
     app.store
         .put_busy_event(&BusyEvent {
@@ -234,8 +207,7 @@ async fn the_held_time_is_refused_when_the_calendar_became_busy_meanwhile() {
 
 #[tokio::test]
 async fn the_held_time_is_kept_even_if_the_rules_changed_since() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let hold = held(&app, &service, TEN).await;
     let closed = app
         .patch(
@@ -252,9 +224,8 @@ async fn the_held_time_is_kept_even_if_the_rules_changed_since() {
 
 #[tokio::test]
 async fn the_hold_length_is_a_business_setting_of_1_to_15_minutes() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
-    let defaults: Value = app.get("/v1/settings").await.json().await.unwrap();
+    let (app, service) = spawn_app_with_service().await;
+    let defaults = app.get_json("/v1/settings").await;
     assert_eq!(defaults["hold_minutes"], 5);
     let changed = app
         .patch("/v1/settings", &json!({ "hold_minutes": 15 }))
@@ -267,24 +238,19 @@ async fn the_hold_length_is_a_business_setting_of_1_to_15_minutes() {
         let refused = app
             .patch("/v1/settings", &json!({ "hold_minutes": minutes }))
             .await;
-        let problem = assert_problem(refused, 422, "validation_failed").await;
-        assert_eq!(problem["field"], "hold_minutes");
+        assert_invalid_field(refused, "hold_minutes").await;
     }
     let array = app.patch("/v1/settings", &json!([null, null])).await;
     assert_problem(array, 400, "invalid_body").await;
-    let reset: Value = app
-        .patch("/v1/settings", &json!({ "hold_minutes": null }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let reset = app
+        .patch_json("/v1/settings", &json!({ "hold_minutes": null }))
+        .await;
     assert_eq!(reset["hold_minutes"], 5);
 }
 
 #[tokio::test]
 async fn hold_requests_are_refused_like_bookings() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let outside = assert_problem(
         hold(&app, &service, "2026-12-01T18:00:00-05:00").await,
         409,
@@ -296,8 +262,7 @@ async fn hold_requests_are_refused_like_bookings() {
     let unknown = hold(&app, "0190f5a2-0000-7000-8000-000000000000", TEN).await;
     assert_problem(unknown, 404, "service_not_found").await;
     let bad_start = hold(&app, &service, "tomorrow at ten").await;
-    let problem = assert_problem(bad_start, 422, "validation_failed").await;
-    assert_eq!(problem["field"], "start");
+    assert_invalid_field(bad_start, "start").await;
     let path = app.get("/v1/holds/not-a-uuid").await;
     assert_problem(path, 400, "invalid_path").await;
 
@@ -305,27 +270,14 @@ async fn hold_requests_are_refused_like_bookings() {
     let hold = held(&app, &service, TEN).await;
     let mut both = booking(&service, TEN);
     both["hold_id"] = hold["id"].clone();
-    let problem = assert_problem(
-        app.post("/v1/appointments", &both).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(problem["field"], "hold_id");
+    assert_invalid_field(app.post("/v1/appointments", &both).await, "hold_id").await;
     let neither = json!({ "customer": { "name": "Ana" } });
-    let problem = assert_problem(
-        app.post("/v1/appointments", &neither).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(problem["field"], "service_id");
+    assert_invalid_field(app.post("/v1/appointments", &neither).await, "service_id").await;
 }
 
 #[tokio::test]
 async fn another_business_can_neither_see_nor_book_nor_release_a_hold() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let hold = held(&app, &service, TEN).await;
     let other = app.other_business_key().await;
     let path = format!("/v1/holds/{}", hold["id"].as_str().unwrap());
@@ -338,54 +290,30 @@ async fn another_business_can_neither_see_nor_book_nor_release_a_hold() {
         )
         .await;
     assert_problem(converting, 404, "hold_not_found").await;
-    let releasing = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let releasing = app.delete_as(&other, &path).await;
     assert_problem(releasing, 404, "hold_not_found").await;
     assert_eq!(app.get(&path).await.status(), 200);
 }
 
 #[tokio::test]
 async fn twenty_callers_holding_one_time_at_once_get_one_hold() {
-    let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let (app, service) = spawn_app_with_service().await;
     let attempts = (0..20).map(|_| hold(&app, &service, TEN));
-    let responses = futures::future::join_all(attempts).await;
-    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    assert_status_counts(&statuses_of(attempts).await, &[(201, 1), (409, 19)]);
 }
 
 #[tokio::test]
 async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
-    use booking_core::ports::{CalendarConnection, Job, ProviderKind};
+    use booking_core::ports::{Job, ProviderKind};
     use std::time::Duration;
 
     let app = spawn_app().await;
-    app.store
-        .put_calendar_connection(&CalendarConnection {
-            business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::GOOGLE,
-            account: "owner@example.com".into(),
-            calendar_id: Some("primary".into()),
-            connected_at: app.clock_now(),
-            health: Default::default(),
-            last_synced_at: None,
-        })
-        .await
-        .unwrap();
+    app.store_calendar_connection(app.calendar_connection(
+        ProviderKind::GOOGLE,
+        "owner@example.com",
+        "primary",
+    ))
+    .await;
     let service = app.create_service(json!({})).await;
     let hold = held(&app, &service, TEN).await;
     assert!(
@@ -396,12 +324,9 @@ async fn a_hold_never_reaches_the_calendar_but_its_appointment_does() {
             .is_empty(),
         "a hold queued a calendar sync"
     );
-    let booked: Value = app
-        .post("/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let booked = app
+        .post_json("/v1/appointments", &from_hold(hold["id"].as_str().unwrap()))
+        .await;
     assert_eq!(booked["sync"]["status"], "pending");
     let jobs: Vec<Job> = app
         .queue

@@ -2,24 +2,18 @@ use std::time::Duration;
 
 use booking_core::app;
 use booking_core::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
-use booking_core::ports::{CalendarConnection, ConnectionHealth, Job, ProviderKind};
-use integration_tests::spawn_app;
+use booking_core::ports::{Job, ProviderKind};
+use integration_tests::{appointment_path, spawn_app};
 use jiff::SignedDuration;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn connect_calendar(app: &integration_tests::TestApp) {
-    app.store
-        .put_calendar_connection(&CalendarConnection {
-            business_id: app.business_id.parse().unwrap(),
-            provider: ProviderKind::MICROSOFT,
-            account: "front-desk@example.com".into(),
-            calendar_id: Some("calendar-1".into()),
-            connected_at: app.clock_now(),
-            health: ConnectionHealth::Connected,
-            last_synced_at: None,
-        })
-        .await
-        .unwrap();
+    app.store_calendar_connection(app.calendar_connection(
+        ProviderKind::MICROSOFT,
+        "front-desk@example.com",
+        "calendar-1",
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -27,12 +21,7 @@ async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
     let app = spawn_app().await;
     connect_calendar(&app).await;
     let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let lost = app
         .queue
         .receive(10, Duration::from_millis(100))
@@ -70,12 +59,7 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
     let app = spawn_app().await;
     connect_calendar(&app).await;
     let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let business_id = app.business_id.parse().unwrap();
     let appointment_id: AppointmentId = booked["id"].as_str().unwrap().parse().unwrap();
     let last_attempt = SyncState {
@@ -94,45 +78,32 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
         .await
         .unwrap();
 
-    let stale_job = Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        version: 0,
+    // Gives up the job of `version` and reads the appointment after.
+    let give_up = |version| {
+        let app = &app;
+        async move {
+            let job = Job::SyncAppointment {
+                business_id,
+                appointment_id,
+                version,
+            };
+            app::give_up_sync(&app.app, &job).await.unwrap();
+            app.get_json(&format!("/v1/appointments/{appointment_id}"))
+                .await
+        }
     };
-    app::give_up_sync(&app.app, &stale_job).await.unwrap();
-    let unchanged: Value = app
-        .get(&format!("/v1/appointments/{appointment_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let unchanged = give_up(0).await;
     assert_eq!(
         unchanged["sync"]["status"], "pending",
         "an older version's job changes nothing"
     );
 
-    let job = Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        version: 1,
-    };
-    app::give_up_sync(&app.app, &job).await.unwrap();
-    let failed: Value = app
-        .get(&format!("/v1/appointments/{appointment_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = give_up(1).await;
     assert_eq!(failed["sync"]["status"], "failed");
     assert_eq!(failed["sync"]["error"]["code"], "sync_gave_up");
     let message = failed["sync"]["error"]["message"].as_str().unwrap();
     assert!(message.contains("Google answered 429"), "{message}");
-    let listed: Value = app
-        .get("/v1/appointments?sync_status=failed")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.get_json("/v1/appointments?sync_status=failed").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
 
@@ -152,12 +123,7 @@ async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
     .await;
     connect_calendar(&app).await;
     let service = app.create_service(json!({})).await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let job = app
         .queue
         .receive(1, std::time::Duration::ZERO)
@@ -168,15 +134,7 @@ async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
         .await
         .unwrap();
     assert_eq!(outcome, SyncOutcome::Done, "retrying cannot help");
-    let appointment: Value = app
-        .get(&format!(
-            "/v1/appointments/{}",
-            booked["id"].as_str().unwrap()
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let appointment = app.get_json(&appointment_path(&booked)).await;
     assert_eq!(appointment["sync"]["status"], "failed");
     assert_eq!(
         appointment["sync"]["error"]["code"],

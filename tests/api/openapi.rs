@@ -4,12 +4,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_describes_every_route() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.anonymous("GET", "/openapi.json").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));

@@ -13,12 +13,7 @@ async fn a_created_service_can_be_read_listed_updated_and_deactivated() {
         }))
         .await;
 
-    let read: Value = app
-        .get(&format!("/v1/services/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = app.get_json(&format!("/v1/services/{id}")).await;
     assert_eq!(read["name"], "Consultation");
     assert_eq!(read["slot_interval_minutes"], 15, "default slot interval");
     assert_eq!(read["booking_horizon_days"], 60, "default horizon");
@@ -33,7 +28,7 @@ async fn a_created_service_can_be_read_listed_updated_and_deactivated() {
     assert_eq!(read["active"], true);
     assert_eq!(read["version"], 1);
 
-    let listed: Value = app.get("/v1/services").await.json().await.unwrap();
+    let listed = app.get_json("/v1/services").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     let updated = app
@@ -105,7 +100,7 @@ async fn invalid_service_settings_are_refused_with_the_field() {
         let problem = assert_problem(response, 422, "validation_failed").await;
         assert_eq!(problem["field"], field, "for {body}");
     }
-    let listed: Value = app.get("/v1/services").await.json().await.unwrap();
+    let listed = app.get_json("/v1/services").await;
     assert_eq!(listed["items"], json!([]), "nothing was stored");
 }
 

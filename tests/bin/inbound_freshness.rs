@@ -145,16 +145,12 @@ async fn measure(
 ) -> Value {
     let app = spawn_app_with_provider(kind, endpoints, credentials.0, credentials.1).await;
     set_now(app.clock_now());
-    let day = json!([{ "start": "00:00", "end": "23:50" }]);
     let service = app
         .create_service(json!({
             "duration_minutes": 10,
             "slot_interval_minutes": 10,
             "booking_horizon_days": 60,
-            "weekly_hours": {
-                "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
-                "friday": day, "saturday": day, "sunday": day
-            }
+            "weekly_hours": integration_tests::every_day("00:00", "23:50"),
         }))
         .await;
     let provider = kind.to_string();
@@ -209,12 +205,7 @@ async fn main() {
     let google = Google {
         emulator: GoogleEmulator::start().await,
     };
-    let endpoints = ProviderEndpoints {
-        api_base: google.emulator.api_base(),
-        authorize_url: google.emulator.authorize_url(),
-        token_url: google.emulator.token_url(),
-        revoke_url: Some(google.emulator.revoke_url()),
-    };
+    let endpoints = integration_tests::google_endpoints(&google.emulator);
     let result = measure(
         ProviderKind::GOOGLE,
         endpoints,
@@ -232,12 +223,7 @@ async fn main() {
         calendar: emulator.calendar_id("Team"),
         emulator,
     };
-    let endpoints = ProviderEndpoints {
-        api_base: graph.emulator.api_base(),
-        authorize_url: graph.emulator.authorize_url(),
-        token_url: graph.emulator.token_url(),
-        revoke_url: None,
-    };
+    let endpoints = integration_tests::graph_endpoints(&graph.emulator);
     let result = measure(
         ProviderKind::MICROSOFT,
         endpoints,

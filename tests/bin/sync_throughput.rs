@@ -46,16 +46,12 @@ async fn measure(target: Target, args: &Args) -> serde_json::Value {
     let provider = target.kind.to_string();
     app.connect_calendar(&provider).await;
     app.select_calendar(&provider, &target.calendar).await;
-    let day = json!([{ "start": "00:00", "end": "23:50" }]);
     let service = app
         .create_service(json!({
             "duration_minutes": 10,
             "slot_interval_minutes": 10,
             "booking_horizon_days": 365,
-            "weekly_hours": {
-                "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
-                "friday": day, "saturday": day, "sunday": day
-            }
+            "weekly_hours": integration_tests::every_day("00:00", "23:50"),
         }))
         .await;
     let first = "2026-12-01T00:00:00-05:00"
@@ -147,24 +143,14 @@ async fn main() {
     let targets = [
         Target {
             kind: ProviderKind::GOOGLE,
-            endpoints: ProviderEndpoints {
-                api_base: google.api_base(),
-                authorize_url: google.authorize_url(),
-                token_url: google.token_url(),
-                revoke_url: Some(google.revoke_url()),
-            },
+            endpoints: integration_tests::google_endpoints(&google),
             client_id: google::CLIENT_ID,
             client_secret: google::CLIENT_SECRET,
             calendar: google::TEAM_CALENDAR.to_owned(),
         },
         Target {
             kind: ProviderKind::MICROSOFT,
-            endpoints: ProviderEndpoints {
-                api_base: graph.api_base(),
-                authorize_url: graph.authorize_url(),
-                token_url: graph.token_url(),
-                revoke_url: None,
-            },
+            endpoints: integration_tests::graph_endpoints(&graph),
             client_id: microsoft::CLIENT_ID,
             client_secret: microsoft::CLIENT_SECRET,
             calendar: graph.calendar_id("Team"),

@@ -302,12 +302,7 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
         return;
     }
     let emulator = GoogleEmulator::start().await;
-    let endpoints = ProviderEndpoints {
-        api_base: emulator.api_base(),
-        authorize_url: emulator.authorize_url(),
-        token_url: emulator.token_url(),
-        revoke_url: Some(emulator.revoke_url()),
-    };
+    let endpoints = integration_tests::google_endpoints(&emulator);
     let app = server(
         ProviderKind::GOOGLE,
         endpoints,
@@ -456,12 +451,7 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
         return;
     }
     let emulator = GraphEmulator::start().await;
-    let endpoints = ProviderEndpoints {
-        api_base: emulator.api_base(),
-        authorize_url: emulator.authorize_url(),
-        token_url: emulator.token_url(),
-        revoke_url: None,
-    };
+    let endpoints = integration_tests::graph_endpoints(&emulator);
     let app = server(
         ProviderKind::MICROSOFT,
         endpoints,

@@ -9,6 +9,19 @@ use serde_json::Value;
 
 use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in};
 
+/// The test business's API keys, as the dashboard lists them.
+async fn api_keys(app: &TestApp) -> Vec<booking_core::ports::ApiKeyRecord> {
+    let business = app
+        .store
+        .get_business(app.business_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app::accounts::list_api_keys(&app.app, &business)
+        .await
+        .unwrap()
+}
+
 /// A booked appointment of the test business next Tuesday at 10:00 New York; returns (service, appointment).
 async fn booked(app: &TestApp, key: &str) -> (String, String) {
     let service = app
@@ -30,12 +43,9 @@ async fn booked(app: &TestApp, key: &str) -> (String, String) {
 }
 
 async fn appointment_status(app: &TestApp, key: &str, id: &str) -> String {
-    let body: Value = app
-        .get_as(key, &format!("/v1/appointments/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .get_json_as(key, &format!("/v1/appointments/{id}"))
+        .await;
     body["status"].as_str().unwrap().to_owned()
 }
 
@@ -92,16 +102,7 @@ async fn a_form_without_the_sessions_token_or_from_another_origin_is_refused_and
         appointment_status(&app, &app.api_key, &appointment).await,
         "booked"
     );
-    let keys = app::accounts::list_api_keys(
-        &app.app,
-        &app.store
-            .get_business(app.business_id.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let keys = api_keys(&app).await;
     let no_key = owner
         .post("/dashboard/api-keys", &[("csrf", "x"), ("name", "Agent")])
         .await;
@@ -114,16 +115,7 @@ async fn a_form_without_the_sessions_token_or_from_another_origin_is_refused_and
         appointment_status(&app, &app.api_key, &appointment).await,
         "cancelled"
     );
-    let keys_after = app::accounts::list_api_keys(
-        &app.app,
-        &app.store
-            .get_business(app.business_id.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let keys_after = api_keys(&app).await;
     assert_eq!(keys.len(), keys_after.len());
 
     // Signing in is a form too: without the page's token it is refused before any password is checked.
@@ -210,12 +202,9 @@ async fn another_businesss_ids_are_not_found_on_any_page_or_form() {
         appointment_status(&app, &other_key, &other_appointment).await,
         "booked"
     );
-    let service: Value = app
-        .get_as(&other_key, &format!("/v1/services/{other_service}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let service = app
+        .get_json_as(&other_key, &format!("/v1/services/{other_service}"))
+        .await;
     assert_eq!(service["name"], "Consultation");
     let listed = app
         .get_as(&other_key, "/v1/appointments?from=2026-12-01&to=2026-12-01")
@@ -408,15 +397,8 @@ async fn a_key_made_on_the_dashboard_works_and_stops_the_moment_it_is_revoked() 
     let listed = owner.page("/dashboard/api-keys").await;
     assert!(listed.contains("Phone agent") && !listed.contains(&key));
 
-    let business = app
-        .store
-        .get_business(app.business_id.parse().unwrap())
+    let record = api_keys(&app)
         .await
-        .unwrap()
-        .unwrap();
-    let record = app::accounts::list_api_keys(&app.app, &business)
-        .await
-        .unwrap()
         .into_iter()
         .find(|record| record.name == "Phone agent")
         .unwrap();
@@ -463,12 +445,7 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
         "10:00 is offered"
     );
     // Someone else (the phone agent) takes 10:00 while the owner types.
-    assert_eq!(
-        app.book(&service, "2026-12-01T10:00:00-05:00")
-            .await
-            .status(),
-        201
-    );
+    app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let refused = owner
         .submit(
             &page,
@@ -498,12 +475,9 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
         body.contains("value=\"Walk-in Customer\"") && body.contains("value=\"+14155550199\""),
         "what was typed is kept"
     );
-    let listed: Value = app
-        .get("/v1/appointments?from=2026-12-01&to=2026-12-01")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app
+        .get_json("/v1/appointments?from=2026-12-01&to=2026-12-01")
+        .await;
     assert_eq!(
         listed["items"].as_array().unwrap().len(),
         1,
@@ -515,12 +489,7 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
 async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_the_reason() {
     use integration_tests::emulators::google::{self, GoogleEmulator};
     let emulator = GoogleEmulator::start().await;
-    let endpoints = booking_core::providers::ProviderEndpoints {
-        api_base: emulator.api_base(),
-        authorize_url: emulator.authorize_url(),
-        token_url: emulator.token_url(),
-        revoke_url: Some(emulator.revoke_url()),
-    };
+    let endpoints = integration_tests::google_endpoints(&emulator);
     let app = integration_tests::spawn_app_with_provider(
         booking_core::ports::ProviderKind::GOOGLE,
         endpoints,
@@ -575,12 +544,7 @@ async fn an_appointment_can_be_moved_into_time_it_overlaps_itself() {
     let service = app
         .create_service(serde_json::json!({ "duration_minutes": 60 }))
         .await;
-    let booked: Value = app
-        .book(&service, "2026-12-01T10:00:00-05:00")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let id = booked["id"].as_str().unwrap();
     let detail = format!("/dashboard/appointments/{id}");
     let page = owner.page(&detail).await;
@@ -600,11 +564,6 @@ async fn an_appointment_can_be_moved_into_time_it_overlaps_itself() {
         )
         .await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
-    let after: Value = app
-        .get(&format!("/v1/appointments/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = app.get_json(&format!("/v1/appointments/{id}")).await;
     assert_eq!(after["start"], "2026-12-01T10:30:00-05:00");
 }

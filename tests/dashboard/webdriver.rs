@@ -79,18 +79,13 @@ impl Browser {
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={width},{height}"),
         ];
-        let created: Value = http
-            .post(format!("{base}/session"))
-            .json(&json!({"capabilities": {"alwaysMatch": {
+        let created = integration_tests::json_of(http.post(format!("{base}/session")).json(
+            &json!({"capabilities": {"alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-            }}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            }}}),
+        ))
+        .await;
         let session = created["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
@@ -116,11 +111,19 @@ impl Browser {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        let answer = integration_tests::json_of(request).await;
         if answer["value"]["error"].is_string() {
             return Err(answer["value"].clone());
         }
         Ok(answer["value"].clone())
+    }
+
+    async fn try_post(&self, path: &str, body: Value) -> Result<Value, Value> {
+        self.try_call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -130,8 +133,7 @@ impl Browser {
     }
 
     pub async fn open(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
+        self.post("/url", json!({ "url": url })).await;
     }
 
     pub async fn current_url(&self) -> String {
@@ -144,18 +146,14 @@ impl Browser {
 
     pub async fn find(&self, css: &str) -> String {
         for _ in 0..50 {
-            let url = format!("{}/session/{}/element", self.base, self.session);
-            let answer: Value = self
-                .http
-                .post(url)
-                .json(&json!({"using": "css selector", "value": css}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(id) = answer["value"][ELEMENT_KEY].as_str() {
+            let found = self
+                .try_post("/element", json!({"using": "css selector", "value": css}))
+                .await;
+            if let Some(id) = found
+                .ok()
+                .as_ref()
+                .and_then(|value| value[ELEMENT_KEY].as_str())
+            {
                 return id.to_owned();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -165,26 +163,17 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         let element = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.post(&format!("/element/{element}/click"), json!({}))
+            .await;
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/clear"),
-            Some(json!({})),
-        )
-        .await;
-        self.call(
-            reqwest::Method::POST,
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await;
+        self.post(
             &format!("/element/{element}/value"),
-            Some(json!({ "text": text })),
+            json!({ "text": text }),
         )
         .await;
     }
@@ -192,15 +181,9 @@ impl Browser {
     /// The page's visible text, once a page is there (a click may still be navigating).
     pub async fn text(&self) -> String {
         for _ in 0..50 {
+            let script = "return document.readyState === 'complete' && document.body ? document.body.innerText : null;";
             let found = self
-                .try_call(
-                    reqwest::Method::POST,
-                    "/execute/sync",
-                    Some(json!({
-                        "script": "return document.readyState === 'complete' && document.body ? document.body.innerText : null;",
-                        "args": [],
-                    })),
-                )
+                .try_post("/execute/sync", json!({ "script": script, "args": [] }))
                 .await;
             if let Ok(Value::String(text)) = found {
                 return text;
@@ -224,21 +207,13 @@ impl Browser {
     }
 
     pub async fn script(&self, script: &str, args: Value) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": args })),
-        )
-        .await
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .await
     }
 
     pub async fn async_script(&self, script: &str, args: Value) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({ "script": script, "args": args })),
-        )
-        .await
+        self.post("/execute/async", json!({ "script": script, "args": args }))
+            .await
     }
 
     /// Saves a PNG of the viewport as `<name>.png` in the screenshot folder.
@@ -260,21 +235,16 @@ impl Browser {
             .as_u64()
             .unwrap_or(900)
             .clamp(600, 4000);
-        self.call(
-            reqwest::Method::POST,
+        self.post(
             "/window/rect",
-            Some(json!({"width": width, "height": height + 140})),
+            json!({"width": width, "height": height + 140}),
         )
         .await;
     }
 
     pub async fn set_size(&self, width: u32, height: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await;
     }
 }
 

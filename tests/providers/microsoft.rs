@@ -67,6 +67,20 @@ impl Setup {
         self.graph.events(&self.calendar)
     }
 
+    /// The calendar holds one event, `id`, created by `creates` requests, and nothing went wrong.
+    fn assert_only_event(&self, id: &str, creates: usize) {
+        assert_eq!(self.only_event()["id"], id);
+        assert_eq!(self.graph.request_count("events.create"), creates);
+        self.assert_clean();
+    }
+
+    /// The calendar's one event, failing if it holds another number of them.
+    fn only_event(&self) -> Value {
+        let events = self.events();
+        assert_eq!(events.len(), 1, "{events:#?}");
+        events[0].clone()
+    }
+
     fn fault(&self, method: &'static str, path: &str, when: When, fault: Fault) {
         self.graph.faults().add(FaultRule {
             matcher: Matcher::method(method).path(path),
@@ -101,9 +115,8 @@ async fn a_put_creates_the_event_with_its_details_and_property() {
     let event = consultation();
     let id = s.put(&event, None).await.unwrap();
 
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    let stored = &events[0];
+    let only = s.only_event();
+    let stored = &only;
     assert_eq!(stored["id"], id.as_str());
     assert_eq!(stored["subject"], "Consultation: Ana Silva");
     assert_eq!(
@@ -150,13 +163,9 @@ async fn putting_twice_keeps_one_event_and_updates_it() {
 
     assert_eq!(first, second);
     assert_eq!(first, third);
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["subject"], "Consultation: Ana Silva (moved)");
-    assert_eq!(
-        events[0]["start"]["dateTime"],
-        "2026-12-01T10:00:00.0000000"
-    );
+    let only = s.only_event();
+    assert_eq!(only["subject"], "Consultation: Ana Silva (moved)");
+    assert_eq!(only["start"]["dateTime"], "2026-12-01T10:00:00.0000000");
     assert_eq!(s.graph.request_count("events.create"), 1);
     // The known id saves the lookup.
     assert_eq!(s.graph.request_count("events.list"), 2);
@@ -173,11 +182,7 @@ async fn a_lost_create_response_is_found_on_the_retry() {
     assert_eq!(s.events().len(), 1, "the create took effect");
 
     let id = s.put(&event, None).await.unwrap();
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["id"], id.as_str());
-    assert_eq!(s.graph.request_count("events.create"), 1);
-    s.assert_clean();
+    s.assert_only_event(&id, 1);
 }
 
 #[tokio::test]
@@ -189,11 +194,7 @@ async fn a_lost_create_missed_by_the_lookup_is_caught_by_the_transaction_id() {
     s.graph.set_search_lag(true);
 
     let id = s.put(&event, None).await.unwrap();
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["id"], id.as_str());
-    assert_eq!(s.graph.request_count("events.create"), 2);
-    s.assert_clean();
+    s.assert_only_event(&id, 2);
 }
 
 #[tokio::test]
@@ -207,9 +208,8 @@ async fn a_lost_update_response_with_a_known_id_is_retried_in_place() {
     assert!(matches!(lost, Err(ProviderError::Transient(_))), "{lost:?}");
 
     assert_eq!(s.put(&event, Some(&id)).await.unwrap(), id);
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["body"]["content"], "second visit");
+    let only = s.only_event();
+    assert_eq!(only["body"]["content"], "second visit");
     s.assert_clean();
 }
 
@@ -229,9 +229,8 @@ async fn a_stale_known_id_leads_to_a_new_event() {
 
     let new = s.put(&event, Some(&old)).await.unwrap();
     assert_ne!(new, old);
-    let events = s.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["id"], new.as_str());
+    let only = s.only_event();
+    assert_eq!(only["id"], new.as_str());
     s.assert_clean();
 }
 
@@ -440,16 +439,12 @@ async fn answers_hide_extended_properties_unless_expanded() {
     let http = reqwest::Client::new();
     let token = secrecy::ExposeSecret::expose_secret(&s.token).to_owned();
     let url = format!("{}me/events/{id}", s.graph.api_base());
-    let plain: Value = http
-        .get(&url)
-        .bearer_auth(&token)
-        .header("Prefer", "outlook.timezone=\"America/New_York\"")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plain = integration_tests::json_of(
+        http.get(&url)
+            .bearer_auth(&token)
+            .header("Prefer", "outlook.timezone=\"America/New_York\""),
+    )
+    .await;
     assert_eq!(plain.get("singleValueExtendedProperties"), None);
     assert_eq!(
         plain["start"],
@@ -457,16 +452,12 @@ async fn answers_hide_extended_properties_unless_expanded() {
     );
     let expand =
         format!("singleValueExtendedProperties($filter=id eq '{APPOINTMENT_PROPERTY_ID}')");
-    let expanded: Value = http
-        .get(&url)
-        .bearer_auth(&token)
-        .query(&[("$expand", expand.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expanded = integration_tests::json_of(
+        http.get(&url)
+            .bearer_auth(&token)
+            .query(&[("$expand", expand.as_str())]),
+    )
+    .await;
     assert_eq!(
         expanded["singleValueExtendedProperties"][0]["value"],
         event.appointment_id.to_string()

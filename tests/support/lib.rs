@@ -9,7 +9,11 @@ use booking_core::adapters::{EmbeddedStore, InProcessQueue};
 use booking_core::api::{self, Area};
 use booking_core::app::{self, App};
 use booking_core::dashboard::{self, DashboardSettings};
-use booking_core::ports::{Clock, JobQueue, ManualClock, QueueSettings, Store};
+use booking_core::ports::{
+    CalendarConnection, Clock, ConnectionHealth, JobQueue, ManualClock, ProviderKind,
+    QueueSettings, Store,
+};
+use booking_core::providers::ProviderEndpoints;
 use jiff::Timestamp;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -50,6 +54,13 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|app, _, _| app).await
+}
+
+/// A test server whose business offers the default weekday service (see `weekday_service`), with that service's id.
+pub async fn spawn_app_with_service() -> (TestApp, String) {
+    let app = spawn_app().await;
+    let service = app.create_service(json!({})).await;
+    (app, service)
 }
 
 /// A test server whose app `configure` completes, given the app, the server's base URL and its data directory (e.g. to add
@@ -96,6 +107,28 @@ pub async fn spawn_app_with_provider(
         )
     })
     .await
+}
+
+/// Where our Google Calendar client finds the Google emulator.
+pub fn google_endpoints(google: &emulators::google::GoogleEmulator) -> ProviderEndpoints {
+    let revoke_url = Some(google.revoke_url());
+    let (api_base, authorize_url) = (google.api_base(), google.authorize_url());
+    ProviderEndpoints {
+        api_base,
+        authorize_url,
+        token_url: google.token_url(),
+        revoke_url,
+    }
+}
+
+/// Where our Microsoft Graph client finds the Graph emulator (Microsoft offers applications no revocation).
+pub fn graph_endpoints(graph: &emulators::microsoft::GraphEmulator) -> ProviderEndpoints {
+    ProviderEndpoints {
+        api_base: graph.api_base(),
+        authorize_url: graph.authorize_url(),
+        token_url: graph.token_url(),
+        revoke_url: None,
+    }
 }
 
 /// A test server over the given store and queue (e.g. DynamoDB Local and moto's SQS); `data` is its scratch
@@ -172,12 +205,7 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, key: &str, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
+        self.send_as(key, reqwest::Method::GET, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
@@ -185,13 +213,8 @@ impl TestApp {
     }
 
     pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(key)
-            .json(body)
-            .send()
+        self.send_as(key, reqwest::Method::POST, path, Some(body))
             .await
-            .unwrap()
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Response {
@@ -199,13 +222,134 @@ impl TestApp {
     }
 
     pub async fn patch_as(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.send_as(key, reqwest::Method::PATCH, path, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.send_as(&self.api_key, reqwest::Method::PUT, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.delete_as(&self.api_key, path).await
+    }
+
+    pub async fn delete_as(&self, key: &str, path: &str) -> Response {
+        self.send_as(key, reqwest::Method::DELETE, path, None).await
+    }
+
+    /// A request with `key` as its Bearer token and, when given, `body` as JSON.
+    pub async fn send_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let request = self.client.request(method, self.url(path)).bearer_auth(key);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
+    /// A POST as the business carrying an `Idempotency-Key`, as an agent platform retries a tool call.
+    pub async fn post_idempotent(
+        &self,
+        idempotency_key: &str,
+        path: &str,
+        body: Value,
+    ) -> Response {
         self.client
-            .patch(self.url(path))
-            .bearer_auth(key)
-            .json(body)
+            .post(self.url(path))
+            .bearer_auth(&self.api_key)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&body)
             .send()
             .await
             .unwrap()
+    }
+
+    /// A request as the business, to complete before sending.
+    pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        self.anonymous(method, path).bearer_auth(&self.api_key)
+    }
+
+    /// A request without a key, to complete before sending.
+    pub fn anonymous(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method.parse().unwrap(), self.url(path))
+    }
+
+    /// A request as the business whose body is sent as it is, under `content_type`.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.request(method, path)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The JSON body of a GET, whatever its status (the caller checks what it expects).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    pub async fn get_json_as(&self, key: &str, path: &str) -> Value {
+        self.get_as(key, path).await.json().await.unwrap()
+    }
+
+    /// The JSON body of a POST, whatever its status.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Value {
+        self.post(path, body).await.json().await.unwrap()
+    }
+
+    /// The JSON body of a PATCH, whatever its status.
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Value {
+        self.patch(path, body).await.json().await.unwrap()
+    }
+
+    /// How many appointments the business's list shows.
+    pub async fn appointment_count(&self) -> usize {
+        self.get_json("/v1/appointments").await["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// A healthy connection of this business's calendar, connected now, as a test stores it.
+    pub fn calendar_connection(
+        &self,
+        provider: ProviderKind,
+        account: &str,
+        calendar_id: &str,
+    ) -> CalendarConnection {
+        CalendarConnection {
+            business_id: self.business_id.parse().unwrap(),
+            provider,
+            account: account.to_owned(),
+            calendar_id: Some(calendar_id.to_owned()),
+            connected_at: self.clock_now(),
+            health: ConnectionHealth::Connected,
+            last_synced_at: None,
+        }
+    }
+
+    /// Stores a calendar connection directly, as if the business had connected it: its changes are then pending
+    /// and queued.
+    pub async fn store_calendar_connection(&self, connection: CalendarConnection) {
+        self.store
+            .put_calendar_connection(&connection)
+            .await
+            .unwrap();
     }
 
     /// Creates a service (Mon–Fri 09:00–17:00 unless `overrides` say otherwise) and returns its id.
@@ -258,13 +402,11 @@ impl TestApp {
 
     pub async fn select_calendar(&self, provider: &str, calendar_id: &str) -> Value {
         let response = self
-            .client
-            .put(self.url(&format!("/v1/integrations/{provider}/calendar")))
-            .bearer_auth(&self.api_key)
-            .json(&json!({ "calendar_id": calendar_id }))
-            .send()
-            .await
-            .unwrap();
+            .put(
+                &format!("/v1/integrations/{provider}/calendar"),
+                &json!({ "calendar_id": calendar_id }),
+            )
+            .await;
         let status = response.status();
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 200, "{body}");
@@ -274,6 +416,15 @@ impl TestApp {
     pub async fn book(&self, service_id: &str, start: &str) -> Response {
         self.post("/v1/appointments", &booking(service_id, start))
             .await
+    }
+
+    /// Books `start` and returns the appointment, failing unless it was booked.
+    pub async fn booked(&self, service_id: &str, start: &str) -> Value {
+        let response = self.book(service_id, start).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "booking {start} failed: {body}");
+        body
     }
 }
 
@@ -288,6 +439,15 @@ pub fn weekday_service() -> Value {
     })
 }
 
+/// Weekly hours open every day of the week from `start` to `end` ("HH:MM"), as the services API takes them.
+pub fn every_day(start: &str, end: &str) -> Value {
+    let day = json!([{ "start": start, "end": end }]);
+    json!({
+        "monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day,
+        "saturday": day, "sunday": day
+    })
+}
+
 pub fn booking(service_id: &str, start: &str) -> Value {
     json!({
         "service_id": service_id,
@@ -296,6 +456,38 @@ pub fn booking(service_id: &str, start: &str) -> Value {
         "notes": "first visit",
         "source": "ai"
     })
+}
+
+/// Sends a request whose answer is JSON and reads it, whatever the status.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// The path of an appointment the API returned.
+pub fn appointment_path(appointment: &Value) -> String {
+    format!("/v1/appointments/{}", appointment["id"].as_str().unwrap())
+}
+
+/// The statuses of responses to requests sent at once.
+pub async fn statuses_of<F: std::future::Future<Output = Response>>(
+    requests: impl IntoIterator<Item = F>,
+) -> Vec<u16> {
+    futures::future::join_all(requests)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect()
+}
+
+/// Checks how many of `statuses` are each of the `expected` statuses, e.g. one 201 and the rest 409.
+pub fn assert_status_counts(statuses: &[u16], expected: &[(u16, usize)]) {
+    for (status, count) in expected {
+        assert_eq!(
+            statuses.iter().filter(|seen| *seen == status).count(),
+            *count,
+            "{count} times {status} in {statuses:?}"
+        );
+    }
 }
 
 /// Reads a problem response, checking its media type and its `code`.
@@ -313,13 +505,37 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     body
 }
 
-/// A test server over DynamoDB Local (a fresh table) and moto's SQS, the AWS adapters the Lambda functions use;
-/// `None` (after saying why) when the emulators are not installed and this is not CI.
-pub async fn spawn_app_on_aws() -> Option<TestApp> {
-    use booking_aws::config::{AwsAdapters, AwsSettings};
+/// Reads a `validation_failed` problem, checking it names `field`.
+pub async fn assert_invalid_field(response: Response, field: &str) -> Value {
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["field"], field, "{problem}");
+    problem
+}
+
+/// The `field` of every item of a JSON list, e.g. the starts of the slots.
+pub fn strings_at(items: &Value, field: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A fresh table on DynamoDB Local and fresh sync queues on moto's SQS, the emulators of the AWS services.
+pub struct FreshAws {
+    pub dynamodb: &'static booking_aws::emulators::dynamodb_local::DynamoDbLocal,
+    pub moto: &'static booking_aws::emulators::moto::Moto,
+    pub store: booking_aws::dynamo_store::DynamoStore,
+    pub table: String,
+    pub sync_queue_url: String,
+    pub sync_dead_letter_queue_url: String,
+}
+
+/// `None` (after saying why) when DynamoDB Local or moto is not installed and this is not CI.
+pub async fn fresh_aws() -> Option<FreshAws> {
     use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
     use booking_aws::emulators::moto::Moto;
-    use booking_aws::emulators::sdk_config;
 
     let (dynamodb, moto) = match (DynamoDbLocal::shared().await, Moto::shared().await) {
         (Ok(Some(dynamodb)), Ok(Some(moto))) => (dynamodb, moto),
@@ -336,16 +552,33 @@ pub async fn spawn_app_on_aws() -> Option<TestApp> {
         .create_sync_queues(QueueSettings::default())
         .await
         .unwrap();
-    let settings = AwsSettings {
-        table_name: table,
+    Some(FreshAws {
+        dynamodb,
+        moto,
+        store,
+        table,
         sync_queue_url,
         sync_dead_letter_queue_url,
+    })
+}
+
+/// A test server over DynamoDB Local (a fresh table) and moto's SQS, the AWS adapters the Lambda functions use;
+/// `None` (after saying why) when the emulators are not installed and this is not CI.
+pub async fn spawn_app_on_aws() -> Option<TestApp> {
+    use booking_aws::config::{AwsAdapters, AwsSettings};
+    use booking_aws::emulators::sdk_config;
+
+    let aws = fresh_aws().await?;
+    let settings = AwsSettings {
+        table_name: aws.table,
+        sync_queue_url: aws.sync_queue_url,
+        sync_dead_letter_queue_url: aws.sync_dead_letter_queue_url,
         secret_prefix: "booking/calendar".to_owned(),
     };
-    let queue = AwsAdapters::new(&sdk_config(moto.endpoint()).await, &settings).queue;
+    let queue = AwsAdapters::new(&sdk_config(aws.moto.endpoint()).await, &settings).queue;
     Some(
         spawn_app_on(
-            Arc::new(store),
+            Arc::new(aws.store),
             queue,
             tempfile::tempdir().unwrap(),
             |app, _, _| app,

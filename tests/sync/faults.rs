@@ -9,7 +9,7 @@ use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Emulated, SyncHarness, redeliver, run_some_jobs};
+use crate::harness::{Backend, Emulated, Random, SyncHarness, redeliver, run_some_jobs, sync_seed};
 
 const FAULTS: [Fault; 7] = [
     Fault::ServerError,
@@ -116,24 +116,9 @@ pub async fn every_fault_at_every_step_ends_with_exactly_the_right_events<E: Emu
     }
 }
 
-/// A small deterministic generator, so a failing run can be replayed from its seed.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % bound as u64) as usize
-    }
-}
-
 pub async fn random_changes_faults_and_redeliveries_converge<E: Emulated>(backend: Backend) {
-    let seed = std::env::var("SYNC_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or(0x5eed_cafe_u64);
-    let mut random = Random(seed);
+    let seed = sync_seed(0x5eed_cafe_u64);
+    let mut random = Random::new(seed);
     let harness = SyncHarness::<E>::connected(backend).await;
     let slot = |index: usize| {
         let day = 1 + index / 8;
@@ -184,16 +169,8 @@ pub async fn random_changes_faults_and_redeliveries_converge<E: Emulated>(backen
                     Fault::Delay(_) if random.below(3) > 0 => Fault::ServerError,
                     other => other,
                 };
-                harness.emulator.faults().add(FaultRule {
-                    matcher: Matcher::any().path("events"),
-                    when: if random.below(2) == 0 {
-                        When::Before
-                    } else {
-                        When::After
-                    },
-                    fault,
-                    times: 1 + random.below(3) as u32,
-                });
+                let rule = random.fault_rule(Matcher::any().path("events"), fault, 3);
+                harness.emulator.faults().add(rule);
             }
             _ => {
                 run_some_jobs(&harness.app, 1 + random.below(6)).await;
@@ -207,13 +184,10 @@ pub async fn random_changes_faults_and_redeliveries_converge<E: Emulated>(backen
     // Heal: no more faults, every job to its end, and what the queue gave up on retried as a user would.
     harness.emulator.faults().clear();
     harness.run_jobs().await;
-    let retried: Value = harness
+    let retried = harness
         .app
-        .post("/v1/appointments/sync/retry", &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/v1/appointments/sync/retry", &json!({}))
+        .await;
     harness.run_jobs().await;
     let context = format!("seed {seed}, retried after the queue gave up: {retried}");
     assert_eq!(held(&harness), expected(&harness, &ids).await, "{context}");

@@ -150,13 +150,7 @@ pub async fn appointments_booked_before_a_calendar_is_chosen_go_to_it<E: Emulate
     assert_synced(&harness, &between).await;
     assert_eq!(harness.events().len(), 2);
 
-    let connections: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connections = harness.app.get_json("/v1/integrations").await;
     let connection = &connections["connections"][0];
     assert_eq!(connection["provider"], E::KIND.to_string());
     assert_eq!(connection["calendar_id"], harness.emulator.sync_calendar());
@@ -182,13 +176,7 @@ pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<
         let message = appointment["sync"]["error"]["message"].as_str().unwrap();
         assert!(message.contains("Reconnect"), "{message}");
     }
-    let connections: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(
         connections["connections"][0]["health"]["state"],
         "reauth_required"
@@ -205,13 +193,7 @@ pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<
     assert_synced(&harness, &first).await;
     assert_synced(&harness, &second).await;
     assert_eq!(harness.events().len(), 2);
-    let connections: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(
         connections["connections"][0]["health"]["state"],
         "connected"
@@ -267,22 +249,16 @@ pub async fn retrying_one_or_all_requeues_what_failed<E: Emulated>(backend: Back
         assert_eq!(appointment["sync"]["status"], "failed", "{appointment}");
         assert_eq!(appointment["sync"]["error"]["code"], "calendar_not_found");
     }
-    let listed: Value = harness
+    let listed = harness
         .app
-        .get("/v1/appointments?sync_status=failed")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/appointments?sync_status=failed")
+        .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 
-    let one: Value = harness
+    let one = harness
         .app
-        .post(&format!("/v1/appointments/{first}/sync/retry"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("/v1/appointments/{first}/sync/retry"), &json!({}))
+        .await;
     assert_eq!(one["queued"], 1, "{one}");
     assert_eq!(
         harness.appointment(&first).await["sync"]["status"],
@@ -312,13 +288,7 @@ pub async fn disconnecting_revokes_forgets_and_stops_syncing<E: Emulated>(backen
     assert_eq!(harness.disconnect().await, 204);
     let expected_revocations = usize::from(E::KIND == booking_core::ports::ProviderKind::GOOGLE);
     assert_eq!(harness.emulator.revocation_count(), expected_revocations);
-    let connections: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(connections["connections"], json!([]));
     let retry = harness
         .app
@@ -353,13 +323,10 @@ pub async fn forged_replayed_and_foreign_callbacks_are_refused<E: Emulated>(back
         integration_tests::assert_problem(response, 400, "oauth_state_invalid").await;
     }
     // A genuine state whose signature was altered, and then the genuine one used twice.
-    let start: Value = harness
+    let start = harness
         .app
-        .get(&format!("/v1/integrations/{}/connect", E::KIND))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/v1/integrations/{}/connect", E::KIND))
+        .await;
     let consent = browser
         .get(start["authorization_url"].as_str().unwrap())
         .send()
@@ -382,23 +349,14 @@ pub async fn forged_replayed_and_foreign_callbacks_are_refused<E: Emulated>(back
     // The tampered attempt used the nonce up: a state is single-use even when the first use fails.
     let response = browser.get(&location).send().await.unwrap();
     integration_tests::assert_problem(response, 400, "oauth_state_invalid").await;
-    let connections: Value = harness
-        .app
-        .get("/v1/integrations")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(connections["connections"], json!([]));
 
     // A business that declines at the provider gets a readable refusal, and nothing is connected.
-    let start: Value = harness
+    let start = harness
         .app
-        .get(&format!("/v1/integrations/{}/connect", E::KIND))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/v1/integrations/{}/connect", E::KIND))
+        .await;
     let url = reqwest::Url::parse(start["authorization_url"].as_str().unwrap()).unwrap();
     let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     let declined = format!(

@@ -3,14 +3,13 @@
 use booking_core::ports::ProviderKind;
 use booking_core::providers::ProviderEndpoints;
 use booking_core::providers::google::APPOINTMENT_PROPERTY;
-use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use crate::harness::{Emulated, Kind, SyncedEvent};
+use crate::harness::{Emulated, Kind, SyncedEvent, forward_to_emulator};
 
 const ZONE: &str = "America/New_York";
 
@@ -22,33 +21,18 @@ fn google_time(instant: Timestamp) -> Value {
 impl Emulated for GoogleEmulator {
     const KIND: ProviderKind = ProviderKind::GOOGLE;
 
-    async fn start() -> Self {
-        GoogleEmulator::start().await
-    }
+    forward_to_emulator!(GoogleEmulator, google_time);
 
     fn endpoints(&self) -> ProviderEndpoints {
-        ProviderEndpoints {
-            api_base: self.api_base(),
-            authorize_url: self.authorize_url(),
-            token_url: self.token_url(),
-            revoke_url: Some(self.revoke_url()),
-        }
+        integration_tests::google_endpoints(self)
     }
 
     fn credentials(&self) -> (&'static str, &'static str) {
         (google::CLIENT_ID, google::CLIENT_SECRET)
     }
 
-    fn faults(&self) -> &Faults {
-        GoogleEmulator::faults(self)
-    }
-
     fn sync_calendar(&self) -> String {
         google::TEAM_CALENDAR.to_owned()
-    }
-
-    fn raw_events(&self, calendar_id: &str) -> Vec<Value> {
-        self.events(calendar_id)
     }
 
     fn parse(&self, raw: &Value) -> SyncedEvent {
@@ -68,28 +52,8 @@ impl Emulated for GoogleEmulator {
         }
     }
 
-    fn violations(&self) -> Vec<String> {
-        GoogleEmulator::violations(self)
-    }
-
-    fn token_refresh_count(&self) -> usize {
-        GoogleEmulator::token_refresh_count(self)
-    }
-
     fn revocation_count(&self) -> usize {
         self.request_count("revoke")
-    }
-
-    fn revoke_grants(&self) {
-        GoogleEmulator::revoke_grants(self)
-    }
-
-    fn expire_access_tokens(&self) {
-        GoogleEmulator::expire_access_tokens(self)
-    }
-
-    fn set_now(&self, now: Timestamp) {
-        GoogleEmulator::set_now(self, now)
     }
 
     fn add_timed(&self, calendar_id: &str, start: Timestamp, end: Timestamp, kind: Kind) -> String {
@@ -150,26 +114,6 @@ impl Emulated for GoogleEmulator {
                 format!("{series}_{}", instance.strftime("%Y%m%dT%H%M%SZ"))
             })
             .collect()
-    }
-
-    fn move_event(&self, calendar_id: &str, event_id: &str, start: Timestamp, end: Timestamp) {
-        self.update_event(
-            calendar_id,
-            event_id,
-            json!({ "start": google_time(start), "end": google_time(end) }),
-        )
-    }
-
-    fn delete_event(&self, calendar_id: &str, event_id: &str) {
-        GoogleEmulator::delete_event(self, calendar_id, event_id)
-    }
-
-    fn notifications(&self) -> Vec<(String, String, u16)> {
-        GoogleEmulator::notifications(self)
-    }
-
-    fn drop_notifications(&self, count: usize) {
-        GoogleEmulator::drop_notifications(self, count)
     }
 
     fn invalidate_cursors(&self) {

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use jiff::civil::date;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Emulated, Kind, SyncHarness};
+use crate::harness::{Backend, Emulated, Kind, Random, SyncHarness, sync_seed};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
@@ -16,8 +16,8 @@ fn on_tuesday(time: &str) -> Timestamp {
     at(&format!("2026-12-01T{time}:00-05:00"))
 }
 
-/// Connected, with the first full sync run and the push channel open.
-async fn watching<E: Emulated>(backend: Backend) -> SyncHarness<E> {
+/// Connected, with the first full sync run and the push channel open; with the synced calendar's id.
+async fn watching<E: Emulated>(backend: Backend) -> (SyncHarness<E>, String) {
     let harness = SyncHarness::<E>::connected(backend).await;
     harness.run_jobs().await;
     let channels = harness.emulator.channels();
@@ -39,17 +39,68 @@ async fn watching<E: Emulated>(backend: Backend) -> SyncHarness<E> {
     for (_, label, status) in harness.emulator.notifications() {
         assert!((200..300).contains(&status), "{label} answered {status}");
     }
-    harness
+    let calendar = harness.emulator.sync_calendar();
+    (harness, calendar)
 }
 
-fn assert_offered(times: &[String], expected: &[&str], absent: &[&str]) {
-    for time in expected {
+/// Busy half hours at every hour from 09:00 to 16:00 on Friday 2026-12-04, added at once; returns when all eight
+/// notifications have arrived.
+async fn add_eight_busy_half_hours_at_once<E: Emulated>(harness: &SyncHarness<E>, calendar: &str) {
+    let before = harness.emulator.notifications().len();
+    for hour in 9..17 {
+        let start = on("2026-12-04", &format!("{hour:02}:00"));
+        let end = on("2026-12-04", &format!("{hour:02}:30"));
+        harness.emulator.add_timed(calendar, start, end, Kind::Busy);
+    }
+    harness.await_notifications(before + 8).await;
+}
+
+/// Adds a busy event to the synced calendar on Tuesday, from `start` to `end` ("HH:MM"), running no sync.
+fn add_busy_on_tuesday<E: Emulated>(harness: &SyncHarness<E>, start: &str, end: &str) -> String {
+    let calendar = harness.emulator.sync_calendar();
+    harness
+        .emulator
+        .add_timed(&calendar, on_tuesday(start), on_tuesday(end), Kind::Busy)
+}
+
+/// Adds a busy event to the synced calendar on Tuesday, from `start` to `end` ("HH:MM"), and runs its sync.
+async fn synced_busy_on_tuesday<E: Emulated>(
+    harness: &SyncHarness<E>,
+    start: &str,
+    end: &str,
+) -> String {
+    harness
+        .add_busy_and_sync(on_tuesday(start), on_tuesday(end))
+        .await
+}
+
+/// The busy time cached from midnight of one day to midnight of another, in the business's zone.
+async fn cached_between<E: Emulated>(
+    harness: &SyncHarness<E>,
+    from: &str,
+    to: &str,
+) -> Vec<(Timestamp, Timestamp)> {
+    harness
+        .cached_busy(on(from, "00:00"), on(to, "00:00"))
+        .await
+}
+
+/// Checks that the `expected` times (space-separated, e.g. "09:30 10:00") are offered on `date` and the `absent`
+/// ones are not.
+async fn assert_offered_on<E: Emulated>(
+    harness: &SyncHarness<E>,
+    date: &str,
+    expected: &str,
+    absent: &str,
+) {
+    let times = harness.free_times(date).await;
+    for time in expected.split_whitespace() {
         assert!(
             times.iter().any(|t| t == time),
             "{time} not offered: {times:?}"
         );
     }
-    for time in absent {
+    for time in absent.split_whitespace() {
         assert!(
             !times.iter().any(|t| t == time),
             "{time} still offered: {times:?}"
@@ -58,41 +109,25 @@ fn assert_offered(times: &[String], expected: &[&str], absent: &[&str]) {
 }
 
 pub async fn events_added_moved_and_deleted_change_availability<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["10:00", "14:00"],
-        &[],
-    );
+    let (harness, calendar) = watching::<E>(backend).await;
+    assert_offered_on(&harness, "2026-12-01", "10:00 14:00", "").await;
 
-    let mut id = String::new();
-    harness
-        .change_and_sync(|emulator| {
-            id = emulator.add_timed(
-                &calendar,
-                on_tuesday("10:00"),
-                on_tuesday("11:00"),
-                Kind::Busy,
-            )
-        })
-        .await;
+    let id = synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     // A 30-minute service: every start whose half hour overlaps [10:00, 11:00) is gone.
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["09:30", "11:00", "14:00"],
-        &["09:45", "10:00", "10:30"],
-    );
-    let check: Value = harness
+    assert_offered_on(
+        &harness,
+        "2026-12-01",
+        "09:30 11:00 14:00",
+        "09:45 10:00 10:30",
+    )
+    .await;
+    let check = harness
         .app
-        .post(
+        .post_json(
             "/v1/availability/check",
             &json!({ "service_id": harness.service_id, "start": "2026-12-01T10:15:00-05:00" }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(check["reason"], "calendar_busy", "{check}");
 
     harness
@@ -100,20 +135,12 @@ pub async fn events_added_moved_and_deleted_change_availability<E: Emulated>(bac
             emulator.move_event(&calendar, &id, on_tuesday("14:00"), on_tuesday("15:00"))
         })
         .await;
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["10:00", "13:30", "15:00"],
-        &["14:00", "14:30"],
-    );
+    assert_offered_on(&harness, "2026-12-01", "10:00 13:30 15:00", "14:00 14:30").await;
 
     harness
         .change_and_sync(|emulator| emulator.delete_event(&calendar, &id))
         .await;
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["10:00", "14:00", "14:30"],
-        &[],
-    );
+    assert_offered_on(&harness, "2026-12-01", "10:00 14:00 14:30", "").await;
     harness.assert_no_violations();
 }
 
@@ -124,8 +151,7 @@ fn on(day: &str, time: &str) -> Timestamp {
 pub async fn what_blocks_follows_the_events_kind_and_the_owners_answer<E: Emulated>(
     backend: Backend,
 ) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, calendar) = watching::<E>(backend).await;
     let tuesday = "2026-12-01";
     let series_start = on("2026-12-07", "15:00");
     let mut instances = Vec::new();
@@ -172,11 +198,13 @@ pub async fn what_blocks_follows_the_events_kind_and_the_owners_answer<E: Emulat
     // More notifications may still arrive for the batch above; each only runs a sync that finds nothing new.
     harness.run_jobs().await;
 
-    assert_offered(
-        &harness.free_times(tuesday).await,
-        &["09:30", "11:00", "11:30", "13:00", "13:30"],
-        &["09:00", "09:15"],
-    );
+    assert_offered_on(
+        &harness,
+        tuesday,
+        "09:30 11:00 11:30 13:00 13:30",
+        "09:00 09:15",
+    )
+    .await;
     assert_eq!(
         harness.free_times("2026-12-02").await,
         Vec::<String>::new(),
@@ -187,26 +215,14 @@ pub async fn what_blocks_follows_the_events_kind_and_the_owners_answer<E: Emulat
         31,
         "free all day"
     );
-    assert_offered(
-        &harness.free_times("2026-12-07").await,
-        &["14:30", "16:00"],
-        &["15:00", "15:30"],
-    );
-    assert_offered(
-        &harness.free_times("2026-12-08").await,
-        &["10:00", "15:00"],
-        &["09:00", "09:30"],
-    );
-    assert_offered(
-        &harness.free_times("2026-12-09").await,
-        &["15:00", "15:30"],
-        &[],
-    );
+    assert_offered_on(&harness, "2026-12-07", "14:30 16:00", "15:00 15:30").await;
+    assert_offered_on(&harness, "2026-12-08", "10:00 15:00", "09:00 09:30").await;
+    assert_offered_on(&harness, "2026-12-09", "15:00 15:30", "").await;
     harness.assert_no_violations();
 }
 
 pub async fn our_own_events_never_block_the_appointments_they_show<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
+    let (harness, _) = watching::<E>(backend).await;
     let before = harness.emulator.notifications().len();
     let id = harness.book("2026-12-01T10:00:00-05:00").await;
     // The appointment's event is written, and its notification makes the calendar sync read it back.
@@ -230,68 +246,32 @@ pub async fn our_own_events_never_block_the_appointments_they_show<E: Emulated>(
     harness.run_jobs().await;
     harness.await_notifications(before + 1).await;
     harness.run_jobs().await;
-    let cached = harness
-        .cached_busy(on("2026-12-01", "00:00"), on("2026-12-02", "00:00"))
-        .await;
+    let cached = cached_between(&harness, "2026-12-01", "2026-12-02").await;
     assert_eq!(cached, vec![], "our events are not busy time");
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["09:45", "10:45"],
-        &["10:00", "10:15", "10:30"],
-    );
+    assert_offered_on(&harness, "2026-12-01", "09:45 10:45", "10:00 10:15 10:30").await;
     harness.assert_no_violations();
 }
 
 pub async fn an_expired_cursor_forces_a_full_resync_that_ends_right<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
-    let mut first = String::new();
-    harness
-        .change_and_sync(|emulator| {
-            first = emulator.add_timed(
-                &calendar,
-                on_tuesday("10:00"),
-                on_tuesday("11:00"),
-                Kind::Busy,
-            )
-        })
-        .await;
+    let (harness, calendar) = watching::<E>(backend).await;
+    let first = synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     harness.emulator.invalidate_cursors();
     harness
         .change_and_sync(|emulator| {
             emulator.delete_event(&calendar, &first);
         })
         .await;
-    harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on_tuesday("14:00"),
-                on_tuesday("15:00"),
-                Kind::Busy,
-            );
-        })
-        .await;
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["10:00", "10:30"],
-        &["14:00", "14:30"],
-    );
+    synced_busy_on_tuesday(&harness, "14:00", "15:00").await;
+    assert_offered_on(&harness, "2026-12-01", "10:00 10:30", "14:00 14:30").await;
     harness.assert_no_violations();
 }
 
 pub async fn a_lost_notification_is_healed_by_the_scheduled_sync<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, _) = watching::<E>(backend).await;
     harness.emulator.drop_notifications(1);
-    harness.emulator.add_timed(
-        &calendar,
-        on_tuesday("10:00"),
-        on_tuesday("11:00"),
-        Kind::Busy,
-    );
+    add_busy_on_tuesday(&harness, "10:00", "11:00");
     assert_eq!(harness.run_jobs().await, 0, "nothing told us");
-    assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
+    assert_offered_on(&harness, "2026-12-01", "10:00", "").await;
     assert_eq!(
         booking_core::app::sync_stale_calendars(&harness.app.app)
             .await
@@ -311,29 +291,15 @@ pub async fn a_lost_notification_is_healed_by_the_scheduled_sync<E: Emulated>(ba
         1
     );
     harness.run_jobs().await;
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["09:30", "11:00"],
-        &["10:00", "10:30"],
-    );
+    assert_offered_on(&harness, "2026-12-01", "09:30 11:00", "10:00 10:30").await;
     harness.assert_no_violations();
 }
 
 pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E: Emulated>(
     backend: Backend,
 ) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
-    harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on_tuesday("10:00"),
-                on_tuesday("11:00"),
-                Kind::Busy,
-            );
-        })
-        .await;
+    let (harness, _) = watching::<E>(backend).await;
+    synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     let old = harness.emulator.channels()[0].clone();
 
     // Six and a half days on, the channel has less than a day left.
@@ -374,20 +340,9 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
     );
     // Still heard: a change on the renewed channel arrives and is applied.
     harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on("2026-12-08", "10:00"),
-                on("2026-12-08", "11:00"),
-                Kind::Busy,
-            );
-        })
+        .add_busy_and_sync(on("2026-12-08", "10:00"), on("2026-12-08", "11:00"))
         .await;
-    assert_offered(
-        &harness.free_times("2026-12-08").await,
-        &["11:00"],
-        &["10:00"],
-    );
+    assert_offered_on(&harness, "2026-12-08", "11:00", "10:00").await;
 
     assert_eq!(harness.disconnect().await, 204);
     assert_eq!(
@@ -395,7 +350,7 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         Vec::<Value>::new(),
         "closed on disconnect"
     );
-    assert_offered(&harness.free_times("2026-12-08").await, &["10:00"], &[]);
+    assert_offered_on(&harness, "2026-12-08", "10:00", "").await;
     harness.assert_no_violations();
 }
 
@@ -418,18 +373,9 @@ for_providers!(
 pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated>(
     backend: Backend,
 ) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, calendar) = watching::<E>(backend).await;
     let business: booking_core::domain::BusinessId = harness.app.business_id.parse().unwrap();
-    let before = harness.emulator.notifications().len();
-    for hour in 9..17 {
-        let start = on("2026-12-04", &format!("{hour:02}:00"));
-        let end = on("2026-12-04", &format!("{hour:02}:30"));
-        harness
-            .emulator
-            .add_timed(&calendar, start, end, Kind::Busy);
-    }
-    harness.await_notifications(before + 8).await;
+    add_eight_busy_half_hours_at_once(&harness, &calendar).await;
     for _ in 0..8 {
         harness
             .app
@@ -445,27 +391,18 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
             .unwrap();
     }
     harness.run_jobs().await;
-    assert_offered(
-        &harness.free_times("2026-12-04").await,
-        &["09:30", "10:30", "16:30"],
-        &["09:00", "10:00", "16:00"],
-    );
+    assert_offered_on(
+        &harness,
+        "2026-12-04",
+        "09:30 10:30 16:30",
+        "09:00 10:00 16:00",
+    )
+    .await;
     // The stored cursor still works: one more change arrives incrementally.
     harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on("2026-12-04", "09:30"),
-                on("2026-12-04", "10:00"),
-                Kind::Busy,
-            );
-        })
+        .add_busy_and_sync(on("2026-12-04", "09:30"), on("2026-12-04", "10:00"))
         .await;
-    assert_offered(
-        &harness.free_times("2026-12-04").await,
-        &["10:30"],
-        &["09:30"],
-    );
+    assert_offered_on(&harness, "2026-12-04", "10:30", "09:30").await;
     harness.assert_no_violations();
 }
 
@@ -475,8 +412,7 @@ pub async fn concurrent_syncs_of_one_calendar_end_in_the_right_state<E: Emulated
 async fn all_day_events_block_the_dates_of_the_calendars_own_zone() {
     use integration_tests::emulators::google::GoogleEmulator;
 
-    let harness = watching::<GoogleEmulator>(Backend::Local).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, calendar) = watching::<GoogleEmulator>(Backend::Local).await;
     harness.emulator.set_time_zone(&calendar, "Europe/London");
     harness
         .change_and_sync(|emulator| {
@@ -485,9 +421,7 @@ async fn all_day_events_block_the_dates_of_the_calendars_own_zone() {
         .await;
     // London midnight to midnight, which is 19:00 to 19:00 in the business's New York.
     assert_eq!(
-        harness
-            .cached_busy(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
-            .await,
+        cached_between(&harness, "2026-11-30", "2026-12-10").await,
         vec![(at("2026-12-02T00:00:00Z"), at("2026-12-03T00:00:00Z"))]
     );
     harness.assert_no_violations();
@@ -498,7 +432,7 @@ mod webhooks {
     use integration_tests::emulators::microsoft::GraphEmulator;
     use serde_json::{Value, json};
 
-    use super::{Kind, assert_offered, on_tuesday, watching};
+    use super::{add_busy_on_tuesday, assert_offered_on, synced_busy_on_tuesday, watching};
     use crate::harness::{Backend, Emulated, SyncHarness};
 
     async fn post_google(harness: &SyncHarness<GoogleEmulator>, headers: &[(&str, &str)]) -> u16 {
@@ -514,7 +448,7 @@ mod webhooks {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn google_notifications_must_match_a_live_channel_and_its_token() {
-        let harness = watching::<GoogleEmulator>(Backend::Local).await;
+        let (harness, _) = watching::<GoogleEmulator>(Backend::Local).await;
         let channel = harness.emulator.channels()[0].clone();
         let id = channel["id"].as_str().unwrap();
         let token = channel["token"].as_str().unwrap();
@@ -583,26 +517,12 @@ mod webhooks {
         );
 
         // A replayed genuine notification only runs one more harmless sync.
-        let calendar = harness.emulator.sync_calendar();
-        harness
-            .change_and_sync(|emulator| {
-                emulator.add_timed(
-                    &calendar,
-                    on_tuesday("10:00"),
-                    on_tuesday("11:00"),
-                    Kind::Busy,
-                );
-            })
-            .await;
+        synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
         let mut exists = genuine.to_vec();
         exists.push(("X-Goog-Resource-State", "exists"));
         assert_eq!(post_google(&harness, &exists).await, 200);
         assert_eq!(harness.run_jobs().await, 1);
-        assert_offered(
-            &harness.free_times("2026-12-01").await,
-            &["11:00"],
-            &["10:00"],
-        );
+        assert_offered_on(&harness, "2026-12-01", "11:00", "10:00").await;
         harness.assert_no_violations();
     }
 
@@ -631,7 +551,7 @@ mod webhooks {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn graph_notifications_must_match_a_subscription_and_its_client_state() {
-        let harness = watching::<GraphEmulator>(Backend::Local).await;
+        let (harness, _) = watching::<GraphEmulator>(Backend::Local).await;
         let subscription = harness.emulator.channels()[0].clone();
         let id = subscription["id"].as_str().unwrap();
         let state = subscription["clientState"].as_str().unwrap();
@@ -713,8 +633,7 @@ mod webhooks {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn graph_lifecycle_notifications_renew_recreate_and_resync() {
-        let harness = watching::<GraphEmulator>(Backend::Local).await;
-        let calendar = harness.emulator.sync_calendar();
+        let (harness, _) = watching::<GraphEmulator>(Backend::Local).await;
         let first = harness.emulator.channels()[0].clone();
         let id = first["id"].as_str().unwrap().to_owned();
 
@@ -741,20 +660,11 @@ mod webhooks {
 
         // Missed notifications: the delta query catches up on what they would have said.
         harness.emulator.drop_notifications(1);
-        harness.emulator.add_timed(
-            &calendar,
-            on_tuesday("10:00"),
-            on_tuesday("11:00"),
-            Kind::Busy,
-        );
+        add_busy_on_tuesday(&harness, "10:00", "11:00");
         harness.emulator.send_lifecycle(&id, "missed");
         await_lifecycle(&harness, "missed").await;
         harness.run_jobs().await;
-        assert_offered(
-            &harness.free_times("2026-12-01").await,
-            &["11:00"],
-            &["10:00"],
-        );
+        assert_offered_on(&harness, "2026-12-01", "11:00", "10:00").await;
 
         // Graph removes the subscription: a new one takes its place and is heard.
         harness.emulator.remove_subscription(&id);
@@ -763,71 +673,35 @@ mod webhooks {
         let replaced = harness.emulator.channels();
         assert_eq!(replaced.len(), 1);
         assert_ne!(replaced[0]["id"].as_str(), Some(id.as_str()));
-        harness
-            .change_and_sync(|emulator| {
-                emulator.add_timed(
-                    &calendar,
-                    on_tuesday("14:00"),
-                    on_tuesday("15:00"),
-                    Kind::Busy,
-                );
-            })
-            .await;
-        assert_offered(
-            &harness.free_times("2026-12-01").await,
-            &["15:00"],
-            &["14:00"],
-        );
+        synced_busy_on_tuesday(&harness, "14:00", "15:00").await;
+        assert_offered_on(&harness, "2026-12-01", "15:00", "14:00").await;
         harness.assert_no_violations();
     }
 }
 
 pub async fn reconnecting_after_a_revoked_grant_catches_up_at_once<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, calendar) = watching::<E>(backend).await;
     // The owner revokes our access, then adds an event: its sync finds the grant gone.
     harness.emulator.revoke_grants();
     harness.emulator.expire_access_tokens();
-    harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on_tuesday("10:00"),
-                on_tuesday("11:00"),
-                Kind::Busy,
-            );
-        })
-        .await;
+    synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     let connection = harness.connection().await;
     assert_eq!(
         connection["health"]["state"], "reauth_required",
         "{connection}"
     );
-    assert_offered(&harness.free_times("2026-12-01").await, &["10:00"], &[]);
+    assert_offered_on(&harness, "2026-12-01", "10:00", "").await;
 
     let reconnected = harness.connect().await;
     assert_eq!(reconnected["selected_calendar_id"], json!(calendar));
     harness.run_jobs().await;
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["11:00"],
-        &["10:00", "10:30"],
-    );
+    assert_offered_on(&harness, "2026-12-01", "11:00", "10:00 10:30").await;
     harness.assert_no_violations();
 }
 
 pub async fn a_burst_of_notifications_costs_one_sync<E: Emulated>(backend: Backend) {
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
-    let before = harness.emulator.notifications().len();
-    for hour in 9..17 {
-        let start = on("2026-12-04", &format!("{hour:02}:00"));
-        let end = on("2026-12-04", &format!("{hour:02}:30"));
-        harness
-            .emulator
-            .add_timed(&calendar, start, end, Kind::Busy);
-    }
-    harness.await_notifications(before + 8).await;
+    let (harness, calendar) = watching::<E>(backend).await;
+    add_eight_busy_half_hours_at_once(&harness, &calendar).await;
     // The worker gets to the jobs a little later, as it would under load.
     harness
         .app
@@ -854,32 +728,8 @@ pub async fn a_burst_of_notifications_costs_one_sync<E: Emulated>(backend: Backe
     );
     // One sync's pages: three for Google (its emulator pages by three), one for Graph.
     assert!(harness.emulator.change_listings() - listings <= 3);
-    assert_offered(
-        &harness.free_times("2026-12-04").await,
-        &["09:30", "16:30"],
-        &["09:00", "12:00", "16:00"],
-    );
+    assert_offered_on(&harness, "2026-12-04", "09:30 16:30", "09:00 12:00 16:00").await;
     harness.assert_no_violations();
-}
-
-/// xorshift64: reproducible with `SYNC_SEED`.
-struct Random(u64);
-
-impl Random {
-    /// Small seeds (1, 2, …) scrambled first (splitmix64), or xorshift starts with long runs of tiny numbers.
-    fn seeded(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Self((z ^ (z >> 31)) | 1)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % bound as u64) as usize
-    }
 }
 
 /// Random changes to the calendar, lost notifications, provider faults, forgotten cursors, redelivered jobs and
@@ -888,15 +738,11 @@ impl Random {
 pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calendar<E: Emulated>(
     backend: Backend,
 ) {
-    use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
+    use integration_tests::emulators::faults::{Fault, Matcher};
 
-    let seed = std::env::var("SYNC_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or(0x1b0_0d5e_u64);
+    let seed = sync_seed(0x1b0_0d5e_u64);
     let mut random = Random::seeded(seed);
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, calendar) = watching::<E>(backend).await;
     let business: booking_core::domain::BusinessId = harness.app.business_id.parse().unwrap();
     let kinds = [Kind::Busy, Kind::Tentative, Kind::Free, Kind::Declined];
     let span = |random: &mut Random| {
@@ -946,16 +792,8 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
                     Fault::ConnectionReset,
                 ][random.below(4)]
                 .clone();
-                harness.emulator.faults().add(FaultRule {
-                    matcher: Matcher::any(),
-                    when: if random.below(2) == 0 {
-                        When::Before
-                    } else {
-                        When::After
-                    },
-                    fault,
-                    times: 1 + random.below(2) as u32,
-                });
+                let rule = random.fault_rule(Matcher::any(), fault, 2);
+                harness.emulator.faults().add(rule);
             }
             8 => harness.emulator.invalidate_cursors(),
             9 => {
@@ -998,9 +836,7 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
         .map(|(start, end, _)| (*start, *end))
         .collect();
     expected.sort();
-    let cached = harness
-        .cached_busy(on("2026-11-30", "00:00"), on("2026-12-05", "00:00"))
-        .await;
+    let cached = cached_between(&harness, "2026-11-30", "2026-12-05").await;
     assert!(
         model.len() >= 5,
         "seed {seed} made too little to mean anything"
@@ -1014,8 +850,7 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
 ) {
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
+    let (harness, _) = watching::<E>(backend).await;
     harness.emulator.faults().add(FaultRule {
         matcher: Matcher::method("GET"),
         when: When::Before,
@@ -1023,12 +858,7 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
         times: 2,
     });
     let before = harness.emulator.notifications().len();
-    harness.emulator.add_timed(
-        &calendar,
-        on_tuesday("10:00"),
-        on_tuesday("11:00"),
-        Kind::Busy,
-    );
+    add_busy_on_tuesday(&harness, "10:00", "11:00");
     harness.await_notifications(before + 1).await;
     crate::harness::run_some_jobs(&harness.app, 1).await;
     let failing = harness.connection().await["health"].clone();
@@ -1045,36 +875,17 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
     harness.run_jobs().await;
     let healed = harness.connection().await["health"].clone();
     assert_eq!(healed["state"], "connected", "{healed}");
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["11:00"],
-        &["10:00"],
-    );
+    assert_offered_on(&harness, "2026-12-01", "11:00", "10:00").await;
     harness.assert_no_violations();
 }
 
 pub async fn disconnecting_during_a_sync_leaves_no_busy_time_behind<E: Emulated>(backend: Backend) {
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 
-    let harness = watching::<E>(backend).await;
-    let calendar = harness.emulator.sync_calendar();
-    harness
-        .change_and_sync(|emulator| {
-            emulator.add_timed(
-                &calendar,
-                on_tuesday("10:00"),
-                on_tuesday("11:00"),
-                Kind::Busy,
-            );
-        })
-        .await;
+    let (harness, _) = watching::<E>(backend).await;
+    synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     let before = harness.emulator.notifications().len();
-    harness.emulator.add_timed(
-        &calendar,
-        on_tuesday("14:00"),
-        on_tuesday("15:00"),
-        Kind::Busy,
-    );
+    add_busy_on_tuesday(&harness, "14:00", "15:00");
     harness.await_notifications(before + 1).await;
     // The sync's read of the calendar is slow; the business disconnects while it is under way.
     harness.emulator.faults().add(FaultRule {
@@ -1090,13 +901,7 @@ pub async fn disconnecting_during_a_sync_leaves_no_busy_time_behind<E: Emulated>
     let (_, status) = tokio::join!(harness.run_jobs(), disconnect);
     assert_eq!(status, 204);
     harness.run_jobs().await;
-    let cached = harness
-        .cached_busy(on("2026-11-30", "00:00"), on("2026-12-10", "00:00"))
-        .await;
+    let cached = cached_between(&harness, "2026-11-30", "2026-12-10").await;
     assert_eq!(cached, vec![], "no busy time outlives the connection");
-    assert_offered(
-        &harness.free_times("2026-12-01").await,
-        &["10:00", "14:00"],
-        &[],
-    );
+    assert_offered_on(&harness, "2026-12-01", "10:00 14:00", "").await;
 }

@@ -3,7 +3,6 @@
 use booking_core::ports::ProviderKind;
 use booking_core::providers::ProviderEndpoints;
 use booking_core::providers::microsoft::APPOINTMENT_PROPERTY_ID;
-use integration_tests::emulators::faults::Faults;
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -11,7 +10,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use crate::harness::{Emulated, Kind, SyncedEvent};
+use crate::harness::{Emulated, Kind, SyncedEvent, forward_to_emulator};
 
 const ZONE: &str = "America/New_York";
 
@@ -39,33 +38,18 @@ fn instant(time: &Value) -> Timestamp {
 impl Emulated for GraphEmulator {
     const KIND: ProviderKind = ProviderKind::MICROSOFT;
 
-    async fn start() -> Self {
-        GraphEmulator::start().await
-    }
+    forward_to_emulator!(GraphEmulator, graph_time);
 
     fn endpoints(&self) -> ProviderEndpoints {
-        ProviderEndpoints {
-            api_base: self.api_base(),
-            authorize_url: self.authorize_url(),
-            token_url: self.token_url(),
-            revoke_url: None,
-        }
+        integration_tests::graph_endpoints(self)
     }
 
     fn credentials(&self) -> (&'static str, &'static str) {
         (microsoft::CLIENT_ID, microsoft::CLIENT_SECRET)
     }
 
-    fn faults(&self) -> &Faults {
-        GraphEmulator::faults(self)
-    }
-
     fn sync_calendar(&self) -> String {
         self.calendar_id("Team")
-    }
-
-    fn raw_events(&self, calendar_id: &str) -> Vec<Value> {
-        self.events(calendar_id)
     }
 
     fn parse(&self, raw: &Value) -> SyncedEvent {
@@ -97,28 +81,8 @@ impl Emulated for GraphEmulator {
         }
     }
 
-    fn violations(&self) -> Vec<String> {
-        GraphEmulator::violations(self)
-    }
-
-    fn token_refresh_count(&self) -> usize {
-        GraphEmulator::token_refresh_count(self)
-    }
-
     fn revocation_count(&self) -> usize {
         0
-    }
-
-    fn revoke_grants(&self) {
-        GraphEmulator::revoke_grants(self)
-    }
-
-    fn expire_access_tokens(&self) {
-        GraphEmulator::expire_access_tokens(self)
-    }
-
-    fn set_now(&self, now: Timestamp) {
-        GraphEmulator::set_now(self, now)
     }
 
     fn add_timed(&self, calendar_id: &str, start: Timestamp, end: Timestamp, kind: Kind) -> String {
@@ -184,26 +148,6 @@ impl Emulated for GraphEmulator {
                 format!("{series}_occ_{}", date.strftime("%Y%m%d"))
             })
             .collect()
-    }
-
-    fn move_event(&self, calendar_id: &str, event_id: &str, start: Timestamp, end: Timestamp) {
-        self.update_event(
-            calendar_id,
-            event_id,
-            json!({ "start": graph_time(start), "end": graph_time(end) }),
-        )
-    }
-
-    fn delete_event(&self, calendar_id: &str, event_id: &str) {
-        GraphEmulator::delete_event(self, calendar_id, event_id)
-    }
-
-    fn notifications(&self) -> Vec<(String, String, u16)> {
-        GraphEmulator::notifications(self)
-    }
-
-    fn drop_notifications(&self, count: usize) {
-        GraphEmulator::drop_notifications(self, count)
     }
 
     fn invalidate_cursors(&self) {

@@ -26,7 +26,7 @@ use booking_core::domain::{AppointmentId, BusinessId};
 use booking_core::ports::Job;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
+use support::{Deployment, Function, deploy, http_event, mcp_event, sqs_event};
 
 struct Case {
     function: &'static str,
@@ -269,35 +269,8 @@ async fn main() {
     let deployment = deploy()
         .await
         .expect("DynamoDB Local and moto are needed: scripts/install-test-tools.sh");
-    let services = Function::start(env!("CARGO_BIN_EXE_services-api"), &deployment).await;
-    let created = services
-        .invoke(http_event(
-            "POST",
-            "ANY /v1/services",
-            "/v1/services",
-            "",
-            Some(&deployment.api_key),
-            Some(
-                &json!({
-                    "name": "Consultation",
-                    "duration_minutes": 30,
-                    "weekly_hours": {
-                        "monday": [{ "start": "08:00", "end": "18:00" }],
-                        "tuesday": [{ "start": "08:00", "end": "18:00" }],
-                        "wednesday": [{ "start": "08:00", "end": "18:00" }],
-                        "thursday": [{ "start": "08:00", "end": "18:00" }],
-                        "friday": [{ "start": "08:00", "end": "18:00" }],
-                        "saturday": [{ "start": "08:00", "end": "18:00" }],
-                        "sunday": [{ "start": "08:00", "end": "18:00" }]
-                    }
-                })
-                .to_string(),
-            ),
-        ))
-        .await
-        .unwrap();
-    let service_id = http_response(&created).2["id"].as_str().unwrap().to_owned();
-    drop(services);
+    let service = support::open_every_day("08:00", "18:00");
+    let service_id = support::create_service(&deployment, &service).await;
 
     match std::env::var("LAMBDA_MEMORY_MB") {
         Ok(mb) => println!("CPU: the share of a {mb} MB Lambda function\n"),

@@ -31,34 +31,11 @@ const DASHBOARD: &str = env!("CARGO_BIN_EXE_dashboard");
 const AGENT: &str = env!("CARGO_BIN_EXE_agent-api");
 
 fn open_every_day() -> String {
-    let day = json!([{ "start": "00:00", "end": "24:00" }]);
-    json!({
-        "name": "Consultation",
-        "duration_minutes": 30,
-        "weekly_hours": {
-            "monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day,
-            "saturday": day, "sunday": day
-        }
-    })
-    .to_string()
+    support::open_every_day("00:00", "24:00")
 }
 
 async fn create_service(deployment: &Deployment) -> String {
-    let services = Function::start(SERVICES, deployment).await;
-    let created = services
-        .invoke(http_event(
-            "POST",
-            "ANY /v1/services",
-            "/v1/services",
-            "",
-            Some(&deployment.api_key),
-            Some(&open_every_day()),
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&created);
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
+    support::create_service(deployment, &open_every_day()).await
 }
 
 /// The adapters the functions use, built in the test's own process, with a clock of the test's choosing.
@@ -84,64 +61,40 @@ async fn services_function_creates_reads_and_refuses_bad_requests() {
     let services = Function::start(SERVICES, &deployment).await;
     let key = Some(deployment.api_key.as_str());
 
-    let created = services
-        .invoke(http_event(
+    let (status, headers, service) = services
+        .http(
             "POST",
             "ANY /v1/services",
             "/v1/services",
-            "",
             key,
             Some(&open_every_day()),
-        ))
-        .await
-        .unwrap();
-    let (status, headers, service) = http_response(&created);
+        )
+        .await;
     assert_eq!(status, 201, "{service}");
     assert_eq!(headers["content-type"], "application/json");
     let id = service["id"].as_str().unwrap();
     let path = format!("/v1/services/{id}");
 
-    let read = services
-        .invoke(http_event(
-            "GET",
-            "ANY /v1/services/{proxy+}",
-            &path,
-            "",
-            key,
-            None,
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&read);
+    let (status, _, body) = services
+        .http("GET", "ANY /v1/services/{proxy+}", &path, key, None)
+        .await;
     assert_eq!((status, &body["name"]), (200, &json!("Consultation")));
 
-    let malformed = services
-        .invoke(http_event(
+    let (status, headers, problem) = services
+        .http(
             "POST",
             "ANY /v1/services",
             "/v1/services",
-            "",
             key,
             Some("{\"name\": "),
-        ))
-        .await
-        .unwrap();
-    let (status, headers, problem) = http_response(&malformed);
+        )
+        .await;
     assert_eq!((status, &problem["code"]), (400, &json!("malformed_json")));
     assert_eq!(headers["content-type"], "application/problem+json");
 
-    let anonymous = services
-        .invoke(http_event(
-            "GET",
-            "ANY /v1/services/{proxy+}",
-            &path,
-            "",
-            None,
-            None,
-        ))
-        .await
-        .unwrap();
-    let (status, _, problem) = http_response(&anonymous);
+    let (status, _, problem) = services
+        .http("GET", "ANY /v1/services/{proxy+}", &path, None, None)
+        .await;
     assert_eq!((status, &problem["code"]), (401, &json!("unauthorized")));
 
     let logs = services.output().await;
@@ -167,36 +120,30 @@ async fn availability_function_answers_from_dynamodb() {
     let to = from + SignedDuration::from_hours(24);
     let query = format!("service_id={service_id}&from={from}&to={to}");
 
-    let answered = availability
-        .invoke(http_event(
+    let (status, _, body) = availability
+        .http(
             "GET",
             "ANY /v1/availability",
-            "/v1/availability",
-            &query,
+            &format!("/v1/availability?{query}"),
             key,
             None,
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&answered);
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["time_zone"], "America/New_York");
     let slots = body["slots"].as_array().unwrap();
     assert!(slots.len() >= 40, "a whole open day has many slots: {body}");
 
     let check = json!({ "service_id": service_id, "start": slots[0]["start"] }).to_string();
-    let checked = availability
-        .invoke(http_event(
+    let (status, _, body) = availability
+        .http(
             "POST",
             "ANY /v1/availability/{proxy+}",
             "/v1/availability/check",
-            "",
             key,
             Some(&check),
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&checked);
+        )
+        .await;
     assert_eq!((status, &body["available"]), (200, &json!(true)), "{body}");
 }
 
@@ -240,35 +187,17 @@ async fn appointments_function_books_once_and_counts_the_conflict() {
     );
 
     let path = format!("/v1/appointments/{}", created["id"].as_str().unwrap());
-    let read = appointments
-        .invoke(http_event(
-            "GET",
-            "ANY /v1/appointments/{proxy+}",
-            &path,
-            "",
-            key,
-            None,
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&read);
+    let (status, _, body) = appointments
+        .http("GET", "ANY /v1/appointments/{proxy+}", &path, key, None)
+        .await;
     assert_eq!(
         (status, &body["customer"]["phone"]),
         (200, &json!("+14155550123"))
     );
 
-    let document = appointments
-        .invoke(http_event(
-            "GET",
-            "GET /openapi.json",
-            "/openapi.json",
-            "",
-            None,
-            None,
-        ))
-        .await
-        .unwrap();
-    let (status, _, openapi) = http_response(&document);
+    let (status, _, openapi) = appointments
+        .http("GET", "GET /openapi.json", "/openapi.json", None, None)
+        .await;
     assert_eq!((status, &openapi["openapi"]), (200, &json!("3.1.0")));
 
     let output = appointments.output().await;
@@ -518,7 +447,6 @@ async fn delivered_job(deployment: &Deployment) -> Value {
 #[tokio::test]
 async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff() {
     use booking_core::app::integrations::{self, CallbackParameters};
-    use booking_core::providers::ProviderEndpoints;
     use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
     use integration_tests::emulators::google::{self, GoogleEmulator};
 
@@ -526,12 +454,7 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         return;
     };
     let google = GoogleEmulator::start().await;
-    let endpoints = ProviderEndpoints {
-        api_base: google.api_base(),
-        authorize_url: google.authorize_url(),
-        token_url: google.token_url(),
-        revoke_url: Some(google.revoke_url()),
-    };
+    let endpoints = integration_tests::google_endpoints(&google);
     let environment = [
         ("GOOGLE_CLIENT_ID", google::CLIENT_ID.to_owned()),
         ("GOOGLE_CLIENT_SECRET", google::CLIENT_SECRET.to_owned()),
@@ -1133,18 +1056,15 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
             "name": "check_time",
             "arguments": json!({ "service_id": service_id, "start": start.to_string() }).to_string() } }] } })
     .to_string();
-    let checked = agent
-        .invoke(http_event(
+    let (status, _, body) = agent
+        .http(
             "POST",
             "ANY /v1/agents/{proxy+}",
             "/v1/agents/vapi",
-            "",
             Some(&deployment.api_key),
             Some(&vapi),
-        ))
-        .await
-        .unwrap();
-    let (status, _, body) = http_response(&checked);
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let answer: Value =
         serde_json::from_str(body["results"][0]["result"].as_str().unwrap()).unwrap();
@@ -1154,18 +1074,15 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
     );
     assert_eq!(answer["reason"], "taken");
 
-    let anonymous = agent
-        .invoke(http_event(
+    let (status, _, problem) = agent
+        .http(
             "POST",
             "ANY /v1/agents/{proxy+}",
             "/v1/agents/retell",
-            "",
             None,
             Some("{}"),
-        ))
-        .await
-        .unwrap();
-    let (status, _, problem) = http_response(&anonymous);
+        )
+        .await;
     assert_eq!((status, &problem["code"]), (401, &json!("unauthorized")));
 
     let output = agent.output().await;

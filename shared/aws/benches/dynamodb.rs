@@ -10,30 +10,28 @@
 
 #[path = "../../benches/support/holds_and_callers.rs"]
 mod holds_and_callers;
+#[path = "../../benches/support/seed.rs"]
+mod seed;
 #[path = "../../benches/support/window_cost.rs"]
 mod window_cost;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use booking_aws::dynamo_store::{DynamoStore, create_table};
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_aws::emulators::sdk_config;
-use booking_core::adapters::InProcessQueue;
-use booking_core::api::{self, Area};
-use booking_core::app::{self, App};
+use booking_core as booking;
 use booking_core::domain::{BusinessId, Interval};
-use booking_core::ports::{BusyEvent, ManualClock, QueueSettings, Store};
-use http_body_util::BodyExt;
+use booking_core::ports::{BusyEvent, Store};
+use holds_and_callers::{Client, report};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 struct CountRequests(Arc<AtomicU64>);
@@ -54,48 +52,6 @@ impl Intercept for CountRequests {
     }
 }
 
-struct Bench {
-    router: axum::Router,
-    key: String,
-    requests: Arc<AtomicU64>,
-}
-
-impl Bench {
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {}", self.key))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |body| Body::from(body.to_string())))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
-}
-
-fn report(name: &str, mut latencies: Vec<Duration>, requests: u64) {
-    latencies.sort();
-    println!(
-        "{name:<28} calls {:>4}  DynamoDB requests/call {:>5.2}  p50 {:>6.2} ms  p90 {:>6.2} ms  p99 {:>6.2} ms",
-        latencies.len(),
-        requests as f64 / latencies.len() as f64,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.9),
-        percentile(&latencies, 0.99),
-    );
-}
-
 #[tokio::main]
 async fn main() {
     let emulator = DynamoDbLocal::shared()
@@ -110,38 +66,14 @@ async fn main() {
     create_table(&client, "bench").await.unwrap();
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client, "bench"));
     let now: Timestamp = "2026-11-30T13:00:00Z".parse().unwrap();
-    let app = App::new(
-        store.clone(),
-        Arc::new(InProcessQueue::new(QueueSettings::default())),
-        Arc::new(ManualClock::new(now)),
-    );
-    let created = app::create_business(
-        store.as_ref(),
-        app.clock.as_ref(),
-        "Bench".to_owned(),
-        "America/New_York".to_owned(),
-    )
-    .await
-    .unwrap();
-    let bench = Bench {
-        router: api::router(app, &Area::ALL),
-        key: created.api_key.expose().to_owned(),
-        requests: requests.clone(),
-    };
+    let (bench, business) = Client::for_new_business(store.clone(), now).await;
     let day = json!([{ "start": "08:00", "end": "12:00" }, { "start": "13:00", "end": "19:00" }]);
-    let (status, service) = bench
-        .call(
-            "POST",
-            "/v1/services",
-            Some(json!({
-                "name": "Bench", "duration_minutes": 30, "buffer_after_minutes": 5, "booking_horizon_days": 90,
-                "weekly_hours": { "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
-                                  "friday": day, "saturday": day }
-            })),
+    let service_id = bench
+        .create_service(
+            json!({ "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                                "friday": day, "saturday": day }),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{service}");
-    let service_id = service["id"].as_str().unwrap().to_owned();
 
     // Seed: 300 appointments on free slots over 60 days, and 500 one-hour busy events.
     let (_, slots) = bench
@@ -166,17 +98,17 @@ async fn main() {
     for start in slots.iter().step_by(step.max(1) * 2).take(300) {
         let body = json!({ "service_id": service_id, "start": start, "customer": { "name": "Bench" }, "source": "api" });
         let began = Instant::now();
-        let (status, _) = bench.call("POST", "/v1/appointments", Some(body)).await;
+        let (status, _) = bench.post("/v1/appointments", body).await;
         booking_latencies.push(began.elapsed());
         assert_eq!(status, StatusCode::CREATED);
     }
     report(
         "booking (POST)",
         booking_latencies,
-        requests.load(Ordering::Relaxed),
+        Some(requests.load(Ordering::Relaxed)),
     );
 
-    let business_id: BusinessId = created.business.id;
+    let business_id: BusinessId = business.id;
     for index in 0..500_i64 {
         let start = now + SignedDuration::from_mins(index * 60 * 24 * 60 / 500 + 7);
         store
@@ -203,7 +135,7 @@ async fn main() {
     report(
         "one GetItem (floor)",
         latencies,
-        requests.load(Ordering::Relaxed),
+        Some(requests.load(Ordering::Relaxed)),
     );
     let sixty_days = Interval::new(now, now + SignedDuration::from_hours(24 * 60)).unwrap();
     for (name, busy) in [
@@ -227,7 +159,7 @@ async fn main() {
             }
             latencies.push(began.elapsed());
         }
-        report(name, latencies, requests.load(Ordering::Relaxed));
+        report(name, latencies, Some(requests.load(Ordering::Relaxed)));
     }
 
     for days in [1_i64, 7, 60] {
@@ -248,10 +180,10 @@ async fn main() {
         report(
             &format!("availability {days:>2}-day window"),
             latencies,
-            requests.load(Ordering::Relaxed),
+            Some(requests.load(Ordering::Relaxed)),
         );
     }
-    let counter = bench.requests.clone();
+    let counter = requests.clone();
     holds_and_callers::run(store.clone(), move || Some(counter.load(Ordering::Relaxed))).await;
 
     let mut fixture = window_cost::Fixture::new(store).await;
@@ -263,7 +195,7 @@ async fn main() {
             fixture.tomorrow().await;
             latencies.push(began.elapsed());
         }
-        report(&name, latencies, requests.load(Ordering::Relaxed));
+        report(&name, latencies, Some(requests.load(Ordering::Relaxed)));
     };
     for busy in window_cost::BUSY_EVENTS {
         fixture.grow_busy_events(busy).await;

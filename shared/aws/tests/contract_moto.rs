@@ -11,15 +11,10 @@ use booking_aws::secrets_manager_store::SecretsManagerSecretStore;
 use booking_aws::sqs_job_queue::SqsJobQueue;
 use booking_core::ports::{JobQueue, QueueSettings, SecretStore};
 
+mod support;
+
 async fn moto_running() -> bool {
-    match Moto::shared().await {
-        Ok(Some(_)) => true,
-        Ok(None) => {
-            eprintln!("skipped: moto is not installed (scripts/install-test-tools.sh)");
-            false
-        }
-        Err(error) => panic!("{error}"),
-    }
+    support::installed(Moto::shared().await, "moto")
 }
 
 async fn sqs_queue(settings: QueueSettings) -> (Arc<dyn JobQueue>, ()) {

@@ -6,16 +6,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::seed;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use booking_core::adapters::InProcessQueue;
 use booking_core::api::{self, Area};
 use booking_core::app::{self, App};
 use booking_core::domain::{
-    Appointment, AppointmentId, AppointmentStatus, BookingSource, BusinessId, Customer,
-    CustomerName, Interval, Minutes, PhoneNumber, ServiceId, SyncState,
+    Appointment, BookingSource, Business, Interval, PhoneNumber, ServiceId,
 };
-use booking_core::ports::{ManualClock, NewBooking, QueueSettings, Store};
+use booking_core::ports::{ManualClock, QueueSettings, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -23,13 +23,55 @@ use tower::ServiceExt;
 pub const APPOINTMENTS_FOR_LOOKUP: usize = 10_000;
 const CALLERS: usize = 2_000;
 
-struct Client {
+/// The router the servers run, over one store, called as the bench business.
+pub struct Client {
     router: axum::Router,
     key: String,
 }
 
 impl Client {
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    /// A router over `store` with a clock stopped at `now`, and a new business whose key the client calls with.
+    pub async fn for_new_business(store: Arc<dyn Store>, now: Timestamp) -> (Self, Business) {
+        let app = App::new(
+            store.clone(),
+            Arc::new(InProcessQueue::new(QueueSettings::default())),
+            Arc::new(ManualClock::new(now)),
+        );
+        let created = app::create_business(
+            store.as_ref(),
+            app.clock.as_ref(),
+            "Bench".to_owned(),
+            "America/New_York".to_owned(),
+        )
+        .await
+        .unwrap();
+        let client = Self {
+            router: api::router(app, &Area::ALL),
+            key: created.api_key.expose().to_owned(),
+        };
+        (client, created.business)
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", uri, Some(body)).await
+    }
+
+    /// Creates the bench's 30-minute service, open `weekly_hours`; returns its id.
+    pub async fn create_service(&self, weekly_hours: Value) -> String {
+        let (status, service) = self
+            .post(
+                "/v1/services",
+                json!({
+                    "name": "Bench", "duration_minutes": 30, "buffer_after_minutes": 5,
+                    "booking_horizon_days": 90, "weekly_hours": weekly_hours
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{service}");
+        service["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
         let request = Request::builder()
             .method(method)
             .uri(uri)
@@ -77,37 +119,14 @@ fn phone_of(caller: usize) -> PhoneNumber {
 /// `requests` answers the store's request count so far (`None` when the store has no requests to count).
 pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
     let now: Timestamp = "2026-11-30T13:00:00Z".parse().unwrap();
-    let app = App::new(
-        store.clone(),
-        Arc::new(InProcessQueue::new(QueueSettings::default())),
-        Arc::new(ManualClock::new(now)),
-    );
-    let created = app::create_business(
-        store.as_ref(),
-        app.clock.as_ref(),
-        "Bench".to_owned(),
-        "America/New_York".to_owned(),
-    )
-    .await
-    .unwrap();
-    let client = Client {
-        router: api::router(app, &Area::ALL),
-        key: created.api_key.expose().to_owned(),
-    };
+    let (client, business) = Client::for_new_business(store.clone(), now).await;
     let day = json!([{ "start": "08:00", "end": "20:00" }]);
-    let (status, service) = client
-        .call(
-            "POST",
-            "/v1/services",
-            Some(json!({
-                "name": "Bench", "duration_minutes": 30, "buffer_after_minutes": 5, "booking_horizon_days": 90,
-                "weekly_hours": { "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
-                                  "friday": day, "saturday": day, "sunday": day }
-            })),
+    let service_id = client
+        .create_service(
+            json!({ "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                                "friday": day, "saturday": day, "sunday": day }),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{service}");
-    let service_id = service["id"].as_str().unwrap().to_owned();
 
     // Hold + book from the hold, on successive free times of the next days, as a phone agent would.
     let mut holds = Vec::new();
@@ -122,10 +141,9 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
         let before = requests();
         let began = Instant::now();
         let (status, hold) = client
-            .call(
-                "POST",
+            .post(
                 "/v1/holds",
-                Some(json!({ "service_id": service_id, "start": start.to_string() })),
+                json!({ "service_id": service_id, "start": start.to_string() }),
             )
             .await;
         let held = began.elapsed();
@@ -133,14 +151,13 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
         let between = requests();
         let converting = Instant::now();
         let (status, booked) = client
-            .call(
-                "POST",
+            .post(
                 "/v1/appointments",
-                Some(json!({
+                json!({
                     "hold_id": hold["id"],
                     "customer": { "name": "Caller", "phone": "+12125550100" },
                     "source": "ai"
-                })),
+                }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{booked}");
@@ -170,7 +187,7 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
     );
 
     // 10,000 appointments of 2,000 callers (5 each), 15 minutes each, back to back from 60 days out.
-    let business_id = created.business.id;
+    let business_id = business.id;
     let service_id: ServiceId = service_id.parse().unwrap();
     let seeded = Instant::now();
     let base = now + SignedDuration::from_hours(60 * 24);
@@ -180,20 +197,20 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
             tokio::spawn(async move {
                 for index in (worker..APPOINTMENTS_FOR_LOOKUP).step_by(16) {
                     let start = base + SignedDuration::from_mins(15 * index as i64);
-                    let appointment = seeded_appointment(
-                        business_id,
-                        service_id,
-                        start,
-                        phone_of(index % CALLERS),
-                        now,
-                    );
-                    store
-                        .create_appointment(NewBooking {
-                            appointment: &appointment,
-                            max_per_day: None,
-                            idempotency: None,
-                            checked_against: None,
-                        })
+                    let time = Interval::new(start, start + SignedDuration::from_mins(15)).unwrap();
+                    let appointment = Appointment {
+                        source: BookingSource::Ai,
+                        ..seed::booked_appointment(
+                            business_id,
+                            service_id,
+                            time,
+                            jiff::tz::TimeZone::get("America/New_York").unwrap(),
+                            "Caller",
+                            Some(phone_of(index % CALLERS)),
+                            now,
+                        )
+                    };
+                    seed::store_appointment(store.as_ref(), &appointment)
                         .await
                         .unwrap();
                 }
@@ -226,37 +243,4 @@ pub async fn run(store: Arc<dyn Store>, requests: impl Fn() -> Option<u64>) {
         lookups,
         before.zip(requests()).map(|(before, after)| after - before),
     );
-}
-
-fn seeded_appointment(
-    business_id: BusinessId,
-    service_id: ServiceId,
-    start: Timestamp,
-    phone: PhoneNumber,
-    now: Timestamp,
-) -> Appointment {
-    let time = Interval::new(start, start + SignedDuration::from_mins(15)).unwrap();
-    Appointment {
-        id: AppointmentId::generate(),
-        business_id,
-        service_id,
-        time,
-        local_date: start
-            .to_zoned_datetime(jiff::tz::TimeZone::get("America/New_York").unwrap())
-            .date(),
-        buffer_before: Minutes::new(0),
-        buffer_after: Minutes::new(0),
-        customer: Customer {
-            name: CustomerName::try_from("Caller".to_owned()).unwrap(),
-            phone: Some(phone),
-            email: None,
-        },
-        notes: None,
-        source: BookingSource::Ai,
-        status: AppointmentStatus::Booked,
-        version: 1,
-        sync: SyncState::after_change(false, now),
-        created_at: now,
-        updated_at: now,
-    }
 }

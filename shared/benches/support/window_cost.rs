@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use super::seed;
 use booking_core::adapters::InProcessQueue;
 use booking_core::app::{self, App};
 use booking_core::domain::{
-    Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
-    Interval, LocalTimeRange, Minutes, ServiceName, ServiceSettings, SyncState, WeeklyHours,
+    Business, Interval, LocalTimeRange, Minutes, ServiceName, ServiceSettings, WeeklyHours,
 };
-use booking_core::ports::{BusyEvent, ManualClock, NewBooking, QueueSettings, Store};
+use booking_core::ports::{BusyEvent, ManualClock, QueueSettings, Store};
 use jiff::{SignedDuration, Timestamp};
 
 /// The sizes the business grows through, in order: busy events first, then appointments on top of them.
@@ -116,37 +116,16 @@ impl Fixture {
             let start = self.now + 2 * DAY + SignedDuration::from_mins(15 * index as i64);
             let time = Interval::starting_at(start, SignedDuration::from_mins(15))
                 .unwrap_or_else(|| fail("interval"));
-            let appointment = Appointment {
-                id: AppointmentId::generate(),
-                business_id: self.business.id,
-                service_id: self.service.id,
+            let appointment = seed::booked_appointment(
+                self.business.id,
+                self.service.id,
                 time,
-                local_date: start
-                    .to_zoned_datetime(self.business.time_zone.zone().clone())
-                    .date(),
-                buffer_before: Minutes::new(0),
-                buffer_after: Minutes::new(0),
-                customer: Customer {
-                    name: CustomerName::try_from("Bench".to_owned()).unwrap_or_else(|e| fail(e)),
-                    phone: None,
-                    email: None,
-                },
-                notes: None,
-                source: BookingSource::Api,
-                status: AppointmentStatus::Booked,
-                version: 1,
-                sync: SyncState::after_change(false, self.now),
-                created_at: self.now,
-                updated_at: self.now,
-            };
-            self.app
-                .store
-                .create_appointment(NewBooking {
-                    appointment: &appointment,
-                    max_per_day: None,
-                    idempotency: None,
-                    checked_against: None,
-                })
+                self.business.time_zone.zone().clone(),
+                "Bench",
+                None,
+                self.now,
+            );
+            seed::store_appointment(self.app.store.as_ref(), &appointment)
                 .await
                 .unwrap_or_else(|e| fail(e));
         }

@@ -7,10 +7,11 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
+use super::tests::{Case, seed};
 use super::*;
 use crate::domain::{
-    AppointmentId, BusinessId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName,
-    ServiceSettings, WeeklyHours,
+    AppointmentId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName, ServiceSettings,
+    WeeklyHours,
 };
 
 const ZONES: [&str; 6] = [
@@ -54,23 +55,13 @@ fn anchors(zone: &TimeZone) -> Vec<Timestamp> {
 
 #[derive(Debug)]
 struct Scenario {
-    service: Service,
-    zone: TimeZone,
-    now: Timestamp,
-    occupancies: Vec<Occupancy>,
-    busy: Vec<Interval>,
+    case: Case,
     window: Interval,
 }
 
 impl Scenario {
     fn input(&self) -> AvailabilityInput<'_> {
-        AvailabilityInput {
-            service: &self.service,
-            zone: &self.zone,
-            now: self.now,
-            occupancies: &self.occupancies,
-            busy: &self.busy,
-        }
+        self.case.input()
     }
 }
 
@@ -195,15 +186,7 @@ prop_compose! {
             .collect();
         settings.date_overrides.sort_by_key(|o| o.date);
         settings.date_overrides.dedup_by_key(|o| o.date);
-        let service = Service {
-            id: ServiceId::generate(),
-            business_id: BusinessId::generate(),
-            settings: settings.validated().unwrap_or_else(|e| panic!("{e}")),
-            active: true,
-            version: 1,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-        };
+        let service = seed::new_service(settings);
         let other_service = ServiceId::generate();
         let occupancies = booked
             .into_iter()
@@ -224,7 +207,7 @@ prop_compose! {
         let now = plus_minutes(start, now_offset)
             .checked_add(SignedDuration::from_nanos(now_nanos))
             .unwrap_or_else(|e| panic!("{e}"));
-        Scenario { service, zone, now, occupancies, busy, window }
+        Scenario { case: Case { service, zone, now, occupancies, busy }, window }
     }
 }
 
@@ -380,7 +363,7 @@ proptest! {
 
     #[test]
     fn offered_slots_are_sorted_distinct_and_last_the_duration(case in scenario()) {
-        let duration = case.service.settings.duration.as_duration();
+        let duration = case.case.service.settings.duration.as_duration();
         let offered = available_slots(&case.input(), case.window);
         prop_assert!(offered.windows(2).all(|pair| pair[0].start() < pair[1].start()));
         prop_assert!(offered.iter().all(|slot| slot.length() == duration));

@@ -3,10 +3,16 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
+use crate as booking;
 use crate::domain::{
-    AppointmentId, BusinessId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName,
-    ServiceSettings, WeeklyHours,
+    AppointmentId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName, ServiceSettings,
+    WeeklyHours,
 };
+
+// The embedded store's tests load these fixtures too, from a module this one cannot reach.
+#[allow(clippy::duplicate_mod)]
+#[path = "../../benches/support/seed.rs"]
+pub(super) mod seed;
 
 fn zone(name: &str) -> TimeZone {
     TimeZone::get(name).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -45,15 +51,7 @@ fn service(hours: &[LocalTimeRange], configure: impl FnOnce(&mut ServiceSettings
         booking_horizon_days: 366,
     };
     configure(&mut settings);
-    Service {
-        id: ServiceId::generate(),
-        business_id: BusinessId::generate(),
-        settings: settings.validated().unwrap_or_else(|e| panic!("{e}")),
-        active: true,
-        version: 1,
-        created_at: Timestamp::UNIX_EPOCH,
-        updated_at: Timestamp::UNIX_EPOCH,
-    }
+    seed::new_service(settings)
 }
 
 fn instant(text: &str) -> Timestamp {
@@ -82,12 +80,14 @@ fn occupancy(service_id: ServiceId, occupied: Interval, local_date: Date) -> Occ
     }
 }
 
-struct Case {
-    service: Service,
-    zone: TimeZone,
-    now: Timestamp,
-    occupancies: Vec<Occupancy>,
-    busy: Vec<Interval>,
+/// What the engine is asked about: also the inputs of the property tests' scenarios.
+#[derive(Debug)]
+pub(super) struct Case {
+    pub(super) service: Service,
+    pub(super) zone: TimeZone,
+    pub(super) now: Timestamp,
+    pub(super) occupancies: Vec<Occupancy>,
+    pub(super) busy: Vec<Interval>,
 }
 
 impl Case {
@@ -101,7 +101,7 @@ impl Case {
         }
     }
 
-    fn input(&self) -> AvailabilityInput<'_> {
+    pub(super) fn input(&self) -> AvailabilityInput<'_> {
         AvailabilityInput {
             service: &self.service,
             zone: &self.zone,

@@ -9,11 +9,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use booking_aws::dynamo_store::DynamoStore;
-use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
-use booking_aws::emulators::moto::Moto;
 use booking_aws::emulators::sdk_config;
 use booking_core::app;
-use booking_core::ports::{QueueSettings, SystemClock};
+use booking_core::ports::SystemClock;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -33,23 +31,9 @@ pub struct Deployment {
 
 /// `None` (after saying why) when an emulator is not installed and this is not CI.
 pub async fn deploy() -> Option<Deployment> {
-    let (dynamodb, moto) = match (DynamoDbLocal::shared().await, Moto::shared().await) {
-        (Ok(Some(dynamodb)), Ok(Some(moto))) => (dynamodb, moto),
-        (Err(error), _) | (_, Err(error)) => panic!("{error}"),
-        _ => {
-            eprintln!(
-                "skipped: DynamoDB Local or moto is not installed (scripts/install-test-tools.sh)"
-            );
-            return None;
-        }
-    };
-    let (store, table) = dynamodb.fresh_store().await.unwrap();
-    let (queue_url, dead_letter_queue_url) = moto
-        .create_sync_queues(QueueSettings::default())
-        .await
-        .unwrap();
+    let aws = integration_tests::fresh_aws().await?;
     let created = app::create_business(
-        &store,
+        &aws.store,
         &SystemClock,
         "Harbour Physio".to_owned(),
         "America/New_York".to_owned(),
@@ -57,15 +41,36 @@ pub async fn deploy() -> Option<Deployment> {
     .await
     .unwrap();
     Some(Deployment {
-        dynamodb_endpoint: dynamodb.endpoint().to_owned(),
-        moto_endpoint: moto.endpoint().to_owned(),
-        table,
-        store,
-        queue_url,
-        dead_letter_queue_url,
+        dynamodb_endpoint: aws.dynamodb.endpoint().to_owned(),
+        moto_endpoint: aws.moto.endpoint().to_owned(),
+        table: aws.table,
+        store: aws.store,
+        queue_url: aws.sync_queue_url,
+        dead_letter_queue_url: aws.sync_dead_letter_queue_url,
         business_id: created.business.id.to_string(),
         api_key: created.api_key.expose().to_owned(),
     })
+}
+
+/// A 30-minute consultation open every day of the week from `start` to `end` ("HH:MM"), as the services API takes it.
+pub fn open_every_day(start: &str, end: &str) -> String {
+    json!({
+        "name": "Consultation",
+        "duration_minutes": 30,
+        "weekly_hours": integration_tests::every_day(start, end),
+    })
+    .to_string()
+}
+
+/// Creates a service through the services function, as the business's dashboard would; returns its id.
+pub async fn create_service(deployment: &Deployment, service: &str) -> String {
+    let services = Function::start(env!("CARGO_BIN_EXE_services-api"), deployment).await;
+    let (route, key) = ("ANY /v1/services", Some(deployment.api_key.as_str()));
+    let (status, _, body) = services
+        .http("POST", route, "/v1/services", key, Some(service))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
 }
 
 /// One function process, as Lambda runs it: the binary, its environment, a Runtime API to poll.
@@ -173,6 +178,21 @@ impl Function {
 
     pub async fn invoke(&self, event: Value) -> Result<Value, Value> {
         self.runtime.invoke(event).await
+    }
+
+    /// Invokes the function with an API Gateway request for `method target` (a path and its query) on `route`, with
+    /// `api_key` as the Bearer token; answers `(status, headers, body)` as `http_response` reads them.
+    pub async fn http(
+        &self,
+        method: &str,
+        route: &str,
+        target: &str,
+        api_key: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value, Value) {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let event = http_event(method, route, path, query, api_key, body);
+        http_response(&self.invoke(event).await.unwrap())
     }
 
     /// Every line the function wrote so far, stdout and stderr.

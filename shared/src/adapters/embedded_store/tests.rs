@@ -1,20 +1,20 @@
 //! The embedded store's own tests: what the contract suite cannot see (restarts, migrations, key order).
 #![allow(clippy::unwrap_used)]
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use redb::Database;
 
 use super::busy_time::event_key;
 use super::rows::phone_key;
 use super::*;
+use crate as booking;
 use crate::domain::{
-    ApiKey, Appointment, AppointmentId, Business, BusinessId, BusinessName, BusinessTimeZone,
-    Interval, PhoneNumber, ServiceId, SyncState,
+    ApiKey, Appointment, Business, BusinessId, BusinessName, BusinessTimeZone, Interval,
 };
-use crate::ports::{
-    ApiKeyStore, AppointmentStore, BookingStore, BusyEvent, BusyTimeStore, CallerQuery,
-    CatalogStore, ListOrder, NewBooking,
-};
+use crate::ports::{ApiKeyStore, BusyEvent, BusyTimeStore, CatalogStore};
+
+#[path = "../../../benches/support/seed.rs"]
+mod seed;
 
 #[tokio::test]
 async fn data_survives_a_restart() {
@@ -40,78 +40,22 @@ async fn data_survives_a_restart() {
 
 #[tokio::test]
 async fn appointments_stored_before_the_phone_index_are_indexed_once() {
-    use crate::domain::{AppointmentStatus, BookingSource, Customer, CustomerName, Minutes};
     let directory = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
-    let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap();
-    let phone = PhoneNumber::try_from("+14155550123".to_owned()).unwrap();
-    let appointment = Appointment {
-        id: AppointmentId::generate(),
-        business_id: BusinessId::generate(),
-        service_id: ServiceId::generate(),
-        time: Interval::new(start, start + SignedDuration::from_mins(30)).unwrap(),
-        local_date: start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-        buffer_before: Minutes::new(0),
-        buffer_after: Minutes::new(0),
-        customer: Customer {
-            name: CustomerName::try_from("Ana".to_owned()).unwrap(),
-            phone: Some(phone.clone()),
-            email: None,
-        },
-        notes: None,
-        source: BookingSource::Api,
-        status: AppointmentStatus::Booked,
-        version: 1,
-        sync: SyncState::after_change(false, start),
-        created_at: start,
-        updated_at: start,
-    };
-    store
-        .create_appointment(NewBooking {
-            appointment: &appointment,
-            max_per_day: None,
-            idempotency: None,
-            checked_against: None,
-        })
-        .await
-        .unwrap();
     // As a store written before the index existed: the appointment without its index entry or the marker.
-    {
+    let strip_index = async |appointment: &Appointment| {
         let txn = store.db.begin_write().unwrap();
         txn.open_table(PHONE_INDEX)
             .unwrap()
-            .remove(phone_key(&appointment).unwrap().as_slice())
+            .remove(phone_key(appointment).unwrap().as_slice())
             .unwrap();
         txn.open_table(MIGRATIONS)
             .unwrap()
             .remove(PHONE_INDEX_MIGRATION)
             .unwrap();
         txn.commit().unwrap();
-    }
-    let query = CallerQuery {
-        business_id: appointment.business_id,
-        phone,
-        starts_within: None,
-        status: None,
-        sync_status: None,
-        order: ListOrder::Ascending,
-        after: None,
-        limit: 10,
     };
-    assert!(
-        store
-            .appointments_by_phone(&query)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 1);
-    assert_eq!(
-        store.appointments_by_phone(&query).await.unwrap().items,
-        vec![appointment]
-    );
-    assert_eq!(store.index_existing_phone_numbers().await.unwrap(), 0);
+    seed::assert_phone_index_migrated_once(&store, strip_index).await;
 }
 
 #[test]
