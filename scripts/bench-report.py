@@ -95,7 +95,7 @@ for line in text("holds").splitlines():
 dynamodb_targets = {"book": ("≤ 4 requests after the key, p99 < 40 ms", lambda r, p99: r - 1 <= 4 and p99 < 40),
                     "60": ("p99 < 20 ms", lambda r, p99: p99 < 20)}
 for line in text("dynamodb").splitlines():
-    found = re.match(r"(.+?)\s+calls\s+(\d+)\s+DynamoDB requests/call\s+([\d.]+)\s+p50\s+([\d.]+) ms\s+"
+    found = re.match(r"(.+?)\s+calls\s+(\d+)\s+(?:DynamoDB )?requests/call\s+([\d.]+)\s+p50\s+([\d.]+) ms\s+"
                      r"p90\s+([\d.]+) ms\s+p99\s+([\d.]+) ms", line)
     if not found:
         continue
@@ -113,7 +113,7 @@ for line in text("dynamodb").splitlines():
     row(f"DynamoDB Local: {name.strip()}", f"{requests:g} requests; p50 {p50:.1f} ms, p99 {p99:.1f} ms", target, met)
 
 # DynamoDB Local's window cost, the same question as the embedded store's.
-window_lines = [re.match(r"(1-day, .+?)\s+calls\s+\d+\s+DynamoDB requests/call\s+([\d.]+)\s+p50\s+([\d.]+) ms\s+"
+window_lines = [re.match(r"(1-day, .+?)\s+calls\s+\d+\s+(?:DynamoDB )?requests/call\s+([\d.]+)\s+p50\s+([\d.]+) ms\s+"
                          r"p90\s+[\d.]+ ms\s+p99\s+([\d.]+) ms", line) for line in text("dynamodb").splitlines()]
 window_lines = [found.groups() for found in window_lines if found]
 if window_lines:

@@ -297,12 +297,16 @@ fn optional<T>(
     text.map(|text| parse(field, text)).transpose()
 }
 
-async fn service_of(app: &App, business: &Business, id: ServiceId) -> Result<Service, ToolFailure> {
+async fn service_of(
+    app: &AgentApp,
+    business: &Business,
+    id: ServiceId,
+) -> Result<Service, ToolFailure> {
     app::get_service(app, business, id).await.map_err(failure)
 }
 
 async fn appointment_of(
-    app: &App,
+    app: &AgentApp,
     business: &Business,
     id: AppointmentId,
 ) -> Result<Appointment, ToolFailure> {
