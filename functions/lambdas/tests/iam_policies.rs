@@ -2,6 +2,8 @@
 //! names (its view, in `booking_core::ports`), as `booking_aws::iam` maps roles to actions: no more, so a function
 //! cannot touch records its code never does, and no less, so no call is refused in production.
 
+#![allow(clippy::expect_used)]
+
 use booking_aws::iam::{READ_ACTIONS, dynamodb_actions_of};
 use booking_core::ports::{
     AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
