@@ -222,38 +222,35 @@ pub fn router(app: App, areas: &[Area]) -> Router {
 
 /// The `services-api` function: services and settings.
 pub fn services_api(app: App<dyn ServicesApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(with_app(services::routes(), app), &registry)
+    served(with_app(services::routes(), app.clone()), &app.registry)
 }
 
 /// The `availability-api` function.
 pub fn availability_api(app: App<dyn AvailabilityApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(with_app(availability::routes(), app), &registry)
+    served(with_app(availability::routes(), app.clone()), &app.registry)
 }
 
 /// The `appointments-api` function: appointments and holds.
 pub fn appointments_api(app: App<dyn AppointmentsApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(with_app(appointments::routes(), app), &registry)
+    served(with_app(appointments::routes(), app.clone()), &app.registry)
 }
 
 /// The `integrations-api` function.
 pub fn integrations_api(app: App<dyn IntegrationsApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(with_app(integrations::routes(), app), &registry)
+    served(with_app(integrations::routes(), app.clone()), &app.registry)
 }
 
 /// The `webhooks-api` function.
 pub fn webhooks_api(app: App<dyn WebhooksApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(with_app(webhooks::routes(&registry), app), &registry)
+    served(
+        with_app(webhooks::routes(&app.registry), app.clone()),
+        &app.registry,
+    )
 }
 
 /// The `agent-api` function: MCP, Vapi and Retell.
 pub fn agent_api(app: App<dyn AgentApiStore>) -> Router {
-    let registry = app.registry.clone();
-    served(agent_routes(app), &registry)
+    served(agent_routes(app.clone()), &app.registry)
 }
 
 /// `routes` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for unknown routes and
