@@ -1,5 +1,38 @@
+use booking_core::{api, providers};
 use integration_tests::spawn_app;
 use serde_json::Value;
+
+/// Where the published document lives, and the command that rewrites it from the handlers.
+const PUBLISHED_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/openapi.json");
+const REGENERATE: &str = "UPDATE_OPENAPI=1 cargo test -p integration-tests --test api openapi";
+
+/// The deployed API serves `shared/openapi.json` (so that no function links other areas' handlers to describe
+/// them); it must be exactly what the handlers' annotations generate for the registered providers.
+#[test]
+fn the_published_document_is_the_generated_one() {
+    let generated = api::openapi(&providers::registry())
+        .to_pretty_json()
+        .unwrap()
+        + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(PUBLISHED_PATH, &generated).unwrap();
+        return;
+    }
+    assert!(
+        generated == api::PUBLISHED_OPENAPI,
+        "shared/openapi.json differs from the document the handlers generate; rewrite it with `{REGENERATE}`"
+    );
+}
+
+/// The local server generates its document for its own registry; with the registered providers it is the
+/// published one.
+#[tokio::test]
+async fn the_local_server_serves_the_published_document() {
+    let app = spawn_app().await;
+    let served = app.get_json("/openapi.json").await;
+    let published: Value = serde_json::from_str(api::PUBLISHED_OPENAPI).unwrap();
+    assert_eq!(served, published);
+}
 
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_describes_every_route() {

@@ -1,5 +1,7 @@
 //! The HTTP API: one router per area, each a thin layer over `crate::app`. A Lambda function serves one area; the
-//! local server serves them all. The OpenAPI 3.1 document is generated from the handlers' annotations.
+//! local server serves them all. The OpenAPI 3.1 document is generated from the handlers' annotations; the deployed
+//! API serves the copy published in `shared/openapi.json`, which a test keeps equal to the generated one, so that no
+//! function links the handlers of areas it does not serve just to describe them.
 
 mod agents;
 mod appointments;
@@ -211,54 +213,59 @@ fn log_response(response: &Response<Body>, latency: Duration, _: &Span) {
     );
 }
 
-/// The routes of `areas`, each over its own view of the one store `app` holds, plus `/openapi.json`: what a process
-/// that serves several areas (the local server, the tests) runs.
+/// The routes of `areas`, each over its own view of the one store `app` holds, plus `/openapi.json` generated for
+/// `app`'s registry: what a process that serves several areas (the local server, the tests) runs.
 pub fn router(app: App, areas: &[Area]) -> Router {
     let routes = areas.iter().fold(Router::new(), |routes, area| {
         routes.merge(area.routes(&app))
     });
-    served(routes, &app.registry)
+    let document = openapi(&app.registry);
+    served(routes.route("/openapi.json", get(move || async move { Json(document) })))
 }
+
+/// The OpenAPI document the deployed API publishes: `openapi` for the registered providers, as JSON.
+pub const PUBLISHED_OPENAPI: &str = include_str!("../../openapi.json");
 
 /// The `services-api` function: services and settings.
 pub fn services_api(app: App<dyn ServicesApiStore>) -> Router {
-    served(with_app(services::routes(), app.clone()), &app.registry)
+    served(with_app(services::routes(), app))
 }
 
 /// The `availability-api` function.
 pub fn availability_api(app: App<dyn AvailabilityApiStore>) -> Router {
-    served(with_app(availability::routes(), app.clone()), &app.registry)
+    served(with_app(availability::routes(), app))
 }
 
-/// The `appointments-api` function: appointments and holds.
+/// The `appointments-api` function: appointments and holds, and `/openapi.json` (the published copy).
 pub fn appointments_api(app: App<dyn AppointmentsApiStore>) -> Router {
-    served(with_app(appointments::routes(), app.clone()), &app.registry)
+    let published = get(|| async {
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            PUBLISHED_OPENAPI,
+        )
+    });
+    served(with_app(appointments::routes(), app).route("/openapi.json", published))
 }
 
 /// The `integrations-api` function.
 pub fn integrations_api(app: App<dyn IntegrationsApiStore>) -> Router {
-    served(with_app(integrations::routes(), app.clone()), &app.registry)
+    served(with_app(integrations::routes(), app))
 }
 
 /// The `webhooks-api` function.
 pub fn webhooks_api(app: App<dyn WebhooksApiStore>) -> Router {
-    served(
-        with_app(webhooks::routes(&app.registry), app.clone()),
-        &app.registry,
-    )
+    let routes = webhooks::routes(&app.registry);
+    served(with_app(routes, app))
 }
 
 /// The `agent-api` function: MCP, Vapi and Retell.
 pub fn agent_api(app: App<dyn AgentApiStore>) -> Router {
-    served(agent_routes(app.clone()), &app.registry)
+    served(agent_routes(app))
 }
 
-/// `routes` plus `/openapi.json`, with request ids, tracing, body limits and problem responses for unknown routes and
-/// panics.
-fn served(routes: Router, registry: &ProviderRegistry) -> Router {
-    let document = openapi(registry);
+/// `routes` with request ids, tracing, body limits and problem responses for unknown routes and panics.
+fn served(routes: Router) -> Router {
     routes
-        .route("/openapi.json", get(move || async move { Json(document) }))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
