@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every performance figure of the README in one run: the engine, the embedded store's window cost, holds, DynamoDB
-# Local request counts and latency, the functions' cold starts, the local server under wrk (with its memory), sync
-# throughput, inbound freshness and the agent tools' latency. Raw outputs go to target/bench/, and the table the
-# README's performance section is built from to target/bench/report.md (also printed).
+# Local request counts and latency, the functions' cold starts and deployment zips, the local server under wrk (with
+# its memory), sync throughput, inbound freshness and the agent tools' latency. Raw outputs go to target/bench/, and
+# the table the README's performance section is built from to target/bench/report.md (also printed).
 # Takes about 25 minutes on two cores, most of it release builds. Needs wrk (apt-get install wrk) for the load rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,7 @@ run window_cost cargo bench -p booking-core --bench window_cost -- --noplot
 run holds cargo bench -p booking-core --bench holds
 run dynamodb cargo bench -p booking-aws --features emulators --bench dynamodb
 run cold_start cargo bench -p lambda-functions --bench cold_start
+run lambda_zips scripts/lambda-zips.sh
 # The same under the CPU share Lambda gives each memory setting (needs root for a cgroup; see the bench's header).
 if [ -w /sys/fs/cgroup/cpu ]; then
   for memory in 128 256 512; do

@@ -3,8 +3,9 @@
 //! - init: from spawn to its first `invocation/next` request (Lambda's "Init Duration");
 //! - first invocation: its first event, answered on fresh connections to DynamoDB Local and moto;
 //! - second invocation: the same event again, warm;
-//! - peak resident memory of the process after both (`VmHWM`), which the template's memory settings follow from;
-//! - the size of the binary, and of it zipped as Lambda's `bootstrap` would be (deflate, as cargo-lambda packs it).
+//! - peak resident memory of the process after both (`VmHWM`), which the template's memory settings follow from.
+//!
+//! The deployed zips' sizes come from the arm64 build itself: `scripts/lambda-zips.sh`.
 //!
 //! cargo bench -p lambda-functions --bench cold_start
 //! (`COLD_STARTS=N` sets the starts per function, 7 by default.) Prints a Markdown table.
@@ -243,17 +244,6 @@ impl CpuShare {
     }
 }
 
-/// The binary's size and its size deflated at the best level, which is what a Lambda zip of it costs (a zip's
-/// headers add a few dozen bytes). Release binaries here are for this machine's architecture, not arm64, so the figure
-/// is close to, not equal to, the deployed zip's.
-fn sizes(binary: &str) -> (u64, u64) {
-    use std::io::Write;
-    let bytes = std::fs::read(binary).unwrap();
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&bytes).unwrap();
-    (bytes.len() as u64, encoder.finish().unwrap().len() as u64)
-}
-
 #[tokio::main]
 async fn main() {
     let starts: usize = std::env::var("COLD_STARTS")
@@ -277,9 +267,9 @@ async fn main() {
         Err(_) => println!("CPU: a whole core, as much as the machine gives\n"),
     }
     println!(
-        "| function | first event | init p50 / max (ms) | first invocation p50 / max (ms) | warm invocation p50 (ms) | peak memory max (MiB) | binary / zipped (MB) |"
+        "| function | first event | init p50 / max (ms) | first invocation p50 / max (ms) | warm invocation p50 (ms) | peak memory max (MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for case in cases(&deployment, &service_id) {
         let (mut inits, mut firsts, mut warms) = (Vec::new(), Vec::new(), Vec::new());
         let mut peak_kib = 0;
@@ -302,17 +292,14 @@ async fn main() {
             warms.push(began.elapsed());
             peak_kib = peak_kib.max(function.peak_resident_kib().unwrap_or(0));
         }
-        let (binary_bytes, zipped_bytes) = sizes(case.binary);
         let (init, init_max) = milliseconds(&mut inits);
         let (first, first_max) = milliseconds(&mut firsts);
         let (warm, _) = milliseconds(&mut warms);
         println!(
-            "| `{}` | {} | {init:.1} / {init_max:.1} | {first:.1} / {first_max:.1} | {warm:.1} | {:.1} | {:.1} / {:.1} |",
+            "| `{}` | {} | {init:.1} / {init_max:.1} | {first:.1} / {first_max:.1} | {warm:.1} | {:.1} |",
             case.function,
             case.what,
             peak_kib as f64 / 1024.0,
-            binary_bytes as f64 / 1e6,
-            zipped_bytes as f64 / 1e6,
         );
     }
 }
