@@ -146,10 +146,16 @@ else:
 # The deployment zips, as the README's deploy step builds them (arm64, cargo-lambda).
 zips = [[c.strip() for c in line.strip("|").split("|")] for line in text("lambda_zips").splitlines()
         if line.startswith("| `")]
+# The issue asked to keep them at the 5–6 MB they were when it was filed; the dashboard and agent functions came
+# after, with the owner's pages and the MCP SDK, and are held to the README's earlier limit.
+ADDED_SINCE = {"`dashboard`", "`agent-api`"}
 if zips:
-    row("Lambda zips (`cargo lambda build --release --arm64 --output-format zip`): zip / unzipped bootstrap, MB",
-        "; ".join(f"{function} {zipped} / {unzipped}" for function, zipped, unzipped in zips),
-        "each zip ≤ 6 MB (5–6 MB when the issue was filed)", all(float(zipped) <= 6 for _, zipped, _ in zips))
+    for functions, target, limit in (
+            ([z for z in zips if z[0] not in ADDED_SINCE], "each ≤ 6 MB (5–6 MB when the issue was filed)", 6),
+            ([z for z in zips if z[0] in ADDED_SINCE], "each ≤ 8 MB (added since the issue)", 8)):
+        row("Lambda zips (`cargo lambda build --release --arm64 --output-format zip`): zip / unzipped bootstrap, MB",
+            "; ".join(f"{function} {zipped} / {unzipped}" for function, zipped, unzipped in functions),
+            target, all(float(zipped) <= limit for _, zipped, _ in functions))
 else:
     missing("Lambda zips", "lambda_zips")
 
