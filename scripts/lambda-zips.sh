@@ -17,5 +17,5 @@ echo "|---|---|---|"
 for zip in target/lambda/*/bootstrap.zip; do
   function=$(basename "$(dirname "$zip")")
   unzipped=$(python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap").file_size)' "$zip")
-  printf '| `%s` | %.2f | %.1f |\n' "$function" "$(($(stat -c %s "$zip")))e-6" "${unzipped}e-6"
+  printf '| `%s` | %.2f | %.1f |\n' "$function" "$(stat -c %s "$zip")e-6" "${unzipped}e-6"
 done
