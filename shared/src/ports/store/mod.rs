@@ -32,7 +32,7 @@ pub use connections::{
 pub use leases::LeaseStore;
 pub use views::{
     AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
-    IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreRole, StoreView, SyncWorkerStore,
+    IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreView, SyncWorkerStore,
     WebhooksApiStore,
 };
 
@@ -84,14 +84,21 @@ impl Page<Appointment> {
     }
 }
 
-/// Declares [`Store`] as the sum of the roles named once, and implements it for every type that has them all, so
-/// the list of roles cannot differ between the trait and its blanket impl.
+/// Declares the store's roles once: [`StoreRole`], naming each role trait, and [`Store`], the sum of the roles and
+/// of the functions' views, implemented for every type that has them all. The list cannot differ between the enum,
+/// the trait and its blanket impl.
 macro_rules! store_of_roles {
-    ($(#[$doc:meta])* $($role:ident),+ $(,)?) => {
-        $(#[$doc])*
-        pub trait Store: $($role +)+ {}
+    ($(#[$doc:meta])* roles: $($role:ident),+; views: $($view:ident),+ $(,)?) => {
+        /// A role of the store, named as its trait is.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum StoreRole {
+            $($role),+
+        }
 
-        impl<T> Store for T where T: $($role +)+ ?Sized {}
+        $(#[$doc])*
+        pub trait Store: $($role +)+ $($view +)+ {}
+
+        impl<T> Store for T where T: $($role +)+ $($view +)+ ?Sized {}
     };
 }
 
@@ -99,23 +106,8 @@ store_of_roles!(
     /// Every role of the store: what an adapter implements and what a process that serves everything (the local
     /// server) holds. A use case asks for the roles it needs instead, and a function holds its view (see [`views`]);
     /// the views are supertraits so that the whole store can be handed to each as that view.
-    CatalogStore,
-    BookingReads,
-    BookingStore,
-    AppointmentStore,
-    ConnectionStore,
-    BusyTimeStore,
-    LeaseStore,
-    SignInStore,
-    ApiKeyStore,
-    ServicesApiStore,
-    AvailabilityApiStore,
-    AppointmentsApiStore,
-    IntegrationsApiStore,
-    WebhooksApiStore,
-    AgentApiStore,
-    DashboardStore,
-    SyncWorkerStore,
-    DeadLetterStore,
-    SchedulerStore,
+    roles: CatalogStore, BookingReads, BookingStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore,
+        SignInStore, ApiKeyStore;
+    views: ServicesApiStore, AvailabilityApiStore, AppointmentsApiStore, IntegrationsApiStore, WebhooksApiStore,
+        AgentApiStore, DashboardStore, SyncWorkerStore, DeadLetterStore, SchedulerStore,
 );

@@ -5,38 +5,11 @@
 
 use std::sync::Arc;
 
+use super::StoreRole;
 use crate::ports::{
     ApiKeyStore, AppointmentStore, BookingReads, BookingStore, BusyTimeStore, CatalogStore,
     ConnectionStore, LeaseStore, SignInStore,
 };
-
-/// A role of the store, named as its trait is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StoreRole {
-    CatalogStore,
-    BookingReads,
-    BookingStore,
-    AppointmentStore,
-    ConnectionStore,
-    BusyTimeStore,
-    LeaseStore,
-    SignInStore,
-    ApiKeyStore,
-}
-
-impl StoreRole {
-    pub const ALL: [StoreRole; 9] = [
-        StoreRole::CatalogStore,
-        StoreRole::BookingReads,
-        StoreRole::BookingStore,
-        StoreRole::AppointmentStore,
-        StoreRole::ConnectionStore,
-        StoreRole::BusyTimeStore,
-        StoreRole::LeaseStore,
-        StoreRole::SignInStore,
-        StoreRole::ApiKeyStore,
-    ];
-}
 
 /// A store seen as the view `V`: any adapter (an `Arc` of it coerces), the whole store (`dyn Store`, by
 /// upcasting) and the view itself.
