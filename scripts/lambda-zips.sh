@@ -12,9 +12,10 @@ mkdir -p .tools
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 export PATH="$PWD/.tools/venv/bin:$PATH"
 cargo lambda build --release --arm64 --output-format zip -p lambda-functions >&2
+target=$(scripts/target-dir.sh)
 echo "| function | zip (MB) | bootstrap (MB) |"
 echo "|---|---|---|"
-for zip in target/lambda/*/bootstrap.zip; do
+for zip in "$target"/lambda/*/bootstrap.zip; do
   function=$(basename "$(dirname "$zip")")
   unzipped=$(python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap").file_size)' "$zip")
   printf '| `%s` | %.2f | %.1f |\n' "$function" "$(stat -c %s "$zip")e-6" "${unzipped}e-6"

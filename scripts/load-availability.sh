@@ -13,20 +13,21 @@ window_days=${WINDOW_DAYS:-1}
 connections=${CONNECTIONS:-50}
 seconds=${SECONDS_TO_RUN:-10}
 cargo build --release -q -p local-server -p integration-tests --bin local-server --bin load-availability
+target=$(scripts/target-dir.sh)
 data=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$data"' EXIT
-./target/release/local-server --data-dir "$data" --listen 127.0.0.1:0 > "$data/server.json" 2> "$data/server.log" &
+"$target"/release/local-server --data-dir "$data" --listen 127.0.0.1:0 > "$data/server.json" 2> "$data/server.log" &
 server=$!
 for _ in $(seq 1 100); do [ -s "$data/server.json" ] && break; sleep 0.1; done
 url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$data/server.json")
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo_api_key"])' "$data/server.json")
 if ! command -v wrk >/dev/null; then
-  ./target/release/load-availability --url "$url" --key "$key" --concurrency "$connections" --seconds "$seconds" \
+  "$target"/release/load-availability --url "$url" --key "$key" --concurrency "$connections" --seconds "$seconds" \
     --window-days "$window_days"
   grep -E 'VmRSS|VmHWM' "/proc/$server/status"
   exit
 fi
-service=$(./target/release/load-availability --url "$url" --key "$key" --seed-only)
+service=$("$target"/release/load-availability --url "$url" --key "$key" --seed-only)
 from=$(date -u -d 'tomorrow' +%F)
 to=$(date -u -d "tomorrow + $((window_days - 1)) days" +%F)
 wrk -t"${WRK_THREADS:-1}" -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $key" \

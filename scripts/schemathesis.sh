@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 schemathesis=${SCHEMATHESIS:-.tools/venv/bin/schemathesis}
 [ -x "$schemathesis" ] || { echo "schemathesis missing: run scripts/install-test-tools.sh" >&2; exit 1; }
 cargo build -q -p local-server
+target=$(scripts/target-dir.sh)
 data=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$data"' EXIT
-RUST_LOG=info ./target/debug/local-server --data-dir "$data" --listen 127.0.0.1:0 > "$data/server.json" 2> "$data/server.log" &
+RUST_LOG=info "$target/debug/local-server" --data-dir "$data" --listen 127.0.0.1:0 > "$data/server.json" 2> "$data/server.log" &
 server=$!
 for _ in $(seq 1 100); do [ -s "$data/server.json" ] && break; sleep 0.1; done
 
