@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::agent::{self, CallContext, Effect, ToolAnswer, ToolName, ToolSpec};
+use crate::agent::{self, CallContext, CallerId, Effect, ToolAnswer, ToolName, ToolSpec};
 use crate::app::App;
 use crate::domain::Business;
 use crate::ports::AgentApiStore;
@@ -332,9 +332,12 @@ async fn vapi_tool_calls(
         return Json(json!({}));
     }
     let calls = vapi_calls(message);
-    let caller_phone = text_at(message, &["customer", "number"])
-        .or_else(|| text_at(message, &["call", "customer", "number"]))
-        .map(str::to_owned);
+    // The caller id as Vapi reports it, read leniently by the tools (none at all when withheld).
+    let caller = CallerId::Reported(
+        text_at(message, &["customer", "number"])
+            .or_else(|| text_at(message, &["call", "customer", "number"]))
+            .map(str::to_owned),
+    );
     let call_id = text_at(message, &["call", "id"]);
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
@@ -348,7 +351,7 @@ async fn vapi_tool_calls(
             (_, _, Err(message)) => Err(message),
             (Ok(Tenant(business)), Some(tool), Ok(arguments)) => {
                 let context = CallContext {
-                    caller_phone: caller_phone.clone(),
+                    caller: caller.clone(),
                     idempotency_key: call_id.map(|call_id| format!("vapi:{call_id}:{}", call.id)),
                 };
                 agent::call_tool(&app, business, tool, arguments, &context)
@@ -397,18 +400,20 @@ async fn retell_function(
     };
     let call = request.get("call").unwrap_or(&Value::Null);
     // The caller is whoever is not the business's line: the number dialling in, or the number an outbound call rang.
-    let caller_phone = match text_at(call, &["direction"]) {
-        Some("outbound") => text_at(call, &["to_number"]),
-        _ => text_at(call, &["from_number"]),
-    }
-    .map(str::to_owned);
+    let caller = CallerId::Reported(
+        match text_at(call, &["direction"]) {
+            Some("outbound") => text_at(call, &["to_number"]),
+            _ => text_at(call, &["from_number"]),
+        }
+        .map(str::to_owned),
+    );
     // Retell retries a failed request with the same body; the call id and the function call identify it.
     let idempotency_key = text_at(call, &["call_id"]).map(|call_id| {
         let digest = Sha256::digest(format!("{name}\n{arguments}").as_bytes());
         format!("retell:{call_id}:{}", hex::encode(digest))
     });
     let context = CallContext {
-        caller_phone,
+        caller,
         idempotency_key,
     };
     Ok(Json(
