@@ -154,13 +154,20 @@ fn declared_parameters(spec: &ToolSpec, properties: Value) -> Value {
 /// A tool as Vapi's `CreateFunctionToolDTO` (`POST /tool`): optional arguments are left out of `required`, each
 /// argument has one type and only the keywords Vapi defines, and its server is our Vapi endpoint.
 fn vapi_tool(spec: &ToolSpec, base_url: &str) -> Value {
-    let properties = vapi_property(spec.input_schema.get("properties").unwrap_or(&json!({})));
+    let properties: Map<String, Value> = spec
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, schema)| (name.clone(), vapi_property(schema)))
+        .collect();
     json!({
         "type": "function",
         "function": {
             "name": spec.name.as_str(),
             "description": spec.description,
-            "parameters": declared_parameters(spec, properties),
+            "parameters": declared_parameters(spec, Value::Object(properties)),
         },
         "server": { "url": format!("{base_url}/v1/agents/vapi") },
     })
