@@ -108,7 +108,7 @@ pub fn read_caller_number(text: &str, country: Option<CountryCode>) -> CallerNum
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn country(code: &str) -> Option<CountryCode> {
