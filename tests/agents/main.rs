@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod arguments;
+mod exports;
 mod inspector;
 mod mcp;
+mod origin;
 mod platforms;
 
 use integration_tests::TestApp;

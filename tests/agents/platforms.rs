@@ -352,3 +352,157 @@ async fn the_openai_listing_is_strict_function_calling_json() {
         json!(["string", "null"])
     );
 }
+
+/// A Vapi booking whose call reports `number` as the caller's (`None`: no number at all, as for a withheld caller).
+fn vapi_booking_from(number: Option<&str>, service_id: &str, start: &str) -> Value {
+    let mut booking = vapi_message(
+        VAPI_SERVER_EVENTS,
+        "book_appointment",
+        json!({ "service_id": service_id, "start": start, "customer_name": "Ana Silva" }),
+    );
+    // Each booking is a tool call of its own (the platform's ids make the idempotency key).
+    booking["message"]["toolCallList"][0]["id"] = json!(format!("call-at-{start}"));
+    match number {
+        Some(number) => booking["message"]["call"]["customer"]["number"] = json!(number),
+        None => {
+            booking["message"]["call"]
+                .as_object_mut()
+                .unwrap()
+                .remove("customer");
+        }
+    }
+    booking
+}
+
+#[tokio::test]
+async fn a_caller_id_the_platform_gives_never_stops_a_booking() {
+    let (app, service_id) = spawn_app_with_service().await;
+    let key = Some(app.api_key.as_str());
+    // Withheld, anonymous, a SIP address without a number: booked without a number, and the agent is told to ask.
+    let withheld = [
+        None,
+        Some("anonymous"),
+        Some("sip:anonymous@anonymous.invalid"),
+        Some("sip:reception@pbx.clinic.example"),
+    ];
+    for (hour, number) in withheld.into_iter().enumerate() {
+        let start = format!("2026-12-01T{:02}:00", 9 + hour);
+        let booking = vapi_booking_from(number, &service_id, &start);
+        let answer = result_json(&vapi(&app, key, &booking).await[0]);
+        assert_eq!(answer["booked"], true, "{number:?}: {answer}");
+        assert_eq!(answer["callback_number_needed"], true, "{number:?}");
+        let summary = answer["summary"].as_str().unwrap();
+        assert!(
+            summary.ends_with(
+                "so the booking has no number to call them back on: ask the caller for one."
+            ),
+            "{summary}"
+        );
+        let id = answer["appointment"]["appointment_id"].as_str().unwrap();
+        let stored = app.get_json(&format!("/v1/appointments/{id}")).await;
+        assert_eq!(stored["customer"]["phone"], Value::Null, "{number:?}");
+    }
+
+    // A range libphonenumber's metadata does not know (here Ofcom's drama range): kept as given, and flagged.
+    let unknown_range = vapi_booking_from(Some("+447700900101"), &service_id, "2026-12-01T14:00");
+    let answer = result_json(&vapi(&app, key, &unknown_range).await[0]);
+    assert_eq!(answer["booked"], true, "{answer}");
+    assert_eq!(answer["callback_number_needed"], true);
+    assert!(
+        answer["summary"]
+            .as_str()
+            .unwrap()
+            .contains("could not be confirmed as a working number"),
+        "{answer}"
+    );
+    let id = answer["appointment"]["appointment_id"].as_str().unwrap();
+    let stored = app.get_json(&format!("/v1/appointments/{id}")).await;
+    assert_eq!(stored["customer"]["phone"], "+447700900101");
+
+    // A SIP URI carrying a number is that number, known and not flagged.
+    let sip = vapi_booking_from(
+        Some("sip:+14155550123@carrier.example;user=phone"),
+        &service_id,
+        "2026-12-01T15:00",
+    );
+    let answer = result_json(&vapi(&app, key, &sip).await[0]);
+    assert_eq!(answer["callback_number_needed"], false, "{answer}");
+    let id = answer["appointment"]["appointment_id"].as_str().unwrap();
+    let stored = app.get_json(&format!("/v1/appointments/{id}")).await;
+    assert_eq!(stored["customer"]["phone"], "+14155550123");
+
+    // Retell's anonymous caller: the same.
+    let mut anonymous = retell_request(
+        "book_appointment",
+        json!({ "service_id": service_id, "start": "2026-12-02T09:00", "customer_name": "John Doe" }),
+    );
+    anonymous["call"]["from_number"] = json!("anonymous");
+    let booked = retell(&app, key, &anonymous).await;
+    assert_eq!(booked["booked"], true, "{booked}");
+    assert_eq!(booked["callback_number_needed"], true);
+}
+
+#[tokio::test]
+async fn the_agent_is_told_to_ask_for_a_callback_number_before_booking() {
+    let (app, _) = spawn_app_with_service().await;
+    let key = Some(app.api_key.as_str());
+    let mut context = vapi_message(VAPI_SERVER_EVENTS, "get_business_context", json!({}));
+    context["message"]["call"]["customer"]["number"] = json!("anonymous");
+    let answer = result_json(&vapi(&app, key, &context).await[0]);
+    assert_eq!(answer["callback_number_needed"], true);
+    assert!(
+        answer["summary"].as_str().unwrap().ends_with(
+            "ask for a number to call them back on, and give it as customer_phone when booking."
+        ),
+        "{answer}"
+    );
+    let known = vapi_message(VAPI_SERVER_EVENTS, "get_business_context", json!({}));
+    let answer = result_json(&vapi(&app, key, &known).await[0]);
+    assert_eq!(answer["callback_number_needed"], false);
+}
+
+#[tokio::test]
+async fn a_number_a_person_typed_is_still_checked_strictly_and_told_precisely() {
+    let (app, service_id) = spawn_app_with_service().await;
+    let key = Some(app.api_key.as_str());
+    let typed = vapi_message(
+        VAPI_SERVER_EVENTS,
+        "book_appointment",
+        json!({ "service_id": service_id, "start": "2026-12-01T11:00", "customer_name": "Ana Silva",
+                "customer_phone": "+447700900101" }),
+    );
+    let results = vapi(&app, key, &typed).await;
+    let error = results[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Invalid arguments: customer_phone:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("this international number is not in a range"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("national in") && !error.contains("country for national"),
+        "{error}"
+    );
+    let listed = app.get_json("/v1/appointments").await;
+    assert_eq!(listed["items"], json!([]));
+
+    // REST: the same number is refused, with a message about the number, not about the business's country.
+    let response = app
+        .client
+        .post(app.url("/v1/appointments"))
+        .bearer_auth(&app.api_key)
+        .json(
+            &json!({ "service_id": service_id, "start": "2026-12-01T11:00:00-05:00",
+                       "customer": { "name": "Ana Silva", "phone": "+447700900101" } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["field"], "customer.phone");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(!detail.contains("country for national numbers"), "{detail}");
+}

@@ -63,6 +63,9 @@ pub struct BusinessContext {
     pub tomorrow: String,
     pub services: Vec<ServiceView>,
     pub calendar: CalendarView,
+    /// True when the phone system gave no confirmed number for the caller: ask for one to call them back on, and
+    /// give it as customer_phone when booking.
+    pub callback_number_needed: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -156,6 +159,9 @@ pub struct BookingAnswer {
     pub reason: Option<String>,
     /// The nearest free times, when it was not booked.
     pub alternatives: Vec<TimeView>,
+    /// True when the booking has no confirmed number to call the caller back on (the phone system withheld the
+    /// caller's number, or gave one that could not be confirmed): ask the caller for one.
+    pub callback_number_needed: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

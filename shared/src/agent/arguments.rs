@@ -2,15 +2,15 @@
 //! become descriptions, unknown fields are refused) and the parser of its arguments, so the two cannot drift apart.
 //! Names are fixed by the agent-interface issue so that a business's prompt can name them.
 
+//!
+//! Every time and date argument is read by the edge's one parser (`crate::domain::time_text`), and its schema's
+//! `pattern` is that parser's own, so a model is shown exactly what is accepted.
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// `^YYYY-MM-DD$`
-const DATE_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}$";
-/// `HH:MM`, 24-hour clock.
-const TIME_PATTERN: &str = r"^([01]\d|2[0-3]):[0-5]\d$";
-/// A local wall time, or an instant with its offset.
-const START_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$";
+use crate::domain::{DATE_PATTERN, WALL_TIME_PATTERN, ZONED_START_PATTERN};
+
 const UUID_PATTERN: &str =
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
@@ -46,10 +46,10 @@ pub struct FindAvailableTimes {
     /// (from 17:00).
     pub part_of_day: Option<PartOfDay>,
     /// Only times starting at or after this local time, HH:MM (24-hour).
-    #[schemars(regex(pattern = TIME_PATTERN))]
+    #[schemars(regex(pattern = WALL_TIME_PATTERN))]
     pub earliest_time: Option<String>,
     /// Only times starting at or before this local time, HH:MM (24-hour).
-    #[schemars(regex(pattern = TIME_PATTERN))]
+    #[schemars(regex(pattern = WALL_TIME_PATTERN))]
     pub latest_time: Option<String>,
     /// How many times to return, 1 to 20; 5 when left out.
     #[schemars(range(min = 1, max = 20))]
@@ -64,9 +64,9 @@ pub struct ServiceAtStart {
     /// The service's id, from get_business_context.
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub service_id: String,
-    /// The start time: a local date-time in the business's zone (2026-12-08T10:30) or RFC 3339 with offset, as
-    /// find_available_times gives it.
-    #[schemars(regex(pattern = START_PATTERN))]
+    /// The start time: a local date-time in the business's zone as YYYY-MM-DDTHH:MM (2026-12-08T10:30), or RFC
+    /// 3339 with seconds and offset (2026-12-08T10:30:00-05:00) as find_available_times gives it.
+    #[schemars(regex(pattern = ZONED_START_PATTERN))]
     pub start: String,
 }
 
@@ -84,7 +84,7 @@ pub struct BookAppointment {
     pub service_id: Option<String>,
     /// The start time when booking without a hold: a local date-time in the business's zone (2026-12-08T10:30) or
     /// RFC 3339 with offset, as find_available_times gives it.
-    #[schemars(regex(pattern = START_PATTERN))]
+    #[schemars(regex(pattern = ZONED_START_PATTERN))]
     pub start: Option<String>,
     /// The caller's name as they gave it.
     pub customer_name: String,
@@ -113,7 +113,7 @@ pub struct RescheduleAppointment {
     #[schemars(regex(pattern = UUID_PATTERN))]
     pub appointment_id: String,
     /// The new start time: a local date-time in the business's zone (2026-12-08T10:30) or RFC 3339 with offset.
-    #[schemars(regex(pattern = START_PATTERN))]
+    #[schemars(regex(pattern = ZONED_START_PATTERN))]
     pub start: String,
 }
 

@@ -3,7 +3,7 @@
 
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::{JsonSchema, Schema};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::answers::{
     AvailableTimes, BookingAnswer, BusinessContext, CallerAppointments, CancelAnswer, HoldAnswer,
@@ -76,7 +76,8 @@ pub struct ToolSpec {
     pub effect: Effect,
     /// Calling it again with the same arguments changes nothing more.
     pub idempotent: bool,
-    /// JSON Schema of the arguments: an object, no other properties allowed.
+    /// JSON Schema of the arguments: an object, no other properties allowed; an optional argument is one left out
+    /// of `required` (its type does not admit null, which only the OpenAI strict export needs).
     pub input_schema: Map<String, Value>,
     /// JSON Schema of the structured answer.
     pub output_schema: Map<String, Value>,
@@ -87,13 +88,61 @@ impl ToolSpec {
     /// ones accepting null (which the tools read as left out).
     pub fn strict_parameters(&self) -> Map<String, Value> {
         let mut schema = self.input_schema.clone();
-        let names: Vec<Value> = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|properties| properties.keys().cloned().map(Value::String).collect())
+        let required: Vec<Value> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
             .unwrap_or_default();
+        let mut names = Vec::new();
+        if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+            for (name, property) in properties.iter_mut() {
+                let name = Value::String(name.clone());
+                if !required.contains(&name) {
+                    admit_null(property);
+                }
+                names.push(name);
+            }
+        }
         schema.insert("required".to_owned(), Value::Array(names));
         schema
+    }
+}
+
+/// Makes an argument's schema accept null as well: its type, and its list of values if it has one.
+fn admit_null(property: &mut Value) {
+    let Value::Object(property) = property else {
+        return;
+    };
+    match property.get_mut("type") {
+        Some(Value::String(single)) => {
+            let single = Value::String(std::mem::take(single));
+            property.insert("type".to_owned(), json!([single, "null"]));
+        }
+        Some(Value::Array(types)) if !types.contains(&Value::Null) => {
+            types.push(json!("null"));
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(values)) = property.get_mut("enum") {
+        values.push(Value::Null);
+    }
+}
+
+/// Takes null out of an argument's schema: schemars admits it for every `Option`, but an optional argument is one
+/// left out of `required`, and Vapi and Retell accept one type per argument.
+fn refuse_null(property: &mut Value) {
+    let Value::Object(property) = property else {
+        return;
+    };
+    if let Some(Value::Array(types)) = property.get_mut("type") {
+        types.retain(|kind| kind != "null");
+        if let [single] = types.as_slice() {
+            let single = single.clone();
+            property.insert("type".to_owned(), single);
+        }
+    }
+    if let Some(Value::Array(values)) = property.get_mut("enum") {
+        values.retain(|value| !value.is_null());
     }
 }
 
@@ -125,6 +174,7 @@ fn portable(value: &mut Value) {
 }
 
 fn schema_of<T: JsonSchema>(contract: Contract) -> Map<String, Value> {
+    let arguments = contract == Contract::Deserialize;
     let generator = SchemaSettings::draft2020_12()
         .with(|settings| {
             settings.inline_subschemas = true;
@@ -139,9 +189,16 @@ fn schema_of<T: JsonSchema>(contract: Contract) -> Map<String, Value> {
         _ => Map::new(),
     };
     // An object schema without properties still names them, as strict consumers expect.
-    object
+    let properties = object
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
+    if arguments {
+        properties
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|properties| properties.values_mut())
+            .for_each(refuse_null);
+    }
     object
         .entry("required")
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -353,6 +410,31 @@ mod tests {
     }
 
     #[test]
+    fn an_optional_argument_is_left_out_of_required_and_has_one_type() {
+        for spec in tools() {
+            let required = spec.input_schema["required"].as_array().cloned();
+            for (name, property) in spec.input_schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                let kind = &property["type"];
+                assert!(kind.is_string(), "{}.{name}: {kind}", spec.name.as_str());
+                if let Some(values) = property.get("enum").and_then(Value::as_array) {
+                    assert!(
+                        !values.contains(&Value::Null),
+                        "{}.{name}",
+                        spec.name.as_str()
+                    );
+                }
+            }
+            assert!(required.is_some(), "{}", spec.name.as_str());
+        }
+        let find = tool(ToolName::FindAvailableTimes);
+        assert_eq!(find.input_schema["required"], json!(["service_id"]));
+    }
+
+    #[test]
     fn strict_parameters_require_everything_and_let_optional_ones_be_null() {
         let find = tool(ToolName::FindAvailableTimes);
         let strict = find.strict_parameters();
@@ -361,6 +443,13 @@ mod tests {
         assert_eq!(required, properties);
         let date_type = &strict["properties"]["date"]["type"];
         assert_eq!(date_type, &serde_json::json!(["string", "null"]));
+        let part = &strict["properties"]["part_of_day"];
+        assert_eq!(part["type"], json!(["string", "null"]), "{part}");
+        assert_eq!(
+            part["enum"],
+            json!(["morning", "afternoon", "evening", null])
+        );
+        assert_eq!(strict["properties"]["service_id"]["type"], "string");
         let limit = &strict["properties"]["limit"];
         assert!(limit.get("format").is_none(), "{limit}");
         assert_eq!(limit["maximum"], 20);

@@ -12,4 +12,4 @@ pub mod spoken;
 
 pub use catalogue::{Effect, ToolName, ToolSpec, tool, tools};
 pub use health::{BUSY_TIME_FRESH_FOR, calendar_health};
-pub use run::{CallContext, ToolAnswer, ToolFailure, call_tool};
+pub use run::{CallContext, CallerId, ToolAnswer, ToolFailure, call_tool};

@@ -17,8 +17,9 @@ use crate::app::{
 };
 use crate::availability::{self, Unavailability};
 use crate::domain::{
-    Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
-    HoldId, Interval, Notes, PhoneNumber, Service, ServiceId,
+    Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, CallerNumber, Customer,
+    CustomerName, HoldId, Interval, Notes, PhoneNumber, Service, ServiceId, ValidationError,
+    WALL_TIME_FORM, parse_local_date, parse_wall_time, parse_zoned_start,
 };
 use crate::ports::{AgentApiStore, CalendarConnection, CalendarWatch, IdempotencyKey};
 
@@ -44,17 +45,25 @@ const DEFAULT_DAYS: i64 = 7;
 const NEXT_AVAILABLE_DAYS: i64 = 14;
 const AFTERNOON_STARTS: Time = Time::constant(12, 0, 0, 0);
 const EVENING_STARTS: Time = Time::constant(17, 0, 0, 0);
-/// Instants outside these years are typos, not bookings (as in the REST API).
-const EARLIEST_YEAR: i16 = 2000;
-const LATEST_YEAR: i16 = 2200;
 /// A caller's upcoming appointments listed at once; a caller with more is told there are more.
 const CALLER_APPOINTMENTS: u32 = 10;
+
+/// What the transport knows of the caller's own number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CallerId {
+    /// No phone call stands behind the request (MCP): a number comes only as an argument.
+    #[default]
+    NotAPhoneCall,
+    /// A voice platform's call: its caller id as reported (`None` when it reported none, as for a withheld number).
+    /// Read leniently, because nobody typed it and a booking must not fail on it.
+    Reported(Option<String>),
+}
 
 /// What the platform knows about the call beyond the model's arguments.
 #[derive(Clone, Debug, Default)]
 pub struct CallContext {
     /// The number the caller is calling from, as the platform reports it; used when the model leaves the phone out.
-    pub caller_phone: Option<String>,
+    pub caller: CallerId,
     /// A key the platform gives this very tool call (its call id and tool call id), so the platform's retries of
     /// a booking book once. Wins over the model's `idempotency_key`.
     pub idempotency_key: Option<String>,
@@ -146,7 +155,8 @@ fn failure(error: AppError) -> ToolFailure {
 }
 
 /// Arguments as a JSON object with the absent-looking values removed: strict-mode models send `null` for every
-/// argument they leave out, and some send an empty string.
+/// argument they leave out, and some send an empty string. A value of the wrong kind is named with its argument,
+/// so the model knows which one to correct.
 fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolFailure> {
     let object = match arguments {
         Value::Null => Map::new(),
@@ -159,7 +169,18 @@ fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolFailu
             !value.is_null() && value.as_str().is_none_or(|text| !text.trim().is_empty())
         })
         .collect();
-    serde_json::from_value(Value::Object(present)).map_err(|error| invalid(error.to_string()))
+    let present = Value::Object(present);
+    serde_path_to_error::deserialize(&present).map_err(|error| {
+        let argument = error.path().to_string();
+        match present.get(&argument) {
+            Some(value) => invalid(format!(
+                "{argument}: {value} is not accepted: {}",
+                error.inner()
+            )),
+            // Not one argument's value: a missing or unknown argument, which the message names.
+            None => invalid(error.inner().to_string()),
+        }
+    })
 }
 
 fn structured(summary: &str, answer: &impl Serialize) -> Result<ToolAnswer, ToolFailure> {
@@ -238,44 +259,24 @@ impl<'a> Local<'a> {
     }
 
     /// A start as the model may give it: RFC 3339 with an offset, or a wall time in the business's zone (the
-    /// first occurrence when a DST change repeats it).
-    fn parse_start(&self, text: &str) -> Result<Timestamp, ToolFailure> {
-        let refused = || {
-            invalid(format!(
-                "start: {text:?} is not a time; give a local date-time such as 2026-12-08T10:30, or RFC 3339 \
-                 with offset"
-            ))
-        };
-        let instant = match text.parse::<Timestamp>() {
-            Ok(instant) => instant,
-            Err(_) => text
-                .parse::<jiff::civil::DateTime>()
-                .map_err(|_| refused())?
-                .to_zoned_datetime(self.zone.clone())
-                .map_err(|_| refused())?
-                .timestamp(),
-        };
-        let year = instant.to_zoned_datetime(TimeZone::UTC).year();
-        if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
-            return Err(refused());
-        }
-        Ok(instant)
+    /// first occurrence when a DST change repeats it), read by the edge's one parser.
+    fn parse_start(&self, field: &'static str, text: &str) -> Result<Timestamp, ToolFailure> {
+        parse_zoned_start(field, text, self.zone).map_err(|error| refused_value(&error, text))
     }
 }
 
-fn parse_date(field: &str, text: &str) -> Result<Date, ToolFailure> {
-    text.parse::<Date>()
-        .ok()
-        .filter(|date| (EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year()))
-        .ok_or_else(|| invalid(format!("{field}: {text:?} is not a date as YYYY-MM-DD")))
+/// A time or date argument the edge's parser refused: the argument, the value as given, and the form it takes.
+fn refused_value(error: &ValidationError, text: &str) -> ToolFailure {
+    invalid(format!("{}: {text:?} {}", error.field, error.message))
 }
 
-fn parse_wall_time(field: &str, text: &str) -> Result<Time, ToolFailure> {
-    let refused = || invalid(format!("{field}: {text:?} is not a local time as HH:MM"));
-    let (hour, minute) = text.split_once(':').ok_or_else(refused)?;
-    let hour: i8 = hour.parse().map_err(|_| refused())?;
-    let minute: i8 = minute.parse().map_err(|_| refused())?;
-    Time::new(hour, minute, 0, 0).map_err(|_| refused())
+fn parse_date(field: &'static str, text: &str) -> Result<Date, ToolFailure> {
+    parse_local_date(field, text).map_err(|error| refused_value(&error, text))
+}
+
+fn parse_time_of_day(field: &'static str, text: &str) -> Result<Time, ToolFailure> {
+    parse_wall_time(field, text)
+        .map_err(|_| invalid(format!("{field}: {text:?} must be {WALL_TIME_FORM}")))
 }
 
 fn parse_service_id(text: &str) -> Result<ServiceId, ToolFailure> {
@@ -291,8 +292,8 @@ fn parse_appointment_id(text: &str) -> Result<AppointmentId, ToolFailure> {
 /// An optional argument, parsed when given.
 fn optional<T>(
     text: Option<&str>,
-    field: &str,
-    parse: fn(&str, &str) -> Result<T, ToolFailure>,
+    field: &'static str,
+    parse: fn(&'static str, &str) -> Result<T, ToolFailure>,
 ) -> Result<Option<T>, ToolFailure> {
     text.map(|text| parse(field, text)).transpose()
 }
@@ -401,7 +402,7 @@ pub async fn call_tool(
     let outcome = match tool {
         ToolName::GetBusinessContext => {
             parse_arguments::<arguments::NoArguments>(arguments)?;
-            business_context(app, business, &local).await
+            business_context(app, business, &local, context).await
         }
         ToolName::FindAvailableTimes => {
             find_available_times(app, business, &local, parse_arguments(arguments)?).await
@@ -439,6 +440,7 @@ async fn business_context(
     app: &AgentApp,
     business: &Business,
     local: &Local<'_>,
+    context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
     let (services, connection) = tokio::try_join!(
         app::list_services(app, business),
@@ -469,13 +471,24 @@ async fn business_context(
             .collect();
         format!("Services: {}.", names.join(", "))
     };
-    let summary = format!(
+    // Said before any booking, so the agent asks for a number while the caller is still choosing.
+    let callback = match &context.caller {
+        CallerId::NotAPhoneCall => None,
+        CallerId::Reported(reported) => {
+            Callback::of(&reported_phone(app, business, reported.as_deref()).await?)
+        }
+    };
+    let mut summary = format!(
         "{}. It is now {} in the business's time zone, {}. {offered} {}",
         business.name.as_ref(),
         local.spoken(to_the_minute),
         business.time_zone.name(),
         calendar.message
     );
+    if let Some(callback) = callback {
+        summary.push(' ');
+        summary.push_str(callback.before_booking());
+    }
     let answer = BusinessContext {
         summary: summary.clone(),
         business_name: business.name.as_ref().to_owned(),
@@ -492,6 +505,7 @@ async fn business_context(
             .unwrap_or_default(),
         services,
         calendar,
+        callback_number_needed: callback.is_some(),
     };
     structured(&summary, &answer)
 }
@@ -579,9 +593,13 @@ async fn find_available_times(
         earliest: optional(
             args.earliest_time.as_deref(),
             "earliest_time",
-            parse_wall_time,
+            parse_time_of_day,
         )?,
-        latest: optional(args.latest_time.as_deref(), "latest_time", parse_wall_time)?,
+        latest: optional(
+            args.latest_time.as_deref(),
+            "latest_time",
+            parse_time_of_day,
+        )?,
     };
     if filter
         .earliest
@@ -592,7 +610,9 @@ async fn find_available_times(
     }
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid(format!("limit: must be 1 to {MAX_LIMIT}")));
+        return Err(invalid(format!(
+            "limit: {limit} is not accepted: must be 1 to {MAX_LIMIT}"
+        )));
     }
     let after_last = last
         .tomorrow()
@@ -760,7 +780,7 @@ async fn check_time(
     args: arguments::CheckTime,
 ) -> Result<ToolAnswer, ToolFailure> {
     let service_id = parse_service_id(&args.service_id)?;
-    let start = local.parse_start(&args.start)?;
+    let start = local.parse_start("start", &args.start)?;
     let (check, connection) = tokio::try_join!(
         app::check_availability(app, business, service_id, start),
         app::integrations::get_connection(app, business)
@@ -830,8 +850,46 @@ fn idempotency(
     }))
 }
 
-/// The caller's number: the model's, or the platform's when the model left it out; normalized for the business's
-/// country (a national number is read as its callers dial it).
+/// A number the model typed (the caller said it): checked strictly, the refusal naming the argument.
+async fn typed_phone(
+    app: &AgentApp,
+    business: &Business,
+    field: &'static str,
+    text: &str,
+) -> Result<PhoneNumber, ToolFailure> {
+    app::normalize_customer_phone(app, business, field, text)
+        .await
+        .map_err(|error| match error {
+            AppError::Validation(error) => invalid(format!(
+                "{field}: {}; check the number with the caller (international form, e.g. +14155550123, is always \
+                 understood)",
+                error.message
+            )),
+            other => failure(other),
+        })
+}
+
+/// The number the platform reports for the caller, read leniently; `Missing` when it reported none.
+async fn reported_phone(
+    app: &AgentApp,
+    business: &Business,
+    reported: Option<&str>,
+) -> Result<CallerNumber, ToolFailure> {
+    match reported {
+        Some(text) => app::read_platform_caller(app, business, text)
+            .await
+            .map_err(failure),
+        None => Ok(CallerNumber::Missing),
+    }
+}
+
+fn no_caller_number(field: &str) -> ToolFailure {
+    invalid(format!(
+        "{field}: no caller number came with this call; ask the caller for their phone number"
+    ))
+}
+
+/// The number to look a caller up by: the model's, or the one the platform reports when the model left it out.
 async fn caller_phone(
     app: &AgentApp,
     business: &Business,
@@ -839,39 +897,99 @@ async fn caller_phone(
     given: Option<String>,
     context: &CallContext,
 ) -> Result<PhoneNumber, ToolFailure> {
-    let phone = given
-        .or_else(|| context.caller_phone.clone())
-        .ok_or_else(|| {
-            invalid(format!(
-                "{field}: no caller number came with this call; ask the caller for their phone number"
-            ))
-        })?;
-    app::normalize_customer_phone(app, business, field, &phone)
-        .await
-        .map_err(|error| match error {
-            AppError::Validation(_) => invalid(format!(
-                "{field}: not a phone number; give it in international form, e.g. +14155550123"
-            )),
-            other => failure(other),
-        })
+    if let Some(given) = given {
+        return typed_phone(app, business, field, &given).await;
+    }
+    let CallerId::Reported(reported) = &context.caller else {
+        return Err(no_caller_number(field));
+    };
+    match reported_phone(app, business, reported.as_deref()).await? {
+        CallerNumber::Known(number) | CallerNumber::Unverified(number) => Ok(number),
+        CallerNumber::Missing => Err(no_caller_number(field)),
+    }
 }
 
+/// Why the booking has no confirmed number to call the caller back on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Callback {
+    /// The platform gave no number (withheld, anonymous, a SIP address): booked without one.
+    NoNumber,
+    /// The platform's number is in a range libphonenumber does not know: kept, but unconfirmed.
+    Unconfirmed,
+}
+
+impl Callback {
+    fn of(reported: &CallerNumber) -> Option<Self> {
+        match reported {
+            CallerNumber::Known(_) => None,
+            CallerNumber::Unverified(_) => Some(Self::Unconfirmed),
+            CallerNumber::Missing => Some(Self::NoNumber),
+        }
+    }
+
+    /// What the agent is told at the start of the call, so it asks before booking.
+    fn before_booking(self) -> &'static str {
+        match self {
+            Self::NoNumber => {
+                "The phone system did not pass on the caller's number: ask for a number to call them back on, and \
+                 give it as customer_phone when booking."
+            }
+            Self::Unconfirmed => {
+                "The number the phone system gave for the caller could not be confirmed: ask for a number to call \
+                 them back on, and give it as customer_phone when booking."
+            }
+        }
+    }
+
+    /// What the agent is told, after the booking's own sentence.
+    fn sentence(self) -> &'static str {
+        match self {
+            Self::NoNumber => {
+                "The phone system did not pass on the caller's number, so the booking has no number to call them \
+                 back on: ask the caller for one."
+            }
+            Self::Unconfirmed => {
+                "The number the phone system gave for the caller could not be confirmed as a working number: ask \
+                 the caller for a number to call them back on."
+            }
+        }
+    }
+}
+
+/// The customer to book: the name, and the number the model gave (strict) or, when it gave none, the one the
+/// platform reports (lenient: a withheld or unknown caller id books without a confirmed number, and says so).
 async fn customer(
     app: &AgentApp,
     business: &Business,
     name: String,
     phone: Option<String>,
     context: &CallContext,
-) -> Result<Customer, ToolFailure> {
+) -> Result<(Customer, Option<Callback>), ToolFailure> {
     let name = CustomerName::try_from(name).map_err(|_| {
         invalid("customer_name: ask the caller for their name (1 to 200 characters)")
     })?;
-    let phone = caller_phone(app, business, "customer_phone", phone, context).await?;
-    Ok(Customer {
+    let (phone, callback) = match (phone, &context.caller) {
+        (Some(typed), _) => (
+            Some(typed_phone(app, business, "customer_phone", &typed).await?),
+            None,
+        ),
+        (None, CallerId::NotAPhoneCall) => return Err(no_caller_number("customer_phone")),
+        (None, CallerId::Reported(reported)) => {
+            let reported = reported_phone(app, business, reported.as_deref()).await?;
+            let callback = Callback::of(&reported);
+            let phone = match reported {
+                CallerNumber::Known(number) | CallerNumber::Unverified(number) => Some(number),
+                CallerNumber::Missing => None,
+            };
+            (phone, callback)
+        }
+    };
+    let customer = Customer {
         name,
-        phone: Some(phone),
+        phone,
         email: None,
-    })
+    };
+    Ok((customer, callback))
 }
 
 /// What the model asked to book: a held time, or a service at a start.
@@ -895,7 +1013,7 @@ fn booking_target(
             .map_err(|_| invalid("hold_id: must be the hold_id hold_time gave (a UUID)")),
         (None, Some(service_id), Some(start)) => Ok(Booking::Direct {
             service_id: parse_service_id(service_id)?,
-            start: local.parse_start(start)?,
+            start: local.parse_start("start", start)?,
         }),
         (None, _, _) => Err(invalid(
             "give hold_id from hold_time, or service_id and start",
@@ -911,7 +1029,7 @@ async fn book(
     context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
     let target = booking_target(local, &args)?;
-    let customer = customer(
+    let (customer, callback) = customer(
         app,
         business,
         args.customer_name,
@@ -953,7 +1071,7 @@ async fn book(
                 Err(AppError::HoldAlreadyConverted) => {
                     let appointment =
                         appointment_of(app, business, hold_id.appointment_id()).await?;
-                    return booked(app, business, local, &appointment, true).await;
+                    return booked(app, business, local, &appointment, true, callback).await;
                 }
                 outcome => outcome,
             }
@@ -961,12 +1079,12 @@ async fn book(
     };
     match outcome {
         Ok(BookingOutcome::Created(appointment)) => {
-            booked(app, business, local, &appointment, false).await
+            booked(app, business, local, &appointment, false, callback).await
         }
         // A repeat is told how the booking stands now, not only how it was made.
         Ok(BookingOutcome::Replayed(first)) => {
             let appointment = appointment_of(app, business, first.id).await?;
-            booked(app, business, local, &appointment, true).await
+            booked(app, business, local, &appointment, true, callback).await
         }
         Err(AppError::SlotUnavailable {
             requested,
@@ -997,6 +1115,7 @@ async fn book(
                 repeated: false,
                 reason: Some(reason.code().to_owned()),
                 alternatives: local.times(&alternatives),
+                callback_number_needed: false,
             };
             structured(&summary, &answer)
         }
@@ -1010,14 +1129,19 @@ async fn booked(
     local: &Local<'_>,
     appointment: &Appointment,
     repeated: bool,
+    callback: Option<Callback>,
 ) -> Result<ToolAnswer, ToolFailure> {
     let service = service_of(app, business, appointment.service_id).await?;
-    let summary = format!(
+    let mut summary = format!(
         "{} is booked for {} on {}.",
         service.settings.name.as_ref(),
         appointment.customer.name.as_ref(),
         local.spoken(appointment.time.start())
     );
+    if let Some(callback) = callback {
+        summary.push(' ');
+        summary.push_str(callback.sentence());
+    }
     let answer = BookingAnswer {
         summary: summary.clone(),
         booked: true,
@@ -1025,6 +1149,7 @@ async fn booked(
         repeated,
         reason: None,
         alternatives: Vec::new(),
+        callback_number_needed: callback.is_some(),
     };
     structured(&summary, &answer)
 }
@@ -1036,7 +1161,7 @@ async fn hold(
     args: arguments::HoldTime,
 ) -> Result<ToolAnswer, ToolFailure> {
     let service_id = parse_service_id(&args.service_id)?;
-    let start = local.parse_start(&args.start)?;
+    let start = local.parse_start("start", &args.start)?;
     let (held, service) = tokio::join!(
         app::create_hold(app, business, HoldRequest { service_id, start }),
         app::get_service(app, business, service_id)
@@ -1163,7 +1288,7 @@ async fn reschedule(
     args: arguments::RescheduleAppointment,
 ) -> Result<ToolAnswer, ToolFailure> {
     let id = parse_appointment_id(&args.appointment_id)?;
-    let start = local.parse_start(&args.start)?;
+    let start = local.parse_start("start", &args.start)?;
     let edit = AppointmentEdit {
         start: Some(start),
         ..AppointmentEdit::default()
@@ -1322,6 +1447,26 @@ mod tests {
     }
 
     #[test]
+    fn a_value_of_the_wrong_kind_is_named_with_its_argument() {
+        let service_id = "0190f0b4-0000-7000-8000-000000000000";
+        let limit: Result<arguments::FindAvailableTimes, _> =
+            parse_arguments(json!({ "service_id": service_id, "limit": "five" }));
+        assert!(
+            matches!(&limit, Err(ToolFailure::InvalidArguments(message))
+                if message.starts_with("limit: \"five\" is not accepted")),
+            "{limit:?}"
+        );
+        let part: Result<arguments::FindAvailableTimes, _> =
+            parse_arguments(json!({ "service_id": service_id, "part_of_day": "lunchtime" }));
+        assert!(
+            matches!(&part, Err(ToolFailure::InvalidArguments(message))
+                if message.starts_with("part_of_day: \"lunchtime\" is not accepted")
+                    && message.contains("morning")),
+            "{part:?}"
+        );
+    }
+
+    #[test]
     fn a_start_may_be_local_or_carry_its_offset() {
         let business = Business {
             id: crate::domain::BusinessId::generate(),
@@ -1338,15 +1483,25 @@ mod tests {
         let expected: Timestamp = "2026-12-08T15:30:00Z"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(local.parse_start("2026-12-08T10:30"), Ok(expected));
-        assert_eq!(local.parse_start("2026-12-08T10:30:00-05:00"), Ok(expected));
-        assert_eq!(local.parse_start("2026-12-08T15:30:00Z"), Ok(expected));
-        assert!(local.parse_start("next tuesday").is_err());
-        assert!(local.parse_start("1999-12-08T10:30").is_err());
+        let start = |text| local.parse_start("start", text);
+        assert_eq!(start("2026-12-08T10:30"), Ok(expected));
+        assert_eq!(start("2026-12-08T10:30:00-05:00"), Ok(expected));
+        assert_eq!(start("2026-12-08T15:30:00Z"), Ok(expected));
+        assert!(start("next tuesday").is_err());
+        assert!(start("1999-12-08T10:30").is_err());
         // The repeated hour of 2026-11-01 means its first occurrence (daylight time).
         let first: Timestamp = "2026-11-01T05:30:00Z"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(local.parse_start("2026-11-01T01:30"), Ok(first));
+        assert_eq!(start("2026-11-01T01:30"), Ok(first));
+        // Read leniently, this was Wednesday 9 December at 4 AM.
+        assert_eq!(
+            start("2026-12-10T10:00:00+25:00"),
+            Err(invalid(
+                "start: \"2026-12-10T10:00:00+25:00\" must be a local date-time in the business's zone as \
+                 YYYY-MM-DDTHH:MM, e.g. 2026-12-08T10:30, or an RFC 3339 date-time with offset, as \
+                 YYYY-MM-DDTHH:MM:SS±HH:MM or …Z"
+            ))
+        );
     }
 }

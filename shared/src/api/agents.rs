@@ -1,11 +1,14 @@
 //! The voice agent's endpoints: the tools of `crate::agent` served as MCP at `/mcp`, as Vapi server tools at
-//! `POST /v1/agents/vapi`, as Retell custom functions at `POST /v1/agents/retell`, and listed as OpenAI function
-//! definitions at `GET /v1/agents/tools`. Every route authenticates with the business's API key as a Bearer token;
-//! each only translates its platform's envelope, so a tool answers the same on every platform.
+//! `POST /v1/agents/vapi`, as Retell custom functions at `POST /v1/agents/retell`, and listed for pasting into each
+//! platform: OpenAI function definitions in strict mode at `GET /v1/agents/tools`, Vapi tool bodies at
+//! `GET /v1/agents/tools/vapi`, Retell custom functions at `GET /v1/agents/tools/retell`, each in the shape its
+//! platform's published schema accepts. Every route that touches a business authenticates with its API key as a
+//! Bearer token; each only translates its platform's envelope, so a tool answers the same on every platform.
 //!
 //! These routes follow the platforms' contracts rather than ours (Vapi wants HTTP 200 even for a refusal), so they
 //! are not in the OpenAPI document.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,6 +17,7 @@ use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,7 +34,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::agent::{self, CallContext, Effect, ToolAnswer, ToolName, ToolSpec};
+use crate::agent::{self, CallContext, CallerId, Effect, ToolAnswer, ToolName, ToolSpec};
 use crate::app::App;
 use crate::domain::Business;
 use crate::ports::AgentApiStore;
@@ -56,6 +60,8 @@ pub(super) type AgentApp = App<dyn AgentApiStore>;
 pub fn routes() -> OpenApiRouter<AgentApp> {
     OpenApiRouter::new()
         .route("/v1/agents/tools", get(openai_tools))
+        .route("/v1/agents/tools/vapi", get(vapi_tools))
+        .route("/v1/agents/tools/retell", get(retell_tools))
         .route(
             "/v1/agents/vapi",
             post(vapi_tool_calls).layer(DefaultBodyLimit::max(PLATFORM_BODY_BYTES)),
@@ -93,6 +99,156 @@ async fn openai_tools() -> Json<Value> {
         })
         .collect();
     Json(Value::Array(tools))
+}
+
+/// The keywords Vapi's `JsonSchema` (the schema of each argument in `function.parameters.properties`) defines. Its
+/// API refuses other keys, so `minimum`, `maximum` and the like stay in the description's words for Vapi.
+const VAPI_SCHEMA_KEYWORDS: [&str; 9] = [
+    "type",
+    "items",
+    "properties",
+    "description",
+    "pattern",
+    "format",
+    "required",
+    "enum",
+    "title",
+];
+
+/// An argument's schema cut down to the keywords Vapi defines, nested schemas included.
+fn vapi_property(schema: &Value) -> Value {
+    let Some(object) = schema.as_object() else {
+        return schema.clone();
+    };
+    let kept = object
+        .iter()
+        .filter(|(key, _)| VAPI_SCHEMA_KEYWORDS.contains(&key.as_str()))
+        .map(|(key, value)| {
+            let value = match key.as_str() {
+                "items" => vapi_property(value),
+                "properties" => Value::Object(
+                    value
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(name, schema)| (name.clone(), vapi_property(schema)))
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    Value::Object(kept)
+}
+
+/// The arguments' schema as both platforms declare a tool's parameters: `type`, `properties`, `required`.
+fn declared_parameters(spec: &ToolSpec, properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": spec.input_schema.get("required").cloned().unwrap_or_else(|| json!([])),
+    })
+}
+
+/// A tool as Vapi's `CreateFunctionToolDTO` (`POST /tool`): optional arguments are left out of `required`, each
+/// argument has one type and only the keywords Vapi defines, and its server is our Vapi endpoint.
+fn vapi_tool(spec: &ToolSpec, base_url: &str) -> Value {
+    let properties: Map<String, Value> = spec
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, schema)| (name.clone(), vapi_property(schema)))
+        .collect();
+    json!({
+        "type": "function",
+        "function": {
+            "name": spec.name.as_str(),
+            "description": spec.description,
+            "parameters": declared_parameters(spec, Value::Object(properties)),
+        },
+        "server": { "url": format!("{base_url}/v1/agents/vapi") },
+    })
+}
+
+/// A tool as a Retell custom function (an item of a Retell LLM's `general_tools`), posted to our Retell endpoint
+/// with Retell's `name`, `call` and `args` ("Payload: args only" off). Retell leaves each argument's schema free.
+fn retell_tool(spec: &ToolSpec, base_url: &str) -> Value {
+    let properties = spec
+        .input_schema
+        .get("properties")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    json!({
+        "type": "custom",
+        "name": spec.name.as_str(),
+        "description": spec.description,
+        "url": format!("{base_url}/v1/agents/retell"),
+        "method": "POST",
+        "args_at_root": false,
+        "parameters": declared_parameters(spec, properties),
+    })
+}
+
+/// The base URL a platform should call: the configured public URL, or else the one this request reached us at.
+fn public_base_url(app: &AgentApp, headers: &HeaderMap, uri: &Uri) -> Result<String, ApiError> {
+    if let Some(configured) = app
+        .integrations
+        .as_ref()
+        .map(|integrations| integrations.public_base_url())
+        .filter(|url| !url.is_empty())
+    {
+        return Ok(configured.to_owned());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| uri.authority().map(|authority| authority.as_str()))
+        .ok_or(ApiError::InvalidHeader {
+            field: "host",
+            message: "the listing needs the Host header to name the URL to call".to_owned(),
+        })?;
+    // Behind API Gateway or a proxy the client spoke https even if this hop did not.
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => uri.scheme_str().unwrap_or("http"),
+    };
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// `GET /v1/agents/tools/vapi`: the tools as Vapi tool bodies, ready for `POST https://api.vapi.ai/tool` once the
+/// API key header is added to `server.headers`.
+async fn vapi_tools(
+    State(app): State<AgentApp>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let base_url = public_base_url(&app, &headers, &uri)?;
+    let tools = agent::tools()
+        .iter()
+        .map(|spec| vapi_tool(spec, &base_url))
+        .collect();
+    Ok(Json(Value::Array(tools)))
+}
+
+/// `GET /v1/agents/tools/retell`: the tools as Retell custom functions, ready for a Retell LLM's `general_tools`
+/// once the API key header is added to `headers`.
+async fn retell_tools(
+    State(app): State<AgentApp>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let base_url = public_base_url(&app, &headers, &uri)?;
+    let tools = agent::tools()
+        .iter()
+        .map(|spec| retell_tool(spec, &base_url))
+        .collect();
+    Ok(Json(Value::Array(tools)))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -193,6 +349,92 @@ impl ServerHandler for McpTools {
     }
 }
 
+/// A browser origin: scheme, host and port (the scheme's default when the origin names none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// `scheme://host[:port]` as browsers send it; anything else (a path, credentials, `null`) is not an origin.
+    fn parse(text: &str) -> Option<Self> {
+        let uri: Uri = text.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let authority = uri.authority()?;
+        if authority.as_str().contains('@')
+            || !matches!(uri.path(), "" | "/")
+            || uri.query().is_some()
+        {
+            return None;
+        }
+        let port = match (authority.port_u16(), scheme.as_str()) {
+            (Some(port), _) => port,
+            (None, "http") => 80,
+            (None, "https") => 443,
+            (None, _) => return None,
+        };
+        Some(Self {
+            scheme,
+            host: authority.host().to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// Which browser origins may call `/mcp`. MCP's Streamable HTTP transport requires a server to check `Origin` and
+/// answer 403 to an invalid one, against DNS rebinding: a page on another site reaching this server through the
+/// visitor's browser under a name that resolves here, so `Host` proves nothing and only a configured origin does.
+/// Allowed: no `Origin` at all (server-to-server callers such as Vapi and Retell send none); this server's own
+/// public origin (`PUBLIC_BASE_URL`); and, only while that public origin is itself on loopback (a laptop), any
+/// loopback origin, such as a local MCP Inspector's page. Everything else, `null` included, is refused.
+#[derive(Clone, Debug)]
+struct AllowedOrigins {
+    own: Option<Origin>,
+}
+
+impl AllowedOrigins {
+    fn of(app: &AgentApp) -> Self {
+        Self {
+            own: app
+                .integrations
+                .as_ref()
+                .and_then(|integrations| Origin::parse(integrations.public_base_url())),
+        }
+    }
+
+    fn allows(&self, header: &str) -> bool {
+        match (Origin::parse(header), &self.own) {
+            (Some(origin), Some(own)) => {
+                origin == *own || (own.is_loopback() && origin.is_loopback())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Refuses, before anything else runs, a request whose `Origin` is not one [`AllowedOrigins`] allows.
+async fn check_origin(
+    State(allowed): State<Arc<AllowedOrigins>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    for value in request.headers().get_all(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(value.as_bytes());
+        if !allowed.allows(&origin) {
+            tracing::warn!(%origin, "MCP request from an origin that is not allowed");
+            return ApiError::OriginNotAllowed(origin.into_owned()).into_response();
+        }
+    }
+    next.run(request).await
+}
+
 async fn authenticate(State(app): State<AgentApp>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     match Tenant::from_request_parts(&mut parts, &app).await {
@@ -217,17 +459,21 @@ pub fn mcp_routes(app: AgentApp) -> Router<AgentApp> {
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_max_request_body_bytes(MAX_BODY_BYTES)
-        // The Host check guards unauthenticated local servers against DNS rebinding; every request here carries
-        // the business's key, and behind API Gateway the host is whatever domain the business was given.
+        // rmcp's Host check guards unauthenticated local servers against DNS rebinding; here every request carries
+        // the business's key, behind API Gateway the host is whatever domain the business was given, and the
+        // `Origin` check below (`check_origin`) is what refuses a rebinding browser.
         .disable_allowed_hosts();
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    let allowed = Arc::new(AllowedOrigins::of(&app));
     Router::new()
         .route_service(MCP_PATH, service)
         .route_layer(middleware::from_fn_with_state(app, authenticate))
+        // The outer layer runs first: a forbidden origin learns nothing, not even whether its key was good.
+        .route_layer(middleware::from_fn_with_state(allowed, check_origin))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -332,9 +578,12 @@ async fn vapi_tool_calls(
         return Json(json!({}));
     }
     let calls = vapi_calls(message);
-    let caller_phone = text_at(message, &["customer", "number"])
-        .or_else(|| text_at(message, &["call", "customer", "number"]))
-        .map(str::to_owned);
+    // The caller id as Vapi reports it, read leniently by the tools (none at all when withheld).
+    let caller = CallerId::Reported(
+        text_at(message, &["customer", "number"])
+            .or_else(|| text_at(message, &["call", "customer", "number"]))
+            .map(str::to_owned),
+    );
     let call_id = text_at(message, &["call", "id"]);
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
@@ -348,7 +597,7 @@ async fn vapi_tool_calls(
             (_, _, Err(message)) => Err(message),
             (Ok(Tenant(business)), Some(tool), Ok(arguments)) => {
                 let context = CallContext {
-                    caller_phone: caller_phone.clone(),
+                    caller: caller.clone(),
                     idempotency_key: call_id.map(|call_id| format!("vapi:{call_id}:{}", call.id)),
                 };
                 agent::call_tool(&app, business, tool, arguments, &context)
@@ -397,18 +646,20 @@ async fn retell_function(
     };
     let call = request.get("call").unwrap_or(&Value::Null);
     // The caller is whoever is not the business's line: the number dialling in, or the number an outbound call rang.
-    let caller_phone = match text_at(call, &["direction"]) {
-        Some("outbound") => text_at(call, &["to_number"]),
-        _ => text_at(call, &["from_number"]),
-    }
-    .map(str::to_owned);
+    let caller = CallerId::Reported(
+        match text_at(call, &["direction"]) {
+            Some("outbound") => text_at(call, &["to_number"]),
+            _ => text_at(call, &["from_number"]),
+        }
+        .map(str::to_owned),
+    );
     // Retell retries a failed request with the same body; the call id and the function call identify it.
     let idempotency_key = text_at(call, &["call_id"]).map(|call_id| {
         let digest = Sha256::digest(format!("{name}\n{arguments}").as_bytes());
         format!("retell:{call_id}:{}", hex::encode(digest))
     });
     let context = CallContext {
-        caller_phone,
+        caller,
         idempotency_key,
     };
     Ok(Json(
@@ -452,6 +703,42 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].name, "cancel_appointment");
         assert_eq!(calls[0].arguments, Ok(json!({ "appointment_id": "1" })));
+    }
+
+    #[test]
+    fn only_the_own_origin_and_on_loopback_loopback_origins_are_allowed() {
+        let on = |public: &str| AllowedOrigins {
+            own: Origin::parse(public),
+        };
+        let public = on("https://api.clinic.example");
+        assert!(public.allows("https://api.clinic.example"));
+        assert!(public.allows("https://API.clinic.example:443"));
+        for refused in [
+            "https://attacker.example",
+            "http://api.clinic.example",
+            "https://api.clinic.example:8443",
+            "https://api.clinic.example.attacker.example",
+            "http://localhost:6274",
+            "http://127.0.0.1:3000",
+            "null",
+            "",
+            "https://user@api.clinic.example",
+            "https://api.clinic.example/path",
+        ] {
+            assert!(!public.allows(refused), "{refused}");
+        }
+        let laptop = on("http://127.0.0.1:3000");
+        for allowed in [
+            "http://127.0.0.1:3000",
+            "http://localhost:6274",
+            "http://[::1]:6274",
+        ] {
+            assert!(laptop.allows(allowed), "{allowed}");
+        }
+        assert!(!laptop.allows("https://attacker.example"));
+        assert!(!laptop.allows("http://attacker.example:3000"));
+        let unconfigured = AllowedOrigins { own: None };
+        assert!(!unconfigured.allows("http://127.0.0.1:3000"));
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("a valid API key is required: send Authorization: Bearer <key>")]
     Unauthorized,
+    /// A browser request from a page this server does not serve (MCP requires refusing it: DNS rebinding).
+    #[error("requests from the origin {0:?} are not accepted; only this server's own origin is")]
+    OriginNotAllowed(String),
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed on this route")]
@@ -152,6 +155,7 @@ impl ApiError {
             }
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::OriginNotAllowed(_) => (StatusCode::FORBIDDEN, "origin_not_allowed"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::UnreadableBody(_) => (StatusCode::BAD_REQUEST, "unreadable_body"),

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 
 use crate::domain::Appointment;
 use crate::domain::{
-    AppointmentStatus, Business, BusinessSettings, CountryCode, HoldMinutes, Interval, PhoneNumber,
-    SyncStatus, normalize_phone,
+    AppointmentStatus, Business, BusinessSettings, CallerNumber, CountryCode, HoldMinutes,
+    Interval, PhoneNumber, SyncStatus, normalize_phone, read_caller_number,
 };
 use crate::ports::{AppointmentStore, CatalogStore};
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
@@ -41,6 +41,17 @@ pub async fn normalize_customer_phone<S: CatalogStore + ?Sized>(
 ) -> Result<PhoneNumber, AppError> {
     let country = phone_country_for(app, business, Some(text)).await?;
     Ok(normalize_phone(field, text, country)?)
+}
+
+/// The caller id a voice platform reported, read for this business (a national number in its country); never an
+/// error about the number itself, since a withheld or unknown caller id must not stop a booking.
+pub async fn read_platform_caller<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    text: &str,
+) -> Result<CallerNumber, AppError> {
+    let country = phone_country_for(app, business, Some(text)).await?;
+    Ok(read_caller_number(text, country))
 }
 
 /// The two parts of a caller's list: upcoming appointments soonest first, then past ones latest first.

@@ -40,7 +40,7 @@ pub use calendar_sync::{
 pub use callers::{
     CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
     get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
-    phone_country_for, update_business_settings,
+    phone_country_for, read_platform_caller, update_business_settings,
 };
 pub use context::App;
 pub use error::{AppError, Missing};

@@ -60,6 +60,11 @@ impl Integrations {
         format!("{}{}", self.public_base_url, setup.profile.webhook.path)
     }
 
+    /// Our API's public URL as configured, without a trailing slash; empty when none was.
+    pub fn public_base_url(&self) -> &str {
+        &self.public_base_url
+    }
+
     pub fn redirect_uri(&self, kind: ProviderKind) -> String {
         format!("{}/v1/integrations/{kind}/callback", self.public_base_url)
     }

@@ -28,7 +28,7 @@ pub use interval::{Interval, merge_intervals};
 pub use occupancy::{
     BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts, occupied_time,
 };
-pub use phone::normalize_phone;
+pub use phone::{CallerNumber, normalize_phone, read_caller_number};
 pub use service::{
     DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, MAX_BOOKING_HORIZON_DAYS,
     MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceSettings, WeeklyHours,
@@ -37,7 +37,9 @@ pub use settings::{BusinessSettings, CountryCode};
 pub(crate) use text::string_newtype_conversions;
 pub use text::{LineBreaks, checked_text};
 pub use time_text::{
-    DATE_FORM, INSTANT_FORM, WALL_TIME_FORM, parse_instant, parse_local_date, parse_wall_time,
+    DATE_FORM, DATE_PATTERN, INSTANT_FORM, INSTANT_PATTERN, WALL_TIME_FORM, WALL_TIME_PATTERN,
+    ZONED_START_FORM, ZONED_START_PATTERN, parse_instant, parse_local_date, parse_wall_time,
+    parse_zoned_start,
 };
 
 /// Input that breaks a domain rule, naming the offending field so the API can point at it.

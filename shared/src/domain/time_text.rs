@@ -7,18 +7,95 @@
 //!   offset some zone really uses (−12:00 to +14:00). `T` and `Z` may be lower case, as RFC 3339 allows.
 //! - local date: `YYYY-MM-DD`.
 //! - wall time: `HH:MM`.
+//! - a start in a business's zone (what the agent tools take, because models get offsets wrong): an instant as
+//!   above, or a local date-time `YYYY-MM-DDTHH:MM` with optional `:SS` and no offset, read in the business's zone.
 //!
 //! Dates must exist (no 30 February), and years lie between 2000 and 2200: anything else is a typo, not a booking.
+//!
+//! Each form also exists as a JSON Schema `pattern` (ECMA-262, ASCII digits spelled `[0-9]`), so a tool's schema
+//! states exactly what this parser accepts; a test holds the two to the same table of inputs.
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::Offset;
+use jiff::tz::{Offset, TimeZone};
 
 use super::ValidationError;
 
 pub const INSTANT_FORM: &str = "an RFC 3339 date-time with offset, as YYYY-MM-DDTHH:MM:SS±HH:MM or …Z, e.g. 2026-12-01T09:00:00-05:00";
 pub const DATE_FORM: &str = "a date as YYYY-MM-DD, e.g. 2026-12-01";
 pub const WALL_TIME_FORM: &str = "a time of day as HH:MM, e.g. 09:30";
+pub const ZONED_START_FORM: &str = "a local date-time in the business's zone as YYYY-MM-DDTHH:MM, e.g. 2026-12-08T10:30, \
+     or an RFC 3339 date-time with offset, as YYYY-MM-DDTHH:MM:SS±HH:MM or …Z";
+
+// The patterns are built from literal pieces (macros, so `concat!` can join them at compile time).
+/// A year the parser takes: 2000 to 2200.
+macro_rules! year_pattern {
+    () => {
+        "(?:2[01][0-9]{2}|2200)"
+    };
+}
+/// `MM-DD` of a day every year has (29 February is the leap years' own).
+macro_rules! month_day_pattern {
+    () => {
+        "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    };
+}
+/// The leap years from 2000 to 2200 (2100 and 2200 are not).
+macro_rules! leap_year_pattern {
+    () => {
+        "(?:20(?:[02468][048]|[13579][26])|21(?:0[48]|[2468][048]|[13579][26]))"
+    };
+}
+macro_rules! date_pattern {
+    () => {
+        concat!(
+            "(?:",
+            year_pattern!(),
+            "-",
+            month_day_pattern!(),
+            "|",
+            leap_year_pattern!(),
+            "-02-29)"
+        )
+    };
+}
+macro_rules! hour_minute_pattern {
+    () => {
+        "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    };
+}
+/// `Z` or an offset from −12:00 to +14:00.
+macro_rules! offset_pattern {
+    () => {
+        "(?:[Zz]|\\+(?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00)|-(?:(?:0[0-9]|1[01]):[0-5][0-9]|12:00))"
+    };
+}
+
+/// What [`parse_instant`] accepts.
+pub const INSTANT_PATTERN: &str = concat!(
+    "^",
+    date_pattern!(),
+    "[Tt]",
+    hour_minute_pattern!(),
+    ":[0-5][0-9](?:\\.[0-9]{1,9})?",
+    offset_pattern!(),
+    "$"
+);
+/// What [`parse_local_date`] accepts.
+pub const DATE_PATTERN: &str = concat!("^", date_pattern!(), "$");
+/// What [`parse_wall_time`] accepts.
+pub const WALL_TIME_PATTERN: &str = concat!("^", hour_minute_pattern!(), "$");
+/// What [`parse_zoned_start`] accepts: seconds with a fraction and an offset (an instant), or optional seconds and
+/// no offset (a local date-time).
+pub const ZONED_START_PATTERN: &str = concat!(
+    "^",
+    date_pattern!(),
+    "[Tt]",
+    hour_minute_pattern!(),
+    "(?::[0-5][0-9](?:\\.[0-9]{1,9})?",
+    offset_pattern!(),
+    "|(?::[0-5][0-9])?)$"
+);
 
 const EARLIEST_YEAR: i16 = 2000;
 const LATEST_YEAR: i16 = 2200;
@@ -108,21 +185,25 @@ fn offset_part(text: &str) -> Option<Offset> {
     Offset::from_seconds(total * 60).ok()
 }
 
+/// An instant as strict RFC 3339 with the local date it was written on (whose year is checked).
+fn instant_parts(text: &str) -> Option<(Date, Timestamp)> {
+    let date = text.get(0..10).and_then(date_parts)?;
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
+    }
+    let rest = text.get(11..)?;
+    let offset_at = rest.find(['Z', 'z', '+', '-'])?;
+    let (time, offset) = rest.split_at(offset_at);
+    let time = time_parts(time)?;
+    let offset = offset_part(offset)?;
+    let instant = offset.to_timestamp(DateTime::from_parts(date, time)).ok()?;
+    Some((date, instant))
+}
+
 /// An instant as strict RFC 3339 (see the module documentation); the error names `field` and shows the form.
 pub fn parse_instant(field: &'static str, text: &str) -> Result<Timestamp, ValidationError> {
-    let invalid = || ValidationError::new(field, format!("must be {INSTANT_FORM}"));
-    let date = text.get(0..10).and_then(date_parts).ok_or_else(invalid)?;
-    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
-        return Err(invalid());
-    }
-    let rest = text.get(11..).ok_or_else(invalid)?;
-    let offset_at = rest.find(['Z', 'z', '+', '-']).ok_or_else(invalid)?;
-    let (time, offset) = rest.split_at(offset_at);
-    let time = time_parts(time).ok_or_else(invalid)?;
-    let offset = offset_part(offset).ok_or_else(invalid)?;
-    let instant = offset
-        .to_timestamp(DateTime::from_parts(date, time))
-        .map_err(|_| invalid())?;
+    let (date, instant) = instant_parts(text)
+        .ok_or_else(|| ValidationError::new(field, format!("must be {INSTANT_FORM}")))?;
     in_year_range(field, date.year())?;
     Ok(instant)
 }
@@ -133,6 +214,45 @@ pub fn parse_local_date(field: &'static str, text: &str) -> Result<Date, Validat
         .ok_or_else(|| ValidationError::new(field, format!("must be {DATE_FORM}")))?;
     in_year_range(field, date.year())?;
     Ok(date)
+}
+
+/// A local date-time `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, without fraction or offset.
+fn local_date_time(text: &str) -> Option<DateTime> {
+    let date = text.get(0..10).and_then(date_parts)?;
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
+    }
+    let time = text.get(11..)?;
+    let with_seconds = match time.len() {
+        5 => format!("{time}:00"),
+        8 => time.to_owned(),
+        _ => return None,
+    };
+    if with_seconds.contains('.') {
+        return None;
+    }
+    Some(DateTime::from_parts(date, time_parts(&with_seconds)?))
+}
+
+/// A start as a business's callers mean it: an instant (see [`parse_instant`]), or a local date-time without offset
+/// read in `zone` (an hour a DST change repeats means its first occurrence; one it skips, the instant as far after
+/// the change as the wall time is after the gap's start). The error names `field` and shows both forms.
+pub fn parse_zoned_start(
+    field: &'static str,
+    text: &str,
+    zone: &TimeZone,
+) -> Result<Timestamp, ValidationError> {
+    let invalid = || ValidationError::new(field, format!("must be {ZONED_START_FORM}"));
+    if let Some(local) = local_date_time(text) {
+        in_year_range(field, local.year())?;
+        return local
+            .to_zoned_datetime(zone.clone())
+            .map(|zoned| zoned.timestamp())
+            .map_err(|_| invalid());
+    }
+    let (date, instant) = instant_parts(text).ok_or_else(invalid)?;
+    in_year_range(field, date.year())?;
+    Ok(instant)
 }
 
 /// A wall time as `HH:MM` (00:00 to 23:59); the error names `field` and shows the form.
@@ -255,6 +375,51 @@ mod tests {
             assert_eq!(error.field, "date");
             assert!(error.message.contains("YYYY-MM-DD"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_zoned_start_is_a_local_date_time_in_the_zone_or_an_instant() {
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let start = |text| parse_zoned_start("start", text, &zone);
+        let expected: Timestamp = "2026-12-08T15:30:00Z".parse().unwrap();
+        for text in [
+            "2026-12-08T10:30",
+            "2026-12-08t10:30",
+            "2026-12-08T10:30:00",
+            "2026-12-08T10:30:00-05:00",
+            "2026-12-08T15:30:00Z",
+            "2026-12-08T20:30:00.000+05:00",
+        ] {
+            assert_eq!(start(text), Ok(expected), "{text}");
+        }
+        // The hour 2026-11-01 repeats means its first occurrence (daylight time).
+        assert_eq!(
+            start("2026-11-01T01:30"),
+            Ok("2026-11-01T05:30:00Z".parse().unwrap())
+        );
+        for text in [
+            "2026-12-10T10:00:00+25:00",
+            "2026-12-10T10:00:00+0500",
+            "2026-12-10T10:00+05:00",
+            "2026-12-10T10:00Z",
+            "20261210T100000Z",
+            "2026-12-10T10:00:00-05:00[America/New_York]",
+            "2026-12-10T10:00:00.5",
+            "2026-12-10T10",
+            "2026-12-10T9:30",
+            "2026-12-10 10:30",
+            "2026-02-30T10:30",
+            "2026-12-10",
+            "next tuesday",
+            "",
+        ] {
+            let error = start(text).expect_err(text);
+            assert_eq!(error.field, "start");
+            assert!(error.message.contains("YYYY-MM-DDTHH:MM,"), "{text}");
+        }
+        let typo = start("1999-12-08T10:30").expect_err("a typo of a year");
+        assert!(typo.message.contains("2000"), "{}", typo.message);
+        assert!(start("2201-01-01T10:30:00Z").is_err());
     }
 
     #[test]
