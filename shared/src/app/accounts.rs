@@ -27,12 +27,13 @@ use crate::ports::{ApiKeyStore, CatalogStore, SignInStore};
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
 /// Long enough for an invitation to be read after a weekend.
 pub const PASSWORD_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(72);
-/// Failed sign-ins are counted in fixed windows of this length.
+/// A failed sign-in counts against its account and address for this long after it happened (a sliding window, so a
+/// burst across a quarter hour counts whole).
 pub const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
-/// Failures per account per window before that account's sign-in is refused until the window ends.
-pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
-/// Failures per address per window: higher, since an office shares one address.
-pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+/// Failures per account within the window before that account's sign-in is refused.
+pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+/// Failures per address within the window: higher, since an office shares one address.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 const MAX_PASSWORD_CHARS: usize = 256;
 const MAX_KEY_NAME_CHARS: usize = 100;
@@ -224,13 +225,15 @@ pub struct NewSession {
     pub session: Session,
 }
 
-fn window_start(now: Timestamp) -> Timestamp {
-    let window = THROTTLE_WINDOW.as_secs();
-    Timestamp::from_second(now.as_second().div_euclid(window) * window).unwrap_or(now)
+/// Until when `failures` (the newest first, at most `max`) refuse sign-in: until the oldest of the `max` newest ages
+/// out, if there are `max` within the window.
+fn throttled_until(failures: &[Timestamp], max: usize) -> Option<Timestamp> {
+    let oldest_that_counts = failures.get(max.checked_sub(1)?)?;
+    oldest_that_counts.checked_add(THROTTLE_WINDOW).ok()
 }
 
-/// Signs in with email and password from `address`. Too many failures for the account or the address in the
-/// current window refuse every attempt until it ends, right passwords included, so guessing gains nothing.
+/// Signs in with email and password from `address`. While the account or the address has too many failures in the
+/// last [`THROTTLE_WINDOW`], every attempt is refused, right passwords included, so guessing gains nothing.
 #[tracing::instrument(skip_all)]
 pub async fn sign_in<S: SignInStore + ?Sized>(
     app: &App<S>,
@@ -239,17 +242,24 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
     address: &str,
 ) -> Result<NewSession, AppError> {
     let now = app.clock.now();
-    let window = window_start(now);
-    let retry_at = window.checked_add(THROTTLE_WINDOW).unwrap_or(now);
+    let since = now.checked_sub(THROTTLE_WINDOW).map_err(internal)?;
     let email = SignInEmail::try_from(email.to_owned()).map_err(|_| AppError::SignInFailed)?;
     let account = format!("account:{}", email.as_ref());
     let from = format!("address:{address}");
     let (account_failures, address_failures) = tokio::try_join!(
-        app.store.sign_in_failures(&account, window),
-        app.store.sign_in_failures(&from, window),
+        app.store
+            .recent_sign_in_failures(&account, since, MAX_FAILURES_PER_ACCOUNT),
+        app.store
+            .recent_sign_in_failures(&from, since, MAX_FAILURES_PER_ADDRESS),
     )?;
-    if account_failures >= MAX_FAILURES_PER_ACCOUNT || address_failures >= MAX_FAILURES_PER_ADDRESS
-    {
+    let throttled = [
+        throttled_until(&account_failures, MAX_FAILURES_PER_ACCOUNT),
+        throttled_until(&address_failures, MAX_FAILURES_PER_ADDRESS),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(retry_at) = throttled {
         return Err(AppError::SignInThrottled { retry_at });
     }
     let member = app.store.get_staff_member(&email).await?;
@@ -258,11 +268,11 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
         .and_then(|member| member.password_hash.clone());
     let matches = password_matches(hash, password).await?;
     let Some(member) = member.filter(|_| matches) else {
-        let forget_after = retry_at.checked_add(THROTTLE_WINDOW).unwrap_or(retry_at);
+        let forget_after = now.checked_add(THROTTLE_WINDOW).map_err(internal)?;
         tokio::try_join!(
             app.store
-                .count_sign_in_failure(&account, window, forget_after),
-            app.store.count_sign_in_failure(&from, window, forget_after),
+                .record_sign_in_failure(&account, now, forget_after),
+            app.store.record_sign_in_failure(&from, now, forget_after),
         )?;
         tracing::info!("sign-in refused");
         return Err(AppError::SignInFailed);
@@ -410,15 +420,25 @@ mod tests {
     }
 
     #[test]
-    fn throttle_windows_are_fixed_and_aligned() {
+    fn sign_in_is_refused_until_the_oldest_failure_that_counts_ages_out() {
         let at = |text: &str| text.parse::<Timestamp>().ok();
+        let newest_first: Vec<Timestamp> = [
+            "2027-03-01T09:20:00Z",
+            "2027-03-01T09:16:00Z",
+            "2027-03-01T09:14:59Z",
+        ]
+        .iter()
+        .filter_map(|text| at(text))
+        .collect();
         assert_eq!(
-            at("2027-03-01T09:14:59Z").map(window_start),
-            at("2027-03-01T09:00:00Z")
+            throttled_until(&newest_first, 3),
+            at("2027-03-01T09:29:59Z")
         );
         assert_eq!(
-            at("2027-03-01T09:15:00Z").map(window_start),
-            at("2027-03-01T09:15:00Z")
+            throttled_until(&newest_first, 2),
+            at("2027-03-01T09:31:00Z")
         );
+        assert_eq!(throttled_until(&newest_first, 4), None);
+        assert_eq!(throttled_until(&newest_first, 0), None);
     }
 }

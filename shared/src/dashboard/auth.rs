@@ -410,7 +410,9 @@ async fn sign_in(
         )
             .into_response()),
         Err(AppError::SignInThrottled { retry_at }) => {
-            let minutes = (retry_at - dashboard.app.clock.now()).as_mins().max(1);
+            // Rounded up: the page never promises a time at which sign-in is still refused.
+            let seconds = (retry_at - dashboard.app.clock.now()).as_secs().max(1);
+            let minutes = (seconds + 59) / 60;
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
                 sign_in_form(
@@ -424,7 +426,7 @@ async fn sign_in(
                 ),
             )
                 .into_response();
-            if let Ok(value) = HeaderValue::from_str(&(minutes * 60).to_string()) {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             Ok(response)

@@ -1,6 +1,7 @@
 //! What the dashboard keeps: the people who sign in for a business, their sessions, the single-use links that set a
-//! password, counters of failed sign-ins ([`SignInStore`]), and a business's named API keys ([`ApiKeyStore`]). Roles
-//! of every `Store` (see [`super::Store`]), so both adapters keep them in the same database as the rest.
+//! password, the failed sign-ins of the last minutes ([`SignInStore`]), and a business's named API keys
+//! ([`ApiKeyStore`]). Roles of every `Store` (see [`super::Store`]), so both adapters keep them in the same database
+//! as the rest.
 
 use std::fmt;
 
@@ -152,20 +153,22 @@ pub trait SignInStore: Send + Sync + 'static {
     /// Ending a session that does not exist succeeds.
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
-    /// Counts one failed sign-in against `subject` (an account or an address) in the window starting at
-    /// `window_start`, and returns the window's count so far. The counter is forgotten after `expires_at`.
-    async fn count_sign_in_failure(
+    /// Records one failed sign-in against `subject` (an account or an address) that happened `at`; the record may
+    /// be forgotten after `forget_after` (DynamoDB TTL). Failures at the same instant are each recorded.
+    async fn record_sign_in_failure(
         &self,
         subject: &str,
-        window_start: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<u32, StoreError>;
-    /// Failed sign-ins against `subject` in the window starting at `window_start`.
-    async fn sign_in_failures(
+        at: Timestamp,
+        forget_after: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// When the failed sign-ins against `subject` after `since` (exclusive) happened: the newest first, at most
+    /// `limit` of them.
+    async fn recent_sign_in_failures(
         &self,
         subject: &str,
-        window_start: Timestamp,
-    ) -> Result<u32, StoreError>;
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timestamp>, StoreError>;
 }
 
 /// A business's API keys: how a request is authenticated, and the dashboard's list of them.
