@@ -1,5 +1,5 @@
-//! Who may use a business's dashboard: staff invited by email, passwords set from a single-use link and kept as
-//! argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
+//! Who may use a business's dashboard: its owner, staff the owner invites by email, passwords set from a single-use
+//! link and kept as argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
 //!
 //! Every secret that reaches a browser (a link token, a session id, an API key) is random and at least 256 bits; the
 //! store keeps only its SHA-256, so a leaked table opens no account.
@@ -134,50 +134,93 @@ impl NewPasswordLink {
     }
 }
 
-/// Gives `email` access to the business and returns a link that sets their password. Inviting someone again who
-/// has not set a password yet issues a new link; an email that already signs in elsewhere is refused.
-#[tracing::instrument(skip_all, fields(%business_id, ?role))]
+/// Invites `email` to the business as staff and returns the link that sets their password. Inviting again someone
+/// who has not set a password yet renews their invitation. An email that already has an account (here, with a
+/// password, or at another business) gets no link: the answer looks the same, its token is stored nowhere and sets
+/// no password, so an invitation can neither take over an account nor tell the inviter that it exists. An existing
+/// account changes its password only through its own session or a link its owner asked for.
+#[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn invite_staff<S: SignInStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
     email: &str,
-    role: StaffRole,
 ) -> Result<NewPasswordLink, AppError> {
     let email = SignInEmail::try_from(email.to_owned())?;
-    let now = app.clock.now();
+    match create_member(app, &email, business_id, StaffRole::Staff).await? {
+        Some(pending) if pending.role == StaffRole::Staff => {
+            issue_password_link(app, &email, business_id).await
+        }
+        Some(_) | None => {
+            tracing::info!("invitation of an existing account: no link issued");
+            let expires_at = app
+                .clock
+                .now()
+                .checked_add(PASSWORD_LINK_LIFETIME)
+                .map_err(internal)?;
+            Ok(NewPasswordLink {
+                email,
+                token: SecretString::from(random_token()),
+                expires_at,
+            })
+        }
+    }
+}
+
+/// Makes `email` the owner of the business and returns the link that sets their password; for whoever creates a
+/// business (the local server's command line and demo, tests), never offered on a page. Asked again while that owner
+/// has not set a password, it issues a fresh link; an email that has an account in any other way is refused.
+#[tracing::instrument(skip_all, fields(%business_id))]
+pub async fn invite_owner<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    email: &str,
+) -> Result<NewPasswordLink, AppError> {
+    let email = SignInEmail::try_from(email.to_owned())?;
+    match create_member(app, &email, business_id, StaffRole::Owner).await? {
+        Some(pending) if pending.role == StaffRole::Owner => {
+            issue_password_link(app, &email, business_id).await
+        }
+        Some(_) | None => Err(ValidationError::new("email", "already has an account").into()),
+    }
+}
+
+/// Creates the member, or finds them still waiting to set a password at this business (`Some` either way); `None`
+/// when the email is an account already: with a password, or at another business.
+async fn create_member<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    email: &SignInEmail,
+    business_id: BusinessId,
+    role: StaffRole,
+) -> Result<Option<StaffMember>, AppError> {
     let member = StaffMember {
         email: email.clone(),
         business_id,
         role,
         password_hash: None,
-        invited_at: now,
+        invited_at: app.clock.now(),
         password_set_at: None,
     };
     match app.store.create_staff_member(&member).await {
-        Ok(()) => {}
+        Ok(()) => Ok(Some(member)),
         Err(StoreError::AlreadyExists) => {
-            let existing = app.store.get_staff_member(&email).await?;
-            if existing.is_none_or(|existing| existing.business_id != business_id) {
-                return Err(
-                    ValidationError::new("email", "already signs in to another business").into(),
-                );
-            }
+            Ok(app.store.get_staff_member(email).await?.filter(|existing| {
+                existing.business_id == business_id && existing.password_hash.is_none()
+            }))
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => Err(other.into()),
     }
-    password_link(app, &email, business_id).await
 }
 
-/// A fresh link for someone who already has access (a forgotten password, or the first start printing again).
-pub async fn password_link<S: SignInStore + ?Sized>(
+/// A fresh link that sets `email`'s password. Only the invitations above call it: a link for an account that has a
+/// password would let whoever holds it take the account over.
+async fn issue_password_link<S: SignInStore + ?Sized>(
     app: &App<S>,
     email: &SignInEmail,
     business_id: BusinessId,
 ) -> Result<NewPasswordLink, AppError> {
     let token = random_token();
-    let expires_at = app
-        .clock
-        .now()
+    let issued_at = app.clock.now();
+    let expires_at = issued_at
         .checked_add(PASSWORD_LINK_LIFETIME)
         .map_err(internal)?;
     app.store
@@ -185,6 +228,7 @@ pub async fn password_link<S: SignInStore + ?Sized>(
             token_hash: token_hash(&token),
             email: email.clone(),
             business_id,
+            issued_at,
             expires_at,
         })
         .await?;
@@ -195,7 +239,8 @@ pub async fn password_link<S: SignInStore + ?Sized>(
     })
 }
 
-/// Sets the password of the link's owner and uses the link up. A refused password leaves the link usable.
+/// Sets the password of the link's owner and uses the link up; every session of that account signed in before now
+/// is over (see [`current_session`]). A refused password leaves the link usable.
 #[tracing::instrument(skip_all)]
 pub async fn set_password<S: SignInStore + ?Sized>(
     app: &App<S>,
@@ -210,6 +255,20 @@ pub async fn set_password<S: SignInStore + ?Sized>(
         .take_password_link(&token_hash(token), now)
         .await?
         .ok_or(AppError::PasswordLinkInvalid)?;
+    let member = app
+        .store
+        .get_staff_member(&link.email)
+        .await?
+        .ok_or(AppError::PasswordLinkInvalid)?;
+    // An invitation renewed while the person had not chosen a password yet must not reset the one they then chose.
+    if member.business_id != link.business_id
+        || member
+            .password_set_at
+            .is_some_and(|set_at| set_at >= link.issued_at)
+    {
+        tracing::warn!("password link refused: the account's password was set after it was issued");
+        return Err(AppError::PasswordLinkInvalid);
+    }
     app.store
         .set_staff_password(&link.email, &hash, now)
         .await?;
@@ -294,11 +353,22 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
     })
 }
 
-/// The live session a cookie names, with its business; `None` when it expired, ended or never existed.
+/// A live session, with its business and the member as stored now (their role is read here on every request, so a
+/// change of role or a removal takes effect at once).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub session: Session,
+    pub business: Business,
+    pub member: StaffMember,
+}
+
+/// The live session a cookie names; `None` when it expired, ended, never existed, or was signed in before its
+/// member's password was last set from a link (setting a password ends every session of the account), or when the
+/// member no longer belongs to the session's business.
 pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     app: &App<S>,
     cookie_value: &str,
-) -> Result<Option<(Session, Business)>, AppError> {
+) -> Result<Option<SignedIn>, AppError> {
     let Some(session) = app
         .store
         .get_session(&token_hash(cookie_value), app.clock.now())
@@ -306,8 +376,22 @@ pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     else {
         return Ok(None);
     };
-    let business = app.store.get_business(session.business_id).await?;
-    Ok(business.map(|business| (session, business)))
+    let (business, member) = tokio::try_join!(
+        app.store.get_business(session.business_id),
+        app.store.get_staff_member(&session.email),
+    )?;
+    // A session signed in at the very instant the password was set used that password: only older ones are over.
+    let member = member.filter(|member| {
+        member.business_id == session.business_id
+            && member
+                .password_set_at
+                .is_some_and(|set_at| session.created_at >= set_at)
+    });
+    Ok(business.zip(member).map(|(business, member)| SignedIn {
+        session,
+        business,
+        member,
+    }))
 }
 
 /// Ends the session on the server, so the cookie is worthless even if kept.

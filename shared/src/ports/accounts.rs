@@ -52,8 +52,10 @@ impl fmt::Debug for SignInEmail {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
-    /// Created with the business; the same rights as staff today, named so the owner is recognisable.
+    /// Created with the business: runs it (staff, API keys, integrations, services) as well as its appointments.
     Owner,
+    /// Invited by the owner: works with the appointments (the dashboard's `permissions` module lists what each
+    /// role may do).
     Staff,
 }
 
@@ -66,6 +68,7 @@ pub struct StaffMember {
     /// An argon2id hash in PHC string form; `None` until the person sets a password from their link.
     pub password_hash: Option<String>,
     pub invited_at: Timestamp,
+    /// When a link last set the password; sessions signed in before it are over.
     pub password_set_at: Option<Timestamp>,
 }
 
@@ -75,6 +78,11 @@ pub struct PasswordLink {
     pub token_hash: String,
     pub email: SignInEmail,
     pub business_id: BusinessId,
+    /// A link sets only a password chosen after it was issued: once the account's password is set, older links are
+    /// void. Links stored before this was recorded read as issued at the epoch, so they can no longer reset a
+    /// password that was already set.
+    #[serde(default)]
+    pub issued_at: Timestamp,
     pub expires_at: Timestamp,
 }
 

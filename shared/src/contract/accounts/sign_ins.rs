@@ -64,6 +64,7 @@ pub async fn a_password_link_is_taken_once_and_not_after_it_expires(store: Arc<d
         token_hash: hash.to_owned(),
         email: email("owner@clinic.test"),
         business_id: business.id,
+        issued_at: base(),
         expires_at: at(60),
     };
     store.put_password_link(&link("one")).await.unwrap();
@@ -88,6 +89,7 @@ pub async fn concurrent_takers_of_a_password_link_get_it_once(store: Arc<dyn Sto
             token_hash: "raced".to_owned(),
             email: email("owner@clinic.test"),
             business_id: business.id,
+            issued_at: base(),
             expires_at: at(60),
         })
         .await
