@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use booking_core::app::{self, App, Integrations, SyncOutcome};
-use booking_core::ports::{ProviderKind, QueueSettings, StaffRole};
+use booking_core::ports::{ProviderKind, QueueSettings};
 use booking_core::providers::{ProviderEndpoints, provider_setup};
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use integration_tests::emulators::google::{self, GoogleEmulator};
@@ -197,7 +197,7 @@ impl<'a> Owner<'a> {
 
     async fn set_password_and_sign_in(&mut self) {
         let business_id = self.app.business_id.parse().unwrap();
-        let link = app::accounts::invite_staff(&self.app.app, business_id, OWNER, StaffRole::Owner)
+        let link = app::accounts::invite_owner(&self.app.app, business_id, OWNER)
             .await
             .unwrap();
         self.open(&format!(

@@ -322,14 +322,9 @@ async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
 async fn a_password_link_works_once_and_a_short_password_keeps_it_usable() {
     let app = spawn_app().await;
     let business_id: BusinessId = app.business_id.parse().unwrap();
-    let link = app::accounts::invite_staff(
-        &app.app,
-        business_id,
-        "new@clinic.test",
-        booking_core::ports::StaffRole::Staff,
-    )
-    .await
-    .unwrap();
+    let link = app::accounts::invite_staff(&app.app, business_id, "new@clinic.test")
+        .await
+        .unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&link.token).to_owned();
     let visitor = Visitor::new(&app);
     let page = format!("/dashboard/set-password?token={token}");

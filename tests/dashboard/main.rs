@@ -5,6 +5,7 @@
 
 mod browser;
 mod http;
+mod security;
 mod support;
 mod third_provider;
 mod webdriver;

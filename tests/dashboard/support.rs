@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use booking_core::app::accounts;
 use booking_core::domain::BusinessId;
-use booking_core::ports::StaffRole;
 use integration_tests::TestApp;
 use reqwest::{Client, Response, StatusCode};
 use secrecy::ExposeSecret;
@@ -109,6 +108,31 @@ impl<'a> Visitor<'a> {
         response
     }
 
+    /// Sends `body` as it is, with `content_type` (or none) and the visitor's cookies and origin: what a browser's
+    /// form would never send.
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(origin) = &self.origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
     /// Posts a form of the page at `page_path` with that page's CSRF token, as the browser would.
     pub async fn submit(&self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Response {
         let token = csrf_of(&self.page(page_path).await);
@@ -127,12 +151,30 @@ impl<'a> Visitor<'a> {
     }
 }
 
-/// Invites `email` to the business, sets the password from the link through the page, and signs in.
+/// Makes `email` the business's owner, sets the password from the link through the page, and signs in.
 pub async fn signed_in<'a>(app: &'a TestApp, business_id: &str, email: &str) -> Visitor<'a> {
     let business_id: BusinessId = business_id.parse().unwrap();
-    let link = accounts::invite_staff(&app.app, business_id, email, StaffRole::Owner)
+    let link = accounts::invite_owner(&app.app, business_id, email)
         .await
         .unwrap();
+    with_password_from(app, &link, email).await
+}
+
+/// Invites `email` to the business as staff, sets the password from the link through the page, and signs in.
+pub async fn signed_in_staff<'a>(app: &'a TestApp, business_id: &str, email: &str) -> Visitor<'a> {
+    let business_id: BusinessId = business_id.parse().unwrap();
+    let link = accounts::invite_staff(&app.app, business_id, email)
+        .await
+        .unwrap();
+    with_password_from(app, &link, email).await
+}
+
+/// A visitor who set `email`'s password to [`PASSWORD`] from `link` and signed in with it.
+async fn with_password_from<'a>(
+    app: &'a TestApp,
+    link: &accounts::NewPasswordLink,
+    email: &str,
+) -> Visitor<'a> {
     let visitor = Visitor::new(app);
     let path = format!(
         "/dashboard/set-password?token={}",

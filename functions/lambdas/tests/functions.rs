@@ -807,14 +807,9 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     };
     let app = test_app(&deployment, Timestamp::now()).await;
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
-    let link = app::accounts::invite_staff(
-        &app,
-        business_id,
-        "owner@harbour.test",
-        booking_core::ports::StaffRole::Owner,
-    )
-    .await
-    .unwrap();
+    let link = app::accounts::invite_owner(&app, business_id, "owner@harbour.test")
+        .await
+        .unwrap();
     let password = "harbour physio password";
     app::accounts::set_password(
         &app,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use booking_core::app::accounts::{self, NewPasswordLink};
 use booking_core::app::{self, App, NewBusinessCredentials};
 use booking_core::domain::BusinessId;
-use booking_core::ports::{SignInEmail, StaffRole};
+use booking_core::ports::SignInEmail;
 use serde::{Deserialize, Serialize};
 
 const DEMO_KEY_FILE: &str = "demo-business.json";
@@ -61,13 +61,12 @@ pub async fn ensure_demo_owner(
     let business_id: BusinessId = demo.business_id.parse()?;
     let email = SignInEmail::try_from(email.to_owned())?;
     match app.store.get_staff_member(&email).await? {
-        None => Ok(Some(
-            accounts::invite_staff(app, business_id, email.as_ref(), StaffRole::Owner).await?,
+        Some(member) if member.password_hash.is_some() || member.business_id != business_id => {
+            Ok(None)
+        }
+        _ => Ok(Some(
+            accounts::invite_owner(app, business_id, email.as_ref()).await?,
         )),
-        Some(member) if member.password_hash.is_none() && member.business_id == business_id => Ok(
-            Some(accounts::password_link(app, &email, business_id).await?),
-        ),
-        Some(_) => Ok(None),
     }
 }
 

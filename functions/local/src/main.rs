@@ -14,7 +14,6 @@ use booking_core::api::{self, Area};
 use booking_core::app::accounts;
 use booking_core::app::{self, App, Integrations, random_state_key};
 use booking_core::dashboard::{self, DashboardSettings};
-use booking_core::ports::StaffRole;
 use booking_core::ports::{QueueSettings, SystemClock};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -103,9 +102,7 @@ async fn main() -> anyhow::Result<()> {
                     .await?;
             let mut printed = demo::credentials_json(&created);
             if let Some(email) = owner_email {
-                let link =
-                    accounts::invite_staff(&app, created.business.id, &email, StaffRole::Owner)
-                        .await?;
+                let link = accounts::invite_owner(&app, created.business.id, &email).await?;
                 printed["owner_email"] = link.email.as_ref().into();
                 printed["set_password_url"] = link.url(&public_base_url).into();
             }

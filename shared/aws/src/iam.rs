@@ -58,8 +58,8 @@ pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
         StoreRole::BusyTimeStore => &["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"],
         // leases.rs: taken by conditional put, released by conditional delete.
         StoreRole::LeaseStore => &["dynamodb:DeleteItem", "dynamodb:PutItem"],
-        // sign_ins.rs: people, links and sessions by conditional put, read by key, links taken and sessions ended
-        // by delete; passwords and failure counters by update; staff by query.
+        // sign_ins.rs: people, links and sessions by conditional put, failures by put, read by key, links taken
+        // and sessions ended by delete; passwords by update; staff and recent failures by query.
         StoreRole::SignInStore => &[
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",

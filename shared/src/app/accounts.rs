@@ -1,5 +1,5 @@
-//! Who may use a business's dashboard: staff invited by email, passwords set from a single-use link and kept as
-//! argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
+//! Who may use a business's dashboard: its owner, staff the owner invites by email, passwords set from a single-use
+//! link and kept as argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
 //!
 //! Every secret that reaches a browser (a link token, a session id, an API key) is random and at least 256 bits; the
 //! store keeps only its SHA-256, so a leaked table opens no account.
@@ -27,12 +27,13 @@ use crate::ports::{ApiKeyStore, CatalogStore, SignInStore};
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
 /// Long enough for an invitation to be read after a weekend.
 pub const PASSWORD_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(72);
-/// Failed sign-ins are counted in fixed windows of this length.
+/// A failed sign-in counts against its account and address for this long after it happened (a sliding window, so a
+/// burst across a quarter hour counts whole).
 pub const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
-/// Failures per account per window before that account's sign-in is refused until the window ends.
-pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
-/// Failures per address per window: higher, since an office shares one address.
-pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+/// Failures per account within the window before that account's sign-in is refused.
+pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+/// Failures per address within the window: higher, since an office shares one address.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 const MAX_PASSWORD_CHARS: usize = 256;
 const MAX_KEY_NAME_CHARS: usize = 100;
@@ -133,50 +134,93 @@ impl NewPasswordLink {
     }
 }
 
-/// Gives `email` access to the business and returns a link that sets their password. Inviting someone again who
-/// has not set a password yet issues a new link; an email that already signs in elsewhere is refused.
-#[tracing::instrument(skip_all, fields(%business_id, ?role))]
+/// Invites `email` to the business as staff and returns the link that sets their password. Inviting again someone
+/// who has not set a password yet renews their invitation. An email that already has an account (here, with a
+/// password, or at another business) gets no link: the answer looks the same, its token is stored nowhere and sets
+/// no password, so an invitation can neither take over an account nor tell the inviter that it exists. An existing
+/// account changes its password only through its own session or a link its owner asked for.
+#[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn invite_staff<S: SignInStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
     email: &str,
-    role: StaffRole,
 ) -> Result<NewPasswordLink, AppError> {
     let email = SignInEmail::try_from(email.to_owned())?;
-    let now = app.clock.now();
+    match create_member(app, &email, business_id, StaffRole::Staff).await? {
+        Some(pending) if pending.role == StaffRole::Staff => {
+            issue_password_link(app, &email, business_id).await
+        }
+        Some(_) | None => {
+            tracing::info!("invitation of an existing account: no link issued");
+            let expires_at = app
+                .clock
+                .now()
+                .checked_add(PASSWORD_LINK_LIFETIME)
+                .map_err(internal)?;
+            Ok(NewPasswordLink {
+                email,
+                token: SecretString::from(random_token()),
+                expires_at,
+            })
+        }
+    }
+}
+
+/// Makes `email` the owner of the business and returns the link that sets their password; for whoever creates a
+/// business (the local server's command line and demo, tests), never offered on a page. Asked again while that owner
+/// has not set a password, it issues a fresh link; an email that has an account in any other way is refused.
+#[tracing::instrument(skip_all, fields(%business_id))]
+pub async fn invite_owner<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    email: &str,
+) -> Result<NewPasswordLink, AppError> {
+    let email = SignInEmail::try_from(email.to_owned())?;
+    match create_member(app, &email, business_id, StaffRole::Owner).await? {
+        Some(pending) if pending.role == StaffRole::Owner => {
+            issue_password_link(app, &email, business_id).await
+        }
+        Some(_) | None => Err(ValidationError::new("email", "already has an account").into()),
+    }
+}
+
+/// Creates the member, or finds them still waiting to set a password at this business (`Some` either way); `None`
+/// when the email is an account already: with a password, or at another business.
+async fn create_member<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    email: &SignInEmail,
+    business_id: BusinessId,
+    role: StaffRole,
+) -> Result<Option<StaffMember>, AppError> {
     let member = StaffMember {
         email: email.clone(),
         business_id,
         role,
         password_hash: None,
-        invited_at: now,
+        invited_at: app.clock.now(),
         password_set_at: None,
     };
     match app.store.create_staff_member(&member).await {
-        Ok(()) => {}
+        Ok(()) => Ok(Some(member)),
         Err(StoreError::AlreadyExists) => {
-            let existing = app.store.get_staff_member(&email).await?;
-            if existing.is_none_or(|existing| existing.business_id != business_id) {
-                return Err(
-                    ValidationError::new("email", "already signs in to another business").into(),
-                );
-            }
+            Ok(app.store.get_staff_member(email).await?.filter(|existing| {
+                existing.business_id == business_id && existing.password_hash.is_none()
+            }))
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => Err(other.into()),
     }
-    password_link(app, &email, business_id).await
 }
 
-/// A fresh link for someone who already has access (a forgotten password, or the first start printing again).
-pub async fn password_link<S: SignInStore + ?Sized>(
+/// A fresh link that sets `email`'s password. Only the invitations above call it: a link for an account that has a
+/// password would let whoever holds it take the account over.
+async fn issue_password_link<S: SignInStore + ?Sized>(
     app: &App<S>,
     email: &SignInEmail,
     business_id: BusinessId,
 ) -> Result<NewPasswordLink, AppError> {
     let token = random_token();
-    let expires_at = app
-        .clock
-        .now()
+    let issued_at = app.clock.now();
+    let expires_at = issued_at
         .checked_add(PASSWORD_LINK_LIFETIME)
         .map_err(internal)?;
     app.store
@@ -184,6 +228,7 @@ pub async fn password_link<S: SignInStore + ?Sized>(
             token_hash: token_hash(&token),
             email: email.clone(),
             business_id,
+            issued_at,
             expires_at,
         })
         .await?;
@@ -194,7 +239,8 @@ pub async fn password_link<S: SignInStore + ?Sized>(
     })
 }
 
-/// Sets the password of the link's owner and uses the link up. A refused password leaves the link usable.
+/// Sets the password of the link's owner and uses the link up; every session of that account signed in before now
+/// is over (see [`current_session`]). A refused password leaves the link usable.
 #[tracing::instrument(skip_all)]
 pub async fn set_password<S: SignInStore + ?Sized>(
     app: &App<S>,
@@ -209,6 +255,20 @@ pub async fn set_password<S: SignInStore + ?Sized>(
         .take_password_link(&token_hash(token), now)
         .await?
         .ok_or(AppError::PasswordLinkInvalid)?;
+    let member = app
+        .store
+        .get_staff_member(&link.email)
+        .await?
+        .ok_or(AppError::PasswordLinkInvalid)?;
+    // An invitation renewed while the person had not chosen a password yet must not reset the one they then chose.
+    if member.business_id != link.business_id
+        || member
+            .password_set_at
+            .is_some_and(|set_at| set_at >= link.issued_at)
+    {
+        tracing::warn!("password link refused: the account's password was set after it was issued");
+        return Err(AppError::PasswordLinkInvalid);
+    }
     app.store
         .set_staff_password(&link.email, &hash, now)
         .await?;
@@ -224,13 +284,15 @@ pub struct NewSession {
     pub session: Session,
 }
 
-fn window_start(now: Timestamp) -> Timestamp {
-    let window = THROTTLE_WINDOW.as_secs();
-    Timestamp::from_second(now.as_second().div_euclid(window) * window).unwrap_or(now)
+/// Until when `failures` (the newest first, at most `max`) refuse sign-in: until the oldest of the `max` newest ages
+/// out, if there are `max` within the window.
+fn throttled_until(failures: &[Timestamp], max: usize) -> Option<Timestamp> {
+    let oldest_that_counts = failures.get(max.checked_sub(1)?)?;
+    oldest_that_counts.checked_add(THROTTLE_WINDOW).ok()
 }
 
-/// Signs in with email and password from `address`. Too many failures for the account or the address in the
-/// current window refuse every attempt until it ends, right passwords included, so guessing gains nothing.
+/// Signs in with email and password from `address`. While the account or the address has too many failures in the
+/// last [`THROTTLE_WINDOW`], every attempt is refused, right passwords included, so guessing gains nothing.
 #[tracing::instrument(skip_all)]
 pub async fn sign_in<S: SignInStore + ?Sized>(
     app: &App<S>,
@@ -239,17 +301,24 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
     address: &str,
 ) -> Result<NewSession, AppError> {
     let now = app.clock.now();
-    let window = window_start(now);
-    let retry_at = window.checked_add(THROTTLE_WINDOW).unwrap_or(now);
+    let since = now.checked_sub(THROTTLE_WINDOW).map_err(internal)?;
     let email = SignInEmail::try_from(email.to_owned()).map_err(|_| AppError::SignInFailed)?;
     let account = format!("account:{}", email.as_ref());
     let from = format!("address:{address}");
     let (account_failures, address_failures) = tokio::try_join!(
-        app.store.sign_in_failures(&account, window),
-        app.store.sign_in_failures(&from, window),
+        app.store
+            .recent_sign_in_failures(&account, since, MAX_FAILURES_PER_ACCOUNT),
+        app.store
+            .recent_sign_in_failures(&from, since, MAX_FAILURES_PER_ADDRESS),
     )?;
-    if account_failures >= MAX_FAILURES_PER_ACCOUNT || address_failures >= MAX_FAILURES_PER_ADDRESS
-    {
+    let throttled = [
+        throttled_until(&account_failures, MAX_FAILURES_PER_ACCOUNT),
+        throttled_until(&address_failures, MAX_FAILURES_PER_ADDRESS),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(retry_at) = throttled {
         return Err(AppError::SignInThrottled { retry_at });
     }
     let member = app.store.get_staff_member(&email).await?;
@@ -258,11 +327,11 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
         .and_then(|member| member.password_hash.clone());
     let matches = password_matches(hash, password).await?;
     let Some(member) = member.filter(|_| matches) else {
-        let forget_after = retry_at.checked_add(THROTTLE_WINDOW).unwrap_or(retry_at);
+        let forget_after = now.checked_add(THROTTLE_WINDOW).map_err(internal)?;
         tokio::try_join!(
             app.store
-                .count_sign_in_failure(&account, window, forget_after),
-            app.store.count_sign_in_failure(&from, window, forget_after),
+                .record_sign_in_failure(&account, now, forget_after),
+            app.store.record_sign_in_failure(&from, now, forget_after),
         )?;
         tracing::info!("sign-in refused");
         return Err(AppError::SignInFailed);
@@ -284,11 +353,22 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
     })
 }
 
-/// The live session a cookie names, with its business; `None` when it expired, ended or never existed.
+/// A live session, with its business and the member as stored now (their role is read here on every request, so a
+/// change of role or a removal takes effect at once).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub session: Session,
+    pub business: Business,
+    pub member: StaffMember,
+}
+
+/// The live session a cookie names; `None` when it expired, ended, never existed, or was signed in before its
+/// member's password was last set from a link (setting a password ends every session of the account), or when the
+/// member no longer belongs to the session's business.
 pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     app: &App<S>,
     cookie_value: &str,
-) -> Result<Option<(Session, Business)>, AppError> {
+) -> Result<Option<SignedIn>, AppError> {
     let Some(session) = app
         .store
         .get_session(&token_hash(cookie_value), app.clock.now())
@@ -296,8 +376,22 @@ pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     else {
         return Ok(None);
     };
-    let business = app.store.get_business(session.business_id).await?;
-    Ok(business.map(|business| (session, business)))
+    let (business, member) = tokio::try_join!(
+        app.store.get_business(session.business_id),
+        app.store.get_staff_member(&session.email),
+    )?;
+    // A session signed in at the very instant the password was set used that password: only older ones are over.
+    let member = member.filter(|member| {
+        member.business_id == session.business_id
+            && member
+                .password_set_at
+                .is_some_and(|set_at| session.created_at >= set_at)
+    });
+    Ok(business.zip(member).map(|(business, member)| SignedIn {
+        session,
+        business,
+        member,
+    }))
 }
 
 /// Ends the session on the server, so the cookie is worthless even if kept.
@@ -410,15 +504,25 @@ mod tests {
     }
 
     #[test]
-    fn throttle_windows_are_fixed_and_aligned() {
+    fn sign_in_is_refused_until_the_oldest_failure_that_counts_ages_out() {
         let at = |text: &str| text.parse::<Timestamp>().ok();
+        let newest_first: Vec<Timestamp> = [
+            "2027-03-01T09:20:00Z",
+            "2027-03-01T09:16:00Z",
+            "2027-03-01T09:14:59Z",
+        ]
+        .iter()
+        .filter_map(|text| at(text))
+        .collect();
         assert_eq!(
-            at("2027-03-01T09:14:59Z").map(window_start),
-            at("2027-03-01T09:00:00Z")
+            throttled_until(&newest_first, 3),
+            at("2027-03-01T09:29:59Z")
         );
         assert_eq!(
-            at("2027-03-01T09:15:00Z").map(window_start),
-            at("2027-03-01T09:15:00Z")
+            throttled_until(&newest_first, 2),
+            at("2027-03-01T09:31:00Z")
         );
+        assert_eq!(throttled_until(&newest_first, 4), None);
+        assert_eq!(throttled_until(&newest_first, 0), None);
     }
 }

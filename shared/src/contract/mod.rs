@@ -126,7 +126,8 @@ macro_rules! account_store_contract_tests {
             a_password_link_is_taken_once_and_not_after_it_expires,
             concurrent_takers_of_a_password_link_get_it_once,
             sessions_are_found_until_they_expire_or_end,
-            sign_in_failures_are_counted_per_subject_and_window,
+            sign_in_failures_are_kept_one_by_one_and_read_newest_first,
+            sign_in_throttling_counts_each_failure_for_fifteen_minutes,
             api_keys_are_listed_and_a_revoked_key_stops_authenticating_at_once,
         );
     };

@@ -1,6 +1,6 @@
-//! Signing in and out, setting a password from a link, and the extractors every page uses: [`Signed`] (a live
-//! session, else a redirect to sign-in) and [`SignedForm`] (a POST of that session whose `Origin` and CSRF token are
-//! right, else 403 with nothing changed).
+//! Signing in and out, setting a password from a link, and the extractors every page uses: [`Signed`] (the session
+//! the permission gate found) and [`SignedForm`] (a POST of that session whose `Origin` and CSRF token are right,
+//! else 403 with nothing changed). Every form, before or after signing in, is read strictly here ([`read_form`]).
 
 use std::net::SocketAddr;
 
@@ -18,10 +18,10 @@ use subtle::ConstantTimeEq;
 
 use super::layout::{self, Banner, Nav, Viewer, bare, csrf_field};
 use super::{Dashboard, PageError, PageResult};
-use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME};
+use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME, SignedIn};
 use crate::app::{App, AppError};
 use crate::domain::Business;
-use crate::ports::{AppointmentStore, ConnectionStore, Session};
+use crate::ports::{AppointmentStore, ConnectionStore, Session, SignInStore, StaffRole};
 
 const SESSION: &str = "session";
 /// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
@@ -96,20 +96,29 @@ fn client_address(parts: &Parts) -> String {
 pub struct Signed {
     pub session: Session,
     pub business: Business,
+    /// As stored now: it decides the navigation.
+    pub role: StaffRole,
     pub banner: Banner,
 }
 
 impl Signed {
-    /// The signed-in session with what needs the owner's attention on every page.
-    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
+    /// The signed-in session with what needs the owner's attention on every page, for a page shown after a form.
+    pub async fn load<S: AppointmentStore + ConnectionStore + SignInStore + ?Sized>(
         app: &App<S>,
         session: Session,
         business: Business,
     ) -> Result<Self, AppError> {
+        // The gate let the form through for this member; should they be gone meanwhile, the page shows least.
+        let role = app
+            .store
+            .get_staff_member(&session.email)
+            .await?
+            .map_or(StaffRole::Staff, |member| member.role);
         let banner = Banner::load(app, &business).await?;
         Ok(Self {
             session,
             business,
+            role,
             banner,
         })
     }
@@ -129,6 +138,7 @@ impl Signed {
         Viewer {
             business: &self.business,
             email: self.session.email.as_ref(),
+            role: self.role,
             csrf: &self.session.csrf_token,
             banner: &self.banner,
         }
@@ -162,7 +172,8 @@ fn form_urlencoded_component(text: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn session_of(parts: &Parts, dashboard: &Dashboard) -> Result<(Session, Business), Refusal> {
+/// The live session of the request's cookie, with its business and member as stored now; else where to go instead.
+pub(super) async fn signed_in(parts: &Parts, dashboard: &Dashboard) -> Result<SignedIn, Refusal> {
     // The router is nested under /dashboard; the original URI still has the prefix.
     let uri = parts
         .extensions
@@ -178,7 +189,8 @@ async fn session_of(parts: &Parts, dashboard: &Dashboard) -> Result<(Session, Bu
     };
     match accounts::current_session(&dashboard.app, value).await {
         Ok(Some(found)) => {
-            tracing::Span::current().record("business_id", tracing::field::display(found.1.id));
+            tracing::Span::current()
+                .record("business_id", tracing::field::display(found.business.id));
             Ok(found)
         }
         Ok(None) => Err(Refusal::SignIn(next)),
@@ -186,14 +198,33 @@ async fn session_of(parts: &Parts, dashboard: &Dashboard) -> Result<(Session, Bu
     }
 }
 
+/// The session the gate found for this request; a handler that asks for one on a public route is a bug.
+fn gated(parts: &Parts) -> Result<SignedIn, Refusal> {
+    parts.extensions.get::<SignedIn>().cloned().ok_or_else(|| {
+        Refusal::Page(PageError::App(AppError::Internal(
+            "a signed-in page on a route the gate does not check".into(),
+        )))
+    })
+}
+
 impl FromRequestParts<Dashboard> for Signed {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, dashboard: &Dashboard) -> Result<Self, Refusal> {
-        let (session, business) = session_of(parts, dashboard).await?;
-        Self::load(&dashboard.app, session, business)
+        let SignedIn {
+            session,
+            business,
+            member,
+        } = gated(parts)?;
+        let banner = Banner::load(&dashboard.app, &business)
             .await
-            .map_err(|error| Refusal::Page(error.into()))
+            .map_err(|error| Refusal::Page(error.into()))?;
+        Ok(Self {
+            session,
+            business,
+            role: member.role,
+            banner,
+        })
     }
 }
 
@@ -210,8 +241,24 @@ pub struct SignedForm<T> {
     pub form: T,
 }
 
-async fn form_body(request: Request) -> Result<(Parts, bytes::Bytes), Refusal> {
+/// A form's body, read the one strict way every form is: sent as `application/x-www-form-urlencoded` (else 415),
+/// no larger than forms are, and text all through, the body and every name and value it percent-encodes (else
+/// 400). Nothing is read leniently into replacement characters, so a refused form changes nothing.
+async fn read_form(request: Request) -> Result<(Parts, bytes::Bytes), Refusal> {
     let (parts, body) = request.into_parts();
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(Refusal::Page(PageError::UnsupportedForm));
+    }
     let bytes = axum::body::to_bytes(body, super::MAX_FORM_BYTES)
         .await
         .map_err(|_| {
@@ -219,7 +266,42 @@ async fn form_body(request: Request) -> Result<(Parts, bytes::Bytes), Refusal> {
                 crate::domain::ValidationError::new("form", "is too large"),
             )))
         })?;
+    if !is_text_form(&bytes) {
+        return Err(Refusal::Page(PageError::MalformedForm));
+    }
     Ok((parts, bytes))
+}
+
+/// Whether the body is UTF-8 and so is every name and value once percent-decoded (`%FF`, an overlong `%C0%AF` and
+/// a lone continuation byte are not).
+fn is_text_form(body: &[u8]) -> bool {
+    std::str::from_utf8(body).is_ok()
+        && body
+            .split(|byte| *byte == b'&')
+            .flat_map(|pair| pair.splitn(2, |byte| *byte == b'='))
+            .all(|part| std::str::from_utf8(&percent_decoded(part)).is_ok())
+}
+
+/// The bytes a form's name or value stands for, as `application/x-www-form-urlencoded` reads them: `%XY` is a byte,
+/// `+` a space, and a `%` without two hex digits after it is itself.
+fn percent_decoded(encoded: &[u8]) -> Vec<u8> {
+    let hex = |digit: u8| char::from(digit).to_digit(16);
+    let mut decoded = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some((&byte, tail)) = rest.split_first() {
+        let escaped = match (byte, tail) {
+            (b'%', [high, low, after @ ..]) => hex(*high)
+                .zip(hex(*low))
+                .and_then(|(high, low)| u8::try_from(high * 16 + low).ok())
+                .map(|decoded| (decoded, after)),
+            _ => None,
+        };
+        let (decoded_byte, after) =
+            escaped.unwrap_or((if byte == b'+' { b' ' } else { byte }, tail));
+        decoded.push(decoded_byte);
+        rest = after;
+    }
+    decoded
 }
 
 fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
@@ -234,8 +316,10 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
     type Rejection = Refusal;
 
     async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
-        let (parts, bytes) = form_body(request).await?;
-        let (session, business) = session_of(&parts, dashboard).await?;
+        let (parts, bytes) = read_form(request).await?;
+        let SignedIn {
+            session, business, ..
+        } = gated(&parts)?;
         let presented: CsrfField = parse_form(&bytes)?;
         if !origin_allowed(dashboard, &parts.headers)
             || !equal(&presented.csrf, &session.csrf_token)
@@ -261,7 +345,7 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for OpenForm<T> {
     type Rejection = Refusal;
 
     async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
-        let (parts, bytes) = form_body(request).await?;
+        let (parts, bytes) = read_form(request).await?;
         let presented: CsrfField = parse_form(&bytes)?;
         let expected = cookie(&parts.headers, &dashboard.settings.cookie_name(FORM_TOKEN));
         let token_ok = expected
@@ -307,10 +391,27 @@ struct SignInQuery {
     notice: Option<String>,
 }
 
-/// Only our own pages are places to go after signing in.
+/// Where to go after signing in: `next` when it is a plain path of our own pages, else the home page. Plain means
+/// printable ASCII only (no line break, NUL or DEL that would break the `Location` header), no `//` or backslash a
+/// browser could read as another host, and no dot segment that would climb out of `/dashboard`.
 fn safe_next(next: Option<&str>) -> &str {
-    next.filter(|next| next.starts_with("/dashboard") && !next.starts_with("//"))
+    next.filter(|next| is_dashboard_path(next))
         .unwrap_or("/dashboard/appointments")
+}
+
+fn is_dashboard_path(next: &str) -> bool {
+    let under_dashboard =
+        next == "/dashboard" || next.starts_with("/dashboard/") || next.starts_with("/dashboard?");
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let dot_segment = path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    });
+    under_dashboard
+        && next.bytes().all(|byte| byte.is_ascii_graphic())
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !dot_segment
 }
 
 fn sign_in_form(
@@ -410,7 +511,9 @@ async fn sign_in(
         )
             .into_response()),
         Err(AppError::SignInThrottled { retry_at }) => {
-            let minutes = (retry_at - dashboard.app.clock.now()).as_mins().max(1);
+            // Rounded up: the page never promises a time at which sign-in is still refused.
+            let seconds = (retry_at - dashboard.app.clock.now()).as_secs().max(1);
+            let minutes = (seconds + 59) / 60;
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
                 sign_in_form(
@@ -424,7 +527,7 @@ async fn sign_in(
                 ),
             )
                 .into_response();
-            if let Ok(value) = HeaderValue::from_str(&(minutes * 60).to_string()) {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             Ok(response)

@@ -260,7 +260,7 @@ async fn invite(
         form,
     }: SignedForm<InviteFields>,
 ) -> PageResult {
-    match accounts::invite_staff(&dashboard.app, business.id, &form.email, StaffRole::Staff).await {
+    match accounts::invite_staff(&dashboard.app, business.id, &form.email).await {
         Ok(link) => {
             let shown = Shown::Invitation {
                 email: link.email.as_ref().to_owned(),

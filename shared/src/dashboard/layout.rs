@@ -4,10 +4,11 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
+use super::permissions::{Permission, permits};
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{
-    AppointmentQuery, AppointmentStore, ConnectionHealth, ConnectionStore, ProviderKind,
+    AppointmentQuery, AppointmentStore, ConnectionHealth, ConnectionStore, ProviderKind, StaffRole,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -19,12 +20,38 @@ pub enum Nav {
     Keys,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
-    (Nav::Appointments, "/dashboard/appointments", "Appointments"),
-    (Nav::Book, "/dashboard/book", "Book manually"),
-    (Nav::Services, "/dashboard/services", "Services"),
-    (Nav::Integrations, "/dashboard/integrations", "Integrations"),
-    (Nav::Keys, "/dashboard/api-keys", "API keys & staff"),
+/// Each item with the permission its page needs: a role sees only the pages it may use.
+const NAV: [(Nav, &str, &str, Permission); 5] = [
+    (
+        Nav::Appointments,
+        "/dashboard/appointments",
+        "Appointments",
+        Permission::SeeAppointments,
+    ),
+    (
+        Nav::Book,
+        "/dashboard/book",
+        "Book manually",
+        Permission::ManageAppointments,
+    ),
+    (
+        Nav::Services,
+        "/dashboard/services",
+        "Services",
+        Permission::ManageServices,
+    ),
+    (
+        Nav::Integrations,
+        "/dashboard/integrations",
+        "Integrations",
+        Permission::ManageIntegrations,
+    ),
+    (
+        Nav::Keys,
+        "/dashboard/api-keys",
+        "API keys & staff",
+        Permission::ManageApiKeys,
+    ),
 ];
 
 /// What needs the owner's attention on every page.
@@ -99,6 +126,7 @@ pub fn sentence(text: &str) -> String {
 pub struct Viewer<'a> {
     pub business: &'a Business,
     pub email: &'a str,
+    pub role: StaffRole,
     pub csrf: &'a str,
     pub banner: &'a Banner,
 }
@@ -164,14 +192,14 @@ pub fn page(
                     }
                     nav aria-label="Dashboard" {
                         ul {
-                            @for (item, href, label) in NAV {
-                                li {
+                            @for (item, href, label, permission) in NAV {
+                                @if permits(viewer.role, permission) { li {
                                     @if item == current {
                                         a href=(href) aria-current="page" { (label) }
                                     } @else {
                                         a href=(href) { (label) }
                                     }
-                                }
+                                } }
                             }
                         }
                     }

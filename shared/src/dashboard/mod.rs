@@ -1,6 +1,8 @@
 //! The business owner's dashboard under `/dashboard`: server-rendered HTML (maud, checked at compile time) over the
 //! same use cases as the API. Every page works without JavaScript: links, forms, and POST-redirect-GET. A session
-//! cookie authenticates; every form carries the session's CSRF token and the `Origin` is checked.
+//! cookie authenticates; each route declares who may use it and one gate checks it ([`permissions`]); every form
+//! carries the session's CSRF token, the `Origin` is checked, and its body is read strictly. Every answer, refusals
+//! included, is a page of the dashboard with its security headers.
 //!
 //! Served by the local server next to the API and, on AWS, by the `dashboard` Lambda function.
 
@@ -12,6 +14,7 @@ mod format;
 mod integrations;
 mod keys;
 mod layout;
+pub mod permissions;
 mod services;
 
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,16 +33,12 @@ use tower_http::trace::TraceLayer;
 use crate::app::{App, AppError};
 use crate::ports::{DashboardStore, StoreView};
 
-/// Set on every page, whatever its handler set. (`no-referrer` would also make browsers send `Origin: null` with our
-/// own forms.)
-const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+/// Set on every page, whatever its handler set; the Content-Security-Policy beside them is [`content_security_policy`].
+/// (`no-referrer` would also make browsers send `Origin: null` with our own forms.)
+const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
     (header::REFERRER_POLICY, "same-origin"),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
-    ),
 ];
 
 /// Forms are small; a body past this is a mistake or an attack.
@@ -101,6 +101,12 @@ pub(crate) enum PageError {
     NotFound,
     /// A form without the session's token or from another origin: nothing was changed.
     Forbidden,
+    /// The signed-in person's role does not have the route's permission: nothing was done.
+    NotAllowed,
+    /// A POST whose body is not a form (`Content-Type` other than `application/x-www-form-urlencoded`).
+    UnsupportedForm,
+    /// A form whose text is not UTF-8 (raw, or once percent-decoded).
+    MalformedForm,
     App(AppError),
 }
 
@@ -131,6 +137,21 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "This form has expired",
                 "Nothing was changed. Go back, reload the page and try again.".to_owned(),
+            ),
+            Self::NotAllowed => (
+                StatusCode::FORBIDDEN,
+                "Only the owner can do this",
+                "Nothing was changed. Ask the business's owner if it needs doing.".to_owned(),
+            ),
+            Self::UnsupportedForm => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "This was not sent as a form",
+                "Nothing was changed. Use the form on the dashboard's page.".to_owned(),
+            ),
+            Self::MalformedForm => (
+                StatusCode::BAD_REQUEST,
+                "This form could not be read",
+                "It held characters that are not valid text. Nothing was changed.".to_owned(),
             ),
             Self::App(AppError::Internal(source)) => {
                 tracing::error!(error = %source, "dashboard request failed");
@@ -187,12 +208,91 @@ fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     PageError::App(AppError::Internal("dashboard handler panicked".into())).into_response()
 }
 
+/// What the router itself refuses (a method the path does not answer, an id that does not parse, a malformed query)
+/// shown as a page of the dashboard rather than the router's plain text; pages the handlers made pass unchanged.
+async fn as_page(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_page || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (title, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Not available this way",
+            "This address cannot be used like that. Follow the dashboard's own links and buttons.",
+        ),
+        StatusCode::BAD_REQUEST => (
+            "This address is not right",
+            "Part of it could not be read. Check the link, or go back to the dashboard.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("This was too large", "Nothing was changed."),
+        _ if status.is_server_error() => (
+            "Something went wrong",
+            "Nothing was changed. Try again in a moment.",
+        ),
+        _ => ("That did not work", "Nothing was changed."),
+    };
+    let mut page = (status, layout::bare_page(title, message)).into_response();
+    // 405 names the methods the path does answer.
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
+}
+
+/// The policy of every page: nothing but our own stylesheet and images, forms only to ourselves and to the
+/// authorization pages of the providers configured here, where the connect form's answer sends the browser.
+fn content_security_policy<S: ?Sized>(app: &App<S>) -> HeaderValue {
+    let mut form_targets = vec!["'self'".to_owned()];
+    form_targets.extend(authorization_origins(app));
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
+        form_targets.join(" ")
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+    })
+}
+
+/// The origins the connect flow redirects browsers to: each configured provider's authorization URL as its own OAuth
+/// flow builds it (so a test's emulator is allowed as the real provider is), without a path. Sorted, once each.
+fn authorization_origins<S: ?Sized>(app: &App<S>) -> Vec<String> {
+    let Some(integrations) = &app.integrations else {
+        return Vec::new();
+    };
+    let origins: std::collections::BTreeSet<String> = app
+        .registry
+        .iter()
+        .filter_map(|profile| integrations.provider(profile.kind).ok())
+        .filter_map(|setup| {
+            let (url, _) = setup
+                .oauth
+                .authorization_url(&integrations.redirect_uri(setup.kind()), "policy")
+                .ok()?;
+            let origin = reqwest::Url::parse(&url).ok()?.origin();
+            origin
+                .is_tuple()
+                .then(|| origin.ascii_serialization())
+                // A header value holds no line break or control character; an origin never should.
+                .filter(|origin| origin.bytes().all(|byte| byte.is_ascii_graphic()))
+        })
+        .collect();
+    origins.into_iter().collect()
+}
+
 /// The dashboard's routes, all under `/dashboard`, ready to merge with the API's router. `app` is the dashboard
 /// function's own (`App<dyn DashboardStore>`) or the whole store's, seen as the dashboard's view.
 pub fn router<S>(app: App<S>, settings: DashboardSettings) -> Router
 where
     S: StoreView<dyn DashboardStore> + ?Sized,
 {
+    let policy = content_security_policy(&app);
     let state = Dashboard {
         app: app.view(),
         settings: Arc::new(settings),
@@ -206,8 +306,17 @@ where
         .merge(services::routes())
         .merge(keys::routes())
         .merge(assets::routes())
-        .fallback(not_found)
+        // Every route above, and none of the fallbacks (404, 405), passes the permission gate first.
+        .route_layer(from_fn_with_state(state.clone(), permissions::gate))
+        .fallback(not_found);
+    let dashboard = Router::new()
+        .nest("/dashboard", pages)
+        .route(
+            "/dashboard/",
+            get(home).route_layer(from_fn_with_state(state.clone(), permissions::gate)),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(map_response(as_page))
         .layer(CatchPanicLayer::custom(panic_page))
         // Pages hold customer data and tokens: never cached, and (the security headers below) never framed, never
         // leaked through a Referer to another site.
@@ -220,16 +329,17 @@ where
                 .make_span_with(request_span)
                 .on_response(log_response),
         )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            policy,
+        ))
         .with_state(state);
-    let pages = SECURITY_HEADERS
+    SECURITY_HEADERS
         .into_iter()
-        .fold(pages, |pages, (name, value)| {
-            pages.layer(SetResponseHeaderLayer::overriding(
+        .fold(dashboard, |dashboard, (name, value)| {
+            dashboard.layer(SetResponseHeaderLayer::overriding(
                 name,
                 HeaderValue::from_static(value),
             ))
-        });
-    Router::new()
-        .nest("/dashboard", pages)
-        .route("/dashboard/", get(home))
+        })
 }

@@ -1,6 +1,7 @@
 //! What the dashboard keeps: the people who sign in for a business, their sessions, the single-use links that set a
-//! password, counters of failed sign-ins ([`SignInStore`]), and a business's named API keys ([`ApiKeyStore`]). Roles
-//! of every `Store` (see [`super::Store`]), so both adapters keep them in the same database as the rest.
+//! password, the failed sign-ins of the last minutes ([`SignInStore`]), and a business's named API keys
+//! ([`ApiKeyStore`]). Roles of every `Store` (see [`super::Store`]), so both adapters keep them in the same database
+//! as the rest.
 
 use std::fmt;
 
@@ -51,8 +52,10 @@ impl fmt::Debug for SignInEmail {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
-    /// Created with the business; the same rights as staff today, named so the owner is recognisable.
+    /// Created with the business: runs it (staff, API keys, integrations, services) as well as its appointments.
     Owner,
+    /// Invited by the owner: works with the appointments (the dashboard's `permissions` module lists what each
+    /// role may do).
     Staff,
 }
 
@@ -65,6 +68,7 @@ pub struct StaffMember {
     /// An argon2id hash in PHC string form; `None` until the person sets a password from their link.
     pub password_hash: Option<String>,
     pub invited_at: Timestamp,
+    /// When a link last set the password; sessions signed in before it are over.
     pub password_set_at: Option<Timestamp>,
 }
 
@@ -74,6 +78,11 @@ pub struct PasswordLink {
     pub token_hash: String,
     pub email: SignInEmail,
     pub business_id: BusinessId,
+    /// A link sets only a password chosen after it was issued: once the account's password is set, older links are
+    /// void. Links stored before this was recorded read as issued at the epoch, so they can no longer reset a
+    /// password that was already set.
+    #[serde(default)]
+    pub issued_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
@@ -152,20 +161,22 @@ pub trait SignInStore: Send + Sync + 'static {
     /// Ending a session that does not exist succeeds.
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
-    /// Counts one failed sign-in against `subject` (an account or an address) in the window starting at
-    /// `window_start`, and returns the window's count so far. The counter is forgotten after `expires_at`.
-    async fn count_sign_in_failure(
+    /// Records one failed sign-in against `subject` (an account or an address) that happened `at`; the record may
+    /// be forgotten after `forget_after` (DynamoDB TTL). Failures at the same instant are each recorded.
+    async fn record_sign_in_failure(
         &self,
         subject: &str,
-        window_start: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<u32, StoreError>;
-    /// Failed sign-ins against `subject` in the window starting at `window_start`.
-    async fn sign_in_failures(
+        at: Timestamp,
+        forget_after: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// When the failed sign-ins against `subject` after `since` (exclusive) happened: the newest first, at most
+    /// `limit` of them.
+    async fn recent_sign_in_failures(
         &self,
         subject: &str,
-        window_start: Timestamp,
-    ) -> Result<u32, StoreError>;
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timestamp>, StoreError>;
 }
 
 /// A business's API keys: how a request is authenticated, and the dashboard's list of them.

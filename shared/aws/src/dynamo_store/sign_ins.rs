@@ -1,7 +1,6 @@
 //! The people who sign in, their password links, sessions and failed sign-ins (rows in DESIGN.md beside this file).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
 use booking_core::domain::BusinessId;
 use booking_core::ports::{
     PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError,
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::items::{SINGLETON_SK, instant_key};
 use super::requests::unless_condition_failed;
-use super::{DynamoStore, backend, from_item, key, number, string, to_item};
+use super::{DynamoStore, backend, from_item, key, string, to_item};
 
 pub(super) fn staff_pk(email: &SignInEmail) -> String {
     format!("STAFF#{}", email.as_ref())
@@ -29,8 +28,15 @@ pub(super) fn session_pk(id_hash: &str) -> String {
     format!("SESSION#{id_hash}")
 }
 
-pub(super) fn failures_pk(subject: &str, window_start: Timestamp) -> String {
-    format!("SIGNINFAIL#{}#{subject}", instant_key(window_start))
+/// A subject's failed sign-ins share a partition, one item each, sorted by when they happened. (The fixed windows
+/// before were items `SIGNINFAIL#window#subject`, never read now; TTL removes them.)
+pub(super) fn failures_pk(subject: &str) -> String {
+    format!("SIGNINFAIL#{subject}")
+}
+
+/// When ‖ a random hex nonce: failures at the same instant are each kept.
+fn failure_sk(at: Timestamp) -> String {
+    format!("{}#{:032x}", instant_key(at), rand::random::<u128>())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -79,10 +85,15 @@ pub(super) struct SessionItem {
     pub(super) session: Session,
 }
 
-#[derive(Deserialize)]
-pub(super) struct FailuresItem {
-    #[serde(default)]
-    pub(super) count: u32,
+#[derive(Serialize, Deserialize)]
+pub(super) struct FailureItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) at: Timestamp,
+    /// DynamoDB's TTL attribute; reads never need it, since they only ask for failures after a recent instant.
+    pub(super) expires_at_epoch: i64,
 }
 
 #[async_trait]
@@ -188,40 +199,48 @@ impl SignInStore for DynamoStore {
             .await
     }
 
-    async fn count_sign_in_failure(
+    async fn record_sign_in_failure(
         &self,
         subject: &str,
-        window_start: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<u32, StoreError> {
+        at: Timestamp,
+        forget_after: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.put_item(to_item(&FailureItem {
+            pk: failures_pk(subject),
+            sk: failure_sk(at),
+            at,
+            expires_at_epoch: forget_after.as_second(),
+        })?)
+        .await
+    }
+
+    async fn recent_sign_in_failures(
+        &self,
+        subject: &str,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        // Every sort key of an instant after `since` is above `instant_key(since)#~` ('~' sorts after the nonce's
+        // hex digits), and every one at `since` below it. The newest first, so one page of `limit` is the answer.
         let output = self
             .client
-            .update_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(key(
-                failures_pk(subject, window_start),
-                SINGLETON_SK.to_owned(),
-            )))
-            .update_expression("ADD #count :one SET expires_at_epoch = :expires")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":expires", number(expires_at.as_second()))
-            .return_values(ReturnValue::UpdatedNew)
+            .key_condition_expression("PK = :pk AND SK > :since")
+            .expression_attribute_values(":pk", string(failures_pk(subject)))
+            .expression_attribute_values(":since", string(format!("{}#~", instant_key(since))))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true)
             .send()
             .await
             .map_err(backend)?;
-        let item: FailuresItem = from_item(output.attributes.unwrap_or_default())?;
-        Ok(item.count)
-    }
-
-    async fn sign_in_failures(
-        &self,
-        subject: &str,
-        window_start: Timestamp,
-    ) -> Result<u32, StoreError> {
-        Ok(self
-            .get::<FailuresItem>(failures_pk(subject, window_start), SINGLETON_SK.to_owned())
-            .await?
-            .map_or(0, |item| item.count))
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .take(limit)
+            .map(|item| from_item::<FailureItem>(item).map(|failure| failure.at))
+            .collect()
     }
 }

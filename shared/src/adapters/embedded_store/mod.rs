@@ -25,8 +25,8 @@
 //!   (no key byte of a number is 0, so one number's keys never run into another's).
 //! - `business_settings`: business → BusinessSettings JSON; `migrations`: name → () once a data migration finished.
 //! - The dashboard's records (`sign_ins.rs`, `api_keys.rs`): `staff`: email → StaffMember JSON; `staff_by_business`: business ‖
-//!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ window →
-//!   count and expiry; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
+//!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ when ‖
+//!   nonce → expiry, one row per failure; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
 
 mod api_keys;
 mod appointments;

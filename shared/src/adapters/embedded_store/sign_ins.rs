@@ -8,19 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     EmbeddedStore, PASSWORD_LINKS, SESSIONS, SIGN_IN_FAILURES, STAFF, STAFF_BY_BUSINESS, backend,
-    decode, encode, instant_key, key, key_tails_under, read_json,
+    decode, encode, instant_from_key, instant_key, key, key_tails_under, prefix_end, read_json,
 };
 use crate::domain::BusinessId;
 use crate::ports::{PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError};
 
+/// One failed sign-in, keyed subject ‖ 0 ‖ when ‖ a random nonce (so failures at the same instant are each kept).
+/// Rows of the fixed windows this table held before (subject ‖ 0 ‖ window start → count and expiry) read as one
+/// failure at their window's start, and go like the others once expired.
 #[derive(Serialize, Deserialize)]
-struct FailureCount {
-    count: u32,
+struct FailureRecord {
     expires_at: Timestamp,
 }
 
-fn failure_key(subject: &str, window_start: Timestamp) -> Vec<u8> {
-    key(&[subject.as_bytes(), &[0], &instant_key(window_start)])
+fn failures_prefix(subject: &str) -> Vec<u8> {
+    key(&[subject.as_bytes(), &[0]])
 }
 
 #[async_trait]
@@ -153,38 +155,70 @@ impl SignInStore for EmbeddedStore {
         .await
     }
 
-    async fn count_sign_in_failure(
+    async fn record_sign_in_failure(
         &self,
         subject: &str,
-        window_start: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<u32, StoreError> {
-        let key = failure_key(subject, window_start);
+        at: Timestamp,
+        forget_after: Timestamp,
+    ) -> Result<(), StoreError> {
+        let prefix = failures_prefix(subject);
+        let row = key(&[&prefix, &instant_key(at), uuid::Uuid::new_v4().as_bytes()]);
+        let record = encode(&FailureRecord {
+            expires_at: forget_after,
+        })?;
         self.write(move |txn| {
-            let count = {
-                let mut failures = txn.open_table(SIGN_IN_FAILURES).map_err(backend)?;
-                let current: Option<FailureCount> = read_json(&failures, &key)?;
-                let count = current.map_or(0, |current| current.count) + 1;
-                failures
-                    .insert(
-                        key.as_slice(),
-                        encode(&FailureCount { count, expires_at })?.as_slice(),
-                    )
-                    .map_err(backend)?;
-                count
-            };
-            Ok(count)
+            let mut failures = txn.open_table(SIGN_IN_FAILURES).map_err(backend)?;
+            // Nothing expires by itself here: the subject's forgotten failures go when it fails again.
+            let mut expired = Vec::new();
+            for entry in failures
+                .range(prefix.as_slice()..prefix_end(&prefix).as_slice())
+                .map_err(backend)?
+            {
+                let (stored, value) = entry.map_err(backend)?;
+                let old: FailureRecord = decode(value.value())?;
+                if old.expires_at <= at {
+                    expired.push(stored.value().to_vec());
+                }
+            }
+            for stale in expired {
+                failures.remove(stale.as_slice()).map_err(backend)?;
+            }
+            failures
+                .insert(row.as_slice(), record.as_slice())
+                .map_err(backend)?;
+            Ok(())
         })
         .await
     }
 
-    async fn sign_in_failures(
+    async fn recent_sign_in_failures(
         &self,
         subject: &str,
-        window_start: Timestamp,
-    ) -> Result<u32, StoreError> {
-        let stored: Option<FailureCount> =
-            self.get_json(SIGN_IN_FAILURES, failure_key(subject, window_start))?;
-        Ok(stored.map_or(0, |stored| stored.count))
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let prefix = failures_prefix(subject);
+        let Ok(after) = since.checked_add(jiff::SignedDuration::from_nanos(1)) else {
+            return Ok(Vec::new());
+        };
+        let start = key(&[&prefix, &instant_key(after)]);
+        self.read(move |txn| {
+            let failures = txn.open_table(SIGN_IN_FAILURES).map_err(backend)?;
+            let mut recent = Vec::new();
+            for entry in failures
+                .range(start.as_slice()..prefix_end(&prefix).as_slice())
+                .map_err(backend)?
+                .rev()
+                .take(limit)
+            {
+                let (stored, _) = entry.map_err(backend)?;
+                let when = stored
+                    .value()
+                    .get(prefix.len()..prefix.len() + 16)
+                    .ok_or_else(|| StoreError::Backend("corrupt sign-in failure key".into()))?;
+                recent.push(instant_from_key(when)?);
+            }
+            Ok(recent)
+        })
     }
 }

@@ -64,6 +64,7 @@ pub async fn a_password_link_is_taken_once_and_not_after_it_expires(store: Arc<d
         token_hash: hash.to_owned(),
         email: email("owner@clinic.test"),
         business_id: business.id,
+        issued_at: base(),
         expires_at: at(60),
     };
     store.put_password_link(&link("one")).await.unwrap();
@@ -88,6 +89,7 @@ pub async fn concurrent_takers_of_a_password_link_get_it_once(store: Arc<dyn Sto
             token_hash: "raced".to_owned(),
             email: email("owner@clinic.test"),
             business_id: business.id,
+            issued_at: base(),
             expires_at: at(60),
         })
         .await
@@ -136,54 +138,107 @@ pub async fn sessions_are_found_until_they_expire_or_end(store: Arc<dyn Store>) 
     store.delete_session("session-hash").await.unwrap();
 }
 
-pub async fn sign_in_failures_are_counted_per_subject_and_window(store: Arc<dyn Store>) {
-    let window = base();
-    assert_eq!(
-        store.sign_in_failures("account:a", window).await.unwrap(),
-        0
-    );
-    for expected in 1..=3 {
-        assert_eq!(
-            store
-                .count_sign_in_failure("account:a", window, at(30))
-                .await
-                .unwrap(),
-            expected
-        );
-    }
-    store
-        .count_sign_in_failure("address:127.0.0.1", window, at(30))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.sign_in_failures("account:a", window).await.unwrap(),
-        3
-    );
+pub async fn sign_in_failures_are_kept_one_by_one_and_read_newest_first(store: Arc<dyn Store>) {
+    let nanos = |n| jiff::SignedDuration::from_nanos(n);
+    let late = at(14) + jiff::SignedDuration::from_secs(59);
     assert_eq!(
         store
-            .sign_in_failures("address:127.0.0.1", window)
+            .recent_sign_in_failures("account:a", base(), 10)
             .await
             .unwrap(),
-        1
+        []
     );
+    // Three at the same instant (a frozen clock, or a burst) are three failures.
+    for _ in 0..3 {
+        store
+            .record_sign_in_failure("account:a", late, at(30))
+            .await
+            .unwrap();
+    }
+    store
+        .record_sign_in_failure("account:a", at(20), at(35))
+        .await
+        .unwrap();
+    // Subjects that share a prefix stay apart.
+    store
+        .record_sign_in_failure("account:ab", at(21), at(36))
+        .await
+        .unwrap();
+    store
+        .record_sign_in_failure("address:127.0.0.1", at(21), at(36))
+        .await
+        .unwrap();
+    let recent = |subject: &'static str, since, limit| {
+        let store = store.clone();
+        async move {
+            store
+                .recent_sign_in_failures(subject, since, limit)
+                .await
+                .unwrap()
+        }
+    };
     assert_eq!(
-        store.sign_in_failures("account:a", at(15)).await.unwrap(),
-        0
+        recent("account:a", base(), 10).await,
+        [at(20), late, late, late]
     );
+    assert_eq!(recent("account:a", base(), 2).await, [at(20), late]);
+    // `since` itself is out, a nanosecond before it is in.
+    assert_eq!(recent("account:a", late, 10).await, [at(20)]);
+    assert_eq!(recent("account:a", late - nanos(1), 10).await.len(), 4);
+    assert_eq!(recent("account:a", at(20), 10).await, []);
+    assert_eq!(recent("account:ab", base(), 10).await, [at(21)]);
+    assert_eq!(recent("address:127.0.0.1", base(), 10).await, [at(21)]);
+
     let concurrent = (0..10).map(|_| {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .count_sign_in_failure("account:b", window, at(30))
+                .record_sign_in_failure("account:b", at(1), at(16))
                 .await
                 .unwrap()
         })
     });
-    let mut counts: Vec<u32> = futures::future::join_all(concurrent)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=10).collect::<Vec<_>>());
+    futures::future::join_all(concurrent).await;
+    assert_eq!(recent("account:b", base(), 20).await.len(), 10);
+}
+
+/// The throttle through the use case on this store, with a clock the test moves: each failure counts for exactly
+/// fifteen minutes from when it happened, whatever the wall clock's quarter hours.
+pub async fn sign_in_throttling_counts_each_failure_for_fifteen_minutes(store: Arc<dyn Store>) {
+    use crate::app::{App, AppError, accounts};
+    use crate::ports::{ManualClock, QueueSettings};
+    use secrecy::SecretString;
+
+    let clock = ManualClock::new(at(14) + jiff::SignedDuration::from_secs(59));
+    let app = App::new(
+        store,
+        Arc::new(crate::adapters::InProcessQueue::new(
+            QueueSettings::default(),
+        )),
+        Arc::new(clock.clone()),
+    );
+    let attempt = || {
+        accounts::sign_in(
+            &app,
+            "nobody@clinic.test",
+            SecretString::from("not the password".to_owned()),
+            "192.0.2.7",
+        )
+    };
+    for _ in 0..accounts::MAX_FAILURES_PER_ACCOUNT {
+        assert!(matches!(attempt().await, Err(AppError::SignInFailed)));
+    }
+    // 09:15:00 starts no new window: the five of 09:14:59 still count, until 09:29:59.
+    let aged_out = at(29) + jiff::SignedDuration::from_secs(59);
+    clock.set(at(15));
+    assert!(
+        matches!(attempt().await, Err(AppError::SignInThrottled { retry_at }) if retry_at == aged_out)
+    );
+    clock.set(aged_out - jiff::SignedDuration::from_nanos(1));
+    assert!(matches!(
+        attempt().await,
+        Err(AppError::SignInThrottled { .. })
+    ));
+    clock.set(aged_out);
+    assert!(matches!(attempt().await, Err(AppError::SignInFailed)));
 }
