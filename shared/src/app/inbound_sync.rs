@@ -49,8 +49,21 @@ const DEFAULT_HORIZON_DAYS: i64 = 60;
 pub const FULL_SYNC_EVERY: SignedDuration = SignedDuration::from_hours(24);
 /// A calendar not synced for this long is synced by the scheduled function, whatever the notifications did.
 pub const SAFETY_NET_AFTER: SignedDuration = SignedDuration::from_mins(15);
-/// Channels are renewed once they expire within this.
-pub const RENEW_BEFORE: SignedDuration = SignedDuration::from_hours(24);
+/// How often the scheduled function runs on AWS: `rate(5 minutes)` in `infra/template.yaml` (a test holds the two
+/// together). The local server sweeps every minute, which only checks more often.
+pub const SCHEDULER_PERIOD: SignedDuration = SignedDuration::from_mins(5);
+/// The longest a watched calendar's channel goes unchecked even when one scheduled run is missed: every sync checks
+/// the channel; a calendar is due a sync once its last one is [`SAFETY_NET_AFTER`] old, the next run notices within
+/// a period (two, when one is missed), and the sync may wait out a lease held by another.
+pub const LONGEST_UNCHECKED: SignedDuration = SAFETY_NET_AFTER
+    .saturating_add(SCHEDULER_PERIOD)
+    .saturating_add(SCHEDULER_PERIOD)
+    .saturating_add(CALENDAR_LEASE);
+/// How long a provider may refuse or fail our renewals before a channel lapses.
+const OUTAGE_RIDDEN_OUT: SignedDuration = SignedDuration::from_hours(24);
+/// Channels are renewed once they expire within this: the first check inside it comes at most
+/// [`LONGEST_UNCHECKED`] later, and failed renewals are tried again at every check after it for a day.
+pub const RENEW_BEFORE: SignedDuration = OUTAGE_RIDDEN_OUT.saturating_add(LONGEST_UNCHECKED);
 /// How much later than a notification a sync must have begun for the notification to count as seen.
 const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// Cache writes of one sync in flight at once.
@@ -808,6 +821,41 @@ pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{google, microsoft};
+
+    #[test]
+    fn the_scheduler_period_is_the_one_the_template_deploys() {
+        let template = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/template.yaml"
+        ));
+        let schedule = format!(
+            "ScheduleExpression: rate({} minutes)",
+            SCHEDULER_PERIOD.as_mins()
+        );
+        assert_eq!(template.matches("ScheduleExpression:").count(), 1);
+        assert!(template.contains(&schedule), "{schedule}");
+    }
+
+    #[test]
+    fn a_missed_scheduler_run_never_lets_a_channel_lapse() {
+        // One missed run is inside the longest gap between checks, and the renewal window holds that gap many
+        // times over: a renewal is tried well before expiry and, when it fails, again at later checks.
+        assert!(LONGEST_UNCHECKED >= SAFETY_NET_AFTER + SCHEDULER_PERIOD * 2);
+        assert!(RENEW_BEFORE >= LONGEST_UNCHECKED * 2);
+        assert!(RENEW_BEFORE - LONGEST_UNCHECKED >= OUTAGE_RIDDEN_OUT);
+        for lifetime in [
+            google::CHANNEL_LIFETIME,
+            microsoft::SUBSCRIPTION_LIFETIME,
+        ] {
+            // A fresh channel is not renewed at once: it lives at least a renewal window past the next check.
+            assert!(
+                lifetime >= RENEW_BEFORE * 2 + LONGEST_UNCHECKED,
+                "{lifetime:?}"
+            );
+        }
+        assert!(microsoft::SUBSCRIPTION_LIFETIME <= microsoft::MAX_SUBSCRIPTION_LIFETIME);
+    }
 
     #[test]
     fn a_secret_matches_only_itself_and_never_an_empty_hash() {

@@ -49,7 +49,8 @@ pub use holds::{
     remove_expired_holds,
 };
 pub use inbound_sync::{
-    FULL_SYNC_EVERY, RENEW_BEFORE, SAFETY_NET_AFTER, accept_notifications, sync_stale_calendars,
+    FULL_SYNC_EVERY, LONGEST_UNCHECKED, RENEW_BEFORE, SAFETY_NET_AFTER, SCHEDULER_PERIOD,
+    accept_notifications, sync_stale_calendars,
 };
 pub use providers::{Integrations, random_state_key};
 pub use services::{

@@ -89,7 +89,7 @@ fn read_notification(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookRe
     })
 }
 /// Google channels may last longer, but a week keeps an abandoned one from lingering.
-const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+pub(crate) const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// The real Google endpoints.
 pub fn default_endpoints() -> ProviderEndpoints {
