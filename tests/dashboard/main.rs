@@ -5,6 +5,7 @@
 
 mod browser;
 mod http;
+mod integrations;
 mod support;
 mod third_provider;
 mod webdriver;

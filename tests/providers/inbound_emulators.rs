@@ -1016,14 +1016,18 @@ async fn graph_refuses_subscriptions_beyond_its_documented_limits() {
 
     // What the code asked for before: 10,070 minutes.
     refused_as_graph_does(subscribe_for(&api, &calendar, &hook, 10_070, "state").await);
-    let (status, made) =
-        subscribe_for(&api, &calendar, &hook, MAX_SUBSCRIPTION_MINUTES - 1, "state").await;
+    let (status, made) = subscribe_for(
+        &api,
+        &calendar,
+        &hook,
+        MAX_SUBSCRIPTION_MINUTES - 1,
+        "state",
+    )
+    .await;
     assert_eq!(status, 201, "{made}");
     let id = made["id"].as_str().unwrap().to_owned();
     let path = format!("subscriptions/{id}");
-    let until = |minutes| {
-        json!({ "expirationDateTime": (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes)).to_string() })
-    };
+    let until = |minutes| json!({ "expirationDateTime": (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes)).to_string() });
     refused_as_graph_does(api.patch(&path, until(10_070)).await);
     let (status, renewed) = api.patch(&path, until(MAX_SUBSCRIPTION_MINUTES - 1)).await;
     assert_eq!(status, 200, "{renewed}");
@@ -1035,12 +1039,16 @@ async fn graph_refuses_subscriptions_beyond_its_documented_limits() {
     assert_eq!(status, 400);
     let long_state = "s".repeat(MAX_CLIENT_STATE_CHARS + 1);
     assert_eq!(
-        subscribe_for(&api, &calendar, &hook, 60, &long_state).await.0,
+        subscribe_for(&api, &calendar, &hook, 60, &long_state)
+            .await
+            .0,
         400
     );
     let longest_state = "s".repeat(MAX_CLIENT_STATE_CHARS);
     assert_eq!(
-        subscribe_for(&api, &calendar, &hook, 60, &longest_state).await.0,
+        subscribe_for(&api, &calendar, &hook, 60, &longest_state)
+            .await
+            .0,
         201
     );
     // Each refusal is a violation: the code under test must never send one.

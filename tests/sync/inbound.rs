@@ -304,7 +304,8 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
 
     // A minute into the renewal window: the channel is still open, and is renewed before it lapses.
     let expires = channel_expiry(&old);
-    let into_window = expires.duration_since(harness.app.clock_now()) - booking_core::app::RENEW_BEFORE
+    let into_window = expires.duration_since(harness.app.clock_now())
+        - booking_core::app::RENEW_BEFORE
         + jiff::SignedDuration::from_mins(1);
     harness.app.clock.advance(into_window);
     harness.emulator.set_now(harness.app.clock_now());
@@ -328,7 +329,10 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         "renewed: {renewed}, was {old}"
     );
     if E::KIND == booking_core::ports::ProviderKind::MICROSOFT {
-        assert_eq!(renewed["id"], old["id"], "a Graph subscription is renewed in place");
+        assert_eq!(
+            renewed["id"], old["id"],
+            "a Graph subscription is renewed in place"
+        );
     }
     // Still heard: a change on the renewed channel arrives and is applied.
     harness
@@ -380,7 +384,10 @@ async fn a_subscription_stored_with_a_far_expiry_is_renewed_within_graphs_limit(
     harness.emulator.grant_subscription_until(&id, far);
     let version = watch.version;
     watch.version += 1;
-    store.put_calendar_watch(&watch, Some(version)).await.unwrap();
+    store
+        .put_calendar_watch(&watch, Some(version))
+        .await
+        .unwrap();
     let sync_now = || async {
         harness.emulator.set_now(harness.app.clock_now());
         sync_stale_calendars(&harness.app.app).await.unwrap();
@@ -924,11 +931,15 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
     crate::harness::run_some_jobs(&harness.app, 1).await;
     let failing = harness.connection().await["health"].clone();
     assert_eq!(failing["state"], "error", "{failing}");
+    let calendar = if E::KIND == booking_core::ports::ProviderKind::GOOGLE {
+        "Google Calendar"
+    } else {
+        "Outlook Calendar"
+    };
     assert!(
-        failing["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Busy times could not be read from the calendar"),
+        failing["message"].as_str().unwrap().starts_with(&format!(
+            "Busy times could not be read: {calendar} could not be reached just now"
+        )),
         "{failing}"
     );
 

@@ -26,6 +26,7 @@ use super::providers::Integrations;
 use super::sync_core::{
     Failure, SyncError, SyncOutcome, calendar_job, jittered, with_fresh_token, with_lease,
 };
+use super::sync_wording::{ProviderNames, busy_times_not_read, notifications_not_set_up};
 use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
@@ -220,7 +221,10 @@ async fn sync_under_lease<
         Err(SyncError::Store(StoreError::NotFound)) => return Ok(SyncOutcome::Done),
         Err(SyncError::Store(error)) => return Err(error.into()),
         Err(SyncError::Internal(error)) => return Err(AppError::Internal(error)),
-        Err(error) => Some(error.to_string()),
+        Err(error) => {
+            tracing::warn!(%business_id, %provider, %error, "push channel not opened or renewed");
+            Some(Failure::of(error, attempt))
+        }
     };
     let expected_version = next.version;
     let (mut recorded, failure) =
@@ -256,10 +260,13 @@ async fn sync_under_lease<
     let health = match channel_problem {
         None => ConnectionHealth::Connected,
         Some(problem) => ConnectionHealth::Error {
-            message: format!(
-                "Busy times are synced, but change notifications could not be set up ({problem}); changes are \
-                 picked up every {} minutes until they are.",
-                SAFETY_NET_AFTER.as_mins()
+            message: notifications_not_set_up(
+                &ProviderNames::of(&app.registry, provider),
+                &problem,
+                connection
+                    .as_ref()
+                    .map_or(CONNECTED_ACCOUNT, |connection| connection.account.as_str()),
+                SAFETY_NET_AFTER.unsigned_abs(),
             ),
         },
     };
@@ -278,26 +285,19 @@ async fn fail<S: ConnectionStore + ?Sized>(
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
     let failure = Failure::of(error, attempt);
-    let message = match &failure {
-        Failure::Ours(_) | Failure::NotConfigured(_) => {
-            return match failure {
-                Failure::Ours(error) => Err(error),
-                _ => Ok(SyncOutcome::Done),
-            };
-        }
+    match failure {
+        Failure::Ours(error) => return Err(error),
         // The token module has marked the connection; nothing syncs until the business reconnects.
-        Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
-        Failure::Unavailable { reason, .. } => reason.clone(),
-        Failure::RateLimited { .. } => "the provider asked us to slow down".to_owned(),
-        Failure::CalendarNotFound => {
-            "the selected calendar no longer exists or is no longer shared with this account"
-                .to_owned()
-        }
-        Failure::Refused(error) => error.to_string(),
-    };
-    tracing::warn!(%business_id, %provider, %message, "calendar busy-time sync failed");
+        Failure::NotConfigured(_) | Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
+        _ => {}
+    }
+    tracing::warn!(%business_id, %provider, detail = ?failure, "calendar busy-time sync failed");
     let health = ConnectionHealth::Error {
-        message: format!("Busy times could not be read from the calendar: {message}"),
+        message: busy_times_not_read(
+            &ProviderNames::of(&app.registry, provider),
+            &failure,
+            &account(app, business_id, provider).await?,
+        ),
     };
     app.store
         .update_connection_health(business_id, provider, &health, None)
@@ -306,6 +306,26 @@ async fn fail<S: ConnectionStore + ?Sized>(
         .retry_in()
         .map_or(SyncOutcome::Done, SyncOutcome::RetryAfter))
 }
+
+/// The connected account, as the owner knows the calendar's sharing by.
+async fn account<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<String, AppError> {
+    Ok(app
+        .store
+        .get_calendar_connection(business_id)
+        .await?
+        .filter(|connection| connection.provider == provider)
+        .map_or_else(
+            || CONNECTED_ACCOUNT.to_owned(),
+            |connection| connection.account,
+        ))
+}
+
+/// Stands in for the account's address when the connection is gone meanwhile.
+const CONNECTED_ACCOUNT: &str = "the connected account";
 
 /// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
 async fn busy_window<S: CatalogStore + ?Sized>(
@@ -844,10 +864,7 @@ mod tests {
         assert!(LONGEST_UNCHECKED >= SAFETY_NET_AFTER + SCHEDULER_PERIOD * 2);
         assert!(RENEW_BEFORE >= LONGEST_UNCHECKED * 2);
         assert!(RENEW_BEFORE - LONGEST_UNCHECKED >= OUTAGE_RIDDEN_OUT);
-        for lifetime in [
-            google::CHANNEL_LIFETIME,
-            microsoft::SUBSCRIPTION_LIFETIME,
-        ] {
+        for lifetime in [google::CHANNEL_LIFETIME, microsoft::SUBSCRIPTION_LIFETIME] {
             // A fresh channel is not renewed at once: it lives at least a renewal window past the next check.
             assert!(
                 lifetime >= RENEW_BEFORE * 2 + LONGEST_UNCHECKED,

@@ -24,6 +24,7 @@ mod services;
 mod sync_core;
 mod sync_jobs;
 mod sync_maintenance;
+mod sync_wording;
 
 pub use appointments::{
     AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
@@ -59,3 +60,4 @@ pub use services::{
 pub use sync_core::SyncOutcome;
 pub use sync_jobs::{give_up_sync, run_sync_job};
 pub use sync_maintenance::{STALE_PENDING_AFTER, requeue_stale_pending};
+pub use sync_wording::{ProviderNames, needs_reconnecting};

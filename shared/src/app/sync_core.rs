@@ -150,8 +150,13 @@ pub enum Failure {
     ReauthRequired(String),
     /// The provider asked us to slow down.
     RateLimited { retry_in: Duration },
-    /// An outage, a timeout or a refused token: it may pass.
-    Unavailable { reason: String, retry_in: Duration },
+    /// An outage, a timeout or a refused token: it may pass. `reason` is for the log; `provider_says` the
+    /// provider's own words, when it gave any.
+    Unavailable {
+        reason: String,
+        provider_says: Option<String>,
+        retry_in: Duration,
+    },
     /// The selected calendar is gone or no longer shared with the account.
     CalendarNotFound,
     /// The provider refused the request (`Rejected`, or a cursor on a call that carries none): retrying will not
@@ -172,6 +177,7 @@ impl Failure {
             SyncError::Token(TokenError::ReauthRequired(reason)) => Self::ReauthRequired(reason),
             SyncError::Token(TokenError::Transient(reason)) => Self::Unavailable {
                 reason,
+                provider_says: None,
                 retry_in: backoff(attempt, None),
             },
             SyncError::Provider(ProviderError::RateLimited { retry_after }) => Self::RateLimited {
@@ -180,6 +186,10 @@ impl Failure {
             SyncError::Provider(
                 error @ (ProviderError::Transient(_) | ProviderError::Unauthorized),
             ) => Self::Unavailable {
+                provider_says: match &error {
+                    ProviderError::Transient(trouble) => trouble.provider_says.clone(),
+                    _ => None,
+                },
                 reason: error.to_string(),
                 retry_in: backoff(attempt, None),
             },

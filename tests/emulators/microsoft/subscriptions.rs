@@ -252,10 +252,9 @@ fn expiration(shared: &Shared, value: &Value) -> Result<Timestamp, Response> {
         ));
     }
     if instant > now + SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES) {
-        return Err(shared.bad_request(
-            "ExtensionError",
-            too_long_message(MAX_SUBSCRIPTION_MINUTES),
-        ));
+        return Err(
+            shared.bad_request("ExtensionError", too_long_message(MAX_SUBSCRIPTION_MINUTES))
+        );
     }
     Ok(instant)
 }
