@@ -2,10 +2,9 @@
 //! grant is explained as the owner knows the provider.
 
 use booking_core::domain::BusinessId;
-use booking_core::ports::{ConnectionHealth, ConnectionStore, ProviderKind};
+use booking_core::ports::{ConnectionHealth, ProviderKind};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
-use reqwest::StatusCode;
 
 use crate::support::{Visitor, signed_in};
 

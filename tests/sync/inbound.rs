@@ -369,7 +369,6 @@ fn channel_expiry(channel: &Value) -> Timestamp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_subscription_stored_with_a_far_expiry_is_renewed_within_graphs_limit() {
     use booking_core::app::{RENEW_BEFORE, sync_stale_calendars};
-    use booking_core::ports::ConnectionStore;
     use integration_tests::emulators::microsoft::{GraphEmulator, MAX_SUBSCRIPTION_MINUTES};
     use jiff::SignedDuration;
 

@@ -236,13 +236,15 @@ async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
                 .await?;
             return Ok(SyncOutcome::Done);
         }
-        Err(error) => match Failure::of(error, attempt) {
-            Failure::Ours(error) => return Err(error),
-            failure => failure,
-        },
+        Err(error) => {
+            // The owner reads the provider's words; the log keeps ours (status, code) beside them.
+            tracing::info!(appointment_id = %appointment.id, %error, "calendar write failed");
+            match Failure::of(error, attempt) {
+                Failure::Ours(error) => return Err(error),
+                failure => failure,
+            }
+        }
     };
-    // The owner reads the provider's words; the log keeps our detail (status, code) beside them.
-    tracing::info!(appointment_id = %appointment.id, code = failure.code(), detail = ?failure, "calendar write failed");
     let names = ProviderNames::of(&app.registry, provider);
     let message = appointment_not_written(&names, &failure, &connection.account);
     if let Failure::CalendarNotFound = failure {

@@ -284,14 +284,15 @@ async fn fail<S: ConnectionStore + ?Sized>(
     error: SyncError,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
+    // The owner reads the provider's words; the log keeps ours (status, code) beside them.
+    tracing::warn!(%business_id, %provider, %error, "calendar busy-time sync failed");
     let failure = Failure::of(error, attempt);
     match failure {
         Failure::Ours(error) => return Err(error),
         // The token module has marked the connection; nothing syncs until the business reconnects.
-        Failure::NotConfigured(_) | Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
+        Failure::NotConfigured | Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
         _ => {}
     }
-    tracing::warn!(%business_id, %provider, detail = ?failure, "calendar busy-time sync failed");
     let health = ConnectionHealth::Error {
         message: busy_times_not_read(
             &ProviderNames::of(&app.registry, provider),

@@ -73,7 +73,7 @@ fn trouble(names: &ProviderNames, failure: &Failure, account: &str) -> String {
     let says = |words: &str| format!("{} says {}", names.vendor, quoted(words));
     match failure {
         Failure::Ours(_) => "something went wrong on our side".to_owned(),
-        Failure::NotConfigured(_) => format!("{calendar} is not set up on this server"),
+        Failure::NotConfigured => format!("{calendar} is not set up on this server"),
         Failure::ReauthRequired(reason) => needs_reconnecting(calendar, reason),
         Failure::RateLimited { .. } => format!("{calendar} asked us to slow down"),
         Failure::Unavailable { provider_says, .. } => match provider_says {
@@ -178,11 +178,10 @@ mod tests {
         );
         vec![
             Failure::Ours(AppError::Internal("disk full".into())),
-            Failure::NotConfigured(ProviderKind::from_static("google")),
+            Failure::NotConfigured,
             Failure::ReauthRequired(reason),
             Failure::RateLimited { retry_in },
             Failure::Unavailable {
-                reason: "Google answered 503 Service Unavailable".to_owned(),
                 provider_says: Some(WORDS.to_owned()),
                 retry_in,
             },
