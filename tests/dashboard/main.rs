@@ -5,6 +5,7 @@
 
 mod browser;
 mod http;
+mod integrations;
 mod security;
 mod support;
 mod third_provider;

@@ -31,6 +31,7 @@ const ACME_WEBHOOK: &str = "/v1/webhooks/acme";
 const ACME_PROFILE: ProviderProfile = ProviderProfile {
     kind: ACME,
     display_name: "Acme Calendar",
+    vendor: "Acme",
     webhook: ProviderWebhook {
         path: ACME_WEBHOOK,
         read: read_acme_notification,

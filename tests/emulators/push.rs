@@ -10,8 +10,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// How long a notification (and Graph's validation handshake) waits for the receiver's answer.
-const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long Graph's validation handshake waits for the receiver's answer (10 s, documented), and so any notification
+/// whose provider documents no shorter wait.
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One notification to post.
 pub struct Delivery {
@@ -23,6 +24,8 @@ pub struct Delivery {
     pub headers: Vec<(&'static str, String)>,
     /// A JSON body, or none (an empty body, as Google posts).
     pub body: Option<Value>,
+    /// How long the provider waits for the answer; a later one counts as none.
+    pub answer_within: Duration,
 }
 
 /// `(channel or subscription id, label, HTTP status our receiver answered, 0 for none)`.
@@ -103,7 +106,7 @@ async fn deliver(
     mut inbox: mpsc::UnboundedReceiver<Delivery>,
 ) {
     while let Some(delivery) = inbox.recv().await {
-        let mut request = http.post(&delivery.url);
+        let mut request = http.post(&delivery.url).timeout(delivery.answer_within);
         request = match &delivery.body {
             Some(body) => request.json(body),
             None => request.header(header::CONTENT_LENGTH, "0"),

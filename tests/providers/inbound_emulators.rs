@@ -575,7 +575,7 @@ async fn google_channels_stop_ends_deliveries() {
     let hook = receiver(true).await;
     let (_, channel) = api
         .post(
-            &format!("calendars/{TEAM_CALENDAR}/events/watch"),
+            "calendars/primary/events/watch",
             json!({ "id": "channel-2", "type": "web_hook", "address": hook.url, "expiration": "1" }),
         )
         .await;
@@ -584,7 +584,7 @@ async fn google_channels_stop_ends_deliveries() {
     assert!(google.channels().is_empty());
     let (status, channel) = api
         .post(
-            &format!("calendars/{TEAM_CALENDAR}/events/watch"),
+            "calendars/primary/events/watch",
             json!({ "id": "channel-3", "type": "web_hook", "address": hook.url }),
         )
         .await;
@@ -972,6 +972,114 @@ async fn graph_subscriptions_validate_the_endpoint_then_notify_with_client_state
     assert_eq!(hook.seen().len(), 4);
 }
 
+/// Creates a subscription to the calendar's events lasting `minutes`, with `client_state`.
+async fn subscribe_for(
+    api: &Api,
+    calendar: &str,
+    hook: &Receiver,
+    minutes: i64,
+    client_state: &str,
+) -> (u16, Value) {
+    let expiration = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
+    api.post(
+        "subscriptions",
+        json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": hook.url,
+            "resource": format!("me/calendars/{calendar}/events"),
+            "expirationDateTime": expiration.to_string(),
+            "clientState": client_state,
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn graph_refuses_subscriptions_beyond_its_documented_limits() {
+    use integration_tests::emulators::microsoft::{
+        MAX_CLIENT_STATE_CHARS, MAX_SUBSCRIPTION_MINUTES, too_long_message,
+    };
+    let (graph, api, calendar) = graph().await;
+    let hook = receiver(true).await;
+    let refused_as_graph_does = |(status, body): (u16, Value)| {
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "ExtensionError", "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            too_long_message(MAX_SUBSCRIPTION_MINUTES).as_str()
+        );
+        assert_eq!(
+            too_long_message(MAX_SUBSCRIPTION_MINUTES),
+            "Subscription expiration can only be 4230 minutes in the future."
+        );
+    };
+
+    // What the code asked for before: 10,070 minutes.
+    refused_as_graph_does(subscribe_for(&api, &calendar, &hook, 10_070, "state").await);
+    let (status, made) = subscribe_for(
+        &api,
+        &calendar,
+        &hook,
+        MAX_SUBSCRIPTION_MINUTES - 1,
+        "state",
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let path = format!("subscriptions/{id}");
+    let until = |minutes| json!({ "expirationDateTime": (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes)).to_string() });
+    refused_as_graph_does(api.patch(&path, until(10_070)).await);
+    let (status, renewed) = api.patch(&path, until(MAX_SUBSCRIPTION_MINUTES - 1)).await;
+    assert_eq!(status, 200, "{renewed}");
+
+    // lifecycleNotificationUrl only at creation; clientState at most 128 characters.
+    let (status, _) = api
+        .patch(&path, json!({ "lifecycleNotificationUrl": hook.url }))
+        .await;
+    assert_eq!(status, 400);
+    let long_state = "s".repeat(MAX_CLIENT_STATE_CHARS + 1);
+    assert_eq!(
+        subscribe_for(&api, &calendar, &hook, 60, &long_state)
+            .await
+            .0,
+        400
+    );
+    let longest_state = "s".repeat(MAX_CLIENT_STATE_CHARS);
+    assert_eq!(
+        subscribe_for(&api, &calendar, &hook, 60, &longest_state)
+            .await
+            .0,
+        201
+    );
+    // Each refusal is a violation: the code under test must never send one.
+    assert_eq!(graph.violations().len(), 4, "{:#?}", graph.violations());
+}
+
+#[tokio::test]
+async fn google_refuses_channel_ids_and_tokens_beyond_its_documented_limits() {
+    use integration_tests::emulators::google::{MAX_CHANNEL_ID_CHARS, MAX_CHANNEL_TOKEN_CHARS};
+    let (google, api) = google().await;
+    let hook = receiver(true).await;
+    let watch = |id: String, token: String| {
+        api.post(
+            "calendars/primary/events/watch",
+            json!({ "id": id, "type": "web_hook", "address": hook.url.as_str(), "token": token }),
+        )
+    };
+    let (status, _) = watch("c".repeat(MAX_CHANNEL_ID_CHARS + 1), "t".to_owned()).await;
+    assert_eq!(status, 400);
+    let (status, _) = watch("c2".to_owned(), "t".repeat(MAX_CHANNEL_TOKEN_CHARS + 1)).await;
+    assert_eq!(status, 400);
+    assert_eq!(google.violations().len(), 2);
+    let (status, opened) = watch(
+        "c".repeat(MAX_CHANNEL_ID_CHARS),
+        "t".repeat(MAX_CHANNEL_TOKEN_CHARS),
+    )
+    .await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(google.violations().len(), 2);
+}
+
 #[tokio::test]
 async fn graph_lifecycle_notifications_renewal_and_deletion() {
     let (graph, api, calendar) = graph().await;
@@ -995,7 +1103,7 @@ async fn graph_lifecycle_notifications_renewal_and_deletion() {
     assert_eq!(notice["value"][0]["subscriptionId"], id.as_str());
     assert_eq!(notice["value"][0]["clientState"], "secret-state");
 
-    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(100)).to_string();
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(70)).to_string();
     let (status, renewed) = api
         .patch(
             &format!("subscriptions/{id}"),
@@ -1008,7 +1116,7 @@ async fn graph_lifecycle_notifications_renewal_and_deletion() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(renewed_until > jiff::Timestamp::now() + jiff::SignedDuration::from_hours(99));
+    assert!(renewed_until > jiff::Timestamp::now() + jiff::SignedDuration::from_hours(69));
     assert_eq!(graph.violations(), Vec::<String>::new());
 
     let too_late = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 8)).to_string();

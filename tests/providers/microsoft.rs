@@ -275,7 +275,7 @@ async fn faults_are_classified() {
         }),
         (
             Fault::Unavailable,
-            |e| matches!(e, ProviderError::Transient(m) if m.contains("retry after 2s")),
+            |e| matches!(e, ProviderError::Transient(m) if m.detail.contains("retry after 2s")),
         ),
         (
             Fault::TooManyRequests {
@@ -340,7 +340,7 @@ async fn a_read_only_calendar_is_rejected_and_an_unknown_one_not_found() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, ProviderError::Rejected(m) if m.contains("ErrorAccessDenied")),
+        matches!(&error, ProviderError::Rejected(m) if m.detail.contains("ErrorAccessDenied")),
         "{error:?}"
     );
     assert!(!error.is_transient());

@@ -174,7 +174,19 @@ pub async fn a_revoked_grant_asks_for_reauthorization_and_reconnecting_recovers<
         assert_eq!(appointment["sync"]["status"], "failed", "{appointment}");
         assert_eq!(appointment["sync"]["error"]["code"], "reauth_required");
         let message = appointment["sync"]["error"]["message"].as_str().unwrap();
-        assert!(message.contains("Reconnect"), "{message}");
+        let (calendar, vendor) = match E::KIND.as_str() {
+            "google" => ("Google Calendar", "Google"),
+            _ => ("Outlook Calendar", "Microsoft"),
+        };
+        // The provider as the owner knows it, its own words quoted once, no parentheses inside parentheses.
+        assert!(
+            message.starts_with(&format!(
+                "{calendar} needs reconnecting: {vendor} says the access was revoked or has expired ('"
+            )),
+            "{message}"
+        );
+        assert!(message.ends_with("')."), "{message}");
+        assert_eq!(message.matches('(').count(), 1, "{message}");
     }
     let connections = harness.app.get_json("/v1/integrations").await;
     assert_eq!(

@@ -302,11 +302,12 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
     synced_busy_on_tuesday(&harness, "10:00", "11:00").await;
     let old = harness.emulator.channels()[0].clone();
 
-    // Six and a half days on, the channel has less than a day left.
-    harness
-        .app
-        .clock
-        .advance(jiff::SignedDuration::from_hours(6 * 24 + 12));
+    // A minute into the renewal window: the channel is still open, and is renewed before it lapses.
+    let expires = channel_expiry(&old);
+    let into_window = expires.duration_since(harness.app.clock_now())
+        - booking_core::app::RENEW_BEFORE
+        + jiff::SignedDuration::from_mins(1);
+    harness.app.clock.advance(into_window);
     harness.emulator.set_now(harness.app.clock_now());
     assert_eq!(
         booking_core::app::sync_stale_calendars(&harness.app.app)
@@ -322,22 +323,17 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         "the old channel is closed: {channels:#?}"
     );
     let renewed = &channels[0];
-    let expiry = |channel: &Value| {
-        channel["expiration"]
-            .as_str()
-            .and_then(|millis| millis.parse::<i64>().ok())
-            .map(|millis| Timestamp::from_millisecond(millis).unwrap())
-            .or_else(|| {
-                channel["expirationDateTime"]
-                    .as_str()
-                    .map(|text| text.parse().unwrap())
-            })
-            .unwrap()
-    };
     assert!(
-        expiry(renewed).duration_since(harness.app.clock_now()) > booking_core::app::RENEW_BEFORE,
+        channel_expiry(renewed).duration_since(harness.app.clock_now())
+            > booking_core::app::RENEW_BEFORE,
         "renewed: {renewed}, was {old}"
     );
+    if E::KIND == booking_core::ports::ProviderKind::MICROSOFT {
+        assert_eq!(
+            renewed["id"], old["id"],
+            "a Graph subscription is renewed in place"
+        );
+    }
     // Still heard: a change on the renewed channel arrives and is applied.
     harness
         .add_busy_and_sync(on("2026-12-08", "10:00"), on("2026-12-08", "11:00"))
@@ -351,6 +347,77 @@ pub async fn channels_are_renewed_before_they_expire_and_closed_on_disconnect<E:
         "closed on disconnect"
     );
     assert_offered_on(&harness, "2026-12-08", "10:00", "").await;
+    harness.assert_no_violations();
+}
+
+/// When a push channel (Google) or subscription (Graph), as the emulator lists it, expires.
+fn channel_expiry(channel: &Value) -> Timestamp {
+    channel["expiration"]
+        .as_str()
+        .and_then(|millis| millis.parse::<i64>().ok())
+        .map(|millis| Timestamp::from_millisecond(millis).unwrap())
+        .or_else(|| {
+            channel["expirationDateTime"]
+                .as_str()
+                .map(|text| text.parse().unwrap())
+        })
+        .unwrap()
+}
+
+/// Subscriptions stored by the previous release asked Graph for 10,070 minutes. They need no migration: nothing
+/// renews them while they are far from expiry, and the renewal inside the window asks for what Graph allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscription_stored_with_a_far_expiry_is_renewed_within_graphs_limit() {
+    use booking_core::app::{RENEW_BEFORE, sync_stale_calendars};
+    use integration_tests::emulators::microsoft::{GraphEmulator, MAX_SUBSCRIPTION_MINUTES};
+    use jiff::SignedDuration;
+
+    let (harness, _) = watching::<GraphEmulator>(Backend::Local).await;
+    let business = harness.app.business_id.parse().unwrap();
+    let store = &harness.app.app.store;
+    let mut watch = store.get_calendar_watch(business).await.unwrap().unwrap();
+    let far = harness.app.clock_now() + SignedDuration::from_mins(10_070);
+    let channel = watch.channel.as_mut().unwrap();
+    channel.expires_at = far;
+    let id = channel.id.clone();
+    harness.emulator.grant_subscription_until(&id, far);
+    let version = watch.version;
+    watch.version += 1;
+    store
+        .put_calendar_watch(&watch, Some(version))
+        .await
+        .unwrap();
+    let sync_now = || async {
+        harness.emulator.set_now(harness.app.clock_now());
+        sync_stale_calendars(&harness.app.app).await.unwrap();
+        harness.run_jobs().await;
+        harness.emulator.subscriptions()
+    };
+
+    // Three days on (past today's whole lifetime), syncs run and leave the subscription alone.
+    harness.app.clock.advance(SignedDuration::from_hours(72));
+    let untouched = sync_now().await;
+    assert_eq!(untouched.len(), 1);
+    assert_eq!(untouched[0]["id"], id.as_str());
+    assert!(channel_expiry(&untouched[0]).duration_since(far).abs() < SignedDuration::from_secs(1));
+
+    // A minute into the renewal window it is renewed in place, within Graph's limit.
+    let into_window =
+        far.duration_since(harness.app.clock_now()) - RENEW_BEFORE + SignedDuration::from_mins(1);
+    harness.app.clock.advance(into_window);
+    let renewed = sync_now().await;
+    assert_eq!(renewed.len(), 1);
+    assert_eq!(renewed[0]["id"], id.as_str());
+    let left = channel_expiry(&renewed[0]).duration_since(harness.app.clock_now());
+    assert!(
+        left > RENEW_BEFORE && left <= SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES),
+        "{left:?}"
+    );
+    let stored = store.get_calendar_watch(business).await.unwrap().unwrap();
+    assert_eq!(
+        stored.channel.map(|channel| channel.expires_at),
+        Some(channel_expiry(&renewed[0]))
+    );
     harness.assert_no_violations();
 }
 
@@ -863,11 +930,15 @@ pub async fn a_failing_calendar_read_shows_on_the_connection_until_it_works_agai
     crate::harness::run_some_jobs(&harness.app, 1).await;
     let failing = harness.connection().await["health"].clone();
     assert_eq!(failing["state"], "error", "{failing}");
+    let calendar = if E::KIND == booking_core::ports::ProviderKind::GOOGLE {
+        "Google Calendar"
+    } else {
+        "Outlook Calendar"
+    };
     assert!(
-        failing["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Busy times could not be read from the calendar"),
+        failing["message"].as_str().unwrap().starts_with(&format!(
+            "Busy times could not be read: {calendar} could not be reached just now"
+        )),
         "{failing}"
     );
 

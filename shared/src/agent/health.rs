@@ -4,16 +4,15 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::app::SAFETY_NET_AFTER;
+use crate::app::{SAFETY_NET_AFTER, SCHEDULER_PERIOD};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth};
 
 use super::answers::{CalendarState, CalendarView};
 
 /// How old the last read of the calendar may be. The scheduled safety net syncs a calendar once its last read is
-/// [`SAFETY_NET_AFTER`] old, and on AWS it runs every five minutes, so a quiet calendar is routinely read up to
-/// that much later; anything older means syncs are not happening.
-pub const BUSY_TIME_FRESH_FOR: SignedDuration =
-    SAFETY_NET_AFTER.saturating_add(SignedDuration::from_mins(5));
+/// [`SAFETY_NET_AFTER`] old, and on AWS it runs every [`SCHEDULER_PERIOD`], so a quiet calendar is routinely read
+/// up to that much later; anything older means syncs are not happening.
+pub const BUSY_TIME_FRESH_FOR: SignedDuration = SAFETY_NET_AFTER.saturating_add(SCHEDULER_PERIOD);
 
 /// The calendar's state and, unless it is fresh or absent, the warning an agent repeats before offering times.
 pub fn calendar_health(

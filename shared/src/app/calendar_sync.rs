@@ -17,6 +17,7 @@ use super::providers::Integrations;
 use super::sync_core::{
     Failure, SWEEP_BATCH, SyncError, SyncOutcome, appointment_job, with_fresh_token, with_lease,
 };
+use super::sync_wording::{ProviderNames, appointment_not_written};
 use crate::domain::{
     Appointment, AppointmentId, BookingSource, BusinessId, SyncFailure, SyncState, SyncStatus,
 };
@@ -235,45 +236,26 @@ async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
                 .await?;
             return Ok(SyncOutcome::Done);
         }
-        Err(error) => match Failure::of(error, attempt) {
-            Failure::Ours(error) => return Err(error),
-            failure => failure,
-        },
+        Err(error) => {
+            // The owner reads the provider's words; the log keeps ours (status, code) beside them.
+            tracing::info!(appointment_id = %appointment.id, %error, "calendar write failed");
+            match Failure::of(error, attempt) {
+                Failure::Ours(error) => return Err(error),
+                failure => failure,
+            }
+        }
     };
-    let message = match &failure {
-        Failure::Ours(error) => error.to_string(),
-        Failure::NotConfigured(kind) => {
-            format!("{kind} calendars are not configured on this server.")
-        }
-        Failure::ReauthRequired(reason) => format!(
-            "The {provider} calendar connection must be authorized again ({reason}). Reconnect the calendar; \
-             failed appointments are then queued again."
-        ),
-        Failure::RateLimited { .. } => {
-            format!("The {provider} calendar asked us to slow down; retrying.")
-        }
-        Failure::Unavailable { reason, .. } => reason.clone(),
-        Failure::CalendarNotFound => {
-            let message = format!(
-                "The selected {provider} calendar no longer exists or is no longer shared with {}.",
-                connection.account
-            );
-            app.store
-                .update_connection_health(
-                    appointment.business_id,
-                    provider,
-                    &ConnectionHealth::Error {
-                        message: message.clone(),
-                    },
-                    None,
-                )
-                .await?;
-            message
-        }
-        Failure::Refused(crate::ports::ProviderError::Rejected(reason)) => reason.clone(),
-        // Event writes carry no cursor; a provider that answers so is refusing the request.
-        Failure::Refused(error) => error.to_string(),
-    };
+    let names = ProviderNames::of(&app.registry, provider);
+    let message = appointment_not_written(&names, &failure, &connection.account);
+    if let Failure::CalendarNotFound = failure {
+        // The connection shows it too: every appointment will fail the same way until another calendar is chosen.
+        let health = ConnectionHealth::Error {
+            message: message.clone(),
+        };
+        app.store
+            .update_connection_health(appointment.business_id, provider, &health, None)
+            .await?;
+    }
     let retry = failure.retry_in();
     let state = SyncState {
         status: if retry.is_some() {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::context::App;
 use super::error::AppError;
 use super::providers::Integrations;
+use super::sync_wording::{LostAccess, ProviderNames, lost_access};
 use crate::domain::BusinessId;
 use crate::ports::{
     ConnectionHealth, OAuthError, ProviderKind, ProviderSetup, SecretName, StoreError, TokenGrant,
@@ -147,7 +148,7 @@ pub async fn access_token<S: ConnectionStore + LeaseStore + ?Sized>(
     let provider = setup.kind();
     let refused_token = {
         let Some(grant) = read_grant(integrations, business_id, provider).await? else {
-            return Err(reauth(app, business_id, provider, "no stored authorization").await);
+            return Err(reauth(app, business_id, provider, LostAccess::NoGrant).await);
         };
         if !force_refresh && is_fresh(&grant, app.clock.now()) {
             return Ok(SecretString::from(grant.access_token));
@@ -190,19 +191,13 @@ async fn refresh<S: ConnectionStore + ?Sized>(
     let provider = setup.kind();
     // Someone may have refreshed between our read and our lease.
     let Some(grant) = read_grant(integrations, business_id, provider).await? else {
-        return Err(reauth(app, business_id, provider, "no stored authorization").await);
+        return Err(reauth(app, business_id, provider, LostAccess::NoGrant).await);
     };
     if grant.access_token != refused_token && is_fresh(&grant, app.clock.now()) {
         return Ok(SecretString::from(grant.access_token));
     }
     let Some(refresh_token) = grant.refresh_token.as_deref() else {
-        return Err(reauth(
-            app,
-            business_id,
-            provider,
-            "the provider issued no refresh token",
-        )
-        .await);
+        return Err(reauth(app, business_id, provider, LostAccess::NoLastingAccess).await);
     };
     match setup
         .oauth
@@ -224,21 +219,21 @@ async fn refresh<S: ConnectionStore + ?Sized>(
             tracing::info!(%business_id, %provider, "access token refreshed");
             Ok(fresh.access_token)
         }
-        Err(OAuthError::InvalidGrant(reason)) => Err(reauth(
+        Err(OAuthError::InvalidGrant(provider_says)) => Err(reauth(
             app,
             business_id,
             provider,
-            &format!("the provider revoked or expired our access ({reason})"),
+            LostAccess::RevokedOrExpired { provider_says },
         )
         .await),
         Err(OAuthError::Transient(reason)) => Err(TokenError::Transient(format!(
             "refreshing the access token failed: {reason}"
         ))),
-        Err(OAuthError::Rejected(reason)) => Err(reauth(
+        Err(OAuthError::Rejected(provider_says)) => Err(reauth(
             app,
             business_id,
             provider,
-            &format!("the provider refused to refresh our access ({reason})"),
+            LostAccess::RefreshRefused { provider_says },
         )
         .await),
     }
@@ -271,10 +266,11 @@ async fn reauth<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
-    reason: &str,
+    why: LostAccess,
 ) -> TokenError {
+    let reason = lost_access(&ProviderNames::of(&app.registry, provider), &why);
     let health = ConnectionHealth::ReauthRequired {
-        reason: reason.to_owned(),
+        reason: reason.clone(),
     };
     if let Err(error) = app
         .store
@@ -284,5 +280,5 @@ async fn reauth<S: ConnectionStore + ?Sized>(
         return error.into();
     }
     tracing::warn!(%business_id, %provider, "calendar connection needs to be authorized again");
-    TokenError::ReauthRequired(reason.to_owned())
+    TokenError::ReauthRequired(reason)
 }

@@ -26,6 +26,7 @@ use super::providers::Integrations;
 use super::sync_core::{
     Failure, SyncError, SyncOutcome, calendar_job, jittered, with_fresh_token, with_lease,
 };
+use super::sync_wording::{ProviderNames, busy_times_not_read, notifications_not_set_up};
 use crate::domain::{Business, BusinessId, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ConnectionHealth, Job, OpeningChannel,
@@ -49,8 +50,21 @@ const DEFAULT_HORIZON_DAYS: i64 = 60;
 pub const FULL_SYNC_EVERY: SignedDuration = SignedDuration::from_hours(24);
 /// A calendar not synced for this long is synced by the scheduled function, whatever the notifications did.
 pub const SAFETY_NET_AFTER: SignedDuration = SignedDuration::from_mins(15);
-/// Channels are renewed once they expire within this.
-pub const RENEW_BEFORE: SignedDuration = SignedDuration::from_hours(24);
+/// How often the scheduled function runs on AWS: `rate(5 minutes)` in `infra/template.yaml` (a test holds the two
+/// together). The local server sweeps every minute, which only checks more often.
+pub const SCHEDULER_PERIOD: SignedDuration = SignedDuration::from_mins(5);
+/// The longest a watched calendar's channel goes unchecked even when one scheduled run is missed: every sync checks
+/// the channel; a calendar is due a sync once its last one is [`SAFETY_NET_AFTER`] old, the next run notices within
+/// a period (two, when one is missed), and the sync may wait out a lease held by another.
+pub const LONGEST_UNCHECKED: SignedDuration = SAFETY_NET_AFTER
+    .saturating_add(SCHEDULER_PERIOD)
+    .saturating_add(SCHEDULER_PERIOD)
+    .saturating_add(CALENDAR_LEASE);
+/// How long a provider may refuse or fail our renewals before a channel lapses.
+const OUTAGE_RIDDEN_OUT: SignedDuration = SignedDuration::from_hours(24);
+/// Channels are renewed once they expire within this: the first check inside it comes at most
+/// [`LONGEST_UNCHECKED`] later, and failed renewals are tried again at every check after it for a day.
+pub const RENEW_BEFORE: SignedDuration = OUTAGE_RIDDEN_OUT.saturating_add(LONGEST_UNCHECKED);
 /// How much later than a notification a sync must have begun for the notification to count as seen.
 const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// Cache writes of one sync in flight at once.
@@ -207,7 +221,10 @@ async fn sync_under_lease<
         Err(SyncError::Store(StoreError::NotFound)) => return Ok(SyncOutcome::Done),
         Err(SyncError::Store(error)) => return Err(error.into()),
         Err(SyncError::Internal(error)) => return Err(AppError::Internal(error)),
-        Err(error) => Some(error.to_string()),
+        Err(error) => {
+            tracing::warn!(%business_id, %provider, %error, "push channel not opened or renewed");
+            Some(Failure::of(error, attempt))
+        }
     };
     let expected_version = next.version;
     let (mut recorded, failure) =
@@ -243,10 +260,13 @@ async fn sync_under_lease<
     let health = match channel_problem {
         None => ConnectionHealth::Connected,
         Some(problem) => ConnectionHealth::Error {
-            message: format!(
-                "Busy times are synced, but change notifications could not be set up ({problem}); changes are \
-                 picked up every {} minutes until they are.",
-                SAFETY_NET_AFTER.as_mins()
+            message: notifications_not_set_up(
+                &ProviderNames::of(&app.registry, provider),
+                &problem,
+                connection
+                    .as_ref()
+                    .map_or(CONNECTED_ACCOUNT, |connection| connection.account.as_str()),
+                SAFETY_NET_AFTER.unsigned_abs(),
             ),
         },
     };
@@ -264,27 +284,21 @@ async fn fail<S: ConnectionStore + ?Sized>(
     error: SyncError,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
+    // The owner reads the provider's words; the log keeps ours (status, code) beside them.
+    tracing::warn!(%business_id, %provider, %error, "calendar busy-time sync failed");
     let failure = Failure::of(error, attempt);
-    let message = match &failure {
-        Failure::Ours(_) | Failure::NotConfigured(_) => {
-            return match failure {
-                Failure::Ours(error) => Err(error),
-                _ => Ok(SyncOutcome::Done),
-            };
-        }
+    match failure {
+        Failure::Ours(error) => return Err(error),
         // The token module has marked the connection; nothing syncs until the business reconnects.
-        Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
-        Failure::Unavailable { reason, .. } => reason.clone(),
-        Failure::RateLimited { .. } => "the provider asked us to slow down".to_owned(),
-        Failure::CalendarNotFound => {
-            "the selected calendar no longer exists or is no longer shared with this account"
-                .to_owned()
-        }
-        Failure::Refused(error) => error.to_string(),
-    };
-    tracing::warn!(%business_id, %provider, %message, "calendar busy-time sync failed");
+        Failure::NotConfigured | Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
+        _ => {}
+    }
     let health = ConnectionHealth::Error {
-        message: format!("Busy times could not be read from the calendar: {message}"),
+        message: busy_times_not_read(
+            &ProviderNames::of(&app.registry, provider),
+            &failure,
+            &account(app, business_id, provider).await?,
+        ),
     };
     app.store
         .update_connection_health(business_id, provider, &health, None)
@@ -293,6 +307,26 @@ async fn fail<S: ConnectionStore + ?Sized>(
         .retry_in()
         .map_or(SyncOutcome::Done, SyncOutcome::RetryAfter))
 }
+
+/// The connected account, as the owner knows the calendar's sharing by.
+async fn account<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    provider: ProviderKind,
+) -> Result<String, AppError> {
+    Ok(app
+        .store
+        .get_calendar_connection(business_id)
+        .await?
+        .filter(|connection| connection.provider == provider)
+        .map_or_else(
+            || CONNECTED_ACCOUNT.to_owned(),
+            |connection| connection.account,
+        ))
+}
+
+/// Stands in for the account's address when the connection is gone meanwhile.
+const CONNECTED_ACCOUNT: &str = "the connected account";
 
 /// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
 async fn busy_window<S: CatalogStore + ?Sized>(
@@ -808,6 +842,38 @@ pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::{google, microsoft};
+
+    #[test]
+    fn the_scheduler_period_is_the_one_the_template_deploys() {
+        let template = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/template.yaml"
+        ));
+        let schedule = format!(
+            "ScheduleExpression: rate({} minutes)",
+            SCHEDULER_PERIOD.as_mins()
+        );
+        assert_eq!(template.matches("ScheduleExpression:").count(), 1);
+        assert!(template.contains(&schedule), "{schedule}");
+    }
+
+    #[test]
+    fn a_missed_scheduler_run_never_lets_a_channel_lapse() {
+        // One missed run is inside the longest gap between checks, and the renewal window holds that gap many
+        // times over: a renewal is tried well before expiry and, when it fails, again at later checks.
+        assert!(LONGEST_UNCHECKED >= SAFETY_NET_AFTER + SCHEDULER_PERIOD * 2);
+        assert!(RENEW_BEFORE >= LONGEST_UNCHECKED * 2);
+        assert!(RENEW_BEFORE - LONGEST_UNCHECKED >= OUTAGE_RIDDEN_OUT);
+        for lifetime in [google::CHANNEL_LIFETIME, microsoft::SUBSCRIPTION_LIFETIME] {
+            // A fresh channel is not renewed at once: it lives at least a renewal window past the next check.
+            assert!(
+                lifetime >= RENEW_BEFORE * 2 + LONGEST_UNCHECKED,
+                "{lifetime:?}"
+            );
+        }
+        assert!(microsoft::SUBSCRIPTION_LIFETIME <= microsoft::MAX_SUBSCRIPTION_LIFETIME);
+    }
 
     #[test]
     fn a_secret_matches_only_itself_and_never_an_empty_hash() {

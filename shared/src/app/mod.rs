@@ -24,6 +24,7 @@ mod services;
 mod sync_core;
 mod sync_jobs;
 mod sync_maintenance;
+mod sync_wording;
 
 pub use appointments::{
     AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
@@ -49,7 +50,8 @@ pub use holds::{
     remove_expired_holds,
 };
 pub use inbound_sync::{
-    FULL_SYNC_EVERY, RENEW_BEFORE, SAFETY_NET_AFTER, accept_notifications, sync_stale_calendars,
+    FULL_SYNC_EVERY, LONGEST_UNCHECKED, RENEW_BEFORE, SAFETY_NET_AFTER, SCHEDULER_PERIOD,
+    accept_notifications, sync_stale_calendars,
 };
 pub use providers::{Integrations, random_state_key};
 pub use services::{
@@ -58,3 +60,4 @@ pub use services::{
 pub use sync_core::SyncOutcome;
 pub use sync_jobs::{give_up_sync, run_sync_job};
 pub use sync_maintenance::{STALE_PENDING_AFTER, requeue_stale_pending};
+pub use sync_wording::{ProviderNames, needs_reconnecting};

@@ -145,13 +145,17 @@ pub enum Failure {
     /// Our own storage failed: the job fails and the queue delivers it again.
     Ours(AppError),
     /// The provider's credentials were removed from this server.
-    NotConfigured(ProviderKind),
+    NotConfigured,
     /// The grant is gone; the connection is already marked `reauth_required`.
     ReauthRequired(String),
     /// The provider asked us to slow down.
     RateLimited { retry_in: Duration },
-    /// An outage, a timeout or a refused token: it may pass.
-    Unavailable { reason: String, retry_in: Duration },
+    /// An outage, a timeout or a refused token: it may pass. `provider_says`: the provider's own words, when it
+    /// gave any.
+    Unavailable {
+        provider_says: Option<String>,
+        retry_in: Duration,
+    },
     /// The selected calendar is gone or no longer shared with the account.
     CalendarNotFound,
     /// The provider refused the request (`Rejected`, or a cursor on a call that carries none): retrying will not
@@ -168,10 +172,10 @@ impl Failure {
                 Self::Ours(AppError::Internal(error))
             }
             SyncError::Token(TokenError::Store(error)) => Self::Ours(error.into()),
-            SyncError::NotConfigured(kind) => Self::NotConfigured(kind),
+            SyncError::NotConfigured(_) => Self::NotConfigured,
             SyncError::Token(TokenError::ReauthRequired(reason)) => Self::ReauthRequired(reason),
-            SyncError::Token(TokenError::Transient(reason)) => Self::Unavailable {
-                reason,
+            SyncError::Token(TokenError::Transient(_)) => Self::Unavailable {
+                provider_says: None,
                 retry_in: backoff(attempt, None),
             },
             SyncError::Provider(ProviderError::RateLimited { retry_after }) => Self::RateLimited {
@@ -180,7 +184,10 @@ impl Failure {
             SyncError::Provider(
                 error @ (ProviderError::Transient(_) | ProviderError::Unauthorized),
             ) => Self::Unavailable {
-                reason: error.to_string(),
+                provider_says: match error {
+                    ProviderError::Transient(trouble) => trouble.provider_says,
+                    _ => None,
+                },
                 retry_in: backoff(attempt, None),
             },
             SyncError::Provider(ProviderError::CalendarNotFound) => Self::CalendarNotFound,
@@ -202,7 +209,7 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Ours(_) => "internal_error",
-            Self::NotConfigured(_) => "provider_not_configured",
+            Self::NotConfigured => "provider_not_configured",
             Self::ReauthRequired(_) => "reauth_required",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "provider_unavailable",

@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use super::context::App;
 use super::error::AppError;
 use super::sync_core::{SWEEP_BATCH, appointment_job};
+use super::sync_wording::appointment_given_up;
 use crate::domain::{AppointmentId, BusinessId, SyncFailure, SyncState, SyncStatus};
 use crate::metrics;
 use crate::ports::AppointmentStore;
@@ -66,17 +67,16 @@ pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
     if appointment.version != version || appointment.sync.status != SyncStatus::Pending {
         return Ok(());
     }
-    let last_error = appointment.sync.error.as_ref().map_or_else(
-        || "no error was recorded".to_owned(),
-        |error| format!("{} ({})", error.message, error.code),
-    );
+    let last_error = appointment
+        .sync
+        .error
+        .as_ref()
+        .map(|error| error.message.as_str());
     let failed = SyncState {
         status: SyncStatus::Failed,
         error: Some(SyncFailure {
             code: "sync_gave_up".to_owned(),
-            message: format!(
-                "Calendar sync gave up after repeated attempts; last error: {last_error}"
-            ),
+            message: appointment_given_up(last_error),
             retryable: true,
         }),
         updated_at: app.clock.now(),

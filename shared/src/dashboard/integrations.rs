@@ -12,8 +12,8 @@ use super::auth::{Signed, SignedForm};
 use super::format::when;
 use super::layout::{Nav, csrf_field, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::AppError;
 use crate::app::integrations;
+use crate::app::{AppError, needs_reconnecting};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
 
 pub fn routes() -> Router<Dashboard> {
@@ -64,12 +64,12 @@ fn notice_text(code: Option<&str>) -> Option<String> {
     }
 }
 
-fn health(connection: &CalendarConnection) -> Markup {
+fn health(connection: &CalendarConnection, name: &str) -> Markup {
     match &connection.health {
         ConnectionHealth::Connected => html! { span class="badge ok" { "Connected" } },
         ConnectionHealth::ReauthRequired { reason } => html! {
             span class="badge bad" { "Reconnect needed" }
-            p class="reason" { (super::layout::sentence(reason)) " Reconnect to fix it." }
+            p class="reason" { (needs_reconnecting(name, reason)) ". Reconnect to fix it." }
         },
         ConnectionHealth::Error { message } => html! {
             span class="badge warn" { "Error" }
@@ -109,12 +109,16 @@ fn card(
                     }
                 }
                 Some((connection, watch)) => {
-                    (health(connection))
+                    (health(connection, name))
+                    // Choosing a calendar lists the account's calendars, which a grant the provider no longer
+                    // accepts cannot do: while reconnecting is the fix, only Reconnect and Disconnect are offered.
+                    @let reauth = matches!(connection.health, ConnectionHealth::ReauthRequired { .. });
                     dl class="facts" {
                         dt { "Account" } dd { (connection.account) }
                         dt { "Calendar" } dd {
                             @match &connection.calendar_id {
                                 Some(id) => (id),
+                                None if reauth => { "none chosen yet; reconnect first" }
                                 None => { "none chosen yet — " a href={ "/dashboard/integrations/" (provider) "/calendar" } { "choose one" } }
                             }
                         }
@@ -125,9 +129,10 @@ fn card(
                         }
                     }
                     div class="actions" {
-                        @let reauth = matches!(connection.health, ConnectionHealth::ReauthRequired { .. });
                         (connect_button(csrf, provider, &format!("Reconnect {name}"), reauth))
-                        a class="button" href={ "/dashboard/integrations/" (provider) "/calendar" } { "Change calendar" }
+                        @if !reauth {
+                            a class="button" href={ "/dashboard/integrations/" (provider) "/calendar" } { "Change calendar" }
+                        }
                         a class="button danger" href={ "/dashboard/integrations/" (provider) "/disconnect" } { "Disconnect" }
                     }
                 }

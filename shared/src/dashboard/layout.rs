@@ -151,8 +151,8 @@ fn banner(banner: &Banner) -> Markup {
         @if let Some(Reconnect { provider, name, reason }) = &banner.reconnect {
             div class="banner bad" role="alert" {
                 p {
-                    strong { (name) " needs reconnecting." }
-                    " " (sentence(reason)) " Until then, appointments are not written to your calendar."
+                    strong { (app::needs_reconnecting(name, reason)) "." }
+                    " Until then, appointments are not written to your calendar."
                 }
                 a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (name) }
             }

@@ -47,17 +47,65 @@ pub enum ProviderError {
     RateLimited { retry_after: Option<Duration> },
     /// Network trouble, a timeout or a 5xx: the same call may well succeed later.
     #[error("the provider is unavailable: {0}")]
-    Transient(String),
+    Transient(Trouble),
     /// The calendar is gone or not ours to write: retrying will not help.
     #[error("the calendar was not found")]
     CalendarNotFound,
     /// Anything else the provider refused; retrying the same request will not help.
     #[error("the provider refused the request: {0}")]
-    Rejected(String),
+    Rejected(Trouble),
     /// The change cursor is no longer valid (Google's 410 for a sync token, Graph's for a delta link): only a full
     /// sync can continue.
     #[error("the provider no longer knows the sync cursor; a full sync is needed")]
     CursorExpired,
+}
+
+/// What a failed provider call was told: our account of it, and the provider's own message when it gave one.
+/// Kept apart so that the owner reads the provider's words once, quoted, and never our wrapping around them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trouble {
+    /// Ours, for the log: the status and code the provider answered, or what failed on the way.
+    pub detail: String,
+    /// The provider's own message, verbatim.
+    pub provider_says: Option<String>,
+}
+
+impl Trouble {
+    /// A refusal the provider explained in its own words.
+    pub fn said(detail: impl Into<String>, provider_says: Option<&str>) -> Self {
+        Self {
+            detail: detail.into(),
+            provider_says: provider_says
+                .map(str::trim)
+                .filter(|words| !words.is_empty())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Trouble of our own (a timeout, an answer we could not read): nothing the provider said.
+impl From<String> for Trouble {
+    fn from(detail: String) -> Self {
+        Self {
+            detail,
+            provider_says: None,
+        }
+    }
+}
+
+impl From<&str> for Trouble {
+    fn from(detail: &str) -> Self {
+        detail.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for Trouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.provider_says {
+            Some(words) => write!(f, "{}: {words}", self.detail),
+            None => f.write_str(&self.detail),
+        }
+    }
 }
 
 impl ProviderError {

@@ -16,7 +16,7 @@ pub use accounts::{
 };
 pub use calendar::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderSetup, PushChannel, PushRequest, PushSettings,
+    ProviderSetup, PushChannel, PushRequest, PushSettings, Trouble,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use oauth::{OAuthError, OAuthFlow, TokenGrant};

@@ -121,6 +121,8 @@ pub struct ProviderProfile {
     pub kind: ProviderKind,
     /// How the business owner knows it: "Google Calendar".
     pub display_name: &'static str,
+    /// Who runs it, as the owner would name them when quoting what it said: "Google".
+    pub vendor: &'static str,
     pub webhook: ProviderWebhook,
 }
 
@@ -240,6 +242,14 @@ impl ProviderRegistry {
     }
 }
 
+impl ProviderRegistry {
+    /// Who runs the provider; its name when this build does not register it.
+    pub fn vendor(&self, kind: ProviderKind) -> String {
+        self.get(kind)
+            .map_or_else(|| kind.to_string(), |profile| profile.vendor.to_owned())
+    }
+}
+
 impl fmt::Debug for ProviderRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
@@ -297,6 +307,7 @@ mod tests {
         let profile = |name: &'static str, display_name| ProviderProfile {
             kind: ProviderKind::from_static(name),
             display_name,
+            vendor: display_name,
             webhook: ProviderWebhook {
                 path: "/v1/webhooks/test",
                 read,

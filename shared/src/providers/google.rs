@@ -19,7 +19,8 @@ use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChan
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
     ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
-    PushNotification, PushRequest, PushSettings, WebhookCall, WebhookReading, WebhookRefusal,
+    PushNotification, PushRequest, PushSettings, Trouble, WebhookCall, WebhookReading,
+    WebhookRefusal,
 };
 use utoipa::OpenApi;
 
@@ -37,6 +38,7 @@ pub const WEBHOOK_PATH: &str = "/v1/webhooks/google";
 pub const PROFILE: ProviderProfile = ProviderProfile {
     kind: ProviderKind::GOOGLE,
     display_name: "Google Calendar",
+    vendor: "Google",
     webhook: ProviderWebhook {
         path: WEBHOOK_PATH,
         read: read_notification,
@@ -89,7 +91,7 @@ fn read_notification(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookRe
     })
 }
 /// Google channels may last longer, but a week keeps an abandoned one from lingering.
-const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
+pub(crate) const CHANNEL_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// The real Google endpoints.
 pub fn default_endpoints() -> ProviderEndpoints {
@@ -208,7 +210,8 @@ struct EventBody<'a> {
 }
 
 fn event_time(instant: jiff::Timestamp, zone: &str) -> Result<EventTime, ProviderError> {
-    let tz = TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string()))?;
+    let tz =
+        TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string().into()))?;
     Ok(EventTime {
         date_time: instant
             .to_zoned_datetime(tz)
@@ -244,7 +247,7 @@ impl GoogleCalendar {
             .bearer_auth(token.expose_secret())
             .send()
             .await
-            .map_err(|error| ProviderError::Transient(error.without_url().to_string()))
+            .map_err(|error| ProviderError::Transient(error.without_url().to_string().into()))
     }
 }
 
@@ -296,10 +299,7 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
     let status = response.status();
     let wait = retry_after(response.headers());
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    let message = body["error"]["message"]
-        .as_str()
-        .unwrap_or("no message")
-        .to_owned();
+    let message = body["error"]["message"].as_str();
     let rate_limit_reason = body["error"]["errors"]
         .as_array()
         .into_iter()
@@ -319,9 +319,11 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
         StatusCode::NOT_FOUND => ProviderError::CalendarNotFound,
         StatusCode::GONE => ProviderError::CursorExpired,
         status if status.is_server_error() => {
-            ProviderError::Transient(format!("Google answered {status}: {message}"))
+            ProviderError::Transient(Trouble::said(format!("Google answered {status}"), message))
         }
-        status => ProviderError::Rejected(format!("Google answered {status}: {message}")),
+        status => {
+            ProviderError::Rejected(Trouble::said(format!("Google answered {status}"), message))
+        }
     }
 }
 
@@ -352,10 +354,9 @@ impl CalendarProvider for GoogleCalendar {
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: CalendarListPage = response
-                .json()
-                .await
-                .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+            let page: CalendarListPage = response.json().await.map_err(|error| {
+                ProviderError::Transient(error.without_url().to_string().into())
+            })?;
             calendars.extend(page.items.into_iter().map(|entry| CalendarSummary {
                 // A primary calendar's id is its owner's e-mail address.
                 owner: entry.primary.then(|| entry.id.clone()),
@@ -473,10 +474,9 @@ impl CalendarProvider for GoogleCalendar {
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: EventsPage = response
-                .json()
-                .await
-                .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+            let page: EventsPage = response.json().await.map_err(|error| {
+                ProviderError::Transient(error.without_url().to_string().into())
+            })?;
             changes.extend(page.items.iter().filter_map(event_change));
             match (page.next_page_token, page.next_sync_token) {
                 (Some(next), _) => page_token = Some(next),
@@ -489,7 +489,7 @@ impl CalendarProvider for GoogleCalendar {
                 }
                 (None, None) => {
                     return Err(ProviderError::Transient(
-                        "Google ended a listing without a sync token".to_owned(),
+                        "Google ended a listing without a sync token".into(),
                     ));
                 }
             }
@@ -523,7 +523,7 @@ impl CalendarProvider for GoogleCalendar {
         let channel: Value = response
             .json()
             .await
-            .map_err(|error| ProviderError::Transient(error.without_url().to_string()))?;
+            .map_err(|error| ProviderError::Transient(error.without_url().to_string().into()))?;
         let expires_at = channel["expiration"]
             .as_str()
             .and_then(|millis| millis.parse::<i64>().ok())

@@ -22,7 +22,8 @@ use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChan
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
     ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
-    PushNotification, PushRequest, PushSettings, WebhookCall, WebhookReading, WebhookRefusal,
+    PushNotification, PushRequest, PushSettings, Trouble, WebhookCall, WebhookReading,
+    WebhookRefusal,
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -40,6 +41,7 @@ pub const WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
 pub const PROFILE: ProviderProfile = ProviderProfile {
     kind: ProviderKind::MICROSOFT,
     display_name: "Outlook Calendar",
+    vendor: "Microsoft",
     webhook: ProviderWebhook {
         path: WEBHOOK_PATH,
         read: read_notifications,
@@ -119,8 +121,13 @@ fn read_notifications(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookR
         status: http::StatusCode::ACCEPTED,
     })
 }
-/// Graph's maximum for Outlook event subscriptions is 10,080 minutes; ask for a little less.
-const SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(10_080 - 10);
+/// Graph's documented maximum for subscriptions to Outlook events: 4,230 minutes, under three days
+/// (change-notifications-subscription-lifetime in Microsoft's Graph docs). Reports of live Graph accepting up to
+/// 10,080 exist, but the docs warn that requests beyond the table's value will fail: the stricter one holds.
+pub const MAX_SUBSCRIPTION_LIFETIME: SignedDuration = SignedDuration::from_mins(4_230);
+/// A little less than the maximum, so that our clock running a few minutes ahead of Graph's is not refused.
+pub(crate) const SUBSCRIPTION_LIFETIME: SignedDuration =
+    SignedDuration::from_mins(MAX_SUBSCRIPTION_LIFETIME.as_mins() - 10);
 
 /// The real Microsoft identity platform and Graph endpoints.
 pub fn default_endpoints() -> ProviderEndpoints {
@@ -266,7 +273,8 @@ struct DateTimeTimeZone {
 /// Graph's `dateTimeTimeZone`: the wall-clock time in `zone`, without offset. A wall time that occurs twice (the hour
 /// repeated when clocks go back) would let Graph pick the wrong one, so such an instant is given in UTC instead.
 fn date_time_time_zone(instant: Timestamp, zone: &str) -> Result<DateTimeTimeZone, ProviderError> {
-    let tz = TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string()))?;
+    let tz =
+        TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string().into()))?;
     let wall = instant.to_zoned_datetime(tz.clone()).datetime();
     let (wall, zone) = if tz.to_ambiguous_timestamp(wall).is_ambiguous() {
         (instant.to_zoned_datetime(TimeZone::UTC).datetime(), "UTC")
@@ -462,7 +470,7 @@ impl OutlookCalendar {
 }
 
 fn transport(error: reqwest::Error) -> ProviderError {
-    ProviderError::Transient(error.without_url().to_string())
+    ProviderError::Transient(error.without_url().to_string().into())
 }
 
 /// A 404 for an event address: the event is gone, or its calendar is (a lookup in the calendar tells which).
@@ -476,8 +484,8 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
     let wait = retry_after(response.headers());
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let code = body["error"]["code"].as_str().unwrap_or("no code");
-    let message = body["error"]["message"].as_str().unwrap_or("no message");
-    let described = format!("Microsoft Graph answered {status} {code}: {message}");
+    let message = body["error"]["message"].as_str();
+    let described = format!("Microsoft Graph answered {status} {code}");
     match status {
         StatusCode::UNAUTHORIZED => ProviderError::Unauthorized,
         StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after: wait },
@@ -488,12 +496,13 @@ async fn refusal(response: reqwest::Response) -> ProviderError {
             ProviderError::CalendarNotFound
         }
         status if status.is_server_error() => match wait {
-            Some(wait) => {
-                ProviderError::Transient(format!("{described} (retry after {}s)", wait.as_secs()))
-            }
-            None => ProviderError::Transient(described),
+            Some(wait) => ProviderError::Transient(Trouble::said(
+                format!("{described}, retry after {}s", wait.as_secs()),
+                message,
+            )),
+            None => ProviderError::Transient(Trouble::said(described, message)),
         },
-        _ => ProviderError::Rejected(described),
+        _ => ProviderError::Rejected(Trouble::said(described, message)),
     }
 }
 
@@ -608,7 +617,7 @@ impl CalendarProvider for OutlookCalendar {
                     self.api_base,
                     path_segment(calendar_id)
                 ))
-                .map_err(|error| ProviderError::Rejected(error.to_string()))?;
+                .map_err(|error| ProviderError::Rejected(error.to_string().into()))?;
                 url.query_pairs_mut()
                     .append_pair("startDateTime", &window.start().to_string())
                     .append_pair("endDateTime", &window.end().to_string());
@@ -621,7 +630,7 @@ impl CalendarProvider for OutlookCalendar {
             // Links come from the provider's answers; the bearer token only ever goes to the configured API.
             if !next.starts_with(&self.api_base) {
                 return Err(ProviderError::Rejected(
-                    "a delta link points outside the Graph API".to_owned(),
+                    "a delta link points outside the Graph API".into(),
                 ));
             }
             let request = self
@@ -651,7 +660,7 @@ impl CalendarProvider for OutlookCalendar {
                 });
             } else {
                 return Err(ProviderError::Transient(
-                    "Graph ended a delta listing without a delta link".to_owned(),
+                    "Graph ended a delta listing without a delta link".into(),
                 ));
             }
         }

@@ -15,10 +15,14 @@ use sha2::{Digest, Sha256};
 
 use super::gate::{checked, google_error, not_found};
 use super::{GoogleEmulator, Shared};
-use crate::emulators::push::Delivery;
+use crate::emulators::push::{Delivery, RECEIVER_TIMEOUT};
 
 const DEFAULT_CHANNEL_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_CHANNEL_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+/// The longest channel id Google takes (guides/push).
+pub const MAX_CHANNEL_ID_CHARS: usize = 64;
+/// The longest channel token Google takes (guides/push).
+pub const MAX_CHANNEL_TOKEN_CHARS: usize = 256;
 
 /// A push channel opened by `events.watch`.
 #[derive(Clone)]
@@ -79,6 +83,7 @@ impl Channel {
             url: self.address.clone(),
             headers,
             body: None,
+            answer_within: RECEIVER_TIMEOUT,
         }
     }
 }
@@ -128,6 +133,16 @@ pub(super) async fn watch_events(
     let Some(id) = text("id") else {
         return bad("channel id is required");
     };
+    if id.chars().count() > MAX_CHANNEL_ID_CHARS {
+        return bad(&format!(
+            "channel id is longer than {MAX_CHANNEL_ID_CHARS} characters"
+        ));
+    }
+    if text("token").is_some_and(|token| token.chars().count() > MAX_CHANNEL_TOKEN_CHARS) {
+        return bad(&format!(
+            "channel token is longer than {MAX_CHANNEL_TOKEN_CHARS} characters"
+        ));
+    }
     if !matches!(text("type"), Some("web_hook" | "webhook")) {
         return bad("channel type must be web_hook");
     }

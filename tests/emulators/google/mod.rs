@@ -27,6 +27,8 @@ mod identity;
 mod listing;
 mod recurrence;
 
+pub use channels::{MAX_CHANNEL_ID_CHARS, MAX_CHANNEL_TOKEN_CHARS};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -32,6 +32,8 @@ mod recurrence;
 mod render;
 mod subscriptions;
 
+pub use subscriptions::{MAX_CLIENT_STATE_CHARS, MAX_SUBSCRIPTION_MINUTES, too_long_message};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 

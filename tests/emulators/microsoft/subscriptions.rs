@@ -16,8 +16,13 @@ use super::render::graph_timestamp;
 use super::{CLIENT_ID, Data, GraphEmulator, Shared, TENANT_ID, USER_ID};
 use crate::emulators::push::Delivery;
 
-/// Graph's longest subscription to Outlook events: 10,080 minutes (under seven days).
-const MAX_SUBSCRIPTION_MINUTES: i64 = 10_080;
+/// Graph's longest subscription to Outlook events: 4,230 minutes, under three days (its docs' lifetime table; the
+/// docs warn that longer requests fail, and other sources' 10,080 is the laxer of the two).
+pub const MAX_SUBSCRIPTION_MINUTES: i64 = 4_230;
+/// The longest `clientState` Graph takes: 255 characters in the OpenAPI description, 128 in the CSDL's; the stricter.
+pub const MAX_CLIENT_STATE_CHARS: usize = 128;
+/// How long Graph waits for the answer to a change or lifecycle notification before counting it failed.
+pub const NOTIFICATION_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Clone)]
 pub(super) struct Subscription {
@@ -72,6 +77,16 @@ impl GraphEmulator {
         self.shared.lock().live_subscriptions()
     }
 
+    /// The subscription lasts until `until`, beyond today's limit: as Graph granted the longer lifetime an earlier
+    /// release of ours asked for, which its stored records still show.
+    pub fn grant_subscription_until(&self, id: &str, until: Timestamp) {
+        let mut data = self.shared.lock();
+        let subscription = data.subscriptions.iter_mut().find(|s| s.id == id);
+        subscription
+            .unwrap_or_else(|| panic!("no subscription {id}"))
+            .expiration = until;
+    }
+
     /// Every subscription reaches its expiration: nothing more is sent, renewing or deleting it finds nothing.
     pub fn expire_subscriptions(&self) {
         let past = Timestamp::now() + self.shared.lock().skew - SignedDuration::from_secs(1);
@@ -117,6 +132,7 @@ fn lifecycle(subscription: &Subscription, event: &str) -> Option<Delivery> {
         sent_on: subscription.id.clone(),
         label: event.to_owned(),
         url: subscription.lifecycle_url.clone()?,
+        answer_within: NOTIFICATION_ANSWER_WITHIN,
         headers: Vec::new(),
         body: Some(json!({
             "value": [{
@@ -174,6 +190,7 @@ impl Data {
                 sent_on: s.id.clone(),
                 label: change_type.to_owned(),
                 url: s.notification_url.clone(),
+                answer_within: NOTIFICATION_ANSWER_WITHIN,
                 headers: Vec::new(),
                 body: Some(json!({
                     "value": [{
@@ -214,6 +231,11 @@ fn subscribed_calendar(data: &Data, resource: &str) -> Option<String> {
         .map(|c| c.id.clone())
 }
 
+/// What Graph answers, with 400 and the code `ExtensionError`, to an expiry beyond the resource's maximum.
+pub fn too_long_message(max_minutes: i64) -> String {
+    format!("Subscription expiration can only be {max_minutes} minutes in the future.")
+}
+
 /// Checks a requested expiration: in the future and at most Graph's maximum for events away.
 fn expiration(shared: &Shared, value: &Value) -> Result<Timestamp, Response> {
     let Some(instant) = value.as_str().and_then(|t| t.parse::<Timestamp>().ok()) else {
@@ -230,12 +252,9 @@ fn expiration(shared: &Shared, value: &Value) -> Result<Timestamp, Response> {
         ));
     }
     if instant > now + SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES) {
-        return Err(shared.bad_request(
-            "InvalidRequest",
-            format!(
-                "Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future."
-            ),
-        ));
+        return Err(
+            shared.bad_request("ExtensionError", too_long_message(MAX_SUBSCRIPTION_MINUTES))
+        );
     }
     Ok(instant)
 }
@@ -357,6 +376,12 @@ pub(super) async fn create_subscription(
             format!("subscriptions.create: changeType {change_type:?} is not created, updated or deleted."),
         );
     }
+    if text("clientState").is_some_and(|state| state.chars().count() > MAX_CLIENT_STATE_CHARS) {
+        return shared.bad_request(
+            "InvalidRequest",
+            format!("subscriptions.create: clientState is longer than {MAX_CLIENT_STATE_CHARS} characters."),
+        );
+    }
     let resource = text("resource").unwrap_or_default();
     let Some(calendar) = subscribed_calendar(&shared.lock(), resource) else {
         return shared.bad_request(
@@ -437,6 +462,13 @@ pub(super) async fn renew_subscription(
         .any(|s| s.id == id && s.live())
     {
         return subscription_not_found();
+    }
+    if body.get("lifecycleNotificationUrl").is_some() {
+        return shared.bad_request(
+            "InvalidRequest",
+            "subscriptions.update: lifecycleNotificationUrl can be set only when the subscription is created."
+                .to_owned(),
+        );
     }
     let expires = match expiration(&shared, &body["expirationDateTime"]) {
         Ok(expires) => expires,

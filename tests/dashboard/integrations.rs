@@ -1,0 +1,108 @@
+//! The integrations page in every state a connection can be in: each link and form it offers works, and a lost
+//! grant is explained as the owner knows the provider.
+
+use booking_core::domain::BusinessId;
+use booking_core::ports::{ConnectionHealth, ProviderKind};
+use integration_tests::TestApp;
+use integration_tests::emulators::google::{self, GoogleEmulator};
+
+use crate::support::{Visitor, signed_in};
+
+const PAGE: &str = "/dashboard/integrations";
+
+/// The values of `attribute` in the page's main part (the shell's navigation and sign-out are tested elsewhere).
+fn attribute_values(page: &str, attribute: &str) -> Vec<String> {
+    let main = page.find("<main").map_or(page, |start| &page[start..]);
+    main.split(&format!("{attribute}=\""))
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|value| value.replace("&amp;", "&"))
+        .collect()
+}
+
+/// Follows every dashboard link on the page and submits every form, as the owner would; each must answer 2xx or 3xx.
+async fn every_link_and_form_works(owner: &Visitor<'_>, state: &str) -> String {
+    let page = owner.page(PAGE).await;
+    let links: Vec<String> = attribute_values(&page, "href")
+        .into_iter()
+        .filter(|href| href.starts_with("/dashboard"))
+        .collect();
+    let forms = attribute_values(&page, "action");
+    assert!(!forms.is_empty(), "{state}: no form on {page}");
+    for link in &links {
+        let path = link.split('#').next().unwrap_or(link);
+        let status = owner.get(path).await.status();
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{state}: the link {link} answers {status}"
+        );
+    }
+    for action in &forms {
+        let status = owner.submit(PAGE, action, &[]).await.status();
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{state}: the form {action} answers {status}"
+        );
+    }
+    page
+}
+
+fn business(app: &TestApp) -> BusinessId {
+    app.business_id.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_action_offered_for_a_connection_works_in_its_state() {
+    let emulator = GoogleEmulator::start().await;
+    let app = integration_tests::spawn_app_with_provider(
+        ProviderKind::GOOGLE,
+        integration_tests::google_endpoints(&emulator),
+        google::CLIENT_ID,
+        google::CLIENT_SECRET,
+    )
+    .await;
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+    every_link_and_form_works(&owner, "not connected").await;
+
+    app.connect_calendar("google").await;
+    let page = every_link_and_form_works(&owner, "connected, no calendar chosen").await;
+    assert!(page.contains("choose one"), "{page}");
+
+    app.select_calendar("google", google::TEAM_CALENDAR).await;
+    let page = every_link_and_form_works(&owner, "connected").await;
+    assert!(page.contains("Change calendar"), "{page}");
+
+    let failing = ConnectionHealth::Error {
+        message: "Busy times could not be read: Google Calendar asked us to slow down.".to_owned(),
+    };
+    app.store
+        .update_connection_health(business(&app), ProviderKind::GOOGLE, &failing, None)
+        .await
+        .unwrap();
+    every_link_and_form_works(&owner, "error").await;
+
+    // The owner revokes our access at Google; the next refresh of the grant finds out, as a sync would.
+    emulator.revoke_grants();
+    app.clock.advance(jiff::SignedDuration::from_hours(2));
+    let stored = app
+        .store
+        .get_business(business(&app))
+        .await
+        .unwrap()
+        .unwrap();
+    let listed =
+        booking_core::app::integrations::list_calendars(&app.app, &stored, ProviderKind::GOOGLE)
+            .await;
+    assert!(listed.is_err());
+    let page = every_link_and_form_works(&owner, "reconnect needed").await;
+    let explained = "Google Calendar needs reconnecting: Google says the access was revoked or has expired \
+                     ('Token has been expired or revoked.')";
+    // Once in the banner, once on the card.
+    assert_eq!(
+        page.replace("&#39;", "'").matches(explained).count(),
+        2,
+        "{page}"
+    );
+    assert!(!page.contains("Change calendar"), "{page}");
+    assert!(!page.contains("choose one"), "{page}");
+}
