@@ -5,7 +5,8 @@
 use booking_core::app;
 use booking_core::dashboard::permissions::{Access, Permission, ROUTES, Verb};
 use booking_core::domain::BusinessId;
-use booking_core::ports::{PasswordLink, SignInEmail};
+use booking_core::ports::{ConnectionHealth, PasswordLink, ProviderKind, SignInEmail};
+use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::{TestApp, spawn_app};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, Response, StatusCode};
@@ -736,7 +737,7 @@ async fn forms_go_only_to_ourselves_and_the_configured_providers_authorization_p
 
     let emulator = GoogleEmulator::start().await;
     let app = integration_tests::spawn_app_with_provider(
-        booking_core::ports::ProviderKind::GOOGLE,
+        ProviderKind::GOOGLE,
         integration_tests::google_endpoints(&emulator),
         google::CLIENT_ID,
         google::CLIENT_SECRET,
@@ -809,4 +810,75 @@ async fn the_routers_own_refusals_are_dashboard_pages_with_the_security_headers(
         let body = text(malformed).await.1;
         assert!(body.contains("<h1>"), "{path}: {body}");
     }
+}
+
+/// The dashboard links on a page's main part and banner (the navigation is checked by the route table test).
+fn dashboard_links(page: &str) -> Vec<String> {
+    let main = page.find("<main").map_or(page, |start| &page[start..]);
+    main.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| href.starts_with("/dashboard"))
+        .map(|href| href.replace("&amp;", "&"))
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_are_never_offered_a_link_to_a_page_that_refuses_them() {
+    let emulator = GoogleEmulator::start().await;
+    let app = integration_tests::spawn_app_with_provider(
+        ProviderKind::GOOGLE,
+        integration_tests::google_endpoints(&emulator),
+        google::CLIENT_ID,
+        google::CLIENT_SECRET,
+    )
+    .await;
+    let service = app.create_service(serde_json::json!({})).await;
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let appointment = booked["id"].as_str().unwrap().to_owned();
+    // The calendar needs reconnecting: the banner and the appointment page offer the fix to whoever may apply it.
+    app.connect_calendar("google").await;
+    let lost = ConnectionHealth::ReauthRequired {
+        reason: "Google says the access was revoked or has expired".to_owned(),
+    };
+    app.store
+        .update_connection_health(
+            app.business_id.parse().unwrap(),
+            ProviderKind::GOOGLE,
+            &lost,
+            None,
+        )
+        .await
+        .unwrap();
+    let owner = signed_in(&app, &app.business_id, OWNER).await;
+    let staff = signed_in_staff(&app, &app.business_id, STAFF).await;
+    let pages = [
+        "/dashboard/appointments".to_owned(),
+        format!("/dashboard/appointments/{appointment}"),
+        "/dashboard/book".to_owned(),
+    ];
+
+    let owners_page = owner.page(&pages[0]).await;
+    assert!(
+        owners_page.contains("/dashboard/integrations#google"),
+        "the owner is offered the fix: {owners_page}"
+    );
+    for path in &pages {
+        let page = staff.page(path).await;
+        for link in dashboard_links(&page) {
+            let target = link.split('#').next().unwrap_or(&link);
+            let status = staff.get(target).await.status();
+            assert_ne!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{path} links staff to {link}"
+            );
+        }
+    }
+    let banner = staff.page(&pages[0]).await;
+    assert!(
+        banner.contains("Ask the business&#39;s owner to reconnect it.")
+            || banner.contains("Ask the business's owner to reconnect it."),
+        "{banner}"
+    );
 }

@@ -14,6 +14,7 @@ use super::auth::{Signed, SignedForm};
 use super::book::{free_times, slot_choices};
 use super::format::{self, when};
 use super::layout::{Nav, csrf_field, page};
+use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, AppointmentEdit};
 use crate::domain::{
@@ -375,6 +376,8 @@ async fn detail_body(
     };
     let csrf = &signed.session.csrf_token;
     let retry_possible = connection.as_ref().is_some_and(|c| c.syncs_appointments());
+    // Reconnecting is the owner's; staff are not sent to a page that refuses them.
+    let may_fix_integrations = permits(signed.role, Permission::ManageIntegrations);
     Ok(html! {
         dl class="facts" {
             dt { "When" } dd { (when(appointment.time.start(), zone)) " – " (format::clock_time(appointment.time.end(), zone)) }
@@ -397,7 +400,7 @@ async fn detail_body(
                     p class="reason" { strong { "What happened: " } (failure.message) }
                     p { strong { "What you can do: " } (format::sync_failure_advice(failure)) }
                     p class="muted" { "Code: " code { (failure.code) } }
-                    @if failure.code == "reauth_required" {
+                    @if failure.code == "reauth_required" && may_fix_integrations {
                         @if let Some(connection) = &connection {
                             p { a class="button primary" href={ "/dashboard/integrations#" (connection.provider) } { "Reconnect " (dashboard.app.registry.display_name(connection.provider)) } }
                         }
@@ -405,7 +408,7 @@ async fn detail_body(
                 }
                 (SyncStatus::Pending, _) => { p { "Waiting to be written to your calendar; this usually takes seconds." } }
                 (SyncStatus::Synced, _) => { p { "Your calendar shows this appointment as it is now." } }
-                (SyncStatus::NotConnected, _) => { p { "No calendar was connected when it last changed. " a href="/dashboard/integrations" { "Connect one" } } }
+                (SyncStatus::NotConnected, _) => { p { "No calendar was connected when it last changed. " @if may_fix_integrations { a href="/dashboard/integrations" { "Connect one" } } } }
                 _ => {}
             }
             @if retry_possible {

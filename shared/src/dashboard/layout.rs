@@ -146,7 +146,9 @@ fn head(title: &str) -> Markup {
     }
 }
 
-fn banner(banner: &Banner) -> Markup {
+/// The banner's fixes link to the integrations page only for someone who may use it; staff are told whom to ask.
+fn banner(banner: &Banner, role: StaffRole) -> Markup {
+    let may_fix = permits(role, Permission::ManageIntegrations);
     html! {
         @if let Some(Reconnect { provider, name, reason }) = &banner.reconnect {
             div class="banner bad" role="alert" {
@@ -154,7 +156,11 @@ fn banner(banner: &Banner) -> Markup {
                     strong { (app::needs_reconnecting(name, reason)) "." }
                     " Until then, appointments are not written to your calendar."
                 }
-                a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (name) }
+                @if may_fix {
+                    a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (name) }
+                } @else {
+                    p { "Ask the business's owner to reconnect it." }
+                }
             }
         }
         @if banner.failed_syncs > 0 {
@@ -164,8 +170,10 @@ fn banner(banner: &Banner) -> Markup {
                     " If syncs keep failing, check that your calendar integration is still connected."
                 }
                 a class="button" href="/dashboard/appointments?sync=failed" { "See failed syncs" }
-                " "
-                a class="button" href="/dashboard/integrations" { "Check integrations" }
+                @if may_fix {
+                    " "
+                    a class="button" href="/dashboard/integrations" { "Check integrations" }
+                }
             }
         }
     }
@@ -210,7 +218,7 @@ pub fn page(
                     }
                 }
                 main id="main" {
-                    (banner(viewer.banner))
+                    (banner(viewer.banner, viewer.role))
                     h1 { (title) }
                     @if let Some(notice) = notice {
                         div class="notice" role="status" { p { (notice) } }
