@@ -228,12 +228,7 @@ async fn vapi_tools(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let base_url = public_base_url(&app, &headers, &uri)?;
-    let tools = agent::tools()
-        .iter()
-        .map(|spec| vapi_tool(spec, &base_url))
-        .collect();
-    Ok(Json(Value::Array(tools)))
+    platform_tools(&app, &headers, &uri, vapi_tool)
 }
 
 /// `GET /v1/agents/tools/retell`: the tools as Retell custom functions, ready for a Retell LLM's `general_tools`
@@ -243,10 +238,20 @@ async fn retell_tools(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let base_url = public_base_url(&app, &headers, &uri)?;
+    platform_tools(&app, &headers, &uri, retell_tool)
+}
+
+/// Every tool in one platform's shape, pointing at this server.
+fn platform_tools(
+    app: &AgentApp,
+    headers: &HeaderMap,
+    uri: &Uri,
+    shape: fn(&ToolSpec, &str) -> Value,
+) -> Result<Json<Value>, ApiError> {
+    let base_url = public_base_url(app, headers, uri)?;
     let tools = agent::tools()
         .iter()
-        .map(|spec| retell_tool(spec, &base_url))
+        .map(|spec| shape(spec, &base_url))
         .collect();
     Ok(Json(Value::Array(tools)))
 }
