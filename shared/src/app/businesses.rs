@@ -1,3 +1,5 @@
+//! Creating a business: the tenant every other record is scoped by, with its first API key.
+
 use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
 use crate::ports::CatalogStore;
 use crate::ports::Clock;

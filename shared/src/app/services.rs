@@ -1,3 +1,6 @@
+//! A business's services: created, read, listed, changed field by field (concurrent edits of different fields both
+//! land) and deactivated, always scoped by the business that asks.
+
 use crate::domain::{
     Business, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings, WeeklyHours,
 };

@@ -1,3 +1,5 @@
+//! Example-based tests of the engine: slot grids, buffers, limits, notice, horizons, busy time and DST days.
+
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

@@ -1,3 +1,5 @@
+//! The tenant: a business, its IANA time zone, and its API keys (clear only once, stored as hashes).
+
 use std::fmt;
 
 use jiff::tz::TimeZone;

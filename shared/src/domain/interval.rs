@@ -1,3 +1,5 @@
+//! Half-open spans of absolute time, and merging them into the sorted, disjoint list the availability engine walks.
+
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,6 @@
+//! What a business sells: a service's duration, start-time step, weekly hours and date overrides, buffers,
+//! per-day limit, notice and horizon, each validated when built.
+
 use std::collections::BTreeMap;
 
 use jiff::SignedDuration;

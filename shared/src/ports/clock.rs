@@ -1,3 +1,5 @@
+//! Time as a port ([`Clock`]): the system clock in production, a manual clock that tests move by hand.
+
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::{SignedDuration, Timestamp};

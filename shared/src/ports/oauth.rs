@@ -1,3 +1,6 @@
+//! One calendar provider's OAuth 2.0 authorization server ([`OAuthFlow`]): the consent URL, the code exchange, the
+//! token refresh and the revocation on disconnect.
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::SecretString;

@@ -1,3 +1,6 @@
+//! The job queue port ([`JobQueue`]): the work the sync worker does, and the SQS semantics both adapters keep
+//! (at-least-once delivery, visibility timeouts, a dead-letter queue after too many receives).
+
 use std::time::Duration;
 
 use async_trait::async_trait;

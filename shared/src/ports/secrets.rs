@@ -1,3 +1,5 @@
+//! Where calendar tokens are kept ([`SecretStore`]): Secrets Manager on AWS, a private folder locally.
+
 use std::fmt;
 
 use async_trait::async_trait;
