@@ -5,11 +5,14 @@
 
 mod answers;
 mod arguments;
+mod call;
 mod catalogue;
 mod health;
 mod run;
 pub mod spoken;
+mod tools;
 
+pub use call::{CallContext, CallerId, ToolAnswer, ToolFailure};
 pub use catalogue::{Effect, ToolName, ToolSpec, tool, tools};
 pub use health::{BUSY_TIME_FRESH_FOR, calendar_health};
-pub use run::{CallContext, CallerId, ToolAnswer, ToolFailure, call_tool};
+pub use run::call_tool;

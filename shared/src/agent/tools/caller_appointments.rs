@@ -1,0 +1,65 @@
+//! `find_caller_appointments`: the caller's upcoming appointments, found by the number they give or call from.
+
+use jiff::Timestamp;
+
+use crate::agent::answers::CallerAppointments;
+use crate::agent::arguments;
+use crate::agent::call::{CallContext, ToolAnswer, ToolFailure};
+use crate::app::{self, CallerListing};
+use crate::domain::{AppointmentStatus, Business, Interval};
+
+use super::input::invalid;
+use super::local::Local;
+use super::phone::caller_phone;
+use super::wording::{self, failure};
+use super::{AgentApp, appointment_view, structured};
+
+/// A caller's upcoming appointments listed at once; a caller with more is told there are more.
+const CALLER_APPOINTMENTS: u32 = 10;
+
+pub(crate) async fn run(
+    app: &AgentApp,
+    business: &Business,
+    local: &Local<'_>,
+    args: arguments::FindCallerAppointments,
+    context: &CallContext,
+) -> Result<ToolAnswer, ToolFailure> {
+    let phone = caller_phone(app, business, "phone", args.phone, context).await?;
+    let upcoming = Interval::new(local.now, Timestamp::MAX)
+        .map_err(|_| invalid("phone: the clock is out of range"))?;
+    let listing = CallerListing {
+        phone: phone.clone(),
+        starts_within: Some(upcoming),
+        status: Some(AppointmentStatus::Booked),
+        sync_status: None,
+        cursor: None,
+        limit: CALLER_APPOINTMENTS,
+    };
+    let (page, services) = tokio::try_join!(
+        app::caller_appointments(app, business, &listing),
+        app::list_services(app, business)
+    )
+    .map_err(failure)?;
+    let listed: Vec<_> = page
+        .items
+        .iter()
+        .filter_map(|appointment| {
+            services
+                .iter()
+                .find(|service| service.id == appointment.service_id)
+                .map(|service| (appointment, service))
+        })
+        .collect();
+    let more = page.next.is_some();
+    let summary = wording::caller_appointments(local, &listed, more);
+    let answer = CallerAppointments {
+        summary: summary.clone(),
+        phone: phone.as_ref().to_owned(),
+        appointments: listed
+            .iter()
+            .map(|(appointment, service)| appointment_view(local, appointment, service))
+            .collect(),
+        more,
+    };
+    structured(&summary, &answer)
+}

@@ -1,0 +1,52 @@
+//! `check_time`: whether one start is free for a service, and the nearest free times when it is not.
+
+use crate::agent::answers::TimeCheck;
+use crate::agent::arguments;
+use crate::agent::call::{ToolAnswer, ToolFailure};
+use crate::app;
+use crate::domain::{Business, Interval};
+
+use super::input::{invalid, parse_service_id};
+use super::local::Local;
+use super::wording::{self, failure};
+use super::{AgentApp, health_now, service_view, structured};
+
+pub(crate) async fn run(
+    app: &AgentApp,
+    business: &Business,
+    local: &Local<'_>,
+    args: arguments::CheckTime,
+) -> Result<ToolAnswer, ToolFailure> {
+    let service_id = parse_service_id(&args.service_id)?;
+    let start = local.parse_start("start", &args.start)?;
+    let (check, connection) = tokio::try_join!(
+        app::check_availability(app, business, service_id, start),
+        app::integrations::get_connection(app, business)
+    )
+    .map_err(failure)?;
+    let (_, warning) = health_now(connection.as_ref(), local);
+    let service = &check.service;
+    let requested = match &check.verdict {
+        Ok(slot) => *slot,
+        Err(_) => Interval::starting_at(start, service.settings.duration.as_duration())
+            .ok_or_else(|| invalid("start: is out of range"))?,
+    };
+    let summary = wording::time_check(
+        local,
+        service,
+        start,
+        check.verdict.map(|_| ()),
+        &check.alternatives,
+    );
+    let summary = wording::with_warning(summary, warning.as_ref());
+    let answer = TimeCheck {
+        summary: summary.clone(),
+        available: check.verdict.is_ok(),
+        service: service_view(service),
+        requested: local.time(&requested),
+        reason: check.verdict.err().map(|reason| reason.code().to_owned()),
+        alternatives: local.times(&check.alternatives),
+        warning,
+    };
+    structured(&summary, &answer)
+}

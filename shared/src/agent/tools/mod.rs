@@ -1,0 +1,99 @@
+//! One file per tool, each doing only its own part: read its arguments into domain values (`input`), run the use
+//! cases of `crate::app`, and answer with the facts and the sentence `wording` gives. What several tools share is
+//! here: the store's view they run on, the lookups, the answer's views of a service and an appointment.
+
+pub(crate) mod book;
+pub(crate) mod business_context;
+pub(crate) mod caller_appointments;
+pub(crate) mod cancel;
+pub(crate) mod check_time;
+pub(crate) mod find_times;
+pub(crate) mod hold;
+pub(crate) mod input;
+pub(crate) mod local;
+mod phone;
+pub(crate) mod reschedule;
+mod wording;
+
+use serde::Serialize;
+
+use crate::app::{self, App};
+use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Business, Service, ServiceId};
+use crate::ports::{AgentApiStore, CalendarConnection, CalendarWatch};
+
+use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
+use super::call::{ToolAnswer, ToolFailure};
+use super::health::calendar_health;
+use local::Local;
+use wording::failure;
+
+/// What the tools may touch: the agent function's view of the store.
+pub(crate) type AgentApp = App<dyn AgentApiStore>;
+
+/// The answer with its sentence: `summary` is also the answer's own first field.
+fn structured(summary: &str, answer: &impl Serialize) -> Result<ToolAnswer, ToolFailure> {
+    let structured = serde_json::to_value(answer).map_err(|error| {
+        tracing::error!(%error, "agent answer not serializable");
+        ToolFailure::Unavailable
+    })?;
+    Ok(ToolAnswer {
+        summary: summary.to_owned(),
+        structured,
+    })
+}
+
+async fn service_of(
+    app: &AgentApp,
+    business: &Business,
+    id: ServiceId,
+) -> Result<Service, ToolFailure> {
+    app::get_service(app, business, id).await.map_err(failure)
+}
+
+async fn appointment_of(
+    app: &AgentApp,
+    business: &Business,
+    id: AppointmentId,
+) -> Result<Appointment, ToolFailure> {
+    app::get_appointment(app, business, id)
+        .await
+        .map_err(failure)
+}
+
+/// The calendar's health as of now, from the business's connection and watch (if it has one).
+fn health_now(
+    connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
+    local: &Local,
+) -> (CalendarView, Option<String>) {
+    calendar_health(
+        connection.map(|(connection, _)| connection),
+        connection.and_then(|(_, watch)| watch.as_ref()),
+        local.now,
+    )
+}
+
+fn service_view(service: &Service) -> ServiceView {
+    ServiceView {
+        service_id: service.id.to_string(),
+        name: service.settings.name.as_ref().to_owned(),
+        duration_minutes: service.settings.duration.get(),
+    }
+}
+
+fn appointment_view(
+    local: &Local,
+    appointment: &Appointment,
+    service: &Service,
+) -> AppointmentView {
+    AppointmentView {
+        appointment_id: appointment.id.to_string(),
+        service_id: appointment.service_id.to_string(),
+        service_name: service.settings.name.as_ref().to_owned(),
+        customer_name: appointment.customer.name.as_ref().to_owned(),
+        status: match appointment.status {
+            AppointmentStatus::Booked => AppointmentStatusView::Booked,
+            AppointmentStatus::Cancelled => AppointmentStatusView::Cancelled,
+        },
+        time: local.time(&appointment.time),
+    }
+}

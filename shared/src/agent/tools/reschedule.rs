@@ -1,0 +1,65 @@
+//! `reschedule_appointment`: moves an appointment to a new start, or says why it stays where it is.
+
+use crate::agent::answers::RescheduleAnswer;
+use crate::agent::arguments;
+use crate::agent::call::{ToolAnswer, ToolFailure};
+use crate::app::{self, AppError, AppointmentEdit};
+use crate::domain::Business;
+
+use super::input::parse_appointment_id;
+use super::local::Local;
+use super::wording::{self, failure};
+use super::{AgentApp, appointment_of, appointment_view, service_of, structured};
+
+pub(crate) async fn run(
+    app: &AgentApp,
+    business: &Business,
+    local: &Local<'_>,
+    args: arguments::RescheduleAppointment,
+) -> Result<ToolAnswer, ToolFailure> {
+    let id = parse_appointment_id(&args.appointment_id)?;
+    let start = local.parse_start("start", &args.start)?;
+    let edit = AppointmentEdit {
+        start: Some(start),
+        ..AppointmentEdit::default()
+    };
+    match app::edit_appointment(app, business, id, &edit).await {
+        Ok(appointment) => {
+            let service = service_of(app, business, appointment.service_id).await?;
+            let summary = wording::rescheduled(local, &service, &appointment);
+            let answer = RescheduleAnswer {
+                summary: summary.clone(),
+                rescheduled: true,
+                appointment: appointment_view(local, &appointment, &service),
+                reason: None,
+                alternatives: Vec::new(),
+            };
+            structured(&summary, &answer)
+        }
+        Err(AppError::SlotUnavailable {
+            requested,
+            reason,
+            alternatives,
+        }) => {
+            let appointment = appointment_of(app, business, id).await?;
+            let service = service_of(app, business, appointment.service_id).await?;
+            let summary = wording::not_moved(
+                local,
+                &service,
+                &appointment,
+                requested,
+                reason,
+                &alternatives,
+            );
+            let answer = RescheduleAnswer {
+                summary: summary.clone(),
+                rescheduled: false,
+                appointment: appointment_view(local, &appointment, &service),
+                reason: Some(reason.code().to_owned()),
+                alternatives: local.times(&alternatives),
+            };
+            structured(&summary, &answer)
+        }
+        Err(error) => Err(failure(error)),
+    }
+}
