@@ -13,8 +13,8 @@ use super::catalogue::ToolName;
 use super::tools::input::parse_arguments;
 use super::tools::local::Local;
 use super::tools::{
-    AgentApp, book, business_context, caller_appointments, cancel, check_time, find_times, hold,
-    reschedule,
+    AgentApp, Call, book, business_context, caller_appointments, cancel, check_time, find_times,
+    hold, reschedule,
 };
 
 /// Runs one tool call for `business`.
@@ -26,32 +26,28 @@ pub async fn call_tool(
     context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
     let started = Instant::now();
-    let local = Local::new(business, app.clock.now());
+    let call = Call {
+        app,
+        business,
+        local: Local::new(business, app.clock.now()),
+        context,
+    };
     let outcome = match tool {
         ToolName::GetBusinessContext => {
             parse_arguments::<NoArguments>(arguments)?;
-            business_context::run(app, business, &local, context).await
+            business_context::run(&call).await
         }
-        ToolName::FindAvailableTimes => {
-            find_times::run(app, business, &local, parse_arguments(arguments)?).await
-        }
-        ToolName::CheckTime => {
-            check_time::run(app, business, &local, parse_arguments(arguments)?).await
-        }
-        ToolName::HoldTime => hold::run(app, business, &local, parse_arguments(arguments)?).await,
-        ToolName::BookAppointment => {
-            book::run(app, business, &local, parse_arguments(arguments)?, context).await
-        }
+        ToolName::FindAvailableTimes => find_times::run(&call, parse_arguments(arguments)?).await,
+        ToolName::CheckTime => check_time::run(&call, parse_arguments(arguments)?).await,
+        ToolName::HoldTime => hold::run(&call, parse_arguments(arguments)?).await,
+        ToolName::BookAppointment => book::run(&call, parse_arguments(arguments)?).await,
         ToolName::FindCallerAppointments => {
-            caller_appointments::run(app, business, &local, parse_arguments(arguments)?, context)
-                .await
+            caller_appointments::run(&call, parse_arguments(arguments)?).await
         }
         ToolName::RescheduleAppointment => {
-            reschedule::run(app, business, &local, parse_arguments(arguments)?).await
+            reschedule::run(&call, parse_arguments(arguments)?).await
         }
-        ToolName::CancelAppointment => {
-            cancel::run(app, business, &local, parse_arguments(arguments)?).await
-        }
+        ToolName::CancelAppointment => cancel::run(&call, parse_arguments(arguments)?).await,
     };
     tracing::info!(
         tool = tool.as_str(),

@@ -9,14 +9,14 @@ use crate::agent::answers::BookingAnswer;
 use crate::agent::arguments;
 use crate::agent::call::{CallContext, ToolAnswer, ToolFailure};
 use crate::app::{self, AppError, BookingOutcome, BookingRequest, HeldBooking, IdempotentBooking};
-use crate::domain::{Appointment, BookingSource, Business, Customer, HoldId, Notes, ServiceId};
+use crate::domain::{Appointment, BookingSource, Customer, HoldId, Notes, ServiceId};
 use crate::ports::IdempotencyKey;
 
 use super::input::{invalid, parse_service_id};
 use super::local::Local;
 use super::phone::customer;
 use super::wording::{self, Attempt, Callback, failure};
-use super::{AgentApp, appointment_of, appointment_view, service_of, structured};
+use super::{Call, appointment_view, structured};
 
 /// What identifies a booking request for idempotency (what to book and for whom): the same key with other details
 /// is refused.
@@ -83,21 +83,12 @@ fn booking_target(
 }
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::BookAppointment,
-    context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let target = booking_target(local, &args)?;
-    let (customer, callback) = customer(
-        app,
-        business,
-        args.customer_name,
-        args.customer_phone,
-        context,
-    )
-    .await?;
+    let (customer, callback) = customer(call, args.customer_name, args.customer_phone).await?;
     let notes = args
         .notes
         .map(Notes::try_from)
@@ -108,7 +99,7 @@ pub(crate) async fn run(
         Booking::Direct { service_id, start } => {
             let target =
                 json!({ "service_id": service_id.to_string(), "start": start.to_string() });
-            let idempotency = idempotency(key, context, &customer, notes.as_ref(), target)?;
+            let idempotency = idempotency(key, call.context, &customer, notes.as_ref(), target)?;
             let request = BookingRequest {
                 service_id,
                 start,
@@ -116,23 +107,22 @@ pub(crate) async fn run(
                 notes,
                 source: BookingSource::Ai,
             };
-            app::book_appointment(app, business, request, idempotency).await
+            app::book_appointment(call.app, call.business, request, idempotency).await
         }
         Booking::Held(hold_id) => {
             let target = json!({ "hold_id": hold_id.to_string() });
-            let idempotency = idempotency(key, context, &customer, notes.as_ref(), target)?;
+            let idempotency = idempotency(key, call.context, &customer, notes.as_ref(), target)?;
             let request = HeldBooking {
                 hold_id,
                 customer,
                 notes,
                 source: BookingSource::Ai,
             };
-            match app::book_held_appointment(app, business, request, idempotency).await {
+            match app::book_held_appointment(call.app, call.business, request, idempotency).await {
                 // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
                 Err(AppError::HoldAlreadyConverted) => {
-                    let appointment =
-                        appointment_of(app, business, hold_id.appointment_id()).await?;
-                    return booked(app, business, local, &appointment, true, callback).await;
+                    let appointment = call.appointment(hold_id.appointment_id()).await?;
+                    return booked(call, &appointment, true, callback).await;
                 }
                 outcome => outcome,
             }
@@ -140,12 +130,12 @@ pub(crate) async fn run(
     };
     match outcome {
         Ok(BookingOutcome::Created(appointment)) => {
-            booked(app, business, local, &appointment, false, callback).await
+            booked(call, &appointment, false, callback).await
         }
         // A repeat is told how the booking stands now, not only how it was made.
         Ok(BookingOutcome::Replayed(first)) => {
-            let appointment = appointment_of(app, business, first.id).await?;
-            booked(app, business, local, &appointment, true, callback).await
+            let appointment = call.appointment(first.id).await?;
+            booked(call, &appointment, true, callback).await
         }
         Err(AppError::SlotUnavailable {
             requested,
@@ -155,7 +145,7 @@ pub(crate) async fn run(
             // The reason is worded with the service, when the model named one.
             let service = match &args.service_id {
                 Some(service_id) if wording::booking_refusal_names_service(reason) => {
-                    Some(service_of(app, business, parse_service_id(service_id)?).await?)
+                    Some(call.service(parse_service_id(service_id)?).await?)
                 }
                 _ => None,
             };
@@ -182,14 +172,13 @@ pub(crate) async fn run(
 }
 
 async fn booked(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     appointment: &Appointment,
     repeated: bool,
     callback: Option<Callback>,
 ) -> Result<ToolAnswer, ToolFailure> {
-    let service = service_of(app, business, appointment.service_id).await?;
+    let local = &call.local;
+    let service = call.service(appointment.service_id).await?;
     let summary = wording::booked(local, &service, appointment, callback);
     let answer = BookingAnswer {
         summary: summary.clone(),

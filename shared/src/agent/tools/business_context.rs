@@ -2,25 +2,19 @@
 //! services, whether its calendar can be trusted, and whether the caller's number came through).
 
 use crate::agent::answers::{BusinessContext, ServiceView};
-use crate::agent::call::{CallContext, CallerId, ToolAnswer, ToolFailure};
+use crate::agent::call::{CallerId, ToolAnswer, ToolFailure};
 use crate::agent::spoken;
 use crate::app;
-use crate::domain::Business;
 
-use super::local::Local;
 use super::phone::reported_phone;
 use super::wording::{self, Callback, failure};
-use super::{AgentApp, health_now, service_view, structured};
+use super::{Call, health_now, service_view, structured};
 
-pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
-    context: &CallContext,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let (services, connection) = tokio::try_join!(
-        app::list_services(app, business),
-        app::integrations::get_connection(app, business)
+        app::list_services(call.app, call.business),
+        app::integrations::get_connection(call.app, call.business)
     )
     .map_err(failure)?;
     let services: Vec<ServiceView> = services
@@ -39,14 +33,14 @@ pub(crate) async fn run(
         )
         .unwrap_or(local.now);
     // Said before any booking, so the agent asks for a number while the caller is still choosing.
-    let callback = match &context.caller {
+    let callback = match &call.context.caller {
         CallerId::NotAPhoneCall => None,
         CallerId::Reported(reported) => {
-            Callback::of(&reported_phone(app, business, reported.as_deref()).await?)
+            Callback::of(&reported_phone(call, reported.as_deref()).await?)
         }
     };
     let summary = wording::business_context(
-        business,
+        call.business,
         local,
         to_the_minute,
         &services,
@@ -55,8 +49,8 @@ pub(crate) async fn run(
     );
     let answer = BusinessContext {
         summary: summary.clone(),
-        business_name: business.name.as_ref().to_owned(),
-        time_zone: business.time_zone.name().to_owned(),
+        business_name: call.business.name.as_ref().to_owned(),
+        time_zone: call.business.time_zone.name().to_owned(),
         locale: local.locale.tag().to_owned(),
         now: local.rfc3339(local.now),
         today: local.today.to_string(),

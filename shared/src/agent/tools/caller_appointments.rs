@@ -4,27 +4,24 @@ use jiff::Timestamp;
 
 use crate::agent::answers::CallerAppointments;
 use crate::agent::arguments;
-use crate::agent::call::{CallContext, ToolAnswer, ToolFailure};
+use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, CallerListing};
-use crate::domain::{AppointmentStatus, Business, Interval};
+use crate::domain::{AppointmentStatus, Interval};
 
 use super::input::invalid;
-use super::local::Local;
 use super::phone::caller_phone;
 use super::wording::{self, failure};
-use super::{AgentApp, appointment_view, structured};
+use super::{Call, appointment_view, structured};
 
 /// A caller's upcoming appointments listed at once; a caller with more is told there are more.
 const CALLER_APPOINTMENTS: u32 = 10;
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::FindCallerAppointments,
-    context: &CallContext,
 ) -> Result<ToolAnswer, ToolFailure> {
-    let phone = caller_phone(app, business, "phone", args.phone, context).await?;
+    let local = &call.local;
+    let phone = caller_phone(call, "phone", args.phone).await?;
     let upcoming = Interval::new(local.now, Timestamp::MAX)
         .map_err(|_| invalid("phone: the clock is out of range"))?;
     let listing = CallerListing {
@@ -36,8 +33,8 @@ pub(crate) async fn run(
         limit: CALLER_APPOINTMENTS,
     };
     let (page, services) = tokio::try_join!(
-        app::caller_appointments(app, business, &listing),
-        app::list_services(app, business)
+        app::caller_appointments(call.app, call.business, &listing),
+        app::list_services(call.app, call.business)
     )
     .map_err(failure)?;
     let listed: Vec<_> = page

@@ -4,24 +4,21 @@ use crate::agent::answers::CancelAnswer;
 use crate::agent::arguments;
 use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app;
-use crate::domain::Business;
 
 use super::input::parse_appointment_id;
-use super::local::Local;
 use super::wording::{self, failure};
-use super::{AgentApp, appointment_of, appointment_view, service_of, structured};
+use super::{Call, appointment_view, structured};
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::CancelAppointment,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let id = parse_appointment_id(&args.appointment_id)?;
-    let current = appointment_of(app, business, id).await?;
+    let current = call.appointment(id).await?;
     let (appointment, newly_cancelled) = if current.is_live() {
         (
-            app::cancel_appointment(app, business, id)
+            app::cancel_appointment(call.app, call.business, id)
                 .await
                 .map_err(failure)?,
             true,
@@ -29,7 +26,7 @@ pub(crate) async fn run(
     } else {
         (current, false)
     };
-    let service = service_of(app, business, appointment.service_id).await?;
+    let service = call.service(appointment.service_id).await?;
     let summary = wording::cancelled(local, &service, &appointment, newly_cancelled);
     let answer = CancelAnswer {
         summary: summary.clone(),

@@ -4,24 +4,22 @@ use crate::agent::answers::TimeCheck;
 use crate::agent::arguments;
 use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app;
-use crate::domain::{Business, Interval};
+use crate::domain::Interval;
 
 use super::input::{invalid, parse_service_id};
-use super::local::Local;
 use super::wording::{self, failure};
-use super::{AgentApp, health_now, service_view, structured};
+use super::{Call, health_now, service_view, structured};
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::CheckTime,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
     let (check, connection) = tokio::try_join!(
-        app::check_availability(app, business, service_id, start),
-        app::integrations::get_connection(app, business)
+        app::check_availability(call.app, call.business, service_id, start),
+        app::integrations::get_connection(call.app, call.business)
     )
     .map_err(failure)?;
     let (_, warning) = health_now(connection.as_ref(), local);

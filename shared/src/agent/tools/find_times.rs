@@ -10,12 +10,12 @@ use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::agent::spoken::SpokenLocale;
 use crate::app;
 use crate::availability;
-use crate::domain::{Business, Interval, ServiceId};
+use crate::domain::{Interval, ServiceId};
 
 use super::input::{invalid, optional, parse_date, parse_service_id, parse_time_of_day};
 use super::local::Local;
 use super::wording::{self, FreeTimes, failure};
-use super::{AgentApp, health_now, service_view, structured};
+use super::{Call, health_now, service_view, structured};
 
 /// Times returned when the model does not say how many: a handful, as a receptionist would offer.
 const DEFAULT_LIMIT: u32 = 5;
@@ -116,11 +116,10 @@ fn day_filter(args: &arguments::FindAvailableTimes) -> Result<DayFilter, ToolFai
 }
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::FindAvailableTimes,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let (first, last) = dates(local, &args)?;
     let filter = day_filter(&args)?;
@@ -136,8 +135,8 @@ pub(crate) async fn run(
     let window = Interval::new(local.start_of(first)?, local.start_of(after_last)?)
         .map_err(|_| invalid("to_date: must not be before from_date"))?;
     let (found, connection) = tokio::try_join!(
-        app::find_availability(app, business, service_id, window),
-        app::integrations::get_connection(app, business)
+        app::find_availability(call.app, call.business, service_id, window),
+        app::integrations::get_connection(call.app, call.business)
     )
     .map_err(failure)?;
     let (_, warning) = health_now(connection.as_ref(), local);
@@ -157,16 +156,7 @@ pub(crate) async fn run(
     let bookable = availability::booking_window(service, local.now);
     let searched_after_days = (window.end() < bookable.latest).then_some(NEXT_AVAILABLE_DAYS);
     let next_available = if matching.is_empty() && searched_after_days.is_some() {
-        next_free_after(
-            app,
-            business,
-            local,
-            service_id,
-            window.end(),
-            &filter,
-            limit,
-        )
-        .await?
+        next_free_after(call, service_id, window.end(), &filter, limit).await?
     } else {
         Vec::new()
     };
@@ -220,9 +210,7 @@ pub(crate) async fn run(
 
 /// The first free times after `after` that pass `filter`, within [`NEXT_AVAILABLE_DAYS`].
 async fn next_free_after(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     service_id: ServiceId,
     after: Timestamp,
     filter: &DayFilter,
@@ -234,13 +222,13 @@ async fn next_free_after(
     let Ok(window) = Interval::new(after, until) else {
         return Ok(Vec::new());
     };
-    let found = app::find_availability(app, business, service_id, window)
+    let found = app::find_availability(call.app, call.business, service_id, window)
         .await
         .map_err(failure)?;
     Ok(found
         .slots
         .into_iter()
-        .filter(|slot| filter.keeps(local.wall_time_of(slot.start())))
+        .filter(|slot| filter.keeps(call.local.wall_time_of(slot.start())))
         .take(limit.min(3))
         .collect())
 }

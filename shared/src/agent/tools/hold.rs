@@ -5,24 +5,22 @@ use crate::agent::answers::HoldAnswer;
 use crate::agent::arguments;
 use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, AppError, HoldRequest};
-use crate::domain::{Business, Interval};
+use crate::domain::Interval;
 
 use super::input::{invalid, parse_service_id};
-use super::local::Local;
 use super::wording::{self, Attempt, failure};
-use super::{AgentApp, service_view, structured};
+use super::{Call, service_view, structured};
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::HoldTime,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
     let (held, service) = tokio::join!(
-        app::create_hold(app, business, HoldRequest { service_id, start }),
-        app::get_service(app, business, service_id)
+        app::create_hold(call.app, call.business, HoldRequest { service_id, start }),
+        app::get_service(call.app, call.business, service_id)
     );
     let service = service.map_err(failure)?;
     match held {

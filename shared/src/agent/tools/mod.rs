@@ -22,7 +22,7 @@ use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Business, Ser
 use crate::ports::{AgentApiStore, CalendarConnection, CalendarWatch};
 
 use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
-use super::call::{ToolAnswer, ToolFailure};
+use super::call::{CallContext, ToolAnswer, ToolFailure};
 use super::health::calendar_health;
 use local::Local;
 use wording::failure;
@@ -42,22 +42,27 @@ fn structured(summary: &str, answer: &impl Serialize) -> Result<ToolAnswer, Tool
     })
 }
 
-async fn service_of(
-    app: &AgentApp,
-    business: &Business,
-    id: ServiceId,
-) -> Result<Service, ToolFailure> {
-    app::get_service(app, business, id).await.map_err(failure)
+/// One tool call's setting: the store's view, the business, its local clock, and what the platform knows of the
+/// call. Every tool takes it whole, so a new piece of setting reaches them all at once.
+pub(crate) struct Call<'a> {
+    pub(crate) app: &'a AgentApp,
+    pub(crate) business: &'a Business,
+    pub(crate) local: Local<'a>,
+    pub(crate) context: &'a CallContext,
 }
 
-async fn appointment_of(
-    app: &AgentApp,
-    business: &Business,
-    id: AppointmentId,
-) -> Result<Appointment, ToolFailure> {
-    app::get_appointment(app, business, id)
-        .await
-        .map_err(failure)
+impl Call<'_> {
+    async fn service(&self, id: ServiceId) -> Result<Service, ToolFailure> {
+        app::get_service(self.app, self.business, id)
+            .await
+            .map_err(failure)
+    }
+
+    async fn appointment(&self, id: AppointmentId) -> Result<Appointment, ToolFailure> {
+        app::get_appointment(self.app, self.business, id)
+            .await
+            .map_err(failure)
+    }
 }
 
 /// The calendar's health as of now, from the business's connection and watch (if it has one).

@@ -2,22 +2,21 @@
 //! refusal names the argument; the number the platform reports is read leniently, because nobody typed it and a
 //! booking must not fail on it.
 
-use crate::agent::call::{CallContext, CallerId, ToolFailure};
+use crate::agent::call::{CallerId, ToolFailure};
 use crate::app::{self, AppError};
-use crate::domain::{Business, CallerNumber, Customer, CustomerName, PhoneNumber};
+use crate::domain::{CallerNumber, Customer, CustomerName, PhoneNumber};
 
-use super::AgentApp;
+use super::Call;
 use super::input::invalid;
 use super::wording::{Callback, failure};
 
 /// A number the model typed (the caller said it): checked strictly, the refusal naming the argument.
 async fn typed_phone(
-    app: &AgentApp,
-    business: &Business,
+    call: &Call<'_>,
     field: &'static str,
     text: &str,
 ) -> Result<PhoneNumber, ToolFailure> {
-    app::normalize_customer_phone(app, business, field, text)
+    app::normalize_customer_phone(call.app, call.business, field, text)
         .await
         .map_err(|error| match error {
             AppError::Validation(error) => invalid(format!(
@@ -31,12 +30,11 @@ async fn typed_phone(
 
 /// The number the platform reports for the caller, read leniently; `Missing` when it reported none.
 pub(crate) async fn reported_phone(
-    app: &AgentApp,
-    business: &Business,
+    call: &Call<'_>,
     reported: Option<&str>,
 ) -> Result<CallerNumber, ToolFailure> {
     match reported {
-        Some(text) => app::read_platform_caller(app, business, text)
+        Some(text) => app::read_platform_caller(call.app, call.business, text)
             .await
             .map_err(failure),
         None => Ok(CallerNumber::Missing),
@@ -51,19 +49,17 @@ fn no_caller_number(field: &str) -> ToolFailure {
 
 /// The number to look a caller up by: the model's, or the one the platform reports when the model left it out.
 pub(crate) async fn caller_phone(
-    app: &AgentApp,
-    business: &Business,
+    call: &Call<'_>,
     field: &'static str,
     given: Option<String>,
-    context: &CallContext,
 ) -> Result<PhoneNumber, ToolFailure> {
     if let Some(given) = given {
-        return typed_phone(app, business, field, &given).await;
+        return typed_phone(call, field, &given).await;
     }
-    let CallerId::Reported(reported) = &context.caller else {
+    let CallerId::Reported(reported) = &call.context.caller else {
         return Err(no_caller_number(field));
     };
-    match reported_phone(app, business, reported.as_deref()).await? {
+    match reported_phone(call, reported.as_deref()).await? {
         CallerNumber::Known(number) | CallerNumber::Unverified(number) => Ok(number),
         CallerNumber::Missing => Err(no_caller_number(field)),
     }
@@ -72,23 +68,21 @@ pub(crate) async fn caller_phone(
 /// The customer to book: the name, and the number the model gave (strict) or, when it gave none, the one the
 /// platform reports (lenient: a withheld or unknown caller id books without a confirmed number, and says so).
 pub(crate) async fn customer(
-    app: &AgentApp,
-    business: &Business,
+    call: &Call<'_>,
     name: String,
     phone: Option<String>,
-    context: &CallContext,
 ) -> Result<(Customer, Option<Callback>), ToolFailure> {
     let name = CustomerName::try_from(name).map_err(|_| {
         invalid("customer_name: ask the caller for their name (1 to 200 characters)")
     })?;
-    let (phone, callback) = match (phone, &context.caller) {
+    let (phone, callback) = match (phone, &call.context.caller) {
         (Some(typed), _) => (
-            Some(typed_phone(app, business, "customer_phone", &typed).await?),
+            Some(typed_phone(call, "customer_phone", &typed).await?),
             None,
         ),
         (None, CallerId::NotAPhoneCall) => return Err(no_caller_number("customer_phone")),
         (None, CallerId::Reported(reported)) => {
-            let reported = reported_phone(app, business, reported.as_deref()).await?;
+            let reported = reported_phone(call, reported.as_deref()).await?;
             let callback = Callback::of(&reported);
             let phone = match reported {
                 CallerNumber::Known(number) | CallerNumber::Unverified(number) => Some(number),

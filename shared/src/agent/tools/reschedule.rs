@@ -4,28 +4,25 @@ use crate::agent::answers::RescheduleAnswer;
 use crate::agent::arguments;
 use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, AppError, AppointmentEdit};
-use crate::domain::Business;
 
 use super::input::parse_appointment_id;
-use super::local::Local;
 use super::wording::{self, failure};
-use super::{AgentApp, appointment_of, appointment_view, service_of, structured};
+use super::{Call, appointment_view, structured};
 
 pub(crate) async fn run(
-    app: &AgentApp,
-    business: &Business,
-    local: &Local<'_>,
+    call: &Call<'_>,
     args: arguments::RescheduleAppointment,
 ) -> Result<ToolAnswer, ToolFailure> {
+    let local = &call.local;
     let id = parse_appointment_id(&args.appointment_id)?;
     let start = local.parse_start("start", &args.start)?;
     let edit = AppointmentEdit {
         start: Some(start),
         ..AppointmentEdit::default()
     };
-    match app::edit_appointment(app, business, id, &edit).await {
+    match app::edit_appointment(call.app, call.business, id, &edit).await {
         Ok(appointment) => {
-            let service = service_of(app, business, appointment.service_id).await?;
+            let service = call.service(appointment.service_id).await?;
             let summary = wording::rescheduled(local, &service, &appointment);
             let answer = RescheduleAnswer {
                 summary: summary.clone(),
@@ -41,8 +38,8 @@ pub(crate) async fn run(
             reason,
             alternatives,
         }) => {
-            let appointment = appointment_of(app, business, id).await?;
-            let service = service_of(app, business, appointment.service_id).await?;
+            let appointment = call.appointment(id).await?;
+            let service = call.service(appointment.service_id).await?;
             let summary = wording::not_moved(
                 local,
                 &service,

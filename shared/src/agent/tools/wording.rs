@@ -145,14 +145,23 @@ pub(crate) fn with_warning(mut summary: String, warning: Option<&String>) -> Str
     summary
 }
 
-/// An appointment as it is named to the caller: "Haircut for Ann on Tuesday, December 8 at 10:30 AM".
-fn appointment_words(local: &Local, service: &Service, appointment: &Appointment) -> String {
-    format!(
-        "{} for {} on {}",
+/// What a sentence about an appointment names: its service, its customer and its start as said.
+fn named<'a>(
+    local: &Local,
+    service: &'a Service,
+    appointment: &'a Appointment,
+) -> (&'a str, &'a str, String) {
+    (
         service.settings.name.as_ref(),
         appointment.customer.name.as_ref(),
-        local.spoken(appointment.time.start())
+        local.spoken(appointment.time.start()),
     )
+}
+
+/// An appointment as it is named to the caller: "Haircut for Ann on Tuesday, December 8 at 10:30 AM".
+fn appointment_words(local: &Local, service: &Service, appointment: &Appointment) -> String {
+    let (service, customer, when) = named(local, service, appointment);
+    format!("{service} for {customer} on {when}")
 }
 
 /// The opening of a call: the business, its time now, its services, its calendar, and a missing caller number.
@@ -380,12 +389,8 @@ pub(crate) fn booked(
     appointment: &Appointment,
     callback: Option<Callback>,
 ) -> String {
-    let mut summary = format!(
-        "{} is booked for {} on {}.",
-        service.settings.name.as_ref(),
-        appointment.customer.name.as_ref(),
-        local.spoken(appointment.time.start())
-    );
+    let (service, customer, when) = named(local, service, appointment);
+    let mut summary = format!("{service} is booked for {customer} on {when}.");
     if let Some(callback) = callback {
         summary.push(' ');
         summary.push_str(callback.after_booking());
@@ -416,12 +421,8 @@ pub(crate) fn caller_appointments(
 }
 
 pub(crate) fn rescheduled(local: &Local, service: &Service, appointment: &Appointment) -> String {
-    format!(
-        "{} for {} is now on {}.",
-        service.settings.name.as_ref(),
-        appointment.customer.name.as_ref(),
-        local.spoken(appointment.time.start())
-    )
+    let (service, customer, when) = named(local, service, appointment);
+    format!("{service} for {customer} is now on {when}.")
 }
 
 /// A new time that is not free: the appointment stays where it was.
