@@ -16,7 +16,7 @@ use super::input::{invalid, parse_service_id};
 use super::local::Local;
 use super::phone::customer;
 use super::wording::{self, Attempt, Callback, failure};
-use super::{Call, appointment_view, structured};
+use super::{Call, ToolResult, appointment_view, structured};
 
 /// What identifies a booking request for idempotency (what to book and for whom): the same key with other details
 /// is refused.
@@ -82,10 +82,7 @@ fn booking_target(
     }
 }
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::BookAppointment,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> ToolResult {
     let local = &call.local;
     let target = booking_target(local, &args)?;
     let (customer, callback) = customer(call, args.customer_name, args.customer_phone).await?;

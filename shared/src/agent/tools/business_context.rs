@@ -2,27 +2,24 @@
 //! services, whether its calendar can be trusted, and whether the caller's number came through).
 
 use crate::agent::answers::{BusinessContext, ServiceView};
-use crate::agent::call::{CallerId, ToolAnswer, ToolFailure};
+use crate::agent::call::CallerId;
 use crate::agent::spoken;
 use crate::app;
 
 use super::phone::reported_phone;
-use super::wording::{self, Callback, failure};
-use super::{Call, health_now, service_view, structured};
+use super::wording::{self, Callback};
+use super::{Call, ToolResult, service_view, structured};
 
-pub(crate) async fn run(call: &Call<'_>) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
     let local = &call.local;
-    let (services, connection) = tokio::try_join!(
-        app::list_services(call.app, call.business),
-        app::integrations::get_connection(call.app, call.business)
-    )
-    .map_err(failure)?;
+    let (services, calendar, _) = call
+        .with_calendar_health(app::list_services(call.app, call.business))
+        .await?;
     let services: Vec<ServiceView> = services
         .iter()
         .filter(|service| service.active)
         .map(service_view)
         .collect();
-    let (calendar, _) = health_now(connection.as_ref(), local);
     let now = local.now.to_zoned_datetime(local.zone.clone());
     let to_the_minute = local
         .now

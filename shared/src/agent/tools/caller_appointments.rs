@@ -4,22 +4,18 @@ use jiff::Timestamp;
 
 use crate::agent::answers::CallerAppointments;
 use crate::agent::arguments;
-use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, CallerListing};
 use crate::domain::{AppointmentStatus, Interval};
 
 use super::input::invalid;
 use super::phone::caller_phone;
 use super::wording::{self, failure};
-use super::{Call, appointment_view, structured};
+use super::{Call, ToolResult, appointment_view, structured};
 
 /// A caller's upcoming appointments listed at once; a caller with more is told there are more.
 const CALLER_APPOINTMENTS: u32 = 10;
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::FindCallerAppointments,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::FindCallerAppointments) -> ToolResult {
     let local = &call.local;
     let phone = caller_phone(call, "phone", args.phone).await?;
     let upcoming = Interval::new(local.now, Timestamp::MAX)

@@ -2,17 +2,13 @@
 
 use crate::agent::answers::CancelAnswer;
 use crate::agent::arguments;
-use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app;
 
 use super::input::parse_appointment_id;
 use super::wording::{self, failure};
-use super::{Call, appointment_view, structured};
+use super::{Call, ToolResult, appointment_view, structured};
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::CancelAppointment,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::CancelAppointment) -> ToolResult {
     let local = &call.local;
     let id = parse_appointment_id(&args.appointment_id)?;
     let current = call.appointment(id).await?;

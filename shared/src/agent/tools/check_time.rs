@@ -2,27 +2,19 @@
 
 use crate::agent::answers::TimeCheck;
 use crate::agent::arguments;
-use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app;
 use crate::domain::Interval;
 
 use super::input::{invalid, parse_service_id};
-use super::wording::{self, failure};
-use super::{Call, health_now, service_view, structured};
+use super::wording::{self};
+use super::{Call, ToolResult, service_view, structured};
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::CheckTime,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResult {
     let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
-    let (check, connection) = tokio::try_join!(
-        app::check_availability(call.app, call.business, service_id, start),
-        app::integrations::get_connection(call.app, call.business)
-    )
-    .map_err(failure)?;
-    let (_, warning) = health_now(connection.as_ref(), local);
+    let use_case = app::check_availability(call.app, call.business, service_id, start);
+    let (check, _, warning) = call.with_calendar_health(use_case).await?;
     let service = &check.service;
     let requested = match &check.verdict {
         Ok(slot) => *slot,

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::agent::answers::{AvailableTimes, DayTimes};
 use crate::agent::arguments::{self, PartOfDay};
-use crate::agent::call::{ToolAnswer, ToolFailure};
+use crate::agent::call::ToolFailure;
 use crate::agent::spoken::SpokenLocale;
 use crate::app;
 use crate::availability;
@@ -15,7 +15,7 @@ use crate::domain::{Interval, ServiceId};
 use super::input::{invalid, optional, parse_date, parse_service_id, parse_time_of_day};
 use super::local::Local;
 use super::wording::{self, FreeTimes, failure};
-use super::{Call, health_now, service_view, structured};
+use super::{Call, ToolResult, service_view, structured};
 
 /// Times returned when the model does not say how many: a handful, as a receptionist would offer.
 const DEFAULT_LIMIT: u32 = 5;
@@ -115,10 +115,7 @@ fn day_filter(args: &arguments::FindAvailableTimes) -> Result<DayFilter, ToolFai
     Ok(filter)
 }
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::FindAvailableTimes,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) -> ToolResult {
     let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let (first, last) = dates(local, &args)?;
@@ -134,12 +131,8 @@ pub(crate) async fn run(
         .map_err(|_| invalid("to_date: is out of range"))?;
     let window = Interval::new(local.start_of(first)?, local.start_of(after_last)?)
         .map_err(|_| invalid("to_date: must not be before from_date"))?;
-    let (found, connection) = tokio::try_join!(
-        app::find_availability(call.app, call.business, service_id, window),
-        app::integrations::get_connection(call.app, call.business)
-    )
-    .map_err(failure)?;
-    let (_, warning) = health_now(connection.as_ref(), local);
+    let use_case = app::find_availability(call.app, call.business, service_id, window);
+    let (found, _, warning) = call.with_calendar_health(use_case).await?;
     let service = &found.service;
     let matching: Vec<Interval> = found
         .slots

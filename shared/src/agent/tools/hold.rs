@@ -3,18 +3,14 @@
 
 use crate::agent::answers::HoldAnswer;
 use crate::agent::arguments;
-use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, AppError, HoldRequest};
 use crate::domain::Interval;
 
 use super::input::{invalid, parse_service_id};
 use super::wording::{self, Attempt, failure};
-use super::{Call, service_view, structured};
+use super::{Call, ToolResult, service_view, structured};
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::HoldTime,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResult {
     let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;

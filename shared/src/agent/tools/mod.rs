@@ -17,9 +17,9 @@ mod wording;
 
 use serde::Serialize;
 
-use crate::app::{self, App};
+use crate::app::{self, App, AppError};
 use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Business, Service, ServiceId};
-use crate::ports::{AgentApiStore, CalendarConnection, CalendarWatch};
+use crate::ports::AgentApiStore;
 
 use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
 use super::call::{CallContext, ToolAnswer, ToolFailure};
@@ -30,8 +30,11 @@ use wording::failure;
 /// What the tools may touch: the agent function's view of the store.
 pub(crate) type AgentApp = App<dyn AgentApiStore>;
 
+/// What a tool gives back: its answer, or why there is none.
+pub(crate) type ToolResult = Result<ToolAnswer, ToolFailure>;
+
 /// The answer with its sentence: `summary` is also the answer's own first field.
-fn structured(summary: &str, answer: &impl Serialize) -> Result<ToolAnswer, ToolFailure> {
+fn structured(summary: &str, answer: &impl Serialize) -> ToolResult {
     let structured = serde_json::to_value(answer).map_err(|error| {
         tracing::error!(%error, "agent answer not serializable");
         ToolFailure::Unavailable
@@ -63,18 +66,25 @@ impl Call<'_> {
             .await
             .map_err(failure)
     }
-}
 
-/// The calendar's health as of now, from the business's connection and watch (if it has one).
-fn health_now(
-    connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
-    local: &Local,
-) -> (CalendarView, Option<String>) {
-    calendar_health(
-        connection.map(|(connection, _)| connection),
-        connection.and_then(|(_, watch)| watch.as_ref()),
-        local.now,
-    )
+    /// A use case's answer and, read at the same time, the calendar's health as of now: whether the busy time
+    /// behind the answer can be trusted, and the warning to say when it cannot.
+    async fn with_calendar_health<T>(
+        &self,
+        use_case: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<(T, CalendarView, Option<String>), ToolFailure> {
+        let (answer, connection) = tokio::try_join!(
+            use_case,
+            app::integrations::get_connection(self.app, self.business)
+        )
+        .map_err(failure)?;
+        let (calendar, warning) = calendar_health(
+            connection.as_ref().map(|(connection, _)| connection),
+            connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
+            self.local.now,
+        );
+        Ok((answer, calendar, warning))
+    }
 }
 
 fn service_view(service: &Service) -> ServiceView {

@@ -2,17 +2,13 @@
 
 use crate::agent::answers::RescheduleAnswer;
 use crate::agent::arguments;
-use crate::agent::call::{ToolAnswer, ToolFailure};
 use crate::app::{self, AppError, AppointmentEdit};
 
 use super::input::parse_appointment_id;
 use super::wording::{self, failure};
-use super::{Call, appointment_view, structured};
+use super::{Call, ToolResult, appointment_view, structured};
 
-pub(crate) async fn run(
-    call: &Call<'_>,
-    args: arguments::RescheduleAppointment,
-) -> Result<ToolAnswer, ToolFailure> {
+pub(crate) async fn run(call: &Call<'_>, args: arguments::RescheduleAppointment) -> ToolResult {
     let local = &call.local;
     let id = parse_appointment_id(&args.appointment_id)?;
     let start = local.parse_start("start", &args.start)?;

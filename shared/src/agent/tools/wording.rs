@@ -456,3 +456,100 @@ pub(crate) fn cancelled(
         format!("{what} was already cancelled.")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        BusinessId, BusinessName, BusinessTimeZone, Minutes, ServiceId, ServiceName,
+        ServiceSettings, WeeklyHours,
+    };
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn business() -> Business {
+        Business {
+            id: BusinessId::generate(),
+            name: BusinessName::try_from("Clinic".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+            time_zone: BusinessTimeZone::try_from("America/New_York".to_owned())
+                .unwrap_or_else(|e| panic!("{e}")),
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn service(business: &Business) -> Service {
+        Service {
+            id: ServiceId::generate(),
+            business_id: business.id,
+            settings: ServiceSettings {
+                name: ServiceName::try_from("Checkup".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+                duration: Minutes::new(30),
+                slot_interval: Minutes::new(15),
+                weekly_hours: WeeklyHours::default(),
+                date_overrides: vec![],
+                buffer_before: Minutes::new(0),
+                buffer_after: Minutes::new(0),
+                max_per_day: None,
+                minimum_notice: Minutes::new(0),
+                booking_horizon_days: 60,
+            },
+            active: true,
+            version: 1,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    /// The hold and book refusals are one function now; each keeps the words it had when the two tools wrote them
+    /// apart (a hold names the time it lost, a booking from a hold without a service names no reason).
+    #[test]
+    fn a_time_that_is_not_free_is_refused_in_each_tool_s_own_words() {
+        let business = business();
+        let service = service(&business);
+        let local = Local::new(&business, at("2026-12-01T14:00:00Z"));
+        let requested = at("2026-12-08T15:30:00Z");
+        let refused = |attempt, reason| not_free(&local, attempt, requested, reason, &[]);
+        let when = "Tuesday, December 8 at 10:30 AM";
+        let nothing_near = " No other time is free nearby.";
+        let cases = [
+            (
+                refused(Attempt::Hold(&service), Unavailability::Taken),
+                format!("{when} was just taken."),
+            ),
+            (
+                refused(Attempt::Hold(&service), Unavailability::DailyLimitReached),
+                format!("{when} cannot be held: Checkup is fully booked that day."),
+            ),
+            (
+                refused(Attempt::Hold(&service), Unavailability::CalendarBusy),
+                format!("{when} cannot be held: the business is busy then."),
+            ),
+            (
+                refused(Attempt::Book(Some(&service)), Unavailability::Taken),
+                "That time was just taken.".to_owned(),
+            ),
+            (
+                refused(Attempt::Book(None), Unavailability::CalendarBusy),
+                format!(
+                    "{when} cannot be booked: the business has just put something else in its calendar then."
+                ),
+            ),
+            (
+                refused(Attempt::Book(Some(&service)), Unavailability::OutsideHours),
+                format!("{when} cannot be booked: Checkup is not offered at that time."),
+            ),
+            (
+                refused(Attempt::Book(None), Unavailability::TooSoon),
+                format!("{when} cannot be booked."),
+            ),
+        ];
+        for (said, opening) in cases {
+            assert_eq!(said, format!("{opening}{nothing_near}"));
+        }
+        assert!(!booking_refusal_names_service(Unavailability::Taken));
+        assert!(!booking_refusal_names_service(Unavailability::CalendarBusy));
+        assert!(booking_refusal_names_service(Unavailability::TooFar));
+    }
+}
