@@ -2,6 +2,9 @@
 //! answer, and whether a call reads, writes or destroys. Each call runs the use cases of `crate::app` (never HTTP to
 //! ourselves) and answers in the business's local time with a sentence the agent can say. `crate::api` serves them
 //! over MCP, as Vapi server tools and Retell custom functions, and as OpenAI function definitions.
+//!
+//! A call goes through `run` (read the arguments, pick the tool, log the outcome) to the tool's own file in `tools`;
+//! every sentence the tools say is in `tools::wording`, every argument helper in `tools::input`.
 
 mod answers;
 mod arguments;
