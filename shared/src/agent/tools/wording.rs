@@ -460,10 +460,7 @@ pub(crate) fn cancelled(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        BusinessId, BusinessName, BusinessTimeZone, Minutes, ServiceId, ServiceName,
-        ServiceSettings, WeeklyHours,
-    };
+    use crate::domain::{BusinessId, BusinessName, BusinessTimeZone, ServiceId};
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap_or_else(|e| panic!("{e}"))
@@ -479,27 +476,16 @@ mod tests {
         }
     }
 
+    /// A service as stored: only its name and horizon are said.
     fn service(business: &Business) -> Service {
-        Service {
-            id: ServiceId::generate(),
-            business_id: business.id,
-            settings: ServiceSettings {
-                name: ServiceName::try_from("Checkup".to_owned()).unwrap_or_else(|e| panic!("{e}")),
-                duration: Minutes::new(30),
-                slot_interval: Minutes::new(15),
-                weekly_hours: WeeklyHours::default(),
-                date_overrides: vec![],
-                buffer_before: Minutes::new(0),
-                buffer_after: Minutes::new(0),
-                max_per_day: None,
-                minimum_notice: Minutes::new(0),
-                booking_horizon_days: 60,
-            },
-            active: true,
-            version: 1,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": ServiceId::generate(), "business_id": business.id, "active": true, "version": 1,
+            "created_at": Timestamp::UNIX_EPOCH, "updated_at": Timestamp::UNIX_EPOCH,
+            "name": "Checkup", "duration": 30, "slot_interval": 15, "weekly_hours": {}, "date_overrides": [],
+            "buffer_before": 0, "buffer_after": 0, "max_per_day": null, "minimum_notice": 0,
+            "booking_horizon_days": 60,
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The hold and book refusals are one function now; each keeps the words it had when the two tools wrote them
