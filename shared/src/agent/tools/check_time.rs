@@ -1,0 +1,42 @@
+//! `check_time`: whether one start is free for a service, and the nearest free times when it is not.
+
+use crate::agent::answers::TimeCheck;
+use crate::agent::arguments;
+use crate::app;
+use crate::domain::Interval;
+
+use super::input::{invalid, parse_service_id};
+use super::wording::{self};
+use super::{Call, ToolResult, service_view, structured};
+
+pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResult {
+    let local = &call.local;
+    let service_id = parse_service_id(&args.service_id)?;
+    let start = local.parse_start("start", &args.start)?;
+    let use_case = app::check_availability(call.app, call.business, service_id, start);
+    let (check, _, warning) = call.with_calendar_health(use_case).await?;
+    let service = &check.service;
+    let requested = match &check.verdict {
+        Ok(slot) => *slot,
+        Err(_) => Interval::starting_at(start, service.settings.duration.as_duration())
+            .ok_or_else(|| invalid("start: is out of range"))?,
+    };
+    let summary = wording::time_check(
+        local,
+        service,
+        start,
+        check.verdict.map(|_| ()),
+        &check.alternatives,
+    );
+    let summary = wording::with_warning(summary, warning.as_ref());
+    let answer = TimeCheck {
+        summary: summary.clone(),
+        available: check.verdict.is_ok(),
+        service: service_view(service),
+        requested: local.time(&requested),
+        reason: check.verdict.err().map(|reason| reason.code().to_owned()),
+        alternatives: local.times(&check.alternatives),
+        warning,
+    };
+    structured(&summary, &answer)
+}

@@ -1,0 +1,114 @@
+//! One file per tool, each doing only its own part: read its arguments into domain values (`input`), run the use
+//! cases of `crate::app`, and answer with the facts and the sentence `wording` gives. What several tools share is
+//! here: the store's view they run on, the lookups, the answer's views of a service and an appointment.
+
+pub(crate) mod book;
+pub(crate) mod business_context;
+pub(crate) mod caller_appointments;
+pub(crate) mod cancel;
+pub(crate) mod check_time;
+pub(crate) mod find_times;
+pub(crate) mod hold;
+pub(crate) mod input;
+pub(crate) mod local;
+mod phone;
+pub(crate) mod reschedule;
+mod wording;
+
+use serde::Serialize;
+
+use crate::app::{self, App, AppError};
+use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Business, Service, ServiceId};
+use crate::ports::AgentApiStore;
+
+use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
+use super::call::{CallContext, ToolAnswer, ToolFailure};
+use super::health::calendar_health;
+use local::Local;
+use wording::failure;
+
+/// What the tools may touch: the agent function's view of the store.
+pub(crate) type AgentApp = App<dyn AgentApiStore>;
+
+/// What a tool gives back: its answer, or why there is none.
+pub(crate) type ToolResult = Result<ToolAnswer, ToolFailure>;
+
+/// The answer with its sentence: `summary` is also the answer's own first field.
+fn structured(summary: &str, answer: &impl Serialize) -> ToolResult {
+    let structured = serde_json::to_value(answer).map_err(|error| {
+        tracing::error!(%error, "agent answer not serializable");
+        ToolFailure::Unavailable
+    })?;
+    Ok(ToolAnswer {
+        summary: summary.to_owned(),
+        structured,
+    })
+}
+
+/// One tool call's setting: the store's view, the business, its local clock, and what the platform knows of the
+/// call. Every tool takes it whole, so a new piece of setting reaches them all at once.
+pub(crate) struct Call<'a> {
+    pub(crate) app: &'a AgentApp,
+    pub(crate) business: &'a Business,
+    pub(crate) local: Local<'a>,
+    pub(crate) context: &'a CallContext,
+}
+
+impl Call<'_> {
+    async fn service(&self, id: ServiceId) -> Result<Service, ToolFailure> {
+        app::get_service(self.app, self.business, id)
+            .await
+            .map_err(failure)
+    }
+
+    async fn appointment(&self, id: AppointmentId) -> Result<Appointment, ToolFailure> {
+        app::get_appointment(self.app, self.business, id)
+            .await
+            .map_err(failure)
+    }
+
+    /// A use case's answer and, read at the same time, the calendar's health as of now: whether the busy time
+    /// behind the answer can be trusted, and the warning to say when it cannot.
+    async fn with_calendar_health<T>(
+        &self,
+        use_case: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<(T, CalendarView, Option<String>), ToolFailure> {
+        let (answer, connection) = tokio::try_join!(
+            use_case,
+            app::integrations::get_connection(self.app, self.business)
+        )
+        .map_err(failure)?;
+        let (calendar, warning) = calendar_health(
+            connection.as_ref().map(|(connection, _)| connection),
+            connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
+            self.local.now,
+        );
+        Ok((answer, calendar, warning))
+    }
+}
+
+fn service_view(service: &Service) -> ServiceView {
+    ServiceView {
+        service_id: service.id.to_string(),
+        name: service.settings.name.as_ref().to_owned(),
+        duration_minutes: service.settings.duration.get(),
+    }
+}
+
+fn appointment_view(
+    local: &Local,
+    appointment: &Appointment,
+    service: &Service,
+) -> AppointmentView {
+    AppointmentView {
+        appointment_id: appointment.id.to_string(),
+        service_id: appointment.service_id.to_string(),
+        service_name: service.settings.name.as_ref().to_owned(),
+        customer_name: appointment.customer.name.as_ref().to_owned(),
+        status: match appointment.status {
+            AppointmentStatus::Booked => AppointmentStatusView::Booked,
+            AppointmentStatus::Cancelled => AppointmentStatusView::Cancelled,
+        },
+        time: local.time(&appointment.time),
+    }
+}

@@ -1,0 +1,541 @@
+//! Every sentence the agent is given to say: the tools' summaries, their refusals and the use cases' errors as the
+//! model is told them. Each tool's file decides what happened; this file says it, so a sentence two tools share
+//! (a time that is not free, a caller without a number) is written once. What is said about a wrong argument stays
+//! beside the parser that refuses it (`input`), because it names that argument.
+
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+
+use crate::agent::answers::{CalendarView, ServiceView};
+use crate::agent::arguments::PartOfDay;
+use crate::agent::call::ToolFailure;
+use crate::agent::spoken::{self, SpokenLocale};
+use crate::app::{AppError, Missing};
+use crate::availability::{BookingWindow, Unavailability};
+use crate::domain::{Appointment, Business, CallerNumber, Interval, Service};
+
+use super::input::invalid;
+use super::local::Local;
+
+/// The answer of a use case, or the failure the model is told about.
+pub(crate) fn failure(error: AppError) -> ToolFailure {
+    match error {
+        AppError::Validation(error) => invalid(error.to_string()),
+        AppError::NotFound(Missing::Service) => invalid(
+            "service_id: no such service at this business; call get_business_context for the services and their \
+             ids",
+        ),
+        AppError::NotFound(Missing::Appointment) => invalid(
+            "appointment_id: no such appointment at this business; use the id the booking or \
+             find_caller_appointments gave",
+        ),
+        AppError::NotFound(Missing::Hold) => invalid(
+            "hold_id: no such hold at this business; hold the time with hold_time first, or book with service_id \
+             and start",
+        ),
+        AppError::HoldExpired => ToolFailure::Refused(
+            "The hold on that time ran out before the booking. Hold the time again with hold_time (it may still \
+             be free), then book it."
+                .to_owned(),
+        ),
+        AppError::WindowTooLong { max_days } => invalid(format!(
+            "the dates may span at most {max_days} days; search a shorter range"
+        )),
+        AppError::ServiceInactive => ToolFailure::Refused(
+            "That service is no longer offered, so it cannot be booked.".to_owned(),
+        ),
+        AppError::AppointmentCancelled => ToolFailure::Refused(
+            "That appointment is cancelled, so it cannot be moved; book a new one instead."
+                .to_owned(),
+        ),
+        AppError::IdempotencyKeyReused => invalid(
+            "idempotency_key: this key was already used for a different booking; use a new key for a new booking",
+        ),
+        AppError::VersionConflict => ToolFailure::Refused(
+            "That appointment was being changed at the same moment. Please try again.".to_owned(),
+        ),
+        other => {
+            tracing::error!(error = %other, cause = ?std::error::Error::source(&other), "agent tool failed");
+            ToolFailure::Unavailable
+        }
+    }
+}
+
+/// Why the booking has no confirmed number to call the caller back on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Callback {
+    /// The platform gave no number (withheld, anonymous, a SIP address): booked without one.
+    NoNumber,
+    /// The platform's number is in a range libphonenumber does not know: kept, but unconfirmed.
+    Unconfirmed,
+}
+
+impl Callback {
+    /// Why a number the platform reported cannot be called back, if it cannot.
+    pub(crate) fn of(reported: &CallerNumber) -> Option<Self> {
+        match reported {
+            CallerNumber::Known(_) => None,
+            CallerNumber::Unverified(_) => Some(Self::Unconfirmed),
+            CallerNumber::Missing => Some(Self::NoNumber),
+        }
+    }
+
+    /// What the agent is told at the start of the call, so it asks before booking.
+    pub(crate) fn before_booking(self) -> &'static str {
+        match self {
+            Self::NoNumber => {
+                "The phone system did not pass on the caller's number: ask for a number to call them back on, and \
+                 give it as customer_phone when booking."
+            }
+            Self::Unconfirmed => {
+                "The number the phone system gave for the caller could not be confirmed: ask for a number to call \
+                 them back on, and give it as customer_phone when booking."
+            }
+        }
+    }
+
+    /// What the agent is told, after the booking's own sentence.
+    pub(crate) fn after_booking(self) -> &'static str {
+        match self {
+            Self::NoNumber => {
+                "The phone system did not pass on the caller's number, so the booking has no number to call them \
+                 back on: ask the caller for one."
+            }
+            Self::Unconfirmed => {
+                "The number the phone system gave for the caller could not be confirmed as a working number: ask \
+                 the caller for a number to call them back on."
+            }
+        }
+    }
+}
+
+/// Why a time cannot be booked, as a clause the agent can say after "… is not available:".
+fn reason_words(reason: Unavailability, service: &Service) -> String {
+    let name = service.settings.name.as_ref();
+    match reason {
+        Unavailability::OutsideHours => format!("{name} is not offered at that time"),
+        Unavailability::TooSoon => format!("that is sooner than {name} can be booked"),
+        Unavailability::TooFar => format!(
+            "that is further ahead than {name} can be booked, which is up to {} days ahead",
+            service.settings.booking_horizon_days
+        ),
+        Unavailability::DailyLimitReached => format!("{name} is fully booked that day"),
+        Unavailability::Taken => "that time is already booked".to_owned(),
+        Unavailability::CalendarBusy => "the business is busy then".to_owned(),
+    }
+}
+
+fn alternatives_sentence(local: &Local, alternatives: &[Interval]) -> String {
+    if alternatives.is_empty() {
+        " No other time is free nearby.".to_owned()
+    } else {
+        format!(
+            " The nearest free times are {}.",
+            local.by_day(alternatives)
+        )
+    }
+}
+
+/// The summary with the calendar's warning after it, when its busy time may be out of date.
+pub(crate) fn with_warning(mut summary: String, warning: Option<&String>) -> String {
+    if let Some(warning) = warning {
+        summary.push_str(" Warning: ");
+        summary.push_str(warning);
+    }
+    summary
+}
+
+/// What a sentence about an appointment names: its service, its customer and its start as said.
+fn named<'a>(
+    local: &Local,
+    service: &'a Service,
+    appointment: &'a Appointment,
+) -> (&'a str, &'a str, String) {
+    (
+        service.settings.name.as_ref(),
+        appointment.customer.name.as_ref(),
+        local.spoken(appointment.time.start()),
+    )
+}
+
+/// An appointment as it is named to the caller: "Haircut for Ann on Tuesday, December 8 at 10:30 AM".
+fn appointment_words(local: &Local, service: &Service, appointment: &Appointment) -> String {
+    let (service, customer, when) = named(local, service, appointment);
+    format!("{service} for {customer} on {when}")
+}
+
+/// The opening of a call: the business, its time now, its services, its calendar, and a missing caller number.
+pub(crate) fn business_context(
+    business: &Business,
+    local: &Local,
+    to_the_minute: Timestamp,
+    services: &[ServiceView],
+    calendar: &CalendarView,
+    callback: Option<Callback>,
+) -> String {
+    let offered = if services.is_empty() {
+        "It offers no services to book yet.".to_owned()
+    } else {
+        let names: Vec<String> = services
+            .iter()
+            .map(|service| format!("{} ({} minutes)", service.name, service.duration_minutes))
+            .collect();
+        format!("Services: {}.", names.join(", "))
+    };
+    let mut summary = format!(
+        "{}. It is now {} in the business's time zone, {}. {offered} {}",
+        business.name.as_ref(),
+        local.spoken(to_the_minute),
+        business.time_zone.name(),
+        calendar.message
+    );
+    if let Some(callback) = callback {
+        summary.push(' ');
+        summary.push_str(callback.before_booking());
+    }
+    summary
+}
+
+/// The times of the day a search kept, as words after the dates: " in the afternoon", " from 2 PM until 4 PM".
+pub(crate) fn part_of_day(
+    locale: SpokenLocale,
+    part: Option<PartOfDay>,
+    earliest: Option<Time>,
+    latest: Option<Time>,
+) -> String {
+    let mut words = match part {
+        None => String::new(),
+        Some(PartOfDay::Morning) => " in the morning".to_owned(),
+        Some(PartOfDay::Afternoon) => " in the afternoon".to_owned(),
+        Some(PartOfDay::Evening) => " in the evening".to_owned(),
+    };
+    if let Some(earliest) = earliest {
+        words.push_str(&format!(" from {}", spoken::time_of_day(locale, earliest)));
+    }
+    if let Some(latest) = latest {
+        words.push_str(&format!(" until {}", spoken::time_of_day(locale, latest)));
+    }
+    words
+}
+
+/// Which part of a searched window cannot be booked now, when the service's notice or horizon clipped it.
+pub(crate) fn window_note(
+    local: &Local,
+    service: &Service,
+    window: Interval,
+    searched: Option<(Timestamp, Timestamp)>,
+    bookable: &BookingWindow,
+) -> String {
+    match searched {
+        Some((from, until)) => {
+            let mut notes = Vec::new();
+            if from > window.start() {
+                notes.push(format!(
+                    "The earliest time that can be booked is {}.",
+                    local.spoken(from)
+                ));
+            }
+            if until < window.end() {
+                notes.push(format!(
+                    "Bookings are taken only up to {}.",
+                    local.spoken(until)
+                ));
+            }
+            notes.join(" ")
+        }
+        None => format!(
+            "None of these dates can be booked now: {} can be booked from {} until {}.",
+            service.settings.name.as_ref(),
+            local.spoken(bookable.earliest),
+            local.spoken(bookable.latest)
+        ),
+    }
+}
+
+/// What a search for free times found, for its summary.
+pub(crate) struct FreeTimes<'a> {
+    pub(crate) service: &'a Service,
+    /// The first and last local dates searched.
+    pub(crate) first: Date,
+    pub(crate) last: Date,
+    /// The times of the day kept, as [`part_of_day`] says them.
+    pub(crate) part_of_day: &'a str,
+    /// The times to say, and how many matched in all.
+    pub(crate) picked: &'a [Interval],
+    pub(crate) matching: usize,
+    /// When nothing matched: the next free times after the window.
+    pub(crate) next_available: &'a [Interval],
+    /// How many days after the window were searched for [`Self::next_available`]; `None` when none could be
+    /// booked, so none were.
+    pub(crate) searched_after_days: Option<i64>,
+}
+
+/// The summary of a search for free times, before its window note and warning.
+pub(crate) fn free_times(local: &Local, found: &FreeTimes) -> String {
+    let name = found.service.settings.name.as_ref();
+    let dates = if found.first == found.last {
+        format!("on {}", local.spoken_date(found.first))
+    } else {
+        format!(
+            "between {} and {}",
+            local.spoken_date(found.first),
+            local.spoken_date(found.last)
+        )
+    };
+    if found.picked.is_empty() {
+        let mut text = format!("{name} has nothing free {dates}{}.", found.part_of_day);
+        if !found.next_available.is_empty() {
+            text.push_str(&format!(
+                " The next free times are {}.",
+                local.by_day(found.next_available)
+            ));
+        } else if let Some(days) = found.searched_after_days {
+            text.push_str(&format!(
+                " Nothing matching is free in the {days} days after either."
+            ));
+        }
+        text
+    } else {
+        let mut text = format!("{name} is free on {}.", local.by_day(found.picked));
+        let more = found.matching - found.picked.len();
+        if more > 0 {
+            text.push_str(&format!(
+                " {more} more times are free {dates}{}; ask for a narrower time to hear them.",
+                found.part_of_day
+            ));
+        }
+        text
+    }
+}
+
+/// Whether one start is free for a service, and the nearest free times when it is not.
+pub(crate) fn time_check(
+    local: &Local,
+    service: &Service,
+    start: Timestamp,
+    verdict: Result<(), Unavailability>,
+    alternatives: &[Interval],
+) -> String {
+    let spoken = local.spoken(start);
+    match verdict {
+        Ok(()) => format!("{spoken} is free for {}.", service.settings.name.as_ref()),
+        Err(reason) => format!(
+            "{spoken} is not available: {}.{}",
+            reason_words(reason, service),
+            alternatives_sentence(local, alternatives)
+        ),
+    }
+}
+
+pub(crate) fn held(
+    local: &Local,
+    service: &Service,
+    time: &Interval,
+    expires_at: Timestamp,
+) -> String {
+    let minutes = expires_at.duration_since(local.now).as_mins().max(1);
+    let until = spoken::time_of_day(local.locale, local.wall_time_of(expires_at));
+    format!(
+        "{} is held for {} for {minutes} minutes, until {until}, while the caller decides; book it with the \
+         hold_id.",
+        local.spoken(time.start()),
+        service.settings.name.as_ref()
+    )
+}
+
+/// What the caller asked to do with a time that turned out not to be free.
+#[derive(Clone, Copy)]
+pub(crate) enum Attempt<'a> {
+    Hold(&'a Service),
+    /// The service is known when the model named it; a booking from a hold may not have.
+    Book(Option<&'a Service>),
+}
+
+/// A time that could not be held or booked, then the nearest free times: one sentence for both tools, since a
+/// caller hears the same refusal whichever the agent used.
+pub(crate) fn not_free(
+    local: &Local,
+    attempt: Attempt,
+    requested: Timestamp,
+    reason: Unavailability,
+    alternatives: &[Interval],
+) -> String {
+    let when = local.spoken(requested);
+    let opening = match (attempt, reason) {
+        (Attempt::Hold(_), Unavailability::Taken) => format!("{when} was just taken."),
+        (Attempt::Book(_), Unavailability::Taken) => "That time was just taken.".to_owned(),
+        (Attempt::Book(_), Unavailability::CalendarBusy) => format!(
+            "{when} cannot be booked: the business has just put something else in its calendar then."
+        ),
+        (Attempt::Hold(service), other) => {
+            format!("{when} cannot be held: {}.", reason_words(other, service))
+        }
+        (Attempt::Book(Some(service)), other) => {
+            format!("{when} cannot be booked: {}.", reason_words(other, service))
+        }
+        (Attempt::Book(None), _) => format!("{when} cannot be booked."),
+    };
+    format!("{opening}{}", alternatives_sentence(local, alternatives))
+}
+
+/// Whether [`not_free`] names the reason for a booking, which needs the service.
+pub(crate) fn booking_refusal_names_service(reason: Unavailability) -> bool {
+    !matches!(reason, Unavailability::Taken | Unavailability::CalendarBusy)
+}
+
+pub(crate) fn booked(
+    local: &Local,
+    service: &Service,
+    appointment: &Appointment,
+    callback: Option<Callback>,
+) -> String {
+    let (service, customer, when) = named(local, service, appointment);
+    let mut summary = format!("{service} is booked for {customer} on {when}.");
+    if let Some(callback) = callback {
+        summary.push(' ');
+        summary.push_str(callback.after_booking());
+    }
+    summary
+}
+
+/// The caller's upcoming appointments, `more` when there are more than listed.
+pub(crate) fn caller_appointments(
+    local: &Local,
+    listed: &[(&Appointment, &Service)],
+    more: bool,
+) -> String {
+    let said: Vec<String> = listed
+        .iter()
+        .map(|(appointment, service)| appointment_words(local, service, appointment))
+        .collect();
+    match said.as_slice() {
+        [] => "There are no upcoming appointments for this phone number.".to_owned(),
+        [only] => format!("There is one upcoming appointment for this number: {only}."),
+        items => format!(
+            "There are {} upcoming appointments for this number: {}{}.",
+            items.len(),
+            items.join("; "),
+            if more { "; and more after those" } else { "" }
+        ),
+    }
+}
+
+pub(crate) fn rescheduled(local: &Local, service: &Service, appointment: &Appointment) -> String {
+    let (service, customer, when) = named(local, service, appointment);
+    format!("{service} for {customer} is now on {when}.")
+}
+
+/// A new time that is not free: the appointment stays where it was.
+pub(crate) fn not_moved(
+    local: &Local,
+    service: &Service,
+    appointment: &Appointment,
+    requested: Timestamp,
+    reason: Unavailability,
+    alternatives: &[Interval],
+) -> String {
+    format!(
+        "{} is not available: {}. The appointment stays on {}.{}",
+        local.spoken(requested),
+        reason_words(reason, service),
+        local.spoken(appointment.time.start()),
+        alternatives_sentence(local, alternatives)
+    )
+}
+
+pub(crate) fn cancelled(
+    local: &Local,
+    service: &Service,
+    appointment: &Appointment,
+    newly_cancelled: bool,
+) -> String {
+    let what = appointment_words(local, service, appointment);
+    if newly_cancelled {
+        format!("{what} is cancelled.")
+    } else {
+        format!("{what} was already cancelled.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BusinessId, BusinessName, BusinessTimeZone, ServiceId};
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn business() -> Business {
+        Business {
+            id: BusinessId::generate(),
+            name: BusinessName::try_from("Clinic".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+            time_zone: BusinessTimeZone::try_from("America/New_York".to_owned())
+                .unwrap_or_else(|e| panic!("{e}")),
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    /// A service as stored: only its name and horizon are said.
+    fn service(business: &Business) -> Service {
+        serde_json::from_value(serde_json::json!({
+            "id": ServiceId::generate(), "business_id": business.id, "active": true, "version": 1,
+            "created_at": Timestamp::UNIX_EPOCH, "updated_at": Timestamp::UNIX_EPOCH,
+            "name": "Checkup", "duration": 30, "slot_interval": 15, "weekly_hours": {}, "date_overrides": [],
+            "buffer_before": 0, "buffer_after": 0, "max_per_day": null, "minimum_notice": 0,
+            "booking_horizon_days": 60,
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The hold and book refusals are one function now; each keeps the words it had when the two tools wrote them
+    /// apart (a hold names the time it lost, a booking from a hold without a service names no reason).
+    #[test]
+    fn a_time_that_is_not_free_is_refused_in_each_tool_s_own_words() {
+        let business = business();
+        let service = service(&business);
+        let local = Local::new(&business, at("2026-12-01T14:00:00Z"));
+        let requested = at("2026-12-08T15:30:00Z");
+        let refused = |attempt, reason| not_free(&local, attempt, requested, reason, &[]);
+        let when = "Tuesday, December 8 at 10:30 AM";
+        let nothing_near = " No other time is free nearby.";
+        let cases = [
+            (
+                refused(Attempt::Hold(&service), Unavailability::Taken),
+                format!("{when} was just taken."),
+            ),
+            (
+                refused(Attempt::Hold(&service), Unavailability::DailyLimitReached),
+                format!("{when} cannot be held: Checkup is fully booked that day."),
+            ),
+            (
+                refused(Attempt::Hold(&service), Unavailability::CalendarBusy),
+                format!("{when} cannot be held: the business is busy then."),
+            ),
+            (
+                refused(Attempt::Book(Some(&service)), Unavailability::Taken),
+                "That time was just taken.".to_owned(),
+            ),
+            (
+                refused(Attempt::Book(None), Unavailability::CalendarBusy),
+                format!(
+                    "{when} cannot be booked: the business has just put something else in its calendar then."
+                ),
+            ),
+            (
+                refused(Attempt::Book(Some(&service)), Unavailability::OutsideHours),
+                format!("{when} cannot be booked: Checkup is not offered at that time."),
+            ),
+            (
+                refused(Attempt::Book(None), Unavailability::TooSoon),
+                format!("{when} cannot be booked."),
+            ),
+        ];
+        for (said, opening) in cases {
+            assert_eq!(said, format!("{opening}{nothing_near}"));
+        }
+        assert!(!booking_refusal_names_service(Unavailability::Taken));
+        assert!(!booking_refusal_names_service(Unavailability::CalendarBusy));
+        assert!(booking_refusal_names_service(Unavailability::TooFar));
+    }
+}
