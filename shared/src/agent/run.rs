@@ -1090,6 +1090,7 @@ async fn book(
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             let opening = match (reason, &args.service_id) {
                 (Unavailability::Taken, _) => "That time was just taken.".to_owned(),
@@ -1193,6 +1194,7 @@ async fn hold(
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             let opening = match reason {
                 Unavailability::Taken => format!("{} was just taken.", local.spoken(requested)),
@@ -1315,6 +1317,7 @@ async fn reschedule(
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             let appointment = appointment_of(app, business, id).await?;
             let service = service_of(app, business, appointment.service_id).await?;

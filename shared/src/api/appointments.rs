@@ -83,8 +83,7 @@ async fn book_appointment(
         BookingInput::Held(request) => {
             app::book_held_appointment(&app, &business, request, idempotency).await
         }
-    }
-    .map_err(ApiError::in_zone(zone.zone()))?;
+    }?;
     let (appointment, replayed) = match outcome {
         BookingOutcome::Created(appointment) => (appointment, false),
         BookingOutcome::Replayed(appointment) => (appointment, true),
@@ -280,9 +279,7 @@ async fn edit_appointment(
         .and_then(|customer| customer.phone.as_deref());
     let country = app::phone_country_for(&app, &business, phone).await?;
     let edit = body.into_edit(country)?;
-    let appointment = app::edit_appointment(&app, &business, appointment_id, &edit)
-        .await
-        .map_err(ApiError::in_zone(business.time_zone.zone()))?;
+    let appointment = app::edit_appointment(&app, &business, appointment_id, &edit).await?;
     Ok(Json(AppointmentView::new(
         &appointment,
         &business.time_zone,

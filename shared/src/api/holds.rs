@@ -32,9 +32,7 @@ async fn create_hold(
     ApiJson(body): ApiJson<HoldBody>,
 ) -> Result<Response, ApiError> {
     let request = HoldRequest::try_from(body)?;
-    let hold = app::create_hold(&app, &business, request)
-        .await
-        .map_err(ApiError::in_zone(business.time_zone.zone()))?;
+    let hold = app::create_hold(&app, &business, request).await?;
     let view = HoldView::new(&hold, &business.time_zone, app.clock.now());
     let mut response = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/holds/{}", hold.id)) {

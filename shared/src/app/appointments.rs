@@ -51,6 +51,7 @@ pub enum BookingOutcome {
 /// Every refused booking or reschedule passes here and is counted: a rising rate of `taken` means callers are
 /// offered times that are gone by the time they book.
 pub(super) fn slot_unavailable(
+    business: &Business,
     requested: Timestamp,
     reason: Unavailability,
     alternatives: Vec<Interval>,
@@ -60,6 +61,7 @@ pub(super) fn slot_unavailable(
         requested,
         reason,
         alternatives,
+        zone: business.time_zone.zone().clone(),
     }
 }
 
@@ -73,7 +75,7 @@ pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized
     conflict: &BookingConflict,
 ) -> AppError {
     match alternatives_near(app, business, service, start, None).await {
-        Ok(alternatives) => slot_unavailable(start, reason_for(conflict), alternatives),
+        Ok(alternatives) => slot_unavailable(business, start, reason_for(conflict), alternatives),
         // Finding alternatives failed: that failure is the answer, as it would be for any read of the booking.
         Err(error) => error,
     }
@@ -266,7 +268,7 @@ pub(super) async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
         Err(reason) => {
             let alternatives =
                 alternatives_near(app, business, service, start, rescheduling).await?;
-            Err(slot_unavailable(start, reason, alternatives))
+            Err(slot_unavailable(business, start, reason, alternatives))
         }
     }
 }
@@ -400,7 +402,12 @@ pub async fn edit_appointment<
                     }
                     None => Vec::new(),
                 };
-                return Err(slot_unavailable(start, reason_for(&conflict), alternatives));
+                return Err(slot_unavailable(
+                    business,
+                    start,
+                    reason_for(&conflict),
+                    alternatives,
+                ));
             }
             Err(other) => return Err(other.into()),
         }

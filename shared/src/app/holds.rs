@@ -204,6 +204,7 @@ async fn convert_once<
             Err(_) => Vec::new(),
         };
         return Err(slot_unavailable(
+            business,
             hold.time.start(),
             Unavailability::CalendarBusy,
             alternatives,
