@@ -266,6 +266,8 @@ impl From<crate::domain::ValidationError> for ApiError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use jiff::tz::TimeZone;
     use jiff::{SignedDuration, Timestamp};
 

@@ -9,12 +9,13 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BookingReads, IdempotencyKey, IdempotencyRecord,
-    NewBooking, Page, ReadMark, StoreError,
+    AppointmentChange, AppointmentQuery, BookingReads, IdempotencyRecord, NewBooking, Page,
+    ReadMark, StoreError,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 
 use super::availability::{BookedTime, alternatives_near, bookable, ensure_bookable};
+use super::commands::{AppointmentEdit, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::sync_core::appointment_job;
@@ -31,13 +32,6 @@ pub struct BookingRequest {
     pub customer: Customer,
     pub notes: Option<Notes>,
     pub source: BookingSource,
-}
-
-/// An `Idempotency-Key` with a fingerprint of the request it came with.
-#[derive(Clone, Debug)]
-pub struct IdempotentBooking {
-    pub key: IdempotencyKey,
-    pub request_fingerprint: String,
 }
 
 #[derive(Debug)]
@@ -314,16 +308,6 @@ pub async fn list_appointments<S: AppointmentStore + ?Sized>(
     query: &AppointmentQuery,
 ) -> Result<Page<Appointment>, AppError> {
     Ok(app.store.list_appointments(query).await?)
-}
-
-/// A change to an appointment; absent fields stay as they are.
-#[derive(Clone, Debug, Default)]
-pub struct AppointmentEdit {
-    pub start: Option<Timestamp>,
-    pub customer: Option<Customer>,
-    pub notes: Option<Option<Notes>>,
-    /// When given, the edit applies only to this version; otherwise concurrent edits are merged.
-    pub expected_version: Option<u64>,
 }
 
 /// Reschedules and/or edits an appointment. Moving it re-checks every rule as a new booking would, except that the

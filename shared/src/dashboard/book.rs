@@ -15,7 +15,7 @@ use super::auth::{Signed, SignedForm};
 use super::format::{self, clock_time, when};
 use super::layout::{Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, BookingOutcome, BookingRequest};
+use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget};
 use crate::domain::{
     AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
     ServiceId, ValidationError,
@@ -279,24 +279,15 @@ async fn book(
         }
     };
     let service_id = form.service.parse::<ServiceId>().ok();
-    let zone = business.time_zone.zone().clone();
-    let (request, refused) = match (name, start, service_id) {
-        (Some(name), Some(start), Some(service_id)) if errors.is_empty() => (
-            Some(BookingRequest {
-                service_id,
-                start,
-                customer: Customer { name, phone, email },
+    let refused = match (name, start, service_id) {
+        (Some(name), Some(start), Some(service_id)) if errors.is_empty() => {
+            let command = BookAppointment::new(
+                BookingTarget::Slot { service_id, start },
+                Customer { name, phone, email },
                 notes,
-                source: BookingSource::Manual,
-            }),
-            None,
-        ),
-        _ => (None, None::<Refused>),
-    };
-    let refused = match request {
-        Some(request) => {
-            let requested = request.start;
-            match app::book_appointment(&dashboard.app, &business, request, None).await {
+                BookingSource::Manual,
+            );
+            match app::book(&dashboard.app, &business, command).await {
                 Ok(BookingOutcome::Created(appointment)) => {
                     return Ok(see_other(&format!(
                         "/dashboard/appointments/{}?notice=booked",
@@ -307,9 +298,10 @@ async fn book(
                     return Ok(see_other("/dashboard/appointments"));
                 }
                 Err(AppError::SlotUnavailable {
+                    requested,
                     reason,
                     alternatives,
-                    ..
+                    zone,
                 }) => Some(Refused {
                     reason: format!("{} is not available: {reason}.", when(requested, &zone)),
                     alternatives,
@@ -318,7 +310,7 @@ async fn book(
                 Err(other) => return Err(other.into()),
             }
         }
-        None => refused,
+        _ => None,
     };
     let signed = Signed::load(&dashboard.app, session, business).await?;
     let status = if refused.is_some() {
