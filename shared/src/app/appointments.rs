@@ -1,3 +1,6 @@
+//! Appointments: booking a slot checked against every rule with fresh data, reading, rescheduling and editing,
+//! cancelling; and what a hold's conversion shares with a booking (the idempotent write, the refusal of a time).
+
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};

@@ -7,10 +7,12 @@
 //! A layer below the use cases: it imports only the domain and the ports' value types.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{BookingSource, Customer, HoldId, Notes, ServiceId};
+use crate::domain::{AppointmentId, BookingSource, Customer, HoldId, Interval, Notes, ServiceId};
 use crate::ports::IdempotencyKey;
 
 /// An `Idempotency-Key` with a fingerprint of the request it came with: the same key with another request is
@@ -105,14 +107,77 @@ impl AppointmentEdit {
     }
 }
 
+/// Find the free times of a service whose start lies in a window, clipped to what may be booked now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FindTimes {
+    pub(super) service_id: ServiceId,
+    pub(super) window: Interval,
+    pub(super) moving: Option<AppointmentId>,
+}
+
+impl FindTimes {
+    pub fn in_window(service_id: ServiceId, window: Interval) -> Self {
+        Self {
+            service_id,
+            window,
+            moving: None,
+        }
+    }
+
+    /// The whole local day `date` in `zone`, however long daylight saving makes it; `None` for a day the zone
+    /// cannot place (out of range).
+    pub fn on_day(service_id: ServiceId, date: Date, zone: &TimeZone) -> Option<Self> {
+        let start = date.to_zoned_datetime(zone.clone()).ok()?;
+        let end = date.tomorrow().ok()?.to_zoned_datetime(zone.clone()).ok()?;
+        let window = Interval::new(start.timestamp(), end.timestamp()).ok()?;
+        Some(Self::in_window(service_id, window))
+    }
+
+    /// The times `appointment` can be moved to: its own time does not block it, as when it is rescheduled.
+    pub fn moving(self, appointment: AppointmentId) -> Self {
+        Self {
+            moving: Some(appointment),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use serde_json::json;
 
-    use super::IdempotentBooking;
+    use jiff::SignedDuration;
+    use jiff::civil::date;
+    use jiff::tz::TimeZone;
+
+    use super::{FindTimes, IdempotentBooking};
+    use crate::domain::ServiceId;
     use crate::ports::IdempotencyKey;
+
+    #[test]
+    fn a_day_is_the_zones_whole_local_day_however_long_daylight_saving_makes_it() {
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let service = ServiceId::generate();
+        let length =
+            |day| FindTimes::on_day(service, day, &zone).map(|times| times.window.length());
+        assert_eq!(
+            length(date(2026, 12, 1)),
+            Some(SignedDuration::from_hours(24))
+        );
+        // The clocks go back on 1 November 2026 and forward on 8 March 2026.
+        assert_eq!(
+            length(date(2026, 11, 1)),
+            Some(SignedDuration::from_hours(25))
+        );
+        assert_eq!(
+            length(date(2026, 3, 8)),
+            Some(SignedDuration::from_hours(23))
+        );
+        let first = FindTimes::on_day(service, date(2026, 12, 1), &zone).unwrap();
+        assert_eq!(first.window.start().to_string(), "2026-12-01T05:00:00Z");
+    }
 
     fn fingerprint(request: &serde_json::Value) -> String {
         let key = IdempotencyKey::try_from("call-0001".to_owned()).unwrap();

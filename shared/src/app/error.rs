@@ -1,3 +1,6 @@
+//! `AppError`: everything a use case can refuse, each with one meaning; the front doors map it once to their
+//! own answer (problem+json, a dashboard page, an agent tool's error).
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 

@@ -34,8 +34,7 @@ pub use appointments::{
     get_appointment, list_appointments,
 };
 pub use availability::{
-    AvailabilityAnswer, SlotCheck, check_availability, find_availability,
-    find_availability_for_move,
+    AvailabilityAnswer, SlotCheck, check_availability, find_availability, find_times,
 };
 pub use booking::book;
 pub use businesses::{NewBusinessCredentials, create_business};
@@ -49,7 +48,7 @@ pub use callers::{
 };
 // `HoldRequest` is the agent's name for `HoldTime` until its tools build commands too.
 pub use commands::{
-    AppointmentEdit, BookAppointment, BookingTarget, HoldTime, HoldTime as HoldRequest,
+    AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, HoldTime as HoldRequest,
     IdempotentBooking,
 };
 pub use context::App;

@@ -15,7 +15,7 @@ use super::auth::{Signed, SignedForm};
 use super::format::{self, clock_time, when};
 use super::layout::{Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget};
+use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget, FindTimes};
 use crate::domain::{
     AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
     ServiceId, ValidationError,
@@ -34,23 +34,14 @@ pub async fn free_times(
     date: Date,
     moving: Option<AppointmentId>,
 ) -> Result<Vec<Interval>, PageError> {
-    let zone = business.time_zone.zone();
-    let (Ok(start), Ok(end)) = (
-        date.to_zoned_datetime(zone.clone()),
-        date.tomorrow()
-            .and_then(|next| next.to_zoned_datetime(zone.clone())),
-    ) else {
+    let Some(day) = FindTimes::on_day(service_id, date, business.time_zone.zone()) else {
         return Ok(Vec::new());
     };
-    let Ok(window) = Interval::new(start.timestamp(), end.timestamp()) else {
-        return Ok(Vec::new());
+    let command = match moving {
+        Some(id) => day.moving(id),
+        None => day,
     };
-    let answer = match moving {
-        Some(id) => {
-            app::find_availability_for_move(&dashboard.app, business, service_id, window, id).await
-        }
-        None => app::find_availability(&dashboard.app, business, service_id, window).await,
-    };
+    let answer = app::find_times(&dashboard.app, business, command).await;
     match answer {
         Ok(answer) => Ok(answer.slots),
         Err(AppError::ServiceInactive) => Ok(Vec::new()),
