@@ -25,32 +25,25 @@ pub async fn book<
     business: &Business,
     command: BookAppointment,
 ) -> Result<BookingOutcome, AppError> {
-    let BookAppointment {
-        target,
-        customer,
-        notes,
-        source,
-        idempotency,
-    } = command;
-    match target {
+    match command.target {
         BookingTarget::Slot { service_id, start } => {
             let request = BookingRequest {
                 service_id,
                 start,
-                customer,
-                notes,
-                source,
+                customer: command.customer,
+                notes: command.notes,
+                source: command.source,
             };
-            book_appointment(app, business, request, idempotency).await
+            book_appointment(app, business, request, command.idempotency).await
         }
         BookingTarget::Held(hold_id) => {
             let request = HeldBooking {
                 hold_id,
-                customer,
-                notes,
-                source,
+                customer: command.customer,
+                notes: command.notes,
+                source: command.source,
             };
-            book_held_appointment(app, business, request, idempotency).await
+            book_held_appointment(app, business, request, command.idempotency).await
         }
     }
 }
