@@ -5,19 +5,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::{
-    self, App, BookingOutcome, CallerCursor, CallerListing, CallerPhase, IdempotentBooking,
+    self, App, AppError, AppointmentEdit, BookAppointment, BookingOutcome, CallerCursor,
+    CallerListing, CallerPhase, IdempotentBooking,
 };
-use crate::domain::{AppointmentId, Interval};
+use crate::domain::{
+    AppointmentId, BookingSource, Business, Customer, Interval, Notes, parse_instant,
+};
 use crate::ports::{AppointmentQuery, AppointmentsApiStore, IdempotencyKey, PageCursor};
 
 use super::dto::{
     AppointmentListParams, AppointmentPage, AppointmentPatchBody, AppointmentView, BookingBody,
-    BookingInput, RetryView, parse_window_bound,
+    CustomerBody, RetryView, parse_window_bound,
 };
 use super::extract::{ApiJson, ApiPath, ApiQuery, Tenant};
 use super::problem::ApiError;
@@ -28,7 +30,7 @@ const REPLAYED_HEADER: &str = "idempotent-replayed";
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 200;
 
-/// The state of these routes and of the holds': the app with only the store roles they use.
+/// The state of these routes: the app with only the store roles they use (the holds' routes share it).
 pub(super) type AppointmentsApp = App<dyn AppointmentsApiStore>;
 
 pub fn routes() -> OpenApiRouter<AppointmentsApp> {
@@ -53,13 +55,28 @@ fn idempotency_from(
         message: "must be visible ASCII".to_owned(),
     })?;
     let key = IdempotencyKey::try_from(text.to_owned())?;
-    // The parsed body re-serialised, so formatting and key order of the JSON do not make a retry look different.
-    let canonical =
-        serde_json::to_vec(body).map_err(|error| ApiError::InvalidBody(error.to_string()))?;
-    Ok(Some(IdempotentBooking {
-        key,
-        request_fingerprint: hex::encode(Sha256::digest(&canonical)),
-    }))
+    IdempotentBooking::new(key, body)
+        .map(Some)
+        .map_err(|error| ApiError::InvalidBody(error.to_string()))
+}
+
+/// The customer a body names, read for the business (national numbers in its country).
+async fn customer_from(
+    app: &AppointmentsApp,
+    business: &Business,
+    body: &CustomerBody,
+) -> Result<Customer, AppError> {
+    let CustomerBody { name, phone, email } = body;
+    let (name, email) = (name.clone(), email.clone());
+    app::read_customer(
+        app,
+        business,
+        "customer.phone",
+        name,
+        phone.as_deref(),
+        email,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/appointments", tag = "appointments", request_body = BookingBody,
@@ -73,24 +90,22 @@ async fn book_appointment(
     ApiJson(body): ApiJson<BookingBody>,
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency_from(&headers, &body)?;
-    let country = app::phone_country_for(&app, &business, body.customer.phone.as_deref()).await?;
-    let input = body.into_input(country)?;
-    let zone = &business.time_zone;
-    let outcome = match input {
-        BookingInput::Slot(request) => {
-            app::book_appointment(&app, &business, request, idempotency).await
-        }
-        BookingInput::Held(request) => {
-            app::book_held_appointment(&app, &business, request, idempotency).await
-        }
-    }
-    .map_err(ApiError::in_zone(zone.zone()))?;
+    let customer = customer_from(&app, &business, &body.customer).await?;
+    let notes = body.notes.clone().map(Notes::try_from).transpose()?;
+    let command = BookAppointment::new(
+        body.target()?,
+        customer,
+        notes,
+        body.source.unwrap_or(BookingSource::Api),
+    )
+    .idempotent(idempotency);
+    let outcome = app::book(&app, &business, command).await?;
     let (appointment, replayed) = match outcome {
         BookingOutcome::Created(appointment) => (appointment, false),
         BookingOutcome::Replayed(appointment) => (appointment, true),
     };
-    let body = serde_json::to_string(&AppointmentView::new(&appointment, zone))
-        .map_err(|error| ApiError::App(app::AppError::Internal(error.into())))?;
+    let body = serde_json::to_string(&AppointmentView::new(&appointment, &business.time_zone))
+        .map_err(|error| ApiError::App(AppError::Internal(error.into())))?;
     let mut response = booked_response(body, appointment.id);
     if replayed {
         response
@@ -274,15 +289,25 @@ async fn edit_appointment(
     ApiPath(appointment_id): ApiPath<AppointmentId>,
     ApiJson(body): ApiJson<AppointmentPatchBody>,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    let phone = body
-        .customer
-        .as_ref()
-        .and_then(|customer| customer.phone.as_deref());
-    let country = app::phone_country_for(&app, &business, phone).await?;
-    let edit = body.into_edit(country)?;
-    let appointment = app::edit_appointment(&app, &business, appointment_id, &edit)
-        .await
-        .map_err(ApiError::in_zone(business.time_zone.zone()))?;
+    let start = body
+        .start
+        .as_deref()
+        .map(|start| parse_instant("start", start))
+        .transpose()?;
+    let customer = match body.customer {
+        Some(customer) => Some(customer_from(&app, &business, &customer).await?),
+        None => None,
+    };
+    let edit = AppointmentEdit {
+        start,
+        customer,
+        notes: body
+            .notes
+            .map(|notes| notes.map(Notes::try_from).transpose())
+            .transpose()?,
+        expected_version: body.expected_version,
+    };
+    let appointment = app::edit_appointment(&app, &business, appointment_id, &edit).await?;
     Ok(Json(AppointmentView::new(
         &appointment,
         &business.time_zone,

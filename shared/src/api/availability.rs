@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{self, App};
+use crate::app::{self, App, FindTimes};
 use crate::domain::{Interval, parse_instant};
 use crate::ports::AvailabilityApiStore;
 
@@ -50,7 +50,8 @@ async fn get_availability(
         field: "to",
         message: "must be after from".to_owned(),
     })?;
-    let answer = app::find_availability(&app, &business, params.service_id, window).await?;
+    let command = FindTimes::in_window(params.service_id, window);
+    let answer = app::find_times(&app, &business, command).await?;
     Ok(Json(AvailabilityView {
         service_id: answer.service.id,
         time_zone: business.time_zone.name().to_owned(),

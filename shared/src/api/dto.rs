@@ -7,13 +7,14 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::app::BookingTarget;
 use crate::domain::{
-    Appointment, AppointmentStatus, BookingSource, Customer, CustomerName, DEFAULT_SLOT_INTERVAL,
-    DateOverride, EmailAddress, INSTANT_FORM, Interval, LocalTimeRange, Minutes, Notes, Service,
-    ServiceId, ServiceName, ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours,
-    parse_instant, parse_local_date,
+    Appointment, AppointmentStatus, BookingSource, DEFAULT_SLOT_INTERVAL, DateOverride,
+    INSTANT_FORM, Interval, LocalTimeRange, Minutes, Service, ServiceId, ServiceName,
+    ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours, parse_instant,
+    parse_local_date,
 };
-use crate::domain::{CountryCode, HoldId, normalize_phone};
+use crate::domain::{CountryCode, HoldId};
 
 /// An instant as RFC 3339 with the offset `zone` has at that instant, e.g. `2026-12-01T09:00:00-05:00`.
 pub fn local_rfc3339(instant: Timestamp, zone: &TimeZone) -> String {
@@ -415,20 +416,6 @@ pub struct CustomerBody {
     pub email: Option<String>,
 }
 
-impl CustomerBody {
-    /// The customer, with the phone number in E.164 (national numbers read in `country`).
-    pub fn into_customer(self, country: Option<CountryCode>) -> Result<Customer, ValidationError> {
-        Ok(Customer {
-            name: CustomerName::try_from(self.name)?,
-            phone: self
-                .phone
-                .map(|phone| normalize_phone("customer.phone", &phone, country))
-                .transpose()?,
-            email: self.email.map(EmailAddress::try_from).transpose()?,
-        })
-    }
-}
-
 /// A booking: of `service_id` at `start`, or of the time a hold keeps (`hold_id`, without `service_id` and
 /// `start`). Send an `Idempotency-Key` header to make retries safe.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -448,38 +435,19 @@ pub struct BookingBody {
     pub source: Option<BookingSource>,
 }
 
-/// What a booking body asks for.
-#[derive(Clone, Debug)]
-pub enum BookingInput {
-    Slot(crate::app::BookingRequest),
-    Held(crate::app::HeldBooking),
-}
-
 impl BookingBody {
-    pub fn into_input(self, country: Option<CountryCode>) -> Result<BookingInput, ValidationError> {
-        let customer = self.customer.into_customer(country)?;
-        let notes = self.notes.map(Notes::try_from).transpose()?;
-        let source = self.source.unwrap_or(BookingSource::Api);
-        match (self.hold_id, self.service_id, self.start) {
-            (Some(hold_id), None, None) => Ok(BookingInput::Held(crate::app::HeldBooking {
-                hold_id,
-                customer,
-                notes,
-                source,
-            })),
+    /// The time the body books: a slot, or a hold's time (`hold_id` without `service_id` and `start`).
+    pub fn target(&self) -> Result<BookingTarget, ValidationError> {
+        match (self.hold_id, self.service_id, self.start.as_deref()) {
+            (Some(hold_id), None, None) => Ok(BookingTarget::Held(hold_id)),
             (Some(_), _, _) => Err(ValidationError::new(
                 "hold_id",
                 "books the held time: leave out service_id and start",
             )),
-            (None, Some(service_id), Some(start)) => {
-                Ok(BookingInput::Slot(crate::app::BookingRequest {
-                    service_id,
-                    start: parse_instant("start", &start)?,
-                    customer,
-                    notes,
-                    source,
-                }))
-            }
+            (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
+                service_id,
+                start: parse_instant("start", start)?,
+            }),
             (None, None, _) => Err(ValidationError::new(
                 "service_id",
                 "is required unless hold_id is given",
@@ -504,32 +472,6 @@ pub struct AppointmentPatchBody {
     pub notes: Option<Option<String>>,
     /// Apply only if the appointment is still at this version (optimistic concurrency).
     pub expected_version: Option<u64>,
-}
-
-impl AppointmentPatchBody {
-    /// The edit, with a new phone number in E.164 (national numbers read in `country`).
-    pub fn into_edit(
-        self,
-        country: Option<CountryCode>,
-    ) -> Result<crate::app::AppointmentEdit, ValidationError> {
-        let body = self;
-        Ok(crate::app::AppointmentEdit {
-            start: body
-                .start
-                .as_deref()
-                .map(|start| parse_instant("start", start))
-                .transpose()?,
-            customer: body
-                .customer
-                .map(|customer| customer.into_customer(country))
-                .transpose()?,
-            notes: body
-                .notes
-                .map(|notes| notes.map(Notes::try_from).transpose())
-                .transpose()?,
-            expected_version: body.expected_version,
-        })
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -666,7 +608,7 @@ pub struct HoldBody {
     pub start: String,
 }
 
-impl TryFrom<HoldBody> for crate::app::HoldRequest {
+impl TryFrom<HoldBody> for crate::app::HoldTime {
     type Error = ValidationError;
 
     fn try_from(body: HoldBody) -> Result<Self, Self::Error> {

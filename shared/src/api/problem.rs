@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::app::{AppError, Missing};
 
-use super::dto::SlotView;
+use super::dto::{SlotView, local_rfc3339};
 
 /// An RFC 9457 problem. `code` is stable and meant for programs; `title` and `detail` are for people.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,13 +38,6 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 pub enum ApiError {
     #[error(transparent)]
     App(#[from] AppError),
-    /// An `AppError::SlotUnavailable` with its alternatives already formatted in the business's zone.
-    #[error("the time is not available: {reason}")]
-    SlotUnavailable {
-        reason: String,
-        detail: String,
-        alternatives: Vec<SlotView>,
-    },
     #[error("{0}")]
     MalformedJson(String),
     #[error("{0}")]
@@ -141,7 +134,6 @@ impl ApiError {
                 }
                 AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
-            Self::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
@@ -180,14 +172,18 @@ impl ApiError {
             Self::InvalidParameter { field, .. } | Self::InvalidHeader { field, .. } => {
                 problem.field = Some((*field).to_owned())
             }
-            Self::SlotUnavailable {
+            Self::App(AppError::SlotUnavailable {
+                requested,
                 reason,
-                detail,
                 alternatives,
-            } => {
-                problem.reason = Some(reason.clone());
-                problem.detail = detail.clone();
-                problem.alternatives = Some(alternatives.clone());
+                zone,
+            }) => {
+                problem.reason = Some(reason.code().to_owned());
+                problem.detail = format!(
+                    "{} is not available: {reason}",
+                    local_rfc3339(*requested, zone)
+                );
+                problem.alternatives = Some(SlotView::all(alternatives, zone));
             }
             Self::App(AppError::Internal(source)) => {
                 // The cause goes to the log only; the client learns nothing about our internals.
@@ -268,23 +264,52 @@ impl From<crate::domain::ValidationError> for ApiError {
     }
 }
 
-impl ApiError {
-    /// Maps a use-case error, formatting times of a refused slot in the business's zone.
-    pub fn in_zone(zone: &jiff::tz::TimeZone) -> impl Fn(AppError) -> ApiError + '_ {
-        move |error| match error {
-            AppError::SlotUnavailable {
-                requested,
-                reason,
-                alternatives,
-            } => ApiError::SlotUnavailable {
-                reason: reason.code().to_owned(),
-                detail: format!(
-                    "{} is not available: {reason}",
-                    super::dto::local_rfc3339(requested, zone)
-                ),
-                alternatives: SlotView::all(&alternatives, zone),
-            },
-            other => ApiError::App(other),
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use jiff::tz::TimeZone;
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::{ApiError, AppError};
+    use crate::availability::Unavailability;
+    use crate::domain::Interval;
+
+    #[test]
+    fn a_refused_time_passed_on_with_a_plain_question_mark_keeps_its_reason_alternatives_and_zone()
+    {
+        fn handler(refusal: AppError) -> Result<(), ApiError> {
+            Err(refusal)?
         }
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let requested: Timestamp = "2026-12-01T15:00:00Z".parse().unwrap();
+        let alternative = Interval::starting_at(
+            "2026-12-01T15:30:00Z".parse().unwrap(),
+            SignedDuration::from_mins(30),
+        )
+        .unwrap();
+        let refusal = AppError::SlotUnavailable {
+            requested,
+            reason: Unavailability::Taken,
+            alternatives: vec![alternative],
+            zone,
+        };
+
+        let problem = handler(refusal).unwrap_err().to_problem();
+
+        assert_eq!(problem.status, 409);
+        assert_eq!(problem.code, "slot_unavailable");
+        assert_eq!(problem.reason.as_deref(), Some("taken"));
+        assert!(
+            problem
+                .detail
+                .starts_with("2026-12-01T10:00:00-05:00 is not available: "),
+            "{}",
+            problem.detail
+        );
+        let alternatives = problem.alternatives.unwrap_or_default();
+        assert_eq!(alternatives.len(), 1);
+        assert_eq!(alternatives[0].start, "2026-12-01T10:30:00-05:00");
+        assert_eq!(alternatives[0].end, "2026-12-01T11:00:00-05:00");
     }
 }

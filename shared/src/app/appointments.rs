@@ -1,3 +1,6 @@
+//! Appointments: booking a slot checked against every rule with fresh data, reading, rescheduling and editing,
+//! cancelling; and what a hold's conversion shares with a booking (the idempotent write, the refusal of a time).
+
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -9,12 +12,13 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{
-    AppointmentChange, AppointmentQuery, BookingReads, IdempotencyKey, IdempotencyRecord,
-    NewBooking, Page, ReadMark, StoreError,
+    AppointmentChange, AppointmentQuery, BookingReads, IdempotencyRecord, NewBooking, Page,
+    ReadMark, StoreError,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 
 use super::availability::{BookedTime, alternatives_near, bookable, ensure_bookable};
+use super::commands::{AppointmentEdit, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::sync_core::appointment_job;
@@ -33,13 +37,6 @@ pub struct BookingRequest {
     pub source: BookingSource,
 }
 
-/// An `Idempotency-Key` with a fingerprint of the request it came with.
-#[derive(Clone, Debug)]
-pub struct IdempotentBooking {
-    pub key: IdempotencyKey,
-    pub request_fingerprint: String,
-}
-
 #[derive(Debug)]
 pub enum BookingOutcome {
     Created(Box<Appointment>),
@@ -51,6 +48,7 @@ pub enum BookingOutcome {
 /// Every refused booking or reschedule passes here and is counted: a rising rate of `taken` means callers are
 /// offered times that are gone by the time they book.
 pub(super) fn slot_unavailable(
+    business: &Business,
     requested: Timestamp,
     reason: Unavailability,
     alternatives: Vec<Interval>,
@@ -60,6 +58,7 @@ pub(super) fn slot_unavailable(
         requested,
         reason,
         alternatives,
+        zone: business.time_zone.zone().clone(),
     }
 }
 
@@ -73,7 +72,7 @@ pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized
     conflict: &BookingConflict,
 ) -> AppError {
     match alternatives_near(app, business, service, start, None).await {
-        Ok(alternatives) => slot_unavailable(start, reason_for(conflict), alternatives),
+        Ok(alternatives) => slot_unavailable(business, start, reason_for(conflict), alternatives),
         // Finding alternatives failed: that failure is the answer, as it would be for any read of the booking.
         Err(error) => error,
     }
@@ -266,7 +265,7 @@ pub(super) async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
         Err(reason) => {
             let alternatives =
                 alternatives_near(app, business, service, start, rescheduling).await?;
-            Err(slot_unavailable(start, reason, alternatives))
+            Err(slot_unavailable(business, start, reason, alternatives))
         }
     }
 }
@@ -312,16 +311,6 @@ pub async fn list_appointments<S: AppointmentStore + ?Sized>(
     query: &AppointmentQuery,
 ) -> Result<Page<Appointment>, AppError> {
     Ok(app.store.list_appointments(query).await?)
-}
-
-/// A change to an appointment; absent fields stay as they are.
-#[derive(Clone, Debug, Default)]
-pub struct AppointmentEdit {
-    pub start: Option<Timestamp>,
-    pub customer: Option<Customer>,
-    pub notes: Option<Option<Notes>>,
-    /// When given, the edit applies only to this version; otherwise concurrent edits are merged.
-    pub expected_version: Option<u64>,
 }
 
 /// Reschedules and/or edits an appointment. Moving it re-checks every rule as a new booking would, except that the
@@ -400,7 +389,12 @@ pub async fn edit_appointment<
                     }
                     None => Vec::new(),
                 };
-                return Err(slot_unavailable(start, reason_for(&conflict), alternatives));
+                return Err(slot_unavailable(
+                    business,
+                    start,
+                    reason_for(&conflict),
+                    alternatives,
+                ));
             }
             Err(other) => return Err(other.into()),
         }

@@ -1,3 +1,6 @@
+//! Availability as the use cases read it: the free times of a service in a window, whether one time can be
+//! booked and the nearest alternatives, with the booked and busy time read once around the window.
+
 use jiff::{SignedDuration, Timestamp};
 
 use crate::availability::{self, AvailabilityInput, Unavailability};
@@ -7,6 +10,7 @@ use crate::domain::{
 };
 use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ReadMark};
 
+use super::commands::FindTimes;
 use super::context::App;
 use super::error::AppError;
 use super::services::get_service;
@@ -136,17 +140,18 @@ pub async fn find_availability<S: CatalogStore + AppointmentStore + BusyTimeStor
     availability_in(app, business, service_id, window, None).await
 }
 
-/// As [`find_availability`], for moving `moving`: its own time does not block it, as when it is rescheduled.
-pub async fn find_availability_for_move<
-    S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized,
->(
+/// The free times a [`FindTimes`] asks for.
+pub async fn find_times<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
-    service_id: ServiceId,
-    window: Interval,
-    moving: AppointmentId,
+    command: FindTimes,
 ) -> Result<AvailabilityAnswer, AppError> {
-    availability_in(app, business, service_id, window, Some(moving)).await
+    let FindTimes {
+        service_id,
+        window,
+        moving,
+    } = command;
+    availability_in(app, business, service_id, window, moving).await
 }
 
 async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(

@@ -5,8 +5,9 @@ use jiff::Timestamp;
 
 use crate::domain::Appointment;
 use crate::domain::{
-    AppointmentStatus, Business, BusinessSettings, CallerNumber, CountryCode, HoldMinutes,
-    Interval, PhoneNumber, SyncStatus, normalize_phone, read_caller_number,
+    AppointmentStatus, Business, BusinessSettings, CallerNumber, CountryCode, Customer,
+    CustomerName, EmailAddress, HoldMinutes, Interval, PhoneNumber, SyncStatus, normalize_phone,
+    read_caller_number,
 };
 use crate::ports::{AppointmentStore, CatalogStore};
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
@@ -41,6 +42,25 @@ pub async fn normalize_customer_phone<S: CatalogStore + ?Sized>(
 ) -> Result<PhoneNumber, AppError> {
     let country = phone_country_for(app, business, Some(text)).await?;
     Ok(normalize_phone(field, text, country)?)
+}
+
+/// A customer as a person typed them, read for this business: the name, the phone number through
+/// [`normalize_customer_phone`] (a refusal names `phone_field`), the email; the first field at fault is the error.
+pub async fn read_customer<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    phone_field: &'static str,
+    name: String,
+    phone: Option<&str>,
+    email: Option<String>,
+) -> Result<Customer, AppError> {
+    let name = CustomerName::try_from(name)?;
+    let phone = match phone {
+        Some(text) => Some(normalize_customer_phone(app, business, phone_field, text).await?),
+        None => None,
+    };
+    let email = email.map(EmailAddress::try_from).transpose()?;
+    Ok(Customer { name, phone, email })
 }
 
 /// The caller id a voice platform reported, read for this business (a national number in its country); never an

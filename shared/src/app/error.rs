@@ -1,4 +1,8 @@
+//! `AppError`: everything a use case can refuse, each with one meaning; the front doors map it once to their
+//! own answer (problem+json, a dashboard page, an agent tool's error).
+
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use crate::availability::Unavailability;
 use crate::domain::{Interval, ValidationError};
@@ -45,11 +49,14 @@ pub enum AppError {
     WindowTooLong { max_days: i64 },
     #[error("the service is not active")]
     ServiceInactive,
+    /// Carries the business's zone, so every front door tells the refused time and the alternatives in local time
+    /// from the refusal alone, and passing it on with `?` keeps `reason` and `alternatives`.
     #[error("the time is not available: {reason}")]
     SlotUnavailable {
         requested: Timestamp,
         reason: Unavailability,
         alternatives: Vec<Interval>,
+        zone: TimeZone,
     },
     #[error("the appointment was changed concurrently; read it again")]
     VersionConflict,

@@ -6,24 +6,19 @@ use jiff::Timestamp;
 use crate::availability::Unavailability;
 use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
-    ServiceId, SyncState,
+    SyncState,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, IdempotentBooking, checked_slot, enqueue_sync, idempotency_record,
-    slot_unavailable, taken_meanwhile, write_once_per_key,
+    BookingOutcome, checked_slot, enqueue_sync, idempotency_record, slot_unavailable,
+    taken_meanwhile, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
+use super::commands::{HoldTime, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
-
-#[derive(Clone, Debug)]
-pub struct HoldRequest {
-    pub service_id: ServiceId,
-    pub start: Timestamp,
-}
 
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
 /// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
@@ -33,7 +28,7 @@ pub async fn create_hold<
 >(
     app: &App<S>,
     business: &Business,
-    request: HoldRequest,
+    request: HoldTime,
 ) -> Result<Hold, AppError> {
     let (service, settings) =
         tokio::try_join!(ensure_bookable(app, business, request.service_id), async {
@@ -204,6 +199,7 @@ async fn convert_once<
             Err(_) => Vec::new(),
         };
         return Err(slot_unavailable(
+            business,
             hold.time.start(),
             Unavailability::CalendarBusy,
             alternatives,

@@ -2,18 +2,21 @@
 //! server call these; none of them holds business logic of its own.
 //!
 //! The modules form layers, each importing only from those below it (no circles):
-//! `error`, `providers` (the registry of configured calendar providers), `context` (`App`); `calendar_tokens`;
-//! `sync_core` (what both sync directions share); the use cases (`appointments`, `holds`, … and the two sync
-//! directions, `calendar_sync` outbound and `inbound_sync` inbound); on top `sync_jobs` (where a job goes) and
-//! `integrations` (connecting a calendar). This file only declares them and re-exports their public face.
+//! `error`, `commands` (the typed input every front door builds), `providers` (the registry of configured calendar
+//! providers), `context` (`App`); `calendar_tokens`; `sync_core` (what both sync directions share); the use cases
+//! (`appointments`, `holds`, … and the two sync directions, `calendar_sync` outbound and `inbound_sync` inbound);
+//! on top `booking` (a `BookAppointment` of a slot or a hold), `sync_jobs` (where a job goes) and `integrations`
+//! (connecting a calendar). This file only declares them and re-exports their public face.
 
 pub mod accounts;
 mod appointments;
 mod availability;
+mod booking;
 mod businesses;
 mod calendar_sync;
 mod calendar_tokens;
 mod callers;
+mod commands;
 mod context;
 mod error;
 mod holds;
@@ -27,13 +30,13 @@ mod sync_maintenance;
 mod sync_wording;
 
 pub use appointments::{
-    AppointmentEdit, BookingOutcome, BookingRequest, IdempotentBooking, book_appointment,
-    cancel_appointment, edit_appointment, get_appointment, list_appointments,
+    BookingOutcome, BookingRequest, book_appointment, cancel_appointment, edit_appointment,
+    get_appointment, list_appointments,
 };
 pub use availability::{
-    AvailabilityAnswer, SlotCheck, check_availability, find_availability,
-    find_availability_for_move,
+    AvailabilityAnswer, SlotCheck, check_availability, find_availability, find_times,
 };
+pub use booking::book;
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{
     MAX_AUTOMATIC_RETRIES, queue_upcoming, requeue_failed, retry_failed_automatically, retry_sync,
@@ -41,13 +44,17 @@ pub use calendar_sync::{
 pub use callers::{
     CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
     get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
-    phone_country_for, read_platform_caller, update_business_settings,
+    phone_country_for, read_customer, read_platform_caller, update_business_settings,
+};
+// `HoldRequest` is the agent's name for `HoldTime` until its tools build commands too.
+pub use commands::{
+    AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, HoldTime as HoldRequest,
+    IdempotentBooking,
 };
 pub use context::App;
 pub use error::{AppError, Missing};
 pub use holds::{
-    HeldBooking, HoldRequest, book_held_appointment, create_hold, get_hold, release_hold,
-    remove_expired_holds,
+    HeldBooking, book_held_appointment, create_hold, get_hold, release_hold, remove_expired_holds,
 };
 pub use inbound_sync::{
     FULL_SYNC_EVERY, LONGEST_UNCHECKED, RENEW_BEFORE, SAFETY_NET_AFTER, SCHEDULER_PERIOD,

@@ -480,30 +480,27 @@ async fn reschedule(
     }: SignedForm<RescheduleFields>,
 ) -> PageResult {
     let start = crate::domain::parse_instant("start", &form.start).map_err(AppError::from)?;
-    let edit = AppointmentEdit {
-        start: Some(start),
-        ..AppointmentEdit::default()
-    };
+    let edit = AppointmentEdit::reschedule(start);
     match app::edit_appointment(&dashboard.app, &business, id, &edit).await {
         Ok(_) => Ok(see_other(&format!(
             "/dashboard/appointments/{id}?notice=rescheduled"
         ))),
         Err(AppError::SlotUnavailable {
+            requested,
             reason,
             alternatives,
-            ..
+            zone,
         }) => {
             let signed = Signed::load(&dashboard.app, session, business).await?;
             let appointment = app::get_appointment(&dashboard.app, &signed.business, id).await?;
-            let zone = signed.business.time_zone.zone();
-            let date = start.to_zoned_datetime(zone.clone()).date().to_string();
+            let date = requested.to_zoned_datetime(zone.clone()).date().to_string();
             let body = detail_body(
                 &dashboard,
                 &signed,
                 &appointment,
                 &date,
                 Some((
-                    format!("{} is not available: {reason}.", when(start, zone)),
+                    format!("{} is not available: {reason}.", when(requested, &zone)),
                     alternatives,
                 )),
             )

@@ -15,7 +15,7 @@ use super::auth::{Signed, SignedForm};
 use super::format::{self, clock_time, when};
 use super::layout::{Nav, csrf_field, error_summary, field_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, BookingOutcome, BookingRequest};
+use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget, FindTimes};
 use crate::domain::{
     AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
     ServiceId, ValidationError,
@@ -34,23 +34,14 @@ pub async fn free_times(
     date: Date,
     moving: Option<AppointmentId>,
 ) -> Result<Vec<Interval>, PageError> {
-    let zone = business.time_zone.zone();
-    let (Ok(start), Ok(end)) = (
-        date.to_zoned_datetime(zone.clone()),
-        date.tomorrow()
-            .and_then(|next| next.to_zoned_datetime(zone.clone())),
-    ) else {
+    let Some(day) = FindTimes::on_day(service_id, date, business.time_zone.zone()) else {
         return Ok(Vec::new());
     };
-    let Ok(window) = Interval::new(start.timestamp(), end.timestamp()) else {
-        return Ok(Vec::new());
+    let command = match moving {
+        Some(id) => day.moving(id),
+        None => day,
     };
-    let answer = match moving {
-        Some(id) => {
-            app::find_availability_for_move(&dashboard.app, business, service_id, window, id).await
-        }
-        None => app::find_availability(&dashboard.app, business, service_id, window).await,
-    };
+    let answer = app::find_times(&dashboard.app, business, command).await;
     match answer {
         Ok(answer) => Ok(answer.slots),
         Err(AppError::ServiceInactive) => Ok(Vec::new()),
@@ -279,24 +270,15 @@ async fn book(
         }
     };
     let service_id = form.service.parse::<ServiceId>().ok();
-    let zone = business.time_zone.zone().clone();
-    let (request, refused) = match (name, start, service_id) {
-        (Some(name), Some(start), Some(service_id)) if errors.is_empty() => (
-            Some(BookingRequest {
-                service_id,
-                start,
-                customer: Customer { name, phone, email },
+    let refused = match (name, start, service_id) {
+        (Some(name), Some(start), Some(service_id)) if errors.is_empty() => {
+            let command = BookAppointment::new(
+                BookingTarget::Slot { service_id, start },
+                Customer { name, phone, email },
                 notes,
-                source: BookingSource::Manual,
-            }),
-            None,
-        ),
-        _ => (None, None::<Refused>),
-    };
-    let refused = match request {
-        Some(request) => {
-            let requested = request.start;
-            match app::book_appointment(&dashboard.app, &business, request, None).await {
+                BookingSource::Manual,
+            );
+            match app::book(&dashboard.app, &business, command).await {
                 Ok(BookingOutcome::Created(appointment)) => {
                     return Ok(see_other(&format!(
                         "/dashboard/appointments/{}?notice=booked",
@@ -307,9 +289,10 @@ async fn book(
                     return Ok(see_other("/dashboard/appointments"));
                 }
                 Err(AppError::SlotUnavailable {
+                    requested,
                     reason,
                     alternatives,
-                    ..
+                    zone,
                 }) => Some(Refused {
                     reason: format!("{} is not available: {reason}.", when(requested, &zone)),
                     alternatives,
@@ -318,7 +301,7 @@ async fn book(
                 Err(other) => return Err(other.into()),
             }
         }
-        None => refused,
+        _ => None,
     };
     let signed = Signed::load(&dashboard.app, session, business).await?;
     let status = if refused.is_some() {

@@ -138,6 +138,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> To
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             // The reason is worded with the service, when the model named one.
             let service = match &args.service_id {

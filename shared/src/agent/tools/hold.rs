@@ -38,6 +38,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResul
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             let summary = wording::not_free(
                 local,

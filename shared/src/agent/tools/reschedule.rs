@@ -33,6 +33,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::RescheduleAppointment)
             requested,
             reason,
             alternatives,
+            ..
         }) => {
             let appointment = call.appointment(id).await?;
             let service = call.service(appointment.service_id).await?;
