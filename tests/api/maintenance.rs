@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use booking_core::app;
-use booking_core::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
+use booking_core::domain::{AppointmentId, SyncFailure, SyncFailureCode, SyncState, SyncStatus};
 use booking_core::ports::{Job, ProviderKind};
 use integration_tests::{appointment_path, spawn_app};
 use jiff::SignedDuration;
@@ -65,7 +65,7 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
     let last_attempt = SyncState {
         status: SyncStatus::Pending,
         error: Some(SyncFailure {
-            code: "rate_limited".into(),
+            code: SyncFailureCode::RateLimited,
             message: "Google answered 429".into(),
             retryable: false,
         }),

@@ -44,7 +44,7 @@ pub use callers::{
     phone_country_for, read_platform_caller, update_business_settings,
 };
 pub use context::App;
-pub use error::{AppError, Missing};
+pub use error::{AppError, ConnectFailure, Missing};
 pub use holds::{
     HeldBooking, HoldRequest, book_held_appointment, create_hold, get_hold, release_hold,
     remove_expired_holds,
@@ -60,4 +60,4 @@ pub use services::{
 pub use sync_core::SyncOutcome;
 pub use sync_jobs::{give_up_sync, run_sync_job};
 pub use sync_maintenance::{STALE_PENDING_AFTER, requeue_stale_pending};
-pub use sync_wording::{ProviderNames, needs_reconnecting};
+pub use sync_wording::{ProviderNames, connect_not_finished, needs_reconnecting, what_to_do};

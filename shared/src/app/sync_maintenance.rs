@@ -9,7 +9,9 @@ use super::context::App;
 use super::error::AppError;
 use super::sync_core::{SWEEP_BATCH, appointment_job};
 use super::sync_wording::appointment_given_up;
-use crate::domain::{AppointmentId, BusinessId, SyncFailure, SyncState, SyncStatus};
+use crate::domain::{
+    AppointmentId, BusinessId, SyncFailure, SyncFailureCode, SyncState, SyncStatus,
+};
 use crate::metrics;
 use crate::ports::AppointmentStore;
 use crate::ports::Job;
@@ -75,7 +77,7 @@ pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
     let failed = SyncState {
         status: SyncStatus::Failed,
         error: Some(SyncFailure {
-            code: "sync_gave_up".to_owned(),
+            code: SyncFailureCode::SyncGaveUp,
             message: appointment_given_up(last_error),
             retryable: true,
         }),
