@@ -95,7 +95,7 @@ impl fmt::Display for SyncFailureCode {
 /// Why the last sync attempt failed: a stable code for programs and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncFailure {
-    /// The published document keeps describing the code as a string, as it always has.
+    // The published document keeps describing the code as a plain string, as it always has.
     #[schema(value_type = String)]
     pub code: SyncFailureCode,
     pub message: String,
