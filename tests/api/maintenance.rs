@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use booking_core::app;
-use booking_core::domain::{AppointmentId, SyncFailure, SyncState, SyncStatus};
+use booking_core::domain::{AppointmentId, SyncFailure, SyncFailureCode, SyncState, SyncStatus};
 use booking_core::ports::{Job, ProviderKind};
 use integration_tests::{appointment_path, spawn_app};
 use jiff::SignedDuration;
@@ -54,6 +54,39 @@ async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
     assert_eq!(*version, 1);
 }
 
+/// Both runtimes run this one list on their schedule: a lost change is enqueued again, and the phone index's
+/// back-fill finds nothing to add (a booking indexes its own phone). A delivered job is then settled the same way for
+/// both.
+#[tokio::test]
+async fn the_scheduled_work_requeues_a_lost_change_and_the_requeued_job_is_settled_as_done() {
+    let app = spawn_app().await;
+    connect_calendar(&app).await;
+    let service = app.create_service(json!({})).await;
+    app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let lost = app
+        .queue
+        .receive(10, Duration::from_millis(100))
+        .await
+        .unwrap();
+    app.queue.ack(&lost[0].receipt).await.unwrap();
+    app.clock.advance(SignedDuration::from_mins(6));
+
+    let report = app::run_scheduled_work(&app.app).await.unwrap();
+    assert_eq!(report.requeued_stale_pending, 1);
+    assert_eq!(report.phone_numbers_indexed, 0);
+
+    let again = app
+        .queue
+        .receive(10, Duration::from_millis(100))
+        .await
+        .unwrap();
+    // This server has no calendar integrations configured: the job ends, visibly failed, and is not retried.
+    assert_eq!(
+        app::run_delivered_job(&app.app, &again[0]).await,
+        app::JobEnd::Done
+    );
+}
+
 #[tokio::test]
 async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
     let app = spawn_app().await;
@@ -65,7 +98,7 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
     let last_attempt = SyncState {
         status: SyncStatus::Pending,
         error: Some(SyncFailure {
-            code: "rate_limited".into(),
+            code: SyncFailureCode::RateLimited,
             message: "Google answered 429".into(),
             retryable: false,
         }),

@@ -311,7 +311,7 @@ async fn dead_letter_handler_marks_failed_and_reports_only_the_broken_record() {
         .unwrap();
     assert_eq!(stored.sync.status, SyncStatus::Failed);
     let error = stored.sync.error.unwrap();
-    assert_eq!(error.code, "sync_gave_up");
+    assert_eq!(error.code.as_str(), "sync_gave_up");
     let metric = handler
         .output()
         .await
@@ -586,7 +586,10 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         .unwrap()
         .unwrap();
     assert_eq!(pending.sync.status, SyncStatus::Pending);
-    assert_eq!(pending.sync.error.unwrap().code, "provider_unavailable");
+    assert_eq!(
+        pending.sync.error.unwrap().code.as_str(),
+        "provider_unavailable"
+    );
     assert!(
         !worker
             .output()

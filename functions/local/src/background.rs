@@ -1,9 +1,10 @@
 //! What SQS's Lambda event sources and EventBridge do on AWS, done by loops in the local process: the sync worker,
-//! the dead-letter handler and the scheduled sweep.
+//! the dead-letter handler and the scheduled sweep. The work itself is booking-core's, shared with the Lambdas:
+//! each job is settled by `app::run_delivered_job`, and each tick runs `app::run_scheduled_work`.
 
 use std::time::Duration;
 
-use booking_core::app::{self, App, SyncOutcome};
+use booking_core::app::{self, App, JobEnd};
 use booking_core::ports::ReceivedJob;
 use futures::StreamExt;
 
@@ -39,11 +40,10 @@ async fn sync_forever(app: App) {
 }
 
 async fn sync_one(app: &App, received: ReceivedJob) {
-    let settled = match app::run_sync_job(app, &received.job, received.attempt).await {
-        Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await,
-        Ok(SyncOutcome::RetryAfter(delay)) => app.queue.retry_later(&received.receipt, delay).await,
-        Err(error) => {
-            tracing::warn!(%error, "sync job failed; it will be delivered again");
+    let settled = match app::run_delivered_job(app, &received).await {
+        JobEnd::Done => app.queue.ack(&received.receipt).await,
+        JobEnd::Postponed => Ok(()),
+        JobEnd::Failed => {
             app.queue
                 .retry_later(&received.receipt, RETRY_AFTER_ERROR)
                 .await
@@ -59,15 +59,10 @@ async fn sweep_forever(app: App) {
     let mut ticks = tokio::time::interval(SWEEP_EVERY);
     loop {
         ticks.tick().await;
-        if let Err(error) = app::requeue_stale_pending(&app).await {
-            tracing::warn!(%error, "stale-pending sweep failed; retrying at the next tick");
+        if let Err(error) = app::run_scheduled_work(&app).await {
+            tracing::warn!(%error, "scheduled work failed; retrying at the next tick");
         }
-        if let Err(error) = app::retry_failed_automatically(&app).await {
-            tracing::warn!(%error, "automatic sync retries failed; retrying at the next tick");
-        }
-        if let Err(error) = app::sync_stale_calendars(&app).await {
-            tracing::warn!(%error, "calendar safety-net sync failed; retrying at the next tick");
-        }
+        // DynamoDB's TTL removes expired holds on AWS; the embedded store has none, so this loop stands in for it.
         if let Err(error) = app::remove_expired_holds(&app).await {
             tracing::warn!(%error, "removing expired holds failed; retrying at the next tick");
         }

@@ -1,17 +1,16 @@
 //! What every Lambda function shares: JSON logs with the invocation's request id, business metrics as CloudWatch
-//! embedded-metric-format lines, and the SQS and schedule handlers.
+//! embedded-metric-format lines, and the SQS handlers (one record loop for the sync worker and the dead letters).
 
 use std::io::Write;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use booking_core::app::{self, App, SyncOutcome};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use booking_core::app::{self, App, JobEnd};
 use booking_core::metrics;
 use booking_core::ports::{
     AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore,
 };
-use booking_core::ports::{Job, Receipt};
+use booking_core::ports::{Job, Receipt, ReceivedJob};
 use futures::StreamExt;
-use serde::Serialize;
 use tracing::Instrument;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
@@ -113,46 +112,52 @@ impl<S: tracing::Subscriber> Layer<S> for EmbeddedMetrics {
     }
 }
 
-/// Handles each record of an SQS batch and reports the ones that failed, so only those are delivered again.
-pub async fn handle_sqs_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+/// Handles each record of an SQS batch and reports the ones `handle` says to deliver again (`true`), so only those
+/// are. A body that is not a job is dropped: it never will be one, and redelivering it for days helps nobody.
+async fn handle_sqs_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
-    F: Fn(Job) -> Fut,
-    Fut: Future<Output = Result<(), app::AppError>>,
+    F: Fn(ReceivedJob) -> Fut,
+    Fut: Future<Output = bool>,
 {
     let failures = futures::stream::iter(event.records)
         .map(|record| {
             let message_id = record.message_id.clone().unwrap_or_default();
             // Every line about this record, the use case's own included, carries its message id.
             let span = record_span(&message_id);
-            let _entered = span.enter();
-            let job = record
-                .body
-                .as_deref()
-                .map(serde_json::from_str::<Job>);
-            let handled = match job {
-                Some(Ok(job)) => Some(handle(job)),
-                other => {
-                    // A body that is not a job never will be: dropping it is better than redelivering it for days.
-                    tracing::error!(%message_id, decodable = other.is_some(), "dropping an SQS message that is not a job");
-                    None
-                }
-            };
+            let delivered = delivered_job(record);
+            let handled = delivered.map(&handle);
             async move {
-                match handled {
-                    Some(handled) => handled.await.err().map(|error| {
-                        tracing::warn!(%message_id, %error, "job failed; SQS delivers it again");
-                        message_id
-                    }),
-                    None => None,
-                }
+                let again = match handled {
+                    Some(handled) => handled.await,
+                    None => {
+                        tracing::error!(%message_id, "dropping an SQS message that is not a job");
+                        false
+                    }
+                };
+                again.then_some(message_id)
             }
-            .instrument(span.clone())
+            .instrument(span)
         })
         .buffer_unordered(BATCH_CONCURRENCY)
         .filter_map(|failed| async move { failed })
         .collect::<Vec<String>>()
         .await;
     batch_response(failures)
+}
+
+/// The job a record carries, with its receipt and delivery count; `None` when the body is not a job.
+fn delivered_job(record: SqsMessage) -> Option<ReceivedJob> {
+    let job = serde_json::from_str::<Job>(record.body.as_deref()?).ok()?;
+    let attempt = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1);
+    Some(ReceivedJob {
+        job,
+        receipt: Receipt(record.receipt_handle.unwrap_or_default()),
+        attempt,
+    })
 }
 
 fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
@@ -173,91 +178,32 @@ pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
     app: &App<S>,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    handle_sqs_batch(
-        event,
-        |job| async move { app::give_up_sync(app, &job).await },
-    )
+    handle_sqs_batch(event, |dead| async move {
+        match app::give_up_sync(app, &dead.job).await {
+            Ok(()) => false,
+            Err(error) => {
+                tracing::warn!(%error, "dead letter not handled; SQS delivers it again");
+                true
+            }
+        }
+    })
     .await
 }
 
-/// The sync worker: runs each job of the batch; a job to retry is given back to SQS with its backoff as the
-/// message's new visibility timeout and reported as a batch item failure, so only it is delivered again.
+/// The sync worker: runs each job of the batch and settles it as booking-core does for every runtime; a job to
+/// retry (given back to SQS with its backoff as the message's new visibility timeout) or that failed is reported as
+/// a batch item failure, so only it is delivered again.
 pub async fn handle_sync_batch<S>(app: &App<S>, event: SqsEvent) -> SqsBatchResponse
 where
     S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
 {
-    let failures = futures::stream::iter(event.records)
-        .map(|record| {
-            let span = record_span(record.message_id.as_deref().unwrap_or_default());
-            sync_record(app, record).instrument(span)
-        })
-        .buffer_unordered(BATCH_CONCURRENCY)
-        .filter_map(|failed| async move { failed })
-        .collect::<Vec<String>>()
-        .await;
-    batch_response(failures)
+    handle_sqs_batch(event, |delivered| async move {
+        app::run_delivered_job(app, &delivered).await != JobEnd::Done
+    })
+    .await
 }
 
 /// The span of one SQS record, as the runtime's SQS examples wrap each record.
 fn record_span(message_id: &str) -> tracing::Span {
     tracing::info_span!("sqs_record", message_id)
-}
-
-/// Runs the job of one record; the message id when SQS should deliver it again.
-async fn sync_record<S>(
-    app: &App<S>,
-    record: aws_lambda_events::event::sqs::SqsMessage,
-) -> Option<String>
-where
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
-{
-    let message_id = record.message_id.clone().unwrap_or_default();
-    let Some(Ok(job)) = record.body.as_deref().map(serde_json::from_str::<Job>) else {
-        tracing::error!(%message_id, "dropping an SQS message that is not a job");
-        return None;
-    };
-    let attempt = record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|count| count.parse().ok())
-        .unwrap_or(1);
-    let delay = match app::run_sync_job(app, &job, attempt).await {
-        Ok(SyncOutcome::Done) => return None,
-        Ok(SyncOutcome::RetryAfter(delay)) => Some(delay),
-        Err(error) => {
-            tracing::warn!(%message_id, %error, "sync job failed; SQS delivers it again");
-            None
-        }
-    };
-    if let (Some(delay), Some(receipt)) = (delay, record.receipt_handle.clone()) {
-        if let Err(error) = app.queue.retry_later(&Receipt(receipt), delay).await {
-            // Without the new timeout the queue's own visibility timeout applies: a retry, just sooner.
-            tracing::warn!(%message_id, %error, "backoff not applied");
-        }
-    }
-    Some(message_id)
-}
-
-#[derive(Debug, Serialize)]
-pub struct MaintenanceReport {
-    pub requeued_stale_pending: usize,
-    pub retried_failed: usize,
-    /// Calendars whose busy time is stale or whose push channel needs renewing.
-    pub calendars_queued: usize,
-    /// Appointments stored before the phone index existed, indexed by this run (0 once the back-fill is done).
-    pub phone_numbers_indexed: u64,
-}
-
-/// The scheduled function's run: re-enqueue syncs whose job went missing, retry failures that may have passed, and
-/// sync calendars whose notifications may have been lost or whose channels need renewing; back-fill the phone index
-/// once. Expired holds need no sweep here: DynamoDB's TTL removes them, and they block nothing meanwhile.
-pub async fn run_maintenance<S: AppointmentStore + ConnectionStore + ?Sized>(
-    app: &App<S>,
-) -> Result<MaintenanceReport, app::AppError> {
-    Ok(MaintenanceReport {
-        requeued_stale_pending: app::requeue_stale_pending(app).await?,
-        retried_failed: app::retry_failed_automatically(app).await?,
-        calendars_queued: app::sync_stale_calendars(app).await?,
-        phone_numbers_indexed: app::index_existing_phone_numbers(app).await?,
-    })
 }

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
+use crate::dashboard::{calendar_picker_location, connect_failed_location};
 use crate::domain::BusinessId;
 use crate::ports::IntegrationsApiStore;
 use crate::ports::{
@@ -186,17 +187,12 @@ async fn finish_connect(
     .await;
     let connected = match connected {
         Err(AppError::DashboardConnectFailed { provider, why }) => {
-            return Ok(Redirect::to(&format!(
-                "/dashboard/integrations?failed={provider}&why={why}"
-            ))
-            .into_response());
+            return Ok(Redirect::to(&connect_failed_location(provider, why)).into_response());
         }
         other => other?,
     };
     if connected.from_dashboard {
-        return Ok(
-            Redirect::to(&format!("/dashboard/integrations/{provider}/calendar")).into_response(),
-        );
+        return Ok(Redirect::to(&calendar_picker_location(provider)).into_response());
     }
     Ok(Json(ConnectedView {
         business_id: connected.business_id,

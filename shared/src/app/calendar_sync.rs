@@ -19,7 +19,8 @@ use super::sync_core::{
 };
 use super::sync_wording::{ProviderNames, appointment_not_written};
 use crate::domain::{
-    Appointment, AppointmentId, BookingSource, BusinessId, SyncFailure, SyncState, SyncStatus,
+    Appointment, AppointmentId, BookingSource, BusinessId, SyncFailure, SyncFailureCode, SyncState,
+    SyncStatus,
 };
 use crate::metrics;
 use crate::ports::{AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth};
@@ -85,7 +86,7 @@ async fn sync_under_lease<
     let (Some(connection), Some(integrations)) = (connection, app.integrations.as_deref()) else {
         let failure = match app.integrations {
             None => Some(sync_failure(
-                "provider_not_configured",
+                SyncFailureCode::ProviderNotConfigured,
                 "Calendar sync is not configured on this server.",
                 false,
             )),
@@ -197,9 +198,9 @@ async fn calendar_event<S: CatalogStore + ?Sized>(
     })
 }
 
-fn sync_failure(code: &str, message: &str, retryable: bool) -> SyncFailure {
+fn sync_failure(code: SyncFailureCode, message: &str, retryable: bool) -> SyncFailure {
     SyncFailure {
-        code: code.to_owned(),
+        code,
         message: message.to_owned(),
         retryable,
     }

@@ -8,6 +8,45 @@ use crate::availability::Unavailability;
 use crate::domain::{Interval, ValidationError};
 use crate::ports::StoreError;
 
+/// Why connecting a calendar from the dashboard did not finish. It travels to the dashboard's page in the
+/// redirect's query as its snake_case name; a name the page does not know reads as [`ConnectFailure::Failed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectFailure {
+    /// The owner did not grant access, or the provider refused the grant.
+    Denied,
+    /// The provider could not be reached.
+    Unavailable,
+    /// Anything else.
+    #[serde(other)]
+    Failed,
+}
+
+impl ConnectFailure {
+    /// How a failure to connect is told to the dashboard.
+    pub fn of(error: &AppError) -> Self {
+        match error {
+            AppError::OAuthDenied(_) => Self::Denied,
+            AppError::ProviderUnavailable(_) => Self::Unavailable,
+            _ => Self::Failed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Denied => "denied",
+            Self::Unavailable => "unavailable",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a use case looked for and did not find; each has its own stable problem code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -94,11 +133,11 @@ pub enum AppError {
     SignInThrottled { retry_at: Timestamp },
     #[error("the link is invalid, expired or already used; ask for a new one")]
     PasswordLinkInvalid,
-    /// Connecting from the dashboard did not finish; `why` is `denied`, `unavailable` or `failed`.
+    /// Connecting from the dashboard did not finish; the browser goes back to the dashboard, told why.
     #[error("connecting {provider} did not finish ({why})")]
     DashboardConnectFailed {
         provider: crate::ports::ProviderKind,
-        why: &'static str,
+        why: ConnectFailure,
     },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -111,5 +150,34 @@ impl From<StoreError> for AppError {
             StoreError::VersionMismatch => Self::VersionConflict,
             other => Self::Internal(Box::new(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dashboard reads the reason back from the redirect's query by the same names; a name it does not know
+    /// (typed by hand, or from an older page) is the plain "did not finish".
+    #[test]
+    fn connect_failures_travel_by_name_and_unknown_names_read_as_failed() {
+        for why in [
+            ConnectFailure::Denied,
+            ConnectFailure::Unavailable,
+            ConnectFailure::Failed,
+        ] {
+            let read: Result<ConnectFailure, _> = serde_json::from_value(why.as_str().into());
+            assert_eq!(read.ok(), Some(why));
+        }
+        let unknown: Result<ConnectFailure, _> = serde_json::from_value("teapot".into());
+        assert_eq!(unknown.ok(), Some(ConnectFailure::Failed));
+        assert_eq!(
+            ConnectFailure::of(&AppError::OAuthDenied("no".into())),
+            ConnectFailure::Denied
+        );
+        assert_eq!(
+            ConnectFailure::of(&AppError::OAuthStateInvalid),
+            ConnectFailure::Failed
+        );
     }
 }

@@ -16,7 +16,7 @@ use sha2::Sha256;
 use super::calendar_sync::{queue_upcoming, requeue_failed};
 use super::calendar_tokens;
 use super::context::App;
-use super::error::{AppError, Missing};
+use super::error::{AppError, ConnectFailure, Missing};
 use super::inbound_sync::{resume_watching, start_watching, stop_watching};
 use super::providers::Integrations;
 use crate::domain::{Business, BusinessId};
@@ -170,11 +170,7 @@ pub async fn finish_connect<
         // The dashboard's browser goes back to its page, which says what happened in words.
         Err(error) if from_dashboard => Err(AppError::DashboardConnectFailed {
             provider,
-            why: match error {
-                AppError::OAuthDenied(_) => "denied",
-                AppError::ProviderUnavailable(_) => "unavailable",
-                _ => "failed",
-            },
+            why: ConnectFailure::of(&error),
         }),
         outcome => outcome,
     }

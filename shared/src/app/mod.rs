@@ -52,7 +52,7 @@ pub use commands::{
     IdempotentBooking,
 };
 pub use context::App;
-pub use error::{AppError, Missing};
+pub use error::{AppError, ConnectFailure, Missing};
 pub use holds::{
     HeldBooking, book_held_appointment, create_hold, get_hold, release_hold, remove_expired_holds,
 };
@@ -65,6 +65,8 @@ pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };
 pub use sync_core::SyncOutcome;
-pub use sync_jobs::{give_up_sync, run_sync_job};
-pub use sync_maintenance::{STALE_PENDING_AFTER, requeue_stale_pending};
-pub use sync_wording::{ProviderNames, needs_reconnecting};
+pub use sync_jobs::{JobEnd, give_up_sync, run_delivered_job, run_sync_job};
+pub use sync_maintenance::{
+    MaintenanceReport, STALE_PENDING_AFTER, requeue_stale_pending, run_scheduled_work,
+};
+pub use sync_wording::{ProviderNames, connect_not_finished, needs_reconnecting, what_to_do};

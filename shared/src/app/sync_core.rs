@@ -12,7 +12,7 @@ use super::calendar_tokens::{TokenError, access_token};
 use super::context::App;
 use super::error::AppError;
 use super::providers::Integrations;
-use crate::domain::{Appointment, BusinessId};
+use crate::domain::{Appointment, BusinessId, SyncFailureCode};
 use crate::ports::{ConnectionStore, LeaseStore};
 use crate::ports::{Job, ProviderError, ProviderKind, ProviderSetup, StoreError};
 
@@ -206,15 +206,15 @@ impl Failure {
     }
 
     /// The stable code an appointment's sync state shows.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> SyncFailureCode {
         match self {
-            Self::Ours(_) => "internal_error",
-            Self::NotConfigured => "provider_not_configured",
-            Self::ReauthRequired(_) => "reauth_required",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable { .. } => "provider_unavailable",
-            Self::CalendarNotFound => "calendar_not_found",
-            Self::Refused(_) => "provider_error",
+            Self::Ours(_) => SyncFailureCode::InternalError,
+            Self::NotConfigured => SyncFailureCode::ProviderNotConfigured,
+            Self::ReauthRequired(_) => SyncFailureCode::ReauthRequired,
+            Self::RateLimited { .. } => SyncFailureCode::RateLimited,
+            Self::Unavailable { .. } => SyncFailureCode::ProviderUnavailable,
+            Self::CalendarNotFound => SyncFailureCode::CalendarNotFound,
+            Self::Refused(_) => SyncFailureCode::ProviderError,
         }
     }
 }

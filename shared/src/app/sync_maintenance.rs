@@ -1,18 +1,54 @@
 //! Keeping sync honest when messages are lost or exhausted: the scheduled sweep re-enqueues changes whose job went
 //! missing, and the dead-letter handler turns an exhausted job into a visible `failed` status.
+//!
+//! [`run_scheduled_work`] is the one list of work done on a schedule; the scheduler function on AWS and the local
+//! server's loop both run it, so neither can do something the other forgets.
 
 use std::time::Duration;
 
 use jiff::SignedDuration;
 
+use serde::Serialize;
+
+use super::calendar_sync::retry_failed_automatically;
+use super::callers::index_existing_phone_numbers;
 use super::context::App;
 use super::error::AppError;
+use super::inbound_sync::sync_stale_calendars;
 use super::sync_core::{SWEEP_BATCH, appointment_job};
 use super::sync_wording::appointment_given_up;
-use crate::domain::{AppointmentId, BusinessId, SyncFailure, SyncState, SyncStatus};
+use crate::domain::{
+    AppointmentId, BusinessId, SyncFailure, SyncFailureCode, SyncState, SyncStatus,
+};
 use crate::metrics;
-use crate::ports::AppointmentStore;
 use crate::ports::Job;
+use crate::ports::{AppointmentStore, ConnectionStore};
+
+/// What one scheduled run did.
+#[derive(Debug, Serialize)]
+pub struct MaintenanceReport {
+    pub requeued_stale_pending: usize,
+    pub retried_failed: usize,
+    /// Calendars whose busy time is stale or whose push channel needs renewing.
+    pub calendars_queued: usize,
+    /// Appointments stored before the phone index existed, indexed by this run (0 once the back-fill is done).
+    pub phone_numbers_indexed: u64,
+}
+
+/// The scheduled work: re-enqueue syncs whose job went missing, retry failures that may have passed, sync calendars
+/// whose notifications may have been lost or whose channels need renewing, and back-fill the phone index (a no-op
+/// once its marker is written). The first failure ends the run; the next run starts the list again.
+#[tracing::instrument(skip_all)]
+pub async fn run_scheduled_work<S: AppointmentStore + ConnectionStore + ?Sized>(
+    app: &App<S>,
+) -> Result<MaintenanceReport, AppError> {
+    Ok(MaintenanceReport {
+        requeued_stale_pending: requeue_stale_pending(app).await?,
+        retried_failed: retry_failed_automatically(app).await?,
+        calendars_queued: sync_stale_calendars(app).await?,
+        phone_numbers_indexed: index_existing_phone_numbers(app).await?,
+    })
+}
 
 /// A change still pending after this long has most likely lost its job (an enqueue that failed after the write).
 pub const STALE_PENDING_AFTER: SignedDuration = SignedDuration::from_mins(5);
@@ -75,7 +111,7 @@ pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
     let failed = SyncState {
         status: SyncStatus::Failed,
         error: Some(SyncFailure {
-            code: "sync_gave_up".to_owned(),
+            code: SyncFailureCode::SyncGaveUp,
             message: appointment_given_up(last_error),
             retryable: true,
         }),

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
+use super::error::ConnectFailure;
 use super::sync_core::Failure;
+use crate::domain::SyncFailureCode;
 use crate::ports::{ProviderError, ProviderKind, ProviderRegistry};
 
 /// A provider as the owner knows it.
@@ -104,6 +106,45 @@ pub fn appointment_given_up(last_failure: Option<&str>) -> String {
     match last_failure {
         Some(last) => format!("{GAVE_UP} The last attempt: {last}"),
         None => GAVE_UP.to_owned(),
+    }
+}
+
+/// What the owner can do about an appointment that failed to sync, for each code it can fail with.
+pub fn what_to_do(code: SyncFailureCode) -> &'static str {
+    match code {
+        SyncFailureCode::ReauthRequired => {
+            "The calendar no longer accepts our access (it was revoked, expired or the password changed). Reconnect the calendar; every failed appointment is then sent again."
+        }
+        SyncFailureCode::CalendarNotFound => {
+            "The chosen calendar is gone or no longer shared with the connected account. Disconnect and connect again to choose another."
+        }
+        SyncFailureCode::RateLimited | SyncFailureCode::ProviderUnavailable => {
+            "The calendar provider was busy or unreachable. We retry by itself; you can also retry now."
+        }
+        SyncFailureCode::ProviderNotConfigured => {
+            "This server has no credentials for the calendar provider. Ask whoever runs it to configure them."
+        }
+        SyncFailureCode::SyncGaveUp => {
+            "We tried many times without success. Check the integration is connected, then retry."
+        }
+        SyncFailureCode::ProviderError | SyncFailureCode::InternalError => {
+            "The calendar refused the change. Check the integration is connected, then retry."
+        }
+    }
+}
+
+/// Why connecting a calendar from the dashboard did not finish, as its integrations page says it.
+pub fn connect_not_finished(calendar: &str, why: ConnectFailure) -> String {
+    match why {
+        ConnectFailure::Denied => format!(
+            "Connecting {calendar} did not finish: access was not granted. Nothing changed; connect again and allow access to your calendar."
+        ),
+        ConnectFailure::Unavailable => format!(
+            "Connecting {calendar} did not finish: the provider could not be reached. Nothing changed; try again in a moment."
+        ),
+        ConnectFailure::Failed => {
+            format!("Connecting {calendar} did not finish. Nothing changed; try again.")
+        }
     }
 }
 
@@ -214,7 +255,10 @@ mod tests {
     #[test]
     fn every_failure_code_is_worded_for_the_owner() {
         let failures = every_failure();
-        let mut codes: Vec<&str> = failures.iter().map(Failure::code).collect();
+        let mut codes: Vec<&str> = failures
+            .iter()
+            .map(|failure| failure.code().as_str())
+            .collect();
         codes.dedup();
         assert_eq!(
             codes,

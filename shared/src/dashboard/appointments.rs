@@ -16,9 +16,10 @@ use super::format::{self, when};
 use super::layout::{Nav, csrf_field, page};
 use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, AppointmentEdit};
+use crate::app::{self, AppError, AppointmentEdit, what_to_do};
 use crate::domain::{
-    Appointment, AppointmentId, AppointmentStatus, Business, Interval, Service, SyncStatus,
+    Appointment, AppointmentId, AppointmentStatus, Business, Interval, Service, SyncFailureCode,
+    SyncStatus,
 };
 use crate::ports::{AppointmentQuery, PageCursor};
 
@@ -398,9 +399,9 @@ async fn detail_body(
             @match (sync.status, &sync.error) {
                 (SyncStatus::Failed, Some(failure)) => {
                     p class="reason" { strong { "What happened: " } (failure.message) }
-                    p { strong { "What you can do: " } (format::sync_failure_advice(failure)) }
+                    p { strong { "What you can do: " } (what_to_do(failure.code)) }
                     p class="muted" { "Code: " code { (failure.code) } }
-                    @if failure.code == "reauth_required" && may_fix_integrations {
+                    @if failure.code == SyncFailureCode::ReauthRequired && may_fix_integrations {
                         @if let Some(connection) = &connection {
                             p { a class="button primary" href={ "/dashboard/integrations#" (connection.provider) } { "Reconnect " (dashboard.app.registry.display_name(connection.provider)) } }
                         }

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::domain::{AppointmentStatus, BookingSource, SyncFailure, SyncStatus};
+use crate::domain::{AppointmentStatus, BookingSource, SyncStatus};
 
 /// "Tue 8 Dec, 10:30 EST": the day named, the zone's abbreviation for that instant.
 pub fn when(instant: Timestamp, zone: &TimeZone) -> String {
@@ -62,28 +62,6 @@ pub fn sync_class(status: SyncStatus) -> &'static str {
         SyncStatus::Pending => "badge wait",
         SyncStatus::Failed => "badge bad",
         SyncStatus::NotConnected => "badge off",
-    }
-}
-
-/// What a sync failure means and what the owner can do about it.
-pub fn sync_failure_advice(failure: &SyncFailure) -> &'static str {
-    match failure.code.as_str() {
-        "reauth_required" => {
-            "The calendar no longer accepts our access (it was revoked, expired or the password changed). Reconnect the calendar; every failed appointment is then sent again."
-        }
-        "calendar_not_found" => {
-            "The chosen calendar is gone or no longer shared with the connected account. Disconnect and connect again to choose another."
-        }
-        "rate_limited" | "provider_unavailable" => {
-            "The calendar provider was busy or unreachable. We retry by itself; you can also retry now."
-        }
-        "provider_not_configured" => {
-            "This server has no credentials for the calendar provider. Ask whoever runs it to configure them."
-        }
-        "sync_gave_up" => {
-            "We tried many times without success. Check the integration is connected, then retry."
-        }
-        _ => "The calendar refused the change. Check the integration is connected, then retry.",
     }
 }
 

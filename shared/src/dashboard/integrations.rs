@@ -13,7 +13,7 @@ use super::format::when;
 use super::layout::{Nav, csrf_field, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::integrations;
-use crate::app::{AppError, needs_reconnecting};
+use crate::app::{AppError, ConnectFailure, connect_not_finished, needs_reconnecting};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
 
 pub fn routes() -> Router<Dashboard> {
@@ -33,24 +33,23 @@ pub fn routes() -> Router<Dashboard> {
         )
 }
 
+/// Where the provider's redirect sends the browser when connecting from the dashboard did not finish: back to
+/// this page, which says why.
+pub fn connect_failed_location(provider: ProviderKind, why: ConnectFailure) -> String {
+    format!("/dashboard/integrations?failed={provider}&why={why}")
+}
+
+/// Where the provider's redirect sends the browser once connected from the dashboard: on to choose a calendar.
+pub fn calendar_picker_location(provider: ProviderKind) -> String {
+    format!("/dashboard/integrations/{provider}/calendar")
+}
+
 #[derive(Deserialize, Default)]
 struct Notice {
     notice: Option<String>,
     /// Set by the OAuth callback when connecting from here did not finish.
     failed: Option<ProviderKind>,
-    why: Option<String>,
-}
-
-fn failure_text(name: &str, why: Option<&str>) -> String {
-    match why {
-        Some("denied") => format!(
-            "Connecting {name} did not finish: access was not granted. Nothing changed; connect again and allow access to your calendar."
-        ),
-        Some("unavailable") => format!(
-            "Connecting {name} did not finish: the provider could not be reached. Nothing changed; try again in a moment."
-        ),
-        _ => format!("Connecting {name} did not finish. Nothing changed; try again."),
-    }
+    why: Option<ConnectFailure>,
 }
 
 fn notice_text(code: Option<&str>) -> Option<String> {
@@ -183,7 +182,12 @@ async fn integrations_page(
     let failure = notice
         .failed
         .and_then(|provider| dashboard.app.registry.get(provider))
-        .map(|profile| failure_text(profile.display_name, notice.why.as_deref()));
+        .map(|profile| {
+            connect_not_finished(
+                profile.display_name,
+                notice.why.unwrap_or(ConnectFailure::Failed),
+            )
+        });
     let body = html! {
         @if let Some(failure) = &failure {
             div class="error-summary" role="alert" { p { (failure) } }

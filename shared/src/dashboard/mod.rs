@@ -12,6 +12,7 @@ mod auth;
 mod book;
 mod format;
 mod integrations;
+pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
 mod layout;
 pub mod permissions;

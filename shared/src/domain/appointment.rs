@@ -49,10 +49,55 @@ impl SyncStatus {
     }
 }
 
+/// Why the last sync attempt failed, as programs match on it. Stored and answered as its snake_case name
+/// (`reauth_required`), the very strings written before this was an enum, so stored states read back unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncFailureCode {
+    /// A fault on our side; it is never stored, the job fails and the queue retries it.
+    InternalError,
+    /// This server has no credentials for the provider.
+    ProviderNotConfigured,
+    /// The provider no longer accepts the connection's grant.
+    ReauthRequired,
+    RateLimited,
+    /// The provider was unreachable or answered with a transient error.
+    ProviderUnavailable,
+    /// The chosen calendar is gone or no longer shared with the account.
+    CalendarNotFound,
+    /// The provider refused the change for another reason.
+    ProviderError,
+    /// The queue gave up retrying.
+    SyncGaveUp,
+}
+
+impl SyncFailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InternalError => "internal_error",
+            Self::ProviderNotConfigured => "provider_not_configured",
+            Self::ReauthRequired => "reauth_required",
+            Self::RateLimited => "rate_limited",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::CalendarNotFound => "calendar_not_found",
+            Self::ProviderError => "provider_error",
+            Self::SyncGaveUp => "sync_gave_up",
+        }
+    }
+}
+
+impl fmt::Display for SyncFailureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why the last sync attempt failed: a stable code for programs and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncFailure {
-    pub code: String,
+    // The published document keeps describing the code as a plain string, as it always has.
+    #[schema(value_type = String)]
+    pub code: SyncFailureCode,
     pub message: String,
     /// Whether the cause may go away by itself (rate limit, outage), so the scheduled sweep retries it.
     #[serde(default)]
@@ -397,6 +442,41 @@ mod tests {
                 EmailAddress::try_from(bad.to_owned()).is_err(),
                 "{bad} accepted"
             );
+        }
+    }
+
+    /// The codes as sync states were stored before the code was an enum: each reads back as its variant and is
+    /// written again as the same string, so stored appointments need no migration.
+    #[test]
+    fn stored_sync_failure_codes_read_and_write_back_unchanged() {
+        let stored = [
+            ("internal_error", SyncFailureCode::InternalError),
+            (
+                "provider_not_configured",
+                SyncFailureCode::ProviderNotConfigured,
+            ),
+            ("reauth_required", SyncFailureCode::ReauthRequired),
+            ("rate_limited", SyncFailureCode::RateLimited),
+            ("provider_unavailable", SyncFailureCode::ProviderUnavailable),
+            ("calendar_not_found", SyncFailureCode::CalendarNotFound),
+            ("provider_error", SyncFailureCode::ProviderError),
+            ("sync_gave_up", SyncFailureCode::SyncGaveUp),
+        ];
+        for (text, code) in stored {
+            let written = serde_json::json!({"code": text, "message": "Google answered 429", "retryable": true});
+            let read: Result<SyncFailure, _> = serde_json::from_value(written.clone());
+            let failure = read.map_err(|error| error.to_string());
+            assert_eq!(
+                failure.as_ref().map(|failure| failure.code),
+                Ok(code),
+                "{text}"
+            );
+            let again = failure.and_then(|failure| {
+                serde_json::to_value(&failure).map_err(|error| error.to_string())
+            });
+            assert_eq!(again, Ok(written), "{text}");
+            assert_eq!(code.as_str(), text);
+            assert_eq!(code.to_string(), text);
         }
     }
 

@@ -17,7 +17,7 @@ mod time_text;
 
 pub use appointment::{
     Appointment, AppointmentStatus, BlockingFields, BookingSource, Customer, CustomerName,
-    EmailAddress, Notes, PhoneNumber, SyncFailure, SyncState, SyncStatus,
+    EmailAddress, Notes, PhoneNumber, SyncFailure, SyncFailureCode, SyncState, SyncStatus,
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessTimeZone};
 pub use display_name::{BusinessName, DisplayName, ServiceName};

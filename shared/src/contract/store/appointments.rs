@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{appointment, at, base, book, cancelled, change, moved, with_service};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BusinessId, Customer, CustomerName, Interval,
-    PhoneNumber, Service, SyncFailure, SyncState, SyncStatus,
+    PhoneNumber, Service, SyncFailure, SyncFailureCode, SyncState, SyncStatus,
 };
 use crate::ports::{AppointmentQuery, CallerQuery, ListOrder, Page, PageCursor, Store, StoreError};
 
@@ -27,7 +27,7 @@ pub async fn listing_filters_orders_and_paginates_exactly_once(store: Arc<dyn St
     let failed = SyncState {
         status: SyncStatus::Failed,
         error: Some(SyncFailure {
-            code: "provider_error".into(),
+            code: SyncFailureCode::ProviderError,
             message: "boom".into(),
             retryable: false,
         }),

@@ -1,31 +1,41 @@
 //! Microsoft Graph v1.0 calendar events. Inbound sync reads `calendarView/delta` (occurrences of recurring series
-//! expanded by Graph) and subscribes to change notifications; outbound is the rest of this module. Graph chooses event ids itself, so a lost create response
-//! cannot be detected by id as with Google. Two defences take its place: every event carries a single-value extended
+//! expanded by Graph) and subscribes to change notifications; outbound is the rest of this module. Graph chooses
+//! event ids itself, so a lost create response cannot be detected by id as with Google. Two defences take its place: every event carries a single-value extended
 //! property holding the appointment id, looked up before anything is created, and every create carries a
 //! `transactionId` derived from the appointment id, which makes Graph answer a repeated create with the event it
 //! already made (covering a lookup that misses an event the mailbox has not indexed yet).
+//!
+//! [`events`] translates between appointments and Graph's event shapes (the property, the transaction id, the delta
+//! items); [`webhook`] reads Graph's notifications; this file is the HTTP client and the module's wiring.
+
+mod events;
+mod webhook;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use utoipa::OpenApi;
 
 use super::oauth::{OAuthClient, OAuthSettings};
 use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
-use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
+use crate::domain::AppointmentId;
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
-    PushNotification, PushRequest, PushSettings, Trouble, WebhookCall, WebhookReading,
-    WebhookRefusal,
+    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushRequest,
+    PushSettings, Trouble,
 };
-use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use events::EventBody;
+pub use events::{
+    APPOINTMENT_PROPERTY_ID, appointment_filter, event_change, is_our_transaction_id,
+    transaction_id,
+};
+use webhook::{WebhookDoc, read_notifications};
 
 /// How the composition root finds and builds Outlook calendars through Microsoft Graph.
 pub const MODULE: ProviderModule = ProviderModule {
@@ -54,73 +64,6 @@ impl ProviderKind {
     pub const MICROSOFT: ProviderKind = ProviderKind::from_static("microsoft");
 }
 
-#[derive(OpenApi)]
-#[openapi(paths(read_notifications))]
-struct WebhookDoc;
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct GraphQuery {
-    /// Sent once when a subscription is created: echo it to prove the endpoint is ours.
-    pub validation_token: Option<String>,
-}
-
-/// Graph's notification collection; only what we act on is read.
-#[derive(Deserialize, ToSchema)]
-pub struct GraphNotificationCollection {
-    pub value: Vec<GraphNotificationItem>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct GraphNotificationItem {
-    pub subscription_id: String,
-    pub client_state: Option<String>,
-    /// Present on lifecycle notifications: reauthorizationRequired, subscriptionRemoved or missed.
-    pub lifecycle_event: Option<String>,
-}
-
-/// Change and lifecycle notifications, and the validation handshake when a subscription is created.
-#[utoipa::path(post, path = "/v1/webhooks/microsoft", tag = "webhooks", security(()), params(GraphQuery),
-    operation_id = "microsoft_notification",
-    request_body(content = Option<GraphNotificationCollection>, description = "Absent in the validation handshake"),
-    responses(
-        (status = 200, description = "Validation handshake: the token, as text/plain", content_type = "text/plain", body = String),
-        (status = 202, description = "Accepted; a sync is queued")))]
-fn read_notifications(call: &WebhookCall<'_>) -> Result<WebhookReading, WebhookRefusal> {
-    let query: GraphQuery = serde_urlencoded::from_str(call.query.unwrap_or_default())
-        .map_err(|error| WebhookRefusal::Query(error.to_string()))?;
-    if let Some(token) = query.validation_token {
-        if !call.body.is_empty() {
-            return Err(WebhookRefusal::Body(
-                "a validation handshake carries no body".to_owned(),
-            ));
-        }
-        return Ok(WebhookReading::Handshake { token });
-    }
-    let collection: GraphNotificationCollection = serde_json::from_slice(call.body)
-        .map_err(|error| WebhookRefusal::Body(error.to_string()))?;
-    let notifications = collection
-        .value
-        .into_iter()
-        .map(|item| PushNotification {
-            channel_id: item.subscription_id,
-            secret: item.client_state,
-            resource_id: None,
-            // `missed` and plain change notifications alike mean: read the calendar.
-            event: match item.lifecycle_event.as_deref() {
-                Some("reauthorizationRequired") => PushEvent::RenewNow,
-                Some("subscriptionRemoved") => PushEvent::Removed,
-                _ => PushEvent::Changed,
-            },
-        })
-        .collect();
-    Ok(WebhookReading::Notifications {
-        notifications,
-        status: http::StatusCode::ACCEPTED,
-    })
-}
 /// Graph's documented maximum for subscriptions to Outlook events: 4,230 minutes, under three days
 /// (change-notifications-subscription-lifetime in Microsoft's Graph docs). Reports of live Graph accepting up to
 /// 10,080 exist, but the docs warn that requests beyond the table's value will fail: the stricter one holds.
@@ -162,178 +105,11 @@ pub fn setup(
         calendar: Arc::new(OutlookCalendar::new(http, endpoints.api_base.clone())),
     }
 }
-
-/// The single-value extended property (a named MAPI string property in our own property set) that holds the
-/// appointment id: it finds an event again without trusting a stored event id, and marks the event as ours so inbound
-/// sync can skip it.
-pub const APPOINTMENT_PROPERTY_ID: &str =
-    "String {8bafe699-bcdd-43b5-bbc2-04c9eec6ca65} Name bookingAppointmentId";
-
 pub struct OutlookCalendar {
     /// Carries the request timeout (see [`super::http_client`]).
     http: reqwest::Client,
     /// e.g. `https://graph.microsoft.com/v1.0/`; configurable so tests and demos can use an emulator.
     api_base: String,
-}
-
-/// The first bytes of every `transactionId` we give an event, so inbound sync recognises our events in a delta
-/// listing, which does not carry extended properties.
-const TRANSACTION_MARK: [u8; 4] = [0xb0, 0x0c, 0x1d, 0x5a];
-
-/// The `transactionId` of an appointment's event: a UUID (version 8: our mark, then a SHA-256 of the appointment id)
-/// so that every attempt to create the same event names the same transaction.
-pub fn transaction_id(appointment: AppointmentId) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"booking calendar event ")
-        .chain_update(appointment.as_uuid().as_bytes())
-        .finalize();
-    let mut bytes = [0_u8; 16];
-    bytes[..4].copy_from_slice(&TRANSACTION_MARK);
-    bytes[4..].copy_from_slice(&digest[..12]);
-    uuid::Builder::from_custom_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
-}
-
-/// Whether a `transactionId` is one of ours.
-pub fn is_our_transaction_id(text: &str) -> bool {
-    uuid::Uuid::parse_str(text).is_ok_and(|id| id.as_bytes()[..4] == TRANSACTION_MARK)
-}
-
-/// Reads one item of a delta listing; `None` for an item that is not a readable event (skipped, so one odd event
-/// cannot stop a calendar from syncing). Times are asked for in UTC (`Prefer: outlook.timezone`).
-pub fn event_change(item: &Value) -> Option<ExternalEventChange> {
-    let id = item["id"].as_str()?.to_owned();
-    if !item["@removed"].is_null() || item["isCancelled"] == true {
-        return Some(ExternalEventChange::Removed { id });
-    }
-    if item["type"] == "seriesMaster" {
-        return None;
-    }
-    let start = item["start"]["dateTime"].as_str()?;
-    let end = item["end"]["dateTime"].as_str()?;
-    let timing = if item["isAllDay"] == true {
-        EventTiming::AllDay {
-            start: start.get(..10)?.parse().ok()?,
-            end: end.get(..10)?.parse().ok()?,
-        }
-    } else {
-        EventTiming::Timed {
-            start: graph_instant(start, item["start"]["timeZone"].as_str()?)?,
-            end: graph_instant(end, item["end"]["timeZone"].as_str()?)?,
-        }
-    };
-    let ours = item["transactionId"]
-        .as_str()
-        .is_some_and(is_our_transaction_id)
-        || item["singleValueExtendedProperties"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|property| property["id"] == APPOINTMENT_PROPERTY_ID);
-    let event = ExternalEvent {
-        timing,
-        cancelled: false,
-        shown_as_free: item["showAs"] == "free",
-        declined: item["responseStatus"]["response"] == "declined",
-        ours,
-    };
-    Some(ExternalEventChange::Changed { id, event })
-}
-
-/// A Graph `dateTime` (local, no offset, up to seven fractional digits) in `zone` as an instant.
-fn graph_instant(date_time: &str, zone: &str) -> Option<Timestamp> {
-    let civil: jiff::civil::DateTime = date_time.parse().ok()?;
-    let zone = TimeZone::get(zone).ok()?;
-    zone.to_ambiguous_timestamp(civil).compatible().ok()
-}
-
-/// The OData `$filter` that finds the events carrying this appointment's property.
-pub fn appointment_filter(appointment: AppointmentId) -> String {
-    format!(
-        "singleValueExtendedProperties/Any(ep: ep/id eq {} and ep/value eq {})",
-        odata_string(APPOINTMENT_PROPERTY_ID),
-        odata_string(&appointment.to_string())
-    )
-}
-
-/// An OData string literal: single-quoted, with quotes inside doubled.
-fn odata_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-#[derive(Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DateTimeTimeZone {
-    date_time: String,
-    time_zone: String,
-}
-
-/// Graph's `dateTimeTimeZone`: the wall-clock time in `zone`, without offset. A wall time that occurs twice (the hour
-/// repeated when clocks go back) would let Graph pick the wrong one, so such an instant is given in UTC instead.
-fn date_time_time_zone(instant: Timestamp, zone: &str) -> Result<DateTimeTimeZone, ProviderError> {
-    let tz =
-        TimeZone::get(zone).map_err(|error| ProviderError::Rejected(error.to_string().into()))?;
-    let wall = instant.to_zoned_datetime(tz.clone()).datetime();
-    let (wall, zone) = if tz.to_ambiguous_timestamp(wall).is_ambiguous() {
-        (instant.to_zoned_datetime(TimeZone::UTC).datetime(), "UTC")
-    } else {
-        (wall, zone)
-    };
-    Ok(DateTimeTimeZone {
-        date_time: wall.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
-        time_zone: zone.to_owned(),
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemBody<'a> {
-    content_type: &'static str,
-    content: &'a str,
-}
-
-#[derive(Serialize)]
-struct ExtendedProperty {
-    id: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventBody<'a> {
-    subject: &'a str,
-    body: ItemBody<'a>,
-    start: DateTimeTimeZone,
-    end: DateTimeTimeZone,
-    show_as: &'static str,
-    is_reminder_on: bool,
-    single_value_extended_properties: [ExtendedProperty; 1],
-    /// Only on create: Graph uses it to recognise a repeated create.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transaction_id: Option<String>,
-}
-
-impl<'a> EventBody<'a> {
-    fn new(event: &'a CalendarEvent) -> Result<Self, ProviderError> {
-        Ok(Self {
-            subject: &event.summary,
-            body: ItemBody {
-                content_type: "text",
-                content: &event.description,
-            },
-            start: date_time_time_zone(event.start, &event.time_zone)?,
-            end: date_time_time_zone(event.end, &event.time_zone)?,
-            show_as: "busy",
-            is_reminder_on: false,
-            single_value_extended_properties: [ExtendedProperty {
-                id: APPOINTMENT_PROPERTY_ID,
-                value: event.appointment_id.to_string(),
-            }],
-            transaction_id: None,
-        })
-    }
 }
 
 #[derive(Deserialize)]
@@ -766,167 +542,4 @@ async fn subscription(
         resource_id: None,
         expires_at,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn instant(text: &str) -> Timestamp {
-        text.parse()
-            .unwrap_or_else(|error| panic!("{text}: {error}"))
-    }
-
-    fn local(date_time: &str, zone: &str) -> DateTimeTimeZone {
-        DateTimeTimeZone {
-            date_time: date_time.to_owned(),
-            time_zone: zone.to_owned(),
-        }
-    }
-
-    #[test]
-    fn times_are_wall_clock_in_the_zone_without_offset() {
-        let start = date_time_time_zone(instant("2026-12-01T14:00:00Z"), "America/New_York");
-        assert_eq!(
-            start.ok(),
-            Some(local("2026-12-01T09:00:00", "America/New_York"))
-        );
-        let summer = date_time_time_zone(instant("2026-07-01T07:30:15Z"), "Europe/Lisbon");
-        assert_eq!(
-            summer.ok(),
-            Some(local("2026-07-01T08:30:15", "Europe/Lisbon"))
-        );
-    }
-
-    #[test]
-    fn the_spring_forward_day_uses_each_instants_own_offset() {
-        // 2026-03-08 in New York: 02:00 EST jumps to 03:00 EDT.
-        let zone = "America/New_York";
-        let before = date_time_time_zone(instant("2026-03-08T06:30:00Z"), zone);
-        let after = date_time_time_zone(instant("2026-03-08T07:30:00Z"), zone);
-        assert_eq!(before.ok(), Some(local("2026-03-08T01:30:00", zone)));
-        assert_eq!(after.ok(), Some(local("2026-03-08T03:30:00", zone)));
-    }
-
-    #[test]
-    fn a_repeated_wall_time_is_given_in_utc() {
-        // 2026-11-01 in New York: 01:30 happens at 05:30Z (EDT) and again at 06:30Z (EST).
-        let zone = "America/New_York";
-        for utc in ["2026-11-01T05:30:00", "2026-11-01T06:30:00"] {
-            let time = date_time_time_zone(instant(&format!("{utc}Z")), zone);
-            assert_eq!(time.ok(), Some(local(utc, "UTC")));
-        }
-        let later = date_time_time_zone(instant("2026-11-01T07:30:00Z"), zone);
-        assert_eq!(later.ok(), Some(local("2026-11-01T02:30:00", zone)));
-    }
-
-    #[test]
-    fn an_unknown_zone_is_rejected() {
-        let result = date_time_time_zone(instant("2026-12-01T14:00:00Z"), "Mars/Olympus_Mons");
-        assert!(matches!(result, Err(ProviderError::Rejected(_))));
-    }
-
-    #[test]
-    fn the_filter_matches_property_and_appointment() {
-        let appointment = AppointmentId::from(uuid::Uuid::from_u128(0x0190_abcd));
-        assert_eq!(
-            appointment_filter(appointment),
-            "singleValueExtendedProperties/Any(ep: ep/id eq \
-             'String {8bafe699-bcdd-43b5-bbc2-04c9eec6ca65} Name bookingAppointmentId' \
-             and ep/value eq '00000000-0000-0000-0000-00000190abcd')"
-        );
-        assert_eq!(odata_string("O'Brien"), "'O''Brien'");
-    }
-
-    #[test]
-    fn transaction_ids_are_stable_uuids_per_appointment() {
-        let first = AppointmentId::generate();
-        let second = AppointmentId::generate();
-        let id = transaction_id(first);
-        let parsed = uuid::Uuid::parse_str(&id).ok();
-        assert_eq!(parsed.map(|uuid| uuid.get_version_num()), Some(8));
-        assert_eq!(id, transaction_id(first));
-        assert_ne!(id, transaction_id(second));
-        assert_ne!(id, first.to_string());
-    }
-
-    #[test]
-    fn the_body_names_only_graph_event_properties() {
-        let event = CalendarEvent {
-            appointment_id: AppointmentId::from(uuid::Uuid::from_u128(7)),
-            summary: "Consultation: Ana Silva".to_owned(),
-            description: "first visit".to_owned(),
-            start: instant("2026-12-01T14:00:00Z"),
-            end: instant("2026-12-01T14:30:00Z"),
-            time_zone: "America/New_York".to_owned(),
-        };
-        let body = EventBody::new(&event).map(|body| serde_json::to_value(body).ok());
-        let body = body.ok().flatten().unwrap_or_default();
-        assert_eq!(
-            body,
-            serde_json::json!({
-                "subject": "Consultation: Ana Silva",
-                "body": { "contentType": "text", "content": "first visit" },
-                "start": { "dateTime": "2026-12-01T09:00:00", "timeZone": "America/New_York" },
-                "end": { "dateTime": "2026-12-01T09:30:00", "timeZone": "America/New_York" },
-                "showAs": "busy",
-                "isReminderOn": false,
-                "singleValueExtendedProperties": [
-                    { "id": APPOINTMENT_PROPERTY_ID, "value": "00000000-0000-0000-0000-000000000007" }
-                ]
-            })
-        );
-    }
-
-    #[test]
-    fn our_transaction_ids_are_recognised_and_others_are_not() {
-        assert!(is_our_transaction_id(&transaction_id(
-            AppointmentId::generate()
-        )));
-        assert!(!is_our_transaction_id(&uuid::Uuid::new_v4().to_string()));
-        assert!(!is_our_transaction_id("not a uuid"));
-    }
-
-    #[test]
-    fn delta_items_become_changes() {
-        let removed = serde_json::json!({"@removed": {"reason": "deleted"}, "id": "gone"});
-        assert_eq!(
-            event_change(&removed),
-            Some(ExternalEventChange::Removed { id: "gone".into() })
-        );
-        let item = serde_json::json!({
-            "id": "e1", "type": "exception", "showAs": "tentative", "isAllDay": false,
-            "start": {"dateTime": "2026-06-01T08:00:00.0000000", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-06-01T09:30:00.0000000", "timeZone": "UTC"},
-            "responseStatus": {"response": "declined"},
-            "transactionId": transaction_id(AppointmentId::generate()),
-        });
-        let Some(ExternalEventChange::Changed { event, .. }) = event_change(&item) else {
-            panic!("a timed item is a change");
-        };
-        assert_eq!(
-            event.timing,
-            EventTiming::Timed {
-                start: instant("2026-06-01T08:00:00Z"),
-                end: instant("2026-06-01T09:30:00Z"),
-            }
-        );
-        assert!(event.declined && event.ours && !event.shown_as_free);
-        let all_day = serde_json::json!({
-            "id": "e2", "isAllDay": true, "showAs": "free",
-            "start": {"dateTime": "2026-06-01T00:00:00.0000000", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-06-02T00:00:00.0000000", "timeZone": "UTC"},
-        });
-        let Some(ExternalEventChange::Changed { event, .. }) = event_change(&all_day) else {
-            panic!("an all-day item is a change");
-        };
-        assert!(event.shown_as_free);
-        assert_eq!(
-            event.timing,
-            EventTiming::AllDay {
-                start: jiff::civil::date(2026, 6, 1),
-                end: jiff::civil::date(2026, 6, 2)
-            }
-        );
-    }
 }

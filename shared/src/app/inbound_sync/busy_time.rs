@@ -1,0 +1,203 @@
+//! Reading the calendar's changes (incremental from the cursor, or a full listing) and applying them to the
+//! busy-time cache, keyed by event so applying the same changes twice is harmless.
+
+use std::collections::HashSet;
+
+use futures::{StreamExt, TryStreamExt};
+use jiff::{SignedDuration, Timestamp};
+
+use super::FULL_SYNC_EVERY;
+use crate::app::context::App;
+use crate::app::providers::Integrations;
+use crate::app::sync_core::{SyncError, with_fresh_token};
+use crate::domain::{Business, ExternalEventChange, Interval, busy_time};
+use crate::ports::{
+    BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ProviderError, ProviderSetup,
+};
+use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
+
+/// Events that started up to this long ago are kept; an event in progress still blocks.
+const PAST_MARGIN: SignedDuration = SignedDuration::from_hours(24);
+/// Kept beyond the longest booking horizon, so a service's horizon can grow a little without a resync.
+const HORIZON_MARGIN_DAYS: i64 = 14;
+/// The horizon used when a business has no services yet.
+const DEFAULT_HORIZON_DAYS: i64 = 60;
+/// Cache writes of one sync in flight at once.
+const APPLY_CONCURRENCY: usize = 16;
+
+/// The span of time the cache holds for a business: from a day ago to its longest booking horizon and a margin.
+async fn busy_window<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    now: Timestamp,
+) -> Result<Interval, SyncError> {
+    let services = app.store.list_services(business.id).await?;
+    let horizon_days = services
+        .iter()
+        .filter(|service| service.active)
+        .map(|service| i64::from(service.settings.booking_horizon_days))
+        .max()
+        .unwrap_or(DEFAULT_HORIZON_DAYS)
+        + HORIZON_MARGIN_DAYS;
+    let start = now.checked_sub(PAST_MARGIN).map_err(SyncError::internal)?;
+    let end = now
+        .checked_add(SignedDuration::from_hours(horizon_days * 24))
+        .map_err(SyncError::internal)?;
+    Interval::new(start, end).map_err(SyncError::internal)
+}
+
+/// Reads the calendar's changes and applies them to the cache; returns the watch with its new cursor.
+pub(super) async fn refresh_busy_time<
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
+    integrations: &Integrations,
+    setup: &ProviderSetup,
+    business: &Business,
+    watch: &CalendarWatch,
+) -> Result<CalendarWatch, SyncError> {
+    let now = app.clock.now();
+    let window = busy_window(app, business, now).await?;
+    let started_at = now;
+    let full_sync_due = watch
+        .full_sync_at
+        .is_none_or(|at| now.duration_since(at) >= FULL_SYNC_EVERY);
+    let incremental = match (&watch.cursor, full_sync_due) {
+        (Some(cursor), false) => {
+            let read =
+                with_fresh_token(app, integrations, setup, business.id, |token| async move {
+                    let since = ChangesSince::Cursor(cursor);
+                    setup
+                        .calendar
+                        .changes(&token, &watch.calendar_id, since)
+                        .await
+                })
+                .await;
+            match read {
+                Ok(changes) => Some(changes),
+                Err(SyncError::Provider(ProviderError::CursorExpired)) => {
+                    tracing::info!(business_id = %business.id, "sync cursor expired; running a full sync");
+                    None
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        _ => None,
+    };
+    let full = incremental.is_none();
+    let changes = match incremental {
+        Some(changes) => changes,
+        None => {
+            with_fresh_token(app, integrations, setup, business.id, |token| async move {
+                let since = ChangesSince::Start { window };
+                setup
+                    .calendar
+                    .changes(&token, &watch.calendar_id, since)
+                    .await
+            })
+            .await?
+        }
+    };
+    let zone_name = changes
+        .time_zone
+        .clone()
+        .or_else(|| watch.time_zone.clone());
+    apply(
+        app,
+        business,
+        watch,
+        &changes,
+        zone_name.as_deref(),
+        window,
+        full,
+    )
+    .await?;
+    let synced_at = app.clock.now();
+    Ok(CalendarWatch {
+        cursor: Some(changes.cursor),
+        time_zone: zone_name,
+        full_sync_at: if full {
+            Some(synced_at)
+        } else {
+            watch.full_sync_at
+        },
+        synced_at: Some(synced_at),
+        sync_started_at: Some(started_at),
+        ..watch.clone()
+    })
+}
+
+/// Writes each changed event's busy time (or its absence) to the cache. After a full listing, events the cache
+/// holds that the listing no longer has are removed too.
+async fn apply<S: BusyTimeStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    watch: &CalendarWatch,
+    changes: &CalendarChanges,
+    zone_name: Option<&str>,
+    window: Interval,
+    full: bool,
+) -> Result<(), SyncError> {
+    // All-day events block the calendar's own dates; the business's zone stands in when the provider does not say.
+    let zone = zone_name
+        .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+        .unwrap_or_else(|| business.time_zone.zone().clone());
+    let stored: HashSet<String> = if full {
+        app.store
+            .busy_event_ids(business.id, &watch.calendar_id)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let mut writes = Vec::new();
+    for change in &changes.changes {
+        let busy = match change {
+            ExternalEventChange::Changed { event, .. } => busy_time(event, &zone, window),
+            ExternalEventChange::Removed { .. } => None,
+        };
+        let id = change.id().to_owned();
+        // A full listing names every event; one that blocks nothing and is not cached needs no write.
+        if busy.is_some() || !full || stored.contains(&id) {
+            writes.push((id, busy));
+        }
+    }
+    if full {
+        let listed: HashSet<&str> = changes
+            .changes
+            .iter()
+            .map(ExternalEventChange::id)
+            .collect();
+        writes.extend(
+            stored
+                .iter()
+                .filter(|id| !listed.contains(id.as_str()))
+                .map(|id| (id.clone(), None)),
+        );
+    }
+    futures::stream::iter(writes)
+        .map(|(event_id, busy)| async move {
+            match busy {
+                Some(interval) => {
+                    app.store
+                        .put_busy_event(&BusyEvent {
+                            business_id: business.id,
+                            calendar_id: watch.calendar_id.clone(),
+                            event_id,
+                            intervals: vec![interval],
+                        })
+                        .await
+                }
+                None => {
+                    app.store
+                        .delete_busy_event(business.id, &watch.calendar_id, &event_id)
+                        .await
+                }
+            }
+        })
+        .buffer_unordered(APPLY_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
