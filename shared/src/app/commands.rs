@@ -19,8 +19,8 @@ use crate::ports::IdempotencyKey;
 /// refused, the same key with the same request replays the first answer.
 #[derive(Clone, Debug)]
 pub struct IdempotentBooking {
-    pub key: IdempotencyKey,
-    pub request_fingerprint: String,
+    pub(super) key: IdempotencyKey,
+    pub(super) request_fingerprint: String,
 }
 
 impl IdempotentBooking {
@@ -32,6 +32,12 @@ impl IdempotentBooking {
             key,
             request_fingerprint: hex::encode(Sha256::digest(&canonical)),
         })
+    }
+
+    /// Lets a door's tests check that its requests fingerprint as they did before, so stored keys still replay.
+    #[cfg(test)]
+    pub(crate) fn request_fingerprint(&self) -> &str {
+        &self.request_fingerprint
     }
 }
 

@@ -98,11 +98,11 @@ pub async fn release_hold<S: BookingStore + ?Sized>(
 
 /// Who the held time is for.
 #[derive(Clone, Debug)]
-pub struct HeldBooking {
-    pub hold_id: HoldId,
-    pub customer: Customer,
-    pub notes: Option<Notes>,
-    pub source: BookingSource,
+pub(super) struct HeldBooking {
+    pub(super) hold_id: HoldId,
+    pub(super) customer: Customer,
+    pub(super) notes: Option<Notes>,
+    pub(super) source: BookingSource,
 }
 
 /// Books the held time: the hold becomes the appointment (with the hold's id) in one atomic write, exactly once.
@@ -110,7 +110,7 @@ pub struct HeldBooking {
 /// refuse it (`calendar_busy`), because a meeting put there meanwhile is a real conflict. With an idempotency key a
 /// retry gets the first answer again.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %request.hold_id, keyed = idempotency.is_some()))]
-pub async fn book_held_appointment<
+pub(super) async fn book_held_appointment<
     S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
 >(
     app: &App<S>,

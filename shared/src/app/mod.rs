@@ -46,16 +46,12 @@ pub use callers::{
     get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
     phone_country_for, read_customer, read_platform_caller, update_business_settings,
 };
-// `HoldRequest` is the agent's name for `HoldTime` until its tools build commands too.
 pub use commands::{
-    AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, HoldTime as HoldRequest,
-    IdempotentBooking,
+    AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, IdempotentBooking,
 };
 pub use context::App;
 pub use error::{AppError, ConnectFailure, Missing};
-pub use holds::{
-    HeldBooking, book_held_appointment, create_hold, get_hold, release_hold, remove_expired_holds,
-};
+pub use holds::{create_hold, get_hold, release_hold, remove_expired_holds};
 pub use inbound_sync::{
     FULL_SYNC_EVERY, LONGEST_UNCHECKED, RENEW_BEFORE, SAFETY_NET_AFTER, SCHEDULER_PERIOD,
     accept_notifications, sync_stale_calendars,

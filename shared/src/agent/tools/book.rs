@@ -1,15 +1,15 @@
 //! `book_appointment`: books a held time or a service at a start for the caller, once per idempotency key, with
 //! the caller's number from the model or the platform; a time taken meanwhile answers with the nearest free times.
 
-use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::agent::answers::BookingAnswer;
 use crate::agent::arguments;
 use crate::agent::call::{CallContext, ToolAnswer, ToolFailure};
-use crate::app::{self, AppError, BookingOutcome, BookingRequest, HeldBooking, IdempotentBooking};
-use crate::domain::{Appointment, BookingSource, Customer, HoldId, Notes, ServiceId};
+use crate::app::{
+    self, AppError, BookAppointment, BookingOutcome, BookingTarget, IdempotentBooking,
+};
+use crate::domain::{Appointment, BookingSource, Customer, Notes};
 use crate::ports::IdempotencyKey;
 
 use super::input::{invalid, parse_service_id};
@@ -19,24 +19,31 @@ use super::wording::{self, Attempt, Callback, failure};
 use super::{Call, ToolResult, appointment_view, structured};
 
 /// What identifies a booking request for idempotency (what to book and for whom): the same key with other details
-/// is refused.
-fn booking_fingerprint(target: Value, customer: &Customer, notes: Option<&Notes>) -> String {
-    let canonical = json!({
+/// is refused. Its shape is the one earlier releases fingerprinted, so a key stored before still replays.
+fn fingerprinted_request(
+    target: BookingTarget,
+    customer: &Customer,
+    notes: Option<&Notes>,
+) -> Value {
+    let target = match target {
+        BookingTarget::Slot { service_id, start } => {
+            json!({ "service_id": service_id.to_string(), "start": start.to_string() })
+        }
+        BookingTarget::Held(hold_id) => json!({ "hold_id": hold_id.to_string() }),
+    };
+    json!({
         "tool": "book_appointment",
         "target": target,
         "customer_name": customer.name.as_ref(),
         "customer_phone": customer.phone.as_ref().map(AsRef::<str>::as_ref),
         "notes": notes.map(AsRef::<str>::as_ref),
-    });
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    })
 }
 
 fn idempotency(
     args_key: Option<&str>,
     context: &CallContext,
-    customer: &Customer,
-    notes: Option<&Notes>,
-    target: Value,
+    request: &Value,
 ) -> Result<Option<IdempotentBooking>, ToolFailure> {
     // The model's own keys get a prefix of their own, so they never collide with a REST client's keys.
     let key = match (&context.idempotency_key, args_key) {
@@ -47,32 +54,26 @@ fn idempotency(
     let key = IdempotencyKey::try_from(key).map_err(|_| {
         invalid("idempotency_key: must be 1 to 240 visible ASCII characters without spaces")
     })?;
-    Ok(Some(IdempotentBooking {
-        key,
-        request_fingerprint: booking_fingerprint(target, customer, notes),
-    }))
+    IdempotentBooking::new(key, request)
+        .map(Some)
+        .map_err(|error| {
+            tracing::error!(%error, "a booking request could not be fingerprinted");
+            ToolFailure::Unavailable
+        })
 }
 
 /// What the model asked to book: a held time, or a service at a start.
-enum Booking {
-    Held(HoldId),
-    Direct {
-        service_id: ServiceId,
-        start: Timestamp,
-    },
-}
-
 fn booking_target(
     local: &Local,
     args: &arguments::BookAppointment,
-) -> Result<Booking, ToolFailure> {
+) -> Result<BookingTarget, ToolFailure> {
     match (&args.hold_id, &args.service_id, &args.start) {
         // A hold names its time; a strict-mode model may repeat the service and start, which the hold settles.
         (Some(hold_id), _, _) => hold_id
             .parse()
-            .map(Booking::Held)
+            .map(BookingTarget::Held)
             .map_err(|_| invalid("hold_id: must be the hold_id hold_time gave (a UUID)")),
-        (None, Some(service_id), Some(start)) => Ok(Booking::Direct {
+        (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
             service_id: parse_service_id(service_id)?,
             start: local.parse_start("start", start)?,
         }),
@@ -91,39 +92,17 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> To
         .map(Notes::try_from)
         .transpose()
         .map_err(|_| invalid("notes: at most 4000 characters"))?;
-    let key = args.idempotency_key.as_deref();
-    let outcome = match target {
-        Booking::Direct { service_id, start } => {
-            let target =
-                json!({ "service_id": service_id.to_string(), "start": start.to_string() });
-            let idempotency = idempotency(key, call.context, &customer, notes.as_ref(), target)?;
-            let request = BookingRequest {
-                service_id,
-                start,
-                customer,
-                notes,
-                source: BookingSource::Ai,
-            };
-            app::book_appointment(call.app, call.business, request, idempotency).await
+    let request = fingerprinted_request(target, &customer, notes.as_ref());
+    let idempotency = idempotency(args.idempotency_key.as_deref(), call.context, &request)?;
+    let command =
+        BookAppointment::new(target, customer, notes, BookingSource::Ai).idempotent(idempotency);
+    let outcome = match (app::book(call.app, call.business, command).await, target) {
+        // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
+        (Err(AppError::HoldAlreadyConverted), BookingTarget::Held(hold_id)) => {
+            let appointment = call.appointment(hold_id.appointment_id()).await?;
+            return booked(call, &appointment, true, callback).await;
         }
-        Booking::Held(hold_id) => {
-            let target = json!({ "hold_id": hold_id.to_string() });
-            let idempotency = idempotency(key, call.context, &customer, notes.as_ref(), target)?;
-            let request = HeldBooking {
-                hold_id,
-                customer,
-                notes,
-                source: BookingSource::Ai,
-            };
-            match app::book_held_appointment(call.app, call.business, request, idempotency).await {
-                // Booked before (a retry without a key, or a second tool call): the booking stands, so say so.
-                Err(AppError::HoldAlreadyConverted) => {
-                    let appointment = call.appointment(hold_id.appointment_id()).await?;
-                    return booked(call, &appointment, true, callback).await;
-                }
-                outcome => outcome,
-            }
-        }
+        (outcome, _) => outcome,
     };
     match outcome {
         Ok(BookingOutcome::Created(appointment)) => {
@@ -188,4 +167,62 @@ async fn booked(
         callback_number_needed: callback.is_some(),
     };
     structured(&summary, &answer)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::agent::call::CallerId;
+    use crate::domain::{CustomerName, PhoneNumber};
+
+    fn request(target: BookingTarget) -> Value {
+        let customer = Customer {
+            name: CustomerName::try_from("Ada Lovelace".to_owned()).unwrap(),
+            phone: Some(PhoneNumber::try_from("+14155550123".to_owned()).unwrap()),
+            email: None,
+        };
+        let notes = Notes::try_from("first visit".to_owned()).unwrap();
+        fingerprinted_request(target, &customer, Some(&notes))
+    }
+
+    fn fingerprint(request: &Value) -> String {
+        let context = CallContext {
+            caller: CallerId::NotAPhoneCall,
+            idempotency_key: None,
+        };
+        idempotency(Some("call-0001"), &context, request)
+            .unwrap()
+            .unwrap()
+            .request_fingerprint()
+            .to_owned()
+    }
+
+    /// Keys the agent stored before it booked through `IdempotentBooking` hold the hex SHA-256 of this request's
+    /// compact JSON; the same bytes now, so a retry across the deploy still replays instead of being refused.
+    #[test]
+    fn the_fingerprint_is_the_one_the_agent_stored_before() {
+        let slot = request(BookingTarget::Slot {
+            service_id: "0190f0b4-0000-7000-8000-000000000000".parse().unwrap(),
+            start: "2026-12-08T15:30:00Z".parse().unwrap(),
+        });
+        let held = request(BookingTarget::Held(
+            "0190f0b4-0000-7000-8000-000000000001".parse().unwrap(),
+        ));
+        for request in [&slot, &held] {
+            let hashed_before = hex::encode(Sha256::digest(request.to_string().as_bytes()));
+            assert_eq!(fingerprint(request), hashed_before);
+        }
+        assert_eq!(
+            fingerprint(&slot),
+            "bbdeff0855c6d2793d12f83d650247a3d3d8d5b164cdd073d6e7ef0903a015bd"
+        );
+        assert_eq!(
+            fingerprint(&held),
+            "f7c877925ac07a5098990a336199a02c0036471b64c5cd086b2dd3492e2e4236"
+        );
+    }
 }

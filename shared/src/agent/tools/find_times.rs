@@ -8,7 +8,7 @@ use crate::agent::answers::{AvailableTimes, DayTimes};
 use crate::agent::arguments::{self, PartOfDay};
 use crate::agent::call::ToolFailure;
 use crate::agent::spoken::SpokenLocale;
-use crate::app;
+use crate::app::{self, FindTimes};
 use crate::availability;
 use crate::domain::{Interval, ServiceId};
 
@@ -131,7 +131,11 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
         .map_err(|_| invalid("to_date: is out of range"))?;
     let window = Interval::new(local.start_of(first)?, local.start_of(after_last)?)
         .map_err(|_| invalid("to_date: must not be before from_date"))?;
-    let use_case = app::find_availability(call.app, call.business, service_id, window);
+    let use_case = app::find_times(
+        call.app,
+        call.business,
+        FindTimes::in_window(service_id, window),
+    );
     let (found, _, warning) = call.with_calendar_health(use_case).await?;
     let service = &found.service;
     let matching: Vec<Interval> = found
@@ -215,9 +219,13 @@ async fn next_free_after(
     let Ok(window) = Interval::new(after, until) else {
         return Ok(Vec::new());
     };
-    let found = app::find_availability(call.app, call.business, service_id, window)
-        .await
-        .map_err(failure)?;
+    let found = app::find_times(
+        call.app,
+        call.business,
+        FindTimes::in_window(service_id, window),
+    )
+    .await
+    .map_err(failure)?;
     Ok(found
         .slots
         .into_iter()

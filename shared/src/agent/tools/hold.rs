@@ -3,7 +3,7 @@
 
 use crate::agent::answers::HoldAnswer;
 use crate::agent::arguments;
-use crate::app::{self, AppError, HoldRequest};
+use crate::app::{self, AppError, HoldTime};
 use crate::domain::Interval;
 
 use super::input::{invalid, parse_service_id};
@@ -15,7 +15,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResul
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
     let (held, service) = tokio::join!(
-        app::create_hold(call.app, call.business, HoldRequest { service_id, start }),
+        app::create_hold(call.app, call.business, HoldTime { service_id, start }),
         app::get_service(call.app, call.business, service_id)
     );
     let service = service.map_err(failure)?;

@@ -12,10 +12,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::RescheduleAppointment)
     let local = &call.local;
     let id = parse_appointment_id(&args.appointment_id)?;
     let start = local.parse_start("start", &args.start)?;
-    let edit = AppointmentEdit {
-        start: Some(start),
-        ..AppointmentEdit::default()
-    };
+    let edit = AppointmentEdit::reschedule(start);
     match app::edit_appointment(call.app, call.business, id, &edit).await {
         Ok(appointment) => {
             let service = call.service(appointment.service_id).await?;
