@@ -1,3 +1,6 @@
+//! An appointment: who booked what and when, where the booking came from, its status, and whether the business's
+//! calendar shows its current version (sync state and failure codes); the customer's name, phone and email.
+
 use std::fmt;
 
 use jiff::Timestamp;

@@ -1,3 +1,6 @@
+//! The calendar provider port ([`CalendarProvider`]): writing our appointments as events, reading the business's own
+//! events as busy time, push channels, and the errors providers answer with, the provider's own words kept apart.
+
 use std::sync::Arc;
 use std::time::Duration;
 
