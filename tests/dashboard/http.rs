@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in};
+use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in, spawn_app_with_google};
 
 /// The test business's API keys, as the dashboard lists them.
 async fn api_keys(app: &TestApp) -> Vec<booking_core::ports::ApiKeyRecord> {
@@ -482,16 +482,9 @@ async fn a_time_taken_meanwhile_is_refused_with_the_nearest_free_times_and_the_f
 
 #[tokio::test]
 async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_the_reason() {
-    use integration_tests::emulators::google::{self, GoogleEmulator};
+    use integration_tests::emulators::google::GoogleEmulator;
     let emulator = GoogleEmulator::start().await;
-    let endpoints = integration_tests::google_endpoints(&emulator);
-    let app = integration_tests::spawn_app_with_provider(
-        booking_core::ports::ProviderKind::GOOGLE,
-        endpoints,
-        google::CLIENT_ID,
-        google::CLIENT_SECRET,
-    )
-    .await;
+    let app = spawn_app_with_google(&emulator).await;
     let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
     let started = owner
         .submit(

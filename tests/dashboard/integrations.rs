@@ -6,7 +6,7 @@ use booking_core::ports::{ConnectionHealth, ProviderKind};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 
-use crate::support::{Visitor, signed_in};
+use crate::support::{Visitor, signed_in, spawn_app_with_google};
 
 const PAGE: &str = "/dashboard/integrations";
 
@@ -54,13 +54,7 @@ fn business(app: &TestApp) -> BusinessId {
 #[tokio::test]
 async fn every_action_offered_for_a_connection_works_in_its_state() {
     let emulator = GoogleEmulator::start().await;
-    let app = integration_tests::spawn_app_with_provider(
-        ProviderKind::GOOGLE,
-        integration_tests::google_endpoints(&emulator),
-        google::CLIENT_ID,
-        google::CLIENT_SECRET,
-    )
-    .await;
+    let app = spawn_app_with_google(&emulator).await;
     let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
     every_link_and_form_works(&owner, "not connected").await;
 

@@ -6,13 +6,15 @@ use booking_core::app;
 use booking_core::dashboard::permissions::{Access, Permission, ROUTES, Verb};
 use booking_core::domain::BusinessId;
 use booking_core::ports::{ConnectionHealth, PasswordLink, ProviderKind, SignInEmail};
-use integration_tests::emulators::google::{self, GoogleEmulator};
+use integration_tests::emulators::google::GoogleEmulator;
 use integration_tests::{TestApp, spawn_app};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
 
-use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in, signed_in_staff};
+use crate::support::{
+    PASSWORD, Visitor, csrf_of, location, signed_in, signed_in_staff, spawn_app_with_google,
+};
 
 const OWNER: &str = "owner@clinic.test";
 const STAFF: &str = "staff@clinic.test";
@@ -724,7 +726,7 @@ async fn each_failed_sign_in_counts_for_fifteen_minutes_from_when_it_happened() 
 
 #[tokio::test]
 async fn forms_go_only_to_ourselves_and_the_configured_providers_authorization_pages() {
-    use integration_tests::emulators::google::{self, GoogleEmulator};
+    use integration_tests::emulators::google::GoogleEmulator;
     let plain = spawn_app().await;
     let policy = Visitor::new(&plain)
         .get("/dashboard/sign-in")
@@ -736,13 +738,7 @@ async fn forms_go_only_to_ourselves_and_the_configured_providers_authorization_p
     assert!(policy.contains("form-action 'self';"), "{policy}");
 
     let emulator = GoogleEmulator::start().await;
-    let app = integration_tests::spawn_app_with_provider(
-        ProviderKind::GOOGLE,
-        integration_tests::google_endpoints(&emulator),
-        google::CLIENT_ID,
-        google::CLIENT_SECRET,
-    )
-    .await;
+    let app = spawn_app_with_google(&emulator).await;
     let policy =
         Visitor::new(&app).get("/dashboard/sign-in").await.headers()["content-security-policy"]
             .to_str()
@@ -826,13 +822,7 @@ fn dashboard_links(page: &str) -> Vec<String> {
 #[tokio::test]
 async fn staff_are_never_offered_a_link_to_a_page_that_refuses_them() {
     let emulator = GoogleEmulator::start().await;
-    let app = integration_tests::spawn_app_with_provider(
-        ProviderKind::GOOGLE,
-        integration_tests::google_endpoints(&emulator),
-        google::CLIENT_ID,
-        google::CLIENT_SECRET,
-    )
-    .await;
+    let app = spawn_app_with_google(&emulator).await;
     let service = app.create_service(serde_json::json!({})).await;
     let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
     let appointment = booked["id"].as_str().unwrap().to_owned();

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use booking_core::app::accounts;
 use booking_core::domain::BusinessId;
+use booking_core::ports::ProviderKind;
 use integration_tests::TestApp;
+use integration_tests::emulators::google::{self, GoogleEmulator};
 use reqwest::{Client, Response, StatusCode};
 use secrecy::ExposeSecret;
 
@@ -205,4 +207,15 @@ async fn with_password_from<'a>(
 
 pub fn location(response: &Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// A server whose only calendar provider is Google, served by `emulator`.
+pub async fn spawn_app_with_google(emulator: &GoogleEmulator) -> TestApp {
+    integration_tests::spawn_app_with_provider(
+        ProviderKind::GOOGLE,
+        integration_tests::google_endpoints(emulator),
+        google::CLIENT_ID,
+        google::CLIENT_SECRET,
+    )
+    .await
 }
