@@ -477,6 +477,7 @@ async fn reschedule(
     SignedForm {
         session,
         business,
+        role,
         form,
     }: SignedForm<RescheduleFields>,
 ) -> PageResult {
@@ -492,7 +493,7 @@ async fn reschedule(
             alternatives,
             zone,
         }) => {
-            let signed = Signed::load(&dashboard.app, session, business).await?;
+            let signed = Signed::load(&dashboard.app, session, business, role).await?;
             let appointment = app::get_appointment(&dashboard.app, &signed.business, id).await?;
             let date = requested.to_zoned_datetime(zone.clone()).date().to_string();
             let body = detail_body(

@@ -21,7 +21,7 @@ use super::{Dashboard, PageError, PageResult};
 use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME, SignedIn};
 use crate::app::{App, AppError};
 use crate::domain::Business;
-use crate::ports::{AppointmentStore, ConnectionStore, Session, SignInStore, StaffRole};
+use crate::ports::{AppointmentStore, ConnectionStore, Session, StaffRole};
 
 const SESSION: &str = "session";
 /// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
@@ -103,17 +103,12 @@ pub struct Signed {
 
 impl Signed {
     /// The signed-in session with what needs the owner's attention on every page, for a page shown after a form.
-    pub async fn load<S: AppointmentStore + ConnectionStore + SignInStore + ?Sized>(
+    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
         app: &App<S>,
         session: Session,
         business: Business,
+        role: StaffRole,
     ) -> Result<Self, AppError> {
-        // The gate let the form through for this member; should they be gone meanwhile, the page shows least.
-        let role = app
-            .store
-            .get_staff_member(&session.email)
-            .await?
-            .map_or(StaffRole::Staff, |member| member.role);
         let banner = Banner::load(app, &business).await?;
         Ok(Self {
             session,
@@ -238,6 +233,8 @@ struct CsrfField {
 pub struct SignedForm<T> {
     pub session: Session,
     pub business: Business,
+    /// The role the gate read for this request, so a page re-rendered after the form needs no second read.
+    pub role: StaffRole,
     pub form: T,
 }
 
@@ -318,7 +315,9 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
     async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
         let (parts, bytes) = read_form(request).await?;
         let SignedIn {
-            session, business, ..
+            session,
+            business,
+            member,
         } = gated(&parts)?;
         let presented: CsrfField = parse_form(&bytes)?;
         if !origin_allowed(dashboard, &parts.headers)
@@ -330,6 +329,7 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
         Ok(Self {
             session,
             business,
+            role: member.role,
             form: parse_form(&bytes)?,
         })
     }

@@ -236,6 +236,7 @@ async fn book(
     SignedForm {
         session,
         business,
+        role,
         form,
     }: SignedForm<BookingFields>,
 ) -> PageResult {
@@ -303,7 +304,7 @@ async fn book(
         }
         _ => None,
     };
-    let signed = Signed::load(&dashboard.app, session, business).await?;
+    let signed = Signed::load(&dashboard.app, session, business, role).await?;
     let status = if refused.is_some() {
         StatusCode::CONFLICT
     } else {

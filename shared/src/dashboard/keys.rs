@@ -152,11 +152,12 @@ async fn shown_once(
     dashboard: &Dashboard,
     session: Session,
     business: Business,
+    role: StaffRole,
     shown: Shown,
     errors: &[(&'static str, String)],
     typed: (&str, &str),
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business).await?;
+    let signed = Signed::load(&dashboard.app, session, business, role).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -185,6 +186,7 @@ async fn create_key(
     SignedForm {
         session,
         business,
+        role,
         form,
     }: SignedForm<KeyFields>,
 ) -> PageResult {
@@ -194,7 +196,7 @@ async fn create_key(
                 name: record.name,
                 key: key.expose().to_owned(),
             };
-            shown_once(&dashboard, session, business, shown, &[], ("", "")).await
+            shown_once(&dashboard, session, business, role, shown, &[], ("", "")).await
         }
         Err(AppError::Validation(error)) => {
             let errors = [("name", format!("Name: {}", error.message))];
@@ -202,6 +204,7 @@ async fn create_key(
                 &dashboard,
                 session,
                 business,
+                role,
                 Shown::Nothing,
                 &errors,
                 (&form.name, ""),
@@ -257,6 +260,7 @@ async fn invite(
     SignedForm {
         session,
         business,
+        role,
         form,
     }: SignedForm<InviteFields>,
 ) -> PageResult {
@@ -266,7 +270,7 @@ async fn invite(
                 email: link.email.as_ref().to_owned(),
                 url: link.url(&dashboard.settings.public_origin),
             };
-            shown_once(&dashboard, session, business, shown, &[], ("", "")).await
+            shown_once(&dashboard, session, business, role, shown, &[], ("", "")).await
         }
         Err(AppError::Validation(error)) => {
             let errors = [("email", format!("Email: {}", error.message))];
@@ -274,6 +278,7 @@ async fn invite(
                 &dashboard,
                 session,
                 business,
+                role,
                 Shown::Nothing,
                 &errors,
                 ("", &form.email),

@@ -526,11 +526,12 @@ async fn refused(
     dashboard: &Dashboard,
     session: crate::ports::Session,
     business: crate::domain::Business,
+    role: crate::ports::StaffRole,
     form_page: FormPage<'_>,
     fields: &ServiceFields,
     errors: &Errors,
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business).await?;
+    let signed = Signed::load(&dashboard.app, session, business, role).await?;
     let body = form(
         &signed.session.csrf_token,
         form_page.action,
@@ -550,6 +551,7 @@ async fn create(
     SignedForm {
         session,
         business,
+        role,
         form: fields,
     }: SignedForm<ServiceFields>,
 ) -> PageResult {
@@ -569,6 +571,7 @@ async fn create(
                 &dashboard,
                 session,
                 business,
+                role,
                 FormPage {
                     title: "New service",
                     action: "/dashboard/services",
@@ -652,6 +655,7 @@ async fn update(
     SignedForm {
         session,
         business,
+        role,
         form: fields,
     }: SignedForm<ServiceFields>,
 ) -> PageResult {
@@ -681,6 +685,7 @@ async fn update(
                 &dashboard,
                 session,
                 business,
+                role,
                 FormPage {
                     title: "Edit service",
                     action: &action,
