@@ -3,227 +3,20 @@
 //! subscriptions with their validation handshake and lifecycle notifications. Receivers are tiny axum servers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use integration_tests::emulators::google::{ACCOUNT, GoogleEmulator, TEAM_CALENDAR};
-use integration_tests::emulators::microsoft::{GraphEmulator, TENANT_ID};
+use integration_tests::emulators::google::{ACCOUNT, TEAM_CALENDAR};
+use integration_tests::emulators::microsoft::TENANT_ID;
 use serde_json::{Value, json};
 
-// ---- helpers ----------------------------------------------------------------------------------------------------
+mod client;
+mod google_client;
+mod graph_client;
 
-/// One request a receiver got.
-#[derive(Clone, Debug)]
-struct Seen {
-    headers: HeaderMap,
-    query: HashMap<String, String>,
-    body: Bytes,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// A webhook endpoint: records every request; answers Graph's validation requests by echoing the token (when
-/// `echo`) and anything else with 202.
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-#[derive(Clone)]
-struct ReceiverState {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    echo: bool,
-}
-
-async fn receive(
-    State(state): State<ReceiverState>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let token = query.get("validationToken").cloned();
-    state.seen.lock().unwrap().push(Seen {
-        headers,
-        query,
-        body,
-    });
-    match token {
-        Some(token) if state.echo => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            token,
-        )
-            .into_response(),
-        Some(_) => (StatusCode::OK, "ok").into_response(),
-        None => StatusCode::ACCEPTED.into_response(),
-    }
-}
-
-async fn receiver(echo: bool) -> Receiver {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let router = Router::new()
-        .route("/hook", axum::routing::post(receive))
-        .with_state(ReceiverState {
-            seen: seen.clone(),
-            echo,
-        });
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    Receiver { url, seen, server }
-}
-
-impl Receiver {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Waits (briefly) until `count` requests have arrived.
-    async fn wait_for(&self, count: usize) -> Vec<Seen> {
-        eventually(|| self.seen().len() >= count).await;
-        self.seen()
-    }
-}
-
-/// Polls `condition` every few milliseconds for up to five seconds.
-async fn eventually(condition: impl Fn() -> bool) {
-    for _ in 0..250 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting");
-}
-
-/// Long enough for a delivery that should not happen to have happened.
-async fn quiet() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn get(&self, path_or_url: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        self.send(self.http.get(self.url(path_or_url)).query(query))
-            .await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(self.http.post(self.url(path)).json(&body)).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(self.http.patch(self.url(path)).json(&body)).await
-    }
-
-    async fn delete(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.delete(self.url(path))).await
-    }
-
-    fn url(&self, path_or_url: &str) -> String {
-        if path_or_url.starts_with("http") {
-            path_or_url.to_owned()
-        } else {
-            format!("{}{path_or_url}", self.base)
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.bearer_auth(&self.token).send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
-
-fn ids(items: &[Value]) -> Vec<String> {
-    let mut ids: Vec<String> = items
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
-    ids
-}
+use client::{eventually, ids, quiet, receiver};
+use google_client::{google, google_event, google_listing};
+use graph_client::{WINDOW, graph, graph_delta, graph_event, subscribe, subscribe_for};
 
 // ---- Google -----------------------------------------------------------------------------------------------------
-
-async fn google() -> (GoogleEmulator, Api) {
-    let google = GoogleEmulator::start().await;
-    let (token, _) = google.issue_tokens();
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: google.api_base(),
-        token,
-    };
-    (google, api)
-}
-
-fn google_event(summary: &str, start: &str, end: &str) -> Value {
-    json!({
-        "summary": summary,
-        "start": { "dateTime": start, "timeZone": "Europe/London" },
-        "end": { "dateTime": end, "timeZone": "Europe/London" },
-    })
-}
-
-/// Every page of a listing: the items, the number of pages and the sync token of the last page.
-async fn google_listing(api: &Api, query: &[(&str, &str)]) -> (Vec<Value>, usize, String) {
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let mut page_token: Option<String> = None;
-    loop {
-        let mut query = query.to_vec();
-        if let Some(token) = &page_token {
-            query.push(("pageToken", token));
-        }
-        let (status, page) = api.get("calendars/primary/events", &query).await;
-        assert_eq!(status, 200, "{page}");
-        assert_eq!(page["kind"], "calendar#events");
-        pages += 1;
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["nextPageToken"].as_str() {
-            Some(next) => {
-                assert!(page.get("nextSyncToken").is_none(), "{page}");
-                assert!(page["items"].as_array().unwrap().len() <= 3);
-                page_token = Some(next.to_owned());
-            }
-            None => {
-                return (
-                    items,
-                    pages,
-                    page["nextSyncToken"].as_str().unwrap().to_owned(),
-                );
-            }
-        }
-    }
-}
 
 #[tokio::test]
 async fn google_full_listing_pages_and_a_sync_token_returns_only_the_changes() {
@@ -628,57 +421,6 @@ async fn google_channels_stop_ends_deliveries() {
 
 // ---- Microsoft Graph --------------------------------------------------------------------------------------------
 
-async fn graph() -> (GraphEmulator, Api, String) {
-    let graph = GraphEmulator::start().await;
-    let (token, _) = graph.issue_tokens();
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: graph.api_base(),
-        token,
-    };
-    let calendar = graph.calendar_id("Calendar");
-    (graph, api, calendar)
-}
-
-fn graph_event(subject: &str, start: &str, end: &str) -> Value {
-    json!({
-        "subject": subject,
-        "start": { "dateTime": start, "timeZone": "UTC" },
-        "end": { "dateTime": end, "timeZone": "UTC" },
-    })
-}
-
-const WINDOW: &[(&str, &str)] = &[
-    ("startDateTime", "2026-12-01T00:00:00Z"),
-    ("endDateTime", "2027-01-01T00:00:00Z"),
-];
-
-/// Every page of a delta round: the items, the number of pages and the deltaLink.
-async fn graph_delta(
-    api: &Api,
-    first: &str,
-    query: &[(&str, &str)],
-) -> (Vec<Value>, usize, String) {
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let (mut url, mut query) = (first.to_owned(), query.to_vec());
-    loop {
-        let (status, page) = api.get(&url, &query).await;
-        assert_eq!(status, 200, "{page}");
-        pages += 1;
-        items.extend(page["value"].as_array().unwrap().iter().cloned());
-        if let Some(next) = page["@odata.nextLink"].as_str() {
-            assert!(next.contains("$skiptoken="), "{next}");
-            assert!(page["value"].as_array().unwrap().len() <= 3);
-            (url, query) = (next.to_owned(), Vec::new());
-        } else {
-            let delta = page["@odata.deltaLink"].as_str().unwrap().to_owned();
-            assert!(delta.starts_with(&api.base) && delta.contains("$deltatoken="));
-            return (items, pages, delta);
-        }
-    }
-}
-
 #[tokio::test]
 async fn graph_delta_lists_the_window_then_only_the_changes() {
     let (graph, api, calendar) = graph().await;
@@ -867,26 +609,6 @@ async fn graph_delta_needs_a_window_and_forgets_invalidated_tokens() {
     assert_eq!(graph.violations().len(), 1);
 }
 
-async fn subscribe(
-    api: &Api,
-    calendar: &str,
-    hook: &Receiver,
-    lifecycle: Option<&Receiver>,
-) -> (u16, Value) {
-    let expiration = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
-    let mut body = json!({
-        "changeType": "created,updated,deleted",
-        "notificationUrl": format!("{}?tenant=7", hook.url),
-        "resource": format!("/me/calendars/{calendar}/events"),
-        "expirationDateTime": expiration,
-        "clientState": "secret-state",
-    });
-    if let Some(lifecycle) = lifecycle {
-        body["lifecycleNotificationUrl"] = json!(lifecycle.url);
-    }
-    api.post("subscriptions", body).await
-}
-
 #[tokio::test]
 async fn graph_subscriptions_validate_the_endpoint_then_notify_with_client_state() {
     let (graph, api, calendar) = graph().await;
@@ -973,27 +695,6 @@ async fn graph_subscriptions_validate_the_endpoint_then_notify_with_client_state
 }
 
 /// Creates a subscription to the calendar's events lasting `minutes`, with `client_state`.
-async fn subscribe_for(
-    api: &Api,
-    calendar: &str,
-    hook: &Receiver,
-    minutes: i64,
-    client_state: &str,
-) -> (u16, Value) {
-    let expiration = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
-    api.post(
-        "subscriptions",
-        json!({
-            "changeType": "created,updated,deleted",
-            "notificationUrl": hook.url,
-            "resource": format!("me/calendars/{calendar}/events"),
-            "expirationDateTime": expiration.to_string(),
-            "clientState": client_state,
-        }),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn graph_refuses_subscriptions_beyond_its_documented_limits() {
     use integration_tests::emulators::microsoft::{
