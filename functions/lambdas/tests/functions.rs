@@ -6,19 +6,19 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use booking_aws::config::{AwsAdapters, AwsSettings};
+use booking_aws::config::AwsAdapters;
 use booking_aws::emulators::sdk_config;
-use booking_core::app::{self, App, BookingOutcome, BookingRequest};
-use booking_core::domain::{AppointmentId, BookingSource, BusinessId, Customer, SyncStatus};
-use booking_core::ports::{
-    ApiKeyStore, AppointmentStore, CalendarConnection, ConnectionHealth, ConnectionStore, Job,
-    ManualClock, ProviderKind, Store,
-};
+use booking_core::app;
+use booking_core::domain::{AppointmentId, BookingSource, BusinessId, SyncStatus};
+use booking_core::ports::{ApiKeyStore, AppointmentStore, ConnectionStore, Job, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use support::dashboard::{DASHBOARD_ORIGIN, browse, cookie_pair, csrf_in, input_value};
+use support::queue::{delivered_job, drain, drain_jobs};
+use support::seed::{
+    aws_settings, book_ana, on_the_hour, pending_appointment, put_corrupt_appointment, test_app,
+};
 use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
 
 const SERVICES: &str = env!("CARGO_BIN_EXE_services-api");
@@ -29,6 +29,7 @@ const SCHEDULER: &str = env!("CARGO_BIN_EXE_scheduler");
 const WEBHOOKS: &str = env!("CARGO_BIN_EXE_webhooks-api");
 const DASHBOARD: &str = env!("CARGO_BIN_EXE_dashboard");
 const AGENT: &str = env!("CARGO_BIN_EXE_agent-api");
+const SYNC_WORKER: &str = env!("CARGO_BIN_EXE_sync-worker");
 
 fn open_every_day() -> String {
     support::open_every_day("00:00", "24:00")
@@ -36,21 +37,6 @@ fn open_every_day() -> String {
 
 async fn create_service(deployment: &Deployment) -> String {
     support::create_service(deployment, &open_every_day()).await
-}
-
-/// The adapters the functions use, built in the test's own process, with a clock of the test's choosing.
-async fn test_app(deployment: &Deployment, now: Timestamp) -> App {
-    let settings = AwsSettings {
-        table_name: deployment.table.clone(),
-        sync_queue_url: deployment.queue_url.clone(),
-        sync_dead_letter_queue_url: deployment.dead_letter_queue_url.clone(),
-        secret_prefix: "booking/calendar".to_owned(),
-    };
-    let dynamodb = sdk_config(&deployment.dynamodb_endpoint).await;
-    let moto = sdk_config(&deployment.moto_endpoint).await;
-    let adapters = AwsAdapters::new(&dynamodb, &settings);
-    let queue = AwsAdapters::new(&moto, &settings).queue;
-    App::new(adapters.store, queue, Arc::new(ManualClock::new(now)))
 }
 
 #[tokio::test]
@@ -155,9 +141,7 @@ async fn appointments_function_books_once_and_counts_the_conflict() {
     let service_id = create_service(&deployment).await;
     let appointments = Function::start(APPOINTMENTS, &deployment).await;
     let key = Some(deployment.api_key.as_str());
-    let start = (Timestamp::now() + SignedDuration::from_hours(48))
-        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
-        .unwrap();
+    let start = on_the_hour(Timestamp::now(), 48);
     let booking = json!({
         "service_id": service_id,
         "start": start.to_string(),
@@ -219,55 +203,6 @@ async fn appointments_function_books_once_and_counts_the_conflict() {
     );
 }
 
-/// Books an appointment whose calendar sync is pending, as it is while a calendar is connected, `age` ago, for a
-/// time `hours_ahead` after that.
-async fn pending_appointment(
-    deployment: &Deployment,
-    age: SignedDuration,
-    hours_ahead: i64,
-) -> (BusinessId, AppointmentId, u64) {
-    let business_id: BusinessId = deployment.business_id.parse().unwrap();
-    let store: &dyn Store = &deployment.store;
-    store
-        .put_calendar_connection(&CalendarConnection {
-            business_id,
-            provider: ProviderKind::GOOGLE,
-            account: "frontdesk@example.com".to_owned(),
-            calendar_id: Some("primary".to_owned()),
-            connected_at: Timestamp::now(),
-            health: ConnectionHealth::Connected,
-            last_synced_at: None,
-        })
-        .await
-        .unwrap();
-    let service_id = create_service(deployment).await;
-    let now = Timestamp::now() - age;
-    let app = test_app(deployment, now).await;
-    let business = store.get_business(business_id).await.unwrap().unwrap();
-    let start = (now + SignedDuration::from_hours(hours_ahead))
-        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
-        .unwrap();
-    let request = BookingRequest {
-        service_id: service_id.parse().unwrap(),
-        start,
-        customer: Customer {
-            name: "Ana Silva".to_owned().try_into().unwrap(),
-            phone: None,
-            email: None,
-        },
-        notes: None,
-        source: BookingSource::Manual,
-    };
-    let outcome = app::book_appointment(&app, &business, request, None)
-        .await
-        .unwrap();
-    let BookingOutcome::Created(appointment) = outcome else {
-        panic!("a booking without a key is never a replay")
-    };
-    assert_eq!(appointment.sync.status, SyncStatus::Pending);
-    (business_id, appointment.id, appointment.version)
-}
-
 #[tokio::test]
 async fn dead_letter_handler_marks_failed_and_reports_only_the_broken_record() {
     let Some(deployment) = deploy().await else {
@@ -283,7 +218,7 @@ async fn dead_letter_handler_marks_failed_and_reports_only_the_broken_record() {
 
     // An appointment item that cannot be read: handling its job fails, and only its record is retried.
     let corrupt_id = AppointmentId::generate();
-    dynamodb_put_corrupt_appointment(&deployment, business_id, corrupt_id).await;
+    put_corrupt_appointment(&deployment, business_id, corrupt_id).await;
     let unreadable = Job::SyncAppointment {
         business_id,
         appointment_id: corrupt_id,
@@ -324,36 +259,6 @@ async fn dead_letter_handler_marks_failed_and_reports_only_the_broken_record() {
     );
 }
 
-async fn dynamodb_put_corrupt_appointment(
-    deployment: &Deployment,
-    business_id: BusinessId,
-    appointment_id: AppointmentId,
-) {
-    let item = HashMap::from([
-        (
-            "PK".to_owned(),
-            AttributeValue::S(format!("BUSINESS#{business_id}")),
-        ),
-        (
-            "SK".to_owned(),
-            AttributeValue::S(format!("APPOINTMENT#{appointment_id}")),
-        ),
-        ("version".to_owned(), AttributeValue::N("1".to_owned())),
-        (
-            "appointment".to_owned(),
-            AttributeValue::S("garbage".to_owned()),
-        ),
-    ]);
-    support::dynamodb_client(deployment)
-        .await
-        .put_item()
-        .table_name(&deployment.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn scheduler_requeues_syncs_left_pending() {
     let Some(deployment) = deploy().await else {
@@ -379,11 +284,7 @@ async fn scheduler_requeues_syncs_left_pending() {
         })
     );
 
-    let requeued: Vec<Job> = drain(&sqs, &deployment.queue_url)
-        .await
-        .iter()
-        .map(|body| serde_json::from_str(body).unwrap())
-        .collect();
+    let requeued: Vec<Job> = drain_jobs(&sqs, &deployment.queue_url).await;
     let ids: Vec<AppointmentId> = requeued
         .iter()
         .filter_map(|job| match job {
@@ -392,57 +293,6 @@ async fn scheduler_requeues_syncs_left_pending() {
         })
         .collect();
     assert_eq!(ids, vec![stale_id], "only the stale one, not {fresh_id}");
-}
-
-/// Receives and deletes every visible message, returning their bodies.
-async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for message in messages {
-            bodies.push(message.body.unwrap_or_default());
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
-const SYNC_WORKER: &str = env!("CARGO_BIN_EXE_sync-worker");
-
-/// The sync job a booking put on the real queue, as the SQS event source would deliver it (receipt handle and
-/// receive count included).
-async fn delivered_job(deployment: &Deployment) -> Value {
-    let sqs = support::sqs_client(deployment).await;
-    let received = sqs
-        .receive_message()
-        .queue_url(&deployment.queue_url)
-        .max_number_of_messages(1)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let message = &received.messages()[0];
-    let (mut event, _) = sqs_event(&[message.body().unwrap().to_owned()]);
-    let record = &mut event["Records"][0];
-    record["messageId"] = json!(message.message_id().unwrap());
-    record["receiptHandle"] = json!(message.receipt_handle().unwrap());
-    record["attributes"]["ApproximateReceiveCount"] = json!("1");
-    event
 }
 
 #[tokio::test]
@@ -466,13 +316,8 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     .map(|(name, value)| (name.to_owned(), value));
 
     // Connect in the test's process through the same table and Secrets Manager the function uses.
-    let settings = AwsSettings {
-        table_name: deployment.table.clone(),
-        sync_queue_url: deployment.queue_url.clone(),
-        sync_dead_letter_queue_url: deployment.dead_letter_queue_url.clone(),
-        secret_prefix: "booking/calendar".to_owned(),
-    };
-    let secrets = AwsAdapters::new(&sdk_config(&deployment.moto_endpoint).await, &settings).secrets;
+    let moto = sdk_config(&deployment.moto_endpoint).await;
+    let secrets = AwsAdapters::new(&moto, &aws_settings(&deployment)).secrets;
     let app = test_app(&deployment, Timestamp::now())
         .await
         .with_integrations(
@@ -543,27 +388,8 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     );
 
     let service_id = create_service(&deployment).await;
-    let start = (Timestamp::now() + SignedDuration::from_hours(30))
-        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
-        .unwrap();
-    let request = BookingRequest {
-        service_id: service_id.parse().unwrap(),
-        start,
-        customer: Customer {
-            name: "Ana Silva".to_owned().try_into().unwrap(),
-            phone: None,
-            email: None,
-        },
-        notes: None,
-        source: BookingSource::Ai,
-    };
-    let BookingOutcome::Created(appointment) =
-        app::book_appointment(&app, &business, request, None)
-            .await
-            .unwrap()
-    else {
-        panic!("a booking without a key is never a replay")
-    };
+    let start = on_the_hour(Timestamp::now(), 30);
+    let appointment = book_ana(&app, &business, &service_id, start, BookingSource::Ai).await;
     let event = delivered_job(&deployment).await;
     let message_id = event["Records"][0]["messageId"].clone();
 
@@ -716,11 +542,7 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
         .await
         .unwrap();
     assert_eq!(genuine["statusCode"], 202, "{genuine}");
-    let queued: Vec<Job> = drain(&sqs, &deployment.queue_url)
-        .await
-        .iter()
-        .map(|body| serde_json::from_str(body).unwrap())
-        .collect();
+    let queued: Vec<Job> = drain_jobs(&sqs, &deployment.queue_url).await;
     assert!(
         matches!(
             queued.as_slice(),
@@ -734,73 +556,6 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
             .all(|line| !line.contains("a-secret-only-graph-and-we-know")),
         "a client state was logged"
     );
-}
-
-/// A browser's request to the dashboard function: a form body (urlencoded) when given, the cookies it holds, and the
-/// `Origin` a browser sends with a form.
-fn dashboard_event(
-    method: &str,
-    path: &str,
-    query: &str,
-    cookies: &str,
-    form: Option<&str>,
-) -> Value {
-    let route = if path == "/dashboard" {
-        "ANY /dashboard"
-    } else {
-        "ANY /dashboard/{proxy+}"
-    };
-    let mut event = http_event(method, route, path, query, None, form);
-    event["headers"]["accept"] = json!("text/html");
-    if form.is_some() {
-        event["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
-        event["headers"]["origin"] = json!(DASHBOARD_ORIGIN);
-    }
-    if !cookies.is_empty() {
-        event["cookies"] = json!(cookies.split("; ").collect::<Vec<_>>());
-    }
-    event
-}
-
-const DASHBOARD_ORIGIN: &str = "https://bookings.example.test";
-
-/// Status, the cookies set (`name=value`), the Location and the HTML of a dashboard response.
-fn dashboard_response(response: &Value) -> (u16, Vec<String>, String, String) {
-    let status = response["statusCode"].as_u64().unwrap() as u16;
-    let cookies = response["cookies"]
-        .as_array()
-        .map(|cookies| {
-            cookies
-                .iter()
-                .map(|cookie| cookie.as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let location = response["headers"]["location"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
-    let body = response["body"].as_str().unwrap_or("").to_owned();
-    (status, cookies, location, body)
-}
-
-fn cookie_pair(set_cookie: &[String], name: &str) -> String {
-    let cookie = set_cookie
-        .iter()
-        .find(|cookie| cookie.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookie:?}"));
-    assert!(
-        cookie.contains("; Secure")
-            && cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Lax")
-    );
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -831,100 +586,58 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     )
     .await;
 
-    let (status, _, location, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "GET",
-                "/dashboard/appointments",
-                "",
-                "",
-                None,
-            ))
-            .await
-            .unwrap(),
-    );
+    let page = browse(&dashboard, "GET", "/dashboard/appointments", "", None).await;
     assert_eq!(
-        (status, location.as_str()),
+        (page.status, page.location.as_str()),
         (303, "/dashboard/sign-in?next=%2Fdashboard%2Fappointments")
     );
 
-    let (status, cookies, _, page) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event("GET", "/dashboard/sign-in", "", "", None))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 200);
-    let form_cookie = cookie_pair(&cookies, "__Host-form");
+    let page = browse(&dashboard, "GET", "/dashboard/sign-in", "", None).await;
+    assert_eq!(page.status, 200);
+    let form_cookie = cookie_pair(&page.cookies, "__Host-form");
     let form = format!(
         "csrf={}&email=owner%40harbour.test&password={}&next=%2Fdashboard%2Fapi-keys",
-        csrf_in(&page),
+        csrf_in(&page.html),
         password.replace(' ', "+")
     );
-    let (status, cookies, location, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "POST",
-                "/dashboard/sign-in",
-                "",
-                &form_cookie,
-                Some(&form),
-            ))
-            .await
-            .unwrap(),
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/sign-in",
+        &form_cookie,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/dashboard/api-keys")
     );
-    assert_eq!((status, location.as_str()), (303, "/dashboard/api-keys"));
-    let session = cookie_pair(&cookies, "__Host-session");
+    let session = cookie_pair(&page.cookies, "__Host-session");
 
-    let (status, _, _, page) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "GET",
-                "/dashboard/api-keys",
-                "",
-                &session,
-                None,
-            ))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 200);
+    let page = browse(&dashboard, "GET", "/dashboard/api-keys", &session, None).await;
+    assert_eq!(page.status, 200);
     assert!(
-        page.contains("Harbour Physio") && page.contains("First key"),
-        "{page}"
+        page.html.contains("Harbour Physio") && page.html.contains("First key"),
+        "{}",
+        page.html
     );
-    let csrf = csrf_in(&page);
+    let csrf = csrf_in(&page.html);
 
     // A key made on the page authenticates; a form without the session's token changes nothing.
-    let (status, _, _, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "POST",
-                "/dashboard/api-keys",
-                "",
-                &session,
-                Some("csrf=forged&name=Agent"),
-            ))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 403);
-    let (status, _, _, page) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "POST",
-                "/dashboard/api-keys",
-                "",
-                &session,
-                Some(&format!("csrf={csrf}&name=Agent")),
-            ))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 200);
-    let marker = "id=\"new-key\" type=\"text\" readonly value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    let key = page[start..].split('"').next().unwrap().to_owned();
+    let forged = Some("csrf=forged&name=Agent");
+    let page = browse(&dashboard, "POST", "/dashboard/api-keys", &session, forged).await;
+    assert_eq!(page.status, 403);
+    let form = format!("csrf={csrf}&name=Agent");
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/api-keys",
+        &session,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    let key = input_value(&page.html, "id=\"new-key\" type=\"text\" readonly value=\"");
     let hash = booking_core::domain::ApiKeyHash::of(&key);
     assert!(
         deployment
@@ -943,20 +656,10 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
         .find(|record| record.name == "Agent")
         .unwrap();
     let revoke = format!("/dashboard/api-keys/{}/revoke", agent.id);
-    let (status, _, location, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "POST",
-                &revoke,
-                "",
-                &session,
-                Some(&format!("csrf={csrf}")),
-            ))
-            .await
-            .unwrap(),
-    );
+    let csrf_only = format!("csrf={csrf}");
+    let page = browse(&dashboard, "POST", &revoke, &session, Some(&csrf_only)).await;
     assert_eq!(
-        (status, location.as_str()),
+        (page.status, page.location.as_str()),
         (303, "/dashboard/api-keys?notice=revoked")
     );
     assert!(
@@ -969,33 +672,18 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     );
 
     // Signing out ends the session in DynamoDB.
-    let (status, _, _, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "POST",
-                "/dashboard/sign-out",
-                "",
-                &session,
-                Some(&format!("csrf={csrf}")),
-            ))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 303);
-    let (status, _, location, _) = dashboard_response(
-        &dashboard
-            .invoke(dashboard_event(
-                "GET",
-                "/dashboard/api-keys",
-                "",
-                &session,
-                None,
-            ))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(status, 303);
-    assert!(location.starts_with("/dashboard/sign-in"));
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/sign-out",
+        &session,
+        Some(&csrf_only),
+    )
+    .await;
+    assert_eq!(page.status, 303);
+    let page = browse(&dashboard, "GET", "/dashboard/api-keys", &session, None).await;
+    assert_eq!(page.status, 303);
+    assert!(page.location.starts_with("/dashboard/sign-in"));
     let logs = dashboard.output().await.join("\n");
     assert!(
         !logs.contains(password) && !logs.contains(&key),
@@ -1028,9 +716,7 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
     assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 8);
 
     // A second invocation, as another Lambda instance would get it, needs nothing from the first.
-    let start = (Timestamp::now() + SignedDuration::from_hours(48))
-        .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
-        .unwrap();
+    let start = on_the_hour(Timestamp::now(), 48);
     let booked = agent
         .invoke(mcp_event(
             &deployment,

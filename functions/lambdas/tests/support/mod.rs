@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod dashboard;
+pub mod queue;
 pub mod runtime_api;
+pub mod seed;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
