@@ -8,8 +8,8 @@ use jiff::SignedDuration;
 use jiff::civil::Date;
 
 use super::{
-    appointment, at, base, book, book_with, cancelled, change, idempotency_record, moved, service,
-    with_service,
+    all_at_once, appointment, at, base, book, book_with, cancelled, change, idempotency_record,
+    moved, occupied, only_winner, service, successes, with_service,
 };
 use crate::domain::{AppointmentId, BookingConflict, BusinessId, Interval, Minutes};
 use crate::ports::{AppointmentChange, Store, StoreError};
@@ -317,66 +317,32 @@ pub async fn an_expired_idempotency_record_is_absent_and_reusable(store: Arc<dyn
 
 pub async fn fifty_concurrent_bookings_of_one_slot_make_one(store: Arc<dyn Store>) {
     let (business, service) = with_service(store.as_ref()).await;
-    let attempts = (0..50).map(|_| {
+    let results = all_at_once((0..50).map(|_| {
         let store = store.clone();
         let candidate = appointment(&service, 0, 30);
-        tokio::spawn(async move {
+        async move {
             book(store.as_ref(), &candidate, None)
                 .await
                 .map(|()| candidate.id)
-        })
-    });
-    let results: Vec<Result<AppointmentId, StoreError>> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|joined| joined.unwrap())
-        .collect();
-    let winners: Vec<&AppointmentId> = results
-        .iter()
-        .filter_map(|result| result.as_ref().ok())
-        .collect();
-    assert_eq!(winners.len(), 1);
-    for result in &results {
-        if let Err(error) = result {
-            assert!(
-                matches!(error, StoreError::Conflict(BookingConflict::Overlap { .. })),
-                "{error:?}"
-            );
         }
-    }
-    let live = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(60)).unwrap(), base())
-        .await
-        .unwrap();
+    }))
+    .await;
+    let winner = only_winner(&results);
+    let live = occupied(store.as_ref(), business.id, -60, 60, base()).await;
     assert_eq!(live.len(), 1);
-    assert_eq!(&live[0].appointment_id, winners[0]);
+    assert_eq!(live[0].appointment_id, winner);
 }
 
 pub async fn concurrent_bookings_never_exceed_the_daily_limit(store: Arc<dyn Store>) {
     let (business, service) = with_service(store.as_ref()).await;
-    let attempts = (0..20).map(|slot| {
+    let results = all_at_once((0..20).map(|slot| {
         let store = store.clone();
         let candidate = appointment(&service, slot * 30, slot * 30 + 30);
-        tokio::spawn(async move { book(store.as_ref(), &candidate, Some(3)).await })
-    });
-    let results: Vec<Result<(), StoreError>> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|joined| joined.unwrap())
-        .collect();
-    assert_eq!(
-        results.iter().filter(|result| result.is_ok()).count(),
-        3,
-        "{results:?}"
-    );
-    let live = store
-        .live_occupancies(
-            business.id,
-            Interval::new(at(-60), at(24 * 60)).unwrap(),
-            base(),
-        )
-        .await
-        .unwrap();
+        async move { book(store.as_ref(), &candidate, Some(3)).await }
+    }))
+    .await;
+    assert_eq!(successes(&results), 3, "{results:?}");
+    let live = occupied(store.as_ref(), business.id, -60, 24 * 60, base()).await;
     assert_eq!(live.len(), 3);
 }
 
@@ -388,38 +354,17 @@ pub async fn concurrent_reschedules_into_one_slot_move_one(store: Arc<dyn Store>
         book(store.as_ref(), &appointment, None).await.unwrap();
         booked.push(appointment);
     }
-    let moves = booked.iter().map(|appointment| {
+    let results = all_at_once(booked.iter().map(|appointment| {
         let store = store.clone();
         let next = moved(appointment, 600, 630);
-        tokio::spawn(async move { change(store.as_ref(), &next, None).await })
-    });
-    let results: Vec<Result<(), StoreError>> = futures::future::join_all(moves)
-        .await
-        .into_iter()
-        .map(|joined| joined.unwrap())
-        .collect();
-    assert_eq!(
-        results.iter().filter(|result| result.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
-    let at_target = store
-        .live_occupancies(
-            business.id,
-            Interval::new(at(600), at(601)).unwrap(),
-            base(),
-        )
-        .await
-        .unwrap();
+        async move { change(store.as_ref(), &next, None).await }
+    }))
+    .await;
+    assert_eq!(successes(&results), 1, "{results:?}");
+    let at_target = occupied(store.as_ref(), business.id, 600, 601, base()).await;
     assert_eq!(at_target.len(), 1);
-    let all: BTreeSet<AppointmentId> = store
-        .live_occupancies(
-            business.id,
-            Interval::new(at(-60), at(24 * 60)).unwrap(),
-            base(),
-        )
+    let all: BTreeSet<AppointmentId> = occupied(store.as_ref(), business.id, -60, 24 * 60, base())
         .await
-        .unwrap()
         .iter()
         .map(|occupancy| occupancy.appointment_id)
         .collect();

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{
-    appointment, at, base, book, business, cancelled, change, fixture_time, moved, with_service,
+    all_at_once, appointment, at, base, book, business, cancelled, change, fixture_time, moved,
+    occupied, only_winner, successes, with_service,
 };
 use crate::domain::{
     Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service,
@@ -35,10 +36,7 @@ async fn place(store: &dyn Store, hold: &Hold, max_per_day: Option<u32>) -> Resu
 
 /// The appointment a hold becomes, booked at `now`.
 fn from_hold(hold: &Hold, now: Timestamp) -> Appointment {
-    let mut booked = appointment_like(hold);
-    booked.created_at = now;
-    booked.updated_at = now;
-    booked
+    made_at(appointment_like(hold), now)
 }
 
 fn appointment_like(hold: &Hold) -> Appointment {
@@ -73,10 +71,26 @@ async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), Sto
 
 /// An appointment of `service` booked at `now` (so holds are judged alive at `now`).
 fn booked_at(service: &Service, from: i64, to: i64, now: Timestamp) -> Appointment {
-    let mut booked = appointment(service, from, to);
-    booked.created_at = now;
-    booked.updated_at = now;
-    booked
+    made_at(appointment(service, from, to), now)
+}
+
+/// Books `service` from `from` to `to` minutes after the base, at `now`, within the daily limit `max_per_day`.
+async fn book_at(
+    store: &dyn Store,
+    service: &Service,
+    from: i64,
+    to: i64,
+    now: Timestamp,
+    max_per_day: Option<u32>,
+) -> Result<(), StoreError> {
+    book(store, &booked_at(service, from, to, now), max_per_day).await
+}
+
+/// `appointment` as written at `now`.
+fn made_at(mut appointment: Appointment, now: Timestamp) -> Appointment {
+    appointment.created_at = now;
+    appointment.updated_at = now;
+    appointment
 }
 
 fn is_overlap(result: &Result<(), StoreError>) -> bool {
@@ -120,20 +134,13 @@ pub async fn a_hold_blocks_its_time_for_bookings_and_other_holds(store: Arc<dyn 
     onto.updated_at = at(1);
     assert!(is_overlap(&change(store.as_ref(), &onto, None).await));
     // After the buffer is free.
-    book(
-        store.as_ref(),
-        &booked_at(&other_service, 105, 135, at(1)),
-        None,
-    )
-    .await
-    .unwrap();
-
-    let occupied = store
-        .live_occupancies(business.id, Interval::new(at(50), at(70)).unwrap(), at(1))
+    book_at(store.as_ref(), &other_service, 105, 135, at(1), None)
         .await
         .unwrap();
-    assert_eq!(occupied.len(), 1);
-    assert_eq!(occupied[0], held.occupancy());
+
+    let live = occupied(store.as_ref(), business.id, 50, 70, at(1)).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0], held.occupancy());
 }
 
 pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn Store>) {
@@ -141,21 +148,12 @@ pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn 
     place(store.as_ref(), &hold(&service, 60, 90), Some(2))
         .await
         .unwrap();
-    book(
-        store.as_ref(),
-        &booked_at(&service, 120, 150, at(1)),
-        Some(2),
-    )
-    .await
-    .unwrap();
+    book_at(store.as_ref(), &service, 120, 150, at(1), Some(2))
+        .await
+        .unwrap();
     // Full while the hold lives: for bookings and for holds.
     assert!(matches!(
-        book(
-            store.as_ref(),
-            &booked_at(&service, 180, 210, at(1)),
-            Some(2)
-        )
-        .await,
+        book_at(store.as_ref(), &service, 180, 210, at(1), Some(2)).await,
         Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
             limit: 2,
             ..
@@ -171,13 +169,9 @@ pub async fn a_hold_counts_toward_the_daily_limit_while_it_lives(store: Arc<dyn 
         ))
     ));
     // Once it expired (at 5), its place is free again, without any cleanup.
-    book(
-        store.as_ref(),
-        &booked_at(&service, 180, 210, at(5)),
-        Some(2),
-    )
-    .await
-    .unwrap();
+    book_at(store.as_ref(), &service, 180, 210, at(5), Some(2))
+        .await
+        .unwrap();
 }
 
 pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn Store>) {
@@ -201,27 +195,15 @@ pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn St
     ));
     // The time stays taken, by the appointment now, and counts once toward the limit: one more place is left.
     assert!(is_overlap(
-        &book(store.as_ref(), &booked_at(&service, 60, 90, at(3)), None).await
+        &book_at(store.as_ref(), &service, 60, 90, at(3), None).await
     ));
-    let occupied = store
-        .live_occupancies(business.id, Interval::new(at(0), at(120)).unwrap(), at(3))
+    let live = occupied(store.as_ref(), business.id, 0, 120, at(3)).await;
+    assert_eq!(live, vec![appointment.occupancy()]);
+    book_at(store.as_ref(), &service, 120, 150, at(3), Some(2))
         .await
         .unwrap();
-    assert_eq!(occupied, vec![appointment.occupancy()]);
-    book(
-        store.as_ref(),
-        &booked_at(&service, 120, 150, at(3)),
-        Some(2),
-    )
-    .await
-    .unwrap();
     assert!(matches!(
-        book(
-            store.as_ref(),
-            &booked_at(&service, 180, 210, at(3)),
-            Some(2)
-        )
-        .await,
+        book_at(store.as_ref(), &service, 180, 210, at(3), Some(2)).await,
         Err(StoreError::Conflict(
             BookingConflict::DailyLimitReached { .. }
         ))
@@ -230,7 +212,7 @@ pub async fn a_hold_converts_into_its_appointment_exactly_once(store: Arc<dyn St
     let mut cancelled_now = cancelled(&appointment);
     cancelled_now.updated_at = at(4);
     change(store.as_ref(), &cancelled_now, None).await.unwrap();
-    book(store.as_ref(), &booked_at(&service, 60, 90, at(4)), None)
+    book_at(store.as_ref(), &service, 60, 90, at(4), None)
         .await
         .unwrap();
 }
@@ -239,22 +221,14 @@ pub async fn concurrent_conversions_of_one_hold_make_one_appointment(store: Arc<
     let (_, service) = with_service(store.as_ref()).await;
     let held = hold(&service, 60, 90);
     place(store.as_ref(), &held, None).await.unwrap();
-    let attempts = (0..10).map(|n| {
+    let results = all_at_once((0..10).map(|n| {
         let store = store.clone();
         let mut appointment = from_hold(&held, at(1));
         appointment.customer.name = CustomerName::try_from(format!("Caller {n}")).unwrap();
-        tokio::spawn(async move { convert(store.as_ref(), &appointment).await })
-    });
-    let results: Vec<Result<(), StoreError>> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|joined| joined.unwrap())
-        .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+        async move { convert(store.as_ref(), &appointment).await }
+    }))
+    .await;
+    assert_eq!(successes(&results), 1, "{results:?}");
     for result in results.iter().filter_map(|r| r.as_ref().err()) {
         assert!(
             matches!(result, StoreError::AlreadyExists | StoreError::NotFound),
@@ -275,7 +249,7 @@ pub async fn a_released_hold_frees_its_time_and_cannot_be_converted(store: Arc<d
         Err(StoreError::NotFound)
     ));
     // Its time and its place of the day are free at once.
-    book(store.as_ref(), &booked_at(&service, 60, 90, at(1)), Some(1))
+    book_at(store.as_ref(), &service, 60, 90, at(1), Some(1))
         .await
         .unwrap();
 }
@@ -310,13 +284,9 @@ pub async fn an_expired_hold_blocks_nothing_without_any_cleanup(store: Arc<dyn S
     next_hold.expires_at = at(10);
     place(store.as_ref(), &next_hold, Some(1)).await.unwrap();
     // The second hold took the day's only place; once it expires a booking gets the time.
-    book(
-        store.as_ref(),
-        &booked_at(&service, 60, 90, at(10)),
-        Some(1),
-    )
-    .await
-    .unwrap();
+    book_at(store.as_ref(), &service, 60, 90, at(10), Some(1))
+        .await
+        .unwrap();
     // The expired hold is still readable until tidied, so a caller can be told it expired.
     if let Some(stored) = store.get_hold(business.id, held.id).await.unwrap() {
         assert!(!stored.is_alive_at(at(5)));
@@ -340,43 +310,26 @@ pub async fn removing_expired_holds_keeps_the_live_ones(store: Arc<dyn Store>) {
         Some(live.clone())
     );
     assert!(is_overlap(
-        &book(store.as_ref(), &booked_at(&service, 120, 150, at(10)), None).await
+        &book_at(store.as_ref(), &service, 120, 150, at(10), None).await
     ));
 }
 
 pub async fn fifty_concurrent_holds_of_one_time_make_one(store: Arc<dyn Store>) {
     let (business, service) = with_service(store.as_ref()).await;
-    let attempts = (0..50).map(|_| {
+    let results = all_at_once((0..50).map(|_| {
         let store = store.clone();
         let candidate = hold(&service, 0, 30);
-        tokio::spawn(async move {
+        async move {
             place(store.as_ref(), &candidate, None)
                 .await
                 .map(|()| candidate.id)
-        })
-    });
-    let results: Vec<Result<HoldId, StoreError>> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|joined| joined.unwrap())
-        .collect();
-    let winners: Vec<HoldId> = results
-        .iter()
-        .filter_map(|r| r.as_ref().ok().copied())
-        .collect();
-    assert_eq!(winners.len(), 1, "{results:?}");
-    for error in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert!(
-            matches!(error, StoreError::Conflict(BookingConflict::Overlap { .. })),
-            "{error:?}"
-        );
-    }
-    let occupied = store
-        .live_occupancies(business.id, Interval::new(at(-60), at(60)).unwrap(), at(1))
-        .await
-        .unwrap();
-    assert_eq!(occupied.len(), 1);
-    assert_eq!(occupied[0].appointment_id, winners[0].appointment_id());
+        }
+    }))
+    .await;
+    let winner = only_winner(&results);
+    let live = occupied(store.as_ref(), business.id, -60, 60, at(1)).await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].appointment_id, winner.appointment_id());
 }
 
 pub async fn a_hold_racing_a_booking_lets_exactly_one_win(store: Arc<dyn Store>) {
@@ -400,10 +353,7 @@ pub async fn a_hold_racing_a_booking_lets_exactly_one_win(store: Arc<dyn Store>)
             "round {round}: hold {held:?}, booking {booked:?}"
         );
         assert!(is_overlap(if held.is_ok() { &booked } else { &held }));
-        let occupied = store
-            .live_occupancies(business.id, Interval::new(at(from), at(to)).unwrap(), at(1))
-            .await
-            .unwrap();
-        assert_eq!(occupied.len(), 1, "round {round}");
+        let live = occupied(store.as_ref(), business.id, from, to, at(1)).await;
+        assert_eq!(live.len(), 1, "round {round}");
     }
 }

@@ -1,14 +1,18 @@
 //! What every `Store` must do, a file per role of the store; the fixtures they share are here. Each function gets a
 //! fresh, empty store.
 
+use std::fmt::Debug;
+use std::future::Future;
+
 use jiff::{SignedDuration, Timestamp};
 
 use super::{at, base};
 
 use crate::domain::{
-    ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, BusinessId,
-    BusinessName, BusinessTimeZone, Customer, CustomerName, Interval, Minutes, Service, ServiceId,
-    ServiceName, ServiceSettings, SyncState, SyncStatus, WeeklyHours,
+    ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource,
+    Business, BusinessId, BusinessName, BusinessTimeZone, Customer, CustomerName, Interval,
+    Minutes, Occupancy, Service, ServiceId, ServiceName, ServiceSettings, SyncState, SyncStatus,
+    WeeklyHours,
 };
 use crate::ports::{
     AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, ReadMark, Store, StoreError,
@@ -193,4 +197,52 @@ fn idempotency_record(
             .checked_add(SignedDuration::from_hours(24))
             .unwrap(),
     }
+}
+
+/// Runs every attempt at once, each on a task of its own, as concurrent callers would; their results in order.
+async fn all_at_once<T, F>(attempts: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    futures::future::join_all(attempts.into_iter().map(tokio::spawn))
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect()
+}
+
+/// How many of `results` succeeded.
+fn successes<T, E>(results: &[Result<T, E>]) -> usize {
+    results.iter().filter(|result| result.is_ok()).count()
+}
+
+/// The one attempt of a race for one time that succeeded; every other lost to the overlap.
+fn only_winner<T: Copy + Debug>(results: &[Result<T, StoreError>]) -> T {
+    let winners: Vec<T> = results
+        .iter()
+        .filter_map(|result| result.as_ref().ok().copied())
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for error in results.iter().filter_map(|result| result.as_ref().err()) {
+        assert!(
+            matches!(error, StoreError::Conflict(BookingConflict::Overlap { .. })),
+            "{error:?}"
+        );
+    }
+    winners[0]
+}
+
+/// The live occupancies starting `from`..`to` minutes after the base, as the store sees them at `now`.
+async fn occupied(
+    store: &dyn Store,
+    business: BusinessId,
+    from: i64,
+    to: i64,
+    now: Timestamp,
+) -> Vec<Occupancy> {
+    store
+        .live_occupancies(business, Interval::new(at(from), at(to)).unwrap(), now)
+        .await
+        .unwrap()
 }
