@@ -7,20 +7,10 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{PASSWORD, Visitor, csrf_of, location, signed_in, spawn_app_with_google};
-
-/// The test business's API keys, as the dashboard lists them.
-async fn api_keys(app: &TestApp) -> Vec<booking_core::ports::ApiKeyRecord> {
-    let business = app
-        .store
-        .get_business(app.business_id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    app::accounts::list_api_keys(&app.app, &business)
-        .await
-        .unwrap()
-}
+use crate::support::{
+    PASSWORD, Visitor, api_keys, business_with_key, csrf_of, location, signed_in,
+    spawn_app_with_google,
+};
 
 /// A booked appointment of the test business next Tuesday at 10:00 New York; returns (service, appointment).
 async fn booked(app: &TestApp, key: &str) -> (String, String) {
@@ -138,12 +128,7 @@ async fn another_businesss_ids_are_not_found_on_any_page_or_form() {
     let app = spawn_app().await;
     let other_key = app.other_business_key().await;
     let (other_service, other_appointment) = booked(&app, &other_key).await;
-    let other_business = app
-        .store
-        .business_by_api_key(&booking_core::domain::ApiKeyHash::of(&other_key))
-        .await
-        .unwrap()
-        .unwrap();
+    let other_business = business_with_key(&app, &other_key).await;
     let other_key_id = app::accounts::list_api_keys(&app.app, &other_business)
         .await
         .unwrap()[0]

@@ -13,7 +13,8 @@ use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
 
 use crate::support::{
-    PASSWORD, Visitor, csrf_of, location, signed_in, signed_in_staff, spawn_app_with_google,
+    PASSWORD, Visitor, api_keys, business_with_key, csrf_of, location, signed_in, signed_in_staff,
+    spawn_app_with_google,
 };
 
 const OWNER: &str = "owner@clinic.test";
@@ -144,10 +145,7 @@ async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
         .get_json(&format!("/v1/appointments/{appointment}"))
         .await;
     Snapshot {
-        keys: app::accounts::list_api_keys(&app.app, &business)
-            .await
-            .unwrap()
-            .len(),
+        keys: api_keys(app).await.len(),
         staff: app::accounts::list_staff(&app.app, &business)
             .await
             .unwrap()
@@ -190,19 +188,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
     let owner = signed_in(&app, &app.business_id, OWNER).await;
     let staff = signed_in_staff(&app, &app.business_id, STAFF).await;
     let anonymous = Visitor::new(&app);
-    let key_id = {
-        let business = app
-            .store
-            .get_business(app.business_id.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        app::accounts::list_api_keys(&app.app, &business)
-            .await
-            .unwrap()[0]
-            .id
-            .clone()
-    };
+    let key_id = api_keys(&app).await[0].id.clone();
     let stylesheet = {
         let page = anonymous.page("/dashboard/sign-in").await;
         let start = page.find("/dashboard/assets/").unwrap() + "/dashboard/assets/".len();
@@ -344,12 +330,7 @@ async fn staff_cannot_take_over_the_owners_account_and_invitations_never_reach_a
     // The owner inviting an existing account (the owner, staff, another business's owner) is answered like any
     // invitation, with a link that sets no password.
     let other_key = app.other_business_key().await;
-    let other_business = app
-        .store
-        .business_by_api_key(&booking_core::domain::ApiKeyHash::of(&other_key))
-        .await
-        .unwrap()
-        .unwrap();
+    let other_business = business_with_key(&app, &other_key).await;
     signed_in(&app, &other_business.id.to_string(), "owner@other.test").await;
     let invite = |email: &'static str| {
         let owner = &owner;

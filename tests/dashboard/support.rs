@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use booking_core::app::accounts;
-use booking_core::domain::BusinessId;
 use booking_core::ports::ProviderKind;
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
@@ -155,8 +154,7 @@ impl<'a> Visitor<'a> {
 
 /// Makes `email` the business's owner, sets the password from the link through the page, and signs in.
 pub async fn signed_in<'a>(app: &'a TestApp, business_id: &str, email: &str) -> Visitor<'a> {
-    let business_id: BusinessId = business_id.parse().unwrap();
-    let link = accounts::invite_owner(&app.app, business_id, email)
+    let link = accounts::invite_owner(&app.app, business_id.parse().unwrap(), email)
         .await
         .unwrap();
     with_password_from(app, &link, email).await
@@ -164,8 +162,7 @@ pub async fn signed_in<'a>(app: &'a TestApp, business_id: &str, email: &str) -> 
 
 /// Invites `email` to the business as staff, sets the password from the link through the page, and signs in.
 pub async fn signed_in_staff<'a>(app: &'a TestApp, business_id: &str, email: &str) -> Visitor<'a> {
-    let business_id: BusinessId = business_id.parse().unwrap();
-    let link = accounts::invite_staff(&app.app, business_id, email)
+    let link = accounts::invite_staff(&app.app, business_id.parse().unwrap(), email)
         .await
         .unwrap();
     with_password_from(app, &link, email).await
@@ -218,4 +215,26 @@ pub async fn spawn_app_with_google(emulator: &GoogleEmulator) -> TestApp {
         google::CLIENT_SECRET,
     )
     .await
+}
+
+/// The test business's API keys, as the dashboard lists them.
+pub async fn api_keys(app: &TestApp) -> Vec<booking_core::ports::ApiKeyRecord> {
+    let business = app
+        .store
+        .get_business(app.business_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    booking_core::app::accounts::list_api_keys(&app.app, &business)
+        .await
+        .unwrap()
+}
+
+/// The business the API key `key` belongs to.
+pub async fn business_with_key(app: &TestApp, key: &str) -> booking_core::domain::Business {
+    app.store
+        .business_by_api_key(&booking_core::domain::ApiKeyHash::of(key))
+        .await
+        .unwrap()
+        .unwrap()
 }
