@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::api::{ProviderApi, json_of};
 use super::oauth::{OAuthClient, OAuthSettings};
 use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
@@ -142,10 +143,8 @@ pub const APPOINTMENT_PROPERTY: &str = "bookingAppointmentId";
 const NO_INVITATIONS: &[(&str, &str)] = &[("sendUpdates", "none")];
 
 pub struct GoogleCalendar {
-    /// Carries the request timeout (see [`super::http_client`]).
-    http: reqwest::Client,
-    /// e.g. `https://www.googleapis.com/calendar/v3/`; configurable so tests and demos can use an emulator.
-    api_base: String,
+    /// Google Calendar's API, e.g. at `https://www.googleapis.com/calendar/v3/`.
+    api: ProviderApi,
 }
 
 /// The event id of an appointment: its 16 UUID bytes in base32hex (`0-9a-v`), 26 characters.
@@ -223,31 +222,17 @@ fn event_time(instant: jiff::Timestamp, zone: &str) -> Result<EventTime, Provide
 
 impl GoogleCalendar {
     pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
-        let mut api_base = api_base.into();
-        if !api_base.ends_with('/') {
-            api_base.push('/');
+        Self {
+            api: ProviderApi::new(http, api_base),
         }
-        Self { http, api_base }
     }
 
     fn events_url(&self, calendar_id: &str) -> String {
         format!(
             "{}calendars/{}/events",
-            self.api_base,
+            self.api.base,
             path_segment(calendar_id)
         )
-    }
-
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-        token: &SecretString,
-    ) -> Result<reqwest::Response, ProviderError> {
-        request
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(|error| ProviderError::Transient(error.without_url().to_string().into()))
     }
 }
 
@@ -344,19 +329,18 @@ impl CalendarProvider for GoogleCalendar {
         let mut page_token: Option<String> = None;
         loop {
             let mut request = self
+                .api
                 .http
-                .get(format!("{}users/me/calendarList", self.api_base))
+                .get(format!("{}users/me/calendarList", self.api.base))
                 .query(&[("maxResults", "250")]);
             if let Some(token) = &page_token {
                 request = request.query(&[("pageToken", token)]);
             }
-            let response = self.send(request, access_token).await?;
+            let response = self.api.send(request, access_token).await?;
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: CalendarListPage = response.json().await.map_err(|error| {
-                ProviderError::Transient(error.without_url().to_string().into())
-            })?;
+            let page: CalendarListPage = json_of(response).await?;
             calendars.extend(page.items.into_iter().map(|entry| CalendarSummary {
                 // A primary calendar's id is its owner's e-mail address.
                 owner: entry.primary.then(|| entry.id.clone()),
@@ -393,8 +377,10 @@ impl CalendarProvider for GoogleCalendar {
             }),
         };
         let created = self
+            .api
             .send(
-                self.http
+                self.api
+                    .http
                     .post(self.events_url(calendar_id))
                     .query(NO_INVITATIONS)
                     .json(&body),
@@ -411,8 +397,9 @@ impl CalendarProvider for GoogleCalendar {
         body.id = None;
         let url = format!("{}/{}", self.events_url(calendar_id), id);
         let patched = self
+            .api
             .send(
-                self.http.patch(url).query(NO_INVITATIONS).json(&body),
+                self.api.http.patch(url).query(NO_INVITATIONS).json(&body),
                 access_token,
             )
             .await?;
@@ -436,7 +423,11 @@ impl CalendarProvider for GoogleCalendar {
             event_id(appointment_id)
         );
         let response = self
-            .send(self.http.delete(url).query(NO_INVITATIONS), access_token)
+            .api
+            .send(
+                self.api.http.delete(url).query(NO_INVITATIONS),
+                access_token,
+            )
             .await?;
         match response.status() {
             status if status.is_success() => Ok(()),
@@ -466,17 +457,19 @@ impl CalendarProvider for GoogleCalendar {
         let mut changes = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
-            let mut request = self.http.get(self.events_url(calendar_id)).query(&query);
+            let mut request = self
+                .api
+                .http
+                .get(self.events_url(calendar_id))
+                .query(&query);
             if let Some(token) = &page_token {
                 request = request.query(&[("pageToken", token)]);
             }
-            let response = self.send(request, access_token).await?;
+            let response = self.api.send(request, access_token).await?;
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: EventsPage = response.json().await.map_err(|error| {
-                ProviderError::Transient(error.without_url().to_string().into())
-            })?;
+            let page: EventsPage = json_of(response).await?;
             changes.extend(page.items.iter().filter_map(event_change));
             match (page.next_page_token, page.next_sync_token) {
                 (Some(next), _) => page_token = Some(next),
@@ -510,8 +503,10 @@ impl CalendarProvider for GoogleCalendar {
             "expiration": request.expires_at.as_millisecond().to_string(),
         });
         let response = self
+            .api
             .send(
-                self.http
+                self.api
+                    .http
                     .post(format!("{}/watch", self.events_url(calendar_id)))
                     .json(&body),
                 access_token,
@@ -520,10 +515,7 @@ impl CalendarProvider for GoogleCalendar {
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        let channel: Value = response
-            .json()
-            .await
-            .map_err(|error| ProviderError::Transient(error.without_url().to_string().into()))?;
+        let channel: Value = json_of(response).await?;
         let expires_at = channel["expiration"]
             .as_str()
             .and_then(|millis| millis.parse::<i64>().ok())
@@ -556,9 +548,11 @@ impl CalendarProvider for GoogleCalendar {
     ) -> Result<(), ProviderError> {
         let body = serde_json::json!({ "id": channel.id, "resourceId": channel.resource_id });
         let response = self
+            .api
             .send(
-                self.http
-                    .post(format!("{}channels/stop", self.api_base))
+                self.api
+                    .http
+                    .post(format!("{}channels/stop", self.api.base))
                     .json(&body),
                 access_token,
             )

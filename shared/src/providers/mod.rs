@@ -1,6 +1,7 @@
 //! Calendar provider clients over HTTP. Base URLs come from configuration so that tests and demos can point them at
 //! the provider emulators.
 
+mod api;
 pub mod google;
 pub mod microsoft;
 pub mod oauth;

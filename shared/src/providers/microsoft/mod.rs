@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::OpenApi;
 
+use super::api::{ProviderApi, json_of};
 use super::oauth::{OAuthClient, OAuthSettings};
 use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
 use crate::domain::AppointmentId;
@@ -106,10 +107,8 @@ pub fn setup(
     }
 }
 pub struct OutlookCalendar {
-    /// Carries the request timeout (see [`super::http_client`]).
-    http: reqwest::Client,
-    /// e.g. `https://graph.microsoft.com/v1.0/`; configurable so tests and demos can use an emulator.
-    api_base: String,
+    /// Microsoft Graph, e.g. at `https://graph.microsoft.com/v1.0/`.
+    api: ProviderApi,
 }
 
 #[derive(Deserialize)]
@@ -151,17 +150,15 @@ enum Outcome {
 
 impl OutlookCalendar {
     pub fn new(http: reqwest::Client, api_base: impl Into<String>) -> Self {
-        let mut api_base = api_base.into();
-        if !api_base.ends_with('/') {
-            api_base.push('/');
+        Self {
+            api: ProviderApi::new(http, api_base),
         }
-        Self { http, api_base }
     }
 
     fn events_url(&self, calendar_id: &str) -> String {
         format!(
             "{}me/calendars/{}/events",
-            self.api_base,
+            self.api.base,
             path_segment(calendar_id)
         )
     }
@@ -174,18 +171,6 @@ impl OutlookCalendar {
         )
     }
 
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-        token: &SecretString,
-    ) -> Result<reqwest::Response, ProviderError> {
-        request
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await
-            .map_err(transport)
-    }
-
     /// The ids of the calendar's events that carry the appointment's property (normally none or one).
     async fn find(
         &self,
@@ -193,15 +178,15 @@ impl OutlookCalendar {
         calendar_id: &str,
         appointment: AppointmentId,
     ) -> Result<Vec<String>, ProviderError> {
-        let request = self.http.get(self.events_url(calendar_id)).query(&[
+        let request = self.api.http.get(self.events_url(calendar_id)).query(&[
             ("$filter", appointment_filter(appointment).as_str()),
             ("$select", "id"),
         ]);
-        let response = self.send(request, token).await?;
+        let response = self.api.send(request, token).await?;
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        let page: Page<EventRef> = response.json().await.map_err(transport)?;
+        let page: Page<EventRef> = json_of(response).await?;
         Ok(page.value.into_iter().map(|event| event.id).collect())
     }
 
@@ -213,12 +198,13 @@ impl OutlookCalendar {
         body: &EventBody<'_>,
     ) -> Result<Outcome, ProviderError> {
         let request = self
+            .api
             .http
             .patch(self.event_url(calendar_id, event_id))
             .json(body);
-        let response = self.send(request, token).await?;
+        let response = self.api.send(request, token).await?;
         if response.status().is_success() {
-            let event: EventRef = response.json().await.map_err(transport)?;
+            let event: EventRef = json_of(response).await?;
             return Ok(Outcome::Done(event.id));
         }
         if is_missing_event(&response) {
@@ -233,8 +219,8 @@ impl OutlookCalendar {
         calendar_id: &str,
         event_id: &str,
     ) -> Result<Outcome, ProviderError> {
-        let request = self.http.delete(self.event_url(calendar_id, event_id));
-        let response = self.send(request, token).await?;
+        let request = self.api.http.delete(self.event_url(calendar_id, event_id));
+        let response = self.api.send(request, token).await?;
         if response.status().is_success() {
             return Ok(Outcome::Done(event_id.to_owned()));
         }
@@ -243,10 +229,6 @@ impl OutlookCalendar {
         }
         Err(refusal(response).await)
     }
-}
-
-fn transport(error: reqwest::Error) -> ProviderError {
-    ProviderError::Transient(error.without_url().to_string().into())
 }
 
 /// A 404 for an event address: the event is gone, or its calendar is (a lookup in the calendar tells which).
@@ -296,13 +278,13 @@ impl CalendarProvider for OutlookCalendar {
         access_token: &SecretString,
     ) -> Result<Vec<CalendarSummary>, ProviderError> {
         let mut calendars = Vec::new();
-        let mut url = format!("{}me/calendars", self.api_base);
+        let mut url = format!("{}me/calendars", self.api.base);
         loop {
-            let response = self.send(self.http.get(&url), access_token).await?;
+            let response = self.api.send(self.api.http.get(&url), access_token).await?;
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: Page<GraphCalendar> = response.json().await.map_err(transport)?;
+            let page: Page<GraphCalendar> = json_of(response).await?;
             calendars.extend(page.value.into_iter().map(|calendar| CalendarSummary {
                 id: calendar.id,
                 name: calendar.name,
@@ -344,15 +326,16 @@ impl CalendarProvider for OutlookCalendar {
         }
         body.transaction_id = Some(transaction_id(event.appointment_id));
         let response = self
+            .api
             .send(
-                self.http.post(self.events_url(calendar_id)).json(&body),
+                self.api.http.post(self.events_url(calendar_id)).json(&body),
                 access_token,
             )
             .await?;
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        let created: EventRef = response.json().await.map_err(transport)?;
+        let created: EventRef = json_of(response).await?;
         Ok(created.id)
     }
 
@@ -390,7 +373,7 @@ impl CalendarProvider for OutlookCalendar {
             ChangesSince::Start { window } => {
                 let mut url = reqwest::Url::parse(&format!(
                     "{}me/calendars/{}/calendarView/delta",
-                    self.api_base,
+                    self.api.base,
                     path_segment(calendar_id)
                 ))
                 .map_err(|error| ProviderError::Rejected(error.to_string().into()))?;
@@ -404,21 +387,22 @@ impl CalendarProvider for OutlookCalendar {
         let mut changes = Vec::new();
         loop {
             // Links come from the provider's answers; the bearer token only ever goes to the configured API.
-            if !next.starts_with(&self.api_base) {
+            if !next.starts_with(&self.api.base) {
                 return Err(ProviderError::Rejected(
                     "a delta link points outside the Graph API".into(),
                 ));
             }
             let request = self
+                .api
                 .http
                 .get(&next)
                 .header("Prefer", "odata.maxpagesize=100")
                 .header("Prefer", "outlook.timezone=\"UTC\"");
-            let response = self.send(request, access_token).await?;
+            let response = self.api.send(request, access_token).await?;
             if !response.status().is_success() {
                 return Err(refusal(response).await);
             }
-            let page: Value = response.json().await.map_err(transport)?;
+            let page: Value = json_of(response).await?;
             changes.extend(
                 page["value"]
                     .as_array()
@@ -457,9 +441,11 @@ impl CalendarProvider for OutlookCalendar {
             "clientState": request.secret.expose_secret(),
         });
         let response = self
+            .api
             .send(
-                self.http
-                    .post(format!("{}subscriptions", self.api_base))
+                self.api
+                    .http
+                    .post(format!("{}subscriptions", self.api.base))
                     .json(&body),
                 access_token,
             )
@@ -477,11 +463,13 @@ impl CalendarProvider for OutlookCalendar {
         expires_at: Timestamp,
     ) -> Result<Option<PushChannel>, ProviderError> {
         let response = self
+            .api
             .send(
-                self.http
+                self.api
+                    .http
                     .patch(format!(
                         "{}subscriptions/{}",
-                        self.api_base,
+                        self.api.base,
                         path_segment(&channel.id)
                     ))
                     .json(&serde_json::json!({ "expirationDateTime": expires_at.to_string() })),
@@ -504,10 +492,11 @@ impl CalendarProvider for OutlookCalendar {
         channel: &PushChannel,
     ) -> Result<(), ProviderError> {
         let response = self
+            .api
             .send(
-                self.http.delete(format!(
+                self.api.http.delete(format!(
                     "{}subscriptions/{}",
-                    self.api_base,
+                    self.api.base,
                     path_segment(&channel.id)
                 )),
                 access_token,
@@ -526,7 +515,7 @@ async fn subscription(
     response: reqwest::Response,
     asked_expiry: Timestamp,
 ) -> Result<PushChannel, ProviderError> {
-    let body: Value = response.json().await.map_err(transport)?;
+    let body: Value = json_of(response).await?;
     let id = body["id"]
         .as_str()
         .ok_or_else(|| {
