@@ -208,15 +208,27 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
         checked_against: Some(&checked_against),
     };
     match app.store.create_appointment(booking).await {
-        Ok(()) => {
-            enqueue_sync(app, &appointment).await;
-            Ok(BookingOutcome::Created(Box::new(appointment)))
-        }
         Err(StoreError::Conflict(conflict)) => {
             tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
             Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
         }
-        // The caller replays the response of whoever took the key.
+        written => answer_written(app, appointment, written).await,
+    }
+}
+
+/// What the write of a new appointment means to the caller, once the refusals only one way of booking knows are
+/// sorted out (a plain booking's conflicts, a hold's conversion): written, its calendar sync is queued; a key taken
+/// meanwhile is a version conflict, so the caller replays the response of whoever took it.
+pub(super) async fn answer_written<S: ?Sized>(
+    app: &App<S>,
+    appointment: Appointment,
+    written: Result<(), StoreError>,
+) -> Result<BookingOutcome, AppError> {
+    match written {
+        Ok(()) => {
+            enqueue_sync(app, &appointment).await;
+            Ok(BookingOutcome::Created(Box::new(appointment)))
+        }
         Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
         Err(other) => Err(other.into()),
     }

@@ -12,7 +12,7 @@ use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, 
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, checked_slot, enqueue_sync, idempotency_record, slot_unavailable,
+    BookingOutcome, answer_written, checked_slot, idempotency_record, slot_unavailable,
     taken_meanwhile, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
@@ -230,15 +230,9 @@ async fn convert_once<
         checked_against: None,
     };
     match app.store.convert_hold(booking).await {
-        Ok(()) => {
-            enqueue_sync(app, &appointment).await;
-            Ok(BookingOutcome::Created(Box::new(appointment)))
-        }
         Err(StoreError::AlreadyExists) => Err(AppError::HoldAlreadyConverted),
         Err(StoreError::NotFound) => Err(unusable_hold(app, business, hold.id, now).await),
-        // The caller replays the response of whoever took the key.
-        Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
-        Err(other) => Err(other.into()),
+        written => answer_written(app, appointment, written).await,
     }
 }
 
