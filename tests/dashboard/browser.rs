@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use booking_core::app::{self, App, Integrations, SyncOutcome};
+use booking_core::app::{self, App, Integrations};
 use booking_core::ports::{ProviderKind, QueueSettings};
 use booking_core::providers::{ProviderEndpoints, provider_setup};
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use integration_tests::emulators::microsoft::{self, GraphEmulator};
-use integration_tests::{TestApp, spawn_app_on};
+use integration_tests::{TestApp, spawn_app_on, worker};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -88,20 +88,10 @@ async fn run_jobs(app: &TestApp) {
         if received.is_empty() && dead.is_empty() {
             return;
         }
-        for job in received {
-            match app::run_sync_job(&app.app, &job.job, job.attempt).await {
-                Ok(SyncOutcome::Done) => app.queue.ack(&job.receipt).await.unwrap(),
-                Ok(SyncOutcome::RetryAfter(_)) | Err(_) => app
-                    .queue
-                    .retry_later(&job.receipt, Duration::ZERO)
-                    .await
-                    .unwrap(),
-            }
+        for job in &received {
+            worker::settle(app, job).await;
         }
-        for letter in dead {
-            app::give_up_sync(&app.app, &letter.job).await.unwrap();
-            app.queue.ack_dead_letter(&letter.receipt).await.unwrap();
-        }
+        worker::give_up_on(app, dead).await;
     }
 }
 

@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 #[path = "../emulators/mod.rs"]
 pub mod emulators;
+pub mod worker;
 
 static TRACING: Once = Once::new();
 

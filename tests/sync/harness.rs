@@ -11,11 +11,11 @@ use booking_aws::emulators::sdk_config;
 use booking_aws::secrets_manager_store::SecretsManagerSecretStore;
 use booking_aws::sqs_job_queue::SqsJobQueue;
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use booking_core::app::{self, App, Integrations, SyncOutcome};
+use booking_core::app::{App, Integrations};
 use booking_core::ports::{Job, ProviderKind, QueueSettings, SecretStore};
 use booking_core::providers::{ProviderEndpoints, provider_setup};
 use integration_tests::emulators::faults::{Fault, FaultRule, Faults, Matcher, When};
-use integration_tests::{TestApp, spawn_app_on};
+use integration_tests::{TestApp, spawn_app_on, worker};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use secrecy::SecretString;
@@ -422,21 +422,8 @@ pub async fn run_some_jobs(app: &TestApp, max: usize) -> usize {
         .await
         .unwrap();
     let ran = received.len() + dead.len();
-    let runs = received.into_iter().map(|received| async move {
-        match app::run_sync_job(&app.app, &received.job, received.attempt).await {
-            Ok(SyncOutcome::Done) => app.queue.ack(&received.receipt).await.unwrap(),
-            Ok(SyncOutcome::RetryAfter(_)) | Err(_) => app
-                .queue
-                .retry_later(&received.receipt, Duration::ZERO)
-                .await
-                .unwrap(),
-        }
-    });
-    futures::future::join_all(runs).await;
-    for letter in dead {
-        app::give_up_sync(&app.app, &letter.job).await.unwrap();
-        app.queue.ack_dead_letter(&letter.receipt).await.unwrap();
-    }
+    futures::future::join_all(received.iter().map(|job| worker::settle(app, job))).await;
+    worker::give_up_on(app, dead).await;
     ran
 }
 
