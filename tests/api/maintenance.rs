@@ -7,21 +7,22 @@ use integration_tests::{appointment_path, spawn_app};
 use jiff::SignedDuration;
 use serde_json::json;
 
-async fn connect_calendar(app: &integration_tests::TestApp) {
+/// Connects a calendar, then books a service on Tuesday December 1 at 10:00: the booking's sync is pending.
+async fn booked_with_a_calendar(app: &integration_tests::TestApp) -> serde_json::Value {
     app.store_calendar_connection(app.calendar_connection(
         ProviderKind::MICROSOFT,
         "front-desk@example.com",
         "calendar-1",
     ))
     .await;
+    let service = app.create_service(json!({})).await;
+    app.booked(&service, "2026-12-01T10:00:00-05:00").await
 }
 
 #[tokio::test]
 async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
     let app = spawn_app().await;
-    connect_calendar(&app).await;
-    let service = app.create_service(json!({})).await;
-    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let booked = booked_with_a_calendar(&app).await;
     let lost = app
         .queue
         .receive(10, Duration::from_millis(100))
@@ -60,9 +61,7 @@ async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
 #[tokio::test]
 async fn the_scheduled_work_requeues_a_lost_change_and_the_requeued_job_is_settled_as_done() {
     let app = spawn_app().await;
-    connect_calendar(&app).await;
-    let service = app.create_service(json!({})).await;
-    app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    booked_with_a_calendar(&app).await;
     let lost = app
         .queue
         .receive(10, Duration::from_millis(100))
@@ -90,9 +89,7 @@ async fn the_scheduled_work_requeues_a_lost_change_and_the_requeued_job_is_settl
 #[tokio::test]
 async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
     let app = spawn_app().await;
-    connect_calendar(&app).await;
-    let service = app.create_service(json!({})).await;
-    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let booked = booked_with_a_calendar(&app).await;
     let business_id = app.business_id.parse().unwrap();
     let appointment_id: AppointmentId = booked["id"].as_str().unwrap().parse().unwrap();
     let last_attempt = SyncState {
@@ -154,9 +151,7 @@ async fn a_job_for_a_provider_this_server_lacks_fails_visibly_at_once() {
         ))
     })
     .await;
-    connect_calendar(&app).await;
-    let service = app.create_service(json!({})).await;
-    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let booked = booked_with_a_calendar(&app).await;
     let job = app
         .queue
         .receive(1, std::time::Duration::ZERO)
