@@ -1,6 +1,7 @@
 //! The emulators' inbound sync, driven with plain HTTP as a client would: Google's `events.list` with paging, sync
 //! tokens and recurring instances, push channels; Graph's `calendarView/delta` and change-notification
-//! subscriptions with their validation handshake and lifecycle notifications. Receivers are tiny axum servers.
+//! subscriptions with their validation handshake and lifecycle notifications. How the tests call each emulator and
+//! receive its notifications is in `inbound_emulators/`.
 
 use std::collections::HashMap;
 
