@@ -19,16 +19,21 @@ async fn booked_with_a_calendar(app: &integration_tests::TestApp) -> serde_json:
     app.booked(&service, "2026-12-01T10:00:00-05:00").await
 }
 
-#[tokio::test]
-async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
-    let app = spawn_app().await;
-    let booked = booked_with_a_calendar(&app).await;
+/// Takes the booking's sync job off the queue for good, as if it had been lost on the way.
+async fn lose_the_queued_job(app: &integration_tests::TestApp) {
     let lost = app
         .queue
         .receive(10, Duration::from_millis(100))
         .await
         .unwrap();
     app.queue.ack(&lost[0].receipt).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
+    let app = spawn_app().await;
+    let booked = booked_with_a_calendar(&app).await;
+    lose_the_queued_job(&app).await;
 
     assert_eq!(
         app::requeue_stale_pending(&app.app).await.unwrap(),
@@ -62,12 +67,7 @@ async fn a_pending_change_whose_job_was_lost_is_enqueued_again() {
 async fn the_scheduled_work_requeues_a_lost_change_and_the_requeued_job_is_settled_as_done() {
     let app = spawn_app().await;
     booked_with_a_calendar(&app).await;
-    let lost = app
-        .queue
-        .receive(10, Duration::from_millis(100))
-        .await
-        .unwrap();
-    app.queue.ack(&lost[0].receipt).await.unwrap();
+    lose_the_queued_job(&app).await;
     app.clock.advance(SignedDuration::from_mins(6));
 
     let report = app::run_scheduled_work(&app.app).await.unwrap();
