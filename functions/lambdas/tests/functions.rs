@@ -39,6 +39,15 @@ async fn create_service(deployment: &Deployment) -> String {
     support::create_service(deployment, &open_every_day()).await
 }
 
+/// A deployment with a service open around the clock (its id) and the function `binary` started on it; `None` when
+/// the emulators are missing (see [`deploy`]).
+async fn deployed_with_service(binary: &str) -> Option<(Deployment, String, Function)> {
+    let deployment = deploy().await?;
+    let service_id = create_service(&deployment).await;
+    let function = Function::start(binary, &deployment).await;
+    Some((deployment, service_id, function))
+}
+
 #[tokio::test]
 async fn services_function_creates_reads_and_refuses_bad_requests() {
     let Some(deployment) = deploy().await else {
@@ -96,11 +105,10 @@ async fn services_function_creates_reads_and_refuses_bad_requests() {
 
 #[tokio::test]
 async fn availability_function_answers_from_dynamodb() {
-    let Some(deployment) = deploy().await else {
+    let Some((deployment, service_id, availability)) = deployed_with_service(AVAILABILITY).await
+    else {
         return;
     };
-    let service_id = create_service(&deployment).await;
-    let availability = Function::start(AVAILABILITY, &deployment).await;
     let key = Some(deployment.api_key.as_str());
     let from = Timestamp::now() + SignedDuration::from_hours(24);
     let to = from + SignedDuration::from_hours(24);
@@ -135,11 +143,10 @@ async fn availability_function_answers_from_dynamodb() {
 
 #[tokio::test]
 async fn appointments_function_books_once_and_counts_the_conflict() {
-    let Some(deployment) = deploy().await else {
+    let Some((deployment, service_id, appointments)) = deployed_with_service(APPOINTMENTS).await
+    else {
         return;
     };
-    let service_id = create_service(&deployment).await;
-    let appointments = Function::start(APPOINTMENTS, &deployment).await;
     let key = Some(deployment.api_key.as_str());
     let start = on_the_hour(Timestamp::now(), 48);
     let booking = json!({
@@ -694,11 +701,9 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
 /// An MCP request as a 2026-07-28 client sends it: no session, the protocol version in a header and in `_meta`.
 #[tokio::test]
 async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
-    let Some(deployment) = deploy().await else {
+    let Some((deployment, service_id, agent)) = deployed_with_service(AGENT).await else {
         return;
     };
-    let service_id = create_service(&deployment).await;
-    let agent = Function::start(AGENT, &deployment).await;
 
     let listed = agent
         .invoke(mcp_event(&deployment, 1, "tools/list", json!({})))
