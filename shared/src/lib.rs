@@ -10,6 +10,8 @@ pub mod availability;
 pub mod contract;
 pub mod dashboard;
 pub mod domain;
+pub mod local;
 pub mod metrics;
 pub mod ports;
 pub mod providers;
+pub mod settings;

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 
 use booking_core::adapters::{EmbeddedStore, InProcessQueue};
-use booking_core::api::{self, Area};
 use booking_core::app::{self, App};
-use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{
     CalendarConnection, Clock, ConnectionHealth, JobQueue, ManualClock, ProviderKind,
     QueueSettings, Store,
 };
 use booking_core::providers::ProviderEndpoints;
+use booking_core::settings::Settings;
 use jiff::Timestamp;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -77,37 +77,35 @@ pub async fn spawn_app_with(
 }
 
 /// A test server on the local adapters whose calendar integration has one provider, at `endpoints` (an emulator),
-/// its tokens kept in the scratch directory.
+/// its tokens kept in the scratch directory: configured as the local server configures it from its environment.
 pub async fn spawn_app_with_provider(
     kind: booking_core::ports::ProviderKind,
     endpoints: booking_core::providers::ProviderEndpoints,
     client_id: &'static str,
     client_secret: &'static str,
 ) -> TestApp {
+    use booking_core::providers::ProviderCredentials;
+    use booking_core::settings::ProviderSettings;
     use secrecy::SecretString;
-    spawn_app_with(move |app, base_url, data_dir| {
-        let secrets = Arc::new(
-            booking_core::adapters::FileSecretStore::open(&data_dir.join("secrets")).unwrap(),
-        );
-        app.with_integrations(
-            app::Integrations::new(
-                secrets,
-                SecretString::from("test state key".to_owned()),
-                base_url,
-            )
-            .with_provider(
-                booking_core::providers::provider_setup(
-                    kind,
-                    client_id.to_owned(),
-                    SecretString::from(client_secret.to_owned()),
-                    &endpoints,
-                    std::time::Duration::from_secs(10),
-                )
-                .unwrap(),
-            ),
-        )
-    })
-    .await
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        providers: vec![ProviderSettings {
+            kind,
+            credentials: ProviderCredentials {
+                client_id: client_id.to_owned(),
+                client_secret: SecretString::from(client_secret.to_owned()),
+            },
+            endpoints,
+        }],
+        public_base_url: None,
+        oauth_state_key: Some(SecretString::from("test state key".to_owned())),
+    };
+    let store = Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
+    let secrets = Arc::new(
+        booking_core::adapters::FileSecretStore::open(&data.path().join("secrets")).unwrap(),
+    );
+    let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
+    spawn_built_app(settings, store, queue, Some(secrets), data, |app, _, _| app).await
 }
 
 /// Where our Google Calendar client finds the Google emulator.
@@ -140,25 +138,38 @@ pub async fn spawn_app_on(
     data: TempDir,
     configure: impl FnOnce(App, String, &std::path::Path) -> App,
 ) -> TestApp {
+    // Settings of an empty environment and no token store: calendar integration is what `configure` adds, with
+    // its emulators.
+    spawn_built_app(Settings::default(), store, queue, None, data, configure).await
+}
+
+/// A test server assembled as the local server assembles itself, from `settings` over the given adapters, its app
+/// then completed by `configure`.
+async fn spawn_built_app(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn JobQueue>,
+    secrets: Option<Arc<dyn booking_core::ports::SecretStore>>,
+    data: TempDir,
+    configure: impl FnOnce(App, String, &std::path::Path) -> App,
+) -> TestApp {
     init_tracing();
     let clock = ManualClock::new(DEFAULT_NOW.parse::<Timestamp>().unwrap());
-    let app = App::new(
-        store.clone(),
-        queue.clone(),
-        Arc::new(clock.clone()) as Arc<dyn Clock>,
-    )
-    .with_registry(booking_core::providers::registry());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let base_url = local::public_base_url(&settings, address);
+    let adapters = LocalAdapters {
+        store: store.clone(),
+        queue: queue.clone(),
+        clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
+        secrets,
+    };
+    let app = local::build_app(&settings, adapters, &base_url).unwrap();
     let created = app::create_business(store.as_ref(), &clock, "Test Clinic".into(), ZONE.into())
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let base_url = format!("http://{address}");
     let app = configure(app, base_url.clone(), data.path());
-    let router = api::router(app.clone(), &Area::ALL).merge(dashboard::router(
-        app.clone(),
-        DashboardSettings::new(&base_url),
-    ));
+    let router = local::router(app.clone(), &base_url);
     tokio::spawn(async move {
         axum::serve(
             listener,

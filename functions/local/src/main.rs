@@ -10,11 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use booking_core::api::{self, Area};
-use booking_core::app::accounts;
-use booking_core::app::{self, App, Integrations, random_state_key};
-use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::app::{self, App, accounts};
+use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{QueueSettings, SystemClock};
+use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -66,31 +65,21 @@ async fn main() -> anyhow::Result<()> {
         .init();
     std::fs::create_dir_all(&cli.data_dir)
         .with_context(|| format!("creating {}", cli.data_dir.display()))?;
-    let store = Arc::new(
-        EmbeddedStore::open(&cli.data_dir.join("store.redb")).context("opening the store")?,
-    );
-    let secrets = Arc::new(
-        FileSecretStore::open(&cli.data_dir.join("secrets")).context("opening the secret store")?,
-    );
-    // A state only has to outlive one authorization, so a key per process run is enough here.
-    let state_key = std::env::var("OAUTH_STATE_KEY")
-        .map(secrecy::SecretString::from)
-        .unwrap_or_else(|_| random_state_key());
-    let public_base_url = std::env::var("PUBLIC_BASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| format!("http://{}", cli.listen));
-    let integrations = Integrations::new(secrets, state_key, public_base_url.as_str())
-        .with_providers(
-            booking_core::providers::from_env().context("configuring calendar providers")?,
-        );
-    let app = App::new(
-        store,
-        Arc::new(InProcessQueue::new(QueueSettings::default())),
-        Arc::new(SystemClock),
-    )
-    .with_registry(booking_core::providers::registry())
-    .with_integrations(integrations);
+    let settings = Settings::from_env();
+    let public_base_url = local::public_base_url(&settings, cli.listen);
+    let adapters = LocalAdapters {
+        store: Arc::new(
+            EmbeddedStore::open(&cli.data_dir.join("store.redb")).context("opening the store")?,
+        ),
+        queue: Arc::new(InProcessQueue::new(QueueSettings::default())),
+        clock: Arc::new(SystemClock),
+        secrets: Some(Arc::new(
+            FileSecretStore::open(&cli.data_dir.join("secrets"))
+                .context("opening the secret store")?,
+        )),
+    };
+    let app = local::build_app(&settings, adapters, &public_base_url)
+        .context("configuring calendar providers")?;
     match cli.command {
         Some(Command::CreateBusiness {
             name,
@@ -156,10 +145,7 @@ async fn serve(
         printed["set_password_url"] = link.url(public_base_url).into();
     }
     demo::print_json(&printed)?;
-    let router = api::router(app.clone(), &Area::ALL).merge(dashboard::router(
-        app,
-        DashboardSettings::new(public_base_url),
-    ));
+    let router = local::router(app, public_base_url);
     // The peer address throttles failed dashboard sign-ins per address.
     axum::serve(
         listener,

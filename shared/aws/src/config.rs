@@ -1,11 +1,13 @@
-//! What a Lambda instance reads from its environment, once, and the adapters it builds from it.
+//! What a Lambda instance reads from its environment, once: booking-core's [`Settings`] and, on top, the names of
+//! its AWS resources; and the adapters it builds from them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_core::app::{App, Integrations, random_state_key};
+use booking_core::app::{App, Integrations};
 use booking_core::ports::{ProviderSetup, Store, StoreView, SystemClock};
 use booking_core::providers::{self, ProviderConfigError};
+use booking_core::settings::{MissingSetting, Settings, process_environment, required};
 
 use crate::dynamo_store::DynamoStore;
 use crate::secrets_manager_store::SecretsManagerSecretStore;
@@ -14,10 +16,6 @@ use crate::sqs_job_queue::SqsJobQueue;
 /// Tokens are read on every sync; a short cache saves a Secrets Manager call per job without keeping a rotated
 /// token around for long.
 const SECRET_CACHE_TTL: Duration = Duration::from_secs(60);
-
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} is not set")]
-pub struct MissingSetting(&'static str);
 
 /// Why a function cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -39,20 +37,14 @@ pub struct AwsSettings {
     pub secret_prefix: String,
 }
 
-pub fn required(name: &'static str) -> Result<String, MissingSetting> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.is_empty())
-        .ok_or(MissingSetting(name))
-}
-
 impl AwsSettings {
-    pub fn from_env() -> Result<Self, MissingSetting> {
+    /// The resource names `lookup` gives (see [`Settings::from_lookup`]); each one is required.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingSetting> {
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            sync_queue_url: required("SYNC_QUEUE_URL")?,
-            sync_dead_letter_queue_url: required("SYNC_DEAD_LETTER_QUEUE_URL")?,
-            secret_prefix: required("SECRET_PREFIX")?,
+            table_name: required(&lookup, "TABLE_NAME")?,
+            sync_queue_url: required(&lookup, "SYNC_QUEUE_URL")?,
+            sync_dead_letter_queue_url: required(&lookup, "SYNC_DEAD_LETTER_QUEUE_URL")?,
+            secret_prefix: required(&lookup, "SECRET_PREFIX")?,
         })
     }
 }
@@ -63,22 +55,27 @@ pub struct AwsAdapters {
     pub store: Arc<DynamoStore>,
     pub queue: Arc<SqsJobQueue>,
     pub secrets: Arc<SecretsManagerSecretStore>,
-    /// The calendar providers configured in the environment (see [`providers::from_env`]).
+    /// The calendar providers configured in [`Self::settings`].
     pub providers: Vec<ProviderSetup>,
+    /// What the process read from its environment besides its AWS resources.
+    pub settings: Settings,
 }
 
 impl AwsAdapters {
+    /// The adapters of the settings in this process's environment, read once here.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = AwsSettings::from_env()?;
-        let providers = providers::from_env()?;
+        let aws = AwsSettings::from_lookup(process_environment)?;
+        let settings = Settings::from_env();
+        let providers = settings.provider_setups()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self {
             providers,
-            ..Self::new(&sdk, &settings)
+            settings,
+            ..Self::new(&sdk, &aws)
         })
     }
 
-    /// The adapters without calendar providers.
+    /// The adapters without calendar providers, public URL or state key.
     pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
         Self {
             store: Arc::new(DynamoStore::new(
@@ -96,6 +93,7 @@ impl AwsAdapters {
                 SECRET_CACHE_TTL,
             )),
             providers: Vec::new(),
+            settings: Settings::default(),
         }
     }
 
@@ -107,10 +105,6 @@ impl AwsAdapters {
     where
         dyn Store: StoreView<V>,
     {
-        let state_key = std::env::var("OAUTH_STATE_KEY")
-            .ok()
-            .filter(|key| !key.is_empty())
-            .map_or_else(random_state_key, secrecy::SecretString::from);
         App::new(
             self.store.clone(),
             self.queue.clone(),
@@ -120,11 +114,42 @@ impl AwsAdapters {
         .with_integrations(
             Integrations::new(
                 self.secrets.clone(),
-                state_key,
-                std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
+                self.settings.state_key_or_random(),
+                self.settings.public_base_url.clone().unwrap_or_default(),
             )
             .with_providers(self.providers.iter().cloned()),
         )
         .view()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn every_resource_name_is_required_and_the_first_missing_one_is_named() {
+        let environment = |name: &str| match name {
+            "TABLE_NAME" => Some("bookings".to_owned()),
+            "SYNC_QUEUE_URL" => Some("http://queue".to_owned()),
+            "SYNC_DEAD_LETTER_QUEUE_URL" => Some(String::new()),
+            _ => None,
+        };
+        let missing = AwsSettings::from_lookup(environment).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "environment variable SYNC_DEAD_LETTER_QUEUE_URL is not set"
+        );
+        let complete = AwsSettings::from_lookup(|name: &str| match name {
+            "SECRET_PREFIX" => Some("booking/calendar".to_owned()),
+            other => environment(other)
+                .filter(|value| !value.is_empty())
+                .or(Some("x".to_owned())),
+        })
+        .unwrap();
+        assert_eq!(complete.table_name, "bookings");
+        assert_eq!(complete.secret_prefix, "booking/calendar");
     }
 }

@@ -135,7 +135,8 @@ impl Fixture {
     /// "What is free tomorrow?": the number of free slots.
     pub async fn tomorrow(&self) -> usize {
         let window = Interval::starting_at(self.now + DAY, DAY).unwrap_or_else(|| fail("interval"));
-        app::find_availability(&self.app, &self.business, self.service.id, window)
+        let command = app::FindTimes::in_window(self.service.id, window);
+        app::find_times(&self.app, &self.business, command)
             .await
             .unwrap_or_else(|e| fail(e))
             .slots

@@ -28,8 +28,9 @@ const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 /// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
 const MAX_EDIT_ATTEMPTS: usize = 3;
 
+/// What [`super::book`] books once a [`super::BookAppointment`] named a slot (not a hold).
 #[derive(Clone, Debug)]
-pub struct BookingRequest {
+pub(super) struct BookingRequest {
     pub service_id: ServiceId,
     pub start: Timestamp,
     pub customer: Customer,
@@ -119,7 +120,7 @@ async fn replay_or_refuse<S: BookingStore + AppointmentStore + ?Sized>(
 /// With an idempotency key, a request that finds the key already used by the same request replays that response,
 /// also when it lost a race to it (concurrent retries of one request).
 #[tracing::instrument(skip_all, fields(business_id = %business.id, service_id = %request.service_id, source = ?request.source, keyed = idempotency.is_some()))]
-pub async fn book_appointment<
+pub(super) async fn book_appointment<
     S: BookingReads + BookingStore + AppointmentStore + BusyTimeStore + ?Sized,
 >(
     app: &App<S>,

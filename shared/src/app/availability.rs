@@ -130,17 +130,8 @@ pub(super) fn bookable(service: Service) -> Result<Service, AppError> {
     Ok(service)
 }
 
-/// Free slots of a service whose start lies in `window`, clipped to what may be booked now.
-pub async fn find_availability<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-    service_id: ServiceId,
-    window: Interval,
-) -> Result<AvailabilityAnswer, AppError> {
-    availability_in(app, business, service_id, window, None).await
-}
-
-/// The free times a [`FindTimes`] asks for.
+/// The free times a [`FindTimes`] asks for: free slots of its service whose start lies in its window, clipped to
+/// what may be booked now.
 pub async fn find_times<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,

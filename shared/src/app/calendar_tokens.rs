@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::App;
 use super::error::AppError;
+use super::lease::while_holding;
 use super::providers::Integrations;
 use super::sync_wording::{LostAccess, ProviderNames, lost_access};
 use crate::domain::BusinessId;
@@ -156,24 +157,11 @@ pub async fn access_token<S: ConnectionStore + LeaseStore + ?Sized>(
         grant.access_token
     };
     let lease = format!("token-refresh/{business_id}/{provider}");
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = app.clock.now();
-    let until = now
-        .checked_add(REFRESH_LEASE)
-        .map_err(TokenError::internal)?;
-    if !app
-        .store
-        .try_acquire_lease(&lease, &holder, until, now)
-        .await?
-    {
-        return wait_for_refresh(app, integrations, business_id, provider, &refused_token).await;
+    let refreshing = refresh(app, integrations, setup, business_id, &refused_token);
+    match while_holding(app, &lease, REFRESH_LEASE, refreshing).await? {
+        Some(refreshed) => refreshed,
+        None => wait_for_refresh(app, integrations, business_id, provider, &refused_token).await,
     }
-    let refreshed = refresh(app, integrations, setup, business_id, &refused_token).await;
-    if let Err(error) = app.store.release_lease(&lease, &holder).await {
-        // The lease ends by itself; the next refresh merely waits for it.
-        tracing::warn!(%error, "token refresh lease not released");
-    }
-    refreshed
 }
 
 fn is_fresh(grant: &StoredGrant, now: Timestamp) -> bool {

@@ -22,6 +22,7 @@ mod error;
 mod holds;
 mod inbound_sync;
 pub mod integrations;
+mod lease;
 mod providers;
 mod services;
 mod sync_core;
@@ -30,12 +31,9 @@ mod sync_maintenance;
 mod sync_wording;
 
 pub use appointments::{
-    BookingOutcome, BookingRequest, book_appointment, cancel_appointment, edit_appointment,
-    get_appointment, list_appointments,
+    BookingOutcome, cancel_appointment, edit_appointment, get_appointment, list_appointments,
 };
-pub use availability::{
-    AvailabilityAnswer, SlotCheck, check_availability, find_availability, find_times,
-};
+pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_times};
 pub use booking::book;
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use super::calendar_tokens::{TokenError, access_token};
 use super::context::App;
 use super::error::AppError;
+use super::lease::while_holding;
 use super::providers::Integrations;
 use crate::domain::{Appointment, BusinessId, SyncFailureCode};
 use crate::ports::{ConnectionStore, LeaseStore};
@@ -57,23 +58,10 @@ pub async fn with_lease<S: LeaseStore + ?Sized>(
     busy_retry: Duration,
     work: impl Future<Output = Result<SyncOutcome, AppError>>,
 ) -> Result<SyncOutcome, AppError> {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = app.clock.now();
-    let until = now
-        .checked_add(lifetime)
-        .map_err(|error| AppError::Internal(Box::new(error)))?;
-    if !app
-        .store
-        .try_acquire_lease(name, &holder, until, now)
-        .await?
-    {
-        return Ok(SyncOutcome::RetryAfter(jittered(busy_retry)));
+    match while_holding(app, name, lifetime, work).await? {
+        Some(outcome) => outcome,
+        None => Ok(SyncOutcome::RetryAfter(jittered(busy_retry))),
     }
-    let outcome = work.await;
-    if let Err(error) = app.store.release_lease(name, &holder).await {
-        tracing::warn!(lease = name, %error, "lease not released; it ends by itself");
-    }
-    outcome
 }
 
 /// Runs `call` with a usable access token for the business's connection; when the provider refuses a token that

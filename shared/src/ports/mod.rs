@@ -34,6 +34,7 @@ pub use store::{
 pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
-    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ReadMark, Store, StoreError,
+    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot, ListOrder,
+    NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ReadMark,
+    SeenEntry, SeenLedger, Store, StoreError,
 };

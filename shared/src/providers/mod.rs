@@ -27,7 +27,7 @@ pub fn registry() -> ProviderRegistry {
 pub struct ProviderModule {
     /// Its name, display name and webhook.
     pub profile: ProviderProfile,
-    /// The real provider's endpoints, each overridable from the environment.
+    /// The real provider's endpoints, each overridable from the environment (`crate::settings`).
     pub default_endpoints: fn() -> ProviderEndpoints,
     /// The provider's OAuth flow and calendar client over one shared HTTP client.
     pub setup: fn(ProviderCredentials, &ProviderEndpoints, reqwest::Client) -> ProviderSetup,
@@ -122,38 +122,6 @@ pub enum ProviderConfigError {
 
 /// How long one provider call may take before it counts as a transient failure.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The providers configured in the environment: per registered provider `GOOGLE_CLIENT_ID`,
-/// `GOOGLE_CLIENT_SECRET` (`MICROSOFT_…` likewise), with optional endpoint overrides `GOOGLE_API_BASE`,
-/// `GOOGLE_AUTHORIZE_URL`, `GOOGLE_TOKEN_URL`, `GOOGLE_REVOKE_URL`, `MICROSOFT_API_BASE`, … A provider without a
-/// client id is not configured. All share one HTTP client.
-pub fn from_env() -> Result<Vec<ProviderSetup>, ProviderConfigError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let http = http_client(PROVIDER_TIMEOUT)?;
-    let mut configured = Vec::new();
-    for module in REGISTERED {
-        let prefix = module.profile.kind.to_string().to_uppercase();
-        let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
-            continue;
-        };
-        let credentials = ProviderCredentials {
-            client_id,
-            client_secret: SecretString::from(
-                var(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default(),
-            ),
-        };
-        let defaults = (module.default_endpoints)();
-        let endpoints = ProviderEndpoints {
-            api_base: var(&format!("{prefix}_API_BASE")).unwrap_or(defaults.api_base),
-            authorize_url: var(&format!("{prefix}_AUTHORIZE_URL"))
-                .unwrap_or(defaults.authorize_url),
-            token_url: var(&format!("{prefix}_TOKEN_URL")).unwrap_or(defaults.token_url),
-            revoke_url: var(&format!("{prefix}_REVOKE_URL")).or(defaults.revoke_url),
-        };
-        configured.push((module.setup)(credentials, &endpoints, http.clone()));
-    }
-    Ok(configured)
-}
 
 /// Percent-encodes one path segment (calendar ids are often e-mail addresses).
 fn path_segment(text: &str) -> String {

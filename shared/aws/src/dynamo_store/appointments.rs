@@ -9,14 +9,14 @@ use booking_core::domain::{
 };
 use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
-    ReadMark, StoreError,
+    ReadMark, SeenEntry, StoreError,
 };
 use jiff::Timestamp;
 
 use super::items::{
-    AppointmentItem, GSI1, GSI2, GSI3, LedgerEntry, PHONE_INDEX_MIGRATION, SINGLETON_SK,
-    appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after,
-    instant_key, migration_pk, phone_gsi3_pk, sync_gsi2_pk,
+    AppointmentItem, GSI1, GSI2, GSI3, PHONE_INDEX_MIGRATION, SINGLETON_SK, appointment_gsi1_sk,
+    appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk,
+    phone_gsi3_pk, sync_gsi2_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -75,7 +75,7 @@ impl AppointmentStore for DynamoStore {
         };
         let snapshot = self.ledger_snapshot(business_id, *first, *last).await?;
         let occupancies = {
-            let mut found: HashMap<AppointmentId, &LedgerEntry> = HashMap::new();
+            let mut found: HashMap<AppointmentId, &SeenEntry> = HashMap::new();
             for ledger in snapshot.ledgers.values() {
                 for (id, entry) in &ledger.entries {
                     if starts_within.start() <= entry.start
@@ -87,8 +87,8 @@ impl AppointmentStore for DynamoStore {
                 }
             }
             let mut occupancies: Vec<(Timestamp, Occupancy)> = found
-                .into_iter()
-                .map(|(id, entry)| (entry.start, entry.occupancy(id)))
+                .into_values()
+                .map(|entry| (entry.start, entry.occupancy))
                 .collect();
             occupancies.sort_by_key(|(start, occupancy)| (*start, occupancy.appointment_id));
             occupancies
@@ -98,7 +98,7 @@ impl AppointmentStore for DynamoStore {
         };
         Ok(OccupancyRead {
             occupancies,
-            mark: ReadMark::new(snapshot),
+            mark: ReadMark::of(snapshot),
         })
     }
 

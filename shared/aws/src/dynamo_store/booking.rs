@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
 use booking_core::domain::{BusinessId, Hold, HoldId};
 use booking_core::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
-    StoreError,
+    ReadMark, StoreError,
 };
 use jiff::Timestamp;
 
@@ -14,7 +14,7 @@ use super::items::{
     idempotency_sk,
 };
 use super::ledgers::{
-    BookingWrite, LedgerSnapshot, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
+    BookingWrite, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
     gave_up_under_contention, utc_days,
 };
 use super::requests::{WriteOutcome, transact_update};
@@ -25,9 +25,7 @@ impl BookingStore for DynamoStore {
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment;
         let now = appointment.updated_at;
-        let seen = booking
-            .checked_against
-            .and_then(|mark| mark.note::<LedgerSnapshot>());
+        let seen = booking.checked_against.and_then(ReadMark::snapshot);
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
             // The first attempt relies on the availability check's read; a retry follows a change, so it reads.
             let (ledgers, day_count) = self

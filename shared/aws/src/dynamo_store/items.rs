@@ -260,11 +260,6 @@ impl LedgerEntry {
         }
     }
 
-    /// An appointment's entry always counts; a hold's until it expires.
-    pub fn counts_at(&self, now: Timestamp) -> bool {
-        self.hold_expires_at.is_none_or(|expires| now < expires)
-    }
-
     pub fn occupancy(&self, appointment_id: AppointmentId) -> Occupancy {
         Occupancy {
             appointment_id,

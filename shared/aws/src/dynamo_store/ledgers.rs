@@ -10,7 +10,7 @@ use booking_core::domain::{
     Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
     ServiceId, check_booking_conflicts,
 };
-use booking_core::ports::{IdempotencyRecord, StoreError};
+use booking_core::ports::{IdempotencyRecord, LedgerSnapshot, SeenEntry, SeenLedger, StoreError};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -34,10 +34,9 @@ impl DynamoStore {
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Ok(HashMap::new());
         };
-        Ok(self
-            .ledger_snapshot(business, *first, *last)
-            .await?
-            .reads(days, now))
+        self.ledger_snapshot(business, *first, *last)
+            .await
+            .map(|snapshot| ledger_reads(&snapshot, days, now))
     }
 
     /// The ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
@@ -54,7 +53,23 @@ impl DynamoStore {
                 .strip_prefix("LEDGER#")
                 .and_then(|day| day.parse().ok())
                 .ok_or_else(|| corrupt("ledger key"))?;
-            ledgers.insert(day, item);
+            let entries = item
+                .entries
+                .into_iter()
+                .map(|(id, entry)| {
+                    let seen = SeenEntry {
+                        occupancy: entry.occupancy(id),
+                        start: entry.start,
+                        hold_expires_at: entry.hold_expires_at,
+                    };
+                    (id, seen)
+                })
+                .collect();
+            let seen = SeenLedger {
+                version: item.version,
+                entries,
+            };
+            ledgers.insert(day, seen);
         }
         Ok(LedgerSnapshot {
             business,
@@ -312,7 +327,7 @@ impl DynamoStore {
         // A snapshot read moments ago for this booking saves the Query: the write is conditional on the versions it
         // saw, so anything that changed since cancels it and the retry reads afresh.
         let mut ledgers = match seen.filter(|snapshot| snapshot.covers(business, &days)) {
-            Some(snapshot) => snapshot.reads(&days, now),
+            Some(snapshot) => ledger_reads(snapshot, &days, now),
             None => self.read_ledgers(business, &days, now).await?,
         };
         // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
@@ -549,53 +564,39 @@ pub(super) async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
-/// The ledgers of consecutive UTC dates as one consistent Query returned them (absent dates have no item). Availability
-/// keeps it as its read's note ([`booking_core::ports::ReadMark`]), so a booking checked against that read makes its write
+/// The ledgers of `days` as a snapshot holds them, holds counted if alive at `now`. Availability keeps the snapshot
+/// as its read's note ([`booking_core::ports::ReadMark`]), so a booking checked against that read makes its write
 /// conditional on it instead of querying the same ledgers again.
-pub(super) struct LedgerSnapshot {
-    business: BusinessId,
-    first: Date,
-    last: Date,
-    pub(super) ledgers: HashMap<Date, LedgerItem>,
-}
-
-impl LedgerSnapshot {
-    /// Whether it holds what a write of `business` touching `days` must be conditional on.
-    fn covers(&self, business: BusinessId, days: &[Date]) -> bool {
-        self.business == business
-            && days
-                .iter()
-                .all(|day| self.first <= *day && *day <= self.last)
-    }
-
-    /// The ledgers of `days` as read, holds counted if alive at `now`.
-    fn reads(&self, days: &[Date], now: Timestamp) -> HashMap<Date, LedgerRead> {
-        days.iter()
-            .map(|day| {
-                let read = match self.ledgers.get(day) {
-                    None => LedgerRead {
-                        version: LedgerVersion::Absent,
+fn ledger_reads(
+    snapshot: &LedgerSnapshot,
+    days: &[Date],
+    now: Timestamp,
+) -> HashMap<Date, LedgerRead> {
+    days.iter()
+        .map(|day| {
+            let read = match snapshot.ledgers.get(day) {
+                None => LedgerRead {
+                    version: LedgerVersion::Absent,
+                    occupancies: Vec::new(),
+                    expired: Vec::new(),
+                },
+                Some(ledger) => {
+                    let mut read = LedgerRead {
+                        version: LedgerVersion::At(ledger.version),
                         occupancies: Vec::new(),
                         expired: Vec::new(),
-                    },
-                    Some(item) => {
-                        let mut read = LedgerRead {
-                            version: LedgerVersion::At(item.version),
-                            occupancies: Vec::new(),
-                            expired: Vec::new(),
-                        };
-                        for (id, entry) in &item.entries {
-                            if entry.counts_at(now) {
-                                read.occupancies.push(entry.occupancy(*id));
-                            } else {
-                                read.expired.push(*id);
-                            }
+                    };
+                    for (id, entry) in &ledger.entries {
+                        if entry.counts_at(now) {
+                            read.occupancies.push(entry.occupancy);
+                        } else {
+                            read.expired.push(*id);
                         }
-                        read
                     }
-                };
-                (*day, read)
-            })
-            .collect()
-    }
+                    read
+                }
+            };
+            (*day, read)
+        })
+        .collect()
 }

@@ -1,11 +1,12 @@
 //! Reading appointments (by time, by caller, by sync status) and recording how their calendar sync went.
 
-use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::civil::Date;
 
 use super::{Page, PageCursor, StoreError};
 use crate::domain::{
@@ -83,20 +84,20 @@ pub struct OccupancyRead {
     pub mark: ReadMark,
 }
 
-/// An adapter's note of what it read, opaque to everyone else. A store that finds its own note in a write may rely on
-/// it, on condition that nothing it read has changed since (and reads again when something has); any other store
-/// ignores it.
+/// A store's note of what it read, for a write conditional on that read. A store that finds its note in a write may
+/// rely on it, on condition that nothing it read has changed since (and reads again when something has); a store
+/// whose writes read for themselves anyway notes nothing and ignores it.
 #[derive(Clone, Default)]
-pub struct ReadMark(Option<Arc<dyn Any + Send + Sync>>);
+pub struct ReadMark(Option<Arc<LedgerSnapshot>>);
 
 impl ReadMark {
-    pub fn new(note: impl Any + Send + Sync) -> Self {
-        Self(Some(Arc::new(note)))
+    pub fn of(snapshot: LedgerSnapshot) -> Self {
+        Self(Some(Arc::new(snapshot)))
     }
 
-    /// The note, if there is one and it is a `T`.
-    pub fn note<T: Any>(&self) -> Option<&T> {
-        self.0.as_deref()?.downcast_ref()
+    /// The ledgers as read, if the read noted them.
+    pub fn snapshot(&self) -> Option<&LedgerSnapshot> {
+        self.0.as_deref()
     }
 }
 
@@ -107,6 +108,50 @@ impl fmt::Debug for ReadMark {
         } else {
             "ReadMark(none)"
         })
+    }
+}
+
+/// The occupancy ledgers of a store that keeps a business's occupancies per UTC date (the DynamoDB store), for the
+/// consecutive dates `first` to `last`, as one consistent read returned them: the version each ledger was at, so a
+/// write can be conditional on exactly that version, and what it held. A date without a ledger had none.
+#[derive(Clone, Debug)]
+pub struct LedgerSnapshot {
+    pub business: BusinessId,
+    pub first: Date,
+    pub last: Date,
+    pub ledgers: HashMap<Date, SeenLedger>,
+}
+
+impl LedgerSnapshot {
+    /// Whether it holds what a write of `business` touching `days` must be conditional on.
+    pub fn covers(&self, business: BusinessId, days: &[Date]) -> bool {
+        self.business == business
+            && days
+                .iter()
+                .all(|day| self.first <= *day && *day <= self.last)
+    }
+}
+
+/// One date's ledger as read.
+#[derive(Clone, Debug)]
+pub struct SeenLedger {
+    pub version: u64,
+    pub entries: HashMap<AppointmentId, SeenEntry>,
+}
+
+/// An appointment's or a hold's occupancy in a ledger as read; a hold counts only until it expires.
+#[derive(Clone, Debug)]
+pub struct SeenEntry {
+    pub occupancy: Occupancy,
+    /// When the appointment or hold starts (its occupied time begins earlier by the buffer before).
+    pub start: Timestamp,
+    pub hold_expires_at: Option<Timestamp>,
+}
+
+impl SeenEntry {
+    /// An appointment's entry always counts; a hold's until it expires.
+    pub fn counts_at(&self, now: Timestamp) -> bool {
+        self.hold_expires_at.is_none_or(|expires| now < expires)
     }
 }
 
@@ -177,4 +222,53 @@ pub trait AppointmentStore: Send + Sync + 'static {
     /// Indexes the phone numbers of appointments stored before the phone index existed. Idempotent; once it has
     /// finished it records so, and later calls cost one read. Answers how many appointments it indexed now.
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use jiff::civil::date;
+
+    use super::*;
+
+    #[test]
+    fn a_read_mark_hands_back_the_ledgers_it_noted_and_they_cover_only_their_business_and_dates() {
+        assert!(ReadMark::default().snapshot().is_none());
+        let business = BusinessId::generate();
+        let mark = ReadMark::of(LedgerSnapshot {
+            business,
+            first: date(2026, 12, 1),
+            last: date(2026, 12, 2),
+            ledgers: HashMap::new(),
+        });
+        let snapshot = mark.snapshot().unwrap();
+        assert!(snapshot.covers(business, &[date(2026, 12, 1), date(2026, 12, 2)]));
+        assert!(!snapshot.covers(business, &[date(2026, 12, 2), date(2026, 12, 3)]));
+        assert!(!snapshot.covers(BusinessId::generate(), &[date(2026, 12, 1)]));
+        assert_eq!(format!("{mark:?}"), "ReadMark(noted)");
+    }
+
+    #[test]
+    fn a_hold_counts_until_it_expires_and_an_appointment_always() {
+        let start: Timestamp = "2026-12-01T15:00:00Z".parse().unwrap();
+        let occupancy = Occupancy {
+            appointment_id: AppointmentId::generate(),
+            service_id: crate::domain::ServiceId::generate(),
+            occupied: Interval::new(start, start + jiff::SignedDuration::from_mins(30)).unwrap(),
+            local_date: date(2026, 12, 1),
+        };
+        let appointment = SeenEntry {
+            occupancy,
+            start,
+            hold_expires_at: None,
+        };
+        let hold = SeenEntry {
+            hold_expires_at: Some(start),
+            ..appointment.clone()
+        };
+        assert!(appointment.counts_at(start));
+        assert!(hold.counts_at(start - jiff::SignedDuration::from_secs(1)));
+        assert!(!hold.counts_at(start));
+    }
 }

@@ -17,7 +17,8 @@ use crate::domain::{Appointment, AppointmentId, BookingConflict};
 use crate::ports::{ApiKeyStore, SignInStore};
 
 pub use appointments::{
-    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, ReadMark,
+    AppointmentQuery, AppointmentStore, CallerQuery, LedgerSnapshot, ListOrder, OccupancyRead,
+    ReadMark, SeenEntry, SeenLedger,
 };
 pub use booking::{
     AppointmentChange, BookingReads, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking,
