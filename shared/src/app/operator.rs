@@ -61,7 +61,9 @@ pub async fn create_business_with_owner<S: CatalogStore + SignInStore + ?Sized>(
     if let Some(email) = owner_email {
         let email = SignInEmail::try_from(email.to_owned())?;
         if app.store.get_staff_member(&email).await?.is_some() {
-            return Err(crate::domain::ValidationError::new("email", "already has an account").into());
+            return Err(
+                crate::domain::ValidationError::new("email", "already has an account").into(),
+            );
         }
     }
     let credentials =
@@ -118,7 +120,10 @@ pub async fn owner_link<S: CatalogStore + SignInStore + ?Sized>(
 /// its calendar is no longer followed (the push channel is stopped at the provider). Disabling twice keeps the
 /// first time.
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn disable_business<S>(app: &App<S>, business_id: BusinessId) -> Result<Business, AppError>
+pub async fn disable_business<S>(
+    app: &App<S>,
+    business_id: BusinessId,
+) -> Result<Business, AppError>
 where
     S: CatalogStore + OperatorStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
 {
@@ -297,9 +302,14 @@ mod tests {
     }
 
     async fn with_owner(app: &App, email: &str) -> CreatedBusiness {
-        create_business_with_owner(app, "Harbour Dental".into(), "Europe/Berlin".into(), Some(email))
-            .await
-            .unwrap()
+        create_business_with_owner(
+            app,
+            "Harbour Dental".into(),
+            "Europe/Berlin".into(),
+            Some(email),
+        )
+        .await
+        .unwrap()
     }
 
     /// The store as a crash would leave it: the first `allowed` deletes go through, then the process "dies".
@@ -326,7 +336,10 @@ mod tests {
             self.store.business_records(id).await
         }
 
-        async fn delete_business_record(&self, location: &RecordLocation) -> Result<(), StoreError> {
+        async fn delete_business_record(
+            &self,
+            location: &RecordLocation,
+        ) -> Result<(), StoreError> {
             if self.allowed.fetch_sub(1, Ordering::SeqCst) == 0 {
                 return Err(StoreError::Backend("the process died".into()));
             }
@@ -341,15 +354,24 @@ mod tests {
         let other = with_owner(&app, "owner@other.test").await;
         let id = created.credentials.business.id;
         let records = app.store.business_records(id).await.unwrap().len();
-        assert!(records >= 5, "a business, its key, its owner and the owner's link: {records}");
+        assert!(
+            records >= 5,
+            "a business, its key, its owner and the owner's link: {records}"
+        );
 
         let crashing = CrashingAfter {
             store: app.store.clone(),
             allowed: AtomicUsize::new(3),
         };
         assert!(delete_records(&crashing, id).await.is_err());
-        assert_eq!(app.store.business_records(id).await.unwrap().len(), records - 3);
-        assert!(app.store.get_business(id).await.unwrap().is_some(), "still there to finish");
+        assert_eq!(
+            app.store.business_records(id).await.unwrap().len(),
+            records - 3
+        );
+        assert!(
+            app.store.get_business(id).await.unwrap().is_some(),
+            "still there to finish"
+        );
 
         let report = delete_business(&app, id).await.unwrap();
         assert_eq!(report.records_deleted, records - 3);
@@ -371,7 +393,11 @@ mod tests {
             .await
             .unwrap();
         // The way an invitation is renewed gives a locked-out owner nothing.
-        assert!(accounts::invite_owner(&app, id, "owner@harbour.test").await.is_err());
+        assert!(
+            accounts::invite_owner(&app, id, "owner@harbour.test")
+                .await
+                .is_err()
+        );
 
         let link = owner_link(&app, id).await.unwrap();
         assert_eq!(link.email.as_ref(), "owner@harbour.test");
@@ -379,14 +405,24 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            accounts::sign_in(&app, "owner@harbour.test", secret("forgotten password"), "a")
-                .await
-                .is_err()
+            accounts::sign_in(
+                &app,
+                "owner@harbour.test",
+                secret("forgotten password"),
+                "a"
+            )
+            .await
+            .is_err()
         );
         assert!(
-            accounts::sign_in(&app, "owner@harbour.test", secret("a brand new password"), "a")
-                .await
-                .is_ok()
+            accounts::sign_in(
+                &app,
+                "owner@harbour.test",
+                secret("a brand new password"),
+                "a"
+            )
+            .await
+            .is_ok()
         );
         assert!(
             accounts::set_password(&app, &token(&link), secret("used twice, refused"))
@@ -424,26 +460,50 @@ mod tests {
         accounts::set_password(&app, &invitation, secret("the owner's password"))
             .await
             .unwrap();
-        let session = accounts::sign_in(&app, "owner@harbour.test", secret("the owner's password"), "a")
-            .await
-            .unwrap();
+        let session = accounts::sign_in(
+            &app,
+            "owner@harbour.test",
+            secret("the owner's password"),
+            "a",
+        )
+        .await
+        .unwrap();
         let cookie = session.cookie_value.expose_secret().to_owned();
 
         let disabled = disable_business(&app, id).await.unwrap();
         assert!(disabled.is_disabled());
-        assert!(accounts::current_session(&app, &cookie).await.unwrap().is_none());
+        assert!(
+            accounts::current_session(&app, &cookie)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(matches!(
-            accounts::sign_in(&app, "owner@harbour.test", secret("the owner's password"), "a").await,
+            accounts::sign_in(
+                &app,
+                "owner@harbour.test",
+                secret("the owner's password"),
+                "a"
+            )
+            .await,
             Err(AppError::SignInFailed)
         ));
         let again = disable_business(&app, id).await.unwrap();
-        assert_eq!(again.disabled_at, disabled.disabled_at, "the first time is kept");
+        assert_eq!(
+            again.disabled_at, disabled.disabled_at,
+            "the first time is kept"
+        );
 
         assert!(!enable_business(&app, id).await.unwrap().is_disabled());
         assert!(
-            accounts::sign_in(&app, "owner@harbour.test", secret("the owner's password"), "a")
-                .await
-                .is_ok()
+            accounts::sign_in(
+                &app,
+                "owner@harbour.test",
+                secret("the owner's password"),
+                "a"
+            )
+            .await
+            .is_ok()
         );
     }
 }

@@ -35,6 +35,6 @@ pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, ListOrder, NewBooking, NewHold,
-    OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore, Page, PageCursor, ReadMark, RecordLocation,
-    Store, StoreError, StoredRecord,
+    OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore, Page, PageCursor, ReadMark,
+    RecordLocation, Store, StoreError, StoredRecord,
 };

@@ -190,7 +190,10 @@ impl OperatorStore for DynamoStore {
         // The key lookups first, so the business stops being served at once; its own item last, so a deletion
         // stopped half-way can be found and finished.
         records.sort_by_key(|record| {
-            let location = (record.location.collection.clone(), record.location.key.clone());
+            let location = (
+                record.location.collection.clone(),
+                record.location.key.clone(),
+            );
             (
                 location == own,
                 !record.location.collection.starts_with("APIKEY#"),

@@ -61,7 +61,12 @@ fn rows_where(
     belongs: impl Fn(&[u8], &[u8]) -> bool,
 ) -> Result<Vec<StoredRecord>, StoreError> {
     let mut found = Vec::new();
-    for entry in txn.open_table(table).map_err(backend)?.iter().map_err(backend)? {
+    for entry in txn
+        .open_table(table)
+        .map_err(backend)?
+        .iter()
+        .map_err(backend)?
+    {
         let (stored_key, value) = entry.map_err(backend)?;
         if belongs(stored_key.value(), value.value()) {
             found.push(record(table, stored_key.value(), value.value()));
@@ -122,7 +127,10 @@ impl OperatorStore for EmbeddedStore {
                 read_json(&businesses, id.as_uuid().as_bytes())?.ok_or(StoreError::NotFound)?;
             business.disabled_at = disabled_at;
             businesses
-                .insert(id.as_uuid().as_bytes().as_slice(), encode(&business)?.as_slice())
+                .insert(
+                    id.as_uuid().as_bytes().as_slice(),
+                    encode(&business)?.as_slice(),
+                )
                 .map_err(backend)?;
             Ok(())
         })
@@ -161,8 +169,11 @@ impl OperatorStore for EmbeddedStore {
         let table = ALL_TABLES
             .into_iter()
             .find(|table| table.name() == location.collection)
-            .ok_or_else(|| StoreError::Backend(format!("no table {}", location.collection).into()))?;
-        let stored_key = hex::decode(&location.key).map_err(|error| StoreError::Backend(Box::new(error)))?;
+            .ok_or_else(|| {
+                StoreError::Backend(format!("no table {}", location.collection).into())
+            })?;
+        let stored_key =
+            hex::decode(&location.key).map_err(|error| StoreError::Backend(Box::new(error)))?;
         self.write(move |txn| {
             txn.open_table(table)
                 .map_err(backend)?

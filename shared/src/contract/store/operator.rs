@@ -36,7 +36,10 @@ pub async fn businesses_are_listed_and_disabled_with_their_keys(store: Arc<dyn S
         .map(|business| business.id)
         .collect();
     assert!(listed.contains(&first.id) && listed.contains(&second.id));
-    assert!(listed.windows(2).all(|pair| pair[0] < pair[1]), "ordered by id");
+    assert!(
+        listed.windows(2).all(|pair| pair[0] < pair[1]),
+        "ordered by id"
+    );
 
     // A key created after the business also follows it.
     let later_key = ApiKey::generate();
@@ -52,15 +55,33 @@ pub async fn businesses_are_listed_and_disabled_with_their_keys(store: Arc<dyn S
     let stored = store.get_business(first.id).await.unwrap().unwrap();
     assert_eq!(stored.disabled_at, Some(at(5)));
     for key in [&first_key, &later_key] {
-        let authenticated = store.business_by_api_key(&key.hash()).await.unwrap().unwrap();
-        assert!(authenticated.is_disabled(), "a key authenticates as the disabled business");
+        let authenticated = store
+            .business_by_api_key(&key.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            authenticated.is_disabled(),
+            "a key authenticates as the disabled business"
+        );
     }
     let untouched = store.get_business(second.id).await.unwrap().unwrap();
     assert!(!untouched.is_disabled());
 
     store.set_business_disabled(first.id, None).await.unwrap();
-    assert!(!store.get_business(first.id).await.unwrap().unwrap().is_disabled());
-    let authenticated = store.business_by_api_key(&later_key.hash()).await.unwrap().unwrap();
+    assert!(
+        !store
+            .get_business(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_disabled()
+    );
+    let authenticated = store
+        .business_by_api_key(&later_key.hash())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!authenticated.is_disabled());
 
     assert!(matches!(
@@ -181,9 +202,7 @@ fn callers_of(business: &Business) -> CallerQuery {
     }
 }
 
-pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(
-    store: Arc<dyn Store>,
-) {
+pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store: Arc<dyn Store>) {
     let (gone_key, kept_key) = (ApiKey::generate(), ApiKey::generate());
     let (gone, _) = populated(store.as_ref(), &gone_key).await;
     let (kept, kept_appointment) = populated(store.as_ref(), &kept_key).await;
@@ -203,55 +222,115 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(
     for expected in ["Checkup", "Caller", "owner@clinic.test", "primary"] {
         assert!(text.contains(expected), "{expected} is among the records");
     }
-    assert!(!text.contains(&kept.id.to_string()), "no record of another business");
+    assert!(
+        !text.contains(&kept.id.to_string()),
+        "no record of another business"
+    );
 
     // Half the records, as a run that stopped half-way would; the business is still there to finish with.
     let half = records.len() / 2;
     for record in &records[..half] {
-        store.delete_business_record(&record.location).await.unwrap();
+        store
+            .delete_business_record(&record.location)
+            .await
+            .unwrap();
     }
     assert!(store.get_business(gone.id).await.unwrap().is_some());
     let remaining = store.business_records(gone.id).await.unwrap();
     assert_eq!(remaining.len(), records.len() - half);
     for record in &remaining {
-        store.delete_business_record(&record.location).await.unwrap();
+        store
+            .delete_business_record(&record.location)
+            .await
+            .unwrap();
     }
     // Removing what is already gone succeeds.
-    store.delete_business_record(&records[0].location).await.unwrap();
+    store
+        .delete_business_record(&records[0].location)
+        .await
+        .unwrap();
 
     assert!(store.business_records(gone.id).await.unwrap().is_empty());
     assert!(store.get_business(gone.id).await.unwrap().is_none());
-    assert!(store.business_by_api_key(&gone_key.hash()).await.unwrap().is_none());
+    assert!(
+        store
+            .business_by_api_key(&gone_key.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.list_staff(gone.id).await.unwrap().is_empty());
-    assert!(store.get_calendar_connection(gone.id).await.unwrap().is_none());
+    assert!(
+        store
+            .get_calendar_connection(gone.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.get_calendar_watch(gone.id).await.unwrap().is_none());
-    assert!(store.busy_event_ids(gone.id, "primary").await.unwrap().is_empty());
+    assert!(
+        store
+            .busy_event_ids(gone.id, "primary")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.list_services(gone.id).await.unwrap().is_empty());
-    assert!(store.appointments_by_phone(&callers_of(&gone)).await.unwrap().items.is_empty());
-    assert!(store
-        .get_session(&format!("session-{}", gone.id), base())
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .take_password_link(&format!("link-{}", gone.id), base())
-        .await
-        .unwrap()
-        .is_none());
-    assert!(!store
-        .list_businesses()
-        .await
-        .unwrap()
-        .iter()
-        .any(|business| business.id == gone.id));
+    assert!(
+        store
+            .appointments_by_phone(&callers_of(&gone))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_session(&format!("session-{}", gone.id), base())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_password_link(&format!("link-{}", gone.id), base())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .list_businesses()
+            .await
+            .unwrap()
+            .iter()
+            .any(|business| business.id == gone.id)
+    );
 
     // The other business is whole.
-    assert!(store.business_by_api_key(&kept_key.hash()).await.unwrap().is_some());
+    assert!(
+        store
+            .business_by_api_key(&kept_key.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(
-        store.appointments_by_phone(&callers_of(&kept)).await.unwrap().items,
+        store
+            .appointments_by_phone(&callers_of(&kept))
+            .await
+            .unwrap()
+            .items,
         vec![kept_appointment]
     );
     assert_eq!(store.list_staff(kept.id).await.unwrap().len(), 1);
     assert!(store.get_calendar_watch(kept.id).await.unwrap().is_some());
-    assert_eq!(store.busy_event_ids(kept.id, "primary").await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .busy_event_ids(kept.id, "primary")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
