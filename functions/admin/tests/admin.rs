@@ -95,16 +95,7 @@ impl Stack {
             .output()
             .await
             .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "booking-admin {arguments:?}: {stderr}"
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+        printed(output, arguments)
     }
 
     async fn create_business(&self) -> Value {
@@ -321,16 +312,7 @@ fn admin_on_folder(folder: &std::path::Path, arguments: &[&str]) -> Vec<Value> {
         .env_clear()
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "booking-admin {arguments:?}: {stderr}"
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    printed(output, arguments)
 }
 
 #[test]
@@ -372,4 +354,18 @@ fn a_local_data_folder_is_operated_with_the_same_commands() {
     let report = admin_on_folder(folder.path(), &["delete", business_id]).remove(0);
     assert!(report["records_deleted"].as_u64().unwrap() >= 5, "{report}");
     assert!(admin_on_folder(folder.path(), &["list-businesses"]).is_empty());
+}
+
+/// What a successful run printed, a JSON value a line.
+fn printed(output: std::process::Output, arguments: &[&str]) -> Vec<Value> {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "booking-admin {arguments:?}: {stderr}"
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
