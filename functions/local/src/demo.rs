@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use booking_core::app::accounts::{self, NewPasswordLink};
-use booking_core::app::{self, App, NewBusinessCredentials};
+use booking_core::app::{self, App};
 use booking_core::domain::BusinessId;
 use booking_core::ports::SignInEmail;
 use serde::{Deserialize, Serialize};
@@ -19,15 +19,6 @@ const DEMO_KEY_FILE: &str = "demo-business.json";
 pub struct DemoKey {
     pub business_id: String,
     pub api_key: String,
-}
-
-pub fn credentials_json(created: &NewBusinessCredentials) -> serde_json::Value {
-    serde_json::json!({
-        "business_id": created.business.id,
-        "name": created.business.name.as_ref(),
-        "time_zone": created.business.time_zone.name(),
-        "api_key": created.api_key.expose(),
-    })
 }
 
 pub async fn ensure_demo_business(app: &App, data_dir: &Path) -> anyhow::Result<DemoKey> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
-use booking_core::app::{self, App, accounts};
+use booking_core::app::{self, App, operator};
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{QueueSettings, SystemClock};
 use booking_core::settings::Settings;
@@ -86,16 +86,11 @@ async fn main() -> anyhow::Result<()> {
             time_zone,
             owner_email,
         }) => {
+            // The same command as `booking-admin create-business`.
             let created =
-                app::create_business(app.store.as_ref(), app.clock.as_ref(), name, time_zone)
+                operator::create_business_with_owner(&app, name, time_zone, owner_email.as_deref())
                     .await?;
-            let mut printed = demo::credentials_json(&created);
-            if let Some(email) = owner_email {
-                let link = accounts::invite_owner(&app, created.business.id, &email).await?;
-                printed["owner_email"] = link.email.as_ref().into();
-                printed["set_password_url"] = link.url(&public_base_url).into();
-            }
-            demo::print_json(&printed)
+            demo::print_json(&created.to_json(&public_base_url))
         }
         None => {
             serve(

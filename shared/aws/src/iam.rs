@@ -75,6 +75,16 @@ pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
             "dynamodb:PutItem",
             "dynamodb:Query",
         ],
+        // operator.rs: businesses and a business's records found by scan; disabling updates the business and its
+        // key lookups in one transaction; records removed one delete at a time. No function holds this role: only
+        // the operator's `booking-admin`, with the operator's own credentials.
+        StoreRole::OperatorStore => &[
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+        ],
     }
 }
 

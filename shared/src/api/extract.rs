@@ -112,6 +112,8 @@ impl<S: ApiKeyStore + ?Sized> FromRequestParts<App<S>> for Tenant {
             .business_by_api_key(&ApiKeyHash::of(presented))
             .await
             .map_err(crate::app::AppError::from)?
+            // A disabled business's keys are refused like unknown ones; its copy in the key's record says so.
+            .filter(|business| !business.is_disabled())
             .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("business_id", tracing::field::display(business.id));
         Ok(Self(business))

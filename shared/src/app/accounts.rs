@@ -211,9 +211,10 @@ async fn create_member<S: SignInStore + ?Sized>(
     }
 }
 
-/// A fresh link that sets `email`'s password. Only the invitations above call it: a link for an account that has a
-/// password would let whoever holds it take the account over.
-async fn issue_password_link<S: SignInStore + ?Sized>(
+/// A fresh link that sets `email`'s password. Only the invitations above and the operator's owner link
+/// ([`super::operator::owner_link`]) call it: a link for an account that has a password lets whoever holds it take
+/// the account over, which only the operator may decide to do.
+pub(super) async fn issue_password_link<S: SignInStore + ?Sized>(
     app: &App<S>,
     email: &SignInEmail,
     business_id: BusinessId,
@@ -292,9 +293,10 @@ fn throttled_until(failures: &[Timestamp], max: usize) -> Option<Timestamp> {
 }
 
 /// Signs in with email and password from `address`. While the account or the address has too many failures in the
-/// last [`THROTTLE_WINDOW`], every attempt is refused, right passwords included, so guessing gains nothing.
+/// last [`THROTTLE_WINDOW`], every attempt is refused, right passwords included, so guessing gains nothing. The
+/// people of a business the operator disabled are refused too.
 #[tracing::instrument(skip_all)]
-pub async fn sign_in<S: SignInStore + ?Sized>(
+pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
     app: &App<S>,
     email: &str,
     password: SecretString,
@@ -336,6 +338,16 @@ pub async fn sign_in<S: SignInStore + ?Sized>(
         tracing::info!("sign-in refused");
         return Err(AppError::SignInFailed);
     };
+    let disabled = app
+        .store
+        .get_business(member.business_id)
+        .await?
+        .is_none_or(|business| business.is_disabled());
+    if disabled {
+        // Not a failed guess (the password was right), so nothing counts towards throttling.
+        tracing::info!(business_id = %member.business_id, "sign-in refused: the business is disabled");
+        return Err(AppError::SignInFailed);
+    }
     let cookie_value = random_token();
     let session = Session {
         id_hash: token_hash(&cookie_value),
@@ -363,8 +375,8 @@ pub struct SignedIn {
 }
 
 /// The live session a cookie names; `None` when it expired, ended, never existed, or was signed in before its
-/// member's password was last set from a link (setting a password ends every session of the account), or when the
-/// member no longer belongs to the session's business.
+/// member's password was last set from a link (setting a password ends every session of the account), when the
+/// member no longer belongs to the session's business, or when the operator disabled the business.
 pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     app: &App<S>,
     cookie_value: &str,
@@ -387,6 +399,7 @@ pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
                 .password_set_at
                 .is_some_and(|set_at| session.created_at >= set_at)
     });
+    let business = business.filter(|business| !business.is_disabled());
     Ok(business.zip(member).map(|(business, member)| SignedIn {
         session,
         business,

@@ -26,6 +26,7 @@ pub async fn create_business<S: CatalogStore + ?Sized>(
         name: BusinessName::try_from(name)?,
         time_zone: BusinessTimeZone::try_from(time_zone)?,
         created_at: clock.now(),
+        disabled_at: None,
     };
     let api_key = ApiKey::generate();
     store.create_business(&business, &api_key.hash()).await?;

@@ -23,6 +23,7 @@ mod holds;
 mod inbound_sync;
 pub mod integrations;
 mod lease;
+pub mod operator;
 mod providers;
 mod services;
 mod sync_core;

@@ -111,6 +111,9 @@ macro_rules! store_contract_tests {
             busy_event_ids_are_listed_per_calendar,
             // leases
             a_lease_has_one_holder_until_it_ends_or_is_released,
+            // operator
+            businesses_are_listed_and_disabled_with_their_keys,
+            every_record_of_a_business_is_listed_and_removed_and_no_other,
         );
     };
 }

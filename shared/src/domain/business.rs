@@ -18,6 +18,16 @@ pub struct Business {
     pub name: BusinessName,
     pub time_zone: BusinessTimeZone,
     pub created_at: jiff::Timestamp,
+    /// Set by the operator: while set, the business's API keys and dashboard sign-ins are refused and its calendar
+    /// is not followed. Businesses stored before the field existed read as enabled, so no migration is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<jiff::Timestamp>,
+}
+
+impl Business {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }
 
 /// An IANA time zone ("Europe/Berlin"), checked against the bundled tz database when built, so a stored business

@@ -35,6 +35,6 @@ pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot, ListOrder,
-    NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, Page, PageCursor, ReadMark,
-    SeenEntry, SeenLedger, Store, StoreError,
+    NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore, Page,
+    PageCursor, ReadMark, RecordLocation, SeenEntry, SeenLedger, Store, StoreError, StoredRecord,
 };

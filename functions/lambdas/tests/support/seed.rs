@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use booking_aws::config::{AwsAdapters, AwsSettings};
 use booking_aws::emulators::sdk_config;
-use booking_core::app::{self, App, BookingOutcome, BookingRequest};
+use booking_core::app::{self, App, BookAppointment, BookingOutcome, BookingTarget};
 use booking_core::domain::{
     Appointment, AppointmentId, BookingSource, Business, BusinessId, Customer, ServiceId,
     SyncStatus,
@@ -53,20 +53,17 @@ pub async fn book_ana(
     source: BookingSource,
 ) -> Appointment {
     let service_id: ServiceId = service_id.parse().unwrap();
-    let request = BookingRequest {
-        service_id,
-        start,
-        customer: Customer {
+    let command = BookAppointment::new(
+        BookingTarget::Slot { service_id, start },
+        Customer {
             name: "Ana Silva".to_owned().try_into().unwrap(),
             phone: None,
             email: None,
         },
-        notes: None,
+        None,
         source,
-    };
-    let outcome = app::book_appointment(app, business, request, None)
-        .await
-        .unwrap();
+    );
+    let outcome = app::book(app, business, command).await.unwrap();
     let BookingOutcome::Created(appointment) = outcome else {
         panic!("a booking without a key is never a replay")
     };

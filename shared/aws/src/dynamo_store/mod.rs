@@ -10,6 +10,7 @@ mod connections;
 mod items;
 mod leases;
 mod ledgers;
+mod operator;
 mod requests;
 mod schema;
 mod sign_ins;

@@ -35,6 +35,7 @@ mod busy_time;
 mod catalog;
 mod connections;
 mod leases;
+mod operator;
 mod rows;
 mod sign_ins;
 

@@ -25,6 +25,7 @@ async fn data_survives_a_restart() {
         name: BusinessName::try_from("Kept".to_owned()).unwrap(),
         time_zone: BusinessTimeZone::try_from("Europe/Paris".to_owned()).unwrap(),
         created_at: Timestamp::UNIX_EPOCH,
+        disabled_at: None,
     };
     let key = ApiKey::generate();
     {

@@ -99,6 +99,7 @@ mod tests {
             time_zone: crate::domain::BusinessTimeZone::try_from("America/New_York".to_owned())
                 .unwrap_or_else(|e| panic!("{e}")),
             created_at: Timestamp::UNIX_EPOCH,
+            disabled_at: None,
         };
         let now: Timestamp = "2026-12-01T14:00:00Z"
             .parse()

@@ -473,6 +473,7 @@ mod tests {
             time_zone: BusinessTimeZone::try_from("America/New_York".to_owned())
                 .unwrap_or_else(|e| panic!("{e}")),
             created_at: Timestamp::UNIX_EPOCH,
+            disabled_at: None,
         }
     }
 

@@ -18,6 +18,7 @@ async fn new_business(store: &dyn Store) -> (Business, ApiKey) {
         name: BusinessName::try_from("Accounts Clinic".to_owned()).unwrap(),
         time_zone: BusinessTimeZone::try_from("Europe/Berlin".to_owned()).unwrap(),
         created_at: base(),
+        disabled_at: None,
     };
     let key = ApiKey::generate();
     store.create_business(&business, &key.hash()).await.unwrap();

@@ -25,6 +25,7 @@ mod catalog;
 mod connections;
 mod holds;
 mod leases;
+mod operator;
 
 pub use appointments::*;
 pub use booking::*;
@@ -33,6 +34,7 @@ pub use catalog::*;
 pub use connections::*;
 pub use holds::*;
 pub use leases::*;
+pub use operator::*;
 
 /// `from`..`to` minutes after the base, with the date it starts on in Berlin (the zone of every fixture business).
 fn fixture_time(from: i64, to: i64) -> (Interval, jiff::civil::Date) {
@@ -50,6 +52,7 @@ fn business() -> Business {
         name: BusinessName::try_from("Contract Clinic".to_owned()).unwrap(),
         time_zone: BusinessTimeZone::try_from("Europe/Berlin".to_owned()).unwrap(),
         created_at: base(),
+        disabled_at: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod busy_time;
 mod catalog;
 mod connections;
 mod leases;
+mod operator;
 mod views;
 
 use jiff::Timestamp;
@@ -31,6 +32,7 @@ pub use connections::{
     OpeningChannel,
 };
 pub use leases::LeaseStore;
+pub use operator::{OperatorStore, RecordLocation, StoredRecord};
 pub use views::{
     AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,
     IntegrationsApiStore, SchedulerStore, ServicesApiStore, StoreView, SyncWorkerStore,
@@ -108,7 +110,7 @@ store_of_roles!(
     /// server) holds. A use case asks for the roles it needs instead, and a function holds its view (see [`views`]);
     /// the views are supertraits so that the whole store can be handed to each as that view.
     roles: CatalogStore, BookingReads, BookingStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore,
-        SignInStore, ApiKeyStore;
+        SignInStore, ApiKeyStore, OperatorStore;
     views: ServicesApiStore, AvailabilityApiStore, AppointmentsApiStore, IntegrationsApiStore, WebhooksApiStore,
         AgentApiStore, DashboardStore, SyncWorkerStore, DeadLetterStore, SchedulerStore,
 );

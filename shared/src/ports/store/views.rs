@@ -50,6 +50,13 @@ macro_rules! store_view {
     };
 }
 
+/// The whole store, for a process that may touch every record (the local server, the operator's `booking-admin`).
+impl StoreView<dyn super::Store> for dyn super::Store {
+    fn view(self: Arc<Self>) -> Arc<dyn super::Store> {
+        self
+    }
+}
+
 store_view!(
     /// `services-api`: services and the business's settings.
     ServicesApiStore: ApiKeyStore, CatalogStore
