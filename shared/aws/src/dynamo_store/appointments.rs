@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, SyncState,
     SyncStatus,
@@ -11,12 +12,14 @@ use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
     ReadMark, StoreError,
 };
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 
 use super::items::{
-    AppointmentItem, GSI1, GSI2, GSI3, LedgerEntry, PHONE_INDEX_MIGRATION, SINGLETON_SK,
-    appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after,
-    instant_key, migration_pk, phone_gsi3_pk, sync_gsi2_pk,
+    AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, GSI4, LedgerEntry,
+    PHONE_INDEX_MIGRATION, SINGLETON_SK, appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk,
+    business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk, sync_gsi4_keys,
+    sync_gsi4_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -109,22 +112,31 @@ impl AppointmentStore for DynamoStore {
         version: u64,
         sync: &SyncState,
     ) -> Result<bool, StoreError> {
-        let sort_key = format!("{}#{business_id}#{id}", instant_key(sync.updated_at));
-        let result = self
+        // Into the due index while the sync is pending or failed, out of it once it is not; GSI2's keys go in any
+        // case, so each write finishes that appointment's move off the fleet-wide index.
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(business_pk(business_id), appointment_sk(id))))
-            .update_expression("SET #appointment.#sync = :sync, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk")
             .condition_expression("version = :version")
             .expression_attribute_names("#appointment", "appointment")
             .expression_attribute_names("#sync", "sync")
             .expression_attribute_values(":sync", to_value(sync)?)
-            .expression_attribute_values(":gsi2pk", string(sync_gsi2_pk(sync.status)))
-            .expression_attribute_values(":gsi2sk", string(sort_key))
-            .expression_attribute_values(":version", number(version))
-            .send()
-            .await;
+            .expression_attribute_values(":version", number(version));
+        update = match sync_gsi4_keys(business_id, id, sync) {
+            Some((due_pk, due_sk)) => update
+                .update_expression(
+                    "SET #appointment.#sync = :sync, GSI4PK = :due_pk, GSI4SK = :due_sk \
+                     REMOVE GSI2PK, GSI2SK",
+                )
+                .expression_attribute_values(":due_pk", string(due_pk))
+                .expression_attribute_values(":due_sk", string(due_sk)),
+            None => update.update_expression(
+                "SET #appointment.#sync = :sync REMOVE GSI4PK, GSI4SK, GSI2PK, GSI2SK",
+            ),
+        };
+        let result = update.send().await;
         if unless_condition_failed(result)?.is_some() {
             return Ok(true);
         }
@@ -143,17 +155,43 @@ impl AppointmentStore for DynamoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let items: Vec<AppointmentItem> = self
-            .query_index(
-                GSI2,
-                sync_gsi2_pk(status),
+        // Every shard at once: the oldest `limit` overall are among each shard's oldest `limit`.
+        let shards = (0..DUE_SHARDS).map(|shard| {
+            self.query_index::<DueKeys>(
+                GSI4,
+                sync_gsi4_pk(status, shard),
                 "#sk < :before",
                 vec![(":before", instant_key(updated_before))],
                 Some(limit),
                 None,
             )
-            .await?;
-        Ok(items.into_iter().map(|item| item.appointment).collect())
+        });
+        let mut due: Vec<DueKeys> = futures::stream::iter(shards)
+            .buffer_unordered(SHARDS_READ_AT_ONCE)
+            .try_collect::<Vec<Vec<DueKeys>>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        due.sort_by(|a, b| a.due_sk.cmp(&b.due_sk));
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        // The index holds keys only, and lags the table: read each appointment consistently and keep it only if
+        // it is still in this status since before the cutoff.
+        let reads = due
+            .into_iter()
+            .map(|keys| self.get::<AppointmentItem>(keys.pk, keys.sk));
+        let appointments: Vec<Appointment> = futures::stream::iter(reads)
+            .buffered(SHARDS_READ_AT_ONCE)
+            .try_collect::<Vec<Option<AppointmentItem>>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|item| item.appointment)
+            .filter(|appointment| {
+                appointment.sync.status == status && appointment.sync.updated_at < updated_before
+            })
+            .collect();
+        Ok(appointments)
     }
 
     async fn appointments_by_phone(
@@ -174,44 +212,26 @@ impl AppointmentStore for DynamoStore {
     }
 
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
-        let marker = key(migration_pk(PHONE_INDEX_MIGRATION), SINGLETON_SK.to_owned());
-        let done = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(marker.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?
-            .item
-            .is_some();
-        if done {
+        if self.migration_done(PHONE_INDEX_MIGRATION).await? {
             return Ok(0);
         }
-        // A one-time migration, so a Scan is right here (requests never scan): it finds appointments with a phone
-        // that carry no index key yet.
         let mut indexed = 0;
         let mut start_key = None;
         loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(
+            // Appointments with a phone that carry no index key yet.
+            let (items, next) = self
+                .scan_page(
                     "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
                      AND attribute_not_exists(GSI3PK)",
+                    &[
+                        ("#appointment", "appointment"),
+                        ("#customer", "customer"),
+                        ("#phone", "phone"),
+                    ],
+                    start_key,
                 )
-                .expression_attribute_names("#appointment", "appointment")
-                .expression_attribute_names("#customer", "customer")
-                .expression_attribute_names("#phone", "phone")
-                .expression_attribute_values(":appointment", string("APPOINTMENT#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
+                .await?;
+            for item in items {
                 let stored: AppointmentItem = from_item(item)?;
                 let fresh = AppointmentItem::new(&stored.appointment);
                 let (Some(gsi3_pk), Some(gsi3_sk)) = (fresh.gsi3_pk, fresh.gsi3_sk) else {
@@ -234,15 +254,132 @@ impl AppointmentStore for DynamoStore {
                     indexed += 1;
                 }
             }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => break,
+            match next {
+                Some(next) => start_key = Some(next),
+                None => break,
             }
         }
-        self.put_item(marker).await?;
+        self.record_migration(PHONE_INDEX_MIGRATION).await?;
         Ok(indexed)
     }
+
+    async fn index_existing_sync_work(&self) -> Result<u64, StoreError> {
+        if self.migration_done(DUE_INDEX_MIGRATION).await? {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        let mut start_key = None;
+        loop {
+            // Appointments still keyed into GSI2's fleet-wide partitions.
+            let (items, next) = self
+                .scan_page(
+                    "begins_with(SK, :appointment) AND attribute_exists(GSI2PK)",
+                    &[],
+                    start_key,
+                )
+                .await?;
+            for item in items {
+                let stored: AppointmentItem = from_item(item)?;
+                let appointment = &stored.appointment;
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
+                    .condition_expression("version = :version")
+                    .expression_attribute_values(":version", number(stored.version));
+                let update = match sync_gsi4_keys(
+                    appointment.business_id,
+                    appointment.id,
+                    &appointment.sync,
+                ) {
+                    Some((due_pk, due_sk)) => update
+                        .update_expression(
+                            "SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI2PK, GSI2SK",
+                        )
+                        .expression_attribute_values(":due_pk", string(due_pk))
+                        .expression_attribute_values(":due_sk", string(due_sk)),
+                    None => update.update_expression("REMOVE GSI2PK, GSI2SK"),
+                };
+                // A failed condition means it changed meanwhile, and the change wrote the new keys.
+                if unless_condition_failed(update.send().await)?.is_some() {
+                    moved += 1;
+                }
+            }
+            match next {
+                Some(next) => start_key = Some(next),
+                None => break,
+            }
+        }
+        self.record_migration(DUE_INDEX_MIGRATION).await?;
+        Ok(moved)
+    }
 }
+
+/// How many shard Queries (and then appointment reads) the sweep keeps in flight.
+const SHARDS_READ_AT_ONCE: usize = 16;
+
+/// A due-index entry: the appointment's table keys and its place in the shard.
+#[derive(serde::Deserialize)]
+struct DueKeys {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI4SK")]
+    due_sk: String,
+}
+
+impl DynamoStore {
+    /// Data migrations record that they finished, so every run after that costs one read.
+    async fn migration_done(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(migration_pk(name), SINGLETON_SK.to_owned())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item
+            .is_some())
+    }
+
+    async fn record_migration(&self, name: &str) -> Result<(), StoreError> {
+        self.put_item(key(migration_pk(name), SINGLETON_SK.to_owned()))
+            .await
+    }
+
+    /// One page of a migration's Scan of appointment items (`:appointment` is bound here), and where the next page
+    /// starts. Migrations are one-time back-fills, so a Scan is right there; requests never scan.
+    async fn scan_page(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        start_key: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<ScanPage, StoreError> {
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .expression_attribute_values(":appointment", string("APPOINTMENT#"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start_key);
+        for (placeholder, name) in names {
+            scan = scan.expression_attribute_names(*placeholder, *name);
+        }
+        let output = scan.send().await.map_err(backend)?;
+        let next = output.last_evaluated_key.filter(|next| !next.is_empty());
+        Ok((output.items.unwrap_or_default(), next))
+    }
+}
+
+type ScanPage = (
+    Vec<HashMap<String, AttributeValue>>,
+    Option<HashMap<String, AttributeValue>>,
+);
 
 /// What both appointment listings ask of an index sorted by `start#id` (GSI1 for a business, GSI3 for a caller):
 /// one partition, the starts to cover, the status filters, the direction and where to resume.

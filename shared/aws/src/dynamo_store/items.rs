@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, SyncStatus,
+    Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -17,8 +17,28 @@ use serde::{Deserialize, Serialize};
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
-pub const GSI2: &str = "GSI2";
 pub const GSI3: &str = "GSI3";
+/// The due index: scheduled work only (appointments whose sync is pending or failed), sharded by business, keys
+/// only. GSI2, which copied every appointment into one partition per sync status, is what it replaces.
+pub const GSI4: &str = "GSI4";
+
+/// How many partitions the due index spreads each kind of work over. At 10,000 bookings a second fleet-wide each
+/// booking writes the index twice (pending, then out of it once synced), so 64 shards take about 310 write units a
+/// second each: under half of a partition's 1,000 (DESIGN.md, "Capacity").
+pub const DUE_SHARDS: u32 = 64;
+
+/// The business's shard of the due index: FNV-1a of its id, so the shard is stable across releases and platforms
+/// (std's hasher is neither) and businesses spread evenly.
+pub fn business_shard(business: BusinessId) -> u32 {
+    let hash = business
+        .as_uuid()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    u32::try_from(hash % u64::from(DUE_SHARDS)).unwrap_or(0)
+}
 
 /// An instant as a fixed-width decimal string, so that string order is time order: nanoseconds since the epoch,
 /// shifted by 10^21 to be positive over jiff's whole range (±3.2 × 10^20 ns).
@@ -83,17 +103,40 @@ pub fn migration_pk(name: &str) -> String {
 
 pub const PHONE_INDEX_MIGRATION: &str = "phone_index";
 
-pub fn sync_gsi2_pk(status: SyncStatus) -> String {
-    format!("SYNC#{}", status.as_str())
+/// Moving appointments off the fleet-wide GSI2 partitions onto the sharded due index (GSI4).
+pub const DUE_INDEX_MIGRATION: &str = "due_index";
+
+/// Only a sync that waits for the worker or may be retried is scheduled work; the rest stay out of the due index.
+pub fn sync_is_due_work(status: SyncStatus) -> bool {
+    matches!(status, SyncStatus::Pending | SyncStatus::Failed)
 }
 
-pub fn sync_gsi2_sk(appointment: &Appointment) -> String {
-    format!(
-        "{}#{}#{}",
-        instant_key(appointment.sync.updated_at),
-        appointment.business_id,
-        appointment.id
-    )
+/// One shard of one sync status in the due index, e.g. `SYNC#failed#07`.
+pub fn sync_gsi4_pk(status: SyncStatus, shard: u32) -> String {
+    format!("SYNC#{}#{shard:02}", status.as_str())
+}
+
+/// Oldest change first within a shard; the business and appointment make the key unique.
+pub fn sync_gsi4_sk(
+    updated_at: Timestamp,
+    business: BusinessId,
+    appointment: AppointmentId,
+) -> String {
+    format!("{}#{business}#{appointment}", instant_key(updated_at))
+}
+
+/// The due index's keys of an appointment in `sync`, or `None` when its sync is not scheduled work.
+pub fn sync_gsi4_keys(
+    business: BusinessId,
+    appointment: AppointmentId,
+    sync: &SyncState,
+) -> Option<(String, String)> {
+    sync_is_due_work(sync.status).then(|| {
+        (
+            sync_gsi4_pk(sync.status, business_shard(business)),
+            sync_gsi4_sk(sync.updated_at, business, appointment),
+        )
+    })
 }
 
 /// One ledger per business and UTC date: the occupancy of every live appointment whose occupied interval touches
@@ -197,10 +240,11 @@ pub struct AppointmentItem {
     pub gsi1_pk: String,
     #[serde(rename = "GSI1SK")]
     pub gsi1_sk: String,
-    #[serde(rename = "GSI2PK")]
-    pub gsi2_pk: String,
-    #[serde(rename = "GSI2SK")]
-    pub gsi2_sk: String,
+    /// The due index; only appointments whose sync is pending or failed are in it.
+    #[serde(rename = "GSI4PK", skip_serializing_if = "Option::is_none")]
+    pub gsi4_pk: Option<String>,
+    #[serde(rename = "GSI4SK", skip_serializing_if = "Option::is_none")]
+    pub gsi4_sk: Option<String>,
     /// The phone index; only appointments with a customer phone are in it.
     #[serde(rename = "GSI3PK", skip_serializing_if = "Option::is_none")]
     pub gsi3_pk: Option<String>,
@@ -212,6 +256,8 @@ pub struct AppointmentItem {
 impl AppointmentItem {
     pub fn new(appointment: &Appointment) -> Self {
         let phone = appointment.customer.phone.as_ref();
+        let due = sync_gsi4_keys(appointment.business_id, appointment.id, &appointment.sync);
+        let (gsi4_pk, gsi4_sk) = due.map_or((None, None), |(pk, sk)| (Some(pk), Some(sk)));
         Self {
             gsi3_pk: phone.map(|phone| phone_gsi3_pk(appointment.business_id, phone)),
             gsi3_sk: phone.map(|_| appointment_gsi1_sk(appointment.time.start(), appointment.id)),
@@ -220,8 +266,8 @@ impl AppointmentItem {
             version: appointment.version,
             gsi1_pk: appointments_gsi1_pk(appointment.business_id),
             gsi1_sk: appointment_gsi1_sk(appointment.time.start(), appointment.id),
-            gsi2_pk: sync_gsi2_pk(appointment.sync.status),
-            gsi2_sk: sync_gsi2_sk(appointment),
+            gsi4_pk,
+            gsi4_sk,
             appointment: appointment.clone(),
         }
     }
