@@ -240,3 +240,69 @@ async fn appointments_written_under_the_fleet_wide_sync_index_move_to_the_due_in
     // Its marker is written: every later run is one read.
     assert_eq!(store.index_existing_sync_work().await.unwrap(), 0);
 }
+
+/// SQS fair queues: every job goes to the standard queue with its business as the message group. moto accepts a
+/// group id on a standard queue and hands it back; it does not reorder by it, so the fairness itself is proven on
+/// the in-process queue (`a_backlog_of_one_business_does_not_delay_another`).
+#[tokio::test]
+async fn sync_jobs_are_sent_with_their_business_as_the_message_group() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    use booking_aws::emulators::moto::Moto;
+    use booking_aws::emulators::sdk_config;
+    use booking_aws::sqs_job_queue::SqsJobQueue;
+    use booking_core::ports::{Job, JobQueue, QueueSettings};
+
+    if !support::installed(Moto::shared().await, "moto") {
+        return;
+    }
+    let moto = Moto::shared().await.unwrap().unwrap();
+    let (queue_url, dead_url) = moto
+        .create_sync_queues(QueueSettings::default())
+        .await
+        .unwrap();
+    let client = aws_sdk_sqs::Client::new(&sdk_config(moto.endpoint()).await);
+    let queue = SqsJobQueue::new(client.clone(), queue_url.clone(), dead_url);
+    let one = BusinessId::generate();
+    let other = BusinessId::generate();
+    let job = |business_id| Job::SyncCalendar {
+        business_id,
+        requested_at: None,
+    };
+    queue
+        .enqueue(&job(one), std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    queue
+        .enqueue_many(&[job(other)], std::time::Duration::ZERO)
+        .await
+        .unwrap();
+
+    let mut groups = Vec::new();
+    for _ in 0..5 {
+        let received = client
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .send()
+            .await
+            .unwrap();
+        for message in received.messages.unwrap_or_default() {
+            let group = message.attributes.and_then(|mut attributes| {
+                attributes.remove(&MessageSystemAttributeName::MessageGroupId)
+            });
+            let body: Job = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
+            groups.push((body.business_id().to_string(), group));
+        }
+        if groups.len() == 2 {
+            break;
+        }
+    }
+    groups.sort();
+    let mut expected = vec![
+        (one.to_string(), Some(one.to_string())),
+        (other.to_string(), Some(other.to_string())),
+    ];
+    expected.sort();
+    assert_eq!(groups, expected);
+}
