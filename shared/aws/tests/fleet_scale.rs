@@ -1,5 +1,6 @@
-//! The table at fleet scale on DynamoDB Local: scheduled sync work lives in a sparse, sharded, keys-only index
-//! (GSI4), and appointments written under the fleet-wide GSI2 move there once.
+//! The table at fleet scale on DynamoDB Local: scheduled work (pending and failed syncs, calendar watches) lives in
+//! a sparse, sharded, keys-only index (GSI4), and items written under the fleet-wide GSI2 and GSI1 `WATCHES` move
+//! there once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,7 +13,7 @@ use booking_core::domain::{
     Appointment, BusinessId, Interval, ServiceId, SyncFailure, SyncFailureCode, SyncState,
     SyncStatus,
 };
-use booking_core::ports::{AppointmentStore, Store};
+use booking_core::ports::{AppointmentStore, CalendarWatch, ConnectionStore, ProviderKind, Store};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
@@ -204,7 +205,7 @@ async fn write_the_old_way(
 }
 
 #[tokio::test]
-async fn appointments_written_under_the_fleet_wide_sync_index_move_to_the_due_index_once() {
+async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_the_due_index_once() {
     let Some(emulator) = dynamodb_local().await else {
         return;
     };
@@ -216,6 +217,28 @@ async fn appointments_written_under_the_fleet_wide_sync_index_move_to_the_due_in
     for appointment in [&pending, &failed, &synced] {
         write_the_old_way(&client, &table, appointment).await;
     }
+    let watch = CalendarWatch::new(
+        BusinessId::generate(),
+        ProviderKind::GOOGLE,
+        "primary".into(),
+    );
+    store.put_calendar_watch(&watch, None).await.unwrap();
+    // As the release before wrote a watch: in GSI1's one `WATCHES` partition.
+    client
+        .update_item()
+        .table_name(&table)
+        .key(
+            "PK",
+            AttributeValue::S(format!("BUSINESS#{}", watch.business_id)),
+        )
+        .key("SK", AttributeValue::S("WATCH".into()))
+        .update_expression("SET GSI1PK = :pk, GSI1SK = :sk REMOVE GSI4PK, GSI4SK")
+        .expression_attribute_values(":pk", AttributeValue::S("WATCHES".into()))
+        .expression_attribute_values(":sk", AttributeValue::S(watch.business_id.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert!(store.calendar_watches(None, 10).await.unwrap().is_empty());
     let cutoff = now() - SignedDuration::from_mins(5);
     let sweep = async |status| {
         store
@@ -225,7 +248,8 @@ async fn appointments_written_under_the_fleet_wide_sync_index_move_to_the_due_in
     };
     assert!(sweep(SyncStatus::Pending).await.is_empty(), "not moved yet");
 
-    assert_eq!(store.index_existing_sync_work().await.unwrap(), 3);
+    assert_eq!(store.index_existing_scheduled_work().await.unwrap(), 4);
+    assert_eq!(store.calendar_watches(None, 10).await.unwrap(), vec![watch]);
     assert_eq!(sweep(SyncStatus::Pending).await, vec![pending.clone()]);
     assert_eq!(sweep(SyncStatus::Failed).await, vec![failed.clone()]);
     for appointment in [&pending, &failed, &synced] {
@@ -238,7 +262,7 @@ async fn appointments_written_under_the_fleet_wide_sync_index_move_to_the_due_in
         None
     );
     // Its marker is written: every later run is one read.
-    assert_eq!(store.index_existing_sync_work().await.unwrap(), 0);
+    assert_eq!(store.index_existing_scheduled_work().await.unwrap(), 0);
 }
 
 /// SQS fair queues: every job goes to the standard queue with its business as the message group. moto accepts a

@@ -1,25 +1,27 @@
-//! Reading appointments (by time, by caller, by sync status) and recording their sync state.
+//! Reading appointments (by time, by caller, by sync status), recording their sync state, and the one-time moves of
+//! existing items into the phone index and the due index.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, SyncState,
     SyncStatus,
 };
 use booking_core::ports::{
-    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
-    ReadMark, StoreError,
+    AppointmentQuery, AppointmentStore, CalendarWatch, CallerQuery, ListOrder, OccupancyRead, Page,
+    PageCursor, ReadMark, StoreError,
 };
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 
 use super::items::{
     AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, GSI4, LedgerEntry,
-    PHONE_INDEX_MIGRATION, SINGLETON_SK, appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk,
-    business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk, sync_gsi4_keys,
-    sync_gsi4_pk,
+    OLD_WATCHES_GSI1_PK, PHONE_INDEX_MIGRATION, SINGLETON_SK, SK, WATCH_SK, appointment_gsi1_sk,
+    appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk,
+    phone_gsi3_pk, sync_gsi4_keys, sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -228,6 +230,7 @@ impl AppointmentStore for DynamoStore {
                         ("#customer", "customer"),
                         ("#phone", "phone"),
                     ],
+                    &[],
                     start_key,
                 )
                 .await?;
@@ -263,43 +266,30 @@ impl AppointmentStore for DynamoStore {
         Ok(indexed)
     }
 
-    async fn index_existing_sync_work(&self) -> Result<u64, StoreError> {
+    async fn index_existing_scheduled_work(&self) -> Result<u64, StoreError> {
         if self.migration_done(DUE_INDEX_MIGRATION).await? {
             return Ok(0);
         }
         let mut moved = 0;
         let mut start_key = None;
         loop {
-            // Appointments still keyed into GSI2's fleet-wide partitions.
+            // Appointments still keyed into GSI2's fleet-wide partitions, and watches in GSI1's one `WATCHES`.
             let (items, next) = self
                 .scan_page(
-                    "begins_with(SK, :appointment) AND attribute_exists(GSI2PK)",
+                    "(begins_with(SK, :appointment) AND attribute_exists(GSI2PK)) \
+                     OR (SK = :watch AND GSI1PK = :watches)",
                     &[],
+                    &[(":watch", WATCH_SK), (":watches", OLD_WATCHES_GSI1_PK)],
                     start_key,
                 )
                 .await?;
             for item in items {
-                let stored: AppointmentItem = from_item(item)?;
-                let appointment = &stored.appointment;
-                let update = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
-                    .condition_expression("version = :version")
-                    .expression_attribute_values(":version", number(stored.version));
-                let update = match sync_gsi4_keys(
-                    appointment.business_id,
-                    appointment.id,
-                    &appointment.sync,
-                ) {
-                    Some((due_pk, due_sk)) => update
-                        .update_expression(
-                            "SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI2PK, GSI2SK",
-                        )
-                        .expression_attribute_values(":due_pk", string(due_pk))
-                        .expression_attribute_values(":due_sk", string(due_sk)),
-                    None => update.update_expression("REMOVE GSI2PK, GSI2SK"),
+                let is_watch =
+                    matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == WATCH_SK);
+                let update = if is_watch {
+                    self.watch_into_due_index(from_item(item)?)
+                } else {
+                    self.appointment_into_due_index(from_item(item)?)
                 };
                 // A failed condition means it changed meanwhile, and the change wrote the new keys.
                 if unless_condition_failed(update.send().await)?.is_some() {
@@ -314,6 +304,13 @@ impl AppointmentStore for DynamoStore {
         self.record_migration(DUE_INDEX_MIGRATION).await?;
         Ok(moved)
     }
+}
+
+/// A watch as the release before the due index stored it: only what moving it needs.
+#[derive(serde::Deserialize)]
+struct OldWatchItem {
+    version: u64,
+    watch: CalendarWatch,
 }
 
 /// How many shard Queries (and then appointment reads) the sweep keeps in flight.
@@ -331,6 +328,39 @@ struct DueKeys {
 }
 
 impl DynamoStore {
+    /// The appointment's due-index keys if its sync is scheduled work, and GSI2's removed, unless it changed.
+    fn appointment_into_due_index(&self, stored: AppointmentItem) -> UpdateItemFluentBuilder {
+        let appointment = &stored.appointment;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", number(stored.version));
+        match sync_gsi4_keys(appointment.business_id, appointment.id, &appointment.sync) {
+            Some((due_pk, due_sk)) => update
+                .update_expression("SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI2PK, GSI2SK")
+                .expression_attribute_values(":due_pk", string(due_pk))
+                .expression_attribute_values(":due_sk", string(due_sk)),
+            None => update.update_expression("REMOVE GSI2PK, GSI2SK"),
+        }
+    }
+
+    /// The watch's shard of the due index instead of GSI1's `WATCHES`, unless it changed.
+    fn watch_into_due_index(&self, stored: OldWatchItem) -> UpdateItemFluentBuilder {
+        let business = stored.watch.business_id;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), WATCH_SK.to_owned())))
+            .update_expression("SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI1PK, GSI1SK")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":due_pk", string(watch_gsi4_pk(business)))
+            .expression_attribute_values(":due_sk", string(business.to_string()))
+            .expression_attribute_values(":version", number(stored.version))
+    }
+
     /// Data migrations record that they finished, so every run after that costs one read.
     async fn migration_done(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self
@@ -351,12 +381,13 @@ impl DynamoStore {
             .await
     }
 
-    /// One page of a migration's Scan of appointment items (`:appointment` is bound here), and where the next page
+    /// One page of a migration's Scan (`:appointment`, the appointments' sort-key prefix, is bound here), and where the next page
     /// starts. Migrations are one-time back-fills, so a Scan is right there; requests never scan.
     async fn scan_page(
         &self,
         filter: &str,
         names: &[(&str, &str)],
+        values: &[(&str, &str)],
         start_key: Option<HashMap<String, AttributeValue>>,
     ) -> Result<ScanPage, StoreError> {
         let mut scan = self
@@ -369,6 +400,9 @@ impl DynamoStore {
             .set_exclusive_start_key(start_key);
         for (placeholder, name) in names {
             scan = scan.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            scan = scan.expression_attribute_values(*placeholder, string(*value));
         }
         let output = scan.send().await.map_err(backend)?;
         let next = output.last_evaluated_key.filter(|next| !next.is_empty());

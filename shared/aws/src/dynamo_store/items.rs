@@ -173,8 +173,17 @@ pub fn busy_event_sk(calendar_id: &str, event_id: &str) -> String {
 
 pub const WATCH_SK: &str = "WATCH";
 
-/// Every business's watch in one index partition, ordered by business, for the scheduled renewal walk.
-pub const WATCHES_GSI1_PK: &str = "WATCHES";
+/// Where the release before the due index kept every business's watch: one GSI1 partition for the whole fleet.
+pub const OLD_WATCHES_GSI1_PK: &str = "WATCHES";
+
+/// One shard of the calendar watches in the due index, e.g. `WATCH#07`, sorted by business for the scheduled walk.
+pub fn watch_gsi4_pk(business: BusinessId) -> String {
+    format!("WATCH#{:02}", business_shard(business))
+}
+
+pub fn watch_shard_gsi4_pk(shard: u32) -> String {
+    format!("WATCH#{shard:02}")
+}
 
 pub fn busy_gsi1_pk(business: BusinessId) -> String {
     format!("BUSINESS#{business}#BUSY")
@@ -405,10 +414,11 @@ pub struct CalendarWatchItem {
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
-    #[serde(rename = "GSI1PK")]
-    pub gsi1_pk: String,
-    #[serde(rename = "GSI1SK")]
-    pub gsi1_sk: String,
+    /// The due index holds keys only and these never change, so a sync writing the watch's cursor writes no index.
+    #[serde(rename = "GSI4PK")]
+    pub gsi4_pk: String,
+    #[serde(rename = "GSI4SK")]
+    pub gsi4_sk: String,
     /// Top level, for the condition of a versioned write.
     pub version: u64,
     pub watch: CalendarWatch,
