@@ -25,6 +25,7 @@ use serde::de::DeserializeOwned;
 
 use items::{PK, SK};
 
+pub use items::DUE_SHARDS;
 pub use schema::create_table;
 
 #[derive(Clone, Debug)]
