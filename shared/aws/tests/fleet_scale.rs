@@ -108,16 +108,43 @@ fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a
         .map(String::as_str)
 }
 
+/// A fresh table with three appointments, each of its own business, whose syncs have been pending, failed and
+/// synced for ten minutes; `None` when DynamoDB Local is not installed.
+struct Fixture {
+    store: booking_aws::dynamo_store::DynamoStore,
+    table: String,
+    client: aws_sdk_dynamodb::Client,
+    pending: Appointment,
+    failed: Appointment,
+    synced: Appointment,
+}
+
+async fn fixture() -> Option<Fixture> {
+    let emulator = dynamodb_local().await?;
+    let (store, table) = emulator.fresh_store().await.unwrap();
+    Some(Fixture {
+        client: emulator.client().await,
+        pending: appointment_in(&store, &sync_at(SyncStatus::Pending, 10)).await,
+        failed: appointment_in(&store, &sync_at(SyncStatus::Failed, 10)).await,
+        synced: appointment_in(&store, &sync_at(SyncStatus::Synced, 10)).await,
+        store,
+        table,
+    })
+}
+
 #[tokio::test]
 async fn only_pending_and_failed_syncs_are_in_the_due_index_each_in_its_business_shard() {
-    let Some(emulator) = dynamodb_local().await else {
+    let Some(Fixture {
+        store,
+        table,
+        client,
+        pending,
+        failed,
+        synced,
+    }) = fixture().await
+    else {
         return;
     };
-    let (store, table) = emulator.fresh_store().await.unwrap();
-    let client = emulator.client().await;
-    let pending = appointment_in(&store, &sync_at(SyncStatus::Pending, 10)).await;
-    let failed = appointment_in(&store, &sync_at(SyncStatus::Failed, 10)).await;
-    let synced = appointment_in(&store, &sync_at(SyncStatus::Synced, 10)).await;
 
     let synced_item = stored_item(&client, &table, &synced).await;
     assert_eq!(
@@ -206,14 +233,17 @@ async fn write_the_old_way(
 
 #[tokio::test]
 async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_the_due_index_once() {
-    let Some(emulator) = dynamodb_local().await else {
+    let Some(Fixture {
+        store,
+        table,
+        client,
+        pending,
+        failed,
+        synced,
+    }) = fixture().await
+    else {
         return;
     };
-    let (store, table) = emulator.fresh_store().await.unwrap();
-    let client = emulator.client().await;
-    let pending = appointment_in(&store, &sync_at(SyncStatus::Pending, 10)).await;
-    let failed = appointment_in(&store, &sync_at(SyncStatus::Failed, 10)).await;
-    let synced = appointment_in(&store, &sync_at(SyncStatus::Synced, 10)).await;
     for appointment in [&pending, &failed, &synced] {
         write_the_old_way(&client, &table, appointment).await;
     }

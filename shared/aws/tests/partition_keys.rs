@@ -2,18 +2,21 @@
 //! reads or writes during a scripted day of several businesses (services, availability, bookings, holds,
 //! reschedules, cancels, sync results, calendar watches written by syncs and webhooks, busy time, the scheduler) is
 //! recorded by an SDK interceptor, and no key may be touched by more than one business, except the due index's
-//! sharded keys when there are at least [`MIN_SHARDS`] shards.
+//! sharded keys when there are at least [`MIN_SHARDS`] shards. The same interceptor holds the booking path to its
+//! five requests (the API key's read included).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../benches/support/holds_and_callers.rs"]
-#[allow(dead_code)]
+// Only its client is used here; its report prints for the benches.
+#[allow(dead_code, clippy::print_stdout)]
 mod holds_and_callers;
 #[path = "../../benches/support/seed.rs"]
 mod seed;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -54,11 +57,16 @@ struct Touch {
 struct Recorder {
     actor: Arc<Mutex<Actor>>,
     touches: Arc<Mutex<Vec<(Actor, Touch)>>>,
+    requests: Arc<AtomicU64>,
 }
 
 impl Recorder {
     fn act_as(&self, actor: Actor) {
         *self.actor.lock().unwrap() = actor;
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 }
 
@@ -187,6 +195,7 @@ impl Intercept for RecordKeys {
             .bytes()
             .and_then(|bytes| serde_json::from_slice(bytes).ok())
             .unwrap_or(Value::Null);
+        self.0.requests.fetch_add(1, Ordering::Relaxed);
         let actor = *self.0.actor.lock().unwrap();
         let touches = touches_of(&target, &body, "table");
         self.0
@@ -244,6 +253,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
     let mut booked = Vec::new();
     for slot in 0..4_i64 {
         let start = tomorrow + SignedDuration::from_mins(slot * 60);
+        let before = recorder.requests();
         let (status, appointment) = client
             .post(
                 "/v1/appointments",
@@ -252,6 +262,9 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{appointment}");
+        // The key's GetItem, the service and connection's BatchGetItem, the ledger and busy Queries, the
+        // transaction: the booking path's five requests, whatever the fleet layout.
+        assert_eq!(recorder.requests() - before, 5, "requests of one booking");
         booked.push(appointment["id"].as_str().unwrap().to_owned());
     }
     let start = tomorrow + SignedDuration::from_hours(5);

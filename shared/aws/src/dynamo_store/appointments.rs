@@ -14,14 +14,13 @@ use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CalendarWatch, CallerQuery, ListOrder, OccupancyRead, Page,
     PageCursor, ReadMark, StoreError,
 };
-use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 
 use super::items::{
-    AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, GSI4, LedgerEntry,
-    OLD_WATCHES_GSI1_PK, PHONE_INDEX_MIGRATION, SINGLETON_SK, SK, WATCH_SK, appointment_gsi1_sk,
-    appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk,
-    phone_gsi3_pk, sync_gsi4_keys, sync_gsi4_pk, watch_gsi4_pk,
+    AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, LedgerEntry, OLD_WATCHES_GSI1_PK,
+    PHONE_INDEX_MIGRATION, SINGLETON_SK, SK, WATCH_SK, appointment_gsi1_sk, appointment_sk,
+    appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk,
+    sync_gsi4_keys, sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -157,43 +156,24 @@ impl AppointmentStore for DynamoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // Every shard at once: the oldest `limit` overall are among each shard's oldest `limit`.
-        let shards = (0..DUE_SHARDS).map(|shard| {
-            self.query_index::<DueKeys>(
-                GSI4,
-                sync_gsi4_pk(status, shard),
-                "#sk < :before",
-                vec![(":before", instant_key(updated_before))],
-                Some(limit),
-                None,
+        let due = self
+            .first_due(
+                (0..DUE_SHARDS).map(|shard| sync_gsi4_pk(status, shard)),
+                "#sk < :bound",
+                instant_key(updated_before),
+                limit,
             )
-        });
-        let mut due: Vec<DueKeys> = futures::stream::iter(shards)
-            .buffer_unordered(SHARDS_READ_AT_ONCE)
-            .try_collect::<Vec<Vec<DueKeys>>>()
+            .await?;
+        // Kept only if still in this status since before the cutoff: the index lags the table.
+        Ok(self
+            .due_items::<AppointmentItem>(due)
             .await?
             .into_iter()
-            .flatten()
-            .collect();
-        due.sort_by(|a, b| a.due_sk.cmp(&b.due_sk));
-        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        // The index holds keys only, and lags the table: read each appointment consistently and keep it only if
-        // it is still in this status since before the cutoff.
-        let reads = due
-            .into_iter()
-            .map(|keys| self.get::<AppointmentItem>(keys.pk, keys.sk));
-        let appointments: Vec<Appointment> = futures::stream::iter(reads)
-            .buffered(SHARDS_READ_AT_ONCE)
-            .try_collect::<Vec<Option<AppointmentItem>>>()
-            .await?
-            .into_iter()
-            .flatten()
             .map(|item| item.appointment)
             .filter(|appointment| {
                 appointment.sync.status == status && appointment.sync.updated_at < updated_before
             })
-            .collect();
-        Ok(appointments)
+            .collect())
     }
 
     async fn appointments_by_phone(
@@ -311,20 +291,6 @@ impl AppointmentStore for DynamoStore {
 struct OldWatchItem {
     version: u64,
     watch: CalendarWatch,
-}
-
-/// How many shard Queries (and then appointment reads) the sweep keeps in flight.
-const SHARDS_READ_AT_ONCE: usize = 16;
-
-/// A due-index entry: the appointment's table keys and its place in the shard.
-#[derive(serde::Deserialize)]
-struct DueKeys {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI4SK")]
-    due_sk: String,
 }
 
 impl DynamoStore {

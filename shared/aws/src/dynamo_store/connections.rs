@@ -8,10 +8,8 @@ use booking_core::ports::{
 };
 use jiff::Timestamp;
 
-use futures::{StreamExt, TryStreamExt};
-
 use super::items::{
-    CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, GSI4, OAuthAttemptItem, PK,
+    CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
     SINGLETON_SK, WATCH_SK, business_pk, oauth_attempt_pk, watch_gsi4_pk, watch_shard_gsi4_pk,
 };
 use super::requests::unless_condition_failed;
@@ -164,51 +162,20 @@ impl ConnectionStore for DynamoStore {
     ) -> Result<Vec<CalendarWatch>, StoreError> {
         // A space sorts below every character of a business id.
         let after = after.map_or_else(|| " ".to_owned(), |after| after.to_string());
-        // Every shard at once: the first `limit` businesses after `after` are among each shard's first `limit`.
-        let shards = (0..DUE_SHARDS).map(|shard| {
-            self.query_index::<WatchKeys>(
-                GSI4,
-                watch_shard_gsi4_pk(shard),
-                "#sk > :after",
-                vec![(":after", after.clone())],
-                Some(limit),
-                None,
+        let watches = self
+            .first_due(
+                (0..DUE_SHARDS).map(watch_shard_gsi4_pk),
+                "#sk > :bound",
+                after,
+                limit,
             )
-        });
-        let mut keys: Vec<WatchKeys> = futures::stream::iter(shards)
-            .buffer_unordered(READS_AT_ONCE)
-            .try_collect::<Vec<Vec<WatchKeys>>>()
+            .await?;
+        // A watch deleted since the index was read is left out.
+        Ok(self
+            .due_items::<CalendarWatchItem>(watches)
             .await?
             .into_iter()
-            .flatten()
-            .collect();
-        keys.sort_by(|a, b| a.business.cmp(&b.business));
-        keys.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        // The index holds keys only: read the watches themselves (a watch deleted meanwhile is skipped).
-        let reads = keys
-            .into_iter()
-            .map(|keys| self.get::<CalendarWatchItem>(keys.pk, keys.sk));
-        Ok(futures::stream::iter(reads)
-            .buffered(READS_AT_ONCE)
-            .try_collect::<Vec<Option<CalendarWatchItem>>>()
-            .await?
-            .into_iter()
-            .flatten()
             .map(|item| item.watch)
             .collect())
     }
-}
-
-/// How many shard Queries (and then watch reads) the walk keeps in flight.
-const READS_AT_ONCE: usize = 16;
-
-/// A watch's entry in the due index: its table keys, and its business as the sort key.
-#[derive(serde::Deserialize)]
-struct WatchKeys {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI4SK")]
-    business: String,
 }

@@ -7,6 +7,7 @@ mod booking;
 mod busy_time;
 mod catalog;
 mod connections;
+mod due_index;
 mod items;
 mod leases;
 mod ledgers;
