@@ -134,17 +134,17 @@ async fn fixture() -> Option<Fixture> {
 
 #[tokio::test]
 async fn only_pending_and_failed_syncs_are_in_the_due_index_each_in_its_business_shard() {
-    let Some(Fixture {
+    let Some(fixture) = fixture().await else {
+        return;
+    };
+    let Fixture {
         store,
         table,
         client,
         pending,
         failed,
         synced,
-    }) = fixture().await
-    else {
-        return;
-    };
+    } = fixture;
 
     let synced_item = stored_item(&client, &table, &synced).await;
     assert_eq!(
@@ -233,17 +233,17 @@ async fn write_the_old_way(
 
 #[tokio::test]
 async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_the_due_index_once() {
-    let Some(Fixture {
+    let Some(fixture) = fixture().await else {
+        return;
+    };
+    let Fixture {
         store,
         table,
         client,
         pending,
         failed,
         synced,
-    }) = fixture().await
-    else {
-        return;
-    };
+    } = fixture;
     for appointment in [&pending, &failed, &synced] {
         write_the_old_way(&client, &table, appointment).await;
     }

@@ -194,95 +194,53 @@ impl AppointmentStore for DynamoStore {
     }
 
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
-        if self.migration_done(PHONE_INDEX_MIGRATION).await? {
-            return Ok(0);
-        }
-        let mut indexed = 0;
-        let mut start_key = None;
-        loop {
-            // Appointments with a phone that carry no index key yet.
-            let (items, next) = self
-                .scan_page(
-                    "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
-                     AND attribute_not_exists(GSI3PK)",
-                    &[
-                        ("#appointment", "appointment"),
-                        ("#customer", "customer"),
-                        ("#phone", "phone"),
-                    ],
-                    &[],
-                    start_key,
-                )
-                .await?;
-            for item in items {
+        // Appointments with a phone that carry no index key yet.
+        self.migrate(
+            PHONE_INDEX_MIGRATION,
+            "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
+             AND attribute_not_exists(GSI3PK)",
+            &[
+                ("#appointment", "appointment"),
+                ("#customer", "customer"),
+                ("#phone", "phone"),
+            ],
+            &[],
+            |item| {
                 let stored: AppointmentItem = from_item(item)?;
                 let fresh = AppointmentItem::new(&stored.appointment);
                 let (Some(gsi3_pk), Some(gsi3_sk)) = (fresh.gsi3_pk, fresh.gsi3_sk) else {
-                    continue;
+                    return Ok(None);
                 };
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(stored.pk, stored.sk)))
-                    .update_expression("SET GSI3PK = :pk, GSI3SK = :sk")
-                    .condition_expression("version = :version")
-                    .expression_attribute_values(":pk", string(gsi3_pk))
-                    .expression_attribute_values(":sk", string(gsi3_sk))
-                    .expression_attribute_values(":version", number(stored.version))
-                    .send()
-                    .await;
-                // A failed condition means it changed meanwhile: the change wrote the whole item, index keys included.
-                if unless_condition_failed(result)?.is_some() {
-                    indexed += 1;
-                }
-            }
-            match next {
-                Some(next) => start_key = Some(next),
-                None => break,
-            }
-        }
-        self.record_migration(PHONE_INDEX_MIGRATION).await?;
-        Ok(indexed)
+                Ok(Some(
+                    self.unchanged_appointment(&stored)
+                        .update_expression("SET GSI3PK = :pk, GSI3SK = :sk")
+                        .expression_attribute_values(":pk", string(gsi3_pk))
+                        .expression_attribute_values(":sk", string(gsi3_sk)),
+                ))
+            },
+        )
+        .await
     }
 
     async fn index_existing_scheduled_work(&self) -> Result<u64, StoreError> {
-        if self.migration_done(DUE_INDEX_MIGRATION).await? {
-            return Ok(0);
-        }
-        let mut moved = 0;
-        let mut start_key = None;
-        loop {
-            // Appointments still keyed into GSI2's fleet-wide partitions, and watches in GSI1's one `WATCHES`.
-            let (items, next) = self
-                .scan_page(
-                    "(begins_with(SK, :appointment) AND attribute_exists(GSI2PK)) \
-                     OR (SK = :watch AND GSI1PK = :watches)",
-                    &[],
-                    &[(":watch", WATCH_SK), (":watches", OLD_WATCHES_GSI1_PK)],
-                    start_key,
-                )
-                .await?;
-            for item in items {
+        // Appointments still keyed into GSI2's fleet-wide partitions, and watches in GSI1's one `WATCHES`.
+        self.migrate(
+            DUE_INDEX_MIGRATION,
+            "(begins_with(SK, :appointment) AND attribute_exists(GSI2PK)) \
+             OR (SK = :watch AND GSI1PK = :watches)",
+            &[],
+            &[(":watch", WATCH_SK), (":watches", OLD_WATCHES_GSI1_PK)],
+            |item| {
                 let is_watch =
                     matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == WATCH_SK);
-                let update = if is_watch {
+                Ok(Some(if is_watch {
                     self.watch_into_due_index(from_item(item)?)
                 } else {
                     self.appointment_into_due_index(from_item(item)?)
-                };
-                // A failed condition means it changed meanwhile, and the change wrote the new keys.
-                if unless_condition_failed(update.send().await)?.is_some() {
-                    moved += 1;
-                }
-            }
-            match next {
-                Some(next) => start_key = Some(next),
-                None => break,
-            }
-        }
-        self.record_migration(DUE_INDEX_MIGRATION).await?;
-        Ok(moved)
+                }))
+            },
+        )
+        .await
     }
 }
 
@@ -297,13 +255,7 @@ impl DynamoStore {
     /// The appointment's due-index keys if its sync is scheduled work, and GSI2's removed, unless it changed.
     fn appointment_into_due_index(&self, stored: AppointmentItem) -> UpdateItemFluentBuilder {
         let appointment = &stored.appointment;
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
-            .condition_expression("version = :version")
-            .expression_attribute_values(":version", number(stored.version));
+        let update = self.unchanged_appointment(&stored);
         match sync_gsi4_keys(appointment.business_id, appointment.id, &appointment.sync) {
             Some((due_pk, due_sk)) => update
                 .update_expression("SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI2PK, GSI2SK")
@@ -325,6 +277,54 @@ impl DynamoStore {
             .expression_attribute_values(":due_pk", string(watch_gsi4_pk(business)))
             .expression_attribute_values(":due_sk", string(business.to_string()))
             .expression_attribute_values(":version", number(stored.version))
+    }
+
+    /// An update of the stored appointment on condition that it is still at the version read.
+    fn unchanged_appointment(&self, stored: &AppointmentItem) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", number(stored.version))
+    }
+
+    /// A one-time back-fill: unless `name`'s marker exists, Scan for the items `filter` picks (page by page) and
+    /// send the conditional update `move_item` builds for each (`None`: nothing to do), then write the marker.
+    /// Answers how many updates applied. A failed condition means the item changed meanwhile, and the change wrote
+    /// the whole item, index keys included.
+    async fn migrate(
+        &self,
+        name: &str,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, &str)],
+        move_item: impl Fn(
+            HashMap<String, AttributeValue>,
+        ) -> Result<Option<UpdateItemFluentBuilder>, StoreError>,
+    ) -> Result<u64, StoreError> {
+        if self.migration_done(name).await? {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        let mut start_key = None;
+        loop {
+            let (items, next) = self.scan_page(filter, names, values, start_key).await?;
+            for item in items {
+                let Some(update) = move_item(item)? else {
+                    continue;
+                };
+                if unless_condition_failed(update.send().await)?.is_some() {
+                    moved += 1;
+                }
+            }
+            match next {
+                Some(next) => start_key = Some(next),
+                None => break,
+            }
+        }
+        self.record_migration(name).await?;
+        Ok(moved)
     }
 
     /// Data migrations record that they finished, so every run after that costs one read.
