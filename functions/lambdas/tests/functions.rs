@@ -287,7 +287,8 @@ async fn scheduler_requeues_syncs_left_pending() {
             "requeued_stale_pending": 1,
             "retried_failed": 0,
             "calendars_queued": 0,
-            "phone_numbers_indexed": 0
+            "phone_numbers_indexed": 0,
+            "scheduled_work_indexed": 0
         })
     );
 

@@ -1,5 +1,7 @@
 //! `JobQueue` on SQS: the sync queue and its dead-letter queue. The redrive policy (`maxReceiveCount`) lives on the
-//! queue (SAM template), so SQS itself moves an exhausted job to the dead-letter queue.
+//! queue (SAM template), so SQS itself moves an exhausted job to the dead-letter queue. Every job is sent with the
+//! business as its message group, which makes the standard queue an SQS fair queue: one business's backlog does not
+//! delay another's jobs.
 
 use std::time::Duration;
 
@@ -51,6 +53,10 @@ impl SqsJobQueue {
                     SendMessageBatchRequestEntry::builder()
                         .id(index.to_string())
                         .message_body(encode(job)?)
+                        // A standard queue with message groups is an SQS fair queue: a business whose backlog
+                        // grows (a reconnect with thousands of appointments, a flood of webhooks) is served
+                        // after the others' jobs, not before them.
+                        .message_group_id(job.business_id().to_string())
                         .delay_seconds(seconds(delay, MAX_DELAY))
                         .build()
                         .map_err(backend)?,
@@ -141,6 +147,7 @@ impl JobQueue for SqsJobQueue {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(encode(job)?)
+            .message_group_id(job.business_id().to_string())
             .delay_seconds(seconds(delay, MAX_DELAY))
             .send()
             .await

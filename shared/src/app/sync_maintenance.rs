@@ -33,20 +33,26 @@ pub struct MaintenanceReport {
     pub calendars_queued: usize,
     /// Appointments stored before the phone index existed, indexed by this run (0 once the back-fill is done).
     pub phone_numbers_indexed: u64,
+    /// Appointments and calendar watches moved off indexes the whole fleet shared onto the store's sharded one by
+    /// this run (0 once done).
+    pub scheduled_work_indexed: u64,
 }
 
-/// The scheduled work: re-enqueue syncs whose job went missing, retry failures that may have passed, sync calendars
-/// whose notifications may have been lost or whose channels need renewing, and back-fill the phone index (a no-op
-/// once its marker is written). The first failure ends the run; the next run starts the list again.
+/// The scheduled work: move work still under a fleet-wide index onto the sharded one first (so the sweeps
+/// see it), re-enqueue syncs whose job went missing, retry failures that may have passed, sync calendars whose
+/// notifications may have been lost or whose channels need renewing, and back-fill the phone index. Back-fills are
+/// no-ops once their marker is written. The first failure ends the run; the next run starts the list again.
 #[tracing::instrument(skip_all)]
 pub async fn run_scheduled_work<S: AppointmentStore + ConnectionStore + ?Sized>(
     app: &App<S>,
 ) -> Result<MaintenanceReport, AppError> {
+    let scheduled_work_indexed = app.store.index_existing_scheduled_work().await?;
     Ok(MaintenanceReport {
         requeued_stale_pending: requeue_stale_pending(app).await?,
         retried_failed: retry_failed_automatically(app).await?,
         calendars_queued: sync_stale_calendars(app).await?,
         phone_numbers_indexed: index_existing_phone_numbers(app).await?,
+        scheduled_work_indexed,
     })
 }
 

@@ -29,6 +29,18 @@ pub enum Job {
     },
 }
 
+impl Job {
+    /// Whose work it is: queues serve businesses in turn by it (SQS fair queues take it as the message group), so
+    /// one business's backlog does not delay the others'.
+    pub fn business_id(&self) -> BusinessId {
+        match self {
+            Self::SyncAppointment { business_id, .. } | Self::SyncCalendar { business_id, .. } => {
+                *business_id
+            }
+        }
+    }
+}
+
 /// How a queue redelivers: SQS's visibility timeout and its redrive policy's `maxReceiveCount`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -70,7 +82,8 @@ pub enum QueueError {
 
 /// A job queue with SQS semantics: at-least-once delivery, a delay before a job first becomes visible, a visibility
 /// timeout after each receive, and a dead-letter queue that takes a job once it has been received
-/// `max_receive_count` times without being acknowledged.
+/// `max_receive_count` times without being acknowledged. Businesses are served fairly: one business's backlog does
+/// not hold back the jobs of another (SQS fair queues; the in-process queue takes turns).
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     /// Makes `job` receivable after `delay` (at most 15 minutes, as SQS allows).

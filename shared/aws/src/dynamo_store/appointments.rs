@@ -1,22 +1,26 @@
-//! Reading appointments (by time, by caller, by sync status) and recording their sync state.
+//! Reading appointments (by time, by caller, by sync status), recording their sync state, and the one-time moves of
+//! existing items into the phone index and the due index.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
 use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, SyncState,
     SyncStatus,
 };
 use booking_core::ports::{
-    AppointmentQuery, AppointmentStore, CallerQuery, ListOrder, OccupancyRead, Page, PageCursor,
-    ReadMark, SeenEntry, StoreError,
+    AppointmentQuery, AppointmentStore, CalendarWatch, CallerQuery, ListOrder, OccupancyRead, Page,
+    PageCursor, ReadMark, SeenEntry, StoreError,
 };
 use jiff::Timestamp;
 
 use super::items::{
-    AppointmentItem, GSI1, GSI2, GSI3, PHONE_INDEX_MIGRATION, SINGLETON_SK, appointment_gsi1_sk,
-    appointment_sk, appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk,
-    phone_gsi3_pk, sync_gsi2_pk,
+    AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, OLD_WATCHES_GSI1_PK,
+    PHONE_INDEX_MIGRATION, SINGLETON_SK, SK, WATCH_SK, appointment_gsi1_sk, appointment_sk,
+    appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk,
+    sync_gsi4_keys, sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -109,22 +113,31 @@ impl AppointmentStore for DynamoStore {
         version: u64,
         sync: &SyncState,
     ) -> Result<bool, StoreError> {
-        let sort_key = format!("{}#{business_id}#{id}", instant_key(sync.updated_at));
-        let result = self
+        // Into the due index while the sync is pending or failed, out of it once it is not; GSI2's keys go in any
+        // case, so each write finishes that appointment's move off the fleet-wide index.
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(business_pk(business_id), appointment_sk(id))))
-            .update_expression("SET #appointment.#sync = :sync, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk")
             .condition_expression("version = :version")
             .expression_attribute_names("#appointment", "appointment")
             .expression_attribute_names("#sync", "sync")
             .expression_attribute_values(":sync", to_value(sync)?)
-            .expression_attribute_values(":gsi2pk", string(sync_gsi2_pk(sync.status)))
-            .expression_attribute_values(":gsi2sk", string(sort_key))
-            .expression_attribute_values(":version", number(version))
-            .send()
-            .await;
+            .expression_attribute_values(":version", number(version));
+        update = match sync_gsi4_keys(business_id, id, sync) {
+            Some((due_pk, due_sk)) => update
+                .update_expression(
+                    "SET #appointment.#sync = :sync, GSI4PK = :due_pk, GSI4SK = :due_sk \
+                     REMOVE GSI2PK, GSI2SK",
+                )
+                .expression_attribute_values(":due_pk", string(due_pk))
+                .expression_attribute_values(":due_sk", string(due_sk)),
+            None => update.update_expression(
+                "SET #appointment.#sync = :sync REMOVE GSI4PK, GSI4SK, GSI2PK, GSI2SK",
+            ),
+        };
+        let result = update.send().await;
         if unless_condition_failed(result)?.is_some() {
             return Ok(true);
         }
@@ -143,17 +156,24 @@ impl AppointmentStore for DynamoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let items: Vec<AppointmentItem> = self
-            .query_index(
-                GSI2,
-                sync_gsi2_pk(status),
-                "#sk < :before",
-                vec![(":before", instant_key(updated_before))],
-                Some(limit),
-                None,
+        let due = self
+            .first_due(
+                (0..DUE_SHARDS).map(|shard| sync_gsi4_pk(status, shard)),
+                "#sk < :bound",
+                instant_key(updated_before),
+                limit,
             )
             .await?;
-        Ok(items.into_iter().map(|item| item.appointment).collect())
+        // Kept only if still in this status since before the cutoff: the index lags the table.
+        Ok(self
+            .due_items::<AppointmentItem>(due)
+            .await?
+            .into_iter()
+            .map(|item| item.appointment)
+            .filter(|appointment| {
+                appointment.sync.status == status && appointment.sync.updated_at < updated_before
+            })
+            .collect())
     }
 
     async fn appointments_by_phone(
@@ -174,75 +194,192 @@ impl AppointmentStore for DynamoStore {
     }
 
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError> {
-        let marker = key(migration_pk(PHONE_INDEX_MIGRATION), SINGLETON_SK.to_owned());
-        let done = self
+        // Appointments with a phone that carry no index key yet.
+        self.migrate(
+            PHONE_INDEX_MIGRATION,
+            "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
+             AND attribute_not_exists(GSI3PK)",
+            &[
+                ("#appointment", "appointment"),
+                ("#customer", "customer"),
+                ("#phone", "phone"),
+            ],
+            &[],
+            |item| {
+                let stored: AppointmentItem = from_item(item)?;
+                let fresh = AppointmentItem::new(&stored.appointment);
+                let (Some(gsi3_pk), Some(gsi3_sk)) = (fresh.gsi3_pk, fresh.gsi3_sk) else {
+                    return Ok(None);
+                };
+                Ok(Some(
+                    self.unchanged_appointment(&stored)
+                        .update_expression("SET GSI3PK = :pk, GSI3SK = :sk")
+                        .expression_attribute_values(":pk", string(gsi3_pk))
+                        .expression_attribute_values(":sk", string(gsi3_sk)),
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn index_existing_scheduled_work(&self) -> Result<u64, StoreError> {
+        // Appointments still keyed into GSI2's fleet-wide partitions, and watches in GSI1's one `WATCHES`.
+        self.migrate(
+            DUE_INDEX_MIGRATION,
+            "(begins_with(SK, :appointment) AND attribute_exists(GSI2PK)) \
+             OR (SK = :watch AND GSI1PK = :watches)",
+            &[],
+            &[(":watch", WATCH_SK), (":watches", OLD_WATCHES_GSI1_PK)],
+            |item| {
+                let is_watch =
+                    matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == WATCH_SK);
+                Ok(Some(if is_watch {
+                    self.watch_into_due_index(from_item(item)?)
+                } else {
+                    self.appointment_into_due_index(from_item(item)?)
+                }))
+            },
+        )
+        .await
+    }
+}
+
+/// A watch as the release before the due index stored it: only what moving it needs.
+#[derive(serde::Deserialize)]
+struct OldWatchItem {
+    version: u64,
+    watch: CalendarWatch,
+}
+
+impl DynamoStore {
+    /// The appointment's due-index keys if its sync is scheduled work, and GSI2's removed, unless it changed.
+    fn appointment_into_due_index(&self, stored: AppointmentItem) -> UpdateItemFluentBuilder {
+        let appointment = &stored.appointment;
+        let update = self.unchanged_appointment(&stored);
+        match sync_gsi4_keys(appointment.business_id, appointment.id, &appointment.sync) {
+            Some((due_pk, due_sk)) => update
+                .update_expression("SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI2PK, GSI2SK")
+                .expression_attribute_values(":due_pk", string(due_pk))
+                .expression_attribute_values(":due_sk", string(due_sk)),
+            None => update.update_expression("REMOVE GSI2PK, GSI2SK"),
+        }
+    }
+
+    /// The watch's shard of the due index instead of GSI1's `WATCHES`, unless it changed.
+    fn watch_into_due_index(&self, stored: OldWatchItem) -> UpdateItemFluentBuilder {
+        let business = stored.watch.business_id;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), WATCH_SK.to_owned())))
+            .update_expression("SET GSI4PK = :due_pk, GSI4SK = :due_sk REMOVE GSI1PK, GSI1SK")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":due_pk", string(watch_gsi4_pk(business)))
+            .expression_attribute_values(":due_sk", string(business.to_string()))
+            .expression_attribute_values(":version", number(stored.version))
+    }
+
+    /// An update of the stored appointment on condition that it is still at the version read.
+    fn unchanged_appointment(&self, stored: &AppointmentItem) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(stored.pk.clone(), stored.sk.clone())))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", number(stored.version))
+    }
+
+    /// A one-time back-fill: unless `name`'s marker exists, Scan for the items `filter` picks (page by page) and
+    /// send the conditional update `move_item` builds for each (`None`: nothing to do), then write the marker.
+    /// Answers how many updates applied. A failed condition means the item changed meanwhile, and the change wrote
+    /// the whole item, index keys included.
+    async fn migrate(
+        &self,
+        name: &str,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, &str)],
+        move_item: impl Fn(
+            HashMap<String, AttributeValue>,
+        ) -> Result<Option<UpdateItemFluentBuilder>, StoreError>,
+    ) -> Result<u64, StoreError> {
+        if self.migration_done(name).await? {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        let mut start_key = None;
+        loop {
+            let (items, next) = self.scan_page(filter, names, values, start_key).await?;
+            for item in items {
+                let Some(update) = move_item(item)? else {
+                    continue;
+                };
+                if unless_condition_failed(update.send().await)?.is_some() {
+                    moved += 1;
+                }
+            }
+            match next {
+                Some(next) => start_key = Some(next),
+                None => break,
+            }
+        }
+        self.record_migration(name).await?;
+        Ok(moved)
+    }
+
+    /// Data migrations record that they finished, so every run after that costs one read.
+    async fn migration_done(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(marker.clone()))
+            .set_key(Some(key(migration_pk(name), SINGLETON_SK.to_owned())))
             .consistent_read(true)
             .send()
             .await
             .map_err(backend)?
             .item
-            .is_some();
-        if done {
-            return Ok(0);
+            .is_some())
+    }
+
+    async fn record_migration(&self, name: &str) -> Result<(), StoreError> {
+        self.put_item(key(migration_pk(name), SINGLETON_SK.to_owned()))
+            .await
+    }
+
+    /// One page of a migration's Scan (`:appointment`, the appointments' sort-key prefix, is bound here), and where the next page
+    /// starts. Migrations are one-time back-fills, so a Scan is right there; requests never scan.
+    async fn scan_page(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, &str)],
+        start_key: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<ScanPage, StoreError> {
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .expression_attribute_values(":appointment", string("APPOINTMENT#"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start_key);
+        for (placeholder, name) in names {
+            scan = scan.expression_attribute_names(*placeholder, *name);
         }
-        // A one-time migration, so a Scan is right here (requests never scan): it finds appointments with a phone
-        // that carry no index key yet.
-        let mut indexed = 0;
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(
-                    "begins_with(SK, :appointment) AND attribute_exists(#appointment.#customer.#phone) \
-                     AND attribute_not_exists(GSI3PK)",
-                )
-                .expression_attribute_names("#appointment", "appointment")
-                .expression_attribute_names("#customer", "customer")
-                .expression_attribute_names("#phone", "phone")
-                .expression_attribute_values(":appointment", string("APPOINTMENT#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                let stored: AppointmentItem = from_item(item)?;
-                let fresh = AppointmentItem::new(&stored.appointment);
-                let (Some(gsi3_pk), Some(gsi3_sk)) = (fresh.gsi3_pk, fresh.gsi3_sk) else {
-                    continue;
-                };
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(stored.pk, stored.sk)))
-                    .update_expression("SET GSI3PK = :pk, GSI3SK = :sk")
-                    .condition_expression("version = :version")
-                    .expression_attribute_values(":pk", string(gsi3_pk))
-                    .expression_attribute_values(":sk", string(gsi3_sk))
-                    .expression_attribute_values(":version", number(stored.version))
-                    .send()
-                    .await;
-                // A failed condition means it changed meanwhile: the change wrote the whole item, index keys included.
-                if unless_condition_failed(result)?.is_some() {
-                    indexed += 1;
-                }
-            }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => break,
-            }
+        for (placeholder, value) in values {
+            scan = scan.expression_attribute_values(*placeholder, string(*value));
         }
-        self.put_item(marker).await?;
-        Ok(indexed)
+        let output = scan.send().await.map_err(backend)?;
+        let next = output.last_evaluated_key.filter(|next| !next.is_empty());
+        Ok((output.items.unwrap_or_default(), next))
     }
 }
+
+type ScanPage = (
+    Vec<HashMap<String, AttributeValue>>,
+    Option<HashMap<String, AttributeValue>>,
+);
 
 /// What both appointment listings ask of an index sorted by `start#id` (GSI1 for a business, GSI3 for a caller):
 /// one partition, the starts to cover, the status filters, the direction and where to resume.

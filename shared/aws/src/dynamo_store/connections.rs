@@ -9,8 +9,8 @@ use booking_core::ports::{
 use jiff::Timestamp;
 
 use super::items::{
-    CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, GSI1, OAuthAttemptItem, PK,
-    SINGLETON_SK, WATCH_SK, WATCHES_GSI1_PK, business_pk, oauth_attempt_pk,
+    CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
+    SINGLETON_SK, WATCH_SK, business_pk, oauth_attempt_pk, watch_gsi4_pk, watch_shard_gsi4_pk,
 };
 use super::requests::unless_condition_failed;
 use super::{DynamoStore, key, number, to_item, to_value};
@@ -111,8 +111,8 @@ impl ConnectionStore for DynamoStore {
         let item = CalendarWatchItem {
             pk: business_pk(watch.business_id),
             sk: WATCH_SK.to_owned(),
-            gsi1_pk: WATCHES_GSI1_PK.to_owned(),
-            gsi1_sk: watch.business_id.to_string(),
+            gsi4_pk: watch_gsi4_pk(watch.business_id),
+            gsi4_sk: watch.business_id.to_string(),
             version: watch.version,
             watch: watch.clone(),
         };
@@ -162,16 +162,20 @@ impl ConnectionStore for DynamoStore {
     ) -> Result<Vec<CalendarWatch>, StoreError> {
         // A space sorts below every character of a business id.
         let after = after.map_or_else(|| " ".to_owned(), |after| after.to_string());
-        let items: Vec<CalendarWatchItem> = self
-            .query_index(
-                GSI1,
-                WATCHES_GSI1_PK.to_owned(),
-                "#sk > :after",
-                vec![(":after", after)],
-                Some(limit),
-                None,
+        let watches = self
+            .first_due(
+                (0..DUE_SHARDS).map(watch_shard_gsi4_pk),
+                "#sk > :bound",
+                after,
+                limit,
             )
             .await?;
-        Ok(items.into_iter().map(|item| item.watch).collect())
+        // A watch deleted since the index was read is left out.
+        Ok(self
+            .due_items::<CalendarWatchItem>(watches)
+            .await?
+            .into_iter()
+            .map(|item| item.watch)
+            .collect())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, SyncStatus,
+    Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -17,8 +17,29 @@ use serde::{Deserialize, Serialize};
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
-pub const GSI2: &str = "GSI2";
 pub const GSI3: &str = "GSI3";
+/// The due index: scheduled work only (appointments whose sync is pending or failed, calendar watches), sharded by
+/// business, keys only. It replaces GSI2, which copied every appointment into one partition per sync status, and
+/// GSI1's `WATCHES`, one partition for every watch.
+pub const GSI4: &str = "GSI4";
+
+/// How many partitions the due index spreads each kind of work over. At 10,000 bookings a second fleet-wide each
+/// booking writes the index twice (pending, then out of it once synced), so 64 shards take about 310 write units a
+/// second each: under half of a partition's 1,000 (DESIGN.md, "Capacity").
+pub const DUE_SHARDS: u32 = 64;
+
+/// The business's shard of the due index: FNV-1a of its id, so the shard is stable across releases and platforms
+/// (std's hasher is neither) and businesses spread evenly.
+pub fn business_shard(business: BusinessId) -> u32 {
+    let hash = business
+        .as_uuid()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    u32::try_from(hash % u64::from(DUE_SHARDS)).unwrap_or(0)
+}
 
 /// An instant as a fixed-width decimal string, so that string order is time order: nanoseconds since the epoch,
 /// shifted by 10^21 to be positive over jiff's whole range (±3.2 × 10^20 ns).
@@ -83,17 +104,40 @@ pub fn migration_pk(name: &str) -> String {
 
 pub const PHONE_INDEX_MIGRATION: &str = "phone_index";
 
-pub fn sync_gsi2_pk(status: SyncStatus) -> String {
-    format!("SYNC#{}", status.as_str())
+/// Moving appointments off GSI2's fleet-wide partitions, and watches off GSI1's `WATCHES`, onto the due index.
+pub const DUE_INDEX_MIGRATION: &str = "due_index";
+
+/// Only a sync that waits for the worker or may be retried is scheduled work; the rest stay out of the due index.
+pub fn sync_is_due_work(status: SyncStatus) -> bool {
+    matches!(status, SyncStatus::Pending | SyncStatus::Failed)
 }
 
-pub fn sync_gsi2_sk(appointment: &Appointment) -> String {
-    format!(
-        "{}#{}#{}",
-        instant_key(appointment.sync.updated_at),
-        appointment.business_id,
-        appointment.id
-    )
+/// One shard of one sync status in the due index, e.g. `SYNC#failed#07`.
+pub fn sync_gsi4_pk(status: SyncStatus, shard: u32) -> String {
+    format!("SYNC#{}#{shard:02}", status.as_str())
+}
+
+/// Oldest change first within a shard; the business and appointment make the key unique.
+pub fn sync_gsi4_sk(
+    updated_at: Timestamp,
+    business: BusinessId,
+    appointment: AppointmentId,
+) -> String {
+    format!("{}#{business}#{appointment}", instant_key(updated_at))
+}
+
+/// The due index's keys of an appointment in `sync`, or `None` when its sync is not scheduled work.
+pub fn sync_gsi4_keys(
+    business: BusinessId,
+    appointment: AppointmentId,
+    sync: &SyncState,
+) -> Option<(String, String)> {
+    sync_is_due_work(sync.status).then(|| {
+        (
+            sync_gsi4_pk(sync.status, business_shard(business)),
+            sync_gsi4_sk(sync.updated_at, business, appointment),
+        )
+    })
 }
 
 /// One ledger per business and UTC date: the occupancy of every live appointment whose occupied interval touches
@@ -130,8 +174,17 @@ pub fn busy_event_sk(calendar_id: &str, event_id: &str) -> String {
 
 pub const WATCH_SK: &str = "WATCH";
 
-/// Every business's watch in one index partition, ordered by business, for the scheduled renewal walk.
-pub const WATCHES_GSI1_PK: &str = "WATCHES";
+/// Where the release before the due index kept every business's watch: one GSI1 partition for the whole fleet.
+pub const OLD_WATCHES_GSI1_PK: &str = "WATCHES";
+
+/// One shard of the calendar watches in the due index, e.g. `WATCH#07`, sorted by business for the scheduled walk.
+pub fn watch_gsi4_pk(business: BusinessId) -> String {
+    format!("WATCH#{:02}", business_shard(business))
+}
+
+pub fn watch_shard_gsi4_pk(shard: u32) -> String {
+    format!("WATCH#{shard:02}")
+}
 
 pub fn busy_gsi1_pk(business: BusinessId) -> String {
     format!("BUSINESS#{business}#BUSY")
@@ -197,10 +250,11 @@ pub struct AppointmentItem {
     pub gsi1_pk: String,
     #[serde(rename = "GSI1SK")]
     pub gsi1_sk: String,
-    #[serde(rename = "GSI2PK")]
-    pub gsi2_pk: String,
-    #[serde(rename = "GSI2SK")]
-    pub gsi2_sk: String,
+    /// The due index; only appointments whose sync is pending or failed are in it.
+    #[serde(rename = "GSI4PK", skip_serializing_if = "Option::is_none")]
+    pub gsi4_pk: Option<String>,
+    #[serde(rename = "GSI4SK", skip_serializing_if = "Option::is_none")]
+    pub gsi4_sk: Option<String>,
     /// The phone index; only appointments with a customer phone are in it.
     #[serde(rename = "GSI3PK", skip_serializing_if = "Option::is_none")]
     pub gsi3_pk: Option<String>,
@@ -212,6 +266,8 @@ pub struct AppointmentItem {
 impl AppointmentItem {
     pub fn new(appointment: &Appointment) -> Self {
         let phone = appointment.customer.phone.as_ref();
+        let due = sync_gsi4_keys(appointment.business_id, appointment.id, &appointment.sync);
+        let (gsi4_pk, gsi4_sk) = due.map_or((None, None), |(pk, sk)| (Some(pk), Some(sk)));
         Self {
             gsi3_pk: phone.map(|phone| phone_gsi3_pk(appointment.business_id, phone)),
             gsi3_sk: phone.map(|_| appointment_gsi1_sk(appointment.time.start(), appointment.id)),
@@ -220,8 +276,8 @@ impl AppointmentItem {
             version: appointment.version,
             gsi1_pk: appointments_gsi1_pk(appointment.business_id),
             gsi1_sk: appointment_gsi1_sk(appointment.time.start(), appointment.id),
-            gsi2_pk: sync_gsi2_pk(appointment.sync.status),
-            gsi2_sk: sync_gsi2_sk(appointment),
+            gsi4_pk,
+            gsi4_sk,
             appointment: appointment.clone(),
         }
     }
@@ -354,10 +410,11 @@ pub struct CalendarWatchItem {
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
-    #[serde(rename = "GSI1PK")]
-    pub gsi1_pk: String,
-    #[serde(rename = "GSI1SK")]
-    pub gsi1_sk: String,
+    /// The due index holds keys only and these never change, so a sync writing the watch's cursor writes no index.
+    #[serde(rename = "GSI4PK")]
+    pub gsi4_pk: String,
+    #[serde(rename = "GSI4SK")]
+    pub gsi4_sk: String,
     /// Top level, for the condition of a versioned write.
     pub version: u64,
     pub watch: CalendarWatch,
@@ -450,6 +507,17 @@ mod tests {
         assert!(appointment_gsi1_sk(start, first) < after);
         assert!(after < appointment_gsi1_sk(start, second));
         assert!(after < appointment_gsi1_sk(start + SignedDuration::from_nanos(1), first));
+    }
+
+    #[test]
+    fn a_business_keeps_its_shard_across_releases_and_businesses_fill_every_shard() {
+        // Stored keys name the shard: a change of the hash would strand every item written before it.
+        let known = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse::<BusinessId>();
+        assert_eq!(known.map(business_shard).ok(), Some(51));
+        let shards: std::collections::BTreeSet<u32> = (0..6_400)
+            .map(|_| business_shard(BusinessId::generate()))
+            .collect();
+        assert_eq!(shards.len(), DUE_SHARDS as usize);
     }
 
     #[test]

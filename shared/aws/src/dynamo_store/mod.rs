@@ -7,6 +7,7 @@ mod booking;
 mod busy_time;
 mod catalog;
 mod connections;
+mod due_index;
 mod items;
 mod leases;
 mod ledgers;
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 
 use items::{PK, SK};
 
+pub use items::DUE_SHARDS;
 pub use schema::create_table;
 
 #[derive(Clone, Debug)]

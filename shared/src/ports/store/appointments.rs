@@ -222,6 +222,14 @@ pub trait AppointmentStore: Send + Sync + 'static {
     /// Indexes the phone numbers of appointments stored before the phone index existed. Idempotent; once it has
     /// finished it records so, and later calls cost one read. Answers how many appointments it indexed now.
     async fn index_existing_phone_numbers(&self) -> Result<u64, StoreError>;
+
+    /// Moves scheduled work (appointments whose sync is pending or failed, calendar watches) stored under indexes
+    /// the whole fleet shared into the store's sharded one. Idempotent and resumable like
+    /// [`Self::index_existing_phone_numbers`]; answers how many items it moved now. A store whose indexes were never
+    /// shared by the fleet (the embedded one) has nothing to move.
+    async fn index_existing_scheduled_work(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]
