@@ -22,6 +22,7 @@ mod error;
 mod holds;
 mod inbound_sync;
 pub mod integrations;
+mod mail;
 mod providers;
 mod services;
 mod sync_core;

@@ -4,6 +4,7 @@
 mod accounts;
 mod calendar;
 mod clock;
+mod mail;
 mod oauth;
 mod provider;
 mod queue;
@@ -19,6 +20,7 @@ pub use calendar::{
     ProviderSetup, PushChannel, PushRequest, PushSettings, Trouble,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use mail::{Email, MailError, Mailer};
 pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use provider::{
     InvalidProviderKind, ProviderKind, ProviderProfile, ProviderRegistry, ProviderWebhook,

@@ -1,4 +1,4 @@
-//! The job queue port ([`JobQueue`]): the work the sync worker does, and the SQS semantics both adapters keep
+//! The job queue port ([`JobQueue`]): the work the worker does (calendar sync, outgoing mail), and the SQS semantics both adapters keep
 //! (at-least-once delivery, visibility timeouts, a dead-letter queue after too many receives).
 
 use std::time::Duration;
@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::Email;
 use crate::domain::{AppointmentId, BusinessId};
 
 /// Work for the sync worker. Jobs name state, not operations: the worker reads the appointment's current state and
@@ -27,6 +28,10 @@ pub enum Job {
         #[serde(default)]
         requested_at: Option<Timestamp>,
     },
+    /// Send one message through the mailer; retried with backoff while the mail service is unavailable, so the page
+    /// that asked for it never waits on the service. The only job that carries its content: a message is not state
+    /// the worker could read back.
+    SendEmail { email: Email },
 }
 
 /// How a queue redelivers: SQS's visibility timeout and its redrive policy's `maxReceiveCount`.
