@@ -12,7 +12,7 @@ mod secrets;
 mod store;
 
 pub use accounts::{
-    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail, SignInStore,
+    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, LinkPurpose, PasswordLink, Session, SignInEmail, SignInStore,
     StaffMember, StaffRole, first_api_key_record,
 };
 pub use calendar::{
