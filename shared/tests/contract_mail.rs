@@ -89,5 +89,8 @@ async fn the_outbox_announces_each_file_it_writes_once() {
     assert_eq!(announced.len(), 1);
     assert_eq!(announced[0].extension().unwrap(), "eml");
     let written = std::fs::read_to_string(&announced[0]).unwrap();
-    assert!(decoded(&written).contains("reset-password?token=secret"), "{written}");
+    assert!(
+        decoded(&written).contains("reset-password?token=secret"),
+        "{written}"
+    );
 }

@@ -624,7 +624,12 @@ mod tests {
     fn short_and_common_passwords_are_refused() {
         assert!(check_new_password("12345678901").is_err());
         assert!(check_new_password("an owner's phrase").is_ok());
-        for common in ["123456789012", "Password1234", "aaaaaaaaaaaaaaaa", "QwertyuiopASDF"] {
+        for common in [
+            "123456789012",
+            "Password1234",
+            "aaaaaaaaaaaaaaaa",
+            "QwertyuiopASDF",
+        ] {
             assert!(check_new_password(common).is_err(), "{common}");
         }
     }

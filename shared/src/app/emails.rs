@@ -30,7 +30,13 @@ impl Links {
 }
 
 /// One message: a greeting line, paragraphs, one button-like link, and a closing note, in both forms.
-fn message(to: &SignInEmail, subject: String, paragraphs: &[&str], action: (&str, &str), note: &str) -> Email {
+fn message(
+    to: &SignInEmail,
+    subject: String,
+    paragraphs: &[&str],
+    action: (&str, &str),
+    note: &str,
+) -> Email {
     let (label, url) = action;
     let mut text = String::new();
     for paragraph in paragraphs {
@@ -67,7 +73,9 @@ pub fn verify_email(to: &SignInEmail, business_name: &str, url: &str, valid_hour
             "Confirm that this address is yours, then sign in with the password you chose.",
         ],
         ("Confirm my email", url),
-        &format!("The link works once, for {valid_hours} hours. If you did not sign up, ignore this message: nothing happens without the link."),
+        &format!(
+            "The link works once, for {valid_hours} hours. If you did not sign up, ignore this message: nothing happens without the link."
+        ),
     )
 }
 
@@ -79,14 +87,21 @@ pub fn already_have_an_account(to: &SignInEmail, sign_in_url: &str, forgot_url: 
         "You already have an account for bookings".to_owned(),
         &[
             "Someone, probably you, tried to sign up a business with this email address, which already has an account. No new business was created.",
-            &format!("Sign in at {sign_in_url}. If you forgot your password, choose a new one from the link below."),
+            &format!(
+                "Sign in at {sign_in_url}. If you forgot your password, choose a new one from the link below."
+            ),
         ],
         ("Choose a new password", forgot_url),
         "If this was not you, ignore this message: your account is unchanged.",
     )
 }
 
-pub fn reset_password(to: &SignInEmail, business_name: &str, url: &str, valid_minutes: i64) -> Email {
+pub fn reset_password(
+    to: &SignInEmail,
+    business_name: &str,
+    url: &str,
+    valid_minutes: i64,
+) -> Email {
     message(
         to,
         format!("Choose a new password for {business_name}"),
@@ -95,7 +110,9 @@ pub fn reset_password(to: &SignInEmail, business_name: &str, url: &str, valid_mi
             "Choosing one signs you out everywhere else.",
         ],
         ("Choose a new password", url),
-        &format!("The link works once, for {valid_minutes} minutes. If you did not ask, ignore this message: your password is unchanged."),
+        &format!(
+            "The link works once, for {valid_minutes} minutes. If you did not ask, ignore this message: your password is unchanged."
+        ),
     )
 }
 
@@ -120,10 +137,17 @@ mod tests {
         let to = SignInEmail::try_from("ana@clinic.test".to_owned()).unwrap();
         let links = Links::new("https://bookings.example.com/");
         let url = links.with_token("/dashboard/verify-email", "abc");
-        assert_eq!(url, "https://bookings.example.com/dashboard/verify-email?token=abc");
+        assert_eq!(
+            url,
+            "https://bookings.example.com/dashboard/verify-email?token=abc"
+        );
         let email = verify_email(&to, "Tom & <Jerry>", &url, 24);
         assert_eq!(email.subject, "Confirm your email for Tom & <Jerry>");
-        assert!(email.html.contains("Tom &amp; &lt;Jerry&gt;"), "{}", email.html);
+        assert!(
+            email.html.contains("Tom &amp; &lt;Jerry&gt;"),
+            "{}",
+            email.html
+        );
         assert!(email.text.contains(&url) && email.html.contains(&url));
     }
 }

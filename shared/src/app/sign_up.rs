@@ -51,9 +51,13 @@ impl SignUp {
             }),
             // Named as the form names its fields, so each message stands beside its own.
             (name, zone, email, checked) => Err([
-                name.err().map(|error| ValidationError::new("business_name", error.message)),
-                zone.err().map(|error| ValidationError::new("time_zone", error.message)),
-                email.err().map(|error| ValidationError::new("email", error.message)),
+                name.err()
+                    .map(|error| ValidationError::new("business_name", error.message)),
+                zone.err()
+                    .map(|error| ValidationError::new("time_zone", error.message)),
+                email
+                    .err()
+                    .map(|error| ValidationError::new("email", error.message)),
                 checked.err(),
             ]
             .into_iter()
@@ -161,7 +165,10 @@ pub async fn resend_verification<S: CatalogStore + SignInStore + ?Sized>(
     };
     count_request(
         app,
-        &[(&format!("verify:{}", email.as_ref()), MAX_RESENDS_PER_ACCOUNT)],
+        &[(
+            &format!("verify:{}", email.as_ref()),
+            MAX_RESENDS_PER_ACCOUNT,
+        )],
         RESEND_WINDOW,
     )
     .await?;

@@ -34,7 +34,10 @@ fn read_folder(folder: &Path) -> Vec<String> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         // The outbox's half-written files end in `.partial`; a maildir's names end in the host's name.
-        .filter(|path| path.extension().is_none_or(|extension| extension != "partial"))
+        .filter(|path| {
+            path.extension()
+                .is_none_or(|extension| extension != "partial")
+        })
         .collect();
     paths.sort();
     paths
@@ -54,7 +57,10 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// `None` when aiosmtpd is not installed and this is not CI (the caller skips, after this said why).
     pub async fn start() -> Option<Self> {
-        let python = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/venv/bin/python"));
+        let python = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../.tools/venv/bin/python"
+        ));
         let installed = std::process::Command::new(&python)
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -86,7 +92,10 @@ impl SmtpServer {
             .spawn()
             .unwrap();
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Some(Self {
                     port,
                     folder,
@@ -117,12 +126,18 @@ impl SmtpServer {
 /// The first message to `to` that `delivered` holds within ten seconds; panics without one.
 pub async fn wait_for_message_to(delivered: &dyn Delivered, to: &str) -> String {
     for _ in 0..100 {
-        if let Some(found) = messages_to(&delivered.messages().await, to).into_iter().next() {
+        if let Some(found) = messages_to(&delivered.messages().await, to)
+            .into_iter()
+            .next()
+        {
             return found;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no message to {to} arrived; received: {:?}", delivered.messages().await);
+    panic!(
+        "no message to {to} arrived; received: {:?}",
+        delivered.messages().await
+    );
 }
 
 /// The messages whose `To:` header names `to`.
@@ -164,9 +179,13 @@ pub fn decoded(message: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The first link in `message` whose address starts with `prefix` (in the plain-text part, where links stand alone).
+/// The first link in a received `message` whose address starts with `prefix`, quoted-printable undone.
 pub fn link_in(message: &str, prefix: &str) -> Option<String> {
-    let text = decoded(message);
+    first_link(&decoded(message), prefix)
+}
+
+/// The first link in plain `text` (an [`crate::ports::Email`]'s body as written) whose address starts with `prefix`.
+pub fn first_link(text: &str, prefix: &str) -> Option<String> {
     let start = text.find(prefix)?;
     let link: String = text[start..]
         .chars()
@@ -179,7 +198,9 @@ fn email(to: &str, subject: &str) -> Email {
     Email {
         to: SignInEmail::try_from(to.to_owned()).unwrap(),
         subject: subject.to_owned(),
-        text: format!("Plain words for {to}.\nhttps://bookings.example.com/dashboard/verify-email?token=abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFG\n"),
+        text: format!(
+            "Plain words for {to}.\nhttps://bookings.example.com/dashboard/verify-email?token=abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFG\n"
+        ),
         html: format!("<p>HTML words for {to}.</p>"),
     }
 }
@@ -200,18 +221,32 @@ pub async fn a_message_arrives_once_as_text_and_html_from_the_sender(
         .unwrap();
     let received = wait_for_message_to(&delivered, &to).await;
     assert_eq!(messages_to(&delivered.messages().await, &to).len(), 1);
-    assert!(received.contains("Subject: Confirm your email for Harbour Dental"), "{received}");
-    assert!(received.contains("From: ") && received.contains("no-reply@clinic.test"), "{received}");
+    assert!(
+        received.contains("Subject: Confirm your email for Harbour Dental"),
+        "{received}"
+    );
+    assert!(
+        received.contains("From: ") && received.contains("no-reply@clinic.test"),
+        "{received}"
+    );
     assert!(received.contains("multipart/alternative"), "{received}");
     let text = decoded(&received);
     let plain = text.find("text/plain").unwrap();
     let html = text.find("text/html").unwrap();
-    assert!(plain < html, "plain text first, so clients that can show HTML prefer it");
+    assert!(
+        plain < html,
+        "plain text first, so clients that can show HTML prefer it"
+    );
     assert!(text.contains(&format!("Plain words for {to}.")), "{text}");
-    assert!(text.contains(&format!("<p>HTML words for {to}.</p>")), "{text}");
+    assert!(
+        text.contains(&format!("<p>HTML words for {to}.</p>")),
+        "{text}"
+    );
     assert_eq!(
         link_in(&received, "https://bookings.example.com/").as_deref(),
-        Some("https://bookings.example.com/dashboard/verify-email?token=abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFG"),
+        Some(
+            "https://bookings.example.com/dashboard/verify-email?token=abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFG"
+        ),
         "a link longer than a mail line arrives whole"
     );
 }

@@ -62,6 +62,9 @@ mod tests {
         };
         let shown = format!("{:?}", super::super::Job::SendEmail { email });
         assert!(shown.contains("Reset your password"), "{shown}");
-        assert!(!shown.contains("secret-token") && !shown.contains("ana@"), "{shown}");
+        assert!(
+            !shown.contains("secret-token") && !shown.contains("ana@"),
+            "{shown}"
+        );
     }
 }

@@ -73,7 +73,10 @@ mod tests {
         let from: Sender = "Bookings <no-reply@clinic.test>".parse().unwrap();
         let text = String::from_utf8(mime_message(&email, &from).unwrap().formatted()).unwrap();
         assert!(text.contains("multipart/alternative"), "{text}");
-        assert!(text.contains("text/plain") && text.contains("text/html"), "{text}");
+        assert!(
+            text.contains("text/plain") && text.contains("text/html"),
+            "{text}"
+        );
         assert!(text.contains("To: ana@clinic.test"), "{text}");
         assert!("not an address".parse::<Sender>().is_err());
     }
