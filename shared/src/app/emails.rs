@@ -130,6 +130,8 @@ pub fn invitation(to: &SignInEmail, business_name: &str, url: &str, valid_hours:
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

@@ -50,6 +50,8 @@ pub trait Mailer: Send + Sync + 'static {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

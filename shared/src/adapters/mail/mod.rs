@@ -60,6 +60,8 @@ pub fn mime_message(email: &Email, from: &Sender) -> Result<Message, MailError> 
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
