@@ -19,6 +19,8 @@ if [ ! -f .tools/dynamodb-local/package/emulator/DynamoDBLocal.jar ]; then
 fi
 # moto's server emulates SQS (with redrive to a dead-letter queue) and Secrets Manager.
 [ -x .tools/venv/bin/moto_server ] || pip_install 'moto[server]'
+# A real SMTP server for the SMTP mailer's contract test, which reads back what it received.
+.tools/venv/bin/python -c "import aiosmtpd" 2>/dev/null || pip_install aiosmtpd
 # The MCP Inspector's CLI: a client of /mcp that nobody here wrote (tests/agents/inspector.rs).
 if [ ! -x .tools/mcp-inspector/node_modules/.bin/mcp-inspector ]; then
   npm install --silent --no-audit --no-fund --prefix .tools/mcp-inspector @modelcontextprotocol/inspector@2.12.0

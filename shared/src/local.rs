@@ -52,9 +52,6 @@ pub fn build_app(
 }
 
 /// Every area's routes (the API, the agents' tools, the webhooks) and the dashboard, on one router.
-pub fn router(app: App, public_base_url: &str) -> Router {
-    api::router(app.clone(), &Area::ALL).merge(dashboard::router(
-        app,
-        DashboardSettings::new(public_base_url),
-    ))
+pub fn router(app: App, dashboard: DashboardSettings) -> Router {
+    api::router(app.clone(), &Area::ALL).merge(dashboard::router(app, dashboard))
 }

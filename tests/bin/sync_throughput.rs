@@ -100,11 +100,14 @@ async fn measure(target: Target, args: &Args) -> serde_json::Value {
                             Some(began.elapsed())
                         }
                         // Our own event writes notify the calendar's busy-time sync too; it is not what is measured.
-                        (Job::SyncCalendar { .. }, SyncOutcome::Done) => {
+                        (Job::SyncCalendar { .. } | Job::SendEmail { .. }, SyncOutcome::Done) => {
                             app.queue.ack(&received.receipt).await.unwrap();
                             None
                         }
-                        (Job::SyncCalendar { .. }, SyncOutcome::RetryAfter(delay)) => {
+                        (
+                            Job::SyncCalendar { .. } | Job::SendEmail { .. },
+                            SyncOutcome::RetryAfter(delay),
+                        ) => {
                             app.queue
                                 .retry_later(&received.receipt, delay)
                                 .await

@@ -95,17 +95,17 @@ async fn run_jobs(app: &TestApp) {
     }
 }
 
-/// A browser on the dashboard of `app`, checking each page it is shown.
-struct Owner<'a> {
+/// A browser on the dashboard of `app`, checking each page it is shown (the onboarding journey walks one too).
+pub(crate) struct Owner<'a> {
     app: &'a TestApp,
-    browser: Browser,
+    pub(crate) browser: Browser,
     axe: String,
-    pages: usize,
-    violations: Vec<String>,
+    pub(crate) pages: usize,
+    pub(crate) violations: Vec<String>,
 }
 
 impl<'a> Owner<'a> {
-    async fn start(app: &'a TestApp, journey: &str) -> Self {
+    pub(crate) async fn start(app: &'a TestApp, journey: &str) -> Self {
         let browser = Browser::start(&screenshot_dir(journey), LAPTOP.0, LAPTOP.1).await;
         Self {
             app,
@@ -116,12 +116,12 @@ impl<'a> Owner<'a> {
         }
     }
 
-    async fn open(&self, path: &str) {
+    pub(crate) async fn open(&self, path: &str) {
         self.browser.open(&self.app.url(path)).await;
     }
 
     /// Screenshots the whole page and runs axe-core on it.
-    async fn look(&mut self, name: &str) {
+    pub(crate) async fn look(&mut self, name: &str) {
         self.pages += 1;
         let name = format!("{:02}-{name}", self.pages);
         self.browser.fit_to_page(LAPTOP.0).await;
@@ -151,7 +151,7 @@ impl<'a> Owner<'a> {
     }
 
     /// The same page as a phone shows it.
-    async fn look_on_phone(&mut self, name: &str) {
+    pub(crate) async fn look_on_phone(&mut self, name: &str) {
         self.browser.set_size(PHONE.0, PHONE.1).await;
         self.browser
             .screenshot(&format!("{:02}-{name}-phone", self.pages))
@@ -176,7 +176,7 @@ impl<'a> Owner<'a> {
             .unwrap()
     }
 
-    async fn expect_text(&self, wanted: &str) {
+    pub(crate) async fn expect_text(&self, wanted: &str) {
         if let Err(text) = self.browser.wait_for_text(wanted).await {
             panic!(
                 "expected {wanted:?} on {}:\n{text}",

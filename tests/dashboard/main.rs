@@ -6,6 +6,8 @@
 mod browser;
 mod http;
 mod integrations;
+mod onboarding;
+mod onboarding_browser;
 mod security;
 mod support;
 mod third_provider;

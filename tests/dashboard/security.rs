@@ -5,7 +5,7 @@
 use booking_core::app;
 use booking_core::dashboard::permissions::{Access, Permission, ROUTES, Verb};
 use booking_core::domain::BusinessId;
-use booking_core::ports::{ConnectionHealth, PasswordLink, ProviderKind, SignInEmail};
+use booking_core::ports::{ConnectionHealth, LinkPurpose, PasswordLink, ProviderKind, SignInEmail};
 use integration_tests::emulators::google::GoogleEmulator;
 use integration_tests::{TestApp, spawn_app};
 use jiff::{SignedDuration, Timestamp};
@@ -40,6 +40,16 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Post, "/dashboard/sign-in", Who::Anyone),
     (Verb::Get, "/dashboard/set-password", Who::Anyone),
     (Verb::Post, "/dashboard/set-password", Who::Anyone),
+    (Verb::Get, "/dashboard/sign-up", Who::Anyone),
+    (Verb::Post, "/dashboard/sign-up", Who::Anyone),
+    (Verb::Get, "/dashboard/check-email", Who::Anyone),
+    (Verb::Post, "/dashboard/check-email", Who::Anyone),
+    (Verb::Get, "/dashboard/verify-email", Who::Anyone),
+    (Verb::Post, "/dashboard/verify-email", Who::Anyone),
+    (Verb::Get, "/dashboard/forgot-password", Who::Anyone),
+    (Verb::Post, "/dashboard/forgot-password", Who::Anyone),
+    (Verb::Get, "/dashboard/reset-password", Who::Anyone),
+    (Verb::Post, "/dashboard/reset-password", Who::Anyone),
     (Verb::Post, "/dashboard/sign-out", Who::SignedIn),
     (Verb::Get, "/dashboard/appointments", Who::OwnerAndStaff),
     (
@@ -463,6 +473,7 @@ async fn setting_a_password_through_a_link_ends_every_session_of_the_account() {
             token_hash: app::accounts::token_hash(token),
             email: SignInEmail::try_from(OWNER.to_owned()).unwrap(),
             business_id,
+            purpose: LinkPurpose::SetPassword,
             issued_at: app.clock_now(),
             expires_at: app.clock_now() + SignedDuration::from_hours(1),
         })

@@ -7,6 +7,7 @@ use std::sync::{Arc, Once};
 
 use booking_core::adapters::{EmbeddedStore, InProcessQueue};
 use booking_core::app::{self, App};
+use booking_core::dashboard::DashboardSettings;
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{
     CalendarConnection, Clock, ConnectionHealth, JobQueue, ManualClock, ProviderKind,
@@ -169,7 +170,7 @@ async fn spawn_built_app(
         .await
         .unwrap();
     let app = configure(app, base_url.clone(), data.path());
-    let router = local::router(app.clone(), &base_url);
+    let router = local::router(app.clone(), DashboardSettings::new(&base_url));
     tokio::spawn(async move {
         axum::serve(
             listener,

@@ -297,7 +297,7 @@ async fn scheduler_requeues_syncs_left_pending() {
         .iter()
         .filter_map(|job| match job {
             Job::SyncAppointment { appointment_id, .. } => Some(*appointment_id),
-            Job::SyncCalendar { .. } => None,
+            Job::SyncCalendar { .. } | Job::SendEmail { .. } => None,
         })
         .collect();
     assert_eq!(ids, vec![stale_id], "only the stale one, not {fresh_id}");

@@ -9,10 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::adapters::{
+    EmbeddedStore, FileSecretStore, InProcessQueue, OutboxMailer, SmtpMailer,
+};
 use booking_core::app::{self, App, operator};
+use booking_core::dashboard::{DashboardSettings, SignUpPolicy};
 use booking_core::local::{self, LocalAdapters};
-use booking_core::ports::{QueueSettings, SystemClock};
+use booking_core::ports::{Mailer, QueueSettings, SystemClock};
 use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -35,6 +38,20 @@ struct Cli {
     /// Who signs in to the demo business's dashboard (created on the first start).
     #[arg(long, env = "OWNER_EMAIL", default_value = "owner@demo.test")]
     owner_email: String,
+    /// Whether anyone may sign a business up at /dashboard/sign-up: open or closed.
+    #[arg(long, env = "SIGNUP", default_value = "open")]
+    signup: SignUpPolicy,
+    /// Sends email by SMTP (smtp://user:password@host:587?tls=required); without it, each message is written to
+    /// DATA_DIR/outbox as an .eml file whose path is printed.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<secrecy::SecretString>,
+    /// Who emails come from.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Bookings <no-reply@bookings.localhost>"
+    )]
+    mail_from: booking_core::adapters::Sender,
 }
 
 #[derive(Subcommand)]
@@ -79,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
         )),
     };
     let app = local::build_app(&settings, adapters, &public_base_url)
-        .context("configuring calendar providers")?;
+        .context("configuring calendar providers")?
+        .with_mailer(mailer(&cli)?);
     match cli.command {
         Some(Command::CreateBusiness {
             name,
@@ -97,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
                 app,
                 &cli.data_dir,
                 cli.listen,
-                &public_base_url,
+                DashboardSettings::new(&public_base_url).with_sign_up(cli.signup),
                 &cli.owner_email,
             )
             .await
@@ -105,13 +123,34 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// SMTP when `SMTP_URL` is set; else the outbox folder, each message's path printed on stdout as it is written
+/// (the path only: the message's links stay in the file).
+fn mailer(cli: &Cli) -> anyhow::Result<Arc<dyn Mailer>> {
+    if let Some(url) = &cli.smtp_url {
+        return Ok(Arc::new(SmtpMailer::new(url, cli.mail_from.clone())?));
+    }
+    let announce = |path: &std::path::Path| {
+        let printed = serde_json::json!({ "email_written": path.display().to_string() });
+        if let Err(error) = demo::print_json(&printed) {
+            tracing::warn!(%error, "the path of an email written to the outbox was not printed");
+        }
+    };
+    Ok(Arc::new(OutboxMailer::new(
+        cli.data_dir.join("outbox"),
+        cli.mail_from.clone(),
+        Box::new(announce),
+    )))
+}
+
 async fn serve(
     app: App,
     data_dir: &std::path::Path,
     listen: SocketAddr,
-    public_base_url: &str,
+    dashboard: DashboardSettings,
     owner_email: &str,
 ) -> anyhow::Result<()> {
+    let public_base_url = dashboard.links.page("");
+    let public_base_url = public_base_url.as_str();
     let demo_key = demo::ensure_demo_business(&app, data_dir).await?;
     let owner_link = demo::ensure_demo_owner(&app, &demo_key, owner_email).await?;
     // Appointments stored before the phone index existed become findable by phone; a no-op once done.
@@ -140,7 +179,7 @@ async fn serve(
         printed["set_password_url"] = link.url(public_base_url).into();
     }
     demo::print_json(&printed)?;
-    let router = local::router(app, public_base_url);
+    let router = local::router(app, dashboard);
     // The peer address throttles failed dashboard sign-ins per address.
     axum::serve(
         listener,

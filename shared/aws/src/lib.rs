@@ -8,4 +8,5 @@ pub mod emulators;
 pub mod iam;
 pub mod lambda;
 pub mod secrets_manager_store;
+pub mod ses_mailer;
 pub mod sqs_job_queue;

@@ -56,7 +56,7 @@ impl SqsJobQueue {
                         // A standard queue with message groups is an SQS fair queue: a business whose backlog
                         // grows (a reconnect with thousands of appointments, a flood of webhooks) is served
                         // after the others' jobs, not before them.
-                        .message_group_id(job.business_id().to_string())
+                        .message_group_id(job.group().to_string())
                         .delay_seconds(seconds(delay, MAX_DELAY))
                         .build()
                         .map_err(backend)?,
@@ -147,7 +147,7 @@ impl JobQueue for SqsJobQueue {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(encode(job)?)
-            .message_group_id(job.business_id().to_string())
+            .message_group_id(job.group().to_string())
             .delay_seconds(seconds(delay, MAX_DELAY))
             .send()
             .await

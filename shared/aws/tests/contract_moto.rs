@@ -1,4 +1,4 @@
-//! The queue and secret store contracts, unchanged, against moto's SQS and Secrets Manager.
+//! The queue, secret store and mailer contracts, unchanged, against moto's SQS, Secrets Manager and SES (v2).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -50,4 +50,57 @@ mod secrets_manager {
         super::secrets_manager,
         available = super::moto_running
     );
+}
+
+/// What moto's SES received, as its model dump lists the raw messages sent.
+struct SesSent {
+    endpoint: String,
+}
+
+#[async_trait::async_trait]
+impl booking_core::contract::mail::Delivered for SesSent {
+    async fn messages(&self) -> Vec<String> {
+        let dump: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        dump["ses"]["RawMessage"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|message| message["raw_data"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+async fn ses_mailer() -> (Arc<dyn booking_core::ports::Mailer>, SesSent) {
+    let moto = Moto::shared().await.unwrap().unwrap();
+    let client = aws_sdk_sesv2::Client::new(&sdk_config(moto.endpoint()).await);
+    // SES sends only from a verified identity; moto verifies one at once. Another test may have created it.
+    if let Err(error) = client
+        .create_email_identity()
+        .email_identity("no-reply@clinic.test")
+        .send()
+        .await
+    {
+        assert!(
+            error
+                .as_service_error()
+                .is_some_and(|error| error.is_already_exists_exception()),
+            "{error:?}"
+        );
+    }
+    let from = "Bookings <no-reply@clinic.test>".parse().unwrap();
+    (
+        Arc::new(booking_aws::ses_mailer::SesMailer::new(client, from)),
+        SesSent {
+            endpoint: moto.endpoint().to_owned(),
+        },
+    )
+}
+
+mod ses_mailer {
+    booking_core::mailer_contract_tests!(super::ses_mailer, available = super::moto_running);
 }

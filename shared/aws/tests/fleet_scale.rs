@@ -346,7 +346,7 @@ async fn sync_jobs_are_sent_with_their_business_as_the_message_group() {
                 attributes.remove(&MessageSystemAttributeName::MessageGroupId)
             });
             let body: Job = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
-            groups.push((body.business_id().to_string(), group));
+            groups.push((body.group().to_string(), group));
         }
         if groups.len() == 2 {
             break;

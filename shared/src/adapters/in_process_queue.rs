@@ -13,8 +13,7 @@ use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::BusinessId;
-use crate::ports::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
+use crate::ports::{Job, JobGroup, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 
 const MAX_BATCH: usize = 10;
 const RECEIPT_PREFIX: &str = "local-";
@@ -34,17 +33,17 @@ struct Queues {
 }
 
 struct Lane {
-    business: BusinessId,
+    group: JobGroup,
     messages: VecDeque<Message>,
 }
 
 impl Queues {
-    fn lane_of(&mut self, business: BusinessId) -> &mut VecDeque<Message> {
-        let index = match self.lanes.iter().position(|lane| lane.business == business) {
+    fn lane_of(&mut self, group: JobGroup) -> &mut VecDeque<Message> {
+        let index = match self.lanes.iter().position(|lane| lane.group == group) {
             Some(index) => index,
             None => {
                 self.lanes.push_back(Lane {
-                    business,
+                    group,
                     messages: VecDeque::new(),
                 });
                 self.lanes.len() - 1
@@ -230,7 +229,7 @@ impl JobQueue for InProcessQueue {
         self.queues
             .lock()
             .await
-            .lane_of(job.business_id())
+            .lane_of(job.group())
             .push_back(message);
         self.arrived.notify_waiters();
         Ok(())
@@ -274,7 +273,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::domain::AppointmentId;
+    use crate::domain::{AppointmentId, BusinessId};
 
     /// How long the simulated worker takes to sync one job (a calendar round trip).
     const SYNC_TIME: Duration = Duration::from_millis(100);
@@ -330,17 +329,17 @@ mod tests {
             let jobs: Vec<Job> = (0..4).map(|_| appointment_job(*business)).collect();
             queue.enqueue_many(&jobs, Duration::ZERO).await.unwrap();
         }
-        let served: Vec<BusinessId> = queue
+        let served: Vec<JobGroup> = queue
             .receive(6, Duration::ZERO)
             .await
             .unwrap()
             .iter()
-            .map(|received| received.job.business_id())
+            .map(|received| received.job.group())
             .collect();
-        let one_round: Vec<BusinessId> = businesses.clone();
+        let one_round: Vec<JobGroup> = businesses.iter().copied().map(JobGroup::Business).collect();
         assert_eq!(served, [one_round.clone(), one_round].concat());
         // The next receive carries on where this one stopped.
         let next = queue.receive(1, Duration::ZERO).await.unwrap();
-        assert_eq!(next[0].job.business_id(), businesses[0]);
+        assert_eq!(next[0].job.group(), JobGroup::Business(businesses[0]));
     }
 }

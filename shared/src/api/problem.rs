@@ -129,6 +129,10 @@ impl ApiError {
                     (StatusCode::TOO_MANY_REQUESTS, "sign_in_throttled")
                 }
                 AppError::PasswordLinkInvalid => (StatusCode::BAD_REQUEST, "password_link_invalid"),
+                AppError::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified"),
+                AppError::TooManyRequests { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+                }
                 AppError::DashboardConnectFailed { .. } => {
                     (StatusCode::BAD_REQUEST, "oauth_denied")
                 }

@@ -1,5 +1,6 @@
 //! Who may use a business's dashboard: its owner, staff the owner invites by email, passwords set from a single-use
-//! link and kept as argon2id hashes, sessions, throttled sign-in, and the business's named API keys.
+//! link and kept as argon2id hashes, sessions, throttled sign-in, and the business's named API keys. Signing up and
+//! resetting a forgotten password build on these (`sign_up`, `password_reset`).
 //!
 //! Every secret that reaches a browser (a link token, a session id, an API key) is random and at least 256 bits; the
 //! store keeps only its SHA-256, so a leaked table opens no account.
@@ -16,10 +17,13 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::context::App;
+use super::emails::{self, Links};
 use super::error::{AppError, Missing};
+use super::mail::queue_email;
 use crate::domain::{ApiKey, Business, BusinessId, ValidationError};
 use crate::ports::{
-    ApiKeyRecord, PasswordLink, Session, SignInEmail, StaffMember, StaffRole, StoreError,
+    ApiKeyRecord, LinkPurpose, PasswordLink, Session, SignInEmail, StaffMember, StaffRole,
+    StoreError,
 };
 use crate::ports::{ApiKeyStore, CatalogStore, SignInStore};
 
@@ -34,7 +38,7 @@ pub const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
 /// Failures per address within the window: higher, since an office shares one address.
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
-pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_CHARS: usize = 256;
 const MAX_KEY_NAME_CHARS: usize = 100;
 
@@ -56,7 +60,7 @@ fn internal(error: impl std::fmt::Display) -> AppError {
 
 /// An argon2id hash (the crate's defaults: 19 MiB, 2 passes, OWASP's minimum) in PHC form, computed off the
 /// async runtime.
-async fn hash_password(password: SecretString) -> Result<String, AppError> {
+pub(super) async fn hash_password(password: SecretString) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0_u8; 16];
         rand::rng().fill_bytes(&mut salt);
@@ -97,8 +101,12 @@ async fn password_matches(hash: Option<String>, password: SecretString) -> Resul
     .map_err(internal)
 }
 
-/// A new password, checked the way NIST SP 800-63B asks: long enough, anything allowed.
-fn check_new_password(password: &str) -> Result<(), ValidationError> {
+/// Passwords of at least [`MIN_PASSWORD_CHARS`] that breach lists show people choose most, lowercase.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// A new password, checked the way NIST SP 800-63B asks: long enough, not one that attackers try first (a list of
+/// the most common, one character repeated), anything else allowed.
+pub(super) fn check_new_password(password: &str) -> Result<(), ValidationError> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_CHARS {
         return Err(ValidationError::new(
@@ -112,6 +120,17 @@ fn check_new_password(password: &str) -> Result<(), ValidationError> {
             format!("must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
+    let lowercase = password.to_lowercase();
+    let one_character_repeated = lowercase
+        .chars()
+        .next()
+        .is_some_and(|first| lowercase.chars().all(|c| c == first));
+    if one_character_repeated || COMMON_PASSWORDS.lines().any(|common| common == lowercase) {
+        return Err(ValidationError::new(
+            "password",
+            "is one of the passwords people choose most, so it is guessed first; choose another",
+        ));
+    }
     Ok(())
 }
 
@@ -121,6 +140,9 @@ pub struct NewPasswordLink {
     pub email: SignInEmail,
     pub token: SecretString,
     pub expires_at: Timestamp,
+    /// `false` for the stand-in an invitation of an existing account answers with: it is stored nowhere, sets
+    /// nothing, and is never emailed.
+    pub usable: bool,
 }
 
 impl NewPasswordLink {
@@ -148,7 +170,7 @@ pub async fn invite_staff<S: SignInStore + ?Sized>(
     let email = SignInEmail::try_from(email.to_owned())?;
     match create_member(app, &email, business_id, StaffRole::Staff).await? {
         Some(pending) if pending.role == StaffRole::Staff => {
-            issue_password_link(app, &email, business_id).await
+            issue_invitation_link(app, &email, business_id).await
         }
         Some(_) | None => {
             tracing::info!("invitation of an existing account: no link issued");
@@ -161,9 +183,33 @@ pub async fn invite_staff<S: SignInStore + ?Sized>(
                 email,
                 token: SecretString::from(random_token()),
                 expires_at,
+                usable: false,
             })
         }
     }
+}
+
+/// Invites `email` as [`invite_staff`] does and emails them the link (the page still shows it once, to copy). The
+/// stand-in answered for an existing account is emailed to nobody.
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
+pub async fn invite_staff_by_email<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    email: &str,
+    links: &Links,
+) -> Result<NewPasswordLink, AppError> {
+    let link = invite_staff(app, business.id, email).await?;
+    if link.usable {
+        let url = links.with_token("/dashboard/set-password", link.token.expose_secret());
+        let message = emails::invitation(
+            &link.email,
+            business.name.as_ref(),
+            &url,
+            PASSWORD_LINK_LIFETIME.as_hours(),
+        );
+        queue_email(app, message).await?;
+    }
+    Ok(link)
 }
 
 /// Makes `email` the owner of the business and returns the link that sets their password; for whoever creates a
@@ -178,7 +224,7 @@ pub async fn invite_owner<S: SignInStore + ?Sized>(
     let email = SignInEmail::try_from(email.to_owned())?;
     match create_member(app, &email, business_id, StaffRole::Owner).await? {
         Some(pending) if pending.role == StaffRole::Owner => {
-            issue_password_link(app, &email, business_id).await
+            issue_invitation_link(app, &email, business_id).await
         }
         Some(_) | None => Err(ValidationError::new("email", "already has an account").into()),
     }
@@ -211,24 +257,36 @@ async fn create_member<S: SignInStore + ?Sized>(
     }
 }
 
-/// A fresh link that sets `email`'s password. Only the invitations above and the operator's owner link
-/// ([`super::operator::owner_link`]) call it: a link for an account that has a password lets whoever holds it take
-/// the account over, which only the operator may decide to do.
-pub(super) async fn issue_password_link<S: SignInStore + ?Sized>(
+/// The link an invitation sends: it sets a first password, for [`PASSWORD_LINK_LIFETIME`].
+async fn issue_invitation_link<S: SignInStore + ?Sized>(
     app: &App<S>,
     email: &SignInEmail,
     business_id: BusinessId,
 ) -> Result<NewPasswordLink, AppError> {
+    let purpose = LinkPurpose::SetPassword;
+    issue_password_link(app, email, business_id, purpose, PASSWORD_LINK_LIFETIME).await
+}
+
+/// A fresh single-use link for `email`. Invitations ask for one only for an account without a password (a link for
+/// one that has a password would let whoever holds it take the account over); signing up and a forgotten password
+/// ask for one that is emailed to the account's own address, never shown on a page; the operator's owner link
+/// ([`super::operator::owner_link`]) is the one other caller, an operator's deliberate decision.
+pub(super) async fn issue_password_link<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    email: &SignInEmail,
+    business_id: BusinessId,
+    purpose: LinkPurpose,
+    lifetime: SignedDuration,
+) -> Result<NewPasswordLink, AppError> {
     let token = random_token();
     let issued_at = app.clock.now();
-    let expires_at = issued_at
-        .checked_add(PASSWORD_LINK_LIFETIME)
-        .map_err(internal)?;
+    let expires_at = issued_at.checked_add(lifetime).map_err(internal)?;
     app.store
         .put_password_link(&PasswordLink {
             token_hash: token_hash(&token),
             email: email.clone(),
             business_id,
+            purpose,
             issued_at,
             expires_at,
         })
@@ -237,25 +295,48 @@ pub(super) async fn issue_password_link<S: SignInStore + ?Sized>(
         email: email.clone(),
         token: SecretString::from(token),
         expires_at,
+        usable: true,
     })
 }
 
-/// Sets the password of the link's owner and uses the link up; every session of that account signed in before now
-/// is over (see [`current_session`]). A refused password leaves the link usable.
+/// Sets the password of an invitation's owner and uses the link up; every session of that account signed in before
+/// now is over (see [`current_session`]). A refused password leaves the link usable.
 #[tracing::instrument(skip_all)]
 pub async fn set_password<S: SignInStore + ?Sized>(
     app: &App<S>,
     token: &str,
     password: SecretString,
 ) -> Result<StaffMember, AppError> {
+    set_password_from_link(app, token, password, LinkPurpose::SetPassword).await
+}
+
+/// Takes the unexpired link of `token` if it is for `purpose`; a link of another purpose is used up all the same,
+/// so a token tried at the wrong page is worth nothing after.
+pub(super) async fn take_link<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    token: &str,
+    purpose: LinkPurpose,
+) -> Result<PasswordLink, AppError> {
+    app.store
+        .take_password_link(&token_hash(token), app.clock.now())
+        .await?
+        .filter(|link| link.purpose == purpose)
+        .ok_or(AppError::PasswordLinkInvalid)
+}
+
+/// Sets the password of the link's owner from a link of `purpose` (an invitation's or a reset's); every session of
+/// that account signed in before now is over.
+#[tracing::instrument(skip_all, fields(?purpose))]
+pub async fn set_password_from_link<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    token: &str,
+    password: SecretString,
+    purpose: LinkPurpose,
+) -> Result<StaffMember, AppError> {
     check_new_password(password.expose_secret())?;
     let hash = hash_password(password).await?;
+    let link = take_link(app, token, purpose).await?;
     let now = app.clock.now();
-    let link = app
-        .store
-        .take_password_link(&token_hash(token), now)
-        .await?
-        .ok_or(AppError::PasswordLinkInvalid)?;
     let member = app
         .store
         .get_staff_member(&link.email)
@@ -288,8 +369,46 @@ pub struct NewSession {
 /// Until when `failures` (the newest first, at most `max`) refuse sign-in: until the oldest of the `max` newest ages
 /// out, if there are `max` within the window.
 fn throttled_until(failures: &[Timestamp], max: usize) -> Option<Timestamp> {
+    throttled_until_within(failures, max, THROTTLE_WINDOW)
+}
+
+fn throttled_until_within(
+    failures: &[Timestamp],
+    max: usize,
+    window: SignedDuration,
+) -> Option<Timestamp> {
     let oldest_that_counts = failures.get(max.checked_sub(1)?)?;
-    oldest_that_counts.checked_add(THROTTLE_WINDOW).ok()
+    oldest_that_counts.checked_add(window).ok()
+}
+
+/// Counts one request against each `(subject, max)` (an address, an account) within `window`, refusing it with the
+/// time to come back when any subject already had `max`. The records are the sign-in failures' own, under
+/// subjects of their own, so links asked for by email are throttled the same way as guesses.
+pub(super) async fn count_request<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    subjects: &[(&str, usize)],
+    window: SignedDuration,
+) -> Result<(), AppError> {
+    let now = app.clock.now();
+    let since = now.checked_sub(window).map_err(internal)?;
+    let mut retry_at = None;
+    for (subject, max) in subjects {
+        let recent = app
+            .store
+            .recent_sign_in_failures(subject, since, *max)
+            .await?;
+        retry_at = retry_at.max(throttled_until_within(&recent, *max, window));
+    }
+    if let Some(retry_at) = retry_at {
+        return Err(AppError::TooManyRequests { retry_at });
+    }
+    let forget_after = now.checked_add(window).map_err(internal)?;
+    for (subject, _) in subjects {
+        app.store
+            .record_sign_in_failure(subject, now, forget_after)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Signs in with email and password from `address`. While the account or the address has too many failures in the
@@ -347,6 +466,10 @@ pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
         // Not a failed guess (the password was right), so nothing counts towards throttling.
         tracing::info!(business_id = %member.business_id, "sign-in refused: the business is disabled");
         return Err(AppError::SignInFailed);
+    }
+    // The right password: only now may the answer say the address still has to be confirmed.
+    if member.awaiting_verification() {
+        return Err(AppError::EmailNotVerified);
     }
     let cookie_value = random_token();
     let session = Session {
@@ -511,9 +634,17 @@ mod tests {
     }
 
     #[test]
-    fn short_passwords_are_refused() {
-        assert!(check_new_password("123456789").is_err());
-        assert!(check_new_password("1234567890").is_ok());
+    fn short_and_common_passwords_are_refused() {
+        assert!(check_new_password("12345678901").is_err());
+        assert!(check_new_password("an owner's phrase").is_ok());
+        for common in [
+            "123456789012",
+            "Password1234",
+            "aaaaaaaaaaaaaaaa",
+            "QwertyuiopASDF",
+        ] {
+            assert!(check_new_password(common).is_err(), "{common}");
+        }
     }
 
     #[test]

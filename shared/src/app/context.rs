@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::providers::Integrations;
-use crate::ports::{Clock, JobQueue, ProviderRegistry, Store, StoreView};
+use crate::ports::{Clock, JobQueue, Mailer, ProviderRegistry, Store, StoreView};
 
 /// The adapters a running instance works with, built once per process and shared by every request. `S` is the store
 /// as far as the holder may use it: a use case states the roles it needs (`S: BookingStore + CatalogStore`), so its
@@ -17,6 +17,9 @@ pub struct App<S: ?Sized = dyn Store> {
     /// Every provider this build knows, configured here or not: shown on the dashboard, its webhook mounted.
     /// The composition root passes it in; an app built without one knows no provider.
     pub registry: ProviderRegistry,
+    /// How queued messages leave; only the worker that runs `SendEmail` jobs needs one (without it they are retried
+    /// until the queue gives up, so a misconfigured worker loses nothing silently).
+    pub mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl<S: ?Sized> Clone for App<S> {
@@ -27,6 +30,7 @@ impl<S: ?Sized> Clone for App<S> {
             clock: self.clock.clone(),
             integrations: self.integrations.clone(),
             registry: self.registry.clone(),
+            mailer: self.mailer.clone(),
         }
     }
 }
@@ -39,6 +43,7 @@ impl App {
             clock,
             integrations: None,
             registry: ProviderRegistry::default(),
+            mailer: None,
         }
     }
 }
@@ -55,7 +60,13 @@ impl<S: ?Sized> App<S> {
             clock: self.clock.clone(),
             integrations: self.integrations.clone(),
             registry: self.registry.clone(),
+            mailer: self.mailer.clone(),
         }
+    }
+
+    pub fn with_mailer(mut self, mailer: std::sync::Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     pub fn with_registry(mut self, registry: ProviderRegistry) -> Self {

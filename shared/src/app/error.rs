@@ -133,6 +133,12 @@ pub enum AppError {
     SignInThrottled { retry_at: Timestamp },
     #[error("the link is invalid, expired or already used; ask for a new one")]
     PasswordLinkInvalid,
+    /// The password is right but the owner who signed up has not followed the emailed link yet.
+    #[error("confirm your email with the link we sent before signing in")]
+    EmailNotVerified,
+    /// Too many links asked for (sign-up confirmations, password resets) by this address or for this account.
+    #[error("too many requests; try again after {retry_at}")]
+    TooManyRequests { retry_at: Timestamp },
     /// Connecting from the dashboard did not finish; the browser goes back to the dashboard, told why.
     #[error("connecting {provider} did not finish ({why})")]
     DashboardConnectFailed {

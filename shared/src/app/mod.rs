@@ -6,7 +6,9 @@
 //! providers), `context` (`App`); `calendar_tokens`; `sync_core` (what both sync directions share); the use cases
 //! (`appointments`, `holds`, … and the two sync directions, `calendar_sync` outbound and `inbound_sync` inbound);
 //! on top `booking` (a `BookAppointment` of a slot or a hold), `sync_jobs` (where a job goes) and `integrations`
-//! (connecting a calendar). This file only declares them and re-exports their public face.
+//! (connecting a calendar). Mail: `emails` (the messages' words) and `mail` (queueing one, sending a queued one)
+//! sit above `sync_core` (its backoff); `accounts` uses them, and `sign_up` and `password_reset` build on `accounts`.
+//! This file only declares them and re-exports their public face.
 
 pub mod accounts;
 mod appointments;
@@ -18,14 +20,18 @@ mod calendar_tokens;
 mod callers;
 mod commands;
 mod context;
+pub mod emails;
 mod error;
 mod holds;
 mod inbound_sync;
 pub mod integrations;
 mod lease;
+mod mail;
 pub mod operator;
+pub mod password_reset;
 mod providers;
 mod services;
+pub mod sign_up;
 mod sync_core;
 mod sync_jobs;
 mod sync_maintenance;

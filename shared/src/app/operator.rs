@@ -19,8 +19,8 @@ use super::inbound_sync::{resume_watching, stop_watching};
 use super::integrations::disconnect;
 use crate::domain::{Business, BusinessId};
 use crate::ports::{
-    BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, OperatorStore, SignInEmail,
-    SignInStore, StaffRole, StoredRecord,
+    BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, LinkPurpose, OperatorStore,
+    SignInEmail, SignInStore, StaffRole, StoredRecord,
 };
 
 /// A business just created, with the only copy of its API key and, when an owner was named, their link.
@@ -113,7 +113,14 @@ pub async fn owner_link<S: CatalogStore + SignInStore + ?Sized>(
         .find(|member| member.role == StaffRole::Owner)
         .ok_or(AppError::NotFound(Missing::StaffMember))?;
     tracing::info!("owner link issued by the operator");
-    accounts::issue_password_link(app, &owner.email, business_id).await
+    accounts::issue_password_link(
+        app,
+        &owner.email,
+        business_id,
+        LinkPurpose::SetPassword,
+        accounts::PASSWORD_LINK_LIFETIME,
+    )
+    .await
 }
 
 /// Disables the business: its keys answer 401 and its people cannot sign in from now on (their sessions end), and

@@ -5,6 +5,7 @@ use super::calendar_sync::run_appointment_sync;
 use super::context::App;
 use super::error::AppError;
 use super::inbound_sync::run_calendar_sync;
+use super::mail::send_queued_email;
 use super::sync_core::SyncOutcome;
 use super::sync_maintenance::give_up_appointment_sync;
 use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
@@ -29,6 +30,7 @@ pub async fn run_sync_job<
             business_id,
             requested_at,
         } => run_calendar_sync(app, business_id, requested_at, attempt).await,
+        Job::SendEmail { ref email } => send_queued_email(app, email, attempt).await,
     }
 }
 
@@ -82,6 +84,10 @@ pub async fn give_up_sync<S: AppointmentStore + ?Sized>(
         // The scheduled safety-net sync runs the calendar again; the connection's health already tells the failure.
         Job::SyncCalendar { business_id, .. } => {
             tracing::warn!(%business_id, "the queue gave up on a calendar sync; the scheduled sync will run it");
+            Ok(())
+        }
+        Job::SendEmail { ref email } => {
+            tracing::error!(subject = %email.subject, "the queue gave up on an email; it was not sent");
             Ok(())
         }
     }

@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod accounts;
+pub mod mail;
 pub mod queue;
 pub mod secrets;
 pub mod store;
@@ -40,6 +41,18 @@ macro_rules! __contract_tests {
                 }
                 let (adapter, _guard) = $factory().await;
                 $crate::contract::$suite::$name(adapter).await;
+            }
+        )+
+    };
+    ($suite:ident, delivered, $factory:path, [$available:path], #[$test:meta], $($name:ident),+ $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                if !$available().await {
+                    return;
+                }
+                let (adapter, delivered) = $factory().await;
+                $crate::contract::$suite::$name(adapter, delivered).await;
             }
         )+
     };
@@ -151,6 +164,19 @@ macro_rules! queue_contract_tests {
             a_receive_returns_at_most_ten_jobs,
             acknowledging_twice_is_harmless,
             many_jobs_are_enqueued_at_once,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per mailer contract; `$factory` returns the mailer and what reads back the messages its
+/// service received ([`mail::Delivered`]).
+#[macro_export]
+macro_rules! mailer_contract_tests {
+    ($factory:path $(, available = $available:path)? $(,)?) => {
+        $crate::__contract_tests!(mail, delivered, $factory, [$($available)?],
+            #[tokio::test],
+            a_message_arrives_once_as_text_and_html_from_the_sender,
+            each_recipient_gets_only_their_own_message,
         );
     };
 }

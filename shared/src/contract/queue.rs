@@ -21,7 +21,7 @@ fn job(version: u64) -> Job {
 fn version_of(job: &Job) -> u64 {
     match job {
         Job::SyncAppointment { version, .. } => *version,
-        Job::SyncCalendar { .. } => 0,
+        Job::SyncCalendar { .. } | Job::SendEmail { .. } => 0,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The one stylesheet, compiled into the binary and served under a URL that names its content hash, so browsers
-//! may keep it for a year and still never see a stale one after a deploy.
+//! The stylesheet and the one small script (the sign-up page's time zone guess), compiled into the binary and served
+//! under URLs that name their content hash, so browsers may keep them for a year and still never see a stale one
+//! after a deploy.
 
 use std::sync::LazyLock;
 
@@ -14,14 +15,27 @@ use super::{Dashboard, PageError};
 
 const STYLESHEET: &str = include_str!("assets/style.css");
 
-static STYLESHEET_NAME: LazyLock<String> = LazyLock::new(|| {
-    let digest = hex::encode(Sha256::digest(STYLESHEET.as_bytes()));
-    format!("style.{}.css", &digest[..12])
-});
+/// Preselects the browser's own time zone on the sign-up page; without it, the page's default stands.
+const TIME_ZONE_SCRIPT: &str = include_str!("assets/time-zone.js");
+
+fn hashed_name(stem: &str, content: &str, extension: &str) -> String {
+    let digest = hex::encode(Sha256::digest(content.as_bytes()));
+    format!("{stem}.{}.{extension}", &digest[..12])
+}
+
+static STYLESHEET_NAME: LazyLock<String> =
+    LazyLock::new(|| hashed_name("style", STYLESHEET, "css"));
+static TIME_ZONE_SCRIPT_NAME: LazyLock<String> =
+    LazyLock::new(|| hashed_name("time-zone", TIME_ZONE_SCRIPT, "js"));
 
 /// The stylesheet's URL, for the pages' `<link>`.
 pub fn stylesheet_url() -> String {
     format!("/dashboard/assets/{}", *STYLESHEET_NAME)
+}
+
+/// The time zone script's URL, for the sign-up page's `<script>`.
+pub fn time_zone_script_url() -> String {
+    format!("/dashboard/assets/{}", *TIME_ZONE_SCRIPT_NAME)
 }
 
 pub fn routes() -> Router<Dashboard> {
@@ -29,15 +43,16 @@ pub fn routes() -> Router<Dashboard> {
 }
 
 async fn asset(Path(name): Path<String>) -> Result<Response, PageError> {
-    if name != *STYLESHEET_NAME {
+    let (content, content_type) = if name == *STYLESHEET_NAME {
+        (STYLESHEET, "text/css; charset=utf-8")
+    } else if name == *TIME_ZONE_SCRIPT_NAME {
+        (TIME_ZONE_SCRIPT, "text/javascript; charset=utf-8")
+    } else {
         return Err(PageError::NotFound);
-    }
-    let mut response = STYLESHEET.into_response();
+    };
+    let mut response = content.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),

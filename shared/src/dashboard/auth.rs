@@ -1,6 +1,7 @@
 //! Signing in and out, setting a password from a link, and the extractors every page uses: [`Signed`] (the session
 //! the permission gate found) and [`SignedForm`] (a POST of that session whose `Origin` and CSRF token are right,
-//! else 403 with nothing changed). Every form, before or after signing in, is read strictly here ([`read_form`]).
+//! else 403 with nothing changed). Every form, before or after signing in, is read strictly here ([`read_form`]);
+//! forms shown before signing in (here and in `onboarding`) are read by [`OpenForm`].
 
 use std::net::SocketAddr;
 
@@ -21,7 +22,7 @@ use super::{Dashboard, PageError, PageResult};
 use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME, SignedIn};
 use crate::app::{App, AppError};
 use crate::domain::Business;
-use crate::ports::{AppointmentStore, ConnectionStore, Session, StaffRole};
+use crate::ports::{AppointmentStore, ConnectionStore, LinkPurpose, Session, StaffRole};
 
 const SESSION: &str = "session";
 /// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
@@ -336,9 +337,9 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
 }
 
 /// A form posted before signing in: origin and double-submit token checked, plus the client's address.
-struct OpenForm<T> {
-    form: T,
-    address: String,
+pub(super) struct OpenForm<T> {
+    pub form: T,
+    pub address: String,
 }
 
 impl<T: DeserializeOwned> FromRequest<Dashboard> for OpenForm<T> {
@@ -367,7 +368,10 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for OpenForm<T> {
 }
 
 /// The page's double-submit token: the browser's, or a new one set with the page.
-fn form_token(dashboard: &Dashboard, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(super) fn form_token(
+    dashboard: &Dashboard,
+    headers: &HeaderMap,
+) -> (String, Option<HeaderValue>) {
     match cookie(headers, &dashboard.settings.cookie_name(FORM_TOKEN)) {
         Some(existing) if existing.len() >= 32 => (existing.to_owned(), None),
         _ => {
@@ -378,7 +382,7 @@ fn form_token(dashboard: &Dashboard, headers: &HeaderMap) -> (String, Option<Hea
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -446,6 +450,8 @@ fn sign_in_form(
                 }
                 button type="submit" class="primary" { "Sign in" }
             }
+            p { a href="/dashboard/forgot-password" { "Forgot your password?" } }
+            p { "New here? " a href="/dashboard/sign-up" { "Sign up your business" } }
         },
     )
 }
@@ -454,6 +460,10 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "password_set" => Some("Your password is set. Sign in with it now."),
         "signed_out" => Some("You are signed out."),
+        "email_verified" => Some("Your email is confirmed. Sign in with the password you chose."),
+        "password_reset" => Some(
+            "Your new password is set, and you are signed out everywhere else. Sign in with it now.",
+        ),
         _ => None,
     }
 }
@@ -510,6 +520,11 @@ async fn sign_in(
             ),
         )
             .into_response()),
+        Err(AppError::EmailNotVerified) => Ok((
+            StatusCode::FORBIDDEN,
+            super::onboarding::check_email_page(&form.csrf, &form.email, None),
+        )
+            .into_response()),
         Err(AppError::SignInThrottled { retry_at }) => {
             // Rounded up: the page never promises a time at which sign-in is still refused.
             let seconds = (retry_at - dashboard.app.clock.now()).as_secs().max(1);
@@ -552,14 +567,44 @@ async fn sign_out(
 }
 
 #[derive(Deserialize)]
-struct SetPasswordQuery {
+pub(super) struct LinkQuery {
     #[serde(default)]
-    token: String,
+    pub token: String,
 }
 
-fn set_password_form(csrf: &str, link_token: &str, error: Option<&str>) -> maud::Markup {
+/// A page that chooses a password from an emailed single-use link: an invitation's (here) or a reset's
+/// (`onboarding`). The pages differ only in words, the link's purpose and where they lead.
+pub(super) struct PasswordLinkPage {
+    pub title: &'static str,
+    pub action: &'static str,
+    /// Said after the length rule.
+    pub advice: &'static str,
+    pub button: &'static str,
+    /// What to do about a link that no longer works.
+    pub invalid_link: &'static str,
+    /// Where the browser goes once the password is set.
+    pub done: &'static str,
+    pub purpose: LinkPurpose,
+}
+
+const SET_PASSWORD: PasswordLinkPage = PasswordLinkPage {
+    title: "Set your password",
+    action: "/dashboard/set-password",
+    advice: "A long phrase is easier to remember and harder to guess.",
+    button: "Set password",
+    invalid_link: "This link is invalid, expired or already used. Ask the owner for a new invitation.",
+    done: "/dashboard/sign-in?notice=password_set",
+    purpose: LinkPurpose::SetPassword,
+};
+
+fn password_link_form(
+    page: &PasswordLinkPage,
+    csrf: &str,
+    link_token: &str,
+    error: Option<&str>,
+) -> maud::Markup {
     bare(
-        "Set your password",
+        page.title,
         html! {
             @if let Some(error) = error {
                 div class="error-summary" role="alert" {
@@ -567,8 +612,8 @@ fn set_password_form(csrf: &str, link_token: &str, error: Option<&str>) -> maud:
                     p { a href="#password" { (error) } }
                 }
             }
-            p { "Choose a password of at least " (MIN_PASSWORD_CHARS) " characters. A long phrase is easier to remember and harder to guess." }
-            form method="post" action="/dashboard/set-password" class="stack" {
+            p { "Choose a password of at least " (MIN_PASSWORD_CHARS) " characters. " (page.advice) }
+            form method="post" action=(page.action) class="stack" {
                 (csrf_field(csrf))
                 input type="hidden" name="token" value=(link_token);
                 div class="field" {
@@ -579,26 +624,36 @@ fn set_password_form(csrf: &str, link_token: &str, error: Option<&str>) -> maud:
                     label for="confirm" { "New password again" }
                     input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength=(MIN_PASSWORD_CHARS);
                 }
-                button type="submit" class="primary" { "Set password" }
+                button type="submit" class="primary" { (page.button) }
             }
         },
+    )
+}
+
+/// The page of a link, with the form's double-submit cookie.
+pub(super) fn password_link_page(
+    dashboard: &Dashboard,
+    headers: &HeaderMap,
+    page: &PasswordLinkPage,
+    link_token: &str,
+) -> Response {
+    let (token, cookie) = form_token(dashboard, headers);
+    with_cookie(
+        password_link_form(page, &token, link_token, None).into_response(),
+        cookie,
     )
 }
 
 async fn set_password_page(
     State(dashboard): State<Dashboard>,
     headers: HeaderMap,
-    Query(query): Query<SetPasswordQuery>,
+    Query(query): Query<LinkQuery>,
 ) -> Response {
-    let (token, cookie) = form_token(&dashboard, &headers);
-    with_cookie(
-        set_password_form(&token, &query.token, None).into_response(),
-        cookie,
-    )
+    password_link_page(&dashboard, &headers, &SET_PASSWORD, &query.token)
 }
 
 #[derive(Deserialize)]
-struct SetPasswordFields {
+pub(super) struct PasswordLinkFields {
     csrf: String,
     #[serde(default)]
     token: String,
@@ -610,12 +665,22 @@ struct SetPasswordFields {
 
 async fn set_password(
     State(dashboard): State<Dashboard>,
-    OpenForm { form, .. }: OpenForm<SetPasswordFields>,
+    OpenForm { form, .. }: OpenForm<PasswordLinkFields>,
+) -> PageResult {
+    choose_password(&dashboard, form, &SET_PASSWORD).await
+}
+
+/// Sets the password the form chose from the link it carries; a refused password shows the form again, the link
+/// still usable.
+pub(super) async fn choose_password(
+    dashboard: &Dashboard,
+    form: PasswordLinkFields,
+    page: &PasswordLinkPage,
 ) -> PageResult {
     let refuse = |status: StatusCode, message: &str| {
         Ok((
             status,
-            set_password_form(&form.csrf, &form.token, Some(message)),
+            password_link_form(page, &form.csrf, &form.token, Some(message)),
         )
             .into_response())
     };
@@ -625,22 +690,20 @@ async fn set_password(
             "The two passwords are not the same.",
         );
     }
-    match accounts::set_password(
+    match accounts::set_password_from_link(
         &dashboard.app,
         &form.token,
         SecretString::from(form.password.clone()),
+        page.purpose,
     )
     .await
     {
-        Ok(_) => Ok(super::see_other("/dashboard/sign-in?notice=password_set")),
+        Ok(_) => Ok(super::see_other(page.done)),
         Err(AppError::Validation(error)) => refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("The password {}.", error.message),
         ),
-        Err(AppError::PasswordLinkInvalid) => refuse(
-            StatusCode::BAD_REQUEST,
-            "This link is invalid, expired or already used. Ask the owner for a new invitation.",
-        ),
+        Err(AppError::PasswordLinkInvalid) => refuse(StatusCode::BAD_REQUEST, page.invalid_link),
         Err(other) => Err(other.into()),
     }
 }

@@ -1,5 +1,5 @@
 //! API keys (how the owner hands a key to the AI agent: create one, shown once; name it; revoke it) and staff (invite
-//! someone by email; they set their own password from a single-use link).
+//! someone by email: the single-use link that sets their password is emailed to them and shown once to copy).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -62,7 +62,7 @@ async fn render(
             }
             Shown::Invitation { email, url } => {
                 div class="notice strong" role="status" {
-                    p { "Send this link to " strong { (email) } ". It sets their password, works once, and expires in " (PASSWORD_LINK_LIFETIME.as_hours()) " hours." }
+                    p { "We emailed this link to " strong { (email) } ". You can also copy it and send it yourself. It sets their password, works once, and expires in " (PASSWORD_LINK_LIFETIME.as_hours()) " hours." }
                     label for="invite-link" { "Invitation link" }
                     input id="invite-link" type="text" readonly value=(url) class="secret";
                 }
@@ -264,7 +264,14 @@ async fn invite(
         form,
     }: SignedForm<InviteFields>,
 ) -> PageResult {
-    match accounts::invite_staff(&dashboard.app, business.id, &form.email).await {
+    let invited = accounts::invite_staff_by_email(
+        &dashboard.app,
+        &business,
+        &form.email,
+        &dashboard.settings.links,
+    )
+    .await;
+    match invited {
         Ok(link) => {
             let shown = Shown::Invitation {
                 email: link.email.as_ref().to_owned(),

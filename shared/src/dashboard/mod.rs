@@ -15,6 +15,7 @@ mod integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
 mod layout;
+mod onboarding;
 pub mod permissions;
 mod services;
 
@@ -31,6 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::app::emails::Links;
 use crate::app::{App, AppError};
 use crate::ports::{DashboardStore, StoreView};
 
@@ -45,12 +47,38 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
 /// Forms are small; a body past this is a mistake or an attack.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// What the dashboard needs beyond the app: where it is reachable, which decides the cookie's `Secure` flag and the
-/// `Origin` every form must come from.
+/// What the dashboard needs beyond the app: where it is reachable, which decides the cookie's `Secure` flag, the
+/// `Origin` every form must come from and the links in its emails; and whether anyone may sign a business up.
 #[derive(Clone, Debug)]
 pub struct DashboardSettings {
     /// Scheme, host and port, without a trailing slash: `https://bookings.example.com`.
     pub public_origin: String,
+    /// The links emails carry, on `PUBLIC_BASE_URL`.
+    pub links: Links,
+    pub sign_up: SignUpPolicy,
+}
+
+/// Whether `/dashboard/sign-up` creates businesses (`SIGNUP=open|closed`); when closed, only an operator does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignUpPolicy {
+    #[default]
+    Open,
+    Closed,
+}
+
+impl std::str::FromStr for SignUpPolicy {
+    type Err = crate::domain::ValidationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            _ => Err(crate::domain::ValidationError::new(
+                "SIGNUP",
+                "must be open or closed",
+            )),
+        }
+    }
 }
 
 impl DashboardSettings {
@@ -66,7 +94,14 @@ impl DashboardSettings {
         };
         Self {
             public_origin: origin,
+            links: Links::new(trimmed),
+            sign_up: SignUpPolicy::default(),
         }
+    }
+
+    pub fn with_sign_up(mut self, policy: SignUpPolicy) -> Self {
+        self.sign_up = policy;
+        self
     }
 
     /// Browsers keep `Secure` cookies from https pages, and from loopback addresses, which they trust as secure.
@@ -245,13 +280,13 @@ async fn as_page(response: Response<Body>) -> Response<Body> {
     page
 }
 
-/// The policy of every page: nothing but our own stylesheet and images, forms only to ourselves and to the
+/// The policy of every page: nothing but our own stylesheet, scripts (which only enhance) and images, forms only to ourselves and to the
 /// authorization pages of the providers configured here, where the connect form's answer sends the browser.
 fn content_security_policy<S: ?Sized>(app: &App<S>) -> HeaderValue {
     let mut form_targets = vec!["'self'".to_owned()];
     form_targets.extend(authorization_origins(app));
     let policy = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
         form_targets.join(" ")
     );
     HeaderValue::from_str(&policy).unwrap_or_else(|_| {
@@ -301,6 +336,7 @@ where
     let pages = Router::new()
         .route("/", get(home))
         .merge(auth::routes())
+        .merge(onboarding::routes())
         .merge(integrations::routes())
         .merge(appointments::routes())
         .merge(book::routes())

@@ -58,7 +58,8 @@ pub fn permits(role: StaffRole, permission: Permission) -> bool {
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, signed in or not: signing in, setting a password from a link, the stylesheet, the way home.
+    /// Anyone, signed in or not: signing up or in, following an emailed link, asking for one, the assets, the way
+    /// home.
     Public,
     /// Anyone signed in, whatever their role: signing out.
     SignedIn,
@@ -104,6 +105,16 @@ pub const ROUTES: &[Route] = &[
     route(Post, "/dashboard/sign-in", Public),
     route(Get, "/dashboard/set-password", Public),
     route(Post, "/dashboard/set-password", Public),
+    route(Get, "/dashboard/sign-up", Public),
+    route(Post, "/dashboard/sign-up", Public),
+    route(Get, "/dashboard/check-email", Public),
+    route(Post, "/dashboard/check-email", Public),
+    route(Get, "/dashboard/verify-email", Public),
+    route(Post, "/dashboard/verify-email", Public),
+    route(Get, "/dashboard/forgot-password", Public),
+    route(Post, "/dashboard/forgot-password", Public),
+    route(Get, "/dashboard/reset-password", Public),
+    route(Post, "/dashboard/reset-password", Public),
     route(Post, "/dashboard/sign-out", SignedIn),
     route(Get, "/dashboard/appointments", Needs(SeeAppointments)),
     route(Get, "/dashboard/appointments/{id}", Needs(SeeAppointments)),

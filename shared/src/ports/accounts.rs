@@ -65,19 +65,46 @@ pub struct StaffMember {
     pub email: SignInEmail,
     pub business_id: BusinessId,
     pub role: StaffRole,
-    /// An argon2id hash in PHC string form; `None` until the person sets a password from their link.
+    /// An argon2id hash in PHC string form; `None` until the person sets a password from their link. An owner who
+    /// signed up chose it on the sign-up page, before their email was confirmed.
     pub password_hash: Option<String>,
     pub invited_at: Timestamp,
-    /// When a link last set the password; sessions signed in before it are over.
+    /// When a link last set (or, after signing up, confirmed) the password; sessions signed in before it are over.
+    /// Every link is emailed, so following one proves the address: `None` with a password means the owner signed
+    /// up and has not confirmed their email yet ([`Self::awaiting_verification`]).
     pub password_set_at: Option<Timestamp>,
 }
 
-/// A single-use link that sets a person's password. Only the SHA-256 of its random token is stored.
+impl StaffMember {
+    /// Signed up with a password, email not confirmed yet: signing in asks them to follow the emailed link first.
+    pub fn awaiting_verification(&self) -> bool {
+        self.password_hash.is_some() && self.password_set_at.is_none()
+    }
+}
+
+/// What a single-use link is for; a link followed at another page than its own does nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// An invitation (or an operator's link for an owner): choose a first password. Links stored before purposes
+    /// existed were all this.
+    #[default]
+    SetPassword,
+    /// After signing up: confirm the email, which makes the chosen password usable.
+    VerifyEmail,
+    /// Asked for on the forgot-password page: choose a new password.
+    ResetPassword,
+}
+
+/// A single-use link that sets a person's password or confirms their email. Only the SHA-256 of its random token is
+/// stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordLink {
     pub token_hash: String,
     pub email: SignInEmail,
     pub business_id: BusinessId,
+    #[serde(default)]
+    pub purpose: LinkPurpose,
     /// A link sets only a password chosen after it was issued: once the account's password is set, older links are
     /// void. Links stored before this was recorded read as issued at the epoch, so they can no longer reset a
     /// password that was already set.

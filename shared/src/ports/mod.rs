@@ -4,6 +4,7 @@
 mod accounts;
 mod calendar;
 mod clock;
+mod mail;
 mod oauth;
 mod provider;
 mod queue;
@@ -11,20 +12,21 @@ mod secrets;
 mod store;
 
 pub use accounts::{
-    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, PasswordLink, Session, SignInEmail, SignInStore,
-    StaffMember, StaffRole, first_api_key_record,
+    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, LinkPurpose, PasswordLink, Session, SignInEmail,
+    SignInStore, StaffMember, StaffRole, first_api_key_record,
 };
 pub use calendar::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
     ProviderSetup, PushChannel, PushRequest, PushSettings, Trouble,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use mail::{Email, MailError, Mailer};
 pub use oauth::{OAuthError, OAuthFlow, TokenGrant};
 pub use provider::{
     InvalidProviderKind, ProviderKind, ProviderProfile, ProviderRegistry, ProviderWebhook,
     PushEvent, PushNotification, WebhookCall, WebhookReading, WebhookRefusal,
 };
-pub use queue::{Job, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
+pub use queue::{Job, JobGroup, JobQueue, QueueError, QueueSettings, Receipt, ReceivedJob};
 pub use secrets::{SecretError, SecretName, SecretStore};
 pub use store::{
     AgentApiStore, AppointmentsApiStore, AvailabilityApiStore, DashboardStore, DeadLetterStore,

@@ -1,12 +1,14 @@
-//! The job queue port ([`JobQueue`]): the work the sync worker does, and the SQS semantics both adapters keep
+//! The job queue port ([`JobQueue`]): the work the worker does (calendar sync, outgoing mail), and the SQS semantics both adapters keep
 //! (at-least-once delivery, visibility timeouts, a dead-letter queue after too many receives).
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::Email;
 use crate::domain::{AppointmentId, BusinessId};
 
 /// Work for the sync worker. Jobs name state, not operations: the worker reads the appointment's current state and
@@ -27,16 +29,39 @@ pub enum Job {
         #[serde(default)]
         requested_at: Option<Timestamp>,
     },
+    /// Send one message through the mailer; retried with backoff while the mail service is unavailable, so the page
+    /// that asked for it never waits on the service. The only job that carries its content: a message is not state
+    /// the worker could read back.
+    SendEmail { email: Email },
 }
 
 impl Job {
-    /// Whose work it is: queues serve businesses in turn by it (SQS fair queues take it as the message group), so
-    /// one business's backlog does not delay the others'.
-    pub fn business_id(&self) -> BusinessId {
+    /// Whose turn the job waits for: queues serve groups in turn by it (SQS fair queues take it as the message
+    /// group), so one business's backlog does not delay the others'.
+    pub fn group(&self) -> JobGroup {
         match self {
             Self::SyncAppointment { business_id, .. } | Self::SyncCalendar { business_id, .. } => {
-                *business_id
+                JobGroup::Business(*business_id)
             }
+            Self::SendEmail { .. } => JobGroup::Mail,
+        }
+    }
+}
+
+/// A lane of fair queuing: each business's sync work, and the messages to send (light, and never worth delaying
+/// behind a business's backlog).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobGroup {
+    Business(BusinessId),
+    Mail,
+}
+
+impl fmt::Display for JobGroup {
+    /// The SQS message group id.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Business(business_id) => business_id.fmt(f),
+            Self::Mail => f.write_str("mail"),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! moto's server, for SQS (with a real redrive to a dead-letter queue) and Secrets Manager.
+//! moto's server, for SQS (with a real redrive to a dead-letter queue), Secrets Manager and SES.
 
 use std::path::PathBuf;
 use std::process::Child;

@@ -9,9 +9,9 @@ use crate::domain::{
     ApiKey, Appointment, Business, Customer, CustomerName, Hold, HoldId, PhoneNumber,
 };
 use crate::ports::{
-    BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth, ListOrder,
-    NewHold, PasswordLink, ProviderKind, Session, SignInEmail, StaffMember, StaffRole, Store,
-    StoreError, StoredRecord, first_api_key_record,
+    BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth, LinkPurpose,
+    ListOrder, NewHold, PasswordLink, ProviderKind, Session, SignInEmail, StaffMember, StaffRole,
+    Store, StoreError, StoredRecord, first_api_key_record,
 };
 
 const CALLER: &str = "+14155550123";
@@ -170,6 +170,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
             token_hash: format!("link-{}", business.id),
             email: email.clone(),
             business_id: business.id,
+            purpose: LinkPurpose::SetPassword,
             issued_at: base(),
             expires_at: at(60),
         })
