@@ -1,6 +1,10 @@
 //! `JobQueue` on SQS: the sync queue and its dead-letter queue. The redrive policy (`maxReceiveCount`) lives on the
 //! queue (SAM template), so SQS itself moves an exhausted job to the dead-letter queue.
 
+mod polling;
+
+pub use polling::SyncQueue;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
