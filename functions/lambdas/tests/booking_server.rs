@@ -492,3 +492,24 @@ async fn sigterm_during_fifty_bookings_leaves_every_answered_one_stored_and_none
         answered.len()
     );
 }
+
+#[tokio::test]
+async fn is_unhealthy_without_its_table_and_creates_it_on_dynamodb_local_only() {
+    let Some(mut deployment) = deploy().await else {
+        return;
+    };
+    deployment.table = format!("created-{}", uuid::Uuid::new_v4());
+    // Healthy means a read of the new table answered.
+    Server::start_with_arguments(&deployment, &["--create-table"], &[]).await;
+    // Starting again on the table it created is no error.
+    Server::start_with_arguments(&deployment, &["--create-table"], &[]).await;
+
+    let (status, output) = Server::run_against_aws(&deployment, &["--create-table"]).await;
+    assert!(!status.success());
+    assert!(
+        output
+            .iter()
+            .any(|line| line.contains("--create-table is for DynamoDB Local")),
+        "{output:?}"
+    );
+}

@@ -22,6 +22,23 @@ pub struct Server {
 impl Server {
     /// Starts the server with `extra` variables and waits until `/healthz` says the store and the queue answer.
     pub async fn start(deployment: &Deployment, extra: &[(&str, &str)]) -> Server {
+        Self::start_with_arguments(deployment, &[], extra).await
+    }
+
+    /// [`Server::start`], with command-line `arguments`.
+    pub async fn start_with_arguments(
+        deployment: &Deployment,
+        arguments: &[&str],
+        extra: &[(&str, &str)],
+    ) -> Server {
+        let server = Self::spawn(deployment, arguments, extra);
+        let (status, health) = server.health().await;
+        assert_eq!(status, 200, "booking-server is not healthy: {health}");
+        server
+    }
+
+    /// Spawns the server on a port of its own, without waiting for it.
+    pub fn spawn(deployment: &Deployment, arguments: &[&str], extra: &[(&str, &str)]) -> Server {
         let port = free_port().unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let mut environment = deployment_environment(deployment);
@@ -35,30 +52,51 @@ impl Server {
                 .iter()
                 .map(|(name, value)| (*name, (*value).to_owned())),
         );
-        let (process, output) = spawn_collecting(BOOKING_SERVER, &[], environment);
-        let server = Server {
+        let (process, output) = spawn_collecting(BOOKING_SERVER, arguments, environment);
+        Server {
             url,
             process,
             output,
-        };
-        server.wait_until_healthy().await;
-        server
+        }
     }
 
-    async fn wait_until_healthy(&self) {
+    /// The first answer of `/healthz`, once the server listens: status and body.
+    pub async fn health(&self) -> (u16, Value) {
         let client = reqwest::Client::new();
         for _ in 0..300 {
-            if let Ok(response) = client.get(format!("{}/healthz", self.url)).send().await
-                && response.status() == 200
-            {
-                return;
+            if let Ok(response) = client.get(format!("{}/healthz", self.url)).send().await {
+                let status = response.status().as_u16();
+                return (status, response.json().await.unwrap());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!(
-            "booking-server never became healthy: {:?}",
-            self.output().await
-        );
+        panic!("booking-server never listened: {:?}", self.output().await);
+    }
+
+    /// Runs the server with `arguments` and the deployment's environment without the endpoint of DynamoDB, as on
+    /// AWS, and answers its exit status and output once it has stopped by itself.
+    pub async fn run_against_aws(
+        deployment: &Deployment,
+        arguments: &[&str],
+    ) -> (std::process::ExitStatus, Vec<String>) {
+        let mut environment = deployment_environment(deployment);
+        environment.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_DYNAMODB");
+        environment.extend([
+            (
+                "PUBLIC_BASE_URL",
+                "https://bookings.example.test".to_owned(),
+            ),
+            ("OAUTH_STATE_KEY", "k".repeat(32)),
+        ]);
+        let (mut process, output) = spawn_collecting(BOOKING_SERVER, arguments, environment);
+        let status = tokio::time::timeout(Duration::from_secs(30), process.wait())
+            .await
+            .expect("the server stops by itself")
+            .unwrap();
+        // Lines travel through a pipe and a reader task; give them a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let output = output.lock().unwrap().clone();
+        (status, output)
     }
 
     /// Sends SIGTERM, as a container runtime does to stop a task.
