@@ -11,16 +11,15 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use booking_aws::emulators::sdk_config;
-use booking_core::app;
 use booking_core::domain::{AppointmentId, BusinessId, SyncStatus};
 use booking_core::ports::{AppointmentQuery, AppointmentStore, Job};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{CONTENT_TYPE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use support::dashboard::{cookie_pair, csrf_in};
-use support::seed::{on_the_hour, pending_appointment, test_app};
+use support::seed::{OWNER_PASSWORD, on_the_hour, owner_with_password, pending_appointment};
 use support::server::Server;
-use support::{Deployment, deploy};
+use support::{Deployment, deploy, mcp_event};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -74,43 +73,56 @@ fn booking(service_id: &str, start: Timestamp) -> Value {
     })
 }
 
+/// Books Ana Silva at `start` through the appointments API.
+async fn book(
+    deployment: &Deployment,
+    server: &Server,
+    service_id: &str,
+    start: Timestamp,
+) -> (u16, Value) {
+    let body = Some(booking(service_id, start));
+    call(
+        deployment,
+        server,
+        reqwest::Method::POST,
+        "/v1/appointments",
+        body,
+    )
+    .await
+}
+
+/// Sends the MCP request an agent sends (see [`mcp_event`]) to the server's `/mcp`; answers the JSON-RPC response.
+async fn mcp(deployment: &Deployment, server: &Server, method: &str, params: Value) -> Value {
+    let event = mcp_event(deployment, 1, method, params);
+    let mut request = client()
+        .post(format!("{}/mcp", server.url))
+        .body(event["body"].as_str().unwrap().to_owned());
+    for (name, value) in event["headers"].as_object().unwrap() {
+        let wanted = ["authorization", "content-type", "accept"].contains(&name.as_str());
+        if wanted || name.starts_with("mcp-") {
+            request = request.header(name, value.as_str().unwrap());
+        }
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn serves_rest_agent_and_dashboard_over_dynamodb_and_sqs() {
     let Some(deployment) = deploy().await else {
         return;
     };
     let server = Server::start(&deployment, &[]).await;
-    let health: Value = client()
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health, json!({ "store": true, "queue": true }));
+    assert_eq!(
+        server.health().await,
+        (200, json!({ "store": true, "queue": true }))
+    );
     let service_id = create_service(&deployment, &server).await;
 
     // REST: book, be refused the same time, read it back.
     let start = on_the_hour(Timestamp::now(), 48);
-    let post = reqwest::Method::POST;
-    let (status, created) = call(
-        &deployment,
-        &server,
-        post.clone(),
-        "/v1/appointments",
-        Some(booking(&service_id, start)),
-    )
-    .await;
+    let (status, created) = book(&deployment, &server, &service_id, start).await;
     assert_eq!(status, 201, "{created}");
-    let (status, refused) = call(
-        &deployment,
-        &server,
-        post.clone(),
-        "/v1/appointments",
-        Some(booking(&service_id, start)),
-    )
-    .await;
+    let (status, refused) = book(&deployment, &server, &service_id, start).await;
     assert_eq!(
         (status, &refused["code"]),
         (409, &json!("slot_unavailable")),
@@ -125,49 +137,23 @@ async fn serves_rest_agent_and_dashboard_over_dynamodb_and_sqs() {
 
     // An agent tool over MCP, stateless as the agent-api function serves it.
     let later = on_the_hour(Timestamp::now(), 50);
-    let tool_call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "book_appointment",
-        "arguments": { "service_id": service_id, "start": later.to_string(),
-            "customer_name": "Ana Silva", "customer_phone": "+14155550123" },
-        "_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": { "name": "server-test", "version": "1.0" },
-            "io.modelcontextprotocol/clientCapabilities": {}
-        } } });
-    let answer: Value = client()
-        .post(format!("{}/mcp", server.url))
-        .bearer_auth(&deployment.api_key)
-        .header(CONTENT_TYPE, "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "book_appointment")
-        .body(tool_call.to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let arguments = json!({ "service_id": service_id, "start": later.to_string(),
+        "customer_name": "Ana Silva", "customer_phone": "+14155550123" });
+    let answer = mcp(
+        &deployment,
+        &server,
+        "tools/call",
+        json!({ "name": "book_appointment", "arguments": arguments }),
+    )
+    .await;
     assert_eq!(
         answer["result"]["structuredContent"]["booked"], true,
         "{answer}"
     );
 
     // A dashboard sign-in, with the form's anti-forgery token and cookie.
-    let test_app = test_app(&deployment, Timestamp::now()).await;
-    let business_id: BusinessId = deployment.business_id.parse().unwrap();
-    let link = app::accounts::invite_owner(&test_app, business_id, "owner@harbour.test")
-        .await
-        .unwrap();
-    let password = "harbour physio password";
-    app::accounts::set_password(
-        &test_app,
-        secrecy::ExposeSecret::expose_secret(&link.token),
-        secrecy::SecretString::from(password.to_owned()),
-    )
-    .await
-    .unwrap();
+    owner_with_password(&deployment).await;
+    let password = OWNER_PASSWORD;
     let page = client()
         .get(format!("{}/dashboard/sign-in", server.url))
         .send()
@@ -338,13 +324,7 @@ async fn two_instances_share_one_table_and_queue() {
     let start = on_the_hour(Timestamp::now(), 72);
     let attempts = (0..20).map(|attempt| {
         let server = if attempt % 2 == 0 { &first } else { &second };
-        call(
-            &deployment,
-            server,
-            reqwest::Method::POST,
-            "/v1/appointments",
-            Some(booking(&service_id, start)),
-        )
+        book(&deployment, server, &service_id, start)
     });
     let statuses: Vec<u16> = futures::future::join_all(attempts)
         .await
@@ -470,14 +450,7 @@ async fn sigterm_during_fifty_bookings_leaves_every_answered_one_stored_and_none
         .collect();
     let restarted = Server::start(&deployment, &[]).await;
     for start in &starts {
-        let (status, body) = call(
-            &deployment,
-            &restarted,
-            reqwest::Method::POST,
-            "/v1/appointments",
-            Some(booking(&service_id, *start)),
-        )
-        .await;
+        let (status, body) = book(&deployment, &restarted, &service_id, *start).await;
         let expected = if stored_starts.contains(start) {
             409
         } else {
