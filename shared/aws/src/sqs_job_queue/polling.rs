@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::QueueAttributeName;
 use booking_core::ports::{QueueError, Receipt};
 
-use super::{MAX_BATCH, MAX_DELAY, MAX_WAIT, SqsJobQueue, backend, seconds};
+use super::{MAX_DELAY, SqsJobQueue, backend, seconds};
 
 /// Which of the two queues to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,19 +33,9 @@ impl SqsJobQueue {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<SqsMessage>, QueueError> {
-        let output = self
-            .client
-            .receive_message()
-            .queue_url(self.url_of(queue))
-            .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
-            .wait_time_seconds(seconds(wait, MAX_WAIT))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output
-            .messages
-            .unwrap_or_default()
+        Ok(self
+            .receive_messages(self.url_of(queue), max, wait)
+            .await?
             .into_iter()
             .map(|message| {
                 let mut record = SqsMessage::default();
