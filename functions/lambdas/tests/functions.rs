@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use booking_aws::config::AwsAdapters;
 use booking_aws::emulators::sdk_config;
-use booking_core::app;
 use booking_core::domain::{AppointmentId, BookingSource, BusinessId, SyncStatus};
 use booking_core::ports::{ApiKeyStore, AppointmentStore, ConnectionStore, Job, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
@@ -17,7 +16,8 @@ use serde_json::{Value, json};
 use support::dashboard::{DASHBOARD_ORIGIN, browse, cookie_pair, csrf_in, input_value};
 use support::queue::{delivered_job, drain, drain_jobs};
 use support::seed::{
-    aws_settings, book_ana, on_the_hour, pending_appointment, put_corrupt_appointment, test_app,
+    OWNER_PASSWORD, aws_settings, book_ana, on_the_hour, owner_with_password, pending_appointment,
+    put_corrupt_appointment, test_app,
 };
 use support::{Deployment, Function, deploy, http_event, http_response, mcp_event, sqs_event};
 
@@ -571,19 +571,8 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     let Some(deployment) = deploy().await else {
         return;
     };
-    let app = test_app(&deployment, Timestamp::now()).await;
-    let business_id: BusinessId = deployment.business_id.parse().unwrap();
-    let link = app::accounts::invite_owner(&app, business_id, "owner@harbour.test")
-        .await
-        .unwrap();
-    let password = "harbour physio password";
-    app::accounts::set_password(
-        &app,
-        secrecy::ExposeSecret::expose_secret(&link.token),
-        secrecy::SecretString::from(password.to_owned()),
-    )
-    .await
-    .unwrap();
+    let business_id = owner_with_password(&deployment).await;
+    let password = OWNER_PASSWORD;
     let dashboard = Function::start_with(
         DASHBOARD,
         &deployment,

@@ -3,11 +3,15 @@
 //! business as its message group, which makes the standard queue an SQS fair queue: one business's backlog does not
 //! delay another's jobs.
 
+mod polling;
+
+pub use polling::SyncQueue;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use booking_core::ports::{Job, JobQueue, QueueError, Receipt, ReceivedJob};
 
 /// SQS's limits: 10 messages a receive or batch, 20 s of long polling, 15 min of delay or visibility change.
@@ -79,12 +83,13 @@ impl SqsJobQueue {
         Ok(())
     }
 
-    async fn receive_from(
+    /// Long-polls `queue_url` for up to `max` messages, with their delivery count.
+    async fn receive_messages(
         &self,
         queue_url: &str,
         max: usize,
         wait: Duration,
-    ) -> Result<Vec<ReceivedJob>, QueueError> {
+    ) -> Result<Vec<Message>, QueueError> {
         let output = self
             .client
             .receive_message()
@@ -95,8 +100,17 @@ impl SqsJobQueue {
             .send()
             .await
             .map_err(backend)?;
+        Ok(output.messages.unwrap_or_default())
+    }
+
+    async fn receive_from(
+        &self,
+        queue_url: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedJob>, QueueError> {
         let mut received = Vec::new();
-        for message in output.messages.unwrap_or_default() {
+        for message in self.receive_messages(queue_url, max, wait).await? {
             let (Some(body), Some(receipt)) = (message.body, message.receipt_handle) else {
                 continue;
             };

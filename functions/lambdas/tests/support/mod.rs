@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod queue;
 pub mod runtime_api;
 pub mod seed;
+pub mod server;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -98,56 +99,26 @@ impl Function {
     ) -> Function {
         let runtime = RuntimeApi::start().await;
         let spawned_at = std::time::Instant::now();
-        let mut process = Command::new(binary)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", runtime.address.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "under-test")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/under-test")
-            .env(
+        let mut environment = deployment_environment(deployment);
+        environment.extend([
+            ("AWS_LAMBDA_RUNTIME_API", runtime.address.to_string()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "under-test".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/under-test".to_owned(),
+            ),
+            (
                 "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/24/[$LATEST]0123456789abcdef",
-            )
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &deployment.dynamodb_endpoint)
-            .env("AWS_ENDPOINT_URL_SQS", &deployment.moto_endpoint)
-            .env(
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-                &deployment.moto_endpoint,
-            )
-            .env("TABLE_NAME", &deployment.table)
-            .env("SYNC_QUEUE_URL", &deployment.queue_url)
-            .env(
-                "SYNC_DEAD_LETTER_QUEUE_URL",
-                &deployment.dead_letter_queue_url,
-            )
-            .env("SECRET_PREFIX", "booking/calendar")
-            .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")
-            .env("RUST_LOG", "info")
-            .envs(extra.iter().cloned())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(process.stdout.take().unwrap())
-                as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(process.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    output.lock().unwrap().push(line);
-                }
-            });
-        }
+                "2026/11/24/[$LATEST]0123456789abcdef".to_owned(),
+            ),
+            ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true".to_owned()),
+        ]);
+        let extra = extra
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.clone()));
+        let (process, output) = spawn_collecting(binary, &[], environment.into_iter().chain(extra));
         Function {
             spawned_at,
             runtime,
@@ -204,6 +175,66 @@ impl Function {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         self.output.lock().unwrap().clone()
     }
+}
+
+/// What every process of the deployment is started with, and nothing else (plus `PATH`): credentials and
+/// endpoints for the emulators, the resource names, logs at `info`.
+pub fn deployment_environment(deployment: &Deployment) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            deployment.dynamodb_endpoint.clone(),
+        ),
+        ("AWS_ENDPOINT_URL_SQS", deployment.moto_endpoint.clone()),
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            deployment.moto_endpoint.clone(),
+        ),
+        ("TABLE_NAME", deployment.table.clone()),
+        ("SYNC_QUEUE_URL", deployment.queue_url.clone()),
+        (
+            "SYNC_DEAD_LETTER_QUEUE_URL",
+            deployment.dead_letter_queue_url.clone(),
+        ),
+        ("SECRET_PREFIX", "booking/calendar".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+}
+
+/// Spawns `binary` with `arguments` and only `environment` (and `PATH`), killed when dropped, collecting every line
+/// it writes to stdout and stderr.
+pub fn spawn_collecting<'a>(
+    binary: &str,
+    arguments: &[&str],
+    environment: impl IntoIterator<Item = (&'a str, String)>,
+) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut process = Command::new(binary)
+        .args(arguments)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(environment)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = Arc::new(Mutex::new(Vec::new()));
+    for stream in [
+        Box::new(process.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(process.stderr.take().unwrap()),
+    ] {
+        let output = output.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                output.lock().unwrap().push(line);
+            }
+        });
+    }
+    (process, output)
 }
 
 /// An API Gateway HTTP API (payload 2.0) request event, as AWS sends it, for `method path?query`.

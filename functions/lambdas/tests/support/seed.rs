@@ -131,3 +131,24 @@ pub async fn put_corrupt_appointment(
         .await
         .unwrap();
 }
+
+/// The owner's password of [`owner_with_password`].
+pub const OWNER_PASSWORD: &str = "harbour physio password";
+
+/// Gives the deployment's business an owner, owner@harbour.test, who has set [`OWNER_PASSWORD`]; answers the
+/// business's id.
+pub async fn owner_with_password(deployment: &Deployment) -> BusinessId {
+    let app = test_app(deployment, Timestamp::now()).await;
+    let business_id: BusinessId = deployment.business_id.parse().unwrap();
+    let link = app::accounts::invite_owner(&app, business_id, "owner@harbour.test")
+        .await
+        .unwrap();
+    app::accounts::set_password(
+        &app,
+        secrecy::ExposeSecret::expose_secret(&link.token),
+        secrecy::SecretString::from(OWNER_PASSWORD.to_owned()),
+    )
+    .await
+    .unwrap();
+    business_id
+}

@@ -109,3 +109,11 @@ store_view!(
     /// `scheduler`: re-queues syncs that went missing and calendars whose busy time went stale.
     SchedulerStore: AppointmentStore, ConnectionStore
 );
+
+/// The whole store seen whole: what a process serving every area at once over one adapter (the booking-server on
+/// the AWS adapters) hands its routers.
+impl StoreView<dyn super::Store> for dyn super::Store {
+    fn view(self: Arc<Self>) -> Arc<dyn super::Store> {
+        self
+    }
+}
