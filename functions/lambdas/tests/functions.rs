@@ -779,3 +779,120 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
         "a phone number or key was logged: {output:?}"
     );
 }
+
+#[tokio::test]
+async fn a_business_signs_up_on_aws_and_confirms_through_the_link_ses_sent() {
+    use booking_core::contract::mail::{link_in, messages_to};
+    use support::mail::ses_messages;
+
+    let Some(deployment) = deploy().await else {
+        return;
+    };
+    let dashboard_environment = |sign_up: Option<&str>| {
+        let mut environment = vec![
+            ("PUBLIC_BASE_URL".to_owned(), DASHBOARD_ORIGIN.to_owned()),
+            ("OAUTH_STATE_KEY".to_owned(), "k".repeat(32)),
+        ];
+        environment.extend(sign_up.map(|policy| ("SIGNUP".to_owned(), policy.to_owned())));
+        environment
+    };
+    // A deployed stack takes no sign-ups unless its template parameter opens them.
+    let closed = Function::start_with(DASHBOARD, &deployment, &dashboard_environment(None)).await;
+    assert_eq!(
+        browse(&closed, "GET", "/dashboard/sign-up", "", None)
+            .await
+            .status,
+        404
+    );
+
+    let dashboard =
+        Function::start_with(DASHBOARD, &deployment, &dashboard_environment(Some("open"))).await;
+    let owner = format!("owner-{}@salon.example.test", uuid::Uuid::new_v4().simple());
+    let password = "harbour salon password";
+    let page = browse(&dashboard, "GET", "/dashboard/sign-up", "", None).await;
+    assert_eq!(page.status, 200);
+    let form = format!(
+        "csrf={}&business_name=Harbour+Salon&time_zone=Europe%2FLisbon&email={}&password={}",
+        csrf_in(&page.html),
+        owner.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    let form_cookie = cookie_pair(&page.cookies, "__Host-form");
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/sign-up",
+        &form_cookie,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/dashboard/check-email?notice=signed_up")
+    );
+
+    // The confirmation went onto the real queue; the sync worker, given it as the SQS event source would, sends it.
+    let job = delivered_job(&deployment).await;
+    assert!(
+        job["Records"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("send_email"),
+        "{job}"
+    );
+    let worker = Function::start(SYNC_WORKER, &deployment).await;
+    let response = worker.invoke(job).await.unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+
+    let sent = messages_to(&ses_messages(&deployment.moto_endpoint).await, &owner);
+    assert_eq!(sent.len(), 1, "one confirmation through SES");
+    assert!(sent[0].contains("no-reply@bookings.example.test"));
+    let link = link_in(
+        &sent[0],
+        &format!("{DASHBOARD_ORIGIN}/dashboard/verify-email?token="),
+    )
+    .unwrap_or_else(|| panic!("no confirmation link in {}", sent[0]));
+    let path = link.trim_start_matches(DASHBOARD_ORIGIN);
+    let token = link.split("token=").nth(1).unwrap();
+
+    // Following the link opens the confirmation page; its button confirms, and the owner signs in.
+    let page = browse(&dashboard, "GET", path, "", None).await;
+    assert_eq!(page.status, 200);
+    let form_cookie = cookie_pair(&page.cookies, "__Host-form");
+    let form = format!("csrf={}&token={token}", csrf_in(&page.html));
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/verify-email",
+        &form_cookie,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/dashboard/sign-in?notice=email_verified")
+    );
+    let page = browse(&dashboard, "GET", "/dashboard/sign-in", "", None).await;
+    let form = format!(
+        "csrf={}&email={}&password={}&next=%2Fdashboard%2Fservices",
+        csrf_in(&page.html),
+        owner.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    let page = browse(
+        &dashboard,
+        "POST",
+        "/dashboard/sign-in",
+        &cookie_pair(&page.cookies, "__Host-form"),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/dashboard/services")
+    );
+    let logs = [dashboard.output().await, worker.output().await]
+        .concat()
+        .join("\n");
+    assert!(!logs.contains(token), "the link's token is not logged");
+}

@@ -133,3 +133,77 @@ fn every_binary_has_a_function_in_the_template() {
     }
     assert_eq!(binaries.len(), functions.len());
 }
+
+/// The one function that sends email; every other function only queues it.
+const SENDS_EMAIL: &str = "sync-worker";
+
+/// The verified identity `SesIdentity` names, as the sender's statement must scope it.
+const SES_IDENTITY_ARN: &str =
+    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}";
+
+#[test]
+fn only_the_sync_worker_may_send_email_and_only_from_the_verified_identity() {
+    for function in functions(TEMPLATE) {
+        let ses_lines: Vec<&str> = function
+            .text
+            .lines()
+            .filter(|line| line.contains("ses:") || line.contains("SES"))
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .map(str::trim)
+            .collect();
+        if function.binary != SENDS_EMAIL {
+            assert!(
+                ses_lines.is_empty(),
+                "{} queues email but is granted SES: {ses_lines:?}",
+                function.binary
+            );
+            continue;
+        }
+        // The statement's action line and the resource line that follows it, and nothing else naming SES.
+        assert_eq!(
+            ses_lines,
+            [
+                "Action: [ses:SendEmail, ses:SendRawEmail]",
+                &format!("Resource: !Sub \"{SES_IDENTITY_ARN}\""),
+            ],
+            "{}",
+            function.binary
+        );
+        let statement = function
+            .text
+            .split("- Effect: Allow")
+            .find(|statement| statement.contains("ses:SendEmail"))
+            .expect("the SES statement");
+        assert_eq!(
+            statement
+                .lines()
+                .filter(|line| line.trim().starts_with("Resource"))
+                .count(),
+            1,
+            "the SES statement has one resource, the identity: {statement}"
+        );
+        assert!(
+            function.text.contains("MAIL_FROM: !Ref MailFrom"),
+            "{} sends without MAIL_FROM",
+            function.binary
+        );
+    }
+}
+
+#[test]
+fn only_the_dashboard_reads_the_sign_up_policy() {
+    for function in functions(TEMPLATE) {
+        assert_eq!(
+            function.text.contains("SIGNUP: !Ref SignUp"),
+            function.binary == "dashboard",
+            "{}",
+            function.binary
+        );
+    }
+    assert!(
+        TEMPLATE.contains(
+            "  SignUp:\n    Type: String\n    Default: closed\n    AllowedValues: [open, closed]"
+        ),
+        "sign-up is closed unless the stack's parameter opens it"
+    );
+}

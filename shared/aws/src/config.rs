@@ -1,16 +1,20 @@
 //! What a Lambda instance reads from its environment, once: booking-core's [`Settings`] and, on top, the names of
-//! its AWS resources; and the adapters it builds from them.
+//! its AWS resources and who may sign up and who mail comes from; and the adapters it builds from them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use booking_core::adapters::Sender;
 use booking_core::app::{App, Integrations};
+use booking_core::dashboard::SignUpPolicy;
+use booking_core::domain::ValidationError;
 use booking_core::ports::{ProviderSetup, Store, StoreView, SystemClock};
 use booking_core::providers::{self, ProviderConfigError};
-use booking_core::settings::{MissingSetting, Settings, process_environment, required};
+use booking_core::settings::{MissingSetting, Settings, optional, process_environment, required};
 
 use crate::dynamo_store::DynamoStore;
 use crate::secrets_manager_store::SecretsManagerSecretStore;
+use crate::ses_mailer::SesMailer;
 use crate::sqs_job_queue::SqsJobQueue;
 
 /// Tokens are read on every sync; a short cache saves a Secrets Manager call per job without keeping a rotated
@@ -24,6 +28,8 @@ pub enum ConfigError {
     Missing(#[from] MissingSetting),
     #[error(transparent)]
     Providers(#[from] ProviderConfigError),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
 }
 
 /// Names of the resources the SAM template creates. Endpoints are not here: the SDK reads `AWS_ENDPOINT_URL` (and
@@ -49,6 +55,32 @@ impl AwsSettings {
     }
 }
 
+/// Sign-up and the email it sends, as a deployed stack has them.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `MAIL_FROM`: the SES-verified identity mail is sent from. Only the sync worker sends (every other function
+    /// only queues), so only it must have one.
+    pub from: Option<Sender>,
+    /// `SIGNUP`: open or closed. Unlike the local server, a deployed stack is reachable by anyone, so it takes
+    /// sign-ups only when its operator asks for them.
+    pub sign_up: SignUpPolicy,
+}
+
+impl MailSettings {
+    /// The mail settings `lookup` gives; a value set but malformed is an error rather than a silent default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ValidationError> {
+        Ok(Self {
+            from: optional(&lookup, "MAIL_FROM")
+                .map(|from| from.parse())
+                .transpose()?,
+            sign_up: optional(&lookup, "SIGNUP")
+                .map(|policy| policy.parse())
+                .transpose()?
+                .unwrap_or(SignUpPolicy::Closed),
+        })
+    }
+}
+
 /// The adapters of one process, built once and shared by every invocation.
 #[derive(Clone)]
 pub struct AwsAdapters {
@@ -59,6 +91,10 @@ pub struct AwsAdapters {
     pub providers: Vec<ProviderSetup>,
     /// What the process read from its environment besides its AWS resources.
     pub settings: Settings,
+    /// SES sending from `MAIL_FROM`, when it is set; the app sends queued email with it.
+    pub mailer: Option<Arc<SesMailer>>,
+    /// `SIGNUP`, for the dashboard.
+    pub sign_up: SignUpPolicy,
 }
 
 impl AwsAdapters {
@@ -66,16 +102,27 @@ impl AwsAdapters {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let aws = AwsSettings::from_lookup(process_environment)?;
         let settings = Settings::from_env();
+        let mail = MailSettings::from_lookup(process_environment)?;
         let providers = settings.provider_setups()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self {
             providers,
             settings,
+            mailer: mail
+                .from
+                .map(|from| Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), from))),
+            sign_up: mail.sign_up,
             ..Self::new(&sdk, &aws)
         })
     }
 
-    /// The adapters without calendar providers, public URL or state key.
+    /// The mailer, for a function that sends the queued email: without one every message would go round the queue
+    /// until it is dropped as a dead letter, so such a function refuses to start instead.
+    pub fn require_mailer(&self) -> Result<&Arc<SesMailer>, MissingSetting> {
+        self.mailer.as_ref().ok_or(MissingSetting("MAIL_FROM"))
+    }
+
+    /// The adapters without calendar providers, public URL, state key or mailer, and with sign-up closed.
     pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
         Self {
             store: Arc::new(DynamoStore::new(
@@ -94,6 +141,8 @@ impl AwsAdapters {
             )),
             providers: Vec::new(),
             settings: Settings::default(),
+            mailer: None,
+            sign_up: SignUpPolicy::Closed,
         }
     }
 
@@ -105,7 +154,7 @@ impl AwsAdapters {
     where
         dyn Store: StoreView<V>,
     {
-        App::new(
+        let app = App::new(
             self.store.clone(),
             self.queue.clone(),
             Arc::new(SystemClock),
@@ -118,7 +167,11 @@ impl AwsAdapters {
                 self.settings.public_base_url.clone().unwrap_or_default(),
             )
             .with_providers(self.providers.iter().cloned()),
-        )
+        );
+        match &self.mailer {
+            Some(mailer) => app.with_mailer(mailer.clone()),
+            None => app,
+        }
         .view()
     }
 }
@@ -151,5 +204,28 @@ mod tests {
         .unwrap();
         assert_eq!(complete.table_name, "bookings");
         assert_eq!(complete.secret_prefix, "booking/calendar");
+    }
+
+    #[test]
+    fn a_deployed_stack_sends_no_mail_and_takes_no_sign_ups_unless_told_to() {
+        let unset = MailSettings::from_lookup(|_: &str| Some(String::new())).unwrap();
+        assert!(unset.from.is_none());
+        assert_eq!(unset.sign_up, SignUpPolicy::Closed);
+
+        let set = MailSettings::from_lookup(|name: &str| match name {
+            "MAIL_FROM" => Some("Bookings <no-reply@clinic.test>".to_owned()),
+            "SIGNUP" => Some("open".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(set.from.unwrap().address(), "no-reply@clinic.test");
+        assert_eq!(set.sign_up, SignUpPolicy::Open);
+
+        for (name, value) in [("MAIL_FROM", "not an address"), ("SIGNUP", "maybe")] {
+            let invalid =
+                MailSettings::from_lookup(|asked: &str| (asked == name).then(|| value.to_owned()))
+                    .unwrap_err();
+            assert_eq!(invalid.field, name);
+        }
     }
 }

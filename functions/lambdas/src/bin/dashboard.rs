@@ -13,7 +13,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Connect starts an authorization whose state the integrations function verifies at the callback.
     adapters.settings.require_state_key()?;
     // Forms are accepted only from this origin, and cookies are `Secure` when it is https.
-    let settings = DashboardSettings::new(adapters.settings.require_public_base_url()?);
+    let settings = DashboardSettings::new(adapters.settings.require_public_base_url()?)
+        .with_sign_up(adapters.sign_up);
     let app: App<dyn DashboardStore> = adapters.app();
     lambda_http::run(dashboard::router(app, settings)).await
 }

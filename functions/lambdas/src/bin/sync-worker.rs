@@ -1,4 +1,5 @@
-//! The sync-worker function: each SQS job makes the business's calendar match one appointment.
+//! The sync-worker function: each SQS job makes the business's calendar match one appointment, or sends one queued
+//! email through SES.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use booking_aws::config::AwsAdapters;
@@ -9,7 +10,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app: App<dyn SyncWorkerStore> = AwsAdapters::from_env().await?.app();
+    let adapters = AwsAdapters::from_env().await?;
+    adapters.require_mailer()?;
+    let app: App<dyn SyncWorkerStore> = adapters.app();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move { Ok::<SqsBatchResponse, Error>(handle_sync_batch(&app, event.payload).await) }

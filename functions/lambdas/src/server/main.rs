@@ -15,13 +15,14 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use booking_aws::config::{AwsAdapters, AwsSettings, required};
+use booking_aws::config::{AwsAdapters, AwsSettings};
 use booking_aws::dynamo_store::create_table;
 use booking_aws::sqs_job_queue::SqsJobQueue;
-use booking_core::api::{self, Area};
 use booking_core::app::App;
-use booking_core::dashboard::{self, DashboardSettings};
+use booking_core::dashboard::DashboardSettings;
 use booking_core::domain::BusinessId;
+use booking_core::local;
+use booking_core::settings::{optional, process_environment};
 use clap::Parser;
 use tokio::sync::watch;
 
@@ -52,14 +53,15 @@ struct Cli {
 async fn main() -> Result<(), Error> {
     let cli = Cli::parse();
     booking_aws::lambda::init_tracing();
-    // As for the dashboard and integrations functions: every instance verifies the OAuth states the others signed,
-    // and forms are accepted only from the public origin.
-    required("OAUTH_STATE_KEY")?;
-    let public_base_url = required("PUBLIC_BASE_URL")?;
     if cli.create_table {
         create_table_on_dynamodb_local().await?;
     }
     let adapters = AwsAdapters::from_env().await?;
+    // As for the dashboard and integrations functions: every instance verifies the OAuth states the others signed,
+    // and forms are accepted only from the public origin.
+    adapters.settings.require_state_key()?;
+    let dashboard = DashboardSettings::new(adapters.settings.require_public_base_url()?)
+        .with_sign_up(adapters.sign_up);
     let app: App = adapters.app();
     let (stop, stopping) = watch::channel(false);
     let background = background::spawn(
@@ -68,12 +70,8 @@ async fn main() -> Result<(), Error> {
         Duration::from_secs(cli.schedule_every_seconds.max(1)),
         &stopping,
     );
-    let router = api::router(app.clone(), &Area::ALL)
-        .merge(dashboard::router(
-            app.clone(),
-            DashboardSettings::new(&public_base_url),
-        ))
-        .merge(health_router(app, adapters.queue));
+    // The local server's one router, so both processes serve exactly the same routes.
+    let router = local::router(app.clone(), dashboard).merge(health_router(app, adapters.queue));
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     // The peer address throttles failed dashboard sign-ins per address.
@@ -114,11 +112,11 @@ async fn main() -> Result<(), Error> {
 async fn create_table_on_dynamodb_local() -> Result<(), Error> {
     let local = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
         .into_iter()
-        .any(|name| required(name).is_ok());
+        .any(|name| optional(&process_environment, name).is_some());
     if !local {
         return Err("--create-table is for DynamoDB Local: set AWS_ENDPOINT_URL_DYNAMODB; on AWS the SAM template creates the table".into());
     }
-    let table = AwsSettings::from_env()?.table_name;
+    let table = AwsSettings::from_lookup(process_environment)?.table_name;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     if client

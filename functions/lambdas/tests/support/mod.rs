@@ -1,9 +1,10 @@
-//! A deployment of the functions on loopback: DynamoDB Local for the table, moto for the queues and secrets, and a
-//! Lambda Runtime API per function process.
+//! A deployment of the functions on loopback: DynamoDB Local for the table, moto for the queues, secrets and SES, and
+//! a Lambda Runtime API per function process.
 
 #![allow(dead_code)]
 
 pub mod dashboard;
+pub mod mail;
 pub mod queue;
 pub mod runtime_api;
 pub mod seed;
@@ -44,6 +45,7 @@ pub async fn deploy() -> Option<Deployment> {
     )
     .await
     .unwrap();
+    mail::verify_sender(aws.moto.endpoint()).await;
     Some(Deployment {
         dynamodb_endpoint: aws.dynamodb.endpoint().to_owned(),
         moto_endpoint: aws.moto.endpoint().to_owned(),
@@ -193,6 +195,9 @@ pub fn deployment_environment(deployment: &Deployment) -> Vec<(&'static str, Str
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             deployment.moto_endpoint.clone(),
         ),
+        ("AWS_ENDPOINT_URL_SESV2", deployment.moto_endpoint.clone()),
+        // The template gives it to the sync worker only; the other functions ignore it.
+        ("MAIL_FROM", mail::MAIL_FROM.to_owned()),
         ("TABLE_NAME", deployment.table.clone()),
         ("SYNC_QUEUE_URL", deployment.queue_url.clone()),
         (

@@ -50,7 +50,8 @@ macro_rules! store_view {
     };
 }
 
-/// The whole store, for a process that may touch every record (the local server, the operator's `booking-admin`).
+/// The whole store, for a process that may touch every record (the local server, the operator's `booking-admin`, the
+/// `booking-server` serving every area over the AWS adapters).
 impl StoreView<dyn super::Store> for dyn super::Store {
     fn view(self: Arc<Self>) -> Arc<dyn super::Store> {
         self
@@ -109,11 +110,3 @@ store_view!(
     /// `scheduler`: re-queues syncs that went missing and calendars whose busy time went stale.
     SchedulerStore: AppointmentStore, ConnectionStore
 );
-
-/// The whole store seen whole: what a process serving every area at once over one adapter (the booking-server on
-/// the AWS adapters) hands its routers.
-impl StoreView<dyn super::Store> for dyn super::Store {
-    fn view(self: Arc<Self>) -> Arc<dyn super::Store> {
-        self
-    }
-}
