@@ -13,7 +13,7 @@ use booking_core::ports::{Email, MailError, Mailer};
 #[derive(Clone, Debug)]
 pub struct SesMailer {
     client: Client,
-    /// A verified SES identity; the dashboard's role may send from this one only.
+    /// A verified SES identity; the sync worker's role (the one function that sends) may send from this one only.
     from: Sender,
 }
 
