@@ -127,7 +127,7 @@ async fn a_business_signs_up_and_its_owner_signs_in_once_the_emailed_link_confir
     );
     let member = app
         .store
-        .get_staff_member(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
+        .get_account(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -158,7 +158,7 @@ async fn signing_up_with_an_email_that_has_an_account_looks_the_same_and_tells_o
     // The account is untouched: same business, same password.
     let member = app
         .store
-        .get_staff_member(&SignInEmail::try_from(OWNER.to_owned()).unwrap())
+        .get_account(&SignInEmail::try_from(OWNER.to_owned()).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -481,7 +481,7 @@ async fn the_new_front_doors_refuse_forms_without_the_page_token_or_from_another
     assert!(sent(&app).await.is_empty());
     assert!(
         app.store
-            .get_staff_member(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
+            .get_account(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
             .await
             .unwrap()
             .is_none()

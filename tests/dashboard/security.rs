@@ -156,7 +156,7 @@ async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
         .await;
     Snapshot {
         keys: api_keys(app).await.len(),
-        staff: app::accounts::list_staff(&app.app, &business)
+        staff: app::accounts::list_accounts(&app.app, &business)
             .await
             .unwrap()
             .len(),

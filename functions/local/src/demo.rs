@@ -51,7 +51,7 @@ pub async fn ensure_demo_owner(
 ) -> anyhow::Result<Option<NewPasswordLink>> {
     let business_id: BusinessId = demo.business_id.parse()?;
     let email = SignInEmail::try_from(email.to_owned())?;
-    match app.store.get_staff_member(&email).await? {
+    match app.store.get_account(&email).await? {
         Some(member) if member.password_hash.is_some() || member.business_id != business_id => {
             Ok(None)
         }

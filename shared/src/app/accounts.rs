@@ -22,8 +22,7 @@ use super::error::{AppError, Missing};
 use super::mail::queue_email;
 use crate::domain::{ApiKey, Business, BusinessId, ValidationError};
 use crate::ports::{
-    ApiKeyRecord, LinkPurpose, PasswordLink, Session, SignInEmail, StaffMember, StaffRole,
-    StoreError,
+    Account, ApiKeyRecord, LinkPurpose, PasswordLink, Session, SignInEmail, StaffRole, StoreError,
 };
 use crate::ports::{ApiKeyStore, CatalogStore, SignInStore};
 
@@ -237,8 +236,8 @@ async fn create_member<S: SignInStore + ?Sized>(
     email: &SignInEmail,
     business_id: BusinessId,
     role: StaffRole,
-) -> Result<Option<StaffMember>, AppError> {
-    let member = StaffMember {
+) -> Result<Option<Account>, AppError> {
+    let member = Account {
         email: email.clone(),
         business_id,
         role,
@@ -246,10 +245,10 @@ async fn create_member<S: SignInStore + ?Sized>(
         invited_at: app.clock.now(),
         password_set_at: None,
     };
-    match app.store.create_staff_member(&member).await {
+    match app.store.create_account(&member).await {
         Ok(()) => Ok(Some(member)),
         Err(StoreError::AlreadyExists) => {
-            Ok(app.store.get_staff_member(email).await?.filter(|existing| {
+            Ok(app.store.get_account(email).await?.filter(|existing| {
                 existing.business_id == business_id && existing.password_hash.is_none()
             }))
         }
@@ -306,7 +305,7 @@ pub async fn set_password<S: SignInStore + ?Sized>(
     app: &App<S>,
     token: &str,
     password: SecretString,
-) -> Result<StaffMember, AppError> {
+) -> Result<Account, AppError> {
     set_password_from_link(app, token, password, LinkPurpose::SetPassword).await
 }
 
@@ -332,14 +331,14 @@ pub async fn set_password_from_link<S: SignInStore + ?Sized>(
     token: &str,
     password: SecretString,
     purpose: LinkPurpose,
-) -> Result<StaffMember, AppError> {
+) -> Result<Account, AppError> {
     check_new_password(password.expose_secret())?;
     let hash = hash_password(password).await?;
     let link = take_link(app, token, purpose).await?;
     let now = app.clock.now();
     let member = app
         .store
-        .get_staff_member(&link.email)
+        .get_account(&link.email)
         .await?
         .ok_or(AppError::PasswordLinkInvalid)?;
     // An invitation renewed while the person had not chosen a password yet must not reset the one they then chose.
@@ -355,9 +354,9 @@ pub async fn set_password_from_link<S: SignInStore + ?Sized>(
         .set_staff_password(&link.email, &hash, now)
         .await?;
     app.store
-        .get_staff_member(&link.email)
+        .get_account(&link.email)
         .await?
-        .ok_or(AppError::NotFound(Missing::StaffMember))
+        .ok_or(AppError::NotFound(Missing::Account))
 }
 
 /// A session just created; `cookie_value` goes to the browser and nowhere else.
@@ -442,7 +441,7 @@ pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
     if let Some(retry_at) = throttled {
         return Err(AppError::SignInThrottled { retry_at });
     }
-    let member = app.store.get_staff_member(&email).await?;
+    let member = app.store.get_account(&email).await?;
     let hash = member
         .as_ref()
         .and_then(|member| member.password_hash.clone());
@@ -494,7 +493,7 @@ pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
 pub struct SignedIn {
     pub session: Session,
     pub business: Business,
-    pub member: StaffMember,
+    pub member: Account,
 }
 
 /// The live session a cookie names; `None` when it expired, ended, never existed, or was signed in before its
@@ -513,7 +512,7 @@ pub async fn current_session<S: CatalogStore + SignInStore + ?Sized>(
     };
     let (business, member) = tokio::try_join!(
         app.store.get_business(session.business_id),
-        app.store.get_staff_member(&session.email),
+        app.store.get_account(&session.email),
     )?;
     // A session signed in at the very instant the password was set used that password: only older ones are over.
     let member = member.filter(|member| {
@@ -538,11 +537,11 @@ pub async fn sign_out<S: SignInStore + ?Sized>(
     Ok(app.store.delete_session(&session.id_hash).await?)
 }
 
-pub async fn list_staff<S: SignInStore + ?Sized>(
+pub async fn list_accounts<S: SignInStore + ?Sized>(
     app: &App<S>,
     business: &Business,
-) -> Result<Vec<StaffMember>, AppError> {
-    Ok(app.store.list_staff(business.id).await?)
+) -> Result<Vec<Account>, AppError> {
+    Ok(app.store.list_accounts(business.id).await?)
 }
 
 /// Creates a named key for the business; the key in clear is returned once and never stored.

@@ -54,7 +54,7 @@ pub enum Missing {
     Appointment,
     Hold,
     Business,
-    StaffMember,
+    Account,
     ApiKey,
     /// A calendar provider this build does not register.
     Provider,
@@ -69,7 +69,7 @@ impl std::fmt::Display for Missing {
             Self::Appointment => "appointment",
             Self::Hold => "hold",
             Self::Business => "business",
-            Self::StaffMember => "staff member",
+            Self::Account => "staff member",
             Self::ApiKey => "api key",
             Self::Provider => "calendar provider",
             Self::Record => "record",

@@ -60,7 +60,7 @@ pub async fn create_business_with_owner<S: CatalogStore + SignInStore + ?Sized>(
 ) -> Result<CreatedBusiness, AppError> {
     if let Some(email) = owner_email {
         let email = SignInEmail::try_from(email.to_owned())?;
-        if app.store.get_staff_member(&email).await?.is_some() {
+        if app.store.get_account(&email).await?.is_some() {
             return Err(
                 crate::domain::ValidationError::new("email", "already has an account").into(),
             );
@@ -107,11 +107,11 @@ pub async fn owner_link<S: CatalogStore + SignInStore + ?Sized>(
     existing(app, business_id).await?;
     let owner = app
         .store
-        .list_staff(business_id)
+        .list_accounts(business_id)
         .await?
         .into_iter()
         .find(|member| member.role == StaffRole::Owner)
-        .ok_or(AppError::NotFound(Missing::StaffMember))?;
+        .ok_or(AppError::NotFound(Missing::Account))?;
     tracing::info!("owner link issued by the operator");
     accounts::issue_password_link(
         app,

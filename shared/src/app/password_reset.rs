@@ -46,7 +46,7 @@ pub async fn forgot_password<S: CatalogStore + SignInStore + ?Sized>(
     let Ok(email) = typed else {
         return Ok(());
     };
-    let Some(member) = app.store.get_staff_member(&email).await? else {
+    let Some(member) = app.store.get_account(&email).await? else {
         tracing::info!("password reset asked for an unknown address: nothing sent");
         return Ok(());
     };

@@ -13,7 +13,7 @@ use super::emails::{self, Links};
 use super::error::AppError;
 use super::mail::queue_email;
 use crate::domain::{BusinessName, BusinessTimeZone, ValidationError};
-use crate::ports::{CatalogStore, LinkPurpose, SignInEmail, SignInStore, StaffMember, StaffRole};
+use crate::ports::{Account, CatalogStore, LinkPurpose, SignInEmail, SignInStore, StaffRole};
 
 /// A day: long enough to find the message the next morning.
 pub const VERIFICATION_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
@@ -83,7 +83,7 @@ pub async fn sign_up<S: CatalogStore + SignInStore + ?Sized>(
     .await?;
     // Hashed before anything else, so an existing address answers after the same work as a new one.
     let hash = hash_password(form.password).await?;
-    if app.store.get_staff_member(&form.email).await?.is_some() {
+    if app.store.get_account(&form.email).await?.is_some() {
         return tell_about_existing_account(app, &form.email, links).await;
     }
     let created = create_business(
@@ -93,7 +93,7 @@ pub async fn sign_up<S: CatalogStore + SignInStore + ?Sized>(
         form.time_zone.name().to_owned(),
     )
     .await?;
-    let owner = StaffMember {
+    let owner = Account {
         email: form.email.clone(),
         business_id: created.business.id,
         role: StaffRole::Owner,
@@ -101,7 +101,7 @@ pub async fn sign_up<S: CatalogStore + SignInStore + ?Sized>(
         invited_at: app.clock.now(),
         password_set_at: None,
     };
-    match app.store.create_staff_member(&owner).await {
+    match app.store.create_account(&owner).await {
         Ok(()) => {}
         // Signed up twice at the same moment: the business of the second stays without an owner, unreachable.
         Err(crate::ports::StoreError::AlreadyExists) => {
@@ -130,7 +130,7 @@ async fn tell_about_existing_account<S: SignInStore + ?Sized>(
 
 async fn send_verification<S: SignInStore + ?Sized>(
     app: &App<S>,
-    owner: &StaffMember,
+    owner: &Account,
     business_name: &str,
     links: &Links,
 ) -> Result<(), AppError> {
@@ -174,9 +174,9 @@ pub async fn resend_verification<S: CatalogStore + SignInStore + ?Sized>(
     .await?;
     let Some(owner) = app
         .store
-        .get_staff_member(&email)
+        .get_account(&email)
         .await?
-        .filter(StaffMember::awaiting_verification)
+        .filter(Account::awaiting_verification)
     else {
         return Ok(());
     };
@@ -191,11 +191,11 @@ pub async fn resend_verification<S: CatalogStore + SignInStore + ?Sized>(
 pub async fn verify_email<S: SignInStore + ?Sized>(
     app: &App<S>,
     token: &str,
-) -> Result<StaffMember, AppError> {
+) -> Result<Account, AppError> {
     let link = take_link(app, token, LinkPurpose::VerifyEmail).await?;
     let member = app
         .store
-        .get_staff_member(&link.email)
+        .get_account(&link.email)
         .await?
         .filter(|member| member.business_id == link.business_id)
         .ok_or(AppError::PasswordLinkInvalid)?;

@@ -47,7 +47,7 @@ async fn render(
 ) -> Result<Markup, PageError> {
     let zone = signed.business.time_zone.zone();
     let keys = accounts::list_api_keys(&dashboard.app, &signed.business).await?;
-    let staff = accounts::list_staff(&dashboard.app, &signed.business).await?;
+    let staff = accounts::list_accounts(&dashboard.app, &signed.business).await?;
     let csrf = &signed.session.csrf_token;
     Ok(html! {
         (error_summary(errors))

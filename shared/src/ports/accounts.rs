@@ -61,7 +61,7 @@ pub enum StaffRole {
 
 /// A person who signs in to a business's dashboard. An email belongs to one business.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StaffMember {
+pub struct Account {
     pub email: SignInEmail,
     pub business_id: BusinessId,
     pub role: StaffRole,
@@ -75,7 +75,7 @@ pub struct StaffMember {
     pub password_set_at: Option<Timestamp>,
 }
 
-impl StaffMember {
+impl Account {
     /// Signed up with a password, email not confirmed yet: signing in asks them to follow the emailed link first.
     pub fn awaiting_verification(&self) -> bool {
         self.password_hash.is_some() && self.password_set_at.is_none()
@@ -153,13 +153,10 @@ pub const FIRST_API_KEY_NAME: &str = "First key";
 #[async_trait]
 pub trait SignInStore: Send + Sync + 'static {
     /// Fails with `AlreadyExists` if the email belongs to anyone already.
-    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError>;
-    async fn get_staff_member(
-        &self,
-        email: &SignInEmail,
-    ) -> Result<Option<StaffMember>, StoreError>;
+    async fn create_account(&self, member: &Account) -> Result<(), StoreError>;
+    async fn get_account(&self, email: &SignInEmail) -> Result<Option<Account>, StoreError>;
     /// Everyone who signs in for the business, ordered by email.
-    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError>;
+    async fn list_accounts(&self, business_id: BusinessId) -> Result<Vec<Account>, StoreError>;
     /// Replaces the password hash (`NotFound` if there is no such person).
     async fn set_staff_password(
         &self,

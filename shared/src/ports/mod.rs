@@ -12,8 +12,8 @@ mod secrets;
 mod store;
 
 pub use accounts::{
-    ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, LinkPurpose, PasswordLink, Session, SignInEmail,
-    SignInStore, StaffMember, StaffRole, first_api_key_record,
+    Account, ApiKeyRecord, ApiKeyStore, FIRST_API_KEY_NAME, LinkPurpose, PasswordLink, Session,
+    SignInEmail, SignInStore, StaffRole, first_api_key_record,
 };
 pub use calendar::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,

@@ -2,9 +2,7 @@
 
 use async_trait::async_trait;
 use booking_core::domain::BusinessId;
-use booking_core::ports::{
-    PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError,
-};
+use booking_core::ports::{Account, PasswordLink, Session, SignInEmail, SignInStore, StoreError};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -49,11 +47,11 @@ pub(super) struct StaffItem {
     pub(super) gsi1_pk: String,
     #[serde(rename = "GSI1SK")]
     pub(super) gsi1_sk: String,
-    pub(super) member: StaffMember,
+    pub(super) member: Account,
 }
 
 impl StaffItem {
-    pub(super) fn new(member: &StaffMember) -> Self {
+    pub(super) fn new(member: &Account) -> Self {
         Self {
             pk: staff_pk(&member.email),
             sk: SINGLETON_SK.to_owned(),
@@ -98,21 +96,18 @@ pub(super) struct FailureItem {
 
 #[async_trait]
 impl SignInStore for DynamoStore {
-    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
+    async fn create_account(&self, member: &Account) -> Result<(), StoreError> {
         self.put_new(to_item(&StaffItem::new(member))?).await
     }
 
-    async fn get_staff_member(
-        &self,
-        email: &SignInEmail,
-    ) -> Result<Option<StaffMember>, StoreError> {
+    async fn get_account(&self, email: &SignInEmail) -> Result<Option<Account>, StoreError> {
         Ok(self
             .get::<StaffItem>(staff_pk(email), SINGLETON_SK.to_owned())
             .await?
             .map(|item| item.member))
     }
 
-    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
+    async fn list_accounts(&self, business_id: BusinessId) -> Result<Vec<Account>, StoreError> {
         let items: Vec<StaffItem> = self
             .query_index(
                 super::items::GSI1,

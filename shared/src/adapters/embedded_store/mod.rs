@@ -24,7 +24,7 @@
 //! - `phone_index`: business ‖ E.164 number ‖ 0 ‖ start ‖ appointment → (), one caller's appointments in start order
 //!   (no key byte of a number is 0, so one number's keys never run into another's).
 //! - `business_settings`: business → BusinessSettings JSON; `migrations`: name → () once a data migration finished.
-//! - The dashboard's records (`sign_ins.rs`, `api_keys.rs`): `staff`: email → StaffMember JSON; `staff_by_business`: business ‖
+//! - The dashboard's records (`sign_ins.rs`, `api_keys.rs`): `staff`: email → Account JSON; `staff_by_business`: business ‖
 //!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ when ‖
 //!   nonce → expiry, one row per failure; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
 

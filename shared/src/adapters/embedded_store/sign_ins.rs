@@ -11,7 +11,7 @@ use super::{
     decode, encode, instant_from_key, instant_key, key, key_tails_under, prefix_end, read_json,
 };
 use crate::domain::BusinessId;
-use crate::ports::{PasswordLink, Session, SignInEmail, SignInStore, StaffMember, StoreError};
+use crate::ports::{Account, PasswordLink, Session, SignInEmail, SignInStore, StoreError};
 
 /// One failed sign-in, keyed subject ‖ 0 ‖ when ‖ a random nonce (so failures at the same instant are each kept).
 /// Rows of the fixed windows this table held before (subject ‖ 0 ‖ window start → count and expiry) read as one
@@ -27,7 +27,7 @@ fn failures_prefix(subject: &str) -> Vec<u8> {
 
 #[async_trait]
 impl SignInStore for EmbeddedStore {
-    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
+    async fn create_account(&self, member: &Account) -> Result<(), StoreError> {
         let member = member.clone();
         self.write(move |txn| {
             {
@@ -52,14 +52,11 @@ impl SignInStore for EmbeddedStore {
         .await
     }
 
-    async fn get_staff_member(
-        &self,
-        email: &SignInEmail,
-    ) -> Result<Option<StaffMember>, StoreError> {
+    async fn get_account(&self, email: &SignInEmail) -> Result<Option<Account>, StoreError> {
         self.get_json(STAFF, email.as_ref().as_bytes().to_vec())
     }
 
-    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
+    async fn list_accounts(&self, business_id: BusinessId) -> Result<Vec<Account>, StoreError> {
         self.read(move |txn| {
             let index = txn.open_table(STAFF_BY_BUSINESS).map_err(backend)?;
             let staff = txn.open_table(STAFF).map_err(backend)?;
@@ -84,8 +81,7 @@ impl SignInStore for EmbeddedStore {
             {
                 let mut staff = txn.open_table(STAFF).map_err(backend)?;
                 let key = email.as_ref().as_bytes();
-                let mut member: StaffMember =
-                    read_json(&staff, key)?.ok_or(StoreError::NotFound)?;
+                let mut member: Account = read_json(&staff, key)?.ok_or(StoreError::NotFound)?;
                 member.password_hash = Some(password_hash);
                 member.password_set_at = Some(at);
                 staff

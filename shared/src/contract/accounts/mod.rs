@@ -4,7 +4,7 @@
 use super::{at, base};
 
 use crate::domain::{ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone};
-use crate::ports::{SignInEmail, StaffMember, StaffRole, Store};
+use crate::ports::{Account, SignInEmail, StaffRole, Store};
 
 mod api_keys;
 mod sign_ins;
@@ -29,8 +29,8 @@ fn email(text: &str) -> SignInEmail {
     SignInEmail::try_from(text.to_owned()).unwrap()
 }
 
-fn member(business: &Business, address: &str, role: StaffRole) -> StaffMember {
-    StaffMember {
+fn member(business: &Business, address: &str, role: StaffRole) -> Account {
+    Account {
         email: email(address),
         business_id: business.id,
         role,

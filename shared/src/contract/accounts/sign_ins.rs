@@ -10,24 +10,24 @@ pub async fn staff_are_created_once_listed_per_business_and_get_passwords(store:
     let (first, _) = new_business(store.as_ref()).await;
     let (second, _) = new_business(store.as_ref()).await;
     let owner = member(&first, "owner@clinic.test", StaffRole::Owner);
-    store.create_staff_member(&owner).await.unwrap();
+    store.create_account(&owner).await.unwrap();
     store
-        .create_staff_member(&member(&first, "ana@clinic.test", StaffRole::Staff))
+        .create_account(&member(&first, "ana@clinic.test", StaffRole::Staff))
         .await
         .unwrap();
     store
-        .create_staff_member(&member(&second, "bo@other.test", StaffRole::Owner))
+        .create_account(&member(&second, "bo@other.test", StaffRole::Owner))
         .await
         .unwrap();
     // An email is one account, whichever business asks.
     assert!(matches!(
         store
-            .create_staff_member(&member(&second, "owner@clinic.test", StaffRole::Staff))
+            .create_account(&member(&second, "owner@clinic.test", StaffRole::Staff))
             .await,
         Err(StoreError::AlreadyExists)
     ));
     let listed: Vec<String> = store
-        .list_staff(first.id)
+        .list_accounts(first.id)
         .await
         .unwrap()
         .into_iter()
@@ -39,7 +39,7 @@ pub async fn staff_are_created_once_listed_per_business_and_get_passwords(store:
         .set_staff_password(&owner.email, "$argon2id$hash", at(5))
         .await
         .unwrap();
-    let stored = store.get_staff_member(&owner.email).await.unwrap().unwrap();
+    let stored = store.get_account(&owner.email).await.unwrap().unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$hash"));
     assert_eq!(stored.password_set_at, Some(at(5)));
     assert_eq!(stored.role, StaffRole::Owner);
@@ -51,7 +51,7 @@ pub async fn staff_are_created_once_listed_per_business_and_get_passwords(store:
     ));
     assert_eq!(
         store
-            .get_staff_member(&email("nobody@clinic.test"))
+            .get_account(&email("nobody@clinic.test"))
             .await
             .unwrap(),
         None

@@ -9,8 +9,8 @@ use crate::domain::{
     ApiKey, Appointment, Business, Customer, CustomerName, Hold, HoldId, PhoneNumber,
 };
 use crate::ports::{
-    BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth, LinkPurpose,
-    ListOrder, NewHold, PasswordLink, ProviderKind, Session, SignInEmail, StaffMember, StaffRole,
+    Account, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth,
+    LinkPurpose, ListOrder, NewHold, PasswordLink, ProviderKind, Session, SignInEmail, StaffRole,
     Store, StoreError, StoredRecord, first_api_key_record,
 };
 
@@ -155,7 +155,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         .unwrap();
     let email = SignInEmail::try_from(format!("owner-{}@clinic.test", business.id)).unwrap();
     store
-        .create_staff_member(&StaffMember {
+        .create_account(&Account {
             email: email.clone(),
             business_id: business.id,
             role: StaffRole::Owner,
@@ -259,7 +259,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
             .unwrap()
             .is_none()
     );
-    assert!(store.list_staff(gone.id).await.unwrap().is_empty());
+    assert!(store.list_accounts(gone.id).await.unwrap().is_empty());
     assert!(
         store
             .get_calendar_connection(gone.id)
@@ -323,7 +323,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
             .items,
         vec![kept_appointment]
     );
-    assert_eq!(store.list_staff(kept.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_accounts(kept.id).await.unwrap().len(), 1);
     assert!(store.get_calendar_watch(kept.id).await.unwrap().is_some());
     assert_eq!(
         store
