@@ -57,6 +57,25 @@ async fn link_from_mailbox(server: &SmtpServer, path: &str) -> String {
     panic!("no message with a link to {path} arrived");
 }
 
+/// The page needs no sideways scrolling on a phone: every long URL, key and block wraps.
+async fn fits_a_phone(owner: &Owner<'_>) {
+    owner.browser.set_size(390, 844).await;
+    // What reaches past the screen's right edge, the innermost, by tag, id and class.
+    let overflowing = owner
+        .browser
+        .script(
+            "const width = document.documentElement.clientWidth;
+             return Array.from(document.querySelectorAll('body *'))
+               .filter(e => e.getBoundingClientRect().right > width + 1)
+               .filter(e => !Array.from(e.children).some(c => c.getBoundingClientRect().right > width + 1))
+               .map(e => e.tagName + '#' + e.id + '.' + e.className);",
+            json!([]),
+        )
+        .await;
+    owner.browser.set_size(1280, 900).await;
+    assert_eq!(overflowing, json!([]), "wider than a phone");
+}
+
 /// From the first-run checklist to a tool tried in the console, as the new owner does it.
 async fn connect_the_voice_agent(owner: &mut Owner<'_>, app: &TestApp) {
     owner
@@ -86,6 +105,7 @@ async fn connect_the_voice_agent(owner: &mut Owner<'_>, app: &TestApp) {
     owner.expect_text("A key for the voice agent").await;
     owner.look("voice-agent").await;
     owner.look_on_phone("voice-agent").await;
+    fits_a_phone(owner).await;
     owner
         .browser
         .click("form[action='/dashboard/voice-agent/key'] button")
@@ -147,6 +167,7 @@ async fn connect_the_voice_agent(owner: &mut Owner<'_>, app: &TestApp) {
     owner.expect_text("The answer's JSON").await;
     owner.look("voice-agent-console").await;
     owner.look_on_phone("voice-agent-console").await;
+    fits_a_phone(owner).await;
 
     owner.open("/dashboard/appointments").await;
     owner.expect_text("No appointments match").await;

@@ -371,12 +371,15 @@ fn console(csrf: &str, console: &Console, services: &[Service]) -> Markup {
         .and_then(Value::as_array)
         .map(|names| names.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let properties = spec
+    // Required arguments first, then the optional ones, each group in the schema's order.
+    let mut properties: Vec<(&String, &Value)> = spec
         .input_schema
         .get("properties")
         .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+        .collect();
+    properties.sort_by_key(|(name, _)| !required.contains(&name.as_str()));
     html! {
         section class="card" id="try" aria-labelledby="try-title" {
             h2 id="try-title" { "4. Try the tools" }
@@ -400,7 +403,7 @@ fn console(csrf: &str, console: &Console, services: &[Service]) -> Markup {
                 @if properties.is_empty() {
                     p { "This tool takes no arguments." }
                 }
-                @for (name, schema) in &properties {
+                @for (name, schema) in properties {
                     (argument_field(name, schema, required.contains(&name.as_str()), typed(console, name), services))
                 }
                 button type="submit" class="primary" { "Run " (chosen.as_str()) }
