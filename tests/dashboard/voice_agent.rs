@@ -95,16 +95,9 @@ async fn the_page_gives_each_platform_its_configuration_with_the_public_url_and_
         assert_eq!(body["server"]["headers"]["Authorization"], bearer);
     }
     // ...and the very bodies the listing endpoint serves, the key added.
-    let listed: Vec<Value> = app
-        .client
-        .get(app.url("/v1/agents/tools/vapi"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    for (shown, mut listed) in bodies.iter().zip(listed) {
+    let listed = app.get_json("/v1/agents/tools/vapi").await;
+    for (shown, listed) in bodies.iter().zip(listed.as_array().unwrap()) {
+        let mut listed = listed.clone();
         listed["server"]["headers"] = json!({ "Authorization": bearer });
         assert_eq!(shown, &listed);
     }
@@ -155,15 +148,7 @@ async fn the_page_gives_each_platform_its_configuration_with_the_public_url_and_
     assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
 
     // OpenAI-style tools: the strict definitions the listing serves.
-    let openai: Value = app
-        .client
-        .get(app.url("/v1/agents/tools"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openai = app.get_json("/v1/agents/tools").await;
     assert_eq!(json_block(&page, "openai-tools"), openai);
 
     // Every block selects whole, and its copy button is there for the script to reveal.
@@ -217,12 +202,7 @@ async fn the_console_answers_as_the_agents_own_endpoint_does_and_parses_as_stric
     );
     assert!(form.contains("<code>service_id</code> (required)"));
 
-    let business = app
-        .store
-        .get_business(app.business_id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let business = business_with_key(&app, &app.api_key).await;
     let tried = || async {
         booking_core::app::get_business_settings(&app.app, &business)
             .await

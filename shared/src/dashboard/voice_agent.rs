@@ -12,8 +12,7 @@
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -21,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::assets::copy_script_url;
 use super::auth::{Signed, SignedForm};
-use super::layout::{Nav, csrf_field, page};
+use super::layout::{Nav, csrf_field};
 use super::{Dashboard, PageResult};
 use crate::agent::{self, CallContext, ToolAnswer, ToolFailure, ToolName, ToolSpec};
 use crate::api::{MCP_PATH, openai_tool, retell_tool, vapi_tool};
@@ -83,19 +82,10 @@ async fn voice_agent_page(
     signed.page(Nav::VoiceAgent, "Voice agent", None, body)
 }
 
-/// The page after a form: answered directly rather than redirected (it shows a key once, or a tool's answer), and
-/// never stored by the browser's cache.
+/// The page after a form, which shows a key once or a tool's answer.
 async fn answered(dashboard: &Dashboard, signed: &Signed, shown: &Shown) -> PageResult {
     let body = render(dashboard, signed, shown).await?;
-    let mut response = (
-        StatusCode::OK,
-        page(&signed.viewer(), Nav::VoiceAgent, "Voice agent", None, body),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    signed.page_shown_once(StatusCode::OK, Nav::VoiceAgent, "Voice agent", body)
 }
 
 #[derive(Deserialize)]
