@@ -280,6 +280,35 @@ async fn the_console_answers_as_the_agents_own_endpoint_does_and_parses_as_stric
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
 
+#[tokio::test]
+async fn the_console_reaches_only_the_signed_in_owners_business() {
+    let app = spawn_app().await;
+    let service = app.create_service(json!({})).await;
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    let appointment = booked["id"].as_str().unwrap();
+    let other = business_with_key(&app, &app.other_business_key().await).await;
+    let intruder = signed_in(&app, &other.id.to_string(), "owner@other.test").await;
+
+    let page = run(
+        &intruder,
+        "cancel_appointment",
+        &[("appointment_id", appointment)],
+    )
+    .await;
+    assert!(!said(&page).contains("cancelled"), "{}", said(&page));
+    let page = run(
+        &intruder,
+        "find_available_times",
+        &[("service_id", &service)],
+    )
+    .await;
+    assert!(!page.contains("The agent would say"), "{}", said(&page));
+    let detail = app
+        .get_json(&format!("/v1/appointments/{appointment}"))
+        .await;
+    assert_eq!(detail["status"], "booked", "{detail}");
+}
+
 /// The steps the checklist shows as done, in order (none when it is gone).
 fn done_steps(page: &str) -> Option<Vec<bool>> {
     let start = page.find(CHECKLIST)?;
