@@ -6,53 +6,7 @@
 use integration_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
-const VAPI_FUNCTION_TOOL: &str =
-    include_str!("../provider-specs/voice-platforms/vapi-function-tool.schema.json");
-const RETELL_CUSTOM_TOOL: &str =
-    include_str!("../provider-specs/voice-platforms/retell-custom-tool.schema.json");
-
-/// `schema` with every object schema that names its properties and says nothing of others made to refuse others.
-fn closed(mut schema: Value) -> Value {
-    fn close(schema: &mut Value) {
-        let Some(object) = schema.as_object_mut() else {
-            return;
-        };
-        if object.get("properties").is_some_and(Value::is_object)
-            && !object.contains_key("additionalProperties")
-        {
-            object.insert("additionalProperties".to_owned(), json!(false));
-        }
-        for keyword in ["properties", "$defs"] {
-            if let Some(Value::Object(named)) = object.get_mut(keyword) {
-                named.values_mut().for_each(close);
-            }
-        }
-        for keyword in ["items", "additionalProperties", "not"] {
-            if let Some(subschema) = object.get_mut(keyword) {
-                close(subschema);
-            }
-        }
-        for keyword in ["oneOf", "anyOf", "allOf"] {
-            if let Some(Value::Array(branches)) = object.get_mut(keyword) {
-                branches.iter_mut().for_each(close);
-            }
-        }
-    }
-    close(&mut schema);
-    schema
-}
-
-fn validator(published: &str) -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(published).unwrap();
-    jsonschema::draft202012::new(&closed(schema)).unwrap()
-}
-
-fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
-    validator
-        .iter_errors(body)
-        .map(|error| format!("{error} at {}", error.instance_path()))
-        .collect()
-}
+use crate::platform_schemas::{RETELL_CUSTOM_TOOL, VAPI_FUNCTION_TOOL, errors, validator};
 
 async fn listing(app: &TestApp, path: &str) -> Vec<Value> {
     let response = app.client.get(app.url(path)).send().await.unwrap();

@@ -9,6 +9,7 @@ mod exports;
 mod inspector;
 mod mcp;
 mod origin;
+mod platform_schemas;
 mod platforms;
 
 use integration_tests::TestApp;

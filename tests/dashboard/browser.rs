@@ -208,7 +208,7 @@ impl<'a> Owner<'a> {
         self.look("appointments-empty").await;
     }
 
-    async fn connect(&mut self, kind: ProviderKind, calendar_id: &str) {
+    pub(crate) async fn connect(&mut self, kind: ProviderKind, calendar_id: &str) {
         self.open("/dashboard/integrations").await;
         self.look("integrations").await;
         self.browser.click(&format!("#{kind} form button")).await;
@@ -226,7 +226,7 @@ impl<'a> Owner<'a> {
         self.look("integrations-connected").await;
     }
 
-    async fn create_service(&mut self) -> String {
+    pub(crate) async fn create_service(&mut self) -> String {
         self.open("/dashboard/services/new").await;
         self.look("service-new").await;
         self.browser.type_into("#name", "Consultation").await;

@@ -8,7 +8,11 @@ mod http;
 mod integrations;
 mod onboarding;
 mod onboarding_browser;
+// The platforms' published tool schemas, shared with the agent tests.
+#[path = "../agents/platform_schemas.rs"]
+mod platform_schemas;
 mod security;
 mod support;
 mod third_provider;
+mod voice_agent;
 mod webdriver;

@@ -1,17 +1,23 @@
 //! A new owner's first hour in headless Chromium, mail going through a real SMTP server the test runs: sign up, read
-//! the confirmation from the server, follow it, sign in and out, forget the password, reset it from the email, sign
-//! in with the new one. Every new page is screenshotted at laptop and phone width and checked with axe-core.
+//! the confirmation from the server, follow it, sign in; the first-run checklist, hours and a first service, Google
+//! connected (its emulator), the voice agent page, a key for the agent, the Vapi bodies it shows checked against
+//! Vapi's published schema, `find_available_times` tried in the console; sign out, forget the password, reset it
+//! from the email, sign in with the new one. Every new page is screenshotted at laptop and phone width and checked
+//! with axe-core.
 
 use booking_core::adapters::SmtpMailer;
 use booking_core::app::{self, App, JobEnd};
 use booking_core::contract::mail::{Delivered, SmtpServer, link_in, messages_to};
-use integration_tests::{TestApp, spawn_app};
+use integration_tests::TestApp;
+use integration_tests::emulators::google::{self, GoogleEmulator};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::browser::Owner;
+use crate::platform_schemas::{VAPI_FUNCTION_TOOL, errors, validator};
+use crate::support::spawn_app_with_google;
 use crate::webdriver::browser_available;
 
 const EMAIL: &str = "maria@harbour-salon.test";
@@ -51,16 +57,137 @@ async fn link_from_mailbox(server: &SmtpServer, path: &str) -> String {
     panic!("no message with a link to {path} arrived");
 }
 
+/// The page needs no sideways scrolling on a phone: every long URL, key and block wraps.
+async fn fits_a_phone(owner: &Owner<'_>) {
+    owner.browser.set_size(390, 844).await;
+    // What reaches past the screen's right edge, the innermost, by tag, id and class.
+    let overflowing = owner
+        .browser
+        .script(
+            "const width = document.documentElement.clientWidth;
+             return Array.from(document.querySelectorAll('body *'))
+               .filter(e => e.getBoundingClientRect().right > width + 1)
+               .filter(e => !Array.from(e.children).some(c => c.getBoundingClientRect().right > width + 1))
+               .map(e => e.tagName + '#' + e.id + '.' + e.className);",
+            json!([]),
+        )
+        .await;
+    owner.browser.set_size(1280, 900).await;
+    assert_eq!(overflowing, json!([]), "wider than a phone");
+}
+
+/// From the first-run checklist to a tool tried in the console, as the new owner does it.
+async fn connect_the_voice_agent(owner: &mut Owner<'_>, app: &TestApp) {
+    owner
+        .expect_text("Get your voice agent answering calls")
+        .await;
+    owner.expect_text("0 of 4 done").await;
+    owner.look("home-checklist").await;
+    owner.look_on_phone("home-checklist").await;
+    owner
+        .browser
+        .click("main .checklist a[href='/dashboard/services/new']")
+        .await;
+    owner.create_service().await;
+    owner
+        .connect(
+            booking_core::ports::ProviderKind::GOOGLE,
+            google::TEAM_CALENDAR,
+        )
+        .await;
+    owner.open("/dashboard/appointments").await;
+    owner.expect_text("2 of 4 done").await;
+
+    owner
+        .browser
+        .click("main .checklist a[href='/dashboard/voice-agent']")
+        .await;
+    owner.expect_text("A key for the voice agent").await;
+    owner.look("voice-agent").await;
+    owner.look_on_phone("voice-agent").await;
+    fits_a_phone(owner).await;
+    owner
+        .browser
+        .click("form[action='/dashboard/voice-agent/key'] button")
+        .await;
+    owner.expect_text("shown only this once").await;
+    owner.look("voice-agent-key").await;
+    owner.look_on_phone("voice-agent-key").await;
+    let shown = owner
+        .browser
+        .script(
+            "return [document.getElementById('new-key').textContent,
+                     document.getElementById('vapi-tools').textContent,
+                     getComputedStyle(document.getElementById('vapi-tools')).userSelect,
+                     document.querySelector('button.copy[data-copy=\"vapi-tools\"]').hidden];",
+            json!([]),
+        )
+        .await;
+    let key = shown[0].as_str().unwrap();
+    let bodies: serde_json::Value = serde_json::from_str(shown[1].as_str().unwrap()).unwrap();
+    let vapi = validator(VAPI_FUNCTION_TOOL);
+    for body in bodies.as_array().unwrap() {
+        let errors = errors(&vapi, body);
+        assert!(
+            errors.is_empty(),
+            "{}: {errors:#?}",
+            body["function"]["name"]
+        );
+        assert_eq!(
+            body["server"]["headers"]["Authorization"],
+            format!("Bearer {key}")
+        );
+        assert_eq!(body["server"]["url"], app.url("/v1/agents/vapi"));
+    }
+    assert_eq!(shown[2], "all", "a click selects the whole block");
+    assert_eq!(shown[3], false, "the script shows the copy button");
+
+    owner
+        .browser
+        .script(
+            "document.getElementById('tool').value = 'find_available_times'; return true;",
+            json!([]),
+        )
+        .await;
+    owner
+        .browser
+        .click("form[action='/dashboard/voice-agent#try'] button")
+        .await;
+    owner.expect_text("Run find_available_times").await;
+    owner
+        .browser
+        .script(
+            "document.getElementById('arg-service_id').selectedIndex = 1; return true;",
+            json!([]),
+        )
+        .await;
+    owner.browser.type_into("#arg-limit", "3").await;
+    owner.browser.click("#console button[type=submit]").await;
+    owner.expect_text("The agent would say").await;
+    owner.expect_text("The answer's JSON").await;
+    owner.look("voice-agent-console").await;
+    owner.look_on_phone("voice-agent-console").await;
+    fits_a_phone(owner).await;
+
+    owner.open("/dashboard/appointments").await;
+    owner.expect_text("No appointments match").await;
+    let page = owner.browser.text().await;
+    assert!(
+        !page.contains("Get your voice agent answering calls"),
+        "every step done, the checklist is gone: {page}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_new_owner_signs_up_confirms_by_email_and_resets_a_forgotten_password_in_a_real_browser()
-{
+async fn a_new_owner_signs_up_connects_the_voice_agent_and_resets_the_password_in_a_browser() {
     if !browser_available() {
         return;
     }
     let Some(smtp) = SmtpServer::start().await else {
         return;
     };
-    let app = spawn_app().await;
+    let emulator = GoogleEmulator::start().await;
+    let app = spawn_app_with_google(&emulator).await;
     let sender = "Bookings <no-reply@bookings.test>".parse().unwrap();
     let worker = app.app.clone().with_mailer(Arc::new(
         SmtpMailer::new(&SecretString::from(smtp.url()), sender).unwrap(),
@@ -113,6 +240,7 @@ async fn a_new_owner_signs_up_confirms_by_email_and_resets_a_forgotten_password_
     owner.browser.click("main button[type=submit]").await;
     owner.expect_text("No appointments match").await;
     owner.expect_text("Harbour Salon").await;
+    connect_the_voice_agent(&mut owner, &app).await;
     owner.browser.click("form.signout button").await;
     owner.expect_text("You are signed out").await;
     // Days later, as a person would: a link issued at the very instant the password was set is void.

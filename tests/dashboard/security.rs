@@ -124,6 +124,9 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
         Who::OwnerOnly,
     ),
     (Verb::Post, "/dashboard/staff", Who::OwnerOnly),
+    (Verb::Get, "/dashboard/voice-agent", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/voice-agent/key", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/voice-agent/try", Who::OwnerOnly),
 ];
 
 fn who(access: Access) -> Who {
@@ -301,6 +304,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         ("/dashboard/services", false),
         ("/dashboard/integrations", false),
         ("/dashboard/api-keys", false),
+        ("/dashboard/voice-agent", false),
     ] {
         assert_eq!(
             page.contains(&format!("href=\"{href}\"")),

@@ -84,21 +84,20 @@ fn answer_json(answer: &ToolAnswer) -> String {
 /// `GET /v1/agents/tools`: the tools as OpenAI function-calling definitions in strict mode, ready to paste into a
 /// platform that takes OpenAI tools (the `tools` array of a chat completion, or a voice platform's custom tools).
 async fn openai_tools() -> Json<Value> {
-    let tools: Vec<Value> = agent::tools()
-        .iter()
-        .map(|spec| {
-            json!({
-                "type": "function",
-                "function": {
-                    "name": spec.name.as_str(),
-                    "description": spec.description,
-                    "parameters": spec.strict_parameters(),
-                    "strict": true,
-                }
-            })
-        })
-        .collect();
-    Json(Value::Array(tools))
+    Json(agent::tools().iter().map(openai_tool).collect())
+}
+
+/// A tool as an OpenAI function-calling definition in strict mode (also what the dashboard's voice agent page shows).
+pub(crate) fn openai_tool(spec: &ToolSpec) -> Value {
+    json!({
+        "type": "function",
+        "function": {
+            "name": spec.name.as_str(),
+            "description": spec.description,
+            "parameters": spec.strict_parameters(),
+            "strict": true,
+        }
+    })
 }
 
 /// The keywords Vapi's `JsonSchema` (the schema of each argument in `function.parameters.properties`) defines. Its
@@ -153,7 +152,7 @@ fn declared_parameters(spec: &ToolSpec, properties: Value) -> Value {
 
 /// A tool as Vapi's `CreateFunctionToolDTO` (`POST /tool`): optional arguments are left out of `required`, each
 /// argument has one type and only the keywords Vapi defines, and its server is our Vapi endpoint.
-fn vapi_tool(spec: &ToolSpec, base_url: &str) -> Value {
+pub(crate) fn vapi_tool(spec: &ToolSpec, base_url: &str) -> Value {
     let properties: Map<String, Value> = spec
         .input_schema
         .get("properties")
@@ -175,7 +174,7 @@ fn vapi_tool(spec: &ToolSpec, base_url: &str) -> Value {
 
 /// A tool as a Retell custom function (an item of a Retell LLM's `general_tools`), posted to our Retell endpoint
 /// with Retell's `name`, `call` and `args` ("Payload: args only" off). Retell leaves each argument's schema free.
-fn retell_tool(spec: &ToolSpec, base_url: &str) -> Value {
+pub(crate) fn retell_tool(spec: &ToolSpec, base_url: &str) -> Value {
     let properties = spec
         .input_schema
         .get("properties")

@@ -4,6 +4,7 @@
 //! function links the handlers of areas it does not serve just to describe them.
 
 mod agents;
+pub(crate) use agents::{MCP_PATH, openai_tool, retell_tool, vapi_tool};
 mod appointments;
 mod availability;
 pub mod dto;

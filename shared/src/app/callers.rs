@@ -217,6 +217,21 @@ pub async fn get_business_settings<S: CatalogStore + ?Sized>(
     Ok(app.store.get_business_settings(business.id).await?)
 }
 
+/// Records that the owner has tried the voice agent's tools, once: the first time stays, later runs write nothing.
+pub async fn record_agent_tried<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<(), AppError> {
+    let mut settings = app.store.get_business_settings(business.id).await?;
+    if settings.agent_tried_at.is_none() {
+        settings.agent_tried_at = Some(app.clock.now());
+        app.store
+            .put_business_settings(business.id, &settings)
+            .await?;
+    }
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(business_id = %business.id))]
 pub async fn update_business_settings<S: CatalogStore + ?Sized>(
     app: &App<S>,

@@ -49,7 +49,8 @@ pub use calendar_sync::{
 pub use callers::{
     CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
     get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
-    phone_country_for, read_customer, read_platform_caller, update_business_settings,
+    phone_country_for, read_customer, read_platform_caller, record_agent_tried,
+    update_business_settings,
 };
 pub use commands::{
     AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, IdempotentBooking,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::book::{free_times, slot_choices};
+use super::checklist::Checklist;
 use super::format::{self, when};
 use super::layout::{Nav, csrf_field, page};
 use super::permissions::{Permission, permits};
@@ -222,7 +223,14 @@ async fn list(
         .unwrap_or_default()
     });
     let selected = |current: &str, value: &str| current == value;
+    // The home page: the first-run checklist is the owner's, who alone can do its steps.
+    let checklist = if permits(signed.role, Permission::ManageApiKeys) {
+        Some(Checklist::load(&dashboard, business).await?)
+    } else {
+        None
+    };
     let body = html! {
+        @if let Some(checklist) = &checklist { (checklist.render()) }
         form method="get" action="/dashboard/appointments" class="filters" role="search" {
             div class="field" {
                 label for="from" { "From" }

@@ -130,6 +130,26 @@ impl Signed {
         Ok(layout::page(&self.viewer(), current, title, notice, body).into_response())
     }
 
+    /// A page that shows something this once (a new key, a link, a tool's answer) in answer to a form: answered
+    /// directly with `status` rather than redirected, and never stored by the browser's cache.
+    pub fn page_shown_once(
+        &self,
+        status: StatusCode,
+        current: Nav,
+        title: &str,
+        body: Markup,
+    ) -> PageResult {
+        let mut response = (
+            status,
+            layout::page(&self.viewer(), current, title, None, body),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+
     pub fn viewer(&self) -> Viewer<'_> {
         Viewer {
             business: &self.business,

@@ -3,15 +3,14 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::format::when;
-use super::layout::{Nav, csrf_field, error_summary, field_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::AppError;
 use crate::app::accounts::{self, PASSWORD_LINK_LIFETIME};
@@ -164,15 +163,7 @@ async fn shown_once(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let body = render(dashboard, &signed, &shown, errors, typed.0, typed.1).await?;
-    let mut response = (
-        status,
-        page(&signed.viewer(), Nav::Keys, "API keys & staff", None, body),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    signed.page_shown_once(status, Nav::Keys, "API keys & staff", body)
 }
 
 #[derive(Deserialize)]

@@ -17,11 +17,12 @@ pub enum Nav {
     Book,
     Services,
     Integrations,
+    VoiceAgent,
     Keys,
 }
 
 /// Each item with the permission its page needs: a role sees only the pages it may use.
-const NAV: [(Nav, &str, &str, Permission); 5] = [
+const NAV: [(Nav, &str, &str, Permission); 6] = [
     (
         Nav::Appointments,
         "/dashboard/appointments",
@@ -45,6 +46,12 @@ const NAV: [(Nav, &str, &str, Permission); 5] = [
         "/dashboard/integrations",
         "Integrations",
         Permission::ManageIntegrations,
+    ),
+    (
+        Nav::VoiceAgent,
+        "/dashboard/voice-agent",
+        "Voice agent",
+        Permission::ManageApiKeys,
     ),
     (
         Nav::Keys,

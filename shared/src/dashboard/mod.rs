@@ -10,6 +10,7 @@ mod appointments;
 mod assets;
 mod auth;
 mod book;
+mod checklist;
 mod format;
 mod integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
@@ -18,6 +19,7 @@ mod layout;
 mod onboarding;
 pub mod permissions;
 mod services;
+mod voice_agent;
 
 use std::sync::Arc;
 
@@ -53,6 +55,8 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct DashboardSettings {
     /// Scheme, host and port, without a trailing slash: `https://bookings.example.com`.
     pub public_origin: String,
+    /// `PUBLIC_BASE_URL` without a trailing slash: where the voice agent's endpoints are reached.
+    pub public_base_url: String,
     /// The links emails carry, on `PUBLIC_BASE_URL`.
     pub links: Links,
     pub sign_up: SignUpPolicy,
@@ -94,6 +98,7 @@ impl DashboardSettings {
         };
         Self {
             public_origin: origin,
+            public_base_url: trimmed.to_owned(),
             links: Links::new(trimmed),
             sign_up: SignUpPolicy::default(),
         }
@@ -342,6 +347,7 @@ where
         .merge(book::routes())
         .merge(services::routes())
         .merge(keys::routes())
+        .merge(voice_agent::routes())
         .merge(assets::routes())
         // Every route above, and none of the fallbacks (404, 405), passes the permission gate first.
         .route_layer(from_fn_with_state(state.clone(), permissions::gate))

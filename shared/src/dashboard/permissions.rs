@@ -30,7 +30,7 @@ pub enum Permission {
     ManageServices,
     /// Connect a calendar, choose its calendar, disconnect it.
     ManageIntegrations,
-    /// Create and revoke API keys.
+    /// Create and revoke API keys, and connect the voice agent (its page creates a key and runs its tools).
     ManageApiKeys,
     /// Invite staff.
     ManageStaff,
@@ -185,6 +185,9 @@ pub const ROUTES: &[Route] = &[
         Needs(ManageApiKeys),
     ),
     route(Post, "/dashboard/staff", Needs(ManageStaff)),
+    route(Get, "/dashboard/voice-agent", Needs(ManageApiKeys)),
+    route(Post, "/dashboard/voice-agent/key", Needs(ManageApiKeys)),
+    route(Post, "/dashboard/voice-agent/try", Needs(ManageApiKeys)),
 ];
 
 /// What the table says of a request to the route the router matched.

@@ -1,4 +1,5 @@
-//! A business's own settings: the country its callers' national numbers belong to and how long a hold lives.
+//! A business's own settings: the country its callers' national numbers belong to and how long a hold lives, and
+//! when its owner first tried the voice agent's tools.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,6 +83,10 @@ pub struct BusinessSettings {
     pub country: Option<CountryCode>,
     #[serde(default)]
     pub hold_minutes: Option<HoldMinutes>,
+    /// When the owner first ran one of the voice agent's tools from the dashboard's console: the first-run
+    /// checklist's "the agent tried". Kept with the settings because it is one fact per business read with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_tried_at: Option<jiff::Timestamp>,
 }
 
 impl BusinessSettings {
@@ -114,6 +119,7 @@ mod tests {
         let chosen = BusinessSettings {
             country: CountryCode::try_from("ca".to_owned()).ok(),
             hold_minutes: None,
+            agent_tried_at: None,
         };
         assert_eq!(
             chosen

@@ -17,11 +17,12 @@ pub trait StoreView<V: ?Sized> {
     fn view(self: Arc<Self>) -> Arc<V>;
 }
 
-/// Declares a view: the trait, its blanket implementation, its [`StoreRole`]s and its [`StoreView`]s.
+/// Declares a view: the trait, its blanket implementation, its [`StoreRole`]s and its [`StoreView`]s. A view that
+/// `sees` another (whose roles it all has) is also that view, so its function can run the other's use cases.
 macro_rules! store_view {
-    ($(#[$doc:meta])* $view:ident: $($role:ident),+ $(,)?) => {
+    ($(#[$doc:meta])* $view:ident $(sees $seen:ident)?: $($role:ident),+ $(,)?) => {
         $(#[$doc])*
-        pub trait $view: $($role +)+ {}
+        pub trait $view: $($role +)+ $($seen +)? {}
 
         impl<T: $($role +)+ ?Sized> $view for T {}
 
@@ -47,6 +48,14 @@ macro_rules! store_view {
                 self
             }
         }
+
+        $(
+            impl StoreView<dyn $seen> for dyn $view {
+                fn view(self: Arc<Self>) -> Arc<dyn $seen> {
+                    self
+                }
+            }
+        )?
     };
 }
 
@@ -91,8 +100,9 @@ store_view!(
 );
 
 store_view!(
-    /// `dashboard`: the owner's pages, which sign people in and do everything the API does.
-    DashboardStore: SignInStore, ApiKeyStore, CatalogStore, BookingReads, BookingStore, AppointmentStore,
+    /// `dashboard`: the owner's pages, which sign people in and do everything the API does; its voice agent page runs
+    /// the agent's own tools for the owner to try, so it sees the store as the agent does.
+    DashboardStore sees AgentApiStore: SignInStore, ApiKeyStore, CatalogStore, BookingReads, BookingStore, AppointmentStore,
         ConnectionStore, BusyTimeStore, LeaseStore
 );
 
