@@ -476,6 +476,7 @@ async fn setting_a_password_through_a_link_ends_every_session_of_the_account() {
             purpose: LinkPurpose::SetPassword,
             issued_at: app.clock_now(),
             expires_at: app.clock_now() + SignedDuration::from_hours(1),
+            new_email: None,
         })
         .await
         .unwrap();

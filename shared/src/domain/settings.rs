@@ -1,4 +1,5 @@
-//! A business's own settings: the country its callers' national numbers belong to and how long a hold lives.
+//! A business's own settings: the country its callers' national numbers belong to, how long a hold lives, and
+//! whether its owners are emailed when its calendar sync breaks.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,6 +83,10 @@ pub struct BusinessSettings {
     pub country: Option<CountryCode>,
     #[serde(default)]
     pub hold_minutes: Option<HoldMinutes>,
+    /// Whether owners are emailed when the calendar needs connecting again or an appointment's sync failed for good;
+    /// on unless turned off. Settings stored before the field existed read as not chosen, so alerts are on.
+    #[serde(default)]
+    pub owner_alerts: Option<bool>,
 }
 
 impl BusinessSettings {
@@ -92,6 +97,10 @@ impl BusinessSettings {
 
     pub fn hold_minutes(&self) -> HoldMinutes {
         self.hold_minutes.unwrap_or(HoldMinutes::DEFAULT)
+    }
+
+    pub fn owner_alerts(&self) -> bool {
+        self.owner_alerts.unwrap_or(true)
     }
 }
 
@@ -113,7 +122,7 @@ mod tests {
         assert_eq!(country("UTC"), None);
         let chosen = BusinessSettings {
             country: CountryCode::try_from("ca".to_owned()).ok(),
-            hold_minutes: None,
+            ..BusinessSettings::default()
         };
         assert_eq!(
             chosen
@@ -122,6 +131,19 @@ mod tests {
                 .as_deref(),
             Some("CA")
         );
+    }
+
+    #[test]
+    fn owner_alerts_are_on_unless_turned_off_also_in_settings_stored_before_they_existed() {
+        let stored_before: BusinessSettings =
+            serde_json::from_str(r#"{"country":"DE","hold_minutes":7}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(stored_before.owner_alerts());
+        let off = BusinessSettings {
+            owner_alerts: Some(false),
+            ..stored_before
+        };
+        assert!(!off.owner_alerts());
     }
 
     #[test]
