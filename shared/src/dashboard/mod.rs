@@ -18,6 +18,7 @@ mod layout;
 mod onboarding;
 pub mod permissions;
 mod services;
+mod settings;
 
 use std::sync::Arc;
 
@@ -342,6 +343,7 @@ where
         .merge(book::routes())
         .merge(services::routes())
         .merge(keys::routes())
+        .merge(settings::routes())
         .merge(assets::routes())
         // Every route above, and none of the fallbacks (404, 405), passes the permission gate first.
         .route_layer(from_fn_with_state(state.clone(), permissions::gate))
