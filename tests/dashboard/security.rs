@@ -50,6 +50,8 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Post, "/dashboard/forgot-password", Who::Anyone),
     (Verb::Get, "/dashboard/reset-password", Who::Anyone),
     (Verb::Post, "/dashboard/reset-password", Who::Anyone),
+    (Verb::Get, "/dashboard/confirm-email", Who::Anyone),
+    (Verb::Post, "/dashboard/confirm-email", Who::Anyone),
     (Verb::Post, "/dashboard/sign-out", Who::SignedIn),
     (Verb::Get, "/dashboard/appointments", Who::OwnerAndStaff),
     (
@@ -124,6 +126,10 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
         Who::OwnerOnly,
     ),
     (Verb::Post, "/dashboard/staff", Who::OwnerOnly),
+    (Verb::Get, "/dashboard/settings", Who::SignedIn),
+    (Verb::Post, "/dashboard/settings/business", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/settings/email", Who::SignedIn),
+    (Verb::Post, "/dashboard/settings/password", Who::SignedIn),
 ];
 
 fn who(access: Access) -> Who {
@@ -301,6 +307,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         ("/dashboard/services", false),
         ("/dashboard/integrations", false),
         ("/dashboard/api-keys", false),
+        ("/dashboard/settings", true),
     ] {
         assert_eq!(
             page.contains(&format!("href=\"{href}\"")),
