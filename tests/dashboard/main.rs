@@ -10,6 +10,7 @@ mod onboarding;
 mod onboarding_browser;
 mod security;
 mod settings;
+mod settings_browser;
 mod support;
 mod third_provider;
 mod webdriver;
