@@ -140,6 +140,22 @@ pub fn confirm_new_email(
     )
 }
 
+/// Sent by the operator's `create-business --send`: the business exists, its owner chooses a password to sign in.
+pub fn owner_welcome(to: &SignInEmail, business_name: &str, url: &str, valid_hours: i64) -> Email {
+    message(
+        to,
+        format!("{business_name} is ready for bookings: choose your password"),
+        &[
+            &format!("{business_name} now has its bookings dashboard, and you are its owner."),
+            "Choose a password to sign in. From the dashboard you set opening hours and services, connect your calendar and create the key for your voice agent.",
+        ],
+        ("Choose my password", url),
+        &format!(
+            "The link works once, for {valid_hours} hours. If it expires, ask whoever runs the service for a new one."
+        ),
+    )
+}
+
 pub fn invitation(to: &SignInEmail, business_name: &str, url: &str, valid_hours: i64) -> Email {
     message(
         to,
