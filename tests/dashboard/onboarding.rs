@@ -9,7 +9,7 @@ use integration_tests::spawn_app;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 
-use crate::support::{Captured, PASSWORD, Visitor, sent, signed_in, token_in};
+use crate::support::{PASSWORD, Visitor, capture_logs, sent, signed_in, token_in};
 
 const OWNER: &str = "owner@clinic.test";
 const NEW_OWNER: &str = "new-owner@salon.test";
@@ -534,13 +534,7 @@ async fn inviting_staff_emails_the_link_that_is_also_shown_once() {
 
 #[tokio::test]
 async fn no_link_token_or_password_reaches_a_log_line() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let app = spawn_app().await;
     let outbox = tempfile::tempdir().unwrap();

@@ -4,13 +4,13 @@
 
 use booking_core::app;
 use booking_core::domain::BusinessId;
-use booking_core::ports::{Job, SignInEmail};
+use booking_core::ports::SignInEmail;
 use integration_tests::{TestApp, spawn_app};
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 
 use crate::support::{
-    Captured, PASSWORD, Visitor, business_with_key, csrf_of, location, sent, signed_in,
+    PASSWORD, Visitor, business_with_key, capture_logs, csrf_of, location, sent, signed_in,
     signed_in_staff, token_in,
 };
 
@@ -467,37 +467,15 @@ async fn an_address_already_in_use_is_answered_the_same_and_sent_nothing() {
 
 #[tokio::test]
 async fn no_password_or_link_token_of_the_settings_reaches_a_log_line() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let (captured, _guard) = capture_logs();
     let app = spawn_app().await;
-    let outbox = tempfile::tempdir().unwrap();
-    let sender = "Bookings <no-reply@bookings.test>".parse().unwrap();
-    let worker = app.app.clone().with_mailer(std::sync::Arc::new(
-        booking_core::adapters::OutboxMailer::new(
-            outbox.path().to_owned(),
-            sender,
-            Box::new(|_| {}),
-        ),
-    ));
     let owner = signed_in(&app, &app.business_id, OWNER).await;
     sent(&app).await;
     app.clock.advance(SignedDuration::from_mins(1));
     change_password(&owner, "a wrong current one", NEW_PASSWORD, NEW_PASSWORD).await;
     change_password(&owner, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
     ask_email_change(&owner, NEW_EMAIL, NEW_PASSWORD).await;
-    let emails = sent(&app).await;
-    let token = token_in(&emails[0], "/dashboard/confirm-email");
-    for email in emails {
-        app::run_sync_job(&worker, &Job::SendEmail { email }, 1)
-            .await
-            .unwrap();
-    }
+    let token = token_in(&sent(&app).await[0], "/dashboard/confirm-email");
     confirm(&Visitor::new(&app), &token).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

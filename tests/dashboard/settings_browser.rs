@@ -1,5 +1,6 @@
 //! The settings page in headless Chromium: reached from the navigation, shown with a refused form and after saving,
-//! screenshotted at laptop and phone width and checked with axe-core (no serious or critical violation).
+//! screenshotted at laptop and phone width into `target/dashboard-screenshots/settings/` and checked with axe-core
+//! (no serious or critical violation).
 
 use serde_json::json;
 
@@ -61,10 +62,5 @@ async fn the_settings_page_reads_well_and_passes_axe_at_laptop_and_phone_width()
         owner.violations.is_empty(),
         "axe-core: {:#?}",
         owner.violations
-    );
-    eprintln!(
-        "screenshots of {} pages in {}",
-        owner.pages,
-        owner.browser.screenshots.display()
     );
 }

@@ -266,7 +266,7 @@ pub fn token_in(email: &Email, path: &str) -> String {
     link.split("token=").nth(1).unwrap().to_owned()
 }
 
-/// Everything every log line said while `work` ran on this thread (the test's runtime runs the server's tasks too).
+/// What [`capture_logs`] captured.
 #[derive(Clone, Default)]
 pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -279,4 +279,16 @@ impl std::io::Write for Captured {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Every log line, at every level, of this thread (the test's runtime runs the server's tasks too) until the guard
+/// is dropped.
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
 }

@@ -14,6 +14,31 @@ use crate::domain::{
 };
 use crate::ports::{BookingReads, CatalogStore, StoreError};
 
+impl EmbeddedStore {
+    /// Changes the business's record in one write; `NotFound` if there is none. Keys point to the record, so the
+    /// change is also what every key authenticates as.
+    pub(super) async fn change_business(
+        &self,
+        id: BusinessId,
+        change: impl FnOnce(&mut Business) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            let mut businesses = txn.open_table(BUSINESSES).map_err(backend)?;
+            let mut business: Business =
+                read_json(&businesses, id.as_uuid().as_bytes())?.ok_or(StoreError::NotFound)?;
+            change(&mut business);
+            businesses
+                .insert(
+                    id.as_uuid().as_bytes().as_slice(),
+                    encode(&business)?.as_slice(),
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl CatalogStore for EmbeddedStore {
     async fn create_business(
@@ -65,20 +90,9 @@ impl CatalogStore for EmbeddedStore {
         time_zone: &BusinessTimeZone,
     ) -> Result<(), StoreError> {
         let (name, time_zone) = (name.clone(), time_zone.clone());
-        // Keys point to the business's record, so changing it changes what every key authenticates as.
-        self.write(move |txn| {
-            let mut businesses = txn.open_table(BUSINESSES).map_err(backend)?;
-            let mut business: Business =
-                read_json(&businesses, id.as_uuid().as_bytes())?.ok_or(StoreError::NotFound)?;
+        self.change_business(id, move |business| {
             business.name = name;
             business.time_zone = time_zone;
-            businesses
-                .insert(
-                    id.as_uuid().as_bytes().as_slice(),
-                    encode(&business)?.as_slice(),
-                )
-                .map_err(backend)?;
-            Ok(())
         })
         .await
     }
