@@ -185,7 +185,7 @@ impl<'a> Owner<'a> {
         }
     }
 
-    async fn set_password_and_sign_in(&mut self) {
+    pub(crate) async fn set_password_and_sign_in(&mut self) {
         let business_id = self.app.business_id.parse().unwrap();
         let link = app::accounts::invite_owner(&self.app.app, business_id, OWNER)
             .await

@@ -12,6 +12,8 @@ mod onboarding_browser;
 #[path = "../agents/platform_schemas.rs"]
 mod platform_schemas;
 mod security;
+mod settings;
+mod settings_browser;
 mod support;
 mod third_provider;
 mod voice_agent;

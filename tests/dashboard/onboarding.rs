@@ -2,46 +2,18 @@
 //! invitations by email. What each sends is read from the queue's `SendEmail` jobs (the worker's input), so the tests
 //! see exactly the message a mailer would get; the browser journey reads them back from a real SMTP server instead.
 
-use std::time::Duration;
-
 use booking_core::app::accounts;
-use booking_core::contract::mail::first_link;
 use booking_core::dashboard::{self, DashboardSettings, SignUpPolicy};
 use booking_core::ports::{Email, Job, SignInEmail};
-use integration_tests::{TestApp, spawn_app};
+use integration_tests::spawn_app;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 
-use crate::support::{PASSWORD, Visitor, signed_in};
+use crate::support::{PASSWORD, Visitor, capture_logs, sent, signed_in, token_in};
 
 const OWNER: &str = "owner@clinic.test";
 const NEW_OWNER: &str = "new-owner@salon.test";
 const NEW_PASSWORD: &str = "a fresh and long password";
-
-/// Every message queued since the last call, oldest first; their jobs are taken off the queue.
-async fn sent(app: &TestApp) -> Vec<Email> {
-    let mut emails = Vec::new();
-    loop {
-        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
-        if received.is_empty() {
-            return emails;
-        }
-        for job in received {
-            app.queue.ack(&job.receipt).await.unwrap();
-            if let Job::SendEmail { email } = job.job {
-                emails.push(email);
-            }
-        }
-    }
-}
-
-/// The token of the link to `path` in the message's plain text.
-fn token_in(email: &Email, path: &str) -> String {
-    let link =
-        first_link(&email.text, "http://").unwrap_or_else(|| panic!("no link in {:?}", email.text));
-    assert!(link.contains(path), "{link} is not for {path}");
-    link.split("token=").nth(1).unwrap().to_owned()
-}
 
 async fn sign_up(visitor: &Visitor<'_>, email: &str, password: &str) -> reqwest::Response {
     visitor
@@ -560,30 +532,9 @@ async fn inviting_staff_emails_the_link_that_is_also_shown_once() {
     assert!(!stand_in.usable);
 }
 
-/// Everything every log line said while `work` ran on this thread (the test's runtime runs the server's tasks too).
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_link_token_or_password_reaches_a_log_line() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let app = spawn_app().await;
     let outbox = tempfile::tempdir().unwrap();

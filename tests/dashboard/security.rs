@@ -50,6 +50,8 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Post, "/dashboard/forgot-password", Who::Anyone),
     (Verb::Get, "/dashboard/reset-password", Who::Anyone),
     (Verb::Post, "/dashboard/reset-password", Who::Anyone),
+    (Verb::Get, "/dashboard/confirm-email", Who::Anyone),
+    (Verb::Post, "/dashboard/confirm-email", Who::Anyone),
     (Verb::Post, "/dashboard/sign-out", Who::SignedIn),
     (Verb::Get, "/dashboard/appointments", Who::OwnerAndStaff),
     (
@@ -127,6 +129,10 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Get, "/dashboard/voice-agent", Who::OwnerOnly),
     (Verb::Post, "/dashboard/voice-agent/key", Who::OwnerOnly),
     (Verb::Post, "/dashboard/voice-agent/try", Who::OwnerOnly),
+    (Verb::Get, "/dashboard/settings", Who::SignedIn),
+    (Verb::Post, "/dashboard/settings/business", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/settings/email", Who::SignedIn),
+    (Verb::Post, "/dashboard/settings/password", Who::SignedIn),
 ];
 
 fn who(access: Access) -> Who {
@@ -305,6 +311,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         ("/dashboard/integrations", false),
         ("/dashboard/api-keys", false),
         ("/dashboard/voice-agent", false),
+        ("/dashboard/settings", true),
     ] {
         assert_eq!(
             page.contains(&format!("href=\"{href}\"")),
@@ -480,6 +487,7 @@ async fn setting_a_password_through_a_link_ends_every_session_of_the_account() {
             purpose: LinkPurpose::SetPassword,
             issued_at: app.clock_now(),
             expires_at: app.clock_now() + SignedDuration::from_hours(1),
+            new_email: None,
         })
         .await
         .unwrap();

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use booking_core::app::accounts;
-use booking_core::ports::ProviderKind;
+use booking_core::contract::mail::first_link;
+use booking_core::ports::{Email, Job, ProviderKind};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use reqwest::{Client, Response, StatusCode};
@@ -237,4 +239,56 @@ pub async fn business_with_key(app: &TestApp, key: &str) -> booking_core::domain
         .await
         .unwrap()
         .unwrap()
+}
+
+/// Every message queued since the last call, oldest first; their jobs are taken off the queue.
+pub async fn sent(app: &TestApp) -> Vec<Email> {
+    let mut emails = Vec::new();
+    loop {
+        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
+        if received.is_empty() {
+            return emails;
+        }
+        for job in received {
+            app.queue.ack(&job.receipt).await.unwrap();
+            if let Job::SendEmail { email } = job.job {
+                emails.push(email);
+            }
+        }
+    }
+}
+
+/// The token of the link to `path` in the message's plain text.
+pub fn token_in(email: &Email, path: &str) -> String {
+    let link =
+        first_link(&email.text, "http://").unwrap_or_else(|| panic!("no link in {:?}", email.text));
+    assert!(link.contains(path), "{link} is not for {path}");
+    link.split("token=").nth(1).unwrap().to_owned()
+}
+
+/// What [`capture_logs`] captured.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every log line, at every level, of this thread (the test's runtime runs the server's tasks too) until the guard
+/// is dropped.
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
 }

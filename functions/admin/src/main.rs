@@ -3,6 +3,9 @@
 //! `SYNC_DEAD_LETTER_QUEUE_URL`, `SECRET_PREFIX`, the calendar providers' settings, `PUBLIC_BASE_URL`, the region
 //! and `AWS_ENDPOINT_URL*` overrides); with `--data-dir` on the local server's embedded store instead (while the
 //! server is stopped: the store file has one process at a time). Every answer is JSON on stdout; logs go to stderr.
+//!
+//! `create-business --send` emails the owner's link instead of printing it: through SES from `MAIL_FROM` on AWS,
+//! and locally as the local server does, by SMTP when `SMTP_URL` is set, else into the data folder's outbox.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,11 +13,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use booking_aws::config::AwsAdapters;
-use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
+use booking_core::adapters::{
+    EmbeddedStore, FileSecretStore, InProcessQueue, OutboxMailer, Sender, SmtpMailer,
+};
+use booking_core::app::emails::Links;
 use booking_core::app::{App, operator};
 use booking_core::domain::{Business, BusinessId};
 use booking_core::local::{self, LocalAdapters};
-use booking_core::ports::{QueueSettings, SystemClock};
+use booking_core::ports::{Mailer, QueueSettings, SystemClock};
 use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -29,13 +35,26 @@ struct Cli {
     /// environment names.
     #[arg(long, global = true, env = "DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// With `--data-dir`: sends email by SMTP (smtp://user:password@host:587?tls=required); without it, each
+    /// message is written to DATA_DIR/outbox as an .eml file whose path is printed.
+    #[arg(long, global = true, env = "SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<secrecy::SecretString>,
+    /// With `--data-dir`: who emails come from (on AWS, `MAIL_FROM` is the SES identity).
+    #[arg(
+        long,
+        global = true,
+        env = "MAIL_FROM",
+        default_value = "Bookings <no-reply@bookings.localhost>"
+    )]
+    mail_from: Sender,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Creates a business; prints its id, its API key (shown this once) and the owner's set-password link.
+    /// Creates a business; prints its id, its API key (shown this once) and the owner's set-password link, or with
+    /// `--send` emails the link to the owner and prints only that it was sent.
     CreateBusiness {
         #[arg(long)]
         name: String,
@@ -45,6 +64,9 @@ enum Command {
         /// The owner, who gets a single-use link to set a password for the dashboard.
         #[arg(long)]
         owner_email: Option<String>,
+        /// Email the owner their link instead of printing it.
+        #[arg(long, requires = "owner_email")]
+        send: bool,
     },
     /// Prints every business, one JSON object a line.
     ListBusinesses,
@@ -77,8 +99,9 @@ async fn main() -> anyhow::Result<()> {
                 .public_base_url
                 .clone()
                 .unwrap_or_else(|| LOCAL_BASE_URL.to_owned());
+            let mailer = local_mailer(&cli, data_dir)?;
             (
-                local_app(&settings, data_dir, &public_base_url)?,
+                local_app(&settings, data_dir, &public_base_url)?.with_mailer(mailer),
                 public_base_url,
             )
         }
@@ -112,17 +135,56 @@ fn local_app(settings: &Settings, data_dir: &Path, public_base_url: &str) -> any
     local::build_app(settings, adapters, public_base_url).context("configuring calendar providers")
 }
 
+/// The local server's mailer for a data folder: SMTP when `SMTP_URL` is set; else the outbox folder, each message's
+/// path printed on stdout (the path only: the link stays in the file).
+fn local_mailer(cli: &Cli, data_dir: &Path) -> anyhow::Result<Arc<dyn Mailer>> {
+    if let Some(url) = &cli.smtp_url {
+        return Ok(Arc::new(SmtpMailer::new(url, cli.mail_from.clone())?));
+    }
+    let announce = |path: &Path| {
+        let printed = serde_json::json!({ "email_written": path.display().to_string() });
+        if let Err(error) = print_json(&printed) {
+            tracing::warn!(%error, "the path of an email written to the outbox was not printed");
+        }
+    };
+    Ok(Arc::new(OutboxMailer::new(
+        data_dir.join("outbox"),
+        cli.mail_from.clone(),
+        Box::new(announce),
+    )))
+}
+
 async fn run(app: &App, command: Command, public_base_url: &str) -> anyhow::Result<()> {
     match command {
         Command::CreateBusiness {
             name,
             time_zone,
             owner_email,
+            send,
         } => {
+            if send && app.mailer.is_none() {
+                anyhow::bail!("--send needs a mailer: set MAIL_FROM to the stack's SES identity");
+            }
             let created =
                 operator::create_business_with_owner(app, name, time_zone, owner_email.as_deref())
                     .await?;
-            print_json(&created.to_json(public_base_url))
+            let mut printed = created.to_json(public_base_url);
+            if let (true, Some(link)) = (send, &created.owner_link) {
+                let links = Links::new(public_base_url);
+                let business = &created.credentials.business;
+                // Printed first: the key is shown only here, so it must not be lost if sending fails.
+                if let Some(fields) = printed.as_object_mut() {
+                    fields.remove("set_password_url");
+                }
+                print_json(&printed)?;
+                operator::email_owner_link(app, business, link, &links)
+                    .await
+                    .context("the business exists; send its owner a link with `owner-link`")?;
+                return print_json(
+                    &serde_json::json!({ "owner_link_sent_to": link.email.as_ref() }),
+                );
+            }
+            print_json(&printed)
         }
         Command::ListBusinesses => {
             for business in operator::list_businesses(app).await? {

@@ -369,3 +369,68 @@ fn printed(output: std::process::Output, arguments: &[&str]) -> Vec<Value> {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
 }
+
+#[test]
+fn create_business_send_emails_the_owner_link_and_never_prints_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let lines = admin_on_folder(
+        folder.path(),
+        &[
+            "create-business",
+            "--name",
+            "Corner Salon",
+            "--time-zone",
+            "Europe/Lisbon",
+            "--owner-email",
+            OWNER,
+            "--send",
+        ],
+    );
+    let printed = serde_json::to_string(&lines).unwrap();
+    assert!(!printed.contains("token="), "no link printed: {printed}");
+    assert!(lines[0]["api_key"].as_str().unwrap().starts_with("bk_"));
+    assert!(lines[0].get("set_password_url").is_none(), "{printed}");
+    assert_eq!(lines.last().unwrap()["owner_link_sent_to"], OWNER);
+    let written = lines
+        .iter()
+        .find_map(|line| line["email_written"].as_str())
+        .unwrap_or_else(|| panic!("no email written: {printed}"));
+    let message = std::fs::read_to_string(written).unwrap();
+    assert!(message.contains(&format!("To: {OWNER}")), "{message}");
+    assert!(
+        message.contains("Corner Salon is ready for bookings"),
+        "{message}"
+    );
+    // The link, as the owner's mail client shows it (quoted-printable may wrap it), is on the public base URL.
+    let unwrapped = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(
+        unwrapped.contains("http://127.0.0.1:3000/dashboard/set-password?token="),
+        "{message}"
+    );
+    let listed = admin_on_folder(folder.path(), &["list-businesses"]);
+    assert_eq!(listed.len(), 1);
+}
+
+#[test]
+fn send_without_an_owner_is_refused_before_anything_is_created() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(ADMIN)
+        .arg("--data-dir")
+        .arg(folder.path())
+        .args([
+            "create-business",
+            "--name",
+            "Corner Salon",
+            "--time-zone",
+            "Europe/Lisbon",
+            "--send",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(admin_on_folder(folder.path(), &["list-businesses"]).is_empty());
+}

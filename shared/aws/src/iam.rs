@@ -21,7 +21,8 @@ pub const READ_ACTIONS: &[&str] = &[
 pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
     match role {
         // catalog.rs: the business, its first key and its lookup in one transaction of puts; services by
-        // conditional put; settings by put; reads by key, services by query.
+        // conditional put; settings by put; renaming puts the business and its key lookups in one transaction
+        // (the keys read by query); reads by key, services by query.
         StoreRole::CatalogStore => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
         // catalog.rs: the service and the calendar connection in one BatchGetItem.
         StoreRole::BookingReads => &["dynamodb:BatchGetItem"],
@@ -59,7 +60,8 @@ pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
         // leases.rs: taken by conditional put, released by conditional delete.
         StoreRole::LeaseStore => &["dynamodb:DeleteItem", "dynamodb:PutItem"],
         // sign_ins.rs: people, links and sessions by conditional put, failures by put, read by key, links taken
-        // and sessions ended by delete; passwords by update; staff and recent failures by query.
+        // and sessions ended by delete; passwords by update; a new email puts the account anew and deletes the
+        // old one in one transaction; staff and recent failures by query.
         StoreRole::SignInStore => &[
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",

@@ -712,6 +712,7 @@ impl TryFrom<SettingsPatchBody> for crate::app::SettingsChanges {
                         .transpose()
                 })
                 .transpose()?,
+            ..Self::default()
         })
     }
 }

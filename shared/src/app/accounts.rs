@@ -82,7 +82,10 @@ static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
         .map(|hash| hash.to_string())
 });
 
-async fn password_matches(hash: Option<String>, password: SecretString) -> Result<bool, AppError> {
+pub(super) async fn password_matches(
+    hash: Option<String>,
+    password: SecretString,
+) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match hash {
             Some(hash) => (hash, true),
@@ -288,6 +291,7 @@ pub(super) async fn issue_password_link<S: SignInStore + ?Sized>(
             purpose,
             issued_at,
             expires_at,
+            new_email: None,
         })
         .await?;
     Ok(NewPasswordLink {
@@ -470,6 +474,17 @@ pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
     if member.awaiting_verification() {
         return Err(AppError::EmailNotVerified);
     }
+    let created = start_session(app, member, now).await?;
+    tracing::info!(business_id = %created.session.business_id, "signed in");
+    Ok(created)
+}
+
+/// A new session of `member`, signed in `now`.
+pub(super) async fn start_session<S: SignInStore + ?Sized>(
+    app: &App<S>,
+    member: Account,
+    now: Timestamp,
+) -> Result<NewSession, AppError> {
     let cookie_value = random_token();
     let session = Session {
         id_hash: token_hash(&cookie_value),
@@ -480,7 +495,6 @@ pub async fn sign_in<S: CatalogStore + SignInStore + ?Sized>(
         expires_at: now.checked_add(SESSION_LIFETIME).map_err(internal)?,
     };
     app.store.put_session(&session).await?;
-    tracing::info!(business_id = %session.business_id, "signed in");
     Ok(NewSession {
         cookie_value: SecretString::from(cookie_value),
         session,

@@ -116,6 +116,46 @@ pub fn reset_password(
     )
 }
 
+/// Sent to the address an account asked to move to; the account moves only when the link is followed, so an address
+/// typed by mistake changes nothing.
+pub fn confirm_new_email(
+    to: &SignInEmail,
+    business_name: &str,
+    url: &str,
+    valid_hours: i64,
+) -> Email {
+    message(
+        to,
+        format!("Confirm your new email for {business_name}"),
+        &[
+            &format!(
+                "Someone, probably you, asked to sign in to {business_name}'s bookings with this address from now on."
+            ),
+            "Confirm that this address is yours. After that you sign in with it, with the same password, and every device signed in before is signed out.",
+        ],
+        ("Confirm my new email", url),
+        &format!(
+            "The link works once, for {valid_hours} hours. If you did not ask, ignore this message: nothing changes without the link."
+        ),
+    )
+}
+
+/// Sent by the operator's `create-business --send`: the business exists, its owner chooses a password to sign in.
+pub fn owner_welcome(to: &SignInEmail, business_name: &str, url: &str, valid_hours: i64) -> Email {
+    message(
+        to,
+        format!("{business_name} is ready for bookings: choose your password"),
+        &[
+            &format!("{business_name} now has its bookings dashboard, and you are its owner."),
+            "Choose a password to sign in. From the dashboard you set opening hours and services, connect your calendar and create the key for your voice agent.",
+        ],
+        ("Choose my password", url),
+        &format!(
+            "The link works once, for {valid_hours} hours. If it expires, ask whoever runs the service for a new one."
+        ),
+    )
+}
+
 pub fn invitation(to: &SignInEmail, business_name: &str, url: &str, valid_hours: i64) -> Email {
     message(
         to,

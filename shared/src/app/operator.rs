@@ -8,12 +8,14 @@
 //! removes it, and the business's own record goes last.
 
 use jiff::Timestamp;
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::accounts::{self, NewPasswordLink};
 use super::businesses::{NewBusinessCredentials, create_business};
 use super::calendar_tokens;
 use super::context::App;
+use super::emails::{self, Links};
 use super::error::{AppError, Missing};
 use super::inbound_sync::{resume_watching, stop_watching};
 use super::integrations::disconnect;
@@ -77,6 +79,35 @@ pub async fn create_business_with_owner<S: CatalogStore + SignInStore + ?Sized>(
         credentials,
         owner_link,
     })
+}
+
+/// Emails the owner their link to set a password, through the mailer itself rather than the queue: the operator's
+/// command waits for the answer, so a link that could not be sent is reported at once rather than lost with the
+/// process. `links` is the dashboard on `PUBLIC_BASE_URL`.
+#[tracing::instrument(skip_all, fields(business_id = %business.id))]
+pub async fn email_owner_link<S: ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    link: &NewPasswordLink,
+    links: &Links,
+) -> Result<(), AppError> {
+    let mailer = app
+        .mailer
+        .as_ref()
+        .ok_or_else(|| AppError::Internal("no mailer is configured (MAIL_FROM)".into()))?;
+    let url = links.with_token("/dashboard/set-password", link.token.expose_secret());
+    let message = emails::owner_welcome(
+        &link.email,
+        business.name.as_ref(),
+        &url,
+        accounts::PASSWORD_LINK_LIFETIME.as_hours(),
+    );
+    mailer
+        .send(&message)
+        .await
+        .map_err(|error| AppError::Internal(Box::new(error)))?;
+    tracing::info!("owner link emailed by the operator");
+    Ok(())
 }
 
 /// Every business, disabled ones included, ordered by id.

@@ -80,6 +80,7 @@ macro_rules! store_contract_tests {
             businesses_are_created_once_and_found_by_key,
             services_are_created_listed_and_updated_by_version,
             business_settings_default_and_are_replaced,
+            a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_zone,
             a_service_and_the_connection_are_read_together,
             // booking
             appointments_are_created_once_and_read_back,
@@ -141,6 +142,7 @@ macro_rules! account_store_contract_tests {
             staff_are_created_once_listed_per_business_and_get_passwords,
             a_password_link_is_taken_once_and_not_after_it_expires,
             concurrent_takers_of_a_password_link_get_it_once,
+            an_account_moves_to_a_free_email_whole_and_never_onto_a_taken_one,
             sessions_are_found_until_they_expire_or_end,
             sign_in_failures_are_kept_one_by_one_and_read_newest_first,
             sign_in_throttling_counts_each_failure_for_fifteen_minutes,

@@ -60,6 +60,11 @@ fn set_cookie(dashboard: &Dashboard, name: &str, value: &str, max_age_seconds: i
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// The cookie that carries a new session of this browser, for as long as sessions last.
+pub(super) fn session_cookie(dashboard: &Dashboard, value: &str) -> HeaderValue {
+    set_cookie(dashboard, SESSION, value, SESSION_LIFETIME.as_secs())
+}
+
 fn equal(left: &str, right: &str) -> bool {
     bool::from(left.as_bytes().ct_eq(right.as_bytes()))
 }
@@ -481,6 +486,9 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "password_set" => Some("Your password is set. Sign in with it now."),
         "signed_out" => Some("You are signed out."),
         "email_verified" => Some("Your email is confirmed. Sign in with the password you chose."),
+        "email_changed" => Some(
+            "Your email is changed, and you are signed out everywhere. Sign in with your new email and the same password.",
+        ),
         "password_reset" => Some(
             "Your new password is set, and you are signed out everywhere else. Sign in with it now.",
         ),
@@ -520,12 +528,7 @@ async fn sign_in(
             let mut response = super::see_other(&next);
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(
-                    &dashboard,
-                    SESSION,
-                    created.cookie_value.expose_secret(),
-                    SESSION_LIFETIME.as_secs(),
-                ),
+                session_cookie(&dashboard, created.cookie_value.expose_secret()),
             );
             Ok(response)
         }

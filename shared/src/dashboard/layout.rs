@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
-use super::permissions::{Permission, permits};
+use super::permissions::{Access, Permission, permits};
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{
@@ -19,45 +19,52 @@ pub enum Nav {
     Integrations,
     VoiceAgent,
     Keys,
+    Settings,
 }
 
-/// Each item with the permission its page needs: a role sees only the pages it may use.
-const NAV: [(Nav, &str, &str, Permission); 6] = [
+/// Each item with the access its page needs: a role sees only the pages it may use.
+const NAV: [(Nav, &str, &str, Access); 7] = [
     (
         Nav::Appointments,
         "/dashboard/appointments",
         "Appointments",
-        Permission::SeeAppointments,
+        Access::Needs(Permission::SeeAppointments),
     ),
     (
         Nav::Book,
         "/dashboard/book",
         "Book manually",
-        Permission::ManageAppointments,
+        Access::Needs(Permission::ManageAppointments),
     ),
     (
         Nav::Services,
         "/dashboard/services",
         "Services",
-        Permission::ManageServices,
+        Access::Needs(Permission::ManageServices),
     ),
     (
         Nav::Integrations,
         "/dashboard/integrations",
         "Integrations",
-        Permission::ManageIntegrations,
+        Access::Needs(Permission::ManageIntegrations),
     ),
     (
         Nav::VoiceAgent,
         "/dashboard/voice-agent",
         "Voice agent",
-        Permission::ManageApiKeys,
+        Access::Needs(Permission::ManageApiKeys),
     ),
     (
         Nav::Keys,
         "/dashboard/api-keys",
         "API keys & staff",
-        Permission::ManageApiKeys,
+        Access::Needs(Permission::ManageApiKeys),
+    ),
+    (
+        Nav::Settings,
+        "/dashboard/settings",
+        "Settings",
+        Access::SignedIn,
     ),
 ];
 
@@ -207,8 +214,8 @@ pub fn page(
                     }
                     nav aria-label="Dashboard" {
                         ul {
-                            @for (item, href, label, permission) in NAV {
-                                @if permits(viewer.role, permission) { li {
+                            @for (item, href, label, access) in NAV {
+                                @if access.allows(viewer.role) { li {
                                     @if item == current {
                                         a href=(href) aria-current="page" { (label) }
                                     } @else {

@@ -20,6 +20,7 @@ mod onboarding;
 pub mod permissions;
 mod services;
 mod voice_agent;
+mod settings;
 
 use std::sync::Arc;
 
@@ -348,6 +349,7 @@ where
         .merge(services::routes())
         .merge(keys::routes())
         .merge(voice_agent::routes())
+        .merge(settings::routes())
         .merge(assets::routes())
         // Every route above, and none of the fallbacks (404, 405), passes the permission gate first.
         .route_layer(from_fn_with_state(state.clone(), permissions::gate))

@@ -40,7 +40,7 @@ pub fn routes() -> Router<Dashboard> {
         .route("/reset-password", get(reset_page).post(reset))
 }
 
-type Errors = Vec<(&'static str, String)>;
+pub(super) type Errors = Vec<(&'static str, String)>;
 
 /// The IANA zones a business may be in, for the searchable list: regions' cities, without the database's aliases
 /// for old systems (`Etc/…`, `SystemV/…`, `posixrules`), UTC first.
@@ -125,16 +125,7 @@ fn sign_up_form(csrf: &str, typed: &Typed, errors: &Errors) -> Markup {
                     (field_error(errors, "business_name"))
                     input id="business_name" name="business_name" required autocomplete="organization" value=(typed.business_name);
                 }
-                div class="field" {
-                    label for="time_zone" { "Time zone" }
-                    p class="hint" id="time_zone-hint" { "Where the business is: type a city to search, such as Europe/Berlin." }
-                    (field_error(errors, "time_zone"))
-                    input id="time_zone" name="time_zone" required list="time-zones" autocomplete="off"
-                        aria-describedby="time_zone-hint" value=(zone) data-default=(DEFAULT_TIME_ZONE);
-                    datalist id="time-zones" {
-                        @for zone in TIME_ZONES.iter() { option value=(zone) {} }
-                    }
-                }
+                (time_zone_field(errors, zone, Some(DEFAULT_TIME_ZONE)))
                 div class="field" {
                     label for="email" { "Your email" }
                     (field_error(errors, "email"))
@@ -153,6 +144,23 @@ fn sign_up_form(csrf: &str, typed: &Typed, errors: &Errors) -> Markup {
             script src=(time_zone_script_url()) defer {}
         },
     )
+}
+
+/// The searchable list of IANA zones, holding `zone`. With a `guessable` default, the time zone script replaces it
+/// by the browser's own zone while it still holds that default (signing up); without, the zone shown stays.
+pub(super) fn time_zone_field(errors: &Errors, zone: &str, guessable: Option<&str>) -> Markup {
+    html! {
+        div class="field" {
+            label for="time_zone" { "Time zone" }
+            p class="hint" id="time_zone-hint" { "Where the business is: type a city to search, such as Europe/Berlin." }
+            (field_error(errors, "time_zone"))
+            input id="time_zone" name="time_zone" required list="time-zones" autocomplete="off"
+                aria-describedby="time_zone-hint" value=(zone) data-default=[guessable];
+            datalist id="time-zones" {
+                @for zone in TIME_ZONES.iter() { option value=(zone) {} }
+            }
+        }
+    }
 }
 
 async fn sign_up_page(State(dashboard): State<Dashboard>, headers: HeaderMap) -> Response {

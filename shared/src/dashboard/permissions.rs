@@ -14,8 +14,8 @@ use crate::app::AppError;
 use crate::ports::StaffRole;
 use Access::{Needs, Public, SignedIn};
 use Permission::{
-    ManageApiKeys, ManageAppointments, ManageIntegrations, ManageServices, ManageStaff,
-    SeeAppointments,
+    ManageApiKeys, ManageAppointments, ManageBusiness, ManageIntegrations, ManageServices,
+    ManageStaff, SeeAppointments,
 };
 use Verb::{Get, Post};
 
@@ -34,6 +34,8 @@ pub enum Permission {
     ManageApiKeys,
     /// Invite staff.
     ManageStaff,
+    /// Change the business's own settings: its name, time zone, phone country, hold length and owner alerts.
+    ManageBusiness,
 }
 
 /// What each role may do: the owner runs the business, staff work with its appointments.
@@ -46,6 +48,7 @@ pub fn permissions_of(role: StaffRole) -> &'static [Permission] {
             Permission::ManageIntegrations,
             Permission::ManageApiKeys,
             Permission::ManageStaff,
+            Permission::ManageBusiness,
         ],
         StaffRole::Staff => &[Permission::SeeAppointments, Permission::ManageAppointments],
     }
@@ -58,10 +61,10 @@ pub fn permits(role: StaffRole, permission: Permission) -> bool {
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, signed in or not: signing up or in, following an emailed link, asking for one, the assets, the way
-    /// home.
+    /// Anyone, signed in or not: signing up or in, following an emailed link (a new email's too), asking for one,
+    /// the assets, the way home.
     Public,
-    /// Anyone signed in, whatever their role: signing out.
+    /// Anyone signed in, whatever their role: signing out, their own email and password.
     SignedIn,
     /// A signed-in person whose role has the permission.
     Needs(Permission),
@@ -115,6 +118,8 @@ pub const ROUTES: &[Route] = &[
     route(Post, "/dashboard/forgot-password", Public),
     route(Get, "/dashboard/reset-password", Public),
     route(Post, "/dashboard/reset-password", Public),
+    route(Get, "/dashboard/confirm-email", Public),
+    route(Post, "/dashboard/confirm-email", Public),
     route(Post, "/dashboard/sign-out", SignedIn),
     route(Get, "/dashboard/appointments", Needs(SeeAppointments)),
     route(Get, "/dashboard/appointments/{id}", Needs(SeeAppointments)),
@@ -188,6 +193,10 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/dashboard/voice-agent", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/key", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/try", Needs(ManageApiKeys)),
+    route(Get, "/dashboard/settings", SignedIn),
+    route(Post, "/dashboard/settings/business", Needs(ManageBusiness)),
+    route(Post, "/dashboard/settings/email", SignedIn),
+    route(Post, "/dashboard/settings/password", SignedIn),
 ];
 
 /// What the table says of a request to the route the router matched.
@@ -289,6 +298,7 @@ mod tests {
             Permission::ManageIntegrations,
             Permission::ManageApiKeys,
             Permission::ManageStaff,
+            Permission::ManageBusiness,
         ] {
             assert!(!permits(StaffRole::Staff, permission), "{permission:?}");
             assert!(permits(StaffRole::Owner, permission), "{permission:?}");

@@ -1,5 +1,5 @@
-//! A business's own settings: the country its callers' national numbers belong to and how long a hold lives, and
-//! when its owner first tried the voice agent's tools.
+//! A business's own settings: the country its callers' national numbers belong to, how long a hold lives, whether
+//! its owners are emailed when its calendar sync breaks, and when its owner first tried the voice agent's tools.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -87,6 +87,10 @@ pub struct BusinessSettings {
     /// checklist's "the agent tried". Kept with the settings because it is one fact per business read with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_tried_at: Option<jiff::Timestamp>,
+    /// Whether owners are emailed when the calendar needs connecting again or an appointment's sync failed for good;
+    /// on unless turned off. Settings stored before the field existed read as not chosen, so alerts are on.
+    #[serde(default)]
+    pub owner_alerts: Option<bool>,
 }
 
 impl BusinessSettings {
@@ -97,6 +101,10 @@ impl BusinessSettings {
 
     pub fn hold_minutes(&self) -> HoldMinutes {
         self.hold_minutes.unwrap_or(HoldMinutes::DEFAULT)
+    }
+
+    pub fn owner_alerts(&self) -> bool {
+        self.owner_alerts.unwrap_or(true)
     }
 }
 
@@ -118,8 +126,7 @@ mod tests {
         assert_eq!(country("UTC"), None);
         let chosen = BusinessSettings {
             country: CountryCode::try_from("ca".to_owned()).ok(),
-            hold_minutes: None,
-            agent_tried_at: None,
+            ..BusinessSettings::default()
         };
         assert_eq!(
             chosen
@@ -128,6 +135,19 @@ mod tests {
                 .as_deref(),
             Some("CA")
         );
+    }
+
+    #[test]
+    fn owner_alerts_are_on_unless_turned_off_also_in_settings_stored_before_they_existed() {
+        let stored_before: BusinessSettings =
+            serde_json::from_str(r#"{"country":"DE","hold_minutes":7}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(stored_before.owner_alerts());
+        let off = BusinessSettings {
+            owner_alerts: Some(false),
+            ..stored_before
+        };
+        assert!(!off.owner_alerts());
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub enum LinkPurpose {
     VerifyEmail,
     /// Asked for on the forgot-password page: choose a new password.
     ResetPassword,
+    /// Asked for on the settings page: sign in with the new address the link was sent to
+    /// ([`PasswordLink::new_email`]).
+    ChangeEmail,
 }
 
 /// A single-use link that sets a person's password or confirms their email. Only the SHA-256 of its random token is
@@ -111,6 +114,10 @@ pub struct PasswordLink {
     #[serde(default)]
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
+    /// For [`LinkPurpose::ChangeEmail`]: the address the account moves to, the one the link was sent to. Links of
+    /// other purposes, and those stored before this existed, have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<SignInEmail>,
 }
 
 /// A signed-in browser. The cookie carries a random id; the store keeps only its SHA-256.
@@ -157,6 +164,14 @@ pub trait SignInStore: Send + Sync + 'static {
     async fn get_account(&self, email: &SignInEmail) -> Result<Option<Account>, StoreError>;
     /// Everyone who signs in for the business, ordered by email.
     async fn list_accounts(&self, business_id: BusinessId) -> Result<Vec<Account>, StoreError>;
+    /// Moves the account to another email, in one atomic step: it signs in with `to` from now on, and `from` is
+    /// free. `AlreadyExists` if `to` belongs to anyone, `NotFound` if there is no account `from`. Sessions name the
+    /// email they signed in with, so every session of the account ends.
+    async fn change_account_email(
+        &self,
+        from: &SignInEmail,
+        to: &SignInEmail,
+    ) -> Result<(), StoreError>;
     /// Replaces the password hash (`NotFound` if there is no such person).
     async fn set_staff_password(
         &self,

@@ -1,9 +1,10 @@
 //! Businesses, their services and settings.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
-    ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId,
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
+    ServiceId,
 };
 use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
@@ -14,8 +15,40 @@ use super::items::{
     service_sk,
 };
 use super::ledgers::back_off;
+use super::operator::MAX_TRANSACTION_ITEMS;
 use super::requests::WriteOutcome;
-use super::{DynamoStore, backend, from_item, key, number, to_item};
+use super::{DynamoStore, backend, from_item, key, number, to_item, to_value};
+
+/// A key revoked, or the business disabled, while it is being renamed fails the transaction; a fresh read settles it.
+const PROFILE_ATTEMPTS: u32 = 5;
+
+impl DynamoStore {
+    /// The business's own item as `business`, written only if it is still disabled (or not) as it was read, so an
+    /// operator's disable meanwhile is never undone.
+    fn business_put(&self, business: &Business) -> Result<TransactWriteItem, StoreError> {
+        let item = BusinessItem {
+            pk: business_pk(business.id),
+            sk: BUSINESS_SK.to_owned(),
+            business: business.clone(),
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .expression_attribute_names("#business", "business")
+            .expression_attribute_names("#disabled_at", "disabled_at");
+        let put = match business.disabled_at {
+            Some(at) => put
+                .condition_expression("#business.#disabled_at = :at")
+                .expression_attribute_values(":at", to_value(&at)?),
+            None => put.condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(#business.#disabled_at)",
+            ),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(backend)?)
+            .build())
+    }
+}
 
 #[async_trait]
 impl CatalogStore for DynamoStore {
@@ -59,6 +92,60 @@ impl CatalogStore for DynamoStore {
             .get::<BusinessItem>(business_pk(id), BUSINESS_SK.to_owned())
             .await?
             .map(|item| item.business))
+    }
+
+    async fn update_business_profile(
+        &self,
+        id: BusinessId,
+        name: &BusinessName,
+        time_zone: &BusinessTimeZone,
+    ) -> Result<(), StoreError> {
+        for attempt in 0..PROFILE_ATTEMPTS {
+            let Some(current) = self.get_business(id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let business = Business {
+                name: name.clone(),
+                time_zone: time_zone.clone(),
+                ..current
+            };
+            let mut writes = vec![self.business_put(&business)?];
+            // Each unrevoked key's lookup carries a copy of the business, which is what a request authenticates as;
+            // a lookup gone meanwhile (its key revoked) fails the write, and the next attempt reads the keys again.
+            for record in self.api_key_records(id).await? {
+                if record.revoked_at.is_some() {
+                    continue;
+                }
+                let lookup = ApiKeyItem {
+                    pk: api_key_pk(record.hash.as_str()),
+                    sk: API_KEY_SK.to_owned(),
+                    business: business.clone(),
+                };
+                writes.push(self.put(to_item(&lookup)?, Some("attribute_exists(PK)"))?);
+            }
+            let mut settled = true;
+            // A business with more keys than one transaction holds is changed in several; each is retried whole.
+            for (index, chunk) in writes.chunks(MAX_TRANSACTION_ITEMS).enumerate() {
+                match self.transact(chunk.to_vec()).await? {
+                    WriteOutcome::Committed => {}
+                    outcome if index == 0 && outcome.failed(0) => {
+                        let still_there = self.get_business(id).await?.is_some();
+                        if !still_there {
+                            return Err(StoreError::NotFound);
+                        }
+                        settled = false;
+                    }
+                    _ => settled = false,
+                }
+            }
+            if settled {
+                return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(StoreError::Backend(
+            "renaming the business kept conflicting with changes to it or its keys".into(),
+        ))
     }
 
     async fn create_service(&self, service: &Service) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, from_item, key, string, to_value};
 
 /// DynamoDB's limit of items in one transaction.
-const MAX_TRANSACTION_ITEMS: usize = 100;
+pub(super) const MAX_TRANSACTION_ITEMS: usize = 100;
 /// A key revoked while the business is being disabled fails its part of the transaction; a fresh read settles it.
 const DISABLE_ATTEMPTS: u32 = 5;
 

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::items::{SINGLETON_SK, instant_key};
-use super::requests::unless_condition_failed;
+use super::requests::{WriteOutcome, unless_condition_failed};
 use super::{DynamoStore, backend, from_item, key, string, to_item};
 
 pub(super) fn staff_pk(email: &SignInEmail) -> String {
@@ -119,6 +119,49 @@ impl SignInStore for DynamoStore {
             )
             .await?;
         Ok(items.into_iter().map(|item| item.member).collect())
+    }
+
+    async fn change_account_email(
+        &self,
+        from: &SignInEmail,
+        to: &SignInEmail,
+    ) -> Result<(), StoreError> {
+        let Some(mut member) = self.get_account(from).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let hash = member.password_hash.clone();
+        member.email = to.clone();
+        // The old item goes only as it was read: a password set meanwhile fails the move rather than being lost.
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(staff_pk(from), SINGLETON_SK.to_owned())));
+        let delete = match hash {
+            Some(hash) => delete
+                .expression_attribute_names("#member", "member")
+                .expression_attribute_names("#hash", "password_hash")
+                .condition_expression("#member.#hash = :hash")
+                .expression_attribute_values(":hash", string(hash)),
+            None => delete.condition_expression("attribute_exists(PK)"),
+        };
+        let outcome = self
+            .transact(vec![
+                self.put(
+                    to_item(&StaffItem::new(&member))?,
+                    Some("attribute_not_exists(PK)"),
+                )?,
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .delete(delete.build().map_err(backend)?)
+                    .build(),
+            ])
+            .await?;
+        match outcome {
+            WriteOutcome::Committed => Ok(()),
+            outcome if outcome.failed(0) => Err(StoreError::AlreadyExists),
+            outcome if outcome.failed(1) => Err(StoreError::NotFound),
+            _ => Err(StoreError::Backend(
+                "moving the account to its new email was cancelled".into(),
+            )),
+        }
     }
 
     async fn set_staff_password(

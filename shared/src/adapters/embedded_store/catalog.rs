@@ -8,8 +8,36 @@ use super::{
     API_KEYS, BUSINESS_SETTINGS, BUSINESSES, EmbeddedStore, SERVICES, backend, encode, key,
     read_json, rows_under,
 };
-use crate::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
+use crate::domain::{
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
+    ServiceId,
+};
 use crate::ports::{BookingReads, CatalogStore, StoreError};
+
+impl EmbeddedStore {
+    /// Changes the business's record in one write; `NotFound` if there is none. Keys point to the record, so the
+    /// change is also what every key authenticates as.
+    pub(super) async fn change_business(
+        &self,
+        id: BusinessId,
+        change: impl FnOnce(&mut Business) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            let mut businesses = txn.open_table(BUSINESSES).map_err(backend)?;
+            let mut business: Business =
+                read_json(&businesses, id.as_uuid().as_bytes())?.ok_or(StoreError::NotFound)?;
+            change(&mut business);
+            businesses
+                .insert(
+                    id.as_uuid().as_bytes().as_slice(),
+                    encode(&business)?.as_slice(),
+                )
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
 
 #[async_trait]
 impl CatalogStore for EmbeddedStore {
@@ -53,6 +81,20 @@ impl CatalogStore for EmbeddedStore {
 
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError> {
         self.get_json(BUSINESSES, id.as_uuid().as_bytes().to_vec())
+    }
+
+    async fn update_business_profile(
+        &self,
+        id: BusinessId,
+        name: &BusinessName,
+        time_zone: &BusinessTimeZone,
+    ) -> Result<(), StoreError> {
+        let (name, time_zone) = (name.clone(), time_zone.clone());
+        self.change_business(id, move |business| {
+            business.name = name;
+            business.time_zone = time_zone;
+        })
+        .await
     }
 
     async fn create_service(&self, service: &Service) -> Result<(), StoreError> {

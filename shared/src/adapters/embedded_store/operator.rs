@@ -12,7 +12,7 @@ use super::{
     BUSINESSES, BUSY_BY_START, BUSY_EVENTS, BUSY_LONG, CALENDAR_CONNECTIONS, CALENDAR_WATCHES,
     EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, LEASES, OAUTH_ATTEMPTS,
     PASSWORD_LINKS, PHONE_INDEX, SERVICES, SESSIONS, STAFF, STAFF_BY_BUSINESS, SYNC_QUEUE, Table,
-    backend, decode, encode, prefix_end, read_json,
+    backend, decode, prefix_end,
 };
 use crate::domain::{Business, BusinessId};
 use crate::ports::{OperatorStore, RecordLocation, StoreError, StoredRecord};
@@ -120,21 +120,8 @@ impl OperatorStore for EmbeddedStore {
         id: BusinessId,
         disabled_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        // Keys point to the business's record, so changing it changes what every key authenticates as.
-        self.write(move |txn| {
-            let mut businesses = txn.open_table(BUSINESSES).map_err(backend)?;
-            let mut business: Business =
-                read_json(&businesses, id.as_uuid().as_bytes())?.ok_or(StoreError::NotFound)?;
-            business.disabled_at = disabled_at;
-            businesses
-                .insert(
-                    id.as_uuid().as_bytes().as_slice(),
-                    encode(&business)?.as_slice(),
-                )
-                .map_err(backend)?;
-            Ok(())
-        })
-        .await
+        self.change_business(id, move |business| business.disabled_at = disabled_at)
+            .await
     }
 
     async fn business_records(&self, id: BusinessId) -> Result<Vec<StoredRecord>, StoreError> {

@@ -70,6 +70,46 @@ impl SignInStore for EmbeddedStore {
         })
     }
 
+    async fn change_account_email(
+        &self,
+        from: &SignInEmail,
+        to: &SignInEmail,
+    ) -> Result<(), StoreError> {
+        let (from, to) = (from.clone(), to.clone());
+        self.write(move |txn| {
+            {
+                let mut staff = txn.open_table(STAFF).map_err(backend)?;
+                let mut member: Account =
+                    read_json(&staff, from.as_ref().as_bytes())?.ok_or(StoreError::NotFound)?;
+                if staff
+                    .get(to.as_ref().as_bytes())
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    return Err(StoreError::AlreadyExists);
+                }
+                member.email = to.clone();
+                staff.remove(from.as_ref().as_bytes()).map_err(backend)?;
+                staff
+                    .insert(to.as_ref().as_bytes(), encode(&member)?.as_slice())
+                    .map_err(backend)?;
+                let mut by_business = txn.open_table(STAFF_BY_BUSINESS).map_err(backend)?;
+                let business = *member.business_id.as_uuid().as_bytes();
+                by_business
+                    .remove(key(&[&business, from.as_ref().as_bytes()]).as_slice())
+                    .map_err(backend)?;
+                by_business
+                    .insert(
+                        key(&[&business, to.as_ref().as_bytes()]).as_slice(),
+                        [].as_slice(),
+                    )
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn set_staff_password(
         &self,
         email: &SignInEmail,

@@ -68,6 +68,7 @@ pub async fn a_password_link_is_taken_once_and_not_after_it_expires(store: Arc<d
         purpose: LinkPurpose::VerifyEmail,
         issued_at: base(),
         expires_at: at(60),
+        new_email: None,
     };
     store.put_password_link(&link("one")).await.unwrap();
     assert!(matches!(
@@ -94,6 +95,7 @@ pub async fn concurrent_takers_of_a_password_link_get_it_once(store: Arc<dyn Sto
             purpose: LinkPurpose::ResetPassword,
             issued_at: base(),
             expires_at: at(60),
+            new_email: None,
         })
         .await
         .unwrap();
@@ -244,4 +246,76 @@ pub async fn sign_in_throttling_counts_each_failure_for_fifteen_minutes(store: A
     ));
     clock.set(aged_out);
     assert!(matches!(attempt().await, Err(AppError::SignInFailed)));
+}
+
+pub async fn an_account_moves_to_a_free_email_whole_and_never_onto_a_taken_one(
+    store: Arc<dyn Store>,
+) {
+    let (business, _) = new_business(store.as_ref()).await;
+    let (other, _) = new_business(store.as_ref()).await;
+    let owner = member(&business, "owner@clinic.test", StaffRole::Owner);
+    store.create_account(&owner).await.unwrap();
+    store
+        .set_staff_password(&owner.email, "$argon2id$hash", at(5))
+        .await
+        .unwrap();
+    store
+        .create_account(&member(&other, "taken@other.test", StaffRole::Owner))
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        store
+            .change_account_email(&owner.email, &email("taken@other.test"))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(
+        store.get_account(&owner.email).await.unwrap().is_some(),
+        "a refused move leaves the account where it was"
+    );
+    assert_eq!(
+        store
+            .get_account(&email("taken@other.test"))
+            .await
+            .unwrap()
+            .unwrap()
+            .business_id,
+        other.id
+    );
+
+    store
+        .change_account_email(&owner.email, &email("new@clinic.test"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_account(&owner.email).await.unwrap(), None);
+    let moved = store
+        .get_account(&email("new@clinic.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.email, email("new@clinic.test"));
+    assert_eq!(moved.business_id, business.id);
+    assert_eq!(moved.role, StaffRole::Owner);
+    assert_eq!(moved.password_hash.as_deref(), Some("$argon2id$hash"));
+    assert_eq!(moved.password_set_at, Some(at(5)));
+    let listed: Vec<String> = store
+        .list_accounts(business.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|member| member.email.into())
+        .collect();
+    assert_eq!(listed, ["new@clinic.test"]);
+    // The old address is free again.
+    store
+        .create_account(&member(&other, "owner@clinic.test", StaffRole::Staff))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .change_account_email(&email("nobody@clinic.test"), &email("free@clinic.test"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }

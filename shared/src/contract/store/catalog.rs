@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use super::{base, business, service, with_service};
+use super::{at, base, business, service, with_service};
 use crate::domain::{
-    ApiKey, BusinessId, BusinessName, BusinessSettings, CountryCode, HoldMinutes, Minutes,
-    ServiceId,
+    ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, CountryCode, HoldMinutes,
+    Minutes, ServiceId,
 };
 use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
 
@@ -106,6 +106,7 @@ pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
         country: Some(CountryCode::try_from("US".to_owned()).unwrap()),
         hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
         agent_tried_at: Some(jiff::Timestamp::from_second(1_800_000_000).unwrap()),
+        owner_alerts: Some(false),
     };
     store
         .put_business_settings(business.id, &chosen)
@@ -156,4 +157,79 @@ pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store
             .unwrap(),
         (None, Some(connection))
     );
+}
+
+pub async fn a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_zone(
+    store: Arc<dyn Store>,
+) {
+    let renamed = business();
+    let untouched = business();
+    let first_key = ApiKey::generate();
+    store
+        .create_business(&renamed, &first_key.hash())
+        .await
+        .unwrap();
+    store
+        .create_business(&untouched, &ApiKey::generate().hash())
+        .await
+        .unwrap();
+    // A key added later, and a revoked one, which must stay revoked.
+    let later_key = ApiKey::generate();
+    let mut later = crate::ports::first_api_key_record(&renamed, &later_key.hash());
+    later.name = "Later".into();
+    store.create_api_key(&later).await.unwrap();
+    let revoked_key = ApiKey::generate();
+    let mut revoked = crate::ports::first_api_key_record(&renamed, &revoked_key.hash());
+    revoked.name = "Revoked".into();
+    store.create_api_key(&revoked).await.unwrap();
+    store
+        .revoke_api_key(renamed.id, &revoked.id, at(1))
+        .await
+        .unwrap();
+    store
+        .set_business_disabled(renamed.id, Some(at(2)))
+        .await
+        .unwrap();
+
+    let name = BusinessName::try_from("Renamed Clinic".to_owned()).unwrap();
+    let zone = BusinessTimeZone::try_from("America/New_York".to_owned()).unwrap();
+    store
+        .update_business_profile(renamed.id, &name, &zone)
+        .await
+        .unwrap();
+
+    let stored = store.get_business(renamed.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, name);
+    assert_eq!(stored.time_zone, zone);
+    assert_eq!(stored.disabled_at, Some(at(2)), "still disabled");
+    assert_eq!(stored.created_at, renamed.created_at);
+    for key in [&first_key, &later_key] {
+        let authenticated = store
+            .business_by_api_key(&key.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            authenticated, stored,
+            "a key authenticates as the renamed business"
+        );
+    }
+    assert_eq!(
+        store
+            .business_by_api_key(&revoked_key.hash())
+            .await
+            .unwrap(),
+        None,
+        "a revoked key stays revoked"
+    );
+    assert_eq!(
+        store.get_business(untouched.id).await.unwrap().unwrap(),
+        untouched
+    );
+    assert!(matches!(
+        store
+            .update_business_profile(BusinessId::generate(), &name, &zone)
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -173,6 +173,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
             purpose: LinkPurpose::SetPassword,
             issued_at: base(),
             expires_at: at(60),
+            new_email: None,
         })
         .await
         .unwrap();

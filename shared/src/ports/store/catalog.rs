@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId};
+use crate::domain::{
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
+    ServiceId,
+};
 
 /// The records every request reads first: the business, its services and its settings.
 #[async_trait]
@@ -17,6 +20,16 @@ pub trait CatalogStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>, StoreError>;
+
+    /// Renames the business and moves it to `time_zone`, also where a copy of it authenticates a request (so its
+    /// keys answer with the new name at once); whether it is disabled stays as it is. `NotFound` if there is no
+    /// such business.
+    async fn update_business_profile(
+        &self,
+        id: BusinessId,
+        name: &BusinessName,
+        time_zone: &BusinessTimeZone,
+    ) -> Result<(), StoreError>;
 
     /// Fails with `AlreadyExists` if the id is taken.
     async fn create_service(&self, service: &Service) -> Result<(), StoreError>;
