@@ -20,6 +20,8 @@ pub enum EmulatorError {
     Missing(String),
     #[error("{what} did not start: {detail}")]
     DidNotStart { what: &'static str, detail: String },
+    #[error("{what} failed: {detail}")]
+    Failed { what: &'static str, detail: String },
 }
 
 /// `Ok(None)` for a missing emulator outside CI (the caller skips); an error under `CI=true`.

@@ -128,3 +128,53 @@ impl Moto {
         Ok((main.queue_url.unwrap_or_default(), dead_url))
     }
 }
+
+/// Verifies `address` as an SES sender in the moto at `endpoint`, as an operator verifies it in the console: SES
+/// sends only from verified identities. moto is shared by a test binary's tests, so another test may have verified
+/// it already.
+pub async fn verify_ses_sender(endpoint: &str, address: &str) -> Result<(), EmulatorError> {
+    let ses = aws_sdk_sesv2::Client::new(&sdk_config(endpoint).await);
+    let created = ses
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await;
+    match created {
+        Err(error) if !is_already_exists(&error) => Err(EmulatorError::Failed {
+            what: "verifying an SES sender",
+            detail: format!("{error:?}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn is_already_exists(
+    error: &aws_sdk_sesv2::error::SdkError<
+        aws_sdk_sesv2::operation::create_email_identity::CreateEmailIdentityError,
+    >,
+) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(|error| error.is_already_exists_exception())
+}
+
+/// Every raw message the moto at `endpoint` was given to send by SES so far, read from its model dump (every test's
+/// messages: filter by recipient).
+pub async fn ses_messages(endpoint: &str) -> Result<Vec<String>, EmulatorError> {
+    let failed = |error: reqwest::Error| EmulatorError::Failed {
+        what: "reading moto's SES messages",
+        detail: error.to_string(),
+    };
+    let dump: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .map_err(failed)?
+        .json()
+        .await
+        .map_err(failed)?;
+    Ok(dump["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|message| message["raw_data"].as_str().map(str::to_owned))
+        .collect())
+}
