@@ -4,7 +4,6 @@
 //! and `AWS_ENDPOINT_URL*` overrides); with `--data-dir` on the local server's embedded store instead (while the
 //! server is stopped: the store file has one process at a time). Every answer is JSON on stdout; logs go to stderr.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,12 +11,12 @@ use anyhow::Context;
 use booking_aws::config::AwsAdapters;
 use booking_core::adapters::{EmbeddedStore, FileSecretStore, InProcessQueue};
 use booking_core::app::{App, operator};
+use booking_core::cli::{CreateBusinessArgs, log_to_stderr, print_json};
 use booking_core::domain::{Business, BusinessId};
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{QueueSettings, SystemClock};
 use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// Where the local server's links point unless `PUBLIC_BASE_URL` says otherwise: its default address.
 const LOCAL_BASE_URL: &str = "http://127.0.0.1:3000";
@@ -36,16 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Creates a business; prints its id, its API key (shown this once) and the owner's set-password link.
-    CreateBusiness {
-        #[arg(long)]
-        name: String,
-        /// IANA time zone, e.g. Europe/Berlin.
-        #[arg(long)]
-        time_zone: String,
-        /// The owner, who gets a single-use link to set a password for the dashboard.
-        #[arg(long)]
-        owner_email: Option<String>,
-    },
+    CreateBusiness(CreateBusinessArgs),
     /// Prints every business, one JSON object a line.
     ListBusinesses,
     /// Prints a new single-use set-password link for the business's owner (a forgotten password, a lost invitation).
@@ -63,13 +53,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    log_to_stderr();
     let (app, public_base_url) = match &cli.data_dir {
         Some(data_dir) => {
             let settings = Settings::from_env();
@@ -94,7 +78,11 @@ async fn main() -> anyhow::Result<()> {
             (adapters.app(), public_base_url)
         }
     };
-    run(&app, cli.command, &public_base_url).await
+    // Machine-readable output on stdout, one JSON value a line, so scripts can read it without parsing logs.
+    for answer in run(&app, cli.command, &public_base_url).await? {
+        print_json(&answer)?;
+    }
+    Ok(())
 }
 
 /// The local server's adapters over its data folder, assembled as the local server assembles them.
@@ -112,46 +100,41 @@ fn local_app(settings: &Settings, data_dir: &Path, public_base_url: &str) -> any
     local::build_app(settings, adapters, public_base_url).context("configuring calendar providers")
 }
 
-async fn run(app: &App, command: Command, public_base_url: &str) -> anyhow::Result<()> {
-    match command {
-        Command::CreateBusiness {
-            name,
-            time_zone,
-            owner_email,
-        } => {
-            let created =
-                operator::create_business_with_owner(app, name, time_zone, owner_email.as_deref())
-                    .await?;
-            print_json(&created.to_json(public_base_url))
-        }
+/// What the command answers, one JSON value for each line it prints.
+async fn run(
+    app: &App,
+    command: Command,
+    public_base_url: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let answer = match command {
+        Command::CreateBusiness(args) => args.create(app, public_base_url).await?,
         Command::ListBusinesses => {
-            for business in operator::list_businesses(app).await? {
-                print_json(&summary(&business))?;
-            }
-            Ok(())
+            let businesses = operator::list_businesses(app).await?;
+            return Ok(businesses.iter().map(summary).collect());
         }
         Command::OwnerLink { business_id } => {
             let link = operator::owner_link(app, business_id).await?;
-            print_json(&serde_json::json!({
+            serde_json::json!({
                 "business_id": business_id,
                 "owner_email": link.email.as_ref(),
                 "set_password_url": link.url(public_base_url),
                 "expires_at": link.expires_at,
-            }))
+            })
         }
-        Command::Disable { business_id } => print_json(&summary(
-            &operator::disable_business(app, business_id).await?,
-        )),
-        Command::Enable { business_id } => print_json(&summary(
-            &operator::enable_business(app, business_id).await?,
-        )),
-        Command::Export { business_id } => print_json(&serde_json::to_value(
-            operator::export_business(app, business_id).await?,
-        )?),
-        Command::Delete { business_id } => print_json(&serde_json::to_value(
-            operator::delete_business(app, business_id).await?,
-        )?),
-    }
+        Command::Disable { business_id } => {
+            summary(&operator::disable_business(app, business_id).await?)
+        }
+        Command::Enable { business_id } => {
+            summary(&operator::enable_business(app, business_id).await?)
+        }
+        Command::Export { business_id } => {
+            serde_json::to_value(operator::export_business(app, business_id).await?)?
+        }
+        Command::Delete { business_id } => {
+            serde_json::to_value(operator::delete_business(app, business_id).await?)?
+        }
+    };
+    Ok(vec![answer])
 }
 
 fn summary(business: &Business) -> serde_json::Value {
@@ -162,12 +145,4 @@ fn summary(business: &Business) -> serde_json::Value {
         "created_at": business.created_at,
         "disabled_at": business.disabled_at,
     })
-}
-
-/// Machine-readable output on stdout, one JSON value a line, so scripts can read it without parsing logs.
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, value)?;
-    writeln!(stdout)?;
-    Ok(())
 }
