@@ -59,3 +59,39 @@ pub fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
     writeln!(stdout)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::CreateBusinessArgs;
+
+    /// A program offering `create-business`'s arguments, as `booking-admin` and `local-server` do.
+    #[derive(Parser)]
+    struct Program {
+        #[command(flatten)]
+        create: CreateBusinessArgs,
+    }
+
+    #[test]
+    fn create_business_takes_a_name_a_zone_and_an_optional_owner() {
+        let with_owner = Program::try_parse_from([
+            "program",
+            "--name",
+            "Downtown Dental",
+            "--time-zone",
+            "Europe/Berlin",
+            "--owner-email",
+            "owner@dental.test",
+        ])
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(with_owner.create.name, "Downtown Dental");
+        assert_eq!(with_owner.create.time_zone, "Europe/Berlin");
+        assert_eq!(
+            with_owner.create.owner_email.as_deref(),
+            Some("owner@dental.test")
+        );
+        let without_zone = Program::try_parse_from(["program", "--name", "Downtown Dental"]);
+        assert!(without_zone.is_err(), "a business needs its time zone");
+    }
+}
