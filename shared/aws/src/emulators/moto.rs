@@ -1,32 +1,20 @@
 //! moto's server, for SQS (with a real redrive to a dead-letter queue), Secrets Manager and SES.
 
-use std::path::PathBuf;
-use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use booking_core::ports::QueueSettings;
 use tokio::sync::OnceCell;
 
 use super::{
-    EmulatorError, free_port, missing_unless_ci, sdk_config, spawn_tied_to_this_process, tools_dir,
-    wait_for_port,
+    EmulatorError, LoopbackServer, missing_unless_ci, sdk_config, shared_instance, tool_path,
 };
 
-/// Holds the endpoint, not clients, for the reason given on `DynamoDbLocal`.
 pub struct Moto {
-    endpoint: String,
-    _process: Child,
+    server: LoopbackServer,
 }
 
 static SHARED: OnceCell<Option<Moto>> = OnceCell::const_new();
 static NAMES: AtomicU32 = AtomicU32::new(0);
-
-/// `MOTO_SERVER`, else the install script's virtualenv.
-fn moto_server() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tools_dir().join("venv/bin/moto_server"))
-}
 
 fn setup_failed(what: &'static str) -> impl Fn(String) -> EmulatorError {
     move |detail| EmulatorError::DidNotStart { what, detail }
@@ -35,37 +23,22 @@ fn setup_failed(what: &'static str) -> impl Fn(String) -> EmulatorError {
 impl Moto {
     /// The test binary's moto server, started on first use; `None` when it is not installed and not in CI.
     pub async fn shared() -> Result<Option<&'static Moto>, EmulatorError> {
-        SHARED
-            .get_or_try_init(Self::start)
-            .await
-            .map(Option::as_ref)
+        shared_instance(&SHARED, Self::start).await
     }
 
     async fn start() -> Result<Option<Moto>, EmulatorError> {
-        let program = moto_server();
+        // `MOTO_SERVER`, else the install script's virtualenv.
+        let program = tool_path("MOTO_SERVER", "venv/bin/moto_server");
         if !program.is_file() {
             return missing_unless_ci(format!("moto ({})", program.display()));
         }
-        let port = free_port()?;
-        let process = spawn_tied_to_this_process(
-            "moto",
-            &program.display().to_string(),
-            &[
-                "-H".to_owned(),
-                "127.0.0.1".to_owned(),
-                "-p".to_owned(),
-                port.to_string(),
-            ],
-        )?;
-        wait_for_port("moto", port).await?;
-        Ok(Some(Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _process: process,
-        }))
+        let program = program.display().to_string();
+        let server = LoopbackServer::start("moto", &program, &["-H", "127.0.0.1"], "-p").await?;
+        Ok(Some(Moto { server }))
     }
 
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.server.endpoint()
     }
 
     /// A name no other test of this process uses.
@@ -83,7 +56,7 @@ impl Moto {
         &self,
         settings: QueueSettings,
     ) -> Result<(String, String), EmulatorError> {
-        let client = aws_sdk_sqs::Client::new(&sdk_config(&self.endpoint).await);
+        let client = aws_sdk_sqs::Client::new(&sdk_config(self.endpoint()).await);
         let failed = setup_failed("SQS queues");
         let name = Self::unique_name("sync");
         let dead = client
