@@ -155,14 +155,6 @@ async fn a_new_owner_signs_up_confirms_by_email_and_resets_a_forgotten_password_
             .all(|message| message.contains("multipart/alternative")
                 && message.contains("no-reply@bookings.test"))
     );
-    assert!(
-        owner.violations.is_empty(),
-        "axe-core: {:#?}",
-        owner.violations
-    );
-    eprintln!(
-        "screenshots of {} pages in {}",
-        owner.pages,
-        owner.browser.screenshots.display()
-    );
+    owner.assert_accessible();
+    owner.report_screenshots();
 }
