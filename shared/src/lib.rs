@@ -6,6 +6,7 @@ pub mod agent;
 pub mod api;
 pub mod app;
 pub mod availability;
+pub mod cli;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 pub mod dashboard;

@@ -7,7 +7,29 @@ use jiff::Timestamp;
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
-use crate::{answer, client, tool_error};
+use crate::{Client, answer, client, tool_error};
+
+/// `check_time` for one start, as an agent asks it.
+async fn check_time(client: &Client, service_id: &str, start: &str) -> Value {
+    let arguments = json!({ "service_id": service_id, "start": start });
+    answer(client, "check_time", arguments).await
+}
+
+/// `hold_time` for one start, as an agent asks it.
+async fn hold_time(client: &Client, service_id: &str, start: &str) -> Value {
+    let arguments = json!({ "service_id": service_id, "start": start });
+    answer(client, "hold_time", arguments).await
+}
+
+/// `cancel_appointment`, as an agent asks it.
+async fn cancel_appointment(client: &Client, appointment_id: &str) -> Value {
+    answer(
+        client,
+        "cancel_appointment",
+        json!({ "appointment_id": appointment_id }),
+    )
+    .await
+}
 
 /// Monday 2026-11-30 08:00 in New York is "now": the caller asks for Tuesday afternoon.
 async fn whole_call(app: TestApp) {
@@ -82,12 +104,7 @@ async fn whole_call(app: TestApp) {
     assert!(tuesday_afternoon["warning"].is_null());
 
     let chosen = times[2]["start"].as_str().unwrap().to_owned();
-    let check = answer(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T14:15" }),
-    )
-    .await;
+    let check = check_time(&client, &service_id, "2026-12-01T14:15").await;
     assert_eq!(check["available"], true);
     assert_eq!(check["requested"]["start"], chosen);
     assert_eq!(
@@ -96,12 +113,7 @@ async fn whole_call(app: TestApp) {
     );
 
     // The caller hesitates: the time is held for them.
-    let held = answer(
-        &client,
-        "hold_time",
-        json!({ "service_id": service_id, "start": chosen }),
-    )
-    .await;
+    let held = hold_time(&client, &service_id, &chosen).await;
     assert_eq!(held["held"], true);
     assert_eq!(held["expires_at"], "2026-11-30T08:05:00-05:00");
     assert_eq!(
@@ -111,12 +123,7 @@ async fn whole_call(app: TestApp) {
     );
     let hold_id = held["hold_id"].as_str().unwrap().to_owned();
     // Meanwhile another agent and the front desk try for the same time.
-    let rival = answer(
-        &client,
-        "hold_time",
-        json!({ "service_id": service_id, "start": chosen }),
-    )
-    .await;
+    let rival = hold_time(&client, &service_id, &chosen).await;
     assert_eq!(
         (&rival["held"], &rival["reason"]),
         (&json!(false), &json!("taken"))
@@ -244,35 +251,20 @@ async fn whole_call(app: TestApp) {
         "2026-12-01T15:15:00-05:00"
     );
 
-    let cancelled = answer(
-        &client,
-        "cancel_appointment",
-        json!({ "appointment_id": appointment_id }),
-    )
-    .await;
+    let cancelled = cancel_appointment(&client, &appointment_id).await;
     assert_eq!(cancelled["newly_cancelled"], true);
     assert_eq!(
         cancelled["summary"],
         "Consultation for Ana Silva on Tuesday, December 1 at 3:15 PM is cancelled."
     );
-    let twice = answer(
-        &client,
-        "cancel_appointment",
-        json!({ "appointment_id": appointment_id }),
-    )
-    .await;
+    let twice = cancel_appointment(&client, &appointment_id).await;
     assert_eq!(twice["newly_cancelled"], false);
     let stored = app
         .get_json(&format!("/v1/appointments/{appointment_id}"))
         .await;
     assert_eq!(stored["status"], "cancelled");
     // Cancelling freed the time at once.
-    let freed = answer(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T15:15" }),
-    )
-    .await;
+    let freed = check_time(&client, &service_id, "2026-12-01T15:15").await;
     assert_eq!(freed["available"], true);
     client.cancel().await.unwrap();
 }
@@ -339,51 +331,47 @@ async fn tools_are_listed_with_annotations_and_output_schemas_at_the_newest_prot
 async fn arguments_the_model_got_wrong_come_back_as_tool_errors_it_can_correct() {
     let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
-    let unknown_field = tool_error(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00", "when": "tomorrow" }),
-    )
-    .await;
-    assert!(
-        unknown_field.contains("unknown field `when`"),
-        "{unknown_field}"
-    );
-    let bad_time = tool_error(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "tomorrow at 3" }),
-    )
-    .await;
-    assert!(
-        bad_time.starts_with("Invalid arguments: start:"),
-        "{bad_time}"
-    );
-    let no_such_service = tool_error(
-        &client,
-        "find_available_times",
-        json!({ "service_id": "0190f0b4-0000-7000-8000-000000000000" }),
-    )
-    .await;
-    assert!(
-        no_such_service.contains("get_business_context"),
-        "{no_such_service}"
-    );
-    let no_phone = tool_error(
-        &client,
-        "book_appointment",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00", "customer_name": "Ana" }),
-    )
-    .await;
-    assert!(no_phone.contains("customer_phone"), "{no_phone}");
-    let national = tool_error(
-        &client,
-        "book_appointment",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00", "customer_name": "Ana",
-                "customer_phone": "call me maybe" }),
-    )
-    .await;
-    assert!(national.contains("international form"), "{national}");
+    /// Whether an error message reads as expected: it contains, or starts with, the expected part.
+    type Reads = fn(&str, &str) -> bool;
+    let contains: Reads = |text, part| text.contains(part);
+    let starts_with: Reads = |text, part| text.starts_with(part);
+    let wrong = [
+        (
+            "check_time",
+            json!({ "service_id": service_id, "start": "2026-12-01T10:00", "when": "tomorrow" }),
+            contains,
+            "unknown field `when`",
+        ),
+        (
+            "check_time",
+            json!({ "service_id": service_id, "start": "tomorrow at 3" }),
+            starts_with,
+            "Invalid arguments: start:",
+        ),
+        (
+            "find_available_times",
+            json!({ "service_id": "0190f0b4-0000-7000-8000-000000000000" }),
+            contains,
+            "get_business_context",
+        ),
+        (
+            "book_appointment",
+            json!({ "service_id": service_id, "start": "2026-12-01T10:00", "customer_name": "Ana" }),
+            contains,
+            "customer_phone",
+        ),
+        (
+            "book_appointment",
+            json!({ "service_id": service_id, "start": "2026-12-01T10:00", "customer_name": "Ana",
+                    "customer_phone": "call me maybe" }),
+            contains,
+            "international form",
+        ),
+    ];
+    for (tool, arguments, says, expected) in wrong {
+        let error = tool_error(&client, tool, arguments).await;
+        assert!(says(&error, expected), "{tool}: {error}");
+    }
     let unknown_tool = client
         .call_tool(rmcp::model::CallToolRequestParams::new("book_a_table"))
         .await;
@@ -426,12 +414,7 @@ async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
     );
     assert!(!warning.contains("503"));
     assert!(found["summary"].as_str().unwrap().ends_with(warning));
-    let check = answer(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
-    )
-    .await;
+    let check = check_time(&client, &service_id, "2026-12-01T10:00").await;
     assert_eq!(check["warning"], found["warning"]);
 }
 
@@ -467,27 +450,40 @@ async fn nothing_free_offers_the_next_free_times_and_a_clipped_window_says_so() 
     );
 }
 
-#[tokio::test]
-async fn fifty_agents_booking_one_time_at_once_get_one_booking_and_alternatives() {
+/// Fifty agents ask `tool` for the same time at once, each with the arguments `caller` gives it: exactly one answer
+/// says `granted`, every other is told the time was taken and offered alternatives.
+async fn fifty_agents_at_once(
+    tool: &'static str,
+    granted: &str,
+    caller: impl Fn(&str, u32) -> Value,
+) -> TestApp {
     let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
-    let attempts = (0..50).map(|caller| {
-        let arguments = json!({
+    let attempts = (0..50).map(|number| {
+        let arguments = caller(&service_id, number);
+        let client = &client;
+        async move { answer(client, tool, arguments).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    assert_eq!(answers.iter().filter(|a| a[granted] == true).count(), 1);
+    for refused in answers.iter().filter(|a| a[granted] == false) {
+        assert_eq!(refused["reason"], "taken");
+        assert!(!refused["alternatives"].as_array().unwrap().is_empty());
+    }
+    app
+}
+
+#[tokio::test]
+async fn fifty_agents_booking_one_time_at_once_get_one_booking_and_alternatives() {
+    let app = fifty_agents_at_once("book_appointment", "booked", |service_id, caller| {
+        json!({
             "service_id": service_id,
             "start": "2026-12-01T10:00",
             "customer_name": format!("Caller {caller}"),
             "customer_phone": format!("+1415555{caller:04}"),
-        });
-        let client = &client;
-        async move { answer(client, "book_appointment", arguments).await }
-    });
-    let answers = futures::future::join_all(attempts).await;
-    let booked = answers.iter().filter(|a| a["booked"] == true).count();
-    assert_eq!(booked, 1);
-    for refused in answers.iter().filter(|a| a["booked"] == false) {
-        assert_eq!(refused["reason"], "taken");
-        assert!(!refused["alternatives"].as_array().unwrap().is_empty());
-    }
+        })
+    })
+    .await;
     let listed = app.get_json("/v1/appointments").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
@@ -577,26 +573,16 @@ async fn an_older_client_is_served_without_a_session() {
     let body: Value = initialized.json().await.unwrap();
     assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
     assert_eq!(body["result"]["serverInfo"]["name"], "booking-tools");
-    let listed: Value = post(
-        json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" }),
-        Some("2025-11-25"),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    // After the handshake, every request names the version the client speaks.
+    let answered = |body: Value| async {
+        let response = post(body, Some("2025-11-25")).await.unwrap();
+        response.json::<Value>().await.unwrap()
+    };
+    let listed = answered(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" })).await;
     assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 8);
-    let called: Value = post(
-        json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                "params": { "name": "get_business_context", "arguments": {} } }),
-        Some("2025-11-25"),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let called = answered(json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": { "name": "get_business_context", "arguments": {} } }))
+    .await;
     assert_eq!(called["result"]["isError"], false);
     assert_eq!(called["result"]["structuredContent"]["today"], "2026-11-30");
     let text = called["result"]["content"][0]["text"].as_str().unwrap();
@@ -605,45 +591,23 @@ async fn an_older_client_is_served_without_a_session() {
 
 #[tokio::test]
 async fn fifty_agents_holding_one_time_at_once_get_one_hold_and_alternatives() {
-    let (app, service_id) = spawn_app_with_service().await;
-    let client = client(&app).await;
-    let attempts = (0..50).map(|_| {
-        let arguments = json!({ "service_id": service_id, "start": "2026-12-01T10:00" });
-        let client = &client;
-        async move { answer(client, "hold_time", arguments).await }
-    });
-    let answers = futures::future::join_all(attempts).await;
-    assert_eq!(answers.iter().filter(|a| a["held"] == true).count(), 1);
-    for refused in answers.iter().filter(|a| a["held"] == false) {
-        assert_eq!(refused["reason"], "taken");
-        assert!(!refused["alternatives"].as_array().unwrap().is_empty());
-    }
+    fifty_agents_at_once(
+        "hold_time",
+        "held",
+        |service_id, _| json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_expired_hold_blocks_nothing_and_cannot_be_booked() {
     let (app, service_id) = spawn_app_with_service().await;
     let client = client(&app).await;
-    let held = answer(
-        &client,
-        "hold_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
-    )
-    .await;
-    let blocked = answer(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
-    )
-    .await;
+    let held = hold_time(&client, &service_id, "2026-12-01T10:00").await;
+    let blocked = check_time(&client, &service_id, "2026-12-01T10:00").await;
     assert_eq!(blocked["available"], false, "a live hold blocks the time");
     app.clock.advance(jiff::SignedDuration::from_mins(6));
-    let free = answer(
-        &client,
-        "check_time",
-        json!({ "service_id": service_id, "start": "2026-12-01T10:00" }),
-    )
-    .await;
+    let free = check_time(&client, &service_id, "2026-12-01T10:00").await;
     assert_eq!(
         free["available"], true,
         "an expired hold blocks nothing, swept or not"

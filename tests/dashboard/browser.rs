@@ -100,8 +100,8 @@ pub(crate) struct Owner<'a> {
     app: &'a TestApp,
     pub(crate) browser: Browser,
     axe: String,
-    pub(crate) pages: usize,
-    pub(crate) violations: Vec<String>,
+    pages: usize,
+    violations: Vec<String>,
 }
 
 impl<'a> Owner<'a> {
@@ -118,6 +118,24 @@ impl<'a> Owner<'a> {
 
     pub(crate) async fn open(&self, path: &str) {
         self.browser.open(&self.app.url(path)).await;
+    }
+
+    /// axe-core found nothing on any page the owner looked at.
+    pub(crate) fn assert_accessible(&self) {
+        assert!(
+            self.violations.is_empty(),
+            "axe-core: {:#?}",
+            self.violations
+        );
+    }
+
+    /// Says where the screenshots are, for a person to look at.
+    pub(crate) fn report_screenshots(&self) {
+        eprintln!(
+            "screenshots of {} pages in {}",
+            self.pages,
+            self.browser.screenshots.display()
+        );
     }
 
     /// Screenshots the whole page and runs axe-core on it.
@@ -423,16 +441,8 @@ async fn an_owner_walks_the_whole_google_journey_in_a_real_browser() {
         "{:?}",
         emulator.violations()
     );
-    assert!(
-        owner.violations.is_empty(),
-        "axe-core: {:#?}",
-        owner.violations
-    );
-    eprintln!(
-        "screenshots of {} pages in {}",
-        owner.pages,
-        owner.browser.screenshots.display()
-    );
+    owner.assert_accessible();
+    owner.report_screenshots();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -474,9 +484,5 @@ async fn an_owner_connects_outlook_books_and_disconnects_in_a_real_browser() {
         "{:?}",
         emulator.violations()
     );
-    assert!(
-        owner.violations.is_empty(),
-        "axe-core: {:#?}",
-        owner.violations
-    );
+    owner.assert_accessible();
 }

@@ -312,41 +312,16 @@ async fn a_password_link_works_once_and_a_short_password_keeps_it_usable() {
         .unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&link.token).to_owned();
     let visitor = Visitor::new(&app);
-    let page = format!("/dashboard/set-password?token={token}");
     let short = visitor
-        .submit(
-            &page,
-            "/dashboard/set-password",
-            &[
-                ("token", &token),
-                ("password", "short"),
-                ("confirm", "short"),
-            ],
-        )
+        .choose_password("/dashboard/set-password", &token, "short")
         .await;
     assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let set = visitor
-        .submit(
-            &page,
-            "/dashboard/set-password",
-            &[
-                ("token", &token),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
-        )
+        .choose_password("/dashboard/set-password", &token, PASSWORD)
         .await;
     assert_eq!(set.status(), StatusCode::SEE_OTHER);
     let reused = visitor
-        .submit(
-            &page,
-            "/dashboard/set-password",
-            &[
-                ("token", &token),
-                ("password", "another long password"),
-                ("confirm", "another long password"),
-            ],
-        )
+        .choose_password("/dashboard/set-password", &token, "another long password")
         .await;
     assert_eq!(reused.status(), StatusCode::BAD_REQUEST);
     assert_eq!(

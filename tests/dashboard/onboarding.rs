@@ -322,15 +322,7 @@ async fn a_reset_link_expires_after_an_hour_and_works_only_on_its_own_page() {
     let expiring = token_in(&sent(&app).await[0], "/dashboard/reset-password");
     app.clock.advance(SignedDuration::from_mins(61));
     let late = visitor
-        .submit(
-            &format!("/dashboard/reset-password?token={expiring}"),
-            "/dashboard/reset-password",
-            &[
-                ("token", &expiring),
-                ("password", NEW_PASSWORD),
-                ("confirm", NEW_PASSWORD),
-            ],
-        )
+        .choose_password("/dashboard/reset-password", &expiring, NEW_PASSWORD)
         .await;
     assert_eq!(late.status(), StatusCode::BAD_REQUEST);
 
@@ -338,15 +330,7 @@ async fn a_reset_link_expires_after_an_hour_and_works_only_on_its_own_page() {
     let token = token_in(&sent(&app).await[0], "/dashboard/reset-password");
     // A reset link is no invitation and no confirmation: used elsewhere, it sets nothing (and is spent).
     let elsewhere = visitor
-        .submit(
-            &format!("/dashboard/set-password?token={token}"),
-            "/dashboard/set-password",
-            &[
-                ("token", &token),
-                ("password", NEW_PASSWORD),
-                ("confirm", NEW_PASSWORD),
-            ],
-        )
+        .choose_password("/dashboard/set-password", &token, NEW_PASSWORD)
         .await;
     assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -563,15 +547,7 @@ async fn no_link_token_or_password_reaches_a_log_line() {
     let reset_emails = sent(&app).await;
     let reset_token = token_in(&reset_emails[0], "/dashboard/reset-password");
     visitor
-        .submit(
-            &format!("/dashboard/reset-password?token={reset_token}"),
-            "/dashboard/reset-password",
-            &[
-                ("token", &reset_token),
-                ("password", NEW_PASSWORD),
-                ("confirm", NEW_PASSWORD),
-            ],
-        )
+        .choose_password("/dashboard/reset-password", &reset_token, NEW_PASSWORD)
         .await;
     visitor.sign_in(NEW_OWNER, NEW_PASSWORD).await;
     // The worker sends what was queued, logging what it does.

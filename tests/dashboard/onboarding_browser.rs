@@ -283,14 +283,6 @@ async fn a_new_owner_signs_up_connects_the_voice_agent_and_resets_the_password_i
             .all(|message| message.contains("multipart/alternative")
                 && message.contains("no-reply@bookings.test"))
     );
-    assert!(
-        owner.violations.is_empty(),
-        "axe-core: {:#?}",
-        owner.violations
-    );
-    eprintln!(
-        "screenshots of {} pages in {}",
-        owner.pages,
-        owner.browser.screenshots.display()
-    );
+    owner.assert_accessible();
+    owner.report_screenshots();
 }

@@ -144,6 +144,18 @@ impl<'a> Visitor<'a> {
         self.post(action, &all).await
     }
 
+    /// Chooses `password` (typed twice) on the password page at `page` (set or reset) opened from a link with
+    /// `token`.
+    pub async fn choose_password(&self, page: &str, token: &str, password: &str) -> Response {
+        let fields = [
+            ("token", token),
+            ("password", password),
+            ("confirm", password),
+        ];
+        self.submit(&format!("{page}?token={token}"), page, &fields)
+            .await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
         self.submit(
             "/dashboard/sign-in",
@@ -177,19 +189,11 @@ async fn with_password_from<'a>(
     email: &str,
 ) -> Visitor<'a> {
     let visitor = Visitor::new(app);
-    let path = format!(
-        "/dashboard/set-password?token={}",
-        link.token.expose_secret()
-    );
     let set = visitor
-        .submit(
-            &path,
+        .choose_password(
             "/dashboard/set-password",
-            &[
-                ("token", link.token.expose_secret()),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
+            link.token.expose_secret(),
+            PASSWORD,
         )
         .await;
     assert_eq!(set.status(), StatusCode::SEE_OTHER);

@@ -7,7 +7,6 @@
 //! `create-business --send` emails the owner's link instead of printing it: through SES from `MAIL_FROM` on AWS,
 //! and locally as the local server does, by SMTP when `SMTP_URL` is set, else into the data folder's outbox.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,12 +17,12 @@ use booking_core::adapters::{
 };
 use booking_core::app::emails::Links;
 use booking_core::app::{App, operator};
+use booking_core::cli::{CreateBusinessArgs, log_to_stderr, print_json};
 use booking_core::domain::{Business, BusinessId};
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{Mailer, QueueSettings, SystemClock};
 use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// Where the local server's links point unless `PUBLIC_BASE_URL` says otherwise: its default address.
 const LOCAL_BASE_URL: &str = "http://127.0.0.1:3000";
@@ -56,14 +55,8 @@ enum Command {
     /// Creates a business; prints its id, its API key (shown this once) and the owner's set-password link, or with
     /// `--send` emails the link to the owner and prints only that it was sent.
     CreateBusiness {
-        #[arg(long)]
-        name: String,
-        /// IANA time zone, e.g. Europe/Berlin.
-        #[arg(long)]
-        time_zone: String,
-        /// The owner, who gets a single-use link to set a password for the dashboard.
-        #[arg(long)]
-        owner_email: Option<String>,
+        #[command(flatten)]
+        business: CreateBusinessArgs,
         /// Email the owner their link instead of printing it.
         #[arg(long, requires = "owner_email")]
         send: bool,
@@ -85,13 +78,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    log_to_stderr();
     let (app, public_base_url) = match &cli.data_dir {
         Some(data_dir) => {
             let settings = Settings::from_env();
@@ -117,7 +104,11 @@ async fn main() -> anyhow::Result<()> {
             (adapters.app(), public_base_url)
         }
     };
-    run(&app, cli.command, &public_base_url).await
+    // Machine-readable output on stdout, one JSON value a line, so scripts can read it without parsing logs.
+    for answer in run(&app, cli.command, &public_base_url).await? {
+        print_json(&answer)?;
+    }
+    Ok(())
 }
 
 /// The local server's adapters over its data folder, assembled as the local server assembles them.
@@ -154,66 +145,86 @@ fn local_mailer(cli: &Cli, data_dir: &Path) -> anyhow::Result<Arc<dyn Mailer>> {
     )))
 }
 
-async fn run(app: &App, command: Command, public_base_url: &str) -> anyhow::Result<()> {
-    match command {
+/// `create-business --send`: the id and the API key are printed at once (the key is shown only here, so a failed
+/// send must not lose it), then the owner's link is emailed; the link itself is never printed.
+async fn create_and_send_owner_link(
+    app: &App,
+    business: CreateBusinessArgs,
+    public_base_url: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    if app.mailer.is_none() {
+        anyhow::bail!("--send needs a mailer: set MAIL_FROM to the stack's SES identity");
+    }
+    let created = operator::create_business_with_owner(
+        app,
+        business.name,
+        business.time_zone,
+        business.owner_email.as_deref(),
+    )
+    .await?;
+    let mut printed = created.to_json(public_base_url);
+    if let Some(fields) = printed.as_object_mut() {
+        fields.remove("set_password_url");
+    }
+    print_json(&printed)?;
+    let Some(link) = &created.owner_link else {
+        anyhow::bail!("the business exists but has no owner to send a link to");
+    };
+    operator::email_owner_link(
+        app,
+        &created.credentials.business,
+        link,
+        &Links::new(public_base_url),
+    )
+    .await
+    .context("the business exists; send its owner a link with `owner-link`")?;
+    Ok(vec![
+        serde_json::json!({ "owner_link_sent_to": link.email.as_ref() }),
+    ])
+}
+
+/// What the command answers, one JSON value for each line it prints.
+async fn run(
+    app: &App,
+    command: Command,
+    public_base_url: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let answer = match command {
         Command::CreateBusiness {
-            name,
-            time_zone,
-            owner_email,
-            send,
-        } => {
-            if send && app.mailer.is_none() {
-                anyhow::bail!("--send needs a mailer: set MAIL_FROM to the stack's SES identity");
-            }
-            let created =
-                operator::create_business_with_owner(app, name, time_zone, owner_email.as_deref())
-                    .await?;
-            let mut printed = created.to_json(public_base_url);
-            if let (true, Some(link)) = (send, &created.owner_link) {
-                let links = Links::new(public_base_url);
-                let business = &created.credentials.business;
-                // Printed first: the key is shown only here, so it must not be lost if sending fails.
-                if let Some(fields) = printed.as_object_mut() {
-                    fields.remove("set_password_url");
-                }
-                print_json(&printed)?;
-                operator::email_owner_link(app, business, link, &links)
-                    .await
-                    .context("the business exists; send its owner a link with `owner-link`")?;
-                return print_json(
-                    &serde_json::json!({ "owner_link_sent_to": link.email.as_ref() }),
-                );
-            }
-            print_json(&printed)
-        }
+            business,
+            send: true,
+        } => return create_and_send_owner_link(app, business, public_base_url).await,
+        Command::CreateBusiness {
+            business,
+            send: false,
+        } => business.create(app, public_base_url).await?,
         Command::ListBusinesses => {
-            for business in operator::list_businesses(app).await? {
-                print_json(&summary(&business))?;
-            }
-            Ok(())
+            let businesses = operator::list_businesses(app).await?;
+            return Ok(businesses.iter().map(summary).collect());
         }
         Command::OwnerLink { business_id } => {
             let link = operator::owner_link(app, business_id).await?;
-            print_json(&serde_json::json!({
+            serde_json::json!({
                 "business_id": business_id,
                 "owner_email": link.email.as_ref(),
                 "set_password_url": link.url(public_base_url),
                 "expires_at": link.expires_at,
-            }))
+            })
         }
-        Command::Disable { business_id } => print_json(&summary(
-            &operator::disable_business(app, business_id).await?,
-        )),
-        Command::Enable { business_id } => print_json(&summary(
-            &operator::enable_business(app, business_id).await?,
-        )),
-        Command::Export { business_id } => print_json(&serde_json::to_value(
-            operator::export_business(app, business_id).await?,
-        )?),
-        Command::Delete { business_id } => print_json(&serde_json::to_value(
-            operator::delete_business(app, business_id).await?,
-        )?),
-    }
+        Command::Disable { business_id } => {
+            summary(&operator::disable_business(app, business_id).await?)
+        }
+        Command::Enable { business_id } => {
+            summary(&operator::enable_business(app, business_id).await?)
+        }
+        Command::Export { business_id } => {
+            serde_json::to_value(operator::export_business(app, business_id).await?)?
+        }
+        Command::Delete { business_id } => {
+            serde_json::to_value(operator::delete_business(app, business_id).await?)?
+        }
+    };
+    Ok(vec![answer])
 }
 
 fn summary(business: &Business) -> serde_json::Value {
@@ -224,12 +235,4 @@ fn summary(business: &Business) -> serde_json::Value {
         "created_at": business.created_at,
         "disabled_at": business.disabled_at,
     })
-}
-
-/// Machine-readable output on stdout, one JSON value a line, so scripts can read it without parsing logs.
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, value)?;
-    writeln!(stdout)?;
-    Ok(())
 }

@@ -118,17 +118,10 @@ impl Stack {
     async fn sign_in_from_link<'a>(&'a self, url: &str) -> Visitor<'a> {
         let path = url.strip_prefix(&self.server.url("")).unwrap();
         let token = path.split("token=").nth(1).unwrap();
+        assert_eq!(path, format!("/dashboard/set-password?token={token}"));
         let visitor = Visitor::new(&self.server);
         let set = visitor
-            .submit(
-                path,
-                "/dashboard/set-password",
-                &[
-                    ("token", token),
-                    ("password", PASSWORD),
-                    ("confirm", PASSWORD),
-                ],
-            )
+            .choose_password("/dashboard/set-password", token, PASSWORD)
             .await;
         assert_eq!(set.status(), StatusCode::SEE_OTHER);
         let signed = visitor.sign_in(OWNER, PASSWORD).await;

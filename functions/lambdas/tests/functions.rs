@@ -782,8 +782,8 @@ async fn agent_function_serves_mcp_vapi_and_retell_without_a_session() {
 
 #[tokio::test]
 async fn a_business_signs_up_on_aws_and_confirms_through_the_link_ses_sent() {
+    use booking_aws::emulators::moto::ses_messages;
     use booking_core::contract::mail::{link_in, messages_to};
-    use support::mail::ses_messages;
 
     let Some(deployment) = deploy().await else {
         return;
@@ -844,7 +844,8 @@ async fn a_business_signs_up_on_aws_and_confirms_through_the_link_ses_sent() {
     let response = worker.invoke(job).await.unwrap();
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
 
-    let sent = messages_to(&ses_messages(&deployment.moto_endpoint).await, &owner);
+    let sent = ses_messages(&deployment.moto_endpoint).await.unwrap();
+    let sent = messages_to(&sent, &owner);
     assert_eq!(sent.len(), 1, "one confirmation through SES");
     assert!(sent[0].contains("no-reply@bookings.example.test"));
     let link = link_in(

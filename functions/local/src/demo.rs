@@ -72,11 +72,3 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     file.write_all(contents)?;
     Ok(())
 }
-
-/// Machine-readable output on stdout, so scripts can read it without parsing logs.
-pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, value)?;
-    writeln!(stdout)?;
-    Ok(())
-}

@@ -3,7 +3,6 @@
 mod background;
 mod demo;
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,13 +11,13 @@ use anyhow::Context;
 use booking_core::adapters::{
     EmbeddedStore, FileSecretStore, InProcessQueue, OutboxMailer, SmtpMailer,
 };
-use booking_core::app::{self, App, operator};
+use booking_core::app::{self, App};
+use booking_core::cli::{CreateBusinessArgs, log_to_stderr, print_json};
 use booking_core::dashboard::{DashboardSettings, SignUpPolicy};
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{Mailer, QueueSettings, SystemClock};
 use booking_core::settings::Settings;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 // Serving availability allocates many small strings; glibc's allocator spent a fifth of the CPU on them under load.
 #[global_allocator]
@@ -57,29 +56,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Creates a business and prints its id and new API key as one JSON object.
-    CreateBusiness {
-        #[arg(long)]
-        name: String,
-        /// IANA time zone, e.g. Europe/Berlin.
-        #[arg(long)]
-        time_zone: String,
-        /// The owner, who gets a link to set a password for the dashboard.
-        #[arg(long)]
-        owner_email: Option<String>,
-    },
+    CreateBusiness(CreateBusinessArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only help a person at a terminal; in a log file they are noise around every field.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    log_to_stderr();
     std::fs::create_dir_all(&cli.data_dir)
         .with_context(|| format!("creating {}", cli.data_dir.display()))?;
     let settings = Settings::from_env();
@@ -99,16 +82,9 @@ async fn main() -> anyhow::Result<()> {
         .context("configuring calendar providers")?
         .with_mailer(mailer(&cli)?);
     match cli.command {
-        Some(Command::CreateBusiness {
-            name,
-            time_zone,
-            owner_email,
-        }) => {
+        Some(Command::CreateBusiness(args)) => {
             // The same command as `booking-admin create-business`.
-            let created =
-                operator::create_business_with_owner(&app, name, time_zone, owner_email.as_deref())
-                    .await?;
-            demo::print_json(&created.to_json(&public_base_url))
+            Ok(print_json(&args.create(&app, &public_base_url).await?)?)
         }
         None => {
             serve(
@@ -131,7 +107,7 @@ fn mailer(cli: &Cli) -> anyhow::Result<Arc<dyn Mailer>> {
     }
     let announce = |path: &std::path::Path| {
         let printed = serde_json::json!({ "email_written": path.display().to_string() });
-        if let Err(error) = demo::print_json(&printed) {
+        if let Err(error) = print_json(&printed) {
             tracing::warn!(%error, "the path of an email written to the outbox was not printed");
         }
     };
@@ -178,7 +154,7 @@ async fn serve(
     if let Some(link) = owner_link {
         printed["set_password_url"] = link.url(public_base_url).into();
     }
-    demo::print_json(&printed)?;
+    print_json(&printed)?;
     let router = local::router(app, dashboard);
     // The peer address throttles failed dashboard sign-ins per address.
     axum::serve(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_aws::emulators::moto::Moto;
+use booking_aws::emulators::moto::{self, Moto};
 use booking_aws::emulators::sdk_config;
 use booking_aws::secrets_manager_store::SecretsManagerSecretStore;
 use booking_aws::sqs_job_queue::SqsJobQueue;
@@ -52,7 +52,7 @@ mod secrets_manager {
     );
 }
 
-/// What moto's SES received, as its model dump lists the raw messages sent.
+/// What moto's SES received.
 struct SesSent {
     endpoint: String,
 }
@@ -60,38 +60,16 @@ struct SesSent {
 #[async_trait::async_trait]
 impl booking_core::contract::mail::Delivered for SesSent {
     async fn messages(&self) -> Vec<String> {
-        let dump: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        dump["ses"]["RawMessage"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|message| message["raw_data"].as_str().map(str::to_owned))
-            .collect()
+        moto::ses_messages(&self.endpoint).await.unwrap()
     }
 }
 
 async fn ses_mailer() -> (Arc<dyn booking_core::ports::Mailer>, SesSent) {
     let moto = Moto::shared().await.unwrap().unwrap();
     let client = aws_sdk_sesv2::Client::new(&sdk_config(moto.endpoint()).await);
-    // SES sends only from a verified identity; moto verifies one at once. Another test may have created it.
-    if let Err(error) = client
-        .create_email_identity()
-        .email_identity("no-reply@clinic.test")
-        .send()
+    moto::verify_ses_sender(moto.endpoint(), "no-reply@clinic.test")
         .await
-    {
-        assert!(
-            error
-                .as_service_error()
-                .is_some_and(|error| error.is_already_exists_exception()),
-            "{error:?}"
-        );
-    }
+        .unwrap();
     let from = "Bookings <no-reply@clinic.test>".parse().unwrap();
     (
         Arc::new(booking_aws::ses_mailer::SesMailer::new(client, from)),

@@ -302,43 +302,51 @@ mod tests {
 
     const TODAY: Date = civil_date(2026, 12, 1);
 
+    /// A place the agent speaks for: how its people say times, and the zone its clocks show.
+    type Place = (SpokenLocale, &'static str);
+    const LONDON: Place = (SpokenLocale::EnGb, "Europe/London");
+    const NEW_YORK: Place = (SpokenLocale::EnUs, "America/New_York");
+
+    /// How the agent says the instant a clock in `place` shows as `wall`, on `today`.
+    fn said_at((locale, zone_name): Place, wall: &str, today: Date) -> String {
+        instant(locale, at(zone_name, wall), &zone(zone_name), today)
+    }
+
+    /// How the agent says an instant written in UTC (the hours a zone's clocks show twice or never), on `today`.
+    fn said_of_utc((locale, zone_name): Place, utc: &str, today: Date) -> String {
+        let utc: Timestamp = utc.parse().unwrap_or_else(|error| panic!("{error}"));
+        instant(locale, utc, &zone(zone_name), today)
+    }
+
     #[test]
     fn says_the_issue_s_examples_in_both_variants() {
-        let london = at("Europe/London", "2026-12-08T10:30");
-        assert_eq!(
-            instant(SpokenLocale::EnGb, london, &zone("Europe/London"), TODAY),
-            "Tuesday the 8th of December at 10:30 in the morning"
-        );
-        let new_york = at("America/New_York", "2026-12-08T10:30");
-        assert_eq!(
-            instant(
-                SpokenLocale::EnUs,
-                new_york,
-                &zone("America/New_York"),
-                TODAY
+        let cases = [
+            (
+                LONDON,
+                "Tuesday the 8th of December at 10:30 in the morning",
             ),
-            "Tuesday, December 8 at 10:30 AM"
-        );
+            (NEW_YORK, "Tuesday, December 8 at 10:30 AM"),
+        ];
+        for (place, expected) in cases {
+            assert_eq!(said_at(place, "2026-12-08T10:30", TODAY), expected);
+        }
     }
 
     #[test]
     fn picks_the_variant_from_the_zone() {
-        assert_eq!(
-            SpokenLocale::for_time_zone("America/New_York"),
-            SpokenLocale::EnUs
-        );
-        assert_eq!(
-            SpokenLocale::for_time_zone("Pacific/Honolulu"),
-            SpokenLocale::EnUs
-        );
-        assert_eq!(
-            SpokenLocale::for_time_zone("Europe/London"),
-            SpokenLocale::EnGb
-        );
-        assert_eq!(
-            SpokenLocale::for_time_zone("Australia/Sydney"),
-            SpokenLocale::EnGb
-        );
+        let cases = [
+            ("America/New_York", SpokenLocale::EnUs),
+            ("Pacific/Honolulu", SpokenLocale::EnUs),
+            ("Europe/London", SpokenLocale::EnGb),
+            ("Australia/Sydney", SpokenLocale::EnGb),
+        ];
+        for (zone_name, locale) in cases {
+            assert_eq!(
+                SpokenLocale::for_time_zone(zone_name),
+                locale,
+                "{zone_name}"
+            );
+        }
     }
 
     #[test]
@@ -357,44 +365,27 @@ mod tests {
 
     #[test]
     fn noon_and_midnight_are_words_and_midnight_names_the_day_it_starts() {
-        let london = zone("Europe/London");
-        let new_york = zone("America/New_York");
-        assert_eq!(
-            instant(
-                SpokenLocale::EnGb,
-                at("Europe/London", "2026-12-08T12:00"),
-                &london,
-                TODAY
+        let cases = [
+            (
+                LONDON,
+                "2026-12-08T12:00",
+                "Tuesday the 8th of December at noon",
             ),
-            "Tuesday the 8th of December at noon"
-        );
-        assert_eq!(
-            instant(
-                SpokenLocale::EnUs,
-                at("America/New_York", "2026-12-08T12:00"),
-                &new_york,
-                TODAY
+            (NEW_YORK, "2026-12-08T12:00", "Tuesday, December 8 at noon"),
+            (
+                LONDON,
+                "2026-12-09T00:00",
+                "midnight at the start of Wednesday the 9th of December",
             ),
-            "Tuesday, December 8 at noon"
-        );
-        assert_eq!(
-            instant(
-                SpokenLocale::EnGb,
-                at("Europe/London", "2026-12-09T00:00"),
-                &london,
-                TODAY
+            (
+                NEW_YORK,
+                "2026-12-09T00:00",
+                "midnight at the start of Wednesday, December 9",
             ),
-            "midnight at the start of Wednesday the 9th of December"
-        );
-        assert_eq!(
-            instant(
-                SpokenLocale::EnUs,
-                at("America/New_York", "2026-12-09T00:00"),
-                &new_york,
-                TODAY
-            ),
-            "midnight at the start of Wednesday, December 9"
-        );
+        ];
+        for (place, wall, expected) in cases {
+            assert_eq!(said_at(place, wall, TODAY), expected);
+        }
     }
 
     #[test]
@@ -429,103 +420,83 @@ mod tests {
             date(SpokenLocale::EnUs, civil_date(2026, 12, 31), new_years_eve),
             "Thursday, December 31"
         );
-        let midnight_new_year = at("America/New_York", "2027-01-01T00:00");
         assert_eq!(
-            instant(
-                SpokenLocale::EnUs,
-                midnight_new_year,
-                &zone("America/New_York"),
-                new_years_eve
-            ),
+            said_at(NEW_YORK, "2027-01-01T00:00", new_years_eve),
             "midnight at the start of Friday, January 1, 2027"
         );
     }
 
     #[test]
     fn the_hour_a_dst_change_repeats_says_which_one_and_other_hours_do_not() {
-        // New York falls back on Sunday 2026-11-01: 01:00-02:00 happens twice, first in daylight time.
-        let new_york = zone("America/New_York");
-        let first: Timestamp = "2026-11-01T05:30:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let second: Timestamp = "2026-11-01T06:30:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let today = civil_date(2026, 10, 30);
-        assert_eq!(
-            instant(SpokenLocale::EnUs, first, &new_york, today),
-            "Sunday, November 1 at 1:30 AM, daylight time"
-        );
-        assert_eq!(
-            instant(SpokenLocale::EnUs, second, &new_york, today),
-            "Sunday, November 1 at 1:30 AM, standard time"
-        );
-        let later: Timestamp = "2026-11-01T08:00:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            instant(SpokenLocale::EnUs, later, &new_york, today),
-            "Sunday, November 1 at 3 AM"
-        );
-        // London falls back on Sunday 2026-10-25.
-        let london = zone("Europe/London");
-        let summer: Timestamp = "2026-10-25T00:15:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let winter: Timestamp = "2026-10-25T01:15:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            instant(SpokenLocale::EnGb, summer, &london, today),
-            "Sunday the 25th of October at 1:15 in the morning, summer time"
-        );
-        assert_eq!(
-            instant(SpokenLocale::EnGb, winter, &london, today),
-            "Sunday the 25th of October at 1:15 in the morning, winter time"
-        );
+        // New York falls back on Sunday 2026-11-01: 01:00-02:00 happens twice, first in daylight time. London falls
+        // back on Sunday 2026-10-25.
+        let cases = [
+            (
+                NEW_YORK,
+                "2026-11-01T05:30:00Z",
+                "Sunday, November 1 at 1:30 AM, daylight time",
+            ),
+            (
+                NEW_YORK,
+                "2026-11-01T06:30:00Z",
+                "Sunday, November 1 at 1:30 AM, standard time",
+            ),
+            (
+                NEW_YORK,
+                "2026-11-01T08:00:00Z",
+                "Sunday, November 1 at 3 AM",
+            ),
+            (
+                LONDON,
+                "2026-10-25T00:15:00Z",
+                "Sunday the 25th of October at 1:15 in the morning, summer time",
+            ),
+            (
+                LONDON,
+                "2026-10-25T01:15:00Z",
+                "Sunday the 25th of October at 1:15 in the morning, winter time",
+            ),
+        ];
+        for (place, utc, expected) in cases {
+            assert_eq!(said_of_utc(place, utc, civil_date(2026, 10, 30)), expected);
+        }
     }
 
     #[test]
     fn on_a_spring_forward_day_times_after_the_gap_are_said_as_the_clock_shows() {
         // New York springs forward on Sunday 2027-03-14: 02:00-03:00 does not exist.
-        let new_york = zone("America/New_York");
-        let before: Timestamp = "2027-03-14T06:30:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let after: Timestamp = "2027-03-14T07:00:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            instant(SpokenLocale::EnUs, before, &new_york, TODAY),
+            said_of_utc(NEW_YORK, "2027-03-14T06:30:00Z", TODAY),
             "Sunday, March 14, 2027 at 1:30 AM"
         );
         assert_eq!(
-            instant(SpokenLocale::EnUs, after, &new_york, TODAY),
+            said_of_utc(NEW_YORK, "2027-03-14T07:00:00Z", TODAY),
             "Sunday, March 14, 2027 at 3 AM"
         );
     }
 
     #[test]
     fn a_day_s_times_share_their_period() {
-        let london = zone("Europe/London");
-        let times: Vec<Timestamp> = ["09:00", "09:30", "10:00", "12:00", "14:00", "18:15"]
-            .iter()
-            .map(|wall| at("Europe/London", &format!("2026-12-08T{wall}")))
-            .collect();
+        /// How the agent says these times of December 8 on the clocks of `place`.
+        fn said((locale, zone_name): Place, walls: &[&str]) -> String {
+            let times: Vec<Timestamp> = walls
+                .iter()
+                .map(|wall| at(zone_name, &format!("2026-12-08T{wall}")))
+                .collect();
+            times_of_day(locale, &times, &zone(zone_name))
+        }
         assert_eq!(
-            times_of_day(SpokenLocale::EnGb, &times, &london),
+            said(
+                LONDON,
+                &["09:00", "09:30", "10:00", "12:00", "14:00", "18:15"]
+            ),
             "9, 9:30 or 10 in the morning, noon, 2 in the afternoon, or 6:15 in the evening"
         );
-        let new_york = zone("America/New_York");
-        let times: Vec<Timestamp> = ["13:00", "13:30", "15:45"]
-            .iter()
-            .map(|wall| at("America/New_York", &format!("2026-12-08T{wall}")))
-            .collect();
         assert_eq!(
-            times_of_day(SpokenLocale::EnUs, &times, &new_york),
+            said(NEW_YORK, &["13:00", "13:30", "15:45"]),
             "1, 1:30 or 3:45 PM"
         );
-        assert_eq!(times_of_day(SpokenLocale::EnUs, &[], &new_york), "");
+        assert_eq!(said(NEW_YORK, &[]), "");
     }
 
     #[test]

@@ -443,6 +443,28 @@ fn is_dashboard_path(next: &str) -> bool {
         && !dot_segment
 }
 
+/// What just happened, above the form of a page outside the signed-in area.
+pub(super) fn notice_box(notice: Option<&str>) -> Markup {
+    html! {
+        @if let Some(notice) = notice {
+            div class="notice" role="status" { p { (notice) } }
+        }
+    }
+}
+
+/// What went wrong, above the form of a page outside the signed-in area: the GOV.UK error summary around `problem`
+/// (the message, a link to the field at fault, what to do next).
+pub(super) fn problem_box(problem: Option<Markup>) -> Markup {
+    html! {
+        @if let Some(problem) = problem {
+            div class="error-summary" role="alert" {
+                h2 { "There is a problem" }
+                (problem)
+            }
+        }
+    }
+}
+
 fn sign_in_form(
     token: &str,
     next: &str,
@@ -453,15 +475,8 @@ fn sign_in_form(
     bare(
         "Sign in",
         html! {
-            @if let Some(notice) = notice {
-                div class="notice" role="status" { p { (notice) } }
-            }
-            @if let Some(error) = error {
-                div class="error-summary" role="alert" {
-                    h2 { "There is a problem" }
-                    p { (error) }
-                }
-            }
+            (notice_box(notice))
+            (problem_box(error.map(|error| html! { p { (error) } })))
             form method="post" action="/dashboard/sign-in" class="stack" {
                 (csrf_field(token))
                 input type="hidden" name="next" value=(next);
@@ -629,12 +644,7 @@ fn password_link_form(
     bare(
         page.title,
         html! {
-            @if let Some(error) = error {
-                div class="error-summary" role="alert" {
-                    h2 { "There is a problem" }
-                    p { a href="#password" { (error) } }
-                }
-            }
+            (problem_box(error.map(|error| html! { p { a href="#password" { (error) } } })))
             p { "Choose a password of at least " (MIN_PASSWORD_CHARS) " characters. " (page.advice) }
             form method="post" action=(page.action) class="stack" {
                 (csrf_field(csrf))

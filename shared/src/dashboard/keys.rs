@@ -14,8 +14,7 @@ use super::layout::{Nav, csrf_field, error_summary, field_error};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::AppError;
 use crate::app::accounts::{self, PASSWORD_LINK_LIFETIME};
-use crate::domain::Business;
-use crate::ports::{Session, StaffRole};
+use crate::ports::StaffRole;
 
 pub fn routes() -> Router<Dashboard> {
     Router::new()
@@ -146,23 +145,31 @@ async fn keys_page(
     signed.page(Nav::Keys, "API keys & staff", notice, body)
 }
 
-/// A page that shows a secret once: answered directly (not redirected), never stored by the browser's cache.
-async fn shown_once(
+/// The page a form of this page answers: what the form made (a key, an invitation link), shown this once, answered
+/// directly (not redirected) and never stored by the browser's cache; or, when what was typed is refused, the form
+/// again with the reason beside `refused_field` (labelled `label`) and the typed `(name, email)` kept.
+async fn shown_once<T>(
     dashboard: &Dashboard,
-    session: Session,
-    business: Business,
-    role: StaffRole,
-    shown: Shown,
-    errors: &[(&'static str, String)],
+    signed: SignedForm<T>,
+    made: Result<Shown, AppError>,
+    (refused_field, label): (&'static str, &str),
     typed: (&str, &str),
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let (shown, errors, typed) = match made {
+        Ok(shown) => (shown, Vec::new(), ("", "")),
+        Err(AppError::Validation(error)) => {
+            let message = format!("{label}: {}", error.message);
+            (Shown::Nothing, vec![(refused_field, message)], typed)
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let signed = Signed::load(&dashboard.app, signed.session, signed.business, signed.role).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let body = render(dashboard, &signed, &shown, errors, typed.0, typed.1).await?;
+    let body = render(dashboard, &signed, &shown, &errors, typed.0, typed.1).await?;
     signed.page_shown_once(status, Nav::Keys, "API keys & staff", body)
 }
 
@@ -172,38 +179,15 @@ struct KeyFields {
     name: String,
 }
 
-async fn create_key(
-    State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<KeyFields>,
-) -> PageResult {
-    match accounts::create_api_key(&dashboard.app, &business, &form.name).await {
-        Ok((record, key)) => {
-            let shown = Shown::Key {
-                name: record.name,
-                key: key.expose().to_owned(),
-            };
-            shown_once(&dashboard, session, business, role, shown, &[], ("", "")).await
-        }
-        Err(AppError::Validation(error)) => {
-            let errors = [("name", format!("Name: {}", error.message))];
-            shown_once(
-                &dashboard,
-                session,
-                business,
-                role,
-                Shown::Nothing,
-                &errors,
-                (&form.name, ""),
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
+async fn create_key(State(dashboard): State<Dashboard>, form: SignedForm<KeyFields>) -> PageResult {
+    let name = form.form.name.clone();
+    let created = accounts::create_api_key(&dashboard.app, &form.business, &name)
+        .await
+        .map(|(record, key)| Shown::Key {
+            name: record.name,
+            key: key.expose().to_owned(),
+        });
+    shown_once(&dashboard, form, created, ("name", "Name"), (&name, "")).await
 }
 
 async fn confirm_revoke(
@@ -246,43 +230,14 @@ struct InviteFields {
     email: String,
 }
 
-async fn invite(
-    State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<InviteFields>,
-) -> PageResult {
-    let invited = accounts::invite_staff_by_email(
-        &dashboard.app,
-        &business,
-        &form.email,
-        &dashboard.settings.links,
-    )
-    .await;
-    match invited {
-        Ok(link) => {
-            let shown = Shown::Invitation {
-                email: link.email.as_ref().to_owned(),
-                url: link.url(&dashboard.settings.public_origin),
-            };
-            shown_once(&dashboard, session, business, role, shown, &[], ("", "")).await
-        }
-        Err(AppError::Validation(error)) => {
-            let errors = [("email", format!("Email: {}", error.message))];
-            shown_once(
-                &dashboard,
-                session,
-                business,
-                role,
-                Shown::Nothing,
-                &errors,
-                ("", &form.email),
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
+async fn invite(State(dashboard): State<Dashboard>, form: SignedForm<InviteFields>) -> PageResult {
+    let email = form.form.email.clone();
+    let links = &dashboard.settings.links;
+    let invited = accounts::invite_staff_by_email(&dashboard.app, &form.business, &email, links)
+        .await
+        .map(|link| Shown::Invitation {
+            email: link.email.as_ref().to_owned(),
+            url: link.url(&dashboard.settings.public_origin),
+        });
+    shown_once(&dashboard, form, invited, ("email", "Email"), ("", &email)).await
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::assets::time_zone_script_url;
 use super::auth::{
     LinkQuery, OpenForm, PasswordLinkFields, PasswordLinkPage, choose_password, form_token,
-    password_link_page, with_cookie,
+    notice_box, password_link_page, problem_box, with_cookie,
 };
 use super::layout::{bare, csrf_field, error_summary, field_error};
 use super::{Dashboard, PageResult, SignUpPolicy, see_other};
@@ -249,9 +249,7 @@ pub(super) fn check_email_page(csrf: &str, email: &str, notice: Option<&str>) ->
     bare(
         "Check your email",
         html! {
-            @if let Some(notice) = notice {
-                div class="notice" role="status" { p { (notice) } }
-            }
+            (notice_box(notice))
             p { "We sent a link to confirm your email address. Open it to finish signing up; it works once, for " (VERIFICATION_LINK_LIFETIME.as_hours()) " hours." }
             p { "Nothing arrived after a few minutes? Check your spam folder, or have the link sent again." }
             form method="post" action="/dashboard/check-email" class="stack" {
@@ -315,13 +313,10 @@ fn verify_form(csrf: &str, link_token: &str, error: Option<&str>) -> Markup {
     bare(
         "Confirm your email",
         html! {
-            @if let Some(error) = error {
-                div class="error-summary" role="alert" {
-                    h2 { "There is a problem" }
-                    p { (error) }
-                    p { a href="/dashboard/check-email" { "Have a new link sent" } }
-                }
-            }
+            (problem_box(error.map(|error| html! {
+                p { (error) }
+                p { a href="/dashboard/check-email" { "Have a new link sent" } }
+            })))
             form method="post" action="/dashboard/verify-email" class="stack" {
                 (csrf_field(csrf))
                 input type="hidden" name="token" value=(link_token);
@@ -372,15 +367,8 @@ fn forgot_form(csrf: &str, email: &str, notice: Option<&str>, error: Option<&str
     bare(
         "Forgot your password?",
         html! {
-            @if let Some(notice) = notice {
-                div class="notice" role="status" { p { (notice) } }
-            }
-            @if let Some(error) = error {
-                div class="error-summary" role="alert" {
-                    h2 { "There is a problem" }
-                    p { a href="#email" { (error) } }
-                }
-            }
+            (notice_box(notice))
+            (problem_box(error.map(|error| html! { p { a href="#email" { (error) } } })))
             p { "Type the email you sign in with. We send a link to choose a new password; it works once, for " (RESET_LINK_LIFETIME.as_mins()) " minutes." }
             form method="post" action="/dashboard/forgot-password" class="stack" {
                 (csrf_field(csrf))

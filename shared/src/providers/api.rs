@@ -1,6 +1,10 @@
 //! What both calendar clients do alike over HTTP: one API base, every request sent with the account's bearer token,
-//! and a failure to get an answer (or to read it) counted as transient.
+//! a refused answer sorted by the provider's own reading of its error body, and a failure to get an answer (or to
+//! read it) counted as transient.
 
+use std::future::Future;
+
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
@@ -34,6 +38,46 @@ impl ProviderApi {
             .send()
             .await
             .map_err(transport)
+    }
+
+    /// Sends `request` and reads the body of a successful answer; any other answer is sorted by the provider's
+    /// `refusal`.
+    pub(super) async fn fetch<T, Refused>(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &SecretString,
+        refusal: impl FnOnce(reqwest::Response) -> Refused,
+    ) -> Result<T, ProviderError>
+    where
+        T: DeserializeOwned,
+        Refused: Future<Output = ProviderError>,
+    {
+        let response = self.send(request, token).await?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        json_of(response).await
+    }
+
+    /// Sends a request whose goal is also reached when the provider answers one of `already_done` (removing what
+    /// is gone already, for one); any other failure is sorted by the provider's `refusal`.
+    pub(super) async fn settle<Refused>(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &SecretString,
+        already_done: &[StatusCode],
+        refusal: impl FnOnce(reqwest::Response) -> Refused,
+    ) -> Result<(), ProviderError>
+    where
+        Refused: Future<Output = ProviderError>,
+    {
+        let response = self.send(request, token).await?;
+        let status = response.status();
+        if status.is_success() || already_done.contains(&status) {
+            Ok(())
+        } else {
+            Err(refusal(response).await)
+        }
     }
 }
 

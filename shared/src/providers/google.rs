@@ -3,8 +3,6 @@
 //! a lost response can never leave two events. Inbound: `events.list` with `singleEvents` (Google expands recurring
 //! series, exceptions and cancelled instances included) and sync tokens, and `events.watch` push channels.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
@@ -13,43 +11,24 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::api::{ProviderApi, json_of};
-use super::oauth::{OAuthClient, OAuthSettings};
-use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
+use super::api::ProviderApi;
+use super::oauth::OAuthSettings;
+use super::{ProviderCredentials, ProviderEndpoints, path_segment, retry_after};
 use crate::domain::{AppointmentId, EventTiming, ExternalEvent, ExternalEventChange};
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushEvent,
-    PushNotification, PushRequest, PushSettings, Trouble, WebhookCall, WebhookReading,
-    WebhookRefusal,
+    PushChannel, PushEvent, PushNotification, PushRequest, PushSettings, Trouble, WebhookCall,
+    WebhookReading, WebhookRefusal,
 };
 use utoipa::OpenApi;
 
-/// How the composition root finds and builds Google Calendar.
-pub const MODULE: ProviderModule = ProviderModule {
-    profile: PROFILE,
-    default_endpoints,
-    setup,
-};
-
-/// Where Google's push notifications arrive (see `api::webhooks`).
-pub const WEBHOOK_PATH: &str = "/v1/webhooks/google";
-
-/// Google Calendar as the rest of the system sees it.
-pub const PROFILE: ProviderProfile = ProviderProfile {
-    kind: ProviderKind::GOOGLE,
+super::provider_module! {
+    /// Google Calendar's name in records, URLs and `GOOGLE_…` settings.
+    kind: GOOGLE = "google",
     display_name: "Google Calendar",
     vendor: "Google",
-    webhook: ProviderWebhook {
-        path: WEBHOOK_PATH,
-        read: read_notification,
-        openapi: WebhookDoc::openapi,
-    },
-};
-
-impl ProviderKind {
-    /// Google Calendar's name in records, URLs and `GOOGLE_…` settings.
-    pub const GOOGLE: ProviderKind = ProviderKind::from_static("google");
+    webhook: "/v1/webhooks/google" read by read_notification, documented by WebhookDoc,
+    calendar: GoogleCalendar,
 }
 
 #[derive(OpenApi)]
@@ -118,22 +97,6 @@ pub fn oauth_settings(
         ],
         &[("access_type", "offline"), ("prompt", "consent")],
     )
-}
-
-/// Google Calendar and its OAuth flow over the shared HTTP client.
-pub fn setup(
-    credentials: ProviderCredentials,
-    endpoints: &ProviderEndpoints,
-    http: reqwest::Client,
-) -> ProviderSetup {
-    ProviderSetup {
-        profile: PROFILE,
-        oauth: Arc::new(OAuthClient::new(
-            oauth_settings(credentials, endpoints),
-            http.clone(),
-        )),
-        calendar: Arc::new(GoogleCalendar::new(http, endpoints.api_base.clone())),
-    }
 }
 
 /// The private extended property that marks an event as ours, so inbound sync can skip it.
@@ -234,6 +197,21 @@ impl GoogleCalendar {
             path_segment(calendar_id)
         )
     }
+
+    /// One page of a listing at `url`: the first without a page token, each further one with the token the page
+    /// before it answered.
+    fn listing_page<Query: Serialize + ?Sized>(
+        &self,
+        url: String,
+        query: &Query,
+        page_token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.api.http.get(url).query(query);
+        match page_token {
+            Some(token) => request.query(&[("pageToken", token)]),
+            None => request,
+        }
+    }
 }
 
 /// One page of `events.list`.
@@ -328,19 +306,12 @@ impl CalendarProvider for GoogleCalendar {
         let mut calendars = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
-            let mut request = self
-                .api
-                .http
-                .get(format!("{}users/me/calendarList", self.api.base))
-                .query(&[("maxResults", "250")]);
-            if let Some(token) = &page_token {
-                request = request.query(&[("pageToken", token)]);
-            }
-            let response = self.api.send(request, access_token).await?;
-            if !response.status().is_success() {
-                return Err(refusal(response).await);
-            }
-            let page: CalendarListPage = json_of(response).await?;
+            let request = self.listing_page(
+                format!("{}users/me/calendarList", self.api.base),
+                &[("maxResults", "250")],
+                page_token.as_deref(),
+            );
+            let page: CalendarListPage = self.api.fetch(request, access_token, refusal).await?;
             calendars.extend(page.items.into_iter().map(|entry| CalendarSummary {
                 // A primary calendar's id is its owner's e-mail address.
                 owner: entry.primary.then(|| entry.id.clone()),
@@ -422,19 +393,10 @@ impl CalendarProvider for GoogleCalendar {
             self.events_url(calendar_id),
             event_id(appointment_id)
         );
-        let response = self
-            .api
-            .send(
-                self.api.http.delete(url).query(NO_INVITATIONS),
-                access_token,
-            )
-            .await?;
-        match response.status() {
-            status if status.is_success() => Ok(()),
-            // Already gone: the goal is reached.
-            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
-            _ => Err(refusal(response).await),
-        }
+        let request = self.api.http.delete(url).query(NO_INVITATIONS);
+        // Already gone: the goal is reached.
+        let gone = [StatusCode::NOT_FOUND, StatusCode::GONE];
+        self.api.settle(request, access_token, &gone, refusal).await
     }
     async fn changes(
         &self,
@@ -457,19 +419,9 @@ impl CalendarProvider for GoogleCalendar {
         let mut changes = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
-            let mut request = self
-                .api
-                .http
-                .get(self.events_url(calendar_id))
-                .query(&query);
-            if let Some(token) = &page_token {
-                request = request.query(&[("pageToken", token)]);
-            }
-            let response = self.api.send(request, access_token).await?;
-            if !response.status().is_success() {
-                return Err(refusal(response).await);
-            }
-            let page: EventsPage = json_of(response).await?;
+            let request =
+                self.listing_page(self.events_url(calendar_id), &query, page_token.as_deref());
+            let page: EventsPage = self.api.fetch(request, access_token, refusal).await?;
             changes.extend(page.items.iter().filter_map(event_change));
             match (page.next_page_token, page.next_sync_token) {
                 (Some(next), _) => page_token = Some(next),
@@ -502,20 +454,12 @@ impl CalendarProvider for GoogleCalendar {
             "token": request.secret.expose_secret(),
             "expiration": request.expires_at.as_millisecond().to_string(),
         });
-        let response = self
+        let watch = self
             .api
-            .send(
-                self.api
-                    .http
-                    .post(format!("{}/watch", self.events_url(calendar_id)))
-                    .json(&body),
-                access_token,
-            )
-            .await?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        let channel: Value = json_of(response).await?;
+            .http
+            .post(format!("{}/watch", self.events_url(calendar_id)))
+            .json(&body);
+        let channel: Value = self.api.fetch(watch, access_token, refusal).await?;
         let expires_at = channel["expiration"]
             .as_str()
             .and_then(|millis| millis.parse::<i64>().ok())
@@ -547,22 +491,15 @@ impl CalendarProvider for GoogleCalendar {
         channel: &PushChannel,
     ) -> Result<(), ProviderError> {
         let body = serde_json::json!({ "id": channel.id, "resourceId": channel.resource_id });
-        let response = self
+        let stop = self
             .api
-            .send(
-                self.api
-                    .http
-                    .post(format!("{}channels/stop", self.api.base))
-                    .json(&body),
-                access_token,
-            )
-            .await?;
-        match response.status() {
-            status if status.is_success() => Ok(()),
-            // Expired or stopped already.
-            StatusCode::NOT_FOUND => Ok(()),
-            _ => Err(refusal(response).await),
-        }
+            .http
+            .post(format!("{}channels/stop", self.api.base))
+            .json(&body);
+        // Expired or stopped already.
+        self.api
+            .settle(stop, access_token, &[StatusCode::NOT_FOUND], refusal)
+            .await
     }
 }
 

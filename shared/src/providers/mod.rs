@@ -13,6 +13,65 @@ use secrecy::SecretString;
 use crate::ports::{ProviderKind, ProviderProfile, ProviderRegistry, ProviderSetup};
 use oauth::OAuthSettings;
 
+/// Declares what every provider module exports alike: its [`ProviderKind`] constant, its webhook path, its
+/// [`ProviderProfile`], its `setup` (the module's `oauth_settings` and its calendar client over the shared HTTP client)
+/// and the [`ProviderModule`] that [`REGISTERED`] lists. What differs between providers is only the values given here.
+macro_rules! provider_module {
+    (
+        $(#[$kind_doc:meta])*
+        kind: $kind:ident = $name:literal,
+        display_name: $display_name:literal,
+        vendor: $vendor:literal,
+        webhook: $webhook_path:literal read by $read:path, documented by $doc:ty,
+        calendar: $calendar:ident,
+    ) => {
+        /// How the composition root finds and builds this provider.
+        pub const MODULE: $crate::providers::ProviderModule = $crate::providers::ProviderModule {
+            profile: PROFILE,
+            default_endpoints,
+            setup,
+        };
+
+        /// Where this provider's notifications arrive (see `api::webhooks`).
+        pub const WEBHOOK_PATH: &str = $webhook_path;
+
+        /// This provider as the rest of the system sees it.
+        pub const PROFILE: $crate::ports::ProviderProfile = $crate::ports::ProviderProfile {
+            kind: $crate::ports::ProviderKind::$kind,
+            display_name: $display_name,
+            vendor: $vendor,
+            webhook: $crate::ports::ProviderWebhook {
+                path: WEBHOOK_PATH,
+                read: $read,
+                openapi: <$doc as utoipa::OpenApi>::openapi,
+            },
+        };
+
+        impl $crate::ports::ProviderKind {
+            $(#[$kind_doc])*
+            pub const $kind: $crate::ports::ProviderKind =
+                $crate::ports::ProviderKind::from_static($name);
+        }
+
+        /// The provider's OAuth flow and calendar client over the process's shared HTTP client.
+        pub fn setup(
+            credentials: $crate::providers::ProviderCredentials,
+            endpoints: &$crate::providers::ProviderEndpoints,
+            http: reqwest::Client,
+        ) -> $crate::ports::ProviderSetup {
+            $crate::ports::ProviderSetup {
+                profile: PROFILE,
+                oauth: std::sync::Arc::new($crate::providers::oauth::OAuthClient::new(
+                    oauth_settings(credentials, endpoints),
+                    http.clone(),
+                )),
+                calendar: std::sync::Arc::new($calendar::new(http, endpoints.api_base.clone())),
+            }
+        }
+    };
+}
+use provider_module;
+
 /// Every provider this build can connect to. Adding one is its module (client, OAuth settings, profile with its
 /// display name and webhook) and a line here; nothing outside `providers` names a provider.
 pub const REGISTERED: &[ProviderModule] = &[google::MODULE, microsoft::MODULE];

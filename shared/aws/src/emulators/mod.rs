@@ -14,12 +14,16 @@ use std::time::Duration;
 
 use std::process::{Child, Command};
 
+use tokio::sync::OnceCell;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("{0} is not installed (run scripts/install-test-tools.sh)")]
     Missing(String),
     #[error("{what} did not start: {detail}")]
     DidNotStart { what: &'static str, detail: String },
+    #[error("{what} failed: {detail}")]
+    Failed { what: &'static str, detail: String },
 }
 
 /// `Ok(None)` for a missing emulator outside CI (the caller skips); an error under `CI=true`.
@@ -34,6 +38,13 @@ pub fn missing_unless_ci<T>(what: String) -> Result<Option<T>, EmulatorError> {
 /// The workspace's `.tools/` folder, where the test tools are installed.
 pub fn tools_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tools"))
+}
+
+/// Where a test tool is: the path the environment variable `variable` names, else `installed` under [`tools_dir`].
+pub fn tool_path(variable: &str, installed: &str) -> PathBuf {
+    std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_dir().join(installed))
 }
 
 pub fn free_port() -> Result<u16, EmulatorError> {
@@ -75,6 +86,54 @@ pub fn spawn_tied_to_this_process(
             what,
             detail: error.to_string(),
         })
+}
+
+/// An emulator serving on a loopback port, under the watchdog of [`spawn_tied_to_this_process`]. It holds the
+/// endpoint, not clients: an SDK client keeps connections on the runtime that made them, and every test has its own
+/// runtime.
+pub struct LoopbackServer {
+    endpoint: String,
+    _process: Child,
+}
+
+impl LoopbackServer {
+    /// Starts `what` as `program args… port_flag PORT` on a free loopback port, and waits until it listens there.
+    pub async fn start(
+        what: &'static str,
+        program: &str,
+        args: &[&str],
+        port_flag: &str,
+    ) -> Result<Self, EmulatorError> {
+        let port = free_port()?;
+        let args: Vec<String> = args
+            .iter()
+            .chain(&[port_flag])
+            .map(|arg| (*arg).to_owned())
+            .chain([port.to_string()])
+            .collect();
+        let process = spawn_tied_to_this_process(what, program, &args)?;
+        wait_for_port(what, port).await?;
+        Ok(Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+/// The test binary's one instance of an emulator, started by `start` on first use; `None` when it is not installed
+/// and not in CI.
+pub async fn shared_instance<T, Started>(
+    instance: &'static OnceCell<Option<T>>,
+    start: impl FnOnce() -> Started,
+) -> Result<Option<&'static T>, EmulatorError>
+where
+    Started: Future<Output = Result<Option<T>, EmulatorError>>,
+{
+    instance.get_or_try_init(start).await.map(Option::as_ref)
 }
 
 /// Waits until something accepts connections on the port.

@@ -11,24 +11,20 @@
 mod events;
 mod webhook;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::OpenApi;
 
 use super::api::{ProviderApi, json_of};
-use super::oauth::{OAuthClient, OAuthSettings};
-use super::{ProviderCredentials, ProviderEndpoints, ProviderModule, path_segment, retry_after};
+use super::oauth::OAuthSettings;
+use super::{ProviderCredentials, ProviderEndpoints, path_segment, retry_after};
 use crate::domain::AppointmentId;
 use crate::ports::{
     CalendarChanges, CalendarEvent, CalendarProvider, CalendarSummary, ChangesSince, ProviderError,
-    ProviderKind, ProviderProfile, ProviderSetup, ProviderWebhook, PushChannel, PushRequest,
-    PushSettings, Trouble,
+    PushChannel, PushRequest, PushSettings, Trouble,
 };
 
 use events::EventBody;
@@ -38,31 +34,13 @@ pub use events::{
 };
 use webhook::{WebhookDoc, read_notifications};
 
-/// How the composition root finds and builds Outlook calendars through Microsoft Graph.
-pub const MODULE: ProviderModule = ProviderModule {
-    profile: PROFILE,
-    default_endpoints,
-    setup,
-};
-
-/// Where Graph's change and lifecycle notifications arrive (see `api::webhooks`).
-pub const WEBHOOK_PATH: &str = "/v1/webhooks/microsoft";
-
-/// Outlook calendars as the rest of the system sees them.
-pub const PROFILE: ProviderProfile = ProviderProfile {
-    kind: ProviderKind::MICROSOFT,
+super::provider_module! {
+    /// Microsoft Graph's name in records, URLs and `MICROSOFT_…` settings.
+    kind: MICROSOFT = "microsoft",
     display_name: "Outlook Calendar",
     vendor: "Microsoft",
-    webhook: ProviderWebhook {
-        path: WEBHOOK_PATH,
-        read: read_notifications,
-        openapi: WebhookDoc::openapi,
-    },
-};
-
-impl ProviderKind {
-    /// Microsoft Graph's name in records, URLs and `MICROSOFT_…` settings.
-    pub const MICROSOFT: ProviderKind = ProviderKind::from_static("microsoft");
+    webhook: "/v1/webhooks/microsoft" read by read_notifications, documented by WebhookDoc,
+    calendar: OutlookCalendar,
 }
 
 /// Graph's documented maximum for subscriptions to Outlook events: 4,230 minutes, under three days
@@ -91,21 +69,6 @@ pub fn oauth_settings(
     credentials.settings(endpoints, &["offline_access", "Calendars.ReadWrite"], &[])
 }
 
-/// Outlook calendars through Graph and Microsoft's OAuth flow over the shared HTTP client.
-pub fn setup(
-    credentials: ProviderCredentials,
-    endpoints: &ProviderEndpoints,
-    http: reqwest::Client,
-) -> ProviderSetup {
-    ProviderSetup {
-        profile: PROFILE,
-        oauth: Arc::new(OAuthClient::new(
-            oauth_settings(credentials, endpoints),
-            http.clone(),
-        )),
-        calendar: Arc::new(OutlookCalendar::new(http, endpoints.api_base.clone())),
-    }
-}
 pub struct OutlookCalendar {
     /// Microsoft Graph, e.g. at `https://graph.microsoft.com/v1.0/`.
     api: ProviderApi,
@@ -182,11 +145,7 @@ impl OutlookCalendar {
             ("$filter", appointment_filter(appointment).as_str()),
             ("$select", "id"),
         ]);
-        let response = self.api.send(request, token).await?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        let page: Page<EventRef> = json_of(response).await?;
+        let page: Page<EventRef> = self.api.fetch(request, token, refusal).await?;
         Ok(page.value.into_iter().map(|event| event.id).collect())
     }
 
@@ -280,11 +239,8 @@ impl CalendarProvider for OutlookCalendar {
         let mut calendars = Vec::new();
         let mut url = format!("{}me/calendars", self.api.base);
         loop {
-            let response = self.api.send(self.api.http.get(&url), access_token).await?;
-            if !response.status().is_success() {
-                return Err(refusal(response).await);
-            }
-            let page: Page<GraphCalendar> = json_of(response).await?;
+            let request = self.api.http.get(&url);
+            let page: Page<GraphCalendar> = self.api.fetch(request, access_token, refusal).await?;
             calendars.extend(page.value.into_iter().map(|calendar| CalendarSummary {
                 id: calendar.id,
                 name: calendar.name,
@@ -325,17 +281,8 @@ impl CalendarProvider for OutlookCalendar {
             }
         }
         body.transaction_id = Some(transaction_id(event.appointment_id));
-        let response = self
-            .api
-            .send(
-                self.api.http.post(self.events_url(calendar_id)).json(&body),
-                access_token,
-            )
-            .await?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        let created: EventRef = json_of(response).await?;
+        let create = self.api.http.post(self.events_url(calendar_id)).json(&body);
+        let created: EventRef = self.api.fetch(create, access_token, refusal).await?;
         Ok(created.id)
     }
 
@@ -398,11 +345,7 @@ impl CalendarProvider for OutlookCalendar {
                 .get(&next)
                 .header("Prefer", "odata.maxpagesize=100")
                 .header("Prefer", "outlook.timezone=\"UTC\"");
-            let response = self.api.send(request, access_token).await?;
-            if !response.status().is_success() {
-                return Err(refusal(response).await);
-            }
-            let page: Value = json_of(response).await?;
+            let page: Value = self.api.fetch(request, access_token, refusal).await?;
             changes.extend(
                 page["value"]
                     .as_array()
@@ -440,20 +383,13 @@ impl CalendarProvider for OutlookCalendar {
             "expirationDateTime": request.expires_at.to_string(),
             "clientState": request.secret.expose_secret(),
         });
-        let response = self
+        let subscribe = self
             .api
-            .send(
-                self.api
-                    .http
-                    .post(format!("{}subscriptions", self.api.base))
-                    .json(&body),
-                access_token,
-            )
-            .await?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        subscription(response, request.expires_at).await
+            .http
+            .post(format!("{}subscriptions", self.api.base))
+            .json(&body);
+        let answer: Value = self.api.fetch(subscribe, access_token, refusal).await?;
+        subscription(&answer, request.expires_at)
     }
 
     async fn renew_push_channel(
@@ -483,7 +419,8 @@ impl CalendarProvider for OutlookCalendar {
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        subscription(response, expires_at).await.map(Some)
+        let answer: Value = json_of(response).await?;
+        subscription(&answer, expires_at).map(Some)
     }
 
     async fn close_push_channel(
@@ -491,31 +428,20 @@ impl CalendarProvider for OutlookCalendar {
         access_token: &SecretString,
         channel: &PushChannel,
     ) -> Result<(), ProviderError> {
-        let response = self
-            .api
-            .send(
-                self.api.http.delete(format!(
-                    "{}subscriptions/{}",
-                    self.api.base,
-                    path_segment(&channel.id)
-                )),
-                access_token,
-            )
-            .await?;
-        match response.status() {
-            status if status.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()),
-            _ => Err(refusal(response).await),
-        }
+        let unsubscribe = self.api.http.delete(format!(
+            "{}subscriptions/{}",
+            self.api.base,
+            path_segment(&channel.id)
+        ));
+        // Expired or removed already.
+        self.api
+            .settle(unsubscribe, access_token, &[StatusCode::NOT_FOUND], refusal)
+            .await
     }
 }
 
 /// A subscription as Graph answered it; Graph may shorten the expiry it was asked for.
-async fn subscription(
-    response: reqwest::Response,
-    asked_expiry: Timestamp,
-) -> Result<PushChannel, ProviderError> {
-    let body: Value = json_of(response).await?;
+fn subscription(body: &Value, asked_expiry: Timestamp) -> Result<PushChannel, ProviderError> {
     let id = body["id"]
         .as_str()
         .ok_or_else(|| {
