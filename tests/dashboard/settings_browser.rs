@@ -58,9 +58,5 @@ async fn the_settings_page_reads_well_and_passes_axe_at_laptop_and_phone_width()
     owner.look("settings-saved").await;
     owner.look_on_phone("settings-saved").await;
 
-    assert!(
-        owner.violations.is_empty(),
-        "axe-core: {:#?}",
-        owner.violations
-    );
+    owner.assert_accessible();
 }

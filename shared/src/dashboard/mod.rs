@@ -19,8 +19,8 @@ mod layout;
 mod onboarding;
 pub mod permissions;
 mod services;
-mod voice_agent;
 mod settings;
+mod voice_agent;
 
 use std::sync::Arc;
 
