@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod mail;
+pub mod migration;
 pub mod queue;
 pub mod secrets;
 pub mod store;
