@@ -265,6 +265,7 @@ async fn list_appointments(
         starts_within,
         status: params.status,
         sync_status: params.sync_status,
+        staff_id: None,
         after: params.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };
@@ -306,6 +307,7 @@ async fn edit_appointment(
             .map(|notes| notes.map(Notes::try_from).transpose())
             .transpose()?,
         expected_version: body.expected_version,
+        staff_id: None,
     };
     let appointment = app::edit_appointment(&app, &business, appointment_id, &edit).await?;
     Ok(Json(AppointmentView::new(

@@ -60,7 +60,11 @@ async fn get_availability(
         clipped: answer.clipped(),
         searched_from: answer.searched.map(|(first, _)| local_rfc3339(first, zone)),
         searched_to: answer.searched.map(|(_, last)| local_rfc3339(last, zone)),
-        slots: SlotView::all(&answer.slots, zone),
+        slots: answer
+            .slots
+            .iter()
+            .map(|offered| SlotView::new(&offered.slot, zone))
+            .collect(),
     }))
 }
 
@@ -73,10 +77,10 @@ async fn check_slot(
     ApiJson(body): ApiJson<SlotCheckBody>,
 ) -> Result<Json<SlotCheckView>, ApiError> {
     let start = parse_instant("start", &body.start)?;
-    let check = app::check_availability(&app, &business, body.service_id, start).await?;
+    let check = app::check_availability(&app, &business, body.service_id, start, None).await?;
     let zone = business.time_zone.zone();
     let (slot, reason, message) = match &check.verdict {
-        Ok(slot) => (Some(SlotView::new(slot, zone)), None, None),
+        Ok((slot, _)) => (Some(SlotView::new(slot, zone)), None, None),
         Err(reason) => (
             None,
             Some(reason.code().to_owned()),

@@ -447,6 +447,7 @@ impl BookingBody {
             (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
                 service_id,
                 start: parse_instant("start", start)?,
+                staff_id: None,
             }),
             (None, None, _) => Err(ValidationError::new(
                 "service_id",
@@ -615,6 +616,7 @@ impl TryFrom<HoldBody> for crate::app::HoldTime {
         Ok(Self {
             service_id: body.service_id,
             start: parse_instant("start", &body.start)?,
+            staff_id: None,
         })
     }
 }

@@ -7,7 +7,7 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
-use super::tests::{Case, seed};
+use super::tests::{Case, only_member, seed};
 use super::*;
 use crate::domain::{
     AppointmentId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName, ServiceSettings,
@@ -195,6 +195,7 @@ prop_compose! {
                 Occupancy {
                     appointment_id: AppointmentId::generate(),
                     service_id: if own { service.id } else { other_service },
+                    staff_id: only_member().id,
                     occupied: span(plus_minutes(begins, -before), length + before + after),
                     local_date: zone.to_datetime(begins).date(),
                 }
@@ -207,7 +208,7 @@ prop_compose! {
         let now = plus_minutes(start, now_offset)
             .checked_add(SignedDuration::from_nanos(now_nanos))
             .unwrap_or_else(|e| panic!("{e}"));
-        Scenario { case: Case { service, zone, now, occupancies, busy }, window }
+        Scenario { case: Case { service, zone, now, occupancies, busy, staff: vec![only_member()] }, window }
     }
 }
 

@@ -182,7 +182,11 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
 
     let book = async |service_id, start, name, phone, idempotency| {
         let command = BookAppointment::new(
-            BookingTarget::Slot { service_id, start },
+            BookingTarget::Slot {
+                service_id,
+                start,
+                staff_id: None,
+            },
             customer(name, phone),
             None,
             BookingSource::Api,
@@ -256,6 +260,7 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
         HoldTime {
             service_id: checkup.id,
             start: monday_at(0, 16, 0),
+            staff_id: None,
         },
     )
     .await
@@ -300,14 +305,19 @@ pub async fn answers(store: Arc<dyn Store>, ids: &FixtureIds) -> Value {
             .unwrap();
         let mut checks = Vec::new();
         for (day, hour, minute) in [(0, 10, 0), (0, 13, 30), (0, 16, 0), (1, 11, 0), (3, 10, 0)] {
-            let check =
-                app::check_availability(&app, &business, service_id, monday_at(day, hour, minute))
-                    .await
-                    .unwrap();
+            let check = app::check_availability(
+                &app,
+                &business,
+                service_id,
+                monday_at(day, hour, minute),
+                None,
+            )
+            .await
+            .unwrap();
             checks.push(json!({
                 "start": check.requested.to_string(),
                 "verdict": match check.verdict {
-                    Ok(slot) => json!({"bookable": slot_text(&slot)}),
+                    Ok((slot, _)) => json!({"bookable": slot_text(&slot)}),
                     Err(reason) => json!({"refused": reason.code()}),
                 },
                 "alternatives": check.alternatives.iter().map(slot_text).collect::<Vec<_>>(),
@@ -315,7 +325,7 @@ pub async fn answers(store: Arc<dyn Store>, ids: &FixtureIds) -> Value {
         }
         availability.push(json!({
             "service": service_id,
-            "slots": answer.slots.iter().map(slot_text).collect::<Vec<_>>(),
+            "slots": answer.slots.iter().map(|offered| slot_text(&offered.slot)).collect::<Vec<_>>(),
             "checks": checks,
         }));
     }
@@ -326,6 +336,7 @@ pub async fn answers(store: Arc<dyn Store>, ids: &FixtureIds) -> Value {
             starts_within: Some(week),
             status: None,
             sync_status: None,
+            staff_id: None,
             after: None,
             limit: 100,
         },
@@ -356,6 +367,7 @@ pub async fn answers(store: Arc<dyn Store>, ids: &FixtureIds) -> Value {
         HoldTime {
             service_id: hold.service_id,
             start: hold.time.start(),
+            staff_id: None,
         },
     )
     .await

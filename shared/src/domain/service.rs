@@ -16,7 +16,7 @@ pub const MAX_BUFFER_MINUTES: u32 = 4 * 60;
 pub const MAX_BOOKING_HORIZON_DAYS: u32 = 366;
 const MAX_NOTICE_MINUTES: u32 = 90 * 24 * 60;
 /// No small business books a service more often than this in a day; a larger number is a typo.
-const MAX_PER_DAY_LIMIT: u32 = 1000;
+pub(super) const MAX_PER_DAY_LIMIT: u32 = 1000;
 const MAX_RANGES_PER_DAY: usize = 12;
 const MAX_DATE_OVERRIDES: usize = 500;
 
@@ -179,7 +179,7 @@ impl WeeklyHours {
         }
     }
 
-    fn validate(&self) -> Result<(), ValidationError> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         [
             &self.monday,
             &self.tuesday,
@@ -273,25 +273,42 @@ impl ServiceSettings {
             ));
         }
         self.weekly_hours.validate()?;
-        if self.date_overrides.len() > MAX_DATE_OVERRIDES {
-            return Err(ValidationError::new(
-                "date_overrides",
-                format!("at most {MAX_DATE_OVERRIDES} dates"),
-            ));
-        }
-        let mut by_date = BTreeMap::new();
-        for date_override in self.date_overrides.drain(..) {
-            validate_day(&date_override.hours)?;
-            if by_date.insert(date_override.date, date_override).is_some() {
-                return Err(ValidationError::new(
-                    "date_overrides",
-                    "each date may appear only once",
-                ));
-            }
-        }
-        self.date_overrides = by_date.into_values().collect();
+        self.date_overrides = validated_overrides(std::mem::take(&mut self.date_overrides))?;
         Ok(self)
     }
+}
+
+/// Checks a list of date overrides (each day's ranges, at most one per date, at most [`MAX_DATE_OVERRIDES`]) and
+/// sorts it by date, as [`hours_on`] reads it; a service's and a staff member's alike.
+pub(super) fn validated_overrides(
+    overrides: Vec<DateOverride>,
+) -> Result<Vec<DateOverride>, ValidationError> {
+    if overrides.len() > MAX_DATE_OVERRIDES {
+        return Err(ValidationError::new(
+            "date_overrides",
+            format!("at most {MAX_DATE_OVERRIDES} dates"),
+        ));
+    }
+    let mut by_date = BTreeMap::new();
+    for date_override in overrides {
+        validate_day(&date_override.hours)?;
+        if by_date.insert(date_override.date, date_override).is_some() {
+            return Err(ValidationError::new(
+                "date_overrides",
+                "each date may appear only once",
+            ));
+        }
+    }
+    Ok(by_date.into_values().collect())
+}
+
+/// The ranges of `date` in sorted `overrides` if one names it, else `None`.
+pub(super) fn override_on(overrides: &[DateOverride], date: Date) -> Option<&[LocalTimeRange]> {
+    overrides
+        .binary_search_by_key(&date, |o| o.date)
+        .ok()
+        .and_then(|index| overrides.get(index))
+        .map(|o| o.hours.as_slice())
 }
 
 /// A bookable service of a business, as stored.
@@ -311,18 +328,8 @@ pub struct Service {
 impl Service {
     /// Opening ranges for a local date: the date's override if there is one, else the weekday's hours.
     pub fn hours_on(&self, date: Date) -> &[LocalTimeRange] {
-        match self
-            .settings
-            .date_overrides
-            .binary_search_by_key(&date, |o| o.date)
-        {
-            Ok(index) => self
-                .settings
-                .date_overrides
-                .get(index)
-                .map_or(&[], |o| o.hours.as_slice()),
-            Err(_) => self.settings.weekly_hours.on(date.weekday()),
-        }
+        override_on(&self.settings.date_overrides, date)
+            .unwrap_or_else(|| self.settings.weekly_hours.on(date.weekday()))
     }
 }
 

@@ -1,4 +1,5 @@
-//! A business's own settings: the country its callers' national numbers belong to and how long a hold lives.
+//! A business's own settings: the country its callers' national numbers belong to, how long a hold lives and who a
+//! booking for anyone goes to.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -6,7 +7,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessTimeZone, HoldMinutes, ValidationError};
+use super::{AssignmentPolicy, BusinessTimeZone, HoldMinutes, ValidationError};
 
 /// An ISO 3166-1 alpha-2 country code that the phone-number metadata knows ("US", "DE", "GB").
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +83,9 @@ pub struct BusinessSettings {
     pub country: Option<CountryCode>,
     #[serde(default)]
     pub hold_minutes: Option<HoldMinutes>,
+    /// Who a booking for anyone goes to; `balanced` unless chosen.
+    #[serde(default)]
+    pub assignment: AssignmentPolicy,
 }
 
 impl BusinessSettings {
@@ -114,6 +118,7 @@ mod tests {
         let chosen = BusinessSettings {
             country: CountryCode::try_from("ca".to_owned()).ok(),
             hold_minutes: None,
+            assignment: AssignmentPolicy::default(),
         };
         assert_eq!(
             chosen

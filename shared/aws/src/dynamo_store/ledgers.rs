@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use booking_core::domain::{
-    Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
-    ServiceId, check_booking_conflicts,
+    Appointment, AppointmentId, BookingConflict, BusinessId, DailyLimits, Hold, HoldId, Interval,
+    Occupancy, ServiceId, check_booking_conflicts,
 };
 use booking_core::ports::{IdempotencyRecord, LedgerSnapshot, SeenEntry, SeenLedger, StoreError};
 use jiff::civil::Date;
@@ -58,7 +58,7 @@ impl DynamoStore {
                 .into_iter()
                 .map(|(id, entry)| {
                     let seen = SeenEntry {
-                        occupancy: entry.occupancy(id),
+                        occupancy: entry.occupancy(business, id),
                         start: entry.start,
                         hold_expires_at: entry.hold_expires_at,
                     };
@@ -334,7 +334,7 @@ impl DynamoStore {
         check_booking_conflicts(
             candidate,
             ledgers.values().flat_map(|read| &read.occupancies),
-            None,
+            DailyLimits::default(),
         )?;
         Ok(days
             .into_iter()

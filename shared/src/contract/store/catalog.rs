@@ -105,6 +105,7 @@ pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
     let chosen = BusinessSettings {
         country: Some(CountryCode::try_from("US".to_owned()).unwrap()),
         hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
+        ..BusinessSettings::default()
     };
     store
         .put_business_settings(business.id, &chosen)

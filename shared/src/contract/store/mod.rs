@@ -11,8 +11,8 @@ use super::{at, base};
 use crate::domain::{
     ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource,
     Business, BusinessId, BusinessName, BusinessTimeZone, Customer, CustomerName, Interval,
-    Minutes, Occupancy, Service, ServiceId, ServiceName, ServiceSettings, SyncState, SyncStatus,
-    WeeklyHours,
+    Minutes, Occupancy, Service, ServiceId, ServiceName, ServiceSettings, StaffId, SyncState,
+    SyncStatus, WeeklyHours,
 };
 use crate::ports::{
     AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, ReadMark, Store, StoreError,
@@ -86,6 +86,7 @@ fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
         id: AppointmentId::generate(),
         business_id: service.business_id,
         service_id: service.id,
+        staff_id: StaffId::first_of(service.business_id),
         time,
         local_date,
         buffer_before: Minutes::new(0),
@@ -120,6 +121,7 @@ async fn book(
         .create_appointment(NewBooking {
             appointment,
             max_per_day,
+            staff_max_per_day: None,
             idempotency: None,
             checked_against: None,
         })
@@ -138,6 +140,7 @@ async fn book_with(
         .create_appointment(NewBooking {
             appointment,
             max_per_day: None,
+            staff_max_per_day: None,
             idempotency,
             checked_against,
         })
@@ -169,6 +172,7 @@ async fn change(
             appointment: next,
             expected_version: next.version - 1,
             max_per_day,
+            staff_max_per_day: None,
         })
         .await
 }
