@@ -11,8 +11,8 @@ use crate::domain::{Interval, parse_instant};
 use crate::ports::AvailabilityApiStore;
 
 use super::dto::{
-    AvailabilityParams, AvailabilityView, SlotCheckBody, SlotCheckView, SlotView, local_rfc3339,
-    parse_window_bound,
+    AvailabilityParams, AvailabilityView, OfferedSlotView, SlotCheckBody, SlotCheckView, SlotView,
+    StaffRef, local_rfc3339, parse_window_bound,
 };
 use super::extract::{ApiJson, ApiQuery, Tenant};
 use super::problem::ApiError;
@@ -50,7 +50,7 @@ async fn get_availability(
         field: "to",
         message: "must be after from".to_owned(),
     })?;
-    let command = FindTimes::in_window(params.service_id, window);
+    let command = FindTimes::in_window(params.service_id, window).with_staff(params.staff_id);
     let answer = app::find_times(&app, &business, command).await?;
     Ok(Json(AvailabilityView {
         service_id: answer.service.id,
@@ -63,7 +63,7 @@ async fn get_availability(
         slots: answer
             .slots
             .iter()
-            .map(|offered| SlotView::new(&offered.slot, zone))
+            .map(|offered| OfferedSlotView::new(offered, &answer.staff, zone))
             .collect(),
     }))
 }
@@ -77,12 +77,21 @@ async fn check_slot(
     ApiJson(body): ApiJson<SlotCheckBody>,
 ) -> Result<Json<SlotCheckView>, ApiError> {
     let start = parse_instant("start", &body.start)?;
-    let check = app::check_availability(&app, &business, body.service_id, start, None).await?;
+    let check =
+        app::check_availability(&app, &business, body.service_id, start, body.staff_id).await?;
     let zone = business.time_zone.zone();
-    let (slot, reason, message) = match &check.verdict {
-        Ok((slot, _)) => (Some(SlotView::new(slot, zone)), None, None),
+    let (slot, staff, reason, message) = match &check.verdict {
+        Ok((slot, free)) => (
+            Some(SlotView::new(slot, zone)),
+            free.iter()
+                .map(|id| StaffRef::of(*id, &check.staff))
+                .collect(),
+            None,
+            None,
+        ),
         Err(reason) => (
             None,
+            Vec::new(),
             Some(reason.code().to_owned()),
             Some(reason.to_string()),
         ),
@@ -92,6 +101,7 @@ async fn check_slot(
         service_id: check.service.id,
         time_zone: business.time_zone.name().to_owned(),
         slot,
+        staff,
         reason,
         message,
         alternatives: SlotView::all(&check.alternatives, zone),

@@ -55,6 +55,8 @@ pub struct SlotCheck {
     /// The slot and the members free for it, or why nobody asked about is.
     pub verdict: Result<(Interval, Vec<StaffId>), Unavailability>,
     pub alternatives: Vec<Interval>,
+    /// The business's staff members, to name those in `verdict`.
+    pub staff: Vec<StaffMember>,
 }
 
 /// What the engine needs besides the service: the business's staff members, and its live appointments and external
@@ -279,6 +281,7 @@ pub async fn check_availability<S: CatalogStore + AppointmentStore + BusyTimeSto
         requested: start,
         verdict,
         alternatives,
+        staff: booked.staff,
     })
 }
 

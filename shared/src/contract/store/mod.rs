@@ -26,6 +26,7 @@ mod connections;
 mod holds;
 mod leases;
 mod operator;
+mod staff;
 
 pub use appointments::*;
 pub use booking::*;
@@ -35,6 +36,7 @@ pub use connections::*;
 pub use holds::*;
 pub use leases::*;
 pub use operator::*;
+pub use staff::*;
 
 /// `from`..`to` minutes after the base, with the date it starts on in Berlin (the zone of every fixture business).
 fn fixture_time(from: i64, to: i64) -> (Interval, jiff::civil::Date) {
