@@ -89,6 +89,9 @@ macro_rules! store_contract_tests {
             fifty_concurrent_bookings_for_anyone_of_three_members_make_three_with_each,
             twenty_concurrent_bookings_naming_one_member_make_one,
             holds_for_anyone_racing_bookings_of_the_last_member_never_exceed_the_members,
+            a_reschedule_keeps_its_member_and_is_refused_with_their_alternatives,
+            deactivating_a_member_with_appointments_ahead_needs_to_be_told_what_to_do,
+            random_bookings_holds_reschedules_and_cancels_keep_every_members_rules,
             // booking
             appointments_are_created_once_and_read_back,
             overlapping_live_appointments_conflict_across_services,

@@ -91,7 +91,7 @@ impl BookingStore for DynamoStore {
                     now,
                     None,
                 )
-                    .await?
+                .await?
             } else {
                 (Vec::new(), None)
             };

@@ -389,8 +389,10 @@ impl DynamoStore {
                 None => Ok(None),
             }
         };
-        let (ledgers, count) =
-            tokio::try_join!(self.check_overlaps(business, candidate, staff_limit, now, seen), count)?;
+        let (ledgers, count) = tokio::try_join!(
+            self.check_overlaps(business, candidate, staff_limit, now, seen),
+            count
+        )?;
         if let Some(count) = &count {
             let excluding = candidate.appointment_id.to_string();
             Self::check_daily_limit(
@@ -507,7 +509,9 @@ pub(super) const MAX_BOOKING_ATTEMPTS: u32 = 64;
 fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
     let earliest = local_date.yesterday().unwrap_or(local_date);
     let latest = local_date.tomorrow().unwrap_or(local_date);
-    let first = days.first().map_or(earliest, |first| (*first).min(earliest));
+    let first = days
+        .first()
+        .map_or(earliest, |first| (*first).min(earliest));
     let last = days.last().map_or(latest, |last| (*last).max(latest));
     let mut reach = vec![first];
     let mut day = first;

@@ -290,3 +290,215 @@ pub async fn holds_for_anyone_racing_bookings_of_the_last_member_never_exceed_th
         .collect();
     assert_eq!(taken, vec![last], "held {held:?} booked {booked:?}");
 }
+
+async fn book_at(
+    app: &App,
+    business: &Business,
+    service: &Service,
+    minutes: i64,
+    staff_id: Option<StaffId>,
+) -> Result<crate::domain::Appointment, AppError> {
+    let command = BookAppointment::new(
+        BookingTarget::Slot {
+            service_id: service.id,
+            start: at(minutes),
+            staff_id,
+        },
+        customer(),
+        None,
+        BookingSource::Api,
+    );
+    match app::book(app, business, command).await? {
+        BookingOutcome::Created(appointment) | BookingOutcome::Replayed(appointment) => {
+            Ok(*appointment)
+        }
+    }
+}
+
+pub async fn a_reschedule_keeps_its_member_and_is_refused_with_their_alternatives(
+    store: Arc<dyn Store>,
+) {
+    let (business, service, members) = business_of(&store, 2).await;
+    let app = app_on(store.clone());
+    let (maria, tom) = (members[0], members[1]);
+    let moving = book_at(&app, &business, &service, 0, Some(maria))
+        .await
+        .unwrap();
+    // Maria is busy at +60; Tom is free then.
+    book_at(&app, &business, &service, 60, Some(maria))
+        .await
+        .unwrap();
+    let refused = app::edit_appointment(
+        &app,
+        &business,
+        moving.id,
+        &app::AppointmentEdit::reschedule(at(60)),
+    )
+    .await;
+    let Err(AppError::SlotUnavailable { alternatives, .. }) = refused else {
+        panic!("a reschedule to a time its member is busy is refused: {refused:?}");
+    };
+    // Her alternatives: never the time she is busy, though Tom is free then.
+    assert!(!alternatives.is_empty());
+    assert!(
+        alternatives
+            .iter()
+            .all(|slot| { slot.end() <= at(60) || slot.start() >= at(90) })
+    );
+    let moved = app::edit_appointment(
+        &app,
+        &business,
+        moving.id,
+        &app::AppointmentEdit::reschedule(at(120)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved.staff_id, maria, "a reschedule keeps the member");
+    let to_tom = app::edit_appointment(
+        &app,
+        &business,
+        moving.id,
+        &app::AppointmentEdit {
+            start: Some(at(60)),
+            staff_id: Some(tom),
+            ..app::AppointmentEdit::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        to_tom.staff_id, tom,
+        "naming another member moves it to them"
+    );
+}
+
+pub async fn deactivating_a_member_with_appointments_ahead_needs_to_be_told_what_to_do(
+    store: Arc<dyn Store>,
+) {
+    let (business, service, members) = business_of(&store, 2).await;
+    let app = app_on(store.clone());
+    let (maria, tom) = (members[0], members[1]);
+    let ahead = book_at(&app, &business, &service, 0, Some(maria))
+        .await
+        .unwrap();
+    let refused =
+        app::deactivate_staff_member(&app, &business, maria, app::FutureAppointments::Refuse).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AppError::StaffHasFutureAppointments { count: 1 })
+        ),
+        "{refused:?}"
+    );
+    let gone =
+        app::deactivate_staff_member(&app, &business, maria, app::FutureAppointments::Reassign)
+            .await
+            .unwrap();
+    assert!(!gone.active);
+    let moved = app::get_appointment(&app, &business, ahead.id)
+        .await
+        .unwrap();
+    assert_eq!(moved.staff_id, tom);
+    assert_eq!(moved.time, ahead.time);
+    let last =
+        app::deactivate_staff_member(&app, &business, tom, app::FutureAppointments::Cancel).await;
+    assert!(
+        matches!(last, Err(AppError::LastActiveStaffMember)),
+        "{last:?}"
+    );
+}
+
+/// After a pseudo-random run of bookings (named and for anyone), holds, reschedules and cancels by three members
+/// with their own daily maximum, no two live occupations of one member overlap and no maximum is passed.
+pub async fn random_bookings_holds_reschedules_and_cancels_keep_every_members_rules(
+    store: Arc<dyn Store>,
+) {
+    let (business, service, members) = business_of(&store, 3).await;
+    for id in &members {
+        let mut member = store
+            .get_staff_member(business.id, *id)
+            .await
+            .unwrap()
+            .unwrap();
+        member.settings.max_per_day = Some(4);
+        member.version += 1;
+        store
+            .update_staff_member(&member, member.version - 1)
+            .await
+            .unwrap();
+    }
+    let app = app_on(store.clone());
+    let mut seed: u64 = 26;
+    let mut next = |bound: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % bound
+    };
+    let mut booked = Vec::new();
+    for _ in 0..60 {
+        let minutes = i64::try_from(next(16)).unwrap() * 15;
+        let who = match next(4) {
+            0 => None,
+            pick => members.get(usize::try_from(pick - 1).unwrap()).copied(),
+        };
+        match next(5) {
+            0 | 1 => {
+                if let Ok(appointment) = book_at(&app, &business, &service, minutes, who).await {
+                    booked.push(appointment.id);
+                }
+            }
+            2 => {
+                let _ = app::create_hold(
+                    &app,
+                    &business,
+                    HoldTime {
+                        service_id: service.id,
+                        start: at(minutes),
+                        staff_id: who,
+                    },
+                )
+                .await;
+            }
+            3 if !booked.is_empty() => {
+                let id = booked[usize::try_from(next(booked.len() as u64)).unwrap()];
+                let _ = app::edit_appointment(
+                    &app,
+                    &business,
+                    id,
+                    &app::AppointmentEdit {
+                        start: Some(at(minutes)),
+                        staff_id: who,
+                        ..app::AppointmentEdit::default()
+                    },
+                )
+                .await;
+            }
+            _ if !booked.is_empty() => {
+                let id = booked[usize::try_from(next(booked.len() as u64)).unwrap()];
+                app::cancel_appointment(&app, &business, id).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+    let window = crate::domain::Interval::new(at(-24 * 60), at(48 * 60)).unwrap();
+    let live = store
+        .read_live_occupancies(business.id, window, at(-60))
+        .await
+        .unwrap()
+        .occupancies;
+    assert!(!live.is_empty());
+    for (index, one) in live.iter().enumerate() {
+        for other in &live[index + 1..] {
+            assert!(
+                one.staff_id != other.staff_id || !one.occupied.overlaps(&other.occupied),
+                "{one:?} overlaps {other:?}"
+            );
+        }
+        let that_day = live
+            .iter()
+            .filter(|o| o.staff_id == one.staff_id && o.local_date == one.local_date)
+            .count();
+        assert!(that_day <= 4, "{that_day} for {:?}", one.staff_id);
+    }
+}
