@@ -16,7 +16,7 @@ pub const MAX_BUFFER_MINUTES: u32 = 4 * 60;
 pub const MAX_BOOKING_HORIZON_DAYS: u32 = 366;
 const MAX_NOTICE_MINUTES: u32 = 90 * 24 * 60;
 /// No small business books a service more often than this in a day; a larger number is a typo.
-pub(super) const MAX_PER_DAY_LIMIT: u32 = 1000;
+const MAX_PER_DAY_LIMIT: u32 = 1000;
 const MAX_RANGES_PER_DAY: usize = 12;
 const MAX_DATE_OVERRIDES: usize = 500;
 
@@ -251,15 +251,7 @@ impl ServiceSettings {
                 ));
             }
         }
-        if self
-            .max_per_day
-            .is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT)
-        {
-            return Err(ValidationError::new(
-                "max_per_day",
-                format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
-            ));
-        }
+        checked_max_per_day(self.max_per_day)?;
         if self.minimum_notice.get() > MAX_NOTICE_MINUTES {
             return Err(ValidationError::new(
                 "minimum_notice_minutes",
@@ -276,6 +268,17 @@ impl ServiceSettings {
         self.date_overrides = validated_overrides(std::mem::take(&mut self.date_overrides))?;
         Ok(self)
     }
+}
+
+/// A maximum per day of a service or a staff member: 1 to [`MAX_PER_DAY_LIMIT`], or none.
+pub(super) fn checked_max_per_day(limit: Option<u32>) -> Result<(), ValidationError> {
+    if limit.is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT) {
+        return Err(ValidationError::new(
+            "max_per_day",
+            format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a list of date overrides (each day's ranges, at most one per date, at most [`MAX_DATE_OVERRIDES`]) and

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::service::{MAX_PER_DAY_LIMIT, override_on, validated_overrides};
+use super::service::{checked_max_per_day, override_on, validated_overrides};
 use super::{
     AppointmentId, BusinessId, DateOverride, DisplayName, LocalTimeRange, Occupancy, ServiceId,
     StaffId, ValidationError, WeeklyHours,
@@ -78,15 +78,7 @@ impl StaffSettings {
             hours.validate()?;
         }
         self.date_overrides = validated_overrides(std::mem::take(&mut self.date_overrides))?;
-        if self
-            .max_per_day
-            .is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT)
-        {
-            return Err(ValidationError::new(
-                "max_per_day",
-                format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
-            ));
-        }
+        checked_max_per_day(self.max_per_day)?;
         Ok(self)
     }
 }
