@@ -1,14 +1,15 @@
 //! The availability engine on a busy business: 60 days of slots (across a DST change) against 500 appointments and
-//! 2,000 external busy intervals. Data is pseudo-random from a fixed seed so runs compare: once in random order
-//! (the engine's contract allows any), once in order of start as both stores return it.
+//! 2,000 external busy intervals; and the answer for "anyone" of 10 staff members against one member's. Data is
+//! pseudo-random from a fixed seed so runs compare: once in random order (the engine's contract allows any), once in
+//! order of start as both stores return it.
 
 use std::hint::black_box;
 
 use booking_core as booking;
-use booking_core::availability::{AvailabilityInput, available_slots};
+use booking_core::availability::{AvailabilityInput, available_slots, offered_slots};
 use booking_core::domain::{
-    AppointmentId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId, ServiceName,
-    ServiceSettings, WeeklyHours,
+    AppointmentId, BusinessId, Interval, LocalTimeRange, Minutes, Occupancy, Service, ServiceId,
+    ServiceName, ServiceSettings, StaffId, StaffMember, StaffName, WeeklyHours,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::civil::{Time, date};
@@ -78,6 +79,7 @@ fn availability(c: &mut Criterion) {
     let window = Interval::new(start, minutes_after(start, days * 24 * 60))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut random = Lcg(42);
+    let member = staff_member(service.business_id, 0);
     let occupancies: Vec<Occupancy> = (0..500)
         .map(|_| {
             let begins = minutes_after(start, random.below(60 * 24 * 4) * 15);
@@ -91,6 +93,7 @@ fn availability(c: &mut Criterion) {
             Occupancy {
                 appointment_id: AppointmentId::generate(),
                 service_id,
+                staff_id: member.id,
                 occupied,
                 local_date: zone.to_datetime(begins).date(),
             }
@@ -103,12 +106,14 @@ fn availability(c: &mut Criterion) {
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect();
+    let staff = [member.clone()];
     let input = AvailabilityInput {
         service: &service,
         zone: &zone,
         now: minutes_after(start, -24 * 60),
         occupancies: &occupancies,
         busy: &busy,
+        staff: &staff,
     };
     c.bench_function(
         "available_slots 60 days, 500 appointments, 2000 busy",
@@ -130,5 +135,117 @@ fn availability(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, availability);
+/// A member of `business`: every service, their own hours (a lunch break on some days, a day off in the week), no
+/// limit of their own.
+fn staff_member(business: BusinessId, index: usize) -> StaffMember {
+    let mut member = StaffMember::first_of(
+        business,
+        StaffName::try_from(format!("Member {index}")).unwrap_or_else(|e| panic!("{e}")),
+        Timestamp::UNIX_EPOCH,
+    );
+    member.id = StaffId::generate();
+    let day = if index % 2 == 0 {
+        vec![range(9, 18)]
+    } else {
+        vec![range(8, 12), range(13, 17)]
+    };
+    let mut week = WeeklyHours {
+        monday: day.clone(),
+        tuesday: day.clone(),
+        wednesday: day.clone(),
+        thursday: day.clone(),
+        friday: day.clone(),
+        saturday: day,
+        sunday: vec![],
+    };
+    // Each member has one weekday off.
+    match index % 6 {
+        0 => week.monday = vec![],
+        1 => week.tuesday = vec![],
+        2 => week.wednesday = vec![],
+        3 => week.thursday = vec![],
+        4 => week.friday = vec![],
+        _ => week.saturday = vec![],
+    }
+    member.settings.weekly_hours = Some(week);
+    member
+}
+
+/// The "anyone" answer over 10 members with their own hours, 60 days, 500 appointments each and the business's
+/// 2,000 busy intervals, against the answer for one of them (the target: under 5 times its cost).
+fn anyone(c: &mut Criterion) {
+    let zone = TimeZone::get("America/New_York").unwrap_or_else(|e| panic!("{e}"));
+    let service = service();
+    let start = zone
+        .to_timestamp(date(2026, 3, 1).at(0, 0, 0, 0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let window =
+        Interval::new(start, minutes_after(start, 60 * 24 * 60)).unwrap_or_else(|e| panic!("{e}"));
+    let mut random = Lcg(7);
+    let staff: Vec<StaffMember> = (0..10)
+        .map(|index| staff_member(service.business_id, index))
+        .collect();
+    let mut occupancies: Vec<Occupancy> = staff
+        .iter()
+        .flat_map(|member| {
+            (0..500)
+                .map(|_| {
+                    let begins = minutes_after(start, random.below(60 * 24 * 4) * 15);
+                    Occupancy {
+                        appointment_id: AppointmentId::generate(),
+                        service_id: service.id,
+                        staff_id: member.id,
+                        occupied: Interval::new(
+                            minutes_after(begins, -5),
+                            minutes_after(begins, 40),
+                        )
+                        .unwrap_or_else(|e| panic!("{e}")),
+                        local_date: zone.to_datetime(begins).date(),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // As the stores return them: in order of start.
+    occupancies.sort_by_key(|o| o.occupied.start());
+    let mut busy: Vec<Interval> = (0..2_000)
+        .map(|_| {
+            let begins = minutes_after(start, random.below(60 * 24 * 60));
+            Interval::new(begins, minutes_after(begins, 15 + random.below(105)))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    busy.sort_by_key(Interval::start);
+    let mut service = service;
+    // The members' own limits are the subject here, not the service's.
+    service.settings.max_per_day = None;
+    let everyone = AvailabilityInput {
+        service: &service,
+        zone: &zone,
+        now: minutes_after(start, -24 * 60),
+        occupancies: &occupancies,
+        busy: &busy,
+        staff: &staff,
+    };
+    let first_only: Vec<Occupancy> = occupancies
+        .iter()
+        .filter(|o| staff.first().is_some_and(|m| m.id == o.staff_id))
+        .copied()
+        .collect();
+    let one = AvailabilityInput {
+        occupancies: &first_only,
+        staff: staff.get(..1).unwrap_or_default(),
+        ..everyone
+    };
+    c.bench_function(
+        "offered_slots one member: 60 days, 500 appointments, 2000 busy",
+        |b| b.iter(|| offered_slots(black_box(&one), black_box(window))),
+    );
+    c.bench_function(
+        "offered_slots anyone of 10 members: 60 days, 500 appointments each, 2000 busy",
+        |b| b.iter(|| offered_slots(black_box(&everyone), black_box(window))),
+    );
+}
+
+criterion_group!(benches, availability, anyone);
 criterion_main!(benches);

@@ -206,12 +206,18 @@ async fn assert_is_problem(response: reqwest::Response, what: &str) -> u16 {
 }
 
 /// Every operation the document lists, as (method, path with its parameters filled in, takes a body).
-fn operations(document: &Value, service: &str, appointment: &str) -> Vec<(String, String, bool)> {
+fn operations(
+    document: &Value,
+    service: &str,
+    appointment: &str,
+    staff: &str,
+) -> Vec<(String, String, bool)> {
     let mut operations = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         let path = path
             .replace("{service_id}", service)
             .replace("{appointment_id}", appointment)
+            .replace("{staff_id}", staff)
             .replace("{provider}", "google");
         for (method, operation) in item.as_object().unwrap() {
             operations.push((
@@ -229,8 +235,9 @@ async fn every_refusal_on_every_route_is_a_problem_document() {
     let (app, service) = spawn_app_with_service().await;
     let booked = app.booked(&service, "2026-12-01T11:00:00-05:00").await;
     let appointment = booked["id"].as_str().unwrap().to_owned();
+    let staff = booked["staff"]["id"].as_str().unwrap().to_owned();
     let document = app.get_json("/openapi.json").await;
-    let operations = operations(&document, &service, &appointment);
+    let operations = operations(&document, &service, &appointment, &staff);
     assert!(operations.len() >= 15, "{operations:?}");
 
     for (method, path, takes_body) in &operations {

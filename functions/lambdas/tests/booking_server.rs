@@ -440,6 +440,7 @@ async fn sigterm_during_fifty_bookings_leaves_every_answered_one_stored_and_none
             starts_within: None,
             status: None,
             sync_status: None,
+            staff_id: None,
             after: None,
             limit: 500,
         })

@@ -12,7 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::booking::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, BusinessId, Customer,
-    CustomerName, Interval, Minutes, PhoneNumber, Service, ServiceId, ServiceSettings, SyncState,
+    CustomerName, Interval, Minutes, PhoneNumber, Service, ServiceId, ServiceSettings, StaffId,
+    SyncState,
 };
 use super::booking::ports::{CallerQuery, ListOrder, NewBooking, Store, StoreError};
 
@@ -48,6 +49,7 @@ pub fn booked_appointment(
         id: AppointmentId::generate(),
         business_id,
         service_id,
+        staff_id: StaffId::first_of(business_id),
         time,
         local_date: time.start().to_zoned_datetime(zone).date(),
         buffer_before: Minutes::new(0),
@@ -76,6 +78,7 @@ pub async fn store_appointment(
         .create_appointment(NewBooking {
             appointment,
             max_per_day: None,
+            staff_max_per_day: None,
             idempotency: None,
             checked_against: None,
         })

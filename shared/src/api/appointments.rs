@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppointmentsApp> {
         .routes(routes!(retry_appointment_sync))
         .routes(routes!(retry_all_failed_syncs))
         .merge(super::holds::routes())
+        .merge(super::staff::routes())
 }
 
 fn idempotency_from(
@@ -104,8 +105,13 @@ async fn book_appointment(
         BookingOutcome::Created(appointment) => (appointment, false),
         BookingOutcome::Replayed(appointment) => (appointment, true),
     };
-    let body = serde_json::to_string(&AppointmentView::new(&appointment, &business.time_zone))
-        .map_err(|error| ApiError::App(AppError::Internal(error.into())))?;
+    let staff = app::list_staff(&app, &business).await?;
+    let body = serde_json::to_string(&AppointmentView::new(
+        &appointment,
+        &business.time_zone,
+        &staff,
+    ))
+    .map_err(|error| ApiError::App(AppError::Internal(error.into())))?;
     let mut response = booked_response(body, appointment.id);
     if replayed {
         response
@@ -141,9 +147,11 @@ async fn get_appointment(
     ApiPath(appointment_id): ApiPath<AppointmentId>,
 ) -> Result<Json<AppointmentView>, ApiError> {
     let appointment = app::get_appointment(&app, &business, appointment_id).await?;
+    let staff = app::list_staff(&app, &business).await?;
     Ok(Json(AppointmentView::new(
         &appointment,
         &business.time_zone,
+        &staff,
     )))
 }
 
@@ -250,12 +258,15 @@ async fn list_appointments(
                 .transpose()?,
             limit,
         };
-        let page = app::caller_appointments(&app, &business, &listing).await?;
+        let (page, staff) = tokio::try_join!(
+            app::caller_appointments(&app, &business, &listing),
+            app::list_staff(&app, &business),
+        )?;
         return Ok(Json(AppointmentPage {
             items: page
                 .items
                 .iter()
-                .map(|appointment| AppointmentView::new(appointment, &business.time_zone))
+                .map(|appointment| AppointmentView::new(appointment, &business.time_zone, &staff))
                 .collect(),
             next_cursor: page.next.as_ref().map(encode_caller_cursor),
         }));
@@ -265,15 +276,19 @@ async fn list_appointments(
         starts_within,
         status: params.status,
         sync_status: params.sync_status,
+        staff_id: params.staff_id,
         after: params.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };
-    let page = app::list_appointments(&app, &query).await?;
+    let (page, staff) = tokio::try_join!(
+        app::list_appointments(&app, &query),
+        app::list_staff(&app, &business),
+    )?;
     Ok(Json(AppointmentPage {
         items: page
             .items
             .iter()
-            .map(|appointment| AppointmentView::new(appointment, &business.time_zone))
+            .map(|appointment| AppointmentView::new(appointment, &business.time_zone, &staff))
             .collect(),
         next_cursor: page.next.as_ref().map(encode_cursor),
     }))
@@ -306,11 +321,14 @@ async fn edit_appointment(
             .map(|notes| notes.map(Notes::try_from).transpose())
             .transpose()?,
         expected_version: body.expected_version,
+        staff_id: body.staff_id,
     };
     let appointment = app::edit_appointment(&app, &business, appointment_id, &edit).await?;
+    let staff = app::list_staff(&app, &business).await?;
     Ok(Json(AppointmentView::new(
         &appointment,
         &business.time_zone,
+        &staff,
     )))
 }
 
@@ -324,9 +342,11 @@ async fn cancel_appointment(
     ApiPath(appointment_id): ApiPath<AppointmentId>,
 ) -> Result<Json<AppointmentView>, ApiError> {
     let appointment = app::cancel_appointment(&app, &business, appointment_id).await?;
+    let staff = app::list_staff(&app, &business).await?;
     Ok(Json(AppointmentView::new(
         &appointment,
         &business.time_zone,
+        &staff,
     )))
 }
 

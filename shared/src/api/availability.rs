@@ -11,8 +11,8 @@ use crate::domain::{Interval, parse_instant};
 use crate::ports::AvailabilityApiStore;
 
 use super::dto::{
-    AvailabilityParams, AvailabilityView, SlotCheckBody, SlotCheckView, SlotView, local_rfc3339,
-    parse_window_bound,
+    AvailabilityParams, AvailabilityView, OfferedSlotView, SlotCheckBody, SlotCheckView, SlotView,
+    StaffRef, local_rfc3339, parse_window_bound,
 };
 use super::extract::{ApiJson, ApiQuery, Tenant};
 use super::problem::ApiError;
@@ -50,7 +50,7 @@ async fn get_availability(
         field: "to",
         message: "must be after from".to_owned(),
     })?;
-    let command = FindTimes::in_window(params.service_id, window);
+    let command = FindTimes::in_window(params.service_id, window).with_staff(params.staff_id);
     let answer = app::find_times(&app, &business, command).await?;
     Ok(Json(AvailabilityView {
         service_id: answer.service.id,
@@ -60,7 +60,11 @@ async fn get_availability(
         clipped: answer.clipped(),
         searched_from: answer.searched.map(|(first, _)| local_rfc3339(first, zone)),
         searched_to: answer.searched.map(|(_, last)| local_rfc3339(last, zone)),
-        slots: SlotView::all(&answer.slots, zone),
+        slots: answer
+            .slots
+            .iter()
+            .map(|offered| OfferedSlotView::new(offered, &answer.staff, zone))
+            .collect(),
     }))
 }
 
@@ -73,12 +77,21 @@ async fn check_slot(
     ApiJson(body): ApiJson<SlotCheckBody>,
 ) -> Result<Json<SlotCheckView>, ApiError> {
     let start = parse_instant("start", &body.start)?;
-    let check = app::check_availability(&app, &business, body.service_id, start).await?;
+    let check =
+        app::check_availability(&app, &business, body.service_id, start, body.staff_id).await?;
     let zone = business.time_zone.zone();
-    let (slot, reason, message) = match &check.verdict {
-        Ok(slot) => (Some(SlotView::new(slot, zone)), None, None),
+    let (slot, staff, reason, message) = match &check.verdict {
+        Ok((slot, free)) => (
+            Some(SlotView::new(slot, zone)),
+            free.iter()
+                .map(|id| StaffRef::of(*id, &check.staff))
+                .collect(),
+            None,
+            None,
+        ),
         Err(reason) => (
             None,
+            Vec::new(),
             Some(reason.code().to_owned()),
             Some(reason.to_string()),
         ),
@@ -88,6 +101,7 @@ async fn check_slot(
         service_id: check.service.id,
         time_zone: business.time_zone.name().to_owned(),
         slot,
+        staff,
         reason,
         message,
         alternatives: SlotView::all(&check.alternatives, zone),

@@ -8,13 +8,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::BookingTarget;
+use crate::availability::OfferedSlot;
 use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, DEFAULT_SLOT_INTERVAL, DateOverride,
     INSTANT_FORM, Interval, LocalTimeRange, Minutes, Service, ServiceId, ServiceName,
     ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours, parse_instant,
     parse_local_date,
 };
-use crate::domain::{CountryCode, HoldId};
+use crate::domain::{CountryCode, HoldId, StaffId, StaffMember};
 
 /// An instant as RFC 3339 with the offset `zone` has at that instant, e.g. `2026-12-01T09:00:00-05:00`.
 pub fn local_rfc3339(instant: Timestamp, zone: &TimeZone) -> String {
@@ -48,7 +49,7 @@ pub fn parse_window_bound(
     parse_instant(field, text)
 }
 
-fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -147,7 +148,9 @@ impl From<&WeeklyHours> for WeeklyHoursBody {
     }
 }
 
-fn date_overrides(bodies: &[DateOverrideBody]) -> Result<Vec<DateOverride>, ValidationError> {
+pub(super) fn date_overrides(
+    bodies: &[DateOverrideBody],
+) -> Result<Vec<DateOverride>, ValidationError> {
     bodies
         .iter()
         .map(|body| {
@@ -156,6 +159,16 @@ fn date_overrides(bodies: &[DateOverrideBody]) -> Result<Vec<DateOverride>, Vali
                 date,
                 hours: ranges(&body.hours)?,
             })
+        })
+        .collect()
+}
+
+pub(super) fn date_override_bodies(overrides: &[DateOverride]) -> Vec<DateOverrideBody> {
+    overrides
+        .iter()
+        .map(|o| DateOverrideBody {
+            date: o.date.to_string(),
+            hours: range_bodies(&o.hours),
         })
         .collect()
 }
@@ -302,14 +315,7 @@ impl ServiceView {
             duration_minutes: settings.duration.get(),
             slot_interval_minutes: settings.slot_interval.get(),
             weekly_hours: WeeklyHoursBody::from(&settings.weekly_hours),
-            date_overrides: settings
-                .date_overrides
-                .iter()
-                .map(|o| DateOverrideBody {
-                    date: o.date.to_string(),
-                    hours: range_bodies(&o.hours),
-                })
-                .collect(),
+            date_overrides: date_override_bodies(&settings.date_overrides),
             buffer_before_minutes: settings.buffer_before.get(),
             buffer_after_minutes: settings.buffer_after.get(),
             max_per_day: settings.max_per_day,
@@ -350,11 +356,60 @@ impl SlotView {
     }
 }
 
+/// Who an appointment or a hold is with, or who is free for a slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StaffRef {
+    pub id: StaffId,
+    /// Their name as callers say it.
+    #[schema(example = "Maria")]
+    pub name: String,
+}
+
+impl StaffRef {
+    /// The member `id` among the business's `staff`.
+    pub fn of(id: StaffId, staff: &[StaffMember]) -> Self {
+        Self {
+            id,
+            name: staff
+                .iter()
+                .find(|member| member.id == id)
+                .map(|member| member.settings.name.as_ref().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A free time and who is free for it (the member asked about, or every qualified member for anyone).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OfferedSlotView {
+    #[schema(format = DateTime, example = "2026-12-01T09:00:00-05:00")]
+    pub start: String,
+    #[schema(format = DateTime, example = "2026-12-01T09:30:00-05:00")]
+    pub end: String,
+    pub staff: Vec<StaffRef>,
+}
+
+impl OfferedSlotView {
+    pub fn new(offered: &OfferedSlot, staff: &[StaffMember], zone: &TimeZone) -> Self {
+        Self {
+            start: local_rfc3339(offered.slot.start(), zone),
+            end: local_rfc3339(offered.slot.end(), zone),
+            staff: offered
+                .staff
+                .iter()
+                .map(|id| StaffRef::of(*id, staff))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityParams {
     pub service_id: ServiceId,
+    /// Only this staff member's times; anyone's when omitted.
+    pub staff_id: Option<StaffId>,
     /// Window start: an RFC 3339 date-time, or a local date (YYYY-MM-DD) meaning its start. Now when omitted.
     pub from: Option<String>,
     /// Window end: an RFC 3339 date-time, or a local date meaning the end of that day. 7 days after `from` when
@@ -378,7 +433,7 @@ pub struct AvailabilityView {
     pub searched_from: Option<String>,
     #[schema(format = DateTime)]
     pub searched_to: Option<String>,
-    pub slots: Vec<SlotView>,
+    pub slots: Vec<OfferedSlotView>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -387,6 +442,8 @@ pub struct SlotCheckBody {
     pub service_id: ServiceId,
     #[schema(format = DateTime, example = "2026-12-01T09:00:00-05:00")]
     pub start: String,
+    /// With this staff member; anyone when omitted.
+    pub staff_id: Option<StaffId>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -396,6 +453,8 @@ pub struct SlotCheckView {
     pub time_zone: String,
     /// The slot that would be booked, when available.
     pub slot: Option<SlotView>,
+    /// Who is free for it, when available.
+    pub staff: Vec<StaffRef>,
     /// Why not: outside_hours, too_soon, too_far, daily_limit, taken or calendar_busy.
     pub reason: Option<String>,
     pub message: Option<String>,
@@ -429,6 +488,10 @@ pub struct BookingBody {
     /// Books the held time; the hold becomes the appointment (same id) exactly once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_id: Option<HoldId>,
+    /// With this staff member; when omitted, anyone free, by the business's assignment policy. A hold already
+    /// names its member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<StaffId>,
     pub customer: CustomerBody,
     pub notes: Option<String>,
     /// Who booked: the phone agent (ai), staff (manual) or an API client (api, the default).
@@ -439,6 +502,10 @@ impl BookingBody {
     /// The time the body books: a slot, or a hold's time (`hold_id` without `service_id` and `start`).
     pub fn target(&self) -> Result<BookingTarget, ValidationError> {
         match (self.hold_id, self.service_id, self.start.as_deref()) {
+            (Some(_), _, _) if self.staff_id.is_some() => Err(ValidationError::new(
+                "staff_id",
+                "the hold names its staff member: leave out staff_id",
+            )),
             (Some(hold_id), None, None) => Ok(BookingTarget::Held(hold_id)),
             (Some(_), _, _) => Err(ValidationError::new(
                 "hold_id",
@@ -447,6 +514,7 @@ impl BookingBody {
             (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
                 service_id,
                 start: parse_instant("start", start)?,
+                staff_id: self.staff_id,
             }),
             (None, None, _) => Err(ValidationError::new(
                 "service_id",
@@ -472,6 +540,9 @@ pub struct AppointmentPatchBody {
     pub notes: Option<Option<String>>,
     /// Apply only if the appointment is still at this version (optimistic concurrency).
     pub expected_version: Option<u64>,
+    /// Move it to this staff member (at its time, or at `start`); without it a reschedule keeps its member and is
+    /// refused with their alternatives when they are busy.
+    pub staff_id: Option<StaffId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -512,6 +583,8 @@ pub struct RetryView {
 pub struct AppointmentView {
     pub id: crate::domain::AppointmentId,
     pub service_id: ServiceId,
+    /// Who it is with.
+    pub staff: StaffRef,
     #[schema(format = DateTime)]
     pub start: String,
     #[schema(format = DateTime)]
@@ -530,11 +603,16 @@ pub struct AppointmentView {
 }
 
 impl AppointmentView {
-    pub fn new(appointment: &Appointment, zone: &crate::domain::BusinessTimeZone) -> Self {
+    pub fn new(
+        appointment: &Appointment,
+        zone: &crate::domain::BusinessTimeZone,
+        staff: &[StaffMember],
+    ) -> Self {
         let tz = zone.zone();
         Self {
             id: appointment.id,
             service_id: appointment.service_id,
+            staff: StaffRef::of(appointment.staff_id, staff),
             start: local_rfc3339(appointment.time.start(), tz),
             end: local_rfc3339(appointment.time.end(), tz),
             time_zone: zone.name().to_owned(),
@@ -580,6 +658,8 @@ pub struct AppointmentListParams {
     pub to: Option<String>,
     pub status: Option<AppointmentStatus>,
     pub sync_status: Option<SyncStatus>,
+    /// Only this staff member's appointments.
+    pub staff_id: Option<StaffId>,
     /// Page size, 1 to 200 (50 when omitted).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -606,6 +686,8 @@ pub struct HoldBody {
     pub service_id: ServiceId,
     #[schema(format = DateTime, example = "2026-12-01T09:00:00-05:00")]
     pub start: String,
+    /// With this staff member; when omitted, anyone free is picked now and the booking keeps them.
+    pub staff_id: Option<StaffId>,
 }
 
 impl TryFrom<HoldBody> for crate::app::HoldTime {
@@ -615,6 +697,7 @@ impl TryFrom<HoldBody> for crate::app::HoldTime {
         Ok(Self {
             service_id: body.service_id,
             start: parse_instant("start", &body.start)?,
+            staff_id: body.staff_id,
         })
     }
 }
@@ -624,6 +707,8 @@ impl TryFrom<HoldBody> for crate::app::HoldTime {
 pub struct HoldView {
     pub id: HoldId,
     pub service_id: ServiceId,
+    /// Whose time it keeps.
+    pub staff: StaffRef,
     pub slot: SlotView,
     #[schema(format = DateTime)]
     pub expires_at: String,
@@ -637,10 +722,12 @@ impl HoldView {
         hold: &crate::domain::Hold,
         zone: &crate::domain::BusinessTimeZone,
         now: Timestamp,
+        staff: &[StaffMember],
     ) -> Self {
         Self {
             id: hold.id,
             service_id: hold.service_id,
+            staff: StaffRef::of(hold.staff_id, staff),
             slot: SlotView::new(&hold.time, zone.zone()),
             expires_at: local_rfc3339(hold.expires_at, zone.zone()),
             active: hold.is_alive_at(now),

@@ -36,7 +36,8 @@ async fn create_hold(
 ) -> Result<Response, ApiError> {
     let command = HoldTime::try_from(body)?;
     let hold = app::create_hold(&app, &business, command).await?;
-    let view = HoldView::new(&hold, &business.time_zone, app.clock.now());
+    let staff = app::list_staff(&app, &business).await?;
+    let view = HoldView::new(&hold, &business.time_zone, app.clock.now(), &staff);
     let mut response = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/holds/{}", hold.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -54,11 +55,15 @@ async fn get_hold(
     Tenant(business): Tenant,
     ApiPath(hold_id): ApiPath<HoldId>,
 ) -> Result<Json<HoldView>, ApiError> {
-    let hold = app::get_hold(&app, &business, hold_id).await?;
+    let (hold, staff) = tokio::try_join!(
+        app::get_hold(&app, &business, hold_id),
+        app::list_staff(&app, &business),
+    )?;
     Ok(Json(HoldView::new(
         &hold,
         &business.time_zone,
         app.clock.now(),
+        &staff,
     )))
 }
 

@@ -14,6 +14,7 @@ mod integrations;
 pub mod problem;
 mod responses;
 mod services;
+mod staff;
 mod webhooks;
 
 use std::time::Duration;
@@ -131,6 +132,7 @@ impl Modify for BearerAuth {
         (name = "availability", description = "Free slots and single-time checks"),
         (name = "appointments", description = "Booking, rescheduling, cancelling, calendar sync retries"),
         (name = "holds", description = "Keeping a time while the caller decides"),
+        (name = "staff", description = "The people or resources services are booked with"),
         (name = "settings", description = "The business's own settings: phone country, hold length"),
         (name = "integrations", description = "Connecting the business's calendar at a provider"),
         (name = "webhooks", description = "Push notifications from the calendar providers"),

@@ -92,11 +92,25 @@ impl ApiError {
                     (StatusCode::NOT_FOUND, "appointment_not_found")
                 }
                 AppError::NotFound(Missing::Hold) => (StatusCode::NOT_FOUND, "hold_not_found"),
+                AppError::NotFound(Missing::StaffMember) => {
+                    (StatusCode::NOT_FOUND, "staff_not_found")
+                }
                 AppError::NotFound(Missing::Provider) => {
                     (StatusCode::NOT_FOUND, "provider_not_found")
                 }
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AppError::ServiceInactive => (StatusCode::UNPROCESSABLE_ENTITY, "service_inactive"),
+                AppError::StaffInactive => (StatusCode::UNPROCESSABLE_ENTITY, "staff_inactive"),
+                AppError::StaffDoesNotPerform => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "staff_does_not_perform_service",
+                ),
+                AppError::StaffHasFutureAppointments { .. } => {
+                    (StatusCode::CONFLICT, "staff_has_future_appointments")
+                }
+                AppError::LastActiveStaffMember => {
+                    (StatusCode::CONFLICT, "last_active_staff_member")
+                }
                 AppError::SlotUnavailable { .. } => (StatusCode::CONFLICT, "slot_unavailable"),
                 AppError::VersionConflict => (StatusCode::CONFLICT, "version_conflict"),
                 AppError::AppointmentCancelled => (StatusCode::CONFLICT, "appointment_cancelled"),

@@ -8,7 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::availability::{self, Unavailability};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource, Business,
-    Customer, Interval, Notes, Service, ServiceId, SyncState, SyncStatus, ValidationError,
+    Customer, Interval, Notes, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
+    ValidationError,
 };
 use crate::metrics;
 use crate::ports::{
@@ -27,12 +28,16 @@ use super::sync_core::appointment_job;
 const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 /// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
 const MAX_EDIT_ATTEMPTS: usize = 3;
+/// A booking for anyone that loses its member to a concurrent one reads again and assigns again; each loss means
+/// someone else was booked, so this bounds the rounds only under extreme contention.
+pub(super) const MAX_ASSIGNMENT_ATTEMPTS: usize = 8;
 
 /// What [`super::book`] books once a [`super::BookAppointment`] named a slot (not a hold).
 #[derive(Clone, Debug)]
 pub(super) struct BookingRequest {
     pub service_id: ServiceId,
     pub start: Timestamp,
+    pub staff_id: Option<StaffId>,
     pub customer: Customer,
     pub notes: Option<Notes>,
     pub source: BookingSource,
@@ -65,14 +70,15 @@ pub(super) fn slot_unavailable(
 
 /// The refusal of a write that lost its slot to a concurrent booking or hold, with the nearest alternatives (or why
 /// they could not be found).
-pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized>(
+pub(super) async fn taken_meanwhile<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     service: &Service,
     start: Timestamp,
+    staff_id: Option<StaffId>,
     conflict: &BookingConflict,
 ) -> AppError {
-    match alternatives_near(app, business, service, start, None).await {
+    match alternatives_near(app, business, service, start, None, staff_id).await {
         Ok(alternatives) => slot_unavailable(business, start, reason_for(conflict), alternatives),
         // Finding alternatives failed: that failure is the answer, as it would be for any read of the booking.
         Err(error) => error,
@@ -82,7 +88,8 @@ pub(super) async fn taken_meanwhile<S: AppointmentStore + BusyTimeStore + ?Sized
 fn reason_for(conflict: &BookingConflict) -> Unavailability {
     match conflict {
         BookingConflict::Overlap { .. } => Unavailability::Taken,
-        BookingConflict::DailyLimitReached { .. } => Unavailability::DailyLimitReached,
+        BookingConflict::DailyLimitReached { .. }
+        | BookingConflict::StaffDailyLimitReached { .. } => Unavailability::DailyLimitReached,
     }
 }
 
@@ -178,43 +185,74 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
         .service_and_connection(business.id, request.service_id)
         .await?;
     let service = bookable(service.ok_or(AppError::NotFound(Missing::Service))?)?;
-    let now = app.clock.now();
-    let (slot, checked_against) =
-        checked_slot(app, business, &service, request.start, None, now).await?;
-    let appointment = Appointment {
-        id: AppointmentId::generate(),
-        business_id: business.id,
-        service_id: service.id,
-        time: slot,
-        local_date: slot
-            .start()
-            .to_zoned_datetime(business.time_zone.zone().clone())
-            .date(),
-        buffer_before: service.settings.buffer_before,
-        buffer_after: service.settings.buffer_after,
-        customer: request.customer,
-        notes: request.notes,
-        source: request.source,
-        status: AppointmentStatus::Booked,
-        version: 1,
-        sync: SyncState::after_change(connection.is_some_and(|c| c.syncs_appointments()), now),
-        created_at: now,
-        updated_at: now,
-    };
-    let record = idempotency_record(idempotency, &appointment, now)?;
-    let booking = NewBooking {
-        appointment: &appointment,
-        max_per_day: service.settings.max_per_day,
-        idempotency: record.as_ref(),
-        checked_against: Some(&checked_against),
-    };
-    match app.store.create_appointment(booking).await {
-        Err(StoreError::Conflict(conflict)) => {
-            tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
-            Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
+    let syncs = connection.is_some_and(|c| c.syncs_appointments());
+    let id = AppointmentId::generate();
+    let mut seen = None;
+    for _ in 0..MAX_ASSIGNMENT_ATTEMPTS {
+        let now = app.clock.now();
+        let checked = checked_slot(
+            app,
+            business,
+            &service,
+            request.start,
+            None,
+            request.staff_id,
+            now,
+        )
+        .await?;
+        let slot = checked.slot;
+        let appointment = Appointment {
+            id,
+            business_id: business.id,
+            service_id: service.id,
+            staff_id: checked.member.id,
+            time: slot,
+            local_date: slot
+                .start()
+                .to_zoned_datetime(business.time_zone.zone().clone())
+                .date(),
+            buffer_before: service.settings.buffer_before,
+            buffer_after: service.settings.buffer_after,
+            customer: request.customer.clone(),
+            notes: request.notes.clone(),
+            source: request.source,
+            status: AppointmentStatus::Booked,
+            version: 1,
+            sync: SyncState::after_change(syncs, now),
+            created_at: now,
+            updated_at: now,
+        };
+        let record = idempotency_record(idempotency, &appointment, now)?;
+        let booking = NewBooking {
+            appointment: &appointment,
+            max_per_day: service.settings.max_per_day,
+            staff_max_per_day: checked.member.settings.max_per_day,
+            idempotency: record.as_ref(),
+            checked_against: Some(&checked.mark),
+        };
+        match app.store.create_appointment(booking).await {
+            // Anyone's booking lost its member to a concurrent one: read again, and book whoever is still free.
+            Err(StoreError::Conflict(conflict)) if request.staff_id.is_none() => {
+                tracing::info!(service_id = %service.id, reason = %conflict, "assigned member taken meanwhile; assigning again");
+                seen = Some(conflict);
+            }
+            Err(StoreError::Conflict(conflict)) => {
+                tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
+                return Err(taken_meanwhile(
+                    app,
+                    business,
+                    &service,
+                    request.start,
+                    request.staff_id,
+                    &conflict,
+                )
+                .await);
+            }
+            written => return answer_written(app, appointment, written).await,
         }
-        written => answer_written(app, appointment, written).await,
     }
+    let conflict = seen.unwrap_or(BookingConflict::Overlap { other: id });
+    Err(taken_meanwhile(app, business, &service, request.start, None, &conflict).await)
 }
 
 /// What the write of a new appointment means to the caller, once the refusals only one way of booking knows are
@@ -257,27 +295,64 @@ pub(super) fn idempotency_record(
     }))
 }
 
-/// The slot starting at `start` if every rule allows it now, else the reason with alternatives; with the store's
-/// note of the read it was checked against, for a write that follows (a hold or a move has no use for it).
-pub(super) async fn checked_slot<S: AppointmentStore + BusyTimeStore + ?Sized>(
+/// A slot every rule allows now, and the member it is with.
+pub(super) struct CheckedSlot {
+    pub slot: Interval,
+    pub member: StaffMember,
+    /// The store's note of the read it was checked against, for a write that follows.
+    pub mark: ReadMark,
+}
+
+/// The slot starting at `start` if every rule allows it now with the member named (`None`: anyone, assigned by the
+/// business's policy among those free), else the reason with alternatives (the named member's).
+pub(super) async fn checked_slot<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     service: &Service,
     start: Timestamp,
     rescheduling: Option<AppointmentId>,
+    staff_id: Option<StaffId>,
     now: Timestamp,
-) -> Result<(Interval, ReadMark), AppError> {
+) -> Result<CheckedSlot, AppError> {
     let point = Interval::starting_at(start, service.settings.duration.as_duration())
         .ok_or_else(|| ValidationError::new("start", "is out of range"))?;
     let mut booked = BookedTime::around(app, business, point).await?;
     if let Some(id) = rescheduling {
         booked = booked.without(id);
     }
-    match availability::check_slot(&booked.input(service, business, now), start) {
-        Ok(slot) => Ok((slot, booked.mark)),
+    if let Some(staff_id) = staff_id {
+        booked.named(staff_id, service)?;
+    }
+    match availability::check_slot_with_staff(
+        &booked.input(service, business, now, staff_id),
+        start,
+    ) {
+        Ok((slot, free)) => {
+            let chosen = match free.as_slice() {
+                [only] => Some(*only),
+                _ => {
+                    let local_date = start
+                        .to_zoned_datetime(business.time_zone.zone().clone())
+                        .date();
+                    let settings = app.store.get_business_settings(business.id).await?;
+                    settings
+                        .assignment
+                        .choose(&free, &booked.occupancies, local_date)
+                }
+            };
+            let member = chosen
+                .and_then(|id| booked.staff.iter().find(|member| member.id == id))
+                .cloned()
+                .ok_or(AppError::NotFound(Missing::StaffMember))?;
+            Ok(CheckedSlot {
+                slot,
+                member,
+                mark: booked.mark,
+            })
+        }
         Err(reason) => {
             let alternatives =
-                alternatives_near(app, business, service, start, rescheduling).await?;
+                alternatives_near(app, business, service, start, rescheduling, staff_id).await?;
             Err(slot_unavailable(business, start, reason, alternatives))
         }
     }
@@ -351,13 +426,28 @@ pub async fn edit_appointment<
         let now = app.clock.now();
         let mut next = current.clone();
         let mut max_per_day = None;
-        let moving = edit.start.filter(|start| *start != current.time.start());
+        let mut staff_max_per_day = None;
+        let moved_in_time = edit.start.filter(|start| *start != current.time.start());
+        let staff_id = edit.staff_id.unwrap_or(current.staff_id);
+        // A new member is a move too: the time is checked against their diary.
+        let moving = moved_in_time
+            .or_else(|| (staff_id != current.staff_id).then_some(current.time.start()));
         let service = match moving {
             Some(start) => {
                 let service = ensure_bookable(app, business, current.service_id).await?;
-                let slot = checked_slot(app, business, &service, start, Some(current.id), now)
-                    .await?
-                    .0;
+                let checked = checked_slot(
+                    app,
+                    business,
+                    &service,
+                    start,
+                    Some(current.id),
+                    Some(staff_id),
+                    now,
+                )
+                .await?;
+                let slot = checked.slot;
+                next.staff_id = checked.member.id;
+                staff_max_per_day = checked.member.settings.max_per_day;
                 next.time = slot;
                 next.local_date = slot
                     .start()
@@ -387,6 +477,7 @@ pub async fn edit_appointment<
             appointment: &next,
             expected_version: current.version,
             max_per_day,
+            staff_max_per_day,
         };
         match app.store.update_appointment(change).await {
             Ok(()) => {
@@ -398,7 +489,8 @@ pub async fn edit_appointment<
                 let start = next.time.start();
                 let alternatives = match &service {
                     Some(service) => {
-                        alternatives_near(app, business, service, start, Some(id)).await?
+                        alternatives_near(app, business, service, start, Some(id), Some(staff_id))
+                            .await?
                     }
                     None => Vec::new(),
                 };
@@ -440,6 +532,7 @@ pub async fn cancel_appointment<S: BookingStore + AppointmentStore + ConnectionS
             appointment: &next,
             expected_version: current.version,
             max_per_day: None,
+            staff_max_per_day: None,
         };
         match app.store.update_appointment(change).await {
             Ok(()) => {

@@ -3,17 +3,18 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::availability::{self, AvailabilityInput, Unavailability};
+use crate::availability::{self, AvailabilityInput, OfferedSlot, Unavailability};
 use crate::domain::{
-    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId,
-    ValidationError,
+    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId, StaffId,
+    StaffMember, ValidationError,
 };
 use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ReadMark};
 
 use super::commands::FindTimes;
 use super::context::App;
-use super::error::AppError;
+use super::error::{AppError, Missing};
 use super::services::get_service;
+use super::staff::list_staff;
 
 /// The longest window one availability request may ask for; longer ones are refused rather than silently cut.
 pub const MAX_WINDOW_DAYS: i64 = 93;
@@ -32,7 +33,10 @@ pub struct AvailabilityAnswer {
     /// The part of the requested window in which booking is allowed now, as the first and last start time that
     /// may be booked (both inclusive); `None` when none of it is.
     pub searched: Option<(Timestamp, Timestamp)>,
-    pub slots: Vec<Interval>,
+    /// Each free slot with the members free for it (the one asked about, or every qualified member for anyone).
+    pub slots: Vec<OfferedSlot>,
+    /// The business's staff members, to name those in `slots`.
+    pub staff: Vec<StaffMember>,
 }
 
 impl AvailabilityAnswer {
@@ -48,21 +52,27 @@ impl AvailabilityAnswer {
 pub struct SlotCheck {
     pub service: Service,
     pub requested: Timestamp,
-    pub verdict: Result<Interval, Unavailability>,
+    /// The slot and the members free for it, or why nobody asked about is.
+    pub verdict: Result<(Interval, Vec<StaffId>), Unavailability>,
     pub alternatives: Vec<Interval>,
+    /// The business's staff members, to name those in `verdict`.
+    pub staff: Vec<StaffMember>,
 }
 
-/// What the engine needs besides the service: the business's live appointments and external busy time near `around`.
+/// What the engine needs besides the service: the business's staff members, and its live appointments and external
+/// busy time near `around`.
 pub(super) struct BookedTime {
     pub occupancies: Vec<Occupancy>,
     pub busy: Vec<Interval>,
+    pub staff: Vec<StaffMember>,
     /// The store's note of the occupancies' read, handed back with a booking checked against them.
     pub mark: ReadMark,
 }
 
 impl BookedTime {
-    /// Reads both in parallel: the two queries are the whole I/O cost of an availability answer.
-    pub(super) async fn around<S: AppointmentStore + BusyTimeStore + ?Sized>(
+    /// Reads all three in parallel: these queries are the whole I/O cost of an availability answer, however many
+    /// staff members the business has.
+    pub(super) async fn around<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
         app: &App<S>,
         business: &Business,
         around: Interval,
@@ -70,16 +80,61 @@ impl BookedTime {
         let reach = MAX_OCCUPIED_SPAN + LOCAL_DAY_MARGIN;
         let widened = around.widened(reach, reach);
         // Holds count while alive now; the store judges the same at the moment of the write.
-        let (read, busy) = tokio::try_join!(
-            app.store
-                .read_live_occupancies(business.id, widened, app.clock.now()),
-            app.store.busy_intervals_overlapping(business.id, widened),
+        let (read, busy, staff) = tokio::try_join!(
+            async {
+                app.store
+                    .read_live_occupancies(business.id, widened, app.clock.now())
+                    .await
+                    .map_err(AppError::from)
+            },
+            async {
+                app.store
+                    .busy_intervals_overlapping(business.id, widened)
+                    .await
+                    .map_err(AppError::from)
+            },
+            list_staff(app, business),
         )?;
         Ok(Self {
             occupancies: read.occupancies,
             busy,
+            staff,
             mark: read.mark,
         })
+    }
+
+    /// The members a question is about: the one named (nobody, when the business has no such member), or all.
+    pub(super) fn asked(&self, staff_id: Option<StaffId>) -> &[StaffMember] {
+        match staff_id {
+            None => &self.staff,
+            Some(id) => self
+                .staff
+                .iter()
+                .position(|member| member.id == id)
+                .and_then(|at| self.staff.get(at..=at))
+                .unwrap_or(&[]),
+        }
+    }
+
+    /// The named member, refused when the business has none by that id, they are inactive, or they do not perform
+    /// the service.
+    pub(super) fn named(
+        &self,
+        staff_id: StaffId,
+        service: &Service,
+    ) -> Result<&StaffMember, AppError> {
+        let member = self
+            .staff
+            .iter()
+            .find(|member| member.id == staff_id)
+            .ok_or(AppError::NotFound(Missing::StaffMember))?;
+        if !member.active {
+            return Err(AppError::StaffInactive);
+        }
+        if !member.settings.services.includes(service.id) {
+            return Err(AppError::StaffDoesNotPerform);
+        }
+        Ok(member)
     }
 
     pub(super) fn without(mut self, appointment: AppointmentId) -> Self {
@@ -93,6 +148,7 @@ impl BookedTime {
         service: &'a Service,
         business: &'a Business,
         now: Timestamp,
+        staff_id: Option<StaffId>,
     ) -> AvailabilityInput<'a> {
         AvailabilityInput {
             service,
@@ -100,6 +156,7 @@ impl BookedTime {
             now,
             occupancies: &self.occupancies,
             busy: &self.busy,
+            staff: self.asked(staff_id),
         }
     }
 }
@@ -131,7 +188,7 @@ pub(super) fn bookable(service: Service) -> Result<Service, AppError> {
 }
 
 /// The free times a [`FindTimes`] asks for: free slots of its service whose start lies in its window, clipped to
-/// what may be booked now.
+/// what may be booked now, each with who is free (the member it names, or anyone qualified).
 pub async fn find_times<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
@@ -141,8 +198,9 @@ pub async fn find_times<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Si
         service_id,
         window,
         moving,
+        staff_id,
     } = command;
-    availability_in(app, business, service_id, window, moving).await
+    availability_in(app, business, service_id, window, moving, staff_id).await
 }
 
 async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
@@ -151,6 +209,7 @@ async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?S
     service_id: ServiceId,
     window: Interval,
     moving: Option<AppointmentId>,
+    staff_id: Option<StaffId>,
 ) -> Result<AvailabilityAnswer, AppError> {
     let window = checked_window(window)?;
     // The service and the booked time around the whole requested window are read at once: one round trip to the
@@ -161,6 +220,9 @@ async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?S
     )?;
     if let Some(moving) = moving {
         booked = booked.without(moving);
+    }
+    if let Some(staff_id) = staff_id {
+        booked.named(staff_id, &service)?;
     }
     let now = app.clock.now();
     let bookable = availability::booking_window(&service, now);
@@ -177,7 +239,7 @@ async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?S
     .ok();
     let slots = match search {
         Some(search) => {
-            availability::available_slots(&booked.input(&service, business, now), search)
+            availability::offered_slots(&booked.input(&service, business, now, staff_id), search)
         }
         None => Vec::new(),
     };
@@ -187,29 +249,39 @@ async fn availability_in<S: CatalogStore + AppointmentStore + BusyTimeStore + ?S
         requested: window,
         searched,
         slots,
+        staff: booked.staff,
     })
 }
 
-/// Whether `start` can be booked now, why not, and the nearest alternatives if not.
+/// Whether `start` can be booked now with the member named (`None`: anyone), why not, and the nearest alternatives
+/// (theirs) if not.
 pub async fn check_availability<S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     service_id: ServiceId,
     start: Timestamp,
+    staff_id: Option<StaffId>,
 ) -> Result<SlotCheck, AppError> {
     let service = bookable_service(app, business, service_id).await?;
     let now = app.clock.now();
     let booked = BookedTime::around(app, business, instant(start)?).await?;
-    let verdict = availability::check_slot(&booked.input(&service, business, now), start);
+    if let Some(staff_id) = staff_id {
+        booked.named(staff_id, &service)?;
+    }
+    let verdict = availability::check_slot_with_staff(
+        &booked.input(&service, business, now, staff_id),
+        start,
+    );
     let alternatives = match verdict {
         Ok(_) => Vec::new(),
-        Err(_) => alternatives_near(app, business, &service, start, None).await?,
+        Err(_) => alternatives_near(app, business, &service, start, None, staff_id).await?,
     };
     Ok(SlotCheck {
         service,
         requested: start,
         verdict,
         alternatives,
+        staff: booked.staff,
     })
 }
 
@@ -220,12 +292,15 @@ fn instant(at: Timestamp) -> Result<Interval, AppError> {
 
 /// The bookable slots nearest to `start`. A time before the minimum notice or past the horizon is moved to the
 /// nearest edge of the booking window first, so "too far" still comes with the latest times that can be booked.
-pub(super) async fn alternatives_near<S: AppointmentStore + BusyTimeStore + ?Sized>(
+pub(super) async fn alternatives_near<
+    S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized,
+>(
     app: &App<S>,
     business: &Business,
     service: &Service,
     start: Timestamp,
     excluding: Option<AppointmentId>,
+    staff_id: Option<StaffId>,
 ) -> Result<Vec<Interval>, AppError> {
     let now = app.clock.now();
     let bookable = availability::booking_window(service, now);
@@ -239,7 +314,7 @@ pub(super) async fn alternatives_near<S: AppointmentStore + BusyTimeStore + ?Siz
         booked = booked.without(id);
     }
     Ok(availability::nearest_slots(
-        &booked.input(service, business, now),
+        &booked.input(service, business, now, staff_id),
         around,
         ALTERNATIVES,
     ))

@@ -26,10 +26,15 @@ pub async fn book<
     command: BookAppointment,
 ) -> Result<BookingOutcome, AppError> {
     match command.target {
-        BookingTarget::Slot { service_id, start } => {
+        BookingTarget::Slot {
+            service_id,
+            start,
+            staff_id,
+        } => {
             let request = BookingRequest {
                 service_id,
                 start,
+                staff_id,
                 customer: command.customer,
                 notes: command.notes,
                 source: command.source,

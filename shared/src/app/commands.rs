@@ -12,7 +12,9 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AppointmentId, BookingSource, Customer, HoldId, Interval, Notes, ServiceId};
+use crate::domain::{
+    AppointmentId, BookingSource, Customer, HoldId, Interval, Notes, ServiceId, StaffId,
+};
 use crate::ports::IdempotencyKey;
 
 /// An `Idempotency-Key` with a fingerprint of the request it came with: the same key with another request is
@@ -47,6 +49,8 @@ pub enum BookingTarget {
     Slot {
         service_id: ServiceId,
         start: Timestamp,
+        /// With whom; `None` is anyone, assigned by the business's policy among those free.
+        staff_id: Option<StaffId>,
     },
     Held(HoldId),
 }
@@ -91,6 +95,8 @@ impl BookAppointment {
 pub struct HoldTime {
     pub service_id: ServiceId,
     pub start: Timestamp,
+    /// With whom; `None` is anyone: the member is picked when the hold is made, and the booking keeps them.
+    pub staff_id: Option<StaffId>,
 }
 
 /// A change to an appointment (a reschedule, an edit, or both); absent fields stay as they are.
@@ -101,6 +107,9 @@ pub struct AppointmentEdit {
     pub notes: Option<Option<Notes>>,
     /// When given, the edit applies only to this version; otherwise concurrent edits are merged.
     pub expected_version: Option<u64>,
+    /// Move the appointment to this staff member; without it a reschedule keeps its member (and is refused, with
+    /// their alternatives, when they are busy: never silently given to someone else).
+    pub staff_id: Option<StaffId>,
 }
 
 impl AppointmentEdit {
@@ -119,6 +128,7 @@ pub struct FindTimes {
     pub(super) service_id: ServiceId,
     pub(super) window: Interval,
     pub(super) moving: Option<AppointmentId>,
+    pub(super) staff_id: Option<StaffId>,
 }
 
 impl FindTimes {
@@ -127,7 +137,13 @@ impl FindTimes {
             service_id,
             window,
             moving: None,
+            staff_id: None,
         }
+    }
+
+    /// Only the times of this staff member (`None`: anyone's, the default).
+    pub fn with_staff(self, staff_id: Option<StaffId>) -> Self {
+        Self { staff_id, ..self }
     }
 
     /// The whole local day `date` in `zone`, however long daylight saving makes it; `None` for a day the zone

@@ -53,6 +53,7 @@ pub enum Missing {
     Service,
     Appointment,
     Hold,
+    StaffMember,
     Business,
     Account,
     ApiKey,
@@ -68,6 +69,7 @@ impl std::fmt::Display for Missing {
             Self::Service => "service",
             Self::Appointment => "appointment",
             Self::Hold => "hold",
+            Self::StaffMember => "staff member",
             Self::Business => "business",
             Self::Account => "staff member",
             Self::ApiKey => "api key",
@@ -88,6 +90,17 @@ pub enum AppError {
     WindowTooLong { max_days: i64 },
     #[error("the service is not active")]
     ServiceInactive,
+    #[error("the staff member is not active")]
+    StaffInactive,
+    #[error("the staff member does not perform this service")]
+    StaffDoesNotPerform,
+    /// Deactivating a member who still has appointments ahead needs the request to say what becomes of them.
+    #[error(
+        "the staff member has {count} upcoming appointments; move or cancel them, or ask to reassign or cancel them"
+    )]
+    StaffHasFutureAppointments { count: usize },
+    #[error("a business keeps at least one active staff member")]
+    LastActiveStaffMember,
     /// Carries the business's zone, so every front door tells the refused time and the alternatives in local time
     /// from the refusal alone, and passing it on with `?` keeps `reason` and `alternatives`.
     #[error("the time is not available: {reason}")]

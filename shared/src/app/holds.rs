@@ -5,15 +5,15 @@ use jiff::Timestamp;
 
 use crate::availability::Unavailability;
 use crate::domain::{
-    Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
-    SyncState,
+    Appointment, AppointmentStatus, BookingConflict, BookingSource, Business, Customer, Hold,
+    HoldId, Notes, SyncState,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, answer_written, checked_slot, idempotency_record, slot_unavailable,
-    taken_meanwhile, write_once_per_key,
+    BookingOutcome, MAX_ASSIGNMENT_ATTEMPTS, answer_written, checked_slot, idempotency_record,
+    slot_unavailable, taken_meanwhile, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
 use super::commands::{HoldTime, IdempotentBooking};
@@ -37,36 +37,69 @@ pub async fn create_hold<
                 .await
                 .map_err(AppError::from)
         })?;
-    let now = app.clock.now();
-    let (slot, _) = checked_slot(app, business, &service, request.start, None, now).await?;
-    let hold = Hold {
-        id: HoldId::generate(),
-        business_id: business.id,
-        service_id: service.id,
-        time: slot,
-        local_date: slot
-            .start()
-            .to_zoned_datetime(business.time_zone.zone().clone())
-            .date(),
-        buffer_before: service.settings.buffer_before,
-        buffer_after: service.settings.buffer_after,
-        created_at: now,
-        expires_at: now
-            .checked_add(settings.hold_minutes().as_duration())
-            .unwrap_or(now),
-    };
-    let new = NewHold {
-        hold: &hold,
-        max_per_day: service.settings.max_per_day,
-    };
-    match app.store.create_hold(new).await {
-        Ok(()) => Ok(hold),
-        Err(StoreError::Conflict(conflict)) => {
-            tracing::info!(service_id = %service.id, reason = %conflict, "hold lost to a concurrent booking or hold");
-            Err(taken_meanwhile(app, business, &service, request.start, &conflict).await)
+    let id = HoldId::generate();
+    let mut seen = None;
+    for _ in 0..MAX_ASSIGNMENT_ATTEMPTS {
+        let now = app.clock.now();
+        let checked = checked_slot(
+            app,
+            business,
+            &service,
+            request.start,
+            None,
+            request.staff_id,
+            now,
+        )
+        .await?;
+        let slot = checked.slot;
+        let hold = Hold {
+            id,
+            business_id: business.id,
+            service_id: service.id,
+            staff_id: checked.member.id,
+            time: slot,
+            local_date: slot
+                .start()
+                .to_zoned_datetime(business.time_zone.zone().clone())
+                .date(),
+            buffer_before: service.settings.buffer_before,
+            buffer_after: service.settings.buffer_after,
+            created_at: now,
+            expires_at: now
+                .checked_add(settings.hold_minutes().as_duration())
+                .unwrap_or(now),
+        };
+        let new = NewHold {
+            hold: &hold,
+            max_per_day: service.settings.max_per_day,
+            staff_max_per_day: checked.member.settings.max_per_day,
+        };
+        match app.store.create_hold(new).await {
+            Ok(()) => return Ok(hold),
+            // A hold for anyone that lost its member: read again and hold with whoever is still free.
+            Err(StoreError::Conflict(conflict)) if request.staff_id.is_none() => {
+                tracing::info!(service_id = %service.id, reason = %conflict, "assigned member taken meanwhile; assigning again");
+                seen = Some(conflict);
+            }
+            Err(StoreError::Conflict(conflict)) => {
+                tracing::info!(service_id = %service.id, reason = %conflict, "hold lost to a concurrent booking or hold");
+                return Err(taken_meanwhile(
+                    app,
+                    business,
+                    &service,
+                    request.start,
+                    request.staff_id,
+                    &conflict,
+                )
+                .await);
+            }
+            Err(other) => return Err(other.into()),
         }
-        Err(other) => Err(other.into()),
     }
+    let conflict = seen.unwrap_or(BookingConflict::Overlap {
+        other: id.appointment_id(),
+    });
+    Err(taken_meanwhile(app, business, &service, request.start, None, &conflict).await)
 }
 
 /// The hold, if the business has it: alive, or expired and not yet tidied away.
@@ -194,7 +227,15 @@ async fn convert_once<
         let service = ensure_bookable(app, business, hold.service_id).await;
         let alternatives = match service {
             Ok(service) => {
-                alternatives_near(app, business, &service, hold.time.start(), None).await?
+                alternatives_near(
+                    app,
+                    business,
+                    &service,
+                    hold.time.start(),
+                    None,
+                    Some(hold.staff_id),
+                )
+                .await?
             }
             Err(_) => Vec::new(),
         };
@@ -209,6 +250,7 @@ async fn convert_once<
         id: hold.id.appointment_id(),
         business_id: business.id,
         service_id: hold.service_id,
+        staff_id: hold.staff_id,
         time: hold.time,
         local_date: hold.local_date,
         buffer_before: hold.buffer_before,
@@ -226,6 +268,7 @@ async fn convert_once<
     let booking = NewBooking {
         appointment: &appointment,
         max_per_day: None,
+        staff_max_per_day: None,
         idempotency: record.as_ref(),
         checked_against: None,
     };

@@ -33,6 +33,7 @@ pub mod password_reset;
 mod providers;
 mod services;
 pub mod sign_up;
+mod staff;
 mod sync_core;
 mod sync_jobs;
 mod sync_maintenance;
@@ -66,6 +67,10 @@ pub use inbound_sync::{
 pub use providers::{Integrations, random_state_key};
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
+};
+pub use staff::{
+    FutureAppointments, StaffChanges, create_staff_member, deactivate_staff_member,
+    get_staff_member, list_staff, update_staff_member,
 };
 pub use sync_core::SyncOutcome;
 pub use sync_jobs::{JobEnd, give_up_sync, run_delivered_job, run_sync_job};

@@ -45,6 +45,7 @@ fn time_second(time: Time) -> i64 {
 
 /// The zone's UTC offsets over a span of instants: period `i` starts at `starts[i]` (the first reaches back without
 /// bound) and runs to the next start.
+#[derive(Clone)]
 pub(super) struct ZoneOffsets {
     starts: Vec<i64>,
     offsets: Vec<i64>,
@@ -172,35 +173,58 @@ impl<'a> Grid<'a> {
 
     /// Splits the instants whose wall time lies in `[open, close)` by offset period.
     fn collect_stretches(&mut self, open: i64, close: i64) {
-        let offsets = &self.offsets;
-        self.stretches.clear();
-        let earliest = open - offsets.max;
-        let latest = close - offsets.min;
-        let first = offsets.starts.partition_point(|&s| s <= earliest).max(1) - 1;
-        for period in first..offsets.starts.len() {
-            let period_start = offsets.starts[period];
-            if period_start >= latest {
-                break;
-            }
-            let period_end = offsets.starts.get(period + 1).copied().unwrap_or(i64::MAX);
-            let offset = offsets.offsets[period];
-            let start = (open - offset).max(period_start);
-            let end = (close - offset).min(period_end);
-            if start < end {
-                self.stretches.push(Stretch {
-                    start,
-                    end,
-                    offset,
-                    reach: end,
-                });
-            }
+        split_by_offset(&self.offsets, open, close, &mut self.stretches);
+    }
+}
+
+/// The instants a range of the local date at wall `midnight` covers, split by offset period: `(start, end, reach)`,
+/// where a slot starting in `[start, end)` must end by `reach` to stay inside the range (as the grid reads it).
+pub(super) fn covered_stretches(
+    range: &LocalTimeRange,
+    offsets: &ZoneOffsets,
+    midnight: i64,
+) -> Vec<(i64, i64, i64)> {
+    let open = midnight + opening_second(range.start());
+    let close = midnight + closing_second(range.end());
+    let mut stretches = Vec::new();
+    if open < close {
+        split_by_offset(offsets, open, close, &mut stretches);
+    }
+    stretches
+        .iter()
+        .map(|stretch| (stretch.start, stretch.end, stretch.reach))
+        .collect()
+}
+
+/// Splits the instants whose wall time lies in `[open, close)` by offset period, into `stretches`.
+fn split_by_offset(offsets: &ZoneOffsets, open: i64, close: i64, stretches: &mut Vec<Stretch>) {
+    stretches.clear();
+    let earliest = open - offsets.max;
+    let latest = close - offsets.min;
+    let first = offsets.starts.partition_point(|&s| s <= earliest).max(1) - 1;
+    for period in first..offsets.starts.len() {
+        let period_start = offsets.starts[period];
+        if period_start >= latest {
+            break;
         }
-        for index in (1..self.stretches.len()).rev() {
-            let next = self.stretches[index];
-            let previous = &mut self.stretches[index - 1];
-            if previous.end == next.start {
-                previous.reach = next.reach;
-            }
+        let period_end = offsets.starts.get(period + 1).copied().unwrap_or(i64::MAX);
+        let offset = offsets.offsets[period];
+        let start = (open - offset).max(period_start);
+        let end = (close - offset).min(period_end);
+        if start < end {
+            stretches.push(Stretch {
+                start,
+                end,
+                offset,
+                reach: end,
+            });
+        }
+    }
+    for index in (1..stretches.len()).rev() {
+        let next = stretches[index];
+        let previous = &mut stretches[index - 1];
+        if previous.end == next.start {
+            previous.reach = next.reach;
         }
     }
 }

@@ -7,11 +7,11 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
-use super::tests::{Case, seed};
+use super::tests::{Case, only_member, seed};
 use super::*;
 use crate::domain::{
     AppointmentId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName, ServiceSettings,
-    WeeklyHours,
+    StaffId, StaffMember, StaffServices, WeeklyHours,
 };
 
 const ZONES: [&str; 6] = [
@@ -195,6 +195,7 @@ prop_compose! {
                 Occupancy {
                     appointment_id: AppointmentId::generate(),
                     service_id: if own { service.id } else { other_service },
+                    staff_id: only_member().id,
                     occupied: span(plus_minutes(begins, -before), length + before + after),
                     local_date: zone.to_datetime(begins).date(),
                 }
@@ -207,7 +208,7 @@ prop_compose! {
         let now = plus_minutes(start, now_offset)
             .checked_add(SignedDuration::from_nanos(now_nanos))
             .unwrap_or_else(|e| panic!("{e}"));
-        Scenario { case: Case { service, zone, now, occupancies, busy }, window }
+        Scenario { case: Case { service, zone, now, occupancies, busy, staff: vec![only_member()] }, window }
     }
 }
 
@@ -229,8 +230,44 @@ fn covers(range: &LocalTimeRange, wall: DateTime, date: Date) -> bool {
     wall.date() == date && minute_of_day(wall.time()).is_some_and(|m| start <= m && m < end)
 }
 
-/// The rules, checked one by one in the order of precedence, the slowest way that is obviously right.
+/// The rules for the scenario's one member.
 fn reference(input: &AvailabilityInput, start: Timestamp) -> Result<Interval, Unavailability> {
+    let member = input
+        .staff
+        .first()
+        .unwrap_or_else(|| panic!("a scenario has a member"));
+    reference_for(input, member, start)
+}
+
+/// Whether every minute of the slot at `start` lies in one of `ranges` of `date`, walked through the zone.
+fn inside_ranges(
+    input: &AvailabilityInput,
+    ranges: &[LocalTimeRange],
+    date: Date,
+    start: Timestamp,
+    duration: i64,
+) -> bool {
+    ranges.iter().any(|range| {
+        (0..duration).all(|minute| {
+            covers(
+                range,
+                input.zone.to_datetime(plus_minutes(start, minute)),
+                date,
+            )
+        })
+    })
+}
+
+/// The rules for one member, checked one by one in the order of precedence, the slowest way that is obviously
+/// right.
+fn reference_for(
+    input: &AvailabilityInput,
+    member: &StaffMember,
+    start: Timestamp,
+) -> Result<Interval, Unavailability> {
+    if !member.active || !member.settings.services.includes(input.service.id) {
+        return Err(Unavailability::OutsideHours);
+    }
     let settings = &input.service.settings;
     let duration = i64::from(settings.duration.get());
     let wall = input.zone.to_datetime(start);
@@ -258,7 +295,10 @@ fn reference(input: &AvailabilityInput, start: Timestamp) -> Result<Interval, Un
                 )
             })
         });
-    if !inside {
+    let inside_theirs = member
+        .hours_on(date)
+        .is_none_or(|ranges| inside_ranges(input, ranges, date, start, duration));
+    if !inside || !inside_theirs {
         return Err(Unavailability::OutsideHours);
     }
     let notice = SignedDuration::from_mins(i64::from(settings.minimum_notice.get()));
@@ -274,16 +314,25 @@ fn reference(input: &AvailabilityInput, start: Timestamp) -> Result<Interval, Un
         .iter()
         .filter(|o| o.service_id == input.service.id && o.local_date == date)
         .count();
-    if settings
-        .max_per_day
-        .is_some_and(|limit| same_day >= usize::try_from(limit).unwrap_or(usize::MAX))
-    {
+    let theirs_that_day = input
+        .occupancies
+        .iter()
+        .filter(|o| o.staff_id == member.id && o.local_date == date)
+        .count();
+    let full = |limit: Option<u32>, count: usize| {
+        limit.is_some_and(|limit| count >= usize::try_from(limit).unwrap_or(usize::MAX))
+    };
+    if full(settings.max_per_day, same_day) || full(member.settings.max_per_day, theirs_that_day) {
         return Err(Unavailability::DailyLimitReached);
     }
     let occupied_start = plus_minutes(start, -i64::from(settings.buffer_before.get()));
     let occupied_end = plus_minutes(start, duration + i64::from(settings.buffer_after.get()));
     let hits = |other: &Interval| other.start() < occupied_end && occupied_start < other.end();
-    if input.occupancies.iter().any(|o| hits(&o.occupied)) {
+    if input
+        .occupancies
+        .iter()
+        .any(|o| o.staff_id == member.id && hits(&o.occupied))
+    {
         return Err(Unavailability::Taken);
     }
     if input.busy.iter().any(hits) {
@@ -387,6 +436,161 @@ proptest! {
         expected.truncate(count);
         expected.sort_by_key(Interval::start);
         prop_assert_eq!(nearest_slots(&input, around, count), expected);
+    }
+}
+
+/// A generated member: `(own weekly hours?, their week, a day off (days after the anchor), their limit, what they
+/// perform (0 every service, 1 only this one, 2 only another), active?)`.
+type Member = (
+    bool,
+    Vec<Vec<LocalTimeRange>>,
+    Option<i64>,
+    Option<u32>,
+    u8,
+    bool,
+);
+
+prop_compose! {
+    /// A scenario with one to four members, each of their own hours, time off, limit and services, and the
+    /// scenario's appointments spread among them.
+    fn staffed_scenario()(
+        scenario in scenario(),
+        members in prop::collection::vec(
+            (
+                any::<bool>(),
+                prop::collection::vec(day_hours(), 7),
+                prop::option::of(-2i64..=3),
+                prop::option::of(1u32..=2),
+                0u8..3,
+                prop_oneof![4 => Just(true), 1 => Just(false)],
+            ),
+            1..=4,
+        ),
+        owners in prop::collection::vec(0usize..4, 12),
+    ) -> Scenario {
+        let Scenario { mut case, window } = scenario;
+        let anchor_date = case.zone.to_datetime(window.start()).date();
+        case.staff = members
+            .into_iter()
+            .map(|(own_hours, week, day_off, limit, performs, active): Member| {
+                let mut member = only_member();
+                member.id = StaffId::generate();
+                member.active = active;
+                let day = |index: usize| week.get(index).cloned().unwrap_or_default();
+                member.settings.weekly_hours = own_hours.then(|| WeeklyHours {
+                    monday: day(0),
+                    tuesday: day(1),
+                    wednesday: day(2),
+                    thursday: day(3),
+                    friday: day(4),
+                    saturday: day(5),
+                    sunday: day(6),
+                });
+                member.settings.date_overrides = day_off
+                    .map(|days| DateOverride {
+                        date: anchor_date
+                            .checked_add(SignedDuration::from_hours(days * 24))
+                            .unwrap_or(anchor_date),
+                        hours: vec![],
+                    })
+                    .into_iter()
+                    .collect();
+                member.settings.max_per_day = limit;
+                member.settings.services = match performs {
+                    0 => StaffServices::All,
+                    1 => StaffServices::Only([case.service.id].into()),
+                    _ => StaffServices::Only([ServiceId::generate()].into()),
+                };
+                member
+            })
+            .collect();
+        let ids: Vec<StaffId> = case.staff.iter().map(|member| member.id).collect();
+        for (occupancy, owner) in case.occupancies.iter_mut().zip(owners) {
+            occupancy.staff_id = ids.get(owner % ids.len()).copied().unwrap_or(occupancy.staff_id);
+        }
+        Scenario { case, window }
+    }
+}
+
+/// The answer for one member of the scenario.
+fn members_answer(case: &Case, member: &StaffMember, window: Interval) -> Vec<Interval> {
+    let input = AvailabilityInput {
+        staff: std::slice::from_ref(member),
+        ..case.input()
+    };
+    available_slots(&input, window)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// "Anyone" offers exactly the union of what each member is offered, and names for each slot exactly the
+    /// members whose own answer has it.
+    #[test]
+    fn the_answer_for_anyone_is_the_union_of_each_members(case in staffed_scenario()) {
+        let offered = offered_slots(&case.input(), case.window);
+        let each: Vec<(StaffId, Vec<Interval>)> = case
+            .case
+            .staff
+            .iter()
+            .map(|member| (member.id, members_answer(&case.case, member, case.window)))
+            .collect();
+        let mut union: Vec<Interval> = each.iter().flat_map(|(_, slots)| slots.iter().copied()).collect();
+        union.sort_by_key(Interval::start);
+        union.dedup();
+        prop_assert_eq!(offered.iter().map(|o| o.slot).collect::<Vec<_>>(), union);
+        for slot in &offered {
+            let with: Vec<StaffId> = each
+                .iter()
+                .filter(|(_, slots)| slots.contains(&slot.slot))
+                .map(|(id, _)| *id)
+                .collect();
+            prop_assert_eq!(&slot.staff, &with);
+        }
+    }
+
+    /// Each member's own answer follows the rules for them (their hours within the service's, their occupancies,
+    /// their limit and the service's), and the check of a time agrees, naming who is free.
+    #[test]
+    fn each_members_answer_follows_the_rules_for_them(
+        case in staffed_scenario(),
+        probes in prop::collection::vec(0i64..3 * DAY_MINUTES, 0..=10),
+    ) {
+        let input = case.input();
+        let in_window = |t: &Timestamp| case.window.start() <= *t && *t < case.window.end();
+        let probes: Vec<Timestamp> = probes
+            .into_iter()
+            .map(|minute| plus_minutes(case.window.start(), minute))
+            .collect();
+        let starts: Vec<Timestamp> = grid_candidates(&input, case.window)
+            .into_iter()
+            .chain(probes)
+            .filter(in_window)
+            .collect();
+        for member in &case.case.staff {
+            let offered = members_answer(&case.case, member, case.window);
+            for &start in &starts {
+                let expected = reference_for(&input, member, start);
+                prop_assert_eq!(
+                    expected.is_ok(),
+                    offered.iter().any(|slot| slot.start() == start),
+                    "member {:?} at {}", member.settings, start
+                );
+            }
+        }
+        for &start in &starts {
+            let free: Vec<StaffId> = case
+                .case
+                .staff
+                .iter()
+                .filter(|member| reference_for(&input, member, start).is_ok())
+                .map(|member| member.id)
+                .collect();
+            match check_slot_with_staff(&input, start) {
+                Ok((_, staff)) => prop_assert_eq!(staff, free),
+                Err(_) => prop_assert!(free.is_empty()),
+            }
+        }
     }
 }
 

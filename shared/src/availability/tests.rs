@@ -7,8 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::*;
 use crate as booking;
 use crate::domain::{
-    AppointmentId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName, ServiceSettings,
-    WeeklyHours,
+    AppointmentId, BusinessId, DateOverride, LocalTimeRange, Minutes, ServiceId, ServiceName,
+    ServiceSettings, WeeklyHours,
 };
 
 // The embedded store's tests load these fixtures too, from a module this one cannot reach.
@@ -73,13 +73,25 @@ fn local(zone: &TimeZone, text: &str) -> Timestamp {
         .unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
+/// An occupancy of the one staff member every example business has: theirs is every occupancy.
 fn occupancy(service_id: ServiceId, occupied: Interval, local_date: Date) -> Occupancy {
     Occupancy {
         appointment_id: AppointmentId::generate(),
         service_id,
+        staff_id: only_member().id,
         occupied,
         local_date,
     }
+}
+
+/// The one staff member of the example businesses: every service, whenever it is open, no limit; the same for every
+/// business, since the examples never have two.
+pub(super) fn only_member() -> StaffMember {
+    StaffMember::first_of(
+        BusinessId::from(uuid::Uuid::nil()),
+        booking::domain::StaffName::try_from("Anyone".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+        Timestamp::UNIX_EPOCH,
+    )
 }
 
 /// What the engine is asked about: also the inputs of the property tests' scenarios.
@@ -90,6 +102,7 @@ pub(super) struct Case {
     pub(super) now: Timestamp,
     pub(super) occupancies: Vec<Occupancy>,
     pub(super) busy: Vec<Interval>,
+    pub(super) staff: Vec<StaffMember>,
 }
 
 impl Case {
@@ -100,6 +113,7 @@ impl Case {
             now: instant("2026-01-01T00:00:00Z"),
             occupancies: vec![],
             busy: vec![],
+            staff: vec![only_member()],
         }
     }
 
@@ -110,6 +124,7 @@ impl Case {
             now: self.now,
             occupancies: &self.occupancies,
             busy: &self.busy,
+            staff: &self.staff,
         }
     }
 

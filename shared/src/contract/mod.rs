@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod mail;
+pub mod migration;
 pub mod queue;
 pub mod secrets;
 pub mod store;
@@ -82,6 +83,16 @@ macro_rules! store_contract_tests {
             business_settings_default_and_are_replaced,
             a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_zone,
             a_service_and_the_connection_are_read_together,
+            // staff
+            staff_members_are_created_listed_and_updated_by_version,
+            two_members_are_booked_at_once_and_one_member_never_twice,
+            a_members_daily_maximum_counts_their_services,
+            fifty_concurrent_bookings_for_anyone_of_three_members_make_three_with_each,
+            twenty_concurrent_bookings_naming_one_member_make_one,
+            holds_for_anyone_racing_bookings_of_the_last_member_never_exceed_the_members,
+            a_reschedule_keeps_its_member_and_is_refused_with_their_alternatives,
+            deactivating_a_member_with_appointments_ahead_needs_to_be_told_what_to_do,
+            random_bookings_holds_reschedules_and_cancels_keep_every_members_rules,
             // booking
             appointments_are_created_once_and_read_back,
             overlapping_live_appointments_conflict_across_services,

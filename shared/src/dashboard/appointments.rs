@@ -166,6 +166,7 @@ async fn list(
         starts_within,
         status: parse_status(&filters.status),
         sync_status: parse_sync(&filters.sync),
+        staff_id: None,
         after: decode_cursor(&filters.cursor),
         limit: u32::try_from(PAGE_SIZE + 1).unwrap_or(26),
     };

@@ -43,7 +43,11 @@ pub async fn free_times(
     };
     let answer = app::find_times(&dashboard.app, business, command).await;
     match answer {
-        Ok(answer) => Ok(answer.slots),
+        Ok(answer) => Ok(answer
+            .slots
+            .into_iter()
+            .map(|offered| offered.slot)
+            .collect()),
         Err(AppError::ServiceInactive) => Ok(Vec::new()),
         Err(other) => Err(other.into()),
     }
@@ -274,7 +278,11 @@ async fn book(
     let refused = match (name, start, service_id) {
         (Some(name), Some(start), Some(service_id)) if errors.is_empty() => {
             let command = BookAppointment::new(
-                BookingTarget::Slot { service_id, start },
+                BookingTarget::Slot {
+                    service_id,
+                    start,
+                    staff_id: None,
+                },
                 Customer { name, phone, email },
                 notes,
                 BookingSource::Manual,

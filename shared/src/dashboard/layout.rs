@@ -114,6 +114,7 @@ pub async fn count_failed<S: AppointmentStore + ?Sized>(
         starts_within: None,
         status: None,
         sync_status: Some(SyncStatus::Failed),
+        staff_id: None,
         after: None,
         limit: 500,
     };

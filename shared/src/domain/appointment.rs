@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::string_newtype_conversions;
 use super::{
-    AppointmentId, BusinessId, Interval, LineBreaks, Minutes, Occupancy, ServiceId,
+    AppointmentId, BusinessId, Interval, LineBreaks, Minutes, Occupancy, ServiceId, StaffId,
     ValidationError, checked_text, occupied_time,
 };
 
@@ -299,10 +299,13 @@ pub struct Customer {
 /// An appointment as stored. Buffers are copied from the service when booked, so changing a service later never
 /// silently moves the time an existing appointment blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredAppointment")]
 pub struct Appointment {
     pub id: AppointmentId,
     pub business_id: BusinessId,
     pub service_id: ServiceId,
+    /// Who it is with; kept on reschedule unless the request names another.
+    pub staff_id: StaffId,
     pub time: Interval,
     /// The business-local date of `time.start`; max-per-day counts by it.
     pub local_date: Date,
@@ -319,8 +322,57 @@ pub struct Appointment {
     pub updated_at: Timestamp,
 }
 
+/// An appointment as any release stored it: one written before staff members names none and is its business's first
+/// member's ([`StaffId::first_of`]).
+#[derive(Deserialize)]
+struct StoredAppointment {
+    id: AppointmentId,
+    business_id: BusinessId,
+    service_id: ServiceId,
+    #[serde(default)]
+    staff_id: Option<StaffId>,
+    time: Interval,
+    local_date: Date,
+    buffer_before: Minutes,
+    buffer_after: Minutes,
+    customer: Customer,
+    notes: Option<Notes>,
+    source: BookingSource,
+    status: AppointmentStatus,
+    version: u64,
+    sync: SyncState,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<StoredAppointment> for Appointment {
+    fn from(stored: StoredAppointment) -> Self {
+        Self {
+            id: stored.id,
+            business_id: stored.business_id,
+            service_id: stored.service_id,
+            staff_id: stored
+                .staff_id
+                .unwrap_or_else(|| StaffId::first_of(stored.business_id)),
+            time: stored.time,
+            local_date: stored.local_date,
+            buffer_before: stored.buffer_before,
+            buffer_after: stored.buffer_after,
+            customer: stored.customer,
+            notes: stored.notes,
+            source: stored.source,
+            status: stored.status,
+            version: stored.version,
+            sync: stored.sync,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
 impl Appointment {
-    /// `[start − buffer_before, end + buffer_after)`: the time no other live appointment of the business may touch.
+    /// `[start − buffer_before, end + buffer_after)`: the time no other live appointment of its staff member may
+    /// touch.
     pub fn occupied(&self) -> Interval {
         occupied_time(self.time, self.buffer_before, self.buffer_after)
     }
@@ -333,6 +385,7 @@ impl Appointment {
         Occupancy {
             appointment_id: self.id,
             service_id: self.service_id,
+            staff_id: self.staff_id,
             occupied: self.occupied(),
             local_date: self.local_date,
         }
@@ -345,7 +398,11 @@ impl Appointment {
 #[derive(Clone, Debug, Deserialize)]
 pub struct BlockingFields {
     id: AppointmentId,
+    business_id: BusinessId,
     service_id: ServiceId,
+    /// Absent from records written before staff members: those are the business's first member's.
+    #[serde(default)]
+    staff_id: Option<StaffId>,
     time: Interval,
     local_date: Date,
     buffer_before: Minutes,
@@ -363,6 +420,9 @@ impl BlockingFields {
         Occupancy {
             appointment_id: self.id,
             service_id: self.service_id,
+            staff_id: self
+                .staff_id
+                .unwrap_or_else(|| StaffId::first_of(self.business_id)),
             occupied: occupied_time(self.time, self.buffer_before, self.buffer_after),
             local_date: self.local_date,
         }
@@ -378,10 +438,12 @@ mod tests {
         let at = |text: &str| text.parse::<Timestamp>().unwrap_or_else(|e| panic!("{e}"));
         let time = Interval::new(at("2027-01-20T10:00:00Z"), at("2027-01-20T10:30:00Z"))
             .unwrap_or_else(|e| panic!("{e}"));
+        let business_id = BusinessId::generate();
         let mut appointment = Appointment {
             id: AppointmentId::generate(),
-            business_id: BusinessId::generate(),
+            business_id,
             service_id: ServiceId::generate(),
+            staff_id: StaffId::first_of(business_id),
             time,
             local_date: jiff::civil::date(2027, 1, 20),
             buffer_before: Minutes::new(5),

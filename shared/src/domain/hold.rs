@@ -7,7 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BusinessId, HoldId, Interval, Minutes, Occupancy, ServiceId, ValidationError, occupied_time,
+    BusinessId, HoldId, Interval, Minutes, Occupancy, ServiceId, StaffId, ValidationError,
+    occupied_time,
 };
 
 /// How long a hold lives when the business has not chosen: long enough to take a name and a number.
@@ -55,10 +56,13 @@ impl From<HoldMinutes> for u32 {
 
 /// A hold as stored. Like an appointment it copies the service's buffers, so the time it blocks never moves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredHold")]
 pub struct Hold {
     pub id: HoldId,
     pub business_id: BusinessId,
     pub service_id: ServiceId,
+    /// Whose time it keeps; a hold for "anyone" picked the member when it was made.
+    pub staff_id: StaffId,
     pub time: Interval,
     /// The business-local date of `time.start`; max-per-day counts by it.
     pub local_date: Date,
@@ -67,6 +71,42 @@ pub struct Hold {
     pub created_at: Timestamp,
     /// From this instant on the hold blocks nothing and can no longer be converted.
     pub expires_at: Timestamp,
+}
+
+/// A hold as any release stored it: one written before staff members names none and is its business's first
+/// member's ([`StaffId::first_of`]).
+#[derive(Deserialize)]
+struct StoredHold {
+    id: HoldId,
+    business_id: BusinessId,
+    service_id: ServiceId,
+    #[serde(default)]
+    staff_id: Option<StaffId>,
+    time: Interval,
+    local_date: Date,
+    buffer_before: Minutes,
+    buffer_after: Minutes,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+impl From<StoredHold> for Hold {
+    fn from(stored: StoredHold) -> Self {
+        Self {
+            id: stored.id,
+            business_id: stored.business_id,
+            service_id: stored.service_id,
+            staff_id: stored
+                .staff_id
+                .unwrap_or_else(|| StaffId::first_of(stored.business_id)),
+            time: stored.time,
+            local_date: stored.local_date,
+            buffer_before: stored.buffer_before,
+            buffer_after: stored.buffer_after,
+            created_at: stored.created_at,
+            expires_at: stored.expires_at,
+        }
+    }
 }
 
 impl Hold {
@@ -83,6 +123,7 @@ impl Hold {
         Occupancy {
             appointment_id: self.id.appointment_id(),
             service_id: self.service_id,
+            staff_id: self.staff_id,
             occupied: self.occupied(),
             local_date: self.local_date,
         }
@@ -110,6 +151,7 @@ mod tests {
             id: HoldId::generate(),
             business_id: BusinessId::generate(),
             service_id: ServiceId::generate(),
+            staff_id: StaffId::generate(),
             time: Interval::starting_at(start, SignedDuration::from_mins(30))
                 .unwrap_or_else(|| panic!("interval")),
             local_date: start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),

@@ -83,6 +83,30 @@ uuid_id!(
     "hold_id"
 );
 
+uuid_id!(
+    /// A staff member: a person or a resource (a room, a van) that services are booked with.
+    StaffId,
+    "staff_id"
+);
+
+impl StaffId {
+    /// The id of the staff member every business starts with (created for it, or by the migration for a business
+    /// that existed before staff members), derived from the business's id alone. Items written before staff members
+    /// carry no staff id and belong to this one, so a store reads them correctly even before its migration has
+    /// reached them. A SHA-256 of the business id, as a version 8 ("custom") UUID: it cannot collide with a generated
+    /// (version 7) id.
+    pub fn first_of(business: BusinessId) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"first staff member of ")
+            .chain_update(business.as_uuid().as_bytes())
+            .finalize();
+        let mut bytes = [0_u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+}
+
 impl HoldId {
     /// The id of the appointment this hold becomes.
     pub fn appointment_id(&self) -> AppointmentId {
@@ -93,6 +117,18 @@ impl HoldId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_business_first_staff_member_id_is_its_own_and_never_a_generated_one() {
+        let business = BusinessId::generate();
+        assert_eq!(StaffId::first_of(business), StaffId::first_of(business));
+        assert_ne!(
+            StaffId::first_of(business),
+            StaffId::first_of(BusinessId::generate())
+        );
+        assert_eq!(StaffId::first_of(business).as_uuid().get_version_num(), 8);
+        assert_eq!(StaffId::generate().as_uuid().get_version_num(), 7);
+    }
 
     #[test]
     fn parses_its_own_display() {

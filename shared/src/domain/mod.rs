@@ -12,6 +12,7 @@ mod occupancy;
 mod phone;
 mod service;
 mod settings;
+mod staff;
 mod text;
 mod time_text;
 
@@ -23,10 +24,11 @@ pub use business::{ApiKey, ApiKeyHash, Business, BusinessTimeZone};
 pub use display_name::{BusinessName, DisplayName, ServiceName};
 pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};
 pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
-pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId};
+pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId, StaffId};
 pub use interval::{Interval, merge_intervals};
 pub use occupancy::{
-    BookingConflict, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts, occupied_time,
+    BookingConflict, DailyLimits, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts,
+    occupied_time,
 };
 pub use phone::{CallerNumber, normalize_phone, read_caller_number};
 pub use service::{
@@ -34,6 +36,7 @@ pub use service::{
     MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, Minutes, Service, ServiceSettings, WeeklyHours,
 };
 pub use settings::{BusinessSettings, CountryCode};
+pub use staff::{AssignmentPolicy, StaffMember, StaffName, StaffServices, StaffSettings};
 pub(crate) use text::string_newtype_conversions;
 pub use text::{LineBreaks, checked_text};
 pub use time_text::{

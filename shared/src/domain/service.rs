@@ -179,7 +179,7 @@ impl WeeklyHours {
         }
     }
 
-    fn validate(&self) -> Result<(), ValidationError> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         [
             &self.monday,
             &self.tuesday,
@@ -251,15 +251,7 @@ impl ServiceSettings {
                 ));
             }
         }
-        if self
-            .max_per_day
-            .is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT)
-        {
-            return Err(ValidationError::new(
-                "max_per_day",
-                format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
-            ));
-        }
+        checked_max_per_day(self.max_per_day)?;
         if self.minimum_notice.get() > MAX_NOTICE_MINUTES {
             return Err(ValidationError::new(
                 "minimum_notice_minutes",
@@ -273,25 +265,53 @@ impl ServiceSettings {
             ));
         }
         self.weekly_hours.validate()?;
-        if self.date_overrides.len() > MAX_DATE_OVERRIDES {
-            return Err(ValidationError::new(
-                "date_overrides",
-                format!("at most {MAX_DATE_OVERRIDES} dates"),
-            ));
-        }
-        let mut by_date = BTreeMap::new();
-        for date_override in self.date_overrides.drain(..) {
-            validate_day(&date_override.hours)?;
-            if by_date.insert(date_override.date, date_override).is_some() {
-                return Err(ValidationError::new(
-                    "date_overrides",
-                    "each date may appear only once",
-                ));
-            }
-        }
-        self.date_overrides = by_date.into_values().collect();
+        self.date_overrides = validated_overrides(std::mem::take(&mut self.date_overrides))?;
         Ok(self)
     }
+}
+
+/// A maximum per day of a service or a staff member: 1 to [`MAX_PER_DAY_LIMIT`], or none.
+pub(super) fn checked_max_per_day(limit: Option<u32>) -> Result<(), ValidationError> {
+    if limit.is_some_and(|limit| limit == 0 || limit > MAX_PER_DAY_LIMIT) {
+        return Err(ValidationError::new(
+            "max_per_day",
+            format!("must be 1 to {MAX_PER_DAY_LIMIT}, or omitted for no limit"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a list of date overrides (each day's ranges, at most one per date, at most [`MAX_DATE_OVERRIDES`]) and
+/// sorts it by date, as [`hours_on`] reads it; a service's and a staff member's alike.
+pub(super) fn validated_overrides(
+    overrides: Vec<DateOverride>,
+) -> Result<Vec<DateOverride>, ValidationError> {
+    if overrides.len() > MAX_DATE_OVERRIDES {
+        return Err(ValidationError::new(
+            "date_overrides",
+            format!("at most {MAX_DATE_OVERRIDES} dates"),
+        ));
+    }
+    let mut by_date = BTreeMap::new();
+    for date_override in overrides {
+        validate_day(&date_override.hours)?;
+        if by_date.insert(date_override.date, date_override).is_some() {
+            return Err(ValidationError::new(
+                "date_overrides",
+                "each date may appear only once",
+            ));
+        }
+    }
+    Ok(by_date.into_values().collect())
+}
+
+/// The ranges of `date` in sorted `overrides` if one names it, else `None`.
+pub(super) fn override_on(overrides: &[DateOverride], date: Date) -> Option<&[LocalTimeRange]> {
+    overrides
+        .binary_search_by_key(&date, |o| o.date)
+        .ok()
+        .and_then(|index| overrides.get(index))
+        .map(|o| o.hours.as_slice())
 }
 
 /// A bookable service of a business, as stored.
@@ -311,18 +331,8 @@ pub struct Service {
 impl Service {
     /// Opening ranges for a local date: the date's override if there is one, else the weekday's hours.
     pub fn hours_on(&self, date: Date) -> &[LocalTimeRange] {
-        match self
-            .settings
-            .date_overrides
-            .binary_search_by_key(&date, |o| o.date)
-        {
-            Ok(index) => self
-                .settings
-                .date_overrides
-                .get(index)
-                .map_or(&[], |o| o.hours.as_slice()),
-            Err(_) => self.settings.weekly_hours.on(date.weekday()),
-        }
+        override_on(&self.settings.date_overrides, date)
+            .unwrap_or_else(|| self.settings.weekly_hours.on(date.weekday()))
     }
 }
 

@@ -1,5 +1,6 @@
-//! A business's own settings: the country its callers' national numbers belong to, how long a hold lives, whether
-//! its owners are emailed when its calendar sync breaks, and when its owner first tried the voice agent's tools.
+//! A business's own settings: the country its callers' national numbers belong to, how long a hold lives, who a
+//! booking for anyone goes to, whether its owners are emailed when its calendar sync breaks, and when its owner
+//! first tried the voice agent's tools.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,7 +8,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessTimeZone, HoldMinutes, ValidationError};
+use super::{AssignmentPolicy, BusinessTimeZone, HoldMinutes, ValidationError};
 
 /// An ISO 3166-1 alpha-2 country code that the phone-number metadata knows ("US", "DE", "GB").
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,6 +84,9 @@ pub struct BusinessSettings {
     pub country: Option<CountryCode>,
     #[serde(default)]
     pub hold_minutes: Option<HoldMinutes>,
+    /// Who a booking for anyone goes to; `balanced` unless chosen.
+    #[serde(default)]
+    pub assignment: AssignmentPolicy,
     /// When the owner first ran one of the voice agent's tools from the dashboard's console: the first-run
     /// checklist's "the agent tried". Kept with the settings because it is one fact per business read with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

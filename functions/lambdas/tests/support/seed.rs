@@ -54,7 +54,11 @@ pub async fn book_ana(
 ) -> Appointment {
     let service_id: ServiceId = service_id.parse().unwrap();
     let command = BookAppointment::new(
-        BookingTarget::Slot { service_id, start },
+        BookingTarget::Slot {
+            service_id,
+            start,
+            staff_id: None,
+        },
         Customer {
             name: "Ana Silva".to_owned().try_into().unwrap(),
             phone: None,

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use booking_core::domain::{
-    Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, SyncState,
-    SyncStatus,
+    Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, StaffId,
+    StaffMember, SyncState, SyncStatus,
 };
 use booking_core::ports::{
     AppointmentQuery, AppointmentStore, CalendarWatch, CallerQuery, ListOrder, OccupancyRead, Page,
@@ -17,10 +17,11 @@ use booking_core::ports::{
 use jiff::Timestamp;
 
 use super::items::{
-    AppointmentItem, DUE_INDEX_MIGRATION, DUE_SHARDS, GSI1, GSI3, OLD_WATCHES_GSI1_PK,
-    PHONE_INDEX_MIGRATION, SINGLETON_SK, SK, WATCH_SK, appointment_gsi1_sk, appointment_sk,
-    appointments_gsi1_pk, business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk,
-    sync_gsi4_keys, sync_gsi4_pk, watch_gsi4_pk,
+    AppointmentItem, BUSINESS_SK, BusinessItem, DUE_INDEX_MIGRATION, DUE_SHARDS,
+    FIRST_STAFF_MIGRATION, GSI1, GSI3, OLD_WATCHES_GSI1_PK, PHONE_INDEX_MIGRATION, SINGLETON_SK,
+    SK, WATCH_SK, appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk, business_pk,
+    gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk, staff_member_sk, sync_gsi4_keys,
+    sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
 use super::requests::unless_condition_failed;
@@ -46,6 +47,9 @@ impl AppointmentStore for DynamoStore {
             starts_within: query.starts_within,
             status: query.status,
             sync_status: query.sync_status,
+            staff: query
+                .staff_id
+                .map(|staff| (staff, staff == StaffId::first_of(query.business_id))),
             order: ListOrder::Ascending,
             after: query.after,
             limit: query.limit,
@@ -186,6 +190,7 @@ impl AppointmentStore for DynamoStore {
             starts_within: query.starts_within,
             status: query.status,
             sync_status: query.sync_status,
+            staff: None,
             order: query.order,
             after: query.after,
             limit: query.limit,
@@ -238,6 +243,41 @@ impl AppointmentStore for DynamoStore {
                 } else {
                     self.appointment_into_due_index(from_item(item)?)
                 }))
+            },
+        )
+        .await
+    }
+}
+
+impl DynamoStore {
+    /// The staff migration ([`booking_core::ports::CatalogStore::store_first_staff_members`]): every business item
+    /// gets its first member's item, created on condition that it is absent, so a rerun or a member stored meanwhile
+    /// changes nothing.
+    pub(super) async fn store_first_staff_members_once(&self) -> Result<u64, StoreError> {
+        self.migrate(
+            FIRST_STAFF_MIGRATION,
+            "SK = :business",
+            &[],
+            &[(":business", BUSINESS_SK)],
+            |item| {
+                let business = from_item::<BusinessItem>(item)?.business;
+                let first =
+                    StaffMember::first_of(business.id, business.name.clone(), business.created_at);
+                Ok(Some(
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key(
+                            business_pk(business.id),
+                            staff_member_sk(first.id),
+                        )))
+                        .update_expression("SET #member = :member, #version = :version")
+                        .condition_expression("attribute_not_exists(PK)")
+                        .expression_attribute_names("#member", "member")
+                        .expression_attribute_names("#version", "version")
+                        .expression_attribute_values(":member", to_value(&first)?)
+                        .expression_attribute_values(":version", number(first.version)),
+                ))
             },
         )
         .await
@@ -361,9 +401,11 @@ impl DynamoStore {
             .scan()
             .table_name(&self.table)
             .filter_expression(filter)
-            .expression_attribute_values(":appointment", string("APPOINTMENT#"))
             .consistent_read(true)
             .set_exclusive_start_key(start_key);
+        if filter.contains(":appointment") {
+            scan = scan.expression_attribute_values(":appointment", string("APPOINTMENT#"));
+        }
         for (placeholder, name) in names {
             scan = scan.expression_attribute_names(*placeholder, *name);
         }
@@ -389,6 +431,9 @@ struct AppointmentRange {
     starts_within: Option<Interval>,
     status: Option<AppointmentStatus>,
     sync_status: Option<SyncStatus>,
+    /// Only this member's, and whether they are their business's first (who also has the appointments stored
+    /// before staff members, which name nobody).
+    staff: Option<(StaffId, bool)>,
     order: ListOrder,
     after: Option<PageCursor>,
     limit: u32,
@@ -442,6 +487,16 @@ impl DynamoStore {
             names.insert("#sync".to_owned(), "sync".to_owned());
             filters.push("#appointment.#sync.#status = :sync_status");
             values.insert(":sync_status".to_owned(), to_value(&sync_status)?);
+        }
+        if let Some((staff, first)) = range.staff {
+            names.insert("#appointment".to_owned(), "appointment".to_owned());
+            names.insert("#staff".to_owned(), "staff_id".to_owned());
+            values.insert(":staff".to_owned(), string(staff.to_string()));
+            filters.push(if first {
+                "(#appointment.#staff = :staff OR attribute_not_exists(#appointment.#staff))"
+            } else {
+                "#appointment.#staff = :staff"
+            });
         }
         let limit = range.limit.clamp(1, 500) as usize;
         let mut items: Vec<Appointment> = Vec::new();

@@ -33,6 +33,7 @@ impl BookingStore for DynamoStore {
                     appointment.business_id,
                     &appointment.occupancy(),
                     booking.max_per_day,
+                    booking.staff_max_per_day,
                     now,
                     seen.filter(|_| attempt == 0),
                 )
@@ -82,8 +83,15 @@ impl BookingStore for DynamoStore {
                 && (current.service_id, current.local_date) == (next.service_id, next.local_date);
             let limit = change.max_per_day.filter(|_| !counted_again);
             let (ledgers, day_count) = if next.is_live() {
-                self.read_for_write(next.business_id, &next.occupancy(), limit, now, None)
-                    .await?
+                self.read_for_write(
+                    next.business_id,
+                    &next.occupancy(),
+                    limit,
+                    change.staff_max_per_day,
+                    now,
+                    None,
+                )
+                .await?
             } else {
                 (Vec::new(), None)
             };
@@ -110,7 +118,13 @@ impl BookingStore for DynamoStore {
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
             // A hold always writes its day count (the map of live holds), so it reads it even without a limit.
             let (ledgers, day_count) = tokio::try_join!(
-                self.check_overlaps(hold.business_id, &occupancy, hold.created_at, None),
+                self.check_overlaps(
+                    hold.business_id,
+                    &occupancy,
+                    new.staff_max_per_day,
+                    hold.created_at,
+                    None
+                ),
                 self.read_day_count(hold.business_id, hold.service_id, hold.local_date),
             )?;
             Self::check_daily_limit(

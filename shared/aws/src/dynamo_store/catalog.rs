@@ -4,15 +4,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
     ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId,
+    ServiceId, StaffId, StaffMember,
 };
 use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
     API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
-    CalendarConnectionItem, SERVICE_PREFIX, SETTINGS_SK, SK, ServiceItem, api_key_pk, business_pk,
-    service_sk,
+    CalendarConnectionItem, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_MEMBER_PREFIX, ServiceItem,
+    StaffMemberItem, api_key_pk, business_pk, service_sk, staff_member_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -71,11 +71,17 @@ impl CatalogStore for DynamoStore {
         let first_key = ApiKeyRecordItem::new(&booking_core::ports::first_api_key_record(
             business, api_key,
         ));
+        let first_member = StaffMemberItem::new(&StaffMember::first_of(
+            business.id,
+            business.name.clone(),
+            business.created_at,
+        ));
         let outcome = self
             .transact(vec![
                 self.put(to_item(&business_item)?, condition)?,
                 self.put(to_item(&key_item)?, condition)?,
                 self.put(to_item(&first_key)?, condition)?,
+                self.put(to_item(&first_member)?, condition)?,
             ])
             .await?;
         match outcome {
@@ -188,6 +194,54 @@ impl CatalogStore for DynamoStore {
     async fn list_services(&self, business_id: BusinessId) -> Result<Vec<Service>, StoreError> {
         let items: Vec<ServiceItem> = self.business_items(business_id, SERVICE_PREFIX).await?;
         Ok(items.into_iter().map(|item| item.service).collect())
+    }
+
+    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
+        self.put_new(to_item(&StaffMemberItem::new(member))?).await
+    }
+
+    async fn update_staff_member(
+        &self,
+        member: &StaffMember,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let written = self
+            .put_if(
+                to_item(&StaffMemberItem::new(member))?,
+                "version = :expected",
+                &[],
+                vec![(":expected", number(expected_version))],
+            )
+            .await?;
+        if written {
+            return Ok(());
+        }
+        match self.get_staff_member(member.business_id, member.id).await? {
+            Some(_) => Err(StoreError::VersionMismatch),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn get_staff_member(
+        &self,
+        business_id: BusinessId,
+        id: StaffId,
+    ) -> Result<Option<StaffMember>, StoreError> {
+        Ok(self
+            .get::<StaffMemberItem>(business_pk(business_id), staff_member_sk(id))
+            .await?
+            .map(|item| item.member))
+    }
+
+    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
+        let items: Vec<StaffMemberItem> = self
+            .business_items(business_id, STAFF_MEMBER_PREFIX)
+            .await?;
+        Ok(items.into_iter().map(|item| item.member).collect())
+    }
+
+    async fn store_first_staff_members(&self) -> Result<u64, StoreError> {
+        self.store_first_staff_members_once().await
     }
 
     async fn get_business_settings(

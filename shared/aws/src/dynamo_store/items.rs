@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, SyncState, SyncStatus,
+    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -67,6 +67,16 @@ pub fn service_sk(service: ServiceId) -> String {
 }
 
 pub const SERVICE_PREFIX: &str = "SERVICE#";
+
+/// A staff member's sort key. (`STAFF#` partitions are the dashboard's sign-in accounts, named before.)
+pub fn staff_member_sk(member: StaffId) -> String {
+    format!("{STAFF_MEMBER_PREFIX}{member}")
+}
+
+pub const STAFF_MEMBER_PREFIX: &str = "STAFFMEMBER#";
+
+/// The marker of the migration that stores every existing business's first staff member.
+pub const FIRST_STAFF_MIGRATION: &str = "first_staff_members";
 
 pub fn appointment_sk(appointment: AppointmentId) -> String {
     format!("APPOINTMENT#{appointment}")
@@ -239,6 +249,28 @@ impl ServiceItem {
 }
 
 #[derive(Serialize, Deserialize)]
+pub struct StaffMemberItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    /// Top-level copy of `member.version` for condition expressions.
+    pub version: u64,
+    pub member: StaffMember,
+}
+
+impl StaffMemberItem {
+    pub fn new(member: &StaffMember) -> Self {
+        Self {
+            pk: business_pk(member.business_id),
+            sk: staff_member_sk(member.id),
+            version: member.version,
+            member: member.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 pub struct AppointmentItem {
     #[serde(rename = "PK")]
     pub pk: String,
@@ -288,6 +320,9 @@ impl AppointmentItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     pub service: ServiceId,
+    /// Absent from entries written before staff members: those are the business's first member's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffId>,
     pub start: Timestamp,
     pub occupied: Interval,
     pub local_date: Date,
@@ -299,6 +334,7 @@ impl LedgerEntry {
     pub fn of(appointment: &Appointment) -> Self {
         Self {
             service: appointment.service_id,
+            staff: Some(appointment.staff_id),
             start: appointment.time.start(),
             occupied: appointment.occupied(),
             local_date: appointment.local_date,
@@ -309,6 +345,7 @@ impl LedgerEntry {
     pub fn of_hold(hold: &Hold) -> Self {
         Self {
             service: hold.service_id,
+            staff: Some(hold.staff_id),
             start: hold.time.start(),
             occupied: hold.occupied(),
             local_date: hold.local_date,
@@ -316,10 +353,11 @@ impl LedgerEntry {
         }
     }
 
-    pub fn occupancy(&self, appointment_id: AppointmentId) -> Occupancy {
+    pub fn occupancy(&self, business: BusinessId, appointment_id: AppointmentId) -> Occupancy {
         Occupancy {
             appointment_id,
             service_id: self.service,
+            staff_id: self.staff.unwrap_or_else(|| StaffId::first_of(business)),
             occupied: self.occupied,
             local_date: self.local_date,
         }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use booking_core::domain::{
-    Appointment, AppointmentId, BookingConflict, BusinessId, Hold, HoldId, Interval, Occupancy,
-    ServiceId, check_booking_conflicts,
+    Appointment, AppointmentId, BookingConflict, BusinessId, DailyLimits, Hold, HoldId, Interval,
+    Occupancy, ServiceId, check_booking_conflicts,
 };
 use booking_core::ports::{IdempotencyRecord, LedgerSnapshot, SeenEntry, SeenLedger, StoreError};
 use jiff::civil::Date;
@@ -58,7 +58,7 @@ impl DynamoStore {
                 .into_iter()
                 .map(|(id, entry)| {
                     let seen = SeenEntry {
-                        occupancy: entry.occupancy(id),
+                        occupancy: entry.occupancy(business, id),
                         start: entry.start,
                         hold_expires_at: entry.hold_expires_at,
                     };
@@ -315,26 +315,42 @@ impl DynamoStore {
     }
 
     /// Reads the ledgers the candidate's occupied time touches and checks it against them (holds alive at `now`
-    /// included). Returns how each ledger was read, for the conditional writes.
+    /// included). Returns how each ledger was read, for the conditional writes. With a staff member's own limit, the
+    /// ledgers of every UTC date the candidate's local date can reach are read too, and the member's entries of that
+    /// local date counted (the write is conditional on the touched ledgers only; see DESIGN.md).
     pub(super) async fn check_overlaps(
         &self,
         business: BusinessId,
         candidate: &Occupancy,
+        staff_limit: Option<u32>,
         now: Timestamp,
         seen: Option<&LedgerSnapshot>,
     ) -> Result<Vec<LedgerTouch>, StoreError> {
         let days = utc_days(&candidate.occupied);
+        let read_days = match staff_limit {
+            Some(_) => local_date_reach(&days, candidate.local_date),
+            None => days.clone(),
+        };
         // A snapshot read moments ago for this booking saves the Query: the write is conditional on the versions it
         // saw, so anything that changed since cancels it and the retry reads afresh.
-        let mut ledgers = match seen.filter(|snapshot| snapshot.covers(business, &days)) {
-            Some(snapshot) => ledger_reads(snapshot, &days, now),
-            None => self.read_ledgers(business, &days, now).await?,
+        let mut ledgers = match seen.filter(|snapshot| snapshot.covers(business, &read_days)) {
+            Some(snapshot) => ledger_reads(snapshot, &read_days, now),
+            None => self.read_ledgers(business, &read_days, now).await?,
         };
-        // The daily limit is the day counter's job; the ledgers only see the days the occupied time touches.
+        // An entry whose occupied time spans two dates is in both ledgers: count it once.
+        let occupancies: HashMap<AppointmentId, Occupancy> = ledgers
+            .values()
+            .flat_map(|read| &read.occupancies)
+            .map(|occupancy| (occupancy.appointment_id, *occupancy))
+            .collect();
+        // The service's daily limit is the day counter's job.
         check_booking_conflicts(
             candidate,
-            ledgers.values().flat_map(|read| &read.occupancies),
-            None,
+            occupancies.values(),
+            DailyLimits {
+                service: None,
+                staff: staff_limit,
+            },
         )?;
         Ok(days
             .into_iter()
@@ -360,6 +376,7 @@ impl DynamoStore {
         business: BusinessId,
         candidate: &Occupancy,
         count_with_limit: Option<u32>,
+        staff_limit: Option<u32>,
         now: Timestamp,
         seen: Option<&LedgerSnapshot>,
     ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
@@ -372,8 +389,10 @@ impl DynamoStore {
                 None => Ok(None),
             }
         };
-        let (ledgers, count) =
-            tokio::try_join!(self.check_overlaps(business, candidate, now, seen), count)?;
+        let (ledgers, count) = tokio::try_join!(
+            self.check_overlaps(business, candidate, staff_limit, now, seen),
+            count
+        )?;
         if let Some(count) = &count {
             let excluding = candidate.appointment_id.to_string();
             Self::check_daily_limit(
@@ -485,6 +504,27 @@ impl DynamoStore {
 pub(super) const MAX_BOOKING_ATTEMPTS: u32 = 64;
 
 /// The UTC dates an interval touches (its end is exclusive).
+/// `days` widened to every UTC date an instant of `local_date` can fall on in any zone (offsets stay within a day),
+/// as one consecutive run.
+fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
+    let earliest = local_date.yesterday().unwrap_or(local_date);
+    let latest = local_date.tomorrow().unwrap_or(local_date);
+    let first = days
+        .first()
+        .map_or(earliest, |first| (*first).min(earliest));
+    let last = days.last().map_or(latest, |last| (*last).max(latest));
+    let mut reach = vec![first];
+    let mut day = first;
+    while day < last {
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+        reach.push(day);
+    }
+    reach
+}
+
 pub(super) fn utc_days(interval: &Interval) -> Vec<Date> {
     let first = interval.start().to_zoned_datetime(TimeZone::UTC).date();
     let last = (interval.end() - SignedDuration::from_nanos(1))

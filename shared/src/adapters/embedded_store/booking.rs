@@ -14,7 +14,7 @@ use super::{
     EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, backend, id_pair, instant_key,
     key,
 };
-use crate::domain::{BusinessId, Hold, HoldId};
+use crate::domain::{BusinessId, DailyLimits, Hold, HoldId};
 use crate::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
     StoreError,
@@ -24,11 +24,11 @@ use crate::ports::{
 impl BookingStore for EmbeddedStore {
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError> {
         let appointment = booking.appointment.clone();
-        let max_per_day = booking.max_per_day;
+        let limits = booking.limits();
         let idempotency = booking.idempotency.cloned();
         self.write(move |txn| {
             claim_new_appointment(txn, &appointment, idempotency.as_ref())?;
-            check_appointment_conflicts(txn, &appointment, max_per_day, appointment.updated_at)?;
+            check_appointment_conflicts(txn, &appointment, limits, appointment.updated_at)?;
             write_appointment(txn, &appointment)
         })
         .await
@@ -37,7 +37,7 @@ impl BookingStore for EmbeddedStore {
     async fn update_appointment(&self, change: AppointmentChange<'_>) -> Result<(), StoreError> {
         let appointment = change.appointment.clone();
         let expected_version = change.expected_version;
-        let max_per_day = change.max_per_day;
+        let limits = change.limits();
         self.write(move |txn| {
             let current = appointment_in(txn, appointment.business_id, appointment.id)?
                 .ok_or(StoreError::NotFound)?;
@@ -45,12 +45,7 @@ impl BookingStore for EmbeddedStore {
                 return Err(StoreError::VersionMismatch);
             }
             if appointment.is_live() {
-                check_appointment_conflicts(
-                    txn,
-                    &appointment,
-                    max_per_day,
-                    appointment.updated_at,
-                )?;
+                check_appointment_conflicts(txn, &appointment, limits, appointment.updated_at)?;
             }
             remove_appointment(txn, &current)?;
             write_appointment(txn, &appointment)
@@ -60,7 +55,7 @@ impl BookingStore for EmbeddedStore {
 
     async fn create_hold(&self, new: NewHold<'_>) -> Result<(), StoreError> {
         let hold = new.hold.clone();
-        let max_per_day = new.max_per_day;
+        let limits = new.limits();
         self.write(move |txn| {
             if held_in(txn, hold.business_id, hold.id)?.is_some()
                 || appointment_exists(txn, hold.business_id, hold.id.appointment_id())?
@@ -71,7 +66,7 @@ impl BookingStore for EmbeddedStore {
                 txn,
                 hold.business_id,
                 &hold.occupancy(),
-                max_per_day,
+                limits,
                 hold.created_at,
             )?;
             write_hold(txn, &hold)
@@ -116,7 +111,12 @@ impl BookingStore for EmbeddedStore {
                 .ok_or(StoreError::NotFound)?;
             remove_hold(txn, &hold)?;
             // The hold already counted toward the day and held this time: only overlap is checked again, as a guard.
-            check_appointment_conflicts(txn, &appointment, None, appointment.created_at)?;
+            check_appointment_conflicts(
+                txn,
+                &appointment,
+                DailyLimits::default(),
+                appointment.created_at,
+            )?;
             write_appointment(txn, &appointment)
         })
         .await

@@ -1,16 +1,15 @@
 //! Businesses, their services and settings.
 
 use async_trait::async_trait;
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 
 use super::api_keys::write_api_key_record;
 use super::{
-    API_KEYS, BUSINESS_SETTINGS, BUSINESSES, EmbeddedStore, SERVICES, backend, encode, key,
-    read_json, rows_under,
+    API_KEYS, BUSINESS_SETTINGS, BUSINESSES, EmbeddedStore, MIGRATIONS, SERVICES, STAFF_MEMBERS,
+    backend, decode, encode, key, read_json, rows_under,
 };
 use crate::domain::{
-    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId,
+    ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId, StaffId, StaffMember,
 };
 use crate::ports::{BookingReads, CatalogStore, StoreError};
 
@@ -74,6 +73,15 @@ impl CatalogStore for EmbeddedStore {
                 txn,
                 &crate::ports::first_api_key_record(&business, &api_key),
             )?;
+            let first =
+                StaffMember::first_of(business.id, business.name.clone(), business.created_at);
+            txn.open_table(STAFF_MEMBERS)
+                .map_err(backend)?
+                .insert(
+                    staff_key(business.id, first.id).as_slice(),
+                    encode(&first)?.as_slice(),
+                )
+                .map_err(backend)?;
             Ok(())
         })
         .await
@@ -153,6 +161,55 @@ impl CatalogStore for EmbeddedStore {
         })
     }
 
+    async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
+        self.insert_new(
+            STAFF_MEMBERS,
+            staff_key(member.business_id, member.id),
+            encode(member)?,
+        )
+        .await
+    }
+
+    async fn update_staff_member(
+        &self,
+        member: &StaffMember,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let member = member.clone();
+        self.write(move |txn| {
+            let mut staff = txn.open_table(STAFF_MEMBERS).map_err(backend)?;
+            let key = staff_key(member.business_id, member.id);
+            let current: StaffMember = read_json(&staff, &key)?.ok_or(StoreError::NotFound)?;
+            if current.version != expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            staff
+                .insert(key.as_slice(), encode(&member)?.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_staff_member(
+        &self,
+        business_id: BusinessId,
+        id: StaffId,
+    ) -> Result<Option<StaffMember>, StoreError> {
+        self.get_json(STAFF_MEMBERS, staff_key(business_id, id))
+    }
+
+    async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
+        self.read(move |txn| {
+            let staff = txn.open_table(STAFF_MEMBERS).map_err(backend)?;
+            rows_under(&staff, business_id.as_uuid().as_bytes())
+        })
+    }
+
+    async fn store_first_staff_members(&self) -> Result<u64, StoreError> {
+        self.write(store_first_staff_members).await
+    }
+
     async fn get_business_settings(
         &self,
         business_id: BusinessId,
@@ -180,6 +237,55 @@ impl CatalogStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// The staff migration in one write transaction (see [`CatalogStore::store_first_staff_members`]); run by
+/// [`EmbeddedStore::open`] too, so a store file of an older release opens with its members in place.
+pub(super) fn store_first_staff_members(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let mut migrations = txn.open_table(MIGRATIONS).map_err(backend)?;
+    if migrations
+        .get(FIRST_STAFF_MIGRATION)
+        .map_err(backend)?
+        .is_some()
+    {
+        return Ok(0);
+    }
+    let businesses = txn.open_table(BUSINESSES).map_err(backend)?;
+    let mut staff = txn.open_table(STAFF_MEMBERS).map_err(backend)?;
+    let mut stored = 0;
+    for entry in businesses.iter().map_err(backend)? {
+        let (_, value) = entry.map_err(backend)?;
+        let business: Business = decode(value.value())?;
+        let has_members = staff
+            .range(business.id.as_uuid().as_bytes().as_slice()..)
+            .map_err(backend)?
+            .next()
+            .transpose()
+            .map_err(backend)?
+            .is_some_and(|(key, _)| key.value().starts_with(business.id.as_uuid().as_bytes()));
+        if has_members {
+            continue;
+        }
+        let first = StaffMember::first_of(business.id, business.name.clone(), business.created_at);
+        staff
+            .insert(
+                staff_key(business.id, first.id).as_slice(),
+                encode(&first)?.as_slice(),
+            )
+            .map_err(backend)?;
+        stored += 1;
+    }
+    migrations
+        .insert(FIRST_STAFF_MIGRATION, [].as_slice())
+        .map_err(backend)?;
+    Ok(stored)
+}
+
+/// The marker of the staff migration in the `migrations` table.
+const FIRST_STAFF_MIGRATION: &[u8] = b"first_staff_members";
+
+pub(super) fn staff_key(business: BusinessId, member: StaffId) -> Vec<u8> {
+    key(&[business.as_uuid().as_bytes(), member.as_uuid().as_bytes()])
 }
 
 /// One redb snapshot read is microseconds: the default (two reads) is as good as one.

@@ -24,6 +24,9 @@
 //! - `phone_index`: business ‖ E.164 number ‖ 0 ‖ start ‖ appointment → (), one caller's appointments in start order
 //!   (no key byte of a number is 0, so one number's keys never run into another's).
 //! - `business_settings`: business → BusinessSettings JSON; `migrations`: name → () once a data migration finished.
+//! - `staff_members`: business ‖ staff member → StaffMember JSON. Appointments and holds carry their member's id;
+//!   those stored before staff members carry none and are their business's first member's
+//!   ([`crate::domain::StaffId::first_of`]), whom opening the store adds to every business that lacks one.
 //! - The dashboard's records (`sign_ins.rs`, `api_keys.rs`): `staff`: email → Account JSON; `staff_by_business`: business ‖
 //!   email → (); `password_links`, `sessions`: token or id hash → JSON; `sign_in_failures`: subject ‖ 0 ‖ when ‖
 //!   nonce → expiry, one row per failure; `api_key_records`: business ‖ created ‖ key id → ApiKeyRecord JSON.
@@ -83,11 +86,13 @@ const HOLD_EXPIRIES: Table = TableDefinition::new("hold_expiries");
 const PHONE_INDEX: Table = TableDefinition::new("phone_index");
 const BUSINESS_SETTINGS: Table = TableDefinition::new("business_settings");
 const MIGRATIONS: Table = TableDefinition::new("migrations");
+/// (business, staff member id) → StaffMember JSON. (`staff` is the dashboard's sign-in accounts, named before.)
+const STAFF_MEMBERS: Table = TableDefinition::new("staff_members");
 
 /// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
 const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
 
-const ALL_TABLES: [Table; 26] = [
+const ALL_TABLES: [Table; 27] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -114,6 +119,7 @@ const ALL_TABLES: [Table; 26] = [
     PHONE_INDEX,
     BUSINESS_SETTINGS,
     MIGRATIONS,
+    STAFF_MEMBERS,
 ];
 
 #[derive(Clone)]
@@ -235,6 +241,7 @@ impl EmbeddedStore {
             txn.open_table(table).map_err(backend)?;
         }
         rebuild_busy_indexes_if_old(&txn)?;
+        catalog::store_first_staff_members(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
     }

@@ -9,8 +9,8 @@ use super::{
     SYNC_QUEUE, backend, decode, encode, instant_from_key, instant_key, key, read_json,
 };
 use crate::domain::{
-    Appointment, AppointmentId, BlockingFields, BusinessId, Hold, HoldId, MAX_OCCUPIED_SPAN,
-    Occupancy, PhoneNumber, SyncStatus, check_booking_conflicts,
+    Appointment, AppointmentId, BlockingFields, BusinessId, DailyLimits, Hold, HoldId,
+    MAX_OCCUPIED_SPAN, Occupancy, PhoneNumber, SyncStatus, check_booking_conflicts,
 };
 use crate::ports::{IdempotencyRecord, StoreError};
 
@@ -162,7 +162,7 @@ pub(super) fn check_conflicts(
     txn: &WriteTransaction,
     business: BusinessId,
     candidate: &Occupancy,
-    max_per_day: Option<u32>,
+    limits: DailyLimits,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let appointments = txn.open_table(APPOINTMENTS).map_err(backend)?;
@@ -178,7 +178,7 @@ pub(super) fn check_conflicts(
         window.end(),
         now,
     )?;
-    check_booking_conflicts(candidate, &neighbours, max_per_day)?;
+    check_booking_conflicts(candidate, &neighbours, limits)?;
     Ok(())
 }
 
@@ -202,14 +202,14 @@ pub(super) fn claim_new_appointment(
 pub(super) fn check_appointment_conflicts(
     txn: &WriteTransaction,
     appointment: &Appointment,
-    max_per_day: Option<u32>,
+    limits: DailyLimits,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     check_conflicts(
         txn,
         appointment.business_id,
         &appointment.occupancy(),
-        max_per_day,
+        limits,
         now,
     )
 }

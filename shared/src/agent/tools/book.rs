@@ -26,7 +26,9 @@ fn fingerprinted_request(
     notes: Option<&Notes>,
 ) -> Value {
     let target = match target {
-        BookingTarget::Slot { service_id, start } => {
+        BookingTarget::Slot {
+            service_id, start, ..
+        } => {
             json!({ "service_id": service_id.to_string(), "start": start.to_string() })
         }
         BookingTarget::Held(hold_id) => json!({ "hold_id": hold_id.to_string() }),
@@ -76,6 +78,7 @@ fn booking_target(
         (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
             service_id: parse_service_id(service_id)?,
             start: local.parse_start("start", start)?,
+            staff_id: None,
         }),
         (None, _, _) => Err(invalid(
             "give hold_id from hold_time, or service_id and start",
@@ -208,6 +211,7 @@ mod tests {
         let slot = request(BookingTarget::Slot {
             service_id: "0190f0b4-0000-7000-8000-000000000000".parse().unwrap(),
             start: "2026-12-08T15:30:00Z".parse().unwrap(),
+            staff_id: None,
         });
         let held = request(BookingTarget::Held(
             "0190f0b4-0000-7000-8000-000000000001".parse().unwrap(),

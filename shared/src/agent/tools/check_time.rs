@@ -13,11 +13,11 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResu
     let local = &call.local;
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
-    let use_case = app::check_availability(call.app, call.business, service_id, start);
+    let use_case = app::check_availability(call.app, call.business, service_id, start, None);
     let (check, _, warning) = call.with_calendar_health(use_case).await?;
     let service = &check.service;
     let requested = match &check.verdict {
-        Ok(slot) => *slot,
+        Ok((slot, _)) => *slot,
         Err(_) => Interval::starting_at(start, service.settings.duration.as_duration())
             .ok_or_else(|| invalid("start: is out of range"))?,
     };
@@ -25,7 +25,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResu
         local,
         service,
         start,
-        check.verdict.map(|_| ()),
+        check.verdict.as_ref().map(|_| ()).map_err(|reason| *reason),
         &check.alternatives,
     );
     let summary = wording::with_warning(summary, warning.as_ref());

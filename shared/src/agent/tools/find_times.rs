@@ -141,8 +141,8 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
     let matching: Vec<Interval> = found
         .slots
         .iter()
+        .map(|offered| offered.slot)
         .filter(|slot| filter.keeps(local.wall_time_of(slot.start())))
-        .copied()
         .collect();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let picked: Vec<Interval> = spread(matching.len(), limit)
@@ -229,6 +229,7 @@ async fn next_free_after(
     Ok(found
         .slots
         .into_iter()
+        .map(|offered| offered.slot)
         .filter(|slot| filter.keeps(call.local.wall_time_of(slot.start())))
         .take(limit.min(3))
         .collect())

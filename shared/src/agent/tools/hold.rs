@@ -15,7 +15,15 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResul
     let service_id = parse_service_id(&args.service_id)?;
     let start = local.parse_start("start", &args.start)?;
     let (held, service) = tokio::join!(
-        app::create_hold(call.app, call.business, HoldTime { service_id, start }),
+        app::create_hold(
+            call.app,
+            call.business,
+            HoldTime {
+                service_id,
+                start,
+                staff_id: None,
+            }
+        ),
         app::get_service(call.app, call.business, service_id)
     );
     let service = service.map_err(failure)?;

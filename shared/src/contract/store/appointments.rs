@@ -48,6 +48,7 @@ pub async fn listing_filters_orders_and_paginates_exactly_once(store: Arc<dyn St
         starts_within,
         status,
         sync_status,
+        staff_id: None,
         after: None,
         limit: 7,
     };

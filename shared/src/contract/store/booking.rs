@@ -165,6 +165,7 @@ pub async fn rescheduling_is_checked_against_others_but_not_itself(store: Arc<dy
             appointment: &moved(&first, 200, 230),
             expected_version: 1,
             max_per_day: None,
+            staff_max_per_day: None,
         })
         .await;
     assert!(

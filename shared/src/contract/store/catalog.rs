@@ -107,6 +107,7 @@ pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
         hold_minutes: Some(HoldMinutes::try_from(10).unwrap()),
         agent_tried_at: Some(jiff::Timestamp::from_second(1_800_000_000).unwrap()),
         owner_alerts: Some(false),
+        ..BusinessSettings::default()
     };
     store
         .put_business_settings(business.id, &chosen)

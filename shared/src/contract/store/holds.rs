@@ -10,7 +10,7 @@ use super::{
     occupied, only_winner, successes, with_service,
 };
 use crate::domain::{
-    Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service,
+    Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service, StaffId,
 };
 use crate::ports::{NewBooking, NewHold, Store, StoreError};
 
@@ -21,6 +21,7 @@ fn hold(service: &Service, from: i64, to: i64) -> Hold {
         id: HoldId::generate(),
         business_id: service.business_id,
         service_id: service.id,
+        staff_id: StaffId::first_of(service.business_id),
         time,
         local_date,
         buffer_before: Minutes::new(0),
@@ -31,7 +32,13 @@ fn hold(service: &Service, from: i64, to: i64) -> Hold {
 }
 
 async fn place(store: &dyn Store, hold: &Hold, max_per_day: Option<u32>) -> Result<(), StoreError> {
-    store.create_hold(NewHold { hold, max_per_day }).await
+    store
+        .create_hold(NewHold {
+            hold,
+            max_per_day,
+            staff_max_per_day: None,
+        })
+        .await
 }
 
 /// The appointment a hold becomes, booked at `now`.
@@ -44,6 +51,7 @@ fn appointment_like(hold: &Hold) -> Appointment {
         id: hold.id.appointment_id(),
         business_id: hold.business_id,
         service_id: hold.service_id,
+        staff_id: hold.staff_id,
         time: hold.time,
         local_date: hold.local_date,
         buffer_before: hold.buffer_before,
@@ -63,6 +71,7 @@ async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), Sto
         .convert_hold(NewBooking {
             appointment,
             max_per_day: None,
+            staff_max_per_day: None,
             idempotency: None,
             checked_against: None,
         })

@@ -11,8 +11,8 @@ use super::{at, base};
 use crate::domain::{
     ApiKey, Appointment, AppointmentId, AppointmentStatus, BookingConflict, BookingSource,
     Business, BusinessId, BusinessName, BusinessTimeZone, Customer, CustomerName, Interval,
-    Minutes, Occupancy, Service, ServiceId, ServiceName, ServiceSettings, SyncState, SyncStatus,
-    WeeklyHours,
+    Minutes, Occupancy, Service, ServiceId, ServiceName, ServiceSettings, StaffId, SyncState,
+    SyncStatus, WeeklyHours,
 };
 use crate::ports::{
     AppointmentChange, IdempotencyKey, IdempotencyRecord, NewBooking, ReadMark, Store, StoreError,
@@ -26,6 +26,7 @@ mod connections;
 mod holds;
 mod leases;
 mod operator;
+mod staff;
 
 pub use appointments::*;
 pub use booking::*;
@@ -35,6 +36,7 @@ pub use connections::*;
 pub use holds::*;
 pub use leases::*;
 pub use operator::*;
+pub use staff::*;
 
 /// `from`..`to` minutes after the base, with the date it starts on in Berlin (the zone of every fixture business).
 fn fixture_time(from: i64, to: i64) -> (Interval, jiff::civil::Date) {
@@ -86,6 +88,7 @@ fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
         id: AppointmentId::generate(),
         business_id: service.business_id,
         service_id: service.id,
+        staff_id: StaffId::first_of(service.business_id),
         time,
         local_date,
         buffer_before: Minutes::new(0),
@@ -120,6 +123,7 @@ async fn book(
         .create_appointment(NewBooking {
             appointment,
             max_per_day,
+            staff_max_per_day: None,
             idempotency: None,
             checked_against: None,
         })
@@ -138,6 +142,7 @@ async fn book_with(
         .create_appointment(NewBooking {
             appointment,
             max_per_day: None,
+            staff_max_per_day: None,
             idempotency,
             checked_against,
         })
@@ -169,6 +174,7 @@ async fn change(
             appointment: next,
             expected_version: next.version - 1,
             max_per_day,
+            staff_max_per_day: None,
         })
         .await
 }

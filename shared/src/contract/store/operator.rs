@@ -111,6 +111,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         id: HoldId::generate(),
         business_id: business.id,
         service_id: service.id,
+        staff_id: crate::domain::StaffId::first_of(business.id),
         time,
         local_date,
         buffer_before: crate::domain::Minutes::new(0),
@@ -122,6 +123,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         .create_hold(NewHold {
             hold: &hold,
             max_per_day: None,
+            staff_max_per_day: None,
         })
         .await
         .unwrap();

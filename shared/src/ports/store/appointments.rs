@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use super::{Page, PageCursor, StoreError};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, BusinessId, Interval, Occupancy, PhoneNumber,
-    SyncState, SyncStatus,
+    StaffId, SyncState, SyncStatus,
 };
 
 #[derive(Clone, Debug)]
@@ -21,15 +21,20 @@ pub struct AppointmentQuery {
     pub starts_within: Option<Interval>,
     pub status: Option<AppointmentStatus>,
     pub sync_status: Option<SyncStatus>,
+    /// Only the appointments of this staff member.
+    pub staff_id: Option<StaffId>,
     pub after: Option<PageCursor>,
     /// At most this many items (1 to 500).
     pub limit: u32,
 }
 
 impl AppointmentQuery {
-    /// Whether an appointment in the range passes the listing's status filters.
+    /// Whether an appointment in the range passes the listing's filters.
     pub fn admits(&self, appointment: &Appointment) -> bool {
         passes_status_filters(self.status, self.sync_status, appointment)
+            && self
+                .staff_id
+                .is_none_or(|staff| appointment.staff_id == staff)
     }
 }
 
@@ -263,6 +268,7 @@ mod tests {
         let occupancy = Occupancy {
             appointment_id: AppointmentId::generate(),
             service_id: crate::domain::ServiceId::generate(),
+            staff_id: StaffId::generate(),
             occupied: Interval::new(start, start + jiff::SignedDuration::from_mins(30)).unwrap(),
             local_date: date(2026, 12, 1),
         };

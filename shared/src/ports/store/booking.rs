@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{CalendarConnection, CatalogStore, ConnectionStore, ReadMark, StoreError};
 use crate::domain::string_newtype_conversions;
 use crate::domain::{
-    Appointment, AppointmentId, BusinessId, Hold, HoldId, Service, ServiceId, ValidationError,
+    Appointment, AppointmentId, BusinessId, DailyLimits, Hold, HoldId, Service, ServiceId,
+    ValidationError,
 };
 
 /// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
@@ -53,7 +54,10 @@ pub struct IdempotencyRecord {
 #[derive(Clone, Copy, Debug)]
 pub struct NewBooking<'a> {
     pub appointment: &'a Appointment,
+    /// The service's maximum per day (counted over the business).
     pub max_per_day: Option<u32>,
+    /// The staff member's own maximum per day (counted over their services).
+    pub staff_max_per_day: Option<u32>,
     /// Written in the same transaction as the appointment, so a key never points at a booking that did not happen.
     pub idempotency: Option<&'a IdempotencyRecord>,
     /// The read of the live occupancies the booking was checked against, if the caller has one
@@ -69,6 +73,7 @@ pub struct AppointmentChange<'a> {
     pub appointment: &'a Appointment,
     pub expected_version: u64,
     pub max_per_day: Option<u32>,
+    pub staff_max_per_day: Option<u32>,
 }
 
 /// A new hold with what the store needs to enforce the booking rules in the same atomic write. The hold is checked
@@ -77,6 +82,34 @@ pub struct AppointmentChange<'a> {
 pub struct NewHold<'a> {
     pub hold: &'a Hold,
     pub max_per_day: Option<u32>,
+    pub staff_max_per_day: Option<u32>,
+}
+
+impl NewBooking<'_> {
+    pub fn limits(&self) -> DailyLimits {
+        DailyLimits {
+            service: self.max_per_day,
+            staff: self.staff_max_per_day,
+        }
+    }
+}
+
+impl AppointmentChange<'_> {
+    pub fn limits(&self) -> DailyLimits {
+        DailyLimits {
+            service: self.max_per_day,
+            staff: self.staff_max_per_day,
+        }
+    }
+}
+
+impl NewHold<'_> {
+    pub fn limits(&self) -> DailyLimits {
+        DailyLimits {
+            service: self.max_per_day,
+            staff: self.staff_max_per_day,
+        }
+    }
 }
 
 /// The booking writes. Every method is atomic and enforces the rules of [`crate::domain::check_booking_conflicts`]
@@ -88,7 +121,8 @@ pub struct NewHold<'a> {
 /// is given, never by whether a cleanup has run; [`BookingStore::remove_expired_holds`] only tidies.
 #[async_trait]
 pub trait BookingStore: Send + Sync + 'static {
-    /// Stores a new live appointment if it conflicts with no live appointment of the business (`Conflict`) and the
+    /// Stores a new live appointment if it conflicts with no live appointment of its staff member, and neither the
+    /// service's nor the member's day is full (`Conflict`), and the
     /// idempotency key, if any, is unused (`IdempotencyKeyTaken`); all or nothing.
     async fn create_appointment(&self, booking: NewBooking<'_>) -> Result<(), StoreError>;
 
