@@ -9,7 +9,8 @@ use super::{
     backend, decode, encode, key, read_json, rows_under,
 };
 use crate::domain::{
-    ApiKeyHash, Business, BusinessId, BusinessSettings, Service, ServiceId, StaffId, StaffMember,
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
+    ServiceId, StaffId, StaffMember,
 };
 use crate::ports::{BookingReads, CatalogStore, StoreError};
 
