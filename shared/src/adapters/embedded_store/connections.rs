@@ -301,3 +301,66 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn watches_stored_before_check_times_become_due_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
+        let watches: Vec<CalendarWatch> = (0..3)
+            .map(|_| {
+                CalendarWatch::new(
+                    BusinessId::generate(),
+                    ProviderKind::GOOGLE,
+                    "primary".into(),
+                )
+            })
+            .collect();
+        for watch in &watches {
+            store.put_calendar_watch(watch, None).await.unwrap();
+        }
+        // As a store written before check times: the watches alone, no check rows and no marker.
+        {
+            let txn = store.db.begin_write().unwrap();
+            txn.delete_table(WATCH_CHECKS).unwrap();
+            txn.delete_table(WATCHES_DUE).unwrap();
+            txn.open_table(WATCH_CHECKS).unwrap();
+            txn.open_table(WATCHES_DUE).unwrap();
+            txn.open_table(MIGRATIONS)
+                .unwrap()
+                .remove(WATCH_CHECK_MIGRATION)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let now = Timestamp::UNIX_EPOCH;
+        assert!(
+            store
+                .calendar_watches_due(now, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        assert_eq!(store.index_watches_by_check_time().await.unwrap(), 3);
+        let mut expected = watches.clone();
+        expected.sort_by_key(|watch| watch.business_id);
+        let due: Vec<CalendarWatch> = store
+            .calendar_watches_due(now, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|due| due.watch)
+            .collect();
+        assert_eq!(due, expected);
+        assert_eq!(
+            store.index_watches_by_check_time().await.unwrap(),
+            0,
+            "the marker ends it"
+        );
+    }
+}
