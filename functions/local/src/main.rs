@@ -72,7 +72,8 @@ enum Command {
 /// Threads of tokio's blocking pool, where the embedded store writes (and password hashes run). redb takes one write
 /// transaction at a time, so more threads only wait, and each keeps its own allocator heap: with tokio's default
 /// (up to 512) a calendar sync writing 3,000 busy events 16 at a time grew the pool to 16 threads and the process
-/// from 38 to 89 MiB resident, with 4 it peaked at 61 MiB (`local-server-memory`, README "Performance").
+/// from 38 to 89 MiB resident; with 4 it peaked at 61 MiB, with 2 at 56 MiB (`local-server-memory`, README
+/// "Performance").
 const BLOCKING_THREADS: usize = 2;
 
 fn main() -> anyhow::Result<()> {
