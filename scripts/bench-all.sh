@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every performance figure of the README in one run: the engine, the embedded store's window cost, holds, DynamoDB
 # Local request counts and latency, the functions' cold starts and deployment zips, the local server under wrk (with
-# its memory), sync throughput, inbound freshness and the agent tools' latency. Raw outputs go to target/bench/, and
+# its memory, and again after syncing 3,000 busy events), sync throughput, inbound freshness and the agent tools' latency. Raw outputs go to target/bench/, and
 # the table the README's performance section is built from to target/bench/report.md (also printed).
 # Takes about 25 minutes on two cores, most of it release builds. Needs wrk (apt-get install wrk) for the load rows.
 set -euo pipefail
@@ -38,6 +38,10 @@ for connections in 50 8 1; do
 done
 WINDOW_DAYS=1 CONNECTIONS=50 WRK_THREADS=2 run load_1_day_50_wrk2 scripts/load-availability.sh
 WINDOW_DAYS=7 CONNECTIONS=50 run load_7_days_50 scripts/load-availability.sh
+# The heavier run: the server syncs 3,000 busy events from the Google emulator's calendar, then serves availability
+# to 50 clients for 10 s; its resident memory is read from /proc afterwards.
+cargo build --release -q -p local-server -p integration-tests --bin local-server --bin local-server-memory
+run local_memory "$(scripts/target-dir.sh)/release/local-server-memory" --server "$(scripts/target-dir.sh)/release/local-server"
 run sync_throughput cargo run --release -q -p integration-tests --bin sync-throughput
 run inbound_freshness cargo run --release -q -p integration-tests --bin inbound-freshness
 run agent_embedded cargo run --release -q -p integration-tests --bin agent-latency

@@ -204,6 +204,19 @@ for name, what, target in [("load_1_day_50", "1-day windows, 50 clients", "p99 <
         f"resident memory peak {figures.get('hwm', 0) / 1024:.0f} MiB, after {figures.get('rss', 0) / 1024:.0f} MiB",
         target, met)
 
+# The heavier memory run: 3,000 busy events synced from a calendar, then availability under load.
+memory = json_lines(text("local_memory"))
+if memory:
+    figures = memory[0]
+    peak, after = figures["hwm_kib"] / 1024, figures["rss_kib"] / 1024
+    row(f"local server memory after syncing {figures['events']:,} busy events from the Google emulator "
+        f"(in {figures['sync_seconds']:.0f} s), then GET /v1/availability, 1-day windows, 50 clients for 10 s",
+        f"resident memory peak {peak:.0f} MiB, after {after:.0f} MiB (after the sync alone: "
+        f"{figures['synced_rss_kib'] / 1024:.0f} MiB); {figures['requests_per_second']:,.0f} req/s",
+        "peak memory < 60 MiB", peak < 60)
+else:
+    missing("local server memory after syncing 3,000 busy events", "local_memory")
+
 # Sync and freshness.
 for result in json_lines(text("sync_throughput")):
     row(f"sync throughput, {result['provider']} emulator, {result['jobs']} appointment jobs",

@@ -262,13 +262,13 @@ async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_th
             AttributeValue::S(format!("BUSINESS#{}", watch.business_id)),
         )
         .key("SK", AttributeValue::S("WATCH".into()))
-        .update_expression("SET GSI1PK = :pk, GSI1SK = :sk REMOVE GSI4PK, GSI4SK")
+        .update_expression("SET GSI1PK = :pk, GSI1SK = :sk REMOVE GSI4PK, GSI4SK, check_at")
         .expression_attribute_values(":pk", AttributeValue::S("WATCHES".into()))
         .expression_attribute_values(":sk", AttributeValue::S(watch.business_id.to_string()))
         .send()
         .await
         .unwrap();
-    assert!(store.calendar_watches(None, 10).await.unwrap().is_empty());
+    assert!(due_watches(&store).await.is_empty());
     let cutoff = now() - SignedDuration::from_mins(5);
     let sweep = async |status| {
         store
@@ -279,7 +279,9 @@ async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_th
     assert!(sweep(SyncStatus::Pending).await.is_empty(), "not moved yet");
 
     assert_eq!(store.index_existing_scheduled_work().await.unwrap(), 4);
-    assert_eq!(store.calendar_watches(None, 10).await.unwrap(), vec![watch]);
+    // The next move (the scheduler runs it right after) keys the watch by its check time.
+    assert_eq!(store.index_watches_by_check_time().await.unwrap(), 1);
+    assert_eq!(due_watches(&store).await, vec![watch]);
     assert_eq!(sweep(SyncStatus::Pending).await, vec![pending.clone()]);
     assert_eq!(sweep(SyncStatus::Failed).await, vec![failed.clone()]);
     for appointment in [&pending, &failed, &synced] {
@@ -293,6 +295,155 @@ async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_th
     );
     // Its marker is written: every later run is one read.
     assert_eq!(store.index_existing_scheduled_work().await.unwrap(), 0);
+}
+
+/// The watches the scheduled walk reads now, all pages.
+async fn due_watches(store: &dyn Store) -> Vec<CalendarWatch> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.calendar_watches_due(now(), after, 2).await.unwrap();
+        let Some(last) = page.last() else {
+            return found;
+        };
+        after = Some(last.place());
+        found.extend(page.into_iter().map(|due| due.watch));
+    }
+}
+
+fn watch_key(business: BusinessId) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "PK".to_owned(),
+            AttributeValue::S(format!("BUSINESS#{business}")),
+        ),
+        ("SK".to_owned(), AttributeValue::S("WATCH".into())),
+    ])
+}
+
+/// As the due index's first release wrote a watch: in its business's `WATCH#shard`, sorted by business, with no
+/// check time. Answers the shard (`07`).
+async fn write_watch_keyed_by_business(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    business: BusinessId,
+) -> String {
+    let item = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(watch_key(business)))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let shard = text(&item, "GSI4PK")
+        .unwrap()
+        .rsplit('#')
+        .next()
+        .unwrap()
+        .to_owned();
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(watch_key(business)))
+        .update_expression("SET GSI4PK = :pk, GSI4SK = :sk REMOVE check_at")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("WATCH#{shard}")))
+        .expression_attribute_values(":sk", AttributeValue::S(business.to_string()))
+        .send()
+        .await
+        .unwrap();
+    shard
+}
+
+#[tokio::test]
+async fn watches_keyed_by_business_move_to_their_check_time_once_and_a_rerun_resumes() {
+    let Some(emulator) = dynamodb_local().await else {
+        return;
+    };
+    let (store, table) = emulator.fresh_store().await.unwrap();
+    let client = emulator.client().await;
+    let watches: Vec<CalendarWatch> = (0..4)
+        .map(|_| {
+            CalendarWatch::new(
+                BusinessId::generate(),
+                ProviderKind::GOOGLE,
+                "primary".into(),
+            )
+        })
+        .collect();
+    let mut shards = Vec::new();
+    for watch in &watches {
+        store.put_calendar_watch(watch, None).await.unwrap();
+        shards.push(write_watch_keyed_by_business(&client, &table, watch.business_id).await);
+    }
+    assert!(due_watches(&store).await.is_empty(), "not moved yet");
+    // A sync writes its cursor before the move: it sets no check time, so the move still applies.
+    let synced = CalendarWatch {
+        cursor: Some("cursor-2".into()),
+        version: 2,
+        ..watches[0].clone()
+    };
+    store.put_calendar_watch(&synced, Some(1)).await.unwrap();
+    // A run that stopped half-way: one watch moved and checked since, by hand, and no marker.
+    let moved = watches[1].business_id;
+    let checked_at: Timestamp = "2099-01-01T00:00:00Z".parse().unwrap();
+    let checked_key = format!(
+        "{:022}#{moved}",
+        checked_at.as_nanosecond() + 1_000_000_000_000_000_000_000
+    );
+    client
+        .update_item()
+        .table_name(&table)
+        .set_key(Some(watch_key(moved)))
+        .update_expression("SET GSI4PK = :pk, GSI4SK = :sk, check_at = :at")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("WATCH#due#{}", shards[1])))
+        .expression_attribute_values(":sk", AttributeValue::S(checked_key))
+        .expression_attribute_values(":at", AttributeValue::S(checked_at.to_string()))
+        .send()
+        .await
+        .unwrap();
+    // A watch removed since: the move does not bring it back.
+    store
+        .delete_calendar_watch(watches[3].business_id)
+        .await
+        .unwrap();
+
+    assert_eq!(store.index_watches_by_check_time().await.unwrap(), 2);
+    let mut expected = vec![synced.clone(), watches[2].clone()];
+    expected.sort_by_key(|watch| watch.business_id);
+    assert_eq!(
+        due_watches(&store).await,
+        expected,
+        "due at once, the one checked later not yet"
+    );
+    for watch in &expected {
+        let item = client
+            .get_item()
+            .table_name(&table)
+            .set_key(Some(watch_key(watch.business_id)))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let partition = text(&item, "GSI4PK").unwrap();
+        assert!(partition.starts_with("WATCH#due#"), "{partition}");
+        assert!(
+            text(&item, "GSI4SK")
+                .unwrap()
+                .ends_with(&format!("#{}", watch.business_id))
+        );
+    }
+    assert_eq!(
+        store
+            .get_calendar_watch(watches[3].business_id)
+            .await
+            .unwrap(),
+        None
+    );
+    // The marker is written: every later run is one read.
+    assert_eq!(store.index_watches_by_check_time().await.unwrap(), 0);
 }
 
 /// SQS fair queues: every job goes to the standard queue with its business as the message group. moto accepts a

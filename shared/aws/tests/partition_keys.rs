@@ -58,6 +58,8 @@ struct Recorder {
     actor: Arc<Mutex<Actor>>,
     touches: Arc<Mutex<Vec<(Actor, Touch)>>>,
     requests: Arc<AtomicU64>,
+    /// GetItems of calendar watches: what the scheduled walk reads per watch.
+    watch_reads: Arc<AtomicU64>,
 }
 
 impl Recorder {
@@ -67,6 +69,19 @@ impl Recorder {
 
     fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    fn watch_reads(&self) -> u64 {
+        self.watch_reads.load(Ordering::Relaxed)
+    }
+
+    /// How many times a request has named a partition key of `index` (a write of its keys, or a Query).
+    fn index_touches(&self, index: &str) -> usize {
+        let touches = self.touches.lock().unwrap();
+        touches
+            .iter()
+            .filter(|(_, touch)| touch.place == index)
+            .count()
     }
 }
 
@@ -196,6 +211,9 @@ impl Intercept for RecordKeys {
             .and_then(|bytes| serde_json::from_slice(bytes).ok())
             .unwrap_or(Value::Null);
         self.0.requests.fetch_add(1, Ordering::Relaxed);
+        if target.ends_with(".GetItem") && body["Key"]["SK"]["S"] == "WATCH" {
+            self.0.watch_reads.fetch_add(1, Ordering::Relaxed);
+        }
         let actor = *self.0.actor.lock().unwrap();
         let touches = touches_of(&target, &body, "table");
         self.0
@@ -345,6 +363,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
     // The calendar watch as selection, webhooks and syncs write it, and the busy time a sync caches.
     let mut watch = CalendarWatch::new(business.id, ProviderKind::GOOGLE, "primary".into());
     store.put_calendar_watch(&watch, None).await.unwrap();
+    let due_index_before = recorder.index_touches("GSI4");
     for sync in 0..3_i64 {
         let current = store
             .get_calendar_watch(business.id)
@@ -372,6 +391,12 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             .await
             .unwrap();
     }
+    // The due index is keyed by when the scheduled walk next looks at the watch, which only the walk sets.
+    assert_eq!(
+        recorder.index_touches("GSI4") - due_index_before,
+        0,
+        "due-index keys written by three webhook syncs"
+    );
     recorder.act_as(None);
     business
 }
@@ -427,4 +452,20 @@ async fn no_partition_of_the_table_or_its_indexes_is_shared_by_businesses() {
     // The scheduler found the work the day left: the sweep read the due index, the walk every watch.
     assert!(report.retried_failed > 0, "{report:?}");
     assert_eq!(report.calendars_queued, businesses.len(), "{report:?}");
+
+    // The next run, five minutes on: every watch was checked, and none is due for a safety-net period, so the
+    // walk's 64 shard Queries read no watch (before watches were keyed by check time it read all four).
+    let watch_reads = recorder.watch_reads();
+    let next = App::new(
+        store.clone(),
+        Arc::new(InProcessQueue::new(QueueSettings::default())),
+        Arc::new(ManualClock::new(now + SignedDuration::from_mins(65))),
+    );
+    let report = app::run_scheduled_work(&next).await.unwrap();
+    assert_eq!(report.calendars_queued, 0, "{report:?}");
+    assert_eq!(
+        recorder.watch_reads() - watch_reads,
+        0,
+        "watches read by the walk"
+    );
 }

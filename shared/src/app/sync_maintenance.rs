@@ -33,8 +33,8 @@ pub struct MaintenanceReport {
     pub calendars_queued: usize,
     /// Appointments stored before the phone index existed, indexed by this run (0 once the back-fill is done).
     pub phone_numbers_indexed: u64,
-    /// Appointments and calendar watches moved off indexes the whole fleet shared onto the store's sharded one by
-    /// this run (0 once done).
+    /// Appointments and calendar watches moved off indexes the whole fleet shared onto the store's sharded one,
+    /// and watches keyed by their check time, by this run (0 once done).
     pub scheduled_work_indexed: u64,
 }
 
@@ -46,7 +46,9 @@ pub struct MaintenanceReport {
 pub async fn run_scheduled_work<S: AppointmentStore + ConnectionStore + ?Sized>(
     app: &App<S>,
 ) -> Result<MaintenanceReport, AppError> {
-    let scheduled_work_indexed = app.store.index_existing_scheduled_work().await?;
+    // In this order: the first move puts watches of the release before last where the second finds them.
+    let scheduled_work_indexed = app.store.index_existing_scheduled_work().await?
+        + app.store.index_watches_by_check_time().await?;
     Ok(MaintenanceReport {
         requeued_stale_pending: requeue_stale_pending(app).await?,
         retried_failed: retry_failed_automatically(app).await?,

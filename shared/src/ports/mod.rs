@@ -38,5 +38,6 @@ pub use store::{
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot, ListOrder,
     NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore, Page,
-    PageCursor, ReadMark, RecordLocation, SeenEntry, SeenLedger, Store, StoreError, StoredRecord,
+    PageCursor, ReadMark, RecordLocation, ScheduledWatch, SeenEntry, SeenLedger, Store, StoreError,
+    StoredRecord,
 };

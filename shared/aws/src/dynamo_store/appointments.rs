@@ -333,7 +333,7 @@ impl DynamoStore {
     /// send the conditional update `move_item` builds for each (`None`: nothing to do), then write the marker.
     /// Answers how many updates applied. A failed condition means the item changed meanwhile, and the change wrote
     /// the whole item, index keys included.
-    async fn migrate(
+    pub(super) async fn migrate(
         &self,
         name: &str,
         filter: &str,

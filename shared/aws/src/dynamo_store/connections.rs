@@ -4,16 +4,27 @@ use async_trait::async_trait;
 use booking_core::domain::BusinessId;
 use booking_core::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ProviderKind, StoreError,
+    ProviderKind, ScheduledWatch, StoreError,
 };
 use jiff::Timestamp;
 
 use super::items::{
     CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
-    SINGLETON_SK, WATCH_SK, business_pk, oauth_attempt_pk, watch_gsi4_pk, watch_shard_gsi4_pk,
+    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
+    watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
 };
 use super::requests::unless_condition_failed;
-use super::{DynamoStore, key, number, to_item, to_value};
+use super::{DynamoStore, from_item, key, number, string, to_item, to_value};
+
+/// A watch stored before watches had a check time: only what moving it needs.
+#[derive(serde::Deserialize)]
+struct UncheckedWatchItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    watch: CalendarWatch,
+}
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
@@ -108,33 +119,45 @@ impl ConnectionStore for DynamoStore {
         watch: &CalendarWatch,
         expected_version: Option<u64>,
     ) -> Result<(), StoreError> {
-        let item = CalendarWatchItem {
-            pk: business_pk(watch.business_id),
-            sk: WATCH_SK.to_owned(),
-            gsi4_pk: watch_gsi4_pk(watch.business_id),
-            gsi4_sk: watch.business_id.to_string(),
-            version: watch.version,
-            watch: watch.clone(),
-        };
-        let item = to_item(&item)?;
         let written = match expected_version {
+            // A new watch is due at once.
             None => {
+                let item = CalendarWatchItem {
+                    pk: business_pk(watch.business_id),
+                    sk: WATCH_SK.to_owned(),
+                    gsi4_pk: watch_due_gsi4_pk(watch.business_id),
+                    gsi4_sk: watch_due_gsi4_sk(Timestamp::MIN, watch.business_id),
+                    check_at: Some(Timestamp::MIN),
+                    version: watch.version,
+                    watch: watch.clone(),
+                };
                 self.put_if(
-                    item,
+                    to_item(&item)?,
                     "attribute_not_exists(#pk)",
                     &[("#pk", PK)],
                     Vec::new(),
                 )
                 .await?
             }
+            // The watch and its version only: the check time and the index keys stay as the walk set them, so a
+            // sync writing its cursor writes no index.
             Some(expected) => {
-                self.put_if(
-                    item,
-                    "#version = :expected",
-                    &[("#version", "version")],
-                    vec![(":expected", number(expected))],
-                )
-                .await?
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        business_pk(watch.business_id),
+                        WATCH_SK.to_owned(),
+                    )))
+                    .update_expression("SET #watch = :watch, #version = :version")
+                    .condition_expression("#version = :expected")
+                    .expression_attribute_names("#watch", "watch")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":watch", to_value(watch)?)
+                    .expression_attribute_values(":version", number(watch.version))
+                    .expression_attribute_values(":expected", number(expected));
+                unless_condition_failed(update.send().await)?.is_some()
             }
         };
         if written {
@@ -155,27 +178,99 @@ impl ConnectionStore for DynamoStore {
             .await
     }
 
-    async fn calendar_watches(
+    async fn calendar_watches_due(
         &self,
-        after: Option<BusinessId>,
+        now: Timestamp,
+        after: Option<(Timestamp, BusinessId)>,
         limit: u32,
-    ) -> Result<Vec<CalendarWatch>, StoreError> {
-        // A space sorts below every character of a business id.
-        let after = after.map_or_else(|| " ".to_owned(), |after| after.to_string());
-        let watches = self
-            .first_due(
-                (0..DUE_SHARDS).map(watch_shard_gsi4_pk),
-                "#sk > :bound",
-                after,
+    ) -> Result<Vec<ScheduledWatch>, StoreError> {
+        // Strictly after `after`: no key extends another (instants are fixed-width, ids too), and a space sorts
+        // below every character of one. `~` sorts above every character of a business id.
+        let low = after.map_or_else(
+            || instant_key(Timestamp::MIN),
+            |(at, business)| format!("{} ", watch_due_gsi4_sk(at, business)),
+        );
+        let high = format!("{}#~", instant_key(now));
+        let entries = self
+            .first_in_range(
+                (0..DUE_SHARDS).map(watch_due_shard_gsi4_pk),
+                "#sk BETWEEN :low AND :high",
+                &[(":low", low), (":high", high)],
                 limit,
             )
             .await?;
-        // A watch deleted since the index was read is left out.
+        // The index lags the table: a watch deleted, or checked and moved later, since it was read is left out.
         Ok(self
-            .due_items::<CalendarWatchItem>(watches)
+            .due_items::<CalendarWatchItem>(entries)
             .await?
             .into_iter()
-            .map(|item| item.watch)
+            .filter_map(|item| {
+                let check_at = item.check_at.unwrap_or(Timestamp::MIN);
+                (check_at <= now).then_some(ScheduledWatch {
+                    watch: item.watch,
+                    check_at,
+                })
+            })
             .collect())
+    }
+
+    async fn schedule_calendar_watch_check(
+        &self,
+        business_id: BusinessId,
+        version: u64,
+        check_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), WATCH_SK.to_owned())))
+            .update_expression("SET GSI4SK = :due_sk, check_at = :check_at")
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(
+                ":due_sk",
+                string(watch_due_gsi4_sk(check_at, business_id)),
+            )
+            .expression_attribute_values(":check_at", to_value(&check_at)?)
+            .expression_attribute_values(":version", number(version));
+        Ok(unless_condition_failed(update.send().await)?.is_some())
+    }
+
+    async fn index_watches_by_check_time(&self) -> Result<u64, StoreError> {
+        // Watches without a check time (under `WATCH#shard` by business, or not yet out of GSI1's `WATCHES` if the
+        // due-index migration has not run) become due at once under `WATCH#due#shard`. The condition is on the
+        // check time, not the version: a sync writing its cursor meanwhile sets none, so the move must still
+        // happen; a watch deleted meanwhile is not brought back. (`:appointment` is bound by every migration's Scan.)
+        self.migrate(
+            WATCH_CHECK_MIGRATION,
+            "SK = :watch AND attribute_not_exists(check_at) AND NOT begins_with(SK, :appointment)",
+            &[],
+            &[(":watch", WATCH_SK)],
+            |item| {
+                let stored: UncheckedWatchItem = from_item(item)?;
+                let business = stored.watch.business_id;
+                Ok(Some(
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key(stored.pk, stored.sk)))
+                        .update_expression(
+                            "SET GSI4PK = :due_pk, GSI4SK = :due_sk, check_at = :check_at \
+                             REMOVE GSI1PK, GSI1SK",
+                        )
+                        .condition_expression(
+                            "attribute_exists(PK) AND attribute_not_exists(check_at)",
+                        )
+                        .expression_attribute_values(":due_pk", string(watch_due_gsi4_pk(business)))
+                        .expression_attribute_values(
+                            ":due_sk",
+                            string(watch_due_gsi4_sk(Timestamp::MIN, business)),
+                        )
+                        .expression_attribute_values(":check_at", to_value(&Timestamp::MIN)?),
+                ))
+            },
+        )
+        .await
     }
 }

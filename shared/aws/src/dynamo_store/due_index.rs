@@ -34,12 +34,24 @@ impl DynamoStore {
         bound: String,
         limit: u32,
     ) -> Result<Vec<DueEntry>, StoreError> {
+        self.first_in_range(shards, sort_condition, &[(":bound", bound)], limit)
+            .await
+    }
+
+    /// As [`Self::first_due`], for a sort condition with any placeholders (`values`), such as a range.
+    pub(super) async fn first_in_range(
+        &self,
+        shards: impl Iterator<Item = String>,
+        sort_condition: &str,
+        values: &[(&str, String)],
+        limit: u32,
+    ) -> Result<Vec<DueEntry>, StoreError> {
         let queries = shards.map(|shard| {
             self.query_index::<DueEntry>(
                 GSI4,
                 shard,
                 sort_condition,
-                vec![(":bound", bound.clone())],
+                values.to_vec(),
                 Some(limit),
                 None,
             )

@@ -117,6 +117,9 @@ pub const PHONE_INDEX_MIGRATION: &str = "phone_index";
 /// Moving appointments off GSI2's fleet-wide partitions, and watches off GSI1's `WATCHES`, onto the due index.
 pub const DUE_INDEX_MIGRATION: &str = "due_index";
 
+/// Keying watches stored under `WATCH#shard` by business into `WATCH#due#shard` by check time.
+pub const WATCH_CHECK_MIGRATION: &str = "watch_checks";
+
 /// Only a sync that waits for the worker or may be retried is scheduled work; the rest stay out of the due index.
 pub fn sync_is_due_work(status: SyncStatus) -> bool {
     matches!(status, SyncStatus::Pending | SyncStatus::Failed)
@@ -187,13 +190,25 @@ pub const WATCH_SK: &str = "WATCH";
 /// Where the release before the due index kept every business's watch: one GSI1 partition for the whole fleet.
 pub const OLD_WATCHES_GSI1_PK: &str = "WATCHES";
 
-/// One shard of the calendar watches in the due index, e.g. `WATCH#07`, sorted by business for the scheduled walk.
+/// Where the due index's first release kept a watch, `WATCH#07` sorted by business: the due-index migration still
+/// moves watches of the release before it there, and the watch-check migration moves them on.
 pub fn watch_gsi4_pk(business: BusinessId) -> String {
     format!("WATCH#{:02}", business_shard(business))
 }
 
-pub fn watch_shard_gsi4_pk(shard: u32) -> String {
-    format!("WATCH#{shard:02}")
+/// One shard of the calendar watches in the due index, e.g. `WATCH#due#07`, sorted by when the scheduled walk next
+/// looks at each, so the walk reads only the due ones.
+pub fn watch_due_gsi4_pk(business: BusinessId) -> String {
+    watch_due_shard_gsi4_pk(business_shard(business))
+}
+
+pub fn watch_due_shard_gsi4_pk(shard: u32) -> String {
+    format!("WATCH#due#{shard:02}")
+}
+
+/// Earliest check first within a shard; the business makes the key unique.
+pub fn watch_due_gsi4_sk(check_at: Timestamp, business: BusinessId) -> String {
+    format!("{}#{business}", instant_key(check_at))
 }
 
 pub fn busy_gsi1_pk(business: BusinessId) -> String {
@@ -448,11 +463,16 @@ pub struct CalendarWatchItem {
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
-    /// The due index holds keys only and these never change, so a sync writing the watch's cursor writes no index.
+    /// The due index holds keys only, and only the scheduled walk changes them (with `check_at`): a sync writes
+    /// the watch's cursor and version alone, so it writes no index.
     #[serde(rename = "GSI4PK")]
     pub gsi4_pk: String,
     #[serde(rename = "GSI4SK")]
     pub gsi4_sk: String,
+    /// When the scheduled walk next looks at the watch; missing on watches stored before the index kept them by
+    /// it, until the watch-check migration gives them one.
+    #[serde(default)]
+    pub check_at: Option<Timestamp>,
     /// Top level, for the condition of a versioned write.
     pub version: u64,
     pub watch: CalendarWatch,

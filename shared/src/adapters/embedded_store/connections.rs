@@ -5,14 +5,38 @@ use jiff::Timestamp;
 use redb::ReadableTable;
 
 use super::{
-    CALENDAR_CONNECTIONS, CALENDAR_WATCHES, EmbeddedStore, OAUTH_ATTEMPTS, backend, decode, encode,
-    prefix_end, read_json,
+    CALENDAR_CONNECTIONS, CALENDAR_WATCHES, EmbeddedStore, MIGRATIONS, OAUTH_ATTEMPTS,
+    WATCH_CHECK_MIGRATION, WATCH_CHECKS, WATCHES_DUE, backend, decode, encode, instant_from_key,
+    instant_key, key, prefix_end, read_json,
 };
 use crate::domain::BusinessId;
 use crate::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ProviderKind, StoreError,
+    ProviderKind, ScheduledWatch, StoreError,
 };
+
+/// Sets when the scheduled walk next looks at the business's watch: its row in `watch_checks` and its place in
+/// `watches_due`, the old place removed.
+fn set_check(
+    txn: &redb::WriteTransaction,
+    business: &[u8; 16],
+    check_at: Timestamp,
+) -> Result<(), StoreError> {
+    let mut checks = txn.open_table(WATCH_CHECKS).map_err(backend)?;
+    let mut due = txn.open_table(WATCHES_DUE).map_err(backend)?;
+    let at = instant_key(check_at);
+    let previous = checks
+        .insert(business.as_slice(), at.as_slice())
+        .map_err(backend)?
+        .map(|old| old.value().to_vec());
+    if let Some(previous) = previous {
+        due.remove(key(&[&previous, business]).as_slice())
+            .map_err(backend)?;
+    }
+    due.insert(key(&[&at, business]).as_slice(), [].as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
 
 #[async_trait]
 impl ConnectionStore for EmbeddedStore {
@@ -147,6 +171,10 @@ impl ConnectionStore for EmbeddedStore {
                 watches
                     .insert(key.as_slice(), encode(&watch)?.as_slice())
                     .map_err(backend)?;
+                // A new watch is due at once; a replaced one keeps its check time.
+                if expected_version.is_none() {
+                    set_check(txn, &key, Timestamp::MIN)?;
+                }
             }
             Ok(())
         })
@@ -155,35 +183,184 @@ impl ConnectionStore for EmbeddedStore {
 
     async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
         self.write(move |txn| {
+            let business = *business_id.as_uuid().as_bytes();
             txn.open_table(CALENDAR_WATCHES)
                 .map_err(backend)?
-                .remove(business_id.as_uuid().as_bytes().as_slice())
+                .remove(business.as_slice())
                 .map_err(backend)?;
+            let check = txn
+                .open_table(WATCH_CHECKS)
+                .map_err(backend)?
+                .remove(business.as_slice())
+                .map_err(backend)?
+                .map(|at| at.value().to_vec());
+            if let Some(at) = check {
+                txn.open_table(WATCHES_DUE)
+                    .map_err(backend)?
+                    .remove(key(&[&at, &business]).as_slice())
+                    .map_err(backend)?;
+            }
             Ok(())
         })
         .await
     }
 
-    async fn calendar_watches(
+    async fn calendar_watches_due(
         &self,
-        after: Option<BusinessId>,
+        now: Timestamp,
+        after: Option<(Timestamp, BusinessId)>,
         limit: u32,
-    ) -> Result<Vec<CalendarWatch>, StoreError> {
+    ) -> Result<Vec<ScheduledWatch>, StoreError> {
         self.read(move |txn| {
+            let due = txn.open_table(WATCHES_DUE).map_err(backend)?;
             let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
-            let entries = match after {
-                Some(after) => {
-                    let start = prefix_end(after.as_uuid().as_bytes());
-                    watches.range(start.as_slice()..).map_err(backend)?
-                }
-                None => watches.iter().map_err(backend)?,
-            };
+            let start = after.map_or_else(Vec::new, |(at, business)| {
+                prefix_end(&key(&[&instant_key(at), business.as_uuid().as_bytes()]))
+            });
+            // Every place at or before `now`, whatever its business.
+            let end = prefix_end(&instant_key(now));
             let mut found = Vec::new();
-            for entry in entries.take(limit as usize) {
-                let (_, value) = entry.map_err(backend)?;
-                found.push(decode(value.value())?);
+            for entry in due
+                .range(start.as_slice()..end.as_slice())
+                .map_err(backend)?
+                .take(limit as usize)
+            {
+                let (place, _) = entry.map_err(backend)?;
+                let place = place.value();
+                let (at, business) = place.split_at(16);
+                if let Some(watch) = read_json(&watches, business)? {
+                    found.push(ScheduledWatch {
+                        watch,
+                        check_at: instant_from_key(at)?,
+                    });
+                }
             }
             Ok(found)
         })
+    }
+
+    async fn schedule_calendar_watch_check(
+        &self,
+        business_id: BusinessId,
+        version: u64,
+        check_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(move |txn| {
+            let business = *business_id.as_uuid().as_bytes();
+            let stored: Option<CalendarWatch> = read_json(
+                &txn.open_table(CALENDAR_WATCHES).map_err(backend)?,
+                &business,
+            )?;
+            if stored.is_none_or(|stored| stored.version != version) {
+                return Ok(false);
+            }
+            set_check(txn, &business, check_at)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn index_watches_by_check_time(&self) -> Result<u64, StoreError> {
+        let done = self.read(|txn| {
+            Ok(txn
+                .open_table(MIGRATIONS)
+                .map_err(backend)?
+                .get(WATCH_CHECK_MIGRATION)
+                .map_err(backend)?
+                .is_some())
+        })?;
+        if done {
+            return Ok(0);
+        }
+        // One transaction: it finishes with its marker or leaves nothing, so a rerun starts clean.
+        self.write(|txn| {
+            let mut unchecked = Vec::new();
+            {
+                let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
+                let checks = txn.open_table(WATCH_CHECKS).map_err(backend)?;
+                for entry in watches.iter().map_err(backend)? {
+                    let (business, _) = entry.map_err(backend)?;
+                    let business: [u8; 16] = business
+                        .value()
+                        .try_into()
+                        .map_err(|_| StoreError::Backend("corrupt watch key".into()))?;
+                    if checks.get(business.as_slice()).map_err(backend)?.is_none() {
+                        unchecked.push(business);
+                    }
+                }
+            }
+            for business in &unchecked {
+                set_check(txn, business, Timestamp::MIN)?;
+            }
+            txn.open_table(MIGRATIONS)
+                .map_err(backend)?
+                .insert(WATCH_CHECK_MIGRATION, [].as_slice())
+                .map_err(backend)?;
+            Ok(unchecked.len() as u64)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn watches_stored_before_check_times_become_due_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&directory.path().join("store.redb")).unwrap();
+        let watches: Vec<CalendarWatch> = (0..3)
+            .map(|_| {
+                CalendarWatch::new(
+                    BusinessId::generate(),
+                    ProviderKind::GOOGLE,
+                    "primary".into(),
+                )
+            })
+            .collect();
+        for watch in &watches {
+            store.put_calendar_watch(watch, None).await.unwrap();
+        }
+        // As a store written before check times: the watches alone, no check rows and no marker.
+        {
+            let txn = store.db.begin_write().unwrap();
+            txn.delete_table(WATCH_CHECKS).unwrap();
+            txn.delete_table(WATCHES_DUE).unwrap();
+            txn.open_table(WATCH_CHECKS).unwrap();
+            txn.open_table(WATCHES_DUE).unwrap();
+            txn.open_table(MIGRATIONS)
+                .unwrap()
+                .remove(WATCH_CHECK_MIGRATION)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let now = Timestamp::UNIX_EPOCH;
+        assert!(
+            store
+                .calendar_watches_due(now, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        assert_eq!(store.index_watches_by_check_time().await.unwrap(), 3);
+        let mut expected = watches.clone();
+        expected.sort_by_key(|watch| watch.business_id);
+        let due: Vec<CalendarWatch> = store
+            .calendar_watches_due(now, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|due| due.watch)
+            .collect();
+        assert_eq!(due, expected);
+        assert_eq!(
+            store.index_watches_by_check_time().await.unwrap(),
+            0,
+            "the marker ends it"
+        );
     }
 }

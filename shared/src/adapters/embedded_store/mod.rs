@@ -18,7 +18,8 @@
 //!   ones (a week away), so the busy time of a window is one scan of the starts from a day before it to its end,
 //!   plus the few long intervals still running: its cost follows the window, not the business's whole future.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
-//! - `calendar_watches`: business → CalendarWatch JSON.
+//! - `calendar_watches`: business → CalendarWatch JSON; `watch_checks`: business → when the scheduled walk next
+//!   looks at it, and `watches_due`: that instant ‖ business → (), so the walk reads only the due watches.
 //! - `holds`: business ‖ start ‖ hold → Hold JSON, read beside `appointments` by every booking rule check;
 //!   `hold_starts`: business ‖ hold → start; `hold_expiries`: expires_at ‖ business ‖ hold → (), for the sweep.
 //! - `phone_index`: business ‖ E.164 number ‖ 0 ‖ start ‖ appointment → (), one caller's appointments in start order
@@ -74,6 +75,8 @@ const SHORT_BUSY_SPAN: SignedDuration = SignedDuration::from_hours(26);
 const LEASES: Table = TableDefinition::new("leases");
 const OAUTH_ATTEMPTS: Table = TableDefinition::new("oauth_attempts");
 const CALENDAR_WATCHES: Table = TableDefinition::new("calendar_watches");
+const WATCH_CHECKS: Table = TableDefinition::new("watch_checks");
+const WATCHES_DUE: Table = TableDefinition::new("watches_due");
 const STAFF: Table = TableDefinition::new("staff");
 const STAFF_BY_BUSINESS: Table = TableDefinition::new("staff_by_business");
 const PASSWORD_LINKS: Table = TableDefinition::new("password_links");
@@ -91,8 +94,10 @@ const STAFF_MEMBERS: Table = TableDefinition::new("staff_members");
 
 /// The marker of the back-fill that indexed the phone numbers of appointments stored before the index existed.
 const PHONE_INDEX_MIGRATION: &[u8] = b"phone_index";
+/// The marker of the back-fill that gave watches stored before `watch_checks` existed a check time.
+const WATCH_CHECK_MIGRATION: &[u8] = b"watch_checks";
 
-const ALL_TABLES: [Table; 27] = [
+const ALL_TABLES: [Table; 29] = [
     BUSINESSES,
     API_KEYS,
     SERVICES,
@@ -107,6 +112,8 @@ const ALL_TABLES: [Table; 27] = [
     LEASES,
     OAUTH_ATTEMPTS,
     CALENDAR_WATCHES,
+    WATCH_CHECKS,
+    WATCHES_DUE,
     STAFF,
     STAFF_BY_BUSINESS,
     PASSWORD_LINKS,

@@ -12,13 +12,13 @@ use super::{
     BUSINESSES, BUSY_BY_START, BUSY_EVENTS, BUSY_LONG, CALENDAR_CONNECTIONS, CALENDAR_WATCHES,
     EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, LEASES, OAUTH_ATTEMPTS,
     PASSWORD_LINKS, PHONE_INDEX, SERVICES, SESSIONS, STAFF, STAFF_BY_BUSINESS, SYNC_QUEUE, Table,
-    backend, decode, prefix_end,
+    WATCH_CHECKS, WATCHES_DUE, backend, decode, encode, prefix_end, read_json,
 };
 use crate::domain::{Business, BusinessId};
 use crate::ports::{OperatorStore, RecordLocation, StoreError, StoredRecord};
 
 /// Tables whose keys start with the business's id.
-const KEYED_BY_BUSINESS: [Table; 15] = [
+const KEYED_BY_BUSINESS: [Table; 16] = [
     SERVICES,
     APPOINTMENTS,
     APPOINTMENT_STARTS,
@@ -28,6 +28,7 @@ const KEYED_BY_BUSINESS: [Table; 15] = [
     BUSY_BY_START,
     BUSY_LONG,
     CALENDAR_WATCHES,
+    WATCH_CHECKS,
     STAFF_BY_BUSINESS,
     API_KEY_RECORDS,
     HOLDS,
@@ -37,8 +38,9 @@ const KEYED_BY_BUSINESS: [Table; 15] = [
 ];
 
 /// Sweep tables whose keys hold the business's id after a fixed-width head: the sync queue after its status byte
-/// and instant, hold expiries after their instant.
-const BUSINESS_AT_OFFSET: [(Table, usize); 2] = [(SYNC_QUEUE, 17), (HOLD_EXPIRIES, 16)];
+/// and instant, hold expiries and due watches after their instant.
+const BUSINESS_AT_OFFSET: [(Table, usize); 3] =
+    [(SYNC_QUEUE, 17), (HOLD_EXPIRIES, 16), (WATCHES_DUE, 16)];
 
 /// Tables of JSON records that name their business in a `business_id` field.
 const NAMING_THE_BUSINESS: [Table; 4] = [STAFF, PASSWORD_LINKS, SESSIONS, OAUTH_ATTEMPTS];

@@ -217,7 +217,9 @@ pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<
     assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
 }
 
-pub async fn calendar_watches_are_walked_in_pages_by_business(store: Arc<dyn Store>) {
+/// The scheduled walk reads the watches whose check is due, earliest first and in pages; only the walk moves a
+/// check time, so a versioned write (a sync's cursor) leaves it where it was.
+pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn Store>) {
     let mut businesses: Vec<BusinessId> = (0..7).map(|_| BusinessId::generate()).collect();
     for business in &businesses {
         store
@@ -225,15 +227,97 @@ pub async fn calendar_watches_are_walked_in_pages_by_business(store: Arc<dyn Sto
             .await
             .unwrap();
     }
+    let now = at(60);
+    let walk = async |now, limit| {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.calendar_watches_due(now, after, limit).await.unwrap();
+            assert!(page.len() <= limit as usize);
+            let Some(last) = page.last() else { break };
+            after = Some(last.place());
+            walked.extend(page);
+        }
+        walked
+    };
+    // New watches are due at once, ordered by business when their check times are equal.
     businesses.sort();
-    let mut walked = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.calendar_watches(after, 3).await.unwrap();
-        assert!(page.len() <= 3);
-        let Some(last) = page.last() else { break };
-        after = Some(last.business_id);
-        walked.extend(page.iter().map(|watch| watch.business_id));
+    let due = walk(now, 3).await;
+    assert_eq!(
+        due.iter()
+            .map(|due| due.watch.business_id)
+            .collect::<Vec<_>>(),
+        businesses
+    );
+    assert_eq!(due[0].watch, watch(businesses[0], 1));
+
+    // Checked: three later (the last of them soonest), one stale write refused.
+    for (business, minutes) in businesses.iter().zip([90, 80, 70]) {
+        assert!(
+            store
+                .schedule_calendar_watch_check(*business, 1, at(minutes))
+                .await
+                .unwrap()
+        );
     }
-    assert_eq!(walked, businesses);
+    assert!(
+        !store
+            .schedule_calendar_watch_check(businesses[3], 2, at(90))
+            .await
+            .unwrap(),
+        "a watch changed since it was read keeps its check time"
+    );
+    assert!(
+        !store
+            .schedule_calendar_watch_check(BusinessId::generate(), 1, at(90))
+            .await
+            .unwrap(),
+        "no watch, nothing to check"
+    );
+    let due_now: Vec<BusinessId> = walk(now, 100)
+        .await
+        .iter()
+        .map(|due| due.watch.business_id)
+        .collect();
+    assert_eq!(due_now, businesses[3..].to_vec());
+
+    // A sync writing its cursor leaves the check time alone; the walk finds the watch when it falls due.
+    store
+        .put_calendar_watch(&watch(businesses[2], 2), Some(1))
+        .await
+        .unwrap();
+    let later = walk(at(80), 100).await;
+    let places: Vec<(jiff::Timestamp, BusinessId)> = later.iter().map(|due| due.place()).collect();
+    let mut expected = vec![(at(70), businesses[2]), (at(80), businesses[1])];
+    expected.extend(
+        businesses[3..]
+            .iter()
+            .map(|business| (jiff::Timestamp::MIN, *business)),
+    );
+    expected.sort();
+    assert_eq!(places, expected);
+    assert_eq!(
+        later
+            .iter()
+            .find(|due| due.watch.business_id == businesses[2])
+            .unwrap()
+            .watch,
+        watch(businesses[2], 2)
+    );
+
+    // A deleted watch is not due, and checking it does not bring it back.
+    store.delete_calendar_watch(businesses[3]).await.unwrap();
+    assert!(
+        !store
+            .schedule_calendar_watch_check(businesses[3], 1, at(0))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_calendar_watch(businesses[3]).await.unwrap(), None);
+    assert!(
+        walk(at(80), 100)
+            .await
+            .iter()
+            .all(|due| due.watch.business_id != businesses[3])
+    );
 }

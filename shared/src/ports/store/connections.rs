@@ -108,6 +108,22 @@ impl CalendarWatch {
     }
 }
 
+/// A calendar watch as the scheduled walk reads it: with when the walk is next to look at it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledWatch {
+    pub watch: CalendarWatch,
+    /// Set by the walk alone (a sync writing its cursor leaves it), so the store's index of watches by check time
+    /// changes about once per safety-net period per calendar, not once per webhook.
+    pub check_at: Timestamp,
+}
+
+impl ScheduledWatch {
+    /// Where a walk that read this watch resumes: strictly after its check time and business.
+    pub fn place(&self) -> (Timestamp, BusinessId) {
+        (self.check_at, self.watch.business_id)
+    }
+}
+
 /// A push channel between our request to open it and the provider's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpeningChannel {
@@ -170,11 +186,27 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// Removing none succeeds.
     async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError>;
 
-    /// Watches of every business ordered by business id, strictly after `after`, at most `limit`: the scheduled
-    /// renewal and safety-net sync walk them all.
-    async fn calendar_watches(
+    /// Watches of every business whose check is due at `now` (check time at or before it), in order of check time
+    /// then business, strictly after `after` (a [`ScheduledWatch::place`]), at most `limit`. A new watch is due at
+    /// once; [`Self::schedule_calendar_watch_check`] moves it later.
+    async fn calendar_watches_due(
         &self,
-        after: Option<BusinessId>,
+        now: Timestamp,
+        after: Option<(Timestamp, BusinessId)>,
         limit: u32,
-    ) -> Result<Vec<CalendarWatch>, StoreError>;
+    ) -> Result<Vec<ScheduledWatch>, StoreError>;
+
+    /// Sets when the scheduled walk next looks at the watch, if it is still at `version`; `Ok(false)` when it
+    /// changed or is gone (it then stays as it was: due, for a walk to look at afresh). Nothing else changes, and
+    /// [`Self::put_calendar_watch`] never changes the check time, so a sync's cursor write leaves it alone.
+    async fn schedule_calendar_watch_check(
+        &self,
+        business_id: BusinessId,
+        version: u64,
+        check_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives calendar watches stored before watches were kept by check time one (due at once). Idempotent and
+    /// resumable, and once it has finished it records so: later calls cost one read. Answers how many it keyed now.
+    async fn index_watches_by_check_time(&self) -> Result<u64, StoreError>;
 }
