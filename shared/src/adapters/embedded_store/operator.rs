@@ -11,14 +11,14 @@ use super::{
     ALL_TABLES, API_KEY_RECORDS, API_KEYS, APPOINTMENT_STARTS, APPOINTMENTS, BUSINESS_SETTINGS,
     BUSINESSES, BUSY_BY_START, BUSY_EVENTS, BUSY_LONG, CALENDAR_CONNECTIONS, CALENDAR_WATCHES,
     EmbeddedStore, HOLD_EXPIRIES, HOLD_STARTS, HOLDS, IDEMPOTENCY, LEASES, OAUTH_ATTEMPTS,
-    PASSWORD_LINKS, PHONE_INDEX, SERVICES, SESSIONS, STAFF, STAFF_BY_BUSINESS, SYNC_QUEUE, Table,
-    WATCH_CHECKS, WATCHES_DUE, backend, decode, encode, prefix_end, read_json,
+    PASSWORD_LINKS, PHONE_INDEX, SERVICES, SESSIONS, STAFF, STAFF_BY_BUSINESS, STAFF_MEMBERS,
+    SYNC_QUEUE, Table, WATCH_CHECKS, WATCHES_DUE, backend, decode, prefix_end,
 };
 use crate::domain::{Business, BusinessId};
 use crate::ports::{OperatorStore, RecordLocation, StoreError, StoredRecord};
 
 /// Tables whose keys start with the business's id.
-const KEYED_BY_BUSINESS: [Table; 16] = [
+const KEYED_BY_BUSINESS: [Table; 17] = [
     SERVICES,
     APPOINTMENTS,
     APPOINTMENT_STARTS,
@@ -35,6 +35,7 @@ const KEYED_BY_BUSINESS: [Table; 16] = [
     HOLD_STARTS,
     PHONE_INDEX,
     BUSINESS_SETTINGS,
+    STAFF_MEMBERS,
 ];
 
 /// Sweep tables whose keys hold the business's id after a fixed-width head: the sync queue after its status byte
