@@ -10,6 +10,7 @@ mod inspector;
 mod mcp;
 mod origin;
 mod platforms;
+mod staff;
 
 use integration_tests::TestApp;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
