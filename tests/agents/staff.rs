@@ -96,7 +96,12 @@ async fn two_members_call(app: TestApp) {
         .await;
     assert_eq!(stored["staff"]["id"], maria);
 
-    let found = answer(&client, "find_caller_appointments", json!({})).await;
+    let found = answer(
+        &client,
+        "find_caller_appointments",
+        json!({ "phone": "+14155550123" }),
+    )
+    .await;
     assert_eq!(
         found["summary"],
         "There is one upcoming appointment for this number: Consultation for Ana Silva with Maria on Tuesday, \
@@ -131,7 +136,7 @@ async fn two_members_call(app: TestApp) {
         tom
     );
 
-    // Wednesday at ten: Maria (spelled as a caller's accent would have it) is booked, so "anyone" gets Tom.
+    // Wednesday at ten: Maria (her 30 minutes keep her busy until 10:30) (spelled as a caller's accent would have it) is booked, so "anyone" gets Tom.
     let with_maria = answer(
         &client,
         "book_appointment",
@@ -143,12 +148,12 @@ async fn two_members_call(app: TestApp) {
     let at_ten = answer(
         &client,
         "find_available_times",
-        json!({ "service_id": service_id, "date": "2026-12-02", "earliest_time": "10:00", "latest_time": "10:15" }),
+        json!({ "service_id": service_id, "date": "2026-12-02", "earliest_time": "10:00", "latest_time": "10:30" }),
     )
     .await;
     assert_eq!(
         at_ten["summary"],
-        "Consultation is free on Wednesday, December 2 at 10 AM with Tom, or 10:15 AM with Maria or Tom."
+        "Consultation is free on Wednesday, December 2 at 10 or 10:15 AM with Tom, or 10:30 AM with Maria or Tom."
     );
     assert_eq!(staff_ids(&at_ten["days"][0]["times"][0]), [tom.as_str()]);
     let check = answer(

@@ -20,9 +20,11 @@ pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
     };
     let ((services, staff), calendar, _) = call.with_calendar_health(both).await?;
     let services: Vec<_> = services.iter().filter(|service| service.active).collect();
+    // By name, as the summary says them: the store's order (by id) means nothing to a caller.
+    let mut staff: Vec<_> = staff.iter().filter(|member| member.active).collect();
+    staff.sort_by(|a, b| a.settings.name.as_ref().cmp(b.settings.name.as_ref()));
     let staff: Vec<StaffMemberView> = staff
-        .iter()
-        .filter(|member| member.active)
+        .into_iter()
         .map(|member| StaffMemberView {
             staff_id: member.id.to_string(),
             name: member.settings.name.as_ref().to_owned(),

@@ -145,16 +145,18 @@ impl<'a> Whom<'a> {
             .map(|member| member.settings.name.as_ref())
     }
 
-    /// " with Maria", " with Maria or Tom"; nothing for a business with one member or for nobody known.
+    /// " with Maria", " with Maria or Tom" (names in alphabetical order, as a person would list them); nothing for a
+    /// business with one member or for nobody known.
     pub(crate) fn with(&self, ids: &[StaffId]) -> String {
         if !self.several {
             return String::new();
         }
-        let names: Vec<String> = ids
+        let mut names: Vec<String> = ids
             .iter()
             .filter_map(|id| self.name(*id))
             .map(str::to_owned)
             .collect();
+        names.sort();
         match names.len() {
             0 => String::new(),
             count if count <= NAMES_SAID => format!(" with {}", spoken::alternatives(&names)),
