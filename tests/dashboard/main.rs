@@ -9,6 +9,7 @@ mod integrations;
 mod onboarding;
 mod onboarding_browser;
 mod security;
+mod staff;
 mod support;
 mod third_provider;
 mod webdriver;
