@@ -16,7 +16,14 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResul
     let start = local.parse_start("start", &args.start)?;
     let asked = call.staff_asked_for(args.staff.as_deref()).await?;
     let staff_id = asked.as_ref().map(|(id, _)| *id);
-    let (held, service) = tokio::join!(
+    // The staff are read beside the hold (not after it) when no name needed them first: no round trip added.
+    let staff = async {
+        match asked {
+            Some((_, staff)) => Ok(staff),
+            None => call.staff().await,
+        }
+    };
+    let (held, service, staff) = tokio::join!(
         app::create_hold(
             call.app,
             call.business,
@@ -26,13 +33,11 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::HoldTime) -> ToolResul
                 staff_id,
             }
         ),
-        app::get_service(call.app, call.business, service_id)
+        app::get_service(call.app, call.business, service_id),
+        staff
     );
     let service = service.map_err(failure)?;
-    let staff = match asked {
-        Some((_, staff)) => staff,
-        None => call.staff().await?,
-    };
+    let staff = staff?;
     let whom = Whom::new(&staff);
     match held {
         Ok(hold) => {
