@@ -219,15 +219,18 @@ pub(crate) fn with_warning(mut summary: String, warning: Option<&String>) -> Str
     summary
 }
 
-/// What a sentence about an appointment names: its service, its customer and its start as said.
+/// What a sentence about an appointment names: its service, its customer, with whom (" with Maria", or nothing)
+/// and its start as said.
 fn named<'a>(
     local: &Local,
     service: &'a Service,
     appointment: &'a Appointment,
-) -> (&'a str, &'a str, String) {
+    whom: &Whom,
+) -> (&'a str, &'a str, String, String) {
     (
         service.settings.name.as_ref(),
         appointment.customer.name.as_ref(),
+        whom.with(&[appointment.staff_id]),
         local.spoken(appointment.time.start()),
     )
 }
@@ -240,8 +243,7 @@ fn appointment_words(
     appointment: &Appointment,
     whom: &Whom,
 ) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    let with = whom.with(&[appointment.staff_id]);
+    let (service, customer, with, when) = named(local, service, appointment, whom);
     format!("{service} for {customer}{with} on {when}")
 }
 
@@ -495,8 +497,7 @@ pub(crate) fn booked(
     whom: &Whom,
     callback: Option<Callback>,
 ) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    let with = whom.with(&[appointment.staff_id]);
+    let (service, customer, with, when) = named(local, service, appointment, whom);
     let mut summary = format!("{service} is booked for {customer}{with} on {when}.");
     if let Some(callback) = callback {
         summary.push(' ');
@@ -534,8 +535,7 @@ pub(crate) fn rescheduled(
     appointment: &Appointment,
     whom: &Whom,
 ) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    let with = whom.with(&[appointment.staff_id]);
+    let (service, customer, with, when) = named(local, service, appointment, whom);
     format!("{service} for {customer} is now{with} on {when}.")
 }
 
