@@ -95,11 +95,13 @@ async fn vapi_gets_tool_bodies_its_published_schema_accepts() {
     let arguments = find["function"]["parameters"]["properties"]
         .as_object()
         .unwrap();
+    // Eight, and the staff member the caller asks for (issue 26).
     assert_eq!(
         arguments.len(),
-        8,
+        9,
         "every argument of find_available_times: {find}"
     );
+    assert_eq!(arguments["staff"]["type"], "string", "{find}");
     assert!(
         arguments["limit"].get("maximum").is_none(),
         "a keyword Vapi does not define"

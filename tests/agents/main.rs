@@ -11,6 +11,7 @@ mod mcp;
 mod origin;
 mod platform_schemas;
 mod platforms;
+mod staff;
 
 use integration_tests::TestApp;
 use rmcp::model::{CallToolRequestParams, CallToolResult};

@@ -14,6 +14,7 @@ mod platform_schemas;
 mod security;
 mod settings;
 mod settings_browser;
+mod staff;
 mod support;
 mod third_provider;
 mod voice_agent;

@@ -12,6 +12,26 @@ pub struct TimeView {
     pub end: String,
     /// The time as it is said to the caller, in the business's local time.
     pub spoken: String,
+    /// Who is free at this time; given only when the business has more than one staff member. To book with one of
+    /// them, pass their staff_id as staff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff: Option<Vec<StaffView>>,
+}
+
+/// A staff member, as the caller names them.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct StaffView {
+    pub staff_id: String,
+    pub name: String,
+}
+
+/// A staff member and what they do.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct StaffMemberView {
+    pub staff_id: String,
+    pub name: String,
+    /// The names of the services they perform.
+    pub services: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -62,6 +82,9 @@ pub struct BusinessContext {
     /// Tomorrow's local date, YYYY-MM-DD.
     pub tomorrow: String,
     pub services: Vec<ServiceView>,
+    /// Who performs the services: the business's active staff members, each with what they do. A caller may ask for
+    /// one by name; pass the name or the staff_id as staff.
+    pub staff: Vec<StaffMemberView>,
     pub calendar: CalendarView,
     /// True when the phone system gave no confirmed number for the caller: ask for one to call them back on, and
     /// give it as customer_phone when booking.
@@ -121,6 +144,9 @@ pub struct HoldAnswer {
     pub service: ServiceView,
     /// The time held, or asked for when it could not be held.
     pub time: TimeView,
+    /// With whom the time is held; given only when the business has more than one staff member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffView>,
     /// Until when the time is held, RFC 3339 with the local offset; set when held.
     pub expires_at: Option<String>,
     /// Why it cannot be held: outside_hours, too_soon, too_far, daily_limit, taken or calendar_busy.
@@ -144,6 +170,9 @@ pub struct AppointmentView {
     pub customer_name: String,
     pub status: AppointmentStatusView,
     pub time: TimeView,
+    /// With whom; given only when the business has more than one staff member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffView>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -236,8 +236,9 @@ pub fn tool(name: ToolName) -> ToolSpec {
             Effect::Reads,
             true,
             "Call this first, before any other tool. Returns the business's name and time zone, today's local \
-             date and weekday, the local time now, the services it offers (service_id, name, duration) and \
-             whether its calendar is connected and up to date. Work out every date the caller says (\"tomorrow\", \
+             date and weekday, the local time now, the services it offers (service_id, name, duration), its \
+             staff and the services each performs (staff_id, name), and whether its calendar is connected and up to \
+             date. Work out every date the caller says (\"tomorrow\", \
              \"next Tuesday\") from the local date and weekday given here, never from your own idea of today. \
              Every time in every answer is the business's local time.",
         ),
@@ -253,8 +254,9 @@ pub fn tool(name: ToolName) -> ToolSpec {
              from 17:00) or earliest_time and latest_time (local HH:MM). At most limit times come back (5 when \
              left out); when more are free they are spread across the window, earliest first, so ask again with \
              a narrower window to list times close together. If nothing is free, the next free times after the \
-             window are offered. If the answer has a warning, tell the caller the time still has to be confirmed \
-             rather than promising it.",
+             window are offered. When the caller asks for someone, give staff (their staff_id, or the name as the \
+             caller said it); left out, times with anyone free are listed, each saying with whom. If the answer has \
+             a warning, tell the caller the time still has to be confirmed rather than promising it.",
         ),
         ToolName::CheckTime => spec::<CheckTime, TimeCheck>(
             name,
@@ -264,7 +266,8 @@ pub fn tool(name: ToolName) -> ToolSpec {
             "Checks whether one start time of a service can be booked right now. Answers available, or the \
              reason in words and the nearest free times to offer instead. Use it when the caller names a time \
              themselves. start is a local date-time in the business's zone (2026-12-08T10:30) or RFC 3339 with \
-             offset as find_available_times gives it.",
+             offset as find_available_times gives it. Give staff (a staff_id or the name the caller said) when the \
+             caller asked for someone.",
         ),
         ToolName::HoldTime => spec::<HoldTime, HoldAnswer>(
             name,
@@ -274,8 +277,9 @@ pub fn tool(name: ToolName) -> ToolSpec {
             "Holds a start time of a service for a few minutes (5 unless the business chose otherwise) while the \
              caller decides, so no other caller and no one at the front desk can take it meanwhile. Use it as \
              soon as the caller picks a time, then book it with book_appointment and the hold_id. The answer says \
-             until when it is held; if the time cannot be held it says why and offers the nearest free times. A \
-             hold that is not booked simply runs out.",
+             until when it is held and with whom; if the time cannot be held it says why and offers the nearest free \
+             times. Give staff (a staff_id or the name the caller said) when the caller asked for someone; left \
+             out, whoever is free is picked now. A hold that is not booked simply runs out.",
         ),
         ToolName::BookAppointment => spec::<BookAppointment, BookingAnswer>(
             name,
@@ -283,7 +287,8 @@ pub fn tool(name: ToolName) -> ToolSpec {
             Effect::Writes,
             true,
             "Books the caller in: either the hold_id from hold_time (books exactly the held time), or service_id \
-             and start; plus the caller's name and phone number. customer_phone may be international \
+             and start (and staff when the caller asked for someone; left out, whoever is free is booked); plus the \
+             caller's name and phone number. customer_phone may be international \
              (+14155550123) or as the caller says it; leave it out to use the number the caller is calling from. \
              No email is needed. Confirm the service, day, time and name with the caller first. If the time was \
              taken meanwhile, the answer says so and offers the nearest free times: offer those. Safe to retry: \
@@ -306,8 +311,8 @@ pub fn tool(name: ToolName) -> ToolSpec {
             true,
             "Moves an appointment (appointment_id, from find_caller_appointments or the booking) to a new start \
              time, under the same rules as booking. If the new time is not available, the appointment stays \
-             where it was and the answer offers the nearest free times. Confirm the new time with the caller \
-             first.",
+             where it was and the answer offers the nearest free times. It stays with the same staff member \
+             unless staff names another. Confirm the new time with the caller first.",
         ),
         ToolName::CancelAppointment => spec::<CancelAppointment, CancelAnswer>(
             name,

@@ -257,22 +257,44 @@ pub fn by_day(
     zone: &TimeZone,
     today: Date,
 ) -> String {
-    let mut days: Vec<(Date, Vec<Timestamp>)> = Vec::new();
-    for instant in instants {
+    let unqualified: Vec<(Timestamp, &str)> =
+        instants.iter().map(|instant| (*instant, "")).collect();
+    by_day_with(locale, &unqualified, zone, today)
+}
+
+/// Times of one day said together, and the qualifier said once after them.
+type QualifiedRun<'a> = (&'a str, Vec<Timestamp>);
+
+/// As [`by_day`], each run of times of a day that share a qualifier said with it once after them: "Tuesday, December
+/// 8 at 10 or 10:30 AM with Maria, or 11 AM with Maria or Tom". An empty qualifier says nothing, so times without
+/// one are said exactly as [`by_day`] says them.
+pub fn by_day_with(
+    locale: SpokenLocale,
+    instants: &[(Timestamp, &str)],
+    zone: &TimeZone,
+    today: Date,
+) -> String {
+    let mut days: Vec<(Date, Vec<QualifiedRun>)> = Vec::new();
+    for (instant, qualifier) in instants {
         let day = instant.to_zoned_datetime(zone.clone()).date();
         match days.last_mut() {
-            Some((last, times)) if *last == day => times.push(*instant),
-            _ => days.push((day, vec![*instant])),
+            Some((last, runs)) if *last == day => match runs.last_mut() {
+                Some((same, times)) if same == qualifier => times.push(*instant),
+                _ => runs.push((qualifier, vec![*instant])),
+            },
+            _ => days.push((day, vec![(qualifier, vec![*instant])])),
         }
     }
     let phrases: Vec<String> = days
         .iter()
-        .map(|(day, times)| {
-            format!(
-                "{} at {}",
-                date(locale, *day, today),
-                times_of_day(locale, times, zone)
-            )
+        .map(|(day, runs)| {
+            let runs: Vec<String> = runs
+                .iter()
+                .map(|(qualifier, times)| {
+                    format!("{}{qualifier}", times_of_day(locale, times, zone))
+                })
+                .collect();
+            format!("{} at {}", date(locale, *day, today), runs.join(", or "))
         })
         .collect();
     match phrases.as_slice() {

@@ -1,4 +1,5 @@
-//! Appointments: the list (upcoming by default, filters, search, sync badges, pages, "Retry all failed"), and one
+//! Appointments: the list (upcoming by default, filters, search, sync badges, pages, "Retry all failed"; with whom,
+//! and a filter by staff member, once the business has more than one), and one
 //! appointment's page (every field, its sync state in plain words, Retry Sync, reschedule, cancel).
 
 use axum::Router;
@@ -19,8 +20,8 @@ use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, AppointmentEdit, what_to_do};
 use crate::domain::{
-    Appointment, AppointmentId, AppointmentStatus, Business, Interval, Service, SyncFailureCode,
-    SyncStatus,
+    Appointment, AppointmentId, AppointmentStatus, Business, Interval, Service, StaffMember,
+    SyncFailureCode, SyncStatus,
 };
 use crate::ports::{AppointmentQuery, PageCursor};
 
@@ -53,6 +54,9 @@ struct Filters {
     sync: String,
     #[serde(default)]
     q: String,
+    /// A staff member's id; empty for everyone.
+    #[serde(default)]
+    staff: String,
     #[serde(default)]
     cursor: String,
     queued: Option<usize>,
@@ -126,6 +130,16 @@ async fn service_names(
     app::list_services(&dashboard.app, business).await
 }
 
+fn staff_name(staff: &[StaffMember], appointment: &Appointment) -> String {
+    staff
+        .iter()
+        .find(|member| member.id == appointment.staff_id)
+        .map_or_else(
+            || "—".to_owned(),
+            |member| member.settings.name.as_ref().to_owned(),
+        )
+}
+
 fn service_name(services: &[Service], appointment: &Appointment) -> String {
     services
         .iter()
@@ -166,7 +180,7 @@ async fn list(
         starts_within,
         status: parse_status(&filters.status),
         sync_status: parse_sync(&filters.sync),
-        staff_id: None,
+        staff_id: filters.staff.parse().ok(),
         after: decode_cursor(&filters.cursor),
         limit: u32::try_from(PAGE_SIZE + 1).unwrap_or(26),
     };
@@ -205,7 +219,12 @@ async fn list(
     } else {
         None
     };
-    let services = service_names(&dashboard, business).await?;
+    let (services, staff) = tokio::try_join!(
+        service_names(&dashboard, business),
+        app::list_staff(&dashboard.app, business)
+    )?;
+    // A business with one member is one diary: naming its member everywhere would say nothing.
+    let several = staff.len() > 1;
     let failed = signed.banner.failed_syncs;
     let notice = filters.queued.map(|queued| match queued {
         0 => "Nothing was waiting to be retried.".to_owned(),
@@ -219,6 +238,7 @@ async fn list(
             ("status", filters.status.as_str()),
             ("sync", filters.sync.as_str()),
             ("q", filters.q.as_str()),
+            ("staff", filters.staff.as_str()),
             ("cursor", cursor.as_str()),
         ])
         .unwrap_or_default()
@@ -259,6 +279,21 @@ async fn list(
                     option value="not_connected" selected[selected(&filters.sync, "not_connected")] { "Not connected" }
                 }
             }
+            @if several {
+                div class="field" {
+                    label for="staff" { "With" }
+                    select id="staff" name="staff" {
+                        option value="" selected[filters.staff.is_empty()] { "Anyone" }
+                        @for member in &staff {
+                            @let id = member.id.to_string();
+                            option value=(id) selected[selected(&filters.staff, &id)] {
+                                (member.settings.name.as_ref())
+                                @if !member.active { " (inactive)" }
+                            }
+                        }
+                    }
+                }
+            }
             div class="field grow" {
                 label for="q" { "Customer name or phone" }
                 input type="search" id="q" name="q" value=(filters.q);
@@ -279,6 +314,7 @@ async fn list(
                     caption class="visually-hidden" { "Appointments" }
                     thead { tr {
                         th scope="col" { "Time" } th scope="col" { "Customer" } th scope="col" { "Service" }
+                        @if several { th scope="col" { "With" } }
                         th scope="col" { "Source" } th scope="col" { "Status" } th scope="col" { "Calendar" }
                     } }
                     tbody {
@@ -290,6 +326,7 @@ async fn list(
                                     @if let Some(phone) = &appointment.customer.phone { br; span class="muted" { (phone.as_ref()) } }
                                 }
                                 td { (service_name(&services, appointment)) }
+                                @if several { td { (staff_name(&staff, appointment)) } }
                                 td { (format::source(appointment.source)) }
                                 td { (format::status(appointment.status)) }
                                 td { (sync_badge(appointment.sync.status)) }

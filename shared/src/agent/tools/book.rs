@@ -9,17 +9,18 @@ use crate::agent::call::{CallContext, ToolAnswer, ToolFailure};
 use crate::app::{
     self, AppError, BookAppointment, BookingOutcome, BookingTarget, IdempotentBooking,
 };
-use crate::domain::{Appointment, BookingSource, Customer, Notes};
+use crate::domain::{Appointment, BookingSource, Customer, Notes, StaffId};
 use crate::ports::IdempotencyKey;
 
 use super::input::{invalid, parse_service_id};
 use super::local::Local;
 use super::phone::customer;
-use super::wording::{self, Attempt, Callback, failure};
+use super::wording::{self, Attempt, Callback, Whom, failure};
 use super::{Call, ToolResult, appointment_view, structured};
 
 /// What identifies a booking request for idempotency (what to book and for whom): the same key with other details
-/// is refused. Its shape is the one earlier releases fingerprinted, so a key stored before still replays.
+/// is refused. Its shape is the one earlier releases fingerprinted, so a key stored before still replays; a staff
+/// member named is added only when named, which earlier releases could not do.
 fn fingerprinted_request(
     target: BookingTarget,
     customer: &Customer,
@@ -27,10 +28,21 @@ fn fingerprinted_request(
 ) -> Value {
     let target = match target {
         BookingTarget::Slot {
-            service_id, start, ..
+            service_id,
+            start,
+            staff_id: None,
         } => {
             json!({ "service_id": service_id.to_string(), "start": start.to_string() })
         }
+        BookingTarget::Slot {
+            service_id,
+            start,
+            staff_id: Some(staff_id),
+        } => json!({
+            "service_id": service_id.to_string(),
+            "start": start.to_string(),
+            "staff_id": staff_id.to_string(),
+        }),
         BookingTarget::Held(hold_id) => json!({ "hold_id": hold_id.to_string() }),
     };
     json!({
@@ -64,10 +76,11 @@ fn idempotency(
         })
 }
 
-/// What the model asked to book: a held time, or a service at a start.
+/// What the model asked to book: a held time, or a service at a start with the member asked for (if any).
 fn booking_target(
     local: &Local,
     args: &arguments::BookAppointment,
+    staff_id: Option<StaffId>,
 ) -> Result<BookingTarget, ToolFailure> {
     match (&args.hold_id, &args.service_id, &args.start) {
         // A hold names its time; a strict-mode model may repeat the service and start, which the hold settles.
@@ -78,7 +91,7 @@ fn booking_target(
         (None, Some(service_id), Some(start)) => Ok(BookingTarget::Slot {
             service_id: parse_service_id(service_id)?,
             start: local.parse_start("start", start)?,
-            staff_id: None,
+            staff_id,
         }),
         (None, _, _) => Err(invalid(
             "give hold_id from hold_time, or service_id and start",
@@ -88,7 +101,13 @@ fn booking_target(
 
 pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> ToolResult {
     let local = &call.local;
-    let target = booking_target(local, &args)?;
+    // A hold already says who: a name given with it is not read (a strict-mode model repeats what it had).
+    let asked = match &args.hold_id {
+        Some(_) => None,
+        None => call.staff_asked_for(args.staff.as_deref()).await?,
+    };
+    let staff_id = asked.as_ref().map(|(id, _)| *id);
+    let target = booking_target(local, &args, staff_id)?;
     let (customer, callback) = customer(call, args.customer_name, args.customer_phone).await?;
     let notes = args
         .notes
@@ -129,12 +148,18 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> To
                 }
                 _ => None,
             };
+            let staff = match asked {
+                Some((_, staff)) => staff,
+                None => call.staff().await?,
+            };
+            let with = Whom::new(&staff).with(&staff_id.into_iter().collect::<Vec<_>>());
             let summary = wording::not_free(
                 local,
                 Attempt::Book(service.as_ref()),
                 requested,
                 reason,
                 &alternatives,
+                &with,
             );
             let answer = BookingAnswer {
                 summary: summary.clone(),
@@ -158,12 +183,13 @@ async fn booked(
     callback: Option<Callback>,
 ) -> Result<ToolAnswer, ToolFailure> {
     let local = &call.local;
-    let service = call.service(appointment.service_id).await?;
-    let summary = wording::booked(local, &service, appointment, callback);
+    let (service, staff) = tokio::try_join!(call.service(appointment.service_id), call.staff())?;
+    let whom = Whom::new(&staff);
+    let summary = wording::booked(local, &service, appointment, &whom, callback);
     let answer = BookingAnswer {
         summary: summary.clone(),
         booked: true,
-        appointment: Some(appointment_view(local, appointment, &service)),
+        appointment: Some(appointment_view(local, appointment, &service, &whom)),
         repeated,
         reason: None,
         alternatives: Vec::new(),

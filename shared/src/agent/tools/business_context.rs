@@ -1,7 +1,7 @@
 //! `get_business_context`: what the agent needs before anything else (the business, its local date and time, its
 //! services, whether its calendar can be trusted, and whether the caller's number came through).
 
-use crate::agent::answers::{BusinessContext, ServiceView};
+use crate::agent::answers::{BusinessContext, ServiceView, StaffMemberView};
 use crate::agent::call::CallerId;
 use crate::agent::spoken;
 use crate::app;
@@ -12,14 +12,30 @@ use super::{Call, ToolResult, service_view, structured};
 
 pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
     let local = &call.local;
-    let (services, calendar, _) = call
-        .with_calendar_health(app::list_services(call.app, call.business))
-        .await?;
-    let services: Vec<ServiceView> = services
-        .iter()
-        .filter(|service| service.active)
-        .map(service_view)
+    let both = async {
+        tokio::try_join!(
+            app::list_services(call.app, call.business),
+            app::list_staff(call.app, call.business)
+        )
+    };
+    let ((services, staff), calendar, _) = call.with_calendar_health(both).await?;
+    let services: Vec<_> = services.iter().filter(|service| service.active).collect();
+    // By name, as the summary says them: the store's order (by id) means nothing to a caller.
+    let mut staff: Vec<_> = staff.iter().filter(|member| member.active).collect();
+    staff.sort_by(|a, b| a.settings.name.as_ref().cmp(b.settings.name.as_ref()));
+    let staff: Vec<StaffMemberView> = staff
+        .into_iter()
+        .map(|member| StaffMemberView {
+            staff_id: member.id.to_string(),
+            name: member.settings.name.as_ref().to_owned(),
+            services: services
+                .iter()
+                .filter(|service| member.performs(service.id))
+                .map(|service| service.settings.name.as_ref().to_owned())
+                .collect(),
+        })
         .collect();
+    let services: Vec<ServiceView> = services.into_iter().map(service_view).collect();
     let now = local.now.to_zoned_datetime(local.zone.clone());
     let to_the_minute = local
         .now
@@ -41,6 +57,7 @@ pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
         local,
         to_the_minute,
         &services,
+        &staff,
         &calendar,
         callback,
     );
@@ -59,6 +76,7 @@ pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
             .map(|date| date.to_string())
             .unwrap_or_default(),
         services,
+        staff,
         calendar,
         callback_number_needed: callback.is_some(),
     };

@@ -9,7 +9,7 @@ use crate::domain::{AppointmentStatus, Interval};
 
 use super::input::invalid;
 use super::phone::caller_phone;
-use super::wording::{self, failure};
+use super::wording::{self, Whom, failure};
 use super::{Call, ToolResult, appointment_view, structured};
 
 /// A caller's upcoming appointments listed at once; a caller with more is told there are more.
@@ -28,11 +28,13 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindCallerAppointments
         cursor: None,
         limit: CALLER_APPOINTMENTS,
     };
-    let (page, services) = tokio::try_join!(
+    let (page, services, staff) = tokio::try_join!(
         app::caller_appointments(call.app, call.business, &listing),
-        app::list_services(call.app, call.business)
+        app::list_services(call.app, call.business),
+        app::list_staff(call.app, call.business)
     )
     .map_err(failure)?;
+    let whom = Whom::new(&staff);
     let listed: Vec<_> = page
         .items
         .iter()
@@ -44,13 +46,13 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindCallerAppointments
         })
         .collect();
     let more = page.next.is_some();
-    let summary = wording::caller_appointments(local, &listed, more);
+    let summary = wording::caller_appointments(local, &listed, &whom, more);
     let answer = CallerAppointments {
         summary: summary.clone(),
         phone: phone.as_ref().to_owned(),
         appointments: listed
             .iter()
-            .map(|(appointment, service)| appointment_view(local, appointment, service))
+            .map(|(appointment, service)| appointment_view(local, appointment, service, &whom))
             .collect(),
         more,
     };

@@ -5,7 +5,7 @@ use crate::agent::arguments;
 use crate::app;
 
 use super::input::parse_appointment_id;
-use super::wording::{self, failure};
+use super::wording::{self, Whom, failure};
 use super::{Call, ToolResult, appointment_view, structured};
 
 pub(crate) async fn run(call: &Call<'_>, args: arguments::CancelAppointment) -> ToolResult {
@@ -22,12 +22,13 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CancelAppointment) -> 
     } else {
         (current, false)
     };
-    let service = call.service(appointment.service_id).await?;
-    let summary = wording::cancelled(local, &service, &appointment, newly_cancelled);
+    let (service, staff) = tokio::try_join!(call.service(appointment.service_id), call.staff())?;
+    let whom = Whom::new(&staff);
+    let summary = wording::cancelled(local, &service, &appointment, &whom, newly_cancelled);
     let answer = CancelAnswer {
         summary: summary.clone(),
         newly_cancelled,
-        appointment: appointment_view(local, &appointment, &service),
+        appointment: appointment_view(local, &appointment, &service, &whom),
     };
     structured(&summary, &answer)
 }

@@ -4,17 +4,17 @@
 use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::agent::answers::{AvailableTimes, DayTimes};
+use crate::agent::answers::{AvailableTimes, DayTimes, TimeView};
 use crate::agent::arguments::{self, PartOfDay};
 use crate::agent::call::ToolFailure;
 use crate::agent::spoken::SpokenLocale;
 use crate::app::{self, FindTimes};
-use crate::availability;
-use crate::domain::{Interval, ServiceId};
+use crate::availability::{self, OfferedSlot};
+use crate::domain::{Interval, ServiceId, StaffId};
 
 use super::input::{invalid, optional, parse_date, parse_service_id, parse_time_of_day};
 use super::local::Local;
-use super::wording::{self, FreeTimes, failure};
+use super::wording::{self, FreeTimes, Whom, failure};
 use super::{Call, ToolResult, service_view, structured};
 
 /// Times returned when the model does not say how many: a handful, as a receptionist would offer.
@@ -131,21 +131,25 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
         .map_err(|_| invalid("to_date: is out of range"))?;
     let window = Interval::new(local.start_of(first)?, local.start_of(after_last)?)
         .map_err(|_| invalid("to_date: must not be before from_date"))?;
+    let staff_id = call
+        .staff_asked_for(args.staff.as_deref())
+        .await?
+        .map(|(id, _)| id);
     let use_case = app::find_times(
         call.app,
         call.business,
-        FindTimes::in_window(service_id, window),
+        FindTimes::in_window(service_id, window).with_staff(staff_id),
     );
     let (found, _, warning) = call.with_calendar_health(use_case).await?;
     let service = &found.service;
-    let matching: Vec<Interval> = found
+    let whom = Whom::new(&found.staff);
+    let matching: Vec<&OfferedSlot> = found
         .slots
         .iter()
-        .map(|offered| offered.slot)
-        .filter(|slot| filter.keeps(local.wall_time_of(slot.start())))
+        .filter(|offered| filter.keeps(local.wall_time_of(offered.slot.start())))
         .collect();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let picked: Vec<Interval> = spread(matching.len(), limit)
+    let picked: Vec<&OfferedSlot> = spread(matching.len(), limit)
         .into_iter()
         .filter_map(|index| matching.get(index).copied())
         .collect();
@@ -153,23 +157,31 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
     let bookable = availability::booking_window(service, local.now);
     let searched_after_days = (window.end() < bookable.latest).then_some(NEXT_AVAILABLE_DAYS);
     let next_available = if matching.is_empty() && searched_after_days.is_some() {
-        next_free_after(call, service_id, window.end(), &filter, limit).await?
+        next_free_after(call, service_id, staff_id, window.end(), &filter, limit).await?
     } else {
         Vec::new()
     };
 
     let mut days: Vec<DayTimes> = Vec::new();
-    for slot in &picked {
-        let day = local.date_of(slot.start());
+    for offered in &picked {
+        let day = local.date_of(offered.slot.start());
+        let time = offered_time(local, &whom, offered);
         match days.last_mut() {
-            Some(last) if last.date == day.to_string() => last.times.push(local.time(slot)),
+            Some(last) if last.date == day.to_string() => last.times.push(time),
             _ => days.push(DayTimes {
                 date: day.to_string(),
                 spoken_date: local.spoken_date(day),
-                times: vec![local.time(slot)],
+                times: vec![time],
             }),
         }
     }
+    let said = |slots: &[&OfferedSlot]| -> Vec<(Interval, String)> {
+        slots
+            .iter()
+            .map(|offered| (offered.slot, whom.with(&offered.staff)))
+            .collect()
+    };
+    let next_available: Vec<&OfferedSlot> = next_available.iter().collect();
     let window_note = found
         .clipped()
         .then(|| wording::window_note(local, service, window, found.searched, &bookable));
@@ -180,9 +192,9 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
             first,
             last,
             part_of_day: &filter.words(local.locale),
-            picked: &picked,
+            picked: &said(&picked),
             matching: matching.len(),
-            next_available: &next_available,
+            next_available: &said(&next_available),
             searched_after_days,
         },
     );
@@ -198,21 +210,33 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
         to_date: last.to_string(),
         days,
         matching: matching.len(),
-        next_available: local.times(&next_available),
+        next_available: next_available
+            .iter()
+            .map(|offered| offered_time(local, &whom, offered))
+            .collect(),
         window_note,
         warning,
     };
     structured(&summary, &answer)
 }
 
+/// A free time with who is free then (named only when the business has several members).
+fn offered_time(local: &Local, whom: &Whom, offered: &OfferedSlot) -> TimeView {
+    TimeView {
+        staff: whom.views(&offered.staff),
+        ..local.time(&offered.slot)
+    }
+}
+
 /// The first free times after `after` that pass `filter`, within [`NEXT_AVAILABLE_DAYS`].
 async fn next_free_after(
     call: &Call<'_>,
     service_id: ServiceId,
+    staff_id: Option<StaffId>,
     after: Timestamp,
     filter: &DayFilter,
     limit: usize,
-) -> Result<Vec<Interval>, ToolFailure> {
+) -> Result<Vec<OfferedSlot>, ToolFailure> {
     let until = after
         .checked_add(SignedDuration::from_hours(NEXT_AVAILABLE_DAYS * 24))
         .unwrap_or(after);
@@ -222,15 +246,14 @@ async fn next_free_after(
     let found = app::find_times(
         call.app,
         call.business,
-        FindTimes::in_window(service_id, window),
+        FindTimes::in_window(service_id, window).with_staff(staff_id),
     )
     .await
     .map_err(failure)?;
     Ok(found
         .slots
         .into_iter()
-        .map(|offered| offered.slot)
-        .filter(|slot| filter.keeps(call.local.wall_time_of(slot.start())))
+        .filter(|offered| filter.keeps(call.local.wall_time_of(offered.slot.start())))
         .take(limit.min(3))
         .collect())
 }

@@ -49,11 +49,21 @@ impl<'a> Local<'a> {
         spoken::by_day(self.locale, &starts, self.zone, self.today)
     }
 
+    /// Times each said with whom (" with Maria", or nothing), by day as [`spoken::by_day_with`] says them.
+    pub(crate) fn by_day_with(&self, slots: &[(Interval, String)]) -> String {
+        let starts: Vec<(Timestamp, &str)> = slots
+            .iter()
+            .map(|(slot, with)| (slot.start(), with.as_str()))
+            .collect();
+        spoken::by_day_with(self.locale, &starts, self.zone, self.today)
+    }
+
     pub(crate) fn time(&self, slot: &Interval) -> TimeView {
         TimeView {
             start: self.rfc3339(slot.start()),
             end: self.rfc3339(slot.end()),
             spoken: self.spoken(slot.start()),
+            staff: None,
         }
     }
 

@@ -18,14 +18,18 @@ mod wording;
 use serde::Serialize;
 
 use crate::app::{self, App, AppError};
-use crate::domain::{Appointment, AppointmentId, AppointmentStatus, Business, Service, ServiceId};
+use crate::domain::{
+    Appointment, AppointmentId, AppointmentStatus, Business, Service, ServiceId, StaffId,
+    StaffMember,
+};
 use crate::ports::AgentApiStore;
 
 use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
+use super::arguments;
 use super::call::{CallContext, ToolAnswer, ToolFailure};
 use super::health::calendar_health;
 use local::Local;
-use wording::failure;
+use wording::{Whom, failure};
 
 /// What the tools may touch: the agent function's view of the store.
 pub(crate) type AgentApp = App<dyn AgentApiStore>;
@@ -59,6 +63,27 @@ impl Call<'_> {
         app::get_service(self.app, self.business, id)
             .await
             .map_err(failure)
+    }
+
+    /// The business's staff members, active or not (an appointment may be with someone who has since left).
+    async fn staff(&self) -> Result<Vec<StaffMember>, ToolFailure> {
+        app::list_staff(self.app, self.business)
+            .await
+            .map_err(failure)
+    }
+
+    /// The member the model named in a `staff` argument, read by the one resolver, with the staff it was read
+    /// against; `None` when the caller does not mind who, without reading the staff at all.
+    async fn staff_asked_for(
+        &self,
+        said: Option<&str>,
+    ) -> Result<Option<(StaffId, Vec<StaffMember>)>, ToolFailure> {
+        let Some(said) = said else {
+            return Ok(None);
+        };
+        let staff = self.staff().await?;
+        let id = arguments::staff_member(said, &staff)?;
+        Ok(Some((id, staff)))
     }
 
     async fn appointment(&self, id: AppointmentId) -> Result<Appointment, ToolFailure> {
@@ -99,6 +124,7 @@ fn appointment_view(
     local: &Local,
     appointment: &Appointment,
     service: &Service,
+    whom: &Whom,
 ) -> AppointmentView {
     AppointmentView {
         appointment_id: appointment.id.to_string(),
@@ -110,5 +136,6 @@ fn appointment_view(
             AppointmentStatus::Cancelled => AppointmentStatusView::Cancelled,
         },
         time: local.time(&appointment.time),
+        staff: whom.view(appointment.staff_id),
     }
 }

@@ -6,13 +6,13 @@
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 
-use crate::agent::answers::{CalendarView, ServiceView};
+use crate::agent::answers::{CalendarView, ServiceView, StaffMemberView, StaffView};
 use crate::agent::arguments::PartOfDay;
 use crate::agent::call::ToolFailure;
 use crate::agent::spoken::{self, SpokenLocale};
 use crate::app::{AppError, Missing};
 use crate::availability::{BookingWindow, Unavailability};
-use crate::domain::{Appointment, Business, CallerNumber, Interval, Service};
+use crate::domain::{Appointment, Business, CallerNumber, Interval, Service, StaffId, StaffMember};
 
 use super::input::invalid;
 use super::local::Local;
@@ -28,6 +28,17 @@ pub(crate) fn failure(error: AppError) -> ToolFailure {
         AppError::NotFound(Missing::Appointment) => invalid(
             "appointment_id: no such appointment at this business; use the id the booking or \
              find_caller_appointments gave",
+        ),
+        AppError::NotFound(Missing::StaffMember) => invalid(
+            "staff: no such staff member at this business; call get_business_context for the staff and their ids",
+        ),
+        AppError::StaffInactive => ToolFailure::Refused(
+            "That staff member is not taking bookings now: offer someone else, or whoever is free.".to_owned(),
+        ),
+        AppError::StaffDoesNotPerform => ToolFailure::Refused(
+            "That staff member does not do that service: offer someone who does (get_business_context says who \
+             does what), or whoever is free."
+                .to_owned(),
         ),
         AppError::NotFound(Missing::Hold) => invalid(
             "hold_id: no such hold at this business; hold the time with hold_time first, or book with service_id \
@@ -109,6 +120,68 @@ impl Callback {
     }
 }
 
+/// Names a time's staff member said beyond this many are counted instead: "with Maria, Tom, Ana or 2 others".
+const NAMES_SAID: usize = 3;
+
+/// The business's staff as the answers name them: by name only when more than one member is active, so a business
+/// with one diary hears exactly what it always heard.
+pub(crate) struct Whom<'a> {
+    staff: &'a [StaffMember],
+    several: bool,
+}
+
+impl<'a> Whom<'a> {
+    pub(crate) fn new(staff: &'a [StaffMember]) -> Self {
+        Self {
+            staff,
+            several: staff.iter().filter(|member| member.active).count() > 1,
+        }
+    }
+
+    fn name(&self, id: StaffId) -> Option<&'a str> {
+        self.staff
+            .iter()
+            .find(|member| member.id == id)
+            .map(|member| member.settings.name.as_ref())
+    }
+
+    /// " with Maria", " with Maria or Tom" (names in alphabetical order, as a person would list them); nothing for a
+    /// business with one member or for nobody known.
+    pub(crate) fn with(&self, ids: &[StaffId]) -> String {
+        if !self.several {
+            return String::new();
+        }
+        let mut names: Vec<String> = ids
+            .iter()
+            .filter_map(|id| self.name(*id))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        match names.len() {
+            0 => String::new(),
+            count if count <= NAMES_SAID => format!(" with {}", spoken::alternatives(&names)),
+            count => format!(
+                " with {} or {} others",
+                names[..NAMES_SAID].join(", "),
+                count - NAMES_SAID
+            ),
+        }
+    }
+
+    pub(crate) fn view(&self, id: StaffId) -> Option<StaffView> {
+        let name = self.name(id).filter(|_| self.several)?;
+        Some(StaffView {
+            staff_id: id.to_string(),
+            name: name.to_owned(),
+        })
+    }
+
+    pub(crate) fn views(&self, ids: &[StaffId]) -> Option<Vec<StaffView>> {
+        self.several
+            .then(|| ids.iter().filter_map(|id| self.view(*id)).collect())
+    }
+}
+
 /// Why a time cannot be booked, as a clause the agent can say after "… is not available:".
 fn reason_words(reason: Unavailability, service: &Service) -> String {
     let name = service.settings.name.as_ref();
@@ -125,12 +198,13 @@ fn reason_words(reason: Unavailability, service: &Service) -> String {
     }
 }
 
-fn alternatives_sentence(local: &Local, alternatives: &[Interval]) -> String {
+/// The nearest free times, `with` whom they were looked for (" with Maria", or nothing for anyone).
+fn alternatives_sentence(local: &Local, alternatives: &[Interval], with: &str) -> String {
     if alternatives.is_empty() {
-        " No other time is free nearby.".to_owned()
+        format!(" No other time is free nearby{with}.")
     } else {
         format!(
-            " The nearest free times are {}.",
+            " The nearest free times{with} are {}.",
             local.by_day(alternatives)
         )
     }
@@ -145,23 +219,32 @@ pub(crate) fn with_warning(mut summary: String, warning: Option<&String>) -> Str
     summary
 }
 
-/// What a sentence about an appointment names: its service, its customer and its start as said.
+/// What a sentence about an appointment names: its service, its customer, with whom (" with Maria", or nothing)
+/// and its start as said.
 fn named<'a>(
     local: &Local,
     service: &'a Service,
     appointment: &'a Appointment,
-) -> (&'a str, &'a str, String) {
+    whom: &Whom,
+) -> (&'a str, &'a str, String, String) {
     (
         service.settings.name.as_ref(),
         appointment.customer.name.as_ref(),
+        whom.with(&[appointment.staff_id]),
         local.spoken(appointment.time.start()),
     )
 }
 
-/// An appointment as it is named to the caller: "Haircut for Ann on Tuesday, December 8 at 10:30 AM".
-fn appointment_words(local: &Local, service: &Service, appointment: &Appointment) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    format!("{service} for {customer} on {when}")
+/// An appointment as it is named to the caller: "Haircut for Ann with Maria on Tuesday, December 8 at 10:30 AM"
+/// (with whom only when the business has several staff members).
+fn appointment_words(
+    local: &Local,
+    service: &Service,
+    appointment: &Appointment,
+    whom: &Whom,
+) -> String {
+    let (service, customer, with, when) = named(local, service, appointment, whom);
+    format!("{service} for {customer}{with} on {when}")
 }
 
 /// The opening of a call: the business, its time now, its services, its calendar, and a missing caller number.
@@ -170,6 +253,7 @@ pub(crate) fn business_context(
     local: &Local,
     to_the_minute: Timestamp,
     services: &[ServiceView],
+    staff: &[StaffMemberView],
     calendar: &CalendarView,
     callback: Option<Callback>,
 ) -> String {
@@ -181,6 +265,20 @@ pub(crate) fn business_context(
             .map(|service| format!("{} ({} minutes)", service.name, service.duration_minutes))
             .collect();
         format!("Services: {}.", names.join(", "))
+    };
+    // One member is the business itself: naming them would only repeat the business's name.
+    let offered = match staff {
+        [] | [_] => offered,
+        several => {
+            let who: Vec<String> = several
+                .iter()
+                .map(|member| match member.services.as_slice() {
+                    [] => format!("{} (no services yet)", member.name),
+                    services => format!("{} ({})", member.name, services.join(", ")),
+                })
+                .collect();
+            format!("{offered} Staff: {}.", who.join("; "))
+        }
     };
     let mut summary = format!(
         "{}. It is now {} in the business's time zone, {}. {offered} {}",
@@ -260,11 +358,11 @@ pub(crate) struct FreeTimes<'a> {
     pub(crate) last: Date,
     /// The times of the day kept, as [`part_of_day`] says them.
     pub(crate) part_of_day: &'a str,
-    /// The times to say, and how many matched in all.
-    pub(crate) picked: &'a [Interval],
+    /// The times to say, each with whom (" with Maria", or nothing), and how many matched in all.
+    pub(crate) picked: &'a [(Interval, String)],
     pub(crate) matching: usize,
-    /// When nothing matched: the next free times after the window.
-    pub(crate) next_available: &'a [Interval],
+    /// When nothing matched: the next free times after the window, each with whom.
+    pub(crate) next_available: &'a [(Interval, String)],
     /// How many days after the window were searched for [`Self::next_available`]; `None` when none could be
     /// booked, so none were.
     pub(crate) searched_after_days: Option<i64>,
@@ -287,7 +385,7 @@ pub(crate) fn free_times(local: &Local, found: &FreeTimes) -> String {
         if !found.next_available.is_empty() {
             text.push_str(&format!(
                 " The next free times are {}.",
-                local.by_day(found.next_available)
+                local.by_day_with(found.next_available)
             ));
         } else if let Some(days) = found.searched_after_days {
             text.push_str(&format!(
@@ -296,7 +394,7 @@ pub(crate) fn free_times(local: &Local, found: &FreeTimes) -> String {
         }
         text
     } else {
-        let mut text = format!("{name} is free on {}.", local.by_day(found.picked));
+        let mut text = format!("{name} is free on {}.", local.by_day_with(found.picked));
         let more = found.matching - found.picked.len();
         if more > 0 {
             text.push_str(&format!(
@@ -315,14 +413,18 @@ pub(crate) fn time_check(
     start: Timestamp,
     verdict: Result<(), Unavailability>,
     alternatives: &[Interval],
+    with: &str,
 ) -> String {
     let spoken = local.spoken(start);
     match verdict {
-        Ok(()) => format!("{spoken} is free for {}.", service.settings.name.as_ref()),
+        Ok(()) => format!(
+            "{spoken} is free for {}{with}.",
+            service.settings.name.as_ref()
+        ),
         Err(reason) => format!(
-            "{spoken} is not available: {}.{}",
+            "{spoken} is not available{with}: {}.{}",
             reason_words(reason, service),
-            alternatives_sentence(local, alternatives)
+            alternatives_sentence(local, alternatives, with)
         ),
     }
 }
@@ -332,11 +434,12 @@ pub(crate) fn held(
     service: &Service,
     time: &Interval,
     expires_at: Timestamp,
+    with: &str,
 ) -> String {
     let minutes = expires_at.duration_since(local.now).as_mins().max(1);
     let until = spoken::time_of_day(local.locale, local.wall_time_of(expires_at));
     format!(
-        "{} is held for {} for {minutes} minutes, until {until}, while the caller decides; book it with the \
+        "{} is held for {}{with} for {minutes} minutes, until {until}, while the caller decides; book it with the \
          hold_id.",
         local.spoken(time.start()),
         service.settings.name.as_ref()
@@ -359,10 +462,11 @@ pub(crate) fn not_free(
     requested: Timestamp,
     reason: Unavailability,
     alternatives: &[Interval],
+    with: &str,
 ) -> String {
     let when = local.spoken(requested);
     let opening = match (attempt, reason) {
-        (Attempt::Hold(_), Unavailability::Taken) => format!("{when} was just taken."),
+        (Attempt::Hold(_), Unavailability::Taken) => format!("{when}{with} was just taken."),
         (Attempt::Book(_), Unavailability::Taken) => "That time was just taken.".to_owned(),
         (Attempt::Book(_), Unavailability::CalendarBusy) => format!(
             "{when} cannot be booked: the business has just put something else in its calendar then."
@@ -375,7 +479,10 @@ pub(crate) fn not_free(
         }
         (Attempt::Book(None), _) => format!("{when} cannot be booked."),
     };
-    format!("{opening}{}", alternatives_sentence(local, alternatives))
+    format!(
+        "{opening}{}",
+        alternatives_sentence(local, alternatives, with)
+    )
 }
 
 /// Whether [`not_free`] names the reason for a booking, which needs the service.
@@ -387,10 +494,11 @@ pub(crate) fn booked(
     local: &Local,
     service: &Service,
     appointment: &Appointment,
+    whom: &Whom,
     callback: Option<Callback>,
 ) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    let mut summary = format!("{service} is booked for {customer} on {when}.");
+    let (service, customer, with, when) = named(local, service, appointment, whom);
+    let mut summary = format!("{service} is booked for {customer}{with} on {when}.");
     if let Some(callback) = callback {
         summary.push(' ');
         summary.push_str(callback.after_booking());
@@ -402,11 +510,12 @@ pub(crate) fn booked(
 pub(crate) fn caller_appointments(
     local: &Local,
     listed: &[(&Appointment, &Service)],
+    whom: &Whom,
     more: bool,
 ) -> String {
     let said: Vec<String> = listed
         .iter()
-        .map(|(appointment, service)| appointment_words(local, service, appointment))
+        .map(|(appointment, service)| appointment_words(local, service, appointment, whom))
         .collect();
     match said.as_slice() {
         [] => "There are no upcoming appointments for this phone number.".to_owned(),
@@ -420,9 +529,14 @@ pub(crate) fn caller_appointments(
     }
 }
 
-pub(crate) fn rescheduled(local: &Local, service: &Service, appointment: &Appointment) -> String {
-    let (service, customer, when) = named(local, service, appointment);
-    format!("{service} for {customer} is now on {when}.")
+pub(crate) fn rescheduled(
+    local: &Local,
+    service: &Service,
+    appointment: &Appointment,
+    whom: &Whom,
+) -> String {
+    let (service, customer, with, when) = named(local, service, appointment, whom);
+    format!("{service} for {customer} is now{with} on {when}.")
 }
 
 /// A new time that is not free: the appointment stays where it was.
@@ -433,13 +547,15 @@ pub(crate) fn not_moved(
     requested: Timestamp,
     reason: Unavailability,
     alternatives: &[Interval],
+    whom: &Whom,
 ) -> String {
+    let with = whom.with(&[appointment.staff_id]);
     format!(
-        "{} is not available: {}. The appointment stays on {}.{}",
+        "{} is not available{with}: {}. The appointment stays{with} on {}.{}",
         local.spoken(requested),
         reason_words(reason, service),
         local.spoken(appointment.time.start()),
-        alternatives_sentence(local, alternatives)
+        alternatives_sentence(local, alternatives, &with)
     )
 }
 
@@ -447,9 +563,10 @@ pub(crate) fn cancelled(
     local: &Local,
     service: &Service,
     appointment: &Appointment,
+    whom: &Whom,
     newly_cancelled: bool,
 ) -> String {
-    let what = appointment_words(local, service, appointment);
+    let what = appointment_words(local, service, appointment, whom);
     if newly_cancelled {
         format!("{what} is cancelled.")
     } else {
@@ -497,7 +614,7 @@ mod tests {
         let service = service(&business);
         let local = Local::new(&business, at("2026-12-01T14:00:00Z"));
         let requested = at("2026-12-08T15:30:00Z");
-        let refused = |attempt, reason| not_free(&local, attempt, requested, reason, &[]);
+        let refused = |attempt, reason| not_free(&local, attempt, requested, reason, &[], "");
         let when = "Tuesday, December 8 at 10:30 AM";
         let nothing_near = " No other time is free nearby.";
         let cases = [
