@@ -7,7 +7,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use booking_core::app::{self, App, JobEnd};
 use booking_core::metrics;
 use booking_core::ports::{
-    AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore,
+    AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore,
 };
 use booking_core::ports::{Job, Receipt, ReceivedJob};
 use futures::StreamExt;
@@ -173,8 +173,11 @@ fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
     response
 }
 
-/// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed`.
-pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
+/// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed` (and alerts
+/// the business's owners).
+pub async fn handle_dead_letters<
+    S: AppointmentStore + CatalogStore + LeaseStore + SignInStore + ?Sized,
+>(
     app: &App<S>,
     event: SqsEvent,
 ) -> SqsBatchResponse {
@@ -195,7 +198,13 @@ pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
 /// a batch item failure, so only it is delivered again.
 pub async fn handle_sync_batch<S>(app: &App<S>, event: SqsEvent) -> SqsBatchResponse
 where
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+    S: CatalogStore
+        + AppointmentStore
+        + ConnectionStore
+        + BusyTimeStore
+        + LeaseStore
+        + SignInStore
+        + ?Sized,
 {
     handle_sqs_batch(event, |delivered| async move {
         app::run_delivered_job(app, &delivered).await != JobEnd::Done

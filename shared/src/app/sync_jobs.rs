@@ -8,13 +8,21 @@ use super::inbound_sync::run_calendar_sync;
 use super::mail::send_queued_email;
 use super::sync_core::SyncOutcome;
 use super::sync_maintenance::give_up_appointment_sync;
-use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
+use crate::ports::{
+    AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore,
+};
 use crate::ports::{Job, ReceivedJob};
 
 /// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
 /// an `Err`: the queue delivers the job again.
 pub async fn run_sync_job<
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+    S: CatalogStore
+        + AppointmentStore
+        + ConnectionStore
+        + BusyTimeStore
+        + LeaseStore
+        + SignInStore
+        + ?Sized,
 >(
     app: &App<S>,
     job: &Job,
@@ -49,7 +57,13 @@ pub enum JobEnd {
 /// before its next delivery. The sync worker on AWS and the local loop both settle every job here; what each then
 /// tells its queue about the [`JobEnd`] is its own (Lambda reports a batch's failures, the local loop acknowledges).
 pub async fn run_delivered_job<
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+    S: CatalogStore
+        + AppointmentStore
+        + ConnectionStore
+        + BusyTimeStore
+        + LeaseStore
+        + SignInStore
+        + ?Sized,
 >(
     app: &App<S>,
     delivered: &ReceivedJob,
@@ -71,7 +85,9 @@ pub async fn run_delivered_job<
 }
 
 /// What to do once the queue has given up on `job`.
-pub async fn give_up_sync<S: AppointmentStore + ?Sized>(
+pub async fn give_up_sync<
+    S: CatalogStore + AppointmentStore + LeaseStore + SignInStore + ?Sized,
+>(
     app: &App<S>,
     job: &Job,
 ) -> Result<(), AppError> {
