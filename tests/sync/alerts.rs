@@ -134,100 +134,75 @@ async fn a_revoked_grant_emails_the_owner_once_a_day_and_reconnecting_sends_noth
     harness.assert_no_violations();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_owner_who_turned_alerts_off_gets_no_email_until_they_turn_them_on() {
-    let harness = with_owner(Backend::Local).await;
+/// The owner's choice in Settings, as the page stores it.
+async fn set_owner_alerts(harness: &SyncHarness<GoogleEmulator>, on: bool) {
+    let store = &harness.app.store;
     let business_id = harness.app.business_id.parse().unwrap();
-    let mut settings = harness
-        .app
-        .store
-        .get_business_settings(business_id)
-        .await
-        .unwrap();
-    settings.owner_alerts = Some(false);
-    harness
-        .app
-        .store
+    let mut settings = store.get_business_settings(business_id).await.unwrap();
+    settings.owner_alerts = Some(on);
+    store
         .put_business_settings(business_id, &settings)
         .await
         .unwrap();
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_who_turned_alerts_off_gets_no_email_until_they_turn_them_on() {
+    let harness = with_owner(Backend::Local).await;
+    set_owner_alerts(&harness, false).await;
     assert!(revoke_and_sync(&harness).await.is_empty());
     let connection = harness.connection().await;
     assert_eq!(connection["health"]["state"], "reauth_required");
 
     // Turned on again, the next failure is told: the silence used up no day's email.
-    settings.owner_alerts = None;
-    harness
-        .app
-        .store
-        .put_business_settings(business_id, &settings)
-        .await
-        .unwrap();
+    set_owner_alerts(&harness, true).await;
     harness.book(TEN).await;
     let mail = run_jobs_collecting_mail(&harness.app).await;
     assert_eq!(mail.len(), 1, "{mail:#?}");
 }
 
-/// The appointment's page, absolute, and its time as the email names it.
-fn appointment_link(harness: &SyncHarness<GoogleEmulator>, appointment: &Value) -> String {
-    harness.app.url(&format!(
-        "/dashboard/appointments/{}",
-        appointment["id"].as_str().unwrap()
-    ))
+/// Books an appointment whose writes to the calendar meet `fault` `times` times, runs every job, and checks that the
+/// owner got exactly one email about it, linking to its page; returns the appointment and the email.
+async fn book_failing_to_write(
+    harness: &SyncHarness<GoogleEmulator>,
+    fault: Fault,
+    times: u32,
+) -> (Value, Email) {
+    harness.emulator.faults().add(FaultRule {
+        matcher: Matcher::method("POST").path("/events"),
+        when: When::Before,
+        fault,
+        times,
+    });
+    let id = harness.book(TEN).await;
+    let mut mail = run_jobs_collecting_mail(&harness.app).await;
+    let appointment = harness.appointment(&id).await;
+    assert_eq!(appointment["sync"]["status"], "failed", "{appointment}");
+    assert_eq!(mail.len(), 1, "{mail:#?}");
+    let page = harness.app.url(&format!("/dashboard/appointments/{id}"));
+    assert_alert(&mail[0], "an appointment is not in your calendar", &page);
+    (appointment, mail.remove(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_appointment_the_calendar_refuses_for_good_emails_the_owner_naming_it() {
     let harness = with_owner(Backend::Local).await;
     // The chosen calendar is gone when the appointment is written: no retry can help.
-    harness.emulator.faults().add(FaultRule {
-        matcher: Matcher::method("POST").path("/events"),
-        when: When::Before,
-        fault: Fault::NotFound,
-        times: 1,
-    });
-    let id = harness.book(TEN).await;
-    let mail = run_jobs_collecting_mail(&harness.app).await;
-    let appointment = harness.appointment(&id).await;
-    assert_eq!(appointment["sync"]["status"], "failed", "{appointment}");
-    assert_eq!(mail.len(), 1, "{mail:#?}");
-    assert_alert(
-        &mail[0],
-        "an appointment is not in your calendar",
-        &appointment_link(&harness, &appointment),
-    );
+    let (appointment, email) = book_failing_to_write(&harness, Fault::NotFound, 1).await;
+    assert_eq!(appointment["sync"]["error"]["code"], "calendar_not_found");
     // Named as the owner knows it: the customer and the business's local time.
     let customer = appointment["customer"]["name"].as_str().unwrap();
     assert!(
-        mail[0].text.contains(customer)
-            && mail[0].text.contains("Tuesday 1 December 2026 at 10:00"),
+        email.text.contains(customer) && email.text.contains("Tuesday 1 December 2026 at 10:00"),
         "{}",
-        mail[0].text
+        email.text
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_appointment_whose_sync_the_queue_gave_up_on_emails_the_owner() {
     let harness = with_owner(Backend::Local).await;
-    // The calendar is down for longer than the queue keeps trying.
-    harness.emulator.faults().add(FaultRule {
-        matcher: Matcher::method("POST").path("/events"),
-        when: When::Before,
-        fault: Fault::Unavailable,
-        times: 100,
-    });
-    let id = harness.book(TEN).await;
-    let mail = run_jobs_collecting_mail(&harness.app).await;
-    let appointment = harness.appointment(&id).await;
-    assert_eq!(
-        appointment["sync"]["error"]["code"], "sync_gave_up",
-        "{appointment}"
-    );
-    assert_eq!(mail.len(), 1, "{mail:#?}");
-    assert_alert(
-        &mail[0],
-        "an appointment is not in your calendar",
-        &appointment_link(&harness, &appointment),
-    );
+    // The calendar is down for longer than the queue keeps trying: the dead-letter handler gives up and alerts.
+    let (appointment, _) = book_failing_to_write(&harness, Fault::Unavailable, 100).await;
+    assert_eq!(appointment["sync"]["error"]["code"], "sync_gave_up");
 }
