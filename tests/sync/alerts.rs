@@ -87,7 +87,19 @@ async fn revoke_and_sync(harness: &SyncHarness<GoogleEmulator>) -> Vec<Email> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_grant_emails_the_owner_once_a_day_and_reconnecting_sends_nothing() {
-    let harness = with_owner(Backend::Local).await;
+    a_revoked_grant_emails_the_owner_once_a_day(Backend::Local).await;
+}
+
+/// The same on DynamoDB Local and moto's SQS: the day's lease is the DynamoDB adapter's conditional write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_aws_a_revoked_grant_emails_the_owner_once_a_day() {
+    if Backend::aws_available().await {
+        a_revoked_grant_emails_the_owner_once_a_day(Backend::Aws).await;
+    }
+}
+
+async fn a_revoked_grant_emails_the_owner_once_a_day(backend: Backend) {
+    let harness = with_owner(backend).await;
 
     let mail = revoke_and_sync(&harness).await;
     assert_eq!(mail.len(), 1, "{mail:#?}");
