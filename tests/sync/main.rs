@@ -37,6 +37,7 @@ macro_rules! for_providers {
     };
 }
 
+mod alerts;
 mod faults;
 mod flows;
 mod google;

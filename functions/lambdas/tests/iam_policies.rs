@@ -207,3 +207,24 @@ fn only_the_dashboard_reads_the_sign_up_policy() {
         "sign-up is closed unless the stack's parameter opens it"
     );
 }
+
+/// The queue consumers that alert owners (`booking_core::app` queues the alert as an email job from the sync worker
+/// and from the dead-letter handler), so each may send to the sync queue.
+const QUEUE_OWNER_ALERTS: &[&str] = &["sync-worker", "dead-letter-handler"];
+
+#[test]
+fn the_functions_that_alert_owners_may_queue_the_email() {
+    let functions = functions(TEMPLATE);
+    for binary in QUEUE_OWNER_ALERTS {
+        let function = functions
+            .iter()
+            .find(|function| function.binary == *binary)
+            .unwrap_or_else(|| panic!("no function runs {binary}"));
+        assert!(
+            function
+                .text
+                .contains("- SQSSendMessagePolicy: { QueueName: !GetAtt SyncQueue.QueueName }"),
+            "{binary} cannot queue the owners' email"
+        );
+    }
+}

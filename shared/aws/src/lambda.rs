@@ -6,9 +6,7 @@ use std::io::Write;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use booking_core::app::{self, App, JobEnd};
 use booking_core::metrics;
-use booking_core::ports::{
-    AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore,
-};
+use booking_core::ports::{DeadLetterStore, SyncWorkerStore};
 use booking_core::ports::{Job, Receipt, ReceivedJob};
 use futures::StreamExt;
 use tracing::Instrument;
@@ -173,8 +171,9 @@ fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
     response
 }
 
-/// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed`.
-pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
+/// The dead-letter queue's consumer: each job the sync queue gave up on marks its appointment `failed` (and alerts
+/// the business's owners).
+pub async fn handle_dead_letters<S: DeadLetterStore + ?Sized>(
     app: &App<S>,
     event: SqsEvent,
 ) -> SqsBatchResponse {
@@ -193,10 +192,10 @@ pub async fn handle_dead_letters<S: AppointmentStore + ?Sized>(
 /// The sync worker: runs each job of the batch and settles it as booking-core does for every runtime; a job to
 /// retry (given back to SQS with its backoff as the message's new visibility timeout) or that failed is reported as
 /// a batch item failure, so only it is delivered again.
-pub async fn handle_sync_batch<S>(app: &App<S>, event: SqsEvent) -> SqsBatchResponse
-where
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
-{
+pub async fn handle_sync_batch<S: SyncWorkerStore + ?Sized>(
+    app: &App<S>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     handle_sqs_batch(event, |delivered| async move {
         app::run_delivered_job(app, &delivered).await != JobEnd::Done
     })

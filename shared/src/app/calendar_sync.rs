@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 
+use super::alerts::{Incident, alert_owners};
 use super::appointments::{calendar_takes_appointments, get_appointment};
 use super::context::App;
 use super::error::{AppError, Missing};
@@ -24,7 +25,7 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::{AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth};
-use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore};
+use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 
 /// Longer than one job can take (a token refresh and two provider calls, each bounded by the HTTP timeout).
 const APPOINTMENT_LEASE: SignedDuration = SignedDuration::from_secs(60);
@@ -41,7 +42,7 @@ const ENQUEUE_BATCH: usize = 100;
 /// the first), used for backoff. A store failure is an `Err`: the queue delivers the job again.
 #[tracing::instrument(skip_all, fields(job = "sync_appointment", %business_id, %appointment_id, version, attempt))]
 pub async fn run_appointment_sync<
-    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + ?Sized,
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + SignInStore + ?Sized,
 >(
     app: &App<S>,
     business_id: BusinessId,
@@ -60,7 +61,7 @@ pub async fn run_appointment_sync<
 }
 
 async fn sync_under_lease<
-    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + ?Sized,
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + SignInStore + ?Sized,
 >(
     app: &App<S>,
     business_id: BusinessId,
@@ -206,7 +207,9 @@ fn sync_failure(code: SyncFailureCode, message: &str, retryable: bool) -> SyncFa
     }
 }
 
-async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
+async fn conclude<
+    S: CatalogStore + AppointmentStore + ConnectionStore + LeaseStore + SignInStore + ?Sized,
+>(
     app: &App<S>,
     connection: &CalendarConnection,
     appointment: &Appointment,
@@ -278,6 +281,14 @@ async fn conclude<S: AppointmentStore + ConnectionStore + ?Sized>(
             if recorded {
                 metrics::sync_outcome("failed");
                 tracing::warn!(appointment_id = %appointment.id, code = %state.error.as_ref().map_or("", |e| e.code.as_str()), "calendar sync failed");
+                let incident = match &failure {
+                    Failure::ReauthRequired(reason) => Incident::Reconnect { provider, reason },
+                    _ => Incident::SyncFailed {
+                        appointment,
+                        reason: &message,
+                    },
+                };
+                alert_owners(app, appointment.business_id, incident).await;
             }
             Ok(SyncOutcome::Done)
         }

@@ -168,6 +168,52 @@ pub fn invitation(to: &SignInEmail, business_name: &str, url: &str, valid_hours:
     )
 }
 
+/// Sent to an owner when the calendar connection must be authorized again: nothing reaches the calendar, and its
+/// busy times are not seen, until someone does.
+pub fn calendar_needs_reconnecting(
+    to: &SignInEmail,
+    business_name: &str,
+    calendar: &str,
+    reason: &str,
+    url: &str,
+) -> Email {
+    message(
+        to,
+        format!("{business_name}: connect your {calendar} again"),
+        &[
+            &format!("{business_name}'s bookings can no longer reach your {calendar}. {reason}"),
+            "Until it is connected again, new appointments are not written to it and the times you are busy in it are not seen, so the voice agent may offer times you cannot take.",
+        ],
+        ("Connect the calendar again", url),
+        ALERT_NOTE,
+    )
+}
+
+/// Sent to an owner when an appointment could not be written to the calendar and will not be retried by itself.
+pub fn appointment_not_synced(
+    to: &SignInEmail,
+    business_name: &str,
+    appointment: &str,
+    reason: &str,
+    url: &str,
+) -> Email {
+    message(
+        to,
+        format!("{business_name}: an appointment is not in your calendar"),
+        &[
+            &format!(
+                "The appointment {appointment} could not be written to your calendar. {reason}"
+            ),
+            "Open the appointment to see what happened and to try again.",
+        ],
+        ("Open the appointment", url),
+        ALERT_NOTE,
+    )
+}
+
+/// Why an owner gets an alert, and how to stop them.
+const ALERT_NOTE: &str = "You get at most one email a day about your calendar. To stop these emails, turn off owner alerts in Settings.";
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

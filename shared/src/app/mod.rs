@@ -12,6 +12,7 @@
 
 pub mod account_settings;
 pub mod accounts;
+mod alerts;
 mod appointments;
 mod availability;
 mod booking;

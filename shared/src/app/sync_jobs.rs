@@ -8,14 +8,12 @@ use super::inbound_sync::run_calendar_sync;
 use super::mail::send_queued_email;
 use super::sync_core::SyncOutcome;
 use super::sync_maintenance::give_up_appointment_sync;
-use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
+use crate::ports::{DeadLetterStore, SyncWorkerStore};
 use crate::ports::{Job, ReceivedJob};
 
 /// Runs one sync job; `attempt` is the queue's delivery count (1 on the first), used for backoff. A store failure is
 /// an `Err`: the queue delivers the job again.
-pub async fn run_sync_job<
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
->(
+pub async fn run_sync_job<S: SyncWorkerStore + ?Sized>(
     app: &App<S>,
     job: &Job,
     attempt: u32,
@@ -48,9 +46,7 @@ pub enum JobEnd {
 /// Runs a delivered job and, when it is to be retried, gives it back to the queue with its backoff as the time
 /// before its next delivery. The sync worker on AWS and the local loop both settle every job here; what each then
 /// tells its queue about the [`JobEnd`] is its own (Lambda reports a batch's failures, the local loop acknowledges).
-pub async fn run_delivered_job<
-    S: CatalogStore + AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
->(
+pub async fn run_delivered_job<S: SyncWorkerStore + ?Sized>(
     app: &App<S>,
     delivered: &ReceivedJob,
 ) -> JobEnd {
@@ -71,7 +67,7 @@ pub async fn run_delivered_job<
 }
 
 /// What to do once the queue has given up on `job`.
-pub async fn give_up_sync<S: AppointmentStore + ?Sized>(
+pub async fn give_up_sync<S: DeadLetterStore + ?Sized>(
     app: &App<S>,
     job: &Job,
 ) -> Result<(), AppError> {

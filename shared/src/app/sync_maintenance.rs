@@ -10,6 +10,7 @@ use jiff::SignedDuration;
 
 use serde::Serialize;
 
+use super::alerts::{Incident, alert_owners};
 use super::calendar_sync::retry_failed_automatically;
 use super::callers::index_existing_phone_numbers;
 use super::context::App;
@@ -22,7 +23,7 @@ use crate::domain::{
 };
 use crate::metrics;
 use crate::ports::Job;
-use crate::ports::{AppointmentStore, ConnectionStore};
+use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 
 /// What one scheduled run did.
 #[derive(Debug, Serialize)]
@@ -92,10 +93,12 @@ pub async fn requeue_stale_pending<S: AppointmentStore + ?Sized>(
 }
 
 /// Marks the appointment's sync `failed` once the queue has given up on its job for `version`, keeping the last
-/// error the worker recorded. Does nothing when the appointment has moved on to a newer version (its own job
-/// carries it) or is no longer pending.
+/// error the worker recorded, and alerts the business's owners. Does nothing when the appointment has moved on to a
+/// newer version (its own job carries it) or is no longer pending.
 #[tracing::instrument(skip_all, fields(%business_id, %appointment_id, version))]
-pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
+pub async fn give_up_appointment_sync<
+    S: CatalogStore + AppointmentStore + LeaseStore + SignInStore + ?Sized,
+>(
     app: &App<S>,
     business_id: BusinessId,
     appointment_id: AppointmentId,
@@ -133,6 +136,15 @@ pub async fn give_up_appointment_sync<S: AppointmentStore + ?Sized>(
     if applied {
         metrics::sync_outcome("gave_up");
         tracing::warn!(%appointment_id, version, "calendar sync marked failed after the queue gave up");
+        let reason = failed
+            .error
+            .as_ref()
+            .map_or("", |error| error.message.as_str());
+        let incident = Incident::SyncFailed {
+            appointment: &appointment,
+            reason,
+        };
+        alert_owners(app, business_id, incident).await;
     }
     Ok(())
 }

@@ -213,7 +213,7 @@ async fn render(
                             input id="owner_alerts" name="owner_alerts" type="checkbox" value="on" checked[business.owner_alerts.is_some()] aria-describedby="owner_alerts-hint";
                             "Email the owners when calendar sync needs them"
                         }
-                        p class="hint" id="owner_alerts-hint" { "When the calendar must be connected again, or an appointment could not be written to it. At most one email a day for each." }
+                        p class="hint" id="owner_alerts-hint" { "When the calendar must be connected again, or an appointment could not be written to it. At most one email a day about your calendar." }
                     }
                     button type="submit" class="primary" { "Save settings" }
                 }

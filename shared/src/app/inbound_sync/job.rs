@@ -9,12 +9,13 @@ use super::busy_time::refresh_busy_time;
 use super::channel::{close_unrecorded_channel, keep_channel_open};
 use super::watching::forget_busy_time;
 use super::{CALENDAR_LEASE, SAFETY_NET_AFTER};
+use crate::app::alerts::{Incident, alert_owners};
 use crate::app::context::App;
 use crate::app::error::AppError;
 use crate::app::sync_core::{Failure, SyncError, SyncOutcome, jittered, with_lease};
 use crate::app::sync_wording::{ProviderNames, busy_times_not_read, notifications_not_set_up};
 use crate::domain::BusinessId;
-use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
+use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 use crate::ports::{ConnectionHealth, ProviderKind, StoreError};
 
 /// When another sync of the same calendar is running, run again after about this long: it may have read the
@@ -26,7 +27,7 @@ const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 /// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
 #[tracing::instrument(skip_all, fields(job = "sync_calendar", %business_id, attempt))]
 pub async fn run_calendar_sync<
-    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + SignInStore + ?Sized,
 >(
     app: &App<S>,
     business_id: BusinessId,
@@ -44,7 +45,7 @@ pub async fn run_calendar_sync<
 }
 
 async fn sync_under_lease<
-    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+    S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + SignInStore + ?Sized,
 >(
     app: &App<S>,
     business_id: BusinessId,
@@ -146,7 +147,7 @@ async fn sync_under_lease<
 }
 
 /// Records a failed sync on the connection and decides whether the queue should try again.
-async fn fail<S: ConnectionStore + ?Sized>(
+async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
@@ -158,8 +159,17 @@ async fn fail<S: ConnectionStore + ?Sized>(
     let failure = Failure::of(error, attempt);
     match failure {
         Failure::Ours(error) => return Err(error),
-        // The token module has marked the connection; nothing syncs until the business reconnects.
-        Failure::NotConfigured | Failure::ReauthRequired(_) => return Ok(SyncOutcome::Done),
+        Failure::NotConfigured => return Ok(SyncOutcome::Done),
+        // The token module has marked the connection; nothing syncs until the business reconnects, which its owners
+        // are told.
+        Failure::ReauthRequired(reason) => {
+            let incident = Incident::Reconnect {
+                provider,
+                reason: &reason,
+            };
+            alert_owners(app, business_id, incident).await;
+            return Ok(SyncOutcome::Done);
+        }
         _ => {}
     }
     let health = ConnectionHealth::Error {

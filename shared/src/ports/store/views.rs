@@ -107,13 +107,15 @@ store_view!(
 );
 
 store_view!(
-    /// `sync-worker`: makes a calendar match an appointment, and our busy time match a calendar.
-    SyncWorkerStore: CatalogStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore
+    /// `sync-worker`: makes a calendar match an appointment, and our busy time match a calendar; reads the
+    /// business's accounts to alert its owners when sync needs them.
+    SyncWorkerStore: CatalogStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore, SignInStore
 );
 
 store_view!(
-    /// `dead-letter-handler`: marks the sync of an appointment `failed`.
-    DeadLetterStore: AppointmentStore
+    /// `dead-letter-handler`: marks the sync of an appointment `failed` and alerts the business's owners (their
+    /// settings, their addresses, the lease that sends one alert a day).
+    DeadLetterStore: AppointmentStore, CatalogStore, SignInStore, LeaseStore
 );
 
 store_view!(
