@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
     ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId, StaffId, StaffMember,
+    ServiceId, StaffId, StaffMember, ValidationError,
 };
 use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
@@ -77,9 +77,10 @@ impl DynamoStore {
                 .unwrap_or_default();
             let members = change(members)?;
             if members.len() > MAX_ROSTER_MEMBERS {
-                return Err(StoreError::Backend(
-                    format!("a business has at most {MAX_ROSTER_MEMBERS} staff members").into(),
-                ));
+                return Err(StoreError::Refused(ValidationError::new(
+                    "staff",
+                    format!("a business has at most {MAX_ROSTER_MEMBERS} staff members"),
+                )));
             }
             let next = StaffRosterItem::new(
                 business_id,
