@@ -67,3 +67,52 @@ async fn appointments_stored_before_the_phone_index_are_indexed_once() {
     };
     seed::assert_phone_index_migrated_once(&store, strip_index).await;
 }
+
+/// A business's members share one roster item: changes of different members at once all land (each write is
+/// conditional on the roster's version and retried on a fresh read), and the roster refuses a 101st member, so the
+/// item stays far under DynamoDB's 400 KB limit.
+#[tokio::test]
+async fn the_staff_roster_takes_concurrent_changes_and_refuses_a_101st_member() {
+    use booking::domain::{
+        ApiKey, Business, BusinessId, BusinessName, BusinessTimeZone, StaffId, StaffMember,
+    };
+
+    if !dynamodb_local_running().await {
+        return;
+    }
+    let (store, ()) = dynamo_store().await;
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let business = Business {
+        id: BusinessId::generate(),
+        name: BusinessName::try_from("Roster Clinic".to_owned()).unwrap(),
+        time_zone: BusinessTimeZone::try_from("Europe/Berlin".to_owned()).unwrap(),
+        created_at: now,
+        disabled_at: None,
+    };
+    store
+        .create_business(&business, &ApiKey::generate().hash())
+        .await
+        .unwrap();
+    let another = || StaffMember {
+        id: StaffId::generate(),
+        ..StaffMember::first_of(business.id, business.name.clone(), now)
+    };
+    let concurrent: Vec<StaffMember> = (0..4).map(|_| another()).collect();
+    let created = futures::future::join_all(
+        concurrent
+            .iter()
+            .map(|member| store.create_staff_member(member)),
+    )
+    .await;
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    assert_eq!(store.list_staff(business.id).await.unwrap().len(), 5);
+    for _ in 5..100 {
+        store.create_staff_member(&another()).await.unwrap();
+    }
+    assert_eq!(store.list_staff(business.id).await.unwrap().len(), 100);
+    assert!(matches!(
+        store.create_staff_member(&another()).await,
+        Err(booking::ports::StoreError::Refused(_))
+    ));
+    assert_eq!(store.list_staff(business.id).await.unwrap().len(), 100);
+}

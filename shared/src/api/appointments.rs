@@ -101,11 +101,18 @@ async fn book_appointment(
     )
     .idempotent(idempotency);
     let outcome = app::book(&app, &business, command).await?;
-    let (appointment, replayed) = match outcome {
-        BookingOutcome::Created(appointment) => (appointment, false),
-        BookingOutcome::Replayed(appointment) => (appointment, true),
+    let (appointment, member, replayed) = match outcome {
+        BookingOutcome::Created {
+            appointment,
+            member,
+        } => (appointment, member, false),
+        BookingOutcome::Replayed(appointment) => (appointment, None, true),
     };
-    let staff = app::list_staff(&app, &business).await?;
+    // The member as the booking read them names them; a replay or a hold's conversion reads the staff for it.
+    let staff = match member {
+        Some(member) => vec![*member],
+        None => app::list_staff(&app, &business).await?,
+    };
     let body = serde_json::to_string(&AppointmentView::new(
         &appointment,
         &business.time_zone,

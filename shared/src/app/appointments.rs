@@ -22,6 +22,7 @@ use super::availability::{BookedTime, alternatives_near, bookable, ensure_bookab
 use super::commands::{AppointmentEdit, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
+use super::staff::stored_or_first;
 use super::sync_core::appointment_job;
 
 /// How long a booking's idempotency record is kept: long enough for any client retry loop.
@@ -45,7 +46,12 @@ pub(super) struct BookingRequest {
 
 #[derive(Debug)]
 pub enum BookingOutcome {
-    Created(Box<Appointment>),
+    Created {
+        appointment: Box<Appointment>,
+        /// The member it is with, as the booking read them (a hold's conversion reads no members), so that the
+        /// answer names them without reading again.
+        member: Option<Box<StaffMember>>,
+    },
     /// The same key and request were seen before: the appointment as it was booked then, unchanged, so the
     /// repeat is answered as the first request was.
     Replayed(Box<Appointment>),
@@ -179,11 +185,13 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
     request: BookingRequest,
     idempotency: Option<&IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
-    // One read for both (one BatchGetItem on DynamoDB).
-    let (service, connection) = app
+    // One read for the three (one BatchGetItem on DynamoDB); the staff read here is the one the slot is checked
+    // against and the answer names the member from.
+    let (service, connection, stored_staff) = app
         .store
-        .service_and_connection(business.id, request.service_id)
+        .service_connection_and_staff(business.id, request.service_id)
         .await?;
+    let staff = stored_or_first(business, stored_staff);
     let service = bookable(service.ok_or(AppError::NotFound(Missing::Service))?)?;
     let syncs = connection.is_some_and(|c| c.syncs_appointments());
     let id = AppointmentId::generate();
@@ -196,7 +204,10 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
             &service,
             request.start,
             None,
-            request.staff_id,
+            StaffChoice {
+                named: request.staff_id,
+                known: Some(staff.clone()),
+            },
             now,
         )
         .await?;
@@ -248,7 +259,10 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
                 )
                 .await);
             }
-            written => return answer_written(app, appointment, written).await,
+            written => {
+                let member = Some(Box::new(checked.member));
+                return answer_written(app, appointment, member, written).await;
+            }
         }
     }
     let conflict = seen.unwrap_or(BookingConflict::Overlap { other: id });
@@ -261,12 +275,16 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
 pub(super) async fn answer_written<S: ?Sized>(
     app: &App<S>,
     appointment: Appointment,
+    member: Option<Box<StaffMember>>,
     written: Result<(), StoreError>,
 ) -> Result<BookingOutcome, AppError> {
     match written {
         Ok(()) => {
             enqueue_sync(app, &appointment).await;
-            Ok(BookingOutcome::Created(Box::new(appointment)))
+            Ok(BookingOutcome::Created {
+                appointment: Box::new(appointment),
+                member,
+            })
         }
         Err(StoreError::IdempotencyKeyTaken) => Err(AppError::VersionConflict),
         Err(other) => Err(other.into()),
@@ -295,6 +313,20 @@ pub(super) fn idempotency_record(
     }))
 }
 
+/// Who a slot is checked for: the member named (`None`: anyone), and the business's staff members if the caller has
+/// already read them, so they are not read again.
+pub(super) struct StaffChoice {
+    pub named: Option<StaffId>,
+    pub known: Option<Vec<StaffMember>>,
+}
+
+impl StaffChoice {
+    /// The member named (or anyone), with the staff read along with the slot.
+    pub(super) fn named(named: Option<StaffId>) -> Self {
+        Self { named, known: None }
+    }
+}
+
 /// A slot every rule allows now, and the member it is with.
 pub(super) struct CheckedSlot {
     pub slot: Interval,
@@ -311,12 +343,16 @@ pub(super) async fn checked_slot<S: CatalogStore + AppointmentStore + BusyTimeSt
     service: &Service,
     start: Timestamp,
     rescheduling: Option<AppointmentId>,
-    staff_id: Option<StaffId>,
+    staff: StaffChoice,
     now: Timestamp,
 ) -> Result<CheckedSlot, AppError> {
+    let StaffChoice {
+        named: staff_id,
+        known: known_staff,
+    } = staff;
     let point = Interval::starting_at(start, service.settings.duration.as_duration())
         .ok_or_else(|| ValidationError::new("start", "is out of range"))?;
-    let mut booked = BookedTime::around(app, business, point).await?;
+    let mut booked = BookedTime::around_knowing(app, business, point, known_staff).await?;
     if let Some(id) = rescheduling {
         booked = booked.without(id);
     }
@@ -441,7 +477,7 @@ pub async fn edit_appointment<
                     &service,
                     start,
                     Some(current.id),
-                    Some(staff_id),
+                    StaffChoice::named(Some(staff_id)),
                     now,
                 )
                 .await?;

@@ -77,6 +77,19 @@ impl BookedTime {
         business: &Business,
         around: Interval,
     ) -> Result<Self, AppError> {
+        Self::around_knowing(app, business, around, None).await
+    }
+
+    /// As [`Self::around`], with the staff members already read by the caller (`known_staff`), if any, instead of
+    /// reading them again.
+    pub(super) async fn around_knowing<
+        S: CatalogStore + AppointmentStore + BusyTimeStore + ?Sized,
+    >(
+        app: &App<S>,
+        business: &Business,
+        around: Interval,
+        known_staff: Option<Vec<StaffMember>>,
+    ) -> Result<Self, AppError> {
         let reach = MAX_OCCUPIED_SPAN + LOCAL_DAY_MARGIN;
         let widened = around.widened(reach, reach);
         // Holds count while alive now; the store judges the same at the moment of the write.
@@ -93,7 +106,12 @@ impl BookedTime {
                     .await
                     .map_err(AppError::from)
             },
-            list_staff(app, business),
+            async {
+                match known_staff {
+                    Some(staff) => Ok(staff),
+                    None => list_staff(app, business).await,
+                }
+            },
         )?;
         Ok(Self {
             occupancies: read.occupancies,

@@ -167,6 +167,7 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::NotFound => Self::NotFound(Missing::Record),
             StoreError::VersionMismatch => Self::VersionConflict,
+            StoreError::Refused(invalid) => Self::Validation(invalid),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -12,8 +12,8 @@ use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, 
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, MAX_ASSIGNMENT_ATTEMPTS, answer_written, checked_slot, idempotency_record,
-    slot_unavailable, taken_meanwhile, write_once_per_key,
+    BookingOutcome, MAX_ASSIGNMENT_ATTEMPTS, StaffChoice, answer_written, checked_slot,
+    idempotency_record, slot_unavailable, taken_meanwhile, write_once_per_key,
 };
 use super::availability::{alternatives_near, ensure_bookable};
 use super::commands::{HoldTime, IdempotentBooking};
@@ -47,7 +47,7 @@ pub async fn create_hold<
             &service,
             request.start,
             None,
-            request.staff_id,
+            StaffChoice::named(request.staff_id),
             now,
         )
         .await?;
@@ -275,7 +275,7 @@ async fn convert_once<
     match app.store.convert_hold(booking).await {
         Err(StoreError::AlreadyExists) => Err(AppError::HoldAlreadyConverted),
         Err(StoreError::NotFound) => Err(unusable_hold(app, business, hold.id, now).await),
-        written => answer_written(app, appointment, written).await,
+        written => answer_written(app, appointment, None, written).await,
     }
 }
 

@@ -34,10 +34,15 @@ pub async fn list_staff<S: CatalogStore + ?Sized>(
     business: &Business,
 ) -> Result<Vec<StaffMember>, AppError> {
     let stored = app.store.list_staff(business.id).await?;
+    Ok(stored_or_first(business, stored))
+}
+
+/// The members as stored, or the first member a business the staff migration has not reached yet will have.
+pub(super) fn stored_or_first(business: &Business, stored: Vec<StaffMember>) -> Vec<StaffMember> {
     if stored.is_empty() {
-        return Ok(vec![first_member(business)]);
+        return vec![first_member(business)];
     }
-    Ok(stored)
+    stored
 }
 
 fn first_member(business: &Business) -> StaffMember {

@@ -95,7 +95,7 @@ fn monday_at(day_offset: i64, hour: i8, minute: i8) -> Timestamp {
 
 fn booked(outcome: BookingOutcome) -> AppointmentId {
     match outcome {
-        BookingOutcome::Created(appointment) | BookingOutcome::Replayed(appointment) => {
+        BookingOutcome::Created { appointment, .. } | BookingOutcome::Replayed(appointment) => {
             appointment.id
         }
     }

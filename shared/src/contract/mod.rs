@@ -82,7 +82,7 @@ macro_rules! store_contract_tests {
             services_are_created_listed_and_updated_by_version,
             business_settings_default_and_are_replaced,
             a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_zone,
-            a_service_and_the_connection_are_read_together,
+            a_service_the_connection_and_the_staff_are_read_together,
             // staff
             staff_members_are_created_listed_and_updated_by_version,
             two_members_are_booked_at_once_and_one_member_never_twice,

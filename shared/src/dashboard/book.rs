@@ -288,7 +288,7 @@ async fn book(
                 BookingSource::Manual,
             );
             match app::book(&dashboard.app, &business, command).await {
-                Ok(BookingOutcome::Created(appointment)) => {
+                Ok(BookingOutcome::Created { appointment, .. }) => {
                     return Ok(see_other(&format!(
                         "/dashboard/appointments/{}?notice=booked",
                         appointment.id

@@ -68,7 +68,7 @@ pub async fn book_ana(
         source,
     );
     let outcome = app::book(app, business, command).await.unwrap();
-    let BookingOutcome::Created(appointment) = outcome else {
+    let BookingOutcome::Created { appointment, .. } = outcome else {
         panic!("a booking without a key is never a replay")
     };
     *appointment

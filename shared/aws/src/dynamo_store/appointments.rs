@@ -19,8 +19,8 @@ use jiff::Timestamp;
 use super::items::{
     AppointmentItem, BUSINESS_SK, BusinessItem, DUE_INDEX_MIGRATION, DUE_SHARDS,
     FIRST_STAFF_MIGRATION, GSI1, GSI3, OLD_WATCHES_GSI1_PK, PHONE_INDEX_MIGRATION, SINGLETON_SK,
-    SK, WATCH_SK, appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk, business_pk,
-    gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk, staff_member_sk, sync_gsi4_keys,
+    SK, STAFF_ROSTER_SK, WATCH_SK, appointment_gsi1_sk, appointment_sk, appointments_gsi1_pk,
+    business_pk, gsi1_sk_after, instant_key, migration_pk, phone_gsi3_pk, sync_gsi4_keys,
     sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
@@ -251,8 +251,8 @@ impl AppointmentStore for DynamoStore {
 
 impl DynamoStore {
     /// The staff migration ([`booking_core::ports::CatalogStore::store_first_staff_members`]): every business item
-    /// gets its first member's item, created on condition that it is absent, so a rerun or a member stored meanwhile
-    /// changes nothing.
+    /// gets a staff roster holding its first member, created on condition that it is absent, so a rerun or a member
+    /// stored meanwhile changes nothing.
     pub(super) async fn store_first_staff_members_once(&self) -> Result<u64, StoreError> {
         self.migrate(
             FIRST_STAFF_MIGRATION,
@@ -269,14 +269,14 @@ impl DynamoStore {
                         .table_name(&self.table)
                         .set_key(Some(key(
                             business_pk(business.id),
-                            staff_member_sk(first.id),
+                            STAFF_ROSTER_SK.to_owned(),
                         )))
-                        .update_expression("SET #member = :member, #version = :version")
+                        .update_expression("SET #members = :members, #version = :version")
                         .condition_expression("attribute_not_exists(PK)")
-                        .expression_attribute_names("#member", "member")
+                        .expression_attribute_names("#members", "members")
                         .expression_attribute_names("#version", "version")
-                        .expression_attribute_values(":member", to_value(&first)?)
-                        .expression_attribute_values(":version", number(first.version)),
+                        .expression_attribute_values(":members", to_value(&[first])?)
+                        .expression_attribute_values(":version", number(1)),
                 ))
             },
         )

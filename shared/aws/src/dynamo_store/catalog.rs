@@ -4,15 +4,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
     ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId, StaffId, StaffMember,
+    ServiceId, StaffId, StaffMember, ValidationError,
 };
 use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
     API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
-    CalendarConnectionItem, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_MEMBER_PREFIX, ServiceItem,
-    StaffMemberItem, api_key_pk, business_pk, service_sk, staff_member_sk,
+    CalendarConnectionItem, MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK,
+    ServiceItem, StaffRosterItem, api_key_pk, business_pk, service_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -21,6 +21,12 @@ use super::{DynamoStore, backend, from_item, key, number, to_item, to_value};
 
 /// A key revoked, or the business disabled, while it is being renamed fails the transaction; a fresh read settles it.
 const PROFILE_ATTEMPTS: u32 = 5;
+/// A change of another member meanwhile fails a roster write; a fresh read settles it.
+const ROSTER_ATTEMPTS: u32 = 5;
+
+/// What a change does to the roster as read: the members to write, or why it is refused.
+type RosterChange<'a> =
+    dyn Fn(Vec<StaffMember>) -> Result<Vec<StaffMember>, StoreError> + Send + Sync + 'a;
 
 impl DynamoStore {
     /// The business's own item as `business`, written only if it is still disabled (or not) as it was read, so an
@@ -48,6 +54,63 @@ impl DynamoStore {
             .put(put.build().map_err(backend)?)
             .build())
     }
+
+    async fn staff_roster(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Option<StaffRosterItem>, StoreError> {
+        self.get(business_pk(business_id), STAFF_ROSTER_SK.to_owned())
+            .await
+    }
+
+    /// Reads the roster, applies `change` and writes it back on condition that nobody changed it meanwhile (or, for
+    /// a business without one yet, that nobody wrote one); read again and retried when somebody did.
+    async fn change_roster(
+        &self,
+        business_id: BusinessId,
+        change: &RosterChange<'_>,
+    ) -> Result<(), StoreError> {
+        for attempt in 0..ROSTER_ATTEMPTS {
+            let current = self.staff_roster(business_id).await?;
+            let (read_version, members) = current
+                .map(|roster| (Some(roster.version), roster.members))
+                .unwrap_or_default();
+            let members = change(members)?;
+            if members.len() > MAX_ROSTER_MEMBERS {
+                return Err(StoreError::Refused(ValidationError::new(
+                    "staff",
+                    format!("a business has at most {MAX_ROSTER_MEMBERS} staff members"),
+                )));
+            }
+            let next = StaffRosterItem::new(
+                business_id,
+                read_version.map_or(1, |version| version + 1),
+                members,
+            );
+            let written = match read_version {
+                Some(version) => {
+                    self.put_if(
+                        to_item(&next)?,
+                        "version = :read",
+                        &[],
+                        vec![(":read", number(version))],
+                    )
+                    .await?
+                }
+                None => {
+                    self.put_if(to_item(&next)?, "attribute_not_exists(PK)", &[], Vec::new())
+                        .await?
+                }
+            };
+            if written {
+                return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(StoreError::Backend(
+            "changing the staff roster kept conflicting with other changes to it".into(),
+        ))
+    }
 }
 
 #[async_trait]
@@ -71,17 +134,21 @@ impl CatalogStore for DynamoStore {
         let first_key = ApiKeyRecordItem::new(&booking_core::ports::first_api_key_record(
             business, api_key,
         ));
-        let first_member = StaffMemberItem::new(&StaffMember::first_of(
+        let roster = StaffRosterItem::new(
             business.id,
-            business.name.clone(),
-            business.created_at,
-        ));
+            1,
+            vec![StaffMember::first_of(
+                business.id,
+                business.name.clone(),
+                business.created_at,
+            )],
+        );
         let outcome = self
             .transact(vec![
                 self.put(to_item(&business_item)?, condition)?,
                 self.put(to_item(&key_item)?, condition)?,
                 self.put(to_item(&first_key)?, condition)?,
-                self.put(to_item(&first_member)?, condition)?,
+                self.put(to_item(&roster)?, condition)?,
             ])
             .await?;
         match outcome {
@@ -197,7 +264,14 @@ impl CatalogStore for DynamoStore {
     }
 
     async fn create_staff_member(&self, member: &StaffMember) -> Result<(), StoreError> {
-        self.put_new(to_item(&StaffMemberItem::new(member))?).await
+        self.change_roster(member.business_id, &|mut members| {
+            if members.iter().any(|stored| stored.id == member.id) {
+                return Err(StoreError::AlreadyExists);
+            }
+            members.push(member.clone());
+            Ok(members)
+        })
+        .await
     }
 
     async fn update_staff_member(
@@ -205,21 +279,18 @@ impl CatalogStore for DynamoStore {
         member: &StaffMember,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        let written = self
-            .put_if(
-                to_item(&StaffMemberItem::new(member))?,
-                "version = :expected",
-                &[],
-                vec![(":expected", number(expected_version))],
-            )
-            .await?;
-        if written {
-            return Ok(());
-        }
-        match self.get_staff_member(member.business_id, member.id).await? {
-            Some(_) => Err(StoreError::VersionMismatch),
-            None => Err(StoreError::NotFound),
-        }
+        self.change_roster(member.business_id, &|mut members| {
+            let stored = members
+                .iter_mut()
+                .find(|stored| stored.id == member.id)
+                .ok_or(StoreError::NotFound)?;
+            if stored.version != expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            *stored = member.clone();
+            Ok(members)
+        })
+        .await
     }
 
     async fn get_staff_member(
@@ -228,16 +299,18 @@ impl CatalogStore for DynamoStore {
         id: StaffId,
     ) -> Result<Option<StaffMember>, StoreError> {
         Ok(self
-            .get::<StaffMemberItem>(business_pk(business_id), staff_member_sk(id))
+            .list_staff(business_id)
             .await?
-            .map(|item| item.member))
+            .into_iter()
+            .find(|member| member.id == id))
     }
 
     async fn list_staff(&self, business_id: BusinessId) -> Result<Vec<StaffMember>, StoreError> {
-        let items: Vec<StaffMemberItem> = self
-            .business_items(business_id, STAFF_MEMBER_PREFIX)
-            .await?;
-        Ok(items.into_iter().map(|item| item.member).collect())
+        Ok(self
+            .staff_roster(business_id)
+            .await?
+            .map(|roster| roster.members)
+            .unwrap_or_default())
     }
 
     async fn store_first_staff_members(&self) -> Result<u64, StoreError> {
@@ -271,19 +344,28 @@ impl CatalogStore for DynamoStore {
 
 #[async_trait]
 impl BookingReads for DynamoStore {
-    /// One consistent BatchGetItem for both items instead of two GetItems: a booking's first round trip.
-    async fn service_and_connection(
+    /// One consistent BatchGetItem for the three items instead of two GetItems and a Query: a booking's first round
+    /// trip, and its only read of the staff.
+    async fn service_connection_and_staff(
         &self,
         business_id: BusinessId,
         service_id: ServiceId,
-    ) -> Result<(Option<Service>, Option<CalendarConnection>), StoreError> {
+    ) -> Result<
+        (
+            Option<Service>,
+            Option<CalendarConnection>,
+            Vec<StaffMember>,
+        ),
+        StoreError,
+    > {
         let mut pending = KeysAndAttributes::builder()
             .keys(key(business_pk(business_id), service_sk(service_id)))
             .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
+            .keys(key(business_pk(business_id), STAFF_ROSTER_SK.to_owned()))
             .consistent_read(true)
             .build()
             .map_err(backend)?;
-        let (mut service, mut connection) = (None, None);
+        let (mut service, mut connection, mut staff) = (None, None, Vec::new());
         for attempt in 0.. {
             let output = self
                 .client
@@ -301,6 +383,9 @@ impl BookingReads for DynamoStore {
                     Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
                         connection = Some(from_item::<CalendarConnectionItem>(item)?.connection);
                     }
+                    Some(AttributeValue::S(sk)) if sk == STAFF_ROSTER_SK => {
+                        staff = from_item::<StaffRosterItem>(item)?.members;
+                    }
                     _ => service = Some(from_item::<ServiceItem>(item)?.service),
                 }
             }
@@ -316,6 +401,6 @@ impl BookingReads for DynamoStore {
                 _ => break,
             }
         }
-        Ok((service, connection))
+        Ok((service, connection, staff))
     }
 }

@@ -68,12 +68,13 @@ pub fn service_sk(service: ServiceId) -> String {
 
 pub const SERVICE_PREFIX: &str = "SERVICE#";
 
-/// A staff member's sort key. (`STAFF#` partitions are the dashboard's sign-in accounts, named before.)
-pub fn staff_member_sk(member: StaffId) -> String {
-    format!("{STAFF_MEMBER_PREFIX}{member}")
-}
+/// The sort key of the business's one staff roster item. (`STAFF#` partitions are the dashboard's sign-in accounts,
+/// named before.)
+pub const STAFF_ROSTER_SK: &str = "STAFF_ROSTER";
 
-pub const STAFF_MEMBER_PREFIX: &str = "STAFFMEMBER#";
+/// The most members a roster holds: a member with full weekly hours and a year of time off is a few KB, so a full
+/// roster stays far under DynamoDB's 400 KB item limit.
+pub const MAX_ROSTER_MEMBERS: usize = 100;
 
 /// The marker of the migration that stores every existing business's first staff member.
 pub const FIRST_STAFF_MIGRATION: &str = "first_staff_members";
@@ -263,24 +264,28 @@ impl ServiceItem {
     }
 }
 
+/// Every staff member of a business in one item, so a booking reads them in the same BatchGetItem as its service
+/// and connection; each change is a write conditional on the roster's `version`.
 #[derive(Serialize, Deserialize)]
-pub struct StaffMemberItem {
+pub struct StaffRosterItem {
     #[serde(rename = "PK")]
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
-    /// Top-level copy of `member.version` for condition expressions.
+    /// Raised by every change of any member, for condition expressions.
     pub version: u64,
-    pub member: StaffMember,
+    /// Ordered by id.
+    pub members: Vec<StaffMember>,
 }
 
-impl StaffMemberItem {
-    pub fn new(member: &StaffMember) -> Self {
+impl StaffRosterItem {
+    pub fn new(business: BusinessId, version: u64, mut members: Vec<StaffMember>) -> Self {
+        members.sort_by_key(|member| member.id.as_uuid());
         Self {
-            pk: business_pk(member.business_id),
-            sk: staff_member_sk(member.id),
-            version: member.version,
-            member: member.clone(),
+            pk: business_pk(business),
+            sk: STAFF_ROSTER_SK.to_owned(),
+            version,
+            members,
         }
     }
 }

@@ -127,7 +127,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::BookAppointment) -> To
         (outcome, _) => outcome,
     };
     match outcome {
-        Ok(BookingOutcome::Created(appointment)) => {
+        Ok(BookingOutcome::Created { appointment, .. }) => {
             booked(call, &appointment, false, callback).await
         }
         // A repeat is told how the booking stands now, not only how it was made.

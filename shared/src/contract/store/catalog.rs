@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{at, base, business, service, with_service};
 use crate::domain::{
     ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, CountryCode, HoldMinutes,
-    Minutes, ServiceId,
+    Minutes, ServiceId, StaffId, StaffMember,
 };
 use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
 
@@ -124,15 +124,16 @@ pub async fn business_settings_default_and_are_replaced(store: Arc<dyn Store>) {
     );
 }
 
-/// A booking's first read: the service and the connection together, each absent when it is.
-pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store>) {
+/// A booking's first read: the service, the connection and the staff members together, each absent when it is.
+pub async fn a_service_the_connection_and_the_staff_are_read_together(store: Arc<dyn Store>) {
     let (business, service) = with_service(store.as_ref()).await;
+    let first = store.list_staff(business.id).await.unwrap();
     assert_eq!(
         store
-            .service_and_connection(business.id, service.id)
+            .service_connection_and_staff(business.id, service.id)
             .await
             .unwrap(),
-        (Some(service.clone()), None)
+        (Some(service.clone()), None, first.clone())
     );
     let connection = CalendarConnection {
         business_id: business.id,
@@ -144,19 +145,26 @@ pub async fn a_service_and_the_connection_are_read_together(store: Arc<dyn Store
         last_synced_at: None,
     };
     store.put_calendar_connection(&connection).await.unwrap();
+    let second = StaffMember {
+        id: StaffId::generate(),
+        ..StaffMember::first_of(business.id, business.name.clone(), base())
+    };
+    store.create_staff_member(&second).await.unwrap();
+    let staff = store.list_staff(business.id).await.unwrap();
+    assert_eq!(staff.len(), 2, "{staff:?}");
     assert_eq!(
         store
-            .service_and_connection(business.id, service.id)
+            .service_connection_and_staff(business.id, service.id)
             .await
             .unwrap(),
-        (Some(service), Some(connection.clone()))
+        (Some(service), Some(connection.clone()), staff.clone())
     );
     assert_eq!(
         store
-            .service_and_connection(business.id, ServiceId::generate())
+            .service_connection_and_staff(business.id, ServiceId::generate())
             .await
             .unwrap(),
-        (None, Some(connection))
+        (None, Some(connection), staff)
     );
 }
 

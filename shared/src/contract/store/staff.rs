@@ -196,7 +196,7 @@ async fn book_with(
         BookingSource::Api,
     );
     match app::book(&app, &business, command).await? {
-        BookingOutcome::Created(appointment) | BookingOutcome::Replayed(appointment) => {
+        BookingOutcome::Created { appointment, .. } | BookingOutcome::Replayed(appointment) => {
             Ok(appointment.staff_id)
         }
     }
@@ -309,7 +309,7 @@ async fn book_at(
         BookingSource::Api,
     );
     match app::book(app, business, command).await? {
-        BookingOutcome::Created(appointment) | BookingOutcome::Replayed(appointment) => {
+        BookingOutcome::Created { appointment, .. } | BookingOutcome::Replayed(appointment) => {
             Ok(*appointment)
         }
     }

@@ -9,7 +9,7 @@ use super::{CalendarConnection, CatalogStore, ConnectionStore, ReadMark, StoreEr
 use crate::domain::string_newtype_conversions;
 use crate::domain::{
     Appointment, AppointmentId, BusinessId, DailyLimits, Hold, HoldId, Service, ServiceId,
-    ValidationError,
+    StaffMember, ValidationError,
 };
 
 /// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
@@ -165,18 +165,27 @@ pub trait BookingStore: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 }
 
-/// What a booking reads before it decides: its service and the business's calendar connection, in one call so that an
-/// adapter can fetch both in one round trip (DynamoDB: one BatchGetItem). The default reads them concurrently.
+/// What a booking reads before it decides: its service, the business's calendar connection and its staff members (as
+/// [`CatalogStore::list_staff`] gives them), in one call so that an adapter can fetch all three in one round trip
+/// (DynamoDB: one BatchGetItem). The default reads them concurrently.
 #[async_trait]
 pub trait BookingReads: CatalogStore + ConnectionStore {
-    async fn service_and_connection(
+    async fn service_connection_and_staff(
         &self,
         business_id: BusinessId,
         service_id: ServiceId,
-    ) -> Result<(Option<Service>, Option<CalendarConnection>), StoreError> {
+    ) -> Result<
+        (
+            Option<Service>,
+            Option<CalendarConnection>,
+            Vec<StaffMember>,
+        ),
+        StoreError,
+    > {
         tokio::try_join!(
             self.get_service(business_id, service_id),
-            self.get_calendar_connection(business_id)
+            self.get_calendar_connection(business_id),
+            self.list_staff(business_id)
         )
     }
 }

@@ -14,7 +14,7 @@ mod views;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Appointment, AppointmentId, BookingConflict};
+use crate::domain::{Appointment, AppointmentId, BookingConflict, ValidationError};
 use crate::ports::{ApiKeyStore, SignInStore};
 
 pub use appointments::{
@@ -53,6 +53,9 @@ pub enum StoreError {
     /// The idempotency key of a booking was recorded by another request first.
     #[error("idempotency key already used")]
     IdempotencyKeyTaken,
+    /// The write would pass a limit of the store's own (a DynamoDB staff roster holds at most 100 members).
+    #[error(transparent)]
+    Refused(ValidationError),
     #[error("store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
