@@ -133,7 +133,7 @@ async fn a_revoked_grant_emails_the_owner_once_a_day(backend: Backend) {
     // Revoked again the same day: still nothing, at most one email a day.
     assert!(revoke_and_sync(&harness).await.is_empty());
 
-    // A day after the first email, a connection still broken is told once more.
+    // A day after the first email, the second revocation (which came while that day's email was sent) is told.
     harness.app.clock.advance(SignedDuration::from_hours(24));
     harness.book(ELEVEN).await;
     let mail = run_jobs_collecting_mail(&harness.app).await;
@@ -143,6 +143,10 @@ async fn a_revoked_grant_emails_the_owner_once_a_day(backend: Backend) {
         "connect your Google Calendar again",
         &harness.app.url("/dashboard/integrations"),
     );
+
+    // Left broken, the connection is not reported again: one email per incident.
+    harness.app.clock.advance(SignedDuration::from_hours(24));
+    assert!(scheduled_sync(&harness).await.is_empty());
     harness.assert_no_violations();
 }
 

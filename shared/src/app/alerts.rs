@@ -2,8 +2,11 @@
 //! not be written to the calendar for good), the business's owners get an email saying what happened, with a link to
 //! the page that fixes it. Recovery sends nothing; an owner who turned alerts off in Settings gets nothing.
 //!
-//! At most one email per connection every [`ALERT_EVERY`]: the first alert takes a lease in the store named after
-//! the connection for that long, and alerts while it is held are dropped. The lease is a conditional write in both
+//! One email per incident, and at most one per connection every [`ALERT_EVERY`]: an alert takes a lease in the
+//! store named after the connection for that long, and one named after the incident (the connection made at a given
+//! moment losing its grant, or one version of an appointment failing for good) for [`INCIDENT_REMEMBERED`]; alerts
+//! while either is held are dropped. So a connection left broken is not reported again every day, and an incident
+//! that came while the day's email was already sent is reported once the day is over. The lease is a conditional write in both
 //! adapters, so the rule holds across restarts and between concurrent workers (the lease contract in
 //! `contract/store/leases.rs` proves both). An alert is sent at most once: a failure after the lease is taken loses
 //! that alert, never doubles it; the connection's health and the appointment's status still show the problem.
@@ -20,6 +23,8 @@ use crate::ports::{CatalogStore, LeaseStore, ProviderKind, SignInEmail, SignInSt
 
 /// The shortest time between two alerts about one connection.
 pub const ALERT_EVERY: SignedDuration = SignedDuration::from_hours(24);
+/// How long an incident is remembered as told: longer than any connection stays broken unattended.
+const INCIDENT_REMEMBERED: SignedDuration = SignedDuration::from_hours(24 * 400);
 
 /// What needs the owner.
 pub enum Incident<'a> {
@@ -27,6 +32,8 @@ pub enum Incident<'a> {
     Reconnect {
         provider: ProviderKind,
         reason: &'a str,
+        /// When the broken connection was made: reconnecting makes another, whose loss is a new incident.
+        connected_at: Timestamp,
     },
     /// The appointment's sync failed and will not be retried by itself; `reason` is what its status says.
     SyncFailed {
@@ -88,7 +95,7 @@ async fn send_alert<S: CatalogStore + SignInStore + LeaseStore + ?Sized>(
         .filter(|account| account.role == StaffRole::Owner && !account.awaiting_verification())
         .map(|account| account.email)
         .collect();
-    if owners.is_empty() || !claim_alert(app, business_id).await? {
+    if owners.is_empty() || !claim_alert(app, business_id, &incident.key()).await? {
         return Ok(0);
     }
     let links = Links::new(integrations.public_base_url());
@@ -99,24 +106,54 @@ async fn send_alert<S: CatalogStore + SignInStore + LeaseStore + ?Sized>(
     Ok(owners.len())
 }
 
-/// Takes the connection's alert lease for [`ALERT_EVERY`]; false while an earlier alert holds it. Each claim has its
-/// own holder, so no claim extends another's.
+impl Incident<'_> {
+    /// What names the incident among the business's: the same failure seen again has the same key.
+    fn key(&self) -> String {
+        match self {
+            Incident::Reconnect {
+                provider,
+                connected_at,
+                ..
+            } => format!("reconnect/{provider}/{}", connected_at.as_nanosecond()),
+            Incident::SyncFailed { appointment, .. } => {
+                format!("sync-failed/{}/{}", appointment.id, appointment.version)
+            }
+        }
+    }
+}
+
+/// Takes the connection's day lease for [`ALERT_EVERY`] and the incident's for [`INCIDENT_REMEMBERED`]; false, with
+/// neither kept, when an earlier alert holds either. Each claim has its own holder, so no claim extends another's.
 async fn claim_alert<S: LeaseStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
+    incident: &str,
 ) -> Result<bool, AppError> {
     let now = app.clock.now();
-    let until = now.checked_add(ALERT_EVERY).unwrap_or(Timestamp::MAX);
     let holder = uuid::Uuid::new_v4().to_string();
-    Ok(app
+    let day = format!("owner-alert/{business_id}/calendar");
+    let day_until = now.checked_add(ALERT_EVERY).unwrap_or(Timestamp::MAX);
+    if !app
         .store
-        .try_acquire_lease(
-            &format!("owner-alert/{business_id}/calendar"),
-            &holder,
-            until,
-            now,
-        )
-        .await?)
+        .try_acquire_lease(&day, &holder, day_until, now)
+        .await?
+    {
+        return Ok(false);
+    }
+    let told = format!("owner-alert/{business_id}/{incident}");
+    let told_until = now
+        .checked_add(INCIDENT_REMEMBERED)
+        .unwrap_or(Timestamp::MAX);
+    if app
+        .store
+        .try_acquire_lease(&told, &holder, told_until, now)
+        .await?
+    {
+        return Ok(true);
+    }
+    // Told about this one already: the day stays free for the next incident.
+    app.store.release_lease(&day, &holder).await?;
+    Ok(false)
 }
 
 fn email<S: ?Sized>(
@@ -128,7 +165,9 @@ fn email<S: ?Sized>(
 ) -> crate::ports::Email {
     let business_name = business.name.as_ref();
     match incident {
-        Incident::Reconnect { provider, reason } => emails::calendar_needs_reconnecting(
+        Incident::Reconnect {
+            provider, reason, ..
+        } => emails::calendar_needs_reconnecting(
             to,
             business_name,
             &ProviderNames::of(&app.registry, *provider).calendar,

@@ -282,7 +282,11 @@ async fn conclude<
                 metrics::sync_outcome("failed");
                 tracing::warn!(appointment_id = %appointment.id, code = %state.error.as_ref().map_or("", |e| e.code.as_str()), "calendar sync failed");
                 let incident = match &failure {
-                    Failure::ReauthRequired(reason) => Incident::Reconnect { provider, reason },
+                    Failure::ReauthRequired(reason) => Incident::Reconnect {
+                        provider,
+                        reason,
+                        connected_at: connection.connected_at,
+                    },
                     _ => Incident::SyncFailed {
                         appointment,
                         reason: &message,

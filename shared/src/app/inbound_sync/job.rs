@@ -163,11 +163,15 @@ async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Si
         // The token module has marked the connection; nothing syncs until the business reconnects, which its owners
         // are told.
         Failure::ReauthRequired(reason) => {
-            let incident = Incident::Reconnect {
-                provider,
-                reason: &reason,
-            };
-            alert_owners(app, business_id, incident).await;
+            // Gone with the connection: a disconnected calendar needs no reconnecting.
+            if let Some(connection) = app.store.get_calendar_connection(business_id).await? {
+                let incident = Incident::Reconnect {
+                    provider,
+                    reason: &reason,
+                    connected_at: connection.connected_at,
+                };
+                alert_owners(app, business_id, incident).await;
+            }
             return Ok(SyncOutcome::Done);
         }
         _ => {}
