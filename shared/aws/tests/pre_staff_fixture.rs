@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
-use booking_core::adapters::EmbeddedStore;
-use booking_core::contract::migration::{FixtureIds, answers, write_fixture_business};
-use booking_core::domain::StaffMember;
-use booking_core::ports::Store;
+use booking_core::adapters::{EmbeddedStore, InProcessQueue};
+use booking_core::app::{self, App};
+use booking_core::contract::migration::{FixtureIds, answers, fixture_now, write_fixture_business};
+use booking_core::domain::{StaffId, StaffMember, StaffName, StaffSettings};
+use booking_core::ports::{ManualClock, Store};
 use serde_json::{Value, json};
 
 mod support;
@@ -159,24 +160,11 @@ async fn the_embedded_store_of_the_release_before_staff_answers_as_it_did() {
 /// ran the answers are already the same: unmigrated items read as the first member's.
 #[tokio::test]
 async fn the_dynamodb_items_of_the_release_before_staff_answer_as_they_did() {
-    if !support::installed(DynamoDbLocal::shared().await, "DynamoDB Local") {
+    let Some(store) = fixture_table().await else {
         return;
-    }
-    let emulator = DynamoDbLocal::shared().await.unwrap().unwrap();
-    let (store, table) = emulator.fresh_store().await.unwrap();
-    let client = emulator.client().await;
-    for item in read_json("dynamodb-items.json").as_array().unwrap() {
-        client
-            .put_item()
-            .table_name(&table)
-            .set_item(Some(item_from_json(item)))
-            .send()
-            .await
-            .unwrap();
-    }
+    };
     let ids: FixtureIds = serde_json::from_value(read_json("dynamodb-ids.json")).unwrap();
     let expected = read_json("dynamodb-answers.json");
-    let store: Arc<dyn Store> = Arc::new(store);
     assert_eq!(
         answers(store.clone(), &ids).await,
         expected,
@@ -190,6 +178,57 @@ async fn the_dynamodb_items_of_the_release_before_staff_answer_as_they_did() {
         expected,
         "after the migration"
     );
+}
+
+/// A fresh table holding the items the release before staff members wrote; `None` without DynamoDB Local.
+async fn fixture_table() -> Option<Arc<dyn Store>> {
+    if !support::installed(DynamoDbLocal::shared().await, "DynamoDB Local") {
+        return None;
+    }
+    let emulator = DynamoDbLocal::shared().await.unwrap().unwrap();
+    let (store, table) = emulator.fresh_store().await.unwrap();
+    let client = emulator.client().await;
+    for item in read_json("dynamodb-items.json").as_array().unwrap() {
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item_from_json(item)))
+            .send()
+            .await
+            .unwrap();
+    }
+    Some(Arc::new(store))
+}
+
+/// On a business the migration has not reached yet (its first member is only implied), adding a member stores the
+/// first one too: otherwise the new member would be the only one listed and the first would vanish.
+#[tokio::test]
+async fn a_member_added_before_the_migration_joins_the_first_one() {
+    let Some(store) = fixture_table().await else {
+        return;
+    };
+    let ids: FixtureIds = serde_json::from_value(read_json("dynamodb-ids.json")).unwrap();
+    let app = App::new(
+        store.clone(),
+        Arc::new(InProcessQueue::new(Default::default())),
+        Arc::new(ManualClock::new(fixture_now())),
+    );
+    let business = store.get_business(ids.business).await.unwrap().unwrap();
+    let tom = StaffSettings::first_member(StaffName::try_from("Tom".to_owned()).unwrap());
+    let tom = app::create_staff_member(&app, &business, tom)
+        .await
+        .unwrap();
+    let mut listed: Vec<StaffId> = store
+        .list_staff(ids.business)
+        .await
+        .unwrap()
+        .iter()
+        .map(|member| member.id)
+        .collect();
+    listed.sort();
+    let mut expected = vec![StaffId::first_of(ids.business), tom.id];
+    expected.sort();
+    assert_eq!(listed, expected);
 }
 
 fn tempfile_dir() -> PathBuf {

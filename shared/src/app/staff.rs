@@ -81,6 +81,14 @@ pub async fn create_staff_member<S: CatalogStore + ?Sized>(
         created_at: now,
         updated_at: now,
     };
+    // A business the staff migration has not reached has its first member only implicitly (see `list_staff`):
+    // stored first, or the new member would be the only one stored and the first would vanish from every list.
+    if app.store.list_staff(business.id).await?.is_empty() {
+        match app.store.create_staff_member(&first_member(business)).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
     app.store.create_staff_member(&member).await?;
     Ok(member)
 }
