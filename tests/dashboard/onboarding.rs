@@ -567,3 +567,87 @@ async fn no_link_token_or_password_reaches_a_log_line() {
         assert!(!logs.contains(secret.as_str()), "{secret} is in a log line");
     }
 }
+
+/// The median of a few timings, in milliseconds.
+fn median_ms(mut timings: Vec<std::time::Duration>) -> f64 {
+    timings.sort();
+    timings[timings.len() / 2].as_secs_f64() * 1000.0
+}
+
+/// Whether two medians are the same within noise: neither more than twice the other, with a few milliseconds of
+/// slack for a loaded machine. A page that skipped the password hash for a known address (about a tenth of the time)
+/// or did the hash only for one kind fails this by far.
+fn alike(known_ms: f64, unknown_ms: f64) -> bool {
+    const SLACK_MS: f64 = 10.0;
+    known_ms <= 2.0 * unknown_ms + SLACK_MS && unknown_ms <= 2.0 * known_ms + SLACK_MS
+}
+
+/// A known and an unknown address cost the same time on sign-up and on the forgotten-password page, so an answer's
+/// timing tells no more than its content. The two kinds alternate, and the clock moves past the throttles' windows
+/// between rounds.
+#[tokio::test]
+async fn a_known_and_an_unknown_email_take_the_same_time_on_sign_up_and_forgot_password() {
+    const ROUNDS: usize = 9;
+    let app = spawn_app().await;
+    let _owner = signed_in(&app, &app.business_id, OWNER).await;
+    let visitor = Visitor::new(&app);
+    let (mut known_sign_ups, mut unknown_sign_ups) = (Vec::new(), Vec::new());
+    let (mut known_resets, mut unknown_resets) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let new_address = format!("owner{round}@salon{round}.test");
+        let forgot = |email: String| {
+            let visitor = &visitor;
+            async move {
+                visitor
+                    .submit(
+                        "/dashboard/forgot-password",
+                        "/dashboard/forgot-password",
+                        &[("email", &email)],
+                    )
+                    .await
+            }
+        };
+        // Alternate which kind goes first, so a warm cache favours neither.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for known in order {
+            let email = if known { OWNER } else { new_address.as_str() };
+            let started = std::time::Instant::now();
+            let answer = sign_up(&visitor, email, "some other long password").await;
+            let took = started.elapsed();
+            assert!(
+                location(&answer).starts_with("/dashboard/check-email"),
+                "{email}"
+            );
+            if known {
+                known_sign_ups.push(took);
+            } else {
+                unknown_sign_ups.push(took);
+            }
+            let nobody = format!("nobody{round}@nowhere.test");
+            let started = std::time::Instant::now();
+            let answer = forgot(if known { OWNER.to_owned() } else { nobody }).await;
+            let took = started.elapsed();
+            assert_eq!(location(&answer), "/dashboard/forgot-password?notice=sent");
+            if known {
+                known_resets.push(took);
+            } else {
+                unknown_resets.push(took);
+            }
+        }
+        app.clock.advance(SignedDuration::from_mins(61));
+    }
+    let (known, unknown) = (median_ms(known_sign_ups), median_ms(unknown_sign_ups));
+    assert!(
+        alike(known, unknown),
+        "sign-up: {known:.1} ms for a known address, {unknown:.1} ms for a new one"
+    );
+    let (known, unknown) = (median_ms(known_resets), median_ms(unknown_resets));
+    assert!(
+        alike(known, unknown),
+        "forgot password: {known:.1} ms for a known address, {unknown:.1} ms for an unknown one"
+    );
+}
