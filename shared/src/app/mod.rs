@@ -32,6 +32,7 @@ mod mail;
 pub mod operator;
 pub mod password_reset;
 mod providers;
+mod schedule;
 mod services;
 pub mod sign_up;
 mod staff;
@@ -66,6 +67,7 @@ pub use inbound_sync::{
     accept_notifications, sync_stale_calendars,
 };
 pub use providers::{Integrations, random_state_key};
+pub use schedule::{Schedule, read_schedule};
 pub use services::{
     ServiceChanges, create_service, deactivate_service, get_service, list_services, update_service,
 };

@@ -13,7 +13,14 @@ use sha2::{Digest, Sha256};
 
 use super::{Dashboard, PageError};
 
-const STYLESHEET: &str = include_str!("assets/style.css");
+/// The stylesheet as written, then the calendar grid's placement rules, which are too many to write by hand.
+static STYLESHEET: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}{}",
+        include_str!("assets/style.css"),
+        super::calendar::grid_rules()
+    )
+});
 
 /// Preselects the browser's own time zone on the sign-up page; without it, the page's default stands.
 const TIME_ZONE_SCRIPT: &str = include_str!("assets/time-zone.js");
@@ -27,7 +34,7 @@ fn hashed_name(stem: &str, content: &str, extension: &str) -> String {
 }
 
 static STYLESHEET_NAME: LazyLock<String> =
-    LazyLock::new(|| hashed_name("style", STYLESHEET, "css"));
+    LazyLock::new(|| hashed_name("style", &STYLESHEET, "css"));
 static TIME_ZONE_SCRIPT_NAME: LazyLock<String> =
     LazyLock::new(|| hashed_name("time-zone", TIME_ZONE_SCRIPT, "js"));
 static COPY_SCRIPT_NAME: LazyLock<String> =
@@ -54,7 +61,7 @@ pub fn routes() -> Router<Dashboard> {
 
 async fn asset(Path(name): Path<String>) -> Result<Response, PageError> {
     let (content, content_type) = if name == *STYLESHEET_NAME {
-        (STYLESHEET, "text/css; charset=utf-8")
+        (STYLESHEET.as_str(), "text/css; charset=utf-8")
     } else if name == *TIME_ZONE_SCRIPT_NAME {
         (TIME_ZONE_SCRIPT, "text/javascript; charset=utf-8")
     } else if name == *COPY_SCRIPT_NAME {

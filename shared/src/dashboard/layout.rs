@@ -14,6 +14,7 @@ use crate::ports::{
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Appointments,
+    Calendar,
     Book,
     Services,
     Integrations,
@@ -23,11 +24,17 @@ pub enum Nav {
 }
 
 /// Each item with the access its page needs: a role sees only the pages it may use.
-const NAV: [(Nav, &str, &str, Access); 7] = [
+const NAV: [(Nav, &str, &str, Access); 8] = [
     (
         Nav::Appointments,
         "/dashboard/appointments",
         "Appointments",
+        Access::Needs(Permission::SeeAppointments),
+    ),
+    (
+        Nav::Calendar,
+        "/dashboard/calendar",
+        "Calendar",
         Access::Needs(Permission::SeeAppointments),
     ),
     (

@@ -10,6 +10,7 @@ mod appointments;
 mod assets;
 mod auth;
 mod book;
+mod calendar;
 mod checklist;
 mod format;
 mod integrations;
@@ -345,6 +346,7 @@ where
         .merge(onboarding::routes())
         .merge(integrations::routes())
         .merge(appointments::routes())
+        .merge(calendar::routes())
         .merge(book::routes())
         .merge(services::routes())
         .merge(keys::routes())

@@ -22,7 +22,7 @@ use Verb::{Get, Post};
 /// Something a signed-in person may be allowed to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
-    /// The appointment list and each appointment's page.
+    /// The appointment list, each appointment's page, and the calendar.
     SeeAppointments,
     /// Book, reschedule, cancel, and send syncs again.
     ManageAppointments,
@@ -148,6 +148,7 @@ pub const ROUTES: &[Route] = &[
         "/dashboard/appointments/{id}/cancel",
         Needs(ManageAppointments),
     ),
+    route(Get, "/dashboard/calendar", Needs(SeeAppointments)),
     route(Get, "/dashboard/book", Needs(ManageAppointments)),
     route(Post, "/dashboard/book", Needs(ManageAppointments)),
     route(Get, "/dashboard/services", Needs(ManageServices)),
