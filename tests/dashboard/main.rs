@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod calendar;
 mod http;
 mod integrations;
 mod onboarding;

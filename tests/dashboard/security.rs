@@ -84,6 +84,7 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
         "/dashboard/appointments/{id}/cancel",
         Who::OwnerAndStaff,
     ),
+    (Verb::Get, "/dashboard/calendar", Who::OwnerAndStaff),
     (Verb::Get, "/dashboard/book", Who::OwnerAndStaff),
     (Verb::Post, "/dashboard/book", Who::OwnerAndStaff),
     (Verb::Get, "/dashboard/services", Who::OwnerOnly),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::support::signed_in;
 
 /// Books `start` with `staff_id` (anyone when `None`) for a customer of that name; returns the appointment's id.
-async fn booked_with(
+pub(crate) async fn booked_with(
     app: &TestApp,
     service_id: &str,
     start: &str,
@@ -20,8 +20,9 @@ async fn booked_with(
         body["staff_id"] = json!(staff_id);
     }
     let response = app.post("/v1/appointments", &body).await;
-    assert_eq!(response.status(), 201);
+    let status = response.status();
     let appointment: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "booking {start} failed: {appointment}");
     appointment["id"].as_str().unwrap().to_owned()
 }
 

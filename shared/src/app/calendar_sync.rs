@@ -352,7 +352,7 @@ async fn queue_again<S: AppointmentStore + ?Sized>(
 }
 
 /// Every appointment of the business matching the query, across pages.
-async fn all_matching<S: AppointmentStore + ?Sized>(
+pub(super) async fn all_matching<S: AppointmentStore + ?Sized>(
     app: &App<S>,
     mut query: AppointmentQuery,
 ) -> Result<Vec<Appointment>, AppError> {

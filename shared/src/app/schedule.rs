@@ -14,6 +14,7 @@ use crate::domain::{
 };
 use crate::ports::{AppointmentQuery, AppointmentStore, BookingStore, BusyTimeStore, CatalogStore};
 
+use super::calendar_sync::all_matching;
 use super::context::App;
 use super::error::AppError;
 use super::services::list_services;
@@ -58,7 +59,18 @@ pub async fn read_schedule<
     let (staff, services, appointments, occupancies, busy) = tokio::try_join!(
         list_staff(app, business),
         list_services(app, business),
-        booked_starting_within(app, business, starts_within),
+        all_matching(
+            app,
+            AppointmentQuery {
+                business_id: business.id,
+                starts_within: Some(starts_within),
+                status: Some(AppointmentStatus::Booked),
+                sync_status: None,
+                staff_id: None,
+                after: None,
+                limit: PAGE,
+            }
+        ),
         async {
             app.store
                 .live_occupancies(business.id, starts_within, now)
@@ -102,29 +114,4 @@ pub async fn read_schedule<
         holds,
         busy,
     })
-}
-
-async fn booked_starting_within<S: AppointmentStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-    starts_within: Interval,
-) -> Result<Vec<Appointment>, AppError> {
-    let mut query = AppointmentQuery {
-        business_id: business.id,
-        starts_within: Some(starts_within),
-        status: Some(AppointmentStatus::Booked),
-        sync_status: None,
-        staff_id: None,
-        after: None,
-        limit: PAGE,
-    };
-    let mut found = Vec::new();
-    loop {
-        let page = app.store.list_appointments(&query).await?;
-        found.extend(page.items);
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => return Ok(found),
-        }
-    }
 }

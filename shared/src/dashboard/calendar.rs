@@ -21,7 +21,9 @@ use super::format::{self, clock_time};
 use super::layout::Nav;
 use super::{Dashboard, PageResult};
 use crate::app::{self, AppError, Schedule};
-use crate::domain::{Appointment, Hold, Interval, StaffId, StaffMember, ValidationError};
+use crate::domain::{
+    Appointment, Hold, Interval, ServiceId, StaffId, StaffMember, ValidationError,
+};
 
 /// The length of a row of the day grid: times on the five minutes are drawn exactly.
 const SLOT_MINUTES: i64 = 5;
@@ -269,11 +271,11 @@ fn blocks_of(schedule: &Schedule, member: StaffId) -> Vec<Block<'_>> {
         .collect()
 }
 
-fn service_name(schedule: &Schedule, appointment_service: crate::domain::ServiceId) -> &str {
+fn service_name(schedule: &Schedule, id: ServiceId) -> &str {
     schedule
         .services
         .iter()
-        .find(|service| service.id == appointment_service)
+        .find(|service| service.id == id)
         .map_or("—", |service| service.settings.name.as_ref())
 }
 
@@ -404,12 +406,22 @@ fn placement(rows: (i64, i64)) -> String {
     format!("at-{} span-{}", rows.0, rows.1)
 }
 
+/// "10:00–10:30"; across a change of offset each end names its zone ("01:30 EDT–01:00 EST"), or it would read
+/// backwards.
 fn time_range(time: Interval, zone: &TimeZone) -> String {
-    format!(
-        "{}–{}",
-        clock_time(time.start(), zone),
-        clock_time(time.end(), zone)
-    )
+    let (start, end) = (
+        time.start().to_zoned_datetime(zone.clone()),
+        time.end().to_zoned_datetime(zone.clone()),
+    );
+    if start.offset() == end.offset() {
+        format!("{}–{}", start.strftime("%H:%M"), end.strftime("%H:%M"))
+    } else {
+        format!(
+            "{}–{}",
+            start.strftime("%H:%M %Z"),
+            end.strftime("%H:%M %Z")
+        )
+    }
 }
 
 fn day_grid(
@@ -611,10 +623,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_fall_back_day_shown_whole_has_25_hour_rows_and_repeats_one_oclock_in_the_other_offset() {
+    /// `date` in New York shown whole (open 00:00 to 24:00), and its hour rows.
+    fn whole_day(date: Date) -> (Axis, Vec<(i64, String)>) {
         let zone = new_york();
-        let date = jiff::civil::date(2027, 11, 7);
         let axis = Axis::of_day(
             date,
             &zone,
@@ -623,6 +634,17 @@ mod tests {
         )
         .unwrap();
         let hours = axis.hours(&zone);
+        (axis, hours)
+    }
+
+    fn half_hour_from(start: &str) -> Interval {
+        let start = at(start);
+        Interval::new(start, start + SignedDuration::from_mins(30)).unwrap()
+    }
+
+    #[test]
+    fn a_fall_back_day_shown_whole_has_25_hour_rows_and_repeats_one_oclock_in_the_other_offset() {
+        let (axis, hours) = whole_day(jiff::civil::date(2027, 11, 7));
         assert_eq!(hours.len(), 25);
         let labels: Vec<&str> = hours
             .iter()
@@ -631,28 +653,22 @@ mod tests {
             .collect();
         assert_eq!(labels, ["00:00", "01:00", "01:00 EST"]);
         // 01:30 EST is the second 01:30: two and a half elapsed hours after midnight.
-        let second = Interval::new(at("2027-11-07T06:30:00Z"), at("2027-11-07T07:00:00Z")).unwrap();
-        assert_eq!(axis.rows(second), Some((30, 6)));
+        assert_eq!(
+            axis.rows(half_hour_from("2027-11-07T06:30:00Z")),
+            Some((30, 6))
+        );
     }
 
     #[test]
     fn a_spring_forward_day_shown_whole_has_23_hour_rows_and_skips_two_oclock() {
-        let zone = new_york();
-        let date = jiff::civil::date(2027, 3, 14);
-        let axis = Axis::of_day(
-            date,
-            &zone,
-            Some((Time::midnight(), None)),
-            std::iter::empty(),
-        )
-        .unwrap();
-        let hours = axis.hours(&zone);
+        let (axis, hours) = whole_day(jiff::civil::date(2027, 3, 14));
         assert_eq!(hours.len(), 23);
         assert_eq!(hours[2].1, "03:00 EDT");
         // 03:30 EDT is two and a half elapsed hours after midnight.
-        let half_past_three =
-            Interval::new(at("2027-03-14T07:30:00Z"), at("2027-03-14T08:00:00Z")).unwrap();
-        assert_eq!(axis.rows(half_past_three), Some((30, 6)));
+        assert_eq!(
+            axis.rows(half_hour_from("2027-03-14T07:30:00Z")),
+            Some((30, 6))
+        );
     }
 
     #[test]
