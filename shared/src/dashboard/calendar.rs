@@ -520,7 +520,7 @@ fn week_table(
                 } }
                 tbody {
                     @for member in columns {
-                        @let blocks = blocks_of(schedule, member.id);
+                        @let blocks = by_start(blocks_of(schedule, member.id));
                         tr {
                             th scope="row" {
                                 (member.settings.name.as_ref())
@@ -542,6 +542,12 @@ fn week_table(
             }
         }
     })
+}
+
+/// A list reads in time order, busy time among the rest (the grid draws it first, beneath).
+fn by_start(mut blocks: Vec<Block<'_>>) -> Vec<Block<'_>> {
+    blocks.sort_by_key(|block| block.time().start());
+    blocks
 }
 
 fn week_item(schedule: &Schedule, block: &Block<'_>, zone: &TimeZone) -> Markup {
