@@ -16,6 +16,7 @@ pub enum Nav {
     Appointments,
     Book,
     Services,
+    Staff,
     Integrations,
     VoiceAgent,
     Keys,
@@ -23,7 +24,7 @@ pub enum Nav {
 }
 
 /// Each item with the access its page needs: a role sees only the pages it may use.
-const NAV: [(Nav, &str, &str, Access); 7] = [
+const NAV: [(Nav, &str, &str, Access); 8] = [
     (
         Nav::Appointments,
         "/dashboard/appointments",
@@ -43,6 +44,12 @@ const NAV: [(Nav, &str, &str, Access); 7] = [
         Access::Needs(Permission::ManageServices),
     ),
     (
+        Nav::Staff,
+        "/dashboard/staff",
+        "Staff",
+        Access::Needs(Permission::SeeAppointments),
+    ),
+    (
         Nav::Integrations,
         "/dashboard/integrations",
         "Integrations",
@@ -57,7 +64,7 @@ const NAV: [(Nav, &str, &str, Access); 7] = [
     (
         Nav::Keys,
         "/dashboard/api-keys",
-        "API keys & staff",
+        "API keys & team",
         Access::Needs(Permission::ManageApiKeys),
     ),
     (

@@ -12,6 +12,7 @@ mod auth;
 mod book;
 mod checklist;
 mod format;
+mod hours;
 mod integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
@@ -20,6 +21,7 @@ mod onboarding;
 pub mod permissions;
 mod services;
 mod settings;
+mod staff;
 mod voice_agent;
 
 use std::sync::Arc;
@@ -347,6 +349,7 @@ where
         .merge(appointments::routes())
         .merge(book::routes())
         .merge(services::routes())
+        .merge(staff::routes())
         .merge(keys::routes())
         .merge(voice_agent::routes())
         .merge(settings::routes())
