@@ -379,3 +379,99 @@ async fn staff_read_the_staff_pages_and_change_nothing() {
         keys.contains("People who sign in") && keys.contains("action=\"/dashboard/team/invite\"")
     );
 }
+
+#[tokio::test]
+async fn book_manually_names_a_member_or_anyone_once_there_are_two() {
+    let app = spawn_app().await;
+    let service = app.create_service(json!({})).await;
+    let other_service = app.create_service(json!({ "name": "Cleaning" })).await;
+    let owner = signed_in(&app, &app.business_id, OWNER).await;
+    let day = format!("/dashboard/book?service={service}&date=2026-12-01");
+    let alone = owner.page(&day).await;
+    assert!(
+        !alone.contains("label for=\"staff\""),
+        "one diary: today's page"
+    );
+
+    let tom = app
+        .post_json(
+            "/v1/staff",
+            &json!({
+                "name": "Tom",
+                "service_ids": [service],
+                "weekly_hours": { "tuesday": [{ "start": "14:00", "end": "15:00" }] }
+            }),
+        )
+        .await;
+    let tom = tom["id"].as_str().unwrap().to_owned();
+    let page = owner.page(&day).await;
+    assert!(
+        page.contains("<option value=\"\" selected>Anyone</option>"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("<option value=\"{tom}\">Tom</option>")));
+    // Only those who perform the service are offered.
+    let cleaning = owner
+        .page(&format!(
+            "/dashboard/book?service={other_service}&date=2026-12-01"
+        ))
+        .await;
+    assert!(!cleaning.contains(&format!("value=\"{tom}\"")));
+
+    let toms = format!("{day}&staff={tom}");
+    let page = owner.page(&toms).await;
+    assert!(page.contains("value=\"2026-12-01T14:00:00-05:00\""));
+    assert!(
+        !page.contains("value=\"2026-12-01T09:00:00-05:00\""),
+        "his hours only"
+    );
+    assert!(page.contains(&format!("name=\"staff\" value=\"{tom}\"")));
+
+    let with_tom = owner
+        .submit(
+            &toms,
+            "/dashboard/book",
+            &[
+                ("service", &service),
+                ("date", "2026-12-01"),
+                ("staff", &tom),
+                ("start", "2026-12-01T14:00:00-05:00"),
+                ("name", "Ben With Tom"),
+            ],
+        )
+        .await;
+    assert_eq!(with_tom.status(), StatusCode::SEE_OTHER);
+    let confirmation = location(&with_tom);
+    let booked = app
+        .get_json(
+            &confirmation
+                .replace("/dashboard/appointments/", "/v1/appointments/")
+                .replace("?notice=booked", ""),
+        )
+        .await;
+    assert_eq!(booked["staff"]["id"], json!(tom));
+    assert!(owner.page(&confirmation).await.contains("Booked with Tom."));
+
+    // Anyone at 09:00: only the first member works then.
+    let anyone = owner
+        .submit(
+            &day,
+            "/dashboard/book",
+            &[
+                ("service", &service),
+                ("date", "2026-12-01"),
+                ("staff", ""),
+                ("start", "2026-12-01T09:00:00-05:00"),
+                ("name", "Ana Anyone"),
+            ],
+        )
+        .await;
+    assert_eq!(anyone.status(), StatusCode::SEE_OTHER);
+    let confirmation = location(&anyone);
+    assert!(
+        owner
+            .page(&confirmation)
+            .await
+            .contains("Booked with Test Clinic.")
+    );
+}
