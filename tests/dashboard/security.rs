@@ -91,6 +91,11 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Get, "/dashboard/services/new", Who::OwnerOnly),
     (Verb::Get, "/dashboard/services/{id}", Who::OwnerOnly),
     (Verb::Post, "/dashboard/services/{id}", Who::OwnerOnly),
+    (
+        Verb::Post,
+        "/dashboard/services/{id}/performers",
+        Who::OwnerOnly,
+    ),
     (Verb::Get, "/dashboard/integrations", Who::OwnerOnly),
     (
         Verb::Post,

@@ -475,3 +475,60 @@ async fn book_manually_names_a_member_or_anyone_once_there_are_two() {
             .contains("Booked with Test Clinic.")
     );
 }
+
+#[tokio::test]
+async fn a_services_page_chooses_who_performs_it_and_keeps_one_active_performer() {
+    let app = spawn_app().await;
+    let service = app.create_service(json!({})).await;
+    let other_service = app.create_service(json!({ "name": "Cleaning" })).await;
+    let owner = signed_in(&app, &app.business_id, OWNER).await;
+    let path = format!("/dashboard/services/{service}");
+    assert!(
+        !owner.page(&path).await.contains("Who performs it"),
+        "one diary: today's page"
+    );
+
+    let first = first_member(&app.get_json("/v1/staff").await);
+    let tom = app.post_json("/v1/staff", &json!({ "name": "Tom" })).await;
+    let tom = tom["id"].as_str().unwrap().to_owned();
+    let page = owner.page(&path).await;
+    assert!(page.contains("Who performs it"), "{page}");
+    assert!(page.contains(&format!(
+        "id=\"performs-{first}\" name=\"performs-{first}\" checked"
+    )));
+
+    let action = format!("{path}/performers");
+    let nobody = owner.submit(&path, &action, &[]).await;
+    assert_eq!(nobody.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        nobody
+            .text()
+            .await
+            .unwrap()
+            .contains("tick at least one active staff member")
+    );
+    assert_eq!(
+        app.get_json(&format!("/v1/staff/{first}")).await["service_ids"],
+        Value::Null
+    );
+
+    let tom_field = format!("performs-{tom}");
+    let only_tom = owner.submit(&path, &action, &[(&tom_field, "on")]).await;
+    assert_eq!(only_tom.status(), StatusCode::SEE_OTHER);
+    // The first member keeps every other service; Tom, who already did all, is unchanged.
+    assert_eq!(
+        app.get_json(&format!("/v1/staff/{first}")).await["service_ids"],
+        json!([other_service])
+    );
+    assert_eq!(
+        app.get_json(&format!("/v1/staff/{tom}")).await["service_ids"],
+        Value::Null
+    );
+    let page = owner.page(&path).await;
+    assert!(page.contains(&format!(
+        "id=\"performs-{first}\" name=\"performs-{first}\">"
+    )));
+    // Booking anyone now goes to Tom, the only one who performs it.
+    let booked = app.booked(&service, "2026-12-01T10:00:00-05:00").await;
+    assert_eq!(booked["staff"]["id"], json!(tom));
+}

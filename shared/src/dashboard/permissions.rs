@@ -156,6 +156,11 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/dashboard/services/new", Needs(ManageServices)),
     route(Get, "/dashboard/services/{id}", Needs(ManageServices)),
     route(Post, "/dashboard/services/{id}", Needs(ManageServices)),
+    route(
+        Post,
+        "/dashboard/services/{id}/performers",
+        Needs(ManageBusiness),
+    ),
     route(Get, "/dashboard/integrations", Needs(ManageIntegrations)),
     route(
         Post,

@@ -1,11 +1,13 @@
 //! Services: the list, and one form for creating and editing with every setting. Invalid input is shown beside its
-//! field with what was typed kept; an existing service shows a week of the free times its settings give.
+//! field with what was typed kept; an existing service shows a week of the free times its settings give and, once
+//! the business has more than one active staff member, who performs it (chosen here, written to each member's
+//! services through the same use case as the Staff page; a service always keeps one active performer).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use jiff::civil::Date;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -18,10 +20,10 @@ use super::hours::{
 };
 use super::layout::{Nav, csrf_field, error_summary, field_error, has_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, ServiceChanges};
+use crate::app::{self, AppError, ServiceChanges, StaffChanges};
 use crate::domain::{
     DEFAULT_SLOT_INTERVAL, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings,
-    WeeklyHours,
+    StaffId, StaffMember, StaffServices, WeeklyHours,
 };
 
 pub fn routes() -> Router<Dashboard> {
@@ -29,6 +31,7 @@ pub fn routes() -> Router<Dashboard> {
         .route("/services", get(list).post(create))
         .route("/services/new", get(new_form))
         .route("/services/{id}", get(edit_form).post(update))
+        .route("/services/{id}/performers", post(choose_performers))
 }
 
 /// The form as typed: every field text, so a refused form comes back exactly as it was.
@@ -477,6 +480,56 @@ async fn week_preview(
     })
 }
 
+/// Who performs the service, as checkboxes of the active members; nothing while the business has one.
+fn performers_form(
+    csrf: &str,
+    service: &Service,
+    staff: &[StaffMember],
+    errors: &Errors,
+) -> Markup {
+    let active: Vec<&StaffMember> = staff.iter().filter(|member| member.active).collect();
+    html! {
+        @if active.len() > 1 {
+            section class="card" aria-labelledby="performers" {
+                h2 id="performers" { "Who performs it" }
+                (field_error(errors, "performers"))
+                form method="post" action={ "/dashboard/services/" (service.id) "/performers" } class="stack" {
+                    (csrf_field(csrf))
+                    fieldset {
+                        legend class="visually-hidden" { "Staff members who perform " (service.settings.name.as_ref()) }
+                        @for member in &active {
+                            @let id = format!("performs-{}", member.id);
+                            div class="choice" {
+                                input type="checkbox" id=(id) name=(id) checked[member.performs(service.id)];
+                                label for=(id) { (member.settings.name.as_ref()) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Save who performs it" }
+                }
+            }
+        }
+    }
+}
+
+async fn edit_page(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    service: &Service,
+    errors: &Errors,
+) -> Result<Markup, PageError> {
+    let preview = week_preview(dashboard, signed, service).await?;
+    let staff = app::list_staff(&dashboard.app, &signed.business).await?;
+    let csrf = &signed.session.csrf_token;
+    let fields = ServiceFields::of(service);
+    Ok(html! {
+        (error_summary(errors))
+        (preview)
+        (performers_form(csrf, service, &staff, errors))
+        (form(csrf, &format!("/dashboard/services/{}", service.id), &fields, &Vec::new(), "Save changes"))
+    })
+}
+
 async fn edit_form(
     State(dashboard): State<Dashboard>,
     Path(id): Path<ServiceId>,
@@ -484,17 +537,110 @@ async fn edit_form(
     Query(notice): Query<Notice>,
 ) -> PageResult {
     let service = app::get_service(&dashboard.app, &signed.business, id).await?;
-    let preview = week_preview(&dashboard, &signed, &service).await?;
-    let fields = ServiceFields::of(&service);
-    let body = html! {
-        (preview)
-        (form(&signed.session.csrf_token, &format!("/dashboard/services/{id}"), &fields, &Vec::new(), "Save changes"))
-    };
+    let body = edit_page(&dashboard, &signed, &service, &Vec::new()).await?;
     let notice = match notice.notice.as_deref() {
         Some("saved") => Some("Saved."),
+        Some("performers") => Some("Saved who performs it."),
         _ => None,
     };
     signed.page(Nav::Services, service.settings.name.as_ref(), notice, body)
+}
+
+/// What each member performs once the service is given to exactly those `ticked` among the active members; only
+/// the members whose services change. Refused when no active member would perform it.
+fn performers_changes(
+    service: ServiceId,
+    all_services: &[ServiceId],
+    staff: &[StaffMember],
+    ticked: impl Fn(StaffId) -> bool,
+) -> Result<Vec<(StaffMember, StaffServices)>, String> {
+    let active: Vec<&StaffMember> = staff.iter().filter(|member| member.active).collect();
+    if !active.iter().any(|member| ticked(member.id)) {
+        return Err("Who performs it: tick at least one active staff member, or callers could never book it".to_owned());
+    }
+    Ok(active
+        .into_iter()
+        .filter(|member| member.performs(service) != ticked(member.id))
+        .map(|member| {
+            let mut ids = match &member.settings.services {
+                StaffServices::All => all_services.iter().copied().collect(),
+                StaffServices::Only(ids) => ids.clone(),
+            };
+            if ticked(member.id) {
+                ids.insert(service);
+            } else {
+                ids.remove(&service);
+            }
+            (member.clone(), StaffServices::Only(ids))
+        })
+        .collect())
+}
+
+async fn choose_performers(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<ServiceId>,
+    SignedForm {
+        session,
+        business,
+        role,
+        form,
+    }: SignedForm<std::collections::BTreeMap<String, String>>,
+) -> PageResult {
+    let service = app::get_service(&dashboard.app, &business, id).await?;
+    let all_services: Vec<ServiceId> = app::list_services(&dashboard.app, &business)
+        .await?
+        .iter()
+        .map(|service| service.id)
+        .collect();
+    let staff = app::list_staff(&dashboard.app, &business).await?;
+    let ticked = |member: StaffId| form.contains_key(&format!("performs-{member}"));
+    let problem = match performers_changes(id, &all_services, &staff, ticked) {
+        Ok(changes) => {
+            let mut conflict = None;
+            for (member, services) in changes {
+                let change = StaffChanges {
+                    services: Some(services),
+                    expected_version: Some(member.version),
+                    ..StaffChanges::default()
+                };
+                match app::update_staff_member(&dashboard.app, &business, member.id, &change).await
+                {
+                    Ok(_) => {}
+                    Err(AppError::VersionConflict) => {
+                        conflict = Some(format!(
+                            "Who performs it: {} was changed meanwhile; the page shows them as they are now. Choose again.",
+                            member.settings.name.as_ref()
+                        ));
+                        break;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            match conflict {
+                None => {
+                    return Ok(see_other(&format!(
+                        "/dashboard/services/{id}?notice=performers#performers"
+                    )));
+                }
+                Some(message) => message,
+            }
+        }
+        Err(message) => message,
+    };
+    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let errors = vec![("performers", problem)];
+    let body = edit_page(&dashboard, &signed, &service, &errors).await?;
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(
+            &signed.viewer(),
+            Nav::Services,
+            service.settings.name.as_ref(),
+            None,
+            body,
+        ),
+    )
+        .into_response())
 }
 
 async fn update(
