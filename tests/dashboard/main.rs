@@ -16,6 +16,8 @@ mod security;
 mod settings;
 mod settings_browser;
 mod staff;
+mod staff_browser;
+mod staff_page;
 mod support;
 mod third_provider;
 mod voice_agent;

@@ -486,7 +486,7 @@ async fn inviting_staff_emails_the_link_that_is_also_shown_once() {
     let invited = owner
         .submit(
             "/dashboard/api-keys",
-            "/dashboard/staff",
+            "/dashboard/team/invite",
             &[("email", "ana@clinic.test")],
         )
         .await;
@@ -505,7 +505,7 @@ async fn inviting_staff_emails_the_link_that_is_also_shown_once() {
     owner
         .submit(
             "/dashboard/api-keys",
-            "/dashboard/staff",
+            "/dashboard/team/invite",
             &[("email", OWNER)],
         )
         .await;

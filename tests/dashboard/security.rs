@@ -92,6 +92,11 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Get, "/dashboard/services/new", Who::OwnerOnly),
     (Verb::Get, "/dashboard/services/{id}", Who::OwnerOnly),
     (Verb::Post, "/dashboard/services/{id}", Who::OwnerOnly),
+    (
+        Verb::Post,
+        "/dashboard/services/{id}/performers",
+        Who::OwnerOnly,
+    ),
     (Verb::Get, "/dashboard/integrations", Who::OwnerOnly),
     (
         Verb::Post,
@@ -126,7 +131,28 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
         "/dashboard/api-keys/{id}/revoke",
         Who::OwnerOnly,
     ),
+    (Verb::Post, "/dashboard/team/invite", Who::OwnerOnly),
+    (Verb::Get, "/dashboard/staff", Who::OwnerAndStaff),
     (Verb::Post, "/dashboard/staff", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/staff/assignment", Who::OwnerOnly),
+    (Verb::Get, "/dashboard/staff/{id}", Who::OwnerAndStaff),
+    (Verb::Post, "/dashboard/staff/{id}", Who::OwnerOnly),
+    (Verb::Post, "/dashboard/staff/{id}/time-off", Who::OwnerOnly),
+    (
+        Verb::Post,
+        "/dashboard/staff/{id}/time-off/remove",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Post,
+        "/dashboard/staff/{id}/deactivate",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Post,
+        "/dashboard/staff/{id}/reactivate",
+        Who::OwnerOnly,
+    ),
     (Verb::Get, "/dashboard/voice-agent", Who::OwnerOnly),
     (Verb::Post, "/dashboard/voice-agent/key", Who::OwnerOnly),
     (Verb::Post, "/dashboard/voice-agent/try", Who::OwnerOnly),
@@ -155,6 +181,9 @@ struct Snapshot {
     services: Vec<String>,
     appointment: String,
     connected: bool,
+    /// The staff members customers are booked with, as REST lists them (versions included).
+    members: serde_json::Value,
+    assignment: String,
 }
 
 async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
@@ -183,6 +212,15 @@ async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
             .await
             .unwrap()
             .is_some(),
+        members: app.get_json("/v1/staff").await,
+        assignment: format!(
+            "{:?}",
+            app.store
+                .get_business_settings(business_id)
+                .await
+                .unwrap()
+                .assignment
+        ),
     }
 }
 
@@ -209,6 +247,10 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
     let staff = signed_in_staff(&app, &app.business_id, STAFF).await;
     let anonymous = Visitor::new(&app);
     let key_id = api_keys(&app).await[0].id.clone();
+    let member_id = app.get_json("/v1/staff").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let stylesheet = {
         let page = anonymous.page("/dashboard/sign-in").await;
         let start = page.find("/dashboard/assets/").unwrap() + "/dashboard/assets/".len();
@@ -219,6 +261,8 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
             &service
         } else if pattern.starts_with("/dashboard/api-keys/") {
             &key_id
+        } else if pattern.starts_with("/dashboard/staff/") {
+            &member_id
         } else {
             &appointment
         };
@@ -309,6 +353,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         ("/dashboard/appointments", true),
         ("/dashboard/book", true),
         ("/dashboard/services", false),
+        ("/dashboard/staff", true),
         ("/dashboard/integrations", false),
         ("/dashboard/api-keys", false),
         ("/dashboard/voice-agent", false),
@@ -342,7 +387,10 @@ async fn staff_cannot_take_over_the_owners_account_and_invitations_never_reach_a
     let token = csrf_of(&staff.page("/dashboard/appointments").await);
     let (status, body) = text(
         staff
-            .post("/dashboard/staff", &[("csrf", &token), ("email", OWNER)])
+            .post(
+                "/dashboard/team/invite",
+                &[("csrf", &token), ("email", OWNER)],
+            )
             .await,
     )
     .await;
@@ -360,7 +408,7 @@ async fn staff_cannot_take_over_the_owners_account_and_invitations_never_reach_a
             let response = owner
                 .submit(
                     "/dashboard/api-keys",
-                    "/dashboard/staff",
+                    "/dashboard/team/invite",
                     &[("email", email)],
                 )
                 .await;

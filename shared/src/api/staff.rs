@@ -127,6 +127,7 @@ impl TryFrom<StaffPatchBody> for StaffChanges {
                 .transpose()?,
             max_per_day: body.max_per_day,
             reactivate: body.active == Some(true),
+            expected_version: None,
         })
     }
 }

@@ -5,9 +5,9 @@ use jiff::Timestamp;
 
 use crate::domain::Appointment;
 use crate::domain::{
-    AppointmentStatus, Business, BusinessName, BusinessSettings, BusinessTimeZone, CallerNumber,
-    CountryCode, Customer, CustomerName, EmailAddress, HoldMinutes, Interval, PhoneNumber,
-    SyncStatus, normalize_phone, read_caller_number,
+    AppointmentStatus, AssignmentPolicy, Business, BusinessName, BusinessSettings,
+    BusinessTimeZone, CallerNumber, CountryCode, Customer, CustomerName, EmailAddress, HoldMinutes,
+    Interval, PhoneNumber, SyncStatus, normalize_phone, read_caller_number,
 };
 use crate::ports::{AppointmentStore, CatalogStore};
 use crate::ports::{CallerQuery, ListOrder, PageCursor};
@@ -212,6 +212,8 @@ pub struct SettingsChanges {
     pub country: Option<Option<CountryCode>>,
     pub hold_minutes: Option<Option<HoldMinutes>>,
     pub owner_alerts: Option<bool>,
+    /// Who is booked when the caller does not mind.
+    pub assignment: Option<AssignmentPolicy>,
 }
 
 pub async fn get_business_settings<S: CatalogStore + ?Sized>(
@@ -266,6 +268,9 @@ pub async fn update_business_settings<S: CatalogStore + ?Sized>(
     }
     if let Some(owner_alerts) = changes.owner_alerts {
         settings.owner_alerts = Some(owner_alerts);
+    }
+    if let Some(assignment) = &changes.assignment {
+        settings.assignment = assignment.clone();
     }
     app.store
         .put_business_settings(business.id, &settings)

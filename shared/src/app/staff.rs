@@ -104,6 +104,9 @@ pub struct StaffChanges {
     pub max_per_day: Option<Option<u32>>,
     /// Only `true` (reactivate) is applied here.
     pub reactivate: bool,
+    /// When given, the change applies only to this version (`VersionConflict` otherwise): a form filled in from an
+    /// older read does not overwrite what someone saved meanwhile.
+    pub expected_version: Option<u64>,
 }
 
 impl StaffChanges {
@@ -143,6 +146,12 @@ pub async fn update_staff_member<S: CatalogStore + ?Sized>(
 ) -> Result<StaffMember, AppError> {
     for _ in 0..MAX_UPDATE_ATTEMPTS {
         let current = get_staff_member(app, business, id).await?;
+        if changes
+            .expected_version
+            .is_some_and(|expected| expected != current.version)
+        {
+            return Err(AppError::VersionConflict);
+        }
         let mut next = changes.apply_to(&current)?;
         if next == current {
             return Ok(current);
@@ -151,7 +160,7 @@ pub async fn update_staff_member<S: CatalogStore + ?Sized>(
         next.updated_at = app.clock.now();
         match write_member(app, &current, &next).await {
             Ok(()) => return Ok(next),
-            Err(StoreError::VersionMismatch) => continue,
+            Err(StoreError::VersionMismatch) if changes.expected_version.is_none() => continue,
             Err(other) => return Err(other.into()),
         }
     }

@@ -376,15 +376,33 @@ async fn detail(
     Query(query): Query<DetailQuery>,
 ) -> PageResult {
     let appointment = app::get_appointment(&dashboard.app, &signed.business, id).await?;
+    let booked = match query.notice.as_deref() {
+        Some("booked") => Some(booked_notice(&dashboard, &signed.business, &appointment).await?),
+        _ => None,
+    };
     let notice = match query.notice.as_deref() {
         Some("queued") => Some("Queued to sync again; this page shows the result once it is done."),
         Some("rescheduled") => Some("Rescheduled."),
         Some("cancelled") => Some("Cancelled. The time is free again."),
-        Some("booked") => Some("Booked."),
+        Some("booked") => booked.as_deref(),
         _ => None,
     };
     let body = detail_body(&dashboard, &signed, &appointment, &query.date, None).await?;
     signed.page(Nav::Appointments, "Appointment", notice, body)
+}
+
+/// "Booked.", naming with whom once the business has more than one active member (with one, it is always them).
+async fn booked_notice(
+    dashboard: &Dashboard,
+    business: &Business,
+    appointment: &Appointment,
+) -> Result<String, PageError> {
+    let staff = app::list_staff(&dashboard.app, business).await?;
+    if staff.iter().filter(|member| member.active).count() > 1 {
+        Ok(format!("Booked with {}.", staff_name(&staff, appointment)))
+    } else {
+        Ok("Booked.".to_owned())
+    }
 }
 
 /// The appointment's page; `refusal` is a reschedule the engine refused, with its alternatives.

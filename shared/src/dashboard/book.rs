@@ -1,5 +1,7 @@
 //! Book manually: a service and a day, the free times the engine gives (the same as the phone agent gets), the
-//! customer; a time taken meanwhile comes back as the refusal with the nearest alternatives.
+//! customer; a time taken meanwhile comes back as the refusal with the nearest alternatives. A business with more
+//! than one active staff member also chooses with whom ("Anyone", or one of those who perform the service): the
+//! times offered are theirs, and the booking is for them; a business with one sees no such choice.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -18,7 +20,7 @@ use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget, FindTimes};
 use crate::domain::{
     AppointmentId, BookingSource, Business, Customer, CustomerName, EmailAddress, Interval, Notes,
-    ServiceId, ValidationError,
+    ServiceId, StaffId, StaffMember, ValidationError,
 };
 
 pub fn routes() -> Router<Dashboard> {
@@ -34,9 +36,22 @@ pub async fn free_times(
     date: Date,
     moving: Option<AppointmentId>,
 ) -> Result<Vec<Interval>, PageError> {
+    free_times_with(dashboard, business, service_id, date, moving, None).await
+}
+
+/// [`free_times`] with `staff` (anyone when `None`).
+async fn free_times_with(
+    dashboard: &Dashboard,
+    business: &Business,
+    service_id: ServiceId,
+    date: Date,
+    moving: Option<AppointmentId>,
+    staff: Option<StaffId>,
+) -> Result<Vec<Interval>, PageError> {
     let Some(day) = FindTimes::on_day(service_id, date, business.time_zone.zone()) else {
         return Ok(Vec::new());
     };
+    let day = day.with_staff(staff);
     let command = match moving {
         Some(id) => day.moving(id),
         None => day,
@@ -87,6 +102,9 @@ struct BookingFields {
     date: String,
     #[serde(default)]
     start: String,
+    /// A staff member's id; empty for anyone.
+    #[serde(default)]
+    staff: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -124,9 +142,26 @@ async fn render(
         .ok()
         .filter(|id| services.iter().any(|service| service.id == *id))
         .or_else(|| services.first().map(|service| service.id));
+    let staff = app::list_staff(&dashboard.app, business).await?;
+    let several = staff.iter().filter(|member| member.active).count() > 1;
+    // Those who perform the chosen service: whom the "With" choice offers.
+    let performers: Vec<&StaffMember> = match chosen {
+        Some(service) if several => staff
+            .iter()
+            .filter(|member| member.performs(service))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let with = fields
+        .staff
+        .parse::<StaffId>()
+        .ok()
+        .filter(|id| performers.iter().any(|member| member.id == *id));
     let times = match (&refused, chosen) {
         (Some(refused), _) => refused.alternatives.clone(),
-        (None, Some(service)) => free_times(dashboard, business, service, date, None).await?,
+        (None, Some(service)) => {
+            free_times_with(dashboard, business, service, date, None, with).await?
+        }
         (None, None) => Vec::new(),
     };
     let input_class = |field: &str| super::layout::has_error(errors, field).then_some("invalid");
@@ -148,6 +183,17 @@ async fn render(
                     label for="date" { "Day" }
                     input type="date" id="date" name="date" value=(date.to_string());
                 }
+                @if several {
+                    div class="field" {
+                        label for="staff" { "With" }
+                        select id="staff" name="staff" {
+                            option value="" selected[with.is_none()] { "Anyone" }
+                            @for member in &performers {
+                                option value=(member.id) selected[with == Some(member.id)] { (member.settings.name.as_ref()) }
+                            }
+                        }
+                    }
+                }
                 button type="submit" { "Show free times" }
             }
             @if let Some(refused) = &refused {
@@ -165,6 +211,7 @@ async fn render(
                 (csrf_field(&signed.session.csrf_token))
                 @if let Some(service) = chosen { input type="hidden" name="service" value=(service); }
                 input type="hidden" name="date" value=(date.to_string());
+                @if let Some(member) = with { input type="hidden" name="staff" value=(member); }
                 (field_error(errors, "start"))
                 (slot_choices(&times, zone, &format::day(date)))
                 fieldset {
@@ -275,13 +322,21 @@ async fn book(
         }
     };
     let service_id = form.service.parse::<ServiceId>().ok();
+    // Empty is anyone; anything else must be a member's id.
+    let staff_id = match form.staff.trim() {
+        "" => None,
+        text => match text.parse::<StaffId>() {
+            Ok(id) => Some(id),
+            Err(_) => return Err(PageError::NotFound),
+        },
+    };
     let refused = match (name, start, service_id) {
         (Some(name), Some(start), Some(service_id)) if errors.is_empty() => {
             let command = BookAppointment::new(
                 BookingTarget::Slot {
                     service_id,
                     start,
-                    staff_id: None,
+                    staff_id,
                 },
                 Customer { name, phone, email },
                 notes,

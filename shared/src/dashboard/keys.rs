@@ -1,5 +1,6 @@
-//! API keys (how the owner hands a key to the AI agent: create one, shown once; name it; revoke it) and staff (invite
-//! someone by email: the single-use link that sets their password is emailed to them and shown once to copy).
+//! API keys (how the owner hands a key to the AI agent: create one, shown once; name it; revoke it) and the people
+//! who sign in to the dashboard (invite someone by email: the single-use link that sets their password is emailed to
+//! them and shown once to copy). The staff members customers are booked with are another page (`staff`).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -20,7 +21,7 @@ pub fn routes() -> Router<Dashboard> {
     Router::new()
         .route("/api-keys", get(keys_page).post(create_key))
         .route("/api-keys/{id}/revoke", get(confirm_revoke).post(revoke))
-        .route("/staff", post(invite))
+        .route("/team/invite", post(invite))
 }
 
 #[derive(Deserialize, Default)]
@@ -45,7 +46,7 @@ async fn render(
 ) -> Result<Markup, PageError> {
     let zone = signed.business.time_zone.zone();
     let keys = accounts::list_api_keys(&dashboard.app, &signed.business).await?;
-    let staff = accounts::list_accounts(&dashboard.app, &signed.business).await?;
+    let team = accounts::list_accounts(&dashboard.app, &signed.business).await?;
     let csrf = &signed.session.csrf_token;
     Ok(html! {
         (error_summary(errors))
@@ -105,9 +106,9 @@ async fn render(
                 }
             }
         }
-        section class="card" aria-labelledby="staff-title" {
-            h2 id="staff-title" { "Staff" }
-            form method="post" action="/dashboard/staff" class="filters" {
+        section class="card" aria-labelledby="team-title" {
+            h2 id="team-title" { "People who sign in" }
+            form method="post" action="/dashboard/team/invite" class="filters" {
                 (csrf_field(csrf))
                 div class="field grow" {
                     label for="email" { "Email of the person to invite" }
@@ -117,7 +118,7 @@ async fn render(
                 button type="submit" { "Invite" }
             }
             ul {
-                @for member in &staff {
+                @for member in &team {
                     li {
                         (member.email.as_ref())
                         @if member.role == StaffRole::Owner { " (owner)" }
@@ -142,7 +143,7 @@ async fn keys_page(
         Some("revoked") => Some("Key revoked. Requests with it are refused from now on."),
         _ => None,
     };
-    signed.page(Nav::Keys, "API keys & staff", notice, body)
+    signed.page(Nav::Keys, "API keys & team", notice, body)
 }
 
 /// The page a form of this page answers: what the form made (a key, an invitation link), shown this once, answered
@@ -170,7 +171,7 @@ async fn shown_once<T>(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let body = render(dashboard, &signed, &shown, &errors, typed.0, typed.1).await?;
-    signed.page_shown_once(status, Nav::Keys, "API keys & staff", body)
+    signed.page_shown_once(status, Nav::Keys, "API keys & team", body)
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ pub enum Nav {
     Calendar,
     Book,
     Services,
+    Staff,
     Integrations,
     VoiceAgent,
     Keys,
@@ -50,6 +51,12 @@ const NAV: [(Nav, &str, &str, Access); 8] = [
         Access::Needs(Permission::ManageServices),
     ),
     (
+        Nav::Staff,
+        "/dashboard/staff",
+        "Staff",
+        Access::Needs(Permission::SeeAppointments),
+    ),
+    (
         Nav::Integrations,
         "/dashboard/integrations",
         "Integrations",
@@ -64,7 +71,7 @@ const NAV: [(Nav, &str, &str, Access); 8] = [
     (
         Nav::Keys,
         "/dashboard/api-keys",
-        "API keys & staff",
+        "API keys & team",
         Access::Needs(Permission::ManageApiKeys),
     ),
     (

@@ -13,6 +13,7 @@ mod book;
 mod calendar;
 mod checklist;
 mod format;
+mod hours;
 mod integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
@@ -21,6 +22,7 @@ mod onboarding;
 pub mod permissions;
 mod services;
 mod settings;
+mod staff;
 mod voice_agent;
 
 use std::sync::Arc;
@@ -349,6 +351,7 @@ where
         .merge(calendar::routes())
         .merge(book::routes())
         .merge(services::routes())
+        .merge(staff::routes())
         .merge(keys::routes())
         .merge(voice_agent::routes())
         .merge(settings::routes())

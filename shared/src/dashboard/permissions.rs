@@ -32,9 +32,10 @@ pub enum Permission {
     ManageIntegrations,
     /// Create and revoke API keys, and connect the voice agent (its page creates a key and runs its tools).
     ManageApiKeys,
-    /// Invite staff.
+    /// Invite people to sign in to the dashboard.
     ManageStaff,
-    /// Change the business's own settings: its name, time zone, phone country, hold length and owner alerts.
+    /// Change the business's own settings (its name, time zone, phone country, hold length and owner alerts), the
+    /// staff members customers are booked with, and who is booked when the caller does not mind.
     ManageBusiness,
 }
 
@@ -156,6 +157,11 @@ pub const ROUTES: &[Route] = &[
     route(Get, "/dashboard/services/new", Needs(ManageServices)),
     route(Get, "/dashboard/services/{id}", Needs(ManageServices)),
     route(Post, "/dashboard/services/{id}", Needs(ManageServices)),
+    route(
+        Post,
+        "/dashboard/services/{id}/performers",
+        Needs(ManageBusiness),
+    ),
     route(Get, "/dashboard/integrations", Needs(ManageIntegrations)),
     route(
         Post,
@@ -190,7 +196,32 @@ pub const ROUTES: &[Route] = &[
         "/dashboard/api-keys/{id}/revoke",
         Needs(ManageApiKeys),
     ),
-    route(Post, "/dashboard/staff", Needs(ManageStaff)),
+    route(Post, "/dashboard/team/invite", Needs(ManageStaff)),
+    route(Get, "/dashboard/staff", Needs(SeeAppointments)),
+    route(Post, "/dashboard/staff", Needs(ManageBusiness)),
+    route(Post, "/dashboard/staff/assignment", Needs(ManageBusiness)),
+    route(Get, "/dashboard/staff/{id}", Needs(SeeAppointments)),
+    route(Post, "/dashboard/staff/{id}", Needs(ManageBusiness)),
+    route(
+        Post,
+        "/dashboard/staff/{id}/time-off",
+        Needs(ManageBusiness),
+    ),
+    route(
+        Post,
+        "/dashboard/staff/{id}/time-off/remove",
+        Needs(ManageBusiness),
+    ),
+    route(
+        Post,
+        "/dashboard/staff/{id}/deactivate",
+        Needs(ManageBusiness),
+    ),
+    route(
+        Post,
+        "/dashboard/staff/{id}/reactivate",
+        Needs(ManageBusiness),
+    ),
     route(Get, "/dashboard/voice-agent", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/key", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/try", Needs(ManageApiKeys)),
@@ -325,7 +356,7 @@ mod tests {
             Declared::OtherMethods("GET,HEAD")
         );
         assert_eq!(
-            declared(&Method::GET, "/dashboard/staff"),
+            declared(&Method::GET, "/dashboard/team/invite"),
             Declared::OtherMethods("POST")
         );
         assert_eq!(

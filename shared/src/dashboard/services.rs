@@ -1,24 +1,29 @@
 //! Services: the list, and one form for creating and editing with every setting. Invalid input is shown beside its
-//! field with what was typed kept; an existing service shows a week of the free times its settings give.
+//! field with what was typed kept; an existing service shows a week of the free times its settings give and, once
+//! the business has more than one active staff member, who performs it (chosen here, written to each member's
+//! services through the same use case as the Staff page; a service always keeps one active performer).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use jiff::civil::{Date, Weekday};
+use axum::routing::{get, post};
+use jiff::civil::Date;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::book::free_times;
 use super::format::{self, clock_time};
+use super::hours::{
+    Errors, WeekFields, open_days, parse_ranges, ranges_text, text_field, week_fieldset,
+};
 use super::layout::{Nav, csrf_field, error_summary, field_error, has_error, page};
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::{self, AppError, ServiceChanges};
+use crate::app::{self, AppError, ServiceChanges, StaffChanges};
 use crate::domain::{
-    DEFAULT_SLOT_INTERVAL, DateOverride, LocalTimeRange, Minutes, Service, ServiceId, ServiceName,
-    ServiceSettings, WeeklyHours,
+    DEFAULT_SLOT_INTERVAL, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings,
+    StaffId, StaffMember, StaffServices, WeeklyHours,
 };
 
 pub fn routes() -> Router<Dashboard> {
@@ -26,17 +31,8 @@ pub fn routes() -> Router<Dashboard> {
         .route("/services", get(list).post(create))
         .route("/services/new", get(new_form))
         .route("/services/{id}", get(edit_form).post(update))
+        .route("/services/{id}/performers", post(choose_performers))
 }
-
-const DAYS: [(&str, &str); 7] = [
-    ("monday", "Monday"),
-    ("tuesday", "Tuesday"),
-    ("wednesday", "Wednesday"),
-    ("thursday", "Thursday"),
-    ("friday", "Friday"),
-    ("saturday", "Saturday"),
-    ("sunday", "Sunday"),
-];
 
 /// The form as typed: every field text, so a refused form comes back exactly as it was.
 #[derive(Deserialize, Default, Clone)]
@@ -59,39 +55,14 @@ struct ServiceFields {
     booking_horizon_days: String,
     #[serde(default)]
     active: Option<String>,
-    #[serde(default)]
-    monday: String,
-    #[serde(default)]
-    tuesday: String,
-    #[serde(default)]
-    wednesday: String,
-    #[serde(default)]
-    thursday: String,
-    #[serde(default)]
-    friday: String,
-    #[serde(default)]
-    saturday: String,
-    #[serde(default)]
-    sunday: String,
+    #[serde(flatten)]
+    week: WeekFields,
     #[serde(default)]
     date_overrides: String,
 }
 
 impl ServiceFields {
-    fn day(&self, day: &str) -> &str {
-        match day {
-            "monday" => &self.monday,
-            "tuesday" => &self.tuesday,
-            "wednesday" => &self.wednesday,
-            "thursday" => &self.thursday,
-            "friday" => &self.friday,
-            "saturday" => &self.saturday,
-            _ => &self.sunday,
-        }
-    }
-
     fn defaults() -> Self {
-        let weekday = "09:00-17:00".to_owned();
         Self {
             duration: "30".into(),
             slot_interval: DEFAULT_SLOT_INTERVAL.get().to_string(),
@@ -100,28 +71,13 @@ impl ServiceFields {
             minimum_notice: "60".into(),
             booking_horizon_days: "60".into(),
             active: Some("on".into()),
-            monday: weekday.clone(),
-            tuesday: weekday.clone(),
-            wednesday: weekday.clone(),
-            thursday: weekday.clone(),
-            friday: weekday,
+            week: WeekFields::office_hours(),
             ..Self::default()
         }
     }
 
     fn of(service: &Service) -> Self {
         let settings = &service.settings;
-        let ranges = |ranges: &[LocalTimeRange]| {
-            ranges
-                .iter()
-                .map(|range| {
-                    let (start, end) = range.to_wall_times();
-                    format!("{start}-{end}")
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let hours = &settings.weekly_hours;
         Self {
             name: settings.name.as_ref().to_owned(),
             duration: settings.duration.get().to_string(),
@@ -135,13 +91,7 @@ impl ServiceFields {
             minimum_notice: settings.minimum_notice.get().to_string(),
             booking_horizon_days: settings.booking_horizon_days.to_string(),
             active: service.active.then(|| "on".to_owned()),
-            monday: ranges(&hours.monday),
-            tuesday: ranges(&hours.tuesday),
-            wednesday: ranges(&hours.wednesday),
-            thursday: ranges(&hours.thursday),
-            friday: ranges(&hours.friday),
-            saturday: ranges(&hours.saturday),
-            sunday: ranges(&hours.sunday),
+            week: WeekFields::of(&settings.weekly_hours),
             date_overrides: settings
                 .date_overrides
                 .iter()
@@ -149,7 +99,7 @@ impl ServiceFields {
                     if o.hours.is_empty() {
                         format!("{} closed", o.date)
                     } else {
-                        format!("{} {}", o.date, ranges(&o.hours))
+                        format!("{} {}", o.date, ranges_text(&o.hours))
                     }
                 })
                 .collect::<Vec<_>>()
@@ -157,8 +107,6 @@ impl ServiceFields {
         }
     }
 }
-
-type Errors = Vec<(&'static str, String)>;
 
 fn minutes(text: &str, field: &'static str, label: &str, errors: &mut Errors) -> Minutes {
     match text.trim().parse::<u32>() {
@@ -170,27 +118,13 @@ fn minutes(text: &str, field: &'static str, label: &str, errors: &mut Errors) ->
     }
 }
 
-/// "09:00-12:00, 13:00-17:00"; empty is closed.
-fn ranges(text: &str) -> Result<Vec<LocalTimeRange>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (start, end) = part
-                .split_once('-')
-                .ok_or_else(|| format!("{part:?} is not a range like 09:00-17:00"))?;
-            LocalTimeRange::parse(start.trim(), end.trim()).map_err(|error| error.message)
-        })
-        .collect()
-}
-
-/// A settings skeleton for checking one part (a day's ranges) with the domain's own rules.
-fn probe(hours: WeeklyHours, overrides: Vec<DateOverride>) -> Option<ServiceSettings> {
+/// A settings skeleton for checking the date overrides with the domain's own rules.
+fn probe(overrides: Vec<DateOverride>) -> Option<ServiceSettings> {
     Some(ServiceSettings {
         name: ServiceName::try_from("probe".to_owned()).ok()?,
         duration: Minutes::new(30),
         slot_interval: DEFAULT_SLOT_INTERVAL,
-        weekly_hours: hours,
+        weekly_hours: WeeklyHours::default(),
         date_overrides: overrides,
         buffer_before: Minutes::new(0),
         buffer_after: Minutes::new(0),
@@ -198,24 +132,6 @@ fn probe(hours: WeeklyHours, overrides: Vec<DateOverride>) -> Option<ServiceSett
         minimum_notice: Minutes::new(0),
         booking_horizon_days: 1,
     })
-}
-
-fn set_day(hours: &mut WeeklyHours, day: &str, ranges: Vec<LocalTimeRange>) {
-    match day {
-        "monday" => hours.monday = ranges,
-        "tuesday" => hours.tuesday = ranges,
-        "wednesday" => hours.wednesday = ranges,
-        "thursday" => hours.thursday = ranges,
-        "friday" => hours.friday = ranges,
-        "saturday" => hours.saturday = ranges,
-        _ => hours.sunday = ranges,
-    }
-}
-
-fn field_of(day: &str) -> &'static str {
-    DAYS.iter()
-        .find(|(name, _)| *name == day)
-        .map_or("sunday", |(name, _)| name)
 }
 
 /// Every setting from the form, or every problem with it, each naming its field.
@@ -273,20 +189,7 @@ fn parse(fields: &ServiceFields) -> Result<(ServiceSettings, bool), Errors> {
             }
         },
     };
-    let mut hours = WeeklyHours::default();
-    for (day, label) in DAYS {
-        match ranges(fields.day(day)) {
-            Ok(parsed) => {
-                let mut alone = WeeklyHours::default();
-                set_day(&mut alone, day, parsed.clone());
-                if let Some(Err(error)) = probe(alone, Vec::new()).map(ServiceSettings::validated) {
-                    errors.push((field_of(day), format!("{label}: {}", error.message)));
-                }
-                set_day(&mut hours, day, parsed);
-            }
-            Err(message) => errors.push((field_of(day), format!("{label}: {message}"))),
-        }
-    }
+    let hours = fields.week.parse(&mut errors);
     let mut overrides = Vec::new();
     for line in fields
         .date_overrides
@@ -306,7 +209,7 @@ fn parse(fields: &ServiceFields) -> Result<(ServiceSettings, bool), Errors> {
         let hours = if rest.eq_ignore_ascii_case("closed") {
             Ok(Vec::new())
         } else {
-            ranges(rest).and_then(|hours| {
+            parse_ranges(rest).and_then(|hours| {
                 if hours.is_empty() {
                     Err("give hours like 09:00-13:00 or the word closed".to_owned())
                 } else {
@@ -322,9 +225,7 @@ fn parse(fields: &ServiceFields) -> Result<(ServiceSettings, bool), Errors> {
             )),
         }
     }
-    if let Some(Err(error)) =
-        probe(WeeklyHours::default(), overrides.clone()).map(ServiceSettings::validated)
-    {
+    if let Some(Err(error)) = probe(overrides.clone()).map(ServiceSettings::validated) {
         errors.push((
             "date_overrides",
             format!("Date overrides: {}", error.message),
@@ -379,27 +280,6 @@ const LABELS: [(&str, &str); 8] = [
     ("booking_horizon_days", "Booking horizon"),
 ];
 
-fn text_field(
-    fields: &Errors,
-    id: &'static str,
-    label: &str,
-    hint: &str,
-    value: &str,
-    kind: &str,
-) -> Markup {
-    html! {
-        div class="field" {
-            label for=(id) { (label) }
-            @if !hint.is_empty() { span class="hint" id={ (id) "-hint" } { (hint) } }
-            (field_error(fields, id))
-            input id=(id) name=(id) type=(kind) value=(value)
-                class=[has_error(fields, id).then_some("invalid")]
-                aria-invalid=[has_error(fields, id).then_some("true")]
-                aria-describedby=[(!hint.is_empty()).then(|| format!("{id}-hint"))];
-        }
-    }
-}
-
 fn form(csrf: &str, action: &str, fields: &ServiceFields, errors: &Errors, button: &str) -> Markup {
     html! {
         (error_summary(errors))
@@ -415,15 +295,7 @@ fn form(csrf: &str, action: &str, fields: &ServiceFields, errors: &Errors, butto
                 (text_field(errors, "minimum_notice", "Minimum notice (minutes)", "How soon before its start a time can be booked", &fields.minimum_notice, "text"))
                 (text_field(errors, "booking_horizon_days", "Booking horizon (days)", "How far ahead a time can be booked", &fields.booking_horizon_days, "text"))
             }
-            fieldset {
-                legend { "Weekly hours" }
-                p class="hint" { "One or more ranges per day, like 09:00-12:00, 13:00-17:00. Empty means closed." }
-                div class="grid" {
-                    @for (day, label) in DAYS {
-                        (text_field(errors, field_of(day), label, "", fields.day(day), "text"))
-                    }
-                }
-            }
+            (week_fieldset(errors, &fields.week))
             div class="field" {
                 label for="date_overrides" { "Date overrides" }
                 span class="hint" id="date_overrides-hint" { "One date per line: 2026-12-24 closed, or 2026-12-31 09:00-13:00. They replace the weekly hours of that date." }
@@ -481,27 +353,6 @@ async fn list(
 #[derive(Deserialize, Default)]
 struct Notice {
     notice: Option<String>,
-}
-
-fn open_days(hours: &WeeklyHours) -> String {
-    let open: Vec<&str> = [
-        (Weekday::Monday, "Mon"),
-        (Weekday::Tuesday, "Tue"),
-        (Weekday::Wednesday, "Wed"),
-        (Weekday::Thursday, "Thu"),
-        (Weekday::Friday, "Fri"),
-        (Weekday::Saturday, "Sat"),
-        (Weekday::Sunday, "Sun"),
-    ]
-    .into_iter()
-    .filter(|(day, _)| !hours.on(*day).is_empty())
-    .map(|(_, name)| name)
-    .collect();
-    if open.is_empty() {
-        "closed every day".to_owned()
-    } else {
-        open.join(", ")
-    }
 }
 
 async fn new_form(signed: Signed) -> PageResult {
@@ -629,6 +480,56 @@ async fn week_preview(
     })
 }
 
+/// Who performs the service, as checkboxes of the active members; nothing while the business has one.
+fn performers_form(
+    csrf: &str,
+    service: &Service,
+    staff: &[StaffMember],
+    errors: &Errors,
+) -> Markup {
+    let active: Vec<&StaffMember> = staff.iter().filter(|member| member.active).collect();
+    html! {
+        @if active.len() > 1 {
+            section class="card" aria-labelledby="performers" {
+                h2 id="performers" { "Who performs it" }
+                (field_error(errors, "performers"))
+                form method="post" action={ "/dashboard/services/" (service.id) "/performers" } class="stack" {
+                    (csrf_field(csrf))
+                    fieldset {
+                        legend class="visually-hidden" { "Staff members who perform " (service.settings.name.as_ref()) }
+                        @for member in &active {
+                            @let id = format!("performs-{}", member.id);
+                            div class="choice" {
+                                input type="checkbox" id=(id) name=(id) checked[member.performs(service.id)];
+                                label for=(id) { (member.settings.name.as_ref()) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Save who performs it" }
+                }
+            }
+        }
+    }
+}
+
+async fn edit_page(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    service: &Service,
+    errors: &Errors,
+) -> Result<Markup, PageError> {
+    let preview = week_preview(dashboard, signed, service).await?;
+    let staff = app::list_staff(&dashboard.app, &signed.business).await?;
+    let csrf = &signed.session.csrf_token;
+    let fields = ServiceFields::of(service);
+    Ok(html! {
+        (error_summary(errors))
+        (preview)
+        (performers_form(csrf, service, &staff, errors))
+        (form(csrf, &format!("/dashboard/services/{}", service.id), &fields, &Vec::new(), "Save changes"))
+    })
+}
+
 async fn edit_form(
     State(dashboard): State<Dashboard>,
     Path(id): Path<ServiceId>,
@@ -636,17 +537,110 @@ async fn edit_form(
     Query(notice): Query<Notice>,
 ) -> PageResult {
     let service = app::get_service(&dashboard.app, &signed.business, id).await?;
-    let preview = week_preview(&dashboard, &signed, &service).await?;
-    let fields = ServiceFields::of(&service);
-    let body = html! {
-        (preview)
-        (form(&signed.session.csrf_token, &format!("/dashboard/services/{id}"), &fields, &Vec::new(), "Save changes"))
-    };
+    let body = edit_page(&dashboard, &signed, &service, &Vec::new()).await?;
     let notice = match notice.notice.as_deref() {
         Some("saved") => Some("Saved."),
+        Some("performers") => Some("Saved who performs it."),
         _ => None,
     };
     signed.page(Nav::Services, service.settings.name.as_ref(), notice, body)
+}
+
+/// What each member performs once the service is given to exactly those `ticked` among the active members; only
+/// the members whose services change. Refused when no active member would perform it.
+fn performers_changes(
+    service: ServiceId,
+    all_services: &[ServiceId],
+    staff: &[StaffMember],
+    ticked: impl Fn(StaffId) -> bool,
+) -> Result<Vec<(StaffMember, StaffServices)>, String> {
+    let active: Vec<&StaffMember> = staff.iter().filter(|member| member.active).collect();
+    if !active.iter().any(|member| ticked(member.id)) {
+        return Err("Who performs it: tick at least one active staff member, or callers could never book it".to_owned());
+    }
+    Ok(active
+        .into_iter()
+        .filter(|member| member.performs(service) != ticked(member.id))
+        .map(|member| {
+            let mut ids = match &member.settings.services {
+                StaffServices::All => all_services.iter().copied().collect(),
+                StaffServices::Only(ids) => ids.clone(),
+            };
+            if ticked(member.id) {
+                ids.insert(service);
+            } else {
+                ids.remove(&service);
+            }
+            (member.clone(), StaffServices::Only(ids))
+        })
+        .collect())
+}
+
+async fn choose_performers(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<ServiceId>,
+    SignedForm {
+        session,
+        business,
+        role,
+        form,
+    }: SignedForm<std::collections::BTreeMap<String, String>>,
+) -> PageResult {
+    let service = app::get_service(&dashboard.app, &business, id).await?;
+    let all_services: Vec<ServiceId> = app::list_services(&dashboard.app, &business)
+        .await?
+        .iter()
+        .map(|service| service.id)
+        .collect();
+    let staff = app::list_staff(&dashboard.app, &business).await?;
+    let ticked = |member: StaffId| form.contains_key(&format!("performs-{member}"));
+    let problem = match performers_changes(id, &all_services, &staff, ticked) {
+        Ok(changes) => {
+            let mut conflict = None;
+            for (member, services) in changes {
+                let change = StaffChanges {
+                    services: Some(services),
+                    expected_version: Some(member.version),
+                    ..StaffChanges::default()
+                };
+                match app::update_staff_member(&dashboard.app, &business, member.id, &change).await
+                {
+                    Ok(_) => {}
+                    Err(AppError::VersionConflict) => {
+                        conflict = Some(format!(
+                            "Who performs it: {} was changed meanwhile; the page shows them as they are now. Choose again.",
+                            member.settings.name.as_ref()
+                        ));
+                        break;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            match conflict {
+                None => {
+                    return Ok(see_other(&format!(
+                        "/dashboard/services/{id}?notice=performers#performers"
+                    )));
+                }
+                Some(message) => message,
+            }
+        }
+        Err(message) => message,
+    };
+    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let errors = vec![("performers", problem)];
+    let body = edit_page(&dashboard, &signed, &service, &errors).await?;
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(
+            &signed.viewer(),
+            Nav::Services,
+            service.settings.name.as_ref(),
+            None,
+            body,
+        ),
+    )
+        .into_response())
 }
 
 async fn update(
@@ -696,5 +690,26 @@ async fn update(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_form_reads_each_weekday_beside_the_other_fields() {
+        let fields: ServiceFields = serde_urlencoded::from_str(
+            "csrf=t&name=Cut&duration=30&slot_interval=15&buffer_before=0&buffer_after=0&minimum_notice=0\
+             &booking_horizon_days=30&monday=09%3A00-12%3A00&saturday=10%3A00-11%3A00&active=on",
+        )
+        .unwrap();
+        let (settings, active) = parse(&fields).unwrap();
+        assert!(active);
+        assert_eq!(settings.weekly_hours.monday.len(), 1);
+        assert_eq!(settings.weekly_hours.saturday.len(), 1);
+        assert!(settings.weekly_hours.tuesday.is_empty());
     }
 }

@@ -100,6 +100,8 @@ impl TryFrom<&BusinessFields> for SettingsChanges {
                 country: Some(country),
                 hold_minutes: Some(hold_minutes),
                 owner_alerts: Some(fields.owner_alerts.is_some()),
+                // Chosen on the Staff page.
+                assignment: None,
             }),
             (name, zone, country, hold_minutes) => {
                 Err([name.err(), zone.err(), country.err(), hold_minutes.err()]
