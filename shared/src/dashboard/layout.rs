@@ -25,7 +25,7 @@ pub enum Nav {
 }
 
 /// Each item with the access its page needs: a role sees only the pages it may use.
-const NAV: [(Nav, &str, &str, Access); 8] = [
+const NAV: [(Nav, &str, &str, Access); 9] = [
     (
         Nav::Appointments,
         "/dashboard/appointments",
