@@ -212,7 +212,7 @@ impl BookingStore for DynamoStore {
             .map_err(backend)?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
         for day in utc_days(&hold.occupied()) {
-            items.push(self.ledger_remove(business_id, id.appointment_id(), day)?);
+            items.push(self.ledger_remove(business_id, id.appointment_id(), day, hold.staff_id)?);
         }
         items.push(self.day_count_remove_hold(
             business_id,
@@ -255,7 +255,7 @@ impl BookingStore for DynamoStore {
         let mut ledger_positions = Vec::new();
         for day in utc_days(&appointment.occupied()) {
             let update = self
-                .ledger_update(appointment.business_id, day)
+                .ledger_update(appointment.business_id, day, appointment.staff_id)
                 .update_expression("SET #entries.#id = :entry, #version = #version + :one")
                 .condition_expression("attribute_exists(#entries.#id)")
                 .expression_attribute_names("#entries", "entries")

@@ -1,5 +1,6 @@
-//! The booking transaction: per-day ledgers of occupied time and per-service day counts, read once and written on
-//! condition that they are still as read, so two bookings can never both take the same time or the last place.
+//! The booking transaction: ledgers of occupied time per staff member and UTC date, and per-service day counts, read
+//! once and written on condition that they are still as read, so two bookings can never both take the same time of
+//! one member or the last place.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use booking_core::domain::{
     Appointment, AppointmentId, BookingConflict, BusinessId, DailyLimits, Hold, HoldId, Interval,
-    Occupancy, ServiceId, check_booking_conflicts,
+    Occupancy, ServiceId, StaffId, check_booking_conflicts,
 };
 use booking_core::ports::{IdempotencyRecord, LedgerSnapshot, SeenEntry, SeenLedger, StoreError};
 use jiff::civil::Date;
@@ -18,19 +19,20 @@ use rand::Rng;
 
 use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
-    day_count_sk, idempotency_sk, ledger_sk,
+    day_count_sk, idempotency_sk, ledger_sk, ledger_sk_bounds, parse_ledger_sk,
 };
 use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
 
 impl DynamoStore {
-    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive at `now`.
+    /// Reads every member's ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive
+    /// at `now`.
     pub(super) async fn read_ledgers(
         &self,
         business: BusinessId,
         days: &[Date],
         now: Timestamp,
-    ) -> Result<HashMap<Date, LedgerRead>, StoreError> {
+    ) -> Result<HashMap<(Date, StaffId), LedgerRead>, StoreError> {
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Ok(HashMap::new());
         };
@@ -39,7 +41,7 @@ impl DynamoStore {
             .map(|snapshot| ledger_reads(&snapshot, days, now))
     }
 
-    /// The ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
+    /// Every member's ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
     pub(super) async fn ledger_snapshot(
         &self,
         business: BusinessId,
@@ -48,11 +50,8 @@ impl DynamoStore {
     ) -> Result<LedgerSnapshot, StoreError> {
         let mut ledgers = HashMap::new();
         for item in self.query_ledgers(business, first, last).await? {
-            let day: Date = item
-                .sk
-                .strip_prefix("LEDGER#")
-                .and_then(|day| day.parse().ok())
-                .ok_or_else(|| corrupt("ledger key"))?;
+            let ledger =
+                parse_ledger_sk(business, &item.sk).ok_or_else(|| corrupt("ledger key"))?;
             let entries = item
                 .entries
                 .into_iter()
@@ -69,7 +68,7 @@ impl DynamoStore {
                 version: item.version,
                 entries,
             };
-            ledgers.insert(day, seen);
+            ledgers.insert(ledger, seen);
         }
         Ok(LedgerSnapshot {
             business,
@@ -85,18 +84,19 @@ impl DynamoStore {
         first: Date,
         last: Date,
     ) -> Result<Vec<LedgerItem>, StoreError> {
+        let (from, to) = ledger_sk_bounds(first, last);
         self.query_all(
             self.business_query(business, "SK BETWEEN :first AND :last")
-                .expression_attribute_values(":first", string(ledger_sk(first)))
-                .expression_attribute_values(":last", string(ledger_sk(last)))
+                .expression_attribute_values(":first", string(from))
+                .expression_attribute_values(":last", string(to))
                 .projection_expression("SK, version, entries"),
         )
         .await
     }
 
-    /// Adds an entry (an appointment's or a hold's) to a ledger, on condition that the ledger is still as it was read:
-    /// any booking committed since on that day makes this transaction fail and re-check. Expired holds' entries seen
-    /// in the read are removed on the way.
+    /// Adds an entry (an appointment's or a hold's) to its member's ledger, on condition that the ledger is still as
+    /// it was read: any booking of that member committed since on that day makes this transaction fail and re-check
+    /// (another member's does not). Expired holds' entries seen in the read are removed on the way.
     pub(super) fn ledger_add(
         &self,
         business: BusinessId,
@@ -105,7 +105,7 @@ impl DynamoStore {
         touch: &LedgerTouch,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .ledger_update(business, touch.day)
+            .ledger_update(business, touch.day, touch.staff)
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_values(":one", number(1));
@@ -147,9 +147,10 @@ impl DynamoStore {
         business: BusinessId,
         id: AppointmentId,
         day: Date,
+        staff: StaffId,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .ledger_update(business, day)
+            .ledger_update(business, day, staff)
             .update_expression("REMOVE #entries.#id SET #version = #version + :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#version", "version")
@@ -173,11 +174,17 @@ impl DynamoStore {
         })
     }
 
-    /// An update of one ledger of the business (its UTC date `day`).
-    pub(super) fn ledger_update(&self, business: BusinessId, day: Date) -> UpdateBuilder {
-        Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(day))))
+    /// An update of one ledger of the business (its member `staff` on the UTC date `day`).
+    pub(super) fn ledger_update(
+        &self,
+        business: BusinessId,
+        day: Date,
+        staff: StaffId,
+    ) -> UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key(
+            business_pk(business),
+            ledger_sk(business, day, staff),
+        )))
     }
 
     /// An update of the count of one service's appointments and holds on one local date.
@@ -314,10 +321,11 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Reads the ledgers the candidate's occupied time touches and checks it against them (holds alive at `now`
-    /// included). Returns how each ledger was read, for the conditional writes. With a staff member's own limit, the
-    /// ledgers of every UTC date the candidate's local date can reach are read too, and the member's entries of that
-    /// local date counted (the write is conditional on the touched ledgers only; see DESIGN.md).
+    /// Reads the ledgers of the UTC dates the candidate's occupied time touches (every member's, in one Query) and
+    /// checks it against them (holds alive at `now` included). Returns how its own member's ledgers of those dates
+    /// were read, for the conditional writes: only those, so a booking of another member at the same moment does not
+    /// contend with it. With a staff member's own limit, the ledgers of every UTC date the candidate's local date can
+    /// reach are read too, and the member's entries of that local date counted.
     pub(super) async fn check_overlaps(
         &self,
         business: BusinessId,
@@ -352,16 +360,19 @@ impl DynamoStore {
                 staff: staff_limit,
             },
         )?;
+        let staff = candidate.staff_id;
         Ok(days
             .into_iter()
-            .map(|day| match ledgers.remove(&day) {
+            .map(|day| match ledgers.remove(&(day, staff)) {
                 Some(read) => LedgerTouch {
                     day,
+                    staff,
                     version: read.version,
                     expired: read.expired,
                 },
                 None => LedgerTouch {
                     day,
+                    staff,
                     version: LedgerVersion::Absent,
                     expired: Vec::new(),
                 },
@@ -438,10 +449,18 @@ impl DynamoStore {
         }
         let live_previous = previous.filter(|previous| previous.is_live());
         if let Some(previous) = live_previous {
-            let kept: BTreeSet<Date> = read_ledgers.iter().map(|touch| touch.day).collect();
+            let kept: BTreeSet<(Date, StaffId)> = read_ledgers
+                .iter()
+                .map(|touch| (touch.day, touch.staff))
+                .collect();
             for day in utc_days(&previous.occupied()) {
-                if !kept.contains(&day) {
-                    items.push(self.ledger_remove(previous.business_id, previous.id, day)?);
+                if !kept.contains(&(day, previous.staff_id)) {
+                    items.push(self.ledger_remove(
+                        previous.business_id,
+                        previous.id,
+                        day,
+                        previous.staff_id,
+                    )?);
                 }
             }
         }
@@ -503,7 +522,6 @@ impl DynamoStore {
 /// follows a commit of someone else, so progress is guaranteed; the cap only bounds a pathological storm.
 pub(super) const MAX_BOOKING_ATTEMPTS: u32 = 64;
 
-/// The UTC dates an interval touches (its end is exclusive).
 /// `days` widened to every UTC date an instant of `local_date` can fall on in any zone (offsets stay within a day),
 /// as one consecutive run.
 fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
@@ -525,6 +543,7 @@ fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
     reach
 }
 
+/// The UTC dates an interval touches (its end is exclusive).
 pub(super) fn utc_days(interval: &Interval) -> Vec<Date> {
     let first = interval.start().to_zoned_datetime(TimeZone::UTC).date();
     let last = (interval.end() - SignedDuration::from_nanos(1))
@@ -560,6 +579,7 @@ pub(super) struct LedgerRead {
 /// A ledger the write adds an entry to, conditional on the version read.
 pub(super) struct LedgerTouch {
     pub(super) day: Date,
+    pub(super) staff: StaffId,
     pub(super) version: LedgerVersion,
     pub(super) expired: Vec<AppointmentId>,
 }
@@ -604,39 +624,34 @@ pub(super) async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
-/// The ledgers of `days` as a snapshot holds them, holds counted if alive at `now`. Availability keeps the snapshot
-/// as its read's note ([`booking_core::ports::ReadMark`]), so a booking checked against that read makes its write
-/// conditional on it instead of querying the same ledgers again.
+/// Every member's ledgers of `days` as a snapshot holds them (a member's date absent there had no ledger), holds
+/// counted if alive at `now`. Availability keeps the snapshot as its read's note ([`booking_core::ports::ReadMark`]),
+/// so a booking checked against that read makes its write conditional on it instead of querying the same ledgers
+/// again.
 fn ledger_reads(
     snapshot: &LedgerSnapshot,
     days: &[Date],
     now: Timestamp,
-) -> HashMap<Date, LedgerRead> {
-    days.iter()
-        .map(|day| {
-            let read = match snapshot.ledgers.get(day) {
-                None => LedgerRead {
-                    version: LedgerVersion::Absent,
-                    occupancies: Vec::new(),
-                    expired: Vec::new(),
-                },
-                Some(ledger) => {
-                    let mut read = LedgerRead {
-                        version: LedgerVersion::At(ledger.version),
-                        occupancies: Vec::new(),
-                        expired: Vec::new(),
-                    };
-                    for (id, entry) in &ledger.entries {
-                        if entry.counts_at(now) {
-                            read.occupancies.push(entry.occupancy);
-                        } else {
-                            read.expired.push(*id);
-                        }
-                    }
-                    read
-                }
+) -> HashMap<(Date, StaffId), LedgerRead> {
+    let days: BTreeSet<&Date> = days.iter().collect();
+    snapshot
+        .ledgers
+        .iter()
+        .filter(|((day, _), _)| days.contains(day))
+        .map(|(ledger, seen)| {
+            let mut read = LedgerRead {
+                version: LedgerVersion::At(seen.version),
+                occupancies: Vec::new(),
+                expired: Vec::new(),
             };
-            (*day, read)
+            for (id, entry) in &seen.entries {
+                if entry.counts_at(now) {
+                    read.occupancies.push(entry.occupancy);
+                } else {
+                    read.expired.push(*id);
+                }
+            }
+            (*ledger, read)
         })
         .collect()
 }
