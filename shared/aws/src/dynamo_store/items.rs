@@ -191,6 +191,12 @@ pub fn day_count_sk(service: ServiceId, local_date: Date) -> String {
     format!("DAYCOUNT#{service}#{local_date}")
 }
 
+/// A staff member's live appointments and holds on one local date, the item their own maximum per day is kept
+/// exact on (the service's is [`day_count_sk`]).
+pub fn staff_day_count_sk(staff: StaffId, local_date: Date) -> String {
+    format!("STAFFDAYCOUNT#{staff}#{local_date}")
+}
+
 pub fn idempotency_sk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
 }
@@ -421,8 +427,8 @@ pub struct LedgerItem {
     pub entries: HashMap<AppointmentId, LedgerEntry>,
 }
 
-/// A service's live appointments on one local date (`booked`, an exact counter) and its holds there (hold id →
-/// expiry in nanoseconds), which count only until they expire. `version` changes with every write that adds to
+/// A service's or a staff member's live appointments on one local date (`booked`, an exact counter) and its holds
+/// there (hold id → expiry in nanoseconds), which count only until they expire. `version` changes with every write that adds to
 /// either, so a write checked against the daily limit can be conditional on exactly what it read.
 #[derive(Debug, Default, Deserialize)]
 pub struct DayCountItem {

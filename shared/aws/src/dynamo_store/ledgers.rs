@@ -1,6 +1,6 @@
-//! The booking transaction: ledgers of occupied time per staff member and UTC date, and per-service day counts, read
-//! once and written on condition that they are still as read, so two bookings can never both take the same time of
-//! one member or the last place.
+//! The booking transaction: ledgers of occupied time per staff member and UTC date, and day counts per service and per
+//! member, read once and written on condition that they are still as read, so two bookings can never both take the
+//! same time of one member or the last place of a day.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use rand::Rng;
 
 use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
-    day_count_sk, idempotency_sk, ledger_sk, ledger_sk_bounds, parse_ledger_sk,
+    day_count_sk, idempotency_sk, ledger_sk, ledger_sk_bounds, parse_ledger_sk, staff_day_count_sk,
 };
 use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
@@ -163,11 +163,11 @@ impl DynamoStore {
     pub(super) async fn read_day_count(
         &self,
         business: BusinessId,
-        service: ServiceId,
+        counted: Counted,
         local_date: Date,
     ) -> Result<DayCountRead, StoreError> {
         let item: Option<DayCountItem> = self
-            .get(business_pk(business), day_count_sk(service, local_date))
+            .get(business_pk(business), counted.sk(local_date))
             .await?;
         Ok(DayCountRead {
             item: item.unwrap_or_default(),
@@ -187,26 +187,16 @@ impl DynamoStore {
         )))
     }
 
-    /// An update of the count of one service's appointments and holds on one local date.
+    /// An update of the count of one service's or member's appointments and holds on one local date.
     fn day_count_update(
         &self,
         business: BusinessId,
-        service: ServiceId,
+        counted: Counted,
         local_date: Date,
     ) -> UpdateBuilder {
-        Update::builder().table_name(&self.table).set_key(Some(key(
-            business_pk(business),
-            day_count_sk(service, local_date),
-        )))
-    }
-
-    /// [`Self::day_count_update`] of the service and local date an appointment counts on.
-    fn appointment_day_count_update(&self, appointment: &Appointment) -> UpdateBuilder {
-        self.day_count_update(
-            appointment.business_id,
-            appointment.service_id,
-            appointment.local_date,
-        )
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), counted.sk(local_date))))
     }
 
     /// The condition that the day count is still at the version `read` saw.
@@ -219,15 +209,16 @@ impl DynamoStore {
         }
     }
 
-    /// Counts a live appointment on its service's local date. A write checked against a limit is conditional on
-    /// the count being as read, so two writers can never both take the last place.
+    /// Counts a live appointment on its service's or member's local date. A write checked against a limit is
+    /// conditional on the count being as read, so two writers can never both take the last place.
     pub(super) fn day_count_add(
         &self,
         appointment: &Appointment,
+        counted: Counted,
         read: Option<&DayCountRead>,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .appointment_day_count_update(appointment)
+            .day_count_update(appointment.business_id, counted, appointment.local_date)
             .update_expression("ADD booked :one, #version :one")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", number(1));
@@ -241,9 +232,10 @@ impl DynamoStore {
     pub(super) fn day_count_remove(
         &self,
         appointment: &Appointment,
+        counted: Counted,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .appointment_day_count_update(appointment)
+            .day_count_update(appointment.business_id, counted, appointment.local_date)
             .update_expression("ADD booked :minus_one")
             .expression_attribute_values(":minus_one", number(-1));
         transact_update(update)
@@ -254,6 +246,7 @@ impl DynamoStore {
     pub(super) fn day_count_add_hold(
         &self,
         hold: &Hold,
+        counted: Counted,
         read: &DayCountRead,
     ) -> Result<TransactWriteItem, StoreError> {
         let now = nanos(hold.created_at)?;
@@ -266,7 +259,7 @@ impl DynamoStore {
             .collect();
         holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
         let update = self
-            .day_count_update(hold.business_id, hold.service_id, hold.local_date)
+            .day_count_update(hold.business_id, counted, hold.local_date)
             .update_expression("SET #holds = :holds ADD #version :one")
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#version", "version")
@@ -281,7 +274,7 @@ impl DynamoStore {
     pub(super) fn day_count_remove_hold(
         &self,
         business: BusinessId,
-        service: ServiceId,
+        counted: Counted,
         local_date: Date,
         hold: HoldId,
         converted: bool,
@@ -292,7 +285,7 @@ impl DynamoStore {
             "REMOVE #holds.#hold ADD #version :one"
         };
         let update = self
-            .day_count_update(business, service, local_date)
+            .day_count_update(business, counted, local_date)
             .update_expression(expression)
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#hold", hold.to_string())
@@ -301,9 +294,10 @@ impl DynamoStore {
         transact_update(update)
     }
 
-    /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
+    /// Refuses when the service's or member's day is full at `now`: booked appointments plus live holds.
     pub(super) fn check_daily_limit(
         read: &DayCountRead,
+        counted: Counted,
         limit: Option<u32>,
         local_date: Date,
         now: Timestamp,
@@ -313,10 +307,9 @@ impl DynamoStore {
             return Ok(());
         };
         if read.item.live(nanos(now)?, excluding) >= i64::from(limit) {
-            return Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
-                date: local_date,
-                limit,
-            }));
+            return Err(StoreError::Conflict(
+                counted.limit_reached(local_date, limit),
+            ));
         }
         Ok(())
     }
@@ -380,41 +373,59 @@ impl DynamoStore {
             .collect())
     }
 
-    /// The ledgers and, when a limit applies, the day count a write of `candidate` must be conditional on, read at
-    /// once; the rules are checked on what was read.
+    /// The ledgers and, for each limit the write adds to (`counted_limits`), the day count a write of `candidate`
+    /// must be conditional on, read at once; the rules are checked on what was read. `staff_limit` is the member's
+    /// own maximum, also checked on the member's ledger entries of the local date: the count keeps it exact under
+    /// races, the entries cover appointments stored before the count existed.
     pub(super) async fn read_for_write(
         &self,
         business: BusinessId,
         candidate: &Occupancy,
-        count_with_limit: Option<u32>,
+        counted_limits: DailyLimits,
         staff_limit: Option<u32>,
         now: Timestamp,
         seen: Option<&LedgerSnapshot>,
-    ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
-        let count = async {
-            match count_with_limit {
-                Some(_) => self
-                    .read_day_count(business, candidate.service_id, candidate.local_date)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
+    ) -> Result<(Vec<LedgerTouch>, CountReads), StoreError> {
+        let count = async |counted: Counted, limit: Option<u32>| match limit {
+            Some(_) => self
+                .read_day_count(business, counted, candidate.local_date)
+                .await
+                .map(Some),
+            None => Ok(None),
         };
-        let (ledgers, count) = tokio::try_join!(
+        let (ledgers, service, staff) = tokio::try_join!(
             self.check_overlaps(business, candidate, staff_limit, now, seen),
-            count
+            count(
+                Counted::Service(candidate.service_id),
+                counted_limits.service
+            ),
+            count(Counted::Staff(candidate.staff_id), counted_limits.staff),
         )?;
-        if let Some(count) = &count {
-            let excluding = candidate.appointment_id.to_string();
-            Self::check_daily_limit(
-                count,
-                count_with_limit,
-                candidate.local_date,
-                now,
-                Some(&excluding),
-            )?;
+        let excluding = candidate.appointment_id.to_string();
+        for (counted, read, limit) in [
+            (
+                Counted::Service(candidate.service_id),
+                &service,
+                counted_limits.service,
+            ),
+            (
+                Counted::Staff(candidate.staff_id),
+                &staff,
+                counted_limits.staff,
+            ),
+        ] {
+            if let Some(read) = read {
+                Self::check_daily_limit(
+                    read,
+                    counted,
+                    limit,
+                    candidate.local_date,
+                    now,
+                    Some(&excluding),
+                )?;
+            }
         }
-        Ok((ledgers, count))
+        Ok((ledgers, CountReads { service, staff }))
     }
 
     /// The write that makes `next` the stored state of an appointment that was `previous` (None for a new one).
@@ -423,7 +434,7 @@ impl DynamoStore {
         previous: Option<&Appointment>,
         next: &Appointment,
         read_ledgers: &[LedgerTouch],
-        day_count: Option<&DayCountRead>,
+        counts: &CountReads,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<BookingWrite, StoreError> {
         let item = to_item(&AppointmentItem::new(next))?;
@@ -465,18 +476,28 @@ impl DynamoStore {
             }
         }
 
-        let counted_on =
-            |appointment: &Appointment| (appointment.service_id, appointment.local_date);
-        let mut day_count_position = None;
-        match (live_previous, next.is_live()) {
-            (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
-            (previous, next_live) => {
-                if let Some(previous) = previous {
-                    items.push(self.day_count_remove(previous)?);
-                }
-                if next_live {
-                    day_count_position = Some(items.len());
-                    items.push(self.day_count_add(next, day_count)?);
+        // The service's count and the member's: each moves only when the appointment leaves or enters it.
+        let counted_by: [fn(&Appointment) -> Counted; 2] = [
+            |appointment| Counted::Service(appointment.service_id),
+            |appointment| Counted::Staff(appointment.staff_id),
+        ];
+        let mut count_positions = Vec::new();
+        for (counted, read) in counted_by
+            .into_iter()
+            .zip([counts.service.as_ref(), counts.staff.as_ref()])
+        {
+            let counted_on =
+                |appointment: &Appointment| (counted(appointment), appointment.local_date);
+            match (live_previous, next.is_live()) {
+                (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
+                (previous, next_live) => {
+                    if let Some(previous) = previous {
+                        items.push(self.day_count_remove(previous, counted(previous))?);
+                    }
+                    if next_live {
+                        count_positions.push(items.len());
+                        items.push(self.day_count_add(next, counted(next), read)?);
+                    }
                 }
             }
         }
@@ -491,7 +512,7 @@ impl DynamoStore {
         Ok(BookingWrite {
             items,
             ledger_positions,
-            day_count_position,
+            count_positions,
             idempotency_position,
         })
     }
@@ -588,7 +609,7 @@ pub(super) struct LedgerTouch {
 pub(super) struct BookingWrite {
     pub(super) items: Vec<TransactWriteItem>,
     pub(super) ledger_positions: Vec<usize>,
-    pub(super) day_count_position: Option<usize>,
+    pub(super) count_positions: Vec<usize>,
     pub(super) idempotency_position: Option<usize>,
 }
 
@@ -596,8 +617,10 @@ impl BookingWrite {
     /// Whether the transaction lost to a concurrent write: a booking or hold on the same days, a place of the day
     /// taken, or an item another transaction held. Reading again and deciding again may well succeed.
     pub(super) fn lost_race(&self, outcome: &WriteOutcome) -> bool {
-        self.ledger_positions.iter().any(|at| outcome.failed(*at))
-            || self.day_count_position.is_some_and(|at| outcome.failed(at))
+        self.ledger_positions
+            .iter()
+            .chain(&self.count_positions)
+            .any(|at| outcome.failed(*at))
             || outcome.contended()
     }
 }
@@ -605,6 +628,37 @@ impl BookingWrite {
 /// A day count as read for a write checked against the daily limit.
 pub(super) struct DayCountRead {
     pub(super) item: DayCountItem,
+}
+
+/// The day counts a write read because it adds to a count with a limit: the service's, the member's.
+#[derive(Default)]
+pub(super) struct CountReads {
+    pub(super) service: Option<DayCountRead>,
+    pub(super) staff: Option<DayCountRead>,
+}
+
+/// Whose appointments and holds of one local date a day count counts: a service's (its maximum per day over the
+/// business) or a staff member's (their own maximum over their services).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Counted {
+    Service(ServiceId),
+    Staff(StaffId),
+}
+
+impl Counted {
+    fn sk(self, local_date: Date) -> String {
+        match self {
+            Self::Service(service) => day_count_sk(service, local_date),
+            Self::Staff(staff) => staff_day_count_sk(staff, local_date),
+        }
+    }
+
+    fn limit_reached(self, date: Date, limit: u32) -> BookingConflict {
+        match self {
+            Self::Service(_) => BookingConflict::DailyLimitReached { date, limit },
+            Self::Staff(_) => BookingConflict::StaffDailyLimitReached { date, limit },
+        }
+    }
 }
 
 /// A booking transaction cancelled for a reason that is neither a rule nor a race (the write is wrong, or DynamoDB is).
