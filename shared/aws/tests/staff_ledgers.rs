@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::error::BoxError;
 use booking_aws::dynamo_store::{DynamoStore, create_table};
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_aws::emulators::sdk_config;
-use booking_core::app;
+use booking_core::adapters::InProcessQueue;
+use booking_core::app::{self, App};
 use booking_core::domain::{
     Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
     Interval, Minutes, ServiceId, StaffId, StaffMember, StaffName, StaffSettings, SyncState,
@@ -249,4 +250,51 @@ async fn two_members_booked_at_one_moment_commit_without_a_store_retry() {
         .await
         .unwrap();
     assert_eq!(live.len(), 4);
+}
+
+/// The free times of one day for "anyone" read every member's ledgers in one Query: with 10 members, each booked
+/// that day, the answer costs exactly the requests it costs with one.
+#[tokio::test]
+async fn a_day_for_anyone_costs_the_same_requests_with_ten_members_as_with_one() {
+    let Some((store, counted)) = counted_store().await else {
+        return;
+    };
+    let tomorrow = now() + SignedDuration::from_hours(24);
+    let mut requests = Vec::new();
+    for members in [1_usize, 10] {
+        let (business, service) = business_with_service(&store).await;
+        let mut staff = vec![StaffId::first_of(business.id)];
+        for index in 1..members {
+            staff.push(add_member(&store, &business, &format!("Member {index}")).await);
+        }
+        for (index, member) in staff.iter().enumerate() {
+            let start = tomorrow + SignedDuration::from_mins(30 * i64::try_from(index).unwrap());
+            let time = Interval::new(start, start + SignedDuration::from_mins(30)).unwrap();
+            store
+                .create_appointment(NewBooking {
+                    appointment: &appointment(&business, service, *member, time),
+                    max_per_day: None,
+                    staff_max_per_day: None,
+                    idempotency: None,
+                    checked_against: None,
+                })
+                .await
+                .unwrap();
+        }
+        let app = App::new(
+            store.clone(),
+            Arc::new(InProcessQueue::new(Default::default())),
+            Arc::new(ManualClock::new(now())),
+        );
+        let day = Interval::new(tomorrow, tomorrow + SignedDuration::from_hours(24)).unwrap();
+        counted.take();
+        let answer = app::find_times(&app, &business, app::FindTimes::in_window(service, day))
+            .await
+            .unwrap();
+        assert_eq!(answer.staff.len(), members);
+        assert!(!answer.slots.is_empty());
+        requests.push(counted.take());
+    }
+    assert_eq!(requests[0], requests[1], "1 member, then 10");
+    assert_eq!(requests[0].get("Query"), Some(&2), "{:?}", requests[0]);
 }
