@@ -178,20 +178,13 @@ async fn main() {
             now + SignedDuration::from_hours(24),
             now + SignedDuration::from_hours(24 * (1 + days)),
         );
-        bench.call("GET", &uri, None).await;
-        requests.store(0, Ordering::Relaxed);
-        let mut latencies = Vec::new();
-        for _ in 0..300 {
-            let began = Instant::now();
-            let (status, _) = bench.call("GET", &uri, None).await;
-            latencies.push(began.elapsed());
-            assert_eq!(status, StatusCode::OK);
-        }
-        report(
+        time_availability(
+            &bench,
+            &uri,
             &format!("availability {days:>2}-day window"),
-            latencies,
-            Some(requests.load(Ordering::Relaxed)),
-        );
+            &requests,
+        )
+        .await;
     }
     let counter = requests.clone();
     holds_and_callers::run(store.clone(), move || Some(counter.load(Ordering::Relaxed))).await;
@@ -272,12 +265,17 @@ async fn anyone_for_one_day(
             assert_eq!(status, StatusCode::CREATED, "{booked}");
         }
     }
-    bench.call("GET", &uri, None).await;
+    time_availability(&bench, &uri, name, requests).await;
+}
+
+/// 300 calls of the availability `uri` after one to warm up, reported as `name` with their requests.
+async fn time_availability(bench: &Client, uri: &str, name: &str, requests: &AtomicU64) {
+    bench.call("GET", uri, None).await;
     requests.store(0, Ordering::Relaxed);
     let mut latencies = Vec::new();
     for _ in 0..300 {
         let began = Instant::now();
-        let (status, _) = bench.call("GET", &uri, None).await;
+        let (status, _) = bench.call("GET", uri, None).await;
         latencies.push(began.elapsed());
         assert_eq!(status, StatusCode::OK);
     }

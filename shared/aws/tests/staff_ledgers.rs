@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../benches/support/seed.rs"]
+mod seed;
 mod support;
 
 use std::collections::HashMap;
@@ -16,13 +18,16 @@ use aws_sdk_dynamodb::error::BoxError;
 use booking_aws::dynamo_store::{DynamoStore, create_table};
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_aws::emulators::sdk_config;
+use booking_core as booking;
 use booking_core::adapters::InProcessQueue;
 use booking_core::app::{self, App};
 use booking_core::domain::{
-    Appointment, AppointmentId, AppointmentStatus, BookingSource, Business, Customer, CustomerName,
-    Interval, Minutes, ServiceId, StaffId, StaffMember, StaffName, StaffSettings, SyncState,
+    Appointment, AppointmentId, Business, Interval, Minutes, ServiceId, StaffId, StaffMember,
+    StaffName, StaffSettings,
 };
-use booking_core::ports::{AppointmentStore, BookingStore, CatalogStore, ManualClock, NewBooking};
+use booking_core::ports::{
+    AppointmentStore, BookingStore, CatalogStore, ManualClock, NewBooking, ReadMark, StoreError,
+};
 use jiff::{SignedDuration, Timestamp};
 
 /// Every request sent, by operation (`TransactWriteItems`, `Query`, ...).
@@ -142,31 +147,28 @@ fn appointment(
     staff: StaffId,
     time: Interval,
 ) -> Appointment {
+    let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     Appointment {
-        id: AppointmentId::generate(),
-        business_id: business.id,
-        service_id: service,
         staff_id: staff,
-        time,
-        local_date: time
-            .start()
-            .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
-            .date(),
-        buffer_before: Minutes::new(0),
-        buffer_after: Minutes::new(0),
-        customer: Customer {
-            name: CustomerName::try_from("Ana".to_owned()).unwrap(),
-            phone: None,
-            email: None,
-        },
-        notes: None,
-        source: BookingSource::Api,
-        status: AppointmentStatus::Booked,
-        version: 1,
-        sync: SyncState::after_change(false, now()),
-        created_at: now(),
-        updated_at: now(),
+        ..seed::booked_appointment(business.id, service, time, zone, "Ana", None, now())
     }
+}
+
+/// Books with no limit, on condition of `checked_against` when given.
+async fn book(
+    store: &DynamoStore,
+    appointment: &Appointment,
+    checked_against: Option<&ReadMark>,
+) -> Result<(), StoreError> {
+    store
+        .create_appointment(NewBooking {
+            appointment,
+            max_per_day: None,
+            staff_max_per_day: None,
+            idempotency: None,
+            checked_against,
+        })
+        .await
 }
 
 /// Two members booked at one moment, both checked against the same read of the ledgers (as two callers asking at
@@ -194,16 +196,7 @@ async fn two_members_booked_at_one_moment_commit_without_a_store_retry() {
     let with_tom = appointment(&business, service, tom, time);
     for booking in [&first, &with_tom] {
         counted.take();
-        store
-            .create_appointment(NewBooking {
-                appointment: booking,
-                max_per_day: None,
-                staff_max_per_day: None,
-                idempotency: None,
-                checked_against: Some(&read.mark),
-            })
-            .await
-            .unwrap();
+        book(&store, booking, Some(&read.mark)).await.unwrap();
         assert_eq!(
             counted.take(),
             HashMap::from([("TransactWriteItems".to_owned(), 1)]),
@@ -229,15 +222,11 @@ async fn two_members_booked_at_one_moment_commit_without_a_store_retry() {
         .await
         .unwrap();
     counted.take();
-    let results = futures::future::join_all(bookings.iter().map(|booking| {
-        store.create_appointment(NewBooking {
-            appointment: booking,
-            max_per_day: None,
-            staff_max_per_day: None,
-            idempotency: None,
-            checked_against: Some(&read.mark),
-        })
-    }))
+    let results = futures::future::join_all(
+        bookings
+            .iter()
+            .map(|booking| book(&store, booking, Some(&read.mark))),
+    )
     .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(counted.take().get("TransactWriteItems"), Some(&2));
@@ -270,16 +259,13 @@ async fn a_day_for_anyone_costs_the_same_requests_with_ten_members_as_with_one()
         for (index, member) in staff.iter().enumerate() {
             let start = tomorrow + SignedDuration::from_mins(30 * i64::try_from(index).unwrap());
             let time = Interval::new(start, start + SignedDuration::from_mins(30)).unwrap();
-            store
-                .create_appointment(NewBooking {
-                    appointment: &appointment(&business, service, *member, time),
-                    max_per_day: None,
-                    staff_max_per_day: None,
-                    idempotency: None,
-                    checked_against: None,
-                })
-                .await
-                .unwrap();
+            book(
+                &store,
+                &appointment(&business, service, *member, time),
+                None,
+            )
+            .await
+            .unwrap();
         }
         let app = App::new(
             store.clone(),
