@@ -1,8 +1,9 @@
 //! What availability and booking cost on DynamoDB: requests per call (counted by an SDK interceptor) and latency
 //! percentiles, through the same axum router the Lambda functions run, against DynamoDB Local on this machine.
 //!
-//! Seeds one business with a service open six days a week, 300 appointments and 500 busy events over 60 days; then
-//! runs the holds-and-callers scenario (hold + book from the hold, a phone lookup among 10,000 appointments) that
+//! First asks a 1-day availability for anyone of a business with 1 member and of one with 10 (the same requests).
+//! Then seeds one business with a service open six days a week, 300 appointments and 500 busy events over 60 days;
+//! then runs the holds-and-callers scenario (hold + book from the hold, a phone lookup among 10,000 appointments) that
 //! the embedded-store bench runs too; and last, what a one-day answer costs as a second business's future fills up
 //! with busy events and appointments (the embedded store's `window_cost` bench asks the same).
 
@@ -27,7 +28,7 @@ use booking_aws::dynamo_store::{DynamoStore, create_table};
 use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_aws::emulators::sdk_config;
 use booking_core as booking;
-use booking_core::domain::{BusinessId, Interval};
+use booking_core::domain::{BusinessId, Interval, StaffId, StaffMember, StaffName, StaffSettings};
 use booking_core::ports::{BusyEvent, Store};
 use holds_and_callers::{Client, report};
 use jiff::{SignedDuration, Timestamp};
@@ -66,6 +67,15 @@ async fn main() {
     create_table(&client, "bench").await.unwrap();
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client, "bench"));
     let now: Timestamp = "2026-11-30T13:00:00Z".parse().unwrap();
+    for members in [1_usize, 10] {
+        let name = if members == 1 {
+            "find_available_times 1 day, anyone, 1 member".to_owned()
+        } else {
+            format!("find_available_times 1 day, anyone across {members} members")
+        };
+        anyone_for_one_day(&store, now, members, &name, &requests).await;
+    }
+
     let (bench, business) = Client::for_new_business(store.clone(), now).await;
     let day = json!([{ "start": "08:00", "end": "12:00" }, { "start": "13:00", "end": "19:00" }]);
     let service_id = bench
@@ -168,20 +178,13 @@ async fn main() {
             now + SignedDuration::from_hours(24),
             now + SignedDuration::from_hours(24 * (1 + days)),
         );
-        bench.call("GET", &uri, None).await;
-        requests.store(0, Ordering::Relaxed);
-        let mut latencies = Vec::new();
-        for _ in 0..300 {
-            let began = Instant::now();
-            let (status, _) = bench.call("GET", &uri, None).await;
-            latencies.push(began.elapsed());
-            assert_eq!(status, StatusCode::OK);
-        }
-        report(
+        time_availability(
+            &bench,
+            &uri,
             &format!("availability {days:>2}-day window"),
-            latencies,
-            Some(requests.load(Ordering::Relaxed)),
-        );
+            &requests,
+        )
+        .await;
     }
     let counter = requests.clone();
     holds_and_callers::run(store.clone(), move || Some(counter.load(Ordering::Relaxed))).await;
@@ -209,4 +212,72 @@ async fn main() {
         )
         .await;
     }
+}
+
+/// A 1-day availability for anyone (the agent's `find_available_times` without a member) of a new business with
+/// `members` members, each booked four times that day: every member's ledgers are read by the same one Query, so the
+/// requests per call do not grow with the members.
+async fn anyone_for_one_day(
+    store: &Arc<dyn Store>,
+    now: Timestamp,
+    members: usize,
+    name: &str,
+    requests: &AtomicU64,
+) {
+    let (bench, business) = Client::for_new_business(store.clone(), now).await;
+    let day = json!([{ "start": "08:00", "end": "19:00" }]);
+    let service_id = bench
+        .create_service(
+            json!({ "monday": day, "tuesday": day, "wednesday": day, "thursday": day,
+                                "friday": day, "saturday": day, "sunday": day }),
+        )
+        .await;
+    for index in 1..members {
+        let member = StaffMember {
+            id: StaffId::generate(),
+            business_id: business.id,
+            settings: StaffSettings::first_member(
+                StaffName::try_from(format!("Member {index}")).unwrap(),
+            ),
+            active: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_staff_member(&member).await.unwrap();
+    }
+    let from = now + SignedDuration::from_hours(24);
+    let to = from + SignedDuration::from_hours(24);
+    let uri = format!("/v1/availability?service_id={service_id}&from={from}&to={to}");
+    let (_, free) = bench.call("GET", &uri, None).await;
+    let starts: Vec<String> = free["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|slot| slot["start"].as_str().unwrap().to_owned())
+        .collect();
+    // Four bookings per member, each of "anyone" at a time someone is still free: the use case assigns the member.
+    // An hour apart, so that one member's bookings (30 minutes and a 5-minute buffer) never overlap.
+    for start in starts.iter().step_by(4).take(4) {
+        for _ in 0..members {
+            let body = json!({ "service_id": service_id, "start": start, "customer": { "name": "Bench" }, "source": "api" });
+            let (status, booked) = bench.post("/v1/appointments", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{booked}");
+        }
+    }
+    time_availability(&bench, &uri, name, requests).await;
+}
+
+/// 300 calls of the availability `uri` after one to warm up, reported as `name` with their requests.
+async fn time_availability(bench: &Client, uri: &str, name: &str, requests: &AtomicU64) {
+    bench.call("GET", uri, None).await;
+    requests.store(0, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for _ in 0..300 {
+        let began = Instant::now();
+        let (status, _) = bench.call("GET", uri, None).await;
+        latencies.push(began.elapsed());
+        assert_eq!(status, StatusCode::OK);
+    }
+    report(name, latencies, Some(requests.load(Ordering::Relaxed)));
 }

@@ -22,7 +22,9 @@ pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
     match role {
         // catalog.rs: the business, its first key and its lookup in one transaction of puts; services by
         // conditional put; settings by put; renaming puts the business and its key lookups in one transaction
-        // (the keys read by query); reads by key, services by query.
+        // (the keys read by query); reads by key, services by query. Its one Scan, the first-staff back-fill, runs
+        // only in the scheduler, whose AppointmentStore role grants Scan; granting it here would give every API
+        // function a Scan of the table.
         StoreRole::CatalogStore => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
         // catalog.rs: the service and the calendar connection in one BatchGetItem.
         StoreRole::BookingReads => &["dynamodb:BatchGetItem"],

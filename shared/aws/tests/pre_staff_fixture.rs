@@ -180,6 +180,32 @@ async fn the_dynamodb_items_of_the_release_before_staff_answer_as_they_did() {
     );
 }
 
+/// On AWS nothing opens the store to migrate it: the scheduled run stores the first member of the business the
+/// release before staff members wrote, once, and the next run stores none.
+#[tokio::test]
+async fn the_scheduled_run_stores_the_first_staff_members_of_the_release_before_once() {
+    let Some(store) = fixture_table().await else {
+        return;
+    };
+    let ids: FixtureIds = serde_json::from_value(read_json("dynamodb-ids.json")).unwrap();
+    let app = app_at_fixture_time(store.clone());
+    let first = app::run_scheduled_work(&app).await.unwrap();
+    assert_eq!(first.first_staff_members_stored, 1, "{first:?}");
+    assert_one_first_member(store.clone(), &ids).await;
+    let second = app::run_scheduled_work(&app).await.unwrap();
+    assert_eq!(second.first_staff_members_stored, 0, "{second:?}");
+    assert_eq!(store.store_first_staff_members().await.unwrap(), 0);
+}
+
+/// The use cases over `store`, at the time the fixture was written.
+fn app_at_fixture_time(store: Arc<dyn Store>) -> App {
+    App::new(
+        store,
+        Arc::new(InProcessQueue::new(Default::default())),
+        Arc::new(ManualClock::new(fixture_now())),
+    )
+}
+
 /// A fresh table holding the items the release before staff members wrote; `None` without DynamoDB Local.
 async fn fixture_table() -> Option<Arc<dyn Store>> {
     if !support::installed(DynamoDbLocal::shared().await, "DynamoDB Local") {
@@ -208,11 +234,7 @@ async fn a_member_added_before_the_migration_joins_the_first_one() {
         return;
     };
     let ids: FixtureIds = serde_json::from_value(read_json("dynamodb-ids.json")).unwrap();
-    let app = App::new(
-        store.clone(),
-        Arc::new(InProcessQueue::new(Default::default())),
-        Arc::new(ManualClock::new(fixture_now())),
-    );
+    let app = app_at_fixture_time(store.clone());
     let business = store.get_business(ids.business).await.unwrap().unwrap();
     let tom = StaffSettings::first_member(StaffName::try_from("Tom".to_owned()).unwrap());
     let tom = app::create_staff_member(&app, &business, tom)

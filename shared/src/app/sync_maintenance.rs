@@ -37,25 +37,31 @@ pub struct MaintenanceReport {
     /// Appointments and calendar watches moved off indexes the whole fleet shared onto the store's sharded one,
     /// and watches keyed by their check time, by this run (0 once done).
     pub scheduled_work_indexed: u64,
+    /// Businesses stored before staff members given their first member by this run (0 once done). The embedded
+    /// store does it when it opens; on AWS nothing else runs it.
+    pub first_staff_members_stored: u64,
 }
 
 /// The scheduled work: move work still under a fleet-wide index onto the sharded one first (so the sweeps
 /// see it), re-enqueue syncs whose job went missing, retry failures that may have passed, sync calendars whose
-/// notifications may have been lost or whose channels need renewing, and back-fill the phone index. Back-fills are
-/// no-ops once their marker is written. The first failure ends the run; the next run starts the list again.
+/// notifications may have been lost or whose channels need renewing, and back-fill the phone index and the first
+/// staff member of businesses stored before staff members. Back-fills are no-ops once their marker is written. The
+/// first failure ends the run; the next run starts the list again.
 #[tracing::instrument(skip_all)]
-pub async fn run_scheduled_work<S: AppointmentStore + ConnectionStore + ?Sized>(
+pub async fn run_scheduled_work<S: AppointmentStore + ConnectionStore + CatalogStore + ?Sized>(
     app: &App<S>,
 ) -> Result<MaintenanceReport, AppError> {
     // In this order: the first move puts watches of the release before last where the second finds them.
     let scheduled_work_indexed = app.store.index_existing_scheduled_work().await?
         + app.store.index_watches_by_check_time().await?;
+    let first_staff_members_stored = app.store.store_first_staff_members().await?;
     Ok(MaintenanceReport {
         requeued_stale_pending: requeue_stale_pending(app).await?,
         retried_failed: retry_failed_automatically(app).await?,
         calendars_queued: sync_stale_calendars(app).await?,
         phone_numbers_indexed: index_existing_phone_numbers(app).await?,
         scheduled_work_indexed,
+        first_staff_members_stored,
     })
 }
 

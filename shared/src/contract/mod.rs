@@ -87,6 +87,7 @@ macro_rules! store_contract_tests {
             staff_members_are_created_listed_and_updated_by_version,
             two_members_are_booked_at_once_and_one_member_never_twice,
             a_members_daily_maximum_counts_their_services,
+            a_members_daily_maximum_holds_under_a_race_across_utc_dates,
             fifty_concurrent_bookings_for_anyone_of_three_members_make_three_with_each,
             twenty_concurrent_bookings_naming_one_member_make_one,
             holds_for_anyone_racing_bookings_of_the_last_member_never_exceed_the_members,

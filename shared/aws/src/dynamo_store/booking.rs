@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
-use booking_core::domain::{BusinessId, Hold, HoldId};
+use booking_core::domain::{BusinessId, DailyLimits, Hold, HoldId};
 use booking_core::ports::{
     AppointmentChange, BookingStore, IdempotencyKey, IdempotencyRecord, NewBooking, NewHold,
     ReadMark, StoreError,
@@ -14,7 +14,7 @@ use super::items::{
     idempotency_sk,
 };
 use super::ledgers::{
-    BookingWrite, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
+    BookingWrite, Counted, MAX_BOOKING_ATTEMPTS, back_off, cancelled_for_no_known_reason,
     gave_up_under_contention, utc_days,
 };
 use super::requests::{WriteOutcome, transact_update};
@@ -28,23 +28,21 @@ impl BookingStore for DynamoStore {
         let seen = booking.checked_against.and_then(ReadMark::snapshot);
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
             // The first attempt relies on the availability check's read; a retry follows a change, so it reads.
-            let (ledgers, day_count) = self
+            let (ledgers, counts) = self
                 .read_for_write(
                     appointment.business_id,
                     &appointment.occupancy(),
-                    booking.max_per_day,
+                    DailyLimits {
+                        service: booking.max_per_day,
+                        staff: booking.staff_max_per_day,
+                    },
                     booking.staff_max_per_day,
                     now,
                     seen.filter(|_| attempt == 0),
                 )
                 .await?;
-            let mut write = self.booking_write(
-                None,
-                appointment,
-                &ledgers,
-                day_count.as_ref(),
-                booking.idempotency,
-            )?;
+            let mut write =
+                self.booking_write(None, appointment, &ledgers, &counts, booking.idempotency)?;
             let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
@@ -79,24 +77,30 @@ impl BookingStore for DynamoStore {
             if current.version != change.expected_version {
                 return Err(StoreError::VersionMismatch);
             }
-            let counted_again = current.is_live()
-                && (current.service_id, current.local_date) == (next.service_id, next.local_date);
-            let limit = change.max_per_day.filter(|_| !counted_again);
-            let (ledgers, day_count) = if next.is_live() {
+            // A count the appointment stays on gains nothing, so its limit cannot be passed there.
+            let stays = current.is_live() && current.local_date == next.local_date;
+            let counted_limits = DailyLimits {
+                service: change
+                    .max_per_day
+                    .filter(|_| !(stays && current.service_id == next.service_id)),
+                staff: change
+                    .staff_max_per_day
+                    .filter(|_| !(stays && current.staff_id == next.staff_id)),
+            };
+            let (ledgers, counts) = if next.is_live() {
                 self.read_for_write(
                     next.business_id,
                     &next.occupancy(),
-                    limit,
+                    counted_limits,
                     change.staff_max_per_day,
                     now,
                     None,
                 )
                 .await?
             } else {
-                (Vec::new(), None)
+                (Vec::new(), Default::default())
             };
-            let mut write =
-                self.booking_write(Some(&current), next, &ledgers, day_count.as_ref(), None)?;
+            let mut write = self.booking_write(Some(&current), next, &ledgers, &counts, None)?;
             let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
@@ -116,8 +120,10 @@ impl BookingStore for DynamoStore {
         let hold = new.hold;
         let occupancy = hold.occupancy();
         for attempt in 0..MAX_BOOKING_ATTEMPTS {
-            // A hold always writes its day count (the map of live holds), so it reads it even without a limit.
-            let (ledgers, day_count) = tokio::try_join!(
+            // A hold always writes its day counts (the maps of live holds), so it reads them even without a limit.
+            let service = Counted::Service(hold.service_id);
+            let staff = Counted::Staff(hold.staff_id);
+            let (ledgers, service_count, staff_count) = tokio::try_join!(
                 self.check_overlaps(
                     hold.business_id,
                     &occupancy,
@@ -125,15 +131,22 @@ impl BookingStore for DynamoStore {
                     hold.created_at,
                     None
                 ),
-                self.read_day_count(hold.business_id, hold.service_id, hold.local_date),
+                self.read_day_count(hold.business_id, service, hold.local_date),
+                self.read_day_count(hold.business_id, staff, hold.local_date),
             )?;
-            Self::check_daily_limit(
-                &day_count,
-                new.max_per_day,
-                hold.local_date,
-                hold.created_at,
-                None,
-            )?;
+            for (counted, read, limit) in [
+                (service, &service_count, new.max_per_day),
+                (staff, &staff_count, new.staff_max_per_day),
+            ] {
+                Self::check_daily_limit(
+                    read,
+                    counted,
+                    limit,
+                    hold.local_date,
+                    hold.created_at,
+                    None,
+                )?;
+            }
             let item = HoldItem {
                 pk: business_pk(hold.business_id),
                 sk: hold_sk(hold.id),
@@ -158,7 +171,7 @@ impl BookingStore for DynamoStore {
                         .build(),
                 ],
                 ledger_positions: Vec::new(),
-                day_count_position: None,
+                count_positions: Vec::new(),
                 idempotency_position: None,
             };
             let entry = LedgerEntry::of_hold(hold);
@@ -171,8 +184,12 @@ impl BookingStore for DynamoStore {
                     touch,
                 )?);
             }
-            write.day_count_position = Some(write.items.len());
-            write.items.push(self.day_count_add_hold(hold, &day_count)?);
+            for (counted, read) in [(service, &service_count), (staff, &staff_count)] {
+                write.count_positions.push(write.items.len());
+                write
+                    .items
+                    .push(self.day_count_add_hold(hold, counted, read)?);
+            }
             let outcome = self.transact(std::mem::take(&mut write.items)).await?;
             if matches!(outcome, WriteOutcome::Committed) {
                 return Ok(());
@@ -212,15 +229,20 @@ impl BookingStore for DynamoStore {
             .map_err(backend)?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
         for day in utc_days(&hold.occupied()) {
-            items.push(self.ledger_remove(business_id, id.appointment_id(), day)?);
+            items.push(self.ledger_remove(business_id, id.appointment_id(), day, hold.staff_id)?);
         }
-        items.push(self.day_count_remove_hold(
-            business_id,
-            hold.service_id,
-            hold.local_date,
-            id,
-            false,
-        )?);
+        for counted in [
+            Counted::Service(hold.service_id),
+            Counted::Staff(hold.staff_id),
+        ] {
+            items.push(self.day_count_remove_hold(
+                business_id,
+                counted,
+                hold.local_date,
+                id,
+                false,
+            )?);
+        }
         match self.transact(items).await? {
             WriteOutcome::Committed => Ok(true),
             // Released or converted by someone else meanwhile.
@@ -255,7 +277,7 @@ impl BookingStore for DynamoStore {
         let mut ledger_positions = Vec::new();
         for day in utc_days(&appointment.occupied()) {
             let update = self
-                .ledger_update(appointment.business_id, day)
+                .ledger_update(appointment.business_id, day, appointment.staff_id)
                 .update_expression("SET #entries.#id = :entry, #version = #version + :one")
                 .condition_expression("attribute_exists(#entries.#id)")
                 .expression_attribute_names("#entries", "entries")
@@ -266,13 +288,18 @@ impl BookingStore for DynamoStore {
             ledger_positions.push(items.len());
             items.push(transact_update(update)?);
         }
-        items.push(self.day_count_remove_hold(
-            appointment.business_id,
-            appointment.service_id,
-            appointment.local_date,
-            hold_id,
-            true,
-        )?);
+        for counted in [
+            Counted::Service(appointment.service_id),
+            Counted::Staff(appointment.staff_id),
+        ] {
+            items.push(self.day_count_remove_hold(
+                appointment.business_id,
+                counted,
+                appointment.local_date,
+                hold_id,
+                true,
+            )?);
+        }
         let idempotency_position = match booking.idempotency {
             Some(record) => {
                 items.push(self.idempotency_put(record)?);

@@ -154,14 +154,47 @@ pub fn sync_gsi4_keys(
     })
 }
 
-/// One ledger per business and UTC date: the occupancy of every live appointment whose occupied interval touches
-/// that date.
-pub fn ledger_sk(day: Date) -> String {
-    format!("LEDGER#{day}")
+/// One ledger per business, staff member and UTC date: the occupancy of every live appointment and hold of that
+/// member whose occupied interval touches that date. The business's first member keeps the key ledgers had before
+/// staff members (`LEDGER#date`), so nothing stored is rewritten; every other member's is `LEDGER#date#member`.
+/// [`parse_ledger_sk`] reads it back.
+pub fn ledger_sk(business: BusinessId, day: Date, staff: StaffId) -> String {
+    if staff == StaffId::first_of(business) {
+        format!("{LEDGER_PREFIX}{day}")
+    } else {
+        format!("{LEDGER_PREFIX}{day}#{staff}")
+    }
 }
+
+/// The date and member of a ledger key written by [`ledger_sk`].
+pub fn parse_ledger_sk(business: BusinessId, sk: &str) -> Option<(Date, StaffId)> {
+    let rest = sk.strip_prefix(LEDGER_PREFIX)?;
+    match rest.split_once('#') {
+        None => Some((rest.parse().ok()?, StaffId::first_of(business))),
+        Some((day, staff)) => Some((day.parse().ok()?, staff.parse().ok()?)),
+    }
+}
+
+/// The bounds of a `BETWEEN` that takes every member's ledgers of the dates `first` to `last` and nothing else:
+/// `~` sorts after `#` and after every character of a date, so `LEDGER#last#member` lies below `LEDGER#last~`, and
+/// the next date's keys above it.
+pub fn ledger_sk_bounds(first: Date, last: Date) -> (String, String) {
+    (
+        format!("{LEDGER_PREFIX}{first}"),
+        format!("{LEDGER_PREFIX}{last}~"),
+    )
+}
+
+const LEDGER_PREFIX: &str = "LEDGER#";
 
 pub fn day_count_sk(service: ServiceId, local_date: Date) -> String {
     format!("DAYCOUNT#{service}#{local_date}")
+}
+
+/// A staff member's live appointments and holds on one local date, the item their own maximum per day is kept
+/// exact on (the service's is [`day_count_sk`]).
+pub fn staff_day_count_sk(staff: StaffId, local_date: Date) -> String {
+    format!("STAFFDAYCOUNT#{staff}#{local_date}")
 }
 
 pub fn idempotency_sk(key: &str) -> String {
@@ -394,8 +427,8 @@ pub struct LedgerItem {
     pub entries: HashMap<AppointmentId, LedgerEntry>,
 }
 
-/// A service's live appointments on one local date (`booked`, an exact counter) and its holds there (hold id →
-/// expiry in nanoseconds), which count only until they expire. `version` changes with every write that adds to
+/// A service's or a staff member's live appointments on one local date (`booked`, an exact counter) and its holds
+/// there (hold id → expiry in nanoseconds), which count only until they expire. `version` changes with every write that adds to
 /// either, so a write checked against the daily limit can be conditional on exactly what it read.
 #[derive(Debug, Default, Deserialize)]
 pub struct DayCountItem {

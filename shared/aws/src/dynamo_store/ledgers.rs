@@ -1,5 +1,6 @@
-//! The booking transaction: per-day ledgers of occupied time and per-service day counts, read once and written on
-//! condition that they are still as read, so two bookings can never both take the same time or the last place.
+//! The booking transaction: ledgers of occupied time per staff member and UTC date, and day counts per service and per
+//! member, read once and written on condition that they are still as read, so two bookings can never both take the
+//! same time of one member or the last place of a day.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use booking_core::domain::{
     Appointment, AppointmentId, BookingConflict, BusinessId, DailyLimits, Hold, HoldId, Interval,
-    Occupancy, ServiceId, check_booking_conflicts,
+    Occupancy, ServiceId, StaffId, check_booking_conflicts,
 };
 use booking_core::ports::{IdempotencyRecord, LedgerSnapshot, SeenEntry, SeenLedger, StoreError};
 use jiff::civil::Date;
@@ -18,19 +19,20 @@ use rand::Rng;
 
 use super::items::{
     AppointmentItem, DayCountItem, IdempotencyItem, LedgerEntry, LedgerItem, business_pk,
-    day_count_sk, idempotency_sk, ledger_sk,
+    day_count_sk, idempotency_sk, ledger_sk, ledger_sk_bounds, parse_ledger_sk, staff_day_count_sk,
 };
 use super::requests::{WriteOutcome, transact_update};
 use super::{DynamoStore, backend, corrupt, key, nanos, number, string, to_item, to_value};
 
 impl DynamoStore {
-    /// Reads the ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive at `now`.
+    /// Reads every member's ledgers of `days` (consecutive UTC dates) in one consistent query; holds count if alive
+    /// at `now`.
     pub(super) async fn read_ledgers(
         &self,
         business: BusinessId,
         days: &[Date],
         now: Timestamp,
-    ) -> Result<HashMap<Date, LedgerRead>, StoreError> {
+    ) -> Result<HashMap<(Date, StaffId), LedgerRead>, StoreError> {
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Ok(HashMap::new());
         };
@@ -39,7 +41,7 @@ impl DynamoStore {
             .map(|snapshot| ledger_reads(&snapshot, days, now))
     }
 
-    /// The ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
+    /// Every member's ledgers of the UTC dates from `first` to `last` as one consistent Query returns them.
     pub(super) async fn ledger_snapshot(
         &self,
         business: BusinessId,
@@ -48,11 +50,8 @@ impl DynamoStore {
     ) -> Result<LedgerSnapshot, StoreError> {
         let mut ledgers = HashMap::new();
         for item in self.query_ledgers(business, first, last).await? {
-            let day: Date = item
-                .sk
-                .strip_prefix("LEDGER#")
-                .and_then(|day| day.parse().ok())
-                .ok_or_else(|| corrupt("ledger key"))?;
+            let ledger =
+                parse_ledger_sk(business, &item.sk).ok_or_else(|| corrupt("ledger key"))?;
             let entries = item
                 .entries
                 .into_iter()
@@ -69,7 +68,7 @@ impl DynamoStore {
                 version: item.version,
                 entries,
             };
-            ledgers.insert(day, seen);
+            ledgers.insert(ledger, seen);
         }
         Ok(LedgerSnapshot {
             business,
@@ -85,18 +84,19 @@ impl DynamoStore {
         first: Date,
         last: Date,
     ) -> Result<Vec<LedgerItem>, StoreError> {
+        let (from, to) = ledger_sk_bounds(first, last);
         self.query_all(
             self.business_query(business, "SK BETWEEN :first AND :last")
-                .expression_attribute_values(":first", string(ledger_sk(first)))
-                .expression_attribute_values(":last", string(ledger_sk(last)))
+                .expression_attribute_values(":first", string(from))
+                .expression_attribute_values(":last", string(to))
                 .projection_expression("SK, version, entries"),
         )
         .await
     }
 
-    /// Adds an entry (an appointment's or a hold's) to a ledger, on condition that the ledger is still as it was read:
-    /// any booking committed since on that day makes this transaction fail and re-check. Expired holds' entries seen
-    /// in the read are removed on the way.
+    /// Adds an entry (an appointment's or a hold's) to its member's ledger, on condition that the ledger is still as
+    /// it was read: any booking of that member committed since on that day makes this transaction fail and re-check
+    /// (another member's does not). Expired holds' entries seen in the read are removed on the way.
     pub(super) fn ledger_add(
         &self,
         business: BusinessId,
@@ -105,7 +105,7 @@ impl DynamoStore {
         touch: &LedgerTouch,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .ledger_update(business, touch.day)
+            .ledger_update(business, touch.day, touch.staff)
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#entries", "entries")
             .expression_attribute_values(":one", number(1));
@@ -147,9 +147,10 @@ impl DynamoStore {
         business: BusinessId,
         id: AppointmentId,
         day: Date,
+        staff: StaffId,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .ledger_update(business, day)
+            .ledger_update(business, day, staff)
             .update_expression("REMOVE #entries.#id SET #version = #version + :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#version", "version")
@@ -162,44 +163,40 @@ impl DynamoStore {
     pub(super) async fn read_day_count(
         &self,
         business: BusinessId,
-        service: ServiceId,
+        counted: Counted,
         local_date: Date,
     ) -> Result<DayCountRead, StoreError> {
         let item: Option<DayCountItem> = self
-            .get(business_pk(business), day_count_sk(service, local_date))
+            .get(business_pk(business), counted.sk(local_date))
             .await?;
         Ok(DayCountRead {
             item: item.unwrap_or_default(),
         })
     }
 
-    /// An update of one ledger of the business (its UTC date `day`).
-    pub(super) fn ledger_update(&self, business: BusinessId, day: Date) -> UpdateBuilder {
-        Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(business_pk(business), ledger_sk(day))))
-    }
-
-    /// An update of the count of one service's appointments and holds on one local date.
-    fn day_count_update(
+    /// An update of one ledger of the business (its member `staff` on the UTC date `day`).
+    pub(super) fn ledger_update(
         &self,
         business: BusinessId,
-        service: ServiceId,
-        local_date: Date,
+        day: Date,
+        staff: StaffId,
     ) -> UpdateBuilder {
         Update::builder().table_name(&self.table).set_key(Some(key(
             business_pk(business),
-            day_count_sk(service, local_date),
+            ledger_sk(business, day, staff),
         )))
     }
 
-    /// [`Self::day_count_update`] of the service and local date an appointment counts on.
-    fn appointment_day_count_update(&self, appointment: &Appointment) -> UpdateBuilder {
-        self.day_count_update(
-            appointment.business_id,
-            appointment.service_id,
-            appointment.local_date,
-        )
+    /// An update of the count of one service's or member's appointments and holds on one local date.
+    fn day_count_update(
+        &self,
+        business: BusinessId,
+        counted: Counted,
+        local_date: Date,
+    ) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business), counted.sk(local_date))))
     }
 
     /// The condition that the day count is still at the version `read` saw.
@@ -212,15 +209,16 @@ impl DynamoStore {
         }
     }
 
-    /// Counts a live appointment on its service's local date. A write checked against a limit is conditional on
-    /// the count being as read, so two writers can never both take the last place.
+    /// Counts a live appointment on its service's or member's local date. A write checked against a limit is
+    /// conditional on the count being as read, so two writers can never both take the last place.
     pub(super) fn day_count_add(
         &self,
         appointment: &Appointment,
+        counted: Counted,
         read: Option<&DayCountRead>,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .appointment_day_count_update(appointment)
+            .day_count_update(appointment.business_id, counted, appointment.local_date)
             .update_expression("ADD booked :one, #version :one")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", number(1));
@@ -234,9 +232,10 @@ impl DynamoStore {
     pub(super) fn day_count_remove(
         &self,
         appointment: &Appointment,
+        counted: Counted,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = self
-            .appointment_day_count_update(appointment)
+            .day_count_update(appointment.business_id, counted, appointment.local_date)
             .update_expression("ADD booked :minus_one")
             .expression_attribute_values(":minus_one", number(-1));
         transact_update(update)
@@ -247,6 +246,7 @@ impl DynamoStore {
     pub(super) fn day_count_add_hold(
         &self,
         hold: &Hold,
+        counted: Counted,
         read: &DayCountRead,
     ) -> Result<TransactWriteItem, StoreError> {
         let now = nanos(hold.created_at)?;
@@ -259,7 +259,7 @@ impl DynamoStore {
             .collect();
         holds.insert(hold.id.to_string(), nanos(hold.expires_at)?);
         let update = self
-            .day_count_update(hold.business_id, hold.service_id, hold.local_date)
+            .day_count_update(hold.business_id, counted, hold.local_date)
             .update_expression("SET #holds = :holds ADD #version :one")
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#version", "version")
@@ -274,7 +274,7 @@ impl DynamoStore {
     pub(super) fn day_count_remove_hold(
         &self,
         business: BusinessId,
-        service: ServiceId,
+        counted: Counted,
         local_date: Date,
         hold: HoldId,
         converted: bool,
@@ -285,7 +285,7 @@ impl DynamoStore {
             "REMOVE #holds.#hold ADD #version :one"
         };
         let update = self
-            .day_count_update(business, service, local_date)
+            .day_count_update(business, counted, local_date)
             .update_expression(expression)
             .expression_attribute_names("#holds", "holds")
             .expression_attribute_names("#hold", hold.to_string())
@@ -294,9 +294,10 @@ impl DynamoStore {
         transact_update(update)
     }
 
-    /// Refuses when the service's day is full at `now`: booked appointments plus live holds.
+    /// Refuses when the service's or member's day is full at `now`: booked appointments plus live holds.
     pub(super) fn check_daily_limit(
         read: &DayCountRead,
+        counted: Counted,
         limit: Option<u32>,
         local_date: Date,
         now: Timestamp,
@@ -306,18 +307,18 @@ impl DynamoStore {
             return Ok(());
         };
         if read.item.live(nanos(now)?, excluding) >= i64::from(limit) {
-            return Err(StoreError::Conflict(BookingConflict::DailyLimitReached {
-                date: local_date,
-                limit,
-            }));
+            return Err(StoreError::Conflict(
+                counted.limit_reached(local_date, limit),
+            ));
         }
         Ok(())
     }
 
-    /// Reads the ledgers the candidate's occupied time touches and checks it against them (holds alive at `now`
-    /// included). Returns how each ledger was read, for the conditional writes. With a staff member's own limit, the
-    /// ledgers of every UTC date the candidate's local date can reach are read too, and the member's entries of that
-    /// local date counted (the write is conditional on the touched ledgers only; see DESIGN.md).
+    /// Reads the ledgers of the UTC dates the candidate's occupied time touches (every member's, in one Query) and
+    /// checks it against them (holds alive at `now` included). Returns how its own member's ledgers of those dates
+    /// were read, for the conditional writes: only those, so a booking of another member at the same moment does not
+    /// contend with it. With a staff member's own limit, the ledgers of every UTC date the candidate's local date can
+    /// reach are read too, and the member's entries of that local date counted.
     pub(super) async fn check_overlaps(
         &self,
         business: BusinessId,
@@ -352,16 +353,19 @@ impl DynamoStore {
                 staff: staff_limit,
             },
         )?;
+        let staff = candidate.staff_id;
         Ok(days
             .into_iter()
-            .map(|day| match ledgers.remove(&day) {
+            .map(|day| match ledgers.remove(&(day, staff)) {
                 Some(read) => LedgerTouch {
                     day,
+                    staff,
                     version: read.version,
                     expired: read.expired,
                 },
                 None => LedgerTouch {
                     day,
+                    staff,
                     version: LedgerVersion::Absent,
                     expired: Vec::new(),
                 },
@@ -369,41 +373,59 @@ impl DynamoStore {
             .collect())
     }
 
-    /// The ledgers and, when a limit applies, the day count a write of `candidate` must be conditional on, read at
-    /// once; the rules are checked on what was read.
+    /// The ledgers and, for each limit the write adds to (`counted_limits`), the day count a write of `candidate`
+    /// must be conditional on, read at once; the rules are checked on what was read. `staff_limit` is the member's
+    /// own maximum, also checked on the member's ledger entries of the local date: the count keeps it exact under
+    /// races, the entries cover appointments stored before the count existed.
     pub(super) async fn read_for_write(
         &self,
         business: BusinessId,
         candidate: &Occupancy,
-        count_with_limit: Option<u32>,
+        counted_limits: DailyLimits,
         staff_limit: Option<u32>,
         now: Timestamp,
         seen: Option<&LedgerSnapshot>,
-    ) -> Result<(Vec<LedgerTouch>, Option<DayCountRead>), StoreError> {
-        let count = async {
-            match count_with_limit {
-                Some(_) => self
-                    .read_day_count(business, candidate.service_id, candidate.local_date)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
+    ) -> Result<(Vec<LedgerTouch>, CountReads), StoreError> {
+        let count = async |counted: Counted, limit: Option<u32>| match limit {
+            Some(_) => self
+                .read_day_count(business, counted, candidate.local_date)
+                .await
+                .map(Some),
+            None => Ok(None),
         };
-        let (ledgers, count) = tokio::try_join!(
+        let (ledgers, service, staff) = tokio::try_join!(
             self.check_overlaps(business, candidate, staff_limit, now, seen),
-            count
+            count(
+                Counted::Service(candidate.service_id),
+                counted_limits.service
+            ),
+            count(Counted::Staff(candidate.staff_id), counted_limits.staff),
         )?;
-        if let Some(count) = &count {
-            let excluding = candidate.appointment_id.to_string();
-            Self::check_daily_limit(
-                count,
-                count_with_limit,
-                candidate.local_date,
-                now,
-                Some(&excluding),
-            )?;
+        let excluding = candidate.appointment_id.to_string();
+        for (counted, read, limit) in [
+            (
+                Counted::Service(candidate.service_id),
+                &service,
+                counted_limits.service,
+            ),
+            (
+                Counted::Staff(candidate.staff_id),
+                &staff,
+                counted_limits.staff,
+            ),
+        ] {
+            if let Some(read) = read {
+                Self::check_daily_limit(
+                    read,
+                    counted,
+                    limit,
+                    candidate.local_date,
+                    now,
+                    Some(&excluding),
+                )?;
+            }
         }
-        Ok((ledgers, count))
+        Ok((ledgers, CountReads { service, staff }))
     }
 
     /// The write that makes `next` the stored state of an appointment that was `previous` (None for a new one).
@@ -412,7 +434,7 @@ impl DynamoStore {
         previous: Option<&Appointment>,
         next: &Appointment,
         read_ledgers: &[LedgerTouch],
-        day_count: Option<&DayCountRead>,
+        counts: &CountReads,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<BookingWrite, StoreError> {
         let item = to_item(&AppointmentItem::new(next))?;
@@ -438,26 +460,44 @@ impl DynamoStore {
         }
         let live_previous = previous.filter(|previous| previous.is_live());
         if let Some(previous) = live_previous {
-            let kept: BTreeSet<Date> = read_ledgers.iter().map(|touch| touch.day).collect();
+            let kept: BTreeSet<(Date, StaffId)> = read_ledgers
+                .iter()
+                .map(|touch| (touch.day, touch.staff))
+                .collect();
             for day in utc_days(&previous.occupied()) {
-                if !kept.contains(&day) {
-                    items.push(self.ledger_remove(previous.business_id, previous.id, day)?);
+                if !kept.contains(&(day, previous.staff_id)) {
+                    items.push(self.ledger_remove(
+                        previous.business_id,
+                        previous.id,
+                        day,
+                        previous.staff_id,
+                    )?);
                 }
             }
         }
 
-        let counted_on =
-            |appointment: &Appointment| (appointment.service_id, appointment.local_date);
-        let mut day_count_position = None;
-        match (live_previous, next.is_live()) {
-            (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
-            (previous, next_live) => {
-                if let Some(previous) = previous {
-                    items.push(self.day_count_remove(previous)?);
-                }
-                if next_live {
-                    day_count_position = Some(items.len());
-                    items.push(self.day_count_add(next, day_count)?);
+        // The service's count and the member's: each moves only when the appointment leaves or enters it.
+        let counted_by: [fn(&Appointment) -> Counted; 2] = [
+            |appointment| Counted::Service(appointment.service_id),
+            |appointment| Counted::Staff(appointment.staff_id),
+        ];
+        let mut count_positions = Vec::new();
+        for (counted, read) in counted_by
+            .into_iter()
+            .zip([counts.service.as_ref(), counts.staff.as_ref()])
+        {
+            let counted_on =
+                |appointment: &Appointment| (counted(appointment), appointment.local_date);
+            match (live_previous, next.is_live()) {
+                (Some(previous), true) if counted_on(previous) == counted_on(next) => {}
+                (previous, next_live) => {
+                    if let Some(previous) = previous {
+                        items.push(self.day_count_remove(previous, counted(previous))?);
+                    }
+                    if next_live {
+                        count_positions.push(items.len());
+                        items.push(self.day_count_add(next, counted(next), read)?);
+                    }
                 }
             }
         }
@@ -472,7 +512,7 @@ impl DynamoStore {
         Ok(BookingWrite {
             items,
             ledger_positions,
-            day_count_position,
+            count_positions,
             idempotency_position,
         })
     }
@@ -503,7 +543,6 @@ impl DynamoStore {
 /// follows a commit of someone else, so progress is guaranteed; the cap only bounds a pathological storm.
 pub(super) const MAX_BOOKING_ATTEMPTS: u32 = 64;
 
-/// The UTC dates an interval touches (its end is exclusive).
 /// `days` widened to every UTC date an instant of `local_date` can fall on in any zone (offsets stay within a day),
 /// as one consecutive run.
 fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
@@ -525,6 +564,7 @@ fn local_date_reach(days: &[Date], local_date: Date) -> Vec<Date> {
     reach
 }
 
+/// The UTC dates an interval touches (its end is exclusive).
 pub(super) fn utc_days(interval: &Interval) -> Vec<Date> {
     let first = interval.start().to_zoned_datetime(TimeZone::UTC).date();
     let last = (interval.end() - SignedDuration::from_nanos(1))
@@ -560,6 +600,7 @@ pub(super) struct LedgerRead {
 /// A ledger the write adds an entry to, conditional on the version read.
 pub(super) struct LedgerTouch {
     pub(super) day: Date,
+    pub(super) staff: StaffId,
     pub(super) version: LedgerVersion,
     pub(super) expired: Vec<AppointmentId>,
 }
@@ -568,7 +609,7 @@ pub(super) struct LedgerTouch {
 pub(super) struct BookingWrite {
     pub(super) items: Vec<TransactWriteItem>,
     pub(super) ledger_positions: Vec<usize>,
-    pub(super) day_count_position: Option<usize>,
+    pub(super) count_positions: Vec<usize>,
     pub(super) idempotency_position: Option<usize>,
 }
 
@@ -576,8 +617,10 @@ impl BookingWrite {
     /// Whether the transaction lost to a concurrent write: a booking or hold on the same days, a place of the day
     /// taken, or an item another transaction held. Reading again and deciding again may well succeed.
     pub(super) fn lost_race(&self, outcome: &WriteOutcome) -> bool {
-        self.ledger_positions.iter().any(|at| outcome.failed(*at))
-            || self.day_count_position.is_some_and(|at| outcome.failed(at))
+        self.ledger_positions
+            .iter()
+            .chain(&self.count_positions)
+            .any(|at| outcome.failed(*at))
             || outcome.contended()
     }
 }
@@ -585,6 +628,37 @@ impl BookingWrite {
 /// A day count as read for a write checked against the daily limit.
 pub(super) struct DayCountRead {
     pub(super) item: DayCountItem,
+}
+
+/// The day counts a write read because it adds to a count with a limit: the service's, the member's.
+#[derive(Default)]
+pub(super) struct CountReads {
+    pub(super) service: Option<DayCountRead>,
+    pub(super) staff: Option<DayCountRead>,
+}
+
+/// Whose appointments and holds of one local date a day count counts: a service's (its maximum per day over the
+/// business) or a staff member's (their own maximum over their services).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Counted {
+    Service(ServiceId),
+    Staff(StaffId),
+}
+
+impl Counted {
+    fn sk(self, local_date: Date) -> String {
+        match self {
+            Self::Service(service) => day_count_sk(service, local_date),
+            Self::Staff(staff) => staff_day_count_sk(staff, local_date),
+        }
+    }
+
+    fn limit_reached(self, date: Date, limit: u32) -> BookingConflict {
+        match self {
+            Self::Service(_) => BookingConflict::DailyLimitReached { date, limit },
+            Self::Staff(_) => BookingConflict::StaffDailyLimitReached { date, limit },
+        }
+    }
 }
 
 /// A booking transaction cancelled for a reason that is neither a rule nor a race (the write is wrong, or DynamoDB is).
@@ -604,39 +678,34 @@ pub(super) async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
-/// The ledgers of `days` as a snapshot holds them, holds counted if alive at `now`. Availability keeps the snapshot
-/// as its read's note ([`booking_core::ports::ReadMark`]), so a booking checked against that read makes its write
-/// conditional on it instead of querying the same ledgers again.
+/// Every member's ledgers of `days` as a snapshot holds them (a member's date absent there had no ledger), holds
+/// counted if alive at `now`. Availability keeps the snapshot as its read's note ([`booking_core::ports::ReadMark`]),
+/// so a booking checked against that read makes its write conditional on it instead of querying the same ledgers
+/// again.
 fn ledger_reads(
     snapshot: &LedgerSnapshot,
     days: &[Date],
     now: Timestamp,
-) -> HashMap<Date, LedgerRead> {
-    days.iter()
-        .map(|day| {
-            let read = match snapshot.ledgers.get(day) {
-                None => LedgerRead {
-                    version: LedgerVersion::Absent,
-                    occupancies: Vec::new(),
-                    expired: Vec::new(),
-                },
-                Some(ledger) => {
-                    let mut read = LedgerRead {
-                        version: LedgerVersion::At(ledger.version),
-                        occupancies: Vec::new(),
-                        expired: Vec::new(),
-                    };
-                    for (id, entry) in &ledger.entries {
-                        if entry.counts_at(now) {
-                            read.occupancies.push(entry.occupancy);
-                        } else {
-                            read.expired.push(*id);
-                        }
-                    }
-                    read
-                }
+) -> HashMap<(Date, StaffId), LedgerRead> {
+    let days: BTreeSet<&Date> = days.iter().collect();
+    snapshot
+        .ledgers
+        .iter()
+        .filter(|((day, _), _)| days.contains(day))
+        .map(|(ledger, seen)| {
+            let mut read = LedgerRead {
+                version: LedgerVersion::At(seen.version),
+                occupancies: Vec::new(),
+                expired: Vec::new(),
             };
-            (*day, read)
+            for (id, entry) in &seen.entries {
+                if entry.counts_at(now) {
+                    read.occupancies.push(entry.occupancy);
+                } else {
+                    read.expired.push(*id);
+                }
+            }
+            (*ledger, read)
         })
         .collect()
 }

@@ -2,14 +2,19 @@
 //! member never twice, a member's own daily maximum), and the races of "anyone" through the use cases, which assign
 //! from what they read and write on condition of it.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::{appointment, at, base, book, with_service};
+use jiff::SignedDuration;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::{appointment, at, base, book, cancelled, change, with_service};
 use crate::adapters::InProcessQueue;
 use crate::app::{self, App, AppError, BookAppointment, BookingOutcome, BookingTarget, HoldTime};
 use crate::domain::{
-    BookingConflict, BookingSource, Business, Customer, CustomerName, Service, StaffId,
-    StaffMember, StaffName, StaffSettings,
+    Appointment, BookingConflict, BookingSource, Business, Customer, CustomerName, Interval,
+    Service, StaffId, StaffMember, StaffName, StaffSettings,
 };
 use crate::ports::{ManualClock, NewBooking, Store, StoreError};
 
@@ -124,6 +129,71 @@ pub async fn a_members_daily_maximum_counts_their_services(store: Arc<dyn Store>
     let mut with_tom = second.clone();
     with_tom.staff_id = tom.id;
     store.create_appointment(limited(&with_tom)).await.unwrap();
+}
+
+/// A member's own daily maximum stays exact under a race when their local date spans two UTC dates (a zone 14 hours
+/// ahead of UTC), and a cancel gives its place back: ten bookings of one member at different times of one local
+/// date at once, with a maximum of 2, make two.
+pub async fn a_members_daily_maximum_holds_under_a_race_across_utc_dates(store: Arc<dyn Store>) {
+    let (_, service) = with_service(store.as_ref()).await;
+    let zone = jiff::tz::TimeZone::get("Pacific/Kiritimati").unwrap();
+    let local_date = jiff::civil::date(2027, 3, 2);
+    let at_local_hour = |hour: i8| {
+        let start = local_date
+            .at(hour, 0, 0, 0)
+            .to_zoned_datetime(zone.clone())
+            .unwrap()
+            .timestamp();
+        let mut booking = appointment(&service, 0, 30);
+        booking.time = Interval::new(start, start + SignedDuration::from_mins(30)).unwrap();
+        booking.local_date = local_date;
+        booking
+    };
+    let limited = |booking: Appointment| {
+        let store = store.clone();
+        async move {
+            store
+                .create_appointment(NewBooking {
+                    appointment: &booking,
+                    max_per_day: None,
+                    staff_max_per_day: Some(2),
+                    idempotency: None,
+                    checked_against: None,
+                })
+                .await
+                .map(|()| booking)
+        }
+    };
+    let racing: Vec<Appointment> = (0..10).map(|n| at_local_hour(1 + 2 * n)).collect();
+    let utc_dates: BTreeSet<Date> = racing
+        .iter()
+        .map(|booking| booking.time.start().to_zoned_datetime(TimeZone::UTC).date())
+        .collect();
+    assert_eq!(utc_dates.len(), 2, "the local date must span two UTC dates");
+
+    let results = super::all_at_once(racing.into_iter().map(limited)).await;
+    let winners: Vec<&Appointment> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 2, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(
+                refused,
+                StoreError::Conflict(BookingConflict::StaffDailyLimitReached { limit: 2, .. })
+            ),
+            "{refused:?}"
+        );
+    }
+
+    change(store.as_ref(), &cancelled(winners[0]), None)
+        .await
+        .unwrap();
+    limited(at_local_hour(21)).await.unwrap();
+    assert!(matches!(
+        limited(at_local_hour(23)).await,
+        Err(StoreError::Conflict(
+            BookingConflict::StaffDailyLimitReached { limit: 2, .. }
+        ))
+    ));
 }
 
 /// An app over `store` at the base of the fixtures, an hour before the times raced for.

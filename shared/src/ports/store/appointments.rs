@@ -116,15 +116,16 @@ impl fmt::Debug for ReadMark {
     }
 }
 
-/// The occupancy ledgers of a store that keeps a business's occupancies per UTC date (the DynamoDB store), for the
-/// consecutive dates `first` to `last`, as one consistent read returned them: the version each ledger was at, so a
-/// write can be conditional on exactly that version, and what it held. A date without a ledger had none.
+/// The occupancy ledgers of a store that keeps a business's occupancies per staff member and UTC date (the DynamoDB
+/// store), for the consecutive dates `first` to `last` and every member, as one consistent read returned them: the
+/// version each ledger was at, so a write can be conditional on exactly that version, and what it held. A date and
+/// member without a ledger had none.
 #[derive(Clone, Debug)]
 pub struct LedgerSnapshot {
     pub business: BusinessId,
     pub first: Date,
     pub last: Date,
-    pub ledgers: HashMap<Date, SeenLedger>,
+    pub ledgers: HashMap<(Date, StaffId), SeenLedger>,
 }
 
 impl LedgerSnapshot {
@@ -137,7 +138,7 @@ impl LedgerSnapshot {
     }
 }
 
-/// One date's ledger as read.
+/// One member's ledger of one date as read.
 #[derive(Clone, Debug)]
 pub struct SeenLedger {
     pub version: u64,

@@ -119,6 +119,7 @@ store_view!(
 );
 
 store_view!(
-    /// `scheduler`: re-queues syncs that went missing and calendars whose busy time went stale.
-    SchedulerStore: AppointmentStore, ConnectionStore
+    /// `scheduler`: re-queues syncs that went missing and calendars whose busy time went stale, and runs the one-off
+    /// back-fills (the first staff member of businesses stored before staff members is a catalog record).
+    SchedulerStore: AppointmentStore, ConnectionStore, CatalogStore
 );
