@@ -100,6 +100,7 @@ impl TryFrom<&BusinessFields> for SettingsChanges {
                 country: Some(country),
                 hold_minutes: Some(hold_minutes),
                 owner_alerts: Some(fields.owner_alerts.is_some()),
+                assignment: None,
             }),
             (name, zone, country, hold_minutes) => {
                 Err([name.err(), zone.err(), country.err(), hold_minutes.err()]
