@@ -14,6 +14,7 @@ pub mod account_settings;
 pub mod accounts;
 mod alerts;
 mod appointments;
+mod assignment;
 mod availability;
 mod booking;
 mod business_settings;
