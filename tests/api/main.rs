@@ -14,3 +14,4 @@ mod idempotency;
 mod maintenance;
 mod openapi;
 mod services;
+mod staff;

@@ -57,6 +57,9 @@ async fn the_document_is_openapi_3_1_and_describes_every_route() {
         ("/v1/holds", &["post"]),
         ("/v1/holds/{hold_id}", &["get", "delete"]),
         ("/v1/settings", &["get", "patch"]),
+        ("/v1/staff", &["get", "post"]),
+        ("/v1/staff/{staff_id}", &["get", "patch"]),
+        ("/v1/staff/{staff_id}/deactivate", &["post"]),
     ] {
         for method in methods {
             assert!(

@@ -1,6 +1,7 @@
 //! Each agent tool's latency through `/mcp`, as an agent platform sees it: rmcp's Streamable HTTP client over
 //! loopback to a server on the embedded store, or on DynamoDB Local with `--store dynamodb`. Every call is a fresh
-//! stateless HTTP request (no session), so this is also what one Lambda invocation costs after its cold start.
+//! stateless HTTP request (no session), so this is also what one Lambda invocation costs after its cold start. The
+//! last figure is a one-day `find_available_times` for anyone once the business has ten members.
 //!
 //! cargo run --release -p integration-tests --bin agent-latency -- [--store embedded|dynamodb] [--calls 200]
 
@@ -216,4 +217,29 @@ async fn main() {
         samples.push(elapsed);
     }
     report(options.store, "find_caller_appointments", samples);
+
+    // "Anyone" across ten members: the first and nine more, each free whenever the service is open, so every time
+    // is offered with all of them and the answer's cost per member shows.
+    for index in 1..10 {
+        app.post_json("/v1/staff", &json!({ "name": format!("Member {index}") }))
+            .await;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for index in 0..calls {
+        let arguments = json!({ "service_id": service_id, "date": days[index % days.len()] });
+        let (elapsed, found) = timed(&client, "find_available_times", arguments).await;
+        if index == 0 {
+            // The first member may have one of the appointments booked above at that time; nobody else has any.
+            let offered = found["days"][0]["times"][0]["staff"]
+                .as_array()
+                .map(Vec::len);
+            assert!(offered.is_some_and(|members| members >= 9), "{found}");
+        }
+        samples.push(elapsed);
+    }
+    report(
+        options.store,
+        "find_available_times (one day, anyone of 10 members)",
+        samples,
+    );
 }

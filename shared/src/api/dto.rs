@@ -15,7 +15,7 @@ use crate::domain::{
     ServiceSettings, SyncFailure, SyncStatus, ValidationError, WeeklyHours, parse_instant,
     parse_local_date,
 };
-use crate::domain::{CountryCode, HoldId, StaffId, StaffMember};
+use crate::domain::{AssignmentPolicy, CountryCode, HoldId, StaffId, StaffMember};
 
 /// An instant as RFC 3339 with the offset `zone` has at that instant, e.g. `2026-12-01T09:00:00-05:00`.
 pub fn local_rfc3339(instant: Timestamp, zone: &TimeZone) -> String {
@@ -747,6 +747,8 @@ pub struct SettingsView {
     pub country_source: String,
     /// How long a hold keeps its time, 1 to 15 minutes (5 unless chosen).
     pub hold_minutes: u32,
+    /// Who a booking for anyone goes to (`balanced` unless chosen).
+    pub assignment: AssignmentBody,
     pub time_zone: String,
 }
 
@@ -765,6 +767,7 @@ impl SettingsView {
             country: country.map(String::from),
             country_source: country_source.to_owned(),
             hold_minutes: settings.hold_minutes().get(),
+            assignment: AssignmentBody::from(&settings.assignment),
             time_zone: zone.name().to_owned(),
         }
     }
@@ -780,6 +783,41 @@ pub struct SettingsPatchBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 15)]
     pub hold_minutes: Option<Option<u32>>,
+    /// `null` returns to `balanced`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<AssignmentBody>)]
+    pub assignment: Option<Option<AssignmentBody>>,
+}
+
+/// Who a booking for anyone goes to, among the members qualified and free at its time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AssignmentBody {
+    /// The member with the fewest appointments that local day; ties go to the one booked least recently.
+    Balanced,
+    /// The first free member of `order` (staff ids of this business, each once; an inactive one is skipped); free
+    /// members it leaves out come after it.
+    Priority { order: Vec<StaffId> },
+}
+
+impl From<&AssignmentPolicy> for AssignmentBody {
+    fn from(policy: &AssignmentPolicy) -> Self {
+        match policy {
+            AssignmentPolicy::Balanced => Self::Balanced,
+            AssignmentPolicy::Priority(order) => Self::Priority {
+                order: order.clone(),
+            },
+        }
+    }
+}
+
+impl From<AssignmentBody> for AssignmentPolicy {
+    fn from(body: AssignmentBody) -> Self {
+        match body {
+            AssignmentBody::Balanced => Self::Balanced,
+            AssignmentBody::Priority { order } => Self::Priority(order),
+        }
+    }
 }
 
 impl TryFrom<SettingsPatchBody> for crate::app::SettingsChanges {
@@ -799,6 +837,9 @@ impl TryFrom<SettingsPatchBody> for crate::app::SettingsChanges {
                         .transpose()
                 })
                 .transpose()?,
+            assignment: body
+                .assignment
+                .map(|assignment| assignment.map(AssignmentPolicy::from).unwrap_or_default()),
             ..Self::default()
         })
     }

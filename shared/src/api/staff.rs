@@ -101,6 +101,8 @@ pub struct StaffPatchBody {
     pub max_per_day: Option<Option<u32>>,
     /// `true` makes an inactive member bookable again; deactivating is `POST .../deactivate`.
     pub active: Option<bool>,
+    /// Apply only if the member is still at this version (optimistic concurrency): `409 version_conflict` if not.
+    pub expected_version: Option<u64>,
 }
 
 impl TryFrom<StaffPatchBody> for StaffChanges {
@@ -127,7 +129,7 @@ impl TryFrom<StaffPatchBody> for StaffChanges {
                 .transpose()?,
             max_per_day: body.max_per_day,
             reactivate: body.active == Some(true),
-            expected_version: None,
+            expected_version: body.expected_version,
         })
     }
 }

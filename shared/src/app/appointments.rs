@@ -18,6 +18,7 @@ use crate::ports::{
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 
+use super::assignment::{Attempt, place_and_write};
 use super::availability::{BookedTime, alternatives_near, bookable, ensure_bookable};
 use super::commands::{AppointmentEdit, IdempotentBooking};
 use super::context::App;
@@ -29,9 +30,6 @@ use super::sync_core::appointment_job;
 const IDEMPOTENCY_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 /// Concurrent edits of one appointment are merged by re-reading; past this many collisions the caller is told.
 const MAX_EDIT_ATTEMPTS: usize = 3;
-/// A booking for anyone that loses its member to a concurrent one reads again and assigns again; each loss means
-/// someone else was booked, so this bounds the rounds only under extreme contention.
-pub(super) const MAX_ASSIGNMENT_ATTEMPTS: usize = 8;
 
 /// What [`super::book`] books once a [`super::BookAppointment`] named a slot (not a hold).
 #[derive(Clone, Debug)]
@@ -195,78 +193,54 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
     let service = bookable(service.ok_or(AppError::NotFound(Missing::Service))?)?;
     let syncs = connection.is_some_and(|c| c.syncs_appointments());
     let id = AppointmentId::generate();
-    let mut seen = None;
-    for _ in 0..MAX_ASSIGNMENT_ATTEMPTS {
-        let now = app.clock.now();
-        let checked = checked_slot(
-            app,
-            business,
-            &service,
-            request.start,
-            None,
-            StaffChoice {
-                named: request.staff_id,
-                known: Some(staff.clone()),
-            },
-            now,
-        )
-        .await?;
-        let slot = checked.slot;
-        let appointment = Appointment {
-            id,
-            business_id: business.id,
-            service_id: service.id,
-            staff_id: checked.member.id,
-            time: slot,
-            local_date: slot
-                .start()
-                .to_zoned_datetime(business.time_zone.zone().clone())
-                .date(),
-            buffer_before: service.settings.buffer_before,
-            buffer_after: service.settings.buffer_after,
-            customer: request.customer.clone(),
-            notes: request.notes.clone(),
-            source: request.source,
-            status: AppointmentStatus::Booked,
-            version: 1,
-            sync: SyncState::after_change(syncs, now),
-            created_at: now,
-            updated_at: now,
-        };
-        let record = idempotency_record(idempotency, &appointment, now)?;
-        let booking = NewBooking {
-            appointment: &appointment,
-            max_per_day: service.settings.max_per_day,
-            staff_max_per_day: checked.member.settings.max_per_day,
-            idempotency: record.as_ref(),
-            checked_against: Some(&checked.mark),
-        };
-        match app.store.create_appointment(booking).await {
-            // Anyone's booking lost its member to a concurrent one: read again, and book whoever is still free.
-            Err(StoreError::Conflict(conflict)) if request.staff_id.is_none() => {
-                tracing::info!(service_id = %service.id, reason = %conflict, "assigned member taken meanwhile; assigning again");
-                seen = Some(conflict);
-            }
-            Err(StoreError::Conflict(conflict)) => {
-                tracing::info!(service_id = %service.id, reason = %conflict, "booking lost to a concurrent one");
-                return Err(taken_meanwhile(
-                    app,
-                    business,
-                    &service,
-                    request.start,
-                    request.staff_id,
-                    &conflict,
-                )
-                .await);
-            }
-            written => {
-                let member = Some(Box::new(checked.member));
-                return answer_written(app, appointment, member, written).await;
-            }
-        }
-    }
-    let conflict = seen.unwrap_or(BookingConflict::Overlap { other: id });
-    Err(taken_meanwhile(app, business, &service, request.start, None, &conflict).await)
+    let choice = StaffChoice {
+        named: request.staff_id,
+        known: Some(staff),
+    };
+    let (request, service) = (&request, &service);
+    let attempt = place_and_write(
+        app,
+        business,
+        service,
+        request.start,
+        choice,
+        |placed| async move {
+            let appointment = Appointment {
+                id,
+                business_id: business.id,
+                service_id: service.id,
+                staff_id: placed.member.id,
+                time: placed.time,
+                local_date: placed.local_date,
+                buffer_before: service.settings.buffer_before,
+                buffer_after: service.settings.buffer_after,
+                customer: request.customer.clone(),
+                notes: request.notes.clone(),
+                source: request.source,
+                status: AppointmentStatus::Booked,
+                version: 1,
+                sync: SyncState::after_change(syncs, placed.now),
+                created_at: placed.now,
+                updated_at: placed.now,
+            };
+            let record = idempotency_record(idempotency, &appointment, placed.now)?;
+            let booking = NewBooking {
+                appointment: &appointment,
+                max_per_day: service.settings.max_per_day,
+                staff_max_per_day: placed.member.settings.max_per_day,
+                idempotency: record.as_ref(),
+                checked_against: Some(&placed.mark),
+            };
+            let written = app.store.create_appointment(booking).await;
+            Ok(Attempt {
+                record: (appointment, placed.member),
+                written,
+            })
+        },
+    )
+    .await?;
+    let (appointment, member) = attempt.record;
+    answer_written(app, appointment, Some(Box::new(member)), attempt.written).await
 }
 
 /// What the write of a new appointment means to the caller, once the refusals only one way of booking knows are

@@ -5,8 +5,7 @@ use jiff::Timestamp;
 
 use crate::domain::Appointment;
 use crate::domain::{
-    AppointmentStatus, AssignmentPolicy, Business, BusinessName, BusinessSettings,
-    BusinessTimeZone, CallerNumber, CountryCode, Customer, CustomerName, EmailAddress, HoldMinutes,
+    AppointmentStatus, Business, CallerNumber, CountryCode, Customer, CustomerName, EmailAddress,
     Interval, PhoneNumber, SyncStatus, normalize_phone, read_caller_number,
 };
 use crate::ports::{AppointmentStore, CatalogStore};
@@ -201,79 +200,4 @@ pub async fn index_existing_phone_numbers<S: AppointmentStore + ?Sized>(
     app: &App<S>,
 ) -> Result<u64, AppError> {
     Ok(app.store.index_existing_phone_numbers().await?)
-}
-
-/// A change to the business's settings, from the REST API or the dashboard's settings page; absent fields stay,
-/// `Some(None)` returns a field to its default. The name and zone are the business's own record.
-#[derive(Clone, Debug, Default)]
-pub struct SettingsChanges {
-    pub name: Option<BusinessName>,
-    pub time_zone: Option<BusinessTimeZone>,
-    pub country: Option<Option<CountryCode>>,
-    pub hold_minutes: Option<Option<HoldMinutes>>,
-    pub owner_alerts: Option<bool>,
-    /// Who is booked when the caller does not mind.
-    pub assignment: Option<AssignmentPolicy>,
-}
-
-pub async fn get_business_settings<S: CatalogStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-) -> Result<BusinessSettings, AppError> {
-    Ok(app.store.get_business_settings(business.id).await?)
-}
-
-/// Records that the owner has tried the voice agent's tools, once: the first time stays, later runs write nothing.
-pub async fn record_agent_tried<S: CatalogStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-) -> Result<(), AppError> {
-    let mut settings = app.store.get_business_settings(business.id).await?;
-    if settings.agent_tried_at.is_none() {
-        settings.agent_tried_at = Some(app.clock.now());
-        app.store
-            .put_business_settings(business.id, &settings)
-            .await?;
-    }
-    Ok(())
-}
-
-#[tracing::instrument(skip_all, fields(business_id = %business.id))]
-pub async fn update_business_settings<S: CatalogStore + ?Sized>(
-    app: &App<S>,
-    business: &Business,
-    changes: &SettingsChanges,
-) -> Result<BusinessSettings, AppError> {
-    let name = changes.name.as_ref().unwrap_or(&business.name);
-    let time_zone = changes.time_zone.as_ref().unwrap_or(&business.time_zone);
-    if *name != business.name || *time_zone != business.time_zone {
-        match app
-            .store
-            .update_business_profile(business.id, name, time_zone)
-            .await
-        {
-            Ok(()) => {}
-            Err(crate::ports::StoreError::NotFound) => {
-                return Err(AppError::NotFound(super::error::Missing::Business));
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let mut settings = app.store.get_business_settings(business.id).await?;
-    if let Some(country) = changes.country {
-        settings.country = country;
-    }
-    if let Some(hold_minutes) = changes.hold_minutes {
-        settings.hold_minutes = hold_minutes;
-    }
-    if let Some(owner_alerts) = changes.owner_alerts {
-        settings.owner_alerts = Some(owner_alerts);
-    }
-    if let Some(assignment) = &changes.assignment {
-        settings.assignment = assignment.clone();
-    }
-    app.store
-        .put_business_settings(business.id, &settings)
-        .await?;
-    Ok(settings)
 }

@@ -5,16 +5,17 @@ use jiff::Timestamp;
 
 use crate::availability::Unavailability;
 use crate::domain::{
-    Appointment, AppointmentStatus, BookingConflict, BookingSource, Business, Customer, Hold,
-    HoldId, Notes, SyncState,
+    Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
+    SyncState,
 };
 use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
-    BookingOutcome, MAX_ASSIGNMENT_ATTEMPTS, StaffChoice, answer_written, checked_slot,
-    idempotency_record, slot_unavailable, taken_meanwhile, write_once_per_key,
+    BookingOutcome, StaffChoice, answer_written, idempotency_record, slot_unavailable,
+    write_once_per_key,
 };
+use super::assignment::{Attempt, place_and_write};
 use super::availability::{alternatives_near, ensure_bookable};
 use super::commands::{HoldTime, IdempotentBooking};
 use super::context::App;
@@ -38,68 +39,43 @@ pub async fn create_hold<
                 .map_err(AppError::from)
         })?;
     let id = HoldId::generate();
-    let mut seen = None;
-    for _ in 0..MAX_ASSIGNMENT_ATTEMPTS {
-        let now = app.clock.now();
-        let checked = checked_slot(
-            app,
-            business,
-            &service,
-            request.start,
-            None,
-            StaffChoice::named(request.staff_id),
-            now,
-        )
-        .await?;
-        let slot = checked.slot;
-        let hold = Hold {
-            id,
-            business_id: business.id,
-            service_id: service.id,
-            staff_id: checked.member.id,
-            time: slot,
-            local_date: slot
-                .start()
-                .to_zoned_datetime(business.time_zone.zone().clone())
-                .date(),
-            buffer_before: service.settings.buffer_before,
-            buffer_after: service.settings.buffer_after,
-            created_at: now,
-            expires_at: now
-                .checked_add(settings.hold_minutes().as_duration())
-                .unwrap_or(now),
-        };
-        let new = NewHold {
-            hold: &hold,
-            max_per_day: service.settings.max_per_day,
-            staff_max_per_day: checked.member.settings.max_per_day,
-        };
-        match app.store.create_hold(new).await {
-            Ok(()) => return Ok(hold),
-            // A hold for anyone that lost its member: read again and hold with whoever is still free.
-            Err(StoreError::Conflict(conflict)) if request.staff_id.is_none() => {
-                tracing::info!(service_id = %service.id, reason = %conflict, "assigned member taken meanwhile; assigning again");
-                seen = Some(conflict);
-            }
-            Err(StoreError::Conflict(conflict)) => {
-                tracing::info!(service_id = %service.id, reason = %conflict, "hold lost to a concurrent booking or hold");
-                return Err(taken_meanwhile(
-                    app,
-                    business,
-                    &service,
-                    request.start,
-                    request.staff_id,
-                    &conflict,
-                )
-                .await);
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let conflict = seen.unwrap_or(BookingConflict::Overlap {
-        other: id.appointment_id(),
-    });
-    Err(taken_meanwhile(app, business, &service, request.start, None, &conflict).await)
+    let lifetime = settings.hold_minutes().as_duration();
+    let service = &service;
+    let choice = StaffChoice::named(request.staff_id);
+    let attempt = place_and_write(
+        app,
+        business,
+        service,
+        request.start,
+        choice,
+        |placed| async move {
+            let hold = Hold {
+                id,
+                business_id: business.id,
+                service_id: service.id,
+                staff_id: placed.member.id,
+                time: placed.time,
+                local_date: placed.local_date,
+                buffer_before: service.settings.buffer_before,
+                buffer_after: service.settings.buffer_after,
+                created_at: placed.now,
+                expires_at: placed.now.checked_add(lifetime).unwrap_or(placed.now),
+            };
+            let new = NewHold {
+                hold: &hold,
+                max_per_day: service.settings.max_per_day,
+                staff_max_per_day: placed.member.settings.max_per_day,
+            };
+            let written = app.store.create_hold(new).await;
+            Ok(Attempt {
+                record: hold,
+                written,
+            })
+        },
+    )
+    .await?;
+    attempt.written?;
+    Ok(attempt.record)
 }
 
 /// The hold, if the business has it: alive, or expired and not yet tidied away.

@@ -14,8 +14,10 @@ pub mod account_settings;
 pub mod accounts;
 mod alerts;
 mod appointments;
+mod assignment;
 mod availability;
 mod booking;
+mod business_settings;
 mod businesses;
 mod calendar_sync;
 mod calendar_tokens;
@@ -46,15 +48,17 @@ pub use appointments::{
 };
 pub use availability::{AvailabilityAnswer, SlotCheck, check_availability, find_times};
 pub use booking::book;
+pub use business_settings::{
+    SettingsChanges, get_business_settings, record_agent_tried, update_business_settings,
+};
 pub use businesses::{NewBusinessCredentials, create_business};
 pub use calendar_sync::{
     MAX_AUTOMATIC_RETRIES, queue_upcoming, requeue_failed, retry_failed_automatically, retry_sync,
 };
 pub use callers::{
-    CallerCursor, CallerListing, CallerPage, CallerPhase, SettingsChanges, caller_appointments,
-    get_business_settings, index_existing_phone_numbers, normalize_customer_phone,
-    phone_country_for, read_customer, read_platform_caller, record_agent_tried,
-    update_business_settings,
+    CallerCursor, CallerListing, CallerPage, CallerPhase, caller_appointments,
+    index_existing_phone_numbers, normalize_customer_phone, phone_country_for, read_customer,
+    read_platform_caller,
 };
 pub use commands::{
     AppointmentEdit, BookAppointment, BookingTarget, FindTimes, HoldTime, IdempotentBooking,

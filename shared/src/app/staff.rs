@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::{
     Business, DateOverride, Interval, StaffId, StaffMember, StaffName, StaffServices,
-    StaffSettings, WeeklyHours,
+    StaffSettings, ValidationError, WeeklyHours,
 };
 use crate::ports::{
     AppointmentQuery, AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore,
@@ -71,6 +71,7 @@ pub async fn create_staff_member<S: CatalogStore + ?Sized>(
     business: &Business,
     settings: StaffSettings,
 ) -> Result<StaffMember, AppError> {
+    ensure_services_known(app, business, &settings.services).await?;
     let now = app.clock.now();
     let member = StaffMember {
         id: StaffId::generate(),
@@ -93,6 +94,32 @@ pub async fn create_staff_member<S: CatalogStore + ?Sized>(
     Ok(member)
 }
 
+/// A member performs services of their own business only: an id from elsewhere (or a typo) is refused, not kept.
+async fn ensure_services_known<S: CatalogStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+    services: &StaffServices,
+) -> Result<(), AppError> {
+    let StaffServices::Only(ids) = services else {
+        return Ok(());
+    };
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known = app.store.list_services(business.id).await?;
+    match ids
+        .iter()
+        .find(|id| !known.iter().any(|service| service.id == **id))
+    {
+        Some(unknown) => Err(ValidationError::new(
+            "service_ids",
+            format!("{unknown} is not a service of this business"),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// A partial update: absent fields keep their value. `Some(None)` clears an optional setting. Deactivating goes
 /// through [`deactivate_staff_member`], which decides about the member's appointments.
 #[derive(Clone, Debug, Default)]
@@ -104,8 +131,8 @@ pub struct StaffChanges {
     pub max_per_day: Option<Option<u32>>,
     /// Only `true` (reactivate) is applied here.
     pub reactivate: bool,
-    /// When given, the change applies only to this version (`VersionConflict` otherwise): a form filled in from an
-    /// older read does not overwrite what someone saved meanwhile.
+    /// Apply only if the member is still at this version (optimistic concurrency); without it a concurrent change is
+    /// merged by reading again.
     pub expected_version: Option<u64>,
 }
 
@@ -144,6 +171,9 @@ pub async fn update_staff_member<S: CatalogStore + ?Sized>(
     id: StaffId,
     changes: &StaffChanges,
 ) -> Result<StaffMember, AppError> {
+    if let Some(services) = &changes.services {
+        ensure_services_known(app, business, services).await?;
+    }
     for _ in 0..MAX_UPDATE_ATTEMPTS {
         let current = get_staff_member(app, business, id).await?;
         if changes

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use super::ids::read_from_any_release;
 use super::text::string_newtype_conversions;
 use super::{
     AppointmentId, BusinessId, Interval, LineBreaks, Minutes, Occupancy, ServiceId, StaffId,
@@ -299,12 +300,13 @@ pub struct Customer {
 /// An appointment as stored. Buffers are copied from the service when booked, so changing a service later never
 /// silently moves the time an existing appointment blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "StoredAppointment")]
+#[serde(remote = "Self")]
 pub struct Appointment {
     pub id: AppointmentId,
     pub business_id: BusinessId,
     pub service_id: ServiceId,
     /// Who it is with; kept on reschedule unless the request names another.
+    #[serde(default = "StaffId::unnamed")]
     pub staff_id: StaffId,
     pub time: Interval,
     /// The business-local date of `time.start`; max-per-day counts by it.
@@ -322,53 +324,7 @@ pub struct Appointment {
     pub updated_at: Timestamp,
 }
 
-/// An appointment as any release stored it: one written before staff members names none and is its business's first
-/// member's ([`StaffId::first_of`]).
-#[derive(Deserialize)]
-struct StoredAppointment {
-    id: AppointmentId,
-    business_id: BusinessId,
-    service_id: ServiceId,
-    #[serde(default)]
-    staff_id: Option<StaffId>,
-    time: Interval,
-    local_date: Date,
-    buffer_before: Minutes,
-    buffer_after: Minutes,
-    customer: Customer,
-    notes: Option<Notes>,
-    source: BookingSource,
-    status: AppointmentStatus,
-    version: u64,
-    sync: SyncState,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-}
-
-impl From<StoredAppointment> for Appointment {
-    fn from(stored: StoredAppointment) -> Self {
-        Self {
-            id: stored.id,
-            business_id: stored.business_id,
-            service_id: stored.service_id,
-            staff_id: stored
-                .staff_id
-                .unwrap_or_else(|| StaffId::first_of(stored.business_id)),
-            time: stored.time,
-            local_date: stored.local_date,
-            buffer_before: stored.buffer_before,
-            buffer_after: stored.buffer_after,
-            customer: stored.customer,
-            notes: stored.notes,
-            source: stored.source,
-            status: stored.status,
-            version: stored.version,
-            sync: stored.sync,
-            created_at: stored.created_at,
-            updated_at: stored.updated_at,
-        }
-    }
-}
+read_from_any_release!(Appointment);
 
 impl Appointment {
     /// `[start − buffer_before, end + buffer_after)`: the time no other live appointment of its staff member may

@@ -105,7 +105,40 @@ impl StaffId {
         bytes.copy_from_slice(&digest[..16]);
         Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
+
+    /// Stands, only while a record is read, for the member a record stored before staff members does not name; the
+    /// read replaces it with [`Self::first_of`] its business (see [`read_from_any_release`]). Never generated.
+    pub(super) fn unnamed() -> Self {
+        Self(Uuid::nil())
+    }
 }
+
+/// Serde for a record that names its staff member (an appointment, a hold) and may have been stored by a release
+/// before staff members, which named none: such a record reads as its business's first member's
+/// ([`StaffId::first_of`]), so a store reads it correctly before its migration has reached it. The record derives
+/// serde with `#[serde(remote = "Self")]` and `#[serde(default = "StaffId::unnamed")]` on its `staff_id`; this
+/// implements the traits through those derives and fills in the member.
+macro_rules! read_from_any_release {
+    ($record:ty) => {
+        impl serde::Serialize for $record {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                Self::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $record {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut record = Self::deserialize(deserializer)?;
+                if record.staff_id == $crate::domain::StaffId::unnamed() {
+                    record.staff_id = $crate::domain::StaffId::first_of(record.business_id);
+                }
+                Ok(record)
+            }
+        }
+    };
+}
+
+pub(super) use read_from_any_release;
 
 impl HoldId {
     /// The id of the appointment this hold becomes.
