@@ -5,8 +5,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::availability::{self, AvailabilityInput, OfferedSlot, Unavailability};
 use crate::domain::{
-    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId, StaffId,
-    StaffMember, ValidationError,
+    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, MemberBusy, Occupancy, Service,
+    ServiceId, StaffId, StaffMember, ValidationError,
 };
 use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ReadMark};
 
@@ -63,7 +63,7 @@ pub struct SlotCheck {
 /// busy time near `around`.
 pub(super) struct BookedTime {
     pub occupancies: Vec<Occupancy>,
-    pub busy: Vec<Interval>,
+    pub busy: Vec<MemberBusy>,
     pub staff: Vec<StaffMember>,
     /// The store's note of the occupancies' read, handed back with a booking checked against them.
     pub mark: ReadMark,
@@ -113,6 +113,16 @@ impl BookedTime {
                 }
             },
         )?;
+        // The business's calendar is still one for all: its busy time blocks every member.
+        let busy = busy
+            .into_iter()
+            .flat_map(|interval| {
+                staff.iter().map(move |member| MemberBusy {
+                    staff_id: member.id,
+                    interval,
+                })
+            })
+            .collect();
         Ok(Self {
             occupancies: read.occupancies,
             busy,
