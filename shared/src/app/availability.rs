@@ -59,8 +59,8 @@ pub struct SlotCheck {
     pub staff: Vec<StaffMember>,
 }
 
-/// What the engine needs besides the service: the business's staff members, and its live appointments and external
-/// busy time near `around`.
+/// What the engine needs besides the service: the business's staff members, and its live appointments and its
+/// members' external busy time near `around`.
 pub(super) struct BookedTime {
     pub occupancies: Vec<Occupancy>,
     pub busy: Vec<MemberBusy>,
@@ -113,16 +113,6 @@ impl BookedTime {
                 }
             },
         )?;
-        // The business's calendar is still one for all: its busy time blocks every member.
-        let busy = busy
-            .into_iter()
-            .flat_map(|interval| {
-                staff.iter().map(move |member| MemberBusy {
-                    staff_id: member.id,
-                    interval,
-                })
-            })
-            .collect();
         Ok(Self {
             occupancies: read.occupancies,
             busy,
