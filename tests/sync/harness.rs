@@ -367,7 +367,7 @@ impl<E: Emulated> SyncHarness<E> {
             .await
             .unwrap()
             .iter()
-            .map(|interval| (interval.start(), interval.end()))
+            .map(|busy| (busy.interval.start(), busy.interval.end()))
             .collect();
         cached.sort();
         cached

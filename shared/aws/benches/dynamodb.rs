@@ -124,6 +124,7 @@ async fn main() {
         store
             .put_busy_event(&BusyEvent {
                 business_id,
+                staff_id: booking_core::domain::StaffId::first_of(business_id),
                 calendar_id: "primary".to_owned(),
                 event_id: format!("event-{index}"),
                 intervals: vec![

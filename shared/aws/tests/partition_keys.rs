@@ -384,6 +384,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         store
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
+                staff_id: booking_core::domain::StaffId::first_of(business.id),
                 calendar_id: "primary".into(),
                 event_id: format!("event-{sync}"),
                 intervals: vec![Interval::new(busy, busy + SignedDuration::from_mins(30)).unwrap()],

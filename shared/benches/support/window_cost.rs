@@ -97,6 +97,7 @@ impl Fixture {
                 .unwrap_or_else(|| fail("interval"));
             let event = BusyEvent {
                 business_id: self.business.id,
+                staff_id: booking_core::domain::StaffId::first_of(self.business.id),
                 calendar_id: "primary".into(),
                 event_id: format!("event-{index}"),
                 intervals: vec![interval],

@@ -5,6 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{SAFETY_NET_AFTER, SCHEDULER_PERIOD};
+use crate::domain::{BusinessId, StaffId};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth};
 
 use super::answers::{CalendarState, CalendarView};
@@ -75,6 +76,27 @@ pub fn calendar_health(
     )
 }
 
+/// The calendar's warning for an answer about `asked` (`None`: anyone) that offers times with the members in
+/// `offered_with`. The business's one connected calendar is its first member's, so only their busy time can be out
+/// of date: an answer warns when it offers a time with them, or when it was about them (by name, or anyone) and
+/// offers nothing, since their stale calendar may be what hides a time. An answer about another member, or offering
+/// times only with others, is as fresh as their own bookings.
+pub fn warning_for_offers<'a>(
+    warning: Option<String>,
+    business: BusinessId,
+    asked: Option<StaffId>,
+    offered_with: impl IntoIterator<Item = &'a StaffId>,
+) -> Option<String> {
+    let owner = StaffId::first_of(business);
+    if asked.is_some_and(|asked| asked != owner) {
+        return None;
+    }
+    let mut offered_with = offered_with.into_iter().peekable();
+    let offers_nothing = offered_with.peek().is_none();
+    let offers_the_owner = offered_with.any(|member| *member == owner);
+    warning.filter(|_| offers_nothing || offers_the_owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +161,25 @@ mod tests {
         assert!(warning.is_some());
         let (view, _) = calendar_health(Some(&connected), None, now());
         assert_eq!(view.state, CalendarState::Stale);
+    }
+
+    #[test]
+    fn only_offers_with_the_calendars_owner_carry_its_warning() {
+        let business = BusinessId::generate();
+        let maria = StaffId::first_of(business);
+        let tom = StaffId::generate();
+        let stale = || Some("The business's calendar needs reconnecting.".to_owned());
+        let warned = |asked, offered: &[StaffId]| {
+            warning_for_offers(stale(), business, asked, offered).is_some()
+        };
+        assert!(warned(None, &[tom, maria]), "anyone, offered with Maria");
+        assert!(warned(Some(maria), &[maria]), "Maria by name");
+        assert!(warned(Some(maria), &[]), "Maria by name, nothing offered");
+        assert!(warned(None, &[]), "anyone, nothing offered");
+        assert!(!warned(None, &[tom, tom]), "anyone, offered only with Tom");
+        assert!(!warned(Some(tom), &[tom]), "Tom by name");
+        assert!(!warned(Some(tom), &[]), "Tom by name, nothing offered");
+        assert_eq!(warning_for_offers(None, business, None, &[maria]), None);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::availability::{self, AvailabilityInput, OfferedSlot, Unavailability};
 use crate::domain::{
-    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, Occupancy, Service, ServiceId, StaffId,
-    StaffMember, ValidationError,
+    AppointmentId, Business, Interval, MAX_OCCUPIED_SPAN, MemberBusy, Occupancy, Service,
+    ServiceId, StaffId, StaffMember, ValidationError,
 };
 use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ReadMark};
 
@@ -59,11 +59,11 @@ pub struct SlotCheck {
     pub staff: Vec<StaffMember>,
 }
 
-/// What the engine needs besides the service: the business's staff members, and its live appointments and external
-/// busy time near `around`.
+/// What the engine needs besides the service: the business's staff members, and its live appointments and its
+/// members' external busy time near `around`.
 pub(super) struct BookedTime {
     pub occupancies: Vec<Occupancy>,
-    pub busy: Vec<Interval>,
+    pub busy: Vec<MemberBusy>,
     pub staff: Vec<StaffMember>,
     /// The store's note of the occupancies' read, handed back with a booking checked against them.
     pub mark: ReadMark,

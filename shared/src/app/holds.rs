@@ -195,11 +195,12 @@ async fn convert_once<
     let Some(hold) = hold.filter(|hold| hold.is_alive_at(now)) else {
         return Err(unusable_hold(app, business, request.hold_id, now).await);
     };
+    // Only the held member's own calendar can have become busy for them since.
     let busy = app
         .store
         .busy_intervals_overlapping(business.id, hold.occupied())
         .await?;
-    if !busy.is_empty() {
+    if busy.iter().any(|busy| busy.staff_id == hold.staff_id) {
         let service = ensure_bookable(app, business, hold.service_id).await;
         let alternatives = match service {
             Ok(service) => {

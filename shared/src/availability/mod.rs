@@ -24,7 +24,9 @@
 //! - its occupied interval overlaps none of *that member's* live occupancies (other members' never block it);
 //! - the member's own count of live occupancies (any service) on that local date is below their `max_per_day`.
 //!
-//! The service's `max_per_day` counts every member's occupancies, and the business's busy time blocks every member.
+//! - its occupied interval overlaps none of *that member's* busy intervals (from their own calendars).
+//!
+//! The service's `max_per_day` counts every member's occupancies.
 //! The answer for several members is the union of the answers for each ([`offered_slots`] says who is free for
 //! each slot); with one member who keeps no hours or limit of their own and holds every occupancy, it is exactly
 //! the answer of a business with a single diary.
@@ -50,8 +52,9 @@
 //! Blocked time (appointments' occupied intervals and busy intervals) is merged once into sorted disjoint intervals
 //! and swept with one moving pointer, appointments are counted per local date once, and the zone's offsets are read
 //! once per query: turning a grid time into an instant is a subtraction, with no time-zone lookup per slot. With
-//! several members the service's grid, its daily counts and the sorted busy time are computed once; each member adds
-//! a linear merge of their own occupancies into the busy time and one sweep of the grid.
+//! several members the service's grid and its daily counts are computed once, and the busy time is split by member
+//! in one pass (each member's part stays in the order it came in); each member adds a linear merge of their own
+//! occupancies and busy time and one sweep of the grid.
 
 mod grid;
 
@@ -64,7 +67,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::domain::{Interval, LocalTimeRange, Occupancy, Service, StaffId, StaffMember};
+use crate::domain::{
+    Interval, LocalTimeRange, MemberBusy, Occupancy, Service, StaffId, StaffMember,
+};
 use grid::{Grid, ZoneOffsets, ceil_second, floor_second, wall_midnight};
 
 /// How far either side of the requested time [`nearest_slots`] looks.
@@ -80,8 +85,9 @@ pub struct AvailabilityInput<'a> {
     /// Live appointments of the business (any service) near the window: every one whose occupied interval may
     /// overlap a slot in question, and every one of this service on the local dates in question.
     pub occupancies: &'a [Occupancy],
-    /// External calendar busy intervals near the window, unsorted and possibly overlapping.
-    pub busy: &'a [Interval],
+    /// Busy intervals of the members' own calendars near the window, unsorted and possibly overlapping; each blocks
+    /// only its member.
+    pub busy: &'a [MemberBusy],
     /// The staff members asked about: one, or every member of the business for "anyone". Those inactive or not
     /// performing the service are offered nothing.
     pub staff: &'a [StaffMember],
@@ -127,7 +133,7 @@ pub enum Unavailability {
     DailyLimitReached,
     #[error("the time overlaps another appointment")]
     Taken,
-    #[error("the business's calendar is busy at that time")]
+    #[error("the staff member's calendar is busy at that time")]
     CalendarBusy,
 }
 
@@ -159,11 +165,16 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
     let Some(grid) = ServiceGrid::new(input, window) else {
         return Vec::new();
     };
-    let free: Vec<(StaffId, Vec<usize>)> = input
+    let qualified: Vec<&StaffMember> = input
         .staff
         .iter()
         .filter(|member| member.performs(input.service.id))
-        .map(|member| (member.id, grid.free_for(input, member)))
+        .collect();
+    let busy = grid.busy_by_member(input, &qualified);
+    let free: Vec<(StaffId, Vec<usize>)> = qualified
+        .iter()
+        .zip(busy)
+        .map(|(member, busy)| (member.id, grid.free_for(input, member, busy)))
         .collect();
     let mut next = vec![0_usize; free.len()];
     let mut offered = Vec::new();
@@ -186,15 +197,13 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
 }
 
 /// The service's candidate starts in a window, before anything of one member's: its grid within the booking window
-/// on the dates its daily limit leaves open, with the business's busy time sorted once for every member's sweep.
+/// on the dates its daily limit leaves open.
 struct ServiceGrid {
     /// `(start, index into dates)`, sorted by start.
     starts: Vec<(i64, usize)>,
     /// `(local date, wall midnight)` of each date walked.
     dates: Vec<(Date, i64)>,
     offsets: ZoneOffsets,
-    /// Business busy time reaching into the swept span, as sorted whole-second intervals.
-    busy: Vec<(i64, i64)>,
     from: i64,
     until: i64,
     before: i64,
@@ -244,12 +253,10 @@ impl ServiceGrid {
         let before = settings.buffer_before.as_duration().as_secs();
         let duration = settings.duration.as_duration().as_secs();
         let after = settings.buffer_after.as_duration().as_secs();
-        let busy = sorted_seconds(input.busy.iter(), from - before, until + duration + after);
         Some(Self {
             starts,
             dates,
             offsets,
-            busy,
             from,
             until,
             before,
@@ -258,16 +265,61 @@ impl ServiceGrid {
         })
     }
 
-    /// The indices into `starts` at which `member` is free: inside their hours, under their daily limit, and clear
-    /// of their occupancies and the business's busy time.
-    fn free_for(&self, input: &AvailabilityInput, member: &StaffMember) -> Vec<usize> {
-        let theirs = input.occupancies.iter().filter(|o| o.staff_id == member.id);
-        let own = sorted_seconds(
-            theirs.clone().map(|o| &o.occupied),
+    /// The busy time reaching into the swept span of each of `members` (in their order), as whole-second intervals
+    /// in order of start: one pass over the input however many members there are, and a sort only for a member
+    /// whose part did not come in order. Busy time of anyone else is dropped.
+    fn busy_by_member(
+        &self,
+        input: &AvailabilityInput,
+        members: &[&StaffMember],
+    ) -> Vec<Vec<(i64, i64)>> {
+        let (from, until) = self.swept_span();
+        let mut parts = vec![Vec::new(); members.len()];
+        for busy in input.busy {
+            let (start, end) = (
+                floor_second(busy.interval.start()),
+                ceil_second(busy.interval.end()),
+            );
+            if end <= from || start >= until {
+                continue;
+            }
+            // A business has a handful of members: a linear look-up beats hashing here.
+            if let Some(part) = members
+                .iter()
+                .position(|member| member.id == busy.staff_id)
+                .and_then(|at| parts.get_mut(at))
+            {
+                part.push((start, end));
+            }
+        }
+        for part in &mut parts {
+            if !is_in_start_order(part) {
+                sort_by_start(part);
+            }
+        }
+        parts
+    }
+
+    /// The span in which a blocked interval can touch a candidate slot's occupied interval.
+    fn swept_span(&self) -> (i64, i64) {
+        (
             self.from - self.before,
             self.until + self.duration + self.after,
-        );
-        let blocked = merged(in_start_order(own, self.busy.clone()));
+        )
+    }
+
+    /// The indices into `starts` at which `member` is free: inside their hours, under their daily limit, and clear
+    /// of their occupancies and `busy`, their busy time in order of start.
+    fn free_for(
+        &self,
+        input: &AvailabilityInput,
+        member: &StaffMember,
+        busy: Vec<(i64, i64)>,
+    ) -> Vec<usize> {
+        let theirs = input.occupancies.iter().filter(|o| o.staff_id == member.id);
+        let (from, until) = self.swept_span();
+        let own = sorted_seconds(theirs.clone().map(|o| &o.occupied), from, until);
+        let blocked = merged(in_start_order(own, busy));
         let full_dates: Vec<Date> = match member.settings.max_per_day {
             Some(limit) => {
                 let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -450,7 +502,11 @@ fn check_member(
     {
         return Err(Unavailability::Taken);
     }
-    if input.busy.iter().any(|b| b.overlaps(&occupied)) {
+    if input
+        .busy
+        .iter()
+        .any(|b| b.staff_id == member.id && b.interval.overlaps(&occupied))
+    {
         return Err(Unavailability::CalendarBusy);
     }
     Ok(slot)
@@ -544,10 +600,14 @@ fn sorted_seconds<'a>(
         .map(|interval| (floor_second(interval.start()), ceil_second(interval.end())))
         .filter(|&(start, end)| end > from && start < until)
         .collect();
-    if !seconds.windows(2).all(|pair| pair[0].0 <= pair[1].0) {
+    if !is_in_start_order(&seconds) {
         sort_by_start(&mut seconds);
     }
     seconds
+}
+
+fn is_in_start_order(intervals: &[(i64, i64)]) -> bool {
+    intervals.windows(2).all(|pair| pair[0].0 <= pair[1].0)
 }
 
 /// Intervals in order of start merged into disjoint ones.
@@ -565,8 +625,7 @@ fn merged(blocked: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 /// Both lists' intervals in order of start. The stores hand both over already in that order (their keys begin with
 /// the start), and then one linear merge replaces the sort; any other input is sorted.
 fn in_start_order(mut first: Vec<(i64, i64)>, second: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    let sorted = |list: &[(i64, i64)]| list.windows(2).all(|pair| pair[0].0 <= pair[1].0);
-    if !(sorted(&first) && sorted(&second)) {
+    if !(is_in_start_order(&first) && is_in_start_order(&second)) {
         first.extend(second);
         sort_by_start(&mut first);
         return first;

@@ -203,7 +203,10 @@ prop_compose! {
             .collect();
         let busy = busy
             .into_iter()
-            .map(|(offset, length)| span(plus_minutes(start, offset), length))
+            .map(|(offset, length)| MemberBusy {
+                staff_id: only_member().id,
+                interval: span(plus_minutes(start, offset), length),
+            })
             .collect();
         let now = plus_minutes(start, now_offset)
             .checked_add(SignedDuration::from_nanos(now_nanos))
@@ -335,7 +338,11 @@ fn reference_for(
     {
         return Err(Unavailability::Taken);
     }
-    if input.busy.iter().any(hits) {
+    if input
+        .busy
+        .iter()
+        .any(|b| b.staff_id == member.id && hits(&b.interval))
+    {
         return Err(Unavailability::CalendarBusy);
     }
     Ok(span(start, duration))
@@ -452,7 +459,7 @@ type Member = (
 
 prop_compose! {
     /// A scenario with one to four members, each of their own hours, time off, limit and services, and the
-    /// scenario's appointments spread among them.
+    /// scenario's appointments and busy time spread among them (some busy time is of a member not asked about).
     fn staffed_scenario()(
         scenario in scenario(),
         members in prop::collection::vec(
@@ -467,6 +474,7 @@ prop_compose! {
             1..=4,
         ),
         owners in prop::collection::vec(0usize..4, 12),
+        busy_owners in prop::collection::vec(0usize..5, 8),
     ) -> Scenario {
         let Scenario { mut case, window } = scenario;
         let anchor_date = case.zone.to_datetime(window.start()).date();
@@ -507,6 +515,10 @@ prop_compose! {
         let ids: Vec<StaffId> = case.staff.iter().map(|member| member.id).collect();
         for (occupancy, owner) in case.occupancies.iter_mut().zip(owners) {
             occupancy.staff_id = ids.get(owner % ids.len()).copied().unwrap_or(occupancy.staff_id);
+        }
+        let not_asked_about = StaffId::generate();
+        for (busy, owner) in case.busy.iter_mut().zip(busy_owners) {
+            busy.staff_id = ids.get(owner % (ids.len() + 1)).copied().unwrap_or(not_asked_about);
         }
         Scenario { case, window }
     }

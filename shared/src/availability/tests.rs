@@ -84,6 +84,14 @@ fn occupancy(service_id: ServiceId, occupied: Interval, local_date: Date) -> Occ
     }
 }
 
+/// Busy time in the calendar of the one staff member every example business has.
+fn busy(interval: Interval) -> MemberBusy {
+    MemberBusy {
+        staff_id: only_member().id,
+        interval,
+    }
+}
+
 /// The one staff member of the example businesses: every service, whenever it is open, no limit; the same for every
 /// business, since the examples never have two.
 pub(super) fn only_member() -> StaffMember {
@@ -101,7 +109,7 @@ pub(super) struct Case {
     pub(super) zone: TimeZone,
     pub(super) now: Timestamp,
     pub(super) occupancies: Vec<Occupancy>,
-    pub(super) busy: Vec<Interval>,
+    pub(super) busy: Vec<MemberBusy>,
     pub(super) staff: Vec<StaffMember>,
 }
 
@@ -375,7 +383,7 @@ fn buffers_may_touch_but_not_overlap_appointments_and_busy_time() {
         span("2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z"),
         MONDAY,
     )];
-    case.busy = vec![span("2026-06-01T10:55:00Z", "2026-06-01T11:30:00Z")];
+    case.busy = vec![busy(span("2026-06-01T10:55:00Z", "2026-06-01T11:30:00Z"))];
     assert!(case.check(slot).is_ok());
     assert!(case.local_starts(MONDAY).contains(&"10:15".to_owned()));
 
@@ -388,9 +396,42 @@ fn buffers_may_touch_but_not_overlap_appointments_and_busy_time() {
     assert!(!case.local_starts(MONDAY).contains(&"10:15".to_owned()));
 
     case.occupancies.clear();
-    case.busy = vec![span("2026-06-01T10:54:00Z", "2026-06-01T11:30:00Z")];
+    case.busy = vec![busy(span("2026-06-01T10:54:00Z", "2026-06-01T11:30:00Z"))];
     assert_eq!(case.check(slot), Err(Unavailability::CalendarBusy));
     assert!(!case.local_starts(MONDAY).contains(&"10:15".to_owned()));
+}
+
+#[test]
+fn busy_time_in_one_members_calendar_blocks_that_member_only() {
+    let mut case = Case::new(service(&[range("09:00", "10:00")], |_| {}), "UTC");
+    let maria = only_member();
+    let mut tom = only_member();
+    tom.id = StaffId::generate();
+    case.staff = vec![maria.clone(), tom.clone()];
+    case.busy = vec![MemberBusy {
+        staff_id: maria.id,
+        interval: span("2026-06-01T09:00:00Z", "2026-06-01T09:30:00Z"),
+    }];
+    let nine = instant("2026-06-01T09:00:00Z");
+    let window = span("2026-06-01T09:00:00Z", "2026-06-01T09:01:00Z");
+
+    let anyone = offered_slots(&case.input(), window);
+    assert_eq!(anyone.len(), 1, "{anyone:?}");
+    assert_eq!(anyone[0].staff, [tom.id]);
+    assert_eq!(
+        check_slot_with_staff(&case.input(), nine).map(|(_, staff)| staff),
+        Ok(vec![tom.id])
+    );
+
+    let maria_only = AvailabilityInput {
+        staff: std::slice::from_ref(&maria),
+        ..case.input()
+    };
+    assert!(offered_slots(&maria_only, window).is_empty());
+    assert_eq!(
+        check_slot(&maria_only, nine),
+        Err(Unavailability::CalendarBusy)
+    );
 }
 
 #[test]
@@ -475,7 +516,7 @@ fn check_slot_reports_the_first_reason_in_order() {
     );
     case.now = instant("2026-05-31T10:00:00Z");
     let everything = span("2026-06-01T00:00:00Z", "2026-06-02T00:00:00Z");
-    case.busy = vec![everything];
+    case.busy = vec![busy(everything)];
     case.occupancies = vec![occupancy(case.service.id, everything, MONDAY)];
     assert_eq!(
         case.check(instant("2026-06-01T08:00:00Z")),

@@ -135,6 +135,7 @@ macro_rules! store_contract_tests {
             busy_events_are_replaced_deleted_and_found_by_overlap,
             busy_intervals_of_every_length_are_found_by_overlap,
             busy_event_ids_are_listed_per_calendar,
+            busy_time_is_read_back_with_the_member_whose_calendar_it_is,
             // leases
             a_lease_has_one_holder_until_it_ends_or_is_released,
             // operator

@@ -8,6 +8,7 @@ mod external_event;
 mod hold;
 mod ids;
 mod interval;
+mod member_busy;
 mod occupancy;
 mod phone;
 mod service;
@@ -26,6 +27,7 @@ pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_t
 pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
 pub use ids::{AppointmentId, BusinessId, HoldId, ServiceId, StaffId};
 pub use interval::{Interval, merge_intervals};
+pub use member_busy::MemberBusy;
 pub use occupancy::{
     BookingConflict, DailyLimits, MAX_OCCUPIED_SPAN, Occupancy, check_booking_conflicts,
     occupied_time,

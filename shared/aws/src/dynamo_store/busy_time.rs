@@ -1,7 +1,7 @@
-//! Busy time of the business's own calendar events, found by the window asked.
+//! Busy time of the staff members' own calendar events, found by the window asked: one Query for every member.
 
 use async_trait::async_trait;
-use booking_core::domain::{BusinessId, Interval};
+use booking_core::domain::{BusinessId, Interval, MemberBusy, StaffId};
 use booking_core::ports::{BusyEvent, BusyTimeStore, StoreError};
 
 use super::items::{
@@ -47,8 +47,8 @@ impl BusyTimeStore for DynamoStore {
         &self,
         business_id: BusinessId,
         range: Interval,
-    ) -> Result<Vec<Interval>, StoreError> {
-        // Only the intervals travel: availability reads this on every call.
+    ) -> Result<Vec<MemberBusy>, StoreError> {
+        // Only the intervals and their member travel: availability reads this on every call.
         let items: Vec<BusyIntervalsOnly> = self
             .query_index(
                 GSI1,
@@ -58,15 +58,26 @@ impl BusyTimeStore for DynamoStore {
                 vec![(":before", instant_key(range.end()))],
                 None,
                 Some((
-                    "#event.#intervals",
-                    &[("#event", "event"), ("#intervals", "intervals")],
+                    "#event.#intervals, #event.#staff",
+                    &[
+                        ("#event", "event"),
+                        ("#intervals", "intervals"),
+                        ("#staff", "staff_id"),
+                    ],
                 )),
             )
             .await?;
+        let first_member = StaffId::first_of(business_id);
         Ok(items
             .into_iter()
-            .flat_map(|item| item.event.intervals)
-            .filter(|interval| interval.overlaps(&range))
+            .flat_map(|item| {
+                let staff_id = item.event.staff_id.unwrap_or(first_member);
+                item.event
+                    .intervals
+                    .into_iter()
+                    .filter(|interval| interval.overlaps(&range))
+                    .map(move |interval| MemberBusy { staff_id, interval })
+            })
             .collect())
     }
 

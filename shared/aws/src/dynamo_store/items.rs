@@ -562,7 +562,7 @@ pub struct BusyEventItem {
     pub event: BusyEvent,
 }
 
-/// A busy event read for availability, projected to its intervals.
+/// A busy event read for availability, projected to its intervals and member.
 #[derive(Deserialize)]
 pub struct BusyIntervalsOnly {
     pub event: BusyIntervals,
@@ -571,6 +571,9 @@ pub struct BusyIntervalsOnly {
 #[derive(Deserialize)]
 pub struct BusyIntervals {
     pub intervals: Vec<Interval>,
+    /// Absent from events written before calendars were per staff member: those are the first member's.
+    #[serde(default)]
+    pub staff_id: Option<StaffId>,
 }
 
 #[cfg(test)]

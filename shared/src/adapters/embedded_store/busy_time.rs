@@ -1,5 +1,6 @@
-//! Busy time of the business's own calendar events: each event's intervals, indexed by start (and the rare long ones
-//! by end) so a window's busy time is one short scan.
+//! Busy time of the staff members' own calendar events: each event's intervals, indexed by start (and the rare long
+//! ones by end) so a window's busy time is one short scan. An index entry's value is the member whose calendar the
+//! event is in; entries written before calendars were per member have none and are the business's first member's.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -10,7 +11,7 @@ use super::{
     Table, backend, corrupt, decode, encode, instant_from_key, instant_key, key, key_tails_under,
     prefix_end,
 };
-use crate::domain::{BusinessId, Interval};
+use crate::domain::{BusinessId, Interval, MemberBusy, StaffId};
 use crate::ports::{BusyEvent, BusyTimeStore, StoreError};
 
 pub(super) fn event_key(business: BusinessId, calendar_id: &str, event_id: &str) -> Vec<u8> {
@@ -57,18 +58,33 @@ fn busy_key_instants(key: &[u8]) -> Result<(Timestamp, Timestamp), StoreError> {
     ))
 }
 
+/// The member an index entry's value names: none (an entry of the release before) is the first member.
+fn busy_index_member(business: BusinessId, value: &[u8]) -> Result<StaffId, StoreError> {
+    if value.is_empty() {
+        return Ok(StaffId::first_of(business));
+    }
+    uuid::Uuid::from_slice(value)
+        .map(StaffId::from)
+        .map_err(|_| corrupt("busy index entry"))
+}
+
+/// Indexes the intervals of an event in `member`'s calendar; `None` writes entries as the release before did, for
+/// events rebuilt from a store of that time, which name no member.
 fn index_busy_intervals(
     txn: &WriteTransaction,
     business: BusinessId,
+    member: Option<StaffId>,
     calendar_id: &str,
     event_id: &str,
     intervals: &[Interval],
 ) -> Result<(), StoreError> {
+    let value = member.map(|id| *id.as_uuid().as_bytes());
+    let value: &[u8] = value.as_ref().map_or(&[], |bytes| bytes.as_slice());
     for interval in intervals {
         let (table, index) = busy_index_key(business, interval, calendar_id, event_id);
         txn.open_table(table)
             .map_err(backend)?
-            .insert(index.as_slice(), [].as_slice())
+            .insert(index.as_slice(), value)
             .map_err(backend)?;
     }
     Ok(())
@@ -106,7 +122,7 @@ pub(super) fn rebuild_busy_indexes_if_old(txn: &WriteTransaction) -> Result<(), 
         stored.push((BusinessId::from(business), calendar, event, intervals));
     }
     for (business, calendar, event, intervals) in stored {
-        index_busy_intervals(txn, business, &calendar, &event, &intervals)?;
+        index_busy_intervals(txn, business, None, &calendar, &event, &intervals)?;
     }
     Ok(())
 }
@@ -125,6 +141,7 @@ impl BusyTimeStore for EmbeddedStore {
             index_busy_intervals(
                 txn,
                 event.business_id,
+                Some(event.staff_id),
                 &event.calendar_id,
                 &event.event_id,
                 &event.intervals,
@@ -150,7 +167,7 @@ impl BusyTimeStore for EmbeddedStore {
         &self,
         business_id: BusinessId,
         range: Interval,
-    ) -> Result<Vec<Interval>, StoreError> {
+    ) -> Result<Vec<MemberBusy>, StoreError> {
         self.read(move |txn| {
             let business_uuid = business_id.as_uuid();
             let business = business_uuid.as_bytes();
@@ -167,10 +184,13 @@ impl BusyTimeStore for EmbeddedStore {
                 .range(from.as_slice()..until.as_slice())
                 .map_err(backend)?
             {
-                let (key, _) = entry.map_err(backend)?;
+                let (key, value) = entry.map_err(backend)?;
                 let (start_at, end_at) = busy_key_instants(key.value())?;
                 if end_at > range.start() {
-                    overlapping.push(Interval::new(start_at, end_at)?);
+                    overlapping.push(MemberBusy {
+                        staff_id: busy_index_member(business_id, value.value())?,
+                        interval: Interval::new(start_at, end_at)?,
+                    });
                 }
             }
             // Long intervals ending after the range starts, in end order; those starting before its end overlap.
@@ -181,10 +201,13 @@ impl BusyTimeStore for EmbeddedStore {
                 .range(from.as_slice()..until.as_slice())
                 .map_err(backend)?
             {
-                let (key, _) = entry.map_err(backend)?;
+                let (key, value) = entry.map_err(backend)?;
                 let (end_at, start_at) = busy_key_instants(key.value())?;
                 if start_at < range.end() {
-                    overlapping.push(Interval::new(start_at, end_at)?);
+                    overlapping.push(MemberBusy {
+                        staff_id: busy_index_member(business_id, value.value())?,
+                        interval: Interval::new(start_at, end_at)?,
+                    });
                 }
             }
             Ok(overlapping)

@@ -13,10 +13,11 @@
 //! - `idempotency`: business ‖ key → IdempotencyRecord JSON.
 //! - `calendar_connections`: business → CalendarConnection JSON.
 //! - `busy_events`: business ‖ calendar ‖ 0 ‖ event → its intervals (JSON), to replace or delete one event;
-//!   `busy_by_start`: business ‖ start ‖ end ‖ calendar ‖ 0 ‖ event → () for every interval of at most
-//!   [`SHORT_BUSY_SPAN`], and `busy_long`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → () for the rare longer
-//!   ones (a week away), so the busy time of a window is one scan of the starts from a day before it to its end,
-//!   plus the few long intervals still running: its cost follows the window, not the business's whole future.
+//!   `busy_by_start`: business ‖ start ‖ end ‖ calendar ‖ 0 ‖ event → the member whose calendar it is (no value
+//!   before calendars were per member: the first member) for every interval of at most [`SHORT_BUSY_SPAN`], and
+//!   `busy_long`: business ‖ end ‖ start ‖ calendar ‖ 0 ‖ event → the same for the rare longer ones (a week away),
+//!   so the busy time of a window, every member's, is one scan of the starts from a day before it to its end, plus
+//!   the few long intervals still running: its cost follows the window, not the business's whole future.
 //! - `leases`: name → Lease JSON; `oauth_attempts`: nonce → OAuthAttempt JSON.
 //! - `calendar_watches`: business → CalendarWatch JSON; `watch_checks`: business → when the scheduled walk next
 //!   looks at it, and `watches_due`: that instant ‖ business → (), so the walk reads only the due watches.

@@ -9,7 +9,7 @@ use super::rows::phone_key;
 use super::*;
 use crate as booking;
 use crate::domain::{
-    ApiKey, Appointment, Business, BusinessId, BusinessName, BusinessTimeZone, Interval,
+    ApiKey, Appointment, Business, BusinessId, BusinessName, BusinessTimeZone, Interval, StaffId,
 };
 use crate::ports::{ApiKeyStore, BusyEvent, BusyTimeStore, CatalogStore};
 
@@ -107,10 +107,18 @@ async fn busy_time_indexed_by_an_earlier_version_is_reindexed_on_open() {
     }
     for _ in 0..2 {
         let store = EmbeddedStore::open(&path).unwrap();
-        let mut found = store
+        let found = store
             .busy_intervals_overlapping(business, Interval::new(hour(0), hour(2)).unwrap())
             .await
             .unwrap();
+        // Events of that version name no member: their calendar was the business's, now its first member's.
+        assert!(
+            found
+                .iter()
+                .all(|busy| busy.staff_id == StaffId::first_of(business)),
+            "{found:?}"
+        );
+        let mut found: Vec<Interval> = found.iter().map(|busy| busy.interval).collect();
         found.sort();
         assert_eq!(found, vec![long, short]);
         store
@@ -120,6 +128,7 @@ async fn busy_time_indexed_by_an_earlier_version_is_reindexed_on_open() {
         store
             .put_busy_event(&BusyEvent {
                 business_id: business,
+                staff_id: StaffId::first_of(business),
                 calendar_id: "primary".into(),
                 event_id: "away".into(),
                 intervals: vec![long],

@@ -2,6 +2,7 @@
 
 use crate::agent::answers::{TimeCheck, TimeView};
 use crate::agent::arguments;
+use crate::agent::health::warning_for_offers;
 use crate::app;
 use crate::domain::Interval;
 
@@ -25,6 +26,12 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResu
         Err(_) => staff_id.into_iter().collect(),
     };
     let with = whom.with(&free_with);
+    let warning = warning_for_offers(
+        warning,
+        call.business.id,
+        staff_id,
+        check.verdict.iter().flat_map(|(_, free)| free),
+    );
     let requested = match &check.verdict {
         Ok((slot, _)) => *slot,
         Err(_) => Interval::starting_at(start, service.settings.duration.as_duration())

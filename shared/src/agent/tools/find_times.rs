@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::agent::answers::{AvailableTimes, DayTimes, TimeView};
 use crate::agent::arguments::{self, PartOfDay};
 use crate::agent::call::ToolFailure;
+use crate::agent::health::warning_for_offers;
 use crate::agent::spoken::SpokenLocale;
 use crate::app::{self, FindTimes};
 use crate::availability::{self, OfferedSlot};
@@ -182,6 +183,15 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
             .collect()
     };
     let next_available: Vec<&OfferedSlot> = next_available.iter().collect();
+    let warning = warning_for_offers(
+        warning,
+        call.business.id,
+        staff_id,
+        picked
+            .iter()
+            .chain(&next_available)
+            .flat_map(|offered| &offered.staff),
+    );
     let window_note = found
         .clipped()
         .then(|| wording::window_note(local, service, window, found.searched, &bookable));

@@ -10,7 +10,7 @@ use super::FULL_SYNC_EVERY;
 use crate::app::context::App;
 use crate::app::providers::Integrations;
 use crate::app::sync_core::{SyncError, with_fresh_token};
-use crate::domain::{Business, ExternalEventChange, Interval, busy_time};
+use crate::domain::{Business, ExternalEventChange, Interval, StaffId, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ProviderError, ProviderSetup,
 };
@@ -127,8 +127,9 @@ pub(super) async fn refresh_busy_time<
     })
 }
 
-/// Writes each changed event's busy time (or its absence) to the cache. After a full listing, events the cache
-/// holds that the listing no longer has are removed too.
+/// Writes each changed event's busy time (or its absence) to the cache, as the time of the member who owns the
+/// calendar: the business's one connection is its first member's, so its events block them and nobody else. After a
+/// full listing, events the cache holds that the listing no longer has are removed too.
 async fn apply<S: BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
@@ -151,6 +152,7 @@ async fn apply<S: BusyTimeStore + ?Sized>(
     } else {
         HashSet::new()
     };
+    let owner = StaffId::first_of(business.id);
     let mut writes = Vec::new();
     for change in &changes.changes {
         let busy = match change {
@@ -183,6 +185,7 @@ async fn apply<S: BusyTimeStore + ?Sized>(
                     app.store
                         .put_busy_event(&BusyEvent {
                             business_id: business.id,
+                            staff_id: owner,
                             calendar_id: watch.calendar_id.clone(),
                             event_id,
                             intervals: vec![interval],
@@ -200,4 +203,76 @@ async fn apply<S: BusyTimeStore + ?Sized>(
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::adapters::{EmbeddedStore, InProcessQueue};
+    use crate::domain::{EventTiming, ExternalEvent, MemberBusy};
+    use crate::ports::{ManualClock, ProviderKind, QueueSettings};
+
+    /// The business's one connection is its first member's: its events block them, and no one else.
+    #[tokio::test]
+    async fn the_connected_calendars_events_are_its_owners_the_first_member() {
+        let directory = tempfile::tempdir().unwrap();
+        let now: Timestamp = "2027-01-20T08:00:00Z".parse().unwrap();
+        let app = App::new(
+            Arc::new(EmbeddedStore::open(&directory.path().join("store.redb")).unwrap()),
+            Arc::new(InProcessQueue::new(QueueSettings::default())),
+            Arc::new(ManualClock::new(now)),
+        );
+        let business = Business {
+            id: crate::domain::BusinessId::generate(),
+            name: "Harbour Dental".to_owned().try_into().unwrap(),
+            time_zone: "Europe/Berlin".to_owned().try_into().unwrap(),
+            created_at: now,
+            disabled_at: None,
+        };
+        let watch = CalendarWatch::new(business.id, ProviderKind::GOOGLE, "primary".to_owned());
+        let dentist = Interval::new(
+            "2027-01-20T10:00:00Z".parse().unwrap(),
+            "2027-01-20T11:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let changes = CalendarChanges {
+            changes: vec![ExternalEventChange::Changed {
+                id: "dentist".to_owned(),
+                event: ExternalEvent {
+                    timing: EventTiming::Timed {
+                        start: dentist.start(),
+                        end: dentist.end(),
+                    },
+                    cancelled: false,
+                    shown_as_free: false,
+                    declined: false,
+                    ours: false,
+                },
+            }],
+            cursor: "next".to_owned(),
+            time_zone: None,
+        };
+        let window = dentist.widened(
+            SignedDuration::from_hours(24),
+            SignedDuration::from_hours(24),
+        );
+
+        apply(&app, &business, &watch, &changes, None, window, false)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            app.store
+                .busy_intervals_overlapping(business.id, window)
+                .await
+                .unwrap(),
+            vec![MemberBusy {
+                staff_id: StaffId::first_of(business.id),
+                interval: dentist,
+            }]
+        );
+    }
 }

@@ -3,14 +3,22 @@
 use std::sync::Arc;
 
 use super::{at, with_service};
-use crate::domain::{BusinessId, Interval};
+use crate::domain::{BusinessId, Interval, MemberBusy, StaffId};
 use crate::ports::{BusyEvent, Store};
+
+/// The intervals found, sorted, whoever's they are.
+fn intervals_of(found: Vec<MemberBusy>) -> Vec<Interval> {
+    let mut intervals: Vec<Interval> = found.into_iter().map(|busy| busy.interval).collect();
+    intervals.sort();
+    intervals
+}
 
 pub async fn busy_events_are_replaced_deleted_and_found_by_overlap(store: Arc<dyn Store>) {
     let (business, _) = with_service(store.as_ref()).await;
     let span = |from, to| Interval::new(at(from), at(to)).unwrap();
     let event = |id: &str, intervals: Vec<Interval>| BusyEvent {
         business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
         calendar_id: "primary".into(),
         event_id: id.into(),
         intervals,
@@ -39,12 +47,12 @@ pub async fn busy_events_are_replaced_deleted_and_found_by_overlap(store: Arc<dy
     let found = |from, to| {
         let store = store.clone();
         async move {
-            let mut found = store
-                .busy_intervals_overlapping(business.id, span(from, to))
-                .await
-                .unwrap();
-            found.sort();
-            found
+            intervals_of(
+                store
+                    .busy_intervals_overlapping(business.id, span(from, to))
+                    .await
+                    .unwrap(),
+            )
         }
     };
     assert_eq!(
@@ -116,6 +124,7 @@ pub async fn busy_intervals_of_every_length_are_found_by_overlap(store: Arc<dyn 
         store
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
+                staff_id: StaffId::first_of(business.id),
                 calendar_id: "primary".into(),
                 event_id: (*id).into(),
                 intervals: vec![*interval],
@@ -123,11 +132,12 @@ pub async fn busy_intervals_of_every_length_are_found_by_overlap(store: Arc<dyn 
             .await
             .unwrap();
     }
-    let mut found = store
-        .busy_intervals_overlapping(business.id, window)
-        .await
-        .unwrap();
-    found.sort();
+    let found = intervals_of(
+        store
+            .busy_intervals_overlapping(business.id, window)
+            .await
+            .unwrap(),
+    );
     let mut expected: Vec<Interval> = cases
         .iter()
         .filter(|(_, _, overlaps)| *overlaps)
@@ -163,6 +173,7 @@ pub async fn busy_event_ids_are_listed_per_calendar(store: Arc<dyn Store>) {
         store
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
+                staff_id: StaffId::first_of(business.id),
                 calendar_id: calendar.into(),
                 event_id: event.into(),
                 intervals: vec![span],
@@ -179,5 +190,85 @@ pub async fn busy_event_ids_are_listed_per_calendar(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Each staff member's busy time comes back with them, both members' from one read, and replacing an event keeps
+/// whose it is as written.
+pub async fn busy_time_is_read_back_with_the_member_whose_calendar_it_is(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let span = |from, to| Interval::new(at(from), at(to)).unwrap();
+    let maria = StaffId::first_of(business.id);
+    let tom = StaffId::generate();
+    let event = |staff_id, calendar: &str, id: &str, intervals| BusyEvent {
+        business_id: business.id,
+        staff_id,
+        calendar_id: calendar.into(),
+        event_id: id.into(),
+        intervals,
+    };
+    for busy in [
+        event(maria, "maria@example.com", "dentist", vec![span(0, 60)]),
+        event(tom, "tom@example.com", "school-run", vec![span(30, 90)]),
+        event(
+            tom,
+            "tom@example.com",
+            "gym",
+            vec![span(120, 150), span(24 * 60, 24 * 60 + 30)],
+        ),
+        // A long one, which an adapter may index apart.
+        event(
+            maria,
+            "maria@example.com",
+            "away",
+            vec![span(-3 * 24 * 60, 3 * 24 * 60)],
+        ),
+    ] {
+        store.put_busy_event(&busy).await.unwrap();
+    }
+    let found = || {
+        let store = store.clone();
+        async move {
+            let mut found: Vec<(Interval, StaffId)> = store
+                .busy_intervals_overlapping(business.id, span(0, 180))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|busy| (busy.interval, busy.staff_id))
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        found().await,
+        vec![
+            (span(-3 * 24 * 60, 3 * 24 * 60), maria),
+            (span(0, 60), maria),
+            (span(30, 90), tom),
+            (span(120, 150), tom),
+        ]
+    );
+
+    store
+        .put_busy_event(&event(
+            tom,
+            "tom@example.com",
+            "school-run",
+            vec![span(40, 100)],
+        ))
+        .await
+        .unwrap();
+    store
+        .delete_busy_event(business.id, "maria@example.com", "away")
+        .await
+        .unwrap();
+    assert_eq!(
+        found().await,
+        vec![
+            (span(0, 60), maria),
+            (span(40, 100), tom),
+            (span(120, 150), tom),
+        ]
     );
 }

@@ -130,6 +130,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
     store
         .put_busy_event(&BusyEvent {
             business_id: business.id,
+            staff_id: crate::domain::StaffId::first_of(business.id),
             calendar_id: "primary".into(),
             event_id: "standup".into(),
             intervals: vec![crate::domain::Interval::new(at(0), at(15)).unwrap()],
