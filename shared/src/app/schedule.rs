@@ -1,5 +1,5 @@
 //! A business's schedule over a window, as its calendar view reads it: who works there, the booked appointments, the
-//! holds alive now and the busy time of its calendar, each overlapping the window.
+//! holds alive now and the busy time of its members' calendars, each overlapping the window.
 //!
 //! The stores list holds only as occupancies (what availability needs), so a hold is found as an occupancy that is
 //! no booked appointment and then read whole, for its expiry; a day has a handful, so that costs a handful of reads.
@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use futures::future::try_join_all;
 
 use crate::domain::{
-    Appointment, AppointmentStatus, Business, Hold, HoldId, Interval, MAX_OCCUPIED_SPAN, Service,
-    StaffId, StaffMember,
+    Appointment, AppointmentStatus, Business, Hold, HoldId, Interval, MAX_OCCUPIED_SPAN,
+    MemberBusy, Service, StaffId, StaffMember,
 };
 use crate::ports::{AppointmentQuery, AppointmentStore, BookingStore, BusyTimeStore, CatalogStore};
 
@@ -33,15 +33,17 @@ pub struct Schedule {
     pub appointments: Vec<Appointment>,
     /// Holds alive now overlapping the window, by start.
     pub holds: Vec<Hold>,
-    /// The business's calendar busy time overlapping the window.
-    busy: Vec<Interval>,
+    /// The staff members' calendar busy time overlapping the window, each interval with the member it keeps busy.
+    busy: Vec<MemberBusy>,
 }
 
 impl Schedule {
-    /// The busy time that keeps `member` from being booked. Calendars are connected per business today, so every
-    /// member is kept busy by the same time; the member is asked for so that per-member calendars change only this.
-    pub fn busy_of(&self, _member: StaffId) -> &[Interval] {
-        &self.busy
+    /// The busy time that keeps `member` from being booked: their own calendar's, and nobody else's.
+    pub fn busy_of(&self, member: StaffId) -> impl Iterator<Item = Interval> + '_ {
+        self.busy
+            .iter()
+            .filter(move |busy| busy.staff_id == member)
+            .map(|busy| busy.interval)
     }
 }
 

@@ -264,8 +264,6 @@ fn blocks_of(schedule: &Schedule, member: StaffId) -> Vec<Block<'_>> {
     // The member's own busy time: the schedule decides whose calendar keeps them busy.
     schedule
         .busy_of(member)
-        .iter()
-        .copied()
         .map(Block::Busy)
         .chain(taken)
         .collect()
