@@ -288,7 +288,8 @@ async fn scheduler_requeues_syncs_left_pending() {
             "retried_failed": 0,
             "calendars_queued": 0,
             "phone_numbers_indexed": 0,
-            "scheduled_work_indexed": 0
+            "scheduled_work_indexed": 0,
+            "first_staff_members_stored": 0
         })
     );
 
