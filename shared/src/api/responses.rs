@@ -52,6 +52,19 @@ impl IntoResponses for NotFoundError {
     }
 }
 
+/// Refusals of a change to a staff member: `version_conflict` (changed since the `expected_version` read), or
+/// `staff_has_future_appointments` (a deactivation that does not say what becomes of them).
+pub struct StaffConflictError;
+
+impl IntoResponses for StaffConflictError {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[(
+            409,
+            "Changed since the version read, or has appointments ahead that the request does not say what to do with",
+        )])
+    }
+}
+
 /// Refusals of booking, rescheduling and availability requests.
 pub struct BookingErrors;
 

@@ -29,7 +29,7 @@ use super::dto::{
 };
 use super::extract::{ApiJson, ApiPath, Tenant};
 use super::problem::ApiError;
-use super::responses::{CommonErrors, NotFoundError};
+use super::responses::{CommonErrors, NotFoundError, StaffConflictError};
 
 type StaffApp = App<dyn AppointmentsApiStore>;
 
@@ -243,7 +243,8 @@ async fn get_staff_member(
 
 #[utoipa::path(patch, path = "/v1/staff/{staff_id}", tag = "staff", request_body = StaffPatchBody,
     params(("staff_id" = StaffId, Path, description = "Staff member id")),
-    responses((status = 200, description = "The staff member after the change", body = StaffView), CommonErrors, NotFoundError))]
+    responses((status = 200, description = "The staff member after the change", body = StaffView), CommonErrors, NotFoundError,
+        StaffConflictError))]
 #[tracing::instrument(skip_all, fields(%staff_id))]
 async fn update_staff_member(
     State(app): State<StaffApp>,
@@ -259,7 +260,7 @@ async fn update_staff_member(
 #[utoipa::path(post, path = "/v1/staff/{staff_id}/deactivate", tag = "staff", request_body = StaffDeactivateBody,
     params(("staff_id" = StaffId, Path, description = "Staff member id")),
     responses((status = 200, description = "Deactivated: nothing more is offered or assigned to them", body = StaffView),
-        CommonErrors, NotFoundError))]
+        CommonErrors, NotFoundError, StaffConflictError))]
 #[tracing::instrument(skip_all, fields(%staff_id))]
 async fn deactivate_staff_member(
     State(app): State<StaffApp>,

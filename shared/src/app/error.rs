@@ -110,7 +110,7 @@ pub enum AppError {
         alternatives: Vec<Interval>,
         zone: TimeZone,
     },
-    #[error("the appointment was changed concurrently; read it again")]
+    #[error("it was changed since it was read; read it again")]
     VersionConflict,
     #[error("the appointment is cancelled")]
     AppointmentCancelled,
