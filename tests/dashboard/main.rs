@@ -12,6 +12,7 @@ mod onboarding_browser;
 // The platforms' published tool schemas, shared with the agent tests.
 #[path = "../agents/platform_schemas.rs"]
 mod platform_schemas;
+mod route_table;
 mod security;
 mod settings;
 mod settings_browser;
