@@ -208,16 +208,7 @@ fn app_on(store: Arc<dyn Store>) -> App {
 /// A service open all day every day and a business with `count` members besides its first, who is deactivated.
 async fn business_of(store: &Arc<dyn Store>, count: usize) -> (Business, Service, Vec<StaffId>) {
     let (business, mut service) = with_service(store.as_ref()).await;
-    let all_day = vec![crate::domain::LocalTimeRange::parse("00:00", "23:59").unwrap()];
-    service.settings.weekly_hours = crate::domain::WeeklyHours {
-        monday: all_day.clone(),
-        tuesday: all_day.clone(),
-        wednesday: all_day.clone(),
-        thursday: all_day.clone(),
-        friday: all_day.clone(),
-        saturday: all_day.clone(),
-        sunday: all_day,
-    };
+    service.settings.weekly_hours = every_day("00:00", "23:59");
     service.version = 2;
     store.update_service(&service, 1).await.unwrap();
     let first = StaffId::first_of(business.id);
@@ -604,23 +595,17 @@ async fn random_sequence(store: &Arc<dyn Store>, seed: u64, tally: &mut Tally) {
         let what = draws.below(8);
         let outcome: Result<&str, AppError> = match what {
             0..=2 => {
-                let command = BookAppointment::new(
-                    BookingTarget::Slot {
-                        service_id: service.id,
-                        start,
-                        staff_id: who,
-                    },
-                    customer(),
-                    None,
-                    BookingSource::Api,
-                );
-                app::book(&app, &business, command).await.map(|outcome| {
-                    if let BookingOutcome::Created { appointment, .. } = outcome {
-                        booked.push(appointment.id);
-                    }
-                    tally.booked += 1;
-                    "booked"
-                })
+                let target = BookingTarget::Slot {
+                    service_id: service.id,
+                    start,
+                    staff_id: who,
+                };
+                book_target(&app, &business, target, &mut booked)
+                    .await
+                    .map(|()| {
+                        tally.booked += 1;
+                        "booked"
+                    })
             }
             3 => {
                 let hold = HoldTime {
@@ -635,21 +620,12 @@ async fn random_sequence(store: &Arc<dyn Store>, seed: u64, tally: &mut Tally) {
                 })
             }
             4 => match draws.pick(&holds) {
-                Some(hold) => {
-                    let command = BookAppointment::new(
-                        BookingTarget::Held(hold),
-                        customer(),
-                        None,
-                        BookingSource::Api,
-                    );
-                    app::book(&app, &business, command).await.map(|outcome| {
-                        if let BookingOutcome::Created { appointment, .. } = outcome {
-                            booked.push(appointment.id);
-                        }
+                Some(hold) => book_target(&app, &business, BookingTarget::Held(hold), &mut booked)
+                    .await
+                    .map(|()| {
                         tally.converted += 1;
                         "converted"
-                    })
-                }
+                    }),
                 None => Ok("no hold"),
             },
             5 => match draws.pick(&booked) {
@@ -696,6 +672,20 @@ async fn random_sequence(store: &Arc<dyn Store>, seed: u64, tally: &mut Tally) {
         }
         assert_members_rules(store, &business, &members, clock.now(), seed, step).await;
     }
+}
+
+/// Books `target` (a slot or a hold), noting the appointment made among those `booked`.
+async fn book_target(
+    app: &App,
+    business: &Business,
+    target: BookingTarget,
+    booked: &mut Vec<crate::domain::AppointmentId>,
+) -> Result<(), AppError> {
+    let command = BookAppointment::new(target, customer(), None, BookingSource::Api);
+    if let BookingOutcome::Created { appointment, .. } = app::book(app, business, command).await? {
+        booked.push(appointment.id);
+    }
+    Ok(())
 }
 
 /// No two live occupations of one member overlap; no service's or member's maximum per day is passed.
