@@ -4,7 +4,11 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
-use super::permissions::{Access, Permission, permits};
+use super::permissions::Access::{self, Needs, SignedIn};
+use super::permissions::Permission::{
+    ManageApiKeys, ManageAppointments, ManageIntegrations, ManageServices, SeeAppointments,
+};
+use super::permissions::{Permission, permits};
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{
@@ -25,61 +29,18 @@ pub enum Nav {
 }
 
 /// Each item with the access its page needs: a role sees only the pages it may use.
+// One item a line, so the menu reads as a table; rustfmt would break each row into six lines.
+#[rustfmt::skip]
 const NAV: [(Nav, &str, &str, Access); 9] = [
-    (
-        Nav::Appointments,
-        "/dashboard/appointments",
-        "Appointments",
-        Access::Needs(Permission::SeeAppointments),
-    ),
-    (
-        Nav::Calendar,
-        "/dashboard/calendar",
-        "Calendar",
-        Access::Needs(Permission::SeeAppointments),
-    ),
-    (
-        Nav::Book,
-        "/dashboard/book",
-        "Book manually",
-        Access::Needs(Permission::ManageAppointments),
-    ),
-    (
-        Nav::Services,
-        "/dashboard/services",
-        "Services",
-        Access::Needs(Permission::ManageServices),
-    ),
-    (
-        Nav::Staff,
-        "/dashboard/staff",
-        "Staff",
-        Access::Needs(Permission::SeeAppointments),
-    ),
-    (
-        Nav::Integrations,
-        "/dashboard/integrations",
-        "Integrations",
-        Access::Needs(Permission::ManageIntegrations),
-    ),
-    (
-        Nav::VoiceAgent,
-        "/dashboard/voice-agent",
-        "Voice agent",
-        Access::Needs(Permission::ManageApiKeys),
-    ),
-    (
-        Nav::Keys,
-        "/dashboard/api-keys",
-        "API keys & team",
-        Access::Needs(Permission::ManageApiKeys),
-    ),
-    (
-        Nav::Settings,
-        "/dashboard/settings",
-        "Settings",
-        Access::SignedIn,
-    ),
+    (Nav::Appointments, "/dashboard/appointments", "Appointments", Needs(SeeAppointments)),
+    (Nav::Calendar, "/dashboard/calendar", "Calendar", Needs(SeeAppointments)),
+    (Nav::Book, "/dashboard/book", "Book manually", Needs(ManageAppointments)),
+    (Nav::Services, "/dashboard/services", "Services", Needs(ManageServices)),
+    (Nav::Staff, "/dashboard/staff", "Staff", Needs(SeeAppointments)),
+    (Nav::Integrations, "/dashboard/integrations", "Integrations", Needs(ManageIntegrations)),
+    (Nav::VoiceAgent, "/dashboard/voice-agent", "Voice agent", Needs(ManageApiKeys)),
+    (Nav::Keys, "/dashboard/api-keys", "API keys & team", Needs(ManageApiKeys)),
+    (Nav::Settings, "/dashboard/settings", "Settings", SignedIn),
 ];
 
 /// What needs the owner's attention on every page.
