@@ -123,25 +123,13 @@ impl CatalogStore for EmbeddedStore {
         service: &Service,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        let service = service.clone();
-        self.write(move |txn| {
-            {
-                let mut services = txn.open_table(SERVICES).map_err(backend)?;
-                let key = key(&[
-                    service.business_id.as_uuid().as_bytes(),
-                    service.id.as_uuid().as_bytes(),
-                ]);
-                let current: Service = read_json(&services, &key)?.ok_or(StoreError::NotFound)?;
-                if current.version != expected_version {
-                    return Err(StoreError::VersionMismatch);
-                }
-                services
-                    .insert(key.as_slice(), encode(&service)?.as_slice())
-                    .map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        let key = key(&[
+            service.business_id.as_uuid().as_bytes(),
+            service.id.as_uuid().as_bytes(),
+        ]);
+        let version = |current: &Service| current.version;
+        self.replace_at_version(SERVICES, key, encode(service)?, expected_version, version)
+            .await
     }
 
     async fn get_service(
@@ -176,19 +164,15 @@ impl CatalogStore for EmbeddedStore {
         member: &StaffMember,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        let member = member.clone();
-        self.write(move |txn| {
-            let mut staff = txn.open_table(STAFF_MEMBERS).map_err(backend)?;
-            let key = staff_key(member.business_id, member.id);
-            let current: StaffMember = read_json(&staff, &key)?.ok_or(StoreError::NotFound)?;
-            if current.version != expected_version {
-                return Err(StoreError::VersionMismatch);
-            }
-            staff
-                .insert(key.as_slice(), encode(&member)?.as_slice())
-                .map_err(backend)?;
-            Ok(())
-        })
+        let key = staff_key(member.business_id, member.id);
+        let version = |current: &StaffMember| current.version;
+        self.replace_at_version(
+            STAFF_MEMBERS,
+            key,
+            encode(member)?,
+            expected_version,
+            version,
+        )
         .await
     }
 

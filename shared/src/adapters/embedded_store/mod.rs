@@ -315,6 +315,31 @@ impl EmbeddedStore {
         })
         .await
     }
+
+    /// Replaces the record under `key` with `value` when the stored one is at `expected_version`: `NotFound` when
+    /// nothing is stored, `VersionMismatch` when another write came first. The optimistic check of every versioned
+    /// record's update.
+    async fn replace_at_version<T: DeserializeOwned + 'static>(
+        &self,
+        table: Table,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        expected_version: u64,
+        version_of: fn(&T) -> u64,
+    ) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            let mut table = txn.open_table(table).map_err(backend)?;
+            let current: T = read_json(&table, &key)?.ok_or(StoreError::NotFound)?;
+            if version_of(&current) != expected_version {
+                return Err(StoreError::VersionMismatch);
+            }
+            table
+                .insert(key.as_slice(), value.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 impl From<crate::domain::ValidationError> for StoreError {
