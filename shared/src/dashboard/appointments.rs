@@ -4,18 +4,17 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::auth::{Signed, SignedForm};
+use super::auth::{NoFields, Signed, SignedForm};
 use super::book::{free_times, slot_choices};
 use super::checklist::Checklist;
 use super::format::{self, when};
-use super::layout::{Nav, csrf_field, page};
+use super::layout::{Nav, csrf_field};
 use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, AppointmentEdit, what_to_do};
@@ -348,14 +347,11 @@ async fn list(
     signed.page(Nav::Appointments, "Appointments", notice.as_deref(), body)
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn retry_all_failed(
     State(dashboard): State<Dashboard>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    let queued = app::requeue_failed(&dashboard.app, business.id).await?;
+    let queued = app::requeue_failed(&dashboard.app, signed_in.business.id).await?;
     Ok(see_other(&format!(
         "/dashboard/appointments?queued={}",
         queued.len()
@@ -521,9 +517,9 @@ async fn detail_body(
 async fn retry(
     State(dashboard): State<Dashboard>,
     Path(id): Path<AppointmentId>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    app::retry_sync(&dashboard.app, &business, id).await?;
+    app::retry_sync(&dashboard.app, &signed_in.business, id).await?;
     Ok(see_other(&format!(
         "/dashboard/appointments/{id}?notice=queued"
     )))
@@ -538,16 +534,11 @@ struct RescheduleFields {
 async fn reschedule(
     State(dashboard): State<Dashboard>,
     Path(id): Path<AppointmentId>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<RescheduleFields>,
+    SignedForm { signed_in, form }: SignedForm<RescheduleFields>,
 ) -> PageResult {
     let start = crate::domain::parse_instant("start", &form.start).map_err(AppError::from)?;
     let edit = AppointmentEdit::reschedule(start);
-    match app::edit_appointment(&dashboard.app, &business, id, &edit).await {
+    match app::edit_appointment(&dashboard.app, &signed_in.business, id, &edit).await {
         Ok(_) => Ok(see_other(&format!(
             "/dashboard/appointments/{id}?notice=rescheduled"
         ))),
@@ -557,7 +548,7 @@ async fn reschedule(
             alternatives,
             zone,
         }) => {
-            let signed = Signed::load(&dashboard.app, session, business, role).await?;
+            let signed = Signed::load(&dashboard.app, signed_in).await?;
             let appointment = app::get_appointment(&dashboard.app, &signed.business, id).await?;
             let date = requested.to_zoned_datetime(zone.clone()).date().to_string();
             let body = detail_body(
@@ -571,17 +562,12 @@ async fn reschedule(
                 )),
             )
             .await?;
-            Ok((
+            signed.page_with_status(
                 axum::http::StatusCode::CONFLICT,
-                page(
-                    &signed.viewer(),
-                    Nav::Appointments,
-                    "Appointment",
-                    None,
-                    body,
-                ),
+                Nav::Appointments,
+                "Appointment",
+                body,
             )
-                .into_response())
         }
         Err(other) => Err(other.into()),
     }
@@ -610,9 +596,9 @@ async fn confirm_cancel(
 async fn cancel(
     State(dashboard): State<Dashboard>,
     Path(id): Path<AppointmentId>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    app::cancel_appointment(&dashboard.app, &business, id).await?;
+    app::cancel_appointment(&dashboard.app, &signed_in.business, id).await?;
     Ok(see_other(&format!(
         "/dashboard/appointments/{id}?notice=cancelled"
     )))

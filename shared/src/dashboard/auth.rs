@@ -111,15 +111,13 @@ impl Signed {
     /// The signed-in session with what needs the owner's attention on every page, for a page shown after a form.
     pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
         app: &App<S>,
-        session: Session,
-        business: Business,
-        role: StaffRole,
+        signed_in: SignedIn,
     ) -> Result<Self, AppError> {
-        let banner = Banner::load(app, &business).await?;
+        let banner = Banner::load(app, &signed_in.business).await?;
         Ok(Self {
-            session,
-            business,
-            role,
+            session: signed_in.session,
+            business: signed_in.business,
+            role: signed_in.member.role,
             banner,
         })
     }
@@ -135,6 +133,22 @@ impl Signed {
         Ok(layout::page(&self.viewer(), current, title, notice, body).into_response())
     }
 
+    /// A page of the dashboard's shell answered with `status`: a form shown again with what it refused (422, or
+    /// 409 when the store refused it), so every refusal is shaped one way.
+    pub fn page_with_status(
+        &self,
+        status: StatusCode,
+        current: Nav,
+        title: &str,
+        body: Markup,
+    ) -> PageResult {
+        Ok((
+            status,
+            layout::page(&self.viewer(), current, title, None, body),
+        )
+            .into_response())
+    }
+
     /// A page that shows something this once (a new key, a link, a tool's answer) in answer to a form: answered
     /// directly with `status` rather than redirected, and never stored by the browser's cache.
     pub fn page_shown_once(
@@ -144,11 +158,7 @@ impl Signed {
         title: &str,
         body: Markup,
     ) -> PageResult {
-        let mut response = (
-            status,
-            layout::page(&self.viewer(), current, title, None, body),
-        )
-            .into_response();
+        let mut response = self.page_with_status(status, current, title, body)?;
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -232,20 +242,9 @@ impl FromRequestParts<Dashboard> for Signed {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, dashboard: &Dashboard) -> Result<Self, Refusal> {
-        let SignedIn {
-            session,
-            business,
-            member,
-        } = gated(parts)?;
-        let banner = Banner::load(&dashboard.app, &business)
+        Self::load(&dashboard.app, gated(parts)?)
             .await
-            .map_err(|error| Refusal::Page(error.into()))?;
-        Ok(Self {
-            session,
-            business,
-            role: member.role,
-            banner,
-        })
+            .map_err(|error| Refusal::Page(error.into()))
     }
 }
 
@@ -255,12 +254,15 @@ struct CsrfField {
     csrf: String,
 }
 
+/// The fields of a form that is only a button: it posts nothing but its CSRF token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 /// The fields of a form posted by a signed-in session, after its origin and CSRF token were checked.
 pub struct SignedForm<T> {
-    pub session: Session,
-    pub business: Business,
-    /// The role the gate read for this request, so a page re-rendered after the form needs no second read.
-    pub role: StaffRole,
+    /// Who the gate found, with the role it read for this request, so a page re-rendered after the form needs no
+    /// second read.
+    pub signed_in: SignedIn,
     pub form: T,
 }
 
@@ -340,22 +342,16 @@ impl<T: DeserializeOwned> FromRequest<Dashboard> for SignedForm<T> {
 
     async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Refusal> {
         let (parts, bytes) = read_form(request).await?;
-        let SignedIn {
-            session,
-            business,
-            member,
-        } = gated(&parts)?;
+        let signed_in = gated(&parts)?;
         let presented: CsrfField = parse_form(&bytes)?;
         if !origin_allowed(dashboard, &parts.headers)
-            || !equal(&presented.csrf, &session.csrf_token)
+            || !equal(&presented.csrf, &signed_in.session.csrf_token)
         {
             tracing::warn!("form refused: wrong origin or CSRF token");
             return Err(Refusal::Page(PageError::Forbidden));
         }
         Ok(Self {
-            session,
-            business,
-            role: member.role,
+            signed_in,
             form: parse_form(&bytes)?,
         })
     }
@@ -589,14 +585,11 @@ async fn sign_in(
     }
 }
 
-#[derive(Deserialize)]
-struct NoFields {}
-
 async fn sign_out(
     State(dashboard): State<Dashboard>,
-    SignedForm { session, .. }: SignedForm<NoFields>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    accounts::sign_out(&dashboard.app, &session).await?;
+    accounts::sign_out(&dashboard.app, &signed_in.session).await?;
     let mut response = super::see_other("/dashboard/sign-in?notice=signed_out");
     response
         .headers_mut()

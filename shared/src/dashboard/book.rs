@@ -6,7 +6,6 @@
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::format::{self, clock_time, when};
-use super::layout::{Nav, csrf_field, error_summary, field_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::{self, AppError, BookAppointment, BookingOutcome, BookingTarget, FindTimes};
 use crate::domain::{
@@ -284,12 +283,7 @@ fn field_label(field: &str) -> &str {
 
 async fn book(
     State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<BookingFields>,
+    SignedForm { signed_in, form }: SignedForm<BookingFields>,
 ) -> PageResult {
     let mut errors = Vec::new();
     let name = match CustomerName::try_from(form.name.clone()) {
@@ -299,11 +293,18 @@ async fn book(
             None
         }
     };
-    // The same normalization as the API and the agent: a national number is read in the business's country.
+    // The same normalization as the API and the agent: a national number is read in the signed_in.business's country.
     let phone = if form.phone.trim().is_empty() {
         None
     } else {
-        match app::normalize_customer_phone(&dashboard.app, &business, "phone", &form.phone).await {
+        match app::normalize_customer_phone(
+            &dashboard.app,
+            &signed_in.business,
+            "phone",
+            &form.phone,
+        )
+        .await
+        {
             Ok(phone) => Some(phone),
             Err(AppError::Validation(error)) => {
                 errors.push(("phone", format!("Phone: {}", error.message)));
@@ -342,7 +343,7 @@ async fn book(
                 notes,
                 BookingSource::Manual,
             );
-            match app::book(&dashboard.app, &business, command).await {
+            match app::book(&dashboard.app, &signed_in.business, command).await {
                 Ok(BookingOutcome::Created { appointment, .. }) => {
                     return Ok(see_other(&format!(
                         "/dashboard/appointments/{}?notice=booked",
@@ -367,16 +368,12 @@ async fn book(
         }
         _ => None,
     };
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let status = if refused.is_some() {
         StatusCode::CONFLICT
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let body = render(&dashboard, &signed, &form, &errors, refused).await?;
-    Ok((
-        status,
-        page(&signed.viewer(), Nav::Book, "Book manually", None, body),
-    )
-        .into_response())
+    signed.page_with_status(status, Nav::Book, "Book manually", body)
 }

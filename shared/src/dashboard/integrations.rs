@@ -208,9 +208,10 @@ async fn integrations_page(
 async fn connect(
     State(dashboard): State<Dashboard>,
     Path(provider): Path<ProviderKind>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<Empty>,
 ) -> PageResult {
-    let url = integrations::start_connect(&dashboard.app, &business, provider, true).await?;
+    let url =
+        integrations::start_connect(&dashboard.app, &signed_in.business, provider, true).await?;
     Ok(see_other(&url))
 }
 
@@ -281,10 +282,15 @@ struct CalendarChoice {
 async fn choose_calendar(
     State(dashboard): State<Dashboard>,
     Path(provider): Path<ProviderKind>,
-    SignedForm { business, form, .. }: SignedForm<CalendarChoice>,
+    SignedForm { signed_in, form }: SignedForm<CalendarChoice>,
 ) -> PageResult {
-    match integrations::select_calendar(&dashboard.app, &business, provider, &form.calendar_id)
-        .await
+    match integrations::select_calendar(
+        &dashboard.app,
+        &signed_in.business,
+        provider,
+        &form.calendar_id,
+    )
+    .await
     {
         Ok((_, _)) => Ok(see_other("/dashboard/integrations?notice=selected")),
         Err(AppError::CalendarAlreadySelected) => {
@@ -333,9 +339,9 @@ async fn confirm_disconnect(
 async fn disconnect(
     State(dashboard): State<Dashboard>,
     Path(provider): Path<ProviderKind>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<Empty>,
 ) -> PageResult {
-    match integrations::disconnect(&dashboard.app, &business, provider).await {
+    match integrations::disconnect(&dashboard.app, &signed_in.business, provider).await {
         Ok(()) => Ok(see_other("/dashboard/integrations?notice=disconnected")),
         Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
         Err(other) => Err(other.into()),

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::auth::{Signed, SignedForm};
+use super::auth::{NoFields, Signed, SignedForm};
 use super::format::when;
 use super::layout::{Nav, csrf_field, error_summary, field_error};
 use super::{Dashboard, PageError, PageResult, see_other};
@@ -164,7 +164,7 @@ async fn shown_once<T>(
         }
         Err(other) => return Err(other.into()),
     };
-    let signed = Signed::load(&dashboard.app, signed.session, signed.business, signed.role).await?;
+    let signed = Signed::load(&dashboard.app, signed.signed_in).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -182,7 +182,7 @@ struct KeyFields {
 
 async fn create_key(State(dashboard): State<Dashboard>, form: SignedForm<KeyFields>) -> PageResult {
     let name = form.form.name.clone();
-    let created = accounts::create_api_key(&dashboard.app, &form.business, &name)
+    let created = accounts::create_api_key(&dashboard.app, &form.signed_in.business, &name)
         .await
         .map(|(record, key)| Shown::Key {
             name: record.name,
@@ -213,15 +213,12 @@ async fn confirm_revoke(
     signed.page(Nav::Keys, "Revoke the key?", None, body)
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn revoke(
     State(dashboard): State<Dashboard>,
     Path(id): Path<String>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    accounts::revoke_api_key(&dashboard.app, &business, &id).await?;
+    accounts::revoke_api_key(&dashboard.app, &signed_in.business, &id).await?;
     Ok(see_other("/dashboard/api-keys?notice=revoked"))
 }
 
@@ -234,11 +231,12 @@ struct InviteFields {
 async fn invite(State(dashboard): State<Dashboard>, form: SignedForm<InviteFields>) -> PageResult {
     let email = form.form.email.clone();
     let links = &dashboard.settings.links;
-    let invited = accounts::invite_staff_by_email(&dashboard.app, &form.business, &email, links)
-        .await
-        .map(|link| Shown::Invitation {
-            email: link.email.as_ref().to_owned(),
-            url: link.url(&dashboard.settings.public_origin),
-        });
+    let invited =
+        accounts::invite_staff_by_email(&dashboard.app, &form.signed_in.business, &email, links)
+            .await
+            .map(|link| Shown::Invitation {
+                email: link.email.as_ref().to_owned(),
+                url: link.url(&dashboard.settings.public_origin),
+            });
     shown_once(&dashboard, form, invited, ("email", "Email"), ("", &email)).await
 }

@@ -6,7 +6,6 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use maud::{Markup, html};
@@ -18,8 +17,9 @@ use super::format::{self, clock_time};
 use super::hours::{
     Errors, WeekFields, open_days, parse_ranges, ranges_text, text_field, week_fieldset,
 };
-use super::layout::{Nav, csrf_field, error_summary, field_error, has_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error, has_error};
 use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::accounts::SignedIn;
 use crate::app::{self, AppError, ServiceChanges, StaffChanges};
 use crate::domain::{
     DEFAULT_SLOT_INTERVAL, DateOverride, Minutes, Service, ServiceId, ServiceName, ServiceSettings,
@@ -375,14 +375,12 @@ struct FormPage<'a> {
 
 async fn refused(
     dashboard: &Dashboard,
-    session: crate::ports::Session,
-    business: crate::domain::Business,
-    role: crate::ports::StaffRole,
+    signed_in: SignedIn,
     form_page: FormPage<'_>,
     fields: &ServiceFields,
     errors: &Errors,
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let body = form(
         &signed.session.csrf_token,
         form_page.action,
@@ -390,27 +388,27 @@ async fn refused(
         errors,
         form_page.button,
     );
-    Ok((
+    signed.page_with_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        page(&signed.viewer(), Nav::Services, form_page.title, None, body),
+        Nav::Services,
+        form_page.title,
+        body,
     )
-        .into_response())
 }
 
 async fn create(
     State(dashboard): State<Dashboard>,
     SignedForm {
-        session,
-        business,
-        role,
+        signed_in,
         form: fields,
     }: SignedForm<ServiceFields>,
 ) -> PageResult {
     match parse(&fields) {
         Ok((settings, active)) => {
-            let service = app::create_service(&dashboard.app, &business, settings).await?;
+            let service =
+                app::create_service(&dashboard.app, &signed_in.business, settings).await?;
             if !active {
-                app::deactivate_service(&dashboard.app, &business, service.id).await?;
+                app::deactivate_service(&dashboard.app, &signed_in.business, service.id).await?;
             }
             Ok(see_other(&format!(
                 "/dashboard/services/{}?notice=saved",
@@ -420,9 +418,7 @@ async fn create(
         Err(errors) => {
             refused(
                 &dashboard,
-                session,
-                business,
-                role,
+                signed_in,
                 FormPage {
                     title: "New service",
                     action: "/dashboard/services",
@@ -579,20 +575,15 @@ fn performers_changes(
 async fn choose_performers(
     State(dashboard): State<Dashboard>,
     Path(id): Path<ServiceId>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<std::collections::BTreeMap<String, String>>,
+    SignedForm { signed_in, form }: SignedForm<std::collections::BTreeMap<String, String>>,
 ) -> PageResult {
-    let service = app::get_service(&dashboard.app, &business, id).await?;
-    let all_services: Vec<ServiceId> = app::list_services(&dashboard.app, &business)
+    let service = app::get_service(&dashboard.app, &signed_in.business, id).await?;
+    let all_services: Vec<ServiceId> = app::list_services(&dashboard.app, &signed_in.business)
         .await?
         .iter()
         .map(|service| service.id)
         .collect();
-    let staff = app::list_staff(&dashboard.app, &business).await?;
+    let staff = app::list_staff(&dashboard.app, &signed_in.business).await?;
     let ticked = |member: StaffId| form.contains_key(&format!("performs-{member}"));
     let problem = match performers_changes(id, &all_services, &staff, ticked) {
         Ok(changes) => {
@@ -603,7 +594,13 @@ async fn choose_performers(
                     expected_version: Some(member.version),
                     ..StaffChanges::default()
                 };
-                match app::update_staff_member(&dashboard.app, &business, member.id, &change).await
+                match app::update_staff_member(
+                    &dashboard.app,
+                    &signed_in.business,
+                    member.id,
+                    &change,
+                )
+                .await
                 {
                     Ok(_) => {}
                     Err(AppError::VersionConflict) => {
@@ -627,34 +624,27 @@ async fn choose_performers(
         }
         Err(message) => message,
     };
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let errors = vec![("performers", problem)];
     let body = edit_page(&dashboard, &signed, &service, &errors).await?;
-    Ok((
+    signed.page_with_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        page(
-            &signed.viewer(),
-            Nav::Services,
-            service.settings.name.as_ref(),
-            None,
-            body,
-        ),
+        Nav::Services,
+        service.settings.name.as_ref(),
+        body,
     )
-        .into_response())
 }
 
 async fn update(
     State(dashboard): State<Dashboard>,
     Path(id): Path<ServiceId>,
     SignedForm {
-        session,
-        business,
-        role,
+        signed_in,
         form: fields,
     }: SignedForm<ServiceFields>,
 ) -> PageResult {
-    // Another business's id is not found, before anything is parsed.
-    app::get_service(&dashboard.app, &business, id).await?;
+    // Another signed_in.business's id is not found, before anything is parsed.
+    app::get_service(&dashboard.app, &signed_in.business, id).await?;
     match parse(&fields) {
         Ok((settings, active)) => {
             let changes = ServiceChanges {
@@ -670,16 +660,14 @@ async fn update(
                 booking_horizon_days: Some(settings.booking_horizon_days),
                 active: Some(active),
             };
-            app::update_service(&dashboard.app, &business, id, &changes).await?;
+            app::update_service(&dashboard.app, &signed_in.business, id, &changes).await?;
             Ok(see_other(&format!("/dashboard/services/{id}?notice=saved")))
         }
         Err(errors) => {
             let action = format!("/dashboard/services/{id}");
             refused(
                 &dashboard,
-                session,
-                business,
-                role,
+                signed_in,
                 FormPage {
                     title: "Edit service",
                     action: &action,

@@ -5,7 +5,7 @@
 //! device is signed out). Each form is read into the same commands the REST API and sign-up use.
 
 use axum::Router;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -297,20 +297,13 @@ async fn settings_page(
 
 /// The page again after a refused form, for the person the gate found.
 async fn refused(dashboard: &Dashboard, signed_in: SignedIn, refused: Refused) -> PageResult {
-    let signed = Signed::load(
-        &dashboard.app,
-        signed_in.session,
-        signed_in.business,
-        signed_in.member.role,
-    )
-    .await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     render(dashboard, &signed, refused, None).await
 }
 
 async fn save_business(
     State(dashboard): State<Dashboard>,
-    Extension(signed_in): Extension<SignedIn>,
-    SignedForm { business, form, .. }: SignedForm<BusinessFields>,
+    SignedForm { signed_in, form }: SignedForm<BusinessFields>,
 ) -> PageResult {
     let changes = match SettingsChanges::try_from(&form) {
         Ok(changes) => changes,
@@ -324,7 +317,7 @@ async fn save_business(
             return refused(&dashboard, signed_in, typed).await;
         }
     };
-    app::update_business_settings(&dashboard.app, &business, &changes).await?;
+    app::update_business_settings(&dashboard.app, &signed_in.business, &changes).await?;
     Ok(see_other("/dashboard/settings?notice=saved"))
 }
 
@@ -347,8 +340,7 @@ fn wait_error(dashboard: &Dashboard, field: &'static str, retry_at: jiff::Timest
 
 async fn change_email(
     State(dashboard): State<Dashboard>,
-    Extension(signed_in): Extension<SignedIn>,
-    SignedForm { form, .. }: SignedForm<EmailFields>,
+    SignedForm { signed_in, form }: SignedForm<EmailFields>,
 ) -> PageResult {
     let password = SecretString::from(form.current_password);
     let asked = request_email_change(
@@ -403,8 +395,7 @@ struct PasswordFields {
 
 async fn new_password(
     State(dashboard): State<Dashboard>,
-    Extension(signed_in): Extension<SignedIn>,
-    SignedForm { form, .. }: SignedForm<PasswordFields>,
+    SignedForm { signed_in, form }: SignedForm<PasswordFields>,
 ) -> PageResult {
     let errors = if form.new_password != form.confirm {
         vec![(

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::assets::copy_script_url;
-use super::auth::{Signed, SignedForm};
+use super::auth::{NoFields, Signed, SignedForm};
 use super::layout::{Nav, csrf_field};
 use super::{Dashboard, PageResult};
 use crate::agent::{self, CallContext, ToolAnswer, ToolFailure, ToolName, ToolSpec};
@@ -88,20 +88,13 @@ async fn answered(dashboard: &Dashboard, signed: &Signed, shown: &Shown) -> Page
     signed.page_shown_once(StatusCode::OK, Nav::VoiceAgent, "Voice agent", body)
 }
 
-#[derive(Deserialize)]
-struct NoFields {}
-
 async fn create_key(
     State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        ..
-    }: SignedForm<NoFields>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
-    let (_, key) = accounts::create_api_key(&dashboard.app, &business, AGENT_KEY_NAME).await?;
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let (_, key) =
+        accounts::create_api_key(&dashboard.app, &signed_in.business, AGENT_KEY_NAME).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let shown = Shown {
         new_key: Some(key.expose().to_owned()),
         ..Shown::default()
@@ -111,12 +104,7 @@ async fn create_key(
 
 async fn try_tool(
     State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<Vec<(String, String)>>,
+    SignedForm { signed_in, form }: SignedForm<Vec<(String, String)>>,
 ) -> PageResult {
     let tool = form
         .iter()
@@ -131,7 +119,7 @@ async fn try_tool(
             let arguments = arguments_from_form(&agent::tool(tool), &typed);
             let outcome = agent::call_tool(
                 &dashboard.app.view::<dyn AgentApiStore>(),
-                &business,
+                &signed_in.business,
                 tool,
                 Value::Object(arguments),
                 &CallContext::default(),
@@ -139,13 +127,13 @@ async fn try_tool(
             .await;
             // The tool ran (whatever it answered): the checklist's "the agent tried" is done.
             if matches!(outcome, Ok(_) | Err(ToolFailure::Refused(_))) {
-                app::record_agent_tried(&dashboard.app, &business).await?;
+                app::record_agent_tried(&dashboard.app, &signed_in.business).await?;
             }
             Some(outcome)
         }
         None => None,
     };
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let shown = Shown {
         console: Console {
             tool,

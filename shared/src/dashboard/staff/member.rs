@@ -7,25 +7,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use jiff::civil::Date;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::app::accounts::SignedIn;
 use crate::app::{self, AppError, FutureAppointments, StaffChanges};
-use crate::dashboard::auth::{Signed, SignedForm};
+use crate::dashboard::auth::{NoFields, Signed, SignedForm};
 use crate::dashboard::format::{self, when};
 use crate::dashboard::hours::{Errors, WeekFields, parse_ranges, ranges_text, week_fieldset};
-use crate::dashboard::layout::{
-    Nav, csrf_field, error_summary, field_error, has_error, page, sentence,
-};
+use crate::dashboard::layout::{Nav, csrf_field, error_summary, field_error, has_error, sentence};
 use crate::dashboard::{Dashboard, PageError, PageResult, see_other};
 use crate::domain::{
-    Business, DateOverride, Service, ServiceId, StaffId, StaffMember, StaffName, StaffServices,
-    StaffSettings,
+    DateOverride, Service, ServiceId, StaffId, StaffMember, StaffName, StaffServices, StaffSettings,
 };
-use crate::ports::{Session, StaffRole};
 
 use super::{LONGEST_TIME_OFF_DAYS, Notice, hours_text, limit_text, may_change, services_text};
 
@@ -389,20 +385,16 @@ async fn member_page(
 /// The member's page again, answered with `status`, showing what a refused form needs.
 async fn member_refused(
     dashboard: &Dashboard,
-    (session, business, role): (Session, Business, StaffRole),
+    signed_in: SignedIn,
     id: StaffId,
     status: StatusCode,
     view: MemberView,
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let member = app::get_staff_member(&dashboard.app, &signed.business, id).await?;
     let title = member.settings.name.as_ref().to_owned();
     let body = render_member(dashboard, &signed, &member, view).await?;
-    Ok((
-        status,
-        page(&signed.viewer(), Nav::Staff, &title, None, body),
-    )
-        .into_response())
+    signed.page_with_status(status, Nav::Staff, &title, body)
 }
 
 /// A change the store refused, as the problem to show at `field`; else the error the page cannot show.
@@ -421,18 +413,14 @@ fn problem(error: AppError, field: &'static str) -> Result<(&'static str, String
 async fn save(
     State(dashboard): State<Dashboard>,
     Path(id): Path<StaffId>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<MemberFields>,
+    SignedForm { signed_in, form }: SignedForm<MemberFields>,
 ) -> PageResult {
-    let member = app::get_staff_member(&dashboard.app, &business, id).await?;
-    let services = app::list_services(&dashboard.app, &business).await?;
+    let member = app::get_staff_member(&dashboard.app, &signed_in.business, id).await?;
+    let services = app::list_services(&dashboard.app, &signed_in.business).await?;
     let errors = match form.changes(&member, &services) {
         Ok(changes) => {
-            match app::update_staff_member(&dashboard.app, &business, id, &changes).await {
+            match app::update_staff_member(&dashboard.app, &signed_in.business, id, &changes).await
+            {
                 Ok(_) => return Ok(see_other(&format!("/dashboard/staff/{id}?notice=saved"))),
                 Err(AppError::VersionConflict) => {
                     // Shown as stored now: the typed form would otherwise be saved over the other change.
@@ -441,7 +429,7 @@ async fn save(
                         errors,
                         ..MemberView::default()
                     };
-                    let who = (session, business, role);
+                    let who = signed_in;
                     return member_refused(&dashboard, who, id, StatusCode::CONFLICT, view).await;
                 }
                 Err(other) => vec![problem(other, "name")?],
@@ -454,7 +442,7 @@ async fn save(
         errors,
         ..MemberView::default()
     };
-    let who = (session, business, role);
+    let who = signed_in;
     member_refused(&dashboard, who, id, StatusCode::UNPROCESSABLE_ENTITY, view).await
 }
 
@@ -520,13 +508,8 @@ async fn change_overrides(
     id: StaffId,
     change: impl FnOnce(Vec<DateOverride>) -> Result<Vec<DateOverride>, Errors>,
 ) -> PageResult {
-    let SignedForm {
-        session,
-        business,
-        role,
-        form,
-    } = signed;
-    let member = app::get_staff_member(&dashboard.app, &business, id).await?;
+    let SignedForm { signed_in, form } = signed;
+    let member = app::get_staff_member(&dashboard.app, &signed_in.business, id).await?;
     let outcome = match change(member.settings.date_overrides.clone()) {
         Ok(overrides) => {
             let changes = StaffChanges {
@@ -534,7 +517,7 @@ async fn change_overrides(
                 expected_version: form.expected_version.parse().ok(),
                 ..StaffChanges::default()
             };
-            app::update_staff_member(&dashboard.app, &business, id, &changes)
+            app::update_staff_member(&dashboard.app, &signed_in.business, id, &changes)
                 .await
                 .map_err(|error| problem(error, "from").map(|problem| vec![problem]))
         }
@@ -548,7 +531,7 @@ async fn change_overrides(
                 errors,
                 ..MemberView::default()
             };
-            let who = (session, business, role);
+            let who = signed_in;
             member_refused(dashboard, who, id, StatusCode::UNPROCESSABLE_ENTITY, view).await
         }
         Err(Err(page_error)) => Err(page_error),
@@ -601,19 +584,14 @@ struct DeactivateFields {
 async fn deactivate(
     State(dashboard): State<Dashboard>,
     Path(id): Path<StaffId>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<DeactivateFields>,
+    SignedForm { signed_in, form }: SignedForm<DeactivateFields>,
 ) -> PageResult {
     let future = match form.future.as_str() {
         "reassign" => FutureAppointments::Reassign,
         "cancel" => FutureAppointments::Cancel,
         _ => FutureAppointments::Refuse,
     };
-    let refused = match app::deactivate_staff_member(&dashboard.app, &business, id, future).await
+    let refused = match app::deactivate_staff_member(&dashboard.app, &signed_in.business, id, future).await
     {
         Ok(_) => return Ok(see_other(&format!("/dashboard/staff/{id}?notice=deactivated"))),
         Err(AppError::StaffHasFutureAppointments { count }) => MemberView {
@@ -623,7 +601,7 @@ async fn deactivate(
         Err(AppError::LastActiveStaffMember) => MemberView {
             errors: vec![(
                 "state-title",
-                "A business keeps at least one active staff member: add or reactivate another first."
+                "A signed_in.business keeps at least one active staff member: add or reactivate another first."
                     .to_owned(),
             )],
             ..MemberView::default()
@@ -642,23 +620,20 @@ async fn deactivate(
         },
         Err(other) => return Err(other.into()),
     };
-    let who = (session, business, role);
+    let who = signed_in;
     member_refused(&dashboard, who, id, StatusCode::CONFLICT, refused).await
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn reactivate(
     State(dashboard): State<Dashboard>,
     Path(id): Path<StaffId>,
-    SignedForm { business, .. }: SignedForm<Empty>,
+    SignedForm { signed_in, .. }: SignedForm<NoFields>,
 ) -> PageResult {
     let changes = StaffChanges {
         reactivate: true,
         ..StaffChanges::default()
     };
-    app::update_staff_member(&dashboard.app, &business, id, &changes).await?;
+    app::update_staff_member(&dashboard.app, &signed_in.business, id, &changes).await?;
     Ok(see_other(&format!(
         "/dashboard/staff/{id}?notice=reactivated"
     )))

@@ -13,22 +13,21 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::hours::{Errors, open_days};
-use super::layout::{Nav, csrf_field, error_summary, field_error, has_error, page};
+use super::layout::{Nav, csrf_field, error_summary, field_error, has_error};
 use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::accounts::SignedIn;
 use crate::app::{self, AppError, SettingsChanges};
 use crate::domain::{
-    AssignmentPolicy, Business, Service, StaffId, StaffMember, StaffName, StaffServices,
-    StaffSettings,
+    AssignmentPolicy, Service, StaffId, StaffMember, StaffName, StaffServices, StaffSettings,
 };
-use crate::ports::{Session, StaffRole};
+use crate::ports::StaffRole;
 
 mod member;
 
@@ -246,32 +245,27 @@ async fn list_page(
 
 async fn list_refused(
     dashboard: &Dashboard,
-    (session, business, role): (Session, Business, StaffRole),
+    signed_in: SignedIn,
     errors: &Errors,
     typed_name: &str,
 ) -> PageResult {
-    let signed = Signed::load(&dashboard.app, session, business, role).await?;
+    let signed = Signed::load(&dashboard.app, signed_in).await?;
     let body = render_list(dashboard, &signed, errors, typed_name).await?;
-    Ok((
-        StatusCode::UNPROCESSABLE_ENTITY,
-        page(&signed.viewer(), Nav::Staff, "Staff", None, body),
-    )
-        .into_response())
+    signed.page_with_status(StatusCode::UNPROCESSABLE_ENTITY, Nav::Staff, "Staff", body)
 }
 
 async fn add(
     State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<AddFields>,
+    SignedForm { signed_in, form }: SignedForm<AddFields>,
 ) -> PageResult {
     let created = match StaffName::try_from(form.name.clone()) {
         Ok(name) => {
-            app::create_staff_member(&dashboard.app, &business, StaffSettings::first_member(name))
-                .await
+            app::create_staff_member(
+                &dashboard.app,
+                &signed_in.business,
+                StaffSettings::first_member(name),
+            )
+            .await
         }
         Err(error) => Err(error.into()),
     };
@@ -282,7 +276,7 @@ async fn add(
         ))),
         Err(AppError::Validation(error)) => {
             let errors = vec![("name", format!("Name: {}", error.message))];
-            list_refused(&dashboard, (session, business, role), &errors, &form.name).await
+            list_refused(&dashboard, signed_in, &errors, &form.name).await
         }
         Err(other) => Err(other.into()),
     }
@@ -327,14 +321,9 @@ fn assignment_policy(
 
 async fn choose_assignment(
     State(dashboard): State<Dashboard>,
-    SignedForm {
-        session,
-        business,
-        role,
-        form,
-    }: SignedForm<AssignmentFields>,
+    SignedForm { signed_in, form }: SignedForm<AssignmentFields>,
 ) -> PageResult {
-    let active: Vec<StaffMember> = app::list_staff(&dashboard.app, &business)
+    let active: Vec<StaffMember> = app::list_staff(&dashboard.app, &signed_in.business)
         .await?
         .into_iter()
         .filter(|member| member.active)
@@ -345,12 +334,12 @@ async fn choose_assignment(
                 assignment: Some(policy),
                 ..SettingsChanges::default()
             };
-            app::update_business_settings(&dashboard.app, &business, &changes).await?;
+            app::update_business_settings(&dashboard.app, &signed_in.business, &changes).await?;
             Ok(see_other("/dashboard/staff?notice=assignment"))
         }
         Err(message) => {
             let errors = vec![("policy", message)];
-            list_refused(&dashboard, (session, business, role), &errors, "").await
+            list_refused(&dashboard, signed_in, &errors, "").await
         }
     }
 }
