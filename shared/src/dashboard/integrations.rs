@@ -210,8 +210,8 @@ async fn connect(
     Path(provider): Path<ProviderKind>,
     SignedForm { signed_in, .. }: SignedForm<Empty>,
 ) -> PageResult {
-    let url =
-        integrations::start_connect(&dashboard.app, &signed_in.business, provider, true).await?;
+    let business = signed_in.business;
+    let url = integrations::start_connect(&dashboard.app, &business, provider, true).await?;
     Ok(see_other(&url))
 }
 
@@ -284,13 +284,9 @@ async fn choose_calendar(
     Path(provider): Path<ProviderKind>,
     SignedForm { signed_in, form }: SignedForm<CalendarChoice>,
 ) -> PageResult {
-    match integrations::select_calendar(
-        &dashboard.app,
-        &signed_in.business,
-        provider,
-        &form.calendar_id,
-    )
-    .await
+    let business = signed_in.business;
+    match integrations::select_calendar(&dashboard.app, &business, provider, &form.calendar_id)
+        .await
     {
         Ok((_, _)) => Ok(see_other("/dashboard/integrations?notice=selected")),
         Err(AppError::CalendarAlreadySelected) => {
@@ -341,7 +337,8 @@ async fn disconnect(
     Path(provider): Path<ProviderKind>,
     SignedForm { signed_in, .. }: SignedForm<Empty>,
 ) -> PageResult {
-    match integrations::disconnect(&dashboard.app, &signed_in.business, provider).await {
+    let business = signed_in.business;
+    match integrations::disconnect(&dashboard.app, &business, provider).await {
         Ok(()) => Ok(see_other("/dashboard/integrations?notice=disconnected")),
         Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
         Err(other) => Err(other.into()),
