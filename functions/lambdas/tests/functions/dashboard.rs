@@ -83,8 +83,12 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
         (303, "/dashboard/api-keys")
     );
     let session = cookie_pair(&page.cookies, "__Host-session");
+    // The browser, from here on, sends the session cookie with every request.
+    let with_session = async |method: &str, path: &str, form: Option<&str>| {
+        browse(&dashboard, method, path, &session, form).await
+    };
 
-    let page = browse(&dashboard, "GET", "/dashboard/api-keys", &session, None).await;
+    let page = with_session("GET", "/dashboard/api-keys", None).await;
     assert_eq!(page.status, 200);
     assert!(
         page.html.contains("Harbour Physio") && page.html.contains("First key"),
@@ -95,17 +99,10 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
 
     // A key made on the page authenticates; a form without the session's token changes nothing.
     let forged = Some("csrf=forged&name=Agent");
-    let page = browse(&dashboard, "POST", "/dashboard/api-keys", &session, forged).await;
+    let page = with_session("POST", "/dashboard/api-keys", forged).await;
     assert_eq!(page.status, 403);
     let form = format!("csrf={csrf}&name=Agent");
-    let page = browse(
-        &dashboard,
-        "POST",
-        "/dashboard/api-keys",
-        &session,
-        Some(&form),
-    )
-    .await;
+    let page = with_session("POST", "/dashboard/api-keys", Some(&form)).await;
     assert_eq!(page.status, 200);
     let key = input_value(&page.html, "id=\"new-key\" type=\"text\" readonly value=\"");
     let hash = booking_core::domain::ApiKeyHash::of(&key);
@@ -128,7 +125,7 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
         .unwrap();
     let revoke = format!("/dashboard/api-keys/{}/revoke", agent.id);
     let csrf_only = format!("csrf={csrf}");
-    let page = browse(&dashboard, "POST", &revoke, &session, Some(&csrf_only)).await;
+    let page = with_session("POST", &revoke, Some(&csrf_only)).await;
     assert_eq!(
         (page.status, page.location.as_str()),
         (303, "/dashboard/api-keys?notice=revoked")
@@ -136,16 +133,9 @@ async fn dashboard_function_signs_in_with_secure_cookies_and_serves_pages_from_d
     assert!(!authenticates().await);
 
     // Signing out ends the session in DynamoDB.
-    let page = browse(
-        &dashboard,
-        "POST",
-        "/dashboard/sign-out",
-        &session,
-        Some(&csrf_only),
-    )
-    .await;
+    let page = with_session("POST", "/dashboard/sign-out", Some(&csrf_only)).await;
     assert_eq!(page.status, 303);
-    let page = browse(&dashboard, "GET", "/dashboard/api-keys", &session, None).await;
+    let page = with_session("GET", "/dashboard/api-keys", None).await;
     assert_eq!(page.status, 303);
     assert!(page.location.starts_with("/dashboard/sign-in"));
     let logs = dashboard.output().await.join("\n");
