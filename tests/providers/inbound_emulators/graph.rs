@@ -351,6 +351,11 @@ async fn graph_lifecycle_notifications_renewal_and_deletion() {
     let (status, subscription) = subscribe(&api, &calendar, &hook, Some(&lifecycle)).await;
     assert_eq!(status, 201, "{subscription}");
     let id = subscription["id"].as_str().unwrap().to_owned();
+    let path = format!("subscriptions/{id}");
+    let renew = async |until: &str| {
+        api.patch(&path, json!({ "expirationDateTime": until }))
+            .await
+    };
     assert_eq!(
         lifecycle.seen().len(),
         1,
@@ -367,12 +372,7 @@ async fn graph_lifecycle_notifications_renewal_and_deletion() {
     assert_eq!(notice["value"][0]["clientState"], "secret-state");
 
     let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(70)).to_string();
-    let (status, renewed) = api
-        .patch(
-            &format!("subscriptions/{id}"),
-            json!({ "expirationDateTime": later }),
-        )
-        .await;
+    let (status, renewed) = renew(&later).await;
     assert_eq!(status, 200, "{renewed}");
     let renewed_until: jiff::Timestamp = renewed["expirationDateTime"]
         .as_str()
@@ -383,25 +383,15 @@ async fn graph_lifecycle_notifications_renewal_and_deletion() {
     assert_eq!(graph.violations(), Vec::<String>::new());
 
     let too_late = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 8)).to_string();
-    let (status, _) = api
-        .patch(
-            &format!("subscriptions/{id}"),
-            json!({ "expirationDateTime": too_late }),
-        )
-        .await;
+    let (status, _) = renew(&too_late).await;
     assert_eq!(status, 400);
     assert_eq!(graph.violations().len(), 1);
 
-    let (status, _) = api.delete(&format!("subscriptions/{id}")).await;
+    let (status, _) = api.delete(&path).await;
     assert_eq!(status, 204);
-    let (status, _) = api.delete(&format!("subscriptions/{id}")).await;
+    let (status, _) = api.delete(&path).await;
     assert_eq!(status, 404);
-    let (status, _) = api
-        .patch(
-            &format!("subscriptions/{id}"),
-            json!({ "expirationDateTime": later }),
-        )
-        .await;
+    let (status, _) = renew(&later).await;
     assert_eq!(status, 404);
     graph.add_event(
         &calendar,
