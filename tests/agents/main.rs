@@ -4,6 +4,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// A scenario (an async function of the app it runs on) as two tests: `$embedded` on the embedded store and
+/// `$dynamodb` on DynamoDB Local, which passes without running where DynamoDB Local is not installed (outside CI).
+macro_rules! on_both_stores {
+    ($scenario:ident: $embedded:ident, $dynamodb:ident) => {
+        #[tokio::test]
+        async fn $embedded() {
+            $scenario(integration_tests::spawn_app().await).await;
+        }
+
+        #[tokio::test]
+        async fn $dynamodb() {
+            if let Some(app) = integration_tests::spawn_app_on_aws().await {
+                $scenario(app).await;
+            }
+        }
+    };
+}
+
 mod arguments;
 mod exports;
 mod inspector;
@@ -23,6 +41,16 @@ pub type Client = RunningService<RoleClient, ClientConfig>;
 
 pub async fn client(app: &TestApp) -> Client {
     integration_tests::mcp_client(&app.url(""), &app.api_key).await
+}
+
+/// The appointment a booking answer names: its id, and the appointment as the REST API reads it back.
+pub async fn booked_appointment(app: &TestApp, booked: &Value) -> (String, Value) {
+    let id = booked["appointment"]["appointment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stored = app.get_json(&format!("/v1/appointments/{id}")).await;
+    (id, stored)
 }
 
 /// Calls a tool and returns its whole result.

@@ -2,12 +2,14 @@
 //! with moto, plus what the transport promises (auth, statelessness, annotations, output schemas).
 
 use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
-use integration_tests::{TestApp, spawn_app, spawn_app_on_aws, spawn_app_with_service};
+use integration_tests::{
+    TestApp, spawn_app, spawn_app_with_custom_service, spawn_app_with_service,
+};
 use jiff::Timestamp;
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
-use crate::{Client, answer, client, tool_error};
+use crate::{Client, answer, booked_appointment, client, tool_error};
 
 /// `check_time` for one start, as an agent asks it.
 async fn check_time(client: &Client, service_id: &str, start: &str) -> Value {
@@ -153,13 +155,7 @@ async fn whole_call(app: TestApp) {
         booked["summary"],
         "Consultation is booked for Ana Silva on Tuesday, December 1 at 2:15 PM."
     );
-    let appointment_id = booked["appointment"]["appointment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let stored = app
-        .get_json(&format!("/v1/appointments/{appointment_id}"))
-        .await;
+    let (appointment_id, stored) = booked_appointment(&app, &booked).await;
     assert_eq!(stored["start"], chosen);
     assert_eq!(stored["source"], "ai");
     assert_eq!(stored["customer"]["phone"], "+14155550123");
@@ -269,17 +265,7 @@ async fn whole_call(app: TestApp) {
     client.cancel().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_whole_call_on_the_embedded_store() {
-    whole_call(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn a_whole_call_on_dynamodb_local() {
-    if let Some(app) = spawn_app_on_aws().await {
-        whole_call(app).await;
-    }
-}
+on_both_stores!(whole_call: a_whole_call_on_the_embedded_store, a_whole_call_on_dynamodb_local);
 
 #[tokio::test]
 async fn tools_are_listed_with_annotations_and_output_schemas_at_the_newest_protocol() {
@@ -420,10 +406,8 @@ async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
 
 #[tokio::test]
 async fn nothing_free_offers_the_next_free_times_and_a_clipped_window_says_so() {
-    let app = spawn_app().await;
-    let service_id = app
-        .create_service(json!({ "booking_horizon_days": 10 }))
-        .await;
+    let (app, service_id) =
+        spawn_app_with_custom_service(json!({ "booking_horizon_days": 10 })).await;
     let client = client(&app).await;
     // Saturday: the service only runs on weekdays.
     let weekend = answer(

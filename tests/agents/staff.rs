@@ -2,10 +2,10 @@
 //! name (however it is spelled), another for whoever is free; every time offered and every appointment says with
 //! whom, and a name that fits several members is answered with the candidates.
 
-use integration_tests::{TestApp, spawn_app, spawn_app_on_aws};
+use integration_tests::TestApp;
 use serde_json::{Value, json};
 
-use crate::{answer, client, tool_error};
+use crate::{answer, booked_appointment, client, tool_error};
 
 /// Renames the business's first member to Maria and adds Tom; returns their ids.
 async fn maria_and_tom(app: &TestApp) -> (String, String) {
@@ -87,13 +87,7 @@ async fn two_members_call(app: TestApp) {
         booked["summary"],
         "Consultation is booked for Ana Silva with Maria on Tuesday, December 1 at 2:15 PM."
     );
-    let appointment_id = booked["appointment"]["appointment_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let stored = app
-        .get_json(&format!("/v1/appointments/{appointment_id}"))
-        .await;
+    let (appointment_id, stored) = booked_appointment(&app, &booked).await;
     assert_eq!(stored["staff"]["id"], maria);
 
     let found = answer(
@@ -225,14 +219,4 @@ async fn two_members_call(app: TestApp) {
     client.cancel().await.unwrap();
 }
 
-#[tokio::test]
-async fn two_members_on_the_embedded_store() {
-    two_members_call(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn two_members_on_dynamodb_local() {
-    if let Some(app) = spawn_app_on_aws().await {
-        two_members_call(app).await;
-    }
-}
+on_both_stores!(two_members_call: two_members_on_the_embedded_store, two_members_on_dynamodb_local);

@@ -1,4 +1,6 @@
-use integration_tests::{assert_problem, spawn_app, spawn_app_with_service, strings_at};
+use integration_tests::{
+    assert_problem, spawn_app, spawn_app_with_custom_service, spawn_app_with_service, strings_at,
+};
 use serde_json::{Value, json};
 
 fn starts(body: &Value) -> Vec<String> {
@@ -33,10 +35,7 @@ async fn slots_follow_hours_and_are_shown_in_the_business_zone() {
 
 #[tokio::test]
 async fn booked_and_buffered_time_is_not_offered_and_cancelling_frees_it() {
-    let app = spawn_app().await;
-    let id = app
-        .create_service(json!({ "buffer_after_minutes": 15 }))
-        .await;
+    let (app, id) = spawn_app_with_custom_service(json!({ "buffer_after_minutes": 15 })).await;
     let booked = app.book(&id, "2026-12-01T10:00:00-05:00").await;
     assert_eq!(booked.status(), 201);
     let appointment: Value = booked.json().await.unwrap();
@@ -113,10 +112,10 @@ async fn external_busy_time_blocks_slots() {
 
 #[tokio::test]
 async fn windows_beyond_the_horizon_are_clipped_and_say_so() {
-    let app = spawn_app().await;
-    let id = app
-        .create_service(json!({ "booking_horizon_days": 7, "minimum_notice_minutes": 120 }))
-        .await;
+    let (app, id) = spawn_app_with_custom_service(
+        json!({ "booking_horizon_days": 7, "minimum_notice_minutes": 120 }),
+    )
+    .await;
     let body = app
         .get_json(&format!(
             "/v1/availability?service_id={id}&from=2026-11-30&to=2026-12-31"

@@ -1,7 +1,7 @@
 use booking_core::ports::BusyEvent;
 use integration_tests::{
     TestApp, assert_invalid_field, assert_problem, assert_status_counts, booking, spawn_app,
-    spawn_app_with_service, statuses_of, strings_at,
+    spawn_app_with_custom_service, spawn_app_with_service, statuses_of, strings_at,
 };
 use jiff::SignedDuration;
 use serde_json::{Value, json};
@@ -32,10 +32,7 @@ fn from_hold(hold_id: &str) -> Value {
 
 #[tokio::test]
 async fn a_hold_keeps_the_time_from_everyone_else_for_five_minutes() {
-    let app = spawn_app().await;
-    let service = app
-        .create_service(json!({ "buffer_after_minutes": 15 }))
-        .await;
+    let (app, service) = spawn_app_with_custom_service(json!({ "buffer_after_minutes": 15 })).await;
     let response = hold(&app, &service, TEN).await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();

@@ -2,7 +2,8 @@
 //! the business starts with one member (named as the business) and the tests add more.
 
 use integration_tests::{
-    TestApp, appointment_path, assert_invalid_field, assert_problem, booking, spawn_app, strings_at,
+    TestApp, appointment_path, assert_invalid_field, assert_problem, booking, spawn_app,
+    spawn_app_with_custom_service, strings_at,
 };
 use serde_json::{Value, json};
 
@@ -337,10 +338,7 @@ async fn a_members_settings_are_validated_before_anything_is_stored() {
 /// its one member, whether it asks for anyone or for that member.
 #[tokio::test]
 async fn a_one_member_business_is_offered_the_times_it_was_offered_before() {
-    let app = spawn_app().await;
-    let service = app
-        .create_service(json!({ "buffer_after_minutes": 15 }))
-        .await;
+    let (app, service) = spawn_app_with_custom_service(json!({ "buffer_after_minutes": 15 })).await;
     app.booked(&service, TUESDAY_TEN).await;
     let first = app.get_json("/v1/staff").await["items"][0].clone();
     let url = format!("/v1/availability?service_id={service}&from=2026-12-01&to=2026-12-01");

@@ -78,21 +78,7 @@ async fn server(
 
 /// Runs queued sync jobs (and dead letters) until none is left, as the worker would without its waits.
 async fn run_jobs(app: &TestApp) {
-    loop {
-        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
-        let dead = app
-            .queue
-            .receive_dead_letters(10, Duration::ZERO)
-            .await
-            .unwrap();
-        if received.is_empty() && dead.is_empty() {
-            return;
-        }
-        for job in &received {
-            worker::settle(app, job).await;
-        }
-        worker::give_up_on(app, dead).await;
-    }
+    worker::run_until_idle(app, |_| false).await;
 }
 
 /// A browser on the dashboard of `app`, checking each page it is shown (the onboarding journey walks one too).

@@ -4,12 +4,12 @@
 
 use booking_core::app::accounts;
 use booking_core::dashboard::{self, DashboardSettings, SignUpPolicy};
-use booking_core::ports::{Email, Job, SignInEmail};
+use booking_core::ports::{Email, Job};
 use integration_tests::spawn_app;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 
-use crate::support::{PASSWORD, Visitor, capture_logs, sent, signed_in, token_in};
+use crate::support::{PASSWORD, Visitor, account, capture_logs, sent, signed_in, token_in};
 
 const OWNER: &str = "owner@clinic.test";
 const NEW_OWNER: &str = "new-owner@salon.test";
@@ -97,12 +97,7 @@ async fn a_business_signs_up_and_its_owner_signs_in_once_the_emailed_link_confir
         services.contains("Harbour Salon"),
         "the owner runs the new business"
     );
-    let member = app
-        .store
-        .get_account(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let member = account(&app, NEW_OWNER).await.unwrap();
     assert_ne!(member.business_id.to_string(), app.business_id);
     assert!(member.password_hash.unwrap().starts_with("$argon2id$"));
 }
@@ -128,12 +123,7 @@ async fn signing_up_with_an_email_that_has_an_account_looks_the_same_and_tells_o
     );
     assert!(to_owner[0].text.contains("/dashboard/forgot-password"));
     // The account is untouched: same business, same password.
-    let member = app
-        .store
-        .get_account(&SignInEmail::try_from(OWNER.to_owned()).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let member = account(&app, OWNER).await.unwrap();
     assert_eq!(member.business_id.to_string(), app.business_id);
     assert_eq!(
         Visitor::new(&app).sign_in(OWNER, PASSWORD).await.status(),
@@ -235,15 +225,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_ends_every_other_
     app.clock.advance(SignedDuration::from_mins(5));
     let forgot = |email: &'static str| {
         let visitor = Visitor::new(&app);
-        async move {
-            visitor
-                .submit(
-                    "/dashboard/forgot-password",
-                    "/dashboard/forgot-password",
-                    &[("email", email)],
-                )
-                .await
-        }
+        async move { visitor.forgot_password(email).await }
     };
     let known = forgot(OWNER).await;
     let unknown = forgot("nobody@nowhere.test").await;
@@ -295,14 +277,9 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_ends_every_other_
         "the other session ended"
     );
     assert!(location(&ended).starts_with("/dashboard/sign-in"));
-    assert_eq!(
-        phone.sign_in(OWNER, PASSWORD).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        phone.sign_in(OWNER, NEW_PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    phone
+        .assert_password_is(OWNER, NEW_PASSWORD, PASSWORD)
+        .await;
 }
 
 #[tokio::test]
@@ -311,13 +288,7 @@ async fn a_reset_link_expires_after_an_hour_and_works_only_on_its_own_page() {
     let _owner = signed_in(&app, &app.business_id, OWNER).await;
     app.clock.advance(SignedDuration::from_mins(5));
     let visitor = Visitor::new(&app);
-    let ask = || {
-        visitor.submit(
-            "/dashboard/forgot-password",
-            "/dashboard/forgot-password",
-            &[("email", OWNER)],
-        )
-    };
+    let ask = || visitor.forgot_password(OWNER);
     ask().await;
     let expiring = token_in(&sent(&app).await[0], "/dashboard/reset-password");
     app.clock.advance(SignedDuration::from_mins(61));
@@ -333,14 +304,9 @@ async fn a_reset_link_expires_after_an_hour_and_works_only_on_its_own_page() {
         .choose_password("/dashboard/set-password", &token, NEW_PASSWORD)
         .await;
     assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        visitor.sign_in(OWNER, NEW_PASSWORD).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        visitor.sign_in(OWNER, PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    visitor
+        .assert_password_is(OWNER, PASSWORD, NEW_PASSWORD)
+        .await;
 }
 
 #[tokio::test]
@@ -349,27 +315,12 @@ async fn asking_for_reset_links_is_throttled_per_account_and_per_address() {
     let visitor = Visitor::new(&app);
     let ask = |email: String| {
         let visitor = &visitor;
-        async move {
-            visitor
-                .submit(
-                    "/dashboard/forgot-password",
-                    "/dashboard/forgot-password",
-                    &[("email", &email)],
-                )
-                .await
-                .status()
-        }
+        async move { visitor.forgot_password(&email).await.status() }
     };
     for _ in 0..3 {
         assert_eq!(ask(OWNER.to_owned()).await, StatusCode::SEE_OTHER);
     }
-    let refused = visitor
-        .submit(
-            "/dashboard/forgot-password",
-            "/dashboard/forgot-password",
-            &[("email", OWNER)],
-        )
-        .await;
+    let refused = visitor.forgot_password(OWNER).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
     // Seven more addresses from here reach the address's ten; the eleventh is refused whatever its address.
@@ -435,13 +386,7 @@ async fn the_new_front_doors_refuse_forms_without_the_page_token_or_from_another
         );
     }
     assert!(sent(&app).await.is_empty());
-    assert!(
-        app.store
-            .get_account(&SignInEmail::try_from(NEW_OWNER.to_owned()).unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(account(&app, NEW_OWNER).await.is_none());
 }
 
 #[tokio::test]
@@ -537,13 +482,7 @@ async fn no_link_token_or_password_reaches_a_log_line() {
     let token = token_in(&emails[0], "/dashboard/verify-email");
     verify(&visitor, &token).await;
     app.clock.advance(SignedDuration::from_mins(5));
-    visitor
-        .submit(
-            "/dashboard/forgot-password",
-            "/dashboard/forgot-password",
-            &[("email", NEW_OWNER)],
-        )
-        .await;
+    visitor.forgot_password(NEW_OWNER).await;
     let reset_emails = sent(&app).await;
     let reset_token = token_in(&reset_emails[0], "/dashboard/reset-password");
     visitor
@@ -600,15 +539,7 @@ async fn a_known_and_an_unknown_email_take_the_same_time_on_sign_up_and_forgot_p
         let new_address = format!("owner{round}@salon{round}.test");
         let forgot = |email: String| {
             let visitor = &visitor;
-            async move {
-                visitor
-                    .submit(
-                        "/dashboard/forgot-password",
-                        "/dashboard/forgot-password",
-                        &[("email", &email)],
-                    )
-                    .await
-            }
+            async move { visitor.forgot_password(&email).await }
         };
         // Alternate which kind goes first, so a warm cache favours neither.
         let order = if round % 2 == 0 {

@@ -10,8 +10,8 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 
 use crate::support::{
-    PASSWORD, Visitor, business_with_key, capture_logs, csrf_of, location, sent, signed_in,
-    signed_in_staff, token_in,
+    PASSWORD, Visitor, account, business_with_key, capture_logs, csrf_of, location, sent,
+    signed_in, signed_in_staff, token_in,
 };
 
 const OWNER: &str = "owner@clinic.test";
@@ -253,14 +253,9 @@ async fn a_new_password_needs_the_current_one_and_signs_out_every_other_device()
     assert!(location(&gone).starts_with("/dashboard/sign-in"));
 
     let again = Visitor::new(&app);
-    assert_eq!(
-        again.sign_in(OWNER, PASSWORD).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        again.sign_in(OWNER, NEW_PASSWORD).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    again
+        .assert_password_is(OWNER, NEW_PASSWORD, PASSWORD)
+        .await;
 }
 
 #[tokio::test]
@@ -326,13 +321,7 @@ async fn a_new_email_takes_effect_only_through_the_single_use_link_sent_to_it() 
     let token = token_in(&emails[0], "/dashboard/confirm-email");
 
     // Nothing changes until the link is used: the account, its sessions.
-    assert!(
-        app.store
-            .get_account(&email(OWNER))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(account(&app, OWNER).await.is_some());
     assert_eq!(
         owner.get("/dashboard/settings").await.status(),
         StatusCode::OK
@@ -354,13 +343,7 @@ async fn a_new_email_takes_effect_only_through_the_single_use_link_sent_to_it() 
         )
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert!(
-        app.store
-            .get_account(&email(OWNER))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(account(&app, OWNER).await.is_some());
 
     let confirmed = confirm(&stranger, &token).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
@@ -368,19 +351,8 @@ async fn a_new_email_takes_effect_only_through_the_single_use_link_sent_to_it() 
         location(&confirmed),
         "/dashboard/sign-in?notice=email_changed"
     );
-    assert!(
-        app.store
-            .get_account(&email(OWNER))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let moved = app
-        .store
-        .get_account(&email(NEW_EMAIL))
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(account(&app, OWNER).await.is_none());
+    let moved = account(&app, NEW_EMAIL).await.unwrap();
     assert_eq!(moved.business_id.to_string(), app.business_id);
     // Every session of the account ended; the new address signs in with the same password, the old one no more.
     let ended = owner.get("/dashboard/settings").await;
@@ -419,20 +391,8 @@ async fn an_email_change_link_expires_after_a_day() {
         .advance(SignedDuration::from_hours(24) + SignedDuration::from_secs(1));
     let late = confirm(&Visitor::new(&app), &token).await;
     assert_eq!(late.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        app.store
-            .get_account(&email(OWNER))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        app.store
-            .get_account(&email(NEW_EMAIL))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(account(&app, OWNER).await.is_some());
+    assert!(account(&app, NEW_EMAIL).await.is_none());
 }
 
 #[tokio::test]
@@ -461,7 +421,7 @@ async fn an_address_already_in_use_is_answered_the_same_and_sent_nothing() {
     let emails = sent(&app).await;
     assert_eq!(emails.len(), 1, "only the free address got a link");
     assert_eq!(emails[0].to, email(NEW_EMAIL));
-    let staff = app.store.get_account(&email(STAFF)).await.unwrap().unwrap();
+    let staff = account(&app, STAFF).await.unwrap();
     assert_eq!(staff.role, booking_core::ports::StaffRole::Staff);
 }
 

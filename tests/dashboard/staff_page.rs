@@ -244,6 +244,14 @@ async fn time_off_blocks_that_dates_availability_and_removing_it_frees_it() {
     assert_eq!(stored["date_overrides"].as_array().unwrap().len(), 1);
 }
 
+/// Submits `member`'s deactivation form from their page, saying what becomes of their appointments ahead.
+async fn deactivate(owner: &Visitor<'_>, member: &str, future: &str) -> reqwest::Response {
+    let path = format!("/dashboard/staff/{member}");
+    owner
+        .submit(&path, &format!("{path}/deactivate"), &[("future", future)])
+        .await
+}
+
 #[tokio::test]
 async fn deactivating_a_member_with_appointments_ahead_asks_first_and_reassign_moves_them() {
     let app = spawn_app().await;
@@ -256,35 +264,18 @@ async fn deactivating_a_member_with_appointments_ahead_asks_first_and_reassign_m
     let appointment = app.post_json("/v1/appointments", &body).await;
     let appointment = appointment["id"].as_str().unwrap().to_owned();
     let path = format!("/dashboard/staff/{tom}");
+    let active = async || app.get_json(&format!("/v1/staff/{tom}")).await["active"].clone();
 
-    let asked = owner
-        .submit(
-            &path,
-            &format!("{path}/deactivate"),
-            &[("future", "refuse")],
-        )
-        .await;
+    let asked = deactivate(&owner, &tom, "refuse").await;
     assert_eq!(asked.status(), StatusCode::CONFLICT);
     let asked = asked.text().await.unwrap();
     assert!(asked.contains("Tom has 1 appointment ahead"), "{asked}");
     assert!(asked.contains("value=\"reassign\"") && asked.contains("value=\"cancel\""));
-    assert_eq!(
-        app.get_json(&format!("/v1/staff/{tom}")).await["active"],
-        true
-    );
+    assert_eq!(active().await, true);
 
-    let moved = owner
-        .submit(
-            &path,
-            &format!("{path}/deactivate"),
-            &[("future", "reassign")],
-        )
-        .await;
+    let moved = deactivate(&owner, &tom, "reassign").await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get_json(&format!("/v1/staff/{tom}")).await["active"],
-        false
-    );
+    assert_eq!(active().await, false);
     let detail = app
         .get_json(&format!("/v1/appointments/{appointment}"))
         .await;
@@ -292,14 +283,7 @@ async fn deactivating_a_member_with_appointments_ahead_asks_first_and_reassign_m
     assert_eq!(detail["status"], "booked");
 
     // The last active member cannot go, and the page says why.
-    let last = format!("/dashboard/staff/{first}");
-    let refused = owner
-        .submit(
-            &last,
-            &format!("{last}/deactivate"),
-            &[("future", "cancel")],
-        )
-        .await;
+    let refused = deactivate(&owner, &first, "cancel").await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
         refused
@@ -313,10 +297,7 @@ async fn deactivating_a_member_with_appointments_ahead_asks_first_and_reassign_m
         .submit(&path, &format!("{path}/reactivate"), &[])
         .await;
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get_json(&format!("/v1/staff/{tom}")).await["active"],
-        true
-    );
+    assert_eq!(active().await, true);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use booking_core::app::accounts;
 use booking_core::contract::mail::first_link;
-use booking_core::ports::{Email, Job, ProviderKind};
+use booking_core::ports::{Account, Email, Job, ProviderKind, SignInEmail};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 use reqwest::{Client, Response, StatusCode};
@@ -164,6 +164,30 @@ impl<'a> Visitor<'a> {
         )
         .await
     }
+
+    /// Asks for a password-reset link for `email` through the forgot-password page.
+    pub async fn forgot_password(&self, email: &str) -> Response {
+        self.submit(
+            "/dashboard/forgot-password",
+            "/dashboard/forgot-password",
+            &[("email", email)],
+        )
+        .await
+    }
+
+    /// Asserts that `email` no longer signs in with `refused` and does with `password`, tried in that order.
+    pub async fn assert_password_is(&self, email: &str, password: &str, refused: &str) {
+        assert_eq!(
+            self.sign_in(email, refused).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{email} signs in with a password it should not"
+        );
+        assert_eq!(
+            self.sign_in(email, password).await.status(),
+            StatusCode::SEE_OTHER,
+            "{email} does not sign in with its password"
+        );
+    }
 }
 
 /// Makes `email` the business's owner, sets the password from the link through the page, and signs in.
@@ -243,6 +267,12 @@ pub async fn business_with_key(app: &TestApp, key: &str) -> booking_core::domain
         .await
         .unwrap()
         .unwrap()
+}
+
+/// The sign-in account stored under `address`, if any.
+pub async fn account(app: &TestApp, address: &str) -> Option<Account> {
+    let email = SignInEmail::try_from(address.to_owned()).unwrap();
+    app.store.get_account(&email).await.unwrap()
 }
 
 /// Every message queued since the last call, oldest first; their jobs are taken off the queue.

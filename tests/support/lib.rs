@@ -60,8 +60,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// A test server whose business offers the default weekday service (see `weekday_service`), with that service's id.
 pub async fn spawn_app_with_service() -> (TestApp, String) {
+    spawn_app_with_custom_service(json!({})).await
+}
+
+/// A test server whose business offers the default weekday service with `settings` in place of its defaults (fields
+/// as the REST API takes them), with that service's id.
+pub async fn spawn_app_with_custom_service(settings: Value) -> (TestApp, String) {
     let app = spawn_app().await;
-    let service = app.create_service(json!({})).await;
+    let service = app.create_service(settings).await;
     (app, service)
 }
 

@@ -2,8 +2,6 @@
 //! business's owners get one email (at most one a day for the connection) linking to the page that fixes it;
 //! recovery sends nothing, and an owner who turned alerts off gets nothing.
 
-use std::time::Duration;
-
 use booking_core::app::{SAFETY_NET_AFTER, accounts, sync_stale_calendars};
 use booking_core::ports::{Email, Job};
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
@@ -36,27 +34,15 @@ async fn with_owner(backend: Backend) -> SyncHarness<GoogleEmulator> {
 /// what the owners would receive, oldest first.
 async fn run_jobs_collecting_mail(app: &TestApp) -> Vec<Email> {
     let mut mail = Vec::new();
-    loop {
-        let received = app.queue.receive(10, Duration::ZERO).await.unwrap();
-        let dead = app
-            .queue
-            .receive_dead_letters(10, Duration::ZERO)
-            .await
-            .unwrap();
-        if received.is_empty() && dead.is_empty() {
-            return mail;
+    worker::run_until_idle(app, |job| match job {
+        Job::SendEmail { email } => {
+            mail.push(email.clone());
+            true
         }
-        for job in &received {
-            match &job.job {
-                Job::SendEmail { email } => {
-                    mail.push(email.clone());
-                    app.queue.ack(&job.receipt).await.unwrap();
-                }
-                _ => worker::settle(app, job).await,
-            }
-        }
-        worker::give_up_on(app, dead).await;
-    }
+        _ => false,
+    })
+    .await;
+    mail
 }
 
 /// The scheduler's run after its period: the calendar's safety-net sync is due and queued, then every job runs.

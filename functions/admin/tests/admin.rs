@@ -308,22 +308,21 @@ fn admin_on_folder(folder: &std::path::Path, arguments: &[&str]) -> Vec<Value> {
     printed(output, arguments)
 }
 
+/// The arguments that create the Corner Salon with `OWNER` as its owner, on a local data folder.
+const CREATE_CORNER_SALON: [&str; 7] = [
+    "create-business",
+    "--name",
+    "Corner Salon",
+    "--time-zone",
+    "Europe/Lisbon",
+    "--owner-email",
+    OWNER,
+];
+
 #[test]
 fn a_local_data_folder_is_operated_with_the_same_commands() {
     let folder = tempfile::tempdir().unwrap();
-    let created = admin_on_folder(
-        folder.path(),
-        &[
-            "create-business",
-            "--name",
-            "Corner Salon",
-            "--time-zone",
-            "Europe/Lisbon",
-            "--owner-email",
-            OWNER,
-        ],
-    )
-    .remove(0);
+    let created = admin_on_folder(folder.path(), &CREATE_CORNER_SALON).remove(0);
     assert!(created["api_key"].as_str().unwrap().starts_with("bk_"));
     assert!(
         created["set_password_url"]
@@ -368,16 +367,7 @@ fn create_business_send_emails_the_owner_link_and_never_prints_it() {
     let folder = tempfile::tempdir().unwrap();
     let lines = admin_on_folder(
         folder.path(),
-        &[
-            "create-business",
-            "--name",
-            "Corner Salon",
-            "--time-zone",
-            "Europe/Lisbon",
-            "--owner-email",
-            OWNER,
-            "--send",
-        ],
+        &[&CREATE_CORNER_SALON[..], &["--send"]].concat(),
     );
     let printed = serde_json::to_string(&lines).unwrap();
     assert!(!printed.contains("token="), "no link printed: {printed}");

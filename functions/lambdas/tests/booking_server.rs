@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::QueueAttributeName;
 use booking_aws::emulators::sdk_config;
 use booking_core::domain::{AppointmentId, BusinessId, SyncStatus};
-use booking_core::ports::{AppointmentQuery, AppointmentStore, Job};
+use booking_core::ports::{AppointmentQuery, AppointmentStore};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{CONTENT_TYPE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use support::dashboard::{cookie_pair, csrf_in};
-use support::seed::{OWNER_PASSWORD, on_the_hour, owner_with_password, pending_appointment};
+use support::seed::{
+    OWNER_PASSWORD, on_the_hour, owner_with_password, pending_appointment, stored_appointment,
+    sync_job_body,
+};
 use support::server::Server;
 use support::{Deployment, deploy, mcp_event};
 
@@ -259,12 +262,7 @@ async fn works_sync_jobs_and_drains_dead_letters_as_the_functions_do() {
     let sqs = sqs(&deployment).await;
     // Drops what the booking queued, so the queue holds only what this test sends.
     support::queue::drain(&sqs, &deployment.queue_url).await;
-    let exhausted = Job::SyncAppointment {
-        business_id,
-        appointment_id,
-        version,
-    };
-    let exhausted = serde_json::to_string(&exhausted).unwrap();
+    let exhausted = sync_job_body(business_id, appointment_id, version);
     send(
         &sqs,
         &deployment.dead_letter_queue_url,
@@ -272,12 +270,7 @@ async fn works_sync_jobs_and_drains_dead_letters_as_the_functions_do() {
     )
     .await;
     // A job for an appointment that is gone is done at once; a body that is not a job is dropped.
-    let obsolete = Job::SyncAppointment {
-        business_id,
-        appointment_id: AppointmentId::generate(),
-        version: 1,
-    };
-    let obsolete = serde_json::to_string(&obsolete).unwrap();
+    let obsolete = sync_job_body(business_id, AppointmentId::generate(), 1);
     send(&sqs, &deployment.queue_url, &[&obsolete, "not a job"]).await;
 
     let _server = Server::start(&deployment, &[]).await;
@@ -285,12 +278,8 @@ async fn works_sync_jobs_and_drains_dead_letters_as_the_functions_do() {
     eventually(
         "the dead letter marked its appointment failed",
         async || {
-            let stored = deployment
-                .store
-                .get_appointment(business_id, appointment_id)
-                .await
-                .unwrap();
-            stored.unwrap().sync.status == SyncStatus::Failed
+            let stored = stored_appointment(&deployment, business_id, appointment_id).await;
+            stored.sync.status == SyncStatus::Failed
         },
     )
     .await;
@@ -299,12 +288,7 @@ async fn works_sync_jobs_and_drains_dead_letters_as_the_functions_do() {
             && messages_in(&sqs, &deployment.dead_letter_queue_url).await == 0
     })
     .await;
-    let stored = deployment
-        .store
-        .get_appointment(business_id, appointment_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_appointment(&deployment, business_id, appointment_id).await;
     assert_eq!(stored.sync.error.unwrap().code.as_str(), "sync_gave_up");
 }
 

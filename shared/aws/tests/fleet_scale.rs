@@ -119,6 +119,13 @@ struct Fixture {
     synced: Appointment,
 }
 
+impl Fixture {
+    /// The appointment's item as the table holds it now.
+    async fn item(&self, appointment: &Appointment) -> HashMap<String, AttributeValue> {
+        stored_item(&self.client, &self.table, appointment).await
+    }
+}
+
 async fn fixture() -> Option<Fixture> {
     let emulator = dynamodb_local().await?;
     let (store, table) = emulator.fresh_store().await.unwrap();
@@ -137,23 +144,15 @@ async fn only_pending_and_failed_syncs_are_in_the_due_index_each_in_its_business
     let Some(fixture) = fixture().await else {
         return;
     };
-    let Fixture {
-        store,
-        table,
-        client,
-        pending,
-        failed,
-        synced,
-    } = fixture;
 
-    let synced_item = stored_item(&client, &table, &synced).await;
+    let synced_item = fixture.item(&fixture.synced).await;
     assert_eq!(
         text(&synced_item, "GSI4PK"),
         None,
         "sparse: a synced appointment is not work"
     );
-    for (appointment, status) in [(&pending, "pending"), (&failed, "failed")] {
-        let item = stored_item(&client, &table, appointment).await;
+    for (appointment, status) in [(&fixture.pending, "pending"), (&fixture.failed, "failed")] {
+        let item = fixture.item(appointment).await;
         let partition = text(&item, "GSI4PK").unwrap();
         let shard = partition
             .strip_prefix(&format!("SYNC#{status}#"))
@@ -167,16 +166,15 @@ async fn only_pending_and_failed_syncs_are_in_the_due_index_each_in_its_business
     }
     // Synced again: out of the index.
     let done = sync_at(SyncStatus::Synced, 0);
+    let pending = &fixture.pending;
     assert!(
-        store
+        fixture
+            .store
             .update_sync_state(pending.business_id, pending.id, 1, &done)
             .await
             .unwrap()
     );
-    assert_eq!(
-        text(&stored_item(&client, &table, &pending).await, "GSI4PK"),
-        None
-    );
+    assert_eq!(text(&fixture.item(pending).await, "GSI4PK"), None);
 }
 
 #[tokio::test]

@@ -181,61 +181,41 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
         .await
         .unwrap();
 
-    let book = async |service_id, start, name, phone, idempotency| {
+    let book = async |service_id, start, name, phone: String, idempotency| {
         let command = BookAppointment::new(
             BookingTarget::Slot {
                 service_id,
                 start,
                 staff_id: None,
             },
-            customer(name, phone),
+            customer(name, &phone),
             None,
             BookingSource::Api,
         )
         .idempotent(idempotency);
         booked(app::book(&app, &business, command).await.unwrap())
     };
-    let first = book(
-        checkup.id,
-        monday_at(0, 10, 0),
-        "Ana Silva",
-        "+4915112345678",
-        None,
-    )
-    .await;
     let key = IdempotencyKey::try_from(FIXTURE_IDEMPOTENCY_KEY.to_owned()).unwrap();
-    let keyed = book(
-        checkup.id,
-        monday_at(0, 11, 0),
-        "Ben Ode",
-        "+4915112345679",
-        Some(IdempotentBooking::new(key, &json!({"fixture": 1})).unwrap()),
-    )
-    .await;
-    let limited_one = book(
-        filling.id,
-        monday_at(1, 10, 0),
-        "Cem Aydin",
-        "+4915112345680",
-        None,
-    )
-    .await;
-    let limited_two = book(
-        filling.id,
-        monday_at(1, 15, 0),
-        "Dora Lind",
-        "+4915112345681",
-        None,
-    )
-    .await;
-    let moved = book(
-        checkup.id,
-        monday_at(2, 12, 0),
-        "Eva Brandt",
-        "+4915112345682",
-        None,
-    )
-    .await;
+    let ben_key = IdempotentBooking::new(key, &json!({"fixture": 1})).unwrap();
+    // Each customer's phone number ends in their place in this list, from 78 on.
+    let phone = |number: usize| format!("+49151123456{}", 78 + number);
+    let mut booked_ids = Vec::new();
+    for (number, (service_id, day, hour, name, idempotency)) in [
+        (checkup.id, 0, 10, "Ana Silva", None),
+        (checkup.id, 0, 11, "Ben Ode", Some(ben_key)),
+        (filling.id, 1, 10, "Cem Aydin", None),
+        (filling.id, 1, 15, "Dora Lind", None),
+        (checkup.id, 2, 12, "Eva Brandt", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let start = monday_at(day, hour, 0);
+        booked_ids.push(book(service_id, start, name, phone(number), idempotency).await);
+    }
+    let [first, keyed, limited_one, limited_two, moved] = booked_ids[..] else {
+        unreachable!("five bookings were made")
+    };
     app::edit_appointment(
         &app,
         &business,
@@ -244,14 +224,8 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
     )
     .await
     .unwrap();
-    let cancelled = book(
-        checkup.id,
-        monday_at(0, 15, 0),
-        "Finn Berg",
-        "+4915112345683",
-        None,
-    )
-    .await;
+    let start = monday_at(0, 15, 0);
+    let cancelled = book(checkup.id, start, "Finn Berg", phone(5), None).await;
     app::cancel_appointment(&app, &business, cancelled)
         .await
         .unwrap();

@@ -12,7 +12,9 @@ use booking_core::domain::{
     Appointment, AppointmentId, BookingSource, Business, BusinessId, Customer, ServiceId,
     SyncStatus,
 };
-use booking_core::ports::{CalendarConnection, ConnectionHealth, ManualClock, ProviderKind, Store};
+use booking_core::ports::{
+    AppointmentStore, CalendarConnection, ConnectionHealth, Job, ManualClock, ProviderKind, Store,
+};
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Deployment, create_service, dynamodb_client, open_every_day};
@@ -103,6 +105,34 @@ pub async fn pending_appointment(
     let appointment = book_ana(&app, &business, &service_id, start, BookingSource::Manual).await;
     assert_eq!(appointment.sync.status, SyncStatus::Pending);
     (business_id, appointment.id, appointment.version)
+}
+
+/// The queue message body of the job that syncs `appointment_id` as it stood at `version`.
+pub fn sync_job_body(
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+    version: u64,
+) -> String {
+    serde_json::to_string(&Job::SyncAppointment {
+        business_id,
+        appointment_id,
+        version,
+    })
+    .unwrap()
+}
+
+/// The appointment as the table holds it now; it must be there.
+pub async fn stored_appointment(
+    deployment: &Deployment,
+    business_id: BusinessId,
+    appointment_id: AppointmentId,
+) -> Appointment {
+    deployment
+        .store
+        .get_appointment(business_id, appointment_id)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Writes an appointment item that cannot be read, straight into the table.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{at, base, business, service, with_service};
+use super::{at, authenticated_as, base, business, service, stored_business, with_service};
 use crate::domain::{
     ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, CountryCode, HoldMinutes,
     Minutes, ServiceId, StaffId, StaffMember,
@@ -18,16 +18,10 @@ pub async fn businesses_are_created_once_and_found_by_key(store: Arc<dyn Store>)
         Some(business.clone())
     );
     assert_eq!(
-        store.business_by_api_key(&key.hash()).await.unwrap(),
+        authenticated_as(&*store, &key).await,
         Some(business.clone())
     );
-    assert_eq!(
-        store
-            .business_by_api_key(&ApiKey::generate().hash())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(authenticated_as(&*store, &ApiKey::generate()).await, None);
     assert_eq!(
         store.get_business(BusinessId::generate()).await.unwrap(),
         None
@@ -171,17 +165,8 @@ pub async fn a_service_the_connection_and_the_staff_are_read_together(store: Arc
 pub async fn a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_zone(
     store: Arc<dyn Store>,
 ) {
-    let renamed = business();
-    let untouched = business();
-    let first_key = ApiKey::generate();
-    store
-        .create_business(&renamed, &first_key.hash())
-        .await
-        .unwrap();
-    store
-        .create_business(&untouched, &ApiKey::generate().hash())
-        .await
-        .unwrap();
+    let (renamed, first_key) = stored_business(&*store).await;
+    let (untouched, _) = stored_business(&*store).await;
     // A key added later, and a revoked one, which must stay revoked.
     let later_key = ApiKey::generate();
     let mut later = crate::ports::first_api_key_record(&renamed, &later_key.hash());
@@ -213,21 +198,14 @@ pub async fn a_renamed_business_authenticates_by_its_keys_with_its_new_name_and_
     assert_eq!(stored.disabled_at, Some(at(2)), "still disabled");
     assert_eq!(stored.created_at, renamed.created_at);
     for key in [&first_key, &later_key] {
-        let authenticated = store
-            .business_by_api_key(&key.hash())
-            .await
-            .unwrap()
-            .unwrap();
+        let authenticated = authenticated_as(&*store, key).await.unwrap();
         assert_eq!(
             authenticated, stored,
             "a key authenticates as the renamed business"
         );
     }
     assert_eq!(
-        store
-            .business_by_api_key(&revoked_key.hash())
-            .await
-            .unwrap(),
+        authenticated_as(&*store, &revoked_key).await,
         None,
         "a revoked key stays revoked"
     );

@@ -58,6 +58,19 @@ fn business() -> Business {
     }
 }
 
+/// A new business stored with a new API key; both, the key to authenticate with.
+async fn stored_business(store: &dyn Store) -> (Business, ApiKey) {
+    let business = business();
+    let key = ApiKey::generate();
+    store.create_business(&business, &key.hash()).await.unwrap();
+    (business, key)
+}
+
+/// The business `key` authenticates as, if any.
+async fn authenticated_as(store: &dyn Store, key: &ApiKey) -> Option<Business> {
+    store.business_by_api_key(&key.hash()).await.unwrap()
+}
+
 fn service(business: &Business) -> Service {
     Service {
         id: ServiceId::generate(),
@@ -180,11 +193,7 @@ async fn change(
 }
 
 async fn with_service(store: &dyn Store) -> (Business, Service) {
-    let business = business();
-    store
-        .create_business(&business, &ApiKey::generate().hash())
-        .await
-        .unwrap();
+    let (business, _) = stored_business(store).await;
     let service = service(&business);
     store.create_service(&service).await.unwrap();
     (business, service)

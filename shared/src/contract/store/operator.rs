@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{at, base, book, business, service, with_service};
+use super::{at, authenticated_as, base, book, business, service, stored_business, with_service};
 use crate::domain::{
     ApiKey, Appointment, Business, Customer, CustomerName, Hold, HoldId, PhoneNumber,
 };
@@ -17,17 +17,8 @@ use crate::ports::{
 const CALLER: &str = "+14155550123";
 
 pub async fn businesses_are_listed_and_disabled_with_their_keys(store: Arc<dyn Store>) {
-    let first = business();
-    let second = business();
-    let first_key = ApiKey::generate();
-    store
-        .create_business(&first, &first_key.hash())
-        .await
-        .unwrap();
-    store
-        .create_business(&second, &ApiKey::generate().hash())
-        .await
-        .unwrap();
+    let (first, first_key) = stored_business(&*store).await;
+    let (second, _) = stored_business(&*store).await;
     let listed: Vec<_> = store
         .list_businesses()
         .await
@@ -55,11 +46,7 @@ pub async fn businesses_are_listed_and_disabled_with_their_keys(store: Arc<dyn S
     let stored = store.get_business(first.id).await.unwrap().unwrap();
     assert_eq!(stored.disabled_at, Some(at(5)));
     for key in [&first_key, &later_key] {
-        let authenticated = store
-            .business_by_api_key(&key.hash())
-            .await
-            .unwrap()
-            .unwrap();
+        let authenticated = authenticated_as(&*store, key).await.unwrap();
         assert!(
             authenticated.is_disabled(),
             "a key authenticates as the disabled business"
@@ -77,11 +64,7 @@ pub async fn businesses_are_listed_and_disabled_with_their_keys(store: Arc<dyn S
             .unwrap()
             .is_disabled()
     );
-    let authenticated = store
-        .business_by_api_key(&later_key.hash())
-        .await
-        .unwrap()
-        .unwrap();
+    let authenticated = authenticated_as(&*store, &later_key).await.unwrap();
     assert!(!authenticated.is_disabled());
 
     assert!(matches!(
@@ -256,13 +239,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
 
     assert!(store.business_records(gone.id).await.unwrap().is_empty());
     assert!(store.get_business(gone.id).await.unwrap().is_none());
-    assert!(
-        store
-            .business_by_api_key(&gone_key.hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(authenticated_as(&*store, &gone_key).await.is_none());
     assert!(store.list_accounts(gone.id).await.unwrap().is_empty());
     assert!(
         store
@@ -312,13 +289,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
     );
 
     // The other business is whole.
-    assert!(
-        store
-            .business_by_api_key(&kept_key.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(authenticated_as(&*store, &kept_key).await.is_some());
     assert_eq!(
         store
             .appointments_by_phone(&callers_of(&kept))
