@@ -541,12 +541,19 @@ pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
     queue_again(app, failed, false).await
 }
 
-/// After a calendar is chosen: every live appointment not yet in it (from a day ago on) goes there.
+/// After a calendar is chosen: every live appointment (from a day ago on) whose event is not known to be in it goes
+/// there, moved out of the calendar chosen before where it has an event.
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
+pub async fn queue_upcoming<S: AppointmentStore + ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
 ) -> Result<usize, AppError> {
+    let chosen = app
+        .store
+        .get_calendar_connection(business_id)
+        .await?
+        .as_ref()
+        .and_then(home_of);
     let since = app
         .clock
         .now()
@@ -561,14 +568,52 @@ pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
                 .ok()
                 .and_then(|until| crate::domain::Interval::new(since, until).ok()),
             status: Some(crate::domain::AppointmentStatus::Booked),
-            sync_status: Some(SyncStatus::NotConnected),
+            sync_status: None,
             staff_id: None,
             after: None,
             limit: 500,
         },
     )
-    .await?;
+    .await?
+    .into_iter()
+    .filter(|appointment| {
+        appointment.sync.status == SyncStatus::NotConnected || appointment.sync.event_home != chosen
+    })
+    .collect();
     Ok(queue_again(app, upcoming, false).await?.len())
+}
+
+/// Before the business's chosen calendar changes: every event recorded before events named their calendar is
+/// said to be in `connection`'s calendar, where it is, so the worker moves it rather than taking the newly chosen
+/// calendar for its home.
+#[tracing::instrument(skip_all, fields(business_id = %connection.business_id))]
+pub async fn pin_event_homes<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<(), AppError> {
+    let Some(home) = home_of(connection) else {
+        return Ok(());
+    };
+    let every = AppointmentQuery {
+        business_id: connection.business_id,
+        starts_within: None,
+        status: None,
+        sync_status: None,
+        staff_id: None,
+        after: None,
+        limit: 500,
+    };
+    for appointment in all_matching(app, every).await? {
+        let sync = &appointment.sync;
+        if sync.event_home.is_none() && sync.external_event_id.is_some() {
+            let pinned = SyncState {
+                event_home: Some(home.clone()),
+                ..sync.clone()
+            };
+            record(app, &appointment, &pinned).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues one appointment again, whatever its state (a synced one is written again, e.g. after someone deleted its

@@ -13,7 +13,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::calendar_sync::{queue_upcoming, requeue_failed};
+use super::calendar_sync::{pin_event_homes, queue_upcoming, requeue_failed};
 use super::calendar_tokens;
 use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
@@ -308,8 +308,8 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
         .map_err(provider_unavailable)
 }
 
-/// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
-/// its busy time.
+/// Chooses the calendar appointments are synced to, queues every upcoming appointment for it (moving the events
+/// already written to the calendar chosen before) and starts reading its busy time.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
 pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore + ?Sized>(
     app: &App<S>,
@@ -318,11 +318,8 @@ pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore 
     calendar_id: &str,
 ) -> Result<(CalendarConnection, usize), AppError> {
     let connection = connection_to(app, business.id, provider).await?;
-    match connection.calendar_id.as_deref() {
-        Some(current) if current == calendar_id => return Ok((connection, 0)),
-        // Moving to another calendar would strand the events already in this one.
-        Some(_) => return Err(AppError::CalendarAlreadySelected),
-        None => {}
+    if connection.calendar_id.as_deref() == Some(calendar_id) {
+        return Ok((connection, 0));
     }
     let calendars = list_calendars(app, business, provider).await?;
     let calendar = calendars
@@ -332,6 +329,7 @@ pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore 
     if !calendar.writable {
         return Err(AppError::CalendarNotWritable(calendar_id.to_owned()));
     }
+    pin_event_homes(app, &connection).await?;
     let selected = CalendarConnection {
         calendar_id: Some(calendar_id.to_owned()),
         ..connection
