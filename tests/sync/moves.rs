@@ -180,6 +180,47 @@ pub async fn giving_an_appointment_to_a_member_without_a_calendar_removes_its_ev
     harness.assert_no_violations();
 }
 
+pub async fn deactivating_a_member_with_reassign_sends_their_appointments_events_to_the_new_member<
+    E: Emulated,
+>(
+    backend: Backend,
+) {
+    let harness = SyncHarness::<E>::connected(backend).await;
+    let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
+    let tom = harness
+        .app
+        .post_json("/v1/staff", &json!({ "name": "Tom" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = harness.emulator.sync_calendar();
+    let path = format!("/v1/appointments/{}", ids[0]);
+    let to_tom = harness.app.patch(&path, &json!({ "staff_id": tom })).await;
+    assert_eq!(to_tom.status(), 200, "{}", to_tom.text().await.unwrap());
+    harness.run_jobs().await;
+    assert_eq!(appointments_in(&harness, &team), Vec::<String>::new());
+
+    // The first member is the only one left to take Tom's appointment, and the calendar is theirs.
+    let deactivated = harness
+        .app
+        .post(
+            &format!("/v1/staff/{tom}/deactivate"),
+            &json!({ "future_appointments": "reassign" }),
+        )
+        .await;
+    assert_eq!(
+        deactivated.status(),
+        200,
+        "{}",
+        deactivated.text().await.unwrap()
+    );
+    harness.run_jobs().await;
+    assert_eq!(appointments_in(&harness, &team), ids);
+    assert_sync_status(&harness, &ids, "synced").await;
+    harness.assert_no_violations();
+}
+
 pub async fn a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_one_event<
     E: Emulated,
 >(
@@ -282,6 +323,7 @@ pub async fn an_event_stored_by_the_previous_release_moves_when_another_calendar
 
 for_providers!(
     local: [
+        deactivating_a_member_with_reassign_sends_their_appointments_events_to_the_new_member,
         a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_one_event,
         an_event_stored_by_the_previous_release_moves_when_another_calendar_is_chosen,
     ],
