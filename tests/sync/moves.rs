@@ -82,6 +82,13 @@ async fn assert_sync_status<E: Emulated>(harness: &SyncHarness<E>, ids: &[String
     }
 }
 
+/// Each appointment has exactly one event in `calendar`, says so, and the provider saw nothing out of its spec.
+async fn assert_synced_into<E: Emulated>(harness: &SyncHarness<E>, calendar: &str, ids: &[String]) {
+    assert_eq!(appointments_in(harness, calendar), ids);
+    assert_sync_status(harness, ids, "synced").await;
+    harness.assert_no_violations();
+}
+
 async fn booked_and_synced<E: Emulated>(harness: &SyncHarness<E>, starts: &[&str]) -> Vec<String> {
     let mut ids = Vec::new();
     for start in starts {
@@ -94,6 +101,25 @@ async fn booked_and_synced<E: Emulated>(harness: &SyncHarness<E>, starts: &[&str
         ids
     );
     ids
+}
+
+/// Adds a member, Tom, who has no calendar; returns his id.
+async fn add_tom<E: Emulated>(harness: &SyncHarness<E>) -> String {
+    let tom = harness
+        .app
+        .post_json("/v1/staff", &json!({ "name": "Tom" }))
+        .await;
+    tom["id"].as_str().unwrap().to_owned()
+}
+
+/// Gives the appointment to `member`, as a reschedule naming them does.
+async fn give_to<E: Emulated>(harness: &SyncHarness<E>, id: &str, member: &str) {
+    let path = format!("/v1/appointments/{id}");
+    let given = harness
+        .app
+        .patch(&path, &json!({ "staff_id": member }))
+        .await;
+    assert_eq!(given.status(), 200, "{}", given.text().await.unwrap());
 }
 
 pub async fn choosing_another_calendar_moves_every_upcoming_event_exactly_once<E: Emulated>(
@@ -141,19 +167,11 @@ pub async fn giving_an_appointment_to_a_member_without_a_calendar_removes_its_ev
         .as_str()
         .unwrap()
         .to_owned();
-    let tom = harness
-        .app
-        .post_json("/v1/staff", &json!({ "name": "Tom" }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tom = add_tom(&harness).await;
     let team = harness.emulator.sync_calendar();
-    let path = format!("/v1/appointments/{id}");
 
     add_faults(&harness, "DELETE", &refused_and_lost());
-    let to_tom = harness.app.patch(&path, &json!({ "staff_id": tom })).await;
-    assert_eq!(to_tom.status(), 200, "{}", to_tom.text().await.unwrap());
+    give_to(&harness, id, &tom).await;
     harness.run_jobs().await;
     assert_every_fault_fired(&harness);
     assert_eq!(appointments_in(&harness, &team), Vec::<String>::new());
@@ -168,16 +186,10 @@ pub async fn giving_an_appointment_to_a_member_without_a_calendar_removes_its_ev
             (When::After, Fault::ConnectionReset),
         ],
     );
-    let back = harness
-        .app
-        .patch(&path, &json!({ "staff_id": first }))
-        .await;
-    assert_eq!(back.status(), 200, "{}", back.text().await.unwrap());
+    give_to(&harness, id, &first).await;
     harness.run_jobs().await;
     assert_every_fault_fired(&harness);
-    assert_eq!(appointments_in(&harness, &team), ids);
-    assert_sync_status(&harness, &ids, "synced").await;
-    harness.assert_no_violations();
+    assert_synced_into(&harness, &team, &ids).await;
 }
 
 pub async fn deactivating_a_member_with_reassign_sends_their_appointments_events_to_the_new_member<
@@ -187,17 +199,9 @@ pub async fn deactivating_a_member_with_reassign_sends_their_appointments_events
 ) {
     let harness = SyncHarness::<E>::connected(backend).await;
     let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
-    let tom = harness
-        .app
-        .post_json("/v1/staff", &json!({ "name": "Tom" }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tom = add_tom(&harness).await;
     let team = harness.emulator.sync_calendar();
-    let path = format!("/v1/appointments/{}", ids[0]);
-    let to_tom = harness.app.patch(&path, &json!({ "staff_id": tom })).await;
-    assert_eq!(to_tom.status(), 200, "{}", to_tom.text().await.unwrap());
+    give_to(&harness, &ids[0], &tom).await;
     harness.run_jobs().await;
     assert_eq!(appointments_in(&harness, &team), Vec::<String>::new());
 
@@ -216,9 +220,7 @@ pub async fn deactivating_a_member_with_reassign_sends_their_appointments_events
         deactivated.text().await.unwrap()
     );
     harness.run_jobs().await;
-    assert_eq!(appointments_in(&harness, &team), ids);
-    assert_sync_status(&harness, &ids, "synced").await;
-    harness.assert_no_violations();
+    assert_synced_into(&harness, &team, &ids).await;
 }
 
 pub async fn a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_one_event<
@@ -268,9 +270,7 @@ pub async fn a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_
     harness.run_jobs().await;
     assert_every_fault_fired(&harness);
     assert_eq!(appointments_in(&harness, &team), Vec::<String>::new());
-    assert_eq!(appointments_in(&harness, &other), ids);
-    assert_sync_status(&harness, &ids, "synced").await;
-    harness.assert_no_violations();
+    assert_synced_into(&harness, &other, &ids).await;
 }
 
 pub async fn an_event_stored_by_the_previous_release_moves_when_another_calendar_is_chosen<
@@ -316,9 +316,7 @@ pub async fn an_event_stored_by_the_previous_release_moves_when_another_calendar
         appointments_in(&harness, &harness.emulator.sync_calendar()),
         Vec::<String>::new()
     );
-    assert_eq!(appointments_in(&harness, &other), ids);
-    assert_sync_status(&harness, &ids, "synced").await;
-    harness.assert_no_violations();
+    assert_synced_into(&harness, &other, &ids).await;
 }
 
 for_providers!(

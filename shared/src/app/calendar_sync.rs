@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
+use secrecy::SecretString;
 
 use super::alerts::{Incident, alert_owners};
 use super::appointments::{calendar_takes_appointments, get_appointment};
@@ -33,6 +34,7 @@ use crate::domain::{
 use crate::metrics;
 use crate::ports::{
     AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth, ProviderError,
+    ProviderSetup,
 };
 use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 
@@ -258,22 +260,13 @@ async fn remove_from<S: ConnectionStore + LeaseStore + ?Sized>(
     home: &EventHome,
     appointment: &Appointment,
 ) -> Result<(), SyncError> {
-    let setup = integrations
-        .provider(connection.provider)
-        .map_err(|_| SyncError::NotConfigured(connection.provider))?;
     let known_event_id = appointment.sync.external_event_id.as_deref();
-    let removed = with_fresh_token(
-        app,
-        integrations,
-        setup,
-        connection.business_id,
-        |token| async move {
-            setup
-                .calendar
-                .remove_event(&token, &home.calendar_id, appointment.id, known_event_id)
-                .await
-        },
-    )
+    let removed = at_provider(app, integrations, connection, |setup, token| async move {
+        setup
+            .calendar
+            .remove_event(&token, &home.calendar_id, appointment.id, known_event_id)
+            .await
+    })
     .await;
     match removed {
         // The calendar itself is gone or no longer shared: nothing of ours is left there to reach.
@@ -289,24 +282,36 @@ async fn write_to_calendar<S: CatalogStore + ConnectionStore + LeaseStore + ?Siz
     goal: &EventHome,
     appointment: &Appointment,
 ) -> Result<String, SyncError> {
-    let setup = integrations
-        .provider(connection.provider)
-        .map_err(|_| SyncError::NotConfigured(connection.provider))?;
     let event = calendar_event(app, appointment).await?;
     let event = &event;
     let known_event_id = appointment.sync.external_event_id.as_deref();
-    with_fresh_token(
-        app,
-        integrations,
-        setup,
-        connection.business_id,
-        |token| async move {
-            setup
-                .calendar
-                .put_event(&token, &goal.calendar_id, event, known_event_id)
-                .await
-        },
-    )
+    at_provider(app, integrations, connection, |setup, token| async move {
+        setup
+            .calendar
+            .put_event(&token, &goal.calendar_id, event, known_event_id)
+            .await
+    })
+    .await
+}
+
+/// Runs `call` with the connection's provider and a usable token of its grant.
+async fn at_provider<'a, S, T, F, Fut>(
+    app: &App<S>,
+    integrations: &'a Integrations,
+    connection: &CalendarConnection,
+    call: F,
+) -> Result<T, SyncError>
+where
+    S: ConnectionStore + LeaseStore + ?Sized,
+    F: Fn(&'a ProviderSetup, SecretString) -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let setup = integrations
+        .provider(connection.provider)
+        .map_err(|_| SyncError::NotConfigured(connection.provider))?;
+    with_fresh_token(app, integrations, setup, connection.business_id, |token| {
+        call(setup, token)
+    })
     .await
 }
 
