@@ -155,6 +155,25 @@ pub async fn choosing_another_calendar_moves_every_upcoming_event_exactly_once<E
     harness.assert_no_violations();
 }
 
+pub async fn the_calendar_left_behind_no_longer_blocks_time<E: Emulated>(backend: Backend) {
+    let harness = SyncHarness::<E>::connected(backend).await;
+    // Tuesday 10:00 to 11:00 in New York, busy in the calendar chosen first.
+    let busy_start = "2026-12-01T15:00:00Z".parse().unwrap();
+    let busy_end = "2026-12-01T16:00:00Z".parse().unwrap();
+    harness.add_busy_and_sync(busy_start, busy_end).await;
+    let ten = "10:00".to_owned();
+    assert!(!harness.free_times("2026-12-01").await.contains(&ten));
+
+    let other = other_calendar(&harness).await;
+    harness
+        .app
+        .select_calendar(&E::KIND.to_string(), &other)
+        .await;
+    harness.run_jobs().await;
+    assert!(harness.free_times("2026-12-01").await.contains(&ten));
+    harness.assert_no_violations();
+}
+
 pub async fn giving_an_appointment_to_a_member_without_a_calendar_removes_its_event_and_back_creates_it<
     E: Emulated,
 >(
@@ -321,6 +340,7 @@ pub async fn an_event_stored_by_the_previous_release_moves_when_another_calendar
 
 for_providers!(
     local: [
+        the_calendar_left_behind_no_longer_blocks_time,
         deactivating_a_member_with_reassign_sends_their_appointments_events_to_the_new_member,
         a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_one_event,
         an_event_stored_by_the_previous_release_moves_when_another_calendar_is_chosen,

@@ -311,7 +311,9 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
 /// Chooses the calendar appointments are synced to, queues every upcoming appointment for it (moving the events
 /// already written to the calendar chosen before) and starts reading its busy time.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
-pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore + ?Sized>(
+pub async fn select_calendar<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
     app: &App<S>,
     business: &Business,
     provider: ProviderKind,
@@ -330,6 +332,10 @@ pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore 
         return Err(AppError::CalendarNotWritable(calendar_id.to_owned()));
     }
     pin_event_homes(app, &connection).await?;
+    if connection.calendar_id.is_some() {
+        // The calendar left behind blocks no more time: its channel closes and its busy time is forgotten.
+        stop_watching(app, integrations(app, provider)?, business.id).await?;
+    }
     let selected = CalendarConnection {
         calendar_id: Some(calendar_id.to_owned()),
         ..connection
