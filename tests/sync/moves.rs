@@ -5,7 +5,7 @@
 
 use booking_core::domain::SyncState;
 use integration_tests::emulators::faults::{Fault, FaultRule, Matcher, When};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Backend, Emulated, SyncHarness, redeliver, run_some_jobs};
 
@@ -28,21 +28,27 @@ fn appointments_in<E: Emulated>(harness: &SyncHarness<E>, calendar: &str) -> Vec
     ids
 }
 
-/// A writable calendar of the connected account other than the one the harness chose.
-async fn other_calendar<E: Emulated>(harness: &SyncHarness<E>) -> String {
+/// Chooses a writable calendar of the connected account other than the one the harness chose; returns its id and
+/// the answer to the choice.
+async fn choose_another_calendar<E: Emulated>(harness: &SyncHarness<E>) -> (String, Value) {
     let listed = harness
         .app
         .get_json(&format!("/v1/integrations/{}/calendars", E::KIND))
         .await;
     let chosen = harness.emulator.sync_calendar();
-    listed["calendars"]
+    let other = listed["calendars"]
         .as_array()
         .unwrap()
         .iter()
         .find(|calendar| calendar["writable"] == true && calendar["id"] != chosen.as_str())
         .and_then(|calendar| calendar["id"].as_str())
         .unwrap_or_else(|| panic!("no other writable calendar: {listed}"))
-        .to_owned()
+        .to_owned();
+    let answer = harness
+        .app
+        .select_calendar(&E::KIND.to_string(), &other)
+        .await;
+    (other, answer)
 }
 
 /// `faults` on the requests of `method` to events, each once.
@@ -122,19 +128,22 @@ async fn give_to<E: Emulated>(harness: &SyncHarness<E>, id: &str, member: &str) 
     assert_eq!(given.status(), 200, "{}", given.text().await.unwrap());
 }
 
+/// A connected business with one appointment, its event in the calendar the harness chose.
+async fn one_appointment_synced<E: Emulated>(backend: Backend) -> (SyncHarness<E>, Vec<String>) {
+    let harness = SyncHarness::<E>::connected(backend).await;
+    let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
+    (harness, ids)
+}
+
 pub async fn choosing_another_calendar_moves_every_upcoming_event_exactly_once<E: Emulated>(
     backend: Backend,
 ) {
     let harness = SyncHarness::<E>::connected(backend).await;
     let ids = booked_and_synced(&harness, &TUESDAY).await;
-    let other = other_calendar(&harness).await;
     add_faults(&harness, "DELETE", &refused_and_lost());
     add_faults(&harness, "POST", &refused_and_lost());
 
-    let chosen = harness
-        .app
-        .select_calendar(&E::KIND.to_string(), &other)
-        .await;
+    let (other, chosen) = choose_another_calendar(&harness).await;
     assert_eq!(chosen["queued"], 3, "{chosen}");
     harness.run_jobs().await;
 
@@ -164,11 +173,7 @@ pub async fn the_calendar_left_behind_no_longer_blocks_time<E: Emulated>(backend
     let ten = "10:00".to_owned();
     assert!(!harness.free_times("2026-12-01").await.contains(&ten));
 
-    let other = other_calendar(&harness).await;
-    harness
-        .app
-        .select_calendar(&E::KIND.to_string(), &other)
-        .await;
+    choose_another_calendar(&harness).await;
     harness.run_jobs().await;
     assert!(harness.free_times("2026-12-01").await.contains(&ten));
     harness.assert_no_violations();
@@ -179,8 +184,7 @@ pub async fn giving_an_appointment_to_a_member_without_a_calendar_removes_its_ev
 >(
     backend: Backend,
 ) {
-    let harness = SyncHarness::<E>::connected(backend).await;
-    let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
+    let (harness, ids) = one_appointment_synced::<E>(backend).await;
     let id = &ids[0];
     let first = harness.appointment(id).await["staff"]["id"]
         .as_str()
@@ -216,8 +220,7 @@ pub async fn deactivating_a_member_with_reassign_sends_their_appointments_events
 >(
     backend: Backend,
 ) {
-    let harness = SyncHarness::<E>::connected(backend).await;
-    let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
+    let (harness, ids) = one_appointment_synced::<E>(backend).await;
     let tom = add_tom(&harness).await;
     let team = harness.emulator.sync_calendar();
     give_to(&harness, &ids[0], &tom).await;
@@ -247,10 +250,8 @@ pub async fn a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_
 >(
     backend: Backend,
 ) {
-    let harness = SyncHarness::<E>::connected(backend).await;
-    let ids = booked_and_synced(&harness, &TUESDAY[..1]).await;
+    let (harness, ids) = one_appointment_synced::<E>(backend).await;
     let team = harness.emulator.sync_calendar();
-    let other = other_calendar(&harness).await;
     // The create after the removal is made but its answer lost, then refused: the job ends its first delivery
     // with the event out of the old calendar, perhaps in the new one, and the worker not knowing which.
     add_faults(
@@ -262,10 +263,7 @@ pub async fn a_move_whose_create_fails_after_the_removal_was_recorded_ends_with_
             (When::Before, Fault::Unavailable),
         ],
     );
-    harness
-        .app
-        .select_calendar(&E::KIND.to_string(), &other)
-        .await;
+    let (other, _) = choose_another_calendar(&harness).await;
     run_some_jobs(&harness.app, 10).await;
 
     assert_eq!(appointments_in(&harness, &team), Vec::<String>::new());
@@ -323,12 +321,8 @@ pub async fn an_event_stored_by_the_previous_release_moves_when_another_calendar
             .unwrap();
         assert!(written);
     }
-    let other = other_calendar(&harness).await;
 
-    harness
-        .app
-        .select_calendar(&E::KIND.to_string(), &other)
-        .await;
+    let (other, _) = choose_another_calendar(&harness).await;
     harness.run_jobs().await;
 
     assert_eq!(
