@@ -102,6 +102,7 @@ async fn an_exhausted_job_marks_the_appointment_failed_with_the_last_error() {
         updated_at: app.clock_now(),
         external_event_id: None,
         automatic_retries: 0,
+        event_home: None,
     };
     app.store
         .update_sync_state(business_id, appointment_id, 1, &last_attempt)

@@ -44,3 +44,4 @@ mod google;
 mod harness;
 mod inbound;
 mod microsoft;
+mod moves;

@@ -43,6 +43,7 @@ fn sync_at(status: SyncStatus, minutes_ago: i64) -> SyncState {
         updated_at: now() - SignedDuration::from_mins(minutes_ago),
         external_event_id: None,
         automatic_retries: 0,
+        event_home: None,
     }
 }
 

@@ -334,6 +334,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             updated_at: now - SignedDuration::from_mins(30),
             external_event_id: None,
             automatic_retries: 0,
+            event_home: None,
         };
         store
             .update_sync_state(business.id, id, version, &pending)

@@ -130,9 +130,6 @@ impl ApiError {
                 AppError::CalendarNotWritable(_) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "calendar_not_writable")
                 }
-                AppError::CalendarAlreadySelected => {
-                    (StatusCode::CONFLICT, "calendar_already_selected")
-                }
                 AppError::ProviderUnavailable(_) => {
                     (StatusCode::BAD_GATEWAY, "provider_unavailable")
                 }

@@ -1,5 +1,12 @@
 //! The sync worker: makes the business's calendar match an appointment's current state, exactly once.
 //!
+//! An appointment's event lives in one calendar, which its sync state records ([`EventHome`]); where it belongs is
+//! [`written_calendar`]'s answer. When the two differ (another calendar chosen, another provider connected, the
+//! appointment given to another member, or cancelled) the worker removes the event from where it lives, records
+//! that there is none, then creates it where it belongs and records that: each step is recorded, so a job that
+//! dies between them resumes from the recorded state, and the providers' lookup by appointment id keeps a
+//! retried create from duplicating the event.
+//!
 //! Jobs are state-based: a job names an appointment and a version, and the worker reads the current state. A job
 //! for an older version than the stored one is dropped (the newer version's job carries the change), so duplicate
 //! or reordered jobs change nothing wrong. Jobs of one appointment never interleave: a per-appointment lease in the
@@ -9,6 +16,7 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
+use secrecy::SecretString;
 
 use super::alerts::{Incident, alert_owners};
 use super::appointments::{calendar_takes_appointments, get_appointment};
@@ -20,11 +28,14 @@ use super::sync_core::{
 };
 use super::sync_wording::{ProviderNames, appointment_not_written};
 use crate::domain::{
-    Appointment, AppointmentId, BookingSource, BusinessId, SyncFailure, SyncFailureCode, SyncState,
-    SyncStatus,
+    Appointment, AppointmentId, BookingSource, BusinessId, EventHome, StaffId, SyncFailure,
+    SyncFailureCode, SyncState, SyncStatus,
 };
 use crate::metrics;
-use crate::ports::{AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth};
+use crate::ports::{
+    AppointmentQuery, CalendarConnection, CalendarEvent, ConnectionHealth, ProviderError,
+    ProviderSetup,
+};
 use crate::ports::{AppointmentStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 
 /// Longer than one job can take (a token refresh and two provider calls, each bounded by the HTTP timeout).
@@ -69,7 +80,7 @@ async fn sync_under_lease<
     version: u64,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
-    let Some(appointment) = app
+    let Some(mut appointment) = app
         .store
         .get_appointment(business_id, appointment_id)
         .await?
@@ -79,75 +90,228 @@ async fn sync_under_lease<
     if appointment.version != version || appointment.sync.status != SyncStatus::Pending {
         return Ok(SyncOutcome::Done);
     }
-    let connection = app
-        .store
-        .get_calendar_connection(business_id)
-        .await?
-        .filter(CalendarConnection::syncs_appointments);
-    let (Some(connection), Some(integrations)) = (connection, app.integrations.as_deref()) else {
-        let failure = match app.integrations {
-            None => Some(sync_failure(
+    let Some(integrations) = app.integrations.as_deref() else {
+        let state = SyncState {
+            status: SyncStatus::Failed,
+            error: Some(sync_failure(
                 SyncFailureCode::ProviderNotConfigured,
                 "Calendar sync is not configured on this server.",
                 false,
             )),
-            // Disconnected since the change: there is nowhere to sync to.
-            Some(_) => None,
-        };
-        let state = SyncState {
-            status: if failure.is_some() {
-                SyncStatus::Failed
-            } else {
-                SyncStatus::NotConnected
-            },
-            error: failure,
             updated_at: app.clock.now(),
             ..appointment.sync.clone()
         };
         record(app, &appointment, &state).await?;
         return Ok(SyncOutcome::Done);
     };
-    let result = write_to_calendar(app, integrations, &connection, &appointment).await;
-    conclude(app, &connection, &appointment, result, attempt).await
+    let written = written_calendar(app, &appointment).await?;
+    let goal = written
+        .as_ref()
+        .filter(|_| appointment.is_live())
+        .and_then(home_of);
+    let lives = where_event_lives(app, &appointment).await?;
+    if let Some(home) = lives.filter(|home| goal.as_ref() != Some(home)) {
+        // Moved (another calendar chosen, another provider, another member) or cancelled: out of where it lives
+        // first, and recorded, so a job that dies before the create resumes from "no event anywhere".
+        if let Some(connection) = connection_holding(app, business_id, &home).await? {
+            let removed = remove_from(app, integrations, &connection, &home, &appointment).await;
+            if let Err(error) = removed {
+                return conclude(app, &connection, &appointment, Err(error), attempt).await;
+            }
+            mark_written(app, &connection).await?;
+        }
+        let without_event = SyncState {
+            external_event_id: None,
+            event_home: None,
+            updated_at: app.clock.now(),
+            ..appointment.sync.clone()
+        };
+        if goal.is_none() {
+            return settle_without_event(app, &appointment, without_event, true).await;
+        }
+        if !record(app, &appointment, &without_event).await? {
+            return Ok(SyncOutcome::Done);
+        }
+        appointment.sync = without_event;
+    }
+    let (Some(connection), Some(goal)) = (written.as_ref(), goal) else {
+        let state = SyncState {
+            updated_at: app.clock.now(),
+            ..appointment.sync.clone()
+        };
+        return settle_without_event(app, &appointment, state, written.is_some()).await;
+    };
+    // From here on the event may be in the goal calendar even if the answer is lost: a failure records it there.
+    appointment.sync.event_home = Some(goal.clone());
+    let result = write_to_calendar(app, integrations, connection, &goal, &appointment).await;
+    conclude(app, connection, &appointment, result, attempt).await
+}
+
+/// The connection and calendar an appointment's event belongs in, or none (its member has no written calendar).
+/// Today the business has one connection, and its chosen calendar receives the business's first member's
+/// appointments; another member's appointments have no written calendar yet and show as not connected.
+pub async fn written_calendar<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+) -> Result<Option<CalendarConnection>, AppError> {
+    if appointment.staff_id != StaffId::first_of(appointment.business_id) {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .get_calendar_connection(appointment.business_id)
+        .await?
+        .filter(CalendarConnection::syncs_appointments))
+}
+
+/// Where a connection writes appointments: its account's chosen calendar, once one is chosen.
+fn home_of(connection: &CalendarConnection) -> Option<EventHome> {
+    connection
+        .calendar_id
+        .as_ref()
+        .map(|calendar_id| EventHome {
+            provider: connection.provider.to_string(),
+            account: connection.account.clone(),
+            calendar_id: calendar_id.clone(),
+        })
+}
+
+/// The calendar that holds (or may hold) the appointment's event, as its sync state records it. A state stored
+/// before events recorded their calendar, with an event id, means the calendar the business's connection has
+/// chosen: the only one events were ever written to then.
+async fn where_event_lives<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+) -> Result<Option<EventHome>, AppError> {
+    if let Some(home) = &appointment.sync.event_home {
+        return Ok(Some(home.clone()));
+    }
+    if appointment.sync.external_event_id.is_none() {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .get_calendar_connection(appointment.business_id)
+        .await?
+        .as_ref()
+        .and_then(home_of))
+}
+
+/// The connection whose grant reaches the calendar an event lives in, if the business still has it (a provider
+/// switch or a reconnection with another account replaces it, and the event can no longer be reached).
+async fn connection_holding<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    home: &EventHome,
+) -> Result<Option<CalendarConnection>, AppError> {
+    Ok(app
+        .store
+        .get_calendar_connection(business_id)
+        .await?
+        .filter(|connection| {
+            connection.provider.as_str() == home.provider && connection.account == home.account
+        }))
+}
+
+/// Records that there is no event anywhere, with the status that says so: `synced` for a cancelled appointment
+/// whose calendar shows it gone, else `not_connected` (its member has no written calendar).
+async fn settle_without_event<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    appointment: &Appointment,
+    state: SyncState,
+    calendar_reflects_it: bool,
+) -> Result<SyncOutcome, AppError> {
+    let synced = !appointment.is_live() && calendar_reflects_it;
+    let state = SyncState {
+        status: if synced {
+            SyncStatus::Synced
+        } else {
+            SyncStatus::NotConnected
+        },
+        error: None,
+        ..state
+    };
+    if record(app, appointment, &state).await? && synced {
+        metrics::sync_outcome("synced");
+    }
+    Ok(SyncOutcome::Done)
+}
+
+/// A successful write or removal shows on the connection: healthy, and when the calendar last took a change.
+async fn mark_written<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<(), AppError> {
+    app.store
+        .update_connection_health(
+            connection.business_id,
+            connection.provider,
+            &ConnectionHealth::Connected,
+            Some(app.clock.now()),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn remove_from<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    integrations: &Integrations,
+    connection: &CalendarConnection,
+    home: &EventHome,
+    appointment: &Appointment,
+) -> Result<(), SyncError> {
+    let known_event_id = appointment.sync.external_event_id.as_deref();
+    let removed = at_provider(app, integrations, connection, |setup, token| async move {
+        setup
+            .calendar
+            .remove_event(&token, &home.calendar_id, appointment.id, known_event_id)
+            .await
+    })
+    .await;
+    match removed {
+        // The calendar itself is gone or no longer shared: nothing of ours is left there to reach.
+        Err(SyncError::Provider(ProviderError::CalendarNotFound)) => Ok(()),
+        other => other,
+    }
 }
 
 async fn write_to_calendar<S: CatalogStore + ConnectionStore + LeaseStore + ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
     connection: &CalendarConnection,
+    goal: &EventHome,
     appointment: &Appointment,
-) -> Result<Option<String>, SyncError> {
+) -> Result<String, SyncError> {
+    let event = calendar_event(app, appointment).await?;
+    let event = &event;
+    let known_event_id = appointment.sync.external_event_id.as_deref();
+    at_provider(app, integrations, connection, |setup, token| async move {
+        setup
+            .calendar
+            .put_event(&token, &goal.calendar_id, event, known_event_id)
+            .await
+    })
+    .await
+}
+
+/// Runs `call` with the connection's provider and a usable token of its grant.
+async fn at_provider<'a, S, T, F, Fut>(
+    app: &App<S>,
+    integrations: &'a Integrations,
+    connection: &CalendarConnection,
+    call: F,
+) -> Result<T, SyncError>
+where
+    S: ConnectionStore + LeaseStore + ?Sized,
+    F: Fn(&'a ProviderSetup, SecretString) -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
     let setup = integrations
         .provider(connection.provider)
         .map_err(|_| SyncError::NotConfigured(connection.provider))?;
-    let calendar_id = connection.calendar_id.as_deref().unwrap_or_default();
-    let event = if appointment.is_live() {
-        Some(calendar_event(app, appointment).await?)
-    } else {
-        None
-    };
-    let event = event.as_ref();
-    let known_event_id = appointment.sync.external_event_id.as_deref();
-    with_fresh_token(
-        app,
-        integrations,
-        setup,
-        connection.business_id,
-        |token| async move {
-            match event {
-                Some(event) => setup
-                    .calendar
-                    .put_event(&token, calendar_id, event, known_event_id)
-                    .await
-                    .map(Some),
-                None => setup
-                    .calendar
-                    .remove_event(&token, calendar_id, appointment.id, known_event_id)
-                    .await
-                    .map(|()| None),
-            }
-        },
-    )
+    with_fresh_token(app, integrations, setup, connection.business_id, |token| {
+        call(setup, token)
+    })
     .await
 }
 
@@ -213,7 +377,7 @@ async fn conclude<
     app: &App<S>,
     connection: &CalendarConnection,
     appointment: &Appointment,
-    result: Result<Option<String>, SyncError>,
+    result: Result<String, SyncError>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
     let now = app.clock.now();
@@ -224,20 +388,13 @@ async fn conclude<
                 status: SyncStatus::Synced,
                 error: None,
                 updated_at: now,
-                external_event_id: event_id,
-                automatic_retries: appointment.sync.automatic_retries,
+                external_event_id: Some(event_id),
+                ..appointment.sync.clone()
             };
             if record(app, appointment, &synced).await? {
                 metrics::sync_outcome("synced");
             }
-            app.store
-                .update_connection_health(
-                    appointment.business_id,
-                    provider,
-                    &ConnectionHealth::Connected,
-                    Some(now),
-                )
-                .await?;
+            mark_written(app, connection).await?;
             return Ok(SyncOutcome::Done);
         }
         Err(error) => {
@@ -389,12 +546,19 @@ pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
     queue_again(app, failed, false).await
 }
 
-/// After a calendar is chosen: every live appointment not yet in it (from a day ago on) goes there.
+/// After a calendar is chosen: every live appointment (from a day ago on) whose event is not known to be in it goes
+/// there, moved out of the calendar chosen before where it has an event.
 #[tracing::instrument(skip_all, fields(%business_id))]
-pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
+pub async fn queue_upcoming<S: AppointmentStore + ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
 ) -> Result<usize, AppError> {
+    let chosen = app
+        .store
+        .get_calendar_connection(business_id)
+        .await?
+        .as_ref()
+        .and_then(home_of);
     let since = app
         .clock
         .now()
@@ -409,14 +573,52 @@ pub async fn queue_upcoming<S: AppointmentStore + ?Sized>(
                 .ok()
                 .and_then(|until| crate::domain::Interval::new(since, until).ok()),
             status: Some(crate::domain::AppointmentStatus::Booked),
-            sync_status: Some(SyncStatus::NotConnected),
+            sync_status: None,
             staff_id: None,
             after: None,
             limit: 500,
         },
     )
-    .await?;
+    .await?
+    .into_iter()
+    .filter(|appointment| {
+        appointment.sync.status == SyncStatus::NotConnected || appointment.sync.event_home != chosen
+    })
+    .collect();
     Ok(queue_again(app, upcoming, false).await?.len())
+}
+
+/// Before the business's chosen calendar changes: every event recorded before events named their calendar is
+/// said to be in `connection`'s calendar, where it is, so the worker moves it rather than taking the newly chosen
+/// calendar for its home.
+#[tracing::instrument(skip_all, fields(business_id = %connection.business_id))]
+pub async fn pin_event_homes<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<(), AppError> {
+    let Some(home) = home_of(connection) else {
+        return Ok(());
+    };
+    let every = AppointmentQuery {
+        business_id: connection.business_id,
+        starts_within: None,
+        status: None,
+        sync_status: None,
+        staff_id: None,
+        after: None,
+        limit: 500,
+    };
+    for appointment in all_matching(app, every).await? {
+        let sync = &appointment.sync;
+        if sync.event_home.is_none() && sync.external_event_id.is_some() {
+            let pinned = SyncState {
+                event_home: Some(home.clone()),
+                ..sync.clone()
+            };
+            record(app, &appointment, &pinned).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues one appointment again, whatever its state (a synced one is written again, e.g. after someone deleted its

@@ -132,8 +132,6 @@ pub enum AppError {
     CalendarNotFound(String),
     #[error("the calendar {0:?} is read-only for this account")]
     CalendarNotWritable(String),
-    #[error("a calendar is already selected; disconnect first to sync with another")]
-    CalendarAlreadySelected,
     #[error("the calendar provider is unavailable: {0}")]
     ProviderUnavailable(String),
     /// A webhook call that does not match a live push channel and its secret.

@@ -13,7 +13,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::calendar_sync::{queue_upcoming, requeue_failed};
+use super::calendar_sync::{pin_event_homes, queue_upcoming, requeue_failed};
 use super::calendar_tokens;
 use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
@@ -308,21 +308,20 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
         .map_err(provider_unavailable)
 }
 
-/// Chooses the calendar appointments are synced to, queues every upcoming appointment for it and starts reading
-/// its busy time.
+/// Chooses the calendar appointments are synced to, queues every upcoming appointment for it (moving the events
+/// already written to the calendar chosen before) and starts reading its busy time.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %provider))]
-pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore + ?Sized>(
+pub async fn select_calendar<
+    S: AppointmentStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
     app: &App<S>,
     business: &Business,
     provider: ProviderKind,
     calendar_id: &str,
 ) -> Result<(CalendarConnection, usize), AppError> {
     let connection = connection_to(app, business.id, provider).await?;
-    match connection.calendar_id.as_deref() {
-        Some(current) if current == calendar_id => return Ok((connection, 0)),
-        // Moving to another calendar would strand the events already in this one.
-        Some(_) => return Err(AppError::CalendarAlreadySelected),
-        None => {}
+    if connection.calendar_id.as_deref() == Some(calendar_id) {
+        return Ok((connection, 0));
     }
     let calendars = list_calendars(app, business, provider).await?;
     let calendar = calendars
@@ -331,6 +330,11 @@ pub async fn select_calendar<S: AppointmentStore + ConnectionStore + LeaseStore 
         .ok_or_else(|| AppError::CalendarNotFound(calendar_id.to_owned()))?;
     if !calendar.writable {
         return Err(AppError::CalendarNotWritable(calendar_id.to_owned()));
+    }
+    pin_event_homes(app, &connection).await?;
+    if connection.calendar_id.is_some() {
+        // The calendar left behind blocks no more time: its channel closes and its busy time is forgotten.
+        stop_watching(app, integrations(app, provider)?, business.id).await?;
     }
     let selected = CalendarConnection {
         calendar_id: Some(calendar_id.to_owned()),

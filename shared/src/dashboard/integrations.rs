@@ -58,7 +58,6 @@ fn notice_text(code: Option<&str>) -> Option<String> {
             Some("Disconnected. Events already written stay in your calendar.".to_owned())
         }
         "selected" => Some("Calendar chosen. Your appointments are on their way to it.".to_owned()),
-        "unchanged" => Some("That calendar is already the one in use.".to_owned()),
         _ => None,
     }
 }
@@ -237,7 +236,7 @@ async fn calendar_picker(
     let body = html! {
         p { "Signed in to " (name) " as " strong { (connection.account) } ". Choose the calendar your appointments go to; its events will block those times." }
         @if current.is_some() {
-            p class="reason" { "Moving to another calendar would leave the events already written behind. To change calendar, disconnect, then connect again and choose the new one." }
+            p class="reason" { "Choosing another calendar moves the events of your upcoming appointments to it." }
         }
         form method="post" action={ "/dashboard/integrations/" (provider) "/calendar" } class="stack" {
             (csrf_field(&signed.session.csrf_token))
@@ -247,7 +246,7 @@ async fn calendar_picker(
                     @let id = format!("calendar-{index}");
                     @let checked = current.as_deref().map_or(index == 0, |current| current == calendar.id);
                     div class="choice" {
-                        input type="radio" name="calendar_id" id=(id) value=(calendar.id) checked[checked] disabled[!calendar.writable || (current.is_some() && !checked)];
+                        input type="radio" name="calendar_id" id=(id) value=(calendar.id) checked[checked] disabled[!calendar.writable];
                         label for=(id) {
                             (calendar.name)
                             @if calendar.primary { " (primary)" }
@@ -256,9 +255,7 @@ async fn calendar_picker(
                     }
                 }
             }
-            @if current.is_none() {
-                button type="submit" class="primary" { "Use this calendar" }
-            }
+            button type="submit" class="primary" { "Use this calendar" }
             " "
             a class="button" href="/dashboard/integrations" { "Back to integrations" }
         }
@@ -289,9 +286,6 @@ async fn choose_calendar(
         .await
     {
         Ok((_, _)) => Ok(see_other("/dashboard/integrations?notice=selected")),
-        Err(AppError::CalendarAlreadySelected) => {
-            Ok(see_other("/dashboard/integrations?notice=unchanged"))
-        }
         Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
         Err(other) => Err(other.into()),
     }

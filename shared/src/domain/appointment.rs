@@ -1,5 +1,6 @@
 //! An appointment: who booked what and when, where the booking came from, its status, and whether the business's
-//! calendar shows its current version (sync state and failure codes); the customer's name, phone and email.
+//! calendar shows its current version (sync state, failure codes and the calendar holding its event); the customer's
+//! name, phone and email.
 
 use std::fmt;
 
@@ -119,6 +120,22 @@ pub struct SyncState {
     /// How many times the scheduled sweep has retried this version after a retryable failure.
     #[serde(default)]
     pub automatic_retries: u32,
+    /// The calendar that holds the appointment's event, or may hold it (a write whose answer was lost), so the
+    /// worker can remove it from there when the event belongs elsewhere. Absent in states stored before events
+    /// recorded their calendar: with an event id, such an event is in the calendar the business's connection has
+    /// chosen; without one, nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_home: Option<EventHome>,
+}
+
+/// Where an appointment's event lives: a calendar of one connected account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventHome {
+    /// The provider's name as records carry it (`google`, `microsoft`).
+    pub provider: String,
+    /// The connected account, as the connection names it: with the provider, which connection's grant reaches it.
+    pub account: String,
+    pub calendar_id: String,
 }
 
 impl SyncState {
@@ -135,16 +152,19 @@ impl SyncState {
             updated_at: now,
             external_event_id: None,
             automatic_retries: 0,
+            event_home: None,
         }
     }
 }
 
 impl SyncState {
     /// The state of the next version of an appointment: as [`Self::after_change`], keeping the event id the
-    /// calendar already knows so the worker updates that event instead of looking it up.
+    /// calendar already knows so the worker updates that event instead of looking it up, and where that event
+    /// lives so the worker moves it if it now belongs elsewhere.
     pub fn after_next_change(&self, calendar_connected: bool, now: Timestamp) -> Self {
         Self {
             external_event_id: self.external_event_id.clone(),
+            event_home: self.event_home.clone(),
             ..Self::after_change(calendar_connected, now)
         }
     }
@@ -499,6 +519,45 @@ mod tests {
             assert_eq!(code.as_str(), text);
             assert_eq!(code.to_string(), text);
         }
+    }
+
+    /// A state stored before events recorded their calendar reads with no home (the worker then takes the
+    /// connection's chosen calendar), and a state with a home is stored readably and reads back the same.
+    #[test]
+    fn sync_states_with_and_without_an_event_home_read_back() {
+        let stored_by_the_previous_release = serde_json::json!({
+            "status": "synced",
+            "error": null,
+            "updated_at": "2027-01-01T00:00:00Z",
+            "external_event_id": "event-1",
+            "automatic_retries": 0
+        });
+        let state: SyncState = serde_json::from_value(stored_by_the_previous_release.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(state.external_event_id.as_deref(), Some("event-1"));
+        assert_eq!(state.event_home, None);
+        let written = serde_json::to_value(&state).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(written, stored_by_the_previous_release);
+
+        let homed = SyncState {
+            event_home: Some(EventHome {
+                provider: "google".to_owned(),
+                account: "owner@example.com".to_owned(),
+                calendar_id: "team@group.calendar.google.com".to_owned(),
+            }),
+            ..state
+        };
+        let written = serde_json::to_value(&homed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            written["event_home"],
+            serde_json::json!({
+                "provider": "google",
+                "account": "owner@example.com",
+                "calendar_id": "team@group.calendar.google.com"
+            })
+        );
+        let read: SyncState = serde_json::from_value(written).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read, homed);
     }
 
     #[test]

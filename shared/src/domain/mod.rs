@@ -19,7 +19,8 @@ mod time_text;
 
 pub use appointment::{
     Appointment, AppointmentStatus, BlockingFields, BookingSource, Customer, CustomerName,
-    EmailAddress, Notes, PhoneNumber, SyncFailure, SyncFailureCode, SyncState, SyncStatus,
+    EmailAddress, EventHome, Notes, PhoneNumber, SyncFailure, SyncFailureCode, SyncState,
+    SyncStatus,
 };
 pub use business::{ApiKey, ApiKeyHash, Business, BusinessTimeZone};
 pub use display_name::{BusinessName, DisplayName, ServiceName};

@@ -34,6 +34,7 @@ pub async fn listing_filters_orders_and_paginates_exactly_once(store: Arc<dyn St
         updated_at: base(),
         external_event_id: None,
         automatic_retries: 0,
+        event_home: None,
     };
     assert!(
         store
@@ -128,6 +129,7 @@ pub async fn sync_state_changes_only_at_the_matching_version(store: Arc<dyn Stor
         updated_at: at(1),
         external_event_id: Some("event-1".into()),
         automatic_retries: 2,
+        event_home: None,
     };
     assert!(
         !store
@@ -168,6 +170,7 @@ pub async fn appointments_are_found_by_sync_status_across_businesses(store: Arc<
         updated_at: at(minutes),
         external_event_id: None,
         automatic_retries: 0,
+        event_home: None,
     };
     let old = appointment(&first_service, 0, 30);
     let older = appointment(&second_service, 0, 30);
@@ -194,6 +197,7 @@ pub async fn appointments_are_found_by_sync_status_across_businesses(store: Arc<
         updated_at: at(-30),
         external_event_id: None,
         automatic_retries: 0,
+        event_home: None,
     };
     store
         .update_sync_state(second_business.id, synced.id, 1, &done)

@@ -121,6 +121,7 @@ fn appointment(service: &Service, from: i64, to: i64) -> Appointment {
             updated_at: base(),
             external_event_id: None,
             automatic_retries: 0,
+            event_home: None,
         },
         created_at: base(),
         updated_at: base(),
