@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use booking_aws::config::AwsAdapters;
 use booking_aws::emulators::sdk_config;
-use booking_core::domain::{AppointmentId, BookingSource, BusinessId, SyncStatus};
+use booking_core::domain::{
+    AppointmentId, BookingSource, BusinessId, ConnectionId, StaffId, SyncStatus,
+};
 use booking_core::ports::{ApiKeyStore, AppointmentStore, ConnectionStore, Job, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -469,6 +471,8 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
     let now = Timestamp::now();
     let watch = CalendarWatch {
         business_id,
+        connection_id: ConnectionId::of_first_connection(business_id),
+        staff_id: StaffId::first_of(business_id),
         provider: ProviderKind::MICROSOFT,
         calendar_id: "team-calendar".into(),
         cursor: Some("https://graph.example.test/delta".into()),

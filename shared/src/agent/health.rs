@@ -100,7 +100,7 @@ pub fn warning_for_offers<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::BusinessId;
+    use crate::domain::{BusinessId, ConnectionId};
     use crate::ports::ProviderKind;
 
     fn now() -> Timestamp {
@@ -110,8 +110,12 @@ mod tests {
     }
 
     fn connection(health: ConnectionHealth, calendar: Option<&str>) -> CalendarConnection {
+        let business_id = BusinessId::generate();
         CalendarConnection {
-            business_id: BusinessId::generate(),
+            id: ConnectionId::of_first_connection(business_id),
+            business_id,
+            staff_id: StaffId::first_of(business_id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: calendar.map(str::to_owned),

@@ -15,6 +15,7 @@ use super::appointments::{calendar_takes_appointments, get_appointment};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::providers::Integrations;
+use super::staff_calendars::written_connection;
 use super::sync_core::{
     Failure, SWEEP_BATCH, SyncError, SyncOutcome, appointment_job, with_fresh_token, with_lease,
 };
@@ -79,11 +80,8 @@ async fn sync_under_lease<
     if appointment.version != version || appointment.sync.status != SyncStatus::Pending {
         return Ok(SyncOutcome::Done);
     }
-    let connection = app
-        .store
-        .get_calendar_connection(business_id)
-        .await?
-        .filter(CalendarConnection::syncs_appointments);
+    let connection =
+        written_connection(app.store.as_ref(), business_id, appointment.staff_id).await?;
     let (Some(connection), Some(integrations)) = (connection, app.integrations.as_deref()) else {
         let failure = match app.integrations {
             None => Some(sync_failure(
@@ -132,7 +130,7 @@ async fn write_to_calendar<S: CatalogStore + ConnectionStore + LeaseStore + ?Siz
         app,
         integrations,
         setup,
-        connection.business_id,
+        connection.reference(),
         |token| async move {
             match event {
                 Some(event) => setup
@@ -233,7 +231,7 @@ async fn conclude<
             app.store
                 .update_connection_health(
                     appointment.business_id,
-                    provider,
+                    connection.id,
                     &ConnectionHealth::Connected,
                     Some(now),
                 )
@@ -257,7 +255,7 @@ async fn conclude<
             message: message.clone(),
         };
         app.store
-            .update_connection_health(appointment.business_id, provider, &health, None)
+            .update_connection_health(appointment.business_id, connection.id, &health, None)
             .await?;
     }
     let retry = failure.retry_in();
@@ -428,7 +426,7 @@ pub async fn retry_sync<S: AppointmentStore + ConnectionStore + ?Sized>(
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
     let appointment = get_appointment(app, business, id).await?;
-    if !calendar_takes_appointments(app, business).await? {
+    if !calendar_takes_appointments(app, business, &[appointment.staff_id]).await? {
         return Err(AppError::CalendarNotConnected);
     }
     queue_again(app, vec![appointment], false).await

@@ -5,6 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
 use super::permissions::{Access, Permission, permits};
+use crate::app::staff_calendars::first_member_connection;
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{
@@ -102,7 +103,7 @@ impl Banner {
         app: &App<S>,
         business: &Business,
     ) -> Result<Self, AppError> {
-        let connection = app.store.get_calendar_connection(business.id).await?;
+        let connection = first_member_connection(app.store.as_ref(), business.id).await?;
         let reconnect = connection.and_then(|connection| match connection.health {
             ConnectionHealth::ReauthRequired { reason } => Some(Reconnect {
                 provider: connection.provider,
