@@ -191,7 +191,7 @@ where
         .as_deref()
         .ok_or(AppError::ProviderNotConfigured(watch.provider))?;
     integrations.provider(watch.provider)?;
-    stop_watching(app, integrations, business_id).await
+    stop_watching(app, integrations, business_id, |_| true).await
 }
 
 /// Enables the business again: its keys and sign-ins work, and its selected calendar is followed again (a full

@@ -51,15 +51,21 @@ pub async fn resume_watching<S: ConnectionStore + ?Sized>(
     }
 }
 
-/// Stops following the business's calendar: closes the push channel (best effort: it expires by itself) and
-/// forgets the watch and the cached busy time. Called while the grant still works.
+/// Stops following the business's calendar if `whose` it is (a connection's, any): closes the push channel (best
+/// effort: it expires by itself) and forgets the watch and the cached busy time. Called while the grant still works.
 #[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
     business_id: BusinessId,
+    whose: impl Fn(&CalendarWatch) -> bool,
 ) -> Result<(), AppError> {
-    let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+    let Some(watch) = app
+        .store
+        .get_calendar_watch(business_id)
+        .await?
+        .filter(|watch| whose(watch))
+    else {
         return Ok(());
     };
     if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
