@@ -242,7 +242,13 @@ async fn complete_connect<
         .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
     if kept_calendar.is_none() {
         // The busy time of a calendar no longer synced must stop blocking; closing its channel needs the old grant.
-        stop_watching(app, integrations, business_id).await?;
+        let members = |watch: &CalendarWatch| {
+            previous
+                .iter()
+                .chain(&others)
+                .any(|c| c.id == watch.connection_id)
+        };
+        stop_watching(app, integrations, business_id, members).await?;
     }
     for other in &others {
         // One account per member until each member's calendars are watched apart: another replaces it.
@@ -390,6 +396,30 @@ pub async fn get_connection<S: ConnectionStore + ?Sized>(
     }))
 }
 
+/// Every member's connections, the first member's first (the one [`get_connection`] answers leading), then by
+/// member and by when they were connected; each with the watch of its written calendar, if that is followed.
+pub async fn list_connections<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
+    let (mut connections, watch) = tokio::try_join!(
+        app.store.calendar_connections(business.id),
+        app.store.get_calendar_watch(business.id)
+    )?;
+    let leading = first_members(connections.clone(), business.id).map(|c| c.id);
+    connections.sort_by_key(|c| (Some(c.id) != leading, c.staff_id, c.connected_at));
+    Ok(connections
+        .into_iter()
+        .map(|connection| {
+            let watch = watch.clone().filter(|watch| {
+                watch.connection_id == connection.id
+                    && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
+            });
+            (connection, watch)
+        })
+        .collect())
+}
+
 /// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider
 /// allows it, deletes the tokens and the connection. Events already written stay in the calendar (they are the
 /// business's record of its appointments).
@@ -413,14 +443,10 @@ pub(super) async fn disconnect_connection<
 ) -> Result<(), AppError> {
     let integrations = integrations(app, connection.provider)?;
     let business_id = connection.business_id;
-    let watched = app
-        .store
-        .get_calendar_watch(business_id)
-        .await?
-        .is_some_and(|watch| watch.connection_id == connection.id);
-    if watched {
-        stop_watching(app, integrations, business_id).await?;
-    }
+    stop_watching(app, integrations, business_id, |watch| {
+        watch.connection_id == connection.id
+    })
+    .await?;
     forget_grant(integrations, connection).await?;
     match app
         .store
