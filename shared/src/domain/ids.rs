@@ -83,6 +83,19 @@ uuid_id!(
     "hold_id"
 );
 
+/// An id derived from the business's id alone, one per `purpose`: a SHA-256 of both, as a version 8 ("custom")
+/// UUID, so it cannot collide with a generated (version 7) id.
+fn derived_from(business: BusinessId, purpose: &[u8]) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(purpose)
+        .chain_update(business.as_uuid().as_bytes())
+        .finalize();
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 uuid_id!(
     /// A staff member: a person or a resource (a room, a van) that services are booked with.
     StaffId,
@@ -96,14 +109,7 @@ impl StaffId {
     /// reached them. A SHA-256 of the business id, as a version 8 ("custom") UUID: it cannot collide with a generated
     /// (version 7) id.
     pub fn first_of(business: BusinessId) -> Self {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(b"first staff member of ")
-            .chain_update(business.as_uuid().as_bytes())
-            .finalize();
-        let mut bytes = [0_u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+        Self(derived_from(business, b"first staff member of "))
     }
 
     /// Stands, only while a record is read, for the member a record stored before staff members does not name; the
@@ -125,14 +131,7 @@ impl ConnectionId {
     /// busy time that came from it, read with this id without any rewrite of stored data. Stores keep that
     /// connection under its old key, so this id is also how they recognise it.
     pub fn of_first_connection(business: BusinessId) -> Self {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(b"first calendar connection of ")
-            .chain_update(business.as_uuid().as_bytes())
-            .finalize();
-        let mut bytes = [0_u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+        Self(derived_from(business, b"first calendar connection of "))
     }
 
     /// Stands, only while a record is read, for the connection a record of an earlier release does not name (see
