@@ -54,13 +54,12 @@ pub(crate) async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
             .map(|service| service["name"].as_str().unwrap().to_owned())
             .collect(),
         appointment: format!("{} {}", detail["status"], detail["start"]),
-        connected: app
+        connected: !app
             .store
             .calendar_connections(business_id)
             .await
             .unwrap()
-            .first()
-            .is_some(),
+            .is_empty(),
         members: app.get_json("/v1/staff").await,
         assignment: format!(
             "{:?}",

@@ -216,7 +216,7 @@ pub async fn every_members_connections_are_listed_and_removed_one_by_one(store: 
         .unwrap();
     assert_eq!(
         store.calendar_connections(business.id).await.unwrap(),
-        [maria_work.clone()]
+        std::slice::from_ref(&maria_work)
     );
     assert_eq!(
         store
@@ -267,7 +267,7 @@ pub async fn a_connection_of_the_release_before_members_reads_as_the_first_membe
     };
     assert_eq!(
         store.calendar_connections(business.id).await.unwrap(),
-        [legacy.clone()]
+        std::slice::from_ref(&legacy)
     );
     assert_eq!(
         store
