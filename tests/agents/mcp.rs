@@ -1,6 +1,7 @@
 //! `/mcp` through rmcp's own client: a whole call as an agent makes it, on the embedded store and on DynamoDB Local
 //! with moto, plus what the transport promises (auth, statelessness, annotations, output schemas).
 
+use booking_core::domain::{ConnectionId, StaffId};
 use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
 use integration_tests::{
     TestApp, spawn_app, spawn_app_with_custom_service, spawn_app_with_service,
@@ -372,7 +373,10 @@ async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
     let business_id = app.business_id.parse().unwrap();
     app.store
         .put_calendar_connection(&CalendarConnection {
+            id: ConnectionId::of_first_connection(business_id),
             business_id,
+            staff_id: StaffId::first_of(business_id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),

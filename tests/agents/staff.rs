@@ -35,11 +35,16 @@ async fn two_members_call(app: TestApp) {
     let client = client(&app).await;
 
     let context = answer(&client, "get_business_context", json!({})).await;
+    // Each member's own calendar: neither has connected one.
+    let no_calendar = json!({
+        "state": "not_connected",
+        "message": "No calendar is connected; free times come from the bookings made here.",
+    });
     assert_eq!(
         context["staff"],
         json!([
-            { "staff_id": maria, "name": "Maria", "services": ["Consultation"] },
-            { "staff_id": tom, "name": "Tom", "services": ["Consultation"] },
+            { "staff_id": maria, "name": "Maria", "services": ["Consultation"], "calendar": no_calendar },
+            { "staff_id": tom, "name": "Tom", "services": ["Consultation"], "calendar": no_calendar },
         ])
     );
     assert!(

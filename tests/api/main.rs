@@ -11,6 +11,7 @@ mod edge;
 mod errors;
 mod holds;
 mod idempotency;
+mod integrations;
 mod maintenance;
 mod openapi;
 mod services;

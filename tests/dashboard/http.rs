@@ -478,10 +478,10 @@ async fn declining_at_the_provider_brings_the_owner_back_to_integrations_with_th
     assert!(page.contains("Connect Google Calendar"));
     assert!(
         app.store
-            .get_calendar_connection(app.business_id.parse().unwrap())
+            .calendar_connections(app.business_id.parse().unwrap())
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
 }
 

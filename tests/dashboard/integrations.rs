@@ -1,7 +1,7 @@
 //! The integrations page in every state a connection can be in: each link and form it offers works, and a lost
 //! grant is explained as the owner knows the provider.
 
-use booking_core::domain::BusinessId;
+use booking_core::domain::{BusinessId, ConnectionId};
 use booking_core::ports::{ConnectionHealth, ProviderKind};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
@@ -70,7 +70,12 @@ async fn every_action_offered_for_a_connection_works_in_its_state() {
         message: "Busy times could not be read: Google Calendar asked us to slow down.".to_owned(),
     };
     app.store
-        .update_connection_health(business(&app), ProviderKind::GOOGLE, &failing, None)
+        .update_connection_health(
+            business(&app),
+            ConnectionId::of_first_connection(business(&app)),
+            &failing,
+            None,
+        )
         .await
         .unwrap();
     every_link_and_form_works(&owner, "error").await;

@@ -3,8 +3,8 @@
 //! pages with the security headers. Roles and their permissions on every route are `route_table.rs`.
 
 use booking_core::app;
-use booking_core::domain::BusinessId;
-use booking_core::ports::{ConnectionHealth, LinkPurpose, PasswordLink, ProviderKind, SignInEmail};
+use booking_core::domain::{BusinessId, ConnectionId};
+use booking_core::ports::{ConnectionHealth, LinkPurpose, PasswordLink, SignInEmail};
 use integration_tests::emulators::google::GoogleEmulator;
 use integration_tests::{TestApp, spawn_app};
 use jiff::{SignedDuration, Timestamp};
@@ -54,12 +54,12 @@ pub(crate) async fn snapshot(app: &TestApp, appointment: &str) -> Snapshot {
             .map(|service| service["name"].as_str().unwrap().to_owned())
             .collect(),
         appointment: format!("{} {}", detail["status"], detail["start"]),
-        connected: app
+        connected: !app
             .store
-            .get_calendar_connection(business_id)
+            .calendar_connections(business_id)
             .await
             .unwrap()
-            .is_some(),
+            .is_empty(),
         members: app.get_json("/v1/staff").await,
         assignment: format!(
             "{:?}",
@@ -594,7 +594,7 @@ async fn staff_are_never_offered_a_link_to_a_page_that_refuses_them() {
     app.store
         .update_connection_health(
             app.business_id.parse().unwrap(),
-            ProviderKind::GOOGLE,
+            ConnectionId::of_first_connection(app.business_id.parse().unwrap()),
             &lost,
             None,
         )

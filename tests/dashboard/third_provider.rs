@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use booking_core::adapters::FileSecretStore;
 use booking_core::app::Integrations;
-use booking_core::domain::BusinessId;
+use booking_core::domain::{BusinessId, ConnectionId};
 use booking_core::ports::{
     CalendarWatch, Job, ProviderKind, ProviderProfile, ProviderRegistry, ProviderSetup,
     ProviderWebhook, PushChannel, PushEvent, PushNotification, WebhookCall, WebhookReading,
@@ -182,7 +182,7 @@ async fn a_provider_defined_outside_the_library_is_listed_connected_and_notified
     let business_id: BusinessId = app.business_id.parse().unwrap();
     let connection = app
         .store
-        .get_calendar_connection(business_id)
+        .get_calendar_connection(business_id, ConnectionId::of_first_connection(business_id))
         .await
         .unwrap()
         .unwrap();
@@ -196,6 +196,8 @@ async fn a_provider_defined_outside_the_library_is_listed_connected_and_notified
         .put_calendar_watch(
             &CalendarWatch {
                 business_id,
+                connection_id: connection.id,
+                staff_id: connection.staff_id,
                 provider: ACME,
                 calendar_id: google::TEAM_CALENDAR.to_owned(),
                 cursor: Some("cursor".to_owned()),

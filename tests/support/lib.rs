@@ -8,6 +8,7 @@ use std::sync::{Arc, Once};
 use booking_core::adapters::{EmbeddedStore, InProcessQueue};
 use booking_core::app::{self, App};
 use booking_core::dashboard::DashboardSettings;
+use booking_core::domain::{ConnectionId, StaffId};
 use booking_core::local::{self, LocalAdapters};
 use booking_core::ports::{
     CalendarConnection, Clock, ConnectionHealth, JobQueue, ManualClock, ProviderKind,
@@ -352,7 +353,10 @@ impl TestApp {
         calendar_id: &str,
     ) -> CalendarConnection {
         CalendarConnection {
+            id: ConnectionId::of_first_connection(self.business_id.parse().unwrap()),
             business_id: self.business_id.parse().unwrap(),
+            staff_id: StaffId::first_of(self.business_id.parse().unwrap()),
+            checked_calendars: Vec::new(),
             provider,
             account: account.to_owned(),
             calendar_id: Some(calendar_id.to_owned()),

@@ -116,3 +116,35 @@ async fn the_staff_roster_takes_concurrent_changes_and_refuses_a_101st_member() 
     ));
     assert_eq!(store.list_staff(business.id).await.unwrap().len(), 100);
 }
+
+/// A connection of the release before staff members, under `CALENDAR` with neither id nor member, reads as the first
+/// member's first connection and is changed and deleted under that key.
+#[tokio::test]
+async fn a_connection_stored_before_members_reads_as_the_first_members() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    if !dynamodb_local_running().await {
+        return;
+    }
+    let emulator = DynamoDbLocal::shared().await.unwrap().unwrap();
+    let (store, table) = emulator.fresh_store().await.unwrap();
+    let client = emulator.client().await;
+    let write_legacy = async |business: booking::domain::BusinessId,
+                              connection: serde_json::Value| {
+        let connection: AttributeValue = serde_dynamo::to_attribute_value(connection).unwrap();
+        client
+            .put_item()
+            .table_name(&table)
+            .item("PK", AttributeValue::S(format!("BUSINESS#{business}")))
+            .item("SK", AttributeValue::S("CALENDAR".to_owned()))
+            .item("connection", connection)
+            .send()
+            .await
+            .unwrap();
+    };
+    booking::contract::store::a_connection_of_the_release_before_members_reads_as_the_first_members(
+        Arc::new(store),
+        write_legacy,
+    )
+    .await;
+}

@@ -3,7 +3,7 @@
 //! reschedules, cancels, sync results, calendar watches written by syncs and webhooks, busy time, the scheduler) is
 //! recorded by an SDK interceptor, and no key may be touched by more than one business, except the due index's
 //! sharded keys when there are at least [`MIN_SHARDS`] shards. The same interceptor holds the booking path to its
-//! five requests (the API key's read included; as before staff members).
+//! six requests (the API key's read included; five before connections per staff member).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -280,10 +280,11 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{appointment}");
-        // The key's GetItem, the BatchGetItem of the service, the connection and the staff roster, the ledger and
-        // busy Queries, and the transaction: the booking path's five requests (as before staff members), whatever
-        // the fleet layout and however many members; the answer names the member from the roster read.
-        assert_eq!(recorder.requests() - before, 5, "requests of one booking");
+        // The key's GetItem, the BatchGetItem of the service and the staff roster beside the Query of the members'
+        // calendar connections, the ledger and busy Queries, and the transaction: the booking path's six requests
+        // in four round trips, whatever the fleet layout and however many members; the answer names the member
+        // from the roster read.
+        assert_eq!(recorder.requests() - before, 6, "requests of one booking");
         booked.push(appointment["id"].as_str().unwrap().to_owned());
     }
     let start = tomorrow + SignedDuration::from_hours(5);

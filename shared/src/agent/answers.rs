@@ -32,6 +32,8 @@ pub struct StaffMemberView {
     pub name: String,
     /// The names of the services they perform.
     pub services: Vec<String>,
+    /// Their own calendar: whether the busy time read from it can be trusted (offers with them carry its warning).
+    pub calendar: CalendarView,
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]

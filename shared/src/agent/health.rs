@@ -1,11 +1,13 @@
-//! Whether the busy time read from the business's calendar can be trusted right now. Pure, so the rule is tested
+//! Whether the busy time read from each staff member's calendar can be trusted right now. Pure, so the rule is tested
 //! here: an agent that promises a time the owner blocked in their calendar a minute ago is worse than one that says
 //! it still has to be confirmed.
+
+use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{SAFETY_NET_AFTER, SCHEDULER_PERIOD};
-use crate::domain::{BusinessId, StaffId};
+use crate::domain::StaffId;
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth};
 
 use super::answers::{CalendarState, CalendarView};
@@ -76,31 +78,58 @@ pub fn calendar_health(
     )
 }
 
-/// The calendar's warning for an answer about `asked` (`None`: anyone) that offers times with the members in
-/// `offered_with`. The business's one connected calendar is its first member's, so only their busy time can be out
-/// of date: an answer warns when it offers a time with them, or when it was about them (by name, or anyone) and
-/// offers nothing, since their stale calendar may be what hides a time. An answer about another member, or offering
-/// times only with others, is as fresh as their own bookings.
+/// Each member's calendar health, for the members whose appointments go to a calendar of theirs: the state and,
+/// unless fresh, the warning their offers carry. A member without one is as fresh as the bookings made here.
+pub type MembersHealth = BTreeMap<StaffId, (CalendarView, Option<String>)>;
+
+/// [`calendar_health`] of every member's connection that receives their appointments, with the watch of its
+/// calendar; a member with several keeps the first that warns.
+pub fn members_health(
+    connections: &[(CalendarConnection, Option<CalendarWatch>)],
+    now: Timestamp,
+) -> MembersHealth {
+    let mut members = MembersHealth::new();
+    for (connection, watch) in connections {
+        if !connection.syncs_appointments() {
+            continue;
+        }
+        let health = calendar_health(Some(connection), watch.as_ref(), now);
+        let warned = members
+            .get(&connection.staff_id)
+            .is_some_and(|(_, warning)| warning.is_some());
+        if !warned {
+            members.insert(connection.staff_id, health);
+        }
+    }
+    members
+}
+
+/// The warning for an answer about `asked` (`None`: anyone) that offers times with the members in `offered_with`.
+/// Only a member's own calendar can hide their busy time: an answer warns when it offers a time with a member whose
+/// calendar warns, or when it offers nothing and the member asked about (anyone: any member) has a warning, since
+/// their stale calendar may be what hides a time. Offers only with members whose calendars are fresh (or who have
+/// none) carry nothing.
 pub fn warning_for_offers<'a>(
-    warning: Option<String>,
-    business: BusinessId,
+    members: &MembersHealth,
     asked: Option<StaffId>,
     offered_with: impl IntoIterator<Item = &'a StaffId>,
 ) -> Option<String> {
-    let owner = StaffId::first_of(business);
-    if asked.is_some_and(|asked| asked != owner) {
-        return None;
-    }
+    let warning_of =
+        |member: &StaffId| members.get(member).and_then(|(_, warning)| warning.clone());
     let mut offered_with = offered_with.into_iter().peekable();
-    let offers_nothing = offered_with.peek().is_none();
-    let offers_the_owner = offered_with.any(|member| *member == owner);
-    warning.filter(|_| offers_nothing || offers_the_owner)
+    if offered_with.peek().is_none() {
+        return match asked {
+            Some(asked) => warning_of(&asked),
+            None => members.values().find_map(|(_, warning)| warning.clone()),
+        };
+    }
+    offered_with.find_map(warning_of)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::BusinessId;
+    use crate::domain::{BusinessId, ConnectionId};
     use crate::ports::ProviderKind;
 
     fn now() -> Timestamp {
@@ -110,8 +139,12 @@ mod tests {
     }
 
     fn connection(health: ConnectionHealth, calendar: Option<&str>) -> CalendarConnection {
+        let business_id = BusinessId::generate();
         CalendarConnection {
-            business_id: BusinessId::generate(),
+            id: ConnectionId::of_first_connection(business_id),
+            business_id,
+            staff_id: StaffId::first_of(business_id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "owner@example.com".to_owned(),
             calendar_id: calendar.map(str::to_owned),
@@ -165,12 +198,11 @@ mod tests {
 
     #[test]
     fn only_offers_with_the_calendars_owner_carry_its_warning() {
-        let business = BusinessId::generate();
-        let maria = StaffId::first_of(business);
-        let tom = StaffId::generate();
-        let stale = || Some("The business's calendar needs reconnecting.".to_owned());
+        let stale = connection(ConnectionHealth::Connected, Some("primary"));
+        let (maria, tom) = (stale.staff_id, StaffId::generate());
+        let marias_stale = members_health(&[(stale, Some(watch(Some(60))))], now());
         let warned = |asked, offered: &[StaffId]| {
-            warning_for_offers(stale(), business, asked, offered).is_some()
+            warning_for_offers(&marias_stale, asked, offered).is_some()
         };
         assert!(warned(None, &[tom, maria]), "anyone, offered with Maria");
         assert!(warned(Some(maria), &[maria]), "Maria by name");
@@ -179,7 +211,41 @@ mod tests {
         assert!(!warned(None, &[tom, tom]), "anyone, offered only with Tom");
         assert!(!warned(Some(tom), &[tom]), "Tom by name");
         assert!(!warned(Some(tom), &[]), "Tom by name, nothing offered");
-        assert_eq!(warning_for_offers(None, business, None, &[maria]), None);
+        assert_eq!(
+            warning_for_offers(&MembersHealth::new(), None, &[maria]),
+            None
+        );
+    }
+
+    /// Tom's calendar needs reconnecting and Maria's is fresh: only offers with Tom, or answers about Tom (or
+    /// anyone) that offer nothing, carry the warning.
+    #[test]
+    fn a_members_stale_calendar_warns_on_their_offers_only() {
+        let marias = connection(ConnectionHealth::Connected, Some("primary"));
+        let maria = marias.staff_id;
+        let tom = StaffId::generate();
+        let toms = CalendarConnection {
+            id: ConnectionId::generate(),
+            staff_id: tom,
+            health: ConnectionHealth::ReauthRequired {
+                reason: "invalid_grant".to_owned(),
+            },
+            ..marias.clone()
+        };
+        let members = members_health(
+            &[(marias, Some(watch(Some(2)))), (toms, Some(watch(Some(2))))],
+            now(),
+        );
+        assert_eq!(members[&maria].0.state, CalendarState::Fresh);
+        assert_eq!(members[&tom].0.state, CalendarState::ReconnectNeeded);
+        let warned =
+            |asked, offered: &[StaffId]| warning_for_offers(&members, asked, offered).is_some();
+        assert!(!warned(None, &[maria]), "anyone, offered only with Maria");
+        assert!(!warned(Some(maria), &[]), "Maria by name, nothing offered");
+        assert!(warned(None, &[maria, tom]), "anyone, offered with Tom");
+        assert!(warned(Some(tom), &[tom]), "Tom by name");
+        assert!(warned(Some(tom), &[]), "Tom by name, nothing offered");
+        assert!(warned(None, &[]), "anyone, nothing offered");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
 use crate::dashboard::{calendar_picker_location, connect_failed_location};
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, ConnectionId, StaffId};
 use crate::ports::IntegrationsApiStore;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
@@ -66,9 +66,15 @@ pub struct ConnectedView {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ConnectionView {
+    pub id: ConnectionId,
+    /// The staff member whose calendars these are.
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     pub account: String,
+    /// The calendar the member's appointments are written to.
     pub calendar_id: Option<String>,
+    /// Every calendar whose events block the member: the written one first.
+    pub checked_calendars: Vec<String>,
     pub health: ConnectionHealth,
     #[schema(format = DateTime)]
     pub connected_at: String,
@@ -97,9 +103,16 @@ impl ConnectionView {
             notifications_expire_at: watch
                 .and_then(|watch| watch.channel.as_ref())
                 .map(|channel| local_rfc3339(channel.expires_at, zone)),
+            id: connection.id,
+            staff_id: connection.staff_id,
             provider: connection.provider,
             account: connection.account.clone(),
             calendar_id: connection.calendar_id.clone(),
+            checked_calendars: connection
+                .calendars_checked()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             health: connection.health.clone(),
             connected_at: local_rfc3339(connection.connected_at, zone),
             last_synced_at: connection.last_synced_at.map(|at| local_rfc3339(at, zone)),
@@ -109,7 +122,7 @@ impl ConnectionView {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ConnectionsView {
-    /// At most one: a business syncs with one calendar.
+    /// Every staff member's connections, the first member's first.
     pub connections: Vec<ConnectionView>,
 }
 
@@ -132,15 +145,15 @@ pub struct CalendarsView {
 }
 
 #[utoipa::path(get, path = "/v1/integrations", tag = "integrations",
-    responses((status = 200, description = "The business's calendar connection and its health", body = ConnectionsView), CommonErrors, IntegrationErrors))]
+    responses((status = 200, description = "Every staff member's calendar connections and their health", body = ConnectionsView), CommonErrors, IntegrationErrors))]
 #[tracing::instrument(skip_all)]
 async fn list_connections(
     State(app): State<IntegrationsApp>,
     Tenant(business): Tenant,
 ) -> Result<Json<ConnectionsView>, ApiError> {
-    let connection = integrations::get_connection(&app, &business).await?;
+    let connections = integrations::list_connections(&app, &business).await?;
     Ok(Json(ConnectionsView {
-        connections: connection
+        connections: connections
             .iter()
             .map(|(connection, watch)| {
                 ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())

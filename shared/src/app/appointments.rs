@@ -24,6 +24,7 @@ use super::commands::{AppointmentEdit, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::staff::stored_or_first;
+use super::staff_calendars::written_by;
 use super::sync_core::appointment_job;
 
 /// How long a booking's idempotency record is kept: long enough for any client retry loop.
@@ -185,19 +186,19 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
 ) -> Result<BookingOutcome, AppError> {
     // One read for the three (one BatchGetItem on DynamoDB); the staff read here is the one the slot is checked
     // against and the answer names the member from.
-    let (service, connection, stored_staff) = app
+    let (service, connections, stored_staff) = app
         .store
         .service_connection_and_staff(business.id, request.service_id)
         .await?;
     let staff = stored_or_first(business, stored_staff);
     let service = bookable(service.ok_or(AppError::NotFound(Missing::Service))?)?;
-    let syncs = connection.is_some_and(|c| c.syncs_appointments());
+
     let id = AppointmentId::generate();
     let choice = StaffChoice {
         named: request.staff_id,
         known: Some(staff),
     };
-    let (request, service) = (&request, &service);
+    let (request, service, connections) = (&request, &service, &connections);
     let attempt = place_and_write(
         app,
         business,
@@ -219,7 +220,10 @@ async fn book_once<S: BookingReads + BookingStore + AppointmentStore + BusyTimeS
                 source: request.source,
                 status: AppointmentStatus::Booked,
                 version: 1,
-                sync: SyncState::after_change(syncs, placed.now),
+                sync: SyncState::after_change(
+                    written_by(connections, placed.member.id).is_some(),
+                    placed.now,
+                ),
                 created_at: placed.now,
                 updated_at: placed.now,
             };
@@ -382,15 +386,17 @@ pub(super) async fn enqueue_sync<S: ?Sized>(app: &App<S>, appointment: &Appointm
 
 /// Whether the business's calendar receives our appointments, read fresh for each change: a calendar connected or
 /// disconnected meanwhile decides whether this change is synced.
+/// Whether any of `members` (an appointment's member, before and after a change) has a calendar their
+/// appointments are written to.
 pub(super) async fn calendar_takes_appointments<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business: &Business,
+    members: &[StaffId],
 ) -> Result<bool, AppError> {
-    Ok(app
-        .store
-        .get_calendar_connection(business.id)
-        .await?
-        .is_some_and(|connection| connection.syncs_appointments()))
+    let connections = app.store.calendar_connections(business.id).await?;
+    Ok(members
+        .iter()
+        .any(|member| written_by(&connections, *member).is_some()))
 }
 
 pub async fn get_appointment<S: AppointmentStore + ?Sized>(
@@ -479,7 +485,8 @@ pub async fn edit_appointment<
         if next == current {
             return Ok(current);
         }
-        let connected = calendar_takes_appointments(app, business).await?;
+        let connected =
+            calendar_takes_appointments(app, business, &[current.staff_id, next.staff_id]).await?;
         next.version = current.version + 1;
         next.sync = current.sync.after_next_change(connected, now);
         next.updated_at = now;
@@ -529,7 +536,7 @@ pub async fn cancel_appointment<S: BookingStore + AppointmentStore + ConnectionS
         if !current.is_live() {
             return Ok(current);
         }
-        let connected = calendar_takes_appointments(app, business).await?;
+        let connected = calendar_takes_appointments(app, business, &[current.staff_id]).await?;
         let now = app.clock.now();
         let next = Appointment {
             status: AppointmentStatus::Cancelled,

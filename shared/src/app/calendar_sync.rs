@@ -23,13 +23,14 @@ use super::appointments::{calendar_takes_appointments, get_appointment};
 use super::context::App;
 use super::error::{AppError, Missing};
 use super::providers::Integrations;
+use super::staff_calendars::{first_member_connection, written_connection};
 use super::sync_core::{
     Failure, SWEEP_BATCH, SyncError, SyncOutcome, appointment_job, with_fresh_token, with_lease,
 };
 use super::sync_wording::{ProviderNames, appointment_not_written};
 use crate::domain::{
-    Appointment, AppointmentId, BookingSource, BusinessId, EventHome, StaffId, SyncFailure,
-    SyncFailureCode, SyncState, SyncStatus,
+    Appointment, AppointmentId, BookingSource, BusinessId, ConnectionId, EventHome, StaffId,
+    SyncFailure, SyncFailureCode, SyncState, SyncStatus,
 };
 use crate::metrics;
 use crate::ports::{
@@ -147,21 +148,18 @@ async fn sync_under_lease<
     conclude(app, connection, &appointment, result, attempt).await
 }
 
-/// The connection and calendar an appointment's event belongs in, or none (its member has no written calendar).
-/// Today the business has one connection, and its chosen calendar receives the business's first member's
-/// appointments; another member's appointments have no written calendar yet and show as not connected.
+/// The connection and calendar an appointment's event belongs in: its member's written calendar, or none (the
+/// member has not chosen one, and their appointments show as not connected).
 pub async fn written_calendar<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     appointment: &Appointment,
 ) -> Result<Option<CalendarConnection>, AppError> {
-    if appointment.staff_id != StaffId::first_of(appointment.business_id) {
-        return Ok(None);
-    }
-    Ok(app
-        .store
-        .get_calendar_connection(appointment.business_id)
-        .await?
-        .filter(CalendarConnection::syncs_appointments))
+    Ok(written_connection(
+        app.store.as_ref(),
+        appointment.business_id,
+        appointment.staff_id,
+    )
+    .await?)
 }
 
 /// Where a connection writes appointments: its account's chosen calendar, once one is chosen.
@@ -177,8 +175,8 @@ fn home_of(connection: &CalendarConnection) -> Option<EventHome> {
 }
 
 /// The calendar that holds (or may hold) the appointment's event, as its sync state records it. A state stored
-/// before events recorded their calendar, with an event id, means the calendar the business's connection has
-/// chosen: the only one events were ever written to then.
+/// before events recorded their calendar, with an event id, means the calendar the business's one connection had
+/// chosen (now its first member's): the only one events were ever written to then, whoever performs them.
 async fn where_event_lives<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     appointment: &Appointment,
@@ -189,12 +187,12 @@ async fn where_event_lives<S: ConnectionStore + ?Sized>(
     if appointment.sync.external_event_id.is_none() {
         return Ok(None);
     }
-    Ok(app
-        .store
-        .get_calendar_connection(appointment.business_id)
-        .await?
-        .as_ref()
-        .and_then(home_of))
+    Ok(
+        first_member_connection(app.store.as_ref(), appointment.business_id)
+            .await?
+            .as_ref()
+            .and_then(home_of),
+    )
 }
 
 /// The connection whose grant reaches the calendar an event lives in, if the business still has it (a provider
@@ -206,9 +204,10 @@ async fn connection_holding<S: ConnectionStore + ?Sized>(
 ) -> Result<Option<CalendarConnection>, AppError> {
     Ok(app
         .store
-        .get_calendar_connection(business_id)
+        .calendar_connections(business_id)
         .await?
-        .filter(|connection| {
+        .into_iter()
+        .find(|connection| {
             connection.provider.as_str() == home.provider && connection.account == home.account
         }))
 }
@@ -245,7 +244,7 @@ async fn mark_written<S: ConnectionStore + ?Sized>(
     app.store
         .update_connection_health(
             connection.business_id,
-            connection.provider,
+            connection.id,
             &ConnectionHealth::Connected,
             Some(app.clock.now()),
         )
@@ -309,7 +308,7 @@ where
     let setup = integrations
         .provider(connection.provider)
         .map_err(|_| SyncError::NotConfigured(connection.provider))?;
-    with_fresh_token(app, integrations, setup, connection.business_id, |token| {
+    with_fresh_token(app, integrations, setup, connection.reference(), |token| {
         call(setup, token)
     })
     .await
@@ -414,7 +413,7 @@ async fn conclude<
             message: message.clone(),
         };
         app.store
-            .update_connection_health(appointment.business_id, provider, &health, None)
+            .update_connection_health(appointment.business_id, connection.id, &health, None)
             .await?;
     }
     let retry = failure.retry_in();
@@ -546,16 +545,15 @@ pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
     queue_again(app, failed, false).await
 }
 
-/// After a calendar is chosen: every live appointment (from a day ago on) whose event is not known to be in it goes
-/// there, moved out of the calendar chosen before where it has an event.
-#[tracing::instrument(skip_all, fields(%business_id))]
+/// After a member's written calendar is chosen: every live appointment of theirs (from a day ago on) whose event is
+/// not known to be in it goes there, moved out of the calendar chosen before where it has an event.
+#[tracing::instrument(skip_all, fields(%business_id, %staff_id))]
 pub async fn queue_upcoming<S: AppointmentStore + ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
+    staff_id: StaffId,
 ) -> Result<usize, AppError> {
-    let chosen = app
-        .store
-        .get_calendar_connection(business_id)
+    let chosen = written_connection(app.store.as_ref(), business_id, staff_id)
         .await?
         .as_ref()
         .and_then(home_of);
@@ -574,7 +572,7 @@ pub async fn queue_upcoming<S: AppointmentStore + ConnectionStore + ?Sized>(
                 .and_then(|until| crate::domain::Interval::new(since, until).ok()),
             status: Some(crate::domain::AppointmentStatus::Booked),
             sync_status: None,
-            staff_id: None,
+            staff_id: Some(staff_id),
             after: None,
             limit: 500,
         },
@@ -588,15 +586,17 @@ pub async fn queue_upcoming<S: AppointmentStore + ConnectionStore + ?Sized>(
     Ok(queue_again(app, upcoming, false).await?.len())
 }
 
-/// Before the business's chosen calendar changes: every event recorded before events named their calendar is
-/// said to be in `connection`'s calendar, where it is, so the worker moves it rather than taking the newly chosen
-/// calendar for its home.
+/// Before the business's first connection's chosen calendar changes: every event recorded before events named
+/// their calendar is said to be in that calendar, where it is, so the worker moves it rather than taking the newly
+/// chosen calendar for its home. Only that connection ever held such events, so any other changes nothing.
 #[tracing::instrument(skip_all, fields(business_id = %connection.business_id))]
 pub async fn pin_event_homes<S: AppointmentStore + ?Sized>(
     app: &App<S>,
     connection: &CalendarConnection,
 ) -> Result<(), AppError> {
-    let Some(home) = home_of(connection) else {
+    let Some(home) = home_of(connection)
+        .filter(|_| connection.id == ConnectionId::of_first_connection(connection.business_id))
+    else {
         return Ok(());
     };
     let every = AppointmentQuery {
@@ -630,7 +630,7 @@ pub async fn retry_sync<S: AppointmentStore + ConnectionStore + ?Sized>(
     id: AppointmentId,
 ) -> Result<Vec<AppointmentId>, AppError> {
     let appointment = get_appointment(app, business, id).await?;
-    if !calendar_takes_appointments(app, business).await? {
+    if !calendar_takes_appointments(app, business, &[appointment.staff_id]).await? {
         return Err(AppError::CalendarNotConnected);
     }
     queue_again(app, vec![appointment], false).await

@@ -13,9 +13,9 @@ use super::error::AppError;
 use super::lease::while_holding;
 use super::providers::Integrations;
 use super::sync_wording::{LostAccess, ProviderNames, lost_access};
-use crate::domain::BusinessId;
+use crate::domain::ConnectionId;
 use crate::ports::{
-    ConnectionHealth, OAuthError, ProviderKind, ProviderSetup, SecretName, StoreError, TokenGrant,
+    ConnectionHealth, ConnectionRef, OAuthError, ProviderSetup, SecretName, StoreError, TokenGrant,
 };
 use crate::ports::{ConnectionStore, LeaseStore};
 
@@ -71,18 +71,31 @@ impl From<TokenError> for AppError {
     }
 }
 
-pub fn secret_name(
-    business_id: BusinessId,
-    provider: ProviderKind,
-) -> Result<SecretName, TokenError> {
-    SecretName::new(format!("calendar/{business_id}/{provider}")).map_err(TokenError::internal)
+/// Where a connection's tokens are kept: the first connection's under its provider, where the release before
+/// members kept the business's one grant (so it keeps working without connecting again), every other one's under
+/// its id (a member may connect several accounts of one provider).
+pub fn secret_name(connection: ConnectionRef) -> Result<SecretName, TokenError> {
+    SecretName::new(format!("calendar/{}", filed_under(connection))).map_err(TokenError::internal)
+}
+
+/// What names the connection's grant, in its secret's name and its refresh lease's.
+fn filed_under(connection: ConnectionRef) -> String {
+    let ConnectionRef {
+        business_id,
+        id,
+        provider,
+    } = connection;
+    if id == ConnectionId::of_first_connection(business_id) {
+        format!("{business_id}/{provider}")
+    } else {
+        format!("{business_id}/{id}")
+    }
 }
 
 /// Stores a grant; a refresh that did not rotate the refresh token keeps `previous_refresh_token`.
 pub async fn store_grant(
     integrations: &Integrations,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
     grant: &TokenGrant,
     previous_refresh_token: Option<&str>,
 ) -> Result<(), TokenError> {
@@ -98,22 +111,18 @@ pub async fn store_grant(
     let value = serde_json::to_string(&stored).map_err(TokenError::internal)?;
     integrations
         .secrets
-        .put(
-            &secret_name(business_id, provider)?,
-            &SecretString::from(value),
-        )
+        .put(&secret_name(connection)?, &SecretString::from(value))
         .await
         .map_err(TokenError::internal)
 }
 
 async fn read_grant(
     integrations: &Integrations,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
 ) -> Result<Option<StoredGrant>, TokenError> {
     let Some(secret) = integrations
         .secrets
-        .get(&secret_name(business_id, provider)?)
+        .get(&secret_name(connection)?)
         .await
         .map_err(TokenError::internal)?
     else {
@@ -127,40 +136,41 @@ async fn read_grant(
 /// The refresh token of a stored grant, for revocation on disconnect.
 pub async fn stored_refresh_token(
     integrations: &Integrations,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
 ) -> Result<Option<SecretString>, TokenError> {
-    Ok(read_grant(integrations, business_id, provider)
+    Ok(read_grant(integrations, connection)
         .await?
         .and_then(|grant| grant.refresh_token)
         .map(SecretString::from))
 }
 
-/// A usable access token for the business's connection. With `force_refresh` the stored one is not trusted even
-/// if it looks fresh (the provider just refused it).
-#[tracing::instrument(skip_all, fields(%business_id, provider = %setup.kind(), force_refresh))]
+/// A usable access token for the connection. With `force_refresh` the stored one is not trusted even if it looks
+/// fresh (the provider just refused it).
+#[tracing::instrument(
+    skip_all,
+    fields(business_id = %connection.business_id, connection_id = %connection.id, provider = %setup.kind(), force_refresh)
+)]
 pub async fn access_token<S: ConnectionStore + LeaseStore + ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
-    business_id: BusinessId,
+    connection: ConnectionRef,
     force_refresh: bool,
 ) -> Result<SecretString, TokenError> {
-    let provider = setup.kind();
     let refused_token = {
-        let Some(grant) = read_grant(integrations, business_id, provider).await? else {
-            return Err(reauth(app, business_id, provider, LostAccess::NoGrant).await);
+        let Some(grant) = read_grant(integrations, connection).await? else {
+            return Err(reauth(app, connection, LostAccess::NoGrant).await);
         };
         if !force_refresh && is_fresh(&grant, app.clock.now()) {
             return Ok(SecretString::from(grant.access_token));
         }
         grant.access_token
     };
-    let lease = format!("token-refresh/{business_id}/{provider}");
-    let refreshing = refresh(app, integrations, setup, business_id, &refused_token);
+    let lease = format!("token-refresh/{}", filed_under(connection));
+    let refreshing = refresh(app, integrations, setup, connection, &refused_token);
     match while_holding(app, &lease, REFRESH_LEASE, refreshing).await? {
         Some(refreshed) => refreshed,
-        None => wait_for_refresh(app, integrations, business_id, provider, &refused_token).await,
+        None => wait_for_refresh(app, integrations, connection, &refused_token).await,
     }
 }
 
@@ -173,19 +183,18 @@ async fn refresh<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
-    business_id: BusinessId,
+    connection: ConnectionRef,
     refused_token: &str,
 ) -> Result<SecretString, TokenError> {
-    let provider = setup.kind();
     // Someone may have refreshed between our read and our lease.
-    let Some(grant) = read_grant(integrations, business_id, provider).await? else {
-        return Err(reauth(app, business_id, provider, LostAccess::NoGrant).await);
+    let Some(grant) = read_grant(integrations, connection).await? else {
+        return Err(reauth(app, connection, LostAccess::NoGrant).await);
     };
     if grant.access_token != refused_token && is_fresh(&grant, app.clock.now()) {
         return Ok(SecretString::from(grant.access_token));
     }
     let Some(refresh_token) = grant.refresh_token.as_deref() else {
-        return Err(reauth(app, business_id, provider, LostAccess::NoLastingAccess).await);
+        return Err(reauth(app, connection, LostAccess::NoLastingAccess).await);
     };
     match setup
         .oauth
@@ -196,21 +205,13 @@ async fn refresh<S: ConnectionStore + ?Sized>(
         .await
     {
         Ok(fresh) => {
-            store_grant(
-                integrations,
-                business_id,
-                provider,
-                &fresh,
-                Some(refresh_token),
-            )
-            .await?;
-            tracing::info!(%business_id, %provider, "access token refreshed");
+            store_grant(integrations, connection, &fresh, Some(refresh_token)).await?;
+            tracing::info!("access token refreshed");
             Ok(fresh.access_token)
         }
         Err(OAuthError::InvalidGrant(provider_says)) => Err(reauth(
             app,
-            business_id,
-            provider,
+            connection,
             LostAccess::RevokedOrExpired { provider_says },
         )
         .await),
@@ -219,8 +220,7 @@ async fn refresh<S: ConnectionStore + ?Sized>(
         ))),
         Err(OAuthError::Rejected(provider_says)) => Err(reauth(
             app,
-            business_id,
-            provider,
+            connection,
             LostAccess::RefreshRefused { provider_says },
         )
         .await),
@@ -230,14 +230,13 @@ async fn refresh<S: ConnectionStore + ?Sized>(
 async fn wait_for_refresh<S: ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
     refused_token: &str,
 ) -> Result<SecretString, TokenError> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_REFRESH;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(POLL_REFRESH).await;
-        let grant = read_grant(integrations, business_id, provider).await?;
+        let grant = read_grant(integrations, connection).await?;
         if let Some(grant) = grant
             .filter(|grant| grant.access_token != refused_token && is_fresh(grant, app.clock.now()))
         {
@@ -252,21 +251,25 @@ async fn wait_for_refresh<S: ?Sized>(
 /// Marks the connection `reauth_required` and says why.
 async fn reauth<S: ConnectionStore + ?Sized>(
     app: &App<S>,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
     why: LostAccess,
 ) -> TokenError {
-    let reason = lost_access(&ProviderNames::of(&app.registry, provider), &why);
+    let reason = lost_access(&ProviderNames::of(&app.registry, connection.provider), &why);
     let health = ConnectionHealth::ReauthRequired {
         reason: reason.clone(),
     };
     if let Err(error) = app
         .store
-        .update_connection_health(business_id, provider, &health, None)
+        .update_connection_health(connection.business_id, connection.id, &health, None)
         .await
     {
         return error.into();
     }
-    tracing::warn!(%business_id, %provider, "calendar connection needs to be authorized again");
+    tracing::warn!(
+        business_id = %connection.business_id,
+        connection_id = %connection.id,
+        provider = %connection.provider,
+        "calendar connection needs to be authorized again"
+    );
     TokenError::ReauthRequired(reason)
 }

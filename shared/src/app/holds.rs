@@ -20,6 +20,7 @@ use super::availability::{alternatives_near, ensure_bookable};
 use super::commands::{HoldTime, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
+use super::staff_calendars::written_by;
 
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
 /// if every booking rule allows it now; otherwise the reason and the nearest alternatives, as for a booking.
@@ -178,7 +179,7 @@ async fn convert_once<
     idempotency: Option<&IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
     let now = app.clock.now();
-    let (hold, connection) = tokio::try_join!(
+    let (hold, connections) = tokio::try_join!(
         async {
             app.store
                 .get_hold(business.id, request.hold_id)
@@ -187,7 +188,7 @@ async fn convert_once<
         },
         async {
             app.store
-                .get_calendar_connection(business.id)
+                .calendar_connections(business.id)
                 .await
                 .map_err(AppError::from)
         },
@@ -237,7 +238,7 @@ async fn convert_once<
         source: request.source,
         status: AppointmentStatus::Booked,
         version: 1,
-        sync: SyncState::after_change(connection.is_some_and(|c| c.syncs_appointments()), now),
+        sync: SyncState::after_change(written_by(&connections, hold.staff_id).is_some(), now),
         created_at: now,
         updated_at: now,
     };

@@ -1,5 +1,6 @@
-//! Connecting a business's calendar at a provider: the OAuth authorization code flow with PKCE, the choice of
-//! one calendar, the connection's health, and disconnecting.
+//! Connecting a staff member's calendar account at a provider: the OAuth authorization code flow with PKCE, the
+//! choice of the calendar appointments are written to, the connection's health, and disconnecting. The
+//! business-level use cases here act on the business's first member, as before staff members existed.
 //!
 //! The `state` of an authorization is `nonce.mac`: the nonce names a stored attempt (business, provider, PKCE
 //! verifier, expiry) that the callback consumes once; the MAC (HMAC-SHA256 under the server's state key, over the
@@ -19,7 +20,8 @@ use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
 use super::inbound_sync::{resume_watching, start_watching, stop_watching};
 use super::providers::Integrations;
-use crate::domain::{Business, BusinessId};
+use super::staff_calendars::{first_member_connection, first_members};
+use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
 use crate::ports::{AppointmentStore, BusyTimeStore, ConnectionStore, LeaseStore};
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, OAuthAttempt, OAuthError,
@@ -101,6 +103,7 @@ pub async fn start_connect<S: ConnectionStore + ?Sized>(
     let mut attempt = OAuthAttempt {
         nonce: URL_SAFE_NO_PAD.encode(nonce),
         business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
         provider,
         pkce_verifier: String::new(),
         from_dashboard,
@@ -223,38 +226,60 @@ async fn complete_connect<
         .unwrap_or_else(|| "unknown account".to_owned());
 
     let business_id = attempt.business_id;
-    let previous = app.store.get_calendar_connection(business_id).await?;
+    let member = attempt.staff_id;
+    let (same_account, others): (Vec<_>, Vec<_>) = app
+        .store
+        .calendar_connections(business_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.staff_id == member)
+        .partition(|c| c.provider == provider && c.account == account);
+    // Connecting the same account again keeps its connection (id, calendar choice, last sync).
+    let previous = same_account.into_iter().next();
     let kept_calendar = previous
         .as_ref()
-        .filter(|p| p.provider == provider && p.account == account)
         .and_then(|p| p.calendar_id.clone())
         .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
     if kept_calendar.is_none() {
         // The busy time of a calendar no longer synced must stop blocking; closing its channel needs the old grant.
-        stop_watching(app, integrations, business_id).await?;
+        let members = |watch: &CalendarWatch| {
+            previous
+                .iter()
+                .chain(&others)
+                .any(|c| c.id == watch.connection_id)
+        };
+        stop_watching(app, integrations, business_id, members).await?;
     }
-    if let Some(previous) = previous.as_ref().filter(|p| p.provider != provider) {
-        // One calendar per business: connecting another provider replaces the old connection.
-        forget_grant(integrations, business_id, previous.provider).await?;
+    for other in &others {
+        // One account per member until each member's calendars are watched apart: another replaces it.
+        forget_grant(integrations, other).await?;
+        app.store
+            .delete_calendar_connection(business_id, other.id)
+            .await?;
     }
-    calendar_tokens::store_grant(integrations, business_id, provider, &grant, None).await?;
     let connection = CalendarConnection {
+        id: previous
+            .as_ref()
+            .map_or_else(|| new_connection_id(business_id, member), |p| p.id),
         business_id,
+        staff_id: member,
         provider,
         account: account.clone(),
         calendar_id: kept_calendar.clone(),
+        checked_calendars: previous
+            .as_ref()
+            .map(|p| p.checked_calendars.clone())
+            .unwrap_or_default(),
         connected_at: app.clock.now(),
         health: ConnectionHealth::Connected,
-        last_synced_at: previous
-            .as_ref()
-            .filter(|p| p.provider == provider)
-            .and_then(|p| p.last_synced_at),
+        last_synced_at: previous.as_ref().and_then(|p| p.last_synced_at),
     };
+    calendar_tokens::store_grant(integrations, connection.reference(), &grant, None).await?;
     app.store.put_calendar_connection(&connection).await?;
     // Appointments that failed while the grant was broken can go through now, and busy time catches up at once.
     let requeued = match &kept_calendar {
         Some(calendar_id) => {
-            resume_watching(app, business_id, provider, calendar_id).await?;
+            resume_watching(app, &connection, calendar_id).await?;
             requeue_failed(app, business_id).await?.len()
         }
         None => 0,
@@ -275,15 +300,24 @@ fn provider_unavailable(error: ProviderError) -> AppError {
     AppError::ProviderUnavailable(error.to_string())
 }
 
-/// The connection of `business` to `provider`, or `calendar_not_connected`.
+/// A new connection's id. The business's first member's only connection takes the first connection's id, so a
+/// store and secrets written by this release still read as the release before members wrote them.
+fn new_connection_id(business_id: BusinessId, member: StaffId) -> ConnectionId {
+    if member == StaffId::first_of(business_id) {
+        ConnectionId::of_first_connection(business_id)
+    } else {
+        ConnectionId::generate()
+    }
+}
+
+/// The first member's connection to `provider`, or `calendar_not_connected`.
 async fn connection_to<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
     provider: ProviderKind,
 ) -> Result<CalendarConnection, AppError> {
     known(app, provider)?;
-    app.store
-        .get_calendar_connection(business_id)
+    first_member_connection(app.store.as_ref(), business_id)
         .await?
         .filter(|connection| connection.provider == provider)
         .ok_or(AppError::CalendarNotConnected)
@@ -298,9 +332,11 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
 ) -> Result<Vec<CalendarSummary>, AppError> {
     let integrations = integrations(app, provider)?;
     let setup = integrations.provider(provider)?;
-    connection_to(app, business.id, provider).await?;
+    let connection = connection_to(app, business.id, provider).await?;
     // One call with the stored token: a refusal here is shown to the business rather than retried.
-    let token = calendar_tokens::access_token(app, integrations, setup, business.id, false).await?;
+    let token =
+        calendar_tokens::access_token(app, integrations, setup, connection.reference(), false)
+            .await?;
     setup
         .calendar
         .list_calendars(&token)
@@ -334,15 +370,18 @@ pub async fn select_calendar<
     pin_event_homes(app, &connection).await?;
     if connection.calendar_id.is_some() {
         // The calendar left behind blocks no more time: its channel closes and its busy time is forgotten.
-        stop_watching(app, integrations(app, provider)?, business.id).await?;
+        stop_watching(app, integrations(app, provider)?, business.id, |watch| {
+            watch.connection_id == connection.id
+        })
+        .await?;
     }
     let selected = CalendarConnection {
         calendar_id: Some(calendar_id.to_owned()),
         ..connection
     };
     app.store.put_calendar_connection(&selected).await?;
-    start_watching(app, business.id, provider, calendar_id).await?;
-    let queued = queue_upcoming(app, business.id).await?;
+    start_watching(app, &selected, calendar_id).await?;
+    let queued = queue_upcoming(app, business.id, selected.staff_id).await?;
     Ok((selected, queued))
 }
 
@@ -351,17 +390,41 @@ pub async fn get_connection<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business: &Business,
 ) -> Result<Option<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
-    let (connection, watch) = tokio::try_join!(
-        app.store.get_calendar_connection(business.id),
+    let (connections, watch) = tokio::try_join!(
+        app.store.calendar_connections(business.id),
         app.store.get_calendar_watch(business.id)
     )?;
-    Ok(connection.map(|connection| {
+    Ok(first_members(connections, business.id).map(|connection| {
         let watch = watch.filter(|watch| {
-            watch.provider == connection.provider
+            watch.connection_id == connection.id
                 && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
         });
         (connection, watch)
     }))
+}
+
+/// Every member's connections, the first member's first (the one [`get_connection`] answers leading), then by
+/// member and by when they were connected; each with the watch of its written calendar, if that is followed.
+pub async fn list_connections<S: ConnectionStore + ?Sized>(
+    app: &App<S>,
+    business: &Business,
+) -> Result<Vec<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
+    let (mut connections, watch) = tokio::try_join!(
+        app.store.calendar_connections(business.id),
+        app.store.get_calendar_watch(business.id)
+    )?;
+    let leading = first_members(connections.clone(), business.id).map(|c| c.id);
+    connections.sort_by_key(|c| (Some(c.id) != leading, c.staff_id, c.connected_at));
+    Ok(connections
+        .into_iter()
+        .map(|connection| {
+            let watch = watch.clone().filter(|watch| {
+                watch.connection_id == connection.id
+                    && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
+            });
+            (connection, watch)
+        })
+        .collect())
 }
 
 /// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider
@@ -373,11 +436,30 @@ pub async fn disconnect<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized
     business: &Business,
     provider: ProviderKind,
 ) -> Result<(), AppError> {
-    let integrations = integrations(app, provider)?;
-    connection_to(app, business.id, provider).await?;
-    stop_watching(app, integrations, business.id).await?;
-    forget_grant(integrations, business.id, provider).await?;
-    match app.store.delete_calendar_connection(business.id).await {
+    integrations(app, provider)?;
+    let connection = connection_to(app, business.id, provider).await?;
+    disconnect_connection(app, &connection).await
+}
+
+/// Disconnects one connection, whoever's it is (see [`disconnect`]).
+pub(super) async fn disconnect_connection<
+    S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
+>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<(), AppError> {
+    let integrations = integrations(app, connection.provider)?;
+    let business_id = connection.business_id;
+    stop_watching(app, integrations, business_id, |watch| {
+        watch.connection_id == connection.id
+    })
+    .await?;
+    forget_grant(integrations, connection).await?;
+    match app
+        .store
+        .delete_calendar_connection(business_id, connection.id)
+        .await
+    {
         Ok(()) | Err(StoreError::NotFound) => Ok(()),
         Err(error) => Err(error.into()),
     }
@@ -385,12 +467,12 @@ pub async fn disconnect<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized
 
 async fn forget_grant(
     integrations: &Integrations,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: &CalendarConnection,
 ) -> Result<(), AppError> {
+    let (business_id, provider) = (connection.business_id, connection.provider);
     if let Ok(setup) = integrations.provider(provider) {
         if let Some(refresh_token) =
-            calendar_tokens::stored_refresh_token(integrations, business_id, provider).await?
+            calendar_tokens::stored_refresh_token(integrations, connection.reference()).await?
         {
             // Revocation is a courtesy: deleting our copy is what disconnects.
             if let Err(error) = setup.oauth.revoke(&refresh_token).await {
@@ -400,7 +482,7 @@ async fn forget_grant(
     }
     integrations
         .secrets
-        .delete(&calendar_tokens::secret_name(business_id, provider)?)
+        .delete(&calendar_tokens::secret_name(connection.reference())?)
         .await
         .map_err(|error| AppError::Internal(Box::new(error)))
 }
@@ -427,6 +509,7 @@ mod tests {
         OAuthAttempt {
             nonce: "nonce".into(),
             business_id: BusinessId::generate(),
+            staff_id: StaffId::generate(),
             provider: ProviderKind::GOOGLE,
             pkce_verifier: "verifier".into(),
             expires_at: Timestamp::UNIX_EPOCH,

@@ -38,6 +38,7 @@ mod schedule;
 mod services;
 pub mod sign_up;
 mod staff;
+pub mod staff_calendars;
 mod sync_core;
 mod sync_jobs;
 mod sync_maintenance;

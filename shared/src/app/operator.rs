@@ -18,8 +18,9 @@ use super::context::App;
 use super::emails::{self, Links};
 use super::error::{AppError, Missing};
 use super::inbound_sync::{resume_watching, stop_watching};
-use super::integrations::disconnect;
-use crate::domain::{Business, BusinessId};
+use super::integrations::disconnect_connection;
+use crate::domain::{Business, BusinessId, ConnectionId};
+use crate::ports::ConnectionRef;
 use crate::ports::{
     BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, LinkPurpose, OperatorStore,
     SignInEmail, SignInStore, StaffRole, StoredRecord,
@@ -190,7 +191,7 @@ where
         .as_deref()
         .ok_or(AppError::ProviderNotConfigured(watch.provider))?;
     integrations.provider(watch.provider)?;
-    stop_watching(app, integrations, business_id).await
+    stop_watching(app, integrations, business_id, |_| true).await
 }
 
 /// Enables the business again: its keys and sign-ins work, and its selected calendar is followed again (a full
@@ -202,9 +203,9 @@ where
 {
     existing(app, business_id).await?;
     app.store.set_business_disabled(business_id, None).await?;
-    if let Some(connection) = app.store.get_calendar_connection(business_id).await? {
+    for connection in app.store.calendar_connections(business_id).await? {
         if let Some(calendar_id) = &connection.calendar_id {
-            resume_watching(app, business_id, connection.provider, calendar_id).await?;
+            resume_watching(app, &connection, calendar_id).await?;
         }
     }
     tracing::info!("business enabled");
@@ -265,8 +266,8 @@ where
                 .set_business_disabled(business_id, Some(app.clock.now()))
                 .await?;
         }
-        if let Some(connection) = app.store.get_calendar_connection(business_id).await? {
-            disconnect(app, &business, connection.provider).await?;
+        for connection in app.store.calendar_connections(business_id).await? {
+            disconnect_connection(app, &connection).await?;
         }
         // A watch or tokens left by a disconnect that failed half-way, or by a connection already removed.
         stop_following_calendar(app, business_id).await?;
@@ -284,10 +285,16 @@ async fn delete_tokens<S: ?Sized>(app: &App<S>, business_id: BusinessId) -> Resu
     let Some(integrations) = app.integrations.as_deref() else {
         return Ok(());
     };
+    // The first connection's tokens are filed by provider; every other connection's went with its disconnect.
     for profile in app.registry.iter() {
+        let first_connection = ConnectionRef {
+            business_id,
+            id: ConnectionId::of_first_connection(business_id),
+            provider: profile.kind,
+        };
         integrations
             .secrets
-            .delete(&calendar_tokens::secret_name(business_id, profile.kind)?)
+            .delete(&calendar_tokens::secret_name(first_connection)?)
             .await
             .map_err(|error| AppError::Internal(Box::new(error)))?;
     }

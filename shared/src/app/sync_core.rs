@@ -14,7 +14,7 @@ use super::error::AppError;
 use super::lease::while_holding;
 use super::providers::Integrations;
 use crate::domain::{Appointment, BusinessId, SyncFailureCode};
-use crate::ports::{ConnectionStore, LeaseStore};
+use crate::ports::{ConnectionRef, ConnectionStore, LeaseStore};
 use crate::ports::{Job, ProviderError, ProviderKind, ProviderSetup, StoreError};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
@@ -64,14 +64,14 @@ pub async fn with_lease<S: LeaseStore + ?Sized>(
     }
 }
 
-/// Runs `call` with a usable access token for the business's connection; when the provider refuses a token that
+/// Runs `call` with a usable access token for the connection; when the provider refuses a token that
 /// looked fresh (revoked early, clock skew), refreshes it once and runs `call` again. The token is handed over
 /// owned, so the call's future borrows nothing from the closure and stays `Send` for the HTTP handlers.
 pub async fn with_fresh_token<S, T, F, Fut>(
     app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
-    business_id: BusinessId,
+    connection: ConnectionRef,
     call: F,
 ) -> Result<T, SyncError>
 where
@@ -79,10 +79,10 @@ where
     F: Fn(SecretString) -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let token = access_token(app, integrations, setup, business_id, false).await?;
+    let token = access_token(app, integrations, setup, connection, false).await?;
     match call(token).await {
         Err(ProviderError::Unauthorized) => {
-            let token = access_token(app, integrations, setup, business_id, true).await?;
+            let token = access_token(app, integrations, setup, connection, true).await?;
             Ok(call(token).await?)
         }
         other => Ok(other?),

@@ -17,8 +17,8 @@ use crate::app::{
 };
 use crate::domain::{
     ApiKey, AppointmentId, BookingSource, Business, BusinessId, BusinessName, BusinessTimeZone,
-    Customer, CustomerName, DateOverride, HoldId, Interval, LocalTimeRange, Minutes, Service,
-    ServiceId, ServiceName, ServiceSettings, StaffId, WeeklyHours,
+    ConnectionId, Customer, CustomerName, DateOverride, HoldId, Interval, LocalTimeRange, Minutes,
+    Service, ServiceId, ServiceName, ServiceSettings, StaffId, WeeklyHours,
 };
 use crate::ports::{
     AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth, IdempotencyKey, ManualClock,
@@ -157,7 +157,10 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
     store.create_service(&filling).await.unwrap();
     store
         .put_calendar_connection(&CalendarConnection {
+            id: ConnectionId::of_first_connection(business.id),
             business_id: business.id,
+            staff_id: StaffId::first_of(business.id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "clinic@example.com".into(),
             calendar_id: Some("primary".into()),

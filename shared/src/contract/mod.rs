@@ -128,6 +128,7 @@ macro_rules! store_contract_tests {
             the_phone_index_follows_changes_of_number_and_time,
             // connections
             calendar_connections_are_stored_and_replaced,
+            every_members_connections_are_listed_and_removed_one_by_one,
             an_oauth_attempt_is_taken_once_and_not_after_it_expires,
             a_calendar_watch_advances_only_from_the_version_it_read,
             calendar_watches_are_read_when_their_check_is_due,

@@ -17,6 +17,7 @@ use super::format::{self, when};
 use super::layout::{Nav, csrf_field};
 use super::permissions::{Permission, permits};
 use super::{Dashboard, PageError, PageResult, see_other};
+use crate::app::staff_calendars::written_connection;
 use crate::app::{self, AppError, AppointmentEdit, what_to_do};
 use crate::domain::{
     Appointment, AppointmentId, AppointmentStatus, Business, Interval, Service, StaffMember,
@@ -412,11 +413,12 @@ async fn detail_body(
     let business = &signed.business;
     let zone = business.time_zone.zone();
     let services = service_names(dashboard, business).await?;
-    let connection = dashboard
-        .app
-        .store
-        .get_calendar_connection(business.id)
-        .await?;
+    let connection = written_connection(
+        dashboard.app.store.as_ref(),
+        business.id,
+        appointment.staff_id,
+    )
+    .await?;
     let sync = &appointment.sync;
     let live = appointment.is_live();
     let date = date_text.parse::<Date>().unwrap_or(appointment.local_date);

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::Dashboard;
 use crate::app::{self, AppError, accounts};
 use crate::domain::Business;
-use crate::ports::FIRST_API_KEY_NAME;
+use crate::ports::{CalendarConnection, FIRST_API_KEY_NAME};
 
 /// One thing to do, and whether it is done.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,9 +51,10 @@ impl Checklist {
         });
         let calendar_chosen = app
             .store
-            .get_calendar_connection(business.id)
+            .calendar_connections(business.id)
             .await?
-            .is_some_and(|connection| connection.calendar_id.is_some());
+            .iter()
+            .any(CalendarConnection::syncs_appointments);
         let has_agent_key = accounts::list_api_keys(app, business)
             .await?
             .iter()

@@ -9,6 +9,7 @@ use super::permissions::Permission::{
     ManageApiKeys, ManageAppointments, ManageIntegrations, ManageServices, SeeAppointments,
 };
 use super::permissions::{Permission, permits};
+use crate::app::staff_calendars::first_member_connection;
 use crate::app::{self, App, AppError};
 use crate::domain::{Business, SyncStatus};
 use crate::ports::{
@@ -63,7 +64,7 @@ impl Banner {
         app: &App<S>,
         business: &Business,
     ) -> Result<Self, AppError> {
-        let connection = app.store.get_calendar_connection(business.id).await?;
+        let connection = first_member_connection(app.store.as_ref(), business.id).await?;
         let reconnect = connection.and_then(|connection| match connection.health {
             ConnectionHealth::ReauthRequired { reason } => Some(Reconnect {
                 provider: connection.provider,

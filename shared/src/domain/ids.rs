@@ -83,6 +83,19 @@ uuid_id!(
     "hold_id"
 );
 
+/// An id derived from the business's id alone, one per `purpose`: a SHA-256 of both, as a version 8 ("custom")
+/// UUID, so it cannot collide with a generated (version 7) id.
+fn derived_from(business: BusinessId, purpose: &[u8]) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(purpose)
+        .chain_update(business.as_uuid().as_bytes())
+        .finalize();
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 uuid_id!(
     /// A staff member: a person or a resource (a room, a van) that services are booked with.
     StaffId,
@@ -96,19 +109,34 @@ impl StaffId {
     /// reached them. A SHA-256 of the business id, as a version 8 ("custom") UUID: it cannot collide with a generated
     /// (version 7) id.
     pub fn first_of(business: BusinessId) -> Self {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(b"first staff member of ")
-            .chain_update(business.as_uuid().as_bytes())
-            .finalize();
-        let mut bytes = [0_u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+        Self(derived_from(business, b"first staff member of "))
     }
 
     /// Stands, only while a record is read, for the member a record stored before staff members does not name; the
     /// read replaces it with [`Self::first_of`] its business (see [`read_from_any_release`]). Never generated.
-    pub(super) fn unnamed() -> Self {
+    pub(crate) fn unnamed() -> Self {
+        Self(Uuid::nil())
+    }
+}
+
+uuid_id!(
+    /// A staff member's connection to one account at a calendar provider.
+    ConnectionId,
+    "connection_id"
+);
+
+impl ConnectionId {
+    /// The id of the connection a business made before connections belonged to staff members (one per business),
+    /// derived from the business's id alone, as [`StaffId::first_of`] is: such a connection, and the watches and
+    /// busy time that came from it, read with this id without any rewrite of stored data. Stores keep that
+    /// connection under its old key, so this id is also how they recognise it.
+    pub fn of_first_connection(business: BusinessId) -> Self {
+        Self(derived_from(business, b"first calendar connection of "))
+    }
+
+    /// Stands, only while a record is read, for the connection a record of an earlier release does not name (see
+    /// [`read_from_any_release`]). Never generated.
+    pub(crate) fn unnamed() -> Self {
         Self(Uuid::nil())
     }
 }
@@ -117,9 +145,11 @@ impl StaffId {
 /// before staff members, which named none: such a record reads as its business's first member's
 /// ([`StaffId::first_of`]), so a store reads it correctly before its migration has reached it. The record derives
 /// serde with `#[serde(remote = "Self")]` and `#[serde(default = "StaffId::unnamed")]` on its `staff_id`; this
-/// implements the traits through those derives and fills in the member.
+/// implements the traits through those derives and fills in the member. Further ids a record of an earlier release
+/// lacks are named after it (`field: Type::fill`), each read as `Type::fill(business_id)` when absent (its serde
+/// default being `Type::unnamed`).
 macro_rules! read_from_any_release {
-    ($record:ty) => {
+    ($record:ty $(; $($field:ident: $id:ident :: $fill:ident),+)?) => {
         impl serde::Serialize for $record {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 Self::serialize(self, serializer)
@@ -132,13 +162,18 @@ macro_rules! read_from_any_release {
                 if record.staff_id == $crate::domain::StaffId::unnamed() {
                     record.staff_id = $crate::domain::StaffId::first_of(record.business_id);
                 }
+                $($(
+                    if record.$field == $crate::domain::$id::unnamed() {
+                        record.$field = $crate::domain::$id::$fill(record.business_id);
+                    }
+                )+)?
                 Ok(record)
             }
         }
     };
 }
 
-pub(super) use read_from_any_release;
+pub(crate) use read_from_any_release;
 
 impl HoldId {
     /// The id of the appointment this hold becomes.
@@ -161,6 +196,19 @@ mod tests {
         );
         assert_eq!(StaffId::first_of(business).as_uuid().get_version_num(), 8);
         assert_eq!(StaffId::generate().as_uuid().get_version_num(), 7);
+    }
+
+    #[test]
+    fn a_business_first_connection_id_is_its_own_and_not_its_first_member_id() {
+        let business = BusinessId::generate();
+        let first = ConnectionId::of_first_connection(business);
+        assert_eq!(first, ConnectionId::of_first_connection(business));
+        assert_ne!(
+            first,
+            ConnectionId::of_first_connection(BusinessId::generate())
+        );
+        assert_ne!(first.as_uuid(), StaffId::first_of(business).as_uuid());
+        assert_eq!(first.as_uuid().get_version_num(), 8);
     }
 
     #[test]

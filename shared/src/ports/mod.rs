@@ -36,8 +36,8 @@ pub use store::{
 pub use store::{
     AppointmentChange, AppointmentQuery, AppointmentStore, BookingReads, BookingStore, BusyEvent,
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
-    ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot, ListOrder,
-    NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore, Page,
-    PageCursor, ReadMark, RecordLocation, ScheduledWatch, SeenEntry, SeenLedger, Store, StoreError,
-    StoredRecord,
+    ConnectionRef, ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot,
+    ListOrder, NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore,
+    Page, PageCursor, ReadMark, RecordLocation, ScheduledWatch, SeenEntry, SeenLedger, Store,
+    StoreError, StoredRecord,
 };

@@ -1,6 +1,6 @@
 //! The webhooks function: a provider's handshake, a forged notification and a genuine one.
 
-use booking_core::domain::BusinessId;
+use booking_core::domain::{BusinessId, ConnectionId, StaffId};
 use booking_core::ports::{ConnectionStore, Job, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -23,6 +23,8 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
     let now = Timestamp::now();
     let watch = CalendarWatch {
         business_id,
+        connection_id: ConnectionId::of_first_connection(business_id),
+        staff_id: StaffId::first_of(business_id),
         provider: ProviderKind::MICROSOFT,
         calendar_id: "team-calendar".into(),
         cursor: Some("https://graph.example.test/delta".into()),

@@ -9,8 +9,8 @@ use booking_aws::config::{AwsAdapters, AwsSettings};
 use booking_aws::emulators::sdk_config;
 use booking_core::app::{self, App, BookAppointment, BookingOutcome, BookingTarget};
 use booking_core::domain::{
-    Appointment, AppointmentId, BookingSource, Business, BusinessId, Customer, ServiceId,
-    SyncStatus,
+    Appointment, AppointmentId, BookingSource, Business, BusinessId, ConnectionId, Customer,
+    ServiceId, StaffId, SyncStatus,
 };
 use booking_core::ports::{
     AppointmentStore, CalendarConnection, ConnectionHealth, Job, ManualClock, ProviderKind, Store,
@@ -87,7 +87,10 @@ pub async fn pending_appointment(
     let store: &dyn Store = &deployment.store;
     store
         .put_calendar_connection(&CalendarConnection {
+            id: ConnectionId::of_first_connection(business_id),
             business_id,
+            staff_id: StaffId::first_of(business_id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "frontdesk@example.com".to_owned(),
             calendar_id: Some("primary".to_owned()),

@@ -6,13 +6,15 @@ use booking_core::domain::{
     ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
     ServiceId, StaffId, StaffMember, ValidationError,
 };
-use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
+use booking_core::ports::{
+    BookingReads, CalendarConnection, CatalogStore, ConnectionStore, StoreError,
+};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
-    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
-    CalendarConnectionItem, MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK,
-    ServiceItem, StaffRosterItem, api_key_pk, business_pk, service_sk,
+    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, MAX_ROSTER_MEMBERS,
+    SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK, ServiceItem, StaffRosterItem, api_key_pk,
+    business_pk, service_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -344,28 +346,35 @@ impl CatalogStore for DynamoStore {
 
 #[async_trait]
 impl BookingReads for DynamoStore {
-    /// One consistent BatchGetItem for the three items instead of two GetItems and a Query: a booking's first round
-    /// trip, and its only read of the staff.
+    /// One consistent BatchGetItem for the service and the roster, and beside it (same round trip) the Query of the
+    /// members' connections, which live under as many keys as there are connected accounts: a booking's first
+    /// round trip, and its only read of the staff.
     async fn service_connection_and_staff(
         &self,
         business_id: BusinessId,
         service_id: ServiceId,
-    ) -> Result<
-        (
-            Option<Service>,
-            Option<CalendarConnection>,
-            Vec<StaffMember>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<(Option<Service>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
+        let ((service, staff), connections) = tokio::try_join!(
+            self.service_and_staff(business_id, service_id),
+            self.calendar_connections(business_id)
+        )?;
+        Ok((service, connections, staff))
+    }
+}
+
+impl DynamoStore {
+    async fn service_and_staff(
+        &self,
+        business_id: BusinessId,
+        service_id: ServiceId,
+    ) -> Result<(Option<Service>, Vec<StaffMember>), StoreError> {
         let mut pending = KeysAndAttributes::builder()
             .keys(key(business_pk(business_id), service_sk(service_id)))
-            .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
             .keys(key(business_pk(business_id), STAFF_ROSTER_SK.to_owned()))
             .consistent_read(true)
             .build()
             .map_err(backend)?;
-        let (mut service, mut connection, mut staff) = (None, None, Vec::new());
+        let (mut service, mut staff) = (None, Vec::new());
         for attempt in 0.. {
             let output = self
                 .client
@@ -380,9 +389,6 @@ impl BookingReads for DynamoStore {
                 .unwrap_or_default();
             for item in items {
                 match item.get(SK) {
-                    Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
-                        connection = Some(from_item::<CalendarConnectionItem>(item)?.connection);
-                    }
                     Some(AttributeValue::S(sk)) if sk == STAFF_ROSTER_SK => {
                         staff = from_item::<StaffRosterItem>(item)?.members;
                     }
@@ -401,6 +407,6 @@ impl BookingReads for DynamoStore {
                 _ => break,
             }
         }
-        Ok((service, connection, staff))
+        Ok((service, staff))
     }
 }

@@ -1,17 +1,17 @@
 //! Calendar connections, OAuth attempts and calendar watches.
 
 use async_trait::async_trait;
-use booking_core::domain::BusinessId;
+use booking_core::domain::{BusinessId, ConnectionId};
 use booking_core::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ProviderKind, ScheduledWatch, StoreError,
+    ScheduledWatch, StoreError,
 };
 use jiff::Timestamp;
 
 use super::items::{
     CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
-    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
-    watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
+    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, connection_sk, instant_key,
+    oauth_attempt_pk, watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
 };
 use super::requests::unless_condition_failed;
 use super::{DynamoStore, from_item, key, number, string, to_item, to_value};
@@ -28,12 +28,25 @@ struct UncheckedWatchItem {
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
+    async fn calendar_connections(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarConnection>, StoreError> {
+        Ok(self
+            .business_items::<CalendarConnectionItem>(business_id, CALENDAR_SK)
+            .await?
+            .into_iter()
+            .map(|item| item.connection)
+            .collect())
+    }
+
     async fn get_calendar_connection(
         &self,
         business_id: BusinessId,
+        id: ConnectionId,
     ) -> Result<Option<CalendarConnection>, StoreError> {
         Ok(self
-            .get::<CalendarConnectionItem>(business_pk(business_id), CALENDAR_SK.to_owned())
+            .get::<CalendarConnectionItem>(business_pk(business_id), connection_sk(business_id, id))
             .await?
             .map(|item| item.connection))
     }
@@ -44,7 +57,7 @@ impl ConnectionStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let item = CalendarConnectionItem {
             pk: business_pk(connection.business_id),
-            sk: CALENDAR_SK.to_owned(),
+            sk: connection_sk(connection.business_id, connection.id),
             connection: connection.clone(),
         };
         self.put_item(to_item(&item)?).await
@@ -53,7 +66,7 @@ impl ConnectionStore for DynamoStore {
     async fn update_connection_health(
         &self,
         business_id: BusinessId,
-        provider: ProviderKind,
+        id: ConnectionId,
         health: &ConnectionHealth,
         synced_at: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
@@ -61,10 +74,12 @@ impl ConnectionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
-            .condition_expression("#connection.provider = :provider")
+            .set_key(Some(key(
+                business_pk(business_id),
+                connection_sk(business_id, id),
+            )))
+            .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#connection", "connection")
-            .expression_attribute_values(":provider", to_value(&provider)?)
             .expression_attribute_values(":health", to_value(health)?);
         update = match synced_at {
             Some(synced_at) => update
@@ -77,8 +92,12 @@ impl ConnectionStore for DynamoStore {
         Ok(unless_condition_failed(update.send().await)?.is_some())
     }
 
-    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError> {
-        self.delete(business_pk(business_id), CALENDAR_SK.to_owned())
+    async fn delete_calendar_connection(
+        &self,
+        business_id: BusinessId,
+        id: ConnectionId,
+    ) -> Result<(), StoreError> {
+        self.delete(business_pk(business_id), connection_sk(business_id, id))
             .await
     }
 

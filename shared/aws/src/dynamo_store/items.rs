@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use booking_core::domain::{
-    Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
+    Appointment, AppointmentId, Business, BusinessId, BusinessSettings, ConnectionId, Hold, HoldId,
+    Interval, Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState,
+    SyncStatus,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -201,7 +202,19 @@ pub fn idempotency_sk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
 }
 
+/// The sort key of the business's connection from before connections belonged to members, and the prefix of every
+/// connection's (one Query lists them all).
 pub const CALENDAR_SK: &str = "CALENDAR";
+
+/// Where a connection is kept: the first connection ([`ConnectionId::of_first_connection`]) under `CALENDAR`, where
+/// the release before members kept the business's one connection, every other under `CALENDAR#id`.
+pub fn connection_sk(business: BusinessId, id: ConnectionId) -> String {
+    if id == ConnectionId::of_first_connection(business) {
+        CALENDAR_SK.to_owned()
+    } else {
+        format!("{CALENDAR_SK}#{id}")
+    }
+}
 
 /// Leases and OAuth attempts are not a business's items; each lives in its own partition.
 pub fn lease_pk(name: &str) -> String {

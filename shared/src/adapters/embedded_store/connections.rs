@@ -7,13 +7,23 @@ use redb::ReadableTable;
 use super::{
     CALENDAR_CONNECTIONS, CALENDAR_WATCHES, EmbeddedStore, MIGRATIONS, OAUTH_ATTEMPTS,
     WATCH_CHECK_MIGRATION, WATCH_CHECKS, WATCHES_DUE, backend, decode, encode, instant_from_key,
-    instant_key, key, prefix_end, read_json,
+    instant_key, key, prefix_end, read_json, rows_under,
 };
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, ConnectionId};
 use crate::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ProviderKind, ScheduledWatch, StoreError,
+    ScheduledWatch, StoreError,
 };
+
+/// Where a connection is kept: the business's connection from before connections belonged to members under the
+/// business's id alone, as that release kept it, and every other one under the business's and its own id.
+fn connection_key(business: BusinessId, id: ConnectionId) -> Vec<u8> {
+    if id == ConnectionId::of_first_connection(business) {
+        business.as_uuid().as_bytes().to_vec()
+    } else {
+        key(&[business.as_uuid().as_bytes(), id.as_uuid().as_bytes()])
+    }
+}
 
 /// Sets when the scheduled walk next looks at the business's watch: its row in `watch_checks` and its place in
 /// `watches_due`, the old place removed.
@@ -40,14 +50,24 @@ fn set_check(
 
 #[async_trait]
 impl ConnectionStore for EmbeddedStore {
+    async fn calendar_connections(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarConnection>, StoreError> {
+        self.read(move |txn| {
+            rows_under(
+                &txn.open_table(CALENDAR_CONNECTIONS).map_err(backend)?,
+                business_id.as_uuid().as_bytes(),
+            )
+        })
+    }
+
     async fn get_calendar_connection(
         &self,
         business_id: BusinessId,
+        id: ConnectionId,
     ) -> Result<Option<CalendarConnection>, StoreError> {
-        self.get_json(
-            CALENDAR_CONNECTIONS,
-            business_id.as_uuid().as_bytes().to_vec(),
-        )
+        self.get_json(CALENDAR_CONNECTIONS, connection_key(business_id, id))
     }
 
     async fn put_calendar_connection(
@@ -59,7 +79,7 @@ impl ConnectionStore for EmbeddedStore {
             txn.open_table(CALENDAR_CONNECTIONS)
                 .map_err(backend)?
                 .insert(
-                    connection.business_id.as_uuid().as_bytes().as_slice(),
+                    connection_key(connection.business_id, connection.id).as_slice(),
                     encode(&connection)?.as_slice(),
                 )
                 .map_err(backend)?;
@@ -71,7 +91,7 @@ impl ConnectionStore for EmbeddedStore {
     async fn update_connection_health(
         &self,
         business_id: BusinessId,
-        provider: ProviderKind,
+        id: ConnectionId,
         health: &ConnectionHealth,
         synced_at: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
@@ -79,14 +99,9 @@ impl ConnectionStore for EmbeddedStore {
         self.write(move |txn| {
             {
                 let mut connections = txn.open_table(CALENDAR_CONNECTIONS).map_err(backend)?;
-                let key = *business_id.as_uuid().as_bytes();
-                let key = key.as_slice();
-                let current: Option<CalendarConnection> = connections
-                    .get(key)
-                    .map_err(backend)?
-                    .map(|stored| decode(stored.value()))
-                    .transpose()?;
-                let Some(mut connection) = current.filter(|c| c.provider == provider) else {
+                let key = connection_key(business_id, id);
+                let current: Option<CalendarConnection> = read_json(&connections, &key)?;
+                let Some(mut connection) = current else {
                     return Ok(false);
                 };
                 connection.health = health;
@@ -94,7 +109,7 @@ impl ConnectionStore for EmbeddedStore {
                     connection.last_synced_at = synced_at;
                 }
                 connections
-                    .insert(key, encode(&connection)?.as_slice())
+                    .insert(key.as_slice(), encode(&connection)?.as_slice())
                     .map_err(backend)?;
             }
             Ok(true)
@@ -102,11 +117,15 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
-    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError> {
+    async fn delete_calendar_connection(
+        &self,
+        business_id: BusinessId,
+        id: ConnectionId,
+    ) -> Result<(), StoreError> {
         self.write(move |txn| {
             txn.open_table(CALENDAR_CONNECTIONS)
                 .map_err(backend)?
-                .remove(business_id.as_uuid().as_bytes().as_slice())
+                .remove(connection_key(business_id, id).as_slice())
                 .map_err(backend)?;
             Ok(())
         })
@@ -307,6 +326,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::ports::ProviderKind;
 
     #[tokio::test]
     async fn watches_stored_before_check_times_become_due_once() {

@@ -59,6 +59,33 @@ async fn appointments_stored_before_the_phone_index_are_indexed_once() {
     seed::assert_phone_index_migrated_once(&store, strip_index).await;
 }
 
+/// A connection of the release before staff members, kept under the business's id alone, reads as the first
+/// member's first connection and is changed under that key.
+#[cfg(feature = "contract-tests")]
+#[tokio::test]
+async fn a_connection_stored_before_members_reads_as_the_first_members() {
+    let directory = tempfile::tempdir().unwrap();
+    let store =
+        std::sync::Arc::new(EmbeddedStore::open(&directory.path().join("store.redb")).unwrap());
+    let db = store.db.clone();
+    let write_legacy = async move |business: BusinessId, connection: serde_json::Value| {
+        let txn = db.begin_write().unwrap();
+        txn.open_table(CALENDAR_CONNECTIONS)
+            .unwrap()
+            .insert(
+                business.as_uuid().as_bytes().as_slice(),
+                serde_json::to_vec(&connection).unwrap().as_slice(),
+            )
+            .unwrap();
+        txn.commit().unwrap();
+    };
+    booking::contract::store::a_connection_of_the_release_before_members_reads_as_the_first_members(
+        store,
+        write_legacy,
+    )
+    .await;
+}
+
 #[test]
 fn instant_keys_sort_like_instants() {
     let instants: Vec<Timestamp> = [

@@ -3,6 +3,7 @@
 
 use crate::agent::answers::{BusinessContext, ServiceView, StaffMemberView};
 use crate::agent::call::CallerId;
+use crate::agent::health::calendar_health;
 use crate::agent::spoken;
 use crate::app;
 
@@ -18,7 +19,7 @@ pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
             app::list_staff(call.app, call.business)
         )
     };
-    let ((services, staff), calendar, _) = call.with_calendar_health(both).await?;
+    let ((services, staff), calendar, members) = call.with_calendar_health(both).await?;
     let services: Vec<_> = services.iter().filter(|service| service.active).collect();
     // By name, as the summary says them: the store's order (by id) means nothing to a caller.
     let mut staff: Vec<_> = staff.iter().filter(|member| member.active).collect();
@@ -33,6 +34,10 @@ pub(crate) async fn run(call: &Call<'_>) -> ToolResult {
                 .filter(|service| member.performs(service.id))
                 .map(|service| service.settings.name.as_ref().to_owned())
                 .collect(),
+            calendar: members.get(&member.id).map_or_else(
+                || calendar_health(None, None, local.now).0,
+                |(calendar, _)| calendar.clone(),
+            ),
         })
         .collect();
     let services: Vec<ServiceView> = services.into_iter().map(service_view).collect();

@@ -17,7 +17,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResu
     let asked = call.staff_asked_for(args.staff.as_deref()).await?;
     let staff_id = asked.map(|(id, _)| id);
     let use_case = app::check_availability(call.app, call.business, service_id, start, staff_id);
-    let (check, _, warning) = call.with_calendar_health(use_case).await?;
+    let (check, _, members) = call.with_calendar_health(use_case).await?;
     let service = &check.service;
     let whom = Whom::new(&check.staff);
     // Free: with whoever is free then; not free: the alternatives are the named member's, or anyone's.
@@ -27,8 +27,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::CheckTime) -> ToolResu
     };
     let with = whom.with(&free_with);
     let warning = warning_for_offers(
-        warning,
-        call.business.id,
+        &members,
         staff_id,
         check.verdict.iter().flat_map(|(_, free)| free),
     );

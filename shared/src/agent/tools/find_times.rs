@@ -141,7 +141,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
         call.business,
         FindTimes::in_window(service_id, window).with_staff(staff_id),
     );
-    let (found, _, warning) = call.with_calendar_health(use_case).await?;
+    let (found, _, members) = call.with_calendar_health(use_case).await?;
     let service = &found.service;
     let whom = Whom::new(&found.staff);
     let matching: Vec<&OfferedSlot> = found
@@ -184,8 +184,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
     };
     let next_available: Vec<&OfferedSlot> = next_available.iter().collect();
     let warning = warning_for_offers(
-        warning,
-        call.business.id,
+        &members,
         staff_id,
         picked
             .iter()

@@ -27,7 +27,7 @@ use crate::ports::AgentApiStore;
 use super::answers::{AppointmentStatusView, AppointmentView, CalendarView, ServiceView};
 use super::arguments;
 use super::call::{CallContext, ToolAnswer, ToolFailure};
-use super::health::calendar_health;
+use super::health::{MembersHealth, calendar_health, members_health};
 use local::Local;
 use wording::{Whom, failure};
 
@@ -92,23 +92,32 @@ impl Call<'_> {
             .map_err(failure)
     }
 
-    /// A use case's answer and, read at the same time, the calendar's health as of now: whether the busy time
-    /// behind the answer can be trusted, and the warning to say when it cannot.
+    /// A use case's answer and, read at the same time, the calendars' health as of now: the business's first
+    /// member's calendar, and each member's (whether the busy time behind an offer with them can be trusted, and
+    /// the warning to say when it cannot).
     async fn with_calendar_health<T>(
         &self,
         use_case: impl Future<Output = Result<T, AppError>>,
-    ) -> Result<(T, CalendarView, Option<String>), ToolFailure> {
-        let (answer, connection) = tokio::try_join!(
+    ) -> Result<(T, CalendarView, MembersHealth), ToolFailure> {
+        let (answer, connections) = tokio::try_join!(
             use_case,
-            app::integrations::get_connection(self.app, self.business)
+            app::integrations::list_connections(self.app, self.business)
         )
         .map_err(failure)?;
-        let (calendar, warning) = calendar_health(
-            connection.as_ref().map(|(connection, _)| connection),
-            connection.as_ref().and_then(|(_, watch)| watch.as_ref()),
+        // Listed first when the first member has one.
+        let first = connections
+            .first()
+            .filter(|(connection, _)| connection.staff_id == StaffId::first_of(self.business.id));
+        let (calendar, _) = calendar_health(
+            first.map(|(connection, _)| connection),
+            first.and_then(|(_, watch)| watch.as_ref()),
             self.local.now,
         );
-        Ok((answer, calendar, warning))
+        Ok((
+            answer,
+            calendar,
+            members_health(&connections, self.local.now),
+        ))
     }
 }
 

@@ -10,7 +10,7 @@ use super::FULL_SYNC_EVERY;
 use crate::app::context::App;
 use crate::app::providers::Integrations;
 use crate::app::sync_core::{SyncError, with_fresh_token};
-use crate::domain::{Business, ExternalEventChange, Interval, StaffId, busy_time};
+use crate::domain::{Business, ExternalEventChange, Interval, busy_time};
 use crate::ports::{
     BusyEvent, CalendarChanges, CalendarWatch, ChangesSince, ProviderError, ProviderSetup,
 };
@@ -64,15 +64,20 @@ pub(super) async fn refresh_busy_time<
         .is_none_or(|at| now.duration_since(at) >= FULL_SYNC_EVERY);
     let incremental = match (&watch.cursor, full_sync_due) {
         (Some(cursor), false) => {
-            let read =
-                with_fresh_token(app, integrations, setup, business.id, |token| async move {
+            let read = with_fresh_token(
+                app,
+                integrations,
+                setup,
+                watch.connection(),
+                |token| async move {
                     let since = ChangesSince::Cursor(cursor);
                     setup
                         .calendar
                         .changes(&token, &watch.calendar_id, since)
                         .await
-                })
-                .await;
+                },
+            )
+            .await;
             match read {
                 Ok(changes) => Some(changes),
                 Err(SyncError::Provider(ProviderError::CursorExpired)) => {
@@ -88,13 +93,19 @@ pub(super) async fn refresh_busy_time<
     let changes = match incremental {
         Some(changes) => changes,
         None => {
-            with_fresh_token(app, integrations, setup, business.id, |token| async move {
-                let since = ChangesSince::Start { window };
-                setup
-                    .calendar
-                    .changes(&token, &watch.calendar_id, since)
-                    .await
-            })
+            with_fresh_token(
+                app,
+                integrations,
+                setup,
+                watch.connection(),
+                |token| async move {
+                    let since = ChangesSince::Start { window };
+                    setup
+                        .calendar
+                        .changes(&token, &watch.calendar_id, since)
+                        .await
+                },
+            )
             .await?
         }
     };
@@ -152,7 +163,8 @@ async fn apply<S: BusyTimeStore + ?Sized>(
     } else {
         HashSet::new()
     };
-    let owner = StaffId::first_of(business.id);
+    // The calendar's busy time blocks its connection's member only.
+    let owner = watch.staff_id;
     let mut writes = Vec::new();
     for change in &changes.changes {
         let busy = match change {
@@ -212,7 +224,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::{EmbeddedStore, InProcessQueue};
-    use crate::domain::{EventTiming, ExternalEvent, MemberBusy};
+    use crate::domain::{EventTiming, ExternalEvent, MemberBusy, StaffId};
     use crate::ports::{ManualClock, ProviderKind, QueueSettings};
 
     /// The business's one connection is its first member's: its events block them, and no one else.

@@ -9,8 +9,9 @@ use super::RENEW_BEFORE;
 use crate::app::context::App;
 use crate::app::providers::Integrations;
 use crate::app::sync_core::{SyncError, with_fresh_token};
-use crate::domain::BusinessId;
-use crate::ports::{CalendarWatch, OpeningChannel, ProviderSetup, PushChannel, PushRequest};
+use crate::ports::{
+    CalendarWatch, ConnectionRef, OpeningChannel, ProviderSetup, PushChannel, PushRequest,
+};
 use crate::ports::{ConnectionStore, LeaseStore};
 
 /// A fresh random secret: 64 hex digits, safe in a header, a channel id and a client state.
@@ -47,7 +48,7 @@ pub(super) async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
             app,
             integrations,
             setup,
-            watch.business_id,
+            watch.connection(),
             |token| async move {
                 setup
                     .calendar
@@ -100,7 +101,7 @@ pub(super) async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
         app,
         integrations,
         setup,
-        watch.business_id,
+        watch.connection(),
         |token| async move {
             setup
                 .calendar
@@ -114,7 +115,7 @@ pub(super) async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
     watch.opening = None;
     if let Some(old) = current {
         // The new channel is open; the old one would only send duplicates until it expires.
-        close_channel(app, integrations, setup, watch.business_id, &old, "old ").await;
+        close_channel(app, integrations, setup, watch.connection(), &old, "old ").await;
     }
     Ok(())
 }
@@ -139,7 +140,7 @@ pub(super) async fn close_unrecorded_channel<S: ConnectionStore + LeaseStore + ?
         app,
         integrations,
         setup,
-        after.business_id,
+        after.connection(),
         opened,
         "unrecorded ",
     )
@@ -152,15 +153,16 @@ pub(super) async fn close_channel<S: ConnectionStore + LeaseStore + ?Sized>(
     app: &App<S>,
     integrations: &Integrations,
     setup: &ProviderSetup,
-    business_id: BusinessId,
+    connection: ConnectionRef,
     channel: &PushChannel,
     which: &str,
 ) {
-    let closed = with_fresh_token(app, integrations, setup, business_id, |token| async move {
+    let closed = with_fresh_token(app, integrations, setup, connection, |token| async move {
         setup.calendar.close_push_channel(&token, channel).await
     })
     .await;
     if let Err(error) = closed {
+        let business_id = connection.business_id;
         tracing::warn!(%business_id, provider = %setup.kind(), %error, "{which}push channel not closed; it expires by itself");
     }
 }

@@ -16,7 +16,7 @@ use crate::app::sync_core::{Failure, SyncError, SyncOutcome, jittered, with_leas
 use crate::app::sync_wording::{ProviderNames, busy_times_not_read, notifications_not_set_up};
 use crate::domain::BusinessId;
 use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
-use crate::ports::{ConnectionHealth, ProviderKind, StoreError};
+use crate::ports::{ConnectionHealth, ConnectionRef, StoreError};
 
 /// When another sync of the same calendar is running, run again after about this long: it may have read the
 /// calendar before the change that enqueued this job.
@@ -63,12 +63,14 @@ async fn sync_under_lease<
         }
     }
     let (connection, business) = tokio::try_join!(
-        app.store.get_calendar_connection(business_id),
+        app.store
+            .get_calendar_connection(business_id, watch.connection_id),
         app.store.get_business(business_id)
     )?;
     let still_selected = connection.as_ref().is_some_and(|connection| {
-        connection.provider == watch.provider
-            && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
+        connection
+            .calendars_checked()
+            .contains(&watch.calendar_id.as_str())
     });
     let (Some(business), true, Some(integrations)) =
         (business, still_selected, app.integrations.as_deref())
@@ -125,7 +127,7 @@ async fn sync_under_lease<
         Err(error) => return Err(error.into()),
     }
     if let Some(error) = failure {
-        return fail(app, business_id, provider, error, attempt).await;
+        return fail(app, watch.connection(), error, attempt).await;
     }
     let health = match channel_problem {
         None => ConnectionHealth::Connected,
@@ -141,7 +143,7 @@ async fn sync_under_lease<
         },
     };
     app.store
-        .update_connection_health(business_id, provider, &health, None)
+        .update_connection_health(business_id, watch.connection_id, &health, None)
         .await?;
     Ok(SyncOutcome::Done)
 }
@@ -149,11 +151,15 @@ async fn sync_under_lease<
 /// Records a failed sync on the connection and decides whether the queue should try again.
 async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Sized>(
     app: &App<S>,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
     error: SyncError,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
+    let ConnectionRef {
+        business_id,
+        id,
+        provider,
+    } = connection;
     // The owner reads the provider's words; the log keeps ours (status, code) beside them.
     tracing::warn!(%business_id, %provider, %error, "calendar busy-time sync failed");
     let failure = Failure::of(error, attempt);
@@ -164,7 +170,7 @@ async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Si
         // are told.
         Failure::ReauthRequired(reason) => {
             // Gone with the connection: a disconnected calendar needs no reconnecting.
-            if let Some(connection) = app.store.get_calendar_connection(business_id).await? {
+            if let Some(connection) = app.store.get_calendar_connection(business_id, id).await? {
                 let incident = Incident::Reconnect {
                     provider,
                     reason: &reason,
@@ -180,11 +186,11 @@ async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Si
         message: busy_times_not_read(
             &ProviderNames::of(&app.registry, provider),
             &failure,
-            &account(app, business_id, provider).await?,
+            &account(app, connection).await?,
         ),
     };
     app.store
-        .update_connection_health(business_id, provider, &health, None)
+        .update_connection_health(business_id, id, &health, None)
         .await?;
     Ok(failure
         .retry_in()
@@ -194,14 +200,12 @@ async fn fail<S: CatalogStore + ConnectionStore + LeaseStore + SignInStore + ?Si
 /// The connected account, as the owner knows the calendar's sharing by.
 async fn account<S: ConnectionStore + ?Sized>(
     app: &App<S>,
-    business_id: BusinessId,
-    provider: ProviderKind,
+    connection: ConnectionRef,
 ) -> Result<String, AppError> {
     Ok(app
         .store
-        .get_calendar_connection(business_id)
+        .get_calendar_connection(connection.business_id, connection.id)
         .await?
-        .filter(|connection| connection.provider == provider)
         .map_or_else(
             || CONNECTED_ACCOUNT.to_owned(),
             |connection| connection.account,

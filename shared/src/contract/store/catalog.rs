@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::{at, authenticated_as, base, business, service, stored_business, with_service};
 use crate::domain::{
-    ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, CountryCode, HoldMinutes,
-    Minutes, ServiceId, StaffId, StaffMember,
+    ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, ConnectionId,
+    CountryCode, HoldMinutes, Minutes, ServiceId, StaffId, StaffMember,
 };
 use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
 
@@ -127,10 +127,13 @@ pub async fn a_service_the_connection_and_the_staff_are_read_together(store: Arc
             .service_connection_and_staff(business.id, service.id)
             .await
             .unwrap(),
-        (Some(service.clone()), None, first.clone())
+        (Some(service.clone()), Vec::new(), first.clone())
     );
     let connection = CalendarConnection {
+        id: ConnectionId::of_first_connection(business.id),
         business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
+        checked_calendars: Vec::new(),
         provider: ProviderKind::GOOGLE,
         account: "clinic@example.com".into(),
         calendar_id: Some("primary".into()),
@@ -151,14 +154,14 @@ pub async fn a_service_the_connection_and_the_staff_are_read_together(store: Arc
             .service_connection_and_staff(business.id, service.id)
             .await
             .unwrap(),
-        (Some(service), Some(connection.clone()), staff.clone())
+        (Some(service), vec![connection.clone()], staff.clone())
     );
     assert_eq!(
         store
             .service_connection_and_staff(business.id, ServiceId::generate())
             .await
             .unwrap(),
-        (None, Some(connection), staff)
+        (None, vec![connection], staff)
     );
 }
 

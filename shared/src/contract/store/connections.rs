@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{at, base, with_service};
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, ConnectionId, StaffId};
 use crate::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, OAuthAttempt, ProviderKind, PushChannel,
     Store, StoreError,
@@ -12,26 +12,38 @@ use crate::ports::{
 
 pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>) {
     let (business, _) = with_service(store.as_ref()).await;
+    let first = ConnectionId::of_first_connection(business.id);
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         None
     );
+    assert_eq!(store.calendar_connections(business.id).await.unwrap(), []);
     let google = CalendarConnection {
+        id: first,
         business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
         provider: ProviderKind::GOOGLE,
         account: "clinic@example.com".into(),
         calendar_id: None,
+        checked_calendars: Vec::new(),
         connected_at: base(),
         health: ConnectionHealth::Connected,
         last_synced_at: None,
     };
     store.put_calendar_connection(&google).await.unwrap();
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         Some(google.clone())
     );
     let chosen = CalendarConnection {
         calendar_id: Some("primary".into()),
+        checked_calendars: vec!["holidays".into()],
         health: ConnectionHealth::ReauthRequired {
             reason: "revoked".into(),
         },
@@ -40,26 +52,29 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     };
     store.put_calendar_connection(&chosen).await.unwrap();
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         Some(chosen.clone())
     );
     assert!(
         !store
             .update_connection_health(
                 business.id,
-                ProviderKind::MICROSOFT,
+                ConnectionId::generate(),
                 &ConnectionHealth::Connected,
                 Some(at(4))
             )
             .await
             .unwrap(),
-        "a report about another provider's connection changes nothing"
+        "a report about another connection changes nothing"
     );
     assert!(
         store
             .update_connection_health(
                 business.id,
-                ProviderKind::GOOGLE,
+                first,
                 &ConnectionHealth::Connected,
                 Some(at(5))
             )
@@ -71,12 +86,15 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
     };
     assert!(
         store
-            .update_connection_health(business.id, ProviderKind::GOOGLE, &error, None)
+            .update_connection_health(business.id, first, &error, None)
             .await
             .unwrap()
     );
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         Some(CalendarConnection {
             health: error,
             last_synced_at: Some(at(5)),
@@ -84,16 +102,22 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         }),
         "only health and the last sync time change; a report without a time keeps the old one"
     );
-    store.delete_calendar_connection(business.id).await.unwrap();
+    store
+        .delete_calendar_connection(business.id, first)
+        .await
+        .unwrap();
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         None
     );
     assert!(
         !store
             .update_connection_health(
                 business.id,
-                ProviderKind::GOOGLE,
+                first,
                 &ConnectionHealth::Connected,
                 Some(at(6))
             )
@@ -102,10 +126,179 @@ pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>)
         "a late report never brings a disconnected calendar back"
     );
     assert_eq!(
-        store.get_calendar_connection(business.id).await.unwrap(),
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
         None
     );
-    store.delete_calendar_connection(business.id).await.unwrap();
+    store
+        .delete_calendar_connection(business.id, first)
+        .await
+        .unwrap();
+}
+
+/// Two members, one of them with two accounts: each connection is listed and kept apart, whatever its key (the
+/// first connection's old one or a new one), and removing one leaves the others.
+pub async fn every_members_connections_are_listed_and_removed_one_by_one(store: Arc<dyn Store>) {
+    let (business, _) = with_service(store.as_ref()).await;
+    let (maria, tom) = (StaffId::first_of(business.id), StaffId::generate());
+    let connection = |id, staff_id, provider, account: &str| CalendarConnection {
+        id,
+        business_id: business.id,
+        staff_id,
+        provider,
+        account: account.to_owned(),
+        calendar_id: None,
+        checked_calendars: Vec::new(),
+        connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    };
+    let maria_personal = connection(
+        ConnectionId::of_first_connection(business.id),
+        maria,
+        ProviderKind::GOOGLE,
+        "maria@example.com",
+    );
+    let maria_work = CalendarConnection {
+        calendar_id: Some("work".into()),
+        checked_calendars: vec!["maria@example.com".into()],
+        ..connection(
+            ConnectionId::generate(),
+            maria,
+            ProviderKind::GOOGLE,
+            "maria@clinic.example",
+        )
+    };
+    let tom_outlook = connection(
+        ConnectionId::generate(),
+        tom,
+        ProviderKind::MICROSOFT,
+        "tom@clinic.example",
+    );
+    let (other_business, _) = with_service(store.as_ref()).await;
+    let elsewhere = CalendarConnection {
+        business_id: other_business.id,
+        ..connection(
+            ConnectionId::generate(),
+            StaffId::first_of(other_business.id),
+            ProviderKind::GOOGLE,
+            "other@example.com",
+        )
+    };
+    for each in [&maria_personal, &maria_work, &tom_outlook, &elsewhere] {
+        store.put_calendar_connection(each).await.unwrap();
+    }
+    let listed = |mut connections: Vec<CalendarConnection>| {
+        connections.sort_by_key(|connection| connection.id);
+        connections
+    };
+    assert_eq!(
+        listed(store.calendar_connections(business.id).await.unwrap()),
+        listed(vec![
+            maria_personal.clone(),
+            maria_work.clone(),
+            tom_outlook.clone()
+        ])
+    );
+    store
+        .delete_calendar_connection(business.id, maria_personal.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(store.calendar_connections(business.id).await.unwrap()),
+        listed(vec![maria_work.clone(), tom_outlook.clone()])
+    );
+    store
+        .delete_calendar_connection(business.id, tom_outlook.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calendar_connections(business.id).await.unwrap(),
+        std::slice::from_ref(&maria_work)
+    );
+    assert_eq!(
+        store
+            .get_calendar_connection(business.id, maria_work.id)
+            .await
+            .unwrap(),
+        Some(maria_work)
+    );
+    assert_eq!(
+        store.calendar_connections(other_business.id).await.unwrap(),
+        [elsewhere]
+    );
+}
+
+/// A connection as the release before staff members stored it (no id, no member, no checked calendars), written
+/// raw under its old key by `write_legacy`: it reads as the business's first connection, of its first member, and
+/// is updated and deleted under that key.
+pub async fn a_connection_of_the_release_before_members_reads_as_the_first_members(
+    store: Arc<dyn Store>,
+    write_legacy: impl AsyncFnOnce(BusinessId, serde_json::Value),
+) {
+    let (business, _) = with_service(store.as_ref()).await;
+    write_legacy(
+        business.id,
+        serde_json::json!({
+            "business_id": business.id,
+            "provider": "google",
+            "account": "clinic@example.com",
+            "calendar_id": "primary",
+            "connected_at": base(),
+            "health": {"state": "connected"},
+            "last_synced_at": null,
+        }),
+    )
+    .await;
+    let first = ConnectionId::of_first_connection(business.id);
+    let legacy = CalendarConnection {
+        id: first,
+        business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
+        provider: ProviderKind::GOOGLE,
+        account: "clinic@example.com".into(),
+        calendar_id: Some("primary".into()),
+        checked_calendars: Vec::new(),
+        connected_at: base(),
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    };
+    assert_eq!(
+        store.calendar_connections(business.id).await.unwrap(),
+        std::slice::from_ref(&legacy)
+    );
+    assert_eq!(
+        store
+            .get_calendar_connection(business.id, first)
+            .await
+            .unwrap(),
+        Some(legacy.clone())
+    );
+    let failing = ConnectionHealth::Error {
+        message: "Google answered 503".into(),
+    };
+    assert!(
+        store
+            .update_connection_health(business.id, first, &failing, Some(at(1)))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.calendar_connections(business.id).await.unwrap(),
+        [CalendarConnection {
+            health: failing,
+            last_synced_at: Some(at(1)),
+            ..legacy
+        }],
+        "updated in place, under its old key"
+    );
+    store
+        .delete_calendar_connection(business.id, first)
+        .await
+        .unwrap();
+    assert_eq!(store.calendar_connections(business.id).await.unwrap(), []);
 }
 
 pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<dyn Store>) {
@@ -113,6 +306,7 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
     let attempt = |nonce: &str, expires_at| OAuthAttempt {
         nonce: nonce.to_owned(),
         business_id: business.id,
+        staff_id: StaffId::first_of(business.id),
         provider: ProviderKind::MICROSOFT,
         pkce_verifier: "verifier".into(),
         expires_at,
@@ -155,6 +349,8 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
 fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
     CalendarWatch {
         business_id,
+        connection_id: ConnectionId::of_first_connection(business_id),
+        staff_id: StaffId::first_of(business_id),
         provider: ProviderKind::GOOGLE,
         calendar_id: "primary".into(),
         cursor: Some(format!("token-{version}")),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::{at, authenticated_as, base, book, business, service, stored_business, with_service};
 use crate::domain::{
-    ApiKey, Appointment, Business, Customer, CustomerName, Hold, HoldId, PhoneNumber,
+    ApiKey, Appointment, Business, ConnectionId, Customer, CustomerName, Hold, HoldId, PhoneNumber,
+    StaffId,
 };
 use crate::ports::{
     Account, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth,
@@ -122,7 +123,10 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         .unwrap();
     store
         .put_calendar_connection(&CalendarConnection {
+            id: ConnectionId::of_first_connection(business.id),
             business_id: business.id,
+            staff_id: StaffId::first_of(business.id),
+            checked_calendars: Vec::new(),
             provider: ProviderKind::GOOGLE,
             account: "owner@clinic.test".into(),
             calendar_id: Some("primary".into()),
@@ -243,10 +247,10 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
     assert!(store.list_accounts(gone.id).await.unwrap().is_empty());
     assert!(
         store
-            .get_calendar_connection(gone.id)
+            .calendar_connections(gone.id)
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
     assert!(store.get_calendar_watch(gone.id).await.unwrap().is_none());
     assert!(

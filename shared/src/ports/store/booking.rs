@@ -174,17 +174,10 @@ pub trait BookingReads: CatalogStore + ConnectionStore {
         &self,
         business_id: BusinessId,
         service_id: ServiceId,
-    ) -> Result<
-        (
-            Option<Service>,
-            Option<CalendarConnection>,
-            Vec<StaffMember>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<(Option<Service>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
         tokio::try_join!(
             self.get_service(business_id, service_id),
-            self.get_calendar_connection(business_id),
+            self.calendar_connections(business_id),
             self.list_staff(business_id)
         )
     }

@@ -1,12 +1,12 @@
-//! A business's link to its external calendar: the connection, the OAuth attempt that makes it, and the watch that
-//! follows the selected calendar.
+//! Staff members' links to their external calendars: the connections (several per member, one per provider
+//! account), the OAuth attempt that makes one, and the watch that follows a calendar.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, ConnectionId, StaffId, read_from_any_release};
 use crate::ports::{ProviderKind, PushChannel};
 
 /// Whether a connection can do its work, and if not, what the business has to do about it.
@@ -21,14 +21,26 @@ pub enum ConnectionHealth {
     Error { message: String },
 }
 
-/// A business's link to its external calendar. Tokens are not here: they live in the `SecretStore`.
+/// A staff member's link to one account at a calendar provider; a member may hold several (identified by member,
+/// provider and account). Tokens are not here: they live in the `SecretStore`. A connection stored before
+/// connections belonged to members names neither id nor member: it reads as the business's first connection
+/// ([`ConnectionId::of_first_connection`]) of its first member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CalendarConnection {
+    #[serde(default = "ConnectionId::unnamed")]
+    pub id: ConnectionId,
     pub business_id: BusinessId,
+    #[serde(default = "StaffId::unnamed")]
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     pub account: String,
-    /// The calendar chosen for sync; nothing is synced until one is chosen.
+    /// The calendar the member's appointments are written to; nothing is written until one is chosen. At most one
+    /// of a member's connections has one. (Stored under its first name, `calendar_id`.)
     pub calendar_id: Option<String>,
+    /// Further calendars of the account whose events block the member; the written calendar is checked as well.
+    #[serde(default)]
+    pub checked_calendars: Vec<String>,
     pub connected_at: Timestamp,
     #[serde(default)]
     pub health: ConnectionHealth,
@@ -37,12 +49,18 @@ pub struct CalendarConnection {
     pub last_synced_at: Option<Timestamp>,
 }
 
+read_from_any_release!(CalendarConnection; id: ConnectionId::of_first_connection);
+
 /// A started OAuth authorization, kept until its callback consumes it (once) or it expires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct OAuthAttempt {
     /// Random, unguessable; the signed `state` carries it.
     pub nonce: String,
     pub business_id: BusinessId,
+    /// Whose connection the authorization makes; an attempt started by the release before members is the first's.
+    #[serde(default = "StaffId::unnamed")]
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     /// The PKCE code verifier; never leaves the server.
     pub pkce_verifier: String,
@@ -52,10 +70,46 @@ pub struct OAuthAttempt {
     pub from_dashboard: bool,
 }
 
+read_from_any_release!(OAuthAttempt);
+
+/// What addresses one connection's tokens and health reports: its business and id, and its provider (the first
+/// connection's tokens are filed under the provider, as the release before members filed them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionRef {
+    pub business_id: BusinessId,
+    pub id: ConnectionId,
+    pub provider: ProviderKind,
+}
+
 impl CalendarConnection {
     /// True once appointments have somewhere to go.
     pub fn syncs_appointments(&self) -> bool {
         self.calendar_id.is_some()
+    }
+
+    /// Every calendar whose events block the member: the written one first, then the other checked ones, each once.
+    pub fn calendars_checked(&self) -> Vec<&str> {
+        let mut checked: Vec<&str> = self.calendar_id.as_deref().into_iter().collect();
+        for calendar in &self.checked_calendars {
+            if !checked.contains(&calendar.as_str()) {
+                checked.push(calendar);
+            }
+        }
+        checked
+    }
+
+    pub fn reference(&self) -> ConnectionRef {
+        ConnectionRef {
+            business_id: self.business_id,
+            id: self.id,
+            provider: self.provider,
+        }
+    }
+
+    /// Whether this is the business's connection from before connections belonged to members: stores keep it
+    /// (and its tokens) under the old keys.
+    pub fn is_first_connection(&self) -> bool {
+        self.id == ConnectionId::of_first_connection(self.business_id)
     }
 }
 
@@ -63,8 +117,15 @@ impl CalendarConnection {
 /// tells us when to run it. Versioned, so two syncs racing on notifications for the same calendar cannot both
 /// advance the cursor: the loser re-reads and runs again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CalendarWatch {
     pub business_id: BusinessId,
+    /// The connection whose calendar this follows; a watch of the release before members is the first connection's.
+    #[serde(default = "ConnectionId::unnamed")]
+    pub connection_id: ConnectionId,
+    /// The member the calendar's busy time blocks.
+    #[serde(default = "StaffId::unnamed")]
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     pub calendar_id: String,
     /// Google's sync token or Graph's delta link; `None` until the first full sync has finished.
@@ -88,11 +149,16 @@ pub struct CalendarWatch {
     pub version: u64,
 }
 
+read_from_any_release!(CalendarWatch; connection_id: ConnectionId::of_first_connection);
+
 impl CalendarWatch {
-    /// Following a newly selected calendar: nothing synced yet, no channel, version 1.
+    /// Following a newly selected calendar of the business's first connection (its first member's): nothing
+    /// synced yet, no channel, version 1.
     pub fn new(business_id: BusinessId, provider: ProviderKind, calendar_id: String) -> Self {
         Self {
             business_id,
+            connection_id: ConnectionId::of_first_connection(business_id),
+            staff_id: StaffId::first_of(business_id),
             provider,
             calendar_id,
             cursor: None,
@@ -104,6 +170,24 @@ impl CalendarWatch {
             synced_at: None,
             sync_started_at: None,
             version: 1,
+        }
+    }
+
+    /// Following a newly selected calendar of `connection`, for its member.
+    pub fn of_connection(connection: &CalendarConnection, calendar_id: String) -> Self {
+        Self {
+            connection_id: connection.id,
+            staff_id: connection.staff_id,
+            ..Self::new(connection.business_id, connection.provider, calendar_id)
+        }
+    }
+
+    /// The connection whose tokens read this calendar.
+    pub fn connection(&self) -> ConnectionRef {
+        ConnectionRef {
+            business_id: self.business_id,
+            id: self.connection_id,
+            provider: self.provider,
         }
     }
 }
@@ -135,30 +219,41 @@ pub struct OpeningChannel {
 /// Calendar connections, OAuth attempts and calendar watches.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync + 'static {
+    /// Every connection of the business's members, in no particular order (DynamoDB: one Query).
+    async fn calendar_connections(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarConnection>, StoreError>;
+
     async fn get_calendar_connection(
         &self,
         business_id: BusinessId,
+        id: ConnectionId,
     ) -> Result<Option<CalendarConnection>, StoreError>;
 
-    /// Creates or replaces the business's connection.
+    /// Creates or replaces the connection with its id.
     async fn put_calendar_connection(
         &self,
         connection: &CalendarConnection,
     ) -> Result<(), StoreError>;
 
-    /// Records how the connection is doing (and, when given, when it last synced) if the business is still
-    /// connected to `provider`; `Ok(false)` otherwise. Only these fields change, so a worker's report can never
-    /// undo a disconnect or a calendar choice made meanwhile.
+    /// Records how the connection is doing (and, when given, when it last synced) if it still exists; `Ok(false)`
+    /// otherwise. Only these fields change, so a worker's report can never undo a disconnect or a calendar choice
+    /// made meanwhile.
     async fn update_connection_health(
         &self,
         business_id: BusinessId,
-        provider: ProviderKind,
+        id: ConnectionId,
         health: &ConnectionHealth,
         synced_at: Option<Timestamp>,
     ) -> Result<bool, StoreError>;
 
-    /// Removes the business's connection; removing none succeeds.
-    async fn delete_calendar_connection(&self, business_id: BusinessId) -> Result<(), StoreError>;
+    /// Removes the connection; removing none succeeds.
+    async fn delete_calendar_connection(
+        &self,
+        business_id: BusinessId,
+        id: ConnectionId,
+    ) -> Result<(), StoreError>;
 
     /// Fails with `AlreadyExists` if the nonce is taken.
     async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError>;

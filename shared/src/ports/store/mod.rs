@@ -28,8 +28,8 @@ pub use booking::{
 pub use busy_time::{BusyEvent, BusyTimeStore};
 pub use catalog::CatalogStore;
 pub use connections::{
-    CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    OpeningChannel, ScheduledWatch,
+    CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionRef, ConnectionStore,
+    OAuthAttempt, OpeningChannel, ScheduledWatch,
 };
 pub use leases::LeaseStore;
 pub use operator::{OperatorStore, RecordLocation, StoredRecord};
