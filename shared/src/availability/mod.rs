@@ -50,12 +50,14 @@
 //! # Cost
 //!
 //! Blocked time (appointments' occupied intervals and busy intervals) is swept with moving pointers, appointments
-//! are counted per local date once, and the zone's offsets are read once per query: turning a grid time into an
-//! instant is a subtraction, with no time-zone lookup per slot. The service's grid and its daily counts are computed
-//! once however many members are asked about, and one sweep of the grid answers for all of them: appointments and busy time are each read once in order of start (as the stores return them; any
-//! other order is radix-sorted), each raising the latest end of its member's blocked time, so whether a member is
-//! clear of a slot is one comparison; their own hours are resolved once per date. Nothing is allocated per candidate
-//! start, only the list of members of each slot offered.
+//! are counted per local date once (and not at all without a limit), and the zone's offsets are read once per
+//! query: turning a grid time into an instant is a subtraction, with no time-zone lookup per slot. The service's
+//! grid is computed once however many members are asked about, and one sweep of it answers for all of them:
+//! appointments and busy time are each read once, in the order of start the stores return them (any other order is
+//! radix-sorted first), each raising the latest end of its member's blocked time, so whether a member is clear of a
+//! slot is one comparison, and an interval over before the slot in question is passed over without looking up whose
+//! it is. Members' own hours are resolved once per date. Nothing is allocated per candidate start, only the list of
+//! members of each slot offered.
 
 mod grid;
 
@@ -173,70 +175,124 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
         return Vec::new();
     }
     let index = MemberIndex::new(&qualified);
-    let (from, until) = grid.swept_span();
-    let appointments = index.blocks(
-        input.occupancies.iter().map(|o| (o.staff_id, &o.occupied)),
-        from,
-        until,
-    );
-    let busy = index.blocks(
-        input.busy.iter().map(|b| (b.staff_id, &b.interval)),
-        from,
-        until,
-    );
     let full_days = grid.full_days(input, &qualified, &index);
-    let mut members: Vec<MemberSweep> = qualified
-        .iter()
-        .zip(full_days)
-        .map(|(member, full_days)| MemberSweep {
-            id: member.id,
-            blocked_until: i64::MIN,
-            full_days,
-            hours: MemberHours::new(member, &grid.offsets, grid.duration),
-        })
-        .collect();
-    let (mut next_appointment, mut next_busy) = (0, 0);
-    let mut free = Vec::with_capacity(members.len());
-    let mut offered = Vec::new();
-    for &(start, day) in &grid.starts {
-        let occupied_start = start - grid.before;
-        let occupied_end = start + grid.duration + grid.after;
-        // Starts ascend, so the blocked time starting before the occupied interval ends only grows: each list is
-        // read once, whoever it blocks.
-        for (blocks, next) in [
-            (&appointments, &mut next_appointment),
-            (&busy, &mut next_busy),
-        ] {
-            while let Some(block) = blocks.get(*next).filter(|b| b.start < occupied_end) {
-                if let Some(member) = members.get_mut(block.member) {
-                    member.blocked_until = member.blocked_until.max(block.end);
-                }
-                *next += 1;
-            }
-        }
-        let Some(&(date, midnight)) = grid.dates.get(day) else {
-            continue;
-        };
-        free.clear();
-        for member in &mut members {
-            if member.blocked_until <= occupied_start
-                && !member.full_days.get(day).copied().unwrap_or(false)
-                && member.hours.admits(day, date, midnight, start)
-            {
-                free.push(member.id);
-            }
-        }
-        if free.is_empty() {
-            continue;
-        }
-        if let Some(slot) = slot_at(start, grid.duration) {
-            offered.push(OfferedSlot {
-                slot,
-                staff: free.clone(),
-            });
-        }
+    let members = || -> Vec<MemberSweep> {
+        qualified
+            .iter()
+            .zip(&full_days)
+            .map(|(member, full_days)| MemberSweep {
+                id: member.id,
+                blocked_until: i64::MIN,
+                full_days,
+                hours: MemberHours::new(member, &grid.offsets, grid.duration),
+            })
+            .collect()
+    };
+    // The stores hand both lists over in order of start (their keys begin with it): then they are swept as they
+    // are, and an interval that ends before the slot in question is passed over without looking up its member.
+    let as_given = grid.sweep(&index, &mut members(), input.occupancies, input.busy);
+    as_given.unwrap_or_else(|OutOfOrder| {
+        let (from, until) = grid.swept_span();
+        let appointments = index.blocks(input.occupancies, from, until);
+        let busy = index.blocks(input.busy, from, until);
+        grid.sweep(&index, &mut members(), &appointments, &busy)
+            .unwrap_or_default()
+    })
+}
+
+/// A list of blocked time came in another order than by start.
+struct OutOfOrder;
+
+/// Blocked time as the sweep reads it: an appointment's occupied interval, a busy interval, or either once sorted.
+trait Blocking {
+    /// The interval in whole seconds, rounded outward: slot occupied intervals have whole-second ends, so overlap
+    /// with a rounded interval is overlap with the exact one.
+    fn seconds(&self) -> (i64, i64);
+    /// Whose it is, as a position among the members asked about; None for anyone else.
+    fn member(&self, index: &MemberIndex) -> Option<usize>;
+}
+
+fn interval_seconds(interval: &Interval) -> (i64, i64) {
+    (floor_second(interval.start()), ceil_second(interval.end()))
+}
+
+impl Blocking for Occupancy {
+    fn seconds(&self) -> (i64, i64) {
+        interval_seconds(&self.occupied)
     }
-    offered
+
+    fn member(&self, index: &MemberIndex) -> Option<usize> {
+        index.position(self.staff_id)
+    }
+}
+
+impl Blocking for MemberBusy {
+    fn seconds(&self) -> (i64, i64) {
+        interval_seconds(&self.interval)
+    }
+
+    fn member(&self, index: &MemberIndex) -> Option<usize> {
+        index.position(self.staff_id)
+    }
+}
+
+impl Blocking for Block {
+    fn seconds(&self) -> (i64, i64) {
+        (self.start, self.end)
+    }
+
+    fn member(&self, _: &MemberIndex) -> Option<usize> {
+        Some(self.member)
+    }
+}
+
+/// One list of blocked time, read as the sweep's starts advance.
+struct Cursor<'a, T> {
+    items: &'a [T],
+    next: usize,
+}
+
+impl<T: Blocking> Cursor<'_, T> {
+    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval), raising
+    /// its member's latest blocked end; `previous_end` is the previous slot's. An item starting before
+    /// `previous_end` should have been read for that slot already: the list is out of order.
+    fn advance(
+        &mut self,
+        index: &MemberIndex,
+        members: &mut [MemberSweep],
+        previous_end: i64,
+        occupied_start: i64,
+        occupied_end: i64,
+    ) -> Result<(), OutOfOrder> {
+        while let Some(item) = self.items.get(self.next) {
+            let (start, end) = item.seconds();
+            if start >= occupied_end {
+                break;
+            }
+            if start < previous_end {
+                return Err(OutOfOrder);
+            }
+            self.next += 1;
+            // Starts only move later, so an interval over by now blocks no slot from here on.
+            if end <= occupied_start {
+                continue;
+            }
+            if let Some(member) = item.member(index).and_then(|at| members.get_mut(at)) {
+                member.blocked_until = member.blocked_until.max(end);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every item not read starts at or after `last_end`, the end of the last slot's occupied interval:
+    /// none of them was missed behind an item out of order.
+    fn rest_starts_from(&self, last_end: i64) -> bool {
+        self.items
+            .get(self.next..)
+            .unwrap_or_default()
+            .iter()
+            .all(|item| item.seconds().0 >= last_end)
+    }
 }
 
 /// One member's state while the grid is swept.
@@ -247,7 +303,7 @@ struct MemberSweep<'a> {
     blocked_until: i64,
     /// By index into the grid's dates, whether the member's own maximum per day is reached on it; empty for a
     /// member without one.
-    full_days: Vec<bool>,
+    full_days: &'a [bool],
     hours: MemberHours<'a>,
 }
 
@@ -318,6 +374,60 @@ impl ServiceGrid {
             duration,
             after,
         })
+    }
+
+    /// Every start with the members free for it: one pass over the starts, each list of blocked time read once
+    /// alongside, in order of start (else `OutOfOrder`).
+    fn sweep(
+        &self,
+        index: &MemberIndex,
+        members: &mut [MemberSweep],
+        appointments: &[impl Blocking],
+        busy: &[impl Blocking],
+    ) -> Result<Vec<OfferedSlot>, OutOfOrder> {
+        let mut appointments = Cursor {
+            items: appointments,
+            next: 0,
+        };
+        let mut busy = Cursor {
+            items: busy,
+            next: 0,
+        };
+        let mut previous_end = i64::MIN;
+        let mut free = Vec::with_capacity(members.len());
+        let mut offered = Vec::new();
+        for &(start, day) in &self.starts {
+            let occupied_start = start - self.before;
+            let occupied_end = start + self.duration + self.after;
+            appointments.advance(index, members, previous_end, occupied_start, occupied_end)?;
+            busy.advance(index, members, previous_end, occupied_start, occupied_end)?;
+            previous_end = occupied_end;
+            let Some(&(date, midnight)) = self.dates.get(day) else {
+                continue;
+            };
+            free.clear();
+            for member in members.iter_mut() {
+                if member.blocked_until <= occupied_start
+                    && !member.full_days.get(day).copied().unwrap_or(false)
+                    && member.hours.admits(day, date, midnight, start)
+                {
+                    free.push(member.id);
+                }
+            }
+            if free.is_empty() {
+                continue;
+            }
+            if let Some(slot) = slot_at(start, self.duration) {
+                offered.push(OfferedSlot {
+                    slot,
+                    staff: free.clone(),
+                });
+            }
+        }
+        if !(appointments.rest_starts_from(previous_end) && busy.rest_starts_from(previous_end)) {
+            return Err(OutOfOrder);
+        }
+        Ok(offered)
     }
 
     /// The span in which a blocked interval can touch a candidate slot's occupied interval.
@@ -672,23 +782,17 @@ impl MemberIndex {
         }
     }
 
-    /// The intervals of the members asked about that reach into `[from, until)`, in order of start. The stores hand
-    /// them over in that order (their keys begin with the start), and then nothing is sorted.
-    fn blocks<'a>(
-        &self,
-        intervals: impl Iterator<Item = (StaffId, &'a Interval)>,
-        from: i64,
-        until: i64,
-    ) -> Vec<Block> {
-        let mut blocks = Vec::with_capacity(intervals.size_hint().0);
+    /// The intervals of the members asked about that reach into `[from, until)`, in order of start.
+    fn blocks(&self, items: &[impl Blocking], from: i64, until: i64) -> Vec<Block> {
+        let mut blocks = Vec::with_capacity(items.len());
         let mut in_order = true;
         let mut latest_start = i64::MIN;
-        for (id, interval) in intervals {
-            let (start, end) = (floor_second(interval.start()), ceil_second(interval.end()));
+        for item in items {
+            let (start, end) = item.seconds();
             if end <= from || start >= until {
                 continue;
             }
-            let Some(member) = self.position(id) else {
+            let Some(member) = item.member(self) else {
                 continue;
             };
             in_order &= start >= latest_start;
@@ -752,6 +856,13 @@ struct DailyCounts {
 
 impl DailyCounts {
     fn new(input: &AvailabilityInput, first: Date, last: Date) -> Self {
+        if input.service.settings.max_per_day.is_none() {
+            // Nothing is ever full: counting would only cost a pass and a sort over every appointment.
+            return Self {
+                dates: Vec::new(),
+                next: 0,
+            };
+        }
         let mut dates: Vec<Date> = input
             .occupancies
             .iter()

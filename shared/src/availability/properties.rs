@@ -561,6 +561,31 @@ proptest! {
         }
     }
 
+    /// The order appointments and busy time come in does not change the answer: in order of start (as the stores
+    /// give them, swept as they are) and in reverse (sorted first) give the answer of the scenario's own order.
+    #[test]
+    fn the_answer_does_not_depend_on_the_order_of_the_blocked_time(case in staffed_scenario()) {
+        let mut occupancies = case.case.occupancies.clone();
+        occupancies.sort_by_key(|o| o.occupied.start());
+        let mut busy = case.case.busy.clone();
+        busy.sort_by_key(|b| b.interval.start());
+        let in_order = AvailabilityInput {
+            occupancies: &occupancies,
+            busy: &busy,
+            ..case.input()
+        };
+        let expected = offered_slots(&case.input(), case.window);
+        prop_assert_eq!(&offered_slots(&in_order, case.window), &expected);
+        occupancies.reverse();
+        busy.reverse();
+        let reversed = AvailabilityInput {
+            occupancies: &occupancies,
+            busy: &busy,
+            ..case.input()
+        };
+        prop_assert_eq!(&offered_slots(&reversed, case.window), &expected);
+    }
+
     /// Each member's own answer follows the rules for them (their hours within the service's, their occupancies,
     /// their limit and the service's), and the check of a time agrees, naming who is free.
     #[test]
