@@ -3,7 +3,7 @@
 //! reschedules, cancels, sync results, calendar watches written by syncs and webhooks, busy time, the scheduler) is
 //! recorded by an SDK interceptor, and no key may be touched by more than one business, except the due index's
 //! sharded keys when there are at least [`MIN_SHARDS`] shards. The same interceptor holds the booking path to its
-//! five requests (the API key's read included; as before staff members).
+//! five requests (the API key's read included; as before staff members), and a booking from a hold to four.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -294,6 +294,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let before = recorder.requests();
     let (status, from_hold) = client
         .post(
             "/v1/appointments",
@@ -301,6 +302,14 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{from_hold}");
+    // The key's GetItem, the BatchGetItem of the hold, the connection and the staff roster, the busy Query, and the
+    // transaction: four requests; the answer names the held member from the roster read.
+    assert_eq!(
+        recorder.requests() - before,
+        4,
+        "requests of a booking from a hold"
+    );
+    assert_eq!(from_hold["staff"]["name"], "Bench", "{from_hold}");
     let moved_to = tomorrow + SignedDuration::from_hours(7);
     let (status, moved) = client
         .call(

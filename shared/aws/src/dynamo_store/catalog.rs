@@ -1,18 +1,20 @@
 //! Businesses, their services and settings.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
-    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId, StaffId, StaffMember, ValidationError,
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Hold,
+    HoldId, Service, ServiceId, StaffId, StaffMember, ValidationError,
 };
 use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
     API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
-    CalendarConnectionItem, MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK,
-    ServiceItem, StaffRosterItem, api_key_pk, business_pk, service_sk,
+    CalendarConnectionItem, HoldItem, MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK,
+    STAFF_ROSTER_SK, ServiceItem, StaffRosterItem, api_key_pk, business_pk, hold_sk, service_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -358,14 +360,62 @@ impl BookingReads for DynamoStore {
         ),
         StoreError,
     > {
+        let read = self
+            .with_connection_and_staff(business_id, service_sk(service_id))
+            .await?;
+        let service = read
+            .item
+            .map(from_item::<ServiceItem>)
+            .transpose()?
+            .map(|item| item.service);
+        Ok((service, read.connection, read.staff))
+    }
+
+    /// One consistent BatchGetItem for the three items instead of two GetItems and a roster GetItem for the answer:
+    /// a booking from a hold's first round trip, and its only read of the staff.
+    async fn hold_connection_and_staff(
+        &self,
+        business_id: BusinessId,
+        hold_id: HoldId,
+    ) -> Result<(Option<Hold>, Option<CalendarConnection>, Vec<StaffMember>), StoreError> {
+        let read = self
+            .with_connection_and_staff(business_id, hold_sk(hold_id))
+            .await?;
+        let hold = read
+            .item
+            .map(from_item::<HoldItem>)
+            .transpose()?
+            .map(|item| item.hold);
+        Ok((hold, read.connection, read.staff))
+    }
+}
+
+/// An item of a business read together with its calendar connection and staff roster.
+struct ReadWithConnectionAndStaff {
+    item: Option<HashMap<String, AttributeValue>>,
+    connection: Option<CalendarConnection>,
+    staff: Vec<StaffMember>,
+}
+
+impl DynamoStore {
+    /// The business's item under `sk`, its calendar connection and its staff roster in one consistent BatchGetItem.
+    async fn with_connection_and_staff(
+        &self,
+        business_id: BusinessId,
+        sk: String,
+    ) -> Result<ReadWithConnectionAndStaff, StoreError> {
         let mut pending = KeysAndAttributes::builder()
-            .keys(key(business_pk(business_id), service_sk(service_id)))
+            .keys(key(business_pk(business_id), sk))
             .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
             .keys(key(business_pk(business_id), STAFF_ROSTER_SK.to_owned()))
             .consistent_read(true)
             .build()
             .map_err(backend)?;
-        let (mut service, mut connection, mut staff) = (None, None, Vec::new());
+        let mut read = ReadWithConnectionAndStaff {
+            item: None,
+            connection: None,
+            staff: Vec::new(),
+        };
         for attempt in 0.. {
             let output = self
                 .client
@@ -381,12 +431,13 @@ impl BookingReads for DynamoStore {
             for item in items {
                 match item.get(SK) {
                     Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
-                        connection = Some(from_item::<CalendarConnectionItem>(item)?.connection);
+                        read.connection =
+                            Some(from_item::<CalendarConnectionItem>(item)?.connection);
                     }
                     Some(AttributeValue::S(sk)) if sk == STAFF_ROSTER_SK => {
-                        staff = from_item::<StaffRosterItem>(item)?.members;
+                        read.staff = from_item::<StaffRosterItem>(item)?.members;
                     }
-                    _ => service = Some(from_item::<ServiceItem>(item)?.service),
+                    _ => read.item = Some(item),
                 }
             }
             // DynamoDB may leave keys unprocessed under throttling: ask for those again, after a pause.
@@ -401,6 +452,6 @@ impl BookingReads for DynamoStore {
                 _ => break,
             }
         }
-        Ok((service, connection, staff))
+        Ok(read)
     }
 }
