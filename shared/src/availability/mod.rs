@@ -190,7 +190,11 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
     };
     // The stores hand both lists over in order of start (their keys begin with it): then they are swept as they
     // are, and an interval that ends before the slot in question is passed over without looking up its member.
-    let as_given = grid.sweep(&index, &mut members(), input.occupancies, input.busy);
+    let as_given = if starts_in_order(input.occupancies) && starts_in_order(input.busy) {
+        grid.sweep(&index, &mut members(), input.occupancies, input.busy)
+    } else {
+        Err(OutOfOrder)
+    };
     as_given.unwrap_or_else(|OutOfOrder| {
         let (from, until) = grid.swept_span();
         let appointments = index.blocks(input.occupancies, from, until);
@@ -202,6 +206,16 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
 
 /// A list of blocked time came in another order than by start.
 struct OutOfOrder;
+
+/// Whether a list's first items come in order of start: a list in another order is then sorted at once, instead of
+/// being found out of order only when the sweep reaches the item that shows it. The sweep still checks every item.
+fn starts_in_order(items: &[impl Blocking]) -> bool {
+    items
+        .iter()
+        .take(RADIX_SORT_MIN)
+        .map(|item| item.seconds().0)
+        .is_sorted()
+}
 
 /// Blocked time as the sweep reads it: an appointment's occupied interval, a busy interval, or either once sorted.
 trait Blocking {
