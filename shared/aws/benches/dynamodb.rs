@@ -67,14 +67,20 @@ async fn main() {
     create_table(&client, "bench").await.unwrap();
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client, "bench"));
     let now: Timestamp = "2026-11-30T13:00:00Z".parse().unwrap();
+    let mut requests_for_anyone = Vec::new();
     for members in [1_usize, 10] {
         let name = if members == 1 {
             "find_available_times 1 day, anyone, 1 member".to_owned()
         } else {
             format!("find_available_times 1 day, anyone across {members} members")
         };
-        anyone_for_one_day(&store, now, members, &name, &requests).await;
+        requests_for_anyone.push(anyone_for_one_day(&store, now, members, &name, &requests).await);
     }
+    // One ledger Query and one busy Query read every member's: the members add no request.
+    assert_eq!(
+        requests_for_anyone[0], requests_for_anyone[1],
+        "requests for anyone of 1 member, then of 10"
+    );
 
     let (bench, business) = Client::for_new_business(store.clone(), now).await;
     let day = json!([{ "start": "08:00", "end": "12:00" }, { "start": "13:00", "end": "19:00" }]);
@@ -217,14 +223,14 @@ async fn main() {
 
 /// A 1-day availability for anyone (the agent's `find_available_times` without a member) of a new business with
 /// `members` members, each booked four times that day: every member's ledgers are read by the same one Query, so the
-/// requests per call do not grow with the members.
+/// requests per call do not grow with the members. Answers the requests of the timed calls.
 async fn anyone_for_one_day(
     store: &Arc<dyn Store>,
     now: Timestamp,
     members: usize,
     name: &str,
     requests: &AtomicU64,
-) {
+) -> u64 {
     let (bench, business) = Client::for_new_business(store.clone(), now).await;
     let day = json!([{ "start": "08:00", "end": "19:00" }]);
     let service_id = bench
@@ -266,11 +272,12 @@ async fn anyone_for_one_day(
             assert_eq!(status, StatusCode::CREATED, "{booked}");
         }
     }
-    time_availability(&bench, &uri, name, requests).await;
+    time_availability(&bench, &uri, name, requests).await
 }
 
-/// 300 calls of the availability `uri` after one to warm up, reported as `name` with their requests.
-async fn time_availability(bench: &Client, uri: &str, name: &str, requests: &AtomicU64) {
+/// 300 calls of the availability `uri` after one to warm up, reported as `name` with their requests, which it
+/// answers.
+async fn time_availability(bench: &Client, uri: &str, name: &str, requests: &AtomicU64) -> u64 {
     bench.call("GET", uri, None).await;
     requests.store(0, Ordering::Relaxed);
     let mut latencies = Vec::new();
@@ -280,5 +287,7 @@ async fn time_availability(bench: &Client, uri: &str, name: &str, requests: &Ato
         latencies.push(began.elapsed());
         assert_eq!(status, StatusCode::OK);
     }
-    report(name, latencies, Some(requests.load(Ordering::Relaxed)));
+    let sent = requests.load(Ordering::Relaxed);
+    report(name, latencies, Some(sent));
+    sent
 }

@@ -3,7 +3,8 @@
 //! reschedules, cancels, sync results, calendar watches written by syncs and webhooks, busy time, the scheduler) is
 //! recorded by an SDK interceptor, and no key may be touched by more than one business, except the due index's
 //! sharded keys when there are at least [`MIN_SHARDS`] shards. The same interceptor holds the booking path to its
-//! six requests (the API key's read included; five before connections per staff member).
+//! six requests (the API key's read included; five before connections per staff member), and a booking from a hold
+//! to five (six before the hold and the roster were read together).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -295,6 +296,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let before = recorder.requests();
     let (status, from_hold) = client
         .post(
             "/v1/appointments",
@@ -302,6 +304,15 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{from_hold}");
+    // The key's GetItem, the BatchGetItem of the hold and the staff roster beside the Query of the connections, the
+    // busy Query, and the transaction: five requests in four round trips; the answer names the held member from the
+    // roster read.
+    assert_eq!(
+        recorder.requests() - before,
+        5,
+        "requests of a booking from a hold"
+    );
+    assert_eq!(from_hold["staff"]["name"], "Bench", "{from_hold}");
     let moved_to = tomorrow + SignedDuration::from_hours(7);
     let (status, moved) = client
         .call(

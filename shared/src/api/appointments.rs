@@ -108,7 +108,7 @@ async fn book_appointment(
         } => (appointment, member, false),
         BookingOutcome::Replayed(appointment) => (appointment, None, true),
     };
-    // The member as the booking read them names them; a replay or a hold's conversion reads the staff for it.
+    // The member as the booking (or the hold's conversion) read them names them; a replay reads the staff for it.
     let staff = match member {
         Some(member) => vec![*member],
         None => app::list_staff(&app, &business).await?,

@@ -47,8 +47,8 @@ pub(super) struct BookingRequest {
 pub enum BookingOutcome {
     Created {
         appointment: Box<Appointment>,
-        /// The member it is with, as the booking read them (a hold's conversion reads no members), so that the
-        /// answer names them without reading again.
+        /// The member it is with, as the booking (or the hold's conversion) read them, so that the answer names
+        /// them without reading again.
         member: Option<Box<StaffMember>>,
     },
     /// The same key and request were seen before: the appointment as it was booked then, unchanged, so the

@@ -8,7 +8,7 @@ use crate::domain::{
     Appointment, AppointmentStatus, BookingSource, Business, Customer, Hold, HoldId, Notes,
     SyncState,
 };
-use crate::ports::{AppointmentStore, BookingStore, BusyTimeStore, CatalogStore, ConnectionStore};
+use crate::ports::{AppointmentStore, BookingReads, BookingStore, BusyTimeStore, CatalogStore};
 use crate::ports::{NewBooking, NewHold, StoreError};
 
 use super::appointments::{
@@ -20,6 +20,7 @@ use super::availability::{alternatives_near, ensure_bookable};
 use super::commands::{HoldTime, IdempotentBooking};
 use super::context::App;
 use super::error::{AppError, Missing};
+use super::staff::stored_or_first;
 use super::staff_calendars::written_by;
 
 /// Holds the slot starting at `start` for the business's hold lifetime (5 minutes unless the owner chose 1 to 15),
@@ -121,7 +122,7 @@ pub(super) struct HeldBooking {
 /// retry gets the first answer again.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, hold_id = %request.hold_id, keyed = idempotency.is_some()))]
 pub(super) async fn book_held_appointment<
-    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
+    S: BookingReads + AppointmentStore + BusyTimeStore + ?Sized,
 >(
     app: &App<S>,
     business: &Business,
@@ -170,32 +171,26 @@ async fn unusable_hold<S: BookingStore + AppointmentStore + ?Sized>(
     }
 }
 
-async fn convert_once<
-    S: CatalogStore + BookingStore + AppointmentStore + ConnectionStore + BusyTimeStore + ?Sized,
->(
+async fn convert_once<S: BookingReads + AppointmentStore + BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     request: HeldBooking,
     idempotency: Option<&IdempotentBooking>,
 ) -> Result<BookingOutcome, AppError> {
     let now = app.clock.now();
-    let (hold, connections) = tokio::try_join!(
-        async {
-            app.store
-                .get_hold(business.id, request.hold_id)
-                .await
-                .map_err(AppError::from)
-        },
-        async {
-            app.store
-                .calendar_connections(business.id)
-                .await
-                .map_err(AppError::from)
-        },
-    )?;
+    // One read for the three (on DynamoDB one BatchGetItem beside the connections' Query): the staff read here
+    // names the held member in the answer.
+    let (hold, connections, staff) = app
+        .store
+        .hold_connection_and_staff(business.id, request.hold_id)
+        .await?;
     let Some(hold) = hold.filter(|hold| hold.is_alive_at(now)) else {
         return Err(unusable_hold(app, business, request.hold_id, now).await);
     };
+    let member = stored_or_first(business, staff)
+        .into_iter()
+        .find(|member| member.id == hold.staff_id)
+        .map(Box::new);
     // Only the held member's own calendar can have become busy for them since.
     let busy = app
         .store
@@ -253,7 +248,7 @@ async fn convert_once<
     match app.store.convert_hold(booking).await {
         Err(StoreError::AlreadyExists) => Err(AppError::HoldAlreadyConverted),
         Err(StoreError::NotFound) => Err(unusable_hold(app, business, hold.id, now).await),
-        written => answer_written(app, appointment, None, written).await,
+        written => answer_written(app, appointment, member, written).await,
     }
 }
 

@@ -84,7 +84,7 @@ impl ZoneOffsets {
 
 /// Part of one opening range's covered instants that lies within a single offset period.
 #[derive(Clone, Copy)]
-struct Stretch {
+pub(super) struct Stretch {
     start: i64,
     end: i64,
     offset: i64,
@@ -177,23 +177,29 @@ impl<'a> Grid<'a> {
     }
 }
 
-/// The instants a range of the local date at wall `midnight` covers, split by offset period: `(start, end, reach)`,
-/// where a slot starting in `[start, end)` must end by `reach` to stay inside the range (as the grid reads it).
-pub(super) fn covered_stretches(
-    range: &LocalTimeRange,
+/// For each of `ranges` on the local date at wall `midnight`, the spans of starts whose slot of `duration` seconds
+/// lies inside it (as the grid reads the service's hours), `(first, last)` inclusive, appended to `spans`.
+/// `stretches` is scratch space: a caller walking many dates keeps it, so the walk allocates once.
+pub(super) fn push_fitting_spans(
+    ranges: &[LocalTimeRange],
     offsets: &ZoneOffsets,
     midnight: i64,
-) -> Vec<(i64, i64, i64)> {
-    let open = midnight + opening_second(range.start());
-    let close = midnight + closing_second(range.end());
-    let mut stretches = Vec::new();
-    if open < close {
-        split_by_offset(offsets, open, close, &mut stretches);
+    duration: i64,
+    stretches: &mut Vec<Stretch>,
+    spans: &mut Vec<(i64, i64)>,
+) {
+    for range in ranges {
+        let open = midnight + opening_second(range.start());
+        let close = midnight + closing_second(range.end());
+        if open >= close {
+            continue;
+        }
+        split_by_offset(offsets, open, close, stretches);
+        spans.extend(stretches.iter().filter_map(|stretch| {
+            let last = (stretch.end - 1).min(stretch.reach - duration);
+            (stretch.start <= last).then_some((stretch.start, last))
+        }));
     }
-    stretches
-        .iter()
-        .map(|stretch| (stretch.start, stretch.end, stretch.reach))
-        .collect()
 }
 
 /// Splits the instants whose wall time lies in `[open, close)` by offset period, into `stretches`.

@@ -49,12 +49,15 @@
 //!
 //! # Cost
 //!
-//! Blocked time (appointments' occupied intervals and busy intervals) is merged once into sorted disjoint intervals
-//! and swept with one moving pointer, appointments are counted per local date once, and the zone's offsets are read
-//! once per query: turning a grid time into an instant is a subtraction, with no time-zone lookup per slot. With
-//! several members the service's grid and its daily counts are computed once, and the busy time is split by member
-//! in one pass (each member's part stays in the order it came in); each member adds a linear merge of their own
-//! occupancies and busy time and one sweep of the grid.
+//! Blocked time (appointments' occupied intervals and busy intervals) is swept with moving pointers, appointments
+//! are counted per local date once (and not at all without a limit), and the zone's offsets are read once per
+//! query: turning a grid time into an instant is a subtraction, with no time-zone lookup per slot. The service's
+//! grid is computed once however many members are asked about, and one sweep of it answers for all of them:
+//! appointments and busy time are each read once, in the order of start the stores return them (any other order is
+//! radix-sorted first), each raising the latest end of its member's blocked time, so whether a member is clear of a
+//! slot is one comparison, and an interval over before the slot in question is passed over without looking up whose
+//! it is. Members' own hours are resolved once per date. Nothing is allocated per candidate start, only the list of
+//! members of each slot offered.
 
 mod grid;
 
@@ -67,10 +70,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::domain::{
-    Interval, LocalTimeRange, MemberBusy, Occupancy, Service, StaffId, StaffMember,
-};
-use grid::{Grid, ZoneOffsets, ceil_second, floor_second, wall_midnight};
+use crate::domain::{Interval, MemberBusy, Occupancy, Service, StaffId, StaffMember};
+use grid::{Grid, Stretch, ZoneOffsets, ceil_second, floor_second, wall_midnight};
 
 /// How far either side of the requested time [`nearest_slots`] looks.
 pub const NEAREST_SEARCH_DAYS: i64 = 14;
@@ -170,30 +171,154 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
         .iter()
         .filter(|member| member.performs(input.service.id))
         .collect();
-    let busy = grid.busy_by_member(input, &qualified);
-    let free: Vec<(StaffId, Vec<usize>)> = qualified
+    if qualified.is_empty() {
+        return Vec::new();
+    }
+    let index = MemberIndex::new(&qualified);
+    let full_days = grid.full_days(input, &qualified, &index);
+    let members = || -> Vec<MemberSweep> {
+        qualified
+            .iter()
+            .zip(&full_days)
+            .map(|(member, full_days)| MemberSweep {
+                id: member.id,
+                blocked_until: i64::MIN,
+                full_days,
+                hours: MemberHours::new(member, &grid.offsets, grid.duration),
+            })
+            .collect()
+    };
+    // The stores hand both lists over in order of start (their keys begin with it): then they are swept as they
+    // are, and an interval that ends before the slot in question is passed over without looking up its member.
+    let as_given = if starts_in_order(input.occupancies) && starts_in_order(input.busy) {
+        grid.sweep(&index, &mut members(), input.occupancies, input.busy)
+    } else {
+        Err(OutOfOrder)
+    };
+    as_given.unwrap_or_else(|OutOfOrder| {
+        let (from, until) = grid.swept_span();
+        let appointments = index.blocks(input.occupancies, from, until);
+        let busy = index.blocks(input.busy, from, until);
+        grid.sweep(&index, &mut members(), &appointments, &busy)
+            .unwrap_or_default()
+    })
+}
+
+/// A list of blocked time came in another order than by start.
+struct OutOfOrder;
+
+/// Whether a list's first items come in order of start: a list in another order is then sorted at once, instead of
+/// being found out of order only when the sweep reaches the item that shows it. The sweep still checks every item.
+fn starts_in_order(items: &[impl Blocking]) -> bool {
+    items
         .iter()
-        .zip(busy)
-        .map(|(member, busy)| (member.id, grid.free_for(input, member, busy)))
-        .collect();
-    let mut next = vec![0_usize; free.len()];
-    let mut offered = Vec::new();
-    for (index, &(start, _)) in grid.starts.iter().enumerate() {
-        let mut staff = Vec::new();
-        for ((member, indices), next) in free.iter().zip(next.iter_mut()) {
-            if indices.get(*next) == Some(&index) {
-                staff.push(*member);
-                *next += 1;
+        .take(RADIX_SORT_MIN)
+        .map(|item| item.seconds().0)
+        .is_sorted()
+}
+
+/// Blocked time as the sweep reads it: an appointment's occupied interval, a busy interval, or either once sorted.
+trait Blocking {
+    /// The interval in whole seconds, rounded outward: slot occupied intervals have whole-second ends, so overlap
+    /// with a rounded interval is overlap with the exact one.
+    fn seconds(&self) -> (i64, i64);
+    /// Whose it is, as a position among the members asked about; None for anyone else.
+    fn member(&self, index: &MemberIndex) -> Option<usize>;
+}
+
+fn interval_seconds(interval: &Interval) -> (i64, i64) {
+    (floor_second(interval.start()), ceil_second(interval.end()))
+}
+
+impl Blocking for Occupancy {
+    fn seconds(&self) -> (i64, i64) {
+        interval_seconds(&self.occupied)
+    }
+
+    fn member(&self, index: &MemberIndex) -> Option<usize> {
+        index.position(self.staff_id)
+    }
+}
+
+impl Blocking for MemberBusy {
+    fn seconds(&self) -> (i64, i64) {
+        interval_seconds(&self.interval)
+    }
+
+    fn member(&self, index: &MemberIndex) -> Option<usize> {
+        index.position(self.staff_id)
+    }
+}
+
+impl Blocking for Block {
+    fn seconds(&self) -> (i64, i64) {
+        (self.start, self.end)
+    }
+
+    fn member(&self, _: &MemberIndex) -> Option<usize> {
+        Some(self.member)
+    }
+}
+
+/// One list of blocked time, read as the sweep's starts advance.
+struct Cursor<'a, T> {
+    items: &'a [T],
+    next: usize,
+}
+
+impl<T: Blocking> Cursor<'_, T> {
+    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval), raising
+    /// its member's latest blocked end; `previous_end` is the previous slot's. An item starting before
+    /// `previous_end` should have been read for that slot already: the list is out of order.
+    fn advance(
+        &mut self,
+        index: &MemberIndex,
+        members: &mut [MemberSweep],
+        previous_end: i64,
+        occupied_start: i64,
+        occupied_end: i64,
+    ) -> Result<(), OutOfOrder> {
+        while let Some(item) = self.items.get(self.next) {
+            let (start, end) = item.seconds();
+            if start >= occupied_end {
+                break;
+            }
+            if start < previous_end {
+                return Err(OutOfOrder);
+            }
+            self.next += 1;
+            // Starts only move later, so an interval over by now blocks no slot from here on.
+            if end <= occupied_start {
+                continue;
+            }
+            if let Some(member) = item.member(index).and_then(|at| members.get_mut(at)) {
+                member.blocked_until = member.blocked_until.max(end);
             }
         }
-        if staff.is_empty() {
-            continue;
-        }
-        if let Some(slot) = slot_at(start, grid.duration) {
-            offered.push(OfferedSlot { slot, staff });
-        }
+        Ok(())
     }
-    offered
+
+    /// Whether every item not read starts at or after `last_end`, the end of the last slot's occupied interval:
+    /// none of them was missed behind an item out of order.
+    fn rest_starts_from(&self, last_end: i64) -> bool {
+        self.items
+            .get(self.next..)
+            .unwrap_or_default()
+            .iter()
+            .all(|item| item.seconds().0 >= last_end)
+    }
+}
+
+/// One member's state while the grid is swept.
+struct MemberSweep<'a> {
+    id: StaffId,
+    /// The latest end of the member's blocked time that starts before the current slot's occupied interval ends:
+    /// the slot is clear of all of it exactly when this is no later than the occupied interval's start.
+    blocked_until: i64,
+    /// By index into the grid's dates, whether the member's own maximum per day is reached on it; empty for a
+    /// member without one.
+    full_days: &'a [bool],
+    hours: MemberHours<'a>,
 }
 
 /// The service's candidate starts in a window, before anything of one member's: its grid within the booking window
@@ -201,7 +326,7 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
 struct ServiceGrid {
     /// `(start, index into dates)`, sorted by start.
     starts: Vec<(i64, usize)>,
-    /// `(local date, wall midnight)` of each date walked.
+    /// `(local date, wall midnight)` of each date walked, in increasing order.
     dates: Vec<(Date, i64)>,
     offsets: ZoneOffsets,
     from: i64,
@@ -265,39 +390,58 @@ impl ServiceGrid {
         })
     }
 
-    /// The busy time reaching into the swept span of each of `members` (in their order), as whole-second intervals
-    /// in order of start: one pass over the input however many members there are, and a sort only for a member
-    /// whose part did not come in order. Busy time of anyone else is dropped.
-    fn busy_by_member(
+    /// Every start with the members free for it: one pass over the starts, each list of blocked time read once
+    /// alongside, in order of start (else `OutOfOrder`).
+    fn sweep(
         &self,
-        input: &AvailabilityInput,
-        members: &[&StaffMember],
-    ) -> Vec<Vec<(i64, i64)>> {
-        let (from, until) = self.swept_span();
-        let mut parts = vec![Vec::new(); members.len()];
-        for busy in input.busy {
-            let (start, end) = (
-                floor_second(busy.interval.start()),
-                ceil_second(busy.interval.end()),
-            );
-            if end <= from || start >= until {
+        index: &MemberIndex,
+        members: &mut [MemberSweep],
+        appointments: &[impl Blocking],
+        busy: &[impl Blocking],
+    ) -> Result<Vec<OfferedSlot>, OutOfOrder> {
+        let mut appointments = Cursor {
+            items: appointments,
+            next: 0,
+        };
+        let mut busy = Cursor {
+            items: busy,
+            next: 0,
+        };
+        let mut previous_end = i64::MIN;
+        let mut free = Vec::with_capacity(members.len());
+        let mut offered = Vec::new();
+        for &(start, day) in &self.starts {
+            let occupied_start = start - self.before;
+            let occupied_end = start + self.duration + self.after;
+            appointments.advance(index, members, previous_end, occupied_start, occupied_end)?;
+            busy.advance(index, members, previous_end, occupied_start, occupied_end)?;
+            previous_end = occupied_end;
+            let Some(&(date, midnight)) = self.dates.get(day) else {
+                continue;
+            };
+            free.clear();
+            for member in members.iter_mut() {
+                if member.blocked_until <= occupied_start
+                    && !member.full_days.get(day).copied().unwrap_or(false)
+                    && member.hours.admits(day, date, midnight, start)
+                {
+                    free.push(member.id);
+                }
+            }
+            if free.is_empty() {
                 continue;
             }
-            // A business has a handful of members: a linear look-up beats hashing here.
-            if let Some(part) = members
-                .iter()
-                .position(|member| member.id == busy.staff_id)
-                .and_then(|at| parts.get_mut(at))
-            {
-                part.push((start, end));
+            if let Some(slot) = slot_at(start, self.duration) {
+                offered.push(OfferedSlot {
+                    slot,
+                    staff: free.clone(),
+                });
             }
         }
-        for part in &mut parts {
-            if !is_in_start_order(part) {
-                sort_by_start(part);
-            }
+        if !(appointments.rest_starts_from(previous_end) && busy.rest_starts_from(previous_end)) {
+            return Err(OutOfOrder);
         }
-        parts
+        Ok(offered)
     }
 
     /// The span in which a blocked interval can touch a candidate slot's occupied interval.
@@ -308,69 +452,71 @@ impl ServiceGrid {
         )
     }
 
-    /// The indices into `starts` at which `member` is free: inside their hours, under their daily limit, and clear
-    /// of their occupancies and `busy`, their busy time in order of start.
-    fn free_for(
+    /// For each of `members` (in their order), by index into `dates`, whether their own live occupancies (any
+    /// service) on that date reach their maximum per day; empty for a member without one. One pass over the
+    /// occupancies, and none when nobody has a maximum.
+    fn full_days(
         &self,
         input: &AvailabilityInput,
-        member: &StaffMember,
-        busy: Vec<(i64, i64)>,
-    ) -> Vec<usize> {
-        let theirs = input.occupancies.iter().filter(|o| o.staff_id == member.id);
-        let (from, until) = self.swept_span();
-        let own = sorted_seconds(theirs.clone().map(|o| &o.occupied), from, until);
-        let blocked = merged(in_start_order(own, busy));
-        let full_dates: Vec<Date> = match member.settings.max_per_day {
-            Some(limit) => {
-                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-                self.dates
-                    .iter()
-                    .map(|&(date, _)| date)
-                    .filter(|&date| {
-                        theirs.clone().filter(|o| o.local_date == date).count() >= limit
-                    })
-                    .collect()
+        members: &[&StaffMember],
+        index: &MemberIndex,
+    ) -> Vec<Vec<bool>> {
+        let limits: Vec<Option<usize>> = members
+            .iter()
+            .map(|member| {
+                member
+                    .settings
+                    .max_per_day
+                    .map(|limit| usize::try_from(limit).unwrap_or(usize::MAX))
+            })
+            .collect();
+        let mut counts: Vec<Vec<usize>> = limits
+            .iter()
+            .map(|limit| match limit {
+                Some(_) => vec![0; self.dates.len()],
+                None => Vec::new(),
+            })
+            .collect();
+        if limits.iter().any(Option::is_some) {
+            for occupancy in input.occupancies {
+                let Some(theirs) = index
+                    .position(occupancy.staff_id)
+                    .and_then(|at| counts.get_mut(at))
+                else {
+                    continue;
+                };
+                let day = self
+                    .dates
+                    .binary_search_by_key(&occupancy.local_date, |&(date, _)| date);
+                if let Some(count) = day.ok().and_then(|day| theirs.get_mut(day)) {
+                    *count += 1;
+                }
             }
-            None => Vec::new(),
-        };
-        let mut hours = MemberHours::new(member, &self.offsets, self.duration);
-        let mut next_block = 0;
-        let mut free = Vec::new();
-        for (index, &(start, day)) in self.starts.iter().enumerate() {
-            let occupied_start = start - self.before;
-            let occupied_end = start + self.duration + self.after;
-            while blocked
-                .get(next_block)
-                .is_some_and(|&(_, end)| end <= occupied_start)
-            {
-                next_block += 1;
-            }
-            if blocked
-                .get(next_block)
-                .is_some_and(|&(block_start, _)| block_start < occupied_end)
-            {
-                continue;
-            }
-            let Some(&(date, midnight)) = self.dates.get(day) else {
-                continue;
-            };
-            if full_dates.contains(&date) || !hours.admits(date, midnight, start) {
-                continue;
-            }
-            free.push(index);
         }
-        free
+        counts
+            .into_iter()
+            .zip(limits)
+            .map(|(counts, limit)| match limit {
+                Some(limit) => counts.into_iter().map(|count| count >= limit).collect(),
+                None => Vec::new(),
+            })
+            .collect()
     }
 }
 
 /// A member's own hours, read as the grid reads the service's: a slot fits when it lies in one of their ranges of
-/// its local date. The stretches of the date last asked about are kept, since starts come date by date.
+/// its local date. The spans of the date last asked about are kept, since starts come date by date, and the buffers
+/// are reused from date to date.
 struct MemberHours<'a> {
     member: &'a StaffMember,
     offsets: &'a ZoneOffsets,
     duration: i64,
-    date: Option<Date>,
+    /// The index of the date the spans are for.
+    day: Option<usize>,
+    /// False when the member keeps no hours of their own that date: they work whenever the service is open.
+    own: bool,
     fits: Vec<(i64, i64)>,
+    stretches: Vec<Stretch>,
 }
 
 impl<'a> MemberHours<'a> {
@@ -379,40 +525,38 @@ impl<'a> MemberHours<'a> {
             member,
             offsets,
             duration,
-            date: None,
+            day: None,
+            own: false,
             fits: Vec::new(),
+            stretches: Vec::new(),
         }
     }
 
-    fn admits(&mut self, date: Date, midnight: i64, start: i64) -> bool {
-        let Some(ranges) = self.member.hours_on(date) else {
-            return true;
-        };
-        if self.date != Some(date) {
-            self.date = Some(date);
-            self.fits = fitting_spans(ranges, self.offsets, midnight, self.duration);
+    /// Whether the slot at `start` lies in the member's hours of `date`, the `day`th date of the grid, whose wall
+    /// midnight is `midnight`.
+    fn admits(&mut self, day: usize, date: Date, midnight: i64, start: i64) -> bool {
+        if self.day != Some(day) {
+            self.day = Some(day);
+            self.fits.clear();
+            let ranges = self.member.hours_on(date);
+            self.own = ranges.is_some();
+            if let Some(ranges) = ranges {
+                grid::push_fitting_spans(
+                    ranges,
+                    self.offsets,
+                    midnight,
+                    self.duration,
+                    &mut self.stretches,
+                    &mut self.fits,
+                );
+            }
         }
-        self.fits
-            .iter()
-            .any(|&(first, last)| first <= start && start <= last)
+        !self.own
+            || self
+                .fits
+                .iter()
+                .any(|&(first, last)| first <= start && start <= last)
     }
-}
-
-/// For each range, the spans of starts whose slot of `duration` seconds lies inside it: `(first, last)` inclusive.
-fn fitting_spans(
-    ranges: &[LocalTimeRange],
-    offsets: &ZoneOffsets,
-    midnight: i64,
-    duration: i64,
-) -> Vec<(i64, i64)> {
-    ranges
-        .iter()
-        .flat_map(|range| grid::covered_stretches(range, offsets, midnight))
-        .filter_map(|(start, end, reach)| {
-            let last = (end - 1).min(reach - duration);
-            (start <= last).then_some((start, last))
-        })
-        .collect()
 }
 
 /// The slot starting at `start` if one of the members can be booked then, else the reason the member closest to it
@@ -459,7 +603,16 @@ fn check_member(
         let offsets = ZoneOffsets::for_dates(input.zone, date, date);
         let duration = settings.duration.as_duration().as_secs();
         let second = start.as_second();
-        let inside = fitting_spans(ranges, &offsets, wall_midnight(date), duration)
+        let mut fits = Vec::new();
+        grid::push_fitting_spans(
+            ranges,
+            &offsets,
+            wall_midnight(date),
+            duration,
+            &mut Vec::new(),
+            &mut fits,
+        );
+        let inside = fits
             .iter()
             .any(|&(first, last)| first <= second && second <= last);
         if !inside {
@@ -588,87 +741,111 @@ fn slot_at(start: i64, duration: i64) -> Option<Interval> {
     Interval::new(Timestamp::from_second(start).ok()?, end).ok()
 }
 
-/// The intervals reaching into `[from, until)` as whole-second intervals in order of start, rounded outward: slot
-/// occupied intervals have whole-second ends, so overlap with a rounded interval is overlap with the exact one.
-/// Sorting plain integers rather than timestamps takes a third off a busy query.
-fn sorted_seconds<'a>(
-    intervals: impl Iterator<Item = &'a Interval>,
-    from: i64,
-    until: i64,
-) -> Vec<(i64, i64)> {
-    let mut seconds: Vec<(i64, i64)> = intervals
-        .map(|interval| (floor_second(interval.start()), ceil_second(interval.end())))
-        .filter(|&(start, end)| end > from && start < until)
-        .collect();
-    if !is_in_start_order(&seconds) {
-        sort_by_start(&mut seconds);
+/// A member's blocked interval in whole seconds, rounded outward (slot occupied intervals have whole-second ends,
+/// so overlap with a rounded interval is overlap with the exact one), with the member's position among those asked
+/// about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Block {
+    start: i64,
+    end: i64,
+    member: usize,
+}
+
+/// Where each member asked about stands in the list, found by one multiplicative hash and usually one comparison:
+/// every appointment and busy interval is looked up, and a linear search over ten members cost more than the rest of
+/// the sweep.
+struct MemberIndex {
+    /// Open addressing, a power of two at least twice the members.
+    slots: Vec<Option<(StaffId, usize)>>,
+    shift: u32,
+}
+
+impl MemberIndex {
+    fn new(members: &[&StaffMember]) -> Self {
+        let size = (members.len() * 2).next_power_of_two().max(2);
+        let mut index = Self {
+            slots: vec![None; size],
+            shift: u64::BITS - size.trailing_zeros(),
+        };
+        for (position, member) in members.iter().enumerate() {
+            let mut slot = index.home(member.id);
+            while index.slots.get(slot).is_some_and(Option::is_some) {
+                slot = (slot + 1) % size;
+            }
+            if let Some(free) = index.slots.get_mut(slot) {
+                *free = Some((member.id, position));
+            }
+        }
+        index
     }
-    seconds
-}
 
-fn is_in_start_order(intervals: &[(i64, i64)]) -> bool {
-    intervals.windows(2).all(|pair| pair[0].0 <= pair[1].0)
-}
+    fn home(&self, id: StaffId) -> usize {
+        let (high, low) = id.as_uuid().as_u64_pair();
+        let mixed = (high ^ low).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift;
+        usize::try_from(mixed).unwrap_or(0)
+    }
 
-/// Intervals in order of start merged into disjoint ones.
-fn merged(blocked: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(blocked.len());
-    for (start, end) in blocked {
-        match merged.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
+    fn position(&self, id: StaffId) -> Option<usize> {
+        let mut slot = self.home(id);
+        loop {
+            match self.slots.get(slot)? {
+                Some((member, position)) if *member == id => return Some(*position),
+                Some(_) => slot = (slot + 1) % self.slots.len(),
+                None => return None,
+            }
         }
     }
-    merged
-}
 
-/// Both lists' intervals in order of start. The stores hand both over already in that order (their keys begin with
-/// the start), and then one linear merge replaces the sort; any other input is sorted.
-fn in_start_order(mut first: Vec<(i64, i64)>, second: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    if !(is_in_start_order(&first) && is_in_start_order(&second)) {
-        first.extend(second);
-        sort_by_start(&mut first);
-        return first;
-    }
-    let mut ordered = Vec::with_capacity(first.len() + second.len());
-    let (mut left, mut right) = (first.into_iter().peekable(), second.into_iter().peekable());
-    loop {
-        let take_left = match (left.peek(), right.peek()) {
-            (Some(l), Some(r)) => l.0 <= r.0,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return ordered,
-        };
-        ordered.extend(if take_left { left.next() } else { right.next() });
+    /// The intervals of the members asked about that reach into `[from, until)`, in order of start.
+    fn blocks(&self, items: &[impl Blocking], from: i64, until: i64) -> Vec<Block> {
+        let mut blocks = Vec::with_capacity(items.len());
+        let mut in_order = true;
+        let mut latest_start = i64::MIN;
+        for item in items {
+            let (start, end) = item.seconds();
+            if end <= from || start >= until {
+                continue;
+            }
+            let Some(member) = item.member(self) else {
+                continue;
+            };
+            in_order &= start >= latest_start;
+            latest_start = start;
+            blocks.push(Block { start, end, member });
+        }
+        if !in_order {
+            sort_by_start(&mut blocks);
+        }
+        blocks
     }
 }
 
 /// Below this many intervals a comparison sort is as fast as the radix sort's fixed costs.
 const RADIX_SORT_MIN: usize = 64;
 
-/// Sorts intervals by start (ties in any order: merging only needs starts in order). A least-significant-digit
+/// Sorts blocks by start (ties in any order: the sweep only needs starts in order). A least-significant-digit
 /// radix sort over the bits the starts actually span (about 23 for 60 days): a comparison sort of a few thousand
 /// random intervals is dominated by mispredicted branches and took two thirds of a busy query.
-fn sort_by_start(intervals: &mut Vec<(i64, i64)>) {
-    if intervals.len() < RADIX_SORT_MIN {
-        intervals.sort_unstable();
+fn sort_by_start(blocks: &mut Vec<Block>) {
+    if blocks.len() < RADIX_SORT_MIN {
+        blocks.sort_unstable();
         return;
     }
-    let (min, max) = intervals
+    let (min, max) = blocks
         .iter()
-        .fold((i64::MAX, i64::MIN), |(min, max), &(start, _)| {
-            (min.min(start), max.max(start))
+        .fold((i64::MAX, i64::MIN), |(min, max), block| {
+            (min.min(block.start), max.max(block.start))
         });
     // `max >= min`, so the difference fits in a u64 even when it overflows an i64.
     let span = max.wrapping_sub(min) as u64;
     let digits = (u64::BITS - span.leading_zeros()).div_ceil(8);
-    let mut scratch = vec![(0_i64, 0_i64); intervals.len()];
+    let mut scratch = vec![Block::default(); blocks.len()];
     for digit in 0..digits {
         let shift = digit * 8;
         let bucket = |start: i64| ((start.wrapping_sub(min) as u64 >> shift) & 0xff) as usize;
         let mut offsets = [0_usize; 256];
-        for &(start, _) in intervals.iter() {
-            offsets[bucket(start)] += 1;
+        for block in blocks.iter() {
+            offsets[bucket(block.start)] += 1;
         }
         let mut next = 0;
         for offset in offsets.iter_mut() {
@@ -676,12 +853,12 @@ fn sort_by_start(intervals: &mut Vec<(i64, i64)>) {
             *offset = next;
             next += count;
         }
-        for &interval in intervals.iter() {
-            let slot = &mut offsets[bucket(interval.0)];
-            scratch[*slot] = interval;
+        for &block in blocks.iter() {
+            let slot = &mut offsets[bucket(block.start)];
+            scratch[*slot] = block;
             *slot += 1;
         }
-        std::mem::swap(intervals, &mut scratch);
+        std::mem::swap(blocks, &mut scratch);
     }
 }
 
@@ -693,6 +870,13 @@ struct DailyCounts {
 
 impl DailyCounts {
     fn new(input: &AvailabilityInput, first: Date, last: Date) -> Self {
+        if input.service.settings.max_per_day.is_none() {
+            // Nothing is ever full: counting would only cost a pass and a sort over every appointment.
+            return Self {
+                dates: Vec::new(),
+                next: 0,
+            };
+        }
         let mut dates: Vec<Date> = input
             .occupancies
             .iter()

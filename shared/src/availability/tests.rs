@@ -434,6 +434,86 @@ fn busy_time_in_one_members_calendar_blocks_that_member_only() {
     );
 }
 
+/// Seventy members (more than a machine word has bits, and enough that looking them up collides), each busy for an
+/// hour of their own, some booked, some at their maximum: "anyone" names for each slot exactly the members whose own
+/// answer has it, in the order asked.
+#[test]
+fn seventy_members_each_answer_for_themselves() {
+    let mut case = Case::new(service(&[range("09:00", "17:00")], |_| {}), "UTC");
+    case.staff = (0..70)
+        .map(|index| {
+            let mut member = only_member();
+            member.id = StaffId::generate();
+            if index % 7 == 0 {
+                member.settings.max_per_day = Some(1);
+            }
+            member
+        })
+        .collect();
+    let nine = instant("2026-06-01T09:00:00Z");
+    let after_nine = |minutes: i64| {
+        nine.checked_add(SignedDuration::from_mins(minutes))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let lasting = |from: Timestamp, minutes: i64| {
+        Interval::new(
+            from,
+            from.checked_add(SignedDuration::from_mins(minutes))
+                .unwrap_or(from),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    for (index, member) in (0_i64..).zip(&case.staff) {
+        case.busy.push(MemberBusy {
+            staff_id: member.id,
+            interval: lasting(after_nine(index * 7), 60),
+        });
+        if index % 3 == 0 {
+            case.occupancies.push(Occupancy {
+                staff_id: member.id,
+                ..occupancy(
+                    case.service.id,
+                    lasting(after_nine(300 + index), 30),
+                    MONDAY,
+                )
+            });
+        }
+    }
+    let window = span("2026-06-01T00:00:00Z", "2026-06-02T00:00:00Z");
+
+    let offered = offered_slots(&case.input(), window);
+
+    let each: Vec<(StaffId, Vec<Interval>)> = case
+        .staff
+        .iter()
+        .map(|member| {
+            let alone = AvailabilityInput {
+                staff: std::slice::from_ref(member),
+                ..case.input()
+            };
+            (member.id, available_slots(&alone, window))
+        })
+        .collect();
+    let mut union: Vec<Interval> = each.iter().flat_map(|(_, slots)| slots.clone()).collect();
+    union.sort_by_key(Interval::start);
+    union.dedup();
+    assert_eq!(offered.iter().map(|o| o.slot).collect::<Vec<_>>(), union);
+    for slot in &offered {
+        let free: Vec<StaffId> = each
+            .iter()
+            .filter(|(_, slots)| slots.contains(&slot.slot))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(slot.staff, free, "at {}", slot.slot.start());
+    }
+    // Booked once and at a maximum of one (every 21st): never offered; everyone else somewhere.
+    let offered_with = |id: StaffId| offered.iter().any(|slot| slot.staff.contains(&id));
+    for (index, member) in case.staff.iter().enumerate() {
+        assert_eq!(offered_with(member.id), index % 21 != 0, "member {index}");
+    }
+    assert!(offered.iter().any(|slot| slot.staff.len() < 60));
+}
+
 #[test]
 fn daily_limit_counts_the_service_on_the_local_date() {
     let mut case = Case::new(

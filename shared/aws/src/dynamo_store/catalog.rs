@@ -1,10 +1,12 @@
 //! Businesses, their services and settings.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use booking_core::domain::{
-    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Service,
-    ServiceId, StaffId, StaffMember, ValidationError,
+    ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Hold,
+    HoldId, Service, ServiceId, StaffId, StaffMember, ValidationError,
 };
 use booking_core::ports::{
     BookingReads, CalendarConnection, CatalogStore, ConnectionStore, StoreError,
@@ -12,9 +14,9 @@ use booking_core::ports::{
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
-    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, MAX_ROSTER_MEMBERS,
-    SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK, ServiceItem, StaffRosterItem, api_key_pk,
-    business_pk, service_sk,
+    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, HoldItem,
+    MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK, ServiceItem,
+    StaffRosterItem, api_key_pk, business_pk, hold_sk, service_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -354,27 +356,61 @@ impl BookingReads for DynamoStore {
         business_id: BusinessId,
         service_id: ServiceId,
     ) -> Result<(Option<Service>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
-        let ((service, staff), connections) = tokio::try_join!(
-            self.service_and_staff(business_id, service_id),
+        let (read, connections) = tokio::try_join!(
+            self.with_staff(business_id, service_sk(service_id)),
             self.calendar_connections(business_id)
         )?;
-        Ok((service, connections, staff))
+        let service = read
+            .item
+            .map(from_item::<ServiceItem>)
+            .transpose()?
+            .map(|item| item.service);
+        Ok((service, connections, read.staff))
+    }
+
+    /// The hold and the roster in one consistent BatchGetItem, the connections' Query beside it: a booking from a
+    /// hold's first round trip, and its only read of the staff (the answer names the held member from it).
+    async fn hold_connection_and_staff(
+        &self,
+        business_id: BusinessId,
+        hold_id: HoldId,
+    ) -> Result<(Option<Hold>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
+        let (read, connections) = tokio::try_join!(
+            self.with_staff(business_id, hold_sk(hold_id)),
+            self.calendar_connections(business_id)
+        )?;
+        let hold = read
+            .item
+            .map(from_item::<HoldItem>)
+            .transpose()?
+            .map(|item| item.hold);
+        Ok((hold, connections, read.staff))
     }
 }
 
+/// An item of a business read together with its staff roster.
+struct ReadWithStaff {
+    item: Option<HashMap<String, AttributeValue>>,
+    staff: Vec<StaffMember>,
+}
+
 impl DynamoStore {
-    async fn service_and_staff(
+    /// The business's item under `sk` and its staff roster in one consistent BatchGetItem.
+    async fn with_staff(
         &self,
         business_id: BusinessId,
-        service_id: ServiceId,
-    ) -> Result<(Option<Service>, Vec<StaffMember>), StoreError> {
+        sk: String,
+    ) -> Result<ReadWithStaff, StoreError> {
         let mut pending = KeysAndAttributes::builder()
-            .keys(key(business_pk(business_id), service_sk(service_id)))
+            .keys(key(business_pk(business_id), sk))
             .keys(key(business_pk(business_id), STAFF_ROSTER_SK.to_owned()))
             .consistent_read(true)
             .build()
             .map_err(backend)?;
-        let (mut service, mut staff) = (None, Vec::new());
+        let mut read = ReadWithStaff {
+            item: None,
+            staff: Vec::new(),
+        };
         for attempt in 0.. {
             let output = self
                 .client
@@ -390,9 +426,9 @@ impl DynamoStore {
             for item in items {
                 match item.get(SK) {
                     Some(AttributeValue::S(sk)) if sk == STAFF_ROSTER_SK => {
-                        staff = from_item::<StaffRosterItem>(item)?.members;
+                        read.staff = from_item::<StaffRosterItem>(item)?.members;
                     }
-                    _ => service = Some(from_item::<ServiceItem>(item)?.service),
+                    _ => read.item = Some(item),
                 }
             }
             // DynamoDB may leave keys unprocessed under throttling: ask for those again, after a pause.
@@ -407,6 +443,6 @@ impl DynamoStore {
                 _ => break,
             }
         }
-        Ok((service, staff))
+        Ok(read)
     }
 }

@@ -165,11 +165,11 @@ pub trait BookingStore: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 }
 
-/// What a booking reads before it decides: its service, the business's calendar connection and its staff members (as
-/// [`CatalogStore::list_staff`] gives them), in one call so that an adapter can fetch all three in one round trip
-/// (DynamoDB: one BatchGetItem). The default reads them concurrently.
+/// What a booking reads before it decides: its service (or, booking from a hold, the hold), the business's calendar
+/// connections and its staff members (as [`CatalogStore::list_staff`] gives them), in one call so that an adapter can
+/// fetch all three in one round trip (DynamoDB: one BatchGetItem). The defaults read them concurrently.
 #[async_trait]
-pub trait BookingReads: CatalogStore + ConnectionStore {
+pub trait BookingReads: CatalogStore + ConnectionStore + BookingStore {
     async fn service_connection_and_staff(
         &self,
         business_id: BusinessId,
@@ -177,6 +177,20 @@ pub trait BookingReads: CatalogStore + ConnectionStore {
     ) -> Result<(Option<Service>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
         tokio::try_join!(
             self.get_service(business_id, service_id),
+            self.calendar_connections(business_id),
+            self.list_staff(business_id)
+        )
+    }
+
+    /// The hold (expired or not, as [`BookingStore::get_hold`] gives it), the connections and the staff members: what
+    /// a booking from a hold reads before it converts it, the member's name for the answer included.
+    async fn hold_connection_and_staff(
+        &self,
+        business_id: BusinessId,
+        hold_id: HoldId,
+    ) -> Result<(Option<Hold>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
+        tokio::try_join!(
+            self.get_hold(business_id, hold_id),
             self.calendar_connections(business_id),
             self.list_staff(business_id)
         )
