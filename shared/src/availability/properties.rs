@@ -7,6 +7,7 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
+use super::blocks::sort_by_start;
 use super::tests::{Case, only_member, seed};
 use super::*;
 use crate::domain::{
