@@ -26,8 +26,8 @@ pub fn dynamodb_actions(role: StoreRole) -> &'static [&'static str] {
         // only in the scheduler, whose AppointmentStore role grants Scan; granting it here would give every API
         // function a Scan of the table.
         StoreRole::CatalogStore => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
-        // catalog.rs: the service (or, from a hold, the hold) and the staff roster in one BatchGetItem; the
-        // connections' Query beside it is the ConnectionStore role's.
+        // catalog.rs: the service (or, from a hold, the hold), the calendar connections and the staff roster in one
+        // BatchGetItem.
         StoreRole::BookingReads => &["dynamodb:BatchGetItem"],
         // booking.rs and ledgers.rs: transactions that put appointments and idempotency records, update ledgers and
         // day counts, delete holds and check that a hold's appointment is absent; reads of ledgers (query), day

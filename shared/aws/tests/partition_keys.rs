@@ -3,8 +3,7 @@
 //! reschedules, cancels, sync results, calendar watches written by syncs and webhooks, busy time, the scheduler) is
 //! recorded by an SDK interceptor, and no key may be touched by more than one business, except the due index's
 //! sharded keys when there are at least [`MIN_SHARDS`] shards. The same interceptor holds the booking path to its
-//! six requests (the API key's read included; five before connections per staff member), and a booking from a hold
-//! to five (six before the hold and the roster were read together).
+//! five requests (the API key's read included, as before staff members), and a booking from a hold to four.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -281,11 +280,11 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{appointment}");
-        // The key's GetItem, the BatchGetItem of the service and the staff roster beside the Query of the members'
-        // calendar connections, the ledger and busy Queries, and the transaction: the booking path's six requests
-        // in four round trips, whatever the fleet layout and however many members; the answer names the member
-        // from the roster read.
-        assert_eq!(recorder.requests() - before, 6, "requests of one booking");
+        // The key's GetItem, the BatchGetItem of the service, the business's calendar connections (one item) and the
+        // staff roster, the ledger and busy Queries, and the transaction: the booking path's five requests in four
+        // round trips, whatever the fleet layout and however many members; the answer names the member from the
+        // roster read.
+        assert_eq!(recorder.requests() - before, 5, "requests of one booking");
         booked.push(appointment["id"].as_str().unwrap().to_owned());
     }
     let start = tomorrow + SignedDuration::from_hours(5);
@@ -304,12 +303,11 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{from_hold}");
-    // The key's GetItem, the BatchGetItem of the hold and the staff roster beside the Query of the connections, the
-    // busy Query, and the transaction: five requests in four round trips; the answer names the held member from the
-    // roster read.
+    // The key's GetItem, the BatchGetItem of the hold, the connections and the staff roster, the busy Query, and the
+    // transaction: four requests; the answer names the held member from the roster read.
     assert_eq!(
         recorder.requests() - before,
-        5,
+        4,
         "requests of a booking from a hold"
     );
     assert_eq!(from_hold["staff"]["name"], "Bench", "{from_hold}");

@@ -8,15 +8,13 @@ use booking_core::domain::{
     ApiKeyHash, Business, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, Hold,
     HoldId, Service, ServiceId, StaffId, StaffMember, ValidationError,
 };
-use booking_core::ports::{
-    BookingReads, CalendarConnection, CatalogStore, ConnectionStore, StoreError,
-};
+use booking_core::ports::{BookingReads, CalendarConnection, CatalogStore, StoreError};
 
 use super::api_keys::ApiKeyRecordItem;
 use super::items::{
-    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, HoldItem,
-    MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK, STAFF_ROSTER_SK, ServiceItem,
-    StaffRosterItem, api_key_pk, business_pk, hold_sk, service_sk,
+    API_KEY_SK, ApiKeyItem, BUSINESS_SK, BusinessItem, BusinessSettingsItem, CALENDAR_SK,
+    CalendarConnectionsItem, HoldItem, MAX_ROSTER_MEMBERS, SERVICE_PREFIX, SETTINGS_SK, SK,
+    STAFF_ROSTER_SK, ServiceItem, StaffRosterItem, api_key_pk, business_pk, hold_sk, service_sk,
 };
 use super::ledgers::back_off;
 use super::operator::MAX_TRANSACTION_ITEMS;
@@ -348,67 +346,68 @@ impl CatalogStore for DynamoStore {
 
 #[async_trait]
 impl BookingReads for DynamoStore {
-    /// One consistent BatchGetItem for the service and the roster, and beside it (same round trip) the Query of the
-    /// members' connections, which live under as many keys as there are connected accounts: a booking's first
-    /// round trip, and its only read of the staff.
+    /// One consistent BatchGetItem for the service, the business's connections (one item) and the roster: a
+    /// booking's first round trip, and its only read of the staff.
     async fn service_connection_and_staff(
         &self,
         business_id: BusinessId,
         service_id: ServiceId,
     ) -> Result<(Option<Service>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
-        let (read, connections) = tokio::try_join!(
-            self.with_staff(business_id, service_sk(service_id)),
-            self.calendar_connections(business_id)
-        )?;
+        let read = self
+            .with_connections_and_staff(business_id, service_sk(service_id))
+            .await?;
         let service = read
             .item
             .map(from_item::<ServiceItem>)
             .transpose()?
             .map(|item| item.service);
-        Ok((service, connections, read.staff))
+        Ok((service, read.connections, read.staff))
     }
 
-    /// The hold and the roster in one consistent BatchGetItem, the connections' Query beside it: a booking from a
-    /// hold's first round trip, and its only read of the staff (the answer names the held member from it).
+    /// The hold, the business's connections and the roster in one consistent BatchGetItem: a booking from a hold's
+    /// first round trip, and its only read of the staff (the answer names the held member from it).
     async fn hold_connection_and_staff(
         &self,
         business_id: BusinessId,
         hold_id: HoldId,
     ) -> Result<(Option<Hold>, Vec<CalendarConnection>, Vec<StaffMember>), StoreError> {
-        let (read, connections) = tokio::try_join!(
-            self.with_staff(business_id, hold_sk(hold_id)),
-            self.calendar_connections(business_id)
-        )?;
+        let read = self
+            .with_connections_and_staff(business_id, hold_sk(hold_id))
+            .await?;
         let hold = read
             .item
             .map(from_item::<HoldItem>)
             .transpose()?
             .map(|item| item.hold);
-        Ok((hold, connections, read.staff))
+        Ok((hold, read.connections, read.staff))
     }
 }
 
-/// An item of a business read together with its staff roster.
-struct ReadWithStaff {
+/// An item of a business read together with its calendar connections and staff roster.
+struct ReadWithConnectionsAndStaff {
     item: Option<HashMap<String, AttributeValue>>,
+    connections: Vec<CalendarConnection>,
     staff: Vec<StaffMember>,
 }
 
 impl DynamoStore {
-    /// The business's item under `sk` and its staff roster in one consistent BatchGetItem.
-    async fn with_staff(
+    /// The business's item under `sk`, its calendar connections and its staff roster in one consistent
+    /// BatchGetItem.
+    async fn with_connections_and_staff(
         &self,
         business_id: BusinessId,
         sk: String,
-    ) -> Result<ReadWithStaff, StoreError> {
+    ) -> Result<ReadWithConnectionsAndStaff, StoreError> {
         let mut pending = KeysAndAttributes::builder()
             .keys(key(business_pk(business_id), sk))
+            .keys(key(business_pk(business_id), CALENDAR_SK.to_owned()))
             .keys(key(business_pk(business_id), STAFF_ROSTER_SK.to_owned()))
             .consistent_read(true)
             .build()
             .map_err(backend)?;
-        let mut read = ReadWithStaff {
+        let mut read = ReadWithConnectionsAndStaff {
             item: None,
+            connections: Vec::new(),
             staff: Vec::new(),
         };
         for attempt in 0.. {
@@ -425,6 +424,10 @@ impl DynamoStore {
                 .unwrap_or_default();
             for item in items {
                 match item.get(SK) {
+                    Some(AttributeValue::S(sk)) if sk == CALENDAR_SK => {
+                        read.connections =
+                            from_item::<CalendarConnectionsItem>(item)?.into_connections();
+                    }
                     Some(AttributeValue::S(sk)) if sk == STAFF_ROSTER_SK => {
                         read.staff = from_item::<StaffRosterItem>(item)?.members;
                     }

@@ -1,6 +1,10 @@
 //! Calendar connections, OAuth attempts and calendar watches.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
 use booking_core::domain::{BusinessId, ConnectionId};
 use booking_core::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
@@ -9,12 +13,12 @@ use booking_core::ports::{
 use jiff::Timestamp;
 
 use super::items::{
-    CALENDAR_SK, CalendarConnectionItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
-    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, connection_sk, instant_key,
-    oauth_attempt_pk, watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
+    CALENDAR_SK, CalendarConnectionsItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
+    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
+    watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
 };
 use super::requests::unless_condition_failed;
-use super::{DynamoStore, from_item, key, number, string, to_item, to_value};
+use super::{DynamoStore, backend, from_item, key, number, string, to_item, to_value};
 
 /// A watch stored before watches had a check time: only what moving it needs.
 #[derive(serde::Deserialize)]
@@ -26,6 +30,26 @@ struct UncheckedWatchItem {
     watch: CalendarWatch,
 }
 
+/// The attribute of the `CALENDAR` item holding the business's first connection (the one connection of the release
+/// before staff members, kept where it was).
+const FIRST_CONNECTION: &str = "connection";
+/// The attribute holding every other connection, a map by connection id.
+const OTHER_CONNECTIONS: &str = "connections";
+
+fn is_first(business_id: BusinessId, id: ConnectionId) -> bool {
+    id == ConnectionId::of_first_connection(business_id)
+}
+
+impl DynamoStore {
+    /// An UpdateItem of the business's `CALENDAR` item, where all of its connections live.
+    fn update_connections(&self, business_id: BusinessId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
+    }
+}
+
 #[async_trait]
 impl ConnectionStore for DynamoStore {
     async fn calendar_connections(
@@ -33,11 +57,10 @@ impl ConnectionStore for DynamoStore {
         business_id: BusinessId,
     ) -> Result<Vec<CalendarConnection>, StoreError> {
         Ok(self
-            .business_items::<CalendarConnectionItem>(business_id, CALENDAR_SK)
+            .get::<CalendarConnectionsItem>(business_pk(business_id), CALENDAR_SK.to_owned())
             .await?
-            .into_iter()
-            .map(|item| item.connection)
-            .collect())
+            .map(CalendarConnectionsItem::into_connections)
+            .unwrap_or_default())
     }
 
     async fn get_calendar_connection(
@@ -46,21 +69,58 @@ impl ConnectionStore for DynamoStore {
         id: ConnectionId,
     ) -> Result<Option<CalendarConnection>, StoreError> {
         Ok(self
-            .get::<CalendarConnectionItem>(business_pk(business_id), connection_sk(business_id, id))
+            .calendar_connections(business_id)
             .await?
-            .map(|item| item.connection))
+            .into_iter()
+            .find(|connection| connection.id == id))
     }
 
     async fn put_calendar_connection(
         &self,
         connection: &CalendarConnection,
     ) -> Result<(), StoreError> {
-        let item = CalendarConnectionItem {
-            pk: business_pk(connection.business_id),
-            sk: connection_sk(connection.business_id, connection.id),
-            connection: connection.clone(),
-        };
-        self.put_item(to_item(&item)?).await
+        let value = to_value(connection)?;
+        if is_first(connection.business_id, connection.id) {
+            // Where the release before staff members kept the business's one connection; an update, so the other
+            // connections beside it stay.
+            self.update_connections(connection.business_id)
+                .update_expression("SET #connection = :connection")
+                .expression_attribute_names("#connection", FIRST_CONNECTION)
+                .expression_attribute_values(":connection", value)
+                .send()
+                .await
+                .map_err(backend)?;
+            return Ok(());
+        }
+        loop {
+            // Into the map when it exists; else create the map with this one, unless another writer just did.
+            let into_map = self
+                .update_connections(connection.business_id)
+                .update_expression("SET #connections.#id = :connection")
+                .condition_expression("attribute_exists(#connections)")
+                .expression_attribute_names("#connections", OTHER_CONNECTIONS)
+                .expression_attribute_names("#id", connection.id.to_string())
+                .expression_attribute_values(":connection", value.clone())
+                .send()
+                .await;
+            if unless_condition_failed(into_map)?.is_some() {
+                return Ok(());
+            }
+            let new_map = self
+                .update_connections(connection.business_id)
+                .update_expression("SET #connections = :map")
+                .condition_expression("attribute_not_exists(#connections)")
+                .expression_attribute_names("#connections", OTHER_CONNECTIONS)
+                .expression_attribute_values(
+                    ":map",
+                    AttributeValue::M(HashMap::from([(connection.id.to_string(), value.clone())])),
+                )
+                .send()
+                .await;
+            if unless_condition_failed(new_map)?.is_some() {
+                return Ok(());
+            }
+        }
     }
 
     async fn update_connection_health(
@@ -70,24 +130,27 @@ impl ConnectionStore for DynamoStore {
         health: &ConnectionHealth,
         synced_at: Option<Timestamp>,
     ) -> Result<bool, StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                business_pk(business_id),
-                connection_sk(business_id, id),
-            )))
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#connection", "connection")
+        // The path of the connection in the item: its own attribute for the first, an entry of the map otherwise.
+        let mut update = self.update_connections(business_id);
+        let path = if is_first(business_id, id) {
+            update = update.expression_attribute_names("#connection", FIRST_CONNECTION);
+            "#connection"
+        } else {
+            update = update
+                .expression_attribute_names("#connections", OTHER_CONNECTIONS)
+                .expression_attribute_names("#id", id.to_string());
+            "#connections.#id"
+        };
+        update = update
+            .condition_expression(format!("attribute_exists({path})"))
             .expression_attribute_values(":health", to_value(health)?);
         update = match synced_at {
             Some(synced_at) => update
-                .update_expression(
-                    "SET #connection.health = :health, #connection.last_synced_at = :synced",
-                )
+                .update_expression(format!(
+                    "SET {path}.health = :health, {path}.last_synced_at = :synced"
+                ))
                 .expression_attribute_values(":synced", to_value(&synced_at)?),
-            None => update.update_expression("SET #connection.health = :health"),
+            None => update.update_expression(format!("SET {path}.health = :health")),
         };
         Ok(unless_condition_failed(update.send().await)?.is_some())
     }
@@ -97,8 +160,44 @@ impl ConnectionStore for DynamoStore {
         business_id: BusinessId,
         id: ConnectionId,
     ) -> Result<(), StoreError> {
-        self.delete(business_pk(business_id), connection_sk(business_id, id))
-            .await
+        let removed = if is_first(business_id, id) {
+            self.update_connections(business_id)
+                .update_expression("REMOVE #connection")
+                .expression_attribute_names("#connection", FIRST_CONNECTION)
+                .send()
+                .await
+                .map(Some)
+                .map_err(backend)?
+        } else {
+            // Removing from a map that is not there is an error, not a no-op: only where the map exists.
+            let removed = self
+                .update_connections(business_id)
+                .update_expression("REMOVE #connections.#id")
+                .condition_expression("attribute_exists(#connections)")
+                .expression_attribute_names("#connections", OTHER_CONNECTIONS)
+                .expression_attribute_names("#id", id.to_string())
+                .send()
+                .await;
+            unless_condition_failed(removed)?
+        };
+        if removed.is_some() {
+            // The item goes once it holds no connection, as the release before staff members left none behind.
+            let emptied = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(business_pk(business_id), CALENDAR_SK.to_owned())))
+                .condition_expression(
+                    "attribute_not_exists(#connection) AND (attribute_not_exists(#connections) OR size(#connections) = :none)",
+                )
+                .expression_attribute_names("#connection", FIRST_CONNECTION)
+                .expression_attribute_names("#connections", OTHER_CONNECTIONS)
+                .expression_attribute_values(":none", number(0))
+                .send()
+                .await;
+            unless_condition_failed(emptied)?;
+        }
+        Ok(())
     }
 
     async fn put_oauth_attempt(&self, attempt: &OAuthAttempt) -> Result<(), StoreError> {

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 
 use booking_core::domain::{
-    Appointment, AppointmentId, Business, BusinessId, BusinessSettings, ConnectionId, Hold, HoldId,
-    Interval, Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState,
-    SyncStatus,
+    Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
+    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -205,16 +204,6 @@ pub fn idempotency_sk(key: &str) -> String {
 /// The sort key of the business's connection from before connections belonged to members, and the prefix of every
 /// connection's (one Query lists them all).
 pub const CALENDAR_SK: &str = "CALENDAR";
-
-/// Where a connection is kept: the first connection ([`ConnectionId::of_first_connection`]) under `CALENDAR`, where
-/// the release before members kept the business's one connection, every other under `CALENDAR#id`.
-pub fn connection_sk(business: BusinessId, id: ConnectionId) -> String {
-    if id == ConnectionId::of_first_connection(business) {
-        CALENDAR_SK.to_owned()
-    } else {
-        format!("{CALENDAR_SK}#{id}")
-    }
-}
 
 /// Leases and OAuth attempts are not a business's items; each lives in its own partition.
 pub fn lease_pk(name: &str) -> String {
@@ -499,13 +488,24 @@ pub struct IdempotencyItem {
     pub record: IdempotencyRecord,
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct CalendarConnectionItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    pub connection: CalendarConnection,
+/// Every calendar connection of a business, in one item so a booking reads them with its service and roster: the
+/// first connection where the release before staff members kept the business's one (`connection`, read as the first
+/// member's first connection when it carries no id), every other in a map by connection id.
+#[derive(Deserialize)]
+pub struct CalendarConnectionsItem {
+    #[serde(default)]
+    pub connection: Option<CalendarConnection>,
+    #[serde(default)]
+    pub connections: HashMap<String, CalendarConnection>,
+}
+
+impl CalendarConnectionsItem {
+    /// The first connection first, then the others in the order of their ids.
+    pub fn into_connections(self) -> Vec<CalendarConnection> {
+        let mut others: Vec<CalendarConnection> = self.connections.into_values().collect();
+        others.sort_by_key(|connection| connection.id);
+        self.connection.into_iter().chain(others).collect()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
