@@ -419,15 +419,7 @@ async fn sigterm_during_fifty_bookings_leaves_every_answered_one_stored_and_none
     // appointment has its place in the day's ledger and no ledger entry is without its appointment.
     let stored_starts: Vec<Timestamp> = deployment
         .store
-        .list_appointments(&AppointmentQuery {
-            business_id,
-            starts_within: None,
-            status: None,
-            sync_status: None,
-            staff_id: None,
-            after: None,
-            limit: 500,
-        })
+        .list_appointments(&AppointmentQuery::every(business_id))
         .await
         .unwrap()
         .items

@@ -532,13 +532,8 @@ pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
     let failed = all_matching(
         app,
         AppointmentQuery {
-            business_id,
-            starts_within: None,
-            status: None,
             sync_status: Some(SyncStatus::Failed),
-            staff_id: None,
-            after: None,
-            limit: 500,
+            ..AppointmentQuery::every(business_id)
         },
     )
     .await?;
@@ -599,15 +594,7 @@ pub async fn pin_event_homes<S: AppointmentStore + ?Sized>(
     else {
         return Ok(());
     };
-    let every = AppointmentQuery {
-        business_id: connection.business_id,
-        starts_within: None,
-        status: None,
-        sync_status: None,
-        staff_id: None,
-        after: None,
-        limit: 500,
-    };
+    let every = AppointmentQuery::every(connection.business_id);
     for appointment in all_matching(app, every).await? {
         let sync = &appointment.sync;
         if sync.event_home.is_none() && sync.external_event_id.is_some() {

@@ -86,13 +86,8 @@ pub async fn count_failed<S: AppointmentStore + ?Sized>(
     business: &Business,
 ) -> Result<usize, AppError> {
     let mut query = AppointmentQuery {
-        business_id: business.id,
-        starts_within: None,
-        status: None,
         sync_status: Some(SyncStatus::Failed),
-        staff_id: None,
-        after: None,
-        limit: 500,
+        ..AppointmentQuery::every(business.id)
     };
     let mut count = 0;
     loop {

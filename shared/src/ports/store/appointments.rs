@@ -29,6 +29,20 @@ pub struct AppointmentQuery {
 }
 
 impl AppointmentQuery {
+    /// Every appointment of the business, whenever it starts and whatever its state, a page of 500 at a time: what
+    /// a walk over all of them starts from (a filter is set by struct update).
+    pub fn every(business_id: BusinessId) -> Self {
+        Self {
+            business_id,
+            starts_within: None,
+            status: None,
+            sync_status: None,
+            staff_id: None,
+            after: None,
+            limit: 500,
+        }
+    }
+
     /// Whether an appointment in the range passes the listing's filters.
     pub fn admits(&self, appointment: &Appointment) -> bool {
         passes_status_filters(self.status, self.sync_status, appointment)
