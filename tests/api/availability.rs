@@ -82,7 +82,7 @@ async fn external_busy_time_blocks_slots() {
         .put_busy_event(&booking_core::ports::BusyEvent {
             business_id,
             staff_id: booking_core::domain::StaffId::first_of(business_id),
-            calendar_id: "primary".into(),
+            calendar_key: "primary".into(),
             event_id: "lunch".into(),
             intervals: vec![busy],
         })

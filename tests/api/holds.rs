@@ -183,7 +183,7 @@ async fn the_held_time_is_refused_when_the_calendar_became_busy_meanwhile() {
         .put_busy_event(&BusyEvent {
             business_id: app.business_id.parse().unwrap(),
             staff_id: booking_core::domain::StaffId::first_of(app.business_id.parse().unwrap()),
-            calendar_id: "primary".into(),
+            calendar_key: "primary".into(),
             event_id: "dentist".into(),
             intervals: vec![
                 booking_core::domain::Interval::new(

@@ -63,7 +63,7 @@ async fn busy(app: &TestApp, member: StaffId, from: &str, to: &str) {
         .put_busy_event(&BusyEvent {
             business_id: app.business_id.parse().unwrap(),
             staff_id: member,
-            calendar_id: "primary".into(),
+            calendar_key: "primary".into(),
             event_id: format!("busy from {from}"),
             intervals: vec![Interval::new(instant(from), instant(to)).unwrap()],
         })

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use booking_core::adapters::FileSecretStore;
 use booking_core::app::Integrations;
-use booking_core::domain::{BusinessId, ConnectionId};
+use booking_core::domain::{BusinessId, ConnectionId, WatchId};
 use booking_core::ports::{
     CalendarWatch, Job, ProviderKind, ProviderProfile, ProviderRegistry, ProviderSetup,
     ProviderWebhook, PushChannel, PushEvent, PushNotification, WebhookCall, WebhookReading,
@@ -195,6 +195,7 @@ async fn a_provider_defined_outside_the_library_is_listed_connected_and_notified
     app.store
         .put_calendar_watch(
             &CalendarWatch {
+                id: WatchId::of(connection.id, google::TEAM_CALENDAR),
                 business_id,
                 connection_id: connection.id,
                 staff_id: connection.staff_id,

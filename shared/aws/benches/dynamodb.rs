@@ -131,7 +131,7 @@ async fn main() {
             .put_busy_event(&BusyEvent {
                 business_id,
                 staff_id: booking_core::domain::StaffId::first_of(business_id),
-                calendar_id: "primary".to_owned(),
+                calendar_key: "primary".to_owned(),
                 event_id: format!("event-{index}"),
                 intervals: vec![
                     Interval::new(start, start + SignedDuration::from_hours(1)).unwrap(),

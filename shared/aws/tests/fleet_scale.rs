@@ -11,7 +11,7 @@ use booking_aws::emulators::dynamodb_local::DynamoDbLocal;
 use booking_core as booking;
 use booking_core::domain::{
     Appointment, BusinessId, Interval, ServiceId, SyncFailure, SyncFailureCode, SyncState,
-    SyncStatus,
+    SyncStatus, WatchId,
 };
 use booking_core::ports::{AppointmentStore, CalendarWatch, ConnectionStore, ProviderKind, Store};
 use jiff::tz::TimeZone;
@@ -246,11 +246,7 @@ async fn appointments_and_watches_written_under_fleet_wide_partitions_move_to_th
     for appointment in [&pending, &failed, &synced] {
         write_the_old_way(&client, &table, appointment).await;
     }
-    let watch = CalendarWatch::new(
-        BusinessId::generate(),
-        ProviderKind::GOOGLE,
-        "primary".into(),
-    );
+    let watch = watch_of_the_release_before(BusinessId::generate());
     store.put_calendar_watch(&watch, None).await.unwrap();
     // As the release before wrote a watch: in GSI1's one `WATCHES` partition.
     client
@@ -363,13 +359,7 @@ async fn watches_keyed_by_business_move_to_their_check_time_once_and_a_rerun_res
     let (store, table) = emulator.fresh_store().await.unwrap();
     let client = emulator.client().await;
     let watches: Vec<CalendarWatch> = (0..4)
-        .map(|_| {
-            CalendarWatch::new(
-                BusinessId::generate(),
-                ProviderKind::GOOGLE,
-                "primary".into(),
-            )
-        })
+        .map(|_| watch_of_the_release_before(BusinessId::generate()))
         .collect();
     let mut shards = Vec::new();
     for watch in &watches {
@@ -404,7 +394,7 @@ async fn watches_keyed_by_business_move_to_their_check_time_once_and_a_rerun_res
         .unwrap();
     // A watch removed since: the move does not bring it back.
     store
-        .delete_calendar_watch(watches[3].business_id)
+        .delete_calendar_watch(watches[3].business_id, watches[3].id)
         .await
         .unwrap();
 
@@ -436,7 +426,7 @@ async fn watches_keyed_by_business_move_to_their_check_time_once_and_a_rerun_res
     }
     assert_eq!(
         store
-            .get_calendar_watch(watches[3].business_id)
+            .get_calendar_watch(watches[3].business_id, watches[3].id)
             .await
             .unwrap(),
         None
@@ -470,6 +460,7 @@ async fn sync_jobs_are_sent_with_their_business_as_the_message_group() {
     let other = BusinessId::generate();
     let job = |business_id| Job::SyncCalendar {
         business_id,
+        watch_id: None,
         requested_at: None,
     };
     queue
@@ -509,4 +500,12 @@ async fn sync_jobs_are_sent_with_their_business_as_the_message_group() {
     ];
     expected.sort();
     assert_eq!(groups, expected);
+}
+
+/// The one watch a business had before each checked calendar had its own, kept under the key of that time.
+fn watch_of_the_release_before(business: BusinessId) -> CalendarWatch {
+    CalendarWatch {
+        id: WatchId::of_first_watch(business),
+        ..CalendarWatch::new(business, ProviderKind::GOOGLE, "primary".into())
+    }
 }

@@ -377,7 +377,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
     let due_index_before = recorder.index_touches("GSI4");
     for sync in 0..3_i64 {
         let current = store
-            .get_calendar_watch(business.id)
+            .get_calendar_watch(business.id, watch.id)
             .await
             .unwrap()
             .unwrap();
@@ -396,7 +396,7 @@ async fn business_day(store: Arc<dyn Store>, recorder: &Recorder, now: Timestamp
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
                 staff_id: booking_core::domain::StaffId::first_of(business.id),
-                calendar_id: "primary".into(),
+                calendar_key: watch.busy_time_key(),
                 event_id: format!("event-{sync}"),
                 intervals: vec![Interval::new(busy, busy + SignedDuration::from_mins(30)).unwrap()],
             })

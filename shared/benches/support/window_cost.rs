@@ -98,7 +98,7 @@ impl Fixture {
             let event = BusyEvent {
                 business_id: self.business.id,
                 staff_id: booking_core::domain::StaffId::first_of(self.business.id),
-                calendar_id: "primary".into(),
+                calendar_key: "primary".into(),
                 event_id: format!("event-{index}"),
                 intervals: vec![interval],
             };

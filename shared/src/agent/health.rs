@@ -25,7 +25,7 @@ pub fn calendar_health(
 ) -> (CalendarView, Option<String>) {
     const CONFIRM: &str = "so a time that looks free may still clash with the business's own plans; tell the caller \
                            the business will confirm it";
-    let Some(connection) = connection.filter(|connection| connection.syncs_appointments()) else {
+    let Some(connection) = connection.filter(|connection| checks_calendars(connection)) else {
         return (
             CalendarView {
                 state: CalendarState::NotConnected,
@@ -78,19 +78,24 @@ pub fn calendar_health(
     )
 }
 
-/// Each member's calendar health, for the members whose appointments go to a calendar of theirs: the state and,
+/// Each member's calendar health, for the members whose own calendars block their time: the state and,
 /// unless fresh, the warning their offers carry. A member without one is as fresh as the bookings made here.
 pub type MembersHealth = BTreeMap<StaffId, (CalendarView, Option<String>)>;
 
-/// [`calendar_health`] of every member's connection that receives their appointments, with the watch of its
-/// calendar; a member with several keeps the first that warns.
+/// Whether any of the connection's calendars blocks its member's time: only then can it hide busy time.
+fn checks_calendars(connection: &CalendarConnection) -> bool {
+    !connection.calendars_checked().is_empty()
+}
+
+/// [`calendar_health`] of every member's connection whose calendars block their time, with the watch of its
+/// calendars read longest ago; a member with several keeps the first that warns.
 pub fn members_health(
     connections: &[(CalendarConnection, Option<CalendarWatch>)],
     now: Timestamp,
 ) -> MembersHealth {
     let mut members = MembersHealth::new();
     for (connection, watch) in connections {
-        if !connection.syncs_appointments() {
+        if !checks_calendars(connection) {
             continue;
         }
         let health = calendar_health(Some(connection), watch.as_ref(), now);

@@ -18,7 +18,7 @@ use super::calendar_sync::{pin_event_homes, queue_upcoming, requeue_failed};
 use super::calendar_tokens;
 use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
-use super::inbound_sync::{resume_watching, start_watching, stop_watching};
+use super::inbound_sync::{follow_calendars, resume_watching, stop_watching};
 use super::providers::Integrations;
 use super::staff_calendars::{first_member_connection, first_members};
 use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
@@ -227,36 +227,19 @@ async fn complete_connect<
 
     let business_id = attempt.business_id;
     let member = attempt.staff_id;
-    let (same_account, others): (Vec<_>, Vec<_>) = app
+    // Connecting the same account again keeps its connection (id, calendar choices, last sync); another account is
+    // a connection of its own beside the member's others.
+    let previous = app
         .store
         .calendar_connections(business_id)
         .await?
         .into_iter()
-        .filter(|c| c.staff_id == member)
-        .partition(|c| c.provider == provider && c.account == account);
-    // Connecting the same account again keeps its connection (id, calendar choice, last sync).
-    let previous = same_account.into_iter().next();
+        .find(|c| c.staff_id == member && c.provider == provider && c.account == account);
+    let listed = |id: &String| calendars.iter().any(|calendar| &calendar.id == id);
     let kept_calendar = previous
         .as_ref()
         .and_then(|p| p.calendar_id.clone())
-        .filter(|id| calendars.iter().any(|calendar| &calendar.id == id));
-    if kept_calendar.is_none() {
-        // The busy time of a calendar no longer synced must stop blocking; closing its channel needs the old grant.
-        let members = |watch: &CalendarWatch| {
-            previous
-                .iter()
-                .chain(&others)
-                .any(|c| c.id == watch.connection_id)
-        };
-        stop_watching(app, integrations, business_id, members).await?;
-    }
-    for other in &others {
-        // One account per member until each member's calendars are watched apart: another replaces it.
-        forget_grant(integrations, other).await?;
-        app.store
-            .delete_calendar_connection(business_id, other.id)
-            .await?;
-    }
+        .filter(listed);
     let connection = CalendarConnection {
         id: previous
             .as_ref()
@@ -268,7 +251,7 @@ async fn complete_connect<
         calendar_id: kept_calendar.clone(),
         checked_calendars: previous
             .as_ref()
-            .map(|p| p.checked_calendars.clone())
+            .map(|p| p.checked_calendars.iter().filter(|id| listed(id)).cloned().collect())
             .unwrap_or_default(),
         connected_at: app.clock.now(),
         health: ConnectionHealth::Connected,
@@ -276,12 +259,11 @@ async fn complete_connect<
     };
     calendar_tokens::store_grant(integrations, connection.reference(), &grant, None).await?;
     app.store.put_calendar_connection(&connection).await?;
-    // Appointments that failed while the grant was broken can go through now, and busy time catches up at once.
+    // Calendars gone from the account stop blocking; the ones kept catch up on what changed meanwhile at once.
+    resume_watching(app, integrations, &connection).await?;
+    // Appointments that failed while the grant was broken can go through now.
     let requeued = match &kept_calendar {
-        Some(calendar_id) => {
-            resume_watching(app, &connection, calendar_id).await?;
-            requeue_failed(app, business_id).await?.len()
-        }
+        Some(_) => requeue_failed(app, business_id).await?.len(),
         None => 0,
     };
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
@@ -368,19 +350,14 @@ pub async fn select_calendar<
         return Err(AppError::CalendarNotWritable(calendar_id.to_owned()));
     }
     pin_event_homes(app, &connection).await?;
-    if connection.calendar_id.is_some() {
-        // The calendar left behind blocks no more time: its channel closes and its busy time is forgotten.
-        stop_watching(app, integrations(app, provider)?, business.id, |watch| {
-            watch.connection_id == connection.id
-        })
-        .await?;
-    }
     let selected = CalendarConnection {
         calendar_id: Some(calendar_id.to_owned()),
         ..connection
     };
     app.store.put_calendar_connection(&selected).await?;
-    start_watching(app, &selected, calendar_id).await?;
+    // The calendar left behind blocks no more time unless it is checked too: its channel closes and its busy time
+    // is forgotten.
+    follow_calendars(app, integrations(app, provider)?, &selected).await?;
     let queued = queue_upcoming(app, business.id, selected.staff_id).await?;
     Ok((selected, queued))
 }
@@ -390,41 +367,56 @@ pub async fn get_connection<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business: &Business,
 ) -> Result<Option<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
-    let (connections, watch) = tokio::try_join!(
+    let (connections, watches) = tokio::try_join!(
         app.store.calendar_connections(business.id),
-        app.store.get_calendar_watch(business.id)
+        app.store.calendar_watches(business.id)
     )?;
     Ok(first_members(connections, business.id).map(|connection| {
-        let watch = watch.filter(|watch| {
-            watch.connection_id == connection.id
-                && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
-        });
+        let watch = stalest_checked_watch(&connection, &watches);
         (connection, watch)
     }))
 }
 
 /// Every member's connections, the first member's first (the one [`get_connection`] answers leading), then by
-/// member and by when they were connected; each with the watch of its written calendar, if that is followed.
+/// member and by when they were connected; each with the watch of its checked calendars read longest ago
+/// (`None` until each has been read).
 pub async fn list_connections<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business: &Business,
 ) -> Result<Vec<(CalendarConnection, Option<CalendarWatch>)>, AppError> {
-    let (mut connections, watch) = tokio::try_join!(
+    let (mut connections, watches) = tokio::try_join!(
         app.store.calendar_connections(business.id),
-        app.store.get_calendar_watch(business.id)
+        app.store.calendar_watches(business.id)
     )?;
     let leading = first_members(connections.clone(), business.id).map(|c| c.id);
     connections.sort_by_key(|c| (Some(c.id) != leading, c.staff_id, c.connected_at));
     Ok(connections
         .into_iter()
         .map(|connection| {
-            let watch = watch.clone().filter(|watch| {
-                watch.connection_id == connection.id
-                    && connection.calendar_id.as_deref() == Some(watch.calendar_id.as_str())
-            });
+            let watch = stalest_checked_watch(&connection, &watches);
             (connection, watch)
         })
         .collect())
+}
+
+/// Among `watches`, the one whose busy time is oldest of those following the calendars the connection checks: how
+/// fresh the member's busy time from this connection is. `None` while a checked calendar is not followed or not
+/// read yet, or when none is checked.
+fn stalest_checked_watch(
+    connection: &CalendarConnection,
+    watches: &[CalendarWatch],
+) -> Option<CalendarWatch> {
+    let mut stalest: Option<&CalendarWatch> = None;
+    for calendar_id in connection.calendars_checked() {
+        let watch = watches
+            .iter()
+            .find(|watch| watch.follows(connection.id, calendar_id))?;
+        let synced_at = watch.synced_at?;
+        if stalest.is_none_or(|stalest| stalest.synced_at.is_some_and(|at| synced_at < at)) {
+            stalest = Some(watch);
+        }
+    }
+    stalest.cloned()
 }
 
 /// Disconnects: stops the push channel and forgets the calendar's busy time, revokes the grant where the provider

@@ -177,20 +177,24 @@ where
     existing(app, business_id).await
 }
 
-/// Closes the business's push channel at its provider and forgets the watch and its busy time; the connection and
-/// its tokens stay. A provider this process is not configured for is an error rather than a channel left open.
+/// Closes the push channels of the business's calendars at their providers and forgets the watches and their busy
+/// time; the connections and their tokens stay. A provider this process is not configured for is an error rather
+/// than a channel left open.
 async fn stop_following_calendar<S>(app: &App<S>, business_id: BusinessId) -> Result<(), AppError>
 where
     S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
 {
-    let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+    let watches = app.store.calendar_watches(business_id).await?;
+    let Some(first) = watches.first() else {
         return Ok(());
     };
     let integrations = app
         .integrations
         .as_deref()
-        .ok_or(AppError::ProviderNotConfigured(watch.provider))?;
-    integrations.provider(watch.provider)?;
+        .ok_or(AppError::ProviderNotConfigured(first.provider))?;
+    for watch in &watches {
+        integrations.provider(watch.provider)?;
+    }
     stop_watching(app, integrations, business_id, |_| true).await
 }
 
@@ -199,13 +203,23 @@ where
 #[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn enable_business<S>(app: &App<S>, business_id: BusinessId) -> Result<Business, AppError>
 where
-    S: CatalogStore + OperatorStore + ConnectionStore + ?Sized,
+    S: CatalogStore + OperatorStore + ConnectionStore + BusyTimeStore + LeaseStore + ?Sized,
 {
     existing(app, business_id).await?;
+    let connections = app.store.calendar_connections(business_id).await?;
+    // Checked before anything changes: a process that cannot follow the calendars leaves the business disabled.
+    let integrations = match connections.first() {
+        Some(connection) => Some(
+            app.integrations
+                .as_deref()
+                .ok_or(AppError::ProviderNotConfigured(connection.provider))?,
+        ),
+        None => None,
+    };
     app.store.set_business_disabled(business_id, None).await?;
-    for connection in app.store.calendar_connections(business_id).await? {
-        if let Some(calendar_id) = &connection.calendar_id {
-            resume_watching(app, &connection, calendar_id).await?;
+    if let Some(integrations) = integrations {
+        for connection in &connections {
+            resume_watching(app, integrations, connection).await?;
         }
     }
     tracing::info!("business enabled");

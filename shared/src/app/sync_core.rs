@@ -13,7 +13,7 @@ use super::context::App;
 use super::error::AppError;
 use super::lease::while_holding;
 use super::providers::Integrations;
-use crate::domain::{Appointment, BusinessId, SyncFailureCode};
+use crate::domain::{Appointment, BusinessId, SyncFailureCode, WatchId};
 use crate::ports::{ConnectionRef, ConnectionStore, LeaseStore};
 use crate::ports::{Job, ProviderError, ProviderKind, ProviderSetup, StoreError};
 
@@ -42,9 +42,14 @@ pub fn appointment_job(appointment: &Appointment) -> Job {
 }
 
 /// The job that brings the business's busy-time cache up to date; `requested_at` when a notification asked.
-pub fn calendar_job(business_id: BusinessId, requested_at: Option<Timestamp>) -> Job {
+pub fn calendar_job(
+    business_id: BusinessId,
+    watch_id: WatchId,
+    requested_at: Option<Timestamp>,
+) -> Job {
     Job::SyncCalendar {
         business_id,
+        watch_id: Some(watch_id),
         requested_at,
     }
 }

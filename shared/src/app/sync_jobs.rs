@@ -26,8 +26,9 @@ pub async fn run_sync_job<S: SyncWorkerStore + ?Sized>(
         } => run_appointment_sync(app, business_id, appointment_id, version, attempt).await,
         Job::SyncCalendar {
             business_id,
+            watch_id,
             requested_at,
-        } => run_calendar_sync(app, business_id, requested_at, attempt).await,
+        } => run_calendar_sync(app, business_id, watch_id, requested_at, attempt).await,
         Job::SendEmail { ref email } => send_queued_email(app, email, attempt).await,
     }
 }

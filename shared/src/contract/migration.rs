@@ -174,7 +174,7 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
         .put_busy_event(&BusyEvent {
             business_id: business.id,
             staff_id: StaffId::first_of(business.id),
-            calendar_id: "primary".into(),
+            calendar_key: "primary".into(),
             event_id: "team-meeting".into(),
             intervals: vec![
                 Interval::new(monday_at(0, 13, 0), monday_at(0, 14, 0)).unwrap(),

@@ -132,6 +132,7 @@ macro_rules! store_contract_tests {
             an_oauth_attempt_is_taken_once_and_not_after_it_expires,
             a_calendar_watch_advances_only_from_the_version_it_read,
             calendar_watches_are_read_when_their_check_is_due,
+            each_checked_calendar_has_a_watch_of_its_own,
             // busy time
             busy_events_are_replaced_deleted_and_found_by_overlap,
             busy_intervals_of_every_length_are_found_by_overlap,

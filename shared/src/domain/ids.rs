@@ -141,6 +141,40 @@ impl ConnectionId {
     }
 }
 
+uuid_id!(
+    /// One calendar followed for busy time: a calendar of one connection, checked for its member's conflicts.
+    WatchId,
+    "watch_id"
+);
+
+impl WatchId {
+    /// The watch of `calendar` through `connection`, the same however often it is asked for: starting to follow a
+    /// calendar twice (a retried request, two racing ones) finds the watch already there rather than making two.
+    pub fn of(connection: ConnectionId, calendar_id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"calendar watch of ")
+            .chain_update(connection.as_uuid().as_bytes())
+            .chain_update(calendar_id.as_bytes())
+            .finalize();
+        let mut bytes = [0_u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+
+    /// The id of the one watch a business had before each checked calendar had its own: such a watch reads with
+    /// this id, and stores keep it under its old key, as they keep the first connection.
+    pub fn of_first_watch(business: BusinessId) -> Self {
+        Self(derived_from(business, b"first calendar watch of "))
+    }
+
+    /// Stands, only while a record is read, for the watch a record of an earlier release does not name (see
+    /// [`read_from_any_release`]). Never generated.
+    pub(crate) fn unnamed() -> Self {
+        Self(Uuid::nil())
+    }
+}
+
 /// Serde for a record that names its staff member (an appointment, a hold) and may have been stored by a release
 /// before staff members, which named none: such a record reads as its business's first member's
 /// ([`StaffId::first_of`]), so a store reads it correctly before its migration has reached it. The record derives

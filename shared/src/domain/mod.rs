@@ -27,7 +27,7 @@ pub use display_name::{BusinessName, DisplayName, ServiceName};
 pub use external_event::{EventTiming, ExternalEvent, ExternalEventChange, busy_time};
 pub use hold::{DEFAULT_HOLD_MINUTES, Hold, HoldMinutes, MAX_HOLD_MINUTES, MIN_HOLD_MINUTES};
 pub(crate) use ids::read_from_any_release;
-pub use ids::{AppointmentId, BusinessId, ConnectionId, HoldId, ServiceId, StaffId};
+pub use ids::{AppointmentId, BusinessId, ConnectionId, HoldId, ServiceId, StaffId, WatchId};
 pub use interval::{Interval, merge_intervals};
 pub use member_busy::MemberBusy;
 pub use occupancy::{

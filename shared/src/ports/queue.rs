@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::Email;
-use crate::domain::{AppointmentId, BusinessId};
+use crate::domain::{AppointmentId, BusinessId, WatchId};
 
 /// Work for the sync worker. Jobs name state, not operations: the worker reads the appointment's current state and
 /// makes the calendar match it, so a duplicate or reordered job is harmless.
@@ -21,9 +21,13 @@ pub enum Job {
         appointment_id: AppointmentId,
         version: u64,
     },
-    /// Bring the busy-time cache of the business's selected calendar up to date.
+    /// Bring the busy-time cache of one followed calendar up to date.
     SyncCalendar {
         business_id: BusinessId,
+        /// The watch of the calendar. `None` (a job queued by the release before each checked calendar had its own
+        /// watch) stands for every watch of the business: the job queues one for each.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        watch_id: Option<WatchId>,
         /// When a push notification asked for it: a sync that started reading well after this has already seen the
         /// change, so the job is done. `None` (selection, the safety net) always syncs.
         #[serde(default)]

@@ -142,9 +142,10 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
     assert_eq!(google.channels().len(), 1, "a push channel is open");
     let watch = deployment
         .store
-        .get_calendar_watch(business_id)
+        .calendar_watches(business_id)
         .await
         .unwrap()
+        .pop()
         .unwrap();
     assert!(
         watch.cursor.is_some() && watch.synced_at.is_some(),

@@ -1,6 +1,6 @@
 //! The webhooks function: a provider's handshake, a forged notification and a genuine one.
 
-use booking_core::domain::{BusinessId, ConnectionId, StaffId};
+use booking_core::domain::{BusinessId, ConnectionId, StaffId, WatchId};
 use booking_core::ports::{ConnectionStore, Job, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -21,9 +21,11 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let client_state = format!("{business_id}.a-secret-only-graph-and-we-know");
     let now = Timestamp::now();
+    let connection_id = ConnectionId::of_first_connection(business_id);
     let watch = CalendarWatch {
+        id: WatchId::of(connection_id, "team-calendar"),
         business_id,
-        connection_id: ConnectionId::of_first_connection(business_id),
+        connection_id,
         staff_id: StaffId::first_of(business_id),
         provider: ProviderKind::MICROSOFT,
         calendar_id: "team-calendar".into(),
@@ -111,7 +113,8 @@ async fn webhooks_function_answers_the_handshake_refuses_forgeries_and_queues_ge
     assert!(
         matches!(
             queued.as_slice(),
-            [Job::SyncCalendar { business_id: queued_for, requested_at: Some(_) }] if *queued_for == business_id
+            [Job::SyncCalendar { business_id: queued_for, watch_id: Some(queued_watch), requested_at: Some(_) }]
+                if *queued_for == business_id && *queued_watch == watch.id
         ),
         "{queued:?}"
     );

@@ -16,10 +16,10 @@ impl BusyTimeStore for DynamoStore {
         let Some(earliest_start) = event.intervals.iter().map(Interval::start).min() else {
             // An event that blocks nothing is stored as no event at all.
             return self
-                .delete_busy_event(event.business_id, &event.calendar_id, &event.event_id)
+                .delete_busy_event(event.business_id, &event.calendar_key, &event.event_id)
                 .await;
         };
-        let sk = busy_event_sk(&event.calendar_id, &event.event_id);
+        let sk = busy_event_sk(&event.calendar_key, &event.event_id);
         let item = BusyEventItem {
             pk: business_pk(event.business_id),
             gsi1_pk: busy_gsi1_pk(event.business_id),
@@ -33,12 +33,12 @@ impl BusyTimeStore for DynamoStore {
     async fn delete_busy_event(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
         event_id: &str,
     ) -> Result<(), StoreError> {
         self.delete(
             business_pk(business_id),
-            busy_event_sk(calendar_id, event_id),
+            busy_event_sk(calendar_key, event_id),
         )
         .await
     }
@@ -84,7 +84,7 @@ impl BusyTimeStore for DynamoStore {
     async fn busy_event_ids(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
     ) -> Result<Vec<String>, StoreError> {
         let items: Vec<BusyEventIdOnly> = self
             .query_all(
@@ -97,7 +97,7 @@ impl BusyTimeStore for DynamoStore {
                     .expression_attribute_names("#event", "event")
                     .expression_attribute_names("#id", "event_id")
                     .expression_attribute_values(":pk", string(business_pk(business_id)))
-                    .expression_attribute_values(":prefix", string(busy_event_sk(calendar_id, "")))
+                    .expression_attribute_values(":prefix", string(busy_event_sk(calendar_key, "")))
                     .projection_expression("#event.#id"),
             )
             .await?;

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
-use booking_core::domain::{BusinessId, ConnectionId};
+use booking_core::domain::{BusinessId, ConnectionId, WatchId};
 use booking_core::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ScheduledWatch, StoreError,
+    ScheduledWatch, StoreError, WatchPlace,
 };
 use jiff::Timestamp;
 
 use super::items::{
     CALENDAR_SK, CalendarConnectionsItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
     SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
-    watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk,
+    SK, watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk, watch_sk,
 };
 use super::requests::unless_condition_failed;
 use super::{DynamoStore, backend, from_item, key, number, string, to_item, to_value};
@@ -222,12 +222,34 @@ impl ConnectionStore for DynamoStore {
             .filter(|attempt| attempt.expires_at > now))
     }
 
+    async fn calendar_watches(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarWatch>, StoreError> {
+        // `WATCH` and `WATCH#<id>`: nothing else in a business's partition starts so.
+        let items: Vec<CalendarWatchItem> = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :watch)")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":pk", string(business_pk(business_id)))
+                    .expression_attribute_values(":watch", string(WATCH_SK.to_owned()))
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items.into_iter().map(|item| item.watch).collect())
+    }
+
     async fn get_calendar_watch(
         &self,
         business_id: BusinessId,
+        id: WatchId,
     ) -> Result<Option<CalendarWatch>, StoreError> {
         Ok(self
-            .get::<CalendarWatchItem>(business_pk(business_id), WATCH_SK.to_owned())
+            .get::<CalendarWatchItem>(business_pk(business_id), watch_sk(business_id, id))
             .await?
             .map(|item| item.watch))
     }
@@ -242,9 +264,9 @@ impl ConnectionStore for DynamoStore {
             None => {
                 let item = CalendarWatchItem {
                     pk: business_pk(watch.business_id),
-                    sk: WATCH_SK.to_owned(),
+                    sk: watch_sk(watch.business_id, watch.id),
                     gsi4_pk: watch_due_gsi4_pk(watch.business_id),
-                    gsi4_sk: watch_due_gsi4_sk(Timestamp::MIN, watch.business_id),
+                    gsi4_sk: watch_due_gsi4_sk(Timestamp::MIN, watch.business_id, watch.id),
                     check_at: Some(Timestamp::MIN),
                     version: watch.version,
                     watch: watch.clone(),
@@ -266,7 +288,7 @@ impl ConnectionStore for DynamoStore {
                     .table_name(&self.table)
                     .set_key(Some(key(
                         business_pk(watch.business_id),
-                        WATCH_SK.to_owned(),
+                        watch_sk(watch.business_id, watch.id),
                     )))
                     .update_expression("SET #watch = :watch, #version = :version")
                     .condition_expression("#version = :expected")
@@ -283,7 +305,7 @@ impl ConnectionStore for DynamoStore {
         }
         match (
             expected_version,
-            self.get_calendar_watch(watch.business_id).await?,
+            self.get_calendar_watch(watch.business_id, watch.id).await?,
         ) {
             (None, _) => Err(StoreError::AlreadyExists),
             (Some(_), None) => Err(StoreError::NotFound),
@@ -291,22 +313,27 @@ impl ConnectionStore for DynamoStore {
         }
     }
 
-    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
-        self.delete(business_pk(business_id), WATCH_SK.to_owned())
+    async fn delete_calendar_watch(
+        &self,
+        business_id: BusinessId,
+        id: WatchId,
+    ) -> Result<(), StoreError> {
+        self.delete(business_pk(business_id), watch_sk(business_id, id))
             .await
     }
 
     async fn calendar_watches_due(
         &self,
         now: Timestamp,
-        after: Option<(Timestamp, BusinessId)>,
+        after: Option<WatchPlace>,
         limit: u32,
     ) -> Result<Vec<ScheduledWatch>, StoreError> {
-        // Strictly after `after`: no key extends another (instants are fixed-width, ids too), and a space sorts
-        // below every character of one. `~` sorts above every character of a business id.
+        // Strictly after `after`: a space sorts below every character of a key, `#` included, so the key with a
+        // space appended sorts right after it and before the keys it starts (the old watch's key, `<at>#<business>`,
+        // starts its business's other watches' keys). `~` sorts above every character of a business id.
         let low = after.map_or_else(
             || instant_key(Timestamp::MIN),
-            |(at, business)| format!("{} ", watch_due_gsi4_sk(at, business)),
+            |(at, business, id)| format!("{} ", watch_due_gsi4_sk(at, business, id)),
         );
         let high = format!("{}#~", instant_key(now));
         let entries = self
@@ -335,6 +362,7 @@ impl ConnectionStore for DynamoStore {
     async fn schedule_calendar_watch_check(
         &self,
         business_id: BusinessId,
+        id: WatchId,
         version: u64,
         check_at: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -342,13 +370,13 @@ impl ConnectionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), WATCH_SK.to_owned())))
+            .set_key(Some(key(business_pk(business_id), watch_sk(business_id, id))))
             .update_expression("SET GSI4SK = :due_sk, check_at = :check_at")
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(
                 ":due_sk",
-                string(watch_due_gsi4_sk(check_at, business_id)),
+                string(watch_due_gsi4_sk(check_at, business_id, id)),
             )
             .expression_attribute_values(":check_at", to_value(&check_at)?)
             .expression_attribute_values(":version", number(version));
@@ -367,7 +395,7 @@ impl ConnectionStore for DynamoStore {
             &[(":watch", WATCH_SK)],
             |item| {
                 let stored: UncheckedWatchItem = from_item(item)?;
-                let business = stored.watch.business_id;
+                let (business, watch) = (stored.watch.business_id, stored.watch.id);
                 Ok(Some(
                     self.client
                         .update_item()
@@ -383,7 +411,7 @@ impl ConnectionStore for DynamoStore {
                         .expression_attribute_values(":due_pk", string(watch_due_gsi4_pk(business)))
                         .expression_attribute_values(
                             ":due_sk",
-                            string(watch_due_gsi4_sk(Timestamp::MIN, business)),
+                            string(watch_due_gsi4_sk(Timestamp::MIN, business, watch)),
                         )
                         .expression_attribute_values(":check_at", to_value(&Timestamp::MIN)?),
                 ))

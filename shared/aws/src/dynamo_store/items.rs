@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
+    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus, WatchId,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,
@@ -242,9 +242,24 @@ pub fn watch_due_shard_gsi4_pk(shard: u32) -> String {
     format!("WATCH#due#{shard:02}")
 }
 
-/// Earliest check first within a shard; the business makes the key unique.
-pub fn watch_due_gsi4_sk(check_at: Timestamp, business: BusinessId) -> String {
-    format!("{}#{business}", instant_key(check_at))
+/// Earliest check first within a shard; the business and watch make the key unique. The one watch of the release
+/// before each checked calendar had its own is keyed by the business alone, as that release keyed it.
+pub fn watch_due_gsi4_sk(check_at: Timestamp, business: BusinessId, watch: WatchId) -> String {
+    if watch == WatchId::of_first_watch(business) {
+        format!("{}#{business}", instant_key(check_at))
+    } else {
+        format!("{}#{business}#{watch}", instant_key(check_at))
+    }
+}
+
+/// A watch's sort key in its business's partition: `WATCH` for the one watch of the release before each checked
+/// calendar had its own (where that release kept it), `WATCH#<id>` for the others.
+pub fn watch_sk(business: BusinessId, watch: WatchId) -> String {
+    if watch == WatchId::of_first_watch(business) {
+        WATCH_SK.to_owned()
+    } else {
+        format!("{WATCH_SK}#{watch}")
+    }
 }
 
 pub fn busy_gsi1_pk(business: BusinessId) -> String {

@@ -14,10 +14,10 @@ use super::{
 use crate::domain::{BusinessId, Interval, MemberBusy, StaffId};
 use crate::ports::{BusyEvent, BusyTimeStore, StoreError};
 
-pub(super) fn event_key(business: BusinessId, calendar_id: &str, event_id: &str) -> Vec<u8> {
+pub(super) fn event_key(business: BusinessId, calendar_key: &str, event_id: &str) -> Vec<u8> {
     key(&[
         business.as_uuid().as_bytes(),
-        calendar_id.as_bytes(),
+        calendar_key.as_bytes(),
         &[0],
         event_id.as_bytes(),
     ])
@@ -31,7 +31,7 @@ fn is_long_busy(interval: &Interval) -> bool {
 fn busy_index_key(
     business: BusinessId,
     interval: &Interval,
-    calendar_id: &str,
+    calendar_key: &str,
     event_id: &str,
 ) -> (Table, Vec<u8>) {
     let (table, first, second) = if is_long_busy(interval) {
@@ -43,7 +43,7 @@ fn busy_index_key(
         business.as_uuid().as_bytes(),
         &instant_key(first),
         &instant_key(second),
-        calendar_id.as_bytes(),
+        calendar_key.as_bytes(),
         &[0],
         event_id.as_bytes(),
     ]);
@@ -74,14 +74,14 @@ fn index_busy_intervals(
     txn: &WriteTransaction,
     business: BusinessId,
     member: Option<StaffId>,
-    calendar_id: &str,
+    calendar_key: &str,
     event_id: &str,
     intervals: &[Interval],
 ) -> Result<(), StoreError> {
     let value = member.map(|id| *id.as_uuid().as_bytes());
     let value: &[u8] = value.as_ref().map_or(&[], |bytes| bytes.as_slice());
     for interval in intervals {
-        let (table, index) = busy_index_key(business, interval, calendar_id, event_id);
+        let (table, index) = busy_index_key(business, interval, calendar_key, event_id);
         txn.open_table(table)
             .map_err(backend)?
             .insert(index.as_slice(), value)
@@ -132,8 +132,8 @@ impl BusyTimeStore for EmbeddedStore {
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError> {
         let event = event.clone();
         self.write(move |txn| {
-            remove_busy_event(txn, event.business_id, &event.calendar_id, &event.event_id)?;
-            let key = event_key(event.business_id, &event.calendar_id, &event.event_id);
+            remove_busy_event(txn, event.business_id, &event.calendar_key, &event.event_id)?;
+            let key = event_key(event.business_id, &event.calendar_key, &event.event_id);
             txn.open_table(BUSY_EVENTS)
                 .map_err(backend)?
                 .insert(key.as_slice(), encode(&event.intervals)?.as_slice())
@@ -142,7 +142,7 @@ impl BusyTimeStore for EmbeddedStore {
                 txn,
                 event.business_id,
                 Some(event.staff_id),
-                &event.calendar_id,
+                &event.calendar_key,
                 &event.event_id,
                 &event.intervals,
             )?;
@@ -154,12 +154,12 @@ impl BusyTimeStore for EmbeddedStore {
     async fn delete_busy_event(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
         event_id: &str,
     ) -> Result<(), StoreError> {
-        let calendar_id = calendar_id.to_owned();
+        let calendar_key = calendar_key.to_owned();
         let event_id = event_id.to_owned();
-        self.write(move |txn| remove_busy_event(txn, business_id, &calendar_id, &event_id))
+        self.write(move |txn| remove_busy_event(txn, business_id, &calendar_key, &event_id))
             .await
     }
 
@@ -217,11 +217,11 @@ impl BusyTimeStore for EmbeddedStore {
     async fn busy_event_ids(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
     ) -> Result<Vec<String>, StoreError> {
         let prefix = key(&[
             business_id.as_uuid().as_bytes(),
-            calendar_id.as_bytes(),
+            calendar_key.as_bytes(),
             &[0],
         ]);
         self.read(move |txn| {
@@ -239,17 +239,17 @@ impl BusyTimeStore for EmbeddedStore {
 fn remove_busy_event(
     txn: &WriteTransaction,
     business_id: BusinessId,
-    calendar_id: &str,
+    calendar_key: &str,
     event_id: &str,
 ) -> Result<(), StoreError> {
     let mut events = txn.open_table(BUSY_EVENTS).map_err(backend)?;
-    let key = event_key(business_id, calendar_id, event_id);
+    let key = event_key(business_id, calendar_key, event_id);
     let previous: Option<Vec<Interval>> = match events.remove(key.as_slice()).map_err(backend)? {
         Some(value) => Some(decode(value.value())?),
         None => None,
     };
     for interval in previous.unwrap_or_default() {
-        let (table, index) = busy_index_key(business_id, &interval, calendar_id, event_id);
+        let (table, index) = busy_index_key(business_id, &interval, calendar_key, event_id);
         txn.open_table(table)
             .map_err(backend)?
             .remove(index.as_slice())

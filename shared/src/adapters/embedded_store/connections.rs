@@ -9,10 +9,10 @@ use super::{
     WATCH_CHECK_MIGRATION, WATCH_CHECKS, WATCHES_DUE, backend, decode, encode, instant_from_key,
     instant_key, key, prefix_end, read_json, rows_under,
 };
-use crate::domain::{BusinessId, ConnectionId};
+use crate::domain::{BusinessId, ConnectionId, WatchId};
 use crate::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionStore, OAuthAttempt,
-    ScheduledWatch, StoreError,
+    ScheduledWatch, StoreError, WatchPlace,
 };
 
 /// Where a connection is kept: the business's connection from before connections belonged to members under the
@@ -25,25 +25,36 @@ fn connection_key(business: BusinessId, id: ConnectionId) -> Vec<u8> {
     }
 }
 
-/// Sets when the scheduled walk next looks at the business's watch: its row in `watch_checks` and its place in
-/// `watches_due`, the old place removed.
+/// Where a watch is kept: the one watch of the release before each checked calendar had its own under the
+/// business's id alone, as that release kept it, and every other one under the business's and its own id. Its
+/// check time in `watch_checks` has the same key, and its place in `watches_due` is the check time then this key.
+fn watch_key(business: BusinessId, id: WatchId) -> Vec<u8> {
+    if id == WatchId::of_first_watch(business) {
+        business.as_uuid().as_bytes().to_vec()
+    } else {
+        key(&[business.as_uuid().as_bytes(), id.as_uuid().as_bytes()])
+    }
+}
+
+/// Sets when the scheduled walk next looks at the watch kept under `watch`: its row in `watch_checks` and its
+/// place in `watches_due`, the old place removed.
 fn set_check(
     txn: &redb::WriteTransaction,
-    business: &[u8; 16],
+    watch: &[u8],
     check_at: Timestamp,
 ) -> Result<(), StoreError> {
     let mut checks = txn.open_table(WATCH_CHECKS).map_err(backend)?;
     let mut due = txn.open_table(WATCHES_DUE).map_err(backend)?;
     let at = instant_key(check_at);
     let previous = checks
-        .insert(business.as_slice(), at.as_slice())
+        .insert(watch, at.as_slice())
         .map_err(backend)?
         .map(|old| old.value().to_vec());
     if let Some(previous) = previous {
-        due.remove(key(&[&previous, business]).as_slice())
+        due.remove(key(&[&previous, watch]).as_slice())
             .map_err(backend)?;
     }
-    due.insert(key(&[&at, business]).as_slice(), [].as_slice())
+    due.insert(key(&[&at, watch]).as_slice(), [].as_slice())
         .map_err(backend)?;
     Ok(())
 }
@@ -160,11 +171,25 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
+    async fn calendar_watches(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarWatch>, StoreError> {
+        // The old watch's key is the business's id alone, so the prefix finds it with the others.
+        self.read(move |txn| {
+            rows_under(
+                &txn.open_table(CALENDAR_WATCHES).map_err(backend)?,
+                business_id.as_uuid().as_bytes(),
+            )
+        })
+    }
+
     async fn get_calendar_watch(
         &self,
         business_id: BusinessId,
+        id: WatchId,
     ) -> Result<Option<CalendarWatch>, StoreError> {
-        self.get_json(CALENDAR_WATCHES, business_id.as_uuid().as_bytes().to_vec())
+        self.get_json(CALENDAR_WATCHES, watch_key(business_id, id))
     }
 
     async fn put_calendar_watch(
@@ -176,7 +201,7 @@ impl ConnectionStore for EmbeddedStore {
         self.write(move |txn| {
             {
                 let mut watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
-                let key = *watch.business_id.as_uuid().as_bytes();
+                let key = watch_key(watch.business_id, watch.id);
                 let stored: Option<CalendarWatch> = read_json(&watches, &key)?;
                 match (stored.map(|stored| stored.version), expected_version) {
                     (None, None) => {}
@@ -200,23 +225,27 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
-    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError> {
+    async fn delete_calendar_watch(
+        &self,
+        business_id: BusinessId,
+        id: WatchId,
+    ) -> Result<(), StoreError> {
         self.write(move |txn| {
-            let business = *business_id.as_uuid().as_bytes();
+            let watch = watch_key(business_id, id);
             txn.open_table(CALENDAR_WATCHES)
                 .map_err(backend)?
-                .remove(business.as_slice())
+                .remove(watch.as_slice())
                 .map_err(backend)?;
             let check = txn
                 .open_table(WATCH_CHECKS)
                 .map_err(backend)?
-                .remove(business.as_slice())
+                .remove(watch.as_slice())
                 .map_err(backend)?
                 .map(|at| at.value().to_vec());
             if let Some(at) = check {
                 txn.open_table(WATCHES_DUE)
                     .map_err(backend)?
-                    .remove(key(&[&at, &business]).as_slice())
+                    .remove(key(&[&at, &watch]).as_slice())
                     .map_err(backend)?;
             }
             Ok(())
@@ -227,14 +256,16 @@ impl ConnectionStore for EmbeddedStore {
     async fn calendar_watches_due(
         &self,
         now: Timestamp,
-        after: Option<(Timestamp, BusinessId)>,
+        after: Option<WatchPlace>,
         limit: u32,
     ) -> Result<Vec<ScheduledWatch>, StoreError> {
         self.read(move |txn| {
             let due = txn.open_table(WATCHES_DUE).map_err(backend)?;
             let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
-            let start = after.map_or_else(Vec::new, |(at, business)| {
-                prefix_end(&key(&[&instant_key(at), business.as_uuid().as_bytes()]))
+            // Strictly after the place: its key with a zero byte appended sorts right after it and before every
+            // longer key it starts (the old watch's key is a prefix of the business's other watches' keys).
+            let start = after.map_or_else(Vec::new, |(at, business, id)| {
+                key(&[&instant_key(at), &watch_key(business, id), &[0]])
             });
             // Every place at or before `now`, whatever its business.
             let end = prefix_end(&instant_key(now));
@@ -246,8 +277,8 @@ impl ConnectionStore for EmbeddedStore {
             {
                 let (place, _) = entry.map_err(backend)?;
                 let place = place.value();
-                let (at, business) = place.split_at(16);
-                if let Some(watch) = read_json(&watches, business)? {
+                let (at, watch) = place.split_at(16);
+                if let Some(watch) = read_json(&watches, watch)? {
                     found.push(ScheduledWatch {
                         watch,
                         check_at: instant_from_key(at)?,
@@ -261,19 +292,20 @@ impl ConnectionStore for EmbeddedStore {
     async fn schedule_calendar_watch_check(
         &self,
         business_id: BusinessId,
+        id: WatchId,
         version: u64,
         check_at: Timestamp,
     ) -> Result<bool, StoreError> {
         self.write(move |txn| {
-            let business = *business_id.as_uuid().as_bytes();
+            let watch = watch_key(business_id, id);
             let stored: Option<CalendarWatch> = read_json(
                 &txn.open_table(CALENDAR_WATCHES).map_err(backend)?,
-                &business,
+                &watch,
             )?;
             if stored.is_none_or(|stored| stored.version != version) {
                 return Ok(false);
             }
-            set_check(txn, &business, check_at)?;
+            set_check(txn, &watch, check_at)?;
             Ok(true)
         })
         .await
@@ -298,18 +330,15 @@ impl ConnectionStore for EmbeddedStore {
                 let watches = txn.open_table(CALENDAR_WATCHES).map_err(backend)?;
                 let checks = txn.open_table(WATCH_CHECKS).map_err(backend)?;
                 for entry in watches.iter().map_err(backend)? {
-                    let (business, _) = entry.map_err(backend)?;
-                    let business: [u8; 16] = business
-                        .value()
-                        .try_into()
-                        .map_err(|_| StoreError::Backend("corrupt watch key".into()))?;
-                    if checks.get(business.as_slice()).map_err(backend)?.is_none() {
-                        unchecked.push(business);
+                    let (watch, _) = entry.map_err(backend)?;
+                    let watch = watch.value().to_vec();
+                    if checks.get(watch.as_slice()).map_err(backend)?.is_none() {
+                        unchecked.push(watch);
                     }
                 }
             }
-            for business in &unchecked {
-                set_check(txn, business, Timestamp::MIN)?;
+            for watch in &unchecked {
+                set_check(txn, watch, Timestamp::MIN)?;
             }
             txn.open_table(MIGRATIONS)
                 .map_err(backend)?

@@ -156,7 +156,7 @@ async fn busy_time_indexed_by_an_earlier_version_is_reindexed_on_open() {
             .put_busy_event(&BusyEvent {
                 business_id: business,
                 staff_id: StaffId::first_of(business),
-                calendar_id: "primary".into(),
+                calendar_key: "primary".into(),
                 event_id: "away".into(),
                 intervals: vec![long],
             })

@@ -138,9 +138,9 @@ pub(super) async fn refresh_busy_time<
     })
 }
 
-/// Writes each changed event's busy time (or its absence) to the cache, as the time of the member who owns the
-/// calendar: the business's one connection is its first member's, so its events block them and nobody else. After a
-/// full listing, events the cache holds that the listing no longer has are removed too.
+/// Writes each changed event's busy time (or its absence) to the cache, as the time of the member whose connection
+/// checks the calendar: its events block them and nobody else. After a full listing, events the cache holds that
+/// the listing no longer has are removed too.
 async fn apply<S: BusyTimeStore + ?Sized>(
     app: &App<S>,
     business: &Business,
@@ -154,9 +154,11 @@ async fn apply<S: BusyTimeStore + ?Sized>(
     let zone = zone_name
         .and_then(|name| jiff::tz::TimeZone::get(name).ok())
         .unwrap_or_else(|| business.time_zone.zone().clone());
+    let calendar_key = watch.busy_time_key();
+    let calendar_key = calendar_key.as_str();
     let stored: HashSet<String> = if full {
         app.store
-            .busy_event_ids(business.id, &watch.calendar_id)
+            .busy_event_ids(business.id, calendar_key)
             .await?
             .into_iter()
             .collect()
@@ -198,7 +200,7 @@ async fn apply<S: BusyTimeStore + ?Sized>(
                         .put_busy_event(&BusyEvent {
                             business_id: business.id,
                             staff_id: owner,
-                            calendar_id: watch.calendar_id.clone(),
+                            calendar_key: calendar_key.to_owned(),
                             event_id,
                             intervals: vec![interval],
                         })
@@ -206,7 +208,7 @@ async fn apply<S: BusyTimeStore + ?Sized>(
                 }
                 None => {
                     app.store
-                        .delete_busy_event(business.id, &watch.calendar_id, &event_id)
+                        .delete_busy_event(business.id, calendar_key, &event_id)
                         .await
                 }
             }

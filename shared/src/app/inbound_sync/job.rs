@@ -1,4 +1,4 @@
-//! The calendar sync job of one business, under its lease: the channel kept open, then the busy time read, then
+//! The sync job of one followed calendar, under its lease: the channel kept open, then the busy time read, then
 //! the watch recorded conditionally on the version read, and the connection's health told what happened.
 
 use std::time::Duration;
@@ -8,13 +8,13 @@ use jiff::{SignedDuration, Timestamp};
 use super::busy_time::refresh_busy_time;
 use super::channel::{close_unrecorded_channel, keep_channel_open};
 use super::watching::forget_busy_time;
-use super::{CALENDAR_LEASE, SAFETY_NET_AFTER};
+use super::{CALENDAR_LEASE, SAFETY_NET_AFTER, enqueue};
 use crate::app::alerts::{Incident, alert_owners};
 use crate::app::context::App;
 use crate::app::error::AppError;
 use crate::app::sync_core::{Failure, SyncError, SyncOutcome, jittered, with_lease};
 use crate::app::sync_wording::{ProviderNames, busy_times_not_read, notifications_not_set_up};
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, WatchId};
 use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 use crate::ports::{ConnectionHealth, ConnectionRef, StoreError};
 
@@ -24,22 +24,31 @@ const BUSY_RETRY: Duration = Duration::from_millis(500);
 /// How much later than a notification a sync must have begun for the notification to count as seen.
 const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
 
-/// Runs the calendar sync job of one business; `attempt` is the queue's delivery count, for backoff.
+/// Runs the sync job of the calendar `watch_id` follows (of each the business follows, for `None`: see
+/// [`crate::ports::Job::SyncCalendar`]); `attempt` is the queue's delivery count, for backoff.
 #[tracing::instrument(skip_all, fields(job = "sync_calendar", %business_id, attempt))]
 pub async fn run_calendar_sync<
     S: CatalogStore + ConnectionStore + BusyTimeStore + LeaseStore + SignInStore + ?Sized,
 >(
     app: &App<S>,
     business_id: BusinessId,
+    watch_id: Option<WatchId>,
     requested_at: Option<Timestamp>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
+    let Some(watch_id) = watch_id else {
+        // Each calendar gets its own job, retried on its own.
+        for watch in app.store.calendar_watches(business_id).await? {
+            enqueue(app, business_id, watch.id, requested_at.is_some()).await?;
+        }
+        return Ok(SyncOutcome::Done);
+    };
     with_lease(
         app,
-        &format!("calendar-sync/{business_id}"),
+        &format!("calendar-sync/{business_id}/{watch_id}"),
         CALENDAR_LEASE,
         BUSY_RETRY,
-        sync_under_lease(app, business_id, requested_at, attempt),
+        sync_under_lease(app, business_id, watch_id, requested_at, attempt),
     )
     .await
 }
@@ -49,10 +58,11 @@ async fn sync_under_lease<
 >(
     app: &App<S>,
     business_id: BusinessId,
+    watch_id: WatchId,
     requested_at: Option<Timestamp>,
     attempt: u32,
 ) -> Result<SyncOutcome, AppError> {
-    let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+    let Some(watch) = app.store.get_calendar_watch(business_id, watch_id).await? else {
         return Ok(SyncOutcome::Done);
     };
     if let (Some(requested_at), Some(started_at)) = (requested_at, watch.sync_started_at) {
@@ -121,7 +131,7 @@ async fn sync_under_lease<
         // Disconnected meanwhile: what this run wrote to the cache must not outlive the watch.
         Err(StoreError::NotFound) => {
             close_unrecorded_channel(app, integrations, setup, &watch, &recorded).await;
-            forget_busy_time(app, business_id, &watch.calendar_id).await?;
+            forget_busy_time(app, &watch).await?;
             return Ok(SyncOutcome::Done);
         }
         Err(error) => return Err(error.into()),

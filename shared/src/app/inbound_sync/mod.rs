@@ -28,12 +28,12 @@ use jiff::SignedDuration;
 use super::context::App;
 use super::error::AppError;
 use super::sync_core::calendar_job;
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, WatchId};
 
 pub use job::run_calendar_sync;
 pub use notifications::accept_notifications;
 pub use safety_net::sync_stale_calendars;
-pub use watching::{resume_watching, start_watching, stop_watching};
+pub use watching::{follow_calendars, resume_watching, stop_watching};
 
 /// Longer than a sync can take: a token refresh, a few pages and a channel call, each bounded by the HTTP timeout.
 const CALENDAR_LEASE: SignedDuration = SignedDuration::from_secs(120);
@@ -57,13 +57,14 @@ const OUTAGE_RIDDEN_OUT: SignedDuration = SignedDuration::from_hours(24);
 /// [`LONGEST_UNCHECKED`] later, and failed renewals are tried again at every check after it for a day.
 pub const RENEW_BEFORE: SignedDuration = OUTAGE_RIDDEN_OUT.saturating_add(LONGEST_UNCHECKED);
 
-/// Enqueues a sync of the business's calendar; `notified` when a push notification asked for it.
+/// Enqueues a sync of the calendar the watch follows; `notified` when a push notification asked for it.
 async fn enqueue<S: ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
+    watch_id: WatchId,
     notified: bool,
 ) -> Result<(), AppError> {
-    let job = calendar_job(business_id, notified.then(|| app.clock.now()));
+    let job = calendar_job(business_id, watch_id, notified.then(|| app.clock.now()));
     app.queue
         .enqueue(&job, Duration::ZERO)
         .await

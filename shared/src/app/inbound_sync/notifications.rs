@@ -9,7 +9,7 @@ use super::channel::secret_hash;
 use super::enqueue;
 use crate::app::context::App;
 use crate::app::error::AppError;
-use crate::domain::BusinessId;
+use crate::domain::{BusinessId, WatchId};
 use crate::ports::ConnectionStore;
 use crate::ports::{
     CalendarWatch, ProviderKind, PushChannel, PushEvent, PushNotification, StoreError,
@@ -73,45 +73,45 @@ pub async fn accept_notifications<S: ConnectionStore + ?Sized>(
 ) -> Result<(), AppError> {
     let mut authentic_seen = false;
     let mut to_sync = HashSet::new();
-    // A batch usually names one channel many times: read each watch once.
-    let mut watches: HashMap<BusinessId, Option<CalendarWatch>> = HashMap::new();
+    // A batch usually names one channel many times: read each business's watches once.
+    let mut watches: HashMap<BusinessId, Vec<CalendarWatch>> = HashMap::new();
     for notification in notifications {
         let mut addressed = None;
         for business_id in addressed_businesses(notification) {
-            let watch = match watches.get(&business_id) {
-                Some(watch) => watch.clone(),
-                None => {
-                    let watch = app
-                        .store
-                        .get_calendar_watch(business_id)
-                        .await?
-                        .filter(|watch| watch.provider == provider);
-                    watches.insert(business_id, watch.clone());
-                    watch
-                }
-            };
-            if watch.is_some_and(|watch| is_authentic(&watch, notification)) {
-                addressed = Some(business_id);
+            if !watches.contains_key(&business_id) {
+                let mut followed = app.store.calendar_watches(business_id).await?;
+                followed.retain(|watch| watch.provider == provider);
+                watches.insert(business_id, followed);
+            }
+            addressed = watches
+                .get(&business_id)
+                .into_iter()
+                .flatten()
+                .find(|watch| is_authentic(watch, notification))
+                .map(|watch| (business_id, watch.id));
+            if addressed.is_some() {
                 break;
             }
         }
-        let Some(business_id) = addressed else {
+        let Some((business_id, watch_id)) = addressed else {
             continue;
         };
         authentic_seen = true;
         match notification.event {
             PushEvent::Opened => continue,
             PushEvent::Changed => {}
-            PushEvent::RenewNow => mark_channel(app, business_id, ChannelMark::RenewNow).await?,
-            PushEvent::Removed => mark_channel(app, business_id, ChannelMark::Gone).await?,
+            PushEvent::RenewNow => {
+                mark_channel(app, business_id, watch_id, ChannelMark::RenewNow).await?;
+            }
+            PushEvent::Removed => mark_channel(app, business_id, watch_id, ChannelMark::Gone).await?,
         }
-        to_sync.insert(business_id);
+        to_sync.insert((business_id, watch_id));
     }
     if !authentic_seen && !notifications.is_empty() {
         return Err(AppError::WebhookRejected);
     }
-    for business_id in to_sync {
-        enqueue(app, business_id, true).await?;
+    for (business_id, watch_id) in to_sync {
+        enqueue(app, business_id, watch_id, true).await?;
     }
     Ok(())
 }
@@ -128,10 +128,11 @@ enum ChannelMark {
 async fn mark_channel<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
+    watch_id: WatchId,
     mark: ChannelMark,
 ) -> Result<(), AppError> {
     for _ in 0..5 {
-        let Some(watch) = app.store.get_calendar_watch(business_id).await? else {
+        let Some(watch) = app.store.get_calendar_watch(business_id, watch_id).await? else {
             return Ok(());
         };
         let channel = match mark {

@@ -69,12 +69,12 @@ pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
             let watch = &scheduled.watch;
             let due_at = sync_due_at(watch);
             let check_at = if due_at <= now {
-                jobs.push(calendar_job(watch.business_id, None));
+                jobs.push(calendar_job(watch.business_id, watch.id, None));
                 next_look
             } else {
                 due_at
             };
-            checks.push((watch.business_id, watch.version, check_at));
+            checks.push((watch.business_id, watch.id, watch.version, check_at));
         }
         // Enqueued before the check times move: a failure here leaves the watches due for the next run.
         app.queue
@@ -84,9 +84,9 @@ pub async fn sync_stale_calendars<S: ConnectionStore + ?Sized>(
         enqueued += jobs.len();
         // A watch changed since it was read keeps its check time, and the next run looks at it afresh.
         futures::stream::iter(checks)
-            .map(|(business_id, version, check_at)| {
+            .map(|(business_id, watch_id, version, check_at)| {
                 app.store
-                    .schedule_calendar_watch_check(business_id, version, check_at)
+                    .schedule_calendar_watch_check(business_id, watch_id, version, check_at)
             })
             .buffer_unordered(WRITES_AT_ONCE)
             .try_collect::<Vec<bool>>()

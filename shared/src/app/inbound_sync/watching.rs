@@ -1,5 +1,6 @@
-//! The watch's lifecycle: following a newly selected calendar, catching up after a reconnection, and forgetting
-//! the calendar (its channel, watch and cached busy time) on disconnect.
+//! The watches' lifecycle: following the calendars a connection checks (one watch each), catching up after a
+//! reconnection, and forgetting a calendar (its channel, watch and cached busy time) when it is no longer checked
+//! or the connection goes.
 
 use super::channel::close_channel;
 use super::enqueue;
@@ -10,49 +11,75 @@ use crate::domain::BusinessId;
 use crate::ports::{BusyTimeStore, ConnectionStore, LeaseStore};
 use crate::ports::{CalendarConnection, CalendarWatch, StoreError};
 
-/// Starts following the newly selected calendar of `connection`: records the watch and enqueues its first (full)
-/// sync.
+/// Makes the watches of `connection` match the calendars it checks: each newly checked calendar gets a watch and
+/// its first (full) sync; a calendar no longer checked stops blocking its member (see [`stop_watching`]). Safe to
+/// repeat: a calendar already followed is left as it is.
 #[tracing::instrument(skip_all, fields(business_id = %connection.business_id, connection_id = %connection.id))]
-pub async fn start_watching<S: ConnectionStore + ?Sized>(
+pub async fn follow_calendars<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    integrations: &Integrations,
+    connection: &CalendarConnection,
+) -> Result<(), AppError> {
+    let checked = connection.calendars_checked();
+    let watches = app.store.calendar_watches(connection.business_id).await?;
+    stop_watching(app, integrations, connection.business_id, |watch| {
+        watch.connection_id == connection.id && !checked.contains(&watch.calendar_id.as_str())
+    })
+    .await?;
+    for calendar_id in checked {
+        let followed = watches
+            .iter()
+            .any(|watch| watch.follows(connection.id, calendar_id));
+        if !followed {
+            start_watching(app, connection, calendar_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts following `calendar_id` of `connection`: records its watch and enqueues its first (full) sync.
+async fn start_watching<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     connection: &CalendarConnection,
     calendar_id: &str,
 ) -> Result<(), AppError> {
-    let business_id = connection.business_id;
     let watch = CalendarWatch::of_connection(connection, calendar_id.to_owned());
-    // A watch left by an earlier selection (a disconnect that failed half-way) is replaced.
-    app.store.delete_calendar_watch(business_id).await?;
     match app.store.put_calendar_watch(&watch, None).await {
+        // Started by a retry or a racing request: its sync is queued already, and another is harmless.
         Ok(()) | Err(StoreError::AlreadyExists) => {}
         Err(error) => return Err(error.into()),
     }
-    enqueue(app, business_id, false).await
+    enqueue(app, connection.business_id, watch.id, false).await
 }
 
-/// Catches up on a calendar that stays selected across a reconnection: a sync now, or a new watch if there is none.
+/// Catches up on the calendars of a connection that works again (a reconnection, a business enabled again): a sync
+/// now of each calendar still followed, and a watch for each checked calendar that has none.
 #[tracing::instrument(skip_all, fields(business_id = %connection.business_id, connection_id = %connection.id))]
-pub async fn resume_watching<S: ConnectionStore + ?Sized>(
+pub async fn resume_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
     app: &App<S>,
+    integrations: &Integrations,
     connection: &CalendarConnection,
-    calendar_id: &str,
 ) -> Result<(), AppError> {
-    let business_id = connection.business_id;
-    let watched = app
+    let followed: Vec<CalendarWatch> = app
         .store
-        .get_calendar_watch(business_id)
+        .calendar_watches(connection.business_id)
         .await?
-        .is_some_and(|watch| {
-            watch.connection_id == connection.id && watch.calendar_id == calendar_id
-        });
-    if watched {
-        enqueue(app, business_id, false).await
-    } else {
-        start_watching(app, connection, calendar_id).await
+        .into_iter()
+        .filter(|watch| watch.connection_id == connection.id)
+        .collect();
+    follow_calendars(app, integrations, connection).await?;
+    let checked = connection.calendars_checked();
+    for watch in followed {
+        if checked.contains(&watch.calendar_id.as_str()) {
+            enqueue(app, watch.business_id, watch.id, false).await?;
+        }
     }
+    Ok(())
 }
 
-/// Stops following the business's calendar if `whose` it is (a connection's, any): closes the push channel (best
-/// effort: it expires by itself) and forgets the watch and the cached busy time. Called while the grant still works.
+/// Stops following every calendar of the business `whose` watch it is (a connection's, any): closes each push
+/// channel (best effort: it expires by itself) and forgets the watch and its cached busy time. Called while the
+/// grant still works.
 #[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
     app: &App<S>,
@@ -60,29 +87,28 @@ pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Si
     business_id: BusinessId,
     whose: impl Fn(&CalendarWatch) -> bool,
 ) -> Result<(), AppError> {
-    let Some(watch) = app
-        .store
-        .get_calendar_watch(business_id)
-        .await?
-        .filter(|watch| whose(watch))
-    else {
-        return Ok(());
-    };
-    if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
-        close_channel(app, integrations, setup, watch.connection(), channel, "").await;
+    for watch in app.store.calendar_watches(business_id).await? {
+        if !whose(&watch) {
+            continue;
+        }
+        if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
+            close_channel(app, integrations, setup, watch.connection(), channel, "").await;
+        }
+        app.store.delete_calendar_watch(business_id, watch.id).await?;
+        forget_busy_time(app, &watch).await?;
     }
-    app.store.delete_calendar_watch(business_id).await?;
-    forget_busy_time(app, business_id, &watch.calendar_id).await
+    Ok(())
 }
 
+/// Drops the busy time read through `watch`.
 pub(super) async fn forget_busy_time<S: BusyTimeStore + ?Sized>(
     app: &App<S>,
-    business_id: BusinessId,
-    calendar_id: &str,
+    watch: &CalendarWatch,
 ) -> Result<(), AppError> {
-    for event_id in app.store.busy_event_ids(business_id, calendar_id).await? {
+    let (business_id, calendar_key) = (watch.business_id, watch.busy_time_key());
+    for event_id in app.store.busy_event_ids(business_id, &calendar_key).await? {
         app.store
-            .delete_busy_event(business_id, calendar_id, &event_id)
+            .delete_busy_event(business_id, &calendar_key, &event_id)
             .await?;
     }
     Ok(())

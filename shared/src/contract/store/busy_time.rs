@@ -19,7 +19,7 @@ pub async fn busy_events_are_replaced_deleted_and_found_by_overlap(store: Arc<dy
     let event = |id: &str, intervals: Vec<Interval>| BusyEvent {
         business_id: business.id,
         staff_id: StaffId::first_of(business.id),
-        calendar_id: "primary".into(),
+        calendar_key: "primary".into(),
         event_id: id.into(),
         intervals,
     };
@@ -125,7 +125,7 @@ pub async fn busy_intervals_of_every_length_are_found_by_overlap(store: Arc<dyn 
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
                 staff_id: StaffId::first_of(business.id),
-                calendar_id: "primary".into(),
+                calendar_key: "primary".into(),
                 event_id: (*id).into(),
                 intervals: vec![*interval],
             })
@@ -174,7 +174,7 @@ pub async fn busy_event_ids_are_listed_per_calendar(store: Arc<dyn Store>) {
             .put_busy_event(&BusyEvent {
                 business_id: business.id,
                 staff_id: StaffId::first_of(business.id),
-                calendar_id: calendar.into(),
+                calendar_key: calendar.into(),
                 event_id: event.into(),
                 intervals: vec![span],
             })
@@ -203,7 +203,7 @@ pub async fn busy_time_is_read_back_with_the_member_whose_calendar_it_is(store: 
     let event = |staff_id, calendar: &str, id: &str, intervals| BusyEvent {
         business_id: business.id,
         staff_id,
-        calendar_id: calendar.into(),
+        calendar_key: calendar.into(),
         event_id: id.into(),
         intervals,
     };

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use super::{at, base, with_service};
-use crate::domain::{BusinessId, ConnectionId, StaffId};
+use crate::domain::{BusinessId, ConnectionId, StaffId, WatchId};
 use crate::ports::{
     CalendarConnection, CalendarWatch, ConnectionHealth, OAuthAttempt, ProviderKind, PushChannel,
-    Store, StoreError,
+    Store, StoreError, WatchPlace,
 };
 
 pub async fn calendar_connections_are_stored_and_replaced(store: Arc<dyn Store>) {
@@ -347,9 +347,11 @@ pub async fn an_oauth_attempt_is_taken_once_and_not_after_it_expires(store: Arc<
 }
 
 fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
+    let connection_id = ConnectionId::of_first_connection(business_id);
     CalendarWatch {
+        id: WatchId::of(connection_id, "primary"),
         business_id,
-        connection_id: ConnectionId::of_first_connection(business_id),
+        connection_id,
         staff_id: StaffId::first_of(business_id),
         provider: ProviderKind::GOOGLE,
         calendar_id: "primary".into(),
@@ -371,7 +373,8 @@ fn watch(business_id: BusinessId, version: u64) -> CalendarWatch {
 
 pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<dyn Store>) {
     let business = BusinessId::generate();
-    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+    let id = watch(business, 1).id;
+    assert_eq!(store.get_calendar_watch(business, id).await.unwrap(), None);
     assert!(matches!(
         store.put_calendar_watch(&watch(business, 2), Some(1)).await,
         Err(StoreError::NotFound)
@@ -396,7 +399,7 @@ pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<
         "a second writer that read version 1 loses"
     );
     assert_eq!(
-        store.get_calendar_watch(business).await.unwrap(),
+        store.get_calendar_watch(business, id).await.unwrap(),
         Some(watch(business, 2))
     );
 
@@ -408,9 +411,9 @@ pub async fn a_calendar_watch_advances_only_from_the_version_it_read(store: Arc<
     .await;
     assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
 
-    store.delete_calendar_watch(business).await.unwrap();
-    store.delete_calendar_watch(business).await.unwrap();
-    assert_eq!(store.get_calendar_watch(business).await.unwrap(), None);
+    store.delete_calendar_watch(business, id).await.unwrap();
+    store.delete_calendar_watch(business, id).await.unwrap();
+    assert_eq!(store.get_calendar_watch(business, id).await.unwrap(), None);
 }
 
 /// The scheduled walk reads the watches whose check is due, earliest first and in pages; only the walk moves a
@@ -451,21 +454,22 @@ pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn St
     for (business, minutes) in businesses.iter().zip([90, 80, 70]) {
         assert!(
             store
-                .schedule_calendar_watch_check(*business, 1, at(minutes))
+                .schedule_calendar_watch_check(*business, watch(*business, 1).id, 1, at(minutes))
                 .await
                 .unwrap()
         );
     }
     assert!(
         !store
-            .schedule_calendar_watch_check(businesses[3], 2, at(90))
+            .schedule_calendar_watch_check(businesses[3], watch(businesses[3], 1).id, 2, at(90))
             .await
             .unwrap(),
         "a watch changed since it was read keeps its check time"
     );
+    let nobody = BusinessId::generate();
     assert!(
         !store
-            .schedule_calendar_watch_check(BusinessId::generate(), 1, at(90))
+            .schedule_calendar_watch_check(nobody, watch(nobody, 1).id, 1, at(90))
             .await
             .unwrap(),
         "no watch, nothing to check"
@@ -483,12 +487,16 @@ pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn St
         .await
         .unwrap();
     let later = walk(at(80), 100).await;
-    let places: Vec<(jiff::Timestamp, BusinessId)> = later.iter().map(|due| due.place()).collect();
-    let mut expected = vec![(at(70), businesses[2]), (at(80), businesses[1])];
+    let places: Vec<WatchPlace> = later.iter().map(|due| due.place()).collect();
+    let place = |at, business| (at, business, watch(business, 1).id);
+    let mut expected = vec![
+        place(at(70), businesses[2]),
+        place(at(80), businesses[1]),
+    ];
     expected.extend(
         businesses[3..]
             .iter()
-            .map(|business| (jiff::Timestamp::MIN, *business)),
+            .map(|business| place(jiff::Timestamp::MIN, *business)),
     );
     expected.sort();
     assert_eq!(places, expected);
@@ -502,18 +510,122 @@ pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn St
     );
 
     // A deleted watch is not due, and checking it does not bring it back.
-    store.delete_calendar_watch(businesses[3]).await.unwrap();
+    let gone = watch(businesses[3], 1).id;
+    store.delete_calendar_watch(businesses[3], gone).await.unwrap();
     assert!(
         !store
-            .schedule_calendar_watch_check(businesses[3], 1, at(0))
+            .schedule_calendar_watch_check(businesses[3], gone, 1, at(0))
             .await
             .unwrap()
     );
-    assert_eq!(store.get_calendar_watch(businesses[3]).await.unwrap(), None);
+    assert_eq!(
+        store.get_calendar_watch(businesses[3], gone).await.unwrap(),
+        None
+    );
     assert!(
         walk(at(80), 100)
             .await
             .iter()
             .all(|due| due.watch.business_id != businesses[3])
     );
+}
+
+/// A business follows each checked calendar of each connection with a watch of its own: the one watch of the release
+/// before (stored without an id, under the old key) beside new ones, two members checking the same calendar through
+/// their own connections, each written, checked, walked and deleted without touching the others.
+pub async fn each_checked_calendar_has_a_watch_of_its_own(store: Arc<dyn Store>) {
+    let business = BusinessId::generate();
+    let old = CalendarWatch {
+        id: WatchId::of_first_watch(business),
+        ..watch(business, 1)
+    };
+    let tom_connection = ConnectionId::generate();
+    let toms_shared = CalendarWatch {
+        id: WatchId::of(tom_connection, "primary"),
+        connection_id: tom_connection,
+        staff_id: StaffId::generate(),
+        ..watch(business, 1)
+    };
+    let marias_second = CalendarWatch {
+        id: WatchId::of(old.connection_id, "family"),
+        calendar_id: "family".into(),
+        ..watch(business, 1)
+    };
+    let all = [&old, &toms_shared, &marias_second];
+    for each in all {
+        store.put_calendar_watch(each, None).await.unwrap();
+    }
+    let mut listed = store.calendar_watches(business).await.unwrap();
+    listed.sort_by_key(|each| each.id);
+    let mut expected: Vec<CalendarWatch> = all.into_iter().cloned().collect();
+    expected.sort_by_key(|each| each.id);
+    assert_eq!(listed, expected);
+    assert!(
+        store
+            .calendar_watches(BusinessId::generate())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A sync of one calendar advances its watch alone.
+    let advanced = CalendarWatch {
+        cursor: Some("advanced".into()),
+        version: 2,
+        ..toms_shared.clone()
+    };
+    store.put_calendar_watch(&advanced, Some(1)).await.unwrap();
+    for (id, version) in [(old.id, 1), (toms_shared.id, 2), (marias_second.id, 1)] {
+        let stored = store.get_calendar_watch(business, id).await.unwrap();
+        assert_eq!(stored.map(|stored| stored.version), Some(version));
+    }
+
+    // Walked one at a time, every watch of the business comes once: the old watch's place sorts right before the
+    // business's others, and resuming after it must not skip them.
+    let now = at(60);
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.calendar_watches_due(now, after, 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.place());
+        walked.extend(page.into_iter().filter(|due| due.watch.business_id == business));
+    }
+    let mut walked_ids: Vec<WatchId> = walked.iter().map(|due| due.watch.id).collect();
+    walked_ids.sort();
+    let mut ids: Vec<WatchId> = all.iter().map(|each| each.id).collect();
+    ids.sort();
+    assert_eq!(walked_ids, ids);
+
+    // Checked later, one leaves the walk; deleted, one leaves the business.
+    assert!(
+        store
+            .schedule_calendar_watch_check(business, old.id, 1, at(90))
+            .await
+            .unwrap()
+    );
+    store
+        .delete_calendar_watch(business, marias_second.id)
+        .await
+        .unwrap();
+    let due: Vec<WatchId> = store
+        .calendar_watches_due(now, None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|due| due.watch.business_id == business)
+        .map(|due| due.watch.id)
+        .collect();
+    assert_eq!(due, vec![toms_shared.id]);
+    let mut left: Vec<WatchId> = store
+        .calendar_watches(business)
+        .await
+        .unwrap()
+        .iter()
+        .map(|each| each.id)
+        .collect();
+    left.sort();
+    let mut expected = vec![old.id, toms_shared.id];
+    expected.sort();
+    assert_eq!(left, expected);
 }

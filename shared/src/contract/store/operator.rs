@@ -115,7 +115,7 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         .put_busy_event(&BusyEvent {
             business_id: business.id,
             staff_id: crate::domain::StaffId::first_of(business.id),
-            calendar_id: "primary".into(),
+            calendar_key: "primary".into(),
             event_id: "standup".into(),
             intervals: vec![crate::domain::Interval::new(at(0), at(15)).unwrap()],
         })
@@ -252,7 +252,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
             .unwrap()
             .is_empty()
     );
-    assert!(store.get_calendar_watch(gone.id).await.unwrap().is_none());
+    assert!(store.calendar_watches(gone.id).await.unwrap().is_empty());
     assert!(
         store
             .busy_event_ids(gone.id, "primary")
@@ -303,7 +303,7 @@ pub async fn every_record_of_a_business_is_listed_and_removed_and_no_other(store
         vec![kept_appointment]
     );
     assert_eq!(store.list_accounts(kept.id).await.unwrap().len(), 1);
-    assert!(store.get_calendar_watch(kept.id).await.unwrap().is_some());
+    assert!(!store.calendar_watches(kept.id).await.unwrap().is_empty());
     assert_eq!(
         store
             .busy_event_ids(kept.id, "primary")

@@ -13,7 +13,10 @@ pub struct BusyEvent {
     pub business_id: BusinessId,
     /// Whose calendar the event is in: it blocks only them.
     pub staff_id: StaffId,
-    pub calendar_id: String,
+    /// The followed calendar the event came from, as its watch files busy time
+    /// ([`crate::ports::CalendarWatch::busy_time_key`]). Stored under its first name.
+    #[serde(rename = "calendar_id")]
+    pub calendar_key: String,
     pub event_id: String,
     pub intervals: Vec<Interval>,
 }
@@ -37,7 +40,7 @@ impl From<StoredBusyEvent> for BusyEvent {
             staff_id: stored
                 .staff_id
                 .unwrap_or_else(|| StaffId::first_of(stored.business_id)),
-            calendar_id: stored.calendar_id,
+            calendar_key: stored.calendar_id,
             event_id: stored.event_id,
             intervals: stored.intervals,
         }
@@ -47,14 +50,14 @@ impl From<StoredBusyEvent> for BusyEvent {
 /// The cached busy intervals of external calendar events.
 #[async_trait]
 pub trait BusyTimeStore: Send + Sync + 'static {
-    /// Replaces everything stored for `(business, calendar, event)` with the event's intervals and member.
+    /// Replaces everything stored for `(business, calendar key, event)` with the event's intervals and member.
     async fn put_busy_event(&self, event: &BusyEvent) -> Result<(), StoreError>;
 
     /// Removing an event that is not stored succeeds.
     async fn delete_busy_event(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
         event_id: &str,
     ) -> Result<(), StoreError>;
 
@@ -66,10 +69,10 @@ pub trait BusyTimeStore: Send + Sync + 'static {
         range: Interval,
     ) -> Result<Vec<MemberBusy>, StoreError>;
 
-    /// Every event id stored for the business's calendar, so a full sync can drop those that no longer exist.
+    /// Every event id stored under the calendar key, so a full sync can drop those that no longer exist.
     async fn busy_event_ids(
         &self,
         business_id: BusinessId,
-        calendar_id: &str,
+        calendar_key: &str,
     ) -> Result<Vec<String>, StoreError>;
 }

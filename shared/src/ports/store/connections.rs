@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::domain::{BusinessId, ConnectionId, StaffId, read_from_any_release};
+use crate::domain::{BusinessId, ConnectionId, StaffId, WatchId, read_from_any_release};
 use crate::ports::{ProviderKind, PushChannel};
 
 /// Whether a connection can do its work, and if not, what the business has to do about it.
@@ -113,12 +113,17 @@ impl CalendarConnection {
     }
 }
 
-/// How we follow a business's selected calendar: where its next incremental sync starts and the push channel that
-/// tells us when to run it. Versioned, so two syncs racing on notifications for the same calendar cannot both
-/// advance the cursor: the loser re-reads and runs again.
+/// How we follow one checked calendar of a member's connection: where its next incremental sync starts and the push
+/// channel that tells us when to run it. A business has one per checked calendar of each connection. Versioned, so
+/// two syncs racing on notifications for the same calendar cannot both advance the cursor: the loser re-reads and
+/// runs again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct CalendarWatch {
+    /// [`WatchId::of`] its connection and calendar; the one watch a business had before each checked calendar had
+    /// its own reads as [`WatchId::of_first_watch`].
+    #[serde(default = "WatchId::unnamed")]
+    pub id: WatchId,
     pub business_id: BusinessId,
     /// The connection whose calendar this follows; a watch of the release before members is the first connection's.
     #[serde(default = "ConnectionId::unnamed")]
@@ -149,15 +154,17 @@ pub struct CalendarWatch {
     pub version: u64,
 }
 
-read_from_any_release!(CalendarWatch; connection_id: ConnectionId::of_first_connection);
+read_from_any_release!(CalendarWatch; connection_id: ConnectionId::of_first_connection, id: WatchId::of_first_watch);
 
 impl CalendarWatch {
-    /// Following a newly selected calendar of the business's first connection (its first member's): nothing
+    /// Following a newly checked calendar of the business's first connection (its first member's): nothing
     /// synced yet, no channel, version 1.
     pub fn new(business_id: BusinessId, provider: ProviderKind, calendar_id: String) -> Self {
+        let connection_id = ConnectionId::of_first_connection(business_id);
         Self {
+            id: WatchId::of(connection_id, &calendar_id),
             business_id,
-            connection_id: ConnectionId::of_first_connection(business_id),
+            connection_id,
             staff_id: StaffId::first_of(business_id),
             provider,
             calendar_id,
@@ -173,9 +180,10 @@ impl CalendarWatch {
         }
     }
 
-    /// Following a newly selected calendar of `connection`, for its member.
+    /// Following a newly checked calendar of `connection`, for its member.
     pub fn of_connection(connection: &CalendarConnection, calendar_id: String) -> Self {
         Self {
+            id: WatchId::of(connection.id, &calendar_id),
             connection_id: connection.id,
             staff_id: connection.staff_id,
             ..Self::new(connection.business_id, connection.provider, calendar_id)
@@ -190,7 +198,26 @@ impl CalendarWatch {
             provider: self.provider,
         }
     }
+
+    /// Whether this follows `calendar_id` through `connection_id`.
+    pub fn follows(&self, connection_id: ConnectionId, calendar_id: &str) -> bool {
+        self.connection_id == connection_id && self.calendar_id == calendar_id
+    }
+
+    /// What the busy time read through this watch is filed under: the calendar's id for the one watch of the
+    /// release before (its busy time was filed so), else the watch's id, since two members may check the same
+    /// calendar through connections of their own.
+    pub fn busy_time_key(&self) -> String {
+        if self.id == WatchId::of_first_watch(self.business_id) {
+            self.calendar_id.clone()
+        } else {
+            self.id.to_string()
+        }
+    }
 }
+
+/// Where a watch stands in the scheduled walk's order: its check time, then business, then watch.
+pub type WatchPlace = (Timestamp, BusinessId, WatchId);
 
 /// A calendar watch as the scheduled walk reads it: with when the walk is next to look at it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,9 +229,9 @@ pub struct ScheduledWatch {
 }
 
 impl ScheduledWatch {
-    /// Where a walk that read this watch resumes: strictly after its check time and business.
-    pub fn place(&self) -> (Timestamp, BusinessId) {
-        (self.check_at, self.watch.business_id)
+    /// Where a walk that read this watch resumes: strictly after its check time, business and id.
+    pub fn place(&self) -> WatchPlace {
+        (self.check_at, self.watch.business_id, self.watch.id)
     }
 }
 
@@ -265,13 +292,20 @@ pub trait ConnectionStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<OAuthAttempt>, StoreError>;
 
+    /// Every calendar watch of the business, of every member, in no particular order (DynamoDB: one Query).
+    async fn calendar_watches(
+        &self,
+        business_id: BusinessId,
+    ) -> Result<Vec<CalendarWatch>, StoreError>;
+
     async fn get_calendar_watch(
         &self,
         business_id: BusinessId,
+        id: WatchId,
     ) -> Result<Option<CalendarWatch>, StoreError>;
 
-    /// Writes the watch if the stored one is at `expected_version` (`None`: none may be stored, else
-    /// `AlreadyExists`); otherwise `VersionMismatch` (or `NotFound` when none is stored).
+    /// Writes the watch (under its business and id) if the stored one is at `expected_version` (`None`: none may
+    /// be stored, else `AlreadyExists`); otherwise `VersionMismatch` (or `NotFound` when none is stored).
     async fn put_calendar_watch(
         &self,
         watch: &CalendarWatch,
@@ -279,15 +313,19 @@ pub trait ConnectionStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Removing none succeeds.
-    async fn delete_calendar_watch(&self, business_id: BusinessId) -> Result<(), StoreError>;
+    async fn delete_calendar_watch(
+        &self,
+        business_id: BusinessId,
+        id: WatchId,
+    ) -> Result<(), StoreError>;
 
-    /// Watches of every business whose check is due at `now` (check time at or before it), in order of check time
-    /// then business, strictly after `after` (a [`ScheduledWatch::place`]), at most `limit`. A new watch is due at
-    /// once; [`Self::schedule_calendar_watch_check`] moves it later.
+    /// Watches of every business whose check is due at `now` (check time at or before it), in order of check time,
+    /// business and watch, strictly after `after` (a [`ScheduledWatch::place`]), at most `limit`. A new watch is due
+    /// at once; [`Self::schedule_calendar_watch_check`] moves it later.
     async fn calendar_watches_due(
         &self,
         now: Timestamp,
-        after: Option<(Timestamp, BusinessId)>,
+        after: Option<WatchPlace>,
         limit: u32,
     ) -> Result<Vec<ScheduledWatch>, StoreError>;
 
@@ -297,6 +335,7 @@ pub trait ConnectionStore: Send + Sync + 'static {
     async fn schedule_calendar_watch_check(
         &self,
         business_id: BusinessId,
+        id: WatchId,
         version: u64,
         check_at: Timestamp,
     ) -> Result<bool, StoreError>;

@@ -29,7 +29,7 @@ pub use busy_time::{BusyEvent, BusyTimeStore};
 pub use catalog::CatalogStore;
 pub use connections::{
     CalendarConnection, CalendarWatch, ConnectionHealth, ConnectionRef, ConnectionStore,
-    OAuthAttempt, OpeningChannel, ScheduledWatch,
+    OAuthAttempt, OpeningChannel, ScheduledWatch, WatchPlace,
 };
 pub use leases::LeaseStore;
 pub use operator::{OperatorStore, RecordLocation, StoredRecord};
