@@ -375,7 +375,12 @@ async fn a_subscription_stored_with_a_far_expiry_is_renewed_within_graphs_limit(
     let (harness, _) = watching::<GraphEmulator>(Backend::Local).await;
     let business = harness.app.business_id.parse().unwrap();
     let store = &harness.app.app.store;
-    let mut watch = store.calendar_watches(business).await.unwrap().pop().unwrap();
+    let mut watch = store
+        .calendar_watches(business)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     let far = harness.app.clock_now() + SignedDuration::from_mins(10_070);
     let channel = watch.channel.as_mut().unwrap();
     channel.expires_at = far;
@@ -413,7 +418,12 @@ async fn a_subscription_stored_with_a_far_expiry_is_renewed_within_graphs_limit(
         left > RENEW_BEFORE && left <= SignedDuration::from_mins(MAX_SUBSCRIPTION_MINUTES),
         "{left:?}"
     );
-    let stored = store.calendar_watches(business).await.unwrap().pop().unwrap();
+    let stored = store
+        .calendar_watches(business)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     assert_eq!(
         stored.channel.map(|channel| channel.expires_at),
         Some(channel_expiry(&renewed[0]))
@@ -617,7 +627,13 @@ pub async fn random_changes_lost_notifications_and_faults_converge_to_the_calend
             }
             8 => harness.emulator.invalidate_cursors(),
             9 => {
-                let watch = harness.app.store.calendar_watches(business).await.unwrap().pop();
+                let watch = harness
+                    .app
+                    .store
+                    .calendar_watches(business)
+                    .await
+                    .unwrap()
+                    .pop();
                 let job = booking_core::ports::Job::SyncCalendar {
                     business_id: business,
                     watch_id: watch.map(|watch| watch.id),

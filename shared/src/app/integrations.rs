@@ -251,7 +251,13 @@ async fn complete_connect<
         calendar_id: kept_calendar.clone(),
         checked_calendars: previous
             .as_ref()
-            .map(|p| p.checked_calendars.iter().filter(|id| listed(id)).cloned().collect())
+            .map(|p| {
+                p.checked_calendars
+                    .iter()
+                    .filter(|id| listed(id))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default(),
         connected_at: app.clock.now(),
         health: ConnectionHealth::Connected,

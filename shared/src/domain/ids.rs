@@ -246,6 +246,26 @@ mod tests {
     }
 
     #[test]
+    fn a_watch_id_names_one_calendar_of_one_connection_and_never_the_old_watch() {
+        let business = BusinessId::generate();
+        let connection = ConnectionId::of_first_connection(business);
+        let watch = WatchId::of(connection, "primary");
+        assert_eq!(watch, WatchId::of(connection, "primary"), "asked again");
+        assert_ne!(watch, WatchId::of(connection, "family"));
+        assert_ne!(watch, WatchId::of(ConnectionId::generate(), "primary"));
+        // Calendar ids are the provider's free text: no calendar of any connection is the old watch.
+        assert_ne!(watch, WatchId::of_first_watch(business));
+        assert_eq!(
+            WatchId::of_first_watch(business),
+            WatchId::of_first_watch(business)
+        );
+        assert_ne!(
+            WatchId::of_first_watch(business).as_uuid(),
+            connection.as_uuid()
+        );
+    }
+
+    #[test]
     fn parses_its_own_display() {
         let id = AppointmentId::generate();
         assert_eq!(id.to_string().parse::<AppointmentId>().ok(), Some(id));

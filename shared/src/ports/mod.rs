@@ -38,6 +38,6 @@ pub use store::{
     BusyTimeStore, CalendarConnection, CalendarWatch, CallerQuery, CatalogStore, ConnectionHealth,
     ConnectionRef, ConnectionStore, IdempotencyKey, IdempotencyRecord, LeaseStore, LedgerSnapshot,
     ListOrder, NewBooking, NewHold, OAuthAttempt, OccupancyRead, OpeningChannel, OperatorStore,
-    Page, PageCursor, ReadMark, RecordLocation, ScheduledWatch, WatchPlace, SeenEntry, SeenLedger, Store,
-    StoreError, StoredRecord,
+    Page, PageCursor, ReadMark, RecordLocation, ScheduledWatch, SeenEntry, SeenLedger, Store,
+    StoreError, StoredRecord, WatchPlace,
 };

@@ -14,8 +14,8 @@ use jiff::Timestamp;
 
 use super::items::{
     CALENDAR_SK, CalendarConnectionsItem, CalendarWatchItem, DUE_SHARDS, OAuthAttemptItem, PK,
-    SINGLETON_SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
-    SK, watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk, watch_sk,
+    SINGLETON_SK, SK, WATCH_CHECK_MIGRATION, WATCH_SK, business_pk, instant_key, oauth_attempt_pk,
+    watch_due_gsi4_pk, watch_due_gsi4_sk, watch_due_shard_gsi4_pk, watch_sk,
 };
 use super::requests::unless_condition_failed;
 use super::{DynamoStore, backend, from_item, key, number, string, to_item, to_value};
@@ -370,7 +370,10 @@ impl ConnectionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(business_pk(business_id), watch_sk(business_id, id))))
+            .set_key(Some(key(
+                business_pk(business_id),
+                watch_sk(business_id, id),
+            )))
             .update_expression("SET GSI4SK = :due_sk, check_at = :check_at")
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", "version")

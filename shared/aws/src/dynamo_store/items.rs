@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use booking_core::domain::{
     Appointment, AppointmentId, Business, BusinessId, BusinessSettings, Hold, HoldId, Interval,
-    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus, WatchId,
+    Occupancy, PhoneNumber, Service, ServiceId, StaffId, StaffMember, SyncState, SyncStatus,
+    WatchId,
 };
 use booking_core::ports::{
     BusyEvent, CalendarConnection, CalendarWatch, IdempotencyRecord, PageCursor,

@@ -298,10 +298,8 @@ impl ConnectionStore for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         self.write(move |txn| {
             let watch = watch_key(business_id, id);
-            let stored: Option<CalendarWatch> = read_json(
-                &txn.open_table(CALENDAR_WATCHES).map_err(backend)?,
-                &watch,
-            )?;
+            let stored: Option<CalendarWatch> =
+                read_json(&txn.open_table(CALENDAR_WATCHES).map_err(backend)?, &watch)?;
             if stored.is_none_or(|stored| stored.version != version) {
                 return Ok(false);
             }

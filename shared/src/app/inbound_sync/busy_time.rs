@@ -226,14 +226,18 @@ mod tests {
 
     use super::*;
     use crate::adapters::{EmbeddedStore, InProcessQueue};
-    use crate::domain::{EventTiming, ExternalEvent, MemberBusy, StaffId};
-    use crate::ports::{ManualClock, ProviderKind, QueueSettings};
+    use crate::app::inbound_sync::watching::forget_busy_time;
+    use crate::domain::{ConnectionId, EventTiming, ExternalEvent, MemberBusy, StaffId};
+    use crate::ports::{
+        CalendarConnection, ConnectionHealth, ManualClock, ProviderKind, QueueSettings,
+    };
 
-    /// The business's one connection is its first member's: its events block them, and no one else.
-    #[tokio::test]
-    async fn the_connected_calendars_events_are_its_owners_the_first_member() {
+    const NOW: &str = "2027-01-20T08:00:00Z";
+
+    /// An app on a fresh embedded store at [`NOW`], with a business in Berlin; the directory keeps the store.
+    fn app_and_business() -> (App, Business, tempfile::TempDir) {
         let directory = tempfile::tempdir().unwrap();
-        let now: Timestamp = "2027-01-20T08:00:00Z".parse().unwrap();
+        let now: Timestamp = NOW.parse().unwrap();
         let app = App::new(
             Arc::new(EmbeddedStore::open(&directory.path().join("store.redb")).unwrap()),
             Arc::new(InProcessQueue::new(QueueSettings::default())),
@@ -246,19 +250,18 @@ mod tests {
             created_at: now,
             disabled_at: None,
         };
-        let watch = CalendarWatch::new(business.id, ProviderKind::GOOGLE, "primary".to_owned());
-        let dentist = Interval::new(
-            "2027-01-20T10:00:00Z".parse().unwrap(),
-            "2027-01-20T11:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
-        let changes = CalendarChanges {
+        (app, business, directory)
+    }
+
+    /// One timed event, `id`, over `interval`.
+    fn one_event(id: &str, interval: Interval) -> CalendarChanges {
+        CalendarChanges {
             changes: vec![ExternalEventChange::Changed {
-                id: "dentist".to_owned(),
+                id: id.to_owned(),
                 event: ExternalEvent {
                     timing: EventTiming::Timed {
-                        start: dentist.start(),
-                        end: dentist.end(),
+                        start: interval.start(),
+                        end: interval.end(),
                     },
                     cancelled: false,
                     shown_as_free: false,
@@ -268,15 +271,42 @@ mod tests {
             }],
             cursor: "next".to_owned(),
             time_zone: None,
-        };
-        let window = dentist.widened(
-            SignedDuration::from_hours(24),
-            SignedDuration::from_hours(24),
-        );
+        }
+    }
 
-        apply(&app, &business, &watch, &changes, None, window, false)
-            .await
-            .unwrap();
+    fn dentist() -> Interval {
+        Interval::new(
+            "2027-01-20T10:00:00Z".parse().unwrap(),
+            "2027-01-20T11:00:00Z".parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn around(interval: Interval) -> Interval {
+        interval.widened(
+            SignedDuration::from_hours(24),
+            SignedDuration::from_hours(24),
+        )
+    }
+
+    /// The business's one connection is its first member's: its events block them, and no one else.
+    #[tokio::test]
+    async fn the_connected_calendars_events_are_its_owners_the_first_member() {
+        let (app, business, _directory) = app_and_business();
+        let watch = CalendarWatch::new(business.id, ProviderKind::GOOGLE, "primary".to_owned());
+        let window = around(dentist());
+
+        apply(
+            &app,
+            &business,
+            &watch,
+            &one_event("dentist", dentist()),
+            None,
+            window,
+            false,
+        )
+        .await
+        .unwrap();
 
         assert_eq!(
             app.store
@@ -285,8 +315,68 @@ mod tests {
                 .unwrap(),
             vec![MemberBusy {
                 staff_id: StaffId::first_of(business.id),
-                interval: dentist,
+                interval: dentist(),
             }]
         );
+    }
+
+    /// A salon's shared account: Maria and Tom each connect it and check its team calendar. The same event read
+    /// through each watch blocks each of them, and forgetting one watch's busy time (Tom unchecks the calendar)
+    /// leaves Maria's.
+    #[tokio::test]
+    async fn two_members_checking_one_calendar_keep_their_busy_time_apart() {
+        let (app, business, _directory) = app_and_business();
+        let (maria, tom) = (StaffId::first_of(business.id), StaffId::generate());
+        let watch_of = |id: ConnectionId, staff_id: StaffId| {
+            CalendarWatch::of_connection(
+                &CalendarConnection {
+                    id,
+                    business_id: business.id,
+                    staff_id,
+                    provider: ProviderKind::GOOGLE,
+                    account: "salon@example.com".to_owned(),
+                    calendar_id: None,
+                    checked_calendars: vec!["team".to_owned()],
+                    connected_at: NOW.parse().unwrap(),
+                    health: ConnectionHealth::Connected,
+                    last_synced_at: None,
+                },
+                "team".to_owned(),
+            )
+        };
+        let marias = watch_of(ConnectionId::of_first_connection(business.id), maria);
+        let toms = watch_of(ConnectionId::generate(), tom);
+        let window = around(dentist());
+        for watch in [&marias, &toms] {
+            apply(
+                &app,
+                &business,
+                watch,
+                &one_event("staff-meeting", dentist()),
+                None,
+                window,
+                false,
+            )
+            .await
+            .unwrap();
+        }
+        let blocked = || async {
+            let mut members: Vec<StaffId> = app
+                .store
+                .busy_intervals_overlapping(business.id, window)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|busy| busy.staff_id)
+                .collect();
+            members.sort();
+            members
+        };
+        let mut both = vec![maria, tom];
+        both.sort();
+        assert_eq!(blocked().await, both);
+
+        forget_busy_time(&app, &toms).await.unwrap();
+        assert_eq!(blocked().await, vec![maria]);
     }
 }

@@ -1,6 +1,7 @@
 //! The provider's push notifications: each is checked against the channel we opened and its secret (in constant
 //! time); authentic ones enqueue a sync, and lifecycle ones mark the channel for the sync to renew or reopen.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use subtle::ConstantTimeEq;
@@ -78,15 +79,16 @@ pub async fn accept_notifications<S: ConnectionStore + ?Sized>(
     for notification in notifications {
         let mut addressed = None;
         for business_id in addressed_businesses(notification) {
-            if !watches.contains_key(&business_id) {
-                let mut followed = app.store.calendar_watches(business_id).await?;
-                followed.retain(|watch| watch.provider == provider);
-                watches.insert(business_id, followed);
-            }
-            addressed = watches
-                .get(&business_id)
-                .into_iter()
-                .flatten()
+            let followed = match watches.entry(business_id) {
+                Entry::Occupied(read) => read.into_mut(),
+                Entry::Vacant(unread) => {
+                    let mut followed = app.store.calendar_watches(business_id).await?;
+                    followed.retain(|watch| watch.provider == provider);
+                    unread.insert(followed)
+                }
+            };
+            addressed = followed
+                .iter()
                 .find(|watch| is_authentic(watch, notification))
                 .map(|watch| (business_id, watch.id));
             if addressed.is_some() {
@@ -103,7 +105,9 @@ pub async fn accept_notifications<S: ConnectionStore + ?Sized>(
             PushEvent::RenewNow => {
                 mark_channel(app, business_id, watch_id, ChannelMark::RenewNow).await?;
             }
-            PushEvent::Removed => mark_channel(app, business_id, watch_id, ChannelMark::Gone).await?,
+            PushEvent::Removed => {
+                mark_channel(app, business_id, watch_id, ChannelMark::Gone).await?
+            }
         }
         to_sync.insert((business_id, watch_id));
     }

@@ -91,10 +91,13 @@ pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Si
         if !whose(&watch) {
             continue;
         }
-        if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider)) {
+        if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider))
+        {
             close_channel(app, integrations, setup, watch.connection(), channel, "").await;
         }
-        app.store.delete_calendar_watch(business_id, watch.id).await?;
+        app.store
+            .delete_calendar_watch(business_id, watch.id)
+            .await?;
         forget_busy_time(app, &watch).await?;
     }
     Ok(())

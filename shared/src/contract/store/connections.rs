@@ -489,10 +489,7 @@ pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn St
     let later = walk(at(80), 100).await;
     let places: Vec<WatchPlace> = later.iter().map(|due| due.place()).collect();
     let place = |at, business| (at, business, watch(business, 1).id);
-    let mut expected = vec![
-        place(at(70), businesses[2]),
-        place(at(80), businesses[1]),
-    ];
+    let mut expected = vec![place(at(70), businesses[2]), place(at(80), businesses[1])];
     expected.extend(
         businesses[3..]
             .iter()
@@ -511,7 +508,10 @@ pub async fn calendar_watches_are_read_when_their_check_is_due(store: Arc<dyn St
 
     // A deleted watch is not due, and checking it does not bring it back.
     let gone = watch(businesses[3], 1).id;
-    store.delete_calendar_watch(businesses[3], gone).await.unwrap();
+    store
+        .delete_calendar_watch(businesses[3], gone)
+        .await
+        .unwrap();
     assert!(
         !store
             .schedule_calendar_watch_check(businesses[3], gone, 1, at(0))
@@ -589,7 +589,10 @@ pub async fn each_checked_calendar_has_a_watch_of_its_own(store: Arc<dyn Store>)
         let page = store.calendar_watches_due(now, after, 1).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.place());
-        walked.extend(page.into_iter().filter(|due| due.watch.business_id == business));
+        walked.extend(
+            page.into_iter()
+                .filter(|due| due.watch.business_id == business),
+        );
     }
     let mut walked_ids: Vec<WatchId> = walked.iter().map(|due| due.watch.id).collect();
     walked_ids.sort();

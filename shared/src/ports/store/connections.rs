@@ -344,3 +344,42 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// resumable, and once it has finished it records so: later calls cost one read. Answers how many it keyed now.
     async fn index_watches_by_check_time(&self) -> Result<u64, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The release before each checked calendar had its own watch stored one per business, naming neither watch nor
+    /// connection nor member: it reads as the business's first watch, of its first connection and member, and its
+    /// busy time stays filed under the calendar's id, as that release filed it.
+    #[test]
+    fn a_watch_of_the_release_before_reads_as_the_first_watch() {
+        let business = BusinessId::generate();
+        let stored = serde_json::json!({
+            "business_id": business,
+            "provider": "google",
+            "calendar_id": "team@group.calendar.google.com",
+            "cursor": "token",
+            "time_zone": null,
+            "channel": null,
+            "secret_hash": "",
+            "full_sync_at": null,
+            "synced_at": null,
+            "version": 7,
+        });
+        let watch: CalendarWatch = serde_json::from_value(stored).unwrap();
+        assert_eq!(watch.id, WatchId::of_first_watch(business));
+        assert_eq!(
+            watch.connection_id,
+            ConnectionId::of_first_connection(business)
+        );
+        assert_eq!(watch.staff_id, StaffId::first_of(business));
+        assert_eq!(watch.busy_time_key(), "team@group.calendar.google.com");
+        // A watch of this release files its busy time under its own id.
+        let new = CalendarWatch::new(business, ProviderKind::GOOGLE, watch.calendar_id.clone());
+        assert_eq!(new.busy_time_key(), new.id.to_string());
+        assert!(new.follows(watch.connection_id, &watch.calendar_id));
+    }
+}
