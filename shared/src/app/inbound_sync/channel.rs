@@ -5,7 +5,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::RENEW_BEFORE;
+use super::{RENEW_BEFORE, RENEWAL_SPREAD, spread};
 use crate::app::context::App;
 use crate::app::providers::Integrations;
 use crate::app::sync_core::{SyncError, with_fresh_token};
@@ -37,7 +37,7 @@ pub(super) async fn keep_channel_open<S: ConnectionStore + LeaseStore + ?Sized>(
     let now = app.clock.now();
     let push = setup.calendar.push_settings();
     let expires_at = now
-        .checked_add(push.channel_lifetime)
+        .checked_add(push.channel_lifetime - spread(watch.id, RENEWAL_SPREAD))
         .map_err(SyncError::internal)?;
     let current = watch.channel.clone();
     if let Some(channel) = &current {

@@ -18,8 +18,8 @@ use crate::domain::{BusinessId, WatchId};
 use crate::ports::{BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore, SignInStore};
 use crate::ports::{ConnectionHealth, ConnectionRef, StoreError};
 
-/// When another sync of the same calendar is running, run again after about this long: it may have read the
-/// calendar before the change that enqueued this job.
+/// When another sync of the same account's calendars is running, run again after about this long: it may be this
+/// calendar's, which may have read it before the change that enqueued this job.
 const BUSY_RETRY: Duration = Duration::from_millis(500);
 /// How much later than a notification a sync must have begun for the notification to count as seen.
 const COALESCE_MARGIN: SignedDuration = SignedDuration::from_secs(1);
@@ -43,9 +43,14 @@ pub async fn run_calendar_sync<
         }
         return Ok(SyncOutcome::Done);
     };
+    let Some(watch) = app.store.get_calendar_watch(business_id, watch_id).await? else {
+        return Ok(SyncOutcome::Done);
+    };
+    // Syncs of one account's calendars take turns: Graph allows a mailbox four concurrent requests, and a member
+    // who checks many calendars must not spend them all at once.
     with_lease(
         app,
-        &format!("calendar-sync/{business_id}/{watch_id}"),
+        &format!("calendar-sync/{business_id}/{}", watch.connection_id),
         CALENDAR_LEASE,
         BUSY_RETRY,
         sync_under_lease(app, business_id, watch_id, requested_at, attempt),

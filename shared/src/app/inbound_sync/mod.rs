@@ -57,6 +57,24 @@ const OUTAGE_RIDDEN_OUT: SignedDuration = SignedDuration::from_hours(24);
 /// [`LONGEST_UNCHECKED`] later, and failed renewals are tried again at every check after it for a day.
 pub const RENEW_BEFORE: SignedDuration = OUTAGE_RIDDEN_OUT.saturating_add(LONGEST_UNCHECKED);
 
+/// Calendars checked at the same moment (a member choosing several, a salon's staff connecting on one morning)
+/// would otherwise renew their channels, and run their daily full syncs, at the same moments ever after: bursts
+/// against the providers' per-user limits (Graph: four concurrent requests per mailbox; Google: 600 a minute per
+/// user). Each watch takes a fixed place in these spans instead, from its id: its channels are asked to expire that
+/// much sooner, and its full syncs come that much earlier.
+pub const RENEWAL_SPREAD: SignedDuration = SignedDuration::from_hours(6);
+pub const FULL_SYNC_SPREAD: SignedDuration = SignedDuration::from_hours(2);
+
+/// The watch's place in `span`: from its id, so it stays put across renewals and restarts.
+fn spread(watch_id: WatchId, span: SignedDuration) -> SignedDuration {
+    let id = watch_id.as_uuid();
+    let mut tail = [0_u8; 8];
+    tail.copy_from_slice(&id.as_bytes()[8..]);
+    let span_seconds = span.as_secs().unsigned_abs().max(1);
+    let place = u64::from_be_bytes(tail) % span_seconds;
+    SignedDuration::from_secs(i64::try_from(place).unwrap_or(0))
+}
+
 /// Enqueues a sync of the calendar the watch follows; `notified` when a push notification asked for it.
 async fn enqueue<S: ?Sized>(
     app: &App<S>,
@@ -97,12 +115,45 @@ mod tests {
         assert!(RENEW_BEFORE >= LONGEST_UNCHECKED * 2);
         assert!(RENEW_BEFORE - LONGEST_UNCHECKED >= OUTAGE_RIDDEN_OUT);
         for lifetime in [google::CHANNEL_LIFETIME, microsoft::SUBSCRIPTION_LIFETIME] {
-            // A fresh channel is not renewed at once: it lives at least a renewal window past the next check.
+            // A fresh channel is not renewed at once, wherever its watch sits in the spread: it lives at least a
+            // renewal window past the next check.
             assert!(
-                lifetime >= RENEW_BEFORE * 2 + LONGEST_UNCHECKED,
+                lifetime - RENEWAL_SPREAD >= RENEW_BEFORE * 2 + LONGEST_UNCHECKED,
                 "{lifetime:?}"
             );
         }
         assert!(microsoft::SUBSCRIPTION_LIFETIME <= microsoft::MAX_SUBSCRIPTION_LIFETIME);
+    }
+
+    /// A salon of 20 members, each checking two calendars, all connected within the same minute: 40 channels
+    /// (one per checked calendar) whose renewals, and daily full syncs, would all fall in one scheduler run. Spread
+    /// by their ids, no run of the scheduler renews more than a few, and the renewals cover most of the span.
+    #[test]
+    fn the_renewals_of_calendars_checked_together_are_spread() {
+        let watches: Vec<WatchId> = (0..20_u128)
+            .flat_map(|member| {
+                let connection =
+                    crate::domain::ConnectionId::from(uuid::Uuid::from_u128(member + 1));
+                ["work", "personal"].map(|calendar| WatchId::of(connection, calendar))
+            })
+            .collect();
+        assert_eq!(watches.len(), 40, "one channel per checked calendar");
+        for (span, most_per_run) in [(RENEWAL_SPREAD, 3), (FULL_SYNC_SPREAD, 5)] {
+            let mut runs: std::collections::BTreeMap<i64, usize> =
+                std::collections::BTreeMap::new();
+            for watch in &watches {
+                let place = spread(*watch, span);
+                assert!(place >= SignedDuration::ZERO && place < span, "{place:?}");
+                *runs
+                    .entry(place.as_secs() / SCHEDULER_PERIOD.as_secs())
+                    .or_default() += 1;
+            }
+            let busiest = runs.values().copied().max().unwrap_or(0);
+            assert!(busiest <= most_per_run, "{busiest} in one run of {span:?}");
+            let (first, last) = (runs.keys().next(), runs.keys().last());
+            let covered = SCHEDULER_PERIOD
+                * i32::try_from(last.zip(first).map_or(0, |(l, f)| l - f)).unwrap_or(0);
+            assert!(covered >= span * 3 / 4, "covered {covered:?} of {span:?}");
+        }
     }
 }

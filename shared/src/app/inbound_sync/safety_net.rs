@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 
-use super::{FULL_SYNC_EVERY, RENEW_BEFORE, SAFETY_NET_AFTER};
+use super::{FULL_SYNC_EVERY, FULL_SYNC_SPREAD, RENEW_BEFORE, SAFETY_NET_AFTER, spread};
 use crate::app::context::App;
 use crate::app::error::AppError;
 use crate::app::sync_core::calendar_job;
@@ -23,7 +23,8 @@ const WATCH_PAGE: u32 = 100;
 const WRITES_AT_ONCE: usize = 16;
 
 /// When the watch next needs a sync: [`SAFETY_NET_AFTER`] after its last sync, [`FULL_SYNC_EVERY`] after its last
-/// full sync, or [`RENEW_BEFORE`] its channel's expiry, whichever comes first; at once for what never happened.
+/// full sync (less the watch's place in [`FULL_SYNC_SPREAD`]), or [`RENEW_BEFORE`] its channel's expiry, whichever
+/// comes first; at once for what never happened.
 fn sync_due_at(watch: &CalendarWatch) -> Timestamp {
     let after = |at: Option<Timestamp>, period: SignedDuration| {
         at.map_or(Timestamp::MIN, |at| {
@@ -37,7 +38,10 @@ fn sync_due_at(watch: &CalendarWatch) -> Timestamp {
             .unwrap_or(Timestamp::MIN)
     });
     after(watch.synced_at, SAFETY_NET_AFTER)
-        .min(after(watch.full_sync_at, FULL_SYNC_EVERY))
+        .min(after(
+            watch.full_sync_at,
+            FULL_SYNC_EVERY - spread(watch.id, FULL_SYNC_SPREAD),
+        ))
         .min(renewal)
 }
 
