@@ -529,11 +529,36 @@ pub async fn requeue_failed<S: AppointmentStore + ?Sized>(
     app: &App<S>,
     business_id: BusinessId,
 ) -> Result<Vec<AppointmentId>, AppError> {
+    requeue_failed_matching(app, AppointmentQuery::every(business_id)).await
+}
+
+/// Queues the member's failed appointments again, once their calendar works again: a colleague's failures have
+/// another cause, which reconnecting this calendar does not cure.
+#[tracing::instrument(skip_all, fields(%business_id, %staff_id))]
+pub async fn requeue_members_failed<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    business_id: BusinessId,
+    staff_id: StaffId,
+) -> Result<Vec<AppointmentId>, AppError> {
+    requeue_failed_matching(
+        app,
+        AppointmentQuery {
+            staff_id: Some(staff_id),
+            ..AppointmentQuery::every(business_id)
+        },
+    )
+    .await
+}
+
+async fn requeue_failed_matching<S: AppointmentStore + ?Sized>(
+    app: &App<S>,
+    query: AppointmentQuery,
+) -> Result<Vec<AppointmentId>, AppError> {
     let failed = all_matching(
         app,
         AppointmentQuery {
             sync_status: Some(SyncStatus::Failed),
-            ..AppointmentQuery::every(business_id)
+            ..query
         },
     )
     .await?;

@@ -14,7 +14,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::calendar_sync::{pin_event_homes, queue_upcoming, requeue_failed};
+use super::calendar_sync::{pin_event_homes, queue_upcoming, requeue_members_failed};
 use super::calendar_tokens;
 use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
@@ -267,9 +267,9 @@ async fn complete_connect<
     app.store.put_calendar_connection(&connection).await?;
     // Calendars gone from the account stop blocking; the ones kept catch up on what changed meanwhile at once.
     resume_watching(app, integrations, &connection).await?;
-    // Appointments that failed while the grant was broken can go through now.
+    // The member's appointments that failed while the grant was broken can go through now.
     let requeued = match &kept_calendar {
-        Some(_) => requeue_failed(app, business_id).await?.len(),
+        Some(_) => requeue_members_failed(app, business_id, member).await?.len(),
         None => 0,
     };
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
