@@ -45,3 +45,4 @@ mod harness;
 mod inbound;
 mod microsoft;
 mod moves;
+mod upgrade;

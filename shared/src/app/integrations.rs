@@ -269,7 +269,9 @@ async fn complete_connect<
     resume_watching(app, integrations, &connection).await?;
     // The member's appointments that failed while the grant was broken can go through now.
     let requeued = match &kept_calendar {
-        Some(_) => requeue_members_failed(app, business_id, member).await?.len(),
+        Some(_) => requeue_members_failed(app, business_id, member)
+            .await?
+            .len(),
         None => 0,
     };
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
