@@ -15,10 +15,12 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::browser::Owner;
 use crate::security::location_of;
 use crate::support::{
     Visitor, capture_logs, csrf_of, location, sent, signed_in, spawn_app_with_google, token_in,
 };
+use crate::webdriver::browser_available;
 
 const OWNER: &str = "owner@clinic.test";
 const TOMS_ADDRESS: &str = "tom@mail.test";
@@ -339,4 +341,103 @@ async fn a_link_that_never_was_or_is_of_another_kind_shows_the_same_gone_page() 
         .await;
     assert_eq!(other_kind.status(), StatusCode::GONE);
     assert_eq!(other_kind.text().await.unwrap(), made_up);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_link_pages_read_well_and_pass_axe_in_a_browser() {
+    if !browser_available() {
+        return;
+    }
+    let emulator = GoogleEmulator::start().await;
+    let app = spawn_app_with_google(&emulator).await;
+    let tom = tom(&app).await;
+    let mut owner = Owner::start(&app, "connect-link").await;
+    owner.set_password_and_sign_in().await;
+    owner.open(&format!("/dashboard/staff/{tom}")).await;
+    owner.expect_text("Send a connect-your-calendar link").await;
+    owner
+        .browser
+        .type_into("#connect_email", TOMS_ADDRESS)
+        .await;
+    owner
+        .browser
+        .click("form[action$='/connect-link'] button")
+        .await;
+    owner.expect_text("Link sent.").await;
+    owner.look("staff-member-link-sent").await;
+    owner.browser.click("form.signout button").await;
+    owner.expect_text("You are signed out").await;
+
+    // Tom, in a browser signed in nowhere.
+    let (_, token) = the_link(&app).await;
+    owner
+        .open(&format!("/dashboard/connect-calendar?token={token}"))
+        .await;
+    owner.expect_text("Connect your calendar for Tom at").await;
+    owner.look("connect-calendar").await;
+    owner.look_on_phone("connect-calendar").await;
+    owner.browser.click("main form button[type=submit]").await;
+    owner.expect_text("Connected:").await;
+    owner.look("connect-calendar-done").await;
+    owner.look_on_phone("connect-calendar-done").await;
+    owner
+        .open(&format!("/dashboard/connect-calendar?token={token}"))
+        .await;
+    owner.expect_text("This link no longer works").await;
+    owner.look("connect-calendar-gone").await;
+
+    owner.assert_accessible();
+    owner.report_screenshots();
+}
+
+#[tokio::test]
+async fn a_declined_consent_says_so_on_the_link_holders_page_and_leaves_the_link_usable() {
+    let emulator = GoogleEmulator::start().await;
+    let app = spawn_app_with_google(&emulator).await;
+    let tom = tom(&app).await;
+    let business = business(&app).await;
+    send_connect_link(&app.app, &business, tom, TOMS_ADDRESS, &links(&app))
+        .await
+        .unwrap();
+    let (_, token) = the_link(&app).await;
+    let browser = Visitor::new(&app);
+    let landing = format!("/dashboard/connect-calendar?token={token}");
+    let page = browser.page(&landing).await;
+    let started = browser
+        .post(
+            "/dashboard/connect-calendar",
+            &[
+                ("csrf", csrf_of(&page).as_str()),
+                ("token", token.as_str()),
+                ("provider", "google"),
+            ],
+        )
+        .await;
+    // What the provider sends back when the person declines: the state, and an error instead of a code.
+    let authorization = reqwest::Url::parse(&location(&started)).unwrap();
+    let state = authorization
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    let declined =
+        serde_urlencoded::to_string([("error", "access_denied"), ("state", &state)]).unwrap();
+    let back = browser
+        .get(&format!("/v1/integrations/google/callback?{declined}"))
+        .await;
+    assert_eq!(
+        location(&back),
+        "/dashboard/connect-calendar/done?why=denied"
+    );
+    let said = browser.page(&location(&back)).await;
+    assert!(said.contains("access was not granted"), "{said}");
+    assert!(said.contains(&landing), "{said}");
+    assert!(
+        app.store
+            .calendar_connections(business.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(open_connect_link(&app.app, &token).await.is_ok());
 }

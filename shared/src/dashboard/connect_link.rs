@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{LinkQuery, OpenForm, cookie, form_token, set_cookie, with_cookie};
-use super::layout::{bare, bare_page, csrf_field};
+use super::layout::{bare, csrf_field};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::connect_links::{
     CONNECT_LINK_PATH, ConnectedWithLink, OpenedLink, finish_connect_with_link, open_connect_link,
@@ -56,9 +56,10 @@ pub fn link_holder_location(
 fn link_gone() -> Response {
     (
         StatusCode::GONE,
-        bare_page(
+        // No way on to the dashboard: whoever holds the link has no account there.
+        bare(
             "This link no longer works",
-            "It may have expired, or a calendar has already been connected with it. Ask the business for a new link if you still need to connect your calendar.",
+            html! { p { "It may have expired, or a calendar has already been connected with it. Ask the business for a new link if you still need to connect your calendar." } },
         ),
     )
         .into_response()
