@@ -49,6 +49,32 @@ async fn the_link(app: &TestApp) -> (Email, String) {
     (email, token)
 }
 
+/// Presses "Connect Google Calendar" on the link's `page`, as Tom's browser does.
+async fn press_connect(browser: &Visitor<'_>, page: &str, token: &str) -> reqwest::Response {
+    let csrf = csrf_of(page);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("token", token),
+        ("provider", "google"),
+    ];
+    browser.post("/dashboard/connect-calendar", &fields).await
+}
+
+/// The emulator's consent at `authorization`, granted: the path of our callback it sends the browser to.
+async fn consent(app: &TestApp, authorization: &str) -> String {
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorization)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consent.status(), 302);
+    let callback = location(&consent);
+    callback.strip_prefix(&app.url("")).unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn the_owner_sends_tom_a_link_and_following_it_connects_toms_own_calendar_once() {
     let emulator = GoogleEmulator::start().await;
@@ -100,37 +126,17 @@ async fn the_owner_sends_tom_a_link_and_following_it_connects_toms_own_calendar_
     assert!(page_text.contains("Connect Google Calendar"), "{page_text}");
     // Looking again changes nothing: the link is still there.
     let page_text = tom_browser.page(&landing).await;
-    let started = tom_browser
-        .post(
-            "/dashboard/connect-calendar",
-            &[
-                ("csrf", csrf_of(&page_text).as_str()),
-                ("token", token.as_str()),
-                ("provider", "google"),
-            ],
-        )
-        .await;
+    let started = press_connect(&tom_browser, &page_text, &token).await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let authorization = location(&started);
-    let emulator_origin = emulator.api_base().replace("/calendar/v3/", "");
     assert!(
-        authorization.starts_with(&emulator_origin),
+        authorization.starts_with(&emulator.authorize_url()),
         "{authorization}"
     );
 
     // The provider's consent, then its redirect to our callback in Tom's browser, which lands on his own page.
-    let consent = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(&authorization)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(consent.status(), 302);
-    let callback = location(&consent);
-    let callback = callback.strip_prefix(&app.url("")).unwrap();
-    let back = tom_browser.get(callback).await;
+    let callback = consent(&app, &authorization).await;
+    let back = tom_browser.get(&callback).await;
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&back), "/dashboard/connect-calendar/done");
     let done = tom_browser.page("/dashboard/connect-calendar/done").await;
@@ -160,16 +166,7 @@ async fn the_owner_sends_tom_a_link_and_following_it_connects_toms_own_calendar_
     assert_eq!(again.status(), StatusCode::GONE);
     let again = again.text().await.unwrap();
     assert!(again.contains("This link no longer works"), "{again}");
-    let replay = tom_browser
-        .post(
-            "/dashboard/connect-calendar",
-            &[
-                ("csrf", csrf_of(&page_text).as_str()),
-                ("token", token.as_str()),
-                ("provider", "google"),
-            ],
-        )
-        .await;
+    let replay = press_connect(&tom_browser, &page_text, &token).await;
     assert_eq!(replay.status(), StatusCode::GONE);
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
@@ -193,18 +190,8 @@ async fn an_owner_connecting_from_the_integrations_page_still_lands_on_the_calen
             &[],
         )
         .await;
-    let consent = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(location(&started))
-        .send()
-        .await
-        .unwrap();
-    let callback = location(&consent);
-    let back = owner
-        .get(callback.strip_prefix(&app.url("")).unwrap())
-        .await;
+    let callback = consent(&app, &location(&started)).await;
+    let back = owner.get(&callback).await;
     assert_eq!(
         location_of(&back),
         "/dashboard/integrations/google/calendar"
@@ -403,16 +390,7 @@ async fn a_declined_consent_says_so_on_the_link_holders_page_and_leaves_the_link
     let browser = Visitor::new(&app);
     let landing = format!("/dashboard/connect-calendar?token={token}");
     let page = browser.page(&landing).await;
-    let started = browser
-        .post(
-            "/dashboard/connect-calendar",
-            &[
-                ("csrf", csrf_of(&page).as_str()),
-                ("token", token.as_str()),
-                ("provider", "google"),
-            ],
-        )
-        .await;
+    let started = press_connect(&browser, &page, &token).await;
     // What the provider sends back when the person declines: the state, and an error instead of a code.
     let authorization = reqwest::Url::parse(&location(&started)).unwrap();
     let state = authorization
