@@ -5,6 +5,7 @@
 
 mod browser;
 mod calendar;
+mod connect_link;
 mod http;
 mod integrations;
 mod onboarding;

@@ -38,6 +38,9 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (Verb::Post, "/dashboard/reset-password", Who::Anyone),
     (Verb::Get, "/dashboard/confirm-email", Who::Anyone),
     (Verb::Post, "/dashboard/confirm-email", Who::Anyone),
+    (Verb::Get, "/dashboard/connect-calendar", Who::Anyone),
+    (Verb::Post, "/dashboard/connect-calendar", Who::Anyone),
+    (Verb::Get, "/dashboard/connect-calendar/done", Who::Anyone),
     (Verb::Post, "/dashboard/sign-out", Who::SignedIn),
     (Verb::Get, "/dashboard/appointments", Who::OwnerAndStaff),
     (
@@ -137,6 +140,11 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
     (
         Verb::Post,
         "/dashboard/staff/{id}/reactivate",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Post,
+        "/dashboard/staff/{id}/connect-link",
         Who::OwnerOnly,
     ),
     (Verb::Get, "/dashboard/voice-agent", Who::OwnerOnly),

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
-use crate::dashboard::{calendar_picker_location, connect_failed_location};
+use crate::dashboard::{calendar_picker_location, connect_failed_location, link_holder_location};
 use crate::domain::{BusinessId, ConnectionId, StaffId};
 use crate::ports::IntegrationsApiStore;
 use crate::ports::{
@@ -171,7 +171,14 @@ async fn start_connect(
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<Json<AuthorizationView>, ApiError> {
-    let authorization_url = integrations::start_connect(&app, &business, provider, false).await?;
+    let authorization_url = integrations::start_connect(
+        &app,
+        &business,
+        StaffId::first_of(business.id),
+        provider,
+        false,
+    )
+    .await?;
     Ok(Json(AuthorizationView { authorization_url }))
 }
 
@@ -184,6 +191,7 @@ async fn start_connect(
 #[tracing::instrument(skip_all, fields(%provider))]
 async fn finish_connect(
     State(app): State<IntegrationsApp>,
+    headers: axum::http::HeaderMap,
     ApiPath(provider): ApiPath<ProviderKind>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
@@ -200,12 +208,17 @@ async fn finish_connect(
     .await;
     let connected = match connected {
         Err(AppError::DashboardConnectFailed { provider, why }) => {
-            return Ok(Redirect::to(&connect_failed_location(provider, why)).into_response());
+            let location = link_holder_location(&headers, Some(why))
+                .unwrap_or_else(|| connect_failed_location(provider, why));
+            return Ok(Redirect::to(&location).into_response());
         }
         other => other?,
     };
     if connected.from_dashboard {
-        return Ok(Redirect::to(&calendar_picker_location(provider)).into_response());
+        // A staff member who followed an emailed link has no session: their own page, not the owner's picker.
+        let location = link_holder_location(&headers, None)
+            .unwrap_or_else(|| calendar_picker_location(provider));
+        return Ok(Redirect::to(&location).into_response());
     }
     Ok(Json(ConnectedView {
         business_id: connected.business_id,

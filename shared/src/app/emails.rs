@@ -168,6 +168,31 @@ pub fn invitation(to: &SignInEmail, business_name: &str, url: &str, valid_hours:
     )
 }
 
+/// Sent by the owner to a staff member: connecting an account needs its holder's own consent at the provider, so
+/// the member follows the link and signs in there themselves; they need no dashboard account.
+pub fn connect_calendar(
+    to: &SignInEmail,
+    business_name: &str,
+    member_name: &str,
+    url: &str,
+    valid_days: i64,
+) -> Email {
+    message(
+        to,
+        format!("Connect your calendar for {business_name}"),
+        &[
+            &format!(
+                "{business_name} asks you, {member_name}, to connect your Google or Outlook calendar to its bookings."
+            ),
+            "Once it is connected, times you are busy in your calendar are not offered to callers, and your appointments can be written to it. You sign in at Google or Microsoft yourself; the business never sees your password.",
+        ],
+        ("Connect my calendar", url),
+        &format!(
+            "The link works for {valid_days} days, until a calendar has been connected with it. If you were not expecting it, ignore this message: nothing happens without the link."
+        ),
+    )
+}
+
 /// Sent to an owner when the calendar connection must be authorized again: nothing reaches the calendar, and its
 /// busy times are not seen, until someone does.
 pub fn calendar_needs_reconnecting(
@@ -237,5 +262,20 @@ mod tests {
             email.html
         );
         assert!(email.text.contains(&url) && email.html.contains(&url));
+    }
+
+    #[test]
+    fn a_connect_link_names_the_member_and_the_business() {
+        let to = SignInEmail::try_from("tom@mail.test".to_owned()).unwrap();
+        let url = "https://bookings.example.com/dashboard/connect-calendar?token=abc";
+        let email = connect_calendar(&to, "Studio Nine", "Tom", url, 7);
+        assert_eq!(email.subject, "Connect your calendar for Studio Nine");
+        assert!(
+            email.text.contains("Studio Nine asks you, Tom,"),
+            "{}",
+            email.text
+        );
+        assert!(email.text.contains(url) && email.html.contains(url));
+        assert!(email.text.contains("7 days"), "{}", email.text);
     }
 }

@@ -87,12 +87,13 @@ fn integrations<S: ?Sized>(
         .ok_or(AppError::ProviderNotConfigured(provider))
 }
 
-/// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
-/// dashboard's calendar picker when the provider is done.
-#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider, from_dashboard))]
+/// Starts connecting `staff_id`'s calendar account: the URL to send the browser to. `from_dashboard` sends the
+/// browser back to the dashboard's calendar picker when the provider is done.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %staff_id, %provider, from_dashboard))]
 pub async fn start_connect<S: ConnectionStore + ?Sized>(
     app: &App<S>,
     business: &Business,
+    staff_id: StaffId,
     provider: ProviderKind,
     from_dashboard: bool,
 ) -> Result<String, AppError> {
@@ -103,7 +104,7 @@ pub async fn start_connect<S: ConnectionStore + ?Sized>(
     let mut attempt = OAuthAttempt {
         nonce: URL_SAFE_NO_PAD.encode(nonce),
         business_id: business.id,
-        staff_id: StaffId::first_of(business.id),
+        staff_id,
         provider,
         pkce_verifier: String::new(),
         from_dashboard,

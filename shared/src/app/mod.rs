@@ -7,7 +7,8 @@
 //! (`appointments`, `holds`, … and the two sync directions, `calendar_sync` outbound and `inbound_sync` inbound);
 //! on top `booking` (a `BookAppointment` of a slot or a hold), `sync_jobs` (where a job goes) and `integrations`
 //! (connecting a calendar). Mail: `emails` (the messages' words) and `mail` (queueing one, sending a queued one)
-//! sit above `sync_core` (its backoff); `accounts` uses them, and `sign_up`, `password_reset` and `account_settings` build on `accounts`.
+//! sit above `sync_core` (its backoff); `accounts` uses them, and `sign_up`, `password_reset` and `account_settings` build on `accounts`;
+//! `connect_links` builds on `accounts` and `integrations`.
 //! This file only declares them and re-exports their public face.
 
 pub mod account_settings;
@@ -23,6 +24,7 @@ mod calendar_sync;
 mod calendar_tokens;
 mod callers;
 mod commands;
+pub mod connect_links;
 mod context;
 pub mod emails;
 mod error;

@@ -36,7 +36,7 @@ pub fn routes() -> Router<Dashboard> {
         .route("/set-password", get(set_password_page).post(set_password))
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -47,7 +47,12 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-fn set_cookie(dashboard: &Dashboard, name: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
+pub(super) fn set_cookie(
+    dashboard: &Dashboard,
+    name: &str,
+    value: &str,
+    max_age_seconds: i64,
+) -> HeaderValue {
     let secure = if dashboard.settings.secure() {
         "; Secure"
     } else {

@@ -12,6 +12,8 @@ mod auth;
 mod book;
 mod calendar;
 mod checklist;
+mod connect_link;
+pub use connect_link::link_holder_location;
 mod format;
 mod hours;
 mod integrations;
@@ -346,6 +348,7 @@ where
         .route("/", get(home))
         .merge(auth::routes())
         .merge(onboarding::routes())
+        .merge(connect_link::routes())
         .merge(integrations::routes())
         .merge(appointments::routes())
         .merge(calendar::routes())

@@ -28,7 +28,7 @@ pub enum Permission {
     ManageAppointments,
     /// Create and edit services. Their pages are the editing forms, so seeing them is part of it.
     ManageServices,
-    /// Connect a calendar, choose its calendar, disconnect it.
+    /// Connect a calendar, choose its calendar, disconnect it; send a staff member a link to connect their own.
     ManageIntegrations,
     /// Create and revoke API keys, and connect the voice agent (its page creates a key and runs its tools).
     ManageApiKeys,
@@ -62,8 +62,8 @@ pub fn permits(role: StaffRole, permission: Permission) -> bool {
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, signed in or not: signing up or in, following an emailed link (a new email's too), asking for one,
-    /// the assets, the way home.
+    /// Anyone, signed in or not: signing up or in, following an emailed link (a new email's or a staff member's
+    /// connect-your-calendar link too), asking for one, the assets, the way home.
     Public,
     /// Anyone signed in, whatever their role: signing out, their own email and password.
     SignedIn,
@@ -123,6 +123,9 @@ pub const ROUTES: &[Route] = &[
     route(Post, "/dashboard/reset-password", Public),
     route(Get, "/dashboard/confirm-email", Public),
     route(Post, "/dashboard/confirm-email", Public),
+    route(Get, "/dashboard/connect-calendar", Public),
+    route(Post, "/dashboard/connect-calendar", Public),
+    route(Get, "/dashboard/connect-calendar/done", Public),
     route(Post, "/dashboard/sign-out", SignedIn),
     route(Get, "/dashboard/appointments", Needs(SeeAppointments)),
     route(Get, "/dashboard/appointments/{id}", Needs(SeeAppointments)),
@@ -160,6 +163,7 @@ pub const ROUTES: &[Route] = &[
     route(Post, "/dashboard/staff/{id}/time-off/remove", Needs(ManageBusiness)),
     route(Post, "/dashboard/staff/{id}/deactivate", Needs(ManageBusiness)),
     route(Post, "/dashboard/staff/{id}/reactivate", Needs(ManageBusiness)),
+    route(Post, "/dashboard/staff/{id}/connect-link", Needs(ManageIntegrations)),
     route(Get, "/dashboard/voice-agent", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/key", Needs(ManageApiKeys)),
     route(Post, "/dashboard/voice-agent/try", Needs(ManageApiKeys)),

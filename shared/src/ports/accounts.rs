@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::string_newtype_conversions;
-use crate::domain::{ApiKeyHash, Business, BusinessId, ValidationError};
+use crate::domain::{ApiKeyHash, Business, BusinessId, StaffId, ValidationError};
 
 /// An email address used to sign in: trimmed and lowercased, so "Ana@Clinic.test" and "ana@clinic.test" are one
 /// account.
@@ -97,10 +97,13 @@ pub enum LinkPurpose {
     /// Asked for on the settings page: sign in with the new address the link was sent to
     /// ([`PasswordLink::new_email`]).
     ChangeEmail,
+    /// Sent by the owner to a staff member: connect a calendar account of their own for `staff_id`, without signing
+    /// in. The link's [`PasswordLink::email`] is the address it was sent to, which need not be anyone's account.
+    ConnectCalendar { staff_id: StaffId },
 }
 
-/// A single-use link that sets a person's password or confirms their email. Only the SHA-256 of its random token is
-/// stored.
+/// A single-use link that sets a person's password, confirms their email, or lets a staff member connect their
+/// calendar. Only the SHA-256 of its random token is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordLink {
     pub token_hash: String,
@@ -274,5 +277,30 @@ mod tests {
         ] {
             assert!(SignInEmail::try_from(bad.to_owned()).is_err(), "{bad}");
         }
+    }
+
+    /// A connect link names its member inside the purpose, so the store's record needs no new field: links written
+    /// by the release before read as they did, and a connect link reads back whole.
+    #[test]
+    fn link_purposes_of_every_release_read_and_a_connect_link_keeps_its_member() {
+        let before = serde_json::json!({
+            "token_hash": "abc",
+            "email": "ana@clinic.test",
+            "business_id": BusinessId::generate(),
+            "purpose": "reset_password",
+            "issued_at": "2026-12-01T09:00:00Z",
+            "expires_at": "2026-12-01T10:00:00Z",
+        });
+        let read: Option<PasswordLink> = serde_json::from_value(before).ok();
+        assert_eq!(
+            read.map(|link| link.purpose),
+            Some(LinkPurpose::ResetPassword)
+        );
+        let staff_id = StaffId::generate();
+        let purpose = LinkPurpose::ConnectCalendar { staff_id };
+        let written = serde_json::to_value(purpose).ok();
+        let back: Option<LinkPurpose> =
+            written.and_then(|value| serde_json::from_value(value).ok());
+        assert_eq!(back, Some(purpose));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use booking_aws::config::AwsAdapters;
 use booking_aws::emulators::sdk_config;
-use booking_core::domain::{AppointmentId, BookingSource, BusinessId, SyncStatus};
+use booking_core::domain::{AppointmentId, BookingSource, BusinessId, StaffId, SyncStatus};
 use booking_core::ports::{ConnectionStore, ProviderKind};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -103,9 +103,11 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();
-    let authorization = integrations::start_connect(&app, &business, ProviderKind::GOOGLE, false)
-        .await
-        .unwrap();
+    let first = StaffId::first_of(business_id);
+    let authorization =
+        integrations::start_connect(&app, &business, first, ProviderKind::GOOGLE, false)
+            .await
+            .unwrap();
     let consent = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{at, base, email, member, new_business};
+use crate::domain::StaffId;
 use crate::ports::{LinkPurpose, PasswordLink, Session, StaffRole, Store, StoreError};
 
 pub async fn staff_are_created_once_listed_per_business_and_get_passwords(store: Arc<dyn Store>) {
@@ -83,6 +84,23 @@ pub async fn a_password_link_is_taken_once_and_not_after_it_expires(store: Arc<d
     store.put_password_link(&link("two")).await.unwrap();
     assert_eq!(store.take_password_link("two", at(60)).await.unwrap(), None);
     assert_eq!(store.take_password_link("two", at(1)).await.unwrap(), None);
+
+    // A connect-your-calendar link names its member inside its purpose; one taken to be looked at is put back as it
+    // was, and is taken again whole.
+    let connect = PasswordLink {
+        purpose: LinkPurpose::ConnectCalendar {
+            staff_id: StaffId::generate(),
+        },
+        ..link("three")
+    };
+    store.put_password_link(&connect).await.unwrap();
+    let looked_at = store.take_password_link("three", at(1)).await.unwrap();
+    assert_eq!(looked_at.as_ref(), Some(&connect));
+    store.put_password_link(&connect).await.unwrap();
+    assert_eq!(
+        store.take_password_link("three", at(1)).await.unwrap(),
+        Some(connect)
+    );
 }
 
 pub async fn concurrent_takers_of_a_password_link_get_it_once(store: Arc<dyn Store>) {

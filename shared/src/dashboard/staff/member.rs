@@ -1,6 +1,6 @@
 //! A staff member's own page: their name, the services they perform, their weekly hours, time off and special
 //! hours, their most per day; deactivating them (saying what becomes of their appointments ahead) and making them
-//! bookable again.
+//! bookable again; and emailing them a link that connects their own calendar (`app::connect_links`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,11 +13,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::app::accounts::SignedIn;
+use crate::app::connect_links::{CONNECT_LINK_LIFETIME, send_connect_link as send_link};
 use crate::app::{self, AppError, FutureAppointments, StaffChanges};
 use crate::dashboard::auth::{NoFields, Signed, SignedForm};
 use crate::dashboard::format::{self, when};
 use crate::dashboard::hours::{Errors, WeekFields, parse_ranges, ranges_text, week_fieldset};
 use crate::dashboard::layout::{Nav, csrf_field, error_summary, field_error, has_error, sentence};
+use crate::dashboard::permissions::{Permission, permits};
 use crate::dashboard::{Dashboard, PageError, PageResult, see_other};
 use crate::domain::{
     DateOverride, Service, ServiceId, StaffId, StaffMember, StaffName, StaffServices, StaffSettings,
@@ -32,6 +34,7 @@ pub(super) fn routes() -> Router<Dashboard> {
         .route("/staff/{id}/time-off/remove", post(remove_time_off))
         .route("/staff/{id}/deactivate", post(deactivate))
         .route("/staff/{id}/reactivate", post(reactivate))
+        .route("/staff/{id}/connect-link", post(send_connect_link))
 }
 
 /// The member form as typed. `services` is `all` or `chosen` (then the ticked `performs-{service id}`); `hours` is
@@ -177,6 +180,8 @@ struct MemberView {
     errors: Errors,
     /// The member's appointments ahead, when deactivating them was refused for those.
     ahead: Option<usize>,
+    /// The address typed in the connect-link form.
+    connect_email: String,
 }
 
 /// Consecutive dates with the same hours, shown (and removed) as one range.
@@ -340,6 +345,17 @@ async fn render_member(
                 }
             }
         }
+        @if member.active && permits(signed.role, Permission::ManageIntegrations) {
+            section class="card" aria-labelledby="connect-title" {
+                h2 id="connect-title" { "Send a connect-your-calendar link" }
+                p { "Emails " (member.settings.name.as_ref()) " a link to connect their own Google or Outlook calendar: they sign in there themselves, without a dashboard account. The link works for " (CONNECT_LINK_LIFETIME.as_hours() / 24) " days, until a calendar has been connected with it." }
+                form method="post" action={ (action) "/connect-link" } class="stack" novalidate {
+                    (csrf_field(csrf))
+                    (crate::dashboard::hours::text_field(errors, "connect_email", "Their email address", "", &view.connect_email, "email"))
+                    button type="submit" { "Send the link" }
+                }
+            }
+        }
         @if owner {
             section class="card" aria-labelledby="state-title" {
                 h2 id="state-title" { @if member.active { "Deactivate" } @else { "Make bookable again" } }
@@ -377,6 +393,9 @@ async fn member_page(
         Some("saved") => Some("Saved."),
         Some("deactivated") => Some("Deactivated."),
         Some("reactivated") => Some("Bookable again."),
+        Some("link_sent") => {
+            Some("Link sent. It works until a calendar has been connected with it.")
+        }
         _ => None,
     };
     signed.page(Nav::Staff, member.settings.name.as_ref(), notice, body)
@@ -637,6 +656,53 @@ async fn reactivate(
     Ok(see_other(&format!(
         "/dashboard/staff/{id}?notice=reactivated"
     )))
+}
+
+#[derive(Deserialize, Default)]
+struct ConnectLinkFields {
+    #[serde(default)]
+    connect_email: String,
+}
+
+/// Emails the member a connect-your-calendar link; a refused address, an inactive member or too many links shows
+/// the member's page again with the problem beside the field, what was typed kept.
+async fn send_connect_link(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<StaffId>,
+    SignedForm { signed_in, form }: SignedForm<ConnectLinkFields>,
+) -> PageResult {
+    let links = &dashboard.settings.links;
+    let business = &signed_in.business;
+    let (status, message) =
+        match send_link(&dashboard.app, business, id, &form.connect_email, links).await {
+            Ok(_) => {
+                return Ok(see_other(&format!(
+                    "/dashboard/staff/{id}?notice=link_sent"
+                )));
+            }
+            Err(AppError::Validation(error)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Their email address {}", error.message),
+            ),
+            Err(AppError::StaffInactive) => (
+                StatusCode::CONFLICT,
+                "They are inactive: make them bookable again first.".to_owned(),
+            ),
+            Err(AppError::TooManyRequests { retry_at }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Enough links were sent for them today: try again after {}.",
+                    when(retry_at, business.time_zone.zone())
+                ),
+            ),
+            Err(other) => return Err(other.into()),
+        };
+    let view = MemberView {
+        errors: vec![("connect_email", message)],
+        connect_email: form.connect_email,
+        ..MemberView::default()
+    };
+    member_refused(&dashboard, signed_in, id, status, view).await
 }
 
 #[cfg(test)]
