@@ -4,7 +4,12 @@
 //! waiting on the queue as the local server's does). Each round adds an event over a free slot and waits until the
 //! slot is busy, then deletes it and waits until it is free again. Prints percentiles as JSON, per provider.
 //!
-//! `cargo run --release -p integration-tests --bin inbound-freshness -- --changes 200`
+//! With `--members 5`, a third run on Google: five members who each connect (one shared account, as a salon's often
+//! is) and check two calendars, so ten calendars are followed, each by its own channel; each change lands in the
+//! team calendar all five check, and the time measured is until the availability of one member (a different one
+//! each round) shows it.
+//!
+//! `cargo run --release -p integration-tests --bin inbound-freshness -- --changes 200 --members 5`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,6 +32,9 @@ struct Args {
     /// Changes per provider (each one add and one delete).
     #[arg(long, default_value_t = 200)]
     changes: usize,
+    /// Members for the run with several members' calendars (0: none).
+    #[arg(long, default_value_t = 5)]
+    members: usize,
 }
 
 const ZONE: &str = "America/New_York";
@@ -101,11 +109,11 @@ async fn work_forever(app: booking_core::app::App) {
     }
 }
 
-async fn available(app: &TestApp, service: &str, start: Timestamp) -> bool {
+async fn available(app: &TestApp, service: &str, start: Timestamp, member: Option<&str>) -> bool {
     let check: Value = app
         .post(
             "/v1/availability/check",
-            &json!({ "service_id": service, "start": start.to_string() }),
+            &json!({ "service_id": service, "start": start.to_string(), "staff_id": member }),
         )
         .await
         .json()
@@ -118,12 +126,12 @@ async fn available(app: &TestApp, service: &str, start: Timestamp) -> bool {
 async fn until(
     app: &TestApp,
     service: &str,
-    start: Timestamp,
+    (start, member): (Timestamp, Option<&str>),
     wanted: bool,
     since: Instant,
 ) -> Duration {
     loop {
-        if available(app, service, start).await == wanted {
+        if available(app, service, start, member).await == wanted {
             return since.elapsed();
         }
         assert!(
@@ -134,15 +142,13 @@ async fn until(
     }
 }
 
-async fn measure(
+/// A server reaching the provider, with a service bookable every ten minutes of every day.
+async fn server(
     kind: ProviderKind,
     endpoints: ProviderEndpoints,
     credentials: (&'static str, &'static str),
-    calendar_id: String,
-    calendar: &dyn Calendar,
-    set_now: impl Fn(Timestamp),
-    args: &Args,
-) -> Value {
+    set_now: &impl Fn(Timestamp),
+) -> (TestApp, String) {
     let app = spawn_app_with_provider(kind, endpoints, credentials.0, credentials.1).await;
     set_now(app.clock_now());
     let service = app
@@ -153,19 +159,104 @@ async fn measure(
             "weekly_hours": integration_tests::every_day("00:00", "23:50"),
         }))
         .await;
+    (app, service)
+}
+
+/// The first member connects and writes to `calendar_id`; changes are measured on the business's availability.
+async fn measure(
+    kind: ProviderKind,
+    endpoints: ProviderEndpoints,
+    credentials: (&'static str, &'static str),
+    calendar_id: String,
+    calendar: &dyn Calendar,
+    set_now: impl Fn(Timestamp),
+    args: &Args,
+) -> Value {
+    let (app, service) = server(kind, endpoints, credentials, &set_now).await;
     let provider = kind.to_string();
     app.connect_calendar(&provider).await;
     app.select_calendar(&provider, &calendar_id).await;
-    let worker = tokio::spawn(work_forever(app.app.clone()));
+    let mut result = rounds(&app, &service, calendar, &[None], args.changes).await;
+    result["provider"] = json!(provider);
+    result
+}
 
+/// `members` members each connect the Google account and check two calendars, the team calendar (written) and the
+/// account's own; changes land in the team calendar and are measured on one member's availability at a time.
+async fn measure_members(google: &Google, members: usize, args: &Args) -> Value {
+    let (app, service) = server(
+        ProviderKind::GOOGLE,
+        integration_tests::google_endpoints(&google.emulator),
+        (google::CLIENT_ID, google::CLIENT_SECRET),
+        &|now| google.emulator.set_now(now),
+    )
+    .await;
+    let mut ids = vec![
+        app.get_json("/v1/staff").await["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    for index in 1..members {
+        let added = app
+            .post_json("/v1/staff", &json!({ "name": format!("Member {index}") }))
+            .await;
+        ids.push(added["id"].as_str().unwrap().to_owned());
+    }
+    for member in &ids {
+        let started: Value = app
+            .post(
+                &format!("/v1/staff/{member}/integrations/google/connect"),
+                &json!({}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        app.follow_consent(started["authorization_url"].as_str().unwrap())
+            .await;
+        let listed = app
+            .get_json(&format!("/v1/staff/{member}/integrations"))
+            .await;
+        let connection = listed["connections"][0]["id"].as_str().unwrap().to_owned();
+        let chosen = app
+            .put(
+                &format!("/v1/staff/{member}/integrations/{connection}/calendars"),
+                &json!({ "written": google::TEAM_CALENDAR, "checked": [google::ACCOUNT] }),
+            )
+            .await;
+        assert_eq!(chosen.status(), 200, "{}", chosen.text().await.unwrap());
+    }
+    let members: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
+    let mut result = rounds(&app, &service, google, &members, args.changes).await;
+    result["provider"] = json!("google");
+    result["members"] = json!(ids.len());
+    result["checked_calendars"] = json!(ids.len() * 2);
+    result["channels"] = json!(google.emulator.channels().len());
+    result
+}
+
+/// Adds an event over a free slot and waits until it is busy for the round's member, then deletes it and waits
+/// until it is free again; `members` take turns (`None`: the business).
+async fn rounds(
+    app: &TestApp,
+    service: &str,
+    calendar: &dyn Calendar,
+    members: &[Option<&str>],
+    changes: usize,
+) -> Value {
+    let worker = tokio::spawn(work_forever(app.app.clone()));
     let first = "2026-12-01T09:00:00-05:00".parse::<Timestamp>().unwrap();
-    // The first full sync and the push channel are in place once the channel is open.
-    until(&app, &service, first, true, Instant::now()).await;
+    // The first full syncs and the push channels are in place once every member sees the slot free.
+    for member in members {
+        until(app, service, (first, *member), true, Instant::now()).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let mut busy = Vec::with_capacity(args.changes);
-    let mut freed = Vec::with_capacity(args.changes);
-    for index in 0..args.changes {
+    let mut busy = Vec::with_capacity(changes);
+    let mut freed = Vec::with_capacity(changes);
+    for index in 0..changes {
+        let member = members[index % members.len()];
         let start = first
             .checked_add(jiff::SignedDuration::from_mins(
                 (index / 40) as i64 * 24 * 60 + (index % 40) as i64 * 10,
@@ -176,10 +267,10 @@ async fn measure(
             .unwrap();
         let began = Instant::now();
         let id = calendar.add(start, end);
-        busy.push(until(&app, &service, start, false, began).await);
+        busy.push(until(app, service, (start, member), false, began).await);
         let began = Instant::now();
         calendar.delete(&id);
-        freed.push(until(&app, &service, start, true, began).await);
+        freed.push(until(app, service, (start, member), true, began).await);
     }
     worker.abort();
     let summary = |mut latencies: Vec<Duration>| {
@@ -192,8 +283,7 @@ async fn measure(
         json!({ "p50_ms": percentile(0.50), "p99_ms": percentile(0.99), "max_ms": percentile(1.0) })
     };
     json!({
-        "provider": provider,
-        "changes": args.changes,
+        "changes": changes,
         "added_to_busy": summary(busy),
         "deleted_to_free": summary(freed),
     })
@@ -217,6 +307,12 @@ async fn main() {
     )
     .await;
     println!("{result}");
+    if args.members > 0 {
+        let google = Google {
+            emulator: GoogleEmulator::start().await,
+        };
+        println!("{}", measure_members(&google, args.members, &args).await);
+    }
 
     let emulator = GraphEmulator::start().await;
     let graph = Graph {

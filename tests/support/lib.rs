@@ -404,12 +404,18 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
-        let authorization_url = body["authorization_url"].as_str().unwrap().to_owned();
+        self.follow_consent(body["authorization_url"].as_str().unwrap())
+            .await
+    }
+
+    /// Follows an authorization URL as a browser does: the provider's consent page (granted at once by the
+    /// emulator), its redirect to our callback. Returns the callback's answer.
+    pub async fn follow_consent(&self, authorization_url: &str) -> Value {
         let browser = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let consent = browser.get(&authorization_url).send().await.unwrap();
+        let consent = browser.get(authorization_url).send().await.unwrap();
         assert_eq!(consent.status(), 302, "{}", consent.text().await.unwrap());
         let callback = consent.headers()["location"].to_str().unwrap().to_owned();
         assert!(

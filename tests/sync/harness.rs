@@ -177,6 +177,75 @@ pub struct SyncedEvent {
     pub time_zone: String,
 }
 
+/// A provider a test server reaches: its kind, our client's credentials there, and where it answers.
+pub struct Reachable {
+    pub kind: ProviderKind,
+    pub credentials: (&'static str, &'static str),
+    pub endpoints: ProviderEndpoints,
+}
+
+/// A server whose state lives on `backend` and whose calendar integrations reach `providers`.
+pub async fn spawn_reaching(backend: Backend, providers: Vec<Reachable>) -> TestApp {
+    let configure = move |secrets: Arc<dyn SecretStore>| {
+        move |app: App, base_url: String, _: &std::path::Path| {
+            let integrations = providers.into_iter().fold(
+                Integrations::new(
+                    secrets,
+                    SecretString::from("test state key".to_owned()),
+                    base_url,
+                ),
+                |integrations, provider| {
+                    let (client_id, client_secret) = provider.credentials;
+                    integrations.with_provider(
+                        provider_setup(
+                            provider.kind,
+                            client_id.to_owned(),
+                            SecretString::from(client_secret.to_owned()),
+                            &provider.endpoints,
+                            Duration::from_millis(500),
+                        )
+                        .unwrap(),
+                    )
+                },
+            );
+            app.with_integrations(integrations)
+        }
+    };
+    match backend {
+        Backend::Local => {
+            let data = tempfile::tempdir().unwrap();
+            let secrets = Arc::new(FileSecretStore::open(&data.path().join("secrets")).unwrap());
+            let store = Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
+            let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
+            spawn_app_on(store, queue, data, configure(secrets)).await
+        }
+        Backend::Aws => {
+            let dynamodb = DynamoDbLocal::shared().await.unwrap().unwrap();
+            let moto = Moto::shared().await.unwrap().unwrap();
+            let (store, _) = dynamodb.fresh_store().await.unwrap();
+            let (queue_url, dead_letter_url) = moto
+                .create_sync_queues(QueueSettings::default())
+                .await
+                .unwrap();
+            let sdk = sdk_config(moto.endpoint()).await;
+            let queue =
+                SqsJobQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dead_letter_url);
+            let secrets = SecretsManagerSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                format!("{}/", Moto::unique_name("calendar")),
+                Duration::from_secs(60),
+            );
+            spawn_app_on(
+                Arc::new(store),
+                Arc::new(queue),
+                tempfile::tempdir().unwrap(),
+                configure(Arc::new(secrets)),
+            )
+            .await
+        }
+    }
+}
+
 pub struct SyncHarness<E: Emulated> {
     pub app: TestApp,
     pub emulator: Arc<E>,
@@ -200,62 +269,15 @@ impl<E: Emulated> SyncHarness<E> {
 
     pub async fn unconnected(backend: Backend) -> Self {
         let emulator = Arc::new(E::start().await);
-        let for_app = emulator.clone();
-        let configure = move |secrets: Arc<dyn SecretStore>| {
-            move |app: App, base_url: String, _: &std::path::Path| {
-                let (client_id, client_secret) = for_app.credentials();
-                let integrations = Integrations::new(
-                    secrets,
-                    SecretString::from("test state key".to_owned()),
-                    base_url,
-                )
-                .with_provider(
-                    provider_setup(
-                        E::KIND,
-                        client_id.to_owned(),
-                        SecretString::from(client_secret.to_owned()),
-                        &for_app.endpoints(),
-                        Duration::from_millis(500),
-                    )
-                    .unwrap(),
-                );
-                app.with_integrations(integrations)
-            }
-        };
-        let app = match backend {
-            Backend::Local => {
-                let data = tempfile::tempdir().unwrap();
-                let secrets =
-                    Arc::new(FileSecretStore::open(&data.path().join("secrets")).unwrap());
-                let store = Arc::new(EmbeddedStore::open(&data.path().join("store.redb")).unwrap());
-                let queue = Arc::new(InProcessQueue::new(QueueSettings::default()));
-                spawn_app_on(store, queue, data, configure(secrets)).await
-            }
-            Backend::Aws => {
-                let dynamodb = DynamoDbLocal::shared().await.unwrap().unwrap();
-                let moto = Moto::shared().await.unwrap().unwrap();
-                let (store, _) = dynamodb.fresh_store().await.unwrap();
-                let (queue_url, dead_letter_url) = moto
-                    .create_sync_queues(QueueSettings::default())
-                    .await
-                    .unwrap();
-                let sdk = sdk_config(moto.endpoint()).await;
-                let queue =
-                    SqsJobQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dead_letter_url);
-                let secrets = SecretsManagerSecretStore::new(
-                    aws_sdk_secretsmanager::Client::new(&sdk),
-                    format!("{}/", Moto::unique_name("calendar")),
-                    Duration::from_secs(60),
-                );
-                spawn_app_on(
-                    Arc::new(store),
-                    Arc::new(queue),
-                    tempfile::tempdir().unwrap(),
-                    configure(Arc::new(secrets)),
-                )
-                .await
-            }
-        };
+        let app = spawn_reaching(
+            backend,
+            vec![Reachable {
+                kind: E::KIND,
+                credentials: emulator.credentials(),
+                endpoints: emulator.endpoints(),
+            }],
+        )
+        .await;
         emulator.set_now(app.clock_now());
         let service_id = app.create_service(json!({})).await;
         Self {

@@ -43,6 +43,7 @@ mod flows;
 mod google;
 mod harness;
 mod inbound;
+mod members;
 mod microsoft;
 mod moves;
 mod upgrade;
