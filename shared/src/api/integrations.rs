@@ -171,7 +171,14 @@ async fn start_connect(
     Tenant(business): Tenant,
     ApiPath(provider): ApiPath<ProviderKind>,
 ) -> Result<Json<AuthorizationView>, ApiError> {
-    let authorization_url = integrations::start_connect(&app, &business, provider, false).await?;
+    let authorization_url = integrations::start_connect(
+        &app,
+        &business,
+        StaffId::first_of(business.id),
+        provider,
+        false,
+    )
+    .await?;
     Ok(Json(AuthorizationView { authorization_url }))
 }
 

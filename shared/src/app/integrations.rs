@@ -20,9 +20,10 @@ use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
 use super::inbound_sync::{resume_watching, start_watching, stop_watching};
 use super::providers::Integrations;
+use super::staff::get_staff_member;
 use super::staff_calendars::{first_member_connection, first_members};
 use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
-use crate::ports::{AppointmentStore, BusyTimeStore, ConnectionStore, LeaseStore};
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, OAuthAttempt, OAuthError,
     ProviderError, ProviderKind, ProviderSetup, StoreError,
@@ -77,7 +78,7 @@ fn known<S: ?Sized>(app: &App<S>, provider: ProviderKind) -> Result<(), AppError
     }
 }
 
-fn integrations<S: ?Sized>(
+pub(super) fn integrations<S: ?Sized>(
     app: &App<S>,
     provider: ProviderKind,
 ) -> Result<&Integrations, AppError> {
@@ -87,23 +88,28 @@ fn integrations<S: ?Sized>(
         .ok_or(AppError::ProviderNotConfigured(provider))
 }
 
-/// Starts connecting: the URL to send the business's browser to. `from_dashboard` sends the browser back to the
-/// dashboard's calendar picker when the provider is done.
-#[tracing::instrument(skip_all, fields(business_id = %business.id, %provider, from_dashboard))]
-pub async fn start_connect<S: ConnectionStore + ?Sized>(
+/// Starts connecting an account for `staff_id` (an active member of the business): the URL to send their browser
+/// to. `from_dashboard` sends the browser back to the dashboard when the provider is done.
+#[tracing::instrument(skip_all, fields(business_id = %business.id, %staff_id, %provider, from_dashboard))]
+pub async fn start_connect<S: ConnectionStore + CatalogStore + ?Sized>(
     app: &App<S>,
     business: &Business,
+    staff_id: StaffId,
     provider: ProviderKind,
     from_dashboard: bool,
 ) -> Result<String, AppError> {
     let integrations = integrations(app, provider)?;
     let setup = integrations.provider(provider)?;
+    // Nothing is ever assigned to an inactive member, so a calendar of theirs would be written and read for nobody.
+    if !get_staff_member(app, business, staff_id).await?.active {
+        return Err(AppError::StaffInactive);
+    }
     let mut nonce = [0_u8; 32];
     rand::rng().fill_bytes(&mut nonce);
     let mut attempt = OAuthAttempt {
         nonce: URL_SAFE_NO_PAD.encode(nonce),
         business_id: business.id,
-        staff_id: StaffId::first_of(business.id),
+        staff_id,
         provider,
         pkce_verifier: String::new(),
         from_dashboard,
@@ -330,9 +336,18 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
     business: &Business,
     provider: ProviderKind,
 ) -> Result<Vec<CalendarSummary>, AppError> {
-    let integrations = integrations(app, provider)?;
-    let setup = integrations.provider(provider)?;
+    integrations(app, provider)?.provider(provider)?;
     let connection = connection_to(app, business.id, provider).await?;
+    calendars_of(app, &connection).await
+}
+
+/// The calendars of `connection`'s account, fresh from the provider.
+pub(super) async fn calendars_of<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<Vec<CalendarSummary>, AppError> {
+    let integrations = integrations(app, connection.provider)?;
+    let setup = integrations.provider(connection.provider)?;
     // One call with the stored token: a refusal here is shown to the business rather than retried.
     let token =
         calendar_tokens::access_token(app, integrations, setup, connection.reference(), false)

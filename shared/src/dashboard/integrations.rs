@@ -14,6 +14,7 @@ use super::layout::{Nav, csrf_field, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::integrations;
 use crate::app::{AppError, ConnectFailure, connect_not_finished, needs_reconnecting};
+use crate::domain::StaffId;
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
 
 pub fn routes() -> Router<Dashboard> {
@@ -210,7 +211,14 @@ async fn connect(
     SignedForm { signed_in, .. }: SignedForm<Empty>,
 ) -> PageResult {
     let business = signed_in.business;
-    let url = integrations::start_connect(&dashboard.app, &business, provider, true).await?;
+    let url = integrations::start_connect(
+        &dashboard.app,
+        &business,
+        StaffId::first_of(business.id),
+        provider,
+        true,
+    )
+    .await?;
     Ok(see_other(&url))
 }
 

@@ -103,9 +103,11 @@ async fn sync_worker_writes_the_event_and_gives_a_failing_job_back_with_backoff(
         );
     let business_id: BusinessId = deployment.business_id.parse().unwrap();
     let business = app.store.get_business(business_id).await.unwrap().unwrap();
-    let authorization = integrations::start_connect(&app, &business, ProviderKind::GOOGLE, false)
-        .await
-        .unwrap();
+    let first_member = booking_core::domain::StaffId::first_of(business_id);
+    let authorization =
+        integrations::start_connect(&app, &business, first_member, ProviderKind::GOOGLE, false)
+            .await
+            .unwrap();
     let consent = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
