@@ -1,4 +1,5 @@
-//! `/v1/integrations`: connecting a calendar at a registered provider, choosing the calendar, health, disconnecting.
+//! `/v1/integrations`: connecting a calendar at a registered provider, choosing the calendar, health, disconnecting,
+//! for the business's first staff member; every member's own routes (`super::staff_integrations`) are served with them.
 
 use axum::Json;
 use axum::extract::State;
@@ -34,6 +35,7 @@ pub fn routes() -> OpenApiRouter<IntegrationsApp> {
         .routes(routes!(list_calendars))
         .routes(routes!(select_calendar))
         .routes(routes!(disconnect))
+        .merge(super::staff_integrations::routes())
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -91,7 +93,7 @@ pub struct ConnectionView {
 }
 
 impl ConnectionView {
-    fn new(
+    pub(super) fn new(
         connection: &CalendarConnection,
         watch: Option<&CalendarWatch>,
         zone: &jiff::tz::TimeZone,
