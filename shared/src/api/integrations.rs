@@ -214,7 +214,9 @@ async fn finish_connect(
         other => other?,
     };
     if connected.from_dashboard {
-        return Ok(Redirect::to(&calendar_picker_location(provider)).into_response());
+        let location =
+            calendar_picker_location(provider, connected.business_id, connected.staff_id);
+        return Ok(Redirect::to(&location).into_response());
     }
     Ok(Json(ConnectedView {
         business_id: connected.business_id,

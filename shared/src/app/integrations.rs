@@ -141,6 +141,8 @@ pub struct CallbackParameters {
 /// The account just connected and its calendars, to choose one from.
 pub struct ConnectedAccount {
     pub business_id: BusinessId,
+    /// The member whose account it is.
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     pub account: String,
     pub calendars: Vec<CalendarSummary>,
@@ -293,6 +295,7 @@ async fn complete_connect<
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
     Ok(ConnectedAccount {
         business_id,
+        staff_id: member,
         provider,
         account,
         calendars,

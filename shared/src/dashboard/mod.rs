@@ -15,6 +15,7 @@ mod checklist;
 mod format;
 mod hours;
 mod integrations;
+mod member_integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
 mod layout;
