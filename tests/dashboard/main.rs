@@ -7,6 +7,7 @@ mod browser;
 mod calendar;
 mod http;
 mod integrations;
+mod member_integrations_browser;
 mod onboarding;
 mod onboarding_browser;
 // The platforms' published tool schemas, shared with the agent tests.

@@ -151,15 +151,15 @@ fn card(
                             (watch.as_ref().and_then(|w| w.channel.as_ref()).map_or_else(|| "not set up".to_owned(), |c| format!("{} unless renewed (we renew a day ahead)", when(c.expires_at, zone))))
                         }
                     }
+                    @if let Some(choice) = choice {
+                        (choice)
+                    }
                     div class="actions" {
                         (connect_button(csrf, provider, &format!("Reconnect {name}"), reauth))
                         @if !reauth {
                             a class="button" href={ "/dashboard/integrations/" (provider) "/calendar" } { "Change calendar" }
                         }
                         a class="button danger" href={ "/dashboard/integrations/" (provider) "/disconnect" } { "Disconnect" }
-                    }
-                    @if let Some(choice) = choice {
-                        (choice)
                     }
                 }
             }

@@ -145,6 +145,7 @@ fn connection_card(
     let name = member.settings.name.as_ref();
     let calendar = members_calendar(name, display_name);
     let never = || "never".to_owned();
+    let reauth = matches!(connection.health, ConnectionHealth::ReauthRequired { .. });
     html! {
         section class="card" id={ "connection-" (connection.id) } aria-label=(calendar) {
             h3 { (display_name) ": " (connection.account) }
@@ -166,11 +167,11 @@ fn connection_card(
             }
             @match &shown.calendars {
                 Some(calendars) => (choice_form(csrf, member, connection, calendars)),
-                None if matches!(connection.health, ConnectionHealth::ReauthRequired { .. }) => {}
+                None if reauth => {}
                 None => p class="reason" { "The calendars of this account could not be listed just now; reload the page to try again." },
             }
             div class="actions" {
-                (connect_button(csrf, member, connection.provider, &format!("Reconnect {display_name} for {name}")))
+                (connect_button(csrf, member, connection.provider, &format!("Reconnect {display_name} for {name}"), reauth))
                 a class="button danger" href={ "/dashboard/integrations/staff/" (member.id) "/" (connection.id) "/disconnect" } {
                     "Disconnect"
                 }
@@ -179,11 +180,17 @@ fn connection_card(
     }
 }
 
-fn connect_button(csrf: &str, member: &StaffMember, provider: ProviderKind, label: &str) -> Markup {
+fn connect_button(
+    csrf: &str,
+    member: &StaffMember,
+    provider: ProviderKind,
+    label: &str,
+    primary: bool,
+) -> Markup {
     html! {
         form method="post" action={ "/dashboard/integrations/staff/" (member.id) "/" (provider) "/connect" } class="inline" {
             (csrf_field(csrf))
-            button type="submit" { (label) }
+            button type="submit" class=[primary.then_some("primary")] { (label) }
         }
     }
 }
@@ -219,7 +226,7 @@ pub fn member_section(
             div class="actions" {
                 @for profile in dashboard.app.registry.iter() {
                     @if configured(profile.kind) {
-                        (connect_button(csrf, member, profile.kind, &format!("Connect {} for {name}", profile.display_name)))
+                        (connect_button(csrf, member, profile.kind, &format!("Connect {} for {name}", profile.display_name), false))
                     }
                 }
             }
