@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
 use crate::dashboard::{calendar_picker_location, connect_failed_location};
-use crate::domain::{BusinessId, ConnectionId, StaffId};
+use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
 use crate::ports::IntegrationsApiStore;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
@@ -128,6 +128,23 @@ pub struct ConnectionsView {
     pub connections: Vec<ConnectionView>,
 }
 
+impl ConnectionsView {
+    /// The connections with their watches, times in the business's zone.
+    pub(super) fn of(
+        connections: &[(CalendarConnection, Option<CalendarWatch>)],
+        business: &Business,
+    ) -> Self {
+        Self {
+            connections: connections
+                .iter()
+                .map(|(connection, watch)| {
+                    ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarChoice {
@@ -154,14 +171,7 @@ async fn list_connections(
     Tenant(business): Tenant,
 ) -> Result<Json<ConnectionsView>, ApiError> {
     let connections = integrations::list_connections(&app, &business).await?;
-    Ok(Json(ConnectionsView {
-        connections: connections
-            .iter()
-            .map(|(connection, watch)| {
-                ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
-            })
-            .collect(),
-    }))
+    Ok(Json(ConnectionsView::of(&connections, &business)))
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/connect", tag = "integrations",

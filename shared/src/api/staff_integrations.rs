@@ -66,14 +66,7 @@ async fn member_connections(
     ApiPath(staff_id): ApiPath<StaffId>,
 ) -> Result<Json<ConnectionsView>, ApiError> {
     let connections = member_integrations::member_connections(&app, &business, staff_id).await?;
-    Ok(Json(ConnectionsView {
-        connections: connections
-            .iter()
-            .map(|(connection, watch)| {
-                ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
-            })
-            .collect(),
-    }))
+    Ok(Json(ConnectionsView::of(&connections, &business)))
 }
 
 /// The member authorizes at the provider (their own consent); the callback is `/v1/integrations/{provider}/callback`.

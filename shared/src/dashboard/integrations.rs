@@ -63,6 +63,15 @@ pub fn calendar_picker_location(
     }
 }
 
+/// Whether this server holds credentials for `kind`, so that connecting it can start.
+pub fn configured(dashboard: &Dashboard, kind: ProviderKind) -> bool {
+    dashboard
+        .app
+        .integrations
+        .as_ref()
+        .is_some_and(|integrations| integrations.provider(kind).is_ok())
+}
+
 #[derive(Deserialize, Default)]
 struct Notice {
     notice: Option<String>,
@@ -182,13 +191,7 @@ async fn integrations_page(
     let shown = with_calendars(&dashboard, business, connections).await;
     let zone = business.time_zone.zone();
     let csrf = &signed.session.csrf_token;
-    let configured = |kind| {
-        dashboard
-            .app
-            .integrations
-            .as_ref()
-            .is_some_and(|integrations| integrations.provider(kind).is_ok())
-    };
+    let configured = |kind| configured(&dashboard, kind);
     let other_connected = |kind: ProviderKind| {
         connection
             .as_ref()

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{Signed, SignedForm};
 use super::format::when;
+use super::integrations::configured;
 use super::layout::{Nav, csrf_field, page};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::member_integrations::{self, CalendarChoice};
@@ -204,13 +205,6 @@ pub fn member_section(
     zone: &jiff::tz::TimeZone,
 ) -> Markup {
     let name = member.settings.name.as_ref();
-    let configured = |kind| {
-        dashboard
-            .app
-            .integrations
-            .as_ref()
-            .is_some_and(|integrations| integrations.provider(kind).is_ok())
-    };
     html! {
         section class="member" id=(anchor(member.id)) aria-labelledby={ (anchor(member.id)) "-title" } {
             h2 id={ (anchor(member.id)) "-title" } { (name) }
@@ -225,7 +219,7 @@ pub fn member_section(
             }
             div class="actions" {
                 @for profile in dashboard.app.registry.iter() {
-                    @if configured(profile.kind) {
+                    @if configured(dashboard, profile.kind) {
                         (connect_button(csrf, member, profile.kind, &format!("Connect {} for {name}", profile.display_name), false))
                     }
                 }
@@ -365,25 +359,19 @@ async fn disconnect(
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn the_form_reads_every_checked_calendar_and_an_empty_written_one_as_none() {
-        let chosen = choice_of(fields(&[
-            ("csrf", "token"),
-            ("checked", "work"),
-            ("checked", "personal"),
-            ("written", "work"),
-        ]));
+        let field = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let chosen = choice_of(vec![
+            field("csrf", "token"),
+            field("checked", "work"),
+            field("checked", "personal"),
+            field("written", "work"),
+        ]);
         assert_eq!(chosen.written.as_deref(), Some("work"));
         assert_eq!(chosen.checked, ["work", "personal"]);
         assert_eq!(
-            choice_of(fields(&[("written", "")])),
+            choice_of(vec![field("written", "")]),
             CalendarChoice::default()
         );
     }
