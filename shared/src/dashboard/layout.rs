@@ -68,21 +68,25 @@ impl Banner {
         app: &App<S>,
         business: &Business,
     ) -> Result<Self, AppError> {
-        let lost: Vec<_> = app::integrations::list_connections(app, business)
+        let first = StaffId::first_of(business.id);
+        // One query on every page, as before members: the watches are not needed to say what is lost.
+        let mut lost: Vec<_> = app
+            .store
+            .calendar_connections(business.id)
             .await?
             .into_iter()
-            .filter_map(|(connection, _)| match &connection.health {
+            .filter_map(|connection| match &connection.health {
                 ConnectionHealth::ReauthRequired { reason } => Some((reason.clone(), connection)),
                 _ => None,
             })
             .collect();
+        lost.sort_by_key(|(_, connection)| (connection.staff_id != first, connection.connected_at));
         // The members' names are read only when there is something to say.
         let members = if lost.is_empty() {
             Vec::new()
         } else {
             app::list_staff(app, business).await?
         };
-        let first = StaffId::first_of(business.id);
         let reconnect = lost
             .into_iter()
             .map(|(reason, connection)| {
