@@ -218,7 +218,11 @@ fn operations(
             .replace("{service_id}", service)
             .replace("{appointment_id}", appointment)
             .replace("{staff_id}", staff)
-            .replace("{provider}", "google");
+            .replace("{provider}", "google")
+            .replace(
+                "{connection_id}",
+                &booking_core::domain::ConnectionId::generate().to_string(),
+            );
         for (method, operation) in item.as_object().unwrap() {
             operations.push((
                 method.to_uppercase(),

@@ -60,6 +60,19 @@ async fn the_document_is_openapi_3_1_and_describes_every_route() {
         ("/v1/staff", &["get", "post"]),
         ("/v1/staff/{staff_id}", &["get", "patch"]),
         ("/v1/staff/{staff_id}/deactivate", &["post"]),
+        ("/v1/staff/{staff_id}/integrations", &["get"]),
+        (
+            "/v1/staff/{staff_id}/integrations/{provider}/connect",
+            &["post"],
+        ),
+        (
+            "/v1/staff/{staff_id}/integrations/{connection_id}/calendars",
+            &["get", "put"],
+        ),
+        (
+            "/v1/staff/{staff_id}/integrations/{connection_id}",
+            &["delete"],
+        ),
     ] {
         for method in methods {
             assert!(

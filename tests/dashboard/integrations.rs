@@ -1,8 +1,8 @@
 //! The integrations page in every state a connection can be in: each link and form it offers works, and a lost
 //! grant is explained as the owner knows the provider.
 
-use booking_core::domain::{BusinessId, ConnectionId};
-use booking_core::ports::{ConnectionHealth, ProviderKind};
+use booking_core::domain::{BusinessId, ConnectionId, StaffId};
+use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
 use integration_tests::TestApp;
 use integration_tests::emulators::google::{self, GoogleEmulator};
 
@@ -104,4 +104,116 @@ async fn every_action_offered_for_a_connection_works_in_its_state() {
     );
     assert!(!page.contains("Change calendar"), "{page}");
     assert!(!page.contains("choose one"), "{page}");
+}
+
+/// The connection of `staff_id` as stored (the only one they have).
+async fn connection_of(app: &TestApp, staff_id: StaffId) -> CalendarConnection {
+    let connections = app.store.calendar_connections(business(app)).await.unwrap();
+    connections
+        .into_iter()
+        .find(|connection| connection.staff_id == staff_id)
+        .unwrap()
+}
+
+/// Tom connects his own Google account from the page, ticks the calendars that block him and picks the one his
+/// appointments go to; Maria's choice stays hers, the page's every action still works with two members, and a grant
+/// Tom loses is announced in his name.
+#[tokio::test]
+async fn each_member_connects_and_chooses_their_own_calendars_on_the_page() {
+    let emulator = GoogleEmulator::start().await;
+    let app = spawn_app_with_google(&emulator).await;
+    let tom: StaffId = app
+        .post_json("/v1/staff", &serde_json::json!({ "name": "Tom" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let maria = StaffId::first_of(business(&app));
+    app.connect_calendar("google").await;
+    app.select_calendar("google", google::ACCOUNT).await;
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+
+    let page = owner.page(PAGE).await;
+    assert!(page.contains("Connect Google Calendar for Tom"), "{page}");
+    let connect = owner
+        .submit(
+            PAGE,
+            &format!("/dashboard/integrations/staff/{tom}/google/connect"),
+            &[],
+        )
+        .await;
+    assert_eq!(connect.status(), 303);
+    // The emulator consents at once; the shared callback sends the browser back to Tom's part of the page.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = connect.headers()["location"].to_str().unwrap().to_owned();
+    let consent = browser.get(&authorize).send().await.unwrap();
+    let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        landed.headers()["location"].to_str().unwrap(),
+        format!("/dashboard/integrations?notice=connected#staff-{tom}")
+    );
+    let toms = connection_of(&app, tom).await;
+    assert_eq!(toms.calendar_id, None);
+
+    let page = owner.page("/dashboard/integrations?notice=connected").await;
+    assert!(page.contains("Choose the calendars below"), "{page}");
+    assert!(page.contains("Save Tom's calendars"), "{page}");
+    let action = format!("/dashboard/integrations/staff/{tom}/{}/calendars", toms.id);
+    assert!(page.contains(&action), "{page}");
+    let chosen = owner
+        .submit(
+            PAGE,
+            &action,
+            &[
+                ("checked", google::TEAM_CALENDAR),
+                ("checked", google::HOLIDAYS_CALENDAR),
+                ("written", google::TEAM_CALENDAR),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status(), 303);
+    let toms = connection_of(&app, tom).await;
+    assert_eq!(toms.calendar_id.as_deref(), Some(google::TEAM_CALENDAR));
+    assert_eq!(toms.checked_calendars, [google::HOLIDAYS_CALENDAR]);
+    let marias = connection_of(&app, maria).await;
+    assert_eq!(marias.calendar_id.as_deref(), Some(google::ACCOUNT));
+    assert!(marias.checked_calendars.is_empty());
+
+    let read_only = owner
+        .submit(PAGE, &action, &[("written", google::HOLIDAYS_CALENDAR)])
+        .await;
+    assert_eq!(
+        read_only.status(),
+        422,
+        "a read-only calendar receives nothing"
+    );
+
+    let lost = ConnectionHealth::ReauthRequired {
+        reason: "Google says the access was revoked or has expired".to_owned(),
+    };
+    app.store
+        .update_connection_health(business(&app), toms.id, &lost, None)
+        .await
+        .unwrap();
+    let banner = owner.page("/dashboard/appointments").await;
+    assert!(
+        banner.contains("Tom's Google Calendar needs reconnecting"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("/dashboard/integrations#connection-{}", toms.id)),
+        "{banner}"
+    );
+    assert_eq!(
+        banner.matches("needs reconnecting").count(),
+        1,
+        "Tom's only"
+    );
+
+    every_link_and_form_works(&owner, "two members, Tom's to reconnect").await;
 }

@@ -8,6 +8,7 @@ mod calendar;
 mod connect_link;
 mod http;
 mod integrations;
+mod member_integrations_browser;
 mod onboarding;
 mod onboarding_browser;
 // The platforms' published tool schemas, shared with the agent tests.

@@ -112,6 +112,26 @@ const EXPECTED: &[(Verb, &str, Who)] = &[
         "/dashboard/integrations/{provider}/disconnect",
         Who::OwnerOnly,
     ),
+    (
+        Verb::Post,
+        "/dashboard/integrations/staff/{staff_id}/{provider}/connect",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Post,
+        "/dashboard/integrations/staff/{staff_id}/{connection_id}/calendars",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Get,
+        "/dashboard/integrations/staff/{staff_id}/{connection_id}/disconnect",
+        Who::OwnerOnly,
+    ),
+    (
+        Verb::Post,
+        "/dashboard/integrations/staff/{staff_id}/{connection_id}/disconnect",
+        Who::OwnerOnly,
+    ),
     (Verb::Get, "/dashboard/api-keys", Who::OwnerOnly),
     (Verb::Post, "/dashboard/api-keys", Who::OwnerOnly),
     (Verb::Get, "/dashboard/api-keys/{id}/revoke", Who::OwnerOnly),
@@ -190,6 +210,7 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         .as_str()
         .unwrap()
         .to_owned();
+    let connection_id = booking_core::domain::ConnectionId::generate().to_string();
     let stylesheet = {
         let page = anonymous.page("/dashboard/sign-in").await;
         let start = page.find("/dashboard/assets/").unwrap() + "/dashboard/assets/".len();
@@ -208,6 +229,8 @@ async fn every_route_answers_each_role_as_declared_and_refusals_change_nothing()
         pattern
             .replace("{id}", id)
             .replace("{provider}", "google")
+            .replace("{staff_id}", &member_id)
+            .replace("{connection_id}", &connection_id)
             .replace("{name}", &stylesheet)
     };
     let before = snapshot(&app, &appointment).await;

@@ -1,4 +1,5 @@
-//! `/v1/integrations`: connecting a calendar at a registered provider, choosing the calendar, health, disconnecting.
+//! `/v1/integrations`: connecting a calendar at a registered provider, choosing the calendar, health, disconnecting,
+//! for the business's first staff member; every member's own routes (`super::staff_integrations`) are served with them.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use utoipa_axum::routes;
 use crate::app::integrations::{self, CallbackParameters};
 use crate::app::{App, AppError};
 use crate::dashboard::{calendar_picker_location, connect_failed_location, link_holder_location};
-use crate::domain::{BusinessId, ConnectionId, StaffId};
+use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
 use crate::ports::IntegrationsApiStore;
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, ProviderKind,
@@ -34,6 +35,7 @@ pub fn routes() -> OpenApiRouter<IntegrationsApp> {
         .routes(routes!(list_calendars))
         .routes(routes!(select_calendar))
         .routes(routes!(disconnect))
+        .merge(super::staff_integrations::routes())
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -91,7 +93,7 @@ pub struct ConnectionView {
 }
 
 impl ConnectionView {
-    fn new(
+    pub(super) fn new(
         connection: &CalendarConnection,
         watch: Option<&CalendarWatch>,
         zone: &jiff::tz::TimeZone,
@@ -126,6 +128,23 @@ pub struct ConnectionsView {
     pub connections: Vec<ConnectionView>,
 }
 
+impl ConnectionsView {
+    /// The connections with their watches, times in the business's zone.
+    pub(super) fn of(
+        connections: &[(CalendarConnection, Option<CalendarWatch>)],
+        business: &Business,
+    ) -> Self {
+        Self {
+            connections: connections
+                .iter()
+                .map(|(connection, watch)| {
+                    ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarChoice {
@@ -152,14 +171,7 @@ async fn list_connections(
     Tenant(business): Tenant,
 ) -> Result<Json<ConnectionsView>, ApiError> {
     let connections = integrations::list_connections(&app, &business).await?;
-    Ok(Json(ConnectionsView {
-        connections: connections
-            .iter()
-            .map(|(connection, watch)| {
-                ConnectionView::new(connection, watch.as_ref(), business.time_zone.zone())
-            })
-            .collect(),
-    }))
+    Ok(Json(ConnectionsView::of(&connections, &business)))
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{provider}/connect", tag = "integrations",
@@ -216,8 +228,9 @@ async fn finish_connect(
     };
     if connected.from_dashboard {
         // A staff member who followed an emailed link has no session: their own page, not the owner's picker.
-        let location = link_holder_location(&headers, None)
-            .unwrap_or_else(|| calendar_picker_location(provider));
+        let location = link_holder_location(&headers, None).unwrap_or_else(|| {
+            calendar_picker_location(provider, connected.business_id, connected.staff_id)
+        });
         return Ok(Redirect::to(&location).into_response());
     }
     Ok(Json(ConnectedView {

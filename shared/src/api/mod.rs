@@ -15,6 +15,7 @@ pub mod problem;
 mod responses;
 mod services;
 mod staff;
+mod staff_integrations;
 mod webhooks;
 
 use std::time::Duration;

@@ -104,6 +104,26 @@ impl IntoResponses for IntegrationErrors {
     }
 }
 
+/// Refusals of the routes of one staff member's calendar connections.
+pub struct MemberIntegrationErrors;
+
+impl IntoResponses for MemberIntegrationErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem_responses(&[
+            (
+                404,
+                "No such staff member, provider or calendar of the account",
+            ),
+            (409, "No such connection of this staff member"),
+            (
+                422,
+                "The staff member is inactive, the provider is not configured on this server, or the calendar is read-only",
+            ),
+            (502, "The calendar provider is unavailable or refused"),
+        ])
+    }
+}
+
 /// Refusals of the provider webhooks.
 pub struct WebhookErrors;
 

@@ -20,9 +20,10 @@ use super::context::App;
 use super::error::{AppError, ConnectFailure, Missing};
 use super::inbound_sync::{follow_calendars, resume_watching, stop_watching};
 use super::providers::Integrations;
+use super::staff::get_staff_member;
 use super::staff_calendars::{first_member_connection, first_members};
 use crate::domain::{Business, BusinessId, ConnectionId, StaffId};
-use crate::ports::{AppointmentStore, BusyTimeStore, ConnectionStore, LeaseStore};
+use crate::ports::{AppointmentStore, BusyTimeStore, CatalogStore, ConnectionStore, LeaseStore};
 use crate::ports::{
     CalendarConnection, CalendarSummary, CalendarWatch, ConnectionHealth, OAuthAttempt, OAuthError,
     ProviderError, ProviderKind, ProviderSetup, StoreError,
@@ -77,7 +78,7 @@ fn known<S: ?Sized>(app: &App<S>, provider: ProviderKind) -> Result<(), AppError
     }
 }
 
-fn integrations<S: ?Sized>(
+pub(super) fn integrations<S: ?Sized>(
     app: &App<S>,
     provider: ProviderKind,
 ) -> Result<&Integrations, AppError> {
@@ -87,10 +88,10 @@ fn integrations<S: ?Sized>(
         .ok_or(AppError::ProviderNotConfigured(provider))
 }
 
-/// Starts connecting `staff_id`'s calendar account: the URL to send the browser to. `from_dashboard` sends the
-/// browser back to the dashboard's calendar picker when the provider is done.
+/// Starts connecting an account for `staff_id` (an active member of the business): the URL to send their browser
+/// to. `from_dashboard` sends the browser back to the dashboard when the provider is done.
 #[tracing::instrument(skip_all, fields(business_id = %business.id, %staff_id, %provider, from_dashboard))]
-pub async fn start_connect<S: ConnectionStore + ?Sized>(
+pub async fn start_connect<S: ConnectionStore + CatalogStore + ?Sized>(
     app: &App<S>,
     business: &Business,
     staff_id: StaffId,
@@ -99,6 +100,10 @@ pub async fn start_connect<S: ConnectionStore + ?Sized>(
 ) -> Result<String, AppError> {
     let integrations = integrations(app, provider)?;
     let setup = integrations.provider(provider)?;
+    // Nothing is ever assigned to an inactive member, so a calendar of theirs would be written and read for nobody.
+    if !get_staff_member(app, business, staff_id).await?.active {
+        return Err(AppError::StaffInactive);
+    }
     let mut nonce = [0_u8; 32];
     rand::rng().fill_bytes(&mut nonce);
     let mut attempt = OAuthAttempt {
@@ -136,6 +141,8 @@ pub struct CallbackParameters {
 /// The account just connected and its calendars, to choose one from.
 pub struct ConnectedAccount {
     pub business_id: BusinessId,
+    /// The member whose account it is.
+    pub staff_id: StaffId,
     pub provider: ProviderKind,
     pub account: String,
     pub calendars: Vec<CalendarSummary>,
@@ -278,6 +285,7 @@ async fn complete_connect<
     tracing::info!(%business_id, %provider, requeued, "calendar connected");
     Ok(ConnectedAccount {
         business_id,
+        staff_id: member,
         provider,
         account,
         calendars,
@@ -321,9 +329,18 @@ pub async fn list_calendars<S: ConnectionStore + LeaseStore + ?Sized>(
     business: &Business,
     provider: ProviderKind,
 ) -> Result<Vec<CalendarSummary>, AppError> {
-    let integrations = integrations(app, provider)?;
-    let setup = integrations.provider(provider)?;
+    integrations(app, provider)?.provider(provider)?;
     let connection = connection_to(app, business.id, provider).await?;
+    calendars_of(app, &connection).await
+}
+
+/// The calendars of `connection`'s account, fresh from the provider.
+pub(super) async fn calendars_of<S: ConnectionStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    connection: &CalendarConnection,
+) -> Result<Vec<CalendarSummary>, AppError> {
+    let integrations = integrations(app, connection.provider)?;
+    let setup = integrations.provider(connection.provider)?;
     // One call with the stored token: a refusal here is shown to the business rather than retried.
     let token =
         calendar_tokens::access_token(app, integrations, setup, connection.reference(), false)
@@ -455,7 +472,19 @@ pub(super) async fn disconnect_connection<
         watch.connection_id == connection.id
     })
     .await?;
-    forget_grant(integrations, connection).await?;
+    // Members sharing one account (a salon's) each hold a connection to it, and revoking the grant would end their
+    // access too: then only our copy of this connection's tokens goes.
+    let shared = app
+        .store
+        .calendar_connections(business_id)
+        .await?
+        .iter()
+        .any(|other| {
+            other.id != connection.id
+                && other.provider == connection.provider
+                && other.account == connection.account
+        });
+    forget_grant(integrations, connection, !shared).await?;
     match app
         .store
         .delete_calendar_connection(business_id, connection.id)
@@ -466,12 +495,14 @@ pub(super) async fn disconnect_connection<
     }
 }
 
+/// Deletes our copy of the connection's tokens, revoking the grant at the provider first when `revoke`.
 async fn forget_grant(
     integrations: &Integrations,
     connection: &CalendarConnection,
+    revoke: bool,
 ) -> Result<(), AppError> {
     let (business_id, provider) = (connection.business_id, connection.provider);
-    if let Ok(setup) = integrations.provider(provider) {
+    if let (true, Ok(setup)) = (revoke, integrations.provider(provider)) {
         if let Some(refresh_token) =
             calendar_tokens::stored_refresh_token(integrations, connection.reference()).await?
         {

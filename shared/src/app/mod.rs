@@ -6,7 +6,7 @@
 //! providers), `context` (`App`); `calendar_tokens`; `sync_core` (what both sync directions share); the use cases
 //! (`appointments`, `holds`, … and the two sync directions, `calendar_sync` outbound and `inbound_sync` inbound);
 //! on top `booking` (a `BookAppointment` of a slot or a hold), `sync_jobs` (where a job goes) and `integrations`
-//! (connecting a calendar). Mail: `emails` (the messages' words) and `mail` (queueing one, sending a queued one)
+//! (connecting a calendar) with `member_integrations` (a staff member's connections and calendar choices) beside it. Mail: `emails` (the messages' words) and `mail` (queueing one, sending a queued one)
 //! sit above `sync_core` (its backoff); `accounts` uses them, and `sign_up`, `password_reset` and `account_settings` build on `accounts`;
 //! `connect_links` builds on `accounts` and `integrations`.
 //! This file only declares them and re-exports their public face.
@@ -33,6 +33,7 @@ mod inbound_sync;
 pub mod integrations;
 mod lease;
 mod mail;
+pub mod member_integrations;
 pub mod operator;
 pub mod password_reset;
 mod providers;

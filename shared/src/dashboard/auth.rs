@@ -22,7 +22,9 @@ use super::{Dashboard, PageError, PageResult};
 use crate::app::accounts::{self, MIN_PASSWORD_CHARS, SESSION_LIFETIME, SignedIn};
 use crate::app::{App, AppError};
 use crate::domain::Business;
-use crate::ports::{AppointmentStore, ConnectionStore, LinkPurpose, Session, StaffRole};
+use crate::ports::{
+    AppointmentStore, CatalogStore, ConnectionStore, LinkPurpose, Session, StaffRole,
+};
 
 const SESSION: &str = "session";
 /// Forms shown before there is a session (sign-in, set password) carry this cookie's value back: a double-submit
@@ -114,7 +116,7 @@ pub struct Signed {
 
 impl Signed {
     /// The signed-in session with what needs the owner's attention on every page, for a page shown after a form.
-    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
+    pub async fn load<S: AppointmentStore + ConnectionStore + CatalogStore + ?Sized>(
         app: &App<S>,
         signed_in: SignedIn,
     ) -> Result<Self, AppError> {

@@ -1,5 +1,7 @@
-//! Integrations: a card per calendar provider; Connect (the OAuth flow, back to a calendar picker), the health of a
-//! connection in words and colour, Reconnect, Disconnect with a confirmation.
+//! Integrations: a part per staff member. The first member's (the business's calendar before members) is a card per
+//! calendar provider; Connect (the OAuth flow, back to a calendar picker), the health of a connection in words and
+//! colour, Reconnect, Disconnect with a confirmation. Every other member's part, and every connection's choice of
+//! calendars, is in `member_integrations`.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -11,10 +13,13 @@ use serde::Deserialize;
 use super::auth::{Signed, SignedForm};
 use super::format::when;
 use super::layout::{Nav, csrf_field, page};
+use super::member_integrations::{
+    ShownConnection, anchor, choice_form, member_section, with_calendars,
+};
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::integrations;
-use crate::app::{AppError, ConnectFailure, connect_not_finished, needs_reconnecting};
-use crate::domain::StaffId;
+use crate::app::{AppError, ConnectFailure, connect_not_finished, list_staff, needs_reconnecting};
+use crate::domain::{BusinessId, StaffId};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
 
 pub fn routes() -> Router<Dashboard> {
@@ -32,6 +37,7 @@ pub fn routes() -> Router<Dashboard> {
             "/integrations/{provider}/disconnect",
             get(confirm_disconnect).post(disconnect),
         )
+        .merge(super::member_integrations::routes())
 }
 
 /// Where the provider's redirect sends the browser when connecting from the dashboard did not finish: back to
@@ -40,9 +46,30 @@ pub fn connect_failed_location(provider: ProviderKind, why: ConnectFailure) -> S
     format!("/dashboard/integrations?failed={provider}&why={why}")
 }
 
-/// Where the provider's redirect sends the browser once connected from the dashboard: on to choose a calendar.
-pub fn calendar_picker_location(provider: ProviderKind) -> String {
-    format!("/dashboard/integrations/{provider}/calendar")
+/// Where the provider's redirect sends the browser once connected from the dashboard: the first member on to the
+/// calendar picker (as before members), any other member to their part of this page, to choose their calendars there.
+pub fn calendar_picker_location(
+    provider: ProviderKind,
+    business_id: BusinessId,
+    staff_id: StaffId,
+) -> String {
+    if staff_id == StaffId::first_of(business_id) {
+        format!("/dashboard/integrations/{provider}/calendar")
+    } else {
+        format!(
+            "/dashboard/integrations?notice=connected#{}",
+            anchor(staff_id)
+        )
+    }
+}
+
+/// Whether this server holds credentials for `kind`, so that connecting it can start.
+pub fn configured(dashboard: &Dashboard, kind: ProviderKind) -> bool {
+    dashboard
+        .app
+        .integrations
+        .as_ref()
+        .is_some_and(|integrations| integrations.provider(kind).is_ok())
 }
 
 #[derive(Deserialize, Default)]
@@ -59,6 +86,11 @@ fn notice_text(code: Option<&str>) -> Option<String> {
             Some("Disconnected. Events already written stay in your calendar.".to_owned())
         }
         "selected" => Some("Calendar chosen. Your appointments are on their way to it.".to_owned()),
+        "connected" => Some("Connected. Choose the calendars below.".to_owned()),
+        "chosen" => Some(
+            "Calendars saved. Appointments are on their way to the calendar that receives them."
+                .to_owned(),
+        ),
         _ => None,
     }
 }
@@ -93,11 +125,12 @@ fn card(
     connection: Option<&(CalendarConnection, Option<CalendarWatch>)>,
     zone: &jiff::tz::TimeZone,
     configured: bool,
+    choice: Option<Markup>,
 ) -> Markup {
     let never = || "never".to_owned();
     html! {
         section class="card" id=(provider) aria-labelledby={ (provider) "-title" } {
-            h2 id={ (provider) "-title" } { (name) }
+            h3 id={ (provider) "-title" } { (name) }
             @match connection {
                 None => {
                     p { "Not connected. Connect to write every appointment into your calendar and to keep the times of your own events free of bookings." }
@@ -127,6 +160,9 @@ fn card(
                             (watch.as_ref().and_then(|w| w.channel.as_ref()).map_or_else(|| "not set up".to_owned(), |c| format!("{} unless renewed (we renew a day ahead)", when(c.expires_at, zone))))
                         }
                     }
+                    @if let Some(choice) = choice {
+                        (choice)
+                    }
                     div class="actions" {
                         (connect_button(csrf, provider, &format!("Reconnect {name}"), reauth))
                         @if !reauth {
@@ -145,38 +181,60 @@ async fn integrations_page(
     signed: Signed,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    let connection = integrations::get_connection(&dashboard.app, &signed.business).await?;
-    let zone = signed.business.time_zone.zone();
-    let configured = |kind| {
-        dashboard
-            .app
-            .integrations
-            .as_ref()
-            .is_some_and(|integrations| integrations.provider(kind).is_ok())
-    };
+    let business = &signed.business;
+    let first = StaffId::first_of(business.id);
+    let (connection, connections, members) = tokio::try_join!(
+        integrations::get_connection(&dashboard.app, business),
+        integrations::list_connections(&dashboard.app, business),
+        list_staff(&dashboard.app, business),
+    )?;
+    let shown = with_calendars(&dashboard, business, connections).await;
+    let zone = business.time_zone.zone();
+    let csrf = &signed.session.csrf_token;
+    let configured = |kind| configured(&dashboard, kind);
     let other_connected = |kind: ProviderKind| {
         connection
             .as_ref()
             .is_some_and(|(connection, _)| connection.provider != kind)
     };
+    // The first member's calendars were the business's before members: their cards stay as they were, each with
+    // the choice form of its connection; every other active member gets their own part.
+    let first_member = members.iter().find(|member| member.id == first);
+    let choice_of_first = |kind: ProviderKind| {
+        let (connection, _) = connection.as_ref().filter(|(c, _)| c.provider == kind)?;
+        let member = first_member?;
+        let calendars = shown
+            .iter()
+            .find(|shown| shown.connection.id == connection.id)?
+            .calendars
+            .as_deref()?;
+        Some(choice_form(csrf, member, connection, calendars))
+    };
     let body = html! {
-        p { "Connect one calendar. Appointments appear in it as they are booked, moved and cancelled, and its own events block those times." }
-        div class="cards" {
-            @for profile in dashboard.app.registry.iter() {
-                @let (kind, name) = (profile.kind, profile.display_name);
-                @let mine = connection.as_ref().filter(|(c, _)| c.provider == kind);
-                @if other_connected(kind) {
-                    section class="card" id=(kind) aria-labelledby={ (kind) "-title" } {
-                        h2 id={ (kind) "-title" } { (name) }
-                        p { "Not connected. Connecting it replaces the calendar connected now." }
-                        @if configured(kind) {
-                            (connect_button(&signed.session.csrf_token, kind, &format!("Connect {name}"), false))
+        p { "Each staff member connects their own calendars. For each account, tick the calendars whose events block that person's time, and choose the one their appointments are written to." }
+        section class="member" id=(anchor(first)) aria-labelledby={ (anchor(first)) "-title" } {
+            h2 id={ (anchor(first)) "-title" } { (first_member.map_or(business.name.as_ref(), |m| m.settings.name.as_ref())) }
+            div class="cards" {
+                @for profile in dashboard.app.registry.iter() {
+                    @let (kind, name) = (profile.kind, profile.display_name);
+                    @let mine = connection.as_ref().filter(|(c, _)| c.provider == kind);
+                    @if other_connected(kind) {
+                        section class="card" id=(kind) aria-labelledby={ (kind) "-title" } {
+                            h3 id={ (kind) "-title" } { (name) }
+                            p { "Not connected. Connecting it replaces the calendar connected now." }
+                            @if configured(kind) {
+                                (connect_button(csrf, kind, &format!("Connect {name}"), false))
+                            }
                         }
+                    } @else {
+                        (card(csrf, kind, name, mine, zone, configured(kind), choice_of_first(kind)))
                     }
-                } @else {
-                    (card(&signed.session.csrf_token, kind, name, mine, zone, configured(kind)))
                 }
             }
+        }
+        @for member in members.iter().filter(|member| member.active && member.id != first) {
+            @let theirs: Vec<&ShownConnection> = shown.iter().filter(|s| s.connection.staff_id == member.id).collect();
+            (member_section(&dashboard, csrf, member, &theirs, zone))
         }
     };
     let failure = notice

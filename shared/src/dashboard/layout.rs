@@ -4,16 +4,16 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets::stylesheet_url;
+use super::member_integrations::members_calendar;
 use super::permissions::Access::{self, Needs, SignedIn};
 use super::permissions::Permission::{
     ManageApiKeys, ManageAppointments, ManageIntegrations, ManageServices, SeeAppointments,
 };
 use super::permissions::{Permission, permits};
-use crate::app::staff_calendars::first_member_connection;
 use crate::app::{self, App, AppError};
-use crate::domain::{Business, SyncStatus};
+use crate::domain::{Business, StaffId, SyncStatus};
 use crate::ports::{
-    AppointmentQuery, AppointmentStore, ConnectionHealth, ConnectionStore, ProviderKind, StaffRole,
+    AppointmentQuery, AppointmentStore, CatalogStore, ConnectionHealth, ConnectionStore, StaffRole,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,32 +47,72 @@ const NAV: [(Nav, &str, &str, Access); 9] = [
 /// What needs the owner's attention on every page.
 #[derive(Default)]
 pub struct Banner {
-    pub reconnect: Option<Reconnect>,
+    /// Every connection the provider no longer accepts, the first member's first.
+    pub reconnect: Vec<Reconnect>,
     pub failed_syncs: usize,
 }
 
 /// A connection the provider no longer accepts.
 pub struct Reconnect {
-    pub provider: ProviderKind,
-    /// How the owner knows the provider.
-    pub name: String,
+    /// Whose and which calendar, as the owner knows them: "Tom's Google Calendar".
+    pub calendar: String,
+    /// The member, named in the sentence about their appointments.
+    pub member: String,
     pub reason: String,
+    /// The connection's card on the integrations page.
+    pub fix: String,
 }
 
 impl Banner {
-    pub async fn load<S: AppointmentStore + ConnectionStore + ?Sized>(
+    pub async fn load<S: AppointmentStore + ConnectionStore + CatalogStore + ?Sized>(
         app: &App<S>,
         business: &Business,
     ) -> Result<Self, AppError> {
-        let connection = first_member_connection(app.store.as_ref(), business.id).await?;
-        let reconnect = connection.and_then(|connection| match connection.health {
-            ConnectionHealth::ReauthRequired { reason } => Some(Reconnect {
-                provider: connection.provider,
-                name: app.registry.display_name(connection.provider),
-                reason,
-            }),
-            _ => None,
-        });
+        let first = StaffId::first_of(business.id);
+        // One query on every page, as before members: the watches are not needed to say what is lost.
+        let mut lost: Vec<_> = app
+            .store
+            .calendar_connections(business.id)
+            .await?
+            .into_iter()
+            .filter_map(|connection| match &connection.health {
+                ConnectionHealth::ReauthRequired { reason } => Some((reason.clone(), connection)),
+                _ => None,
+            })
+            .collect();
+        lost.sort_by_key(|(_, connection)| (connection.staff_id != first, connection.connected_at));
+        // The members' names are read only when there is something to say.
+        let members = if lost.is_empty() {
+            Vec::new()
+        } else {
+            app::list_staff(app, business).await?
+        };
+        let reconnect = lost
+            .into_iter()
+            .map(|(reason, connection)| {
+                let member = members
+                    .iter()
+                    .find(|member| member.id == connection.staff_id)
+                    .map_or_else(
+                        || business.name.as_ref().to_owned(),
+                        |m| m.settings.name.as_ref().to_owned(),
+                    );
+                let fix = if connection.staff_id == first {
+                    format!("/dashboard/integrations#{}", connection.provider)
+                } else {
+                    format!("/dashboard/integrations#connection-{}", connection.id)
+                };
+                Reconnect {
+                    calendar: members_calendar(
+                        &member,
+                        &app.registry.display_name(connection.provider),
+                    ),
+                    member,
+                    reason,
+                    fix,
+                }
+            })
+            .collect();
         Ok(Self {
             reconnect,
             failed_syncs: count_failed(app, business).await?,
@@ -136,14 +176,14 @@ fn head(title: &str) -> Markup {
 fn banner(banner: &Banner, role: StaffRole) -> Markup {
     let may_fix = permits(role, Permission::ManageIntegrations);
     html! {
-        @if let Some(Reconnect { provider, name, reason }) = &banner.reconnect {
+        @for Reconnect { calendar, member, reason, fix } in &banner.reconnect {
             div class="banner bad" role="alert" {
                 p {
-                    strong { (app::needs_reconnecting(name, reason)) "." }
-                    " Until then, appointments are not written to your calendar."
+                    strong { (app::needs_reconnecting(calendar, reason)) "." }
+                    " Until then, " (member) "'s appointments are not written to it."
                 }
                 @if may_fix {
-                    a class="button primary" href={ "/dashboard/integrations#" (provider) } { "Reconnect " (name) }
+                    a class="button primary" href=(fix) { "Reconnect " (calendar) }
                 } @else {
                     p { "Ask the business's owner to reconnect it." }
                 }

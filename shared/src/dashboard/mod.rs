@@ -17,6 +17,7 @@ pub use connect_link::link_holder_location;
 mod format;
 mod hours;
 mod integrations;
+mod member_integrations;
 pub use integrations::{calendar_picker_location, connect_failed_location};
 mod keys;
 mod layout;

@@ -84,8 +84,8 @@ store_view!(
 );
 
 store_view!(
-    /// `integrations-api`: connecting, choosing and disconnecting a calendar.
-    IntegrationsApiStore: ApiKeyStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore
+    /// `integrations-api`: connecting, choosing and disconnecting a calendar; the staff members whose calendars they are.
+    IntegrationsApiStore: ApiKeyStore, CatalogStore, AppointmentStore, ConnectionStore, BusyTimeStore, LeaseStore
 );
 
 store_view!(
