@@ -228,3 +228,82 @@ fn the_functions_that_alert_owners_may_queue_the_email() {
         );
     }
 }
+
+/// How much a template route `pattern` (`/v1/staff/{staff_id}`, `/v1/holds/{proxy+}`) is preferred for `path`, if
+/// it matches: API Gateway's HTTP API takes the most specific route, a route without a greedy `{proxy+}` before any
+/// with one, then the one with more literal segments.
+fn route_match(pattern: &str, path: &str) -> Option<(bool, usize)> {
+    let (pattern, path): (Vec<&str>, Vec<&str>) = (
+        pattern.trim_matches('/').split('/').collect(),
+        path.trim_matches('/').split('/').collect(),
+    );
+    let mut literal = 0;
+    for (index, segment) in pattern.iter().enumerate() {
+        if *segment == "{proxy+}" {
+            return (path.len() > index).then_some((false, literal));
+        }
+        let part = path.get(index)?;
+        if segment.starts_with('{') {
+            continue;
+        }
+        if segment != part {
+            return None;
+        }
+        literal += 1;
+    }
+    (pattern.len() == path.len()).then_some((true, literal))
+}
+
+/// The paths of a function's `HttpApi` events.
+fn routes<'a>(function: &Function<'a>) -> Vec<&'a str> {
+    function
+        .text
+        .split("Path: ")
+        .skip(1)
+        .filter_map(|rest| match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next(),
+            None => rest.split([',', ' ', '}']).next(),
+        })
+        .collect()
+}
+
+/// Every path of the API reaches, through the template's routes, the function whose area serves it: a path the
+/// routes send elsewhere, or nowhere, answers 404 in production while every test of the local server passes.
+#[test]
+fn every_api_path_is_routed_to_the_function_that_serves_it() {
+    use booking_core::api::Area;
+
+    let functions = functions(TEMPLATE);
+    let area_binary = |area: Area| match area {
+        Area::Services => "services-api",
+        Area::Availability => "availability-api",
+        Area::Appointments => "appointments-api",
+        Area::Integrations => "integrations-api",
+        Area::Webhooks => "webhooks-api",
+        Area::Agents => "agent-api",
+    };
+    let registry = booking_core::providers::registry();
+    let mut checked = 0;
+    for area in Area::ALL {
+        for path in area.paths(&registry) {
+            let routed = functions
+                .iter()
+                .flat_map(|function| {
+                    routes(function)
+                        .into_iter()
+                        .filter_map(|route| Some((route_match(route, &path)?, function.binary)))
+                        .collect::<Vec<_>>()
+                })
+                .max_by_key(|(preference, _)| *preference)
+                .map(|(_, binary)| binary);
+            assert_eq!(
+                routed,
+                Some(area_binary(area)),
+                "{path} is served by {} but routed to {routed:?}",
+                area_binary(area)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "{checked} paths");
+}

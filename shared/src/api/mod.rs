@@ -78,6 +78,12 @@ impl Area {
         }
     }
 
+    /// The paths the area serves, as its OpenAPI part writes them (`/v1/staff/{staff_id}`): what the template's API
+    /// routes must send to its function.
+    pub fn paths(self, registry: &ProviderRegistry) -> Vec<String> {
+        self.document(registry).paths.paths.into_keys().collect()
+    }
+
     /// The area's routes over its own view of the one store `app` holds.
     fn routes(self, app: &App) -> Router {
         match self {
