@@ -175,7 +175,8 @@ impl Salon {
     /// The appointments whose events are in Maria's written calendar and in Tom's, each sorted.
     fn events(&self) -> (Vec<String>, Vec<String>) {
         let ids = |raw: Vec<Value>, parse: &dyn Fn(&Value) -> String| {
-            let mut ids: Vec<String> = raw.iter().map(parse).collect();
+            // The members' own events carry no appointment.
+            let mut ids: Vec<String> = raw.iter().map(parse).filter(|id| !id.is_empty()).collect();
             ids.sort();
             ids
         };
@@ -285,13 +286,18 @@ pub async fn each_member_has_their_own_calendars_both_ways(backend: Backend) {
     let toms = salon.book(tom, "12:00").await;
     run_jobs(&salon.app).await;
     assert_eq!(salon.events(), (vec![marias.clone()], vec![toms.clone()]));
-    assert!(Emulated::raw_events(&salon.google, &salon.marias_checked).is_empty());
+    // Maria's checked calendar holds only her own event.
+    assert_eq!(
+        Emulated::raw_events(&salon.google, &salon.marias_checked).len(),
+        1
+    );
 
     // Given to Tom while both providers refuse and lose answers: out of Google once, into Outlook once.
     for rule in refused_and_lost("DELETE") {
         Emulated::faults(&salon.google).add(rule);
     }
-    for rule in refused_and_lost("POST") {
+    // Refused, then made with its answer lost: the retry finds the event rather than making a second one.
+    for rule in refused_and_lost("POST").into_iter().step_by(2) {
         Emulated::faults(&salon.graph).add(rule);
     }
     let given = salon
