@@ -217,3 +217,42 @@ async fn each_member_connects_and_chooses_their_own_calendars_on_the_page() {
 
     every_link_and_form_works(&owner, "two members, Tom's to reconnect").await;
 }
+
+/// A first member may hold further accounts beside the one the business-level cards show (connected for them from
+/// their part of the page, or by a link): each has a card of its own, and the provider it is at is not offered as
+/// "not connected".
+#[tokio::test]
+async fn the_first_members_further_accounts_have_cards_of_their_own() {
+    let emulator = GoogleEmulator::start().await;
+    let app = spawn_app_with_google(&emulator).await;
+    app.connect_calendar("google").await;
+    app.select_calendar("google", google::ACCOUNT).await;
+    let further = CalendarConnection {
+        id: ConnectionId::generate(),
+        business_id: business(&app),
+        staff_id: StaffId::first_of(business(&app)),
+        provider: ProviderKind::MICROSOFT,
+        account: "maria@outlook.example".to_owned(),
+        calendar_id: None,
+        checked_calendars: Vec::new(),
+        connected_at: app.clock_now(),
+        health: ConnectionHealth::ReauthRequired {
+            reason: "Microsoft says the access was revoked".to_owned(),
+        },
+        last_synced_at: None,
+    };
+    app.store.put_calendar_connection(&further).await.unwrap();
+    let owner = signed_in(&app, &app.business_id, "owner@clinic.test").await;
+
+    let page = owner.page(PAGE).await;
+    assert!(page.contains(google::ACCOUNT), "{page}");
+    assert!(
+        page.contains("Outlook Calendar: maria@outlook.example"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("connection-{}", further.id)),
+        "{page}"
+    );
+    assert!(!page.contains("Not connected"), "{page}");
+}

@@ -14,7 +14,7 @@ use super::auth::{Signed, SignedForm};
 use super::format::when;
 use super::layout::{Nav, csrf_field, page};
 use super::member_integrations::{
-    ShownConnection, anchor, choice_form, member_section, with_calendars,
+    ShownConnection, anchor, choice_form, connection_card, member_section, with_calendars,
 };
 use super::{Dashboard, PageError, PageResult, see_other};
 use crate::app::integrations;
@@ -210,6 +210,12 @@ async fn integrations_page(
             .as_deref()?;
         Some(choice_form(csrf, member, connection, calendars))
     };
+    // The first member's accounts beyond the one the business-level routes act on (and its cards show).
+    let leading = connection.as_ref().map(|(c, _)| c.id);
+    let further: Vec<&ShownConnection> = shown
+        .iter()
+        .filter(|s| s.connection.staff_id == first && Some(s.connection.id) != leading)
+        .collect();
     let body = html! {
         p { "Each staff member connects their own calendars. For each account, tick the calendars whose events block that person's time, and choose the one their appointments are written to." }
         section class="member" id=(anchor(first)) aria-labelledby={ (anchor(first)) "-title" } {
@@ -218,16 +224,21 @@ async fn integrations_page(
                 @for profile in dashboard.app.registry.iter() {
                     @let (kind, name) = (profile.kind, profile.display_name);
                     @let mine = connection.as_ref().filter(|(c, _)| c.provider == kind);
-                    @if other_connected(kind) {
+                    @if !other_connected(kind) {
+                        (card(csrf, kind, name, mine, zone, configured(kind), choice_of_first(kind)))
+                    } @else if !further.iter().any(|s| s.connection.provider == kind) {
                         section class="card" id=(kind) aria-labelledby={ (kind) "-title" } {
                             h3 id={ (kind) "-title" } { (name) }
-                            p { "Not connected. Connecting it replaces the calendar connected now." }
+                            p { "Not connected. Connecting it adds this account beside the one connected now." }
                             @if configured(kind) {
                                 (connect_button(csrf, kind, &format!("Connect {name}"), false))
                             }
                         }
-                    } @else {
-                        (card(csrf, kind, name, mine, zone, configured(kind), choice_of_first(kind)))
+                    }
+                }
+                @if let Some(member) = first_member {
+                    @for shown in &further {
+                        (connection_card(csrf, member, shown, &dashboard.app.registry.display_name(shown.connection.provider), zone))
                     }
                 }
             }

@@ -134,8 +134,9 @@ pub fn choice_form(
     }
 }
 
-/// A member's connection, other than the first member's (whose provider cards the page keeps as before members).
-fn connection_card(
+/// A member's connection: any of another member's, and the first member's beyond the one their provider cards show
+/// (those cards stay as they were before members).
+pub fn connection_card(
     csrf: &str,
     member: &StaffMember,
     shown: &ShownConnection,
