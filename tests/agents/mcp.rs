@@ -1,8 +1,8 @@
 //! `/mcp` through rmcp's own client: a whole call as an agent makes it, on the embedded store and on DynamoDB Local
 //! with moto, plus what the transport promises (auth, statelessness, annotations, output schemas).
 
-use booking_core::domain::{ConnectionId, StaffId};
-use booking_core::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
+use booking_core::contract::first_google_connection;
+use booking_core::ports::{CalendarConnection, ConnectionHealth};
 use integration_tests::{
     TestApp, spawn_app, spawn_app_with_custom_service, spawn_app_with_service,
 };
@@ -373,18 +373,10 @@ async fn a_stale_calendar_makes_every_offer_carry_a_warning() {
     let business_id = app.business_id.parse().unwrap();
     app.store
         .put_calendar_connection(&CalendarConnection {
-            id: ConnectionId::of_first_connection(business_id),
-            business_id,
-            staff_id: StaffId::first_of(business_id),
-            checked_calendars: Vec::new(),
-            provider: ProviderKind::GOOGLE,
-            account: "owner@example.com".to_owned(),
-            calendar_id: Some("primary".to_owned()),
-            connected_at: Timestamp::UNIX_EPOCH,
             health: ConnectionHealth::Error {
                 message: "provider answered 503".to_owned(),
             },
-            last_synced_at: None,
+            ..first_google_connection(business_id, "owner@example.com", Timestamp::UNIX_EPOCH)
         })
         .await
         .unwrap();

@@ -21,6 +21,7 @@ use booking_aws::emulators::sdk_config;
 use booking_core as booking;
 use booking_core::adapters::InProcessQueue;
 use booking_core::app::{self, App};
+use booking_core::contract::store::plain_booking;
 use booking_core::domain::{
     Appointment, AppointmentId, Business, Interval, Minutes, ServiceId, StaffId, StaffMember,
     StaffName, StaffSettings,
@@ -162,11 +163,8 @@ async fn book(
 ) -> Result<(), StoreError> {
     store
         .create_appointment(NewBooking {
-            appointment,
-            max_per_day: None,
-            staff_max_per_day: None,
-            idempotency: None,
             checked_against,
+            ..plain_booking(appointment)
         })
         .await
 }

@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::first_google_connection;
 use crate::adapters::InProcessQueue;
 use crate::app::{
     self, App, AppError, AppointmentEdit, BookAppointment, BookingOutcome, BookingTarget,
@@ -17,13 +18,10 @@ use crate::app::{
 };
 use crate::domain::{
     ApiKey, AppointmentId, BookingSource, Business, BusinessId, BusinessName, BusinessTimeZone,
-    ConnectionId, Customer, CustomerName, DateOverride, HoldId, Interval, LocalTimeRange, Minutes,
-    Service, ServiceId, ServiceName, ServiceSettings, StaffId, WeeklyHours,
+    Customer, CustomerName, DateOverride, HoldId, Interval, LocalTimeRange, Minutes, Service,
+    ServiceId, ServiceName, ServiceSettings, StaffId, WeeklyHours,
 };
-use crate::ports::{
-    AppointmentQuery, BusyEvent, CalendarConnection, ConnectionHealth, IdempotencyKey, ManualClock,
-    ProviderKind, Store,
-};
+use crate::ports::{AppointmentQuery, BusyEvent, IdempotencyKey, ManualClock, Store};
 
 /// The instant the fixture was written at and is read at: a Monday morning, before the business opens.
 pub fn fixture_now() -> Timestamp {
@@ -156,18 +154,11 @@ pub async fn write_fixture_business(store: Arc<dyn Store>) -> FixtureIds {
     store.create_service(&checkup).await.unwrap();
     store.create_service(&filling).await.unwrap();
     store
-        .put_calendar_connection(&CalendarConnection {
-            id: ConnectionId::of_first_connection(business.id),
-            business_id: business.id,
-            staff_id: StaffId::first_of(business.id),
-            checked_calendars: Vec::new(),
-            provider: ProviderKind::GOOGLE,
-            account: "clinic@example.com".into(),
-            calendar_id: Some("primary".into()),
-            connected_at: fixture_now(),
-            health: ConnectionHealth::Connected,
-            last_synced_at: None,
-        })
+        .put_calendar_connection(&first_google_connection(
+            business.id,
+            "clinic@example.com",
+            fixture_now(),
+        ))
         .await
         .unwrap();
     store

@@ -14,6 +14,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::domain::{BusinessId, ConnectionId, StaffId};
+use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind};
+
 pub mod accounts;
 pub mod mail;
 pub mod migration;
@@ -220,6 +223,27 @@ fn at(minutes: i64) -> jiff::Timestamp {
     base()
         .checked_add(jiff::SignedDuration::from_mins(minutes))
         .unwrap()
+}
+
+/// The business's first Google calendar connection (the one from before connections belonged to staff members),
+/// writing to `primary`, healthy and never synced: what a fixture stores when it needs "a connected calendar".
+pub fn first_google_connection(
+    business_id: BusinessId,
+    account: &str,
+    connected_at: jiff::Timestamp,
+) -> CalendarConnection {
+    CalendarConnection {
+        id: ConnectionId::of_first_connection(business_id),
+        business_id,
+        staff_id: StaffId::first_of(business_id),
+        checked_calendars: Vec::new(),
+        provider: ProviderKind::GOOGLE,
+        account: account.to_owned(),
+        calendar_id: Some("primary".to_owned()),
+        connected_at,
+        health: ConnectionHealth::Connected,
+        last_synced_at: None,
+    }
 }
 
 /// The default precondition: local adapters are always there.

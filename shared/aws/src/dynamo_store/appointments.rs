@@ -24,7 +24,7 @@ use super::items::{
     sync_gsi4_pk, watch_gsi4_pk,
 };
 use super::ledgers::utc_days;
-use super::requests::unless_condition_failed;
+use super::requests::{next_page, unless_condition_failed};
 use super::{DynamoStore, backend, from_item, key, number, string, to_value};
 
 #[async_trait]
@@ -413,7 +413,7 @@ impl DynamoStore {
             scan = scan.expression_attribute_values(*placeholder, string(*value));
         }
         let output = scan.send().await.map_err(backend)?;
-        let next = output.last_evaluated_key.filter(|next| !next.is_empty());
+        let next = next_page(output.last_evaluated_key);
         Ok((output.items.unwrap_or_default(), next))
     }
 }
@@ -534,7 +534,7 @@ impl DynamoStore {
                 }
                 items.push(appointment);
             }
-            match output.last_evaluated_key.filter(|key| !key.is_empty()) {
+            match next_page(output.last_evaluated_key) {
                 Some(key) => start_key = Some(key),
                 None => return Ok(Page::of_appointments(items, false)),
             }

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use super::items::{API_KEY_SK, BUSINESS_SK, BusinessItem, PK, SK, api_key_pk, business_pk};
 use super::ledgers::back_off;
-use super::requests::{WriteOutcome, transact_update};
+use super::requests::{WriteOutcome, every_page, transact_update};
 use super::{DynamoStore, backend, corrupt, from_item, key, string, to_value};
 
 /// DynamoDB's limit of items in one transaction.
@@ -55,21 +55,14 @@ impl DynamoStore {
         for (placeholder, value) in values {
             scan = scan.expression_attribute_values(*placeholder, value.clone());
         }
-        let mut found = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = scan
-                .clone()
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            found.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(found),
+        every_page(|start_key| {
+            let request = scan.clone().set_exclusive_start_key(start_key);
+            async move {
+                let output = request.send().await.map_err(backend)?;
+                Ok((output.items, output.last_evaluated_key))
             }
-        }
+        })
+        .await
     }
 
     /// Sets or removes `business.disabled_at` on the item at `pk`/`sk`, on condition that it exists.

@@ -2,6 +2,7 @@
 //! reasons, and single-item conditional writes (a failed condition is an answer, not an error).
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -14,6 +15,34 @@ use serde::de::DeserializeOwned;
 
 use super::items::{SINGLETON_SK, business_pk};
 use super::{DynamoStore, backend, from_item, key, string};
+
+/// An item, or a key, as the SDK reads and writes it.
+type Attributes = HashMap<String, AttributeValue>;
+
+/// Where the next page of a Query or Scan starts: its `LastEvaluatedKey`, unless that is absent or empty (as some
+/// emulators answer on the last page), which both mean there is no next page.
+pub(super) fn next_page(last_evaluated_key: Option<Attributes>) -> Option<Attributes> {
+    last_evaluated_key.filter(|key| !key.is_empty())
+}
+
+/// Every item of a paginated read, page after page: `page` sends one request starting at the key it is given and
+/// answers that page's items and its `LastEvaluatedKey`.
+pub(super) async fn every_page<F, Fut>(mut page: F) -> Result<Vec<Attributes>, StoreError>
+where
+    F: FnMut(Option<Attributes>) -> Fut,
+    Fut: Future<Output = Result<(Option<Vec<Attributes>>, Option<Attributes>), StoreError>>,
+{
+    let mut found = Vec::new();
+    let mut start_key = None;
+    loop {
+        let (items, last_evaluated_key) = page(start_key).await?;
+        found.extend(items.unwrap_or_default());
+        match next_page(last_evaluated_key) {
+            Some(next) => start_key = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
 
 /// A transaction's update item, built; a builder missing its table or key is the backend's failure.
 pub(super) fn transact_update(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
@@ -140,9 +169,9 @@ impl DynamoStore {
                 found.push(from_item(item)?);
             }
             let full = limit.is_some_and(|limit| found.len() >= limit as usize);
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() && !full => start_key = Some(next),
-                _ => return Ok(found),
+            match next_page(output.last_evaluated_key).filter(|_| !full) {
+                Some(next) => start_key = Some(next),
+                None => return Ok(found),
             }
         }
     }
@@ -180,23 +209,15 @@ impl DynamoStore {
         &self,
         query: QueryFluentBuilder,
     ) -> Result<Vec<T>, StoreError> {
-        let mut found = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = query
-                .clone()
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                found.push(from_item(item)?);
+        let items = every_page(|start_key| {
+            let request = query.clone().set_exclusive_start_key(start_key);
+            async move {
+                let output = request.send().await.map_err(backend)?;
+                Ok((output.items, output.last_evaluated_key))
             }
-            match output.last_evaluated_key {
-                Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(found),
-            }
-        }
+        })
+        .await?;
+        items.into_iter().map(from_item).collect()
     }
 
     /// Puts `item` if `condition` holds (with its attribute `names` and `values`): `Ok(false)` when it does not,

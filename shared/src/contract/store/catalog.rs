@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use super::{at, authenticated_as, base, business, service, stored_business, with_service};
+use crate::contract::first_google_connection;
 use crate::domain::{
-    ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, ConnectionId,
-    CountryCode, HoldMinutes, Minutes, ServiceId, StaffId, StaffMember,
+    ApiKey, BusinessId, BusinessName, BusinessSettings, BusinessTimeZone, CountryCode, HoldMinutes,
+    Minutes, ServiceId, StaffId, StaffMember,
 };
-use crate::ports::{CalendarConnection, ConnectionHealth, ProviderKind, Store, StoreError};
+use crate::ports::{Store, StoreError};
 
 pub async fn businesses_are_created_once_and_found_by_key(store: Arc<dyn Store>) {
     let business = business();
@@ -129,18 +130,7 @@ pub async fn a_service_the_connection_and_the_staff_are_read_together(store: Arc
             .unwrap(),
         (Some(service.clone()), Vec::new(), first.clone())
     );
-    let connection = CalendarConnection {
-        id: ConnectionId::of_first_connection(business.id),
-        business_id: business.id,
-        staff_id: StaffId::first_of(business.id),
-        checked_calendars: Vec::new(),
-        provider: ProviderKind::GOOGLE,
-        account: "clinic@example.com".into(),
-        calendar_id: Some("primary".into()),
-        connected_at: base(),
-        health: ConnectionHealth::Connected,
-        last_synced_at: None,
-    };
+    let connection = first_google_connection(business.id, "clinic@example.com", base());
     store.put_calendar_connection(&connection).await.unwrap();
     let second = StaffMember {
         id: StaffId::generate(),

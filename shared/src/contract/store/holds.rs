@@ -7,12 +7,12 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{
     all_at_once, appointment, at, base, book, business, cancelled, change, fixture_time, moved,
-    occupied, only_winner, successes, with_service,
+    occupied, only_winner, plain_booking, successes, with_service,
 };
 use crate::domain::{
     Appointment, BookingConflict, CustomerName, Hold, HoldId, Interval, Minutes, Service, StaffId,
 };
-use crate::ports::{NewBooking, NewHold, Store, StoreError};
+use crate::ports::{NewHold, Store, StoreError};
 
 /// A hold of `service` from `from` to `to` minutes after the base, made at the base, alive for 5 minutes.
 fn hold(service: &Service, from: i64, to: i64) -> Hold {
@@ -67,15 +67,7 @@ fn placeholder_appointment() -> Appointment {
 }
 
 async fn convert(store: &dyn Store, appointment: &Appointment) -> Result<(), StoreError> {
-    store
-        .convert_hold(NewBooking {
-            appointment,
-            max_per_day: None,
-            staff_max_per_day: None,
-            idempotency: None,
-            checked_against: None,
-        })
-        .await
+    store.convert_hold(plain_booking(appointment)).await
 }
 
 /// An appointment of `service` booked at `now` (so holds are judged alive at `now`).

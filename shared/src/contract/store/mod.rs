@@ -135,11 +135,8 @@ async fn book(
 ) -> Result<(), StoreError> {
     store
         .create_appointment(NewBooking {
-            appointment,
             max_per_day,
-            staff_max_per_day: None,
-            idempotency: None,
-            checked_against: None,
+            ..plain_booking(appointment)
         })
         .await
 }
@@ -154,13 +151,23 @@ async fn book_with(
 ) -> Result<(), StoreError> {
     store
         .create_appointment(NewBooking {
-            appointment,
-            max_per_day: None,
-            staff_max_per_day: None,
             idempotency,
             checked_against,
+            ..plain_booking(appointment)
         })
         .await
+}
+
+/// A booking the store checks by its own rules only (no overlap): no daily maximum, no idempotency record, no
+/// earlier read to be conditional on. Fixtures change the one field a contract is about.
+pub fn plain_booking(appointment: &Appointment) -> NewBooking<'_> {
+    NewBooking {
+        appointment,
+        max_per_day: None,
+        staff_max_per_day: None,
+        idempotency: None,
+        checked_against: None,
+    }
 }
 
 /// The appointment moved to `from`..`to` minutes, one version on.

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use super::{at, authenticated_as, base, book, business, service, stored_business, with_service};
+use crate::contract::first_google_connection;
 use crate::domain::{
-    ApiKey, Appointment, Business, ConnectionId, Customer, CustomerName, Hold, HoldId, PhoneNumber,
-    StaffId,
+    ApiKey, Appointment, Business, Customer, CustomerName, Hold, HoldId, PhoneNumber,
 };
 use crate::ports::{
-    Account, BusyEvent, CalendarConnection, CalendarWatch, CallerQuery, ConnectionHealth,
-    LinkPurpose, ListOrder, NewHold, PasswordLink, ProviderKind, Session, SignInEmail, StaffRole,
-    Store, StoreError, StoredRecord, first_api_key_record,
+    Account, BusyEvent, CalendarWatch, CallerQuery, LinkPurpose, ListOrder, NewHold, PasswordLink,
+    ProviderKind, Session, SignInEmail, StaffRole, Store, StoreError, StoredRecord,
+    first_api_key_record,
 };
 
 const CALLER: &str = "+14155550123";
@@ -122,18 +122,11 @@ async fn populated(store: &dyn Store, key: &ApiKey) -> (Business, Appointment) {
         .await
         .unwrap();
     store
-        .put_calendar_connection(&CalendarConnection {
-            id: ConnectionId::of_first_connection(business.id),
-            business_id: business.id,
-            staff_id: StaffId::first_of(business.id),
-            checked_calendars: Vec::new(),
-            provider: ProviderKind::GOOGLE,
-            account: "owner@clinic.test".into(),
-            calendar_id: Some("primary".into()),
-            connected_at: base(),
-            health: ConnectionHealth::Connected,
-            last_synced_at: None,
-        })
+        .put_calendar_connection(&first_google_connection(
+            business.id,
+            "owner@clinic.test",
+            base(),
+        ))
         .await
         .unwrap();
     store

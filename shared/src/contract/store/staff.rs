@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use super::{appointment, at, base, book, cancelled, change, with_service};
+use super::{appointment, at, base, book, cancelled, change, plain_booking, with_service};
 use crate::adapters::InProcessQueue;
 use crate::app::{self, App, AppError, BookAppointment, BookingOutcome, BookingTarget, HoldTime};
 use crate::domain::{
@@ -111,11 +111,8 @@ pub async fn a_members_daily_maximum_counts_their_services(store: Arc<dyn Store>
     book(store.as_ref(), &first, None).await.unwrap();
     let second = appointment(&service, 60, 90);
     let limited = |appointment| NewBooking {
-        appointment,
-        max_per_day: None,
         staff_max_per_day: Some(1),
-        idempotency: None,
-        checked_against: None,
+        ..plain_booking(appointment)
     };
     assert!(matches!(
         store.create_appointment(limited(&second)).await,
@@ -154,11 +151,8 @@ pub async fn a_members_daily_maximum_holds_under_a_race_across_utc_dates(store: 
         async move {
             store
                 .create_appointment(NewBooking {
-                    appointment: &booking,
-                    max_per_day: None,
                     staff_max_per_day: Some(2),
-                    idempotency: None,
-                    checked_against: None,
+                    ..plain_booking(&booking)
                 })
                 .await
                 .map(|()| booking)
