@@ -14,49 +14,89 @@ pub(super) struct Block {
     pub(super) member: usize,
 }
 
-/// Where each member asked about stands in the list, found by one multiplicative hash and usually one comparison:
-/// every appointment and busy interval is looked up, and a linear search over ten members cost more than the rest of
-/// the sweep.
+/// Where each member asked about stands in the list, found by one multiplicative hash and one comparison: every
+/// appointment and busy interval is looked up, and a linear search over ten members cost more than the rest of the
+/// sweep. The table is built so that every member sits in the slot its hash names (a few multipliers and table
+/// sizes are tried), because probing past a collision was a quarter of the sweep for ten members.
 pub(super) struct MemberIndex {
-    /// Open addressing, a power of two at least twice the members.
-    slots: Vec<Option<(StaffId, usize)>>,
+    /// Open addressing over a power of two of slots, at least twice the members: `(id, position)`.
+    slots: Vec<Option<(u128, usize)>>,
+    multiplier: u64,
     shift: u32,
 }
 
+/// Odd constants with well-mixed bits (the golden ratio's first, then splitmix64's and murmur3's finalizers').
+const MULTIPLIERS: [u64; 4] = [
+    0x9e37_79b9_7f4a_7c15,
+    0xbf58_476d_1ce4_e5b9,
+    0x94d0_49bb_1331_11eb,
+    0xff51_afd7_ed55_8ccd,
+];
+
+/// How many times larger than the smallest table the search for a table without collisions may go.
+const MAX_GROWTH: usize = 8;
+
 impl MemberIndex {
     pub(super) fn new(members: &[&StaffMember]) -> Self {
-        let size = (members.len() * 2).next_power_of_two().max(2);
+        let keys: Vec<u128> = members.iter().map(|member| key(member.id)).collect();
+        let smallest = (keys.len() * 2).next_power_of_two().max(2);
+        let sizes = std::iter::successors(Some(smallest), |size| Some(size * 2))
+            .take_while(|&size| size <= smallest * MAX_GROWTH);
+        let without_collisions = sizes
+            .flat_map(|size| MULTIPLIERS.map(|multiplier| (size, multiplier)))
+            .find(|&(size, multiplier)| {
+                let mut taken = vec![false; size];
+                keys.iter().all(|&key| {
+                    let slot = home(key, multiplier, shift_for(size));
+                    taken
+                        .get_mut(slot)
+                        .is_some_and(|seen| !std::mem::replace(seen, true))
+                })
+            });
+        // Many members may collide in every table tried: they then probe on from their home slot.
+        let (size, multiplier) = without_collisions.unwrap_or((smallest, MULTIPLIERS[0]));
         let mut index = Self {
             slots: vec![None; size],
-            shift: u64::BITS - size.trailing_zeros(),
+            multiplier,
+            shift: shift_for(size),
         };
-        for (position, member) in members.iter().enumerate() {
-            let mut slot = index.home(member.id);
+        let mask = size - 1;
+        for (position, &key) in keys.iter().enumerate() {
+            let mut slot = index.home(key);
             while index.slots.get(slot).is_some_and(Option::is_some) {
-                slot = (slot + 1) % size;
+                slot = (slot + 1) & mask;
             }
             if let Some(free) = index.slots.get_mut(slot) {
-                *free = Some((member.id, position));
+                *free = Some((key, position));
             }
         }
         index
     }
 
-    fn home(&self, id: StaffId) -> usize {
-        let (high, low) = id.as_uuid().as_u64_pair();
-        let mixed = (high ^ low).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift;
-        usize::try_from(mixed).unwrap_or(0)
+    fn home(&self, key: u128) -> usize {
+        home(key, self.multiplier, self.shift)
     }
 
     pub(super) fn position(&self, id: StaffId) -> Option<usize> {
-        let mut slot = self.home(id);
+        let key = key(id);
+        let mask = self.slots.len() - 1;
+        let mut slot = self.home(key);
         loop {
             match self.slots.get(slot)? {
-                Some((member, position)) if *member == id => return Some(*position),
-                Some(_) => slot = (slot + 1) % self.slots.len(),
+                Some((member, position)) if *member == key => return Some(*position),
+                Some(_) => slot = (slot + 1) & mask,
                 None => return None,
             }
         }
+    }
+
+    /// Whether every member sits in its home slot, so that finding one never probes.
+    #[cfg(test)]
+    pub(super) fn finds_everyone_at_home(&self) -> bool {
+        self.slots
+            .iter()
+            .enumerate()
+            .all(|(slot, entry)| entry.is_none_or(|(key, _)| self.home(key) == slot))
     }
 
     /// The intervals of the members asked about that reach into `[from, until)`, in order of start.
@@ -81,6 +121,21 @@ impl MemberIndex {
         }
         blocks
     }
+}
+
+fn key(id: StaffId) -> u128 {
+    id.as_uuid().as_u128()
+}
+
+/// The shift that keeps the top bits of a product, as many as index `size` slots (a power of two).
+fn shift_for(size: usize) -> u32 {
+    u64::BITS - size.trailing_zeros()
+}
+
+fn home(key: u128, multiplier: u64, shift: u32) -> usize {
+    // Both halves: a UUIDv7 begins with the time it was made, which members made together share.
+    let folded = (key >> 64) as u64 ^ key as u64;
+    usize::try_from(folded.wrapping_mul(multiplier) >> shift).unwrap_or(0)
 }
 
 /// Below this many intervals a comparison sort is as fast as the radix sort's fixed costs.

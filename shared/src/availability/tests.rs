@@ -514,6 +514,28 @@ fn seventy_members_each_answer_for_themselves() {
     assert!(offered.iter().any(|slot| slot.staff.len() < 60));
 }
 
+/// Ten members, as many as "anyone" asks about at a busy salon, are each found in the slot their hash names, with
+/// no probing past another member (every appointment and busy interval is looked up), and nobody else is found.
+#[test]
+fn ten_members_are_each_found_without_probing() {
+    for _ in 0..200 {
+        let members: Vec<StaffMember> = (0..10)
+            .map(|_| {
+                let mut member = only_member();
+                member.id = StaffId::generate();
+                member
+            })
+            .collect();
+        let asked: Vec<&StaffMember> = members.iter().collect();
+        let index = MemberIndex::new(&asked);
+        assert!(index.finds_everyone_at_home());
+        for (position, member) in members.iter().enumerate() {
+            assert_eq!(index.position(member.id), Some(position));
+        }
+        assert_eq!(index.position(StaffId::generate()), None);
+    }
+}
+
 #[test]
 fn daily_limit_counts_the_service_on_the_local_date() {
     let mut case = Case::new(
