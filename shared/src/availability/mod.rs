@@ -270,16 +270,16 @@ struct Cursor<'a, T> {
 }
 
 impl<T: Blocking> Cursor<'_, T> {
-    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval), raising
-    /// its member's latest blocked end (`blocked_until`, by position); `previous_end` is the previous slot's. An item
-    /// starting before `previous_end` should have been read for that slot already: the list is out of order.
+    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval,
+    /// `(occupied_start, occupied_end)`), raising its member's latest blocked end (`blocked_until`, by position);
+    /// `previous_end` is the previous slot's. An item starting before `previous_end` should have been read for that
+    /// slot already: the list is out of order.
     fn advance(
         &mut self,
         index: &MemberIndex,
         blocked_until: &mut [i64],
         previous_end: i64,
-        occupied_start: i64,
-        occupied_end: i64,
+        (occupied_start, occupied_end): (i64, i64),
     ) -> Result<(), OutOfOrder> {
         while let Some(item) = self.items.get(self.next) {
             let (start, end) = item.seconds();
@@ -436,21 +436,10 @@ impl ServiceGrid {
         for &(start, day) in &self.starts {
             let occupied_start = start - self.before;
             let occupied_end = start + self.duration + self.after;
+            let occupied = (occupied_start, occupied_end);
             let blocked_until = &mut members.blocked_until;
-            appointments.advance(
-                index,
-                blocked_until,
-                previous_end,
-                occupied_start,
-                occupied_end,
-            )?;
-            busy.advance(
-                index,
-                blocked_until,
-                previous_end,
-                occupied_start,
-                occupied_end,
-            )?;
+            appointments.advance(index, blocked_until, previous_end, occupied)?;
+            busy.advance(index, blocked_until, previous_end, occupied)?;
             previous_end = occupied_end;
             let Some(&(date, midnight)) = self.dates.get(day) else {
                 continue;
