@@ -20,7 +20,7 @@ pub(super) struct Block {
 /// sizes are tried), because probing past a collision was a quarter of the sweep for ten members.
 pub(super) struct MemberIndex {
     /// Open addressing over a power of two of slots, at least twice the members: `(id, position)`.
-    slots: Vec<Option<(u128, usize)>>,
+    slots: Vec<Option<(StaffId, usize)>>,
     multiplier: u64,
     shift: u32,
 }
@@ -38,16 +38,15 @@ const MAX_GROWTH: usize = 8;
 
 impl MemberIndex {
     pub(super) fn new(members: &[&StaffMember]) -> Self {
-        let keys: Vec<u128> = members.iter().map(|member| key(member.id)).collect();
-        let smallest = (keys.len() * 2).next_power_of_two().max(2);
+        let smallest = (members.len() * 2).next_power_of_two().max(2);
         let sizes = std::iter::successors(Some(smallest), |size| Some(size * 2))
             .take_while(|&size| size <= smallest * MAX_GROWTH);
         let without_collisions = sizes
             .flat_map(|size| MULTIPLIERS.map(|multiplier| (size, multiplier)))
             .find(|&(size, multiplier)| {
                 let mut taken = vec![false; size];
-                keys.iter().all(|&key| {
-                    let slot = home(key, multiplier, shift_for(size));
+                members.iter().all(|member| {
+                    let slot = home(member.id, multiplier, shift_for(size));
                     taken
                         .get_mut(slot)
                         .is_some_and(|seen| !std::mem::replace(seen, true))
@@ -61,29 +60,28 @@ impl MemberIndex {
             shift: shift_for(size),
         };
         let mask = size - 1;
-        for (position, &key) in keys.iter().enumerate() {
-            let mut slot = index.home(key);
+        for (position, member) in members.iter().enumerate() {
+            let mut slot = index.home(member.id);
             while index.slots.get(slot).is_some_and(Option::is_some) {
                 slot = (slot + 1) & mask;
             }
             if let Some(free) = index.slots.get_mut(slot) {
-                *free = Some((key, position));
+                *free = Some((member.id, position));
             }
         }
         index
     }
 
-    fn home(&self, key: u128) -> usize {
-        home(key, self.multiplier, self.shift)
+    fn home(&self, id: StaffId) -> usize {
+        home(id, self.multiplier, self.shift)
     }
 
     pub(super) fn position(&self, id: StaffId) -> Option<usize> {
-        let key = key(id);
         let mask = self.slots.len() - 1;
-        let mut slot = self.home(key);
+        let mut slot = self.home(id);
         loop {
             match self.slots.get(slot)? {
-                Some((member, position)) if *member == key => return Some(*position),
+                Some((member, position)) if *member == id => return Some(*position),
                 Some(_) => slot = (slot + 1) & mask,
                 None => return None,
             }
@@ -96,7 +94,7 @@ impl MemberIndex {
         self.slots
             .iter()
             .enumerate()
-            .all(|(slot, entry)| entry.is_none_or(|(key, _)| self.home(key) == slot))
+            .all(|(slot, entry)| entry.is_none_or(|(id, _)| self.home(id) == slot))
     }
 
     /// The intervals of the members asked about that reach into `[from, until)`, in order of start.
@@ -123,18 +121,16 @@ impl MemberIndex {
     }
 }
 
-fn key(id: StaffId) -> u128 {
-    id.as_uuid().as_u128()
-}
-
 /// The shift that keeps the top bits of a product, as many as index `size` slots (a power of two).
 fn shift_for(size: usize) -> u32 {
     u64::BITS - size.trailing_zeros()
 }
 
-fn home(key: u128, multiplier: u64, shift: u32) -> usize {
-    // Both halves: a UUIDv7 begins with the time it was made, which members made together share.
-    let folded = (key >> 64) as u64 ^ key as u64;
+fn home(id: StaffId, multiplier: u64, shift: u32) -> usize {
+    // The bytes as they lie in memory (any order hashes as well, and the big-endian reading swapped them on every
+    // lookup); both halves, as a UUIDv7 begins with the time it was made, which members made together share.
+    let bytes = u128::from_ne_bytes(*id.as_uuid().as_bytes());
+    let folded = (bytes >> 64) as u64 ^ bytes as u64;
     usize::try_from(folded.wrapping_mul(multiplier) >> shift).unwrap_or(0)
 }
 
