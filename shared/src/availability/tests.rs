@@ -417,7 +417,7 @@ fn busy_time_in_one_members_calendar_blocks_that_member_only() {
 
     let anyone = offered_slots(&case.input(), window);
     assert_eq!(anyone.len(), 1, "{anyone:?}");
-    assert_eq!(anyone[0].staff, [tom.id]);
+    assert_eq!(*anyone[0].staff, [tom.id]);
     assert_eq!(
         check_slot_with_staff(&case.input(), nine).map(|(_, staff)| staff),
         Ok(vec![tom.id])
@@ -504,7 +504,7 @@ fn seventy_members_each_answer_for_themselves() {
             .filter(|(_, slots)| slots.contains(&slot.slot))
             .map(|(id, _)| *id)
             .collect();
-        assert_eq!(slot.staff, free, "at {}", slot.slot.start());
+        assert_eq!(*slot.staff, *free, "at {}", slot.slot.start());
     }
     // Booked once and at a maximum of one (every 21st): never offered; everyone else somewhere.
     let offered_with = |id: StaffId| offered.iter().any(|slot| slot.staff.contains(&id));
