@@ -14,26 +14,56 @@ pub(super) struct Block {
     pub(super) member: usize,
 }
 
-/// Where each member asked about stands in the list, found by one multiplicative hash and usually one comparison:
-/// every appointment and busy interval is looked up, and a linear search over ten members cost more than the rest of
-/// the sweep.
+/// Where each member asked about stands in the list, found by one multiplicative hash and one comparison: every
+/// appointment and busy interval is looked up, and a linear search over ten members cost more than the rest of the
+/// sweep. The table is built so that every member sits in the slot its hash names (a few multipliers and table
+/// sizes are tried), because probing past a collision was a quarter of the sweep for ten members.
 pub(super) struct MemberIndex {
-    /// Open addressing, a power of two at least twice the members.
+    /// Open addressing over a power of two of slots, at least twice the members: `(id, position)`.
     slots: Vec<Option<(StaffId, usize)>>,
+    multiplier: u64,
     shift: u32,
 }
 
+/// Odd constants with well-mixed bits (the golden ratio's first, then splitmix64's and murmur3's finalizers').
+const MULTIPLIERS: [u64; 4] = [
+    0x9e37_79b9_7f4a_7c15,
+    0xbf58_476d_1ce4_e5b9,
+    0x94d0_49bb_1331_11eb,
+    0xff51_afd7_ed55_8ccd,
+];
+
+/// How many times larger than the smallest table the search for a table without collisions may go.
+const MAX_GROWTH: usize = 8;
+
 impl MemberIndex {
     pub(super) fn new(members: &[&StaffMember]) -> Self {
-        let size = (members.len() * 2).next_power_of_two().max(2);
+        let smallest = (members.len() * 2).next_power_of_two().max(2);
+        let sizes = std::iter::successors(Some(smallest), |size| Some(size * 2))
+            .take_while(|&size| size <= smallest * MAX_GROWTH);
+        let without_collisions = sizes
+            .flat_map(|size| MULTIPLIERS.map(|multiplier| (size, multiplier)))
+            .find(|&(size, multiplier)| {
+                let mut taken = vec![false; size];
+                members.iter().all(|member| {
+                    let slot = home(member.id, multiplier, shift_for(size));
+                    taken
+                        .get_mut(slot)
+                        .is_some_and(|seen| !std::mem::replace(seen, true))
+                })
+            });
+        // Many members may collide in every table tried: they then probe on from their home slot.
+        let (size, multiplier) = without_collisions.unwrap_or((smallest, MULTIPLIERS[0]));
         let mut index = Self {
             slots: vec![None; size],
-            shift: u64::BITS - size.trailing_zeros(),
+            multiplier,
+            shift: shift_for(size),
         };
+        let mask = size - 1;
         for (position, member) in members.iter().enumerate() {
             let mut slot = index.home(member.id);
             while index.slots.get(slot).is_some_and(Option::is_some) {
-                slot = (slot + 1) % size;
+                slot = (slot + 1) & mask;
             }
             if let Some(free) = index.slots.get_mut(slot) {
                 *free = Some((member.id, position));
@@ -43,20 +73,28 @@ impl MemberIndex {
     }
 
     fn home(&self, id: StaffId) -> usize {
-        let (high, low) = id.as_uuid().as_u64_pair();
-        let mixed = (high ^ low).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift;
-        usize::try_from(mixed).unwrap_or(0)
+        home(id, self.multiplier, self.shift)
     }
 
     pub(super) fn position(&self, id: StaffId) -> Option<usize> {
+        let mask = self.slots.len() - 1;
         let mut slot = self.home(id);
         loop {
             match self.slots.get(slot)? {
                 Some((member, position)) if *member == id => return Some(*position),
-                Some(_) => slot = (slot + 1) % self.slots.len(),
+                Some(_) => slot = (slot + 1) & mask,
                 None => return None,
             }
         }
+    }
+
+    /// Whether every member sits in its home slot, so that finding one never probes.
+    #[cfg(test)]
+    pub(super) fn finds_everyone_at_home(&self) -> bool {
+        self.slots
+            .iter()
+            .enumerate()
+            .all(|(slot, entry)| entry.is_none_or(|(id, _)| self.home(id) == slot))
     }
 
     /// The intervals of the members asked about that reach into `[from, until)`, in order of start.
@@ -81,6 +119,19 @@ impl MemberIndex {
         }
         blocks
     }
+}
+
+/// The shift that keeps the top bits of a product, as many as index `size` slots (a power of two).
+fn shift_for(size: usize) -> u32 {
+    u64::BITS - size.trailing_zeros()
+}
+
+fn home(id: StaffId, multiplier: u64, shift: u32) -> usize {
+    // The bytes as they lie in memory (any order hashes as well, and the big-endian reading swapped them on every
+    // lookup); both halves, as a UUIDv7 begins with the time it was made, which members made together share.
+    let bytes = u128::from_ne_bytes(*id.as_uuid().as_bytes());
+    let folded = (bytes >> 64) as u64 ^ bytes as u64;
+    usize::try_from(folded.wrapping_mul(multiplier) >> shift).unwrap_or(0)
 }
 
 /// Below this many intervals a comparison sort is as fast as the radix sort's fixed costs.

@@ -55,8 +55,9 @@
 //! grid is computed once however many members are asked about, and one sweep of it answers for all of them:
 //! appointments and busy time are each read once, in the order of start the stores return them (any other order is
 //! radix-sorted first), each raising the latest end of its member's blocked time, so whether a member is clear of a
-//! slot is one comparison, and an interval over before the slot in question is passed over without looking up whose
-//! it is. Members' own hours are resolved once per date. Nothing is allocated per candidate start, only the list of
+//! slot is one comparison (made for all members at once, into the bits of a word, and only those clear are looked at
+//! further), and an interval over before the slot in question is passed over without looking up whose it is. Members'
+//! own hours are resolved once per date. Nothing is allocated per candidate start, only the list of
 //! members of each slot offered.
 
 mod blocks;
@@ -66,6 +67,8 @@ mod grid;
 mod properties;
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -96,11 +99,13 @@ pub struct AvailabilityInput<'a> {
     pub staff: &'a [StaffMember],
 }
 
-/// A slot and who is free for it, in the order of [`AvailabilityInput::staff`].
+/// A slot and who is free for it, in the order of [`AvailabilityInput::staff`]. Slots in a row offered with the same
+/// members share one list (a count of references rather than an allocation each): "anyone" of ten offers about a
+/// thousand slots over 60 days, and the members free rarely change from one to the next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferedSlot {
     pub slot: Interval,
-    pub staff: Vec<StaffId>,
+    pub staff: Arc<[StaffId]>,
 }
 
 /// The start times a booking may have right now, both ends inclusive. Empty (`earliest > latest`) when the minimum
@@ -178,17 +183,17 @@ pub fn offered_slots(input: &AvailabilityInput, window: Interval) -> Vec<Offered
     }
     let index = MemberIndex::new(&qualified);
     let full_days = grid.full_days(input, &qualified, &index);
-    let members = || -> Vec<MemberSweep> {
-        qualified
+    let members = || Members {
+        blocked_until: vec![i64::MIN; qualified.len()],
+        each: qualified
             .iter()
             .zip(&full_days)
             .map(|(member, full_days)| MemberSweep {
                 id: member.id,
-                blocked_until: i64::MIN,
                 full_days,
                 hours: MemberHours::new(member, &grid.offsets, grid.duration),
             })
-            .collect()
+            .collect(),
     };
     // The stores hand both lists over in order of start (their keys begin with it): then they are swept as they
     // are, and an interval that ends before the slot in question is passed over without looking up its member.
@@ -269,16 +274,16 @@ struct Cursor<'a, T> {
 }
 
 impl<T: Blocking> Cursor<'_, T> {
-    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval), raising
-    /// its member's latest blocked end; `previous_end` is the previous slot's. An item starting before
-    /// `previous_end` should have been read for that slot already: the list is out of order.
+    /// Reads every item starting before `occupied_end` (the end of the current slot's occupied interval,
+    /// `(occupied_start, occupied_end)`), raising its member's latest blocked end (`blocked_until`, by position);
+    /// `previous_end` is the previous slot's. An item starting before `previous_end` should have been read for that
+    /// slot already: the list is out of order.
     fn advance(
         &mut self,
         index: &MemberIndex,
-        members: &mut [MemberSweep],
+        blocked_until: &mut [i64],
         previous_end: i64,
-        occupied_start: i64,
-        occupied_end: i64,
+        (occupied_start, occupied_end): (i64, i64),
     ) -> Result<(), OutOfOrder> {
         while let Some(item) = self.items.get(self.next) {
             let (start, end) = item.seconds();
@@ -293,8 +298,8 @@ impl<T: Blocking> Cursor<'_, T> {
             if end <= occupied_start {
                 continue;
             }
-            if let Some(member) = item.member(index).and_then(|at| members.get_mut(at)) {
-                member.blocked_until = member.blocked_until.max(end);
+            if let Some(until) = item.member(index).and_then(|at| blocked_until.get_mut(at)) {
+                *until = (*until).max(end);
             }
         }
         Ok(())
@@ -311,12 +316,32 @@ impl<T: Blocking> Cursor<'_, T> {
     }
 }
 
-/// One member's state while the grid is swept.
+/// The members' state while the grid is swept, by position among those asked about.
+struct Members<'a> {
+    /// Each member's latest end of blocked time that starts before the current slot's occupied interval ends: the
+    /// slot is clear of all of it exactly when this is no later than the occupied interval's start. Kept apart from
+    /// the rest, in one small array: every blocked interval raises one, and every start compares them all.
+    blocked_until: Vec<i64>,
+    each: Vec<MemberSweep<'a>>,
+}
+
+/// Members a word of [`clear_members`] holds.
+const MEMBERS_PER_WORD: usize = 64;
+
+/// Of at most 64 members' `blocked_until`, bit `i` set when member `i` is clear of blocked time from
+/// `occupied_start` on. A pass without branches the compiler vectorises: a branch per member mispredicted, as most
+/// members of a busy business are blocked at most starts and which ones is anyone's guess.
+fn clear_members(blocked_until: &[i64], occupied_start: i64) -> u64 {
+    let mut clear = 0;
+    for (bit, &until) in blocked_until.iter().take(MEMBERS_PER_WORD).enumerate() {
+        clear |= u64::from(until <= occupied_start) << bit;
+    }
+    clear
+}
+
+/// One member's state while the grid is swept, besides their blocked time.
 struct MemberSweep<'a> {
     id: StaffId,
-    /// The latest end of the member's blocked time that starts before the current slot's occupied interval ends:
-    /// the slot is clear of all of it exactly when this is no later than the occupied interval's start.
-    blocked_until: i64,
     /// By index into the grid's dates, whether the member's own maximum per day is reached on it; empty for a
     /// member without one.
     full_days: &'a [bool],
@@ -397,7 +422,7 @@ impl ServiceGrid {
     fn sweep(
         &self,
         index: &MemberIndex,
-        members: &mut [MemberSweep],
+        members: &mut Members,
         appointments: &[impl Blocking],
         busy: &[impl Blocking],
     ) -> Result<Vec<OfferedSlot>, OutOfOrder> {
@@ -410,34 +435,45 @@ impl ServiceGrid {
             next: 0,
         };
         let mut previous_end = i64::MIN;
-        let mut free = Vec::with_capacity(members.len());
-        let mut offered = Vec::new();
+        let mut free = Vec::with_capacity(members.each.len());
+        let mut offered: Vec<OfferedSlot> = Vec::new();
         for &(start, day) in &self.starts {
             let occupied_start = start - self.before;
             let occupied_end = start + self.duration + self.after;
-            appointments.advance(index, members, previous_end, occupied_start, occupied_end)?;
-            busy.advance(index, members, previous_end, occupied_start, occupied_end)?;
+            let occupied = (occupied_start, occupied_end);
+            let blocked_until = &mut members.blocked_until;
+            appointments.advance(index, blocked_until, previous_end, occupied)?;
+            busy.advance(index, blocked_until, previous_end, occupied)?;
             previous_end = occupied_end;
             let Some(&(date, midnight)) = self.dates.get(day) else {
                 continue;
             };
             free.clear();
-            for member in members.iter_mut() {
-                if member.blocked_until <= occupied_start
-                    && !member.full_days.get(day).copied().unwrap_or(false)
-                    && member.hours.admits(day, date, midnight, start)
-                {
-                    free.push(member.id);
+            let words = members.blocked_until.chunks(MEMBERS_PER_WORD);
+            for (word, blocked_until) in words.enumerate() {
+                let mut clear = clear_members(blocked_until, occupied_start);
+                while clear != 0 {
+                    let at = word * MEMBERS_PER_WORD + clear.trailing_zeros() as usize;
+                    clear &= clear - 1;
+                    let Some(member) = members.each.get_mut(at) else {
+                        continue;
+                    };
+                    if !member.full_days.get(day).copied().unwrap_or(false)
+                        && member.hours.admits(day, date, midnight, start)
+                    {
+                        free.push(member.id);
+                    }
                 }
             }
             if free.is_empty() {
                 continue;
             }
             if let Some(slot) = slot_at(start, self.duration) {
-                offered.push(OfferedSlot {
-                    slot,
-                    staff: free.clone(),
-                });
+                let staff = match offered.last() {
+                    Some(previous) if *previous.staff == *free => previous.staff.clone(),
+                    _ => Arc::from(free.as_slice()),
+                };
+                offered.push(OfferedSlot { slot, staff });
             }
         }
         if !(appointments.rest_starts_from(previous_end) && busy.rest_starts_from(previous_end)) {
@@ -536,28 +572,35 @@ impl<'a> MemberHours<'a> {
 
     /// Whether the slot at `start` lies in the member's hours of `date`, the `day`th date of the grid, whose wall
     /// midnight is `midnight`.
+    #[inline]
     fn admits(&mut self, day: usize, date: Date, midnight: i64, start: i64) -> bool {
         if self.day != Some(day) {
-            self.day = Some(day);
-            self.fits.clear();
-            let ranges = self.member.hours_on(date);
-            self.own = ranges.is_some();
-            if let Some(ranges) = ranges {
-                grid::push_fitting_spans(
-                    ranges,
-                    self.offsets,
-                    midnight,
-                    self.duration,
-                    &mut self.stretches,
-                    &mut self.fits,
-                );
-            }
+            self.load_day(day, date, midnight);
         }
         !self.own
             || self
                 .fits
                 .iter()
                 .any(|&(first, last)| first <= start && start <= last)
+    }
+
+    /// Once per member and date: their ranges of the date as spans of starts.
+    #[cold]
+    fn load_day(&mut self, day: usize, date: Date, midnight: i64) {
+        self.day = Some(day);
+        self.fits.clear();
+        let ranges = self.member.hours_on(date);
+        self.own = ranges.is_some();
+        if let Some(ranges) = ranges {
+            grid::push_fitting_spans(
+                ranges,
+                self.offsets,
+                midnight,
+                self.duration,
+                &mut self.stretches,
+                &mut self.fits,
+            );
+        }
     }
 }
 

@@ -558,7 +558,7 @@ proptest! {
                 .filter(|(_, slots)| slots.contains(&slot.slot))
                 .map(|(id, _)| *id)
                 .collect();
-            prop_assert_eq!(&slot.staff, &with);
+            prop_assert_eq!(&*slot.staff, with.as_slice());
         }
     }
 

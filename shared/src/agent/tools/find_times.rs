@@ -189,7 +189,7 @@ pub(crate) async fn run(call: &Call<'_>, args: arguments::FindAvailableTimes) ->
         picked
             .iter()
             .chain(&next_available)
-            .flat_map(|offered| &offered.staff),
+            .flat_map(|offered| offered.staff.iter()),
     );
     let window_note = found
         .clipped()
