@@ -335,6 +335,32 @@ pub async fn each_member_has_their_own_calendars_both_ways(backend: Backend) {
     run_jobs(&salon.app).await;
     assert_eq!(salon.sync_status(&toms_next).await, "synced");
     assert_eq!(salon.health_of(tom).await, "connected");
+
+    // Maria connects an Outlook account too: a connection beside her Google one, which keeps its choice and watches.
+    salon.app.connect_calendar("microsoft").await;
+    let marias: Value = salon
+        .app
+        .get_json(&format!("/v1/staff/{maria}/integrations"))
+        .await;
+    let mut providers: Vec<&str> = marias["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|connection| connection["provider"].as_str().unwrap())
+        .collect();
+    providers.sort_unstable();
+    assert_eq!(providers, ["google", "microsoft"], "{marias}");
+    let google_connection = marias["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|connection| connection["provider"] == "google")
+        .unwrap();
+    assert_eq!(
+        google_connection["calendar_id"],
+        salon.marias_written.as_str()
+    );
+    assert_eq!(Emulated::channels(&salon.google).len(), 2);
     salon.assert_no_violations();
 }
 

@@ -237,21 +237,21 @@ async fn complete_connect<
     let member = attempt.staff_id;
     // Connecting the same account again keeps its connection (id, calendar choices, last sync); another account is
     // a connection of its own beside the member's others.
-    let previous = app
-        .store
-        .calendar_connections(business_id)
-        .await?
-        .into_iter()
-        .find(|c| c.staff_id == member && c.provider == provider && c.account == account);
+    let connections = app.store.calendar_connections(business_id).await?;
+    let previous = connections
+        .iter()
+        .find(|c| c.staff_id == member && c.provider == provider && c.account == account)
+        .cloned();
     let listed = |id: &String| calendars.iter().any(|calendar| &calendar.id == id);
     let kept_calendar = previous
         .as_ref()
         .and_then(|p| p.calendar_id.clone())
         .filter(listed);
     let connection = CalendarConnection {
-        id: previous
-            .as_ref()
-            .map_or_else(|| new_connection_id(business_id, member), |p| p.id),
+        id: previous.as_ref().map_or_else(
+            || new_connection_id(&connections, business_id, member),
+            |p| p.id,
+        ),
         business_id,
         staff_id: member,
         provider,
@@ -299,11 +299,17 @@ fn provider_unavailable(error: ProviderError) -> AppError {
     AppError::ProviderUnavailable(error.to_string())
 }
 
-/// A new connection's id. The business's first member's only connection takes the first connection's id, so a
-/// store and secrets written by this release still read as the release before members wrote them.
-fn new_connection_id(business_id: BusinessId, member: StaffId) -> ConnectionId {
-    if member == StaffId::first_of(business_id) {
-        ConnectionId::of_first_connection(business_id)
+/// A new connection's id, beside the business's `connections`. The first member's first connection takes the first
+/// connection's id, so a store and secrets written by this release still read as the release before members wrote
+/// them; any further one (theirs or another member's) gets an id of its own.
+fn new_connection_id(
+    connections: &[CalendarConnection],
+    business_id: BusinessId,
+    member: StaffId,
+) -> ConnectionId {
+    let first = ConnectionId::of_first_connection(business_id);
+    if member == StaffId::first_of(business_id) && connections.iter().all(|c| c.id != first) {
+        first
     } else {
         ConnectionId::generate()
     }
