@@ -228,9 +228,8 @@ async fn finish_connect(
     };
     if connected.from_dashboard {
         // A staff member who followed an emailed link has no session: their own page, not the owner's picker.
-        let location = link_holder_location(&headers, None).unwrap_or_else(|| {
-            calendar_picker_location(provider, connected.business_id, connected.staff_id)
-        });
+        let location = link_holder_location(&headers, None)
+            .unwrap_or_else(|| calendar_picker_location(provider, &connected));
         return Ok(Redirect::to(&location).into_response());
     }
     Ok(Json(ConnectedView {

@@ -143,6 +143,8 @@ pub struct ConnectedAccount {
     pub business_id: BusinessId,
     /// The member whose account it is.
     pub staff_id: StaffId,
+    /// The connection made (or made again).
+    pub connection_id: ConnectionId,
     pub provider: ProviderKind,
     pub account: String,
     pub calendars: Vec<CalendarSummary>,
@@ -286,6 +288,7 @@ async fn complete_connect<
     Ok(ConnectedAccount {
         business_id,
         staff_id: member,
+        connection_id: connection.id,
         provider,
         account,
         calendars,

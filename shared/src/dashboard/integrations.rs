@@ -17,9 +17,9 @@ use super::member_integrations::{
     ShownConnection, anchor, choice_form, connection_card, member_section, with_calendars,
 };
 use super::{Dashboard, PageError, PageResult, see_other};
-use crate::app::integrations;
+use crate::app::integrations::{self, ConnectedAccount};
 use crate::app::{AppError, ConnectFailure, connect_not_finished, list_staff, needs_reconnecting};
-use crate::domain::{BusinessId, StaffId};
+use crate::domain::{ConnectionId, StaffId};
 use crate::ports::{CalendarConnection, CalendarWatch, ConnectionHealth, ProviderKind};
 
 pub fn routes() -> Router<Dashboard> {
@@ -46,19 +46,22 @@ pub fn connect_failed_location(provider: ProviderKind, why: ConnectFailure) -> S
     format!("/dashboard/integrations?failed={provider}&why={why}")
 }
 
-/// Where the provider's redirect sends the browser once connected from the dashboard: the first member on to the
-/// calendar picker (as before members), any other member to their part of this page, to choose their calendars there.
-pub fn calendar_picker_location(
-    provider: ProviderKind,
-    business_id: BusinessId,
-    staff_id: StaffId,
-) -> String {
-    if staff_id == StaffId::first_of(business_id) {
+/// Where the provider's redirect sends the browser once connected from the dashboard: the first member's first
+/// connection on to the calendar picker (as before members); any other connection to its member's part of this page
+/// (the first member's further accounts: to the account's card), to choose its calendars there.
+pub fn calendar_picker_location(provider: ProviderKind, connected: &ConnectedAccount) -> String {
+    let business_id = connected.business_id;
+    if connected.connection_id == ConnectionId::of_first_connection(business_id) {
         format!("/dashboard/integrations/{provider}/calendar")
+    } else if connected.staff_id == StaffId::first_of(business_id) {
+        format!(
+            "/dashboard/integrations?notice=connected#connection-{}",
+            connected.connection_id
+        )
     } else {
         format!(
             "/dashboard/integrations?notice=connected#{}",
-            anchor(staff_id)
+            anchor(connected.staff_id)
         )
     }
 }
@@ -408,5 +411,57 @@ async fn disconnect(
         Ok(()) => Ok(see_other("/dashboard/integrations?notice=disconnected")),
         Err(AppError::CalendarNotConnected) => Err(PageError::NotFound),
         Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::BusinessId;
+
+    fn connected(
+        business_id: BusinessId,
+        staff_id: StaffId,
+        connection_id: ConnectionId,
+    ) -> ConnectedAccount {
+        ConnectedAccount {
+            business_id,
+            staff_id,
+            connection_id,
+            provider: ProviderKind::MICROSOFT,
+            account: "someone@example.com".to_owned(),
+            calendars: Vec::new(),
+            selected_calendar_id: None,
+            requeued: 0,
+            from_dashboard: true,
+        }
+    }
+
+    /// The first member's first account goes on to the calendar picker its card links to; their further accounts,
+    /// which that picker does not show, and any other member's go back to the card where their calendars are chosen.
+    #[test]
+    fn a_connection_made_from_the_dashboard_lands_where_its_calendars_are_chosen() {
+        let business = BusinessId::generate();
+        let first = StaffId::first_of(business);
+        let further = ConnectionId::generate();
+        let tom = StaffId::generate();
+        let location = |staff, connection| {
+            calendar_picker_location(
+                ProviderKind::MICROSOFT,
+                &connected(business, staff, connection),
+            )
+        };
+        assert_eq!(
+            location(first, ConnectionId::of_first_connection(business)),
+            "/dashboard/integrations/microsoft/calendar"
+        );
+        assert_eq!(
+            location(first, further),
+            format!("/dashboard/integrations?notice=connected#connection-{further}")
+        );
+        assert_eq!(
+            location(tom, ConnectionId::generate()),
+            format!("/dashboard/integrations?notice=connected#staff-{tom}")
+        );
     }
 }
