@@ -397,25 +397,34 @@ impl<E: Emulated> SyncHarness<E> {
 
     /// Start times offered for the test service on `date` (New York), as `HH:MM`.
     pub async fn free_times(&self, date: &str) -> Vec<String> {
-        let body = self
-            .app
-            .get_json(&format!(
-                "/v1/availability?service_id={}&from={date}&to={date}",
-                self.service_id
-            ))
-            .await;
-        body["slots"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|slot| slot["start"].as_str().unwrap()[11..16].to_owned())
-            .collect()
+        free_times(&self.app, &self.service_id, date, None).await
     }
 
     pub fn assert_no_violations(&self) {
         let violations = self.emulator.violations();
         assert!(violations.is_empty(), "spec violations: {violations:#?}");
     }
+}
+
+/// Start times offered for `service` on `date` (New York) with `member` (`None`: anyone), as `HH:MM`.
+pub async fn free_times(
+    app: &TestApp,
+    service: &str,
+    date: &str,
+    member: Option<&str>,
+) -> Vec<String> {
+    let staff = member.map_or_else(String::new, |member| format!("&staff_id={member}"));
+    let body = app
+        .get_json(&format!(
+            "/v1/availability?service_id={service}&from={date}&to={date}{staff}"
+        ))
+        .await;
+    body["slots"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|slot| slot["start"].as_str().unwrap()[11..16].to_owned())
+        .collect()
 }
 
 /// Runs every queued sync job (and dead letter) until the queue is empty. Returns how many deliveries ran.

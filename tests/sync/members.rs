@@ -12,7 +12,7 @@ use integration_tests::emulators::microsoft::GraphEmulator;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Emulated, Kind, Reachable, run_jobs, spawn_reaching};
+use crate::harness::{Backend, Emulated, Kind, Reachable, free_times, run_jobs, spawn_reaching};
 
 fn on_tuesday(time: &str) -> Timestamp {
     format!("2026-12-01T{time}:00-05:00").parse().unwrap()
@@ -145,20 +145,7 @@ impl Salon {
 
     /// The Tuesday times offered with `member` (`None`: anyone), as "HH:MM".
     async fn tuesday(&self, member: Option<&str>) -> Vec<String> {
-        let staff = member.map_or_else(String::new, |member| format!("&staff_id={member}"));
-        let body = self
-            .app
-            .get_json(&format!(
-                "/v1/availability?service_id={}&from=2026-12-01&to=2026-12-01{staff}",
-                self.service
-            ))
-            .await;
-        body["slots"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|slot| slot["start"].as_str().unwrap()[11..16].to_owned())
-            .collect()
+        free_times(&self.app, &self.service, "2026-12-01", member).await
     }
 
     /// Books `member` at a Tuesday time; returns the appointment's id.
