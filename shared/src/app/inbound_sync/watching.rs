@@ -20,21 +20,33 @@ pub async fn follow_calendars<S: ConnectionStore + BusyTimeStore + LeaseStore + 
     integrations: &Integrations,
     connection: &CalendarConnection,
 ) -> Result<(), AppError> {
-    let checked = connection.calendars_checked();
     let watches = app.store.calendar_watches(connection.business_id).await?;
-    stop_watching(app, integrations, connection.business_id, |watch| {
-        watch.connection_id == connection.id && !checked.contains(&watch.calendar_id.as_str())
-    })
-    .await?;
+    follow_among(app, integrations, connection, watches).await?;
+    Ok(())
+}
+
+/// [`follow_calendars`] given the business's `watches` as just read; answers the ones of the connection it kept.
+async fn follow_among<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    integrations: &Integrations,
+    connection: &CalendarConnection,
+    watches: Vec<CalendarWatch>,
+) -> Result<Vec<CalendarWatch>, AppError> {
+    let checked = connection.calendars_checked();
+    let (kept, dropped): (Vec<_>, Vec<_>) = watches
+        .into_iter()
+        .filter(|watch| watch.connection_id == connection.id)
+        .partition(|watch| checked.contains(&watch.calendar_id.as_str()));
+    stop(app, integrations, dropped).await?;
     for calendar_id in checked {
-        let followed = watches
+        if !kept
             .iter()
-            .any(|watch| watch.follows(connection.id, calendar_id));
-        if !followed {
+            .any(|watch| watch.follows(connection.id, calendar_id))
+        {
             start_watching(app, connection, calendar_id).await?;
         }
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Starts following `calendar_id` of `connection`: records its watch and enqueues its first (full) sync.
@@ -60,26 +72,14 @@ pub async fn resume_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?
     integrations: &Integrations,
     connection: &CalendarConnection,
 ) -> Result<(), AppError> {
-    let followed: Vec<CalendarWatch> = app
-        .store
-        .calendar_watches(connection.business_id)
-        .await?
-        .into_iter()
-        .filter(|watch| watch.connection_id == connection.id)
-        .collect();
-    follow_calendars(app, integrations, connection).await?;
-    let checked = connection.calendars_checked();
-    for watch in followed {
-        if checked.contains(&watch.calendar_id.as_str()) {
-            enqueue(app, watch.business_id, watch.id, false).await?;
-        }
+    let watches = app.store.calendar_watches(connection.business_id).await?;
+    for watch in follow_among(app, integrations, connection, watches).await? {
+        enqueue(app, watch.business_id, watch.id, false).await?;
     }
     Ok(())
 }
 
-/// Stops following every calendar of the business `whose` watch it is (a connection's, any): closes each push
-/// channel (best effort: it expires by itself) and forgets the watch and its cached busy time. Called while the
-/// grant still works.
+/// Stops following every calendar of the business `whose` watch it is (a connection's, any): see [`stop`].
 #[tracing::instrument(skip_all, fields(%business_id))]
 pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
     app: &App<S>,
@@ -87,16 +87,25 @@ pub async fn stop_watching<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Si
     business_id: BusinessId,
     whose: impl Fn(&CalendarWatch) -> bool,
 ) -> Result<(), AppError> {
-    for watch in app.store.calendar_watches(business_id).await? {
-        if !whose(&watch) {
-            continue;
-        }
+    let mut watches = app.store.calendar_watches(business_id).await?;
+    watches.retain(|watch| whose(watch));
+    stop(app, integrations, watches).await
+}
+
+/// Closes each watch's push channel (best effort: it expires by itself) and forgets the watch and its cached busy
+/// time. Called while the grant still works.
+async fn stop<S: ConnectionStore + BusyTimeStore + LeaseStore + ?Sized>(
+    app: &App<S>,
+    integrations: &Integrations,
+    watches: Vec<CalendarWatch>,
+) -> Result<(), AppError> {
+    for watch in watches {
         if let (Some(channel), Ok(setup)) = (&watch.channel, integrations.provider(watch.provider))
         {
             close_channel(app, integrations, setup, watch.connection(), channel, "").await;
         }
         app.store
-            .delete_calendar_watch(business_id, watch.id)
+            .delete_calendar_watch(watch.business_id, watch.id)
             .await?;
         forget_busy_time(app, &watch).await?;
     }
